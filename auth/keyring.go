@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// Keyring keeps a client's session tokens on disk, so that the same user on
+// the same machine resumes a name without registering again.
+//
+// Layout, inside Dir/sessions (0700):
+//
+//	NAME.token  the token for NAME and a newline (0600)
+//	current     the name saved last and a newline (0600)
+//
+// Every file is written whole under a temporary name and renamed into place,
+// so a reader never sees half a token. Every method checks the name with
+// ipcmesh.ValidateName first, so no name can reach outside the folder.
+type Keyring struct {
+	// Dir is the data folder.
+	Dir string
+}
+
+const currentFile = "current"
+
+// Save stores token for name and makes name the current one.
+func (k Keyring) Save(name, token string) error {
+	path, err := k.tokenPath(name)
+	if err != nil {
+		return fmt.Errorf("save session token: %w", err)
+	}
+	if token == "" || len(token) > maxTokenLen || !tokenChars(token) {
+		return fmt.Errorf("save session token for %s: the token is empty or malformed", name)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create session folder %s: %w", dir, err)
+	}
+	if err := writeFileAtomic(path, token+"\n"); err != nil {
+		return fmt.Errorf("save session token for %s: %w", name, err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, currentFile), name+"\n"); err != nil {
+		return fmt.Errorf("save current name %s: %w", name, err)
+	}
+	return nil
+}
+
+// Load returns the token saved for name. When there is none, the error wraps
+// os.ErrNotExist.
+func (k Keyring) Load(name string) (string, error) {
+	path, err := k.tokenPath(name)
+	if err != nil {
+		return "", fmt.Errorf("load session token: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("load session token for %s: %w", name, err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", fmt.Errorf("session token file %s is empty: register again", path)
+	}
+	return token, nil
+}
+
+// Current returns the name saved last. When there is none, the error wraps
+// os.ErrNotExist.
+func (k Keyring) Current() (string, error) {
+	dir, err := k.dir()
+	if err != nil {
+		return "", fmt.Errorf("load current name: %w", err)
+	}
+	path := filepath.Join(dir, currentFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("load current name: %w", err)
+	}
+	name := strings.TrimSpace(string(data))
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return "", fmt.Errorf("current name file %s: %w", path, err)
+	}
+	return name, nil
+}
+
+// Remove deletes the token saved for name, and the current name if it is
+// name. Removing a name with no token is not an error.
+func (k Keyring) Remove(name string) error {
+	path, err := k.tokenPath(name)
+	if err != nil {
+		return fmt.Errorf("remove session token: %w", err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove session token for %s: %w", name, err)
+	}
+	if cur, err := k.Current(); err == nil && cur == name {
+		current := filepath.Join(filepath.Dir(path), currentFile)
+		if err := os.Remove(current); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove current name %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (k Keyring) dir() (string, error) {
+	if k.Dir == "" {
+		return "", errors.New("the keyring has no data folder")
+	}
+	return filepath.Join(k.Dir, "sessions"), nil
+}
+
+func (k Keyring) tokenPath(name string) (string, error) {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return "", err
+	}
+	dir, err := k.dir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name+".token"), nil
+}
+
+// writeFileAtomic replaces path with data, private to the user. The data is
+// synced before the rename so a crash leaves the old file or the new one,
+// never an empty one.
+func writeFileAtomic(path, data string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.WriteString(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,141 @@
+package auth
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+func TestKeyring(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	k := Keyring{Dir: dir}
+
+	if _, err := k.Current(); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Current on an empty keyring: %v, want os.ErrNotExist", err)
+	}
+	if _, err := k.Load("alice"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load on an empty keyring: %v, want os.ErrNotExist", err)
+	}
+
+	if err := k.Save("alice", "v1.aaa.bbb"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Save("bob", "v1.ccc.ddd"); err != nil {
+		t.Fatal(err)
+	}
+	wantLoad(t, k, "alice", "v1.aaa.bbb")
+	wantLoad(t, k, "bob", "v1.ccc.ddd")
+	wantCurrent(t, k, "bob")
+
+	if err := k.Save("alice", "v1.eee.fff"); err != nil {
+		t.Fatal(err)
+	}
+	wantLoad(t, k, "alice", "v1.eee.fff")
+	wantCurrent(t, k, "alice")
+
+	if runtime.GOOS != "windows" {
+		sessions := filepath.Join(dir, "sessions")
+		wantMode(t, sessions, 0o700)
+		wantMode(t, filepath.Join(sessions, "alice.token"), 0o600)
+		wantMode(t, filepath.Join(sessions, "current"), 0o600)
+	}
+
+	// Removing a name that is not current keeps the current one.
+	if err := k.Remove("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Load("bob"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load after Remove: %v, want os.ErrNotExist", err)
+	}
+	wantCurrent(t, k, "alice")
+
+	if err := k.Remove("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Current(); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Current after removing the current name: %v, want os.ErrNotExist", err)
+	}
+	if err := k.Remove("alice"); err != nil {
+		t.Errorf("removing twice: %v", err)
+	}
+
+	entries, err := os.ReadDir(filepath.Join(dir, "sessions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("left behind: %s", e.Name())
+	}
+}
+
+func TestKeyringHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	k := Keyring{Dir: filepath.Join(dir, "data")}
+	for _, name := range []string{"../x", "..", "a/b", `a\b`, "", "x.token", "/etc/passwd", "a\nb"} {
+		if err := k.Save(name, "v1.aaa.bbb"); ipcmesh.CodeOf(err) != ipcmesh.CodeInvalidName {
+			t.Errorf("Save(%q): %v, want %s", name, err, ipcmesh.CodeInvalidName)
+		}
+		if _, err := k.Load(name); ipcmesh.CodeOf(err) != ipcmesh.CodeInvalidName {
+			t.Errorf("Load(%q): %v, want %s", name, err, ipcmesh.CodeInvalidName)
+		}
+		if err := k.Remove(name); ipcmesh.CodeOf(err) != ipcmesh.CodeInvalidName {
+			t.Errorf("Remove(%q): %v, want %s", name, err, ipcmesh.CodeInvalidName)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("a hostile name created %s", e.Name())
+	}
+}
+
+func TestKeyringBadInput(t *testing.T) {
+	k := Keyring{Dir: t.TempDir()}
+	for _, token := range []string{"", "v1.a\nb", "v1.a b"} {
+		if err := k.Save("alice", token); err == nil {
+			t.Errorf("Save with token %q accepted", token)
+		}
+	}
+	if err := (Keyring{}).Save("alice", "v1.aaa.bbb"); err == nil {
+		t.Error("Save with no Dir accepted")
+	}
+	// A current file edited by hand to hold a bad name is refused, not used.
+	sessions := filepath.Join(k.Dir, "sessions")
+	if err := os.MkdirAll(sessions, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sessions, "current"), []byte("../x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := k.Current(); err == nil {
+		t.Errorf("Current returned %q from a bad current file", name)
+	}
+}
+
+func wantLoad(t *testing.T, k Keyring, name, want string) {
+	t.Helper()
+	got, err := k.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Load(%q) = %q, want %q", name, got, want)
+	}
+}
+
+func wantCurrent(t *testing.T, k Keyring, want string) {
+	t.Helper()
+	got, err := k.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Current() = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Source tells where the master secret came from, for status output.
+type Source string
+
+// The places a master secret comes from.
+const (
+	SourceEnv  Source = "env"  // IPC_SHARED_SECRET, stretched with argon2id
+	SourceFile Source = "file" // the per-user secret file in the data folder
+)
+
+// secretSize is the length of the master secret, whichever its source.
+const secretSize = 32
+
+// The argon2id parameters for a human-chosen secret. They are part of the
+// protocol: a peer that stretched with other values would derive other keys
+// and could not talk to the rest, so changing any of them needs a new "v2"
+// salt. The salt is fixed because every peer must reach the same key on its
+// own; the price is that one dictionary over this salt serves against every
+// ipcmesh user, which the OWASP-minimum cost (time 2, 19 MiB) only slows. Use
+// a long random value for IPC_SHARED_SECRET, or let the file be made.
+const (
+	stretchSalt    = "ipcmesh/v1 shared secret"
+	stretchTime    = 2
+	stretchMemory  = 19 * 1024 // KiB
+	stretchThreads = 1
+)
+
+// secretFileName is the name of the secret file inside the data folder. The
+// file holds the 32-byte secret as 64 hex digits and a newline: text survives
+// being viewed, copied to another account or pasted into a chat with a human
+// far better than raw bytes do.
+const secretFileName = "secret"
+
+// maxSecretFile bounds what is read of a secret file, so pointing the data
+// folder at something huge cannot exhaust memory.
+const maxSecretFile = 4096
+
+// LoadSecret returns the master secret.
+//
+// When env (the value of IPC_SHARED_SECRET) is not empty, it is a secret chosen
+// by a person, used byte for byte (no trimming), and stretched once with
+// argon2id into 32 bytes. Otherwise the secret is read from the file "secret"
+// in dataDir, which is created with 32 random bytes on first use (the folder
+// 0700, the file 0600). Processes that start at the same moment all end up
+// with the same secret.
+//
+// On unix, a secret file that group or others may access is refused, as is a
+// file that does not hold exactly 64 hex digits; the error names the file and
+// says what to do.
+func LoadSecret(dataDir, env string) (secret []byte, src Source, err error) {
+	if env != "" {
+		return stretch(env), SourceEnv, nil
+	}
+	if dataDir == "" {
+		return nil, "", errors.New("load secret: IPC_SHARED_SECRET is unset and there is no data folder to keep a secret file in")
+	}
+	path := filepath.Join(dataDir, secretFileName)
+	secret, err = readSecretFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		secret, err = createSecretFile(dataDir, path)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return secret, SourceFile, nil
+}
+
+func stretch(secret string) []byte {
+	return argon2.IDKey([]byte(secret), []byte(stretchSalt), stretchTime, stretchMemory, stretchThreads, secretSize)
+}
+
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
+	}
+	defer f.Close()
+	// Stat the open file, not the path, so the mode checked is the mode of
+	// the bytes read.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("secret file %s is not a regular file: remove it and a new secret is made", path)
+	}
+	// Windows has no mode bits to speak of; its ACLs are out of os.FileMode's
+	// reach, so the check would only ever raise false alarms there.
+	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("secret file %s is open to other users (mode %04o): run chmod 600 %s", path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile))
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
+	}
+	text := bytes.TrimSpace(data)
+	if len(text) != hex.EncodedLen(secretSize) {
+		return nil, fmt.Errorf("secret file %s holds %d characters, want %d hex digits: restore it from a peer, or remove it to have a new secret made (and restart every peer)", path, len(text), hex.EncodedLen(secretSize))
+	}
+	secret := make([]byte, secretSize)
+	if _, err := hex.Decode(secret, text); err != nil {
+		return nil, fmt.Errorf("secret file %s is not hex: %w", path, err)
+	}
+	return secret, nil
+}
+
+// createSecretFile makes a new secret and publishes it at path, unless some
+// other process got there first, and returns whichever secret is in place.
+func createSecretFile(dataDir, path string) ([]byte, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder %s: %w", dataDir, err)
+	}
+	secret := make([]byte, secretSize)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("create secret %s: %w", path, err)
+	}
+	// The secret is written whole under a private name (os.CreateTemp opens
+	// with O_EXCL and mode 0600) and then linked into place. A link, unlike a
+	// rename, fails when the name exists: of processes racing on first use
+	// exactly one wins, and no one can read a half-written file.
+	tmp, err := os.CreateTemp(dataDir, ".secret-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create secret %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(secret) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write secret %s: %w", tmp.Name(), err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create secret %s: %w", path, err)
+	}
+	// Read back rather than return our own: if another process won, its
+	// secret is the one every peer will use.
+	return readSecretFile(path)
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func runList(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("list")
+	asJSON := fs.Bool("json", false, "print the instances as JSON")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	insts, err := p.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, insts)
+	}
+	if len(insts) == 0 {
+		fmt.Fprintln(e.Stdout, "No instances registered yet: ipcmesh register NAME")
+		return nil
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATUS\tLAST SEEN\tUNREAD")
+	for _, in := range insts {
+		status := "offline"
+		if in.Online {
+			status = "online"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", in.Name, status, ago(in.LastSeen, now), in.Unread)
+	}
+	return tw.Flush()
+}
+
+func runStatus(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("status")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	s, err := p.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, s)
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	if p.IsBroker() {
+		fmt.Fprintln(tw, "note:\tno broker was running; this command hosted one for its own run")
+	}
+	fmt.Fprintf(tw, "broker:\tpid %d on %s, up %s, protocol v%d\n", s.Broker.PID, s.Broker.Addr, s.Uptime, s.Version)
+	fmt.Fprintf(tw, "data folder:\t%s (secret from %s)\n", s.Broker.DataDir, s.SecretFrom)
+	online := "nobody"
+	if len(s.Online) > 0 {
+		online = strings.Join(s.Online, ", ")
+	}
+	fmt.Fprintf(tw, "online:\t%s (%d connections)\n", online, s.Connections)
+	fmt.Fprintf(tw, "instances:\t%d registered\n", s.Instances)
+	fmt.Fprintf(tw, "messages:\t%d stored, %d unread\n", s.Messages, s.Unread)
+	return tw.Flush()
+}
+
+func runBackup(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("backup")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("backup needs the file to write")
+	}
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	n, err := p.Backup(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], humanSize(int(n)))
+	return nil
+}
+
+// runBroker hosts the broker in the foreground until interrupted, for users
+// who want one that outlives their assistants. On Ctrl-C or SIGTERM it hands
+// over gracefully to any peer still running.
+func runBroker(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("broker")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	if !p.IsBroker() {
+		s, serr := p.Status(ctx)
+		if serr != nil {
+			return fmt.Errorf("a broker already serves %s", p.Addr())
+		}
+		return fmt.Errorf("a broker already serves %s (pid %d, up %s): stop it first, or pick another IPC_PORT", p.Addr(), s.Broker.PID, s.Uptime)
+	}
+	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir())
+	<-ctx.Done()
+	fmt.Fprintln(e.Stdout, "handing over and stopping")
+	return nil
+}
+
+func runVersion(_ context.Context, e Env, _ []string) error {
+	fmt.Fprintf(e.Stdout, "ipcmesh %s\n", Version)
+	return nil
+}

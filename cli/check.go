@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+func runCheck(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("check")
+	var id identity
+	id.register(fs)
+	wait := fs.Duration("wait", 0, "wait up to `DURATION` (e.g. 30s) for a message if there is none")
+	limit := fs.Int("limit", 100, "print at most `N` messages")
+	peek := fs.Bool("peek", false, "print without marking the messages read")
+	asJSON := fs.Bool("json", false, "print the messages as JSON")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	if *wait < 0 || *limit <= 0 {
+		return usagef("--wait must not be negative and --limit must be above 0")
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	r, err := p.Check(ctx, *limit, *wait)
+	if errors.Is(err, context.Canceled) {
+		return nil // interrupted while waiting: nothing was read
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = printJSON(e.Stdout, r)
+	} else {
+		err = printMessages(e, r.Messages, r.Remaining)
+	}
+	if err != nil || *peek {
+		// Unread stays unread when the messages could not be shown.
+		return err
+	}
+	return ackAll(ctx, p, r.Messages)
+}
+
+func printMessages(e Env, msgs []ipcmesh.Message, remaining int) error {
+	w := &errWriter{w: e.Stdout}
+	if len(msgs) == 0 {
+		fmt.Fprintln(w, "No new messages.")
+		return w.err
+	}
+	for _, m := range msgs {
+		printMessage(w, m)
+	}
+	if remaining > 0 {
+		fmt.Fprintf(w, "(%d more unread: run check again)\n", remaining)
+	}
+	return w.err
+}
+
+func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	_, err := p.Ack(ctx, ids)
+	return err
+}
+
+// runWatch prints messages as they arrive, each marked read once printed,
+// until interrupted. It waits with long checks rather than pushes: a check
+// survives failover by itself and can never miss a message.
+func runWatch(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("watch")
+	var id identity
+	id.register(fs)
+	asJSON := fs.Bool("json", false, "print one JSON object per message per line")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	if !*asJSON {
+		fmt.Fprintf(e.Stderr, "watching mail for %s (Ctrl-C to stop)\n", p.Name())
+	}
+	for {
+		r, err := p.Check(ctx, 100, time.Minute)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		w := &errWriter{w: e.Stdout}
+		for _, m := range r.Messages {
+			if *asJSON {
+				b, _ := json.Marshal(m)
+				fmt.Fprintf(w, "%s\n", b)
+			} else {
+				printMessage(w, m)
+			}
+		}
+		if w.err != nil {
+			return w.err
+		}
+		if err := ackAll(ctx, p, r.Messages); err != nil {
+			return err
+		}
+	}
+}
+
+func runFetch(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("fetch")
+	var id identity
+	id.register(fs)
+	asJSON := fs.Bool("json", false, "print the message as JSON")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("fetch needs one message id (shown by check)")
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	r, err := p.Fetch(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, r)
+	}
+	_, err = fmt.Fprintln(e.Stdout, r.Content)
+	return err
+}
+
+// errWriter remembers the first write error, so that a run of prints can
+// be checked once.
+type errWriter struct {
+	w   interface{ Write([]byte) (int, error) }
+	err error
+}
+
+func (w *errWriter) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.w.Write(b)
+	w.err = err
+	return n, err
+}

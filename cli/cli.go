@@ -1,0 +1,185 @@
+// Package cli is the ipcmesh command line: the ipcmesh subcommands and the
+// standalone ipc_* programs, which are the same code under other names.
+//
+// Every command joins the mesh like any peer (hosting the broker for its
+// own run if none is running), acts, and leaves gracefully, so one-shot
+// commands work whether or not a broker is up.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Env is what a command runs with: its streams and environment. Tests and
+// the demo run commands in-process with their own Env.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// OS returns the Env of the running process.
+func OS() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// command is one subcommand.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, e Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"register", "NAME", "claim a name for this data folder and keep its session token", runRegister},
+		{"send", "TO MESSAGE... | TO - [--lines]", "send a message ('-' reads it from stdin)", runSend},
+		{"check", "[--wait 30s] [--limit N] [--peek] [--json]", "print unread messages, then mark them read", runCheck},
+		{"watch", "[--json]", "print messages as they arrive until interrupted", runWatch},
+		{"fetch", "ID [--json]", "print one message whole (large bodies included)", runFetch},
+		{"broadcast", "MESSAGE...", "send a message to every registered instance but you", runBroadcast},
+		{"list", "[--json]", "list registered instances: online or not, last seen, unread", runList},
+		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", runRename},
+		{"unregister", "", "end this instance's session and free its name", runUnregister},
+		{"status", "[--json]", "show the broker: pid, address, uptime, counts", runStatus},
+		{"broker", "", "run a dedicated broker in the foreground until interrupted", runBroker},
+		{"backup", "FILE", "write a consistent copy of the store to FILE", runBackup},
+		{"demo", "", "run a private mesh in a temporary folder and show it working", runDemo},
+		{"version", "", "print the version", runVersion},
+	}
+}
+
+// Version is the version of this build.
+const Version = "0.1.0"
+
+// usageError is a mistake in how a command was called: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// Main runs the ipcmesh command line with args (without the program name)
+// and returns the exit status: 0 on success, 1 when the command failed, 2
+// when it was called wrongly. Errors are one line on stderr.
+func Main(e Env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.Stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return Run(e, c.name, args[1:])
+		}
+	}
+	fmt.Fprintf(e.Stderr, "ipcmesh: unknown command %q: run 'ipcmesh help' for the list\n", args[0])
+	return 2
+}
+
+// Run runs one subcommand by name, as the standalone ipc_* programs do.
+func Run(e Env, name string, args []string) int {
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == name {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(e.Stderr, "ipcmesh: unknown command %q\n", name)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, e, args)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(e.Stderr, "ipcmesh %s: %s\n", name, oneLine(err))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.Stderr, "usage: ipcmesh %s %s\n", cmd.name, cmd.args)
+		return 2
+	}
+	return 1
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "ipcmesh %s: a message mesh for AI assistants on one machine\n\nusage: ipcmesh COMMAND [ARGS]\n\ncommands:\n", Version)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		if c.args != "" {
+			fmt.Fprintf(w, "  %-11s   ipcmesh %s %s\n", "", c.name, c.args)
+		}
+	}
+	fmt.Fprint(w, `
+identity: --as NAME or IPC_NAME picks the name a command acts as; otherwise
+the name registered last from the data folder.
+
+environment: IPC_HOST, IPC_PORT (mesh address, 127.0.0.1:9876), IPC_DATA_DIR
+(~/.ipcmesh), IPC_SHARED_SECRET, IPC_NAME, IPC_LOG; see the README for all.
+`)
+}
+
+// flags returns a FlagSet for a command that reports errors as usage errors
+// instead of exiting.
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args with fs, allowing flags between positional arguments
+// (ipcmesh check --json --wait 5s and ipcmesh list --json --as bob). Once
+// stopAfter positionals have been seen (stopAfter >= 0), the rest is taken
+// as it is: the words of a message are never read as flags.
+func parse(fs *flag.FlagSet, args []string, stopAfter int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if stopAfter >= 0 && len(pos) >= stopAfter {
+			return append(pos, args...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func logger(e Env) *slog.Logger {
+	level := slog.LevelWarn
+	switch strings.ToLower(e.Getenv("IPC_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "error":
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printMessage writes one message for a person: who, when, what, and for a
+// large one where the whole body is and how to get it.
+func printMessage(w io.Writer, m ipcmesh.Message) {
+	from := m.From
+	if m.Broadcast {
+		from += " (broadcast)"
+	}
+	if m.SentTo != "" {
+		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
+	}
+	fmt.Fprintf(w, "[%s] %s: ", m.Time.Local().Format("2006-01-02 15:04:05"), from)
+	if m.Large {
+		fmt.Fprintf(w, "%s\n    (large message, %s: the whole text is in %s; or run: ipcmesh fetch %s)\n", indent(m.Content), humanSize(m.Size), m.Path, m.ID)
+		return
+	}
+	fmt.Fprintln(w, indent(m.Content))
+}
+
+// indent keeps a multi-line body readable under its header line.
+func indent(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+func humanSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ago says how long ago t was, roughly, as people say it.
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 5*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}

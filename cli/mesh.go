@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// join joins the mesh described by the environment.
+func join(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (*election.Peer, error) {
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = logger(e)
+	cfg.Subscribe = subscribe
+	cfg.OnEvent = onEvent
+	return election.Join(ctx, cfg)
+}
+
+// identity is the --as flag shared by the commands that act as a name.
+type identity struct{ as string }
+
+func (id *identity) register(fs *flag.FlagSet) {
+	fs.StringVar(&id.as, "as", "", "act as `NAME` (default: IPC_NAME, else the name registered last here)")
+}
+
+// name is the name chosen by --as or IPC_NAME, "" for "the last one".
+func (id *identity) name(e Env) string {
+	if id.as != "" {
+		return id.as
+	}
+	return e.Getenv("IPC_NAME")
+}
+
+// actAs makes p act as the chosen identity. A name chosen explicitly that
+// this data folder holds no live session for is registered on the spot, so
+// IPC_NAME=ci ipc_send reviewer "done" just works in a fresh script.
+func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Session, error) {
+	name := id.name(e)
+	s, err := p.Resume(ctx, name)
+	if err == nil || name == "" {
+		return s, err
+	}
+	switch ipcmesh.CodeOf(err) {
+	case ipcmesh.CodeNotRegistered, ipcmesh.CodeUnauthorized:
+		return p.Register(ctx, name)
+	}
+	return s, err
+}
+
+// session joins the mesh and acts as the chosen identity; the caller
+// closes the peer.
+func (id *identity) session(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (*election.Peer, error) {
+	p, err := join(ctx, e, subscribe, onEvent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := id.actAs(ctx, e, p); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// closeAll closes p and keeps the first error.
+func closeAll(p *election.Peer, err *error) {
+	if cerr := p.Close(); cerr != nil && *err == nil && !errors.Is(cerr, election.ErrClosed) {
+		*err = cerr
+	}
+}

@@ -1,0 +1,13 @@
+// Command ipc_send is "ipcmesh send" as a program of its own, for scripts and
+// assistants without MCP. It takes the same arguments and flags.
+package main
+
+import (
+	"os"
+
+	"github.com/ipcmesh/ipcmesh/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(cli.OS(), "send", os.Args[1:]))
+}

@@ -1,0 +1,274 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// Name returns the name this peer acts as, "" before Register or Resume.
+func (p *Peer) Name() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sess.name
+}
+
+// Register claims name for this peer and keeps its token in the data
+// folder. Registering a name this data folder already holds a live session
+// for resumes that session instead, so the same user on the same machine
+// picks up where they left off.
+func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return ipc.Session{}, err
+	}
+	tok, _ := p.keyring.Load(name)
+	var s ipc.Session
+	err := p.Call(ctx, ipc.OpRegister, ipc.RegisterRequest{Name: name, Token: tok, Session: ipc.NewID(), Subscribe: p.cfg.Subscribe}, &s)
+	if err != nil {
+		return s, err
+	}
+	return s, p.adopt(s)
+}
+
+// Resume acts as name with the token kept in the data folder; an empty name
+// means the name registered last from this data folder.
+func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
+	var err error
+	if name == "" {
+		if name, err = p.keyring.Current(); err != nil {
+			return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+				"no name has been registered from the data folder %s: register one first (ipcmesh register NAME) or pick one with --as NAME or IPC_NAME", p.cfg.DataDir)
+		}
+	}
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return ipc.Session{}, err
+	}
+	tok, err := p.keyring.Load(name)
+	if err != nil {
+		return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+			"this data folder holds no session for %q: register it first (ipcmesh register %s)", name, name)
+	}
+	var s ipc.Session
+	if err := p.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe}, &s); err != nil {
+		return s, err
+	}
+	return s, p.adopt(s)
+}
+
+// adopt makes s the peer's session and keeps its token.
+func (p *Peer) adopt(s ipc.Session) error {
+	p.mu.Lock()
+	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
+	p.mu.Unlock()
+	if err := p.keyring.Save(s.Name, s.Token); err != nil {
+		return fmt.Errorf("keep the session token for %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// resumeOn resumes the peer's session, if it has one, on a new connection.
+func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
+	p.mu.Lock()
+	st := p.sess
+	p.mu.Unlock()
+	if st.token == "" {
+		return nil
+	}
+	var s ipc.Session
+	err := c.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe}, &s)
+	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
+		// The session is gone (expired or revoked elsewhere): calls that need
+		// a name will say so; the connection itself is fine.
+		p.log.Warn("session could not be resumed", "name", st.name, "err", err)
+		p.mu.Lock()
+		p.sess = sessionState{}
+		p.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return p.adopt(s)
+}
+
+// Send sends content to the instance named to. The message id is made
+// here, once, so a retry after a failover cannot store it twice.
+func (p *Peer) Send(ctx context.Context, to, content string) (ipc.SendResult, error) {
+	var r ipc.SendResult
+	err := p.Call(ctx, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: to, Content: content}, &r)
+	return r, err
+}
+
+// Broadcast sends content to every registered instance but this one.
+func (p *Peer) Broadcast(ctx context.Context, content string) (ipc.BroadcastResult, error) {
+	var r ipc.BroadcastResult
+	err := p.Call(ctx, ipc.OpBroadcast, ipc.BroadcastRequest{ID: ipc.NewID(), Content: content}, &r)
+	return r, err
+}
+
+// Check returns unread messages, oldest first, waiting up to wait for one
+// if there are none. They stay unread until Ack. Messages this peer has
+// acked already (an ack that died with a broker) are acked again quietly
+// rather than shown twice.
+func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error) {
+	for {
+		var r ipc.CheckResult
+		err := p.Call(ctx, ipc.OpCheck, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds()}, &r)
+		if err != nil {
+			return r, err
+		}
+		fresh := r.Messages[:0]
+		var again []string
+		for _, m := range r.Messages {
+			if p.filters.acked.has(m.ID) {
+				again = append(again, m.ID)
+			} else {
+				fresh = append(fresh, m)
+			}
+		}
+		r.Messages = fresh
+		if len(again) == 0 {
+			return r, nil
+		}
+		if err := p.Call(ctx, ipc.OpAck, ipc.AckRequest{IDs: again}, nil); err != nil {
+			return r, err
+		}
+		if len(fresh) > 0 || wait <= 0 {
+			return r, nil
+		}
+	}
+}
+
+// Ack marks messages read. Call it once the messages are safely in the
+// reader's hands: until then they stay unread and are delivered again.
+func (p *Peer) Ack(ctx context.Context, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var r ipc.AckResult
+	err := p.Call(ctx, ipc.OpAck, ipc.AckRequest{IDs: ids}, &r)
+	if err == nil {
+		for _, id := range ids {
+			p.filters.acked.add(id)
+		}
+	}
+	return r.Acked, err
+}
+
+// Fetch returns one message with its whole body.
+func (p *Peer) Fetch(ctx context.Context, id string) (ipc.FetchResult, error) {
+	var r ipc.FetchResult
+	err := p.Call(ctx, ipc.OpFetch, ipc.FetchRequest{ID: id}, &r)
+	return r, err
+}
+
+// List returns every registered instance with its presence.
+func (p *Peer) List(ctx context.Context) ([]ipcmesh.Instance, error) {
+	var r ipc.ListResult
+	err := p.Call(ctx, ipc.OpList, nil, &r)
+	return r.Instances, err
+}
+
+// Rename moves this peer's instance to newName. Its unread mail moves with
+// it, mail to the old name is forwarded for a while, and the new token
+// replaces the old one in the data folder.
+func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) {
+	if err := ipcmesh.ValidateName(newName); err != nil {
+		return ipc.Session{}, err
+	}
+	req := ipc.RenameRequest{RequestID: ipc.NewID(), NewName: newName}
+	p.mu.Lock()
+	old := p.sess.name
+	p.sess.pendingRename = req.RequestID
+	p.mu.Unlock()
+	var s ipc.Session
+	err := p.Call(ctx, ipc.OpRename, req, &s)
+	if err != nil {
+		p.mu.Lock()
+		p.sess.pendingRename = ""
+		p.mu.Unlock()
+		return s, err
+	}
+	if err := p.adopt(s); err != nil {
+		return s, err
+	}
+	if old != "" && old != s.Name {
+		p.keyring.Remove(old)
+	}
+	return s, nil
+}
+
+// Unregister ends this peer's session and frees its name.
+func (p *Peer) Unregister(ctx context.Context) error {
+	name := p.Name()
+	if err := p.Call(ctx, ipc.OpUnregister, nil, nil); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.sess = sessionState{}
+	p.mu.Unlock()
+	return p.keyring.Remove(name)
+}
+
+// Status describes the broker.
+func (p *Peer) Status(ctx context.Context) (ipc.StatusResult, error) {
+	var r ipc.StatusResult
+	err := p.Call(ctx, ipc.OpStatus, nil, &r)
+	return r, err
+}
+
+// Backup writes a consistent copy of the store to dst while the broker
+// serves. The broker writes the copy inside its own data folder; this peer
+// then moves it to dst.
+func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
+	var r ipc.BackupResult
+	if err := p.Call(ctx, ipc.OpBackup, nil, &r); err != nil {
+		return 0, err
+	}
+	if err := moveFile(r.Path, dst); err != nil {
+		return 0, fmt.Errorf("move backup to %s: %w", dst, err)
+	}
+	return r.Size, nil
+}
+
+// moveFile renames src to dst, copying when they are on different file
+// systems. dst gets mode 0600: a backup holds every message.
+func moveFile(src, dst string) error {
+	if dst == "" {
+		return errors.New("no destination file given")
+	}
+	if abs, err := filepath.Abs(dst); err == nil {
+		dst = abs
+	}
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Remove(src)
+}

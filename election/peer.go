@@ -1,0 +1,393 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// ErrClosed is returned by calls on a closed Peer.
+var ErrClosed = errors.New("election: peer closed")
+
+// Peer is one process's membership of the mesh.
+type Peer struct {
+	cfg     Config
+	log     *slog.Logger
+	keyring auth.Keyring
+	closing chan struct{}
+	done    chan struct{} // closed when the supervisor has stopped
+
+	mu     sync.Mutex
+	client *ipc.Client
+	ready  chan struct{} // closed once client is set (or fatal)
+	fatal  error         // why the mesh cannot be reached right now
+	broker *ipc.Broker   // set while this process hosts the broker
+	closed bool
+
+	sess    sessionState
+	filters recent
+}
+
+// sessionState is what the peer needs to act as its name on any broker.
+type sessionState struct {
+	name, token   string
+	pendingRename string // request id of a rename in flight
+}
+
+// Join makes the process a peer: it hosts the broker if the mesh port is
+// free and joins the broker that holds it otherwise. It returns once
+// connected, or with an error that names the port when something that is not
+// an ipcmesh broker, or a broker with another secret, holds it.
+func Join(ctx context.Context, cfg Config) (*Peer, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Store.Dir = cfg.DataDir
+	p := &Peer{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		keyring: auth.Keyring{Dir: cfg.DataDir},
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		ready:   make(chan struct{}),
+	}
+	p.filters.init(4096)
+	c, err := p.connect(ctx)
+	if err != nil {
+		p.stopBroker()
+		return nil, err
+	}
+	p.setClient(c)
+	go p.supervise(c)
+	return p, nil
+}
+
+// IsBroker reports whether this process hosts the broker right now.
+func (p *Peer) IsBroker() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.broker != nil
+}
+
+// Addr is the mesh address.
+func (p *Peer) Addr() string { return p.cfg.Addr }
+
+// DataDir is the data folder.
+func (p *Peer) DataDir() string { return p.cfg.DataDir }
+
+// Close leaves the mesh. A peer that hosts the broker hands over gracefully:
+// the other peers elect the next broker without seeing an error.
+func (p *Peer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.done
+		return nil
+	}
+	p.closed = true
+	close(p.closing)
+	c := p.client
+	p.mu.Unlock()
+	<-p.done
+	err := p.stopBroker()
+	if c != nil {
+		c.Close()
+	}
+	return err
+}
+
+func (p *Peer) stopBroker() error {
+	p.mu.Lock()
+	b := p.broker
+	p.broker = nil
+	p.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return b.Shutdown(ctx)
+}
+
+// connect binds the mesh port and hosts the broker, or dials the broker
+// that holds it, and resumes the session there. Peers racing after a broker
+// is lost wait a few random milliseconds first, so one wins the bind
+// cleanly and the others find it.
+func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
+	start := time.Now()
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			backoff := min(time.Duration(attempt)*5*time.Millisecond, 200*time.Millisecond)
+			d := backoff/2 + rand.N(backoff/2+time.Millisecond)
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-p.closing:
+				return nil, ErrClosed
+			}
+			if time.Since(start) > 10*time.Second {
+				return nil, fmt.Errorf("cannot host or reach the mesh on %s: %w", p.cfg.Addr, lastErr)
+			}
+		}
+		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
+			if err := p.host(ln); err != nil {
+				if errors.Is(err, store.ErrLocked) && time.Since(start) < 3*time.Second {
+					lastErr = err // the last broker may still be closing its store
+					continue
+				}
+				return nil, err
+			}
+		} else {
+			lastErr = err
+		}
+		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		c, err := ipc.Dial(dctx, p.cfg.Addr, p.cfg.Keys, ipc.DialOptions{
+			MaxFrame: p.cfg.Limits.MaxFrame,
+			OnEvent:  p.onEvent,
+		})
+		cancel()
+		if err == nil {
+			if err := p.resumeOn(ctx, c); err != nil {
+				c.Close()
+				if errors.Is(err, ipc.ErrConnLost) {
+					continue
+				}
+				return nil, err
+			}
+			return c, nil
+		}
+		if fatal := p.refusal(err); fatal != nil {
+			return nil, fatal
+		}
+		lastErr = err
+	}
+}
+
+// refusal turns a handshake failure that retrying cannot fix into an error
+// a person can act on; it returns nil for errors worth another try.
+func (p *Peer) refusal(err error) error {
+	addr := p.cfg.Addr
+	switch {
+	case errors.Is(err, ipc.ErrNotMesh):
+		return fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker (%v); nothing was sent to it: stop that program or pick another port with IPC_PORT", addr, err)
+	case errors.Is(err, ipc.ErrBrokerProof):
+		return fmt.Errorf("the broker on %s could not prove it knows the shared secret, so nothing was sent to it: it is an impostor or runs with another IPC_SHARED_SECRET; stop it or give every peer the same secret", addr)
+	}
+	switch ipcmesh.CodeOf(err) {
+	case ipcmesh.CodeUnauthorized:
+		return fmt.Errorf("the broker on %s refused this peer's proof of the shared secret: give every peer the same IPC_SHARED_SECRET (or leave it unset everywhere to use the secret file in the same data folder)", addr)
+	case ipcmesh.CodeUnsupported:
+		return fmt.Errorf("the broker on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// host starts a broker on ln. The store's file lock guarantees that no two
+// brokers ever share a data folder, whatever port they are on.
+func (p *Peer) host(ln net.Listener) error {
+	opts := p.cfg.Store
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 500 * time.Millisecond
+	}
+	st, err := store.Open(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	b := ipc.NewBroker(ipc.Config{
+		Store:      st,
+		Keys:       p.cfg.Keys,
+		SecretFrom: p.cfg.SecretFrom,
+		Addr:       ln.Addr().String(),
+		SessionTTL: p.cfg.SessionTTL,
+		Limits:     p.cfg.Limits,
+		Logger:     p.log,
+	})
+	go func() {
+		if err := b.Serve(ln); err != nil && !errors.Is(err, ipc.ErrBrokerClosed) {
+			p.log.Error("broker stopped serving", "err", err)
+		}
+	}()
+	p.mu.Lock()
+	p.broker = b
+	p.mu.Unlock()
+	p.log.Info("hosting the broker", "addr", p.cfg.Addr, "data", p.cfg.DataDir)
+	return nil
+}
+
+// supervise waits for the connection to end and replaces it, until Close.
+// It also renews the session before its token can expire.
+func (p *Peer) supervise(c *ipc.Client) {
+	defer close(p.done)
+	renew := time.NewTicker(p.renewEvery())
+	defer renew.Stop()
+	for {
+		select {
+		case <-p.closing:
+			return
+		case <-renew.C:
+			p.renew(c)
+			continue
+		case <-c.Done():
+		}
+		p.markLost(c)
+		// A broker we hosted whose own connection died is not serving
+		// anyone well: stop it so that the election can run cleanly.
+		p.stopBroker()
+		for {
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-p.closing:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			nc, err := p.connect(ctx)
+			cancel()
+			if err == nil {
+				c = nc
+				p.setClient(c)
+				break
+			}
+			if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) {
+				return
+			}
+			p.setFatal(err)
+			p.log.Warn("cannot rejoin the mesh", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-p.closing:
+				return
+			}
+		}
+	}
+}
+
+func (p *Peer) renewEvery() time.Duration {
+	ttl := p.cfg.SessionTTL
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	return ttl / 4
+}
+
+func (p *Peer) renew(c *ipc.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.resumeOn(ctx, c); err != nil {
+		p.log.Warn("renew session", "err", err)
+	}
+}
+
+func (p *Peer) setClient(c *ipc.Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.client = c
+	p.fatal = nil
+	select {
+	case <-p.ready:
+	default:
+		close(p.ready)
+	}
+}
+
+func (p *Peer) setFatal(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fatal = err
+	select {
+	case <-p.ready:
+	default:
+		close(p.ready)
+	}
+}
+
+// markLost forgets c if it is still the current connection, so callers
+// wait for the next one.
+func (p *Peer) markLost(c *ipc.Client) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client == c {
+		p.client = nil
+		p.ready = make(chan struct{})
+	}
+}
+
+// current returns a live connection, waiting for one while an election runs.
+func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
+	for {
+		p.mu.Lock()
+		c, ready, fatal, closed := p.client, p.ready, p.fatal, p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if c != nil {
+			select {
+			case <-c.Done():
+				p.markLost(c)
+				continue
+			default:
+				return c, nil
+			}
+		}
+		if fatal != nil {
+			return nil, fatal
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.closing:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// Call sends a request to the broker and decodes its answer into out. If
+// the broker is lost before answering, the same request goes to the next
+// broker: every op is idempotent or carries an id the broker dedupes by.
+func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
+	for {
+		c, err := p.current(ctx)
+		if err != nil {
+			return err
+		}
+		err = c.Call(ctx, op, in, out)
+		if errors.Is(err, ipc.ErrConnLost) {
+			p.markLost(c)
+			continue
+		}
+		return err
+	}
+}
+
+// onEvent passes pushed events on, dropping messages already seen: after a
+// failover the next broker may push a message again.
+func (p *Peer) onEvent(ev ipc.Event) {
+	if ev.Name == ipc.EventGoaway || p.cfg.OnEvent == nil {
+		return
+	}
+	if ev.Name == ipc.EventMessage {
+		if id := messageID(ev.Body); id != "" && !p.filters.pushed.add(id) {
+			return
+		}
+	}
+	p.cfg.OnEvent(ev)
+}

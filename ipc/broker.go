@@ -1,0 +1,291 @@
+package ipc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// ErrBrokerClosed is returned by Serve after Shutdown or Close.
+var ErrBrokerClosed = errors.New("ipc: broker closed")
+
+// Limits are the broker's protections against floods and oversize input.
+// Zero fields take the defaults in parentheses.
+type Limits struct {
+	// OpsPerSecond and OpsBurst bound every op of one identity (500/s, burst
+	// 1000): generous, so a busy agent or a polling check is never hurt.
+	OpsPerSecond float64
+	OpsBurst     int
+	// RegisterPerSecond and RegisterBurst bound register and resume attempts
+	// per connection (2/s, burst 10), which is where names get guessed.
+	RegisterPerSecond float64
+	RegisterBurst     int
+	// HandshakesPerSecond and HandshakeBurst bound new connections across the
+	// whole broker (100/s, burst 200): every peer is on loopback, so a per
+	// address limit would be one limit anyway.
+	HandshakesPerSecond float64
+	HandshakeBurst      int
+	// MaxFrame bounds one frame (DefaultMaxFrame).
+	MaxFrame int
+	// MaxInFlight bounds the requests one connection may have in flight
+	// (64); past it the broker stops reading from that connection.
+	MaxInFlight int
+	// WriteTimeout is how long a write to a client may block (10 s). A client
+	// that stops reading is disconnected, not waited for.
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds the hello and auth exchange (5 s).
+	HandshakeTimeout time.Duration
+}
+
+func (l *Limits) setDefaults() {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.OpsPerSecond, 500)
+	defInt(&l.OpsBurst, 1000)
+	def(&l.RegisterPerSecond, 2)
+	defInt(&l.RegisterBurst, 10)
+	def(&l.HandshakesPerSecond, 100)
+	defInt(&l.HandshakeBurst, 200)
+	defInt(&l.MaxFrame, DefaultMaxFrame)
+	defInt(&l.MaxInFlight, 64)
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	if l.HandshakeTimeout == 0 {
+		l.HandshakeTimeout = 5 * time.Second
+	}
+}
+
+// Config configures a Broker.
+type Config struct {
+	// Store is where messages live. The broker owns it from now on: Shutdown
+	// and Close close it.
+	Store *store.Store
+	// Keys prove the broker knows the shared secret and sign session tokens.
+	Keys auth.Keys
+	// SecretFrom says where the secret came from, for status.
+	SecretFrom auth.Source
+	// Addr is the address the broker serves, for status.
+	Addr string
+	// SessionTTL is how long a session token lives (24 h).
+	SessionTTL time.Duration
+	Limits     Limits
+	Logger     *slog.Logger
+	// Now is the clock (time.Now); tests move it.
+	Now func() time.Time
+}
+
+// Broker serves the mesh: it authenticates connections, binds each to a
+// session's name, stores messages and pushes them to connected recipients.
+type Broker struct {
+	cfg     Config
+	store   *store.Store
+	log     *slog.Logger
+	info    BrokerInfo
+	ops     *auth.Limiter
+	regs    *auth.Limiter
+	hellos  *auth.Limiter
+	handles sync.WaitGroup // requests being handled, across connections
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*conn]struct{}
+	closing  bool
+	quit     chan struct{} // closed when shutting down: waits end at once
+	nextConn uint64
+
+	// names guards the decisions about who holds a name (register,
+	// resume, rename), which read the store and then write it.
+	names    sync.Mutex
+	presence presence
+}
+
+// NewBroker returns a broker that serves cfg.Store.
+func NewBroker(cfg Config) *Broker {
+	cfg.Limits.setDefaults()
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := cfg.Limits
+	b := &Broker{
+		cfg:    cfg,
+		store:  cfg.Store,
+		log:    cfg.Logger,
+		ops:    auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
+		regs:   auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
+		hellos: auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
+		conns:  make(map[*conn]struct{}),
+		quit:   make(chan struct{}),
+		info: BrokerInfo{
+			PID:     os.Getpid(),
+			Addr:    cfg.Addr,
+			Started: cfg.Now().UTC(),
+			DataDir: cfg.Store.Dir(),
+		},
+	}
+	b.presence.init()
+	return b
+}
+
+// Serve accepts connections on ln until Shutdown or Close. It always returns
+// a non-nil error: ErrBrokerClosed after a shutdown.
+func (b *Broker) Serve(ln net.Listener) error {
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		ln.Close()
+		return ErrBrokerClosed
+	}
+	b.ln = ln
+	b.mu.Unlock()
+	go b.housekeep()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if b.isClosing() {
+				return ErrBrokerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		c := b.newConn(nc)
+		if c == nil {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+func (b *Broker) isClosing() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closing
+}
+
+func (b *Broker) newConn(nc net.Conn) *conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return nil
+	}
+	b.nextConn++
+	c := newConn(b, nc, b.nextConn)
+	b.conns[c] = struct{}{}
+	return c
+}
+
+func (b *Broker) dropConn(c *conn) {
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+	if name := c.leave(); name != "" {
+		b.touch(name)
+	}
+}
+
+// Shutdown hands over gracefully: it stops accepting, stops reading new
+// requests, lets the requests being handled finish, closes the store (so
+// the next broker can open it at once), and only then tells every client to
+// elect the next broker. Requests that were not read yet stay in their
+// clients and are sent again to the next broker, so no client sees an error.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	conns := b.beginClose()
+	for _, c := range conns {
+		c.stopReading()
+	}
+	done := make(chan struct{})
+	go func() { b.handles.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	b.flushSeen()
+	err := b.store.Close()
+	for _, c := range conns {
+		c.goaway("broker shutting down")
+	}
+	return err
+}
+
+// Close stops the broker at once: connections are cut, the store closed.
+func (b *Broker) Close() error {
+	conns := b.beginClose()
+	for _, c := range conns {
+		c.nc.Close()
+	}
+	b.handles.Wait()
+	b.flushSeen()
+	return b.store.Close()
+}
+
+func (b *Broker) beginClose() []*conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closing {
+		b.closing = true
+		close(b.quit)
+		if b.ln != nil {
+			b.ln.Close()
+		}
+	}
+	conns := make([]*conn, 0, len(b.conns))
+	for c := range b.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// housekeep applies the retention rules and saves last-seen times now and
+// then. Both are cheap: sweeps walk time-ordered indexes, not every message.
+func (b *Broker) housekeep() {
+	sweep := func() {
+		st, err := b.store.Sweep(context.Background())
+		if err != nil {
+			b.log.Warn("sweep", "err", err)
+			return
+		}
+		if st != (store.SweepStats{}) {
+			b.log.Info("sweep", "history", st.History, "queued", st.Queued, "forwards", st.Forwards, "dedup", st.Dedup)
+		}
+	}
+	sweep()
+	seen := time.NewTicker(30 * time.Second)
+	defer seen.Stop()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
+	for {
+		select {
+		case <-b.quit:
+			return
+		case <-seen.C:
+			b.flushSeen()
+		case <-hourly.C:
+			sweep()
+		}
+	}
+}

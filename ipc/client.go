@@ -1,0 +1,277 @@
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+)
+
+// ErrConnLost is returned by Client.Call when the connection ended before the
+// response arrived. The request may or may not have been carried out; every
+// op is safe to retry on the next broker with the same body.
+var ErrConnLost = errors.New("connection to the broker was lost")
+
+// ErrNotMesh means the program listening on the mesh port does not speak the
+// ipcmesh protocol.
+var ErrNotMesh = errors.New("not an ipcmesh broker")
+
+// ErrBrokerProof means the broker could not prove that it knows the shared
+// secret: it is an impostor or it runs with another secret. Nothing that
+// depends on the secret was sent to it.
+var ErrBrokerProof = errors.New("the broker could not prove it knows the shared secret")
+
+// Event is a frame the broker pushed without being asked.
+type Event struct {
+	Name string
+	Body json.RawMessage
+}
+
+// DialOptions configure a Client.
+type DialOptions struct {
+	// MaxFrame bounds frames read from the broker (DefaultMaxFrame if 0).
+	MaxFrame int
+	// HandshakeTimeout bounds the hello and auth exchange (3 s if 0). A
+	// program that accepts but never answers is not a broker.
+	HandshakeTimeout time.Duration
+	// OnEvent is called from the connection's read loop for each pushed
+	// event, in order. It must not block for long.
+	OnEvent func(Event)
+}
+
+// Client is one authenticated connection to a broker. It is safe for
+// concurrent use: many calls may be in flight at once.
+type Client struct {
+	nc      net.Conn
+	br      *bufio.Reader
+	opts    DialOptions
+	broker  HelloResponse
+	wmu     sync.Mutex
+	mu      sync.Mutex
+	pending map[uint64]chan *Frame
+	nextID  uint64
+	done    chan struct{}
+	err     error
+}
+
+// Dial connects to the broker at addr and runs the handshake: the broker
+// must prove it knows the secret before the client proves it does.
+func Dial(ctx context.Context, addr string, keys auth.Keys, opts DialOptions) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := NewClient(ctx, nc, keys, opts)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient runs the handshake on an open connection and starts reading.
+func NewClient(ctx context.Context, nc net.Conn, keys auth.Keys, opts DialOptions) (*Client, error) {
+	if opts.MaxFrame <= 0 {
+		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 3 * time.Second
+	}
+	c := &Client{
+		nc:      nc,
+		br:      bufio.NewReaderSize(nc, 64<<10),
+		opts:    opts,
+		pending: make(map[uint64]chan *Frame),
+		done:    make(chan struct{}),
+	}
+	deadline := time.Now().Add(opts.HandshakeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	nc.SetDeadline(deadline)
+	if err := c.handshake(keys); err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	go c.readLoop()
+	return c, nil
+}
+
+func (c *Client) handshake(keys auth.Keys) error {
+	cn, err := auth.NewNonce()
+	if err != nil {
+		return err
+	}
+	hello, _ := json.Marshal(HelloRequest{Protocol: Protocol, Versions: Versions, Nonce: cn})
+	if err := WriteFrame(c.nc, &Frame{ID: 1, Op: OpHello, Body: hello}); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	// Anything but a well-formed hello answer means the listener is not one
+	// of ours. Read with a small limit: a real hello answer is tiny.
+	f, err := ReadFrame(c.br, 64<<10)
+	if err != nil {
+		return fmt.Errorf("%w (its answer to the hello was unreadable: %v)", ErrNotMesh, err)
+	}
+	if f.Error != nil {
+		if f.Error.Code == ipcmesh.CodeUnsupported || f.Error.Code == ipcmesh.CodeRateLimited {
+			return f.Error
+		}
+		return fmt.Errorf("%w (it refused the hello: %s)", ErrNotMesh, f.Error.Message)
+	}
+	var hr HelloResponse
+	if f.ID != 1 || json.Unmarshal(f.Body, &hr) != nil || hr.Protocol != Protocol {
+		return fmt.Errorf("%w (its answer to the hello is not ipcmesh's)", ErrNotMesh)
+	}
+	if !keys.VerifyProof(auth.RoleBroker, hr.Version, cn, hr.Nonce, hr.Proof) {
+		return ErrBrokerProof
+	}
+	proof, _ := json.Marshal(AuthRequest{Proof: keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
+	if err := WriteFrame(c.nc, &Frame{ID: 2, Op: OpAuth, Body: proof}); err != nil {
+		return fmt.Errorf("send auth: %w", err)
+	}
+	f, err = ReadFrame(c.br, 64<<10)
+	if err != nil {
+		return fmt.Errorf("read auth answer: %w", err)
+	}
+	if f.Error != nil {
+		return f.Error
+	}
+	c.broker = hr
+	c.nextID = 2
+	return nil
+}
+
+// Broker describes the broker this client is connected to.
+func (c *Client) Broker() BrokerInfo { return c.broker.Broker }
+
+// Done is closed when the connection has ended.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err says why the connection ended, once Done is closed.
+func (c *Client) Err() error {
+	<-c.done
+	return c.err
+}
+
+// Close ends the connection. Calls in flight return ErrConnLost.
+func (c *Client) Close() error {
+	err := c.nc.Close()
+	<-c.done
+	return err
+}
+
+func (c *Client) readLoop() {
+	var err error
+	defer func() {
+		c.mu.Lock()
+		c.err = err
+		c.pending = nil
+		c.mu.Unlock()
+		c.nc.Close()
+		close(c.done)
+	}()
+	for {
+		var f *Frame
+		f, err = ReadFrame(c.br, c.opts.MaxFrame)
+		if err != nil {
+			if ipcmesh.CodeOf(err) == ipcmesh.CodeBadRequest {
+				continue // one garbled frame; the stream is still in step
+			}
+			return
+		}
+		if f.Event != "" {
+			if c.opts.OnEvent != nil {
+				c.opts.OnEvent(Event{Name: f.Event, Body: f.Body})
+			}
+			continue
+		}
+		c.mu.Lock()
+		ch := c.pending[f.ID]
+		delete(c.pending, f.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- f
+		}
+	}
+}
+
+// Call sends a request and waits for its response, decoding the body into
+// out (which may be nil). A refusal by the broker is returned as
+// *ipcmesh.Error; a lost connection as ErrConnLost.
+func (c *Client) Call(ctx context.Context, op string, in, out any) error {
+	var body json.RawMessage
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s request: %w", op, err)
+		}
+		body = b
+	}
+	ch := make(chan *Frame, 1)
+	c.mu.Lock()
+	if c.pending == nil {
+		c.mu.Unlock()
+		return fmt.Errorf("%s: %w", op, ErrConnLost)
+	}
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = ch
+	c.mu.Unlock()
+
+	buf, err := AppendFrame(nil, &Frame{ID: id, Op: op, Body: body})
+	if err != nil {
+		c.forget(id)
+		return err
+	}
+	c.wmu.Lock()
+	_, err = c.nc.Write(buf)
+	c.wmu.Unlock()
+	if err != nil {
+		c.nc.Close()
+		c.forget(id)
+		return fmt.Errorf("%s: %w", op, ErrConnLost)
+	}
+	select {
+	case f := <-ch:
+		return decodeResult(op, f, out)
+	case <-c.done:
+		// The response may have raced the close.
+		select {
+		case f := <-ch:
+			return decodeResult(op, f, out)
+		default:
+		}
+		return fmt.Errorf("%s: %w", op, ErrConnLost)
+	case <-ctx.Done():
+		c.forget(id)
+		return ctx.Err()
+	}
+}
+
+func (c *Client) forget(id uint64) {
+	c.mu.Lock()
+	if c.pending != nil {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+}
+
+func decodeResult(op string, f *Frame, out any) error {
+	if f.Error != nil {
+		return f.Error
+	}
+	if out != nil && len(f.Body) > 0 {
+		if err := json.Unmarshal(f.Body, out); err != nil {
+			return fmt.Errorf("decode %s response: %w", op, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package ipc
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+)
+
+// outQueue is how many frames may wait for a slow reader before the broker
+// gives up on it. A healthy client drains it in microseconds.
+const outQueue = 1024
+
+// conn is the broker's side of one client connection.
+type conn struct {
+	b   *Broker
+	nc  net.Conn
+	id  string
+	out chan []byte
+	sem chan struct{}
+
+	// name and subscribed are guarded by the broker's presence lock.
+	name       string
+	subscribed bool
+
+	ctx      context.Context // ends when the connection does
+	cancel   context.CancelFunc
+	inflight sync.WaitGroup
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when the read loop must stop
+	outMu    sync.Mutex
+	outDone  bool
+}
+
+func newConn(b *Broker, nc net.Conn, n uint64) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		b:       b,
+		nc:      nc,
+		id:      "conn:" + itoa(n),
+		out:     make(chan []byte, outQueue),
+		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
+		ctx:     ctx,
+		cancel:  cancel,
+		stopped: make(chan struct{}),
+	}
+}
+
+// serve runs the connection: handshake, then requests until the client
+// leaves, breaks the protocol beyond repair, or the broker shuts down.
+func (c *conn) serve() {
+	writerDone := make(chan struct{})
+	go func() { c.writeLoop(); close(writerDone) }()
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	if c.handshake(br) {
+		c.readLoop(br)
+	}
+	// Let the requests already read finish and answer before the writer
+	// stops; a shutdown then adds its goaway after them.
+	c.inflight.Wait()
+	c.cancel()
+	c.b.dropConn(c)
+	select {
+	case <-c.stopped:
+		// Shutdown owns the rest: it sends goaway and closes the queue.
+	default:
+		c.closeOut()
+	}
+	<-writerDone
+}
+
+func (c *conn) handshake(br *bufio.Reader) bool {
+	b := c.b
+	c.nc.SetReadDeadline(time.Now().Add(b.cfg.Limits.HandshakeTimeout))
+	defer c.nc.SetReadDeadline(time.Time{})
+	if ok, retry := b.hellos.Allow("hello"); !ok {
+		c.reply(1, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
+			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retry.Milliseconds()})
+		return false
+	}
+	f, err := ReadFrame(br, 64<<10)
+	if err != nil || f.Op != OpHello {
+		c.reply(0, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "expected a hello frame first: see docs/PROTOCOL.md"))
+		return false
+	}
+	var hello HelloRequest
+	if err := json.Unmarshal(f.Body, &hello); err != nil || hello.Protocol != Protocol || len(hello.Nonce) != auth.NonceSize {
+		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "hello must carry protocol %q, versions and a %d-byte nonce", Protocol, auth.NonceSize))
+		return false
+	}
+	version := 0
+	for _, v := range hello.Versions {
+		if v == Version {
+			version = v
+		}
+	}
+	if version == 0 {
+		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnsupported, "this broker speaks protocol version %d, the client offered %v: upgrade the older ipcmesh", Version, hello.Versions))
+		return false
+	}
+	bn, err := auth.NewNonce()
+	if err != nil {
+		return false
+	}
+	c.reply(f.ID, HelloResponse{
+		Protocol: Protocol,
+		Version:  version,
+		Nonce:    bn,
+		Proof:    b.cfg.Keys.Proof(auth.RoleBroker, version, hello.Nonce, bn),
+		Broker:   b.info,
+	}, nil)
+	f, err = ReadFrame(br, 64<<10)
+	if err != nil || f.Op != OpAuth {
+		// A client that cannot verify our proof hangs up here: no noise.
+		return false
+	}
+	var ar AuthRequest
+	if json.Unmarshal(f.Body, &ar) != nil || !b.cfg.Keys.VerifyProof(auth.RoleClient, version, hello.Nonce, bn, ar.Proof) {
+		b.log.Warn("handshake refused: wrong shared secret", "remote", c.nc.RemoteAddr().String())
+		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
+			"the client could not prove it knows the shared secret: give every peer the same IPC_SHARED_SECRET (or none, to use the secret file in the data folder)"))
+		return false
+	}
+	c.reply(f.ID, struct{}{}, nil)
+	return true
+}
+
+func (c *conn) readLoop(br *bufio.Reader) {
+	max := c.b.cfg.Limits.MaxFrame
+	for {
+		f, err := ReadFrame(br, max)
+		if err != nil {
+			var big *ErrFrameTooLarge
+			switch {
+			case errors.As(err, &big):
+				// The rest of the frame is still on the wire and cannot be
+				// skipped safely: answer, then hang up.
+				c.reply(0, nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%v: send large content as a message body of at most the broker's message limit, which spills to a file", err))
+				return
+			case ipcmesh.CodeOf(err) == ipcmesh.CodeBadRequest:
+				c.reply(0, nil, err)
+				continue
+			case errors.Is(err, io.EOF), c.isStopped():
+				return
+			default:
+				return
+			}
+		}
+		if f.Op == "" || f.ID == 0 {
+			c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a request needs a non-zero id and an op"))
+			continue
+		}
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.stopped:
+			return
+		}
+		if c.isStopped() {
+			<-c.sem
+			return
+		}
+		c.inflight.Add(1)
+		c.b.handles.Add(1)
+		go func() {
+			defer func() { <-c.sem; c.inflight.Done(); c.b.handles.Done() }()
+			c.handle(f)
+		}()
+	}
+}
+
+func (c *conn) handle(f *Frame) {
+	res, err := c.b.dispatch(c, f)
+	if errors.Is(err, errNoReply) {
+		return
+	}
+	c.reply(f.ID, res, err)
+}
+
+// reply queues a response. err becomes a structured error frame.
+func (c *conn) reply(id uint64, res any, err error) {
+	f := &Frame{ID: id}
+	if err != nil {
+		var e *ipcmesh.Error
+		if !errors.As(err, &e) {
+			c.b.log.Error("request failed", "conn", c.id, "err", err)
+			e = ipcmesh.Errorf(ipcmesh.CodeInternal, "the broker failed: %v", err)
+		}
+		f.Error = e
+	} else if res != nil {
+		body, merr := json.Marshal(res)
+		if merr != nil {
+			f.Error = ipcmesh.Errorf(ipcmesh.CodeInternal, "encode response: %v", merr)
+		} else {
+			f.Body = body
+		}
+	}
+	c.send(f)
+}
+
+// event queues a pushed event.
+func (c *conn) event(name string, body any) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return
+	}
+	c.send(&Frame{Event: name, Body: raw})
+}
+
+func (c *conn) send(f *Frame) {
+	buf, err := AppendFrame(nil, f)
+	if err != nil {
+		return
+	}
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.outDone {
+		return
+	}
+	select {
+	case c.out <- buf:
+	default:
+		// The client stopped reading. Waiting would let one stuck client
+		// hold broker goroutines; dropping frames would break the
+		// protocol. Cut it off: its requests will be retried elsewhere.
+		c.b.log.Warn("client is not reading; closing its connection", "conn", c.id)
+		c.nc.Close()
+	}
+}
+
+func (c *conn) closeOut() {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if !c.outDone {
+		c.outDone = true
+		close(c.out)
+	}
+}
+
+// writeLoop writes queued frames, coalescing whatever is queued into one
+// write so that a burst costs one syscall.
+func (c *conn) writeLoop() {
+	defer c.nc.Close()
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	timeout := c.b.cfg.Limits.WriteTimeout
+	for buf := range c.out {
+		c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		if _, err := bw.Write(buf); err != nil {
+			c.drain()
+			return
+		}
+		for more := true; more; {
+			select {
+			case next, ok := <-c.out:
+				if !ok {
+					bw.Flush()
+					return
+				}
+				if _, err := bw.Write(next); err != nil {
+					c.drain()
+					return
+				}
+			default:
+				more = false
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			c.drain()
+			return
+		}
+	}
+	bw.Flush()
+}
+
+// drain discards queued frames after a write failure so senders never block.
+func (c *conn) drain() {
+	c.nc.Close()
+	for range c.out {
+	}
+}
+
+// stopReading makes the read loop end without closing the connection, so
+// that the answers to requests already read can still be written.
+func (c *conn) stopReading() {
+	c.stopOnce.Do(func() {
+		close(c.stopped)
+		c.nc.SetReadDeadline(time.Now())
+	})
+}
+
+func (c *conn) isStopped() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// goaway tells the client the broker is leaving and closes the connection
+// once everything queued before it is written.
+func (c *conn) goaway(reason string) {
+	c.event(EventGoaway, GoawayEvent{Reason: reason})
+	c.closeOut()
+}
+
+// leave unbinds the connection from its name.
+func (c *conn) leave() string { return c.b.presence.unbind(c) }
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}

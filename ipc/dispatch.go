@@ -1,0 +1,97 @@
+package ipc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// errNoReply tells the connection not to answer: the request was cut short
+// by a shutdown and its client will send it again to the next broker.
+var errNoReply = errors.New("no reply")
+
+// handler serves one op. name is the connection's identity ("" if it has
+// none yet); ops that need one are declared with needsName.
+type handler struct {
+	needsName bool
+	serve     func(b *Broker, c *conn, name string, body json.RawMessage) (any, error)
+}
+
+var handlers = map[string]handler{
+	OpRegister:   {false, (*Broker).register},
+	OpResume:     {false, (*Broker).resume},
+	OpSend:       {true, (*Broker).send},
+	OpBroadcast:  {true, (*Broker).broadcast},
+	OpCheck:      {true, (*Broker).check},
+	OpAck:        {true, (*Broker).ack},
+	OpFetch:      {true, (*Broker).fetch},
+	OpList:       {false, (*Broker).list},
+	OpRename:     {true, (*Broker).rename},
+	OpUnregister: {true, (*Broker).unregister},
+	OpStatus:     {false, (*Broker).status},
+	OpBackup:     {false, (*Broker).backup},
+}
+
+func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
+	h, ok := handlers[f.Op]
+	if !ok {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnknownOp, "unknown op %q: this broker speaks protocol version %d (see docs/PROTOCOL.md)", truncate(f.Op, 40), Version)
+	}
+	name := b.presence.nameOf(c)
+	key := name
+	if key == "" {
+		key = c.id
+	}
+	if ok, retry := b.ops.Allow(key); !ok {
+		return nil, &ipcmesh.Error{
+			Code:         ipcmesh.CodeRateLimited,
+			Message:      fmt.Sprintf("rate limited: more than %.0f requests a second; retry in %d ms", b.cfg.Limits.OpsPerSecond, retry.Milliseconds()+1),
+			RetryAfterMS: retry.Milliseconds() + 1,
+		}
+	}
+	if h.needsName && name == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s needs a registered name: register one first (ipcmesh register NAME)", f.Op)
+	}
+	if name != "" {
+		b.presence.markSeen(name, b.cfg.Now())
+	}
+	return h.serve(b, c, name, f.Body)
+}
+
+// decode parses a request body into v. Unknown fields are ignored so that
+// newer clients can talk to older brokers; missing ones are checked by each
+// handler, which knows what "missing" means for it.
+func decode(op string, body json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s: body is not valid: %v (see docs/PROTOCOL.md)", op, err)
+	}
+	return nil
+}
+
+// ValidateID checks a client-made message or request id: 8 to 64 of
+// [A-Za-z0-9_-]. The form leaves '.' free for the broker's own suffixes.
+func ValidateID(what, id string) error {
+	if len(id) < 8 || len(id) > 64 {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q must be 8 to 64 characters: use a random id such as ipc.NewID() makes", what, truncate(id, 70))
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q has %q: use only letters, digits, '_' or '-'", what, truncate(id, 70), rune(ch))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,202 @@
+package ipc
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// maxWait caps one check's wait; clients wait longer by asking again.
+const maxWait = 10 * time.Minute
+
+// send stores one message (committed with fsync before the answer) and then
+// pushes it to the recipient's connections. The sender is the connection's
+// name: a request has no field to claim another.
+func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
+	var req SendRequest
+	if err := decode(OpSend, body, &req); err != nil {
+		return nil, err
+	}
+	if err := ValidateID("message id", req.ID); err != nil {
+		return nil, err
+	}
+	if err := ipcmesh.ValidateName(req.To); err != nil {
+		return nil, err
+	}
+	if req.Content == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the message to %q is empty: give it some content", req.To)
+	}
+	ds, err := b.store.Append(c.ctx, []store.Draft{{ID: req.ID, From: name, To: req.To, Content: req.Content}})
+	if err != nil {
+		return nil, err
+	}
+	d := ds[0]
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	res := &SendResult{
+		Message:   d.Message,
+		Queued:    d.Queued,
+		Forwarded: d.Forwarded,
+		Duplicate: d.Duplicate,
+	}
+	if d.Queued {
+		res.QueueDays = int(b.store.Options().QueueRetention / (24 * time.Hour))
+		if names, err := b.store.Names(); err == nil {
+			res.Suggestions = ipcmesh.NearNames(d.Message.To, names, 3)
+		}
+	}
+	// A duplicate is pushed again: the first push may have died with the
+	// previous broker, and recipients drop ids they have seen.
+	res.Online = b.deliver(d.Message)
+	return res, nil
+}
+
+// broadcast stores one copy per registered instance but the sender.
+func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, error) {
+	var req BroadcastRequest
+	if err := decode(OpBroadcast, body, &req); err != nil {
+		return nil, err
+	}
+	if err := ValidateID("message id", req.ID); err != nil {
+		return nil, err
+	}
+	if req.Content == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the broadcast is empty: give it some content")
+	}
+	names, err := b.store.SessionNames()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{name: true}
+	var drafts []store.Draft
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			drafts = append(drafts, store.Draft{ID: req.ID + "." + n, From: name, To: n, Content: req.Content, Broadcast: true})
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	for _, n := range b.presence.names() {
+		add(n)
+	}
+	res := &BroadcastResult{Recipients: []string{}}
+	if len(drafts) == 0 {
+		return res, nil
+	}
+	ds, err := b.store.Append(c.ctx, drafts)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if d.Err != nil {
+			if res.Failed == nil {
+				res.Failed = make(map[string]string)
+			}
+			res.Failed[d.Message.To] = d.Err.Error()
+			continue
+		}
+		res.Recipients = append(res.Recipients, d.Message.To)
+		if b.deliver(d.Message) {
+			res.Online = append(res.Online, d.Message.To)
+		}
+	}
+	return res, nil
+}
+
+// deliver pushes a stored message to its recipient's subscribed
+// connections and wakes its waiting checks. It reports whether the
+// recipient is online.
+func (b *Broker) deliver(m ipcmesh.Message) bool {
+	subs := b.presence.subscribers(m.To)
+	for _, s := range subs {
+		s.event(EventMessage, m)
+	}
+	b.presence.notify(m.To)
+	return b.presence.isOnline(m.To)
+}
+
+// check returns unread mail, oldest first, waiting for some if asked.
+// Nothing is marked read here: the reader acks once it has the messages.
+func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) {
+	var req CheckRequest
+	if err := decode(OpCheck, body, &req); err != nil {
+		return nil, err
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
+	deadline := time.Now().Add(wait)
+	for {
+		// A rename on another connection may have moved this one.
+		if n := b.presence.nameOf(c); n != "" {
+			name = n
+		}
+		mail := b.presence.mailbox(name)
+		msgs, err := b.store.Unread(name, limit)
+		if err != nil {
+			return nil, err
+		}
+		left := time.Until(deadline)
+		if len(msgs) > 0 || left <= 0 {
+			res := &CheckResult{Messages: msgs}
+			if res.Messages == nil {
+				res.Messages = []ipcmesh.Message{}
+			}
+			if len(msgs) == limit {
+				n, err := b.store.UnreadCount(name)
+				if err == nil {
+					res.Remaining = max(n-len(msgs), 0)
+				}
+			}
+			return res, nil
+		}
+		if _, aborted := waitFor(c.ctx, mail, left, b.quit); aborted {
+			return nil, errNoReply
+		}
+	}
+}
+
+// ack marks messages read. Acking is idempotent, so a retried ack is fine.
+func (b *Broker) ack(c *conn, name string, body json.RawMessage) (any, error) {
+	var req AckRequest
+	if err := decode(OpAck, body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.IDs) > 10000 {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "ack takes at most 10000 ids at once, got %d: ack in pages", len(req.IDs))
+	}
+	for _, id := range req.IDs {
+		if len(id) > 200 {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "message id %q is too long to be one", truncate(id, 70))
+		}
+	}
+	n, err := b.store.Ack(c.ctx, name, req.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return &AckResult{Acked: n}, nil
+}
+
+// fetch returns one message with its whole body, to its sender or
+// recipient only.
+func (b *Broker) fetch(c *conn, name string, body json.RawMessage) (any, error) {
+	var req FetchRequest
+	if err := decode(OpFetch, body, &req); err != nil {
+		return nil, err
+	}
+	if req.ID == "" || len(req.ID) > 200 {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "fetch needs the id of a message")
+	}
+	m, content, err := b.store.Get(name, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &FetchResult{Message: m, Content: content}, nil
+}

@@ -1,0 +1,212 @@
+package ipc
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// presence tracks which connections act as which name, when each name was
+// last seen, and who is waiting for mail. It is the broker's only in-memory
+// view of identity; the store holds the rest.
+type presence struct {
+	mu      sync.Mutex
+	online  map[string]map[*conn]struct{}
+	seen    map[string]time.Time // not yet written to the store
+	waiters map[string]chan struct{}
+}
+
+func (p *presence) init() {
+	p.online = make(map[string]map[*conn]struct{})
+	p.seen = make(map[string]time.Time)
+	p.waiters = make(map[string]chan struct{})
+}
+
+// bind makes c act as name; subscribe asks for pushed events.
+func (p *presence) bind(c *conn, name string, subscribe bool, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := c.name; old != "" && old != name {
+		p.unbindLocked(c, old)
+	}
+	c.name = name
+	c.subscribed = subscribe
+	set := p.online[name]
+	if set == nil {
+		set = make(map[*conn]struct{})
+		p.online[name] = set
+	}
+	set[c] = struct{}{}
+	p.seen[name] = now
+}
+
+func (p *presence) unbindLocked(c *conn, name string) {
+	if set := p.online[name]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(p.online, name)
+		}
+	}
+}
+
+// unbind detaches c from its name and returns the name it had.
+func (p *presence) unbind(c *conn) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name := c.name
+	if name != "" {
+		p.unbindLocked(c, name)
+		c.name = ""
+	}
+	return name
+}
+
+// unbindAll detaches every connection acting as name.
+func (p *presence) unbindAll(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.online[name] {
+		c.name = ""
+		c.subscribed = false
+	}
+	delete(p.online, name)
+}
+
+// move rebinds every connection of old to new, for a rename.
+func (p *presence) move(old, new string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.online[old] {
+		c.name = new
+		set := p.online[new]
+		if set == nil {
+			set = make(map[*conn]struct{})
+			p.online[new] = set
+		}
+		set[c] = struct{}{}
+	}
+	delete(p.online, old)
+	delete(p.seen, old)
+}
+
+// nameOf returns the name c acts as, "" before register or resume.
+func (p *presence) nameOf(c *conn) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return c.name
+}
+
+func (p *presence) isOnline(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.online[name]) > 0
+}
+
+// names returns every online name, sorted.
+func (p *presence) names() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.online))
+	for n := range p.online {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// subscribers returns the connections of name that asked for pushes.
+func (p *presence) subscribers(name string) []*conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*conn
+	for c := range p.online[name] {
+		if c.subscribed {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// allSubscribers returns every connection that asked for pushes.
+func (p *presence) allSubscribers() []*conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*conn
+	for _, set := range p.online {
+		for c := range set {
+			if c.subscribed {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func (p *presence) markSeen(name string, now time.Time) {
+	p.mu.Lock()
+	p.seen[name] = now
+	p.mu.Unlock()
+}
+
+// lastSeen returns the last-seen times not yet written to the store.
+func (p *presence) lastSeen() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]time.Time, len(p.seen))
+	for n, t := range p.seen {
+		out[n] = t
+	}
+	return out
+}
+
+// takeSeen returns the pending last-seen times and forgets them.
+func (p *presence) takeSeen() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.seen
+	p.seen = make(map[string]time.Time)
+	return out
+}
+
+// mailbox returns a channel that is closed the next time mail arrives for
+// name. Taking it before reading the inbox closes the race with a message
+// that lands in between.
+func (p *presence) mailbox(name string) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch := p.waiters[name]
+	if ch == nil {
+		ch = make(chan struct{})
+		p.waiters[name] = ch
+	}
+	return ch
+}
+
+// notify wakes everyone waiting for name's mail.
+func (p *presence) notify(name string) {
+	p.mu.Lock()
+	ch := p.waiters[name]
+	delete(p.waiters, name)
+	p.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// waitFor blocks until ch is closed, d passes, ctx ends or quit closes. It
+// reports whether mail may have arrived, and whether the wait was cut short.
+func waitFor(ctx context.Context, ch <-chan struct{}, d time.Duration, quit <-chan struct{}) (woken bool, aborted bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true, false
+	case <-t.C:
+		return false, false
+	case <-ctx.Done():
+		return false, true
+	case <-quit:
+		return false, true
+	}
+}

@@ -1,0 +1,225 @@
+package ipc
+
+import (
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// Protocol names the wire protocol in the hello exchange, so that a peer can
+// tell an ipcmesh broker from anything else listening on the port.
+const Protocol = "ipcmesh"
+
+// Version is the protocol version this package speaks. Versions is every
+// version it can speak, newest first.
+const Version = 1
+
+// Versions lists the protocol versions this package can speak.
+var Versions = []int{Version}
+
+// Ops: the requests a client can make. docs/PROTOCOL.md describes each.
+const (
+	OpHello      = "hello"      // first frame: versions and the client's nonce
+	OpAuth       = "auth"       // second frame: the client's proof
+	OpRegister   = "register"   // claim a name; returns a session token
+	OpResume     = "resume"     // act as the name a token is bound to
+	OpSend       = "send"       // a message to one name
+	OpBroadcast  = "broadcast"  // a message to every registered name but the sender
+	OpCheck      = "check"      // unread messages, oldest first, optionally waiting
+	OpAck        = "ack"        // mark messages read
+	OpFetch      = "fetch"      // one message with its whole body
+	OpList       = "list"       // registered instances, online or not
+	OpRename     = "rename"     // move this instance to a new name
+	OpUnregister = "unregister" // end this session and free the name
+	OpStatus     = "status"     // who is broker and how busy it is
+	OpBackup     = "backup"     // write a consistent copy of the store
+)
+
+// Events: what the broker pushes to a subscribed connection.
+const (
+	EventMessage = "message" // a new message for this connection's name
+	EventRenamed = "renamed" // an instance changed its name
+	EventGoaway  = "goaway"  // the broker is shutting down: elect the next one now
+)
+
+// HelloRequest opens a connection.
+type HelloRequest struct {
+	Protocol string `json:"protocol"`
+	Versions []int  `json:"versions"`
+	Nonce    []byte `json:"nonce"`
+}
+
+// HelloResponse proves the broker knows the secret before the client says
+// anything that depends on it.
+type HelloResponse struct {
+	Protocol string     `json:"protocol"`
+	Version  int        `json:"version"`
+	Nonce    []byte     `json:"nonce"`
+	Proof    []byte     `json:"proof"`
+	Broker   BrokerInfo `json:"broker"`
+}
+
+// AuthRequest carries the client's proof.
+type AuthRequest struct {
+	Proof []byte `json:"proof"`
+}
+
+// BrokerInfo describes the broker process.
+type BrokerInfo struct {
+	PID     int       `json:"pid"`
+	Addr    string    `json:"addr"`
+	Started time.Time `json:"started"`
+	DataDir string    `json:"data_dir"`
+}
+
+// RegisterRequest claims Name. A name held by a connected instance, or by a
+// session that has not expired, can only be claimed with that session's
+// Token. Session, when the client sets it, becomes the new session's id: a
+// register retried after a failover then resumes the session the first
+// attempt created instead of finding the name taken.
+type RegisterRequest struct {
+	Name      string `json:"name"`
+	Token     string `json:"token,omitempty"`
+	Session   string `json:"session,omitempty"`
+	Subscribe bool   `json:"subscribe,omitempty"`
+}
+
+// ResumeRequest binds the connection to the name Token was issued for.
+// RenameRequest is set by a client whose rename was in flight when it lost
+// its broker: with it, a token revoked by that very rename resumes as the new
+// name.
+type ResumeRequest struct {
+	Token         string `json:"token"`
+	RenameRequest string `json:"rename_request,omitempty"`
+	Subscribe     bool   `json:"subscribe,omitempty"`
+}
+
+// Session is the result of register, resume and rename: the name the
+// connection now acts as and a fresh token for it.
+type Session struct {
+	Name    string    `json:"name"`
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+	Resumed bool      `json:"resumed,omitempty"`
+	Unread  int       `json:"unread"`
+}
+
+// SendRequest sends Content to To. ID is made by the client and is reused
+// when the request is retried, which is how the broker drops duplicates.
+type SendRequest struct {
+	ID      string `json:"id"`
+	To      string `json:"to"`
+	Content string `json:"content"`
+}
+
+// SendResult says what became of a message.
+type SendResult struct {
+	Message ipcmesh.Message `json:"message"`
+	// Online is true when the recipient was connected and was pushed the
+	// message at once.
+	Online bool `json:"online"`
+	// Queued is true when the recipient has never registered: the message
+	// waits for it (QueueDays) and Suggestions lists near names in case the
+	// name was mistyped.
+	Queued      bool     `json:"queued,omitempty"`
+	QueueDays   int      `json:"queue_days,omitempty"`
+	Suggestions []string `json:"suggestions,omitempty"`
+	// Forwarded is true when To was renamed: Message.To is the new name.
+	Forwarded bool `json:"forwarded,omitempty"`
+	// Duplicate is true when this ID had been stored already (a retry).
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// BroadcastRequest sends Content to every registered instance but the
+// sender. Each recipient's copy has the id ID + "." + recipient.
+type BroadcastRequest struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
+}
+
+// BroadcastResult lists who the broadcast reached.
+type BroadcastResult struct {
+	Recipients []string `json:"recipients"`
+	Online     []string `json:"online,omitempty"`
+	// Failed maps a recipient whose copy was refused (inbox_full) to why.
+	Failed map[string]string `json:"failed,omitempty"`
+}
+
+// CheckRequest asks for unread messages, oldest first. With WaitMS and an
+// empty inbox, the broker holds the request until a message arrives or the
+// time runs out.
+type CheckRequest struct {
+	Limit  int   `json:"limit,omitempty"`
+	WaitMS int64 `json:"wait_ms,omitempty"`
+}
+
+// CheckResult holds unread messages. They stay unread until acked.
+type CheckResult struct {
+	Messages []ipcmesh.Message `json:"messages"`
+	// Remaining counts unread messages beyond this page.
+	Remaining int `json:"remaining"`
+}
+
+// AckRequest marks messages read.
+type AckRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// AckResult says how many messages left the inbox.
+type AckResult struct {
+	Acked int `json:"acked"`
+}
+
+// FetchRequest asks for one message with its whole body.
+type FetchRequest struct {
+	ID string `json:"id"`
+}
+
+// FetchResult holds a message and its whole body.
+type FetchResult struct {
+	Message ipcmesh.Message `json:"message"`
+	Content string          `json:"content"`
+}
+
+// ListResult lists registered instances.
+type ListResult struct {
+	Instances []ipcmesh.Instance `json:"instances"`
+}
+
+// RenameRequest moves the connection's instance to NewName. RequestID is
+// made by the client and reused on retry.
+type RenameRequest struct {
+	RequestID string `json:"request_id"`
+	NewName   string `json:"new_name"`
+}
+
+// RenamedEvent tells others that Old is now New.
+type RenamedEvent struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// GoawayEvent announces a graceful shutdown.
+type GoawayEvent struct {
+	Reason string `json:"reason"`
+}
+
+// StatusResult describes the broker.
+type StatusResult struct {
+	Broker      BrokerInfo `json:"broker"`
+	Version     int        `json:"version"`
+	Uptime      string     `json:"uptime"`
+	Connections int        `json:"connections"`
+	Online      []string   `json:"online"`
+	Instances   int        `json:"instances"`
+	Messages    int        `json:"messages"`
+	Unread      int        `json:"unread"`
+	SecretFrom  string     `json:"secret_from,omitempty"`
+}
+
+// BackupResult names the copy the broker wrote inside its data folder; the
+// client moves it where the user asked.
+type BackupResult struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}

@@ -1,0 +1,239 @@
+package ipc
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// register claims a name for the connection. The rules, in order: a valid
+// token for the name resumes it; a name acting on another connection is
+// taken; a name whose session has not expired is taken (only its token can
+// claim it); anything else is free.
+func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, error) {
+	var req RegisterRequest
+	if err := decode(OpRegister, body, &req); err != nil {
+		return nil, err
+	}
+	if err := ipcmesh.ValidateName(req.Name); err != nil {
+		return nil, err
+	}
+	if req.Session != "" {
+		if err := ValidateID("session", req.Session); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.allowRegister(c); err != nil {
+		return nil, err
+	}
+	b.names.Lock()
+	defer b.names.Unlock()
+	now := b.cfg.Now()
+	sess, found, err := b.store.Session(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	valid := found && now.Before(sess.Expires)
+	if req.Token != "" && valid {
+		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && tok.SessionID == sess.ID && !tok.Expired(now) {
+			return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
+		}
+		// A stale or foreign token is no claim: the ordinary rules apply.
+	}
+	if valid && (current == req.Name || req.Session != "" && req.Session == sess.ID) {
+		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
+	}
+	if b.presence.isOnline(req.Name) {
+		return nil, b.nameTaken(req.Name, "is in use by a connected instance")
+	}
+	if valid {
+		return nil, b.nameTaken(req.Name, fmt.Sprintf(
+			"is held by a session that is valid until %s although nobody is connected as it; "+
+				"if it is yours, register from the data folder that registered it (its token is kept there) or pass that token",
+			sess.Expires.UTC().Format(time.RFC3339)))
+	}
+	sid := req.Session
+	if sid == "" {
+		var err error
+		if sid, err = auth.NewSessionID(); err != nil {
+			return nil, err
+		}
+	}
+	return b.bindSession(c, req.Name, sid, req.Subscribe, false)
+}
+
+// resume binds the connection to the name its token was issued for.
+func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
+	var req ResumeRequest
+	if err := decode(OpResume, body, &req); err != nil {
+		return nil, err
+	}
+	if req.Token == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "resume needs the token that register returned")
+	}
+	if err := b.allowRegister(c); err != nil {
+		return nil, err
+	}
+	tok, err := b.cfg.Keys.ParseToken(req.Token)
+	if err != nil {
+		return nil, err
+	}
+	b.names.Lock()
+	defer b.names.Unlock()
+	now := b.cfg.Now()
+	sess, found, err := b.store.Session(tok.Name)
+	if err != nil {
+		return nil, err
+	}
+	if found && sess.ID == tok.SessionID && now.Before(sess.Expires) && !tok.Expired(now) {
+		return b.bindSession(c, tok.Name, sess.ID, req.Subscribe, true)
+	}
+	// A rename that committed just before the broker was lost revokes the
+	// token its own client holds; the rename's request id, known only to
+	// that client, lets it pick up the new name.
+	if req.RenameRequest != "" {
+		rr, done, err := b.store.RenameDone(req.RenameRequest)
+		if err != nil {
+			return nil, err
+		}
+		if done && rr.Old == tok.Name {
+			if s, ok, _ := b.store.Session(rr.New); ok && s.ID == rr.SessionID && now.Before(s.Expires) {
+				return b.bindSession(c, rr.New, rr.SessionID, req.Subscribe, true)
+			}
+		}
+	}
+	switch {
+	case !found:
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "no session exists for %q any more (it was renamed, unregistered or expired): register again", tok.Name)
+	case sess.ID != tok.SessionID:
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "this token for %q was revoked (the name was renamed or registered anew): register again", tok.Name)
+	default:
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the session for %q expired: register again", tok.Name)
+	}
+}
+
+// rename moves the connection's instance to a new name: its unread mail
+// moves along, mail to the old name is forwarded for a while, the old token
+// stops working and a new one is issued, and everyone else is told.
+func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error) {
+	var req RenameRequest
+	if err := decode(OpRename, body, &req); err != nil {
+		return nil, err
+	}
+	if err := ValidateID("request_id", req.RequestID); err != nil {
+		return nil, err
+	}
+	if err := ipcmesh.ValidateName(req.NewName); err != nil {
+		return nil, err
+	}
+	b.names.Lock()
+	defer b.names.Unlock()
+	now := b.cfg.Now()
+	if rr, done, err := b.store.RenameDone(req.RequestID); err != nil {
+		return nil, err
+	} else if done {
+		if rr.New != name {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeConflict, "request id %q was already used for another rename: use a fresh id", req.RequestID)
+		}
+		return b.session(name, rr.SessionID, rr.Expires, true)
+	}
+	if req.NewName == name {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this instance is already named %q", name)
+	}
+	if b.presence.isOnline(req.NewName) {
+		return nil, b.nameTaken(req.NewName, "is in use by a connected instance")
+	}
+	if s, ok, err := b.store.Session(req.NewName); err != nil {
+		return nil, err
+	} else if ok && now.Before(s.Expires) {
+		return nil, b.nameTaken(req.NewName, "is held by another session that has not expired")
+	}
+	sid, err := auth.NewSessionID()
+	if err != nil {
+		return nil, err
+	}
+	exp := now.Add(b.cfg.SessionTTL)
+	rr, err := b.store.Rename(c.ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp}, req.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	b.presence.move(name, req.NewName)
+	b.presence.notify(name)
+	b.presence.notify(req.NewName)
+	for _, sub := range b.presence.allSubscribers() {
+		sub.event(EventRenamed, RenamedEvent{Old: name, New: req.NewName})
+	}
+	b.log.Info("renamed", "old", name, "new", req.NewName, "moved", rr.Moved)
+	return b.session(req.NewName, rr.SessionID, rr.Expires, false)
+}
+
+// unregister ends the session: the name is free again, its mail stays.
+func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error) {
+	b.names.Lock()
+	defer b.names.Unlock()
+	if err := b.store.RevokeSession(c.ctx, name); err != nil {
+		return nil, err
+	}
+	b.presence.unbindAll(name)
+	return struct{}{}, nil
+}
+
+func (b *Broker) allowRegister(c *conn) error {
+	if ok, retry := b.regs.Allow(c.id); !ok {
+		return &ipcmesh.Error{
+			Code:         ipcmesh.CodeRateLimited,
+			Message:      fmt.Sprintf("too many register or resume attempts on this connection; retry in %d ms", retry.Milliseconds()+1),
+			RetryAfterMS: retry.Milliseconds() + 1,
+		}
+	}
+	return nil
+}
+
+// bindSession renews or creates the session sid for name, makes the
+// connection act as name, and returns a fresh token. Renewing on every
+// resume is what keeps a session in use from expiring.
+func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool) (*Session, error) {
+	now := b.cfg.Now()
+	exp := now.Add(b.cfg.SessionTTL)
+	if err := b.store.PutSession(c.ctx, store.Session{Name: name, ID: sid, Expires: exp}); err != nil {
+		return nil, err
+	}
+	b.presence.bind(c, name, subscribe, now)
+	return b.session(name, sid, exp, resumed)
+}
+
+func (b *Broker) session(name, sid string, exp time.Time, resumed bool) (*Session, error) {
+	unread, err := b.store.UnreadCount(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		Name:    name,
+		Token:   b.cfg.Keys.SignToken(auth.Token{Name: name, SessionID: sid, Expires: exp}),
+		Expires: exp.UTC(),
+		Resumed: resumed,
+		Unread:  unread,
+	}, nil
+}
+
+// nameTaken builds a name_taken error with free names to pick instead.
+func (b *Broker) nameTaken(name, why string) error {
+	now := b.cfg.Now()
+	taken := func(n string) bool {
+		if b.presence.isOnline(n) {
+			return true
+		}
+		s, ok, err := b.store.Session(n)
+		return err != nil || ok && now.Before(s.Expires)
+	}
+	free := ipcmesh.FreeVariants(name, taken, 3)
+	msg := fmt.Sprintf("name %q %s", name, why)
+	if len(free) > 0 {
+		msg += fmt.Sprintf("; free names: %v", free)
+	}
+	return &ipcmesh.Error{Code: ipcmesh.CodeNameTaken, Message: msg, Suggestions: free}
+}

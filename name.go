@@ -1,0 +1,124 @@
+package ipcmesh
+
+import "fmt"
+
+// MaxNameLen is the longest instance name the mesh accepts.
+const MaxNameLen = 32
+
+// ValidateName reports whether name can identify an instance: 1 to 32
+// characters from [A-Za-z0-9_-]. The rule is strict on purpose: names become
+// bucket keys and appear in file names and notifications, so nothing in them
+// may steer a path or break a line.
+func ValidateName(name string) error {
+	if name == "" {
+		return Errorf(CodeInvalidName, "a name is required: use 1-%d letters, digits, '_' or '-'", MaxNameLen)
+	}
+	if len(name) > MaxNameLen {
+		return Errorf(CodeInvalidName, "name %q is %d characters long: use at most %d letters, digits, '_' or '-'", truncate(name, 40), len(name), MaxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if !nameByte(name[i]) {
+			return Errorf(CodeInvalidName, "name %q has %q at position %d: use only letters, digits, '_' or '-'", truncate(name, 40), rune(name[i]), i+1)
+		}
+	}
+	return nil
+}
+
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Distance is the Levenshtein edit distance between a and b, compared case
+// insensitively. It powers the "did you mean" suggestions for mistyped
+// recipients, where names are short and the quadratic cost is negligible.
+func Distance(a, b string) int {
+	a, b = lower(a), lower(b)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// NearNames returns the names from candidates that are a likely typo of name:
+// within edit distance 2 (1 for names of up to 4 characters), or equal but
+// for case, closest first, at most max of them.
+func NearNames(name string, candidates []string, max int) []string {
+	limit := 2
+	if len(name) <= 4 {
+		limit = 1
+	}
+	type near struct {
+		name string
+		d    int
+	}
+	var found []near
+	for _, c := range candidates {
+		if c == name {
+			continue
+		}
+		if d := Distance(name, c); d <= limit {
+			found = append(found, near{c, d})
+		}
+	}
+	// Insertion sort: the list is tiny and the order must be stable.
+	for i := 1; i < len(found); i++ {
+		for j := i; j > 0 && found[j].d < found[j-1].d; j-- {
+			found[j], found[j-1] = found[j-1], found[j]
+		}
+	}
+	var out []string
+	for _, f := range found {
+		if len(out) == max {
+			break
+		}
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// FreeVariants proposes up to max names derived from name ("builder-2",
+// "builder-3", ...) for which taken reports false, for a name_taken reply.
+func FreeVariants(name string, taken func(string) bool, max int) []string {
+	var out []string
+	for i := 2; len(out) < max && i < 100; i++ {
+		suffix := fmt.Sprintf("-%d", i)
+		base := name
+		if len(base)+len(suffix) > MaxNameLen {
+			base = base[:MaxNameLen-len(suffix)]
+		}
+		if c := base + suffix; !taken(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}

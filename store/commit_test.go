@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// holdCommitter parks the committer inside a transaction until release is
+// called, so that the test can queue requests behind it.
+func holdCommitter(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	started, hold := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.c.submit(context.Background(), func(*bolt.Tx) error {
+			close(started)
+			<-hold
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(hold)
+		if err := <-done; err != nil {
+			t.Errorf("holding request: %v", err)
+		}
+	}
+}
+
+func waitQueued(c *committer, n int) {
+	for len(c.queue) < n {
+		runtime.Gosched()
+	}
+}
+
+func TestCommitterBatchesWhatIsQueued(t *testing.T) {
+	s, _ := openTest(t, nil)
+	release := holdCommitter(t, s)
+
+	const n = 6
+	txIDs := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			err := s.c.submit(context.Background(), func(tx *bolt.Tx) error {
+				txIDs[i] = tx.ID()
+				return nil
+			})
+			if err != nil {
+				t.Errorf("submit %d: %v", i, err)
+			}
+		})
+	}
+	waitQueued(s.c, n)
+	release()
+	wg.Wait()
+	for i, id := range txIDs {
+		if id != txIDs[0] {
+			t.Fatalf("request %d committed in tx %d, request 0 in tx %d: want one commit for all", i, id, txIDs[0])
+		}
+	}
+}
+
+func TestCommitterIsolatesAFailingRequest(t *testing.T) {
+	s, _ := openTest(t, nil)
+	release := holdCommitter(t, s)
+
+	const n, bad = 5, 2
+	errBad := errors.New("bad request")
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.c.submit(context.Background(), func(tx *bolt.Tx) error {
+				if err := tx.Bucket([]byte(bucketMeta)).Put(fmt.Appendf(nil, "k%d", i), []byte("v")); err != nil {
+					return err
+				}
+				if i == bad {
+					return errBad
+				}
+				return nil
+			})
+		})
+	}
+	waitQueued(s.c, n)
+	release()
+	wg.Wait()
+
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for i := range n {
+			got := tx.Bucket([]byte(bucketMeta)).Get(fmt.Appendf(nil, "k%d", i))
+			switch {
+			case i == bad && !errors.Is(errs[i], errBad):
+				t.Errorf("failing request got %v, want its own error", errs[i])
+			case i == bad && got != nil:
+				t.Errorf("failing request's write was committed")
+			case i != bad && errs[i] != nil:
+				t.Errorf("request %d failed with %v because another request failed", i, errs[i])
+			case i != bad && got == nil:
+				t.Errorf("request %d's write is missing", i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommitterSkipsCanceledRequest(t *testing.T) {
+	s, _ := openTest(t, nil)
+	release := holdCommitter(t, s)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := false
+	done := make(chan error, 1)
+	go func() {
+		done <- s.c.submit(ctx, func(*bolt.Tx) error { ran = true; return nil })
+	}()
+	waitQueued(s.c, 1)
+	cancel()
+	release()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled request: %v, want context.Canceled", err)
+	}
+	if ran {
+		t.Fatal("canceled request ran")
+	}
+}
+
+func TestConcurrentAppendsAllLandOnce(t *testing.T) {
+	s, _ := openTest(t, nil)
+	register(t, s, "bob")
+	const writers, each = 8, 500
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				ds, err := s.Append(context.Background(), []Draft{{ID: id, From: fmt.Sprintf("w%d", w), To: "bob", Content: id}})
+				if err != nil || ds[0].Err != nil {
+					t.Errorf("Append %s: %v %v", id, err, ds[0].Err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	msgs, err := s.Unread("bob", writers*each+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != writers*each {
+		t.Fatalf("%d unread, want %d", len(msgs), writers*each)
+	}
+	seen := map[string]bool{}
+	next := map[string]int{}
+	for i, m := range msgs {
+		if seen[m.ID] {
+			t.Fatalf("%s stored twice", m.ID)
+		}
+		seen[m.ID] = true
+		if i > 0 && m.Seq <= msgs[i-1].Seq {
+			t.Fatalf("inbox out of seq order at %d", i)
+		}
+		// Each writer's messages keep the order it sent them in.
+		if want := fmt.Sprintf("%s-%d", m.From, next[m.From]); m.ID != want {
+			t.Fatalf("got %s, want %s next from %s", m.ID, want, m.From)
+		}
+		next[m.From]++
+	}
+	if st, _ := s.Stats(); st.Messages != writers*each || st.Unread != writers*each {
+		t.Errorf("Stats = %+v", st)
+	}
+}

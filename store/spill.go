@@ -1,0 +1,112 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// summaryRunes is about how much of a large body its recipient sees before
+// deciding to fetch the rest.
+const summaryRunes = 200
+
+// spill writes a large body to its own file in large-messages/ and returns
+// the file's base name. It runs before the draft reaches the committer: a
+// multi-megabyte write inside the transaction would stall every writer in
+// the batch. The name comes only from the clock and random bytes, never from
+// the message, so nothing a client sends can steer the path.
+func (s *Store) spill(body string) (string, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	name := s.now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(rnd[:]) + ".md"
+	path := filepath.Join(s.largeDir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("spill large message: %w", err)
+	}
+	_, err = f.WriteString(body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// The file must survive a crash as surely as the record naming it.
+		err = syncDir(s.largeDir)
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("spill large message to %s: %w", path, err)
+	}
+	return name, nil
+}
+
+// removeSpilled deletes spill files that no committed record names. Errors
+// are ignored: an orphan file wastes space but loses nothing.
+func (s *Store) removeSpilled(names ...string) {
+	for _, name := range names {
+		if name != "" {
+			os.Remove(filepath.Join(s.largeDir, name))
+		}
+	}
+}
+
+// readSpilled returns the whole body kept in a spill file.
+func (s *Store) readSpilled(name string) (string, error) {
+	// The name comes from our own record, but a damaged database must not
+	// be able to make us read elsewhere either.
+	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." {
+		return "", fmt.Errorf("spill file name %q is not a plain file name", name)
+	}
+	b, err := os.ReadFile(filepath.Join(s.largeDir, name))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// syncDir makes a new directory entry durable. Windows cannot open a folder
+// for syncing, and its file system commits entries with the file.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// summarize returns the start of a large body for its record: about
+// summaryRunes runes, cut between words when a space falls in the second
+// half, and marked with "…" so no one mistakes it for the whole.
+func summarize(body string) string {
+	cut, n := len(body), 0
+	for i := range body {
+		if n == summaryRunes {
+			cut = i
+			break
+		}
+		n++
+	}
+	if cut == len(body) {
+		return body
+	}
+	head := body[:cut]
+	if j := strings.LastIndexAny(head, " \t\r\n"); j >= len(head)/2 {
+		head = head[:j]
+	}
+	// The summary is shown to people and travels in JSON; the body, fetched
+	// whole from its file, keeps every byte.
+	return strings.ToValidUTF8(strings.TrimRight(head, " \t\r\n"), "\uFFFD") + "…"
+}

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// ErrLocked is wrapped by the error Open returns when another process holds
+// the data folder's database.
+var ErrLocked = errors.New("data folder is locked by another ipcmesh broker")
+
+const (
+	dbFile   = "ipcmesh.db"
+	largeDir = "large-messages"
+)
+
+// Options configure a Store. Zero fields take the defaults shown.
+type Options struct {
+	Dir               string           // data folder (required)
+	LargeMessageBytes int              // bodies longer than this spill to a file; default 10240
+	MaxMessageBytes   int              // bodies longer than this get too_large; default 8 << 20
+	InboxCap          int              // unread messages per inbox before inbox_full; default 100000
+	HistoryRetention  time.Duration    // read messages are kept this long after being read; default 30 days
+	QueueRetention    time.Duration    // unread messages to never-registered names expire after this; default 7 days
+	ForwardFor        time.Duration    // a renamed name forwards to the new one this long; default 2 h
+	DedupRetention    time.Duration    // how long a rename request id is remembered; default 24 h
+	LockTimeout       time.Duration    // how long Open waits for another process's lock; default 2 s
+	Now               func() time.Time // default time.Now; tests move time with it
+}
+
+func (o Options) withDefaults() Options {
+	if o.LargeMessageBytes <= 0 {
+		o.LargeMessageBytes = 10240
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 8 << 20
+	}
+	if o.InboxCap <= 0 {
+		o.InboxCap = 100000
+	}
+	if o.HistoryRetention <= 0 {
+		o.HistoryRetention = 30 * 24 * time.Hour
+	}
+	if o.QueueRetention <= 0 {
+		o.QueueRetention = 7 * 24 * time.Hour
+	}
+	if o.ForwardFor <= 0 {
+		o.ForwardFor = 2 * time.Hour
+	}
+	if o.DedupRetention <= 0 {
+		o.DedupRetention = 24 * time.Hour
+	}
+	if o.LockTimeout <= 0 {
+		// bbolt waits forever on a zero timeout; a broker must rather fail
+		// and say why.
+		o.LockTimeout = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Store is the broker's persistent state. Its methods are safe for
+// concurrent use.
+type Store struct {
+	opts     Options
+	dir      string
+	largeDir string
+	db       *bolt.DB
+	c        *committer
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the store in opts.Dir, creating the folder and the database if
+// they are missing. It fails with an error wrapping ErrLocked when another
+// broker holds the folder for longer than opts.LockTimeout.
+func Open(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("open store: a data folder is required")
+	}
+	opts = opts.withDefaults()
+	// Message paths handed to clients must work from any working directory.
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
+	}
+	opts.Dir = dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: create data folder: %w", dir, err)
+	}
+	large := filepath.Join(dir, largeDir)
+	if err := os.MkdirAll(large, 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: create %s: %w", dir, large, err)
+	}
+
+	path := filepath.Join(dir, dbFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w: another ipcmesh broker is using the data folder %s (waited %v for it to let go); stop it or choose another data folder", path, ErrLocked, dir, opts.LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.Update(createBuckets); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
+	}
+	return &Store{
+		opts:     opts,
+		dir:      dir,
+		largeDir: large,
+		db:       db,
+		c:        newCommitter(db),
+	}, nil
+}
+
+// Close commits the writes already queued, then closes the database. Writes
+// submitted after Close fail; Close may be called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.c.close()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("close store %s: %w", s.dir, err)
+		}
+	})
+	return s.closeErr
+}
+
+// Dir is the absolute path of the data folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Options returns the options the store runs with, defaults filled in.
+func (s *Store) Options() Options { return s.opts }
+
+func (s *Store) now() time.Time { return s.opts.Now() }
