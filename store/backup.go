@@ -15,6 +15,9 @@ import (
 // large-messages/ are not included: copy that folder too to keep the bodies
 // of large messages.
 func (s *Store) Backup(path string) error {
+	if abs, err := filepath.Abs(path); err == nil && abs == filepath.Join(s.dir, dbFile) {
+		return fmt.Errorf("backup to %s: that is the live database; back up to another file", path)
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {

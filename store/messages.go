@@ -35,6 +35,9 @@ type Delivery struct {
 // rename_loop) is refused alone, in its Delivery; the error is for the whole
 // call (context, disk), and then nothing was written.
 func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) {
+	if len(drafts) == 0 {
+		return nil, ctx.Err()
+	}
 	out := make([]Delivery, len(drafts))
 	refused := make([]error, len(drafts))
 	files := make([]string, len(drafts))
@@ -86,10 +89,10 @@ func (s *Store) checkDraft(d Draft) error {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a message needs an id of 1-%d bytes, got %d: let the client make one per message", maxIDLen, len(d.ID))
 	}
 	if err := ipcmesh.ValidateName(d.From); err != nil {
-		return err
+		return ipcmesh.Errorf(ipcmesh.CodeInvalidName, "sender: %v", err)
 	}
 	if err := ipcmesh.ValidateName(d.To); err != nil {
-		return err
+		return ipcmesh.Errorf(ipcmesh.CodeInvalidName, "recipient: %v", err)
 	}
 	if len(d.Content) > s.opts.MaxMessageBytes {
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
@@ -287,7 +290,7 @@ func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error)
 // not_found as for an id that does not exist, so it learns nothing.
 func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	notFound := ipcmesh.Errorf(ipcmesh.CodeNotFound,
-		"%s has no message with id %q: check the id (read messages are kept %v)", name, id, s.opts.HistoryRetention)
+		"%s has no message with id %q: check the id (read messages are kept %s)", name, id, humanDuration(s.opts.HistoryRetention))
 	var (
 		rec   record
 		found bool

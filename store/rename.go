@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -36,8 +34,8 @@ type renameRecord struct {
 //
 // If requestID (when not empty) was already done, Rename returns the stored
 // result and writes nothing; reusing it for a different rename is a
-// conflict. It fails with rename_loop if the new name's forward chain leads
-// back to old, and with not_found if old has no instance record.
+// conflict. It fails with not_found if old has no instance record. Renaming
+// back (a -> b, then b -> a) is allowed: a's forward ends as a is taken.
 func (s *Store) Rename(ctx context.Context, old string, sess Session, requestID string) (RenameResult, error) {
 	if err := ipcmesh.ValidateName(old); err != nil {
 		return RenameResult{}, err
@@ -100,17 +98,9 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 		return RenameResult{}, ipcmesh.Errorf(ipcmesh.CodeNotFound,
 			"there is no instance named %s to rename: register it first", old)
 	}
-	chain, err := forwardChain(t.forwards, newName, now)
-	if err != nil {
-		return RenameResult{}, err
-	}
-	if slices.Contains(chain[1:], old) {
-		return RenameResult{}, ipcmesh.Errorf(ipcmesh.CodeRenameLoop,
-			"renaming %s to %s would make a forwarding loop: mail for %s still goes %s for the next %v at most; choose another name, or wait until that forward expires",
-			old, newName, newName, strings.Join(chain, " -> "), s.opts.ForwardFor)
-	}
-
-	// newName is taken again, so mail for it stays with it.
+	// newName is taken again, so mail for it stays with it. Ending its
+	// forward first is also why no rename can make a loop: the only new
+	// edge is old -> newName, and nothing leaves newName any more.
 	if err := endForward(t, newName); err != nil {
 		return RenameResult{}, err
 	}

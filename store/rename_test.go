@@ -155,20 +155,24 @@ func TestRenameIntoNameWithQueuedMail(t *testing.T) {
 	}
 }
 
-func TestRenameLoop(t *testing.T) {
+func TestRenameBack(t *testing.T) {
 	s, _ := openTest(t, nil)
 	register(t, s, "a")
 	if _, err := s.Rename(context.Background(), "a", sessFor(s, "b"), ""); err != nil {
 		t.Fatal(err)
 	}
-	// a still forwards to b, so b -> a would send mail round in circles.
-	_, err := s.Rename(context.Background(), "b", sessFor(s, "a"), "")
-	wantCode(t, err, ipcmesh.CodeRenameLoop)
-	if got, _ := s.Resolve("a"); got != "b" {
-		t.Fatalf("refused rename changed forwards: Resolve(a) = %q", got)
+	// a forwards to b; renaming b back to a ends that forward rather than
+	// making a loop, and b now forwards to a.
+	if _, err := s.Rename(context.Background(), "b", sessFor(s, "a"), ""); err != nil {
+		t.Fatalf("rename back: %v", err)
 	}
-	if _, ok, _ := s.Session("b"); !ok {
-		t.Fatal("refused rename changed sessions")
+	for _, name := range []string{"a", "b"} {
+		if got, err := s.Resolve(name); err != nil || got != "a" {
+			t.Fatalf("Resolve(%s) = %q, %v; want a", name, got, err)
+		}
+	}
+	if _, ok, _ := s.Session("b"); ok {
+		t.Fatal("b still has a session after renaming back")
 	}
 }
 
