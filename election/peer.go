@@ -249,6 +249,14 @@ func (p *Peer) supervise(c *ipc.Client) {
 		// A broker we hosted whose own connection died is not serving
 		// anyone well: stop it so that the election can run cleanly.
 		p.stopBroker()
+		// Every survivor noticed the loss at the same instant; a few random
+		// milliseconds spread their binds so one wins cleanly and the others
+		// find it on their first dial.
+		select {
+		case <-time.After(rand.N(10 * time.Millisecond)):
+		case <-p.closing:
+			return
+		}
 		for {
 			ctx, cancel := context.WithCancel(context.Background())
 			go func() {
@@ -362,7 +370,10 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 
 // Call sends a request to the broker and decodes its answer into out. If
 // the broker is lost before answering, the same request goes to the next
-// broker: every op is idempotent or carries an id the broker dedupes by.
+// broker: every op is idempotent or carries an id the broker dedupes by. A
+// request refused as rate_limited was not carried out: it is sent again
+// once the broker's retry_after has passed, so a busy peer is paced rather
+// than failed.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 	for {
 		c, err := p.current(ctx)
@@ -373,6 +384,18 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		if errors.Is(err, ipc.ErrConnLost) {
 			p.markLost(c)
 			continue
+		}
+		var e *ipcmesh.Error
+		if errors.As(err, &e) && e.Code == ipcmesh.CodeRateLimited {
+			wait := min(max(e.RetryAfter(), time.Millisecond), 5*time.Second)
+			select {
+			case <-time.After(wait):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-p.closing:
+				return ErrClosed
+			}
 		}
 		return err
 	}

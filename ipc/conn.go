@@ -33,7 +33,7 @@ type conn struct {
 	ctx      context.Context // ends when the connection does
 	cancel   context.CancelFunc
 	inflight sync.WaitGroup
-	stopOnce sync.Once
+	stopMu   sync.Mutex
 	stopped  chan struct{} // closed when the read loop must stop
 	outMu    sync.Mutex
 	outDone  bool
@@ -61,6 +61,12 @@ func (c *conn) serve() {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	if c.handshake(br) {
 		c.readLoop(br)
+	}
+	if !c.isStopped() {
+		// The client is gone: its waiting checks and queued writes are for
+		// nobody, and its name must not look held by a dead connection.
+		// (On a shutdown the requests already read run to the end instead.)
+		c.cancel()
 	}
 	// Let the requests already read finish and answer before the writer
 	// stops; a shutdown then adds its goaway after them.
@@ -162,12 +168,10 @@ func (c *conn) readLoop(br *bufio.Reader) {
 		case <-c.stopped:
 			return
 		}
-		if c.isStopped() {
+		if !c.admit() {
 			<-c.sem
 			return
 		}
-		c.inflight.Add(1)
-		c.b.handles.Add(1)
 		go func() {
 			defer func() { <-c.sem; c.inflight.Done(); c.b.handles.Done() }()
 			c.handle(f)
@@ -285,13 +289,29 @@ func (c *conn) drain() {
 	}
 }
 
+// admit counts a request in, unless the connection has stopped reading.
+// Checking and counting under one lock with stopReading is what lets
+// Shutdown wait for every admitted request without racing a late one.
+func (c *conn) admit() bool {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	if c.isStopped() {
+		return false
+	}
+	c.inflight.Add(1)
+	c.b.handles.Add(1)
+	return true
+}
+
 // stopReading makes the read loop end without closing the connection, so
 // that the answers to requests already read can still be written.
 func (c *conn) stopReading() {
-	c.stopOnce.Do(func() {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	if !c.isStopped() {
 		close(c.stopped)
 		c.nc.SetReadDeadline(time.Now())
-	})
+	}
 }
 
 func (c *conn) isStopped() bool {

@@ -1,0 +1,299 @@
+package election
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// mesh is one mesh's shared settings: an address and a data folder that
+// every peer of a test uses, as processes of one user would.
+type mesh struct {
+	t    testing.TB
+	addr string
+	dir  string
+	keys auth.Keys
+}
+
+func newMesh(t testing.TB) *mesh {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	keys, err := auth.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mesh{t: t, addr: addr, dir: t.TempDir(), keys: keys}
+}
+
+func (m *mesh) config() Config {
+	return Config{Addr: m.addr, DataDir: m.dir, Keys: m.keys}
+}
+
+// join starts a peer and registers name on it, if name is not empty.
+func (m *mesh) join(name string) *Peer {
+	m.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := Join(ctx, m.config())
+	if err != nil {
+		m.t.Fatalf("join: %v", err)
+	}
+	m.t.Cleanup(func() { p.Close() })
+	if name != "" {
+		if _, err := p.Register(ctx, name); err != nil {
+			m.t.Fatalf("register %s: %v", name, err)
+		}
+	}
+	return p
+}
+
+// kill stops the broker p hosts as abruptly as kill -9 would: connections
+// cut, no goaway, the store's lock released.
+func kill(t testing.TB, p *Peer) {
+	t.Helper()
+	p.mu.Lock()
+	b := p.broker
+	p.broker = nil
+	p.mu.Unlock()
+	if b == nil {
+		t.Fatal("kill: this peer hosts no broker")
+	}
+	b.Close()
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestFirstPeerHostsOthersJoin(t *testing.T) {
+	m := newMesh(t)
+	a := m.join("")
+	b := m.join("")
+	if !a.IsBroker() || b.IsBroker() {
+		t.Fatalf("IsBroker: first %v, second %v; want true, false", a.IsBroker(), b.IsBroker())
+	}
+	st, err := b.Status(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Connections != 2 {
+		t.Errorf("status shows %d connections, want 2", st.Connections)
+	}
+}
+
+func TestFailoverKeepsSessionAndMail(t *testing.T) {
+	m := newMesh(t)
+	host := m.join("alice")
+	bob := m.join("bob")
+	ctx := ctxT(t)
+	if _, err := host.Send(ctx, "bob", "before"); err != nil {
+		t.Fatal(err)
+	}
+	kill(t, host)
+	// bob's next call waits through the election and resumes his session
+	// on whichever peer now hosts.
+	r, err := bob.Send(ctx, "alice", "after")
+	if err != nil {
+		t.Fatalf("send after the broker was killed: %v", err)
+	}
+	if r.Message.From != "bob" {
+		t.Errorf("from = %q after failover, want bob", r.Message.From)
+	}
+	c, err := bob.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Messages) != 1 || c.Messages[0].Content != "before" {
+		t.Fatalf("bob's mail after failover = %+v, want the message sent before", c.Messages)
+	}
+	c, err = host.Check(ctx, 10, 5*time.Second)
+	if err != nil {
+		t.Fatalf("alice checks after her broker died: %v", err)
+	}
+	if len(c.Messages) != 1 || c.Messages[0].Content != "after" {
+		t.Fatalf("alice's mail = %+v, want bob's message", c.Messages)
+	}
+}
+
+func TestGracefulCloseHandsOver(t *testing.T) {
+	m := newMesh(t)
+	host := m.join("alice")
+	bob := m.join("bob")
+	ctx := ctxT(t)
+	// A check waiting on the old broker is carried to the next one.
+	got := make(chan error, 1)
+	go func() {
+		c, err := bob.Check(ctx, 10, 10*time.Second)
+		if err == nil && (len(c.Messages) != 1 || c.Messages[0].Content != "hello") {
+			err = fmt.Errorf("check returned %+v", c.Messages)
+		}
+		got <- err
+	}()
+	if err := host.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	carol := m.join("carol")
+	if _, err := carol.Send(ctx, "bob", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("bob's waiting check across the handover: %v", err)
+	}
+}
+
+func TestSendsInFlightAcrossFailoverStoredOnce(t *testing.T) {
+	m := newMesh(t)
+	host := m.join("host")
+	sender := m.join("sender")
+	m.join("reader")
+	ctx := ctxT(t)
+	const n = 400
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := sender.Send(ctx, "reader", fmt.Sprint(i)); err != nil {
+				errs <- err
+			}
+		}()
+		if i == n/2 {
+			kill(t, host)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("a send failed across the failover: %v", err)
+	}
+	reader, err := Join(ctx, m.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := reader.Resume(ctx, "reader"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for {
+		c, err := reader.Check(ctx, 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Messages) == 0 {
+			break
+		}
+		var ids []string
+		for _, msg := range c.Messages {
+			seen[msg.Content]++
+			ids = append(ids, msg.ID)
+		}
+		if _, err := reader.Ack(ctx, ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if c := seen[fmt.Sprint(i)]; c != 1 {
+			t.Errorf("message %d stored %d times, want once", i, c)
+		}
+	}
+}
+
+func TestRegisterResumesFromSameDataFolder(t *testing.T) {
+	m := newMesh(t)
+	a := m.join("alice")
+	ctx := ctxT(t)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Same user, same data folder: the kept token claims the name again.
+	b := m.join("")
+	s, err := b.Register(ctx, "alice")
+	if err != nil {
+		t.Fatalf("register again from the same data folder: %v", err)
+	}
+	if !s.Resumed {
+		t.Error("register from the same data folder did not resume the session")
+	}
+	// Another data folder has no token: the name is taken.
+	other := &mesh{t: t, addr: m.addr, dir: t.TempDir(), keys: m.keys}
+	c := other.join("")
+	if _, err := c.Register(ctx, "alice"); err == nil || !strings.Contains(err.Error(), "alice") {
+		t.Fatalf("register alice from another data folder: %v, want name_taken", err)
+	}
+}
+
+func TestNotAMeshOnThePort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	m := newMesh(t)
+	m.addr = ln.Addr().String()
+	_, err = Join(ctxT(t), m.config())
+	if err == nil || !strings.Contains(err.Error(), m.addr) || !strings.Contains(err.Error(), "not an ipcmesh broker") {
+		t.Fatalf("join with a web server on the port: %v; want an error naming %s", err, m.addr)
+	}
+}
+
+func TestTwoBrokersCannotShareADataFolder(t *testing.T) {
+	m := newMesh(t)
+	m.join("")
+	other := newMesh(t)
+	other.dir, other.keys = m.dir, m.keys
+	_, err := Join(ctxT(t), other.config())
+	if !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("second broker on the same data folder: %v, want ErrLocked", err)
+	}
+}
+
+// BenchmarkFailover measures the time from the broker's abrupt death to
+// the next acknowledged send of a surviving peer.
+func BenchmarkFailover(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		m := newMesh(b)
+		host := m.join("host")
+		peer := m.join("peer")
+		b.StartTimer()
+		kill(b, host)
+		if _, err := peer.Send(ctx, "host", "after"); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		peer.Close()
+		host.Close()
+		b.StartTimer()
+	}
+}
