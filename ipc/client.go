@@ -231,6 +231,19 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		c.forget(id)
 		return err
 	}
+	if n := len(buf) - 4; n > c.opts.MaxFrame {
+		// The broker would cut the connection on it, and a retry would
+		// meet the same fate: refuse it here, where the caller can act.
+		c.forget(id)
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
+			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the message limit (IPC_MAX_MESSAGE_BYTES, 8 MiB by default)", op, n, c.opts.MaxFrame)
+	}
+	if n := len(buf) - 4; n > c.opts.MaxFrame {
+		// The broker would hang up on it, failing every call in flight,
+		// and a caller that retries lost connections would loop forever.
+		c.forget(id)
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s request is %d bytes once encoded, over the frame limit of %d bytes: send a shorter message (JSON escaping makes some characters take up to 6 bytes)", op, n, c.opts.MaxFrame)
+	}
 	c.wmu.Lock()
 	_, err = c.nc.Write(buf)
 	c.wmu.Unlock()

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -45,6 +46,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if d.Queued {
 		res.QueueDays = int(b.store.Options().QueueRetention / (24 * time.Hour))
 		if names, err := b.store.Names(); err == nil {
+			names = slices.DeleteFunc(names, func(n string) bool { return n == name })
 			res.Suggestions = ipcmesh.NearNames(d.Message.To, names, 3)
 		}
 	}
