@@ -94,12 +94,12 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range ds {
+	for i, d := range ds {
 		if d.Err != nil {
 			if res.Failed == nil {
 				res.Failed = make(map[string]string)
 			}
-			res.Failed[d.Message.To] = d.Err.Error()
+			res.Failed[drafts[i].To] = d.Err.Error()
 			continue
 		}
 		res.Recipients = append(res.Recipients, d.Message.To)
