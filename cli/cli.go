@@ -56,6 +56,7 @@ func commands() []command {
 		{"mcp", "", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...)", runMCP},
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", runInstall},
+		{"bench", "[--json] [--quick]", "measure the mesh: throughput, round trip, failover, latency, memory", runBench},
 		{"version", "", "print the version", runVersion},
 	}
 }
