@@ -208,7 +208,10 @@ func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) 
 // Unregister ends this peer's session and frees its name.
 func (p *Peer) Unregister(ctx context.Context) error {
 	name := p.Name()
-	if err := p.Call(ctx, ipc.OpUnregister, nil, nil); err != nil {
+	err := p.Call(ctx, ipc.OpUnregister, nil, nil)
+	// not_registered after a failover means the first attempt went through
+	// and the session could not be resumed: the outcome asked for.
+	if err != nil && (name == "" || ipcmesh.CodeOf(err) != ipcmesh.CodeNotRegistered) {
 		return err
 	}
 	p.mu.Lock()
@@ -231,6 +234,12 @@ func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
 	var r ipc.BackupResult
 	if err := p.Call(ctx, ipc.OpBackup, nil, &r); err != nil {
 		return 0, err
+	}
+	// Move only what a broker on our own data folder wrote: a path from a
+	// broker is no instruction to move any other file of this user.
+	backups := filepath.Join(p.cfg.DataDir, "backups")
+	if filepath.Dir(r.Path) != backups {
+		return 0, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
 	}
 	if err := moveFile(r.Path, dst); err != nil {
 		return 0, fmt.Errorf("move backup to %s: %w", dst, err)

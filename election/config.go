@@ -55,7 +55,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if port == "" {
 		port = "9876"
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return cfg, fmt.Errorf("IPC_PORT=%q: want a port number from 1 to 65535", port)
 	}
 	cfg.Addr = net.JoinHostPort(host, port)
@@ -123,8 +123,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*v.dst = d
 		}
 	}
-	if cfg.Store.MaxMessageBytes > 0 && cfg.Limits.MaxFrame > 0 && cfg.Limits.MaxFrame < cfg.Store.MaxMessageBytes+64<<10 {
-		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for IPC_MAX_MESSAGE_BYTES=%d: a frame must hold a whole message", cfg.Limits.MaxFrame, cfg.Store.MaxMessageBytes)
+	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.Store.MaxMessageBytes
+	if maxFrame == 0 {
+		maxFrame = ipc.DefaultMaxFrame
+	}
+	if maxMsg == 0 {
+		maxMsg = 8 << 20
+	}
+	if maxFrame < maxMsg+64<<10 {
+		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)
 	}
 
 	secret, src, err := auth.LoadSecret(cfg.DataDir, getenv("IPC_SHARED_SECRET"))

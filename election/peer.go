@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,7 +185,12 @@ func (p *Peer) refusal(err error) error {
 	addr := p.cfg.Addr
 	switch {
 	case errors.Is(err, ipc.ErrNotMesh):
-		return fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker (%v); nothing was sent to it: stop that program or pick another port with IPC_PORT", addr, err)
+		// err reads "not an ipcmesh broker (why)": say it once.
+		why, ok := strings.CutPrefix(err.Error(), ipc.ErrNotMesh.Error())
+		if !ok {
+			why = " (" + err.Error() + ")"
+		}
+		return fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker%s; nothing was sent to it: stop that program or pick another port with IPC_PORT", addr, why)
 	case errors.Is(err, ipc.ErrBrokerProof):
 		return fmt.Errorf("the broker on %s could not prove it knows the shared secret, so nothing was sent to it: it is an impostor or runs with another IPC_SHARED_SECRET; stop it or give every peer the same secret", addr)
 	}

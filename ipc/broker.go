@@ -229,6 +229,15 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.goaway("broker shutting down")
 	}
+	// Wait until every goaway is on the wire: a process that exits right
+	// after Shutdown must not leave its clients guessing.
+	for _, c := range conns {
+		select {
+		case <-c.written:
+		case <-ctx.Done():
+			c.nc.Close()
+		}
+	}
 	return err
 }
 

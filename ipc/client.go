@@ -36,7 +36,9 @@ type Event struct {
 
 // DialOptions configure a Client.
 type DialOptions struct {
-	// MaxFrame bounds frames read from the broker (DefaultMaxFrame if 0).
+	// MaxFrame bounds the frames this client sends (DefaultMaxFrame if
+	// 0): the broker hangs up on larger ones. Frames it reads may be up to
+	// MaxResponseFrame, since JSON escaping can make a body six times longer.
 	MaxFrame int
 	// HandshakeTimeout bounds the hello and auth exchange (3 s if 0). A
 	// program that accepts but never answers is not a broker.
@@ -52,7 +54,7 @@ type Client struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	opts    DialOptions
-	broker  HelloResponse
+	broker  BrokerInfo
 	wmu     sync.Mutex
 	mu      sync.Mutex
 	pending map[uint64]chan *Frame
@@ -144,13 +146,17 @@ func (c *Client) handshake(keys auth.Keys) error {
 	if f.Error != nil {
 		return f.Error
 	}
-	c.broker = hr
+	var ar AuthResponse
+	if err := json.Unmarshal(f.Body, &ar); err != nil {
+		return fmt.Errorf("%w (its answer to auth is not ipcmesh's)", ErrNotMesh)
+	}
+	c.broker = ar.Broker
 	c.nextID = 2
 	return nil
 }
 
 // Broker describes the broker this client is connected to.
-func (c *Client) Broker() BrokerInfo { return c.broker.Broker }
+func (c *Client) Broker() BrokerInfo { return c.broker }
 
 // Done is closed when the connection has ended.
 func (c *Client) Done() <-chan struct{} { return c.done }
@@ -180,7 +186,7 @@ func (c *Client) readLoop() {
 	}()
 	for {
 		var f *Frame
-		f, err = ReadFrame(c.br, c.opts.MaxFrame)
+		f, err = ReadFrame(c.br, max(c.opts.MaxFrame, MaxResponseFrame))
 		if err != nil {
 			if ipcmesh.CodeOf(err) == ipcmesh.CodeBadRequest {
 				continue // one garbled frame; the stream is still in step
@@ -237,12 +243,6 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		c.forget(id)
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
 			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the message limit (IPC_MAX_MESSAGE_BYTES, 8 MiB by default)", op, n, c.opts.MaxFrame)
-	}
-	if n := len(buf) - 4; n > c.opts.MaxFrame {
-		// The broker would hang up on it, failing every call in flight,
-		// and a caller that retries lost connections would loop forever.
-		c.forget(id)
-		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s request is %d bytes once encoded, over the frame limit of %d bytes: send a shorter message (JSON escaping makes some characters take up to 6 bytes)", op, n, c.opts.MaxFrame)
 	}
 	c.wmu.Lock()
 	_, err = c.nc.Write(buf)

@@ -35,6 +35,7 @@ type conn struct {
 	inflight sync.WaitGroup
 	stopMu   sync.Mutex
 	stopped  chan struct{} // closed when the read loop must stop
+	written  chan struct{} // closed when the writer has flushed and stopped
 	outMu    sync.Mutex
 	outDone  bool
 }
@@ -50,14 +51,14 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		ctx:     ctx,
 		cancel:  cancel,
 		stopped: make(chan struct{}),
+		written: make(chan struct{}),
 	}
 }
 
 // serve runs the connection: handshake, then requests until the client
 // leaves, breaks the protocol beyond repair, or the broker shuts down.
 func (c *conn) serve() {
-	writerDone := make(chan struct{})
-	go func() { c.writeLoop(); close(writerDone) }()
+	go func() { c.writeLoop(); close(c.written) }()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	if c.handshake(br) {
 		c.readLoop(br)
@@ -79,7 +80,7 @@ func (c *conn) serve() {
 	default:
 		c.closeOut()
 	}
-	<-writerDone
+	<-c.written
 }
 
 func (c *conn) handshake(br *bufio.Reader) bool {
@@ -120,7 +121,6 @@ func (c *conn) handshake(br *bufio.Reader) bool {
 		Version:  version,
 		Nonce:    bn,
 		Proof:    b.cfg.Keys.Proof(auth.RoleBroker, version, hello.Nonce, bn),
-		Broker:   b.info,
 	}, nil)
 	f, err = ReadFrame(br, 64<<10)
 	if err != nil || f.Op != OpAuth {
@@ -134,7 +134,7 @@ func (c *conn) handshake(br *bufio.Reader) bool {
 			"the client could not prove it knows the shared secret: give every peer the same IPC_SHARED_SECRET (or none, to use the secret file in the data folder)"))
 		return false
 	}
-	c.reply(f.ID, struct{}{}, nil)
+	c.reply(f.ID, AuthResponse{Broker: b.info}, nil)
 	return true
 }
 

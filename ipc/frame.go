@@ -10,9 +10,14 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// DefaultMaxFrame bounds a frame's payload unless configured otherwise. It
-// leaves room for the largest message body (8 MiB) after JSON escaping.
+// DefaultMaxFrame bounds a request frame's payload unless configured
+// otherwise: room for the largest message body (8 MiB) and then some.
 const DefaultMaxFrame = 16 << 20
+
+// MaxResponseFrame bounds what a client reads. Responses carry bodies the
+// broker has accepted, and JSON escaping can make a body up to six times
+// longer (a control character becomes \u00XX), so an 8 MiB body fits.
+const MaxResponseFrame = 64 << 20
 
 // Frame is one unit on the wire: a request (Op set), a response (ID set, Op
 // empty) or an event pushed by the broker (Event set).

@@ -68,6 +68,9 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	if req.Content == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the broadcast is empty: give it some content")
 	}
+	if max := b.store.Options().MaxMessageBytes; len(req.Content) > max {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast is %d bytes, over the limit of %d bytes: shorten it or split it", len(req.Content), max)
+	}
 	names, err := b.store.SessionNames()
 	if err != nil {
 		return nil, err
@@ -130,8 +133,11 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 		return nil, err
 	}
 	limit := req.Limit
-	if limit <= 0 || limit > 1000 {
+	switch {
+	case limit <= 0:
 		limit = 100
+	case limit > 1000:
+		limit = 1000
 	}
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
 	deadline := time.Now().Add(wait)
@@ -147,11 +153,12 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 		}
 		left := time.Until(deadline)
 		if len(msgs) > 0 || left <= 0 {
+			msgs = fitBudget(msgs)
 			res := &CheckResult{Messages: msgs}
 			if res.Messages == nil {
 				res.Messages = []ipcmesh.Message{}
 			}
-			if len(msgs) == limit {
+			if len(msgs) > 0 {
 				n, err := b.store.UnreadCount(name)
 				if err == nil {
 					res.Remaining = max(n-len(msgs), 0)
@@ -163,6 +170,23 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 			return nil, errNoReply
 		}
 	}
+}
+
+// checkBudget bounds the content one check returns, so that a page of
+// messages always fits a frame: past it the rest waits for the next check.
+const checkBudget = 1 << 20
+
+// fitBudget keeps the oldest messages whose content fits checkBudget, and
+// always at least one.
+func fitBudget(msgs []ipcmesh.Message) []ipcmesh.Message {
+	total := 0
+	for i, m := range msgs {
+		total += len(m.Content)
+		if total > checkBudget && i > 0 {
+			return msgs[:i]
+		}
+	}
+	return msgs
 }
 
 // ack marks messages read. Acking is idempotent, so a retried ack is fine.

@@ -50,18 +50,23 @@ type HelloRequest struct {
 }
 
 // HelloResponse proves the broker knows the secret before the client says
-// anything that depends on it.
+// anything that depends on it. It says nothing about the broker: that waits
+// until the client has proved itself too.
 type HelloResponse struct {
-	Protocol string     `json:"protocol"`
-	Version  int        `json:"version"`
-	Nonce    []byte     `json:"nonce"`
-	Proof    []byte     `json:"proof"`
-	Broker   BrokerInfo `json:"broker"`
+	Protocol string `json:"protocol"`
+	Version  int    `json:"version"`
+	Nonce    []byte `json:"nonce"`
+	Proof    []byte `json:"proof"`
 }
 
 // AuthRequest carries the client's proof.
 type AuthRequest struct {
 	Proof []byte `json:"proof"`
+}
+
+// AuthResponse admits the client and describes the broker.
+type AuthResponse struct {
+	Broker BrokerInfo `json:"broker"`
 }
 
 // BrokerInfo describes the broker process.
@@ -115,8 +120,8 @@ type SendRequest struct {
 // SendResult says what became of a message.
 type SendResult struct {
 	Message ipcmesh.Message `json:"message"`
-	// Online is true when the recipient was connected and was pushed the
-	// message at once.
+	// Online is true when the recipient had a connection at the time; it
+	// was pushed the message if that connection subscribed.
 	Online bool `json:"online"`
 	// Queued is true when the recipient has never registered: the message
 	// waits for it (QueueDays) and Suggestions lists near names in case the

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -39,12 +40,12 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 	}
 	valid := found && now.Before(sess.Expires)
 	if req.Token != "" && valid {
-		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && tok.SessionID == sess.ID && !tok.Expired(now) {
+		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && sameSecret(tok.SessionID, sess.ID) && !tok.Expired(now) {
 			return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
 		}
 		// A stale or foreign token is no claim: the ordinary rules apply.
 	}
-	if valid && (current == req.Name || req.Session != "" && req.Session == sess.ID) {
+	if valid && (current == req.Name || req.Session != "" && sameSecret(req.Session, sess.ID)) {
 		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
 	}
 	if b.presence.isOnline(req.Name) {
@@ -89,7 +90,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if found && sess.ID == tok.SessionID && now.Before(sess.Expires) && !tok.Expired(now) {
+	if found && sameSecret(sess.ID, tok.SessionID) && now.Before(sess.Expires) && !tok.Expired(now) {
 		return b.bindSession(c, tok.Name, sess.ID, req.Subscribe, true)
 	}
 	// A rename that committed just before the broker was lost revokes the
@@ -136,7 +137,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if rr, done, err := b.store.RenameDone(req.RequestID); err != nil {
 		return nil, err
 	} else if done {
-		if rr.New != name {
+		if rr.New != name || rr.New != req.NewName {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeConflict, "request id %q was already used for another rename: use a fresh id", req.RequestID)
 		}
 		return b.session(name, rr.SessionID, rr.Expires, true)
@@ -218,6 +219,12 @@ func (b *Broker) session(name, sid string, exp time.Time, resumed bool) (*Sessio
 		Resumed: resumed,
 		Unread:  unread,
 	}, nil
+}
+
+// sameSecret compares session ids in constant time: a session id is as good
+// as a password for its name.
+func sameSecret(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // nameTaken builds a name_taken error with free names to pick instead.
