@@ -142,9 +142,13 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
 	deadline := time.Now().Add(wait)
 	for {
-		// A rename on another connection may have moved this one.
-		if n := b.presence.nameOf(c); n != "" {
-			name = n
+		// A rename on another connection may have moved this one, and an
+		// unregister may have ended its session: a waiting check follows
+		// the first and ends with the second, before the name's next
+		// holder gets any mail.
+		name = b.presence.nameOf(c)
+		if name == "" {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}
 		mail := b.presence.mailbox(name)
 		msgs, err := b.store.Unread(name, limit)

@@ -1,0 +1,536 @@
+package main
+
+// Helpers for the end-to-end tests: build the real binary once, run it as
+// child processes on a private port and data folder, and wait for what they
+// print rather than for time to pass.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// ipcmeshBin is the binary under test, built once by TestMain.
+var ipcmeshBin string
+
+// Generous bounds: they only turn a hang into a failure with a message, they
+// never decide whether something was fast enough.
+const (
+	startTimeout = 30 * time.Second // a broker prints its "serving" line
+	runTimeout   = 60 * time.Second // a one-shot command exits
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ipcmesh-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: make a temporary folder:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	ipcmeshBin = filepath.Join(dir, "ipcmesh"+exe)
+	goCmd := "go"
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"+exe); fileExists(p) {
+		goCmd = p
+	}
+	// The binary is built without -race whatever the tests run with: the
+	// tests exercise the product as users run it.
+	build := exec.Command(goCmd, "build", "-o", ipcmeshBin, ".")
+	build.Env = cleanEnviron()
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/ipcmesh: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// cleanEnviron is this process's environment without any IPC_* setting, so
+// that a developer's own mesh configuration never leaks into a test.
+func cleanEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(strings.ToUpper(kv), "IPC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// mesh is where a test's processes meet: a port on 127.0.0.1, a data folder
+// and extra environment (KEY=VALUE, later entries win).
+type mesh struct {
+	t    *testing.T
+	port int
+	dir  string
+	env  []string
+}
+
+func newMesh(t *testing.T, env ...string) *mesh {
+	t.Helper()
+	return &mesh{t: t, port: freePort(t), dir: t.TempDir(), env: env}
+}
+
+// withDir is the same mesh seen from another data folder.
+func (m *mesh) withDir(dir string) *mesh {
+	c := *m
+	c.dir = dir
+	return &c
+}
+
+// withPort is the same data folder on another port.
+func (m *mesh) withPort(port int) *mesh {
+	c := *m
+	c.port = port
+	return &c
+}
+
+// withEnv adds environment settings.
+func (m *mesh) withEnv(env ...string) *mesh {
+	c := *m
+	c.env = append(append([]string(nil), m.env...), env...)
+	return &c
+}
+
+func (m *mesh) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
+
+func (m *mesh) environ() []string {
+	env := cleanEnviron()
+	env = append(env, "IPC_HOST=127.0.0.1", "IPC_PORT="+strconv.Itoa(m.port), "IPC_DATA_DIR="+m.dir)
+	return append(env, m.env...)
+}
+
+// stream collects what a child writes to stdout or stderr, line by line,
+// with the time each line arrived, and lets a test wait for lines.
+type stream struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+	times   []time.Time
+	raw     bytes.Buffer
+	closed  bool
+	changed chan struct{} // closed and replaced whenever a line arrives
+}
+
+func newStream() *stream { return &stream{changed: make(chan struct{})} }
+
+func (s *stream) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.raw.Write(b)
+	s.partial = append(s.partial, b...)
+	now := time.Now()
+	added := false
+	for {
+		i := bytes.IndexByte(s.partial, '\n')
+		if i < 0 {
+			break
+		}
+		s.lines = append(s.lines, strings.TrimSuffix(string(s.partial[:i]), "\r"))
+		s.times = append(s.times, now)
+		s.partial = s.partial[i+1:]
+		added = true
+	}
+	if added {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	return len(b), nil
+}
+
+// finish marks the end of the stream, keeping an unterminated last line.
+func (s *stream) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.partial) > 0 {
+		s.lines = append(s.lines, string(s.partial))
+		s.times = append(s.times, time.Now())
+		s.partial = nil
+	}
+	s.closed = true
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *stream) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw.String()
+}
+
+// Lines returns every complete line so far.
+func (s *stream) Lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+// timeOf returns when line i arrived.
+func (s *stream) timeOf(i int) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.times[i]
+}
+
+// next waits until there are lines past the first n, the stream ends, or
+// the deadline passes, and returns the new lines and whether it ended.
+func (s *stream) next(n int, deadline time.Time) (lines []string, closed bool) {
+	for {
+		s.mu.Lock()
+		if len(s.lines) > n || s.closed {
+			lines, closed = append([]string(nil), s.lines[n:]...), s.closed
+			s.mu.Unlock()
+			return lines, closed
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+			return nil, false
+		}
+	}
+}
+
+// proc is a running ipcmesh child process.
+type proc struct {
+	t      *testing.T
+	label  string
+	cmd    *exec.Cmd
+	stdout *stream
+	stderr *stream
+	exited chan struct{} // closed once the process has exited and its output is in
+	code   int           // exit status, valid once exited is closed
+}
+
+// start runs ipcmesh with args in the background. stdin may be nil. The
+// process is killed when the test ends if it is still running.
+func (m *mesh) start(stdin io.Reader, args ...string) *proc {
+	m.t.Helper()
+	return startProc(m.t, m.environ(), stdin, args...)
+}
+
+func startProc(t *testing.T, env []string, stdin io.Reader, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(ipcmeshBin, args...)
+	cmd.Env = env
+	cmd.Stdin = stdin
+	p := &proc{
+		t:      t,
+		label:  "ipcmesh " + strings.Join(args, " "),
+		cmd:    cmd,
+		stdout: newStream(),
+		stderr: newStream(),
+		exited: make(chan struct{}),
+	}
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	// A grandchild holding the pipes must not keep Wait from returning.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.label, err)
+	}
+	go func() {
+		err := cmd.Wait()
+		p.code = cmd.ProcessState.ExitCode()
+		if err != nil && !errors.As(err, new(*exec.ExitError)) {
+			p.code = -1
+		}
+		p.stdout.finish()
+		p.stderr.finish()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		if !p.hasExited() {
+			cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("%s (pid %d, exit %d)\n--- stdout (last lines):\n%s--- stderr:\n%s", p.label, cmd.Process.Pid, p.code, tail(p.stdout.String(), 20), tail(p.stderr.String(), 40))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d lines]\n", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "")
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to exit and returns its exit status.
+func (p *proc) wait(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+		return p.code
+	case <-time.After(timeout):
+		p.cmd.Process.Kill()
+		<-p.exited
+		p.t.Fatalf("%s did not exit within %v\nstdout:\n%s\nstderr:\n%s", p.label, timeout, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
+		return -1
+	}
+}
+
+// waitLine waits for a line of s that contains substr and returns it.
+func (p *proc) waitLine(s *stream, substr string, timeout time.Duration) string {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	n := 0
+	for {
+		lines, closed := s.next(n, deadline)
+		for _, l := range lines {
+			if strings.Contains(l, substr) {
+				return l
+			}
+		}
+		n += len(lines)
+		if closed {
+			p.wait(runTimeout)
+			p.t.Fatalf("%s exited (status %d) without printing %q\nstdout:\n%s\nstderr:\n%s", p.label, p.code, substr, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
+		}
+		if len(lines) == 0 && time.Now().After(deadline) {
+			p.t.Fatalf("%s did not print %q within %v\nstdout:\n%s\nstderr:\n%s", p.label, substr, timeout, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
+		}
+	}
+}
+
+// interrupt asks the process to stop as Ctrl-C does. Windows cannot send
+// that signal to another process, so there it is killed instead.
+func (p *proc) interrupt() {
+	p.t.Helper()
+	if runtime.GOOS == "windows" {
+		p.cmd.Process.Kill()
+		return
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		p.t.Fatalf("interrupt %s: %v", p.label, err)
+	}
+}
+
+// startBroker runs "ipcmesh broker" and waits for its "serving" line.
+func (m *mesh) startBroker() *proc {
+	m.t.Helper()
+	p := m.start(nil, "broker")
+	p.waitLine(p.stdout, "serving", startTimeout)
+	return p
+}
+
+// result is what a one-shot command left behind.
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs ipcmesh with args to completion.
+func (m *mesh) run(args ...string) result {
+	m.t.Helper()
+	return m.runIn("", args...)
+}
+
+// runIn runs ipcmesh with args and stdin to completion.
+func (m *mesh) runIn(stdin string, args ...string) result {
+	m.t.Helper()
+	return runProc(m.t, m.environ(), stdin, runTimeout, args...)
+}
+
+func runProc(t *testing.T, env []string, stdin string, timeout time.Duration, args ...string) result {
+	t.Helper()
+	start := time.Now()
+	p := startProc(t, env, strings.NewReader(stdin), args...)
+	code := p.wait(timeout)
+	return result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String(), took: time.Since(start)}
+}
+
+// mustRun runs ipcmesh with args and fails the test unless it exits 0.
+func (m *mesh) mustRun(args ...string) result {
+	m.t.Helper()
+	r := m.run(args...)
+	if r.code != 0 {
+		m.t.Fatalf("ipcmesh %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// mustFail runs ipcmesh with args, wants exit status 1 and a single line on
+// stderr naming the command, and returns that line.
+func (m *mesh) mustFail(args ...string) string {
+	m.t.Helper()
+	r := m.run(args...)
+	return oneLineError(m.t, r, args[0])
+}
+
+func oneLineError(t *testing.T, r result, cmd string) string {
+	t.Helper()
+	if r.code != 1 {
+		t.Fatalf("ipcmesh %s: want exit status 1, got %s", cmd, r)
+	}
+	msg := strings.TrimRight(r.stderr, "\n")
+	if msg == "" || strings.Contains(msg, "\n") {
+		t.Fatalf("ipcmesh %s: want a one-line error on stderr, got %s", cmd, r)
+	}
+	if !strings.HasPrefix(msg, "ipcmesh "+cmd+": ") {
+		t.Fatalf("ipcmesh %s: the error does not say which command failed: %q", cmd, msg)
+	}
+	return msg
+}
+
+// mustJSON runs ipcmesh with args, wants exit status 0, and decodes stdout
+// into v.
+func (m *mesh) mustJSON(v any, args ...string) {
+	m.t.Helper()
+	r := m.mustRun(args...)
+	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+		m.t.Fatalf("ipcmesh %s: stdout is not the JSON expected (%v):\n%s", strings.Join(args, " "), err, r.stdout)
+	}
+}
+
+func (m *mesh) status() ipc.StatusResult {
+	m.t.Helper()
+	var s ipc.StatusResult
+	m.mustJSON(&s, "status", "--json")
+	return s
+}
+
+func (m *mesh) check(args ...string) ipc.CheckResult {
+	m.t.Helper()
+	var r ipc.CheckResult
+	m.mustJSON(&r, append([]string{"check", "--json"}, args...)...)
+	return r
+}
+
+// keys derives the mesh keys the way every peer does: IPC_SHARED_SECRET
+// when given, else the secret file in the data folder.
+func (m *mesh) keys(env string) auth.Keys {
+	m.t.Helper()
+	secret, _, err := auth.LoadSecret(m.dir, env)
+	if err != nil {
+		m.t.Fatalf("load secret: %v", err)
+	}
+	keys, err := auth.DeriveKeys(secret)
+	if err != nil {
+		m.t.Fatalf("derive keys: %v", err)
+	}
+	return keys
+}
+
+// dial connects to the mesh with the ipc package, as a program other than
+// the CLI would.
+func (m *mesh) dial(keys auth.Keys, opts ipc.DialOptions) *ipc.Client {
+	m.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := ipc.Dial(ctx, m.addr(), keys, opts)
+	if err != nil {
+		m.t.Fatalf("dial %s: %v", m.addr(), err)
+	}
+	m.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// portFree reports whether the mesh port can be bound now, which is how a
+// test sees that no process serves it any more.
+func portFree(t *testing.T, port int) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// fileState is what a test remembers of one file or folder.
+type fileState struct {
+	dir     bool
+	mode    fs.FileMode
+	size    int64
+	modTime time.Time
+	sum     string // the content, for small files
+}
+
+// snapshot walks root and records every file and folder under it.
+func snapshot(t *testing.T, root string) map[string]fileState {
+	t.Helper()
+	out := make(map[string]fileState)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		st := fileState{dir: d.IsDir(), mode: fi.Mode(), size: fi.Size(), modTime: fi.ModTime()}
+		if !d.IsDir() && fi.Size() < 1<<20 {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			st.sum = string(b)
+		}
+		out[filepath.ToSlash(rel)] = st
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", root, err)
+	}
+	return out
+}
