@@ -1,0 +1,155 @@
+// Package autocheck keeps each instance's auto-check setting in the data
+// folder: how often an assistant's hooks may show it its unread mail, and
+// when they last did.
+//
+// Layout, inside DATA/autocheck (0700):
+//
+//	NAME.json       the Setting for NAME (0600)
+//	NAME.wake.json  the Wake state of `ipcmesh hook wait` for NAME (0600)
+//	NAME.wait       a socket the one running `hook wait` for NAME listens on
+//
+// The MCP tool auto_check writes the interval; `ipcmesh hook check` reads
+// it and records LastShown; `ipcmesh hook wait` keeps its own file so that
+// the two never overwrite each other's fields. Files are written whole under
+// a temporary name and renamed into place, so a reader sees the old setting
+// or the new one, never half of one. Every name is checked with
+// ipcmesh.ValidateName first, so no name can reach outside the folder.
+package autocheck
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// Setting is one instance's auto-check setting.
+type Setting struct {
+	// IntervalMinutes is how often, at most, hooks show unread mail; 0
+	// turns auto-check off.
+	IntervalMinutes int `json:"interval_minutes"`
+	// LastShown is when a hook last showed unread mail.
+	LastShown time.Time `json:"last_shown"`
+}
+
+// Due reports whether a hook should show mail now: auto-check is on and at
+// least IntervalMinutes have passed since LastShown. A LastShown in the
+// future (the clock was set back) counts as long ago, so a clock change
+// cannot silence auto-check.
+func (s Setting) Due(now time.Time) bool {
+	if s.IntervalMinutes <= 0 {
+		return false
+	}
+	since := now.Sub(s.LastShown)
+	return since < 0 || since >= time.Duration(s.IntervalMinutes)*time.Minute
+}
+
+// Load returns the setting saved for name, or the zero Setting (auto-check
+// off) when there is none.
+func Load(dataDir, name string) (Setting, error) {
+	var s Setting
+	err := load(dataDir, name, ".json", &s)
+	return s, err
+}
+
+// Save replaces the setting for name.
+func Save(dataDir, name string, s Setting) error {
+	if s.IntervalMinutes < 0 {
+		return fmt.Errorf("auto-check interval %d: want 0 (off) or a number of minutes above 0", s.IntervalMinutes)
+	}
+	return save(dataDir, name, ".json", s)
+}
+
+// Wake is what `ipcmesh hook wait` remembers between runs: the sequence
+// number of the newest message it has woken the assistant for. Mail the
+// assistant leaves unread then wakes it once, not at every stop.
+type Wake struct {
+	Seq uint64 `json:"seq"`
+}
+
+// LoadWake returns the wake state for name, zero when there is none.
+func LoadWake(dataDir, name string) (Wake, error) {
+	var w Wake
+	err := load(dataDir, name, ".wake.json", &w)
+	return w, err
+}
+
+// SaveWake replaces the wake state for name.
+func SaveWake(dataDir, name string, w Wake) error {
+	return save(dataDir, name, ".wake.json", w)
+}
+
+// Dir is the folder that holds the settings of a data folder.
+func Dir(dataDir string) string { return filepath.Join(dataDir, "autocheck") }
+
+func path(dataDir, name, suffix string) (string, error) {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return "", err
+	}
+	if dataDir == "" {
+		return "", errors.New("auto-check: no data folder given")
+	}
+	return filepath.Join(Dir(dataDir), name+suffix), nil
+}
+
+func load(dataDir, name, suffix string, v any) error {
+	p, err := path(dataDir, name, suffix)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read auto-check state for %s: %w", name, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("auto-check file %s is damaged (%v): delete it to start afresh", p, err)
+	}
+	return nil
+}
+
+func save(dataDir, name, suffix string, v any) error {
+	p, err := path(dataDir, name, suffix)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create auto-check folder: %w", err)
+	}
+	if err := writeFileAtomic(p, append(data, '\n')); err != nil {
+		return fmt.Errorf("save auto-check state for %s: %w", name, err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data, private to the user (CreateTemp
+// makes the file 0600).
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,57 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// broadcast sends one message to every other registered instance. It costs
+// every recipient's attention, so the description steers the model to send
+// when one instance is meant.
+
+type broadcastArgs struct {
+	Content string `json:"content" jsonschema:"the message text"`
+}
+
+func (s *Server) addBroadcast() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "broadcast",
+		Description: `Send one message to every other registered instance. ` +
+			`Use for "broadcast: ...", "tell everyone ...", "announce ...". Use send when one instance is meant.`,
+	}, s.broadcast)
+}
+
+func (s *Server) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broadcastArgs) (*mcp.CallToolResult, any, error) {
+	const action = "broadcast"
+	p, _, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := p.Broadcast(ctx, in.Content)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	var b strings.Builder
+	if len(r.Recipients) > 0 {
+		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", count(len(r.Recipients), "instance"), strings.Join(r.Recipients, ", "), len(r.Online))
+	}
+	failed := make([]string, 0, len(r.Failed))
+	for name := range r.Failed {
+		failed = append(failed, name)
+	}
+	sort.Strings(failed)
+	for _, name := range failed {
+		fmt.Fprintf(&b, " Not delivered to %s: %s.", name, r.Failed[name])
+	}
+	if len(r.Recipients) == 0 {
+		if len(failed) == 0 {
+			return nil, nil, fmt.Errorf("the broadcast reached no one: no other instance is registered (call list_instances to see who is)")
+		}
+		return nil, nil, fmt.Errorf("the broadcast reached no one.%s", b.String())
+	}
+	return text(b.String()), nil, nil
+}

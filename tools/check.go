@@ -1,0 +1,143 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// check reads the inbox. Messages are marked read only once the result
+// holding them is built: a check that fails half way loses nothing, and
+// every error is an error result, never "no new messages".
+//
+// With wait_seconds it is also how an assistant waits for a reply without
+// polling: one call that the broker holds until mail arrives. A client
+// that gave a progress token gets progress notifications while it waits,
+// so it does not time the call out.
+
+const (
+	// checkLimit bounds the messages one check returns: each costs the
+	// model context, and the rest wait for the next call.
+	checkLimit = 20
+	// maxWaitSeconds caps wait_seconds: longer absences are served better
+	// by push and auto_check than by one call held open.
+	maxWaitSeconds = 600
+	// progressEvery is how often a waiting check reports progress, well
+	// under the common 60 s request timeout.
+	progressEvery = 10 * time.Second
+	// waitChunk bounds one wait at the broker. The protocol cannot cancel
+	// a wait, so a check the client gives up on holds a request slot on
+	// the broker until its wait ends: keep that short.
+	waitChunk = 30 * time.Second
+)
+
+type checkArgs struct {
+	WaitSeconds int `json:"wait_seconds,omitempty" jsonschema:"if nothing is unread, wait up to this many seconds (max 600) for a message; default 0: return at once"`
+}
+
+func (s *Server) addCheck() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "check",
+		Description: `Read the unread messages sent to this instance, and mark them read. ` +
+			`Use for "check messages", "msgs?", "any messages?", "check my inbox". ` +
+			`Shows sender, time and text (a large message: summary, file path and id). ` +
+			`To wait for a reply you expect, set wait_seconds instead of calling check repeatedly.`,
+	}, s.check)
+}
+
+func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs) (*mcp.CallToolResult, any, error) {
+	const action = "check messages"
+	if in.WaitSeconds < 0 {
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)
+	}
+	p, name, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	wait := time.Duration(min(in.WaitSeconds, maxWaitSeconds)) * time.Second
+	var r ipc.CheckResult
+	if wait > 0 {
+		r, err = s.waitForMail(ctx, req, p, wait)
+	} else {
+		r, err = p.Check(ctx, checkLimit, 0)
+	}
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	if len(r.Messages) == 0 {
+		if wait > 0 {
+			return text(fmt.Sprintf("No new messages for %s (waited %s).", name, wait)), nil, nil
+		}
+		return text(fmt.Sprintf("No new messages for %s.", name)), nil, nil
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s for %s:\n", count(len(r.Messages), "new message"), name)
+	ids := make([]string, len(r.Messages))
+	for i, m := range r.Messages {
+		ids[i] = m.ID
+		b.WriteString("\n")
+		writeMessage(&b, m)
+	}
+	if r.Remaining > 0 {
+		fmt.Fprintf(&b, "\n(%d more unread: call check again.)\n", r.Remaining)
+	}
+	// The result is built: only now may the messages leave the inbox.
+	if _, err := p.Ack(ctx, ids); err != nil {
+		s.log.Warn("ack checked messages", "err", err)
+		fmt.Fprintf(&b, "\n(These could not be marked read (%v): check may show them again.)\n", err)
+	}
+	return text(b.String()), nil, nil
+}
+
+// waitForMail checks for mail, waiting up to wait for some to arrive, and
+// reports progress meanwhile if the client asked for it.
+func (s *Server) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, wait time.Duration) (ipc.CheckResult, error) {
+	if token := req.Params.GetProgressToken(); token != nil {
+		stop := reportProgress(ctx, req.Session, token, wait)
+		defer stop()
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		r, err := p.Check(ctx, checkLimit, min(time.Until(deadline), waitChunk))
+		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
+			return r, err
+		}
+	}
+}
+
+// reportProgress sends a progress notification at once and then every
+// progressEvery until stop is called.
+func reportProgress(ctx context.Context, ss *mcp.ServerSession, token any, wait time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := time.Now()
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			waited := time.Since(start).Round(time.Second)
+			ss.NotifyProgress(ctx, &mcp.ProgressNotificationParams{
+				ProgressToken: token,
+				Progress:      waited.Seconds(),
+				Total:         wait.Seconds(),
+				Message:       fmt.Sprintf("waiting for a message (%s of %s)", waited, wait),
+			})
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

@@ -1,0 +1,62 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// inboxURI names the inbox resource: the unread messages of this instance,
+// as text. Clients that cannot take channel notifications subscribe to it
+// and are told (notifications/resources/updated) when mail arrives.
+// Reading it marks nothing read: check does that.
+const inboxURI = "ipc://inbox"
+
+func (s *Server) addInbox() {
+	s.mcp.AddResource(&mcp.Resource{
+		URI:         inboxURI,
+		Name:        "inbox",
+		Description: "Unread ipcmesh messages for this instance. Reading does not mark them read; the check tool does.",
+		MIMEType:    "text/plain",
+	}, s.readInbox)
+}
+
+func (s *Server) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	p, name, err := s.registered(ctx, "read the inbox")
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.Check(ctx, checkLimit, 0)
+	if err != nil {
+		return nil, s.fail("read the inbox", err)
+	}
+	var b strings.Builder
+	if len(r.Messages) == 0 {
+		fmt.Fprintf(&b, "No unread messages for %s.\n", name)
+	} else {
+		fmt.Fprintf(&b, "%s for %s (call check to read them and mark them read):\n", count(len(r.Messages)+r.Remaining, "unread message"), name)
+		for _, m := range r.Messages {
+			b.WriteString("\n")
+			writeMessage(&b, m)
+		}
+		if r.Remaining > 0 {
+			fmt.Fprintf(&b, "\n(%d more not shown)\n", r.Remaining)
+		}
+	}
+	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{
+		{URI: inboxURI, MIMEType: "text/plain", Text: b.String()},
+	}}, nil
+}
+
+func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
+	if req.Params.URI != inboxURI {
+		return fmt.Errorf("no resource %q to subscribe to: the only one is %s", req.Params.URI, inboxURI)
+	}
+	return nil
+}
+
+func (s *Server) unsubscribe(ctx context.Context, req *mcp.UnsubscribeRequest) error {
+	return nil
+}

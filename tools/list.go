@@ -1,0 +1,68 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// list_instances shows who can be messaged. It needs no name, so it is
+// also how an assistant looks before it picks one. One line per instance.
+
+type listArgs struct{}
+
+func (s *Server) addList() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "list_instances",
+		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count. ` +
+			`Use for "who's online?", "list instances", "who can I message?".`,
+	}, s.list)
+}
+
+func (s *Server) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) (*mcp.CallToolResult, any, error) {
+	const action = "list instances"
+	p, err := s.mesh(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot %s: %w", action, err)
+	}
+	all, err := p.List(ctx)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	me := p.Name()
+	if len(all) == 0 {
+		return text("No instance is registered yet. Call register with a name to be the first."), nil, nil
+	}
+	var b strings.Builder
+	online := 0
+	for _, in := range all {
+		if in.Online {
+			online++
+		}
+	}
+	fmt.Fprintf(&b, "%s registered, %d online", count(len(all), "instance"), online)
+	if me == "" {
+		b.WriteString(" (you are not registered: call register)")
+	}
+	b.WriteString(":\n")
+	now := time.Now()
+	for _, in := range all {
+		name := in.Name
+		if name == me {
+			name += " (you)"
+		}
+		state := "offline"
+		if in.Online {
+			state = "online"
+		}
+		fmt.Fprintf(&b, "- %s: %s, last seen %s", name, state, ago(in.LastSeen, now))
+		if in.Unread > 0 {
+			fmt.Fprintf(&b, ", %d unread", in.Unread)
+		}
+		b.WriteString("\n")
+	}
+	return text(b.String()), nil, nil
+}

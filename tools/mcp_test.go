@@ -1,0 +1,656 @@
+package tools_test
+
+// These tests drive `ipcmesh mcp` as a real child process with the go-sdk
+// client, as an assistant would: each child joins (or hosts) a private mesh
+// on a free port with its own data folder. They synchronise on what the
+// server says (results, notifications), never on sleeps.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/ipcmesh/ipcmesh/autocheck"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// binary is the ipcmesh command built for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ipcmesh-mcp-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "ipcmesh")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")
+	build := exec.Command("go", args...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build ipcmesh: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// latest is the newest protocol version the SDK speaks; legacy is the
+// newest one with the initialize handshake, which clients use today.
+var (
+	latest = mcp.SupportedProtocolVersions()[0]
+	legacy = "2025-11-25"
+)
+
+// maxToolsList is the budget for the tools/list result: every session pays
+// it in context.
+const maxToolsList = 6144
+
+var wantTools = []string{"auto_check", "broadcast", "check", "list_instances", "register", "rename", "send"}
+
+// mesh is a private mesh: a free port and a data folder.
+type mesh struct {
+	t       *testing.T
+	port    string
+	dataDir string
+	env     []string // extra IPC_* settings for every child
+}
+
+func newMesh(t *testing.T, env ...string) *mesh {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	return &mesh{t: t, port: port, dataDir: t.TempDir(), env: env}
+}
+
+// assistant is one MCP client with its own `ipcmesh mcp` child.
+type assistant struct {
+	t     *testing.T
+	label string
+	cmd   *exec.Cmd
+	cs    *mcp.ClientSession
+
+	channel  chan channelNote     // notifications/claude/channel
+	updated  chan string          // resources/updated URIs
+	acked    chan struct{}        // subscriptions acknowledged (2026-07-28)
+	progress chan json.RawMessage // progress tokens of progress notifications
+	toolsLen atomic.Int64         // bytes of the last tools/list result
+}
+
+type channelNote struct {
+	Content string            `json:"content"`
+	Meta    map[string]string `json:"meta"`
+}
+
+type startOpts struct {
+	version string   // protocol version; latest if empty
+	env     []string // extra environment, e.g. IPC_NAME=carol
+}
+
+// start runs `ipcmesh mcp` and connects a client to it. The child is
+// stopped by closing its stdin when the test ends.
+func (m *mesh) start(label string, o startOpts) *assistant {
+	t := m.t
+	t.Helper()
+	a := &assistant{
+		t:        t,
+		label:    label,
+		channel:  make(chan channelNote, 64),
+		updated:  make(chan string, 64),
+		acked:    make(chan struct{}, 64),
+		progress: make(chan json.RawMessage, 64),
+	}
+	cmd := exec.Command(binary, "mcp")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "IPC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "IPC_HOST=127.0.0.1", "IPC_PORT="+m.port, "IPC_DATA_DIR="+m.dataDir, "IPC_LOG=debug")
+	cmd.Env = append(cmd.Env, m.env...)
+	cmd.Env = append(cmd.Env, o.env...)
+	if raceEnabled {
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	t.Cleanup(func() {
+		if strings.Contains(stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s: the race detector found a data race in ipcmesh mcp", label)
+		}
+		if t.Failed() {
+			t.Logf("stderr of %s:\n%s", label, stderr.String())
+		}
+	})
+
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-" + label, Version: "1"}, &mcp.ClientOptions{
+		ResourceUpdatedHandler: func(_ context.Context, req *mcp.ResourceUpdatedNotificationRequest) {
+			a.updated <- req.Params.URI
+		},
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			tok, _ := json.Marshal(req.Params.ProgressToken)
+			a.progress <- tok
+		},
+	})
+	tr := &observingTransport{inner: &mcp.CommandTransport{Command: cmd}, see: a.see}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	version := o.version
+	if version == "" {
+		version = latest
+	}
+	cs, err := client.Connect(ctx, tr, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		t.Fatalf("%s: connect: %v\nstderr:\n%s", label, err, stderr.String())
+	}
+	a.cs, a.cmd = cs, cmd
+	t.Cleanup(func() { cs.Close() })
+	return a
+}
+
+// see observes every raw message from the server, before the SDK does.
+func (a *assistant) see(msg jsonrpc.Message) {
+	switch msg := msg.(type) {
+	case *jsonrpc.Request:
+		switch msg.Method {
+		case "notifications/claude/channel":
+			var n channelNote
+			if err := json.Unmarshal(msg.Params, &n); err != nil {
+				a.t.Errorf("%s: bad channel notification %s: %v", a.label, msg.Params, err)
+				return
+			}
+			a.channel <- n
+		case "notifications/subscriptions/acknowledged":
+			a.acked <- struct{}{}
+		}
+	case *jsonrpc.Response:
+		var r struct {
+			Tools []json.RawMessage `json:"tools"`
+		}
+		if json.Unmarshal(msg.Result, &r) == nil && r.Tools != nil {
+			a.toolsLen.Store(int64(len(msg.Result)))
+		}
+	}
+}
+
+// call calls a tool and returns its text and whether it is an error result.
+func (a *assistant) call(tool string, args map[string]any) (string, bool) {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(a.t.Context(), time.Minute)
+	defer cancel()
+	res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		a.t.Fatalf("%s: %s: %v", a.label, tool, err)
+	}
+	return resultText(res), res.IsError
+}
+
+func resultText(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+// ok calls a tool that must succeed and returns its text.
+func (a *assistant) ok(tool string, args map[string]any) string {
+	a.t.Helper()
+	text, isErr := a.call(tool, args)
+	if isErr {
+		a.t.Fatalf("%s: %s(%v) failed: %s", a.label, tool, args, text)
+	}
+	return text
+}
+
+// fails calls a tool that must return an error result and returns its text.
+func (a *assistant) fails(tool string, args map[string]any) string {
+	a.t.Helper()
+	text, isErr := a.call(tool, args)
+	if !isErr {
+		a.t.Fatalf("%s: %s(%v) succeeded, want an error result: %s", a.label, tool, args, text)
+	}
+	return text
+}
+
+func (a *assistant) register(name string) {
+	a.t.Helper()
+	a.ok("register", map[string]any{"name": name})
+}
+
+func (a *assistant) send(to, content string) string {
+	a.t.Helper()
+	return a.ok("send", map[string]any{"to": to, "content": content})
+}
+
+// nextChannel returns the next channel notification.
+func (a *assistant) nextChannel() channelNote {
+	a.t.Helper()
+	return await(a.t, a.channel, a.label+": a channel notification")
+}
+
+// await receives from ch. It gives up only shortly before the test binary's
+// own deadline (go test -timeout), to say what never came.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	deadline, ok := t.Deadline()
+	if !ok {
+		return <-ch
+	}
+	timer := time.NewTimer(time.Until(deadline) - 5*time.Second)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited in vain for %s", what)
+	}
+	panic("unreachable")
+}
+
+func contains(t *testing.T, what, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s = %q, want it to contain %q", what, got, w)
+		}
+	}
+}
+
+func TestHandshakeEveryProtocolVersion(t *testing.T) {
+	m := newMesh(t)
+	for _, v := range mcp.SupportedProtocolVersions() {
+		t.Run(v, func(t *testing.T) {
+			m := *m
+			m.t = t
+			a := m.start("a", startOpts{version: v})
+			ctx := t.Context()
+			init := a.cs.InitializeResult()
+			if init.ProtocolVersion != v {
+				t.Errorf("negotiated %q, want %q", init.ProtocolVersion, v)
+			}
+			caps := init.Capabilities
+			if _, ok := caps.Experimental["claude/channel"]; !ok {
+				t.Errorf("experimental capabilities %v lack claude/channel", caps.Experimental)
+			}
+			if caps.Resources == nil || !caps.Resources.Subscribe {
+				t.Errorf("resources capability %+v: want subscribe", caps.Resources)
+			}
+			if !strings.Contains(init.Instructions, "check") {
+				t.Errorf("instructions %q say nothing of check", init.Instructions)
+			}
+
+			res, err := a.cs.ListTools(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, tool := range res.Tools {
+				names = append(names, tool.Name)
+				checkSchema(t, tool)
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, wantTools) {
+				t.Errorf("tools %v, want %v", names, wantTools)
+			}
+			if n := a.toolsLen.Load(); n == 0 || n > maxToolsList {
+				t.Errorf("tools/list result is %d bytes, want 1 to %d", n, maxToolsList)
+			} else {
+				t.Logf("tools/list result: %d bytes", n)
+			}
+
+			prompts, err := a.cs.ListPrompts(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prompts.Prompts) != 1 || prompts.Prompts[0].Name != "ipcmesh-etiquette" {
+				t.Errorf("prompts %v, want ipcmesh-etiquette", prompts.Prompts)
+			}
+			p, err := a.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "ipcmesh-etiquette"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Messages) == 0 || !strings.Contains(p.Messages[0].Content.(*mcp.TextContent).Text, "wait_seconds") {
+				t.Errorf("etiquette prompt %+v", p.Messages)
+			}
+			resources, err := a.cs.ListResources(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resources.Resources) != 1 || resources.Resources[0].URI != "ipc://inbox" {
+				t.Errorf("resources %v, want ipc://inbox", resources.Resources)
+			}
+		})
+	}
+}
+
+// checkSchema checks that a tool's input schema is a JSON Schema for an
+// object that resolves.
+func checkSchema(t *testing.T, tool *mcp.Tool) {
+	t.Helper()
+	raw, err := json.Marshal(tool.InputSchema)
+	if err != nil {
+		t.Fatalf("%s: marshal input schema: %v", tool.Name, err)
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Errorf("%s: input schema %s is not a JSON Schema: %v", tool.Name, raw, err)
+		return
+	}
+	if s.Type != "object" {
+		t.Errorf("%s: input schema type %q, want object", tool.Name, s.Type)
+	}
+	if _, err := s.Resolve(nil); err != nil {
+		t.Errorf("%s: input schema %s does not resolve: %v", tool.Name, raw, err)
+	}
+	for name, p := range s.Properties {
+		if p.Type == "" || p.Description == "" {
+			t.Errorf("%s: property %s wants one type and a description: %s", tool.Name, name, raw)
+		}
+	}
+	if tool.Description == "" {
+		t.Errorf("%s: no description", tool.Name)
+	}
+	t.Logf("%-14s description %3d bytes, schema %3d bytes", tool.Name, len(tool.Description), len(raw))
+}
+
+func TestToolsListUnderBudget(t *testing.T) {
+	m := newMesh(t)
+	for _, v := range []string{latest, legacy} {
+		a := m.start("a-"+v, startOpts{version: v})
+		if _, err := a.cs.ListTools(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		n := a.toolsLen.Load()
+		t.Logf("protocol %s: tools/list result %d bytes (budget %d)", v, n, maxToolsList)
+		if n == 0 || n > maxToolsList {
+			t.Errorf("protocol %s: tools/list result is %d bytes, want 1 to %d", v, n, maxToolsList)
+		}
+	}
+}
+
+func TestExchange(t *testing.T) {
+	m := newMesh(t, "IPC_LARGE_MESSAGE_BYTES=200")
+	alice := m.start("alice", startOpts{})
+	bob := m.start("bob", startOpts{version: legacy})
+	alice.register("alice")
+	bob.register("bob")
+
+	contains(t, "send", alice.send("bob", "hello bob"), "Delivered to bob")
+	got := bob.ok("check", nil)
+	contains(t, "check", got, "1 new message for bob", "From alice", "hello bob")
+	// Read means read: the second check is empty.
+	contains(t, "second check", bob.ok("check", nil), "No new messages for bob")
+
+	bob.send("alice", "hello alice")
+	big := strings.Repeat("a long report line. ", 40)
+	contains(t, "large send", bob.send("alice", big), "large")
+	got = alice.ok("check", nil)
+	contains(t, "check", got, "2 new messages for alice", "hello alice", "large message", "whole text is in")
+	if strings.Contains(got, big) {
+		t.Errorf("check shows the large message whole: %q", got)
+	}
+
+	list := alice.ok("list_instances", nil)
+	contains(t, "list_instances", list, "alice (you): online", "bob: online")
+}
+
+func TestCheckWaitsForMail(t *testing.T) {
+	m := newMesh(t)
+	alice := m.start("alice", startOpts{})
+	bob := m.start("bob", startOpts{})
+	alice.register("alice")
+	bob.register("bob")
+
+	type result struct {
+		res *mcp.CallToolResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
+		params.SetProgressToken("wait-1")
+		res, err := bob.cs.CallTool(t.Context(), params)
+		done <- result{res, err}
+	}()
+	// The first progress notification says bob's check is waiting.
+	select {
+	case tok := <-bob.progress:
+		if string(tok) != `"wait-1"` {
+			t.Fatalf("progress for token %s, want \"wait-1\"", tok)
+		}
+	case r := <-done:
+		t.Fatalf("check returned before any mail: %v %s", r.err, resultText(r.res))
+	}
+	alice.send("bob", "wake up")
+	r := await(t, done, "the waiting check to return")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.res.IsError {
+		t.Fatalf("check failed: %s", resultText(r.res))
+	}
+	contains(t, "check", resultText(r.res), "From alice", "wake up")
+}
+
+func TestRenameForwards(t *testing.T) {
+	m := newMesh(t)
+	alice := m.start("alice", startOpts{})
+	bob := m.start("bob", startOpts{})
+	alice.register("alice")
+	bob.register("bob")
+	bob.ok("auto_check", map[string]any{"interval_minutes": 3})
+
+	contains(t, "rename", bob.ok("rename", map[string]any{"new_name": "robert"}), "Renamed bob to robert", "forwarded")
+	contains(t, "send to the old name", alice.send("bob", "still there?"), "Forwarded", "robert")
+	contains(t, "check", bob.ok("check", nil), "new message for robert", "sent to your old name bob", "still there?")
+	contains(t, "list_instances", bob.ok("list_instances", nil), "robert (you)")
+	contains(t, "auto_check status", bob.ok("auto_check", nil), "every 3 minutes")
+}
+
+func TestErrorsAreErrorResults(t *testing.T) {
+	m := newMesh(t)
+	a := m.start("a", startOpts{})
+	b := m.start("b", startOpts{version: legacy})
+
+	for _, tc := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"send", map[string]any{"to": "bob", "content": "hi"}},
+		{"check", nil},
+		{"broadcast", map[string]any{"content": "hi"}},
+		{"rename", map[string]any{"new_name": "x"}},
+		{"auto_check", map[string]any{"interval_minutes": 5}},
+	} {
+		contains(t, tc.tool+" before register", a.fails(tc.tool, tc.args), "not registered", "call register")
+	}
+	contains(t, "invalid name", a.fails("register", map[string]any{"name": "bad name!"}), "bad name!", "letters, digits")
+	a.fails("register", map[string]any{}) // schema: name is required
+
+	a.register("alice")
+	contains(t, "name taken", b.fails("register", map[string]any{"name": "alice"}), "alice", "in use", "alice-2")
+	b.register("bob")
+	contains(t, "unknown name", b.send("alise", "hi"), "Queued for alise", "Did you mean alice")
+	contains(t, "invalid recipient", b.fails("send", map[string]any{"to": "a b", "content": "hi"}), "a b")
+	contains(t, "empty message", b.fails("send", map[string]any{"to": "alice", "content": ""}), "empty")
+	contains(t, "rename to a taken name", b.fails("rename", map[string]any{"new_name": "alice"}), "in use")
+	contains(t, "negative wait", b.fails("check", map[string]any{"wait_seconds": -1}), "wait_seconds")
+}
+
+func TestPush(t *testing.T) {
+	for _, v := range []string{latest, legacy} {
+		t.Run(v, func(t *testing.T) {
+			m := newMesh(t)
+			alice := m.start("alice", startOpts{})
+			bob := m.start("bob", startOpts{version: v})
+			alice.register("alice")
+			bob.register("bob")
+
+			if err := bob.cs.Subscribe(t.Context(), &mcp.SubscribeParams{URI: "ipc://inbox"}); err != nil {
+				t.Fatal(err)
+			}
+			if v >= "2026-07-28" {
+				// The subscription is a listen stream: wait until the
+				// server has taken it.
+				await(t, bob.acked, "subscriptions/acknowledged")
+			}
+			alice.send("bob", "pushed hello")
+			n := bob.nextChannel()
+			if n.Content != "pushed hello" || n.Meta["from"] != "alice" || n.Meta["type"] != "message" || n.Meta["id"] == "" {
+				t.Errorf("channel notification %+v", n)
+			}
+			if uri := await(t, bob.updated, "resources/updated"); uri != "ipc://inbox" {
+				t.Errorf("resources/updated for %q", uri)
+			}
+			inbox, err := bob.cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "ipc://inbox"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			contains(t, "inbox", inbox.Contents[0].Text, "1 unread message", "pushed hello")
+
+			alice.ok("broadcast", map[string]any{"content": "all hands"})
+			n = bob.nextChannel()
+			if n.Content != "all hands" || n.Meta["type"] != "broadcast" || n.Meta["from"] != "alice" {
+				t.Errorf("broadcast channel notification %+v", n)
+			}
+			// A push is not a read.
+			contains(t, "check after push", bob.ok("check", nil), "2 new messages", "pushed hello", "all hands")
+		})
+	}
+}
+
+func TestIPCNameRegistersAtStart(t *testing.T) {
+	m := newMesh(t)
+	carol := m.start("carol", startOpts{env: []string{"IPC_NAME=carol"}})
+	contains(t, "check", carol.ok("check", nil), "No new messages for carol")
+	alice := m.start("alice", startOpts{})
+	alice.register("alice")
+	contains(t, "send", alice.send("carol", "hi carol"), "Delivered to carol")
+	contains(t, "list", alice.ok("list_instances", nil), "carol: online")
+	contains(t, "bad IPC_NAME", m.start("bad", startOpts{env: []string{"IPC_NAME=no way"}}).fails("check", nil),
+		"call register", `IPC_NAME="no way"`)
+}
+
+func TestAutoCheck(t *testing.T) {
+	m := newMesh(t)
+	a := m.start("a", startOpts{env: []string{"IPC_NAME=dora"}})
+	contains(t, "status", a.ok("auto_check", nil), "off")
+	contains(t, "start", a.ok("auto_check", map[string]any{"interval_minutes": 5}), "every 5 minutes")
+	set, err := autocheck.Load(m.dataDir, "dora")
+	if err != nil || set.IntervalMinutes != 5 {
+		t.Errorf("saved setting %+v, %v; want 5 minutes", set, err)
+	}
+	contains(t, "status", a.ok("auto_check", map[string]any{"interval_minutes": -1}), "every 5 minutes")
+	contains(t, "stop", a.ok("auto_check", map[string]any{"interval_minutes": 0}), "stopped")
+	if set, _ := autocheck.Load(m.dataDir, "dora"); set.IntervalMinutes != 0 {
+		t.Errorf("after stop, setting %+v", set)
+	}
+}
+
+// TestFailover: the assistant that hosts the broker goes away, gracefully
+// (stdin closed) or not (killed); the others go on through the next broker
+// with nothing lost, and the one that left resumes its name and mail when
+// it comes back.
+func TestFailover(t *testing.T) {
+	for _, how := range []string{"leave", "kill"} {
+		t.Run(how, func(t *testing.T) {
+			m := newMesh(t)
+			host := m.start("host", startOpts{env: []string{"IPC_NAME=host"}})
+			host.ok("check", nil) // joined: the first peer hosts the broker
+			bob := m.start("bob", startOpts{env: []string{"IPC_NAME=bob"}})
+			bob.ok("check", nil) // bob has registered
+			host.send("bob", "before failover")
+
+			switch how {
+			case "leave":
+				if err := host.cs.Close(); err != nil {
+					t.Fatalf("ipcmesh mcp did not leave cleanly when stdin closed: %v", err)
+				}
+			case "kill":
+				if err := host.cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bob.send("host", "after failover")
+			contains(t, "check after failover", bob.ok("check", nil), "before failover")
+
+			back := m.start("host again", startOpts{env: []string{"IPC_NAME=host"}})
+			contains(t, "check after restart", back.ok("check", nil), "From bob", "after failover")
+		})
+	}
+}
+
+// observingTransport shows every message the server sends to see before
+// the client handles it: the SDK client drops notifications it does not
+// know, such as notifications/claude/channel.
+type observingTransport struct {
+	inner mcp.Transport
+	see   func(jsonrpc.Message)
+}
+
+func (t *observingTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+	c, err := t.inner.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &observingConn{Connection: c, see: t.see}, nil
+}
+
+type observingConn struct {
+	mcp.Connection
+	see func(jsonrpc.Message)
+}
+
+func (c *observingConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	msg, err := c.Connection.Read(ctx)
+	if err == nil {
+		c.see(msg)
+	}
+	return msg, err
+}
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child's stderr
+// and the reads of a failing test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

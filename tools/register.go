@@ -1,0 +1,95 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// register claims a name for this assistant. Every other tool but
+// list_instances needs one, so its description names it as the first step.
+// It costs one call a session, none when IPC_NAME names the instance.
+// The session token is kept in the data folder: a restarted server (or a
+// later register of the same name from this folder) resumes the name and
+// its unread mail instead of finding it taken.
+
+type registerArgs struct {
+	Name string `json:"name" jsonschema:"1-32 letters, digits, '_' or '-'"`
+}
+
+func (s *Server) addRegister() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "register",
+		Description: `Register this instance on the ipcmesh under a name, so other AI assistants can message it. ` +
+			`Use for "register this instance as X", "register as X", "join the mesh as X". ` +
+			`Needed first by send, check, broadcast, rename and auto_check. Registering your own name again resumes it with its unread mail.`,
+	}, s.register)
+}
+
+func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in registerArgs) (*mcp.CallToolResult, any, error) {
+	action := fmt.Sprintf("register as %q", in.Name)
+	p, err := s.mesh(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot %s: %w", action, err)
+	}
+	old := p.Name()
+	if in.Name != old {
+		if err := inUse(ctx, p, in.Name); err != nil {
+			return nil, nil, s.fail(action, err)
+		}
+	}
+	sess, err := p.Register(ctx, in.Name)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	s.mu.Lock()
+	s.autoErr = nil
+	s.mu.Unlock()
+	verb := "Registered as"
+	if sess.Resumed {
+		verb = "Resumed the session of"
+	}
+	msg := fmt.Sprintf("%s %s. Others can now message you with send to %q.", verb, sess.Name, sess.Name)
+	if old != "" && old != sess.Name {
+		msg += fmt.Sprintf(" (This instance no longer acts as %s; use rename to move a name and its mail.)", old)
+	}
+	if sess.Unread > 0 {
+		msg += fmt.Sprintf(" %s waiting: call check to read.", count(sess.Unread, "unread message"))
+		s.inboxChanged(ctx)
+	}
+	return text(msg), nil, nil
+}
+
+// inUse refuses a name another connected instance acts as. The broker
+// refuses it too, except to a peer that holds the name's token: every
+// assistant of a user shares the data folder (and so the tokens), and
+// without this a second assistant told "register as alice" would quietly
+// share alice's session and inbox with the first.
+func inUse(ctx context.Context, p *election.Peer, name string) error {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return err
+	}
+	all, err := p.List(ctx)
+	if err != nil {
+		return nil // the broker decides
+	}
+	taken := make(map[string]bool, len(all))
+	online := false
+	for _, in := range all {
+		taken[in.Name] = true
+		online = online || in.Name == name && in.Online
+	}
+	if !online {
+		return nil
+	}
+	free := ipcmesh.FreeVariants(name, func(n string) bool { return taken[n] }, 3)
+	e := ipcmesh.Errorf(ipcmesh.CodeNameTaken, "name %q is in use by another connected instance", name)
+	if len(free) > 0 {
+		e.Message += fmt.Sprintf("; free names: %v", free)
+		e.Suggestions = free
+	}
+	return e
+}

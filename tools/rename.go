@@ -1,0 +1,48 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ipcmesh/ipcmesh/autocheck"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// rename moves this instance to a new name. Unlike registering a second
+// name, it takes the unread mail along and forwards mail sent to the old
+// name, so peers that still use it reach the assistant. The reply is one
+// sentence.
+
+type renameArgs struct {
+	NewName string `json:"new_name" jsonschema:"1-32 letters, digits, '_' or '-'"`
+}
+
+func (s *Server) addRename() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "rename",
+		Description: `Rename this instance. Use for "rename to X", "change my name to X". ` +
+			`Unread mail moves to the new name; messages to the old name are forwarded for 2 hours.`,
+	}, s.rename)
+}
+
+func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in renameArgs) (*mcp.CallToolResult, any, error) {
+	action := fmt.Sprintf("rename to %q", in.NewName)
+	p, old, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := p.Rename(ctx, in.NewName)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	msg := fmt.Sprintf("Renamed %s to %s (%d unread moved along). Messages to %s are forwarded to %s for 2 hours.", old, sess.Name, sess.Unread, old, sess.Name)
+	// The auto-check setting belongs to the instance, not to the name.
+	if set, err := autocheck.Load(p.DataDir(), old); err == nil && set.IntervalMinutes != 0 {
+		if err := autocheck.Save(p.DataDir(), sess.Name, set); err != nil {
+			msg += fmt.Sprintf(" The auto-check setting could not be moved (%v): call auto_check again.", err)
+		} else if err := autocheck.Save(p.DataDir(), old, autocheck.Setting{}); err != nil {
+			s.log.Warn("clear the auto-check setting of the old name", "name", old, "err", err)
+		}
+	}
+	return text(msg), nil, nil
+}

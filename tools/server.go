@@ -1,0 +1,283 @@
+// Package tools is the MCP face of ipcmesh: it serves the mesh to an AI
+// assistant as a handful of tools, a prompt, an inbox resource and pushed
+// notifications, over any MCP transport (stdio for `ipcmesh mcp`).
+//
+// The server is a peer like any other: it joins the mesh (hosting the
+// broker when none is running), acts as the name the assistant registers,
+// and leaves gracefully when the assistant goes away.
+//
+// Every tool definition is read by the model in every session, so the
+// surface is kept small: seven tools whose descriptions carry the phrases
+// users say ("msg X: ...", "check messages", "who's online?"), and plain
+// text results.
+package tools
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+//go:embed instructions.md
+var instructions string
+
+// Options configure a Server.
+type Options struct {
+	// Mesh says where the mesh is. The server sets Subscribe and OnEvent
+	// itself: it wants its mail pushed.
+	Mesh election.Config
+	// Name, when set (from IPC_NAME), is registered as soon as the server
+	// has joined the mesh, so the assistant need not call register.
+	Name string
+	// Version is reported to clients as the server's version.
+	Version string
+	// Logger receives the server's logs; nil discards them. It must not
+	// write to the MCP stream.
+	Logger *slog.Logger
+}
+
+// Server serves one MCP session for one peer of the mesh.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	mcp   *mcp.Server
+	out   *notifyingTransport // set by Run
+	queue chan ipcmesh.Message
+
+	started chan struct{} // closed once the start-up join (and IPC_NAME register) is done
+
+	mu      sync.Mutex
+	peer    *election.Peer // nil until joined, and after Run returns
+	closed  bool
+	autoErr error // why IPC_NAME could not be registered, last time it was tried
+}
+
+// New returns a server for the mesh described by opts. Call Run to serve.
+func New(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "devel"
+	}
+	s := &Server{
+		opts:    opts,
+		log:     log,
+		queue:   make(chan ipcmesh.Message, pushQueue),
+		started: make(chan struct{}),
+	}
+	s.opts.Mesh.Subscribe = true
+	s.opts.Mesh.OnEvent = s.onEvent
+	if s.opts.Mesh.Logger == nil {
+		s.opts.Mesh.Logger = log
+	}
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: opts.Version}, &mcp.ServerOptions{
+		Instructions: instructions,
+		Logger:       log,
+		Capabilities: &mcp.ServerCapabilities{
+			// Claude Code turns notifications/claude/channel into a message
+			// in the running session, if the server declares this.
+			Experimental: map[string]any{channelCapability: map[string]any{}},
+		},
+		SubscribeHandler:   s.subscribe,
+		UnsubscribeHandler: s.unsubscribe,
+	})
+	s.addRegister()
+	s.addSend()
+	s.addCheck()
+	s.addBroadcast()
+	s.addList()
+	s.addRename()
+	s.addAutoCheck()
+	s.addEtiquette()
+	s.addInbox()
+	return s
+}
+
+// Run joins the mesh and serves MCP over t until the client goes away (for
+// stdio: stdin closes) or ctx is done, then leaves the mesh gracefully: a
+// server that hosts the broker hands it over to the other peers. Only MCP
+// is written to t. Run serves one session: call it once.
+func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
+	s.out = &notifyingTransport{Transport: t}
+	ss, err := s.mcp.Connect(ctx, s.out, nil)
+	if err != nil {
+		return fmt.Errorf("start the MCP session: %w", err)
+	}
+	// Joining may take a moment (an election may be running): the MCP
+	// handshake does not wait for it, tool calls do.
+	joinCtx, stopJoin := context.WithCancel(context.Background())
+	go s.start(joinCtx)
+	pushCtx, stopPush := context.WithCancel(context.Background())
+	pushDone := make(chan struct{})
+	go func() {
+		defer close(pushDone)
+		s.pushLoop(pushCtx, ss)
+	}()
+
+	ended := make(chan error, 1)
+	go func() { ended <- ss.Wait() }()
+	select {
+	case err = <-ended:
+	case <-ctx.Done():
+		ss.Close()
+		<-ended
+		err = nil // asked to stop: that is a clean end
+	}
+	stopJoin()
+	<-s.started
+	stopPush()
+	<-pushDone
+
+	s.mu.Lock()
+	p := s.peer
+	s.peer, s.closed = nil, true
+	s.mu.Unlock()
+	if p != nil {
+		if cerr := p.Close(); cerr != nil && !errors.Is(cerr, election.ErrClosed) {
+			s.log.Warn("leave the mesh", "err", cerr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("MCP session: %w", err)
+	}
+	return nil
+}
+
+// start joins the mesh and registers IPC_NAME if it is set. Tools wait
+// for it; when it fails they try again themselves.
+func (s *Server) start(ctx context.Context) {
+	defer close(s.started)
+	s.mu.Lock()
+	err := s.joinLocked(ctx)
+	p := s.peer
+	s.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("cannot join the mesh yet; tools will retry", "addr", s.opts.Mesh.Addr, "err", err)
+		}
+		return
+	}
+	if s.opts.Name != "" {
+		s.registerConfigured(ctx, p)
+	}
+}
+
+// joinLocked joins the mesh; s.mu is held.
+func (s *Server) joinLocked(ctx context.Context) error {
+	p, err := election.Join(ctx, s.opts.Mesh)
+	if err != nil {
+		return fmt.Errorf("cannot join the mesh on %s: %w", s.opts.Mesh.Addr, err)
+	}
+	s.peer = p
+	return nil
+}
+
+// mesh returns the peer, joining the mesh again if the start-up join
+// failed (the program holding the port may have gone since).
+func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
+	select {
+	case <-s.started:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("the ipcmesh MCP server is shutting down")
+	}
+	if s.peer == nil {
+		if err := s.joinLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.peer, nil
+}
+
+// registered returns the peer and the name it acts as, or an error that
+// tells the model to register first.
+func (s *Server) registered(ctx context.Context, action string) (*election.Peer, string, error) {
+	p, err := s.mesh(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot %s: %w", action, err)
+	}
+	name := p.Name()
+	if name == "" && s.opts.Name != "" {
+		// IPC_NAME could not be registered at start, or the session was
+		// lost since (expired, revoked): try again before giving up.
+		name = s.registerConfigured(ctx, p)
+	}
+	if name == "" {
+		return nil, "", s.notRegistered(action)
+	}
+	return p, name, nil
+}
+
+// registerConfigured registers IPC_NAME and returns the name registered,
+// "" if it failed (the error is kept for notRegistered).
+func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) string {
+	sess, err := p.Register(ctx, s.opts.Name)
+	s.mu.Lock()
+	s.autoErr = err
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("cannot register IPC_NAME", "name", s.opts.Name, "err", err)
+		return ""
+	}
+	s.log.Info("registered", "name", sess.Name, "resumed", sess.Resumed, "unread", sess.Unread)
+	if sess.Unread > 0 {
+		s.inboxChanged(ctx)
+	}
+	return sess.Name
+}
+
+// notRegistered is the error for a tool that needs a name before one is
+// registered.
+func (s *Server) notRegistered(action string) error {
+	msg := fmt.Sprintf("cannot %s: this instance is not registered on the mesh yet; call register with a name first (e.g. {\"name\": \"alice\"})", action)
+	s.mu.Lock()
+	auto := s.autoErr
+	s.mu.Unlock()
+	if auto != nil {
+		msg += fmt.Sprintf(". IPC_NAME=%q could not be registered: %v", s.opts.Name, auto)
+	}
+	return errors.New(msg)
+}
+
+// fail turns an error from the mesh into a message the model can act on.
+// The broker's messages already say what to do; a few codes need MCP
+// wording instead of the command line's.
+func (s *Server) fail(action string, err error) error {
+	var e *ipcmesh.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case ipcmesh.CodeNotRegistered:
+			return s.notRegistered(action)
+		case ipcmesh.CodeUnauthorized:
+			return fmt.Errorf("cannot %s: %s (call register again)", action, e.Message)
+		case ipcmesh.CodeRateLimited:
+			return fmt.Errorf("cannot %s: the broker is rate limiting this instance; wait %s, then try once more (do not retry in a loop)", action, e.RetryAfter())
+		}
+		return fmt.Errorf("cannot %s: %s", action, e.Message)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("cannot %s: the call was cancelled", action)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("cannot %s: timed out; try again", action)
+	}
+	return fmt.Errorf("cannot %s: %w", action, err)
+}
+
+// text is a successful tool result holding s.
+func text(s string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+}
