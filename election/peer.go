@@ -17,6 +17,10 @@ import (
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
+// otherFolderDelay is how long a peer whose data folder differs from the
+// lost broker's holds back from the election.
+const otherFolderDelay = 300 * time.Millisecond
+
 // ErrClosed is returned by calls on a closed Peer.
 var ErrClosed = errors.New("election: peer closed")
 
@@ -258,8 +262,15 @@ func (p *Peer) supervise(c *ipc.Client) {
 		// Every survivor noticed the loss at the same instant; a few random
 		// milliseconds spread their binds so one wins cleanly and the others
 		// find it on their first dial.
+		delay := rand.N(10 * time.Millisecond)
+		if dir := c.Broker().DataDir; dir != "" && dir != p.cfg.DataDir {
+			// A peer of another data folder would serve another store, and
+			// the mail in the lost broker's would drop out of sight. Let the
+			// peers of that folder win; take over only if none is left.
+			delay += otherFolderDelay
+		}
 		select {
-		case <-time.After(rand.N(10 * time.Millisecond)):
+		case <-time.After(delay):
 		case <-p.closing:
 			return
 		}

@@ -297,3 +297,31 @@ func BenchmarkFailover(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+func TestPeersOfTheBrokersFolderWinTheElection(t *testing.T) {
+	m := newMesh(t)
+	host := m.join("host")
+	// A peer of another data folder (another user with the same secret)
+	// and a peer of the broker's own folder both survive the broker.
+	stranger := &mesh{t: t, addr: m.addr, dir: t.TempDir(), keys: m.keys}
+	other := stranger.join("stranger")
+	same := m.join("same")
+	ctx := ctxT(t)
+	if _, err := host.Send(ctx, "same", "kept in the first store"); err != nil {
+		t.Fatal(err)
+	}
+	kill(t, host)
+	if _, err := other.Send(ctx, "same", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if other.IsBroker() {
+		t.Fatal("the peer of another data folder took over while a peer of the broker's folder was alive")
+	}
+	c, err := same.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Messages) != 2 {
+		t.Fatalf("mail after failover = %d messages, want the one from before and the one after", len(c.Messages))
+	}
+}
