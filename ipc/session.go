@@ -45,7 +45,9 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 		}
 		// A stale or foreign token is no claim: the ordinary rules apply.
 	}
-	if valid && (current == req.Name || req.Session != "" && sameSecret(req.Session, sess.ID)) {
+	// The connection acting as the name renews its session even after it
+	// expired: nobody else could take the name while it stayed connected.
+	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
 		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
 	}
 	if b.presence.isOnline(req.Name) {
@@ -180,6 +182,7 @@ func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error
 		return nil, err
 	}
 	b.presence.unbindAll(name)
+	b.presence.notify(name) // waiting checks end now, not when their time is up
 	return struct{}{}, nil
 }
 

@@ -1,0 +1,334 @@
+package ipc_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+func TestCheckAndAck(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	var sent []string
+	for i := range 5 {
+		sent = append(sent, alice.send(t, "bob", fmt.Sprintf("m%d", i)).Message.ID)
+	}
+	// Oldest first, and nothing is marked read by reading.
+	for range 2 {
+		msgs := bob.check(t)
+		if len(msgs) != 5 {
+			t.Fatalf("bob has %d messages, want 5", len(msgs))
+		}
+		for i, msg := range msgs {
+			if msg.ID != sent[i] || msg.Content != fmt.Sprintf("m%d", i) || msg.From != "alice" || msg.To != "bob" {
+				t.Fatalf("message %d = %+v, want %s", i, msg, sent[i])
+			}
+		}
+	}
+	// A page says how many are left.
+	var page ipc.CheckResult
+	bob.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 2}, &page)
+	if len(page.Messages) != 2 || page.Remaining != 3 || page.Messages[0].ID != sent[0] {
+		t.Fatalf("page of 2 = %d messages, %d remaining", len(page.Messages), page.Remaining)
+	}
+
+	var ack ipc.AckResult
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: sent[:2]}, &ack)
+	if ack.Acked != 2 {
+		t.Fatalf("acked %d, want 2", ack.Acked)
+	}
+	// Acking again, or acking what is not bob's, changes nothing.
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: append(sent[:2:2], "nosuchid", "")}, &ack)
+	if ack.Acked != 0 {
+		t.Fatalf("second ack acked %d, want 0", ack.Acked)
+	}
+	carolMsg := alice.send(t, "carol", "for carol")
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{carolMsg.Message.ID}}, &ack)
+	if ack.Acked != 0 {
+		t.Fatalf("bob acked carol's message")
+	}
+	msgs := bob.check(t)
+	if len(msgs) != 3 || msgs[0].ID != sent[2] {
+		t.Fatalf("after the ack bob has %+v", msgs)
+	}
+	// Read messages can still be fetched by their sender and recipient,
+	// by no one else.
+	var f ipc.FetchResult
+	bob.must(t, ipc.OpFetch, ipc.FetchRequest{ID: sent[0]}, &f)
+	alice.must(t, ipc.OpFetch, ipc.FetchRequest{ID: sent[0]}, &f)
+	if f.Content != "m0" {
+		t.Errorf("fetched %q, want m0", f.Content)
+	}
+	err := m.join(t, "eve").call(ipc.OpFetch, ipc.FetchRequest{ID: sent[0]}, nil)
+	wantCode(t, err, ipcmesh.CodeNotFound)
+
+	err = bob.call(ipc.OpAck, ipc.AckRequest{IDs: []string{strings.Repeat("x", 300)}}, nil)
+	wantCode(t, err, ipcmesh.CodeBadRequest)
+	err = bob.call(ipc.OpAck, ipc.AckRequest{IDs: make([]string, 10001)}, nil)
+	e := wantCode(t, err, ipcmesh.CodeTooLarge)
+	wantMention(t, e.Message, "10000", "pages")
+}
+
+// A check that waits is answered when mail comes, not when its time is up.
+func TestCheckWaitWokenBySend(t *testing.T) {
+	m := startMesh(t, nil)
+	waiter := m.dial(t)
+	waiter.register(t, ipc.RegisterRequest{Name: "waiter"})
+	sender := m.join(t, "sender")
+	for i := range 5 {
+		got := make(chan ipc.CheckResult, 1)
+		errs := make(chan error, 1)
+		go func() {
+			var res ipc.CheckResult
+			// Longer than callTimeout: only the send can end this wait
+			// before the test gives up.
+			if err := waiter.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: 600_000}, &res); err != nil {
+				errs <- err
+				return
+			}
+			got <- res
+		}()
+		res := sender.send(t, "waiter", fmt.Sprintf("wake %d", i))
+		select {
+		case r := <-got:
+			if len(r.Messages) != 1 || r.Messages[0].ID != res.Message.ID {
+				t.Fatalf("check woke with %+v, want the message just sent", r)
+			}
+		case err := <-errs:
+			t.Fatalf("waiting check: %v", err)
+		}
+		waiter.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{res.Message.ID}}, nil)
+	}
+	// A wait with no mail ends empty when its time is up.
+	var res ipc.CheckResult
+	waiter.must(t, ipc.OpCheck, ipc.CheckRequest{WaitMS: 20}, &res)
+	if res.Messages == nil || len(res.Messages) != 0 {
+		t.Fatalf("check with an empty inbox = %+v, want an empty list", res)
+	}
+}
+
+func TestPushedMessageEvent(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	quiet := m.dial(t)
+	quiet.register(t, ipc.RegisterRequest{Name: "quiet"}) // not subscribed
+
+	res := alice.send(t, "bob", "ping")
+	if !res.Online {
+		t.Error("send to a connected recipient says it is not online")
+	}
+	ev := bob.Events.await(t, ipc.EventMessage, nil)
+	var msg ipcmesh.Message
+	if err := json.Unmarshal(ev.Body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.ID != res.Message.ID || msg.Content != "ping" || msg.From != "alice" || msg.Seq != res.Message.Seq {
+		t.Fatalf("pushed %+v, want %+v", msg, res.Message)
+	}
+
+	if res := alice.send(t, "quiet", "psst"); !res.Online {
+		t.Error("an unsubscribed recipient that is connected is online too")
+	}
+	// The answer to a later request comes after any event pushed before it.
+	quiet.must(t, ipc.OpStatus, nil, nil)
+	if n := quiet.Events.count(ipc.EventMessage); n != 0 {
+		t.Errorf("a connection that did not subscribe got %d message events", n)
+	}
+	if n := alice.Events.count(ipc.EventMessage); n != 0 {
+		t.Errorf("the sender got %d message events", n)
+	}
+	if msgs := quiet.check(t); len(msgs) != 1 {
+		t.Errorf("quiet has %d messages, want 1", len(msgs))
+	}
+}
+
+func TestBroadcast(t *testing.T) {
+	m := startMesh(t, nil)
+	names := []string{"ann", "ben", "cat", "dan"}
+	peers := map[string]*peer{}
+	for _, n := range names {
+		peers[n] = m.join(t, n)
+	}
+	// An instance with a session but no connection is reached too.
+	idle := m.dial(t)
+	idle.register(t, ipc.RegisterRequest{Name: "eli"})
+	idle.register(t, ipc.RegisterRequest{Name: "fay"})
+
+	id := ipc.NewID()
+	var res ipc.BroadcastResult
+	peers["ann"].must(t, ipc.OpBroadcast, ipc.BroadcastRequest{ID: id, Content: "all hands"}, &res)
+	got := slices.Sorted(slices.Values(res.Recipients))
+	if want := []string{"ben", "cat", "dan", "eli", "fay"}; !slices.Equal(got, want) {
+		t.Fatalf("recipients = %v, want %v", got, want)
+	}
+	if slices.Contains(res.Online, "eli") || !slices.Contains(res.Online, "ben") {
+		t.Errorf("online = %v", res.Online)
+	}
+	for _, n := range names[1:] {
+		msgs := peers[n].check(t)
+		if len(msgs) != 1 || !msgs[0].Broadcast || msgs[0].From != "ann" || msgs[0].To != n || msgs[0].ID != id+"."+n {
+			t.Fatalf("%s has %+v, want one broadcast copy", n, msgs)
+		}
+		peers[n].Events.await(t, ipc.EventMessage, nil)
+	}
+	if msgs := peers["ann"].check(t); len(msgs) != 0 {
+		t.Errorf("the sender got its own broadcast: %+v", msgs)
+	}
+	if msgs := idle.check(t); len(msgs) != 1 || msgs[0].To != "fay" {
+		t.Errorf("fay has %+v", msgs)
+	}
+	// A retried broadcast stores nothing new.
+	peers["ann"].must(t, ipc.OpBroadcast, ipc.BroadcastRequest{ID: id, Content: "all hands"}, &res)
+	if msgs := peers["ben"].check(t); len(msgs) != 1 {
+		t.Errorf("after a retried broadcast ben has %d messages", len(msgs))
+	}
+}
+
+func TestSendToUnknownName(t *testing.T) {
+	m := startMesh(t, nil)
+	m.join(t, "builder")
+	alice := m.join(t, "alice")
+	res := alice.send(t, "buidler", "typo")
+	if !res.Queued || res.QueueDays != 7 || res.Online {
+		t.Fatalf("send to a never-registered name = %+v, want queued for 7 days", res)
+	}
+	if !slices.Contains(res.Suggestions, "builder") {
+		t.Errorf("suggestions = %v, want builder", res.Suggestions)
+	}
+	// The message waits for the name.
+	p := m.dial(t)
+	sess := p.register(t, ipc.RegisterRequest{Name: "buidler"})
+	if sess.Unread != 1 {
+		t.Errorf("new instance has %d unread, want 1", sess.Unread)
+	}
+	if msgs := p.check(t); len(msgs) != 1 || msgs[0].Content != "typo" {
+		t.Fatalf("queued mail = %+v", msgs)
+	}
+	if res := alice.send(t, "buidler", "again"); res.Queued || len(res.Suggestions) != 0 {
+		t.Errorf("send to a registered name = %+v", res)
+	}
+}
+
+func TestDuplicateSend(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	req := ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "once"}
+	var first, second ipc.SendResult
+	alice.must(t, ipc.OpSend, req, &first)
+	alice.must(t, ipc.OpSend, req, &second)
+	if first.Duplicate || !second.Duplicate {
+		t.Fatalf("duplicate flags = %v, %v, want false, true", first.Duplicate, second.Duplicate)
+	}
+	if second.Message.Seq != first.Message.Seq || second.Message.ID != req.ID {
+		t.Errorf("retry returned %+v, want the first message %+v", second.Message, first.Message)
+	}
+	if msgs := bob.check(t); len(msgs) != 1 {
+		t.Fatalf("bob has %d messages, want 1", len(msgs))
+	}
+	// Another sender cannot reuse the id.
+	err := m.join(t, "mallory").call(ipc.OpSend, req, nil)
+	e := wantCode(t, err, ipcmesh.CodeConflict)
+	wantMention(t, e.Message, "new id")
+	if msgs := bob.check(t); len(msgs) != 1 || msgs[0].From != "alice" {
+		t.Fatalf("bob has %+v", msgs)
+	}
+}
+
+func TestLargeMessage(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	body := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz <tag> & \"quoted\" ünïcødé\n", 800) // ~54 KB
+	res := alice.send(t, "bob", body)
+	ev := bob.Events.await(t, ipc.EventMessage, nil)
+	var pushed ipcmesh.Message
+	json.Unmarshal(ev.Body, &pushed)
+
+	msgs := bob.check(t)
+	if len(msgs) != 1 {
+		t.Fatalf("bob has %d messages", len(msgs))
+	}
+	largeDir := filepath.Join(m.Dir, "large-messages")
+	for _, msg := range []ipcmesh.Message{res.Message, pushed, msgs[0]} {
+		if !msg.Large || msg.Size != len(body) {
+			t.Errorf("message = large %v size %d, want large of %d bytes", msg.Large, msg.Size, len(body))
+		}
+		if filepath.Dir(msg.Path) != largeDir {
+			t.Errorf("path %q is not in %s", msg.Path, largeDir)
+		}
+		if len(msg.Content) >= 1000 || !strings.HasPrefix(body, strings.TrimSuffix(msg.Content, "…")) {
+			t.Errorf("summary of %d bytes: %q", len(msg.Content), msg.Content)
+		}
+	}
+	var f ipc.FetchResult
+	bob.must(t, ipc.OpFetch, ipc.FetchRequest{ID: res.Message.ID}, &f)
+	if f.Content != body {
+		t.Fatalf("fetched %d bytes, want the whole body of %d", len(f.Content), len(body))
+	}
+}
+
+func TestMaxMessage(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	// 8 MiB, every byte value that survives JSON as text.
+	var b strings.Builder
+	for b.Len() < 8<<20 {
+		fmt.Fprintf(&b, "line %d: the quick brown fox <jumps> over the lazy dog & co.\t\"ok\"\n", b.Len())
+	}
+	body := b.String()[:8<<20]
+	res := alice.send(t, "bob", body)
+	if res.Message.Size != 8<<20 {
+		t.Fatalf("stored size %d", res.Message.Size)
+	}
+	var f ipc.FetchResult
+	bob.must(t, ipc.OpFetch, ipc.FetchRequest{ID: res.Message.ID}, &f)
+	if f.Content != body {
+		t.Fatalf("fetched %d bytes, not the body sent", len(f.Content))
+	}
+
+	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: body + "!"}, nil)
+	e := wantCode(t, err, ipcmesh.CodeTooLarge)
+	wantMention(t, e.Message, "limit", "split")
+	// A body under the message limit whose JSON escaping passes the frame
+	// limit (a control character takes six bytes) is refused by the client
+	// itself, not by a broker hanging up.
+	err = alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: strings.Repeat("\x01", 3<<20)}, nil)
+	e = wantCode(t, err, ipcmesh.CodeTooLarge)
+	wantMention(t, e.Message, "frame limit")
+	// The connection carries on.
+	alice.send(t, "bob", "small")
+	if msgs := bob.check(t); len(msgs) != 2 {
+		t.Fatalf("bob has %d messages, want 2", len(msgs))
+	}
+}
+
+func TestInboxFull(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) { o.Store = store.Options{InboxCap: 3} })
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	for range 3 {
+		alice.send(t, "bob", "fill")
+	}
+	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "one more"}, nil)
+	e := wantCode(t, err, ipcmesh.CodeInboxFull)
+	wantMention(t, e.Message, "bob", "check")
+	var res ipc.BroadcastResult
+	alice.must(t, ipc.OpBroadcast, ipc.BroadcastRequest{ID: ipc.NewID(), Content: "all"}, &res)
+	if _, ok := res.Failed["bob"]; !ok {
+		t.Errorf("broadcast to a full inbox: %+v, want bob failed", res)
+	}
+	msgs := bob.check(t)
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{msgs[0].ID}}, nil)
+	alice.send(t, "bob", "room again")
+}

@@ -1,0 +1,126 @@
+package ipc_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+func TestRateLimitOps(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Limits.OpsPerSecond = 50
+		o.Config.Limits.OpsBurst = 50
+	})
+	flood := m.join(t, "flood")
+	calm := m.join(t, "calm")
+
+	const n = 1000
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		limited []*ipcmesh.Error
+		other   []error
+	)
+	for range n {
+		wg.Go(func() {
+			err := flood.call(ipc.OpList, nil, nil)
+			if err == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var e *ipcmesh.Error
+			if errors.As(err, &e) && e.Code == ipcmesh.CodeRateLimited {
+				limited = append(limited, e)
+			} else {
+				other = append(other, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range other {
+		t.Errorf("flood got %v, want success or rate_limited", err)
+	}
+	if len(limited) == 0 {
+		t.Fatalf("%d requests at once with a burst of 50 were never rate limited", n)
+	}
+	if len(limited) == n {
+		t.Errorf("every request was refused; the burst should have passed")
+	}
+	for _, e := range limited {
+		if e.RetryAfterMS <= 0 || e.RetryAfter() <= 0 {
+			t.Fatalf("rate_limited with RetryAfterMS %d", e.RetryAfterMS)
+		}
+		wantMention(t, e.Message, "retry in")
+	}
+
+	// Another identity is not hurt by the flood.
+	for range 10 {
+		calm.must(t, ipc.OpStatus, nil, nil)
+	}
+	calm.send(t, "flood", "are you ok?")
+}
+
+func TestRateLimitRegister(t *testing.T) {
+	m := startMesh(t, nil) // 2 attempts a second, burst 10
+	m.join(t, "held")
+	guesser := m.dial(t)
+	var limited *ipcmesh.Error
+	for i := 0; i < 40 && limited == nil; i++ {
+		err := guesser.call(ipc.OpRegister, ipc.RegisterRequest{Name: "held"}, nil)
+		var e *ipcmesh.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		switch e.Code {
+		case ipcmesh.CodeNameTaken:
+		case ipcmesh.CodeRateLimited:
+			limited = e
+		default:
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if limited == nil {
+		t.Fatal("40 register attempts on one connection were never rate limited")
+	}
+	if limited.RetryAfterMS <= 0 {
+		t.Errorf("rate_limited with RetryAfterMS %d", limited.RetryAfterMS)
+	}
+	wantMention(t, limited.Message, "register", "retry in")
+	// Resume attempts count against the same budget.
+	err := guesser.call(ipc.OpResume, ipc.ResumeRequest{Token: "v1.x.y"}, nil)
+	wantCode(t, err, ipcmesh.CodeRateLimited)
+
+	// The limit is per connection: another one registers at once.
+	m.dial(t).register(t, ipc.RegisterRequest{Name: "fresh"})
+	err = m.dial(t).call(ipc.OpRegister, ipc.RegisterRequest{Name: "held"}, nil)
+	wantCode(t, err, ipcmesh.CodeNameTaken)
+}
+
+func TestRateLimitHandshakes(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Limits.HandshakesPerSecond = 0.01
+		o.Config.Limits.HandshakeBurst = 2
+	})
+	var refused *ipcmesh.Error
+	for i := 0; i < 5 && refused == nil; i++ {
+		p, err := m.tryDial(m.Keys, ipc.DialOptions{})
+		if err == nil {
+			defer p.Close()
+			continue
+		}
+		if !errors.As(err, &refused) || refused.Code != ipcmesh.CodeRateLimited {
+			t.Fatalf("dial %d: %v, want success or rate_limited", i, err)
+		}
+	}
+	if refused == nil {
+		t.Fatal("5 connections with a burst of 2 were never refused")
+	}
+	if refused.RetryAfterMS <= 0 {
+		t.Errorf("rate_limited with RetryAfterMS %d", refused.RetryAfterMS)
+	}
+	wantMention(t, refused.Message, "retry")
+}
