@@ -112,7 +112,7 @@ func (c *Client) handshake(keys auth.Keys) error {
 	if err != nil {
 		return err
 	}
-	hello, _ := json.Marshal(HelloRequest{Protocol: Protocol, Versions: Versions, Nonce: cn})
+	hello, _ := Marshal(HelloRequest{Protocol: Protocol, Versions: Versions, Nonce: cn})
 	if err := WriteFrame(c.nc, &Frame{ID: 1, Op: OpHello, Body: hello}); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
@@ -135,7 +135,7 @@ func (c *Client) handshake(keys auth.Keys) error {
 	if !keys.VerifyProof(auth.RoleBroker, hr.Version, cn, hr.Nonce, hr.Proof) {
 		return ErrBrokerProof
 	}
-	proof, _ := json.Marshal(AuthRequest{Proof: keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
+	proof, _ := Marshal(AuthRequest{Proof: keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
 	if err := WriteFrame(c.nc, &Frame{ID: 2, Op: OpAuth, Body: proof}); err != nil {
 		return fmt.Errorf("send auth: %w", err)
 	}
@@ -215,7 +215,7 @@ func (c *Client) readLoop() {
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	var body json.RawMessage
 	if in != nil {
-		b, err := json.Marshal(in)
+		b, err := Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encode %s request: %w", op, err)
 		}

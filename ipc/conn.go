@@ -198,7 +198,7 @@ func (c *conn) reply(id uint64, res any, err error) {
 		}
 		f.Error = e
 	} else if res != nil {
-		body, merr := json.Marshal(res)
+		body, merr := Marshal(res)
 		if merr != nil {
 			f.Error = ipcmesh.Errorf(ipcmesh.CodeInternal, "encode response: %v", merr)
 		} else {
@@ -210,7 +210,7 @@ func (c *conn) reply(id uint64, res any, err error) {
 
 // event queues a pushed event.
 func (c *conn) event(name string, body any) {
-	raw, err := json.Marshal(body)
+	raw, err := Marshal(body)
 	if err != nil {
 		return
 	}

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -77,14 +78,34 @@ func DecodeFrame(payload []byte) (*Frame, error) {
 // One encode per frame: the body is already JSON.
 func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	payload, err := json.Marshal(f)
-	if err != nil {
+	w := bytes.NewBuffer(append(dst, 0, 0, 0, 0))
+	if err := encode(w, f); err != nil {
 		return dst[:start], fmt.Errorf("encode frame: %w", err)
 	}
-	dst = append(dst, payload...)
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(payload)))
+	dst = w.Bytes()
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst, nil
+}
+
+// Marshal encodes v as JSON the way frames carry it: without escaping <, >
+// and &, which json.Marshal would turn into six bytes each. Messages are
+// full of code and markup; escaping would only make them larger.
+func Marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encode(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func encode(w *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.Truncate(w.Len() - 1) // Encode ends with a newline
+	return nil
 }
 
 // WriteFrame writes one frame to w.

@@ -171,3 +171,27 @@ func TestReadFrameResync(t *testing.T) {
 		t.Fatalf("second frame = %+v, %v", f, err)
 	}
 }
+
+// Markup crosses the wire as it is: escaping <, > and & would make a body
+// of code or HTML up to six times larger and push it over the frame limit.
+func TestFrameKeepsMarkupUnescaped(t *testing.T) {
+	body, err := ipc.Marshal(ipc.SendRequest{ID: "0123456789", To: "bob", Content: "if a < b && c > d { <b>x</b> }"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, err := ipc.AppendFrame(nil, &ipc.Frame{ID: 1, Op: ipc.OpSend, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf, []byte("if a < b && c > d { <b>x</b> }")) {
+		t.Fatalf("frame escaped the markup: %s", buf[4:])
+	}
+	f, err := ipc.ReadFrame(bufio.NewReader(bytes.NewReader(buf)), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got ipc.SendRequest
+	if err := json.Unmarshal(f.Body, &got); err != nil || got.Content != "if a < b && c > d { <b>x</b> }" {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+}
