@@ -245,7 +245,12 @@ func TestClaimAfterReleaseAndOverAStaleSocket(t *testing.T) {
 		t.Fatalf("release left the socket behind: %v", err)
 	}
 	// A waiter that died without releasing leaves a file nobody listens on.
-	if err := os.WriteFile(filepath.Join(Dir(dir), "builder.wait"), nil, 0o600); err != nil {
+	stale := filepath.Join(Dir(dir), "builder.wait")
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
 	ch, release, err := Claim(dir, "builder")

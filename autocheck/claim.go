@@ -51,8 +51,11 @@ func Claim(dataDir, name string) (superseded <-chan struct{}, release func(), er
 			stopHolder(c)
 		case errors.Is(err, fs.ErrNotExist):
 			// The holder has just let go: bind again.
-		case deadSocket(p):
+		case stale(p):
 			os.Remove(p) // a waiter died without letting go
+		default:
+			// Another claimer has bound the path and does not listen yet.
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }
@@ -61,17 +64,12 @@ func Claim(dataDir, name string) (superseded <-chan struct{}, release func(), er
 // binds the path, so it is only reached when binding cannot work at all.
 const maxClaimAttempts = 50
 
-// deadSocket reports whether nobody listens on p, asking twice: a socket
-// just bound by another claimer refuses connections for the moment before
-// it listens, and must not be taken for a dead one.
-func deadSocket(p string) bool {
-	time.Sleep(50 * time.Millisecond)
-	c, err := net.DialTimeout("unix", p, time.Second)
-	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist)
-	}
-	c.Close()
-	return false
+// stale reports whether the socket at p, which refuses connections, is
+// older than a moment: one just bound by another claimer refuses them too,
+// until it listens, and must not be taken for a dead one.
+func stale(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && time.Since(fi.ModTime()) > 2*time.Second
 }
 
 // stopHolder asks the waiter on the other end of c to stop, and waits

@@ -109,6 +109,10 @@ func Run(e Env, name string, args []string) int {
 	if err == nil {
 		return 0
 	}
+	var ex *exitStatus
+	if errors.As(err, &ex) {
+		return ex.code // the command has said what it had to
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

@@ -1,0 +1,417 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// installHome points HOME at a fresh folder, and the current folder at
+// another, so that nothing outside the test is touched.
+func installHome(t *testing.T) (home, cwd string) {
+	t.Helper()
+	home, cwd = t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // os.UserHomeDir on Windows
+	t.Chdir(cwd)
+	return home, cwd
+}
+
+func install(t *testing.T, args ...string) hookResult {
+	t.Helper()
+	var out, errb lockedBuffer
+	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	code := Run(e, "install", args)
+	return hookResult{code, out.String(), errb.String()}
+}
+
+func mustInstall(t *testing.T, args ...string) string {
+	t.Helper()
+	r := install(t, args...)
+	if r.code != 0 {
+		t.Fatalf("install %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, data)
+	}
+	return v
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// at walks v along keys (object keys, or list indexes as ints).
+func at(t *testing.T, v any, path ...any) any {
+	t.Helper()
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("at %v: %v is not an object", path, v)
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				t.Fatalf("at %v: %v has no element %d", path, v, k)
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func testExe(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err = filepath.Abs(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func TestInstallClaudeIntoEmptyHome(t *testing.T) {
+	home, cwd := installHome(t)
+	exe := testExe(t)
+	out := mustInstall(t, "claude", "--name", "builder")
+
+	cfg := readJSON(t, filepath.Join(home, ".claude.json"))
+	want := map[string]any{
+		"type": "stdio", "command": exe, "args": []any{"mcp"},
+		"env": map[string]any{"IPC_NAME": "builder"},
+	}
+	if got := at(t, cfg, "mcpServers", "ipcmesh"); !reflect.DeepEqual(got, want) {
+		t.Errorf("mcpServers.ipcmesh = %v, want %v", got, want)
+	}
+	settings := readJSON(t, filepath.Join(home, ".claude", "settings.json"))
+	check := shellQuote(exe) + " hook check --format claude --as builder"
+	if got := at(t, settings, "hooks", "UserPromptSubmit", 0, "hooks", 0, "command"); got != check {
+		t.Errorf("UserPromptSubmit command = %v, want %v", got, check)
+	}
+	if got := at(t, settings, "hooks", "PostToolUse", 0, "hooks", 0, "command"); got != check {
+		t.Errorf("PostToolUse command = %v, want %v", got, check)
+	}
+	stop := at(t, settings, "hooks", "Stop", 0, "hooks", 0).(map[string]any)
+	if stop["command"] != shellQuote(exe)+" hook wait --format claude --as builder --timeout 1h" || stop["asyncRewake"] != true || stop["type"] != "command" {
+		t.Errorf("Stop hook = %v, want hook wait run with asyncRewake", stop)
+	}
+	for _, f := range []string{".claude.json", ".claude/settings.json"} {
+		if !strings.Contains(out, filepath.Join(home, f)) {
+			t.Errorf("output does not name %s:\n%s", f, out)
+		}
+	}
+	if !strings.Contains(out, "+ mcpServers.ipcmesh: "+exe+" mcp (IPC_NAME=builder)") || !strings.Contains(out, "+ hooks.Stop: ") {
+		t.Errorf("output does not say what changed:\n%s", out)
+	}
+	if runtime.GOOS != "windows" {
+		for _, f := range []string{".claude.json", ".claude/settings.json"} {
+			if fi, err := os.Stat(filepath.Join(home, f)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v (%v), want 600", f, fi.Mode().Perm(), err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Errorf("user scope wrote %d entries into the current folder", len(entries))
+	}
+}
+
+func TestInstallKeepsTheUsersOtherEntries(t *testing.T) {
+	home, _ := installHome(t)
+	claudeJSON := `{
+  "numStartups": 12,
+  "projects": {"/src/app": {"mcpServers": {"local": {"command": "x"}}, "allowedTools": []}},
+  "mcpServers": {
+    "github": {"type": "stdio", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"], "env": {"TOKEN": "t&k<1>"}},
+    "ipcmesh": {"command": "/old/bin/ipcmesh", "args": ["mcp"], "env": {"IPC_LOG": "debug"}, "timeout": 5000}
+  },
+  "big": 12345678901234567890,
+  "tipsHistory": {"a": 1.50}
+}
+`
+	settingsJSON := `{
+  "permissions": {"allow": ["Bash(go test:*)"]},
+  "hooks": {
+    "PostToolUse": [{"matcher": "Edit|Write", "hooks": [{"type": "command", "command": "make lint && echo ok > /dev/null"}]}],
+    "Stop": [{"hooks": [{"type": "command", "command": "notify-send done", "timeout": 5}]}],
+    "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "/old/bin/ipcmesh hook check --format claude", "statusMessage": "mail?"}]}]
+  },
+  "model": "opus"
+}
+`
+	claudePath := filepath.Join(home, ".claude.json")
+	settingsPath := filepath.Join(home, ".claude", "settings.json")
+	writeFile(t, claudePath, claudeJSON)
+	writeFile(t, settingsPath, settingsJSON)
+	before, beforeSettings := readJSON(t, claudePath), readJSON(t, settingsPath)
+
+	exe := testExe(t)
+	out := mustInstall(t, "claude")
+
+	after := readJSON(t, claudePath)
+	entry := at(t, after, "mcpServers", "ipcmesh").(map[string]any)
+	wantEntry := map[string]any{
+		"type": "stdio", "command": exe, "args": []any{"mcp"},
+		"env": map[string]any{"IPC_LOG": "debug"}, "timeout": 5000.0,
+	}
+	if !reflect.DeepEqual(entry, wantEntry) {
+		t.Errorf("ipcmesh entry = %v, want the command updated and the user's fields kept: %v", entry, wantEntry)
+	}
+	// Everything else is exactly as it was.
+	delete(at(t, after, "mcpServers").(map[string]any), "ipcmesh")
+	delete(at(t, before, "mcpServers").(map[string]any), "ipcmesh")
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("~/.claude.json beyond the ipcmesh entry changed:\nbefore %v\nafter  %v", before, after)
+	}
+	raw, _ := os.ReadFile(claudePath)
+	for _, keep := range []string{`"big": 12345678901234567890`, `"a": 1.50`, `"TOKEN": "t&k<1>"`} {
+		if !bytes.Contains(raw, []byte(keep)) {
+			t.Errorf("~/.claude.json lost %s verbatim:\n%s", keep, raw)
+		}
+	}
+	if i, j := bytes.Index(raw, []byte(`"numStartups"`)), bytes.Index(raw, []byte(`"tipsHistory"`)); i < 0 || j < i {
+		t.Errorf("key order changed:\n%s", raw)
+	}
+	if bak, err := os.ReadFile(claudePath + ".bak"); err != nil || string(bak) != claudeJSON {
+		t.Errorf("backup of ~/.claude.json = %q (%v), want the previous file", bak, err)
+	}
+
+	settings := readJSON(t, settingsPath)
+	// Our handlers: the old UserPromptSubmit one updated in place (its
+	// statusMessage kept), new groups appended after the user's.
+	ups := at(t, settings, "hooks", "UserPromptSubmit").([]any)
+	if len(ups) != 1 {
+		t.Fatalf("UserPromptSubmit has %d groups, want the old ipcmesh one updated, not a second", len(ups))
+	}
+	wantCheck := shellQuote(exe) + " hook check --format claude"
+	if h := at(t, ups, 0, "hooks", 0).(map[string]any); h["command"] != wantCheck || h["statusMessage"] != "mail?" {
+		t.Errorf("updated UserPromptSubmit handler = %v", h)
+	}
+	post := at(t, settings, "hooks", "PostToolUse").([]any)
+	stop := at(t, settings, "hooks", "Stop").([]any)
+	if len(post) != 2 || len(stop) != 2 {
+		t.Fatalf("PostToolUse has %d groups and Stop %d, want the user's one and ours in each", len(post), len(stop))
+	}
+	origHooks := at(t, beforeSettings, "hooks").(map[string]any)
+	if !reflect.DeepEqual(post[0], at(t, origHooks, "PostToolUse", 0)) || !reflect.DeepEqual(stop[0], at(t, origHooks, "Stop", 0)) {
+		t.Errorf("the user's hooks changed: %v, %v", post[0], stop[0])
+	}
+	delete(settings, "hooks")
+	delete(beforeSettings, "hooks")
+	if !reflect.DeepEqual(settings, beforeSettings) {
+		t.Errorf("settings beyond hooks changed:\nbefore %v\nafter  %v", beforeSettings, settings)
+	}
+	rawSettings, _ := os.ReadFile(settingsPath)
+	if !bytes.Contains(rawSettings, []byte(`make lint && echo ok > /dev/null`)) {
+		t.Errorf("a hook command was escaped:\n%s", rawSettings)
+	}
+	if !strings.Contains(out, "~ mcpServers.ipcmesh.command: \"/old/bin/ipcmesh\" -> ") || !strings.Contains(out, "+ mcpServers.ipcmesh.type: \"stdio\"") {
+		t.Errorf("output does not say what changed:\n%s", out)
+	}
+}
+
+func TestInstallTwiceChangesNothing(t *testing.T) {
+	home, _ := installHome(t)
+	writeFile(t, filepath.Join(home, ".claude.json"), `{"mcpServers": {"other": {"command": "x"}}}`)
+	mustInstall(t, "claude", "--name", "builder")
+	files := []string{".claude.json", ".claude.json.bak", ".claude/settings.json"}
+	snapshot := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(home, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		snapshot[f] = string(b)
+	}
+	out := mustInstall(t, "claude", "--name", "builder")
+	if !strings.Contains(out, "nothing changed") || strings.Contains(out, "updated") || strings.Contains(out, "created") {
+		t.Errorf("second install output:\n%s", out)
+	}
+	for _, f := range files {
+		if b, _ := os.ReadFile(filepath.Join(home, f)); string(b) != snapshot[f] {
+			t.Errorf("%s changed on the second install", f)
+		}
+	}
+	// A new name is a change, and only the name changes.
+	out = mustInstall(t, "claude", "--name", "reviewer")
+	if !strings.Contains(out, `~ mcpServers.ipcmesh.env.IPC_NAME: "builder" -> "reviewer"`) {
+		t.Errorf("renaming install output:\n%s", out)
+	}
+	settings := readJSON(t, filepath.Join(home, ".claude", "settings.json"))
+	for _, ev := range []string{"UserPromptSubmit", "PostToolUse", "Stop"} {
+		groups := at(t, settings, "hooks", ev).([]any)
+		cmd := at(t, groups, 0, "hooks", 0, "command").(string)
+		if len(groups) != 1 || !strings.HasSuffix(strings.TrimSuffix(cmd, " --timeout 1h"), "--as reviewer") {
+			t.Errorf("%s after renaming: %v", ev, groups)
+		}
+	}
+}
+
+func TestInstallDryRunWritesNothing(t *testing.T) {
+	home, _ := installHome(t)
+	out := mustInstall(t, "claude", "--name", "builder", "--dry-run")
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("dry run wrote %d entries into HOME", len(entries))
+	}
+	if !strings.Contains(out, "would create "+filepath.Join(home, ".claude.json")) || !strings.Contains(out, "+ hooks.Stop: ") || !strings.Contains(out, "nothing was written") {
+		t.Errorf("dry run output:\n%s", out)
+	}
+	writeFile(t, filepath.Join(home, ".gemini", "settings.json"), `{"theme": "dark"}`)
+	out = mustInstall(t, "gemini", "--dry-run")
+	if b, _ := os.ReadFile(filepath.Join(home, ".gemini", "settings.json")); string(b) != `{"theme": "dark"}` {
+		t.Errorf("dry run changed the file: %s", b)
+	}
+	if !strings.Contains(out, "would update") {
+		t.Errorf("dry run output:\n%s", out)
+	}
+}
+
+func TestInstallProjectScopeWritesInTheCurrentFolder(t *testing.T) {
+	home, cwd := installHome(t)
+	exe := testExe(t)
+	mustInstall(t, "claude", "--scope", "project", "--name", "builder")
+	mcp := readJSON(t, filepath.Join(cwd, ".mcp.json"))
+	if got := at(t, mcp, "mcpServers", "ipcmesh", "command"); got != exe {
+		t.Errorf(".mcp.json command = %v", got)
+	}
+	settings := readJSON(t, filepath.Join(cwd, ".claude", "settings.json"))
+	if at(t, settings, "hooks", "Stop", 0, "hooks", 0, "asyncRewake") != true {
+		t.Errorf("project settings hooks: %v", settings)
+	}
+	mustInstall(t, "gemini", "--scope", "project")
+	gem := readJSON(t, filepath.Join(cwd, ".gemini", "settings.json"))
+	if got := at(t, gem, "mcpServers", "ipcmesh"); !reflect.DeepEqual(got, map[string]any{"command": exe, "args": []any{"mcp"}}) {
+		t.Errorf("gemini project entry = %v", got)
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("project scope wrote %d entries into HOME", len(entries))
+	}
+	if runtime.GOOS != "windows" {
+		if fi, _ := os.Stat(filepath.Join(cwd, ".mcp.json")); fi.Mode().Perm() != 0o644 {
+			t.Errorf(".mcp.json mode %v, want 644: it is meant to be shared", fi.Mode().Perm())
+		}
+	}
+}
+
+func TestInstallGemini(t *testing.T) {
+	home, _ := installHome(t)
+	exe := testExe(t)
+	path := filepath.Join(home, ".gemini", "settings.json")
+	writeFile(t, path, `{"security": {"auth": {"selectedType": "oauth-personal"}}, "hooks": {"BeforeTool": [{"matcher": "run_shell_command", "hooks": [{"type": "command", "command": "./guard.sh"}]}]}}`)
+	out := mustInstall(t, "gemini", "--name", "gem")
+	cfg := readJSON(t, path)
+	if got := at(t, cfg, "mcpServers", "ipcmesh"); !reflect.DeepEqual(got, map[string]any{"command": exe, "args": []any{"mcp"}, "env": map[string]any{"IPC_NAME": "gem"}}) {
+		t.Errorf("gemini entry = %v", got)
+	}
+	check := shellQuote(exe) + " hook check --format gemini --as gem"
+	for _, ev := range []string{"BeforeAgent", "AfterTool"} {
+		h := at(t, cfg, "hooks", ev, 0, "hooks", 0).(map[string]any)
+		if h["command"] != check || h["type"] != "command" || h["timeout"] != 10000.0 {
+			t.Errorf("%s hook = %v", ev, h)
+		}
+	}
+	if at(t, cfg, "hooks", "BeforeTool", 0, "hooks", 0, "command") != "./guard.sh" || at(t, cfg, "security", "auth", "selectedType") != "oauth-personal" {
+		t.Errorf("the user's settings changed: %v", cfg)
+	}
+	if _, ok := at(t, cfg, "hooks").(map[string]any)["AfterAgent"]; ok {
+		t.Error("a wait hook was installed for Gemini CLI, which runs hooks synchronously")
+	}
+	if !strings.Contains(out, "Gemini CLI") {
+		t.Errorf("output:\n%s", out)
+	}
+	if again := mustInstall(t, "gemini", "--name", "gem"); !strings.Contains(again, "nothing changed") {
+		t.Errorf("second gemini install:\n%s", again)
+	}
+}
+
+func TestInstallWindsurf(t *testing.T) {
+	home, _ := installHome(t)
+	exe := testExe(t)
+	mustInstall(t, "windsurf", "--name", "cascade")
+	cfg := readJSON(t, filepath.Join(home, ".codeium", "windsurf", "mcp_config.json"))
+	want := map[string]any{"mcpServers": map[string]any{"ipcmesh": map[string]any{"command": exe, "args": []any{"mcp"}, "env": map[string]any{"IPC_NAME": "cascade"}}}}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("windsurf config = %v, want %v", cfg, want)
+	}
+	if r := install(t, "windsurf", "--scope", "project"); r.code != 2 || !strings.Contains(r.stderr, "--scope user") {
+		t.Errorf("windsurf project scope = %+v, want a usage error", r)
+	}
+}
+
+func TestInstallRefusesWhatItCannotMergeSafely(t *testing.T) {
+	home, _ := installHome(t)
+	path := filepath.Join(home, ".claude.json")
+	cases := map[string]string{
+		"not JSON":              `{"mcpServers": {`,
+		"comments":              "// mine\n{}",
+		"mcpServers not object": `{"mcpServers": []}`,
+		"not an object":         `[1, 2]`,
+	}
+	for what, content := range cases {
+		writeFile(t, path, content)
+		r := install(t, "claude", "--no-hooks")
+		if r.code != 1 || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "nothing was changed") {
+			t.Errorf("%s: %+v, want a failure naming the file", what, r)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Errorf("%s: the file was changed to %s", what, b)
+		}
+	}
+	writeFile(t, filepath.Join(home, ".claude", "settings.json"), `{"hooks": {"Stop": {"oops": true}}}`)
+	os.Remove(path)
+	if r := install(t, "claude"); r.code != 1 || !strings.Contains(r.stderr, "hooks.Stop") {
+		t.Errorf("hooks.Stop not a list: %+v", r)
+	}
+	for _, args := range [][]string{{}, {"vscode"}, {"claude", "--scope", "galaxy"}, {"claude", "--name", "bad name"}} {
+		if r := install(t, args...); r.code != 2 {
+			t.Errorf("install %v = %+v, want a usage error", args, r)
+		}
+	}
+}
+
+func TestOwnHookRecognisesMovedBinaries(t *testing.T) {
+	in := installer{exe: "/home/u/go/bin/ipcmesh"}
+	for cmd, want := range map[string]bool{
+		"/home/u/go/bin/ipcmesh hook check --format claude": true,
+		"/usr/local/bin/ipcmesh hook check":                 true,
+		"'/Users/me/My Tools/ipcmesh' hook check":           true,
+		`C:\bin\ipcmesh.exe hook check`:                     true,
+		"ipcmesh hook check --as bob":                       true,
+		"ipcmesh hook wait":                                 false,
+		"my-ipcmesh-wrapper hook check":                     false,
+		"echo ipcmesh":                                      false,
+	} {
+		if got := in.ownHook(cmd, "check"); got != want {
+			t.Errorf("ownHook(%q) = %v, want %v", cmd, got, want)
+		}
+	}
+	if q := shellQuote("/Users/me/My Tools/it's/ipcmesh"); q != `'/Users/me/My Tools/it'\''s/ipcmesh'` {
+		t.Errorf("shellQuote = %s", q)
+	}
+}

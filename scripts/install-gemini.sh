@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Add ipcmesh to Gemini CLI: the MCP server (gemini mcp add), and hooks that
+# show unread mail before each turn (BeforeAgent) and after each tool call
+# (AfterTool). Gemini runs hooks synchronously, so no wait hook. Same as
+# `ipcmesh install gemini`.
+# usage: scripts/install-gemini.sh [--name NAME] [--scope user|project]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v gemini >/dev/null || { echo "gemini is not on PATH" >&2; exit 1; }
+
+gemini mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
+gemini mcp add -s "$scope" ipcmesh "$bin" mcp ${name:+-e "IPC_NAME=$name"}
+
+jq_edit "$base/.gemini/settings.json" "$jq_strip"'
+  .hooks //= {}
+  | .hooks.BeforeAgent = ((.hooks.BeforeAgent // []) | strip) + [{hooks: [{name: "ipcmesh-check", type: "command", command: $check, timeout: 10000}]}]
+  | .hooks.AfterTool = ((.hooks.AfterTool // []) | strip) + [{matcher: "*", hooks: [{name: "ipcmesh-check-after-tool", type: "command", command: $check, timeout: 10000}]}]' \
+  --arg check "$qbin hook check --format gemini$as"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Add ipcmesh to Windsurf's MCP servers (~/.codeium/windsurf/mcp_config.json).
+# Cascade hooks cannot add context, so there are none. Same as
+# `ipcmesh install windsurf`.
+# usage: scripts/install-windsurf.sh [--name NAME]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+[ "$scope" = user ] || { echo "Windsurf has only a user-level MCP config" >&2; exit 2; }
+
+jq_edit "$HOME/.codeium/windsurf/mcp_config.json" '
+  .mcpServers.ipcmesh = ((.mcpServers.ipcmesh // {}) + {command: $bin, args: ["mcp"]}
+    | if $name == "" then . else .env = ((.env // {}) + {IPC_NAME: $name}) end)' \
+  --arg bin "$bin" --arg name "$name"

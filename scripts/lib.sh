@@ -1,0 +1,43 @@
+# Shared by the install-*.sh scripts: argument parsing and a jq edit of a
+# JSON file that keeps a .bak of the previous version and writes atomically.
+# The scripts do what `ipcmesh install CLIENT` does; use either.
+
+name= scope=user
+while [ $# -gt 0 ]; do
+  case $1 in
+    --name) name=${2:?--name needs a value}; shift 2 ;;
+    --scope) scope=${2:?--scope needs a value}; shift 2 ;;
+    *) echo "usage: $0 [--name NAME] [--scope user|project]" >&2; exit 2 ;;
+  esac
+done
+case $scope in user | project) ;; *) echo "--scope: user or project" >&2; exit 2 ;; esac
+if [ -n "$name" ] && ! [[ $name =~ ^[A-Za-z0-9_-]{1,32}$ ]]; then
+  echo "--name: 1-32 letters, digits, '_' or '-'" >&2; exit 2
+fi
+bin=$(command -v ipcmesh) || { echo "ipcmesh is not on PATH (go install ./cmd/...)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
+qbin=$(printf '%q' "$bin")
+as=${name:+ --as $name}
+base=$HOME
+[ "$scope" = project ] && base=$PWD
+
+# jq_edit FILE FILTER [jq args...]: apply FILTER to FILE ({} if absent).
+jq_edit() {
+  local file=$1 filter=$2 tmp
+  shift 2
+  mkdir -p "$(dirname "$file")"
+  tmp=$(mktemp "$file.XXXXXX")
+  if ! { if [ -s "$file" ]; then cat "$file"; else echo '{}'; fi; } | jq "$@" "$filter" >"$tmp"; then
+    rm -f "$tmp"; echo "$file: not plain JSON? nothing was changed" >&2; exit 1
+  fi
+  if [ -f "$file" ]; then
+    cmp -s "$tmp" "$file" && { rm -f "$tmp"; echo "$file: already up to date"; return; }
+    cp -p "$file" "$file.bak"; chmod --reference="$file" "$tmp" 2>/dev/null || true
+  fi
+  mv "$tmp" "$file"
+  echo "updated $file"
+}
+
+# Drops ipcmesh's hook handlers from a list of hook groups, so that adding
+# them again is idempotent.
+jq_strip='def strip: map(.hooks |= map(select((.command // "") | test("ipcmesh(\\.exe)?[\"'"'"']?\\s+hook\\s+(check|wait)") | not))) | map(select(.hooks | length > 0));'
