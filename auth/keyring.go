@@ -29,8 +29,25 @@ type Keyring struct {
 
 const currentFile = "current"
 
-// Save stores token for name and makes name the current one.
+// Save stores token for name and makes name the current one: the name
+// commands act as when none is chosen.
 func (k Keyring) Save(name, token string) error {
+	if err := k.Keep(name, token); err != nil {
+		return err
+	}
+	path, err := k.tokenPath(name)
+	if err != nil {
+		return fmt.Errorf("save session token: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(filepath.Dir(path), currentFile), name+"\n"); err != nil {
+		return fmt.Errorf("save current name %s: %w", name, err)
+	}
+	return nil
+}
+
+// Keep stores token for name without changing the current name, for a
+// session that was renewed or resumed rather than chosen.
+func (k Keyring) Keep(name, token string) error {
 	path, err := k.tokenPath(name)
 	if err != nil {
 		return fmt.Errorf("save session token: %w", err)
@@ -44,9 +61,6 @@ func (k Keyring) Save(name, token string) error {
 	}
 	if err := writeFileAtomic(path, token+"\n"); err != nil {
 		return fmt.Errorf("save session token for %s: %w", name, err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, currentFile), name+"\n"); err != nil {
-		return fmt.Errorf("save current name %s: %w", name, err)
 	}
 	return nil
 }

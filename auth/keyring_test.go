@@ -139,3 +139,21 @@ func wantCurrent(t *testing.T, k Keyring, want string) {
 		t.Errorf("Current() = %q, want %q", got, want)
 	}
 }
+
+func TestKeyringKeepLeavesCurrent(t *testing.T) {
+	k := Keyring{Dir: t.TempDir()}
+	if err := k.Save("alice", "v1.a.b"); err != nil {
+		t.Fatal(err)
+	}
+	// bob's session renewed: its token is kept, but alice stays the name
+	// commands act as by default.
+	if err := k.Keep("bob", "v1.c.d"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := k.Current(); err != nil || cur != "alice" {
+		t.Fatalf("Current = %q, %v after Keep(bob); want alice", cur, err)
+	}
+	if tok, err := k.Load("bob"); err != nil || tok != "v1.c.d" {
+		t.Fatalf("Load(bob) = %q, %v", tok, err)
+	}
+}

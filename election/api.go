@@ -34,7 +34,7 @@ func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
 	if err != nil {
 		return s, err
 	}
-	return s, p.adopt(s)
+	return s, p.adopt(s, true)
 }
 
 // Resume acts as name with the token kept in the data folder; an empty name
@@ -59,15 +59,22 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 	if err := p.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe}, &s); err != nil {
 		return s, err
 	}
-	return s, p.adopt(s)
+	return s, p.adopt(s, false)
 }
 
-// adopt makes s the peer's session and keeps its token.
-func (p *Peer) adopt(s ipc.Session) error {
+// adopt makes s the peer's session and keeps its token. A name that was
+// chosen (registered, renamed to) also becomes the data folder's current
+// name; a session merely resumed or renewed leaves that alone, so several
+// assistants sharing a folder do not keep changing who "the last one" is.
+func (p *Peer) adopt(s ipc.Session, chosen bool) error {
 	p.mu.Lock()
 	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
 	p.mu.Unlock()
-	if err := p.keyring.Save(s.Name, s.Token); err != nil {
+	keep := p.keyring.Keep
+	if chosen {
+		keep = p.keyring.Save
+	}
+	if err := keep(s.Name, s.Token); err != nil {
 		return fmt.Errorf("keep the session token for %s: %w", s.Name, err)
 	}
 	return nil
@@ -95,7 +102,7 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	if err != nil {
 		return err
 	}
-	return p.adopt(s)
+	return p.adopt(s, false)
 }
 
 // Send sends content to the instance named to. The message id is made
@@ -196,7 +203,7 @@ func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) 
 		p.mu.Unlock()
 		return s, err
 	}
-	if err := p.adopt(s); err != nil {
+	if err := p.adopt(s, true); err != nil {
 		return s, err
 	}
 	if old != "" && old != s.Name {

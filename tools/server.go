@@ -22,6 +22,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -224,7 +225,15 @@ func (s *Server) registered(ctx context.Context, action string) (*election.Peer,
 // registerConfigured registers IPC_NAME and returns the name registered,
 // "" if it failed (the error is kept for notRegistered).
 func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) string {
-	sess, err := p.Register(ctx, s.opts.Name)
+	// Two assistants configured with one IPC_NAME (a user-scope install
+	// with --name) would otherwise share a session and an inbox, each
+	// acking mail the other never sees: the second one stays unregistered
+	// and its tools say why.
+	err := inUse(ctx, p, s.opts.Name)
+	var sess ipc.Session
+	if err == nil {
+		sess, err = p.Register(ctx, s.opts.Name)
+	}
 	s.mu.Lock()
 	s.autoErr = err
 	s.mu.Unlock()
