@@ -3,8 +3,95 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh/bench"
 )
 
+// runBench measures the mesh on a private mesh of real processes (see
+// package bench and docs/PERFORMANCE.md). "bench --agent MODE" is the same
+// program serving as one of the bench's helper processes.
 func runBench(ctx context.Context, e Env, args []string) error {
-	return errors.New("not built yet")
+	if len(args) > 0 && args[0] == bench.AgentFlag {
+		return bench.Agent(ctx, args[1:], e.Stdin, e.Stdout, e.Stderr, e.Getenv)
+	}
+	fs := flags("bench")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quick := fs.Bool("quick", false, "small repetitions, for a quick look or a test; not figures to quote")
+	reps := fs.Int("reps", 0, "repetitions per figure (default 5, or 2 with --quick)")
+	only := fs.String("only", "", "measure only these figures, e.g. a,c,g")
+	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
+	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
+	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
+	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits]\n\n")
+			fmt.Fprintf(e.Stdout, "Starts a private mesh of real processes on a free 127.0.0.1 port in a temporary\nfolder (your own mesh is not touched) and reports each figure as the median over\nrepetitions, with min, max and the target. See docs/PERFORMANCE.md.\n\n")
+			fs.SetOutput(e.Stdout)
+			fs.PrintDefaults()
+			return flag.ErrHelp
+		}
+	}
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("bench takes no arguments, got %q", strings.Join(pos, " "))
+	}
+	if *reps < 0 {
+		return usagef("--reps must not be negative")
+	}
+	var groups []string
+	if *only != "" {
+		for _, g := range strings.Split(*only, ",") {
+			g = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(g), ")"), "("))
+			if len(g) != 1 || g[0] < 'a' || g[0] > 'g' {
+				return usagef("--only takes figures a to g separated by commas, got %q", *only)
+			}
+			groups = append(groups, g)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program to start the mesh's processes: %w", err)
+	}
+	var progress io.Writer = e.Stderr
+	report, err := bench.Run(ctx, bench.Options{
+		Exe:           exe,
+		Quick:         *quick,
+		Reps:          *reps,
+		DefaultLimits: *defaultLimits,
+		Dir:           *dir,
+		ProfileDir:    *profile,
+		TraceDir:      *traceDir,
+		Only:          groups,
+		Version:       Version,
+		Progress:      progress,
+		Getenv:        e.Getenv,
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = bench.WriteJSON(e.Stdout, report)
+	} else {
+		err = bench.WriteTable(e.Stdout, report)
+	}
+	if err != nil {
+		return err
+	}
+	if failed := report.Failed(); len(failed) > 0 {
+		ids := make([]string, len(failed))
+		for i, f := range failed {
+			ids[i] = f.ID
+		}
+		return errors.New("some figures could not be measured: " + strings.Join(ids, ", ") + " (see the notes)")
+	}
+	return nil
 }

@@ -1,0 +1,277 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ipcmeshBin is the binary the bench's processes run, built once by
+// TestMain without -race, as users run it.
+var ipcmeshBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ipcmesh-bench-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench test: make a temporary folder:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	ipcmeshBin = filepath.Join(dir, "ipcmesh"+exe)
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
+	if _, err := os.Stat(goCmd); err != nil {
+		goCmd = "go"
+	}
+	build := exec.Command(goCmd, "build", "-o", ipcmeshBin, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")
+	build.Env = cleanEnviron()
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench test: go build ./cmd/ipcmesh: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// cleanEnviron is the environment without IPC_* settings, so that a
+// developer's own mesh configuration never leaks into a test.
+func cleanEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "IPC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// logWriter passes progress lines to the test log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// allFigures lists every figure a complete report has.
+var allFigures = []string{
+	"a", "b", "b.lost", "b.dup", "c.p50", "c.p99", "d", "d.lost", "d.dup",
+	"e.check", "e.check99", "e.fetch", "e.fetch99", "f", "g", "g.secret", "x.fsync", "x.rtt",
+}
+
+// checkReport checks that the report has every figure in ids, each
+// measured (samples, median within min and max, a verdict when it has a
+// target) and that nothing was lost or duplicated. It says nothing about
+// speed: a slow machine passes.
+func checkReport(t *testing.T, r *Report, ids []string) {
+	t.Helper()
+	if len(r.Figures) != len(ids) {
+		t.Errorf("report has %d figures, want %d", len(r.Figures), len(ids))
+	}
+	for _, id := range ids {
+		f, ok := r.Figure(id)
+		if !ok {
+			t.Errorf("figure %s is missing", id)
+			continue
+		}
+		if f.Error != "" {
+			t.Errorf("figure %s: %s", id, f.Error)
+			continue
+		}
+		if f.NA {
+			if id != "f" || runtime.GOOS == "linux" {
+				t.Errorf("figure %s is n/a on %s", id, runtime.GOOS)
+			}
+			continue
+		}
+		want := r.Reps
+		switch id {
+		case "g", "g.secret":
+			want = 2 * r.Reps // quick: two one-shot runs per repetition
+		case "x.fsync", "x.rtt":
+			want = 1
+		}
+		if len(f.Samples) != want {
+			t.Errorf("figure %s has %d samples, want %d", id, len(f.Samples), want)
+		}
+		if !(f.Min <= f.Median && f.Median <= f.Max) {
+			t.Errorf("figure %s: median %v is not within min %v and max %v", id, f.Median, f.Min, f.Max)
+		}
+		if f.Target != nil && f.Met == nil {
+			t.Errorf("figure %s has a target but no verdict", id)
+		}
+		if f.Name == "" || f.Unit == "" {
+			t.Errorf("figure %s has no name or unit: %+v", id, f)
+		}
+		if strings.HasSuffix(id, ".lost") || strings.HasSuffix(id, ".dup") {
+			if f.Max != 0 {
+				t.Errorf("figure %s (%s): %v messages, want 0 (samples %v)", id, f.Name, f.Max, f.Samples)
+			}
+		} else if f.Min <= 0 {
+			t.Errorf("figure %s: min %v, want a positive figure", id, f.Min)
+		}
+	}
+}
+
+// TestQuickBench runs the whole quick bench, with this process driving
+// real broker, sender, receiver and echo processes of the freshly built
+// binary, and checks that the report is complete and that no acked message
+// was lost or duplicated, through failovers included.
+func TestQuickBench(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, Options{
+		Exe:      ipcmeshBin,
+		Quick:    true,
+		Version:  "test",
+		Progress: logWriter{t},
+		Getenv:   func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Quick || r.Reps != 2 {
+		t.Errorf("quick report: quick %v, reps %d; want true, 2", r.Quick, r.Reps)
+	}
+	checkReport(t, r, allFigures)
+	if r.Machine.NumCPU <= 0 || r.Machine.Go == "" {
+		t.Errorf("machine not described: %+v", r.Machine)
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", table.String())
+	for _, f := range r.Figures {
+		if !strings.Contains(table.String(), f.Name) {
+			t.Errorf("the table lacks %q", f.Name)
+		}
+	}
+	if !strings.Contains(table.String(), "MET?") {
+		t.Errorf("the table has no header:\n%s", table.String())
+	}
+}
+
+// TestBenchCommand runs "ipcmesh bench --quick --json" as users would,
+// limited to a few figures to stay quick, and reads its JSON report.
+func TestBenchCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ipcmeshBin, "bench", "--quick", "--json", "--reps", "1", "--only", "a,d")
+	cmd.Env = cleanEnviron()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ipcmesh bench: %v\n%s", err, stderr.String())
+	}
+	var r Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("the JSON report does not parse: %v\n%s", err, stdout.String())
+	}
+	if r.Reps != 1 || !r.Quick {
+		t.Errorf("reps %d quick %v, want 1 and true", r.Reps, r.Quick)
+	}
+	checkReport(t, &r, []string{"a", "d", "d.lost", "d.dup", "x.fsync", "x.rtt"})
+}
+
+func TestBenchCommandUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--only", "z"},
+		{"bench", "extra"},
+		{"bench", "--reps", "-1"},
+		{"bench", "--nonsense"},
+	} {
+		cmd := exec.Command(ipcmeshBin, args...)
+		cmd.Env = cleanEnviron()
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("ipcmesh %s: %v, want exit status 2\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	out, err := exec.Command(ipcmeshBin, "bench", "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--quick") {
+		t.Errorf("ipcmesh bench --help: %v\n%s", err, out)
+	}
+}
+
+func TestStats(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3}
+	if got := median(xs); got != 3 {
+		t.Errorf("median %v = %v, want 3", xs, got)
+	}
+	if got := median([]float64{1, 2, 3, 10}); got != 2.5 {
+		t.Errorf("median of an even count = %v, want 2.5", got)
+	}
+	if got := percentile(xs, 50); got != 3 {
+		t.Errorf("p50 = %v, want 3", got)
+	}
+	if got := percentile(xs, 99); got != 5 {
+		t.Errorf("p99 = %v, want 5", got)
+	}
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(100 - i)
+	}
+	if got := percentile(hundred, 99); got != 99 {
+		t.Errorf("p99 of 1..100 = %v, want 99", got)
+	}
+	if median(nil) != 0 || percentile(nil, 50) != 0 {
+		t.Error("no samples must give 0")
+	}
+	if xs[0] != 5 {
+		t.Error("median sorted its input in place")
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		unit string
+		want string
+	}{
+		{1234567, "msgs/s", "1,234,567"},
+		{999.6, "msgs/s", "1,000"},
+		{0, "msgs", "0"},
+		{19.94, "MiB", "19.9"},
+		{0.8214, "ms", "0.821"},
+		{14.48, "ms", "14.48"},
+		{121.23, "ms", "121.2"},
+		{500, "ms", "500"},
+	} {
+		if got := formatValue(c.v, c.unit); got != c.want {
+			t.Errorf("formatValue(%v, %q) = %q, want %q", c.v, c.unit, got, c.want)
+		}
+	}
+	if got := (&Target{Op: ">=", Value: 20000}).String(); got != ">= 20,000" {
+		t.Errorf("target = %q", got)
+	}
+}
+
+func TestTally(t *testing.T) {
+	tl := newTally()
+	tl.add("id1", "k:0")
+	tl.add("id2", "k:1")
+	tl.add("id2", "k:1") // the same message delivered again
+	tl.add("id4", "k:3") // received, never acked to its sender
+	lost, dup := tl.verify([]string{"k:0", "k:1", "k:2"})
+	if lost != 1 || dup != 1 {
+		t.Errorf("lost %d dup %d, want 1 and 1", lost, dup)
+	}
+	if n := tl.extra("k:", []string{"k:0", "k:1", "k:2"}); n != 1 {
+		t.Errorf("extra %d, want 1", n)
+	}
+}

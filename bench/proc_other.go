@@ -1,0 +1,10 @@
+//go:build !linux
+
+package bench
+
+import "os/exec"
+
+func childAttrs(cmd *exec.Cmd) {}
+
+// peakRSS is only read on linux, from /proc.
+func peakRSS(pid int) (int64, error) { return 0, errNA }
