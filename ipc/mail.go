@@ -29,7 +29,17 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if req.Content == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the message to %q is empty: give it some content", req.To)
 	}
-	ds, err := b.store.Append(c.ctx, []store.Draft{{ID: req.ID, From: name, To: req.To, Content: req.Content}})
+	// The recipient is pushed the message while its commit is in flight;
+	// the sender is answered once it is on disk. A duplicate (a retry after
+	// a failover) is pushed again: the first push may have died with the
+	// previous broker, and recipients drop ids they have seen.
+	var online bool
+	ds, err := b.store.AppendEarly(c.ctx, []store.Draft{{ID: req.ID, From: name, To: req.To, Content: req.Content}},
+		func(ds []store.Delivery) {
+			if ds[0].Err == nil {
+				online = b.push(ds[0].Message)
+			}
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +47,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
+	b.presence.notify(d.Message.To)
 	res := &SendResult{
 		Message:   d.Message,
 		Queued:    d.Queued,
@@ -50,9 +61,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 			res.Suggestions = ipcmesh.NearNames(d.Message.To, names, 3)
 		}
 	}
-	// A duplicate is pushed again: the first push may have died with the
-	// previous broker, and recipients drop ids they have seen.
-	res.Online = b.deliver(d.Message)
+	res.Online = online
 	return res, nil
 }
 
@@ -93,7 +102,14 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	if len(drafts) == 0 {
 		return res, nil
 	}
-	ds, err := b.store.Append(c.ctx, drafts)
+	online := make([]bool, len(drafts))
+	ds, err := b.store.AppendEarly(c.ctx, drafts, func(ds []store.Delivery) {
+		for i, d := range ds {
+			if d.Err == nil {
+				online[i] = b.push(d.Message)
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -105,23 +121,23 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 			res.Failed[drafts[i].To] = d.Err.Error()
 			continue
 		}
+		b.presence.notify(d.Message.To)
 		res.Recipients = append(res.Recipients, d.Message.To)
-		if b.deliver(d.Message) {
+		if online[i] {
 			res.Online = append(res.Online, d.Message.To)
 		}
 	}
 	return res, nil
 }
 
-// deliver pushes a stored message to its recipient's subscribed
-// connections and wakes its waiting checks. It reports whether the
-// recipient is online.
-func (b *Broker) deliver(m ipcmesh.Message) bool {
-	subs := b.presence.subscribers(m.To)
-	for _, s := range subs {
+// push sends a message to its recipient's subscribed connections and
+// reports whether the recipient is online. It runs inside the commit, so it
+// only queues frames. Waiting checks are woken by the caller after the
+// commit instead: they read the store, which shows the message only then.
+func (b *Broker) push(m ipcmesh.Message) bool {
+	for _, s := range b.presence.subscribers(m.To) {
 		s.event(EventMessage, m)
 	}
-	b.presence.notify(m.To)
 	return b.presence.isOnline(m.To)
 }
 

@@ -26,6 +26,9 @@ type request struct {
 	ctx  context.Context
 	fn   writeFn
 	done chan error
+	// written, if set, runs once fn's writes are in the transaction and
+	// before the commit makes them durable.
+	written func()
 }
 
 // committer is the single writer of the database. bbolt allows one write
@@ -55,10 +58,18 @@ func newCommitter(db *bolt.DB) *committer {
 // once queued a request is always answered, so a caller never has to guess
 // whether its write happened.
 func (c *committer) submit(ctx context.Context, fn writeFn) error {
+	return c.submitEarly(ctx, fn, nil)
+}
+
+// submitEarly is submit with a written callback: it runs after fn, inside
+// the transaction, before the fsync that submit waits for. If the commit
+// then fails, written has announced writes that never happened; callers
+// use it only for hints that a later read corrects.
+func (c *committer) submitEarly(ctx context.Context, fn writeFn, written func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), written: written}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -110,6 +121,11 @@ func (c *committer) commit(batch []*request) {
 				return err
 			}
 		}
+		for i, r := range batch {
+			if errs[i] == nil && r.written != nil {
+				r.written()
+			}
+		}
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
@@ -126,7 +142,13 @@ func (c *committer) commit(batch []*request) {
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
-			return r.fn(tx)
+			if err := r.fn(tx); err != nil {
+				return err
+			}
+			if r.written != nil {
+				r.written()
+			}
+			return nil
 		})
 	}
 }

@@ -35,6 +35,16 @@ type Delivery struct {
 // rename_loop) is refused alone, in its Delivery; the error is for the whole
 // call (context, disk), and then nothing was written.
 func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) {
+	return s.AppendEarly(ctx, drafts, nil)
+}
+
+// AppendEarly is Append that also calls early with the deliveries as soon as
+// they are decided inside the commit, before the commit's fsync. The broker
+// uses it to push a message to its recipient while the disk catches up: the
+// sender is still answered only once the message is durable. If the commit
+// fails after early ran, early announced messages that were not stored;
+// their sender gets the error and retries with the same ids.
+func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]Delivery)) ([]Delivery, error) {
 	if len(drafts) == 0 {
 		return nil, ctx.Err()
 	}
@@ -55,7 +65,11 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 		}
 	}
 
-	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
+	var written func()
+	if early != nil {
+		written = func() { early(out) }
+	}
+	err := s.c.submitEarly(ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		now := s.now()
 		for i, d := range drafts {
@@ -70,7 +84,7 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 			out[i] = dl
 		}
 		return nil
-	})
+	}, written)
 	if err != nil {
 		s.removeSpilled(files...)
 		return nil, wrapFault("append", err)
