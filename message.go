@@ -27,6 +27,18 @@ type Message struct {
 	// fetch op returns it whole.
 	Large bool   `json:"large,omitempty"`
 	Path  string `json:"path,omitempty"`
+	// Type says what the message is for (see Types); "" is a plain message.
+	Type string `json:"type,omitempty"`
+	// ReplyTo is the id of the message this one answers, and Thread the id
+	// of the first message of its thread (set whenever ReplyTo is).
+	ReplyTo string `json:"reply_to,omitempty"`
+	Thread  string `json:"thread,omitempty"`
+	// Channel is set on a channel post: the normalised channel name, with To
+	// "#" + Channel.
+	Channel string `json:"channel,omitempty"`
+	// Shared names a shared-data key the message points at, so the bulk
+	// need not travel in the message.
+	Shared string `json:"shared,omitempty"`
 }
 
 // Instance is a registered name as list shows it.
@@ -39,4 +51,59 @@ type Instance struct {
 	Registered time.Time `json:"registered"`
 	// Unread counts the messages waiting in its inbox.
 	Unread int `json:"unread"`
+	// Status is a short line the instance set about what it is doing, and
+	// Description what it is for.
+	Status      string `json:"status,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Channel is a named room: posts to it reach every member.
+type Channel struct {
+	Name        string    `json:"name"` // normalised, without '#'
+	Description string    `json:"description,omitempty"`
+	Private     bool      `json:"private,omitempty"`
+	CreatedBy   string    `json:"created_by"`
+	Created     time.Time `json:"created"`
+	Members     []string  `json:"members"` // sorted
+	Messages    int       `json:"messages"`
+	LastActive  time.Time `json:"last_active,omitempty"`
+}
+
+// Shared is a piece of content stored under a key for any instance to get.
+type Shared struct {
+	Key         string    `json:"key"`
+	Description string    `json:"description,omitempty"`
+	Size        int       `json:"size"`
+	StoredBy    string    `json:"stored_by"`
+	Time        time.Time `json:"time"`
+	// Content is only filled by get_shared.
+	Content string `json:"content,omitempty"`
+}
+
+// The message types. TypeMessage is the default and is stored as "".
+const (
+	TypeMessage  = "message"
+	TypeRequest  = "request"
+	TypeResponse = "response"
+	TypeStatus   = "status"
+	TypeHandoff  = "handoff"
+	TypeDone     = "done"
+)
+
+// Types lists the message types in the order they are documented.
+func Types() []string {
+	return []string{TypeMessage, TypeRequest, TypeResponse, TypeStatus, TypeHandoff, TypeDone}
+}
+
+// ValidateType reports whether t is a message type; "" is the default.
+func ValidateType(t string) error {
+	if t == "" {
+		return nil
+	}
+	for _, v := range Types() {
+		if t == v {
+			return nil
+		}
+	}
+	return Errorf(CodeBadRequest, "message type %q is not one of %v", truncate(t, 40), Types())
 }

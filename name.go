@@ -1,6 +1,9 @@
 package ipcmesh
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // MaxNameLen is the longest instance name the mesh accepts.
 const MaxNameLen = 32
@@ -33,6 +36,53 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// NormalizeChannel turns what a person types for a channel ("#Auth Dev",
+// "auth_dev ") into its one name ("auth-dev"): trimmed, one leading '#'
+// dropped, lower case, runs of spaces and underscores made one '-'. The
+// result is 1 to 32 of [a-z0-9_-].
+func NormalizeChannel(s string) (string, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r == ' ' || r == '_' || r == '\t':
+			sep = true
+			continue
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-':
+		default:
+			return "", Errorf(CodeInvalidName, "channel name %q has %q: use letters, digits, spaces, '_' or '-'", truncate(s, 40), r)
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteRune(r)
+	}
+	name := b.String()
+	if name == "" || len(name) > MaxNameLen {
+		return "", Errorf(CodeInvalidName, "channel name %q must have 1-%d letters, digits or '-' once normalised", truncate(s, 40), MaxNameLen)
+	}
+	return name, nil
+}
+
+// ValidateSharedKey checks a shared-data key: 1-64 of [A-Za-z0-9_.:-].
+func ValidateSharedKey(key string) error {
+	if key == "" || len(key) > 64 {
+		return Errorf(CodeBadRequest, "shared key %q must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", truncate(key, 70))
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !nameByte(c) && c != '.' && c != ':' {
+			return Errorf(CodeBadRequest, "shared key %q has %q: use letters, digits, '_', '.', ':' or '-'", truncate(key, 70), rune(c))
+		}
+	}
+	if key[0] == '.' {
+		return Errorf(CodeBadRequest, "shared key %q must not start with '.'", key)
+	}
+	return nil
 }
 
 // Distance is the Levenshtein edit distance between a and b, compared case

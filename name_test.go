@@ -1,0 +1,63 @@
+package ipcmesh
+
+import "testing"
+
+func TestNormalizeChannel(t *testing.T) {
+	for in, want := range map[string]string{
+		"#Auth Dev":   "auth-dev",
+		"  auth_dev ": "auth-dev",
+		"auth--dev":   "auth--dev",
+		"AUTH":        "auth",
+		"a  b__c":     "a-b-c",
+	} {
+		if got, err := NormalizeChannel(in); err != nil || got != want {
+			t.Errorf("NormalizeChannel(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "#", "   ", "a/b", "../x", "ü", "x" + string(make([]byte, 40))} {
+		if got, err := NormalizeChannel(bad); err == nil {
+			t.Errorf("NormalizeChannel(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, ok := range []string{"a", "builder", "B-2_x", "abcdefghijklmnopqrstuvwxyz012345"} {
+		if err := ValidateName(ok); err != nil {
+			t.Errorf("ValidateName(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "../x", "a/b", "a b", "x\n", "abcdefghijklmnopqrstuvwxyz0123456"} {
+		if err := ValidateName(bad); CodeOf(err) != CodeInvalidName {
+			t.Errorf("ValidateName(%q) = %v, want invalid_name", bad, err)
+		}
+	}
+}
+
+func TestNearNames(t *testing.T) {
+	got := NearNames("reveiwer", []string{"reviewer", "builder", "reveiwer"}, 3)
+	if len(got) != 1 || got[0] != "reviewer" {
+		t.Fatalf("NearNames = %v, want [reviewer]", got)
+	}
+}
+
+func TestValidateTypeAndKey(t *testing.T) {
+	for _, ok := range append(Types(), "") {
+		if err := ValidateType(ok); err != nil {
+			t.Errorf("ValidateType(%q): %v", ok, err)
+		}
+	}
+	if ValidateType("urgent") == nil {
+		t.Error("ValidateType(urgent) passed")
+	}
+	for _, ok := range []string{"q1-report", "plan:v2", "a.b"} {
+		if err := ValidateSharedKey(ok); err != nil {
+			t.Errorf("ValidateSharedKey(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".hidden", "a/b", "../x"} {
+		if ValidateSharedKey(bad) == nil {
+			t.Errorf("ValidateSharedKey(%q) passed", bad)
+		}
+	}
+}
