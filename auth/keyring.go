@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // Keyring keeps a client's session tokens on disk, so that the same user on
@@ -39,7 +40,7 @@ func (k Keyring) Save(name, token string) error {
 	if err != nil {
 		return fmt.Errorf("save session token: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(filepath.Dir(path), currentFile), name+"\n"); err != nil {
+	if err := atomicfile.Write(filepath.Join(filepath.Dir(path), currentFile), []byte(name+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save current name %s: %w", name, err)
 	}
 	return nil
@@ -59,7 +60,7 @@ func (k Keyring) Keep(name, token string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create session folder %s: %w", dir, err)
 	}
-	if err := writeFileAtomic(path, token+"\n"); err != nil {
+	if err := atomicfile.Write(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save session token for %s: %w", name, err)
 	}
 	return nil
@@ -137,26 +138,4 @@ func (k Keyring) tokenPath(name string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(dir, name+".token"), nil
-}
-
-// writeFileAtomic replaces path with data, private to the user. The data is
-// synced before the rename so a crash leaves the old file or the new one,
-// never an empty one.
-func writeFileAtomic(path, data string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.WriteString(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // Setting is one instance's auto-check setting.
@@ -127,29 +128,8 @@ func save(dataDir, name, suffix string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("create auto-check folder: %w", err)
 	}
-	if err := writeFileAtomic(p, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(p, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save auto-check state for %s: %w", name, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data, private to the user (CreateTemp
-// makes the file 0600).
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

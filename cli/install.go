@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // Where each client keeps its MCP servers and hooks (checked against the
@@ -223,25 +224,7 @@ func writeConfig(path string, old []byte, doc *object, mode fs.FileMode) error {
 			return fmt.Errorf("keep a backup of %s: %w", path, err)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
