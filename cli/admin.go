@@ -32,13 +32,17 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tLAST SEEN\tUNREAD")
+	fmt.Fprintln(tw, "NAME\tPRESENCE\tLAST SEEN\tUNREAD\tSTATUS")
 	for _, in := range insts {
-		status := "offline"
+		presence := "offline"
 		if in.Online {
-			status = "online"
+			presence = "online"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", in.Name, status, ago(in.LastSeen, now), in.Unread)
+		status := in.Status
+		if in.Description != "" {
+			status += " (" + in.Description + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, presence, ago(in.LastSeen, now), in.Unread, strings.TrimSpace(status))
 	}
 	return tw.Flush()
 }

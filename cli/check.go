@@ -56,7 +56,7 @@ func printMessages(e Env, msgs []ipcmesh.Message, remaining int) error {
 		return w.err
 	}
 	for _, m := range msgs {
-		printMessage(w, m)
+		printMessage(w, m, false)
 	}
 	if remaining > 0 {
 		fmt.Fprintf(w, "(%d more unread: run check again)\n", remaining)
@@ -109,7 +109,7 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 				b, _ := json.Marshal(m)
 				fmt.Fprintf(w, "%s\n", b)
 			} else {
-				printMessage(w, m)
+				printMessage(w, m, false)
 			}
 		}
 		if w.err != nil {

@@ -41,12 +41,19 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"register", "NAME", "claim a name for this data folder and keep its session token", runRegister},
-		{"send", "TO MESSAGE... | TO - [--lines]", "send a message ('-' reads it from stdin)", runSend},
+		{"send", "[--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines]", "send a message to a name or a '#channel' ('-' reads it from stdin)", runSend},
 		{"check", "[--wait 30s] [--limit N] [--peek] [--json]", "print unread messages, then mark them read", runCheck},
 		{"watch", "[--json]", "print messages as they arrive until interrupted", runWatch},
 		{"fetch", "ID [--json]", "print one message whole (large bodies included)", runFetch},
 		{"broadcast", "MESSAGE...", "send a message to every registered instance but you", runBroadcast},
-		{"list", "[--json]", "list registered instances: online or not, last seen, unread", runList},
+		{"history", "--with NAME | --channel C | --thread ID [--before SEQ] [--limit N] [--wait 30s] [--json]", "print a conversation or a channel (newest first) or a thread; --wait waits for a reply", runHistory},
+		{"channels", "[list | find WORDS | create NAME [--description D] [--private] [--members a,b] | join NAME [--members a,b] | leave NAME] [--json]", "list, find, create, join or leave channels", runChannels},
+		{"share", "KEY [FILE|-] [--description D]", "store content under a key for every instance to read (none or '-': stdin)", runShare},
+		{"get", "KEY [--json]", "print the content stored under a key", runGet},
+		{"shared", "[--json]", "list the shared keys: size, who stored them, when", runShared},
+		{"search", "WORDS... [--from NAME] [--channel C] [--since 24h|DATE] [--until WHEN] [--limit N] [--json]", "find the messages you may read that hold every word", runSearch},
+		{"set-status", "TEXT [--description D]", "set the status line list shows for you (\"\" clears it)", runSetStatus},
+		{"list", "[--json]", "list registered instances: online or not, last seen, unread, status", runList},
 		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", runRename},
 		{"unregister", "", "end this instance's session and free its name", runUnregister},
 		{"status", "[--json]", "show the broker: pid, address, uptime, counts", runStatus},
@@ -126,8 +133,17 @@ func Run(e Env, name string, args []string) int {
 }
 
 func oneLine(err error) string {
-	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
+	return opsAsCommands.Replace(strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
 }
+
+// opsAsCommands words the broker's advice, which names wire ops, as the
+// commands that do them.
+var opsAsCommands = strings.NewReplacer(
+	"channel_list", "ipcmesh channels",
+	"channel_create", "ipcmesh channels create",
+	"channel_join", "ipcmesh channels join",
+	"channel_leave", "ipcmesh channels leave",
+)
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "ipcmesh %s: a message mesh for AI assistants on one machine\n\nusage: ipcmesh COMMAND [ARGS]\n\ncommands:\n", Version)

@@ -16,9 +16,11 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// printMessage writes one message for a person: who, when, what, and for a
-// large one where the whole body is and how to get it.
-func printMessage(w io.Writer, m ipcmesh.Message) {
+// printMessage writes one message for a person: when, who (and where: a
+// channel, or with showTo the recipient), what kind, what, and for a large
+// one where the whole body is and how to get it. Its id closes the first
+// line, for --reply-to and history --thread.
+func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	from := m.From
 	if m.Broadcast {
 		from += " (broadcast)"
@@ -26,12 +28,31 @@ func printMessage(w io.Writer, m ipcmesh.Message) {
 	if m.SentTo != "" {
 		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
 	}
+	switch {
+	case m.Channel != "":
+		from += " in #" + m.Channel
+	case showTo:
+		from += " to " + m.To
+	}
+	var tags []string
+	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
+		tags = append(tags, m.Type)
+	}
+	if m.ReplyTo != "" {
+		tags = append(tags, "re "+m.ReplyTo)
+	}
+	if m.Shared != "" {
+		tags = append(tags, "shared "+m.Shared)
+	}
+	if len(tags) > 0 {
+		from += " [" + strings.Join(tags, ", ") + "]"
+	}
 	fmt.Fprintf(w, "[%s] %s: ", m.Time.Local().Format("2006-01-02 15:04:05"), from)
 	if m.Large {
-		fmt.Fprintf(w, "%s\n    (large message, %s: the whole text is in %s; or run: ipcmesh fetch %s)\n", indent(m.Content), humanSize(m.Size), m.Path, m.ID)
+		fmt.Fprintf(w, "%s\n    (large message %s, %s: the whole text is in %s; or run: ipcmesh fetch %s)\n", indent(m.Content), m.ID, humanSize(m.Size), m.Path, m.ID)
 		return
 	}
-	fmt.Fprintln(w, indent(m.Content))
+	fmt.Fprintf(w, "%s  (id %s)\n", indent(m.Content), m.ID)
 }
 
 // indent keeps a multi-line body readable under its header line.

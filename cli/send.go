@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -17,6 +18,9 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	id.register(fs)
 	lines := fs.Bool("lines", false, "with '-': send each line of stdin as its own message")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	typ := fs.String("type", "", "the message `TYPE`: message, request, response, status, handoff or done")
+	replyTo := fs.String("reply-to", "", "the `ID` of the message this answers (makes a thread)")
+	shared := fs.String("shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
 		return err
@@ -24,6 +28,13 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if len(pos) < 2 {
 		return usagef("send needs a recipient and a message")
 	}
+	if err := ipcmesh.ValidateType(*typ); err != nil {
+		return usagef("--type: %v", err)
+	}
+	if *typ == ipcmesh.TypeMessage {
+		*typ = ""
+	}
+	req := ipc.SendRequest{To: pos[0], Type: *typ, ReplyTo: *replyTo, Shared: *shared}
 	to, words := pos[0], pos[1:]
 	fromStdin := len(words) == 1 && words[0] == "-"
 	if *lines && !fromStdin {
@@ -45,9 +56,10 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	}
 	defer closeAll(p, &err)
 	if *lines {
-		return sendLines(ctx, e, p, to, *asJSON)
+		return sendLines(ctx, e, p, req, *asJSON)
 	}
-	r, err := p.Send(ctx, to, content)
+	req.Content = content
+	r, err := p.SendMessage(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -58,9 +70,10 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
-// sendLines sends each line of stdin as one message, in order, each acked
-// before the next is sent: a stream of numbered lines arrives numbered.
-func sendLines(ctx context.Context, e Env, p *election.Peer, to string, asJSON bool) error {
+// sendLines sends each line of stdin as one message like req, in order,
+// each acked before the next is sent: a stream of numbered lines arrives
+// numbered.
+func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, asJSON bool) error {
 	sc := bufio.NewScanner(e.Stdin)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	n := 0
@@ -69,7 +82,8 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, to string, asJSON b
 		if line == "" {
 			continue
 		}
-		r, err := p.Send(ctx, to, line)
+		req.Content = line
+		r, err := p.SendMessage(ctx, req)
 		if err != nil {
 			return fmt.Errorf("line %d: %w", n+1, err)
 		}
@@ -84,7 +98,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, to string, asJSON b
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if !asJSON {
-		fmt.Fprintf(e.Stdout, "sent %d messages to %s\n", n, to)
+		fmt.Fprintf(e.Stdout, "sent %d messages to %s\n", n, req.To)
 	}
 	return nil
 }
@@ -94,6 +108,15 @@ func describeSend(r ipc.SendResult) string {
 	m := r.Message
 	var s string
 	switch {
+	case m.Channel != "":
+		switch {
+		case r.Members == 0:
+			s = fmt.Sprintf("posted to #%s (no other member yet: nobody gets it in check; history shows it)", m.Channel)
+		case r.Online:
+			s = fmt.Sprintf("posted to #%s (%s, some online)", m.Channel, plural(r.Members, "other member"))
+		default:
+			s = fmt.Sprintf("posted to #%s (%s, none online)", m.Channel, plural(r.Members, "other member"))
+		}
 	case r.Queued:
 		s = fmt.Sprintf("queued for %s (not yet registered; kept %d days until it registers)", m.To, r.QueueDays)
 		if len(r.Suggestions) > 0 {
@@ -108,9 +131,24 @@ func describeSend(r ipc.SendResult) string {
 		s += fmt.Sprintf("; forwarded: %s is now %s", m.SentTo, m.To)
 	}
 	if m.Large {
-		s += fmt.Sprintf("; large (%s), the recipient gets a summary and the file %s", humanSize(m.Size), m.Path)
+		s += fmt.Sprintf("; large (%s), readers get a summary and the file %s", humanSize(m.Size), m.Path)
 	}
-	return s + " [id " + m.ID + "]"
+	s += " [id " + m.ID
+	if m.Type != "" {
+		s += ", " + m.Type
+	}
+	if m.Thread != "" {
+		s += ", thread " + m.Thread
+	}
+	return s + "]"
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {

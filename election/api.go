@@ -105,11 +105,22 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	return p.adopt(s, false)
 }
 
-// Send sends content to the instance named to. The message id is made
-// here, once, so a retry after a failover cannot store it twice.
+// Send sends content to to: an instance name or a "#channel". It is
+// SendMessage with only a recipient and content.
 func (p *Peer) Send(ctx context.Context, to, content string) (ipc.SendResult, error) {
+	return p.SendMessage(ctx, ipc.SendRequest{To: to, Content: content})
+}
+
+// SendMessage sends m: to an instance or a "#channel", with a type, the id
+// of the message it replies to and a shared key, as m says. The message id
+// is made here, once, when m has none, so a retry after a failover cannot
+// store it twice.
+func (p *Peer) SendMessage(ctx context.Context, m ipc.SendRequest) (ipc.SendResult, error) {
+	if m.ID == "" {
+		m.ID = ipc.NewID()
+	}
 	var r ipc.SendResult
-	err := p.Call(ctx, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: to, Content: content}, &r)
+	err := p.Call(ctx, ipc.OpSend, m, &r)
 	return r, err
 }
 

@@ -245,7 +245,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 func (b *Broker) Close() error {
 	conns := b.beginClose()
 	for _, c := range conns {
-		c.nc.Close()
+		c.cutOff()
 	}
 	b.handles.Wait()
 	b.flushSeen()

@@ -34,6 +34,7 @@ type conn struct {
 	cancel   context.CancelFunc
 	inflight sync.WaitGroup
 	stopMu   sync.Mutex
+	cut      bool          // guarded by stopMu: Close admits no more requests
 	stopped  chan struct{} // closed when the read loop must stop
 	written  chan struct{} // closed when the writer has flushed and stopped
 	outMu    sync.Mutex
@@ -295,12 +296,22 @@ func (c *conn) drain() {
 func (c *conn) admit() bool {
 	c.stopMu.Lock()
 	defer c.stopMu.Unlock()
-	if c.isStopped() {
+	if c.cut || c.isStopped() {
 		return false
 	}
 	c.inflight.Add(1)
 	c.b.handles.Add(1)
 	return true
+}
+
+// cutOff admits no more requests and closes the connection at once, for
+// Close. Refusing under the same lock admit counts under is what lets Close
+// wait for the requests being handled without racing a late one.
+func (c *conn) cutOff() {
+	c.stopMu.Lock()
+	c.cut = true
+	c.stopMu.Unlock()
+	c.nc.Close()
 }
 
 // stopReading makes the read loop end without closing the connection, so

@@ -33,6 +33,18 @@ var handlers = map[string]handler{
 	OpUnregister: {true, (*Broker).unregister},
 	OpStatus:     {false, (*Broker).status},
 	OpBackup:     {false, (*Broker).backup},
+
+	OpChannelCreate: {true, (*Broker).channelCreate},
+	OpChannelList:   {true, (*Broker).channelList},
+	OpChannelJoin:   {true, (*Broker).channelJoin},
+	OpChannelLeave:  {true, (*Broker).channelLeave},
+	OpHistory:       {true, (*Broker).history},
+	OpWaitReply:     {true, (*Broker).waitReply},
+	OpShare:         {true, (*Broker).share},
+	OpGetShared:     {true, (*Broker).getShared},
+	OpListShared:    {true, (*Broker).listShared},
+	OpSearch:        {true, (*Broker).search},
+	OpSetStatus:     {true, (*Broker).setStatus},
 }
 
 func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {

@@ -3,6 +3,7 @@ package ipc
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -13,8 +14,9 @@ import (
 const maxWait = 10 * time.Minute
 
 // send stores one message (committed with fsync before the answer) and then
-// pushes it to the recipient's connections. The sender is the connection's
-// name: a request has no field to claim another.
+// pushes it to the recipient's connections, or, for a "#channel", to every
+// member's. The sender is the connection's name: a request has no field to
+// claim another.
 func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	var req SendRequest
 	if err := decode(OpSend, body, &req); err != nil {
@@ -23,18 +25,35 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if err := ValidateID("message id", req.ID); err != nil {
 		return nil, err
 	}
+	if err := ipcmesh.ValidateType(req.Type); err != nil {
+		return nil, err
+	}
+	if req.Shared != "" {
+		if err := ipcmesh.ValidateSharedKey(req.Shared); err != nil {
+			return nil, err
+		}
+	}
+	if strings.HasPrefix(strings.TrimSpace(req.To), "#") {
+		return b.post(c, name, req)
+	}
 	if err := ipcmesh.ValidateName(req.To); err != nil {
 		return nil, err
 	}
 	if req.Content == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the message to %q is empty: give it some content", req.To)
 	}
+	if req.ReplyTo != "" {
+		if _, err := b.readable(name, req.ReplyTo); err != nil {
+			return nil, err
+		}
+	}
 	// The recipient is pushed the message while its commit is in flight;
 	// the sender is answered once it is on disk. A duplicate (a retry after
 	// a failover) is pushed again: the first push may have died with the
 	// previous broker, and recipients drop ids they have seen.
 	var online bool
-	ds, err := b.store.AppendEarly(c.ctx, []store.Draft{{ID: req.ID, From: name, To: req.To, Content: req.Content}},
+	draft := store.Draft{ID: req.ID, From: name, To: req.To, Content: req.Content, Type: req.Type, ReplyTo: req.ReplyTo, Shared: req.Shared}
+	ds, err := b.store.AppendEarly(c.ctx, []store.Draft{draft},
 		func(ds []store.Delivery) {
 			if ds[0].Err == nil {
 				online = b.push(ds[0].Message)
@@ -48,6 +67,9 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 		return nil, d.Err
 	}
 	b.presence.notify(d.Message.To)
+	if d.Message.Thread != "" {
+		b.presence.notifyThread(d.Message.Thread)
+	}
 	res := &SendResult{
 		Message:   d.Message,
 		Queued:    d.Queued,
@@ -63,6 +85,59 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	}
 	res.Online = online
 	return res, nil
+}
+
+// post stores a message to a channel and pushes it to every member but the
+// sender, as send does for one recipient. Anyone may post to a public
+// channel; only members to a private one, which to anyone else is as
+// unknown as a channel that does not exist.
+func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
+	ch, err := b.channelFor(name, req.To)
+	if err != nil {
+		return nil, err
+	}
+	if req.Content == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the post to #%s is empty: give it some content", ch.Name)
+	}
+	if req.ReplyTo != "" {
+		if _, err := b.readable(name, req.ReplyTo); err != nil {
+			return nil, err
+		}
+	}
+	members := slices.DeleteFunc(slices.Clone(ch.Members), func(n string) bool { return n == name })
+	var online bool
+	draft := store.Draft{ID: req.ID, From: name, To: "#" + ch.Name, Channel: ch.Name, Content: req.Content, Type: req.Type, ReplyTo: req.ReplyTo, Shared: req.Shared}
+	ds, err := b.store.AppendEarly(c.ctx, []store.Draft{draft},
+		func(ds []store.Delivery) {
+			if ds[0].Err == nil {
+				for _, m := range members {
+					for _, s := range b.presence.subscribers(m) {
+						s.event(EventMessage, ds[0].Message)
+					}
+					online = b.presence.isOnline(m) || online
+				}
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+	d := ds[0]
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	for _, m := range members {
+		b.presence.notify(m)
+	}
+	if d.Message.Thread != "" {
+		b.presence.notifyThread(d.Message.Thread)
+	}
+	return &SendResult{
+		Message:   d.Message,
+		Online:    online,
+		Duplicate: d.Duplicate,
+		Channel:   ch.Name,
+		Members:   len(members),
+	}, nil
 }
 
 // broadcast stores one copy per registered instance but the sender.
@@ -231,7 +306,8 @@ func (b *Broker) ack(c *conn, name string, body json.RawMessage) (any, error) {
 }
 
 // fetch returns one message with its whole body, to its sender or
-// recipient only.
+// recipient only, or for a channel post to whoever may read the channel
+// (the store applies the same rules as the broker's reader).
 func (b *Broker) fetch(c *conn, name string, body json.RawMessage) (any, error) {
 	var req FetchRequest
 	if err := decode(OpFetch, body, &req); err != nil {

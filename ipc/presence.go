@@ -15,12 +15,22 @@ type presence struct {
 	online  map[string]map[*conn]struct{}
 	seen    map[string]time.Time // not yet written to the store
 	waiters map[string]chan struct{}
+	threads map[string]*threadWait
+}
+
+// threadWait is the wake-up channel of a thread's waiters, counted so that
+// the last waiter to give up removes it: threads are many, and a thread
+// nobody waits on must not stay in memory.
+type threadWait struct {
+	ch chan struct{}
+	n  int
 }
 
 func (p *presence) init() {
 	p.online = make(map[string]map[*conn]struct{})
 	p.seen = make(map[string]time.Time)
 	p.waiters = make(map[string]chan struct{})
+	p.threads = make(map[string]*threadWait)
 }
 
 // bind makes c act as name; subscribe asks for pushed events.
@@ -209,4 +219,49 @@ func waitFor(ctx context.Context, ch <-chan struct{}, d time.Duration, quit <-ch
 	case <-quit:
 		return false, true
 	}
+}
+
+// threadWaiter returns a channel that is closed the next time a message of
+// thread is stored, and a release to call when the caller stops waiting.
+// Taking it before reading the thread closes the race with a reply that
+// lands in between.
+func (p *presence) threadWaiter(thread string) (<-chan struct{}, func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.threads[thread]
+	if w == nil {
+		w = &threadWait{ch: make(chan struct{})}
+		p.threads[thread] = w
+	}
+	w.n++
+	return w.ch, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		w.n--
+		if w.n == 0 && p.threads[thread] == w {
+			delete(p.threads, thread)
+		}
+	}
+}
+
+// notifyThread wakes everyone waiting for a message of thread.
+func (p *presence) notifyThread(thread string) {
+	p.mu.Lock()
+	w := p.threads[thread]
+	delete(p.threads, thread)
+	p.mu.Unlock()
+	if w != nil {
+		close(w.ch)
+	}
+}
+
+// threadWaiting counts the requests waiting for a thread's next message.
+func (p *presence) threadWaiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, w := range p.threads {
+		n += w.n
+	}
+	return n
 }

@@ -109,12 +109,19 @@ type Session struct {
 	Unread  int       `json:"unread"`
 }
 
-// SendRequest sends Content to To. ID is made by the client and is reused
-// when the request is retried, which is how the broker drops duplicates.
+// SendRequest sends Content to To: an instance name, or "#channel" for a
+// post to a channel. ID is made by the client and is reused when the request
+// is retried, which is how the broker drops duplicates. Type is one of
+// ipcmesh.Types ("" is a plain message), ReplyTo the id of a message the
+// sender may read (the new message joins its thread), Shared a shared-data
+// key the message points at.
 type SendRequest struct {
 	ID      string `json:"id"`
 	To      string `json:"to"`
 	Content string `json:"content"`
+	Type    string `json:"type,omitempty"`
+	ReplyTo string `json:"reply_to,omitempty"`
+	Shared  string `json:"shared,omitempty"`
 }
 
 // SendResult says what became of a message.
@@ -133,6 +140,11 @@ type SendResult struct {
 	Forwarded bool `json:"forwarded,omitempty"`
 	// Duplicate is true when this ID had been stored already (a retry).
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Channel is set for a channel post: the normalised channel name.
+	// Members counts the members it was delivered to (every member but the
+	// sender), and Online says whether any of them was connected.
+	Channel string `json:"channel,omitempty"`
+	Members int    `json:"members,omitempty"`
 }
 
 // BroadcastRequest sends Content to every registered instance but the

@@ -12,8 +12,8 @@ import (
 // keeps serving: the copy is taken inside one read transaction, so writers
 // are not held up. It is written 0600 to a temporary file beside path and
 // renamed into place, so path never holds half a copy. Spill files in
-// large-messages/ are not included: copy that folder too to keep the bodies
-// of large messages.
+// large-messages/ and shared/ are not included: copy those folders too to
+// keep the bodies of large messages and large shared values.
 func (s *Store) Backup(path string) error {
 	if abs, err := filepath.Abs(path); err == nil && abs == filepath.Join(s.dir, dbFile) {
 		return fmt.Errorf("backup to %s: that is the live database; back up to another file", path)

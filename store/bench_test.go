@@ -73,6 +73,10 @@ func BenchmarkUnread(b *testing.B) {
 	if st, _ := s.Stats(); st.Messages != total || st.Unread != unread {
 		b.Fatalf("setup: %+v", st)
 	}
+	// The steady state: the background indexer is not still at work.
+	if err := s.WaitIndexed(ctx); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {

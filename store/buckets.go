@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -23,6 +24,16 @@ const (
 	bucketForwardExpiry = "forward-expiry"
 	bucketRenameExpiry  = "rename-expiry"
 	bucketMeta          = "meta"
+
+	bucketChannels      = "channels"
+	bucketChannelStats  = "channel-stats"
+	bucketCursors       = "cursors"
+	bucketChannelLog    = "channel-log"
+	bucketChannelExpiry = "channel-expiry"
+	bucketConversations = "conversations"
+	bucketThreads       = "threads"
+	bucketWords         = "words"
+	bucketShared        = "shared"
 )
 
 // Counter keys in the meta bucket.
@@ -30,7 +41,31 @@ const (
 	countInstances = "instances"
 	countMessages  = "messages"
 	countUnread    = "unread"
+	// metaIndexed is the search index's watermark: every message with a seq
+	// up to it is indexed.
+	metaIndexed = "indexed"
+	// metaSchema marks a database whose messages are all in the
+	// conversation index; metaBackfill, when set, is the last seq stored
+	// before it was (by an older ipcmesh): the indexer adds those messages
+	// to the conversation index as it goes and then deletes the key.
+	metaSchema   = "schema"
+	metaBackfill = "backfill"
+	schemaCollab = 2
 )
+
+// markSchema runs when the database is opened: a database from before
+// conversations were indexed gets its backfill mark.
+func markSchema(t tables) error {
+	if t.meta.Get([]byte(metaSchema)) != nil {
+		return nil
+	}
+	if last := t.messages.Sequence(); last > 0 {
+		if err := t.meta.Put([]byte(metaBackfill), seqKey(last)); err != nil {
+			return err
+		}
+	}
+	return t.meta.Put([]byte(metaSchema), seqKey(schemaCollab))
+}
 
 func createBuckets(tx *bolt.Tx) error {
 	for _, name := range []string{
@@ -38,6 +73,9 @@ func createBuckets(tx *bolt.Tx) error {
 		bucketInstances, bucketSessions, bucketForwards, bucketRenames,
 		bucketHistory, bucketQueued, bucketForwardExpiry, bucketRenameExpiry,
 		bucketMeta,
+		bucketChannels, bucketChannelStats, bucketCursors, bucketChannelLog,
+		bucketChannelExpiry, bucketConversations, bucketThreads, bucketWords,
+		bucketShared,
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
@@ -53,6 +91,10 @@ type tables struct {
 	instances, sessions, forwards     *bolt.Bucket
 	renames, history, queued          *bolt.Bucket
 	forwardExpiry, renameExpiry, meta *bolt.Bucket
+
+	channels, channelStats, cursors, channelLog *bolt.Bucket
+	channelExpiry, conversations, threads       *bolt.Bucket
+	words, shared                               *bolt.Bucket
 }
 
 func tablesOf(tx *bolt.Tx) tables {
@@ -71,6 +113,15 @@ func tablesOf(tx *bolt.Tx) tables {
 		forwardExpiry: b(bucketForwardExpiry),
 		renameExpiry:  b(bucketRenameExpiry),
 		meta:          b(bucketMeta),
+		channels:      b(bucketChannels),
+		channelStats:  b(bucketChannelStats),
+		cursors:       b(bucketCursors),
+		channelLog:    b(bucketChannelLog),
+		channelExpiry: b(bucketChannelExpiry),
+		conversations: b(bucketConversations),
+		threads:       b(bucketThreads),
+		words:         b(bucketWords),
+		shared:        b(bucketShared),
 	}
 }
 
@@ -133,4 +184,93 @@ func seqOf(k []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(k)
+}
+
+// Composite index keys. Instance names, channel names and words never hold
+// a 0 byte, so 0 separates their parts and a key's prefix names its list;
+// the seq comes last, big-endian, so each list sorts oldest first.
+
+// chanPrefix is the prefix of channel ch's entries in channel-log.
+func chanPrefix(ch string) []byte {
+	return append([]byte(ch), 0)
+}
+
+// convPrefix is the prefix of the conversation between a and b, the same
+// whichever of them is given first.
+func convPrefix(a, b string) []byte {
+	if b < a {
+		a, b = b, a
+	}
+	k := make([]byte, 0, len(a)+len(b)+2+8)
+	k = append(k, a...)
+	k = append(k, 0)
+	k = append(k, b...)
+	return append(k, 0)
+}
+
+// threadPrefix is the prefix of a thread's entries. A thread is named by a
+// message id, which may hold any byte, so the id is length-prefixed instead
+// of terminated.
+func threadPrefix(thread string) []byte {
+	k := make([]byte, 0, 2+len(thread)+8)
+	k = binary.BigEndian.AppendUint16(k, uint16(len(thread)))
+	return append(k, thread...)
+}
+
+// wordPrefix is the prefix of a word's posting list.
+func wordPrefix(word string) []byte {
+	k := make([]byte, 0, len(word)+1+8)
+	k = append(k, word...)
+	return append(k, 0)
+}
+
+// cursorKey is the key of member's read cursor in channel ch.
+func cursorKey(member, ch string) []byte {
+	k := make([]byte, 0, len(member)+1+len(ch))
+	k = append(k, member...)
+	k = append(k, 0)
+	return append(k, ch...)
+}
+
+// withSeq returns prefix followed by seq, in a new slice.
+func withSeq(prefix []byte, seq uint64) []byte {
+	k := make([]byte, 0, len(prefix)+8)
+	k = append(k, prefix...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// tailSeq decodes the seq that ends an index key.
+func tailSeq(k []byte) uint64 {
+	if len(k) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(k)-8:])
+}
+
+// lastBefore positions c on the newest entry of the list prefix whose seq
+// is below before (before 0: the newest entry) and returns its key, or nil.
+func lastBefore(c *bolt.Cursor, prefix []byte, before uint64) []byte {
+	var k []byte
+	if before == 0 {
+		k, _ = c.Seek(withSeq(prefix, 1<<64-1))
+		if k != nil && bytes.Equal(k, withSeq(prefix, 1<<64-1)) {
+			return k
+		}
+	} else {
+		k, _ = c.Seek(withSeq(prefix, before))
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	if k == nil || !inList(k, prefix) {
+		return nil
+	}
+	return k
+}
+
+// inList reports whether k is an entry of the list prefix.
+func inList(k, prefix []byte) bool {
+	return len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
 }

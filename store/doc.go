@@ -1,7 +1,8 @@
 // Package store keeps everything the ipcmesh broker must not lose: instances
 // and their sessions, inboxes, messages and their large bodies, rename
-// forwards and rename request ids. It is the only package that touches the
-// data folder.
+// forwards and rename request ids, channels with their members' read
+// cursors, shared data, and the indexes behind conversations, threads and
+// search. It is the only package that touches the data folder.
 //
 // What it promises:
 //
@@ -14,13 +15,22 @@
 //     from any process, fails with ErrLocked.
 //   - Reading an inbox costs in proportion to its unread messages, not to
 //     the history kept beside it; Sweep costs in proportion to what expires.
+//     Unread covers the joined channels the same way (each channel log is
+//     read from the reader's cursor on), a conversation, channel history or
+//     thread page costs in proportion to the page, and a search examines at
+//     most a bounded number of candidates.
+//   - Sends never pay for search: a background indexer adds committed
+//     messages to the words index in batches, in the writer's idle time
+//     (after a 20 ms lull in sends, or once its backlog has waited 2 s, and
+//     then at most a tenth of the writer's time while sends go on), and
+//     Search scans the tail it has not reached yet.
 //   - Names are checked with ipcmesh.ValidateName before they become keys,
 //     and the files that hold large bodies are named only from the clock and
 //     random bytes, so no sender or recipient can steer a path.
 //   - The data folder and large-messages/ are 0700, every file in them 0600.
 //
 // Errors a person must act on (invalid_name, too_large, inbox_full,
-// conflict, not_found, rename_loop) are *ipcmesh.Error; anything else is a
+// conflict, not_found, rename_loop, name_taken, bad_request) are *ipcmesh.Error; anything else is a
 // fault of the disk or the database, wrapped with what was being done.
 //
 // # Layout
@@ -41,12 +51,33 @@
 //	queued          append time + seq -> nil (mail to unregistered names)
 //	forward-expiry  until + old name -> nil
 //	rename-expiry   until + request id -> nil
-//	meta            counters: instances, messages, unread
+//	meta            counters: instances, messages, unread; "indexed", the
+//	                search watermark (every seq up to it is indexed)
+//	channels        channel name -> channel record (JSON: description,
+//	                private, creator, created, sorted members)
+//	channel-stats   channel name -> posts stored, last post time, last
+//	                post seq (3 x 8 bytes, rewritten by every post)
+//	cursors         member 0 channel -> seq of the last post it acked
+//	channel-log     channel 0 seq -> sender name (every post of a channel;
+//	                posts are stored once and never put in inboxes)
+//	channel-expiry  post time + seq -> nil (posts expire HistoryRetention
+//	                after they were posted)
+//	conversations   a 0 b 0 seq -> nil, a < b: every direct message between
+//	                a and b, either way
+//	threads         len(id) (2 bytes) id seq -> nil: every message whose
+//	                Thread is id (the first message is found by its id)
+//	words           word 0 seq -> nil: the search index's posting lists
+//	shared          key -> len(meta) meta(JSON) content: shared data; the
+//	                content is in Dir/shared/ when over LargeMessageBytes
 //
 // Seqs and times in keys are 8-byte big-endian, so keys sort in time order
-// and Sweep only walks the expired front of each index.
+// and Sweep only walks the expired front of each index. Names, channel
+// names and words never hold a 0 byte, which therefore separates the parts
+// of a composite key. A message's entries in conversations, channel-log,
+// threads and words go with it when it is swept.
 //
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's
-// base name.
+// base name. Shared values over that size are written to Dir/shared/ the
+// same way.
 package store

@@ -24,10 +24,19 @@ type record struct {
 	Content   string // the whole body, or its summary when File is set
 	Size      int
 	File      string // base name in large-messages/, when the body spilled
+	Type      string // "" for a plain message
+	ReplyTo   string // id of the message answered
+	Thread    string // id of the thread's first message, set with ReplyTo
+	Channel   string // channel of a channel post (To is then "#" + Channel)
+	Shared    string // shared-data key the message points at
 }
 
 // recordVersion leads every encoded record so the format can change later.
-const recordVersion = 1
+// Version 1 records (without the collaboration fields) are still read.
+const (
+	recordVersion1 = 1
+	recordVersion  = 2
+)
 
 const flagBroadcast = 1
 
@@ -35,7 +44,8 @@ const flagBroadcast = 1
 // come back byte for byte even when they are not valid UTF-8, and a 10 KB
 // body should not pay for escaping on every read.
 func (r *record) marshal() []byte {
-	b := make([]byte, 0, 32+len(r.ID)+len(r.From)+len(r.To)+len(r.SentTo)+len(r.Content)+len(r.File))
+	b := make([]byte, 0, 40+len(r.ID)+len(r.From)+len(r.To)+len(r.SentTo)+len(r.Content)+len(r.File)+
+		len(r.Type)+len(r.ReplyTo)+len(r.Thread)+len(r.Channel)+len(r.Shared))
 	b = append(b, recordVersion)
 	var flags byte
 	if r.Broadcast {
@@ -44,7 +54,7 @@ func (r *record) marshal() []byte {
 	b = append(b, flags)
 	b = binary.AppendVarint(b, r.Time.UnixNano())
 	b = binary.AppendUvarint(b, uint64(r.Size))
-	for _, s := range []string{r.ID, r.From, r.To, r.SentTo, r.Content, r.File} {
+	for _, s := range []string{r.ID, r.From, r.To, r.SentTo, r.Content, r.File, r.Type, r.ReplyTo, r.Thread, r.Channel, r.Shared} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -54,7 +64,7 @@ func (r *record) marshal() []byte {
 var errBadRecord = errors.New("malformed message record")
 
 func unmarshalRecord(b []byte) (record, error) {
-	if len(b) < 2 || b[0] != recordVersion {
+	if len(b) < 2 || (b[0] != recordVersion && b[0] != recordVersion1) {
 		return record{}, errBadRecord
 	}
 	d := decoder{b: b[2:]}
@@ -64,10 +74,44 @@ func unmarshalRecord(b []byte) (record, error) {
 	for _, s := range []*string{&r.ID, &r.From, &r.To, &r.SentTo, &r.Content, &r.File} {
 		*s = d.str()
 	}
+	if b[0] >= recordVersion {
+		for _, s := range []*string{&r.Type, &r.ReplyTo, &r.Thread, &r.Channel, &r.Shared} {
+			*s = d.str()
+		}
+	}
 	if d.bad || len(d.b) != 0 {
 		return record{}, errBadRecord
 	}
 	return r, nil
+}
+
+// recordHead is what a search needs to accept or refuse a message before
+// decoding it: slices of the stored value, valid in its transaction.
+type recordHead struct {
+	time              int64 // Unix nanoseconds
+	from, to, channel []byte
+}
+
+// peekRecord reads a record's head without copying anything.
+func peekRecord(b []byte) (recordHead, bool) {
+	if len(b) < 2 || (b[0] != recordVersion && b[0] != recordVersion1) {
+		return recordHead{}, false
+	}
+	d := decoder{b: b[2:]}
+	h := recordHead{time: d.varint()}
+	d.uvarint() // size
+	d.raw()     // id
+	h.from, h.to = d.raw(), d.raw()
+	for range 3 { // sent-to, content, file
+		d.raw()
+	}
+	if b[0] >= recordVersion {
+		for range 3 { // type, reply-to, thread
+			d.raw()
+		}
+		h.channel = d.raw()
+	}
+	return h, !d.bad
 }
 
 // decoder reads the fields of a record, remembering the first fault so the
@@ -97,6 +141,18 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// raw returns a length-prefixed field without copying it.
+func (d *decoder) raw() []byte {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)) {
+		d.bad = true
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
 func (d *decoder) str() string {
 	n := d.uvarint()
 	if d.bad || n > uint64(len(d.b)) {
@@ -120,6 +176,11 @@ func (r *record) message(seq uint64, largeDir string) ipcmesh.Message {
 		Broadcast: r.Broadcast,
 		Content:   r.Content,
 		Size:      r.Size,
+		Type:      r.Type,
+		ReplyTo:   r.ReplyTo,
+		Thread:    r.Thread,
+		Channel:   r.Channel,
+		Shared:    r.Shared,
 	}
 	if r.File != "" {
 		m.Large = true

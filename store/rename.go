@@ -27,8 +27,11 @@ type renameRecord struct {
 
 // Rename moves old's identity to sess.Name in one transaction: the instance
 // record (with sess as its session), the unread inbox (messages keep their
-// seq and order; To becomes the new name, SentTo the name the sender used),
-// and a forward old -> new that lasts ForwardFor. A forward from the new
+// seq and order; To becomes the new name, SentTo the name the sender used,
+// and they move to the new name's conversation with their sender), the
+// channel memberships with their read cursors, and a forward old -> new
+// that lasts ForwardFor. Messages already read stay in the conversations
+// of the old name. A forward from the new
 // name ends, since that name is taken again. The broker has already checked
 // that the new name is free.
 //
@@ -108,6 +111,9 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 	if err != nil {
 		return RenameResult{}, err
 	}
+	if err := moveMemberships(t, old, newName); err != nil {
+		return RenameResult{}, err
+	}
 
 	if t.instances.Get([]byte(newName)) != nil {
 		// Two records become one.
@@ -174,6 +180,14 @@ func moveInbox(t tables, old, newName string) (int, error) {
 			rec.SentTo = old
 		}
 		if err := t.messages.Put(k, rec.marshal()); err != nil {
+			return 0, err
+		}
+		// The message now belongs to the conversation with the new name.
+		seq := seqOf(k)
+		if err := t.conversations.Delete(withSeq(convPrefix(rec.From, old), seq)); err != nil {
+			return 0, err
+		}
+		if err := t.conversations.Put(withSeq(convPrefix(rec.From, newName), seq), nil); err != nil {
 			return 0, err
 		}
 		if err := to.Put(k, ids[i]); err != nil {

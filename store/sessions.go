@@ -24,8 +24,50 @@ type sessionRecord struct {
 }
 
 type instanceRecord struct {
-	Registered time.Time `json:"registered"`
-	LastSeen   time.Time `json:"last_seen"`
+	Registered  time.Time `json:"registered"`
+	LastSeen    time.Time `json:"last_seen"`
+	Status      string    `json:"status,omitempty"`
+	Description string    `json:"description,omitempty"`
+}
+
+// Limits of the presence texts, in bytes.
+const (
+	MaxStatusBytes      = 200
+	MaxDescriptionBytes = 500
+)
+
+// SetStatus sets name's status line and description (empty clears them),
+// shown by Instances. A status over 200 bytes or a description over 500 is
+// bad_request; a name with no instance record is not_found.
+func (s *Store) SetStatus(ctx context.Context, name, status, description string) error {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return err
+	}
+	if len(status) > MaxStatusBytes {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a status may be at most %d bytes, got %d: keep it to one short line", MaxStatusBytes, len(status))
+	}
+	if len(description) > MaxDescriptionBytes {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a description may be at most %d bytes, got %d", MaxDescriptionBytes, len(description))
+	}
+	var refusal error
+	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
+		refusal = nil
+		instances := tablesOf(tx).instances
+		inst, ok, err := getInstance(instances, name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			refusal = ipcmesh.Errorf(ipcmesh.CodeNotFound, "there is no instance named %s: register it first", name)
+			return nil
+		}
+		inst.Status, inst.Description = status, description
+		return putInstance(instances, name, inst)
+	})
+	if err == nil {
+		err = refusal
+	}
+	return wrapFault("set status of "+name, err)
 }
 
 // Session returns the current session of name, if it has one. An expired
@@ -135,10 +177,12 @@ func (s *Store) Instances() ([]ipcmesh.Instance, error) {
 				return fmt.Errorf("instance %s: %w", k, err)
 			}
 			out = append(out, ipcmesh.Instance{
-				Name:       string(k),
-				LastSeen:   r.LastSeen,
-				Registered: r.Registered,
-				Unread:     count(t.unread, string(k)),
+				Name:        string(k),
+				LastSeen:    r.LastSeen,
+				Registered:  r.Registered,
+				Unread:      count(t.unread, string(k)),
+				Status:      r.Status,
+				Description: r.Description,
 			})
 			return nil
 		})

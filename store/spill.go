@@ -20,13 +20,19 @@ const summaryRunes = 200
 // the batch. The name comes only from the clock and random bytes, never from
 // the message, so nothing a client sends can steer the path.
 func (s *Store) spill(body string) (string, error) {
+	return s.spillTo(s.largeDir, body)
+}
+
+// spillTo writes body to a new file in dir (large-messages/ or shared/),
+// named as spill names it, and returns its base name.
+func (s *Store) spillTo(dir, body string) (string, error) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	name := s.now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(rnd[:]) + ".md"
-	path := filepath.Join(s.largeDir, name)
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("spill large message: %w", err)
+		return "", fmt.Errorf("write large body: %w", err)
 	}
 	_, err = f.WriteString(body)
 	if err == nil {
@@ -37,11 +43,11 @@ func (s *Store) spill(body string) (string, error) {
 	}
 	if err == nil {
 		// The file must survive a crash as surely as the record naming it.
-		err = syncDir(s.largeDir)
+		err = syncDir(dir)
 	}
 	if err != nil {
 		os.Remove(path)
-		return "", fmt.Errorf("spill large message to %s: %w", path, err)
+		return "", fmt.Errorf("write large body to %s: %w", path, err)
 	}
 	return name, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,11 +72,14 @@ func (o Options) withDefaults() Options {
 // Store is the broker's persistent state. Its methods are safe for
 // concurrent use.
 type Store struct {
-	opts     Options
-	dir      string
-	largeDir string
-	db       *bolt.DB
-	c        *committer
+	opts      Options
+	dir       string
+	largeDir  string
+	sharedDir string
+	db        *bolt.DB
+	c         *committer
+	idx       *indexer
+	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,8 +103,11 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: create data folder: %w", dir, err)
 	}
 	large := filepath.Join(dir, largeDir)
-	if err := os.MkdirAll(large, 0o700); err != nil {
-		return nil, fmt.Errorf("open store %s: create %s: %w", dir, large, err)
+	shared := filepath.Join(dir, sharedDir)
+	for _, d := range []string{large, shared} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("open store %s: create %s: %w", dir, d, err)
+		}
 	}
 
 	path := filepath.Join(dir, dbFile)
@@ -118,23 +125,39 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := db.Update(createBuckets); err != nil {
+	var wm uint64
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		if err := markSchema(tablesOf(tx)); err != nil {
+			return err
+		}
+		wm = watermark(tablesOf(tx).meta)
+		return nil
+	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
 	}
-	return &Store{
-		opts:     opts,
-		dir:      dir,
-		largeDir: large,
-		db:       db,
-		c:        newCommitter(db),
-	}, nil
+	s := &Store{
+		opts:      opts,
+		dir:       dir,
+		largeDir:  large,
+		sharedDir: shared,
+		db:        db,
+		c:         newCommitter(db),
+	}
+	s.idx = newIndexer(s, wm)
+	return s, nil
 }
 
-// Close commits the writes already queued, then closes the database. Writes
+// Close stops the background indexer (the index keeps its watermark and
+// catches up after the next Open), commits the writes already queued, then
+// closes the database. Writes
 // submitted after Close fail; Close may be called more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.idx.close()
 		s.c.close()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("close store %s: %w", s.dir, err)

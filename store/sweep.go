@@ -14,6 +14,7 @@ type SweepStats struct {
 	Queued   int // unread messages to never-registered names past QueueRetention
 	Forwards int // expired rename forwards
 	Dedup    int // expired rename request ids
+	Posts    int // channel posts past HistoryRetention since they were posted
 }
 
 // Sweep applies the retention rules. It walks only the expired front of
@@ -33,6 +34,9 @@ func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 			return err
 		}
 		if st.Queued, err = sweepQueued(t, now.Add(-s.opts.QueueRetention), &files); err != nil {
+			return err
+		}
+		if st.Posts, err = sweepPosts(t, now.Add(-s.opts.HistoryRetention), &files); err != nil {
 			return err
 		}
 		if st.Forwards, err = sweepForwards(t, now); err != nil {
@@ -96,6 +100,24 @@ func sweepQueued(t tables, cutoff time.Time, files *[]string) (int, error) {
 	return n, nil
 }
 
+// sweepPosts deletes channel posts made before cutoff.
+func sweepPosts(t tables, cutoff time.Time, files *[]string) (int, error) {
+	n := 0
+	for _, k := range expiredKeys(t.channelExpiry, cutoff) {
+		removed, err := deleteMessage(t, k[8:], files)
+		if err != nil {
+			return n, err
+		}
+		if removed {
+			n++
+		}
+		if err := t.channelExpiry.Delete(k); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // dropUnread takes one message out of an inbox, and the inbox of a name
 // that never registered out of the store once it is empty.
 func dropUnread(t tables, inbox *bolt.Bucket, name string, key []byte) error {
@@ -114,9 +136,10 @@ func dropUnread(t tables, inbox *bolt.Bucket, name string, key []byte) error {
 	return nil
 }
 
-// deleteMessage removes a message record and its id, and notes its spill
-// file for removal after the commit. It reports false if the message was
-// already gone.
+// deleteMessage removes a message record, its id and its entries in the
+// conversation, channel, thread and search indexes (its words are found by
+// tokenising its content again), and notes its spill file for removal after
+// the commit. It reports false if the message was already gone.
 func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	rec, ok, err := getRecord(t.messages, key)
 	if err != nil || !ok {
@@ -130,6 +153,35 @@ func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	if bytes.Equal(t.ids.Get([]byte(rec.ID)), key) {
 		if err := t.ids.Delete([]byte(rec.ID)); err != nil {
 			return false, err
+		}
+	}
+	seq := seqOf(key)
+	if rec.Channel != "" {
+		if err := t.channelLog.Delete(withSeq(chanPrefix(rec.Channel), seq)); err != nil {
+			return false, err
+		}
+		if t.channelStats.Get([]byte(rec.Channel)) != nil {
+			st := getChannelStats(t.channelStats, rec.Channel)
+			st.Messages = max(st.Messages-1, 0)
+			if err := t.channelStats.Put([]byte(rec.Channel), st.marshal()); err != nil {
+				return false, err
+			}
+		}
+	} else if err := t.conversations.Delete(withSeq(convPrefix(rec.From, rec.To), seq)); err != nil {
+		return false, err
+	}
+	if rec.Thread != "" {
+		if err := t.threads.Delete(withSeq(threadPrefix(rec.Thread), seq)); err != nil {
+			return false, err
+		}
+	}
+	// Past the watermark nothing is indexed yet, and the indexer skips
+	// messages that are gone by the time it writes.
+	if seq <= watermark(t.meta) {
+		for _, w := range tokens(rec.Content) {
+			if err := t.words.Delete(withSeq(wordPrefix(w), seq)); err != nil {
+				return false, err
+			}
 		}
 	}
 	if rec.File != "" {

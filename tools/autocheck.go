@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -20,17 +19,9 @@ type autoCheckArgs struct {
 }
 
 func (s *Server) addAutoCheck() {
-	// The inferred schema types a *int as ["null","integer"]; some clients
-	// (Gemini's function declarations) take one type only.
-	schema, err := jsonschema.For[autoCheckArgs](nil)
-	if err != nil {
-		panic(fmt.Sprintf("auto_check input schema: %v", err))
-	}
-	prop := schema.Properties["interval_minutes"]
-	prop.Types, prop.Type = nil, "integer"
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name:        "auto_check",
-		InputSchema: schema,
+		InputSchema: inputSchema[autoCheckArgs](nil),
 		Description: `Turn automatic mail checks on or off: the assistant's ipcmesh hooks then show new messages every N minutes. ` +
 			`Use for "start auto checking 5" (interval_minutes 5), "stop auto checking" (0), "auto check status" (omit interval_minutes).`,
 	}, s.autoCheck)

@@ -43,10 +43,10 @@ type checkArgs struct {
 func (s *Server) addCheck() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name: "check",
-		Description: `Read the unread messages sent to this instance, and mark them read. ` +
+		Description: `Read the unread messages sent to this instance and posted to its channels, and mark them read. ` +
 			`Use for "check messages", "msgs?", "any messages?", "check my inbox". ` +
-			`Shows sender, time and text (a large message: summary, file path and id). ` +
-			`To wait for a reply you expect, set wait_seconds instead of calling check repeatedly.`,
+			`Shows sender, #channel, time, type, id (for reply_to) and text (a large message: summary and file path). ` +
+			`To wait for mail, set wait_seconds instead of calling check repeatedly.`,
 	}, s.check)
 }
 
@@ -82,7 +82,7 @@ func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkAr
 	for i, m := range r.Messages {
 		ids[i] = m.ID
 		b.WriteString("\n")
-		writeMessage(&b, m)
+		writeMessage(&b, m, false)
 	}
 	if r.Remaining > 0 {
 		fmt.Fprintf(&b, "\n(%d more unread: call check again.)\n", r.Remaining)
@@ -99,7 +99,7 @@ func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkAr
 // reports progress meanwhile if the client asked for it.
 func (s *Server) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, wait time.Duration) (ipc.CheckResult, error) {
 	if token := req.Params.GetProgressToken(); token != nil {
-		stop := reportProgress(ctx, req.Session, token, wait)
+		stop := reportProgress(ctx, req.Session, token, wait, "a message")
 		defer stop()
 	}
 	deadline := time.Now().Add(wait)
@@ -112,8 +112,8 @@ func (s *Server) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *e
 }
 
 // reportProgress sends a progress notification at once and then every
-// progressEvery until stop is called.
-func reportProgress(ctx context.Context, ss *mcp.ServerSession, token any, wait time.Duration) (stop func()) {
+// progressEvery until stop is called; what says what is awaited.
+func reportProgress(ctx context.Context, ss *mcp.ServerSession, token any, wait time.Duration, what string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -127,7 +127,7 @@ func reportProgress(ctx context.Context, ss *mcp.ServerSession, token any, wait 
 				ProgressToken: token,
 				Progress:      waited.Seconds(),
 				Total:         wait.Seconds(),
-				Message:       fmt.Sprintf("waiting for a message (%s of %s)", waited, wait),
+				Message:       fmt.Sprintf("waiting for %s (%s of %s)", what, waited, wait),
 			})
 			select {
 			case <-ctx.Done():

@@ -12,9 +12,11 @@ import (
 // Results are plain text written for a model to read: short, one fact per
 // line, and no JSON to decode.
 
-// writeMessage writes one message: who, when, what, and for a large one
-// the summary, where the whole text is and its id.
-func writeMessage(w io.Writer, m ipcmesh.Message) {
+// writeMessage writes one message: who, where (a channel, or with
+// showTo the recipient), when, its type, id and thread, the text, and for
+// a large one where the whole text is. The id is always there: it is what
+// reply_to and history's thread take.
+func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	from := m.From
 	if m.Broadcast {
 		from += " (broadcast)"
@@ -22,11 +24,64 @@ func writeMessage(w io.Writer, m ipcmesh.Message) {
 	if m.SentTo != "" {
 		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
 	}
-	fmt.Fprintf(w, "From %s at %s:\n", from, m.Time.Local().Format("2006-01-02 15:04:05 MST"))
+	switch {
+	case m.Channel != "":
+		from += " in #" + m.Channel
+	case showTo:
+		from += " to " + m.To
+	}
+	var tags []string
+	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
+		tags = append(tags, m.Type)
+	}
+	tags = append(tags, "id "+m.ID)
+	if m.ReplyTo != "" {
+		tags = append(tags, "reply to "+m.ReplyTo)
+		if m.Thread != "" && m.Thread != m.ReplyTo {
+			tags = append(tags, "thread "+m.Thread)
+		}
+	}
+	fmt.Fprintf(w, "From %s at %s (%s):\n", from, m.Time.Local().Format("2006-01-02 15:04:05 MST"), strings.Join(tags, ", "))
 	fmt.Fprintln(w, strings.TrimRight(m.Content, "\n"))
 	if m.Large {
-		fmt.Fprintf(w, "(large message %s, %s: the text above is a summary; the whole text is in %s)\n", m.ID, humanSize(m.Size), m.Path)
+		fmt.Fprintf(w, "(large message, %s: the text above is a summary; the whole text is in %s)\n", humanSize(m.Size), m.Path)
 	}
+	if m.Shared != "" {
+		fmt.Fprintf(w, "(points at shared data %q: get_shared reads it)\n", m.Shared)
+	}
+}
+
+// writeMessages writes msgs one after the other, blank lines between.
+func writeMessages(w io.Writer, msgs []ipcmesh.Message, showTo bool) {
+	for _, m := range msgs {
+		fmt.Fprintln(w)
+		writeMessage(w, m, showTo)
+	}
+}
+
+// channelName is the name of a channel as the model typed it, normalised
+// when it can be, with its '#'.
+func channelName(s string) string {
+	if n, err := ipcmesh.NormalizeChannel(s); err == nil {
+		return "#" + n
+	}
+	return "#" + strings.TrimPrefix(s, "#")
+}
+
+// names lists up to max names, marking me, and says how many more.
+func names(list []string, me string, max int) string {
+	var out []string
+	for i, n := range list {
+		if i == max {
+			out = append(out, fmt.Sprintf("%d more", len(list)-max))
+			break
+		}
+		if n == me {
+			n += " (you)"
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ", ")
 }
 
 // count is "1 message" or "n messages".

@@ -37,10 +37,7 @@ func (s *Server) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*
 		fmt.Fprintf(&b, "No unread messages for %s.\n", name)
 	} else {
 		fmt.Fprintf(&b, "%s for %s (call check to read them and mark them read):\n", count(len(r.Messages)+r.Remaining, "unread message"), name)
-		for _, m := range r.Messages {
-			b.WriteString("\n")
-			writeMessage(&b, m)
-		}
+		writeMessages(&b, r.Messages, false)
 		if r.Remaining > 0 {
 			fmt.Fprintf(&b, "\n(%d more not shown)\n", r.Remaining)
 		}

@@ -17,7 +17,7 @@ type listArgs struct{}
 func (s *Server) addList() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name: "list_instances",
-		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count. ` +
+		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count, status line and description. ` +
 			`Use for "who's online?", "list instances", "who can I message?".`,
 	}, s.list)
 }
@@ -61,6 +61,12 @@ func (s *Server) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs
 		fmt.Fprintf(&b, "- %s: %s, last seen %s", name, state, ago(in.LastSeen, now))
 		if in.Unread > 0 {
 			fmt.Fprintf(&b, ", %d unread", in.Unread)
+		}
+		if in.Status != "" {
+			fmt.Fprintf(&b, ", status %q", in.Status)
+		}
+		if in.Description != "" {
+			fmt.Fprintf(&b, " (%s)", in.Description)
 		}
 		b.WriteString("\n")
 	}

@@ -64,9 +64,9 @@ var (
 
 // maxToolsList is the budget for the tools/list result: every session pays
 // it in context.
-const maxToolsList = 6144
+const maxToolsList = 10240
 
-var wantTools = []string{"auto_check", "broadcast", "check", "list_instances", "register", "rename", "send"}
+var wantTools = []string{"auto_check", "broadcast", "channels", "check", "get_shared", "history", "list_instances", "register", "rename", "search", "send", "set_status", "share"}
 
 // mesh is a private mesh: a free port and a data folder.
 type mesh struct {
@@ -488,6 +488,12 @@ func TestErrorsAreErrorResults(t *testing.T) {
 		{"broadcast", map[string]any{"content": "hi"}},
 		{"rename", map[string]any{"new_name": "x"}},
 		{"auto_check", map[string]any{"interval_minutes": 5}},
+		{"history", map[string]any{"with": "bob"}},
+		{"channels", map[string]any{"action": "list"}},
+		{"share", map[string]any{"key": "k", "content": "x"}},
+		{"get_shared", nil},
+		{"search", map[string]any{"query": "x"}},
+		{"set_status", map[string]any{"status": "x"}},
 	} {
 		contains(t, tc.tool+" before register", a.fails(tc.tool, tc.args), "not registered", "call register")
 	}

@@ -91,20 +91,34 @@ func (s *Server) push(ctx context.Context, ss *mcp.ServerSession, m ipcmesh.Mess
 }
 
 // channelMessage is the notification for m: its text as the content, and
-// who sent it as meta (all strings, as Claude Code requires).
+// as meta (all strings, as Claude Code requires) who sent it, its id, its
+// type ("broadcast" for a broadcast, else the message type, "message" by
+// default), and when set the channel it was posted to, the message it
+// answers with its thread, and the shared key it points at.
 func channelMessage(m ipcmesh.Message) channelParams {
-	kind := "message"
-	if m.Broadcast {
+	kind := ipcmesh.TypeMessage
+	switch {
+	case m.Broadcast:
 		kind = "broadcast"
+	case m.Type != "":
+		kind = m.Type
 	}
 	content := m.Content
 	if m.Large {
 		content += fmt.Sprintf("\n\n(large message, %s: the whole text is in %s)", humanSize(m.Size), m.Path)
 	}
-	return channelParams{
-		Content: content,
-		Meta:    map[string]string{"from": m.From, "id": m.ID, "type": kind},
+	meta := map[string]string{"from": m.From, "id": m.ID, "type": kind}
+	if m.Channel != "" {
+		meta["channel"] = m.Channel
 	}
+	if m.ReplyTo != "" {
+		meta["reply_to"] = m.ReplyTo
+		meta["thread"] = m.Thread
+	}
+	if m.Shared != "" {
+		meta["shared"] = m.Shared
+	}
+	return channelParams{Content: content, Meta: meta}
 }
 
 // inboxChanged tells subscribers of ipc://inbox that it changed.

@@ -19,6 +19,10 @@ func TestChannelMessage(t *testing.T) {
 			channelParams{"hi", map[string]string{"from": "alice", "id": "id-1", "type": "message"}}},
 		{"broadcast", ipcmesh.Message{ID: "id-2.bob", From: "alice", Content: "all", Broadcast: true},
 			channelParams{"all", map[string]string{"from": "alice", "id": "id-2.bob", "type": "broadcast"}}},
+		{"channel post", ipcmesh.Message{ID: "id-4", From: "alice", To: "#dev", Channel: "dev", Content: "red", Type: "status"},
+			channelParams{"red", map[string]string{"channel": "dev", "from": "alice", "id": "id-4", "type": "status"}}},
+		{"reply", ipcmesh.Message{ID: "id-5", From: "bob", Content: "ok", Type: "response", ReplyTo: "id-4", Thread: "id-1", Shared: "plan"},
+			channelParams{"ok", map[string]string{"from": "bob", "id": "id-5", "reply_to": "id-4", "shared": "plan", "thread": "id-1", "type": "response"}}},
 	} {
 		got := channelMessage(tc.m)
 		g, _ := json.Marshal(got)
@@ -44,6 +48,12 @@ func TestDescribeSend(t *testing.T) {
 			[]string{"Queued for bobb", "7 days", "Did you mean bob or bobby?"}},
 		{ipc.SendResult{Message: ipcmesh.Message{To: "robert", SentTo: "bob"}, Forwarded: true, Online: true},
 			[]string{"Delivered to robert", "Forwarded: bob is now called robert"}},
+		{ipc.SendResult{Message: ipcmesh.Message{ID: "m1", To: "#dev", Channel: "dev", Type: "request"}, Channel: "dev", Members: 2, Online: true},
+			[]string{"Posted to #dev: it reaches its 2 other members", "Id m1, type request", `history with thread "m1"`}},
+		{ipc.SendResult{Message: ipcmesh.Message{ID: "m2", To: "#dev", Channel: "dev"}, Channel: "dev"},
+			[]string{"no other instance is a member"}},
+		{ipc.SendResult{Message: ipcmesh.Message{ID: "m3", To: "bob", ReplyTo: "m1", Thread: "m1"}, Online: true},
+			[]string{"Delivered to bob", "Id m3, thread m1."}},
 	} {
 		got := describeSend(tc.r)
 		for _, w := range tc.want {

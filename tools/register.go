@@ -25,7 +25,7 @@ func (s *Server) addRegister() {
 		Name: "register",
 		Description: `Register this instance on the ipcmesh under a name, so other AI assistants can message it. ` +
 			`Use for "register this instance as X", "register as X", "join the mesh as X". ` +
-			`Needed first by send, check, broadcast, rename and auto_check. Registering your own name again resumes it with its unread mail.`,
+			`Needed first by every other tool but list_instances. Registering your own name again resumes it with its unread mail.`,
 	}, s.register)
 }
 

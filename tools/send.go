@@ -5,37 +5,52 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// send delivers one message. Its reply always says what became of the
-// message, because silent success for a mistyped name is how mail gets
-// lost: a name nobody registered yet is queued (and near names suggested),
-// a renamed one is forwarded. The reply is one sentence.
+// send delivers one message to an instance or posts it to a channel. Its
+// reply always says what became of the message, because silent success
+// for a mistyped name is how mail gets lost: a name nobody registered yet
+// is queued (and near names suggested), a renamed one is forwarded, a
+// channel post says who gets it. The reply is one or two sentences and
+// ends with the message's id, which replies and waits refer to.
 
 type sendArgs struct {
-	To      string `json:"to" jsonschema:"the recipient's name"`
+	To      string `json:"to" jsonschema:"a name, or #channel to post to a channel"`
 	Content string `json:"content" jsonschema:"the message text"`
+	Type    string `json:"type,omitempty" jsonschema:"what the message is for (default message)"`
+	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers; makes a thread"`
+	Shared  string `json:"shared,omitempty" jsonschema:"a key stored with share that the message points at"`
 }
 
 func (s *Server) addSend() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
-		Name: "send",
-		Description: `Send a message to another instance by name. ` +
-			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...". ` +
-			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested) or forwarded (X was renamed). ` +
-			`Texts over 10 KB reach X as a summary and a file path.`,
+		Name:        "send",
+		InputSchema: inputSchema[sendArgs](map[string][]string{"type": ipcmesh.Types()}),
+		Description: `Send a message to another instance by name, or post it to a channel with to "#name". ` +
+			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...", "post to #auth-dev: ...", ` +
+			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +
+			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or which members a post reaches, and gives the id. ` +
+			`Texts over 10 KB reach X as a summary and a file path; for bulk, share it and set shared.`,
 	}, s.send)
 }
 
 func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("send to %q", in.To)
+	if err := ipcmesh.ValidateType(in.Type); err != nil {
+		return nil, nil, s.fail(action, err)
+	}
 	p, _, err := s.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := p.Send(ctx, in.To, in.Content)
+	typ := in.Type
+	if typ == ipcmesh.TypeMessage {
+		typ = ""
+	}
+	r, err := p.SendMessage(ctx, ipc.SendRequest{To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}
@@ -47,6 +62,15 @@ func describeSend(r ipc.SendResult) string {
 	m := r.Message
 	var s string
 	switch {
+	case m.Channel != "":
+		switch {
+		case r.Members == 0:
+			s = fmt.Sprintf("Posted to #%s, but no other instance is a member yet: nobody gets it in check (history shows it).", m.Channel)
+		case r.Online:
+			s = fmt.Sprintf("Posted to #%s: it reaches its %s (some online now).", m.Channel, count(r.Members, "other member"))
+		default:
+			s = fmt.Sprintf("Posted to #%s: it reaches its %s on their next check (none online now).", m.Channel, count(r.Members, "other member"))
+		}
 	case r.Queued:
 		s = fmt.Sprintf("Queued for %s: no instance has registered that name yet; it gets the message if it registers within %d days.", m.To, r.QueueDays)
 		if len(r.Suggestions) > 0 {
@@ -61,7 +85,18 @@ func describeSend(r ipc.SendResult) string {
 		s += fmt.Sprintf(" Forwarded: %s is now called %s; write to %s from now on.", m.SentTo, m.To, m.To)
 	}
 	if m.Large {
-		s += fmt.Sprintf(" It is large (%s): %s gets a summary and the file %s.", humanSize(m.Size), m.To, m.Path)
+		s += fmt.Sprintf(" It is large (%s): readers get a summary and the file %s.", humanSize(m.Size), m.Path)
+	}
+	s += " Id " + m.ID
+	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
+		s += ", type " + m.Type
+	}
+	if m.Thread != "" {
+		s += ", thread " + m.Thread
+	}
+	s += "."
+	if m.Type == ipcmesh.TypeRequest {
+		s += fmt.Sprintf(" To wait for the answer: history with thread %q and wait_seconds.", m.ID)
 	}
 	return s
 }

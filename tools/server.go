@@ -7,9 +7,11 @@
 // and leaves gracefully when the assistant goes away.
 //
 // Every tool definition is read by the model in every session, so the
-// surface is kept small: seven tools whose descriptions carry the phrases
-// users say ("msg X: ...", "check messages", "who's online?"), and plain
-// text results.
+// surface is kept small: thirteen tools whose descriptions carry the phrases
+// users say ("msg X: ...", "check messages", "who's online?", "post to
+// #auth-dev: ..."), one tool per area rather than one per verb (history
+// covers conversations, channels and threads; channels does create, list,
+// find, join and leave), and plain text results.
 package tools
 
 import (
@@ -18,8 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -98,6 +103,11 @@ func New(opts Options) *Server {
 	s.addList()
 	s.addRename()
 	s.addAutoCheck()
+	s.addHistory()
+	s.addChannels()
+	s.addShare()
+	s.addSearch()
+	s.addSetStatus()
 	s.addEtiquette()
 	s.addInbox()
 	return s
@@ -275,7 +285,7 @@ func (s *Server) fail(action string, err error) error {
 		case ipcmesh.CodeRateLimited:
 			return fmt.Errorf("cannot %s: the broker is rate limiting this instance; wait %s, then try once more (do not retry in a loop)", action, e.RetryAfter())
 		}
-		return fmt.Errorf("cannot %s: %s", action, e.Message)
+		return fmt.Errorf("cannot %s: %s", action, opsAsTools.Replace(e.Message))
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("cannot %s: the call was cancelled", action)
@@ -286,7 +296,39 @@ func (s *Server) fail(action string, err error) error {
 	return fmt.Errorf("cannot %s: %w", action, err)
 }
 
+// opsAsTools words the broker's advice, which names wire ops, as the
+// tools that do them.
+var opsAsTools = strings.NewReplacer(
+	"channel_list", "channels (action list)",
+	"channel_create", "channels (action create)",
+	"channel_join", "channels (action join)",
+	"channel_leave", "channels (action leave)",
+)
+
 // text is a successful tool result holding s.
 func text(s string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+}
+
+// inputSchema is the input schema inferred for T, made plain for every
+// client: an optional slice or pointer is inferred as ["null", X], which
+// some clients (Gemini's function declarations) cannot take, so each
+// property gets its one type. enums restricts properties to listed values.
+func inputSchema[T any](enums map[string][]string) *jsonschema.Schema {
+	schema, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("input schema of %T: %v", *new(T), err))
+	}
+	for name, prop := range schema.Properties {
+		if len(prop.Types) > 0 {
+			types := slices.DeleteFunc(slices.Clone(prop.Types), func(t string) bool { return t == "null" })
+			if len(types) == 1 {
+				prop.Types, prop.Type = nil, types[0]
+			}
+		}
+		for _, v := range enums[name] {
+			prop.Enum = append(prop.Enum, v)
+		}
+	}
+	return schema
 }

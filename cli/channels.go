@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// runChannels lists, finds, creates, joins and leaves channels: the named
+// rooms that send '#name' posts to.
+func runChannels(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("channels")
+	var id identity
+	id.register(fs)
+	description := fs.String("description", "", "create: what the channel is for")
+	private := fs.Bool("private", false, "create: only members read and post")
+	members := fs.String("members", "", "create, join: the members to add, as `a,b,c`")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	action := "list"
+	if len(pos) > 0 {
+		action, pos = pos[0], pos[1:]
+	}
+	var list []string
+	for _, m := range strings.Split(*members, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			list = append(list, m)
+		}
+	}
+	switch action {
+	case "list":
+		if len(pos) > 0 {
+			return usagef("channels list takes no arguments; to search: channels find WORDS")
+		}
+	case "find":
+		if len(pos) == 0 {
+			return usagef("channels find needs words to look for")
+		}
+	case "create", "join", "leave":
+		if len(pos) != 1 {
+			return usagef("channels %s needs one channel name", action)
+		}
+	default:
+		return usagef("unknown action %q: use list, find, create, join or leave", action)
+	}
+	if (*description != "" || *private) && action != "create" || len(list) > 0 && action != "create" && action != "join" {
+		return usagef("--description and --private go with create, --members with create or join")
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	switch action {
+	case "list", "find":
+		return listChannels(ctx, e, p, strings.Join(pos, " "), *asJSON)
+	case "create":
+		r, err := p.CreateChannel(ctx, ipc.ChannelCreateRequest{Name: pos[0], Description: *description, Private: *private, Members: list})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.Stdout, r)
+		}
+		kind := "public"
+		if r.Channel.Private {
+			kind = "private"
+		}
+		fmt.Fprintf(e.Stdout, "created #%s (%s; members: %s); post with: ipcmesh send '#%s' MESSAGE\n", r.Channel.Name, kind, strings.Join(r.Channel.Members, ", "), r.Channel.Name)
+		if r.Warning != "" {
+			fmt.Fprintf(e.Stdout, "warning: %s\n", r.Warning)
+		}
+		return nil
+	case "join":
+		c, err := p.JoinChannel(ctx, pos[0], list)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.Stdout, c)
+		}
+		fmt.Fprintf(e.Stdout, "#%s members: %s\n", c.Name, strings.Join(c.Members, ", "))
+		return nil
+	}
+	if err := p.LeaveChannel(ctx, pos[0]); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, struct{}{})
+	}
+	fmt.Fprintf(e.Stdout, "left %s\n", pos[0])
+	return nil
+}
+
+func listChannels(ctx context.Context, e Env, p *election.Peer, query string, asJSON bool) error {
+	list, err := p.Channels(ctx, query)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if list == nil {
+			list = []ipcmesh.Channel{}
+		}
+		return printJSON(e.Stdout, list)
+	}
+	if len(list) == 0 {
+		if query != "" {
+			fmt.Fprintf(e.Stdout, "No channel matches %q.\n", query)
+		} else {
+			fmt.Fprintln(e.Stdout, "No channels yet: ipcmesh channels create NAME --description D")
+		}
+		return nil
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANNEL\tMEMBERS\tMESSAGES\tLAST ACTIVE\tDESCRIPTION")
+	for _, c := range list {
+		name := "#" + c.Name
+		if c.Private {
+			name += " (private)"
+		}
+		members := strings.Join(c.Members, ",")
+		if len(c.Members) > 6 {
+			members = fmt.Sprintf("%s,+%d", strings.Join(c.Members[:6], ","), len(c.Members)-6)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, members, c.Messages, ago(c.LastActive, now), c.Description)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// runHistory prints a conversation with an instance or a channel's posts,
+// newest first and a page at a time, or a whole thread oldest first. With
+// --thread and --wait it waits for the next message in the thread instead.
+// It marks nothing read, except the direct messages to this instance that
+// a wait returns.
+func runHistory(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("history")
+	var id identity
+	id.register(fs)
+	with := fs.String("with", "", "the conversation with the instance `NAME`")
+	channel := fs.String("channel", "", "the posts of the channel `C`")
+	thread := fs.String("thread", "", "the whole thread of the message `ID`")
+	before := fs.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
+	limit := fs.Int("limit", 0, "at most `N` messages (default 20, max 200)")
+	wait := fs.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	set := 0
+	for _, v := range []string{*with, *channel, *thread} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("history takes no arguments: use --with NAME, --channel C or --thread ID")
+	case set != 1:
+		return usagef("history needs one of --with NAME, --channel C or --thread ID")
+	case *wait < 0 || *limit < 0:
+		return usagef("--wait and --limit must not be negative")
+	case *wait > 0 && *thread == "":
+		return usagef("--wait waits for the next message in a thread: give --thread ID")
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	if *wait > 0 {
+		return waitThread(ctx, e, p, *thread, *wait, *asJSON)
+	}
+	r, err := p.History(ctx, ipc.HistoryRequest{With: *with, Channel: *channel, Thread: *thread, Before: *before, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, r)
+	}
+	w := &errWriter{w: e.Stdout}
+	if len(r.Messages) == 0 {
+		fmt.Fprintln(w, "No messages.")
+		return w.err
+	}
+	for _, m := range r.Messages {
+		printMessage(w, m, *channel == "")
+	}
+	if r.More && *thread == "" {
+		last := r.Messages[len(r.Messages)-1]
+		what := "--with " + *with
+		if *channel != "" {
+			what = "--channel " + *channel
+		}
+		fmt.Fprintf(w, "(older messages: ipcmesh history %s --before %d)\n", what, last.Seq)
+	}
+	if last := r.Messages[len(r.Messages)-1]; *thread != "" && last.Type == ipcmesh.TypeDone {
+		fmt.Fprintf(w, "(the thread is done: %s sent done)\n", last.From)
+	}
+	return w.err
+}
+
+// waitThread waits for the next message in the thread of id after id and
+// prints what came. Exit status 0 either way: "no reply yet" is an answer.
+func waitThread(ctx context.Context, e Env, p *election.Peer, id string, wait time.Duration, asJSON bool) error {
+	if !asJSON {
+		fmt.Fprintf(e.Stderr, "waiting up to %s for the next message after %s (Ctrl-C to stop)\n", wait, id)
+	}
+	r, err := nextInThread(ctx, p, id, wait)
+	if errors.Is(err, context.Canceled) {
+		return nil // interrupted while waiting
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		err = printJSON(e.Stdout, r)
+	} else {
+		w := &errWriter{w: e.Stdout}
+		for _, m := range r.Messages {
+			printMessage(w, m, true)
+		}
+		switch {
+		case r.Done:
+			fmt.Fprintln(w, "(the thread is done)")
+		case len(r.Messages) == 0:
+			fmt.Fprintf(w, "No reply after %s within %s.\n", id, wait)
+		}
+		err = w.err
+	}
+	if err != nil {
+		return err
+	}
+	// Shown: the replies to this instance need not show up in check again.
+	me := p.Name()
+	var ids []string
+	for _, m := range r.Messages {
+		if m.To == me && m.Channel == "" {
+			ids = append(ids, m.ID)
+		}
+	}
+	_, err = p.Ack(ctx, ids)
+	return err
+}
+
+// nextInThread returns the messages of the thread of id that came after
+// id, waiting up to wait for one if there is none yet; Done says a done
+// came. Peer.WaitReply waits for messages newer than the thread's newest
+// at the time of the call; this waits after id itself, so a reply that
+// came before the wait began is not missed.
+func nextInThread(ctx context.Context, p *election.Peer, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
+	h, err := p.History(ctx, ipc.HistoryRequest{Thread: id, Limit: ipc.MaxHistory})
+	if err != nil {
+		return ipc.WaitReplyResult{}, err
+	}
+	var after uint64
+	for _, m := range h.Messages {
+		if m.ID == id {
+			if m.Type == ipcmesh.TypeDone {
+				return ipc.WaitReplyResult{Done: true, Last: m.Seq}, nil
+			}
+			after = m.Seq
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var r ipc.WaitReplyResult
+		left := time.Until(deadline)
+		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
+		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
+			return r, err
+		}
+		after = max(after, r.Last)
+	}
+}

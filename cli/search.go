@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// runSearch finds the messages this instance may read (its direct mail,
+// sent or received, and its channels) that hold every word given.
+func runSearch(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("search")
+	var id identity
+	id.register(fs)
+	from := fs.String("from", "", "only messages from `NAME`")
+	channel := fs.String("channel", "", "only posts to the channel `C`")
+	since := fs.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02, RFC 3339)")
+	until := fs.String("until", "", "only messages until `WHEN` (as --since)")
+	limit := fs.Int("limit", 0, "at most `N` messages (default 20, max 100)")
+	asJSON := fs.Bool("json", false, "print the messages as JSON")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("search needs words to look for")
+	}
+	req := ipc.SearchRequest{Query: strings.Join(pos, " "), From: *from, Channel: *channel, Limit: *limit}
+	now := time.Now()
+	if *since != "" {
+		if req.Since, err = parseWhen(*since, now); err != nil {
+			return usagef("--since: %v", err)
+		}
+	}
+	if *until != "" {
+		if req.Until, err = parseWhen(*until, now); err != nil {
+			return usagef("--until: %v", err)
+		}
+	}
+	p, err := id.session(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	msgs, err := p.Search(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if msgs == nil {
+			msgs = []ipcmesh.Message{}
+		}
+		return printJSON(e.Stdout, msgs)
+	}
+	w := &errWriter{w: e.Stdout}
+	if len(msgs) == 0 {
+		fmt.Fprintf(w, "No message you may read matches %q.\n", req.Query)
+		return w.err
+	}
+	for _, m := range msgs {
+		printMessage(w, m, true)
+	}
+	return w.err
+}
+
+// parseWhen reads a point in time as people give it: a duration back from
+// now (90m, 24h, 7d) or a date (2026-01-02, or RFC 3339).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
+}

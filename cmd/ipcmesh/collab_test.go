@@ -1,0 +1,313 @@
+package main
+
+// Collaboration through the command line, one process per command as a
+// user runs them: channels and private groups, channel posts in check,
+// conversations paged back, waiting for a reply in a thread until done,
+// shared data, search and status. Waits are on what the processes print.
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// collabMesh is a mesh with a dedicated broker and the names registered.
+func collabMesh(t *testing.T, names ...string) *mesh {
+	t.Helper()
+	m := newMesh(t)
+	m.startBroker()
+	for _, n := range names {
+		m.mustRun("register", n)
+	}
+	return m
+}
+
+func wantIn(t *testing.T, what, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s printed %q, want it to contain %q", what, got, w)
+		}
+	}
+}
+
+func wantNotIn(t *testing.T, what, got string, unwanted ...string) {
+	t.Helper()
+	for _, u := range unwanted {
+		if strings.Contains(got, u) {
+			t.Errorf("%s printed %q, want it without %q", what, got, u)
+		}
+	}
+}
+
+// usageFails runs a command that must be refused as called wrongly.
+func (m *mesh) usageFails(args ...string) {
+	m.t.Helper()
+	if r := m.run(args...); r.code != 2 || !strings.Contains(r.stderr, "usage: ipcmesh "+args[0]) {
+		m.t.Errorf("ipcmesh %s: want exit status 2 with the usage, got %s", strings.Join(args, " "), r)
+	}
+}
+
+func channelNames(list []ipcmesh.Channel) []string {
+	var out []string
+	for _, c := range list {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func TestChannelsCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "bob", "carol")
+
+	wantIn(t, "channels create", m.mustRun("channels", "create", "Auth Dev", "--description", "login and tokens", "--as", "alice").stdout,
+		"created #auth-dev (public; members: alice)")
+	r := m.mustRun("channels", "create", "auth-deb", "--as", "alice")
+	wantIn(t, "channels create of a near name", r.stdout, "created #auth-deb", "warning:", "auth-dev")
+	var list []ipcmesh.Channel
+	m.mustJSON(&list, "channels", "--json", "--as", "bob")
+	if got := channelNames(list); !slices.Equal(got, []string{"auth-deb", "auth-dev"}) {
+		t.Errorf("channels --json lists %v, want [auth-deb auth-dev]", got)
+	}
+	r = m.mustRun("channels", "find", "tokens", "--as", "bob")
+	wantIn(t, "channels find", r.stdout, "#auth-dev", "login and tokens", "alice")
+	wantNotIn(t, "channels find", r.stdout, "#auth-deb")
+
+	wantIn(t, "channels join", m.mustRun("channels", "join", "#auth-dev", "--as", "bob").stdout, "#auth-dev members: alice, bob")
+	m.mustRun("channels", "join", "auth-dev", "--as", "carol")
+	wantIn(t, "channels leave", m.mustRun("channels", "leave", "auth-dev", "--as", "carol").stdout, "left auth-dev")
+	m.mustJSON(&list, "channels", "find", "auth", "dev", "--json", "--as", "bob")
+	for _, c := range list {
+		if c.Name == "auth-dev" && !slices.Equal(c.Members, []string{"alice", "bob"}) {
+			t.Errorf("auth-dev members %v after carol left, want [alice bob]", c.Members)
+		}
+	}
+
+	// A post reaches each member once, not the poster, not a non-member.
+	wantIn(t, "send to a channel", m.mustRun("send", "--as", "alice", "--type", "status", "#auth-dev", "build", "is", "red").stdout,
+		"posted to #auth-dev (1 other member", "status]")
+	wantIn(t, "member check", m.mustRun("check", "--as", "bob").stdout, "alice in #auth-dev [status]: build is red")
+	if r := m.mustRun("check", "--as", "bob"); strings.TrimSpace(r.stdout) != "No new messages." {
+		t.Errorf("a second check printed %q", r.stdout)
+	}
+	for _, who := range []string{"alice", "carol"} {
+		if c := m.check("--as", who); len(c.Messages) != 0 {
+			t.Errorf("%s got %d messages from a post to #auth-dev, want none: %+v", who, len(c.Messages), c.Messages)
+		}
+	}
+
+	wantIn(t, "unknown channel", m.mustFail("send", "--as", "alice", "#auth-dve", "hi"), "auth-dve")
+	m.usageFails("channels", "explode")
+	m.usageFails("channels", "create")
+	m.usageFails("send", "--type", "question", "--as", "alice", "bob", "hi")
+}
+
+func TestPrivateChannelCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "bob", "carol")
+	wantIn(t, "create a private channel", m.mustRun("channels", "create", "secret", "--private", "--members", "bob", "--as", "alice").stdout,
+		"created #secret (private; members: alice, bob)")
+	m.mustRun("send", "--as", "alice", "#secret", "the launch is on friday")
+	wantIn(t, "member history", m.mustRun("history", "--channel", "secret", "--as", "bob").stdout, "alice in #secret: the launch is on friday")
+
+	for _, args := range [][]string{
+		{"history", "--channel", "secret", "--as", "carol"},
+		{"send", "--as", "carol", "#secret", "let me in"},
+		{"channels", "join", "secret", "--as", "carol"},
+	} {
+		wantNotIn(t, "non-member "+args[0], m.mustFail(args...), "friday")
+	}
+	var list []ipcmesh.Channel
+	m.mustJSON(&list, "channels", "list", "--json", "--as", "carol")
+	if slices.Contains(channelNames(list), "secret") {
+		t.Errorf("a non-member sees the private channel in the list: %v", channelNames(list))
+	}
+	var found []ipcmesh.Message
+	m.mustJSON(&found, "search", "launch", "--json", "--as", "carol")
+	if len(found) != 0 {
+		t.Errorf("a non-member found %d private posts: %+v", len(found), found)
+	}
+
+	m.mustRun("channels", "join", "secret", "--members", "carol", "--as", "bob")
+	wantIn(t, "new member history", m.mustRun("history", "--channel", "secret", "--as", "carol").stdout, "the launch is on friday")
+}
+
+func TestHistoryAndThreadsCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "bob", "carol")
+	for i := 1; i <= 5; i++ {
+		from, to := "alice", "bob"
+		if i%2 == 0 {
+			from, to = "bob", "alice"
+		}
+		m.mustRun("send", "--as", from, to, "note", string(rune('0'+i)))
+	}
+	m.mustRun("send", "--as", "carol", "alice", "not in the conversation")
+
+	// Newest first, paged back with --before.
+	var seen []string
+	var before uint64
+	for page := 0; ; page++ {
+		args := []string{"history", "--with", "bob", "--limit", "2", "--json", "--as", "alice"}
+		if before > 0 {
+			args = append(args, "--before", strconv.FormatUint(before, 10))
+		}
+		var r ipc.HistoryResult
+		m.mustJSON(&r, args...)
+		for _, msg := range r.Messages {
+			seen = append(seen, msg.Content)
+		}
+		if !r.More || len(r.Messages) == 0 || page > 5 {
+			break
+		}
+		before = r.Messages[len(r.Messages)-1].Seq
+	}
+	if want := []string{"note 5", "note 4", "note 3", "note 2", "note 1"}; !slices.Equal(seen, want) {
+		t.Errorf("paged history %q, want %q", seen, want)
+	}
+	r := m.mustRun("history", "--with", "bob", "--limit", "2", "--as", "alice")
+	wantIn(t, "history", r.stdout, "bob to alice: note 4", "alice to bob: note 5", "(older messages: ipcmesh history --with bob --before ")
+	m.usageFails("history", "--as", "alice")
+	m.usageFails("history", "--with", "bob", "--wait", "5s", "--as", "alice")
+
+	// A request, a waiter that wakes on the reply, then one that stops on done.
+	var sent ipc.SendResult
+	m.mustJSON(&sent, "send", "--json", "--as", "alice", "--type", "request", "bob", "please review auth.go")
+	req := sent.Message.ID
+	wantIn(t, "check of the request", m.mustRun("check", "--as", "bob").stdout, "alice [request]: please review auth.go  (id "+req+")")
+
+	waiter := m.start(nil, "history", "--thread", req, "--wait", "10m", "--as", "alice")
+	waiter.waitLine(waiter.stderr, "waiting up to 10m0s for the next message after "+req, startTimeout)
+	m.mustJSON(&sent, "send", "--json", "--as", "bob", "--type", "response", "--reply-to", req, "alice", "looks good, one nit")
+	reply := sent.Message.ID
+	if sent.Message.Thread != req {
+		t.Errorf("the reply's thread is %q, want %q", sent.Message.Thread, req)
+	}
+	waiter.waitLine(waiter.stdout, "looks good, one nit", runTimeout)
+	if code := waiter.wait(runTimeout); code != 0 {
+		t.Fatalf("the waiter exited with status %d", code)
+	}
+	wantIn(t, "the woken waiter", waiter.stdout.String(), "bob to alice [response, re "+req+"]: looks good, one nit")
+	wantNotIn(t, "the woken waiter", waiter.stdout.String(), "done")
+	for _, msg := range m.check("--as", "alice").Messages {
+		if msg.ID == reply {
+			t.Errorf("after the waiter showed the reply, check returned it again: %+v", msg)
+		}
+	}
+
+	waiter = m.start(nil, "history", "--thread", reply, "--wait", "10m", "--as", "alice")
+	waiter.waitLine(waiter.stderr, "waiting up to", startTimeout)
+	m.mustRun("send", "--as", "bob", "--type", "done", "--reply-to", reply, "alice", "fixed, all yours")
+	waiter.waitLine(waiter.stdout, "(the thread is done)", runTimeout)
+	if code := waiter.wait(runTimeout); code != 0 {
+		t.Fatalf("the waiter exited with status %d", code)
+	}
+	wantIn(t, "the waiter stopped by done", waiter.stdout.String(), "[done, re "+reply+"]: fixed, all yours")
+
+	var thread ipc.HistoryResult
+	m.mustJSON(&thread, "history", "--thread", req, "--json", "--as", "bob")
+	var contents []string
+	for _, msg := range thread.Messages {
+		contents = append(contents, msg.Content)
+	}
+	if want := []string{"please review auth.go", "looks good, one nit", "fixed, all yours"}; !slices.Equal(contents, want) {
+		t.Errorf("the thread reads %q, want %q (oldest first)", contents, want)
+	}
+	wantIn(t, "history of a done thread", m.mustRun("history", "--thread", req, "--as", "bob").stdout, "(the thread is done: bob sent done)")
+	// A wait on a finished thread returns at once.
+	wantIn(t, "wait on a done thread", m.mustRun("history", "--thread", req, "--wait", "10m", "--as", "alice").stdout, "(the thread is done)")
+}
+
+func TestShareCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "bob")
+	report := strings.Repeat("finding: token expiry is not checked\n", 500)
+	file := filepath.Join(t.TempDir(), "review.md")
+	if err := os.WriteFile(file, []byte(report), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, "share", m.mustRun("share", "review:auth", file, "--description", "the auth review", "--as", "alice").stdout,
+		"shared review:auth (18.1 KiB)")
+	if r := m.runIn("short notes", "share", "notes", "--as", "bob"); r.code != 0 {
+		t.Fatalf("share from stdin: %s", r)
+	}
+	if got := m.mustRun("get", "review:auth", "--as", "bob").stdout; got != report {
+		t.Errorf("get printed %d bytes, want the %d stored", len(got), len(report))
+	}
+	if got := m.mustRun("get", "notes", "--as", "alice").stdout; got != "short notes" {
+		t.Errorf("get printed %q, want %q", got, "short notes")
+	}
+	var list []ipcmesh.Shared
+	m.mustJSON(&list, "shared", "--json", "--as", "alice")
+	if len(list) != 2 {
+		t.Fatalf("shared --json lists %+v, want 2 keys", list)
+	}
+	for _, sh := range list {
+		switch sh.Key {
+		case "review:auth":
+			if sh.Size != len(report) || sh.StoredBy != "alice" || sh.Description != "the auth review" || sh.Content != "" {
+				t.Errorf("shared entry %+v", sh)
+			}
+		case "notes":
+			if sh.Size != len("short notes") || sh.StoredBy != "bob" {
+				t.Errorf("shared entry %+v", sh)
+			}
+		default:
+			t.Errorf("unexpected shared key %+v", sh)
+		}
+	}
+	wantIn(t, "shared", m.mustRun("shared", "--as", "bob").stdout, "review:auth", "18.1 KiB", "alice", "the auth review")
+
+	m.mustRun("send", "--as", "alice", "--shared", "review:auth", "bob", "the review is in")
+	wantIn(t, "check", m.mustRun("check", "--as", "bob").stdout, "alice [shared review:auth]: the review is in")
+	wantIn(t, "unknown key", m.mustFail("get", "nope", "--as", "bob"), "nope")
+	m.usageFails("share", "no spaces", file, "--as", "alice")
+}
+
+func TestSearchAndStatusCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "bob", "carol")
+	m.mustRun("channels", "create", "dev", "--as", "alice")
+	m.mustRun("channels", "join", "dev", "--as", "bob")
+	m.mustRun("channels", "create", "ops", "--as", "alice")
+	m.mustRun("channels", "create", "secret", "--private", "--members", "carol", "--as", "alice")
+	m.mustRun("send", "--as", "alice", "#dev", "the zebra migration starts today")
+	m.mustRun("send", "--as", "alice", "#ops", "zebra servers rebooted")
+	m.mustRun("send", "--as", "carol", "#secret", "zebra budget is confidential")
+	m.mustRun("send", "--as", "alice", "bob", "the giraffe report")
+
+	var found []ipcmesh.Message
+	m.mustJSON(&found, "search", "zebra", "--json", "--as", "bob")
+	if len(found) != 1 || found[0].Channel != "dev" || !strings.Contains(found[0].Content, "migration") {
+		t.Errorf("bob's search for zebra found %+v, want only the #dev post", found)
+	}
+	m.mustJSON(&found, "search", "zebra", "--json", "--as", "alice")
+	if len(found) != 3 {
+		t.Errorf("alice's search for zebra found %d messages, want 3: %+v", len(found), found)
+	}
+	m.mustJSON(&found, "search", "zebra", "budget", "--from", "carol", "--channel", "secret", "--json", "--as", "alice")
+	if len(found) != 1 || found[0].From != "carol" {
+		t.Errorf("a filtered search found %+v, want carol's post", found)
+	}
+	wantIn(t, "search", m.mustRun("search", "giraffe", "--since", "24h", "--as", "bob").stdout, "alice to bob: the giraffe report")
+	wantIn(t, "search since the future", m.mustRun("search", "giraffe", "--since", "2100-01-01", "--as", "bob").stdout, "No message")
+	m.usageFails("search", "giraffe", "--since", "last tuesday", "--as", "bob")
+
+	wantIn(t, "set-status", m.mustRun("set-status", "reviewing", "auth.go", "--description", "backend", "--as", "alice").stdout, "status of alice: reviewing auth.go")
+	var insts []ipcmesh.Instance
+	m.mustJSON(&insts, "list", "--json")
+	for _, in := range insts {
+		if in.Name == "alice" && (in.Status != "reviewing auth.go" || in.Description != "backend") {
+			t.Errorf("list --json shows alice as %+v", in)
+		}
+	}
+	wantIn(t, "list", m.mustRun("list").stdout, "reviewing auth.go (backend)")
+	m.mustRun("set-status", "", "--as", "alice")
+	wantNotIn(t, "list after clearing", m.mustRun("list").stdout, "reviewing")
+}

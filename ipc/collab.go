@@ -1,0 +1,163 @@
+package ipc
+
+import (
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// Collaboration ops: channels, conversations, threads, shared data, search
+// and presence status (docs/COLLABORATION.md, docs/PROTOCOL.md).
+const (
+	OpChannelCreate = "channel_create" // make a channel (public, or private with members)
+	OpChannelList   = "channel_list"   // channels the caller may see, optionally found by keyword
+	OpChannelJoin   = "channel_join"   // join a channel, or add members to it
+	OpChannelLeave  = "channel_leave"  // leave a channel
+	OpHistory       = "history"        // a conversation, a channel or a thread, read or not
+	OpWaitReply     = "wait_reply"     // wait for the next messages of a thread
+	OpShare         = "share"          // store content under a key
+	OpGetShared     = "get_shared"     // the content stored under a key
+	OpListShared    = "list_shared"    // every shared key, without content
+	OpSearch        = "search"         // messages the caller may read that hold words
+	OpSetStatus     = "set_status"     // the caller's status line and description
+)
+
+// Limits of the collaboration requests.
+const (
+	// MaxStatus and MaxDescription bound set_status's fields, in bytes.
+	MaxStatus      = 200
+	MaxDescription = 500
+	// DefaultHistory and MaxHistory bound one history page.
+	DefaultHistory = 20
+	MaxHistory     = 200
+	// DefaultSearch and MaxSearch bound one search answer.
+	DefaultSearch = 20
+	MaxSearch     = 100
+	// MaxMembers bounds the names one channel_create or channel_join adds.
+	MaxMembers = 1000
+)
+
+// ChannelCreateRequest makes a channel. Name is normalised ("#Auth Dev" is
+// auth-dev). A private channel is read and posted to by Members only; the
+// creator is always a member.
+type ChannelCreateRequest struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Private     bool     `json:"private,omitempty"`
+	Members     []string `json:"members,omitempty"`
+}
+
+// ChannelResult is the channel as stored. Warning, from channel_create,
+// names an existing channel whose name is close to the new one.
+type ChannelResult struct {
+	Channel ipcmesh.Channel `json:"channel"`
+	Warning string          `json:"warning,omitempty"`
+}
+
+// ChannelListRequest lists channels; with Query, only those whose name or
+// description holds one of its words (case-insensitive).
+type ChannelListRequest struct {
+	Query string `json:"query,omitempty"`
+}
+
+// ChannelListResult lists channels by name.
+type ChannelListResult struct {
+	Channels []ipcmesh.Channel `json:"channels"`
+}
+
+// ChannelJoinRequest joins the caller to a public channel (and Members with
+// it), or adds Members to a private channel the caller is a member of.
+type ChannelJoinRequest struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members,omitempty"`
+}
+
+// ChannelLeaveRequest takes the caller out of a channel.
+type ChannelLeaveRequest struct {
+	Name string `json:"name"`
+}
+
+// HistoryRequest reads exactly one of: the conversation between the caller
+// and With, a Channel, or the Thread of a message id. Conversations and
+// channels come newest first, a page of Limit before the seq Before (0: the
+// newest); a thread comes whole, oldest first.
+type HistoryRequest struct {
+	With    string `json:"with,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Thread  string `json:"thread,omitempty"`
+	Before  uint64 `json:"before,omitempty"`
+	Limit   int    `json:"limit,omitempty"`
+}
+
+// HistoryResult is one page. More says older messages exist: ask again
+// with Before set to the seq of the last (oldest) message of this page.
+type HistoryResult struct {
+	Messages []ipcmesh.Message `json:"messages"`
+	More     bool              `json:"more,omitempty"`
+}
+
+// WaitReplyRequest waits up to WaitMS for new messages in the thread of the
+// message ID. New means a seq above After, or, when After is 0, above the
+// newest message of the thread at the time of the request.
+type WaitReplyRequest struct {
+	ID     string `json:"id"`
+	After  uint64 `json:"after,omitempty"`
+	WaitMS int64  `json:"wait_ms,omitempty"`
+}
+
+// WaitReplyResult holds the new messages of the thread, oldest first (empty
+// when the time ran out). Done is true when one of them has type done.
+// Last is the seq the answer accounts for: the newest returned, or the one
+// waited after; send it as After to wait for the next ones without missing
+// any.
+type WaitReplyResult struct {
+	Messages []ipcmesh.Message `json:"messages"`
+	Done     bool              `json:"done,omitempty"`
+	Last     uint64            `json:"last"`
+}
+
+// ShareRequest stores Content under Key, replacing what was there.
+type ShareRequest struct {
+	Key         string `json:"key"`
+	Content     string `json:"content"`
+	Description string `json:"description,omitempty"`
+}
+
+// SharedResult holds one shared entry: without content from share, with
+// it from get_shared.
+type SharedResult struct {
+	Shared ipcmesh.Shared `json:"shared"`
+}
+
+// GetSharedRequest asks for the content under Key.
+type GetSharedRequest struct {
+	Key string `json:"key"`
+}
+
+// ListSharedResult lists every shared key, without content.
+type ListSharedResult struct {
+	Shared []ipcmesh.Shared `json:"shared"`
+}
+
+// SearchRequest finds the messages the caller may read that hold every word
+// of Query, newest first, filtered by sender, channel and time.
+type SearchRequest struct {
+	Query   string    `json:"query"`
+	From    string    `json:"from,omitempty"`
+	Channel string    `json:"channel,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	Until   time.Time `json:"until,omitzero"`
+	Limit   int       `json:"limit,omitempty"`
+}
+
+// SearchResult holds the matches, newest first.
+type SearchResult struct {
+	Messages []ipcmesh.Message `json:"messages"`
+}
+
+// SetStatusRequest sets the caller's status line and description, shown by
+// list. Empty strings clear them.
+type SetStatusRequest struct {
+	Status      string `json:"status"`
+	Description string `json:"description,omitempty"`
+}

@@ -1,0 +1,129 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// channels manages the named rooms instances post to with send "#name":
+// one tool with an action rather than five, so the surface stays small.
+// A private channel is a group conversation: only its members read or
+// post, and only a member adds others.
+
+type channelsArgs struct {
+	Action      string   `json:"action" jsonschema:"what to do"`
+	Name        string   `json:"name,omitempty" jsonschema:"the channel (create, join, leave)"`
+	Description string   `json:"description,omitempty" jsonschema:"create: what the channel is for"`
+	Private     bool     `json:"private,omitempty" jsonschema:"create: only members read and post"`
+	Members     []string `json:"members,omitempty" jsonschema:"create: the first members; join a private channel: add these"`
+	Query       string   `json:"query,omitempty" jsonschema:"find: words of the name or description"`
+}
+
+func (s *Server) addChannels() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name:        "channels",
+		InputSchema: inputSchema[channelsArgs](map[string][]string{"action": {"create", "list", "find", "join", "leave"}}),
+		Description: `Manage channels, the named rooms you post to with send to "#name": create (private: a group only its members read), list (members, messages, last activity), find by keyword, join, leave. ` +
+			`Use for "create a channel #auth-dev for ...", "list channels", "find a channel about auth", "join #auth-dev", "add X to #auth-dev" (join with members), "leave #auth-dev".`,
+	}, s.channels)
+}
+
+func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in channelsArgs) (*mcp.CallToolResult, any, error) {
+	action := in.Action + " channels"
+	if in.Name != "" {
+		action = fmt.Sprintf("%s %s", in.Action, channelName(in.Name))
+	}
+	needName := in.Action == "create" || in.Action == "join" || in.Action == "leave"
+	if needName && in.Name == "" {
+		return nil, nil, fmt.Errorf("cannot %s a channel: name is required", in.Action)
+	}
+	p, me, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch in.Action {
+	case "create":
+		r, err := p.CreateChannel(ctx, ipc.ChannelCreateRequest{Name: in.Name, Description: in.Description, Private: in.Private, Members: in.Members})
+		if err != nil {
+			return nil, nil, s.fail(action, err)
+		}
+		c := r.Channel
+		kind := "public: anyone may join, read and post"
+		if c.Private {
+			kind = "private: only members read and post"
+		}
+		msg := fmt.Sprintf("Created #%s (%s); members: %s. Post with send to \"#%s\".", c.Name, kind, names(c.Members, me, 20), c.Name)
+		if r.Warning != "" {
+			msg += " Warning: " + r.Warning
+		}
+		return text(msg), nil, nil
+	case "list", "find":
+		if in.Action == "find" && in.Query == "" {
+			return nil, nil, fmt.Errorf("cannot find channels: give query, words of the name or description")
+		}
+		list, err := p.Channels(ctx, in.Query)
+		if err != nil {
+			return nil, nil, s.fail(action, err)
+		}
+		if len(list) == 0 {
+			if in.Query != "" {
+				return text(fmt.Sprintf("No channel matches %q. List them all with action list, or create one.", in.Query)), nil, nil
+			}
+			return text(`No channels yet. Create one with action create (name, description).`), nil, nil
+		}
+		var b strings.Builder
+		if in.Query != "" {
+			fmt.Fprintf(&b, "%s matching %q:\n", count(len(list), "channel"), in.Query)
+		} else {
+			fmt.Fprintf(&b, "%s:\n", count(len(list), "channel"))
+		}
+		now := time.Now()
+		for _, c := range list {
+			writeChannel(&b, c, me, now)
+		}
+		return text(b.String()), nil, nil
+	case "join":
+		c, err := p.JoinChannel(ctx, in.Name, in.Members)
+		if err != nil {
+			return nil, nil, s.fail(action, err)
+		}
+		if len(in.Members) > 0 {
+			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(in.Members, ", "), c.Name, names(c.Members, me, 20))), nil, nil
+		}
+		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", c.Name, count(c.Messages, "message"), names(c.Members, me, 20), c.Name)), nil, nil
+	case "leave":
+		if err := p.LeaveChannel(ctx, in.Name); err != nil {
+			return nil, nil, s.fail(action, err)
+		}
+		return text(fmt.Sprintf("Left %s: its posts no longer reach you.", channelName(in.Name))), nil, nil
+	}
+	return nil, nil, fmt.Errorf("cannot %s: action must be create, list, find, join or leave", action)
+}
+
+// writeChannel writes one channel on one line.
+func writeChannel(b *strings.Builder, c ipcmesh.Channel, me string, now time.Time) {
+	fmt.Fprintf(b, "- #%s", c.Name)
+	if c.Private {
+		b.WriteString(" (private)")
+	}
+	if c.Description != "" {
+		fmt.Fprintf(b, ": %s;", c.Description)
+	} else {
+		b.WriteString(":")
+	}
+	fmt.Fprintf(b, " %s: %s; %s", count(len(c.Members), "member"), names(c.Members, me, 10), count(c.Messages, "message"))
+	if !c.LastActive.IsZero() {
+		fmt.Fprintf(b, ", last active %s", ago(c.LastActive, now))
+	}
+	if !slices.Contains(c.Members, me) {
+		b.WriteString(" (you are not a member)")
+	}
+	b.WriteString("\n")
+}

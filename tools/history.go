@@ -1,0 +1,185 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// history reads what was said, read or not: a conversation with one
+// instance or a channel's posts (newest first, paged back with before), or
+// a whole thread (oldest first). It marks nothing read: that is check's.
+//
+// With a thread and wait_seconds it is how an assistant waits for the
+// answer to a request without polling: one call the broker holds until the
+// next message in the thread arrives, or a done in it ends the wait. Like
+// a waiting check it reports progress to a client that asked for it.
+
+type historyArgs struct {
+	With        string `json:"with,omitempty" jsonschema:"an instance: your conversation with it"`
+	Channel     string `json:"channel,omitempty" jsonschema:"a channel: its posts"`
+	Thread      string `json:"thread,omitempty" jsonschema:"a message id: its whole thread"`
+	Before      uint64 `json:"before,omitempty" jsonschema:"page back: only messages before this seq (the previous page says it)"`
+	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, max 200)"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
+}
+
+func (s *Server) addHistory() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "history",
+		Description: `Read past messages, read or not: a conversation with an instance (with) or a channel's posts (channel), newest first; or a whole thread (thread), oldest first. ` +
+			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>". ` +
+			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns when the next message in the thread arrives, or says when a done ended it.`,
+	}, s.history)
+}
+
+func (s *Server) history(ctx context.Context, req *mcp.CallToolRequest, in historyArgs) (*mcp.CallToolResult, any, error) {
+	const action = "read history"
+	set := 0
+	for _, v := range []string{in.With, in.Channel, in.Thread} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		return nil, nil, fmt.Errorf("cannot %s: give one of with (an instance), channel or thread (a message id)", action)
+	case in.WaitSeconds < 0 || in.Limit < 0:
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds and limit must be 0 or more", action)
+	case in.WaitSeconds > 0 && in.Thread == "":
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message in a thread: give thread (the id of the message you expect an answer to)", action)
+	}
+	p, name, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.WaitSeconds > 0 {
+		return s.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
+	}
+	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, Limit: in.Limit})
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	var what string
+	switch {
+	case in.With != "":
+		what = fmt.Sprintf("the conversation of %s with %s", name, in.With)
+	case in.Channel != "":
+		what = channelName(in.Channel)
+	default:
+		what = "the thread of " + in.Thread
+	}
+	if len(r.Messages) == 0 {
+		if in.Before > 0 {
+			return text(fmt.Sprintf("No messages in %s before seq %d.", what, in.Before)), nil, nil
+		}
+		return text(fmt.Sprintf("No messages in %s yet.", what)), nil, nil
+	}
+	var b strings.Builder
+	order := "newest first"
+	if in.Thread != "" {
+		order = "oldest first"
+	}
+	fmt.Fprintf(&b, "%s in %s, %s:\n", count(len(r.Messages), "message"), what, order)
+	writeMessages(&b, r.Messages, in.Channel == "")
+	if r.More {
+		last := r.Messages[len(r.Messages)-1]
+		if in.Thread != "" {
+			b.WriteString("\n(The thread goes on: read on from its last message shown.)\n")
+		} else {
+			fmt.Fprintf(&b, "\n(Older messages: call history again with before %d.)\n", last.Seq)
+		}
+	}
+	if in.Thread != "" {
+		if last := r.Messages[len(r.Messages)-1]; last.Type == ipcmesh.TypeDone {
+			fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", last.From)
+		}
+	}
+	return text(b.String()), nil, nil
+}
+
+// waitReply waits up to wait for the next message in the thread of id and
+// says what came: replies, a done, or nothing. The direct messages to this
+// instance it returns are marked read, so check does not show them again;
+// channel posts are left to check, which reads each channel in order.
+func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, name, id string, wait time.Duration) (*mcp.CallToolResult, any, error) {
+	const action = "wait for a reply"
+	if token := req.Params.GetProgressToken(); token != nil {
+		stop := reportProgress(ctx, req.Session, token, wait, "a reply to "+id)
+		defer stop()
+	}
+	r, err := nextInThread(ctx, p, id, wait)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	if len(r.Messages) == 0 {
+		if r.Done {
+			return text(fmt.Sprintf("The thread of %s is done (a done was sent): no reply to wait for.", id)), nil, nil
+		}
+		return text(fmt.Sprintf("No reply after %s yet (waited %s). Wait again the same way, or go on with your work.", id, wait)), nil, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s after %s:\n", count(len(r.Messages), "new message"), id)
+	writeMessages(&b, r.Messages, true)
+	last := r.Messages[len(r.Messages)-1]
+	if r.Done {
+		done := last
+		for _, m := range r.Messages {
+			if m.Type == ipcmesh.TypeDone {
+				done = m
+			}
+		}
+		fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", done.From)
+	} else {
+		fmt.Fprintf(&b, "\n(To wait for more: history with thread %q and wait_seconds.)\n", last.ID)
+	}
+	var mine []string
+	for _, m := range r.Messages {
+		if m.To == name && m.Channel == "" {
+			mine = append(mine, m.ID)
+		}
+	}
+	if _, err := p.Ack(ctx, mine); err != nil {
+		s.log.Warn("ack replies", "err", err)
+	}
+	return text(b.String()), nil, nil
+}
+
+// nextInThread returns the messages of the thread of id that came after
+// id, waiting up to wait for one if there is none yet; Done says a done
+// came. Peer.WaitReply waits for messages newer than the thread's newest
+// at the time of the call; this waits after id itself, so an assistant
+// that sends a request, works on, and then waits for the answer still
+// gets an answer that arrived meanwhile. One wait at the broker lasts at
+// most waitChunk: the protocol cannot cancel a wait.
+func nextInThread(ctx context.Context, p *election.Peer, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
+	h, err := p.History(ctx, ipc.HistoryRequest{Thread: id, Limit: ipc.MaxHistory})
+	if err != nil {
+		return ipc.WaitReplyResult{}, err
+	}
+	var after uint64
+	for _, m := range h.Messages {
+		if m.ID == id {
+			if m.Type == ipcmesh.TypeDone {
+				return ipc.WaitReplyResult{Done: true, Last: m.Seq}, nil
+			}
+			after = m.Seq
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var r ipc.WaitReplyResult
+		left := min(time.Until(deadline), waitChunk)
+		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
+		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
+			return r, err
+		}
+		after = max(after, r.Last)
+	}
+}

@@ -1,0 +1,78 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// search finds messages by their words across everything this instance may
+// read: its direct mail, sent or received, and its channels. The broker
+// keeps a word index, so a search costs about the same on a large store.
+
+type searchArgs struct {
+	Query   string `json:"query" jsonschema:"words a message must all hold"`
+	From    string `json:"from,omitempty" jsonschema:"only messages from this instance"`
+	Channel string `json:"channel,omitempty" jsonschema:"only posts to this channel"`
+	Since   string `json:"since,omitempty" jsonschema:"only messages since: a duration (24h, 7d) or a date (2026-01-02, RFC 3339)"`
+}
+
+func (s *Server) addSearch() {
+	mcp.AddTool(s.mcp, &mcp.Tool{
+		Name: "search",
+		Description: `Search the messages you may read (your direct mail, sent or received, and your channels) for words; newest first, at most 20. ` +
+			`Use for "search messages for X", "what did Y say about X?" (from), "find X in #auth-dev" (channel), "X since yesterday" (since 24h).`,
+	}, s.search)
+}
+
+func (s *Server) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
+	action := fmt.Sprintf("search for %q", in.Query)
+	var since time.Time
+	if in.Since != "" {
+		var err error
+		if since, err = parseSince(in.Since, time.Now()); err != nil {
+			return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
+		}
+	}
+	p, _, err := s.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	msgs, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since})
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
+	if len(msgs) == 0 {
+		return text(fmt.Sprintf("No message you may read matches %q.", in.Query)), nil, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s matching %q, newest first:\n", count(len(msgs), "message"), in.Query)
+	writeMessages(&b, msgs, true)
+	return text(b.String()), nil, nil
+}
+
+// parseSince reads a point in time as people give it: a duration back
+// from now (90m, 24h, 7d) or a date (2026-01-02, or RFC 3339).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("since %q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
+}
