@@ -64,6 +64,9 @@ type roundResult struct {
 // sentence or two, as assistants send.
 const filler = "a message of an ordinary length, a sentence or two long, as assistants send to each other"
 
+// fillerWord is a word of the filler, so every bench message holds it.
+const fillerWord = "ordinary"
+
 // content is the body of bench message KEY: the key, a space, the filler.
 func content(key string) string { return key + " " + filler }
 

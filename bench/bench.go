@@ -360,7 +360,7 @@ type sizes struct {
 	afterKill int // (d) acked sends by the new broker before stopping
 	stored    int // (e) messages stored
 	unread    int // (e) of which unread
-	lookups   int // (e) checks and fetches per repetition
+	lookups   int // (e) checks, history pages and searches per repetition
 	instances int // (f) connected instances
 	oneshots  int // (g) one-shot processes timed
 }

@@ -70,7 +70,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // allFigures lists every figure a complete report has.
 var allFigures = []string{
 	"a", "b", "b.lost", "b.dup", "c.p50", "c.p99", "d", "d.lost", "d.dup",
-	"e.check", "e.check99", "e.fetch", "e.fetch99", "f", "g", "g.secret", "x.fsync", "x.rtt",
+	"e.check", "e.check99", "e.history", "e.history99", "e.search", "e.search99", "e.searchc", "f", "g", "g.secret", "x.fsync", "x.rtt",
 }
 
 // checkReport checks that the report has every figure in ids, each

@@ -49,11 +49,14 @@ func (r *runner) groups() []group {
 			{id: "d.lost", name: "(d) lost (acked, never received)", unit: "msgs", target: le(0), judge: "max"},
 			{id: "d.dup", name: "(d) received more than once", unit: "msgs", target: le(0), judge: "max"},
 		}},
-		{key: "e", title: fmt.Sprintf("check and fetch with %s messages stored", stored), timeout: 5 * time.Minute, run: r.figE, rows: []row{
+		{key: "e", title: fmt.Sprintf("check, history and search with %s messages stored", stored), timeout: 5 * time.Minute, run: r.figE, rows: []row{
 			{id: "e.check", name: fmt.Sprintf("(e) check, %s stored, p50", stored), unit: "ms", target: le(1)},
 			{id: "e.check99", name: fmt.Sprintf("(e) check, %s stored, p99", stored), unit: "ms"},
-			{id: "e.fetch", name: "(e) fetch by id (history stand-in), p50", unit: "ms", target: le(1)},
-			{id: "e.fetch99", name: "(e) fetch by id (history stand-in), p99", unit: "ms"},
+			{id: "e.history", name: "(e) history page of 20, p50", unit: "ms", target: le(1)},
+			{id: "e.history99", name: "(e) history page of 20, p99", unit: "ms"},
+			{id: "e.search", name: "(e) search, one rare word, p50", unit: "ms"},
+			{id: "e.search99", name: "(e) search, one rare word, p99", unit: "ms"},
+			{id: "e.searchc", name: "(e) search, rare + common word, p50", unit: "ms"},
 		}},
 		{key: "f", title: fmt.Sprintf("broker peak RSS with %d connected instances", sz.instances), timeout: 5 * time.Minute, run: r.figF, rows: []row{
 			{id: "f", name: fmt.Sprintf("(f) broker peak RSS, %d instances", sz.instances), unit: "MiB", target: le(40), judge: "max"},
@@ -513,8 +516,8 @@ func (r *runner) failover(ctx context.Context, rep int) (took time.Duration, los
 	return took, lost, dup, host, nil
 }
 
-// figE: check (the unread page) and fetch by id with many messages stored,
-// nearly all of them read.
+// figE: check (the unread page), a history page and searches with many
+// messages stored, nearly all of them read.
 func (r *runner) figE(ctx context.Context, res *results) error {
 	m, err := r.newMesh("e")
 	if err != nil {
@@ -522,11 +525,11 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 	}
 	defer m.close()
 	start := time.Now()
-	read, err := populate(ctx, m.dir, r.sz.stored, r.sz.unread)
+	seqs, err := populate(ctx, m.dir, r.sz.stored, r.sz.unread)
 	if err != nil {
 		return err
 	}
-	r.logf("(e) stored %d messages (%d unread) in %.1f s", r.sz.stored, r.sz.unread, time.Since(start).Seconds())
+	r.logf("(e) stored and indexed %d messages (%d unread) in %.1f s", r.sz.stored, r.sz.unread, time.Since(start).Seconds())
 	if err := m.startBroker(ctx); err != nil {
 		return err
 	}
@@ -534,17 +537,9 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 	if err != nil {
 		return err
 	}
-	c, err := reader.Check(ctx, 100, 0)
-	if err != nil {
-		return err
-	}
-	if len(c.Messages) != r.sz.unread {
-		return fmt.Errorf("check returned %d messages, want the %d unread", len(c.Messages), r.sz.unread)
-	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for rep := range r.opts.Reps {
-		checks := make([]float64, 0, r.sz.lookups)
-		fetches := make([]float64, 0, r.sz.lookups)
+		var checks, pages, rare, mixed []float64
 		for range r.sz.lookups {
 			t := time.Now()
 			c, err := reader.Check(ctx, 100, 0)
@@ -553,36 +548,65 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 			}
 			checks = append(checks, ms(time.Since(t)))
 			if len(c.Messages) != r.sz.unread {
-				return fmt.Errorf("check returned %d messages, want %d", len(c.Messages), r.sz.unread)
+				return fmt.Errorf("check returned %d messages, want the %d unread", len(c.Messages), r.sz.unread)
 			}
-			id := read[rnd.IntN(len(read))]
+
+			// A page of the conversation somewhere in its past.
+			before := seqs[20+rnd.IntN(len(seqs)-20)]
 			t = time.Now()
-			f, err := reader.Fetch(ctx, id)
+			h, err := reader.History(ctx, ipc.HistoryRequest{With: "writer", Before: before, Limit: 20})
 			if err != nil {
 				return err
 			}
-			fetches = append(fetches, ms(time.Since(t)))
-			if f.Message.ID != id {
-				return fmt.Errorf("fetch %s returned %s", id, f.Message.ID)
+			pages = append(pages, ms(time.Since(t)))
+			if len(h.Messages) != 20 || h.Messages[0].Seq >= before {
+				return fmt.Errorf("history before %d returned %d messages starting at %d", before, len(h.Messages), h.Messages[0].Seq)
+			}
+
+			// Every message holds its own number and the common filler.
+			n := rnd.IntN(r.sz.stored)
+			t = time.Now()
+			found, err := reader.Search(ctx, ipc.SearchRequest{Query: "n" + strconv.Itoa(n)})
+			if err != nil {
+				return err
+			}
+			rare = append(rare, ms(time.Since(t)))
+			if len(found) != 1 {
+				return fmt.Errorf("search for message %d found %d messages, want 1", n, len(found))
+			}
+			t = time.Now()
+			found, err = reader.Search(ctx, ipc.SearchRequest{Query: fillerWord + " n" + strconv.Itoa(n)})
+			if err != nil {
+				return err
+			}
+			mixed = append(mixed, ms(time.Since(t)))
+			if len(found) != 1 {
+				return fmt.Errorf("search for %q and message %d found %d messages, want 1", fillerWord, n, len(found))
 			}
 		}
 		res.add("e.check", percentile(checks, 50))
 		res.add("e.check99", percentile(checks, 99))
-		res.add("e.fetch", percentile(fetches, 50))
-		res.add("e.fetch99", percentile(fetches, 99))
-		r.logf("(e) repetition %d/%d: check p50 %.3f ms, fetch p50 %.3f ms", rep+1, r.opts.Reps, percentile(checks, 50), percentile(fetches, 50))
+		res.add("e.history", percentile(pages, 50))
+		res.add("e.history99", percentile(pages, 99))
+		res.add("e.search", percentile(rare, 50))
+		res.add("e.search99", percentile(rare, 99))
+		res.add("e.searchc", percentile(mixed, 50))
+		r.logf("(e) repetition %d/%d: check p50 %.3f ms, history p50 %.3f ms, search p50 %.3f ms", rep+1, r.opts.Reps, percentile(checks, 50), percentile(pages, 50), percentile(rare, 50))
 	}
-	res.note("e.check", "%d stored for one reader, %d of them unread; %d checks per repetition (limit 100, no wait, not acked, so each returns the %d) from a peer in the bench process to the broker child; the store was filled directly (store.Append and store.Ack in batches of 1000) before the broker started",
+	res.note("e.check", "%d stored for one reader, %d of them unread; %d checks per repetition (limit 100, no wait, not acked, so each returns the %d) from a peer in the bench process to the broker child; the store was filled directly (store.Append and store.Ack in batches of 1000, then indexed) before the broker started",
 		r.sz.stored, r.sz.unread, r.sz.lookups, r.sz.unread)
-	res.note("e.fetch", "there is no history op yet: fetch by id of a random read message stands in for a history page; %d per repetition", r.sz.lookups)
+	res.note("e.history", "a page of 20 of the reader's conversation with the writer, before a random seq; %d per repetition", r.sz.lookups)
+	res.note("e.search", "the word that only one message holds (its number), among %d messages that all hold the filler words; %d per repetition", r.sz.stored, r.sz.lookups)
+	res.note("e.searchc", "the same number and %q, which every message holds", fillerWord)
 	return nil
 }
 
 // populate fills a store with n messages from "writer" to "reader", all
-// but unread of them read, and returns the ids of the read ones. The
-// reader's instance is created with an expired session, so that the
-// reader can register as usual.
-func populate(ctx context.Context, dir string, n, unread int) ([]string, error) {
+// but unread of them read, waits until they are indexed, and returns their
+// seqs in order. Message i holds the word "n<i>" and the filler. The
+// reader's instance is created with an expired session, so that the reader
+// can register as usual.
+func populate(ctx context.Context, dir string, n, unread int) ([]uint64, error) {
 	st, err := store.Open(store.Options{Dir: dir})
 	if err != nil {
 		return nil, err
@@ -592,13 +616,13 @@ func populate(ctx context.Context, dir string, n, unread int) ([]string, error) 
 		return nil, err
 	}
 	const batch = 1000
-	var read []string
+	var seqs []uint64
 	for start := 0; start < n; start += batch {
 		drafts := make([]store.Draft, 0, batch)
 		var acks []string
 		for i := start; i < min(start+batch, n); i++ {
 			id := ipc.NewID()
-			drafts = append(drafts, store.Draft{ID: id, From: "writer", To: "reader", Content: content("e:" + strconv.Itoa(i))})
+			drafts = append(drafts, store.Draft{ID: id, From: "writer", To: "reader", Content: content("n" + strconv.Itoa(i))})
 			if i < n-unread {
 				acks = append(acks, id)
 			}
@@ -611,13 +635,16 @@ func populate(ctx context.Context, dir string, n, unread int) ([]string, error) 
 			if d.Err != nil {
 				return nil, d.Err
 			}
+			seqs = append(seqs, d.Message.Seq)
 		}
 		if _, err := st.Ack(ctx, "reader", acks); err != nil {
 			return nil, err
 		}
-		read = append(read, acks...)
 	}
-	return read, st.Close()
+	if err := st.WaitIndexed(ctx); err != nil {
+		return nil, err
+	}
+	return seqs, st.Close()
 }
 
 // figF: the broker child's peak resident memory once many instances have
