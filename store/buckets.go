@@ -92,9 +92,10 @@ type tables struct {
 	renames, history, queued          *bolt.Bucket
 	forwardExpiry, renameExpiry, meta *bolt.Bucket
 
-	channels, channelStats, cursors, channelLog *bolt.Bucket
-	channelExpiry, conversations, threads       *bolt.Bucket
-	words, shared                               *bolt.Bucket
+	// tx opens the collaboration buckets on first use (see the methods
+	// below): opening a bucket costs allocations, and a direct message
+	// needs none of them but conversations.
+	tx *bolt.Tx
 }
 
 func tablesOf(tx *bolt.Tx) tables {
@@ -113,17 +114,34 @@ func tablesOf(tx *bolt.Tx) tables {
 		forwardExpiry: b(bucketForwardExpiry),
 		renameExpiry:  b(bucketRenameExpiry),
 		meta:          b(bucketMeta),
-		channels:      b(bucketChannels),
-		channelStats:  b(bucketChannelStats),
-		cursors:       b(bucketCursors),
-		channelLog:    b(bucketChannelLog),
-		channelExpiry: b(bucketChannelExpiry),
-		conversations: b(bucketConversations),
-		threads:       b(bucketThreads),
-		words:         b(bucketWords),
-		shared:        b(bucketShared),
+		tx:            tx,
 	}
 }
+
+// Names of the lazily opened buckets as byte slices, made once.
+var (
+	keyChannels      = []byte(bucketChannels)
+	keyChannelStats  = []byte(bucketChannelStats)
+	keyCursors       = []byte(bucketCursors)
+	keyChannelLog    = []byte(bucketChannelLog)
+	keyChannelExpiry = []byte(bucketChannelExpiry)
+	keyConversations = []byte(bucketConversations)
+	keyThreads       = []byte(bucketThreads)
+	keyWords         = []byte(bucketWords)
+	keyShared        = []byte(bucketShared)
+)
+
+// The collaboration buckets; bbolt keeps each open for the rest of the
+// transaction once opened.
+func (t tables) channels() *bolt.Bucket      { return t.tx.Bucket(keyChannels) }
+func (t tables) channelStats() *bolt.Bucket  { return t.tx.Bucket(keyChannelStats) }
+func (t tables) cursors() *bolt.Bucket       { return t.tx.Bucket(keyCursors) }
+func (t tables) channelLog() *bolt.Bucket    { return t.tx.Bucket(keyChannelLog) }
+func (t tables) channelExpiry() *bolt.Bucket { return t.tx.Bucket(keyChannelExpiry) }
+func (t tables) conversations() *bolt.Bucket { return t.tx.Bucket(keyConversations) }
+func (t tables) threads() *bolt.Bucket       { return t.tx.Bucket(keyThreads) }
+func (t tables) words() *bolt.Bucket         { return t.tx.Bucket(keyWords) }
+func (t tables) shared() *bolt.Bucket        { return t.tx.Bucket(keyShared) }
 
 // seqKey is big-endian so that byte order is seq order, which makes a
 // cursor walk an inbox oldest first.

@@ -79,7 +79,7 @@ func putChannel(channels *bolt.Bucket, name string, r channelRecord) error {
 
 // channelView is the channel as callers see it.
 func channelView(t tables, name string, r channelRecord) ipcmesh.Channel {
-	st := getChannelStats(t.channelStats, name)
+	st := getChannelStats(t.channelStats(), name)
 	return ipcmesh.Channel{
 		Name:        name,
 		Description: r.Description,
@@ -137,7 +137,7 @@ func (s *Store) CreateChannel(ctx context.Context, ch ipcmesh.Channel) (ipcmesh.
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		refusal = nil
 		t := tablesOf(tx)
-		if t.channels.Get([]byte(ch.Name)) != nil {
+		if t.channels().Get([]byte(ch.Name)) != nil {
 			refusal = ipcmesh.Errorf(ipcmesh.CodeNameTaken, "channel #%s already exists: join it, or choose another name", ch.Name)
 			return nil
 		}
@@ -148,16 +148,16 @@ func (s *Store) CreateChannel(ctx context.Context, ch ipcmesh.Channel) (ipcmesh.
 			Created:     time.Unix(0, s.now().UnixNano()).UTC(),
 			Members:     members,
 		}
-		if err := putChannel(t.channels, ch.Name, rec); err != nil {
+		if err := putChannel(t.channels(), ch.Name, rec); err != nil {
 			return err
 		}
 		// The stats of a channel of the same name that was dropped by hand
 		// are gone too; a new channel starts from nothing.
-		if err := t.channelStats.Put([]byte(ch.Name), channelStats{}.marshal()); err != nil {
+		if err := t.channelStats().Put([]byte(ch.Name), channelStats{}.marshal()); err != nil {
 			return err
 		}
 		for _, m := range members {
-			if err := t.cursors.Put(cursorKey(m, ch.Name), seqKey(0)); err != nil {
+			if err := t.cursors().Put(cursorKey(m, ch.Name), seqKey(0)); err != nil {
 				return err
 			}
 		}
@@ -181,7 +181,7 @@ func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) {
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		rec, found, err := getChannel(t.channels, name)
+		rec, found, err := getChannel(t.channels(), name)
 		if err != nil || !found {
 			return err
 		}
@@ -201,7 +201,7 @@ func (s *Store) Channels() ([]ipcmesh.Channel, error) {
 	var out []ipcmesh.Channel
 	err := s.db.View(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		return t.channels.ForEach(func(k, v []byte) error {
+		return t.channels().ForEach(func(k, v []byte) error {
 			var r channelRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("channel %s: %w", k, err)
@@ -234,7 +234,7 @@ func (s *Store) JoinChannel(ctx context.Context, name string, members []string) 
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		refusal = nil
 		t := tablesOf(tx)
-		rec, ok, err := getChannel(t.channels, name)
+		rec, ok, err := getChannel(t.channels(), name)
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *Store) JoinChannel(ctx context.Context, name string, members []string) 
 			refusal = channelNotFound(name)
 			return nil
 		}
-		last := getChannelStats(t.channelStats, name).LastSeq
+		last := getChannelStats(t.channelStats(), name).LastSeq
 		changed := false
 		for _, m := range members {
 			if _, in := slices.BinarySearch(rec.Members, m); in {
@@ -251,12 +251,12 @@ func (s *Store) JoinChannel(ctx context.Context, name string, members []string) 
 			rec.Members = append(rec.Members, m)
 			slices.Sort(rec.Members)
 			changed = true
-			if err := t.cursors.Put(cursorKey(m, name), seqKey(last)); err != nil {
+			if err := t.cursors().Put(cursorKey(m, name), seqKey(last)); err != nil {
 				return err
 			}
 		}
 		if changed {
-			if err := putChannel(t.channels, name, rec); err != nil {
+			if err := putChannel(t.channels(), name, rec); err != nil {
 				return err
 			}
 		}
@@ -279,7 +279,7 @@ func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		refusal = nil
 		t := tablesOf(tx)
-		rec, ok, err := getChannel(t.channels, name)
+		rec, ok, err := getChannel(t.channels(), name)
 		if err != nil {
 			return err
 		}
@@ -290,11 +290,11 @@ func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
 		i, in := slices.BinarySearch(rec.Members, member)
 		if in {
 			rec.Members = slices.Delete(rec.Members, i, i+1)
-			if err := putChannel(t.channels, name, rec); err != nil {
+			if err := putChannel(t.channels(), name, rec); err != nil {
 				return err
 			}
 		}
-		return t.cursors.Delete(cursorKey(member, name))
+		return t.cursors().Delete(cursorKey(member, name))
 	})
 	if err == nil {
 		err = refusal
@@ -327,7 +327,7 @@ type membership struct {
 func memberships(t tables, name string) []membership {
 	var out []membership
 	prefix := append([]byte(name), 0)
-	c := t.cursors.Cursor()
+	c := t.cursors().Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		out = append(out, membership{channel: string(k[len(prefix):]), cursor: seqOf(v)})
 	}
@@ -338,15 +338,15 @@ func memberships(t tables, name string) []membership {
 // Where newName is already a member, its own cursor stays.
 func moveMemberships(t tables, old, newName string) error {
 	for _, m := range memberships(t, old) {
-		if err := t.cursors.Delete(cursorKey(old, m.channel)); err != nil {
+		if err := t.cursors().Delete(cursorKey(old, m.channel)); err != nil {
 			return err
 		}
-		if t.cursors.Get(cursorKey(newName, m.channel)) == nil {
-			if err := t.cursors.Put(cursorKey(newName, m.channel), seqKey(m.cursor)); err != nil {
+		if t.cursors().Get(cursorKey(newName, m.channel)) == nil {
+			if err := t.cursors().Put(cursorKey(newName, m.channel), seqKey(m.cursor)); err != nil {
 				return err
 			}
 		}
-		rec, ok, err := getChannel(t.channels, m.channel)
+		rec, ok, err := getChannel(t.channels(), m.channel)
 		if err != nil {
 			return err
 		}
@@ -360,7 +360,7 @@ func moveMemberships(t tables, old, newName string) error {
 			rec.Members = append(rec.Members, newName)
 			slices.Sort(rec.Members)
 		}
-		if err := putChannel(t.channels, m.channel, rec); err != nil {
+		if err := putChannel(t.channels(), m.channel, rec); err != nil {
 			return err
 		}
 	}

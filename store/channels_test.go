@@ -510,7 +510,7 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 	// No index still names a deleted message.
 	err = s.db.View(func(tx *bolt.Tx) error {
 		tb := tablesOf(tx)
-		for _, b := range []*bolt.Bucket{tb.words, tb.channelLog, tb.conversations, tb.threads, tb.channelExpiry} {
+		for _, b := range []*bolt.Bucket{tb.words(), tb.channelLog(), tb.conversations(), tb.threads(), tb.channelExpiry()} {
 			err := b.ForEach(func(k, _ []byte) error {
 				seq := tailSeq(k)
 				if tb.messages.Get(seqKey(seq)) == nil {

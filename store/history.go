@@ -37,7 +37,7 @@ func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.M
 func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
 	var exists bool
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		exists = tablesOf(tx).channels.Get([]byte(name)) != nil
+		exists = tablesOf(tx).channels().Get([]byte(name)) != nil
 		return nil
 	}); err != nil {
 		return nil, false, fmt.Errorf("history of #%s: %w", name, err)
@@ -152,7 +152,7 @@ func (s *Store) threadAfter(t tables, thread string, after uint64, out []ipcmesh
 		return out, nil
 	}
 	prefix := threadPrefix(thread)
-	c := t.threads.Cursor()
+	c := t.threads().Cursor()
 	for k, _ := c.Seek(withSeq(prefix, after+1)); k != nil && inList(k, prefix); k, _ = c.Next() {
 		seq := tailSeq(k)
 		rec, ok, err := getRecord(t.messages, seqKey(seq))

@@ -237,7 +237,8 @@ func (ix *indexer) round() (bool, error) {
 		if watermark(t.meta) != wm {
 			return nil // someone else moved it: the next round starts over
 		}
-		t.words.FillPercent = 0.9 // postings are mostly added at a list's end
+		words := t.words()
+		words.FillPercent = 0.9 // postings are mostly added at a list's end
 		backfill := seqOf(t.meta.Get([]byte(metaBackfill)))
 		// bbolt keeps the keys it is given until the commit: carve them all
 		// from one slab instead of allocating each.
@@ -265,7 +266,7 @@ func (ix *indexer) round() (bool, error) {
 					return fmt.Errorf("message %x: %w", key, errBadRecord)
 				}
 				if len(h.channel) == 0 {
-					if err := t.conversations.Put(withSeq(convPrefix(string(h.from), string(h.to)), p.seq), nil); err != nil {
+					if err := t.conversations().Put(withSeq(convPrefix(string(h.from), string(h.to)), p.seq), nil); err != nil {
 						return err
 					}
 				}
@@ -274,7 +275,7 @@ func (ix *indexer) round() (bool, error) {
 		// In key order each leaf is loaded once and filled front to back.
 		slices.SortFunc(keys, bytes.Compare)
 		for _, k := range keys {
-			if err := t.words.Put(k, nil); err != nil {
+			if err := words.Put(k, nil); err != nil {
 				return err
 			}
 		}

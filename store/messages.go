@@ -241,7 +241,7 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time) (Deliver
 // cursors.
 func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
 	ch := d.Channel
-	if t.channels.Get([]byte(ch)) == nil {
+	if t.channels().Get([]byte(ch)) == nil {
 		return Delivery{Err: channelNotFound(ch)}, nil
 	}
 	seq, err := t.messages.NextSequence()
@@ -251,12 +251,12 @@ func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
 	rec.To = "#" + ch
 	rec.Channel = ch
 	key := seqKey(seq)
-	st := getChannelStats(t.channelStats, ch)
+	st := getChannelStats(t.channelStats(), ch)
 	// A poster that had read everything has read its own post too, so its
 	// cursor moves along and its Unread never walks its own posts.
 	ck := cursorKey(rec.From, ch)
-	if cur := t.cursors.Get(ck); cur != nil && seqOf(cur) >= st.LastSeq {
-		if err := t.cursors.Put(ck, key); err != nil {
+	if cur := t.cursors().Get(ck); cur != nil && seqOf(cur) >= st.LastSeq {
+		if err := t.cursors().Put(ck, key); err != nil {
 			return Delivery{}, err
 		}
 	}
@@ -269,16 +269,16 @@ func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
 	}{
 		{t.messages, key, rec.marshal()},
 		{t.ids, []byte(rec.ID), key},
-		{t.channelLog, withSeq(chanPrefix(ch), seq), []byte(rec.From)},
-		{t.channelExpiry, timeKey(rec.Time, key), nil},
-		{t.channelStats, []byte(ch), st.marshal()},
+		{t.channelLog(), withSeq(chanPrefix(ch), seq), []byte(rec.From)},
+		{t.channelExpiry(), timeKey(rec.Time, key), nil},
+		{t.channelStats(), []byte(ch), st.marshal()},
 	} {
 		if err := put.b.Put(put.k, put.v); err != nil {
 			return Delivery{}, err
 		}
 	}
 	if rec.Thread != "" {
-		if err := t.threads.Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
+		if err := t.threads().Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
 			return Delivery{}, err
 		}
 	}
@@ -303,14 +303,14 @@ func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
 		{t.messages, key, rec.marshal()},
 		{t.ids, []byte(rec.ID), key},
 		{inbox, key, []byte(rec.ID)},
-		{t.conversations, withSeq(convPrefix(rec.From, rec.To), seq), nil},
+		{t.conversations(), withSeq(convPrefix(rec.From, rec.To), seq), nil},
 	} {
 		if err := put.b.Put(put.k, put.v); err != nil {
 			return err
 		}
 	}
 	if rec.Thread != "" {
-		if err := t.threads.Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
+		if err := t.threads().Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
 			return err
 		}
 	}
@@ -352,7 +352,7 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 		}
 		ms := memberships(t, name)
 		if len(ms) > 0 {
-			c := t.channelLog.Cursor()
+			c := t.channelLog().Cursor()
 			for _, m := range ms {
 				// Each list is sorted and only the oldest limit of the
 				// merge are kept, so no list need give more than limit.
@@ -412,7 +412,7 @@ func (s *Store) UnreadCount(name string) (int, error) {
 		if len(ms) == 0 {
 			return nil
 		}
-		c := t.channelLog.Cursor()
+		c := t.channelLog().Cursor()
 		for _, m := range ms {
 			walkUnreadPosts(c, name, m, func([]byte) bool { n++; return true })
 		}
@@ -466,7 +466,7 @@ func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error)
 			}
 			cur, seen := cursors[rec.Channel]
 			if !seen {
-				v := t.cursors.Get(cursorKey(name, rec.Channel))
+				v := t.cursors().Get(cursorKey(name, rec.Channel))
 				if v == nil {
 					continue // not a member: nothing to move
 				}
@@ -481,7 +481,7 @@ func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error)
 			cursors[rec.Channel] = cur
 		}
 		for ch, cur := range cursors {
-			if err := t.cursors.Put(cursorKey(name, ch), seqKey(cur)); err != nil {
+			if err := t.cursors().Put(cursorKey(name, ch), seqKey(cur)); err != nil {
 				return err
 			}
 		}
@@ -550,7 +550,7 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 		if err != nil || !found || rec.Channel == "" {
 			return err
 		}
-		ch, ok, err := getChannel(t.channels, rec.Channel)
+		ch, ok, err := getChannel(t.channels(), rec.Channel)
 		if err != nil || !ok {
 			return err
 		}

@@ -184,10 +184,10 @@ func moveInbox(t tables, old, newName string) (int, error) {
 		}
 		// The message now belongs to the conversation with the new name.
 		seq := seqOf(k)
-		if err := t.conversations.Delete(withSeq(convPrefix(rec.From, old), seq)); err != nil {
+		if err := t.conversations().Delete(withSeq(convPrefix(rec.From, old), seq)); err != nil {
 			return 0, err
 		}
-		if err := t.conversations.Put(withSeq(convPrefix(rec.From, newName), seq), nil); err != nil {
+		if err := t.conversations().Put(withSeq(convPrefix(rec.From, newName), seq), nil); err != nil {
 			return 0, err
 		}
 		if err := to.Put(k, ids[i]); err != nil {

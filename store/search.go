@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 	"unicode"
@@ -167,10 +168,10 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 	}
 	m := &matcher{q: q, allowed: make(map[string]bool, len(q.Channels))}
 	if !q.Since.IsZero() {
-		m.since = q.Since.UnixNano()
+		m.since = unixNano(q.Since)
 	}
 	if !q.Until.IsZero() {
-		m.until = q.Until.UnixNano()
+		m.until = unixNano(q.Until)
 	}
 	for _, ch := range q.Channels {
 		m.allowed[ch] = true
@@ -229,7 +230,7 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		var others []*seeker
 		for i, w := range words {
 			if i != walked {
-				others = append(others, &seeker{c: t.words.Cursor(), key: withSeq(wordPrefix(w), 0)})
+				others = append(others, &seeker{c: t.words().Cursor(), key: withSeq(wordPrefix(w), 0)})
 			}
 		}
 		key := seqKey(0)
@@ -282,10 +283,10 @@ func pickList(t tables, words []string, channel string) (list *bolt.Bucket, pref
 		}
 	}
 	for i, w := range words {
-		consider(t.words, wordPrefix(w), i)
+		consider(t.words(), wordPrefix(w), i)
 	}
 	if channel != "" {
-		consider(t.channelLog, chanPrefix(channel), -1)
+		consider(t.channelLog(), chanPrefix(channel), -1)
 	}
 	switch {
 	case list == nil:
@@ -326,4 +327,18 @@ func holdsAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// unixNano is t.UnixNano clamped to what it can represent: no message is
+// older than 1970, and none is newer than 2262, so a filter beyond either
+// compares right (and never wraps around when the walk subtracts its slack).
+func unixNano(t time.Time) int64 {
+	lo, hi := time.Unix(0, 1), time.Unix(0, math.MaxInt64)
+	switch {
+	case t.Before(lo):
+		return lo.UnixNano()
+	case t.After(hi):
+		return hi.UnixNano()
+	}
+	return t.UnixNano()
 }

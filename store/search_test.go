@@ -283,3 +283,20 @@ func sharedFiles(t *testing.T, s *Store) []string {
 	}
 	return files
 }
+
+func TestSearchFarDates(t *testing.T) {
+	s, _ := searchFixture(t)
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
+	old := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	got, err := s.Search(Query{Words: "deploy", Reader: "bob", Since: far})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("search since the year 2999 = %d messages, %v; want none", len(got), err)
+	}
+	got, err = s.Search(Query{Words: "deploy", Reader: "bob", Since: old, Until: far})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("search from the year 1000 to 2999 = %d messages, %v; want bob's 2", len(got), err)
+	}
+}

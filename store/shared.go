@@ -95,7 +95,7 @@ func (s *Store) Share(ctx context.Context, sh ipcmesh.Shared) (ipcmesh.Shared, e
 	var oldFile string
 	err = s.c.submit(ctx, func(tx *bolt.Tx) error {
 		oldFile = ""
-		b := tablesOf(tx).shared
+		b := tablesOf(tx).shared()
 		if prev := b.Get([]byte(sh.Key)); prev != nil {
 			pm, _, err := unmarshalShared(sh.Key, prev)
 			if err != nil {
@@ -125,7 +125,7 @@ func (s *Store) GetShared(key string) (ipcmesh.Shared, error) {
 		keys    []string
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tablesOf(tx).shared
+		b := tablesOf(tx).shared()
 		v := b.Get([]byte(key))
 		if v == nil {
 			return b.ForEach(func(k, _ []byte) error {
@@ -193,7 +193,7 @@ func contains(list []string, s string) bool {
 func (s *Store) ListShared() ([]ipcmesh.Shared, error) {
 	var out []ipcmesh.Shared
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tablesOf(tx).shared.ForEach(func(k, v []byte) error {
+		return tablesOf(tx).shared().ForEach(func(k, v []byte) error {
 			m, _, err := unmarshalShared(string(k), v)
 			if err != nil {
 				return err

@@ -103,7 +103,7 @@ func sweepQueued(t tables, cutoff time.Time, files *[]string) (int, error) {
 // sweepPosts deletes channel posts made before cutoff.
 func sweepPosts(t tables, cutoff time.Time, files *[]string) (int, error) {
 	n := 0
-	for _, k := range expiredKeys(t.channelExpiry, cutoff) {
+	for _, k := range expiredKeys(t.channelExpiry(), cutoff) {
 		removed, err := deleteMessage(t, k[8:], files)
 		if err != nil {
 			return n, err
@@ -111,7 +111,7 @@ func sweepPosts(t tables, cutoff time.Time, files *[]string) (int, error) {
 		if removed {
 			n++
 		}
-		if err := t.channelExpiry.Delete(k); err != nil {
+		if err := t.channelExpiry().Delete(k); err != nil {
 			return n, err
 		}
 	}
@@ -157,29 +157,30 @@ func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	}
 	seq := seqOf(key)
 	if rec.Channel != "" {
-		if err := t.channelLog.Delete(withSeq(chanPrefix(rec.Channel), seq)); err != nil {
+		if err := t.channelLog().Delete(withSeq(chanPrefix(rec.Channel), seq)); err != nil {
 			return false, err
 		}
-		if t.channelStats.Get([]byte(rec.Channel)) != nil {
-			st := getChannelStats(t.channelStats, rec.Channel)
+		if t.channelStats().Get([]byte(rec.Channel)) != nil {
+			st := getChannelStats(t.channelStats(), rec.Channel)
 			st.Messages = max(st.Messages-1, 0)
-			if err := t.channelStats.Put([]byte(rec.Channel), st.marshal()); err != nil {
+			if err := t.channelStats().Put([]byte(rec.Channel), st.marshal()); err != nil {
 				return false, err
 			}
 		}
-	} else if err := t.conversations.Delete(withSeq(convPrefix(rec.From, rec.To), seq)); err != nil {
+	} else if err := t.conversations().Delete(withSeq(convPrefix(rec.From, rec.To), seq)); err != nil {
 		return false, err
 	}
 	if rec.Thread != "" {
-		if err := t.threads.Delete(withSeq(threadPrefix(rec.Thread), seq)); err != nil {
+		if err := t.threads().Delete(withSeq(threadPrefix(rec.Thread), seq)); err != nil {
 			return false, err
 		}
 	}
 	// Past the watermark nothing is indexed yet, and the indexer skips
 	// messages that are gone by the time it writes.
 	if seq <= watermark(t.meta) {
+		words := t.words()
 		for _, w := range tokens(rec.Content) {
-			if err := t.words.Delete(withSeq(wordPrefix(w), seq)); err != nil {
+			if err := words.Delete(withSeq(wordPrefix(w), seq)); err != nil {
 				return false, err
 			}
 		}
