@@ -90,7 +90,7 @@ func waitThread(ctx context.Context, e Env, p *election.Peer, id string, wait ti
 	if !asJSON {
 		fmt.Fprintf(e.Stderr, "waiting up to %s for the next message after %s (Ctrl-C to stop)\n", wait, id)
 	}
-	r, err := nextInThread(ctx, p, id, wait)
+	r, err := p.WaitReply(ctx, id, wait)
 	if errors.Is(err, context.Canceled) {
 		return nil // interrupted while waiting
 	}
@@ -125,35 +125,4 @@ func waitThread(ctx context.Context, e Env, p *election.Peer, id string, wait ti
 	}
 	_, err = p.Ack(ctx, ids)
 	return err
-}
-
-// nextInThread returns the messages of the thread of id that came after
-// id, waiting up to wait for one if there is none yet; Done says a done
-// came. Peer.WaitReply waits for messages newer than the thread's newest
-// at the time of the call; this waits after id itself, so a reply that
-// came before the wait began is not missed.
-func nextInThread(ctx context.Context, p *election.Peer, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
-	h, err := p.History(ctx, ipc.HistoryRequest{Thread: id, Limit: ipc.MaxHistory})
-	if err != nil {
-		return ipc.WaitReplyResult{}, err
-	}
-	var after uint64
-	for _, m := range h.Messages {
-		if m.ID == id {
-			if m.Type == ipcmesh.TypeDone {
-				return ipc.WaitReplyResult{Done: true, Last: m.Seq}, nil
-			}
-			after = m.Seq
-		}
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		var r ipc.WaitReplyResult
-		left := time.Until(deadline)
-		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
-		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
-			return r, err
-		}
-		after = max(after, r.Last)
-	}
 }

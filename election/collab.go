@@ -48,30 +48,38 @@ func (p *Peer) History(ctx context.Context, req ipc.HistoryRequest) (ipc.History
 	return r, err
 }
 
-// WaitReply waits up to wait for new messages in the thread of the message
-// id: messages newer than the newest of the thread when WaitReply was
-// called. Done is set when one of them has type done. It first asks,
-// without waiting, what "newest" is, then waits after that seq: a wait
-// retried on the next broker after a failover then still sees a reply that
-// the last broker stored just before it went away.
+// WaitReply returns the messages of id's thread that came after id itself,
+// waiting up to wait for one if there are none yet; Done says a done came
+// (or id is one). Waiting after id, not after the thread's newest message,
+// is what "wait for the reply to my request" means: an answer that came
+// while the asker was busy elsewhere is returned at once, not missed. The
+// wait is asked for in pieces of at most waitPiece, because the protocol
+// cannot call a wait off: a caller that gives up leaves at most one piece
+// waiting at the broker. A piece cut by a failover is asked again of the
+// next broker after the same seq, so nothing stored in between is missed.
 func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
-	var r ipc.WaitReplyResult
-	if err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id}, &r); err != nil || wait <= 0 || len(r.Messages) > 0 {
-		return r, err
+	f, err := p.Fetch(ctx, id)
+	if err != nil {
+		return ipc.WaitReplyResult{}, err
 	}
-	after := r.Last
+	if f.Message.Type == ipcmesh.TypeDone {
+		return ipc.WaitReplyResult{Done: true, Last: f.Message.Seq}, nil
+	}
+	after := f.Message.Seq
 	deadline := time.Now().Add(wait)
 	for {
-		left := time.Until(deadline)
-		r = ipc.WaitReplyResult{}
+		var r ipc.WaitReplyResult
+		left := min(time.Until(deadline), waitPiece)
 		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
-		if err != nil || len(r.Messages) > 0 || time.Until(deadline) <= 0 {
+		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
 			return r, err
 		}
-		// The broker caps one wait; the time left is waited on again.
 		after = max(after, r.Last)
 	}
 }
+
+// waitPiece is the longest single wait WaitReply asks a broker for.
+const waitPiece = 30 * time.Second
 
 // Share stores content under key, replacing an older value. The result
 // describes the entry without its content.

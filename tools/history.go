@@ -114,7 +114,7 @@ func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *ele
 		stop := reportProgress(ctx, req.Session, token, wait, "a reply to "+id)
 		defer stop()
 	}
-	r, err := nextInThread(ctx, p, id, wait)
+	r, err := p.WaitReply(ctx, id, wait)
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}
@@ -149,37 +149,4 @@ func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *ele
 		s.log.Warn("ack replies", "err", err)
 	}
 	return text(b.String()), nil, nil
-}
-
-// nextInThread returns the messages of the thread of id that came after
-// id, waiting up to wait for one if there is none yet; Done says a done
-// came. Peer.WaitReply waits for messages newer than the thread's newest
-// at the time of the call; this waits after id itself, so an assistant
-// that sends a request, works on, and then waits for the answer still
-// gets an answer that arrived meanwhile. One wait at the broker lasts at
-// most waitChunk: the protocol cannot cancel a wait.
-func nextInThread(ctx context.Context, p *election.Peer, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
-	h, err := p.History(ctx, ipc.HistoryRequest{Thread: id, Limit: ipc.MaxHistory})
-	if err != nil {
-		return ipc.WaitReplyResult{}, err
-	}
-	var after uint64
-	for _, m := range h.Messages {
-		if m.ID == id {
-			if m.Type == ipcmesh.TypeDone {
-				return ipc.WaitReplyResult{Done: true, Last: m.Seq}, nil
-			}
-			after = m.Seq
-		}
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		var r ipc.WaitReplyResult
-		left := min(time.Until(deadline), waitChunk)
-		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
-		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
-			return r, err
-		}
-		after = max(after, r.Last)
-	}
 }
