@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 func runList(ctx context.Context, e Env, args []string) (err error) {
@@ -42,7 +44,7 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 		if in.Description != "" {
 			status += " (" + in.Description + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, presence, ago(in.LastSeen, now), in.Unread, strings.TrimSpace(status))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, presence, human.Ago(in.LastSeen, now), in.Unread, strings.TrimSpace(status))
 	}
 	return tw.Flush()
 }
@@ -99,7 +101,7 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], humanSize(int(n)))
+	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], human.Size(int(n)))
 	return nil
 }
 

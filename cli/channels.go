@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -132,7 +134,7 @@ func listChannels(ctx context.Context, e Env, p *election.Peer, query string, as
 		if len(c.Members) > 6 {
 			members = fmt.Sprintf("%s,+%d", strings.Join(c.Members[:6], ","), len(c.Members)-6)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, members, c.Messages, ago(c.LastActive, now), c.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, members, c.Messages, human.Ago(c.LastActive, now), c.Description)
 	}
 	return tw.Flush()
 }

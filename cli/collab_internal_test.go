@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 )
 
@@ -17,14 +19,14 @@ func TestParseWhen(t *testing.T) {
 		"2026-03-01T08:00:00Z": time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC),
 		"2026-03-01":           time.Date(2026, 3, 1, 0, 0, 0, 0, time.Local),
 	} {
-		got, err := parseWhen(in, now)
+		got, err := human.ParseWhen(in, now)
 		if err != nil || !got.Equal(want) {
-			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+			t.Errorf("human.ParseWhen(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "yesterday", "-5h", "3x"} {
-		if _, err := parseWhen(in, now); err == nil {
-			t.Errorf("parseWhen(%q) succeeded, want an error", in)
+		if _, err := human.ParseWhen(in, now); err == nil {
+			t.Errorf("human.ParseWhen(%q) succeeded, want an error", in)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -99,7 +101,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	}
 	for _, m := range c.Messages {
 		d.say("   reviewer sees a summary: %q", truncate(m.Content, 60))
-		d.say("   and the file %s (%s)", m.Path, humanSize(m.Size))
+		d.say("   and the file %s (%s)", m.Path, human.Size(m.Size))
 		f, err := reviewer.Fetch(ctx, m.ID)
 		if err != nil {
 			return err

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -49,7 +50,7 @@ func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	}
 	fmt.Fprintf(w, "[%s] %s: ", m.Time.Local().Format("2006-01-02 15:04:05"), from)
 	if m.Large {
-		fmt.Fprintf(w, "%s\n    (large message %s, %s: the whole text is in %s; or run: ipcmesh fetch %s)\n", indent(m.Content), m.ID, humanSize(m.Size), m.Path, m.ID)
+		fmt.Fprintf(w, "%s\n    (large message %s, %s: the whole text is in %s; or run: ipcmesh fetch %s)\n", indent(m.Content), m.ID, human.Size(m.Size), m.Path, m.ID)
 		return
 	}
 	fmt.Fprintf(w, "%s  (id %s)\n", indent(m.Content), m.ID)
@@ -58,33 +59,4 @@ func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 // indent keeps a multi-line body readable under its header line.
 func indent(s string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
-}
-
-func humanSize(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// ago says how long ago t was, roughly, as people say it.
-func ago(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < 5*time.Second:
-		return "just now"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/autocheck"
@@ -284,7 +286,7 @@ func preview(m ipcmesh.Message) string {
 		s = string(r[:max]) + "…"
 	}
 	if m.Large {
-		s += fmt.Sprintf(" [large message, %s]", humanSize(m.Size))
+		s += fmt.Sprintf(" [large message, %s]", human.Size(m.Size))
 	}
 	return s
 }

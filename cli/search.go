@@ -3,9 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -33,12 +34,12 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	req := ipc.SearchRequest{Query: strings.Join(pos, " "), From: *from, Channel: *channel, Limit: *limit}
 	now := time.Now()
 	if *since != "" {
-		if req.Since, err = parseWhen(*since, now); err != nil {
+		if req.Since, err = human.ParseWhen(*since, now); err != nil {
 			return usagef("--since: %v", err)
 		}
 	}
 	if *until != "" {
-		if req.Until, err = parseWhen(*until, now); err != nil {
+		if req.Until, err = human.ParseWhen(*until, now); err != nil {
 			return usagef("--until: %v", err)
 		}
 	}
@@ -66,25 +67,4 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 		printMessage(w, m, true)
 	}
 	return w.err
-}
-
-// parseWhen reads a point in time as people give it: a duration back from
-// now (90m, 24h, 7d) or a date (2026-01-02, or RFC 3339).
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -113,9 +115,9 @@ func describeSend(r ipc.SendResult) string {
 		case r.Members == 0:
 			s = fmt.Sprintf("posted to #%s (no other member yet: nobody gets it in check; history shows it)", m.Channel)
 		case r.Online:
-			s = fmt.Sprintf("posted to #%s (%s, some online)", m.Channel, plural(r.Members, "other member"))
+			s = fmt.Sprintf("posted to #%s (%s, some online)", m.Channel, human.Count(r.Members, "other member"))
 		default:
-			s = fmt.Sprintf("posted to #%s (%s, none online)", m.Channel, plural(r.Members, "other member"))
+			s = fmt.Sprintf("posted to #%s (%s, none online)", m.Channel, human.Count(r.Members, "other member"))
 		}
 	case r.Queued:
 		s = fmt.Sprintf("queued for %s (not yet registered; kept %d days until it registers)", m.To, r.QueueDays)
@@ -131,7 +133,7 @@ func describeSend(r ipc.SendResult) string {
 		s += fmt.Sprintf("; forwarded: %s is now %s", m.SentTo, m.To)
 	}
 	if m.Large {
-		s += fmt.Sprintf("; large (%s), readers get a summary and the file %s", humanSize(m.Size), m.Path)
+		s += fmt.Sprintf("; large (%s), readers get a summary and the file %s", human.Size(m.Size), m.Path)
 	}
 	s += " [id " + m.ID
 	if m.Type != "" {
@@ -141,14 +143,6 @@ func describeSend(r ipc.SendResult) string {
 		s += ", thread " + m.Thread
 	}
 	return s + "]"
-}
-
-// plural is "1 thing" or "n things".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 )
 
@@ -52,7 +54,7 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, sh)
 	}
-	fmt.Fprintf(e.Stdout, "shared %s (%s); read it with: ipcmesh get %s; point at it with: ipcmesh send --shared %s TO MESSAGE\n", sh.Key, humanSize(sh.Size), sh.Key, sh.Key)
+	fmt.Fprintf(e.Stdout, "shared %s (%s); read it with: ipcmesh get %s; point at it with: ipcmesh send --shared %s TO MESSAGE\n", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)
 	return nil
 }
 
@@ -121,7 +123,7 @@ func runShared(ctx context.Context, e Env, args []string) (err error) {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSIZE\tSTORED BY\tWHEN\tDESCRIPTION")
 	for _, sh := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, humanSize(sh.Size), sh.StoredBy, ago(sh.Time, now), sh.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now), sh.Description)
 	}
 	return tw.Flush()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -41,7 +43,7 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 		if set.IntervalMinutes <= 0 {
 			return text(fmt.Sprintf("Auto checking is off for %s.", name)), nil, nil
 		}
-		return text(fmt.Sprintf("Auto checking is on for %s: new messages are shown every %s.", name, count(set.IntervalMinutes, "minute"))), nil, nil
+		return text(fmt.Sprintf("Auto checking is on for %s: new messages are shown every %s.", name, human.Count(set.IntervalMinutes, "minute"))), nil, nil
 	}
 	set.IntervalMinutes = *in.IntervalMinutes
 	if err := autocheck.Save(p.DataDir(), name, set); err != nil {
@@ -50,5 +52,5 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 	if set.IntervalMinutes == 0 {
 		return text(fmt.Sprintf("Auto checking stopped for %s. Call check to read messages.", name)), nil, nil
 	}
-	return text(fmt.Sprintf("Auto checking started for %s: new messages are shown every %s (through the hooks ipcmesh install sets up).", name, count(set.IntervalMinutes, "minute"))), nil, nil
+	return text(fmt.Sprintf("Auto checking started for %s: new messages are shown every %s (through the hooks ipcmesh install sets up).", name, human.Count(set.IntervalMinutes, "minute"))), nil, nil
 }

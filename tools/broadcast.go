@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -37,7 +39,7 @@ func (s *Server) broadcast(ctx context.Context, req *mcp.CallToolRequest, in bro
 	}
 	var b strings.Builder
 	if len(r.Recipients) > 0 {
-		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", count(len(r.Recipients), "instance"), strings.Join(r.Recipients, ", "), len(r.Online))
+		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", human.Count(len(r.Recipients), "instance"), strings.Join(r.Recipients, ", "), len(r.Online))
 	}
 	failed := make([]string, 0, len(r.Failed))
 	for name := range r.Failed {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -80,9 +82,9 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 		}
 		var b strings.Builder
 		if in.Query != "" {
-			fmt.Fprintf(&b, "%s matching %q:\n", count(len(list), "channel"), in.Query)
+			fmt.Fprintf(&b, "%s matching %q:\n", human.Count(len(list), "channel"), in.Query)
 		} else {
-			fmt.Fprintf(&b, "%s:\n", count(len(list), "channel"))
+			fmt.Fprintf(&b, "%s:\n", human.Count(len(list), "channel"))
 		}
 		now := time.Now()
 		for _, c := range list {
@@ -97,7 +99,7 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 		if len(in.Members) > 0 {
 			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(in.Members, ", "), c.Name, names(c.Members, me, 20))), nil, nil
 		}
-		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", c.Name, count(c.Messages, "message"), names(c.Members, me, 20), c.Name)), nil, nil
+		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", c.Name, human.Count(c.Messages, "message"), names(c.Members, me, 20), c.Name)), nil, nil
 	case "leave":
 		if err := p.LeaveChannel(ctx, in.Name); err != nil {
 			return nil, nil, s.fail(action, err)
@@ -118,9 +120,9 @@ func writeChannel(b *strings.Builder, c ipcmesh.Channel, me string, now time.Tim
 	} else {
 		b.WriteString(":")
 	}
-	fmt.Fprintf(b, " %s: %s; %s", count(len(c.Members), "member"), names(c.Members, me, 10), count(c.Messages, "message"))
+	fmt.Fprintf(b, " %s: %s; %s", human.Count(len(c.Members), "member"), names(c.Members, me, 10), human.Count(c.Messages, "message"))
 	if !c.LastActive.IsZero() {
-		fmt.Fprintf(b, ", last active %s", ago(c.LastActive, now))
+		fmt.Fprintf(b, ", last active %s", human.Ago(c.LastActive, now))
 	}
 	if !slices.Contains(c.Members, me) {
 		b.WriteString(" (you are not a member)")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -77,7 +79,7 @@ func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkAr
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s for %s:\n", count(len(r.Messages), "new message"), name)
+	fmt.Fprintf(&b, "%s for %s:\n", human.Count(len(r.Messages), "new message"), name)
 	ids := make([]string, len(r.Messages))
 	for i, m := range r.Messages {
 		ids[i] = m.ID

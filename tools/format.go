@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -44,7 +45,7 @@ func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	fmt.Fprintf(w, "From %s at %s (%s):\n", from, m.Time.Local().Format("2006-01-02 15:04:05 MST"), strings.Join(tags, ", "))
 	fmt.Fprintln(w, strings.TrimRight(m.Content, "\n"))
 	if m.Large {
-		fmt.Fprintf(w, "(large message, %s: the text above is a summary; the whole text is in %s)\n", humanSize(m.Size), m.Path)
+		fmt.Fprintf(w, "(large message, %s: the text above is a summary; the whole text is in %s)\n", human.Size(m.Size), m.Path)
 	}
 	if m.Shared != "" {
 		fmt.Fprintf(w, "(points at shared data %q: get_shared reads it)\n", m.Shared)
@@ -82,41 +83,4 @@ func names(list []string, me string, max int) string {
 		out = append(out, n)
 	}
 	return strings.Join(out, ", ")
-}
-
-// count is "1 message" or "n messages".
-func count(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func humanSize(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// ago says how long ago t was, roughly, as people say it.
-func ago(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < 5*time.Second:
-		return "just now"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -86,7 +88,7 @@ func (s *Server) history(ctx context.Context, req *mcp.CallToolRequest, in histo
 	if in.Thread != "" {
 		order = "oldest first"
 	}
-	fmt.Fprintf(&b, "%s in %s, %s:\n", count(len(r.Messages), "message"), what, order)
+	fmt.Fprintf(&b, "%s in %s, %s:\n", human.Count(len(r.Messages), "message"), what, order)
 	writeMessages(&b, r.Messages, in.Channel == "")
 	if r.More {
 		last := r.Messages[len(r.Messages)-1]
@@ -125,7 +127,7 @@ func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *ele
 		return text(fmt.Sprintf("No reply after %s yet (waited %s). Wait again the same way, or go on with your work.", id, wait)), nil, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s after %s:\n", count(len(r.Messages), "new message"), id)
+	fmt.Fprintf(&b, "%s after %s:\n", human.Count(len(r.Messages), "new message"), id)
 	writeMessages(&b, r.Messages, true)
 	last := r.Messages[len(r.Messages)-1]
 	if r.Done {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -36,7 +38,7 @@ func (s *Server) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*
 	if len(r.Messages) == 0 {
 		fmt.Fprintf(&b, "No unread messages for %s.\n", name)
 	} else {
-		fmt.Fprintf(&b, "%s for %s (call check to read them and mark them read):\n", count(len(r.Messages)+r.Remaining, "unread message"), name)
+		fmt.Fprintf(&b, "%s for %s (call check to read them and mark them read):\n", human.Count(len(r.Messages)+r.Remaining, "unread message"), name)
 		writeMessages(&b, r.Messages, false)
 		if r.Remaining > 0 {
 			fmt.Fprintf(&b, "\n(%d more not shown)\n", r.Remaining)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -43,7 +45,7 @@ func (s *Server) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs
 			online++
 		}
 	}
-	fmt.Fprintf(&b, "%s registered, %d online", count(len(all), "instance"), online)
+	fmt.Fprintf(&b, "%s registered, %d online", human.Count(len(all), "instance"), online)
 	if me == "" {
 		b.WriteString(" (you are not registered: call register)")
 	}
@@ -58,7 +60,7 @@ func (s *Server) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs
 		if in.Online {
 			state = "online"
 		}
-		fmt.Fprintf(&b, "- %s: %s, last seen %s", name, state, ago(in.LastSeen, now))
+		fmt.Fprintf(&b, "- %s: %s, last seen %s", name, state, human.Ago(in.LastSeen, now))
 		if in.Unread > 0 {
 			fmt.Fprintf(&b, ", %d unread", in.Unread)
 		}

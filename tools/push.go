@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -105,7 +107,7 @@ func channelMessage(m ipcmesh.Message) channelParams {
 	}
 	content := m.Content
 	if m.Large {
-		content += fmt.Sprintf("\n\n(large message, %s: the whole text is in %s)", humanSize(m.Size), m.Path)
+		content += fmt.Sprintf("\n\n(large message, %s: the whole text is in %s)", human.Size(m.Size), m.Path)
 	}
 	meta := map[string]string{"from": m.From, "id": m.ID, "type": kind}
 	if m.Channel != "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -57,7 +59,7 @@ func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in regi
 		msg += fmt.Sprintf(" (This instance no longer acts as %s; use rename to move a name and its mail.)", old)
 	}
 	if sess.Unread > 0 {
-		msg += fmt.Sprintf(" %s waiting: call check to read.", count(sess.Unread, "unread message"))
+		msg += fmt.Sprintf(" %s waiting: call check to read.", human.Count(sess.Unread, "unread message"))
 		s.inboxChanged(ctx)
 	}
 	return text(msg), nil, nil

@@ -3,9 +3,10 @@ package tools
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -35,8 +36,8 @@ func (s *Server) search(ctx context.Context, req *mcp.CallToolRequest, in search
 	var since time.Time
 	if in.Since != "" {
 		var err error
-		if since, err = parseSince(in.Since, time.Now()); err != nil {
-			return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
+		if since, err = human.ParseWhen(in.Since, time.Now()); err != nil {
+			return nil, nil, fmt.Errorf("cannot %s: since: %v", action, err)
 		}
 	}
 	p, _, err := s.registered(ctx, action)
@@ -51,28 +52,7 @@ func (s *Server) search(ctx context.Context, req *mcp.CallToolRequest, in search
 		return text(fmt.Sprintf("No message you may read matches %q.", in.Query)), nil, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s matching %q, newest first:\n", count(len(msgs), "message"), in.Query)
+	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(len(msgs), "message"), in.Query)
 	writeMessages(&b, msgs, true)
 	return text(b.String()), nil, nil
-}
-
-// parseSince reads a point in time as people give it: a duration back
-// from now (90m, 24h, 7d) or a date (2026-01-02, or RFC 3339).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("since %q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -67,9 +69,9 @@ func describeSend(r ipc.SendResult) string {
 		case r.Members == 0:
 			s = fmt.Sprintf("Posted to #%s, but no other instance is a member yet: nobody gets it in check (history shows it).", m.Channel)
 		case r.Online:
-			s = fmt.Sprintf("Posted to #%s: it reaches its %s (some online now).", m.Channel, count(r.Members, "other member"))
+			s = fmt.Sprintf("Posted to #%s: it reaches its %s (some online now).", m.Channel, human.Count(r.Members, "other member"))
 		default:
-			s = fmt.Sprintf("Posted to #%s: it reaches its %s on their next check (none online now).", m.Channel, count(r.Members, "other member"))
+			s = fmt.Sprintf("Posted to #%s: it reaches its %s on their next check (none online now).", m.Channel, human.Count(r.Members, "other member"))
 		}
 	case r.Queued:
 		s = fmt.Sprintf("Queued for %s: no instance has registered that name yet; it gets the message if it registers within %d days.", m.To, r.QueueDays)
@@ -85,7 +87,7 @@ func describeSend(r ipc.SendResult) string {
 		s += fmt.Sprintf(" Forwarded: %s is now called %s; write to %s from now on.", m.SentTo, m.To, m.To)
 	}
 	if m.Large {
-		s += fmt.Sprintf(" It is large (%s): readers get a summary and the file %s.", humanSize(m.Size), m.Path)
+		s += fmt.Sprintf(" It is large (%s): readers get a summary and the file %s.", human.Size(m.Size), m.Path)
 	}
 	s += " Id " + m.ID
 	if m.Type != "" && m.Type != ipcmesh.TypeMessage {

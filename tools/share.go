@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/human"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -49,7 +51,7 @@ func (s *Server) share(ctx context.Context, req *mcp.CallToolRequest, in shareAr
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}
-	return text(fmt.Sprintf("Stored %q (%s). Others read it with get_shared %q; point at it with send (shared %q).", sh.Key, humanSize(sh.Size), sh.Key, sh.Key)), nil, nil
+	return text(fmt.Sprintf("Stored %q (%s). Others read it with get_shared %q; point at it with send (shared %q).", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)), nil, nil
 }
 
 func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSharedArgs) (*mcp.CallToolResult, any, error) {
@@ -68,7 +70,7 @@ func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in get
 			return nil, nil, s.fail(action, err)
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, humanSize(sh.Size), sh.StoredBy, ago(sh.Time, now))
+		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
 			fmt.Fprintf(&b, ": %s", sh.Description)
 		}
@@ -83,9 +85,9 @@ func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in get
 		return text("Nothing is shared yet: share stores content under a key."), nil, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s shared (get_shared with a key reads one):\n", count(len(list), "key"))
+	fmt.Fprintf(&b, "%s shared (get_shared with a key reads one):\n", human.Count(len(list), "key"))
 	for _, sh := range list {
-		fmt.Fprintf(&b, "- %s: %s, stored by %s %s", sh.Key, humanSize(sh.Size), sh.StoredBy, ago(sh.Time, now))
+		fmt.Fprintf(&b, "- %s: %s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
 			fmt.Fprintf(&b, ": %s", sh.Description)
 		}

@@ -1,0 +1,54 @@
+package human
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int]string{0: "0 bytes", 1023: "1023 bytes", 40880: "39.9 KiB", 8 << 20: "8.0 MiB"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{time.Second: "just now", 42 * time.Second: "42s ago", 5 * time.Minute: "5m ago", 3 * time.Hour: "3h ago", 9 * 24 * time.Hour: "9d ago"} {
+		if got := Ago(now.Add(-d), now); got != want {
+			t.Errorf("Ago(-%v) = %q, want %q", d, got, want)
+		}
+	}
+	if got := Ago(time.Time{}, now); got != "never" {
+		t.Errorf("Ago(zero) = %q", got)
+	}
+}
+
+func TestCount(t *testing.T) {
+	if Count(1, "message") != "1 message" || Count(3, "message") != "3 messages" {
+		t.Error(Count(1, "message"), Count(3, "message"))
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"24h":                  now.Add(-24 * time.Hour),
+		"7d":                   now.AddDate(0, 0, -7),
+		"2026-11-20T10:00:00Z": time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
+	} {
+		got, err := ParseWhen(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseWhen("2026-11-20", now); err != nil {
+		t.Errorf("ParseWhen(date): %v", err)
+	}
+	for _, bad := range []string{"", "yesterday", "-5h", "7x"} {
+		if _, err := ParseWhen(bad, now); err == nil {
+			t.Errorf("ParseWhen(%q) succeeded", bad)
+		}
+	}
+}
