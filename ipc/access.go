@@ -1,0 +1,156 @@
+package ipc
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// Access rules, in one place: a direct message is read by its sender and
+// its recipient; a channel post by anyone if the channel is public, by its
+// members if it is private. A private channel is, to anyone outside it, as
+// unknown as a channel that does not exist: every refusal says not_found
+// with the same words, and no list shows it.
+
+// isMember reports whether name is one of ch's members.
+func isMember(ch ipcmesh.Channel, name string) bool {
+	return slices.Contains(ch.Members, name)
+}
+
+// mayRead reports whether name may read (and post to) ch.
+func mayRead(ch ipcmesh.Channel, name string) bool {
+	return !ch.Private || isMember(ch, name)
+}
+
+// channelFor normalises what the caller typed for a channel and returns
+// the channel if the caller may read it, else not_found.
+func (b *Broker) channelFor(name, typed string) (ipcmesh.Channel, error) {
+	norm, err := ipcmesh.NormalizeChannel(typed)
+	if err != nil {
+		return ipcmesh.Channel{}, err
+	}
+	ch, ok, err := b.store.Channel(norm)
+	if err != nil {
+		return ipcmesh.Channel{}, err
+	}
+	if !ok || !mayRead(ch, name) {
+		return ipcmesh.Channel{}, b.noChannel(name, norm)
+	}
+	return ch, nil
+}
+
+// noChannel is the not_found for a channel the caller cannot see, with the
+// channels it can see whose names are close.
+func (b *Broker) noChannel(name, channel string) error {
+	var near []string
+	if chans, err := b.store.Channels(); err == nil {
+		var names []string
+		for _, ch := range b.visible(chans, name) {
+			names = append(names, ch.Name)
+		}
+		for _, n := range ipcmesh.NearNames(channel, names, 3) {
+			near = append(near, "#"+n)
+		}
+	}
+	msg := fmt.Sprintf("no channel #%s: list the channels with channel_list, or create it with channel_create", channel)
+	if len(near) > 0 {
+		msg = fmt.Sprintf("no channel #%s; did you mean %s? (channel_list lists the channels)", channel, strings.Join(near, ", "))
+	}
+	return &ipcmesh.Error{Code: ipcmesh.CodeNotFound, Message: msg, Suggestions: near}
+}
+
+// visible keeps the channels name may see: public ones and private ones it
+// is a member of.
+func (b *Broker) visible(chans []ipcmesh.Channel, name string) []ipcmesh.Channel {
+	out := make([]ipcmesh.Channel, 0, len(chans))
+	for _, ch := range chans {
+		if mayRead(ch, name) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// reader decides which messages one caller may read, looking each channel
+// up once.
+type reader struct {
+	b     *Broker
+	name  string
+	chans map[string]bool
+}
+
+func (b *Broker) reader(name string) *reader {
+	return &reader{b: b, name: name, chans: make(map[string]bool)}
+}
+
+func (r *reader) may(m ipcmesh.Message) (bool, error) {
+	if m.Channel == "" {
+		return r.name != "" && (m.From == r.name || m.To == r.name), nil
+	}
+	ok, seen := r.chans[m.Channel]
+	if !seen {
+		ch, found, err := r.b.store.Channel(m.Channel)
+		if err != nil {
+			return false, err
+		}
+		ok = found && mayRead(ch, r.name)
+		r.chans[m.Channel] = ok
+	}
+	return ok, nil
+}
+
+// filter keeps the messages the caller may read.
+func (r *reader) filter(msgs []ipcmesh.Message) ([]ipcmesh.Message, error) {
+	out := make([]ipcmesh.Message, 0, len(msgs))
+	for _, m := range msgs {
+		ok, err := r.may(m)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// readable returns the message id if name may read it, else the same
+// not_found as for an id that does not exist.
+func (b *Broker) readable(name, id string) (ipcmesh.Message, error) {
+	if id == "" || len(id) > 200 {
+		return ipcmesh.Message{}, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a message id is required (at most 200 characters): use the id from send, check or history")
+	}
+	m, found, err := b.store.Lookup(id)
+	if err != nil {
+		return ipcmesh.Message{}, err
+	}
+	if found {
+		ok, err := b.reader(name).may(m)
+		if err != nil {
+			return ipcmesh.Message{}, err
+		}
+		if ok {
+			return m, nil
+		}
+	}
+	return ipcmesh.Message{}, b.unreadable(name, id)
+}
+
+// unreadable is the not_found for a message name may not read, the same
+// whether it exists or not.
+func (b *Broker) unreadable(name, id string) error {
+	return ipcmesh.Errorf(ipcmesh.CodeNotFound,
+		"%s may read no message with id %q: check the id (history and check show ids; read messages are kept %d days)",
+		name, truncate(id, 70), int(b.store.Options().HistoryRetention/(24*time.Hour)))
+}
+
+// threadOf is the id of the thread m belongs to: its first message's.
+func threadOf(m ipcmesh.Message) string {
+	if m.Thread != "" {
+		return m.Thread
+	}
+	return m.ID
+}

@@ -1,0 +1,149 @@
+package ipc
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// history reads a conversation, a channel or a thread.
+func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error) {
+	var req HistoryRequest
+	if err := decode(OpHistory, body, &req); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, s := range []string{req.With, req.Channel, req.Thread} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "history needs exactly one of with (an instance name), channel (a channel name) or thread (a message id)")
+	}
+	limit := req.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultHistory
+	case limit > MaxHistory:
+		limit = MaxHistory
+	}
+	var (
+		msgs []ipcmesh.Message
+		more bool
+		err  error
+	)
+	switch {
+	case req.With != "":
+		if err := ipcmesh.ValidateName(req.With); err != nil {
+			return nil, err
+		}
+		msgs, more, err = b.store.Conversation(name, req.With, req.Before, limit)
+	case req.Channel != "":
+		ch, cerr := b.channelFor(name, req.Channel)
+		if cerr != nil {
+			return nil, cerr
+		}
+		msgs, more, err = b.store.ChannelHistory(ch.Name, req.Before, limit)
+	default:
+		m, rerr := b.readable(name, req.Thread)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if root := threadOf(m); root != m.ID {
+			// The thread is read by whoever may read its first message
+			// (while that is kept).
+			r, found, lerr := b.store.Lookup(root)
+			if lerr != nil {
+				return nil, lerr
+			}
+			if found {
+				ok, rerr := b.reader(name).may(r)
+				if rerr != nil {
+					return nil, rerr
+				}
+				if !ok {
+					return nil, b.unreadable(name, req.Thread)
+				}
+			}
+		}
+		msgs, err = b.store.Thread(m.ID)
+		if err == nil {
+			// A direct reply between two others in a channel's thread is
+			// theirs alone.
+			msgs, err = b.reader(name).filter(msgs)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if msgs == nil {
+		msgs = []ipcmesh.Message{}
+	}
+	return &HistoryResult{Messages: msgs, More: more}, nil
+}
+
+// waitReply waits for new messages in a thread. It is event driven: every
+// message stored with a thread wakes that thread's waiters after its
+// commit.
+func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, error) {
+	var req WaitReplyRequest
+	if err := decode(OpWaitReply, body, &req); err != nil {
+		return nil, err
+	}
+	m, err := b.readable(name, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	thread := threadOf(m)
+	after := req.After
+	if after == 0 {
+		// New means newer than the thread's newest message right now.
+		after = m.Seq
+		later, err := b.store.ThreadAfter(thread, m.Seq)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range later {
+			after = max(after, l.Seq)
+		}
+	}
+	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
+	deadline := time.Now().Add(wait)
+	for {
+		if name = b.presence.nameOf(c); name == "" {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
+		}
+		woke, release := b.presence.threadWaiter(thread)
+		msgs, err := b.store.ThreadAfter(thread, after)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		for _, l := range msgs {
+			after = max(after, l.Seq)
+		}
+		msgs, err = b.reader(name).filter(msgs)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		left := time.Until(deadline)
+		if len(msgs) > 0 || left <= 0 {
+			release()
+			res := &WaitReplyResult{Messages: msgs, Last: after}
+			for _, l := range msgs {
+				if l.Type == ipcmesh.TypeDone {
+					res.Done = true
+				}
+			}
+			return res, nil
+		}
+		_, aborted := waitFor(c.ctx, woke, left, b.quit)
+		release()
+		if aborted {
+			return nil, errNoReply
+		}
+	}
+}

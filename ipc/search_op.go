@@ -1,0 +1,108 @@
+package ipc
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// search finds words in the messages the caller may read: its direct mail
+// and the channels it is a member of (or the one channel it names, if it
+// may read it).
+func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error) {
+	var req SearchRequest
+	if err := decode(OpSearch, body, &req); err != nil {
+		return nil, err
+	}
+	query := strings.TrimSpace(req.Query)
+	if query == "" && req.From == "" && req.Channel == "" && req.Since.IsZero() && req.Until.IsZero() {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "search needs a query: give one or more words to find (or at least a filter: from, channel, since, until)")
+	}
+	if len(query) > 1000 {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the query is %d bytes long: use a few words (at most 1000 bytes)", len(query))
+	}
+	if req.From != "" {
+		if err := ipcmesh.ValidateName(req.From); err != nil {
+			return nil, err
+		}
+	}
+	if !req.Since.IsZero() && !req.Until.IsZero() && req.Until.Before(req.Since) {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "until (%s) is before since (%s): swap them", req.Until.Format(time.RFC3339), req.Since.Format(time.RFC3339))
+	}
+	limit := req.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultSearch
+	case limit > MaxSearch:
+		limit = MaxSearch
+	}
+	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: limit, Reader: name}
+	if req.Channel != "" {
+		ch, err := b.channelFor(name, req.Channel)
+		if err != nil {
+			return nil, err
+		}
+		q.Channel = ch.Name
+		q.Channels = []string{ch.Name}
+	} else {
+		chans, err := b.store.Channels()
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range chans {
+			if isMember(ch, name) {
+				q.Channels = append(q.Channels, ch.Name)
+			}
+		}
+	}
+	msgs, err := b.store.Search(q)
+	if err != nil {
+		return nil, err
+	}
+	// The store searches what Reader and Channels allow; this is the
+	// broker's own word on it.
+	allowed := make(map[string]bool, len(q.Channels))
+	for _, ch := range q.Channels {
+		allowed[ch] = true
+	}
+	msgs = slices.DeleteFunc(msgs, func(m ipcmesh.Message) bool {
+		if m.Channel != "" {
+			return !allowed[m.Channel]
+		}
+		return q.Channel != "" || m.From != name && m.To != name
+	})
+	if msgs == nil {
+		msgs = []ipcmesh.Message{}
+	}
+	return &SearchResult{Messages: msgs}, nil
+}
+
+// setStatus sets the caller's status line and description.
+func (b *Broker) setStatus(c *conn, name string, body json.RawMessage) (any, error) {
+	var req SetStatusRequest
+	if err := decode(OpSetStatus, body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Status) > MaxStatus {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the status is %d bytes, over the limit of %d: keep it to one short line", len(req.Status), MaxStatus)
+	}
+	if strings.ContainsAny(req.Status, "\r\n") {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the status must be one line: put more in the description")
+	}
+	if err := checkDescription("description", req.Description); err != nil {
+		return nil, err
+	}
+	if err := b.store.SetStatus(c.ctx, name, req.Status, req.Description); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// ThreadWaiters reports how many wait_reply requests are waiting right now.
+// It lets a test (and a curious operator) see that a wait is in place
+// before it sends the reply the wait is for.
+func (b *Broker) ThreadWaiters() int { return b.presence.threadWaiting() }
