@@ -22,19 +22,7 @@ func printJSON(w io.Writer, v any) error {
 // one where the whole body is and how to get it. Its id closes the first
 // line, for --reply-to and history --thread.
 func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
-	from := m.From
-	if m.Broadcast {
-		from += " (broadcast)"
-	}
-	if m.SentTo != "" {
-		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
-	}
-	switch {
-	case m.Channel != "":
-		from += " in #" + m.Channel
-	case showTo:
-		from += " to " + m.To
-	}
+	from := human.Sender(m, showTo)
 	var tags []string
 	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
 		tags = append(tags, m.Type)

@@ -18,19 +18,7 @@ import (
 // a large one where the whole text is. The id is always there: it is what
 // reply_to and history's thread take.
 func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
-	from := m.From
-	if m.Broadcast {
-		from += " (broadcast)"
-	}
-	if m.SentTo != "" {
-		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
-	}
-	switch {
-	case m.Channel != "":
-		from += " in #" + m.Channel
-	case showTo:
-		from += " to " + m.To
-	}
+	from := human.Sender(m, showTo)
 	var tags []string
 	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
 		tags = append(tags, m.Type)

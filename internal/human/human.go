@@ -6,9 +6,12 @@ package human
 
 import (
 	"fmt"
+
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // Size is a byte count in bytes, KiB or MiB, with one decimal.
@@ -69,4 +72,24 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
+}
+
+// Sender says who sent m and where, for the first line of a message:
+// "alice", "alice (broadcast)", "alice (sent to your old name bob)",
+// "alice in #dev", or with showTo "alice to bob".
+func Sender(m ipcmesh.Message, showTo bool) string {
+	from := m.From
+	if m.Broadcast {
+		from += " (broadcast)"
+	}
+	if m.SentTo != "" {
+		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
+	}
+	switch {
+	case m.Channel != "":
+		from += " in #" + m.Channel
+	case showTo:
+		from += " to " + m.To
+	}
+	return from
 }

@@ -3,6 +3,8 @@ package human
 import (
 	"testing"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 func TestSize(t *testing.T) {
@@ -49,6 +51,24 @@ func TestParseWhen(t *testing.T) {
 	for _, bad := range []string{"", "yesterday", "-5h", "7x"} {
 		if _, err := ParseWhen(bad, now); err == nil {
 			t.Errorf("ParseWhen(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestSender(t *testing.T) {
+	for _, c := range []struct {
+		m      ipcmesh.Message
+		showTo bool
+		want   string
+	}{
+		{ipcmesh.Message{From: "alice", To: "bob"}, false, "alice"},
+		{ipcmesh.Message{From: "alice", To: "bob"}, true, "alice to bob"},
+		{ipcmesh.Message{From: "alice", To: "#dev", Channel: "dev"}, true, "alice in #dev"},
+		{ipcmesh.Message{From: "alice", To: "bob", Broadcast: true}, false, "alice (broadcast)"},
+		{ipcmesh.Message{From: "alice", To: "bob2", SentTo: "bob"}, false, "alice (sent to your old name bob)"},
+	} {
+		if got := Sender(c.m, c.showTo); got != c.want {
+			t.Errorf("Sender(%+v, %v) = %q, want %q", c.m, c.showTo, got, c.want)
 		}
 	}
 }
