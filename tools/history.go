@@ -37,7 +37,7 @@ func (s *Server) addHistory() {
 		Name: "history",
 		Description: `Read past messages, read or not: a conversation with an instance (with) or a channel's posts (channel), newest first; or a whole thread (thread), oldest first. ` +
 			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>". ` +
-			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns when the next message in the thread arrives, or says when a done ended it.`,
+			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns the messages after that id (at once if a reply already came, else when the next one arrives), or says when a done ended it.`,
 	}, s.history)
 }
 
