@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // ipcmeshBin is the binary the bench's processes run, built once by
@@ -29,34 +30,11 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	exe := ""
-	if runtime.GOOS == "windows" {
-		exe = ".exe"
-	}
-	ipcmeshBin = filepath.Join(dir, "ipcmesh"+exe)
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
-	if _, err := os.Stat(goCmd); err != nil {
-		goCmd = "go"
-	}
-	build := exec.Command(goCmd, "build", "-o", ipcmeshBin, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")
-	build.Env = cleanEnviron()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "bench test: go build ./cmd/ipcmesh: %v\n%s", err, out)
+	if ipcmeshBin, err = testbin.Build(dir, false); err != nil {
+		fmt.Fprintln(os.Stderr, "bench test:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// cleanEnviron is the environment without IPC_* settings, so that a
-// developer's own mesh configuration never leaks into a test.
-func cleanEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "IPC_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // logWriter passes progress lines to the test log.
@@ -172,7 +150,7 @@ func TestBenchCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ipcmeshBin, "bench", "--quick", "--json", "--reps", "1", "--only", "a,d")
-	cmd.Env = cleanEnviron()
+	cmd.Env = testbin.CleanEnviron()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -196,7 +174,7 @@ func TestBenchCommandUsage(t *testing.T) {
 		{"bench", "--nonsense"},
 	} {
 		cmd := exec.Command(ipcmeshBin, args...)
-		cmd.Env = cleanEnviron()
+		cmd.Env = testbin.CleanEnviron()
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 			t.Errorf("ipcmesh %s: %v, want exit status 2\n%s", strings.Join(args, " "), err, out)

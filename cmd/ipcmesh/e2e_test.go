@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -936,7 +938,7 @@ func TestOneShotWithoutBroker(t *testing.T) {
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
-	env := append(cleanEnviron(), "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp)
+	env := append(testbin.CleanEnviron(), "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp)
 	r := runProc(t, env, "", runTimeout, "demo")
 	if r.code != 0 {
 		t.Fatalf("ipcmesh demo: %s", r)

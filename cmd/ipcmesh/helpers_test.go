@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -48,41 +50,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	exe := ""
-	if runtime.GOOS == "windows" {
-		exe = ".exe"
-	}
-	ipcmeshBin = filepath.Join(dir, "ipcmesh"+exe)
-	goCmd := "go"
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"+exe); fileExists(p) {
-		goCmd = p
-	}
-	// The binary is built without -race whatever the tests run with: the
-	// tests exercise the product as users run it.
-	build := exec.Command(goCmd, "build", "-o", ipcmeshBin, ".")
-	build.Env = cleanEnviron()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/ipcmesh: %v\n%s", err, out)
+	// Built without -race whatever the tests run with: the tests exercise
+	// the product as users run it.
+	if ipcmeshBin, err = testbin.Build(dir, false); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// cleanEnviron is this process's environment without any IPC_* setting, so
-// that a developer's own mesh configuration never leaks into a test.
-func cleanEnviron() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(strings.ToUpper(kv), "IPC_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
@@ -134,7 +108,7 @@ func (m *mesh) withEnv(env ...string) *mesh {
 func (m *mesh) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
 
 func (m *mesh) environ() []string {
-	env := cleanEnviron()
+	env := testbin.CleanEnviron()
 	env = append(env, "IPC_HOST=127.0.0.1", "IPC_PORT="+strconv.Itoa(m.port), "IPC_DATA_DIR="+m.dir)
 	return append(env, m.env...)
 }

@@ -1,0 +1,50 @@
+// Package testbin builds the ipcmesh binary for tests that run it as a
+// child process, the way users run it: election, failover and the MCP
+// server are only tested for real across process boundaries.
+package testbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Build compiles cmd/ipcmesh into dir and returns the binary's path. With
+// race it is built with the race detector, so that a child's data race
+// fails the test that started it.
+func Build(dir string, race bool) (string, error) {
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
+	bin := filepath.Join(dir, "ipcmesh"+exe)
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
+	if _, err := os.Stat(goCmd); err != nil {
+		goCmd = "go"
+	}
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	build := exec.Command(goCmd, append(args, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")...)
+	build.Env = CleanEnviron()
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/ipcmesh: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// CleanEnviron is this process's environment without any IPC_* setting,
+// so that a developer's own mesh configuration never leaks into a test.
+func CleanEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(strings.ToUpper(kv), "IPC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
