@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/election"
 )
@@ -341,23 +343,10 @@ func TestHookCheckNeverFailsTheTurn(t *testing.T) {
 	quietFailure(t, "Stop event", m.run(`{"hook_event_name":"Stop"}`, "hook", "check", "--as", "builder"))
 
 	// The port is held by something that is not a mesh broker.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-			c.Close()
-		}
-	}()
+	foreign := testbin.ForeignListener(t)
 	bad := newHookMesh(t)
-	bad.port = ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(foreign)
+	bad.port, _ = strconv.Atoi(port)
 	bad.setAutoCheck("builder", autocheck.Setting{IntervalMinutes: 1})
 	quietFailure(t, "no broker reachable", bad.run("", "hook", "check", "--as", "builder"))
 }

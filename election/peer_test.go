@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -243,24 +245,10 @@ func TestRegisterResumesFromSameDataFolder(t *testing.T) {
 }
 
 func TestNotAMeshOnThePort(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-			c.Close()
-		}
-	}()
+	foreign := testbin.ForeignListener(t)
 	m := newMesh(t)
-	m.addr = ln.Addr().String()
-	_, err = Join(ctxT(t), m.config())
+	m.addr = foreign
+	_, err := Join(ctxT(t), m.config())
 	if err == nil || !strings.Contains(err.Error(), m.addr) || !strings.Contains(err.Error(), "not an ipcmesh broker") {
 		t.Fatalf("join with a web server on the port: %v; want an error naming %s", err, m.addr)
 	}

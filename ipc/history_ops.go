@@ -147,3 +147,8 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 		}
 	}
 }
+
+// ThreadWaiters reports how many wait_reply requests are waiting right now.
+// It lets a test (and a curious operator) see that a wait is in place
+// before it sends the reply the wait is for.
+func (b *Broker) ThreadWaiters() int { return b.presence.threadWaiting() }

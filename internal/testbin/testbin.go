@@ -5,11 +5,13 @@ package testbin
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -47,4 +49,28 @@ func CleanEnviron() []string {
 		}
 	}
 	return env
+}
+
+// ForeignListener listens on a free 127.0.0.1 port the way a program that
+// is not ipcmesh would (it answers every connection like a web server and
+// hangs up) and returns its address. It stops when the test ends. Tests
+// hold the mesh port with it to check that peers refuse to talk to it.
+func ForeignListener(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
