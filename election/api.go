@@ -71,7 +71,7 @@ func (p *Peer) adopt(s ipc.Session, chosen bool) error {
 	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
 	p.mu.Unlock()
 	keep := p.keyring.Keep
-	if chosen {
+	if chosen && !p.cfg.KeepCurrent {
 		keep = p.keyring.Save
 	}
 	if err := keep(s.Name, s.Token); err != nil {

@@ -36,6 +36,10 @@ type Config struct {
 	SessionTTL time.Duration
 	// Subscribe asks the broker to push this peer's mail to OnEvent.
 	Subscribe bool
+	// KeepCurrent leaves the data folder's current name alone when this
+	// peer registers: a server acting for others (the HTTP face) must not
+	// change which name the user's own commands act as.
+	KeepCurrent bool
 	// OnEvent receives pushed events in order, across brokers. It is called
 	// from a connection's read loop and must not block.
 	OnEvent func(ipc.Event)

@@ -1,0 +1,38 @@
+package election
+
+import (
+	"context"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// CreateKey makes an access key that acts as name at the HTTP face. The
+// key is in the result and nowhere else: the broker keeps only its record.
+func (p *Peer) CreateKey(ctx context.Context, name, label string) (ipc.KeyCreateResult, error) {
+	var r ipc.KeyCreateResult
+	err := p.Call(ctx, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: name, Label: label}, &r)
+	return r, err
+}
+
+// CheckKey returns who key acts as, or an unauthorized error when the key
+// is malformed, forged or revoked.
+func (p *Peer) CheckKey(ctx context.Context, key string) (ipc.KeyInfo, error) {
+	var r ipc.KeyInfo
+	err := p.Call(ctx, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: key}, &r)
+	return r, err
+}
+
+// RevokeKeys revokes the key with id, or when id is empty every key of
+// name, and returns what it revoked.
+func (p *Peer) RevokeKeys(ctx context.Context, id, name string) ([]ipc.KeyInfo, error) {
+	var r ipc.KeyRevokeResult
+	err := p.Call(ctx, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: id, Name: name}, &r)
+	return r.Revoked, err
+}
+
+// Keys lists every access key, revoked ones included.
+func (p *Peer) Keys(ctx context.Context) ([]ipc.KeyInfo, error) {
+	var r ipc.KeyListResult
+	err := p.Call(ctx, ipc.OpKeyList, nil, &r)
+	return r.Keys, err
+}
