@@ -12,6 +12,7 @@ import (
 const (
 	labelHandshake = "ipcmesh/v1 handshake"
 	labelToken     = "ipcmesh/v1 session token"
+	labelAccess    = "ipcmesh/v1 access key"
 )
 
 // keySize is the length of each derived key: the output size of SHA-256.
@@ -26,6 +27,7 @@ const minSecretLen = 16
 type Keys struct {
 	handshake []byte
 	token     []byte
+	access    []byte
 }
 
 // Format prints a placeholder for every verb, so that keys logged by mistake
@@ -35,10 +37,13 @@ func (Keys) Format(f fmt.State, _ rune) {
 }
 
 // zero reports whether k came from no secret.
-func (k Keys) zero() bool { return len(k.handshake) == 0 || len(k.token) == 0 }
+func (k Keys) zero() bool {
+	return len(k.handshake) == 0 || len(k.token) == 0 || len(k.access) == 0
+}
 
-// DeriveKeys derives the handshake key and the session token key from the
-// master secret with HKDF-SHA256. The secret must be at least 16 bytes long.
+// DeriveKeys derives the handshake key, the session token key and the key
+// that signs access keys from the master secret with HKDF-SHA256. The secret
+// must be at least 16 bytes long.
 func DeriveKeys(secret []byte) (Keys, error) {
 	if len(secret) < minSecretLen {
 		return Keys{}, fmt.Errorf("derive keys: the secret is %d bytes long, want at least %d", len(secret), minSecretLen)
@@ -53,5 +58,9 @@ func DeriveKeys(secret []byte) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("derive session token key: %w", err)
 	}
-	return Keys{handshake: handshake, token: token}, nil
+	access, err := hkdf.Key(sha256.New, secret, nil, labelAccess, keySize)
+	if err != nil {
+		return Keys{}, fmt.Errorf("derive access key key: %w", err)
+	}
+	return Keys{handshake: handshake, token: token, access: access}, nil
 }

@@ -60,6 +60,7 @@ func commands() []command {
 		{"broker", "", "run a dedicated broker in the foreground until interrupted", runBroker},
 		{"backup", "FILE", "write a consistent copy of the store to FILE", runBackup},
 		{"demo", "", "run a private mesh in a temporary folder and show it working", runDemo},
+		{"key", "create NAME [--label L] | list | revoke ID|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", runKey},
 		{"mcp", "", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...)", runMCP},
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", runInstall},

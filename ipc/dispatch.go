@@ -45,6 +45,11 @@ var handlers = map[string]handler{
 	OpListShared:    {true, (*Broker).listShared},
 	OpSearch:        {true, (*Broker).search},
 	OpSetStatus:     {true, (*Broker).setStatus},
+
+	OpKeyCreate: {false, (*Broker).keyCreate},
+	OpKeyCheck:  {false, (*Broker).keyCheck},
+	OpKeyRevoke: {false, (*Broker).keyRevoke},
+	OpKeyList:   {false, (*Broker).keyList},
 }
 
 func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {

@@ -34,6 +34,7 @@ const (
 	bucketThreads       = "threads"
 	bucketWords         = "words"
 	bucketShared        = "shared"
+	bucketAccessKeys    = "access-keys"
 )
 
 // Counter keys in the meta bucket.
@@ -75,7 +76,7 @@ func createBuckets(tx *bolt.Tx) error {
 		bucketMeta,
 		bucketChannels, bucketChannelStats, bucketCursors, bucketChannelLog,
 		bucketChannelExpiry, bucketConversations, bucketThreads, bucketWords,
-		bucketShared,
+		bucketShared, bucketAccessKeys,
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
@@ -129,6 +130,7 @@ var (
 	keyThreads       = []byte(bucketThreads)
 	keyWords         = []byte(bucketWords)
 	keyShared        = []byte(bucketShared)
+	keyAccessKeys    = []byte(bucketAccessKeys)
 )
 
 // The collaboration buckets; bbolt keeps each open for the rest of the
@@ -142,6 +144,7 @@ func (t tables) conversations() *bolt.Bucket { return t.tx.Bucket(keyConversatio
 func (t tables) threads() *bolt.Bucket       { return t.tx.Bucket(keyThreads) }
 func (t tables) words() *bolt.Bucket         { return t.tx.Bucket(keyWords) }
 func (t tables) shared() *bolt.Bucket        { return t.tx.Bucket(keyShared) }
+func (t tables) accessKeys() *bolt.Bucket    { return t.tx.Bucket(keyAccessKeys) }
 
 // seqKey is big-endian so that byte order is seq order, which makes a
 // cursor walk an inbox oldest first.

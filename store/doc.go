@@ -69,6 +69,8 @@
 //	words           word 0 seq -> nil: the search index's posting lists
 //	shared          key -> len(meta) meta(JSON) content: shared data; the
 //	                content is in Dir/shared/ when over LargeMessageBytes
+//	access-keys     key id -> AccessKey (JSON): the records of the HTTP
+//	                face's bearer keys, never the keys themselves
 //
 // Seqs and times in keys are 8-byte big-endian, so keys sort in time order
 // and Sweep only walks the expired front of each index. Names, channel

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// runKey manages the bearer keys of the HTTP face. A key acts as one name,
+// so a person or a remote assistant given a key can speak as that name and
+// nobody else; the key is printed once and never stored.
+func runKey(ctx context.Context, e Env, args []string) (err error) {
+	if len(args) == 0 {
+		return usagef("say what to do: create NAME, list or revoke ID|NAME")
+	}
+	sub, rest := args[0], args[1:]
+	fs := flags("key " + sub)
+	label := fs.String("label", "", "create: a note on who the key is for")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parse(fs, rest, -1)
+	if err != nil {
+		return err
+	}
+	want := map[string]int{"create": 1, "list": 0, "revoke": 1}
+	n, ok := want[sub]
+	if !ok {
+		return usagef("unknown key command %q: want create, list or revoke", sub)
+	}
+	if len(pos) != n {
+		return usagef("key %s takes %d argument(s), got %d", sub, n, len(pos))
+	}
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	switch sub {
+	case "create":
+		r, err := p.CreateKey(ctx, pos[0], *label)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.Stdout, r)
+		}
+		fmt.Fprintln(e.Stdout, r.Key)
+		fmt.Fprintf(e.Stderr, "This key acts as %s (id %s). It is shown only now: keep it like a password.\nRevoke it with: ipcmesh key revoke %s\n", r.Info.Name, r.Info.ID, r.Info.ID)
+		return nil
+	case "revoke":
+		// An id, or a name whose keys all go. A name that looks like an id
+		// is tried as a name when no key has that id.
+		var (
+			revoked []ipc.KeyInfo
+			err     error = ipcmesh.Errorf(ipcmesh.CodeNotFound, "%q is neither a key id nor a name: ipcmesh key list shows the keys", pos[0])
+		)
+		if auth.IsAccessKeyID(pos[0]) {
+			revoked, err = p.RevokeKeys(ctx, pos[0], "")
+		}
+		if ipcmesh.CodeOf(err) == ipcmesh.CodeNotFound && ipcmesh.ValidateName(pos[0]) == nil {
+			revoked, err = p.RevokeKeys(ctx, "", pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.Stdout, revoked)
+		}
+		for _, k := range revoked {
+			fmt.Fprintf(e.Stdout, "revoked key %s of %s\n", k.ID, k.Name)
+		}
+		return nil
+	}
+	keys, err := p.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.Stdout, keys)
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(e.Stdout, "No access keys yet: ipcmesh key create NAME")
+		return nil
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tCREATED\tSTATE\tLABEL")
+	for _, k := range keys {
+		state := "live"
+		if !k.Revoked.IsZero() {
+			state = "revoked " + human.Ago(k.Revoked, now)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, human.Ago(k.Created, now), state, k.Label)
+	}
+	return tw.Flush()
+}

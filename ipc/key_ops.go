@@ -1,0 +1,103 @@
+package ipc
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// keyCreate makes an access key for a name. The name need not be
+// registered yet: a key for "human" is usually made before the person
+// first opens the web page.
+func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error) {
+	var req KeyCreateRequest
+	if err := decode(OpKeyCreate, body, &req); err != nil {
+		return nil, err
+	}
+	if err := ipcmesh.ValidateName(req.Name); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(req.Label, "\r\n") {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the key label must be one line")
+	}
+	k := store.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
+	if err := b.store.PutAccessKey(c.ctx, k); err != nil {
+		return nil, err
+	}
+	b.log.Info("access key created", "id", k.ID, "name", k.Name)
+	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: keyInfo(k)}, nil
+}
+
+// keyCheck says who a key acts as. Every refusal is the same kind
+// (unauthorized) so that a guesser learns nothing but "no"; the messages
+// differ only where the holder of a real key needs to know what happened.
+func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) {
+	var req KeyCheckRequest
+	if err := decode(OpKeyCheck, body, &req); err != nil {
+		return nil, err
+	}
+	id, err := auth.AccessKeyID(req.Key)
+	if err != nil {
+		return nil, err
+	}
+	k, ok, err := b.store.AccessKeyByID(id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !b.cfg.Keys.VerifyAccessKey(req.Key, k.Name) {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh: ask its owner for a key (ipcmesh key create NAME)")
+	}
+	if !k.Revoked.IsZero() {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s was revoked on %s: ask for a new one (ipcmesh key create %s)", k.ID, k.Revoked.Format("2006-01-02 15:04 MST"), k.Name)
+	}
+	return keyInfo(k), nil
+}
+
+// keyRevoke revokes keys and tells the connections of their names, so that
+// an HTTP face ends the streams opened with them at once.
+func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error) {
+	var req KeyRevokeRequest
+	if err := decode(OpKeyRevoke, body, &req); err != nil {
+		return nil, err
+	}
+	if req.Name != "" {
+		if err := ipcmesh.ValidateName(req.Name); err != nil {
+			return nil, err
+		}
+	}
+	revoked, err := b.store.RevokeAccessKeys(c.ctx, req.ID, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	res := &KeyRevokeResult{}
+	for _, k := range revoked {
+		info := keyInfo(k)
+		res.Revoked = append(res.Revoked, info)
+		b.log.Info("access key revoked", "id", k.ID, "name", k.Name)
+		for _, sub := range b.presence.subscribers(k.Name) {
+			sub.event(EventKeyRevoked, info)
+		}
+	}
+	return res, nil
+}
+
+// keyList lists every key record.
+func (b *Broker) keyList(_ *conn, _ string, _ json.RawMessage) (any, error) {
+	keys, err := b.store.AccessKeys()
+	if err != nil {
+		return nil, fmt.Errorf("list access keys: %w", err)
+	}
+	res := &KeyListResult{Keys: make([]KeyInfo, 0, len(keys))}
+	for _, k := range keys {
+		res.Keys = append(res.Keys, keyInfo(k))
+	}
+	return res, nil
+}
+
+func keyInfo(k store.AccessKey) KeyInfo {
+	return KeyInfo{ID: k.ID, Name: k.Name, Label: k.Label, Created: k.Created, Revoked: k.Revoked}
+}

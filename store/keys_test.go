@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+func TestAccessKeysPersistAndRevoke(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openTest(t, nil)
+	a := AccessKey{ID: "00000000000000aa", Name: "human", Label: "web", Created: clock.Now()}
+	b := AccessKey{ID: "00000000000000bb", Name: "human", Created: clock.Now().Add(1)}
+	c := AccessKey{ID: "00000000000000cc", Name: "builder", Created: clock.Now().Add(2)}
+	for _, k := range []AccessKey{a, b, c} {
+		if err := s.PutAccessKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, s.PutAccessKey(ctx, a), ipcmesh.CodeConflict)
+
+	// The records outlive the process.
+	opts := s.Options()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	got, ok, err := s.AccessKeyByID(a.ID)
+	if err != nil || !ok || got.Name != "human" || got.Label != "web" || !got.Revoked.IsZero() {
+		t.Fatalf("after reopening: %+v, %v, %v", got, ok, err)
+	}
+
+	clock.Advance(5)
+	rev, err := s.RevokeAccessKeys(ctx, "", "human")
+	if err != nil || len(rev) != 2 {
+		t.Fatalf("revoke human's keys: %+v, %v", rev, err)
+	}
+	_, err = s.RevokeAccessKeys(ctx, a.ID, "")
+	wantCode(t, err, ipcmesh.CodeNotFound) // already revoked
+	all, err := s.AccessKeys()
+	if err != nil || len(all) != 3 {
+		t.Fatalf("keys: %+v, %v", all, err)
+	}
+	for _, k := range all {
+		if revoked := !k.Revoked.IsZero(); revoked != (k.Name == "human") {
+			t.Errorf("key %s of %s: revoked %v", k.ID, k.Name, revoked)
+		}
+	}
+	if _, ok, _ := s.AccessKeyByID("nope"); ok {
+		t.Error("found a key that was never made")
+	}
+}
