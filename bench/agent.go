@@ -89,6 +89,7 @@ func Agent(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "the name to register")
 	to := fs.String("to", "", "the recipient of a send agent")
+	window := fs.Int("window", 1, "how many sends a send agent keeps in flight")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to `FILE`")
 	traceFile := fs.String("trace", "", "write an execution trace of this process to `FILE`")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -143,7 +144,7 @@ func Agent(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	case modeBroker:
 		return a.broker()
 	case modeSend:
-		return a.send(*name, *to)
+		return a.send(*name, *to, max(*window, 1))
 	case modeRecv:
 		return a.recv(*name)
 	case modeEcho:
@@ -236,7 +237,7 @@ func (a *agentRun) broker() (err error) {
 }
 
 // send sends rounds of messages on the bench's "go TAG N" lines.
-func (a *agentRun) send(name, to string) (err error) {
+func (a *agentRun) send(name, to string, window int) (err error) {
 	if to == "" {
 		return errors.New("bench agent: --to is required")
 	}
@@ -264,13 +265,7 @@ func (a *agentRun) send(name, to string) (err error) {
 		}
 		var r roundResult
 		r.Start = time.Now().UnixNano()
-		for i := range n {
-			if _, err := p.Send(a.ctx, to, content(tag+":"+strconv.Itoa(i))); err != nil {
-				r.Error = err.Error()
-				break
-			}
-			r.Sent++
-		}
+		r.Sent, r.Error = sendRound(a.ctx, p, to, tag, n, window)
 		r.End = time.Now().UnixNano()
 		b, _ := json.Marshal(r)
 		if err := a.out.printf("result %s", b); err != nil {
@@ -371,4 +366,42 @@ func (a *agentRun) echo(name string) error {
 			return nil
 		}
 	}
+}
+
+// sendRound sends messages tag:0 to tag:n-1 to to, keeping up to window
+// sends in flight on the peer's one connection, and returns how many were
+// acked and the first error. With a window of 1 each send waits for the
+// ack of the one before. A larger window is what a client with a backlog
+// does: the broker takes every send in flight into the same commit.
+func sendRound(ctx context.Context, p *election.Peer, to, tag string, n, window int) (int, string) {
+	var (
+		next, acked atomic.Int64
+		mu          sync.Mutex
+		first       string
+		wg          sync.WaitGroup
+	)
+	for range min(window, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				if _, err := p.Send(ctx, to, content(tag+":"+strconv.FormatInt(i, 10))); err != nil {
+					mu.Lock()
+					if first == "" {
+						first = err.Error()
+					}
+					mu.Unlock()
+					next.Store(int64(n)) // stop the others
+					return
+				}
+				acked.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(acked.Load()), first
 }

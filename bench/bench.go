@@ -52,6 +52,10 @@ type Options struct {
 	// -pprof=sched|syscall|sync FILE). Traces are large: tens of MB a
 	// figure.
 	TraceDir string
+	// Window is how many sends each sender of figure (b) keeps in flight
+	// (DefaultWindow). 1 makes every sender wait for each ack before its
+	// next send, as figure (a) does.
+	Window int
 	// Only lists the figure groups to run ("a".."g"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
@@ -63,11 +67,20 @@ type Options struct {
 	Getenv func(string) string
 }
 
+// DefaultWindow is how many sends each sender of figure (b) keeps in
+// flight by default: a client with a backlog (a script relaying events, an
+// HTTP face serving many callers through one name) pipelines its sends on
+// its one connection, and every ack still comes after the fsync that made
+// its message durable. The protocol allows it: responses carry the id of
+// their request.
+const DefaultWindow = 16
+
 // Report is the outcome of a run.
 type Report struct {
 	Version    string    `json:"version,omitempty"`
 	Quick      bool      `json:"quick"`
 	Reps       int       `json:"reps"`
+	Window     int       `json:"window"`
 	RateLimit  string    `json:"rate_limit"`
 	Started    time.Time `json:"started"`
 	Seconds    float64   `json:"seconds"`
@@ -190,6 +203,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
 	if opts.Reps <= 0 {
 		opts.Reps = 5
 		if opts.Quick {
@@ -234,6 +250,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		Version:    opts.Version,
 		Quick:      opts.Quick,
 		Reps:       opts.Reps,
+		Window:     opts.Window,
 		RateLimit:  "raised (IPC_RATE_LIMIT and IPC_RATE_BURST set to 1e9 in the mesh)",
 		Started:    time.Now().UTC().Round(time.Second),
 		Machine:    machine(root),

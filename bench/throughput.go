@@ -165,8 +165,12 @@ func (r *runner) figB(ctx context.Context, res *results) error {
 		res.add("b.lost", float64(lost))
 		res.add("b.dup", float64(dup))
 	}
-	res.note("b", "%d sender processes, each sending %d messages one after another (each waits for its ack) to one receiver process that checks and acks as it goes; rate = all sends / (last ack - first send)",
-		r.sz.senders, r.sz.sendsB)
+	how := fmt.Sprintf("keeping up to %d sends in flight on its one connection (each acked after the fsync of its commit)", r.opts.Window)
+	if r.opts.Window == 1 {
+		how = "one after another (each waits for its ack)"
+	}
+	res.note("b", "%d sender processes, each sending %d messages %s, to one receiver process that checks and acks as it goes; rate = all sends / (last ack - first send)",
+		r.sz.senders, r.sz.sendsB, how)
 	res.note("b.lost", "counted per repetition by message content; the receiver (subscribed, and pushed %d of the %d messages) finished reading %s after the last ack; %d received messages had not been acked to a sender",
 		pushed, total+10*r.sz.senders, time.Since(start).Round(time.Millisecond), extra)
 	return nil

@@ -23,6 +23,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quick := fs.Bool("quick", false, "small repetitions, for a quick look or a test; not figures to quote")
 	reps := fs.Int("reps", 0, "repetitions per figure (default 5, or 2 with --quick)")
+	window := fs.Int("window", bench.DefaultWindow, "sends each sender of figure (b) keeps in flight (1: wait for each ack)")
 	only := fs.String("only", "", "measure only these figures, e.g. a,c,g")
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
@@ -30,7 +31,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits]\n\n")
+			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits]\n\n")
 			fmt.Fprintf(e.Stdout, "Starts a private mesh of real processes on a free 127.0.0.1 port in a temporary\nfolder (your own mesh is not touched) and reports each figure as the median over\nrepetitions, with min, max and the target. See docs/PERFORMANCE.md.\n\n")
 			fs.SetOutput(e.Stdout)
 			fs.PrintDefaults()
@@ -66,6 +67,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 		Exe:           exe,
 		Quick:         *quick,
 		Reps:          *reps,
+		Window:        *window,
 		DefaultLimits: *defaultLimits,
 		Dir:           *dir,
 		ProfileDir:    *profile,

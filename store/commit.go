@@ -26,9 +26,23 @@ type request struct {
 	ctx  context.Context
 	fn   writeFn
 	done chan error
-	// written, if set, runs once fn's writes are in the transaction and
-	// before the commit makes them durable.
-	written func()
+	// wrote, if set, is signalled once fn's writes are in the transaction,
+	// before the commit makes them durable; the submitter then does its
+	// early work (see submitEarly) and closes earlyDone.
+	wrote     chan struct{}
+	earlyDone chan struct{}
+}
+
+// signal tells the submitter that fn's writes are in the transaction. It
+// never blocks: a second signal, from a retry alone, finds the first one
+// taken or still pending and is dropped.
+func (r *request) signal() {
+	if r.wrote != nil {
+		select {
+		case r.wrote <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // committer is the single writer of the database. bbolt allows one write
@@ -61,15 +75,20 @@ func (c *committer) submit(ctx context.Context, fn writeFn) error {
 	return c.submitEarly(ctx, fn, nil)
 }
 
-// submitEarly is submit with a written callback: it runs after fn, inside
-// the transaction, before the fsync that submit waits for. If the commit
-// then fails, written has announced writes that never happened; callers
-// use it only for hints that a later read corrects.
-func (c *committer) submitEarly(ctx context.Context, fn writeFn, written func()) error {
+// submitEarly is submit with early work: once fn's writes are in the
+// transaction, and while the commit's fsync is still to come, early runs in
+// the caller's goroutine, not the committer's, so that the one writer does
+// nothing but write. If the commit then fails, early has announced writes
+// that never happened; callers use it only for hints that a later read
+// corrects. early does not run when fn is skipped or fails.
+func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), written: written}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if early != nil {
+		r.wrote, r.earlyDone = make(chan struct{}, 1), make(chan struct{})
+	}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -82,7 +101,26 @@ func (c *committer) submitEarly(ctx context.Context, fn writeFn, written func())
 		return ctx.Err()
 	}
 	c.mu.RUnlock()
-	return <-r.done
+	if early == nil {
+		return <-r.done
+	}
+	select {
+	case <-r.wrote:
+		early()
+		close(r.earlyDone)
+		return <-r.done
+	case err := <-r.done:
+		// The commit may have outrun this goroutine: the signal is then
+		// still waiting, and early is owed all the same.
+		select {
+		case <-r.wrote:
+			if err == nil {
+				early()
+			}
+		default:
+		}
+		return err
+	}
 }
 
 func (c *committer) run() {
@@ -112,6 +150,7 @@ func (c *committer) run() {
 // alone, as bbolt's Batch does, so the failure stays with its own request.
 func (c *committer) commit(batch []*request) {
 	errs := make([]error, len(batch))
+	signalled := false
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for i, r := range batch {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
@@ -122,10 +161,11 @@ func (c *committer) commit(batch []*request) {
 			}
 		}
 		for i, r := range batch {
-			if errs[i] == nil && r.written != nil {
-				r.written()
+			if errs[i] == nil {
+				r.signal()
 			}
 		}
+		signalled = true
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
@@ -137,7 +177,12 @@ func (c *committer) commit(batch []*request) {
 		}
 		return
 	}
-	for _, r := range batch {
+	for i, r := range batch {
+		if signalled && errs[i] == nil && r.earlyDone != nil {
+			// The submitter may be reading what fn wrote for it: let it
+			// finish before fn runs again.
+			<-r.earlyDone
+		}
 		r.done <- c.db.Update(func(tx *bolt.Tx) error {
 			if err := r.ctx.Err(); err != nil {
 				return err
@@ -145,9 +190,7 @@ func (c *committer) commit(batch []*request) {
 			if err := r.fn(tx); err != nil {
 				return err
 			}
-			if r.written != nil {
-				r.written()
-			}
+			r.signal()
 			return nil
 		})
 	}

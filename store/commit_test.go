@@ -180,3 +180,37 @@ func TestConcurrentAppendsAllLandOnce(t *testing.T) {
 		t.Errorf("Stats = %+v", st)
 	}
 }
+
+// The committer hands early work to the submitter and goes on writing: a
+// slow early callback holds up no other write.
+func TestSubmitEarlyRunsOutsideTheCommitter(t *testing.T) {
+	s, _ := openTest(t, nil)
+	inEarly, leave := make(chan struct{}), make(chan struct{})
+	early := make(chan error, 1)
+	go func() {
+		early <- s.c.submitEarly(context.Background(), func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte(bucketMeta)).Put([]byte("early-test"), []byte("x"))
+		}, func() {
+			close(inEarly)
+			<-leave
+		})
+	}()
+	<-inEarly
+	// With early running, another write commits: the committer is free.
+	if err := s.c.submit(context.Background(), func(*bolt.Tx) error { return nil }); err != nil {
+		t.Fatalf("a write while early runs: %v", err)
+	}
+	close(leave)
+	if err := <-early; err != nil {
+		t.Fatalf("submitEarly: %v", err)
+	}
+
+	// A request whose fn fails announces nothing.
+	errBad := errors.New("bad request")
+	err := s.c.submitEarly(context.Background(), func(*bolt.Tx) error { return errBad }, func() {
+		t.Error("early ran for a request whose writes failed")
+	})
+	if !errors.Is(err, errBad) {
+		t.Fatalf("submitEarly = %v, want %v", err, errBad)
+	}
+}

@@ -44,7 +44,8 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 }
 
 // AppendEarly is Append that also calls early with the deliveries as soon as
-// they are decided inside the commit, before the commit's fsync. The broker
+// they are decided, while the commit's fsync is still under way. early runs
+// in the caller's goroutine, so the store's one writer never waits on it. The broker
 // uses it to push a message to its recipient while the disk catches up: the
 // sender is still answered only once the message is durable. If the commit
 // fails after early ran, early announced messages that were not stored;
@@ -70,9 +71,9 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 		}
 	}
 
-	var written func()
+	var announce func()
 	if early != nil {
-		written = func() { early(out) }
+		announce = func() { early(out) }
 	}
 	err := s.c.submitEarly(ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
@@ -89,7 +90,7 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 			out[i] = dl
 		}
 		return nil
-	}, written)
+	}, announce)
 	if err != nil {
 		s.removeSpilled(files...)
 		return nil, wrapFault("append", err)
