@@ -2,7 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"strings"
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/tools"
@@ -11,14 +18,27 @@ import (
 
 // runMCP serves the MCP tools over stdin and stdout until stdin closes.
 // Stdout carries MCP and nothing else: logs go to stderr (level IPC_LOG).
+//
+// With --remote URL it serves them from a mesh on another machine instead,
+// through that mesh's HTTP face (ipcmesh serve --http), acting as the name
+// the key in IPC_KEY or --key-file is bound to.
 func runMCP(ctx context.Context, e Env, args []string) error {
 	fs := flags("mcp")
+	remote := fs.String("remote", "", "the HTTP face of a mesh on another machine: https://HOST:PORT")
+	keyFile := fs.String("key-file", "", "a file holding the key for --remote (else IPC_KEY)")
+	caFile := fs.String("ca", "", "a PEM CA certificate to trust for --remote (else IPC_CA_FILE)")
 	pos, err := parse(fs, args, -1)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("mcp takes no arguments: configure it with IPC_* environment variables")
+		return usagef("mcp takes no arguments: configure it with IPC_* environment variables, or --remote URL")
+	}
+	if *remote != "" {
+		return runRemoteMCP(ctx, e, *remote, *keyFile, *caFile)
+	}
+	if *keyFile != "" || *caFile != "" {
+		return usagef("--key-file and --ca go with --remote URL")
 	}
 	cfg, err := election.FromEnv(e.Getenv)
 	if err != nil {
@@ -32,10 +52,81 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 		Version: Version,
 		Logger:  log,
 	})
-	return srv.Run(ctx, &mcp.IOTransport{
+	return srv.Run(ctx, stdio(e))
+}
+
+// runRemoteMCP bridges stdio to the HTTP face at url.
+func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error {
+	key, err := remoteKey(e, keyFile)
+	if err != nil {
+		return err
+	}
+	if caFile == "" {
+		caFile = e.Getenv("IPC_CA_FILE")
+	}
+	client, err := remoteClient(caFile)
+	if err != nil {
+		return err
+	}
+	return tools.Bridge(ctx, tools.BridgeOptions{
+		URL:        url,
+		Key:        key,
+		HTTPClient: client,
+		Version:    Version,
+		Logger:     logger(e),
+	}, stdio(e))
+}
+
+// remoteKey is the key from --key-file, or else from IPC_KEY. The file
+// keeps the key out of the assistant's MCP configuration, which is often
+// shared or checked in.
+func remoteKey(e Env, keyFile string) (string, error) {
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return "", fmt.Errorf("read the key: %w", err)
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", fmt.Errorf("the key file %s is empty: put the key from `ipcmesh key create NAME` in it", keyFile)
+		}
+		return key, nil
+	}
+	if key := strings.TrimSpace(e.Getenv("IPC_KEY")); key != "" {
+		return key, nil
+	}
+	return "", errors.New("--remote needs a key: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
+}
+
+// remoteClient is the HTTP client for the face: the default one, trusting
+// caFile's certificates too when it is set (a face with a self-signed
+// certificate).
+func remoteClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the CA certificate: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool() // no system pool (some platforms): the CA alone
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the CA file %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
+}
+
+// stdio is the MCP transport over the command's stdin and stdout.
+func stdio(e Env) mcp.Transport {
+	return &mcp.IOTransport{
 		Reader: readCloser(e.Stdin),
 		Writer: nopWriteCloser{e.Stdout},
-	})
+	}
 }
 
 // readCloser lets the transport close stdin when the session ends, when

@@ -20,10 +20,12 @@ type autoCheckArgs struct {
 	IntervalMinutes *int `json:"interval_minutes,omitempty" jsonschema:"minutes between automatic checks; 0 stops; omit for status"`
 }
 
+var autoCheckSchema = schemaOnce[autoCheckArgs](nil)
+
 func (s *Server) addAutoCheck() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name:        "auto_check",
-		InputSchema: inputSchema[autoCheckArgs](nil),
+		InputSchema: autoCheckSchema(),
 		Description: `Turn automatic mail checks on or off: the assistant's ipcmesh hooks then show new messages every N minutes. ` +
 			`Use for "start auto checking 5" (interval_minutes 5), "stop auto checking" (0), "auto check status" (omit interval_minutes).`,
 	}, s.autoCheck)
@@ -31,6 +33,9 @@ func (s *Server) addAutoCheck() {
 
 func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error) {
 	const action = "set auto checking"
+	if s.fixed != nil {
+		return nil, nil, errAutoCheckBound
+	}
 	p, name, err := s.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err

@@ -28,10 +28,12 @@ type channelsArgs struct {
 	Query       string   `json:"query,omitempty" jsonschema:"find: words of the name or description"`
 }
 
+var channelsSchema = schemaOnce[channelsArgs](map[string][]string{"action": {"create", "list", "find", "join", "leave"}})
+
 func (s *Server) addChannels() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name:        "channels",
-		InputSchema: inputSchema[channelsArgs](map[string][]string{"action": {"create", "list", "find", "join", "leave"}}),
+		InputSchema: channelsSchema(),
 		Description: `Manage channels, the named rooms you post to with send to "#name": create (private: a group only its members read), list (members, messages, last activity), find by keyword, join, leave. ` +
 			`Use for "create a channel #auth-dev for ...", "list channels", "find a channel about auth", "join #auth-dev", "add X to #auth-dev" (join with members), "leave #auth-dev".`,
 	}, s.channels)

@@ -32,6 +32,9 @@ func (s *Server) addRegister() {
 }
 
 func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in registerArgs) (*mcp.CallToolResult, any, error) {
+	if s.fixed != nil {
+		return s.registerBound(ctx, in)
+	}
 	action := fmt.Sprintf("register as %q", in.Name)
 	p, err := s.mesh(ctx)
 	if err != nil {

@@ -26,6 +26,9 @@ func (s *Server) addRename() {
 }
 
 func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in renameArgs) (*mcp.CallToolResult, any, error) {
+	if s.fixed != nil {
+		return nil, nil, s.renameBound(in)
+	}
 	action := fmt.Sprintf("rename to %q", in.NewName)
 	p, old, err := s.registered(ctx, action)
 	if err != nil {

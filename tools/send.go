@@ -27,10 +27,12 @@ type sendArgs struct {
 	Shared  string `json:"shared,omitempty" jsonschema:"a key stored with share that the message points at"`
 }
 
+var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types()})
+
 func (s *Server) addSend() {
 	mcp.AddTool(s.mcp, &mcp.Tool{
 		Name:        "send",
-		InputSchema: inputSchema[sendArgs](map[string][]string{"type": ipcmesh.Types()}),
+		InputSchema: sendSchema(),
 		Description: `Send a message to another instance by name, or post it to a channel with to "#name". ` +
 			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...", "post to #auth-dev: ...", ` +
 			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +

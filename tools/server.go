@@ -2,6 +2,10 @@
 // assistant as a handful of tools, a prompt, an inbox resource and pushed
 // notifications, over any MCP transport (stdio for `ipcmesh mcp`).
 //
+// NewBound serves the same tools for the HTTP face, acting as the name of
+// a caller's key; Bridge (`ipcmesh mcp --remote`) brings them from a remote
+// HTTP face to a local assistant over stdio.
+//
 // The server is a peer like any other: it joins the mesh (hosting the
 // broker when none is running), acts as the name the assistant registers,
 // and leaves gracefully when the assistant goes away.
@@ -50,10 +54,21 @@ type Options struct {
 }
 
 // Server serves one MCP session for one peer of the mesh.
+//
+// The same type backs the servers NewBound returns for the HTTP face: the
+// tools are its methods either way, and the few that differ ask s.fixed.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	mcp   *mcp.Server
+	opts Options
+	log  *slog.Logger
+	mcp  *mcp.Server
+
+	// fixed is the peer of a bound server (NewBound): the HTTP face holds
+	// it, registered as bound, the name the caller's key is bound to. Both
+	// are set once and never change; fixed is nil for New's servers.
+	fixed *election.Peer
+	bound string
+
+	// The rest serves New's servers only.
 	out   *notifyingTransport // set by Run
 	queue chan ipcmesh.Message
 
@@ -67,13 +82,8 @@ type Server struct {
 
 // New returns a server for the mesh described by opts. Call Run to serve.
 func New(opts Options) *Server {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if opts.Version == "" {
-		opts.Version = "devel"
-	}
+	log := orDiscard(opts.Logger)
+	opts.Version = orDevel(opts.Version)
 	s := &Server{
 		opts:    opts,
 		log:     log,
@@ -95,7 +105,16 @@ func New(opts Options) *Server {
 		},
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,
+		SchemaCache:        schemas,
 	})
+	s.addFeatures()
+	return s
+}
+
+// addFeatures adds the tools, the prompt and the inbox resource to s.mcp.
+// Every server has the same ones, whichever way it reaches the mesh: the
+// handlers ask s.fixed where they must differ.
+func (s *Server) addFeatures() {
 	s.addRegister()
 	s.addSend()
 	s.addCheck()
@@ -110,7 +129,28 @@ func New(opts Options) *Server {
 	s.addSetStatus()
 	s.addEtiquette()
 	s.addInbox()
-	return s
+}
+
+// schemas caches the input schemas of the tools across servers, so that
+// a server built per request (the HTTP face may) does not infer and
+// resolve them again.
+var schemas = mcp.NewSchemaCache()
+
+// discard is the logger of a server given none.
+var discard = slog.New(slog.DiscardHandler)
+
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return discard
+	}
+	return log
+}
+
+func orDevel(version string) string {
+	if version == "" {
+		return "devel"
+	}
+	return version
 }
 
 // Run joins the mesh and serves MCP over t until the client goes away (for
@@ -195,6 +235,9 @@ func (s *Server) joinLocked(ctx context.Context) error {
 // mesh returns the peer, joining the mesh again if the start-up join
 // failed (the program holding the port may have gone since).
 func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
+	if s.fixed != nil {
+		return s.fixed, nil // the HTTP face has joined for us
+	}
 	select {
 	case <-s.started:
 	case <-ctx.Done():
@@ -216,6 +259,9 @@ func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
 // registered returns the peer and the name it acts as, or an error that
 // tells the model to register first.
 func (s *Server) registered(ctx context.Context, action string) (*election.Peer, string, error) {
+	if s.fixed != nil {
+		return s.boundPeer(action)
+	}
 	p, err := s.mesh(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot %s: %w", action, err)
@@ -261,6 +307,9 @@ func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) strin
 // notRegistered is the error for a tool that needs a name before one is
 // registered.
 func (s *Server) notRegistered(action string) error {
+	if s.fixed != nil {
+		return s.boundOffline(action)
+	}
 	msg := fmt.Sprintf("cannot %s: this instance is not registered on the mesh yet; call register with a name first (e.g. {\"name\": \"alice\"})", action)
 	s.mu.Lock()
 	auto := s.autoErr
@@ -281,6 +330,10 @@ func (s *Server) fail(action string, err error) error {
 		case ipcmesh.CodeNotRegistered:
 			return s.notRegistered(action)
 		case ipcmesh.CodeUnauthorized:
+			if s.fixed != nil {
+				// register cannot help: the HTTP face owns the session.
+				return fmt.Errorf("cannot %s: %s", action, e.Message)
+			}
 			return fmt.Errorf("cannot %s: %s (call register again)", action, e.Message)
 		case ipcmesh.CodeRateLimited:
 			return fmt.Errorf("cannot %s: the broker is rate limiting this instance; wait %s, then try once more (do not retry in a loop)", action, e.RetryAfter())
@@ -308,6 +361,14 @@ var opsAsTools = strings.NewReplacer(
 // text is a successful tool result holding s.
 func text(s string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+}
+
+// schemaOnce returns the input schema of T (see inputSchema), made on
+// first use and the same pointer ever after: the SDK's schema cache knows a
+// given schema by its pointer, and a new one per server would be resolved
+// again, and kept, every time.
+func schemaOnce[T any](enums map[string][]string) func() *jsonschema.Schema {
+	return sync.OnceValue(func() *jsonschema.Schema { return inputSchema[T](enums) })
 }
 
 // inputSchema is the input schema inferred for T, made plain for every

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRemoteKey(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "key")
+	if err := os.WriteFile(file, []byte("\n ipk1_from_file \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(key string) Env {
+		return Env{Getenv: func(k string) string {
+			if k == "IPC_KEY" {
+				return key
+			}
+			return ""
+		}}
+	}
+	for _, tc := range []struct {
+		env, file, want, wantErr string
+	}{
+		{env: " ipk1_from_env\n", want: "ipk1_from_env"},
+		{env: "ipk1_from_env", file: file, want: "ipk1_from_file"}, // the flag wins
+		{wantErr: "set IPC_KEY or pass --key-file"},
+		{env: "  ", wantErr: "set IPC_KEY or pass --key-file"},
+		{file: empty, wantErr: "is empty"},
+		{file: filepath.Join(dir, "missing"), wantErr: "read the key"},
+	} {
+		got, err := remoteKey(env(tc.env), tc.file)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("remoteKey(IPC_KEY=%q, %q) = %q, %v; want an error saying %q", tc.env, tc.file, got, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got != tc.want):
+			t.Errorf("remoteKey(IPC_KEY=%q, %q) = %q, %v; want %q", tc.env, tc.file, got, err, tc.want)
+		}
+	}
+}
+
+func TestRemoteClient(t *testing.T) {
+	if c, err := remoteClient(""); c != nil || err != nil {
+		t.Errorf("remoteClient without a CA = %v, %v; want the default client (nil)", c, err)
+	}
+	bad := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remoteClient(bad); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("remoteClient(%s) error %v, want one saying it holds no certificate", bad, err)
+	}
+}
+
+func TestMCPFlagsNeedRemote(t *testing.T) {
+	err := runMCP(t.Context(), Env{Getenv: func(string) string { return "" }}, []string{"--key-file", "k"})
+	if err == nil || !strings.Contains(err.Error(), "--remote") {
+		t.Errorf("mcp --key-file without --remote: %v, want a usage error naming --remote", err)
+	}
+}

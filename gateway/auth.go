@@ -1,0 +1,157 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// authenticate returns who the request's key acts as. The key comes from
+// the Authorization header or a /k/KEY/ path. A key of the wrong shape is
+// refused here; any other goes to the broker, which holds the records and
+// compares tags in constant time, so a key revoked anywhere fails here at
+// once. A key that checks out then spends a token of its rate limit.
+func (s *Server) authenticate(r *http.Request) (ipc.KeyInfo, error) {
+	ri := infoOf(r)
+	key, err := keyOf(r, ri)
+	if err != nil {
+		return ipc.KeyInfo{}, err
+	}
+	if _, err := auth.AccessKeyID(key); err != nil {
+		return ipc.KeyInfo{}, err
+	}
+	// A client sending forged keys spends the budget of its address, not
+	// the broker's: every check is a round trip through the face's one
+	// unnamed connection, which the broker rate limits as a whole.
+	addr := clientAddr(r)
+	if wait, ok := s.failures.peek(addr, time.Now()); !ok {
+		return ipc.KeyInfo{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
+	}
+	info, err := s.admin.CheckKey(r.Context(), key)
+	if err != nil {
+		if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
+			s.failures.allow(addr, time.Now())
+		}
+		return ipc.KeyInfo{}, err
+	}
+	ri.keyID = info.ID
+	if wait, ok := s.limits.allow(info.ID, time.Now()); !ok {
+		return info, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, info.ID))
+	}
+	return info, nil
+}
+
+// keyOf returns the request's key, or an unauthorized error saying how to
+// send one.
+func keyOf(r *http.Request, ri *reqInfo) (string, error) {
+	var header string
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, k, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(k) == "" {
+			return "", ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the Authorization header must be \"Bearer KEY\" with an ipcmesh access key")
+		}
+		header = strings.TrimSpace(k)
+	}
+	switch {
+	case header != "" && ri.pathKey != "" && header != ri.pathKey:
+		return "", ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the request carries one key in its path and another in its Authorization header: send one")
+	case header != "":
+		return header, nil
+	case ri.pathKey != "":
+		return ri.pathKey, nil
+	}
+	return "", ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
+		"an access key is required: send \"Authorization: Bearer KEY\" (or use the path /k/KEY/...); make a key with ipcmesh key create NAME")
+}
+
+// clientAddr is the request's remote IP address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func rateLimited(wait time.Duration, why string) *ipcmesh.Error {
+	wait = max(wait, time.Millisecond)
+	return &ipcmesh.Error{
+		Code:         ipcmesh.CodeRateLimited,
+		Message:      fmt.Sprintf("rate limited: %s; retry in %d ms", why, wait.Milliseconds()),
+		RetryAfterMS: wait.Milliseconds(),
+	}
+}
+
+// limiters is a token bucket per key (a key id, a client address). Buckets
+// that have filled up again are pruned now and then: a full bucket is what
+// a new one would be, so pruning forgets nothing.
+type limiters struct {
+	limit rate.Limit
+	burst int
+
+	mu     sync.Mutex
+	m      map[string]*rate.Limiter
+	pruned time.Time
+}
+
+// pruneEvery is how often limiters looks for full buckets to drop.
+const pruneEvery = time.Minute
+
+func newLimiters(perSecond float64, burst int) *limiters {
+	return &limiters{limit: rate.Limit(perSecond), burst: burst, m: map[string]*rate.Limiter{}}
+}
+
+func (l *limiters) get(key string, now time.Time) *rate.Limiter {
+	if now.Sub(l.pruned) > pruneEvery {
+		l.pruned = now
+		for k, lim := range l.m {
+			if lim.TokensAt(now) >= float64(l.burst) {
+				delete(l.m, k)
+			}
+		}
+	}
+	lim := l.m[key]
+	if lim == nil {
+		lim = rate.NewLimiter(l.limit, l.burst)
+		l.m[key] = lim
+	}
+	return lim
+}
+
+// allow spends a token of key's bucket, or says how long to wait for one.
+func (l *limiters) allow(key string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res := l.get(key, now).ReserveN(now, 1)
+	if !res.OK() {
+		return time.Second, false
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+// peek reports whether key's bucket holds a token, without spending it.
+func (l *limiters) peek(key string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.m[key]
+	if !ok {
+		return 0, true
+	}
+	if t := lim.TokensAt(now); t < 1 {
+		return time.Duration((1 - t) / float64(l.limit) * float64(time.Second)), false
+	}
+	return 0, true
+}

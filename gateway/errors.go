@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+// errorBody is the JSON of every error answer: the mesh's own error object,
+// so a client switches on the same codes as over the TCP protocol.
+type errorBody struct {
+	Error *ipcmesh.Error `json:"error"`
+}
+
+// statusOf maps a mesh error code to its HTTP status (docs/HTTP.md).
+func statusOf(code ipcmesh.Code) int {
+	switch code {
+	case ipcmesh.CodeBadRequest, ipcmesh.CodeInvalidName, ipcmesh.CodeUnknownOp, ipcmesh.CodeUnsupported:
+		return http.StatusBadRequest
+	case ipcmesh.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case ipcmesh.CodeNotRegistered, ipcmesh.CodeNameTaken, ipcmesh.CodeConflict, ipcmesh.CodeRenameLoop:
+		return http.StatusConflict
+	case ipcmesh.CodeNotFound:
+		return http.StatusNotFound
+	case ipcmesh.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case ipcmesh.CodeInboxFull:
+		return http.StatusInsufficientStorage
+	case ipcmesh.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case ipcmesh.CodeShuttingDown:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// meshError turns err into the error a client is shown. ctx is the
+// request's context: a call cut short by it failed for the reason it was
+// cancelled (a revoked key, the face closing), not for "context canceled".
+// ok is false for a fault of the face or the broker that is no mesh error:
+// the client gets a plain internal error and the log gets the details.
+func meshError(ctx context.Context, err error) (e *ipcmesh.Error, ok bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if errors.As(context.Cause(ctx), &e) {
+			return e, true
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return ipcmesh.Errorf(ipcmesh.CodeShuttingDown, "the mesh did not answer in time: retry shortly"), true
+		}
+		if ctx.Err() != nil {
+			// The client hung up: nobody reads this answer.
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request was cancelled"), true
+		}
+	}
+	if errors.As(err, &e) {
+		return e, true
+	}
+	if errors.Is(err, election.ErrClosed) {
+		return errClosing, true
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge(mbe.Limit), true
+	}
+	return ipcmesh.Errorf(ipcmesh.CodeInternal, "the HTTP face failed to serve this request; its log says why"), false
+}
+
+// fail answers r with err as a JSON error, logging what is not a mesh
+// error.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := meshError(r.Context(), err)
+	if !ok {
+		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "key_id", infoOf(r).keyID, "err", err)
+	}
+	writeError(w, statusOf(e.Code), e)
+}
+
+// writeError writes e with status and the headers its code calls for.
+func writeError(w http.ResponseWriter, status int, e *ipcmesh.Error) {
+	h := w.Header()
+	switch e.Code {
+	case ipcmesh.CodeUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="ipcmesh"`)
+	case ipcmesh.CodeRateLimited:
+		h.Set("Retry-After", retryAfter(e.RetryAfter()))
+	case ipcmesh.CodeShuttingDown:
+		h.Set("Retry-After", "1")
+	}
+	writeJSON(w, status, errorBody{Error: e})
+}
+
+// writeJSON writes v as the JSON answer with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Every answer is made of the mesh's own types, which marshal.
+		b = []byte(`{"error":{"code":"internal","message":"the answer could not be encoded"}}`)
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

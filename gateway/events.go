@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// events serves GET /api/v1/events: a server-sent-events stream of the
+// name's new messages. The stream's use was made with an events channel
+// before this runs, so no message committed after the ready event's
+// unread count can be missed. It ends when the client goes, when its key
+// is revoked, when it falls behind (the client reconnects and reads the
+// rest with GET /api/v1/messages) and when the face closes.
+func (s *Server) events(c *call) (any, error) {
+	n, err := unread(c.ctx, c.peer())
+	if err != nil {
+		return nil, err
+	}
+	ready, err := json.Marshal(registerResult{Name: c.key.Name, Unread: n})
+	if err != nil {
+		return nil, fmt.Errorf("encode the ready event: %w", err)
+	}
+	c.wrote = true
+	w := c.w
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	send := func(b []byte) bool {
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send(sseEvent("ready", "", ready)) {
+		return nil, nil
+	}
+	ping := time.NewTicker(s.ping)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			s.log.Debug("event stream ended", "name", c.key.Name, "key_id", c.key.ID, "why", context.Cause(c.ctx))
+			return nil, nil
+		case <-ping.C:
+			if !send([]byte(": ping\n\n")) {
+				return nil, nil
+			}
+		case m := <-c.use.events:
+			var head struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(m, &head) // the body came from the broker; an id-less one is sent without id:
+			if !send(sseEvent("message", head.ID, m)) {
+				return nil, nil
+			}
+		}
+	}
+}
+
+// sseEvent formats one event. data is compact JSON: one line, so one data
+// field carries it.
+func sseEvent(name, id string, data []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "event: %s\n", name)
+	if id != "" && !bytes.ContainsAny([]byte(id), "\r\n") {
+		fmt.Fprintf(&b, "id: %s\n", id)
+	}
+	b.WriteString("data: ")
+	b.Write(data)
+	b.WriteString("\n\n")
+	return b.Bytes()
+}

@@ -1,0 +1,286 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// guard holds the browser protections of docs/HTTP.md: which Host headers
+// and Origins are accepted, which origins get CORS headers, and the body
+// limit.
+type guard struct {
+	// loopback is set when the face listens on a loopback address: only
+	// then is the Host header checked, because only then can a page that
+	// rebinds a DNS name to 127.0.0.1 reach the face from the browser.
+	loopback     bool
+	port         string
+	allowHosts   map[string]bool // lower case, as given and without port
+	allowOrigins map[string]bool // normalised by normOrigin
+	maxBody      int64
+}
+
+func newGuard(opts Options) (guard, error) {
+	host, port, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return guard{}, fmt.Errorf("gateway: Addr %q: %w", opts.Addr, err)
+	}
+	g := guard{
+		port:         port,
+		allowHosts:   map[string]bool{},
+		allowOrigins: map[string]bool{},
+		maxBody:      opts.MaxBody,
+	}
+	ip := net.ParseIP(host)
+	g.loopback = strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
+	for _, h := range opts.AllowHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			continue
+		}
+		g.allowHosts[h] = true
+		if name, _, err := net.SplitHostPort(h); err == nil {
+			g.allowHosts[name] = true
+		}
+	}
+	for _, o := range opts.AllowOrigins {
+		n, err := normOrigin(o)
+		if err != nil {
+			return guard{}, fmt.Errorf("gateway: allowed origin %q: %w", o, err)
+		}
+		g.allowOrigins[n] = true
+	}
+	return g, nil
+}
+
+// normOrigin reduces an origin to scheme://host[:port] in lower case,
+// without a default port, so that equal origins compare equal.
+func normOrigin(o string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("want an origin such as https://example.com or http://localhost:3000")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return "", fmt.Errorf("an origin is scheme://host[:port], with no path, query or user")
+	}
+	return strings.ToLower(u.Scheme) + "://" + canonHost(strings.ToLower(u.Scheme), u.Host), nil
+}
+
+// canonHost lower-cases host[:port] and drops the scheme's default port.
+func canonHost(scheme, host string) string {
+	host = strings.ToLower(host)
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		if scheme == "http" && p == "80" || scheme == "https" && p == "443" {
+			if strings.Contains(h, ":") {
+				return "[" + h + "]"
+			}
+			return h
+		}
+	}
+	return host
+}
+
+// hostOK reports whether the request's Host header names this face.
+func (g *guard) hostOK(r *http.Request) bool {
+	if !g.loopback {
+		return true
+	}
+	host := strings.ToLower(r.Host)
+	name, port, err := net.SplitHostPort(host)
+	if err != nil {
+		name, port = strings.Trim(host, "[]"), ""
+	}
+	name = strings.TrimSuffix(name, ".")
+	if g.allowHosts[host] || g.allowHosts[name] {
+		return true
+	}
+	if port == "" {
+		port = "80"
+		if r.TLS != nil {
+			port = "443"
+		}
+	}
+	if port != g.port {
+		return false
+	}
+	return name == "localhost" || name == "127.0.0.1" || name == "::1"
+}
+
+// originOK reports whether a request with this Origin may be served, and
+// whether the origin is one that gets CORS headers.
+func (g *guard) originOK(r *http.Request, origin string) (ok, cors bool) {
+	n, err := normOrigin(origin)
+	if err != nil {
+		return false, false // "null" (sandboxed frames, file: pages) included
+	}
+	if g.allowOrigins[n] {
+		return true, true
+	}
+	u, _ := url.Parse(n)
+	return u.Host == canonHost(u.Scheme, r.Host), false
+}
+
+// The headers a browser may send and read across origins.
+const (
+	corsMethods       = "GET, POST, PUT, DELETE, OPTIONS"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, Mcp-Protocol-Version, Mcp-Session-Id"
+	corsExposeHeaders = "Retry-After, WWW-Authenticate, Mcp-Session-Id"
+)
+
+// reqInfo is what the outer layers learn about a request and the inner
+// ones fill in: the key from the path, and the key id for the log line.
+type reqInfo struct {
+	pathKey  string // the key of a /k/KEY/... path, "" otherwise
+	origPath string // the path before /k/KEY was cut off
+	keyID    string // set once a key checked out
+}
+
+type reqInfoKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// guarded wraps next with the checks every request passes, in order: the
+// Host header, the Origin, CORS, the body limit and the key in the path.
+// It also ties the request to the face's lifetime and logs it.
+func (s *Server) guarded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &reqInfo{}
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), reqInfoKey{}, ri))
+		stop := context.AfterFunc(s.ctx, func() { cancel(context.Cause(s.ctx)) })
+		defer func() {
+			stop()
+			cancel(nil)
+			// The path is logged after the key was cut out of it.
+			s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"key_id", ri.keyID, "remote", r.RemoteAddr, "took", time.Since(start).Round(time.Microsecond))
+		}()
+		r = r.WithContext(ctx)
+		s.serveGuarded(rec, r, ri, next)
+	})
+}
+
+func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInfo, next http.Handler) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer") // a /k/KEY/ page must not leak its URL
+	h.Set("X-Frame-Options", "DENY")
+	if ri.origPath = r.URL.Path; strings.HasPrefix(r.URL.Path, "/k/") {
+		cutPathKey(r, ri)
+	}
+	g := &s.guard
+	if !g.hostOK(r) {
+		writeError(w, http.StatusMisdirectedRequest, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"this face answers to localhost:%s, 127.0.0.1:%s and [::1]:%s, not to Host %q: to reach it by that name, start it with --allow-host NAME",
+			g.port, g.port, g.port, truncate(r.Host, 80)))
+		return
+	}
+	origin := r.Header.Get("Origin")
+	if len(g.allowOrigins) > 0 {
+		h.Add("Vary", "Origin")
+	}
+	if origin != "" {
+		ok, cors := g.originOK(r, origin)
+		if !ok {
+			writeError(w, http.StatusForbidden, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+				"requests from pages of %q are not allowed: only this face's own page, or an origin given with --allow-origin, may call it", truncate(origin, 80)))
+			return
+		}
+		if cors {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", corsMethods)
+				h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+	}
+	if r.ContentLength > g.maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, tooLarge(g.maxBody))
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// cutPathKey takes the key out of a /k/KEY/rest path and routes rest, for
+// clients that cannot set an Authorization header (claude.ai connectors).
+func cutPathKey(r *http.Request, ri *reqInfo) {
+	rest := strings.TrimPrefix(r.URL.Path, "/k/")
+	key, tail, _ := strings.Cut(rest, "/")
+	ri.pathKey = key
+	if ri.pathKey == "" {
+		ri.pathKey = "-" // "/k//mcp": a key was meant, and it is not one
+	}
+	u := *r.URL
+	u.Path = "/" + tail
+	u.RawPath = ""
+	if esc, ok := strings.CutPrefix(r.URL.EscapedPath(), "/k/"+key); ok {
+		u.RawPath = esc
+	}
+	r.URL = &u
+}
+
+func tooLarge(limit int64) *ipcmesh.Error {
+	return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the request body is over the limit of %d bytes: share bulk content in pieces, or raise IPC_MAX_MESSAGE_BYTES", limit)
+}
+
+// recorder remembers the status for the log line. Unwrap lets
+// http.ResponseController (which the MCP SDK flushes through) reach the
+// real writer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if !rw.wrote {
+		rw.status, rw.wrote = code, true
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	rw.wrote = true
+	return rw.ResponseWriter.Write(b)
+}
+
+// Flush is here for code that asserts http.Flusher rather than using a
+// ResponseController.
+func (rw *recorder) Flush() { http.NewResponseController(rw.ResponseWriter).Flush() }
+
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// retryAfter formats d as a Retry-After header: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
+}

@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// call is one request to a route.
+type call struct {
+	s   *Server
+	w   http.ResponseWriter
+	r   *http.Request
+	ctx context.Context // the use's context for named routes
+	key ipc.KeyInfo
+	use *use
+	// wrote is set by handlers that answer themselves (streams).
+	wrote bool
+}
+
+func (c *call) peer() *election.Peer { return c.use.sess.peer }
+
+// decode reads the body into dst (see decodeBody).
+func (c *call) decode(dst any, required bool) error { return decodeBody(c.r, dst, required) }
+
+func (c *call) query() *query { return &query{r: c.r} }
+
+// register puts every route on the mux: the REST table, then the page,
+// the OpenAPI document and the MCP endpoints.
+func (s *Server) register() {
+	for _, rt := range s.routes {
+		s.handle(rt.method+" "+rt.path, s.serveRoute(rt))
+	}
+	// Anything else under /api/v1 gets a JSON 404 or 405, not the mux's
+	// plain text.
+	s.handle(apiPrefix, http.HandlerFunc(s.serveUnknownAPI))
+	s.handle("GET /openapi.json", http.HandlerFunc(s.serveOpenAPI))
+	// MCP with its methods spelled out, so that the page's GET /{file}
+	// does not overlap them. Stateless /mcp answers GET and DELETE with
+	// 405 itself, which is how a client learns there is no stream.
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		s.handle(m+" /mcp", http.HandlerFunc(s.serveMCP))
+	}
+	s.handle("GET /sse", http.HandlerFunc(s.serveSSE))
+	s.handle("POST /sse", http.HandlerFunc(s.serveSSE))
+	s.registerPage()
+}
+
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
+const apiPrefix = "/api/v1/"
+
+// serveRoute adapts a route's serve function to HTTP: the key, the rate
+// limit, the name's peer, then the JSON answer or error.
+func (s *Server) serveRoute(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{s: s, w: w, r: r, ctx: r.Context()}
+		if !rt.public {
+			info, err := s.authenticate(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			c.key = info
+			if rt.named {
+				u, err := s.sessions.acquire(r.Context(), info, rt.events)
+				if err != nil {
+					s.fail(w, r, err)
+					return
+				}
+				defer u.release()
+				c.use, c.ctx = u, u.ctx
+				r = r.WithContext(u.ctx)
+				c.r = r
+			}
+		}
+		res, err := rt.serve(c)
+		if c.wrote {
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		status := rt.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		writeJSON(w, status, res)
+	}
+}
+
+// serveUnknownAPI answers a path under /api/v1 that no route has: 405 if
+// the path exists with another method, 404 otherwise.
+func (s *Server) serveUnknownAPI(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"%s %s is not an endpoint: this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, http.StatusNotFound, ipcmesh.Errorf(ipcmesh.CodeNotFound,
+		"%s is not an endpoint of this face: /openapi.json lists them", truncate(r.URL.Path, 100)))
+}

@@ -1,0 +1,283 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// The OpenAPI 3.1 document of the REST face, made from the route table at
+// New. Only servers differs between requests: it is the origin the request
+// came to, so a client (ChatGPT Actions, say) that fetched the document
+// calls the face by the same address.
+
+type openAPIDoc struct {
+	OpenAPI    string                           `json:"openapi"`
+	Info       openAPIInfo                      `json:"info"`
+	Servers    []openAPIServer                  `json:"servers"`
+	Paths      map[string]map[string]*operation `json:"paths"`
+	Components openAPIComponents                `json:"components"`
+}
+
+type openAPIInfo struct {
+	Title       string `json:"title"`
+	Version     string `json:"version"`
+	Description string `json:"description"`
+}
+
+type openAPIServer struct {
+	URL string `json:"url"`
+}
+
+type openAPIComponents struct {
+	Schemas         map[string]*jsonschema.Schema `json:"schemas"`
+	SecuritySchemes map[string]securityScheme     `json:"securitySchemes"`
+}
+
+type securityScheme struct {
+	Type        string `json:"type"`
+	Scheme      string `json:"scheme"`
+	Description string `json:"description"`
+}
+
+type operation struct {
+	OperationID string                `json:"operationId"`
+	Summary     string                `json:"summary"`
+	Description string                `json:"description"`
+	Parameters  []openAPIParam        `json:"parameters,omitempty"`
+	RequestBody *requestBody          `json:"requestBody,omitempty"`
+	Responses   map[string]response   `json:"responses"`
+	Security    []map[string][]string `json:"security"`
+}
+
+type openAPIParam struct {
+	Name        string         `json:"name"`
+	In          string         `json:"in"`
+	Description string         `json:"description"`
+	Required    bool           `json:"required"`
+	Schema      map[string]any `json:"schema"`
+}
+
+type requestBody struct {
+	Required bool                 `json:"required"`
+	Content  map[string]mediaType `json:"content"`
+}
+
+type mediaType struct {
+	Schema *jsonschema.Schema `json:"schema"`
+}
+
+type response struct {
+	Description string               `json:"description"`
+	Content     map[string]mediaType `json:"content,omitempty"`
+}
+
+// maxDescription is ChatGPT Actions' limit on an operation's description.
+const maxDescription = 300
+
+// operationIDs are camelCase words: what ChatGPT Actions accept.
+var operationIDs = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+var pathParams = regexp.MustCompile(`\{([^}]+)\}`)
+
+// buildOpenAPI describes routes. It refuses a table that would make a
+// document clients reject, so a bad route fails every test at once.
+func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
+	doc := &openAPIDoc{
+		OpenAPI: "3.1.0",
+		Info: openAPIInfo{
+			Title:   "ipcmesh",
+			Version: version,
+			Description: "The HTTP face of an ipcmesh mesh: send and read messages, channels, threads, shared entries and search, " +
+				"acting as the name the bearer key is bound to.",
+		},
+		Paths: map[string]map[string]*operation{},
+		Components: openAPIComponents{
+			Schemas: map[string]*jsonschema.Schema{},
+			SecuritySchemes: map[string]securityScheme{
+				"bearer": {Type: "http", Scheme: "bearer", Description: "an ipcmesh access key (ipcmesh key create NAME)"},
+			},
+		},
+	}
+	sc, err := newSchemas(doc.Components.Schemas)
+	if err != nil {
+		return nil, err
+	}
+	errRef, err := sc.ref("Error", reflect.TypeFor[errorBody]())
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		if !operationIDs.MatchString(rt.op) || seen[rt.op] {
+			return nil, fmt.Errorf("gateway: route %s %s: operationId %q is not camelCase or not unique", rt.method, rt.path, rt.op)
+		}
+		seen[rt.op] = true
+		if len(rt.desc) >= maxDescription || rt.desc == "" {
+			return nil, fmt.Errorf("gateway: route %s %s: its description must have 1 to %d characters", rt.method, rt.path, maxDescription-1)
+		}
+		op := &operation{
+			OperationID: rt.op,
+			Summary:     rt.summary,
+			Description: rt.desc,
+			Responses:   map[string]response{"default": {Description: "an error: its code says which (docs/HTTP.md)", Content: jsonContent(errRef)}},
+			Security:    []map[string][]string{{"bearer": {}}},
+		}
+		if rt.public {
+			op.Security = []map[string][]string{}
+		}
+		if op.Parameters, err = rt.parameters(); err != nil {
+			return nil, err
+		}
+		if rt.body != nil {
+			ref, err := sc.ref(rt.body.name, rt.body.t)
+			if err != nil {
+				return nil, err
+			}
+			op.RequestBody = &requestBody{Required: !rt.bodyOptional, Content: jsonContent(ref)}
+		}
+		status := rt.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		ok := response{Description: rt.summary}
+		switch {
+		case rt.stream != "":
+			ok.Content = map[string]mediaType{rt.stream: {Schema: &jsonschema.Schema{Type: "string"}}}
+		case rt.result != nil:
+			ref, err := sc.ref(rt.result.name, rt.result.t)
+			if err != nil {
+				return nil, err
+			}
+			ok.Content = jsonContent(ref)
+		}
+		op.Responses[strconv.Itoa(status)] = ok
+		if doc.Paths[rt.path] == nil {
+			doc.Paths[rt.path] = map[string]*operation{}
+		}
+		doc.Paths[rt.path][strings.ToLower(rt.method)] = op
+	}
+	return doc, nil
+}
+
+// parameters lists the route's path and query parameters, checking that
+// the path's wildcards and the documented path parameters agree.
+func (rt route) parameters() ([]openAPIParam, error) {
+	var inPath []string
+	for _, m := range pathParams.FindAllStringSubmatch(rt.path, -1) {
+		inPath = append(inPath, m[1])
+	}
+	var documented []string
+	var out []openAPIParam
+	for _, p := range rt.pathParams {
+		documented = append(documented, p.name)
+		out = append(out, openAPIParam{Name: p.name, In: "path", Description: p.desc, Required: true, Schema: map[string]any{"type": p.typ}})
+	}
+	if !slices.Equal(inPath, documented) {
+		return nil, fmt.Errorf("gateway: route %s %s documents the path parameters %v, want %v", rt.method, rt.path, documented, inPath)
+	}
+	for _, p := range rt.query {
+		out = append(out, openAPIParam{Name: p.name, In: "query", Description: p.desc, Required: p.required, Schema: map[string]any{"type": p.typ}})
+	}
+	return out, nil
+}
+
+func jsonContent(s *jsonschema.Schema) map[string]mediaType {
+	return map[string]mediaType{"application/json": {Schema: s}}
+}
+
+// schemas fills components/schemas. The mesh's own types (a message, an
+// instance, a channel, a shared entry) are one component each, referred
+// to wherever they appear, rather than copied into every schema.
+type schemas struct {
+	m      map[string]*jsonschema.Schema
+	shared map[reflect.Type]*jsonschema.Schema
+	byName map[string]reflect.Type
+}
+
+func newSchemas(m map[string]*jsonschema.Schema) (*schemas, error) {
+	sc := &schemas{m: m, shared: map[reflect.Type]*jsonschema.Schema{}, byName: map[string]reflect.Type{}}
+	shared := map[string]reflect.Type{
+		"Message":  reflect.TypeFor[ipcmesh.Message](),
+		"Instance": reflect.TypeFor[ipcmesh.Instance](),
+		"Channel":  reflect.TypeFor[ipcmesh.Channel](),
+		"Shared":   reflect.TypeFor[ipcmesh.Shared](),
+	}
+	for name, t := range shared {
+		sc.shared[t] = &jsonschema.Schema{Ref: "#/components/schemas/" + name}
+	}
+	for name, t := range shared {
+		sc.byName[name] = t
+		if err := sc.add(name, t); err != nil {
+			return nil, err
+		}
+	}
+	return sc, nil
+}
+
+// ref puts t's schema under name (once) and returns a reference to it.
+// One of the mesh's own types is referred to by its own name.
+func (sc *schemas) ref(name string, t reflect.Type) (*jsonschema.Schema, error) {
+	if r, ok := sc.shared[t]; ok {
+		return &jsonschema.Schema{Ref: r.Ref}, nil // newSchemas added its component
+	}
+	if prev, ok := sc.byName[name]; ok && prev != t {
+		return nil, fmt.Errorf("gateway: schema name %s is used for both %v and %v", name, prev, t)
+	}
+	sc.byName[name] = t
+	if err := sc.add(name, t); err != nil {
+		return nil, err
+	}
+	return &jsonschema.Schema{Ref: "#/components/schemas/" + name}, nil
+}
+
+func (sc *schemas) add(name string, t reflect.Type) error {
+	if sc.m[name] != nil {
+		return nil
+	}
+	refs := map[reflect.Type]*jsonschema.Schema{}
+	for st, ref := range sc.shared {
+		if st != t { // a shared type's own component is its schema, not a reference to itself
+			refs[st] = ref
+		}
+	}
+	s, err := jsonschema.ForType(t, &jsonschema.ForOptions{TypeSchemas: refs})
+	if err != nil {
+		return fmt.Errorf("gateway: the JSON schema of %s: %w", name, err)
+	}
+	sc.m[name] = s
+	return nil
+}
+
+// serveOpenAPI serves the document with the request's own origin as its
+// server. It needs no key: it says what the face takes, not what it holds.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	doc := *s.openapi
+	doc.Servers = []openAPIServer{{URL: requestOrigin(r)}}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("encode the OpenAPI document: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(b)
+}
+
+// requestOrigin is scheme://host the request came to. A proxy that ends
+// TLS says so with X-Forwarded-Proto.
+func requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

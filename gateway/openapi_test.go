@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// notInOpenAPI are the mux's patterns the OpenAPI document leaves out on
+// purpose: it describes the REST face, not the page, MCP or itself.
+var notInOpenAPI = map[string]bool{
+	"/api/v1/":          true, // the JSON 404/405 for unknown paths
+	"GET /openapi.json": true,
+	"GET /mcp":          true,
+	"POST /mcp":         true,
+	"DELETE /mcp":       true,
+	"GET /sse":          true,
+	"POST /sse":         true,
+	"GET /{$}":          true,
+	"GET /{file}":       true,
+	"GET /static/":      true,
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	f := newFace(t, nil)
+	resp, body := f.do(req{method: "GET", path: "/openapi.json", header: map[string]string{"X-Forwarded-Proto": "https"}})
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /openapi.json: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Info    struct{ Title, Version string }
+		Servers []struct{ URL string }
+		Paths   map[string]map[string]struct {
+			OperationID string                `json:"operationId"`
+			Description string                `json:"description"`
+			Security    []map[string][]string `json:"security"`
+			Parameters  []struct{ Name, In string }
+			Responses   map[string]any
+		}
+		Components struct {
+			Schemas         map[string]json.RawMessage
+			SecuritySchemes map[string]struct{ Type, Scheme string } `json:"securitySchemes"`
+		}
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("the document is not valid JSON: %v", err)
+	}
+	if doc.OpenAPI != "3.1.0" || doc.Info.Title == "" || doc.Info.Version != "test" {
+		t.Errorf("openapi %q, info %+v", doc.OpenAPI, doc.Info)
+	}
+	if want := "https://" + strings.TrimPrefix(f.url, "http://"); len(doc.Servers) != 1 || doc.Servers[0].URL != want {
+		t.Errorf("servers = %+v, want %s", doc.Servers, want)
+	}
+	if b := doc.Components.SecuritySchemes["bearer"]; b.Type != "http" || b.Scheme != "bearer" {
+		t.Errorf("securitySchemes.bearer = %+v", b)
+	}
+
+	// Every operation of the document is a route of the mux...
+	registered := map[string]bool{}
+	for _, p := range f.srv.patterns {
+		registered[p] = true
+	}
+	ids := map[string]bool{}
+	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			pattern := strings.ToUpper(method) + " " + path
+			if !registered[pattern] {
+				t.Errorf("the document has %s, which the mux does not serve", pattern)
+			}
+			delete(registered, pattern)
+			if !camel.MatchString(op.OperationID) || ids[op.OperationID] {
+				t.Errorf("%s: operationId %q is not camelCase or not unique", pattern, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			if op.Description == "" || len(op.Description) >= 300 {
+				t.Errorf("%s: description of %d characters", pattern, len(op.Description))
+			}
+			api := strings.HasPrefix(path, "/api/v1/")
+			if hasBearer := len(op.Security) == 1 && op.Security[0]["bearer"] != nil; hasBearer != api {
+				t.Errorf("%s: security %v", pattern, op.Security)
+			}
+			if len(op.Responses) < 2 {
+				t.Errorf("%s: responses %v, want success and default", pattern, op.Responses)
+			}
+			for _, m := range regexp.MustCompile(`\{(\w+)\}`).FindAllStringSubmatch(path, -1) {
+				found := false
+				for _, p := range op.Parameters {
+					found = found || p.In == "path" && p.Name == m[1]
+				}
+				if !found {
+					t.Errorf("%s: path parameter %s is not documented", pattern, m[1])
+				}
+			}
+		}
+	}
+	// ...and every route of the mux is in the document, but for the
+	// patterns it leaves out on purpose.
+	for p := range registered {
+		if !notInOpenAPI[p] {
+			t.Errorf("the mux serves %s, which the document lacks", p)
+		}
+	}
+	if len(ids) != len(f.srv.routes) {
+		t.Errorf("the document has %d operations, the table %d routes", len(ids), len(f.srv.routes))
+	}
+
+	// Every reference resolves.
+	for _, m := range regexp.MustCompile(`"\$ref":"#/components/schemas/([^"]+)"`).FindAllStringSubmatch(string(body), -1) {
+		if doc.Components.Schemas[m[1]] == nil {
+			t.Errorf("$ref to the missing schema %s", m[1])
+		}
+	}
+	if !strings.Contains(string(doc.Components.Schemas["SendRequest"]), `"reply_to"`) {
+		t.Errorf("SendRequest schema = %s", doc.Components.Schemas["SendRequest"])
+	}
+}
+
+func TestOpenAPIRefusesBadTables(t *testing.T) {
+	good := route{method: "GET", path: "/api/v1/x/{id}", op: "getX", desc: "x", pathParams: []param{idParam()}}
+	if _, err := buildOpenAPI([]route{good}, "v"); err != nil {
+		t.Fatalf("a good table: %v", err)
+	}
+	for name, bad := range map[string][]route{
+		"snake id":       {{method: "GET", path: "/a", op: "get_x", desc: "x"}},
+		"duplicate id":   {{method: "GET", path: "/a", op: "getX", desc: "x"}, {method: "GET", path: "/b", op: "getX", desc: "x"}},
+		"long desc":      {{method: "GET", path: "/a", op: "getX", desc: strings.Repeat("x", 300)}},
+		"undocumented":   {{method: "GET", path: "/a/{id}", op: "getX", desc: "x"}},
+		"no description": {{method: "GET", path: "/a", op: "getX"}},
+	} {
+		if _, err := buildOpenAPI(bad, "v"); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

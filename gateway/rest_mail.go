@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// The REST handlers of mail and presence: who am I, going online, sending,
+// reading, acking, broadcasting, the instance list and the status line.
+// The caller is always the key's name: no body names a sender.
+
+// Longest waits a request may ask for (docs/HTTP.md).
+const (
+	maxCheckWait = 60 * time.Second
+	maxReplyWait = 10 * time.Minute
+)
+
+type healthResult struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+type meResult struct {
+	Name   string `json:"name" jsonschema:"the name the key acts as"`
+	Unread int    `json:"unread" jsonschema:"messages waiting to be read"`
+	Online bool   `json:"online" jsonschema:"whether any connection acts as the name now"`
+}
+
+type registerBody struct {
+	Status      *string `json:"status,omitempty" jsonschema:"a short line about what the name is doing"`
+	Description *string `json:"description,omitempty" jsonschema:"what the name is for"`
+}
+
+type registerResult struct {
+	Name   string `json:"name"`
+	Unread int    `json:"unread"`
+}
+
+type sendBody struct {
+	To      string `json:"to" jsonschema:"an instance name, or #channel to post to a channel"`
+	Content string `json:"content" jsonschema:"the message text"`
+	Type    string `json:"type,omitempty" jsonschema:"message (default), request, response, status, handoff or done"`
+	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers: the new one joins its thread"`
+	Shared  string `json:"shared,omitempty" jsonschema:"a shared key the message points at"`
+}
+
+type ackBody struct {
+	IDs []string `json:"ids" jsonschema:"ids of the messages to mark read"`
+}
+
+type broadcastBody struct {
+	Content string `json:"content" jsonschema:"the message text"`
+}
+
+type statusBody struct {
+	Status      *string `json:"status,omitempty" jsonschema:"a short line about what the name is doing; empty clears it"`
+	Description *string `json:"description,omitempty" jsonschema:"what the name is for; empty clears it"`
+}
+
+type statusResult struct {
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Description string `json:"description"`
+}
+
+func (s *Server) health(*call) (any, error) {
+	return healthResult{Status: "ok", Version: s.opts.Version}, nil
+}
+
+// me asks the unnamed peer, so that looking does not put the name online.
+func (s *Server) me(c *call) (any, error) {
+	list, err := s.admin.List(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := meResult{Name: c.key.Name}
+	for _, in := range list {
+		if in.Name == c.key.Name {
+			res.Unread, res.Online = in.Unread, in.Online
+		}
+	}
+	return res, nil
+}
+
+func (s *Server) registerName(c *call) (any, error) {
+	var b registerBody
+	if err := c.decode(&b, false); err != nil {
+		return nil, err
+	}
+	if b.Status != nil || b.Description != nil {
+		if _, err := setStatus(c.ctx, c.peer(), c.key.Name, b.Status, b.Description); err != nil {
+			return nil, err
+		}
+	}
+	n, err := unread(c.ctx, c.peer())
+	if err != nil {
+		return nil, err
+	}
+	return registerResult{Name: c.key.Name, Unread: n}, nil
+}
+
+// unread counts the name's unread messages.
+func unread(ctx context.Context, p *election.Peer) (int, error) {
+	r, err := p.Check(ctx, 1, 0)
+	if err != nil {
+		return 0, err
+	}
+	return len(r.Messages) + r.Remaining, nil
+}
+
+func (s *Server) send(c *call) (any, error) {
+	var b sendBody
+	if err := c.decode(&b, true); err != nil {
+		return nil, err
+	}
+	if b.Type == ipcmesh.TypeMessage {
+		b.Type = "" // how the mesh stores the default type
+	}
+	// The client's Idempotency-Key is the message id: the broker stores an
+	// id once, so a retried POST answers duplicate instead of sending again.
+	id := c.r.Header.Get("Idempotency-Key")
+	if id != "" {
+		if err := ipc.ValidateID("Idempotency-Key", id); err != nil {
+			return nil, err
+		}
+	} else {
+		id = ipc.NewID()
+	}
+	return c.peer().SendMessage(c.ctx, ipc.SendRequest{ID: id, To: b.To, Content: b.Content, Type: b.Type, ReplyTo: b.ReplyTo, Shared: b.Shared})
+}
+
+func (s *Server) check(c *call) (any, error) {
+	q := c.query()
+	limit := q.count("limit", 0)
+	wait := q.duration("wait", maxCheckWait)
+	if q.err != nil {
+		return nil, q.err
+	}
+	r, err := c.peer().Check(c.ctx, limit, wait)
+	if err != nil {
+		return nil, err
+	}
+	r.Messages = nonNil(r.Messages)
+	return r, nil
+}
+
+func (s *Server) ack(c *call) (any, error) {
+	var b ackBody
+	if err := c.decode(&b, true); err != nil {
+		return nil, err
+	}
+	n, err := c.peer().Ack(c.ctx, b.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return ipc.AckResult{Acked: n}, nil
+}
+
+func (s *Server) fetch(c *call) (any, error) {
+	return c.peer().Fetch(c.ctx, c.r.PathValue("id"))
+}
+
+func (s *Server) broadcast(c *call) (any, error) {
+	var b broadcastBody
+	if err := c.decode(&b, true); err != nil {
+		return nil, err
+	}
+	r, err := c.peer().Broadcast(c.ctx, b.Content)
+	if err != nil {
+		return nil, err
+	}
+	r.Recipients = nonNil(r.Recipients)
+	return r, nil
+}
+
+func (s *Server) instances(c *call) (any, error) {
+	list, err := c.peer().List(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ipc.ListResult{Instances: nonNil(list)}, nil
+}
+
+func (s *Server) setStatus(c *call) (any, error) {
+	var b statusBody
+	if err := c.decode(&b, true); err != nil {
+		return nil, err
+	}
+	return setStatus(c.ctx, c.peer(), c.key.Name, b.Status, b.Description)
+}
+
+// setStatus sets name's status line and description; a nil one keeps its
+// value, which the mesh's set_status (it sets both) needs to be told.
+func setStatus(ctx context.Context, p *election.Peer, name string, status, desc *string) (statusResult, error) {
+	res := statusResult{Name: name}
+	if status == nil || desc == nil {
+		list, err := p.List(ctx)
+		if err != nil {
+			return res, err
+		}
+		for _, in := range list {
+			if in.Name == name {
+				res.Status, res.Description = in.Status, in.Description
+			}
+		}
+	}
+	if status != nil {
+		res.Status = *status
+	}
+	if desc != nil {
+		res.Description = *desc
+	}
+	return res, p.SetStatus(ctx, res.Status, res.Description)
+}
+
+// nonNil makes an empty list [] in JSON rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,390 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+func TestHealthAndPage(t *testing.T) {
+	f := newFace(t, nil)
+	var h healthResult
+	f.ok(req{method: "GET", path: "/health"}, 200, &h)
+	if h.Status != "ok" || h.Version != "test" {
+		t.Errorf("health = %+v, want ok and version test", h)
+	}
+	resp, body := f.do(req{method: "GET", path: "/"})
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "<html") {
+		t.Errorf("GET /: %d %s, want the page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("the page's Content-Security-Policy is %q", csp)
+	}
+	// The page's other files, beside it and under /static/.
+	files, _ := fs.Glob(web(), "*.*")
+	for _, name := range files {
+		if name == "index.html" {
+			continue
+		}
+		for _, path := range []string{"/" + name, "/static/" + name} {
+			if resp, _ := f.do(req{method: "GET", path: path}); resp.StatusCode != 200 {
+				t.Errorf("GET %s: %d", path, resp.StatusCode)
+			}
+		}
+	}
+	f.fails(req{method: "GET", path: "/no-such-file.js"}, 404, "not_found")
+	f.fails(req{method: "GET", path: "/static/../gateway.go"}, 404, "not_found")
+}
+
+func TestKeys(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	me := req{method: "GET", path: "/api/v1/me"}
+
+	resp, _ := f.do(me)
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("no key: %d, WWW-Authenticate %q; want 401 with Bearer", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	f.fails(me, 401, "unauthorized")
+	f.fails(req{method: "GET", path: "/api/v1/me", key: "not-a-key"}, 401, "unauthorized")
+	forged := key[:len(key)-4] + "0000"
+	if forged == key {
+		forged = key[:len(key)-4] + "1111"
+	}
+	f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized")
+	f.fails(req{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "Basic " + key}}, 401, "unauthorized")
+
+	var m meResult
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &m)
+	if m.Name != "alice" || m.Online {
+		t.Errorf("me = %+v, want alice, offline (looking does not go online)", m)
+	}
+	// The key in the path, for clients that cannot set a header.
+	f.ok(req{method: "GET", path: "/k/" + key + "/api/v1/me"}, 200, &m)
+	f.fails(req{method: "GET", path: "/k/" + key + "/api/v1/me", key: f.key("alice")}, 401, "unauthorized")
+	f.fails(req{method: "GET", path: "/k/nope/api/v1/me"}, 401, "unauthorized")
+
+	info, err := f.ctl.CheckKey(ctxT(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ctl.RevokeKeys(ctxT(t), info.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e := f.fails(req{method: "GET", path: "/api/v1/me", key: key}, 401, "unauthorized")
+	if !strings.Contains(e.Error.Message, "revoked") {
+		t.Errorf("a revoked key's error says %q; want it to say revoked", e.Error.Message)
+	}
+}
+
+func TestRESTEndToEnd(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	ctx := ctxT(t)
+
+	var reg registerResult
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key, body: map[string]string{"description": "the face"}}, 200, &reg)
+	if reg.Name != "alice" {
+		t.Errorf("register = %+v", reg)
+	}
+	var me meResult
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &me)
+	if !me.Online {
+		t.Errorf("me after register = %+v, want online", me)
+	}
+
+	// Send, with an Idempotency-Key that makes a retry a duplicate.
+	var sent ipc.SendResult
+	send := req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "hello bob"},
+		header: map[string]string{"Idempotency-Key": "retry-0123456789"}}
+	f.ok(send, 201, &sent)
+	if sent.Message.From != "alice" || sent.Message.To != "bob" || sent.Message.ID != "retry-0123456789" || !sent.Online {
+		t.Errorf("send = %+v", sent)
+	}
+	f.ok(send, 201, &sent)
+	if !sent.Duplicate {
+		t.Errorf("a retried send is not a duplicate: %+v", sent)
+	}
+	if got, err := bob.Check(ctx, 0, 0); err != nil || len(got.Messages) != 1 || got.Messages[0].Content != "hello bob" {
+		t.Fatalf("bob's inbox = %+v, %v; want the one message", got, err)
+	}
+
+	// Read, fetch and ack what bob sends; a waiting check gets it too.
+	r1, err := bob.Send(ctx, "alice", "hello alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inbox ipc.CheckResult
+	f.ok(req{method: "GET", path: "/api/v1/messages?limit=10", key: key}, 200, &inbox)
+	if len(inbox.Messages) != 1 || inbox.Messages[0].ID != r1.Message.ID {
+		t.Fatalf("inbox = %+v", inbox)
+	}
+	var fetched ipc.FetchResult
+	f.ok(req{method: "GET", path: "/api/v1/messages/" + r1.Message.ID, key: key}, 200, &fetched)
+	if fetched.Content != "hello alice" {
+		t.Errorf("fetch = %+v", fetched)
+	}
+	var acked ipc.AckResult
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ackBody{IDs: []string{r1.Message.ID}}}, 200, &acked)
+	if acked.Acked != 1 {
+		t.Errorf("acked = %d", acked.Acked)
+	}
+	done := make(chan ipc.CheckResult, 1)
+	go func() {
+		var r ipc.CheckResult
+		resp, b := f.do(req{method: "GET", path: "/api/v1/messages?wait=10s", key: key})
+		if resp.StatusCode == 200 {
+			json.Unmarshal(b, &r)
+		}
+		done <- r
+	}()
+	r2, err := bob.Send(ctx, "alice", "are you there?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-done; len(got.Messages) != 1 || got.Messages[0].ID != r2.Message.ID {
+		t.Errorf("a waiting check got %+v, want %s", got, r2.Message.ID)
+	}
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ackBody{IDs: []string{r2.Message.ID}}}, 200, nil)
+
+	var bc ipc.BroadcastResult
+	f.ok(req{method: "POST", path: "/api/v1/broadcast", key: key, body: broadcastBody{Content: "all hands"}}, 200, &bc)
+	if !slices.Contains(bc.Recipients, "bob") || slices.Contains(bc.Recipients, "alice") {
+		t.Errorf("broadcast reached %v", bc.Recipients)
+	}
+
+	var list ipc.ListResult
+	f.ok(req{method: "GET", path: "/api/v1/instances", key: key}, 200, &list)
+	if names := instanceNames(list.Instances); !slices.Contains(names, "alice") || !slices.Contains(names, "bob") {
+		t.Errorf("instances = %v", names)
+	}
+
+	// Channels.
+	var created ipc.ChannelResult
+	f.ok(req{method: "POST", path: "/api/v1/channels", key: key, body: ipc.ChannelCreateRequest{Name: "#Dev Talk", Description: "for devs"}}, 201, &created)
+	if created.Channel.Name != "dev-talk" || !slices.Contains(created.Channel.Members, "alice") {
+		t.Errorf("created %+v", created)
+	}
+	var chans ipc.ChannelListResult
+	f.ok(req{method: "GET", path: "/api/v1/channels?q=devs", key: key}, 200, &chans)
+	if len(chans.Channels) != 1 || chans.Channels[0].Name != "dev-talk" {
+		t.Errorf("channels?q=devs = %+v", chans)
+	}
+	var left leftResult
+	f.ok(req{method: "POST", path: "/api/v1/channels/dev-talk/leave", key: key}, 200, &left)
+	if left.Left != "dev-talk" {
+		t.Errorf("left = %+v", left)
+	}
+	var joined channelOnly
+	f.ok(req{method: "POST", path: "/api/v1/channels/dev-talk/join", key: key, body: joinBody{Members: []string{"bob"}}}, 200, &joined)
+	if !slices.Contains(joined.Channel.Members, "alice") || !slices.Contains(joined.Channel.Members, "bob") {
+		t.Errorf("joined = %+v", joined)
+	}
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "#dev-talk", Content: "standup at ten"}}, 201, &sent)
+	if sent.Channel != "dev-talk" || sent.Members != 1 {
+		t.Errorf("channel post = %+v", sent)
+	}
+
+	// History of a channel and of a conversation, newest first.
+	var chist, page1, page2 historyResult
+	f.ok(req{method: "GET", path: "/api/v1/history?channel=dev-talk", key: key}, 200, &chist)
+	if len(chist.Messages) != 1 || chist.Messages[0].Content != "standup at ten" {
+		t.Errorf("channel history = %+v", chist)
+	}
+	// The conversation: hello bob, hello alice, are you there?, all hands.
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob&limit=2", key: key}, 200, &page1)
+	if len(page1.Messages) != 2 || page1.Messages[0].Content != "all hands" || page1.Messages[1].ID != r2.Message.ID || !page1.More {
+		t.Errorf("history with bob, 2 = %+v", page1)
+	}
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob&before=" + strconv.FormatUint(page1.Messages[1].Seq, 10), key: key}, 200, &page2)
+	if len(page2.Messages) != 2 || page2.Messages[0].ID != r1.Message.ID || page2.Messages[1].Content != "hello bob" || page2.More {
+		t.Errorf("the next page = %+v", page2)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/history", key: key}, 400, "bad_request")
+	f.fails(req{method: "GET", path: "/api/v1/history?with=bob&limit=x", key: key}, 400, "bad_request")
+
+	// A thread: alice asks, bob answers.
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "review PR 7?", Type: "request"}}, 201, &sent)
+	ask := sent.Message.ID
+	reply, err := bob.SendMessage(ctx, ipc.SendRequest{To: "alice", Content: "approved", Type: ipcmesh.TypeResponse, ReplyTo: ask})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th messagesResult
+	f.ok(req{method: "GET", path: "/api/v1/threads/" + ask, key: key}, 200, &th)
+	if len(th.Messages) != 2 || th.Messages[0].ID != ask || th.Messages[1].ID != reply.Message.ID {
+		t.Errorf("thread = %+v", th)
+	}
+	var wr waitResult
+	f.ok(req{method: "GET", path: "/api/v1/threads/" + ask + "/wait?wait=5s", key: key}, 200, &wr)
+	if len(wr.Messages) != 1 || wr.Messages[0].ID != reply.Message.ID || wr.Last != reply.Message.Seq {
+		t.Errorf("wait = %+v", wr)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/threads/" + ask + "/wait?wait=soon", key: key}, 400, "bad_request")
+
+	// Shared entries.
+	var sh ipcmesh.Shared
+	f.ok(req{method: "PUT", path: "/api/v1/shared/spec.v1", key: key, body: shareBody{Content: "the spec", Description: "v1"}}, 200, &sh)
+	if sh.Key != "spec.v1" || sh.StoredBy != "alice" || sh.Size != len("the spec") || sh.Content != "" {
+		t.Errorf("share = %+v", sh)
+	}
+	var shl ipc.ListSharedResult
+	f.ok(req{method: "GET", path: "/api/v1/shared", key: key}, 200, &shl)
+	if len(shl.Shared) != 1 || shl.Shared[0].Key != "spec.v1" {
+		t.Errorf("shared = %+v", shl)
+	}
+	f.ok(req{method: "GET", path: "/api/v1/shared/spec.v1", key: key}, 200, &sh)
+	if sh.Content != "the spec" {
+		t.Errorf("get shared = %+v", sh)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/shared/spec.v2", key: key}, 404, "not_found")
+
+	// Search, and the status line.
+	var found ipc.SearchResult
+	f.ok(req{method: "GET", path: "/api/v1/search?q=approved&from=bob", key: key}, 200, &found)
+	if len(found.Messages) != 1 || found.Messages[0].ID != reply.Message.ID {
+		t.Errorf("search = %+v", found)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/search?q=x&since=yesterday", key: key}, 400, "bad_request")
+	var st statusResult
+	f.ok(req{method: "PUT", path: "/api/v1/status", key: key, body: map[string]string{"status": "reviewing"}}, 200, &st)
+	if st != (statusResult{Name: "alice", Status: "reviewing", Description: "the face"}) {
+		t.Errorf("status = %+v, want the description kept", st)
+	}
+
+	// Errors of the mesh and of the face.
+	f.fails(req{method: "GET", path: "/api/v1/messages/0123456789abcdef", key: key}, 404, "not_found")
+	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bad name!", Content: "x"}}, 400, "invalid_name")
+	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "x"}, header: map[string]string{"Idempotency-Key": "short"}}, 400, "bad_request")
+	f.fails(req{method: "GET", path: "/api/v1/nothing-here", key: key}, 404, "not_found")
+	resp, _ := f.do(req{method: "DELETE", path: "/api/v1/me", key: key})
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("DELETE /api/v1/me: %d, Allow %q; want 405, GET", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// TestOthersConversations checks that a key reads only its own name's
+// mail: a third party's history with bob holds only its own messages, and
+// alice's messages are not found by carol.
+func TestOthersConversations(t *testing.T) {
+	f := newFace(t, nil)
+	alice, carol := f.key("alice"), f.key("carol")
+	bob := f.peer("bob")
+	ctx := ctxT(t)
+	dm, err := bob.Send(ctx, "alice", "secret for alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent ipc.SendResult
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: sendBody{To: "bob", Content: "thanks", ReplyTo: dm.Message.ID}}, 201, &sent)
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: carol, body: sendBody{To: "bob", Content: "hi from carol"}}, 201, nil)
+
+	var hist historyResult
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob", key: carol}, 200, &hist)
+	if len(hist.Messages) != 1 || hist.Messages[0].From != "carol" {
+		t.Errorf("carol's history with bob = %+v, want only her own message", hist)
+	}
+	f.ok(req{method: "GET", path: "/api/v1/history?with=alice", key: carol}, 200, &hist)
+	if len(hist.Messages) != 0 {
+		t.Errorf("carol's history with alice = %+v, want none", hist)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/threads/" + dm.Message.ID, key: carol}, 404, "not_found")
+	f.fails(req{method: "GET", path: "/api/v1/messages/" + dm.Message.ID, key: carol}, 404, "not_found")
+	var found ipc.SearchResult
+	f.ok(req{method: "GET", path: "/api/v1/search?q=secret", key: carol}, 200, &found)
+	if len(found.Messages) != 0 {
+		t.Errorf("carol finds %+v", found.Messages)
+	}
+	var inbox ipc.CheckResult
+	f.ok(req{method: "GET", path: "/api/v1/messages", key: carol}, 200, &inbox)
+	if len(inbox.Messages) != 0 {
+		t.Errorf("carol's inbox = %+v", inbox)
+	}
+	// alice, on the other hand, reads her thread.
+	var th messagesResult
+	f.ok(req{method: "GET", path: "/api/v1/threads/" + dm.Message.ID, key: alice}, 200, &th)
+	if len(th.Messages) != 2 {
+		t.Errorf("alice's thread = %+v", th)
+	}
+}
+
+func TestNameHeldElsewhere(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("dave")
+	// dave is online from another user's data folder: the face holds no
+	// token for the name and must not take it over.
+	f.peerIn("dave", t.TempDir())
+	e := f.fails(req{method: "POST", path: "/api/v1/register", key: key}, 409, "name_taken")
+	if len(e.Error.Suggestions) == 0 {
+		t.Errorf("name_taken without suggestions: %+v", e)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/messages", key: key}, 409, "name_taken")
+}
+
+func TestBodies(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.MaxBody = 1024 })
+	key := f.key("alice")
+	post := func(body any) req {
+		return req{method: "POST", path: "/api/v1/messages", key: key, body: body}
+	}
+	f.fails(post(sendBody{To: "bob", Content: strings.Repeat("x", 2000)}), 413, "too_large")
+	// Without a Content-Length (chunked), the limit stops the read.
+	chunked := struct{ io.Reader }{strings.NewReader(`{"content": "` + strings.Repeat("x", 2000) + `"}`)}
+	f.fails(req{method: "PUT", path: "/api/v1/shared/big", key: key, body: chunked}, 413, "too_large")
+	e := f.fails(post(`{"to": "bob", "content": "x"`), 400, "bad_request")
+	if !strings.Contains(e.Error.Message, "JSON") {
+		t.Errorf("truncated JSON: %q", e.Error.Message)
+	}
+	e = f.fails(post(`{"to": "bob", content: "x"}`), 400, "bad_request")
+	if !strings.Contains(e.Error.Message, "not valid JSON") {
+		t.Errorf("bad JSON: %q", e.Error.Message)
+	}
+	e = f.fails(post(`{"to": "bob", "content": "x", "from": "mallory"}`), 400, "bad_request")
+	if !strings.Contains(e.Error.Message, `"from"`) {
+		t.Errorf("unknown field: %q does not name it", e.Error.Message)
+	}
+	e = f.fails(post(`{"to": "bob", "content": 7}`), 400, "bad_request")
+	if !strings.Contains(e.Error.Message, `"content"`) || !strings.Contains(e.Error.Message, "string") {
+		t.Errorf("wrong type: %q", e.Error.Message)
+	}
+	f.fails(post(`["bob"]`), 400, "bad_request")
+	f.fails(post(`{"to": "bob", "content": "x"} {}`), 400, "bad_request")
+	f.fails(post(""), 400, "bad_request")
+	// A body is optional where nothing is required.
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+}
+
+func TestRateLimit(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst = 0.01, 2 })
+	key := f.key("alice")
+	me := req{method: "GET", path: "/api/v1/me", key: key}
+	f.ok(me, 200, nil)
+	f.ok(me, 200, nil)
+	resp, _ := f.do(me)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third request: %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	e := f.fails(me, 429, "rate_limited")
+	if e.Error.RetryAfterMS <= 0 {
+		t.Errorf("rate_limited without retry_after_ms: %+v", e)
+	}
+	// Another key has its own budget.
+	f.ok(req{method: "GET", path: "/api/v1/me", key: f.key("alice")}, 200, nil)
+}
+
+func instanceNames(list []ipcmesh.Instance) []string {
+	var names []string
+	for _, in := range list {
+		names = append(names, in.Name)
+	}
+	return names
+}

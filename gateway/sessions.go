@@ -1,0 +1,316 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// sessions keeps one peer of the mesh per name acting through the face.
+// A name's peer is registered on the first request that needs the name,
+// shared by every request and stream of that name (whichever of its keys
+// they carry), and closed once the name has had no request and no stream
+// for Options.Idle.
+type sessions struct {
+	s *Server
+
+	mu      sync.Mutex
+	byName  map[string]*session
+	leaving map[string]chan struct{} // closed once that name's old peer has left
+	closed  bool
+	wg      sync.WaitGroup // idle peers being closed
+
+	// onLeave, when set (by tests), is called once a name's peer has left
+	// for being idle.
+	onLeave func(name string)
+}
+
+// session is one name's peer and what is using it.
+type session struct {
+	m     *sessions
+	name  string
+	ready chan struct{} // closed once peer is registered, or err is set
+	peer  *election.Peer
+	err   error
+
+	// Guarded by m.mu.
+	ok      bool          // registered and serving
+	uses    map[*use]bool // requests and streams in progress
+	idle    *time.Timer   // runs while uses is empty
+	idleGen int           // tells a stale timer from the current one
+
+	// The MCP faces of the name, made on first use.
+	mcpOnce sync.Once
+	mcpSrv  *mcp.Server
+	sse     *mcp.SSEHandler
+}
+
+// use is one request or stream acting as a name. Its context ends when the
+// request does, when the key it came with is revoked, when an event stream
+// falls behind, or when the face closes.
+type use struct {
+	sess   *session
+	keyID  string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// events receives the name's new messages (JSON); nil unless the use
+	// is an event stream.
+	events chan json.RawMessage
+}
+
+// eventBuffer is how many pushed messages an event stream may fall behind
+// before it is ended; the client reconnects and reads the rest with GET
+// /api/v1/messages.
+const eventBuffer = 256
+
+var (
+	errRevoked = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key of this stream was revoked")
+	errSlow    = ipcmesh.Errorf(ipcmesh.CodeRateLimited, "the event stream fell behind and was ended: reconnect, and read what is unread with GET /api/v1/messages")
+)
+
+func newSessions(s *Server) *sessions {
+	return &sessions{s: s, byName: map[string]*session{}, leaving: map[string]chan struct{}{}}
+}
+
+// acquire returns a use of the name key acts as, registering the name
+// first if no request has used it lately. events asks for the name's new
+// messages. Call release when done.
+func (m *sessions) acquire(ctx context.Context, key ipc.KeyInfo, events bool) (*use, error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, errClosing
+	}
+	sess := m.byName[key.Name]
+	if sess == nil {
+		sess = &session{m: m, name: key.Name, ready: make(chan struct{}), uses: map[*use]bool{}}
+		m.byName[key.Name] = sess
+		go sess.start(m.leaving[key.Name])
+	}
+	u := &use{sess: sess, keyID: key.ID}
+	u.ctx, u.cancel = context.WithCancelCause(ctx)
+	if events {
+		u.events = make(chan json.RawMessage, eventBuffer)
+	}
+	sess.uses[u] = true
+	if sess.idle != nil {
+		sess.idle.Stop()
+		sess.idle = nil
+	}
+	m.mu.Unlock()
+
+	select {
+	case <-sess.ready:
+	case <-ctx.Done():
+		u.release()
+		return nil, ctx.Err()
+	}
+	if sess.err != nil {
+		u.release()
+		return nil, sess.err
+	}
+	return u, nil
+}
+
+// start joins the mesh and registers the name. It runs on its own, not in
+// the first request, so that a client that hangs up does not fail the
+// others waiting for the same name. A peer of the name still leaving (it
+// was idle) is waited for, so that the two do not hold the name at once.
+func (sess *session) start(prev chan struct{}) {
+	m := sess.m
+	ctx, cancel := context.WithTimeout(m.s.ctx, setupTimeout)
+	defer cancel()
+	var err error
+	if prev != nil {
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	var p *election.Peer
+	if err == nil {
+		cfg := m.s.opts.Mesh
+		cfg.Subscribe, cfg.KeepCurrent, cfg.OnEvent = true, true, sess.onEvent
+		p, err = election.Join(ctx, cfg)
+		if err == nil {
+			if _, err = p.Register(ctx, sess.name); err != nil {
+				p.Close()
+				p = nil
+			}
+		}
+	}
+	if err != nil {
+		if e, ok := meshError(ctx, err); ok {
+			err = e
+		} else {
+			err = fmt.Errorf("act as %s on the mesh: %w", sess.name, err)
+		}
+	}
+	m.mu.Lock()
+	sess.peer, sess.err = p, err
+	if err == nil {
+		sess.ok = true
+		// Every request that waited may have given up meanwhile.
+		m.idleLocked(sess)
+	} else if m.byName[sess.name] == sess {
+		// The next request tries again: the name may be free by then.
+		delete(m.byName, sess.name)
+	}
+	m.mu.Unlock()
+	close(sess.ready)
+	if err == nil {
+		m.s.log.Info("acting as a name on the mesh", "name", sess.name)
+	}
+}
+
+// release ends u. The last use of a name starts its idle timer.
+func (u *use) release() {
+	u.cancel(nil)
+	sess := u.sess
+	m := sess.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(sess.uses, u)
+	m.idleLocked(sess)
+}
+
+// idleLocked starts sess's idle timer if nothing uses it. m.mu is held.
+func (m *sessions) idleLocked(sess *session) {
+	if len(sess.uses) > 0 || !sess.ok || m.closed || m.byName[sess.name] != sess {
+		return
+	}
+	sess.idleGen++
+	gen := sess.idleGen
+	sess.idle = time.AfterFunc(m.s.opts.Idle, func() { m.expire(sess, gen) })
+}
+
+// expire closes sess's peer if it is still idle.
+func (m *sessions) expire(sess *session, gen int) {
+	m.mu.Lock()
+	if m.closed || m.byName[sess.name] != sess || len(sess.uses) > 0 || sess.idleGen != gen {
+		m.mu.Unlock()
+		return
+	}
+	delete(m.byName, sess.name)
+	gone := make(chan struct{})
+	m.leaving[sess.name] = gone
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer m.wg.Done()
+
+	if err := sess.peer.Close(); err != nil {
+		m.s.log.Warn("close an idle name's peer", "name", sess.name, "err", err)
+	}
+	m.s.log.Info("idle name left the mesh", "name", sess.name)
+	m.mu.Lock()
+	if m.leaving[sess.name] == gone {
+		delete(m.leaving, sess.name)
+	}
+	hook := m.onLeave
+	m.mu.Unlock()
+	close(gone)
+	if hook != nil {
+		hook(sess.name)
+	}
+}
+
+// close ends every use and closes every name's peer; new acquires fail.
+func (m *sessions) close() error {
+	m.mu.Lock()
+	m.closed = true
+	all := make([]*session, 0, len(m.byName))
+	for _, sess := range m.byName {
+		all = append(all, sess)
+		for u := range sess.uses {
+			u.cancel(errClosing)
+		}
+		if sess.idle != nil {
+			sess.idle.Stop()
+		}
+	}
+	m.byName = map[string]*session{}
+	m.mu.Unlock()
+	m.wg.Wait()
+
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, sess := range all {
+		wg.Go(func() {
+			<-sess.ready // start gives up at once: the face's context has ended
+			if sess.peer != nil {
+				if err := sess.peer.Close(); err != nil {
+					errs[i] = fmt.Errorf("close the peer of %s: %w", sess.name, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// onEvent fans the name's pushed events out to its streams. It runs in the
+// peer's read loop and must not block: a stream that cannot take a message
+// at once is ended instead.
+func (sess *session) onEvent(ev ipc.Event) {
+	switch ev.Name {
+	case ipc.EventMessage:
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, ev.Body); err != nil {
+			sess.m.s.log.Warn("a pushed message is not valid JSON", "name", sess.name, "err", err)
+			return
+		}
+		body := json.RawMessage(buf.Bytes())
+		sess.m.mu.Lock()
+		defer sess.m.mu.Unlock()
+		for u := range sess.uses {
+			if u.events == nil {
+				continue
+			}
+			select {
+			case u.events <- body:
+			default:
+				u.cancel(errSlow)
+			}
+		}
+	case ipc.EventKeyRevoked:
+		var k ipc.KeyInfo
+		if err := json.Unmarshal(ev.Body, &k); err != nil || k.ID == "" {
+			sess.m.s.log.Warn("a key_revoked event names no key", "name", sess.name, "err", err)
+			return
+		}
+		sess.m.s.log.Info("access key revoked: ending its requests and streams", "name", sess.name, "key_id", k.ID)
+		sess.m.revoke(k.ID)
+	}
+}
+
+// revoke ends every use of the key with id, whichever name it is on.
+func (m *sessions) revoke(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, sess := range m.byName {
+		for u := range sess.uses {
+			if u.keyID == id {
+				u.cancel(errRevoked)
+			}
+		}
+	}
+}
+
+// useKey carries a request's use to the MCP handlers' getServer.
+type useKey struct{}
+
+func useOf(r *http.Request) *use {
+	u, _ := r.Context().Value(useKey{}).(*use)
+	return u
+}

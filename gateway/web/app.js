@@ -1,0 +1,547 @@
+// The ipcmesh web page: plain JavaScript, no build step. Message content
+// comes from other programs, so it only ever reaches the page as text
+// (textContent), never as markup.
+'use strict';
+
+const KEY_ITEM = 'ipcmesh.key';
+// The API lives beside the page: strip the file name and any /static/ part.
+const BASE = location.pathname.replace(/static\/.*$/, '').replace(/[^/]*$/, '') + 'api/v1/';
+const TYPES = ['request', 'response', 'status', 'handoff', 'done'];
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  key: '', me: null, instances: [], channels: [], unread: [],
+  conv: null,      // {kind: 'inbox'} or {kind: 'dm'|'channel', name}
+  messages: [],    // the open conversation, oldest first
+  seen: new Set(), // ids shown in the open conversation
+  more: false, loadSeq: 0, stream: null, timer: 0, refresh: 0,
+};
+
+class APIError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `request failed (HTTP ${status})`);
+    this.status = status; this.code = e.code || ''; this.suggestions = e.suggestions || [];
+  }
+}
+
+async function api(path, opts = {}) {
+  const init = { method: opts.method || 'GET', headers: { Authorization: 'Bearer ' + state.key } };
+  if (opts.body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  const res = await fetch(BASE + path, init);
+  let body = null;
+  try { body = await res.json(); } catch (_) { /* not JSON */ }
+  if (!res.ok) {
+    if (res.status === 401 && path !== 'me') signOut('Your key was refused: ' + new APIError(res.status, body).message);
+    throw new APIError(res.status, body);
+  }
+  return body;
+}
+
+// ---- helpers ------------------------------------------------------------
+
+function el(tag, cls, text) {
+  const n = document.createElement(tag);
+  if (cls) n.className = cls;
+  if (text !== undefined) n.textContent = text;
+  return n;
+}
+
+function show(node, on) { node.hidden = !on; }
+
+function fmtTime(s) {
+  const d = new Date(s);
+  if (isNaN(d)) return '';
+  const now = new Date();
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (d.toDateString() === now.toDateString()) return hm;
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + hm;
+}
+
+function hue(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
+  return h;
+}
+
+function convKey(c) { return c ? c.kind + ':' + (c.name || '') : ''; }
+
+// Which conversation a message belongs to, seen from me.
+function convOf(m) {
+  if (m.channel) return { kind: 'channel', name: m.channel };
+  return { kind: 'dm', name: m.from === state.me.name ? m.to : m.from };
+}
+
+// ---- sign in and out ----------------------------------------------------
+
+async function signIn(key) {
+  state.key = key;
+  const me = await api('me');
+  sessionStorage.setItem(KEY_ITEM, key);
+  state.me = me;
+  $('me-name').textContent = me.name;
+  show($('signin-view'), false);
+  show($('app-view'), true);
+  await Promise.all([loadInstances(), loadChannels(), loadUnread()]);
+  openConv({ kind: 'inbox' });
+  connect();
+  state.timer = setInterval(() => { loadInstances(); loadChannels(); }, 15000);
+}
+
+function signOut(msg) {
+  sessionStorage.removeItem(KEY_ITEM);
+  if (state.stream) state.stream.abort();
+  clearInterval(state.timer);
+  Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [] });
+  state.seen.clear();
+  $('messages').replaceChildren();
+  show($('app-view'), false);
+  show($('signin-view'), true);
+  const err = $('signin-error');
+  err.textContent = msg || '';
+  show(err, !!msg);
+  $('key-input').value = '';
+  $('key-input').focus();
+}
+
+// ---- sidebar ------------------------------------------------------------
+
+async function loadInstances() {
+  try {
+    const r = await api('instances');
+    state.instances = (r.instances || []).filter((i) => i.name !== state.me.name)
+      .sort((a, b) => (b.online - a.online) || a.name.localeCompare(b.name));
+    renderSidebar();
+  } catch (_) { /* shown by the next successful refresh */ }
+}
+
+async function loadChannels() {
+  try {
+    const r = await api('channels');
+    state.channels = (r.channels || []).sort((a, b) => a.name.localeCompare(b.name));
+    renderSidebar();
+  } catch (_) { /* idem */ }
+}
+
+async function loadUnread() {
+  try {
+    const r = await api('messages?limit=500');
+    state.unread = r.messages || [];
+    if (state.conv && state.conv.kind !== 'inbox') ackOpen();
+    renderSidebar();
+    if (state.conv && state.conv.kind === 'inbox') renderInbox();
+  } catch (_) { /* idem */ }
+}
+
+function unreadFor(c) {
+  const k = convKey(c);
+  return state.unread.filter((m) => convKey(convOf(m)) === k).length;
+}
+
+function sideItem(c, label, sub, online) {
+  const li = el('li');
+  const b = el('button', 'item');
+  b.type = 'button';
+  b.dataset.kind = c.kind;
+  b.dataset.name = c.name;
+  if (convKey(c) === convKey(state.conv)) b.setAttribute('aria-current', 'true');
+  if (online !== undefined) {
+    const dot = el('span', 'dot' + (online ? ' on' : ''));
+    dot.setAttribute('role', 'img');
+    dot.setAttribute('aria-label', online ? 'online' : 'offline');
+    b.append(dot);
+  } else {
+    b.append(el('span', 'hash', '#'));
+  }
+  const text = el('span', 'text');
+  text.append(el('span', 'label', label));
+  if (sub) text.append(el('span', 'sub', sub));
+  b.append(text);
+  const n = unreadFor(c);
+  if (n) {
+    const badge = el('span', 'count', String(n));
+    badge.setAttribute('aria-label', n + ' unread');
+    b.append(badge);
+  }
+  b.title = sub ? label + ': ' + sub : label;
+  b.addEventListener('click', () => openConv(c));
+  li.append(b);
+  return li;
+}
+
+function renderSidebar() {
+  if (!state.me) return;
+  const names = new Set(state.instances.map((i) => i.name));
+  const inst = state.instances.map((i) =>
+    sideItem({ kind: 'dm', name: i.name }, i.name, i.status || i.description || '', i.online));
+  // Mail from a name not listed yet still gets a row.
+  for (const m of state.unread) {
+    const c = convOf(m);
+    if (c.kind === 'dm' && !names.has(c.name)) { names.add(c.name); inst.push(sideItem(c, c.name, '', false)); }
+  }
+  if (!inst.length) inst.push(el('li', 'none muted', 'Nobody else yet'));
+  $('instances').replaceChildren(...inst);
+  const chans = state.channels.map((ch) =>
+    sideItem({ kind: 'channel', name: ch.name }, ch.name, ch.description || '', undefined));
+  if (!chans.length) chans.push(el('li', 'none muted', 'No channels'));
+  $('channels').replaceChildren(...chans);
+  const n = state.unread.length;
+  const count = $('inbox-count');
+  count.textContent = String(n);
+  show(count, n > 0);
+  const inbox = $('inbox-link');
+  inbox.toggleAttribute('aria-current', state.conv && state.conv.kind === 'inbox');
+  document.title = (n ? `(${n}) ` : '') + 'ipcmesh';
+}
+
+// ---- conversations ------------------------------------------------------
+
+function openConv(c) {
+  state.conv = c;
+  state.messages = [];
+  state.seen.clear();
+  state.more = false;
+  $('messages').replaceChildren();
+  setSidebar(false);
+  hideComposeError();
+  const inbox = c.kind === 'inbox';
+  show($('compose-form'), !inbox);
+  show($('ack-all'), false);
+  $('messages').dataset.conv = convKey(c);
+  if (inbox) {
+    $('conv-title').textContent = 'Inbox';
+    renderInbox();
+  } else {
+    $('conv-title').textContent = (c.kind === 'channel' ? '#' : '') + c.name;
+    const info = c.kind === 'channel'
+      ? state.channels.find((ch) => ch.name === c.name)
+      : state.instances.find((i) => i.name === c.name);
+    let sub = '';
+    if (info && c.kind === 'channel') sub = [info.description, info.members.length + ' members'].filter(Boolean).join(' · ');
+    else if (info) sub = [info.online ? 'online' : 'offline', info.status, info.description].filter(Boolean).join(' · ');
+    $('conv-sub').textContent = sub;
+    $('compose').placeholder = 'Message ' + $('conv-title').textContent;
+    loadHistory(false);
+    $('compose').focus({ preventScroll: true });
+  }
+  renderSidebar();
+}
+
+async function loadHistory(older) {
+  const c = state.conv;
+  const q = new URLSearchParams({ limit: '50' });
+  q.set(c.kind === 'channel' ? 'channel' : 'with', c.name);
+  if (older && state.messages.length) q.set('before', String(state.messages[0].seq));
+  const seq = ++state.loadSeq;
+  const sc = $('scroller');
+  const fromBottom = sc.scrollHeight - sc.scrollTop;
+  try {
+    const r = await api('history?' + q);
+    if (seq !== state.loadSeq || convKey(c) !== convKey(state.conv)) return;
+    const page = (r.messages || []).filter((m) => !state.seen.has(m.id)).reverse();
+    page.forEach((m) => state.seen.add(m.id));
+    state.messages = page.concat(state.messages);
+    state.more = !!r.more;
+    $('messages').prepend(...page.map((m) => renderMessage(m)));
+    show($('load-older'), state.more);
+    emptyNote();
+    sc.scrollTop = older ? sc.scrollHeight - fromBottom : sc.scrollHeight;
+    ackOpen();
+  } catch (e) {
+    showComposeError(e);
+  }
+}
+
+// After a reconnect, messages missed in the open conversation are appended.
+async function catchUp() {
+  const c = state.conv;
+  if (!c || c.kind === 'inbox' || !state.messages.length) return;
+  const q = new URLSearchParams({ limit: '50', [c.kind === 'channel' ? 'channel' : 'with']: c.name });
+  try {
+    const r = await api('history?' + q);
+    if (convKey(c) !== convKey(state.conv)) return;
+    const last = state.messages[state.messages.length - 1].seq;
+    (r.messages || []).filter((m) => m.seq > last).reverse().forEach(arrive);
+  } catch (_) { /* the next reconnect tries again */ }
+}
+
+// Mail in the open conversation counts as read once it is on screen.
+function ackOpen() {
+  if (!state.conv || state.conv.kind === 'inbox' || document.hidden) return;
+  const k = convKey(state.conv);
+  const ids = state.unread.filter((m) => convKey(convOf(m)) === k).map((m) => m.id);
+  if (ids.length) ack(ids);
+}
+
+async function ack(ids) {
+  try {
+    await api('messages/ack', { method: 'POST', body: { ids } });
+    const done = new Set(ids);
+    state.unread = state.unread.filter((m) => !done.has(m.id));
+    renderSidebar();
+    if (state.conv && state.conv.kind === 'inbox') renderInbox();
+  } catch (_) { /* stays unread */ }
+}
+
+function renderInbox() {
+  const list = state.unread;
+  $('conv-sub').textContent = list.length ? list.length + ' unread' : '';
+  show($('ack-all'), list.length > 0);
+  $('messages').replaceChildren(...list.map((m) => renderMessage(m, true)));
+  show($('load-older'), false);
+  emptyNote();
+}
+
+function emptyNote() {
+  const inbox = state.conv.kind === 'inbox';
+  const none = inbox ? !state.unread.length : !state.messages.length;
+  $('empty').textContent = inbox ? 'No unread mail. New messages show up here as they arrive.' : 'No messages yet. Say hello below.';
+  show($('empty'), none);
+}
+
+function renderMessage(m, inInbox) {
+  const li = el('li', 'msg' + (state.me && m.from === state.me.name ? ' mine' : ''));
+  li.dataset.id = m.id;
+  li.dataset.seq = String(m.seq);
+  li.dataset.from = m.from;
+  const av = el('span', 'avatar', (m.from || '?').slice(0, 1).toUpperCase());
+  av.style.setProperty('--h', hue(m.from || ''));
+  av.setAttribute('aria-hidden', 'true');
+  const box = el('div', 'box');
+  const meta = el('div', 'meta');
+  meta.append(el('span', 'from', m.from));
+  if (inInbox || m.broadcast) {
+    meta.append(el('span', 'to muted', m.broadcast ? 'to everyone' : m.channel ? 'in #' + m.channel : 'to ' + m.to));
+  }
+  if (m.type && TYPES.includes(m.type)) meta.append(el('span', 'badge t-' + m.type, m.type));
+  const t = el('time', 'muted', fmtTime(m.time));
+  t.dateTime = m.time;
+  t.title = new Date(m.time).toLocaleString();
+  meta.append(t);
+  if (m.reply_to) {
+    const r = el('span', 'reply muted', '↳ reply');
+    r.title = 'In reply to ' + m.reply_to;
+    meta.append(r);
+  }
+  const body = el('div', 'body', m.content);
+  box.append(meta, body);
+  if (m.large) {
+    const more = el('button', 'link', `Show all (${m.size} bytes)`);
+    more.type = 'button';
+    more.addEventListener('click', async () => {
+      try { body.textContent = (await api('messages/' + encodeURIComponent(m.id))).content; more.remove(); }
+      catch (e) { more.textContent = e.message; }
+    });
+    box.append(more);
+  }
+  if (m.shared) box.append(el('div', 'shared muted', 'shared: ' + m.shared));
+  if (inInbox) {
+    const acts = el('div', 'actions');
+    const open = el('button', 'ghost small', 'Open conversation');
+    open.type = 'button';
+    open.addEventListener('click', () => openConv(convOf(m)));
+    const read = el('button', 'ghost small', 'Mark read');
+    read.type = 'button';
+    read.dataset.ack = m.id;
+    read.addEventListener('click', () => ack([m.id]));
+    acts.append(open, read);
+    box.append(acts);
+  }
+  li.append(av, box);
+  return li;
+}
+
+// A message for the open conversation goes on screen; any other is unread.
+function arrive(m) {
+  const mine = m.from === state.me.name;
+  if (!mine && !state.unread.some((u) => u.id === m.id)) state.unread.push(m);
+  const c = convOf(m);
+  if (state.conv && convKey(c) === convKey(state.conv) && !state.seen.has(m.id)) {
+    state.seen.add(m.id);
+    state.messages.push(m);
+    const sc = $('scroller');
+    const atBottom = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
+    $('messages').append(renderMessage(m));
+    emptyNote();
+    if (atBottom || mine) sc.scrollTop = sc.scrollHeight;
+    ackOpen();
+  }
+  if (state.conv && state.conv.kind === 'inbox') renderInbox();
+  renderSidebar();
+  // Whoever writes may have come online or changed status.
+  if (!state.refresh) state.refresh = setTimeout(() => { state.refresh = 0; loadInstances(); }, 300);
+}
+
+// ---- live events --------------------------------------------------------
+
+function setConn(s, text) {
+  const n = $('conn');
+  n.dataset.state = s;
+  n.textContent = text;
+}
+
+function connect() {
+  const ctl = new AbortController();
+  state.stream = ctl;
+  let delay = 1000;
+  const run = async () => {
+    while (!ctl.signal.aborted) {
+      try {
+        const res = await fetch(BASE + 'events', {
+          headers: { Authorization: 'Bearer ' + state.key, Accept: 'text/event-stream' },
+          signal: ctl.signal, cache: 'no-store',
+        });
+        if (res.status === 401) { signOut('Your key is no longer accepted.'); return; }
+        if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
+        await readEvents(res.body, (ev) => {
+          if (ev.event === 'ready') {
+            delay = 1000;
+            setConn('live', 'live');
+            loadUnread();
+            catchUp();
+          } else if (ev.event === 'message') {
+            try { arrive(JSON.parse(ev.data)); } catch (_) { /* a malformed event is skipped */ }
+          }
+        });
+      } catch (_) { /* dropped: retry below */ }
+      if (ctl.signal.aborted) return;
+      setConn('down', 'reconnecting');
+      await new Promise((ok) => setTimeout(ok, delay + Math.random() * 250));
+      delay = Math.min(delay * 2, 30000);
+    }
+  };
+  setConn('connecting', 'connecting');
+  run();
+}
+
+// readEvents parses a text/event-stream body and calls on for each event.
+async function readEvents(body, on) {
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  let ev = { event: '', data: [], id: '' };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    const lines = buf.split(/\r\n|\r|\n/);
+    buf = lines.pop();
+    for (const line of lines) {
+      if (line === '') {
+        if (ev.data.length || ev.event) on({ event: ev.event || 'message', id: ev.id, data: ev.data.join('\n') });
+        ev = { event: '', data: [], id: '' };
+        continue;
+      }
+      if (line[0] === ':') continue;
+      const i = line.indexOf(':');
+      const field = i < 0 ? line : line.slice(0, i);
+      let val = i < 0 ? '' : line.slice(i + 1);
+      if (val[0] === ' ') val = val.slice(1);
+      if (field === 'event') ev.event = val;
+      else if (field === 'data') ev.data.push(val);
+      else if (field === 'id') ev.id = val;
+    }
+  }
+}
+
+// ---- compose ------------------------------------------------------------
+
+function showComposeError(e) {
+  const p = $('compose-error');
+  let text = e.message;
+  if (e.suggestions && e.suggestions.length) {
+    text = text.replace(/[^.!?]$/, '$&.') + ' Did you mean ' + e.suggestions.join(', ') + '?';
+  }
+  p.textContent = text;
+  p.dataset.code = e.code || '';
+  show(p, true);
+}
+
+function hideComposeError() { show($('compose-error'), false); }
+
+async function send() {
+  const box = $('compose');
+  const content = box.value;
+  const c = state.conv;
+  if (!content.trim() || !c || c.kind === 'inbox') return;
+  const btn = $('send');
+  btn.disabled = true;
+  hideComposeError();
+  try {
+    const r = await api('messages', { method: 'POST', body: { to: (c.kind === 'channel' ? '#' : '') + c.name, content } });
+    box.value = '';
+    autosize();
+    if (r && r.message) arrive(r.message);
+  } catch (e) {
+    showComposeError(e);
+  } finally {
+    btn.disabled = false;
+    box.focus();
+  }
+}
+
+function autosize() {
+  const box = $('compose');
+  box.style.height = 'auto';
+  box.style.height = Math.min(box.scrollHeight, 200) + 'px';
+}
+
+// ---- narrow screens -----------------------------------------------------
+
+function setSidebar(open) {
+  document.body.classList.toggle('nav-open', open);
+  $('menu-toggle').setAttribute('aria-expanded', String(open));
+  show($('scrim'), open);
+}
+
+// ---- wiring -------------------------------------------------------------
+
+function init() {
+  $('signin-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = $('key-input').value.trim();
+    if (!key) return;
+    const btn = $('sign-in');
+    btn.disabled = true;
+    show($('signin-error'), false);
+    try {
+      await signIn(key);
+    } catch (err) {
+      state.key = '';
+      sessionStorage.removeItem(KEY_ITEM);
+      $('signin-error').textContent = err.message;
+      show($('signin-error'), true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  $('inbox-link').addEventListener('click', () => openConv({ kind: 'inbox' }));
+  $('ack-all').addEventListener('click', () => ack(state.unread.map((m) => m.id)));
+  $('load-older').addEventListener('click', () => loadHistory(true));
+  $('compose-form').addEventListener('submit', (e) => { e.preventDefault(); send(); });
+  $('compose').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  // A synthetic Enter may also come as a keypress: it must not add a line.
+  $('compose').addEventListener('keypress', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) e.preventDefault();
+  });
+  $('compose').addEventListener('input', autosize);
+  $('menu-toggle').addEventListener('click', () => setSidebar(!document.body.classList.contains('nav-open')));
+  $('scrim').addEventListener('click', () => setSidebar(false));
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape') setSidebar(false); });
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) ackOpen(); });
+
+  const saved = sessionStorage.getItem(KEY_ITEM);
+  if (saved) {
+    signIn(saved).catch((e) => signOut(e.status === 401 ? e.message : 'Could not sign in: ' + e.message));
+  } else {
+    signOut();
+  }
+}
+
+init();

@@ -1,0 +1,345 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Bridge is `ipcmesh mcp --remote URL`: a local stdio MCP server for an
+// assistant on another machine than the mesh, forwarding everything to the
+// HTTP face's /mcp endpoint (docs/HTTP.md). It offers exactly what the face
+// offers (tools, prompts and resources, with the face's own definitions and
+// instructions), so the assistant sees the mesh as the face's key's name,
+// and returns the face's results untouched.
+
+// connectTimeout bounds connecting to the face, so that a face that
+// accepts connections but never answers fails the bridge rather than
+// hanging the assistant's start-up.
+const connectTimeout = 30 * time.Second
+
+// codeRejected is the code the go-sdk gives a request its HTTP transport
+// could not deliver or got no answer for (jsonrpc2.ErrRejected, in the
+// SDK's internal/jsonrpc2/wire.go). Any other JSON-RPC error is the remote's
+// answer, and passed on as it is.
+const codeRejected = -32005
+
+// BridgeOptions configure Bridge.
+type BridgeOptions struct {
+	// URL is the HTTP face: https://host:port, or its /mcp endpoint.
+	URL string
+	// Key is an access key made with `ipcmesh key create NAME`. It is sent
+	// as a bearer token to URL's host only, and never logged.
+	Key string
+	// HTTPClient carries the requests (TLS roots for a self-signed face,
+	// proxies); nil means http.DefaultClient. It is copied, not changed.
+	HTTPClient *http.Client
+	// Version is reported to the local client as the server's version,
+	// and to the face as the bridge's.
+	Version string
+	// Logger receives the bridge's logs; nil discards them. It must not
+	// write to the MCP stream.
+	Logger *slog.Logger
+}
+
+// Bridge connects to the HTTP face opts.URL with opts.Key and serves its
+// tools, prompts and resources over t until the local client goes away or
+// ctx is done. It fails at once, with an error that says what to fix, if
+// the face cannot be reached or refuses the key. A call that fails because
+// the face went away (restarted, say) is retried once on a new connection.
+func Bridge(ctx context.Context, opts BridgeOptions, t mcp.Transport) error {
+	endpoint, err := remoteEndpoint(opts.URL)
+	if err != nil {
+		return err
+	}
+	if opts.Key == "" {
+		return errors.New("no key for the ipcmesh HTTP face: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
+	}
+	log := orDiscard(opts.Logger)
+	if endpoint.Scheme == "http" && !isLoopback(endpoint.Hostname()) {
+		log.Warn("the key goes unencrypted over plain HTTP: use https:// unless the network is trusted", "url", endpoint.Redacted())
+	}
+	hc := http.Client{}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &bearer{key: opts.Key, origin: endpoint, base: base}
+
+	b := &bridge{endpoint: endpoint.Redacted(), version: orDevel(opts.Version), http: &hc, log: log}
+	b.client = mcp.NewClient(&mcp.Implementation{Name: "ipcmesh-bridge", Version: b.version}, &mcp.ClientOptions{
+		Logger: log,
+		// The bridge has nothing to offer the face (no roots, no sampling).
+		Capabilities:                &mcp.ClientCapabilities{},
+		ProgressNotificationHandler: b.progress,
+	})
+	defer b.close()
+	srv, err := b.mirror(ctx)
+	if err != nil {
+		return err
+	}
+	return b.serve(ctx, srv, t)
+}
+
+// bridge is one Bridge: the remote session and the local one.
+type bridge struct {
+	endpoint string // the face's /mcp URL, for messages and logs
+	version  string // of this program, told both sides
+	http     *http.Client
+	log      *slog.Logger
+	client   *mcp.Client
+	local    atomic.Pointer[mcp.ServerSession] // for forwarding progress
+
+	mu     sync.Mutex
+	remote *mcp.ClientSession // nil until connected, and after a failure
+}
+
+// mirror connects to the face and returns a local server with its
+// instructions, tools, prompts and resources, each forwarded to it.
+func (b *bridge) mirror(ctx context.Context) (*mcp.Server, error) {
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	cs, err := b.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	init := cs.InitializeResult()
+	caps := init.Capabilities
+	if caps == nil {
+		caps = &mcp.ServerCapabilities{}
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: b.version}, &mcp.ServerOptions{
+		Instructions: init.Instructions,
+		Logger:       b.log,
+		Capabilities: &mcp.ServerCapabilities{}, // no logging, as the face
+	})
+	for tool, err := range cs.Tools(cctx, nil) {
+		if err != nil {
+			return nil, b.failure(cctx, "list the tools", err)
+		}
+		srv.AddTool(tool, b.callTool)
+	}
+	if caps.Prompts != nil {
+		for p, err := range cs.Prompts(cctx, nil) {
+			if err != nil {
+				return nil, b.failure(cctx, "list the prompts", err)
+			}
+			srv.AddPrompt(p, b.getPrompt)
+		}
+	}
+	if caps.Resources != nil {
+		for r, err := range cs.Resources(cctx, nil) {
+			if err != nil {
+				return nil, b.failure(cctx, "list the resources", err)
+			}
+			srv.AddResource(r, b.readResource)
+		}
+	}
+	return srv, nil
+}
+
+// serve serves srv over t until the local client goes away or ctx is done.
+func (b *bridge) serve(ctx context.Context, srv *mcp.Server, t mcp.Transport) error {
+	ss, err := srv.Connect(ctx, t, nil)
+	if err != nil {
+		return fmt.Errorf("start the MCP session: %w", err)
+	}
+	b.local.Store(ss)
+	ended := make(chan error, 1)
+	go func() { ended <- ss.Wait() }()
+	select {
+	case err = <-ended:
+	case <-ctx.Done():
+		ss.Close()
+		<-ended
+		err = nil // asked to stop: that is a clean end
+	}
+	if err != nil {
+		return fmt.Errorf("MCP session: %w", err)
+	}
+	return nil
+}
+
+// session returns the remote session, connecting first if there is none.
+// Holding b.mu while connecting makes concurrent calls that find the
+// session gone share one reconnection.
+func (b *bridge) session(ctx context.Context) (*mcp.ClientSession, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.remote != nil {
+		return b.remote, nil
+	}
+	tr := &mcp.StreamableClientTransport{
+		Endpoint:   b.endpoint,
+		HTTPClient: b.http,
+		// Nothing is pushed by the face: answers come on the requests'
+		// own streams, so no standing GET stream is kept open.
+		DisableStandaloneSSE: true,
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	cs, err := b.client.Connect(cctx, tr, nil)
+	if err != nil {
+		var ue *unauthorizedError
+		if errors.As(err, &ue) {
+			return nil, ue
+		}
+		return nil, unreachable(b.endpoint, err)
+	}
+	b.log.Debug("connected to the HTTP face", "url", b.endpoint, "protocol", cs.InitializeResult().ProtocolVersion)
+	b.remote = cs
+	return cs, nil
+}
+
+// drop forgets cs, if it is still the session, so that the next call
+// connects anew, and closes it.
+func (b *bridge) drop(cs *mcp.ClientSession) {
+	b.mu.Lock()
+	if b.remote == cs {
+		b.remote = nil
+	}
+	b.mu.Unlock()
+	cs.Close()
+}
+
+// close closes the remote session, if any.
+func (b *bridge) close() {
+	b.mu.Lock()
+	cs := b.remote
+	b.remote = nil
+	b.mu.Unlock()
+	if cs != nil {
+		cs.Close()
+	}
+}
+
+// do runs f on the remote session. If it fails without an answer from the
+// face (the face restarted and lost the session, or the connection broke),
+// it connects again and runs f once more.
+func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error {
+	for retried := false; ; retried = true {
+		cs, err := b.session(ctx)
+		if err != nil {
+			return err
+		}
+		err = f(cs)
+		if err == nil || retried || !retryable(ctx, err) {
+			return err
+		}
+		b.log.Info("no answer from the HTTP face; connecting again", "url", b.endpoint, "err", err)
+		b.drop(cs)
+	}
+}
+
+// retryable reports whether err is a failure to get an answer, which a
+// new connection may cure, rather than an answer.
+func retryable(ctx context.Context, err error) bool {
+	var ue *unauthorizedError
+	var we *jsonrpc.Error
+	switch {
+	case ctx.Err() != nil, errors.As(err, &ue):
+		return false
+	case errors.As(err, &we):
+		return we.Code == codeRejected
+	}
+	return true
+}
+
+// failure is the error for a forwarded request that failed: the face's
+// own JSON-RPC error as it is, or one that says the face is out of reach.
+func (b *bridge) failure(ctx context.Context, action string, err error) error {
+	var ue *unauthorizedError
+	var we *jsonrpc.Error
+	switch {
+	case errors.As(err, &ue):
+		return ue
+	case errors.As(err, &we) && we.Code != codeRejected:
+		return we
+	case ctx.Err() != nil:
+		return err
+	}
+	return fmt.Errorf("cannot %s: %w", action, unreachable(b.endpoint, err))
+}
+
+// callTool forwards a tool call and returns the face's result as it is.
+func (b *bridge) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	// The session is known once serve has it, but a call may come first.
+	b.local.Store(req.Session)
+	var res *mcp.CallToolResult
+	err := b.do(ctx, func(cs *mcp.ClientSession) (err error) {
+		// New params for each try: the SDK adds to them what it sends.
+		params := &mcp.CallToolParams{Name: req.Params.Name}
+		if len(req.Params.Arguments) > 0 {
+			params.Arguments = req.Params.Arguments // raw JSON, sent as it came
+		}
+		// The token lets the face's progress reach the local client (a
+		// check waiting for mail); the rest of _meta describes the local
+		// client to the bridge, not the bridge to the face.
+		if tok := req.Params.GetProgressToken(); tok != nil {
+			params.SetProgressToken(tok)
+		}
+		res, err = cs.CallTool(ctx, params)
+		return err
+	})
+	if err == nil {
+		return res, nil
+	}
+	err = b.failure(ctx, "call "+req.Params.Name, err)
+	var we *jsonrpc.Error
+	if errors.As(err, &we) || ctx.Err() != nil {
+		return nil, err
+	}
+	// The model reads a tool's error result; a protocol error it may not.
+	res = new(mcp.CallToolResult)
+	res.SetError(err)
+	return res, nil
+}
+
+// getPrompt forwards prompts/get.
+func (b *bridge) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	var res *mcp.GetPromptResult
+	err := b.do(ctx, func(cs *mcp.ClientSession) (err error) {
+		res, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: req.Params.Name, Arguments: req.Params.Arguments})
+		return err
+	})
+	if err != nil {
+		return nil, b.failure(ctx, "get the prompt "+req.Params.Name, err)
+	}
+	return res, nil
+}
+
+// readResource forwards resources/read.
+func (b *bridge) readResource(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	var res *mcp.ReadResourceResult
+	err := b.do(ctx, func(cs *mcp.ClientSession) (err error) {
+		res, err = cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: req.Params.URI})
+		return err
+	})
+	if err != nil {
+		return nil, b.failure(ctx, "read "+req.Params.URI, err)
+	}
+	return res, nil
+}
+
+// progress passes the face's progress notifications on to the local
+// client: the tokens are the local client's own, forwarded with its calls.
+func (b *bridge) progress(ctx context.Context, req *mcp.ProgressNotificationClientRequest) {
+	ss := b.local.Load()
+	if ss == nil {
+		return
+	}
+	if err := ss.NotifyProgress(ctx, req.Params); err != nil {
+		b.log.Debug("forward a progress notification", "err", err)
+	}
+}

@@ -1,0 +1,138 @@
+package tools
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The HTTP side of Bridge: where the remote endpoint is, how the key goes
+// with each request, and what a refused key looks like.
+
+// remoteEndpoint turns the address a user gives (https://host:port,
+// https://host:port/mcp, host:port, or a prefix a reverse proxy serves the
+// face under) into the URL of the face's Streamable HTTP endpoint.
+func remoteEndpoint(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("no remote URL: give the HTTP face's address, such as https://host:9877")
+	}
+	// A key in the URL would show in process listings and in every error
+	// that names the URL: the bridge sends it as a header instead.
+	if strings.Contains(raw, "/k/") {
+		return nil, errors.New("the remote URL holds a key (/k/KEY/...): give the address alone and the key in IPC_KEY or --key-file")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("remote URL %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("remote URL %q: want https:// (or http:// on a trusted network), such as https://host:9877", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("remote URL %q names no host: want one such as https://host:9877", raw)
+	case u.User != nil:
+		return nil, errors.New("the remote URL holds credentials: give the address alone and the key in IPC_KEY or --key-file")
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	switch {
+	case strings.HasSuffix(path, "/sse"):
+		return nil, fmt.Errorf("remote URL %q: the bridge speaks Streamable HTTP, served at /mcp, not the legacy /sse", raw)
+	case !strings.HasSuffix(path, "/mcp"):
+		path += "/mcp"
+	}
+	u.Path, u.RawPath, u.Fragment = path, "", ""
+	return u, nil
+}
+
+// isLoopback reports whether host (no port) is this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// bearer adds the key to each request for the endpoint's origin, and turns
+// a 401 into an unauthorizedError: the SDK would report it as a bare
+// "Unauthorized", which says nothing of the key or how to fix it.
+type bearer struct {
+	key    string
+	origin *url.URL // scheme and host the key may go to
+	base   http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Only the face gets the key: not a host a redirect points at.
+	if req.URL.Scheme != t.origin.Scheme || req.URL.Host != t.origin.Host {
+		return t.base.RoundTrip(req)
+	}
+	r := req.Clone(req.Context()) // a RoundTripper must not change req
+	r.Header.Set("Authorization", "Bearer "+t.key)
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		defer resp.Body.Close()
+		return nil, &unauthorizedError{endpoint: req.URL.Redacted(), detail: errorDetail(resp.Body)}
+	}
+	return resp, nil
+}
+
+// errorDetail is the message of the face's JSON error body
+// ({"error": {"code", "message"}}), or "" if there is none.
+func errorDetail(body io.Reader) string {
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(body, 4096))
+	if json.Unmarshal(raw, &e) != nil {
+		return ""
+	}
+	msg := strings.TrimSpace(e.Error.Message)
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
+}
+
+// unauthorizedError is the face refusing the key: it is mistyped, revoked,
+// or was made by another mesh.
+type unauthorizedError struct {
+	endpoint string
+	detail   string // the face's own words, if it gave any
+}
+
+func (e *unauthorizedError) Error() string {
+	why := "401 Unauthorized"
+	if e.detail != "" {
+		why += ": " + e.detail
+	}
+	return fmt.Sprintf("the ipcmesh HTTP face at %s refused the key (%s): check IPC_KEY or --key-file, "+
+		"or make a new key with `ipcmesh key create NAME` on the mesh's machine", e.endpoint, why)
+}
+
+// unreachable explains a failure to get an answer from the face at
+// endpoint, with a hint for the usual TLS mistake.
+func unreachable(endpoint string, err error) error {
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: its TLS certificate is not trusted (%v); "+
+			"for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE", endpoint, cert.Err)
+	}
+	return fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: %w", endpoint, err)
+}

@@ -1,0 +1,281 @@
+package tools_test
+
+// The bridge (`ipcmesh mcp --remote`) between a go-sdk client and a bound
+// server behind TLS, on a private mesh, in-process and as the command.
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// bridged runs Bridge with opts and connects a client to it. The channel
+// gets what Bridge returns.
+func bridged(t *testing.T, opts tools.BridgeOptions) (*client, <-chan error) {
+	t.Helper()
+	ct, st := mcp.NewInMemoryTransports()
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- tools.Bridge(ctx, opts, st) }()
+	t.Cleanup(cancel)
+	return connect(t, ct, ""), done
+}
+
+// bridgeFails runs Bridge with opts, which must fail, and returns its error.
+func bridgeFails(t *testing.T, opts tools.BridgeOptions) string {
+	t.Helper()
+	_, st := mcp.NewInMemoryTransports()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err := tools.Bridge(ctx, opts, st)
+	if err == nil {
+		t.Fatalf("Bridge(%s) succeeded, want an error", opts.URL)
+	}
+	return err.Error()
+}
+
+func TestBridge(t *testing.T) {
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	bob := joinAs(t, cfg, "bob")
+	ts := httptest.NewTLSServer(face(alice, true))
+	defer ts.Close()
+	direct := connectHTTP(t, ts.URL, ts.Client(), "")
+	c, done := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Version: "test"})
+	ctx := t.Context()
+
+	dt, dp, dr := listings(t, direct)
+	bt, bp, br := listings(t, c)
+	if bt != dt {
+		t.Errorf("tools/list through the bridge differs from the face's:\nbridge %s\nface   %s", bt, dt)
+	}
+	if bp != dp || br != dr {
+		t.Errorf("prompts or resources differ:\nbridge %s %s\nface   %s %s", bp, br, dp, dr)
+	}
+	if got, want := c.cs.InitializeResult().Instructions, direct.cs.InitializeResult().Instructions; got != want {
+		t.Errorf("instructions through the bridge %q, want the face's %q", got, want)
+	}
+
+	contains(t, "register", c.ok("register", map[string]any{"name": "alice"}), "You are alice")
+	contains(t, "register bob", c.fails("register", map[string]any{"name": "bob"}), "ipcmesh key create bob")
+	contains(t, "send", c.ok("send", map[string]any{"to": "bob", "content": "over the bridge"}), "Delivered to bob")
+	r, err := bob.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 || r.Messages[0].From != "alice" || r.Messages[0].Content != "over the bridge" {
+		t.Fatalf("bob's check: %+v", r.Messages)
+	}
+
+	// The face's progress reaches the client, for the client's token.
+	type result struct {
+		res *mcp.CallToolResult
+		err error
+	}
+	waited := make(chan result, 1)
+	go func() {
+		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
+		params.SetProgressToken("bridged-wait")
+		res, err := c.cs.CallTool(ctx, params)
+		waited <- result{res, err}
+	}()
+	select {
+	case tok := <-c.progress:
+		if tok != "bridged-wait" {
+			t.Fatalf("progress for token %v, want bridged-wait", tok)
+		}
+	case r := <-waited:
+		t.Fatalf("check returned before any mail: %v %+v", r.err, r.res)
+	}
+	if _, err := bob.Send(ctx, "alice", "answer"); err != nil {
+		t.Fatal(err)
+	}
+	got := await(t, waited, "the bridged waiting check")
+	if got.err != nil || got.res.IsError {
+		t.Fatalf("bridged waiting check: %v %s", got.err, resultText(got.res))
+	}
+	contains(t, "bridged waiting check", resultText(got.res), "From bob", "answer")
+
+	p, err := c.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "ipcmesh-etiquette"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Messages) == 0 || !strings.Contains(p.Messages[0].Content.(*mcp.TextContent).Text, "wait_seconds") {
+		t.Errorf("etiquette prompt through the bridge: %+v", p.Messages)
+	}
+	if _, err := c.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown prompt through the bridge: %v, want the face's error", err)
+	}
+	inbox, err := c.cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "ipc://inbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "inbox", inbox.Contents[0].Text, "No unread messages for alice")
+
+	c.cs.Close()
+	if err := await(t, done, "Bridge to return"); err != nil {
+		t.Errorf("Bridge after the client left: %v", err)
+	}
+}
+
+func TestBridgeErrors(t *testing.T) {
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	ts := httptest.NewTLSServer(face(alice, true))
+	defer ts.Close()
+
+	got := bridgeFails(t, tools.BridgeOptions{URL: ts.URL + "/mcp/", Key: "ipk1_wrong_key", HTTPClient: ts.Client()})
+	contains(t, "bad key", got, ts.URL+"/mcp", "refused the key", "unknown or revoked key", "IPC_KEY", "ipcmesh key create NAME")
+	notContains(t, "bad key", got, "ipk1_wrong_key")
+
+	contains(t, "no key", bridgeFails(t, tools.BridgeOptions{URL: ts.URL, HTTPClient: ts.Client()}), "IPC_KEY", "--key-file")
+	contains(t, "untrusted certificate", bridgeFails(t, tools.BridgeOptions{URL: ts.URL, Key: testKey}), ts.URL+"/mcp", "not trusted", "--ca")
+	got = bridgeFails(t, tools.BridgeOptions{URL: strings.Replace(ts.URL, "https://", "", 1) + "/k/" + testKey + "/mcp", Key: testKey})
+	contains(t, "key in the URL", got, "IPC_KEY")
+	notContains(t, "key in the URL", got, testKey)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := "https://" + ln.Addr().String()
+	ln.Close()
+	contains(t, "unreachable", bridgeFails(t, tools.BridgeOptions{URL: gone, Key: testKey}), "cannot reach", gone+"/mcp")
+}
+
+// TestBridgeReconnects: the face restarts, losing its sessions; the next
+// call through the bridge connects again and goes through, once.
+func TestBridgeReconnects(t *testing.T) {
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	bob := joinAs(t, cfg, "bob")
+	// A stateful face, whose sessions die with it when it restarts: the
+	// session the bridge holds becomes unknown.
+	var (
+		current atomic.Pointer[http.Handler]
+		mu      sync.Mutex
+		servers []*mcp.Server // of the running face
+	)
+	restart := func() {
+		mu.Lock()
+		old := servers
+		servers = nil
+		mu.Unlock()
+		for _, srv := range old {
+			for ss := range srv.Sessions() {
+				ss.Close()
+			}
+		}
+		var h http.Handler = requireKey(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server {
+			srv := tools.NewBound(alice, tools.BoundOptions{})
+			mu.Lock()
+			servers = append(servers, srv)
+			mu.Unlock()
+			return srv
+		}, nil))
+		current.Store(&h)
+	}
+	restart()
+	t.Cleanup(restart) // end the sessions of the last one too
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*current.Load()).ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	logs := new(syncBuffer)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Logger: log})
+
+	c.ok("list_instances", nil)
+	restart()
+	contains(t, "send after the restart", c.ok("send", map[string]any{"to": "bob", "content": "after the restart"}), "Delivered to bob")
+	r, err := bob.Check(t.Context(), 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 || r.Messages[0].Content != "after the restart" {
+		t.Fatalf("bob's check: %+v", r.Messages)
+	}
+	contains(t, "the bridge's log", logs.String(), "connecting again")
+	notContains(t, "the bridge's log", logs.String(), testKey)
+}
+
+// TestRemoteCommand runs `ipcmesh mcp --remote` as an assistant would,
+// with the key and the face's CA given either way.
+func TestRemoteCommand(t *testing.T) {
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	bob := joinAs(t, cfg, "bob")
+	ts := httptest.NewTLSServer(face(alice, true))
+	defer ts.Close()
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, []byte("  "+testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	command := func(env []string, args ...string) *exec.Cmd {
+		cmd := exec.Command(binary, append([]string{"mcp", "--remote", ts.URL}, args...)...)
+		cmd.Env = append(testbin.CleanEnviron(), env...)
+		if raceEnabled {
+			cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+		}
+		return cmd
+	}
+
+	for _, tc := range []struct {
+		name string
+		cmd  *exec.Cmd
+	}{
+		{"IPC_KEY and --ca", command([]string{"IPC_KEY=" + testKey}, "--ca", caFile)},
+		{"--key-file and IPC_CA_FILE", command([]string{"IPC_CA_FILE=" + caFile}, "--key-file", keyFile)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stderr := new(syncBuffer)
+			tc.cmd.Stderr = stderr
+			c := connect(t, &mcp.CommandTransport{Command: tc.cmd}, "")
+			contains(t, "send", c.ok("send", map[string]any{"to": "bob", "content": tc.name}), "Delivered to bob")
+			r, err := bob.Check(t.Context(), 10, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Messages) != 1 || r.Messages[0].Content != tc.name {
+				t.Fatalf("bob's check: %+v", r.Messages)
+			}
+			if _, err := bob.Ack(t.Context(), []string{r.Messages[0].ID}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.cs.Close(); err != nil {
+				t.Errorf("the bridge did not end cleanly when stdin closed: %v\nstderr:\n%s", err, stderr)
+			}
+			if strings.Contains(stderr.String(), testKey) {
+				t.Errorf("the key shows on stderr:\n%s", stderr)
+			}
+		})
+	}
+
+	out, err := command(nil).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("without a key: %v, want exit status 1\n%s", err, out)
+	}
+	contains(t, "without a key", string(out), "IPC_KEY", "--key-file")
+}
