@@ -81,6 +81,7 @@ async function signIn(key) {
   state.key = key;
   const me = await api('me');
   sessionStorage.setItem(KEY_ITEM, key);
+  $('key-input').value = '';
   state.me = me;
   $('me-name').textContent = me.name;
   show($('signin-view'), false);
@@ -174,6 +175,9 @@ function sideItem(c, label, sub, online) {
 
 function renderSidebar() {
   if (!state.me) return;
+  // Keep keyboard focus on the same row across a re-render.
+  const f = document.activeElement;
+  const focused = f && f.matches('#sidebar .item[data-name]') ? f.dataset.kind + ':' + f.dataset.name : '';
   const names = new Set(state.instances.map((i) => i.name));
   const inst = state.instances.map((i) =>
     sideItem({ kind: 'dm', name: i.name }, i.name, i.status || i.description || '', i.online));
@@ -188,6 +192,10 @@ function renderSidebar() {
     sideItem({ kind: 'channel', name: ch.name }, ch.name, ch.description || '', undefined));
   if (!chans.length) chans.push(el('li', 'none muted', 'No channels'));
   $('channels').replaceChildren(...chans);
+  if (focused) {
+    const again = [...$('sidebar').querySelectorAll('.item[data-name]')].find((n) => n.dataset.kind + ':' + n.dataset.name === focused);
+    if (again) again.focus();
+  }
   const n = state.unread.length;
   const count = $('inbox-count');
   count.textContent = String(n);
@@ -313,9 +321,8 @@ function renderMessage(m, inInbox) {
   const box = el('div', 'box');
   const meta = el('div', 'meta');
   meta.append(el('span', 'from', m.from));
-  if (inInbox || m.broadcast) {
-    meta.append(el('span', 'to muted', m.broadcast ? 'to everyone' : m.channel ? 'in #' + m.channel : 'to ' + m.to));
-  }
+  const to = m.broadcast ? 'to everyone' : m.channel ? 'in #' + m.channel : m.to !== state.me.name ? 'to ' + m.to : '';
+  if (to && (inInbox || m.broadcast)) meta.append(el('span', 'to muted', to));
   if (m.type && TYPES.includes(m.type)) meta.append(el('span', 'badge t-' + m.type, m.type));
   const t = el('time', 'muted', fmtTime(m.time));
   t.dateTime = m.time;
