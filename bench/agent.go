@@ -54,10 +54,12 @@ const (
 
 // roundResult is what a send agent prints after a round.
 type roundResult struct {
-	Sent  int    `json:"sent"`
-	Start int64  `json:"start_unix_ns"`
-	End   int64  `json:"end_unix_ns"`
-	Error string `json:"error,omitempty"`
+	Sent int `json:"sent"`
+	// InFlight is the most sends that were in flight at once.
+	InFlight int    `json:"in_flight"`
+	Start    int64  `json:"start_unix_ns"`
+	End      int64  `json:"end_unix_ns"`
+	Error    string `json:"error,omitempty"`
 }
 
 // filler pads bench messages to the length of an ordinary message, a
@@ -265,7 +267,7 @@ func (a *agentRun) send(name, to string, window int) (err error) {
 		}
 		var r roundResult
 		r.Start = time.Now().UnixNano()
-		r.Sent, r.Error = sendRound(a.ctx, p, to, tag, n, window)
+		r.Sent, r.InFlight, r.Error = sendRound(a.ctx, p, to, tag, n, window)
 		r.End = time.Now().UnixNano()
 		b, _ := json.Marshal(r)
 		if err := a.out.printf("result %s", b); err != nil {
@@ -372,36 +374,40 @@ func (a *agentRun) echo(name string) error {
 // sends in flight on the peer's one connection, and returns how many were
 // acked and the first error. With a window of 1 each send waits for the
 // ack of the one before. A larger window is what a client with a backlog
-// does: the broker takes every send in flight into the same commit.
-func sendRound(ctx context.Context, p *election.Peer, to, tag string, n, window int) (int, string) {
+// does: the broker takes every send in flight into the same commit. It
+// returns how many sends were acked, the most that were in flight at once,
+// and the first error.
+func sendRound(ctx context.Context, p *election.Peer, to, tag string, n, window int) (acked, peak int, firstErr string) {
 	var (
-		next, acked atomic.Int64
-		mu          sync.Mutex
-		first       string
-		wg          sync.WaitGroup
+		next, done, inFlight, most atomic.Int64
+		mu                         sync.Mutex
+		wg                         sync.WaitGroup
 	)
 	for range min(window, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(n) {
 					return
 				}
-				if _, err := p.Send(ctx, to, content(tag+":"+strconv.FormatInt(i, 10))); err != nil {
+				now := inFlight.Add(1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				_, err := p.Send(ctx, to, content(tag+":"+strconv.FormatInt(i, 10)))
+				inFlight.Add(-1)
+				if err != nil {
 					mu.Lock()
-					if first == "" {
-						first = err.Error()
+					if firstErr == "" {
+						firstErr = err.Error()
 					}
 					mu.Unlock()
 					next.Store(int64(n)) // stop the others
 					return
 				}
-				acked.Add(1)
+				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	return int(acked.Load()), first
+	return int(done.Load()), int(most.Load()), firstErr
 }

@@ -103,7 +103,7 @@ func (r *runner) figB(ctx context.Context, res *results) error {
 	}
 	senders := make([]*agent, r.sz.senders)
 	for k := range senders {
-		if senders[k], err = m.startAgent(ctx, modeSend, nil, "--name", fmt.Sprintf("sender%d", k+1), "--to", "sink"); err != nil {
+		if senders[k], err = m.startAgent(ctx, modeSend, nil, "--name", fmt.Sprintf("sender%d", k+1), "--to", "sink", "--window", strconv.Itoa(r.opts.Window)); err != nil {
 			return err
 		}
 	}
@@ -133,6 +133,7 @@ func (r *runner) figB(ctx context.Context, res *results) error {
 		return err
 	}
 	expected := make([][]string, r.opts.Reps)
+	peak := 0 // the most sends one sender had in flight at once
 	for rep := range r.opts.Reps {
 		tag := "b" + strconv.Itoa(rep)
 		rrs, err := rounds(tag, r.sz.sendsB)
@@ -147,6 +148,7 @@ func (r *runner) figB(ctx context.Context, res *results) error {
 		first, last, sent := rrs[0].Start, rrs[0].End, 0
 		for _, rr := range rrs {
 			first, last, sent = min(first, rr.Start), max(last, rr.End), sent+rr.Sent
+			peak = max(peak, rr.InFlight)
 		}
 		secs := float64(last-first) / 1e9
 		res.add("b", float64(sent)/secs)
@@ -165,7 +167,7 @@ func (r *runner) figB(ctx context.Context, res *results) error {
 		res.add("b.lost", float64(lost))
 		res.add("b.dup", float64(dup))
 	}
-	how := fmt.Sprintf("keeping up to %d sends in flight on its one connection (each acked after the fsync of its commit)", r.opts.Window)
+	how := fmt.Sprintf("keeping up to %d sends in flight on its one connection (%d reached; each acked after the fsync of its commit)", r.opts.Window, peak)
 	if r.opts.Window == 1 {
 		how = "one after another (each waits for its ack)"
 	}

@@ -26,18 +26,27 @@ type request struct {
 	ctx  context.Context
 	fn   writeFn
 	done chan error
-	// wrote, if set, is signalled once fn's writes are in the transaction,
-	// before the commit makes them durable; the submitter then does its
-	// early work (see submitEarly) and closes earlyDone.
+	// early, if set, is the submitter's work for once fn's writes are in
+	// the transaction, before the commit makes them durable (see
+	// submitEarly). A lone request's early work runs in the committer, at
+	// once; in a batch, the committer signals wrote and the submitter runs
+	// it and closes earlyDone.
+	early     func()
 	wrote     chan struct{}
 	earlyDone chan struct{}
 }
 
-// signal tells the submitter that fn's writes are in the transaction. It
-// never blocks: a second signal, from a retry alone, finds the first one
+// announce gets r's early work done: inline for a lone request, which has
+// nobody to wait for it, else by signalling the submitter, so that a busy
+// committer hands the work of many requests to their own goroutines. The
+// signal never blocks: a second one, from a retry alone, finds the first
 // taken or still pending and is dropped.
-func (r *request) signal() {
-	if r.wrote != nil {
+func (r *request) announce(alone bool) {
+	switch {
+	case r.early == nil:
+	case alone:
+		r.early()
+	default:
 		select {
 		case r.wrote <- struct{}{}:
 		default:
@@ -76,16 +85,17 @@ func (c *committer) submit(ctx context.Context, fn writeFn) error {
 }
 
 // submitEarly is submit with early work: once fn's writes are in the
-// transaction, and while the commit's fsync is still to come, early runs in
-// the caller's goroutine, not the committer's, so that the one writer does
-// nothing but write. If the commit then fails, early has announced writes
+// transaction, and while the commit's fsync is still to come, early runs.
+// When the request is committed alone, the committer runs it at once (the
+// quickest way for a lone message); in a batch, the caller's goroutine
+// does, so that the one writer goes on writing. If the commit then fails, early has announced writes
 // that never happened; callers use it only for hints that a later read
 // corrects. early does not run when fn is skipped or fails.
 func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), early: early}
 	if early != nil {
 		r.wrote, r.earlyDone = make(chan struct{}, 1), make(chan struct{})
 	}
@@ -162,10 +172,10 @@ func (c *committer) commit(batch []*request) {
 		}
 		for i, r := range batch {
 			if errs[i] == nil {
-				r.signal()
+				r.announce(len(batch) == 1)
 			}
 		}
-		signalled = true
+		signalled = len(batch) > 1
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
@@ -190,7 +200,7 @@ func (c *committer) commit(batch []*request) {
 			if err := r.fn(tx); err != nil {
 				return err
 			}
-			r.signal()
+			r.announce(false)
 			return nil
 		})
 	}

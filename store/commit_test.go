@@ -181,10 +181,11 @@ func TestConcurrentAppendsAllLandOnce(t *testing.T) {
 	}
 }
 
-// The committer hands early work to the submitter and goes on writing: a
-// slow early callback holds up no other write.
-func TestSubmitEarlyRunsOutsideTheCommitter(t *testing.T) {
+// In a batch, the committer hands early work to the submitters and goes on
+// writing: a slow early callback holds up no other write.
+func TestSubmitEarlyRunsOutsideTheCommitterInABatch(t *testing.T) {
 	s, _ := openTest(t, nil)
+	release := holdCommitter(t, s)
 	inEarly, leave := make(chan struct{}), make(chan struct{})
 	early := make(chan error, 1)
 	go func() {
@@ -195,8 +196,17 @@ func TestSubmitEarlyRunsOutsideTheCommitter(t *testing.T) {
 			<-leave
 		})
 	}()
+	waitQueued(s.c, 1)
+	other := make(chan error, 1)
+	go func() { other <- s.c.submit(context.Background(), func(*bolt.Tx) error { return nil }) }()
+	waitQueued(s.c, 2)
+	release() // both go in one batch
 	<-inEarly
-	// With early running, another write commits: the committer is free.
+	// With early still running, the batch has committed and the committer
+	// is free for the next write.
+	if err := <-other; err != nil {
+		t.Fatalf("the other write of the batch: %v", err)
+	}
 	if err := s.c.submit(context.Background(), func(*bolt.Tx) error { return nil }); err != nil {
 		t.Fatalf("a write while early runs: %v", err)
 	}
@@ -204,10 +214,18 @@ func TestSubmitEarlyRunsOutsideTheCommitter(t *testing.T) {
 	if err := <-early; err != nil {
 		t.Fatalf("submitEarly: %v", err)
 	}
+}
 
+func TestSubmitEarlyAlone(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ran := false
+	err := s.c.submitEarly(context.Background(), func(*bolt.Tx) error { return nil }, func() { ran = true })
+	if err != nil || !ran {
+		t.Fatalf("submitEarly = %v, early ran: %v", err, ran)
+	}
 	// A request whose fn fails announces nothing.
 	errBad := errors.New("bad request")
-	err := s.c.submitEarly(context.Background(), func(*bolt.Tx) error { return errBad }, func() {
+	err = s.c.submitEarly(context.Background(), func(*bolt.Tx) error { return errBad }, func() {
 		t.Error("early ran for a request whose writes failed")
 	})
 	if !errors.Is(err, errBad) {
