@@ -234,3 +234,23 @@ func TestBodyTypeErrors(t *testing.T) {
 		wantMention(t, e.Message, op+":")
 	}
 }
+
+// Ids made one after another sort one after another, and never repeat.
+func TestNewIDsAreOrderedAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	prev := ""
+	for range 10000 {
+		id := ipc.NewID()
+		if err := ipc.ValidateID("id", id); err != nil || len(id) != 32 {
+			t.Fatalf("NewID() = %q: %v", id, err)
+		}
+		if seen[id] {
+			t.Fatalf("NewID() repeated %q", id)
+		}
+		seen[id] = true
+		if id[:16] < prev[:min(len(prev), 16)] {
+			t.Fatalf("%q sorts before the id made before it, %q", id, prev)
+		}
+		prev = id
+	}
+}
