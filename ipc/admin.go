@@ -56,7 +56,7 @@ func (b *Broker) backup(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("make backup folder: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("ipcmesh-%s-%s.db", b.cfg.Now().UTC().Format("20060102T150405"), NewID()[:8]))
+	path := filepath.Join(dir, fmt.Sprintf("ipcmesh-%s-%s.db", b.cfg.Now().UTC().Format("20060102T150405"), NewID()[24:]))
 	if err := b.store.Backup(path); err != nil {
 		return nil, err
 	}
