@@ -2,13 +2,11 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // sendRound keeps its window of sends in flight on one peer, and every
@@ -16,19 +14,7 @@ import (
 func TestSendRoundKeepsTheWindowFull(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	keys, err := auth.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys}
+	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t)}
 	join := func(name string) *election.Peer {
 		p, err := election.Join(ctx, cfg)
 		if err != nil {

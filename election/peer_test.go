@@ -2,10 +2,8 @@ package election
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -28,19 +26,7 @@ type mesh struct {
 
 func newMesh(t testing.TB) *mesh {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	keys, err := auth.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &mesh{t: t, addr: addr, dir: t.TempDir(), keys: keys}
+	return &mesh{t: t, addr: testbin.FreeAddr(t), dir: t.TempDir(), keys: testbin.RandomKeys(t)}
 }
 
 func (m *mesh) config() Config {

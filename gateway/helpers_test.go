@@ -3,18 +3,16 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // face is a real mesh (a broker hosted by the test's own peer, on a free
@@ -31,19 +29,7 @@ type face struct {
 
 func newFace(t *testing.T, tweak func(*Options)) *face {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	meshAddr := ln.Addr().String()
-	ln.Close()
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	keys, err := auth.DeriveKeys(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := election.Config{Addr: meshAddr, DataDir: t.TempDir(), Keys: keys}
+	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t)}
 	ctx := ctxT(t)
 	ctl, err := election.Join(ctx, cfg)
 	if err != nil {

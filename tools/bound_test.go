@@ -6,17 +6,15 @@ package tools_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -28,17 +26,7 @@ const testKey = "ipk1_0123456789abcdef_test"
 // a random secret.
 func meshConfig(t testing.TB) election.Config {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	keys, err := auth.DeriveKeys([]byte(rand.Text()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys, KeepCurrent: true}
+	return election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t), KeepCurrent: true}
 }
 
 // joinAs joins the mesh in-process and registers name.

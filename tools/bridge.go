@@ -156,16 +156,7 @@ func (b *bridge) serve(ctx context.Context, srv *mcp.Server, t mcp.Transport) er
 		return fmt.Errorf("start the MCP session: %w", err)
 	}
 	b.local.Store(ss)
-	ended := make(chan error, 1)
-	go func() { ended <- ss.Wait() }()
-	select {
-	case err = <-ended:
-	case <-ctx.Done():
-		ss.Close()
-		<-ended
-		err = nil // asked to stop: that is a clean end
-	}
-	if err != nil {
+	if err := waitSession(ctx, ss); err != nil {
 		return fmt.Errorf("MCP session: %w", err)
 	}
 	return nil

@@ -174,15 +174,7 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 		s.pushLoop(pushCtx, ss)
 	}()
 
-	ended := make(chan error, 1)
-	go func() { ended <- ss.Wait() }()
-	select {
-	case err = <-ended:
-	case <-ctx.Done():
-		ss.Close()
-		<-ended
-		err = nil // asked to stop: that is a clean end
-	}
+	err = waitSession(ctx, ss)
 	stopJoin()
 	<-s.started
 	stopPush()
@@ -392,4 +384,19 @@ func inputSchema[T any](enums map[string][]string) *jsonschema.Schema {
 		}
 	}
 	return schema
+}
+
+// waitSession waits for the MCP session to end: the client went away, or
+// ctx is done, which closes it and counts as a clean end.
+func waitSession(ctx context.Context, ss *mcp.ServerSession) error {
+	ended := make(chan error, 1)
+	go func() { ended <- ss.Wait() }()
+	select {
+	case err := <-ended:
+		return err
+	case <-ctx.Done():
+		ss.Close()
+		<-ended
+		return nil
+	}
 }

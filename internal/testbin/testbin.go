@@ -4,6 +4,7 @@
 package testbin
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/auth"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -73,4 +76,27 @@ func ForeignListener(tb testing.TB) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago,
+// for a test mesh to bind.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// RandomKeys returns the keys of a fresh random secret: a private mesh no
+// other test, and no developer's own mesh, can talk to.
+func RandomKeys(tb testing.TB) auth.Keys {
+	tb.Helper()
+	keys, err := auth.DeriveKeys([]byte(rand.Text()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
 }
