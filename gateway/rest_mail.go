@@ -30,11 +30,6 @@ type meResult struct {
 	Online bool   `json:"online" jsonschema:"whether any connection acts as the name now"`
 }
 
-type registerBody struct {
-	Status      *string `json:"status,omitempty" jsonschema:"a short line about what the name is doing"`
-	Description *string `json:"description,omitempty" jsonschema:"what the name is for"`
-}
-
 type registerResult struct {
 	Name   string `json:"name"`
 	Unread int    `json:"unread"`
@@ -56,6 +51,8 @@ type broadcastBody struct {
 	Content string `json:"content" jsonschema:"the message text"`
 }
 
+// statusBody sets the status line and description, at register or on its
+// own; a field left out keeps its value.
 type statusBody struct {
 	Status      *string `json:"status,omitempty" jsonschema:"a short line about what the name is doing; empty clears it"`
 	Description *string `json:"description,omitempty" jsonschema:"what the name is for; empty clears it"`
@@ -87,7 +84,7 @@ func (s *Server) me(c *call) (any, error) {
 }
 
 func (s *Server) registerName(c *call) (any, error) {
-	var b registerBody
+	var b statusBody
 	if err := c.decode(&b, false); err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func (s *Server) restRoutes() []route {
 		{method: "GET", path: "/api/v1/me", op: "getMe",
 			summary: "Who the key acts as", desc: "The name this key acts as, how many messages it has unread and whether the name is online. Does not put the name online.",
 			result: schemaOf[meResult]("Me"), serve: s.me},
-		{method: "POST", path: "/api/v1/register", op: "register", named: true, body: schemaOf[registerBody]("RegisterRequest"), bodyOptional: true,
+		{method: "POST", path: "/api/v1/register", op: "register", named: true, body: schemaOf[statusBody]("RegisterRequest"), bodyOptional: true,
 			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too) and optionally sets its status line and description.",
 			result: schemaOf[registerResult]("Registered"), serve: s.registerName},
 		{method: "POST", path: "/api/v1/messages", op: "sendMessage", named: true, status: http.StatusCreated, body: schemaOf[sendBody]("SendRequest"),

@@ -281,17 +281,7 @@ func TestBoundOverHTTP(t *testing.T) {
 
 			// A waiting check reports progress over the request's stream,
 			// and returns when mail comes.
-			type result struct {
-				res *mcp.CallToolResult
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
-				params.SetProgressToken("wait-1")
-				res, err := c.cs.CallTool(ctx, params)
-				done <- result{res, err}
-			}()
+			done := waitingCheck(ctx, c.cs, "wait-1")
 			select {
 			case tok := <-c.progress:
 				if tok != "wait-1" {

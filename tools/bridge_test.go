@@ -84,17 +84,7 @@ func TestBridge(t *testing.T) {
 	}
 
 	// The face's progress reaches the client, for the client's token.
-	type result struct {
-		res *mcp.CallToolResult
-		err error
-	}
-	waited := make(chan result, 1)
-	go func() {
-		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
-		params.SetProgressToken("bridged-wait")
-		res, err := c.cs.CallTool(ctx, params)
-		waited <- result{res, err}
-	}()
+	waited := waitingCheck(ctx, c.cs, "bridged-wait")
 	select {
 	case tok := <-c.progress:
 		if tok != "bridged-wait" {

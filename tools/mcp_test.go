@@ -251,6 +251,25 @@ func (a *assistant) nextChannel() channelNote {
 
 // await receives from ch. It gives up only shortly before the test binary's
 // own deadline (go test -timeout), to say what never came.
+// callResult is the outcome of a tool call made in the background.
+type callResult struct {
+	res *mcp.CallToolResult
+	err error
+}
+
+// waitingCheck starts a check that waits for mail, with progress token
+// tok, and returns where its result will arrive.
+func waitingCheck(ctx context.Context, cs *mcp.ClientSession, tok string) <-chan callResult {
+	done := make(chan callResult, 1)
+	go func() {
+		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
+		params.SetProgressToken(tok)
+		res, err := cs.CallTool(ctx, params)
+		done <- callResult{res, err}
+	}()
+	return done
+}
+
 func await[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	deadline, ok := t.Deadline()
@@ -422,17 +441,7 @@ func TestCheckWaitsForMail(t *testing.T) {
 	alice.register("alice")
 	bob.register("bob")
 
-	type result struct {
-		res *mcp.CallToolResult
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
-		params.SetProgressToken("wait-1")
-		res, err := bob.cs.CallTool(t.Context(), params)
-		done <- result{res, err}
-	}()
+	done := waitingCheck(t.Context(), bob.cs, "wait-1")
 	// The first progress notification says bob's check is waiting.
 	select {
 	case tok := <-bob.progress:
