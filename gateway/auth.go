@@ -17,35 +17,54 @@ import (
 
 // authenticate returns who the request's key acts as. The key comes from
 // the Authorization header or a /k/KEY/ path. A key of the wrong shape is
-// refused here; any other goes to the broker, which holds the records and
-// compares tags in constant time, so a key revoked anywhere fails here at
-// once. A key that checks out then spends a token of its rate limit.
+// refused here. A key whose id the face has seen before is checked here
+// too, against the name its id was bound to (the tag covers both, so this
+// needs no round trip), and then spends a token of its rate limit: a key's
+// flood stops at the face. Only then does the broker say whether the key
+// is still live, on every request, so a key revoked anywhere fails here at
+// once.
 func (s *Server) authenticate(r *http.Request) (ipc.KeyInfo, error) {
 	ri := infoOf(r)
 	key, err := keyOf(r, ri)
 	if err != nil {
 		return ipc.KeyInfo{}, err
 	}
-	if _, err := auth.AccessKeyID(key); err != nil {
+	id, err := auth.AccessKeyID(key)
+	if err != nil {
 		return ipc.KeyInfo{}, err
 	}
 	// A client sending forged keys spends the budget of its address, not
 	// the broker's: every check is a round trip through the face's one
 	// unnamed connection, which the broker rate limits as a whole.
 	addr := clientAddr(r)
-	if wait, ok := s.failures.peek(addr, time.Now()); !ok {
+	now := time.Now()
+	if wait, ok := s.failures.peek(addr, now); !ok {
 		return ipc.KeyInfo{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
+	}
+	known, seen := s.keyNames.Load(id)
+	if seen {
+		if !s.opts.Mesh.Keys.VerifyAccessKey(key, known.(string)) {
+			s.failures.allow(addr, now)
+			return ipc.KeyInfo{}, ipc.ErrBadAccessKey
+		}
+		if wait, ok := s.limits.allow(id, now); !ok {
+			return ipc.KeyInfo{}, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, id))
+		}
 	}
 	info, err := s.admin.CheckKey(r.Context(), key)
 	if err != nil {
 		if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
-			s.failures.allow(addr, time.Now())
+			s.failures.allow(addr, now)
 		}
 		return ipc.KeyInfo{}, err
 	}
 	ri.keyID = info.ID
-	if wait, ok := s.limits.allow(info.ID, time.Now()); !ok {
-		return info, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, info.ID))
+	if !seen {
+		// A key id names one name forever: remember it for the local check.
+		s.keyNames.Store(info.ID, info.Name)
+		if wait, ok := s.limits.allow(info.ID, now); !ok {
+			return info, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, info.ID))
+		}
 	}
 	return info, nil
 }

@@ -10,6 +10,11 @@ import (
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
+// ErrBadAccessKey refuses a key that is unknown or whose tag is wrong. It is
+// the one answer for both, here and at the HTTP face's own check, so that a
+// guesser learns nothing but "no".
+var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh: ask its owner for a key (ipcmesh key create NAME)")
+
 // keyCreate makes an access key for a name. The name need not be
 // registered yet: a key for "human" is usually made before the person
 // first opens the web page.
@@ -49,7 +54,7 @@ func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) 
 		return nil, err
 	}
 	if !ok || !b.cfg.Keys.VerifyAccessKey(req.Key, k.Name) {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh: ask its owner for a key (ipcmesh key create NAME)")
+		return nil, ErrBadAccessKey
 	}
 	if !k.Revoked.IsZero() {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s was revoked on %s: ask for a new one (ipcmesh key create %s)", k.ID, k.Revoked.Format("2006-01-02 15:04 MST"), k.Name)

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer collects log output from the face's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Whatever happens to a key (used in a header or a path, refused,
+// revoked), the face's logs, at the debug level, name it by its id and
+// never hold the key itself.
+func TestKeysAreNeverLogged(t *testing.T) {
+	var logs lockedBuffer
+	f := newFace(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	key := f.key("human")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: map[string]string{"to": "nobody", "content": "hi"}}, http.StatusCreated, nil)
+	f.do(req{method: "GET", path: "/k/" + key + "/api/v1/me"})
+	f.do(req{method: "GET", path: "/api/v1/nowhere", key: key})
+	forged := key[:len(key)-4] + "0000"
+	if forged == key {
+		forged = key[:len(key)-4] + "1111"
+	}
+	f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, http.StatusUnauthorized, "unauthorized")
+	f.do(req{method: "GET", path: "/k/" + forged + "/mcp"})
+	if _, err := f.ctl.RevokeKeys(ctxT(t), "", "human"); err != nil {
+		t.Fatal(err)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/me", key: key}, http.StatusUnauthorized, "unauthorized")
+
+	out := logs.String()
+	secret := key[strings.LastIndexByte(key, '_')+1:]
+	for _, k := range []string{key, forged, secret, forged[strings.LastIndexByte(forged, '_')+1:]} {
+		if strings.Contains(out, k) {
+			t.Errorf("the logs hold a key or its tag %q:\n%s", k, out)
+		}
+	}
+	if id := key[len("ipk1_") : len("ipk1_")+16]; !strings.Contains(out, "key_id="+id) {
+		t.Errorf("the logs do not name the key by its id %s:\n%s", id, out)
+	}
+}
