@@ -154,6 +154,13 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	}
 	d.say("   builder sees: %s", describeSend(r))
 
+	d.step("A person joins over HTTP (ipcmesh serve --http), with a key")
+	stopHTTP, err := d.demoHTTP(ctx, builder)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+
 	d.step(`"who's online?"`)
 	insts, err := builder.List(ctx)
 	if err != nil {

@@ -943,7 +943,7 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("ipcmesh demo: %s", r)
 	}
-	for _, want := range []string{"kill -9 the broker", "took over as broker", "crossed a failover", "intact: true"} {
+	for _, want := range []string{"kill -9 the broker", "took over as broker", "crossed a failover", "intact: true", "201 Created", "from human: \"hello from a person in the browser\""} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the demo's output does not mention %q:\n%s", want, r.stdout)
 		}
