@@ -21,7 +21,7 @@ import (
 //
 // The HTTP face may build a server per request, so building one must be
 // cheap and leave nothing running: NewBound joins nothing, waits for
-// nothing and starts no goroutine; the schemas come from a shared cache.
+// nothing and starts no goroutine.
 
 // BoundOptions configure a server made by NewBound.
 type BoundOptions struct {
@@ -39,11 +39,11 @@ type BoundOptions struct {
 // as suits a stateless endpoint, and keeps no state of a session: one
 // server may serve every request and session for p at once.
 //
-// Building one is cheap for a server but not free (about half a
-// millisecond and half a megabyte, most of it the SDK checking each tool's
-// schema as it is added), so a caller that serves p for many requests
-// should build one and return it from its getServer each time, as the
-// SDK's HTTP handlers allow.
+// Building one is not free (about a millisecond and half a megabyte, most
+// of it the SDK checking each tool's schema as it is added), so a caller
+// that serves p for many requests should build one and return it from its
+// getServer each time, as the SDK's HTTP handlers allow (the HTTP face
+// keeps one per name).
 func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 	log := orDiscard(opts.Logger)
 	version := orDevel(opts.Version)
@@ -60,7 +60,6 @@ func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 		// Non-nil, so that no logging capability is declared (as by New),
 		// and without claude/channel: nothing is pushed here.
 		Capabilities: &mcp.ServerCapabilities{},
-		SchemaCache:  schemas,
 	})
 	s.addFeatures()
 	return s.mcp

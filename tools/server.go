@@ -105,7 +105,6 @@ func New(opts Options) *Server {
 		},
 		SubscribeHandler:   s.subscribe,
 		UnsubscribeHandler: s.unsubscribe,
-		SchemaCache:        schemas,
 	})
 	s.addFeatures()
 	return s
@@ -130,11 +129,6 @@ func (s *Server) addFeatures() {
 	s.addEtiquette()
 	s.addInbox()
 }
-
-// schemas caches the input schemas of the tools across servers, so that
-// a server built per request (the HTTP face may) does not infer and
-// resolve them again.
-var schemas = mcp.NewSchemaCache()
 
 // discard is the logger of a server given none.
 var discard = slog.New(slog.DiscardHandler)
@@ -356,9 +350,7 @@ func text(s string) *mcp.CallToolResult {
 }
 
 // schemaOnce returns the input schema of T (see inputSchema), made on
-// first use and the same pointer ever after: the SDK's schema cache knows a
-// given schema by its pointer, and a new one per server would be resolved
-// again, and kept, every time.
+// first use and shared, read-only, by every server after.
 func schemaOnce[T any](enums map[string][]string) func() *jsonschema.Schema {
 	return sync.OnceValue(func() *jsonschema.Schema { return inputSchema[T](enums) })
 }
