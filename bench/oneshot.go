@@ -2,20 +2,19 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // figG: "ipcmesh send" as a script runs it, against a running broker,
 // from process start to exit: with the secret file (the default), then with
 // IPC_SHARED_SECRET set, which every process stretches with argon2id.
 func (r *runner) figG(ctx context.Context, res *results) error {
-	for _, c := range []struct{ id, secret string }{{"g", ""}, {"g.secret", "bench-" + ipc.NewID()}} {
+	for _, c := range []struct{ id, secret string }{{"g", ""}, {"g.secret", "bench-" + rand.Text()}} {
 		if err := r.oneShots(ctx, res, c.id, c.secret); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -29,8 +30,14 @@ func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
 		return ipc.Session{}, err
 	}
 	tok, _ := p.keyring.Load(name)
+	// The session id works like a password (PROTOCOL.md, register): all
+	// of it random, unlike a message id, which starts with the time.
+	sid, err := auth.NewSessionID()
+	if err != nil {
+		return ipc.Session{}, err
+	}
 	var s ipc.Session
-	err := p.Call(ctx, ipc.OpRegister, ipc.RegisterRequest{Name: name, Token: tok, Session: ipc.NewID(), Subscribe: p.cfg.Subscribe}, &s)
+	err = p.Call(ctx, ipc.OpRegister, ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe}, &s)
 	if err != nil {
 		return s, err
 	}
