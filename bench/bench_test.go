@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -19,23 +18,7 @@ import (
 // TestMain without -race, as users run it.
 var ipcmeshBin string
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ipcmesh-bench-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench test: make a temporary folder:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if ipcmeshBin, err = testbin.Build(dir, false); err != nil {
-		fmt.Fprintln(os.Stderr, "bench test:", err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &ipcmeshBin, false)) }
 
 // logWriter passes progress lines to the test log.
 type logWriter struct{ t *testing.T }

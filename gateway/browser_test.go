@@ -39,39 +39,12 @@ const (
 	testTimeout = 3 * time.Minute  // the whole browser session
 )
 
-// binDir holds the ipcmesh binary, built by the first test that needs it.
-var (
-	binDir   string
-	binOnce  sync.Once
-	binPath  string
-	errBuild error
-)
+// ipcmeshBin is the binary the browser test's CLI commands run, built
+// once by TestMain without -race: the test drives the product as users run
+// it.
+var ipcmeshBin string
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ipcmesh-gateway-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gateway tests: make a temporary folder:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binDir = dir
-	return m.Run()
-}
-
-// ipcmeshBin builds the binary once, without -race: the tests drive the
-// product as users run it.
-func ipcmeshBin(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, errBuild = testbin.Build(binDir, false) })
-	if errBuild != nil {
-		t.Fatal(errBuild)
-	}
-	return binPath
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &ipcmeshBin, false)) }
 
 // findChromium returns the browser to drive. Without one the test is
 // skipped on a developer's machine and fails in CI, which installs it.
@@ -165,7 +138,7 @@ func (f *face) ipcmesh(t *testing.T, args ...string) (string, time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ipcmeshBin(t), args...)
+	cmd := exec.CommandContext(ctx, ipcmeshBin, args...)
 	cmd.Env = f.env
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -39,25 +39,9 @@ const (
 	runTimeout   = 60 * time.Second // a one-shot command exits
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "ipcmesh-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: make a temporary folder:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// Built without -race whatever the tests run with: the tests exercise
-	// the product as users run it.
-	if ipcmeshBin, err = testbin.Build(dir, false); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	return m.Run()
-}
+// Built without -race whatever the tests run with: the tests exercise the
+// product as users run it.
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &ipcmeshBin, false)) }
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {

@@ -100,3 +100,21 @@ func RandomKeys(tb testing.TB) auth.Keys {
 	}
 	return keys
 }
+
+// Main is the body of a TestMain for tests that run the binary: it builds
+// it into a temporary folder (with the race detector when race is set),
+// stores its path in *bin, runs the tests and removes the folder. It
+// returns the exit code for os.Exit.
+func Main(m *testing.M, bin *string, race bool) int {
+	dir, err := os.MkdirTemp("", "ipcmesh-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make a temporary folder for the test binary:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir, race); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
