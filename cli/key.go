@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -53,18 +54,7 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintf(e.Stderr, "This key acts as %s (id %s). It is shown only now: keep it like a password.\nRevoke it with: ipcmesh key revoke %s\n", r.Info.Name, r.Info.ID, r.Info.ID)
 		return nil
 	case "revoke":
-		// An id, or a name whose keys all go. A name that looks like an id
-		// is tried as a name when no key has that id.
-		var (
-			revoked []ipc.KeyInfo
-			err     error = ipcmesh.Errorf(ipcmesh.CodeNotFound, "%q is neither a key id nor a name: ipcmesh key list shows the keys", pos[0])
-		)
-		if auth.IsAccessKeyID(pos[0]) {
-			revoked, err = p.RevokeKeys(ctx, pos[0], "")
-		}
-		if ipcmesh.CodeOf(err) == ipcmesh.CodeNotFound && ipcmesh.ValidateName(pos[0]) == nil {
-			revoked, err = p.RevokeKeys(ctx, "", pos[0])
-		}
+		revoked, err := revokeKeys(ctx, p, pos[0])
 		if err != nil {
 			return err
 		}
@@ -98,4 +88,19 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, human.Ago(k.Created, now), state, k.Label)
 	}
 	return tw.Flush()
+}
+
+// revokeKeys revokes the key with id arg, or every key of the name arg. A
+// name that looks like an id is taken as a name when no key has that id.
+func revokeKeys(ctx context.Context, p *election.Peer, arg string) ([]ipc.KeyInfo, error) {
+	if auth.IsAccessKeyID(arg) {
+		revoked, err := p.RevokeKeys(ctx, arg, "")
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || ipcmesh.ValidateName(arg) != nil {
+			return revoked, err
+		}
+	}
+	if ipcmesh.ValidateName(arg) != nil {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound, "%q is neither a key id nor a name: ipcmesh key list shows the keys", arg)
+	}
+	return p.RevokeKeys(ctx, "", arg)
 }
