@@ -72,7 +72,7 @@ func runServe(ctx context.Context, e Env, args []string) (err error) {
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return fmt.Errorf("listen on %s: %w: if another program holds that port, pick another with --http HOST:PORT (port 0 picks a free one)", *addr, err)
 	}
 	defer ln.Close()
 	opts.Addr = ln.Addr().String()
