@@ -151,6 +151,59 @@ func TestPushedMessageEvent(t *testing.T) {
 	}
 }
 
+// A message is pushed while its commit is still under way, so the
+// recipient often hears of it before the disk has it. A check or fetch made
+// on that push must still find it: "you have mail" followed by an empty
+// inbox is the one thing a push must never say.
+func TestCheckOnAPushFindsTheMessage(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	type seen struct {
+		id               string
+		checked, fetched bool
+		err              error
+	}
+	results := make(chan seen, 64)
+	var bob *peer
+	ready := make(chan struct{})
+	bob, err := m.tryDial(m.Keys, ipc.DialOptions{OnEvent: func(ev ipc.Event) {
+		var msg ipcmesh.Message
+		if ev.Name != ipc.EventMessage || json.Unmarshal(ev.Body, &msg) != nil {
+			return
+		}
+		// The read loop must not block: ask from another goroutine, at once.
+		go func() {
+			<-ready
+			r := seen{id: msg.ID}
+			var cr ipc.CheckResult
+			if r.err = bob.call(ipc.OpCheck, ipc.CheckRequest{Limit: 1000}, &cr); r.err == nil {
+				r.checked = slices.ContainsFunc(cr.Messages, func(c ipcmesh.Message) bool { return c.ID == msg.ID })
+				var fr ipc.FetchResult
+				r.err = bob.call(ipc.OpFetch, ipc.FetchRequest{ID: msg.ID}, &fr)
+				r.fetched = fr.Message.ID == msg.ID
+			}
+			results <- r
+		}()
+	}})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { bob.Close() })
+	bob.register(t, ipc.RegisterRequest{Name: "bob", Subscribe: true})
+	close(ready)
+
+	const n = 40
+	for i := range n {
+		alice.send(t, "bob", fmt.Sprintf("message %d", i))
+	}
+	for range n {
+		r := <-results
+		if r.err != nil || !r.checked || !r.fetched {
+			t.Errorf("on the push of %s: check found it %v, fetch found it %v, err %v", r.id, r.checked, r.fetched, r.err)
+		}
+	}
+}
+
 func TestBroadcast(t *testing.T) {
 	m := startMesh(t, nil)
 	names := []string{"ann", "ben", "cat", "dan"}

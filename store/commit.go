@@ -64,6 +64,11 @@ type committer struct {
 	closed  bool
 	queue   chan *request
 	stopped chan struct{}
+
+	fmu sync.Mutex
+	// flight is closed once the batch being committed has settled, on disk
+	// or failed; nil between batches. See settle.
+	flight chan struct{}
 }
 
 func newCommitter(db *bolt.DB) *committer {
@@ -88,9 +93,10 @@ func (c *committer) submit(ctx context.Context, fn writeFn) error {
 // transaction, and while the commit's fsync is still to come, early runs.
 // When the request is committed alone, the committer runs it at once (the
 // quickest way for a lone message); in a batch, the caller's goroutine
-// does, so that the one writer goes on writing. If the commit then fails, early has announced writes
-// that never happened; callers use it only for hints that a later read
-// corrects. early does not run when fn is skipped or fails.
+// does, so that the one writer goes on writing. Reads that must see what
+// early announced begin with settle. If the commit then fails, early has
+// announced writes that never happened; callers use it only for hints that
+// a later read corrects. early does not run when fn is skipped or fails.
 func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -151,7 +157,28 @@ func (c *committer) run() {
 				break drain
 			}
 		}
+		c.fmu.Lock()
+		c.flight = make(chan struct{})
+		c.fmu.Unlock()
 		c.commit(batch)
+		c.fmu.Lock()
+		close(c.flight)
+		c.flight = nil
+		c.fmu.Unlock()
+	}
+}
+
+// settle waits until the batch being committed, if any, has settled. Early
+// work announces writes before their commit; a read that starts with settle
+// sees every write that was announced before it began (or learns, by its
+// absence, that the commit failed). It waits at most one commit, never for
+// writes queued after it.
+func (c *committer) settle() {
+	c.fmu.Lock()
+	ch := c.flight
+	c.fmu.Unlock()
+	if ch != nil {
+		<-ch
 	}
 }
 

@@ -36,7 +36,7 @@ func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.M
 // read which.
 func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
 	var exists bool
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.viewMail(func(tx *bolt.Tx) error {
 		exists = tablesOf(tx).channels().Get([]byte(name)) != nil
 		return nil
 	}); err != nil {
@@ -62,7 +62,7 @@ func (s *Store) page(bucket string, prefix []byte, before uint64, limit int) ([]
 		out  []ipcmesh.Message
 		more bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		messages := tablesOf(tx).messages
 		c := tx.Bucket([]byte(bucket)).Cursor()
 		k := lastBefore(c, prefix, before)
@@ -92,7 +92,7 @@ func (s *Store) page(bucket string, prefix []byte, before uint64, limit int) ([]
 func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 	var out []ipcmesh.Message
 	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		thread := id
 		if key := t.ids.Get([]byte(id)); key != nil {
@@ -136,7 +136,7 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 // not seen yet. An unknown thread has none.
 func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error) {
 	var out []ipcmesh.Message
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		var err error
 		out, err = s.threadAfter(tablesOf(tx), thread, after, nil)
 		return err

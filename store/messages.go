@@ -47,9 +47,11 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 // they are decided, while the commit's fsync is still under way. early runs
 // in the caller's goroutine, so the store's one writer never waits on it. The broker
 // uses it to push a message to its recipient while the disk catches up: the
-// sender is still answered only once the message is durable. If the commit
-// fails after early ran, early announced messages that were not stored;
-// their sender gets the error and retries with the same ids.
+// sender is still answered only once the message is durable, and a read of
+// mail (Unread, Lookup, the histories, Search) made after the push waits for
+// the commit, so it finds the message. If the commit fails after early ran,
+// early announced messages that were not stored; their sender gets the error
+// and retries with the same ids.
 func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]Delivery)) ([]Delivery, error) {
 	if len(drafts) == 0 {
 		return nil, ctx.Err()
@@ -329,6 +331,15 @@ func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
 	return addCount(t.meta, countUnread, 1)
 }
 
+// viewMail runs fn in a read transaction that sees every message announced
+// early (AppendEarly) before it began: a recipient told of a message by a
+// push finds it in its next check, fetch or history page, even when the
+// push outran the commit. It waits for at most the commit under way.
+func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
+	s.c.settle()
+	return s.db.View(fn)
+}
+
 // Unread returns up to limit messages name has not acked, oldest first by
 // seq (limit <= 0 means 100): its inbox, and for each channel it belongs
 // to the posts after its cursor there that it did not write itself. It
@@ -342,7 +353,7 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 		limit = 100
 	}
 	var out []ipcmesh.Message
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		var keys [][]byte
 		if inbox := t.inboxes.Bucket([]byte(name)); inbox != nil {
@@ -406,7 +417,7 @@ func walkUnreadPosts(c *bolt.Cursor, reader string, m membership, fn func(k []by
 // limit: the inbox's count plus the unread posts of name's channels.
 func (s *Store) UnreadCount(name string) (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		n = count(t.unread, name)
 		ms := memberships(t, name)
@@ -506,7 +517,7 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 		m  ipcmesh.Message
 		ok bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		key := t.ids.Get([]byte(id))
 		if key == nil {
@@ -539,7 +550,7 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 		seq    uint64
 		reader bool // name may read the channel the message was posted to
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		key := t.ids.Get([]byte(id))
 		if key == nil {

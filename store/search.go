@@ -181,7 +181,7 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		return nil, nil
 	}
 	var out []ipcmesh.Message
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		wm := watermark(t.meta)
 		budget := searchBudget
