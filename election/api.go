@@ -133,8 +133,17 @@ func (p *Peer) SendMessage(ctx context.Context, m ipc.SendRequest) (ipc.SendResu
 
 // Broadcast sends content to every registered instance but this one.
 func (p *Peer) Broadcast(ctx context.Context, content string) (ipc.BroadcastResult, error) {
+	return p.BroadcastMessage(ctx, ipc.BroadcastRequest{Content: content})
+}
+
+// BroadcastMessage is Broadcast with the id m gives, if any: a broadcast
+// sent again with the same id reaches nobody twice.
+func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ipc.BroadcastResult, error) {
+	if m.ID == "" {
+		m.ID = ipc.NewID()
+	}
 	var r ipc.BroadcastResult
-	err := p.Call(ctx, ipc.OpBroadcast, ipc.BroadcastRequest{ID: ipc.NewID(), Content: content}, &r)
+	err := p.Call(ctx, ipc.OpBroadcast, m, &r)
 	return r, err
 }
 

@@ -41,6 +41,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		Uptime:      b.cfg.Now().Sub(b.info.Started).Round(time.Second).String(),
 		Connections: conns,
 		Online:      b.presence.names(),
+		Waiting:     int(b.presence.waiting.Load()),
 		Instances:   st.Instances,
 		Messages:    st.Messages,
 		Unread:      st.Unread,

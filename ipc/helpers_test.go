@@ -180,6 +180,22 @@ func (p *peer) check(tb testing.TB) []ipcmesh.Message {
 	return res.Messages
 }
 
+// awaitWaiting returns once the broker holds n requests open for mail, as
+// its status tells p. Nothing is pushed when a request starts to wait, so
+// this asks until it is so.
+func awaitWaiting(tb testing.TB, p *peer, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(callTimeout)
+	var st ipc.StatusResult
+	for time.Now().Before(deadline) {
+		p.must(tb, ipc.OpStatus, nil, &st)
+		if st.Waiting == n {
+			return
+		}
+	}
+	tb.Fatalf("the broker holds %d requests waiting for mail, want %d", st.Waiting, n)
+}
+
 // eventLog keeps every pushed event; it never blocks the client's reader.
 type eventLog struct {
 	mu     sync.Mutex

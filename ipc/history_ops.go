@@ -140,7 +140,7 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 			}
 			return res, nil
 		}
-		_, aborted := waitFor(c.ctx, woke, left, b.quit)
+		_, aborted := b.presence.waitFor(c.ctx, woke, left, b.quit)
 		release()
 		if aborted {
 			return nil, errNoReply

@@ -358,6 +358,7 @@ func TestCheckStopsWhenNameIsLost(t *testing.T) {
 	checked := make(chan error, 1)
 	var got ipc.CheckResult
 	go func() { checked <- first.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: 600_000}, &got) }()
+	awaitWaiting(t, second, 1)
 	second.must(t, ipc.OpUnregister, nil, nil)
 	// Only the unregister can end this check before callTimeout.
 	err := <-checked
@@ -366,6 +367,7 @@ func TestCheckStopsWhenNameIsLost(t *testing.T) {
 	}
 	e := wantCode(t, err, ipcmesh.CodeNotRegistered)
 	wantMention(t, e.Message, "register again")
+	awaitWaiting(t, second, 0)
 
 	newcomer := m.dial(t)
 	newcomer.register(t, ipc.RegisterRequest{Name: "alice"})

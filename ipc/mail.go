@@ -261,7 +261,7 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 			}
 			return res, nil
 		}
-		if _, aborted := waitFor(c.ctx, mail, left, b.quit); aborted {
+		if _, aborted := b.presence.waitFor(c.ctx, mail, left, b.quit); aborted {
 			return nil, errNoReply
 		}
 	}

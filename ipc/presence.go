@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,7 @@ type presence struct {
 	seen    map[string]time.Time // not yet written to the store
 	waiters map[string]chan struct{}
 	threads map[string]*threadWait
+	waiting atomic.Int64 // requests held open in waitFor
 }
 
 // threadWait is the wake-up channel of a thread's waiters, counted so that
@@ -206,7 +208,10 @@ func (p *presence) notify(name string) {
 
 // waitFor blocks until ch is closed, d passes, ctx ends or quit closes. It
 // reports whether mail may have arrived, and whether the wait was cut short.
-func waitFor(ctx context.Context, ch <-chan struct{}, d time.Duration, quit <-chan struct{}) (woken bool, aborted bool) {
+// While it blocks it counts in waiting, which status reports.
+func (p *presence) waitFor(ctx context.Context, ch <-chan struct{}, d time.Duration, quit <-chan struct{}) (woken bool, aborted bool) {
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

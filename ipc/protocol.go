@@ -228,6 +228,7 @@ type StatusResult struct {
 	Uptime      string     `json:"uptime"`
 	Connections int        `json:"connections"`
 	Online      []string   `json:"online"`
+	Waiting     int        `json:"waiting"` // checks and reply waits held open for mail now
 	Instances   int        `json:"instances"`
 	Messages    int        `json:"messages"`
 	Unread      int        `json:"unread"`

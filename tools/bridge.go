@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -267,18 +268,26 @@ func (b *bridge) failure(ctx context.Context, action string, err error) error {
 func (b *bridge) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	// The session is known once serve has it, but a call may come first.
 	b.local.Store(req.Session)
+	// Every try of this call names the same message, so that a send the
+	// face handled before the connection broke is not sent twice.
+	id, ok := req.Params.Meta[idempotencyMeta].(string)
+	if !ok {
+		id = ipc.NewID()
+	}
 	var res *mcp.CallToolResult
 	err := b.do(ctx, func(cs *mcp.ClientSession) (err error) {
 		// New params for each try: the SDK adds to them what it sends.
-		params := &mcp.CallToolParams{Name: req.Params.Name}
+		params := &mcp.CallToolParams{Name: req.Params.Name, Meta: mcp.Meta{idempotencyMeta: id}}
 		if len(req.Params.Arguments) > 0 {
 			params.Arguments = req.Params.Arguments // raw JSON, sent as it came
 		}
 		// The token lets the face's progress reach the local client (a
 		// check waiting for mail); the rest of _meta describes the local
-		// client to the bridge, not the bridge to the face.
+		// client to the bridge, not the bridge to the face. It is copied
+		// as it came: SetProgressToken would panic on a number, which
+		// JSON decoding makes a float64.
 		if tok := req.Params.GetProgressToken(); tok != nil {
-			params.SetProgressToken(tok)
+			params.Meta["progressToken"] = tok
 		}
 		res, err = cs.CallTool(ctx, params)
 		return err

@@ -4,9 +4,12 @@ package tools_test
 // server behind TLS, on a private mesh, in-process and as the command.
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -83,12 +86,13 @@ func TestBridge(t *testing.T) {
 		t.Fatalf("bob's check: %+v", r.Messages)
 	}
 
-	// The face's progress reaches the client, for the client's token.
-	waited := waitingCheck(ctx, c.cs, "bridged-wait")
+	// The face's progress reaches the client, for the client's token. It
+	// is a number, as many clients make it, which JSON decodes to float64.
+	waited := waitingCheck(ctx, c.cs, 7)
 	select {
 	case tok := <-c.progress:
-		if tok != "bridged-wait" {
-			t.Fatalf("progress for token %v, want bridged-wait", tok)
+		if tok != float64(7) {
+			t.Fatalf("progress for token %v (%[1]T), want 7", tok)
 		}
 	case r := <-waited:
 		t.Fatalf("check returned before any mail: %v %+v", r.err, r.res)
@@ -203,6 +207,55 @@ func TestBridgeReconnects(t *testing.T) {
 	}
 	contains(t, "the bridge's log", logs.String(), "connecting again")
 	notContains(t, "the bridge's log", logs.String(), testKey)
+}
+
+// TestBridgeRetriedSendArrivesOnce: the face handles a send but the
+// connection breaks before its answer arrives. The bridge connects again
+// and sends the call once more, and bob still gets the message once.
+func TestBridgeRetriedSendArrivesOnce(t *testing.T) {
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	bob := joinAs(t, cfg, "bob")
+	real := face(alice, false)
+	var cut atomic.Bool
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(`"tools/call"`)) && bytes.Contains(body, []byte(`"send"`)) && cut.CompareAndSwap(false, true) {
+			real.ServeHTTP(httptest.NewRecorder(), r) // handled, answer lost
+			panic(http.ErrAbortHandler)
+		}
+		real.ServeHTTP(w, r)
+	}))
+	ts.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the abort is the point
+	defer ts.Close()
+	c, _ := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client()})
+
+	contains(t, "send", c.ok("send", map[string]any{"to": "bob", "content": "only once"}), "Delivered to bob")
+	if !cut.Load() {
+		t.Fatal("the face never cut a send's answer")
+	}
+	r, err := bob.Check(t.Context(), 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 || r.Messages[0].Content != "only once" {
+		t.Fatalf("bob's check after a retried send: %+v", r.Messages)
+	}
+
+	// A key that is not an id is refused with the reason, not ignored.
+	res, err := c.cs.CallTool(t.Context(), &mcp.CallToolParams{
+		Name: "send", Arguments: map[string]any{"to": "bob", "content": "x"},
+		Meta: mcp.Meta{"ipcmesh/idempotency-key": "no spaces allowed"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "send with a bad idempotency key", resultText(res), "idempotency-key", "letters, digits")
 }
 
 // TestRemoteCommand runs `ipcmesh mcp --remote` as an assistant would,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/ipc"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -29,11 +30,15 @@ func (s *Server) addBroadcast() {
 
 func (s *Server) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broadcastArgs) (*mcp.CallToolResult, any, error) {
 	const action = "broadcast"
+	id, err := messageID(req)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
 	p, _, err := s.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := p.Broadcast(ctx, in.Content)
+	r, err := p.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: id, Content: in.Content})
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}

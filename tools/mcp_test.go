@@ -243,7 +243,7 @@ type callResult struct {
 
 // waitingCheck starts a check that waits for mail, with progress token
 // tok, and returns where its result will arrive.
-func waitingCheck(ctx context.Context, cs *mcp.ClientSession, tok string) <-chan callResult {
+func waitingCheck(ctx context.Context, cs *mcp.ClientSession, tok any) <-chan callResult {
 	done := make(chan callResult, 1)
 	go func() {
 		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}

@@ -46,6 +46,10 @@ func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs
 	if err := ipcmesh.ValidateType(in.Type); err != nil {
 		return nil, nil, s.fail(action, err)
 	}
+	id, err := messageID(req)
+	if err != nil {
+		return nil, nil, s.fail(action, err)
+	}
 	p, _, err := s.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
@@ -54,7 +58,7 @@ func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs
 	if typ == ipcmesh.TypeMessage {
 		typ = ""
 	}
-	r, err := p.SendMessage(ctx, ipc.SendRequest{To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
+	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}
