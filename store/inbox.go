@@ -1,0 +1,268 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ipcmesh/ipcmesh"
+	bolt "go.etcd.io/bbolt"
+)
+
+// viewMail runs fn in a read transaction that sees every message announced
+// early (AppendEarly) before it began: a recipient told of a message by a
+// push finds it in its next check, fetch or history page, even when the
+// push outran the commit. It waits for at most the commit under way.
+func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
+	s.c.settle()
+	return s.db.View(fn)
+}
+
+// Unread returns up to limit messages name has not acked, oldest first by
+// seq (limit <= 0 means 100): its inbox, and for each channel it belongs
+// to the posts after its cursor there that it did not write itself. It
+// reads only the inbox and the channel logs from the cursors on, never the
+// history.
+func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []ipcmesh.Message
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		var keys [][]byte
+		if inbox := t.inboxes.Bucket([]byte(name)); inbox != nil {
+			c := inbox.Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+				keys = append(keys, k)
+			}
+		}
+		ms := memberships(t, name)
+		if len(ms) > 0 {
+			c := t.channelLog().Cursor()
+			for _, m := range ms {
+				// Each list is sorted and only the oldest limit of the
+				// merge are kept, so no list need give more than limit.
+				n := 0
+				walkUnreadPosts(c, name, m, func(k []byte) bool {
+					keys = append(keys, k[len(k)-8:])
+					n++
+					return n < limit
+				})
+			}
+			slices.SortFunc(keys, bytes.Compare)
+			keys = keys[:min(len(keys), limit)]
+		}
+		out = make([]ipcmesh.Message, 0, len(keys))
+		for _, k := range keys {
+			rec, ok, err := getRecord(t.messages, k)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("unread entry %x has no message", k)
+			}
+			out = append(out, rec.message(seqOf(k), s.largeDir))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unread of %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// walkUnreadPosts calls fn with the channel-log key of every post of m's
+// channel after m's cursor that reader did not write, oldest first, until
+// fn returns false. The log's values are the posters' names, so skipping
+// one's own posts reads no message.
+func walkUnreadPosts(c *bolt.Cursor, reader string, m membership, fn func(k []byte) bool) {
+	prefix := chanPrefix(m.channel)
+	for k, from := c.Seek(withSeq(prefix, m.cursor+1)); k != nil && inList(k, prefix); k, from = c.Next() {
+		if string(from) == reader {
+			continue
+		}
+		if !fn(k) {
+			return
+		}
+	}
+}
+
+// UnreadCount returns how many messages Unread would return without a
+// limit: the inbox's count plus the unread posts of name's channels.
+func (s *Store) UnreadCount(name string) (int, error) {
+	var n int
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		n = count(t.unread, name)
+		ms := memberships(t, name)
+		if len(ms) == 0 {
+			return nil
+		}
+		c := t.channelLog().Cursor()
+		for _, m := range ms {
+			walkUnreadPosts(c, name, m, func([]byte) bool { n++; return true })
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unread count of %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// Ack marks ids read by name. An inbox message leaves the inbox and starts
+// its history retention clock; a post of a channel name belongs to moves
+// name's cursor there up to the post (posts are read in order, so a cursor
+// never moves back). Ids that are unknown, already acked or not name's are
+// ignored, so a retried ack is harmless. It returns how many messages
+// became read.
+func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error) {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		t := tablesOf(tx)
+		inbox := t.inboxes.Bucket([]byte(name))
+		now := s.now()
+		inboxN := 0
+		cursors := map[string]uint64{} // channel -> new cursor
+		for _, id := range ids {
+			key := bytes.Clone(t.ids.Get([]byte(id)))
+			if key == nil {
+				continue
+			}
+			if inbox != nil && inbox.Get(key) != nil {
+				if err := inbox.Delete(key); err != nil {
+					return err
+				}
+				if err := t.history.Put(timeKey(now, key), nil); err != nil {
+					return err
+				}
+				inboxN++
+				continue
+			}
+			rec, ok, err := getRecord(t.messages, key)
+			if err != nil {
+				return err
+			}
+			if !ok || rec.Channel == "" {
+				continue
+			}
+			cur, seen := cursors[rec.Channel]
+			if !seen {
+				v := t.cursors().Get(cursorKey(name, rec.Channel))
+				if v == nil {
+					continue // not a member: nothing to move
+				}
+				cur = seqOf(v)
+			}
+			if seq := seqOf(key); seq > cur {
+				cur = seq
+				if rec.From != name {
+					n++
+				}
+			}
+			cursors[rec.Channel] = cur
+		}
+		for ch, cur := range cursors {
+			if err := t.cursors().Put(cursorKey(name, ch), seqKey(cur)); err != nil {
+				return err
+			}
+		}
+		n += inboxN
+		if err := addCount(t.unread, name, -inboxN); err != nil {
+			return err
+		}
+		return addCount(t.meta, countUnread, -inboxN)
+	})
+	if err != nil {
+		return 0, wrapFault("ack for "+name, err)
+	}
+	return n, nil
+}
+
+// Lookup returns the message stored under id, read or not, whoever sent or
+// received it (Content is the summary when it is Large). It is for the
+// broker's permission checks; Get is what a reader calls.
+func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
+	var (
+		m  ipcmesh.Message
+		ok bool
+	)
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		key := t.ids.Get([]byte(id))
+		if key == nil {
+			return nil
+		}
+		rec, found, err := getRecord(t.messages, key)
+		if err != nil || !found {
+			return err
+		}
+		m, ok = rec.message(seqOf(key), s.largeDir), true
+		return nil
+	})
+	if err != nil {
+		return ipcmesh.Message{}, false, fmt.Errorf("look up message %q: %w", id, err)
+	}
+	return m, ok, nil
+}
+
+// Get returns a message and its whole body (read from its file when it is
+// large) if name sent or received it, read or not, or if it is a post of a
+// public channel or of a private channel name is a member of. Anyone else
+// gets the same not_found as for an id that does not exist, so it learns
+// nothing.
+func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
+	notFound := ipcmesh.Errorf(ipcmesh.CodeNotFound,
+		"%s has no message with id %q: check the id (read messages are kept %s)", name, id, humanDuration(s.opts.HistoryRetention))
+	var (
+		rec    record
+		found  bool
+		seq    uint64
+		reader bool // name may read the channel the message was posted to
+	)
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		key := t.ids.Get([]byte(id))
+		if key == nil {
+			return nil
+		}
+		var err error
+		rec, found, err = getRecord(t.messages, key)
+		seq = seqOf(key)
+		if err != nil || !found || rec.Channel == "" {
+			return err
+		}
+		ch, ok, err := getChannel(t.channels(), rec.Channel)
+		if err != nil || !ok {
+			return err
+		}
+		_, member := slices.BinarySearch(ch.Members, name)
+		reader = !ch.Private || member
+		return nil
+	})
+	if err != nil {
+		return ipcmesh.Message{}, "", fmt.Errorf("get message %q: %w", id, err)
+	}
+	if !found || name == "" || (rec.From != name && rec.To != name && !reader) {
+		return ipcmesh.Message{}, "", notFound
+	}
+	m := rec.message(seq, s.largeDir)
+	if rec.File == "" {
+		return m, rec.Content, nil
+	}
+	body, err := s.readSpilled(rec.File)
+	if err != nil {
+		return ipcmesh.Message{}, "", ipcmesh.Errorf(ipcmesh.CodeNotFound,
+			"the body of message %q is missing from %s (%v): it may have been deleted by hand", id, s.largeDir, err)
+	}
+	return m, body, nil
+}
