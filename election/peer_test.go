@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -237,6 +238,48 @@ func TestNotAMeshOnThePort(t *testing.T) {
 	_, err := Join(ctxT(t), m.config())
 	if err == nil || !strings.Contains(err.Error(), m.addr) || !strings.Contains(err.Error(), "not an ipcmesh broker") {
 		t.Fatalf("join with a web server on the port: %v; want an error naming %s", err, m.addr)
+	}
+}
+
+// A listener that closes connections without a word is what a peer sees
+// of an election in progress (the winner could not open the store yet and
+// closed its listener): it tries again rather than calling the port's
+// holder an impostor, and hosts the broker once the port is free.
+func TestSilentCloseOnThePortIsRetried(t *testing.T) {
+	m := newMesh(t)
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan struct{})
+	go func() {
+		for first := true; ; first = false {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*net.TCPConn).SetLinger(0) // a reset, as a closed listener's backlog gets
+			c.Close()
+			if first {
+				close(accepted)
+			}
+		}
+	}()
+	joined := make(chan error, 1)
+	var p *Peer
+	go func() {
+		var err error
+		p, err = Join(ctxT(t), m.config())
+		joined <- err
+	}()
+	<-accepted
+	ln.Close()
+	if err := <-joined; err != nil {
+		t.Fatalf("join after a silent close on the port: %v", err)
+	}
+	defer p.Close()
+	if !p.IsBroker() {
+		t.Error("the peer did not host the broker once the port was free")
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 
 // ErrConnLost is returned by Client.Call when the connection ended before the
 // response arrived. The request may or may not have been carried out; every
-// op is safe to retry on the next broker with the same body.
+// op is safe to retry on the next broker with the same body. Dial returns
+// it when the listener closed the connection before answering the hello,
+// as a broker starting or stopping may.
 var ErrConnLost = errors.New("connection to the broker was lost")
 
 // ErrNotMesh means the program listening on the mesh port does not speak the
@@ -114,10 +116,20 @@ func (c *Client) handshake(keys auth.Keys) error {
 	}
 	hello, _ := Marshal(HelloRequest{Protocol: Protocol, Versions: Versions, Nonce: cn})
 	if err := WriteFrame(c.nc, &Frame{ID: 1, Op: OpHello, Body: hello}); err != nil {
-		return fmt.Errorf("send hello: %w", err)
+		return fmt.Errorf("%w: send hello: %v", ErrConnLost, err)
 	}
-	// Anything but a well-formed hello answer means the listener is not one
-	// of ours. Read with a small limit: a real hello answer is tiny.
+	// A listener that closes without a word is a broker starting or
+	// stopping as often as anything else: an elected peer that cannot open
+	// the store yet closes its listener, resetting the connections waiting
+	// in it. That is worth another try, not a verdict. Silence, or anything
+	// but a well-formed hello answer, means the listener is not one of ours.
+	if _, err := c.br.Peek(1); err != nil {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port): %v", ErrConnLost, err)
+		}
+	}
+	// Read with a small limit: a real hello answer is tiny.
 	f, err := ReadFrame(c.br, 64<<10)
 	if err != nil {
 		return fmt.Errorf("%w (its answer to the hello was unreadable: %v)", ErrNotMesh, err)

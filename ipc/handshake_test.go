@@ -209,6 +209,23 @@ func TestDialNotMesh(t *testing.T) {
 	}
 }
 
+// A listener that closes without a word may be a broker starting or
+// stopping: Dial reports a lost connection, worth another try, never
+// ErrNotMesh, which ends a peer's attempts.
+func TestDialClosedWithoutAWord(t *testing.T) {
+	addr := fakeServer(t, func(nc net.Conn) {
+		nc.SetReadDeadline(time.Now().Add(callTimeout))
+		ipc.ReadFrame(bufio.NewReader(nc), 64<<10) // the hello, unanswered
+		nc.(*net.TCPConn).SetLinger(0)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err := ipc.Dial(ctx, addr, newKeys(t), ipc.DialOptions{HandshakeTimeout: callTimeout})
+	if !errors.Is(err, ipc.ErrConnLost) || errors.Is(err, ipc.ErrNotMesh) {
+		t.Fatalf("Dial to a listener that closes after the hello: %v, want ErrConnLost", err)
+	}
+}
+
 func TestDialSilentServer(t *testing.T) {
 	stop := make(chan struct{})
 	addr := fakeServer(t, func(nc net.Conn) { <-stop })
