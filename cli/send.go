@@ -109,22 +109,19 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 func describeSend(r ipc.SendResult) string {
 	m := r.Message
 	var s string
-	switch {
-	case m.Channel != "":
-		switch {
-		case r.Members == 0:
-			s = fmt.Sprintf("posted to #%s (no other member yet: nobody gets it in check; history shows it)", m.Channel)
-		case r.Online:
-			s = fmt.Sprintf("posted to #%s (%s, some online)", m.Channel, human.Count(r.Members, "other member"))
-		default:
-			s = fmt.Sprintf("posted to #%s (%s, none online)", m.Channel, human.Count(r.Members, "other member"))
-		}
-	case r.Queued:
+	switch r.Fate() {
+	case ipc.PostedNobody:
+		s = fmt.Sprintf("posted to #%s (no other member yet: nobody gets it in check; history shows it)", m.Channel)
+	case ipc.Posted:
+		s = fmt.Sprintf("posted to #%s (%s, some online)", m.Channel, human.Count(r.Members, "other member"))
+	case ipc.PostedQuiet:
+		s = fmt.Sprintf("posted to #%s (%s, none online)", m.Channel, human.Count(r.Members, "other member"))
+	case ipc.Queued:
 		s = fmt.Sprintf("queued for %s (not yet registered; kept %d days until it registers)", m.To, r.QueueDays)
 		if len(r.Suggestions) > 0 {
 			s += fmt.Sprintf(". Did you mean: %s?", strings.Join(r.Suggestions, ", "))
 		}
-	case r.Online:
+	case ipc.Delivered:
 		s = fmt.Sprintf("delivered to %s (online)", m.To)
 	default:
 		s = fmt.Sprintf("stored for %s (offline; it gets the message on its next check)", m.To)

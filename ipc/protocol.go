@@ -147,6 +147,36 @@ type SendResult struct {
 	Members int    `json:"members,omitempty"`
 }
 
+// Fate is what became of a sent message, the one fact every face tells its
+// sender first, each in its own words.
+type Fate int
+
+const (
+	Delivered    Fate = iota // the recipient is online now
+	Stored                   // the recipient is offline: it gets it on its next check
+	Queued                   // nobody has registered the name yet (see Suggestions)
+	Posted                   // posted to a channel; some of its members are online
+	PostedQuiet              // posted to a channel; none of its members are online
+	PostedNobody             // posted to a channel with no other member: only history shows it
+)
+
+// Fate says what became of the message.
+func (r SendResult) Fate() Fate {
+	switch {
+	case r.Message.Channel != "" && r.Members == 0:
+		return PostedNobody
+	case r.Message.Channel != "" && r.Online:
+		return Posted
+	case r.Message.Channel != "":
+		return PostedQuiet
+	case r.Queued:
+		return Queued
+	case r.Online:
+		return Delivered
+	}
+	return Stored
+}
+
 // BroadcastRequest sends Content to every registered instance but the
 // sender. Each recipient's copy has the id ID + "." + recipient.
 type BroadcastRequest struct {

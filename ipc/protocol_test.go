@@ -254,3 +254,26 @@ func TestNewIDsAreOrderedAndUnique(t *testing.T) {
 		prev = id
 	}
 }
+
+func TestSendResultFate(t *testing.T) {
+	post := ipcmesh.Message{ID: "x", To: "#dev", Channel: "dev"}
+	mail := ipcmesh.Message{ID: "x", To: "bob"}
+	cases := []struct {
+		r    ipc.SendResult
+		want ipc.Fate
+	}{
+		{ipc.SendResult{Message: mail, Online: true}, ipc.Delivered},
+		{ipc.SendResult{Message: mail}, ipc.Stored},
+		{ipc.SendResult{Message: mail, Queued: true}, ipc.Queued},
+		{ipc.SendResult{Message: post, Members: 2, Online: true}, ipc.Posted},
+		{ipc.SendResult{Message: post, Members: 2}, ipc.PostedQuiet},
+		{ipc.SendResult{Message: post}, ipc.PostedNobody},
+		// A forwarded message is still delivered or stored.
+		{ipc.SendResult{Message: mail, Forwarded: true, Online: true}, ipc.Delivered},
+	}
+	for _, tc := range cases {
+		if got := tc.r.Fate(); got != tc.want {
+			t.Errorf("%+v: Fate() = %d, want %d", tc.r, got, tc.want)
+		}
+	}
+}

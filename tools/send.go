@@ -69,22 +69,19 @@ func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs
 func describeSend(r ipc.SendResult) string {
 	m := r.Message
 	var s string
-	switch {
-	case m.Channel != "":
-		switch {
-		case r.Members == 0:
-			s = fmt.Sprintf("Posted to #%s, but no other instance is a member yet: nobody gets it in check (history shows it).", m.Channel)
-		case r.Online:
-			s = fmt.Sprintf("Posted to #%s: it reaches its %s (some online now).", m.Channel, human.Count(r.Members, "other member"))
-		default:
-			s = fmt.Sprintf("Posted to #%s: it reaches its %s on their next check (none online now).", m.Channel, human.Count(r.Members, "other member"))
-		}
-	case r.Queued:
+	switch r.Fate() {
+	case ipc.PostedNobody:
+		s = fmt.Sprintf("Posted to #%s, but no other instance is a member yet: nobody gets it in check (history shows it).", m.Channel)
+	case ipc.Posted:
+		s = fmt.Sprintf("Posted to #%s: it reaches its %s (some online now).", m.Channel, human.Count(r.Members, "other member"))
+	case ipc.PostedQuiet:
+		s = fmt.Sprintf("Posted to #%s: it reaches its %s on their next check (none online now).", m.Channel, human.Count(r.Members, "other member"))
+	case ipc.Queued:
 		s = fmt.Sprintf("Queued for %s: no instance has registered that name yet; it gets the message if it registers within %d days.", m.To, r.QueueDays)
 		if len(r.Suggestions) > 0 {
 			s += fmt.Sprintf(" Did you mean %s? (call list_instances to see every name)", strings.Join(r.Suggestions, " or "))
 		}
-	case r.Online:
+	case ipc.Delivered:
 		s = fmt.Sprintf("Delivered to %s (online).", m.To)
 	default:
 		s = fmt.Sprintf("Stored for %s (offline): it gets the message on its next check.", m.To)
