@@ -7,7 +7,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 func runList(ctx context.Context, e Env, args []string) (err error) {
@@ -104,6 +106,36 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], human.Size(int(n)))
 	return nil
 }
+
+// runRestore puts a backup back as the data folder's store. It works on
+// the folder directly rather than through a broker: a store cannot be
+// swapped under a broker that serves it, so it refuses while one does.
+func runRestore(_ context.Context, e Env, args []string) error {
+	fs := flags("restore")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("restore needs the backup file, made with ipcmesh backup")
+	}
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := store.Restore(cfg.DataDir, pos[0], restoreLockWait)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "restored %s into %s: %s (%d unread), %s\n", pos[0], cfg.DataDir,
+		human.Count(res.Stats.Messages, "message"), res.Stats.Unread, human.Count(res.Stats.Instances, "instance"))
+	fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
+	return nil
+}
+
+// restoreLockWait is how long restore waits for the store's lock: enough
+// for a one-shot command's broker to finish, not for a running one.
+const restoreLockWait = 2 * time.Second
 
 // runBroker hosts the broker in the foreground until interrupted, for users
 // who want one that outlives their assistants. On Ctrl-C or SIGTERM it hands

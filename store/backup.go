@@ -1,20 +1,39 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 	bolt "go.etcd.io/bbolt"
 )
 
-// Backup writes a consistent copy of the database to path while the store
-// keeps serving: the copy is taken inside one read transaction, so writers
-// are not held up. It is written 0600 to a temporary file beside path and
-// renamed into place, so path never holds half a copy. Spill files in
-// large-messages/ and shared/ are not included: copy those folders too to
-// keep the bodies of large messages and large shared values.
+// A backup is one file: a copy of the database that also carries the spill
+// files its records name, in the bucket bucketBackupFiles (one sub-bucket
+// per folder, file name to content). Opening a backup as a store (Open,
+// after Restore or after copying it in as ipcmesh.db) writes those files
+// back into the data folder and drops the bucket, so every large body and
+// large shared value survives the round trip.
+const bucketBackupFiles = "backup-files"
+
+// spillFolders are the folders whose files a backup carries, by the name
+// of their sub-bucket in bucketBackupFiles (the folder's own name).
+var spillFolders = []string{largeDir, sharedDir}
+
+// Backup writes a consistent copy of the store to path while the store
+// keeps serving: the database is copied inside one read transaction, so
+// writers are not held up, and the spill files that copy names are added to
+// it after. It is written 0600 to a temporary file beside path and renamed
+// into place, so path never holds half a backup.
 func (s *Store) Backup(path string) error {
+	return s.backup(path, embedBatch)
+}
+
+// backup is Backup, adding files to the copy batch bytes at a time.
+func (s *Store) backup(path string, batch int) error {
 	if abs, err := filepath.Abs(path); err == nil && abs == filepath.Join(s.dir, dbFile) {
 		return fmt.Errorf("backup to %s: that is the live database; back up to another file", path)
 	}
@@ -24,10 +43,14 @@ func (s *Store) Backup(path string) error {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	tmp := f.Name()
+	var files map[string][]string
 	err = f.Chmod(0o600)
 	if err == nil {
 		err = s.db.View(func(tx *bolt.Tx) error {
-			_, err := tx.WriteTo(f)
+			if _, err := tx.WriteTo(f); err != nil {
+				return err
+			}
+			files, err = spillNames(tablesOf(tx))
 			return err
 		})
 	}
@@ -36,6 +59,9 @@ func (s *Store) Backup(path string) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = s.embedFiles(tmp, files, batch)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -48,4 +74,132 @@ func (s *Store) Backup(path string) error {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+// spillNames lists the spill files the records of t name, by folder.
+func spillNames(t tables) (map[string][]string, error) {
+	files := make(map[string][]string)
+	err := t.messages.ForEach(func(k, v []byte) error {
+		rec, err := unmarshalRecord(v)
+		if err != nil {
+			return fmt.Errorf("message %x: %w", k, err)
+		}
+		if rec.File != "" {
+			files[largeDir] = append(files[largeDir], rec.File)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = t.shared().ForEach(func(k, v []byte) error {
+		m, _, err := unmarshalShared(string(k), v)
+		if err == nil && m.File != "" {
+			files[sharedDir] = append(files[sharedDir], m.File)
+		}
+		return err
+	})
+	return files, err
+}
+
+// embedFiles adds the named spill files to the database copy at path, in
+// transactions of about batch bytes, so that a store with many large
+// bodies is not held in memory at once. A file that is gone was swept
+// after the copy was taken, with the record that named it; the live store
+// has lost nothing, and the backup keeps the record as the live store had
+// it a moment before.
+func (s *Store) embedFiles(path string, files map[string][]string, batch int) error {
+	if len(files) == 0 {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("open the copy: %w", err)
+	}
+	type file struct{ folder, name string }
+	var todo []file
+	for _, folder := range spillFolders {
+		for _, name := range files[folder] {
+			todo = append(todo, file{folder, name})
+		}
+	}
+	for len(todo) > 0 && err == nil {
+		err = db.Update(func(tx *bolt.Tx) error {
+			root, err := tx.CreateBucketIfNotExists([]byte(bucketBackupFiles))
+			if err != nil {
+				return err
+			}
+			for size := 0; len(todo) > 0 && size < batch; todo = todo[1:] {
+				f := todo[0]
+				body, err := os.ReadFile(filepath.Join(s.dir, f.folder, f.name))
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				b, err := root.CreateBucketIfNotExists([]byte(f.folder))
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(f.name), body); err != nil {
+					return err
+				}
+				size += len(body)
+			}
+			return nil
+		})
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("add the large bodies to the copy: %w", err)
+	}
+	return nil
+}
+
+// embedBatch is about how many bytes of files one transaction of a backup
+// adds.
+const embedBatch = 64 << 20
+
+// unpackFiles writes the spill files a backup carries into the data folder
+// dir and drops them from the database. It runs when a store is opened; a
+// crash in between leaves the bucket, and the next open writes the files
+// again.
+func unpackFiles(db *bolt.DB, dir string) error {
+	var found bool
+	err := db.View(func(tx *bolt.Tx) error {
+		root := tx.Bucket([]byte(bucketBackupFiles))
+		if root == nil {
+			return nil
+		}
+		found = true
+		for _, folder := range spillFolders {
+			b := root.Bucket([]byte(folder))
+			if b == nil {
+				continue
+			}
+			err := b.ForEach(func(k, v []byte) error {
+				name := string(k)
+				if !plainName(name) {
+					return fmt.Errorf("%s file name %q is not a plain file name", folder, name)
+				}
+				return atomicfile.Write(filepath.Join(dir, folder, name), v, 0o600)
+			})
+			if err != nil {
+				return err
+			}
+			if err := syncDir(filepath.Join(dir, folder)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return err
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		return tx.DeleteBucket([]byte(bucketBackupFiles))
+	})
 }

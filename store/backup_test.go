@@ -2,11 +2,17 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestBackup(t *testing.T) {
@@ -61,5 +67,166 @@ func TestBackupToMissingFolder(t *testing.T) {
 	s, _ := openTest(t, nil)
 	if err := s.Backup(filepath.Join(t.TempDir(), "no", "such", "x.db")); err == nil {
 		t.Fatal("Backup into a missing folder succeeded")
+	}
+}
+
+// fill gives s a bit of everything a backup must carry: small and large
+// messages, a thread (whose index keeps keys with empty values) and a
+// large shared value.
+func fill(t *testing.T, s *Store) {
+	t.Helper()
+	register(t, s, "alice", "bob")
+	for _, id := range ids("m", 4) {
+		send(t, s, id, "alice", "bob", "body "+id)
+	}
+	send(t, s, "big", "alice", "bob", strings.Repeat("a large body ", 20))
+	send(t, s, "big2", "bob", "alice", strings.Repeat("another large body ", 20))
+	ds, err := s.Append(context.Background(), []Draft{{ID: "re", From: "bob", To: "alice", Content: "answer", ReplyTo: "m0"}})
+	if err != nil || ds[0].Err != nil {
+		t.Fatalf("reply: %v %v", err, ds[0].Err)
+	}
+	if _, err := s.Share(context.Background(), ipcmesh.Shared{Key: "spec", Content: strings.Repeat("a large value ", 20), StoredBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantFilled checks that s holds what fill stored, large bodies included.
+func wantFilled(t *testing.T, s *Store) {
+	t.Helper()
+	if _, body, err := s.Get("bob", "big"); err != nil || body != strings.Repeat("a large body ", 20) {
+		t.Errorf("large message: %q, %v", body, err)
+	}
+	if _, body, err := s.Get("alice", "big2"); err != nil || body != strings.Repeat("another large body ", 20) {
+		t.Errorf("second large message: %q, %v", body, err)
+	}
+	if sh, err := s.GetShared("spec"); err != nil || sh.Content != strings.Repeat("a large value ", 20) {
+		t.Errorf("large shared value: %q, %v", sh.Content, err)
+	}
+	if msgs, err := s.Thread("re"); err != nil || len(msgs) != 2 {
+		t.Errorf("thread of the reply: %d messages, %v; want 2", len(msgs), err)
+	}
+	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, []string{"m0", "m1", "m2", "m3", "big"}) {
+		t.Errorf("bob's unread: %v", got)
+	}
+}
+
+func TestBackupCarriesLargeBodies(t *testing.T) {
+	small := func(o *Options) { o.LargeMessageBytes = 64 }
+	s, _ := openTest(t, small)
+	fill(t, s)
+	dir := t.TempDir()
+	// One file per transaction, as a store with many large bodies would
+	// be added in several.
+	if err := s.backup(filepath.Join(dir, dbFile), 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// The backup alone, opened as a data folder's store, has every body.
+	opts := Options{Dir: dir}
+	small(&opts)
+	r, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	wantFilled(t, r)
+	for folder, want := range map[string]int{largeDir: 2, sharedDir: 1} {
+		if entries, _ := os.ReadDir(filepath.Join(dir, folder)); len(entries) != want {
+			t.Errorf("%s holds %d files after opening the backup, want %d", folder, len(entries), want)
+		}
+	}
+	r.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(bucketBackupFiles)) != nil {
+			t.Error("the backup's files stay in the database once written out")
+		}
+		return nil
+	})
+}
+
+func TestRestore(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Dir: dir, LargeMessageBytes: 64}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	after := send(t, s, "after", "alice", "bob", "sent after the backup")
+
+	// Not while a broker holds the store.
+	if _, err := Restore(dir, backup, 50*time.Millisecond); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "stop every ipcmesh process") {
+		t.Fatalf("restore under a running store: %v, want ErrLocked saying what to do", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The large bodies come back from the backup, not from the folder.
+	for _, folder := range spillFolders {
+		os.RemoveAll(filepath.Join(dir, folder))
+	}
+
+	res, err := Restore(dir, backup, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Messages != 7 || res.Stats.Instances != 2 {
+		t.Errorf("restored stats %+v, want 7 messages of 2 instances", res.Stats)
+	}
+	r, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFilled(t, r)
+	if _, found, _ := r.Lookup("after"); found {
+		t.Error("a message sent after the backup is still there")
+	}
+	// Sequences come back too: the next message sorts after every other.
+	if d := send(t, r, "next", "alice", "bob", "next"); d.Message.Seq <= after.Message.Seq-1 {
+		t.Errorf("the next message has seq %d, not after the backup's last (%d)", d.Message.Seq, after.Message.Seq-1)
+	}
+	r.Close()
+
+	// The store as it was is kept, and can itself be restored.
+	if _, err := Restore(dir, res.Previous, time.Second); err != nil {
+		t.Fatalf("restore the kept store %s: %v", res.Previous, err)
+	}
+	r, err = Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, found, _ := r.Lookup("after"); !found {
+		t.Error("the store kept before the restore lacks the message sent after the backup")
+	}
+}
+
+func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.db")
+	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 1000)), 0o600)
+	empty := filepath.Join(dir, "empty.db")
+	db, err := bolt.Open(empty, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	data := filepath.Join(dir, "data")
+	for _, tc := range []struct{ from, want string }{
+		{filepath.Join(dir, "missing.db"), "no such file"},
+		{junk, "not a backup made with ipcmesh backup"},
+		{empty, "not an ipcmesh store"},
+		{filepath.Join(data, dbFile), "the live database"},
+	} {
+		_, err := Restore(data, tc.from, time.Second)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Restore(%s) = %v, want an error saying %q", filepath.Base(tc.from), err, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, dbFile)); !os.IsNotExist(err) {
+		t.Errorf("a refused restore made a store: %v", err)
 	}
 }

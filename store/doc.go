@@ -71,6 +71,9 @@
 //	                content is in Dir/shared/ when over LargeMessageBytes
 //	access-keys     key id -> AccessKey (JSON): the records of the HTTP
 //	                face's bearer keys, never the keys themselves
+//	backup-files    only in a backup: large-messages/ and shared/, each a
+//	                bucket of file name -> content; Open writes them out
+//	                and drops the bucket
 //
 // Seqs and times in keys are 8-byte big-endian, so keys sort in time order
 // and Sweep only walks the expired front of each index. Names, channel

@@ -66,7 +66,7 @@ func (s *Store) removeSpilled(names ...string) {
 func (s *Store) readSpilled(name string) (string, error) {
 	// The name comes from our own record, but a damaged database must not
 	// be able to make us read elsewhere either.
-	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." {
+	if !plainName(name) {
 		return "", fmt.Errorf("spill file name %q is not a plain file name", name)
 	}
 	b, err := os.ReadFile(filepath.Join(s.largeDir, name))
@@ -115,4 +115,11 @@ func summarize(body string) string {
 	// The summary is shown to people and travels in JSON; the body, fetched
 	// whole from its file, keeps every byte.
 	return strings.ToValidUTF8(strings.TrimRight(head, " \t\r\n"), "\uFFFD") + "…"
+}
+
+// plainName reports whether name is a file name and nothing more: no
+// folder, no way up. Spill file names come from the store's own records,
+// but a damaged database or a doctored backup must not steer a path.
+func plainName(name string) bool {
+	return name != "" && name != "." && name != ".." && name == filepath.Base(name) && !strings.ContainsAny(name, `/\:`)
 }

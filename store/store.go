@@ -125,6 +125,10 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := unpackFiles(db, dir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: put back the files of a backup: %w", path, err)
+	}
 	var wm uint64
 	if err := db.Update(func(tx *bolt.Tx) error {
 		if err := createBuckets(tx); err != nil {

@@ -1,0 +1,50 @@
+package main
+
+// Backup and restore as a user runs them: a backup taken while the mesh
+// runs, more mail after it, then the folder put back as it was, large
+// bodies included.
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+func TestBackupRestoreCLI(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "alice")
+	m.mustRun("register", "bob")
+	big := strings.Repeat("the whole review, line after line\n", 1000) // 34 KB: spilled to a file
+	var sent ipc.SendResult
+	m.mustJSON(&sent, "send", "--json", "--as", "alice", "bob", big)
+	if !sent.Message.Large {
+		t.Fatalf("a %d-byte message was not stored as large: %+v", len(big), sent.Message)
+	}
+	m.mustRun("send", "--as", "alice", "bob", "and a short note")
+	backup := filepath.Join(t.TempDir(), "mesh.backup")
+	wantIn(t, "backup", m.mustRun("backup", backup).stdout, "wrote a consistent copy", backup)
+	m.mustRun("send", "--as", "alice", "bob", "sent after the backup")
+
+	// Not while a broker serves the folder: its store cannot be swapped.
+	wantIn(t, "restore under a broker", m.mustFail("restore", backup), "a broker is using this data folder", "stop every ipcmesh process")
+	broker.interrupt()
+	if code := broker.wait(runTimeout); code != 0 {
+		t.Fatalf("broker exit %d", code)
+	}
+
+	out := m.mustRun("restore", backup).stdout
+	wantIn(t, "restore", out, "restored "+backup, "2 messages (2 unread), 2 instances", "kept in", "before-restore")
+	if got := m.mustRun("fetch", "--as", "bob", sent.Message.ID).stdout; got != big+"\n" {
+		t.Errorf("fetch of the large message after the restore printed %d bytes, want its %d", len(got), len(big))
+	}
+	check := m.mustRun("check", "--as", "bob").stdout
+	wantIn(t, "check after the restore", check, "and a short note")
+	wantNotIn(t, "check after the restore", check, "sent after the backup")
+
+	m.usageFails("restore")
+	wantIn(t, "restore of a file that is not a backup", m.mustFail("restore", filepath.Join(m.dir, "ipcmesh.db")), "live database")
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RestoreResult says what Restore did.
+type RestoreResult struct {
+	Stats    Stats  // of the store as restored
+	Previous string // a backup of the store as it was, in the data folder's backups/
+}
+
+// Restore replaces the store of the data folder dir with the backup at
+// from (a file Backup wrote). Nothing may use the store meanwhile: Restore
+// takes the database's lock, waiting at most lockTimeout, and fails with
+// ErrLocked while a broker holds it. The store as it was is first backed
+// up into dir's backups/ folder, so a restore can be undone by restoring
+// that; then every bucket is replaced in one transaction, so a crash
+// leaves the old store or the new one, never a mix. The backup's large
+// bodies are written back into the data folder when the store is next
+// opened, which Restore does last, to count what it restored.
+func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error) {
+	var res RestoreResult
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return res, fmt.Errorf("restore into %s: %w", dir, err)
+	}
+	live := filepath.Join(dir, dbFile)
+	if abs, err := filepath.Abs(from); err == nil && abs == live {
+		return res, fmt.Errorf("restore %s: that is the live database; give a backup made with ipcmesh backup", from)
+	}
+	src, err := openBackup(from)
+	if err != nil {
+		return res, err
+	}
+	defer src.Close()
+
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return res, fmt.Errorf("restore into %s: %w", dir, err)
+	}
+	dst, err := bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
+	}
+	if err != nil {
+		return res, fmt.Errorf("restore into %s: %w", dir, err)
+	}
+	res.Previous, err = keepPrevious(dst, dir)
+	if err == nil {
+		err = replaceBuckets(dst, src)
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return res, fmt.Errorf("restore %s into %s: %w", from, dir, err)
+	}
+	s, err := Open(Options{Dir: dir, LockTimeout: lockTimeout})
+	if err != nil {
+		return res, fmt.Errorf("restore %s into %s: open the restored store: %w", from, dir, err)
+	}
+	res.Stats, err = s.Stats()
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return res, err
+}
+
+// openBackup opens a backup read-only and checks that it is an ipcmesh
+// store.
+func openBackup(path string) (*bolt.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: it is not a backup made with ipcmesh backup (%v)", path, err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		for _, name := range []string{bucketMeta, bucketMessages, bucketInstances} {
+			if tx.Bucket([]byte(name)) == nil {
+				return fmt.Errorf("restore %s: it is a database but not an ipcmesh store (no %s bucket): give a backup made with ipcmesh backup", path, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// keepPrevious backs up the live database into dir's backups/ folder and
+// returns the file's path.
+func keepPrevious(db *bolt.DB, dir string) (string, error) {
+	folder := filepath.Join(dir, "backups")
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return "", fmt.Errorf("keep the store as it was: %w", err)
+	}
+	path := filepath.Join(folder, "ipcmesh-before-restore-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".db")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("keep the store as it was: %w", err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("keep the store as it was in %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// replaceBuckets makes dst's buckets those of src, in one transaction.
+func replaceBuckets(dst, src *bolt.DB) error {
+	return src.View(func(stx *bolt.Tx) error {
+		return dst.Update(func(dtx *bolt.Tx) error {
+			var names [][]byte
+			if err := dtx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				names = append(names, name)
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, name := range names {
+				if err := dtx.DeleteBucket(name); err != nil {
+					return fmt.Errorf("clear bucket %s: %w", name, err)
+				}
+			}
+			return stx.ForEach(func(name []byte, sb *bolt.Bucket) error {
+				db, err := dtx.CreateBucket(name)
+				if err != nil {
+					return fmt.Errorf("bucket %s: %w", name, err)
+				}
+				if err := copyBucket(db, sb); err != nil {
+					return fmt.Errorf("bucket %s: %w", name, err)
+				}
+				return nil
+			})
+		})
+	})
+}
+
+// copyBucket copies src's keys, nested buckets and sequence into dst. The
+// keys and values it puts are src's own memory, valid while src's
+// transaction is open, which outlasts dst's.
+func copyBucket(dst, src *bolt.Bucket) error {
+	if err := dst.SetSequence(src.Sequence()); err != nil {
+		return err
+	}
+	return src.ForEach(func(k, v []byte) error {
+		// Only a nested bucket has a nil value: a key put with an empty
+		// one (the store's index entries) reads back as an empty slice.
+		if v != nil {
+			return dst.Put(k, v)
+		}
+		child, err := dst.CreateBucket(k)
+		if err != nil {
+			return err
+		}
+		return copyBucket(child, src.Bucket(k))
+	})
+}
