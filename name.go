@@ -27,6 +27,28 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// FileName returns name as the stem of a file name that no other name
+// shares, even on a file system that ignores case (macOS and Windows by
+// default): each capital letter is written as '^' and the letter in lower
+// case, so "Builder" is "^builder" and "builder" stays "builder". name must
+// be valid (ValidateName).
+func FileName(name string) string {
+	if strings.IndexFunc(name, isUpper) < 0 {
+		return name
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if isUpper(r) {
+			b.WriteByte('^')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
+
 func nameByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }

@@ -1,6 +1,9 @@
 package ipcmesh
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalizeChannel(t *testing.T) {
 	for in, want := range map[string]string{
@@ -59,5 +62,25 @@ func TestValidateTypeAndKey(t *testing.T) {
 		if ValidateSharedKey(bad) == nil {
 			t.Errorf("ValidateSharedKey(%q) passed", bad)
 		}
+	}
+}
+
+func TestFileName(t *testing.T) {
+	seen := map[string]string{}
+	for name, want := range map[string]string{
+		"builder": "builder",
+		"Builder": "^builder",
+		"BUILDER": "^b^u^i^l^d^e^r",
+		"b-2_X":   "b-2_^x",
+	} {
+		got := FileName(name)
+		if got != want {
+			t.Errorf("FileName(%q) = %q, want %q", name, got, want)
+		}
+		// No two names may meet on a file system that ignores case.
+		if other, ok := seen[strings.ToLower(got)]; ok {
+			t.Errorf("FileName(%q) and FileName(%q) differ only in case", name, other)
+		}
+		seen[strings.ToLower(got)] = name
 	}
 }

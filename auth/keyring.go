@@ -17,7 +17,10 @@ import (
 //
 // Layout, inside Dir/sessions (0700):
 //
-//	NAME.token  the token for NAME and a newline (0600)
+//	FILE.token  the token for NAME and a newline (0600), where FILE is
+//	            ipcmesh.FileName(NAME): names that differ only in case
+//	            get files of their own even where the file system
+//	            ignores case
 //	current     the name saved last and a newline (0600)
 //
 // Every file is written whole under a temporary name and renamed into place,
@@ -74,12 +77,27 @@ func (k Keyring) Load(name string) (string, error) {
 		return "", fmt.Errorf("load session token: %w", err)
 	}
 	data, err := os.ReadFile(path)
+	legacy := legacyPath(path, name)
+	fromLegacy := false
+	if errors.Is(err, fs.ErrNotExist) && legacy != path {
+		// Saved before file names kept case apart. On a file system that
+		// ignores case this may be another name's file: the token's own
+		// name tells, below.
+		data, err = os.ReadFile(legacy)
+		path, fromLegacy = legacy, true
+	}
 	if err != nil {
 		return "", fmt.Errorf("load session token for %s: %w", name, err)
 	}
 	token := strings.TrimSpace(string(data))
 	if token == "" {
 		return "", fmt.Errorf("session token file %s is empty: register again", path)
+	}
+	if n, ok := tokenName(token); (ok || fromLegacy) && n != name {
+		return "", fmt.Errorf("load session token for %s: %s holds the session of %q, not %s: %w", name, path, n, name, fs.ErrNotExist)
+	}
+	if fromLegacy {
+		k.Keep(name, token) // under its own file name from now on; the old file may be another name's
 	}
 	return token, nil
 }
@@ -113,6 +131,13 @@ func (k Keyring) Remove(name string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove session token for %s: %w", name, err)
 	}
+	// A file from before file names kept case apart, if it is this name's.
+	legacy := legacyPath(path, name)
+	if data, err := os.ReadFile(legacy); legacy != path && err == nil {
+		if n, ok := tokenName(strings.TrimSpace(string(data))); ok && n == name {
+			os.Remove(legacy)
+		}
+	}
 	if cur, err := k.Current(); err == nil && cur == name {
 		current := filepath.Join(filepath.Dir(path), currentFile)
 		if err := os.Remove(current); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -137,5 +162,11 @@ func (k Keyring) tokenPath(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, name+".token"), nil
+	return filepath.Join(dir, ipcmesh.FileName(name)+".token"), nil
+}
+
+// legacyPath is where name's token was kept, beside path, before file
+// names kept case apart; the same as path for a name without capitals.
+func legacyPath(path, name string) string {
+	return filepath.Join(filepath.Dir(path), name+".token")
 }

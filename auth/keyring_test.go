@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -156,4 +158,53 @@ func TestKeyringKeepLeavesCurrent(t *testing.T) {
 	if tok, err := k.Load("bob"); err != nil || tok != "v1.c.d" {
 		t.Fatalf("Load(bob) = %q, %v", tok, err)
 	}
+}
+
+// Names that differ only in case keep their own tokens, also where the
+// file system would make "Builder.token" and "builder.token" one file, and
+// a token file never hands one name another's session.
+func TestKeyringNamesDifferingInCase(t *testing.T) {
+	keys := testKeys(t, "case")
+	tok := func(name string) string {
+		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: time.Now().Add(time.Hour)})
+	}
+	dir := t.TempDir()
+	k := Keyring{Dir: dir}
+	sessions := filepath.Join(dir, "sessions")
+	for _, name := range []string{"builder", "Builder"} {
+		if err := k.Save(name, tok(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantLoad(t, k, "builder", tok("builder"))
+	wantLoad(t, k, "Builder", tok("Builder"))
+	for _, f := range []string{"builder.token", "^builder.token"} {
+		if _, err := os.Stat(filepath.Join(sessions, f)); err != nil {
+			t.Errorf("token file %s: %v", f, err)
+		}
+	}
+
+	// A file from before, as a file system that ignores case shows it:
+	// "Builder.token" opens builder's file. Its token is not Builder's.
+	os.Remove(filepath.Join(sessions, "^builder.token"))
+	os.WriteFile(filepath.Join(sessions, "Builder.token"), []byte(tok("builder")+"\n"), 0o600)
+	if _, err := k.Load("Builder"); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), `holds the session of "builder"`) {
+		t.Fatalf("Load(Builder) of builder's file: %v, want not found, saying whose it is", err)
+	}
+
+	// A file from before that is Builder's own is read, and kept from
+	// then on under Builder's own file name.
+	os.WriteFile(filepath.Join(sessions, "Builder.token"), []byte(tok("Builder")+"\n"), 0o600)
+	wantLoad(t, k, "Builder", tok("Builder"))
+	if _, err := os.Stat(filepath.Join(sessions, "^builder.token")); err != nil {
+		t.Errorf("the old file was not kept under the new name: %v", err)
+	}
+	// Removing Builder removes both of its files and leaves builder's.
+	if err := k.Remove("Builder"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Load("Builder"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(Builder) after Remove: %v, want not found", err)
+	}
+	wantLoad(t, k, "builder", tok("builder"))
 }

@@ -131,6 +131,25 @@ func (k Keys) ParseToken(s string) (Token, error) {
 	return Token{Name: p.N, SessionID: p.S, Expires: time.Unix(p.X, 0)}, nil
 }
 
+// tokenName returns the name a token's payload says, without checking its
+// MAC: enough to tell which name a file's token is for, never to trust it.
+func tokenName(s string) (string, bool) {
+	rest, ok := strings.CutPrefix(s, tokenPrefix)
+	if !ok {
+		return "", false
+	}
+	p64, _, _ := strings.Cut(rest, ".")
+	payload, err := b64.DecodeString(p64)
+	if err != nil {
+		return "", false
+	}
+	var p tokenPayload
+	if json.Unmarshal(payload, &p) != nil || p.N == "" {
+		return "", false
+	}
+	return p.N, true
+}
+
 // tokenChars reports whether s uses only the characters of a token. The
 // base64 decoder skips newlines even in strict mode; this does not.
 func tokenChars(s string) bool {

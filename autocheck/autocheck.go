@@ -95,7 +95,7 @@ func path(dataDir, name, suffix string) (string, error) {
 	if dataDir == "" {
 		return "", errors.New("auto-check: no data folder given")
 	}
-	return filepath.Join(Dir(dataDir), name+suffix), nil
+	return filepath.Join(Dir(dataDir), ipcmesh.FileName(name)+suffix), nil
 }
 
 func load(dataDir, name, suffix string, v any) error {
@@ -104,6 +104,11 @@ func load(dataDir, name, suffix string, v any) error {
 		return err
 	}
 	data, err := os.ReadFile(p)
+	if legacy := filepath.Join(Dir(dataDir), name+suffix); errors.Is(err, fs.ErrNotExist) && legacy != p {
+		// Saved before file names kept case apart; the next save moves it.
+		p = legacy
+		data, err = os.ReadFile(p)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

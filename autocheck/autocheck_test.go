@@ -299,3 +299,26 @@ func TestConcurrentClaimsLeaveOneHolder(t *testing.T) {
 		t.Fatalf("%d of %d concurrent claims still hold the name, want exactly 1", live, len(all))
 	}
 }
+
+func TestNamesDifferingInCaseKeepTheirOwnSettings(t *testing.T) {
+	dir := t.TempDir()
+	if err := Save(dir, "builder", Setting{IntervalMinutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(dir, "Builder", Setting{IntervalMinutes: 9}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"builder": 5, "Builder": 9} {
+		if got, err := Load(dir, name); err != nil || got.IntervalMinutes != want {
+			t.Errorf("Load(%s) = %+v, %v; want every %d minutes", name, got, err, want)
+		}
+	}
+	// A setting saved before file names kept case apart is still read.
+	old := []byte(`{"interval_minutes": 3}`)
+	if err := os.WriteFile(filepath.Join(Dir(dir), "Reviewer.json"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(dir, "Reviewer"); err != nil || got.IntervalMinutes != 3 {
+		t.Errorf("Load(Reviewer) from the old file = %+v, %v; want every 3 minutes", got, err)
+	}
+}
