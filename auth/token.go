@@ -93,21 +93,9 @@ func (k Keys) ParseToken(s string) (Token, error) {
 	if len(s) > maxTokenLen || !tokenChars(s) {
 		return Token{}, tokenError("is malformed")
 	}
-	rest, ok := strings.CutPrefix(s, tokenPrefix)
-	if !ok {
-		return Token{}, tokenError("has an unknown format")
-	}
-	p64, m64, ok := strings.Cut(rest, ".")
-	if !ok {
-		return Token{}, tokenError("is malformed")
-	}
-	payload, err := b64.DecodeString(p64)
-	if err != nil {
-		return Token{}, tokenError("is malformed")
-	}
-	mac, err := b64.DecodeString(m64)
-	if err != nil {
-		return Token{}, tokenError("is malformed")
+	payload, mac, problem := splitToken(s)
+	if problem != "" {
+		return Token{}, tokenError(problem)
 	}
 	if !hmac.Equal(mac, k.tokenMAC(payload)) {
 		return Token{}, tokenError("was not signed with this mesh's secret (was the secret changed?)")
@@ -131,16 +119,33 @@ func (k Keys) ParseToken(s string) (Token, error) {
 	return Token{Name: p.N, SessionID: p.S, Expires: time.Unix(p.X, 0)}, nil
 }
 
+// splitToken decodes a token's payload and MAC, or says what is wrong with
+// its form.
+func splitToken(s string) (payload, mac []byte, problem string) {
+	rest, ok := strings.CutPrefix(s, tokenPrefix)
+	if !ok {
+		return nil, nil, "has an unknown format"
+	}
+	p64, m64, ok := strings.Cut(rest, ".")
+	if !ok {
+		return nil, nil, "is malformed"
+	}
+	payload, err := b64.DecodeString(p64)
+	if err != nil {
+		return nil, nil, "is malformed"
+	}
+	mac, err = b64.DecodeString(m64)
+	if err != nil {
+		return nil, nil, "is malformed"
+	}
+	return payload, mac, ""
+}
+
 // tokenName returns the name a token's payload says, without checking its
 // MAC: enough to tell which name a file's token is for, never to trust it.
 func tokenName(s string) (string, bool) {
-	rest, ok := strings.CutPrefix(s, tokenPrefix)
-	if !ok {
-		return "", false
-	}
-	p64, _, _ := strings.Cut(rest, ".")
-	payload, err := b64.DecodeString(p64)
-	if err != nil {
+	payload, _, problem := splitToken(s)
+	if problem != "" {
 		return "", false
 	}
 	var p tokenPayload

@@ -126,7 +126,7 @@ func (c *Client) handshake(keys auth.Keys) error {
 	if _, err := c.br.Peek(1); err != nil {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port): %v", ErrConnLost, err)
+			return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port: stop it or pick another port with IPC_PORT): %v", ErrConnLost, err)
 		}
 	}
 	// Read with a small limit: a real hello answer is tiny.

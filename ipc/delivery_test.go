@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -197,7 +198,12 @@ func TestCheckOnAPushFindsTheMessage(t *testing.T) {
 		alice.send(t, "bob", fmt.Sprintf("message %d", i))
 	}
 	for range n {
-		r := <-results
+		var r seen
+		select {
+		case r = <-results:
+		case <-time.After(callTimeout):
+			t.Fatal("a pushed message never arrived")
+		}
 		if r.err != nil || !r.checked || !r.fetched {
 			t.Errorf("on the push of %s: check found it %v, fetch found it %v, err %v", r.id, r.checked, r.fetched, r.err)
 		}

@@ -19,9 +19,9 @@ import (
 // large shared value survives the round trip.
 const bucketBackupFiles = "backup-files"
 
-// spillFolders are the folders whose files a backup carries, by the name
-// of their sub-bucket in bucketBackupFiles (the folder's own name).
-var spillFolders = []string{largeDir, sharedDir}
+// spillFolders returns the folders whose files a backup carries, by the
+// name of their sub-bucket in bucketBackupFiles (the folder's own name).
+func spillFolders() []string { return []string{largeDir, sharedDir} }
 
 // Backup writes a consistent copy of the store to path while the store
 // keeps serving: the database is copied inside one read transaction, so
@@ -118,7 +118,7 @@ func (s *Store) embedFiles(path string, files map[string][]string, batch int) er
 	}
 	type file struct{ folder, name string }
 	var todo []file
-	for _, folder := range spillFolders {
+	for _, folder := range spillFolders() {
 		for _, name := range files[folder] {
 			todo = append(todo, file{folder, name})
 		}
@@ -175,7 +175,7 @@ func unpackFiles(db *bolt.DB, dir string) error {
 			return nil
 		}
 		found = true
-		for _, folder := range spillFolders {
+		for _, folder := range spillFolders() {
 			b := root.Bucket([]byte(folder))
 			if b == nil {
 				continue

@@ -165,7 +165,7 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The large bodies come back from the backup, not from the folder.
-	for _, folder := range spillFolders {
+	for _, folder := range spillFolders() {
 		os.RemoveAll(filepath.Join(dir, folder))
 	}
 
