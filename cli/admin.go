@@ -70,8 +70,11 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		return printJSON(e.Stdout, s)
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	if p.IsBroker() {
+	switch {
+	case p.IsBroker():
 		fmt.Fprintln(tw, "note:\tno broker was running; this command hosted one for its own run")
+	case p.SpawnedBroker() != 0:
+		fmt.Fprintf(tw, "note:\tno broker was running; this command started one in the background (pid %d), which stops by itself once no peer has been connected for IPC_BROKER_IDLE (10m by default); ipcmesh stop stops it now\n", p.SpawnedBroker())
 	}
 	fmt.Fprintf(tw, "broker:\tpid %d on %s, up %s, protocol v%d\n", s.Broker.PID, s.Broker.Addr, s.Uptime, s.Version)
 	fmt.Fprintf(tw, "data folder:\t%s (secret from %s)\n", s.Broker.DataDir, s.SecretFrom)
@@ -136,32 +139,6 @@ func runRestore(_ context.Context, e Env, args []string) error {
 // restoreLockWait is how long restore waits for the store's lock: enough
 // for a one-shot command's broker to finish, not for a running one.
 const restoreLockWait = 2 * time.Second
-
-// runBroker hosts the broker in the foreground until interrupted, for users
-// who want one that outlives their assistants. On Ctrl-C or SIGTERM it hands
-// over gracefully to any peer still running.
-func runBroker(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("broker")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	p, err := join(ctx, e, false, nil)
-	if err != nil {
-		return err
-	}
-	defer closeAll(p, &err)
-	if !p.IsBroker() {
-		s, serr := p.Status(ctx)
-		if serr != nil {
-			return fmt.Errorf("a broker already serves %s", p.Addr())
-		}
-		return fmt.Errorf("a broker already serves %s (pid %d, up %s): stop it first, or pick another IPC_PORT", p.Addr(), s.Broker.PID, s.Uptime)
-	}
-	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir())
-	<-ctx.Done()
-	fmt.Fprintln(e.Stdout, "handing over and stopping")
-	return nil
-}
 
 func runVersion(_ context.Context, e Env, _ []string) error {
 	fmt.Fprintf(e.Stdout, "ipcmesh %s\n", Version)

@@ -25,11 +25,16 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Self is the path of the running program, which starts a detached
+	// broker when no broker is running. Empty, a command hosts the broker
+	// in its own process for its run, as in-process tests want.
+	Self string
 }
 
 // OS returns the Env of the running process.
 func OS() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	self, _ := os.Executable()
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Self: self}
 }
 
 // command is one subcommand.
@@ -58,6 +63,7 @@ func commands() []command {
 		{"unregister", "", "end this instance's session and free its name", runUnregister},
 		{"status", "[--json]", "show the broker: pid, address, uptime, counts", runStatus},
 		{"broker", "", "run a dedicated broker in the foreground until interrupted", runBroker},
+		{"stop", "", "stop the broker (a peer still running starts the next one)", runStop},
 		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", runBackup},
 		{"restore", "FILE", "replace this data folder's store with a backup (every ipcmesh process of the folder stopped)", runRestore},
 		{"demo", "", "run a private mesh in a temporary folder and show it working", runDemo},
@@ -199,14 +205,19 @@ func parse(fs *flag.FlagSet, args []string, stopAfter int) ([]string, error) {
 }
 
 func logger(e Env) *slog.Logger {
-	level := slog.LevelWarn
-	switch strings.ToLower(e.Getenv("IPC_LOG")) {
+	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: logLevel(e.Getenv("IPC_LOG"))}))
+}
+
+// logLevel is the level IPC_LOG names: debug, info, warn (the default) or
+// error.
+func logLevel(s string) slog.Level {
+	switch strings.ToLower(s) {
 	case "debug":
-		level = slog.LevelDebug
+		return slog.LevelDebug
 	case "info":
-		level = slog.LevelInfo
+		return slog.LevelInfo
 	case "error":
-		level = slog.LevelError
+		return slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.LevelWarn
 }

@@ -116,11 +116,10 @@ func (h *hookFlags) parse(name string, args []string, more func(*flag.FlagSet)) 
 // IPC_NAME, or the name registered last from the data folder. A hook only
 // resumes names: it never registers one.
 func (h *hookFlags) target(e Env) (election.Config, string, error) {
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return cfg, "", err
 	}
-	cfg.Logger = logger(e)
 	name := h.id.name(e)
 	if name == "" {
 		if name, err = (auth.Keyring{Dir: cfg.DataDir}).Current(); err != nil {

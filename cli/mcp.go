@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -40,12 +39,11 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 	if *keyFile != "" || *caFile != "" {
 		return usagef("--key-file and --ca go with --remote URL")
 	}
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
 	}
-	log := logger(e)
-	cfg.Logger = log
+	log := cfg.Logger
 	srv := tools.New(tools.Options{
 		Mesh:    cfg,
 		Name:    e.Getenv("IPC_NAME"),

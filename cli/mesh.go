@@ -4,19 +4,51 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
+// meshConfig is the mesh described by the environment, as every command
+// that joins it sees it: a broker it has to start runs detached.
+func meshConfig(e Env) (election.Config, error) {
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Logger = logger(e)
+	cfg.Detach = detachCommand(e.Self)
+	return cfg, nil
+}
+
+// detachCommand is how this program starts a detached broker: the ipcmesh
+// binary (this one, or the one installed beside an ipc_* program) with
+// "broker --detached". Without one the broker is hosted in-process.
+func detachCommand(self string) []string {
+	if self == "" {
+		return nil
+	}
+	ext := filepath.Ext(self)
+	if strings.TrimSuffix(filepath.Base(self), ext) == "ipcmesh" {
+		return []string{self, "broker", "--detached"}
+	}
+	sibling := filepath.Join(filepath.Dir(self), "ipcmesh"+ext)
+	if fi, err := os.Stat(sibling); err == nil && fi.Mode().IsRegular() {
+		return []string{sibling, "broker", "--detached"}
+	}
+	return nil
+}
+
 // join joins the mesh described by the environment.
 func join(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (*election.Peer, error) {
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger = logger(e)
 	cfg.Subscribe = subscribe
 	cfg.OnEvent = onEvent
 	return election.Join(ctx, cfg)

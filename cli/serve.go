@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
 )
 
@@ -54,11 +53,10 @@ func runServe(ctx context.Context, e Env, args []string) (err error) {
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
 	}
-	cfg.Logger = logger(e)
 	opts := gateway.Options{
 		Mesh:         cfg,
 		AllowOrigins: origins,

@@ -40,6 +40,15 @@ type Config struct {
 	// peer registers: a server acting for others (the HTTP face) must not
 	// change which name the user's own commands act as.
 	KeepCurrent bool
+	// Detach, when set, is the command that runs a detached broker
+	// ("ipcmesh broker --detached"): a peer that wins the mesh port starts
+	// it and hands it the port, instead of hosting the broker in its own
+	// process. Unset, the broker is hosted in-process, as "ipcmesh broker",
+	// the tests and the bench want.
+	Detach []string
+	// BrokerIdle is how long a detached broker serves with no peer
+	// connected before it stops (DefaultBrokerIdle).
+	BrokerIdle time.Duration
 	// OnEvent receives pushed events in order, across brokers. It is called
 	// from a connection's read loop and must not block.
 	OnEvent func(ipc.Event)
@@ -117,6 +126,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}{
 		{"IPC_SESSION_TTL", &cfg.SessionTTL},
 		{"IPC_HISTORY_RETENTION", &cfg.Store.HistoryRetention},
+		{"IPC_BROKER_IDLE", &cfg.BrokerIdle},
 	}
 	for _, v := range durs {
 		if s := getenv(v.name); s != "" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,12 +33,13 @@ type Peer struct {
 	closing chan struct{}
 	done    chan struct{} // closed when the supervisor has stopped
 
-	mu     sync.Mutex
-	client *ipc.Client
-	ready  chan struct{} // closed once client is set (or fatal)
-	fatal  error         // why the mesh cannot be reached right now
-	broker *ipc.Broker   // set while this process hosts the broker
-	closed bool
+	mu      sync.Mutex
+	client  *ipc.Client
+	ready   chan struct{} // closed once client is set (or fatal)
+	fatal   error         // why the mesh cannot be reached right now
+	broker  *ipc.Broker   // set while this process hosts the broker
+	spawned int           // pid of the detached broker this peer started
+	closed  bool
 
 	sess    sessionState
 	filters recent
@@ -124,7 +126,9 @@ func (p *Peer) stopBroker() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return b.Shutdown(ctx)
+	err := b.Shutdown(ctx)
+	removeBrokerRecord(p.cfg.DataDir, os.Getpid())
+	return err
 }
 
 // connect binds the mesh port and hosts the broker, or dials the broker
@@ -176,7 +180,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			}
 			return c, nil
 		}
-		if fatal := p.refusal(err); fatal != nil {
+		if fatal := refusal(p.cfg, err); fatal != nil {
 			return nil, fatal
 		}
 		lastErr = err
@@ -184,9 +188,17 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 }
 
 // refusal turns a handshake failure that retrying cannot fix into an error
-// a person can act on; it returns nil for errors worth another try.
-func (p *Peer) refusal(err error) error {
-	addr := p.cfg.Addr
+// a person can act on; it returns nil for errors worth another try. A
+// listener that stays silent is a stopped or hung broker when the data
+// folder's record names a live one on this port, and a foreign program
+// otherwise.
+func refusal(cfg Config, err error) error {
+	addr := cfg.Addr
+	if errors.Is(err, ipc.ErrSilent) {
+		if rec, alive := readBrokerRecord(cfg.DataDir); alive && samePort(rec.Addr, addr) {
+			return &notAnswering{pid: rec.PID, addr: addr}
+		}
+	}
 	switch {
 	case errors.Is(err, ipc.ErrNotMesh):
 		// err reads "not an ipcmesh broker (why)": say it once.
@@ -204,39 +216,6 @@ func (p *Peer) refusal(err error) error {
 	case ipcmesh.CodeUnsupported:
 		return fmt.Errorf("the broker on %s: %w", addr, err)
 	}
-	return nil
-}
-
-// host starts a broker on ln. The store's file lock guarantees that no two
-// brokers ever share a data folder, whatever port they are on.
-func (p *Peer) host(ln net.Listener) error {
-	opts := p.cfg.Store
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = 500 * time.Millisecond
-	}
-	st, err := store.Open(opts)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	b := ipc.NewBroker(ipc.Config{
-		Store:      st,
-		Keys:       p.cfg.Keys,
-		SecretFrom: p.cfg.SecretFrom,
-		Addr:       ln.Addr().String(),
-		SessionTTL: p.cfg.SessionTTL,
-		Limits:     p.cfg.Limits,
-		Logger:     p.log,
-	})
-	go func() {
-		if err := b.Serve(ln); err != nil && !errors.Is(err, ipc.ErrBrokerClosed) {
-			p.log.Error("broker stopped serving", "err", err)
-		}
-	}()
-	p.mu.Lock()
-	p.broker = b
-	p.mu.Unlock()
-	p.log.Info("hosting the broker", "addr", p.cfg.Addr, "data", p.cfg.DataDir)
 	return nil
 }
 
@@ -385,19 +364,35 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 	}
 }
 
+// answerTimeout is how long a request may go unanswered beyond the wait it
+// asks for. A broker answers in milliseconds, even behind a slow disk; one
+// that is stopped (Ctrl-Z) or hung holds the port without answering, and
+// without this bound every caller would wait with it for ever.
+const answerTimeout = 10 * time.Second
+
+// backupTimeout bounds a backup, which copies the whole store.
+const backupTimeout = 10 * time.Minute
+
 // Call sends a request to the broker and decodes its answer into out. If
 // the broker is lost before answering, the same request goes to the next
 // broker: every op is idempotent or carries an id the broker dedupes by. A
 // request refused as rate_limited was not carried out: it is sent again
 // once the broker's retry_after has passed, so a busy peer is paced rather
-// than failed.
+// than failed. A request the broker does not answer in time (answerTimeout
+// past the wait it asks for) fails with ErrNotAnswering, naming the broker.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
+	due := dueIn(op, in)
 	for {
 		c, err := p.current(ctx)
 		if err != nil {
 			return err
 		}
-		err = c.Call(ctx, op, in, out)
+		cctx, cancel := context.WithTimeout(ctx, due)
+		err = c.Call(cctx, op, in, out)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return &notAnswering{pid: c.Broker().PID, addr: p.cfg.Addr, op: op, due: due}
+		}
 		if errors.Is(err, ipc.ErrConnLost) {
 			p.markLost(c)
 			continue
@@ -416,6 +411,22 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		}
 		return err
 	}
+}
+
+// dueIn is how long op may take to be answered: the wait it asks the
+// broker for, plus answerTimeout.
+func dueIn(op string, in any) time.Duration {
+	var wait time.Duration
+	switch r := in.(type) {
+	case ipc.CheckRequest:
+		wait = time.Duration(r.WaitMS) * time.Millisecond
+	case ipc.WaitReplyRequest:
+		wait = time.Duration(r.WaitMS) * time.Millisecond
+	}
+	if op == ipc.OpBackup {
+		wait = backupTimeout
+	}
+	return wait + answerTimeout
 }
 
 // onEvent passes pushed events on, dropping messages already seen: after a

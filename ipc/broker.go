@@ -86,6 +86,10 @@ type Config struct {
 	SessionTTL time.Duration
 	Limits     Limits
 	Logger     *slog.Logger
+	// IdleTimeout, when above 0, is how long the broker may go without any
+	// authenticated connection before Idle is closed; the owner decides
+	// whether to shut down.
+	IdleTimeout time.Duration
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
 }
@@ -101,6 +105,7 @@ type Broker struct {
 	regs    *auth.Limiter
 	hellos  *auth.Limiter
 	handles sync.WaitGroup // requests being handled, across connections
+	idle    *idleTimer
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -137,6 +142,7 @@ func NewBroker(cfg Config) *Broker {
 		hellos: auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
 		conns:  make(map[*conn]struct{}),
 		quit:   make(chan struct{}),
+		idle:   newIdleTimer(cfg.IdleTimeout),
 		info: BrokerInfo{
 			PID:     os.Getpid(),
 			Addr:    cfg.Addr,
@@ -159,6 +165,7 @@ func (b *Broker) Serve(ln net.Listener) error {
 	}
 	b.ln = ln
 	b.mu.Unlock()
+	b.idle.start()
 	go b.housekeep()
 	for {
 		nc, err := ln.Accept()

@@ -25,6 +25,14 @@ var ErrConnLost = errors.New("connection to the broker was lost")
 // ipcmesh protocol.
 var ErrNotMesh = errors.New("not an ipcmesh broker")
 
+// ErrSilent means the program on the mesh port accepted the connection but
+// did not answer the hello within the handshake timeout. A foreign program
+// does that, and so does a broker that is stopped (Ctrl-Z, a debugger) or
+// hung: the kernel accepts connections for a process that runs no code.
+// It wraps ErrNotMesh, which is what it means unless the caller knows of a
+// broker that should be answering.
+var ErrSilent = fmt.Errorf("%w (it accepted the connection but did not answer the hello)", ErrNotMesh)
+
 // ErrBrokerProof means the broker could not prove that it knows the shared
 // secret: it is an impostor or it runs with another secret. Nothing that
 // depends on the secret was sent to it.
@@ -125,9 +133,10 @@ func (c *Client) handshake(keys auth.Keys) error {
 	// but a well-formed hello answer, means the listener is not one of ours.
 	if _, err := c.br.Peek(1); err != nil {
 		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port: stop it or pick another port with IPC_PORT): %v", ErrConnLost, err)
+		if errors.As(err, &ne) && ne.Timeout() {
+			return ErrSilent
 		}
+		return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port: stop it or pick another port with IPC_PORT): %v", ErrConnLost, err)
 	}
 	// Read with a small limit: a real hello answer is tiny.
 	f, err := ReadFrame(c.br, 64<<10)

@@ -62,7 +62,9 @@ func (c *conn) serve() {
 	go func() { c.writeLoop(); close(c.written) }()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	if c.handshake(br) {
+		c.b.idle.join()
 		c.readLoop(br)
+		c.b.idle.leave()
 	}
 	if !c.isStopped() {
 		// The client is gone: its waiting checks and queued writes are for

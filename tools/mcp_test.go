@@ -62,7 +62,9 @@ func newMesh(t *testing.T, env ...string) *mesh {
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	return &mesh{t: t, port: port, dataDir: t.TempDir(), env: env}
+	dir := t.TempDir()
+	testbin.StopDetachedBrokers(t, dir)
+	return &mesh{t: t, port: port, dataDir: dir, env: env}
 }
 
 // assistant is one MCP client with its own `ipcmesh mcp` child.
@@ -108,7 +110,7 @@ func (m *mesh) start(label string, o startOpts) *assistant {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "IPC_HOST=127.0.0.1", "IPC_PORT="+m.port, "IPC_DATA_DIR="+m.dataDir, "IPC_LOG=debug")
+	cmd.Env = append(cmd.Env, "IPC_HOST=127.0.0.1", "IPC_PORT="+m.port, "IPC_DATA_DIR="+m.dataDir, "IPC_LOG=debug", testbin.BrokerIdle)
 	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Env = append(cmd.Env, o.env...)
 	if raceEnabled {
@@ -571,30 +573,48 @@ func TestAutoCheck(t *testing.T) {
 // (stdin closed) or not (killed); the others go on through the next broker
 // with nothing lost, and the one that left resumes its name and mail when
 // it comes back.
+// TestFailover loses, in turn, the assistant whose server started the
+// broker (it leaves, or is killed) and the detached broker itself (kill -9):
+// bob's mail flows on and waits for the host's return.
 func TestFailover(t *testing.T) {
-	for _, how := range []string{"leave", "kill"} {
+	for _, how := range []string{"host leaves", "host killed", "broker killed"} {
 		t.Run(how, func(t *testing.T) {
 			m := newMesh(t)
 			host := m.start("host", startOpts{env: []string{"IPC_NAME=host"}})
-			host.ok("check", nil) // joined: the first peer hosts the broker
+			host.ok("check", nil) // joined: the first peer started the broker
 			bob := m.start("bob", startOpts{env: []string{"IPC_NAME=bob"}})
 			bob.ok("check", nil) // bob has registered
 			host.send("bob", "before failover")
 
 			switch how {
-			case "leave":
+			case "host leaves":
 				if err := host.cs.Close(); err != nil {
 					t.Fatalf("ipcmesh mcp did not leave cleanly when stdin closed: %v", err)
 				}
-			case "kill":
+			case "host killed":
 				if err := host.cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+			case "broker killed":
+				pid, ok := testbin.DetachedBroker(m.dataDir)
+				if !ok {
+					t.Fatal("the first ipcmesh mcp started no detached broker")
+				}
+				p, err := os.FindProcess(pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Kill(); err != nil {
 					t.Fatal(err)
 				}
 			}
 			bob.send("host", "after failover")
 			contains(t, "check after failover", bob.ok("check", nil), "before failover")
 
-			back := m.start("host again", startOpts{env: []string{"IPC_NAME=host"}})
+			back := host // still running when only the broker was lost
+			if how != "broker killed" {
+				back = m.start("host again", startOpts{env: []string{"IPC_NAME=host"}})
+			}
 			contains(t, "check after restart", back.ok("check", nil), "From bob", "after failover")
 		})
 	}

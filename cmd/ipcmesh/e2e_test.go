@@ -188,11 +188,7 @@ func TestFailoverKill9ExactlyOnce(t *testing.T) {
 			t.Fatalf("kill -9 the broker: %v", err)
 		}
 	})
-	who := "the receiver"
-	if out.host == out.sender.pid() {
-		who = "the sender"
-	}
-	t.Logf("after kill -9 of the broker, the receiver printed its next message %v later; %s (pid %d) hosts the broker now", out.nextAfterLoss, who, out.host)
+	t.Logf("after kill -9 of the broker, the receiver printed its next message %v later; pid %d hosts the broker now", out.nextAfterLoss, out.host)
 	// Peers may log a warning while they elect the next broker, but neither
 	// command may fail or log an error.
 	for _, p := range []*proc{out.sender, out.receiver} {
@@ -916,22 +912,46 @@ func TestTwoBrokersOneDataDir(t *testing.T) {
 	}
 }
 
+// TestOneShotWithoutBroker: a command that finds no broker starts a
+// detached one, which outlives it and serves the next command, and which
+// ipcmesh stop stops.
 func TestOneShotWithoutBroker(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
-	r := m.mustRun("send", "--as", "a", "b", "hello")
-	if !strings.Contains(r.stdout, "queued for b") || r.stderr != "" {
-		t.Errorf("send with no broker running: %s", r)
+	send := m.start(strings.NewReader(""), "send", "--as", "a", "b", "hello")
+	if code := send.wait(runTimeout); code != 0 || !strings.Contains(send.stdout.String(), "queued for b") || send.stderr.String() != "" {
+		t.Fatalf("send with no broker running: exit %d\nstdout: %s\nstderr: %s", code, send.stdout, send.stderr)
 	}
-	if !portFree(t, m.port) {
-		t.Fatalf("the one-shot send left port %d bound after it exited", m.port)
+	pid, ok := testbin.DetachedBroker(m.dir)
+	if !ok {
+		t.Fatalf("the one-shot send started no detached broker that outlives it")
 	}
-	r = m.mustRun("check", "--as", "b")
+	if pid == send.pid() {
+		t.Fatalf("the broker runs in the send's own process (pid %d)", pid)
+	}
+	if st := m.status(); st.Broker.PID != pid {
+		t.Errorf("status says pid %d hosts the broker, want the detached broker %d", st.Broker.PID, pid)
+	}
+	r := m.mustRun("check", "--as", "b")
 	if !strings.Contains(r.stdout, "a: hello") {
 		t.Errorf("check printed %q, want the message from a", r.stdout)
 	}
 	if r := m.mustRun("check", "--as", "b"); strings.TrimSpace(r.stdout) != "No new messages." {
 		t.Errorf("a second check printed %q", r.stdout)
+	}
+
+	r = m.mustRun("stop")
+	if !strings.Contains(r.stdout, fmt.Sprintf("stopped the broker (pid %d)", pid)) {
+		t.Errorf("stop printed %q, want it to name pid %d", r.stdout, pid)
+	}
+	if !portFree(t, m.port) {
+		t.Errorf("port %d is still bound after ipcmesh stop", m.port)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "broker.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stopped broker left its record behind: %v", err)
+	}
+	if msg := m.mustFail("stop"); !strings.Contains(msg, "no broker is running on "+m.addr()) {
+		t.Errorf("stop with no broker: %q, want it to say none is running on %s", msg, m.addr())
 	}
 }
 

@@ -63,13 +63,18 @@ type mesh struct {
 	env  []string
 }
 
+// A detached broker that the test's peers start is killed when the test
+// ends.
 func newMesh(t *testing.T, env ...string) *mesh {
 	t.Helper()
-	return &mesh{t: t, port: freePort(t), dir: t.TempDir(), env: env}
+	dir := t.TempDir()
+	testbin.StopDetachedBrokers(t, dir)
+	return &mesh{t: t, port: freePort(t), dir: dir, env: env}
 }
 
 // withDir is the same mesh seen from another data folder.
 func (m *mesh) withDir(dir string) *mesh {
+	testbin.StopDetachedBrokers(m.t, dir)
 	c := *m
 	c.dir = dir
 	return &c
@@ -93,7 +98,7 @@ func (m *mesh) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa
 
 func (m *mesh) environ() []string {
 	env := testbin.CleanEnviron()
-	env = append(env, "IPC_HOST=127.0.0.1", "IPC_PORT="+strconv.Itoa(m.port), "IPC_DATA_DIR="+m.dir)
+	env = append(env, "IPC_HOST=127.0.0.1", "IPC_PORT="+strconv.Itoa(m.port), "IPC_DATA_DIR="+m.dir, testbin.BrokerIdle)
 	return append(env, m.env...)
 }
 
@@ -204,14 +209,23 @@ type proc struct {
 // process is killed when the test ends if it is still running.
 func (m *mesh) start(stdin io.Reader, args ...string) *proc {
 	m.t.Helper()
-	return startProc(m.t, m.environ(), stdin, args...)
+	return startProc(m.t, m.environ(), stdin, nil, args...)
 }
 
-func startProc(t *testing.T, env []string, stdin io.Reader, args ...string) *proc {
+// startWith is start with setup applied to the command before it starts.
+func (m *mesh) startWith(setup func(*exec.Cmd), stdin io.Reader, args ...string) *proc {
+	m.t.Helper()
+	return startProc(m.t, m.environ(), stdin, setup, args...)
+}
+
+func startProc(t *testing.T, env []string, stdin io.Reader, setup func(*exec.Cmd), args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(ipcmeshBin, args...)
 	cmd.Env = env
 	cmd.Stdin = stdin
+	if setup != nil {
+		setup(cmd)
+	}
 	p := &proc{
 		t:      t,
 		label:  "ipcmesh " + strings.Join(args, " "),
@@ -351,7 +365,7 @@ func (m *mesh) runIn(stdin string, args ...string) result {
 func runProc(t *testing.T, env []string, stdin string, timeout time.Duration, args ...string) result {
 	t.Helper()
 	start := time.Now()
-	p := startProc(t, env, strings.NewReader(stdin), args...)
+	p := startProc(t, env, strings.NewReader(stdin), nil, args...)
 	code := p.wait(timeout)
 	return result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String(), took: time.Since(start)}
 }

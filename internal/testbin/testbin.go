@@ -4,7 +4,9 @@
 package testbin
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +14,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
 )
@@ -117,4 +121,57 @@ func Main(m *testing.M, bin *string, race bool) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// BrokerIdle is the IPC_BROKER_IDLE that tests give the binary: a detached
+// broker that a crashed test leaves behind stops by itself soon.
+const BrokerIdle = "IPC_BROKER_IDLE=30s"
+
+// DetachedBroker returns the pid of the detached broker that peers started
+// for dataDir, if one is running. It reads the record the broker keeps in
+// the data folder (election's broker.json).
+func DetachedBroker(dataDir string) (pid int, ok bool) {
+	var rec struct {
+		PID      int  `json:"pid"`
+		Detached bool `json:"detached"`
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "broker.json"))
+	if err != nil || json.Unmarshal(b, &rec) != nil || !rec.Detached || rec.PID <= 0 {
+		return 0, false
+	}
+	return rec.PID, Alive(rec.PID)
+}
+
+// Alive reports whether a process with this pid is running and not a
+// zombie.
+func Alive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil || p.Signal(syscall.Signal(0)) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// StopDetachedBrokers registers a cleanup that kills the detached broker
+// a test's peers may have started for dataDir: it outlives its peers by
+// design, but nothing a test starts may outlive the test.
+func StopDetachedBrokers(tb testing.TB, dataDir string) {
+	tb.Cleanup(func() {
+		pid, ok := DetachedBroker(dataDir)
+		if !ok {
+			return
+		}
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for Alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // no event announces a non-child's exit
+		}
+	})
 }

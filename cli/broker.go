@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+// runBroker hosts the broker in the foreground until interrupted, for users
+// who want one that outlives their assistants. On Ctrl-C or SIGTERM it hands
+// over gracefully to any peer still running. With --detached it is the
+// broker a peer started in the background (election.RunDetached).
+func runBroker(ctx context.Context, e Env, args []string) (err error) {
+	fs := flags("broker")
+	detached := fs.Bool("detached", false, "serve the listener handed over by the peer that started this process (peers start it themselves)")
+	if _, err := parse(fs, args, -1); err != nil {
+		return err
+	}
+	if *detached {
+		return runDetached(ctx, e)
+	}
+	e.Self = "" // a dedicated broker is hosted here: that is what it is for
+	p, err := join(ctx, e, false, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll(p, &err)
+	if !p.IsBroker() {
+		s, serr := p.Status(ctx)
+		if serr != nil {
+			return fmt.Errorf("a broker already serves %s", p.Addr())
+		}
+		return fmt.Errorf("a broker already serves %s (pid %d, up %s): stop it first (ipcmesh stop), or pick another IPC_PORT", p.Addr(), s.Broker.PID, s.Uptime)
+	}
+	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir())
+	<-ctx.Done()
+	fmt.Fprintln(e.Stdout, "handing over and stopping")
+	return nil
+}
+
+// runDetached is the broker a peer started: its stdout is the pipe it
+// reports on, its stderr the log in the data folder, where it logs at info
+// level unless IPC_LOG says otherwise.
+func runDetached(ctx context.Context, e Env) error {
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		fmt.Fprintf(e.Stdout, "{\"error\":%q}\n", err.Error())
+		return err
+	}
+	level := slog.LevelInfo
+	if e.Getenv("IPC_LOG") != "" {
+		level = logLevel(e.Getenv("IPC_LOG"))
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	report, ok := e.Stdout.(io.WriteCloser)
+	if !ok {
+		report = nopCloser{e.Stdout}
+	}
+	return election.RunDetached(ctx, cfg, report)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// runStop stops the mesh's broker. It never starts one: with no broker
+// running there is nothing to stop.
+func runStop(ctx context.Context, e Env, args []string) error {
+	fs := flags("stop")
+	pos, err := parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("stop takes no arguments, got %q", strings.Join(pos, " "))
+	}
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		return err
+	}
+	info, err := election.StopBroker(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "stopped the broker (pid %d) on %s; a peer still running starts the next one when it needs it\n", info.PID, info.Addr)
+	return nil
+}

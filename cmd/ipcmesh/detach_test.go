@@ -1,0 +1,239 @@
+//go:build unix
+
+package main
+
+// Tests of where the broker runs: a peer that finds no broker starts a
+// detached one, which job control cannot stop; a broker that is stopped
+// anyway is named by its pid; and a detached broker goes away by itself.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// inGroup starts a command in a process group of its own, as a shell does
+// with a job, so that the test can stop the job as Ctrl-Z does.
+func inGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+
+// signalGroup sends sig to the process group of p.
+func signalGroup(t *testing.T, p *proc, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(-p.pid(), sig); err != nil {
+		t.Fatalf("send %v to the process group of %s: %v", sig, p.label, err)
+	}
+}
+
+// TestSuspendedPeerDoesNotStopTheMesh: the peer that found no broker
+// started one, and its job is then stopped as Ctrl-Z stops it. The broker
+// is not in that job, so another peer still sends and a third, started
+// afterwards, receives the message exactly once.
+func TestSuspendedPeerDoesNotStopTheMesh(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	host := m.startWith(inGroup, nil, "watch", "--json", "--as", "first")
+	m.mustRun("send", "--as", "second", "first", "are you there?")
+	watchMessage(host, "are you there?") // the first peer is in, and the broker serves
+
+	st := m.status()
+	if st.Broker.PID == host.pid() {
+		t.Fatalf("the first peer (pid %d) hosts the broker in its own process", host.pid())
+	}
+	if pgid, err := syscall.Getpgid(st.Broker.PID); err != nil || pgid == host.pid() {
+		t.Fatalf("the broker (pid %d) is in the first peer's process group (%d, %v): Ctrl-Z would stop it", st.Broker.PID, pgid, err)
+	}
+
+	signalGroup(t, host, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(-host.pid(), syscall.SIGCONT) })
+
+	third := m.start(nil, "watch", "--json", "--as", "third")
+	sent := time.Now()
+	m.mustRun("send", "--as", "second", "third", "while first is suspended")
+	msg := watchMessage(third, "while first is suspended")
+	t.Logf("with the broker's first peer suspended, third printed the message %v after the send started", time.Since(sent).Round(time.Millisecond))
+	if msg.From != "second" {
+		t.Errorf("third got the message from %q, want second", msg.From)
+	}
+	if r := m.check("--as", "third"); len(r.Messages) != 0 {
+		t.Errorf("check after watch printed it: %d messages left, want none (delivered twice?)", len(r.Messages))
+	}
+	third.interrupt()
+	if code := third.wait(runTimeout); code != 0 {
+		t.Errorf("third's watch exited with status %d on Ctrl-C", code)
+	}
+	if n := strings.Count(third.stdout.String(), "while first is suspended"); n != 1 {
+		t.Errorf("third printed the message %d times, want once", n)
+	}
+
+	// The first peer resumes where it was.
+	signalGroup(t, host, syscall.SIGCONT)
+	m.mustRun("send", "--as", "second", "first", "welcome back")
+	watchMessage(host, "welcome back")
+}
+
+// TestStoppedBrokerIsNamed: a dedicated broker stopped as Ctrl-Z stops it
+// still holds the port. A new command's error and a running assistant's
+// tool results name its pid and say what to do, within the time they
+// state; once it resumes, mail flows, with nothing lost or duplicated.
+func TestStoppedBrokerIsNamed(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("send", "--as", "alice", "bob", "before")
+	assistant := m.mcpClient(t, "IPC_NAME=carol")
+	assistantCall(t, assistant, "check", nil) // carol is registered
+
+	if err := broker.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
+
+	wantPID := fmt.Sprintf("pid %d", broker.pid())
+	mentions := func(what, msg string) {
+		t.Helper()
+		for _, want := range []string{wantPID, "not answering", "stopped (Ctrl-Z)", "resume it", "kill it"} {
+			if !strings.Contains(msg, want) && !(want == "not answering" && strings.Contains(msg, "did not answer")) {
+				t.Errorf("%s against a stopped broker: %q does not say %q", what, msg, want)
+			}
+		}
+	}
+
+	// The assistant's calls, on a connection made before the stop, give
+	// up in their stated time: the send 10 s after it was due, the check
+	// 10 s after its wait.
+	type outcome struct {
+		text  string
+		isErr bool
+		took  time.Duration
+	}
+	calls := map[string]chan outcome{"send": make(chan outcome, 1), "check": make(chan outcome, 1)}
+	for tool, args := range map[string]map[string]any{
+		"send":  {"to": "bob", "content": "during (mcp)"},
+		"check": {"wait_seconds": 1},
+	} {
+		go func() {
+			start := time.Now()
+			text, isErr := assistantCall(t, assistant, tool, args)
+			calls[tool] <- outcome{text, isErr, time.Since(start)}
+		}()
+	}
+
+	msg := m.mustFail("send", "--as", "alice", "bob", "during")
+	mentions("a new send", msg)
+
+	for tool, ch := range calls {
+		select {
+		case o := <-ch:
+			t.Logf("MCP %s against the stopped broker returned after %v", tool, o.took.Round(100*time.Millisecond))
+			if !o.isErr {
+				t.Errorf("MCP %s against a stopped broker succeeded: %q", tool, o.text)
+			}
+			mentions("MCP "+tool, o.text)
+		case <-time.After(runTimeout):
+			t.Fatalf("MCP %s against a stopped broker did not return within %v", tool, runTimeout)
+		}
+	}
+
+	if err := broker.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	m.mustRun("send", "--as", "alice", "bob", "after")
+	got := m.check("--as", "bob")
+	var contents []string
+	for _, msg := range got.Messages {
+		contents = append(contents, msg.Content)
+	}
+	// The MCP send may or may not have been carried out: the broker read
+	// it before it was stopped or after it resumed, but never twice.
+	want := map[string]bool{"before": true, "after": true, "during (mcp)": true}
+	seen := map[string]int{}
+	for _, c := range contents {
+		seen[c]++
+		if !want[c] || seen[c] > 1 {
+			t.Errorf("bob's mail after the broker resumed is %q: want before, after and at most one MCP send, once each", contents)
+			break
+		}
+	}
+	if seen["before"] != 1 || seen["after"] != 1 {
+		t.Errorf("bob's mail after the broker resumed is %q: before or after is missing", contents)
+	}
+}
+
+// TestDetachedBrokerStopsWhenIdle: a detached broker with no peer left
+// stops by itself after IPC_BROKER_IDLE, frees the port and leaves neither
+// its record nor the store's lock behind.
+func TestDetachedBrokerStopsWhenIdle(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t).withEnv("IPC_BROKER_IDLE=500ms")
+	m.mustRun("send", "--as", "a", "b", "kept")
+	pid, ok := testbin.DetachedBroker(m.dir)
+	if !ok {
+		t.Fatal("the send started no detached broker")
+	}
+	// The broker is not this test's child: nothing announces its exit.
+	pollUntil(t, runTimeout, "the idle detached broker to exit", func() bool { return !testbin.Alive(pid) })
+	if !portFree(t, m.port) {
+		t.Errorf("port %d is still bound after the idle broker exited", m.port)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "broker.json")); err == nil {
+		t.Errorf("the idle broker left its record behind")
+	}
+	st, err := store.Open(store.Options{Dir: m.dir, LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("open the store after the idle broker exited: %v", err)
+	}
+	st.Close()
+	log, err := os.ReadFile(filepath.Join(m.dir, "broker.log"))
+	if err != nil || !strings.Contains(string(log), "no peer for 500ms") {
+		t.Errorf("the broker's log does not say it stopped for want of peers (%v):\n%s", err, log)
+	}
+	if r := m.check("--as", "b"); len(r.Messages) != 1 || r.Messages[0].Content != "kept" {
+		t.Errorf("after the idle stop, b's mail is %+v, want the one message kept", r.Messages)
+	}
+}
+
+// mcpClient runs "ipcmesh mcp" on the mesh with extra environment and
+// connects the go-sdk client to it, as an assistant does.
+func (m *mesh) mcpClient(t *testing.T, env ...string) *mcp.ClientSession {
+	t.Helper()
+	cmd := exec.Command(ipcmeshBin, "mcp")
+	cmd.Env = append(m.environ(), env...)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect to ipcmesh mcp: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// assistantCall calls a tool and returns its text and whether it is an
+// error result.
+func assistantCall(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) (string, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		return err.Error(), true
+	}
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String(), res.IsError
+}

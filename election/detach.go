@@ -1,0 +1,171 @@
+package election
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// spawnTimeout bounds the wait for a detached broker's report: starting a
+// process and opening the store take milliseconds, but a loaded machine
+// can take seconds.
+const spawnTimeout = 20 * time.Second
+
+// brokerLog is the detached broker's log in the data folder; it is rotated
+// to brokerLog+".1" once it passes maxBrokerLog.
+const (
+	brokerLog    = "broker.log"
+	maxBrokerLog = 4 << 20
+)
+
+// spawnReport is the one line a detached broker writes on its stdout.
+type spawnReport struct {
+	PID   int    `json:"pid"`
+	Error string `json:"error,omitempty"`
+	// Retry says the election should run again: the data folder is still
+	// locked by a broker that is closing, or (Windows) another peer bound
+	// the port first.
+	Retry bool `json:"retry,omitempty"`
+}
+
+// spawn starts a detached broker on ln and waits until it serves; ln is
+// closed in this process either way.
+//
+// A detached broker is a child process, "ipcmesh broker --detached", in a
+// session and process group of its own, with no terminal and its stdio
+// closed (stderr goes to the log in the data folder). It gets the listener
+// this peer won (on Windows, which cannot pass one, it binds the port
+// itself), so the election is decided exactly as before: first to bind
+// wins. The child reports one line on its stdout; then this peer lets it go
+// and joins it like any other peer.
+//
+// Why a process of its own: a broker hosted inside an assistant's MCP
+// server stops when that terminal is suspended (Ctrl-Z), stopped in a
+// debugger or swapped out, and while it is stopped it still holds the
+// port, so no other peer can be elected and the whole mesh stalls.
+func (p *Peer) spawn(ln net.Listener) error {
+	cmd := exec.Command(p.cfg.Detach[0], p.cfg.Detach[1:]...)
+	logf, err := openBrokerLog(p.cfg.DataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer logf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("start a detached broker: %w", err)
+	}
+	defer r.Close()
+	cmd.Stdout, cmd.Stderr = w, logf
+	release, err := passListener(cmd, ln)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("start a detached broker: %w", err)
+	}
+	err = cmd.Start()
+	release()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("start a detached broker (%s): %w", p.cfg.Detach[0], err)
+	}
+	// Reap the child when it exits, however long this peer lives.
+	go cmd.Wait()
+
+	lines := make(chan spawnReport, 1)
+	go func() {
+		var rep spawnReport
+		line, err := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadBytes('\n')
+		if err != nil || json.Unmarshal(line, &rep) != nil {
+			rep = spawnReport{Error: "it exited without saying why"}
+		}
+		lines <- rep
+	}()
+	pid := cmd.Process.Pid
+	logPath := filepath.Join(p.cfg.DataDir, brokerLog)
+	var rep spawnReport
+	select {
+	case rep = <-lines:
+	case <-time.After(spawnTimeout):
+		cmd.Process.Kill()
+		return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, spawnTimeout, logPath)
+	case <-p.closing:
+		cmd.Process.Kill()
+		return ErrClosed
+	}
+	switch {
+	case rep.Error == "":
+		p.mu.Lock()
+		p.spawned = pid
+		p.mu.Unlock()
+		p.log.Info("started a detached broker", "pid", pid, "addr", p.cfg.Addr, "data", p.cfg.DataDir)
+		return nil
+	case rep.Retry:
+		return fmt.Errorf("%w: %s", store.ErrLocked, rep.Error)
+	default:
+		return fmt.Errorf("the broker started in the background (pid %d) cannot serve: %s (its log: %s)", pid, rep.Error, logPath)
+	}
+}
+
+// openBrokerLog opens the detached broker's log for appending, starting a
+// new one when it has grown past maxBrokerLog.
+func openBrokerLog(dir string) (*os.File, error) {
+	path := filepath.Join(dir, brokerLog)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxBrokerLog {
+		os.Rename(path, path+".1")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the broker's log: %w", err)
+	}
+	return f, nil
+}
+
+// SpawnedBroker returns the pid of the detached broker this peer started,
+// 0 if it started none.
+func (p *Peer) SpawnedBroker() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.spawned
+}
+
+// RunDetached is the body of a detached broker ("ipcmesh broker
+// --detached"), started by a peer's spawn: it serves on the listener it was
+// handed, writes its one-line report to report and closes it, and returns
+// once the broker has stopped (ctx ended, or no peer for cfg.BrokerIdle).
+func RunDetached(ctx context.Context, cfg Config, report io.WriteCloser) error {
+	if cfg.Logger == nil {
+		report.Close()
+		return errors.New("a detached broker needs a logger: it has nowhere else to say why it stopped")
+	}
+	started := func(err error) {
+		rep := spawnReport{PID: os.Getpid()}
+		if err != nil {
+			rep.Error = err.Error()
+			rep.Retry = errors.Is(err, store.ErrLocked) || errors.Is(err, errPortTaken)
+		}
+		b, _ := json.Marshal(rep)
+		report.Write(append(b, '\n'))
+		report.Close()
+	}
+	ln, err := detachedListener(cfg.Addr)
+	if err != nil {
+		started(err)
+		return err
+	}
+	return hostDetached(ctx, cfg, ln, started)
+}
+
+// errPortTaken is a detached broker's failure to bind the mesh port itself
+// (Windows): another peer won the election meanwhile.
+var errPortTaken = errors.New("another peer bound the mesh port first")

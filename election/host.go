@@ -1,0 +1,138 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// DefaultBrokerIdle is how long a detached broker keeps serving with no
+// peer connected before it stops by itself (IPC_BROKER_IDLE).
+const DefaultBrokerIdle = 10 * time.Minute
+
+// host serves the broker on ln, the mesh port this peer has just won. With
+// cfg.Detach the broker runs in a process of its own, so that nothing done
+// to this process (Ctrl-Z, a debugger, an assistant's exit) stops the mesh;
+// otherwise it runs here.
+func (p *Peer) host(ln net.Listener) error {
+	if len(p.cfg.Detach) > 0 {
+		return p.spawn(ln)
+	}
+	b, err := startBroker(p.cfg, ln, false)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.broker = b
+	p.mu.Unlock()
+	p.log.Info("hosting the broker", "addr", p.cfg.Addr, "data", p.cfg.DataDir)
+	return nil
+}
+
+// startBroker opens the store and serves a broker on ln. The store's file
+// lock guarantees that no two brokers ever share a data folder, whatever
+// port they are on. On failure ln is closed, which resets the connections
+// waiting in it: their peers try again.
+func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error) {
+	opts := cfg.Store
+	opts.Dir = cfg.DataDir
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 500 * time.Millisecond
+	}
+	st, err := store.Open(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	idle := time.Duration(0)
+	if detached {
+		idle = cfg.brokerIdle()
+	}
+	b := ipc.NewBroker(ipc.Config{
+		Store:       st,
+		Keys:        cfg.Keys,
+		SecretFrom:  cfg.SecretFrom,
+		Addr:        ln.Addr().String(),
+		SessionTTL:  cfg.SessionTTL,
+		Limits:      cfg.Limits,
+		Logger:      cfg.Logger,
+		IdleTimeout: idle,
+	})
+	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Detached: detached}
+	if err := writeBrokerRecord(cfg.DataDir, rec); err != nil {
+		// Only an error's wording depends on it: serve all the same.
+		cfg.Logger.Warn("record the broker's pid", "err", err)
+	}
+	go func() {
+		if err := b.Serve(ln); err != nil && !errors.Is(err, ipc.ErrBrokerClosed) {
+			cfg.Logger.Error("broker stopped serving", "err", err)
+		}
+	}()
+	return b, nil
+}
+
+// hostDetached serves the broker on ln in this process, as a detached
+// broker does: it reports through started (nil once it serves, or why it
+// cannot) and serves until ctx ends or no peer has been connected for
+// cfg.BrokerIdle, then hands over gracefully.
+func hostDetached(ctx context.Context, cfg Config, ln net.Listener, started func(error)) error {
+	b, err := startBroker(cfg, ln, true)
+	started(err)
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Info("serving as a detached broker", "addr", ln.Addr().String(), "data", cfg.DataDir, "pid", os.Getpid())
+	why := "interrupted"
+	select {
+	case <-ctx.Done():
+	case <-b.Idle():
+		why = "no peer for " + cfg.brokerIdle().String()
+	}
+	cfg.Logger.Info("stopping the detached broker", "why", why)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = b.Shutdown(sctx)
+	removeBrokerRecord(cfg.DataDir, os.Getpid())
+	if err != nil {
+		return fmt.Errorf("hand over the broker: %w", err)
+	}
+	return nil
+}
+
+// brokerIdle is how long a detached broker may go without a peer.
+func (c Config) brokerIdle() time.Duration {
+	if c.BrokerIdle > 0 {
+		return c.BrokerIdle
+	}
+	return DefaultBrokerIdle
+}
+
+// ErrNotAnswering is what the errors of a peer's calls match (errors.Is)
+// when the broker holds the mesh port but does not answer: it is stopped
+// (Ctrl-Z, a debugger) or hung, and no peer can take its place until it
+// answers again or exits.
+var ErrNotAnswering = errors.New("the broker is not answering")
+
+// notAnswering says which broker is not answering and what to do.
+type notAnswering struct {
+	pid  int
+	addr string
+	op   string        // the request that got no answer, "" for the hello
+	due  time.Duration // how long it waited
+}
+
+func (e *notAnswering) Error() string {
+	what := "is not answering"
+	if e.op != "" {
+		what = fmt.Sprintf("did not answer %s within %v", e.op, e.due.Round(time.Second))
+	}
+	return fmt.Sprintf("the broker (pid %d) on %s %s: it may be stopped (Ctrl-Z) or busy; resume it (fg, or kill -CONT %d) or kill it (kill %d), and a peer takes its place", e.pid, e.addr, what, e.pid, e.pid)
+}
+
+func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering }

@@ -1,0 +1,63 @@
+package election
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+)
+
+// brokerFile is the file in the data folder that says which process hosts
+// the broker of that folder. Peers read it for one thing only: to name a
+// broker that accepts connections but does not answer (stopped with Ctrl-Z,
+// or hung), so that the user can resume or kill it. Nothing else trusts it:
+// whoever answers the hello with the secret's proof is the broker.
+const brokerFile = "broker.json"
+
+// brokerRecord is what brokerFile holds.
+type brokerRecord struct {
+	PID      int       `json:"pid"`
+	Addr     string    `json:"addr"`
+	Started  time.Time `json:"started"`
+	Detached bool      `json:"detached,omitempty"`
+}
+
+func writeBrokerRecord(dir string, r brokerRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, brokerFile), append(b, '\n'), 0o600)
+}
+
+// readBrokerRecord returns the record of the broker that serves dir, if
+// the file names a process that is still alive.
+func readBrokerRecord(dir string) (brokerRecord, bool) {
+	var r brokerRecord
+	b, err := os.ReadFile(filepath.Join(dir, brokerFile))
+	if err != nil || json.Unmarshal(b, &r) != nil || r.PID <= 0 {
+		return r, false
+	}
+	return r, processAlive(r.PID)
+}
+
+// removeBrokerRecord removes the record if it is still pid's: the next
+// broker may have written its own already.
+func removeBrokerRecord(dir string, pid int) {
+	path := filepath.Join(dir, brokerFile)
+	var r brokerRecord
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &r) == nil && r.PID == pid {
+		os.Remove(path)
+	}
+}
+
+// samePort reports whether two host:port addresses name the same port; the
+// hosts may be spelled differently (localhost, 127.0.0.1).
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb
+}

@@ -1,0 +1,72 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// ErrNoBroker is returned by StopBroker when nothing serves the mesh port.
+var ErrNoBroker = errors.New("no broker is running")
+
+// stopTimeout bounds how long StopBroker waits for the broker to exit.
+const stopTimeout = 15 * time.Second
+
+// StopBroker stops the broker of cfg's mesh without ever hosting one: it
+// dials the port, lets the broker prove it knows the secret, and sends
+// SIGTERM to the pid it reports, which hands over gracefully (on Windows,
+// which has no SIGTERM for another process, it is killed; every acked
+// message is on disk either way). It refuses unless the data folder's
+// record names that pid, so it never signals a process of another mesh.
+// It returns the broker's description once its process has exited.
+func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
+	cancel()
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return ipc.BrokerInfo{}, fmt.Errorf("%w on %s", ErrNoBroker, cfg.Addr)
+		}
+		if r := refusal(cfg, err); r != nil {
+			return ipc.BrokerInfo{}, r
+		}
+		return ipc.BrokerInfo{}, fmt.Errorf("reach the broker on %s: %w", cfg.Addr, err)
+	}
+	info := c.Broker()
+	c.Close()
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	if !alive || rec.PID != info.PID {
+		return info, fmt.Errorf("the broker on %s (pid %d) serves the data folder %s, not %s: run ipcmesh stop with IPC_DATA_DIR=%s", cfg.Addr, info.PID, info.DataDir, cfg.DataDir, info.DataDir)
+	}
+	proc, err := os.FindProcess(info.PID)
+	if err != nil {
+		return info, fmt.Errorf("find the broker's process %d: %w", info.PID, err)
+	}
+	if err := proc.Signal(syscall.SIGTERM); err != nil {
+		if err := proc.Kill(); err != nil {
+			return info, fmt.Errorf("stop the broker (pid %d): %w", info.PID, err)
+		}
+	}
+	// The broker is not this process's child: nothing announces its exit,
+	// so look now and then.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(stopTimeout)
+	for processAlive(info.PID) {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return info, fmt.Errorf("the broker (pid %d) was asked to stop but is still running after %v: it may be stopped (Ctrl-Z) or hung; kill it (kill -9 %d)", info.PID, stopTimeout, info.PID)
+		case <-ctx.Done():
+			return info, ctx.Err()
+		}
+	}
+	return info, nil
+}
