@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -68,7 +69,7 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 	if err != nil {
 		return err
 	}
-	return tools.Bridge(ctx, tools.BridgeOptions{
+	return remote.Serve(ctx, remote.Options{
 		URL:        url,
 		Key:        key,
 		HTTPClient: client,

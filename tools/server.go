@@ -3,8 +3,8 @@
 // notifications, over any MCP transport (stdio for `ipcmesh mcp`).
 //
 // NewBound serves the same tools for the HTTP face, acting as the name of
-// a caller's key; Bridge (`ipcmesh mcp --remote`) brings them from a remote
-// HTTP face to a local assistant over stdio.
+// a caller's key; package remote (`ipcmesh mcp --remote`) brings them from
+// a remote HTTP face to a local assistant over stdio.
 //
 // The server is a peer like any other: it joins the mesh (hosting the
 // broker when none is running), acts as the name the assistant registers,

@@ -1,4 +1,4 @@
-package tools_test
+package remote_test
 
 // The bridge (`ipcmesh mcp --remote`) between a go-sdk client and a bound
 // server behind TLS, on a private mesh, in-process and as the command.
@@ -25,30 +25,31 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// bridged runs Bridge with opts and connects a client to it. The channel
-// gets what Bridge returns.
-func bridged(t *testing.T, opts tools.BridgeOptions) (*client, <-chan error) {
+// bridged runs Serve with opts and connects a client to it. The channel
+// gets what Serve returns.
+func bridged(t *testing.T, opts remote.Options) (*client, <-chan error) {
 	t.Helper()
 	ct, st := mcp.NewInMemoryTransports()
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- tools.Bridge(ctx, opts, st) }()
+	go func() { done <- remote.Serve(ctx, opts, st) }()
 	t.Cleanup(cancel)
 	return connect(t, ct, ""), done
 }
 
-// bridgeFails runs Bridge with opts, which must fail, and returns its error.
-func bridgeFails(t *testing.T, opts tools.BridgeOptions) string {
+// bridgeFails runs Serve with opts, which must fail, and returns its error.
+func bridgeFails(t *testing.T, opts remote.Options) string {
 	t.Helper()
 	_, st := mcp.NewInMemoryTransports()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	err := tools.Bridge(ctx, opts, st)
+	err := remote.Serve(ctx, opts, st)
 	if err == nil {
-		t.Fatalf("Bridge(%s) succeeded, want an error", opts.URL)
+		t.Fatalf("Serve(%s) succeeded, want an error", opts.URL)
 	}
 	return err.Error()
 }
@@ -60,7 +61,7 @@ func TestBridge(t *testing.T) {
 	ts := httptest.NewTLSServer(face(alice, true))
 	defer ts.Close()
 	direct := connectHTTP(t, ts.URL, ts.Client(), "")
-	c, done := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Version: "test"})
+	c, done := bridged(t, remote.Options{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Version: "test"})
 	ctx := t.Context()
 
 	dt, dp, dr := listings(t, direct)
@@ -123,8 +124,8 @@ func TestBridge(t *testing.T) {
 	contains(t, "inbox", inbox.Contents[0].Text, "No unread messages for alice")
 
 	c.cs.Close()
-	if err := await(t, done, "Bridge to return"); err != nil {
-		t.Errorf("Bridge after the client left: %v", err)
+	if err := await(t, done, "Serve to return"); err != nil {
+		t.Errorf("Serve after the client left: %v", err)
 	}
 }
 
@@ -134,13 +135,13 @@ func TestBridgeErrors(t *testing.T) {
 	ts := httptest.NewTLSServer(face(alice, true))
 	defer ts.Close()
 
-	got := bridgeFails(t, tools.BridgeOptions{URL: ts.URL + "/mcp/", Key: "ipk1_wrong_key", HTTPClient: ts.Client()})
+	got := bridgeFails(t, remote.Options{URL: ts.URL + "/mcp/", Key: "ipk1_wrong_key", HTTPClient: ts.Client()})
 	contains(t, "bad key", got, ts.URL+"/mcp", "refused the key", "unknown or revoked key", "IPC_KEY", "ipcmesh key create NAME")
 	notContains(t, "bad key", got, "ipk1_wrong_key")
 
-	contains(t, "no key", bridgeFails(t, tools.BridgeOptions{URL: ts.URL, HTTPClient: ts.Client()}), "IPC_KEY", "--key-file")
-	contains(t, "untrusted certificate", bridgeFails(t, tools.BridgeOptions{URL: ts.URL, Key: testKey}), ts.URL+"/mcp", "not trusted", "--ca")
-	got = bridgeFails(t, tools.BridgeOptions{URL: strings.Replace(ts.URL, "https://", "", 1) + "/k/" + testKey + "/mcp", Key: testKey})
+	contains(t, "no key", bridgeFails(t, remote.Options{URL: ts.URL, HTTPClient: ts.Client()}), "IPC_KEY", "--key-file")
+	contains(t, "untrusted certificate", bridgeFails(t, remote.Options{URL: ts.URL, Key: testKey}), ts.URL+"/mcp", "not trusted", "--ca")
+	got = bridgeFails(t, remote.Options{URL: strings.Replace(ts.URL, "https://", "", 1) + "/k/" + testKey + "/mcp", Key: testKey})
 	contains(t, "key in the URL", got, "IPC_KEY")
 	notContains(t, "key in the URL", got, testKey)
 
@@ -150,7 +151,7 @@ func TestBridgeErrors(t *testing.T) {
 	}
 	gone := "https://" + ln.Addr().String()
 	ln.Close()
-	contains(t, "unreachable", bridgeFails(t, tools.BridgeOptions{URL: gone, Key: testKey}), "cannot reach", gone+"/mcp")
+	contains(t, "unreachable", bridgeFails(t, remote.Options{URL: gone, Key: testKey}), "cannot reach", gone+"/mcp")
 }
 
 // TestBridgeReconnects: the face restarts, losing its sessions; the next
@@ -193,7 +194,7 @@ func TestBridgeReconnects(t *testing.T) {
 	defer ts.Close()
 	logs := new(syncBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, _ := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Logger: log})
+	c, _ := bridged(t, remote.Options{URL: ts.URL, Key: testKey, HTTPClient: ts.Client(), Logger: log})
 
 	c.ok("list_instances", nil)
 	restart()
@@ -233,7 +234,7 @@ func TestBridgeRetriedSendArrivesOnce(t *testing.T) {
 	}))
 	ts.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the abort is the point
 	defer ts.Close()
-	c, _ := bridged(t, tools.BridgeOptions{URL: ts.URL, Key: testKey, HTTPClient: ts.Client()})
+	c, _ := bridged(t, remote.Options{URL: ts.URL, Key: testKey, HTTPClient: ts.Client()})
 
 	contains(t, "send", c.ok("send", map[string]any{"to": "bob", "content": "only once"}), "Delivered to bob")
 	if !cut.Load() {
