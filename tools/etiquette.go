@@ -14,8 +14,8 @@ import (
 //go:embed etiquette.md
 var etiquette string
 
-func (s *Server) addEtiquette() {
-	s.mcp.AddPrompt(&mcp.Prompt{
+func (c *core) addEtiquette() {
+	c.mcp.AddPrompt(&mcp.Prompt{
 		Name:        "ipcmesh-etiquette",
 		Description: "How to collaborate with other AI assistants over ipcmesh",
 	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {

@@ -29,8 +29,8 @@ type sendArgs struct {
 
 var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types()})
 
-func (s *Server) addSend() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+func (c *core) addSend() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "send",
 		InputSchema: sendSchema(),
 		Description: `Send a message to another instance by name, or post it to a channel with to "#name". ` +
@@ -38,19 +38,19 @@ func (s *Server) addSend() {
 			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +
 			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or which members a post reaches, and gives the id. ` +
 			`Texts over 10 KB reach X as a summary and a file path; for bulk, share it and set shared.`,
-	}, s.send)
+	}, c.send)
 }
 
-func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("send to %q", in.To)
 	if err := ipcmesh.ValidateType(in.Type); err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	id, err := messageID(req)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,7 +60,7 @@ func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs
 	}
 	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	return text(describeSend(r)), nil, nil
 }
