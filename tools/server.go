@@ -63,6 +63,8 @@ type Server struct {
 
 	started chan struct{} // closed once the start-up join (and IPC_NAME register) is done
 
+	// mu guards the fields below. It is never held across a call to the
+	// mesh, so a slow join or register holds up no other tool call.
 	mu      sync.Mutex
 	peer    *election.Peer // nil until joined, and after Run returns
 	closed  bool
@@ -131,9 +133,7 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	s.peer, s.closed = nil, true
 	s.mu.Unlock()
 	if p != nil {
-		if cerr := p.Close(); cerr != nil && !errors.Is(cerr, election.ErrClosed) {
-			s.log.Warn("leave the mesh", "err", cerr)
-		}
+		s.leave(p)
 	}
 	if err != nil {
 		return fmt.Errorf("MCP session: %w", err)
@@ -145,10 +145,7 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 // for it; when it fails they try again themselves.
 func (s *Server) start(ctx context.Context) {
 	defer close(s.started)
-	s.mu.Lock()
-	err := s.joinLocked(ctx)
-	p := s.peer
-	s.mu.Unlock()
+	p, err := s.join(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("cannot join the mesh yet; tools will retry", "addr", s.opts.Mesh.Addr, "err", err)
@@ -160,16 +157,6 @@ func (s *Server) start(ctx context.Context) {
 	}
 }
 
-// joinLocked joins the mesh; s.mu is held.
-func (s *Server) joinLocked(ctx context.Context) error {
-	p, err := election.Join(ctx, s.opts.Mesh)
-	if err != nil {
-		return fmt.Errorf("cannot join the mesh on %s: %w", s.opts.Mesh.Addr, err)
-	}
-	s.peer = p
-	return nil
-}
-
 // mesh returns the peer, joining the mesh again if the start-up join
 // failed (the program holding the port may have gone since).
 func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
@@ -179,17 +166,54 @@ func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
 		return nil, ctx.Err()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("the ipcmesh MCP server is shutting down")
+	p, closed := s.peer, s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return nil, errShuttingDown
+	case p != nil:
+		return p, nil
 	}
-	if s.peer == nil {
-		if err := s.joinLocked(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return s.peer, nil
+	return s.join(ctx)
 }
+
+// join joins the mesh and makes the peer the server's. Joining is network
+// I/O and may wait for an election, so s.mu is not held meanwhile: two
+// tool calls that find no peer may both join, and the one that comes back
+// second closes its peer and uses the first's, as it does when Run has
+// ended meanwhile.
+func (s *Server) join(ctx context.Context) (*election.Peer, error) {
+	p, err := election.Join(ctx, s.opts.Mesh)
+	if err != nil {
+		return nil, fmt.Errorf("cannot join the mesh on %s: %w", s.opts.Mesh.Addr, err)
+	}
+	s.mu.Lock()
+	cur, closed := s.peer, s.closed
+	if cur == nil && !closed {
+		s.peer = p
+	}
+	s.mu.Unlock()
+	switch {
+	case closed:
+		s.leave(p)
+		return nil, errShuttingDown
+	case cur != nil:
+		s.leave(p)
+		return cur, nil
+	}
+	return p, nil
+}
+
+// leave closes p, which leaves the mesh gracefully: a peer that hosts the
+// broker hands it over to the other peers.
+func (s *Server) leave(p *election.Peer) {
+	if err := p.Close(); err != nil && !errors.Is(err, election.ErrClosed) {
+		s.log.Warn("leave the mesh", "err", err)
+	}
+}
+
+// errShuttingDown is the answer of a tool called while Run returns.
+var errShuttingDown = errors.New("the ipcmesh MCP server is shutting down")
 
 // registered returns the peer and the name it acts as, or an error that
 // tells the model to register first.
