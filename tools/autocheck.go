@@ -11,18 +11,18 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// auto_check stores how often the assistant's hooks (ipcmesh hook, set up
-// by ipcmesh install) should show new mail: an assistant that is busy with
-// tools sees its mail without being asked to check. The server only keeps
-// the setting; the hooks act on it. The reply is one sentence; the mail
-// the hooks show later costs context only when there is some.
-
 type autoCheckArgs struct {
 	IntervalMinutes *int `json:"interval_minutes,omitempty" jsonschema:"minutes between automatic checks; 0 stops; omit for status"`
 }
 
 var autoCheckSchema = schemaOnce[autoCheckArgs](nil)
 
+// addAutoCheck adds auto_check, which stores how often the assistant's hooks
+// (ipcmesh hook, set up by ipcmesh install) should show new mail: an
+// assistant that is busy with tools sees its mail without being asked to
+// check. The server only keeps the setting; the hooks act on it. The reply
+// is one sentence; the mail the hooks show later costs context only when
+// there is some.
 func (c *core) addAutoCheck() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "auto_check",

@@ -10,20 +10,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Bound servers are the MCP face of the HTTP face (docs/HTTP.md, "MCP over
-// HTTP"): the same tools, acting through a peer the HTTP face holds for the
-// name a caller's key is bound to. The key decides the name, so register
-// only confirms it and rename is refused; the hooks auto_check configures
-// run on the mesh's own machine, so it is refused too. The endpoint is
-// stateless, so nothing is pushed: the model calls check.
-//
-// The HTTP face may build a server per request, so building one must be
-// cheap and leave nothing running: NewBound joins nothing, waits for
-// nothing and starts no goroutine.
-
-// bound is a server made by NewBound: the HTTP face holds its peer,
-// registered as the name the caller's key is bound to. Both are set once
-// and never change.
+// bound is a server made by NewBound, the MCP face of the HTTP face
+// (docs/HTTP.md, "MCP over HTTP"): the same tools, acting through a peer
+// the HTTP face holds, registered as the name the caller's key is bound
+// to. The key decides the name, so register only confirms it and rename
+// is refused; the hooks auto_check configures run on the mesh's own
+// machine, so it is refused too. The endpoint is stateless, so nothing is
+// pushed: the model calls check. peer and name are set once and never
+// change.
 type bound struct {
 	core
 	peer *election.Peer
@@ -50,7 +44,9 @@ type BoundOptions struct {
 // of it the SDK checking each tool's schema as it is added), so a caller
 // that serves p for many requests should build one and return it from its
 // getServer each time, as the SDK's HTTP handlers allow (the HTTP face
-// keeps one per name).
+// keeps one per name). Yet the HTTP face may build one per request, so
+// building one leaves nothing running: NewBound joins nothing, waits for
+// nothing and starts no goroutine.
 func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 	log := orDiscard(opts.Logger)
 	b := &bound{peer: p, name: p.Name()}

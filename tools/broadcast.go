@@ -12,14 +12,13 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// broadcast sends one message to every other registered instance. It costs
-// every recipient's attention, so the description steers the model to send
-// when one instance is meant.
-
 type broadcastArgs struct {
 	Content string `json:"content" jsonschema:"the message text"`
 }
 
+// addBroadcast adds broadcast, which sends one message to every other
+// registered instance. It costs every recipient's attention, so the
+// description steers the model to send when one instance is meant.
 func (c *core) addBroadcast() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "broadcast",

@@ -14,11 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// channels manages the named rooms instances post to with send "#name":
-// one tool with an action rather than five, so the surface stays small.
-// A private channel is a group conversation: only its members read or
-// post, and only a member adds others.
-
 type channelsArgs struct {
 	Action      string   `json:"action" jsonschema:"what to do"`
 	Name        string   `json:"name,omitempty" jsonschema:"the channel (create, join, leave)"`
@@ -30,6 +25,10 @@ type channelsArgs struct {
 
 var channelsSchema = schemaOnce[channelsArgs](map[string][]string{"action": {"create", "list", "find", "join", "leave"}})
 
+// addChannels adds channels, which manages the named rooms instances post to
+// with send "#name": one tool with an action rather than five, so the
+// surface stays small. A private channel is a group conversation: only its
+// members read or post, and only a member adds others.
 func (c *core) addChannels() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "channels",

@@ -13,15 +13,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// check reads the inbox. Messages are marked read only once the result
-// holding them is built: a check that fails half way loses nothing, and
-// every error is an error result, never "no new messages".
-//
-// With wait_seconds it is also how an assistant waits for a reply without
-// polling: one call that the broker holds until mail arrives. A client
-// that gave a progress token gets progress notifications while it waits,
-// so it does not time the call out.
-
 const (
 	// checkLimit bounds the messages one check returns: each costs the
 	// model context, and the rest wait for the next call.
@@ -42,6 +33,14 @@ type checkArgs struct {
 	WaitSeconds int `json:"wait_seconds,omitempty" jsonschema:"if nothing is unread, wait up to this many seconds (max 600) for a message; default 0: return at once"`
 }
 
+// addCheck adds check, which reads the inbox. Messages are marked read only
+// once the result holding them is built: a check that fails half way loses
+// nothing, and every error is an error result, never "no new messages".
+//
+// With wait_seconds it is also how an assistant waits for a reply without
+// polling: one call that the broker holds until mail arrives. A client that
+// gave a progress token gets progress notifications while it waits, so it
+// does not time the call out.
 func (c *core) addCheck() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "check",

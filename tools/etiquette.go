@@ -7,13 +7,15 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// The etiquette prompt: how to work with other assistants over the mesh.
-// It is a prompt, not part of the instructions or of a tool description,
-// so that it costs context only when the user asks for it.
-
+// etiquette is the text of the ipcmesh-etiquette prompt: how to work with
+// other assistants over the mesh. It is a prompt, not part of the
+// instructions or of a tool description, so that it costs context only
+// when the user asks for it.
+//
 //go:embed etiquette.md
 var etiquette string
 
+// addEtiquette adds the ipcmesh-etiquette prompt.
 func (c *core) addEtiquette() {
 	c.mcp.AddPrompt(&mcp.Prompt{
 		Name:        "ipcmesh-etiquette",

@@ -14,15 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// history reads what was said, read or not: a conversation with one
-// instance or a channel's posts (newest first, paged back with before), or
-// a whole thread (oldest first). It marks nothing read: that is check's.
-//
-// With a thread and wait_seconds it is how an assistant waits for the
-// answer to a request without polling: one call the broker holds until the
-// next message in the thread arrives, or a done in it ends the wait. Like
-// a waiting check it reports progress to a client that asked for it.
-
 type historyArgs struct {
 	With        string `json:"with,omitempty" jsonschema:"an instance: your conversation with it"`
 	Channel     string `json:"channel,omitempty" jsonschema:"a channel: its posts"`
@@ -32,6 +23,15 @@ type historyArgs struct {
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
 }
 
+// addHistory adds history, which reads what was said, read or not: a
+// conversation with one instance or a channel's posts (newest first, paged
+// back with before), or a whole thread (oldest first). It marks nothing
+// read: that is check's.
+//
+// With a thread and wait_seconds it is how an assistant waits for the answer
+// to a request without polling: one call the broker holds until the next
+// message in the thread arrives, or a done in it ends the wait. Like a
+// waiting check it reports progress to a client that asked for it.
 func (c *core) addHistory() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "history",

@@ -11,11 +11,11 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// list_instances shows who can be messaged. It needs no name, so it is
-// also how an assistant looks before it picks one. One line per instance.
-
 type listArgs struct{}
 
+// addList adds list_instances, which shows who can be messaged. It needs no
+// name, so it is also how an assistant looks before it picks one. One line
+// per instance.
 func (c *core) addList() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "list_instances",

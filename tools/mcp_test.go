@@ -233,8 +233,6 @@ func (a *assistant) nextChannel() channelNote {
 	return await(a.t, a.channel, a.label+": a channel notification")
 }
 
-// await receives from ch. It gives up only shortly before the test binary's
-// own deadline (go test -timeout), to say what never came.
 // callResult is the outcome of a tool call made in the background.
 type callResult struct {
 	res *mcp.CallToolResult
@@ -254,6 +252,8 @@ func waitingCheck(ctx context.Context, cs *mcp.ClientSession, tok any) <-chan ca
 	return done
 }
 
+// await receives from ch. It gives up only shortly before the test binary's
+// own deadline (go test -timeout), to say what never came.
 func await[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	deadline, ok := t.Deadline()

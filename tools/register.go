@@ -11,17 +11,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// register claims a name for this assistant. Every other tool but
-// list_instances needs one, so its description names it as the first step.
-// It costs one call a session, none when IPC_NAME names the instance.
-// The session token is kept in the data folder: a restarted server (or a
-// later register of the same name from this folder) resumes the name and
-// its unread mail instead of finding it taken.
-
 type registerArgs struct {
 	Name string `json:"name" jsonschema:"1-32 letters, digits, '_' or '-'"`
 }
 
+// addRegister adds register, which claims a name for this assistant. Every
+// other tool but list_instances needs one, so its description names it as
+// the first step. It costs one call a session, none when IPC_NAME names the
+// instance. The session token is kept in the data folder: a restarted server
+// (or a later register of the same name from this folder) resumes the name
+// and its unread mail instead of finding it taken.
 func (c *core) addRegister() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "register",

@@ -8,15 +8,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// rename moves this instance to a new name. Unlike registering a second
-// name, it takes the unread mail along and forwards mail sent to the old
-// name, so peers that still use it reach the assistant. The reply is one
-// sentence.
-
 type renameArgs struct {
 	NewName string `json:"new_name" jsonschema:"1-32 letters, digits, '_' or '-'"`
 }
 
+// addRename adds rename, which moves this instance to a new name. Unlike
+// registering a second name, it takes the unread mail along and forwards
+// mail sent to the old name, so peers that still use it reach the assistant.
+// The reply is one sentence.
 func (c *core) addRename() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "rename",

@@ -12,10 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// search finds messages by their words across everything this instance may
-// read: its direct mail, sent or received, and its channels. The broker
-// keeps a word index, so a search costs about the same on a large store.
-
 type searchArgs struct {
 	Query   string `json:"query" jsonschema:"words a message must all hold"`
 	From    string `json:"from,omitempty" jsonschema:"only messages from this instance"`
@@ -23,6 +19,10 @@ type searchArgs struct {
 	Since   string `json:"since,omitempty" jsonschema:"only messages since: a duration (24h, 7d) or a date (2026-01-02, RFC 3339)"`
 }
 
+// addSearch adds search, which finds messages by their words across
+// everything this instance may read: its direct mail, sent or received, and
+// its channels. The broker keeps a word index, so a search costs about the
+// same on a large store.
 func (c *core) addSearch() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "search",

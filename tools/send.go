@@ -12,13 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// send delivers one message to an instance or posts it to a channel. Its
-// reply always says what became of the message, because silent success
-// for a mistyped name is how mail gets lost: a name nobody registered yet
-// is queued (and near names suggested), a renamed one is forwarded, a
-// channel post says who gets it. The reply is one or two sentences and
-// ends with the message's id, which replies and waits refer to.
-
 type sendArgs struct {
 	To      string `json:"to" jsonschema:"a name, or #channel to post to a channel"`
 	Content string `json:"content" jsonschema:"the message text"`
@@ -29,6 +22,13 @@ type sendArgs struct {
 
 var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types()})
 
+// addSend adds send, which delivers one message to an instance or posts it
+// to a channel. Its reply always says what became of the message, because
+// silent success for a mistyped name is how mail gets lost: a name nobody
+// registered yet is queued (and near names suggested), a renamed one is
+// forwarded, a channel post says who gets it. The reply is one or two
+// sentences and ends with the message's id, which replies and waits refer
+// to.
 func (c *core) addSend() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "send",

@@ -3,8 +3,8 @@
 // notifications, over any MCP transport (stdio for `ipcmesh mcp`).
 //
 // NewBound serves the same tools for the HTTP face, acting as the name of
-// a caller's key; package remote (`ipcmesh mcp --remote`) brings them from
-// a remote HTTP face to a local assistant over stdio.
+// a caller's key; the bridge in tools/remote (`ipcmesh mcp --remote`)
+// brings them from a remote HTTP face to a local assistant over stdio.
 //
 // The server is a peer like any other: it joins the mesh (hosting the
 // broker when none is running), acts as the name the assistant registers,
@@ -15,7 +15,8 @@
 // users say ("msg X: ...", "check messages", "who's online?", "post to
 // #auth-dev: ..."), one tool per area rather than one per verb (history
 // covers conversations, channels and threads; channels does create, list,
-// find, join and leave), and plain text results.
+// find, join and leave), and results in plain text written for a model to
+// read: short, one fact per line, and no JSON to decode.
 package tools
 
 import (

@@ -12,10 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// share and get_shared keep content under a key for any instance to read:
-// bulk (a report, a diff, a plan) travels once, and messages point at the
-// key instead of carrying it.
-
 type shareArgs struct {
 	Key         string `json:"key" jsonschema:"1-64 letters, digits, '_', '.', ':' or '-'"`
 	Content     string `json:"content" jsonschema:"the content (up to 8 MiB)"`
@@ -26,6 +22,9 @@ type getSharedArgs struct {
 	Key string `json:"key,omitempty" jsonschema:"the key; omit to list every key"`
 }
 
+// addShare adds share and get_shared, which keep content under a key for any
+// instance to read: bulk (a report, a diff, a plan) travels once, and
+// messages point at the key instead of carrying it.
 func (c *core) addShare() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "share",

@@ -7,14 +7,14 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// set_status tells the others what this instance is doing: list_instances
-// shows the status line and the description next to its name.
-
 type setStatusArgs struct {
 	Status      string `json:"status" jsonschema:"what you are doing, at most 200 bytes; empty clears it"`
 	Description string `json:"description,omitempty" jsonschema:"what this instance is for (project, role), at most 500 bytes"`
 }
 
+// addSetStatus adds set_status, which tells the others what this instance is
+// doing: list_instances shows the status line and the description next to
+// its name.
 func (c *core) addSetStatus() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "set_status",
