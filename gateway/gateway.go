@@ -95,7 +95,6 @@ type Server struct {
 	routes   []route
 	mux      *http.ServeMux
 	handler  http.Handler
-	patterns []string // every pattern registered on mux, for the tests
 	mcp      http.Handler
 	openapi  *openAPIDoc
 	ping     time.Duration
