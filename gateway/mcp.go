@@ -76,7 +76,11 @@ func (s *Server) mcpServerFor(r *http.Request) *mcp.Server {
 // and every MCP request of that name shares it.
 func (sess *session) handlers(s *Server) *session {
 	sess.mcpOnce.Do(func() {
-		sess.mcpSrv = tools.NewBound(sess.peer, tools.BoundOptions{Version: s.opts.Version, Logger: s.log.With("name", sess.name)})
+		sess.mcpSrv = tools.NewBound(sess.peer, tools.BoundOptions{
+			Version:           s.opts.Version,
+			Logger:            s.log.With("name", sess.name),
+			LargeMessageBytes: s.opts.Mesh.Store.LargeMessageBytes,
+		})
 		sess.sse = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
 			if u := useOf(r); u == nil || u.sess != sess {
 				return nil

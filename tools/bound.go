@@ -30,6 +30,10 @@ type BoundOptions struct {
 	Version string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// LargeMessageBytes is the mesh's large-message threshold
+	// (store.Options.LargeMessageBytes, IPC_LARGE_MESSAGE_BYTES), which
+	// the send tool's description states; 0 means the store's default.
+	LargeMessageBytes int
 }
 
 // NewBound returns an MCP server that serves the tools, the prompt and the
@@ -50,7 +54,7 @@ type BoundOptions struct {
 func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 	log := orDiscard(opts.Logger)
 	b := &bound{peer: p, name: p.Name()}
-	b.core = core{log: log, id: b}
+	b.core = core{log: log, id: b, largeBytes: orStoreDefault(opts.LargeMessageBytes)}
 	b.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: orDevel(opts.Version)}, &mcp.ServerOptions{
 		Instructions: boundInstructions(b.name),
 		Logger:       log,

@@ -302,6 +302,40 @@ func TestBoundOverHTTP(t *testing.T) {
 	}
 }
 
+// TestSendStatesTheLargeMessageSize: send's description says over what
+// size a message is large, as the mesh is configured, on either server.
+func TestSendStatesTheLargeMessageSize(t *testing.T) {
+	sendDescription := func(c *client) string {
+		t.Helper()
+		res, err := c.cs.ListTools(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range res.Tools {
+			if tool.Name == "send" {
+				return tool.Description
+			}
+		}
+		t.Fatal("no send tool")
+		return ""
+	}
+	bound := func(p *election.Peer, opts tools.BoundOptions) *client {
+		ct, st := mcp.NewInMemoryTransports()
+		ss, err := tools.NewBound(p, opts).Connect(t.Context(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ss.Close() })
+		return connect(t, ct, "")
+	}
+	cfg := meshConfig(t)
+	alice := joinAs(t, cfg, "alice")
+	contains(t, "bound, default", sendDescription(bound(alice, tools.BoundOptions{})), "Texts over 10 KiB reach X")
+	contains(t, "bound, 2048", sendDescription(bound(alice, tools.BoundOptions{LargeMessageBytes: 2048})), "Texts over 2 KiB reach X")
+	cfg.Store.LargeMessageBytes = 200
+	contains(t, "stdio, 200", sendDescription(serveStdio(t, cfg)), "Texts over 200 bytes reach X")
+}
+
 // TestBoundLeavesNothingRunning: once the requests are served and the
 // connections closed, no goroutine of the SDK or of the tools is left,
 // however many servers were built.

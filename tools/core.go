@@ -12,6 +12,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -24,6 +25,10 @@ type core struct {
 	mcp *mcp.Server
 	log *slog.Logger
 	id  identity
+	// largeBytes is the size over which a message is large (a summary and
+	// a file path for its readers), as the mesh is configured; send's
+	// description states it.
+	largeBytes int
 }
 
 // identity is the part of a server that depends on who chooses the name it
@@ -125,6 +130,15 @@ func orDevel(version string) string {
 		return "devel"
 	}
 	return version
+}
+
+// orStoreDefault is a large-message threshold as the store applies it: n,
+// or the store's default when n is 0 (unset).
+func orStoreDefault(n int) int {
+	if n <= 0 {
+		return store.DefaultLargeMessageBytes
+	}
+	return n
 }
 
 // schemaOnce returns the input schema of T (see inputSchema), made on

@@ -28,7 +28,8 @@ var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types(
 // registered yet is queued (and near names suggested), a renamed one is
 // forwarded, a channel post says who gets it. The reply is one or two
 // sentences and ends with the message's id, which replies and waits refer
-// to.
+// to. The description states the size over which a message is large, as
+// the mesh is configured (IPC_LARGE_MESSAGE_BYTES).
 func (c *core) addSend() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "send",
@@ -37,7 +38,7 @@ func (c *core) addSend() {
 			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...", "post to #auth-dev: ...", ` +
 			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +
 			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or which members a post reaches, and gives the id. ` +
-			`Texts over 10 KB reach X as a summary and a file path; for bulk, share it and set shared.`,
+			`Texts over ` + exactSize(c.largeBytes) + ` reach X as a summary and a file path; for bulk, share it and set shared.`,
 	}, c.send)
 }
 
@@ -63,6 +64,18 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) 
 		return nil, nil, c.fail(action, err)
 	}
 	return text(describeSend(r)), nil, nil
+}
+
+// exactSize says n bytes exactly, in the largest unit that divides it:
+// "10 KiB" for 10240, "1 MiB", "1500 bytes".
+func exactSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // describeSend says what became of a message.

@@ -86,7 +86,7 @@ func New(opts Options) *Server {
 	if s.opts.Mesh.Logger == nil {
 		s.opts.Mesh.Logger = log
 	}
-	s.core = core{log: log, id: s}
+	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes)}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: instructions,
 		Logger:       log,
