@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -17,7 +18,7 @@ import (
 // running: the calls that joined in vain closed their peers.
 func TestJoinsAtOnce(t *testing.T) {
 	before := lastGoroutine()
-	cfg := meshConfig(t)
+	cfg := mcptest.MeshConfig(t)
 	foreign, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -35,23 +36,23 @@ func TestJoinsAtOnce(t *testing.T) {
 	ct, st := mcp.NewInMemoryTransports()
 	done := make(chan error, 1)
 	go func() { done <- tools.New(tools.Options{Mesh: cfg}).Run(context.Background(), st) }()
-	c := connect(t, ct, "")
+	c := mcptest.Connect(t, ct, "")
 
-	contains(t, "list_instances with the port held", c.fails("list_instances", nil), "not an ipcmesh broker")
+	mcptest.Contains(t, "list_instances with the port held", c.Fails("list_instances", nil), "not an ipcmesh broker")
 	foreign.Close()
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			res, err := c.cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_instances"})
+			res, err := c.Session.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_instances"})
 			if err != nil || res.IsError {
-				t.Errorf("list_instances once the port is free: %v %s", err, resultText(res))
+				t.Errorf("list_instances once the port is free: %v %s", err, mcptest.ResultText(res))
 			}
 		})
 	}
 	wg.Wait()
 
-	c.cs.Close()
-	if err := await(t, done, "Run to return"); err != nil {
+	c.Session.Close()
+	if err := mcptest.Await(t, done, "Run to return"); err != nil {
 		t.Errorf("Run: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
