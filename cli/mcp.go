@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -66,7 +67,7 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 	if err != nil {
 		return err
 	}
-	return tools.Bridge(ctx, tools.BridgeOptions{
+	return remote.Serve(ctx, remote.Options{
 		URL:        url,
 		Key:        key,
 		HTTPClient: client,

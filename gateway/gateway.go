@@ -10,6 +10,11 @@
 // closed once the name has been idle for Options.Idle. So the mesh's rules,
 // limits and errors apply unchanged: the face adds keys, per-key rate
 // limits and the browser protections (Host, Origin, CORS, body size).
+//
+// The caller is always the key's name: no request body names a sender.
+// What the name may see is decided by the broker, as for any peer: a
+// private channel, another pair's conversation or a thread the name is
+// not part of is not_found.
 package gateway
 
 import (
@@ -90,7 +95,6 @@ type Server struct {
 	routes   []route
 	mux      *http.ServeMux
 	handler  http.Handler
-	patterns []string // every pattern registered on mux, for the tests
 	mcp      http.Handler
 	openapi  *openAPIDoc
 	ping     time.Duration

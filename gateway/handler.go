@@ -33,26 +33,21 @@ func (c *call) query() *query { return &query{r: c.r} }
 // the OpenAPI document and the MCP endpoints.
 func (s *Server) register() {
 	for _, rt := range s.routes {
-		s.handle(rt.method+" "+rt.path, s.serveRoute(rt))
+		s.mux.Handle(rt.method+" "+rt.path, s.serveRoute(rt))
 	}
 	// Anything else under /api/v1 gets a JSON 404 or 405, not the mux's
 	// plain text.
-	s.handle(apiPrefix, http.HandlerFunc(s.serveUnknownAPI))
-	s.handle("GET /openapi.json", http.HandlerFunc(s.serveOpenAPI))
+	s.mux.Handle(apiPrefix, http.HandlerFunc(s.serveUnknownAPI))
+	s.mux.Handle("GET /openapi.json", http.HandlerFunc(s.serveOpenAPI))
 	// MCP with its methods spelled out, so that the page's GET /{file}
 	// does not overlap them. Stateless /mcp answers GET and DELETE with
 	// 405 itself, which is how a client learns there is no stream.
 	for _, m := range []string{"GET", "POST", "DELETE"} {
-		s.handle(m+" /mcp", http.HandlerFunc(s.serveMCP))
+		s.mux.Handle(m+" /mcp", http.HandlerFunc(s.serveMCP))
 	}
-	s.handle("GET /sse", http.HandlerFunc(s.serveSSE))
-	s.handle("POST /sse", http.HandlerFunc(s.serveSSE))
+	s.mux.Handle("GET /sse", http.HandlerFunc(s.serveSSE))
+	s.mux.Handle("POST /sse", http.HandlerFunc(s.serveSSE))
 	s.registerPage()
-}
-
-func (s *Server) handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, h)
-	s.patterns = append(s.patterns, pattern)
 }
 
 const apiPrefix = "/api/v1/"

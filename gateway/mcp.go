@@ -8,22 +8,12 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// MCP over HTTP serves the same tools as `ipcmesh mcp`, acting as the key's
-// name. Each name has one *mcp.Server, made from its peer on first use and
-// shared by every MCP request of that name.
-//
-// /mcp is Streamable HTTP, stateless: each POST is answered on its own by a
-// temporary session the SDK makes and closes, so no MCP session state lives
-// in the face and every protocol version the SDK speaks works, 2026-07-28
-// (server/discover, no initialize) as well as the older ones (a synthesized
-// initialize state per request). Mail is not pushed over it: the model
-// calls check.
-//
-// /sse is the legacy HTTP+SSE transport (2024-11-05): a GET holds a stream
-// open and names an endpoint to POST messages to. Each name has its own
-// SSE handler, so a session id is only ever found by requests of its name.
-
-// serveMCP serves /mcp.
+// serveMCP serves /mcp: Streamable HTTP, stateless. Each POST is answered
+// on its own by a temporary session the SDK makes and closes, so no MCP
+// session state lives in the face and every protocol version the SDK
+// speaks works, 2026-07-28 (server/discover, no initialize) as well as the
+// older ones (a synthesized initialize state per request). Mail is not
+// pushed over it: the model calls check.
 func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.mcpUse(w, r)
 	if !ok {
@@ -33,7 +23,10 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	s.mcp.ServeHTTP(w, r.WithContext(context.WithValue(u.ctx, useKey{}, u)))
 }
 
-// serveSSE serves /sse: the stream (GET) and the messages posted to it.
+// serveSSE serves /sse, the legacy HTTP+SSE transport (2024-11-05): a GET
+// holds a stream open and names an endpoint to POST messages to. Each name
+// has its own SSE handler, so a session id is only ever found by requests
+// of its name.
 func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 	u, ok := s.mcpUse(w, r)
 	if !ok {
@@ -78,10 +71,16 @@ func (s *Server) mcpServerFor(r *http.Request) *mcp.Server {
 	return u.sess.handlers(s).mcpSrv
 }
 
-// handlers makes the name's MCP server and SSE handler on first use.
+// handlers makes the name's MCP server and SSE handler on first use. The
+// server serves the same tools as `ipcmesh mcp`, acting as the key's name,
+// and every MCP request of that name shares it.
 func (sess *session) handlers(s *Server) *session {
 	sess.mcpOnce.Do(func() {
-		sess.mcpSrv = tools.NewBound(sess.peer, tools.BoundOptions{Version: s.opts.Version, Logger: s.log.With("name", sess.name)})
+		sess.mcpSrv = tools.NewBound(sess.peer, tools.BoundOptions{
+			Version:           s.opts.Version,
+			Logger:            s.log.With("name", sess.name),
+			LargeMessageBytes: s.opts.Mesh.Store.LargeMessageBytes,
+		})
 		sess.sse = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
 			if u := useOf(r); u == nil || u.sess != sess {
 				return nil

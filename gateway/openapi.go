@@ -15,11 +15,10 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// The OpenAPI 3.1 document of the REST face, made from the route table at
-// New. Only servers differs between requests: it is the origin the request
-// came to, so a client (ChatGPT Actions, say) that fetched the document
-// calls the face by the same address.
-
+// openAPIDoc is the OpenAPI 3.1 document of the REST face, made from the
+// route table at New. Only servers differs between requests: it is the
+// origin the request came to, so a client (ChatGPT Actions, say) that
+// fetched the document calls the face by the same address.
 type openAPIDoc struct {
 	OpenAPI    string                           `json:"openapi"`
 	Info       openAPIInfo                      `json:"info"`

@@ -23,9 +23,9 @@ const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 func (s *Server) registerPage() {
-	s.handle("GET /{$}", http.HandlerFunc(s.servePage))
-	s.handle("GET /{file}", http.HandlerFunc(s.serveStatic))
-	s.handle("GET /static/", http.HandlerFunc(s.serveStatic))
+	s.mux.Handle("GET /{$}", http.HandlerFunc(s.servePage))
+	s.mux.Handle("GET /{file}", http.HandlerFunc(s.serveStatic))
+	s.mux.Handle("GET /static/", http.HandlerFunc(s.serveStatic))
 }
 
 func web() fs.FS {

@@ -5,11 +5,6 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-// The REST handlers of collaboration: channels, history, threads, shared
-// entries and search. What the name may see is decided by the broker, as
-// for any peer: a private channel, another pair's conversation or a thread
-// the name is not part of is not_found.
-
 type joinBody struct {
 	Members []string `json:"members,omitempty" jsonschema:"names to add with the caller"`
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-// The REST handlers of mail and presence: who am I, going online, sending,
-// reading, acking, broadcasting, the instance list and the status line.
-// The caller is always the key's name: no body names a sender.
-
 // Longest waits a request may ask for (docs/HTTP.md).
 const (
 	maxCheckWait = 60 * time.Second

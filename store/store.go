@@ -22,6 +22,9 @@ const (
 	largeDir = "large-messages"
 )
 
+// DefaultLargeMessageBytes is Options.LargeMessageBytes when it is 0.
+const DefaultLargeMessageBytes = 10240
+
 // Options configure a Store. Zero fields take the defaults shown.
 type Options struct {
 	Dir               string           // data folder (required)
@@ -38,7 +41,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.LargeMessageBytes <= 0 {
-		o.LargeMessageBytes = 10240
+		o.LargeMessageBytes = DefaultLargeMessageBytes
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 8 << 20

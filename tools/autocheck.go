@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -10,32 +11,31 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// auto_check stores how often the assistant's hooks (ipcmesh hook, set up
-// by ipcmesh install) should show new mail: an assistant that is busy with
-// tools sees its mail without being asked to check. The server only keeps
-// the setting; the hooks act on it. The reply is one sentence; the mail
-// the hooks show later costs context only when there is some.
-
 type autoCheckArgs struct {
 	IntervalMinutes *int `json:"interval_minutes,omitempty" jsonschema:"minutes between automatic checks; 0 stops; omit for status"`
 }
 
 var autoCheckSchema = schemaOnce[autoCheckArgs](nil)
 
-func (s *Server) addAutoCheck() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addAutoCheck adds auto_check, which stores how often the assistant's hooks
+// (ipcmesh hook, set up by ipcmesh install) should show new mail: an
+// assistant that is busy with tools sees its mail without being asked to
+// check. The server only keeps the setting; the hooks act on it. The reply
+// is one sentence; the mail the hooks show later costs context only when
+// there is some.
+func (c *core) addAutoCheck() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "auto_check",
 		InputSchema: autoCheckSchema(),
 		Description: `Turn automatic mail checks on or off: the assistant's ipcmesh hooks then show new messages every N minutes. ` +
 			`Use for "start auto checking 5" (interval_minutes 5), "stop auto checking" (0), "auto check status" (omit interval_minutes).`,
-	}, s.autoCheck)
+	}, c.id.autoCheck)
 }
 
+// autoCheck reads or changes the setting of the name this instance acts
+// as, in its data folder, where the hooks read it.
 func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error) {
 	const action = "set auto checking"
-	if s.fixed != nil {
-		return nil, nil, errAutoCheckBound
-	}
 	p, name, err := s.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
@@ -59,3 +59,14 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 	}
 	return text(fmt.Sprintf("Auto checking started for %s: new messages are shown every %s (through the hooks ipcmesh install sets up).", name, human.Count(set.IntervalMinutes, "minute"))), nil, nil
 }
+
+// autoCheck refuses: no hook of this connection's assistant reads the
+// setting (see errAutoCheckBound).
+func (b *bound) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error) {
+	return nil, nil, errAutoCheckBound
+}
+
+// errAutoCheckBound is auto_check's answer on a bound server.
+var errAutoCheckBound = errors.New("cannot set auto checking: automatic checks are shown by the ipcmesh hooks of an assistant " +
+	"on the mesh's own machine (ipcmesh install sets them up), and this connection reaches the mesh over HTTP, " +
+	"directly or through `ipcmesh mcp --remote`, where no such hook runs; call check instead, with wait_seconds to wait for mail")

@@ -12,35 +12,34 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// broadcast sends one message to every other registered instance. It costs
-// every recipient's attention, so the description steers the model to send
-// when one instance is meant.
-
 type broadcastArgs struct {
 	Content string `json:"content" jsonschema:"the message text"`
 }
 
-func (s *Server) addBroadcast() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addBroadcast adds broadcast, which sends one message to every other
+// registered instance. It costs every recipient's attention, so the
+// description steers the model to send when one instance is meant.
+func (c *core) addBroadcast() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "broadcast",
 		Description: `Send one message to every other registered instance. ` +
 			`Use for "broadcast: ...", "tell everyone ...", "announce ...". Use send when one instance is meant.`,
-	}, s.broadcast)
+	}, c.broadcast)
 }
 
-func (s *Server) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broadcastArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broadcastArgs) (*mcp.CallToolResult, any, error) {
 	const action = "broadcast"
 	id, err := messageID(req)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	r, err := p.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: id, Content: in.Content})
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	var b strings.Builder
 	if len(r.Recipients) > 0 {

@@ -14,11 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// channels manages the named rooms instances post to with send "#name":
-// one tool with an action rather than five, so the surface stays small.
-// A private channel is a group conversation: only its members read or
-// post, and only a member adds others.
-
 type channelsArgs struct {
 	Action      string   `json:"action" jsonschema:"what to do"`
 	Name        string   `json:"name,omitempty" jsonschema:"the channel (create, join, leave)"`
@@ -30,16 +25,20 @@ type channelsArgs struct {
 
 var channelsSchema = schemaOnce[channelsArgs](map[string][]string{"action": {"create", "list", "find", "join", "leave"}})
 
-func (s *Server) addChannels() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addChannels adds channels, which manages the named rooms instances post to
+// with send "#name": one tool with an action rather than five, so the
+// surface stays small. A private channel is a group conversation: only its
+// members read or post, and only a member adds others.
+func (c *core) addChannels() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "channels",
 		InputSchema: channelsSchema(),
 		Description: `Manage channels, the named rooms you post to with send to "#name": create (private: a group only its members read), list (members, messages, last activity), find by keyword, join, leave. ` +
 			`Use for "create a channel #auth-dev for ...", "list channels", "find a channel about auth", "join #auth-dev", "add X to #auth-dev" (join with members), "leave #auth-dev".`,
-	}, s.channels)
+	}, c.channels)
 }
 
-func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in channelsArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channelsArgs) (*mcp.CallToolResult, any, error) {
 	action := in.Action + " channels"
 	if in.Name != "" {
 		action = fmt.Sprintf("%s %s", in.Action, channelName(in.Name))
@@ -48,7 +47,7 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 	if needName && in.Name == "" {
 		return nil, nil, fmt.Errorf("cannot %s a channel: name is required", in.Action)
 	}
-	p, me, err := s.registered(ctx, action)
+	p, me, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,14 +55,14 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 	case "create":
 		r, err := p.CreateChannel(ctx, ipc.ChannelCreateRequest{Name: in.Name, Description: in.Description, Private: in.Private, Members: in.Members})
 		if err != nil {
-			return nil, nil, s.fail(action, err)
+			return nil, nil, c.fail(action, err)
 		}
-		c := r.Channel
+		ch := r.Channel
 		kind := "public: anyone may join, read and post"
-		if c.Private {
+		if ch.Private {
 			kind = "private: only members read and post"
 		}
-		msg := fmt.Sprintf("Created #%s (%s); members: %s. Post with send to \"#%s\".", c.Name, kind, names(c.Members, me, 20), c.Name)
+		msg := fmt.Sprintf("Created #%s (%s); members: %s. Post with send to \"#%s\".", ch.Name, kind, names(ch.Members, me, 20), ch.Name)
 		if r.Warning != "" {
 			msg += " Warning: " + r.Warning
 		}
@@ -74,7 +73,7 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 		}
 		list, err := p.Channels(ctx, in.Query)
 		if err != nil {
-			return nil, nil, s.fail(action, err)
+			return nil, nil, c.fail(action, err)
 		}
 		if len(list) == 0 {
 			if in.Query != "" {
@@ -89,22 +88,22 @@ func (s *Server) channels(ctx context.Context, req *mcp.CallToolRequest, in chan
 			fmt.Fprintf(&b, "%s:\n", human.Count(len(list), "channel"))
 		}
 		now := time.Now()
-		for _, c := range list {
-			writeChannel(&b, c, me, now)
+		for _, ch := range list {
+			writeChannel(&b, ch, me, now)
 		}
 		return text(b.String()), nil, nil
 	case "join":
-		c, err := p.JoinChannel(ctx, in.Name, in.Members)
+		ch, err := p.JoinChannel(ctx, in.Name, in.Members)
 		if err != nil {
-			return nil, nil, s.fail(action, err)
+			return nil, nil, c.fail(action, err)
 		}
 		if len(in.Members) > 0 {
-			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(in.Members, ", "), c.Name, names(c.Members, me, 20))), nil, nil
+			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(in.Members, ", "), ch.Name, names(ch.Members, me, 20))), nil, nil
 		}
-		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", c.Name, human.Count(c.Messages, "message"), names(c.Members, me, 20), c.Name)), nil, nil
+		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 	case "leave":
 		if err := p.LeaveChannel(ctx, in.Name); err != nil {
-			return nil, nil, s.fail(action, err)
+			return nil, nil, c.fail(action, err)
 		}
 		return text(fmt.Sprintf("Left %s: its posts no longer reach you.", channelName(in.Name))), nil, nil
 	}

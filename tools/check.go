@@ -13,15 +13,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// check reads the inbox. Messages are marked read only once the result
-// holding them is built: a check that fails half way loses nothing, and
-// every error is an error result, never "no new messages".
-//
-// With wait_seconds it is also how an assistant waits for a reply without
-// polling: one call that the broker holds until mail arrives. A client
-// that gave a progress token gets progress notifications while it waits,
-// so it does not time the call out.
-
 const (
 	// checkLimit bounds the messages one check returns: each costs the
 	// model context, and the rest wait for the next call.
@@ -42,34 +33,42 @@ type checkArgs struct {
 	WaitSeconds int `json:"wait_seconds,omitempty" jsonschema:"if nothing is unread, wait up to this many seconds (max 600) for a message; default 0: return at once"`
 }
 
-func (s *Server) addCheck() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addCheck adds check, which reads the inbox. Messages are marked read only
+// once the result holding them is built: a check that fails half way loses
+// nothing, and every error is an error result, never "no new messages".
+//
+// With wait_seconds it is also how an assistant waits for a reply without
+// polling: one call that the broker holds until mail arrives. A client that
+// gave a progress token gets progress notifications while it waits, so it
+// does not time the call out.
+func (c *core) addCheck() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "check",
 		Description: `Read the unread messages sent to this instance and posted to its channels, and mark them read. ` +
 			`Use for "check messages", "msgs?", "any messages?", "check my inbox". ` +
 			`Shows sender, #channel, time, type, id (for reply_to) and text (a large message: summary and file path). ` +
 			`To wait for mail, set wait_seconds instead of calling check repeatedly.`,
-	}, s.check)
+	}, c.check)
 }
 
-func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs) (*mcp.CallToolResult, any, error) {
 	const action = "check messages"
 	if in.WaitSeconds < 0 {
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)
 	}
-	p, name, err := s.registered(ctx, action)
+	p, name, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	wait := time.Duration(min(in.WaitSeconds, maxWaitSeconds)) * time.Second
 	var r ipc.CheckResult
 	if wait > 0 {
-		r, err = s.waitForMail(ctx, req, p, wait)
+		r, err = c.waitForMail(ctx, req, p, wait)
 	} else {
 		r, err = p.Check(ctx, checkLimit, 0)
 	}
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	if len(r.Messages) == 0 {
 		if wait > 0 {
@@ -91,7 +90,7 @@ func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkAr
 	}
 	// The result is built: only now may the messages leave the inbox.
 	if _, err := p.Ack(ctx, ids); err != nil {
-		s.log.Warn("ack checked messages", "err", err)
+		c.log.Warn("ack checked messages", "err", err)
 		fmt.Fprintf(&b, "\n(These could not be marked read (%v): check may show them again.)\n", err)
 	}
 	return text(b.String()), nil, nil
@@ -99,7 +98,7 @@ func (s *Server) check(ctx context.Context, req *mcp.CallToolRequest, in checkAr
 
 // waitForMail checks for mail, waiting up to wait for some to arrive, and
 // reports progress meanwhile if the client asked for it.
-func (s *Server) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, wait time.Duration) (ipc.CheckResult, error) {
+func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, wait time.Duration) (ipc.CheckResult, error) {
 	if token := req.Params.GetProgressToken(); token != nil {
 		stop := reportProgress(ctx, req.Session, token, wait, "a message")
 		defer stop()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -36,41 +37,32 @@ func sentID(t *testing.T, result string) string {
 	return m[1]
 }
 
-func notContains(t *testing.T, what, got string, unwanted ...string) {
-	t.Helper()
-	for _, u := range unwanted {
-		if strings.Contains(got, u) {
-			t.Errorf("%s = %q, want it without %q", what, got, u)
-		}
-	}
-}
-
 func TestChannels(t *testing.T) {
 	m := newMesh(t)
 	team := m.team("alice", "bob")
 	alice, bob := team[0], team[1]
 
-	contains(t, "create", alice.ok("channels", map[string]any{"action": "create", "name": "#Auth Dev", "description": "login and tokens"}),
+	mcptest.Contains(t, "create", alice.ok("channels", map[string]any{"action": "create", "name": "#Auth Dev", "description": "login and tokens"}),
 		"Created #auth-dev", "public", "alice (you)", `send to "#auth-dev"`)
-	contains(t, "create a near name", alice.ok("channels", map[string]any{"action": "create", "name": "auth-deb", "description": "a typo"}),
+	mcptest.Contains(t, "create a near name", alice.ok("channels", map[string]any{"action": "create", "name": "auth-deb", "description": "a typo"}),
 		"Created #auth-deb", "Warning", "auth-dev")
 	alice.ok("channels", map[string]any{"action": "create", "name": "frontend", "description": "css and layout"})
 
 	list := bob.ok("channels", map[string]any{"action": "list"})
-	contains(t, "list", list, "3 channels", "#auth-dev: login and tokens", "1 member: alice", "0 messages", "#frontend", "(you are not a member)")
+	mcptest.Contains(t, "list", list, "3 channels", "#auth-dev: login and tokens", "1 member: alice", "0 messages", "#frontend", "(you are not a member)")
 	found := bob.ok("channels", map[string]any{"action": "find", "query": "tokens"})
-	contains(t, "find", found, "1 channel matching", "#auth-dev")
-	notContains(t, "find", found, "#frontend")
-	contains(t, "find nothing", bob.ok("channels", map[string]any{"action": "find", "query": "kubernetes"}), "No channel matches")
+	mcptest.Contains(t, "find", found, "1 channel matching", "#auth-dev")
+	mcptest.NotContains(t, "find", found, "#frontend")
+	mcptest.Contains(t, "find nothing", bob.ok("channels", map[string]any{"action": "find", "query": "kubernetes"}), "No channel matches")
 
-	contains(t, "join", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev"}), "Joined #auth-dev", "alice", "bob (you)")
-	contains(t, "list after join", bob.ok("channels", map[string]any{"action": "find", "query": "auth"}), "2 members: alice, bob (you)")
-	contains(t, "leave", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "Left #auth-dev")
-	contains(t, "list after leave", bob.ok("channels", map[string]any{"action": "find", "query": "tokens"}), "1 member: alice", "(you are not a member)")
+	mcptest.Contains(t, "join", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev"}), "Joined #auth-dev", "alice", "bob (you)")
+	mcptest.Contains(t, "list after join", bob.ok("channels", map[string]any{"action": "find", "query": "auth"}), "2 members: alice, bob (you)")
+	mcptest.Contains(t, "leave", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "Left #auth-dev")
+	mcptest.Contains(t, "list after leave", bob.ok("channels", map[string]any{"action": "find", "query": "tokens"}), "1 member: alice", "(you are not a member)")
 
-	contains(t, "create without a name", alice.fails("channels", map[string]any{"action": "create"}), "name is required")
-	contains(t, "create a taken name", alice.fails("channels", map[string]any{"action": "create", "name": "AUTH_DEV", "description": "other"}), "auth-dev")
-	contains(t, "join an unknown channel", bob.fails("channels", map[string]any{"action": "join", "name": "nowhere"}), "nowhere")
+	mcptest.Contains(t, "create without a name", alice.fails("channels", map[string]any{"action": "create"}), "name is required")
+	mcptest.Contains(t, "create a taken name", alice.fails("channels", map[string]any{"action": "create", "name": "AUTH_DEV", "description": "other"}), "auth-dev")
+	mcptest.Contains(t, "join an unknown channel", bob.fails("channels", map[string]any{"action": "join", "name": "nowhere"}), "nowhere")
 	bob.fails("channels", map[string]any{"action": "explode"}) // schema: action is an enum
 }
 
@@ -79,14 +71,14 @@ func TestPrivateChannel(t *testing.T) {
 	team := m.team("alice", "bob", "carol")
 	alice, bob, carol := team[0], team[1], team[2]
 
-	contains(t, "create", alice.ok("channels", map[string]any{"action": "create", "name": "secret", "private": true, "members": []string{"bob"}}),
+	mcptest.Contains(t, "create", alice.ok("channels", map[string]any{"action": "create", "name": "secret", "private": true, "members": []string{"bob"}}),
 		"Created #secret", "private", "alice (you), bob")
 	alice.send("#secret", "the launch is on friday")
 
 	// Bob, a member, reads and posts.
-	contains(t, "member check", bob.ok("check", nil), "From alice in #secret", "the launch is on friday")
-	contains(t, "member history", bob.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday")
-	contains(t, "member post", bob.send("#secret", "noted"), "Posted to #secret")
+	mcptest.Contains(t, "member check", bob.ok("check", nil), "From alice in #secret", "the launch is on friday")
+	mcptest.Contains(t, "member history", bob.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday")
+	mcptest.Contains(t, "member post", bob.send("#secret", "noted"), "Posted to #secret")
 
 	// Carol, not a member, learns nothing of it.
 	for _, tc := range []struct {
@@ -98,15 +90,15 @@ func TestPrivateChannel(t *testing.T) {
 		{"channels", map[string]any{"action": "join", "name": "secret"}},
 	} {
 		got := carol.fails(tc.tool, tc.args)
-		notContains(t, "non-member "+tc.tool, got, "friday", "noted")
+		mcptest.NotContains(t, "non-member "+tc.tool, got, "friday", "noted")
 	}
-	notContains(t, "non-member list", carol.ok("channels", map[string]any{"action": "list"}), "#secret")
-	contains(t, "non-member search", carol.ok("search", map[string]any{"query": "launch"}), "No message")
-	contains(t, "non-member check", carol.ok("check", nil), "No new messages")
+	mcptest.NotContains(t, "non-member list", carol.ok("channels", map[string]any{"action": "list"}), "#secret")
+	mcptest.Contains(t, "non-member search", carol.ok("search", map[string]any{"query": "launch"}), "No message")
+	mcptest.Contains(t, "non-member check", carol.ok("check", nil), "No new messages")
 
 	// A member adds carol; now she reads.
-	contains(t, "add a member", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol"}}), "Added carol to #secret", "carol")
-	contains(t, "new member history", carol.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday", "noted")
+	mcptest.Contains(t, "add a member", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol"}}), "Added carol to #secret", "carol")
+	mcptest.Contains(t, "new member history", carol.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday", "noted")
 }
 
 func TestChannelPostReachesMembersOnce(t *testing.T) {
@@ -118,7 +110,7 @@ func TestChannelPostReachesMembersOnce(t *testing.T) {
 	bob.ok("channels", map[string]any{"action": "join", "name": "dev"})
 	carol.ok("channels", map[string]any{"action": "join", "name": "dev"})
 
-	contains(t, "post", alice.ok("send", map[string]any{"to": "#dev", "content": "build is red", "type": "status"}),
+	mcptest.Contains(t, "post", alice.ok("send", map[string]any{"to": "#dev", "content": "build is red", "type": "status"}),
 		"Posted to #dev", "2 other members", "type status")
 	for _, a := range []*assistant{bob, carol} {
 		n := a.nextChannel()
@@ -126,12 +118,12 @@ func TestChannelPostReachesMembersOnce(t *testing.T) {
 			t.Errorf("%s: channel notification %+v", a.label, n)
 		}
 		got := a.ok("check", nil)
-		contains(t, a.label+" check", got, "1 new message", "From alice in #dev", "status, id ", "build is red")
-		contains(t, a.label+" second check", a.ok("check", nil), "No new messages")
+		mcptest.Contains(t, a.label+" check", got, "1 new message", "From alice in #dev", "status, id ", "build is red")
+		mcptest.Contains(t, a.label+" second check", a.ok("check", nil), "No new messages")
 	}
 	// The poster and a non-member get nothing.
-	contains(t, "poster check", alice.ok("check", nil), "No new messages")
-	contains(t, "non-member check", dave.ok("check", nil), "No new messages")
+	mcptest.Contains(t, "poster check", alice.ok("check", nil), "No new messages")
+	mcptest.Contains(t, "non-member check", dave.ok("check", nil), "No new messages")
 	select {
 	case n := <-dave.channel:
 		t.Errorf("a non-member was pushed %+v", n)
@@ -141,13 +133,13 @@ func TestChannelPostReachesMembersOnce(t *testing.T) {
 	}
 
 	// A public channel takes a non-member's post, and its members get it.
-	contains(t, "non-member post", dave.send("#dev", "can I help?"), "Posted to #dev")
-	contains(t, "member check", alice.ok("check", nil), "From dave in #dev", "can I help?")
+	mcptest.Contains(t, "non-member post", dave.send("#dev", "can I help?"), "Posted to #dev")
+	mcptest.Contains(t, "member check", alice.ok("check", nil), "From dave in #dev", "can I help?")
 	n := bob.nextChannel()
 	if n.Meta["channel"] != "dev" || n.Meta["from"] != "dave" || n.Meta["type"] != "message" {
 		t.Errorf("bob: channel notification %+v", n)
 	}
-	contains(t, "unknown channel", alice.fails("send", map[string]any{"to": "#deb", "content": "hi"}), "deb")
+	mcptest.Contains(t, "unknown channel", alice.fails("send", map[string]any{"to": "#deb", "content": "hi"}), "deb")
 }
 
 var beforePattern = regexp.MustCompile(`before (\d+)`)
@@ -178,7 +170,7 @@ func TestHistoryNewestFirst(t *testing.T) {
 				seen = append(seen, line)
 			}
 		}
-		notContains(t, "history", got, "not in the conversation")
+		mcptest.NotContains(t, "history", got, "not in the conversation")
 		mt := beforePattern.FindStringSubmatch(got)
 		if mt == nil {
 			break
@@ -193,11 +185,11 @@ func TestHistoryNewestFirst(t *testing.T) {
 		t.Errorf("paged history %q, want %q", seen, want)
 	}
 	got := alice.ok("history", map[string]any{"with": "bob"})
-	contains(t, "whole conversation", got, "5 messages", "newest first", "From alice to bob", "From bob to alice")
+	mcptest.Contains(t, "whole conversation", got, "5 messages", "newest first", "From alice to bob", "From bob to alice")
 
 	alice.fails("history", nil)
-	contains(t, "two at once", alice.fails("history", map[string]any{"with": "bob", "channel": "dev"}), "one of")
-	contains(t, "wait without thread", alice.fails("history", map[string]any{"with": "bob", "wait_seconds": 5}), "thread")
+	mcptest.Contains(t, "two at once", alice.fails("history", map[string]any{"with": "bob", "channel": "dev"}), "one of")
+	mcptest.Contains(t, "wait without thread", alice.fails("history", map[string]any{"with": "bob", "wait_seconds": 5}), "thread")
 }
 
 // waitInThread calls history with thread and wait_seconds, in the
@@ -224,7 +216,7 @@ func waitInThread(t *testing.T, a *assistant, id, token string) <-chan *mcp.Call
 			}
 			// Progress of an earlier wait, sent before it ended.
 		case r := <-done:
-			t.Fatalf("the wait returned before any reply: %s", resultText(r))
+			t.Fatalf("the wait returned before any reply: %s", mcptest.ResultText(r))
 		}
 	}
 }
@@ -235,39 +227,39 @@ func TestThreadWaitWakesAndStopsOnDone(t *testing.T) {
 	alice, bob := team[0], team[1]
 
 	sent := alice.ok("send", map[string]any{"to": "bob", "content": "please review auth.go", "type": "request"})
-	contains(t, "request", sent, "type request", "history with thread")
+	mcptest.Contains(t, "request", sent, "type request", "history with thread")
 	req := sentID(t, sent)
-	contains(t, "bob's check", bob.ok("check", nil), "From alice", "request, id "+req, "please review auth.go")
+	mcptest.Contains(t, "bob's check", bob.ok("check", nil), "From alice", "request, id "+req, "please review auth.go")
 
 	waiting := waitInThread(t, alice, req, "reply-1")
 	reply := bob.ok("send", map[string]any{"to": "alice", "content": "looks good, one nit", "type": "response", "reply_to": req})
-	contains(t, "reply", reply, "thread "+req)
+	mcptest.Contains(t, "reply", reply, "thread "+req)
 	replyID := sentID(t, reply)
-	r := await(t, waiting, "the wait to wake on the reply")
+	r := mcptest.Await(t, waiting, "the wait to wake on the reply")
 	if r.IsError {
-		t.Fatalf("wait failed: %s", resultText(r))
+		t.Fatalf("wait failed: %s", mcptest.ResultText(r))
 	}
-	got := resultText(r)
-	contains(t, "woken wait", got, "1 new message after "+req, "From bob to alice", "response", "reply to "+req, "looks good, one nit")
-	notContains(t, "woken wait", got, "done")
+	got := mcptest.ResultText(r)
+	mcptest.Contains(t, "woken wait", got, "1 new message after "+req, "From bob to alice", "response", "reply to "+req, "looks good, one nit")
+	mcptest.NotContains(t, "woken wait", got, "done")
 	// The wait showed the reply: check does not show it again.
-	contains(t, "check after the wait", alice.ok("check", nil), "No new messages")
+	mcptest.Contains(t, "check after the wait", alice.ok("check", nil), "No new messages")
 
 	waiting = waitInThread(t, alice, replyID, "reply-2")
 	bob.ok("send", map[string]any{"to": "alice", "content": "fixed the nit, all yours", "type": "done", "reply_to": replyID})
-	r = await(t, waiting, "the wait to stop on done")
-	got = resultText(r)
-	contains(t, "wait ended by done", got, "fixed the nit", "The thread is done: bob sent done")
+	r = mcptest.Await(t, waiting, "the wait to stop on done")
+	got = mcptest.ResultText(r)
+	mcptest.Contains(t, "wait ended by done", got, "fixed the nit", "The thread is done: bob sent done")
 
 	// The thread reads whole, oldest first, from any of its ids.
 	thread := bob.ok("history", map[string]any{"thread": replyID})
-	contains(t, "thread", thread, "3 messages", "oldest first", "The thread is done")
+	mcptest.Contains(t, "thread", thread, "3 messages", "oldest first", "The thread is done")
 	i, j, k := strings.Index(thread, "please review"), strings.Index(thread, "one nit"), strings.Index(thread, "all yours")
 	if !(i >= 0 && i < j && j < k) {
 		t.Errorf("thread not oldest first: %q", thread)
 	}
 	// Waiting on a finished thread returns at once.
-	contains(t, "wait on a done thread", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 300}), "The thread is done")
+	mcptest.Contains(t, "wait on a done thread", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 300}), "The thread is done")
 }
 
 func TestShare(t *testing.T) {
@@ -275,23 +267,23 @@ func TestShare(t *testing.T) {
 	team := m.team("alice", "bob")
 	alice, bob := team[0], team[1]
 
-	contains(t, "get nothing", bob.ok("get_shared", nil), "Nothing is shared")
+	mcptest.Contains(t, "get nothing", bob.ok("get_shared", nil), "Nothing is shared")
 	report := strings.Repeat("finding: token expiry is not checked\n", 100)
-	contains(t, "share", alice.ok("share", map[string]any{"key": "review:auth", "content": report, "description": "the auth review"}),
+	mcptest.Contains(t, "share", alice.ok("share", map[string]any{"key": "review:auth", "content": report, "description": "the auth review"}),
 		`Stored "review:auth"`, "3.6 KiB")
 	alice.ok("send", map[string]any{"to": "bob", "content": "the review is in", "shared": "review:auth"})
-	contains(t, "check", bob.ok("check", nil), "the review is in", `shared data "review:auth"`)
+	mcptest.Contains(t, "check", bob.ok("check", nil), "the review is in", `shared data "review:auth"`)
 
 	got := bob.ok("get_shared", map[string]any{"key": "review:auth"})
-	contains(t, "get", got, "stored by alice", "the auth review")
+	mcptest.Contains(t, "get", got, "stored by alice", "the auth review")
 	if !strings.HasSuffix(got, report) {
 		t.Errorf("get_shared does not end with the content: %q", got)
 	}
 	bob.ok("share", map[string]any{"key": "notes", "content": "short"})
-	contains(t, "list", alice.ok("get_shared", nil), "2 keys", "review:auth: 3.6 KiB, stored by alice", "the auth review", "notes: 5 bytes, stored by bob")
+	mcptest.Contains(t, "list", alice.ok("get_shared", nil), "2 keys", "review:auth: 3.6 KiB, stored by alice", "the auth review", "notes: 5 bytes, stored by bob")
 
-	contains(t, "bad key", alice.fails("share", map[string]any{"key": "no spaces", "content": "x"}), "no spaces")
-	contains(t, "unknown key", alice.fails("get_shared", map[string]any{"key": "nope"}), "nope")
+	mcptest.Contains(t, "bad key", alice.fails("share", map[string]any{"key": "no spaces", "content": "x"}), "no spaces")
+	mcptest.Contains(t, "unknown key", alice.fails("get_shared", map[string]any{"key": "nope"}), "nope")
 }
 
 func TestSearch(t *testing.T) {
@@ -311,17 +303,17 @@ func TestSearch(t *testing.T) {
 	alice.send("bob", "ping about the giraffe")
 
 	got := bob.ok("search", map[string]any{"query": "zebra"})
-	contains(t, "bob's search", got, "1 message matching", "From alice in #dev", "zebra migration")
-	notContains(t, "bob's search", got, "rebooted", "confidential", "lunch")
+	mcptest.Contains(t, "bob's search", got, "1 message matching", "From alice in #dev", "zebra migration")
+	mcptest.NotContains(t, "bob's search", got, "rebooted", "confidential", "lunch")
 
 	got = alice.ok("search", map[string]any{"query": "zebra"})
-	contains(t, "alice's search", got, "4 messages", "migration", "rebooted", "confidential", "lunch")
-	contains(t, "every word", alice.ok("search", map[string]any{"query": "zebra budget"}), "1 message", "confidential")
-	contains(t, "from", alice.ok("search", map[string]any{"query": "zebra", "from": "carol"}), "2 messages", "confidential", "lunch")
-	contains(t, "channel", alice.ok("search", map[string]any{"query": "zebra", "channel": "ops"}), "1 message", "rebooted")
-	contains(t, "direct mail", bob.ok("search", map[string]any{"query": "giraffe", "since": "1h"}), "1 message", "From alice to bob")
-	contains(t, "since the future", bob.ok("search", map[string]any{"query": "giraffe", "since": "2100-01-01"}), "No message")
-	contains(t, "bad since", bob.fails("search", map[string]any{"query": "giraffe", "since": "last tuesday"}), "since")
+	mcptest.Contains(t, "alice's search", got, "4 messages", "migration", "rebooted", "confidential", "lunch")
+	mcptest.Contains(t, "every word", alice.ok("search", map[string]any{"query": "zebra budget"}), "1 message", "confidential")
+	mcptest.Contains(t, "from", alice.ok("search", map[string]any{"query": "zebra", "from": "carol"}), "2 messages", "confidential", "lunch")
+	mcptest.Contains(t, "channel", alice.ok("search", map[string]any{"query": "zebra", "channel": "ops"}), "1 message", "rebooted")
+	mcptest.Contains(t, "direct mail", bob.ok("search", map[string]any{"query": "giraffe", "since": "1h"}), "1 message", "From alice to bob")
+	mcptest.Contains(t, "since the future", bob.ok("search", map[string]any{"query": "giraffe", "since": "2100-01-01"}), "No message")
+	mcptest.Contains(t, "bad since", bob.fails("search", map[string]any{"query": "giraffe", "since": "last tuesday"}), "since")
 }
 
 func TestSetStatus(t *testing.T) {
@@ -329,9 +321,9 @@ func TestSetStatus(t *testing.T) {
 	team := m.team("alice", "bob")
 	alice, bob := team[0], team[1]
 
-	contains(t, "set", alice.ok("set_status", map[string]any{"status": "reviewing auth.go", "description": "backend, repo api"}), "reviewing auth.go")
-	contains(t, "list", bob.ok("list_instances", nil), `alice: online`, `status "reviewing auth.go" (backend, repo api)`)
-	contains(t, "clear", alice.ok("set_status", map[string]any{"status": ""}), "Cleared")
-	notContains(t, "list after clear", bob.ok("list_instances", nil), "reviewing")
-	contains(t, "too long", alice.fails("set_status", map[string]any{"status": strings.Repeat("x", 201)}), "200")
+	mcptest.Contains(t, "set", alice.ok("set_status", map[string]any{"status": "reviewing auth.go", "description": "backend, repo api"}), "reviewing auth.go")
+	mcptest.Contains(t, "list", bob.ok("list_instances", nil), `alice: online`, `status "reviewing auth.go" (backend, repo api)`)
+	mcptest.Contains(t, "clear", alice.ok("set_status", map[string]any{"status": ""}), "Cleared")
+	mcptest.NotContains(t, "list after clear", bob.ok("list_instances", nil), "reviewing")
+	mcptest.Contains(t, "too long", alice.fails("set_status", map[string]any{"status": strings.Repeat("x", 201)}), "200")
 }

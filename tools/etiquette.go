@@ -7,15 +7,17 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// The etiquette prompt: how to work with other assistants over the mesh.
-// It is a prompt, not part of the instructions or of a tool description,
-// so that it costs context only when the user asks for it.
-
+// etiquette is the text of the ipcmesh-etiquette prompt: how to work with
+// other assistants over the mesh. It is a prompt, not part of the
+// instructions or of a tool description, so that it costs context only
+// when the user asks for it.
+//
 //go:embed etiquette.md
 var etiquette string
 
-func (s *Server) addEtiquette() {
-	s.mcp.AddPrompt(&mcp.Prompt{
+// addEtiquette adds the ipcmesh-etiquette prompt.
+func (c *core) addEtiquette() {
+	c.mcp.AddPrompt(&mcp.Prompt{
 		Name:        "ipcmesh-etiquette",
 		Description: "How to collaborate with other AI assistants over ipcmesh",
 	}, func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {

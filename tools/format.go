@@ -10,9 +10,6 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// Results are plain text written for a model to read: short, one fact per
-// line, and no JSON to decode.
-
 // writeMessage writes one message: who, where (a channel, or with
 // showTo the recipient), when, its type, id and thread, the text, and for
 // a large one where the whole text is. The id is always there: it is what

@@ -14,15 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// history reads what was said, read or not: a conversation with one
-// instance or a channel's posts (newest first, paged back with before), or
-// a whole thread (oldest first). It marks nothing read: that is check's.
-//
-// With a thread and wait_seconds it is how an assistant waits for the
-// answer to a request without polling: one call the broker holds until the
-// next message in the thread arrives, or a done in it ends the wait. Like
-// a waiting check it reports progress to a client that asked for it.
-
 type historyArgs struct {
 	With        string `json:"with,omitempty" jsonschema:"an instance: your conversation with it"`
 	Channel     string `json:"channel,omitempty" jsonschema:"a channel: its posts"`
@@ -32,16 +23,25 @@ type historyArgs struct {
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
 }
 
-func (s *Server) addHistory() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addHistory adds history, which reads what was said, read or not: a
+// conversation with one instance or a channel's posts (newest first, paged
+// back with before), or a whole thread (oldest first). It marks nothing
+// read: that is check's.
+//
+// With a thread and wait_seconds it is how an assistant waits for the answer
+// to a request without polling: one call the broker holds until the next
+// message in the thread arrives, or a done in it ends the wait. Like a
+// waiting check it reports progress to a client that asked for it.
+func (c *core) addHistory() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "history",
 		Description: `Read past messages, read or not: a conversation with an instance (with) or a channel's posts (channel), newest first; or a whole thread (thread), oldest first. ` +
 			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>". ` +
 			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns the messages after that id (at once if a reply already came, else when the next one arrives), or says when a done ended it.`,
-	}, s.history)
+	}, c.history)
 }
 
-func (s *Server) history(ctx context.Context, req *mcp.CallToolRequest, in historyArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in historyArgs) (*mcp.CallToolResult, any, error) {
 	const action = "read history"
 	set := 0
 	for _, v := range []string{in.With, in.Channel, in.Thread} {
@@ -57,16 +57,16 @@ func (s *Server) history(ctx context.Context, req *mcp.CallToolRequest, in histo
 	case in.WaitSeconds > 0 && in.Thread == "":
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message in a thread: give thread (the id of the message you expect an answer to)", action)
 	}
-	p, name, err := s.registered(ctx, action)
+	p, name, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	if in.WaitSeconds > 0 {
-		return s.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
+		return c.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
 	}
 	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, Limit: in.Limit})
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	var what string
 	switch {
@@ -110,7 +110,7 @@ func (s *Server) history(ctx context.Context, req *mcp.CallToolRequest, in histo
 // says what came: replies, a done, or nothing. The direct messages to this
 // instance it returns are marked read, so check does not show them again;
 // channel posts are left to check, which reads each channel in order.
-func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, name, id string, wait time.Duration) (*mcp.CallToolResult, any, error) {
+func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, name, id string, wait time.Duration) (*mcp.CallToolResult, any, error) {
 	const action = "wait for a reply"
 	if token := req.Params.GetProgressToken(); token != nil {
 		stop := reportProgress(ctx, req.Session, token, wait, "a reply to "+id)
@@ -118,7 +118,7 @@ func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *ele
 	}
 	r, err := p.WaitReply(ctx, id, wait)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	if len(r.Messages) == 0 {
 		if r.Done {
@@ -148,7 +148,7 @@ func (s *Server) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *ele
 		}
 	}
 	if _, err := p.Ack(ctx, mine); err != nil {
-		s.log.Warn("ack replies", "err", err)
+		c.log.Warn("ack replies", "err", err)
 	}
 	return text(b.String()), nil, nil
 }

@@ -16,23 +16,23 @@ import (
 // Reading it marks nothing read: check does that.
 const inboxURI = "ipc://inbox"
 
-func (s *Server) addInbox() {
-	s.mcp.AddResource(&mcp.Resource{
+func (c *core) addInbox() {
+	c.mcp.AddResource(&mcp.Resource{
 		URI:         inboxURI,
 		Name:        "inbox",
 		Description: "Unread ipcmesh messages for this instance. Reading does not mark them read; the check tool does.",
 		MIMEType:    "text/plain",
-	}, s.readInbox)
+	}, c.readInbox)
 }
 
-func (s *Server) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-	p, name, err := s.registered(ctx, "read the inbox")
+func (c *core) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	p, name, err := c.id.registered(ctx, "read the inbox")
 	if err != nil {
 		return nil, err
 	}
 	r, err := p.Check(ctx, checkLimit, 0)
 	if err != nil {
-		return nil, s.fail("read the inbox", err)
+		return nil, c.fail("read the inbox", err)
 	}
 	var b strings.Builder
 	if len(r.Messages) == 0 {

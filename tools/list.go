@@ -11,28 +11,28 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// list_instances shows who can be messaged. It needs no name, so it is
-// also how an assistant looks before it picks one. One line per instance.
-
 type listArgs struct{}
 
-func (s *Server) addList() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addList adds list_instances, which shows who can be messaged. It needs no
+// name, so it is also how an assistant looks before it picks one. One line
+// per instance.
+func (c *core) addList() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "list_instances",
 		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count, status line and description. ` +
 			`Use for "who's online?", "list instances", "who can I message?".`,
-	}, s.list)
+	}, c.list)
 }
 
-func (s *Server) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) (*mcp.CallToolResult, any, error) {
 	const action = "list instances"
-	p, err := s.mesh(ctx)
+	p, err := c.id.mesh(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot %s: %w", action, err)
 	}
 	all, err := p.List(ctx)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	me := p.Name()
 	if len(all) == 0 {

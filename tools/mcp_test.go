@@ -6,7 +6,6 @@ package tools_test
 // server says (results, notifications), never on sleeps.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -15,11 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -116,7 +115,7 @@ func (m *mesh) start(label string, o startOpts) *assistant {
 	if raceEnabled {
 		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	}
-	stderr := new(syncBuffer)
+	stderr := new(mcptest.SyncBuffer)
 	cmd.Stderr = stderr
 	t.Cleanup(func() {
 		if strings.Contains(stderr.String(), "WARNING: DATA RACE") {
@@ -186,17 +185,7 @@ func (a *assistant) call(tool string, args map[string]any) (string, bool) {
 	if err != nil {
 		a.t.Fatalf("%s: %s: %v", a.label, tool, err)
 	}
-	return resultText(res), res.IsError
-}
-
-func resultText(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
+	return mcptest.ResultText(res), res.IsError
 }
 
 // ok calls a tool that must succeed and returns its text.
@@ -232,54 +221,7 @@ func (a *assistant) send(to, content string) string {
 // nextChannel returns the next channel notification.
 func (a *assistant) nextChannel() channelNote {
 	a.t.Helper()
-	return await(a.t, a.channel, a.label+": a channel notification")
-}
-
-// await receives from ch. It gives up only shortly before the test binary's
-// own deadline (go test -timeout), to say what never came.
-// callResult is the outcome of a tool call made in the background.
-type callResult struct {
-	res *mcp.CallToolResult
-	err error
-}
-
-// waitingCheck starts a check that waits for mail, with progress token
-// tok, and returns where its result will arrive.
-func waitingCheck(ctx context.Context, cs *mcp.ClientSession, tok any) <-chan callResult {
-	done := make(chan callResult, 1)
-	go func() {
-		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300}}
-		params.SetProgressToken(tok)
-		res, err := cs.CallTool(ctx, params)
-		done <- callResult{res, err}
-	}()
-	return done
-}
-
-func await[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	deadline, ok := t.Deadline()
-	if !ok {
-		return <-ch
-	}
-	timer := time.NewTimer(time.Until(deadline) - 5*time.Second)
-	defer timer.Stop()
-	select {
-	case v := <-ch:
-		return v
-	case <-timer.C:
-		t.Fatalf("waited in vain for %s", what)
-	}
-	panic("unreachable")
-}
-
-func contains(t *testing.T, what, got string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(got, w) {
-			t.Errorf("%s = %q, want it to contain %q", what, got, w)
-		}
-	}
+	return mcptest.Await(a.t, a.channel, a.label+": a channel notification")
 }
 
 func TestHandshakeEveryProtocolVersion(t *testing.T) {
@@ -401,23 +343,23 @@ func TestExchange(t *testing.T) {
 	alice.register("alice")
 	bob.register("bob")
 
-	contains(t, "send", alice.send("bob", "hello bob"), "Delivered to bob")
+	mcptest.Contains(t, "send", alice.send("bob", "hello bob"), "Delivered to bob")
 	got := bob.ok("check", nil)
-	contains(t, "check", got, "1 new message for bob", "From alice", "hello bob")
+	mcptest.Contains(t, "check", got, "1 new message for bob", "From alice", "hello bob")
 	// Read means read: the second check is empty.
-	contains(t, "second check", bob.ok("check", nil), "No new messages for bob")
+	mcptest.Contains(t, "second check", bob.ok("check", nil), "No new messages for bob")
 
 	bob.send("alice", "hello alice")
 	big := strings.Repeat("a long report line. ", 40)
-	contains(t, "large send", bob.send("alice", big), "large")
+	mcptest.Contains(t, "large send", bob.send("alice", big), "large")
 	got = alice.ok("check", nil)
-	contains(t, "check", got, "2 new messages for alice", "hello alice", "large message", "whole text is in")
+	mcptest.Contains(t, "check", got, "2 new messages for alice", "hello alice", "large message", "whole text is in")
 	if strings.Contains(got, big) {
 		t.Errorf("check shows the large message whole: %q", got)
 	}
 
 	list := alice.ok("list_instances", nil)
-	contains(t, "list_instances", list, "alice (you): online", "bob: online")
+	mcptest.Contains(t, "list_instances", list, "alice (you): online", "bob: online")
 }
 
 func TestCheckWaitsForMail(t *testing.T) {
@@ -427,7 +369,7 @@ func TestCheckWaitsForMail(t *testing.T) {
 	alice.register("alice")
 	bob.register("bob")
 
-	done := waitingCheck(t.Context(), bob.cs, "wait-1")
+	done := mcptest.WaitingCheck(t.Context(), bob.cs, "wait-1")
 	// The first progress notification says bob's check is waiting.
 	select {
 	case tok := <-bob.progress:
@@ -435,17 +377,17 @@ func TestCheckWaitsForMail(t *testing.T) {
 			t.Fatalf("progress for token %s, want \"wait-1\"", tok)
 		}
 	case r := <-done:
-		t.Fatalf("check returned before any mail: %v %s", r.err, resultText(r.res))
+		t.Fatalf("check returned before any mail: %v %s", r.Err, mcptest.ResultText(r.Res))
 	}
 	alice.send("bob", "wake up")
-	r := await(t, done, "the waiting check to return")
-	if r.err != nil {
-		t.Fatal(r.err)
+	r := mcptest.Await(t, done, "the waiting check to return")
+	if r.Err != nil {
+		t.Fatal(r.Err)
 	}
-	if r.res.IsError {
-		t.Fatalf("check failed: %s", resultText(r.res))
+	if r.Res.IsError {
+		t.Fatalf("check failed: %s", mcptest.ResultText(r.Res))
 	}
-	contains(t, "check", resultText(r.res), "From alice", "wake up")
+	mcptest.Contains(t, "check", mcptest.ResultText(r.Res), "From alice", "wake up")
 }
 
 func TestRenameForwards(t *testing.T) {
@@ -456,11 +398,11 @@ func TestRenameForwards(t *testing.T) {
 	bob.register("bob")
 	bob.ok("auto_check", map[string]any{"interval_minutes": 3})
 
-	contains(t, "rename", bob.ok("rename", map[string]any{"new_name": "robert"}), "Renamed bob to robert", "forwarded")
-	contains(t, "send to the old name", alice.send("bob", "still there?"), "Forwarded", "robert")
-	contains(t, "check", bob.ok("check", nil), "new message for robert", "sent to your old name bob", "still there?")
-	contains(t, "list_instances", bob.ok("list_instances", nil), "robert (you)")
-	contains(t, "auto_check status", bob.ok("auto_check", nil), "every 3 minutes")
+	mcptest.Contains(t, "rename", bob.ok("rename", map[string]any{"new_name": "robert"}), "Renamed bob to robert", "forwarded")
+	mcptest.Contains(t, "send to the old name", alice.send("bob", "still there?"), "Forwarded", "robert")
+	mcptest.Contains(t, "check", bob.ok("check", nil), "new message for robert", "sent to your old name bob", "still there?")
+	mcptest.Contains(t, "list_instances", bob.ok("list_instances", nil), "robert (you)")
+	mcptest.Contains(t, "auto_check status", bob.ok("auto_check", nil), "every 3 minutes")
 }
 
 func TestErrorsAreErrorResults(t *testing.T) {
@@ -484,19 +426,19 @@ func TestErrorsAreErrorResults(t *testing.T) {
 		{"search", map[string]any{"query": "x"}},
 		{"set_status", map[string]any{"status": "x"}},
 	} {
-		contains(t, tc.tool+" before register", a.fails(tc.tool, tc.args), "not registered", "call register")
+		mcptest.Contains(t, tc.tool+" before register", a.fails(tc.tool, tc.args), "not registered", "call register")
 	}
-	contains(t, "invalid name", a.fails("register", map[string]any{"name": "bad name!"}), "bad name!", "letters, digits")
+	mcptest.Contains(t, "invalid name", a.fails("register", map[string]any{"name": "bad name!"}), "bad name!", "letters, digits")
 	a.fails("register", map[string]any{}) // schema: name is required
 
 	a.register("alice")
-	contains(t, "name taken", b.fails("register", map[string]any{"name": "alice"}), "alice", "in use", "alice-2")
+	mcptest.Contains(t, "name taken", b.fails("register", map[string]any{"name": "alice"}), "alice", "in use", "alice-2")
 	b.register("bob")
-	contains(t, "unknown name", b.send("alise", "hi"), "Queued for alise", "Did you mean alice")
-	contains(t, "invalid recipient", b.fails("send", map[string]any{"to": "a b", "content": "hi"}), "a b")
-	contains(t, "empty message", b.fails("send", map[string]any{"to": "alice", "content": ""}), "empty")
-	contains(t, "rename to a taken name", b.fails("rename", map[string]any{"new_name": "alice"}), "in use")
-	contains(t, "negative wait", b.fails("check", map[string]any{"wait_seconds": -1}), "wait_seconds")
+	mcptest.Contains(t, "unknown name", b.send("alise", "hi"), "Queued for alise", "Did you mean alice")
+	mcptest.Contains(t, "invalid recipient", b.fails("send", map[string]any{"to": "a b", "content": "hi"}), "a b")
+	mcptest.Contains(t, "empty message", b.fails("send", map[string]any{"to": "alice", "content": ""}), "empty")
+	mcptest.Contains(t, "rename to a taken name", b.fails("rename", map[string]any{"new_name": "alice"}), "in use")
+	mcptest.Contains(t, "negative wait", b.fails("check", map[string]any{"wait_seconds": -1}), "wait_seconds")
 }
 
 func TestPush(t *testing.T) {
@@ -514,21 +456,21 @@ func TestPush(t *testing.T) {
 			if v >= "2026-07-28" {
 				// The subscription is a listen stream: wait until the
 				// server has taken it.
-				await(t, bob.acked, "subscriptions/acknowledged")
+				mcptest.Await(t, bob.acked, "subscriptions/acknowledged")
 			}
 			alice.send("bob", "pushed hello")
 			n := bob.nextChannel()
 			if n.Content != "pushed hello" || n.Meta["from"] != "alice" || n.Meta["type"] != "message" || n.Meta["id"] == "" {
 				t.Errorf("channel notification %+v", n)
 			}
-			if uri := await(t, bob.updated, "resources/updated"); uri != "ipc://inbox" {
+			if uri := mcptest.Await(t, bob.updated, "resources/updated"); uri != "ipc://inbox" {
 				t.Errorf("resources/updated for %q", uri)
 			}
 			inbox, err := bob.cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "ipc://inbox"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			contains(t, "inbox", inbox.Contents[0].Text, "1 unread message", "pushed hello")
+			mcptest.Contains(t, "inbox", inbox.Contents[0].Text, "1 unread message", "pushed hello")
 
 			alice.ok("broadcast", map[string]any{"content": "all hands"})
 			n = bob.nextChannel()
@@ -536,7 +478,7 @@ func TestPush(t *testing.T) {
 				t.Errorf("broadcast channel notification %+v", n)
 			}
 			// A push is not a read.
-			contains(t, "check after push", bob.ok("check", nil), "2 new messages", "pushed hello", "all hands")
+			mcptest.Contains(t, "check after push", bob.ok("check", nil), "2 new messages", "pushed hello", "all hands")
 		})
 	}
 }
@@ -544,26 +486,26 @@ func TestPush(t *testing.T) {
 func TestIPCNameRegistersAtStart(t *testing.T) {
 	m := newMesh(t)
 	carol := m.start("carol", startOpts{env: []string{"IPC_NAME=carol"}})
-	contains(t, "check", carol.ok("check", nil), "No new messages for carol")
+	mcptest.Contains(t, "check", carol.ok("check", nil), "No new messages for carol")
 	alice := m.start("alice", startOpts{})
 	alice.register("alice")
-	contains(t, "send", alice.send("carol", "hi carol"), "Delivered to carol")
-	contains(t, "list", alice.ok("list_instances", nil), "carol: online")
-	contains(t, "bad IPC_NAME", m.start("bad", startOpts{env: []string{"IPC_NAME=no way"}}).fails("check", nil),
+	mcptest.Contains(t, "send", alice.send("carol", "hi carol"), "Delivered to carol")
+	mcptest.Contains(t, "list", alice.ok("list_instances", nil), "carol: online")
+	mcptest.Contains(t, "bad IPC_NAME", m.start("bad", startOpts{env: []string{"IPC_NAME=no way"}}).fails("check", nil),
 		"call register", `IPC_NAME="no way"`)
 }
 
 func TestAutoCheck(t *testing.T) {
 	m := newMesh(t)
 	a := m.start("a", startOpts{env: []string{"IPC_NAME=dora"}})
-	contains(t, "status", a.ok("auto_check", nil), "off")
-	contains(t, "start", a.ok("auto_check", map[string]any{"interval_minutes": 5}), "every 5 minutes")
+	mcptest.Contains(t, "status", a.ok("auto_check", nil), "off")
+	mcptest.Contains(t, "start", a.ok("auto_check", map[string]any{"interval_minutes": 5}), "every 5 minutes")
 	set, err := autocheck.Load(m.dataDir, "dora")
 	if err != nil || set.IntervalMinutes != 5 {
 		t.Errorf("saved setting %+v, %v; want 5 minutes", set, err)
 	}
-	contains(t, "status", a.ok("auto_check", map[string]any{"interval_minutes": -1}), "every 5 minutes")
-	contains(t, "stop", a.ok("auto_check", map[string]any{"interval_minutes": 0}), "stopped")
+	mcptest.Contains(t, "status", a.ok("auto_check", map[string]any{"interval_minutes": -1}), "every 5 minutes")
+	mcptest.Contains(t, "stop", a.ok("auto_check", map[string]any{"interval_minutes": 0}), "stopped")
 	if set, _ := autocheck.Load(m.dataDir, "dora"); set.IntervalMinutes != 0 {
 		t.Errorf("after stop, setting %+v", set)
 	}
@@ -609,13 +551,13 @@ func TestFailover(t *testing.T) {
 				}
 			}
 			bob.send("host", "after failover")
-			contains(t, "check after failover", bob.ok("check", nil), "before failover")
+			mcptest.Contains(t, "check after failover", bob.ok("check", nil), "before failover")
 
 			back := host // still running when only the broker was lost
 			if how != "broker killed" {
 				back = m.start("host again", startOpts{env: []string{"IPC_NAME=host"}})
 			}
-			contains(t, "check after restart", back.ok("check", nil), "From bob", "after failover")
+			mcptest.Contains(t, "check after restart", back.ok("check", nil), "From bob", "after failover")
 		})
 	}
 }
@@ -647,23 +589,4 @@ func (c *observingConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		c.see(msg)
 	}
 	return msg, err
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child's stderr
-// and the reads of a failing test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -11,30 +11,28 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// register claims a name for this assistant. Every other tool but
-// list_instances needs one, so its description names it as the first step.
-// It costs one call a session, none when IPC_NAME names the instance.
-// The session token is kept in the data folder: a restarted server (or a
-// later register of the same name from this folder) resumes the name and
-// its unread mail instead of finding it taken.
-
 type registerArgs struct {
 	Name string `json:"name" jsonschema:"1-32 letters, digits, '_' or '-'"`
 }
 
-func (s *Server) addRegister() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addRegister adds register, which claims a name for this assistant. Every
+// other tool but list_instances needs one, so its description names it as
+// the first step. It costs one call a session, none when IPC_NAME names the
+// instance. The session token is kept in the data folder: a restarted server
+// (or a later register of the same name from this folder) resumes the name
+// and its unread mail instead of finding it taken.
+func (c *core) addRegister() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "register",
 		Description: `Register this instance on the ipcmesh under a name, so other AI assistants can message it. ` +
 			`Use for "register this instance as X", "register as X", "join the mesh as X". ` +
 			`Needed first by every other tool but list_instances. Registering your own name again resumes it with its unread mail.`,
-	}, s.register)
+	}, c.id.register)
 }
 
+// register registers the name the model asks for, resuming its session
+// when this data folder holds its token.
 func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in registerArgs) (*mcp.CallToolResult, any, error) {
-	if s.fixed != nil {
-		return s.registerBound(ctx, in)
-	}
 	action := fmt.Sprintf("register as %q", in.Name)
 	p, err := s.mesh(ctx)
 	if err != nil {
@@ -64,6 +62,32 @@ func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in regi
 	if sess.Unread > 0 {
 		msg += fmt.Sprintf(" %s waiting: call check to read.", human.Count(sess.Unread, "unread message"))
 		s.inboxChanged(ctx)
+	}
+	return text(msg), nil, nil
+}
+
+// register confirms the bound name: a key acts as one name, so there is
+// nothing to choose. It says who the caller is and what mail waits.
+func (b *bound) register(ctx context.Context, req *mcp.CallToolRequest, in registerArgs) (*mcp.CallToolResult, any, error) {
+	action := fmt.Sprintf("register as %q", in.Name)
+	if in.Name != "" && in.Name != b.name {
+		if err := ipcmesh.ValidateName(in.Name); err != nil {
+			return nil, nil, b.fail(action, err)
+		}
+		return nil, nil, b.otherName(action, in.Name)
+	}
+	p, name, err := b.registered(ctx, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg := fmt.Sprintf("You are %s: this connection's key is bound to that name, which is registered already. Others can message you with send to %q.", name, name)
+	// The unread count is a courtesy: without it the answer still holds.
+	if all, err := p.List(ctx); err == nil {
+		for _, in := range all {
+			if in.Name == name && in.Unread > 0 {
+				msg += fmt.Sprintf(" %s waiting: call check to read.", human.Count(in.Unread, "unread message"))
+			}
+		}
 	}
 	return text(msg), nil, nil
 }

@@ -8,27 +8,25 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// rename moves this instance to a new name. Unlike registering a second
-// name, it takes the unread mail along and forwards mail sent to the old
-// name, so peers that still use it reach the assistant. The reply is one
-// sentence.
-
 type renameArgs struct {
 	NewName string `json:"new_name" jsonschema:"1-32 letters, digits, '_' or '-'"`
 }
 
-func (s *Server) addRename() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addRename adds rename, which moves this instance to a new name. Unlike
+// registering a second name, it takes the unread mail along and forwards
+// mail sent to the old name, so peers that still use it reach the assistant.
+// The reply is one sentence.
+func (c *core) addRename() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "rename",
 		Description: `Rename this instance. Use for "rename to X", "change my name to X". ` +
 			`Unread mail moves to the new name; messages to the old name are forwarded for 2 hours.`,
-	}, s.rename)
+	}, c.id.rename)
 }
 
+// rename moves the name this instance acts as, with its mail and its
+// auto-check setting.
 func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in renameArgs) (*mcp.CallToolResult, any, error) {
-	if s.fixed != nil {
-		return nil, nil, s.renameBound(in)
-	}
 	action := fmt.Sprintf("rename to %q", in.NewName)
 	p, old, err := s.registered(ctx, action)
 	if err != nil {
@@ -48,4 +46,9 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		}
 	}
 	return text(msg), nil, nil
+}
+
+// rename refuses: the name belongs to the key, not to the connection.
+func (b *bound) rename(ctx context.Context, req *mcp.CallToolRequest, in renameArgs) (*mcp.CallToolResult, any, error) {
+	return nil, nil, b.otherName(fmt.Sprintf("rename to %q", in.NewName), in.NewName)
 }

@@ -12,10 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// search finds messages by their words across everything this instance may
-// read: its direct mail, sent or received, and its channels. The broker
-// keeps a word index, so a search costs about the same on a large store.
-
 type searchArgs struct {
 	Query   string `json:"query" jsonschema:"words a message must all hold"`
 	From    string `json:"from,omitempty" jsonschema:"only messages from this instance"`
@@ -23,15 +19,19 @@ type searchArgs struct {
 	Since   string `json:"since,omitempty" jsonschema:"only messages since: a duration (24h, 7d) or a date (2026-01-02, RFC 3339)"`
 }
 
-func (s *Server) addSearch() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addSearch adds search, which finds messages by their words across
+// everything this instance may read: its direct mail, sent or received, and
+// its channels. The broker keeps a word index, so a search costs about the
+// same on a large store.
+func (c *core) addSearch() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "search",
 		Description: `Search the messages you may read (your direct mail, sent or received, and your channels) for words; newest first, at most 20. ` +
 			`Use for "search messages for X", "what did Y say about X?" (from), "find X in #auth-dev" (channel), "X since yesterday" (since 24h).`,
-	}, s.search)
+	}, c.search)
 }
 
-func (s *Server) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("search for %q", in.Query)
 	var since time.Time
 	if in.Since != "" {
@@ -40,13 +40,13 @@ func (s *Server) search(ctx context.Context, req *mcp.CallToolRequest, in search
 			return nil, nil, fmt.Errorf("cannot %s: since: %v", action, err)
 		}
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	msgs, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since})
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	if len(msgs) == 0 {
 		return text(fmt.Sprintf("No message you may read matches %q.", in.Query)), nil, nil

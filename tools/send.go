@@ -12,13 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// send delivers one message to an instance or posts it to a channel. Its
-// reply always says what became of the message, because silent success
-// for a mistyped name is how mail gets lost: a name nobody registered yet
-// is queued (and near names suggested), a renamed one is forwarded, a
-// channel post says who gets it. The reply is one or two sentences and
-// ends with the message's id, which replies and waits refer to.
-
 type sendArgs struct {
 	To      string `json:"to" jsonschema:"a name, or #channel to post to a channel"`
 	Content string `json:"content" jsonschema:"the message text"`
@@ -29,28 +22,36 @@ type sendArgs struct {
 
 var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types()})
 
-func (s *Server) addSend() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addSend adds send, which delivers one message to an instance or posts it
+// to a channel. Its reply always says what became of the message, because
+// silent success for a mistyped name is how mail gets lost: a name nobody
+// registered yet is queued (and near names suggested), a renamed one is
+// forwarded, a channel post says who gets it. The reply is one or two
+// sentences and ends with the message's id, which replies and waits refer
+// to. The description states the size over which a message is large, as
+// the mesh is configured (IPC_LARGE_MESSAGE_BYTES).
+func (c *core) addSend() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "send",
 		InputSchema: sendSchema(),
 		Description: `Send a message to another instance by name, or post it to a channel with to "#name". ` +
 			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...", "post to #auth-dev: ...", ` +
 			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +
 			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or which members a post reaches, and gives the id. ` +
-			`Texts over 10 KB reach X as a summary and a file path; for bulk, share it and set shared.`,
-	}, s.send)
+			`Texts over ` + exactSize(c.largeBytes) + ` reach X as a summary and a file path; for bulk, share it and set shared.`,
+	}, c.send)
 }
 
-func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("send to %q", in.To)
 	if err := ipcmesh.ValidateType(in.Type); err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	id, err := messageID(req)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,9 +61,21 @@ func (s *Server) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs
 	}
 	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	return text(describeSend(r)), nil, nil
+}
+
+// exactSize says n bytes exactly, in the largest unit that divides it:
+// "10 KiB" for 10240, "1 MiB", "1500 bytes".
+func exactSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // describeSend says what became of a message.

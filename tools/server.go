@@ -3,8 +3,8 @@
 // notifications, over any MCP transport (stdio for `ipcmesh mcp`).
 //
 // NewBound serves the same tools for the HTTP face, acting as the name of
-// a caller's key; Bridge (`ipcmesh mcp --remote`) brings them from a remote
-// HTTP face to a local assistant over stdio.
+// a caller's key; the bridge in tools/remote (`ipcmesh mcp --remote`)
+// brings them from a remote HTTP face to a local assistant over stdio.
 //
 // The server is a peer like any other: it joins the mesh (hosting the
 // broker when none is running), acts as the name the assistant registers,
@@ -15,7 +15,8 @@
 // users say ("msg X: ...", "check messages", "who's online?", "post to
 // #auth-dev: ..."), one tool per area rather than one per verb (history
 // covers conversations, channels and threads; channels does create, list,
-// find, join and leave), and plain text results.
+// find, join and leave), and results in plain text written for a model to
+// read: short, one fact per line, and no JSON to decode.
 package tools
 
 import (
@@ -24,11 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -53,27 +51,21 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server serves one MCP session for one peer of the mesh.
-//
-// The same type backs the servers NewBound returns for the HTTP face: the
-// tools are its methods either way, and the few that differ ask s.fixed.
+// Server serves one MCP session for one peer of the mesh: it joins the
+// mesh itself, acts as the name the model registers (or IPC_NAME), and
+// pushes the mail for that name to the client. The servers NewBound
+// returns have the same tools, but act as a name chosen for them.
 type Server struct {
+	core
 	opts Options
-	log  *slog.Logger
-	mcp  *mcp.Server
 
-	// fixed is the peer of a bound server (NewBound): the HTTP face holds
-	// it, registered as bound, the name the caller's key is bound to. Both
-	// are set once and never change; fixed is nil for New's servers.
-	fixed *election.Peer
-	bound string
-
-	// The rest serves New's servers only.
 	out   *notifyingTransport // set by Run
 	queue chan ipcmesh.Message
 
 	started chan struct{} // closed once the start-up join (and IPC_NAME register) is done
 
+	// mu guards the fields below. It is never held across a call to the
+	// mesh, so a slow join or register holds up no other tool call.
 	mu      sync.Mutex
 	peer    *election.Peer // nil until joined, and after Run returns
 	closed  bool
@@ -86,7 +78,6 @@ func New(opts Options) *Server {
 	opts.Version = orDevel(opts.Version)
 	s := &Server{
 		opts:    opts,
-		log:     log,
 		queue:   make(chan ipcmesh.Message, pushQueue),
 		started: make(chan struct{}),
 	}
@@ -95,6 +86,7 @@ func New(opts Options) *Server {
 	if s.opts.Mesh.Logger == nil {
 		s.opts.Mesh.Logger = log
 	}
+	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes)}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: instructions,
 		Logger:       log,
@@ -108,43 +100,6 @@ func New(opts Options) *Server {
 	})
 	s.addFeatures()
 	return s
-}
-
-// addFeatures adds the tools, the prompt and the inbox resource to s.mcp.
-// Every server has the same ones, whichever way it reaches the mesh: the
-// handlers ask s.fixed where they must differ.
-func (s *Server) addFeatures() {
-	s.addRegister()
-	s.addSend()
-	s.addCheck()
-	s.addBroadcast()
-	s.addList()
-	s.addRename()
-	s.addAutoCheck()
-	s.addHistory()
-	s.addChannels()
-	s.addShare()
-	s.addSearch()
-	s.addSetStatus()
-	s.addEtiquette()
-	s.addInbox()
-}
-
-// discard is the logger of a server given none.
-var discard = slog.New(slog.DiscardHandler)
-
-func orDiscard(log *slog.Logger) *slog.Logger {
-	if log == nil {
-		return discard
-	}
-	return log
-}
-
-func orDevel(version string) string {
-	if version == "" {
-		return "devel"
-	}
-	return version
 }
 
 // Run joins the mesh and serves MCP over t until the client goes away (for
@@ -179,9 +134,7 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	s.peer, s.closed = nil, true
 	s.mu.Unlock()
 	if p != nil {
-		if cerr := p.Close(); cerr != nil && !errors.Is(cerr, election.ErrClosed) {
-			s.log.Warn("leave the mesh", "err", cerr)
-		}
+		s.leave(p)
 	}
 	if err != nil {
 		return fmt.Errorf("MCP session: %w", err)
@@ -193,10 +146,7 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 // for it; when it fails they try again themselves.
 func (s *Server) start(ctx context.Context) {
 	defer close(s.started)
-	s.mu.Lock()
-	err := s.joinLocked(ctx)
-	p := s.peer
-	s.mu.Unlock()
+	p, err := s.join(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("cannot join the mesh yet; tools will retry", "addr", s.opts.Mesh.Addr, "err", err)
@@ -208,46 +158,67 @@ func (s *Server) start(ctx context.Context) {
 	}
 }
 
-// joinLocked joins the mesh; s.mu is held.
-func (s *Server) joinLocked(ctx context.Context) error {
-	p, err := election.Join(ctx, s.opts.Mesh)
-	if err != nil {
-		return fmt.Errorf("cannot join the mesh on %s: %w", s.opts.Mesh.Addr, err)
-	}
-	s.peer = p
-	return nil
-}
-
 // mesh returns the peer, joining the mesh again if the start-up join
 // failed (the program holding the port may have gone since).
 func (s *Server) mesh(ctx context.Context) (*election.Peer, error) {
-	if s.fixed != nil {
-		return s.fixed, nil // the HTTP face has joined for us
-	}
 	select {
 	case <-s.started:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("the ipcmesh MCP server is shutting down")
+	p, closed := s.peer, s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return nil, errShuttingDown
+	case p != nil:
+		return p, nil
 	}
-	if s.peer == nil {
-		if err := s.joinLocked(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return s.peer, nil
+	return s.join(ctx)
 }
+
+// join joins the mesh and makes the peer the server's. Joining is network
+// I/O and may wait for an election, so s.mu is not held meanwhile: two
+// tool calls that find no peer may both join, and the one that comes back
+// second closes its peer and uses the first's, as it does when Run has
+// ended meanwhile.
+func (s *Server) join(ctx context.Context) (*election.Peer, error) {
+	p, err := election.Join(ctx, s.opts.Mesh)
+	if err != nil {
+		return nil, fmt.Errorf("cannot join the mesh on %s: %w", s.opts.Mesh.Addr, err)
+	}
+	s.mu.Lock()
+	cur, closed := s.peer, s.closed
+	if cur == nil && !closed {
+		s.peer = p
+	}
+	s.mu.Unlock()
+	switch {
+	case closed:
+		s.leave(p)
+		return nil, errShuttingDown
+	case cur != nil:
+		s.leave(p)
+		return cur, nil
+	}
+	return p, nil
+}
+
+// leave closes p, which leaves the mesh gracefully: a peer that hosts the
+// broker hands it over to the other peers.
+func (s *Server) leave(p *election.Peer) {
+	if err := p.Close(); err != nil && !errors.Is(err, election.ErrClosed) {
+		s.log.Warn("leave the mesh", "err", err)
+	}
+}
+
+// errShuttingDown is the answer of a tool called while Run returns.
+var errShuttingDown = errors.New("the ipcmesh MCP server is shutting down")
 
 // registered returns the peer and the name it acts as, or an error that
 // tells the model to register first.
 func (s *Server) registered(ctx context.Context, action string) (*election.Peer, string, error) {
-	if s.fixed != nil {
-		return s.boundPeer(action)
-	}
 	p, err := s.mesh(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot %s: %w", action, err)
@@ -293,9 +264,6 @@ func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) strin
 // notRegistered is the error for a tool that needs a name before one is
 // registered.
 func (s *Server) notRegistered(action string) error {
-	if s.fixed != nil {
-		return s.boundOffline(action)
-	}
 	msg := fmt.Sprintf("cannot %s: this instance is not registered on the mesh yet; call register with a name first (e.g. {\"name\": \"alice\"})", action)
 	s.mu.Lock()
 	auto := s.autoErr
@@ -306,76 +274,10 @@ func (s *Server) notRegistered(action string) error {
 	return errors.New(msg)
 }
 
-// fail turns an error from the mesh into a message the model can act on.
-// The broker's messages already say what to do; a few codes need MCP
-// wording instead of the command line's.
-func (s *Server) fail(action string, err error) error {
-	var e *ipcmesh.Error
-	if errors.As(err, &e) {
-		switch e.Code {
-		case ipcmesh.CodeNotRegistered:
-			return s.notRegistered(action)
-		case ipcmesh.CodeUnauthorized:
-			if s.fixed != nil {
-				// register cannot help: the HTTP face owns the session.
-				return fmt.Errorf("cannot %s: %s", action, e.Message)
-			}
-			return fmt.Errorf("cannot %s: %s (call register again)", action, e.Message)
-		case ipcmesh.CodeRateLimited:
-			return fmt.Errorf("cannot %s: the broker is rate limiting this instance; wait %s, then try once more (do not retry in a loop)", action, e.RetryAfter())
-		}
-		return fmt.Errorf("cannot %s: %s", action, opsAsTools.Replace(e.Message))
-	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("cannot %s: the call was cancelled", action)
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("cannot %s: timed out; try again", action)
-	}
-	return fmt.Errorf("cannot %s: %w", action, err)
-}
-
-// opsAsTools words the broker's advice, which names wire ops, as the
-// tools that do them.
-var opsAsTools = strings.NewReplacer(
-	"channel_list", "channels (action list)",
-	"channel_create", "channels (action create)",
-	"channel_join", "channels (action join)",
-	"channel_leave", "channels (action leave)",
-)
-
-// text is a successful tool result holding s.
-func text(s string) *mcp.CallToolResult {
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
-}
-
-// schemaOnce returns the input schema of T (see inputSchema), made on
-// first use and shared, read-only, by every server after.
-func schemaOnce[T any](enums map[string][]string) func() *jsonschema.Schema {
-	return sync.OnceValue(func() *jsonschema.Schema { return inputSchema[T](enums) })
-}
-
-// inputSchema is the input schema inferred for T, made plain for every
-// client: an optional slice or pointer is inferred as ["null", X], which
-// some clients (Gemini's function declarations) cannot take, so each
-// property gets its one type. enums restricts properties to listed values.
-func inputSchema[T any](enums map[string][]string) *jsonschema.Schema {
-	schema, err := jsonschema.For[T](nil)
-	if err != nil {
-		panic(fmt.Sprintf("input schema of %T: %v", *new(T), err))
-	}
-	for name, prop := range schema.Properties {
-		if len(prop.Types) > 0 {
-			types := slices.DeleteFunc(slices.Clone(prop.Types), func(t string) bool { return t == "null" })
-			if len(types) == 1 {
-				prop.Types, prop.Type = nil, types[0]
-			}
-		}
-		for _, v := range enums[name] {
-			prop.Enum = append(prop.Enum, v)
-		}
-	}
-	return schema
+// unauthorized asks the model to register again: the session it had has
+// expired or was revoked, and registering makes a new one.
+func (s *Server) unauthorized(action, msg string) error {
+	return fmt.Errorf("cannot %s: %s (call register again)", action, msg)
 }
 
 // waitSession waits for the MCP session to end: the client went away, or

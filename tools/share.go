@@ -12,10 +12,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// share and get_shared keep content under a key for any instance to read:
-// bulk (a report, a diff, a plan) travels once, and messages point at the
-// key instead of carrying it.
-
 type shareArgs struct {
 	Key         string `json:"key" jsonschema:"1-64 letters, digits, '_', '.', ':' or '-'"`
 	Content     string `json:"content" jsonschema:"the content (up to 8 MiB)"`
@@ -26,40 +22,43 @@ type getSharedArgs struct {
 	Key string `json:"key,omitempty" jsonschema:"the key; omit to list every key"`
 }
 
-func (s *Server) addShare() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addShare adds share and get_shared, which keep content under a key for any
+// instance to read: bulk (a report, a diff, a plan) travels once, and
+// messages point at the key instead of carrying it.
+func (c *core) addShare() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "share",
 		Description: `Store content under a key for every instance to read with get_shared, replacing an older value. ` +
 			`Use for "share the report as X", "put this where the others can read it". Then point at the key (send with shared) instead of pasting the bulk.`,
-	}, s.share)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	}, c.share)
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "get_shared",
 		Description: `Read the content stored under a key with share; without key, list the keys with sizes, descriptions and who stored them. Use for "get the shared X", "what's shared?".`,
-	}, s.getShared)
+	}, c.getShared)
 }
 
-func (s *Server) share(ctx context.Context, req *mcp.CallToolRequest, in shareArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) share(ctx context.Context, req *mcp.CallToolRequest, in shareArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("share %q", in.Key)
 	if err := ipcmesh.ValidateSharedKey(in.Key); err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	sh, err := p.Share(ctx, in.Key, in.Content, in.Description)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	return text(fmt.Sprintf("Stored %q (%s). Others read it with get_shared %q; point at it with send (shared %q).", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)), nil, nil
 }
 
-func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSharedArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSharedArgs) (*mcp.CallToolResult, any, error) {
 	action := "list shared data"
 	if in.Key != "" {
 		action = fmt.Sprintf("get shared %q", in.Key)
 	}
-	p, _, err := s.registered(ctx, action)
+	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,7 +66,7 @@ func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in get
 	if in.Key != "" {
 		sh, err := p.GetShared(ctx, in.Key)
 		if err != nil {
-			return nil, nil, s.fail(action, err)
+			return nil, nil, c.fail(action, err)
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
@@ -79,7 +78,7 @@ func (s *Server) getShared(ctx context.Context, req *mcp.CallToolRequest, in get
 	}
 	list, err := p.ListShared(ctx)
 	if err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	if len(list) == 0 {
 		return text("Nothing is shared yet: share stores content under a key."), nil, nil

@@ -7,29 +7,29 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// set_status tells the others what this instance is doing: list_instances
-// shows the status line and the description next to its name.
-
 type setStatusArgs struct {
 	Status      string `json:"status" jsonschema:"what you are doing, at most 200 bytes; empty clears it"`
 	Description string `json:"description,omitempty" jsonschema:"what this instance is for (project, role), at most 500 bytes"`
 }
 
-func (s *Server) addSetStatus() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+// addSetStatus adds set_status, which tells the others what this instance is
+// doing: list_instances shows the status line and the description next to
+// its name.
+func (c *core) addSetStatus() {
+	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "set_status",
 		Description: `Set the status line others see next to your name in list_instances, and optionally a description of this instance. Use for "set my status to reviewing auth.go", "I'm busy with X".`,
-	}, s.setStatus)
+	}, c.setStatus)
 }
 
-func (s *Server) setStatus(ctx context.Context, req *mcp.CallToolRequest, in setStatusArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) setStatus(ctx context.Context, req *mcp.CallToolRequest, in setStatusArgs) (*mcp.CallToolResult, any, error) {
 	const action = "set the status"
-	p, name, err := s.registered(ctx, action)
+	p, name, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := p.SetStatus(ctx, in.Status, in.Description); err != nil {
-		return nil, nil, s.fail(action, err)
+		return nil, nil, c.fail(action, err)
 	}
 	if in.Status == "" {
 		return text(fmt.Sprintf("Cleared the status of %s.", name)), nil, nil

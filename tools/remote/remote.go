@@ -1,4 +1,14 @@
-package tools
+// Package remote serves the MCP tools of a mesh on another machine to a
+// local assistant. It is the bridge of `ipcmesh mcp --remote URL`: a local
+// stdio MCP server that forwards everything to that mesh's HTTP face, at
+// its /mcp endpoint (docs/HTTP.md). It offers exactly what the face offers
+// (tools, prompts and resources, with the face's own definitions and
+// instructions), so the assistant sees the mesh as the name the face's key
+// is bound to, and it returns the face's results untouched.
+//
+// The key goes with each request as a bearer token, to the face's origin
+// only; a refused key is reported with what to fix.
+package remote
 
 import (
 	"context"
@@ -11,16 +21,10 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// Bridge is `ipcmesh mcp --remote URL`: a local stdio MCP server for an
-// assistant on another machine than the mesh, forwarding everything to the
-// HTTP face's /mcp endpoint (docs/HTTP.md). It offers exactly what the face
-// offers (tools, prompts and resources, with the face's own definitions and
-// instructions), so the assistant sees the mesh as the face's key's name,
-// and returns the face's results untouched.
 
 // connectTimeout bounds connecting to the face, so that a face that
 // accepts connections but never answers fails the bridge rather than
@@ -33,8 +37,8 @@ const connectTimeout = 30 * time.Second
 // answer, and passed on as it is.
 const codeRejected = -32005
 
-// BridgeOptions configure Bridge.
-type BridgeOptions struct {
+// Options configure Serve.
+type Options struct {
 	// URL is the HTTP face: https://host:port, or its /mcp endpoint.
 	URL string
 	// Key is an access key made with `ipcmesh key create NAME`. It is sent
@@ -51,12 +55,12 @@ type BridgeOptions struct {
 	Logger *slog.Logger
 }
 
-// Bridge connects to the HTTP face opts.URL with opts.Key and serves its
+// Serve connects to the HTTP face opts.URL with opts.Key and serves its
 // tools, prompts and resources over t until the local client goes away or
 // ctx is done. It fails at once, with an error that says what to fix, if
 // the face cannot be reached or refuses the key. A call that fails because
 // the face went away (restarted, say) is retried once on a new connection.
-func Bridge(ctx context.Context, opts BridgeOptions, t mcp.Transport) error {
+func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	endpoint, err := remoteEndpoint(opts.URL)
 	if err != nil {
 		return err
@@ -64,7 +68,10 @@ func Bridge(ctx context.Context, opts BridgeOptions, t mcp.Transport) error {
 	if opts.Key == "" {
 		return errors.New("no key for the ipcmesh HTTP face: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
 	}
-	log := orDiscard(opts.Logger)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if endpoint.Scheme == "http" && !isLoopback(endpoint.Hostname()) {
 		log.Warn("the key goes unencrypted over plain HTTP: use https:// unless the network is trusted", "url", endpoint.Redacted())
 	}
@@ -78,7 +85,11 @@ func Bridge(ctx context.Context, opts BridgeOptions, t mcp.Transport) error {
 	}
 	hc.Transport = &bearer{key: opts.Key, origin: endpoint, base: base}
 
-	b := &bridge{endpoint: endpoint.Redacted(), version: orDevel(opts.Version), http: &hc, log: log}
+	version := opts.Version
+	if version == "" {
+		version = "devel"
+	}
+	b := &bridge{endpoint: endpoint.Redacted(), version: version, http: &hc, log: log}
 	b.client = mcp.NewClient(&mcp.Implementation{Name: "ipcmesh-bridge", Version: b.version}, &mcp.ClientOptions{
 		Logger: log,
 		// The bridge has nothing to offer the face (no roots, no sampling).
@@ -93,7 +104,7 @@ func Bridge(ctx context.Context, opts BridgeOptions, t mcp.Transport) error {
 	return b.serve(ctx, srv, t)
 }
 
-// bridge is one Bridge: the remote session and the local one.
+// bridge is one run of Serve: the remote session and the local one.
 type bridge struct {
 	endpoint string // the face's /mcp URL, for messages and logs
 	version  string // of this program, told both sides
@@ -157,7 +168,10 @@ func (b *bridge) serve(ctx context.Context, srv *mcp.Server, t mcp.Transport) er
 		return fmt.Errorf("start the MCP session: %w", err)
 	}
 	b.local.Store(ss)
-	if err := waitSession(ctx, ss); err != nil {
+	// ctx being done closes the session, and counts as a clean end.
+	stop := context.AfterFunc(ctx, func() { ss.Close() })
+	defer stop()
+	if err := ss.Wait(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("MCP session: %w", err)
 	}
 	return nil
@@ -270,14 +284,14 @@ func (b *bridge) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.C
 	b.local.Store(req.Session)
 	// Every try of this call names the same message, so that a send the
 	// face handled before the connection broke is not sent twice.
-	id, ok := req.Params.Meta[idempotencyMeta].(string)
+	id, ok := req.Params.Meta[tools.IdempotencyMeta].(string)
 	if !ok {
 		id = ipc.NewID()
 	}
 	var res *mcp.CallToolResult
 	err := b.do(ctx, func(cs *mcp.ClientSession) (err error) {
 		// New params for each try: the SDK adds to them what it sends.
-		params := &mcp.CallToolParams{Name: req.Params.Name, Meta: mcp.Meta{idempotencyMeta: id}}
+		params := &mcp.CallToolParams{Name: req.Params.Name, Meta: mcp.Meta{tools.IdempotencyMeta: id}}
 		if len(req.Params.Arguments) > 0 {
 			params.Arguments = req.Params.Arguments // raw JSON, sent as it came
 		}

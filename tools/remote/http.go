@@ -1,4 +1,4 @@
-package tools
+package remote
 
 import (
 	"crypto/tls"
@@ -11,9 +11,6 @@ import (
 	"net/url"
 	"strings"
 )
-
-// The HTTP side of Bridge: where the remote endpoint is, how the key goes
-// with each request, and what a refused key looks like.
 
 // remoteEndpoint turns the address a user gives (https://host:port,
 // https://host:port/mcp, host:port, or a prefix a reverse proxy serves the

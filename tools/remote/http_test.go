@@ -1,4 +1,4 @@
-package tools
+package remote
 
 import (
 	"net/http"

@@ -1,0 +1,69 @@
+package tools_test
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestJoinsAtOnce: the start-up join fails (a program that is not ipcmesh
+// holds the mesh port), and once the port is free several tool calls join
+// at once. Each goes through, and once the session ends no peer is left
+// running: the calls that joined in vain closed their peers.
+func TestJoinsAtOnce(t *testing.T) {
+	before := lastGoroutine()
+	cfg := mcptest.MeshConfig(t)
+	foreign, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := foreign.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	ct, st := mcp.NewInMemoryTransports()
+	done := make(chan error, 1)
+	go func() { done <- tools.New(tools.Options{Mesh: cfg}).Run(context.Background(), st) }()
+	c := mcptest.Connect(t, ct, "")
+
+	mcptest.Contains(t, "list_instances with the port held", c.Fails("list_instances", nil), "not an ipcmesh broker")
+	foreign.Close()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			res, err := c.Session.CallTool(t.Context(), &mcp.CallToolParams{Name: "list_instances"})
+			if err != nil || res.IsError {
+				t.Errorf("list_instances once the port is free: %v %s", err, mcptest.ResultText(res))
+			}
+		})
+	}
+	wg.Wait()
+
+	c.Session.Close()
+	if err := mcptest.Await(t, done, "Run to return"); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := goroutinesOf(before, "ipcmesh/ipcmesh/election.", "ipcmesh/ipcmesh/ipc.")
+		if left == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers left running:\n%s", left)
+		}
+		time.Sleep(10 * time.Millisecond) // goroutines say nothing when they end
+	}
+}
