@@ -35,7 +35,9 @@ import (
 // streamOutcome is what a stream of numbered lines across the loss of the
 // broker left behind.
 type streamOutcome struct {
-	broker, sender, receiver *proc
+	broker, sender, receiver *proc // broker is nil when it was detached
+	// brokerPID is the pid of the broker that was taken away.
+	brokerPID int
 	// nextAfterLoss is the time from the broker's loss to the next message
 	// the receiver printed.
 	nextAfterLoss time.Duration
@@ -43,20 +45,31 @@ type streamOutcome struct {
 	host int
 }
 
-// streamAcrossBrokerLoss runs a dedicated broker, a receiver ("watch --json
-// --as reviewer") and a sender ("send --lines --as builder reviewer -") fed
-// total numbered lines on stdin. Once the receiver has printed a few hundred
-// messages, lose takes the broker away. It then checks that the sender
+// streamAcrossBrokerLoss runs a broker (a dedicated one, or the detached
+// one the first command starts), a receiver ("watch --json --as reviewer")
+// and a sender ("send --lines --as builder reviewer -") fed total numbered
+// lines on stdin. Once the receiver has printed a few hundred messages,
+// lose takes the broker's process away. It then checks that the sender
 // reports every line sent, that the receiver printed every number exactly
 // once and in order, and that nothing is left unread or stored twice.
-func streamAcrossBrokerLoss(t *testing.T, total int, lose func(broker *proc)) streamOutcome {
+func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(brokerPID int)) streamOutcome {
 	t.Helper()
 	m := newMesh(t)
-	broker := m.startBroker()
-	if st := m.status(); st.Broker.PID != broker.pid() {
-		t.Fatalf("status says pid %d hosts the broker, want the dedicated broker's pid %d", st.Broker.PID, broker.pid())
+	var broker *proc
+	if dedicated {
+		broker = m.startBroker()
 	}
 	m.mustRun("register", "reviewer")
+	pid, ok := testbin.DetachedBroker(m.dir)
+	if dedicated {
+		pid, ok = broker.pid(), true
+	}
+	if !ok {
+		t.Fatalf("register started no detached broker")
+	}
+	if st := m.status(); st.Broker.PID != pid {
+		t.Fatalf("status says pid %d hosts the broker, want %d", st.Broker.PID, pid)
+	}
 	receiver := m.start(nil, "watch", "--json", "--as", "reviewer")
 
 	var lines strings.Builder
@@ -93,7 +106,7 @@ func streamAcrossBrokerLoss(t *testing.T, total int, lose func(broker *proc)) st
 		if !lost && n >= loseAfter {
 			lostSeen = n
 			lostAt = time.Now()
-			lose(broker)
+			lose(pid)
 			lost = true
 		}
 		if len(count) == total {
@@ -110,7 +123,7 @@ func streamAcrossBrokerLoss(t *testing.T, total int, lose func(broker *proc)) st
 		t.Fatalf("the stream ended before the broker could be taken away")
 	}
 	var out streamOutcome
-	out.broker, out.sender, out.receiver = broker, sender, receiver
+	out.broker, out.sender, out.receiver, out.brokerPID = broker, sender, receiver, pid
 	for i := lostSeen; i < len(order); i++ {
 		if at := receiver.stdout.timeOf(i); at.After(lostAt) {
 			out.nextAfterLoss = at.Sub(lostAt)
@@ -166,6 +179,15 @@ func streamAcrossBrokerLoss(t *testing.T, total int, lose func(broker *proc)) st
 	return out
 }
 
+// signalPID sends sig to the process pid, which need not be a child.
+func signalPID(pid int, sig os.Signal) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Signal(sig)
+}
+
 // pollUntil calls cond until it reports true. It is only for conditions no
 // event announces; the interval merely spaces the calls.
 func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -181,25 +203,36 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 	}
 }
 
+// TestFailoverKill9ExactlyOnce kills the broker's process with kill -9 in
+// the middle of a stream, whether it is a dedicated broker or the detached
+// one a peer started: every message arrives once, in order.
 func TestFailoverKill9ExactlyOnce(t *testing.T) {
 	t.Parallel()
-	out := streamAcrossBrokerLoss(t, 5000, func(broker *proc) {
-		if err := broker.cmd.Process.Kill(); err != nil {
-			t.Fatalf("kill -9 the broker: %v", err)
-		}
-	})
-	t.Logf("after kill -9 of the broker, the receiver printed its next message %v later; pid %d hosts the broker now", out.nextAfterLoss, out.host)
-	// Peers may log a warning while they elect the next broker, but neither
-	// command may fail or log an error.
-	for _, p := range []*proc{out.sender, out.receiver} {
-		for _, l := range p.stderr.Lines() {
-			if strings.HasPrefix(l, "ipcmesh ") || strings.Contains(l, "level=ERROR") {
-				t.Errorf("%s printed an error across the failover: %q", p.label, l)
+	for _, tc := range []struct {
+		name      string
+		dedicated bool
+	}{{"dedicated", true}, {"detached", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := streamAcrossBrokerLoss(t, 5000, tc.dedicated, func(pid int) {
+				if err := signalPID(pid, os.Kill); err != nil {
+					t.Fatalf("kill -9 the broker: %v", err)
+				}
+			})
+			t.Logf("after kill -9 of the %s broker, the receiver printed its next message %v later; pid %d hosts the broker now", tc.name, out.nextAfterLoss, out.host)
+			// Peers may log a warning while they elect the next broker, but
+			// neither command may fail or log an error.
+			for _, p := range []*proc{out.sender, out.receiver} {
+				for _, l := range p.stderr.Lines() {
+					if strings.HasPrefix(l, "ipcmesh ") || strings.Contains(l, "level=ERROR") {
+						t.Errorf("%s printed an error across the failover: %q", p.label, l)
+					}
+				}
 			}
-		}
-	}
-	if out.host == out.broker.pid() {
-		t.Errorf("the killed broker (pid %d) still hosts the mesh", out.host)
+			if out.host == out.brokerPID {
+				t.Errorf("the killed broker (pid %d) still hosts the mesh", out.host)
+			}
+		})
 	}
 }
 
@@ -208,8 +241,8 @@ func TestGracefulHandover(t *testing.T) {
 		t.Skip("SIGTERM cannot be sent to another process on windows")
 	}
 	t.Parallel()
-	out := streamAcrossBrokerLoss(t, 2000, func(broker *proc) {
-		if err := broker.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	out := streamAcrossBrokerLoss(t, 2000, true, func(pid int) {
+		if err := signalPID(pid, syscall.SIGTERM); err != nil {
 			t.Fatalf("SIGTERM the broker: %v", err)
 		}
 	})
