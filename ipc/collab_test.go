@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -67,19 +68,6 @@ func (p *peer) channels(tb testing.TB, query string) []string {
 func (p *peer) refused(tb testing.TB, code ipcmesh.Code, op string, in any) *ipcmesh.Error {
 	tb.Helper()
 	return wantCode(tb, p.call(op, in, nil), code)
-}
-
-// waitUntil polls cond until it holds, for a state the broker does not
-// announce (a request that is now waiting), failing after callTimeout.
-func waitUntil(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(callTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s did not happen within %v", what, callTimeout)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func contents(msgs []ipcmesh.Message) []string {
@@ -504,7 +492,7 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 	}
 	// The wait is for new replies: "seen" was there before it started.
 	got := wait(ipc.WaitReplyRequest{ID: req.ID, WaitMS: callTimeout.Milliseconds()})
-	waitUntil(t, "alice's wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
+	testbin.Eventually(t, callTimeout, "alice's wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
 	reply := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "LGTM with one nit", Type: ipcmesh.TypeResponse, ReplyTo: early.ID}).Message
 	a := <-got
 	if a.err != nil {
@@ -519,7 +507,7 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 
 	// A done in the thread ends the next wait and says so.
 	got = wait(ipc.WaitReplyRequest{ID: req.ID, After: a.res.Last, WaitMS: callTimeout.Milliseconds()})
-	waitUntil(t, "the second wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
+	testbin.Eventually(t, callTimeout, "the second wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
 	alice.send(t, "bob", "unrelated mail wakes nothing")
 	done := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "merged", Type: ipcmesh.TypeDone, ReplyTo: req.ID}).Message
 	a = <-got
@@ -576,7 +564,7 @@ func TestWaitReplyEndsOnShutdownWithoutAnswer(t *testing.T) {
 	go func() {
 		errs <- alice.call(ipc.OpWaitReply, ipc.WaitReplyRequest{ID: q.ID, WaitMS: callTimeout.Milliseconds()}, nil)
 	}()
-	waitUntil(t, "the wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
+	testbin.Eventually(t, callTimeout, "the wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
 	if err := m.Broker.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -185,15 +187,11 @@ func (p *peer) check(tb testing.TB) []ipcmesh.Message {
 // this asks until it is so.
 func awaitWaiting(tb testing.TB, p *peer, n int) {
 	tb.Helper()
-	deadline := time.Now().Add(callTimeout)
-	var st ipc.StatusResult
-	for time.Now().Before(deadline) {
+	testbin.Eventually(tb, callTimeout, fmt.Sprintf("the broker to hold %d requests waiting for mail", n), func() bool {
+		var st ipc.StatusResult
 		p.must(tb, ipc.OpStatus, nil, &st)
-		if st.Waiting == n {
-			return
-		}
-	}
-	tb.Fatalf("the broker holds %d requests waiting for mail, want %d", st.Waiting, n)
+		return st.Waiting == n
+	})
 }
 
 // eventLog keeps every pushed event; it never blocks the client's reader.

@@ -46,6 +46,9 @@ func TestShutdownGoaway(t *testing.T) {
 	go func() {
 		checked <- waiter.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: 600_000}, nil)
 	}()
+	// Shut down only once the broker holds the check: a check still on its
+	// way would prove nothing about one the broker was waiting on.
+	awaitWaiting(t, idle, 1)
 	m.shutdown(t)
 
 	// The waiting check is not answered with an error: the client is to

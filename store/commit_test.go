@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // holdCommitter parks the committer inside a transaction until release is
@@ -33,10 +35,9 @@ func holdCommitter(t *testing.T, s *Store) (release func()) {
 	}
 }
 
-func waitQueued(c *committer, n int) {
-	for len(c.queue) < n {
-		runtime.Gosched()
-	}
+func waitQueued(tb testing.TB, c *committer, n int) {
+	tb.Helper()
+	testbin.Eventually(tb, 10*time.Second, fmt.Sprintf("%d writes queued for the committer", n), func() bool { return len(c.queue) >= n })
 }
 
 func TestCommitterBatchesWhatIsQueued(t *testing.T) {
@@ -57,7 +58,7 @@ func TestCommitterBatchesWhatIsQueued(t *testing.T) {
 			}
 		})
 	}
-	waitQueued(s.c, n)
+	waitQueued(t, s.c, n)
 	release()
 	wg.Wait()
 	for i, id := range txIDs {
@@ -88,7 +89,7 @@ func TestCommitterIsolatesAFailingRequest(t *testing.T) {
 			})
 		})
 	}
-	waitQueued(s.c, n)
+	waitQueued(t, s.c, n)
 	release()
 	wg.Wait()
 
@@ -123,7 +124,7 @@ func TestCommitterSkipsCanceledRequest(t *testing.T) {
 	go func() {
 		done <- s.c.submit(ctx, func(*bolt.Tx) error { ran = true; return nil })
 	}()
-	waitQueued(s.c, 1)
+	waitQueued(t, s.c, 1)
 	cancel()
 	release()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -196,10 +197,10 @@ func TestSubmitEarlyRunsOutsideTheCommitterInABatch(t *testing.T) {
 			<-leave
 		})
 	}()
-	waitQueued(s.c, 1)
+	waitQueued(t, s.c, 1)
 	other := make(chan error, 1)
 	go func() { other <- s.c.submit(context.Background(), func(*bolt.Tx) error { return nil }) }()
-	waitQueued(s.c, 2)
+	waitQueued(t, s.c, 2)
 	release() // both go in one batch
 	<-inEarly
 	// With early still running, the batch has committed and the committer

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
@@ -208,17 +207,7 @@ func TestBoundLeavesNothingRunning(t *testing.T) {
 	}
 	c.Session.Close()
 	ts.Close() // waits for the requests in flight
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := goroutinesOf(before, "modelcontextprotocol/go-sdk", "ipcmesh/ipcmesh/tools.")
-		if left == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines left running:\n%s", left)
-		}
-		time.Sleep(10 * time.Millisecond) // goroutines say nothing when they end
-	}
+	awaitGone(t, before, "the bound servers' goroutines", "modelcontextprotocol/go-sdk", "ipcmesh/ipcmesh/tools.")
 }
 
 func BenchmarkNewBound(b *testing.B) {

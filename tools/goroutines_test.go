@@ -5,7 +5,28 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
+
+// awaitGone waits until no goroutine started after the one numbered after
+// runs code of the packages, and fails listing those still running.
+// Goroutines say nothing when they end, so this looks now and then.
+func awaitGone(t *testing.T, after uint64, what string, pkgs ...string) {
+	t.Helper()
+	var left string
+	defer func() {
+		if left != "" {
+			t.Logf("still running:\n%s", left)
+		}
+	}()
+	testbin.Eventually(t, 10*time.Second, what+" to end", func() bool {
+		left = goroutinesOf(after, pkgs...)
+		return left == ""
+	})
+}
 
 // goroutinesOf returns the stacks of the goroutines started after the one
 // numbered after that run code of any of the packages, but for this test's

@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/ipcmesh/ipcmesh/tools"
@@ -55,15 +54,5 @@ func TestJoinsAtOnce(t *testing.T) {
 	if err := mcptest.Await(t, done, "Run to return"); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := goroutinesOf(before, "ipcmesh/ipcmesh/election.", "ipcmesh/ipcmesh/ipc.")
-		if left == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("peers left running:\n%s", left)
-		}
-		time.Sleep(10 * time.Millisecond) // goroutines say nothing when they end
-	}
+	awaitGone(t, before, "the peers", "ipcmesh/ipcmesh/election.", "ipcmesh/ipcmesh/ipc.")
 }

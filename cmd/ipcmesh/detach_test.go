@@ -182,7 +182,7 @@ func TestDetachedBrokerStopsWhenIdle(t *testing.T) {
 		t.Fatal("the send started no detached broker")
 	}
 	// The broker is not this test's child: nothing announces its exit.
-	pollUntil(t, runTimeout, "the idle detached broker to exit", func() bool { return !testbin.Alive(pid) })
+	testbin.Eventually(t, runTimeout, "the idle detached broker to exit", func() bool { return !testbin.Alive(pid) })
 	if !portFree(t, m.port) {
 		t.Errorf("port %d is still bound after the idle broker exited", m.port)
 	}

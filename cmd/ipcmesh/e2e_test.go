@@ -157,7 +157,7 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 	// The receiver acks each batch after printing it; no event tells the
 	// test that its last ack is in, so poll the broker's unread count.
 	var st ipc.StatusResult
-	pollUntil(t, 30*time.Second, "the receiver's acks to leave nothing unread", func() bool {
+	testbin.Eventually(t, 30*time.Second, "the receiver's acks to leave nothing unread", func() bool {
 		st = m.status()
 		return st.Unread == 0
 	})
@@ -186,21 +186,6 @@ func signalPID(pid int, sig os.Signal) error {
 		return err
 	}
 	return p.Signal(sig)
-}
-
-// pollUntil calls cond until it reports true. It is only for conditions no
-// event announces; the interval merely spaces the calls.
-func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
 }
 
 // TestFailoverKill9ExactlyOnce kills the broker's process with kill -9 in

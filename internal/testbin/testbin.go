@@ -169,9 +169,21 @@ func StopDetachedBrokers(tb testing.TB, dataDir string) {
 		if p, err := os.FindProcess(pid); err == nil {
 			p.Kill()
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for Alive(pid) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // no event announces a non-child's exit
-		}
+		Eventually(tb, 10*time.Second, fmt.Sprintf("the detached broker (pid %d) to exit", pid), func() bool { return !Alive(pid) })
 	})
+}
+
+// Eventually calls cond until it reports true, and fails tb, saying what
+// it waited for, once timeout has passed. It is only for states that
+// nothing announces (a request the broker now holds, a process that is not
+// the test's child exiting): the pause between calls merely spaces them.
+func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
