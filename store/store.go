@@ -22,11 +22,15 @@ const (
 	largeDir = "large-messages"
 )
 
+// DefaultMaxMessageBytes is the longest body a message or a shared value
+// may have when Options.MaxMessageBytes is 0 (IPC_MAX_MESSAGE_BYTES unset).
+const DefaultMaxMessageBytes = 8 << 20
+
 // Options configure a Store. Zero fields take the defaults shown.
 type Options struct {
 	Dir               string           // data folder (required)
 	LargeMessageBytes int              // bodies longer than this spill to a file; default 10240
-	MaxMessageBytes   int              // bodies longer than this get too_large; default 8 << 20
+	MaxMessageBytes   int              // bodies longer than this get too_large; default DefaultMaxMessageBytes
 	InboxCap          int              // unread messages per inbox before inbox_full; default 100000
 	HistoryRetention  time.Duration    // read messages are kept this long after being read; default 30 days
 	QueueRetention    time.Duration    // unread messages to never-registered names expire after this; default 7 days
@@ -41,7 +45,7 @@ func (o Options) withDefaults() Options {
 		o.LargeMessageBytes = 10240
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 8 << 20
+		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if o.InboxCap <= 0 {
 		o.InboxCap = 100000

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -698,6 +699,65 @@ func TestLargeMessagePathsConfined(t *testing.T) {
 	m.mustJSON(&f, "fetch", "--json", "--as", "reader", msg.ID)
 	if f.Content != body {
 		t.Errorf("fetch returned %d bytes, want the whole %d-byte body", len(f.Content), len(body))
+	}
+}
+
+// bulkInput is input of n bytes that counts how many were taken from it.
+type bulkInput struct{ left, taken atomic.Int64 }
+
+func newBulkInput(n int64) *bulkInput {
+	b := new(bulkInput)
+	b.left.Store(n)
+	return b
+}
+
+func (b *bulkInput) Read(p []byte) (int, error) {
+	n := min(int64(len(p)), b.left.Load())
+	if n == 0 {
+		return 0, io.EOF
+	}
+	for i := range n {
+		p[i] = 'x'
+	}
+	b.left.Add(-n)
+	b.taken.Add(n)
+	return int(n), nil
+}
+
+// TestStdinOverTheLimitRefusedUnread pipes 64 MiB into send and share with
+// a message limit of 4 KiB: each refuses at once with the limit in its
+// error, the rest of the pipe is never read, and nothing is sent or shared.
+func TestStdinOverTheLimitRefusedUnread(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, "IPC_MAX_MESSAGE_BYTES=4096")
+	m.startBroker()
+	m.mustRun("register", "bob")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send", "--as", "alice", "bob", "-"}, "the message on stdin is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent"},
+		{[]string{"share", "--as", "alice", "notes", "-"}, `the content for "notes" is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)`},
+	} {
+		in := newBulkInput(64 << 20)
+		p := m.start(in, tc.args...)
+		r := result{code: p.wait(runTimeout), stdout: p.stdout.String(), stderr: p.stderr.String()}
+		if msg := oneLineError(t, r, tc.args[0]); !strings.Contains(msg, tc.want) {
+			t.Errorf("ipcmesh %s: %q, want %q", strings.Join(tc.args, " "), msg, tc.want)
+		}
+		// What the pipe and the copy into it hold is all that may have gone
+		// beyond the limit.
+		if n := in.taken.Load(); n > 1<<20 {
+			t.Errorf("ipcmesh %s read on past the limit: %d bytes were taken from its stdin", strings.Join(tc.args, " "), n)
+		}
+	}
+	if c := m.check("--as", "bob"); len(c.Messages) != 0 {
+		t.Errorf("bob got %d messages, want none", len(c.Messages))
+	}
+	var list []ipcmesh.Shared
+	m.mustJSON(&list, "shared", "--json", "--as", "bob")
+	if len(list) != 0 {
+		t.Errorf("shared keys %+v, want none", list)
 	}
 }
 
