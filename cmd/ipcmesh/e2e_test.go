@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -992,6 +993,69 @@ func TestOneShotWithoutBroker(t *testing.T) {
 	}
 	if r := m.mustRun("check", "--as", "b"); strings.TrimSpace(r.stdout) != "No new messages." {
 		t.Errorf("a second check printed %q", r.stdout)
+	}
+}
+
+// runNoFileWrites runs ipcmesh with args as a process that cannot write a
+// byte to any file (ulimit -f 0): every write of a token fails as on a full
+// disk, whoever runs the test, root included. Pipes are not files, so what
+// it prints arrives.
+func (m *mesh) runNoFileWrites(args ...string) result {
+	m.t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		m.t.Skipf("no sh to run ulimit with: %v", err)
+	}
+	cmd := exec.Command(sh, append([]string{"-c", `ulimit -f 0 && exec "$0" "$@"`, ipcmeshBin}, args...)...)
+	p := startCmd(m.t, cmd, "(ulimit -f 0) ipcmesh "+strings.Join(args, " "), m.environ(), strings.NewReader(""))
+	code := p.wait(runTimeout)
+	return result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// TestTokenFileNotWritable runs commands whose data folder cannot take a
+// new token file. A resumed session sends all the same, keeping the token
+// it has; a name newly registered is let go again, with an error that says
+// where and what to do, so that a retry can claim it.
+func TestTokenFileNotWritable(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("ulimit needs a unix shell")
+	}
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("register", "alice")
+	tokenFile := filepath.Join(m.dir, "sessions", "alice.token")
+	kept, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := m.runNoFileWrites("send", "--as", "alice", "bob", "sent while no file can be written")
+	if r.code != 0 || !strings.Contains(r.stdout, "for bob") {
+		t.Fatalf("send with a token file that cannot be rewritten: %s", r)
+	}
+	if !strings.Contains(r.stderr, "WARN") || !strings.Contains(r.stderr, "could not keep") {
+		t.Errorf("send did not warn that the renewed token was not kept: %q", r.stderr)
+	}
+	if now, err := os.ReadFile(tokenFile); err != nil || string(now) != string(kept) {
+		t.Errorf("the kept token changed (%v): %q, want %q", err, now, kept)
+	}
+	// The token kept before still resumes the name.
+	m.mustRun("send", "--as", "alice", "bob", "sent after")
+	c := m.check("--as", "bob")
+	if len(c.Messages) != 2 || c.Messages[0].Content != "sent while no file can be written" || c.Messages[1].Content != "sent after" {
+		t.Errorf("bob got %+v, want both messages", c.Messages)
+	}
+
+	msg := oneLineError(t, m.runNoFileWrites("register", "carol"), "register")
+	for _, want := range []string{"carol", m.dir, "free some space"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("register with nowhere to keep the token: %q does not say %q", msg, want)
+		}
+	}
+	if r := m.run("register", "carol"); r.code != 0 {
+		t.Errorf("a retry of the register that could not keep its token: %s", r)
 	}
 }
 

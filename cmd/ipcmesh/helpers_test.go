@@ -209,12 +209,17 @@ func (m *mesh) start(stdin io.Reader, args ...string) *proc {
 
 func startProc(t *testing.T, env []string, stdin io.Reader, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(ipcmeshBin, args...)
+	return startCmd(t, exec.Command(ipcmeshBin, args...), "ipcmesh "+strings.Join(args, " "), env, stdin)
+}
+
+// startCmd runs cmd, which runs ipcmesh in some way, as start does.
+func startCmd(t *testing.T, cmd *exec.Cmd, label string, env []string, stdin io.Reader) *proc {
+	t.Helper()
 	cmd.Env = env
 	cmd.Stdin = stdin
 	p := &proc{
 		t:      t,
-		label:  "ipcmesh " + strings.Join(args, " "),
+		label:  label,
 		cmd:    cmd,
 		stdout: newStream(),
 		stderr: newStream(),
