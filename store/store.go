@@ -84,6 +84,7 @@ type Store struct {
 	c         *committer
 	idx       *indexer
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
+	orphans   orphans
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,6 +98,8 @@ func Open(opts Options) (*Store, error) {
 		return nil, errors.New("open store: a data folder is required")
 	}
 	opts = opts.withDefaults()
+	// Before anything else: files modified from now on are this store's own.
+	opened := opts.Now()
 	// Message paths handed to clients must work from any working directory.
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -155,6 +158,7 @@ func Open(opts Options) (*Store, error) {
 		db:        db,
 		c:         newCommitter(db),
 	}
+	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
 }
