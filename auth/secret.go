@@ -61,8 +61,9 @@ const maxSecretFile = 4096
 // with the same secret.
 //
 // On unix, a secret file that group or others may access is refused, as is a
-// file that does not hold exactly 64 hex digits; the error names the file and
-// says what to do.
+// file that is not a regular file (a symbolic link included: it is never
+// followed) or does not hold exactly 64 hex digits; the error names the file
+// and says what to do.
 func LoadSecret(dataDir, env string) (secret []byte, src Source, err error) {
 	if env != "" {
 		return stretch(env), SourceEnv, nil
@@ -86,19 +87,38 @@ func stretch(secret string) []byte {
 }
 
 func readSecretFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// A link is refused, not followed: the secret is whatever file it
+	// points to, which may be another user's or one that changes under
+	// us. Lstat tells a person what is wrong, and keeps a FIFO from
+	// blocking the open; openNoFollow refuses a link planted in between.
+	fi, err := os.Lstat(path)
 	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", path, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, linkRefused(path)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular(path)
+	}
+	f, err := openNoFollow(path)
+	if err != nil {
+		// The error for a link differs from one system to the next (ELOOP,
+		// EMLINK, EFTYPE): look again instead.
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, linkRefused(path)
+		}
 		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
 	defer f.Close()
 	// Stat the open file, not the path, so the mode checked is the mode of
 	// the bytes read.
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("secret file %s is not a regular file: remove it and a new secret is made", path)
+		return nil, notRegular(path)
 	}
 	// Windows has no mode bits to speak of; its ACLs are out of os.FileMode's
 	// reach, so the check would only ever raise false alarms there.
@@ -120,6 +140,18 @@ func readSecretFile(path string) ([]byte, error) {
 	return secret, nil
 }
 
+func linkRefused(path string) error {
+	to := ""
+	if target, err := os.Readlink(path); err == nil {
+		to = " (to " + target + ")"
+	}
+	return fmt.Errorf("secret file %s is a symbolic link%s, which is not followed: replace the link with the file itself, or remove it to have a new secret made (and restart every peer)", path, to)
+}
+
+func notRegular(path string) error {
+	return fmt.Errorf("secret file %s is not a regular file: remove it and a new secret is made", path)
+}
+
 // createSecretFile makes a new secret and publishes it at path, unless some
 // other process got there first, and returns whichever secret is in place.
 func createSecretFile(dataDir, path string) ([]byte, error) {
@@ -131,9 +163,11 @@ func createSecretFile(dataDir, path string) ([]byte, error) {
 		return nil, fmt.Errorf("create secret %s: %w", path, err)
 	}
 	// The secret is written whole under a private name (os.CreateTemp opens
-	// with O_EXCL and mode 0600) and then linked into place. A link, unlike a
-	// rename, fails when the name exists: of processes racing on first use
-	// exactly one wins, and no one can read a half-written file.
+	// with O_EXCL and mode 0600, so it never writes through a link planted
+	// there) and then linked into place. A link, unlike a rename, fails
+	// when the name exists, a symbolic link included: of processes racing
+	// on first use exactly one wins, no one can read a half-written file,
+	// and a link planted at the name is left to readSecretFile to refuse.
 	tmp, err := os.CreateTemp(dataDir, ".secret-*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("create secret %s: %w", path, err)

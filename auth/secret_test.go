@@ -195,3 +195,40 @@ func BenchmarkStretchSecret(b *testing.B) {
 		stretch("correct horse battery staple")
 	}
 }
+
+// TestLoadSecretLinkRefused plants a symbolic link where the secret file
+// belongs: to a good private secret file, and to nowhere. Neither is
+// followed, and neither is replaced by a new secret.
+func TestLoadSecretLinkRefused(t *testing.T) {
+	good := t.TempDir()
+	if _, _, err := LoadSecret(good, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, target string }{
+		{"to a secret file", filepath.Join(good, secretFileName)},
+		{"dangling", filepath.Join(good, "missing")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, secretFileName)
+			if err := os.Symlink(tc.target, path); err != nil {
+				t.Skipf("cannot make a symbolic link here: %v", err)
+			}
+			_, _, err := LoadSecret(dir, "")
+			if err == nil {
+				t.Fatal("a secret file that is a symbolic link was accepted")
+			}
+			for _, want := range []string{path, "symbolic link", "replace the link"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the link was replaced or removed (lstat: %v, %v)", fi, err)
+			}
+			if _, err := os.Stat(tc.target); tc.name == "dangling" && !os.IsNotExist(err) {
+				t.Errorf("a file was created where the dangling link points (stat: %v)", err)
+			}
+		})
+	}
+}

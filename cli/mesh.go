@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // meshConfig is the mesh described by the environment, as every command
@@ -54,6 +56,30 @@ func join(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (
 	return election.Join(ctx, cfg)
 }
 
+// messageLimit is the longest message or shared value cfg allows, the
+// limit the broker applies (IPC_MAX_MESSAGE_BYTES).
+func messageLimit(cfg election.Config) int {
+	if n := cfg.Store.MaxMessageBytes; n > 0 {
+		return n
+	}
+	return store.DefaultMaxMessageBytes
+}
+
+// readAtMost reads r to its end, unless it holds more than limit bytes:
+// then it stops there, without reading the rest, and reports over. A
+// command refuses such content before holding all of it in memory, as
+// the broker would refuse it anyway.
+func readAtMost(r io.Reader, limit int) (b []byte, over bool, err error) {
+	b, err = io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(b) > limit {
+		return nil, true, nil
+	}
+	return b, false, nil
+}
+
 // identity is the --as flag shared by the commands that act as a name.
 type identity struct{ as string }
 
@@ -88,7 +114,19 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 // session joins the mesh and acts as the chosen identity; the caller
 // closes the peer.
 func (id *identity) session(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (*election.Peer, error) {
-	p, err := join(ctx, e, subscribe, onEvent)
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Subscribe = subscribe
+	cfg.OnEvent = onEvent
+	return id.sessionWith(ctx, e, cfg)
+}
+
+// sessionWith is session for a command that has read the configuration
+// already, to know its limits before it reads its input.
+func (id *identity) sessionWith(ctx context.Context, e Env, cfg election.Config) (*election.Peer, error) {
+	p, err := election.Join(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

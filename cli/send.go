@@ -3,8 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -42,23 +42,31 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if *lines && !fromStdin {
 		return usagef("--lines reads messages from stdin: use 'ipcmesh send --lines %s -'", to)
 	}
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return err
+	}
+	limit := messageLimit(cfg)
 	var content string
 	if fromStdin && !*lines {
-		b, err := io.ReadAll(e.Stdin)
+		b, over, err := readAtMost(e.Stdin, limit)
 		if err != nil {
 			return fmt.Errorf("read the message from stdin: %w", err)
+		}
+		if over {
+			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the message on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent", limit)
 		}
 		content = string(b)
 	} else if !fromStdin {
 		content = strings.Join(words, " ")
 	}
-	p, err := id.session(ctx, e, false, nil)
+	p, err := id.sessionWith(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
 	if *lines {
-		return sendLines(ctx, e, p, req, *asJSON)
+		return sendLines(ctx, e, p, req, limit, *asJSON)
 	}
 	req.Content = content
 	r, err := p.SendMessage(ctx, req)
@@ -74,10 +82,12 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 
 // sendLines sends each line of stdin as one message like req, in order,
 // each acked before the next is sent: a stream of numbered lines arrives
-// numbered.
-func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, asJSON bool) error {
+// numbered. A line longer than limit stops it there, unread.
+func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, limit int, asJSON bool) error {
 	sc := bufio.NewScanner(e.Stdin)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	// A line and its newline fit in limit+1 bytes; a longer one is
+	// ErrTooLong as soon as that much is buffered.
+	sc.Buffer(make([]byte, min(64<<10, limit+1)), limit+1)
 	n := 0
 	for sc.Scan() {
 		line := sc.Text()
@@ -96,7 +106,9 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "line %d is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; it and the lines after it were not sent (sent before it: %d)", n+1, limit, n)
+	} else if err != nil {
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if !asJSON {
@@ -154,15 +166,23 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 	if len(pos) == 0 {
 		return usagef("broadcast needs a message")
 	}
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return err
+	}
 	content := strings.Join(pos, " ")
 	if content == "-" {
-		b, err := io.ReadAll(e.Stdin)
+		limit := messageLimit(cfg)
+		b, over, err := readAtMost(e.Stdin, limit)
 		if err != nil {
 			return fmt.Errorf("read the message from stdin: %w", err)
 		}
+		if over {
+			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; nothing was sent", limit)
+		}
 		content = string(b)
 	}
-	p, err := id.session(ctx, e, false, nil)
+	p, err := id.sessionWith(ctx, e, cfg)
 	if err != nil {
 		return err
 	}

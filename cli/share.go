@@ -33,16 +33,19 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	if err := ipcmesh.ValidateSharedKey(key); err != nil {
 		return usagef("%v", err)
 	}
-	var content []byte
-	if len(pos) == 1 || pos[1] == "-" {
-		content, err = io.ReadAll(e.Stdin)
-	} else {
-		content, err = os.ReadFile(pos[1])
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return err
 	}
+	limit := messageLimit(cfg)
+	content, over, err := readContent(e.Stdin, pos[1:], limit)
 	if err != nil {
 		return fmt.Errorf("read the content: %w", err)
 	}
-	p, err := id.session(ctx, e, false, nil)
+	if over {
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the content for %q is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it over several keys; nothing was shared", key, limit)
+	}
+	p, err := id.sessionWith(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
@@ -56,6 +59,20 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	}
 	fmt.Fprintf(e.Stdout, "shared %s (%s); read it with: ipcmesh get %s; point at it with: ipcmesh send --shared %s TO MESSAGE\n", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)
 	return nil
+}
+
+// readContent reads what share is to store: the file named in args, or
+// stdin when there is none or it is "-", at most limit bytes of it.
+func readContent(stdin io.Reader, args []string, limit int) (b []byte, over bool, err error) {
+	if len(args) == 0 || args[0] == "-" {
+		return readAtMost(stdin, limit)
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	return readAtMost(f, limit)
 }
 
 // runGet prints the content under a key, as it was stored (no newline is

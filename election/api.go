@@ -41,7 +41,28 @@ func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
 	if err != nil {
 		return s, err
 	}
-	return s, p.adopt(s, true)
+	if err := p.adopt(s, true); err != nil {
+		if !s.Resumed {
+			err = p.letGo(ctx, s.Name, err)
+		}
+		return s, err
+	}
+	return s, nil
+}
+
+// letGo ends the session a register just made, whose token could not be
+// kept. Left alive, it would hold the name for a whole session lifetime
+// with no token anywhere to resume it by: every retry from this folder
+// would get name_taken. cause is why the token was not kept.
+func (p *Peer) letGo(ctx context.Context, name string, cause error) error {
+	err := p.Call(ctx, ipc.OpUnregister, nil, nil)
+	p.mu.Lock()
+	p.sess = sessionState{}
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%w; letting %s go again failed too (%v), so it stays taken until its session expires", cause, name, err)
+	}
+	return fmt.Errorf("%w; %s was let go again, so a retry can claim it", cause, name)
 }
 
 // Resume acts as name with the token kept in the data folder; an empty name
@@ -73,6 +94,13 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 // chosen (registered, renamed to) also becomes the data folder's current
 // name; a session merely resumed or renewed leaves that alone, so several
 // assistants sharing a folder do not keep changing who "the last one" is.
+//
+// A session resumed or renewed does not need its new token kept as long as
+// the token the folder keeps is of the same session and unexpired: later
+// commands resume with that one meanwhile. So when the folder cannot take
+// the new token (a full disk), adopt only warns, rather than stop every
+// command before it reaches the broker. Otherwise the error names the
+// folder and says what to do.
 func (p *Peer) adopt(s ipc.Session, chosen bool) error {
 	p.mu.Lock()
 	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
@@ -81,10 +109,37 @@ func (p *Peer) adopt(s ipc.Session, chosen bool) error {
 	if chosen && !p.cfg.KeepCurrent {
 		keep = p.keyring.Save
 	}
-	if err := keep(s.Name, s.Token); err != nil {
-		return fmt.Errorf("keep the session token for %s: %w", s.Name, err)
+	err := keep(s.Name, s.Token)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if !chosen {
+		if until, ok := p.keptTokenWorks(s); ok {
+			p.log.Warn("could not keep the renewed session token; commands from this data folder resume with the one kept before until it expires",
+				"name", s.Name, "expires", until.UTC().Format(time.RFC3339), "data_dir", p.cfg.DataDir, "err", err)
+			return nil
+		}
+	}
+	return fmt.Errorf("keep the session token for %s in the data folder %s: %w: free some space there (or make it writable) and try again", s.Name, p.cfg.DataDir, err)
+}
+
+// keptTokenWorks reports whether the token the data folder keeps for s's
+// name is a token of s's session that has not expired, and until when it
+// lasts.
+func (p *Peer) keptTokenWorks(s ipc.Session) (time.Time, bool) {
+	kept, err := p.keyring.Load(s.Name)
+	if err != nil {
+		return time.Time{}, false
+	}
+	old, err := p.cfg.Keys.ParseToken(kept)
+	if err != nil {
+		return time.Time{}, false
+	}
+	cur, err := p.cfg.Keys.ParseToken(s.Token)
+	if err != nil || old.Name != s.Name || old.SessionID != cur.SessionID || old.Expired(time.Now()) {
+		return time.Time{}, false
+	}
+	return old.Expires, true
 }
 
 // resumeOn resumes the peer's session, if it has one, on a new connection.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -340,5 +342,43 @@ func TestPeersOfTheBrokersFolderWinTheElection(t *testing.T) {
 	}
 	if len(c.Messages) != 2 {
 		t.Fatalf("mail after failover = %d messages, want the one from before and the one after", len(c.Messages))
+	}
+}
+
+// TestRegisterWithNowhereToKeepTheToken registers from a data folder that
+// cannot take a token (a file where the sessions folder belongs, which
+// stops root too). The register fails saying where and what to do, and
+// lets the name go again: a retry from the same folder claims it, where a
+// session left without a token would answer name_taken for a day.
+func TestRegisterWithNowhereToKeepTheToken(t *testing.T) {
+	m := newMesh(t)
+	m.join("") // hosts the broker, in a folder of its own
+	ctx := ctxT(t)
+	client := &mesh{t: t, addr: m.addr, dir: t.TempDir(), keys: m.keys}
+	blocked := filepath.Join(client.dir, "sessions")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := client.join("")
+	_, err := p.Register(ctx, "ci")
+	if err == nil {
+		t.Fatal("register kept its token in a folder that cannot hold one")
+	}
+	for _, want := range []string{client.dir, "free some space", "ci was let go again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if name := p.Name(); name != "" {
+		t.Errorf("the peer still acts as %q", name)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(blocked); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.join("").Register(ctx, "ci"); err != nil {
+		t.Fatalf("retry from the same data folder: %v", err)
 	}
 }

@@ -286,7 +286,7 @@ func (b *Broker) housekeep() {
 			return
 		}
 		if st != (store.SweepStats{}) {
-			b.log.Info("sweep", "history", st.History, "queued", st.Queued, "forwards", st.Forwards, "dedup", st.Dedup)
+			b.log.Info("sweep", "history", st.History, "queued", st.Queued, "forwards", st.Forwards, "dedup", st.Dedup, "orphans", st.Orphans)
 		}
 	}
 	sweep()

@@ -61,7 +61,7 @@ func (s *Store) backup(path string, batch int) error {
 		err = cerr
 	}
 	if err == nil {
-		err = s.embedFiles(tmp, files, batch)
+		err = embedFiles(s.dir, tmp, files, batch)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -76,9 +76,14 @@ func (s *Store) backup(path string, batch int) error {
 	return nil
 }
 
-// spillNames lists the spill files the records of t name, by folder.
+// spillNames lists the spill files the records of t name, by folder. A
+// database that was never opened as a store (a fresh file) has no
+// buckets, and names none.
 func spillNames(t tables) (map[string][]string, error) {
 	files := make(map[string][]string)
+	if t.messages == nil || t.shared() == nil {
+		return files, nil
+	}
 	err := t.messages.ForEach(func(k, v []byte) error {
 		rec, err := unmarshalRecord(v)
 		if err != nil {
@@ -102,13 +107,13 @@ func spillNames(t tables) (map[string][]string, error) {
 	return files, err
 }
 
-// embedFiles adds the named spill files to the database copy at path, in
-// transactions of about batch bytes, so that a store with many large
-// bodies is not held in memory at once. A file that is gone was swept
-// after the copy was taken, with the record that named it; the live store
-// has lost nothing, and the backup keeps the record as the live store had
-// it a moment before.
-func (s *Store) embedFiles(path string, files map[string][]string, batch int) error {
+// embedFiles adds the named spill files of the data folder dir to the
+// database copy at path, in transactions of about batch bytes, so that a
+// store with many large bodies is not held in memory at once. A file that
+// is gone was swept after the copy was taken, with the record that named
+// it; the live store has lost nothing, and the backup keeps the record as
+// the live store had it a moment before.
+func embedFiles(dir, path string, files map[string][]string, batch int) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -131,7 +136,7 @@ func (s *Store) embedFiles(path string, files map[string][]string, batch int) er
 			}
 			for size := 0; len(todo) > 0 && size < batch; todo = todo[1:] {
 				f := todo[0]
-				body, err := os.ReadFile(filepath.Join(s.dir, f.folder, f.name))
+				body, err := os.ReadFile(filepath.Join(dir, f.folder, f.name))
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}

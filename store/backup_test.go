@@ -230,3 +230,45 @@ func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
 		t.Errorf("a refused restore made a store: %v", err)
 	}
 }
+
+// TestRestoreKeepsPreviousBodies restores a store that has large bodies
+// over with one that has none, so that no record names those bodies' files
+// any more, and removes the files, as anything clearing unnamed files
+// would. Undoing the restore brings every body back all the same: the
+// store kept before the restore carries them.
+func TestRestoreKeepsPreviousBodies(t *testing.T) {
+	opts := Options{Dir: t.TempDir(), LargeMessageBytes: 64}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := openTest(t, nil)
+	register(t, other, "carol")
+	backup := filepath.Join(t.TempDir(), "other.db")
+	if err := other.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Restore(opts.Dir, backup, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, folder := range spillFolders() {
+		if err := os.RemoveAll(filepath.Join(opts.Dir, folder)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Restore(opts.Dir, res.Previous, time.Second); err != nil {
+		t.Fatalf("restore the kept store %s: %v", res.Previous, err)
+	}
+	r, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	wantFilled(t, r)
+}

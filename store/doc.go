@@ -84,5 +84,7 @@
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's
 // base name. Shared values over that size are written to Dir/shared/ the
-// same way.
+// same way. A file there that no record names (a broker killed between
+// writing a body and committing its record leaves one) is removed by
+// Sweep once it is past an hour old.
 package store

@@ -114,6 +114,22 @@ func peekRecord(b []byte) (recordHead, bool) {
 	return h, !d.bad
 }
 
+// peekFile returns a record's spill file name (empty when its body is in
+// the record) without copying anything: a slice of b.
+func peekFile(b []byte) ([]byte, bool) {
+	if len(b) < 2 || (b[0] != recordVersion && b[0] != recordVersion1) {
+		return nil, false
+	}
+	d := decoder{b: b[2:]}
+	d.varint()    // time
+	d.uvarint()   // size
+	for range 5 { // id, from, to, sent-to, content
+		d.raw()
+	}
+	file := d.raw()
+	return file, !d.bad
+}
+
 // decoder reads the fields of a record, remembering the first fault so the
 // caller checks once.
 type decoder struct {

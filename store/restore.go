@@ -100,7 +100,10 @@ func openBackup(path string) (*bolt.DB, error) {
 }
 
 // keepPrevious backs up the live database into dir's backups/ folder and
-// returns the file's path.
+// returns the file's path. Like any backup, the copy carries the large
+// bodies and large shared values its records name, so it stays whole
+// whatever becomes of those files, which no record of the restored store
+// names.
 func keepPrevious(db *bolt.DB, dir string) (string, error) {
 	folder := filepath.Join(dir, "backups")
 	if err := os.MkdirAll(folder, 0o700); err != nil {
@@ -111,8 +114,12 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("keep the store as it was: %w", err)
 	}
+	var files map[string][]string
 	err = db.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(f)
+		if _, err := tx.WriteTo(f); err != nil {
+			return err
+		}
+		files, err = spillNames(tablesOf(tx))
 		return err
 	})
 	if err == nil {
@@ -120,6 +127,9 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = embedFiles(dir, path, files, embedBatch)
 	}
 	if err != nil {
 		os.Remove(path)

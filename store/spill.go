@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // summaryRunes is about how much of a large body its recipient sees before
@@ -26,9 +27,7 @@ func (s *Store) spill(body string) (string, error) {
 // spillTo writes body to a new file in dir (large-messages/ or shared/),
 // named as spill names it, and returns its base name.
 func (s *Store) spillTo(dir, body string) (string, error) {
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	name := s.now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(rnd[:]) + ".md"
+	name := newSpillName(s.now())
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -50,6 +49,35 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 		return "", fmt.Errorf("write large body to %s: %w", path, err)
 	}
 	return name, nil
+}
+
+// spillLayout is the time that begins a spill file's name.
+const spillLayout = "20060102T150405.000000000Z"
+
+// newSpillName names a spill file made at now: the time, 8 random bytes
+// in hex and ".md".
+func newSpillName(now time.Time) string {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	return now.UTC().Format(spillLayout) + "-" + hex.EncodeToString(rnd[:]) + ".md"
+}
+
+// isSpillName reports whether name has the form newSpillName gives, so
+// that the store removes no file it could not have made.
+func isSpillName(name string) bool {
+	stamp, rest, ok := strings.Cut(name, "-")
+	if !ok || len(stamp) != len(spillLayout) {
+		return false
+	}
+	if _, err := time.Parse(spillLayout, stamp); err != nil {
+		return false
+	}
+	rnd, ok := strings.CutSuffix(rest, ".md")
+	if !ok || len(rnd) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(rnd)
+	return err == nil
 }
 
 // removeSpilled deletes spill files that no committed record names. Errors

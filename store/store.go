@@ -25,11 +25,15 @@ const (
 // DefaultLargeMessageBytes is Options.LargeMessageBytes when it is 0.
 const DefaultLargeMessageBytes = 10240
 
+// DefaultMaxMessageBytes is the longest body a message or a shared value
+// may have when Options.MaxMessageBytes is 0 (IPC_MAX_MESSAGE_BYTES unset).
+const DefaultMaxMessageBytes = 8 << 20
+
 // Options configure a Store. Zero fields take the defaults shown.
 type Options struct {
 	Dir               string           // data folder (required)
 	LargeMessageBytes int              // bodies longer than this spill to a file; default 10240
-	MaxMessageBytes   int              // bodies longer than this get too_large; default 8 << 20
+	MaxMessageBytes   int              // bodies longer than this get too_large; default DefaultMaxMessageBytes
 	InboxCap          int              // unread messages per inbox before inbox_full; default 100000
 	HistoryRetention  time.Duration    // read messages are kept this long after being read; default 30 days
 	QueueRetention    time.Duration    // unread messages to never-registered names expire after this; default 7 days
@@ -44,7 +48,7 @@ func (o Options) withDefaults() Options {
 		o.LargeMessageBytes = DefaultLargeMessageBytes
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 8 << 20
+		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if o.InboxCap <= 0 {
 		o.InboxCap = 100000
@@ -83,6 +87,7 @@ type Store struct {
 	c         *committer
 	idx       *indexer
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
+	orphans   orphans
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,6 +101,8 @@ func Open(opts Options) (*Store, error) {
 		return nil, errors.New("open store: a data folder is required")
 	}
 	opts = opts.withDefaults()
+	// Before anything else: files modified from now on are this store's own.
+	opened := opts.Now()
 	// Message paths handed to clients must work from any working directory.
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -154,6 +161,7 @@ func Open(opts Options) (*Store, error) {
 		db:        db,
 		c:         newCommitter(db),
 	}
+	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,11 +16,16 @@ type SweepStats struct {
 	Forwards int // expired rename forwards
 	Dedup    int // expired rename request ids
 	Posts    int // channel posts past HistoryRetention since they were posted
+	Orphans  int // large-body and shared-value files no record names, past orphanGrace
 }
 
 // Sweep applies the retention rules. It walks only the expired front of
 // each time index, so its cost follows what expires, not what is stored.
 // Spill files of removed messages are deleted once the removal is on disk.
+// Then it removes orphan spill files, which no record names (see
+// sweepOrphans): the broker sweeps as soon as it has opened the store and
+// every hour after, and within an hour of the open there are none left to
+// look for.
 func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 	var (
 		st    SweepStats
@@ -49,6 +55,9 @@ func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 		return SweepStats{}, wrapFault("sweep", err)
 	}
 	s.removeSpilled(files...)
+	if st.Orphans, err = s.sweepOrphans(); err != nil {
+		return st, fmt.Errorf("sweep orphan files in %s: %w", s.dir, err)
+	}
 	return st, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,4 +89,77 @@ func TestSweepQueued(t *testing.T) {
 	if st, _ := s.Stats(); st != (Stats{Instances: 1, Messages: 1, Unread: 1}) {
 		t.Fatalf("Stats = %+v", st)
 	}
+}
+
+// TestSweepOrphanFiles plants what a broker killed in the middle of a
+// spilled send leaves behind: a body file no record names. Only the old
+// ones go; a young orphan may be a send still on its way to the disk, and
+// goes once it is past the grace; files that records name stay however old,
+// and so does a file the store would never have named.
+func TestSweepOrphanFiles(t *testing.T) {
+	s, clk := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	register(t, s, "bob")
+	named := send(t, s, "big", "alice", "bob", strings.Repeat("large body ", 10)).Message.Path
+	if _, err := s.Share(context.Background(), ipcmesh.Shared{Key: "spec", Content: strings.Repeat("large value ", 10), StoredBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	sharedNamed := onlyFile(t, s.sharedDir)
+	now := clk.Now()
+	plant := func(dir, name string, age time.Duration) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			if err := os.WriteFile(path, []byte("partial body"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(path, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	oldOrphan := plant(s.largeDir, newSpillName(now.Add(-3*time.Hour)), 3*time.Hour)
+	oldSharedOrphan := plant(s.sharedDir, newSpillName(now.Add(-2*time.Hour)), 2*time.Hour)
+	youngOrphan := plant(s.largeDir, newSpillName(now.Add(-10*time.Minute)), 10*time.Minute)
+	notOurs := plant(s.largeDir, "notes.txt", 48*time.Hour)
+	plant(s.largeDir, filepath.Base(named), 48*time.Hour)
+	plant(s.sharedDir, filepath.Base(sharedNamed), 48*time.Hour)
+
+	st, err := s.Sweep(context.Background())
+	if err != nil || st != (SweepStats{Orphans: 2}) {
+		t.Fatalf("Sweep = %+v, %v; want 2 orphans", st, err)
+	}
+	for path, want := range map[string]bool{
+		oldOrphan: false, oldSharedOrphan: false,
+		youngOrphan: true, notOurs: true, named: true, sharedNamed: true,
+	} {
+		if _, err := os.Stat(path); (err == nil) != want {
+			t.Errorf("%s: kept %v (stat: %v), want kept %v", filepath.Base(path), err == nil, err, want)
+		}
+	}
+	if _, body, err := s.Get("bob", "big"); err != nil || body != strings.Repeat("large body ", 10) {
+		t.Errorf("the named body: %q, %v", body, err)
+	}
+
+	// Past the grace, the young orphan goes too.
+	clk.Advance(time.Hour)
+	if st, err := s.Sweep(context.Background()); err != nil || st != (SweepStats{Orphans: 1}) {
+		t.Fatalf("Sweep an hour later = %+v, %v; want 1 orphan", st, err)
+	}
+	if _, err := os.Stat(youngOrphan); !os.IsNotExist(err) {
+		t.Errorf("the orphan past the grace is still there (stat: %v)", err)
+	}
+	if sh, err := s.GetShared("spec"); err != nil || sh.Content != strings.Repeat("large value ", 10) {
+		t.Errorf("the named shared value: %q, %v", sh.Content, err)
+	}
+}
+
+// onlyFile returns the path of the one file in dir.
+func onlyFile(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%s holds %d entries (%v), want 1", dir, len(entries), err)
+	}
+	return filepath.Join(dir, entries[0].Name())
 }

@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -715,6 +717,65 @@ func TestLargeMessagePathsConfined(t *testing.T) {
 	}
 }
 
+// bulkInput is input of n bytes that counts how many were taken from it.
+type bulkInput struct{ left, taken atomic.Int64 }
+
+func newBulkInput(n int64) *bulkInput {
+	b := new(bulkInput)
+	b.left.Store(n)
+	return b
+}
+
+func (b *bulkInput) Read(p []byte) (int, error) {
+	n := min(int64(len(p)), b.left.Load())
+	if n == 0 {
+		return 0, io.EOF
+	}
+	for i := range n {
+		p[i] = 'x'
+	}
+	b.left.Add(-n)
+	b.taken.Add(n)
+	return int(n), nil
+}
+
+// TestStdinOverTheLimitRefusedUnread pipes 64 MiB into send and share with
+// a message limit of 4 KiB: each refuses at once with the limit in its
+// error, the rest of the pipe is never read, and nothing is sent or shared.
+func TestStdinOverTheLimitRefusedUnread(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, "IPC_MAX_MESSAGE_BYTES=4096")
+	m.startBroker()
+	m.mustRun("register", "bob")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"send", "--as", "alice", "bob", "-"}, "the message on stdin is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent"},
+		{[]string{"share", "--as", "alice", "notes", "-"}, `the content for "notes" is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)`},
+	} {
+		in := newBulkInput(64 << 20)
+		p := m.start(in, tc.args...)
+		r := result{code: p.wait(runTimeout), stdout: p.stdout.String(), stderr: p.stderr.String()}
+		if msg := oneLineError(t, r, tc.args[0]); !strings.Contains(msg, tc.want) {
+			t.Errorf("ipcmesh %s: %q, want %q", strings.Join(tc.args, " "), msg, tc.want)
+		}
+		// What the pipe and the copy into it hold is all that may have gone
+		// beyond the limit.
+		if n := in.taken.Load(); n > 1<<20 {
+			t.Errorf("ipcmesh %s read on past the limit: %d bytes were taken from its stdin", strings.Join(tc.args, " "), n)
+		}
+	}
+	if c := m.check("--as", "bob"); len(c.Messages) != 0 {
+		t.Errorf("bob got %d messages, want none", len(c.Messages))
+	}
+	var list []ipcmesh.Shared
+	m.mustJSON(&list, "shared", "--json", "--as", "bob")
+	if len(list) != 0 {
+		t.Errorf("shared keys %+v, want none", list)
+	}
+}
+
 // rawConn is a TCP connection to a broker that the test writes bytes to
 // itself.
 type rawConn struct {
@@ -970,6 +1031,69 @@ func TestOneShotWithoutBroker(t *testing.T) {
 	}
 	if msg := m.mustFail("stop"); !strings.Contains(msg, "no broker is running on "+m.addr()) {
 		t.Errorf("stop with no broker: %q, want it to say none is running on %s", msg, m.addr())
+	}
+}
+
+// runNoFileWrites runs ipcmesh with args as a process that cannot write a
+// byte to any file (ulimit -f 0): every write of a token fails as on a full
+// disk, whoever runs the test, root included. Pipes are not files, so what
+// it prints arrives.
+func (m *mesh) runNoFileWrites(args ...string) result {
+	m.t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		m.t.Skipf("no sh to run ulimit with: %v", err)
+	}
+	cmd := exec.Command(sh, append([]string{"-c", `ulimit -f 0 && exec "$0" "$@"`, ipcmeshBin}, args...)...)
+	p := startCmd(m.t, cmd, "(ulimit -f 0) ipcmesh "+strings.Join(args, " "), m.environ(), strings.NewReader(""))
+	code := p.wait(runTimeout)
+	return result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// TestTokenFileNotWritable runs commands whose data folder cannot take a
+// new token file. A resumed session sends all the same, keeping the token
+// it has; a name newly registered is let go again, with an error that says
+// where and what to do, so that a retry can claim it.
+func TestTokenFileNotWritable(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("ulimit needs a unix shell")
+	}
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("register", "alice")
+	tokenFile := filepath.Join(m.dir, "sessions", "alice.token")
+	kept, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := m.runNoFileWrites("send", "--as", "alice", "bob", "sent while no file can be written")
+	if r.code != 0 || !strings.Contains(r.stdout, "for bob") {
+		t.Fatalf("send with a token file that cannot be rewritten: %s", r)
+	}
+	if !strings.Contains(r.stderr, "WARN") || !strings.Contains(r.stderr, "could not keep") {
+		t.Errorf("send did not warn that the renewed token was not kept: %q", r.stderr)
+	}
+	if now, err := os.ReadFile(tokenFile); err != nil || string(now) != string(kept) {
+		t.Errorf("the kept token changed (%v): %q, want %q", err, now, kept)
+	}
+	// The token kept before still resumes the name.
+	m.mustRun("send", "--as", "alice", "bob", "sent after")
+	c := m.check("--as", "bob")
+	if len(c.Messages) != 2 || c.Messages[0].Content != "sent while no file can be written" || c.Messages[1].Content != "sent after" {
+		t.Errorf("bob got %+v, want both messages", c.Messages)
+	}
+
+	msg := oneLineError(t, m.runNoFileWrites("register", "carol"), "register")
+	for _, want := range []string{"carol", m.dir, "free some space"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("register with nowhere to keep the token: %q does not say %q", msg, want)
+		}
+	}
+	if r := m.run("register", "carol"); r.code != 0 {
+		t.Errorf("a retry of the register that could not keep its token: %s", r)
 	}
 }
 

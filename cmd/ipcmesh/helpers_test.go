@@ -220,7 +220,12 @@ func (m *mesh) startWith(setup func(*exec.Cmd), stdin io.Reader, args ...string)
 
 func startProc(t *testing.T, env []string, stdin io.Reader, setup func(*exec.Cmd), args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(ipcmeshBin, args...)
+	return startCmd(t, exec.Command(ipcmeshBin, args...), "ipcmesh "+strings.Join(args, " "), env, stdin)
+}
+
+// startCmd runs cmd, which runs ipcmesh in some way, as start does.
+func startCmd(t *testing.T, cmd *exec.Cmd, label string, env []string, stdin io.Reader) *proc {
+	t.Helper()
 	cmd.Env = env
 	cmd.Stdin = stdin
 	if setup != nil {
@@ -228,7 +233,7 @@ func startProc(t *testing.T, env []string, stdin io.Reader, setup func(*exec.Cmd
 	}
 	p := &proc{
 		t:      t,
-		label:  "ipcmesh " + strings.Join(args, " "),
+		label:  label,
 		cmd:    cmd,
 		stdout: newStream(),
 		stderr: newStream(),

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bulk is input of n bytes that counts how many of them were read, so a
+// test can tell whether a command read on past its limit.
+type bulk struct{ left, taken int }
+
+func (b *bulk) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), b.left)
+	for i := range n {
+		p[i] = 'x'
+	}
+	b.left -= n
+	b.taken += n
+	return n, nil
+}
+
+func TestReadAtMost(t *testing.T) {
+	const limit = 100
+	for _, tc := range []struct {
+		size      int
+		over      bool
+		maxTaken  int
+		wantBytes int
+	}{
+		{0, false, 0, 0},
+		{limit, false, limit, limit},
+		{limit + 1, true, limit + 1, 0},
+		{10 * limit, true, limit + 1, 0},
+	} {
+		in := &bulk{left: tc.size}
+		b, over, err := readAtMost(in, limit)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", tc.size, err)
+		}
+		if over != tc.over || len(b) != tc.wantBytes {
+			t.Errorf("%d bytes: got %d bytes, over %v; want %d, over %v", tc.size, len(b), over, tc.wantBytes, tc.over)
+		}
+		if in.taken > tc.maxTaken {
+			t.Errorf("%d bytes: read %d of them, want at most %d", tc.size, in.taken, tc.maxTaken)
+		}
+	}
+}
+
+// TestInputOverTheLimitRefusedUnread feeds send, broadcast and share more
+// than the message limit: each refuses at once, having read no more than
+// the limit and a byte, and nothing reaches the mesh.
+func TestInputOverTheLimitRefusedUnread(t *testing.T) {
+	m := newHookMesh(t)
+	bob := m.peer("bob")
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, bytes.Repeat([]byte{'y'}, 5000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 4096
+	for _, tc := range []struct {
+		cmd  string
+		args []string
+		want string
+	}{
+		{"send", []string{"--as", "alice", "bob", "-"}, "the message on stdin is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)"},
+		{"send", []string{"--as", "alice", "--lines", "bob", "-"}, "line 1 is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)"},
+		{"broadcast", []string{"--as", "alice", "-"}, "the broadcast on stdin is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)"},
+		{"share", []string{"--as", "alice", "notes"}, `the content for "notes" is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)`},
+		{"share", []string{"--as", "alice", "notes", big}, `the content for "notes" is over the limit of 4096 bytes (IPC_MAX_MESSAGE_BYTES)`},
+	} {
+		in := &bulk{left: 1 << 20}
+		e, out, errb := m.env("", "IPC_MAX_MESSAGE_BYTES=4096")
+		e.Stdin = in
+		code := Run(e, tc.cmd, tc.args)
+		label := tc.cmd + " " + strings.Join(tc.args, " ")
+		if code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q\nstdout: %s", label, code, errb, tc.want, out)
+		}
+		if in.taken > limit+1 {
+			t.Errorf("%s: read %d bytes of stdin, want at most the limit and one byte (%d)", label, in.taken, limit+1)
+		}
+	}
+	if got := unreadContents(t, bob); len(got) != 0 {
+		t.Errorf("bob got %d messages, want none", len(got))
+	}
+	list, err := bob.ListShared(hookCtx(t))
+	if err != nil || len(list) != 0 {
+		t.Errorf("shared keys %v, %v; want none", list, err)
+	}
+}
