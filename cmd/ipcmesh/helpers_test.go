@@ -220,7 +220,11 @@ func (m *mesh) startWith(setup func(*exec.Cmd), stdin io.Reader, args ...string)
 
 func startProc(t *testing.T, env []string, stdin io.Reader, setup func(*exec.Cmd), args ...string) *proc {
 	t.Helper()
-	return startCmd(t, exec.Command(ipcmeshBin, args...), "ipcmesh "+strings.Join(args, " "), env, stdin)
+	cmd := exec.Command(ipcmeshBin, args...)
+	if setup != nil {
+		setup(cmd)
+	}
+	return startCmd(t, cmd, "ipcmesh "+strings.Join(args, " "), env, stdin)
 }
 
 // startCmd runs cmd, which runs ipcmesh in some way, as start does.
@@ -228,9 +232,6 @@ func startCmd(t *testing.T, cmd *exec.Cmd, label string, env []string, stdin io.
 	t.Helper()
 	cmd.Env = env
 	cmd.Stdin = stdin
-	if setup != nil {
-		setup(cmd)
-	}
 	p := &proc{
 		t:      t,
 		label:  label,
