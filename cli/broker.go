@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/ipcmesh/ipcmesh/election"
 )
@@ -56,6 +58,9 @@ func runDetached(ctx context.Context, e Env) error {
 		level = logLevel(e.Getenv("IPC_LOG"))
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	// Its report goes to a pipe whose reader may be gone (the peer that
+	// started it was killed): a write there must fail, not end the broker.
+	signal.Ignore(syscall.SIGPIPE)
 	report, ok := e.Stdout.(io.WriteCloser)
 	if !ok {
 		report = nopCloser{e.Stdout}
