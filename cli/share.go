@@ -17,37 +17,19 @@ import (
 // message can point at a key (send --shared KEY) instead of carrying bulk.
 
 func runShare(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("share")
-	var id identity
-	id.register(fs)
-	description := fs.String("description", "", "what the content is")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return usagef("share needs a key, then a file ('-' or none: stdin)")
-	}
-	key := pos[0]
-	if err := ipcmesh.ValidateSharedKey(key); err != nil {
-		return usagef("%v", err)
-	}
+	c := asName("share")
+	description := c.String("description", "", "what the content is")
+	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content []byte
-	if len(pos) == 1 || pos[1] == "-" {
-		content, err = io.ReadAll(e.Stdin)
-	} else {
-		content, err = os.ReadFile(pos[1])
-	}
-	if err != nil {
-		return fmt.Errorf("read the content: %w", err)
-	}
-	p, err := id.session(ctx, e, false, nil)
+	p, pos, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
+		content, err = shareContent(e, pos)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
-	sh, err := p.Share(ctx, key, string(content), *description)
+	sh, err := p.Share(ctx, pos[0], string(content), *description)
 	if err != nil {
 		return err
 	}
@@ -58,21 +40,34 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
+// shareContent checks the positionals of share (KEY [FILE|-]) and reads
+// the content they name: the file, or stdin.
+func shareContent(e Env, pos []string) ([]byte, error) {
+	if len(pos) < 1 || len(pos) > 2 {
+		return nil, usagef("share needs a key, then a file ('-' or none: stdin)")
+	}
+	if err := ipcmesh.ValidateSharedKey(pos[0]); err != nil {
+		return nil, usagef("%v", err)
+	}
+	var content []byte
+	var err error
+	if len(pos) == 1 || pos[1] == "-" {
+		content, err = io.ReadAll(e.Stdin)
+	} else {
+		content, err = os.ReadFile(pos[1])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the content: %w", err)
+	}
+	return content, nil
+}
+
 // runGet prints the content under a key, as it was stored (no newline is
 // added), so that ipcmesh get KEY > file gives the file back.
 func runGet(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("get")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the entry, content included, as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("get needs one key (ipcmesh shared lists them)")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("get")
+	asJSON := c.Bool("json", false, "print the entry, content included, as JSON")
+	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
 	if err != nil {
 		return err
 	}
@@ -89,18 +84,9 @@ func runGet(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runShared(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("shared")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the keys as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("shared takes no arguments; to read one: ipcmesh get KEY")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("shared")
+	asJSON := c.Bool("json", false, "print the keys as JSON")
+	p, _, err := c.open(ctx, e, args, -1, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
 	if err != nil {
 		return err
 	}
