@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/sent"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -129,20 +130,13 @@ func describeSend(r ipc.SendResult) string {
 	default:
 		s = fmt.Sprintf("stored for %s (offline; it gets the message on its next check)", m.To)
 	}
-	if r.Forwarded {
-		s += fmt.Sprintf("; forwarded: %s is now %s", m.SentTo, m.To)
-	}
-	if m.Large {
-		s += fmt.Sprintf("; large (%s), readers get a summary and the file %s", human.Size(m.Size), m.Path)
-	}
-	s += " [id " + m.ID
-	if m.Type != "" {
-		s += ", " + m.Type
-	}
-	if m.Thread != "" {
-		s += ", thread " + m.Thread
-	}
-	return s + "]"
+	return s + sent.Words{
+		Forwarded: "; forwarded: %s is now %s",
+		Large:     "; large (%s), readers get a summary and the file %s",
+		Ref:       " [id %s%s]",
+		Type:      ", %s",
+		Thread:    ", thread %s",
+	}.Endings(r)
 }
 
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
