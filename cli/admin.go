@@ -13,12 +13,9 @@ import (
 )
 
 func runList(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("list")
-	asJSON := fs.Bool("json", false, "print the instances as JSON")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	p, err := join(ctx, e, false, nil)
+	c := onMesh("list")
+	asJSON := c.Bool("json", false, "print the instances as JSON")
+	p, _, err := c.open(ctx, e, args, -1, nil)
 	if err != nil {
 		return err
 	}
@@ -52,12 +49,9 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runStatus(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("status")
-	asJSON := fs.Bool("json", false, "print the status as JSON")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	p, err := join(ctx, e, false, nil)
+	c := onMesh("status")
+	asJSON := c.Bool("json", false, "print the status as JSON")
+	p, _, err := c.open(ctx, e, args, -1, nil)
 	if err != nil {
 		return err
 	}
@@ -89,15 +83,7 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runBackup(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("backup")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("backup needs the file to write")
-	}
-	p, err := join(ctx, e, false, nil)
+	p, pos, err := onMesh("backup").open(ctx, e, args, -1, argCount(1, 1, "backup needs the file to write"))
 	if err != nil {
 		return err
 	}

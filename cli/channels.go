@@ -17,47 +17,25 @@ import (
 // runChannels lists, finds, creates, joins and leaves channels: the named
 // rooms that send '#name' posts to.
 func runChannels(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("channels")
-	var id identity
-	id.register(fs)
-	description := fs.String("description", "", "create: what the channel is for")
-	private := fs.Bool("private", false, "create: only members read and post")
-	members := fs.String("members", "", "create, join: the members to add, as `a,b,c`")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
+	c := asName("channels")
+	description := c.String("description", "", "create: what the channel is for")
+	private := c.Bool("private", false, "create: only members read and post")
+	members := c.String("members", "", "create, join: the members to add, as `a,b,c`")
+	asJSON := c.Bool("json", false, "print the result as JSON")
 	action := "list"
-	if len(pos) > 0 {
-		action, pos = pos[0], pos[1:]
-	}
-	var list []string
-	for _, m := range strings.Split(*members, ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			list = append(list, m)
-		}
-	}
-	switch action {
-	case "list":
+	var pos, list []string
+	p, _, err := c.open(ctx, e, args, -1, func(all []string) error {
+		pos = all
 		if len(pos) > 0 {
-			return usagef("channels list takes no arguments; to search: channels find WORDS")
+			action, pos = pos[0], pos[1:]
 		}
-	case "find":
-		if len(pos) == 0 {
-			return usagef("channels find needs words to look for")
+		for _, m := range strings.Split(*members, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				list = append(list, m)
+			}
 		}
-	case "create", "join", "leave":
-		if len(pos) != 1 {
-			return usagef("channels %s needs one channel name", action)
-		}
-	default:
-		return usagef("unknown action %q: use list, find, create, join or leave", action)
-	}
-	if (*description != "" || *private) && action != "create" || len(list) > 0 && action != "create" && action != "join" {
-		return usagef("--description and --private go with create, --members with create or join")
-	}
-	p, err := id.session(ctx, e, false, nil)
+		return checkChannels(action, pos, *description != "" || *private, len(list) > 0)
+	})
 	if err != nil {
 		return err
 	}
@@ -100,6 +78,31 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 		return printJSON(e.Stdout, struct{}{})
 	}
 	fmt.Fprintf(e.Stdout, "left %s\n", pos[0])
+	return nil
+}
+
+// checkChannels checks the arguments of a channels action, and that the
+// create flags (--description, --private) and --members go with it.
+func checkChannels(action string, pos []string, createFlags, members bool) error {
+	switch action {
+	case "list":
+		if len(pos) > 0 {
+			return usagef("channels list takes no arguments; to search: channels find WORDS")
+		}
+	case "find":
+		if len(pos) == 0 {
+			return usagef("channels find needs words to look for")
+		}
+	case "create", "join", "leave":
+		if len(pos) != 1 {
+			return usagef("channels %s needs one channel name", action)
+		}
+	default:
+		return usagef("unknown action %q: use list, find, create, join or leave", action)
+	}
+	if createFlags && action != "create" || members && action != "create" && action != "join" {
+		return usagef("--description and --private go with create, --members with create or join")
+	}
 	return nil
 }
 

@@ -12,20 +12,17 @@ import (
 )
 
 func runCheck(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("check")
-	var id identity
-	id.register(fs)
-	wait := fs.Duration("wait", 0, "wait up to `DURATION` (e.g. 30s) for a message if there is none")
-	limit := fs.Int("limit", 100, "print at most `N` messages")
-	peek := fs.Bool("peek", false, "print without marking the messages read")
-	asJSON := fs.Bool("json", false, "print the messages as JSON")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	if *wait < 0 || *limit <= 0 {
-		return usagef("--wait must not be negative and --limit must be above 0")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("check")
+	wait := c.Duration("wait", 0, "wait up to `DURATION` (e.g. 30s) for a message if there is none")
+	limit := c.Int("limit", 100, "print at most `N` messages")
+	peek := c.Bool("peek", false, "print without marking the messages read")
+	asJSON := c.Bool("json", false, "print the messages as JSON")
+	p, _, err := c.open(ctx, e, args, -1, func([]string) error {
+		if *wait < 0 || *limit <= 0 {
+			return usagef("--wait must not be negative and --limit must be above 0")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -80,14 +77,9 @@ func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error
 // until interrupted. It waits with long checks rather than pushes: a check
 // survives failover by itself and can never miss a message.
 func runWatch(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("watch")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object per message per line")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("watch")
+	asJSON := c.Bool("json", false, "print one JSON object per message per line")
+	p, _, err := c.open(ctx, e, args, -1, nil)
 	if err != nil {
 		return err
 	}
@@ -122,18 +114,9 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runFetch(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("fetch")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the message as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("fetch needs one message id (shown by check)")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("fetch")
+	asJSON := c.Bool("json", false, "print the message as JSON")
+	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "fetch needs one message id (shown by check)"))
 	if err != nil {
 		return err
 	}

@@ -34,9 +34,78 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		return fmt.Errorf("make a temporary folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	port, err := freePort()
+	d, err := newDemo(e, dir)
 	if err != nil {
 		return err
+	}
+	d.say("ipcmesh demo: a private mesh on 127.0.0.1:%s in a temporary folder (your own mesh is not touched)", d.getenv("IPC_PORT"))
+
+	d.step("Start a dedicated broker in its own process (ipcmesh broker)")
+	if d.broker, err = d.startBroker(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		d.broker.Process.Kill()
+		d.broker.Wait()
+	}()
+	d.say("   broker pid %d is serving", d.broker.Process.Pid)
+
+	d.step("Two assistants join as clients: builder and reviewer")
+	defer d.leave()
+	if err := d.joinBoth(ctx); err != nil {
+		return err
+	}
+
+	steps := []struct {
+		title string
+		run   func(context.Context) error
+	}{
+		{`builder: "msg reviewer: please check auth.go"`, d.sendAndPush},
+		{"builder sends a 40 KiB design document: large bodies spill to a file", d.sendLarge},
+		{`reviewer: "rename to reviewer-2"; builder still writes to "reviewer"`, d.renameReviewer},
+		{"kill -9 the broker process; builder sends at once", d.failover},
+		{`builder mistypes: "msg reveiwer-2: ..."`, d.mistype},
+	}
+	for _, s := range steps {
+		d.step(s.title)
+		if err := s.run(ctx); err != nil {
+			return err
+		}
+	}
+
+	d.step("A person joins over HTTP (ipcmesh serve --http), with a key")
+	stopHTTP, err := d.demoHTTP(ctx, d.builder)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+
+	d.step(`"who's online?"`)
+	if err := d.whoIsOnline(ctx); err != nil {
+		return err
+	}
+	d.say("\nDone. Next: ipcmesh register NAME, ipcmesh send TO MESSAGE, ipcmesh check (see README.md).")
+	return nil
+}
+
+// demo is one run of the demo: where it writes, the private mesh it runs,
+// and, once started and joined, its broker process and its two assistants.
+type demo struct {
+	w      io.Writer
+	getenv func(string) string
+	n      int // the steps shown so far
+
+	broker            *exec.Cmd
+	builder, reviewer *election.Peer
+	// pushes are the messages pushed to reviewer.
+	pushes chan ipcmesh.Message
+}
+
+// newDemo makes a demo whose mesh lives in dir on a free port.
+func newDemo(e Env, dir string) (*demo, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
 	}
 	vars := map[string]string{
 		"IPC_HOST":     "127.0.0.1",
@@ -44,125 +113,120 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		"IPC_DATA_DIR": dir,
 		"IPC_LOG":      e.Getenv("IPC_LOG"),
 	}
-	d := &demo{w: e.Stdout, getenv: func(k string) string { return vars[k] }}
-	d.say("ipcmesh demo: a private mesh on 127.0.0.1:%d in a temporary folder (your own mesh is not touched)", port)
+	return &demo{w: e.Stdout, getenv: func(k string) string { return vars[k] }}, nil
+}
 
-	d.step("Start a dedicated broker in its own process (ipcmesh broker)")
-	broker, err := d.startBroker(ctx)
-	if err != nil {
+// joinBoth joins builder, and reviewer, whose pushed mail goes to pushes.
+func (d *demo) joinBoth(ctx context.Context) (err error) {
+	d.pushes = make(chan ipcmesh.Message, 16)
+	if d.builder, err = d.join(ctx, "builder", nil); err != nil {
 		return err
 	}
-	defer func() {
-		broker.Process.Kill()
-		broker.Wait()
-	}()
-	d.say("   broker pid %d is serving", broker.Process.Pid)
-
-	d.step("Two assistants join as clients: builder and reviewer")
-	pushes := make(chan ipcmesh.Message, 16)
-	builder, err := d.join(ctx, "builder", nil)
-	if err != nil {
-		return err
-	}
-	defer builder.Close()
-	reviewer, err := d.join(ctx, "reviewer", func(ev ipc.Event) {
+	d.reviewer, err = d.join(ctx, "reviewer", func(ev ipc.Event) {
 		var m ipcmesh.Message
 		if ev.Name == ipc.EventMessage && json.Unmarshal(ev.Body, &m) == nil {
-			pushes <- m
+			d.pushes <- m
 		}
 	})
-	if err != nil {
-		return err
-	}
-	defer reviewer.Close()
+	return err
+}
 
-	d.step(`builder: "msg reviewer: please check auth.go"`)
-	r, err := builder.Send(ctx, "reviewer", "please check auth.go")
+// leave closes the assistants that joined, the last first.
+func (d *demo) leave() {
+	if d.reviewer != nil {
+		d.reviewer.Close()
+	}
+	if d.builder != nil {
+		d.builder.Close()
+	}
+}
+
+// sendAndPush sends reviewer a message, which is pushed to it at once.
+func (d *demo) sendAndPush(ctx context.Context) error {
+	r, err := d.builder.Send(ctx, "reviewer", "please check auth.go")
 	if err != nil {
 		return err
 	}
 	d.say("   builder sees: %s", describeSend(r))
-	if m, ok := awaitPush(pushes); ok {
+	if m, ok := awaitPush(d.pushes); ok {
 		d.say("   reviewer is pushed at once: %s: %q", m.From, m.Content)
 	}
-	if err := d.read(ctx, reviewer, "reviewer"); err != nil {
-		return err
-	}
+	return d.read(ctx, d.reviewer, "reviewer")
+}
 
-	d.step("builder sends a 40 KiB design document: large bodies spill to a file")
+// sendLarge sends a body over the large-message size: reviewer gets a
+// summary and a file, and fetch gives the whole body back.
+func (d *demo) sendLarge(ctx context.Context) error {
 	big := strings.Repeat("The session layer binds every op to the caller's token. ", 730)
-	if _, err := builder.Send(ctx, "reviewer", big); err != nil {
+	if _, err := d.builder.Send(ctx, "reviewer", big); err != nil {
 		return err
 	}
-	awaitPush(pushes)
-	c, err := reviewer.Check(ctx, 10, 0)
+	awaitPush(d.pushes)
+	c, err := d.reviewer.Check(ctx, 10, 0)
 	if err != nil {
 		return err
 	}
 	for _, m := range c.Messages {
 		d.say("   reviewer sees a summary: %q", truncate(m.Content, 60))
 		d.say("   and the file %s (%s)", m.Path, human.Size(m.Size))
-		f, err := reviewer.Fetch(ctx, m.ID)
+		f, err := d.reviewer.Fetch(ctx, m.ID)
 		if err != nil {
 			return err
 		}
 		d.say("   fetch by id returns all %d bytes intact: %v", len(f.Content), f.Content == big)
 	}
-	if err := ackAll(ctx, reviewer, c.Messages); err != nil {
-		return err
-	}
+	return ackAll(ctx, d.reviewer, c.Messages)
+}
 
-	d.step(`reviewer: "rename to reviewer-2"; builder still writes to "reviewer"`)
-	if _, err := reviewer.Rename(ctx, "reviewer-2"); err != nil {
+// renameReviewer renames reviewer, and mail to the old name is forwarded.
+func (d *demo) renameReviewer(ctx context.Context) error {
+	if _, err := d.reviewer.Rename(ctx, "reviewer-2"); err != nil {
 		return err
 	}
-	r, err = builder.Send(ctx, "reviewer", "LGTM? (sent to the old name)")
+	r, err := d.builder.Send(ctx, "reviewer", "LGTM? (sent to the old name)")
 	if err != nil {
 		return err
 	}
 	d.say("   builder sees: %s", describeSend(r))
-	awaitPush(pushes)
-	if err := d.read(ctx, reviewer, "reviewer-2"); err != nil {
-		return err
-	}
+	awaitPush(d.pushes)
+	return d.read(ctx, d.reviewer, "reviewer-2")
+}
 
-	d.step("kill -9 the broker process; builder sends at once")
-	if err := broker.Process.Kill(); err != nil {
+// failover kills the broker process and times the send that follows: one
+// of the assistants' processes takes over.
+func (d *demo) failover(ctx context.Context) error {
+	if err := d.broker.Process.Kill(); err != nil {
 		return fmt.Errorf("kill the broker: %w", err)
 	}
-	broker.Wait()
+	d.broker.Wait()
 	start := time.Now()
-	r, err = builder.Send(ctx, "reviewer-2", "this one crossed a failover")
-	if err != nil {
+	if _, err := d.builder.Send(ctx, "reviewer-2", "this one crossed a failover"); err != nil {
 		return err
 	}
 	took := time.Since(start)
 	who := "reviewer-2"
-	if builder.IsBroker() {
+	if d.builder.IsBroker() {
 		who = "builder"
 	}
 	d.say("   %s's process took over as broker; the send was acked %s after the kill", who, took.Round(time.Millisecond))
-	awaitPush(pushes)
-	if err := d.read(ctx, reviewer, "reviewer-2"); err != nil {
-		return err
-	}
+	awaitPush(d.pushes)
+	return d.read(ctx, d.reviewer, "reviewer-2")
+}
 
-	d.step(`builder mistypes: "msg reveiwer-2: ..."`)
-	r, err = builder.Send(ctx, "reveiwer-2", "typo test")
+// mistype sends to a name nobody has: the message is queued and the name
+// meant suggested.
+func (d *demo) mistype(ctx context.Context) error {
+	r, err := d.builder.Send(ctx, "reveiwer-2", "typo test")
 	if err != nil {
 		return err
 	}
 	d.say("   builder sees: %s", describeSend(r))
+	return nil
+}
 
-	d.step("A person joins over HTTP (ipcmesh serve --http), with a key")
-	stopHTTP, err := d.demoHTTP(ctx, builder)
-	if err != nil {
-		return err
-	}
-	defer stopHTTP()
-
-	d.step(`"who's online?"`)
-	insts, err := builder.List(ctx)
+// whoIsOnline lists the instances, as list does.
+func (d *demo) whoIsOnline(ctx context.Context) error {
+	insts, err := d.builder.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,14 +237,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		}
 		d.say("   %-12s %-8s unread %d", in.Name, state, in.Unread)
 	}
-	d.say("\nDone. Next: ipcmesh register NAME, ipcmesh send TO MESSAGE, ipcmesh check (see README.md).")
 	return nil
-}
-
-type demo struct {
-	w      io.Writer
-	getenv func(string) string
-	n      int
 }
 
 func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.w, format+"\n", args...) }

@@ -17,37 +17,33 @@ import (
 // It marks nothing read, except the direct messages to this instance that
 // a wait returns.
 func runHistory(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("history")
-	var id identity
-	id.register(fs)
-	with := fs.String("with", "", "the conversation with the instance `NAME`")
-	channel := fs.String("channel", "", "the posts of the channel `C`")
-	thread := fs.String("thread", "", "the whole thread of the message `ID`")
-	before := fs.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
-	limit := fs.Int("limit", 0, "at most `N` messages (default 20, max 200)")
-	wait := fs.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	set := 0
-	for _, v := range []string{*with, *channel, *thread} {
-		if v != "" {
-			set++
+	c := asName("history")
+	with := c.String("with", "", "the conversation with the instance `NAME`")
+	channel := c.String("channel", "", "the posts of the channel `C`")
+	thread := c.String("thread", "", "the whole thread of the message `ID`")
+	before := c.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
+	limit := c.Int("limit", 0, "at most `N` messages (default 20, max 200)")
+	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
+	asJSON := c.Bool("json", false, "print the result as JSON")
+	p, _, err := c.open(ctx, e, args, -1, func(pos []string) error {
+		set := 0
+		for _, v := range []string{*with, *channel, *thread} {
+			if v != "" {
+				set++
+			}
 		}
-	}
-	switch {
-	case len(pos) > 0:
-		return usagef("history takes no arguments: use --with NAME, --channel C or --thread ID")
-	case set != 1:
-		return usagef("history needs one of --with NAME, --channel C or --thread ID")
-	case *wait < 0 || *limit < 0:
-		return usagef("--wait and --limit must not be negative")
-	case *wait > 0 && *thread == "":
-		return usagef("--wait waits for the next message in a thread: give --thread ID")
-	}
-	p, err := id.session(ctx, e, false, nil)
+		switch {
+		case len(pos) > 0:
+			return usagef("history takes no arguments: use --with NAME, --channel C or --thread ID")
+		case set != 1:
+			return usagef("history needs one of --with NAME, --channel C or --thread ID")
+		case *wait < 0 || *limit < 0:
+			return usagef("--wait and --limit must not be negative")
+		case *wait > 0 && *thread == "":
+			return usagef("--wait waits for the next message in a thread: give --thread ID")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -21,22 +21,20 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		return usagef("say what to do: create NAME, list or revoke ID|NAME")
 	}
 	sub, rest := args[0], args[1:]
-	fs := flags("key " + sub)
-	label := fs.String("label", "", "create: a note on who the key is for")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, rest, -1)
-	if err != nil {
-		return err
-	}
-	want := map[string]int{"create": 1, "list": 0, "revoke": 1}
-	n, ok := want[sub]
-	if !ok {
-		return usagef("unknown key command %q: want create, list or revoke", sub)
-	}
-	if len(pos) != n {
-		return usagef("key %s takes %d argument(s), got %d", sub, n, len(pos))
-	}
-	p, err := join(ctx, e, false, nil)
+	c := onMesh("key " + sub)
+	label := c.String("label", "", "create: a note on who the key is for")
+	asJSON := c.Bool("json", false, "print the result as JSON")
+	p, pos, err := c.open(ctx, e, rest, -1, func(pos []string) error {
+		want := map[string]int{"create": 1, "list": 0, "revoke": 1}
+		n, ok := want[sub]
+		if !ok {
+			return usagef("unknown key command %q: want create, list or revoke", sub)
+		}
+		if len(pos) != n {
+			return usagef("key %s takes %d argument(s), got %d", sub, n, len(pos))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

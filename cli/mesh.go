@@ -111,30 +111,70 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	return s, err
 }
 
-// session joins the mesh and acts as the chosen identity; the caller
-// closes the peer.
-func (id *identity) session(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (*election.Peer, error) {
-	cfg, err := meshConfig(e)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Subscribe = subscribe
-	cfg.OnEvent = onEvent
-	return id.sessionWith(ctx, e, cfg)
+// meshCommand is the opening every command that acts on the mesh shares:
+// its flags (with --as when it acts as a name), then open. A command
+// declares its own flags on it before calling open.
+type meshCommand struct {
+	*flag.FlagSet
+	id *identity // nil: the command acts as no name
+	// cfg is the mesh's configuration, read by open before it calls the
+	// check: a command that reads input knows its limits before it joins.
+	cfg election.Config
 }
 
-// sessionWith is session for a command that has read the configuration
-// already, to know its limits before it reads its input.
-func (id *identity) sessionWith(ctx context.Context, e Env, cfg election.Config) (*election.Peer, error) {
-	p, err := election.Join(ctx, cfg)
+// onMesh begins a command that joins the mesh without acting as a name,
+// such as list, status or register.
+func onMesh(name string) *meshCommand {
+	return &meshCommand{FlagSet: flags(name)}
+}
+
+// asName begins a command that acts as a name (--as, IPC_NAME or the name
+// registered last), as most do.
+func asName(name string) *meshCommand {
+	c := &meshCommand{FlagSet: flags(name), id: new(identity)}
+	c.id.register(c.FlagSet)
+	return c
+}
+
+// open parses args as parse does with stopAfter, lets check (when not nil)
+// judge the positionals, then joins the mesh and acts as the command's
+// name. The check comes first so that a command called wrongly says so
+// without starting a broker. The caller closes the peer with closeAll.
+func (c *meshCommand) open(ctx context.Context, e Env, args []string, stopAfter int, check func(pos []string) error) (*election.Peer, []string, error) {
+	pos, err := parse(c.FlagSet, args, stopAfter)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := id.actAs(ctx, e, p); err != nil {
-		p.Close()
-		return nil, err
+	if c.cfg, err = meshConfig(e); err != nil {
+		return nil, nil, err
 	}
-	return p, nil
+	if check != nil {
+		if err := check(pos); err != nil {
+			return nil, nil, err
+		}
+	}
+	p, err := election.Join(ctx, c.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.id != nil {
+		if _, err := c.id.actAs(ctx, e, p); err != nil {
+			p.Close()
+			return nil, nil, err
+		}
+	}
+	return p, pos, nil
+}
+
+// argCount is a check for open: at least least positionals and, unless
+// most is negative, at most most; else the usage error msg.
+func argCount(least, most int, msg string) func([]string) error {
+	return func(pos []string) error {
+		if len(pos) < least || most >= 0 && len(pos) > most {
+			return &usageError{msg}
+		}
+		return nil
+	}
 }
 
 // closeAll closes p and keeps the first error.

@@ -6,16 +6,9 @@ import (
 )
 
 func runRegister(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("register")
-	asJSON := fs.Bool("json", false, "print the session as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("register needs one name")
-	}
-	p, err := join(ctx, e, false, nil)
+	c := onMesh("register")
+	asJSON := c.Bool("json", false, "print the session as JSON")
+	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "register needs one name"))
 	if err != nil {
 		return err
 	}
@@ -36,17 +29,7 @@ func runRegister(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runRename(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("rename")
-	var id identity
-	id.register(fs)
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("rename needs the new name")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	p, pos, err := asName("rename").open(ctx, e, args, -1, argCount(1, 1, "rename needs the new name"))
 	if err != nil {
 		return err
 	}
@@ -61,13 +44,7 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runUnregister(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("unregister")
-	var id identity
-	id.register(fs)
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	p, err := id.session(ctx, e, false, nil)
+	p, _, err := asName("unregister").open(ctx, e, args, -1, nil)
 	if err != nil {
 		return err
 	}

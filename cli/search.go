@@ -15,35 +15,32 @@ import (
 // runSearch finds the messages this instance may read (its direct mail,
 // sent or received, and its channels) that hold every word given.
 func runSearch(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("search")
-	var id identity
-	id.register(fs)
-	from := fs.String("from", "", "only messages from `NAME`")
-	channel := fs.String("channel", "", "only posts to the channel `C`")
-	since := fs.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02, RFC 3339)")
-	until := fs.String("until", "", "only messages until `WHEN` (as --since)")
-	limit := fs.Int("limit", 0, "at most `N` messages (default 20, max 100)")
-	asJSON := fs.Bool("json", false, "print the messages as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef("search needs words to look for")
-	}
-	req := ipc.SearchRequest{Query: strings.Join(pos, " "), From: *from, Channel: *channel, Limit: *limit}
-	now := time.Now()
-	if *since != "" {
-		if req.Since, err = human.ParseWhen(*since, now); err != nil {
-			return usagef("--since: %v", err)
+	c := asName("search")
+	var req ipc.SearchRequest
+	c.StringVar(&req.From, "from", "", "only messages from `NAME`")
+	c.StringVar(&req.Channel, "channel", "", "only posts to the channel `C`")
+	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02, RFC 3339)")
+	until := c.String("until", "", "only messages until `WHEN` (as --since)")
+	c.IntVar(&req.Limit, "limit", 0, "at most `N` messages (default 20, max 100)")
+	asJSON := c.Bool("json", false, "print the messages as JSON")
+	p, _, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
+		if len(pos) == 0 {
+			return usagef("search needs words to look for")
 		}
-	}
-	if *until != "" {
-		if req.Until, err = human.ParseWhen(*until, now); err != nil {
-			return usagef("--until: %v", err)
+		req.Query = strings.Join(pos, " ")
+		now := time.Now()
+		if *since != "" {
+			if req.Since, err = human.ParseWhen(*since, now); err != nil {
+				return usagef("--since: %v", err)
+			}
 		}
-	}
-	p, err := id.session(ctx, e, false, nil)
+		if *until != "" {
+			if req.Until, err = human.ParseWhen(*until, now); err != nil {
+				return usagef("--until: %v", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

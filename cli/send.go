@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/sent"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -15,60 +16,23 @@ import (
 )
 
 func runSend(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("send")
-	var id identity
-	id.register(fs)
-	lines := fs.Bool("lines", false, "with '-': send each line of stdin as its own message")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	typ := fs.String("type", "", "the message `TYPE`: message, request, response, status, handoff or done")
-	replyTo := fs.String("reply-to", "", "the `ID` of the message this answers (makes a thread)")
-	shared := fs.String("shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
-	pos, err := parse(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	if len(pos) < 2 {
-		return usagef("send needs a recipient and a message")
-	}
-	if err := ipcmesh.ValidateType(*typ); err != nil {
-		return usagef("--type: %v", err)
-	}
-	if *typ == ipcmesh.TypeMessage {
-		*typ = ""
-	}
-	req := ipc.SendRequest{To: pos[0], Type: *typ, ReplyTo: *replyTo, Shared: *shared}
-	to, words := pos[0], pos[1:]
-	fromStdin := len(words) == 1 && words[0] == "-"
-	if *lines && !fromStdin {
-		return usagef("--lines reads messages from stdin: use 'ipcmesh send --lines %s -'", to)
-	}
-	cfg, err := meshConfig(e)
-	if err != nil {
-		return err
-	}
-	limit := messageLimit(cfg)
-	var content string
-	if fromStdin && !*lines {
-		b, over, err := readAtMost(e.Stdin, limit)
-		if err != nil {
-			return fmt.Errorf("read the message from stdin: %w", err)
-		}
-		if over {
-			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the message on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent", limit)
-		}
-		content = string(b)
-	} else if !fromStdin {
-		content = strings.Join(words, " ")
-	}
-	p, err := id.sessionWith(ctx, e, cfg)
+	c := asName("send")
+	var req ipc.SendRequest
+	lines := c.Bool("lines", false, "with '-': send each line of stdin as its own message")
+	asJSON := c.Bool("json", false, "print the result as JSON")
+	c.StringVar(&req.Type, "type", "", "the message `TYPE`: message, request, response, status, handoff or done")
+	c.StringVar(&req.ReplyTo, "reply-to", "", "the `ID` of the message this answers (makes a thread)")
+	c.StringVar(&req.Shared, "shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
+	p, _, err := c.open(ctx, e, args, 1, func(pos []string) error {
+		return completeSend(e, &req, pos, *lines, messageLimit(c.cfg))
+	})
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
 	if *lines {
-		return sendLines(ctx, e, p, req, limit, *asJSON)
+		return sendLines(ctx, e, p, req, messageLimit(c.cfg), *asJSON)
 	}
-	req.Content = content
 	r, err := p.SendMessage(ctx, req)
 	if err != nil {
 		return err
@@ -77,6 +41,42 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		return printJSON(e.Stdout, r)
 	}
 	fmt.Fprintln(e.Stdout, describeSend(r))
+	return nil
+}
+
+// completeSend checks the positionals of send (TO MESSAGE... or TO -) and
+// its type, and completes req with them: the recipient, the type as the
+// mesh stores it, and the content, from the words or stdin (at most limit
+// bytes of it). With lines the content is left to sendLines, which reads
+// stdin a line at a time.
+func completeSend(e Env, req *ipc.SendRequest, pos []string, lines bool, limit int) error {
+	if len(pos) < 2 {
+		return usagef("send needs a recipient and a message")
+	}
+	if err := ipcmesh.ValidateType(req.Type); err != nil {
+		return usagef("--type: %v", err)
+	}
+	if req.Type == ipcmesh.TypeMessage {
+		req.Type = ""
+	}
+	req.To = pos[0]
+	words := pos[1:]
+	fromStdin := len(words) == 1 && words[0] == "-"
+	switch {
+	case lines && !fromStdin:
+		return usagef("--lines reads messages from stdin: use 'ipcmesh send --lines %s -'", req.To)
+	case !fromStdin:
+		req.Content = strings.Join(words, " ")
+	case !lines:
+		b, over, err := readAtMost(e.Stdin, limit)
+		if err != nil {
+			return fmt.Errorf("read the message from stdin: %w", err)
+		}
+		if over {
+			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the message on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent", limit)
+		}
+		req.Content = string(b)
+	}
 	return nil
 }
 
@@ -138,51 +138,37 @@ func describeSend(r ipc.SendResult) string {
 	default:
 		s = fmt.Sprintf("stored for %s (offline; it gets the message on its next check)", m.To)
 	}
-	if r.Forwarded {
-		s += fmt.Sprintf("; forwarded: %s is now %s", m.SentTo, m.To)
-	}
-	if m.Large {
-		s += fmt.Sprintf("; large (%s), readers get a summary and the file %s", human.Size(m.Size), m.Path)
-	}
-	s += " [id " + m.ID
-	if m.Type != "" {
-		s += ", " + m.Type
-	}
-	if m.Thread != "" {
-		s += ", thread " + m.Thread
-	}
-	return s + "]"
+	return s + sent.Words{
+		Forwarded: "; forwarded: %s is now %s",
+		Large:     "; large (%s), readers get a summary and the file %s",
+		Ref:       " [id %s%s]",
+		Type:      ", %s",
+		Thread:    ", thread %s",
+	}.Endings(r)
 }
 
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("broadcast")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, args, 0)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return usagef("broadcast needs a message")
-	}
-	cfg, err := meshConfig(e)
-	if err != nil {
-		return err
-	}
-	content := strings.Join(pos, " ")
-	if content == "-" {
-		limit := messageLimit(cfg)
-		b, over, err := readAtMost(e.Stdin, limit)
-		if err != nil {
-			return fmt.Errorf("read the message from stdin: %w", err)
+	c := asName("broadcast")
+	asJSON := c.Bool("json", false, "print the result as JSON")
+	var content string
+	p, _, err := c.open(ctx, e, args, 0, func(pos []string) error {
+		if len(pos) == 0 {
+			return usagef("broadcast needs a message")
 		}
-		if over {
-			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; nothing was sent", limit)
+		content = strings.Join(pos, " ")
+		if content == "-" {
+			limit := messageLimit(c.cfg)
+			b, over, err := readAtMost(e.Stdin, limit)
+			if err != nil {
+				return fmt.Errorf("read the message from stdin: %w", err)
+			}
+			if over {
+				return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; nothing was sent", limit)
+			}
+			content = string(b)
 		}
-		content = string(b)
-	}
-	p, err := id.sessionWith(ctx, e, cfg)
+		return nil
+	})
 	if err != nil {
 		return err
 	}

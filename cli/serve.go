@@ -20,57 +20,21 @@ import (
 // local mesh, or hosts the broker when none runs, and hands it over when it
 // stops.
 func runServe(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("serve")
-	addr := fs.String("http", "", "serve HTTP on `ADDR` (host:port; port 0 picks a free one)")
-	cert := fs.String("tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
-	key := fs.String("tls-key", "", "the private key of --tls-cert, in `FILE` (PEM)")
-	insecure := fs.Bool("insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
-	var origins, hosts listFlag
-	fs.Var(&origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
-	fs.Var(&hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
-	if _, err := parse(fs, args, -1); err != nil {
-		return err
-	}
-	if *addr == "" {
-		return usagef("say where to serve: --http 127.0.0.1:8080")
-	}
-	if (*cert == "") != (*key == "") {
-		return usagef("--tls-cert and --tls-key go together")
-	}
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil {
-		return usagef("--http %q: want host:port, such as 127.0.0.1:8080: %v", *addr, err)
-	}
-	if *cert == "" && !*insecure && !isLoopback(host) {
-		return fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", *addr)
-	}
-	var tlsConf *tls.Config
-	if *cert != "" {
-		pair, err := tls.LoadX509KeyPair(*cert, *key)
-		if err != nil {
-			return fmt.Errorf("load the TLS certificate %s and key %s: %w", *cert, *key, err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	}
-
-	cfg, err := meshConfig(e)
+	f, err := parseServe(args)
 	if err != nil {
 		return err
 	}
-	opts := gateway.Options{
-		Mesh:         cfg,
-		AllowOrigins: origins,
-		AllowHosts:   hosts,
-		Version:      Version,
-		Logger:       cfg.Logger,
-	}
-	if opts.Rate, opts.Burst, opts.Idle, err = httpLimits(e.Getenv); err != nil {
+	tlsConf, err := f.tlsConfig()
+	if err != nil {
 		return err
 	}
-
-	ln, err := net.Listen("tcp", *addr)
+	opts, err := f.gatewayOptions(e)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w: if another program holds that port, pick another with --http HOST:PORT (port 0 picks a free one)", *addr, err)
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w: if another program holds that port, pick another with --http HOST:PORT (port 0 picks a free one)", f.addr, err)
 	}
 	defer ln.Close()
 	opts.Addr = ln.Addr().String()
@@ -83,7 +47,82 @@ func runServe(ctx context.Context, e Env, args []string) (err error) {
 			err = cerr
 		}
 	}()
+	return serveHTTP(ctx, e, gw, ln, tlsConf, opts)
+}
 
+// serveFlags are the flags of serve.
+type serveFlags struct {
+	addr, cert, key string
+	insecure        bool
+	origins, hosts  listFlag
+}
+
+// parseServe reads the flags of serve and checks that they go together,
+// and that plain HTTP is only served where no other machine can listen in.
+func parseServe(args []string) (*serveFlags, error) {
+	var f serveFlags
+	fs := flags("serve")
+	fs.StringVar(&f.addr, "http", "", "serve HTTP on `ADDR` (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
+	fs.StringVar(&f.key, "tls-key", "", "the private key of --tls-cert, in `FILE` (PEM)")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
+	fs.Var(&f.origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
+	fs.Var(&f.hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
+	if _, err := parse(fs, args, -1); err != nil {
+		return nil, err
+	}
+	if f.addr == "" {
+		return nil, usagef("say where to serve: --http 127.0.0.1:8080")
+	}
+	if (f.cert == "") != (f.key == "") {
+		return nil, usagef("--tls-cert and --tls-key go together")
+	}
+	host, _, err := net.SplitHostPort(f.addr)
+	if err != nil {
+		return nil, usagef("--http %q: want host:port, such as 127.0.0.1:8080: %v", f.addr, err)
+	}
+	if f.cert == "" && !f.insecure && !isLoopback(host) {
+		return nil, fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", f.addr)
+	}
+	return &f, nil
+}
+
+// tlsConfig is the TLS of --tls-cert and --tls-key, or nil for plain HTTP.
+func (f *serveFlags) tlsConfig() (*tls.Config, error) {
+	if f.cert == "" {
+		return nil, nil
+	}
+	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("load the TLS certificate %s and key %s: %w", f.cert, f.key, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// gatewayOptions are the options of the HTTP face over the mesh the
+// environment describes, with its limits; the caller sets the address.
+func (f *serveFlags) gatewayOptions(e Env) (gateway.Options, error) {
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return gateway.Options{}, err
+	}
+	opts := gateway.Options{
+		Mesh:         cfg,
+		AllowOrigins: f.origins,
+		AllowHosts:   f.hosts,
+		Version:      Version,
+		Logger:       cfg.Logger,
+	}
+	if opts.Rate, opts.Burst, opts.Idle, err = httpLimits(e.Getenv); err != nil {
+		return gateway.Options{}, err
+	}
+	return opts, nil
+}
+
+// serveHTTP serves the face gw on ln (over TLS when tlsConf is set) until
+// ctx is done, then shuts the server down, waiting a while for its
+// handlers.
+func serveHTTP(ctx context.Context, e Env, gw *gateway.Server, ln net.Listener, tlsConf *tls.Config, opts gateway.Options) error {
 	srv := &http.Server{
 		Handler:           gw.Handler(),
 		TLSConfig:         tlsConf,
@@ -106,7 +145,7 @@ func runServe(ctx context.Context, e Env, args []string) (err error) {
 	if tlsConf != nil {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.Stdout, "ipcmesh serving %s://%s (mesh %s, data folder %s); Ctrl-C stops\n", scheme, displayAddr(opts.Addr), cfg.Addr, cfg.DataDir)
+	fmt.Fprintf(e.Stdout, "ipcmesh serving %s://%s (mesh %s, data folder %s); Ctrl-C stops\n", scheme, displayAddr(opts.Addr), opts.Mesh.Addr, opts.Mesh.DataDir)
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve HTTP on %s: %w", opts.Addr, err)

@@ -17,40 +17,19 @@ import (
 // message can point at a key (send --shared KEY) instead of carrying bulk.
 
 func runShare(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("share")
-	var id identity
-	id.register(fs)
-	description := fs.String("description", "", "what the content is")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
+	c := asName("share")
+	description := c.String("description", "", "what the content is")
+	asJSON := c.Bool("json", false, "print the result as JSON")
+	var content []byte
+	p, pos, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
+		content, err = shareContent(e, pos, messageLimit(c.cfg))
 		return err
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		return usagef("share needs a key, then a file ('-' or none: stdin)")
-	}
-	key := pos[0]
-	if err := ipcmesh.ValidateSharedKey(key); err != nil {
-		return usagef("%v", err)
-	}
-	cfg, err := meshConfig(e)
-	if err != nil {
-		return err
-	}
-	limit := messageLimit(cfg)
-	content, over, err := readContent(e.Stdin, pos[1:], limit)
-	if err != nil {
-		return fmt.Errorf("read the content: %w", err)
-	}
-	if over {
-		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the content for %q is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it over several keys; nothing was shared", key, limit)
-	}
-	p, err := id.sessionWith(ctx, e, cfg)
+	})
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
-	sh, err := p.Share(ctx, key, string(content), *description)
+	sh, err := p.Share(ctx, pos[0], string(content), *description)
 	if err != nil {
 		return err
 	}
@@ -61,35 +40,41 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
-// readContent reads what share is to store: the file named in args, or
-// stdin when there is none or it is "-", at most limit bytes of it.
-func readContent(stdin io.Reader, args []string, limit int) (b []byte, over bool, err error) {
-	if len(args) == 0 || args[0] == "-" {
-		return readAtMost(stdin, limit)
+// shareContent checks the positionals of share (KEY [FILE|-]) and reads
+// the content they name, the file or stdin, refusing it past limit bytes
+// without reading the rest.
+func shareContent(e Env, pos []string, limit int) ([]byte, error) {
+	if len(pos) < 1 || len(pos) > 2 {
+		return nil, usagef("share needs a key, then a file ('-' or none: stdin)")
 	}
-	f, err := os.Open(args[0])
+	if err := ipcmesh.ValidateSharedKey(pos[0]); err != nil {
+		return nil, usagef("%v", err)
+	}
+	in := e.Stdin
+	if len(pos) == 2 && pos[1] != "-" {
+		f, err := os.Open(pos[1])
+		if err != nil {
+			return nil, fmt.Errorf("read the content: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	content, over, err := readAtMost(in, limit)
 	if err != nil {
-		return nil, false, err
+		return nil, fmt.Errorf("read the content: %w", err)
 	}
-	defer f.Close()
-	return readAtMost(f, limit)
+	if over {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the content for %q is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it over several keys; nothing was shared", pos[0], limit)
+	}
+	return content, nil
 }
 
 // runGet prints the content under a key, as it was stored (no newline is
 // added), so that ipcmesh get KEY > file gives the file back.
 func runGet(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("get")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the entry, content included, as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("get needs one key (ipcmesh shared lists them)")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("get")
+	asJSON := c.Bool("json", false, "print the entry, content included, as JSON")
+	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
 	if err != nil {
 		return err
 	}
@@ -106,18 +91,9 @@ func runGet(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runShared(ctx context.Context, e Env, args []string) (err error) {
-	fs := flags("shared")
-	var id identity
-	id.register(fs)
-	asJSON := fs.Bool("json", false, "print the keys as JSON")
-	pos, err := parse(fs, args, -1)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("shared takes no arguments; to read one: ipcmesh get KEY")
-	}
-	p, err := id.session(ctx, e, false, nil)
+	c := asName("shared")
+	asJSON := c.Bool("json", false, "print the keys as JSON")
+	p, _, err := c.open(ctx, e, args, -1, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
 	if err != nil {
 		return err
 	}

@@ -85,56 +85,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		cfg.DataDir = abs
 	}
 
-	ints := []struct {
-		name string
-		dst  *int
-	}{
-		{"IPC_LARGE_MESSAGE_BYTES", &cfg.Store.LargeMessageBytes},
-		{"IPC_MAX_MESSAGE_BYTES", &cfg.Store.MaxMessageBytes},
-		{"IPC_INBOX_CAP", &cfg.Store.InboxCap},
-		{"IPC_MAX_FRAME_BYTES", &cfg.Limits.MaxFrame},
-		{"IPC_RATE_BURST", &cfg.Limits.OpsBurst},
-	}
-	for _, v := range ints {
-		if s := getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				return cfg, fmt.Errorf("%s=%q: want a whole number above 0", v.name, s)
-			}
-			*v.dst = n
-		}
-	}
-	floats := []struct {
-		name string
-		dst  *float64
-	}{
-		{"IPC_RATE_LIMIT", &cfg.Limits.OpsPerSecond},
-		{"IPC_REGISTER_RATE", &cfg.Limits.RegisterPerSecond},
-	}
-	for _, v := range floats {
-		if s := getenv(v.name); s != "" {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil || f <= 0 {
-				return cfg, fmt.Errorf("%s=%q: want a number of requests per second above 0", v.name, s)
-			}
-			*v.dst = f
-		}
-	}
-	durs := []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{"IPC_SESSION_TTL", &cfg.SessionTTL},
-		{"IPC_HISTORY_RETENTION", &cfg.Store.HistoryRetention},
-		{"IPC_BROKER_IDLE", &cfg.BrokerIdle},
-	}
-	for _, v := range durs {
-		if s := getenv(v.name); s != "" {
-			d, err := time.ParseDuration(s)
-			if err != nil || d <= 0 {
-				return cfg, fmt.Errorf("%s=%q: want a duration such as 24h or 90m", v.name, s)
-			}
-			*v.dst = d
+	for _, v := range numericSettings(&cfg) {
+		if s := getenv(v.name); s != "" && !v.set(s) {
+			return cfg, fmt.Errorf("%s=%q: want %s", v.name, s, v.takes)
 		}
 	}
 	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.Store.MaxMessageBytes
@@ -159,3 +112,52 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	cfg.Keys, cfg.SecretFrom = keys, src
 	return cfg, nil
 }
+
+// setting is a variable of the environment that takes a number above 0.
+type setting struct {
+	name string
+	// set parses a value, as the kind of number the setting is, and
+	// stores it; false says the value is not one.
+	set func(string) bool
+	// takes says what the variable wants, for the error.
+	takes string
+}
+
+// What the kinds of setting take.
+const (
+	takesCount    = "a whole number above 0"
+	takesRate     = "a number of requests per second above 0"
+	takesDuration = "a duration such as 24h or 90m"
+)
+
+// numericSettings are the settings of cfg that take a number, in the order
+// they are read: the first bad one is the one an error names.
+func numericSettings(cfg *Config) []setting {
+	return []setting{
+		{"IPC_LARGE_MESSAGE_BYTES", above0(&cfg.Store.LargeMessageBytes, strconv.Atoi), takesCount},
+		{"IPC_MAX_MESSAGE_BYTES", above0(&cfg.Store.MaxMessageBytes, strconv.Atoi), takesCount},
+		{"IPC_INBOX_CAP", above0(&cfg.Store.InboxCap, strconv.Atoi), takesCount},
+		{"IPC_MAX_FRAME_BYTES", above0(&cfg.Limits.MaxFrame, strconv.Atoi), takesCount},
+		{"IPC_RATE_BURST", above0(&cfg.Limits.OpsBurst, strconv.Atoi), takesCount},
+		{"IPC_RATE_LIMIT", above0(&cfg.Limits.OpsPerSecond, parseFloat), takesRate},
+		{"IPC_REGISTER_RATE", above0(&cfg.Limits.RegisterPerSecond, parseFloat), takesRate},
+		{"IPC_SESSION_TTL", above0(&cfg.SessionTTL, time.ParseDuration), takesDuration},
+		{"IPC_HISTORY_RETENTION", above0(&cfg.Store.HistoryRetention, time.ParseDuration), takesDuration},
+		{"IPC_BROKER_IDLE", above0(&cfg.BrokerIdle, time.ParseDuration), takesDuration},
+	}
+}
+
+// above0 is the set of a setting that parse reads into dst: values it
+// cannot read, and those not above 0, are refused.
+func above0[T int | float64 | time.Duration](dst *T, parse func(string) (T, error)) func(string) bool {
+	return func(s string) bool {
+		v, err := parse(s)
+		if err != nil || v <= 0 {
+			return false
+		}
+		*dst = v
+		return true
+	}
+}
+
+func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

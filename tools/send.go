@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/sent"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -99,20 +100,13 @@ func describeSend(r ipc.SendResult) string {
 	default:
 		s = fmt.Sprintf("Stored for %s (offline): it gets the message on its next check.", m.To)
 	}
-	if r.Forwarded {
-		s += fmt.Sprintf(" Forwarded: %s is now called %s; write to %s from now on.", m.SentTo, m.To, m.To)
-	}
-	if m.Large {
-		s += fmt.Sprintf(" It is large (%s): readers get a summary and the file %s.", human.Size(m.Size), m.Path)
-	}
-	s += " Id " + m.ID
-	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
-		s += ", type " + m.Type
-	}
-	if m.Thread != "" {
-		s += ", thread " + m.Thread
-	}
-	s += "."
+	s += sent.Words{
+		Forwarded: " Forwarded: %[1]s is now called %[2]s; write to %[2]s from now on.",
+		Large:     " It is large (%s): readers get a summary and the file %s.",
+		Ref:       " Id %s%s.",
+		Type:      ", type %s",
+		Thread:    ", thread %s",
+	}.Endings(r)
 	if m.Type == ipcmesh.TypeRequest {
 		s += fmt.Sprintf(" To wait for the answer: history with thread %q and wait_seconds.", m.ID)
 	}
