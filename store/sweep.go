@@ -200,43 +200,41 @@ func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	return true, addCount(t.meta, countMessages, -1)
 }
 
+// sweepForwards deletes rename forwards that have ended.
 func sweepForwards(t tables, now time.Time) (int, error) {
-	n := 0
-	for _, k := range expiredKeys(t.forwardExpiry, now.Add(1)) {
-		name := string(k[8:])
-		f, ok, err := getForward(t.forwards, name)
-		if err != nil {
-			return n, err
-		}
-		// Only the forward this entry was made for: a newer one has its own.
-		if ok && bytes.Equal(timeKey(f.Until, k[8:]), k) {
-			if err := t.forwards.Delete(k[8:]); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if err := t.forwardExpiry.Delete(k); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return sweepExpiring(t.forwardExpiry, t.forwards, now, func(name []byte) (time.Time, bool, error) {
+		f, ok, err := getForward(t.forwards, string(name))
+		return f.Until, ok, err
+	})
 }
 
+// sweepRenames deletes rename request ids past their retention.
 func sweepRenames(t tables, now time.Time) (int, error) {
+	return sweepExpiring(t.renameExpiry, t.renames, now, func(id []byte) (time.Time, bool, error) {
+		r, ok, err := getRename(t.renames, string(id))
+		return r.Until, ok, err
+	})
+}
+
+// sweepExpiring walks the entries of expiry, a time index of b, that are
+// due by now, and deletes each with the entry of b it was made for. until
+// reads the expiry an entry of b has now: an entry that was replaced since
+// has an index entry of its own, and stays.
+func sweepExpiring(expiry, b *bolt.Bucket, now time.Time, until func(key []byte) (time.Time, bool, error)) (int, error) {
 	n := 0
-	for _, k := range expiredKeys(t.renameExpiry, now.Add(1)) {
-		id := string(k[8:])
-		r, ok, err := getRename(t.renames, id)
+	for _, k := range expiredKeys(expiry, now.Add(1)) {
+		key := k[8:]
+		u, ok, err := until(key)
 		if err != nil {
 			return n, err
 		}
-		if ok && bytes.Equal(timeKey(r.Until, k[8:]), k) {
-			if err := t.renames.Delete(k[8:]); err != nil {
+		if ok && bytes.Equal(timeKey(u, key), k) {
+			if err := b.Delete(key); err != nil {
 				return n, err
 			}
 			n++
 		}
-		if err := t.renameExpiry.Delete(k); err != nil {
+		if err := expiry.Delete(k); err != nil {
 			return n, err
 		}
 	}
