@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -294,4 +295,20 @@ func lastBefore(c *bolt.Cursor, prefix []byte, before uint64) []byte {
 // inList reports whether k is an entry of the list prefix.
 func inList(k, prefix []byte) bool {
 	return len(k) == len(prefix)+8 && bytes.HasPrefix(k, prefix)
+}
+
+// getJSON decodes the JSON value stored under key in b, and reports false
+// if there is none. A value that does not decode is an error that names it
+// by what, a format whose one verb takes key.
+func getJSON[T any](b *bolt.Bucket, key, what string) (T, bool, error) {
+	var v T
+	raw := b.Get([]byte(key))
+	if raw == nil {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var zero T
+		return zero, false, fmt.Errorf(what+": %w", key, err)
+	}
+	return v, true, nil
 }

@@ -58,15 +58,7 @@ func getChannelStats(b *bolt.Bucket, name string) channelStats {
 }
 
 func getChannel(channels *bolt.Bucket, name string) (channelRecord, bool, error) {
-	v := channels.Get([]byte(name))
-	if v == nil {
-		return channelRecord{}, false, nil
-	}
-	var r channelRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return channelRecord{}, false, fmt.Errorf("channel %s: %w", name, err)
-	}
-	return r, true, nil
+	return getJSON[channelRecord](channels, name, "channel %s")
 }
 
 func putChannel(channels *bolt.Bucket, name string, r channelRecord) error {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -70,15 +69,7 @@ func forwardChain(forwards *bolt.Bucket, name string, now time.Time) ([]string, 
 }
 
 func getForward(forwards *bolt.Bucket, name string) (forward, bool, error) {
-	v := forwards.Get([]byte(name))
-	if v == nil {
-		return forward{}, false, nil
-	}
-	var f forward
-	if err := json.Unmarshal(v, &f); err != nil {
-		return forward{}, false, fmt.Errorf("forward of %s: %w", name, err)
-	}
-	return f, true, nil
+	return getJSON[forward](forwards, name, "forward of %s")
 }
 
 // putForward records old -> f.To, replacing any forward old had.

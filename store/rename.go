@@ -228,15 +228,7 @@ func (s *Store) RenameDone(requestID string) (RenameResult, bool, error) {
 }
 
 func getRename(renames *bolt.Bucket, requestID string) (renameRecord, bool, error) {
-	v := renames.Get([]byte(requestID))
-	if v == nil {
-		return renameRecord{}, false, nil
-	}
-	var r renameRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return renameRecord{}, false, fmt.Errorf("rename request %q: %w", requestID, err)
-	}
-	return r, true, nil
+	return getJSON[renameRecord](renames, requestID, "rename request %q")
 }
 
 // putRename remembers a rename request, replacing an expired entry for the

@@ -232,15 +232,7 @@ func (s *Store) Names() ([]string, error) {
 }
 
 func getInstance(instances *bolt.Bucket, name string) (instanceRecord, bool, error) {
-	v := instances.Get([]byte(name))
-	if v == nil {
-		return instanceRecord{}, false, nil
-	}
-	var r instanceRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return instanceRecord{}, false, fmt.Errorf("instance %s: %w", name, err)
-	}
-	return r, true, nil
+	return getJSON[instanceRecord](instances, name, "instance %s")
 }
 
 func putInstance(instances *bolt.Bucket, name string, r instanceRecord) error {
