@@ -264,26 +264,11 @@ func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
 	st.Messages++
 	st.LastActive = rec.Time
 	st.LastSeq = seq
-	for _, put := range []struct {
-		b    *bolt.Bucket
-		k, v []byte
-	}{
-		{t.messages, key, rec.marshal()},
-		{t.ids, []byte(rec.ID), key},
-		{t.channelLog(), withSeq(chanPrefix(ch), seq), []byte(rec.From)},
-		{t.channelExpiry(), timeKey(rec.Time, key), nil},
-		{t.channelStats(), []byte(ch), st.marshal()},
-	} {
-		if err := put.b.Put(put.k, put.v); err != nil {
-			return Delivery{}, err
-		}
-	}
-	if rec.Thread != "" {
-		if err := t.threads().Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
-			return Delivery{}, err
-		}
-	}
-	if err := addCount(t.meta, countMessages, 1); err != nil {
+	if err := putMessage(t, seq, &rec,
+		bucketPut{t.channelLog(), withSeq(chanPrefix(ch), seq), []byte(rec.From)},
+		bucketPut{t.channelExpiry(), timeKey(rec.Time, key), nil},
+		bucketPut{t.channelStats(), []byte(ch), st.marshal()},
+	); err != nil {
 		return Delivery{}, err
 	}
 	return Delivery{Message: rec.message(seq, s.largeDir)}, nil
@@ -297,23 +282,11 @@ func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
 	if err != nil {
 		return err
 	}
-	for _, put := range []struct {
-		b    *bolt.Bucket
-		k, v []byte
-	}{
-		{t.messages, key, rec.marshal()},
-		{t.ids, []byte(rec.ID), key},
-		{inbox, key, []byte(rec.ID)},
-		{t.conversations(), withSeq(convPrefix(rec.From, rec.To), seq), nil},
-	} {
-		if err := put.b.Put(put.k, put.v); err != nil {
-			return err
-		}
-	}
-	if rec.Thread != "" {
-		if err := t.threads().Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
-			return err
-		}
+	if err := putMessage(t, seq, rec,
+		bucketPut{inbox, key, []byte(rec.ID)},
+		bucketPut{t.conversations(), withSeq(convPrefix(rec.From, rec.To), seq), nil},
+	); err != nil {
+		return err
 	}
 	if queued {
 		if err := t.queued.Put(timeKey(rec.Time, key), nil); err != nil {
@@ -323,8 +296,33 @@ func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
 	if err := addCount(t.unread, rec.To, 1); err != nil {
 		return err
 	}
-	if err := addCount(t.meta, countMessages, 1); err != nil {
-		return err
-	}
 	return addCount(t.meta, countUnread, 1)
+}
+
+// bucketPut is one write of v under k in b.
+type bucketPut struct {
+	b    *bolt.Bucket
+	k, v []byte
+}
+
+// putMessage writes what every new message has: its record under seq, its
+// id, the writes of puts (the indexes of its kind of message), its thread
+// entry and its count.
+func putMessage(t tables, seq uint64, rec *record, puts ...bucketPut) error {
+	key := seqKey(seq)
+	puts = append([]bucketPut{
+		{t.messages, key, rec.marshal()},
+		{t.ids, []byte(rec.ID), key},
+	}, puts...)
+	for _, p := range puts {
+		if err := p.b.Put(p.k, p.v); err != nil {
+			return err
+		}
+	}
+	if rec.Thread != "" {
+		if err := t.threads().Put(withSeq(threadPrefix(rec.Thread), seq), nil); err != nil {
+			return err
+		}
+	}
+	return addCount(t.meta, countMessages, 1)
 }
