@@ -42,8 +42,11 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 }
 
 // AppendEarly is Append that also calls early with the deliveries as soon as
-// they are decided, while the commit's fsync is still under way. early runs
-// in the caller's goroutine, so the store's one writer never waits on it. The broker
+// they are decided, while the commit's fsync is still under way. When the
+// drafts are committed alone, the store's one writer runs early itself, at
+// once; in a batch with other writes, early runs in the caller's goroutine,
+// so that the writer goes on writing (see committer.submitEarly); early
+// must therefore be quick and never wait on a write. The broker
 // uses it to push a message to its recipient while the disk catches up: the
 // sender is still answered only once the message is durable, and a read of
 // mail (Unread, Lookup, the histories, Search) made after the push waits for
