@@ -6,22 +6,6 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// Collaboration ops: channels, conversations, threads, shared data, search
-// and presence status (docs/COLLABORATION.md, docs/PROTOCOL.md).
-const (
-	OpChannelCreate = "channel_create" // make a channel (public, or private with members)
-	OpChannelList   = "channel_list"   // channels the caller may see, optionally found by keyword
-	OpChannelJoin   = "channel_join"   // join a channel, or add members to it
-	OpChannelLeave  = "channel_leave"  // leave a channel
-	OpHistory       = "history"        // a conversation, a channel or a thread, read or not
-	OpWaitReply     = "wait_reply"     // wait for the next messages of a thread
-	OpShare         = "share"          // store content under a key
-	OpGetShared     = "get_shared"     // the content stored under a key
-	OpListShared    = "list_shared"    // every shared key, without content
-	OpSearch        = "search"         // messages the caller may read that hold words
-	OpSetStatus     = "set_status"     // the caller's status line and description
-)
-
 // Limits of the collaboration requests.
 const (
 	// MaxStatus and MaxDescription bound set_status's fields, in bytes.

@@ -2,18 +2,6 @@ package ipc
 
 import "time"
 
-// The ops of access keys: bearer keys for the HTTP face, each bound to one
-// name. Keys are kept by the broker, so a key made on any machine of the
-// mesh works at every HTTP face and revoking it anywhere ends it
-// everywhere. Like status and backup, these ops need the secret but no
-// name: whoever holds the secret may act as anyone already.
-const (
-	OpKeyCreate = "key_create" // make a key for a name
-	OpKeyCheck  = "key_check"  // who a key acts as, if it is valid and not revoked
-	OpKeyRevoke = "key_revoke" // revoke a key by id, or every key of a name
-	OpKeyList   = "key_list"   // every key, without its secret part
-)
-
 // EventKeyRevoked tells the connections of a name that one of its keys was
 // revoked, so an HTTP face can end the streams opened with it at once. Its
 // body is a KeyInfo.

@@ -17,22 +17,50 @@ const Version = 1
 // Versions lists the protocol versions this package can speak.
 var Versions = []int{Version}
 
-// Ops: the requests a client can make. docs/PROTOCOL.md describes each.
+// Ops: every request a client can make, in the order docs/PROTOCOL.md
+// documents them. hello and auth are the handshake (section 3); the rest
+// are the operations of section 6, whose summary table lists them in this
+// order and says which need a registered name.
 const (
-	OpHello      = "hello"      // first frame: versions and the client's nonce
-	OpAuth       = "auth"       // second frame: the client's proof
+	OpHello = "hello" // first frame: versions and the client's nonce
+	OpAuth  = "auth"  // second frame: the client's proof
+
 	OpRegister   = "register"   // claim a name; returns a session token
-	OpResume     = "resume"     // act as the name a token is bound to
-	OpSend       = "send"       // a message to one name
-	OpBroadcast  = "broadcast"  // a message to every registered name but the sender
+	OpResume     = "resume"     // act as the name a token was issued for
+	OpSend       = "send"       // a message to one name, or a post to a channel
+	OpBroadcast  = "broadcast"  // a message to every name with a live session, except the sender
 	OpCheck      = "check"      // unread messages, oldest first, optionally waiting
 	OpAck        = "ack"        // mark messages read
 	OpFetch      = "fetch"      // one message with its whole body
-	OpList       = "list"       // registered instances, online or not
+	OpList       = "list"       // every registered instance, online or not
 	OpRename     = "rename"     // move this instance to a new name
-	OpUnregister = "unregister" // end this session and free the name
-	OpStatus     = "status"     // who is broker and how busy it is
-	OpBackup     = "backup"     // write a consistent copy of the store
+	OpUnregister = "unregister" // end the session and free the name
+	OpStatus     = "status"     // who the broker is and how busy it is
+	OpBackup     = "backup"     // write a copy of the store into the broker's data folder
+
+	// Collaboration: channels, conversations, threads, shared data, search
+	// and presence status (docs/COLLABORATION.md).
+	OpChannelCreate = "channel_create" // make a channel, public or private
+	OpChannelList   = "channel_list"   // the channels the caller may see, optionally found by keyword
+	OpChannelJoin   = "channel_join"   // join a channel, or add members to it
+	OpChannelLeave  = "channel_leave"  // leave a channel
+	OpHistory       = "history"        // a conversation, a channel or a thread, read or not, newest first
+	OpWaitReply     = "wait_reply"     // wait for the next messages of a thread
+	OpShare         = "share"          // store content under a key
+	OpGetShared     = "get_shared"     // the content stored under a key
+	OpListShared    = "list_shared"    // every shared key, without content
+	OpSearch        = "search"         // find words in the messages the caller may read
+	OpSetStatus     = "set_status"     // the caller's status line and description, shown by list
+
+	// Access keys: bearer keys for the HTTP face, each bound to one name.
+	// Keys are kept by the broker, so a key made on any machine of the mesh
+	// works at every HTTP face and revoking it anywhere ends it everywhere.
+	// Like status and backup, these ops need the secret but no name:
+	// whoever holds the secret may act as anyone already.
+	OpKeyCreate = "key_create" // make a key for a name
+	OpKeyCheck  = "key_check"  // who a key acts as, if it is valid and not revoked
+	OpKeyRevoke = "key_revoke" // revoke a key by id, or every key of a name
+	OpKeyList   = "key_list"   // every key, without its secret part
 )
 
 // Events: what the broker pushes to a subscribed connection.
