@@ -2,11 +2,6 @@ package ipc
 
 import "time"
 
-// EventKeyRevoked tells the connections of a name that one of its keys was
-// revoked, so an HTTP face can end the streams opened with it at once. Its
-// body is a KeyInfo.
-const EventKeyRevoked = "key_revoked"
-
 // KeyInfo describes an access key. The key itself is shown once, at
 // creation, and never stored.
 type KeyInfo struct {

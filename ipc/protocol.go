@@ -63,11 +63,16 @@ const (
 	OpKeyList   = "key_list"   // every key, without its secret part
 )
 
-// Events: what the broker pushes to a subscribed connection.
+// Events: what the broker pushes to a subscribed connection, in the order
+// docs/PROTOCOL.md section 7 lists them.
 const (
 	EventMessage = "message" // a new message for this connection's name
 	EventRenamed = "renamed" // an instance changed its name
 	EventGoaway  = "goaway"  // the broker is shutting down: elect the next one now
+	// EventKeyRevoked tells the connections of a name that one of its keys
+	// was revoked, so an HTTP face can end the streams opened with it at
+	// once. Its body is a KeyInfo.
+	EventKeyRevoked = "key_revoked"
 )
 
 // HelloRequest opens a connection.
