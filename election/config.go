@@ -142,7 +142,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		maxFrame = ipc.DefaultMaxFrame
 	}
 	if maxMsg == 0 {
-		maxMsg = 8 << 20
+		maxMsg = store.DefaultMaxMessageBytes
 	}
 	if maxFrame < maxMsg+64<<10 {
 		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)

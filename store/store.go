@@ -22,14 +22,20 @@ const (
 	largeDir = "large-messages"
 )
 
-// DefaultLargeMessageBytes is Options.LargeMessageBytes when it is 0.
-const DefaultLargeMessageBytes = 10240
+// The defaults of the message limits: DefaultLargeMessageBytes is
+// Options.LargeMessageBytes when it is 0, DefaultMaxMessageBytes
+// Options.MaxMessageBytes. The faces and the configuration size what they
+// accept by the same numbers.
+const (
+	DefaultLargeMessageBytes = 10240
+	DefaultMaxMessageBytes   = 8 << 20
+)
 
 // Options configure a Store. Zero fields take the defaults shown.
 type Options struct {
 	Dir               string           // data folder (required)
 	LargeMessageBytes int              // bodies longer than this spill to a file; default 10240
-	MaxMessageBytes   int              // bodies longer than this get too_large; default 8 << 20
+	MaxMessageBytes   int              // bodies longer than this get too_large; default 8 MiB
 	InboxCap          int              // unread messages per inbox before inbox_full; default 100000
 	HistoryRetention  time.Duration    // read messages are kept this long after being read; default 30 days
 	QueueRetention    time.Duration    // unread messages to never-registered names expire after this; default 7 days
@@ -44,7 +50,7 @@ func (o Options) withDefaults() Options {
 		o.LargeMessageBytes = DefaultLargeMessageBytes
 	}
 	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 8 << 20
+		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if o.InboxCap <= 0 {
 		o.InboxCap = 100000
