@@ -59,7 +59,11 @@ func TestKeys(t *testing.T) {
 	if forged == key {
 		forged = key[:len(key)-4] + "1111"
 	}
-	f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized")
+	// The broker says what is wrong with a key, the face how to get one;
+	// a forged key learns no name.
+	if e := f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized"); !strings.Contains(e.Error.Message, "ipcmesh key create NAME") {
+		t.Errorf("a forged key's error says %q; want it to say how to get a key", e.Error.Message)
+	}
 	f.fails(req{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "Basic " + key}}, 401, "unauthorized")
 
 	var m meResult
@@ -82,6 +86,9 @@ func TestKeys(t *testing.T) {
 	e := f.fails(req{method: "GET", path: "/api/v1/me", key: key}, 401, "unauthorized")
 	if !strings.Contains(e.Error.Message, "revoked") {
 		t.Errorf("a revoked key's error says %q; want it to say revoked", e.Error.Message)
+	}
+	if !strings.Contains(e.Error.Message, "ipcmesh key create alice") {
+		t.Errorf("a revoked key's error says %q; want it to say how to get a new one", e.Error.Message)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // ErrBadAccessKey refuses a key that is unknown or whose tag is wrong. It is
 // the one answer for both, here and at the HTTP face's own check, so that a
 // guesser learns nothing but "no".
-var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh: ask its owner for a key (ipcmesh key create NAME)")
+var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh")
 
 // keyCreate makes an access key for a name. The name need not be
 // registered yet: a key for "human" is usually made before the person
@@ -57,7 +57,7 @@ func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) 
 		return nil, ErrBadAccessKey
 	}
 	if !k.Revoked.IsZero() {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s was revoked on %s: ask for a new one (ipcmesh key create %s)", k.ID, k.Revoked.Format("2006-01-02 15:04 MST"), k.Name)
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s of %s was revoked on %s", k.ID, k.Name, k.Revoked.Format("2006-01-02 15:04 MST"))
 	}
 	return keyInfo(k), nil
 }

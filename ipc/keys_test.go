@@ -49,7 +49,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		return json.Unmarshal(b, &k) == nil && k.ID == made.Info.ID
 	})
 	err := admin.call(ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: made.Key}, &who)
-	wantMention(t, wantCode(t, err, ipcmesh.CodeUnauthorized).Message, "revoked", "ipcmesh key create human")
+	wantMention(t, wantCode(t, err, ipcmesh.CodeUnauthorized).Message, "revoked", made.Info.ID, "human")
 	admin.must(t, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: second.Key}, &who) // the other key lives on
 
 	// Revoking by name takes the rest; revoking again finds nothing.
