@@ -1,16 +1,6 @@
 package ipc
 
-import "time"
-
-// KeyInfo describes an access key. The key itself is shown once, at
-// creation, and never stored.
-type KeyInfo struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Label   string    `json:"label,omitempty"`
-	Created time.Time `json:"created"`
-	Revoked time.Time `json:"revoked,omitzero"`
-}
+import "github.com/ipcmesh/ipcmesh"
 
 // KeyCreateRequest asks for a new key that acts as Name.
 type KeyCreateRequest struct {
@@ -20,8 +10,8 @@ type KeyCreateRequest struct {
 
 // KeyCreateResult carries the new key, the only time it is ever sent.
 type KeyCreateResult struct {
-	Key  string  `json:"key"`
-	Info KeyInfo `json:"info"`
+	Key  string            `json:"key"`
+	Info ipcmesh.AccessKey `json:"info"`
 }
 
 // KeyCheckRequest asks who Key acts as.
@@ -37,10 +27,10 @@ type KeyRevokeRequest struct {
 
 // KeyRevokeResult lists the keys revoked by the request.
 type KeyRevokeResult struct {
-	Revoked []KeyInfo `json:"revoked"`
+	Revoked []ipcmesh.AccessKey `json:"revoked"`
 }
 
 // KeyListResult lists every key, revoked ones included.
 type KeyListResult struct {
-	Keys []KeyInfo `json:"keys"`
+	Keys []ipcmesh.AccessKey `json:"keys"`
 }

@@ -71,7 +71,8 @@ const (
 	EventGoaway  = "goaway"  // the broker is shutting down: elect the next one now
 	// EventKeyRevoked tells the connections of a name that one of its keys
 	// was revoked, so an HTTP face can end the streams opened with it at
-	// once. Its body is a KeyInfo.
+	// once. Its body is the key's
+	// ipcmesh.AccessKey.
 	EventKeyRevoked = "key_revoked"
 )
 

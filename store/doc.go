@@ -69,7 +69,7 @@
 //	words           word 0 seq -> nil: the search index's posting lists
 //	shared          key -> len(meta) meta(JSON) content: shared data; the
 //	                content is in Dir/shared/ when over LargeMessageBytes
-//	access-keys     key id -> AccessKey (JSON): the records of the HTTP
+//	access-keys     key id -> ipcmesh.AccessKey (JSON): the records of the HTTP
 //	                face's bearer keys, never the keys themselves
 //	backup-files    only in a backup: large-messages/ and shared/, each a
 //	                bucket of file name -> content; Open writes them out
