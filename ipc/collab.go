@@ -11,12 +11,6 @@ const (
 	// MaxStatus and MaxDescription bound set_status's fields, in bytes.
 	MaxStatus      = 200
 	MaxDescription = 500
-	// DefaultHistory and MaxHistory bound one history page.
-	DefaultHistory = 20
-	MaxHistory     = 200
-	// DefaultSearch and MaxSearch bound one search answer.
-	DefaultSearch = 20
-	MaxSearch     = 100
 	// MaxMembers bounds the names one channel_create or channel_join adds.
 	MaxMembers = 1000
 )
@@ -64,7 +58,8 @@ type ChannelLeaveRequest struct {
 // HistoryRequest reads exactly one of: the conversation between the caller
 // and With, a Channel, or the Thread of a message id. Conversations and
 // channels come newest first, a page of Limit before the seq Before (0: the
-// newest); a thread comes whole, oldest first.
+// newest); a thread comes whole, oldest first. A Limit of 0 is
+// store.DefaultHistoryLimit, and none is over store.MaxHistoryLimit.
 type HistoryRequest struct {
 	With    string `json:"with,omitempty"`
 	Channel string `json:"channel,omitempty"`
@@ -124,7 +119,9 @@ type ListSharedResult struct {
 }
 
 // SearchRequest finds the messages the caller may read that hold every word
-// of Query, newest first, filtered by sender, channel and time.
+// of Query, newest first, filtered by sender, channel and time: at most
+// Limit of them, store.DefaultSearchLimit for 0 and never more than
+// store.MaxSearchLimit.
 type SearchRequest struct {
 	Query   string    `json:"query"`
 	From    string    `json:"from,omitempty"`
