@@ -36,7 +36,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if *typ == ipcmesh.TypeMessage {
 		*typ = ""
 	}
-	req := ipc.SendRequest{To: pos[0], Type: *typ, ReplyTo: *replyTo, Shared: *shared}
+	req := ipc.SendRequest{Outgoing: ipc.Outgoing{To: pos[0], Type: *typ, ReplyTo: *replyTo, Shared: *shared}}
 	to, words := pos[0], pos[1:]
 	fromStdin := len(words) == 1 && words[0] == "-"
 	if *lines && !fromStdin {

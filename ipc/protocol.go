@@ -143,19 +143,26 @@ type Session struct {
 	Unread  int       `json:"unread"`
 }
 
-// SendRequest sends Content to To: an instance name, or "#channel" for a
-// post to a channel. ID is made by the client and is reused when the request
-// is retried, which is how the broker drops duplicates. Type is one of
+// SendRequest sends a message. ID is made by the client and is reused when
+// the request is retried, which is how the broker drops duplicates.
+type SendRequest struct {
+	ID string `json:"id"`
+	Outgoing
+}
+
+// Outgoing is what the sender says of a message: Content for To, an
+// instance name or "#channel" for a post to a channel. Type is one of
 // ipcmesh.Types ("" is a plain message), ReplyTo the id of a message the
 // sender may read (the new message joins its thread), Shared a shared-data
-// key the message points at.
-type SendRequest struct {
-	ID      string `json:"id"`
-	To      string `json:"to"`
-	Content string `json:"content"`
-	Type    string `json:"type,omitempty"`
-	ReplyTo string `json:"reply_to,omitempty"`
-	Shared  string `json:"shared,omitempty"`
+// key the message points at. It is the send request of the MCP tool and of
+// the HTTP face as well, which make the id themselves (from the call's
+// idempotency key), so its field descriptions serve their schemas.
+type Outgoing struct {
+	To      string `json:"to" jsonschema:"an instance name, or #channel to post to a channel"`
+	Content string `json:"content" jsonschema:"the message text"`
+	Type    string `json:"type,omitempty" jsonschema:"what the message is for: message (default), request, response, status, handoff or done"`
+	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers: the new one joins its thread"`
+	Shared  string `json:"shared,omitempty" jsonschema:"a key of shared data the message points at, so the bulk need not travel in it"`
 }
 
 // SendResult says what became of a message.
