@@ -132,7 +132,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	}
 	broker.Wait()
 	start := time.Now()
-	r, err = builder.Send(ctx, "reviewer-2", "this one crossed a failover")
+	_, err = builder.Send(ctx, "reviewer-2", "this one crossed a failover")
 	if err != nil {
 		return err
 	}
