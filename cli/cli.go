@@ -142,16 +142,19 @@ func Run(e Env, name string, args []string) int {
 }
 
 func oneLine(err error) string {
-	return opsAsCommands.Replace(strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
+	return asCommandLine.Replace(strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
 }
 
-// opsAsCommands words the broker's advice, which names wire ops, as the
-// commands that do them.
-var opsAsCommands = strings.NewReplacer(
+// asCommandLine words the mesh's advice, which speaks of wire ops and
+// limits, as the commands and settings of the command line: the wire
+// protocol knows neither.
+var asCommandLine = strings.NewReplacer(
 	"channel_list", "ipcmesh channels",
 	"channel_create", "ipcmesh channels create",
 	"channel_join", "ipcmesh channels join",
 	"channel_leave", "ipcmesh channels leave",
+	"register or resume first", "register one first (ipcmesh register NAME)",
+	"the broker's message limit", "the broker's message limit (IPC_MAX_MESSAGE_BYTES, 8 MiB by default)",
 )
 
 func usage(w io.Writer) {

@@ -10,7 +10,6 @@ import (
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
-	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // runKey manages the bearer keys of the HTTP face. A key acts as one name,
@@ -90,7 +89,7 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 
 // revokeKeys revokes the key with id arg, or every key of the name arg. A
 // name that looks like an id is taken as a name when no key has that id.
-func revokeKeys(ctx context.Context, p *election.Peer, arg string) ([]ipc.KeyInfo, error) {
+func revokeKeys(ctx context.Context, p *election.Peer, arg string) ([]ipcmesh.AccessKey, error) {
 	if auth.IsAccessKeyID(arg) {
 		revoked, err := p.RevokeKeys(ctx, arg, "")
 		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || ipcmesh.ValidateName(arg) != nil {

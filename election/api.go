@@ -170,7 +170,7 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 // Send sends content to to: an instance name or a "#channel". It is
 // SendMessage with only a recipient and content.
 func (p *Peer) Send(ctx context.Context, to, content string) (ipc.SendResult, error) {
-	return p.SendMessage(ctx, ipc.SendRequest{To: to, Content: content})
+	return p.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: to, Content: content}})
 }
 
 // SendMessage sends m: to an instance or a "#channel", with a type, the id

@@ -45,7 +45,7 @@ func TestWaitReplyAcrossFailover(t *testing.T) {
 	host := m.join("alice")
 	bob := m.join("bob")
 	ctx := ctxT(t)
-	req, err := bob.SendMessage(ctx, ipc.SendRequest{To: "alice", Content: "review PR 42?", Type: ipcmesh.TypeRequest})
+	req, err := bob.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "review PR 42?", Type: ipcmesh.TypeRequest}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestWaitReplyAcrossFailover(t *testing.T) {
 	kill(t, host)
 	// alice's reply goes to whichever peer hosts next; bob's wait is
 	// carried there and still sees it.
-	reply, err := host.SendMessage(ctx, ipc.SendRequest{To: "bob", Content: "merged", Type: ipcmesh.TypeDone, ReplyTo: req.Message.ID})
+	reply, err := host.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "merged", Type: ipcmesh.TypeDone, ReplyTo: req.Message.ID}})
 	if err != nil {
 		t.Fatalf("reply after the failover: %v", err)
 	}
@@ -190,11 +190,11 @@ func TestPeerCollabMethods(t *testing.T) {
 	if err != nil || !slices.Equal(ch.Members, []string{"alice", "bob"}) {
 		t.Fatalf("JoinChannel = %+v, %v", ch, err)
 	}
-	post, err := alice.SendMessage(ctx, ipc.SendRequest{To: "#auth-dev", Content: "token expiry bug found", Type: ipcmesh.TypeStatus})
+	post, err := alice.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#auth-dev", Content: "token expiry bug found", Type: ipcmesh.TypeStatus}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.SendMessage(ctx, ipc.SendRequest{To: "#auth-dev", Content: "fixing it", ReplyTo: post.Message.ID}); err != nil {
+	if _, err := bob.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#auth-dev", Content: "fixing it", ReplyTo: post.Message.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := alice.History(ctx, ipc.HistoryRequest{Thread: post.Message.ID})

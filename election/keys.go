@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -16,22 +17,22 @@ func (p *Peer) CreateKey(ctx context.Context, name, label string) (ipc.KeyCreate
 
 // CheckKey returns who key acts as, or an unauthorized error when the key
 // is malformed, forged or revoked.
-func (p *Peer) CheckKey(ctx context.Context, key string) (ipc.KeyInfo, error) {
-	var r ipc.KeyInfo
+func (p *Peer) CheckKey(ctx context.Context, key string) (ipcmesh.AccessKey, error) {
+	var r ipcmesh.AccessKey
 	err := p.Call(ctx, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: key}, &r)
 	return r, err
 }
 
 // RevokeKeys revokes the key with id, or when id is empty every key of
 // name, and returns what it revoked.
-func (p *Peer) RevokeKeys(ctx context.Context, id, name string) ([]ipc.KeyInfo, error) {
+func (p *Peer) RevokeKeys(ctx context.Context, id, name string) ([]ipcmesh.AccessKey, error) {
 	var r ipc.KeyRevokeResult
 	err := p.Call(ctx, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: id, Name: name}, &r)
 	return r.Revoked, err
 }
 
 // Keys lists every access key, revoked ones included.
-func (p *Peer) Keys(ctx context.Context) ([]ipc.KeyInfo, error) {
+func (p *Peer) Keys(ctx context.Context) ([]ipcmesh.AccessKey, error) {
 	var r ipc.KeyListResult
 	err := p.Call(ctx, ipc.OpKeyList, nil, &r)
 	return r.Keys, err

@@ -150,6 +150,11 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 				return nil, ErrClosed
 			}
 			if time.Since(start) > 10*time.Second {
+				if errors.Is(lastErr, ipc.ErrConnLost) {
+					// Hanging up on every hello for this long is no broker
+					// starting or stopping.
+					return nil, fmt.Errorf("cannot host or reach the mesh on %s: %w; something else holds the port: stop it or pick another port with IPC_PORT", p.cfg.Addr, lastErr)
+				}
 				return nil, fmt.Errorf("cannot host or reach the mesh on %s: %w", p.cfg.Addr, lastErr)
 			}
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,15 +24,15 @@ import (
 // flood stops at the face. Only then does the broker say whether the key
 // is still live, on every request, so a key revoked anywhere fails here at
 // once.
-func (s *Server) authenticate(r *http.Request) (ipc.KeyInfo, error) {
+func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	ri := infoOf(r)
 	key, err := keyOf(r, ri)
 	if err != nil {
-		return ipc.KeyInfo{}, err
+		return ipcmesh.AccessKey{}, err
 	}
 	id, err := auth.AccessKeyID(key)
 	if err != nil {
-		return ipc.KeyInfo{}, err
+		return ipcmesh.AccessKey{}, err
 	}
 	// A client sending forged keys spends the budget of its address, not
 	// the broker's: every check is a round trip through the face's one
@@ -39,24 +40,28 @@ func (s *Server) authenticate(r *http.Request) (ipc.KeyInfo, error) {
 	addr := clientAddr(r)
 	now := time.Now()
 	if wait, ok := s.failures.peek(addr, now); !ok {
-		return ipc.KeyInfo{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
+		return ipcmesh.AccessKey{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
 	}
 	known, seen := s.keyNames.Load(id)
 	if seen {
 		if !s.opts.Mesh.Keys.VerifyAccessKey(key, known.(string)) {
 			s.failures.allow(addr, now)
-			return ipc.KeyInfo{}, ipc.ErrBadAccessKey
+			return ipcmesh.AccessKey{}, keyRefused(ipc.ErrBadAccessKey, "")
 		}
 		if wait, ok := s.limits.allow(id, now); !ok {
-			return ipc.KeyInfo{}, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, id))
+			return ipcmesh.AccessKey{}, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, id))
 		}
 	}
 	info, err := s.admin.CheckKey(r.Context(), key)
 	if err != nil {
-		if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
-			s.failures.allow(addr, now)
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeUnauthorized {
+			return ipcmesh.AccessKey{}, err
 		}
-		return ipc.KeyInfo{}, err
+		s.failures.allow(addr, now)
+		// A key whose tag passed the check above is a real key of the
+		// name its id is bound to: its holder may be told that name.
+		name, _ := known.(string)
+		return ipcmesh.AccessKey{}, keyRefused(err, name)
 	}
 	ri.keyID = info.ID
 	if !seen {
@@ -67,6 +72,21 @@ func (s *Server) authenticate(r *http.Request) (ipc.KeyInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// keyRefused words the broker's refusal of a key for the person holding
+// it: the broker says what is wrong with the key, the face how to get
+// another. name is the name the key was made for, "" when the face does not
+// know it.
+func keyRefused(err error, name string) error {
+	var e *ipcmesh.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	if name == "" {
+		name = "NAME"
+	}
+	return &ipcmesh.Error{Code: e.Code, Message: fmt.Sprintf("%s: ask the mesh's owner for a new key (ipcmesh key create %s)", e.Message, name)}
 }
 
 // keyOf returns the request's key, or an unauthorized error saying how to

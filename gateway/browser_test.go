@@ -427,7 +427,7 @@ func TestBrowserPage(t *testing.T) {
 	}
 
 	// Mail in another conversation shows as unread there and in the inbox.
-	if _, err := reviewer.SendMessage(ctx, ipc.SendRequest{To: "human", Content: "Please look at PR 42", Type: "request"}); err != nil {
+	if _, err := reviewer.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "human", Content: "Please look at PR 42", Type: "request"}}); err != nil {
 		t.Fatal(err)
 	}
 	p.waitFor("an unread badge on reviewer", `(document.querySelector('#instances [data-name="reviewer"] .count') || {}).textContent === '1'`)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -71,9 +72,6 @@ const (
 	defaultRate  = 50
 	defaultBurst = 100
 	defaultIdle  = 10 * time.Minute
-	// defaultMessageBytes is the store's message limit when the mesh
-	// configuration leaves it at 0 (store.Options.MaxMessageBytes).
-	defaultMessageBytes = 8 << 20
 	// pingEvery is how often an event stream gets a comment line, so that
 	// proxies do not close it as idle.
 	pingEvery = 15 * time.Second
@@ -185,7 +183,7 @@ func withDefaults(opts Options) (Options, error) {
 	if opts.MaxBody == 0 {
 		msg := int64(opts.Mesh.Store.MaxMessageBytes)
 		if msg <= 0 {
-			msg = defaultMessageBytes
+			msg = store.DefaultMaxMessageBytes
 		}
 		opts.MaxBody = 2*msg + 64<<10
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
-	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // call is one request to a route.
@@ -16,7 +15,7 @@ type call struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	ctx context.Context // the use's context for named routes
-	key ipc.KeyInfo
+	key ipcmesh.AccessKey
 	use *use
 	// wrote is set by handlers that answer themselves (streams).
 	wrote bool

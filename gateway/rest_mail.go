@@ -31,14 +31,6 @@ type registerResult struct {
 	Unread int    `json:"unread"`
 }
 
-type sendBody struct {
-	To      string `json:"to" jsonschema:"an instance name, or #channel to post to a channel"`
-	Content string `json:"content" jsonschema:"the message text"`
-	Type    string `json:"type,omitempty" jsonschema:"message (default), request, response, status, handoff or done"`
-	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers: the new one joins its thread"`
-	Shared  string `json:"shared,omitempty" jsonschema:"a shared key the message points at"`
-}
-
 type ackBody struct {
 	IDs []string `json:"ids" jsonschema:"ids of the messages to mark read"`
 }
@@ -106,7 +98,7 @@ func unread(ctx context.Context, p *election.Peer) (int, error) {
 }
 
 func (s *Server) send(c *call) (any, error) {
-	var b sendBody
+	var b ipc.Outgoing
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
@@ -123,7 +115,7 @@ func (s *Server) send(c *call) (any, error) {
 	} else {
 		id = ipc.NewID()
 	}
-	return c.peer().SendMessage(c.ctx, ipc.SendRequest{ID: id, To: b.To, Content: b.Content, Type: b.Type, ReplyTo: b.ReplyTo, Shared: b.Shared})
+	return c.peer().SendMessage(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
 }
 
 func (s *Server) check(c *call) (any, error) {

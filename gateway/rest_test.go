@@ -59,7 +59,11 @@ func TestKeys(t *testing.T) {
 	if forged == key {
 		forged = key[:len(key)-4] + "1111"
 	}
-	f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized")
+	// The broker says what is wrong with a key, the face how to get one;
+	// a forged key learns no name.
+	if e := f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized"); !strings.Contains(e.Error.Message, "ipcmesh key create NAME") {
+		t.Errorf("a forged key's error says %q; want it to say how to get a key", e.Error.Message)
+	}
 	f.fails(req{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "Basic " + key}}, 401, "unauthorized")
 
 	var m meResult
@@ -83,6 +87,9 @@ func TestKeys(t *testing.T) {
 	if !strings.Contains(e.Error.Message, "revoked") {
 		t.Errorf("a revoked key's error says %q; want it to say revoked", e.Error.Message)
 	}
+	if !strings.Contains(e.Error.Message, "ipcmesh key create alice") {
+		t.Errorf("a revoked key's error says %q; want it to say how to get a new one", e.Error.Message)
+	}
 }
 
 func TestRESTEndToEnd(t *testing.T) {
@@ -104,7 +111,7 @@ func TestRESTEndToEnd(t *testing.T) {
 
 	// Send, with an Idempotency-Key that makes a retry a duplicate.
 	var sent ipc.SendResult
-	send := req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "hello bob"},
+	send := req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "hello bob"},
 		header: map[string]string{"Idempotency-Key": "retry-0123456789"}}
 	f.ok(send, 201, &sent)
 	if sent.Message.From != "alice" || sent.Message.To != "bob" || sent.Message.ID != "retry-0123456789" || !sent.Online {
@@ -189,7 +196,7 @@ func TestRESTEndToEnd(t *testing.T) {
 	if !slices.Contains(joined.Channel.Members, "alice") || !slices.Contains(joined.Channel.Members, "bob") {
 		t.Errorf("joined = %+v", joined)
 	}
-	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "#dev-talk", Content: "standup at ten"}}, 201, &sent)
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "#dev-talk", Content: "standup at ten"}}, 201, &sent)
 	if sent.Channel != "dev-talk" || sent.Members != 1 {
 		t.Errorf("channel post = %+v", sent)
 	}
@@ -213,9 +220,9 @@ func TestRESTEndToEnd(t *testing.T) {
 	f.fails(req{method: "GET", path: "/api/v1/history?with=bob&limit=x", key: key}, 400, "bad_request")
 
 	// A thread: alice asks, bob answers.
-	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "review PR 7?", Type: "request"}}, 201, &sent)
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "review PR 7?", Type: "request"}}, 201, &sent)
 	ask := sent.Message.ID
-	reply, err := bob.SendMessage(ctx, ipc.SendRequest{To: "alice", Content: "approved", Type: ipcmesh.TypeResponse, ReplyTo: ask})
+	reply, err := bob.SendMessage(ctx, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "approved", Type: ipcmesh.TypeResponse, ReplyTo: ask}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,8 +270,8 @@ func TestRESTEndToEnd(t *testing.T) {
 
 	// Errors of the mesh and of the face.
 	f.fails(req{method: "GET", path: "/api/v1/messages/0123456789abcdef", key: key}, 404, "not_found")
-	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bad name!", Content: "x"}}, 400, "invalid_name")
-	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: sendBody{To: "bob", Content: "x"}, header: map[string]string{"Idempotency-Key": "short"}}, 400, "bad_request")
+	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bad name!", Content: "x"}}, 400, "invalid_name")
+	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "x"}, header: map[string]string{"Idempotency-Key": "short"}}, 400, "bad_request")
 	f.fails(req{method: "GET", path: "/api/v1/nothing-here", key: key}, 404, "not_found")
 	resp, _ := f.do(req{method: "DELETE", path: "/api/v1/me", key: key})
 	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET" {
@@ -285,8 +292,8 @@ func TestOthersConversations(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent ipc.SendResult
-	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: sendBody{To: "bob", Content: "thanks", ReplyTo: dm.Message.ID}}, 201, &sent)
-	f.ok(req{method: "POST", path: "/api/v1/messages", key: carol, body: sendBody{To: "bob", Content: "hi from carol"}}, 201, nil)
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: ipc.Outgoing{To: "bob", Content: "thanks", ReplyTo: dm.Message.ID}}, 201, &sent)
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: carol, body: ipc.Outgoing{To: "bob", Content: "hi from carol"}}, 201, nil)
 
 	var hist historyResult
 	f.ok(req{method: "GET", path: "/api/v1/history?with=bob", key: carol}, 200, &hist)
@@ -336,7 +343,7 @@ func TestBodies(t *testing.T) {
 	post := func(body any) req {
 		return req{method: "POST", path: "/api/v1/messages", key: key, body: body}
 	}
-	f.fails(post(sendBody{To: "bob", Content: strings.Repeat("x", 2000)}), 413, "too_large")
+	f.fails(post(ipc.Outgoing{To: "bob", Content: strings.Repeat("x", 2000)}), 413, "too_large")
 	// Without a Content-Length (chunked), the limit stops the read.
 	chunked := struct{ io.Reader }{strings.NewReader(`{"content": "` + strings.Repeat("x", 2000) + `"}`)}
 	f.fails(req{method: "PUT", path: "/api/v1/shared/big", key: key, body: chunked}, 413, "too_large")

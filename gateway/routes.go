@@ -66,7 +66,7 @@ func (s *Server) restRoutes() []route {
 		{method: "POST", path: "/api/v1/register", op: "register", named: true, body: schemaOf[statusBody]("RegisterRequest"), bodyOptional: true,
 			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too) and optionally sets its status line and description.",
 			result: schemaOf[registerResult]("Registered"), serve: s.registerName},
-		{method: "POST", path: "/api/v1/messages", op: "sendMessage", named: true, status: http.StatusCreated, body: schemaOf[sendBody]("SendRequest"),
+		{method: "POST", path: "/api/v1/messages", op: "sendMessage", named: true, status: http.StatusCreated, body: schemaOf[ipc.Outgoing]("SendRequest"),
 			summary: "Send a message", desc: "Sends a message to an instance by name, or posts it to a channel with to \"#name\". The answer says whether it was delivered, stored, queued or forwarded. An Idempotency-Key header becomes the message id, so a retry is not stored twice.",
 			result: schemaOf[ipc.SendResult]("SendResult"), serve: s.send},
 		{method: "GET", path: "/api/v1/messages", op: "checkMessages", named: true,

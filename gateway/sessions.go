@@ -85,7 +85,7 @@ func newSessions(s *Server) *sessions {
 // acquire returns a use of the name key acts as, registering the name
 // first if no request has used it lately. events asks for the name's new
 // messages. Call release when done.
-func (m *sessions) acquire(ctx context.Context, key ipc.KeyInfo, events bool) (*use, error) {
+func (m *sessions) acquire(ctx context.Context, key ipcmesh.AccessKey, events bool) (*use, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -284,7 +284,7 @@ func (sess *session) onEvent(ev ipc.Event) {
 			}
 		}
 	case ipc.EventKeyRevoked:
-		var k ipc.KeyInfo
+		var k ipcmesh.AccessKey
 		if err := json.Unmarshal(ev.Body, &k); err != nil || k.ID == "" {
 			sess.m.s.log.Warn("a key_revoked event names no key", "name", sess.name, "err", err)
 			return

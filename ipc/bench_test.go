@@ -17,7 +17,7 @@ import (
 // BenchmarkFrameCodec encodes and decodes one send request carrying a
 // 200-byte message.
 func BenchmarkFrameCodec(b *testing.B) {
-	body, _ := json.Marshal(ipc.SendRequest{ID: ipc.NewID(), To: "reviewer", Content: strings.Repeat("review my patch, please. ", 8)})
+	body, _ := json.Marshal(ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "reviewer", Content: strings.Repeat("review my patch, please. ", 8)}})
 	f := &ipc.Frame{ID: 12345, Op: ipc.OpSend, Body: body}
 	buf, _ := ipc.AppendFrame(nil, f)
 	b.SetBytes(int64(len(buf)))
@@ -80,7 +80,7 @@ func benchSendDeliver(b *testing.B, senders int) {
 		wg.Go(func() {
 			for next.Add(1) <= target {
 				var res ipc.SendResult
-				if err := c.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "recipient", Content: content}, &res); err != nil {
+				if err := c.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "recipient", Content: content}}, &res); err != nil {
 					b.Error(err)
 					return
 				}

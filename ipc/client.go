@@ -136,7 +136,7 @@ func (c *Client) handshake(keys auth.Keys) error {
 		if errors.As(err, &ne) && ne.Timeout() {
 			return ErrSilent
 		}
-		return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this; if it lasts, something else holds the port: stop it or pick another port with IPC_PORT): %v", ErrConnLost, err)
+		return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this): %v", ErrConnLost, err)
 	}
 	// Read with a small limit: a real hello answer is tiny.
 	f, err := ReadFrame(c.br, 64<<10)
@@ -263,7 +263,7 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		// meet the same fate: refuse it here, where the caller can act.
 		c.forget(id)
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
-			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the message limit (IPC_MAX_MESSAGE_BYTES, 8 MiB by default)", op, n, c.opts.MaxFrame)
+			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
 	}
 	c.wmu.Lock()
 	_, err = c.nc.Write(buf)

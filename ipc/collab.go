@@ -6,33 +6,11 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// Collaboration ops: channels, conversations, threads, shared data, search
-// and presence status (docs/COLLABORATION.md, docs/PROTOCOL.md).
-const (
-	OpChannelCreate = "channel_create" // make a channel (public, or private with members)
-	OpChannelList   = "channel_list"   // channels the caller may see, optionally found by keyword
-	OpChannelJoin   = "channel_join"   // join a channel, or add members to it
-	OpChannelLeave  = "channel_leave"  // leave a channel
-	OpHistory       = "history"        // a conversation, a channel or a thread, read or not
-	OpWaitReply     = "wait_reply"     // wait for the next messages of a thread
-	OpShare         = "share"          // store content under a key
-	OpGetShared     = "get_shared"     // the content stored under a key
-	OpListShared    = "list_shared"    // every shared key, without content
-	OpSearch        = "search"         // messages the caller may read that hold words
-	OpSetStatus     = "set_status"     // the caller's status line and description
-)
-
 // Limits of the collaboration requests.
 const (
 	// MaxStatus and MaxDescription bound set_status's fields, in bytes.
 	MaxStatus      = 200
 	MaxDescription = 500
-	// DefaultHistory and MaxHistory bound one history page.
-	DefaultHistory = 20
-	MaxHistory     = 200
-	// DefaultSearch and MaxSearch bound one search answer.
-	DefaultSearch = 20
-	MaxSearch     = 100
 	// MaxMembers bounds the names one channel_create or channel_join adds.
 	MaxMembers = 1000
 )
@@ -80,7 +58,8 @@ type ChannelLeaveRequest struct {
 // HistoryRequest reads exactly one of: the conversation between the caller
 // and With, a Channel, or the Thread of a message id. Conversations and
 // channels come newest first, a page of Limit before the seq Before (0: the
-// newest); a thread comes whole, oldest first.
+// newest); a thread comes whole, oldest first. A Limit of 0 is
+// store.DefaultHistoryLimit, and none is over store.MaxHistoryLimit.
 type HistoryRequest struct {
 	With    string `json:"with,omitempty"`
 	Channel string `json:"channel,omitempty"`
@@ -140,7 +119,9 @@ type ListSharedResult struct {
 }
 
 // SearchRequest finds the messages the caller may read that hold every word
-// of Query, newest first, filtered by sender, channel and time.
+// of Query, newest first, filtered by sender, channel and time: at most
+// Limit of them, store.DefaultSearchLimit for 0 and never more than
+// store.MaxSearchLimit.
 type SearchRequest struct {
 	Query   string    `json:"query"`
 	From    string    `json:"from,omitempty"`

@@ -298,9 +298,9 @@ func TestPrivateChannelKeepsOutsiders(t *testing.T) {
 	bob.Events.await(t, ipc.EventMessage, isMessage(post.Message.ID))
 
 	// To carol, #ops does not exist: every op says not_found, alike.
-	unknown := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "#opz", Content: "x"})
+	unknown := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "#opz", Content: "x"}})
 	checks := []*ipcmesh.Error{
-		carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "#ops", Content: "let me in"}),
+		carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "#ops", Content: "let me in"}}),
 		carol.refused(t, ipcmesh.CodeNotFound, ipc.OpHistory, ipc.HistoryRequest{Channel: "ops"}),
 		carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSearch, ipc.SearchRequest{Query: "password", Channel: "ops"}),
 		carol.refused(t, ipcmesh.CodeNotFound, ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "ops"}),
@@ -316,7 +316,7 @@ func TestPrivateChannelKeepsOutsiders(t *testing.T) {
 	}
 	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpHistory, ipc.HistoryRequest{Thread: post.Message.ID})
 	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: post.Message.ID})
-	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "alice", Content: "re", ReplyTo: post.Message.ID})
+	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "alice", Content: "re", ReplyTo: post.Message.ID}})
 	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpFetch, ipc.FetchRequest{ID: post.Message.ID})
 	if got := carol.search(t, ipc.SearchRequest{Query: "password"}); len(got) != 0 {
 		t.Errorf("carol's search finds %+v in a private channel", got)
@@ -427,13 +427,13 @@ func TestThreadReadWholeFromAnyMessage(t *testing.T) {
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
-	root := alice.sendMsg(t, ipc.SendRequest{To: "bob", Content: "review PR 42?", Type: ipcmesh.TypeRequest}).Message
+	root := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "review PR 42?", Type: ipcmesh.TypeRequest}}).Message
 	alice.send(t, "bob", "unrelated")
-	reply := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "on it", Type: ipcmesh.TypeResponse, ReplyTo: root.ID}).Message
+	reply := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "on it", Type: ipcmesh.TypeResponse, ReplyTo: root.ID}}).Message
 	if reply.ReplyTo != root.ID || reply.Thread != root.ID || reply.Type != ipcmesh.TypeResponse {
 		t.Fatalf("reply = %+v, want reply_to and thread %s", reply, root.ID)
 	}
-	last := alice.sendMsg(t, ipc.SendRequest{To: "bob", Content: "thanks", ReplyTo: reply.ID}).Message
+	last := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "thanks", ReplyTo: reply.ID}}).Message
 	if last.Thread != root.ID {
 		t.Fatalf("a reply to a reply has thread %q, want the root %q", last.Thread, root.ID)
 	}
@@ -452,8 +452,8 @@ func TestThreadReadWholeFromAnyMessage(t *testing.T) {
 	// post stays between its two.
 	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev"})
 	post := alice.send(t, "#dev", "who owns the build?").Message
-	pub := bob.sendMsg(t, ipc.SendRequest{To: "#dev", Content: "I do", ReplyTo: post.ID}).Message
-	bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "(between us: it is flaky)", ReplyTo: post.ID})
+	pub := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#dev", Content: "I do", ReplyTo: post.ID}}).Message
+	bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "(between us: it is flaky)", ReplyTo: post.ID}})
 	if h := carol.history(t, ipc.HistoryRequest{Thread: pub.ID}); !slices.Equal(contents(h.Messages), []string{"who owns the build?", "I do"}) {
 		t.Errorf("carol reads the channel thread as %v", contents(h.Messages))
 	}
@@ -462,7 +462,7 @@ func TestThreadReadWholeFromAnyMessage(t *testing.T) {
 	}
 	// A post answering a direct message: the thread is the direct
 	// message's, which carol may not read, so neither may she the thread.
-	answer := bob.sendMsg(t, ipc.SendRequest{To: "#dev", Content: "answering in public", ReplyTo: root.ID}).Message
+	answer := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#dev", Content: "answering in public", ReplyTo: root.ID}}).Message
 	e := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpHistory, ipc.HistoryRequest{Thread: answer.ID})
 	wantMention(t, e.Message, answer.ID)
 	if strings.Contains(e.Message, root.ID) {
@@ -474,8 +474,8 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 	m := startMesh(t, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
-	req := alice.sendMsg(t, ipc.SendRequest{To: "bob", Content: "please review", Type: ipcmesh.TypeRequest}).Message
-	early := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "seen", ReplyTo: req.ID}).Message
+	req := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "please review", Type: ipcmesh.TypeRequest}}).Message
+	early := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "seen", ReplyTo: req.ID}}).Message
 
 	type answer struct {
 		res ipc.WaitReplyResult
@@ -493,7 +493,7 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 	// The wait is for new replies: "seen" was there before it started.
 	got := wait(ipc.WaitReplyRequest{ID: req.ID, WaitMS: callTimeout.Milliseconds()})
 	testbin.Eventually(t, callTimeout, "alice's wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
-	reply := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "LGTM with one nit", Type: ipcmesh.TypeResponse, ReplyTo: early.ID}).Message
+	reply := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "LGTM with one nit", Type: ipcmesh.TypeResponse, ReplyTo: early.ID}}).Message
 	a := <-got
 	if a.err != nil {
 		t.Fatal(a.err)
@@ -509,7 +509,7 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 	got = wait(ipc.WaitReplyRequest{ID: req.ID, After: a.res.Last, WaitMS: callTimeout.Milliseconds()})
 	testbin.Eventually(t, callTimeout, "the second wait_reply waiting", func() bool { return m.Broker.ThreadWaiters() == 1 })
 	alice.send(t, "bob", "unrelated mail wakes nothing")
-	done := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "merged", Type: ipcmesh.TypeDone, ReplyTo: req.ID}).Message
+	done := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "merged", Type: ipcmesh.TypeDone, ReplyTo: req.ID}}).Message
 	a = <-got
 	if a.err != nil {
 		t.Fatal(a.err)
@@ -549,7 +549,7 @@ func TestWaitReplyInChannelThread(t *testing.T) {
 		}
 		got <- res
 	}()
-	r := bob.sendMsg(t, ipc.SendRequest{To: "#dev", Content: "me", ReplyTo: q.ID, Type: ipcmesh.TypeDone}).Message
+	r := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#dev", Content: "me", ReplyTo: q.ID, Type: ipcmesh.TypeDone}}).Message
 	if res := <-got; len(res.Messages) != 1 || res.Messages[0].ID != r.ID || !res.Done {
 		t.Fatalf("wait_reply on a channel thread = %+v", res)
 	}
@@ -579,26 +579,26 @@ func TestSendValidatesCollabFields(t *testing.T) {
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
 	dm := alice.send(t, "bob", "private").Message
-	e := alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "x", Type: "urgent"})
+	e := alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "x", Type: "urgent"}})
 	wantMention(t, e.Message, "urgent", "request")
-	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "x", Shared: "../etc"})
-	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "x", ReplyTo: dm.ID})
-	alice.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "x", ReplyTo: "no-such-message"})
-	alice.refused(t, ipcmesh.CodeInvalidName, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "#", Content: "x"})
-	e = alice.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "#nowhere", Content: "x"})
+	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "x", Shared: "../etc"}})
+	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "x", ReplyTo: dm.ID}})
+	alice.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "x", ReplyTo: "no-such-message"}})
+	alice.refused(t, ipcmesh.CodeInvalidName, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "#", Content: "x"}})
+	e = alice.refused(t, ipcmesh.CodeNotFound, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "#nowhere", Content: "x"}})
 	wantMention(t, e.Message, "#nowhere", "channel_create")
 	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev"})
-	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "#dev", Content: ""})
+	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "#dev", Content: ""}})
 
-	r := bob.sendMsg(t, ipc.SendRequest{To: "alice", Content: "the spec is shared", Type: ipcmesh.TypeHandoff, Shared: "spec.v1", ReplyTo: dm.ID}).Message
+	r := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "the spec is shared", Type: ipcmesh.TypeHandoff, Shared: "spec.v1", ReplyTo: dm.ID}}).Message
 	if r.Shared != "spec.v1" || r.Type != ipcmesh.TypeHandoff || r.Thread != dm.ID {
 		t.Errorf("stored %+v", r)
 	}
 	// A retried post is a duplicate, stored once.
 	id := ipc.NewID()
 	var first, again ipc.SendResult
-	alice.must(t, ipc.OpSend, ipc.SendRequest{ID: id, To: "#dev", Content: "once"}, &first)
-	alice.must(t, ipc.OpSend, ipc.SendRequest{ID: id, To: "#dev", Content: "once"}, &again)
+	alice.must(t, ipc.OpSend, ipc.SendRequest{ID: id, Outgoing: ipc.Outgoing{To: "#dev", Content: "once"}}, &first)
+	alice.must(t, ipc.OpSend, ipc.SendRequest{ID: id, Outgoing: ipc.Outgoing{To: "#dev", Content: "once"}}, &again)
 	if !again.Duplicate || again.Message.Seq != first.Message.Seq {
 		t.Errorf("retried post: duplicate %v, seq %d vs %d", again.Duplicate, again.Message.Seq, first.Message.Seq)
 	}

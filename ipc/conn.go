@@ -134,7 +134,7 @@ func (c *conn) handshake(br *bufio.Reader) bool {
 	if json.Unmarshal(f.Body, &ar) != nil || !b.cfg.Keys.VerifyProof(auth.RoleClient, version, hello.Nonce, bn, ar.Proof) {
 		b.log.Warn("handshake refused: wrong shared secret", "remote", c.nc.RemoteAddr().String())
 		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
-			"the client could not prove it knows the shared secret: give every peer the same IPC_SHARED_SECRET (or none, to use the secret file in the data folder)"))
+			"the client could not prove it knows the shared secret: every peer of a mesh needs the same one"))
 		return false
 	}
 	c.reply(f.ID, AuthResponse{Broker: b.info}, nil)

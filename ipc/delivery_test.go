@@ -281,7 +281,7 @@ func TestDuplicateSend(t *testing.T) {
 	m := startMesh(t, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
-	req := ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "once"}
+	req := ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "once"}}
 	var first, second ipc.SendResult
 	alice.must(t, ipc.OpSend, req, &first)
 	alice.must(t, ipc.OpSend, req, &second)
@@ -356,13 +356,13 @@ func TestMaxMessage(t *testing.T) {
 		t.Fatalf("fetched %d bytes, not the body sent", len(f.Content))
 	}
 
-	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: body + "!"}, nil)
+	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: body + "!"}}, nil)
 	e := wantCode(t, err, ipcmesh.CodeTooLarge)
 	wantMention(t, e.Message, "limit", "split")
 	// A body under the message limit whose JSON escaping passes the frame
 	// limit (a control character takes six bytes) is refused by the client
 	// itself, not by a broker hanging up.
-	err = alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: strings.Repeat("\x01", 3<<20)}, nil)
+	err = alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: strings.Repeat("\x01", 3<<20)}}, nil)
 	e = wantCode(t, err, ipcmesh.CodeTooLarge)
 	wantMention(t, e.Message, "frame limit")
 	// The connection carries on.
@@ -379,7 +379,7 @@ func TestInboxFull(t *testing.T) {
 	for range 3 {
 		alice.send(t, "bob", "fill")
 	}
-	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "one more"}, nil)
+	err := alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "one more"}}, nil)
 	e := wantCode(t, err, ipcmesh.CodeInboxFull)
 	wantMention(t, e.Message, "bob", "check")
 	var res ipc.BroadcastResult

@@ -70,7 +70,7 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 		}
 	}
 	if h.needsName && name == "" {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s needs a registered name: register one first (ipcmesh register NAME)", f.Op)
+		return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s needs a registered name, and this connection has none: register or resume first", f.Op)
 	}
 	if name != "" {
 		b.presence.markSeen(name, b.cfg.Now())

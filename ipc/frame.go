@@ -13,7 +13,8 @@ import (
 )
 
 // DefaultMaxFrame bounds a request frame's payload unless configured
-// otherwise: room for the largest message body (8 MiB) and then some.
+// otherwise: room for the largest message body
+// (store.DefaultMaxMessageBytes) and then some.
 const DefaultMaxFrame = 16 << 20
 
 // MaxResponseFrame bounds what a client reads. Responses carry bodies the

@@ -163,7 +163,7 @@ func TestReadFrameResync(t *testing.T) {
 // Markup crosses the wire as it is: escaping <, > and & would make a body
 // of code or HTML up to six times larger and push it over the frame limit.
 func TestFrameKeepsMarkupUnescaped(t *testing.T) {
-	body, err := ipc.Marshal(ipc.SendRequest{ID: "0123456789", To: "bob", Content: "if a < b && c > d { <b>x</b> }"})
+	body, err := ipc.Marshal(ipc.SendRequest{ID: "0123456789", Outgoing: ipc.Outgoing{To: "bob", Content: "if a < b && c > d { <b>x</b> }"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func TestHandshakeWrongClientProof(t *testing.T) {
 			t.Fatalf("after a wrong proof got frames %+v, want one answer to id 2", got)
 		}
 		e := wantCode(t, got[0].Error, ipcmesh.CodeUnauthorized)
-		wantMention(t, e.Message, "IPC_SHARED_SECRET")
+		wantMention(t, e.Message, "shared secret")
 	}
 	// A client whose auth frame is garbage is cut off too.
 	r := m.rawDial(t)

@@ -170,7 +170,7 @@ func (p *peer) must(tb testing.TB, op string, in, out any) {
 func (p *peer) send(tb testing.TB, to, content string) ipc.SendResult {
 	tb.Helper()
 	var res ipc.SendResult
-	p.must(tb, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: to, Content: content}, &res)
+	p.must(tb, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: to, Content: content}}, &res)
 	return res
 }
 

@@ -22,13 +22,6 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 	if n != 1 {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "history needs exactly one of with (an instance name), channel (a channel name) or thread (a message id)")
 	}
-	limit := req.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultHistory
-	case limit > MaxHistory:
-		limit = MaxHistory
-	}
 	var (
 		msgs []ipcmesh.Message
 		more bool
@@ -39,13 +32,13 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		if err := ipcmesh.ValidateName(req.With); err != nil {
 			return nil, err
 		}
-		msgs, more, err = b.store.Conversation(name, req.With, req.Before, limit)
+		msgs, more, err = b.store.Conversation(name, req.With, req.Before, req.Limit)
 	case req.Channel != "":
 		ch, cerr := b.channelFor(name, req.Channel)
 		if cerr != nil {
 			return nil, cerr
 		}
-		msgs, more, err = b.store.ChannelHistory(ch.Name, req.Before, limit)
+		msgs, more, err = b.store.ChannelHistory(ch.Name, req.Before, req.Limit)
 	default:
 		m, rerr := b.readable(name, req.Thread)
 		if rerr != nil {

@@ -20,7 +20,7 @@ func TestOpsNeedRegister(t *testing.T) {
 		op   string
 		body any
 	}{
-		{ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "bob", Content: "hi"}},
+		{ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}},
 		{ipc.OpBroadcast, ipc.BroadcastRequest{ID: ipc.NewID(), Content: "hi"}},
 		{ipc.OpCheck, ipc.CheckRequest{}},
 		{ipc.OpAck, ipc.AckRequest{IDs: []string{"x"}}},

@@ -7,13 +7,12 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
-	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // ErrBadAccessKey refuses a key that is unknown or whose tag is wrong. It is
 // the one answer for both, here and at the HTTP face's own check, so that a
 // guesser learns nothing but "no".
-var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh: ask its owner for a key (ipcmesh key create NAME)")
+var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key is not valid for this mesh")
 
 // keyCreate makes an access key for a name. The name need not be
 // registered yet: a key for "human" is usually made before the person
@@ -29,12 +28,12 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	if strings.ContainsAny(req.Label, "\r\n") {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the key label must be one line")
 	}
-	k := store.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
+	k := ipcmesh.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
 	if err := b.store.PutAccessKey(c.ctx, k); err != nil {
 		return nil, err
 	}
 	b.log.Info("access key created", "id", k.ID, "name", k.Name)
-	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: keyInfo(k)}, nil
+	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: k}, nil
 }
 
 // keyCheck says who a key acts as. Every refusal is the same kind
@@ -57,9 +56,9 @@ func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) 
 		return nil, ErrBadAccessKey
 	}
 	if !k.Revoked.IsZero() {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s was revoked on %s: ask for a new one (ipcmesh key create %s)", k.ID, k.Revoked.Format("2006-01-02 15:04 MST"), k.Name)
+		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s of %s was revoked on %s", k.ID, k.Name, k.Revoked.Format("2006-01-02 15:04 MST"))
 	}
-	return keyInfo(k), nil
+	return k, nil
 }
 
 // keyRevoke revokes keys and tells the connections of their names, so that
@@ -78,16 +77,13 @@ func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	res := &KeyRevokeResult{}
 	for _, k := range revoked {
-		info := keyInfo(k)
-		res.Revoked = append(res.Revoked, info)
 		b.log.Info("access key revoked", "id", k.ID, "name", k.Name)
 		for _, sub := range b.presence.subscribers(k.Name) {
-			sub.event(EventKeyRevoked, info)
+			sub.event(EventKeyRevoked, k)
 		}
 	}
-	return res, nil
+	return &KeyRevokeResult{Revoked: revoked}, nil
 }
 
 // keyList lists every key record.
@@ -96,13 +92,8 @@ func (b *Broker) keyList(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list access keys: %w", err)
 	}
-	res := &KeyListResult{Keys: make([]KeyInfo, 0, len(keys))}
-	for _, k := range keys {
-		res.Keys = append(res.Keys, keyInfo(k))
+	if keys == nil {
+		keys = []ipcmesh.AccessKey{}
 	}
-	return res, nil
-}
-
-func keyInfo(k store.AccessKey) KeyInfo {
-	return KeyInfo{ID: k.ID, Name: k.Name, Label: k.Label, Created: k.Created, Revoked: k.Revoked}
+	return &KeyListResult{Keys: keys}, nil
 }

@@ -21,7 +21,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		t.Fatalf("key %q does not carry its id %s", made.Key, made.Info.ID)
 	}
 
-	var who ipc.KeyInfo
+	var who ipcmesh.AccessKey
 	admin.must(t, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: made.Key}, &who)
 	if who.Name != "human" || who.ID != made.Info.ID {
 		t.Fatalf("check = %+v, want human's key %s", who, made.Info.ID)
@@ -45,11 +45,11 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		t.Fatalf("revoked %+v", rev.Revoked)
 	}
 	human.Events.await(t, ipc.EventKeyRevoked, func(b json.RawMessage) bool {
-		var k ipc.KeyInfo
+		var k ipcmesh.AccessKey
 		return json.Unmarshal(b, &k) == nil && k.ID == made.Info.ID
 	})
 	err := admin.call(ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: made.Key}, &who)
-	wantMention(t, wantCode(t, err, ipcmesh.CodeUnauthorized).Message, "revoked", "ipcmesh key create human")
+	wantMention(t, wantCode(t, err, ipcmesh.CodeUnauthorized).Message, "revoked", made.Info.ID, "human")
 	admin.must(t, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: second.Key}, &who) // the other key lives on
 
 	// Revoking by name takes the rest; revoking again finds nothing.

@@ -218,7 +218,9 @@ func (b *Broker) push(m ipcmesh.Message) bool {
 
 // check returns unread mail, oldest first, waiting for some if asked.
 // Nothing is marked read here: the reader acks once it has the messages.
-func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) {
+// The name the request came with is not used: the connection's name is read
+// anew on every round of the wait.
+func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req CheckRequest
 	if err := decode(OpCheck, body, &req); err != nil {
 		return nil, err
@@ -237,7 +239,7 @@ func (b *Broker) check(c *conn, name string, body json.RawMessage) (any, error) 
 		// unregister may have ended its session: a waiting check follows
 		// the first and ends with the second, before the name's next
 		// holder gets any mail.
-		name = b.presence.nameOf(c)
+		name := b.presence.nameOf(c)
 		if name == "" {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}

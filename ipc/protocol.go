@@ -17,29 +17,63 @@ const Version = 1
 // Versions lists the protocol versions this package can speak.
 var Versions = []int{Version}
 
-// Ops: the requests a client can make. docs/PROTOCOL.md describes each.
+// Ops: every request a client can make, in the order docs/PROTOCOL.md
+// documents them. hello and auth are the handshake (section 3); the rest
+// are the operations of section 6, whose summary table lists them in this
+// order and says which need a registered name.
 const (
-	OpHello      = "hello"      // first frame: versions and the client's nonce
-	OpAuth       = "auth"       // second frame: the client's proof
+	OpHello = "hello" // first frame: versions and the client's nonce
+	OpAuth  = "auth"  // second frame: the client's proof
+
 	OpRegister   = "register"   // claim a name; returns a session token
-	OpResume     = "resume"     // act as the name a token is bound to
-	OpSend       = "send"       // a message to one name
-	OpBroadcast  = "broadcast"  // a message to every registered name but the sender
+	OpResume     = "resume"     // act as the name a token was issued for
+	OpSend       = "send"       // a message to one name, or a post to a channel
+	OpBroadcast  = "broadcast"  // a message to every name with a live session, except the sender
 	OpCheck      = "check"      // unread messages, oldest first, optionally waiting
 	OpAck        = "ack"        // mark messages read
 	OpFetch      = "fetch"      // one message with its whole body
-	OpList       = "list"       // registered instances, online or not
+	OpList       = "list"       // every registered instance, online or not
 	OpRename     = "rename"     // move this instance to a new name
-	OpUnregister = "unregister" // end this session and free the name
-	OpStatus     = "status"     // who is broker and how busy it is
-	OpBackup     = "backup"     // write a consistent copy of the store
+	OpUnregister = "unregister" // end the session and free the name
+	OpStatus     = "status"     // who the broker is and how busy it is
+	OpBackup     = "backup"     // write a copy of the store into the broker's data folder
+
+	// Collaboration: channels, conversations, threads, shared data, search
+	// and presence status (docs/COLLABORATION.md).
+	OpChannelCreate = "channel_create" // make a channel, public or private
+	OpChannelList   = "channel_list"   // the channels the caller may see, optionally found by keyword
+	OpChannelJoin   = "channel_join"   // join a channel, or add members to it
+	OpChannelLeave  = "channel_leave"  // leave a channel
+	OpHistory       = "history"        // a conversation, a channel or a thread, read or not, newest first
+	OpWaitReply     = "wait_reply"     // wait for the next messages of a thread
+	OpShare         = "share"          // store content under a key
+	OpGetShared     = "get_shared"     // the content stored under a key
+	OpListShared    = "list_shared"    // every shared key, without content
+	OpSearch        = "search"         // find words in the messages the caller may read
+	OpSetStatus     = "set_status"     // the caller's status line and description, shown by list
+
+	// Access keys: bearer keys for the HTTP face, each bound to one name.
+	// Keys are kept by the broker, so a key made on any machine of the mesh
+	// works at every HTTP face and revoking it anywhere ends it everywhere.
+	// Like status and backup, these ops need the secret but no name:
+	// whoever holds the secret may act as anyone already.
+	OpKeyCreate = "key_create" // make a key for a name
+	OpKeyCheck  = "key_check"  // who a key acts as, if it is valid and not revoked
+	OpKeyRevoke = "key_revoke" // revoke a key by id, or every key of a name
+	OpKeyList   = "key_list"   // every key, without its secret part
 )
 
-// Events: what the broker pushes to a subscribed connection.
+// Events: what the broker pushes to a subscribed connection, in the order
+// docs/PROTOCOL.md section 7 lists them.
 const (
 	EventMessage = "message" // a new message for this connection's name
 	EventRenamed = "renamed" // an instance changed its name
 	EventGoaway  = "goaway"  // the broker is shutting down: elect the next one now
+	// EventKeyRevoked tells the connections of a name that one of its keys
+	// was revoked, so an HTTP face can end the streams opened with it at
+	// once. Its body is the key's
+	// ipcmesh.AccessKey.
+	EventKeyRevoked = "key_revoked"
 )
 
 // HelloRequest opens a connection.
@@ -109,19 +143,26 @@ type Session struct {
 	Unread  int       `json:"unread"`
 }
 
-// SendRequest sends Content to To: an instance name, or "#channel" for a
-// post to a channel. ID is made by the client and is reused when the request
-// is retried, which is how the broker drops duplicates. Type is one of
+// SendRequest sends a message. ID is made by the client and is reused when
+// the request is retried, which is how the broker drops duplicates.
+type SendRequest struct {
+	ID string `json:"id"`
+	Outgoing
+}
+
+// Outgoing is what the sender says of a message: Content for To, an
+// instance name or "#channel" for a post to a channel. Type is one of
 // ipcmesh.Types ("" is a plain message), ReplyTo the id of a message the
 // sender may read (the new message joins its thread), Shared a shared-data
-// key the message points at.
-type SendRequest struct {
-	ID      string `json:"id"`
-	To      string `json:"to"`
-	Content string `json:"content"`
-	Type    string `json:"type,omitempty"`
-	ReplyTo string `json:"reply_to,omitempty"`
-	Shared  string `json:"shared,omitempty"`
+// key the message points at. It is the send request of the MCP tool and of
+// the HTTP face as well, which make the id themselves (from the call's
+// idempotency key), so its field descriptions serve their schemas.
+type Outgoing struct {
+	To      string `json:"to" jsonschema:"an instance name, or #channel to post to a channel"`
+	Content string `json:"content" jsonschema:"the message text"`
+	Type    string `json:"type,omitempty" jsonschema:"what the message is for: message (default), request, response, status, handoff or done"`
+	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers: the new one joins its thread"`
+	Shared  string `json:"shared,omitempty" jsonschema:"a key of shared data the message points at, so the bulk need not travel in it"`
 }
 
 // SendResult says what became of a message.

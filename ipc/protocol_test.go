@@ -51,7 +51,7 @@ func TestClientRefusesOversizeFrame(t *testing.T) {
 	}
 	defer c.Close()
 	c.register(t, ipc.RegisterRequest{Name: "sender"})
-	err = c.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "big", Content: strings.Repeat("y", max)}, nil)
+	err = c.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "big", Content: strings.Repeat("y", max)}}, nil)
 	e := wantCode(t, err, ipcmesh.CodeTooLarge)
 	wantMention(t, e.Message, "limit")
 	c.send(t, "big", "small is fine")
@@ -125,11 +125,11 @@ func TestSendMissingFields(t *testing.T) {
 		words []string
 	}{
 		{"no id", map[string]string{"to": "bob", "content": "hi"}, ipcmesh.CodeBadRequest, []string{"message id", "ipc.NewID"}},
-		{"short id", ipc.SendRequest{ID: "abc", To: "bob", Content: "hi"}, ipcmesh.CodeBadRequest, []string{"8 to 64"}},
-		{"id with a dot", ipc.SendRequest{ID: "abcdefgh.bob", To: "bob", Content: "hi"}, ipcmesh.CodeBadRequest, []string{"letters, digits"}},
+		{"short id", ipc.SendRequest{ID: "abc", Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}, ipcmesh.CodeBadRequest, []string{"8 to 64"}},
+		{"id with a dot", ipc.SendRequest{ID: "abcdefgh.bob", Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}, ipcmesh.CodeBadRequest, []string{"letters, digits"}},
 		{"no to", map[string]string{"id": ipc.NewID(), "content": "hi"}, ipcmesh.CodeInvalidName, []string{"name is required"}},
-		{"bad to", ipc.SendRequest{ID: ipc.NewID(), To: "../etc/passwd", Content: "hi"}, ipcmesh.CodeInvalidName, []string{"letters, digits"}},
-		{"long to", ipc.SendRequest{ID: ipc.NewID(), To: strings.Repeat("b", 40), Content: "hi"}, ipcmesh.CodeInvalidName, []string{"at most 32"}},
+		{"bad to", ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "../etc/passwd", Content: "hi"}}, ipcmesh.CodeInvalidName, []string{"letters, digits"}},
+		{"long to", ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: strings.Repeat("b", 40), Content: "hi"}}, ipcmesh.CodeInvalidName, []string{"at most 32"}},
 		{"no content", map[string]string{"id": ipc.NewID(), "to": "bob"}, ipcmesh.CodeBadRequest, []string{"empty", "content"}},
 		{"body not an object", []int{1, 2}, ipcmesh.CodeBadRequest, []string{"send", "not valid", "PROTOCOL.md"}},
 		{"wrong type", map[string]any{"id": 12345678, "to": "bob", "content": "hi"}, ipcmesh.CodeBadRequest, []string{"not valid"}},
@@ -183,7 +183,7 @@ func TestManyInFlight(t *testing.T) {
 		wg.Go(func() {
 			content := fmt.Sprintf("message %d", i)
 			var res ipc.SendResult
-			if err := p.call(ipc.OpSend, ipc.SendRequest{ID: ids[i], To: "bob", Content: content}, &res); err != nil {
+			if err := p.call(ipc.OpSend, ipc.SendRequest{ID: ids[i], Outgoing: ipc.Outgoing{To: "bob", Content: content}}, &res); err != nil {
 				errs <- err
 				return
 			}

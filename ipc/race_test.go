@@ -89,7 +89,7 @@ func TestSendsDuringRename(t *testing.T) {
 					<-renamed
 				}
 				id := ipc.NewID()
-				if err := s.call(ipc.OpSend, ipc.SendRequest{ID: id, To: "bob", Content: "hi " + id}, nil); err != nil {
+				if err := s.call(ipc.OpSend, ipc.SendRequest{ID: id, Outgoing: ipc.Outgoing{To: "bob", Content: "hi " + id}}, nil); err != nil {
 					t.Errorf("send: %v", err)
 					return
 				}

@@ -33,14 +33,8 @@ func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error)
 	if !req.Since.IsZero() && !req.Until.IsZero() && req.Until.Before(req.Since) {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "until (%s) is before since (%s): swap them", req.Until.Format(time.RFC3339), req.Since.Format(time.RFC3339))
 	}
-	limit := req.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultSearch
-	case limit > MaxSearch:
-		limit = MaxSearch
-	}
-	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: limit, Reader: name}
+	// The store bounds the answer (store.DefaultSearchLimit, MaxSearchLimit).
+	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: req.Limit, Reader: name}
 	if req.Channel != "" {
 		ch, err := b.channelFor(name, req.Channel)
 		if err != nil {

@@ -94,7 +94,7 @@ func TestShutdownDuringSends(t *testing.T) {
 		wg.Go(func() {
 			for {
 				id := ipc.NewID()
-				err := p.call(ipc.OpSend, ipc.SendRequest{ID: id, To: "sink", Content: "racing " + id}, nil)
+				err := p.call(ipc.OpSend, ipc.SendRequest{ID: id, Outgoing: ipc.Outgoing{To: "sink", Content: "racing " + id}}, nil)
 				if err != nil {
 					if !errors.Is(err, ipc.ErrConnLost) || ipcmesh.CodeOf(err) != "" {
 						t.Errorf("send during shutdown: %v, want success or ErrConnLost", err)

@@ -43,7 +43,7 @@ func TestStuckReaderIsCutOff(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				var res ipc.SendResult
-				err := sender.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "stuck", Content: fmt.Sprintf("%d/%d %s", s, i, body)}, &res)
+				err := sender.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "stuck", Content: fmt.Sprintf("%d/%d %s", s, i, body)}}, &res)
 				if err != nil {
 					errs <- err
 					return

@@ -2,7 +2,11 @@
 // and their sessions, inboxes, messages and their large bodies, rename
 // forwards and rename request ids, channels with their members' read
 // cursors, shared data, and the indexes behind conversations, threads and
-// search. It is the only package that touches the data folder.
+// search. In the data folder it owns the database, large-messages/,
+// shared/ and backups/; the other files there belong to the packages that
+// write them: the secret and sessions/ (the client's tokens) to auth,
+// autocheck/ to autocheck, and the broker's record and log (broker.json,
+// broker.log) to election.
 //
 // What it promises:
 //
@@ -69,7 +73,7 @@
 //	words           word 0 seq -> nil: the search index's posting lists
 //	shared          key -> len(meta) meta(JSON) content: shared data; the
 //	                content is in Dir/shared/ when over LargeMessageBytes
-//	access-keys     key id -> AccessKey (JSON): the records of the HTTP
+//	access-keys     key id -> ipcmesh.AccessKey (JSON): the records of the HTTP
 //	                face's bearer keys, never the keys themselves
 //	backup-files    only in a backup: large-messages/ and shared/, each a
 //	                bucket of file name -> content; Open writes them out

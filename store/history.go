@@ -7,17 +7,21 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// DefaultHistoryLimit and MaxHistoryLimit bound one page of history: a
+// limit of 0 or less is DefaultHistoryLimit, one over MaxHistoryLimit is
+// MaxHistoryLimit.
 const (
-	defaultPage = 20
-	maxPage     = 200
+	DefaultHistoryLimit = 20
+	MaxHistoryLimit     = 200
 )
 
 // Conversation returns the direct messages between a and b, either way,
 // read or not (broadcast copies included), newest first: those with a seq
-// below before (0: from the newest), at most limit (<= 0: 20; at most
-// 200). more reports that older ones exist; the next page is the one
-// before the last seq returned. It reads the conversation's index from the
-// page's start, so a page costs the same however long the history is.
+// below before (0: from the newest), at most limit (<= 0:
+// DefaultHistoryLimit; at most MaxHistoryLimit). more reports that older
+// ones exist; the next page is the one before the last seq returned. It
+// reads the conversation's index from the page's start, so a page costs the
+// same however long the history is.
 func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
 	for _, n := range []string{a, b} {
 		if err := ipcmesh.ValidateName(n); err != nil {
@@ -55,9 +59,9 @@ func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh
 // page reads one page of an index list newest first.
 func (s *Store) page(bucket string, prefix []byte, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
 	if limit <= 0 {
-		limit = defaultPage
+		limit = DefaultHistoryLimit
 	}
-	limit = min(limit, maxPage)
+	limit = min(limit, MaxHistoryLimit)
 	var (
 		out  []ipcmesh.Message
 		more bool

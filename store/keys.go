@@ -11,23 +11,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// AccessKey is the record of a bearer key of the HTTP face: which name it
-// acts as, and whether it still may. The key itself is a MAC the broker can
-// recompute from the ID and Name; it is never stored, so a copy of the
-// database hands out no keys.
-type AccessKey struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Label   string    `json:"label,omitempty"`
-	Created time.Time `json:"created"`
-	Revoked time.Time `json:"revoked,omitzero"`
-}
-
 // maxKeyLabel bounds a key's label: it is a note for people, not storage.
 const maxKeyLabel = 200
 
 // PutAccessKey records a new key. Its ID must be new.
-func (s *Store) PutAccessKey(ctx context.Context, k AccessKey) error {
+func (s *Store) PutAccessKey(ctx context.Context, k ipcmesh.AccessKey) error {
 	if err := ipcmesh.ValidateName(k.Name); err != nil {
 		return err
 	}
@@ -57,9 +45,9 @@ func (s *Store) PutAccessKey(ctx context.Context, k AccessKey) error {
 }
 
 // AccessKeyByID returns the record of the key with id.
-func (s *Store) AccessKeyByID(id string) (AccessKey, bool, error) {
+func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
 	var (
-		k  AccessKey
+		k  ipcmesh.AccessKey
 		ok bool
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -71,17 +59,17 @@ func (s *Store) AccessKeyByID(id string) (AccessKey, bool, error) {
 		return json.Unmarshal(v, &k)
 	})
 	if err != nil {
-		return AccessKey{}, false, fmt.Errorf("access key %s: %w", id, err)
+		return ipcmesh.AccessKey{}, false, fmt.Errorf("access key %s: %w", id, err)
 	}
 	return k, ok, nil
 }
 
 // AccessKeys returns every key record, oldest first.
-func (s *Store) AccessKeys() ([]AccessKey, error) {
-	var out []AccessKey
+func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) {
+	var out []ipcmesh.AccessKey
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tablesOf(tx).accessKeys().ForEach(func(_, v []byte) error {
-			var k AccessKey
+			var k ipcmesh.AccessKey
 			if err := json.Unmarshal(v, &k); err != nil {
 				return err
 			}
@@ -92,18 +80,18 @@ func (s *Store) AccessKeys() ([]AccessKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access keys: %w", err)
 	}
-	slices.SortFunc(out, func(a, b AccessKey) int { return a.Created.Compare(b.Created) })
+	slices.SortFunc(out, func(a, b ipcmesh.AccessKey) int { return a.Created.Compare(b.Created) })
 	return out, nil
 }
 
 // RevokeAccessKeys revokes the key with id or, when id is empty, every key
 // of name, and returns the keys it revoked (those revoked before are left
 // as they were). Revoking nothing is not_found.
-func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]AccessKey, error) {
+func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmesh.AccessKey, error) {
 	if id == "" && name == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "say which key to revoke: its id, or a name to revoke all of its keys")
 	}
-	var revoked []AccessKey
+	var revoked []ipcmesh.AccessKey
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		revoked = revoked[:0]
 		b := tablesOf(tx).accessKeys()
@@ -113,7 +101,7 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]Access
 			if id != "" && string(kid) != id {
 				return nil
 			}
-			var k AccessKey
+			var k ipcmesh.AccessKey
 			if err := json.Unmarshal(v, &k); err != nil {
 				return err
 			}

@@ -10,10 +10,10 @@ import (
 func TestAccessKeysPersistAndRevoke(t *testing.T) {
 	ctx := context.Background()
 	s, clock := openTest(t, nil)
-	a := AccessKey{ID: "00000000000000aa", Name: "human", Label: "web", Created: clock.Now()}
-	b := AccessKey{ID: "00000000000000bb", Name: "human", Created: clock.Now().Add(1)}
-	c := AccessKey{ID: "00000000000000cc", Name: "builder", Created: clock.Now().Add(2)}
-	for _, k := range []AccessKey{a, b, c} {
+	a := ipcmesh.AccessKey{ID: "00000000000000aa", Name: "human", Label: "web", Created: clock.Now()}
+	b := ipcmesh.AccessKey{ID: "00000000000000bb", Name: "human", Created: clock.Now().Add(1)}
+	c := ipcmesh.AccessKey{ID: "00000000000000cc", Name: "builder", Created: clock.Now().Add(2)}
+	for _, k := range []ipcmesh.AccessKey{a, b, c} {
 		if err := s.PutAccessKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}

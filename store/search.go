@@ -92,6 +92,13 @@ func tokens(text string) []string {
 	return out
 }
 
+// DefaultSearchLimit and MaxSearchLimit bound the messages one search
+// returns.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 100
+)
+
 // Query is a search: the messages holding every word of Words that Reader
 // may read, narrowed by the optional filters.
 type Query struct {
@@ -99,7 +106,7 @@ type Query struct {
 	From         string    // optional sender filter
 	Channel      string    // optional: only this channel's posts
 	Since, Until time.Time // optional, both inclusive
-	Limit        int       // <=0: 20, max 100
+	Limit        int       // <= 0: DefaultSearchLimit; at most MaxSearchLimit
 	Reader       string    // who searches: direct messages count only if Reader is From or To
 	Channels     []string  // channels Reader may read (the broker decides); posts elsewhere never match
 }
@@ -160,9 +167,9 @@ func (m *matcher) tooOld(h *recordHead) bool {
 func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 	limit := q.Limit
 	if limit <= 0 {
-		limit = 20
+		limit = DefaultSearchLimit
 	}
-	limit = min(limit, 100)
+	limit = min(limit, MaxSearchLimit)
 	words := tokens(q.Words)
 	if len(words) > maxQueryWords {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a search may have at most %d words, got %d", maxQueryWords, len(words))

@@ -22,12 +22,14 @@ const (
 	largeDir = "large-messages"
 )
 
-// DefaultLargeMessageBytes is Options.LargeMessageBytes when it is 0.
-const DefaultLargeMessageBytes = 10240
-
-// DefaultMaxMessageBytes is the longest body a message or a shared value
-// may have when Options.MaxMessageBytes is 0 (IPC_MAX_MESSAGE_BYTES unset).
-const DefaultMaxMessageBytes = 8 << 20
+// The defaults of the message limits: DefaultLargeMessageBytes is
+// Options.LargeMessageBytes when it is 0, DefaultMaxMessageBytes
+// Options.MaxMessageBytes. The faces and the configuration size what they
+// accept by the same numbers.
+const (
+	DefaultLargeMessageBytes = 10240
+	DefaultMaxMessageBytes   = 8 << 20
+)
 
 // Options configure a Store. Zero fields take the defaults shown.
 type Options struct {

@@ -3,12 +3,14 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -26,7 +28,7 @@ type searchArgs struct {
 func (c *core) addSearch() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "search",
-		Description: `Search the messages you may read (your direct mail, sent or received, and your channels) for words; newest first, at most 20. ` +
+		Description: `Search the messages you may read (your direct mail, sent or received, and your channels) for words; newest first, at most ` + strconv.Itoa(store.DefaultSearchLimit) + `. ` +
 			`Use for "search messages for X", "what did Y say about X?" (from), "find X in #auth-dev" (channel), "X since yesterday" (since 24h).`,
 	}, c.search)
 }

@@ -13,15 +13,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-type sendArgs struct {
-	To      string `json:"to" jsonschema:"a name, or #channel to post to a channel"`
-	Content string `json:"content" jsonschema:"the message text"`
-	Type    string `json:"type,omitempty" jsonschema:"what the message is for (default message)"`
-	ReplyTo string `json:"reply_to,omitempty" jsonschema:"id of the message this answers; makes a thread"`
-	Shared  string `json:"shared,omitempty" jsonschema:"a key stored with share that the message points at"`
-}
-
-var sendSchema = schemaOnce[sendArgs](map[string][]string{"type": ipcmesh.Types()})
+// sendSchema is the input of send: the send request of the protocol, whose
+// id the tool makes itself (messageID).
+var sendSchema = schemaOnce[ipc.Outgoing](map[string][]string{"type": ipcmesh.Types()})
 
 // addSend adds send, which delivers one message to an instance or posts it
 // to a channel. Its reply always says what became of the message, because
@@ -43,7 +37,7 @@ func (c *core) addSend() {
 	}, c.send)
 }
 
-func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) (*mcp.CallToolResult, any, error) {
+func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoing) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("send to %q", in.To)
 	if err := ipcmesh.ValidateType(in.Type); err != nil {
 		return nil, nil, c.fail(action, err)
@@ -56,11 +50,10 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in sendArgs) 
 	if err != nil {
 		return nil, nil, err
 	}
-	typ := in.Type
-	if typ == ipcmesh.TypeMessage {
-		typ = ""
+	if in.Type == ipcmesh.TypeMessage {
+		in.Type = "" // how the mesh stores the default type
 	}
-	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, To: in.To, Content: in.Content, Type: typ, ReplyTo: in.ReplyTo, Shared: in.Shared})
+	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, Outgoing: in})
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}

@@ -555,7 +555,7 @@ func TestFloodRateLimited(t *testing.T) {
 					default:
 					}
 				}
-				err := flooder.Call(ctx, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), To: "sink", Content: fmt.Sprintf("flood %d", n)}, nil)
+				err := flooder.Call(ctx, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "sink", Content: fmt.Sprintf("flood %d", n)}}, nil)
 				var e *ipcmesh.Error
 				switch {
 				case err == nil:

@@ -30,9 +30,11 @@ func Build(dir string, race bool) (string, error) {
 		exe = ".exe"
 	}
 	bin := filepath.Join(dir, "ipcmesh"+exe)
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go"+exe)
-	if _, err := os.Stat(goCmd); err != nil {
-		goCmd = "go"
+	// go test puts its own toolchain's bin folder first on PATH, so the go
+	// found there builds the binary with the toolchain running the tests.
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("find the go command to build ./cmd/ipcmesh: %w", err)
 	}
 	args := []string{"build", "-o", bin}
 	if race {
