@@ -62,7 +62,7 @@ func (s *Store) AccessKeyByID(id string) (AccessKey, bool, error) {
 		k  AccessKey
 		ok bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tablesOf(tx).accessKeys().Get([]byte(id))
 		if v == nil {
 			return nil
@@ -79,7 +79,7 @@ func (s *Store) AccessKeyByID(id string) (AccessKey, bool, error) {
 // AccessKeys returns every key record, oldest first.
 func (s *Store) AccessKeys() ([]AccessKey, error) {
 	var out []AccessKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tablesOf(tx).accessKeys().ForEach(func(_, v []byte) error {
 			var k AccessKey
 			if err := json.Unmarshal(v, &k); err != nil {
