@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // outQueue is how many frames may wait for a slow reader before the broker
@@ -182,7 +183,16 @@ func (c *conn) readLoop(br *bufio.Reader) {
 
 func (c *conn) handle(f *Frame) {
 	res, err := c.b.dispatch(c, f)
-	if errors.Is(err, errNoReply) {
+	switch {
+	case errors.Is(err, errNoReply):
+		return
+	case errors.Is(err, store.ErrClosed):
+		// The store closed under the request: the broker is going away
+		// (a shutdown whose grace ran out). That is no fault to show the
+		// client. Hang up once the answers already queued are written;
+		// the client sends the request again to the next broker, as after
+		// any lost connection.
+		c.closeOut()
 		return
 	}
 	c.reply(f.ID, res, err)
