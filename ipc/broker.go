@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -149,7 +150,11 @@ func NewBroker(cfg Config) *Broker {
 }
 
 // Serve accepts connections on ln until Shutdown or Close. It always returns
-// a non-nil error: ErrBrokerClosed after a shutdown.
+// a non-nil error: ErrBrokerClosed after a shutdown. An accept that fails
+// for a while (the process is out of file descriptors, say) is tried again
+// after a pause, from 5 ms doubling up to 1 s, as net/http does; any other
+// failure closes ln, so that the port is free for a peer to take over, and
+// is returned. The broker goes on serving the connections it has.
 func (b *Broker) Serve(ln net.Listener) error {
 	b.mu.Lock()
 	if b.closing {
@@ -160,18 +165,31 @@ func (b *Broker) Serve(ln net.Listener) error {
 	b.ln = ln
 	b.mu.Unlock()
 	go b.housekeep()
+	var pause time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if b.isClosing() {
 				return ErrBrokerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !temporary(err) {
+				// Nobody would accept on ln again, yet it would hold the
+				// port and peers would keep dialing it.
+				ln.Close()
+				return fmt.Errorf("accept connections: %w", err)
 			}
-			return err
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			b.log.Warn("accept failed; trying again", "err", err, "in", pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-b.quit:
+				t.Stop()
+				return ErrBrokerClosed
+			}
+			continue
 		}
+		pause = 0
 		c := b.newConn(nc)
 		if c == nil {
 			nc.Close()
