@@ -1,8 +1,10 @@
 package ipc
 
 import (
+	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -28,8 +30,8 @@ type Limits struct {
 	RegisterPerSecond float64
 	RegisterBurst     int
 	// HandshakesPerSecond and HandshakeBurst bound new connections across the
-	// whole broker (100/s, burst 200): every peer is on loopback, so a per
-	// address limit would be one limit anyway.
+	// whole broker (100/s, burst 200), counted by the hellos they send: every
+	// peer is on loopback, so a per address limit would be one limit anyway.
 	HandshakesPerSecond float64
 	HandshakeBurst      int
 	// MaxFrame bounds one frame (DefaultMaxFrame).
@@ -42,6 +44,11 @@ type Limits struct {
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds the hello and auth exchange (5 s).
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the connections still in the handshake (256).
+	// Each costs a goroutine and a small buffer; a new connection at the
+	// bound closes the oldest of them, so that connections that never
+	// finish the handshake cost bounded memory and cannot lock peers out.
+	MaxHandshakes int
 }
 
 func (l *Limits) setDefaults() {
@@ -63,6 +70,7 @@ func (l *Limits) setDefaults() {
 	defInt(&l.HandshakeBurst, 200)
 	defInt(&l.MaxFrame, DefaultMaxFrame)
 	defInt(&l.MaxInFlight, 64)
+	defInt(&l.MaxHandshakes, 256)
 	if l.WriteTimeout == 0 {
 		l.WriteTimeout = 10 * time.Second
 	}
@@ -86,12 +94,12 @@ type Config struct {
 	SessionTTL time.Duration
 	Limits     Limits
 	Logger     *slog.Logger
+	// Now is the clock (time.Now); tests move it.
+	Now func() time.Time
 	// IdleTimeout, when above 0, is how long the broker may go without any
 	// authenticated connection before Idle is closed; the owner decides
 	// whether to shut down.
 	IdleTimeout time.Duration
-	// Now is the clock (time.Now); tests move it.
-	Now func() time.Time
 }
 
 // Broker serves the mesh: it authenticates connections, binds each to a
@@ -105,14 +113,23 @@ type Broker struct {
 	regs    *auth.Limiter
 	hellos  *auth.Limiter
 	handles sync.WaitGroup // requests being handled, across connections
-	idle    *idleTimer
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[*conn]struct{}
-	closing  bool
-	quit     chan struct{} // closed when shutting down: waits end at once
-	nextConn uint64
+	mu        sync.Mutex
+	ln        net.Listener
+	greetings *list.List // of *greeting: connections in the handshake, oldest first
+	conns     map[*conn]struct{}
+	closing   bool
+	quit      chan struct{} // closed when shutting down: waits end at once
+	nextConn  uint64
+
+	// idle is closed once no conn has been open for IdleTimeout. Each time
+	// the last conn leaves, a timer is armed with the next idleArm; a conn
+	// that arrives counts the arm on, so a timer that fires for an earlier
+	// one does nothing.
+	idle       chan struct{}
+	idleClosed bool
+	idleArm    uint64
+	idleTimer  *time.Timer
 
 	// names guards the decisions about who holds a name (register,
 	// resume, rename), which read the store and then write it.
@@ -134,15 +151,16 @@ func NewBroker(cfg Config) *Broker {
 	}
 	l := cfg.Limits
 	b := &Broker{
-		cfg:    cfg,
-		store:  cfg.Store,
-		log:    cfg.Logger,
-		ops:    auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
-		regs:   auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
-		hellos: auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
-		conns:  make(map[*conn]struct{}),
-		quit:   make(chan struct{}),
-		idle:   newIdleTimer(cfg.IdleTimeout),
+		cfg:       cfg,
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		ops:       auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
+		regs:      auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
+		hellos:    auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
+		greetings: list.New(),
+		conns:     make(map[*conn]struct{}),
+		quit:      make(chan struct{}),
+		idle:      make(chan struct{}),
 		info: BrokerInfo{
 			PID:     os.Getpid(),
 			Addr:    cfg.Addr,
@@ -155,7 +173,11 @@ func NewBroker(cfg Config) *Broker {
 }
 
 // Serve accepts connections on ln until Shutdown or Close. It always returns
-// a non-nil error: ErrBrokerClosed after a shutdown.
+// a non-nil error: ErrBrokerClosed after a shutdown. An accept that fails
+// for a while (the process is out of file descriptors, say) is tried again
+// after a pause, from 5 ms doubling up to 1 s, as net/http does; any other
+// failure closes ln, so that the port is free for a peer to take over, and
+// is returned. The broker goes on serving the connections it has.
 func (b *Broker) Serve(ln net.Listener) error {
 	b.mu.Lock()
 	if b.closing {
@@ -164,27 +186,42 @@ func (b *Broker) Serve(ln net.Listener) error {
 		return ErrBrokerClosed
 	}
 	b.ln = ln
+	if len(b.conns) == 0 {
+		b.armIdle()
+	}
 	b.mu.Unlock()
-	b.idle.start()
 	go b.housekeep()
+	var pause time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if b.isClosing() {
 				return ErrBrokerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !temporary(err) {
+				// Nobody would accept on ln again, yet it would hold the
+				// port and peers would keep dialing it.
+				ln.Close()
+				return fmt.Errorf("accept connections: %w", err)
 			}
-			return err
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			b.log.Warn("accept failed; trying again", "err", err, "in", pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-b.quit:
+				t.Stop()
+				return ErrBrokerClosed
+			}
+			continue
 		}
-		c := b.newConn(nc)
-		if c == nil {
+		pause = 0
+		g := b.greet(nc)
+		if g == nil {
 			nc.Close()
 			continue
 		}
-		go c.serve()
+		go b.serveGreeting(g)
 	}
 }
 
@@ -194,24 +231,48 @@ func (b *Broker) isClosing() bool {
 	return b.closing
 }
 
-func (b *Broker) newConn(nc net.Conn) *conn {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closing {
-		return nil
-	}
-	b.nextConn++
-	c := newConn(b, nc, b.nextConn)
-	b.conns[c] = struct{}{}
-	return c
-}
-
 func (b *Broker) dropConn(c *conn) {
 	b.mu.Lock()
 	delete(b.conns, c)
+	if len(b.conns) == 0 {
+		b.armIdle()
+	}
 	b.mu.Unlock()
 	if name := c.leave(); name != "" {
 		b.touch(name)
+	}
+}
+
+// Idle is closed once the broker has had no authenticated connection for
+// Config.IdleTimeout, counted from Serve or from the last one leaving. It
+// is never closed when IdleTimeout is 0.
+func (b *Broker) Idle() <-chan struct{} { return b.idle }
+
+// armIdle starts counting down to Idle, with b.mu held. Connections in the
+// handshake do not count: a flood of them must not keep a broker alive.
+func (b *Broker) armIdle() {
+	if b.cfg.IdleTimeout <= 0 || b.idleClosed || b.closing {
+		return
+	}
+	b.idleArm++
+	arm := b.idleArm
+	b.idleTimer = time.AfterFunc(b.cfg.IdleTimeout, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if arm == b.idleArm && !b.idleClosed {
+			b.idleClosed = true
+			close(b.idle)
+		}
+	})
+}
+
+// disarmIdle stops the countdown to Idle, with b.mu held: a conn arrived,
+// or the broker is closing.
+func (b *Broker) disarmIdle() {
+	b.idleArm++
+	if b.idleTimer != nil {
+		b.idleTimer.Stop()
+		b.idleTimer = nil
 	}
 }
 
@@ -264,11 +325,20 @@ func (b *Broker) beginClose() []*conn {
 	defer b.mu.Unlock()
 	if !b.closing {
 		b.closing = true
+		b.disarmIdle()
 		close(b.quit)
 		if b.ln != nil {
 			b.ln.Close()
 		}
 	}
+	// A connection still in the handshake has nothing to lose: its client
+	// sees the broker gone before it answered, and tries the next one.
+	for e := b.greetings.Front(); e != nil; e = e.Next() {
+		g := e.Value.(*greeting)
+		g.elem = nil
+		g.nc.Close()
+	}
+	b.greetings.Init()
 	conns := make([]*conn, 0, len(b.conns))
 	for c := range b.conns {
 		conns = append(conns, c)

@@ -53,6 +53,11 @@ type DialOptions struct {
 	// HandshakeTimeout bounds the hello and auth exchange (3 s if 0). A
 	// program that accepts but never answers is not a broker.
 	HandshakeTimeout time.Duration
+	// WriteTimeout bounds the write of one request (10 s if 0, as the
+	// broker bounds its own writes), and so does the deadline of the call's
+	// context when it comes sooner. A broker that stops reading then costs
+	// the caller that long, not forever.
+	WriteTimeout time.Duration
 	// OnEvent is called from the connection's read loop for each pushed
 	// event, in order. It must not block for long.
 	OnEvent func(Event)
@@ -96,6 +101,9 @@ func NewClient(ctx context.Context, nc net.Conn, keys auth.Keys, opts DialOption
 	}
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = 3 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
 	}
 	c := &Client{
 		nc:      nc,
@@ -232,8 +240,14 @@ func (c *Client) readLoop() {
 
 // Call sends a request and waits for its response, decoding the body into
 // out (which may be nil). A refusal by the broker is returned as
-// *ipcmesh.Error; a lost connection as ErrConnLost.
+// *ipcmesh.Error; a lost connection as ErrConnLost. A write that fails, or
+// that the broker does not take before ctx ends or DialOptions.WriteTimeout
+// passes, ends the connection: the error then wraps ErrConnLost, and ctx's
+// error if it ended.
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var body json.RawMessage
 	if in != nil {
 		b, err := Marshal(in)
@@ -265,12 +279,13 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
 			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
 	}
-	c.wmu.Lock()
-	_, err = c.nc.Write(buf)
-	c.wmu.Unlock()
-	if err != nil {
+	if err := c.write(ctx, buf); err != nil {
+		// Part of the frame may be on the wire: nothing can follow it.
 		c.nc.Close()
 		c.forget(id)
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("%s: %w (%w)", op, ErrConnLost, cerr)
+		}
 		return fmt.Errorf("%s: %w", op, ErrConnLost)
 	}
 	select {
@@ -288,6 +303,35 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		c.forget(id)
 		return ctx.Err()
 	}
+}
+
+// write writes one whole frame. It gives up at ctx's deadline or
+// WriteTimeout from now, whichever comes first, and as soon as ctx is
+// cancelled: a broker that stops reading must not hold the caller forever.
+func (c *Client) write(ctx context.Context, buf []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	deadline := time.Now().Add(c.opts.WriteTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.nc.SetWriteDeadline(deadline)
+	if ctx.Done() != nil {
+		interrupted := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns at once
+			close(interrupted)
+		})
+		defer func() {
+			if !stop() {
+				// The interruption has begun: let it finish before the next
+				// write sets its own deadline.
+				<-interrupted
+			}
+		}()
+	}
+	_, err := c.nc.Write(buf)
+	return err
 }
 
 func (c *Client) forget(id uint64) {

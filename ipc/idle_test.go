@@ -3,40 +3,71 @@ package ipc_test
 import (
 	"testing"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-// TestIdleAfterLastPeerLeaves: a broker with an idle timeout closes Idle
-// once its last authenticated client has gone for that long, and not while
-// one is connected, nor for a connection that never proves the secret.
-func TestIdleAfterLastPeerLeaves(t *testing.T) {
-	const idle = 200 * time.Millisecond
-	m := startMesh(t, func(o *meshOptions) { o.Config.IdleTimeout = idle })
-	p := m.dial(t)
-	m.rawDial(t) // a connection that never says hello keeps nothing alive
-
-	// Connected for several timeouts: Idle stays open.
+// wantOpen fails the test if idle closes within d.
+func wantOpen(tb testing.TB, idle <-chan struct{}, d time.Duration, why string) {
+	tb.Helper()
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-m.Broker.Idle():
-		t.Fatalf("Idle closed while a client was connected")
-	case <-time.After(4 * idle):
-	}
-
-	p.Close()
-	select {
-	case <-m.Broker.Idle():
-	case <-time.After(callTimeout):
-		t.Fatalf("Idle did not close within %v of the last client leaving", callTimeout)
+	case <-idle:
+		tb.Fatalf("Idle closed %s", why)
+	case <-t.C:
 	}
 }
 
-// TestNoIdleWithoutTimeout: with IdleTimeout 0 the broker never reports
-// itself idle, however long nobody is connected.
-func TestNoIdleWithoutTimeout(t *testing.T) {
+// wantIdle fails the test unless idle closes within callTimeout.
+func wantIdle(tb testing.TB, idle <-chan struct{}, why string) {
+	tb.Helper()
+	select {
+	case <-idle:
+	case <-time.After(callTimeout):
+		tb.Fatalf("Idle still open %v after %s", callTimeout, why)
+	}
+}
+
+// Idle is closed once the broker has been without an authenticated
+// connection for IdleTimeout, and not while one is connected, however
+// long; a connection that arrives in time starts the count afresh, and
+// connections in the handshake do not count.
+func TestIdleAfterLastClientLeaves(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.IdleTimeout = timeout
+		// Connections in the handshake outlast the test.
+		o.Config.Limits.HandshakeTimeout = time.Hour
+	})
+	idle := m.Broker.Idle()
+	first := m.dial(t)
+	first.must(t, ipc.OpStatus, nil, nil)
+	wantOpen(t, idle, 3*timeout, "while a client was connected")
+
+	// The next client comes before the timeout has passed.
+	first.Close()
+	second := m.dial(t)
+	wantOpen(t, idle, 3*timeout, "while the next client was connected")
+
+	m.idleDial(t, 3)
+	second.Close()
+	wantIdle(t, idle, "the last client left, with only connections in the handshake open")
+}
+
+// Without an IdleTimeout, Idle stays open.
+func TestIdleNeverWithoutTimeout(t *testing.T) {
 	m := startMesh(t, nil)
 	m.dial(t).Close()
-	select {
-	case <-m.Broker.Idle():
-		t.Fatalf("Idle closed with no IdleTimeout set")
-	case <-time.After(300 * time.Millisecond):
-	}
+	wantOpen(t, m.Broker.Idle(), 500*time.Millisecond, "with no IdleTimeout")
+}
+
+// With nobody connecting at all, the count starts at Serve.
+func TestIdleFromServe(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.IdleTimeout = 200 * time.Millisecond
+		o.Config.Limits.HandshakeTimeout = time.Hour
+	})
+	m.idleDial(t, 1)
+	wantIdle(t, m.Broker.Idle(), "Serve, with nobody connected")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,4 +156,97 @@ func TestCloseCutsConnections(t *testing.T) {
 	}
 	<-p.Done()
 	m.reopen(t)
+}
+
+// A shutdown whose grace has run out closes the store under the requests
+// still being handled. Each of them must fail as a lost connection, which
+// the client retries on the next broker, never as a fault of the broker
+// ("store is closed").
+func TestShutdownClosesStoreUnderRequests(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Limits.OpsPerSecond = 1e6
+		o.Config.Limits.OpsBurst = 1e6
+	})
+	m.join(t, "sink")
+	large := strings.Repeat("x", 64<<10)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		done   int
+		failed []error
+		begun  = make(chan struct{})
+		signal sync.Once
+	)
+	for s := range 4 {
+		p := m.join(t, fmt.Sprintf("src%d", s))
+		for g := range 8 {
+			wg.Go(func() {
+				for {
+					var err error
+					if g%2 == 0 {
+						// A large body is written to its file before the
+						// store is asked to commit it: a window in which
+						// the store can close.
+						id := ipc.NewID()
+						err = p.call(ipc.OpSend, ipc.SendRequest{ID: id, Outgoing: ipc.Outgoing{To: "sink", Content: id + large}}, nil)
+					} else {
+						// Reads meet the closed store as well as writes.
+						err = p.call(ipc.OpCheck, ipc.CheckRequest{}, nil)
+					}
+					mu.Lock()
+					if err != nil {
+						failed = append(failed, err)
+					} else if done++; done == 200 {
+						signal.Do(func() { close(begun) })
+					}
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	}
+	<-begun
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no grace at all: the store closes under whatever runs
+	m.Broker.Shutdown(ctx)
+	wg.Wait()
+	for _, err := range failed {
+		if !errors.Is(err, ipc.ErrConnLost) || ipcmesh.CodeOf(err) != "" {
+			t.Errorf("request during a shutdown: %v, want ErrConnLost and no error frame", err)
+		}
+	}
+}
+
+// A request that meets a closed store, as those still running when a
+// shutdown's grace runs out do, ends its connection as a lost one, which
+// the client retries on the next broker: the client never reads "store is
+// closed". Reads and writes alike.
+func TestRequestMeetingClosedStoreLosesConnection(t *testing.T) {
+	m := startMesh(t, nil)
+	writer := m.join(t, "writer")
+	reader := m.join(t, "reader")
+	if err := m.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p  *peer
+		op string
+		in any
+	}{
+		{writer, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "reader", Content: "too late"}}},
+		{reader, ipc.OpCheck, ipc.CheckRequest{}},
+	} {
+		err := c.p.call(c.op, c.in, nil)
+		if !errors.Is(err, ipc.ErrConnLost) || ipcmesh.CodeOf(err) != "" {
+			t.Errorf("%s on a closed store: %v, want ErrConnLost and no error frame", c.op, err)
+			continue
+		}
+		select {
+		case <-c.p.Done():
+		case <-time.After(callTimeout):
+			t.Errorf("the connection of the %s stayed open", c.op)
+		}
+	}
 }

@@ -46,7 +46,7 @@ func (s *Store) backup(path string, batch int) error {
 	var files map[string][]string
 	err = f.Chmod(0o600)
 	if err == nil {
-		err = s.db.View(func(tx *bolt.Tx) error {
+		err = s.view(func(tx *bolt.Tx) error {
 			if _, err := tx.WriteTo(f); err != nil {
 				return err
 			}

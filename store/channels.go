@@ -171,7 +171,7 @@ func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) {
 		out ipcmesh.Channel
 		ok  bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		rec, found, err := getChannel(t.channels(), name)
 		if err != nil || !found {
@@ -191,7 +191,7 @@ func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) {
 // who sees them.
 func (s *Store) Channels() ([]ipcmesh.Channel, error) {
 	var out []ipcmesh.Channel
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		return t.channels().ForEach(func(k, v []byte) error {
 			var r channelRecord
@@ -297,7 +297,7 @@ func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
 // Memberships returns the channels name belongs to, sorted.
 func (s *Store) Memberships(name string) ([]string, error) {
 	var out []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		for _, m := range memberships(tablesOf(tx), name) {
 			out = append(out, m.channel)
 		}

@@ -8,8 +8,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// errClosed is what a write gets once Close has begun.
-var errClosed = errors.New("store is closed")
+// ErrClosed is returned by a write submitted once Close has begun, and by a
+// read begun once the database is closed: the store is going away with the
+// broker that owns it, and the request is worth sending to the next one.
+var ErrClosed = errors.New("store is closed")
 
 // queueDepth bounds how many writes wait for the committer; beyond it
 // writers block, which is the back-pressure a flooded broker needs.
@@ -108,7 +110,7 @@ func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) e
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
-		return errClosed
+		return ErrClosed
 	}
 	select {
 	case c.queue <- r:

@@ -27,7 +27,7 @@ func (s *Store) Resolve(name string) (string, error) {
 		return "", err
 	}
 	var final string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		chain, err := forwardChain(tablesOf(tx).forwards, name, s.now())
 		if err != nil {
 			return err

@@ -16,7 +16,7 @@ import (
 // push outran the commit. It waits for at most the commit under way.
 func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 	s.c.settle()
-	return s.db.View(fn)
+	return s.view(fn)
 }
 
 // Unread returns up to limit messages name has not acked, oldest first by

@@ -176,7 +176,7 @@ func (ix *indexer) pause(d time.Duration) bool {
 func (ix *indexer) publish(err error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if errors.Is(err, context.Canceled) || errors.Is(err, errClosed) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed) {
 		err = nil
 	}
 	ix.err = err
@@ -198,7 +198,7 @@ func (ix *indexer) round() (bool, error) {
 		caughtUp    bool
 		keyBytes    int
 	)
-	err := ix.s.db.View(func(tx *bolt.Tx) error {
+	err := ix.s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		wm = watermark(t.meta)
 		last := t.messages.Sequence()
@@ -305,7 +305,7 @@ func watermark(meta *bolt.Bucket) uint64 {
 // indexed yet.
 func (s *Store) WaitIndexed(ctx context.Context) error {
 	var target uint64
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
 		target = tablesOf(tx).messages.Sequence()
 		return nil
 	}); err != nil {
@@ -328,7 +328,7 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ix.done:
-			return errClosed
+			return ErrClosed
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
 		k  ipcmesh.AccessKey
 		ok bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tablesOf(tx).accessKeys().Get([]byte(id))
 		if v == nil {
 			return nil
@@ -67,7 +67,7 @@ func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
 // AccessKeys returns every key record, oldest first.
 func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) {
 	var out []ipcmesh.AccessKey
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tablesOf(tx).accessKeys().ForEach(func(_, v []byte) error {
 			var k ipcmesh.AccessKey
 			if err := json.Unmarshal(v, &k); err != nil {

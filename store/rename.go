@@ -213,7 +213,7 @@ func (s *Store) RenameDone(requestID string) (RenameResult, bool, error) {
 		r  renameRecord
 		ok bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		r, ok, err = getRename(tablesOf(tx).renames, requestID)
 		return err

@@ -77,7 +77,7 @@ func (s *Store) Session(name string) (Session, bool, error) {
 		sess Session
 		ok   bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tablesOf(tx).sessions.Get([]byte(name))
 		if v == nil {
 			return nil
@@ -168,7 +168,7 @@ func (s *Store) Touch(ctx context.Context, seen map[string]time.Time) error {
 // filled in. Online is left false: only the broker knows connections.
 func (s *Store) Instances() ([]ipcmesh.Instance, error) {
 	var out []ipcmesh.Instance
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		// Bucket order is byte order, which for valid names is name order.
 		return t.instances.ForEach(func(k, v []byte) error {
@@ -197,7 +197,7 @@ func (s *Store) Instances() ([]ipcmesh.Instance, error) {
 // targets of a broadcast.
 func (s *Store) SessionNames() ([]string, error) {
 	var names []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		now := s.now()
 		return tablesOf(tx).sessions.ForEach(func(k, v []byte) error {
 			var r sessionRecord
@@ -219,7 +219,7 @@ func (s *Store) SessionNames() ([]string, error) {
 // Names returns every instance name, for "did you mean" suggestions.
 func (s *Store) Names() ([]string, error) {
 	var names []string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tablesOf(tx).instances.ForEach(func(k, _ []byte) error {
 			names = append(names, string(k))
 			return nil

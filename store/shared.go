@@ -124,7 +124,7 @@ func (s *Store) GetShared(key string) (ipcmesh.Shared, error) {
 		found   bool
 		keys    []string
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tablesOf(tx).shared()
 		v := b.Get([]byte(key))
 		if v == nil {
@@ -192,7 +192,7 @@ func contains(list []string, s string) bool {
 // ListShared returns every shared value without its content, by key.
 func (s *Store) ListShared() ([]ipcmesh.Shared, error) {
 	var out []ipcmesh.Shared
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tablesOf(tx).shared().ForEach(func(k, v []byte) error {
 			m, _, err := unmarshalShared(string(k), v)
 			if err != nil {

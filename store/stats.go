@@ -17,7 +17,7 @@ type Stats struct {
 // the same however much is stored.
 func (s *Store) Stats() (Stats, error) {
 	var st Stats
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		meta := tablesOf(tx).meta
 		st = Stats{
 			Instances: count(meta, countInstances),

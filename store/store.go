@@ -183,6 +183,17 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// view runs fn in a read transaction. A read begun once Close has closed the
+// database gets ErrClosed, as a write would, and not bbolt's own error: the
+// caller can tell a store going away from a fault.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
 // Dir is the absolute path of the data folder.
 func (s *Store) Dir() string { return s.dir }
 

@@ -84,8 +84,15 @@ func TestReopenKeepsUnreadMail(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := register2(s); !errors.Is(err, errClosed) {
-		t.Fatalf("write after Close: %v, want errClosed", err)
+	if err := register2(s); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after Close: %v, want ErrClosed", err)
+	}
+	// Reads say so too, in the same words, whatever they read.
+	if _, err := s.Stats(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Stats after Close: %v, want ErrClosed", err)
+	}
+	if _, err := s.Unread("bob", 10); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Unread after Close: %v, want ErrClosed", err)
 	}
 
 	s, err = Open(opts)
@@ -128,7 +135,7 @@ func TestCloseFlushesQueuedWrites(t *testing.T) {
 	for range 50 {
 		if err := <-errs; err == nil {
 			stored++
-		} else if !errors.Is(err, errClosed) {
+		} else if !errors.Is(err, ErrClosed) {
 			t.Errorf("Append: %v", err)
 		}
 		if stored == 10 {
