@@ -33,7 +33,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		return nil, err
 	}
 	b.mu.Lock()
-	conns := len(b.conns)
+	conns := len(b.conns) + b.greetings.Len()
 	b.mu.Unlock()
 	return &StatusResult{
 		Broker:      b.info,

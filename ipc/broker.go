@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,11 @@ type Limits struct {
 	WriteTimeout time.Duration
 	// HandshakeTimeout bounds the hello and auth exchange (5 s).
 	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the connections still in the handshake (256).
+	// Each costs a goroutine and a small buffer; a new connection at the
+	// bound closes the oldest of them, so that connections that never
+	// finish the handshake cost bounded memory and cannot lock peers out.
+	MaxHandshakes int
 }
 
 func (l *Limits) setDefaults() {
@@ -64,6 +70,7 @@ func (l *Limits) setDefaults() {
 	defInt(&l.HandshakeBurst, 200)
 	defInt(&l.MaxFrame, DefaultMaxFrame)
 	defInt(&l.MaxInFlight, 64)
+	defInt(&l.MaxHandshakes, 256)
 	if l.WriteTimeout == 0 {
 		l.WriteTimeout = 10 * time.Second
 	}
@@ -103,12 +110,13 @@ type Broker struct {
 	hellos  *auth.Limiter
 	handles sync.WaitGroup // requests being handled, across connections
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[*conn]struct{}
-	closing  bool
-	quit     chan struct{} // closed when shutting down: waits end at once
-	nextConn uint64
+	mu        sync.Mutex
+	ln        net.Listener
+	greetings *list.List // of *greeting: connections in the handshake, oldest first
+	conns     map[*conn]struct{}
+	closing   bool
+	quit      chan struct{} // closed when shutting down: waits end at once
+	nextConn  uint64
 
 	// names guards the decisions about who holds a name (register,
 	// resume, rename), which read the store and then write it.
@@ -130,14 +138,15 @@ func NewBroker(cfg Config) *Broker {
 	}
 	l := cfg.Limits
 	b := &Broker{
-		cfg:    cfg,
-		store:  cfg.Store,
-		log:    cfg.Logger,
-		ops:    auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
-		regs:   auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
-		hellos: auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
-		conns:  make(map[*conn]struct{}),
-		quit:   make(chan struct{}),
+		cfg:       cfg,
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		ops:       auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
+		regs:      auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
+		hellos:    auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
+		greetings: list.New(),
+		conns:     make(map[*conn]struct{}),
+		quit:      make(chan struct{}),
 		info: BrokerInfo{
 			PID:     os.Getpid(),
 			Addr:    cfg.Addr,
@@ -190,12 +199,12 @@ func (b *Broker) Serve(ln net.Listener) error {
 			continue
 		}
 		pause = 0
-		c := b.newConn(nc)
-		if c == nil {
+		g := b.greet(nc)
+		if g == nil {
 			nc.Close()
 			continue
 		}
-		go c.serve()
+		go b.serveGreeting(g)
 	}
 }
 
@@ -203,18 +212,6 @@ func (b *Broker) isClosing() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.closing
-}
-
-func (b *Broker) newConn(nc net.Conn) *conn {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closing {
-		return nil
-	}
-	b.nextConn++
-	c := newConn(b, nc, b.nextConn)
-	b.conns[c] = struct{}{}
-	return c
 }
 
 func (b *Broker) dropConn(c *conn) {
@@ -280,6 +277,14 @@ func (b *Broker) beginClose() []*conn {
 			b.ln.Close()
 		}
 	}
+	// A connection still in the handshake has nothing to lose: its client
+	// sees the broker gone before it answered, and tries the next one.
+	for e := b.greetings.Front(); e != nil; e = e.Next() {
+		g := e.Value.(*greeting)
+		g.elem = nil
+		g.nc.Close()
+	}
+	b.greetings.Init()
 	conns := make([]*conn, 0, len(b.conns))
 	for c := range b.conns {
 		conns = append(conns, c)

@@ -3,7 +3,6 @@ package ipc
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -19,7 +17,8 @@ import (
 // gives up on it. A healthy client drains it in microseconds.
 const outQueue = 1024
 
-// conn is the broker's side of one client connection.
+// conn is the broker's side of one client connection that has finished the
+// handshake (see greeting for those that have not).
 type conn struct {
 	b   *Broker
 	nc  net.Conn
@@ -57,14 +56,12 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 	}
 }
 
-// serve runs the connection: handshake, then requests until the client
-// leaves, breaks the protocol beyond repair, or the broker shuts down.
-func (c *conn) serve() {
+// serve runs the connection once the client has proved itself: requests
+// until the client leaves, breaks the protocol beyond repair, or the broker
+// shuts down. br holds what the handshake read ahead.
+func (c *conn) serve(br *bufio.Reader) {
 	go func() { c.writeLoop(); close(c.written) }()
-	br := bufio.NewReaderSize(c.nc, 64<<10)
-	if c.handshake(br) {
-		c.readLoop(br)
-	}
+	c.readLoop(br)
 	if !c.isStopped() {
 		// The client is gone: its waiting checks and queued writes are for
 		// nobody, and its name must not look held by a dead connection.
@@ -83,61 +80,6 @@ func (c *conn) serve() {
 		c.closeOut()
 	}
 	<-c.written
-}
-
-func (c *conn) handshake(br *bufio.Reader) bool {
-	b := c.b
-	c.nc.SetReadDeadline(time.Now().Add(b.cfg.Limits.HandshakeTimeout))
-	defer c.nc.SetReadDeadline(time.Time{})
-	if ok, retry := b.hellos.Allow("hello"); !ok {
-		c.reply(1, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
-			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retry.Milliseconds()})
-		return false
-	}
-	f, err := ReadFrame(br, 64<<10)
-	if err != nil || f.Op != OpHello {
-		c.reply(0, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "expected a hello frame first: see docs/PROTOCOL.md"))
-		return false
-	}
-	var hello HelloRequest
-	if err := json.Unmarshal(f.Body, &hello); err != nil || hello.Protocol != Protocol || len(hello.Nonce) != auth.NonceSize {
-		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "hello must carry protocol %q, versions and a %d-byte nonce", Protocol, auth.NonceSize))
-		return false
-	}
-	version := 0
-	for _, v := range hello.Versions {
-		if v == Version {
-			version = v
-		}
-	}
-	if version == 0 {
-		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnsupported, "this broker speaks protocol version %d, the client offered %v: upgrade the older ipcmesh", Version, hello.Versions))
-		return false
-	}
-	bn, err := auth.NewNonce()
-	if err != nil {
-		return false
-	}
-	c.reply(f.ID, HelloResponse{
-		Protocol: Protocol,
-		Version:  version,
-		Nonce:    bn,
-		Proof:    b.cfg.Keys.Proof(auth.RoleBroker, version, hello.Nonce, bn),
-	}, nil)
-	f, err = ReadFrame(br, 64<<10)
-	if err != nil || f.Op != OpAuth {
-		// A client that cannot verify our proof hangs up here: no noise.
-		return false
-	}
-	var ar AuthRequest
-	if json.Unmarshal(f.Body, &ar) != nil || !b.cfg.Keys.VerifyProof(auth.RoleClient, version, hello.Nonce, bn, ar.Proof) {
-		b.log.Warn("handshake refused: wrong shared secret", "remote", c.nc.RemoteAddr().String())
-		c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
-			"the client could not prove it knows the shared secret: give every peer the same IPC_SHARED_SECRET (or none, to use the secret file in the data folder)"))
-		return false
-	}
-	c.reply(f.ID, AuthResponse{Broker: b.info}, nil)
-	return true
 }
 
 func (c *conn) readLoop(br *bufio.Reader) {

@@ -307,3 +307,46 @@ func TestDialContextDeadline(t *testing.T) {
 		t.Fatal("Dial to a silent server succeeded")
 	}
 }
+
+// A client may send its first requests right behind its auth frame, in the
+// same write: the broker reads them once the handshake is over, though the
+// handshake read them ahead into its own small buffer.
+func TestRequestsBehindAuth(t *testing.T) {
+	m := startMesh(t, nil)
+	r := m.rawDial(t)
+	cn, _ := auth.NewNonce()
+	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+	if err := r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.read()
+	if err != nil || f.Error != nil {
+		t.Fatalf("hello answer: %v %v", err, f)
+	}
+	var hr ipc.HelloResponse
+	json.Unmarshal(f.Body, &hr)
+	proof, _ := json.Marshal(ipc.AuthRequest{Proof: m.Keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
+	var burst []byte
+	burst, _ = ipc.AppendFrame(burst, &ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})
+	for id := uint64(3); id < 6; id++ {
+		burst, _ = ipc.AppendFrame(burst, &ipc.Frame{ID: id, Op: ipc.OpStatus})
+	}
+	if _, err := r.nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	if f := r.reply(2); f.Error != nil {
+		t.Fatalf("auth answer: %v", f.Error)
+	}
+	// Requests are handled at once, so their answers come in any order.
+	answered := map[uint64]bool{}
+	for len(answered) < 3 {
+		f, err := r.read()
+		if err != nil {
+			t.Fatalf("waiting for the answers to the requests behind auth (have %v): %v", answered, err)
+		}
+		if f.Error != nil {
+			t.Fatalf("answer to request %d: %v", f.ID, f.Error)
+		}
+		answered[f.ID] = true
+	}
+}
