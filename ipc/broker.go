@@ -30,8 +30,8 @@ type Limits struct {
 	RegisterPerSecond float64
 	RegisterBurst     int
 	// HandshakesPerSecond and HandshakeBurst bound new connections across the
-	// whole broker (100/s, burst 200): every peer is on loopback, so a per
-	// address limit would be one limit anyway.
+	// whole broker (100/s, burst 200), counted by the hellos they send: every
+	// peer is on loopback, so a per address limit would be one limit anyway.
 	HandshakesPerSecond float64
 	HandshakeBurst      int
 	// MaxFrame bounds one frame (DefaultMaxFrame).

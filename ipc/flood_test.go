@@ -93,3 +93,25 @@ func readUsage() usage {
 	runtime.ReadMemStats(&ms)
 	return usage{bytes: int(ms.HeapAlloc + ms.StackInuse), goroutines: runtime.NumGoroutine()}
 }
+
+// Connections that send nothing spend none of the handshake budget, which
+// hellos spend: a flood of them, connecting and closing or sitting idle,
+// leaves a peer's handshake unhurt.
+func TestSilentConnectionsSpendNoHandshakeBudget(t *testing.T) {
+	m := startMesh(t, nil) // 100 handshakes a second, bursts of 200
+	for range 300 {
+		nc, err := net.Dial("tcp", m.Addr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		nc.Close()
+	}
+	m.idleDial(t, 250)
+	p, err := m.tryDial(m.Keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("a peer dialing after 550 silent connections: %v", err)
+	}
+	defer p.Close()
+	p.register(t, ipc.RegisterRequest{Name: "peer"})
+	p.send(t, "peer", "through the flood")
+}

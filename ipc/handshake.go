@@ -113,14 +113,17 @@ func grow(small *bufio.Reader, nc net.Conn) *bufio.Reader {
 // are written at once: a connection in the handshake has no writer.
 func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	nc.SetDeadline(time.Now().Add(b.cfg.Limits.HandshakeTimeout))
-	if ok, retry := b.hellos.Allow("hello"); !ok {
-		answer(nc, 1, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
-			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retry.Milliseconds()})
-		return false
-	}
 	f, err := ReadFrame(br, maxHandshakeFrame)
 	if err != nil || f.Op != OpHello {
 		answer(nc, 0, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "expected a hello frame first: see docs/PROTOCOL.md"))
+		return false
+	}
+	// The budget is spent by a hello, not by a bare connection: one that
+	// sends nothing costs no proof and is bounded by MaxHandshakes instead,
+	// so that a flood of them leaves the budget to peers.
+	if ok, retry := b.hellos.Allow("hello"); !ok {
+		answer(nc, f.ID, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
+			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retry.Milliseconds()})
 		return false
 	}
 	var hello HelloRequest
