@@ -96,6 +96,10 @@ type Config struct {
 	Logger     *slog.Logger
 	// Now is the clock (time.Now); tests move it.
 	Now func() time.Time
+	// IdleTimeout, when above 0, is how long the broker may go without any
+	// authenticated connection before Idle is closed; the owner decides
+	// whether to shut down.
+	IdleTimeout time.Duration
 }
 
 // Broker serves the mesh: it authenticates connections, binds each to a
@@ -117,6 +121,15 @@ type Broker struct {
 	closing   bool
 	quit      chan struct{} // closed when shutting down: waits end at once
 	nextConn  uint64
+
+	// idle is closed once no conn has been open for IdleTimeout. Each time
+	// the last conn leaves, a timer is armed with the next idleArm; a conn
+	// that arrives counts the arm on, so a timer that fires for an earlier
+	// one does nothing.
+	idle       chan struct{}
+	idleClosed bool
+	idleArm    uint64
+	idleTimer  *time.Timer
 
 	// names guards the decisions about who holds a name (register,
 	// resume, rename), which read the store and then write it.
@@ -147,6 +160,7 @@ func NewBroker(cfg Config) *Broker {
 		greetings: list.New(),
 		conns:     make(map[*conn]struct{}),
 		quit:      make(chan struct{}),
+		idle:      make(chan struct{}),
 		info: BrokerInfo{
 			PID:     os.Getpid(),
 			Addr:    cfg.Addr,
@@ -172,6 +186,9 @@ func (b *Broker) Serve(ln net.Listener) error {
 		return ErrBrokerClosed
 	}
 	b.ln = ln
+	if len(b.conns) == 0 {
+		b.armIdle()
+	}
 	b.mu.Unlock()
 	go b.housekeep()
 	var pause time.Duration
@@ -217,9 +234,45 @@ func (b *Broker) isClosing() bool {
 func (b *Broker) dropConn(c *conn) {
 	b.mu.Lock()
 	delete(b.conns, c)
+	if len(b.conns) == 0 {
+		b.armIdle()
+	}
 	b.mu.Unlock()
 	if name := c.leave(); name != "" {
 		b.touch(name)
+	}
+}
+
+// Idle is closed once the broker has had no authenticated connection for
+// Config.IdleTimeout, counted from Serve or from the last one leaving. It
+// is never closed when IdleTimeout is 0.
+func (b *Broker) Idle() <-chan struct{} { return b.idle }
+
+// armIdle starts counting down to Idle, with b.mu held. Connections in the
+// handshake do not count: a flood of them must not keep a broker alive.
+func (b *Broker) armIdle() {
+	if b.cfg.IdleTimeout <= 0 || b.idleClosed || b.closing {
+		return
+	}
+	b.idleArm++
+	arm := b.idleArm
+	b.idleTimer = time.AfterFunc(b.cfg.IdleTimeout, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if arm == b.idleArm && !b.idleClosed {
+			b.idleClosed = true
+			close(b.idle)
+		}
+	})
+}
+
+// disarmIdle stops the countdown to Idle, with b.mu held: a conn arrived,
+// or the broker is closing.
+func (b *Broker) disarmIdle() {
+	b.idleArm++
+	if b.idleTimer != nil {
+		b.idleTimer.Stop()
+		b.idleTimer = nil
 	}
 }
 
@@ -272,6 +325,7 @@ func (b *Broker) beginClose() []*conn {
 	defer b.mu.Unlock()
 	if !b.closing {
 		b.closing = true
+		b.disarmIdle()
 		close(b.quit)
 		if b.ln != nil {
 			b.ln.Close()

@@ -93,6 +93,9 @@ func (b *Broker) promote(g *greeting, ok bool) *conn {
 	b.nextConn++
 	c := newConn(b, g.nc, b.nextConn)
 	b.conns[c] = struct{}{}
+	if len(b.conns) == 1 {
+		b.disarmIdle()
+	}
 	return c
 }
 
