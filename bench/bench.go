@@ -56,7 +56,7 @@ type Options struct {
 	// (DefaultWindow). 1 makes every sender wait for each ack before its
 	// next send, as figure (a) does.
 	Window int
-	// Only lists the figure groups to run ("a".."g"); empty runs all. The
+	// Only lists the figure groups to run ("a".."h"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
 	// Version is the ipcmesh version, for the report.
@@ -368,28 +368,32 @@ func oneLine(err error) string {
 
 // sizes are how much work each figure does.
 type sizes struct {
-	sendsA    int // (a) sends per repetition
-	senders   int // (b) concurrent senders
-	sendsB    int // (b) sends per sender per repetition
-	pings     int // (c) round trips per repetition
-	failovers int // (d) repetitions, each on a fresh mesh
-	killAfter int // (d) acked sends before the kill
-	afterKill int // (d) acked sends by the new broker before stopping
-	stored    int // (e) messages stored
-	unread    int // (e) of which unread
-	lookups   int // (e) checks, history pages and searches per repetition
-	instances int // (f) connected instances
-	oneshots  int // (g) one-shot processes timed
+	sendsA    int           // (a) sends per repetition
+	senders   int           // (b) concurrent senders
+	sendsB    int           // (b) sends per sender per repetition
+	pings     int           // (c) round trips per repetition
+	failovers int           // (d) repetitions, each on a fresh mesh
+	killAfter int           // (d) acked sends before the kill
+	afterKill int           // (d) acked sends by the new broker before stopping
+	stored    int           // (e) messages stored
+	unread    int           // (e) of which unread
+	lookups   int           // (e) checks, history pages and searches per repetition
+	instances int           // (f) connected instances
+	oneshots  int           // (g) one-shot processes timed
+	floodFor  time.Duration // (h) how long each flood lasts
+	floodIdle int           // (h) idle connections held during a flood
 }
 
 func sizesFor(o Options) sizes {
 	if o.Quick {
 		return sizes{sendsA: 100, senders: 8, sendsB: 50, pings: 50, failovers: o.Reps, killAfter: 20, afterKill: 10,
-			stored: 5_000, unread: 5, lookups: 100, instances: 100, oneshots: 2 * o.Reps}
+			stored: 5_000, unread: 5, lookups: 100, instances: 100, oneshots: 2 * o.Reps,
+			floodFor: time.Second, floodIdle: 2000}
 	}
 	// Failover is judged on its worst case: it gets more repetitions.
 	return sizes{sendsA: 2000, senders: 8, sendsB: 1000, pings: 500, failovers: 4 * o.Reps, killAfter: 200, afterKill: 50,
-		stored: 100_000, unread: 5, lookups: 1000, instances: 100, oneshots: 4 * o.Reps}
+		stored: 100_000, unread: 5, lookups: 1000, instances: 100, oneshots: 4 * o.Reps,
+		floodFor: 2 * time.Second, floodIdle: 2000}
 }
 
 // machine describes this machine and the folder the meshes live in.

@@ -47,6 +47,14 @@ func (r *runner) groups() []group {
 			{id: "g", name: "(g) one-shot `ipcmesh send`, start to exit", unit: "ms", target: le(15)},
 			{id: "g.secret", name: "(g) the same with IPC_SHARED_SECRET set", unit: "ms", target: le(15)},
 		}},
+		{key: "h", title: fmt.Sprintf("a connection flood for %s, with %d idle connections held", sz.floodFor, sz.floodIdle), timeout: 5 * time.Minute, run: r.figH, rows: []row{
+			{id: "h.rate", name: "(h) flood: connections opened and closed", unit: "conns/s"},
+			{id: "h", name: "(h) broker peak RSS, connection flood", unit: "MiB"},
+			{id: "h.after", name: "(h) broker RSS after the flood", unit: "MiB"},
+			{id: "h.rtt", name: "(h) a peer's round trip during the flood, p50", unit: "ms"},
+			{id: "h.rtt99", name: "(h) a peer's round trip during the flood, p99", unit: "ms"},
+			{id: "h.join", name: "(h) a new peer joins during the flood, worst", unit: "ms"},
+		}},
 		{key: "x", title: "context: the machine's floor", timeout: time.Minute, run: r.figContext, rows: []row{
 			{id: "x.fsync", name: "context: write+fsync in the mesh folder, p50", unit: "ms"},
 			{id: "x.rtt", name: "context: loopback TCP round trip, p50", unit: "ms"},

@@ -8,3 +8,6 @@ func childAttrs(cmd *exec.Cmd) {}
 
 // peakRSS is only read on linux, from /proc.
 func peakRSS(pid int) (int64, error) { return 0, errNA }
+
+// residentRSS is only read on linux, from /proc.
+func residentRSS(pid int) (int64, error) { return 0, errNA }

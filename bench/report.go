@@ -102,7 +102,7 @@ func orNA(s string) string {
 // least; MiB with one decimal.
 func formatValue(v float64, unit string) string {
 	switch unit {
-	case "msgs/s", "msgs":
+	case "msgs/s", "msgs", "conns/s":
 		return thousands(v)
 	case "MiB":
 		return strconv.FormatFloat(v, 'f', 1, 64)

@@ -52,8 +52,8 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	if *only != "" {
 		for _, g := range strings.Split(*only, ",") {
 			g = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(g), ")"), "("))
-			if len(g) != 1 || g[0] < 'a' || g[0] > 'g' {
-				return usagef("--only takes figures a to g separated by commas, got %q", *only)
+			if len(g) != 1 || g[0] < 'a' || g[0] > 'h' {
+				return usagef("--only takes figures a to h separated by commas, got %q", *only)
 			}
 			groups = append(groups, g)
 		}

@@ -40,9 +40,10 @@ type greeting struct {
 // greet admits a new connection to the handshake, or returns nil when the
 // broker is closing. At Limits.MaxHandshakes the oldest connection still in
 // the handshake is closed to make room. A peer's handshake is over in two
-// round trips, so it is closed only if that many connections arrive while
-// it runs: the oldest are those that sit idle, and a flood of them cannot
-// lock peers out, nor make the broker hold more than the bound.
+// round trips, so it is closed only if MaxHandshakes more connections
+// arrive while it runs: the oldest are those that sit idle, and a flood of
+// them can neither lock peers out nor make the broker hold more than the
+// bound.
 func (b *Broker) greet(nc net.Conn) *greeting {
 	b.mu.Lock()
 	if b.closing {
