@@ -71,7 +71,12 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 	}
 	go func() {
 		if err := b.Serve(ln); err != nil && !errors.Is(err, ipc.ErrBrokerClosed) {
-			cfg.Logger.Error("broker stopped serving", "err", err)
+			// Serve has closed the listener; hand over the store too, or
+			// the peer that binds the port next could not open it.
+			cfg.Logger.Error("broker stopped serving; handing over", "err", err)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			b.Shutdown(ctx)
 		}
 	}()
 	return b, nil
