@@ -27,6 +27,7 @@ const (
 	CodeConflict      Code = "conflict"       // an id was reused for a different request
 	CodeRenameLoop    Code = "rename_loop"    // the rename would make a forwarding cycle
 	CodeShuttingDown  Code = "shutting_down"  // the broker is handing over; retry on the next one
+	CodeUnavailable   Code = "unavailable"    // the store cannot take writes now (a cluster without quorum); resend later with the same id
 	CodeInternal      Code = "internal"       // a fault of the broker; the message says what
 )
 

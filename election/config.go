@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -31,6 +32,10 @@ type Config struct {
 	// Store configures the store when this peer hosts the broker. Its Dir
 	// is DataDir.
 	Store store.Options
+	// Cluster, when its URL is set (IPC_STORE=nats://...), puts the
+	// broker's store in a NATS JetStream cluster shared with the brokers of
+	// other hosts; Store then configures the broker's view of it.
+	Cluster natsstore.Options
 	// Limits and SessionTTL configure a broker hosted here.
 	Limits     ipc.Limits
 	SessionTTL time.Duration
@@ -101,6 +106,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)
 	}
 
+	if err := clusterFromEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+
 	secret, src, err := auth.LoadSecret(cfg.DataDir, getenv("IPC_SHARED_SECRET"))
 	if err != nil {
 		return cfg, err
@@ -161,3 +170,53 @@ func above0[T int | float64 | time.Duration](dst *T, parse func(string) (T, erro
 }
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+
+// clusterFromEnv reads IPC_STORE and the NATS settings that go with it.
+func clusterFromEnv(cfg *Config, getenv func(string) string) error {
+	if err := SetStore(cfg, getenv("IPC_STORE")); err != nil {
+		return err
+	}
+	c := &cfg.Cluster
+	c.Creds = getenv("IPC_NATS_CREDS")
+	c.User, c.Password = getenv("IPC_NATS_USER"), getenv("IPC_NATS_PASSWORD")
+	c.Token = getenv("IPC_NATS_TOKEN")
+	c.CA = getenv("IPC_NATS_CA")
+	c.Prefix = getenv("IPC_NATS_PREFIX")
+	if s := getenv("IPC_NATS_REPLICAS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 5 {
+			return fmt.Errorf("IPC_NATS_REPLICAS=%q: want 1, 3 or 5 (how many NATS servers keep each write)", s)
+		}
+		c.Replicas = n
+	}
+	if p := c.Prefix; p != "" && !validPrefix(p) {
+		return fmt.Errorf("IPC_NATS_PREFIX=%q: want letters, digits, '-' or '_' (it names the mesh's stream and buckets)", p)
+	}
+	return nil
+}
+
+// SetStore chooses the store from IPC_STORE or --store: "" or "bbolt" for
+// the data folder's own file, or a NATS URL list for a cluster.
+func SetStore(cfg *Config, s string) error {
+	switch {
+	case s == "" || s == "bbolt":
+		cfg.Cluster.URL = ""
+	case natsstore.IsURL(s):
+		if _, err := natsstore.ParseURL(s); err != nil {
+			return fmt.Errorf("IPC_STORE: %w", err)
+		}
+		cfg.Cluster.URL = s
+	default:
+		return fmt.Errorf("IPC_STORE=%q: want bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)", s)
+	}
+	return nil
+}
+
+func validPrefix(p string) bool {
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return len(p) <= 32
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -45,7 +46,7 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 500 * time.Millisecond
 	}
-	st, err := store.Open(opts)
+	st, err := openStore(cfg, opts)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -80,6 +81,23 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 		}
 	}()
 	return b, nil
+}
+
+// clusterOpenTimeout bounds the connection to a NATS cluster and the
+// catch-up of the broker's view with its log.
+const clusterOpenTimeout = time.Minute
+
+// openStore opens the broker's store: the data folder's bbolt file, or with
+// cfg.Cluster a view of the NATS cluster kept in the data folder.
+func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
+	if cfg.Cluster.URL == "" {
+		return store.Open(opts)
+	}
+	co := cfg.Cluster
+	co.Store = opts
+	ctx, cancel := context.WithTimeout(context.Background(), clusterOpenTimeout)
+	defer cancel()
+	return natsstore.Open(ctx, co, cfg.Logger)
 }
 
 // hostDetached serves the broker on ln in this process, as a detached

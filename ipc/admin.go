@@ -18,7 +18,7 @@ func (b *Broker) list(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	seen := b.presence.lastSeen()
 	for i := range insts {
 		in := &insts[i]
-		in.Online = b.presence.isOnline(in.Name)
+		in.Online = b.online(in.Name)
 		if t, ok := seen[in.Name]; ok && t.After(in.LastSeen) {
 			in.LastSeen = t.UTC()
 		}
@@ -40,7 +40,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		Version:     Version,
 		Uptime:      b.cfg.Now().Sub(b.info.Started).Round(time.Second).String(),
 		Connections: conns,
-		Online:      b.presence.names(),
+		Online:      b.onlineNames(),
 		Waiting:     int(b.presence.waiting.Load()),
 		Instances:   st.Instances,
 		Messages:    st.Messages,

@@ -82,8 +82,9 @@ func (l *Limits) setDefaults() {
 // Config configures a Broker.
 type Config struct {
 	// Store is where messages live. The broker owns it from now on: Shutdown
-	// and Close close it.
-	Store *store.Store
+	// and Close close it. A Store that is also a Mesh shares the names and
+	// the mail with the brokers of other hosts.
+	Store Store
 	// Keys prove the broker knows the shared secret and sign session tokens.
 	Keys auth.Keys
 	// SecretFrom says where the secret came from, for status.
@@ -106,7 +107,8 @@ type Config struct {
 // session's name, stores messages and pushes them to connected recipients.
 type Broker struct {
 	cfg     Config
-	store   *store.Store
+	store   Store
+	mesh    Mesh // nil on one host
 	log     *slog.Logger
 	info    BrokerInfo
 	ops     *auth.Limiter
@@ -169,6 +171,10 @@ func NewBroker(cfg Config) *Broker {
 		},
 	}
 	b.presence.init()
+	if m, ok := cfg.Store.(Mesh); ok {
+		b.mesh = m
+		m.Arrivals(b.arrived)
+	}
 	return b
 }
 
@@ -240,6 +246,7 @@ func (b *Broker) dropConn(c *conn) {
 	b.mu.Unlock()
 	if name := c.leave(); name != "" {
 		b.touch(name)
+		b.release(name)
 	}
 }
 

@@ -114,7 +114,7 @@ func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
 					for _, s := range b.presence.subscribers(m) {
 						s.event(EventMessage, ds[0].Message)
 					}
-					online = b.presence.isOnline(m) || online
+					online = b.online(m) || online
 				}
 			}
 		})
@@ -170,7 +170,7 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	for _, n := range names {
 		add(n)
 	}
-	for _, n := range b.presence.names() {
+	for _, n := range b.onlineNames() {
 		add(n)
 	}
 	res := &BroadcastResult{Recipients: []string{}}
@@ -213,7 +213,7 @@ func (b *Broker) push(m ipcmesh.Message) bool {
 	for _, s := range b.presence.subscribers(m.To) {
 		s.event(EventMessage, m)
 	}
-	return b.presence.isOnline(m.To)
+	return b.online(m.To)
 }
 
 // check returns unread mail, oldest first, waiting for some if asked.

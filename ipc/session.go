@@ -50,7 +50,7 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
 		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
 	}
-	if b.presence.isOnline(req.Name) {
+	if b.online(req.Name) {
 		return nil, b.nameTaken(req.Name, "is in use by a connected instance")
 	}
 	if valid {
@@ -147,7 +147,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if req.NewName == name {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this instance is already named %q", name)
 	}
-	if b.presence.isOnline(req.NewName) {
+	if b.online(req.NewName) {
 		return nil, b.nameTaken(req.NewName, "is in use by a connected instance")
 	}
 	if s, ok, err := b.store.Session(req.NewName); err != nil {
@@ -160,11 +160,16 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 		return nil, err
 	}
 	exp := now.Add(b.cfg.SessionTTL)
+	if err := b.claim(c.ctx, req.NewName); err != nil {
+		return nil, err
+	}
 	rr, err := b.store.Rename(c.ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp}, req.RequestID)
 	if err != nil {
+		b.release(req.NewName)
 		return nil, err
 	}
 	b.presence.move(name, req.NewName)
+	b.release(name)
 	b.presence.notify(name)
 	b.presence.notify(req.NewName)
 	for _, sub := range b.presence.allSubscribers() {
@@ -182,6 +187,7 @@ func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error
 		return nil, err
 	}
 	b.presence.unbindAll(name)
+	b.release(name)
 	b.presence.notify(name) // waiting checks end now, not when their time is up
 	return struct{}{}, nil
 }
@@ -203,7 +209,11 @@ func (b *Broker) allowRegister(c *conn) error {
 func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool) (*Session, error) {
 	now := b.cfg.Now()
 	exp := now.Add(b.cfg.SessionTTL)
+	if err := b.claim(c.ctx, name); err != nil {
+		return nil, err
+	}
 	if err := b.store.PutSession(c.ctx, store.Session{Name: name, ID: sid, Expires: exp}); err != nil {
+		b.release(name)
 		return nil, err
 	}
 	b.presence.bind(c, name, subscribe, now)
@@ -234,7 +244,7 @@ func sameSecret(a, b string) bool {
 func (b *Broker) nameTaken(name, why string) error {
 	now := b.cfg.Now()
 	taken := func(n string) bool {
-		if b.presence.isOnline(n) {
+		if b.online(n) {
 			return true
 		}
 		s, ok, err := b.store.Session(n)

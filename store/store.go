@@ -43,6 +43,10 @@ type Options struct {
 	DedupRetention    time.Duration    // how long a rename request id is remembered; default 24 h
 	LockTimeout       time.Duration    // how long Open waits for another process's lock; default 2 s
 	Now               func() time.Time // default time.Now; tests move time with it
+	// NoSync skips the fsync of every commit. Only for a store that is a
+	// copy its owner can rebuild from elsewhere, as natsstore's view of the
+	// cluster is: a power loss may then leave the file damaged.
+	NoSync bool
 }
 
 func (o Options) withDefaults() Options {
@@ -130,6 +134,7 @@ func Open(opts Options) (*Store, error) {
 		// fsync on the send path, paid once per election.
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		NoSync:         opts.NoSync,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w: another ipcmesh broker is using the data folder %s (waited %v for it to let go); stop it or choose another data folder", path, ErrLocked, dir, opts.LockTimeout)

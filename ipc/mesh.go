@@ -1,0 +1,81 @@
+package ipc
+
+import (
+	"context"
+	"slices"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// These are the broker's few decisions that change when its store is a Mesh
+// shared with the brokers of other hosts: who is online, who may take a
+// name, and what to push of the mail that other brokers stored.
+
+// online reports whether a connection acts as name here or, in a mesh, on
+// any broker.
+func (b *Broker) online(name string) bool {
+	return b.presence.isOnline(name) || b.mesh != nil && b.mesh.Held(name)
+}
+
+// onlineNames returns every name online here or, in a mesh, anywhere, sorted.
+func (b *Broker) onlineNames() []string {
+	names := b.presence.names()
+	if b.mesh == nil {
+		return names
+	}
+	names = append(names, b.mesh.Holders()...)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// claim holds name mesh-wide before a connection here acts as it, so that
+// two hosts can never both decide a name is free: the mesh settles it with
+// one compare-and-set. On one host the broker's own lock does that.
+func (b *Broker) claim(ctx context.Context, name string) error {
+	if b.mesh == nil {
+		return nil
+	}
+	if err := b.mesh.Claim(ctx, name); err != nil {
+		if ipcmesh.CodeOf(err) == ipcmesh.CodeNameTaken {
+			return b.nameTaken(name, "is in use by an instance connected to the broker of another host")
+		}
+		return err
+	}
+	return nil
+}
+
+// release gives the name back to the mesh once no connection here acts as it.
+func (b *Broker) release(name string) {
+	if b.mesh != nil && !b.presence.isOnline(name) {
+		b.mesh.Release(name)
+	}
+}
+
+// arrived pushes the messages another broker stored to the connections here,
+// and wakes the checks waiting for them, as send and post do for their own.
+func (b *Broker) arrived(ds []store.Delivery) {
+	for _, d := range ds {
+		if d.Err != nil {
+			continue
+		}
+		m := d.Message
+		if m.Channel == "" {
+			b.push(m)
+			b.presence.notify(m.To)
+		} else if ch, ok, err := b.store.Channel(m.Channel); err == nil && ok {
+			for _, member := range ch.Members {
+				if member == m.From {
+					continue
+				}
+				for _, s := range b.presence.subscribers(member) {
+					s.event(EventMessage, m)
+				}
+				b.presence.notify(member)
+			}
+		}
+		if m.Thread != "" {
+			b.presence.notifyThread(m.Thread)
+		}
+	}
+}

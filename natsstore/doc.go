@@ -1,0 +1,51 @@
+// Package natsstore keeps the mesh's state in a NATS JetStream cluster, so
+// that the brokers of several hosts serve one mesh and no host is a single
+// point of failure. It implements the same store as package store (bbolt on
+// one host, the default) and is chosen with IPC_STORE=nats://...
+//
+// # How
+//
+// Every write (a message, an ack, a session, a rename, a channel change,
+// shared data, an access key) is one event in one JetStream stream, the
+// log, replicated by the cluster (R3 by default). Every broker applies the
+// whole log, in order, to a view of its own: a bbolt store of package store
+// in DATA/nats/PREFIX, whose code makes every decision exactly as on one
+// host. The event's time is the view's clock while it is applied, and the
+// retention rules run at the same events everywhere, so all views hold the
+// same and decide the same: the same seq for a message, the same duplicate,
+// the same refusal. A write returns what applying it gave; reads are served
+// from the view. The view is a copy: it skips fsync, and a view that is
+// missing, damaged or of another stream is built anew from the log.
+//
+// Which broker holds a name is not in the log but in a key-value bucket
+// (PREFIX-names) with a TTL: taking a name is one compare-and-set that the
+// cluster refuses while another broker's lease exists, the holder renews
+// its lease three times per TTL, and a host that dies loses its names once
+// the TTL has passed.
+//
+// # What it promises
+//
+// Those of package store that apply, and:
+//
+//   - A write is acknowledged only after the cluster acked its event at the
+//     stream's replication level (a majority of the replicas have it) and
+//     this broker's view applied it. A cluster without quorum acks nothing:
+//     writes fail with unavailable after Options.WriteTimeout, and nothing
+//     is reported stored that the cluster does not hold.
+//   - A message id is stored once, whichever broker a retry reaches and
+//     however many times brokers restart: the views dedup by id exactly as
+//     bbolt does, and the stream drops a republished event within its
+//     2-minute duplicate window.
+//   - Mail stored by another broker is pushed at once: the log is read
+//     through an ordered consumer, which the server pushes to, not polled.
+//   - Reads cost what they cost on bbolt, since they are bbolt reads:
+//     unread mail in proportion to the unread, history by the page, search
+//     from each view's own index, which holds every message of the log.
+//   - A name is held by one broker mesh-wide.
+//
+// What it does not do: the log is not trimmed (the retention rules apply to
+// the views, and the stream keeps every event so that a new broker can
+// build its view), and events too large for one NATS message (a large
+// message or shared value) are kept in the object store PREFIX-bodies for
+// as long as the log.
+package natsstore

@@ -1,0 +1,174 @@
+package natsstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// An event is one write, as the log holds it. Every broker applies every
+// event to its view in the log's order, with the event's time as the
+// view's clock, so that all views make the same decisions: the same seq
+// for a message, the same duplicate, the same name_taken.
+type event struct {
+	ID   string          `json:"id"` // origin "." counter: the log's dedup id
+	Op   string          `json:"op"`
+	Time time.Time       `json:"time"`
+	Args json.RawMessage `json:"args"`
+}
+
+// The ops of the log, one per write of the store.
+const (
+	opAppend        = "append"
+	opAck           = "ack"
+	opPutSession    = "put_session"
+	opRevokeSession = "revoke_session"
+	opRename        = "rename"
+	opSetStatus     = "set_status"
+	opTouch         = "touch"
+	opCreateChannel = "create_channel"
+	opJoinChannel   = "join_channel"
+	opLeaveChannel  = "leave_channel"
+	opShare         = "share"
+	opPutKey        = "put_key"
+	opRevokeKeys    = "revoke_keys"
+	// opBlob stands for an event too large for one NATS message: the event
+	// itself is in the object store under its id.
+	opBlob = "blob"
+)
+
+type appendArgs struct {
+	Drafts []store.Draft `json:"drafts"`
+}
+
+type ackArgs struct {
+	Name string   `json:"name"`
+	IDs  []string `json:"ids"`
+}
+
+type nameArgs struct {
+	Name string `json:"name"`
+}
+
+type renameArgs struct {
+	Old       string        `json:"old"`
+	Session   store.Session `json:"session"`
+	RequestID string        `json:"request_id"`
+}
+
+type statusArgs struct {
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	Description string `json:"description"`
+}
+
+type membersArgs struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+}
+
+type leaveArgs struct {
+	Name   string `json:"name"`
+	Member string `json:"member"`
+}
+
+type revokeArgs struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// outcome is what applying an event gave: the value the store method
+// returned, and the refusal (an *ipcmesh.Error) if it refused.
+type outcome struct {
+	val any
+	err error
+}
+
+// write appends one event to the log and returns what applying it to this
+// broker's view gave, once the cluster has acked it at the stream's
+// replication level and the view has applied it.
+func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", op, err)
+	}
+	ev := event{ID: s.newID(), Op: op, Time: time.Now().UTC().Round(0), Args: raw}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", op, err)
+	}
+	done := make(chan outcome, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, store.ErrClosed
+	}
+	if s.failed != nil {
+		err := s.failed
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.pending[ev.ID] = done
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, ev.ID)
+		s.mu.Unlock()
+	}()
+
+	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
+	if len(data) > s.maxInline {
+		if _, err := s.blobs.PutBytes(wctx, ev.ID, data); err != nil {
+			return nil, unavailable("store a large "+op, err)
+		}
+		data, _ = json.Marshal(event{ID: ev.ID, Op: opBlob, Time: ev.Time})
+	}
+	msg := &nats.Msg{Subject: s.subject, Data: data}
+	if _, err := s.js.PublishMsg(wctx, msg, jetstream.WithMsgID(ev.ID), jetstream.WithExpectStream(s.stream)); err != nil {
+		return nil, unavailable(op, err)
+	}
+	// Acked: the event is in the log and every view will apply it. This
+	// one usually has it within a fraction of a millisecond.
+	select {
+	case o := <-done:
+		return o.val, o.err
+	case <-s.quit:
+		return nil, store.ErrClosed
+	case <-s.dead:
+		return nil, s.failure()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view did not apply it in time: %w", op, ctx.Err())
+	}
+}
+
+// unavailable is the error of a write the cluster did not ack. What the
+// client reads is what the person must do; the NATS error is kept for the
+// log.
+func unavailable(what string, err error) error {
+	why := "the NATS cluster did not acknowledge it"
+	switch {
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off) or is unreachable"
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):
+		why = "this broker is not connected to the NATS cluster (its servers are down or unreachable)"
+	}
+	return &ipcmesh.Error{
+		Code:    ipcmesh.CodeUnavailable,
+		Message: fmt.Sprintf("%s: %s; nothing was acknowledged, so send it again once the cluster is back (the same message id is never stored twice) (%v)", what, why, err),
+	}
+}
+
+func (s *Store) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}

@@ -1,0 +1,252 @@
+package natsstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// The writes: each is one event in the log, answered with what applying it
+// to this broker's view gave.
+
+// AppendEarly stores drafts. early is called with the deliveries once the
+// cluster has acked them and the view has them, before AppendEarly returns:
+// on a cluster the push cannot go out before the ack, as it does on bbolt,
+// since the order of the log decides the message's seq.
+func (s *Store) AppendEarly(ctx context.Context, drafts []store.Draft, early func([]store.Delivery)) ([]store.Delivery, error) {
+	v, err := s.write(ctx, opAppend, appendArgs{Drafts: drafts})
+	if err != nil {
+		return nil, err
+	}
+	ds := v.([]store.Delivery)
+	if early != nil {
+		early(ds)
+	}
+	return ds, nil
+}
+
+// Append is AppendEarly without early.
+func (s *Store) Append(ctx context.Context, drafts []store.Draft) ([]store.Delivery, error) {
+	return s.AppendEarly(ctx, drafts, nil)
+}
+
+// Ack marks ids read by name.
+func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error) {
+	v, err := s.write(ctx, opAck, ackArgs{Name: name, IDs: ids})
+	if err != nil {
+		return 0, err
+	}
+	return v.(int), nil
+}
+
+// PutSession records sess as the session of its name.
+func (s *Store) PutSession(ctx context.Context, sess store.Session) error {
+	_, err := s.write(ctx, opPutSession, sess)
+	return err
+}
+
+// RevokeSession deletes name's session.
+func (s *Store) RevokeSession(ctx context.Context, name string) error {
+	_, err := s.write(ctx, opRevokeSession, nameArgs{Name: name})
+	return err
+}
+
+// Rename moves old's identity to sess.Name.
+func (s *Store) Rename(ctx context.Context, old string, sess store.Session, requestID string) (store.RenameResult, error) {
+	v, err := s.write(ctx, opRename, renameArgs{Old: old, Session: sess, RequestID: requestID})
+	if err != nil {
+		return store.RenameResult{}, err
+	}
+	return v.(store.RenameResult), nil
+}
+
+// SetStatus sets name's status line and description.
+func (s *Store) SetStatus(ctx context.Context, name, status, description string) error {
+	_, err := s.write(ctx, opSetStatus, statusArgs{Name: name, Status: status, Description: description})
+	return err
+}
+
+// Touch records when instances were last seen.
+func (s *Store) Touch(ctx context.Context, seen map[string]time.Time) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	_, err := s.write(ctx, opTouch, seen)
+	return err
+}
+
+// CreateChannel stores a new channel.
+func (s *Store) CreateChannel(ctx context.Context, ch ipcmesh.Channel) (ipcmesh.Channel, error) {
+	v, err := s.write(ctx, opCreateChannel, ch)
+	if err != nil {
+		return ipcmesh.Channel{}, err
+	}
+	return v.(ipcmesh.Channel), nil
+}
+
+// JoinChannel adds members to channel name.
+func (s *Store) JoinChannel(ctx context.Context, name string, members []string) (ipcmesh.Channel, error) {
+	v, err := s.write(ctx, opJoinChannel, membersArgs{Name: name, Members: members})
+	if err != nil {
+		return ipcmesh.Channel{}, err
+	}
+	return v.(ipcmesh.Channel), nil
+}
+
+// LeaveChannel takes member out of channel name.
+func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
+	_, err := s.write(ctx, opLeaveChannel, leaveArgs{Name: name, Member: member})
+	return err
+}
+
+// Share stores sh.Content under sh.Key.
+func (s *Store) Share(ctx context.Context, sh ipcmesh.Shared) (ipcmesh.Shared, error) {
+	v, err := s.write(ctx, opShare, sh)
+	if err != nil {
+		return ipcmesh.Shared{}, err
+	}
+	return v.(ipcmesh.Shared), nil
+}
+
+// PutAccessKey records a new key.
+func (s *Store) PutAccessKey(ctx context.Context, k ipcmesh.AccessKey) error {
+	_, err := s.write(ctx, opPutKey, k)
+	return err
+}
+
+// RevokeAccessKeys revokes the key with id or, when id is empty, every key
+// of name.
+func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmesh.AccessKey, error) {
+	v, err := s.write(ctx, opRevokeKeys, revokeArgs{ID: id, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]ipcmesh.AccessKey), nil
+}
+
+// Sweep does nothing: the views apply the retention rules as they apply
+// the log, at the same events, so that they never disagree about what is
+// kept.
+func (s *Store) Sweep(context.Context) (store.SweepStats, error) { return store.SweepStats{}, nil }
+
+// The reads, served from this broker's view. A read sees every write this
+// broker made and every write of another broker the view has applied,
+// usually within a millisecond of its ack.
+
+// Options returns the view's options: the mesh's limits and retention.
+func (s *Store) Options() store.Options { return s.view.Options() }
+
+// Dir is the data folder; the view is in Dir/nats/PREFIX.
+func (s *Store) Dir() string { return s.dir }
+
+// Unread returns up to limit of name's unread messages, oldest first.
+func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
+	return s.view.Unread(name, limit)
+}
+
+// UnreadCount returns how many messages name has not read.
+func (s *Store) UnreadCount(name string) (int, error) { return s.view.UnreadCount(name) }
+
+// Get returns a message and its whole body.
+func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) { return s.view.Get(name, id) }
+
+// Lookup returns the message stored under id.
+func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) { return s.view.Lookup(id) }
+
+// Conversation pages through the direct messages between a and b.
+func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
+	return s.view.Conversation(a, b, before, limit)
+}
+
+// Thread returns the thread that message id belongs to.
+func (s *Store) Thread(id string) ([]ipcmesh.Message, error) { return s.view.Thread(id) }
+
+// ThreadAfter returns the replies in thread after seq after.
+func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error) {
+	return s.view.ThreadAfter(thread, after)
+}
+
+// Search finds messages; each broker's view indexes every message of the
+// log, so every broker finds every message.
+func (s *Store) Search(q store.Query) ([]ipcmesh.Message, error) { return s.view.Search(q) }
+
+// Session returns name's current session.
+func (s *Store) Session(name string) (store.Session, bool, error) { return s.view.Session(name) }
+
+// SessionNames returns the names whose session has not expired.
+func (s *Store) SessionNames() ([]string, error) { return s.view.SessionNames() }
+
+// RenameDone returns the result of rename request requestID.
+func (s *Store) RenameDone(requestID string) (store.RenameResult, bool, error) {
+	return s.view.RenameDone(requestID)
+}
+
+// Instances returns every instance record.
+func (s *Store) Instances() ([]ipcmesh.Instance, error) { return s.view.Instances() }
+
+// Names returns every instance name.
+func (s *Store) Names() ([]string, error) { return s.view.Names() }
+
+// Channel returns the channel called name.
+func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) { return s.view.Channel(name) }
+
+// Channels returns every channel.
+func (s *Store) Channels() ([]ipcmesh.Channel, error) { return s.view.Channels() }
+
+// ChannelHistory pages through a channel's posts.
+func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
+	return s.view.ChannelHistory(name, before, limit)
+}
+
+// GetShared returns the value under key.
+func (s *Store) GetShared(key string) (ipcmesh.Shared, error) { return s.view.GetShared(key) }
+
+// ListShared returns every shared value without its content.
+func (s *Store) ListShared() ([]ipcmesh.Shared, error) { return s.view.ListShared() }
+
+// AccessKeys returns every key record.
+func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) { return s.view.AccessKeys() }
+
+// AccessKeyByID returns the record of the key with id.
+func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
+	return s.view.AccessKeyByID(id)
+}
+
+// Stats returns the view's totals, which are the mesh's.
+func (s *Store) Stats() (store.Stats, error) { return s.view.Stats() }
+
+// Backup writes a consistent copy of the view: a bbolt store that
+// `ipcmesh restore` puts back on one host.
+func (s *Store) Backup(path string) error { return s.view.Backup(path) }
+
+// WaitIndexed returns once the view's search index has every message
+// applied before the call.
+func (s *Store) WaitIndexed(ctx context.Context) error { return s.view.WaitIndexed(ctx) }
+
+// The Mesh: names held mesh-wide, and the mail of the other brokers.
+
+// Claim holds name for this broker until Release, or until the broker
+// stops renewing it for Options.LeaseTTL.
+func (s *Store) Claim(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
+	return s.names.claim(ctx, name)
+}
+
+// Release gives up name.
+func (s *Store) Release(name string) { s.names.release(name) }
+
+// Held reports whether some broker holds name.
+func (s *Store) Held(name string) bool { return s.names.held(name) }
+
+// Holders returns every name held in the mesh.
+func (s *Store) Holders() []string { return s.names.holders() }
+
+// Arrivals sets the function called with the messages other brokers stored.
+func (s *Store) Arrivals(f func([]store.Delivery)) {
+	s.mu.Lock()
+	s.arrivals = f
+	s.mu.Unlock()
+}

@@ -1,0 +1,228 @@
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// leases hold names mesh-wide. A name is a key of the names bucket whose
+// value is the holding host's id (kept in its data folder, so that the
+// broker that takes over on the same host inherits the leases); the bucket's TTL removes a key its
+// holder stopped renewing. Taking a name is one kv.Create, which the
+// cluster refuses while the key exists: two brokers can never both take it.
+type leases struct {
+	kv    jetstream.KeyValue
+	owner string
+	ttl   time.Duration
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	mine map[string]uint64 // name -> revision of our lease
+	seen map[string]lease  // every lease in the bucket, as the watcher saw it
+
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+type lease struct {
+	owner string
+	at    time.Time // when it was last renewed, by this host's clock
+}
+
+func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl time.Duration, log *slog.Logger) (*leases, error) {
+	l := &leases{kv: kv, owner: owner, ttl: ttl, log: log, mine: make(map[string]uint64), seen: make(map[string]lease)}
+	w, err := kv.WatchAll(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, err
+	}
+	// The watcher first replays what is in the bucket; the nil entry marks
+	// the end of that, after which the presence it holds is current.
+	initial := make(chan struct{})
+	ctx, l.stop = context.WithCancel(context.WithoutCancel(ctx))
+	l.done.Add(2)
+	go func() {
+		defer l.done.Done()
+		defer w.Stop()
+		l.watch(ctx, w, initial)
+	}()
+	go func() {
+		defer l.done.Done()
+		l.renew(ctx)
+	}()
+	select {
+	case <-initial:
+		return l, nil
+	case <-ctx.Done():
+		l.close()
+		return nil, ctx.Err()
+	}
+}
+
+func (l *leases) watch(ctx context.Context, w jetstream.KeyWatcher, initial chan struct{}) {
+	replaying := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil {
+				replaying = false
+				close(initial)
+				continue
+			}
+			l.mu.Lock()
+			if e.Operation() == jetstream.KeyValuePut {
+				at := time.Now()
+				if replaying {
+					at = e.Created()
+				}
+				l.seen[e.Key()] = lease{owner: string(e.Value()), at: at}
+			} else {
+				delete(l.seen, e.Key())
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// renew rewrites every lease this broker holds three times per TTL, each
+// rewrite conditional on the revision it wrote last: a lease that expired
+// (this host was cut off) and was taken by another broker is never
+// overwritten, only dropped.
+func (l *leases) renew(ctx context.Context) {
+	t := time.NewTicker(l.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		mine := make(map[string]uint64, len(l.mine))
+		for n, rev := range l.mine {
+			mine[n] = rev
+		}
+		l.mu.Unlock()
+		for name, rev := range mine {
+			wctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+			next, err := l.kv.Update(wctx, name, []byte(l.owner), rev)
+			cancel()
+			l.mu.Lock()
+			switch {
+			case err == nil:
+				if _, still := l.mine[name]; still {
+					l.mine[name] = next
+				}
+			case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+				if l.mine[name] == rev {
+					delete(l.mine, name)
+				}
+				l.log.Warn("lost the mesh-wide hold on a name (this host was cut off from the cluster for longer than the lease)", "name", name, "err", err)
+			default:
+				l.log.Warn("renew the hold on a name", "name", name, "err", err)
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (l *leases) claim(ctx context.Context, name string) error {
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	_, ok := l.mine[name]
+	l.mu.Unlock()
+	if ok {
+		return nil
+	}
+	rev, err := l.kv.Create(ctx, name, []byte(l.owner))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		// The lease of this host's previous broker, which was lost: its
+		// successor takes the lease over rather than wait for its TTL.
+		e, gerr := l.kv.Get(ctx, name)
+		if gerr != nil || string(e.Value()) != l.owner {
+			return ipcmesh.Errorf(ipcmesh.CodeNameTaken, "%q is held by the broker of another host", name)
+		}
+		rev = e.Revision()
+		err = nil
+	}
+	if err != nil {
+		return unavailable("take the name "+name, err)
+	}
+	l.mu.Lock()
+	l.mine[name] = rev
+	l.seen[name] = lease{owner: l.owner, at: time.Now()}
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *leases) release(name string) {
+	l.mu.Lock()
+	rev, ok := l.mine[name]
+	delete(l.mine, name)
+	l.mu.Unlock()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+	defer cancel()
+	if err := l.kv.Delete(ctx, name, jetstream.LastRevision(rev)); err != nil {
+		// The lease ends with its TTL all the same.
+		l.log.Warn("release the mesh-wide hold on a name", "name", name, "err", err)
+	}
+}
+
+func (l *leases) held(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.mine[name]; ok {
+		return true
+	}
+	le, ok := l.seen[name]
+	return ok && time.Since(le.at) < l.ttl
+}
+
+func (l *leases) holders() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for n := range l.mine {
+		names = append(names, n)
+	}
+	for n, le := range l.seen {
+		if _, ok := l.mine[n]; !ok && time.Since(le.at) < l.ttl {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// close stops renewing and gives up every name held, so that a broker that
+// stops gracefully frees its names at once rather than after the TTL.
+func (l *leases) close() {
+	l.stop()
+	l.done.Wait()
+	l.mu.Lock()
+	names := make([]string, 0, len(l.mine))
+	for n := range l.mine {
+		names = append(names, n)
+	}
+	l.mu.Unlock()
+	for _, n := range names {
+		l.release(n)
+	}
+}

@@ -1,0 +1,227 @@
+package natsstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+var _ ipc.Mesh = (*natsstore.Store)(nil)
+
+// nats is the three-node cluster on loopback that every test here shares,
+// each test with a stream and buckets of its own.
+var nats *cluster.Local
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "natsstore-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	nats, err = cluster.StartLocal(context.Background(), dir, 3, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	nats.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var prefixes atomic.Int64
+
+// host is one broker's store: a data folder of its own on the shared
+// cluster, under the test's prefix.
+type host struct {
+	*natsstore.Store
+	opts natsstore.Options
+}
+
+func newPrefix() string { return fmt.Sprintf("T%d", prefixes.Add(1)) }
+
+func openHost(t *testing.T, prefix string, tweak func(*natsstore.Options)) *host {
+	t.Helper()
+	o := natsstore.Options{URL: nats.URL(), Prefix: prefix, Store: store.Options{Dir: t.TempDir()}}
+	if tweak != nil {
+		tweak(&o)
+	}
+	return reopen(t, o)
+}
+
+func reopen(t *testing.T, o natsstore.Options) *host {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := natsstore.Open(ctx, o, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &host{s, o}
+}
+
+func draft(id, from, to, content string) store.Draft {
+	return store.Draft{ID: id, From: from, To: to, Content: content}
+}
+
+func mustAppend(t *testing.T, h *host, d store.Draft) store.Delivery {
+	t.Helper()
+	ds, err := h.Append(context.Background(), []store.Draft{d})
+	if err != nil {
+		t.Fatalf("Append %s: %v", d.ID, err)
+	}
+	if ds[0].Err != nil {
+		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
+	}
+	return ds[0]
+}
+
+func TestMailCrossesHostsAndIsPushed(t *testing.T) {
+	p := newPrefix()
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	arrived := make(chan []store.Delivery, 10)
+	b.Arrivals(func(ds []store.Delivery) { arrived <- ds })
+	ctx := context.Background()
+	if err := a.PutSession(ctx, store.Session{Name: "bob", ID: "s1", Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	d := mustAppend(t, a, draft("m1", "alice", "bob", "hello from A"))
+	if d.Queued || d.Duplicate {
+		t.Fatalf("delivery = %+v, want a plain delivery to a registered name", d)
+	}
+	select {
+	case ds := <-arrived:
+		if len(ds) != 1 || ds[0].Message.ID != "m1" || ds[0].Message.Seq != d.Message.Seq {
+			t.Fatalf("B was told of %+v, want m1 with seq %d", ds, d.Message.Seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("B was never told of the message A stored")
+	}
+	msgs, err := b.Unread("bob", 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Content != "hello from A" {
+		t.Fatalf("B's Unread(bob) = %v, %v; want the message from A", msgs, err)
+	}
+	if n, err := b.Ack(ctx, "bob", []string{"m1"}); err != nil || n != 1 {
+		t.Fatalf("Ack on B = %d, %v", n, err)
+	}
+	// The retry of a send that reached A, arriving at B after a failover.
+	again, err := b.Append(ctx, []store.Draft{draft("m1", "alice", "bob", "hello from A")})
+	if err != nil || !again[0].Duplicate {
+		t.Fatalf("the same id through B = %+v, %v; want a duplicate", again, err)
+	}
+	a.waitUnread(t, "bob", 0)
+}
+
+// waitUnread waits until h's view shows n unread for name: another host's
+// write reaches this view within moments of its ack, not at it.
+func (h *host) waitUnread(t *testing.T, name string, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d unread for %s", n, name), func() bool {
+		got, err := h.UnreadCount(name)
+		return err == nil && got == n
+	})
+}
+
+func TestNameHeldByOneHost(t *testing.T) {
+	p := newPrefix()
+	short := func(o *natsstore.Options) { o.LeaseTTL = time.Second }
+	a, b := openHost(t, p, short), openHost(t, p, short)
+	ctx := context.Background()
+	if err := a.Claim(ctx, "reviewer"); err != nil {
+		t.Fatalf("A claims reviewer: %v", err)
+	}
+	if err := a.Claim(ctx, "reviewer"); err != nil {
+		t.Fatalf("A claims reviewer again: %v", err)
+	}
+	err := b.Claim(ctx, "reviewer")
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
+		t.Fatalf("B claims reviewer while A holds it: %v, want name_taken", err)
+	}
+	eventually(t, "B sees reviewer as held", func() bool { return b.Held("reviewer") })
+	// Three TTLs on, A still holds it: it renews the lease. (The test
+	// needs the time to pass; nothing is awaited by it.)
+	time.Sleep(3 * time.Second)
+	if err := b.Claim(ctx, "reviewer"); ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
+		t.Fatalf("B claims reviewer 3 TTLs on: %v, want name_taken (A renews)", err)
+	}
+	a.Release("reviewer")
+	if err := b.Claim(ctx, "reviewer"); err != nil {
+		t.Fatalf("B claims reviewer after A released it: %v", err)
+	}
+	eventually(t, "A lists reviewer (held by B) among the holders", func() bool {
+		return strings.Contains(strings.Join(a.Holders(), ","), "reviewer")
+	})
+}
+
+// eventually polls cond until it holds, failing the test after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, not yet: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestViewIsRebuiltFromTheLog(t *testing.T) {
+	p := newPrefix()
+	a := openHost(t, p, nil)
+	ctx := context.Background()
+	for i := range 50 {
+		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", fmt.Sprintf("note %d", i)))
+	}
+	if _, err := a.Ack(ctx, "bob", []string{"m0", "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	o := a.opts
+	a.Close()
+	// The view is a copy: lost, it is built again from the log.
+	if err := os.RemoveAll(filepath.Join(o.Store.Dir, "nats", p)); err != nil {
+		t.Fatal(err)
+	}
+	again := reopen(t, o)
+	msgs, err := again.Unread("bob", 100)
+	if err != nil || len(msgs) != 48 || msgs[0].ID != "m2" {
+		t.Fatalf("after rebuilding, Unread(bob) = %d messages (first %v), %v; want 48 from m2", len(msgs), first(msgs), err)
+	}
+	// And reopened with its view, nothing is applied twice.
+	again.Close()
+	third := reopen(t, o)
+	if n, err := third.UnreadCount("bob"); err != nil || n != 48 {
+		t.Fatalf("after reopening, UnreadCount(bob) = %d, %v; want 48", n, err)
+	}
+}
+
+func first(msgs []ipcmesh.Message) any {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return msgs[0].ID
+}
+
+func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
+	p := newPrefix()
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB, over NATS's 1 MiB payload
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	b.waitUnread(t, "bob", 1)
+	m, content, err := b.Get("bob", "big")
+	if err != nil || content != body || !m.Large {
+		t.Fatalf("B's Get(big) = large %v, %d bytes, %v; want the whole %d bytes", m.Large, len(content), err, len(body))
+	}
+}

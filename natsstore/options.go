@@ -1,0 +1,126 @@
+package natsstore
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// Options configure a Store.
+type Options struct {
+	// URL lists the cluster's servers, as IPC_STORE takes them:
+	// "nats://host:4222[,nats://host2:4222...]". A user and password or a
+	// token may be given in the URL as NATS allows
+	// (nats://user:pass@host:4222, nats://token@host:4222).
+	URL string
+	// Creds is a NATS credentials file (a user JWT and its nkey seed).
+	Creds string
+	// User and Password, or Token, authenticate to the servers.
+	User, Password, Token string
+	// CA is a PEM file of the authorities that sign the servers'
+	// certificates; with it the connection uses TLS.
+	CA string
+	// Prefix names the stream and buckets the mesh keeps in the cluster
+	// ("IPCMESH"): meshes with different prefixes share a cluster without
+	// seeing each other's mail.
+	Prefix string
+	// Replicas is how many servers keep each write (3): an ack means that
+	// many have it, or a majority of them for a replicated stream.
+	Replicas int
+	// LeaseTTL is how long a name stays held after its broker stops
+	// renewing it (15 s): the time a host that died keeps its names.
+	LeaseTTL time.Duration
+	// WriteTimeout bounds one write's wait for the cluster's ack (5 s).
+	// A cluster without quorum never acks: past this the write fails with
+	// unavailable.
+	WriteTimeout time.Duration
+	// Store configures the view: the local copy each broker keeps, in
+	// Store.Dir, of what the cluster holds, which every read is served
+	// from. Its limits and retention periods are the mesh's.
+	Store store.Options
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = "IPCMESH"
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 3
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// IsURL reports whether s names a NATS cluster rather than the default
+// bbolt store: IPC_STORE and --store take either.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "nats://") || strings.HasPrefix(s, "tls://")
+}
+
+// ParseURL checks a server list as IPC_STORE gives it, so that a typo is
+// reported before anything is started.
+func ParseURL(s string) ([]string, error) {
+	var urls []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return nil, fmt.Errorf("store %q: %q is not a NATS server URL: give nats://host:4222, several separated by commas", s, part)
+		}
+		urls = append(urls, part)
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("store %q names no NATS server: give nats://host:4222", s)
+	}
+	return urls, nil
+}
+
+// connect dials the cluster. The connection reconnects for ever: a broker
+// outlives any one server, and a cluster that is down for a while makes
+// writes fail (unavailable), not the broker stop.
+func connect(o Options, name string) (*nats.Conn, error) {
+	urls, err := ParseURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+	}
+	if o.Creds != "" {
+		opts = append(opts, nats.UserCredentials(o.Creds))
+	}
+	if o.User != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.Token != "" {
+		opts = append(opts, nats.Token(o.Token))
+	}
+	if o.CA != "" {
+		opts = append(opts, nats.RootCAs(o.CA))
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoServers) {
+			return nil, fmt.Errorf("connect to the NATS cluster %s: no server answered: start it (ipcmesh cluster runs one on this machine) or fix IPC_STORE: %w", o.URL, err)
+		}
+		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", o.URL, err)
+	}
+	return nc, nil
+}

@@ -1,0 +1,380 @@
+package natsstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// Store is the mesh's state in a NATS JetStream cluster, shared by the
+// brokers of several hosts. Its methods are safe for concurrent use.
+type Store struct {
+	opts      Options
+	log       *slog.Logger
+	dir       string // the data folder
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	stream    string
+	subject   string
+	blobs     jetstream.ObjectStore
+	names     *leases
+	origin    string
+	maxInline int
+	view      *store.Store
+	viewDir   string
+	cc        jetstream.ConsumeContext
+
+	counter atomic.Uint64
+	clock   atomic.Pointer[time.Time] // the time of the event being applied
+	seq     atomic.Uint64             // the last event of the log applied to the view
+
+	mu       sync.Mutex
+	pending  map[string]chan outcome // this broker's writes waiting to be applied
+	waits    []seqWait
+	arrivals func([]store.Delivery)
+	mark     mark
+	saved    time.Time
+	failed   error
+	closed   bool
+	dead     chan struct{} // closed once the view failed
+	quit     chan struct{} // closed by Close
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type seqWait struct {
+	seq uint64
+	ch  chan struct{}
+}
+
+// mark is what the view's folder records of the log, in view.json: which
+// stream the view was built from (a stream made anew, with the same name,
+// is another log), how far it has applied it, and when it last swept.
+type mark struct {
+	Stream  string    `json:"stream"`
+	Created time.Time `json:"created"`
+	Applied uint64    `json:"applied"`
+	Swept   time.Time `json:"swept"`
+}
+
+// Open connects to the cluster, creates the mesh's stream and buckets if
+// they are missing, brings this broker's view up to date with the log and
+// returns once it is: every write acked before Open was called can be read.
+// logger may be nil.
+func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Store, error) {
+	opts = opts.withDefaults()
+	if opts.Store.Dir == "" {
+		return nil, errors.New("open the NATS store: a data folder is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(opts.Store.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open the NATS store: %w", err)
+	}
+	s := &Store{
+		opts:    opts,
+		log:     logger,
+		dir:     dir,
+		stream:  opts.Prefix,
+		subject: opts.Prefix + ".log",
+		origin:  newOrigin(),
+		viewDir: filepath.Join(dir, "nats", opts.Prefix),
+		pending: make(map[string]chan outcome),
+		dead:    make(chan struct{}),
+		quit:    make(chan struct{}),
+	}
+	if err := s.open(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) error {
+	o := s.opts
+	nc, err := connect(o, "ipcmesh broker "+s.origin)
+	if err != nil {
+		return err
+	}
+	s.nc = nc
+	// Room for the headers in one NATS message; a larger event goes to
+	// the object store.
+	s.maxInline = int(nc.MaxPayload()) - 4096
+	if s.js, err = jetstream.New(nc); err != nil {
+		return fmt.Errorf("open the NATS store: %w", err)
+	}
+	info, err := s.ensure(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.openView(info); err != nil {
+		return err
+	}
+	if err := s.consume(ctx); err != nil {
+		return err
+	}
+	if err := s.waitApplied(ctx, info.State.LastSeq); err != nil {
+		return fmt.Errorf("bring the view in %s up to date with the log (%d events): %w", s.viewDir, info.State.LastSeq, err)
+	}
+	kv, err := s.js.KeyValue(ctx, s.stream+"-names")
+	if err != nil {
+		return fmt.Errorf("open the names bucket: %w", err)
+	}
+	host, err := hostID(filepath.Join(s.dir, "nats", "host-id"))
+	if err != nil {
+		return err
+	}
+	if s.names, err = newLeases(ctx, kv, host, o.LeaseTTL, s.log); err != nil {
+		return fmt.Errorf("watch the names bucket: %w", err)
+	}
+	return nil
+}
+
+// ensure creates the stream and the buckets, or checks they are there.
+// Creating what exists with the same settings is a no-op in JetStream, so
+// the brokers of a mesh may all start at once.
+func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
+	o := s.opts
+	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s.stream,
+		Description: "ipcmesh: every write of the mesh, in order",
+		Subjects:    []string{s.subject},
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		// Retries of one write within this window are stored once; a
+		// message's own id dedups it for as long as the message is kept.
+		Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, o.URL, err)
+	}
+	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      s.stream + "-names",
+		Description: "ipcmesh: which broker holds each name",
+		TTL:         o.LeaseTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create the names bucket: %w", err)
+	}
+	if s.blobs, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      s.stream + "-bodies",
+		Description: "ipcmesh: writes too large for one NATS message",
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create the bodies bucket: %w", err)
+	}
+	return st.CachedInfo(), nil
+}
+
+// openView opens the local view, or builds it anew when it is of another
+// log, unreadable or damaged: the log holds everything it holds.
+func (s *Store) openView(info *jetstream.StreamInfo) error {
+	m, err := readMark(s.viewDir)
+	if err == nil && (m.Stream != s.stream || !m.Created.Equal(info.Created) || m.Applied > info.State.LastSeq) {
+		err = errors.New("it was built from another stream")
+	}
+	if err != nil {
+		if rerr := os.RemoveAll(s.viewDir); rerr != nil {
+			return fmt.Errorf("remove the view %s to build it anew: %w", s.viewDir, rerr)
+		}
+		s.log.Info("building the view anew from the log", "view", s.viewDir, "why", err, "events", info.State.LastSeq)
+		m = mark{Stream: s.stream, Created: info.Created}
+	}
+	vo := s.opts.Store
+	vo.Dir = s.viewDir
+	vo.NoSync = true
+	vo.Now = s.now
+	view, err := store.Open(vo)
+	if err != nil && !errors.Is(err, store.ErrLocked) {
+		s.log.Warn("the view cannot be opened; building it anew from the log", "view", s.viewDir, "err", err)
+		if rerr := os.RemoveAll(s.viewDir); rerr != nil {
+			return fmt.Errorf("remove the view %s to build it anew: %w", s.viewDir, rerr)
+		}
+		m = mark{Stream: s.stream, Created: info.Created}
+		view, err = store.Open(vo)
+	}
+	if err != nil {
+		return err
+	}
+	s.view = view
+	s.mark = m
+	s.seq.Store(m.Applied)
+	return nil
+}
+
+func readMark(dir string) (mark, error) {
+	var m mark
+	data, err := os.ReadFile(filepath.Join(dir, "view.json"))
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, fmt.Errorf("view.json: %w", err)
+	}
+	return m, nil
+}
+
+// saveMark records how far the view has applied the log. The view skips
+// fsync, and the mark is written after the view's commits, so after a
+// crash the mark is at most behind: the events after it are applied again,
+// and every op is idempotent (a message id, a rename request id, a
+// session) or converges to the same state.
+func (s *Store) saveMark() error {
+	s.mu.Lock()
+	m := s.mark
+	s.mu.Unlock()
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.viewDir, "view.json.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("record the view's place in the log: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(s.viewDir, "view.json"))
+}
+
+// advance records that seq has been applied and wakes those waiting for it.
+func (s *Store) advance(seq uint64, t time.Time) {
+	s.seq.Store(seq)
+	s.mu.Lock()
+	s.mark.Applied = seq
+	kept := s.waits[:0]
+	for _, w := range s.waits {
+		if w.seq <= seq {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	s.waits = kept
+	save := time.Since(s.saved) > time.Second
+	if save {
+		s.saved = time.Now()
+	}
+	s.mu.Unlock()
+	if save {
+		if err := s.saveMark(); err != nil {
+			s.log.Warn("record the view's place in the log", "err", err)
+		}
+	}
+}
+
+func (s *Store) applied() uint64 { return s.seq.Load() }
+
+// waitApplied returns once the view has applied the log up to seq.
+func (s *Store) waitApplied(ctx context.Context, seq uint64) error {
+	s.mu.Lock()
+	if s.seq.Load() >= seq {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.waits = append(s.waits, seqWait{seq, ch})
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-s.dead:
+		return s.failure()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fail stops the view: a fault of its disk, or an event it cannot apply.
+// Writes fail from now on, with err; reads go on from what it has.
+func (s *Store) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return
+	}
+	s.failed = err
+	close(s.dead)
+	s.log.Error("the view stopped applying the log", "err", err)
+}
+
+// now is the view's clock: the time of the event being applied, so that
+// every view stamps and expires alike, or the wall clock between events.
+func (s *Store) now() time.Time {
+	if t := s.clock.Load(); t != nil {
+		return *t
+	}
+	return time.Now()
+}
+
+func (s *Store) newID() string {
+	return s.origin + "." + strconv.FormatUint(s.counter.Add(1), 10)
+}
+
+// hostID reads the id this data folder's brokers hold names with, making
+// it on first use.
+func hostID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	id := newOrigin()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("record this host's id: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
+		return "", fmt.Errorf("record this host's id: %w", err)
+	}
+	return id, nil
+}
+
+// newOrigin names this broker's writes in the log for as long as the store
+// is open.
+func newOrigin() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Close stops applying the log, gives up the names this broker holds,
+// records the view's place and closes it and the connection.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.quit)
+		if s.names != nil {
+			s.names.close()
+		}
+		if s.cc != nil {
+			s.cc.Stop()
+			<-s.cc.Closed()
+		}
+		var errs []error
+		if s.view != nil {
+			errs = append(errs, s.saveMark(), s.view.Close())
+		}
+		if s.nc != nil {
+			s.nc.Close()
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
