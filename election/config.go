@@ -189,6 +189,13 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 		}
 		c.Replicas = n
 	}
+	if s := getenv("IPC_NATS_LEASE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("IPC_NATS_LEASE=%q: want a duration of 1s or more, such as 15s (how long a host that died keeps its names)", s)
+		}
+		c.LeaseTTL = d
+	}
 	if p := c.Prefix; p != "" && !validPrefix(p) {
 		return fmt.Errorf("IPC_NATS_PREFIX=%q: want letters, digits, '-' or '_' (it names the mesh's stream and buckets)", p)
 	}

@@ -1,6 +1,7 @@
 package ipc_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +100,11 @@ func pushesOf(l *eventLog, id string) int {
 }
 
 func TestChannelCreateNormalisesAndWarns(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testChannelCreateNormalisesAndWarns)
+}
+
+func testChannelCreateNormalisesAndWarns(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 
@@ -133,8 +138,10 @@ func TestChannelCreateNormalisesAndWarns(t *testing.T) {
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "long", Description: strings.Repeat("x", ipc.MaxDescription+1)})
 }
 
-func TestChannelListAndFind(t *testing.T) {
-	m := startMesh(t, nil)
+func TestChannelListAndFind(t *testing.T) { forEachStore(t, testChannelListAndFind) }
+
+func testChannelListAndFind(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -171,8 +178,10 @@ func TestChannelListAndFind(t *testing.T) {
 	}
 }
 
-func TestChannelJoinLeave(t *testing.T) {
-	m := startMesh(t, nil)
+func TestChannelJoinLeave(t *testing.T) { forEachStore(t, testChannelJoinLeave) }
+
+func testChannelJoinLeave(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	m.join(t, "carol")
@@ -204,7 +213,11 @@ func TestChannelJoinLeave(t *testing.T) {
 }
 
 func TestChannelPostReachesEveryMemberOnce(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testChannelPostReachesEveryMemberOnce)
+}
+
+func testChannelPostReachesEveryMemberOnce(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -264,7 +277,11 @@ func TestChannelPostReachesEveryMemberOnce(t *testing.T) {
 }
 
 func TestChannelPostWakesWaitingCheck(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testChannelPostWakesWaitingCheck)
+}
+
+func testChannelPostWakesWaitingCheck(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev", Members: []string{"bob"}})
@@ -286,7 +303,11 @@ func TestChannelPostWakesWaitingCheck(t *testing.T) {
 }
 
 func TestPrivateChannelKeepsOutsiders(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testPrivateChannelKeepsOutsiders)
+}
+
+func testPrivateChannelKeepsOutsiders(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -346,7 +367,11 @@ func TestPrivateChannelKeepsOutsiders(t *testing.T) {
 }
 
 func TestConversationHistoryNewestFirstPaged(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testConversationHistoryNewestFirstPaged)
+}
+
+func testConversationHistoryNewestFirstPaged(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	alice.send(t, "carol", "not in the conversation")
@@ -399,8 +424,10 @@ func TestConversationHistoryNewestFirstPaged(t *testing.T) {
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpHistory, ipc.HistoryRequest{})
 }
 
-func TestChannelHistoryNewestFirst(t *testing.T) {
-	m := startMesh(t, nil)
+func TestChannelHistoryNewestFirst(t *testing.T) { forEachStore(t, testChannelHistoryNewestFirst) }
+
+func testChannelHistoryNewestFirst(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev"})
@@ -423,7 +450,11 @@ func TestChannelHistoryNewestFirst(t *testing.T) {
 }
 
 func TestThreadReadWholeFromAnyMessage(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testThreadReadWholeFromAnyMessage)
+}
+
+func testThreadReadWholeFromAnyMessage(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -470,8 +501,10 @@ func TestThreadReadWholeFromAnyMessage(t *testing.T) {
 	}
 }
 
-func TestWaitReplyWokenByReply(t *testing.T) {
-	m := startMesh(t, nil)
+func TestWaitReplyWokenByReply(t *testing.T) { forEachStore(t, testWaitReplyWokenByReply) }
+
+func testWaitReplyWokenByReply(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	req := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "please review", Type: ipcmesh.TypeRequest}}).Message
@@ -535,8 +568,10 @@ func TestWaitReplyWokenByReply(t *testing.T) {
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpWaitReply, ipc.WaitReplyRequest{})
 }
 
-func TestWaitReplyInChannelThread(t *testing.T) {
-	m := startMesh(t, nil)
+func TestWaitReplyInChannelThread(t *testing.T) { forEachStore(t, testWaitReplyInChannelThread) }
+
+func testWaitReplyInChannelThread(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev", Members: []string{"bob"}})
@@ -556,7 +591,11 @@ func TestWaitReplyInChannelThread(t *testing.T) {
 }
 
 func TestWaitReplyEndsOnShutdownWithoutAnswer(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testWaitReplyEndsOnShutdownWithoutAnswer)
+}
+
+func testWaitReplyEndsOnShutdownWithoutAnswer(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	m.join(t, "bob")
 	q := alice.send(t, "bob", "ping").Message
@@ -573,8 +612,10 @@ func TestWaitReplyEndsOnShutdownWithoutAnswer(t *testing.T) {
 	}
 }
 
-func TestSendValidatesCollabFields(t *testing.T) {
-	m := startMesh(t, nil)
+func TestSendValidatesCollabFields(t *testing.T) { forEachStore(t, testSendValidatesCollabFields) }
+
+func testSendValidatesCollabFields(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -604,8 +645,10 @@ func TestSendValidatesCollabFields(t *testing.T) {
 	}
 }
 
-func TestShareGetList(t *testing.T) {
-	m := startMesh(t, func(o *meshOptions) { o.Store.MaxMessageBytes = 64 << 10 })
+func TestShareGetList(t *testing.T) { forEachStore(t, testShareGetList) }
+
+func testShareGetList(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, func(o *meshOptions) { o.Store.MaxMessageBytes = 64 << 10 })
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	var res ipc.SharedResult
@@ -645,7 +688,11 @@ func TestShareGetList(t *testing.T) {
 }
 
 func TestSearchOnlyWhatTheSearcherMayRead(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testSearchOnlyWhatTheSearcherMayRead)
+}
+
+func testSearchOnlyWhatTheSearcherMayRead(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	carol := m.join(t, "carol")
@@ -668,7 +715,7 @@ func TestSearchOnlyWhatTheSearcherMayRead(t *testing.T) {
 	}
 	for _, indexed := range []bool{false, true} {
 		if indexed {
-			if err := m.Store.WaitIndexed(t.Context()); err != nil {
+			if err := m.Store.(interface{ WaitIndexed(context.Context) error }).WaitIndexed(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -703,8 +750,10 @@ func TestSearchOnlyWhatTheSearcherMayRead(t *testing.T) {
 	bob.refused(t, ipcmesh.CodeBadRequest, ipc.OpSearch, ipc.SearchRequest{Query: "  "})
 }
 
-func TestSetStatusShowsInList(t *testing.T) {
-	m := startMesh(t, nil)
+func TestSetStatusShowsInList(t *testing.T) { forEachStore(t, testSetStatusShowsInList) }
+
+func testSetStatusShowsInList(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	alice.must(t, ipc.OpSetStatus, ipc.SetStatusRequest{Status: "reviewing auth.go", Description: "the reviewer"}, nil)
@@ -727,8 +776,10 @@ func TestSetStatusShowsInList(t *testing.T) {
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Description: strings.Repeat("x", ipc.MaxDescription+1)})
 }
 
-func TestCollabOpsNeedAName(t *testing.T) {
-	m := startMesh(t, nil)
+func TestCollabOpsNeedAName(t *testing.T) { forEachStore(t, testCollabOpsNeedAName) }
+
+func testCollabOpsNeedAName(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	anon := m.dial(t)
 	for _, op := range []string{
 		ipc.OpChannelCreate, ipc.OpChannelList, ipc.OpChannelJoin, ipc.OpChannelLeave,

@@ -14,8 +14,10 @@ import (
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
-func TestCheckAndAck(t *testing.T) {
-	m := startMesh(t, nil)
+func TestCheckAndAck(t *testing.T) { forEachStore(t, testCheckAndAck) }
+
+func testCheckAndAck(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	var sent []string
@@ -79,8 +81,10 @@ func TestCheckAndAck(t *testing.T) {
 }
 
 // A check that waits is answered when mail comes, not when its time is up.
-func TestCheckWaitWokenBySend(t *testing.T) {
-	m := startMesh(t, nil)
+func TestCheckWaitWokenBySend(t *testing.T) { forEachStore(t, testCheckWaitWokenBySend) }
+
+func testCheckWaitWokenBySend(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	waiter := m.dial(t)
 	waiter.register(t, ipc.RegisterRequest{Name: "waiter"})
 	sender := m.join(t, "sender")
@@ -116,8 +120,10 @@ func TestCheckWaitWokenBySend(t *testing.T) {
 	}
 }
 
-func TestPushedMessageEvent(t *testing.T) {
-	m := startMesh(t, nil)
+func TestPushedMessageEvent(t *testing.T) { forEachStore(t, testPushedMessageEvent) }
+
+func testPushedMessageEvent(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	quiet := m.dial(t)
@@ -156,8 +162,10 @@ func TestPushedMessageEvent(t *testing.T) {
 // recipient often hears of it before the disk has it. A check or fetch made
 // on that push must still find it: "you have mail" followed by an empty
 // inbox is the one thing a push must never say.
-func TestCheckOnAPushFindsTheMessage(t *testing.T) {
-	m := startMesh(t, nil)
+func TestCheckOnAPushFindsTheMessage(t *testing.T) { forEachStore(t, testCheckOnAPushFindsTheMessage) }
+
+func testCheckOnAPushFindsTheMessage(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	type seen struct {
 		id               string
@@ -210,8 +218,10 @@ func TestCheckOnAPushFindsTheMessage(t *testing.T) {
 	}
 }
 
-func TestBroadcast(t *testing.T) {
-	m := startMesh(t, nil)
+func TestBroadcast(t *testing.T) { forEachStore(t, testBroadcast) }
+
+func testBroadcast(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	names := []string{"ann", "ben", "cat", "dan"}
 	peers := map[string]*peer{}
 	for _, n := range names {
@@ -252,8 +262,10 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
-func TestSendToUnknownName(t *testing.T) {
-	m := startMesh(t, nil)
+func TestSendToUnknownName(t *testing.T) { forEachStore(t, testSendToUnknownName) }
+
+func testSendToUnknownName(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	m.join(t, "builder")
 	alice := m.join(t, "alice")
 	res := alice.send(t, "buidler", "typo")
@@ -277,8 +289,10 @@ func TestSendToUnknownName(t *testing.T) {
 	}
 }
 
-func TestDuplicateSend(t *testing.T) {
-	m := startMesh(t, nil)
+func TestDuplicateSend(t *testing.T) { forEachStore(t, testDuplicateSend) }
+
+func testDuplicateSend(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	req := ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: "once"}}
@@ -303,8 +317,10 @@ func TestDuplicateSend(t *testing.T) {
 	}
 }
 
-func TestLargeMessage(t *testing.T) {
-	m := startMesh(t, nil)
+func TestLargeMessage(t *testing.T) { forEachStore(t, testLargeMessage) }
+
+func testLargeMessage(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	body := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz <tag> & \"quoted\" ünïcødé\n", 800) // ~54 KB
@@ -317,13 +333,14 @@ func TestLargeMessage(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("bob has %d messages", len(msgs))
 	}
-	largeDir := filepath.Join(m.Dir, "large-messages")
 	for _, msg := range []ipcmesh.Message{res.Message, pushed, msgs[0]} {
 		if !msg.Large || msg.Size != len(body) {
 			t.Errorf("message = large %v size %d, want large of %d bytes", msg.Large, msg.Size, len(body))
 		}
-		if filepath.Dir(msg.Path) != largeDir {
-			t.Errorf("path %q is not in %s", msg.Path, largeDir)
+		// On a cluster, the body is in the broker's view, in the data
+		// folder too.
+		if filepath.Base(filepath.Dir(msg.Path)) != "large-messages" || !strings.HasPrefix(msg.Path, m.Dir+string(filepath.Separator)) {
+			t.Errorf("path %q is not in a large-messages folder of the data folder %s", msg.Path, m.Dir)
 		}
 		if len(msg.Content) >= 1000 || !strings.HasPrefix(body, strings.TrimSuffix(msg.Content, "…")) {
 			t.Errorf("summary of %d bytes: %q", len(msg.Content), msg.Content)
@@ -336,8 +353,10 @@ func TestLargeMessage(t *testing.T) {
 	}
 }
 
-func TestMaxMessage(t *testing.T) {
-	m := startMesh(t, nil)
+func TestMaxMessage(t *testing.T) { forEachStore(t, testMaxMessage) }
+
+func testMaxMessage(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	// 8 MiB, every byte value that survives JSON as text.
@@ -372,8 +391,10 @@ func TestMaxMessage(t *testing.T) {
 	}
 }
 
-func TestInboxFull(t *testing.T) {
-	m := startMesh(t, func(o *meshOptions) { o.Store = store.Options{InboxCap: 3} })
+func TestInboxFull(t *testing.T) { forEachStore(t, testInboxFull) }
+
+func testInboxFull(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, func(o *meshOptions) { o.Store = store.Options{InboxCap: 3} })
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	for range 3 {

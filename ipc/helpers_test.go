@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -40,7 +43,7 @@ func newKeys(tb testing.TB) auth.Keys {
 // mesh is a broker on a real store and a real loopback listener.
 type mesh struct {
 	Broker *ipc.Broker
-	Store  *store.Store
+	Store  ipc.Store
 	Dir    string
 	Addr   string
 	Keys   auth.Keys
@@ -55,18 +58,55 @@ type meshOptions struct {
 	Wrap func(net.Listener) net.Listener
 }
 
-// startMesh starts a broker in a fresh data folder; the broker is stopped
-// when the test ends. tweak may change the options first.
+// storeKind is one implementation of ipc.Store that the mail tests run on.
+type storeKind struct {
+	name string
+	open func(tb testing.TB, o store.Options) (ipc.Store, error)
+}
+
+// storeKinds are every store the broker can keep its state in: the tests
+// of mail, channels and names run on each, from this one table.
+var storeKinds = []storeKind{
+	{"bbolt", func(_ testing.TB, o store.Options) (ipc.Store, error) { return store.Open(o) }},
+	{"nats", func(tb testing.TB, o store.Options) (ipc.Store, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return natsstore.Open(ctx, natsstore.Options{URL: natsCluster.Get(tb).URL(), Prefix: natsCluster.Prefix(), Store: o}, nil)
+	}},
+}
+
+// natsCluster is the NATS JetStream cluster the "nats" store kind uses,
+// started by the first test that needs it.
+var natsCluster natstest.Cluster
+
+func TestMain(m *testing.M) { os.Exit(natstest.Main(m, &natsCluster)) }
+
+// forEachStore runs test once on every store kind, as a subtest named
+// after it.
+func forEachStore(t *testing.T, test func(*testing.T, storeKind)) {
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) { test(t, k) })
+	}
+}
+
+// startMesh starts a broker on a bbolt store in a fresh data folder; the
+// broker is stopped when the test ends. tweak may change the options first.
 func startMesh(tb testing.TB, tweak func(*meshOptions)) *mesh {
+	tb.Helper()
+	return startMeshOn(tb, storeKinds[0], tweak)
+}
+
+// startMeshOn is startMesh on a store of the given kind.
+func startMeshOn(tb testing.TB, kind storeKind, tweak func(*meshOptions)) *mesh {
 	tb.Helper()
 	var o meshOptions
 	if tweak != nil {
 		tweak(&o)
 	}
 	o.Store.Dir = tb.TempDir()
-	st, err := store.Open(o.Store)
+	st, err := kind.open(tb, o.Store)
 	if err != nil {
-		tb.Fatalf("store.Open: %v", err)
+		tb.Fatalf("open the %s store: %v", kind.name, err)
 	}
 	if o.Config.Keys.Proof(auth.RoleBroker, ipc.Version, nil, nil) == nil {
 		o.Config.Keys = newKeys(tb) // the zero Keys proves nothing

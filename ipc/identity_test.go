@@ -12,8 +12,10 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-func TestOpsNeedRegister(t *testing.T) {
-	m := startMesh(t, nil)
+func TestOpsNeedRegister(t *testing.T) { forEachStore(t, testOpsNeedRegister) }
+
+func testOpsNeedRegister(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	m.join(t, "bob")
 	p := m.dial(t)
 	for _, tc := range []struct {
@@ -42,8 +44,10 @@ func TestOpsNeedRegister(t *testing.T) {
 
 // The sender of a message is the connection's name; a "from" field in the
 // request is ignored, not trusted.
-func TestFromIsSessionName(t *testing.T) {
-	m := startMesh(t, nil)
+func TestFromIsSessionName(t *testing.T) { forEachStore(t, testFromIsSessionName) }
+
+func testFromIsSessionName(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	m.join(t, "mallory")
@@ -80,8 +84,10 @@ func TestFromIsSessionName(t *testing.T) {
 	}
 }
 
-func TestRegisterNameTakenOnline(t *testing.T) {
-	m := startMesh(t, nil)
+func TestRegisterNameTakenOnline(t *testing.T) { forEachStore(t, testRegisterNameTakenOnline) }
+
+func testRegisterNameTakenOnline(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	m.join(t, "builder")
 	m.join(t, "builder-2")
 	p := m.dial(t)
@@ -97,8 +103,10 @@ func TestRegisterNameTakenOnline(t *testing.T) {
 
 // A name with a valid session and nobody connected as it is still taken:
 // only its token claims it.
-func TestRegisterNameTakenBySession(t *testing.T) {
-	m := startMesh(t, nil)
+func TestRegisterNameTakenBySession(t *testing.T) { forEachStore(t, testRegisterNameTakenBySession) }
+
+func testRegisterNameTakenBySession(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	owner := m.dial(t)
 	sess := owner.register(t, ipc.RegisterRequest{Name: "idle"})
 	// Registering another name on the same connection leaves idle with a
@@ -146,8 +154,10 @@ func tamper(tok string) string {
 	return string(b)
 }
 
-func TestResume(t *testing.T) {
-	m := startMesh(t, nil)
+func TestResume(t *testing.T) { forEachStore(t, testResume) }
+
+func testResume(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	first := m.dial(t)
 	sess := first.register(t, ipc.RegisterRequest{Name: "worker"})
 	m.join(t, "boss").send(t, "worker", "job")
@@ -188,8 +198,10 @@ func TestResume(t *testing.T) {
 }
 
 // A register retried with the session id of the first attempt resumes it.
-func TestRegisterRetryWithSession(t *testing.T) {
-	m := startMesh(t, nil)
+func TestRegisterRetryWithSession(t *testing.T) { forEachStore(t, testRegisterRetryWithSession) }
+
+func testRegisterRetryWithSession(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	sid := ipc.NewID()
 	a := m.dial(t).register(t, ipc.RegisterRequest{Name: "retry", Session: sid})
 	var b ipc.Session
@@ -206,8 +218,10 @@ func TestRegisterRetryWithSession(t *testing.T) {
 	wantCode(t, err, ipcmesh.CodeBadRequest)
 }
 
-func TestRename(t *testing.T) {
-	m := startMesh(t, nil)
+func TestRename(t *testing.T) { forEachStore(t, testRename) }
+
+func testRename(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.dial(t)
 	old := alice.register(t, ipc.RegisterRequest{Name: "alice", Subscribe: true})
 	bob := m.join(t, "bob")
@@ -298,8 +312,10 @@ func TestRename(t *testing.T) {
 
 // A client whose rename committed just before it lost its broker resumes
 // with its old token and the rename's request id, as the new name.
-func TestResumeAfterRename(t *testing.T) {
-	m := startMesh(t, nil)
+func TestResumeAfterRename(t *testing.T) { forEachStore(t, testResumeAfterRename) }
+
+func testResumeAfterRename(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	p := m.dial(t)
 	old := p.register(t, ipc.RegisterRequest{Name: "before"})
 	rid := ipc.NewID()
@@ -326,8 +342,10 @@ func TestResumeAfterRename(t *testing.T) {
 	}
 }
 
-func TestRenameWhileChecking(t *testing.T) {
-	m := startMesh(t, nil)
+func TestRenameWhileChecking(t *testing.T) { forEachStore(t, testRenameWhileChecking) }
+
+func testRenameWhileChecking(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	p := m.join(t, "mover")
 	q := m.dial(t)
 	q.Session = q.register(t, ipc.RegisterRequest{Name: "mover", Token: p.Session.Token})
@@ -349,8 +367,10 @@ func TestRenameWhileChecking(t *testing.T) {
 // of the same session unregistered it) ends at once with not_registered:
 // it neither waits out its time nor reads the inbox of whoever registers
 // the name next.
-func TestCheckStopsWhenNameIsLost(t *testing.T) {
-	m := startMesh(t, nil)
+func TestCheckStopsWhenNameIsLost(t *testing.T) { forEachStore(t, testCheckStopsWhenNameIsLost) }
+
+func testCheckStopsWhenNameIsLost(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	first := m.join(t, "alice")
 	second := m.dial(t)
 	second.must(t, ipc.OpResume, ipc.ResumeRequest{Token: first.Session.Token}, nil)

@@ -216,7 +216,11 @@ func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool)
 		b.release(name)
 		return nil, err
 	}
+	old := b.presence.nameOf(c)
 	b.presence.bind(c, name, subscribe, now)
+	if old != "" && old != name {
+		b.release(old) // the connection acted as old until now
+	}
 	return b.session(name, sid, exp, resumed)
 }
 

@@ -164,7 +164,6 @@ func (l *leases) claim(ctx context.Context, name string) error {
 	}
 	l.mu.Lock()
 	l.mine[name] = rev
-	l.seen[name] = lease{owner: l.owner, at: time.Now()}
 	l.mu.Unlock()
 	return nil
 }
@@ -191,8 +190,15 @@ func (l *leases) held(name string) bool {
 	if _, ok := l.mine[name]; ok {
 		return true
 	}
+	return l.othersLocked(name)
+}
+
+// othersLocked reports whether the lease on name seen in the bucket is
+// another host's and alive. This host's own leases are what mine says:
+// the watcher hears of them later than the writes that made them.
+func (l *leases) othersLocked(name string) bool {
 	le, ok := l.seen[name]
-	return ok && time.Since(le.at) < l.ttl
+	return ok && le.owner != l.owner && time.Since(le.at) < l.ttl
 }
 
 func (l *leases) holders() []string {
@@ -202,8 +208,8 @@ func (l *leases) holders() []string {
 	for n := range l.mine {
 		names = append(names, n)
 	}
-	for n, le := range l.seen {
-		if _, ok := l.mine[n]; !ok && time.Since(le.at) < l.ttl {
+	for n := range l.seen {
+		if _, ok := l.mine[n]; !ok && l.othersLocked(n) {
 			names = append(names, n)
 		}
 	}

@@ -6,12 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -19,29 +18,11 @@ import (
 
 var _ ipc.Mesh = (*natsstore.Store)(nil)
 
-// nats is the three-node cluster on loopback that every test here shares,
-// each test with a stream and buckets of its own.
-var nats *cluster.Local
+// shared is the three-node cluster on loopback that every test here
+// shares, each test with a stream and buckets of its own.
+var shared natstest.Cluster
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "natsstore-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	nats, err = cluster.StartLocal(context.Background(), dir, 3, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	nats.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var prefixes atomic.Int64
+func TestMain(m *testing.M) { os.Exit(natstest.Main(m, &shared)) }
 
 // host is one broker's store: a data folder of its own on the shared
 // cluster, under the test's prefix.
@@ -50,11 +31,9 @@ type host struct {
 	opts natsstore.Options
 }
 
-func newPrefix() string { return fmt.Sprintf("T%d", prefixes.Add(1)) }
-
 func openHost(t *testing.T, prefix string, tweak func(*natsstore.Options)) *host {
 	t.Helper()
-	o := natsstore.Options{URL: nats.URL(), Prefix: prefix, Store: store.Options{Dir: t.TempDir()}}
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: prefix, Store: store.Options{Dir: t.TempDir()}}
 	if tweak != nil {
 		tweak(&o)
 	}
@@ -90,7 +69,7 @@ func mustAppend(t *testing.T, h *host, d store.Draft) store.Delivery {
 }
 
 func TestMailCrossesHostsAndIsPushed(t *testing.T) {
-	p := newPrefix()
+	p := shared.Prefix()
 	a, b := openHost(t, p, nil), openHost(t, p, nil)
 	arrived := make(chan []store.Delivery, 10)
 	b.Arrivals(func(ds []store.Delivery) { arrived <- ds })
@@ -136,7 +115,7 @@ func (h *host) waitUnread(t *testing.T, name string, n int) {
 }
 
 func TestNameHeldByOneHost(t *testing.T) {
-	p := newPrefix()
+	p := shared.Prefix()
 	short := func(o *natsstore.Options) { o.LeaseTTL = time.Second }
 	a, b := openHost(t, p, short), openHost(t, p, short)
 	ctx := context.Background()
@@ -179,7 +158,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestViewIsRebuiltFromTheLog(t *testing.T) {
-	p := newPrefix()
+	p := shared.Prefix()
 	a := openHost(t, p, nil)
 	ctx := context.Background()
 	for i := range 50 {
@@ -215,7 +194,7 @@ func first(msgs []ipcmesh.Message) any {
 }
 
 func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
-	p := newPrefix()
+	p := shared.Prefix()
 	a, b := openHost(t, p, nil), openHost(t, p, nil)
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB, over NATS's 1 MiB payload
 	mustAppend(t, a, draft("big", "alice", "bob", body))
@@ -224,4 +203,71 @@ func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
 	if err != nil || content != body || !m.Large {
 		t.Fatalf("B's Get(big) = large %v, %d bytes, %v; want the whole %d bytes", m.Large, len(content), err, len(body))
 	}
+}
+
+func TestNoQuorumRefusesWritesAndLosesNothing(t *testing.T) {
+	p := shared.Prefix()
+	a := openHost(t, p, func(o *natsstore.Options) { o.WriteTimeout = 2 * time.Second })
+	ctx := context.Background()
+	for i := range 10 {
+		mustAppend(t, a, draft(fmt.Sprintf("before%d", i), "alice", "bob", "acked while the cluster was whole"))
+	}
+	nats := shared.Get(t)
+	nats.Stop(1)
+	nats.Stop(2)
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			nats.Restart(ctx, 1)
+			nats.Restart(ctx, 2)
+		}
+	})
+	_, err := a.Append(ctx, []store.Draft{draft("during", "alice", "bob", "sent without quorum")})
+	e := wantCode(t, err, ipcmesh.CodeUnavailable)
+	if !strings.Contains(e.Message, "quorum") && !strings.Contains(e.Message, "not connected") {
+		t.Errorf("the error says %q; want it to say the cluster has no quorum or cannot be reached", e.Message)
+	}
+	// Reads go on from the view meanwhile.
+	if n, err := a.UnreadCount("bob"); err != nil || n < 10 {
+		t.Fatalf("UnreadCount without quorum = %d, %v; want the 10 acked", n, err)
+	}
+
+	for _, i := range []int{1, 2} {
+		if err := nats.Restart(ctx, i); err != nil {
+			t.Fatalf("restart node %d: %v", i, err)
+		}
+	}
+	restarted = true
+	// The client resends what was refused, with the same id, until the
+	// cluster has elected its leaders again.
+	eventually(t, "a send is acked once quorum is back", func() bool {
+		ds, err := a.Append(ctx, []store.Draft{draft("during", "alice", "bob", "sent without quorum")})
+		return err == nil && ds[0].Err == nil
+	})
+	mustAppend(t, a, draft("after", "alice", "bob", "sent after"))
+	msgs, err := a.Unread("bob", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.ID]++
+	}
+	for i := range 10 {
+		if id := fmt.Sprintf("before%d", i); count[id] != 1 {
+			t.Errorf("%s is there %d times, want once", id, count[id])
+		}
+	}
+	if count["during"] != 1 || count["after"] != 1 || len(msgs) != 12 {
+		t.Errorf("unread = %v (%d messages); want the 10 before, during and after, each once", count, len(msgs))
+	}
+}
+
+func wantCode(t *testing.T, err error, code ipcmesh.Code) *ipcmesh.Error {
+	t.Helper()
+	e, ok := err.(*ipcmesh.Error)
+	if !ok || e.Code != code {
+		t.Fatalf("err = %v, want code %s", err, code)
+	}
+	return e
 }

@@ -41,7 +41,11 @@ const (
 
 // Built without -race whatever the tests run with: the tests exercise the
 // product as users run it.
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &ipcmeshBin, false)) }
+func TestMain(m *testing.M) {
+	code := testbin.Main(m, &ipcmeshBin, false)
+	natsMeshes.Close()
+	os.Exit(code)
+}
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {

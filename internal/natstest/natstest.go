@@ -1,0 +1,75 @@
+// Package natstest gives a test binary one NATS JetStream cluster of three
+// nodes on loopback, started the first time a test asks for it, so that
+// the packages' tests run against a real replicated cluster without
+// paying for one unless they use it.
+package natstest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/cluster"
+)
+
+// Cluster is a lazily started cluster. The zero value is ready to use; a
+// test binary keeps one in a package variable and closes it in TestMain.
+type Cluster struct {
+	once     sync.Once
+	dir      string
+	local    *cluster.Local
+	err      error
+	prefixes atomic.Int64
+}
+
+// Get returns the cluster, starting it on first use.
+func (c *Cluster) Get(tb testing.TB) *cluster.Local {
+	tb.Helper()
+	c.once.Do(func() {
+		c.dir, c.err = os.MkdirTemp("", "ipcmesh-nats-")
+		if c.err != nil {
+			return
+		}
+		c.local, c.err = cluster.StartLocal(context.Background(), c.dir, 3, nil)
+	})
+	if c.err != nil {
+		tb.Fatalf("start a NATS cluster: %v", c.err)
+	}
+	return c.local
+}
+
+// Start starts a cluster of three nodes for one test alone, which may stop
+// and restart its nodes; it is closed when the test ends.
+func Start(tb testing.TB) *cluster.Local {
+	tb.Helper()
+	l, err := cluster.StartLocal(context.Background(), tb.TempDir(), 3, nil)
+	if err != nil {
+		tb.Fatalf("start a NATS cluster: %v", err)
+	}
+	tb.Cleanup(l.Close)
+	return l
+}
+
+// Prefix returns a stream prefix no other test of the binary uses, so
+// that tests sharing the cluster never see each other's mesh.
+func (c *Cluster) Prefix() string { return fmt.Sprintf("T%d", c.prefixes.Add(1)) }
+
+// Close stops the cluster, if it was started, and removes its data.
+func (c *Cluster) Close() {
+	if c.local != nil {
+		c.local.Close()
+	}
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// Main runs the tests of m and then closes c: a TestMain of one line.
+func Main(m *testing.M, c *Cluster) int {
+	code := m.Run()
+	c.Close()
+	return code
+}
