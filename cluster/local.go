@@ -207,6 +207,12 @@ func (l *Local) Node(i int) *Node {
 
 // Stop shuts node i down as if its host had died: the others carry on
 // while a quorum of them is up. Stopping a stopped node does nothing.
+//
+// It is a clean shutdown all the same, the only kind an embedded server
+// has: a node leading a stream hands the lead to a peer as it goes, so the
+// stream takes writes again within a fraction of a second, where a host
+// that really dies leaves its peers to notice the missing heartbeats and
+// elect a leader, which takes seconds.
 func (l *Local) Stop(i int) {
 	l.mu.Lock()
 	node := l.nodes[i]
