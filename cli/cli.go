@@ -68,6 +68,7 @@ func commands() []command {
 		{"restore", "FILE", "replace this data folder's store with a backup (every ipcmesh process of the folder stopped)", runRestore},
 		{"demo", "", "run a private mesh in a temporary folder and show it working", runDemo},
 		{"serve", "--http ADDR [--tls-cert F --tls-key F] [--insecure] [--allow-origin O] [--allow-host H]", "serve the mesh over HTTP: REST, events, MCP at /mcp, and a web page (docs/HTTP.md)", runServe},
+		{"cluster", "[--nodes 3] [--dir DIR]", "run a NATS JetStream cluster on this machine (loopback) and print the IPC_STORE line that puts brokers on it", runCluster},
 		{"key", "create NAME [--label L] | list | revoke ID|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", runKey},
 		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", runMCP},
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", runHook},

@@ -1,0 +1,105 @@
+package cluster_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/cluster"
+)
+
+// A node on its own picks free ports, says which, keeps its data in its
+// folder, and comes back on the same port with the same data.
+func TestNodeRestartsOnItsPortWithItsData(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "n1")
+	n, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "n1", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Shutdown)
+	if n.Port() == 0 {
+		t.Fatal("Port is 0 after start")
+	}
+	if want := "nats://127.0.0.1:" + strconv.Itoa(n.Port()); n.ClientURL() != want {
+		t.Errorf("ClientURL %q, want %q", n.ClientURL(), want)
+	}
+	if n.RouteURL() != "" || n.ClusterPort() != 0 {
+		t.Errorf("a node without routes has RouteURL %q, ClusterPort %d; want none", n.RouteURL(), n.ClusterPort())
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data folder: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+
+	js := connect(t, n.ClientURL())
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TEST", Subjects: []string{"test.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "test.one", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := n.Config()
+	n.Shutdown()
+	n2, err := cluster.StartNode(ctx, cfg)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	t.Cleanup(n2.Shutdown)
+	if n2.Port() != n.Port() {
+		t.Errorf("restarted on port %d, want %d", n2.Port(), n.Port())
+	}
+	// The client reconnects to the same URL by itself.
+	stream, err := js.Stream(ctx, "TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := stream.GetMsg(ctx, 1); err != nil || string(m.Data) != "one" {
+		t.Errorf("message 1 after restart: %v, %v; want \"one\"", m, err)
+	}
+}
+
+// A node that cannot bind its port fails at once, naming itself, instead
+// of waiting out its start timeout or exiting the process.
+func TestNodeFailsFastWhenItsPortIsTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	start := time.Now()
+	_, err = cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "n1", Dir: t.TempDir(), Port: port})
+	if err == nil {
+		t.Fatal("started on a port that is taken")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("failed after %v; want it at once", took)
+	}
+	t.Log(err)
+	want := "start NATS node n1 on 127.0.0.1:" + strconv.Itoa(port)
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q; want it to begin %q", err, want)
+	}
+}
+
+func TestNodeConfigErrors(t *testing.T) {
+	for _, cfg := range []cluster.NodeConfig{
+		{Dir: t.TempDir()},
+		{Name: "n1"},
+		{Name: "n1", Dir: t.TempDir(), Routes: []string{"127.0.0.1:4248"}},
+	} {
+		if n, err := cluster.StartNode(t.Context(), cfg); err == nil {
+			n.Shutdown()
+			t.Errorf("StartNode(%+v) started", cfg)
+		}
+	}
+}

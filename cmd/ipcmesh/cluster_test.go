@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ipcmesh cluster prints the IPC_STORE line once the cluster takes R3
+// streams, keeps its data in the data folder, and on SIGTERM stops every
+// node and exits 0.
+func TestClusterCommand(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the command with SIGTERM, which Windows cannot send")
+	}
+	m := newMesh(t)
+	p := m.start(nil, "cluster")
+	line := p.waitLine(p.stdout, "IPC_STORE=", startTimeout)
+	store, ok := strings.CutPrefix(line, "IPC_STORE=")
+	if !ok {
+		t.Fatalf("the IPC_STORE line is not alone on its line: %q", line)
+	}
+	urls := strings.Split(store, ",")
+	if len(urls) != 3 {
+		t.Fatalf("IPC_STORE=%s: want the URLs of 3 nodes", store)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	nc, err := nats.Connect(store)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", store, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At once: the line is printed only when the cluster can take it.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TEST", Subjects: []string{"test.>"}, Replicas: 3}); err != nil {
+		t.Fatalf("create an R3 stream on %s: %v", store, err)
+	}
+	if _, err := js.Publish(ctx, "test.one", []byte("one")); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	nc.Close()
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if _, err := os.Stat(filepath.Join(m.dir, "cluster", n)); err != nil {
+			t.Errorf("node %s's data folder: %v", n, err)
+		}
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh cluster exited %d after SIGTERM\nstdout:\n%s\nstderr:\n%s", code, p.stdout, p.stderr)
+	}
+	if s := p.stderr.String(); s != "" {
+		t.Errorf("ipcmesh cluster wrote to stderr in a clean run:\n%s", s)
+	}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("IPC_STORE URL %q: %v", raw, err)
+		}
+		port, _ := strconv.Atoi(u.Port())
+		if u.Hostname() != "127.0.0.1" || port == 0 {
+			t.Errorf("IPC_STORE URL %q: want nats://127.0.0.1:PORT", raw)
+			continue
+		}
+		if !portFree(t, port) {
+			t.Errorf("port %d is still bound after ipcmesh cluster exited", port)
+		}
+	}
+}
+
+func TestClusterCommandBoundsNodes(t *testing.T) {
+	m := newMesh(t)
+	for _, n := range []string{"0", "8"} {
+		r := m.run("cluster", "--nodes", n)
+		if r.code != 2 || !strings.Contains(r.stderr, "from 1 to 7") {
+			t.Errorf("ipcmesh cluster --nodes %s: want exit 2 and the bound in the error, got %s", n, r)
+		}
+	}
+}
