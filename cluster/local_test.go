@@ -163,8 +163,12 @@ func testLossOfQuorum(t *testing.T, keepLeader bool, want error) {
 		t.Fatalf("publish %s with one node of three up was acked", payload)
 	}
 	t.Logf("publish without quorum failed after %v: %v", took.Round(time.Millisecond), err)
-	if !errors.Is(err, want) {
-		t.Errorf("publish without quorum: got %v (%T), want %v", err, err, want)
+	// Which error depends on whether the node left over leads the stream
+	// when its peers go (nobody commits: the deadline passes) or not
+	// (nobody answers); a follower may also win an election with the
+	// departing leader's vote, so want is only the likely one.
+	if !errors.Is(err, want) && !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("publish without quorum: got %v (%T), want %v or %v", err, err, jetstream.ErrNoStreamResponse, context.DeadlineExceeded)
 	}
 
 	for _, i := range []int{first, second} {

@@ -29,6 +29,19 @@ func (b *Broker) onlineNames() []string {
 	return slices.Compact(names)
 }
 
+// inUse refuses a name a connection acts as, here or on another host.
+func (b *Broker) inUse(name string) error {
+	switch {
+	case b.presence.isOnline(name):
+		return b.nameTaken(name, "is in use by a connected instance")
+	case b.mesh != nil && b.mesh.Held(name):
+		return b.nameTaken(name, elsewhere)
+	}
+	return nil
+}
+
+const elsewhere = "is in use by an instance connected to the broker of another host"
+
 // claim holds name mesh-wide before a connection here acts as it, so that
 // two hosts can never both decide a name is free: the mesh settles it with
 // one compare-and-set. On one host the broker's own lock does that.
@@ -38,7 +51,7 @@ func (b *Broker) claim(ctx context.Context, name string) error {
 	}
 	if err := b.mesh.Claim(ctx, name); err != nil {
 		if ipcmesh.CodeOf(err) == ipcmesh.CodeNameTaken {
-			return b.nameTaken(name, "is in use by an instance connected to the broker of another host")
+			return b.nameTaken(name, elsewhere)
 		}
 		return err
 	}

@@ -50,8 +50,8 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
 		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
 	}
-	if b.online(req.Name) {
-		return nil, b.nameTaken(req.Name, "is in use by a connected instance")
+	if err := b.inUse(req.Name); err != nil {
+		return nil, err
 	}
 	if valid {
 		return nil, b.nameTaken(req.Name, fmt.Sprintf(
@@ -147,8 +147,8 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if req.NewName == name {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this instance is already named %q", name)
 	}
-	if b.online(req.NewName) {
-		return nil, b.nameTaken(req.NewName, "is in use by a connected instance")
+	if err := b.inUse(req.NewName); err != nil {
+		return nil, err
 	}
 	if s, ok, err := b.store.Session(req.NewName); err != nil {
 		return nil, err

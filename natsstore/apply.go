@@ -31,9 +31,14 @@ func (s *Store) consume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the log %s: %w", s.stream, err)
 	}
-	cc, err := cons.Consume(s.handle, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		s.log.Debug("reading the log", "err", err)
-	}))
+	// Each pull waits up to 2 s for events and the server sends a heartbeat
+	// every second meanwhile: a consumer lost with its server is noticed
+	// and made anew within about two seconds, not the library's default
+	// of ten, since a write waits for this view to apply it.
+	cc, err := cons.Consume(s.handle, jetstream.PullExpiry(2*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			s.log.Debug("reading the log", "err", err)
+		}))
 	if err != nil {
 		return fmt.Errorf("read the log %s: %w", s.stream, err)
 	}
@@ -48,17 +53,69 @@ func (s *Store) handle(msg jetstream.Msg) {
 	if err != nil {
 		return
 	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	seq := meta.Sequence.Stream
-	if seq <= s.applied() || s.failure() != nil {
+	if seq <= s.applied() {
+		return // caught up with already, by a write that could not wait
+	}
+	if seq > s.applied()+1 {
+		// Events skipped while the consumer was made anew: read them.
+		if err := s.catchUpLocked(context.Background(), seq-1); err != nil {
+			s.log.Warn("read the log from where this view stopped", "err", err)
+			return
+		}
+	}
+	s.applyLocked(seq, msg.Data())
+}
+
+// catchUpAfter is how long a write waits for the consumer to bring its
+// event before it reads the log itself: the consumer delivers within a
+// millisecond, unless its server died and it is being made anew, which
+// takes seconds.
+const catchUpAfter = 100 * time.Millisecond
+
+// catchUp applies the log up to seq, reading it event by event, for a
+// write whose event the consumer has not delivered in time.
+func (s *Store) catchUp(ctx context.Context, seq uint64) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return s.catchUpLocked(ctx, seq)
+}
+
+func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
+	for seq := s.applied() + 1; seq <= upTo; seq++ {
+		if err := s.failure(); err != nil {
+			return err
+		}
+		var raw *jetstream.RawStreamMsg
+		err := retry(ctx, func(ctx context.Context) (err error) {
+			raw, err = s.log_.GetMsg(ctx, seq)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read event %d of the log: %w", seq, err)
+		}
+		s.applyLocked(seq, raw.Data)
+	}
+	return nil
+}
+
+// applyLocked applies event seq, whose message holds data, to the view
+// and hands the outcome to the write waiting for it, or to the broker as
+// the mail of another. s.applyMu is held: the log is applied in order,
+// one event at a time.
+func (s *Store) applyLocked(seq uint64, data []byte) {
+	if s.failure() != nil {
 		return
 	}
 	var ev event
-	if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+	if err := json.Unmarshal(data, &ev); err != nil {
 		s.fail(fmt.Errorf("event %d of the log is not ipcmesh's: %w", seq, err))
 		return
 	}
 	if ev.Op == opBlob {
-		data, err := s.blobs.GetBytes(context.Background(), ev.ID)
+		data, err := s.blob(ev.ID)
 		if err == nil {
 			err = json.Unmarshal(data, &ev)
 		}
@@ -78,7 +135,7 @@ func (s *Store) handle(msg jetstream.Msg) {
 		s.fail(fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", seq, ev.Op, s.view.Dir(), o.err))
 		return
 	}
-	s.advance(seq, ev.Time)
+	s.advance(seq)
 
 	s.mu.Lock()
 	done, mine := s.pending[ev.ID]
@@ -90,6 +147,27 @@ func (s *Store) handle(msg jetstream.Msg) {
 	}
 	if ds, ok := o.val.([]store.Delivery); ok && arrivals != nil && o.err == nil {
 		arrivals(ds)
+	}
+}
+
+// blob reads the event stored under id in the object store. Any replica
+// may answer a read there, and one that has not caught up yet does not
+// know the object: it is asked again for a while.
+func (s *Store) blob(id string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		data, err := s.blobs.GetBytes(ctx, id)
+		if err == nil || !errors.Is(err, jetstream.ErrObjectNotFound) && !retryable(err) || ctx.Err() != nil {
+			return data, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-s.quit:
+			return nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 

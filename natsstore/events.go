@@ -132,12 +132,21 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		}
 		data, _ = json.Marshal(event{ID: ev.ID, Op: opBlob, Time: ev.Time})
 	}
-	msg := &nats.Msg{Subject: s.subject, Data: data}
-	if _, err := s.js.PublishMsg(wctx, msg, jetstream.WithMsgID(ev.ID), jetstream.WithExpectStream(s.stream)); err != nil {
+	seq, err := s.publish(wctx, ev.ID, data)
+	if err != nil {
 		return nil, unavailable(op, err)
 	}
 	// Acked: the event is in the log and every view will apply it. This
-	// one usually has it within a fraction of a millisecond.
+	// one usually has it from the consumer within a fraction of a
+	// millisecond; if not, it reads the log up to it itself.
+	select {
+	case o := <-done:
+		return o.val, o.err
+	case <-time.After(catchUpAfter):
+	}
+	if err := s.catchUp(ctx, seq); err != nil {
+		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view could not read it back: %w", op, err)
+	}
 	select {
 	case o := <-done:
 		return o.val, o.err
@@ -148,6 +157,41 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view did not apply it in time: %w", op, ctx.Err())
 	}
+}
+
+// publishAttempt bounds one try of a publish. A request in flight to a
+// server that dies is never answered, and one made while the stream
+// elects a leader finds nobody: either way the event is published again,
+// under the same id so that the stream stores it once, until the cluster
+// acks it or the write's time is up.
+const publishAttempt = time.Second
+
+// publish appends one event to the log and returns its sequence.
+func (s *Store) publish(ctx context.Context, id string, data []byte) (uint64, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, publishAttempt)
+		msg := &nats.Msg{Subject: s.subject, Data: data}
+		ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.stream))
+		cancel()
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		if ctx.Err() != nil || !retryable(err) {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// retryable tells the errors of a cluster that is changing leaders or of
+// a connection moving to another server from a refusal.
+func retryable(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // unavailable is the error of a write the cluster did not ack. What the

@@ -31,6 +31,7 @@ type Store struct {
 	js        jetstream.JetStream
 	stream    string
 	subject   string
+	log_      jetstream.Stream // the log, for reading events the consumer did not bring
 	blobs     jetstream.ObjectStore
 	names     *leases
 	origin    string
@@ -38,6 +39,8 @@ type Store struct {
 	view      *store.Store
 	viewDir   string
 	cc        jetstream.ConsumeContext
+
+	applyMu sync.Mutex // held while an event is applied: one at a time, in order
 
 	counter atomic.Uint64
 	clock   atomic.Pointer[time.Time] // the time of the event being applied
@@ -121,21 +124,27 @@ func (s *Store) open(ctx context.Context) error {
 	if s.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("open the NATS store: %w", err)
 	}
-	info, err := s.ensure(ctx)
-	if err != nil {
+	var info *jetstream.StreamInfo
+	if err := retry(ctx, func(ctx context.Context) (err error) {
+		info, err = s.ensure(ctx)
+		return err
+	}); err != nil {
 		return err
 	}
 	if err := s.openView(info); err != nil {
 		return err
 	}
-	if err := s.consume(ctx); err != nil {
+	if err := retry(ctx, s.consume); err != nil {
 		return err
 	}
 	if err := s.waitApplied(ctx, info.State.LastSeq); err != nil {
 		return fmt.Errorf("bring the view in %s up to date with the log (%d events): %w", s.viewDir, info.State.LastSeq, err)
 	}
-	kv, err := s.js.KeyValue(ctx, s.stream+"-names")
-	if err != nil {
+	var kv jetstream.KeyValue
+	if err := retry(ctx, func(ctx context.Context) (err error) {
+		kv, err = s.js.KeyValue(ctx, s.stream+"-names")
+		return err
+	}); err != nil {
 		return fmt.Errorf("open the names bucket: %w", err)
 	}
 	host, err := hostID(filepath.Join(s.dir, "nats", "host-id"))
@@ -146,6 +155,25 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("watch the names bucket: %w", err)
 	}
 	return nil
+}
+
+// attemptTimeout bounds one request to the cluster while a store opens.
+// A request made while the cluster elects its leaders (a few seconds after
+// its servers start) is never answered: it is made again rather than
+// waited for.
+const attemptTimeout = 3 * time.Second
+
+// retry calls f with a context of attemptTimeout until it succeeds with
+// something other than a timeout, or ctx ends; it returns f's last error.
+func retry(ctx context.Context, f func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !retryable(err) {
+			return err
+		}
+	}
 }
 
 // ensure creates the stream and the buckets, or checks they are there.
@@ -162,10 +190,14 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		// Retries of one write within this window are stored once; a
 		// message's own id dedups it for as long as the message is kept.
 		Duplicates: 2 * time.Minute,
+		// Any replica may answer a read of one event, so that a view
+		// catches up while the stream elects a leader.
+		AllowDirect: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, o.URL, err)
 	}
+	s.log_ = st
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      s.stream + "-names",
 		Description: "ipcmesh: which broker holds each name",
@@ -255,7 +287,7 @@ func (s *Store) saveMark() error {
 }
 
 // advance records that seq has been applied and wakes those waiting for it.
-func (s *Store) advance(seq uint64, t time.Time) {
+func (s *Store) advance(seq uint64) {
 	s.seq.Store(seq)
 	s.mu.Lock()
 	s.mark.Applied = seq

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestTwoHostsStreamExactlyOnceAcrossNodeAndBrokerLoss(t *testing.T) {
 	brokerA := a.startBroker()
 	b.startBroker()
 	receiver := b.start(nil, "watch", "--json", "--as", "reviewer")
-	receiver.waitLine(receiver.stderr, "watching mail for reviewer", startTimeout)
+	awaitOnline(t, a, "reviewer")
 
 	const total = 5000
 	var lines strings.Builder
@@ -123,39 +124,58 @@ func TestNameHeldOnOneHostUntilItsLeaseEnds(t *testing.T) {
 	t.Parallel()
 	// Short sessions and leases, so that the name is held by the
 	// connection alone and frees soon after host A dies.
-	a, b := hosts(t, natsMeshes.Get(t), "IPC_SESSION_TTL=1s", "IPC_NATS_LEASE=2s")
+	a, b := hosts(t, natsMeshes.Get(t), "IPC_SESSION_TTL=1s", "IPC_NATS_LEASE=5s")
 	brokerA := a.startBroker()
 	b.startBroker()
 	holder := a.start(nil, "watch", "--as", "reviewer")
 	holder.waitLine(holder.stderr, "watching mail for reviewer", startTimeout)
+	// Presence is mesh-wide: host B lists reviewer online.
+	awaitOnline(t, b, "reviewer")
 
-	msg := b.mustFail("register", "reviewer")
-	if !strings.Contains(msg, "another host") {
-		t.Errorf("register on host B said %q; want it to say reviewer is in use on another host", msg)
+	taken := func() {
+		t.Helper()
+		msg := b.mustFail("register", "reviewer")
+		if !strings.Contains(msg, "another host") {
+			t.Errorf("register on host B said %q; want it to say reviewer is in use on another host", msg)
+		}
 	}
-	var list []ipcmesh.Instance
-	b.mustJSON(&list, "list", "--json")
-	online := false
-	for _, in := range list {
-		online = online || in.Name == "reviewer" && in.Online
+	taken()
+	// Host A dies whole, without a chance to let go of the name: its
+	// broker is frozen first, so that neither it nor the holder (which
+	// would otherwise host the next broker) can release or renew the
+	// lease; then both are killed.
+	if err := signalPID(brokerA.pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
 	}
-	if !online {
-		t.Errorf("host B's list does not show reviewer online: %+v", list)
-	}
-	// Host A dies whole: its broker and the process holding the name.
+	died := time.Now()
 	for _, p := range []*proc{holder, brokerA} {
 		if err := signalPID(p.pid(), os.Kill); err != nil {
 			t.Fatal(err)
 		}
 		p.wait(runTimeout)
 	}
+	taken() // the lease outlives its host by up to its TTL
 	var took time.Duration
-	start := time.Now()
 	testbin.Eventually(t, 30*time.Second, "host B to take reviewer once host A's lease ended", func() bool {
-		took = time.Since(start)
+		took = time.Since(died)
 		return b.run("register", "reviewer").code == 0
 	})
-	t.Logf("host B took reviewer %v after host A died (lease 2s)", took)
+	t.Logf("host B took reviewer %v after host A died (lease 5s, renewed every 1.7s)", took)
+}
+
+// awaitOnline waits until m's list shows name online.
+func awaitOnline(t *testing.T, m *mesh, name string) {
+	t.Helper()
+	testbin.Eventually(t, 30*time.Second, name+" listed online on "+m.addr(), func() bool {
+		var list []ipcmesh.Instance
+		m.mustJSON(&list, "list", "--json")
+		for _, in := range list {
+			if in.Name == name && in.Online {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestRenameForwardAndChannelsAcrossHosts(t *testing.T) {
@@ -240,8 +260,7 @@ func TestClusterRestartKeepsUnread(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dbg := a.withEnv("IPC_LOG=debug").start(nil, "broker")
-	dbg.waitLine(dbg.stdout, "serving", 90*time.Second)
+	a.startBroker()
 	b.startBroker()
 	got := b.check("--as", "carol")
 	if len(got.Messages) != 5 || got.Messages[0].Content != "note 1 of 5" {
