@@ -19,14 +19,32 @@ import (
 func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	fs := flags("broker")
 	detached := fs.Bool("detached", false, "serve the listener handed over by the peer that started this process (peers start it themselves)")
+	var sf storeFlags
+	sf.register(fs, true)
 	if _, err := parse(fs, args, -1); err != nil {
 		return err
 	}
 	if *detached {
-		return runDetached(ctx, e)
+		return runDetached(ctx, e, sf)
 	}
 	e.Self = "" // a dedicated broker is hosted here: that is what it is for
-	p, err := join(ctx, e, false, nil)
+	cfg, err := meshConfig(e)
+	if err != nil {
+		return err
+	}
+	if err := sf.apply(&cfg); err != nil {
+		return err
+	}
+	// The node starts first: the broker's store may be on it.
+	node, err := sf.startNode(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	if node != nil {
+		defer node.Shutdown()
+		fmt.Fprintf(e.Stdout, "NATS JetStream node %s listening on %s\n", node.Name(), node.ClientURL())
+	}
+	p, err := election.Join(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -38,7 +56,7 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 		}
 		return fmt.Errorf("a broker already serves %s (pid %d, up %s): stop it first (ipcmesh stop), or pick another IPC_PORT", p.Addr(), s.Broker.PID, s.Uptime)
 	}
-	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir())
+	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s%s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir(), clusterNote(cfg))
 	<-ctx.Done()
 	fmt.Fprintln(e.Stdout, "handing over and stopping")
 	return nil
@@ -47,8 +65,11 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 // runDetached is the broker a peer started: its stdout is the pipe it
 // reports on, its stderr the log in the data folder, where it logs at info
 // level unless IPC_LOG says otherwise.
-func runDetached(ctx context.Context, e Env) error {
+func runDetached(ctx context.Context, e Env, sf storeFlags) error {
 	cfg, err := election.FromEnv(e.Getenv)
+	if err == nil {
+		err = sf.apply(&cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(e.Stdout, "{\"error\":%q}\n", err.Error())
 		return err

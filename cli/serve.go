@@ -55,6 +55,7 @@ type serveFlags struct {
 	addr, cert, key string
 	insecure        bool
 	origins, hosts  listFlag
+	store           storeFlags
 }
 
 // parseServe reads the flags of serve and checks that they go together,
@@ -68,6 +69,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
 	fs.Var(&f.origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
 	fs.Var(&f.hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
+	f.store.register(fs, false)
 	if _, err := parse(fs, args, -1); err != nil {
 		return nil, err
 	}
@@ -104,6 +106,9 @@ func (f *serveFlags) tlsConfig() (*tls.Config, error) {
 func (f *serveFlags) gatewayOptions(e Env) (gateway.Options, error) {
 	cfg, err := meshConfig(e)
 	if err != nil {
+		return gateway.Options{}, err
+	}
+	if err := f.store.apply(&cfg); err != nil {
 		return gateway.Options{}, err
 	}
 	opts := gateway.Options{

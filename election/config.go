@@ -36,6 +36,9 @@ type Config struct {
 	// broker's store in a NATS JetStream cluster shared with the brokers of
 	// other hosts; Store then configures the broker's view of it.
 	Cluster natsstore.Options
+	// storeChosen is set when IPC_STORE or --store named the store: only
+	// then is the cluster the data folder remembers ignored.
+	storeChosen bool
 	// Limits and SessionTTL configure a broker hosted here.
 	Limits     ipc.Limits
 	SessionTTL time.Duration
@@ -205,6 +208,7 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 // SetStore chooses the store from IPC_STORE or --store: "" or "bbolt" for
 // the data folder's own file, or a NATS URL list for a cluster.
 func SetStore(cfg *Config, s string) error {
+	cfg.storeChosen = s != ""
 	switch {
 	case s == "" || s == "bbolt":
 		cfg.Cluster.URL = ""

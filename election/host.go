@@ -90,10 +90,21 @@ const clusterOpenTimeout = time.Minute
 // openStore opens the broker's store: the data folder's bbolt file, or with
 // cfg.Cluster a view of the NATS cluster kept in the data folder.
 func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
-	if cfg.Cluster.URL == "" {
+	co := cfg.Cluster
+	if co.URL == "" && !cfg.storeChosen {
+		// This folder's mesh is in a cluster: a peer taking over without
+		// IPC_STORE must not split it with a store of its own.
+		if r, ok := natsstore.Recorded(cfg.DataDir); ok {
+			co.URL = r.URL
+			if co.Prefix == "" {
+				co.Prefix = r.Prefix
+			}
+			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", r.URL)
+		}
+	}
+	if co.URL == "" {
 		return store.Open(opts)
 	}
-	co := cfg.Cluster
 	co.Store = opts
 	ctx, cancel := context.WithTimeout(context.Background(), clusterOpenTimeout)
 	defer cancel()

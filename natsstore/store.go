@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,6 +141,9 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	if err := s.waitApplied(ctx, info.State.LastSeq); err != nil {
 		return fmt.Errorf("bring the view in %s up to date with the log (%d events): %w", s.viewDir, info.State.LastSeq, err)
+	}
+	if err := s.record(); err != nil {
+		s.log.Warn("record the cluster in the data folder", "err", err)
 	}
 	var kv jetstream.KeyValue
 	if err := retry(ctx, func(ctx context.Context) (err error) {
@@ -358,6 +363,53 @@ func (s *Store) now() time.Time {
 
 func (s *Store) newID() string {
 	return s.origin + "." + strconv.FormatUint(s.counter.Add(1), 10)
+}
+
+// Record is what a data folder remembers of the cluster its last broker
+// used, in DATA/nats/cluster.json, so that a peer that takes over without
+// IPC_STORE in its environment (an assistant's MCP server, a one-shot
+// command) serves the same mesh instead of starting a store of its own.
+type Record struct {
+	URL    string `json:"url"`    // every server the broker knew of, comma-separated
+	Prefix string `json:"prefix"` // IPC_NATS_PREFIX
+}
+
+// Recorded returns the Record of the data folder dir, if it has one.
+func Recorded(dir string) (Record, bool) {
+	var r Record
+	data, err := os.ReadFile(filepath.Join(dir, "nats", "cluster.json"))
+	if err != nil || json.Unmarshal(data, &r) != nil || r.URL == "" {
+		return Record{}, false
+	}
+	return r, true
+}
+
+// record writes the Record, with the servers the connection discovered
+// beside those it was given: the server a broker started itself (its
+// --nats-node) dies with it.
+func (s *Store) record() error {
+	urls, err := ParseURL(s.opts.URL)
+	if err != nil {
+		return err
+	}
+	for _, u := range s.nc.DiscoveredServers() {
+		if !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	data, err := json.Marshal(Record{URL: strings.Join(urls, ","), Prefix: s.opts.Prefix})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.dir, "nats", "cluster.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // hostID reads the id this data folder's brokers hold names with, making

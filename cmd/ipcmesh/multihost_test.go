@@ -267,3 +267,70 @@ func TestClusterRestartKeepsUnread(t *testing.T) {
 		t.Fatalf("after restarting everything carol has %+v; want the 5 notes", got.Messages)
 	}
 }
+
+// Three hosts, each running its broker with a node of the NATS cluster in
+// the same process, as on real machines with nothing else installed.
+func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
+	t.Parallel()
+	secret := "IPC_SHARED_SECRET=nats-node-test-" + strconv.Itoa(freePort(t))
+	type host struct {
+		m            *mesh
+		client, peer string
+	}
+	var hs []host
+	for range 3 {
+		hs = append(hs, host{m: newMesh(t, secret), client: "127.0.0.1:" + strconv.Itoa(freePort(t)), peer: "127.0.0.1:" + strconv.Itoa(freePort(t))})
+	}
+	var brokers []*proc
+	for i, h := range hs {
+		var routes []string
+		for j, o := range hs {
+			if j != i {
+				routes = append(routes, o.peer)
+			}
+		}
+		brokers = append(brokers, h.m.start(nil, "broker", "--nats-node", h.client, "--nats-cluster", h.peer, "--nats-routes", strings.Join(routes, ",")))
+	}
+	for _, b := range brokers {
+		// The brokers wait for the cluster to form: all three nodes are
+		// needed for its first three-replica stream.
+		b.waitLine(b.stdout, "ipcmesh broker serving", 90*time.Second)
+		if !strings.Contains(b.stdout.String(), "NATS JetStream node") {
+			t.Errorf("the broker did not say it runs a NATS node: %q", b.stdout.String())
+		}
+	}
+	hs[2].m.mustRun("register", "carol")
+	hs[0].m.mustRun("send", "--as", "dave", "carol", "through three nodes")
+	got := hs[2].m.check("--as", "carol")
+	if len(got.Messages) != 1 || got.Messages[0].Content != "through three nodes" {
+		t.Fatalf("carol on the third host has %+v; want dave's message from the first", got.Messages)
+	}
+}
+
+// A broker started with --store records the cluster in its data folder: a
+// peer that takes over without IPC_STORE in its environment serves the
+// same mesh rather than a store of its own.
+func TestTakeoverRemembersTheCluster(t *testing.T) {
+	t.Parallel()
+	nats := natsMeshes.Get(t)
+	env := []string{"IPC_NATS_PREFIX=" + natsMeshes.Prefix(), "IPC_SHARED_SECRET=remember-" + strconv.Itoa(freePort(t))}
+	a := newMesh(t, env...)
+	b := newMesh(t, append(env, "IPC_STORE="+nats.URL())...)
+	brokerA := a.start(nil, "broker", "--store", nats.URL())
+	brokerA.waitLine(brokerA.stdout, "serving", startTimeout)
+	if !strings.Contains(brokerA.stdout.String(), "NATS JetStream cluster") {
+		t.Errorf("the broker's banner does not name its store: %q", brokerA.stdout.String())
+	}
+	b.startBroker()
+	b.mustRun("register", "carol")
+	if err := signalPID(brokerA.pid(), os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	brokerA.wait(runTimeout)
+	// No IPC_STORE here: this send starts host A's next broker.
+	a.mustRun("send", "--as", "dave", "carol", "after the takeover")
+	got := b.check("--as", "carol")
+	if len(got.Messages) != 1 || got.Messages[0].Content != "after the takeover" {
+		t.Fatalf("carol on host B has %+v; want the message sent through host A's new broker", got.Messages)
+	}
+}

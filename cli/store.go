@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+// storeFlags are the flags that choose where a broker keeps the mesh:
+// --store, as IPC_STORE does, and the --nats-* flags of a broker that also
+// runs a node of the NATS cluster on its host.
+type storeFlags struct {
+	store       string
+	node        string // client address of the node run here
+	clusterAddr string // its route address
+	routes      string // the other nodes' routes
+	name        string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet, withNode bool) {
+	fs.StringVar(&f.store, "store", "", "keep the mesh in `STORE`: bbolt (a file in the data folder, the default) or nats://host:4222[,...] (a NATS JetStream cluster); overrides IPC_STORE")
+	if !withNode {
+		return
+	}
+	fs.StringVar(&f.node, "nats-node", "", "also run a NATS JetStream node of the cluster here, serving clients on `HOST:PORT` (its data in DATA/nats-node)")
+	fs.StringVar(&f.clusterAddr, "nats-cluster", "", "the node's route address, `HOST:PORT`, that the other nodes connect to")
+	fs.StringVar(&f.routes, "nats-routes", "", "the other nodes' route addresses, `HOST:PORT,...`")
+	fs.StringVar(&f.name, "nats-name", "", "the node's `NAME` in the cluster (default: the host name part of --nats-cluster and its port)")
+}
+
+// apply puts the chosen store into cfg, and makes a broker that cfg starts
+// detached use it too (the child reads only its flags and the environment).
+func (f *storeFlags) apply(cfg *election.Config) error {
+	if f.store == "" {
+		return nil
+	}
+	if err := election.SetStore(cfg, f.store); err != nil {
+		return usagef("--store: %v", strings.TrimPrefix(err.Error(), "IPC_STORE: "))
+	}
+	if len(cfg.Detach) > 0 {
+		cfg.Detach = append(cfg.Detach, "--store", f.store)
+	}
+	return nil
+}
+
+// startNode runs the NATS node of --nats-node, if asked for, and points
+// cfg at it when no store was chosen: a host that runs a node of the
+// cluster uses it. The caller shuts the node down.
+func (f *storeFlags) startNode(ctx context.Context, cfg *election.Config) (*cluster.Node, error) {
+	if f.node == "" {
+		if f.clusterAddr != "" || f.routes != "" || f.name != "" {
+			return nil, usagef("--nats-cluster, --nats-routes and --nats-name go with --nats-node HOST:PORT")
+		}
+		return nil, nil
+	}
+	host, port, err := hostPort("--nats-node", f.node)
+	if err != nil {
+		return nil, err
+	}
+	nc := cluster.NodeConfig{Name: f.name, Dir: filepath.Join(cfg.DataDir, "nats-node"), Host: host, Port: port}
+	if f.clusterAddr != "" {
+		chost, cport, err := hostPort("--nats-cluster", f.clusterAddr)
+		if err != nil {
+			return nil, err
+		}
+		if chost != host {
+			return nil, usagef("--nats-node and --nats-cluster must be on the same host, got %s and %s", host, chost)
+		}
+		nc.ClusterPort = cport
+		if nc.Name == "" {
+			nc.Name = strings.ReplaceAll(host, ".", "-") + "-" + strconv.Itoa(cport)
+		}
+	}
+	for _, r := range strings.Split(f.routes, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if _, _, err := hostPort("--nats-routes", strings.TrimPrefix(r, "nats-route://")); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(r, "nats-route://") {
+			r = "nats-route://" + r
+		}
+		nc.Routes = append(nc.Routes, r)
+	}
+	if len(nc.Routes) > 0 && nc.ClusterPort == 0 {
+		return nil, usagef("--nats-routes needs --nats-cluster HOST:PORT, the address the other nodes reach this one on")
+	}
+	if nc.Name == "" {
+		nc.Name = "ipcmesh-" + strconv.Itoa(port)
+	}
+	nc.Logger = cfg.Logger
+	node, err := cluster.StartNode(ctx, nc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Cluster.URL == "" {
+		cfg.Cluster.URL = node.ClientURL()
+	}
+	return node, nil
+}
+
+func hostPort(flagName, s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(p)
+	if err != nil || perr != nil || n < 1 || n > 65535 || host == "" {
+		return "", 0, usagef("%s %q: want HOST:PORT, such as 127.0.0.1:4222", flagName, s)
+	}
+	return host, n, nil
+}
+
+// clusterNote says which store a broker serves from, for its banner.
+func clusterNote(cfg election.Config) string {
+	if cfg.Cluster.URL == "" {
+		return ""
+	}
+	return fmt.Sprintf("; store: NATS JetStream cluster %s", cfg.Cluster.URL)
+}
