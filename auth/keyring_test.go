@@ -165,8 +165,10 @@ func TestKeyringKeepLeavesCurrent(t *testing.T) {
 // a token file never hands one name another's session.
 func TestKeyringNamesDifferingInCase(t *testing.T) {
 	keys := testKeys(t, "case")
+	// One expiry for every token, so that a token made twice is the same.
+	expires := time.Now().Add(time.Hour)
 	tok := func(name string) string {
-		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: time.Now().Add(time.Hour)})
+		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: expires})
 	}
 	dir := t.TempDir()
 	k := Keyring{Dir: dir}

@@ -190,9 +190,18 @@ func (s *Store) publish(ctx context.Context, id string, data []byte) (uint64, er
 // retryable tells the errors of a cluster that is changing leaders or of
 // a connection moving to another server from a refusal.
 func retryable(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == errCodeDuplicateInProcess {
+		return true // the first try is still being replicated
+	}
 	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
 }
+
+// errCodeDuplicateInProcess is JetStream's answer to a publish whose id
+// an earlier try, not yet committed, carries ("duplicate message id is in
+// process"): the earlier try may still be acked, or fail with the quorum.
+const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 
 // unavailable is the error of a write the cluster did not ack. What the
 // client reads is what the person must do; the NATS error is kept for the
@@ -200,14 +209,14 @@ func retryable(err error) bool {
 func unavailable(what string, err error) error {
 	why := "the NATS cluster did not acknowledge it"
 	switch {
-	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+	case retryable(err):
 		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off) or is unreachable"
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):
 		why = "this broker is not connected to the NATS cluster (its servers are down or unreachable)"
 	}
 	return &ipcmesh.Error{
 		Code:    ipcmesh.CodeUnavailable,
-		Message: fmt.Sprintf("%s: %s; nothing was acknowledged, so send it again once the cluster is back (the same message id is never stored twice) (%v)", what, why, err),
+		Message: fmt.Sprintf("%s: %s; nothing was acknowledged: try again once the cluster is back (a message sent again with the same id is never stored twice) (%v)", what, why, err),
 	}
 }
 
