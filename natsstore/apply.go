@@ -110,11 +110,17 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 		return
 	}
 	var ev event
-	if err := json.Unmarshal(data, &ev); err != nil {
-		s.fail(fmt.Errorf("event %d of the log is not ipcmesh's: %w", seq, err))
+	if err := json.Unmarshal(data, &ev); err != nil || ev.Op == "" {
+		// Not a write of a broker: every view skips it alike.
+		s.log.Warn("skipping an event of the log that is not ipcmesh's", "seq", seq, "err", err)
+		s.advance(seq)
 		return
 	}
 	if ev.Op == opBlob {
+		if s.blobs == nil {
+			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which this view cannot read", seq, ev.ID))
+			return
+		}
 		data, err := s.blob(ev.ID)
 		if err == nil {
 			err = json.Unmarshal(data, &ev)
