@@ -83,44 +83,18 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 
 	const loseAfter = 300
 	var (
-		order    []int
-		count    = make(map[int]int)
 		lost     bool
 		lostAt   time.Time
 		lostSeen int // lines printed when the broker was lost
 	)
-	deadline := time.Now().Add(3 * time.Minute)
-	for n := 0; len(count) < total; {
-		batch, closed := receiver.stdout.next(n, deadline)
-		for _, l := range batch {
-			var msg ipcmesh.Message
-			if err := json.Unmarshal([]byte(l), &msg); err != nil {
-				t.Fatalf("receiver printed a line that is not a JSON message (%v): %q", err, l)
-			}
-			num, err := strconv.Atoi(msg.Content)
-			if err != nil || msg.From != "builder" || msg.To != "reviewer" {
-				t.Fatalf("receiver printed an unexpected message: %q", l)
-			}
-			order = append(order, num)
-			count[num]++
-		}
-		n += len(batch)
+	order, count := readNumbered(t, receiver, sender, total, 3*time.Minute, func(n int) {
 		if !lost && n >= loseAfter {
 			lostSeen = n
 			lostAt = time.Now()
 			lose(pid)
 			lost = true
 		}
-		if len(count) == total {
-			break
-		}
-		if closed {
-			t.Fatalf("receiver exited (status %d) after printing %d messages (%d distinct)", receiver.wait(runTimeout), n, len(count))
-		}
-		if len(batch) == 0 && time.Now().After(deadline) {
-			t.Fatalf("receiver printed %d messages (%d distinct of %d) and no more; sender exited: %v", n, len(count), total, sender.hasExited())
-		}
-	}
+	})
 	if !lost {
 		t.Fatalf("the stream ended before the broker could be taken away")
 	}
@@ -179,6 +153,46 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 		t.Errorf("receiver printed %d lines in all, want %d", got, total)
 	}
 	return out
+}
+
+// readNumbered reads the numbered messages from builder to reviewer that
+// receiver prints as JSON lines, until total distinct numbers have
+// arrived, and returns them in the order printed with how often each was.
+// After each batch of lines it calls progress with how many it has read,
+// so that a test can take something away mid-stream. It fails the test if
+// the receiver prints anything else, exits, or stalls for longer than
+// within.
+func readNumbered(t *testing.T, receiver, sender *proc, total int, within time.Duration, progress func(n int)) (order []int, count map[int]int) {
+	t.Helper()
+	count = make(map[int]int)
+	deadline := time.Now().Add(within)
+	for n := 0; len(count) < total; {
+		batch, closed := receiver.stdout.next(n, deadline)
+		for _, l := range batch {
+			var msg ipcmesh.Message
+			if err := json.Unmarshal([]byte(l), &msg); err != nil {
+				t.Fatalf("receiver printed a line that is not a JSON message (%v): %q", err, l)
+			}
+			num, err := strconv.Atoi(msg.Content)
+			if err != nil || msg.From != "builder" || msg.To != "reviewer" {
+				t.Fatalf("receiver printed an unexpected message: %q", l)
+			}
+			order = append(order, num)
+			count[num]++
+		}
+		n += len(batch)
+		progress(n)
+		if len(count) == total {
+			break
+		}
+		if closed {
+			t.Fatalf("receiver exited (status %d) after printing %d messages (%d distinct)", receiver.wait(runTimeout), n, len(count))
+		}
+		if len(batch) == 0 && time.Now().After(deadline) {
+			t.Fatalf("receiver printed %d messages (%d distinct of %d) and no more; sender exited: %v", n, len(count), total, sender.hasExited())
+		}
+	}
+	return order, count
 }
 
 // signalPID sends sig to the process pid, which need not be a child.

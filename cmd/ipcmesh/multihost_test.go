@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -54,25 +53,8 @@ func TestTwoHostsStreamExactlyOnceAcrossNodeAndBrokerLoss(t *testing.T) {
 	sender := a.start(strings.NewReader(lines.String()), "send", "--lines", "--as", "builder", "reviewer", "-")
 
 	const nodeLossAt, brokerLossAt = 1000, 2500
-	count := make(map[int]int)
-	var order []int
 	nodeLost, brokerLost := false, false
-	deadline := time.Now().Add(4 * time.Minute)
-	for n := 0; len(count) < total; {
-		batch, closed := receiver.stdout.next(n, deadline)
-		for _, l := range batch {
-			var msg ipcmesh.Message
-			if err := json.Unmarshal([]byte(l), &msg); err != nil {
-				t.Fatalf("receiver printed a line that is not a JSON message (%v): %q", err, l)
-			}
-			num, err := strconv.Atoi(msg.Content)
-			if err != nil || msg.From != "builder" || msg.To != "reviewer" {
-				t.Fatalf("receiver printed an unexpected message: %q", l)
-			}
-			order = append(order, num)
-			count[num]++
-		}
-		n += len(batch)
+	order, count := readNumbered(t, receiver, sender, total, 4*time.Minute, func(n int) {
 		if !nodeLost && n >= nodeLossAt {
 			nats.Stop(1) // a NATS server dies: two of three keep quorum
 			nodeLost = true
@@ -83,13 +65,7 @@ func TestTwoHostsStreamExactlyOnceAcrossNodeAndBrokerLoss(t *testing.T) {
 			}
 			brokerLost = true
 		}
-		if closed {
-			t.Fatalf("receiver exited (status %d) after %d messages (%d distinct)", receiver.wait(runTimeout), n, len(count))
-		}
-		if len(batch) == 0 && time.Now().After(deadline) {
-			t.Fatalf("receiver printed %d messages (%d distinct of %d) and no more; sender exited: %v", n, len(count), total, sender.hasExited())
-		}
-	}
+	})
 	if code := sender.wait(runTimeout); code != 0 {
 		t.Fatalf("sender exited with status %d, want 0", code)
 	}
