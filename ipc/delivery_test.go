@@ -323,7 +323,8 @@ func testLargeMessage(t *testing.T, kind storeKind) {
 	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
-	body := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz <tag> & \"quoted\" ünïcødé\n", 800) // ~54 KB
+	line := "0123456789 abcdefghijklmnopqrstuvwxyz <tag> & \"quoted\" ünïcødé\n"
+	body := strings.Repeat(line, 400) + "FAIL: the line that matters\n" + strings.Repeat(line, 400) // ~54 KB
 	res := alice.send(t, "bob", body)
 	ev := bob.Events.await(t, ipc.EventMessage, nil)
 	var pushed ipcmesh.Message
@@ -342,7 +343,9 @@ func testLargeMessage(t *testing.T, kind storeKind) {
 		if filepath.Base(filepath.Dir(msg.Path)) != "large-messages" || !strings.HasPrefix(msg.Path, m.Dir+string(filepath.Separator)) {
 			t.Errorf("path %q is not in a large-messages folder of the data folder %s", msg.Path, m.Dir)
 		}
-		if len(msg.Content) >= 1000 || !strings.HasPrefix(body, strings.TrimSuffix(msg.Content, "…")) {
+		// The reader sees the line that stands out, not only the start.
+		if len(msg.Content) > store.SummaryMax || !strings.Contains(msg.Content, "801 lines") ||
+			!strings.Contains(msg.Content, "\n1: "+strings.TrimSpace(line)+"\n") || !strings.Contains(msg.Content, "\n401: FAIL: the line that matters\n") {
 			t.Errorf("summary of %d bytes: %q", len(msg.Content), msg.Content)
 		}
 	}

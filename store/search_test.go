@@ -43,7 +43,7 @@ func searchFixture(t *testing.T) (*Store, *clock) {
 	clk.Advance(time.Hour)                                            //
 	post(t, s, "p2", "carol", "secret", "the deploy is broken, tell no one")
 	clk.Advance(time.Hour)
-	send(t, s, "d3", "bob", "alice", "deploy fixed "+strings.Repeat("and more words ", 40)+"broken at the end")
+	send(t, s, "d3", "bob", "alice", "deploy fixed "+strings.Repeat("and more words ", 400)+"broken at the end")
 	return s, clk
 }
 
@@ -72,7 +72,7 @@ func TestSearch(t *testing.T) {
 				{Query{Words: "deploy broken", Reader: "bob", Channels: []string{"dev"}}, "p1,d2,d1"},
 				{Query{Words: "BROKEN deploy", Reader: "alice", Channels: []string{"dev"}}, "p1,d1"},
 				{Query{Words: "deploy broken", Reader: "carol", Channels: []string{"secret"}}, "p2,d2"},
-				// The tail of a large body is not in its summary.
+				// The end of a large body's long line is not in its summary.
 				{Query{Words: "deploy fixed", Reader: "alice"}, "d3"},
 				{Query{Words: "deploy end", Reader: "alice"}, ""},
 				{Query{Words: "deploy broken staging", Reader: "bob", Channels: []string{"dev"}}, "p1"},

@@ -11,10 +11,6 @@ import (
 	"time"
 )
 
-// summaryRunes is about how much of a large body its recipient sees before
-// deciding to fetch the rest.
-const summaryRunes = 200
-
 // spill writes a large body to its own file in large-messages/ and returns
 // the file's base name. It runs before the draft reaches the committer: a
 // multi-megabyte write inside the transaction would stall every writer in
@@ -119,30 +115,6 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// summarize returns the start of a large body for its record: about
-// summaryRunes runes, cut between words when a space falls in the second
-// half, and marked with "…" so no one mistakes it for the whole.
-func summarize(body string) string {
-	cut, n := len(body), 0
-	for i := range body {
-		if n == summaryRunes {
-			cut = i
-			break
-		}
-		n++
-	}
-	if cut == len(body) {
-		return body
-	}
-	head := body[:cut]
-	if j := strings.LastIndexAny(head, " \t\r\n"); j >= len(head)/2 {
-		head = head[:j]
-	}
-	// The summary is shown to people and travels in JSON; the body, fetched
-	// whole from its file, keeps every byte.
-	return strings.ToValidUTF8(strings.TrimRight(head, " \t\r\n"), "\uFFFD") + "…"
 }
 
 // plainName reports whether name is a file name and nothing more: no
