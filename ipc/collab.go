@@ -59,13 +59,16 @@ type ChannelLeaveRequest struct {
 // and With, a Channel, or the Thread of a message id. Conversations and
 // channels come newest first, a page of Limit before the seq Before (0: the
 // newest); a thread comes whole, oldest first. A Limit of 0 is
-// store.DefaultHistoryLimit, and none is over store.MaxHistoryLimit.
+// store.DefaultHistoryLimit, and none is over store.MaxHistoryLimit. Since
+// and Until (both inclusive, optional) keep the messages sent between them.
 type HistoryRequest struct {
-	With    string `json:"with,omitempty"`
-	Channel string `json:"channel,omitempty"`
-	Thread  string `json:"thread,omitempty"`
-	Before  uint64 `json:"before,omitempty"`
-	Limit   int    `json:"limit,omitempty"`
+	With    string    `json:"with,omitempty"`
+	Channel string    `json:"channel,omitempty"`
+	Thread  string    `json:"thread,omitempty"`
+	Before  uint64    `json:"before,omitempty"`
+	Limit   int       `json:"limit,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	Until   time.Time `json:"until,omitzero"`
 }
 
 // HistoryResult is one page. More says older messages exist: ask again
@@ -119,7 +122,8 @@ type ListSharedResult struct {
 }
 
 // SearchRequest finds the messages the caller may read that hold every word
-// of Query, newest first, filtered by sender, channel and time: at most
+// of Query, newest first, filtered by sender (From matches what that
+// instance sent under its earlier names too), channel and time: at most
 // Limit of them, store.DefaultSearchLimit for 0 and never more than
 // store.MaxSearchLimit.
 type SearchRequest struct {

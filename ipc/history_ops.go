@@ -2,9 +2,11 @@ package ipc
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // history reads a conversation, a channel or a thread.
@@ -22,6 +24,10 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 	if n != 1 {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "history needs exactly one of with (an instance name), channel (a channel name) or thread (a message id)")
 	}
+	if err := checkTimes(req.Since, req.Until); err != nil {
+		return nil, err
+	}
+	page := store.Page{Before: req.Before, Limit: req.Limit, Since: req.Since, Until: req.Until}
 	var (
 		msgs []ipcmesh.Message
 		more bool
@@ -32,13 +38,13 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		if err := ipcmesh.ValidateName(req.With); err != nil {
 			return nil, err
 		}
-		msgs, more, err = b.store.Conversation(name, req.With, req.Before, req.Limit)
+		msgs, more, err = b.store.Conversation(name, req.With, page)
 	case req.Channel != "":
 		ch, cerr := b.channelFor(name, req.Channel)
 		if cerr != nil {
 			return nil, cerr
 		}
-		msgs, more, err = b.store.ChannelHistory(ch.Name, req.Before, req.Limit)
+		msgs, more, err = b.store.ChannelHistory(ch.Name, page)
 	default:
 		m, rerr := b.readable(name, req.Thread)
 		if rerr != nil {
@@ -67,6 +73,9 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 			// theirs alone.
 			msgs, err = b.reader(name).filter(msgs)
 		}
+		msgs = slices.DeleteFunc(msgs, func(m ipcmesh.Message) bool {
+			return !req.Since.IsZero() && m.Time.Before(req.Since) || !req.Until.IsZero() && m.Time.After(req.Until)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -75,6 +84,14 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		msgs = []ipcmesh.Message{}
 	}
 	return &HistoryResult{Messages: msgs, More: more}, nil
+}
+
+// checkTimes refuses a time window that ends before it begins.
+func checkTimes(since, until time.Time) error {
+	if !since.IsZero() && !until.IsZero() && until.Before(since) {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "until (%s) is before since (%s): swap them", until.Format(time.RFC3339), since.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // waitReply waits for new messages in a thread. It is event driven: every

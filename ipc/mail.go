@@ -225,6 +225,11 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 	if err := decode(OpCheck, body, &req); err != nil {
 		return nil, err
 	}
+	if req.From != "" {
+		if err := ipcmesh.ValidateName(req.From); err != nil {
+			return nil, err
+		}
+	}
 	limit := req.Limit
 	switch {
 	case limit <= 0:
@@ -244,7 +249,15 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}
 		mail := b.presence.mailbox(name)
-		msgs, err := b.store.Unread(name, limit)
+		var (
+			msgs []ipcmesh.Message
+			err  error
+		)
+		if req.From != "" {
+			msgs, err = b.store.UnreadFrom(name, req.From, limit)
+		} else {
+			msgs, err = b.store.Unread(name, limit)
+		}
 		if err != nil {
 			return nil, err
 		}

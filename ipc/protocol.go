@@ -235,10 +235,13 @@ type BroadcastResult struct {
 
 // CheckRequest asks for unread messages, oldest first. With WaitMS and an
 // empty inbox, the broker holds the request until a message arrives or the
-// time runs out.
+// time runs out. With From, only the direct messages from that instance
+// count (under any of its names, as for search), so a check waits for its
+// next message; the rest stay unread for a plain check.
 type CheckRequest struct {
-	Limit  int   `json:"limit,omitempty"`
-	WaitMS int64 `json:"wait_ms,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+	WaitMS int64  `json:"wait_ms,omitempty"`
+	From   string `json:"from,omitempty"`
 }
 
 // CheckResult holds unread messages. They stay unread until acked.

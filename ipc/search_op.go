@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -30,8 +29,8 @@ func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error)
 			return nil, err
 		}
 	}
-	if !req.Since.IsZero() && !req.Until.IsZero() && req.Until.Before(req.Since) {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "until (%s) is before since (%s): swap them", req.Until.Format(time.RFC3339), req.Since.Format(time.RFC3339))
+	if err := checkTimes(req.Since, req.Until); err != nil {
+		return nil, err
 	}
 	// The store bounds the answer (store.DefaultSearchLimit, MaxSearchLimit).
 	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: req.Limit, Reader: name}
@@ -57,7 +56,8 @@ func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	// The store searches what Reader and Channels allow; this is the
+	// The store searches what Reader and Channels allow (and matches From's
+	// earlier names); this is the
 	// broker's own word on it.
 	allowed := make(map[string]bool, len(q.Channels))
 	for _, ch := range q.Channels {

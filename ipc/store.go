@@ -25,12 +25,13 @@ type Store interface {
 
 	AppendEarly(ctx context.Context, drafts []store.Draft, early func([]store.Delivery)) ([]store.Delivery, error)
 	Unread(name string, limit int) ([]ipcmesh.Message, error)
+	UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error)
 	UnreadCount(name string) (int, error)
 	Ack(ctx context.Context, name string, ids []string) (int, error)
 	Get(name, id string) (ipcmesh.Message, string, error)
 	Lookup(id string) (ipcmesh.Message, bool, error)
 
-	Conversation(a, b string, before uint64, limit int) ([]ipcmesh.Message, bool, error)
+	Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool, error)
 	Thread(id string) ([]ipcmesh.Message, error)
 	ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error)
 	Search(q store.Query) ([]ipcmesh.Message, error)
@@ -48,7 +49,7 @@ type Store interface {
 
 	Channel(name string) (ipcmesh.Channel, bool, error)
 	Channels() ([]ipcmesh.Channel, error)
-	ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error)
+	ChannelHistory(name string, p store.Page) ([]ipcmesh.Message, bool, error)
 	CreateChannel(ctx context.Context, ch ipcmesh.Channel) (ipcmesh.Channel, error)
 	JoinChannel(ctx context.Context, name string, members []string) (ipcmesh.Channel, error)
 	LeaveChannel(ctx context.Context, name, member string) error

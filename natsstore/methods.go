@@ -146,6 +146,12 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 	return s.view.Unread(name, limit)
 }
 
+// UnreadFrom returns up to limit of name's unread direct messages from
+// from, under any of its names, oldest first.
+func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error) {
+	return s.view.UnreadFrom(name, from, limit)
+}
+
 // UnreadCount returns how many messages name has not read.
 func (s *Store) UnreadCount(name string) (int, error) { return s.view.UnreadCount(name) }
 
@@ -156,8 +162,8 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) { return s
 func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) { return s.view.Lookup(id) }
 
 // Conversation pages through the direct messages between a and b.
-func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
-	return s.view.Conversation(a, b, before, limit)
+func (s *Store) Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool, error) {
+	return s.view.Conversation(a, b, p)
 }
 
 // Thread returns the thread that message id belongs to.
@@ -196,8 +202,8 @@ func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) { return s.v
 func (s *Store) Channels() ([]ipcmesh.Channel, error) { return s.view.Channels() }
 
 // ChannelHistory pages through a channel's posts.
-func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
-	return s.view.ChannelHistory(name, before, limit)
+func (s *Store) ChannelHistory(name string, p store.Page) ([]ipcmesh.Message, bool, error) {
+	return s.view.ChannelHistory(name, p)
 }
 
 // GetShared returns the value under key.

@@ -36,6 +36,7 @@ const (
 	bucketWords         = "words"
 	bucketShared        = "shared"
 	bucketAccessKeys    = "access-keys"
+	bucketEarlierNames  = "earlier-names"
 )
 
 // Counter keys in the meta bucket.
@@ -77,7 +78,7 @@ func createBuckets(tx *bolt.Tx) error {
 		bucketMeta,
 		bucketChannels, bucketChannelStats, bucketCursors, bucketChannelLog,
 		bucketChannelExpiry, bucketConversations, bucketThreads, bucketWords,
-		bucketShared, bucketAccessKeys,
+		bucketShared, bucketAccessKeys, bucketEarlierNames,
 	} {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
@@ -132,6 +133,7 @@ var (
 	keyWords         = []byte(bucketWords)
 	keyShared        = []byte(bucketShared)
 	keyAccessKeys    = []byte(bucketAccessKeys)
+	keyEarlierNames  = []byte(bucketEarlierNames)
 )
 
 // The collaboration buckets; bbolt keeps each open for the rest of the
@@ -146,6 +148,7 @@ func (t tables) threads() *bolt.Bucket       { return t.tx.Bucket(keyThreads) }
 func (t tables) words() *bolt.Bucket         { return t.tx.Bucket(keyWords) }
 func (t tables) shared() *bolt.Bucket        { return t.tx.Bucket(keyShared) }
 func (t tables) accessKeys() *bolt.Bucket    { return t.tx.Bucket(keyAccessKeys) }
+func (t tables) earlierNames() *bolt.Bucket  { return t.tx.Bucket(keyEarlierNames) }
 
 // seqKey is big-endian so that byte order is seq order, which makes a
 // cursor walk an inbox oldest first.

@@ -252,7 +252,7 @@ func TestRenameCarriesMemberships(t *testing.T) {
 		t.Fatalf("robert unread = %s (the cursor moves with the name)", got)
 	}
 	// The moved message is in the conversation with the new name.
-	if msgs, _, _ := s.Conversation("alice", "robert", 0, 0); msgIDs(msgs) != "d1" {
+	if msgs, _, _ := s.Conversation("alice", "robert", Page{}); msgIDs(msgs) != "d1" {
 		t.Fatalf("conversation alice-robert = %s", msgIDs(msgs))
 	}
 }
@@ -299,7 +299,7 @@ func TestConversationPaging(t *testing.T) {
 	var pages [][]ipcmesh.Message
 	var before uint64
 	for {
-		msgs, more, err := s.Conversation("bob", "alice", before, 20)
+		msgs, more, err := s.Conversation("bob", "alice", Page{Before: before, Limit: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,16 +328,16 @@ func TestConversationPaging(t *testing.T) {
 		t.Fatalf("oldest = %s", all[len(all)-1].ID)
 	}
 	// Default and maximum page size.
-	if msgs, more, _ := s.Conversation("alice", "bob", 0, 0); len(msgs) != 20 || !more {
+	if msgs, more, _ := s.Conversation("alice", "bob", Page{}); len(msgs) != 20 || !more {
 		t.Fatalf("default page %d %v", len(msgs), more)
 	}
-	if msgs, more, _ := s.Conversation("alice", "bob", 0, 1000); len(msgs) != 46 || more {
+	if msgs, more, _ := s.Conversation("alice", "bob", Page{Limit: 1000}); len(msgs) != 46 || more {
 		t.Fatalf("big page %d %v", len(msgs), more)
 	}
-	if msgs, more, _ := s.Conversation("alice", "carol", 0, 0); len(msgs) != 0 || more {
+	if msgs, more, _ := s.Conversation("alice", "carol", Page{}); len(msgs) != 0 || more {
 		t.Fatalf("no conversation %d %v", len(msgs), more)
 	}
-	_, _, err := s.Conversation("alice", "../x", 0, 0)
+	_, _, err := s.Conversation("alice", "../x", Page{})
 	wantCode(t, err, ipcmesh.CodeInvalidName)
 }
 
@@ -349,19 +349,19 @@ func TestChannelHistoryPaging(t *testing.T) {
 		post(t, s, fmt.Sprintf("p%02d", i), "alice", "dev", "post")
 		post(t, s, fmt.Sprintf("q%02d", i), "alice", "dev2", "other channel")
 	}
-	msgs, more, err := s.ChannelHistory("dev", 0, 10)
+	msgs, more, err := s.ChannelHistory("dev", Page{Limit: 10})
 	if err != nil || len(msgs) != 10 || !more || msgs[0].ID != "p24" || msgs[9].ID != "p15" {
 		t.Fatalf("page 1: %s %v %v", msgIDs(msgs), more, err)
 	}
-	msgs, more, _ = s.ChannelHistory("dev", msgs[9].Seq, 10)
+	msgs, more, _ = s.ChannelHistory("dev", Page{Before: msgs[9].Seq, Limit: 10})
 	if len(msgs) != 10 || !more || msgs[0].ID != "p14" {
 		t.Fatalf("page 2: %s %v", msgIDs(msgs), more)
 	}
-	msgs, more, _ = s.ChannelHistory("dev", msgs[9].Seq, 10)
+	msgs, more, _ = s.ChannelHistory("dev", Page{Before: msgs[9].Seq, Limit: 10})
 	if len(msgs) != 5 || more || msgs[4].ID != "p00" {
 		t.Fatalf("page 3: %s %v", msgIDs(msgs), more)
 	}
-	_, _, err = s.ChannelHistory("nope", 0, 10)
+	_, _, err = s.ChannelHistory("nope", Page{Limit: 10})
 	wantCode(t, err, ipcmesh.CodeNotFound)
 }
 
@@ -498,10 +498,10 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 	if ch.Messages != 1 {
 		t.Fatalf("channel count %d", ch.Messages)
 	}
-	if msgs, more, _ := s.ChannelHistory("dev", 0, 0); msgIDs(msgs) != "young" || more {
+	if msgs, more, _ := s.ChannelHistory("dev", Page{}); msgIDs(msgs) != "young" || more {
 		t.Fatalf("history %s", msgIDs(msgs))
 	}
-	if msgs, _, _ := s.Conversation("alice", "bob", 0, 0); len(msgs) != 0 {
+	if msgs, _, _ := s.Conversation("alice", "bob", Page{}); len(msgs) != 0 {
 		t.Fatalf("conversation %s", msgIDs(msgs))
 	}
 	if msgs, _ := s.ThreadAfter("old", 0); len(msgs) != 0 {
@@ -602,7 +602,7 @@ func TestConversationBackfillAfterUpgrade(t *testing.T) {
 	if err := s.WaitIndexed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if msgs, _, _ := s.Conversation("alice", "bob", 0, 0); msgIDs(msgs) != "m3,m2,m1" {
+	if msgs, _, _ := s.Conversation("alice", "bob", Page{}); msgIDs(msgs) != "m3,m2,m1" {
 		t.Fatalf("conversation = %s", msgIDs(msgs))
 	}
 	s.db.View(func(tx *bolt.Tx) error {

@@ -153,12 +153,12 @@ func buildBigStore() (*bigStore, error) {
 			return nil, err
 		}
 		if bs.convSeq == 0 && n >= bigMessages/2 {
-			msgs, _, err := s.Conversation("bench", "agent01", 0, 1)
+			msgs, _, err := s.Conversation("bench", "agent01", Page{Limit: 1})
 			if err != nil {
 				return nil, err
 			}
 			bs.convSeq = msgs[0].Seq
-			hist, _, err := s.ChannelHistory("ch00", 0, 1)
+			hist, _, err := s.ChannelHistory("ch00", Page{Limit: 1})
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +246,7 @@ func BenchmarkConversationPage(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				msgs, more, err := bs.s.Conversation("bench", "agent01", c.before, 20)
+				msgs, more, err := bs.s.Conversation("bench", "agent01", Page{Before: c.before, Limit: 20})
 				if err != nil || len(msgs) != 20 || !more {
 					b.Fatal(len(msgs), more, err)
 				}
@@ -264,7 +264,7 @@ func BenchmarkChannelHistoryPage(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				msgs, more, err := bs.s.ChannelHistory("ch00", c.before, 20)
+				msgs, more, err := bs.s.ChannelHistory("ch00", Page{Before: c.before, Limit: 20})
 				if err != nil || len(msgs) != 20 || !more {
 					b.Fatal(len(msgs), more, err)
 				}

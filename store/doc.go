@@ -75,6 +75,9 @@
 //	                content is in Dir/shared/ when over LargeMessageBytes
 //	access-keys     key id -> ipcmesh.AccessKey (JSON): the records of the HTTP
 //	                face's bearer keys, never the keys themselves
+//	earlier-names   new name 0 rename time old name -> nil: every rename, so
+//	                a sender filter finds mail sent under earlier names
+//	                (kept for good: a rename is a few dozen bytes)
 //	backup-files    only in a backup: large-messages/ and shared/, each a
 //	                bucket of file name -> content; Open writes them out
 //	                and drops the bucket

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	bolt "go.etcd.io/bbolt"
@@ -15,20 +16,27 @@ const (
 	MaxHistoryLimit     = 200
 )
 
+// Page picks one page of a conversation or a channel's history, newest
+// first.
+type Page struct {
+	Before       uint64    // only seqs below it; 0: from the newest
+	Limit        int       // <= 0: DefaultHistoryLimit; at most MaxHistoryLimit
+	Since, Until time.Time // optional, both inclusive
+}
+
 // Conversation returns the direct messages between a and b, either way,
-// read or not (broadcast copies included), newest first: those with a seq
-// below before (0: from the newest), at most limit (<= 0:
-// DefaultHistoryLimit; at most MaxHistoryLimit). more reports that older
-// ones exist; the next page is the one before the last seq returned. It
-// reads the conversation's index from the page's start, so a page costs the
-// same however long the history is.
-func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
+// read or not (broadcast copies included), newest first: one page of them
+// as p says. more reports that older ones (within p's times) exist; the
+// next page is the one before the last seq returned. It reads the
+// conversation's index from the page's start (found by the time for
+// Until), so a page costs the same however long the history is.
+func (s *Store) Conversation(a, b string, p Page) ([]ipcmesh.Message, bool, error) {
 	for _, n := range []string{a, b} {
 		if err := ipcmesh.ValidateName(n); err != nil {
 			return nil, false, err
 		}
 	}
-	msgs, more, err := s.page(bucketConversations, convPrefix(a, b), before, limit)
+	msgs, more, err := s.page(bucketConversations, convPrefix(a, b), p)
 	if err != nil {
 		return nil, false, fmt.Errorf("conversation of %s and %s: %w", a, b, err)
 	}
@@ -38,7 +46,7 @@ func (s *Store) Conversation(a, b string, before uint64, limit int) ([]ipcmesh.M
 // ChannelHistory pages through channel name's posts as Conversation does.
 // A channel that does not exist is not_found; the broker decides who may
 // read which.
-func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
+func (s *Store) ChannelHistory(name string, p Page) ([]ipcmesh.Message, bool, error) {
 	var exists bool
 	if err := s.viewMail(func(tx *bolt.Tx) error {
 		exists = tablesOf(tx).channels().Get([]byte(name)) != nil
@@ -49,7 +57,7 @@ func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh
 	if !exists {
 		return nil, false, channelNotFound(name)
 	}
-	msgs, more, err := s.page(bucketChannelLog, chanPrefix(name), before, limit)
+	msgs, more, err := s.page(bucketChannelLog, chanPrefix(name), p)
 	if err != nil {
 		return nil, false, fmt.Errorf("history of #%s: %w", name, err)
 	}
@@ -57,36 +65,85 @@ func (s *Store) ChannelHistory(name string, before uint64, limit int) ([]ipcmesh
 }
 
 // page reads one page of an index list newest first.
-func (s *Store) page(bucket string, prefix []byte, before uint64, limit int) ([]ipcmesh.Message, bool, error) {
+func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, bool, error) {
+	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit
 	}
 	limit = min(limit, MaxHistoryLimit)
+	var since, until int64
+	if !p.Since.IsZero() {
+		since = unixNano(p.Since)
+	}
+	if !p.Until.IsZero() {
+		until = unixNano(p.Until)
+	}
 	var (
 		out  []ipcmesh.Message
 		more bool
 	)
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		messages := tablesOf(tx).messages
+		before := p.Before
+		if until != 0 {
+			// Start where the clock passed Until, not at the newest.
+			if b := firstAfter(messages.Cursor(), until+int64(clockSlack)); b != 0 && (before == 0 || b < before) {
+				before = b
+			}
+		}
 		c := tx.Bucket([]byte(bucket)).Cursor()
 		k := lastBefore(c, prefix, before)
 		for ; k != nil && inList(k, prefix); k, _ = c.Prev() {
-			if len(out) == limit {
-				more = true
-				return nil
-			}
 			seq := tailSeq(k)
 			rec, ok, err := getRecord(messages, seqKey(seq))
 			if err != nil {
 				return err
 			}
-			if ok {
-				out = append(out, rec.message(seq, s.largeDir))
+			if !ok {
+				continue
 			}
+			t := rec.Time.UnixNano()
+			if since != 0 && t < since-int64(clockSlack) {
+				return nil // seqs follow the clock: nothing older matches
+			}
+			if since != 0 && t < since || until != 0 && t > until {
+				continue
+			}
+			if len(out) == limit {
+				more = true
+				return nil
+			}
+			out = append(out, rec.message(seq, s.largeDir))
 		}
 		return nil
 	})
 	return out, more, err
+}
+
+// firstAfter returns the lowest seq from which on every message was stored
+// after t (Unix nanoseconds), as seqs follow the clock; 0 when the newest
+// message is no later than t. It costs a few dozen seeks however many
+// messages there are.
+func firstAfter(c *bolt.Cursor, t int64) uint64 {
+	first, _ := c.First()
+	last, _ := c.Last()
+	if first == nil {
+		return 0
+	}
+	lo, hi := seqOf(first), seqOf(last)+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		k, v := c.Seek(seqKey(mid))
+		if h, ok := peekRecord(v); k == nil || ok && h.time > t {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo > seqOf(last) {
+		return 0
+	}
+	return lo
 }
 
 // Thread returns the thread that message id belongs to, whether id is its

@@ -76,6 +76,56 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 	return out, nil
 }
 
+// UnreadFrom returns up to limit direct messages name has not acked that
+// from sent (under any of its names, as for a search's From), oldest first
+// (limit <= 0 means 100). Channel posts are left out: a channel is read in
+// order, and acking a later post would pass over the unread ones before
+// it. It reads the inbox only.
+func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error) {
+	for _, n := range []string{name, from} {
+		if err := ipcmesh.ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []ipcmesh.Message
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		inbox := t.inboxes.Bucket([]byte(name))
+		if inbox == nil {
+			return nil
+		}
+		as := senders(t, from, s.now())
+		msgs := seeker{c: t.messages.Cursor()}
+		c := inbox.Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			v := msgs.get(k)
+			if v == nil {
+				return fmt.Errorf("unread entry %x has no message", k)
+			}
+			h, ok := peekRecord(v)
+			if !ok {
+				return fmt.Errorf("message %x: %w", k, errBadRecord)
+			}
+			if !sentBy(as, h.from, h.time) {
+				continue
+			}
+			rec, err := unmarshalRecord(v)
+			if err != nil {
+				return fmt.Errorf("message %x: %w", k, err)
+			}
+			out = append(out, rec.message(seqOf(k), s.largeDir))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unread of %s from %s: %w", name, from, err)
+	}
+	return out, nil
+}
+
 // walkUnreadPosts calls fn with the channel-log key of every post of m's
 // channel after m's cursor that reader did not write, oldest first, until
 // fn returns false. The log's values are the posters' names, so skipping

@@ -126,4 +126,3 @@ func TestSpillFileRemovedForDuplicate(t *testing.T) {
 		t.Fatalf("spill files %v after a duplicate, want 1", files)
 	}
 }
-

@@ -137,6 +137,9 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 	if err := putForward(t, old, forward{To: newName, Until: now.Add(s.opts.ForwardFor)}); err != nil {
 		return RenameResult{}, err
 	}
+	if err := recordEarlier(t, old, newName, now); err != nil {
+		return RenameResult{}, err
+	}
 
 	res := RenameResult{Old: old, New: newName, Moved: moved, SessionID: sess.ID, Expires: sess.Expires}
 	if requestID != "" {

@@ -103,7 +103,7 @@ const (
 // may read, narrowed by the optional filters.
 type Query struct {
 	Words        string    // the words to find; a message matches when it holds all of them
-	From         string    // optional sender filter
+	From         string    // optional sender filter; it matches the sender's earlier names too (see senders)
 	Channel      string    // optional: only this channel's posts
 	Since, Until time.Time // optional, both inclusive
 	Limit        int       // <= 0: DefaultSearchLimit; at most MaxSearchLimit
@@ -115,7 +115,8 @@ type Query struct {
 type matcher struct {
 	q            Query
 	allowed      map[string]bool
-	since, until int64 // Unix nanoseconds; 0 for none
+	from         []alias // the names q.From sent under; see senders
+	since, until int64   // Unix nanoseconds; 0 for none
 }
 
 // permits checks a message's head against the permission and filters;
@@ -131,7 +132,7 @@ func (m *matcher) permits(h *recordHead) bool {
 	} else if m.q.Channel != "" || m.q.Reader == "" || (string(h.from) != m.q.Reader && string(h.to) != m.q.Reader) {
 		return false
 	}
-	if m.q.From != "" && string(h.from) != m.q.From {
+	if m.q.From != "" && !sentBy(m.from, h.from, h.time) {
 		return false
 	}
 	if m.since != 0 && h.time < m.since {
@@ -190,6 +191,9 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 	var out []ipcmesh.Message
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
+		if q.From != "" {
+			m.from = senders(t, q.From, s.now())
+		}
 		wm := watermark(t.meta)
 		budget := searchBudget
 		// check loads a candidate and reports whether the walk goes on.

@@ -1,0 +1,108 @@
+package ipc_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+func ids(msgs []ipcmesh.Message) string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.ID)
+	}
+	return strings.Join(out, ",")
+}
+
+// A check from one sender waits for that sender's next message, through a
+// rename while it waits, and leaves other mail unread.
+func TestCheckFromWaitsForOneSender(t *testing.T) { forEachStore(t, testCheckFromWaitsForOneSender) }
+
+func testCheckFromWaitsForOneSender(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	me := m.join(t, "me")
+	alice := m.join(t, "alice")
+	reviewer := m.join(t, "reviewer")
+	watcher := m.join(t, "watcher")
+
+	checked := make(chan error, 1)
+	var got ipc.CheckResult
+	go func() {
+		checked <- me.call(ipc.OpCheck, ipc.CheckRequest{From: "reviewer", WaitMS: 600_000}, &got)
+	}()
+	awaitWaiting(t, watcher, 1)
+	other := alice.send(t, "me", "not what you wait for")
+	var sess ipc.Session
+	reviewer.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "reviewer2"}, &sess)
+	awaitWaiting(t, watcher, 1) // still waiting after both
+	reply := reviewer.send(t, "me", "looks good")
+	if err := <-checked; err != nil {
+		t.Fatal(err)
+	}
+	if ids(got.Messages) != reply.Message.ID || got.Messages[0].From != "reviewer2" || got.Remaining != 1 {
+		t.Fatalf("check from reviewer = %+v, want only %s from reviewer2 and 1 more unread", got, reply.Message.ID)
+	}
+	if all := me.check(t); ids(all) != other.Message.ID+","+reply.Message.ID {
+		t.Errorf("plain check = %s, want alice's message too, unread", ids(all))
+	}
+	err := me.call(ipc.OpCheck, ipc.CheckRequest{From: "no such/name"}, nil)
+	wantCode(t, err, ipcmesh.CodeInvalidName)
+}
+
+// Search by sender finds what it sent before a rename.
+func TestSearchFromEarlierNames(t *testing.T) { forEachStore(t, testSearchFromEarlierNames) }
+
+func testSearchFromEarlierNames(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	me := m.join(t, "me")
+	builder := m.join(t, "builder")
+	before := builder.send(t, "me", "sent as builder")
+	builder.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "tester"}, nil)
+	after := builder.send(t, "me", "sent as tester")
+	var res ipc.SearchResult
+	me.must(t, ipc.OpSearch, ipc.SearchRequest{Query: "sent", From: "tester"}, &res)
+	if want := after.Message.ID + "," + before.Message.ID; ids(res.Messages) != want {
+		t.Errorf("search from tester = %s, want %s", ids(res.Messages), want)
+	}
+}
+
+// History keeps the messages between since and until, of a conversation,
+// a channel and a thread.
+func TestHistoryBetweenTimes(t *testing.T) { forEachStore(t, testHistoryBetweenTimes) }
+
+func testHistoryBetweenTimes(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	me := m.join(t, "me")
+	m.join(t, "reviewer")
+	var sent []ipcmesh.Message
+	for i := range 3 {
+		var res ipc.SendResult
+		req := ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "reviewer", Content: "note"}}
+		if i > 0 {
+			req.ReplyTo = sent[0].ID
+		}
+		me.must(t, ipc.OpSend, req, &res)
+		sent = append(sent, res.Message)
+	}
+	mid := sent[1]
+	for _, req := range []ipc.HistoryRequest{
+		{With: "reviewer", Since: mid.Time, Until: mid.Time},
+		{Thread: sent[0].ID, Since: mid.Time, Until: mid.Time},
+	} {
+		var r ipc.HistoryResult
+		me.must(t, ipc.OpHistory, req, &r)
+		if ids(r.Messages) != mid.ID || r.More {
+			t.Errorf("history %+v = %s (more %v), want only %s", req, ids(r.Messages), r.More, mid.ID)
+		}
+	}
+	var r ipc.HistoryResult
+	me.must(t, ipc.OpHistory, ipc.HistoryRequest{With: "reviewer", Since: mid.Time}, &r)
+	if want := sent[2].ID + "," + mid.ID; ids(r.Messages) != want {
+		t.Errorf("history since the second = %s, want %s", ids(r.Messages), want)
+	}
+	err := me.call(ipc.OpHistory, ipc.HistoryRequest{With: "reviewer", Since: mid.Time, Until: sent[0].Time}, nil)
+	e := wantCode(t, err, ipcmesh.CodeBadRequest)
+	wantMention(t, e.Message, "until", "before since", "swap")
+}
