@@ -207,9 +207,15 @@ func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ip
 // acked already (an ack that died with a broker) are acked again quietly
 // rather than shown twice.
 func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error) {
+	return p.CheckMail(ctx, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds()})
+}
+
+// CheckMail is Check as req asks: with From, only the direct messages from
+// that instance, waiting for its next one.
+func (p *Peer) CheckMail(ctx context.Context, req ipc.CheckRequest) (ipc.CheckResult, error) {
 	for {
 		var r ipc.CheckResult
-		err := p.Call(ctx, ipc.OpCheck, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds()}, &r)
+		err := p.Call(ctx, ipc.OpCheck, req, &r)
 		if err != nil {
 			return r, err
 		}
@@ -229,7 +235,7 @@ func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.Ch
 		if err := p.Call(ctx, ipc.OpAck, ipc.AckRequest{IDs: again}, nil); err != nil {
 			return r, err
 		}
-		if len(fresh) > 0 || wait <= 0 {
+		if len(fresh) > 0 || req.WaitMS <= 0 {
 			return r, nil
 		}
 	}

@@ -30,7 +30,8 @@ const (
 )
 
 type checkArgs struct {
-	WaitSeconds int `json:"wait_seconds,omitempty" jsonschema:"if nothing is unread, wait up to this many seconds (max 600) for a message; default 0: return at once"`
+	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"if nothing is unread, wait up to this many seconds (max 600) for a message; default 0: return at once"`
+	From        string `json:"from,omitempty" jsonschema:"only direct mail from this instance; the rest stays unread"`
 }
 
 // addCheck adds check, which reads the inbox. Messages are marked read only
@@ -47,7 +48,7 @@ func (c *core) addCheck() {
 		Description: `Read the unread messages sent to this instance and posted to its channels, and mark them read. ` +
 			`Use for "check messages", "msgs?", "any messages?", "check my inbox". ` +
 			`Shows sender, #channel, time, type, id (for reply_to) and text (a large message: summary and file path). ` +
-			`To wait for mail, set wait_seconds instead of calling check repeatedly.`,
+			`To wait for mail, set wait_seconds instead of calling check repeatedly; with from, for that instance's next message.`,
 	}, c.check)
 }
 
@@ -61,20 +62,25 @@ func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs
 		return nil, nil, err
 	}
 	wait := time.Duration(min(in.WaitSeconds, maxWaitSeconds)) * time.Second
+	check := ipc.CheckRequest{Limit: checkLimit, From: in.From}
 	var r ipc.CheckResult
 	if wait > 0 {
-		r, err = c.waitForMail(ctx, req, p, wait)
+		r, err = c.waitForMail(ctx, req, p, check, wait)
 	} else {
-		r, err = p.Check(ctx, checkLimit, 0)
+		r, err = p.CheckMail(ctx, check)
 	}
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
+	what := "new messages"
+	if in.From != "" {
+		what = "new messages from " + in.From
+	}
 	if len(r.Messages) == 0 {
 		if wait > 0 {
-			return text(fmt.Sprintf("No new messages for %s (waited %s).", name, wait)), nil, nil
+			return text(fmt.Sprintf("No %s for %s (waited %s).", what, name, wait)), nil, nil
 		}
-		return text(fmt.Sprintf("No new messages for %s.", name)), nil, nil
+		return text(fmt.Sprintf("No %s for %s.", what, name)), nil, nil
 	}
 
 	var b strings.Builder
@@ -85,7 +91,10 @@ func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs
 		b.WriteString("\n")
 		writeMessage(&b, m, false)
 	}
-	if r.Remaining > 0 {
+	switch {
+	case r.Remaining > 0 && in.From != "":
+		fmt.Fprintf(&b, "\n(%d more unread, from others too: call check again.)\n", r.Remaining)
+	case r.Remaining > 0:
 		fmt.Fprintf(&b, "\n(%d more unread: call check again.)\n", r.Remaining)
 	}
 	// The result is built: only now may the messages leave the inbox.
@@ -96,16 +105,21 @@ func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs
 	return text(b.String()), nil, nil
 }
 
-// waitForMail checks for mail, waiting up to wait for some to arrive, and
-// reports progress meanwhile if the client asked for it.
-func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, wait time.Duration) (ipc.CheckResult, error) {
+// waitForMail checks for mail as check asks, waiting up to wait for some to
+// arrive, and reports progress meanwhile if the client asked for it.
+func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *election.Peer, check ipc.CheckRequest, wait time.Duration) (ipc.CheckResult, error) {
 	if token := req.Params.GetProgressToken(); token != nil {
-		stop := reportProgress(ctx, req.Session, token, wait, "a message")
+		what := "a message"
+		if check.From != "" {
+			what = "a message from " + check.From
+		}
+		stop := reportProgress(ctx, req.Session, token, wait, what)
 		defer stop()
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		r, err := p.Check(ctx, checkLimit, min(time.Until(deadline), waitChunk))
+		check.WaitMS = min(time.Until(deadline), waitChunk).Milliseconds()
+		r, err := p.CheckMail(ctx, check)
 		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
 			return r, err
 		}

@@ -21,6 +21,8 @@ type historyArgs struct {
 	Before      uint64 `json:"before,omitempty" jsonschema:"page back: only messages before this seq (the previous page says it)"`
 	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, max 200)"`
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
+	Since       string `json:"since,omitempty" jsonschema:"only since: 24h, 7d, 2026-01-02 or RFC 3339"`
+	Until       string `json:"until,omitempty" jsonschema:"only until: as since"`
 }
 
 // addHistory adds history, which reads what was said, read or not: a
@@ -36,7 +38,7 @@ func (c *core) addHistory() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "history",
 		Description: `Read past messages, read or not: a conversation with an instance (with) or a channel's posts (channel), newest first; or a whole thread (thread), oldest first. ` +
-			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>". ` +
+			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>", "what did X and I discuss yesterday?" (since 48h, until 24h). ` +
 			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns the messages after that id (at once if a reply already came, else when the next one arrives), or says when a done ended it.`,
 	}, c.history)
 }
@@ -56,6 +58,12 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds and limit must be 0 or more", action)
 	case in.WaitSeconds > 0 && in.Thread == "":
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message in a thread: give thread (the id of the message you expect an answer to)", action)
+	case in.WaitSeconds > 0 && (in.Since != "" || in.Until != ""):
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message, so since and until do not apply: leave them out", action)
+	}
+	since, until, err := human.ParseWindow(in.Since, in.Until, time.Now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
 	}
 	p, name, err := c.id.registered(ctx, action)
 	if err != nil {
@@ -64,7 +72,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	if in.WaitSeconds > 0 {
 		return c.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
 	}
-	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, Limit: in.Limit})
+	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, Limit: in.Limit, Since: since, Until: until})
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
@@ -77,7 +85,13 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	default:
 		what = "the thread of " + in.Thread
 	}
+	if in.Since != "" || in.Until != "" {
+		what += window(since, until)
+	}
 	if len(r.Messages) == 0 {
+		if in.Since != "" || in.Until != "" {
+			return text(fmt.Sprintf("No messages in %s.", what)), nil, nil
+		}
 		if in.Before > 0 {
 			return text(fmt.Sprintf("No messages in %s before seq %d.", what, in.Before)), nil, nil
 		}
@@ -104,6 +118,20 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		}
 	}
 	return text(b.String()), nil, nil
+}
+
+// window says which times a history or search covers: " since T", " until
+// T" or both, in local time.
+func window(since, until time.Time) string {
+	const layout = "2006-01-02 15:04 MST"
+	var s string
+	if !since.IsZero() {
+		s += " since " + since.Local().Format(layout)
+	}
+	if !until.IsZero() {
+		s += " until " + until.Local().Format(layout)
+	}
+	return s
 }
 
 // waitReply waits up to wait for the next message in the thread of id and

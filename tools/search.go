@@ -19,6 +19,7 @@ type searchArgs struct {
 	From    string `json:"from,omitempty" jsonschema:"only messages from this instance"`
 	Channel string `json:"channel,omitempty" jsonschema:"only posts to this channel"`
 	Since   string `json:"since,omitempty" jsonschema:"only messages since: a duration (24h, 7d) or a date (2026-01-02, RFC 3339)"`
+	Until   string `json:"until,omitempty" jsonschema:"only until: as since"`
 }
 
 // addSearch adds search, which finds messages by their words across
@@ -35,18 +36,15 @@ func (c *core) addSearch() {
 
 func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("search for %q", in.Query)
-	var since time.Time
-	if in.Since != "" {
-		var err error
-		if since, err = human.ParseWhen(in.Since, time.Now()); err != nil {
-			return nil, nil, fmt.Errorf("cannot %s: since: %v", action, err)
-		}
+	since, until, err := human.ParseWindow(in.Since, in.Until, time.Now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
 	}
 	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
 	}
-	msgs, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since})
+	msgs, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since, Until: until})
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}

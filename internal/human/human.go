@@ -74,6 +74,26 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a date (2026-01-02 or RFC 3339)", s)
 }
 
+// ParseWindow reads a time window, since and until, each as ParseWhen reads
+// it or empty for no bound. A window that ends before it begins is refused,
+// and each error names the bound that is wrong.
+func ParseWindow(since, until string, now time.Time) (from, to time.Time, err error) {
+	if since != "" {
+		if from, err = ParseWhen(since, now); err != nil {
+			return from, to, fmt.Errorf("since: %w", err)
+		}
+	}
+	if until != "" {
+		if to, err = ParseWhen(until, now); err != nil {
+			return from, to, fmt.Errorf("until: %w", err)
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return from, to, fmt.Errorf("until (%s) is before since (%s): swap them", until, since)
+	}
+	return from, to, nil
+}
+
 // Sender says who sent m and where, for the first line of a message:
 // "alice", "alice (broadcast)", "alice (sent to your old name bob)",
 // "alice in #dev", or with showTo "alice to bob".

@@ -1,0 +1,70 @@
+package tools_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// "Wait for carol's reply": check with from and wait_seconds returns carol's
+// next message, under her new name too, and leaves the rest unread.
+func TestCheckFromWaitsForOneSender(t *testing.T) {
+	m := newMesh(t)
+	team := m.team("alice", "bob", "carol")
+	alice, bob, carol := team[0], team[1], team[2]
+
+	done := make(chan mcptest.CallResult, 1)
+	go func() {
+		params := &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 300, "from": "carol"}}
+		params.SetProgressToken("wait-carol")
+		res, err := bob.cs.CallTool(context.WithoutCancel(t.Context()), params)
+		done <- mcptest.CallResult{Res: res, Err: err}
+	}()
+	<-bob.progress // the check is under way
+	alice.send("bob", "not the one you wait for")
+	carol.ok("rename", map[string]any{"new_name": "carol2"})
+	carol.send("bob", "reviewed: ship it")
+	r := mcptest.Await(t, done, "the check from carol to return")
+	if r.Err != nil || r.Res.IsError {
+		t.Fatalf("check from carol: %v %s", r.Err, mcptest.ResultText(r.Res))
+	}
+	got := mcptest.ResultText(r.Res)
+	mcptest.Contains(t, "check from carol", got, "1 new message for bob", "From carol2", "ship it", "1 more unread, from others too")
+	mcptest.NotContains(t, "check from carol", got, "not the one")
+	mcptest.Contains(t, "plain check", bob.ok("check", nil), "From alice", "not the one")
+	mcptest.Contains(t, "nothing more from carol", bob.ok("check", map[string]any{"from": "carol2"}), "No new messages from carol2 for bob.")
+}
+
+// "What did I discuss with alice yesterday?": history takes since and until.
+func TestHistorySinceUntil(t *testing.T) {
+	m := newMesh(t)
+	team := m.team("alice", "bob")
+	alice, bob := team[0], team[1]
+	alice.send("bob", "the plan for today")
+	bob.send("alice", "agreed")
+
+	got := bob.ok("history", map[string]any{"with": "alice", "since": "1h"})
+	mcptest.Contains(t, "the last hour", got, "2 messages in the conversation of bob with alice since ", "the plan", "agreed")
+	mcptest.Contains(t, "yesterday", bob.ok("history", map[string]any{"with": "alice", "since": "48h", "until": "24h"}),
+		"No messages in the conversation of bob with alice since ", " until ")
+	mcptest.Contains(t, "a bad until", bob.fails("history", map[string]any{"with": "alice", "until": "tuesday"}),
+		`until: "tuesday" is neither a duration (24h, 7d) nor a date`)
+	mcptest.Contains(t, "a window backwards", bob.fails("history", map[string]any{"with": "alice", "since": "1h", "until": "2h"}),
+		"until (2h) is before since (1h): swap them")
+}
+
+// search has until, and from finds what a renamed instance sent before.
+func TestSearchUntilAndEarlierNames(t *testing.T) {
+	m := newMesh(t)
+	team := m.team("alice", "bob")
+	alice, bob := team[0], team[1]
+	alice.send("bob", "zebra report")
+	alice.ok("rename", map[string]any{"new_name": "alicia"})
+
+	mcptest.Contains(t, "from the new name", bob.ok("search", map[string]any{"query": "zebra", "from": "alicia"}), "1 message", "From alice to bob", "zebra report")
+	mcptest.Contains(t, "until an hour ago", bob.ok("search", map[string]any{"query": "zebra", "until": "1h"}), "No message")
+	mcptest.Contains(t, "until later", bob.ok("search", map[string]any{"query": "zebra", "until": "2100-01-01"}), "1 message")
+	mcptest.Contains(t, "bad until", bob.fails("search", map[string]any{"query": "zebra", "until": "soon"}), "until:")
+}
