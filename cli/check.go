@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 func runCheck(ctx context.Context, e Env, args []string) (err error) {
@@ -17,9 +18,15 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	limit := c.Int("limit", 100, "print at most `N` messages")
 	peek := c.Bool("peek", false, "print without marking the messages read")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
+	from := c.String("from", "", "only direct messages from `NAME` (under any of its names); with --wait, wait for its next one")
 	p, _, err := c.open(ctx, e, args, -1, func([]string) error {
 		if *wait < 0 || *limit <= 0 {
 			return usagef("--wait must not be negative and --limit must be above 0")
+		}
+		if *from != "" {
+			if err := ipcmesh.ValidateName(*from); err != nil {
+				return usagef("--from: %v", err)
+			}
 		}
 		return nil
 	})
@@ -27,7 +34,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
-	r, err := p.Check(ctx, *limit, *wait)
+	r, err := p.CheckMail(ctx, ipc.CheckRequest{Limit: *limit, WaitMS: wait.Milliseconds(), From: *from})
 	if errors.Is(err, context.Canceled) {
 		return nil // interrupted while waiting: nothing was read
 	}
@@ -37,7 +44,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		err = printJSON(e.Stdout, r)
 	} else {
-		err = printMessages(e, r.Messages, r.Remaining)
+		err = printMessages(e, r.Messages, r.Remaining, *from)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -46,16 +53,25 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	return ackAll(ctx, p, r.Messages)
 }
 
-func printMessages(e Env, msgs []ipcmesh.Message, remaining int) error {
+// printMessages prints a check's messages; from is the sender it was
+// narrowed to, if any.
+func printMessages(e Env, msgs []ipcmesh.Message, remaining int, from string) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
-		fmt.Fprintln(w, "No new messages.")
+		if from != "" {
+			fmt.Fprintf(w, "No new messages from %s.\n", from)
+		} else {
+			fmt.Fprintln(w, "No new messages.")
+		}
 		return w.err
 	}
 	for _, m := range msgs {
 		printMessage(w, m, false)
 	}
-	if remaining > 0 {
+	switch {
+	case remaining > 0 && from != "":
+		fmt.Fprintf(w, "(%d more unread, from others too: run check again)\n", remaining)
+	case remaining > 0:
 		fmt.Fprintf(w, "(%d more unread: run check again)\n", remaining)
 	}
 	return w.err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -24,8 +25,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	before := c.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
 	limit := c.Int("limit", 0, "at most `N` messages (default 20, max 200)")
 	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
+	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
+	until := c.String("until", "", "only messages until `WHEN` (as --since)")
 	asJSON := c.Bool("json", false, "print the result as JSON")
-	p, _, err := c.open(ctx, e, args, -1, func(pos []string) error {
+	var from, to time.Time
+	p, _, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
 		set := 0
 		for _, v := range []string{*with, *channel, *thread} {
 			if v != "" {
@@ -41,6 +45,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("--wait and --limit must not be negative")
 		case *wait > 0 && *thread == "":
 			return usagef("--wait waits for the next message in a thread: give --thread ID")
+		case *wait > 0 && (*since != "" || *until != ""):
+			return usagef("--wait waits for the next message, so --since and --until do not apply: leave them out")
+		}
+		if from, to, err = human.ParseWindow(*since, *until, "--", time.Now()); err != nil {
+			return usagef("%v", err)
 		}
 		return nil
 	})
@@ -51,7 +60,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	if *wait > 0 {
 		return waitThread(ctx, e, p, *thread, *wait, *asJSON)
 	}
-	r, err := p.History(ctx, ipc.HistoryRequest{With: *with, Channel: *channel, Thread: *thread, Before: *before, Limit: *limit})
+	r, err := p.History(ctx, ipc.HistoryRequest{With: *with, Channel: *channel, Thread: *thread, Before: *before, Limit: *limit, Since: from, Until: to})
 	if err != nil {
 		return err
 	}
@@ -71,6 +80,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		what := "--with " + *with
 		if *channel != "" {
 			what = "--channel " + *channel
+		}
+		for _, f := range []struct{ name, v string }{{"since", *since}, {"until", *until}} {
+			if f.v != "" {
+				what += fmt.Sprintf(" --%s %s", f.name, f.v)
+			}
 		}
 		fmt.Fprintf(w, "(older messages: ipcmesh history %s --before %d)\n", what, last.Seq)
 	}

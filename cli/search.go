@@ -19,25 +19,17 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	var req ipc.SearchRequest
 	c.StringVar(&req.From, "from", "", "only messages from `NAME`")
 	c.StringVar(&req.Channel, "channel", "", "only posts to the channel `C`")
-	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02, RFC 3339)")
+	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
 	c.IntVar(&req.Limit, "limit", 0, "at most `N` messages (default 20, max 100)")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
 	p, _, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
-		if len(pos) == 0 {
-			return usagef("search needs words to look for")
+		if len(pos) == 0 && req.From == "" && req.Channel == "" && *since == "" && *until == "" {
+			return usagef("search needs words to look for, or a filter (--from, --channel, --since, --until)")
 		}
 		req.Query = strings.Join(pos, " ")
-		now := time.Now()
-		if *since != "" {
-			if req.Since, err = human.ParseWhen(*since, now); err != nil {
-				return usagef("--since: %v", err)
-			}
-		}
-		if *until != "" {
-			if req.Until, err = human.ParseWhen(*until, now); err != nil {
-				return usagef("--until: %v", err)
-			}
+		if req.Since, req.Until, err = human.ParseWindow(*since, *until, "--", time.Now()); err != nil {
+			return usagef("%v", err)
 		}
 		return nil
 	})
@@ -57,7 +49,11 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	}
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
-		fmt.Fprintf(w, "No message you may read matches %q.\n", req.Query)
+		if req.Query == "" {
+			fmt.Fprintln(w, "No message you may read matches these filters.")
+		} else {
+			fmt.Fprintf(w, "No message you may read matches %q.\n", req.Query)
+		}
 		return w.err
 	}
 	for _, m := range msgs {

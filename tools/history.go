@@ -61,7 +61,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	case in.WaitSeconds > 0 && (in.Since != "" || in.Until != ""):
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message, so since and until do not apply: leave them out", action)
 	}
-	since, until, err := human.ParseWindow(in.Since, in.Until, time.Now())
+	since, until, err := human.ParseWindow(in.Since, in.Until, "", time.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
 	}

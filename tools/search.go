@@ -36,7 +36,7 @@ func (c *core) addSearch() {
 
 func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("search for %q", in.Query)
-	since, until, err := human.ParseWindow(in.Since, in.Until, time.Now())
+	since, until, err := human.ParseWindow(in.Since, in.Until, "", time.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
 	}

@@ -76,20 +76,21 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 
 // ParseWindow reads a time window, since and until, each as ParseWhen reads
 // it or empty for no bound. A window that ends before it begins is refused,
-// and each error names the bound that is wrong.
-func ParseWindow(since, until string, now time.Time) (from, to time.Time, err error) {
+// and each error names the bound that is wrong as the caller calls it:
+// prefix goes before "since" and "until" ("--" on the command line).
+func ParseWindow(since, until, prefix string, now time.Time) (from, to time.Time, err error) {
 	if since != "" {
 		if from, err = ParseWhen(since, now); err != nil {
-			return from, to, fmt.Errorf("since: %w", err)
+			return from, to, fmt.Errorf("%ssince: %w", prefix, err)
 		}
 	}
 	if until != "" {
 		if to, err = ParseWhen(until, now); err != nil {
-			return from, to, fmt.Errorf("until: %w", err)
+			return from, to, fmt.Errorf("%suntil: %w", prefix, err)
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
-		return from, to, fmt.Errorf("until (%s) is before since (%s): swap them", until, since)
+		return from, to, fmt.Errorf("%[1]suntil (%[2]s) is before %[1]ssince (%[3]s): swap them", prefix, until, since)
 	}
 	return from, to, nil
 }

@@ -58,11 +58,11 @@ func TestParseWhen(t *testing.T) {
 
 func TestParseWindow(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	from, to, err := ParseWindow("48h", "24h", now)
+	from, to, err := ParseWindow("48h", "24h", "", now)
 	if err != nil || !from.Equal(now.Add(-48*time.Hour)) || !to.Equal(now.Add(-24*time.Hour)) {
 		t.Errorf("ParseWindow(48h, 24h) = %v, %v, %v", from, to, err)
 	}
-	if from, to, err := ParseWindow("", "", now); err != nil || !from.IsZero() || !to.IsZero() {
+	if from, to, err := ParseWindow("", "", "", now); err != nil || !from.IsZero() || !to.IsZero() {
 		t.Errorf("an empty window = %v, %v, %v; want no bounds", from, to, err)
 	}
 	for _, c := range []struct{ since, until, want string }{
@@ -70,9 +70,12 @@ func TestParseWindow(t *testing.T) {
 		{"", "5", `until: "5" is neither a duration`},
 		{"24h", "48h", "until (48h) is before since (24h): swap them"},
 	} {
-		if _, _, err := ParseWindow(c.since, c.until, now); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, _, err := ParseWindow(c.since, c.until, "", now); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseWindow(%q, %q) = %v, want an error with %q", c.since, c.until, err, c.want)
 		}
+	}
+	if _, _, err := ParseWindow("24h", "48h", "--", now); err == nil || err.Error() != "--until (48h) is before --since (24h): swap them" {
+		t.Errorf("with the prefix --: %v", err)
 	}
 }
 
