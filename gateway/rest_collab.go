@@ -78,7 +78,8 @@ func (s *Server) leaveChannel(c *call) (any, error) {
 
 func (s *Server) history(c *call) (any, error) {
 	q := c.query()
-	req := ipc.HistoryRequest{With: q.str("with"), Channel: q.str("channel"), Before: q.seq("before"), Limit: q.count("limit", 0)}
+	req := ipc.HistoryRequest{With: q.str("with"), Channel: q.str("channel"), Before: q.seq("before"), Limit: q.count("limit", 0),
+		Since: q.time("since"), Until: q.time("until")}
 	if q.err != nil {
 		return nil, q.err
 	}

@@ -125,7 +125,7 @@ func (s *Server) check(c *call) (any, error) {
 	if q.err != nil {
 		return nil, q.err
 	}
-	r, err := c.peer().Check(c.ctx, limit, wait)
+	r, err := c.peer().CheckMail(c.ctx, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds(), From: q.str("from")})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// GET /api/v1/messages takes from, and GET /api/v1/history since and until.
+func TestSenderAndTimeFilters(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob, carol := f.peer("bob"), f.peer("carol")
+	ctx := ctxT(t)
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	var sent []ipc.SendResult
+	for i, content := range []string{"one", "two", "three"} {
+		p := bob
+		if i == 1 {
+			p = carol
+		}
+		r, err := p.Send(ctx, "alice", content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, r)
+	}
+
+	var unread ipc.CheckResult
+	f.ok(req{method: "GET", path: "/api/v1/messages?from=carol", key: key}, 200, &unread)
+	if len(unread.Messages) != 1 || unread.Messages[0].Content != "two" || unread.Remaining != 2 {
+		t.Errorf("messages from carol = %+v, want only \"two\" and 2 more unread", unread)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/messages?from=no/name", key: key}, 400, "invalid_name")
+
+	at := url.QueryEscape(sent[2].Message.Time.Format(time.RFC3339Nano))
+	var hist historyResult
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob&since=" + at + "&until=" + at, key: key}, 200, &hist)
+	if len(hist.Messages) != 1 || hist.Messages[0].Content != "three" {
+		t.Errorf("history with bob at the time of \"three\" = %+v", hist)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/history?with=bob&until=yesterday", key: key}, 400, "bad_request")
+}
