@@ -69,13 +69,13 @@ func summarize(body string) string {
 		if strings.IndexByte(text, '\x1b') >= 0 {
 			plain = stripEscapes(text)
 		}
-		switch {
-		case standsOut(plain, severe):
+		switch rank(plain) {
+		case severeLine:
 			nSev++
 			if len(sev) < summaryNotes {
 				sev = append(sev, l)
 			}
-		case standsOut(plain, mild):
+		case mildLine:
 			nMild++
 			if len(mil) < summaryNotes {
 				mil = append(mil, l)
@@ -118,34 +118,52 @@ func summarize(body string) string {
 	return strings.TrimSuffix(w.b.String(), "\n")
 }
 
-// standsOut reports whether one of words begins a word of text, ignoring
-// case. A capital after a small letter begins a word too, as in
-// ValueError or NullPointerException.
-func standsOut(text string, words []string) bool {
+// Ranks of a line, by the words in it.
+const (
+	plainLine = iota
+	mildLine
+	severeLine
+)
+
+// rank says whether a word of severe or mild begins a word of text,
+// ignoring case; severe wins. A capital after a small letter begins a word
+// too, as in ValueError or NullPointerException.
+func rank(text string) int {
+	r := plainLine
 	for i := 0; i < len(text); i++ {
-		if !mayBegin(text[i]) {
+		c := text[i] | 0x20
+		if c < 'a' || c > 'z' {
 			continue
 		}
 		if i > 0 && isWordByte(text[i-1]) && !(isUpper(text[i]) && isLower(text[i-1])) {
 			continue
 		}
-		for _, w := range words {
-			if len(text)-i >= len(w) && strings.EqualFold(text[i:i+len(w)], w) {
-				return true
+		for _, w := range severe {
+			if w[0] == c && hasPrefixFold(text[i:], w) {
+				return severeLine
+			}
+		}
+		for _, w := range mild {
+			if w[0] == c && hasPrefixFold(text[i:], w) {
+				r = mildLine
 			}
 		}
 	}
-	return false
+	return r
 }
 
-// mayBegin reports whether b may begin one of the words of severe or mild:
-// most bytes of a long log cannot, and are passed over at once.
-func mayBegin(b byte) bool {
-	switch b | 0x20 {
-	case 'e', 'f', 'p', 't', 'a', 's', 'w', 'd':
-		return true
+// hasPrefixFold reports whether s begins with word, a word of lower-case
+// ASCII letters and spaces, in any case.
+func hasPrefixFold(s, word string) bool {
+	if len(s) < len(word) {
+		return false
 	}
-	return false
+	for i := 0; i < len(word); i++ {
+		if s[i]|0x20 != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // isWordByte reports whether b may be part of an ASCII word; bytes of

@@ -96,3 +96,17 @@ func FuzzSummarize(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSummarize is the cost a large send pays before its commit, for
+// a body at the 8 MiB limit: a test log of short lines.
+func BenchmarkSummarize(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 8<<20-64; i++ {
+		fmt.Fprintf(&sb, "--- PASS: TestCase%d (0.00s)\n", i)
+	}
+	body := sb.String()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		summarize(body)
+	}
+}
