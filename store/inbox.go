@@ -25,6 +25,22 @@ func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 // reads only the inbox and the channel logs from the cursors on, never the
 // history.
 func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
+	return s.unread(name, "", limit)
+}
+
+// UnreadFrom is Unread narrowed to the direct messages that from sent
+// (under any of its names, as for a search's From). Channel posts are left
+// out: a channel is read in order, and acking a later post would pass over
+// the unread ones before it. It reads the inbox only.
+func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error) {
+	if err := ipcmesh.ValidateName(from); err != nil {
+		return nil, err
+	}
+	return s.unread(name, from, limit)
+}
+
+// unread is Unread, or UnreadFrom when from is not empty.
+func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -34,14 +50,37 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 	var out []ipcmesh.Message
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
+		// sent reports whether the message under an inbox key is from; a
+		// record is read only to filter by sender.
+		sent := func([]byte) (bool, error) { return true, nil }
+		if from != "" {
+			as := senders(t, from, s.now())
+			msgs := seeker{c: t.messages.Cursor()}
+			sent = func(k []byte) (bool, error) {
+				h, ok := peekRecord(msgs.get(k))
+				if !ok {
+					return false, fmt.Errorf("unread entry %x: %w", k, errBadRecord)
+				}
+				return sentBy(as, h.from, h.time), nil
+			}
+		}
 		var keys [][]byte
 		if inbox := t.inboxes.Bucket([]byte(name)); inbox != nil {
 			c := inbox.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
-				keys = append(keys, k)
+				ok, err := sent(k)
+				if err != nil {
+					return err
+				}
+				if ok {
+					keys = append(keys, k)
+				}
 			}
 		}
-		ms := memberships(t, name)
+		var ms []membership
+		if from == "" {
+			ms = memberships(t, name)
+		}
 		if len(ms) > 0 {
 			c := t.channelLog().Cursor()
 			for _, m := range ms {
@@ -72,56 +111,6 @@ func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("unread of %s: %w", name, err)
-	}
-	return out, nil
-}
-
-// UnreadFrom returns up to limit direct messages name has not acked that
-// from sent (under any of its names, as for a search's From), oldest first
-// (limit <= 0 means 100). Channel posts are left out: a channel is read in
-// order, and acking a later post would pass over the unread ones before
-// it. It reads the inbox only.
-func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error) {
-	for _, n := range []string{name, from} {
-		if err := ipcmesh.ValidateName(n); err != nil {
-			return nil, err
-		}
-	}
-	if limit <= 0 {
-		limit = 100
-	}
-	var out []ipcmesh.Message
-	err := s.viewMail(func(tx *bolt.Tx) error {
-		t := tablesOf(tx)
-		inbox := t.inboxes.Bucket([]byte(name))
-		if inbox == nil {
-			return nil
-		}
-		as := senders(t, from, s.now())
-		msgs := seeker{c: t.messages.Cursor()}
-		c := inbox.Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			v := msgs.get(k)
-			if v == nil {
-				return fmt.Errorf("unread entry %x has no message", k)
-			}
-			h, ok := peekRecord(v)
-			if !ok {
-				return fmt.Errorf("message %x: %w", k, errBadRecord)
-			}
-			if !sentBy(as, h.from, h.time) {
-				continue
-			}
-			rec, err := unmarshalRecord(v)
-			if err != nil {
-				return fmt.Errorf("message %x: %w", k, err)
-			}
-			out = append(out, rec.message(seqOf(k), s.largeDir))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("unread of %s from %s: %w", name, from, err)
 	}
 	return out, nil
 }
