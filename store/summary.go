@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode"
@@ -21,14 +22,25 @@ const (
 	summaryNotes = 8   // lines that stand out
 	summaryTail  = 3   // last lines
 	summaryWidth = 160 // bytes of one shown line, when many are shown
+	// scanLines bounds the lines walked from either end for the first and
+	// last lines, so a body of blank lines costs no walk.
+	scanLines = 1000
 )
 
-// severe and mild are the words that make a line stand out, lower case,
-// matched where a word begins. Severe lines are shown before mild ones:
-// in a log of warnings with one failure, the failure is the news.
+// severe and mild are the words that make a line stand out, matched where
+// a word begins, in any case. Severe lines
+// are shown before mild ones: in a log of warnings with one failure, the
+// failure is the news.
 var (
 	severe = []string{"error", "fail", "panic", "fatal", "traceback", "exception", "assert", "abort", "segmentation fault"}
 	mild   = []string{"warn", "deprecat"}
+)
+
+// Ranks of a line, by the words in it.
+const (
+	plainLine = iota
+	mildLine
+	severeLine
 )
 
 // line is one line of a body: its number (from 1) and its text.
@@ -42,58 +54,18 @@ type line struct {
 // tracebacks, then warnings) and its last lines, each numbered. It is at
 // most SummaryMax bytes, valid UTF-8 whatever the body holds, and depends
 // on the body alone. So 3,000 PASS lines and one FAIL show the FAIL.
+//
+// It runs on every large send, so it reads the body once, looks at most
+// bytes only to see that no word begins there, and keeps nothing of the
+// body but the lines it shows.
 func summarize(body string) string {
-	var (
-		total        int
-		head         []line
-		sev, mil     []line
-		nSev, nMild  int
-		tail         []line // a ring of the last summaryTail non-blank lines
-		tailAt       int
-		lastHeadLine int
-	)
-	for rest := body; rest != ""; {
-		text, more, _ := strings.Cut(rest, "\n")
-		rest = more
+	total := strings.Count(body, "\n")
+	if body != "" && body[len(body)-1] != '\n' {
 		total++
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		l := line{n: total, text: text}
-		if len(head) < summaryHead {
-			head = append(head, l)
-			lastHeadLine = total
-			continue
-		}
-		plain := text
-		if strings.IndexByte(text, '\x1b') >= 0 {
-			plain = stripEscapes(text)
-		}
-		switch rank(plain) {
-		case severeLine:
-			nSev++
-			if len(sev) < summaryNotes {
-				sev = append(sev, l)
-			}
-		case mildLine:
-			nMild++
-			if len(mil) < summaryNotes {
-				mil = append(mil, l)
-			}
-		}
-		if len(tail) < summaryTail {
-			tail = append(tail, l)
-		} else {
-			tail[tailAt] = l
-			tailAt = (tailAt + 1) % len(tail)
-		}
 	}
-	notes := append(sev, mil[:min(len(mil), summaryNotes-len(sev))]...)
-	slices.SortFunc(notes, func(a, b line) int { return a.n - b.n })
-	tail = append(tail[tailAt:], tail[:tailAt]...)
-	tail = slices.DeleteFunc(tail, func(l line) bool {
-		return l.n <= lastHeadLine || slices.ContainsFunc(notes, func(o line) bool { return o.n == l.n })
-	})
+	head, rest, restLine := firstLines(body)
+	notes, outstanding := notable(body, rest, restLine)
+	tail := lastLines(body, total, rest, notes)
 
 	// Few lines shown may each be long: a body of one long line shows
 	// much of it.
@@ -104,8 +76,8 @@ func summarize(body string) string {
 	w.line(fmt.Sprintf("%s, %s. First lines:", human.Size(len(body)), human.Count(total, "line")))
 	w.lines(head, width)
 	if len(notes) > 0 {
-		if n := nSev + nMild; n > len(notes) {
-			w.line(fmt.Sprintf("Lines that stand out (%d of %d):", len(notes), n))
+		if outstanding > len(notes) {
+			w.line(fmt.Sprintf("Lines that stand out (%d of %d):", len(notes), outstanding))
 		} else {
 			w.line("Lines that stand out:")
 		}
@@ -118,38 +90,115 @@ func summarize(body string) string {
 	return strings.TrimSuffix(w.b.String(), "\n")
 }
 
-// Ranks of a line, by the words in it.
-const (
-	plainLine = iota
-	mildLine
-	severeLine
-)
+// firstLines returns the first summaryHead non-blank lines of body, the
+// offset of the line after them and that line's number.
+func firstLines(body string) (head []line, rest, restLine int) {
+	n := 1
+	for ; rest < len(body) && len(head) < summaryHead && n <= scanLines; n++ {
+		text, _, _ := strings.Cut(body[rest:], "\n")
+		if strings.TrimSpace(text) != "" {
+			head = append(head, line{n: n, text: text})
+		}
+		rest += len(text) + 1
+	}
+	return head, min(rest, len(body)), n
+}
 
-// rank says whether a word of severe or mild begins a word of text,
-// ignoring case; severe wins. A capital after a small letter begins a word
-// too, as in ValueError or NullPointerException.
-func rank(text string) int {
-	r := plainLine
-	for i := 0; i < len(text); i++ {
-		c := text[i] | 0x20
-		if c < 'a' || c > 'z' {
-			continue
+// lastLines returns those of the last summaryTail non-blank lines of body
+// from offset rest on that are not among notes already, oldest first.
+func lastLines(body string, total, rest int, notes []line) []line {
+	var tail []line
+	end, n := len(body), total
+	if strings.HasSuffix(body, "\n") {
+		end--
+	}
+	for i, seen := 0, 0; end >= rest && seen < summaryTail && i < scanLines; i++ {
+		start := strings.LastIndexByte(body[:end], '\n') + 1
+		if start < rest {
+			break
 		}
-		if i > 0 && isWordByte(text[i-1]) && !(isUpper(text[i]) && isLower(text[i-1])) {
-			continue
-		}
-		for _, w := range severe {
-			if w[0] == c && hasPrefixFold(text[i:], w) {
-				return severeLine
+		if text := body[start:end]; strings.TrimSpace(text) != "" {
+			seen++
+			if !slices.ContainsFunc(notes, func(l line) bool { return l.n == n }) {
+				tail = append(tail, line{n: n, text: text})
 			}
 		}
-		for _, w := range mild {
-			if w[0] == c && hasPrefixFold(text[i:], w) {
-				r = mildLine
+		n, end = n-1, start-1
+	}
+	slices.Reverse(tail)
+	return tail
+}
+
+// notable returns the lines from offset rest (line restLine) on that stand
+// out, at most summaryNotes of them, severe ones first and then in order,
+// and how many stand out in all.
+func notable(body string, rest, restLine int) ([]line, int) {
+	// first maps a byte, either case, to the words that begin with it, a
+	// bit each: most bytes of a body begin none and cost one look.
+	words := append(slices.Clip(severe), mild...)
+	var first [256]uint32
+	for k, w := range words {
+		first[w[0]] |= 1 << k
+		first[w[0]&^0x20] |= 1 << k
+	}
+	var (
+		sev, mil []line
+		all      int
+		n, start = restLine, rest
+		rank     = plainLine
+	)
+	// flush keeps the line from start to end as its rank says.
+	flush := func(end int) {
+		switch rank {
+		case severeLine:
+			all++
+			if len(sev) < summaryNotes {
+				sev = append(sev, line{n: n, text: body[start:end]})
+			}
+		case mildLine:
+			all++
+			if len(mil) < summaryNotes {
+				mil = append(mil, line{n: n, text: body[start:end]})
 			}
 		}
 	}
-	return r
+	for i := rest; i < len(body); i++ {
+		c := body[i]
+		if c == '\n' {
+			flush(i)
+			n, start, rank = n+1, i+1, plainLine
+			continue
+		}
+		m := first[c]
+		if m == 0 || !wordStart(body, i) {
+			continue
+		}
+		for ; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros32(m)
+			if !hasPrefixFold(body[i:], words[k]) {
+				continue
+			}
+			if k < len(severe) {
+				rank = severeLine
+				break
+			}
+			rank = max(rank, mildLine)
+		}
+		if rank == severeLine {
+			// Nothing more in the line can change it: go on from its end.
+			j := strings.IndexByte(body[i:], '\n')
+			if j < 0 {
+				break
+			}
+			i += j - 1
+		}
+	}
+	if start < len(body) {
+		flush(len(body))
+	}
+	notes := append(sev, mil[:min(len(mil), summaryNotes-len(sev))]...)
+	slices.SortFunc(notes, func(a, b line) int { return a.n - b.n })
+	return notes, all
 }
 
 // hasPrefixFold reports whether s begins with word, a word of lower-case
@@ -166,6 +215,35 @@ func hasPrefixFold(s, word string) bool {
 	return true
 }
 
+// wordStart reports whether a word begins at s[p]: after a byte that is no
+// part of a word, at a capital after a small letter (ValueError,
+// NullPointerException), or after a terminal colour code.
+func wordStart(s string, p int) bool {
+	if p == 0 {
+		return true
+	}
+	prev := s[p-1]
+	switch {
+	case !isWordByte(prev):
+		return true
+	case isUpper(s[p]) && isLower(prev):
+		return true
+	case prev == 'm':
+		return afterEscape(s[:p])
+	}
+	return false
+}
+
+// afterEscape reports whether s ends with a colour code: ESC [, digits and
+// semicolons, m.
+func afterEscape(s string) bool {
+	i := len(s) - 2
+	for i >= 0 && (s[i] >= '0' && s[i] <= '9' || s[i] == ';') {
+		i--
+	}
+	return i >= 1 && s[i] == '[' && s[i-1] == '\x1b'
+}
+
 // isWordByte reports whether b may be part of an ASCII word; bytes of
 // other letters count too, so no keyword matches inside them.
 func isWordByte(b byte) bool {
@@ -174,29 +252,6 @@ func isWordByte(b byte) bool {
 
 func isUpper(b byte) bool { return b >= 'A' && b <= 'Z' }
 func isLower(b byte) bool { return b >= 'a' && b <= 'z' }
-
-// stripEscapes removes a terminal's escape sequences (ESC [ ... letter,
-// the colours of test output) from s.
-func stripEscapes(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '\x1b')
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		s = s[i+1:]
-		if s == "" || s[0] != '[' {
-			continue
-		}
-		j := 1
-		for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
-			j++
-		}
-		s = s[min(j+1, len(s)):]
-	}
-}
 
 // boundedWriter writes whole lines while they fit in max bytes, keeping
 // room for the "…" that says some were left out.
@@ -228,9 +283,18 @@ func (w *boundedWriter) lines(ls []line, width int) {
 }
 
 // clean makes one line of a body fit to show: valid UTF-8, no control
-// characters but tabs, no terminal escapes (colours), no trailing
-// space, and at most width bytes, cut between characters and marked "…".
+// characters but tabs, no terminal escapes (colours), no trailing space,
+// and at most width bytes, cut between characters and marked "…".
 func clean(s string, width int) string {
+	// Only a line's start can be shown: cleaning the rest of a long one
+	// would cost a copy of it.
+	cut := false
+	if limit := 4*width + 64; len(s) > limit {
+		for limit > 0 && !utf8.RuneStart(s[limit]) {
+			limit--
+		}
+		s, cut = s[:limit], true
+	}
 	if strings.IndexByte(s, '\x1b') >= 0 {
 		s = stripEscapes(s)
 	}
@@ -240,9 +304,37 @@ func clean(s string, width int) string {
 			continue
 		}
 		if b.Len()+utf8.RuneLen(r) > width {
-			return strings.TrimRight(b.String(), " \t") + ellipsis
+			cut = true
+			break
 		}
 		b.WriteRune(r)
 	}
-	return strings.TrimRight(b.String(), " \t")
+	out := strings.TrimRight(b.String(), " \t")
+	if cut {
+		out += ellipsis
+	}
+	return out
+}
+
+// stripEscapes removes a terminal's escape sequences (ESC [ ... letter,
+// the colours of test output) from s.
+func stripEscapes(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '\x1b')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i+1:]
+		if s == "" || s[0] != '[' {
+			continue
+		}
+		j := 1
+		for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+			j++
+		}
+		s = s[min(j+1, len(s)):]
+	}
 }
