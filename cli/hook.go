@@ -98,7 +98,7 @@ func (h *hookFlags) parse(name string, args []string, more func(*flag.FlagSet)) 
 	if more != nil {
 		more(fs)
 	}
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -136,12 +136,13 @@ func asName(name string) *meshCommand {
 	return c
 }
 
-// open parses args as parse does with stopAfter, lets check (when not nil)
-// judge the positionals, then joins the mesh and acts as the command's
-// name. The check comes first so that a command called wrongly says so
-// without starting a broker. The caller closes the peer with closeAll.
-func (c *meshCommand) open(ctx context.Context, e Env, args []string, stopAfter int, check func(pos []string) error) (*election.Peer, []string, error) {
-	pos, err := parse(c.FlagSet, args, stopAfter)
+// open parses args as parse does, lets check (when not nil) judge the
+// positionals, then joins the mesh and acts as the command's name. The
+// check comes first so that a command called wrongly (or asked for its
+// help) says so without starting a broker. The caller closes the peer with
+// closeAll.
+func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func(pos []string) error) (*election.Peer, []string, error) {
+	pos, err := parse(c.FlagSet, args)
 	if err != nil {
 		return nil, nil, err
 	}
