@@ -12,7 +12,6 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
-	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // meshConfig is the mesh described by the environment, as every command
@@ -54,15 +53,6 @@ func join(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (
 	cfg.Subscribe = subscribe
 	cfg.OnEvent = onEvent
 	return election.Join(ctx, cfg)
-}
-
-// messageLimit is the longest message or shared value cfg allows, the
-// limit the broker applies (IPC_MAX_MESSAGE_BYTES).
-func messageLimit(cfg election.Config) int {
-	if n := cfg.Store.MaxMessageBytes; n > 0 {
-		return n
-	}
-	return store.DefaultMaxMessageBytes
 }
 
 // readAtMost reads r to its end, unless it holds more than limit bytes:

@@ -24,14 +24,14 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	c.StringVar(&req.ReplyTo, "reply-to", "", "the `ID` of the message this answers (makes a thread)")
 	c.StringVar(&req.Shared, "shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
 	p, _, err := c.open(ctx, e, args, func(pos []string) error {
-		return completeSend(e, &req, pos, *lines, messageLimit(c.cfg))
+		return completeSend(e, &req, pos, *lines, c.cfg.MessageLimit())
 	})
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
 	if *lines {
-		return sendLines(ctx, e, p, req, messageLimit(c.cfg), *asJSON)
+		return sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON)
 	}
 	r, err := p.SendMessage(ctx, req)
 	if err != nil {
@@ -157,7 +157,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		}
 		content = strings.Join(pos, " ")
 		if content == "-" {
-			limit := messageLimit(c.cfg)
+			limit := c.cfg.MessageLimit()
 			b, over, err := readAtMost(e.Stdin, limit)
 			if err != nil {
 				return fmt.Errorf("read the message from stdin: %w", err)

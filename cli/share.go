@@ -22,7 +22,7 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content []byte
 	p, pos, err := c.open(ctx, e, args, func(pos []string) (err error) {
-		content, err = shareContent(e, pos, messageLimit(c.cfg))
+		content, err = shareContent(e, pos, c.cfg.MessageLimit())
 		return err
 	})
 	if err != nil {
