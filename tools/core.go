@@ -29,6 +29,9 @@ type core struct {
 	// a file path for its readers), as the mesh is configured; send's
 	// description states it.
 	largeBytes int
+	// configured is IPC_NAME, which the first tool call that needs a name
+	// registers; "" when there is none (and on a bound server).
+	configured string
 }
 
 // identity is the part of a server that depends on who chooses the name it

@@ -483,9 +483,21 @@ func TestPush(t *testing.T) {
 	}
 }
 
-func TestIPCNameRegistersAtStart(t *testing.T) {
+// IPC_NAME is registered by the first tool call that needs a name. A
+// server that was only started, initialized and listed, as clients' health
+// checks do (claude mcp list), registers nothing.
+func TestIPCNameRegistersAtFirstUse(t *testing.T) {
 	m := newMesh(t)
 	carol := m.start("carol", startOpts{env: []string{"IPC_NAME=carol"}})
+	if _, err := carol.cs.ListTools(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// list_instances needs no name, and waits for the server's start.
+	listed := carol.ok("list_instances", nil)
+	mcptest.Contains(t, "list before any call needs a name", listed, "No instance is registered yet", "registers carol")
+	if strings.Contains(listed, "- carol") {
+		t.Errorf("a server that was only listed registered IPC_NAME:\n%s", listed)
+	}
 	mcptest.Contains(t, "check", carol.ok("check", nil), "No new messages for carol")
 	alice := m.start("alice", startOpts{})
 	alice.register("alice")
