@@ -60,9 +60,11 @@ type identity interface {
 	autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error)
 }
 
-// addFeatures adds the tools, the prompt and the inbox resource to c.mcp.
-// Every server has the same ones, whichever way it reaches the mesh.
+// addFeatures adds the tools, the prompt and the inbox resource to c.mcp,
+// and the middleware that explains wrong arguments. Every server has the
+// same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
+	c.mcp.AddReceivingMiddleware(c.explainArguments)
 	c.addRegister()
 	c.addSend()
 	c.addCheck()
