@@ -95,7 +95,7 @@ func usagef(format string, args ...any) error {
 // and returns the exit status: 0 on success, 1 when the command failed, 2
 // when it was called wrongly. Errors are one line on stderr.
 func Main(e Env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && (len(args) == 1 || args[1] == "help") {
 		usage(e.Stdout)
 		return 0
 	}
