@@ -29,7 +29,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var from, to time.Time
-	p, _, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
+	p, _, err := c.open(ctx, e, args, func(pos []string) (err error) {
 		set := 0
 		for _, v := range []string{*with, *channel, *thread} {
 			if v != "" {
