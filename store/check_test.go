@@ -245,3 +245,22 @@ func BenchmarkOpen100k(b *testing.B) {
 		}
 	})
 }
+
+// FuzzOpenDamaged opens stores made of arbitrary bytes: Open either serves
+// one or refuses it, and never crashes the process. The seeds are a small
+// bbolt file (pages of 1 KiB) whole, cut short and with a page's id
+// flipped.
+func FuzzOpenDamaged(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, dbFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(Options{Dir: dir, NoSync: true})
+		if err != nil {
+			return
+		}
+		s.Unread("bob", 100)
+		s.Close()
+	})
+}
