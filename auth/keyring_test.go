@@ -215,28 +215,25 @@ func TestKeyringNamesDifferingInCase(t *testing.T) {
 // until it is dropped, and files that hold no session id are ignored.
 func TestRegisterSession(t *testing.T) {
 	k := Keyring{Dir: t.TempDir()}
-	sid, pending, err := k.RegisterSession("bob")
-	if err != nil || pending || !validSessionID(sid) {
-		t.Fatalf("first register: %q, %v, %v", sid, pending, err)
+	sid, kept, err := k.RegisterSession("bob")
+	if err != nil || !kept || !validSessionID(sid) {
+		t.Fatalf("first register: %q, kept %v, %v", sid, kept, err)
 	}
-	if err := k.KeepRegister("bob", sid); err != nil {
-		t.Fatal(err)
+	if again, kept, err := k.RegisterSession("bob"); err != nil || !kept || again != sid {
+		t.Fatalf("a retry: %q (kept %v, %v), want %q again", again, kept, err, sid)
 	}
-	if again, pending, err := k.RegisterSession("bob"); err != nil || !pending || again != sid {
-		t.Fatalf("a retry: %q (pending %v, %v), want %q again", again, pending, err, sid)
-	}
-	if other, pending, _ := k.RegisterSession("Bob"); pending || other == sid {
+	if other, _, _ := k.RegisterSession("Bob"); other == sid {
 		t.Errorf("Bob, another name, got bob's session id")
 	}
 	if err := k.DropRegister("bob"); err != nil {
 		t.Fatal(err)
 	}
-	if next, pending, _ := k.RegisterSession("bob"); pending || next == sid {
+	if next, _, _ := k.RegisterSession("bob"); next == sid {
 		t.Errorf("after the token was kept, a register reuses the session id")
 	}
 	path, _ := k.pendingPath("bob")
 	os.WriteFile(path, []byte("not an id\n"), 0o600)
-	if got, pending, _ := k.RegisterSession("bob"); pending || !validSessionID(got) {
-		t.Errorf("a file with no session id in it: %q, pending %v", got, pending)
+	if got, kept, _ := k.RegisterSession("bob"); kept || !validSessionID(got) {
+		t.Errorf("a file with no session id in it: %q, kept %v", got, kept)
 	}
 }

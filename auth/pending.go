@@ -10,42 +10,74 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // RegisterSession returns the session id a register of name from this
-// data folder sends: the one an earlier register kept (KeepRegister) if
-// its token never got kept, else a new one. A register that reached the
-// broker but whose token was lost (its process died, the folder was full)
-// left a session only that id resumes; the same id makes the retry
-// resume it, as PROTOCOL.md promises, rather than get name_taken.
-// pending says whether the id came from an earlier register.
-func (k Keyring) RegisterSession(name string) (sid string, pending bool, err error) {
+// data folder sends, and whether it is kept there (until DropRegister):
+// the one kept already if there is one, else a new one, kept if the
+// folder can take it. A register that reached the broker but whose token
+// was lost (its process died, the folder was full) left a session only
+// that id resumes; the same id makes a retry resume it, as PROTOCOL.md
+// promises, rather than get name_taken. Registers of the same name racing
+// from one folder all send the id the first of them kept, so they all
+// join one session.
+func (k Keyring) RegisterSession(name string) (sid string, kept bool, err error) {
 	path, err := k.pendingPath(name)
 	if err != nil {
 		return "", false, err
 	}
-	if b, err := os.ReadFile(path); err == nil {
-		if sid := strings.TrimSpace(string(b)); validSessionID(sid) {
-			return sid, true, nil
-		}
+	if sid, ok := readSessionID(path); ok {
+		return sid, true, nil
 	}
-	sid, err = NewSessionID()
-	return sid, false, err
+	if sid, err = NewSessionID(); err != nil {
+		return "", false, err
+	}
+	if err := createOnce(path, []byte(sid+"\n")); err != nil {
+		return sid, false, nil // the fallback is the caller's: see election's Register
+	}
+	// Another process may have kept its id first: every one sends that.
+	if won, ok := readSessionID(path); ok {
+		return won, true, nil
+	}
+	return sid, false, nil
 }
 
-// KeepRegister keeps sid as the session id of a register of name in
-// flight, until DropRegister.
-func (k Keyring) KeepRegister(name, sid string) error {
-	path, err := k.pendingPath(name)
+// readSessionID reads the session id kept at path.
+func readSessionID(path string) (string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	sid := strings.TrimSpace(string(b))
+	return sid, validSessionID(sid)
+}
+
+// createOnce writes data to path whole unless path exists: written under
+// a private name, then linked into place, which fails when the name is
+// taken, so the first of processes racing wins and no one reads half a
+// file.
+func createOnce(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".register-*.tmp")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("keep the session id of a register of %s: %w", name, err)
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := atomicfile.Write(path, []byte(sid+"\n"), 0o600); err != nil {
-		return fmt.Errorf("keep the session id of a register of %s: %w", name, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
 	}
 	return nil
 }
