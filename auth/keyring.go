@@ -157,6 +157,11 @@ func (k Keyring) dir() (string, error) {
 }
 
 func (k Keyring) tokenPath(name string) (string, error) {
+	return k.path(name, ".token")
+}
+
+// path is the file of name with extension ext in the sessions folder.
+func (k Keyring) path(name, ext string) (string, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return "", err
 	}
@@ -164,7 +169,7 @@ func (k Keyring) tokenPath(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, ipcmesh.FileName(name)+".token"), nil
+	return filepath.Join(dir, ipcmesh.FileName(name)+ext), nil
 }
 
 // legacyPath is where name's token was kept, beside path, before file

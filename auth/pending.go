@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // RegisterSession returns the session id a register of name from this
@@ -32,7 +32,10 @@ func (k Keyring) RegisterSession(name string) (sid string, kept bool, err error)
 	if sid, err = NewSessionID(); err != nil {
 		return "", false, err
 	}
-	if err := createOnce(path, []byte(sid+"\n")); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return sid, false, nil
+	}
+	if err := atomicfile.Create(path, []byte(sid+"\n"), 0o600); err != nil {
 		return sid, false, nil // the fallback is the caller's: see election's Register
 	}
 	// Another process may have kept its id first: every one sends that.
@@ -52,36 +55,6 @@ func readSessionID(path string) (string, bool) {
 	return sid, validSessionID(sid)
 }
 
-// createOnce writes data to path whole unless path exists: written under
-// a private name, then linked into place, which fails when the name is
-// taken, so the first of processes racing wins and no one reads half a
-// file.
-func createOnce(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".register-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return nil
-}
-
 // DropRegister forgets the session id of a register of name, once its
 // token is kept: the next register makes a session of its own.
 func (k Keyring) DropRegister(name string) error {
@@ -96,14 +69,7 @@ func (k Keyring) DropRegister(name string) error {
 }
 
 func (k Keyring) pendingPath(name string) (string, error) {
-	if err := ipcmesh.ValidateName(name); err != nil {
-		return "", err
-	}
-	dir, err := k.dir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, ipcmesh.FileName(name)+".register"), nil
+	return k.path(name, ".register")
 }
 
 // validSessionID reports whether s is a session id NewSessionID makes.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,17 +26,8 @@ func TestRegisterRetryResumesLostSession(t *testing.T) {
 	broker := m.startBroker()
 
 	// An assistant's MCP server, connected, about to register.
-	cmd := exec.Command(ipcmeshBin, "mcp")
-	cmd.Env = m.environ()
-	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
-	if err != nil {
-		t.Fatalf("connect to ipcmesh mcp: %v", err)
-	}
-	t.Cleanup(func() { cs.Close() })
-	t.Cleanup(func() { cmd.Process.Kill() }) // first: it may be stopped
+	cs, cmd := m.mcpProcess(t)
+	t.Cleanup(func() { cmd.Process.Kill() }) // before the session's close: it is stopped
 	if text, isErr := assistantCall(t, cs, "list_instances", nil); isErr {
 		t.Fatalf("list_instances: %s", text)
 	}
