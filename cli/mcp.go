@@ -30,7 +30,7 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 	remote := fs.String("remote", "", "the HTTP face of a mesh on another machine: https://HOST:PORT")
 	keyFile := fs.String("key-file", "", "a file holding the key for --remote (else IPC_KEY)")
 	caFile := fs.String("ca", "", "a PEM CA certificate to trust for --remote (else IPC_CA_FILE)")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,13 @@ import (
 	"sync"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-// maxMCPLine is the least limit on one line of MCP over stdio: the go-sdk's
-// own default, 16 MiB.
-const maxMCPLine = 16 << 20
+// maxMCPLine is the least limit on one line of MCP over stdio: as long as
+// a broker's response, so that a tool call with a message over the mesh's
+// limit is answered that it is too large by the tool itself.
+const maxMCPLine = ipc.MaxResponseFrame
 
 // mcpLineLimit is the longest line an MCP client may send: a tool call
 // carrying the largest message, its JSON escaping and the call around it,

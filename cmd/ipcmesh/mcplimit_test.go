@@ -10,7 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// TestMCPRefusesOversizedCall: a tool call over 16 MiB, the most one line
+// TestMCPRefusesOversizedCall: a tool call over 64 MiB, the most one line
 // of MCP over stdio may be, gets an error for that call; the server keeps
 // serving, and nothing of the refused call reaches the mesh.
 func TestMCPRefusesOversizedCall(t *testing.T) {
@@ -21,12 +21,12 @@ func TestMCPRefusesOversizedCall(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	huge := strings.Repeat("x", 17<<20)
+	huge := strings.Repeat("x", 65<<20)
 	_, err := assistant.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "carol", "content": huge}})
 	if err == nil {
-		t.Fatal("a 17 MiB tool call succeeded")
+		t.Fatal("a 65 MiB tool call succeeded")
 	}
-	for _, want := range []string{"17.0 MiB", "over the 16.1 MiB", "refused", "IPC_MAX_MESSAGE_BYTES"} {
+	for _, want := range []string{"65.0 MiB", "over the 64.0 MiB", "refused", "IPC_MAX_MESSAGE_BYTES"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal %q does not say %q", err, want)
 		}
