@@ -4,11 +4,12 @@
 package testbin
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -21,7 +22,6 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
-	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -110,12 +110,18 @@ func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
 			go func() {
 				defer nc.Close()
 				nc.SetDeadline(time.Now().Add(time.Minute))
-				f, err := ipc.ReadFrame(bufio.NewReader(nc), 64<<10)
-				if err != nil {
+				// The wire's frames (PROTOCOL.md section 2): a 4-byte
+				// big-endian length, then JSON. The hello is frame 1.
+				var hdr [4]byte
+				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
 					return
 				}
-				b, _ := ipc.AppendFrame(nil, &ipc.Frame{ID: f.ID, Error: e})
-				nc.Write(b)
+				if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+					return
+				}
+				body, _ := json.Marshal(map[string]any{"id": 1, "error": e})
+				nc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+				nc.Write(body)
 			}()
 		}
 	}()
