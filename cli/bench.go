@@ -28,10 +28,11 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
+	face := fs.String("face", bench.FaceNative, "native, or http to also measure figures a, b (one send in flight), c and f through the HTTP face")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits]\n\n")
+			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--face native|http] [--default-limits]\n\n")
 			fmt.Fprintf(e.Stdout, "Starts a private mesh of real processes on a free 127.0.0.1 port in a temporary\nfolder (your own mesh is not touched) and reports each figure as the median over\nrepetitions, with min, max and the target. See docs/PERFORMANCE.md.\n\n")
 			fs.SetOutput(e.Stdout)
 			fs.PrintDefaults()
@@ -58,6 +59,9 @@ func runBench(ctx context.Context, e Env, args []string) error {
 			groups = append(groups, g)
 		}
 	}
+	if *face != bench.FaceNative && *face != bench.FaceHTTP {
+		return usagef("--face takes native or http, got %q", *face)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to start the mesh's processes: %w", err)
@@ -73,6 +77,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 		ProfileDir:    *profile,
 		TraceDir:      *traceDir,
 		Only:          groups,
+		Face:          *face,
 		Version:       Version,
 		Progress:      progress,
 		Getenv:        e.Getenv,
