@@ -22,6 +22,7 @@ const (
 // face is the HTTP face of a mesh: an "ipcmesh serve --http" child on a
 // free port of 127.0.0.1, joined to the mesh's broker child.
 type face struct {
+	m      *mesh
 	cmd    *exec.Cmd
 	url    string
 	stderr *tail
@@ -40,7 +41,7 @@ func (m *mesh) startFace(ctx context.Context) (*face, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &face{cmd: cmd, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)
@@ -185,20 +186,41 @@ func (c *restClient) read(ctx context.Context, wait time.Duration, fn func(from,
 	return c.call(ctx, "POST", "/api/v1/messages/ack", map[string][]string{"ids": ids}, nil)
 }
 
-// faceMesh is a mesh with a broker child and an HTTP face child.
-func (r *runner) faceMesh(ctx context.Context, name string) (*mesh, *face, error) {
+// faceMesh is a mesh with a broker child and an HTTP face child; close
+// the face to close both.
+func (r *runner) faceMesh(ctx context.Context, name string) (*face, error) {
 	m, err := r.newMesh(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := m.startBroker(ctx); err != nil {
 		m.close()
-		return nil, nil, err
+		return nil, err
 	}
 	f, err := m.startFace(ctx)
 	if err != nil {
 		m.close()
-		return nil, nil, err
+		return nil, err
 	}
-	return m, f, nil
+	return f, nil
+}
+
+// close stops the face, then its mesh.
+func (f *face) close() {
+	f.stop()
+	f.m.close()
+}
+
+// clients makes a key for each name with ipcmesh key create, and a client
+// that uses it.
+func (f *face) clients(ctx context.Context, names ...string) ([]*restClient, error) {
+	cs := make([]*restClient, len(names))
+	for i, name := range names {
+		key, err := f.m.keyFor(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = f.client(key)
+	}
+	return cs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,23 +35,34 @@ func (r *runner) httpGroups() []group {
 	}
 }
 
+// sinkFace is faceMesh with an online subscribed recipient, "sink", in
+// this process, and the count of messages pushed to it.
+func (r *runner) sinkFace(ctx context.Context, name string) (*face, *atomic.Int64, error) {
+	f, err := r.faceMesh(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, pushed, err := startSink(ctx, f.m, "sink")
+	if err != nil {
+		f.close()
+		return nil, nil, err
+	}
+	return f, pushed, nil
+}
+
 // figAHTTP: one REST client sends one message after another to an online
 // subscribed recipient, each POST answered after its commit.
 func (r *runner) figAHTTP(ctx context.Context, res *results) error {
-	m, f, err := r.faceMesh(ctx, "a-http")
+	f, pushed, err := r.sinkFace(ctx, "a-http")
 	if err != nil {
 		return err
 	}
-	defer func() { f.stop(); m.close() }()
-	_, pushed, err := startSink(ctx, m, "sink")
+	defer f.close()
+	cs, err := f.clients(ctx, "sender")
 	if err != nil {
 		return err
 	}
-	key, err := m.keyFor(ctx, "sender")
-	if err != nil {
-		return err
-	}
-	c := f.client(key)
+	c := cs[0]
 	sendN := func(tag string, n int) (time.Duration, error) {
 		start := time.Now()
 		for i := range n {
@@ -82,22 +94,18 @@ func (r *runner) figAHTTP(ctx context.Context, res *results) error {
 // figBHTTP: several REST clients, each its own name and key, send at once,
 // each waiting for every answer before its next send.
 func (r *runner) figBHTTP(ctx context.Context, res *results) error {
-	m, f, err := r.faceMesh(ctx, "b-http")
+	f, pushed, err := r.sinkFace(ctx, "b-http")
 	if err != nil {
 		return err
 	}
-	defer func() { f.stop(); m.close() }()
-	_, pushed, err := startSink(ctx, m, "sink")
+	defer f.close()
+	names := make([]string, r.sz.senders)
+	for i := range names {
+		names[i] = fmt.Sprintf("sender%d", i)
+	}
+	clients, err := f.clients(ctx, names...)
 	if err != nil {
 		return err
-	}
-	clients := make([]*restClient, r.sz.senders)
-	for i := range clients {
-		key, err := m.keyFor(ctx, fmt.Sprintf("sender%d", i))
-		if err != nil {
-			return err
-		}
-		clients[i] = f.client(key)
 	}
 	round := func(tag string, n int) (time.Duration, error) {
 		errs := make([]error, len(clients))
@@ -140,21 +148,17 @@ func (r *runner) figBHTTP(ctx context.Context, res *results) error {
 // they read, as a REST client does; the next round trip starts once both
 // acks are answered, so that each is timed on a quiet mesh.
 func (r *runner) figCHTTP(ctx context.Context, res *results) error {
-	m, f, err := r.faceMesh(ctx, "c-http")
+	f, err := r.faceMesh(ctx, "c-http")
 	if err != nil {
 		return err
 	}
-	defer func() { f.stop(); m.close() }()
-	ka, err := m.keyFor(ctx, "ping")
+	defer f.close()
+	cs, err := f.clients(ctx, "ping", "pong")
 	if err != nil {
 		return err
 	}
-	kb, err := m.keyFor(ctx, "pong")
-	if err != nil {
-		return err
-	}
-	a, b := f.client(ka), f.client(kb)
-	for _, c := range []*restClient{a, b} {
+	a, b := cs[0], cs[1]
+	for _, c := range cs {
 		if err := c.call(ctx, "POST", "/api/v1/register", nil, nil); err != nil {
 			return err
 		}
@@ -269,16 +273,16 @@ func (r *runner) figFHTTP(ctx context.Context, res *results) error {
 }
 
 func (r *runner) peakRSSHTTP(ctx context.Context) (faceMiB, brokerMiB float64, err error) {
-	m, f, err := r.faceMesh(ctx, "f-http")
+	f, err := r.faceMesh(ctx, "f-http")
 	if err != nil {
 		return 0, 0, err
 	}
-	defer func() { f.stop(); m.close() }()
+	defer f.close()
 	n := r.sz.instances
 	name := func(i int) string { return fmt.Sprintf("inst%03d", i%n) }
 	clients := make([]*restClient, n)
 	if err := parallel(ctx, n, 10, func(i int) error {
-		key, err := m.keyFor(ctx, name(i))
+		key, err := f.m.keyFor(ctx, name(i))
 		clients[i] = f.client(key)
 		return err
 	}); err != nil {
@@ -300,7 +304,7 @@ func (r *runner) peakRSSHTTP(ctx context.Context) (faceMiB, brokerMiB float64, e
 	if err != nil {
 		return 0, 0, err
 	}
-	bb, err := peakRSS(m.brokerPID())
+	bb, err := peakRSS(f.m.brokerPID())
 	return float64(fb) / (1 << 20), float64(bb) / (1 << 20), err
 }
 

@@ -36,18 +36,26 @@ func (f *face) keyID(key string) string {
 	return id
 }
 
-func TestRevokedKeyRefusedAtOnce(t *testing.T) {
-	f := newFace(t, nil)
-	key := f.key("alice")
+// liveKey makes a key for name and uses it until the face remembers it:
+// the first request registers the name, the second is checked with the
+// broker once more and remembered, the third needs no check. It returns
+// the key and a request that reads name's inbox with it.
+func (f *face) liveKey(name string) (string, req) {
+	f.t.Helper()
+	key := f.key(name)
 	inbox := req{method: "GET", path: "/api/v1/messages", key: key}
-	// The first request registers alice; the second is checked with the
-	// broker once more and remembered; the third needs no check.
 	for range 3 {
 		f.ok(inbox, 200, nil)
 	}
-	if !f.remembered("alice", key) {
-		t.Fatal("the face does not remember alice's live key after three requests")
+	if !f.remembered(name, key) {
+		f.t.Fatalf("the face does not remember %s's live key after three requests", name)
 	}
+	return key, inbox
+}
+
+func TestRevokedKeyRefusedAtOnce(t *testing.T) {
+	f := newFace(t, nil)
+	key, inbox := f.liveKey("alice")
 	other := f.key("alice")
 	f.ok(req{method: "GET", path: "/api/v1/me", key: other}, 200, nil)
 
@@ -74,14 +82,7 @@ func TestRevokedWhileDisconnected(t *testing.T) {
 		px = newProxy(t, o.Mesh.Addr)
 		o.Mesh.Addr = px.addr
 	})
-	key := f.key("alice")
-	inbox := req{method: "GET", path: "/api/v1/messages", key: key}
-	for range 3 {
-		f.ok(inbox, 200, nil)
-	}
-	if !f.remembered("alice", key) {
-		t.Fatal("the face does not remember alice's live key after three requests")
-	}
+	key, inbox := f.liveKey("alice")
 
 	px.cut()
 	online := func() bool {
