@@ -34,6 +34,9 @@ type core struct {
 	// waitMail, when set, is how check waits for mail
 	// (BoundOptions.WaitForMail); unset, the broker holds the check.
 	waitMail func(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error)
+	// configured is IPC_NAME, which the first tool call that needs a name
+	// registers; "" when there is none (and on a bound server).
+	configured string
 }
 
 // identity is the part of a server that depends on who chooses the name it
@@ -62,9 +65,11 @@ type identity interface {
 	autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error)
 }
 
-// addFeatures adds the tools, the prompt and the inbox resource to c.mcp.
-// Every server has the same ones, whichever way it reaches the mesh.
+// addFeatures adds the tools, the prompt and the inbox resource to c.mcp,
+// and the middleware that explains wrong arguments. Every server has the
+// same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
+	c.mcp.AddReceivingMiddleware(c.explainArguments)
 	c.addRegister()
 	c.addSend()
 	c.addCheck()
