@@ -35,6 +35,24 @@ func TestSenderAndTimeFilters(t *testing.T) {
 	}
 	f.fails(req{method: "GET", path: "/api/v1/messages?from=no/name", key: key}, 400, "invalid_name")
 
+	// A waiting check from carol is woken by bob's push too, and waits on.
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: map[string][]string{"ids": {unread.Messages[0].ID}}}, 200, nil)
+	waited := make(chan ipc.CheckResult, 1)
+	go func() {
+		var r ipc.CheckResult
+		f.ok(req{method: "GET", path: "/api/v1/messages?from=carol&wait=60s&limit=1", key: key}, 200, &r)
+		waited <- r
+	}()
+	if _, err := bob.Send(ctx, "alice", "four"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.Send(ctx, "alice", "five"); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-waited; len(r.Messages) != 1 || r.Messages[0].Content != "five" {
+		t.Errorf("a waiting check from carol = %+v, want carol's \"five\"", r)
+	}
+
 	at := url.QueryEscape(sent[2].Message.Time.Format(time.RFC3339Nano))
 	var hist historyResult
 	f.ok(req{method: "GET", path: "/api/v1/history?with=bob&since=" + at + "&until=" + at, key: key}, 200, &hist)

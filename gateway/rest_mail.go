@@ -125,7 +125,7 @@ func (s *Server) check(c *call) (any, error) {
 	if q.err != nil {
 		return nil, q.err
 	}
-	r, err := c.peer().CheckMail(c.ctx, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds(), From: q.str("from")})
+	r, err := c.use.sess.waitForMail(c.ctx, ipc.CheckRequest{Limit: limit, From: q.str("from")}, wait)
 	if err != nil {
 		return nil, err
 	}

@@ -118,8 +118,17 @@ func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *ele
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		check.WaitMS = min(time.Until(deadline), waitChunk).Milliseconds()
-		r, err := p.CheckMail(ctx, check)
+		chunk := min(time.Until(deadline), waitChunk)
+		var (
+			r   ipc.CheckResult
+			err error
+		)
+		if c.waitMail != nil {
+			r, err = c.waitMail(ctx, check, chunk)
+		} else {
+			check.WaitMS = chunk.Milliseconds()
+			r, err = p.CheckMail(ctx, check)
+		}
 		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
 			return r, err
 		}
