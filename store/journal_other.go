@@ -1,0 +1,21 @@
+//go:build !linux
+
+package store
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+const journalOn = false
+
+func datasync(f *os.File) error { return f.Sync() }
+
+func metaTxidOf([]byte) (uint64, bool) { return 0, false }
+
+func lockDB(string, time.Duration) (*os.File, error) {
+	return nil, fmt.Errorf("%w: only Linux builds of ipcmesh replay it; open the data folder once with one", errJournalHere)
+}
+
+func restoreCheckpoint(*os.File, checkpoint) error { return errJournalHere }

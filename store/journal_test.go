@@ -1,0 +1,319 @@
+//go:build linux
+
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// journalOf reads the journal of an open store's folder as it is on disk.
+func journalOf(t *testing.T, dir string) (checkpoint, [][]byte, bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseJournal(data)
+}
+
+// checkDB fails the test unless every page of the store's file is sound.
+// Nothing may write to the store meanwhile.
+func checkDB(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the database is damaged: %v", err)
+	}
+}
+
+// quietStore opens a store whose background indexer is stopped: its
+// commits, synced, would clear the journal under the test's feet.
+func quietStore(t *testing.T) *Store {
+	t.Helper()
+	s, _ := openTest(t, nil)
+	s.idx.close()
+	return s
+}
+
+func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal names a checkpoint before any send")
+	}
+	send(t, s, "m1", "alice", "bob", "hello")
+	send(t, s, "m2", "alice", "bob", "again")
+	ck, recs, ok := journalOf(t, s.Dir())
+	if !ok || len(recs) != 2 {
+		t.Fatalf("journal after two sends: header %v, %d records; want 2", ok, len(recs))
+	}
+	if !strings.Contains(string(recs[0]), `"m1"`) || !strings.Contains(string(recs[1]), `"m2"`) {
+		t.Fatalf("journal records %q, %q: want m1 then m2", recs[0], recs[1])
+	}
+	if txid, ok := metaTxidOf(ck.page); !ok || txid != ck.txid {
+		t.Fatalf("the journal's checkpoint %d holds meta page of %d (whole: %v)", ck.txid, txid, ok)
+	}
+
+	// A write that is not a send is synced by bbolt, and is acked only
+	// once the journal no longer names the checkpoint it replaces.
+	if _, err := s.Ack(context.Background(), "bob", []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal still names a checkpoint after a synced commit")
+	}
+	send(t, s, "m3", "alice", "bob", "third")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("a store closed in order left a journal to replay")
+	}
+}
+
+// crashCopy builds, in a new folder, the data folder as a power loss could
+// leave it: the database file as it was at the checkpoint (every later
+// page lost), as it is now, or a mix, and the journal as it is now.
+type crashCopy struct {
+	checkpoint, now, journal []byte
+}
+
+func (c crashCopy) folder(t *testing.T, db func(c crashCopy) []byte, journal []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, dbFile), db(c), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, journalFile), journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// journaledSends opens a store, takes a checkpoint, sends n messages to bob
+// and copies the files as they are, without closing the store.
+func journaledSends(t *testing.T, n int) crashCopy {
+	t.Helper()
+	s := quietStore(t)
+	register(t, s, "bob")
+	var c crashCopy
+	var err error
+	path := filepath.Join(s.Dir(), dbFile)
+	if c.checkpoint, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		send(t, s, fmt.Sprintf("m%02d", i), "alice", "bob", fmt.Sprintf("message %d", i))
+	}
+	if c.now, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.journal, err = os.ReadFile(filepath.Join(s.Dir(), journalFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, _ := parseJournal(c.journal); len(recs) != n {
+		t.Fatalf("%d sends left %d journal records", n, len(recs))
+	}
+	return c
+}
+
+// withMetas returns data with its two meta pages taken from metas.
+func withMetas(data, metas []byte, pageSize int) []byte {
+	out := slices.Clone(data)
+	copy(out[:2*pageSize], metas[:2*pageSize])
+	return out
+}
+
+func reopen(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open after the crash: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// bbolt checks pages against the freelist of the moment: no commit
+	// may run meanwhile.
+	s.idx.close()
+	checkDB(t, s)
+	// What the checkpoint held is there: bob was registered before it.
+	if _, ok, err := s.Session("bob"); err != nil || !ok {
+		t.Fatalf("bob's session, stored at the checkpoint, is gone after the crash (err %v)", err)
+	}
+	return s
+}
+
+// Whatever part of the commits after the checkpoint reached the disk, and
+// in whatever order, every acked send is there after Open, and the file is
+// sound.
+func TestPowerLossKeepsJournaledSends(t *testing.T) {
+	const n = 300
+	c := journaledSends(t, n)
+	size := os.Getpagesize()
+	if ck, _, _ := parseJournal(c.journal); len(ck.page) != size {
+		size = len(ck.page)
+	}
+	for _, tc := range []struct {
+		name string
+		db   func(c crashCopy) []byte
+	}{
+		{"nothing after the checkpoint", func(c crashCopy) []byte { return c.checkpoint }},
+		{"meta pages without their data", func(c crashCopy) []byte {
+			grown := append(slices.Clone(c.checkpoint), make([]byte, max(0, len(c.now)-len(c.checkpoint)))...)
+			return withMetas(grown, c.now, size)
+		}},
+		{"data without its meta pages", func(c crashCopy) []byte { return withMetas(c.now, c.checkpoint, size) }},
+		{"torn meta pages", func(c crashCopy) []byte { return withMetas(c.now, make([]byte, 2*size), size) }},
+		{"everything, as after kill -9", func(c crashCopy) []byte { return c.now }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := reopen(t, c.folder(t, tc.db, c.journal))
+			if got, want := unreadIDs(t, s, "bob"), sent(n); !slices.Equal(got, want) {
+				t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+			}
+			if _, _, ok := journalOf(t, s.Dir()); ok {
+				t.Fatal("the journal was not cleared once its sends were stored")
+			}
+			// The store goes on as usual.
+			send(t, s, "after", "alice", "bob", "after the crash")
+		})
+	}
+}
+
+// sent returns the ids of journaledSends's first n sends.
+func sent(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("m%02d", i)
+	}
+	return out
+}
+
+// A journal whose tail was being written when the power went is read up
+// to its last whole record, and a damaged record ends it: Open brings back
+// the checkpoint exactly, however many commits after it reused the file's
+// free pages, and stores the whole records' sends again.
+func TestTornJournalTail(t *testing.T) {
+	const n = 200
+	c := journaledSends(t, n)
+	ck, recs, _ := parseJournal(c.journal)
+	// at[i] is where record i begins.
+	at := []int{headerFixed + len(ck.page)}
+	for _, r := range recs {
+		at = append(at, at[len(at)-1]+recordFixed+len(r))
+	}
+	for _, tc := range []struct {
+		name    string
+		journal []byte
+		kept    int
+	}{
+		{"last record cut short", c.journal[:at[n-1]+recordFixed+len(recs[n-1])/2], n - 1},
+		{"only the last record's length", c.journal[:at[n-1]+4], n - 1},
+		{"a byte of the fifth record flipped", flip(c.journal, at[4]+recordFixed+2), 4},
+		{"no whole record", c.journal[:at[0]+recordFixed-1], 0},
+		// No header: the broker was not writing the journal, so the file
+		// on disk is whole as it is.
+		{"header cut short", c.journal[:headerFixed+10], n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := reopen(t, c.folder(t, func(c crashCopy) []byte { return c.now }, tc.journal))
+			if got := unreadIDs(t, s, "bob"); !slices.Equal(got, sent(tc.kept)) {
+				t.Fatalf("bob's inbox: %d messages %v, want the first %d sends", len(got), got[:min(len(got), 8)], tc.kept)
+			}
+		})
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	out := slices.Clone(b)
+	out[i] ^= 0xff
+	return out
+}
+
+const crashChild = "IPCMESH_STORE_CRASH_DIR"
+
+// A store killed with SIGKILL in the middle of a stream of acked sends has
+// every acked one once it is opened again.
+func TestKilledDuringSendsKeepsAckedOnes(t *testing.T) {
+	if dir := os.Getenv(crashChild); dir != "" {
+		sendUntilKilled(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKilledDuringSendsKeepsAckedOnes$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChild+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	lines := bufio.NewScanner(out)
+	for len(acked) < 300 && lines.Scan() {
+		if id, ok := strings.CutPrefix(lines.Text(), "acked "); ok {
+			acked = append(acked, id)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if len(acked) < 300 {
+		t.Fatalf("the child acked %d sends before it stopped: %s", len(acked), stderr.String())
+	}
+	s := reopen(t, dir)
+	for _, id := range acked {
+		if _, ok, err := s.Lookup(id); err != nil || !ok {
+			t.Fatalf("acked send %s is missing after the kill (found: %v, err: %v)", id, ok, err)
+		}
+	}
+}
+
+// sendUntilKilled is the child of TestKilledDuringSendsKeepsAckedOnes: it
+// sends, and prints each send's id once it is acked, until it is killed.
+// A session is put now and then, so that the journal is cleared and
+// started again in the middle of the stream.
+func sendUntilKilled(dir string) {
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	w := bufio.NewWriter(os.Stdout)
+	for i := 0; ; i++ {
+		if i%50 == 0 {
+			sess := Session{Name: "bob", ID: fmt.Sprint("sess-", i), Expires: time.Now().Add(time.Hour)}
+			if err := s.PutSession(ctx, sess); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		id := fmt.Sprint("k", i)
+		ds, err := s.Append(ctx, []Draft{{ID: id, From: "alice", To: "bob", Content: "a message sent until the broker is killed"}})
+		if err != nil || ds[0].Err != nil {
+			fmt.Fprintln(os.Stderr, err, ds)
+			os.Exit(1)
+		}
+		fmt.Fprintln(w, "acked", id)
+		w.Flush()
+	}
+}
