@@ -204,11 +204,9 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if !journalOn {
 		// A journal left by a build that keeps one must not be ignored:
 		// the database may be whole only with it.
-		if data, err := os.ReadFile(filepath.Join(dir, journalFile)); err == nil {
-			if _, _, ok := parseJournal(data); ok {
-				_, err := lockDB(path, timeout)
-				return recovery{}, err
-			}
+		if journalPending(dir) {
+			_, err := lockDB(path, timeout)
+			return recovery{}, err
 		}
 		return recovery{}, nil
 	}
@@ -237,6 +235,17 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	// The header is still on disk: clear it once the sends are stored.
 	j.off = headerFixed
 	return recovery{j: j, held: f, payloads: payloads}, nil
+}
+
+// journalPending reports whether the data folder dir holds a journal whose
+// sends are still to be stored.
+func journalPending(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		return false
+	}
+	_, _, ok := parseJournal(data)
+	return ok
 }
 
 // openFile hands bbolt the file prepareJournal locked, if any.

@@ -317,3 +317,50 @@ func sendUntilKilled(dir string) {
 		w.Flush()
 	}
 }
+
+// A restore into a data folder whose journal still holds sends keeps them
+// in the copy of the store it replaces, and does not replay them onto the
+// restored one.
+func TestRestoreOverAPendingJournal(t *testing.T) {
+	c := journaledSends(t, 5)
+	dir := c.folder(t, func(c crashCopy) []byte { return c.now }, c.journal)
+
+	other, _ := openTest(t, nil)
+	register(t, other, "carol")
+	send(t, other, "from-backup", "alice", "carol", "kept in the backup")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := other.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Restore(dir, backup, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if journalPending(dir) {
+		t.Fatal("the journal is still pending after the restore")
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, restored, _ := s.Lookup("from-backup")
+	_, replayed, _ := s.Lookup("m00")
+	s.Close()
+	if !restored || replayed {
+		t.Fatalf("after the restore: the backup's message there: %v, a journaled send there: %v; want true, false", restored, replayed)
+	}
+
+	prev := t.TempDir()
+	if _, err := Restore(prev, res.Previous, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(Options{Dir: prev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got := unreadIDs(t, p, "bob"); !slices.Equal(got, sent(5)) {
+		t.Fatalf("the store kept before the restore has %v for bob, want the journaled sends %v", got, sent(5))
+	}
+}

@@ -46,8 +46,21 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
-	dst, err := bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
+	// Sends still in the journal belong to the store being replaced: Open
+	// stores them, so that the copy kept of it holds them, and clears the
+	// journal, which would otherwise be replayed onto the restored store.
+	var dst *bolt.DB
+	if journalPending(dir) {
+		s, oerr := Open(Options{Dir: dir, LockTimeout: lockTimeout})
+		if oerr == nil {
+			oerr = s.Close()
+		}
+		err = oerr
+	}
+	if err == nil {
+		dst, err = bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
+	}
+	if errors.Is(err, bolterrors.ErrTimeout) || errors.Is(err, ErrLocked) {
 		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
 	}
 	if err != nil {
