@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -174,7 +173,3 @@ func (j *journal) clear() error {
 }
 
 func (j *journal) close() error { return j.f.Close() }
-
-// errJournalHere is wrapped when a data folder holds a journal that this
-// build cannot replay.
-var errJournalHere = errors.New("the data folder holds a send journal to replay")

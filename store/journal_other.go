@@ -3,12 +3,17 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
 )
 
 const journalOn = false
+
+// errJournalHere is wrapped when a data folder holds a journal that this
+// build cannot replay.
+var errJournalHere = errors.New("the data folder holds a send journal to replay")
 
 func datasync(f *os.File) error { return f.Sync() }
 
