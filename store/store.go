@@ -139,13 +139,16 @@ func Open(opts Options) (*Store, error) {
 			NoSync:         opts.NoSync,
 			OpenFile:       rec.openFile,
 		}
-		if rec.j != nil {
+		// A store bbolt never syncs keeps no checkpoint, but one being
+		// recovered holds its checkpoint until the journal is cleared.
+		mapped := rec.held != nil || rec.j != nil && !opts.NoSync
+		if mapped {
 			bopts.InitialMmapSize = mmapSize
 		}
 		var db *bolt.DB
 		if db, err = bolt.Open(path, 0o600, bopts); err == nil {
 			rec.db = db
-			if rec.j != nil {
+			if mapped {
 				// Mapped at mmapSize, bbolt would grow the file by its
 				// default 16 MiB at a time: keep a small store small.
 				db.AllocSize = allocSize
