@@ -225,7 +225,7 @@ func (c *committer) commit(batch []*request) {
 		}
 		signalled = len(batch) > 1
 		if journaled {
-			return c.d.record(batch, errs)
+			return c.d.record(tx, batch, errs)
 		}
 		return nil
 	})

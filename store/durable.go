@@ -20,6 +20,10 @@ const (
 	mmapSize  = 1 << 36
 	mmapLimit = mmapSize / 4
 	allocSize = 1 << 20
+	// growCap bounds how far the file grows past the checkpoint: the pages
+	// the sends rewrite are not reused until the next one, so a longer
+	// stream of sends is given a checkpoint first.
+	growCap = 8 << 20
 )
 
 // A journalEntry is one Append as the journal keeps it: what a replay
@@ -38,6 +42,7 @@ type durability struct {
 	dbf    *os.File // the database file, read for the checkpoint's meta page
 	pin    *bolt.Tx // read transaction at the checkpoint; nil: none taken
 	ck     checkpoint
+	size   int64 // the file's size in use as of the last journaled commit
 	// fault is a clear of the journal that failed: until one succeeds the
 	// journal may name a checkpoint that a later synced commit replaced,
 	// so nothing is journaled or acked.
@@ -47,7 +52,8 @@ type durability struct {
 // journaled reports whether batch may be acked after its journal record's
 // sync: it holds only sends without large bodies, and a checkpoint is held.
 func (d *durability) journaled(batch []*request) bool {
-	if d.j == nil || d.pin == nil || d.fault != nil || d.j.off >= journalCap || d.pin.Size() >= mmapLimit {
+	if d.j == nil || d.pin == nil || d.fault != nil || d.j.off >= journalCap ||
+		d.pin.Size() >= mmapLimit || d.size-d.pin.Size() >= growCap {
 		return false
 	}
 	for _, r := range batch {
@@ -61,7 +67,8 @@ func (d *durability) journaled(batch []*request) bool {
 // record writes the journal record of a batch whose writes are in tx,
 // before bbolt commits it without syncing. errs marks the requests that
 // were skipped.
-func (d *durability) record(batch []*request, errs []error) error {
+func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) error {
+	d.size = tx.Size()
 	entries := make([]journalEntry, 0, len(batch))
 	for i, r := range batch {
 		if errs[i] == nil {
@@ -106,7 +113,7 @@ func (d *durability) checkpoint() error {
 		pin.Rollback()
 		return nil
 	}
-	d.pin, d.ck = pin, checkpoint{txid: txid, page: page}
+	d.pin, d.ck, d.size = pin, checkpoint{txid: txid, page: page}, pin.Size()
 	return nil
 }
 

@@ -364,3 +364,30 @@ func TestRestoreOverAPendingJournal(t *testing.T) {
 		t.Fatalf("the store kept before the restore has %v for bob, want the journaled sends %v", got, sent(5))
 	}
 }
+
+// The pages a stream of sends rewrites are not reused until the next
+// checkpoint: a long stream is given one before the file grows far.
+func TestLongStreamOfSendsTakesCheckpoints(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	path := filepath.Join(s.Dir(), dbFile)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each send to one inbox rewrites a few pages, about 30 KiB: 1,000 of
+	// them would grow the file by some 30 MiB with no checkpoint.
+	for i := range 1000 {
+		send(t, s, fmt.Sprint("s", i), "alice", "bob", "one of a long stream")
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown := after.Size() - before.Size(); grown > growCap+4*allocSize {
+		t.Fatalf("1,000 sends grew the database by %d bytes; want at most %d past the checkpoint", grown, growCap+4*allocSize)
+	}
+	if _, recs, _ := journalOf(t, s.Dir()); len(recs) >= 1000 {
+		t.Fatalf("the journal holds all %d sends: no checkpoint was taken", len(recs))
+	}
+}
