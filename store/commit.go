@@ -208,6 +208,8 @@ func (c *committer) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	signalled := false
 	journaled := c.d.journaled(batch)
+	c.d.seq++
+	seq, synced := c.d.seq, false
 	c.db.NoSync = c.d.noSync || journaled
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for i, r := range batch {
@@ -225,10 +227,16 @@ func (c *committer) commit(batch []*request) {
 		}
 		signalled = len(batch) > 1
 		if journaled {
-			return c.d.record(tx, batch, errs)
+			var err error
+			synced, err = c.d.record(tx, batch, errs)
+			return err
 		}
 		return nil
 	})
+	if err == nil && journaled && !synced {
+		c.d.fly(seq, batch, errs)
+		return
+	}
 	if err == nil && !journaled {
 		// Committed, but not acked until the journal stops naming the
 		// checkpoint this commit replaces.

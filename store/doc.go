@@ -16,9 +16,10 @@
 //     commit (group commit), so a busy broker pays for one fsync per round,
 //     not one per message, and one refused request never fails the others.
 //   - On Linux a commit of sends alone (no large bodies) costs one
-//     fdatasync, of its record in the send journal, not bbolt's two; a
-//     commit of anything else costs bbolt's two, and one more to clear the
-//     journal when sends came since the last such commit. Open stores the
+//     fdatasync, of its record in the send journal, not bbolt's two, and
+//     the next commit does not wait for it; a commit of anything else
+//     costs bbolt's two, and one more to clear the journal when sends came
+//     since the last such commit. Open stores the
 //     journal's sends again after a crash (see journal.go, and
 //     docs/SECURITY.md, 3.13).
 //   - Reads never wait behind writes.

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,17 +44,90 @@ type durability struct {
 	dbf    *os.File // the database file, read for the checkpoint's meta page
 	pin    *bolt.Tx // read transaction at the checkpoint; nil: none taken
 	ck     checkpoint
-	size   int64 // the file's size in use as of the last journaled commit
-	// fault is a clear of the journal that failed: until one succeeds the
-	// journal may name a checkpoint that a later synced commit replaced,
-	// so nothing is journaled or acked.
+	size   int64  // the file's size in use as of the last journaled commit
+	seq    uint64 // commits so far
+	sync   func(*os.File) error
+
+	// flights are journaled commits whose records the syncer has still to
+	// sync before they are acked: the committer goes on to the next batch
+	// meanwhile, so that a reply to a pushed message is not committed
+	// behind the sync of the message it answers.
+	flights chan flight
+	stopped chan struct{} // closed once the syncer has answered every flight
+
+	mu sync.Mutex
+	// fault is a failed write, sync or clear of the journal: until a
+	// checkpoint follows it, the journal may end before records that
+	// were not synced, or name a checkpoint a later one replaced, so
+	// nothing is journaled, and no flight that no checkpoint covers is
+	// acked.
 	fault error
+	// covered: every commit numbered below it is in a checkpoint, on disk
+	// whatever became of its record.
+	covered uint64
+}
+
+// A flight is a journaled commit waiting for the sync of its record.
+type flight struct {
+	seq   uint64
+	batch []*request
+	errs  []error
+}
+
+func (d *durability) faulted() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fault
+}
+
+func (d *durability) setFault(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fault == nil {
+		d.fault = err
+	}
+}
+
+// syncLoop syncs the journal for the flights queued, as many as are
+// waiting, with one sync, and answers them.
+func (d *durability) syncLoop() {
+	defer close(d.stopped)
+	for f := range d.flights {
+		group := []flight{f}
+	drain:
+		for {
+			select {
+			case f, ok := <-d.flights:
+				if !ok {
+					break drain
+				}
+				group = append(group, f)
+			default:
+				break drain
+			}
+		}
+		if err := d.sync(d.j.f); err != nil {
+			d.setFault(fmt.Errorf("sync send journal: %w", err))
+		}
+		d.mu.Lock()
+		fault, covered := d.fault, d.covered
+		d.mu.Unlock()
+		for _, f := range group {
+			var err error
+			if fault != nil && f.seq >= covered {
+				err = fault
+			}
+			for i, r := range f.batch {
+				r.done <- cmp.Or(f.errs[i], err)
+			}
+		}
+	}
 }
 
 // journaled reports whether batch may be acked after its journal record's
 // sync: it holds only sends without large bodies, and a checkpoint is held.
 func (d *durability) journaled(batch []*request) bool {
-	if d.j == nil || d.pin == nil || d.fault != nil || d.j.off >= journalCap ||
+	if d.j == nil || d.pin == nil || d.faulted() != nil || d.j.off >= journalCap ||
 		d.pin.Size() >= mmapLimit || d.size-d.pin.Size() >= growCap {
 		return false
 	}
@@ -66,8 +141,9 @@ func (d *durability) journaled(batch []*request) bool {
 
 // record writes the journal record of a batch whose writes are in tx,
 // before bbolt commits it without syncing. errs marks the requests that
-// were skipped.
-func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) error {
+// were skipped. It reports whether the record is synced already; if not,
+// the batch is answered by the syncer (see fly).
+func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) (bool, error) {
 	d.size = tx.Size()
 	entries := make([]journalEntry, 0, len(batch))
 	for i, r := range batch {
@@ -77,9 +153,19 @@ func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) error {
 	}
 	payload, err := json.Marshal(entries)
 	if err != nil {
-		return fmt.Errorf("send journal: %w", err)
+		return false, fmt.Errorf("send journal: %w", err)
 	}
-	return d.j.append(d.ck, payload)
+	synced, err := d.j.append(d.ck, payload, d.sync)
+	if err != nil {
+		d.setFault(err)
+	}
+	return synced, err
+}
+
+// fly hands a committed batch whose record is not synced yet to the
+// syncer, which answers it.
+func (d *durability) fly(seq uint64, batch []*request, errs []error) {
+	d.flights <- flight{seq: seq, batch: batch, errs: errs}
 }
 
 // checkpoint follows a commit that bbolt synced: the journal is cleared on
@@ -91,10 +177,12 @@ func (d *durability) checkpoint() error {
 		return nil
 	}
 	if err := d.j.clear(); err != nil {
-		d.fault = err
+		d.setFault(err)
 		return err
 	}
-	d.fault = nil
+	d.mu.Lock()
+	d.fault, d.covered = nil, d.seq+1
+	d.mu.Unlock()
 	d.unpin()
 	pin, err := d.db.Begin(false)
 	if err != nil {
@@ -131,8 +219,10 @@ func (d *durability) close() error {
 	if d.j == nil {
 		return nil
 	}
+	close(d.flights)
+	<-d.stopped
 	var err error
-	if d.j.off > 0 || d.fault != nil {
+	if d.j.off > 0 || d.faulted() != nil {
 		d.db.NoSync = false
 		if err = d.db.Update(func(*bolt.Tx) error { return nil }); err == nil {
 			err = d.j.clear()
@@ -286,6 +376,8 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s for its checkpoints: %w", db.Path(), err)
 	}
-	d.j, d.dbf = r.j, dbf
+	d.j, d.dbf, d.sync = r.j, dbf, datasync
+	d.flights, d.stopped = make(chan flight, queueDepth), make(chan struct{})
+	go d.syncLoop()
 	return d, d.checkpoint()
 }

@@ -132,27 +132,35 @@ func appendRecord(b []byte, txid uint64, payload []byte) []byte {
 	return b
 }
 
-// append writes a record of payload after checkpoint ck and waits until it
-// is on disk. The first record after a checkpoint goes out with the header
-// that names it, in one write and one sync, and before bbolt writes any
-// page of a commit that follows the checkpoint.
-func (j *journal) append(ck checkpoint, payload []byte) error {
+// append writes a record of payload after checkpoint ck. The first record
+// after a checkpoint goes out with the header that names it, in one write,
+// and is synced at once (synced is true): no page of a commit that follows
+// the checkpoint may reach bbolt's file before the journal names the
+// checkpoint on disk. Later records are synced by the caller; until then,
+// a crash reverts to the checkpoint and replays what was synced.
+func (j *journal) append(ck checkpoint, payload []byte, sync func(*os.File) error) (synced bool, err error) {
 	if len(payload) > maxRecord {
-		return fmt.Errorf("send journal: a record of %d bytes is over the limit of %d", len(payload), maxRecord)
+		return false, fmt.Errorf("send journal: a record of %d bytes is over the limit of %d", len(payload), maxRecord)
 	}
 	j.buf = j.buf[:0]
-	if j.off == 0 {
+	first := j.off == 0
+	if first {
 		j.buf = appendHeader(j.buf, ck)
 	}
 	j.buf = appendRecord(j.buf, ck.txid, payload)
-	if _, err := j.f.WriteAt(j.buf, j.off); err != nil {
-		return fmt.Errorf("write send journal: %w", err)
-	}
-	if err := datasync(j.f); err != nil {
-		return fmt.Errorf("sync send journal: %w", err)
-	}
+	_, err = j.f.WriteAt(j.buf, j.off)
+	// Whatever reached the file counts from now on: clear must wipe a
+	// header even if its write or sync failed.
 	j.off += int64(len(j.buf))
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("write send journal: %w", err)
+	}
+	if first {
+		if err := sync(j.f); err != nil {
+			return false, fmt.Errorf("sync send journal: %w", err)
+		}
+	}
+	return first, nil
 }
 
 // clear makes the journal name nothing, on disk, before a commit synced

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,7 +162,7 @@ func reopen(t *testing.T, dir string) *Store {
 // in whatever order, every acked send is there after Open, and the file is
 // sound.
 func TestPowerLossKeepsJournaledSends(t *testing.T) {
-	const n = 300
+	const n = 150
 	c := journaledSends(t, n)
 	size := os.Getpagesize()
 	if ck, _, _ := parseJournal(c.journal); len(ck.page) != size {
@@ -208,7 +209,7 @@ func sent(n int) []string {
 // the checkpoint exactly, however many commits after it reused the file's
 // free pages, and stores the whole records' sends again.
 func TestTornJournalTail(t *testing.T) {
-	const n = 200
+	const n = 150
 	c := journaledSends(t, n)
 	ck, recs, _ := parseJournal(c.journal)
 	// at[i] is where record i begins.
@@ -389,5 +390,90 @@ func TestLongStreamOfSendsTakesCheckpoints(t *testing.T) {
 	}
 	if _, recs, _ := journalOf(t, s.Dir()); len(recs) >= 1000 {
 		t.Fatalf("the journal holds all %d sends: no checkpoint was taken", len(recs))
+	}
+}
+
+// holdSync makes the journal's next sync wait, once, until release is
+// called; entered is closed when it begins.
+func holdSync(s *Store) (entered <-chan struct{}, release func()) {
+	in, out := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.c.d.sync = func(f *os.File) error {
+		once.Do(func() { close(in); <-out })
+		return datasync(f)
+	}
+	return in, func() { close(out) }
+}
+
+// A send that answers a pushed message is committed, and pushed in turn,
+// while the sync of the message it answers is still under way: a round
+// trip costs one sync, not two in a row.
+func TestReplyIsNotCommittedBehindTheSync(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "alice", "bob")
+	// The first send after a checkpoint syncs the journal's header itself.
+	send(t, s, "m0", "alice", "bob", "first")
+	entered, release := holdSync(s)
+	ctx := context.Background()
+	ping := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, []Draft{{ID: "ping", From: "alice", To: "bob", Content: "ping"}})
+		ping <- err
+	}()
+	<-entered
+	pushed, pong := make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := s.AppendEarly(ctx, []Draft{{ID: "pong", From: "bob", To: "alice", Content: "pong", ReplyTo: "ping"}},
+			func([]Delivery) { close(pushed) })
+		pong <- err
+	}()
+	select {
+	case <-pushed:
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatal("the answer was not committed while the sync of the message it answers was held")
+	}
+	select {
+	case err := <-ping:
+		t.Fatalf("ping was answered (%v) before its record was synced", err)
+	default:
+	}
+	release()
+	if err := <-ping; err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := <-pong; err != nil {
+		t.Fatalf("pong: %v", err)
+	}
+}
+
+// A sync of the journal that fails is the error of the sends waiting for
+// it; the next commit is synced by bbolt and clears the journal, and sends
+// are journaled again after it.
+func TestFailedJournalSync(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	send(t, s, "m0", "alice", "bob", "first")
+	var once sync.Once
+	s.c.d.sync = func(f *os.File) error {
+		err := datasync(f)
+		once.Do(func() { err = fmt.Errorf("the disk is on fire") })
+		return err
+	}
+	if _, err := s.Append(context.Background(), []Draft{{ID: "m1", From: "alice", To: "bob", Content: "lost?"}}); err == nil || !strings.Contains(err.Error(), "on fire") {
+		t.Fatalf("a send whose record's sync failed: %v, want that failure", err)
+	}
+	send(t, s, "m2", "alice", "bob", "synced by bbolt")
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal still names a checkpoint after the commit that followed a failed sync")
+	}
+	send(t, s, "m3", "alice", "bob", "journaled again")
+	if _, recs, ok := journalOf(t, s.Dir()); !ok || len(recs) != 1 {
+		t.Fatalf("after the failure was covered: journal %v with %d records, want 1", ok, len(recs))
+	}
+	// m1 was committed though its sender was told it failed: a retry with
+	// its id stores nothing new.
+	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, []string{"m0", "m1", "m2", "m3"}) {
+		t.Fatalf("bob's inbox %v", got)
 	}
 }
