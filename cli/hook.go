@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -98,7 +99,7 @@ func (h *hookFlags) parse(name string, args []string, more func(*flag.FlagSet)) 
 	if more != nil {
 		more(fs)
 	}
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -129,6 +130,15 @@ func (h *hookFlags) target(e Env) (election.Config, string, error) {
 	return cfg, name, ipcmesh.ValidateName(name)
 }
 
+// markHook records that a hook runs for name, so that auto_check can tell
+// the model whether any hook will act on its setting. Failing costs only
+// that.
+func markHook(cfg election.Config, name string) {
+	if err := autocheck.MarkHook(cfg.DataDir, name); err != nil {
+		cfg.Logger.Debug("could not record the hook's run", "err", err)
+	}
+}
+
 // hookContextEvents are the events whose output can add context for the
 // assistant, per client, the prompt event first.
 var hookContextEvents = map[string][]string{
@@ -149,6 +159,7 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	markHook(cfg, name)
 	now := time.Now()
 	setting, err := autocheck.Load(cfg.DataDir, name)
 	if err != nil || !setting.Due(now) {
@@ -277,10 +288,12 @@ func mailNotice(name string, msgs []ipcmesh.Message, total int, now time.Time) s
 	return b.String()
 }
 
-// preview is a message body on one line, cut short.
+// preview is a message body on one line, cut short, with what could act
+// on a terminal shown instead: it is another user's text, and the notice
+// is read by a model and may be printed on a terminal.
 func preview(m ipcmesh.Message) string {
 	const max = 200
-	s := strings.Join(strings.Fields(m.Content), " ")
+	s := strings.Join(strings.Fields(untrusted.Line(m.Content)), " ")
 	if r := []rune(s); len(r) > max {
 		s = string(r[:max]) + "…"
 	}
@@ -319,6 +332,7 @@ func hookWait(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	markHook(cfg, name)
 	if setting, err := autocheck.Load(cfg.DataDir, name); err != nil || setting.IntervalMinutes <= 0 {
 		return err // auto-check is off: nobody wants to be woken
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -21,8 +22,8 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	description := c.String("description", "", "what the content is")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content []byte
-	p, pos, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
-		content, err = shareContent(e, pos, messageLimit(c.cfg))
+	p, pos, err := c.open(ctx, e, args, func(pos []string) (err error) {
+		content, err = shareContent(e, pos, c.cfg.MessageLimit())
 		return err
 	})
 	if err != nil {
@@ -74,7 +75,7 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 func runGet(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("get")
 	asJSON := c.Bool("json", false, "print the entry, content included, as JSON")
-	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
+	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
 	if err != nil {
 		return err
 	}
@@ -86,14 +87,14 @@ func runGet(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, sh)
 	}
-	_, err = io.WriteString(e.Stdout, sh.Content)
+	_, err = io.WriteString(e.Stdout, forTerminal(e.Stdout, sh.Content))
 	return err
 }
 
 func runShared(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("shared")
 	asJSON := c.Bool("json", false, "print the keys as JSON")
-	p, _, err := c.open(ctx, e, args, -1, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
+	p, _, err := c.open(ctx, e, args, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func runShared(ctx context.Context, e Env, args []string) (err error) {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSIZE\tSTORED BY\tWHEN\tDESCRIPTION")
 	for _, sh := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now), sh.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now), untrusted.Line(sh.Description))
 	}
 	return tw.Flush()
 }

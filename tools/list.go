@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -35,8 +36,12 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		return nil, nil, c.fail(action, err)
 	}
 	me := p.Name()
+	next := "call register with a name"
+	if c.configured != "" {
+		next = fmt.Sprintf("your first call that needs a name (check, send, ...) registers %s, the IPC_NAME you were given", c.configured)
+	}
 	if len(all) == 0 {
-		return text("No instance is registered yet. Call register with a name to be the first."), nil, nil
+		return text("No instance is registered yet: " + next + "."), nil, nil
 	}
 	var b strings.Builder
 	online := 0
@@ -47,7 +52,7 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 	}
 	fmt.Fprintf(&b, "%s registered, %d online", human.Count(len(all), "instance"), online)
 	if me == "" {
-		b.WriteString(" (you are not registered: call register)")
+		fmt.Fprintf(&b, " (you are not registered: %s)", next)
 	}
 	b.WriteString(":\n")
 	now := time.Now()
@@ -64,11 +69,13 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		if in.Unread > 0 {
 			fmt.Fprintf(&b, ", %d unread", in.Unread)
 		}
+		// A status and a description are the instance's own words: one
+		// line each, quoted, so neither can add a line to the list.
 		if in.Status != "" {
-			fmt.Fprintf(&b, ", status %q", in.Status)
+			fmt.Fprintf(&b, ", status %q", untrusted.Line(in.Status))
 		}
 		if in.Description != "" {
-			fmt.Fprintf(&b, " (%s)", in.Description)
+			fmt.Fprintf(&b, ", description %q", untrusted.Line(in.Description))
 		}
 		b.WriteString("\n")
 	}

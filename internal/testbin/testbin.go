@@ -6,8 +6,10 @@ package testbin
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 )
 
@@ -25,25 +28,31 @@ import (
 // race it is built with the race detector, so that a child's data race
 // fails the test that started it.
 func Build(dir string, race bool) (string, error) {
+	return BuildProgram(dir, "ipcmesh", race)
+}
+
+// BuildProgram compiles cmd/NAME (ipcmesh, or a standalone ipc_* program)
+// into dir and returns the binary's path, as Build does.
+func BuildProgram(dir, name string, race bool) (string, error) {
 	exe := ""
 	if runtime.GOOS == "windows" {
 		exe = ".exe"
 	}
-	bin := filepath.Join(dir, "ipcmesh"+exe)
+	bin := filepath.Join(dir, name+exe)
 	// go test puts its own toolchain's bin folder first on PATH, so the go
 	// found there builds the binary with the toolchain running the tests.
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("find the go command to build ./cmd/ipcmesh: %w", err)
+		return "", fmt.Errorf("find the go command to build ./cmd/%s: %w", name, err)
 	}
 	args := []string{"build", "-o", bin}
 	if race {
 		args = append(args, "-race")
 	}
-	build := exec.Command(goCmd, append(args, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")...)
+	build := exec.Command(goCmd, append(args, "github.com/ipcmesh/ipcmesh/cmd/"+name)...)
 	build.Env = CleanEnviron()
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/ipcmesh: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
 	}
 	return bin, nil
 }
@@ -79,6 +88,47 @@ func ForeignListener(tb testing.TB) string {
 			}
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// RefusingListener listens on addr (a free 127.0.0.1 port if "") the way
+// a program without the secret could: it reads the hello and refuses it
+// with e, whose message is words of its own. It returns the address and
+// stops when the test ends.
+func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
+	tb.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(time.Minute))
+				// The wire's frames (PROTOCOL.md section 2): a 4-byte
+				// big-endian length, then JSON. The hello is frame 1.
+				var hdr [4]byte
+				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+					return
+				}
+				if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+					return
+				}
+				body, _ := json.Marshal(map[string]any{"id": 1, "error": e})
+				nc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+				nc.Write(body)
+			}()
 		}
 	}()
 	return ln.Addr().String()
