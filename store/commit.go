@@ -73,8 +73,9 @@ type committer struct {
 	stopped chan struct{}
 
 	fmu sync.Mutex
-	// flight is closed once the batch being committed has settled, on disk
-	// or failed; nil between batches. See settle.
+	// flight is closed once the batch being committed has settled,
+	// committed (a batch of sends may still wait for its journal record's
+	// sync) or failed; nil between batches. See settle.
 	flight chan struct{}
 }
 
