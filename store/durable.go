@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -291,6 +292,10 @@ func (r *recovery) abandon() {
 	if r.j != nil {
 		r.j.close()
 	}
+	if r.held != nil && r.db == nil {
+		// bbolt never took the file (it closes it when it fails itself).
+		r.held.Close()
+	}
 }
 
 // prepareJournal opens the journal and, when it names a checkpoint (the
@@ -332,6 +337,13 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	// The header is still on disk: clear it once the sends are stored.
 	j.off = headerFixed
 	return recovery{j: j, held: f, payloads: payloads}, nil
+}
+
+// metaTxidOf returns the txid of a meta page, and whether it is a whole
+// meta page (magic, version and checksum hold).
+func metaTxidOf(page []byte) (uint64, bool) {
+	m, err := (&checker{r: bytes.NewReader(page)}).readMeta(0)
+	return m.txid, err == nil
 }
 
 // journalPending reports whether the data folder dir holds a journal whose

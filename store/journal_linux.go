@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"syscall"
 	"time"
@@ -17,31 +16,6 @@ import (
 const journalOn = true
 
 func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
-
-// The parts of a bbolt meta page that checkpoints are checked by: a page
-// header of 16 bytes, then the meta, whose checksum (FNV-64a of the 56
-// bytes before it) closes it. bbolt writes them in the machine's order.
-const (
-	metaMagic  = 0xED0CDAED
-	metaStart  = 16
-	metaTxid   = metaStart + 48
-	metaSum    = metaStart + 56
-	metaLength = metaSum + 8
-)
-
-// metaTxidOf returns the txid of a meta page, and whether the page is a
-// whole meta page (magic and checksum hold).
-func metaTxidOf(page []byte) (uint64, bool) {
-	if len(page) < metaLength || binary.NativeEndian.Uint32(page[metaStart:]) != metaMagic {
-		return 0, false
-	}
-	h := fnv.New64a()
-	h.Write(page[metaStart:metaSum])
-	if h.Sum64() != binary.NativeEndian.Uint64(page[metaSum:]) {
-		return 0, false
-	}
-	return binary.NativeEndian.Uint64(page[metaTxid:]), true
-}
 
 // lockDB opens the database file and takes the lock bbolt takes, waiting
 // up to timeout, so that the file can be repaired before bbolt reads it;

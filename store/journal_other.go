@@ -17,8 +17,6 @@ var errJournalHere = errors.New("the data folder holds a send journal to replay"
 
 func datasync(f *os.File) error { return f.Sync() }
 
-func metaTxidOf([]byte) (uint64, bool) { return 0, false }
-
 func lockDB(string, time.Duration) (*os.File, error) {
 	return nil, fmt.Errorf("%w: only Linux builds of ipcmesh replay it; open the data folder once with one", errJournalHere)
 }
