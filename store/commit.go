@@ -157,21 +157,9 @@ func (c *committer) submitJournaled(ctx context.Context, fn writeFn, early func(
 func (c *committer) run() {
 	defer close(c.stopped)
 	for r := range c.queue {
-		batch := []*request{r}
 		// No waiting for company: whatever queued during the last commit's
 		// fsync goes in now, and a lone writer is committed at once.
-	drain:
-		for {
-			select {
-			case r, ok := <-c.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch := drain([]*request{r}, c.queue)
 		c.fmu.Lock()
 		c.flight = make(chan struct{})
 		c.fmu.Unlock()
@@ -180,6 +168,21 @@ func (c *committer) run() {
 		close(c.flight)
 		c.flight = nil
 		c.fmu.Unlock()
+	}
+}
+
+// drain appends to batch whatever waits in ch, without waiting for more.
+func drain[T any](batch []T, ch <-chan T) []T {
+	for {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, v)
+		default:
+			return batch
+		}
 	}
 }
 

@@ -94,19 +94,7 @@ func (d *durability) setFault(err error) {
 func (d *durability) syncLoop() {
 	defer close(d.stopped)
 	for f := range d.flights {
-		group := []flight{f}
-	drain:
-		for {
-			select {
-			case f, ok := <-d.flights:
-				if !ok {
-					break drain
-				}
-				group = append(group, f)
-			default:
-				break drain
-			}
-		}
+		group := drain([]flight{f}, d.flights)
 		if err := d.sync(d.j.f); err != nil {
 			d.setFault(fmt.Errorf("sync send journal: %w", err))
 		}
