@@ -73,6 +73,7 @@ func commands() []command {
 		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", runMCP},
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", runInstall},
+		{"uninstall", "claude|gemini|windsurf [--scope user|project] [--dry-run]", "take out of an assistant's config exactly what install added", runUninstall},
 		{"bench", "[--json] [--quick]", "measure the mesh: throughput, round trip, failover, latency, memory", runBench},
 		{"version", "", "print the version", runVersion},
 	}
