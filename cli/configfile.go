@@ -25,6 +25,20 @@ type configEdit struct {
 	merge    func(doc *object) ([]string, error)
 }
 
+// runEdits runs edits in order, stopping at the first error, and reports
+// how many changes they made.
+func runEdits(w io.Writer, edits []configEdit, dryRun, create bool) (int, error) {
+	changed := 0
+	for _, ed := range edits {
+		n, err := ed.run(w, dryRun, create)
+		if err != nil {
+			return changed, err
+		}
+		changed += n
+	}
+	return changed, nil
+}
+
 // run merges the edit into its file (or, for a dry run, only says what it
 // would change) and reports how many changes there were. A file that is
 // not there is created, unless create is false (uninstall).

@@ -71,13 +71,9 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	}
 
 	w := &errWriter{w: e.Stdout}
-	changed := 0
-	for _, ed := range edits {
-		n, err := ed.run(w, *dryRun, true)
-		if err != nil {
-			return err
-		}
-		changed += n
+	changed, err := runEdits(w, edits, *dryRun, true)
+	if err != nil {
+		return err
 	}
 	fmt.Fprint(w, in.describeEnv(e, clientTitle[pos[0]]))
 	switch {

@@ -30,13 +30,9 @@ func runUninstall(ctx context.Context, e Env, args []string) error {
 		return err
 	}
 	w := &errWriter{w: e.Stdout}
-	changed := 0
-	for _, ed := range edits {
-		n, err := ed.run(w, *dryRun, false)
-		if err != nil {
-			return err
-		}
-		changed += n
+	changed, err := runEdits(w, edits, *dryRun, false)
+	if err != nil {
+		return err
 	}
 	switch {
 	case changed == 0:
