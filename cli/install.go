@@ -123,17 +123,14 @@ type installer struct {
 // envVar is one environment setting written into a client's config.
 type envVar struct{ key, val string }
 
-// meshVars are the settings that say which mesh a peer joins. A client
-// started from a launcher does not have the shell's environment, so
-// install writes the ones that are set, or the client would join the
-// default mesh instead of this one.
-var meshVars = []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"}
-
-// meshEnv is the mesh settings of e that are set; a data folder is made
-// absolute, as the client starts in another folder.
+// meshEnv is the settings of e that say which mesh a peer joins, those
+// that are set. A client started from a launcher does not have the shell's
+// environment, so install writes them, or the client would join the
+// default mesh instead of this one. A data folder is made absolute, as the
+// client starts in another folder.
 func meshEnv(e Env) ([]envVar, error) {
 	var env []envVar
-	for _, k := range meshVars {
+	for _, k := range []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"} {
 		v := e.Getenv(k)
 		if v == "" {
 			continue
