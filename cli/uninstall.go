@@ -13,7 +13,7 @@ func runUninstall(ctx context.Context, e Env, args []string) error {
 	fs := flags("uninstall")
 	scope := fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
 	dryRun := fs.Bool("dry-run", false, "say what would change and write nothing")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

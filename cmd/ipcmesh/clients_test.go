@@ -85,7 +85,8 @@ func TestInstallWritesTheMeshSettings(t *testing.T) {
 		launch.Env = append(launch.Env, k+"="+v)
 	}
 	cl := mcptest.Connect(t, &mcp.CommandTransport{Command: launch}, "")
-	mcptest.Contains(t, "list_instances", cl.OK("list_instances", nil), "builder")
+	// A tool that needs a name registers IPC_NAME, on this mesh.
+	mcptest.Contains(t, "check", cl.OK("check", nil), "No new messages for builder")
 	cl.OK("auto_check", map[string]any{"interval_minutes": 1}) // the hooks show mail only while it is on
 	wantIn(t, "send to the launched server", m.mustRun("send", "--as", "tester", "builder", "hi").stdout, "delivered to builder (online)")
 
