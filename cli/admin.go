@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -39,9 +40,9 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 		if in.Online {
 			presence = "online"
 		}
-		status := in.Status
+		status := untrusted.Line(in.Status)
 		if in.Description != "" {
-			status += " (" + in.Description + ")"
+			status += " (" + untrusted.Line(in.Description) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, presence, human.Ago(in.LastSeen, now), in.Unread, strings.TrimSpace(status))
 	}

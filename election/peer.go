@@ -213,7 +213,7 @@ func refusal(cfg Config, err error) error {
 		}
 		return fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker%s; nothing was sent to it: stop that program or pick another port with IPC_PORT", addr, why)
 	case errors.Is(err, ipc.ErrBrokerProof):
-		return fmt.Errorf("the broker on %s could not prove it knows the shared secret, so nothing was sent to it: it is an impostor or runs with another IPC_SHARED_SECRET; stop it or give every peer the same secret", addr)
+		return otherSecret(cfg)
 	}
 	switch ipcmesh.CodeOf(err) {
 	case ipcmesh.CodeUnauthorized:
@@ -222,6 +222,23 @@ func refusal(cfg Config, err error) error {
 		return fmt.Errorf("the broker on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// otherSecret words a broker that could not prove it knows the secret.
+// That is seldom an attacker: most often another mesh holds the port, the
+// peers of another data folder (each has its own secret file) or another
+// user's on the same machine. When this data folder's own broker holds the
+// port, only IPC_SHARED_SECRET can differ.
+func otherSecret(cfg Config) error {
+	addr := cfg.Addr
+	if rec, alive := readBrokerRecord(cfg.DataDir); alive && samePort(rec.Addr, addr) {
+		return fmt.Errorf("the broker on %s (pid %d, started from this data folder) could not prove it knows this peer's shared secret, so nothing was sent to it: "+
+			"it runs with another IPC_SHARED_SECRET; give every peer the same one, or leave it unset everywhere to use the data folder's secret file", addr, rec.PID)
+	}
+	return fmt.Errorf("the broker on %s could not prove it knows this peer's shared secret, so nothing was sent to it. "+
+		"Most likely it serves another mesh: peers started with another IPC_DATA_DIR (each data folder has its own secret), or another user's on this machine; "+
+		"else it is an impostor. To join it, use its IPC_DATA_DIR or IPC_SHARED_SECRET (this peer's data folder is %s); "+
+		"to keep a mesh of your own beside it, give all of your peers and clients another IPC_PORT", addr, cfg.DataDir)
 }
 
 // supervise waits for the connection to end and replaces it, until Close.
