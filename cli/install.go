@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,15 +36,11 @@ const hookWaitTimeout = "1h"
 func runInstall(ctx context.Context, e Env, args []string) error {
 	fs := flags("install")
 	name := fs.String("name", "", "act as `NAME`: sets IPC_NAME for the MCP server and --as for the hooks")
-	scope := fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
-	dryRun := fs.Bool("dry-run", false, "say what would change and write nothing")
+	scope, dryRun := clientFlags(fs)
 	noHooks := fs.Bool("no-hooks", false, "write the MCP server entry only")
-	pos, err := parse(fs, args)
+	client, err := oneClient(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("install needs one client: claude, gemini or windsurf")
 	}
 	if *name != "" {
 		if err := ipcmesh.ValidateName(*name); err != nil {
@@ -56,38 +54,68 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if exe, err = filepath.Abs(exe); err != nil {
 		return err
 	}
-	base, err := scopeFolder(*scope)
-	if err != nil {
-		return err
-	}
 	env, err := meshEnv(e)
 	if err != nil {
 		return err
 	}
 	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env}
-	edits, err := in.plan(pos[0], *scope, base)
-	if err != nil {
-		return err
-	}
-
 	w := &errWriter{w: e.Stdout}
-	changed, err := runEdits(w, edits, *dryRun, true)
+	changed, err := in.apply(w, client, *scope, *dryRun)
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(w, in.describeEnv(e, clientTitle[pos[0]]))
-	switch {
-	case changed == 0:
-		fmt.Fprintf(w, "ipcmesh is already installed for %s (%s scope): nothing changed.\n", pos[0], *scope)
-	case *dryRun:
-		fmt.Fprintln(w, "Dry run: nothing was written.")
-	default:
-		fmt.Fprintf(w, "Restart %s (or reload its MCP servers) to pick the changes up.\n", clientTitle[pos[0]])
-	}
-	if pos[0] == "gemini" {
+	fmt.Fprint(w, in.describeEnv(e, clientTitle[client]))
+	outcome(w, changed, *dryRun, fmt.Sprintf("ipcmesh is already installed for %s (%s scope): nothing changed.", client, *scope), clientTitle[client])
+	if client == "gemini" {
 		fmt.Fprintln(w, "Gemini CLI starts MCP servers only in a trusted folder: until you trust the folder you run it in (it asks; or /permissions), `gemini mcp list` shows ipcmesh as Disabled.")
 	}
 	return w.err
+}
+
+// clientFlags declares the flags install and uninstall share.
+func clientFlags(fs *flag.FlagSet) (scope *string, dryRun *bool) {
+	scope = fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
+	dryRun = fs.Bool("dry-run", false, "say what would change and write nothing")
+	return scope, dryRun
+}
+
+// oneClient parses args with fs and returns the one client they name.
+func oneClient(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("%s needs one client: claude, gemini or windsurf", fs.Name())
+	}
+	return pos[0], nil
+}
+
+// apply makes the edits of client's config at scope, for install or (with
+// in.remove) uninstall, and reports how many changes they made.
+func (in installer) apply(w io.Writer, client, scope string, dryRun bool) (int, error) {
+	base, err := scopeFolder(scope)
+	if err != nil {
+		return 0, err
+	}
+	edits, err := in.plan(client, scope, base)
+	if err != nil {
+		return 0, err
+	}
+	return runEdits(w, edits, dryRun, !in.remove)
+}
+
+// outcome ends the output of install or uninstall: none when nothing
+// changed, else what to do next.
+func outcome(w io.Writer, changed int, dryRun bool, none, client string) {
+	switch {
+	case changed == 0:
+		fmt.Fprintln(w, none)
+	case dryRun:
+		fmt.Fprintln(w, "Dry run: nothing was written.")
+	default:
+		fmt.Fprintf(w, "Restart %s (or reload its MCP servers) to pick the changes up.\n", client)
+	}
 }
 
 // scopeFolder is the folder a scope's config files are under: the home
@@ -118,53 +146,6 @@ type installer struct {
 	hooks  bool
 	env    []envVar // the mesh settings of install's environment
 	remove bool     // uninstall: take ipcmesh's entries out
-}
-
-// envVar is one environment setting written into a client's config.
-type envVar struct{ key, val string }
-
-// meshEnv is the settings of e that say which mesh a peer joins, those
-// that are set. A client started from a launcher does not have the shell's
-// environment, so install writes them, or the client would join the
-// default mesh instead of this one. A data folder is made absolute, as the
-// client starts in another folder.
-func meshEnv(e Env) ([]envVar, error) {
-	var env []envVar
-	for _, k := range []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"} {
-		v := e.Getenv(k)
-		if v == "" {
-			continue
-		}
-		if k == "IPC_DATA_DIR" {
-			abs, err := filepath.Abs(v)
-			if err != nil {
-				return nil, fmt.Errorf("IPC_DATA_DIR=%q: %w", v, err)
-			}
-			v = abs
-		}
-		env = append(env, envVar{k, v})
-	}
-	return env, nil
-}
-
-// describeEnv says which settings of this environment went into the
-// client's config, and that the shared secret never does.
-func (in installer) describeEnv(e Env, client string) string {
-	var msg string
-	if len(in.env) > 0 {
-		words := make([]string, len(in.env))
-		for i, v := range in.env {
-			words[i] = v.key + "=" + v.val
-		}
-		msg = fmt.Sprintf("Written from this environment, so that %s joins the same mesh as these commands: %s.\n", client, strings.Join(words, " "))
-		if in.hooks && runtime.GOOS == "windows" {
-			msg += fmt.Sprintf("The hooks cannot carry them on Windows: set them in the environment %s starts in too.\n", client)
-		}
-	}
-	if e.Getenv("IPC_SHARED_SECRET") != "" {
-		msg += fmt.Sprintf("IPC_SHARED_SECRET is set here but was not written: a secret never goes into a config file in clear. Start %s with IPC_SHARED_SECRET in its environment, or unset it everywhere to use the secret file in the data folder.\n", client)
-	}
-	return msg
 }
 
 // plan lists the files of client's config at scope (base is the home or
@@ -388,12 +369,7 @@ func (in installer) mergeHooks(doc *object, specs []hookSpec) ([]string, error) 
 		}
 		found := false
 		for _, g := range groups.items {
-			group, _ := g.(*object)
-			if group == nil {
-				continue
-			}
-			hs, _ := group.get("hooks")
-			list, _ := asArray(hs)
+			_, list := hookList(g)
 			if list == nil {
 				continue
 			}
@@ -423,6 +399,21 @@ func (in installer) mergeHooks(doc *object, specs []hookSpec) ([]string, error) 
 		changes = append(changes, fmt.Sprintf("+ %s: %s", where, cmd))
 	}
 	return changes, nil
+}
+
+// hookList returns a hook group and its list of handlers, or nils when g
+// is not a group with a list.
+func hookList(g any) (*object, *array) {
+	group, _ := g.(*object)
+	if group == nil {
+		return nil, nil
+	}
+	hs, _ := group.get("hooks")
+	list, _ := asArray(hs)
+	if list == nil {
+		return nil, nil
+	}
+	return group, list
 }
 
 var ipcmeshHook = regexp.MustCompile(`(^|[/\\'"])ipcmesh(\.exe)?['"]?\s+hook\s+(check|wait)\b`)

@@ -11,37 +11,18 @@ import (
 // event's list of hooks, "hooks", "mcpServers") go too.
 func runUninstall(ctx context.Context, e Env, args []string) error {
 	fs := flags("uninstall")
-	scope := fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
-	dryRun := fs.Bool("dry-run", false, "say what would change and write nothing")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("uninstall needs one client: claude, gemini or windsurf")
-	}
-	base, err := scopeFolder(*scope)
+	scope, dryRun := clientFlags(fs)
+	client, err := oneClient(fs, args)
 	if err != nil {
 		return err
 	}
 	in := installer{hooks: true, remove: true}
-	edits, err := in.plan(pos[0], *scope, base)
-	if err != nil {
-		return err
-	}
 	w := &errWriter{w: e.Stdout}
-	changed, err := runEdits(w, edits, *dryRun, false)
+	changed, err := in.apply(w, client, *scope, *dryRun)
 	if err != nil {
 		return err
 	}
-	switch {
-	case changed == 0:
-		fmt.Fprintf(w, "ipcmesh is not installed for %s (%s scope): nothing changed.\n", pos[0], *scope)
-	case *dryRun:
-		fmt.Fprintln(w, "Dry run: nothing was written.")
-	default:
-		fmt.Fprintf(w, "Restart %s (or reload its MCP servers) to pick the changes up. The mesh's data folder is left as it is.\n", clientTitle[pos[0]])
-	}
+	outcome(w, changed, *dryRun, fmt.Sprintf("ipcmesh is not installed for %s (%s scope): nothing changed.", client, *scope), clientTitle[client])
 	return w.err
 }
 
@@ -78,12 +59,7 @@ func (in installer) removeHooks(doc *object) ([]string, error) {
 		}
 		removed := false
 		for gi := len(groups.items) - 1; gi >= 0; gi-- {
-			group, _ := groups.items[gi].(*object)
-			if group == nil {
-				continue
-			}
-			hs, _ := group.get("hooks")
-			list, _ := asArray(hs)
+			group, list := hookList(groups.items[gi])
 			if list == nil {
 				continue
 			}

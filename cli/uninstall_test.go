@@ -7,14 +7,6 @@ import (
 	"testing"
 )
 
-func uninstall(t *testing.T, args ...string) hookResult {
-	t.Helper()
-	var out, errb lockedBuffer
-	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-	code := Run(e, "uninstall", args)
-	return hookResult{code, out.String(), errb.String()}
-}
-
 // A comment on ipcmesh's own entry, and a user's hook in the same group as
 // an ipcmesh one, outlive uninstall.
 func TestUninstallKeepsCommentsAndSharedGroups(t *testing.T) {
@@ -34,7 +26,7 @@ func TestUninstallKeepsCommentsAndSharedGroups(t *testing.T) {
     ]
   }
 }`)
-	r := uninstall(t, "gemini")
+	r := runBare(t, "uninstall", "gemini")
 	if r.code != 0 {
 		t.Fatalf("uninstall: %+v", r)
 	}
