@@ -59,6 +59,9 @@ type Options struct {
 	// Only lists the figure groups to run ("a".."h"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
+	// Face is FaceNative (the default) or FaceHTTP, which also measures
+	// figures (a), (b), (c) and (f) through the HTTP face (httpGroups).
+	Face string
 	// Version is the ipcmesh version, for the report.
 	Version string
 	// Progress receives a line per step (nil: none).
@@ -259,8 +262,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.DefaultLimits {
 		rep.RateLimit = "default (500 ops/s per identity, burst 1000)"
 	}
+	groups := r.groups()
+	if opts.Face == FaceHTTP {
+		groups = append(groups, r.httpGroups()...)
+	}
 	start := time.Now()
-	for _, g := range r.groups() {
+	for _, g := range groups {
 		if len(opts.Only) > 0 && !slices.Contains(opts.Only, g.key) && g.key != "x" {
 			continue
 		}
@@ -275,7 +282,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		r.note("the machine was %.0f%% busy with other work just before the run (load average %.1f on %d CPUs): it likely shared the machine with the bench, so these figures understate the mesh; run again on a quiet machine",
 			100*rep.Machine.BusyBefore, rep.Machine.LoadBefore, rep.Machine.NumCPU)
 	}
-	rep.Notes = r.notes
+	rep.Notes = append(r.notes, httpNotes(rep)...)
 	return rep, ctx.Err()
 }
 

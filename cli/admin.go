@@ -119,7 +119,11 @@ func runRestore(_ context.Context, e Env, args []string) error {
 	}
 	fmt.Fprintf(e.Stdout, "restored %s into %s: %s (%d unread), %s\n", pos[0], cfg.DataDir,
 		human.Count(res.Stats.Messages, "message"), res.Stats.Unread, human.Count(res.Stats.Instances, "instance"))
-	fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
+	if res.Damaged {
+		fmt.Fprintf(e.Stdout, "the damaged store was set aside, as it was, in %s\n", res.Previous)
+	} else {
+		fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
+	}
 	return nil
 }
 

@@ -27,6 +27,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
+	face := fs.String("face", bench.FaceNative, "native, or http to also measure figures a, b (one send in flight), c and f through the HTTP face")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -48,6 +49,9 @@ func runBench(ctx context.Context, e Env, args []string) error {
 			groups = append(groups, g)
 		}
 	}
+	if *face != bench.FaceNative && *face != bench.FaceHTTP {
+		return usagef("--face takes native or http, got %q", *face)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to start the mesh's processes: %w", err)
@@ -63,6 +67,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 		ProfileDir:    *profile,
 		TraceDir:      *traceDir,
 		Only:          groups,
+		Face:          *face,
 		Version:       Version,
 		Progress:      progress,
 		Getenv:        e.Getenv,

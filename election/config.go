@@ -58,10 +58,20 @@ type Config struct {
 	// BrokerIdle is how long a detached broker serves with no peer
 	// connected before it stops (DefaultBrokerIdle).
 	BrokerIdle time.Duration
+	// AnswerTimeout is how long a call may go unanswered beyond the wait
+	// it asks the broker for before it fails with ErrNotAnswering
+	// (DefaultAnswerTimeout).
+	AnswerTimeout time.Duration
 	// OnEvent receives pushed events in order, across brokers. It is called
 	// from a connection's read loop and must not block.
 	OnEvent func(ipc.Event)
-	Logger  *slog.Logger
+	// OnConnection, when set, is told each time the peer's connection to
+	// the broker is lost (up false) and each time a new one serves, its
+	// session resumed (up true, with the broker's description). Events
+	// pushed in between were missed: whatever events keep current must be
+	// refreshed. It is called outside the peer's locks and must not block.
+	OnConnection func(b ipc.BrokerInfo, up bool)
+	Logger       *slog.Logger
 }
 
 // FromEnv builds a Config from the environment, as every ipcmesh command

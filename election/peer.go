@@ -323,13 +323,16 @@ func (p *Peer) renew(c *ipc.Client) {
 
 func (p *Peer) setClient(c *ipc.Client) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.client = c
 	p.fatal = nil
 	select {
 	case <-p.ready:
 	default:
 		close(p.ready)
+	}
+	p.mu.Unlock()
+	if p.cfg.OnConnection != nil {
+		p.cfg.OnConnection(c.Broker(), true)
 	}
 }
 
@@ -348,10 +351,14 @@ func (p *Peer) setFatal(err error) {
 // wait for the next one.
 func (p *Peer) markLost(c *ipc.Client) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.client == c {
+	lost := p.client == c
+	if lost {
 		p.client = nil
 		p.ready = make(chan struct{})
+	}
+	p.mu.Unlock()
+	if lost && p.cfg.OnConnection != nil {
+		p.cfg.OnConnection(c.Broker(), false)
 	}
 }
 
@@ -386,11 +393,12 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 	}
 }
 
-// answerTimeout is how long a request may go unanswered beyond the wait it
-// asks for. A broker answers in milliseconds, even behind a slow disk; one
-// that is stopped (Ctrl-Z) or hung holds the port without answering, and
-// without this bound every caller would wait with it for ever.
-const answerTimeout = 10 * time.Second
+// DefaultAnswerTimeout is how long a request may go unanswered beyond the
+// wait it asks for, unless Config.AnswerTimeout says otherwise. A broker
+// answers in milliseconds, even behind a slow disk; one that is stopped
+// (Ctrl-Z) or hung holds the port without answering, and without this
+// bound every caller would wait with it for ever.
+const DefaultAnswerTimeout = 10 * time.Second
 
 // backupTimeout bounds a backup, which copies the whole store.
 const backupTimeout = 10 * time.Minute
@@ -400,10 +408,10 @@ const backupTimeout = 10 * time.Minute
 // broker: every op is idempotent or carries an id the broker dedupes by. A
 // request refused as rate_limited was not carried out: it is sent again
 // once the broker's retry_after has passed, so a busy peer is paced rather
-// than failed. A request the broker does not answer in time (answerTimeout
+// than failed. A request the broker does not answer in time (Config.AnswerTimeout
 // past the wait it asks for) fails with ErrNotAnswering, naming the broker.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
-	due := dueIn(op, in)
+	due := dueIn(op, in, p.cfg.AnswerTimeout)
 	for {
 		c, err := p.current(ctx)
 		if err != nil {
@@ -436,8 +444,11 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 }
 
 // dueIn is how long op may take to be answered: the wait it asks the
-// broker for, plus answerTimeout.
-func dueIn(op string, in any) time.Duration {
+// broker for, plus grace (DefaultAnswerTimeout when 0).
+func dueIn(op string, in any, grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = DefaultAnswerTimeout
+	}
 	var wait time.Duration
 	switch r := in.(type) {
 	case ipc.CheckRequest:
@@ -448,7 +459,7 @@ func dueIn(op string, in any) time.Duration {
 	if op == ipc.OpBackup {
 		wait = backupTimeout
 	}
-	return wait + answerTimeout
+	return wait + grace
 }
 
 // onEvent passes pushed events on, dropping messages already seen: after a
