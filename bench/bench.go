@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/cluster"
 )
 
 // Options configure a run.
@@ -59,6 +61,10 @@ type Options struct {
 	// Only lists the figure groups to run ("a".."h"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
+	// Stores lists the stores to measure, in order: StoreBbolt (the
+	// default) and StoreNATS, whose figures (a)-(e) and (i) run on a
+	// three-node JetStream cluster the bench starts.
+	Stores []string
 	// Version is the ipcmesh version, for the report.
 	Version string
 	// Progress receives a line per step (nil: none).
@@ -179,6 +185,10 @@ type runner struct {
 	root     string // the run's temporary folder
 	profiles int
 	notes    []string
+
+	cluster  *cluster.Local // the NATS cluster, once a NATS store is measured
+	natsURL  string         // set while meshes are made on the cluster
+	prefixes int            // streams made on the cluster so far
 }
 
 func (r *runner) getenv(k string) string { return r.opts.Getenv(k) }
@@ -202,6 +212,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
+	}
+	if len(opts.Stores) == 0 {
+		opts.Stores = []string{StoreBbolt}
 	}
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
@@ -260,14 +273,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.RateLimit = "default (500 ops/s per identity, burst 1000)"
 	}
 	start := time.Now()
-	for _, g := range r.groups() {
-		if len(opts.Only) > 0 && !slices.Contains(opts.Only, g.key) && g.key != "x" {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rep.Figures = append(rep.Figures, r.runGroup(ctx, g)...)
+	defer r.closeCluster()
+	if rep.Figures, err = r.runStores(ctx); err != nil {
+		return nil, err
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Machine.LoadAfter = loadAverage()

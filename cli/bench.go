@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/bench"
@@ -28,10 +29,11 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
+	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits]\n\n")
+			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits] [--store bbolt|nats|bbolt,nats]\n\n")
 			fmt.Fprintf(e.Stdout, "Starts a private mesh of real processes on a free 127.0.0.1 port in a temporary\nfolder (your own mesh is not touched) and reports each figure as the median over\nrepetitions, with min, max and the target. See docs/PERFORMANCE.md.\n\n")
 			fs.SetOutput(e.Stdout)
 			fs.PrintDefaults()
@@ -52,11 +54,22 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	if *only != "" {
 		for _, g := range strings.Split(*only, ",") {
 			g = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(g), ")"), "("))
-			if len(g) != 1 || g[0] < 'a' || g[0] > 'h' {
-				return usagef("--only takes figures a to h separated by commas, got %q", *only)
+			if len(g) != 1 || g[0] < 'a' || g[0] > 'i' {
+				return usagef("--only takes figures a to i separated by commas, got %q", *only)
 			}
 			groups = append(groups, g)
 		}
+	}
+	var storeList []string
+	for _, st := range strings.Split(*stores, ",") {
+		st = strings.TrimSpace(st)
+		if st != bench.StoreBbolt && st != bench.StoreNATS || slices.Contains(storeList, st) {
+			return usagef("--store takes bbolt, nats or bbolt,nats, got %q", *stores)
+		}
+		storeList = append(storeList, st)
+	}
+	if slices.Contains(groups, "i") && !slices.Contains(storeList, bench.StoreNATS) {
+		return usagef("figure (i), cross-host delivery, needs a cluster: add --store nats")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -73,6 +86,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 		ProfileDir:    *profile,
 		TraceDir:      *traceDir,
 		Only:          groups,
+		Stores:        storeList,
 		Version:       Version,
 		Progress:      progress,
 		Getenv:        e.Getenv,
