@@ -58,7 +58,7 @@ type Options struct {
 	// (DefaultWindow). 1 makes every sender wait for each ack before its
 	// next send, as figure (a) does.
 	Window int
-	// Only lists the figure groups to run ("a".."h"); empty runs all. The
+	// Only lists the figure groups to run ("a".."i"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
 	// Stores lists the stores to measure, in order: StoreBbolt (the

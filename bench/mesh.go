@@ -282,6 +282,7 @@ func (m *mesh) close() {
 	}
 	wg.Wait()
 	m.stopBroker()
+	m.dropStore()
 	os.RemoveAll(m.dir)
 }
 

@@ -37,6 +37,11 @@ const natsNodes = 3
 // apart ("nats." before their id, "[nats]" before their name) so that one
 // report holds both stores side by side.
 func (r *runner) runStores(ctx context.Context) ([]Figure, error) {
+	for _, st := range r.opts.Stores {
+		if st != StoreBbolt && st != StoreNATS {
+			return nil, fmt.Errorf("bench: no store %q: want %s or %s", st, StoreBbolt, StoreNATS)
+		}
+	}
 	var figs []Figure
 	var floor []group
 	for _, st := range r.opts.Stores {
@@ -146,6 +151,20 @@ func (m *mesh) storeVars() {
 	}
 	m.vars["IPC_STORE"] = m.r.natsURL
 	m.vars["IPC_NATS_PREFIX"] = m.prefix
+}
+
+// dropStore takes the mesh's stream and buckets out of the run's NATS
+// cluster, if it has any, so that the raft groups of meshes done with do
+// not weigh on the figures measured after them.
+func (m *mesh) dropStore() {
+	if m.prefix == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := natsstore.Drop(ctx, natsstore.Options{URL: m.vars["IPC_STORE"], Prefix: m.prefix}); err != nil {
+		m.r.logf("%v", err)
+	}
 }
 
 // seeder is what populate needs of a store: both stores have it.
