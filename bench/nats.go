@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -10,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/cluster"
-	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -217,22 +214,8 @@ func (r *runner) figI(ctx context.Context, res *results) error {
 			return err
 		}
 	}
-	type push struct {
-		key string
-		at  time.Time
-	}
-	pushes := make(chan push, 64)
-	if _, err := b.join(ctx, "far", func(ev ipc.Event) {
-		at := time.Now()
-		var msg ipcmesh.Message
-		if ev.Name != ipc.EventMessage || json.Unmarshal(ev.Body, &msg) != nil {
-			return
-		}
-		select {
-		case pushes <- push{keyOf(msg.Content), at}:
-		default:
-		}
-	}); err != nil {
+	far := newPushed("near")
+	if _, err := b.join(ctx, "far", far.onEvent); err != nil {
 		return err
 	}
 	near, err := a.join(ctx, "near", nil)
@@ -244,39 +227,12 @@ func (r *runner) figI(ctx context.Context, res *results) error {
 		if _, err := near.Send(ctx, "far", content(key)); err != nil {
 			return 0, err
 		}
-		timeout := time.NewTimer(10 * time.Second)
-		defer timeout.Stop()
-		for {
-			select {
-			case p := <-pushes:
-				if p.key == key {
-					return p.at.Sub(start), nil
-				}
-			case <-timeout.C:
-				return 0, fmt.Errorf("message %s sent on host A was not pushed on host B within 10 s", key)
-			case <-ctx.Done():
-				return 0, ctx.Err()
-			}
-		}
+		return far.since(ctx, key, start, func() error {
+			return fmt.Errorf("message %s sent on host A was not pushed on host B within 10 s", key)
+		})
 	}
-	for i := range 20 {
-		if _, err := deliver("warm:" + strconv.Itoa(i)); err != nil {
-			return err
-		}
-	}
-	for rep := range r.opts.Reps {
-		took := make([]float64, 0, r.sz.pings)
-		for i := range r.sz.pings {
-			d, err := deliver(fmt.Sprintf("i%d:%d", rep, i))
-			if err != nil {
-				return err
-			}
-			took = append(took, ms(d))
-		}
-		p50, p99 := percentile(took, 50), percentile(took, 99)
-		res.add("i.p50", p50)
-		res.add("i.p99", p99)
-		r.logf("(i) repetition %d/%d: %d deliveries, p50 %.3f ms, p99 %.3f ms", rep+1, r.opts.Reps, len(took), p50, p99)
+	if err := r.latencies(ctx, res, "i", "deliveries", deliver); err != nil {
+		return err
 	}
 	res.note("i.p50", "%d messages per repetition, one at a time, from a peer of host A to a subscribed peer of host B (both peers in the bench process; each host a broker child with its own port and data folder, both on the same stream); timed from the send to the push arriving at B", r.sz.pings)
 	return nil

@@ -1,13 +1,9 @@
 package bench
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
@@ -17,19 +13,7 @@ import (
 // (a) on both stores and the cross-host figure on the cluster, and reports
 // them side by side with nothing lost.
 func TestBenchNATS(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, ipcmeshBin, "bench", "--quick", "--json", "--store", "bbolt,nats", "--only", "a,i")
-	cmd.Env = testbin.CleanEnviron()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ipcmesh bench: %v\n%s", err, stderr.String())
-	}
-	var r Report
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		t.Fatalf("the JSON report does not parse: %v\n%s", err, stdout.String())
-	}
+	r := benchJSON(t, "--quick", "--store", "bbolt,nats", "--only", "a,i")
 	checkReport(t, &r, []string{"a", "nats.a", "nats.i.p50", "nats.i.p99", "x.fsync", "x.rtt"})
 	for id, target := range map[string]string{"a": ">= 1,000", "nats.a": ">= 1,000", "nats.i.p50": "<= 3", "nats.i.p99": ""} {
 		if f, ok := r.Figure(id); ok && f.Target.String() != target {
