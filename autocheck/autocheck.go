@@ -7,6 +7,7 @@
 //	NAME.json       the Setting for NAME (0600)
 //	NAME.wake.json  the Wake state of `ipcmesh hook wait` for NAME (0600)
 //	NAME.wait       a socket the one running `hook wait` for NAME listens on
+//	NAME.hook       an empty file whose time is when a hook last ran for NAME
 //
 // The MCP tool auto_check writes the interval; `ipcmesh hook check` reads
 // it and records LastShown; `ipcmesh hook wait` keeps its own file so that
@@ -83,6 +84,43 @@ func LoadWake(dataDir, name string) (Wake, error) {
 // SaveWake replaces the wake state for name.
 func SaveWake(dataDir, name string, w Wake) error {
 	return save(dataDir, name, ".wake.json", w)
+}
+
+// MarkHook records that a hook runs for name now. auto_check reads it to
+// tell whether turning auto-check on does anything: without hooks nothing
+// shows the mail. Hooks run at every prompt and tool call, so a mark less
+// than a minute old is left as it is.
+func MarkHook(dataDir, name string) error {
+	p, err := path(dataDir, name, ".hook")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	fi, err := os.Stat(p)
+	switch {
+	case err == nil && now.Sub(fi.ModTime()) < time.Minute:
+		return nil
+	case err == nil:
+		return os.Chtimes(p, now, now)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create auto-check folder: %w", err)
+	}
+	return os.WriteFile(p, nil, 0o600)
+}
+
+// LastHook returns when a hook last ran for name, and false if none has
+// run in this data folder.
+func LastHook(dataDir, name string) (time.Time, bool) {
+	p, err := path(dataDir, name, ".hook")
+	if err != nil {
+		return time.Time{}, false
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return fi.ModTime(), true
 }
 
 // Dir is the folder that holds the settings of a data folder.

@@ -322,3 +322,23 @@ func TestNamesDifferingInCaseKeepTheirOwnSettings(t *testing.T) {
 		t.Errorf("Load(Reviewer) from the old file = %+v, %v; want every 3 minutes", got, err)
 	}
 }
+
+func TestMarkHook(t *testing.T) {
+	dir := t.TempDir()
+	if _, ok := LastHook(dir, "builder"); ok {
+		t.Fatal("LastHook before any hook ran says one did")
+	}
+	before := time.Now().Add(-time.Second)
+	if err := MarkHook(dir, "builder"); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := LastHook(dir, "builder"); !ok || at.Before(before) {
+		t.Errorf("LastHook after MarkHook = %v, %v; want a time since %v", at, ok, before)
+	}
+	if _, ok := LastHook(dir, "reviewer"); ok {
+		t.Error("a hook run for builder counts for reviewer")
+	}
+	if err := MarkHook(dir, "../x"); err == nil {
+		t.Error("MarkHook takes a name that reaches outside the folder")
+	}
+}

@@ -15,7 +15,7 @@ import (
 func runList(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("list")
 	asJSON := c.Bool("json", false, "print the instances as JSON")
-	p, _, err := c.open(ctx, e, args, -1, nil)
+	p, _, err := c.open(ctx, e, args, nil)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("status")
 	asJSON := c.Bool("json", false, "print the status as JSON")
-	p, _, err := c.open(ctx, e, args, -1, nil)
+	p, _, err := c.open(ctx, e, args, nil)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runBackup(ctx context.Context, e Env, args []string) (err error) {
-	p, pos, err := onMesh("backup").open(ctx, e, args, -1, argCount(1, 1, "backup needs the file to write"))
+	p, pos, err := onMesh("backup").open(ctx, e, args, argCount(1, 1, "backup needs the file to write"))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 // swapped under a broker that serves it, so it refuses while one does.
 func runRestore(_ context.Context, e Env, args []string) error {
 	fs := flags("restore")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,14 @@ func runRestore(_ context.Context, e Env, args []string) error {
 // for a one-shot command's broker to finish, not for a running one.
 const restoreLockWait = 2 * time.Second
 
-func runVersion(_ context.Context, e Env, _ []string) error {
+func runVersion(_ context.Context, e Env, args []string) error {
+	pos, err := parse(flags("version"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("version takes no arguments")
+	}
 	fmt.Fprintf(e.Stdout, "ipcmesh %s\n", Version)
 	return nil
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,16 +30,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
 	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprintf(e.Stdout, "usage: ipcmesh bench [--json] [--quick] [--reps N] [--window N] [--only a,b,...] [--dir DIR] [--profile DIR] [--trace DIR] [--default-limits] [--store bbolt|nats|bbolt,nats]\n\n")
-			fmt.Fprintf(e.Stdout, "Starts a private mesh of real processes on a free 127.0.0.1 port in a temporary\nfolder (your own mesh is not touched) and reports each figure as the median over\nrepetitions, with min, max and the target. See docs/PERFORMANCE.md.\n\n")
-			fs.SetOutput(e.Stdout)
-			fs.PrintDefaults()
-			return flag.ErrHelp
-		}
-	}
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

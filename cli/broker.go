@@ -21,7 +21,7 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	detached := fs.Bool("detached", false, "serve the listener handed over by the peer that started this process (peers start it themselves)")
 	var sf storeFlags
 	sf.register(fs, true)
-	if _, err := parse(fs, args, -1); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *detached {
@@ -97,7 +97,7 @@ func (nopCloser) Close() error { return nil }
 // running there is nothing to stop.
 func runStop(ctx context.Context, e Env, args []string) error {
 	fs := flags("stop")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	action := "list"
 	var pos, list []string
-	p, _, err := c.open(ctx, e, args, -1, func(all []string) error {
+	p, _, err := c.open(ctx, e, args, func(all []string) error {
 		pos = all
 		if len(pos) > 0 {
 			action, pos = pos[0], pos[1:]

@@ -17,7 +17,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	limit := c.Int("limit", 100, "print at most `N` messages")
 	peek := c.Bool("peek", false, "print without marking the messages read")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
-	p, _, err := c.open(ctx, e, args, -1, func([]string) error {
+	p, _, err := c.open(ctx, e, args, func([]string) error {
 		if *wait < 0 || *limit <= 0 {
 			return usagef("--wait must not be negative and --limit must be above 0")
 		}
@@ -79,7 +79,7 @@ func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error
 func runWatch(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("watch")
 	asJSON := c.Bool("json", false, "print one JSON object per message per line")
-	p, _, err := c.open(ctx, e, args, -1, nil)
+	p, _, err := c.open(ctx, e, args, nil)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 func runFetch(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("fetch")
 	asJSON := c.Bool("json", false, "print the message as JSON")
-	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "fetch needs one message id (shown by check)"))
+	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "fetch needs one message id (shown by check)"))
 	if err != nil {
 		return err
 	}

@@ -40,41 +40,42 @@ func OS() Env {
 // command is one subcommand.
 type command struct {
 	name, args, summary string
+	example             string // one command line, shown by its help
 	run                 func(ctx context.Context, e Env, args []string) error
 }
 
 func commands() []command {
 	return []command{
-		{"register", "NAME", "claim a name for this data folder and keep its session token", runRegister},
-		{"send", "[--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines]", "send a message to a name or a '#channel' ('-' reads it from stdin)", runSend},
-		{"check", "[--wait 30s] [--limit N] [--peek] [--json]", "print unread messages, then mark them read", runCheck},
-		{"watch", "[--json]", "print messages as they arrive until interrupted", runWatch},
-		{"fetch", "ID [--json]", "print one message whole (large bodies included)", runFetch},
-		{"broadcast", "MESSAGE...", "send a message to every registered instance but you", runBroadcast},
-		{"history", "--with NAME | --channel C | --thread ID [--before SEQ] [--limit N] [--wait 30s] [--json]", "print a conversation or a channel (newest first) or a thread; --wait waits for a reply", runHistory},
-		{"channels", "[list | find WORDS | create NAME [--description D] [--private] [--members a,b] | join NAME [--members a,b] | leave NAME] [--json]", "list, find, create, join or leave channels", runChannels},
-		{"share", "KEY [FILE|-] [--description D]", "store content under a key for every instance to read (none or '-': stdin)", runShare},
-		{"get", "KEY [--json]", "print the content stored under a key", runGet},
-		{"shared", "[--json]", "list the shared keys: size, who stored them, when", runShared},
-		{"search", "WORDS... [--from NAME] [--channel C] [--since 24h|DATE] [--until WHEN] [--limit N] [--json]", "find the messages you may read that hold every word", runSearch},
-		{"set-status", "TEXT [--description D]", "set the status line list shows for you (\"\" clears it)", runSetStatus},
-		{"list", "[--json]", "list registered instances: online or not, last seen, unread, status", runList},
-		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", runRename},
-		{"unregister", "", "end this instance's session and free its name", runUnregister},
-		{"status", "[--json]", "show the broker: pid, address, uptime, counts", runStatus},
-		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster", runBroker},
-		{"stop", "", "stop the broker (a peer still running starts the next one)", runStop},
-		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", runBackup},
-		{"restore", "FILE", "replace this data folder's store with a backup (every ipcmesh process of the folder stopped)", runRestore},
-		{"demo", "", "run a private mesh in a temporary folder and show it working", runDemo},
-		{"serve", "--http ADDR [--tls-cert F --tls-key F] [--insecure] [--allow-origin O] [--allow-host H] [--store S]", "serve the mesh over HTTP: REST, events, MCP at /mcp, and a web page (docs/HTTP.md)", runServe},
-		{"cluster", "[--nodes 3] [--dir DIR]", "run a NATS JetStream cluster on this machine (loopback) and print the IPC_STORE line that puts brokers on it", runCluster},
-		{"key", "create NAME [--label L] | list | revoke ID|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", runKey},
-		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", runMCP},
-		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", runHook},
-		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", runInstall},
-		{"bench", "[--json] [--quick]", "measure the mesh: throughput, round trip, failover, latency, memory", runBench},
-		{"version", "", "print the version", runVersion},
+		{"register", "NAME", "claim a name for this data folder and keep its session token", "ipcmesh register reviewer", runRegister},
+		{"send", "[--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines]", "send a message to a name or a '#channel' ('-' reads it from stdin)", `ipcmesh send reviewer "please review cli/send.go" --type request`, runSend},
+		{"check", "[--wait 30s] [--limit N] [--peek] [--json]", "print unread messages, then mark them read", "ipcmesh check --wait 2m", runCheck},
+		{"watch", "[--json]", "print messages as they arrive until interrupted", "ipcmesh watch --as reviewer", runWatch},
+		{"fetch", "ID [--json]", "print one message whole (large bodies included)", "ipcmesh fetch 18a2f0c4d9e1b7a65c3e2f1d0b9a8c7e", runFetch},
+		{"broadcast", "MESSAGE...", "send a message to every registered instance but you", `ipcmesh broadcast "main is green again"`, runBroadcast},
+		{"history", "--with NAME | --channel C | --thread ID [--before SEQ] [--limit N] [--wait 30s] [--json]", "print a conversation or a channel (newest first) or a thread; --wait waits for a reply", "ipcmesh history --with reviewer --limit 20", runHistory},
+		{"channels", "[list | find WORDS | create NAME [--description D] [--private] [--members a,b] | join NAME [--members a,b] | leave NAME] [--json]", "list, find, create, join or leave channels", `ipcmesh channels create auth-dev --description "login and tokens"`, runChannels},
+		{"share", "KEY [FILE|-] [--description D]", "store content under a key for every instance to read (none or '-': stdin)", `ipcmesh share test-log build.log --description "last night's run"`, runShare},
+		{"get", "KEY [--json]", "print the content stored under a key", "ipcmesh get test-log", runGet},
+		{"shared", "[--json]", "list the shared keys: size, who stored them, when", "ipcmesh shared --json", runShared},
+		{"search", "WORDS... [--from NAME] [--channel C] [--since 24h|DATE] [--until WHEN] [--limit N] [--json]", "find the messages you may read that hold every word", "ipcmesh search timeout --from tester --since 24h", runSearch},
+		{"set-status", "TEXT [--description D]", "set the status line list shows for you (\"\" clears it)", `ipcmesh set-status "reviewing auth.go"`, runSetStatus},
+		{"list", "[--json]", "list registered instances: online or not, last seen, unread, status", "ipcmesh list --json", runList},
+		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", "ipcmesh rename reviewer-2", runRename},
+		{"unregister", "", "end this instance's session and free its name", "ipcmesh unregister --as reviewer", runUnregister},
+		{"status", "[--json]", "show the broker: pid, address, uptime, counts", "ipcmesh status", runStatus},
+		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster", "ipcmesh broker", runBroker},
+		{"stop", "", "stop the broker (a peer still running starts the next one)", "ipcmesh stop", runStop},
+		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", "ipcmesh backup mesh.backup", runBackup},
+		{"restore", "FILE", "replace this data folder's store with a backup (every ipcmesh process of the folder stopped)", "ipcmesh restore mesh.backup", runRestore},
+		{"demo", "", "run a private mesh in a temporary folder and show it working", "ipcmesh demo", runDemo},
+		{"serve", "--http ADDR [--tls-cert F --tls-key F] [--insecure] [--allow-origin O] [--allow-host H] [--store S]", "serve the mesh over HTTP: REST, events, MCP at /mcp, and a web page (docs/HTTP.md)", "ipcmesh serve --http 127.0.0.1:8080", runServe},
+		{"cluster", "[--nodes 3] [--dir DIR]", "run a NATS JetStream cluster on this machine (loopback) and print the IPC_STORE line that puts brokers on it", "ipcmesh cluster --nodes 3", runCluster},
+		{"key", "create NAME [--label L] | list | revoke ID|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", `ipcmesh key create reviewer --label "laptop browser"`, runKey},
+		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", "IPC_NAME=builder ipcmesh mcp", runMCP},
+		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
+		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},
+		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
+		{"version", "", "print the version", "ipcmesh version", runVersion},
 	}
 }
 
@@ -94,30 +95,34 @@ func usagef(format string, args ...any) error {
 // and returns the exit status: 0 on success, 1 when the command failed, 2
 // when it was called wrongly. Errors are one line on stderr.
 func Main(e Env, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && (len(args) == 1 || args[1] == "help") {
 		usage(e.Stdout)
 		return 0
 	}
+	name, rest := args[0], args[1:]
+	if name == "help" {
+		// ipcmesh help send is ipcmesh send --help.
+		name, rest = args[1], []string{"--help"}
+	}
+	return Run(e, name, rest)
+}
+
+// lookup returns the command called name.
+func lookup(name string) (command, bool) {
 	for _, c := range commands() {
-		if c.name == args[0] {
-			return Run(e, c.name, args[1:])
+		if c.name == name {
+			return c, true
 		}
 	}
-	fmt.Fprintf(e.Stderr, "ipcmesh: unknown command %q: run 'ipcmesh help' for the list\n", args[0])
-	return 2
+	return command{}, false
 }
 
 // Run runs one subcommand by name, as the standalone ipc_* programs do.
+// -h or --help prints its help on stdout.
 func Run(e Env, name string, args []string) int {
-	var cmd *command
-	for _, c := range commands() {
-		if c.name == name {
-			cmd = &c
-			break
-		}
-	}
-	if cmd == nil {
-		fmt.Fprintf(e.Stderr, "ipcmesh: unknown command %q\n", name)
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(e.Stderr, "ipcmesh: %s\n", unknownCommand(name))
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -131,12 +136,15 @@ func Run(e Env, name string, args []string) int {
 		return ex.code // the command has said what it had to
 	}
 	if errors.Is(err, flag.ErrHelp) {
+		var h *helpRequest
+		errors.As(err, &h) // a command without flags returns flag.ErrHelp itself
+		printHelp(e.Stdout, cmd, h)
 		return 0
 	}
 	fmt.Fprintf(e.Stderr, "ipcmesh %s: %s\n", name, oneLine(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.Stderr, "usage: ipcmesh %s %s\n", cmd.name, cmd.args)
+		fmt.Fprintf(e.Stderr, "usage: ipcmesh %s %s (ipcmesh %s --help says more)\n", cmd.name, cmd.args, cmd.name)
 		return 2
 	}
 	return 1
@@ -157,56 +165,6 @@ var asCommandLine = strings.NewReplacer(
 	"register or resume first", "register one first (ipcmesh register NAME)",
 	"the broker's message limit", "the broker's message limit (IPC_MAX_MESSAGE_BYTES, 8 MiB by default)",
 )
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "ipcmesh %s: a message mesh for AI assistants on one machine\n\nusage: ipcmesh COMMAND [ARGS]\n\ncommands:\n", Version)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
-		if c.args != "" {
-			fmt.Fprintf(w, "  %-11s   ipcmesh %s %s\n", "", c.name, c.args)
-		}
-	}
-	fmt.Fprint(w, `
-identity: --as NAME or IPC_NAME picks the name a command acts as; otherwise
-the name registered last from the data folder.
-
-environment: IPC_HOST, IPC_PORT (mesh address, 127.0.0.1:9876), IPC_DATA_DIR
-(~/.ipcmesh), IPC_SHARED_SECRET, IPC_NAME, IPC_LOG; see the README for all.
-`)
-}
-
-// flags returns a FlagSet for a command that reports errors as usage errors
-// instead of exiting.
-func flags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// parse parses args with fs, allowing flags between positional arguments
-// (ipcmesh check --json --wait 5s and ipcmesh list --json --as bob). Once
-// stopAfter positionals have been seen (stopAfter >= 0), the rest is taken
-// as it is: the words of a message are never read as flags.
-func parse(fs *flag.FlagSet, args []string, stopAfter int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usagef("%v", err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if stopAfter >= 0 && len(pos) >= stopAfter {
-			return append(pos, args...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
 
 func logger(e Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: logLevel(e.Getenv("IPC_LOG"))}))

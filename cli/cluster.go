@@ -25,7 +25,7 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 	fs := flags("cluster")
 	nodes := fs.Int("nodes", 3, "run `N` nodes, from 1 to 7")
 	dir := fs.String("dir", "", "keep the nodes' data in `DIR` (default: cluster in the data folder)")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

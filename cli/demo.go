@@ -26,7 +26,7 @@ import (
 // port, so the user's real mesh is never touched.
 func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	fs := flags("demo")
-	if _, err := parse(fs, args, -1); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")

@@ -25,7 +25,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	limit := c.Int("limit", 0, "at most `N` messages (default 20, max 200)")
 	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
 	asJSON := c.Bool("json", false, "print the result as JSON")
-	p, _, err := c.open(ctx, e, args, -1, func(pos []string) error {
+	p, _, err := c.open(ctx, e, args, func(pos []string) error {
 		set := 0
 		for _, v := range []string{*with, *channel, *thread} {
 			if v != "" {

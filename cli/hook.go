@@ -98,7 +98,7 @@ func (h *hookFlags) parse(name string, args []string, more func(*flag.FlagSet)) 
 	if more != nil {
 		more(fs)
 	}
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -129,6 +129,15 @@ func (h *hookFlags) target(e Env) (election.Config, string, error) {
 	return cfg, name, ipcmesh.ValidateName(name)
 }
 
+// markHook records that a hook runs for name, so that auto_check can tell
+// the model whether any hook will act on its setting. Failing costs only
+// that.
+func markHook(cfg election.Config, name string) {
+	if err := autocheck.MarkHook(cfg.DataDir, name); err != nil {
+		cfg.Logger.Debug("could not record the hook's run", "err", err)
+	}
+}
+
 // hookContextEvents are the events whose output can add context for the
 // assistant, per client, the prompt event first.
 var hookContextEvents = map[string][]string{
@@ -149,6 +158,7 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	markHook(cfg, name)
 	now := time.Now()
 	setting, err := autocheck.Load(cfg.DataDir, name)
 	if err != nil || !setting.Due(now) {
@@ -319,6 +329,7 @@ func hookWait(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	markHook(cfg, name)
 	if setting, err := autocheck.Load(cfg.DataDir, name); err != nil || setting.IntervalMinutes <= 0 {
 		return err // auto-check is off: nobody wants to be woken
 	}

@@ -41,7 +41,7 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	scope := fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
 	dryRun := fs.Bool("dry-run", false, "say what would change and write nothing")
 	noHooks := fs.Bool("no-hooks", false, "write the MCP server entry only")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

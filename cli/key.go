@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,17 +17,20 @@ import (
 // so a person or a remote assistant given a key can speak as that name and
 // nobody else; the key is printed once and never stored.
 func runKey(ctx context.Context, e Env, args []string) (err error) {
-	if len(args) == 0 {
-		return usagef("say what to do: create NAME, list or revoke ID|NAME")
+	sub, rest := "", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, rest = args[0], args[1:]
 	}
-	sub, rest := args[0], args[1:]
-	c := onMesh("key " + sub)
+	c := onMesh(strings.TrimSpace("key " + sub))
 	label := c.String("label", "", "create: a note on who the key is for")
 	asJSON := c.Bool("json", false, "print the result as JSON")
-	p, pos, err := c.open(ctx, e, rest, -1, func(pos []string) error {
+	p, pos, err := c.open(ctx, e, rest, func(pos []string) error {
 		want := map[string]int{"create": 1, "list": 0, "revoke": 1}
 		n, ok := want[sub]
-		if !ok {
+		switch {
+		case sub == "":
+			return usagef("say what to do: create NAME, list or revoke ID|NAME")
+		case !ok:
 			return usagef("unknown key command %q: want create, list or revoke", sub)
 		}
 		if len(pos) != n {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -27,7 +28,7 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 	remote := fs.String("remote", "", "the HTTP face of a mesh on another machine: https://HOST:PORT")
 	keyFile := fs.String("key-file", "", "a file holding the key for --remote (else IPC_KEY)")
 	caFile := fs.String("ca", "", "a PEM CA certificate to trust for --remote (else IPC_CA_FILE)")
-	pos, err := parse(fs, args, -1)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -120,11 +121,15 @@ func remoteClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
-// stdio is the MCP transport over the command's stdin and stdout.
+// stdio is the MCP transport over the command's stdin and stdout. A line
+// may be as long as a broker's response: at the SDK's default of 16 MiB a
+// tool call with a message over the mesh's limit would end the session
+// instead of being answered that it is too large.
 func stdio(e Env) mcp.Transport {
 	return &mcp.IOTransport{
-		Reader: readCloser(e.Stdin),
-		Writer: nopWriteCloser{e.Stdout},
+		Reader:        readCloser(e.Stdin),
+		Writer:        nopWriteCloser{e.Stdout},
+		MaxLineLength: ipc.MaxResponseFrame,
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
-	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // meshConfig is the mesh described by the environment, as every command
@@ -54,15 +53,6 @@ func join(ctx context.Context, e Env, subscribe bool, onEvent func(ipc.Event)) (
 	cfg.Subscribe = subscribe
 	cfg.OnEvent = onEvent
 	return election.Join(ctx, cfg)
-}
-
-// messageLimit is the longest message or shared value cfg allows, the
-// limit the broker applies (IPC_MAX_MESSAGE_BYTES).
-func messageLimit(cfg election.Config) int {
-	if n := cfg.Store.MaxMessageBytes; n > 0 {
-		return n
-	}
-	return store.DefaultMaxMessageBytes
 }
 
 // readAtMost reads r to its end, unless it holds more than limit bytes:
@@ -136,12 +126,13 @@ func asName(name string) *meshCommand {
 	return c
 }
 
-// open parses args as parse does with stopAfter, lets check (when not nil)
-// judge the positionals, then joins the mesh and acts as the command's
-// name. The check comes first so that a command called wrongly says so
-// without starting a broker. The caller closes the peer with closeAll.
-func (c *meshCommand) open(ctx context.Context, e Env, args []string, stopAfter int, check func(pos []string) error) (*election.Peer, []string, error) {
-	pos, err := parse(c.FlagSet, args, stopAfter)
+// open parses args as parse does, lets check (when not nil) judge the
+// positionals, then joins the mesh and acts as the command's name. The
+// check comes first so that a command called wrongly (or asked for its
+// help) says so without starting a broker. The caller closes the peer with
+// closeAll.
+func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func(pos []string) error) (*election.Peer, []string, error) {
+	pos, err := parse(c.FlagSet, args)
 	if err != nil {
 		return nil, nil, err
 	}

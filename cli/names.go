@@ -8,7 +8,7 @@ import (
 func runRegister(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("register")
 	asJSON := c.Bool("json", false, "print the session as JSON")
-	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "register needs one name"))
+	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "register needs one name"))
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func runRegister(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runRename(ctx context.Context, e Env, args []string) (err error) {
-	p, pos, err := asName("rename").open(ctx, e, args, -1, argCount(1, 1, "rename needs the new name"))
+	p, pos, err := asName("rename").open(ctx, e, args, argCount(1, 1, "rename needs the new name"))
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runUnregister(ctx context.Context, e Env, args []string) (err error) {
-	p, _, err := asName("unregister").open(ctx, e, args, -1, nil)
+	p, _, err := asName("unregister").open(ctx, e, args, nil)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 func runSetStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("set-status")
 	description := c.String("description", "", "what this instance is for (project, role)")
-	p, pos, err := c.open(ctx, e, args, -1, argCount(1, -1, `set-status needs a status line ("" clears it)`))
+	p, pos, err := c.open(ctx, e, args, argCount(1, -1, `set-status needs a status line ("" clears it)`))
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
 	c.IntVar(&req.Limit, "limit", 0, "at most `N` messages (default 20, max 100)")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
-	p, _, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
+	p, _, err := c.open(ctx, e, args, func(pos []string) (err error) {
 		if len(pos) == 0 {
 			return usagef("search needs words to look for")
 		}

@@ -23,15 +23,15 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	c.StringVar(&req.Type, "type", "", "the message `TYPE`: message, request, response, status, handoff or done")
 	c.StringVar(&req.ReplyTo, "reply-to", "", "the `ID` of the message this answers (makes a thread)")
 	c.StringVar(&req.Shared, "shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
-	p, _, err := c.open(ctx, e, args, 1, func(pos []string) error {
-		return completeSend(e, &req, pos, *lines, messageLimit(c.cfg))
+	p, _, err := c.open(ctx, e, args, func(pos []string) error {
+		return completeSend(e, &req, pos, *lines, c.cfg.MessageLimit())
 	})
 	if err != nil {
 		return err
 	}
 	defer closeAll(p, &err)
 	if *lines {
-		return sendLines(ctx, e, p, req, messageLimit(c.cfg), *asJSON)
+		return sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON)
 	}
 	r, err := p.SendMessage(ctx, req)
 	if err != nil {
@@ -151,13 +151,13 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("broadcast")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content string
-	p, _, err := c.open(ctx, e, args, 0, func(pos []string) error {
+	p, _, err := c.open(ctx, e, args, func(pos []string) error {
 		if len(pos) == 0 {
 			return usagef("broadcast needs a message")
 		}
 		content = strings.Join(pos, " ")
 		if content == "-" {
-			limit := messageLimit(c.cfg)
+			limit := c.cfg.MessageLimit()
 			b, over, err := readAtMost(e.Stdin, limit)
 			if err != nil {
 				return fmt.Errorf("read the message from stdin: %w", err)

@@ -70,7 +70,7 @@ func parseServe(args []string) (*serveFlags, error) {
 	fs.Var(&f.origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
 	fs.Var(&f.hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
 	f.store.register(fs, false)
-	if _, err := parse(fs, args, -1); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.addr == "" {

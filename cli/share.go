@@ -21,8 +21,8 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	description := c.String("description", "", "what the content is")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content []byte
-	p, pos, err := c.open(ctx, e, args, -1, func(pos []string) (err error) {
-		content, err = shareContent(e, pos, messageLimit(c.cfg))
+	p, pos, err := c.open(ctx, e, args, func(pos []string) (err error) {
+		content, err = shareContent(e, pos, c.cfg.MessageLimit())
 		return err
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 func runGet(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("get")
 	asJSON := c.Bool("json", false, "print the entry, content included, as JSON")
-	p, pos, err := c.open(ctx, e, args, -1, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
+	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func runGet(ctx context.Context, e Env, args []string) (err error) {
 func runShared(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("shared")
 	asJSON := c.Bool("json", false, "print the keys as JSON")
-	p, _, err := c.open(ctx, e, args, -1, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
+	p, _, err := c.open(ctx, e, args, argCount(0, 0, "shared takes no arguments; to read one: ipcmesh get KEY"))
 	if err != nil {
 		return err
 	}

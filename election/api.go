@@ -178,6 +178,9 @@ func (p *Peer) Send(ctx context.Context, to, content string) (ipc.SendResult, er
 // is made here, once, when m has none, so a retry after a failover cannot
 // store it twice.
 func (p *Peer) SendMessage(ctx context.Context, m ipc.SendRequest) (ipc.SendResult, error) {
+	if err := p.fits("the message", len(m.Content), largeAdvice); err != nil {
+		return ipc.SendResult{}, err
+	}
 	if m.ID == "" {
 		m.ID = ipc.NewID()
 	}
@@ -194,6 +197,9 @@ func (p *Peer) Broadcast(ctx context.Context, content string) (ipc.BroadcastResu
 // BroadcastMessage is Broadcast with the id m gives, if any: a broadcast
 // sent again with the same id reaches nobody twice.
 func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ipc.BroadcastResult, error) {
+	if err := p.fits("the broadcast", len(m.Content), largeAdvice); err != nil {
+		return ipc.BroadcastResult{}, err
+	}
 	if m.ID == "" {
 		m.ID = ipc.NewID()
 	}

@@ -2,6 +2,7 @@ package election
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -84,6 +85,9 @@ const waitPiece = 30 * time.Second
 // Share stores content under key, replacing an older value. The result
 // describes the entry without its content.
 func (p *Peer) Share(ctx context.Context, key, content, description string) (ipcmesh.Shared, error) {
+	if err := p.fits(fmt.Sprintf("the content for %q", key), len(content), "split it over several keys"); err != nil {
+		return ipcmesh.Shared{}, err
+	}
 	var r ipc.SharedResult
 	err := p.Call(ctx, ipc.OpShare, ipc.ShareRequest{Key: key, Content: content, Description: description}, &r)
 	return r.Shared, err

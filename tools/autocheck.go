@@ -44,20 +44,30 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read the auto-check setting of %s: %w", name, err)
 	}
-	if in.IntervalMinutes == nil || *in.IntervalMinutes < 0 {
-		if set.IntervalMinutes <= 0 {
-			return text(fmt.Sprintf("Auto checking is off for %s.", name)), nil, nil
+	status := in.IntervalMinutes == nil || *in.IntervalMinutes < 0
+	if !status {
+		set.IntervalMinutes = *in.IntervalMinutes
+		if err := autocheck.Save(p.DataDir(), name, set); err != nil {
+			return nil, nil, fmt.Errorf("cannot save the auto-check setting of %s: %w", name, err)
 		}
-		return text(fmt.Sprintf("Auto checking is on for %s: new messages are shown every %s.", name, human.Count(set.IntervalMinutes, "minute"))), nil, nil
 	}
-	set.IntervalMinutes = *in.IntervalMinutes
-	if err := autocheck.Save(p.DataDir(), name, set); err != nil {
-		return nil, nil, fmt.Errorf("cannot save the auto-check setting of %s: %w", name, err)
-	}
-	if set.IntervalMinutes == 0 {
+	every := human.Count(set.IntervalMinutes, "minute")
+	_, hooked := autocheck.LastHook(p.DataDir(), name)
+	switch {
+	case set.IntervalMinutes <= 0 && status:
+		return text(fmt.Sprintf("Auto checking is off for %s.", name)), nil, nil
+	case set.IntervalMinutes <= 0:
 		return text(fmt.Sprintf("Auto checking stopped for %s. Call check to read messages.", name)), nil, nil
+	case !hooked:
+		// The setting is only read by hooks: without them, "started"
+		// would promise mail that nothing shows.
+		return text(fmt.Sprintf("Saved: show new messages every %s for %s. But no ipcmesh hook has run for %s yet, so nothing shows them on its own: "+
+			"the user must install the hooks (`ipcmesh install claude --name %s`, or gemini; Windsurf has no hooks) and restart this assistant. Until then, call check (wait_seconds waits for mail).",
+			every, name, name, name)), nil, nil
+	case status:
+		return text(fmt.Sprintf("Auto checking is on for %s: the ipcmesh hooks show new messages every %s.", name, every)), nil, nil
 	}
-	return text(fmt.Sprintf("Auto checking started for %s: new messages are shown every %s (through the hooks ipcmesh install sets up).", name, human.Count(set.IntervalMinutes, "minute"))), nil, nil
+	return text(fmt.Sprintf("Auto checking started for %s: the ipcmesh hooks show new messages every %s.", name, every)), nil, nil
 }
 
 // autoCheck refuses: no hook of this connection's assistant reads the

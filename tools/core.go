@@ -29,6 +29,9 @@ type core struct {
 	// a file path for its readers), as the mesh is configured; send's
 	// description states it.
 	largeBytes int
+	// configured is IPC_NAME, which the first tool call that needs a name
+	// registers; "" when there is none (and on a bound server).
+	configured string
 }
 
 // identity is the part of a server that depends on who chooses the name it
@@ -57,9 +60,11 @@ type identity interface {
 	autoCheck(ctx context.Context, req *mcp.CallToolRequest, in autoCheckArgs) (*mcp.CallToolResult, any, error)
 }
 
-// addFeatures adds the tools, the prompt and the inbox resource to c.mcp.
-// Every server has the same ones, whichever way it reaches the mesh.
+// addFeatures adds the tools, the prompt and the inbox resource to c.mcp,
+// and the middleware that explains wrong arguments. Every server has the
+// same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
+	c.mcp.AddReceivingMiddleware(c.explainArguments)
 	c.addRegister()
 	c.addSend()
 	c.addCheck()

@@ -49,9 +49,15 @@ func (c *core) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*mc
 	}}, nil
 }
 
+// subscribe subscribes the client to the inbox. A subscriber wants the
+// mail of IPC_NAME pushed, so the name is registered now if no tool call
+// has done it yet; if it cannot be, the tools say why.
 func (s *Server) subscribe(ctx context.Context, req *mcp.SubscribeRequest) error {
 	if req.Params.URI != inboxURI {
 		return fmt.Errorf("no resource %q to subscribe to: the only one is %s", req.Params.URI, inboxURI)
+	}
+	if s.opts.Name != "" {
+		s.registered(ctx, "subscribe to the inbox")
 	}
 	return nil
 }

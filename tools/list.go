@@ -35,8 +35,12 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		return nil, nil, c.fail(action, err)
 	}
 	me := p.Name()
+	next := "call register with a name"
+	if c.configured != "" {
+		next = fmt.Sprintf("your first call that needs a name (check, send, ...) registers %s, the IPC_NAME you were given", c.configured)
+	}
 	if len(all) == 0 {
-		return text("No instance is registered yet. Call register with a name to be the first."), nil, nil
+		return text("No instance is registered yet: " + next + "."), nil, nil
 	}
 	var b strings.Builder
 	online := 0
@@ -47,7 +51,7 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 	}
 	fmt.Fprintf(&b, "%s registered, %d online", human.Count(len(all), "instance"), online)
 	if me == "" {
-		b.WriteString(" (you are not registered: call register)")
+		fmt.Fprintf(&b, " (you are not registered: %s)", next)
 	}
 	b.WriteString(":\n")
 	now := time.Now()

@@ -90,6 +90,23 @@ type startOpts struct {
 	env     []string // extra environment, e.g. IPC_NAME=carol
 }
 
+// command is ipcmesh with args on the mesh, with the extra environment.
+func (m *mesh) command(env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "IPC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "IPC_HOST=127.0.0.1", "IPC_PORT="+m.port, "IPC_DATA_DIR="+m.dataDir, "IPC_LOG=debug", testbin.BrokerIdle)
+	cmd.Env = append(cmd.Env, m.env...)
+	cmd.Env = append(cmd.Env, env...)
+	if raceEnabled {
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
+	return cmd
+}
+
 // start runs `ipcmesh mcp` and connects a client to it. The child is
 // stopped by closing its stdin when the test ends.
 func (m *mesh) start(label string, o startOpts) *assistant {
@@ -103,18 +120,7 @@ func (m *mesh) start(label string, o startOpts) *assistant {
 		acked:    make(chan struct{}, 64),
 		progress: make(chan json.RawMessage, 64),
 	}
-	cmd := exec.Command(binary, "mcp")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "IPC_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "IPC_HOST=127.0.0.1", "IPC_PORT="+m.port, "IPC_DATA_DIR="+m.dataDir, "IPC_LOG=debug", testbin.BrokerIdle)
-	cmd.Env = append(cmd.Env, m.env...)
-	cmd.Env = append(cmd.Env, o.env...)
-	if raceEnabled {
-		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	}
+	cmd := m.command(o.env, "mcp")
 	stderr := new(mcptest.SyncBuffer)
 	cmd.Stderr = stderr
 	t.Cleanup(func() {
@@ -483,9 +489,21 @@ func TestPush(t *testing.T) {
 	}
 }
 
-func TestIPCNameRegistersAtStart(t *testing.T) {
+// IPC_NAME is registered by the first tool call that needs a name. A
+// server that was only started, initialized and listed, as clients' health
+// checks do (claude mcp list), registers nothing.
+func TestIPCNameRegistersAtFirstUse(t *testing.T) {
 	m := newMesh(t)
 	carol := m.start("carol", startOpts{env: []string{"IPC_NAME=carol"}})
+	if _, err := carol.cs.ListTools(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// list_instances needs no name, and waits for the server's start.
+	listed := carol.ok("list_instances", nil)
+	mcptest.Contains(t, "list before any call needs a name", listed, "No instance is registered yet", "registers carol")
+	if strings.Contains(listed, "- carol") {
+		t.Errorf("a server that was only listed registered IPC_NAME:\n%s", listed)
+	}
 	mcptest.Contains(t, "check", carol.ok("check", nil), "No new messages for carol")
 	alice := m.start("alice", startOpts{})
 	alice.register("alice")
@@ -499,11 +517,22 @@ func TestAutoCheck(t *testing.T) {
 	m := newMesh(t)
 	a := m.start("a", startOpts{env: []string{"IPC_NAME=dora"}})
 	mcptest.Contains(t, "status", a.ok("auto_check", nil), "off")
-	mcptest.Contains(t, "start", a.ok("auto_check", map[string]any{"interval_minutes": 5}), "every 5 minutes")
+	// No hook has run: the setting is kept, and the answer says that
+	// nothing acts on it yet, and how to change that.
+	unhooked := a.ok("auto_check", map[string]any{"interval_minutes": 5})
+	mcptest.Contains(t, "start without hooks", unhooked, "every 5 minutes", "no ipcmesh hook has run for dora", "ipcmesh install claude --name dora", "call check")
+	if strings.Contains(unhooked, "started") {
+		t.Errorf("auto_check says it started with no hook to act on it: %s", unhooked)
+	}
 	set, err := autocheck.Load(m.dataDir, "dora")
 	if err != nil || set.IntervalMinutes != 5 {
 		t.Errorf("saved setting %+v, %v; want 5 minutes", set, err)
 	}
+	// A hook runs for dora, as a client runs it at every prompt.
+	if out, err := m.command(nil, "hook", "check", "--format", "text", "--as", "dora").CombinedOutput(); err != nil {
+		t.Fatalf("hook check: %v\n%s", err, out)
+	}
+	mcptest.Contains(t, "start with hooks", a.ok("auto_check", map[string]any{"interval_minutes": 5}), "Auto checking started for dora", "every 5 minutes")
 	mcptest.Contains(t, "status", a.ok("auto_check", map[string]any{"interval_minutes": -1}), "every 5 minutes")
 	mcptest.Contains(t, "stop", a.ok("auto_check", map[string]any{"interval_minutes": 0}), "stopped")
 	if set, _ := autocheck.Load(m.dataDir, "dora"); set.IntervalMinutes != 0 {

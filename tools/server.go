@@ -41,8 +41,10 @@ type Options struct {
 	// Mesh says where the mesh is. The server sets Subscribe and OnEvent
 	// itself: it wants its mail pushed.
 	Mesh election.Config
-	// Name, when set (from IPC_NAME), is registered as soon as the server
-	// has joined the mesh, so the assistant need not call register.
+	// Name, when set (from IPC_NAME), is registered by the first tool call
+	// that needs a name, so the assistant need not call register. Not at
+	// start: clients start servers only to list their tools (claude mcp
+	// list, gemini mcp list), and such a check must not claim a name.
 	Name string
 	// Version is reported to clients as the server's version.
 	Version string
@@ -62,7 +64,12 @@ type Server struct {
 	out   *notifyingTransport // set by Run
 	queue chan ipcmesh.Message
 
-	started chan struct{} // closed once the start-up join (and IPC_NAME register) is done
+	started chan struct{} // closed once the start-up join is done
+
+	// regMu serialises registering IPC_NAME: two first tool calls at once
+	// would otherwise both register it, the second finding it in use by
+	// the first. It is held across calls to the mesh, and only for this.
+	regMu sync.Mutex
 
 	// mu guards the fields below. It is never held across a call to the
 	// mesh, so a slow join or register holds up no other tool call.
@@ -86,7 +93,7 @@ func New(opts Options) *Server {
 	if s.opts.Mesh.Logger == nil {
 		s.opts.Mesh.Logger = log
 	}
-	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes)}
+	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes), configured: opts.Name}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: instructions,
 		Logger:       log,
@@ -142,19 +149,12 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	return nil
 }
 
-// start joins the mesh and registers IPC_NAME if it is set. Tools wait
-// for it; when it fails they try again themselves.
+// start joins the mesh, so that the first tool call need not wait for it.
+// Tools wait for it; when it fails they try again themselves.
 func (s *Server) start(ctx context.Context) {
 	defer close(s.started)
-	p, err := s.join(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("cannot join the mesh yet; tools will retry", "addr", s.opts.Mesh.Addr, "err", err)
-		}
-		return
-	}
-	if s.opts.Name != "" {
-		s.registerConfigured(ctx, p)
+	if _, err := s.join(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("cannot join the mesh yet; tools will retry", "addr", s.opts.Mesh.Addr, "err", err)
 	}
 }
 
@@ -225,8 +225,9 @@ func (s *Server) registered(ctx context.Context, action string) (*election.Peer,
 	}
 	name := p.Name()
 	if name == "" && s.opts.Name != "" {
-		// IPC_NAME could not be registered at start, or the session was
-		// lost since (expired, revoked): try again before giving up.
+		// The first call that needs a name, or IPC_NAME could not be
+		// registered before, or its session was lost since (expired,
+		// revoked): register it now.
 		name = s.registerConfigured(ctx, p)
 	}
 	if name == "" {
@@ -236,8 +237,14 @@ func (s *Server) registered(ctx context.Context, action string) (*election.Peer,
 }
 
 // registerConfigured registers IPC_NAME and returns the name registered,
-// "" if it failed (the error is kept for notRegistered).
+// "" if it failed (the error is kept for notRegistered). A name registered
+// meanwhile by another call is returned as it is.
 func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) string {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if name := p.Name(); name != "" {
+		return name
+	}
 	// Two assistants configured with one IPC_NAME (a user-scope install
 	// with --name) would otherwise share a session and an inbox, each
 	// acking mail the other never sees: the second one stays unregistered

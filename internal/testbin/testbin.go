@@ -25,25 +25,31 @@ import (
 // race it is built with the race detector, so that a child's data race
 // fails the test that started it.
 func Build(dir string, race bool) (string, error) {
+	return BuildProgram(dir, "ipcmesh", race)
+}
+
+// BuildProgram compiles cmd/NAME (ipcmesh, or a standalone ipc_* program)
+// into dir and returns the binary's path, as Build does.
+func BuildProgram(dir, name string, race bool) (string, error) {
 	exe := ""
 	if runtime.GOOS == "windows" {
 		exe = ".exe"
 	}
-	bin := filepath.Join(dir, "ipcmesh"+exe)
+	bin := filepath.Join(dir, name+exe)
 	// go test puts its own toolchain's bin folder first on PATH, so the go
 	// found there builds the binary with the toolchain running the tests.
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("find the go command to build ./cmd/ipcmesh: %w", err)
+		return "", fmt.Errorf("find the go command to build ./cmd/%s: %w", name, err)
 	}
 	args := []string{"build", "-o", bin}
 	if race {
 		args = append(args, "-race")
 	}
-	build := exec.Command(goCmd, append(args, "github.com/ipcmesh/ipcmesh/cmd/ipcmesh")...)
+	build := exec.Command(goCmd, append(args, "github.com/ipcmesh/ipcmesh/cmd/"+name)...)
 	build.Env = CleanEnviron()
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/ipcmesh: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
 	}
 	return bin, nil
 }

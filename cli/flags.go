@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flags returns a FlagSet for a command that reports errors as usage errors
+// instead of exiting. Its name is the command's, as "ipcmesh NAME --help"
+// runs it.
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args with fs. Flags may come anywhere before a "--", between
+// positionals too (ipcmesh send bob hi --type request), and whatever
+// follows a "--" is taken as it is (ipcmesh send bob -- --type is text). A
+// word that looks like a flag but is none of fs's is refused rather than
+// taken for text: a mistyped flag must not quietly become a message.
+// -h or --help is a helpRequest, which Run answers with the command's help.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	explainDurations(fs)
+	args, literal, err := splitFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &helpRequest{fs}
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return append(pos, literal...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// splitFlags reads args as fs will parse them and returns those before the
+// "--" that ends the flags and those after it. The value of a flag that
+// takes one is skipped, so "--description --" is a description. A word
+// that begins with '-' and names no flag of fs is an error that says how to
+// pass it as text.
+func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return args[:i], args[i+1:], nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			continue // a positional, or "-" for stdin
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case f == nil && (name == "h" || name == "help"):
+			// flag.ErrHelp, from Parse
+		case f == nil:
+			return nil, nil, usagef("%s is not a flag of %s (ipcmesh %s --help lists them); to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s",
+				a, fs.Name(), fs.Name(), fs.Name(), a)
+		case !hasValue && !isBoolFlag(f):
+			i++ // the flag's value, whatever it looks like
+		}
+	}
+	return args, nil, nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// helpRequest is parse's answer to -h or --help: Run prints the command's
+// usage with the flags of fs. It is flag.ErrHelp to errors.Is.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string        { return flag.ErrHelp.Error() }
+func (h *helpRequest) Is(target error) bool { return target == flag.ErrHelp }
+
+// explainDurations makes the duration flags of fs say what they take when
+// given something else: the flag package's own word is "parse error", which
+// leaves "--wait 5" a riddle.
+func explainDurations(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, done := f.Value.(*durationFlag); done {
+			return
+		}
+		if g, ok := f.Value.(flag.Getter); ok {
+			if _, ok := g.Get().(time.Duration); ok {
+				f.Value = &durationFlag{Getter: g, name: f.Name}
+			}
+		}
+	})
+}
+
+// durationFlag is a duration flag whose error names the form it takes.
+type durationFlag struct {
+	flag.Getter
+	name string
+}
+
+func (d *durationFlag) Set(s string) error {
+	if err := d.Getter.Set(s); err == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("--%s takes a duration like 5s, 2m or 1h30m", d.name)
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		msg += fmt.Sprintf(" (for %s seconds: %ss)", s, s)
+	}
+	return errors.New(msg)
+}
+
+// String is safe on the zero durationFlag, which the flag package makes to
+// tell a default from a zero value.
+func (d *durationFlag) String() string {
+	if d.Getter == nil {
+		return time.Duration(0).String()
+	}
+	return d.Getter.String()
+}

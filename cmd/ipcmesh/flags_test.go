@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Flags count anywhere before a "--", after the recipient too; what follows
+// "--" is text; a flag that is none of the command's is refused and
+// nothing is sent.
+func TestFlagsAnywhereBeforeDashes(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "reviewer")
+	m.mustRun("register", "builder")
+
+	m.mustRun("send", "reviewer", "hi", "--type", "request", "--as", "builder")
+	m.mustRun("send", "--as", "builder", "reviewer", "--", "hi", "--type", "request")
+	m.mustRun("broadcast", "all", "hands", "--as", "builder")
+	r := m.run("send", "--as", "builder", "reviewer", "deploy", "--force")
+	if r.code != 2 || !strings.Contains(r.stderr, "--force is not a flag of send") || !strings.Contains(r.stderr, `after "--"`) {
+		t.Errorf("send with an unknown flag: want exit 2 naming --force and the way to send it as text, got %s", r)
+	}
+
+	got := m.check("--as", "reviewer").Messages
+	if len(got) != 3 {
+		t.Fatalf("reviewer got %d messages, want 3: %+v", len(got), got)
+	}
+	if got[0].Content != "hi" || got[0].Type != "request" || got[0].From != "builder" {
+		t.Errorf("send reviewer hi --type request --as builder arrived as %q, type %q, from %q; want \"hi\", a request from builder", got[0].Content, got[0].Type, got[0].From)
+	}
+	if got[1].Content != "hi --type request" || got[1].Type != "" {
+		t.Errorf("the words after -- arrived as %q, type %q; want them as text", got[1].Content, got[1].Type)
+	}
+	if got[2].Content != "all hands" || got[2].From != "builder" {
+		t.Errorf("broadcast all hands --as builder arrived as %q from %q", got[2].Content, got[2].From)
+	}
+}
+
+// A duration flag given a bare number says what it takes.
+func TestDurationFlagSaysItsForm(t *testing.T) {
+	m := newMesh(t)
+	r := m.run("check", "--wait", "5")
+	if r.code != 2 || !strings.Contains(r.stderr, "5s") || !strings.Contains(r.stderr, "duration") || strings.Contains(r.stderr, "parse error") {
+		t.Errorf("check --wait 5: want exit 2 saying --wait takes a duration like 5s, got %s", r)
+	}
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+)
+
+// wantHelp checks what --help must print for cmd: exit 0, nothing on
+// stderr, and on stdout the usage line, the flag and an example.
+func wantHelp(t *testing.T, r result, cmd, flag string) {
+	t.Helper()
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("help for %s: want exit 0 and nothing on stderr, got %s", cmd, r)
+	}
+	for _, want := range []string{"usage: ipcmesh " + cmd, flag, "example:\n  ipcmesh " + cmd} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help for %s does not show %q:\n%s", cmd, want, r.stdout)
+		}
+	}
+}
+
+// Every command answers -h, --help and "ipcmesh help CMD" with its usage,
+// flags and an example, without joining the mesh.
+func TestCommandHelp(t *testing.T) {
+	m := newMesh(t)
+	for _, c := range []struct {
+		args      []string
+		cmd, flag string
+	}{
+		{[]string{"send", "--help"}, "send", "--type TYPE"},
+		{[]string{"check", "-h"}, "check", "--wait DURATION"},
+		{[]string{"install", "--help"}, "install", "--scope"},
+		{[]string{"help", "send"}, "send", "--reply-to ID"},
+		{[]string{"key", "create", "--help"}, "key", "--label"},
+		{[]string{"hook", "wait", "--help"}, "hook", "--timeout DURATION"},
+		{[]string{"history", "--with", "bob", "-h"}, "history", "--before"},
+	} {
+		wantHelp(t, m.run(c.args...), c.cmd, c.flag)
+	}
+	if !portFree(t, m.port) {
+		t.Error("asking for help started a broker")
+	}
+
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "help"}, {}} {
+		r := m.run(args...)
+		if r.code != 0 {
+			t.Fatalf("ipcmesh %v: %s", args, r)
+		}
+		for _, want := range []string{"\n  send ", "\n  check ", "\n  install ", "ipcmesh help COMMAND"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("ipcmesh %v does not list %q:\n%s", args, want, r.stdout)
+			}
+		}
+	}
+}
+
+// The standalone programs are the commands under other names, help
+// included.
+func TestStandaloneHelp(t *testing.T) {
+	bin, err := testbin.BuildProgram(t.TempDir(), "ipc_send", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMesh(t)
+	p := m.startWith(func(c *exec.Cmd) { c.Path, c.Args[0] = bin, bin }, nil, "--help")
+	code := p.wait(runTimeout)
+	wantHelp(t, result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}, "send", "--lines")
+}
+
+// A mistyped command is answered with the one meant, as a command and as
+// the subject of help.
+func TestUnknownCommandSuggests(t *testing.T) {
+	m := newMesh(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sned", "bob", "hi"}, "did you mean send?"},
+		{[]string{"help", "sned"}, "did you mean send?"},
+		{[]string{"lsit"}, "did you mean list?"},
+	} {
+		r := m.run(c.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "ipcmesh help") {
+			t.Errorf("ipcmesh %v: want exit 2 and %q with the way to the list, got %s", c.args, c.want, r)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// sdkInvalid begins the SDK's answer to arguments that do not fit a tool's
+// input schema (go-sdk v1.8).
+const sdkInvalid = `validating "arguments": `
+
+// explainArguments answers a tool call whose arguments do not fit the
+// tool's input schema with what was wrong and the tool's real arguments,
+// named and typed. The SDK's own answer (`unexpected additional properties
+// ["minutes"]`) tells a model what it got wrong but not what is right, so
+// it guesses again.
+func (c *core) explainArguments(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		call, isCall := req.(*mcp.CallToolRequest)
+		r, isResult := res.(*mcp.CallToolResult)
+		if err != nil || !isCall || !isResult || !r.IsError || len(r.Content) != 1 {
+			return res, err
+		}
+		t, ok := r.Content[0].(*mcp.TextContent)
+		if !ok || !strings.HasPrefix(t.Text, sdkInvalid) {
+			return res, err
+		}
+		list, lerr := next(ctx, "tools/list", &mcp.ListToolsRequest{Session: call.Session, Params: &mcp.ListToolsParams{}})
+		tools, ok := list.(*mcp.ListToolsResult)
+		if lerr != nil || !ok {
+			return res, err
+		}
+		for _, tool := range tools.Tools {
+			if tool.Name == call.Params.Name {
+				detail := strings.TrimPrefix(t.Text, sdkInvalid)
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{
+					&mcp.TextContent{Text: wrongArguments(tool, call.Params.Arguments, detail)},
+				}}, nil
+			}
+		}
+		return res, err
+	}
+}
+
+// sdkPaths shortens the schema paths of the SDK's detail to argument
+// names: "validating root: validating /properties/wait_seconds: type: ..."
+// is "wait_seconds: type: ...".
+var sdkPaths = strings.NewReplacer("validating root: ", "", "validating /properties/", "")
+
+// toolSchema is the part of a tool's input schema that names its
+// arguments.
+type toolSchema struct {
+	Properties map[string]struct {
+		Type any   `json:"type"`
+		Enum []any `json:"enum"`
+	} `json:"properties"`
+	Required []string `json:"required"`
+}
+
+// wrongArguments says what is wrong with args for tool, as a model can act
+// on it: the names it does not take (with the one likely meant), the ones
+// it needs, or else the SDK's detail; then every argument it takes.
+func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string {
+	var s toolSchema
+	if b, err := json.Marshal(tool.InputSchema); err == nil {
+		json.Unmarshal(b, &s)
+	}
+	var given map[string]json.RawMessage
+	json.Unmarshal(args, &given)
+	names := slices.Sorted(maps.Keys(s.Properties))
+	required := slices.Sorted(slices.Values(s.Required))
+
+	var wrong []string
+	for _, k := range slices.Sorted(maps.Keys(given)) {
+		if _, ok := s.Properties[k]; ok {
+			continue
+		}
+		w := fmt.Sprintf("%q", k)
+		if near := ipcmesh.Closest(k, names); near != "" {
+			w += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		wrong = append(wrong, w)
+	}
+	var missing []string
+	for _, k := range required {
+		if _, ok := given[k]; !ok {
+			missing = append(missing, fmt.Sprintf("%q", k))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "cannot run %s with these arguments: ", tool.Name)
+	switch {
+	case len(wrong) > 0 || len(missing) > 0:
+		var parts []string
+		if len(wrong) > 0 {
+			parts = append(parts, "it takes no "+strings.Join(wrong, ", no "))
+		}
+		if len(missing) > 0 {
+			parts = append(parts, "it needs "+strings.Join(missing, " and "))
+		}
+		b.WriteString(strings.Join(parts, "; "))
+	default:
+		b.WriteString(sdkPaths.Replace(detail))
+	}
+	if len(names) == 0 {
+		b.WriteString(". It takes no arguments: call it with {}.")
+		return b.String()
+	}
+	fmt.Fprintf(&b, ". Its arguments:")
+	optional := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(required, n) })
+	for _, k := range append(required, optional...) {
+		p := s.Properties[k]
+		kind := fmt.Sprint(p.Type)
+		if len(p.Enum) > 0 {
+			values := make([]string, len(p.Enum))
+			for i, v := range p.Enum {
+				values[i] = fmt.Sprint(v)
+			}
+			kind += ": one of " + strings.Join(values, ", ")
+		}
+		if slices.Contains(required, k) {
+			kind += ", required"
+		}
+		fmt.Fprintf(&b, " %s (%s)", k, kind)
+		b.WriteString(",")
+	}
+	return strings.TrimSuffix(b.String(), ",") + "."
+}
