@@ -22,6 +22,12 @@ func TestCommandWaitsForABrokerOpeningItsStore(t *testing.T) {
 	// holds the port and keeps trying.
 	nats.Stop(0)
 	nats.Stop(2)
+	// A meta leader left alone answers for a while that the stream's
+	// peers are offline, a refusal; once it has stepped down nobody
+	// answers, which is what a cluster without quorum does.
+	testbin.Eventually(t, 30*time.Second, "the remaining node to step down as meta leader", func() bool {
+		return !nats.Node(1).Server().JetStreamIsLeader()
+	})
 	broker := a.start(nil, "broker")
 	testbin.Eventually(t, startTimeout, "the broker to hold the mesh port", func() bool {
 		c, err := net.Dial("tcp", a.addr())
