@@ -22,6 +22,8 @@ import (
 //	            get files of their own even where the file system
 //	            ignores case
 //	current     the name saved last and a newline (0600)
+//	FILE.register  the session id of a register of NAME whose token is
+//	            not kept yet, so that a retry resumes its session (0600)
 //
 // Every file is written whole under a temporary name and renamed into place,
 // so a reader never sees half a token. Every method checks the name with
@@ -155,6 +157,11 @@ func (k Keyring) dir() (string, error) {
 }
 
 func (k Keyring) tokenPath(name string) (string, error) {
+	return k.path(name, ".token")
+}
+
+// path is the file of name with extension ext in the sessions folder.
+func (k Keyring) path(name, ext string) (string, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return "", err
 	}
@@ -162,7 +169,7 @@ func (k Keyring) tokenPath(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, ipcmesh.FileName(name)+".token"), nil
+	return filepath.Join(dir, ipcmesh.FileName(name)+ext), nil
 }
 
 // legacyPath is where name's token was kept, beside path, before file

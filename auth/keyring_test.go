@@ -210,3 +210,30 @@ func TestKeyringNamesDifferingInCase(t *testing.T) {
 	}
 	wantLoad(t, k, "builder", tok("builder"))
 }
+
+// TestRegisterSession: a register's session id is the same on every try
+// until it is dropped, and files that hold no session id are ignored.
+func TestRegisterSession(t *testing.T) {
+	k := Keyring{Dir: t.TempDir()}
+	sid, kept, err := k.RegisterSession("bob")
+	if err != nil || !kept || !validSessionID(sid) {
+		t.Fatalf("first register: %q, kept %v, %v", sid, kept, err)
+	}
+	if again, kept, err := k.RegisterSession("bob"); err != nil || !kept || again != sid {
+		t.Fatalf("a retry: %q (kept %v, %v), want %q again", again, kept, err, sid)
+	}
+	if other, _, _ := k.RegisterSession("Bob"); other == sid {
+		t.Errorf("Bob, another name, got bob's session id")
+	}
+	if err := k.DropRegister("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if next, _, _ := k.RegisterSession("bob"); next == sid {
+		t.Errorf("after the token was kept, a register reuses the session id")
+	}
+	path, _ := k.pendingPath("bob")
+	os.WriteFile(path, []byte("not an id\n"), 0o600)
+	if got, kept, _ := k.RegisterSession("bob"); kept || !validSessionID(got) {
+		t.Errorf("a file with no session id in it: %q, kept %v", got, kept)
+	}
+}

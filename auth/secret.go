@@ -13,6 +13,8 @@ import (
 	"runtime"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // Source tells where the master secret came from, for status output.
@@ -162,28 +164,12 @@ func createSecretFile(dataDir, path string) ([]byte, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("create secret %s: %w", path, err)
 	}
-	// The secret is written whole under a private name (os.CreateTemp opens
-	// with O_EXCL and mode 0600, so it never writes through a link planted
-	// there) and then linked into place. A link, unlike a rename, fails
-	// when the name exists, a symbolic link included: of processes racing
-	// on first use exactly one wins, no one can read a half-written file,
-	// and a link planted at the name is left to readSecretFile to refuse.
-	tmp, err := os.CreateTemp(dataDir, ".secret-*.tmp")
-	if err != nil {
-		return nil, fmt.Errorf("create secret %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(hex.EncodeToString(secret) + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write secret %s: %w", tmp.Name(), err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+	// The secret is written whole under a private name and then linked
+	// into place. A link, unlike a rename, fails when the name exists, a
+	// symbolic link included: of processes racing on first use exactly one
+	// wins, no one can read a half-written file, and a link planted at the
+	// name is left to readSecretFile to refuse.
+	if err := atomicfile.Create(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("create secret %s: %w", path, err)
 	}
 	// Read back rather than return our own: if another process won, its

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -39,9 +40,9 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 		if in.Online {
 			presence = "online"
 		}
-		status := in.Status
+		status := untrusted.Line(in.Status)
 		if in.Description != "" {
-			status += " (" + in.Description + ")"
+			status += " (" + untrusted.Line(in.Description) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, presence, human.Ago(in.LastSeen, now), in.Unread, strings.TrimSpace(status))
 	}
@@ -118,7 +119,11 @@ func runRestore(_ context.Context, e Env, args []string) error {
 	}
 	fmt.Fprintf(e.Stdout, "restored %s into %s: %s (%d unread), %s\n", pos[0], cfg.DataDir,
 		human.Count(res.Stats.Messages, "message"), res.Stats.Unread, human.Count(res.Stats.Instances, "instance"))
-	fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
+	if res.Damaged {
+		fmt.Fprintf(e.Stdout, "the damaged store was set aside, as it was, in %s\n", res.Previous)
+	} else {
+		fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
+	}
 	return nil
 }
 

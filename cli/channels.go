@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -137,7 +138,7 @@ func listChannels(ctx context.Context, e Env, p *election.Peer, query string, as
 		if len(c.Members) > 6 {
 			members = fmt.Sprintf("%s,+%d", strings.Join(c.Members[:6], ","), len(c.Members)-6)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, members, c.Messages, human.Ago(c.LastActive, now), c.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, members, c.Messages, human.Ago(c.LastActive, now), untrusted.Line(c.Description))
 	}
 	return tw.Flush()
 }

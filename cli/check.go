@@ -128,7 +128,7 @@ func runFetch(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, r)
 	}
-	_, err = fmt.Fprintln(e.Stdout, r.Content)
+	_, err = fmt.Fprintln(e.Stdout, forTerminal(e.Stdout, r.Content))
 	return err
 }
 

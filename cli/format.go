@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -20,7 +22,10 @@ func printJSON(w io.Writer, v any) error {
 // printMessage writes one message for a person: when, who (and where: a
 // channel, or with showTo the recipient), what kind, what, and for a large
 // one where the whole body is and how to get it. Its id closes the first
-// line, for --reply-to and history --thread.
+// line, for --reply-to and history --thread. The body is another user's
+// text: what could act on a terminal is shown instead (untrusted.Text), and
+// its lines after the first are indented, so none of them can pass for the
+// first line of a message.
 func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	from := human.Sender(m, showTo)
 	var tags []string
@@ -44,7 +49,23 @@ func printMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	fmt.Fprintf(w, "%s  (id %s)\n", indent(m.Content), m.ID)
 }
 
-// indent keeps a multi-line body readable under its header line.
+// indent keeps a multi-line body readable under its header line, and set
+// apart from it.
 func indent(s string) string {
-	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+	return strings.ReplaceAll(strings.TrimRight(untrusted.Text(s), "\n"), "\n", "\n    ")
+}
+
+// forTerminal is s as it may be written to w: with what could act on a
+// terminal shown instead (untrusted.Text) when w is one, and as it is
+// otherwise, so that output redirected to a file gives back what was
+// stored.
+func forTerminal(w io.Writer, s string) string {
+	f, ok := w.(*os.File)
+	if !ok {
+		return s
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return s
+	}
+	return untrusted.Text(s)
 }

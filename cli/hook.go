@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -287,10 +288,12 @@ func mailNotice(name string, msgs []ipcmesh.Message, total int, now time.Time) s
 	return b.String()
 }
 
-// preview is a message body on one line, cut short.
+// preview is a message body on one line, cut short, with what could act
+// on a terminal shown instead: it is another user's text, and the notice
+// is read by a model and may be printed on a terminal.
 func preview(m ipcmesh.Message) string {
 	const max = 200
-	s := strings.Join(strings.Fields(m.Content), " ")
+	s := strings.Join(strings.Fields(untrusted.Line(m.Content)), " ")
 	if r := []rune(s); len(r) > max {
 		s = string(r[:max]) + "…"
 	}

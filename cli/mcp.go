@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 
-	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -52,7 +54,12 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 		Version: Version,
 		Logger:  log,
 	})
-	return srv.Run(ctx, stdio(e))
+	maxMsg := cfg.Store.MaxMessageBytes
+	if maxMsg <= 0 {
+		maxMsg = store.DefaultMaxMessageBytes
+	}
+	hint := fmt.Sprintf("a message may be at most %s (IPC_MAX_MESSAGE_BYTES); write a larger text to a file and send its path", human.Size(maxMsg))
+	return srv.Run(ctx, stdio(e, mcpLineLimit(maxMsg), hint, log))
 }
 
 // runRemoteMCP bridges stdio to the HTTP face at url.
@@ -68,13 +75,14 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 	if err != nil {
 		return err
 	}
+	log := logger(e)
 	return remote.Serve(ctx, remote.Options{
 		URL:        url,
 		Key:        key,
 		HTTPClient: client,
 		Version:    Version,
-		Logger:     logger(e),
-	}, stdio(e))
+		Logger:     log,
+	}, stdio(e, mcpLineLimit(0), "write a large text to a file and send its path", log))
 }
 
 // remoteKey is the key from --key-file, or else from IPC_KEY. The file
@@ -122,28 +130,29 @@ func remoteClient(caFile string) (*http.Client, error) {
 }
 
 // stdio is the MCP transport over the command's stdin and stdout. A line
-// may be as long as a broker's response: at the SDK's default of 16 MiB a
-// tool call with a message over the mesh's limit would end the session
-// instead of being answered that it is too large.
-func stdio(e Env) mcp.Transport {
+// of stdin over maxLine is refused in its place, with hint, rather than
+// ending the session. Stdout stays open when the session ends: it is not
+// the transport's to close.
+func stdio(e Env, maxLine int, hint string, log *slog.Logger) mcp.Transport {
+	in, out := guardLines(e.Stdin, e.Stdout, maxLine, hint, log)
 	return &mcp.IOTransport{
-		Reader:        readCloser(e.Stdin),
-		Writer:        nopWriteCloser{e.Stdout},
-		MaxLineLength: ipc.MaxResponseFrame,
+		Reader: readCloser{in, e.Stdin},
+		Writer: out,
+		// The guard keeps every line within maxLine.
+		MaxLineLength: -1,
 	}
 }
 
-// readCloser lets the transport close stdin when the session ends, when
-// it can be closed.
-func readCloser(r io.Reader) io.ReadCloser {
-	if rc, ok := r.(io.ReadCloser); ok {
-		return rc
-	}
-	return io.NopCloser(r)
+// readCloser reads through the guard and lets the transport close stdin
+// when the session ends, when it can be closed.
+type readCloser struct {
+	io.Reader
+	stdin io.Reader
 }
 
-// nopWriteCloser keeps stdout open when the session ends: it is not the
-// transport's to close.
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }
+func (r readCloser) Close() error {
+	if c, ok := r.stdin.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

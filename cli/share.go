@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -86,7 +87,7 @@ func runGet(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, sh)
 	}
-	_, err = io.WriteString(e.Stdout, sh.Content)
+	_, err = io.WriteString(e.Stdout, forTerminal(e.Stdout, sh.Content))
 	return err
 }
 
@@ -116,7 +117,7 @@ func runShared(ctx context.Context, e Env, args []string) (err error) {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSIZE\tSTORED BY\tWHEN\tDESCRIPTION")
 	for _, sh := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now), sh.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now), untrusted.Line(sh.Description))
 	}
 	return tw.Flush()
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -29,24 +28,33 @@ func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return ipc.Session{}, err
 	}
-	tok, _ := p.keyring.Load(name)
 	// The session id works like a password (PROTOCOL.md, register): all
-	// of it random, unlike a message id, which starts with the time.
-	sid, err := auth.NewSessionID()
+	// of it random, unlike a message id, which starts with the time. It
+	// is kept in the data folder until the token is: a register retried
+	// from here resumes the session of one that reached the broker and
+	// lost its token, whatever stopped it (PROTOCOL.md's retries).
+	sid, kept, err := p.keyring.RegisterSession(name)
 	if err != nil {
 		return ipc.Session{}, err
 	}
+	// The token is read after: a register racing here keeps its token
+	// before it drops its session id, so one of the two is found.
+	tok, _ := p.keyring.Load(name)
 	var s ipc.Session
 	err = p.Call(ctx, ipc.OpRegister, ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe}, &s)
 	if err != nil {
 		return s, err
 	}
 	if err := p.adopt(s, true); err != nil {
-		if !s.Resumed {
+		if !kept && !s.Resumed {
+			// Nothing here can resume the session: free the name now.
 			err = p.letGo(ctx, s.Name, err)
+		} else if !s.Resumed {
+			err = fmt.Errorf("%w; a register of %s from this data folder resumes its session", err, s.Name)
 		}
 		return s, err
 	}
+	p.keyring.DropRegister(name)
 	return s, nil
 }
 

@@ -57,6 +57,10 @@ type Config struct {
 	// BrokerIdle is how long a detached broker serves with no peer
 	// connected before it stops (DefaultBrokerIdle).
 	BrokerIdle time.Duration
+	// AnswerTimeout is how long a call may go unanswered beyond the wait
+	// it asks the broker for before it fails with ErrNotAnswering
+	// (DefaultAnswerTimeout).
+	AnswerTimeout time.Duration
 	// OnEvent receives pushed events in order, across brokers. It is called
 	// from a connection's read loop and must not block.
 	OnEvent func(ipc.Event)

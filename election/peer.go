@@ -218,7 +218,7 @@ func refusal(cfg Config, err error) error {
 		}
 		return fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker%s; nothing was sent to it: stop that program or pick another port with IPC_PORT", addr, why)
 	case errors.Is(err, ipc.ErrBrokerProof):
-		return fmt.Errorf("the broker on %s could not prove it knows the shared secret, so nothing was sent to it: it is an impostor or runs with another IPC_SHARED_SECRET; stop it or give every peer the same secret", addr)
+		return otherSecret(cfg)
 	}
 	switch ipcmesh.CodeOf(err) {
 	case ipcmesh.CodeUnauthorized:
@@ -227,6 +227,23 @@ func refusal(cfg Config, err error) error {
 		return fmt.Errorf("the broker on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// otherSecret words a broker that could not prove it knows the secret.
+// That is seldom an attacker: most often another mesh holds the port, the
+// peers of another data folder (each has its own secret file) or another
+// user's on the same machine. When this data folder's own broker holds the
+// port, only IPC_SHARED_SECRET can differ.
+func otherSecret(cfg Config) error {
+	addr := cfg.Addr
+	if rec, alive := readBrokerRecord(cfg.DataDir); alive && samePort(rec.Addr, addr) {
+		return fmt.Errorf("the broker on %s (pid %d, started from this data folder) could not prove it knows this peer's shared secret, so nothing was sent to it: "+
+			"it runs with another IPC_SHARED_SECRET; give every peer the same one, or leave it unset everywhere to use the data folder's secret file", addr, rec.PID)
+	}
+	return fmt.Errorf("the broker on %s could not prove it knows this peer's shared secret, so nothing was sent to it. "+
+		"Most likely it serves another mesh: peers started with another IPC_DATA_DIR (each data folder has its own secret), or another user's on this machine; "+
+		"else it is an impostor. To join it, use its IPC_DATA_DIR or IPC_SHARED_SECRET (this peer's data folder is %s); "+
+		"to keep a mesh of your own beside it, give all of your peers and clients another IPC_PORT", addr, cfg.DataDir)
 }
 
 // supervise waits for the connection to end and replaces it, until Close.
@@ -374,11 +391,12 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 	}
 }
 
-// answerTimeout is how long a request may go unanswered beyond the wait it
-// asks for. A broker answers in milliseconds, even behind a slow disk; one
-// that is stopped (Ctrl-Z) or hung holds the port without answering, and
-// without this bound every caller would wait with it for ever.
-const answerTimeout = 10 * time.Second
+// DefaultAnswerTimeout is how long a request may go unanswered beyond the
+// wait it asks for, unless Config.AnswerTimeout says otherwise. A broker
+// answers in milliseconds, even behind a slow disk; one that is stopped
+// (Ctrl-Z) or hung holds the port without answering, and without this
+// bound every caller would wait with it for ever.
+const DefaultAnswerTimeout = 10 * time.Second
 
 // backupTimeout bounds a backup, which copies the whole store.
 const backupTimeout = 10 * time.Minute
@@ -388,10 +406,10 @@ const backupTimeout = 10 * time.Minute
 // broker: every op is idempotent or carries an id the broker dedupes by. A
 // request refused as rate_limited was not carried out: it is sent again
 // once the broker's retry_after has passed, so a busy peer is paced rather
-// than failed. A request the broker does not answer in time (answerTimeout
+// than failed. A request the broker does not answer in time (Config.AnswerTimeout
 // past the wait it asks for) fails with ErrNotAnswering, naming the broker.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
-	due := dueIn(op, in)
+	due := dueIn(op, in, p.cfg.AnswerTimeout)
 	for {
 		c, err := p.current(ctx)
 		if err != nil {
@@ -424,8 +442,11 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 }
 
 // dueIn is how long op may take to be answered: the wait it asks the
-// broker for, plus answerTimeout.
-func dueIn(op string, in any) time.Duration {
+// broker for, plus grace (DefaultAnswerTimeout when 0).
+func dueIn(op string, in any, grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = DefaultAnswerTimeout
+	}
 	var wait time.Duration
 	switch r := in.(type) {
 	case ipc.CheckRequest:
@@ -436,7 +457,7 @@ func dueIn(op string, in any) time.Duration {
 	if op == ipc.OpBackup {
 		wait = backupTimeout
 	}
-	return wait + answerTimeout
+	return wait + grace
 }
 
 // onEvent passes pushed events on, dropping messages already seen: after a

@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
 )
+
+// notAnsweringRetry is the Retry-After of a call the broker did not
+// answer: long enough for a person to resume or kill it.
+const notAnsweringRetry = 5 * time.Second
 
 // errorBody is the JSON of every error answer: the mesh's own error object,
 // so a client switches on the same codes as over the TCP protocol.
@@ -33,7 +38,7 @@ func statusOf(code ipcmesh.Code) int {
 		return http.StatusInsufficientStorage
 	case ipcmesh.CodeRateLimited:
 		return http.StatusTooManyRequests
-	case ipcmesh.CodeShuttingDown:
+	case ipcmesh.CodeShuttingDown, ipcmesh.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -63,6 +68,11 @@ func meshError(ctx context.Context, err error) (e *ipcmesh.Error, ok bool) {
 	if errors.Is(err, election.ErrClosed) {
 		return errClosing, true
 	}
+	if errors.Is(err, election.ErrNotAnswering) {
+		// The message names the stopped broker and what frees it: the
+		// client's user can act on it, so it is shown, not logged away.
+		return &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, Message: err.Error(), RetryAfterMS: notAnsweringRetry.Milliseconds()}, true
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return tooLarge(mbe.Limit), true
@@ -86,7 +96,7 @@ func writeError(w http.ResponseWriter, status int, e *ipcmesh.Error) {
 	switch e.Code {
 	case ipcmesh.CodeUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="ipcmesh"`)
-	case ipcmesh.CodeRateLimited:
+	case ipcmesh.CodeRateLimited, ipcmesh.CodeUnavailable:
 		h.Set("Retry-After", retryAfter(e.RetryAfter()))
 	case ipcmesh.CodeShuttingDown:
 		h.Set("Retry-After", "1")

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -181,8 +182,10 @@ func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInf
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer") // a /k/KEY/ page must not leak its URL
 	h.Set("X-Frame-Options", "DENY")
-	if ri.origPath = r.URL.Path; strings.HasPrefix(r.URL.Path, "/k/") {
-		cutPathKey(r, ri)
+	ri.origPath = r.URL.Path
+	if clean := cleanPath(r.URL.Path); strings.HasPrefix(clean, "/k/") {
+		ri.origPath = clean
+		cutPathKey(r, ri, clean)
 	}
 	g := &s.guard
 	if !g.hostOK(r) {
@@ -226,8 +229,12 @@ func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInf
 
 // cutPathKey takes the key out of a /k/KEY/rest path and routes rest, for
 // clients that cannot set an Authorization header (claude.ai connectors).
-func cutPathKey(r *http.Request, ri *reqInfo) {
-	rest := strings.TrimPrefix(r.URL.Path, "/k/")
+// clean is the request's path made clean (cleanPath): a key path that is
+// not ("//k/KEY/mcp", from a base URL with a trailing slash) is served as
+// its clean form, where the ServeMux would answer with a redirect that
+// carries the key in its Location.
+func cutPathKey(r *http.Request, ri *reqInfo, clean string) {
+	rest := strings.TrimPrefix(clean, "/k/")
 	key, tail, _ := strings.Cut(rest, "/")
 	ri.pathKey = key
 	if ri.pathKey == "" {
@@ -236,10 +243,23 @@ func cutPathKey(r *http.Request, ri *reqInfo) {
 	u := *r.URL
 	u.Path = "/" + tail
 	u.RawPath = ""
-	if esc, ok := strings.CutPrefix(r.URL.EscapedPath(), "/k/"+key); ok {
+	if esc, ok := strings.CutPrefix(cleanPath(r.URL.EscapedPath()), "/k/"+key); ok {
 		u.RawPath = esc
 	}
 	r.URL = &u
+}
+
+// cleanPath is p as the ServeMux routes it: rooted, with no "." or ".."
+// elements or repeated slashes, and a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	clean := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 func tooLarge(limit int64) *ipcmesh.Error {

@@ -61,3 +61,36 @@ func TestKeysAreNeverLogged(t *testing.T) {
 		t.Errorf("the logs do not name the key by its id %s:\n%s", id, out)
 	}
 }
+
+// A key in a path that is not clean ("//k/KEY/..." from a base URL with a
+// trailing slash, "/./k/KEY/...") is cut out like any path key: the request
+// is served, and neither the log nor a redirect's Location holds the key.
+func TestUncleanKeyPathsAreServedWithoutLeakingTheKey(t *testing.T) {
+	var logs lockedBuffer
+	f := newFace(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	key := f.key("human")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"//k/" + key + "/api/v1/me", "/./k/" + key + "/api/v1/me", "///k/" + key + "/api/v1/me", "/api/../k/" + key + "/api/v1/me"} {
+		hr, err := http.NewRequestWithContext(ctxT(t), "GET", f.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := noFollow.Do(hr)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); strings.Contains(loc, key) {
+			t.Errorf("GET %s: redirected to %q, which holds the key", path, loc)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d, want 200 (the key is in the path)", path, resp.StatusCode)
+		}
+	}
+	secret := key[strings.LastIndexByte(key, '_')+1:]
+	if out := logs.String(); strings.Contains(out, secret) {
+		t.Errorf("the logs hold the key:\n%s", out)
+	}
+}

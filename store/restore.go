@@ -16,6 +16,9 @@ import (
 type RestoreResult struct {
 	Stats    Stats  // of the store as restored
 	Previous string // a backup of the store as it was, in the data folder's backups/
+	// Damaged says the store was damaged: Previous is then the damaged
+	// file itself, set aside as it was for whoever wants to look into it.
+	Damaged bool
 }
 
 // Restore replaces the store of the data folder dir with the backup at
@@ -26,7 +29,9 @@ type RestoreResult struct {
 // that; then every bucket is replaced in one transaction, so a crash
 // leaves the old store or the new one, never a mix. The backup's large
 // bodies are written back into the data folder when the store is next
-// opened, which Restore does last, to count what it restored.
+// opened, which Restore does last, to count what it restored. A damaged
+// store (see ErrDamaged) cannot be copied: its file is moved into backups/
+// as it is, and the backup restored into a new one.
 func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error) {
 	var res RestoreResult
 	dir, err := filepath.Abs(dir)
@@ -46,14 +51,24 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
-	dst, err := bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
+	err = checkLocked(live, lockTimeout)
+	if errors.Is(err, ErrDamaged) {
+		res.Damaged = true
+		res.Previous, err = setAside(live, dir)
+	}
+	var dst *bolt.DB
+	if err == nil {
+		dst, err = bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
+	}
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
 	}
 	if err != nil {
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
-	res.Previous, err = keepPrevious(dst, dir)
+	if !res.Damaged {
+		res.Previous, err = keepPrevious(dst, dir)
+	}
 	if err == nil {
 		err = replaceBuckets(dst, src)
 	}
@@ -82,7 +97,14 @@ func openBackup(path string) (*bolt.DB, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
+		if cerr := checkFile(path); cerr != nil {
+			err = cerr
+		}
 		return nil, fmt.Errorf("restore %s: it is not a backup made with ipcmesh backup (%v)", path, err)
+	}
+	if err := checkFile(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("restore %s: %w; give another backup", path, err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
 		for _, name := range []string{bucketMeta, bucketMessages, bucketInstances} {
@@ -97,6 +119,20 @@ func openBackup(path string) (*bolt.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// setAside moves the damaged database file live into dir's backups/
+// folder and returns its new path.
+func setAside(live, dir string) (string, error) {
+	folder := filepath.Join(dir, "backups")
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return "", fmt.Errorf("set the damaged store aside: %w", err)
+	}
+	path := filepath.Join(folder, "ipcmesh-damaged-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".db")
+	if err := os.Rename(live, path); err != nil {
+		return "", fmt.Errorf("set the damaged store aside: %w", err)
+	}
+	return path, nil
 }
 
 // keepPrevious backs up the live database into dir's backups/ folder and

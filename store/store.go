@@ -101,7 +101,8 @@ type Store struct {
 
 // Open opens the store in opts.Dir, creating the folder and the database if
 // they are missing. It fails with an error wrapping ErrLocked when another
-// broker holds the folder for longer than opts.LockTimeout.
+// broker holds the folder for longer than opts.LockTimeout, and with one
+// wrapping ErrDamaged when the database file is not whole.
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("open store: a data folder is required")
@@ -127,19 +128,30 @@ func Open(opts Options) (*Store, error) {
 	}
 
 	path := filepath.Join(dir, dbFile)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: opts.LockTimeout,
-		// The freelist is rebuilt from the pages when the file is opened
-		// instead of being written on every commit: one page less per
-		// fsync on the send path, paid once per election.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-		NoSync:         opts.NoSync,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open store %s: %w: another ipcmesh broker is using the data folder %s (waited %v for it to let go); stop it or choose another data folder", path, ErrLocked, dir, opts.LockTimeout)
+	// bbolt reads every page when it opens a file for writing, and a
+	// damaged one crashes the process there: check it first.
+	err = checkLocked(path, opts.LockTimeout)
+	var db *bolt.DB
+	if err == nil {
+		err = guarded(func() (err error) {
+			db, err = bolt.Open(path, 0o600, &bolt.Options{
+				Timeout: opts.LockTimeout,
+				// The freelist is rebuilt from the pages when the file is
+				// opened instead of being written on every commit: one page
+				// less per fsync on the send path, paid once per election.
+				NoFreelistSync: true,
+				FreelistType:   bolt.FreelistMapType,
+				NoSync:         opts.NoSync,
+			})
+			return err
+		})
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("open store %s: %w: another ipcmesh broker is using the data folder %s (waited %v for it to let go); stop it or choose another data folder", path, ErrLocked, dir, opts.LockTimeout)
+	case errors.Is(err, ErrDamaged):
+		return nil, damaged(path, err)
+	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err := unpackFiles(db, dir); err != nil {
@@ -171,6 +183,12 @@ func Open(opts Options) (*Store, error) {
 	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
+}
+
+// damaged is Open's error for a damaged database file: what is wrong and
+// how to get a whole store back.
+func damaged(path string, err error) error {
+	return fmt.Errorf("open store %s: %w; ipcmesh will not use it: stop every ipcmesh process of this data folder and put a backup in its place with ipcmesh restore FILE (the folder's backups/ holds the backups the broker wrote and the store as it was before each restore)", path, err)
 }
 
 // Close stops the background indexer (the index keeps its watermark and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -117,7 +118,7 @@ func writeChannel(b *strings.Builder, c ipcmesh.Channel, me string, now time.Tim
 		b.WriteString(" (private)")
 	}
 	if c.Description != "" {
-		fmt.Fprintf(b, ": %s;", c.Description)
+		fmt.Fprintf(b, ": %q;", untrusted.Line(c.Description))
 	} else {
 		b.WriteString(":")
 	}

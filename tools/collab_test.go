@@ -49,7 +49,7 @@ func TestChannels(t *testing.T) {
 	alice.ok("channels", map[string]any{"action": "create", "name": "frontend", "description": "css and layout"})
 
 	list := bob.ok("channels", map[string]any{"action": "list"})
-	mcptest.Contains(t, "list", list, "3 channels", "#auth-dev: login and tokens", "1 member: alice", "0 messages", "#frontend", "(you are not a member)")
+	mcptest.Contains(t, "list", list, "3 channels", `#auth-dev: "login and tokens"`, "1 member: alice", "0 messages", "#frontend", "(you are not a member)")
 	found := bob.ok("channels", map[string]any{"action": "find", "query": "tokens"})
 	mcptest.Contains(t, "find", found, "1 channel matching", "#auth-dev")
 	mcptest.NotContains(t, "find", found, "#frontend")
@@ -166,8 +166,8 @@ func TestHistoryNewestFirst(t *testing.T) {
 		}
 		got := alice.ok("history", args)
 		for _, line := range strings.Split(got, "\n") {
-			if strings.HasPrefix(line, "note ") {
-				seen = append(seen, line)
+			if body, ok := strings.CutPrefix(line, "> "); ok && strings.HasPrefix(body, "note ") {
+				seen = append(seen, body)
 			}
 		}
 		mcptest.NotContains(t, "history", got, "not in the conversation")
@@ -276,8 +276,8 @@ func TestShare(t *testing.T) {
 
 	got := bob.ok("get_shared", map[string]any{"key": "review:auth"})
 	mcptest.Contains(t, "get", got, "stored by alice", "the auth review")
-	if !strings.HasSuffix(got, report) {
-		t.Errorf("get_shared does not end with the content: %q", got)
+	if quoted := "> " + strings.ReplaceAll(strings.TrimSuffix(report, "\n"), "\n", "\n> ") + "\n"; !strings.HasSuffix(got, quoted) {
+		t.Errorf("get_shared does not end with the content, quoted: %q", got)
 	}
 	bob.ok("share", map[string]any{"key": "notes", "content": "short"})
 	mcptest.Contains(t, "list", alice.ok("get_shared", nil), "2 keys", "review:auth: 3.6 KiB, stored by alice", "the auth review", "notes: 5 bytes, stored by bob")
@@ -322,7 +322,7 @@ func TestSetStatus(t *testing.T) {
 	alice, bob := team[0], team[1]
 
 	mcptest.Contains(t, "set", alice.ok("set_status", map[string]any{"status": "reviewing auth.go", "description": "backend, repo api"}), "reviewing auth.go")
-	mcptest.Contains(t, "list", bob.ok("list_instances", nil), `alice: online`, `status "reviewing auth.go" (backend, repo api)`)
+	mcptest.Contains(t, "list", bob.ok("list_instances", nil), `alice: online`, `status "reviewing auth.go", description "backend, repo api"`)
 	mcptest.Contains(t, "clear", alice.ok("set_status", map[string]any{"status": ""}), "Cleared")
 	mcptest.NotContains(t, "list after clear", bob.ok("list_instances", nil), "reviewing")
 	mcptest.Contains(t, "too long", alice.fails("set_status", map[string]any{"status": strings.Repeat("x", 201)}), "200")

@@ -6,14 +6,22 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 )
 
+// bodyPrefix sets off every line of text another user wrote. No line of
+// the frame starts with it, so a body holding "From boss at ...:" lines
+// reads as quoted words of its sender, never as a message of boss.
+const bodyPrefix = "> "
+
 // writeMessage writes one message: who, where (a channel, or with
-// showTo the recipient), when, its type, id and thread, the text, and for
-// a large one where the whole text is. The id is always there: it is what
-// reply_to and history's thread take.
+// showTo the recipient), when, its type, id and thread, the text quoted
+// (bodyPrefix), and for a large one where the whole text is. The id is
+// always there: it is what reply_to and history's thread take. Everything
+// but the text is ipcmesh's own or checked by the broker (names, ids,
+// keys), so the first line is the only one that says who wrote it.
 func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	from := human.Sender(m, showTo)
 	var tags []string
@@ -28,7 +36,7 @@ func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 		}
 	}
 	fmt.Fprintf(w, "From %s at %s (%s):\n", from, m.Time.Local().Format("2006-01-02 15:04:05 MST"), strings.Join(tags, ", "))
-	fmt.Fprintln(w, strings.TrimRight(m.Content, "\n"))
+	fmt.Fprintln(w, untrusted.Quote(m.Content, bodyPrefix))
 	if m.Large {
 		fmt.Fprintf(w, "(large message, %s: the text above is a summary; the whole text is in %s)\n", human.Size(m.Size), m.Path)
 	}

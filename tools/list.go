@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -68,11 +69,13 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		if in.Unread > 0 {
 			fmt.Fprintf(&b, ", %d unread", in.Unread)
 		}
+		// A status and a description are the instance's own words: one
+		// line each, quoted, so neither can add a line to the list.
 		if in.Status != "" {
-			fmt.Fprintf(&b, ", status %q", in.Status)
+			fmt.Fprintf(&b, ", status %q", untrusted.Line(in.Status))
 		}
 		if in.Description != "" {
-			fmt.Fprintf(&b, " (%s)", in.Description)
+			fmt.Fprintf(&b, ", description %q", untrusted.Line(in.Description))
 		}
 		b.WriteString("\n")
 	}

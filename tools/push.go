@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -105,7 +106,9 @@ func channelMessage(m ipcmesh.Message) channelParams {
 	case m.Type != "":
 		kind = m.Type
 	}
-	content := m.Content
+	// The client frames the content with the sender from meta; what
+	// could act on its terminal is shown, not obeyed.
+	content := untrusted.Text(m.Content)
 	if m.Large {
 		content += fmt.Sprintf("\n\n(large message, %s: the whole text is in %s)", human.Size(m.Size), m.Path)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -71,9 +72,9 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
-			fmt.Fprintf(&b, ": %s", sh.Description)
+			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
 		}
-		fmt.Fprintf(&b, "):\n%s", sh.Content)
+		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(sh.Content, bodyPrefix))
 		return text(b.String()), nil, nil
 	}
 	list, err := p.ListShared(ctx)
@@ -88,7 +89,7 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 	for _, sh := range list {
 		fmt.Fprintf(&b, "- %s: %s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
-			fmt.Fprintf(&b, ": %s", sh.Description)
+			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
 		}
 		b.WriteString("\n")
 	}

@@ -207,6 +207,14 @@ func TestDetachedBrokerStopsWhenIdle(t *testing.T) {
 // connects the go-sdk client to it, as an assistant does.
 func (m *mesh) mcpClient(t *testing.T, env ...string) *mcp.ClientSession {
 	t.Helper()
+	cs, _ := m.mcpProcess(t, env...)
+	return cs
+}
+
+// mcpProcess is mcpClient that also returns the server's process, for a
+// test to signal it.
+func (m *mesh) mcpProcess(t *testing.T, env ...string) (*mcp.ClientSession, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(ipcmeshBin, "mcp")
 	cmd.Env = append(m.environ(), env...)
 	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
@@ -217,7 +225,7 @@ func (m *mesh) mcpClient(t *testing.T, env ...string) *mcp.ClientSession {
 		t.Fatalf("connect to ipcmesh mcp: %v", err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	return cs
+	return cs, cmd
 }
 
 // assistantCall calls a tool and returns its text and whether it is an

@@ -345,7 +345,7 @@ func TestWrongSecretRefusedBothWays(t *testing.T) {
 		ib := impostor.startBroker()
 		client := impostor.withDir(t.TempDir()).withEnv("IPC_SHARED_SECRET=alpha")
 		msg := client.mustFail("send", "--as", "alice", "bob", "the secret plan")
-		if !strings.Contains(msg, "could not prove it knows the shared secret") || !strings.Contains(msg, strconv.Itoa(impostor.port)) {
+		if !strings.Contains(msg, "could not prove it knows this peer's shared secret") || !strings.Contains(msg, strconv.Itoa(impostor.port)) {
 			t.Errorf("the error should name the port %d and say the broker could not prove it knows the secret: %q", impostor.port, msg)
 		}
 		ib.interrupt()

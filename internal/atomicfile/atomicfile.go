@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,11 +13,39 @@ import (
 // temporary file beside path, is synced, and is then renamed into place,
 // which is atomic on the file systems ipcmesh runs on.
 func Write(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	tmp, err := writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	defer os.Remove(tmp) // fails harmlessly once renamed
+	return os.Rename(tmp, path)
+}
+
+// Create writes path with data and mode perm unless path exists, a
+// symbolic link included, in which case it leaves it alone and returns
+// nil. The data is written whole beside path and linked into place: of
+// processes racing to create path exactly one wins, and none reads half a
+// file.
+func Create(path string, data []byte, perm fs.FileMode) error {
+	tmp, err := writeTemp(path, data, perm)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data, synced, to a new file beside path (os.CreateTemp
+// opens with O_EXCL, so never through a link planted there) and returns
+// its name.
+func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
 	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(perm)
@@ -28,7 +57,8 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(tmp.Name())
+		return "", err
 	}
-	return os.Rename(tmp.Name(), path)
+	return tmp.Name(), nil
 }

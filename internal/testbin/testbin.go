@@ -6,8 +6,10 @@ package testbin
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 )
 
@@ -85,6 +88,47 @@ func ForeignListener(tb testing.TB) string {
 			}
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// RefusingListener listens on addr (a free 127.0.0.1 port if "") the way
+// a program without the secret could: it reads the hello and refuses it
+// with e, whose message is words of its own. It returns the address and
+// stops when the test ends.
+func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
+	tb.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(time.Minute))
+				// The wire's frames (PROTOCOL.md section 2): a 4-byte
+				// big-endian length, then JSON. The hello is frame 1.
+				var hdr [4]byte
+				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+					return
+				}
+				if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+					return
+				}
+				body, _ := json.Marshal(map[string]any{"id": 1, "error": e})
+				nc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+				nc.Write(body)
+			}()
 		}
 	}()
 	return ln.Addr().String()

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sync"
+
+	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// maxMCPLine is the least limit on one line of MCP over stdio: as long as
+// a broker's response, so that a tool call with a message over the mesh's
+// limit is answered that it is too large by the tool itself.
+const maxMCPLine = ipc.MaxResponseFrame
+
+// mcpLineLimit is the longest line an MCP client may send: a tool call
+// carrying the largest message, its JSON escaping and the call around it,
+// and never less than maxMCPLine.
+func mcpLineLimit(maxMessage int) int {
+	return max(maxMCPLine, 2*maxMessage+64<<10)
+}
+
+// lineGuard passes the lines of an MCP client's stdin to the transport and
+// refuses each line longer than max in its place: it answers the request
+// with a JSON-RPC error when its id can be read, and logs a notice when it
+// cannot. The go-sdk's transport ends the session on such a line, and the
+// assistant would lose its tools for one oversized call.
+type lineGuard struct {
+	r    *bufio.Reader
+	max  int
+	out  *syncWriter
+	log  *slog.Logger
+	hint string // what to do instead, for the error
+
+	pending []byte // the rest of the line being handed out
+	err     error  // the input's error, once pending is drained
+}
+
+// syncWriter serializes writes to the MCP client: the transport writes a
+// message in one Write, and the guard's answers must not land inside one.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) Close() error { return nil }
+
+// guardLines wraps the transport's input r and output w.
+func guardLines(r io.Reader, w io.Writer, max int, hint string, log *slog.Logger) (*lineGuard, *syncWriter) {
+	out := &syncWriter{w: w}
+	return &lineGuard{r: bufio.NewReaderSize(r, 64<<10), max: max, out: out, log: log, hint: hint}, out
+}
+
+func (g *lineGuard) Read(p []byte) (int, error) {
+	for len(g.pending) == 0 {
+		if g.err != nil {
+			return 0, g.err
+		}
+		g.pending, g.err = g.line()
+	}
+	n := copy(p, g.pending)
+	g.pending = g.pending[n:]
+	return n, nil
+}
+
+// headSize and tailSize are how much of a refused line is kept to find
+// its id: near the start, where clients write it, or at the very end.
+const (
+	headSize = 64 << 10
+	tailSize = 256
+)
+
+// line reads the next line whole, or refuses it and returns nothing when it
+// is over the limit.
+func (g *lineGuard) line() ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := g.r.ReadSlice('\n')
+		if len(line)+len(chunk) > g.max {
+			return nil, g.refuse(line, chunk, err)
+		}
+		line = append(line, chunk...)
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
+}
+
+// refuse reads the rest of an overlong line, of which head and chunk were
+// read (err the error of that read), and answers it.
+func (g *lineGuard) refuse(head, chunk []byte, err error) error {
+	size := len(head) + len(chunk)
+	if len(head) < headSize {
+		head = append(head, chunk[:min(len(chunk), headSize-len(head))]...)
+	}
+	tail := append([]byte(nil), chunk[max(0, len(chunk)-tailSize):]...)
+	for err == bufio.ErrBufferFull {
+		chunk, err = g.r.ReadSlice('\n')
+		size += len(chunk)
+		tail = append(tail, chunk...)
+		tail = tail[max(0, len(tail)-tailSize):]
+	}
+	msg := fmt.Sprintf("the request is %s, over the %s that ipcmesh mcp reads in one request; it was refused unread and nothing was done: %s", human.Size(size), human.Size(g.max), g.hint)
+	id, ok := requestID(head, tail)
+	if !ok {
+		g.log.Warn("refused an MCP message over the size limit; it has no id to answer", "bytes", size, "limit", g.max)
+		return err
+	}
+	b, merr := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{Code: -32600, Message: msg}})
+	if merr == nil {
+		g.out.Write(append(b, '\n'))
+	}
+	g.log.Warn("refused an MCP request over the size limit", "bytes", size, "limit", g.max, "id", string(id))
+	return err
+}
+
+// tailID finds an id written last in a request, after its params.
+var tailID = regexp.MustCompile(`"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*}\s*$`)
+
+// requestID finds the JSON-RPC id of a request of which only the start
+// (head) and the end (tail) were kept.
+func requestID(head, tail []byte) (json.RawMessage, bool) {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				break
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				break // the value runs past what was kept
+			}
+			if k == "id" && len(v) > 0 && (v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+				return v, true
+			}
+		}
+	}
+	if m := tailID.FindSubmatch(bytes.TrimRight(tail, "\r\n")); m != nil && json.Valid(m[1]) {
+		return json.RawMessage(m[1]), true
+	}
+	return nil, false
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestLineGuard: lines within the limit pass through unchanged; a longer
+// one is left out, and answered with a JSON-RPC error for its id wherever
+// the id is written, or only logged when it has none.
+func TestLineGuard(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	in := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":"a\"b","method":"tools/call","params":{"content":"` + long + `"}}`,
+		`{"jsonrpc":"2.0","method":"tools/call","params":{"content":"` + long + `"},"id":7}`,
+		`{"jsonrpc":"2.0","method":"notifications/x","params":{"content":"` + long + `"}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"ping"}`, // the last line has no newline
+	}, "\n")
+	var out, logged bytes.Buffer
+	g, _ := guardLines(strings.NewReader(in), &out, 200, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
+	got, err := io.ReadAll(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":3,"method":"ping"}`
+	if string(got) != want {
+		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
+	}
+	var ids []string
+	for line := range strings.Lines(out.String()) {
+		var resp struct {
+			ID    json.RawMessage
+			Error struct {
+				Code    int
+				Message string
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &resp); err != nil {
+			t.Fatalf("answer %q: %v", line, err)
+		}
+		if resp.Error.Code != -32600 || !strings.Contains(resp.Error.Message, "over the 200 bytes") || !strings.Contains(resp.Error.Message, "send less") {
+			t.Errorf("answer %q does not refuse the request as too large", line)
+		}
+		ids = append(ids, string(resp.ID))
+	}
+	if strings.Join(ids, " ") != `"a\"b" 7` {
+		t.Errorf("answered ids %v, want \"a\\\"b\" and 7", ids)
+	}
+	if !strings.Contains(logged.String(), "no id to answer") {
+		t.Errorf("the message without an id was not logged: %s", logged.String())
+	}
+}
+
+// FuzzRequestID: whatever the kept start and end of a refused line, the
+// id found is a JSON string or number.
+func FuzzRequestID(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"a":"`), []byte(`"}}`))
+	f.Add([]byte(`{"params":{"x":"`), []byte(`xx"},"id":"q\"r"}`))
+	f.Add([]byte(`[{"id":1}`), []byte(``))
+	f.Fuzz(func(t *testing.T, head, tail []byte) {
+		id, ok := requestID(head, tail)
+		if !ok {
+			return
+		}
+		var v any
+		if err := json.Unmarshal(id, &v); err != nil {
+			t.Fatalf("id %q is not JSON: %v", id, err)
+		}
+		switch v.(type) {
+		case string, float64:
+		default:
+			t.Fatalf("id %q is neither a string nor a number", id)
+		}
+	})
+}

@@ -1,0 +1,42 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestMCPRefusesOversizedCall: a tool call over 64 MiB, the most one line
+// of MCP over stdio may be, gets an error for that call; the server keeps
+// serving, and nothing of the refused call reaches the mesh.
+func TestMCPRefusesOversizedCall(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	assistant := m.mcpClient(t, "IPC_NAME=carol")
+	assistantCall(t, assistant, "check", nil) // carol is registered
+
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	huge := strings.Repeat("x", 65<<20)
+	_, err := assistant.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "carol", "content": huge}})
+	if err == nil {
+		t.Fatal("a 65 MiB tool call succeeded")
+	}
+	for _, want := range []string{"65.0 MiB", "over the 64.0 MiB", "refused", "IPC_MAX_MESSAGE_BYTES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal %q does not say %q", err, want)
+		}
+	}
+
+	if text, isErr := assistantCall(t, assistant, "send", map[string]any{"to": "carol", "content": "small after huge"}); isErr {
+		t.Fatalf("send after the refused call: %s", text)
+	}
+	text, isErr := assistantCall(t, assistant, "check", nil)
+	if isErr || !strings.Contains(text, "small after huge") || strings.Contains(text, "xxxxxxxx") {
+		t.Errorf("check after the refused call: %q, want the small message alone", text)
+	}
+}

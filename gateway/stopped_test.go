@@ -1,0 +1,150 @@
+//go:build unix
+
+package gateway_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/gateway"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// startBrokerProcess runs "ipcmesh broker" on a free port with a fresh
+// secret and data folder, waits for its "serving" line, and returns the
+// process and the config of a peer of its mesh. The broker is killed when
+// the test ends.
+func startBrokerProcess(t *testing.T) (*exec.Cmd, election.Config) {
+	t.Helper()
+	secret := rand.Text()
+	stretched, _, err := auth.LoadSecret("", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.DeriveKeys(stretched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testbin.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(ipcmeshBin, "broker")
+	cmd.Env = append(testbin.CleanEnviron(), "IPC_PORT="+port, "IPC_DATA_DIR="+t.TempDir(), "IPC_SHARED_SECRET="+secret)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	serving := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving") {
+				serving <- true
+				break
+			}
+		}
+		close(serving)
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case ok := <-serving:
+		if !ok {
+			t.Fatal("ipcmesh broker exited before it served")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ipcmesh broker did not print its serving line within 30s")
+	}
+	return cmd, election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys}
+}
+
+// TestStoppedBrokerFailsSendWith503: a REST send to a broker that is
+// stopped (as Ctrl-Z stops it) gives up once the answer is overdue, with a
+// 503 that names the broker's pid and says what to do, and Retry-After.
+func TestStoppedBrokerFailsSendWith503(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	broker, cfg := startBrokerProcess(t)
+	// The bound is lowered so the test waits 1 s, not the default 10 s.
+	cfg.AnswerTimeout = time.Second
+	ctl, err := election.Join(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	created, err := ctl.CreateKey(ctx, "alice", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := gateway.New(ctx, gateway.Options{Mesh: cfg, Addr: ts.Listener.Addr().String(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	defer ts.Close()
+	defer srv.Close()
+
+	send := func(content string) (*http.Response, []byte) {
+		t.Helper()
+		body, _ := json.Marshal(ipc.Outgoing{To: "bob", Content: content})
+		r, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/v1/messages", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+created.Key)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatalf("POST /api/v1/messages: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	if resp, b := send("before"); resp.StatusCode != 201 {
+		t.Fatalf("send before the stop: %d %s", resp.StatusCode, b)
+	}
+
+	if err := broker.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := send("during")
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal(b, &e)
+	if resp.StatusCode != 503 || e.Error.Code != "unavailable" {
+		t.Fatalf("send to a stopped broker: %d %s, want 503 unavailable", resp.StatusCode, b)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the 503 has no Retry-After")
+	}
+	for _, want := range []string{"pid " + strconv.Itoa(broker.Process.Pid), "did not answer", "kill -CONT"} {
+		if !strings.Contains(e.Error.Message, want) {
+			t.Errorf("the error %q does not say %q", e.Error.Message, want)
+		}
+	}
+}
