@@ -65,6 +65,9 @@ type Options struct {
 	// default) and StoreNATS, whose figures (a)-(e) and (i) run on a
 	// three-node JetStream cluster the bench starts.
 	Stores []string
+	// Face is FaceNative (the default) or FaceHTTP, which also measures
+	// figures (a), (b), (c) and (f) through the HTTP face (httpGroups).
+	Face string
 	// Version is the ipcmesh version, for the report.
 	Version string
 	// Progress receives a line per step (nil: none).
@@ -283,7 +286,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		r.note("the machine was %.0f%% busy with other work just before the run (load average %.1f on %d CPUs): it likely shared the machine with the bench, so these figures understate the mesh; run again on a quiet machine",
 			100*rep.Machine.BusyBefore, rep.Machine.LoadBefore, rep.Machine.NumCPU)
 	}
-	rep.Notes = r.notes
+	rep.Notes = append(r.notes, httpNotes(rep)...)
 	return rep, ctx.Err()
 }
 

@@ -46,6 +46,9 @@ func (r *runner) runStores(ctx context.Context) ([]Figure, error) {
 			return nil, err
 		}
 		groups := r.groups()
+		if r.opts.Face == FaceHTTP {
+			groups = append(groups, r.httpGroups()...)
+		}
 		if st == StoreNATS {
 			groups = append(groups, r.crossHost())
 		}

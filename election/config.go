@@ -64,7 +64,13 @@ type Config struct {
 	// OnEvent receives pushed events in order, across brokers. It is called
 	// from a connection's read loop and must not block.
 	OnEvent func(ipc.Event)
-	Logger  *slog.Logger
+	// OnConnection, when set, is told each time the peer's connection to
+	// the broker is lost (up false) and each time a new one serves, its
+	// session resumed (up true, with the broker's description). Events
+	// pushed in between were missed: whatever events keep current must be
+	// refreshed. It is called outside the peer's locks and must not block.
+	OnConnection func(b ipc.BrokerInfo, up bool)
+	Logger       *slog.Logger
 }
 
 // FromEnv builds a Config from the environment, as every ipcmesh command

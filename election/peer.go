@@ -328,13 +328,16 @@ func (p *Peer) renew(c *ipc.Client) {
 
 func (p *Peer) setClient(c *ipc.Client) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.client = c
 	p.fatal = nil
 	select {
 	case <-p.ready:
 	default:
 		close(p.ready)
+	}
+	p.mu.Unlock()
+	if p.cfg.OnConnection != nil {
+		p.cfg.OnConnection(c.Broker(), true)
 	}
 }
 
@@ -353,10 +356,14 @@ func (p *Peer) setFatal(err error) {
 // wait for the next one.
 func (p *Peer) markLost(c *ipc.Client) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.client == c {
+	lost := p.client == c
+	if lost {
 		p.client = nil
 		p.ready = make(chan struct{})
+	}
+	p.mu.Unlock()
+	if lost && p.cfg.OnConnection != nil {
+		p.cfg.OnConnection(c.Broker(), false)
 	}
 }
 

@@ -21,9 +21,10 @@ import (
 // refused here. A key whose id the face has seen before is checked here
 // too, against the name its id was bound to (the tag covers both, so this
 // needs no round trip), and then spends a token of its rate limit: a key's
-// flood stops at the face. Only then does the broker say whether the key
-// is still live, on every request, so a key revoked anywhere fails here at
-// once.
+// flood stops at the face. Only then is the key's life checked: with the
+// broker, unless the face remembers it live (livekeys.go), which it does
+// only while the name's peer would hear of its revocation, so a revoked
+// key fails here at once either way.
 func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	ri := infoOf(r)
 	key, err := keyOf(r, ri)
@@ -43,14 +44,21 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		return ipcmesh.AccessKey{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
 	}
 	known, seen := s.keyNames.Load(id)
+	var ticket keyTicket
 	if seen {
-		if !s.opts.Mesh.Keys.VerifyAccessKey(key, known.(string)) {
+		name := known.(string)
+		if !s.opts.Mesh.Keys.VerifyAccessKey(key, name) {
 			s.failures.allow(addr, now)
 			return ipcmesh.AccessKey{}, keyRefused(ipc.ErrBadAccessKey, "")
 		}
 		if wait, ok := s.limits.allow(id, now); !ok {
 			return ipcmesh.AccessKey{}, rateLimited(wait, fmt.Sprintf("more than %g requests a second with key %s", s.opts.Rate, id))
 		}
+		if info, ok := s.sessions.liveKey(name, id); ok {
+			ri.keyID = info.ID
+			return info, nil
+		}
+		ticket = s.sessions.keyTicket(name)
 	}
 	info, err := s.admin.CheckKey(r.Context(), key)
 	if err != nil {
@@ -64,6 +72,7 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		return ipcmesh.AccessKey{}, keyRefused(err, name)
 	}
 	ri.keyID = info.ID
+	s.sessions.rememberKey(ticket, info)
 	if !seen {
 		// A key id names one name forever: remember it for the local check.
 		s.keyNames.Store(info.ID, info.Name)

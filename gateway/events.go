@@ -53,11 +53,7 @@ func (s *Server) events(c *call) (any, error) {
 				return nil, nil
 			}
 		case m := <-c.use.events:
-			var head struct {
-				ID string `json:"id"`
-			}
-			json.Unmarshal(m, &head) // the body came from the broker; an id-less one is sent without id:
-			if !send(sseEvent("message", head.ID, m)) {
+			if !send(sseEvent("message", m.id, m.data)) {
 				return nil, nil
 			}
 		}

@@ -23,7 +23,7 @@ type sse struct {
 
 // stream is an open GET /api/v1/events.
 type stream struct {
-	t    *testing.T
+	t    testing.TB
 	resp *http.Response
 	sc   *bufio.Scanner
 }

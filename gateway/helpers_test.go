@@ -19,7 +19,7 @@ import (
 // port, with a fresh data folder and secret) and a real HTTP face on it,
 // served on 127.0.0.1.
 type face struct {
-	t   *testing.T
+	t   testing.TB
 	cfg election.Config
 	ctl *election.Peer // the test's unnamed peer: it hosts the broker and makes keys
 	srv *Server
@@ -27,7 +27,7 @@ type face struct {
 	url string
 }
 
-func newFace(t *testing.T, tweak func(*Options)) *face {
+func newFace(t testing.TB, tweak func(*Options)) *face {
 	t.Helper()
 	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t)}
 	ctx := ctxT(t)

@@ -80,6 +80,7 @@ func (sess *session) handlers(s *Server) *session {
 			Version:           s.opts.Version,
 			Logger:            s.log.With("name", sess.name),
 			LargeMessageBytes: s.opts.Mesh.Store.LargeMessageBytes,
+			WaitForMail:       sess.waitForMail,
 		})
 		sess.sse = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
 			if u := useOf(r); u == nil || u.sess != sess {

@@ -125,7 +125,7 @@ func (s *Server) check(c *call) (any, error) {
 	if q.err != nil {
 		return nil, q.err
 	}
-	r, err := c.peer().Check(c.ctx, limit, wait)
+	r, err := c.use.sess.waitForMail(c.ctx, limit, wait)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,14 @@ type session struct {
 	uses    map[*use]bool // requests and streams in progress
 	idle    *time.Timer   // runs while uses is empty
 	idleGen int           // tells a stale timer from the current one
+	// What the face may trust without asking the broker (livekeys.go):
+	// hears is set while the peer's connection can be told of every
+	// revocation of the name's keys; epoch changes whenever one may have
+	// been missed or has arrived; live holds the keys checked since.
+	hears   bool
+	epoch   uint64
+	live    map[string]ipcmesh.AccessKey
+	waiters map[*mailWaiter]bool // checks waiting for a push (wait.go)
 
 	// The MCP faces of the name, made on first use.
 	mcpOnce sync.Once
@@ -63,9 +71,16 @@ type use struct {
 	keyID  string
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	// events receives the name's new messages (JSON); nil unless the use
-	// is an event stream.
-	events chan json.RawMessage
+	// events receives the name's new messages; nil unless the use is an
+	// event stream.
+	events chan pushed
+}
+
+// pushed is a message as an event stream sends it: its id, and its JSON
+// on one line.
+type pushed struct {
+	id   string
+	data []byte
 }
 
 // eventBuffer is how many pushed messages an event stream may fall behind
@@ -74,8 +89,7 @@ type use struct {
 const eventBuffer = 256
 
 var (
-	errRevoked = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key of this stream was revoked")
-	errSlow    = ipcmesh.Errorf(ipcmesh.CodeRateLimited, "the event stream fell behind and was ended: reconnect, and read what is unread with GET /api/v1/messages")
+	errSlow = ipcmesh.Errorf(ipcmesh.CodeRateLimited, "the event stream fell behind and was ended: reconnect, and read what is unread with GET /api/v1/messages")
 )
 
 func newSessions(s *Server) *sessions {
@@ -100,7 +114,7 @@ func (m *sessions) acquire(ctx context.Context, key ipcmesh.AccessKey, events bo
 	u := &use{sess: sess, keyID: key.ID}
 	u.ctx, u.cancel = context.WithCancelCause(ctx)
 	if events {
-		u.events = make(chan json.RawMessage, eventBuffer)
+		u.events = make(chan pushed, eventBuffer)
 	}
 	sess.uses[u] = true
 	if sess.idle != nil {
@@ -142,6 +156,7 @@ func (sess *session) start(prev chan struct{}) {
 	if err == nil {
 		cfg := m.s.opts.Mesh
 		cfg.Subscribe, cfg.KeepCurrent, cfg.OnEvent = true, true, sess.onEvent
+		cfg.OnConnection = sess.onConnection
 		p, err = election.Join(ctx, cfg)
 		if err == nil {
 			if _, err = p.Register(ctx, sess.name); err != nil {
@@ -259,26 +274,40 @@ func (m *sessions) close() error {
 	return errors.Join(errs...)
 }
 
-// onEvent fans the name's pushed events out to its streams. It runs in the
-// peer's read loop and must not block: a stream that cannot take a message
-// at once is ended instead.
+// onEvent fans the name's pushed events out to its streams and waiting
+// checks, decoding each once, and only when something waits for it. It
+// runs in the peer's read loop and must not block: a stream that cannot
+// take a message at once is ended instead.
 func (sess *session) onEvent(ev ipc.Event) {
 	switch ev.Name {
 	case ipc.EventMessage:
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, ev.Body); err != nil {
+		sess.m.mu.Lock()
+		defer sess.m.mu.Unlock()
+		streams := false
+		for u := range sess.uses {
+			streams = streams || u.events != nil
+		}
+		if !streams && len(sess.waiters) == 0 {
+			return
+		}
+		var msg ipcmesh.Message
+		if err := json.Unmarshal(ev.Body, &msg); err != nil {
 			sess.m.s.log.Warn("a pushed message is not valid JSON", "name", sess.name, "err", err)
 			return
 		}
-		body := json.RawMessage(buf.Bytes())
-		sess.m.mu.Lock()
-		defer sess.m.mu.Unlock()
+		sess.pushedLocked(msg)
+		if !streams {
+			return
+		}
+		var buf bytes.Buffer
+		json.Compact(&buf, ev.Body) // valid: it decoded above
+		p := pushed{id: msg.ID, data: buf.Bytes()}
 		for u := range sess.uses {
 			if u.events == nil {
 				continue
 			}
 			select {
-			case u.events <- body:
+			case u.events <- p:
 			default:
 				u.cancel(errSlow)
 			}
@@ -294,17 +323,25 @@ func (sess *session) onEvent(ev ipc.Event) {
 	}
 }
 
-// revoke ends every use of the key with id, whichever name it is on.
+// revoke forgets the key with id and ends every use of it, whichever name
+// it is on.
 func (m *sessions) revoke(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, sess := range m.byName {
+		sess.forgetKeysLocked()
 		for u := range sess.uses {
 			if u.keyID == id {
-				u.cancel(errRevoked)
+				u.cancel(revokedErr(sess.name, id))
 			}
 		}
 	}
+}
+
+// revokedErr ends the requests and streams of a key revoked while they
+// ran, in the words of the broker's refusal of a revoked key.
+func revokedErr(name, id string) error {
+	return keyRefused(ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "access key %s of %s was revoked", id, name), name)
 }
 
 // useKey carries a request's use to the MCP handlers' getServer.

@@ -173,6 +173,7 @@ func NewBroker(cfg Config) *Broker {
 	b.presence.init()
 	if m, ok := cfg.Store.(Mesh); ok {
 		b.mesh = m
+		b.info.Cluster = true
 		m.Arrivals(b.arrived)
 	}
 	return b

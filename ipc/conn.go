@@ -39,6 +39,8 @@ type conn struct {
 	written  chan struct{} // closed when the writer has flushed and stopped
 	outMu    sync.Mutex
 	outDone  bool
+	queued   uint64 // frames queued on out; guarded by outMu
+	flush    flushes
 }
 
 func newConn(b *Broker, nc net.Conn, n uint64) *conn {
@@ -161,33 +163,38 @@ func (c *conn) reply(id uint64, res any, err error) {
 	c.send(f)
 }
 
-// event queues a pushed event.
-func (c *conn) event(name string, body any) {
+// event queues a pushed event and returns its place in the queue.
+func (c *conn) event(name string, body any) uint64 {
 	raw, err := Marshal(body)
 	if err != nil {
-		return
+		return 0
 	}
-	c.send(&Frame{Event: name, Body: raw})
+	return c.send(&Frame{Event: name, Body: raw})
 }
 
-func (c *conn) send(f *Frame) {
+// send queues f and returns its place in the queue (flushes.wait), 0 if
+// it was not queued.
+func (c *conn) send(f *Frame) uint64 {
 	buf, err := AppendFrame(nil, f)
 	if err != nil {
-		return
+		return 0
 	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	if c.outDone {
-		return
+		return 0
 	}
 	select {
 	case c.out <- buf:
+		c.queued++
+		return c.queued
 	default:
 		// The client stopped reading. Waiting would let one stuck client
 		// hold broker goroutines; dropping frames would break the
 		// protocol. Cut it off: its requests will be retried elsewhere.
 		c.b.log.Warn("client is not reading; closing its connection", "conn", c.id)
 		c.nc.Close()
+		return 0
 	}
 }
 
@@ -206,7 +213,9 @@ func (c *conn) writeLoop() {
 	defer c.nc.Close()
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	timeout := c.b.cfg.Limits.WriteTimeout
+	var n uint64 // frames taken from out, in the order they were queued
 	for buf := range c.out {
+		n++
 		c.nc.SetWriteDeadline(time.Now().Add(timeout))
 		if _, err := bw.Write(buf); err != nil {
 			c.drain()
@@ -219,6 +228,7 @@ func (c *conn) writeLoop() {
 					bw.Flush()
 					return
 				}
+				n++
 				if _, err := bw.Write(next); err != nil {
 					c.drain()
 					return
@@ -231,6 +241,7 @@ func (c *conn) writeLoop() {
 			c.drain()
 			return
 		}
+		c.flush.done(n)
 	}
 	bw.Flush()
 }

@@ -1,9 +1,11 @@
 package ipc
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -61,8 +63,14 @@ func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) 
 	return k, nil
 }
 
+// revokeNoticeTimeout bounds how long a revoke waits for the connections
+// of the keys' names to be handed their key_revoked event.
+const revokeNoticeTimeout = 2 * time.Second
+
 // keyRevoke revokes keys and tells the connections of their names, so that
-// an HTTP face ends the streams opened with them at once.
+// an HTTP face ends the streams opened with them and stops trusting the
+// keys at once. It answers once those events are written: the revoker's
+// next request through the face then comes after the face has the news.
 func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req KeyRevokeRequest
 	if err := decode(OpKeyRevoke, body, &req); err != nil {
@@ -77,11 +85,21 @@ func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	type notice struct {
+		to  *conn
+		seq uint64
+	}
+	var notices []notice
 	for _, k := range revoked {
 		b.log.Info("access key revoked", "id", k.ID, "name", k.Name)
 		for _, sub := range b.presence.subscribers(k.Name) {
-			sub.event(EventKeyRevoked, k)
+			notices = append(notices, notice{sub, sub.event(EventKeyRevoked, k)})
 		}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, revokeNoticeTimeout)
+	defer cancel()
+	for _, n := range notices {
+		n.to.waitFlushed(ctx, n.seq)
 	}
 	return &KeyRevokeResult{Revoked: revoked}, nil
 }

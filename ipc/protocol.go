@@ -109,6 +109,10 @@ type BrokerInfo struct {
 	Addr    string    `json:"addr"`
 	Started time.Time `json:"started"`
 	DataDir string    `json:"data_dir"`
+	// Cluster is set when the broker's store is shared with the brokers
+	// of other hosts (cluster mode): what another host's broker does, a
+	// key revoked there say, is not pushed to this broker's connections.
+	Cluster bool `json:"cluster,omitempty"`
 }
 
 // RegisterRequest claims Name. A name held by a connected instance, or by a

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -34,6 +36,11 @@ type BoundOptions struct {
 	// (store.Options.LargeMessageBytes, IPC_LARGE_MESSAGE_BYTES), which
 	// the send tool's description states; 0 means the store's default.
 	LargeMessageBytes int
+	// WaitForMail, when set, is how check waits for mail (wait_seconds):
+	// it returns up to limit unread messages, waiting up to wait for one.
+	// The HTTP face wakes it with the push its peer receives. Unset, the
+	// broker holds the check until mail is stored.
+	WaitForMail func(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error)
 }
 
 // NewBound returns an MCP server that serves the tools, the prompt and the
@@ -54,7 +61,7 @@ type BoundOptions struct {
 func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 	log := orDiscard(opts.Logger)
 	b := &bound{peer: p, name: p.Name()}
-	b.core = core{log: log, id: b, largeBytes: orStoreDefault(opts.LargeMessageBytes)}
+	b.core = core{log: log, id: b, largeBytes: orStoreDefault(opts.LargeMessageBytes), waitMail: opts.WaitForMail}
 	b.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: orDevel(opts.Version)}, &mcp.ServerOptions{
 		Instructions: boundInstructions(b.name),
 		Logger:       log,

@@ -105,7 +105,16 @@ func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *ele
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		r, err := p.Check(ctx, checkLimit, min(time.Until(deadline), waitChunk))
+		chunk := min(time.Until(deadline), waitChunk)
+		var (
+			r   ipc.CheckResult
+			err error
+		)
+		if c.waitMail != nil {
+			r, err = c.waitMail(ctx, checkLimit, chunk)
+		} else {
+			r, err = p.Check(ctx, checkLimit, chunk)
+		}
 		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
 			return r, err
 		}

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -29,6 +31,9 @@ type core struct {
 	// a file path for its readers), as the mesh is configured; send's
 	// description states it.
 	largeBytes int
+	// waitMail, when set, is how check waits for mail
+	// (BoundOptions.WaitForMail); unset, the broker holds the check.
+	waitMail func(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error)
 	// configured is IPC_NAME, which the first tool call that needs a name
 	// registers; "" when there is none (and on a bound server).
 	configured string

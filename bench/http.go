@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// The faces a run can measure (Options.Face).
+const (
+	FaceNative = "native"
+	FaceHTTP   = "http"
+)
+
+// face is the HTTP face of a mesh: an "ipcmesh serve --http" child on a
+// free port of 127.0.0.1, joined to the mesh's broker child.
+type face struct {
+	m      *mesh
+	cmd    *exec.Cmd
+	url    string
+	stderr *tail
+	done   chan struct{}
+}
+
+// startFace starts the face and waits for its "serving" line. The per-key
+// rate limit of the face is raised as the broker's is, unless
+// --default-limits.
+func (m *mesh) startFace(ctx context.Context) (*face, error) {
+	cmd := m.command("serve", "--http", "127.0.0.1:0")
+	if !m.r.opts.DefaultLimits {
+		cmd.Env = append(cmd.Env, "IPC_HTTP_RATE=1000000000", "IPC_HTTP_BURST=1000000000")
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	f := &face{m: m, cmd: cmd, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	cmd.Stderr = f.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the HTTP face: %w", err)
+	}
+	first := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(stdout)
+		line, _ := br.ReadString('\n')
+		first <- line
+		io.Copy(io.Discard, br)
+		cmd.Wait()
+		close(f.done)
+	}()
+	var line string
+	select {
+	case line = <-first:
+	case <-time.After(startTimeout):
+	case <-ctx.Done():
+	}
+	// "ipcmesh serving http://127.0.0.1:PORT (mesh ...)"
+	rest, ok := strings.CutPrefix(line, "ipcmesh serving ")
+	url, _, _ := strings.Cut(rest, " ")
+	if !ok || !strings.HasPrefix(url, "http://") {
+		f.stop()
+		return nil, fmt.Errorf("the HTTP face did not start: %s", strings.TrimSpace(f.stderr.String()+" "+line))
+	}
+	f.url = url
+	return f, nil
+}
+
+func (f *face) pid() int { return f.cmd.Process.Pid }
+
+// stop asks the face to stop, as Ctrl-C does, and waits for it.
+func (f *face) stop() {
+	terminate(f.cmd.Process)
+	select {
+	case <-f.done:
+	case <-time.After(stopTimeout):
+		f.cmd.Process.Kill()
+		<-f.done
+	}
+}
+
+// keyFor makes an access key for name as a user does: ipcmesh key create.
+func (m *mesh) keyFor(ctx context.Context, name string) (string, error) {
+	cmd := m.command("key", "create", name, "--label", "bench")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("ipcmesh key create %s: %w: %s", name, err, strings.TrimSpace(errb.String()))
+	}
+	key := strings.TrimSpace(out.String())
+	if key == "" || strings.ContainsAny(key, " \n") {
+		return "", fmt.Errorf("ipcmesh key create %s printed %q, want the key", name, key)
+	}
+	return key, nil
+}
+
+// restClient speaks the REST face with one key, over kept-alive
+// connections.
+type restClient struct {
+	url, key string
+	hc       *http.Client
+}
+
+func (f *face) client(key string) *restClient {
+	return &restClient{url: f.url, key: key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
+}
+
+// call sends one request with a JSON body (in, unless nil) and decodes a
+// 2xx answer into out (unless nil); any other answer is an error.
+func (c *restClient) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+type restSend struct {
+	To      string `json:"to"`
+	Content string `json:"content"`
+}
+
+func (c *restClient) send(ctx context.Context, to, content string) error {
+	return c.call(ctx, "POST", "/api/v1/messages", restSend{to, content}, nil)
+}
+
+// restInbox is the answer of GET /api/v1/messages.
+type restInbox struct {
+	Messages []struct {
+		ID      string `json:"id"`
+		From    string `json:"from"`
+		Content string `json:"content"`
+	} `json:"messages"`
+}
+
+// read checks the inbox, waiting up to wait, and acks what it returned
+// after handing each message's content to fn.
+func (c *restClient) read(ctx context.Context, wait time.Duration, fn func(from, content string) error) error {
+	var in restInbox
+	if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/messages?wait=%dms", wait.Milliseconds()), nil, &in); err != nil {
+		return err
+	}
+	if len(in.Messages) == 0 {
+		return nil
+	}
+	ids := make([]string, len(in.Messages))
+	for i, m := range in.Messages {
+		ids[i] = m.ID
+		if err := fn(m.From, m.Content); err != nil {
+			return err
+		}
+	}
+	return c.call(ctx, "POST", "/api/v1/messages/ack", map[string][]string{"ids": ids}, nil)
+}
+
+// faceMesh is a mesh with a broker child and an HTTP face child; close
+// the face to close both.
+func (r *runner) faceMesh(ctx context.Context, name string) (*face, error) {
+	m, err := r.newMesh(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.startBroker(ctx); err != nil {
+		m.close()
+		return nil, err
+	}
+	f, err := m.startFace(ctx)
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// close stops the face, then its mesh.
+func (f *face) close() {
+	f.stop()
+	f.m.close()
+}
+
+// clients makes a key for each name with ipcmesh key create, and a client
+// that uses it.
+func (f *face) clients(ctx context.Context, names ...string) ([]*restClient, error) {
+	cs := make([]*restClient, len(names))
+	for i, name := range names {
+		key, err := f.m.keyFor(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = f.client(key)
+	}
+	return cs, nil
+}

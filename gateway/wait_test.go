@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// awaitWaiters waits until n checks of name wait at the face, and checks
+// that the broker holds none: the face waits for the push.
+func (f *face) awaitWaiters(name string, n int) {
+	f.t.Helper()
+	sess := f.session(name)
+	testbin.Eventually(f.t, 10*time.Second, "the check to wait at the face", func() bool {
+		f.srv.sessions.mu.Lock()
+		defer f.srv.sessions.mu.Unlock()
+		return len(sess.waiters) == n
+	})
+	st, err := f.ctl.Status(ctxT(f.t))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if st.Waiting != 0 {
+		f.t.Errorf("the broker holds %d waiting checks; want none: the face waits for the push", st.Waiting)
+	}
+}
+
+// TestWaitingCheckWokenByPush: a REST check that waits is held by the
+// face, not the broker, and returns as soon as mail is pushed.
+func TestWaitingCheckWokenByPush(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	bob := f.peer("bob")
+
+	type result struct {
+		msgs checked
+		took time.Duration
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		start := time.Now()
+		var r checked
+		err := f.client(key).call(ctxT(t), "GET", "/api/v1/messages?wait=60s", nil, &r)
+		got <- result{r, time.Since(start), err}
+	}()
+	f.awaitWaiters("alice", 1)
+	if _, err := bob.Send(ctxT(t), "alice", "wake up"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if len(r.msgs.Messages) != 1 || r.msgs.Messages[0].Content != "wake up" || r.msgs.Messages[0].From != "bob" {
+			t.Errorf("the waiting check returned %+v; want bob's message", r.msgs)
+		}
+		if r.took >= 60*time.Second {
+			t.Errorf("the waiting check took %v: it ran out instead of being woken", r.took)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("the waiting check did not return once mail arrived")
+	}
+	// The message stays unread until acked, as after any check.
+	var again checked
+	f.ok(req{method: "GET", path: "/api/v1/messages", key: key}, 200, &again)
+	if len(again.Messages) != 1 {
+		t.Errorf("after the waiting check, a check shows %d messages; want the one still unread", len(again.Messages))
+	}
+}
+
+// TestMCPWaitingCheckWokenByPush: the MCP check tool's wait_seconds over
+// /mcp waits the same way.
+func TestMCPWaitingCheckWokenByPush(t *testing.T) {
+	f := newFace(t, nil)
+	bob := f.peer("bob")
+	key := f.key("alice")
+	cs := connect(t, &mcp.StreamableClientTransport{Endpoint: f.url + "/mcp", HTTPClient: withKey(key), MaxRetries: -1}, "")
+	type result struct {
+		res *mcp.CallToolResult
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		res, err := cs.CallTool(ctxT(t), &mcp.CallToolParams{Name: "check", Arguments: map[string]any{"wait_seconds": 60}})
+		got <- result{res, err}
+	}()
+	f.awaitWaiters("alice", 1)
+	if _, err := bob.Send(ctxT(t), "alice", "wake up"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r.err != nil || r.res.IsError || !strings.Contains(toolText(r.res), "wake up") {
+			t.Errorf("the waiting check: %v %q; want bob's message", r.err, toolText(r.res))
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("the waiting check did not return once mail arrived")
+	}
+}
