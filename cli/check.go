@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 func runCheck(ctx context.Context, e Env, args []string) (err error) {
@@ -37,7 +38,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		err = printJSON(e.Stdout, r)
 	} else {
-		err = printMessages(e, r.Messages, r.Remaining)
+		err = printMessages(e, p.Name(), r.Messages, r.Remaining)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -46,12 +47,16 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	return ackAll(ctx, p, r.Messages)
 }
 
-func printMessages(e Env, msgs []ipcmesh.Message, remaining int) error {
+// printMessages prints the mail of check, headed by the name it is for:
+// with several names in one data folder, which one a command acts as is
+// never left to guess.
+func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
-		fmt.Fprintln(w, "No new messages.")
+		fmt.Fprintf(w, "No new messages for %s.\n", name)
 		return w.err
 	}
+	fmt.Fprintf(w, "%s for %s:\n", human.Count(len(msgs)+remaining, "unread message"), name)
 	for _, m := range msgs {
 		printMessage(w, m, false)
 	}
