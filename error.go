@@ -26,6 +26,7 @@ const (
 	CodeInboxFull     Code = "inbox_full"     // the recipient's inbox is at its cap
 	CodeConflict      Code = "conflict"       // an id was reused for a different request
 	CodeRenameLoop    Code = "rename_loop"    // the rename would make a forwarding cycle
+	CodeRenamed       Code = "renamed"        // the name was renamed away and is forwarded; Suggestions[0] is its new name
 	CodeShuttingDown  Code = "shutting_down"  // the broker is handing over; retry on the next one
 	CodeUnavailable   Code = "unavailable"    // the store cannot take writes now (a cluster without quorum); resend later with the same id
 	CodeInternal      Code = "internal"       // a fault of the broker; the message says what

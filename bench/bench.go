@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/cluster"
 )
 
 // Options configure a run.
@@ -56,9 +58,13 @@ type Options struct {
 	// (DefaultWindow). 1 makes every sender wait for each ack before its
 	// next send, as figure (a) does.
 	Window int
-	// Only lists the figure groups to run ("a".."h"); empty runs all. The
+	// Only lists the figure groups to run ("a".."i"); empty runs all. The
 	// context figures (fsync, loopback) always run: they take a second.
 	Only []string
+	// Stores lists the stores to measure, in order: StoreBbolt (the
+	// default) and StoreNATS, whose figures (a)-(e) and (i) run on a
+	// three-node JetStream cluster the bench starts.
+	Stores []string
 	// Face is FaceNative (the default) or FaceHTTP, which also measures
 	// figures (a), (b), (c) and (f) through the HTTP face (httpGroups).
 	Face string
@@ -182,6 +188,10 @@ type runner struct {
 	root     string // the run's temporary folder
 	profiles int
 	notes    []string
+
+	cluster  *cluster.Local // the NATS cluster, once a NATS store is measured
+	natsURL  string         // set while meshes are made on the cluster
+	prefixes int            // streams made on the cluster so far
 }
 
 func (r *runner) getenv(k string) string { return r.opts.Getenv(k) }
@@ -205,6 +215,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
+	}
+	if len(opts.Stores) == 0 {
+		opts.Stores = []string{StoreBbolt}
 	}
 	if opts.Window <= 0 {
 		opts.Window = DefaultWindow
@@ -262,19 +275,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.DefaultLimits {
 		rep.RateLimit = "default (500 ops/s per identity, burst 1000)"
 	}
-	groups := r.groups()
-	if opts.Face == FaceHTTP {
-		groups = append(groups, r.httpGroups()...)
-	}
 	start := time.Now()
-	for _, g := range groups {
-		if len(opts.Only) > 0 && !slices.Contains(opts.Only, g.key) && g.key != "x" {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rep.Figures = append(rep.Figures, r.runGroup(ctx, g)...)
+	defer r.closeCluster()
+	if rep.Figures, err = r.runStores(ctx); err != nil {
+		return nil, err
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Machine.LoadAfter = loadAverage()

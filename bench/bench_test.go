@@ -135,9 +135,19 @@ func TestQuickBench(t *testing.T) {
 // TestBenchCommand runs "ipcmesh bench --quick --json" as users would,
 // limited to a few figures to stay quick, and reads its JSON report.
 func TestBenchCommand(t *testing.T) {
+	r := benchJSON(t, "--quick", "--reps", "1", "--only", "a,d")
+	if r.Reps != 1 || !r.Quick {
+		t.Errorf("reps %d quick %v, want 1 and true", r.Reps, r.Quick)
+	}
+	checkReport(t, &r, []string{"a", "d", "d.lost", "d.dup", "x.fsync", "x.rtt"})
+}
+
+// benchJSON runs "ipcmesh bench --json ARGS..." and returns its report.
+func benchJSON(t *testing.T, args ...string) Report {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ipcmeshBin, "bench", "--quick", "--json", "--reps", "1", "--only", "a,d")
+	cmd := exec.CommandContext(ctx, ipcmeshBin, append([]string{"bench", "--json"}, args...)...)
 	cmd.Env = testbin.CleanEnviron()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -148,10 +158,7 @@ func TestBenchCommand(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("the JSON report does not parse: %v\n%s", err, stdout.String())
 	}
-	if r.Reps != 1 || !r.Quick {
-		t.Errorf("reps %d quick %v, want 1 and true", r.Reps, r.Quick)
-	}
-	checkReport(t, &r, []string{"a", "d", "d.lost", "d.dup", "x.fsync", "x.rtt"})
+	return r
 }
 
 func TestBenchCommandUsage(t *testing.T) {

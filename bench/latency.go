@@ -20,7 +20,11 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 	}
 	defer m.close()
 	start := time.Now()
-	seqs, err := populate(ctx, m.dir, r.sz.stored, r.sz.unread)
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	seqs, err := populate(ctx, st, r.sz.stored, r.sz.unread)
 	if err != nil {
 		return err
 	}
@@ -100,12 +104,8 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 // but unread of them read, waits until they are indexed, and returns their
 // seqs in order. Message i holds the word "n<i>" and the filler. The
 // reader's instance is created with an expired session, so that the reader
-// can register as usual.
-func populate(ctx context.Context, dir string, n, unread int) ([]uint64, error) {
-	st, err := store.Open(store.Options{Dir: dir})
-	if err != nil {
-		return nil, err
-	}
+// can register as usual. It closes st.
+func populate(ctx context.Context, st seeder, n, unread int) ([]uint64, error) {
 	defer st.Close()
 	if err := st.PutSession(ctx, store.Session{Name: "reader", ID: ipc.NewID(), Expires: time.Now().Add(-time.Hour)}); err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ type mesh struct {
 	dir  string
 	port int
 	vars map[string]string
+	// prefix names the mesh's stream on the run's NATS cluster; meshes
+	// that stand for two hosts of one mesh share it.
+	prefix string
 
 	broker    *exec.Cmd
 	brokerIn  io.WriteCloser // the broker agent's stdin, held open
@@ -82,6 +85,7 @@ func (m *mesh) pickPort() error {
 		m.vars["IPC_RATE_LIMIT"] = "1000000000"
 		m.vars["IPC_RATE_BURST"] = "1000000000"
 	}
+	m.storeVars()
 	return nil
 }
 
@@ -278,6 +282,7 @@ func (m *mesh) close() {
 	}
 	wg.Wait()
 	m.stopBroker()
+	m.dropStore()
 	os.RemoveAll(m.dir)
 }
 

@@ -2,14 +2,9 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // figC: A (this process) sends to B (a separate process) with push
@@ -24,22 +19,8 @@ func (r *runner) figC(ctx context.Context, res *results) error {
 	if err := m.startBroker(ctx); err != nil {
 		return err
 	}
-	type pong struct {
-		key string
-		at  time.Time
-	}
-	pongs := make(chan pong, 64)
-	a, err := m.join(ctx, "ping", func(ev ipc.Event) {
-		at := time.Now()
-		var msg ipcmesh.Message
-		if ev.Name != ipc.EventMessage || json.Unmarshal(ev.Body, &msg) != nil || msg.From != "pong" {
-			return
-		}
-		select {
-		case pongs <- pong{keyOf(msg.Content), at}:
-		default:
-		}
-	})
+	pongs := newPushed("pong")
+	a, err := m.join(ctx, "ping", pongs.onEvent)
 	if err != nil {
 		return err
 	}
@@ -52,39 +33,12 @@ func (r *runner) figC(ctx context.Context, res *results) error {
 		if _, err := a.Send(ctx, "pong", content(key)); err != nil {
 			return 0, err
 		}
-		timeout := time.NewTimer(10 * time.Second)
-		defer timeout.Stop()
-		for {
-			select {
-			case p := <-pongs:
-				if p.key == key {
-					return p.at.Sub(start), nil
-				}
-			case <-timeout.C:
-				return 0, fmt.Errorf("no answer to ping %s within 10 s: %s", key, strings.TrimSpace(b.stderr.String()))
-			case <-ctx.Done():
-				return 0, ctx.Err()
-			}
-		}
+		return pongs.since(ctx, key, start, func() error {
+			return fmt.Errorf("no answer to ping %s within 10 s: %s", key, strings.TrimSpace(b.stderr.String()))
+		})
 	}
-	for i := range 20 {
-		if _, err := ping("warm:" + strconv.Itoa(i)); err != nil {
-			return err
-		}
-	}
-	for rep := range r.opts.Reps {
-		rtts := make([]float64, 0, r.sz.pings)
-		for i := range r.sz.pings {
-			d, err := ping(fmt.Sprintf("c%d:%d", rep, i))
-			if err != nil {
-				return err
-			}
-			rtts = append(rtts, ms(d))
-		}
-		p50, p99 := percentile(rtts, 50), percentile(rtts, 99)
-		res.add("c.p50", p50)
-		res.add("c.p99", p99)
-		r.logf("(c) repetition %d/%d: %d round trips, p50 %.3f ms, p99 %.3f ms", rep+1, r.opts.Reps, len(rtts), p50, p99)
+	if err := r.latencies(ctx, res, "c", "round trips", ping); err != nil {
+		return err
 	}
 	res.note("c.p50", "%d round trips per repetition, one at a time; A is a peer in the bench process, B a separate process (ipcmesh bench --agent echo), the broker a third; both subscribe (push delivery, Config.Subscribe + OnEvent), B answers each push with a send; a round trip is 2 acked sends (2 commits) and 2 pushes", r.sz.pings)
 	return nil

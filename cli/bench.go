@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/bench"
@@ -27,6 +28,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
+	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
 	face := fs.String("face", bench.FaceNative, "native, or http to also measure figures a, b (one send in flight), c and f through the HTTP face")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	pos, err := parse(fs, args)
@@ -43,11 +45,22 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	if *only != "" {
 		for _, g := range strings.Split(*only, ",") {
 			g = strings.TrimSpace(strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(g), ")"), "("))
-			if len(g) != 1 || g[0] < 'a' || g[0] > 'h' {
-				return usagef("--only takes figures a to h separated by commas, got %q", *only)
+			if len(g) != 1 || g[0] < 'a' || g[0] > 'i' {
+				return usagef("--only takes figures a to i separated by commas, got %q", *only)
 			}
 			groups = append(groups, g)
 		}
+	}
+	var storeList []string
+	for _, st := range strings.Split(*stores, ",") {
+		st = strings.TrimSpace(st)
+		if st != bench.StoreBbolt && st != bench.StoreNATS || slices.Contains(storeList, st) {
+			return usagef("--store takes bbolt, nats or bbolt,nats, got %q", *stores)
+		}
+		storeList = append(storeList, st)
+	}
+	if slices.Contains(groups, "i") && !slices.Contains(storeList, bench.StoreNATS) {
+		return usagef("figure (i), cross-host delivery, needs a cluster: add --store nats")
 	}
 	if *face != bench.FaceNative && *face != bench.FaceHTTP {
 		return usagef("--face takes native or http, got %q", *face)
@@ -67,6 +80,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 		ProfileDir:    *profile,
 		TraceDir:      *traceDir,
 		Only:          groups,
+		Stores:        storeList,
 		Face:          *face,
 		Version:       Version,
 		Progress:      progress,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -44,7 +45,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		err = printJSON(e.Stdout, r)
 	} else {
-		err = printMessages(e, r.Messages, r.Remaining, *from)
+		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -53,18 +54,21 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	return ackAll(ctx, p, r.Messages)
 }
 
-// printMessages prints a check's messages; from is the sender it was
-// narrowed to, if any.
-func printMessages(e Env, msgs []ipcmesh.Message, remaining int, from string) error {
+// printMessages prints the mail of check, headed by the name it is for:
+// with several names in one data folder, which one a command acts as is
+// never left to guess. from is the sender the check was narrowed to, if
+// any.
+func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from string) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
 		if from != "" {
-			fmt.Fprintf(w, "No new messages from %s.\n", from)
+			fmt.Fprintf(w, "No new messages from %s for %s.\n", from, name)
 		} else {
-			fmt.Fprintln(w, "No new messages.")
+			fmt.Fprintf(w, "No new messages for %s.\n", name)
 		}
 		return w.err
 	}
+	fmt.Fprintf(w, "%s for %s:\n", human.Count(len(msgs)+remaining, "unread message"), name)
 	for _, m := range msgs {
 		printMessage(w, m, false)
 	}

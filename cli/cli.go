@@ -74,7 +74,8 @@ func commands() []command {
 		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", "IPC_NAME=builder ipcmesh mcp", runMCP},
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},
-		{"bench", "[--json] [--quick]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
+		{"uninstall", "claude|gemini|windsurf [--scope user|project] [--dry-run]", "take out of an assistant's config exactly what install added", "ipcmesh uninstall gemini --dry-run", runUninstall},
+		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
 		{"version", "", "print the version", "ipcmesh version", runVersion},
 	}
 }

@@ -1,20 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
 
 // Where each client keeps its MCP servers and hooks (checked against the
@@ -38,23 +36,16 @@ const hookWaitTimeout = "1h"
 func runInstall(ctx context.Context, e Env, args []string) error {
 	fs := flags("install")
 	name := fs.String("name", "", "act as `NAME`: sets IPC_NAME for the MCP server and --as for the hooks")
-	scope := fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
-	dryRun := fs.Bool("dry-run", false, "say what would change and write nothing")
+	scope, dryRun := clientFlags(fs)
 	noHooks := fs.Bool("no-hooks", false, "write the MCP server entry only")
-	pos, err := parse(fs, args)
+	client, err := oneClient(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("install needs one client: claude, gemini or windsurf")
 	}
 	if *name != "" {
 		if err := ipcmesh.ValidateName(*name); err != nil {
 			return usagef("--name: %v", err)
 		}
-	}
-	if *scope != "user" && *scope != "project" {
-		return usagef("--scope %q: want user or project", *scope)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -63,83 +54,142 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if exe, err = filepath.Abs(exe); err != nil {
 		return err
 	}
-	base, err := os.UserHomeDir()
-	if *scope == "project" {
-		base, err = os.Getwd()
-	}
-	if err != nil {
-		return fmt.Errorf("find the folder to install into: %w", err)
-	}
-	in := installer{exe: exe, name: *name, hooks: !*noHooks}
-	edits, err := in.plan(pos[0], *scope, base)
+	env, err := meshEnv(e)
 	if err != nil {
 		return err
 	}
-
+	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env}
 	w := &errWriter{w: e.Stdout}
-	changed := 0
-	for _, ed := range edits {
-		n, err := ed.run(w, *dryRun)
-		if err != nil {
-			return err
-		}
-		changed += n
+	changed, err := in.apply(w, client, *scope, *dryRun)
+	if err != nil {
+		return err
 	}
-	switch {
-	case changed == 0:
-		fmt.Fprintf(w, "ipcmesh is already installed for %s (%s scope): nothing changed.\n", pos[0], *scope)
-	case *dryRun:
-		fmt.Fprintln(w, "Dry run: nothing was written.")
-	default:
-		fmt.Fprintf(w, "Restart %s (or reload its MCP servers) to pick the changes up.\n", clientTitle[pos[0]])
+	fmt.Fprint(w, in.describeEnv(e, clientTitle[client]))
+	outcome(w, changed, *dryRun, fmt.Sprintf("ipcmesh is already installed for %s (%s scope): nothing changed.", client, *scope), clientTitle[client])
+	if client == "gemini" {
+		fmt.Fprintln(w, "Gemini CLI starts MCP servers only in a trusted folder: until you trust the folder you run it in (it asks; or /permissions), `gemini mcp list` shows ipcmesh as Disabled.")
 	}
 	return w.err
+}
+
+// clientFlags declares the flags install and uninstall share.
+func clientFlags(fs *flag.FlagSet) (scope *string, dryRun *bool) {
+	scope = fs.String("scope", "user", "`SCOPE`: user (your home folder) or project (the current folder)")
+	dryRun = fs.Bool("dry-run", false, "say what would change and write nothing")
+	return scope, dryRun
+}
+
+// oneClient parses args with fs and returns the one client they name.
+func oneClient(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usagef("%s needs one client: claude, gemini or windsurf", fs.Name())
+	}
+	return pos[0], nil
+}
+
+// apply makes the edits of client's config at scope, for install or (with
+// in.remove) uninstall, and reports how many changes they made.
+func (in installer) apply(w io.Writer, client, scope string, dryRun bool) (int, error) {
+	base, err := scopeFolder(scope)
+	if err != nil {
+		return 0, err
+	}
+	edits, err := in.plan(client, scope, base)
+	if err != nil {
+		return 0, err
+	}
+	return runEdits(w, edits, dryRun, !in.remove)
+}
+
+// outcome ends the output of install or uninstall: none when nothing
+// changed, else what to do next.
+func outcome(w io.Writer, changed int, dryRun bool, none, client string) {
+	switch {
+	case changed == 0:
+		fmt.Fprintln(w, none)
+	case dryRun:
+		fmt.Fprintln(w, "Dry run: nothing was written.")
+	default:
+		fmt.Fprintf(w, "Restart %s (or reload its MCP servers) to pick the changes up.\n", client)
+	}
+}
+
+// scopeFolder is the folder a scope's config files are under: the home
+// folder (user) or the current one (project).
+func scopeFolder(scope string) (string, error) {
+	var base string
+	var err error
+	switch scope {
+	case "user":
+		base, err = os.UserHomeDir()
+	case "project":
+		base, err = os.Getwd()
+	default:
+		return "", usagef("--scope %q: want user or project", scope)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the folder of the %s scope: %w", scope, err)
+	}
+	return base, nil
 }
 
 var clientTitle = map[string]string{"claude": "Claude Code", "gemini": "Gemini CLI", "windsurf": "Windsurf"}
 
 // installer knows what ipcmesh's entries look like in each client.
 type installer struct {
-	exe   string // absolute path of this binary
-	name  string // --name, or ""
-	hooks bool
+	exe    string // absolute path of this binary
+	name   string // --name, or ""
+	hooks  bool
+	env    []envVar // the mesh settings of install's environment
+	remove bool     // uninstall: take ipcmesh's entries out
 }
 
-// configEdit is one config file and what to merge into it.
-type configEdit struct {
-	path string
-	// shared files (project scope) are created readable by all, like the
-	// rest of a project; a user's own are created private.
-	shared bool
-	merge  func(doc *object) ([]string, error)
-}
-
+// plan lists the files of client's config at scope (base is the home or
+// the project folder) and what install, or uninstall, does to each.
 func (in installer) plan(client, scope, base string) ([]configEdit, error) {
 	shared := scope == "project"
-	mcp := func(doc *object) ([]string, error) { return in.mergeServer(doc, client) }
+	server := func(doc *object) ([]string, error) {
+		if in.remove {
+			return removeServer(doc), nil
+		}
+		return in.mergeServer(doc, client)
+	}
+	hooks := func(specs []hookSpec) func(*object) ([]string, error) {
+		return func(doc *object) ([]string, error) {
+			if in.remove {
+				return in.removeHooks(doc)
+			}
+			return in.mergeHooks(doc, specs)
+		}
+	}
 	switch client {
 	case "claude":
 		mcpFile := filepath.Join(base, ".claude.json")
 		if scope == "project" {
 			mcpFile = filepath.Join(base, ".mcp.json")
 		}
-		edits := []configEdit{{path: mcpFile, shared: shared, merge: mcp}}
+		edits := []configEdit{{path: mcpFile, shared: shared, merge: server}}
 		if in.hooks {
 			edits = append(edits, configEdit{
 				path: filepath.Join(base, ".claude", "settings.json"), shared: shared,
-				merge: func(doc *object) ([]string, error) { return in.mergeHooks(doc, in.claudeHooks()) },
+				merge: hooks(in.claudeHooks()),
 			})
 		}
 		return edits, nil
 	case "gemini":
+		geminiHooks := hooks(in.geminiHooks())
 		return []configEdit{{
-			path: filepath.Join(base, ".gemini", "settings.json"), shared: shared,
+			path: filepath.Join(base, ".gemini", "settings.json"), shared: shared, comments: true,
 			merge: func(doc *object) ([]string, error) {
-				changes, err := mcp(doc)
+				changes, err := server(doc)
 				if err != nil || !in.hooks {
 					return changes, err
 				}
-				more, err := in.mergeHooks(doc, in.geminiHooks())
+				more, err := geminiHooks(doc)
 				return append(changes, more...), err
 			},
 		}}, nil
@@ -147,87 +197,9 @@ func (in installer) plan(client, scope, base string) ([]configEdit, error) {
 		if scope == "project" {
 			return nil, usagef("Windsurf keeps MCP servers only in ~/.codeium/windsurf/mcp_config.json: use --scope user")
 		}
-		return []configEdit{{path: filepath.Join(base, ".codeium", "windsurf", "mcp_config.json"), shared: shared, merge: mcp}}, nil
+		return []configEdit{{path: filepath.Join(base, ".codeium", "windsurf", "mcp_config.json"), shared: shared, merge: server}}, nil
 	}
 	return nil, usagef("unknown client %q: want claude, gemini or windsurf", client)
-}
-
-// run merges the edit into its file (or, for a dry run, only says what it
-// would change) and reports how many changes there were.
-func (ed configEdit) run(w io.Writer, dryRun bool) (int, error) {
-	old, err := os.ReadFile(ed.path)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("read %s: %w", ed.path, err)
-	}
-	doc := newObject()
-	if exists && len(bytes.TrimSpace(old)) > 0 {
-		v, err := decodeJSON(old)
-		if err != nil {
-			return 0, fmt.Errorf("%s is not plain JSON (%v): nothing was changed; fix it, or add ipcmesh by hand", ed.path, err)
-		}
-		var ok bool
-		if doc, ok = v.(*object); !ok {
-			return 0, fmt.Errorf("%s does not hold a JSON object: nothing was changed", ed.path)
-		}
-	}
-	changes, err := ed.merge(doc)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w: nothing was changed", ed.path, err)
-	}
-	if len(changes) == 0 {
-		fmt.Fprintf(w, "%s: already up to date\n", ed.path)
-		return 0, nil
-	}
-	switch {
-	case dryRun && exists:
-		fmt.Fprintf(w, "would update %s:\n", ed.path)
-	case dryRun:
-		fmt.Fprintf(w, "would create %s:\n", ed.path)
-	case exists:
-		fi, err := os.Stat(ed.path)
-		if err == nil {
-			err = writeConfig(ed.path, old, doc, fi.Mode().Perm())
-		}
-		if err != nil {
-			return 0, err
-		}
-		fmt.Fprintf(w, "updated %s (the previous version is in %s.bak):\n", ed.path, filepath.Base(ed.path))
-	default:
-		fileMode, dirMode := fs.FileMode(0o600), fs.FileMode(0o700)
-		if ed.shared {
-			fileMode, dirMode = 0o644, 0o755
-		}
-		if err := os.MkdirAll(filepath.Dir(ed.path), dirMode); err != nil {
-			return 0, fmt.Errorf("create %s: %w", filepath.Dir(ed.path), err)
-		}
-		if err := writeConfig(ed.path, nil, doc, fileMode); err != nil {
-			return 0, err
-		}
-		fmt.Fprintf(w, "created %s:\n", ed.path)
-	}
-	for _, c := range changes {
-		fmt.Fprintf(w, "  %s\n", c)
-	}
-	return len(changes), nil
-}
-
-// writeConfig replaces path with doc, atomically, with the given mode,
-// keeping the previous content (old, nil for a new file) in path.bak.
-func writeConfig(path string, old []byte, doc *object, mode fs.FileMode) error {
-	data, err := encodeJSON(doc)
-	if err != nil {
-		return err
-	}
-	if old != nil {
-		if err := os.WriteFile(path+".bak", old, mode); err != nil {
-			return fmt.Errorf("keep a backup of %s: %w", path, err)
-		}
-	}
-	if err := atomicfile.Write(path, data, mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // server is ipcmesh's entry in a client's mcpServers.
@@ -238,9 +210,14 @@ func (in installer) server(client string) *object {
 	}
 	s.set("command", in.exe)
 	s.set("args", []any{"mcp"})
+	env := newObject()
 	if in.name != "" {
-		env := newObject()
 		env.set("IPC_NAME", in.name)
+	}
+	for _, v := range in.env {
+		env.set(v.key, v.val)
+	}
+	if len(env.keys) > 0 {
 		s.set("env", env)
 	}
 	return s
@@ -272,9 +249,12 @@ func describeServer(s *object) string {
 	cmd, _ := s.get("command")
 	d := fmt.Sprintf("%v mcp", cmd)
 	if env, ok := s.get("env"); ok {
-		if n, ok := env.(*object).get("IPC_NAME"); ok {
-			d += fmt.Sprintf(" (IPC_NAME=%v)", n)
+		o := env.(*object)
+		words := make([]string, len(o.keys))
+		for i, k := range o.keys {
+			words[i] = fmt.Sprintf("%s=%v", k, o.vals[k])
 		}
+		d += " (" + strings.Join(words, " ") + ")"
 	}
 	return d
 }
@@ -313,8 +293,17 @@ type hookSpec struct {
 	handler        *object
 }
 
+// hookCommand is the shell command of a hook. The client runs hooks in
+// its own environment, not the MCP server's, so the mesh settings go
+// before the command (a POSIX shell's VAR=value prefix).
 func (in installer) hookCommand(kind, format string, extra ...string) string {
-	words := []string{shellQuote(in.exe), "hook", kind, "--format", format}
+	var words []string
+	if runtime.GOOS != "windows" {
+		for _, v := range in.env {
+			words = append(words, v.key+"="+shellQuote(v.val))
+		}
+	}
+	words = append(words, shellQuote(in.exe), "hook", kind, "--format", format)
 	if in.name != "" {
 		words = append(words, "--as", in.name)
 	}
@@ -374,19 +363,17 @@ func (in installer) mergeHooks(doc *object, specs []hookSpec) ([]string, error) 
 	for _, spec := range specs {
 		where := "hooks." + spec.event
 		cur, _ := hooks.get(spec.event)
-		groups, ok := cur.([]any)
-		if cur != nil && !ok {
+		groups, ok := asArray(cur)
+		if !ok {
 			return nil, fmt.Errorf("%q is not a list", where)
 		}
 		found := false
-		for _, g := range groups {
-			group, _ := g.(*object)
-			if group == nil {
+		for _, g := range groups.items {
+			_, list := hookList(g)
+			if list == nil {
 				continue
 			}
-			hs, _ := group.get("hooks")
-			list, _ := hs.([]any)
-			for _, h := range list {
+			for _, h := range list.items {
 				handler, _ := h.(*object)
 				if handler == nil || found {
 					continue
@@ -406,11 +393,27 @@ func (in installer) mergeHooks(doc *object, specs []hookSpec) ([]string, error) 
 			group.set("matcher", spec.matcher)
 		}
 		group.set("hooks", []any{spec.handler})
-		hooks.set(spec.event, append(groups, group))
+		groups.items = append(groups.items, group)
+		hooks.set(spec.event, groups)
 		cmd, _ := spec.handler.get("command")
 		changes = append(changes, fmt.Sprintf("+ %s: %s", where, cmd))
 	}
 	return changes, nil
+}
+
+// hookList returns a hook group and its list of handlers, or nils when g
+// is not a group with a list.
+func hookList(g any) (*object, *array) {
+	group, _ := g.(*object)
+	if group == nil {
+		return nil, nil
+	}
+	hs, _ := group.get("hooks")
+	list, _ := asArray(hs)
+	if list == nil {
+		return nil, nil
+	}
+	return group, list
 }
 
 var ipcmeshHook = regexp.MustCompile(`(^|[/\\'"])ipcmesh(\.exe)?['"]?\s+hook\s+(check|wait)\b`)

@@ -24,9 +24,15 @@ func installHome(t *testing.T) (home, cwd string) {
 
 func install(t *testing.T, args ...string) hookResult {
 	t.Helper()
+	return runBare(t, "install", args...)
+}
+
+// runBare runs a command in-process with an empty environment.
+func runBare(t *testing.T, name string, args ...string) hookResult {
+	t.Helper()
 	var out, errb lockedBuffer
 	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-	code := Run(e, "install", args)
+	code := Run(e, name, args)
 	return hookResult{code, out.String(), errb.String()}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,26 +80,67 @@ func (id *identity) register(fs *flag.FlagSet) {
 
 // name is the name chosen by --as or IPC_NAME, "" for "the last one".
 func (id *identity) name(e Env) string {
+	name, _ := id.chosen(e)
+	return name
+}
+
+// chosen is the name chosen for the command and how it was chosen ("--as"
+// or "IPC_NAME"); "", "" when the data folder's default name applies.
+func (id *identity) chosen(e Env) (name, how string) {
 	if id.as != "" {
-		return id.as
+		return id.as, "--as"
 	}
-	return e.Getenv("IPC_NAME")
+	if n := e.Getenv("IPC_NAME"); n != "" {
+		return n, "IPC_NAME"
+	}
+	return "", ""
 }
 
 // actAs makes p act as the chosen identity. A name chosen explicitly that
 // this data folder holds no live session for is registered on the spot, so
-// IPC_NAME=ci ipc_send reviewer "done" just works in a fresh script.
+// IPC_NAME=ci ipc_send reviewer "done" just works in a fresh script. That
+// is for this command only: the data folder's default name stays, and a
+// name renamed away is refused rather than taken back.
 func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Session, error) {
-	name := id.name(e)
+	name, how := id.chosen(e)
 	s, err := p.Resume(ctx, name)
 	if err == nil || name == "" {
 		return s, err
 	}
 	switch ipcmesh.CodeOf(err) {
 	case ipcmesh.CodeNotRegistered, ipcmesh.CodeUnauthorized:
-		return p.Register(ctx, name)
+		s, err = p.Claim(ctx, name)
+	}
+	var re *ipcmesh.Error
+	if errors.As(err, &re) && re.Code == ipcmesh.CodeRenamed && len(re.Suggestions) > 0 {
+		to := re.Suggestions[0]
+		use := "--as " + to
+		if how == "IPC_NAME" {
+			use = "IPC_NAME=" + to
+		}
+		return s, ipcmesh.Errorf(ipcmesh.CodeRenamed,
+			"%s %s: %s was renamed to %s, and mail to %s is forwarded there; nothing was done. Act as %s (%s), or take %s back on purpose with 'ipcmesh register %s', which ends the forward",
+			how, name, name, to, name, to, use, name, name)
 	}
 	return s, err
+}
+
+// refuseSelf refuses a message from me to me. It lands in the sender's own
+// inbox, to be read back as if a peer had sent it: almost always the
+// command acts as another name than its user thinks (the default name
+// another terminal registered last).
+func (id *identity) refuseSelf(e Env, me, to string) error {
+	if me == "" || to != me {
+		return nil
+	}
+	why := fmt.Sprintf("%s is the name this data folder registered last (perhaps in another terminal), which commands act as when none is chosen", me)
+	switch name, how := id.chosen(e); how {
+	case "--as":
+		why = fmt.Sprintf("--as %s acts as %s itself", name, name)
+	case "IPC_NAME":
+		why = fmt.Sprintf("IPC_NAME=%s makes this command act as %s itself", name, name)
+	}
+	return fmt.Errorf("this sends from %s to %s: %s. A message to yourself would only reach your own inbox, so nothing was sent; give each terminal its own name with --as NAME or IPC_NAME=NAME", me, me, why)
 }
 
 // meshCommand is the opening every command that acts on the mesh shares:

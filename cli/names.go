@@ -13,6 +13,7 @@ func runRegister(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
+	before := p.DefaultName()
 	s, err := p.Register(ctx, pos[0])
 	if err != nil {
 		return err
@@ -24,8 +25,28 @@ func runRegister(ctx context.Context, e Env, args []string) (err error) {
 	if s.Resumed {
 		verb = "resumed the session of"
 	}
-	fmt.Fprintf(e.Stdout, "%s %s (%d unread); commands from this data folder now act as %s\n", verb, s.Name, s.Unread, s.Name)
-	return nil
+	w := &errWriter{w: e.Stdout}
+	fmt.Fprintf(w, "%s %s (%d unread)\n", verb, s.Name, s.Unread)
+	if s.EndedForward != "" {
+		fmt.Fprintf(w, "%s had been renamed to %s: mail to %s reaches %s again, no longer %s\n", s.Name, s.EndedForward, s.Name, s.Name, s.EndedForward)
+	}
+	fmt.Fprint(w, describeDefault(s.Name, before, e.Getenv("IPC_NAME")))
+	return w.err
+}
+
+// describeDefault says, after a register, whom later commands act as: the
+// data folder's default name (now name, before it was before) is shared by
+// every terminal, and IPC_NAME overrides it in this one.
+func describeDefault(name, before, env string) string {
+	msg := fmt.Sprintf("%s is now this data folder's default name: commands without --as or IPC_NAME act as %s, in every terminal", name, name)
+	if before != "" && before != name {
+		msg += fmt.Sprintf(" (they acted as %s until now; to act as several names, give each terminal its own with IPC_NAME=NAME or --as NAME)", before)
+	}
+	msg += "\n"
+	if env != "" && env != name {
+		msg += fmt.Sprintf("IPC_NAME=%s is set here, so commands in this terminal still act as %s: use --as %s, or set IPC_NAME=%s\n", env, env, name, name)
+	}
+	return msg
 }
 
 func runRename(ctx context.Context, e Env, args []string) (err error) {
@@ -40,6 +61,9 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "renamed %s to %s (%d unread moved along); mail to %s is forwarded for 2 hours\n", old, s.Name, s.Unread, old)
+	if p.DefaultName() == s.Name {
+		fmt.Fprintf(e.Stdout, "%s is now this data folder's default name, as %s was\n", s.Name, old)
+	}
 	return nil
 }
 

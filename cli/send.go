@@ -30,6 +30,9 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
+	if err := c.id.refuseSelf(e, p.Name(), req.To); err != nil {
+		return err
+	}
 	if *lines {
 		return sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON)
 	}
@@ -40,7 +43,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, r)
 	}
-	fmt.Fprintln(e.Stdout, describeSend(r))
+	fmt.Fprintf(e.Stdout, "as %s: %s\n", p.Name(), describeSend(r))
 	return nil
 }
 
@@ -112,7 +115,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if !asJSON {
-		fmt.Fprintf(e.Stdout, "sent %d messages to %s\n", n, req.To)
+		fmt.Fprintf(e.Stdout, "as %s: sent %d messages to %s\n", p.Name(), n, req.To)
 	}
 	return nil
 }
@@ -181,9 +184,9 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		return printJSON(e.Stdout, r)
 	}
 	if len(r.Recipients) == 0 {
-		fmt.Fprintln(e.Stdout, "nobody else is registered: the broadcast reached no one")
+		fmt.Fprintf(e.Stdout, "as %s: nobody else is registered: the broadcast reached no one\n", p.Name())
 	} else {
-		fmt.Fprintf(e.Stdout, "broadcast to %d: %s (online now: %d)\n", len(r.Recipients), strings.Join(r.Recipients, ", "), len(r.Online))
+		fmt.Fprintf(e.Stdout, "as %s: broadcast to %d: %s (online now: %d)\n", p.Name(), len(r.Recipients), strings.Join(r.Recipients, ", "), len(r.Online))
 	}
 	for name, why := range r.Failed {
 		fmt.Fprintf(e.Stdout, "not delivered to %s: %s\n", name, why)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ipcmesh/ipcmesh/cluster"
@@ -47,6 +48,17 @@ func TestNodeRestartsOnItsPortWithItsData(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A request written before the client has noticed that its server
+	// went away is lost with the old connection, and would wait out the
+	// whole context for its reply: the test asks only once the client
+	// says it is back.
+	back := make(chan struct{}, 1)
+	js.Conn().SetReconnectHandler(func(*nats.Conn) {
+		select {
+		case back <- struct{}{}:
+		default:
+		}
+	})
 	cfg := n.Config()
 	n.Shutdown()
 	n2, err := cluster.StartNode(ctx, cfg)
@@ -58,6 +70,11 @@ func TestNodeRestartsOnItsPortWithItsData(t *testing.T) {
 		t.Errorf("restarted on port %d, want %d", n2.Port(), n.Port())
 	}
 	// The client reconnects to the same URL by itself.
+	select {
+	case <-back:
+	case <-ctx.Done():
+		t.Fatalf("the client did not reconnect to %s: %v", n2.ClientURL(), ctx.Err())
+	}
 	stream, err := js.Stream(ctx, "TEST")
 	if err != nil {
 		t.Fatal(err)

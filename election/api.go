@@ -21,10 +21,24 @@ func (p *Peer) Name() string {
 }
 
 // Register claims name for this peer and keeps its token in the data
-// folder. Registering a name this data folder already holds a live session
-// for resumes that session instead, so the same user on the same machine
-// picks up where they left off.
+// folder, whose default name it becomes (unless Config.KeepCurrent).
+// Registering a name this data folder already holds a live session for
+// resumes that session instead, so the same user on the same machine picks
+// up where they left off. A name renamed away is taken back, which ends its
+// forward; the Session's EndedForward says where the forward led.
 func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
+	return p.register(ctx, name, false)
+}
+
+// Claim registers name only to act as it, for a name chosen for one
+// command (--as, IPC_NAME) rather than taken on purpose: the data folder's
+// default name stays as it is, and a name renamed away is refused with
+// ipcmesh.CodeRenamed (naming its new name) instead of taken back.
+func (p *Peer) Claim(ctx context.Context, name string) (ipc.Session, error) {
+	return p.register(ctx, name, true)
+}
+
+func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Session, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return ipc.Session{}, err
 	}
@@ -41,11 +55,11 @@ func (p *Peer) Register(ctx context.Context, name string) (ipc.Session, error) {
 	// before it drops its session id, so one of the two is found.
 	tok, _ := p.keyring.Load(name)
 	var s ipc.Session
-	err = p.Call(ctx, ipc.OpRegister, ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe}, &s)
-	if err != nil {
+	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim}
+	if err := p.Call(ctx, ipc.OpRegister, req, &s); err != nil {
 		return s, err
 	}
-	if err := p.adopt(s, true); err != nil {
+	if err := p.adopt(s, !claim && !p.cfg.KeepCurrent); err != nil {
 		if !kept && !s.Resumed {
 			// Nothing here can resume the session: free the name now.
 			err = p.letGo(ctx, s.Name, err)
@@ -73,6 +87,17 @@ func (p *Peer) letGo(ctx context.Context, name string, cause error) error {
 	return fmt.Errorf("%w; %s was let go again, so a retry can claim it", cause, name)
 }
 
+// DefaultName is the data folder's default name: the one registered last
+// from it, which commands act as when no name is chosen; "" if there is
+// none.
+func (p *Peer) DefaultName() string {
+	name, err := p.keyring.Current()
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
 // Resume acts as name with the token kept in the data folder; an empty name
 // means the name registered last from this data folder.
 func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
@@ -98,10 +123,12 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 	return s, p.adopt(s, false)
 }
 
-// adopt makes s the peer's session and keeps its token. A name that was
-// chosen (registered, renamed to) also becomes the data folder's current
-// name; a session merely resumed or renewed leaves that alone, so several
-// assistants sharing a folder do not keep changing who "the last one" is.
+// adopt makes s the peer's session and keeps its token. With current, the
+// name also becomes the data folder's current name, the one commands act
+// as when none is chosen: only a name registered on purpose, or the
+// current name renamed, moves it. A session resumed, renewed or claimed
+// for one command leaves it alone, so several assistants and terminals
+// sharing a folder do not keep changing who "the last one" is.
 //
 // A session resumed or renewed does not need its new token kept as long as
 // the token the folder keeps is of the same session and unexpired: later
@@ -109,19 +136,19 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 // the new token (a full disk), adopt only warns, rather than stop every
 // command before it reaches the broker. Otherwise the error names the
 // folder and says what to do.
-func (p *Peer) adopt(s ipc.Session, chosen bool) error {
+func (p *Peer) adopt(s ipc.Session, current bool) error {
 	p.mu.Lock()
 	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
 	p.mu.Unlock()
 	keep := p.keyring.Keep
-	if chosen && !p.cfg.KeepCurrent {
+	if current {
 		keep = p.keyring.Save
 	}
 	err := keep(s.Name, s.Token)
 	if err == nil {
 		return nil
 	}
-	if !chosen {
+	if !current {
 		if until, ok := p.keptTokenWorks(s); ok {
 			p.log.Warn("could not keep the renewed session token; commands from this data folder resume with the one kept before until it expires",
 				"name", s.Name, "expires", until.UTC().Format(time.RFC3339), "data_dir", p.cfg.DataDir, "err", err)
@@ -287,7 +314,8 @@ func (p *Peer) List(ctx context.Context) ([]ipcmesh.Instance, error) {
 
 // Rename moves this peer's instance to newName. Its unread mail moves with
 // it, mail to the old name is forwarded for a while, and the new token
-// replaces the old one in the data folder.
+// replaces the old one in the data folder. When the old name was the data
+// folder's default name, the new one becomes it; any other default stays.
 func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) {
 	if err := ipcmesh.ValidateName(newName); err != nil {
 		return ipc.Session{}, err
@@ -297,6 +325,7 @@ func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) 
 	old := p.sess.name
 	p.sess.pendingRename = req.RequestID
 	p.mu.Unlock()
+	wasDefault := old != "" && p.DefaultName() == old
 	var s ipc.Session
 	err := p.Call(ctx, ipc.OpRename, req, &s)
 	if err != nil {
@@ -305,7 +334,7 @@ func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) 
 		p.mu.Unlock()
 		return s, err
 	}
-	if err := p.adopt(s, true); err != nil {
+	if err := p.adopt(s, wasDefault); err != nil {
 		return s, err
 	}
 	if old != "" && old != s.Name {

@@ -45,8 +45,9 @@ type Config struct {
 	// Subscribe asks the broker to push this peer's mail to OnEvent.
 	Subscribe bool
 	// KeepCurrent leaves the data folder's current name alone when this
-	// peer registers: a server acting for others (the HTTP face) must not
-	// change which name the user's own commands act as.
+	// peer registers: a peer whose name is its own (an MCP server, the
+	// HTTP face, a command run --as a name) must not change which name
+	// the user's other commands act as.
 	KeepCurrent bool
 	// Detach, when set, is the command that runs a detached broker
 	// ("ipcmesh broker --detached"): a peer that wins the mesh port starts

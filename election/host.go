@@ -46,8 +46,21 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 500 * time.Millisecond
 	}
+	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Detached: detached}
+	// Say which process holds the port while it opens the store, so that
+	// a peer whose hello waits meanwhile knows to wait rather than call
+	// the port's holder a foreign program; but never over the record of
+	// another live broker of this folder, whose store lock wins below.
+	if other, alive := readBrokerRecord(cfg.DataDir); !alive || other.PID == rec.PID {
+		opening := rec
+		opening.Opening = true
+		if err := writeBrokerRecord(cfg.DataDir, opening); err != nil {
+			cfg.Logger.Warn("record the broker's pid", "err", err)
+		}
+	}
 	st, err := openStore(cfg, opts)
 	if err != nil {
+		removeBrokerRecord(cfg.DataDir, rec.PID)
 		ln.Close()
 		return nil, err
 	}
@@ -65,7 +78,6 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 		Logger:      cfg.Logger,
 		IdleTimeout: idle,
 	})
-	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Detached: detached}
 	if err := writeBrokerRecord(cfg.DataDir, rec); err != nil {
 		// Only an error's wording depends on it: serve all the same.
 		cfg.Logger.Warn("record the broker's pid", "err", err)
@@ -170,3 +182,25 @@ func (e *notAnswering) Error() string {
 }
 
 func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering }
+
+// opening is the error of a peer that waited for a broker that holds the
+// port but is still opening its store: it answers once it has, or gives
+// up within clusterOpenTimeout.
+type opening struct {
+	pid  int
+	addr string
+}
+
+func (e *opening) Error() string {
+	return fmt.Sprintf("the broker (pid %d) on %s is still opening its store (with IPC_STORE=nats://..., reaching the NATS cluster): try again in a moment; if it stays so, see its log", e.pid, e.addr)
+}
+
+// stillOpening reports whether a hello that went unanswered was made to a
+// broker of this data folder that is opening its store.
+func stillOpening(cfg Config, err error) (brokerRecord, bool) {
+	if !errors.Is(err, ipc.ErrSilent) {
+		return brokerRecord{}, false
+	}
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	return rec, alive && rec.Opening && samePort(rec.Addr, cfg.Addr)
+}

@@ -149,7 +149,8 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			case <-p.closing:
 				return nil, ErrClosed
 			}
-			if time.Since(start) > 10*time.Second {
+			var op *opening
+			if time.Since(start) > 10*time.Second && !(errors.As(lastErr, &op) && time.Since(start) < clusterOpenTimeout) {
 				if errors.Is(lastErr, ipc.ErrConnLost) {
 					// Hanging up on every hello for this long is no broker
 					// starting or stopping.
@@ -184,6 +185,10 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 				return nil, err
 			}
 			return c, nil
+		}
+		if rec, ok := stillOpening(p.cfg, err); ok {
+			lastErr = &opening{pid: rec.PID, addr: p.cfg.Addr}
+			continue
 		}
 		if fatal := refusal(p.cfg, err); fatal != nil {
 			return nil, fatal

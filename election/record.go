@@ -23,6 +23,10 @@ type brokerRecord struct {
 	Addr     string    `json:"addr"`
 	Started  time.Time `json:"started"`
 	Detached bool      `json:"detached,omitempty"`
+	// Opening is set while the broker, which holds the port already,
+	// opens its store: a cluster store may take seconds to reach, and the
+	// connections waiting meanwhile are answered once it has.
+	Opening bool `json:"opening,omitempty"`
 }
 
 func writeBrokerRecord(dir string, r brokerRecord) error {

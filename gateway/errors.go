@@ -28,7 +28,7 @@ func statusOf(code ipcmesh.Code) int {
 		return http.StatusBadRequest
 	case ipcmesh.CodeUnauthorized:
 		return http.StatusUnauthorized
-	case ipcmesh.CodeNotRegistered, ipcmesh.CodeNameTaken, ipcmesh.CodeConflict, ipcmesh.CodeRenameLoop:
+	case ipcmesh.CodeNotRegistered, ipcmesh.CodeNameTaken, ipcmesh.CodeConflict, ipcmesh.CodeRenameLoop, ipcmesh.CodeRenamed:
 		return http.StatusConflict
 	case ipcmesh.CodeNotFound:
 		return http.StatusNotFound

@@ -125,6 +125,10 @@ type RegisterRequest struct {
 	Token     string `json:"token,omitempty"`
 	Session   string `json:"session,omitempty"`
 	Subscribe bool   `json:"subscribe,omitempty"`
+	// KeepForward refuses (renamed) a name that was renamed away and is
+	// still forwarded, rather than registering it anew and so ending the
+	// forward: for a client that registers a name only to act as it.
+	KeepForward bool `json:"keep_forward,omitempty"`
 }
 
 // ResumeRequest binds the connection to the name Token was issued for.
@@ -145,6 +149,9 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 	Resumed bool      `json:"resumed,omitempty"`
 	Unread  int       `json:"unread"`
+	// EndedForward is set by a register that took back a name renamed
+	// away: the name mail to it was forwarded to until then.
+	EndedForward string `json:"ended_forward,omitempty"`
 }
 
 // SendRequest sends a message. ID is made by the client and is reused when

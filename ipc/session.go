@@ -59,14 +59,31 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 				"if it is yours, register from the data folder that registered it (its token is kept there) or pass that token",
 			sess.Expires.UTC().Format(time.RFC3339)))
 	}
+	// A new session ends the forward of a name that was renamed away. A
+	// client that only meant to act as the name (not to take it back) asks
+	// to be told instead.
+	to, err := b.store.Resolve(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	if to != req.Name && req.KeepForward {
+		e := ipcmesh.Errorf(ipcmesh.CodeRenamed,
+			"%q was renamed to %q, and mail to %s is forwarded there: act as %s, or register %s again on purpose, which ends the forward",
+			req.Name, to, req.Name, to, req.Name)
+		e.Suggestions = []string{to}
+		return nil, e
+	}
 	sid := req.Session
 	if sid == "" {
-		var err error
 		if sid, err = auth.NewSessionID(); err != nil {
 			return nil, err
 		}
 	}
-	return b.bindSession(c, req.Name, sid, req.Subscribe, false)
+	s, err := b.bindSession(c, req.Name, sid, req.Subscribe, false)
+	if err == nil && to != req.Name {
+		s.EndedForward = to
+	}
+	return s, err
 }
 
 // resume binds the connection to the name its token was issued for.

@@ -42,6 +42,7 @@ type Store interface {
 	RevokeSession(ctx context.Context, name string) error
 	Rename(ctx context.Context, old string, sess store.Session, requestID string) (store.RenameResult, error)
 	RenameDone(requestID string) (store.RenameResult, bool, error)
+	Resolve(name string) (string, error)
 	Instances() ([]ipcmesh.Instance, error)
 	Names() ([]string, error)
 	SetStatus(ctx context.Context, name, status, description string) error

@@ -43,6 +43,36 @@
 //     from each view's own index, which holds every message of the log.
 //   - A name is held by one broker mesh-wide.
 //
+// # What it cannot promise that bbolt does
+//
+//   - An ack is not an fsync. bbolt acks a write once it is on the
+//     broker's disk. JetStream acks once a majority of the replicas have
+//     the event, and a NATS server writes its file store to disk every
+//     2 minutes by default (sync_interval), not at each write: an acked
+//     write survives the crash of any process and the loss of a minority
+//     of the servers, but not a power failure of a majority of them
+//     within that interval. The embedded nodes (ipcmesh cluster, broker
+//     --nats-node) keep the default; a cluster of one's own can set
+//     sync_interval: always and pay an fsync per write on every server.
+//   - Writes need a quorum. bbolt writes while its host runs; here a
+//     cluster that lost most of its servers refuses every write
+//     (unavailable), while reads go on from the view.
+//   - A name outlives its host for up to Options.LeaseTTL. On one host
+//     the broker knows at once that an instance's connection is gone;
+//     here a host that died keeps the names its instances were connected
+//     as until its lease runs out (sessions still hold a name as they do
+//     on one host).
+//   - Retention does not erase. Messages the retention rules remove from
+//     the views, and the bodies of large events, stay in the log and the
+//     object store for as long as the stream (see below), and so does
+//     everything anyone can read from the cluster's servers.
+//   - A push waits for the ack. bbolt pushes a message to its online
+//     recipient while its commit is in flight; here only after the
+//     cluster acked it, since the log's order decides its seq.
+//   - A backup is of the view. "ipcmesh backup" writes this broker's view,
+//     a bbolt store that restores on one host; the log itself is the
+//     cluster's to back up.
+//
 // What it does not do: the log is not trimmed (the retention rules apply to
 // the views, and the stream keeps every event so that a new broker can
 // build its view), and events too large for one NATS message (a large

@@ -191,8 +191,10 @@ func (s *Store) publish(ctx context.Context, id string, data []byte) (uint64, er
 // a connection moving to another server from a refusal.
 func retryable(err error) bool {
 	var api *jetstream.APIError
-	if errors.As(err, &api) && api.ErrorCode == errCodeDuplicateInProcess {
-		return true // the first try is still being replicated
+	if errors.As(err, &api) && (api.ErrorCode == errCodeDuplicateInProcess || api.ErrorCode == errCodeClusterNotAvailable) {
+		// The first try is still being replicated, or the cluster has
+		// no meta leader for now.
+		return true
 	}
 	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
@@ -202,6 +204,11 @@ func retryable(err error) bool {
 // an earlier try, not yet committed, carries ("duplicate message id is in
 // process"): the earlier try may still be acked, or fail with the quorum.
 const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
+
+// errCodeClusterNotAvailable is JetStream's answer, from a server that
+// knows of no meta leader, to a request of its API ("JetStream system
+// temporarily unavailable"): a cluster electing one, or without quorum.
+const errCodeClusterNotAvailable jetstream.ErrorCode = 10008
 
 // unavailable is the error of a write the cluster did not ack. What the
 // client reads is what the person must do; the NATS error is kept for the

@@ -189,6 +189,9 @@ func (s *Store) RenameDone(requestID string) (store.RenameResult, bool, error) {
 	return s.view.RenameDone(requestID)
 }
 
+// Resolve returns the name mail for name reaches, past rename forwards.
+func (s *Store) Resolve(name string) (string, error) { return s.view.Resolve(name) }
+
 // Instances returns every instance record.
 func (s *Store) Instances() ([]ipcmesh.Instance, error) { return s.view.Instances() }
 

@@ -147,7 +147,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	var kv jetstream.KeyValue
 	if err := retry(ctx, func(ctx context.Context) (err error) {
-		kv, err = s.js.KeyValue(ctx, s.stream+"-names")
+		kv, err = s.js.KeyValue(ctx, namesBucket(s.stream))
 		return err
 	}); err != nil {
 		return fmt.Errorf("open the names bucket: %w", err)
@@ -204,7 +204,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 	}
 	s.log_ = st
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      s.stream + "-names",
+		Bucket:      namesBucket(s.stream),
 		Description: "ipcmesh: which broker holds each name",
 		TTL:         o.LeaseTTL,
 		Storage:     jetstream.FileStorage,
@@ -213,7 +213,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		return nil, fmt.Errorf("create the names bucket: %w", err)
 	}
 	if s.blobs, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      s.stream + "-bodies",
+		Bucket:      bodiesBucket(s.stream),
 		Description: "ipcmesh: writes too large for one NATS message",
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,

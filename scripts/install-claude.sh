@@ -9,7 +9,7 @@ set -euo pipefail
 command -v claude >/dev/null || { echo "claude is not on PATH" >&2; exit 1; }
 
 claude mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
-claude mcp add -s "$scope" ipcmesh ${name:+-e "IPC_NAME=$name"} -- "$bin" mcp
+claude mcp add -s "$scope" ipcmesh ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"} -- "$bin" mcp
 
 jq_edit "$base/.claude/settings.json" "$jq_strip"'
   .hooks //= {}

@@ -9,7 +9,7 @@ set -euo pipefail
 command -v gemini >/dev/null || { echo "gemini is not on PATH" >&2; exit 1; }
 
 gemini mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
-gemini mcp add -s "$scope" ipcmesh "$bin" mcp ${name:+-e "IPC_NAME=$name"}
+gemini mcp add -s "$scope" ipcmesh "$bin" mcp ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"}
 
 jq_edit "$base/.gemini/settings.json" "$jq_strip"'
   .hooks //= {}

@@ -9,5 +9,6 @@ set -euo pipefail
 
 jq_edit "$HOME/.codeium/windsurf/mcp_config.json" '
   .mcpServers.ipcmesh = ((.mcpServers.ipcmesh // {}) + {command: $bin, args: ["mcp"]}
-    | if $name == "" then . else .env = ((.env // {}) + {IPC_NAME: $name}) end)' \
-  --arg bin "$bin" --arg name "$name"
+    | if $name == "" then . else .env = ((.env // {}) + {IPC_NAME: $name}) end
+    | if $env == {} then . else .env = ((.env // {}) + $env) end)' \
+  --arg bin "$bin" --arg name "$name" --argjson env "$env_json"

@@ -1,5 +1,6 @@
-# Shared by the install-*.sh scripts: argument parsing and a jq edit of a
-# JSON file that keeps a .bak of the previous version and writes atomically.
+# Shared by the install-*.sh scripts: argument parsing, the mesh settings to
+# write, and a jq edit of a JSON file that keeps a .bak of the original and
+# writes atomically.
 # The scripts do what `ipcmesh install CLIENT` does; use either.
 
 name= scope=user
@@ -18,6 +19,21 @@ bin=$(command -v ipcmesh) || { echo "ipcmesh is not on PATH (go install ./cmd/..
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
 qbin=$(printf '%q' "$bin")
 as=${name:+ --as $name}
+
+# The mesh settings of this shell go into the config, as install writes
+# them: a client started from a launcher has none of them. Never the secret.
+env_args=() env_prefix= env_json='{}'
+for var in IPC_HOST IPC_PORT IPC_DATA_DIR; do
+  val=${!var:-}
+  [ -n "$val" ] || continue
+  [ "$var" = IPC_DATA_DIR ] && case $val in /*) ;; *) val=$PWD/$val ;; esac
+  env_args+=(-e "$var=$val")
+  env_prefix+="$var=$(printf '%q' "$val") "
+  env_json=$(jq -c --arg k "$var" --arg v "$val" '. + {($k): $v}' <<<"$env_json")
+  echo "writing $var=$val from this environment"
+done
+[ -n "${IPC_SHARED_SECRET:-}" ] && echo "IPC_SHARED_SECRET is set here but is not written: a secret never goes into a config file in clear"
+qbin=$env_prefix$qbin
 base=$HOME
 [ "$scope" = project ] && base=$PWD
 
@@ -32,7 +48,9 @@ jq_edit() {
   fi
   if [ -f "$file" ]; then
     cmp -s "$tmp" "$file" && { rm -f "$tmp"; echo "$file: already up to date"; return; }
-    cp -p "$file" "$file.bak"; chmod --reference="$file" "$tmp" 2>/dev/null || true
+    # FILE.bak is the original, kept; later runs keep the last in FILE.last.bak.
+    if [ -e "$file.bak" ]; then cp -p "$file" "$file.last.bak"; else cp -p "$file" "$file.bak"; fi
+    chmod --reference="$file" "$tmp" 2>/dev/null || true
   fi
   mv "$tmp" "$file"
   echo "updated $file"

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -36,6 +37,9 @@ type request struct {
 	early     func()
 	wrote     chan struct{}
 	earlyDone chan struct{}
+	// entry, if set, is fn's send as the journal records it: a batch of
+	// such requests alone is acked after the journal's one sync.
+	entry *journalEntry
 }
 
 // announce gets r's early work done: inline for a lone request, which has
@@ -62,20 +66,23 @@ func (r *request) announce(alone bool) {
 // every request waiting at that moment and commits them together.
 type committer struct {
 	db      *bolt.DB
+	d       *durability
 	mu      sync.RWMutex // guards closed against sends on a closed queue
 	closed  bool
 	queue   chan *request
 	stopped chan struct{}
 
 	fmu sync.Mutex
-	// flight is closed once the batch being committed has settled, on disk
-	// or failed; nil between batches. See settle.
+	// flight is closed once the batch being committed has settled,
+	// committed (a batch of sends may still wait for its journal record's
+	// sync) or failed; nil between batches. See settle.
 	flight chan struct{}
 }
 
-func newCommitter(db *bolt.DB) *committer {
+func newCommitter(db *bolt.DB, d *durability) *committer {
 	c := &committer{
 		db:      db,
+		d:       d,
 		queue:   make(chan *request, queueDepth),
 		stopped: make(chan struct{}),
 	}
@@ -100,10 +107,16 @@ func (c *committer) submit(ctx context.Context, fn writeFn) error {
 // announced writes that never happened; callers use it only for hints that
 // a later read corrects. early does not run when fn is skipped or fails.
 func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) error {
+	return c.submitJournaled(ctx, fn, early, nil)
+}
+
+// submitJournaled is submitEarly for a send that the journal can record as
+// entry; fn fills in entry's time.
+func (c *committer) submitJournaled(ctx context.Context, fn writeFn, early func(), entry *journalEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), early: early}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), early: early, entry: entry}
 	if early != nil {
 		r.wrote, r.earlyDone = make(chan struct{}, 1), make(chan struct{})
 	}
@@ -144,21 +157,9 @@ func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) e
 func (c *committer) run() {
 	defer close(c.stopped)
 	for r := range c.queue {
-		batch := []*request{r}
 		// No waiting for company: whatever queued during the last commit's
 		// fsync goes in now, and a lone writer is committed at once.
-	drain:
-		for {
-			select {
-			case r, ok := <-c.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch := drain([]*request{r}, c.queue)
 		c.fmu.Lock()
 		c.flight = make(chan struct{})
 		c.fmu.Unlock()
@@ -167,6 +168,21 @@ func (c *committer) run() {
 		close(c.flight)
 		c.flight = nil
 		c.fmu.Unlock()
+	}
+}
+
+// drain appends to batch whatever waits in ch, without waiting for more.
+func drain[T any](batch []T, ch <-chan T) []T {
+	for {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, v)
+		default:
+			return batch
+		}
 	}
 }
 
@@ -187,9 +203,18 @@ func (c *committer) settle() {
 // commit runs the batch in one transaction. If any fn fails, or the commit
 // itself does, nothing of the batch reached the disk; then each fn runs again
 // alone, as bbolt's Batch does, so the failure stays with its own request.
+//
+// A batch of sends alone is committed without bbolt's syncs, once the
+// journal holds its record; any other commit is synced by bbolt and then
+// becomes the journal's checkpoint. Either way a request is answered only
+// once its write is on disk.
 func (c *committer) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	signalled := false
+	journaled := c.d.journaled(batch)
+	c.d.seq++
+	seq, synced := c.d.seq, false
+	c.db.NoSync = c.d.noSync || journaled
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for i, r := range batch {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
@@ -205,8 +230,26 @@ func (c *committer) commit(batch []*request) {
 			}
 		}
 		signalled = len(batch) > 1
+		if journaled {
+			var err error
+			synced, err = c.d.record(tx, batch, errs)
+			return err
+		}
 		return nil
 	})
+	if err == nil && journaled && !synced {
+		c.d.fly(seq, batch, errs)
+		return
+	}
+	if err == nil && !journaled {
+		// Committed, but not acked until the journal stops naming the
+		// checkpoint this commit replaces.
+		if cerr := c.d.checkpoint(); cerr != nil {
+			for i := range errs {
+				errs[i] = cmp.Or(errs[i], cerr)
+			}
+		}
+	}
 	if err == nil || len(batch) == 1 {
 		for i, r := range batch {
 			if err != nil {
@@ -216,13 +259,14 @@ func (c *committer) commit(batch []*request) {
 		}
 		return
 	}
+	c.db.NoSync = c.d.noSync
 	for i, r := range batch {
 		if signalled && errs[i] == nil && r.earlyDone != nil {
 			// The submitter may be reading what fn wrote for it: let it
 			// finish before fn runs again.
 			<-r.earlyDone
 		}
-		r.done <- c.db.Update(func(tx *bolt.Tx) error {
+		errs[i] = c.db.Update(func(tx *bolt.Tx) error {
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
@@ -232,6 +276,10 @@ func (c *committer) commit(batch []*request) {
 			r.announce(false)
 			return nil
 		})
+	}
+	cerr := c.d.checkpoint()
+	for i, r := range batch {
+		r.done <- cmp.Or(errs[i], cerr)
 	}
 }
 

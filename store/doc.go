@@ -2,8 +2,8 @@
 // and their sessions, inboxes, messages and their large bodies, rename
 // forwards and rename request ids, channels with their members' read
 // cursors, shared data, and the indexes behind conversations, threads and
-// search. In the data folder it owns the database, large-messages/,
-// shared/ and backups/; the other files there belong to the packages that
+// search. In the data folder it owns the database, the send journal,
+// large-messages/, shared/ and backups/; the other files there belong to the packages that
 // write them: the secret and sessions/ (the client's tokens) to auth,
 // autocheck/ to autocheck, and the broker's record and log (broker.json,
 // broker.log) to election.
@@ -11,9 +11,17 @@
 // What it promises:
 //
 //   - A write has been committed to disk with fsync before the call that made
-//     it returns. Writers running at the same time share one commit (group
-//     commit), so a busy broker pays for one fsync per round, not one per
-//     message, and one refused request never fails the others.
+//     it returns, and survives a crash of any process or of the machine,
+//     power loss included. Writers running at the same time share one
+//     commit (group commit), so a busy broker pays for one fsync per round,
+//     not one per message, and one refused request never fails the others.
+//   - On Linux a commit of sends alone (no large bodies) costs one
+//     fdatasync, of its record in the send journal, not bbolt's two, and
+//     the next commit does not wait for it; a commit of anything else
+//     costs bbolt's two, and one more to clear the journal when sends came
+//     since the last such commit. Open stores the
+//     journal's sends again after a crash (see journal.go, and
+//     docs/SECURITY.md, 3.13).
 //   - Reads never wait behind writes.
 //   - One data folder serves one broker: a second Open on the same folder,
 //     from any process, fails with ErrLocked.
@@ -87,6 +95,11 @@
 // names and words never hold a 0 byte, which therefore separates the parts
 // of a composite key. A message's entries in conversations, channel-log,
 // threads and words go with it when it is swept.
+//
+// Dir/ipcmesh.journal is the send journal: a header naming the last commit
+// bbolt synced (with a copy of its meta page), then one crc-checked record
+// per commit of sends since, each the drafts and the time they were
+// stored at. It names nothing once the store is closed in order.
 //
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's

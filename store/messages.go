@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -78,22 +79,37 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 	if early != nil {
 		announce = func() { early(out) }
 	}
-	err := s.c.submitEarly(ctx, func(tx *bolt.Tx) error {
+	// Sends without large bodies can be acked once the journal has them
+	// (see journal.go); a large body's file is one more thing to replay,
+	// so those take bbolt's own syncs.
+	var entry *journalEntry
+	if !slices.ContainsFunc(files, func(f string) bool { return f != "" }) {
+		entry = &journalEntry{}
+		for i, d := range drafts {
+			if refused[i] == nil {
+				entry.Drafts = append(entry.Drafts, d)
+			}
+		}
+	}
+	err := s.c.submitJournaled(ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		now := s.now()
+		if entry != nil {
+			entry.Now = now.UnixNano()
+		}
 		for i, d := range drafts {
 			if refused[i] != nil {
 				out[i] = Delivery{Err: refused[i]}
 				continue
 			}
-			dl, err := s.appendTx(t, d, files[i], now)
+			dl, err := s.appendTx(t, d, files[i], now, s.opts.InboxCap)
 			if err != nil {
 				return err
 			}
 			out[i] = dl
 		}
 		return nil
-	}, announce)
+	}, announce, entry)
 	if err != nil {
 		s.removeSpilled(files...)
 		return nil, wrapFault("append", err)
@@ -146,8 +162,9 @@ func (s *Store) checkDraft(d Draft) error {
 	return nil
 }
 
-// appendTx stores one draft whose body, if large, is already in file.
-func (s *Store) appendTx(t tables, d Draft, file string, now time.Time) (Delivery, error) {
+// appendTx stores one draft whose body, if large, is already in file,
+// refusing it with inbox_full when its recipient has inboxCap unread.
+func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap int) (Delivery, error) {
 	if key := t.ids.Get([]byte(d.ID)); key != nil {
 		rec, ok, err := getRecord(t.messages, key)
 		if err != nil {
@@ -215,10 +232,10 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time) (Deliver
 		return Delivery{}, err
 	}
 	to := chain[len(chain)-1]
-	if n := count(t.unread, to); n >= s.opts.InboxCap {
+	if n := count(t.unread, to); n >= inboxCap {
 		return Delivery{Err: ipcmesh.Errorf(ipcmesh.CodeInboxFull,
 			"the inbox of %s is full: %d messages are waiting unread (the cap is %d); %s must read (check) some before more can be delivered",
-			to, n, s.opts.InboxCap, to)}, nil
+			to, n, inboxCap, to)}, nil
 	}
 
 	seq, err := t.messages.NextSequence()

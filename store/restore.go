@@ -51,7 +51,21 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
-	err = checkLocked(live, lockTimeout)
+	// Sends still in the journal belong to the store being replaced: Open
+	// stores them, so that the copy kept of it holds them, and clears the
+	// journal, which would otherwise be replayed onto the restored store.
+	if journalPending(dir) {
+		s, oerr := Open(Options{Dir: dir, LockTimeout: lockTimeout})
+		if oerr == nil {
+			oerr = s.Close()
+		}
+		if !errors.Is(oerr, ErrDamaged) {
+			err = oerr
+		}
+	}
+	if err == nil {
+		err = checkLocked(live, lockTimeout)
+	}
 	if errors.Is(err, ErrDamaged) {
 		res.Damaged = true
 		res.Previous, err = setAside(live, dir)
@@ -60,7 +74,7 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	if err == nil {
 		dst, err = bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
 	}
-	if errors.Is(err, bolterrors.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) || errors.Is(err, ErrLocked) {
 		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
 	}
 	if err != nil {
@@ -131,6 +145,13 @@ func setAside(live, dir string) (string, error) {
 	path := filepath.Join(folder, "ipcmesh-damaged-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".db")
 	if err := os.Rename(live, path); err != nil {
 		return "", fmt.Errorf("set the damaged store aside: %w", err)
+	}
+	// A journal still to replay belongs to the file set aside: it goes
+	// with it, and is not replayed onto the restored store.
+	if journalPending(dir) {
+		if err := os.Rename(filepath.Join(dir, journalFile), path+".journal"); err != nil {
+			return "", fmt.Errorf("set the damaged store's send journal aside: %w", err)
+		}
 	}
 	return path, nil
 }

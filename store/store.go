@@ -128,23 +128,45 @@ func Open(opts Options) (*Store, error) {
 	}
 
 	path := filepath.Join(dir, dbFile)
-	// bbolt reads every page when it opens a file for writing, and a
-	// damaged one crashes the process there: check it first.
-	err = checkLocked(path, opts.LockTimeout)
-	var db *bolt.DB
+	rec, err := prepareJournal(dir, path, opts.LockTimeout)
 	if err == nil {
+		// bbolt reads every page when it opens a file for writing, and a
+		// damaged one crashes the process there: check it first, under the
+		// lock prepareJournal took if it repaired the file.
+		if rec.held != nil {
+			err = checkFile(path)
+		} else {
+			err = checkLocked(path, opts.LockTimeout)
+		}
+	}
+	// A store bbolt never syncs keeps no checkpoint, but one being
+	// recovered holds its checkpoint until the journal is cleared.
+	mapped := rec.held != nil || rec.j != nil && !opts.NoSync
+	if err == nil {
+		bopts := &bolt.Options{
+			Timeout: opts.LockTimeout,
+			// The freelist is rebuilt from the pages when the file is
+			// opened instead of being written on every commit: one page
+			// less per fsync on the send path, paid once per election.
+			NoFreelistSync: true,
+			FreelistType:   bolt.FreelistMapType,
+			NoSync:         opts.NoSync,
+			OpenFile:       rec.openFile,
+		}
+		if mapped {
+			bopts.InitialMmapSize = mmapSize
+		}
 		err = guarded(func() (err error) {
-			db, err = bolt.Open(path, 0o600, &bolt.Options{
-				Timeout: opts.LockTimeout,
-				// The freelist is rebuilt from the pages when the file is
-				// opened instead of being written on every commit: one page
-				// less per fsync on the send path, paid once per election.
-				NoFreelistSync: true,
-				FreelistType:   bolt.FreelistMapType,
-				NoSync:         opts.NoSync,
-			})
+			rec.db, err = bolt.Open(path, 0o600, bopts)
 			return err
 		})
+	}
+	if err != nil {
+		rec.abandon()
+	} else if mapped {
+		// Mapped at mmapSize, bbolt would grow the file by its default
+		// 16 MiB at a time: keep a small store small.
+		rec.db.AllocSize = allocSize
 	}
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
@@ -154,9 +176,26 @@ func Open(opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := unpackFiles(db, dir); err != nil {
+	db := rec.db
+	s := &Store{
+		opts:      opts,
+		dir:       dir,
+		largeDir:  large,
+		sharedDir: shared,
+		db:        db,
+	}
+	fail := func(what string, err error) (*Store, error) {
+		rec.abandon()
 		db.Close()
-		return nil, fmt.Errorf("open store %s: put back the files of a backup: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %s: %w", path, what, err)
+	}
+	// Until the journal is cleared, a crash must find the checkpoint it
+	// names as it was: hold it.
+	if err := rec.pin(); err != nil {
+		return fail("hold the send journal's checkpoint", err)
+	}
+	if err := unpackFiles(db, dir); err != nil {
+		return fail("put back the files of a backup", err)
 	}
 	var wm uint64
 	if err := db.Update(func(tx *bolt.Tx) error {
@@ -167,19 +206,16 @@ func Open(opts Options) (*Store, error) {
 			return err
 		}
 		wm = watermark(tablesOf(tx).meta)
-		return nil
+		_, err := s.replay(tx, rec.payloads)
+		return err
 	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
+		return fail("create buckets", err)
 	}
-	s := &Store{
-		opts:      opts,
-		dir:       dir,
-		largeDir:  large,
-		sharedDir: shared,
-		db:        db,
-		c:         newCommitter(db),
+	d, err := rec.durability(db, opts.NoSync)
+	if err != nil {
+		return fail("send journal", err)
 	}
+	s.c = newCommitter(db, d)
 	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
@@ -199,7 +235,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.idx.close()
 		s.c.close()
-		if err := s.db.Close(); err != nil {
+		if err := s.c.d.close(); err != nil {
+			s.closeErr = fmt.Errorf("close store %s: %w", s.dir, err)
+		}
+		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("close store %s: %w", s.dir, err)
 		}
 	})

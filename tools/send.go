@@ -46,9 +46,13 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
-	p, _, err := c.id.registered(ctx, action)
+	p, me, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.To == me {
+		// It would only reach this instance's own inbox: a mix-up of names.
+		return nil, nil, fmt.Errorf("cannot %s: you are %s; a message to yourself would only reach your own inbox, so nothing was sent. Send to another instance (list_instances shows them)", action, me)
 	}
 	if in.Type == ipcmesh.TypeMessage {
 		in.Type = "" // how the mesh stores the default type

@@ -39,7 +39,8 @@ var instructions string
 // Options configure a Server.
 type Options struct {
 	// Mesh says where the mesh is. The server sets Subscribe and OnEvent
-	// itself: it wants its mail pushed.
+	// itself, as it wants its mail pushed, and KeepCurrent: the name it
+	// registers is its own, not the data folder's default.
 	Mesh election.Config
 	// Name, when set (from IPC_NAME), is registered by the first tool call
 	// that needs a name, so the assistant need not call register. Not at
@@ -90,6 +91,9 @@ func New(opts Options) *Server {
 	}
 	s.opts.Mesh.Subscribe = true
 	s.opts.Mesh.OnEvent = s.onEvent
+	// The server's name is its own: registering it must not change the
+	// name the user's commands act as in the data folder.
+	s.opts.Mesh.KeepCurrent = true
 	if s.opts.Mesh.Logger == nil {
 		s.opts.Mesh.Logger = log
 	}
@@ -252,7 +256,9 @@ func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) strin
 	err := inUse(ctx, p, s.opts.Name)
 	var sess ipc.Session
 	if err == nil {
-		sess, err = p.Register(ctx, s.opts.Name)
+		// Claimed, not taken: an IPC_NAME renamed away since is refused
+		// with its new name rather than taken back from its forward.
+		sess, err = p.Claim(ctx, s.opts.Name)
 	}
 	s.mu.Lock()
 	s.autoErr = err

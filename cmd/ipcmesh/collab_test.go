@@ -93,7 +93,7 @@ func TestChannelsCLI(t *testing.T) {
 	wantIn(t, "send to a channel", m.mustRun("send", "--as", "alice", "--type", "status", "#auth-dev", "build", "is", "red").stdout,
 		"posted to #auth-dev (1 other member", "status]")
 	wantIn(t, "member check", m.mustRun("check", "--as", "bob").stdout, "alice in #auth-dev [status]: build is red")
-	if r := m.mustRun("check", "--as", "bob"); strings.TrimSpace(r.stdout) != "No new messages." {
+	if r := m.mustRun("check", "--as", "bob"); strings.TrimSpace(r.stdout) != "No new messages for bob." {
 		t.Errorf("a second check printed %q", r.stdout)
 	}
 	for _, who := range []string{"alice", "carol"} {

@@ -314,8 +314,8 @@ func TestRestartKeepsUnread(t *testing.T) {
 	expect("a second check --peek", m.check("--peek", "--as", "carol"), want)
 	expect("check", m.check("--as", "carol"), want)
 	expect("a check after check", m.check("--as", "carol"), nil)
-	if r := m.mustRun("check", "--as", "carol"); strings.TrimSpace(r.stdout) != "No new messages." {
-		t.Errorf("check with nothing unread printed %q, want \"No new messages.\"", r.stdout)
+	if r := m.mustRun("check", "--as", "carol"); strings.TrimSpace(r.stdout) != "No new messages for carol." {
+		t.Errorf("check with nothing unread printed %q, want \"No new messages for carol.\"", r.stdout)
 	}
 }
 
@@ -1029,7 +1029,7 @@ func TestOneShotWithoutBroker(t *testing.T) {
 	if !strings.Contains(r.stdout, "a: hello") {
 		t.Errorf("check printed %q, want the message from a", r.stdout)
 	}
-	if r := m.mustRun("check", "--as", "b"); strings.TrimSpace(r.stdout) != "No new messages." {
+	if r := m.mustRun("check", "--as", "b"); strings.TrimSpace(r.stdout) != "No new messages for b." {
 		t.Errorf("a second check printed %q", r.stdout)
 	}
 

@@ -31,7 +31,7 @@ func TestSenderAndTimeFiltersCLI(t *testing.T) {
 	if c := m.check("--as", "me"); len(c.Messages) != 1 || c.Messages[0].From != "alice" {
 		t.Errorf("a plain check after check --from = %+v, want alice's message only", c.Messages)
 	}
-	wantIn(t, "nothing more", m.mustRun("check", "--from", "reviewer2", "--as", "me").stdout, "No new messages from reviewer2.")
+	wantIn(t, "nothing more", m.mustRun("check", "--from", "reviewer2", "--as", "me").stdout, "No new messages from reviewer2 for me.")
 	m.usageFails("check", "--from", "no/such", "--as", "me")
 
 	// Mail sent before the rename is found under the new name.

@@ -23,10 +23,14 @@ func terminalSafe(t *testing.T, what, out string) {
 }
 
 // headerLines returns the lines of out that start at the left margin: in
-// check's output, the first lines of messages.
+// check's output, the first lines of messages (and not the count of unread
+// messages check heads them with).
 func headerLines(out string) []string {
 	var h []string
 	for l := range strings.SplitSeq(strings.TrimRight(out, "\n"), "\n") {
+		if strings.Contains(l, " unread message") && strings.HasSuffix(l, ":") {
+			continue
+		}
 		if l != "" && !strings.HasPrefix(l, " ") {
 			h = append(h, l)
 		}

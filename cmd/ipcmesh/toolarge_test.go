@@ -11,7 +11,7 @@ import (
 func TestTooLargeNamesTheMessageLimit(t *testing.T) {
 	m := newMesh(t)
 	cs := m.mcpClient(t, "IPC_NAME=big")
-	got, isErr := assistantCall(t, cs, "send", map[string]any{"to": "big", "content": strings.Repeat("x", 20<<20)})
+	got, isErr := assistantCall(t, cs, "send", map[string]any{"to": "other", "content": strings.Repeat("x", 20<<20)})
 	for _, want := range []string{"message limit of 8.0 MiB", "IPC_MAX_MESSAGE_BYTES", "file", "Nothing was sent"} {
 		if !isErr || !strings.Contains(got, want) {
 			t.Errorf("a 20 MiB send: want an error result saying %q, got %q", want, got)

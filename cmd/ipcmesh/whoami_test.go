@@ -1,0 +1,103 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Two terminals on one data folder, as the README's quick start has them:
+// the name a command acts as is printed with what it did, a send to
+// yourself is refused, and only register moves the folder's default name.
+func TestTwoTerminalsOneFolder(t *testing.T) {
+	m := newMesh(t)
+	wantIn(t, "register builder", m.mustRun("register", "builder").stdout,
+		"registered as builder", "builder is now this data folder's default name")
+	wantIn(t, "register reviewer", m.mustRun("register", "reviewer").stdout,
+		"reviewer is now this data folder's default name", "they acted as builder until now", "IPC_NAME=NAME or --as NAME")
+
+	// The first terminal still thinks it is builder: its send would go
+	// from reviewer to reviewer.
+	msg := m.mustFail("send", "reviewer", "please check auth.go")
+	wantIn(t, "send to yourself", msg, "from reviewer to reviewer", "nothing was sent", "--as NAME or IPC_NAME=NAME")
+	msg = m.withEnv("IPC_NAME=builder").mustFail("send", "builder", "hi")
+	wantIn(t, "send to yourself with IPC_NAME", msg, "IPC_NAME=builder makes this command act as builder itself")
+	if r := m.mustRun("check", "--peek"); strings.TrimSpace(r.stdout) != "No new messages for reviewer." {
+		t.Errorf("a refused send reached an inbox: check printed %q", r.stdout)
+	}
+
+	wantIn(t, "send --as builder", m.mustRun("send", "--as", "builder", "reviewer", "please check auth.go").stdout,
+		"as builder: stored for reviewer")
+	wantIn(t, "check", m.mustRun("check").stdout,
+		"1 unread message for reviewer:", "please check auth.go")
+	wantIn(t, "IPC_NAME send", m.withEnv("IPC_NAME=builder").mustRun("send", "reviewer", "done").stdout,
+		"as builder: ")
+
+	// --as and IPC_NAME act for their command only, even when they
+	// register a name on the spot.
+	wantIn(t, "check --as tester", m.mustRun("check", "--as", "tester").stdout, "No new messages for tester.")
+	m.withEnv("IPC_NAME=ci").mustRun("send", "builder", "green")
+	m.mustRun("rename", "--as", "tester", "tester2")
+	for _, args := range [][]string{
+		{"send", "builder", "still me?"},
+		{"broadcast", "hello all"},
+	} {
+		wantIn(t, strings.Join(args, " "), m.mustRun(args...).stdout, "as reviewer: ")
+	}
+	wantIn(t, "check after --as", m.mustRun("check").stdout, "for reviewer:")
+
+	// rename of the default name moves the default along.
+	wantIn(t, "rename the default", m.mustRun("rename", "rev").stdout, "rev is now this data folder's default name")
+	wantIn(t, "send after rename", m.mustRun("send", "builder", "renamed").stdout, "as rev: ")
+
+	// ipc_register's promise is true: with IPC_NAME set it says that
+	// this terminal still acts as IPC_NAME.
+	out := m.withEnv("IPC_NAME=builder").mustRun("register", "tester").stdout
+	wantIn(t, "register with IPC_NAME", out, "IPC_NAME=builder is set here, so commands in this terminal still act as builder")
+	wantIn(t, "send with IPC_NAME", m.withEnv("IPC_NAME=builder").mustRun("send", "tester", "hi").stdout, "as builder: ")
+}
+
+// An MCP server acts as its own name: registering, and renaming it, leave
+// the data folder's default name alone.
+func TestMCPServerKeepsTheFolderDefault(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "builder")
+	cmd := exec.Command(ipcmeshBin, "mcp")
+	cmd.Env = m.withEnv("IPC_NAME=gem").environ()
+	c := mcptest.Connect(t, &mcp.CommandTransport{Command: cmd}, "")
+	c.OK("register", map[string]any{"name": "gem"})
+	c.OK("rename", map[string]any{"new_name": "gem2"})
+	c.OK("register", map[string]any{"name": "gem3"})
+	wantIn(t, "send after the MCP server renamed", m.mustRun("send", "gem2", "hi").stdout, "as builder: ")
+}
+
+// --as OLD after a rename says to whom OLD was renamed and leaves its
+// forward alone; register OLD takes it back on purpose, and says so.
+func TestActingAsARenamedName(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "bob")
+	m.mustRun("register", "old")
+	m.mustRun("rename", "new")
+
+	msg := m.mustFail("send", "--as", "old", "bob", "hi")
+	wantIn(t, "send --as old", msg, "old was renamed to new", "--as new", "ipcmesh register old", "ends the forward")
+	msg = m.withEnv("IPC_NAME=old").mustFail("check")
+	wantIn(t, "check with IPC_NAME=old", msg, "old was renamed to new", "IPC_NAME=new")
+
+	var list []ipcmesh.Instance
+	m.mustJSON(&list, "list", "--json")
+	for _, in := range list {
+		if in.Name == "old" {
+			t.Errorf("list shows old again after --as old: %+v", list)
+		}
+	}
+	wantIn(t, "mail to old", m.mustRun("send", "--as", "bob", "old", "still there?").stdout, "forwarded: old is now new")
+
+	out := m.mustRun("register", "old").stdout
+	wantIn(t, "register old", out, "registered as old", "old had been renamed to new: mail to old reaches old again, no longer new")
+	wantIn(t, "mail to old after register", m.mustRun("send", "--as", "bob", "old", "back?").stdout, "stored for old")
+}

@@ -1,0 +1,479 @@
+//go:build linux
+
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// journalOf reads the journal of an open store's folder as it is on disk.
+func journalOf(t *testing.T, dir string) (checkpoint, [][]byte, bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseJournal(data)
+}
+
+// checkDB fails the test unless every page of the store's file is sound.
+// Nothing may write to the store meanwhile.
+func checkDB(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("the database is damaged: %v", err)
+	}
+}
+
+// quietStore opens a store whose background indexer is stopped: its
+// commits, synced, would clear the journal under the test's feet.
+func quietStore(t *testing.T) *Store {
+	t.Helper()
+	s, _ := openTest(t, nil)
+	s.idx.close()
+	return s
+}
+
+func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal names a checkpoint before any send")
+	}
+	send(t, s, "m1", "alice", "bob", "hello")
+	send(t, s, "m2", "alice", "bob", "again")
+	ck, recs, ok := journalOf(t, s.Dir())
+	if !ok || len(recs) != 2 {
+		t.Fatalf("journal after two sends: header %v, %d records; want 2", ok, len(recs))
+	}
+	if !strings.Contains(string(recs[0]), `"m1"`) || !strings.Contains(string(recs[1]), `"m2"`) {
+		t.Fatalf("journal records %q, %q: want m1 then m2", recs[0], recs[1])
+	}
+	if txid, ok := metaTxidOf(ck.page); !ok || txid != ck.txid {
+		t.Fatalf("the journal's checkpoint %d holds meta page of %d (whole: %v)", ck.txid, txid, ok)
+	}
+
+	// A write that is not a send is synced by bbolt, and is acked only
+	// once the journal no longer names the checkpoint it replaces.
+	if _, err := s.Ack(context.Background(), "bob", []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal still names a checkpoint after a synced commit")
+	}
+	send(t, s, "m3", "alice", "bob", "third")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("a store closed in order left a journal to replay")
+	}
+}
+
+// crashCopy builds, in a new folder, the data folder as a power loss could
+// leave it: the database file as it was at the checkpoint (every later
+// page lost), as it is now, or a mix, and the journal as it is now.
+type crashCopy struct {
+	checkpoint, now, journal []byte
+}
+
+func (c crashCopy) folder(t *testing.T, db func(c crashCopy) []byte, journal []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, dbFile), db(c), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, journalFile), journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// journaledSends opens a store, takes a checkpoint, sends n messages to bob
+// and copies the files as they are, without closing the store.
+func journaledSends(t *testing.T, n int) crashCopy {
+	t.Helper()
+	s := quietStore(t)
+	register(t, s, "bob")
+	var c crashCopy
+	var err error
+	path := filepath.Join(s.Dir(), dbFile)
+	if c.checkpoint, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		send(t, s, fmt.Sprintf("m%02d", i), "alice", "bob", fmt.Sprintf("message %d", i))
+	}
+	if c.now, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.journal, err = os.ReadFile(filepath.Join(s.Dir(), journalFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, _ := parseJournal(c.journal); len(recs) != n {
+		t.Fatalf("%d sends left %d journal records", n, len(recs))
+	}
+	return c
+}
+
+// withMetas returns data with its two meta pages taken from metas.
+func withMetas(data, metas []byte, pageSize int) []byte {
+	out := slices.Clone(data)
+	copy(out[:2*pageSize], metas[:2*pageSize])
+	return out
+}
+
+func reopen(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open after the crash: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// bbolt checks pages against the freelist of the moment: no commit
+	// may run meanwhile.
+	s.idx.close()
+	checkDB(t, s)
+	// What the checkpoint held is there: bob was registered before it.
+	if _, ok, err := s.Session("bob"); err != nil || !ok {
+		t.Fatalf("bob's session, stored at the checkpoint, is gone after the crash (err %v)", err)
+	}
+	return s
+}
+
+// Whatever part of the commits after the checkpoint reached the disk, and
+// in whatever order, every acked send is there after Open, and the file is
+// sound.
+func TestPowerLossKeepsJournaledSends(t *testing.T) {
+	const n = 150
+	c := journaledSends(t, n)
+	size := os.Getpagesize()
+	if ck, _, _ := parseJournal(c.journal); len(ck.page) != size {
+		size = len(ck.page)
+	}
+	for _, tc := range []struct {
+		name string
+		db   func(c crashCopy) []byte
+	}{
+		{"nothing after the checkpoint", func(c crashCopy) []byte { return c.checkpoint }},
+		{"meta pages without their data", func(c crashCopy) []byte {
+			grown := append(slices.Clone(c.checkpoint), make([]byte, max(0, len(c.now)-len(c.checkpoint)))...)
+			return withMetas(grown, c.now, size)
+		}},
+		{"data without its meta pages", func(c crashCopy) []byte { return withMetas(c.now, c.checkpoint, size) }},
+		{"torn meta pages", func(c crashCopy) []byte { return withMetas(c.now, make([]byte, 2*size), size) }},
+		{"everything, as after kill -9", func(c crashCopy) []byte { return c.now }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := reopen(t, c.folder(t, tc.db, c.journal))
+			if got, want := unreadIDs(t, s, "bob"), sent(n); !slices.Equal(got, want) {
+				t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+			}
+			if _, _, ok := journalOf(t, s.Dir()); ok {
+				t.Fatal("the journal was not cleared once its sends were stored")
+			}
+			// The store goes on as usual.
+			send(t, s, "after", "alice", "bob", "after the crash")
+		})
+	}
+}
+
+// sent returns the ids of journaledSends's first n sends.
+func sent(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("m%02d", i)
+	}
+	return out
+}
+
+// A journal whose tail was being written when the power went is read up
+// to its last whole record, and a damaged record ends it: Open brings back
+// the checkpoint exactly, however many commits after it reused the file's
+// free pages, and stores the whole records' sends again.
+func TestTornJournalTail(t *testing.T) {
+	const n = 150
+	c := journaledSends(t, n)
+	ck, recs, _ := parseJournal(c.journal)
+	// at[i] is where record i begins.
+	at := []int{headerFixed + len(ck.page)}
+	for _, r := range recs {
+		at = append(at, at[len(at)-1]+recordFixed+len(r))
+	}
+	for _, tc := range []struct {
+		name    string
+		journal []byte
+		kept    int
+	}{
+		{"last record cut short", c.journal[:at[n-1]+recordFixed+len(recs[n-1])/2], n - 1},
+		{"only the last record's length", c.journal[:at[n-1]+4], n - 1},
+		{"a byte of the fifth record flipped", flip(c.journal, at[4]+recordFixed+2), 4},
+		{"no whole record", c.journal[:at[0]+recordFixed-1], 0},
+		// No header: the broker was not writing the journal, so the file
+		// on disk is whole as it is.
+		{"header cut short", c.journal[:headerFixed+10], n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := reopen(t, c.folder(t, func(c crashCopy) []byte { return c.now }, tc.journal))
+			if got := unreadIDs(t, s, "bob"); !slices.Equal(got, sent(tc.kept)) {
+				t.Fatalf("bob's inbox: %d messages %v, want the first %d sends", len(got), got[:min(len(got), 8)], tc.kept)
+			}
+		})
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	out := slices.Clone(b)
+	out[i] ^= 0xff
+	return out
+}
+
+const crashChild = "IPCMESH_STORE_CRASH_DIR"
+
+// A store killed with SIGKILL in the middle of a stream of acked sends has
+// every acked one once it is opened again.
+func TestKilledDuringSendsKeepsAckedOnes(t *testing.T) {
+	if dir := os.Getenv(crashChild); dir != "" {
+		sendUntilKilled(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKilledDuringSendsKeepsAckedOnes$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChild+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	lines := bufio.NewScanner(out)
+	for len(acked) < 300 && lines.Scan() {
+		if id, ok := strings.CutPrefix(lines.Text(), "acked "); ok {
+			acked = append(acked, id)
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if len(acked) < 300 {
+		t.Fatalf("the child acked %d sends before it stopped: %s", len(acked), stderr.String())
+	}
+	s := reopen(t, dir)
+	for _, id := range acked {
+		if _, ok, err := s.Lookup(id); err != nil || !ok {
+			t.Fatalf("acked send %s is missing after the kill (found: %v, err: %v)", id, ok, err)
+		}
+	}
+}
+
+// sendUntilKilled is the child of TestKilledDuringSendsKeepsAckedOnes: it
+// sends, and prints each send's id once it is acked, until it is killed.
+// A session is put now and then, so that the journal is cleared and
+// started again in the middle of the stream.
+func sendUntilKilled(dir string) {
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx := context.Background()
+	w := bufio.NewWriter(os.Stdout)
+	for i := 0; ; i++ {
+		if i%50 == 0 {
+			sess := Session{Name: "bob", ID: fmt.Sprint("sess-", i), Expires: time.Now().Add(time.Hour)}
+			if err := s.PutSession(ctx, sess); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		id := fmt.Sprint("k", i)
+		ds, err := s.Append(ctx, []Draft{{ID: id, From: "alice", To: "bob", Content: "a message sent until the broker is killed"}})
+		if err != nil || ds[0].Err != nil {
+			fmt.Fprintln(os.Stderr, err, ds)
+			os.Exit(1)
+		}
+		fmt.Fprintln(w, "acked", id)
+		w.Flush()
+	}
+}
+
+// A restore into a data folder whose journal still holds sends keeps them
+// in the copy of the store it replaces, and does not replay them onto the
+// restored one.
+func TestRestoreOverAPendingJournal(t *testing.T) {
+	c := journaledSends(t, 5)
+	dir := c.folder(t, func(c crashCopy) []byte { return c.now }, c.journal)
+
+	other, _ := openTest(t, nil)
+	register(t, other, "carol")
+	send(t, other, "from-backup", "alice", "carol", "kept in the backup")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := other.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Restore(dir, backup, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if journalPending(dir) {
+		t.Fatal("the journal is still pending after the restore")
+	}
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, restored, _ := s.Lookup("from-backup")
+	_, replayed, _ := s.Lookup("m00")
+	s.Close()
+	if !restored || replayed {
+		t.Fatalf("after the restore: the backup's message there: %v, a journaled send there: %v; want true, false", restored, replayed)
+	}
+
+	prev := t.TempDir()
+	if _, err := Restore(prev, res.Previous, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(Options{Dir: prev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got := unreadIDs(t, p, "bob"); !slices.Equal(got, sent(5)) {
+		t.Fatalf("the store kept before the restore has %v for bob, want the journaled sends %v", got, sent(5))
+	}
+}
+
+// The pages a stream of sends rewrites are not reused until the next
+// checkpoint: a long stream is given one before the file grows far.
+func TestLongStreamOfSendsTakesCheckpoints(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	path := filepath.Join(s.Dir(), dbFile)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each send to one inbox rewrites a few pages, about 30 KiB: 1,000 of
+	// them would grow the file by some 30 MiB with no checkpoint.
+	for i := range 1000 {
+		send(t, s, fmt.Sprint("s", i), "alice", "bob", "one of a long stream")
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown := after.Size() - before.Size(); grown > growCap+4*allocSize {
+		t.Fatalf("1,000 sends grew the database by %d bytes; want at most %d past the checkpoint", grown, growCap+4*allocSize)
+	}
+	if _, recs, _ := journalOf(t, s.Dir()); len(recs) >= 1000 {
+		t.Fatalf("the journal holds all %d sends: no checkpoint was taken", len(recs))
+	}
+}
+
+// holdSync makes the journal's next sync wait, once, until release is
+// called; entered is closed when it begins.
+func holdSync(s *Store) (entered <-chan struct{}, release func()) {
+	in, out := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.c.d.sync = func(f *os.File) error {
+		once.Do(func() { close(in); <-out })
+		return datasync(f)
+	}
+	return in, func() { close(out) }
+}
+
+// A send that answers a pushed message is committed, and pushed in turn,
+// while the sync of the message it answers is still under way: a round
+// trip costs one sync, not two in a row.
+func TestReplyIsNotCommittedBehindTheSync(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "alice", "bob")
+	// The first send after a checkpoint syncs the journal's header itself.
+	send(t, s, "m0", "alice", "bob", "first")
+	entered, release := holdSync(s)
+	ctx := context.Background()
+	ping := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, []Draft{{ID: "ping", From: "alice", To: "bob", Content: "ping"}})
+		ping <- err
+	}()
+	<-entered
+	pushed, pong := make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := s.AppendEarly(ctx, []Draft{{ID: "pong", From: "bob", To: "alice", Content: "pong", ReplyTo: "ping"}},
+			func([]Delivery) { close(pushed) })
+		pong <- err
+	}()
+	select {
+	case <-pushed:
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatal("the answer was not committed while the sync of the message it answers was held")
+	}
+	select {
+	case err := <-ping:
+		t.Fatalf("ping was answered (%v) before its record was synced", err)
+	default:
+	}
+	release()
+	if err := <-ping; err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := <-pong; err != nil {
+		t.Fatalf("pong: %v", err)
+	}
+}
+
+// A sync of the journal that fails is the error of the sends waiting for
+// it; the next commit is synced by bbolt and clears the journal, and sends
+// are journaled again after it.
+func TestFailedJournalSync(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	send(t, s, "m0", "alice", "bob", "first")
+	var once sync.Once
+	s.c.d.sync = func(f *os.File) error {
+		err := datasync(f)
+		once.Do(func() { err = fmt.Errorf("the disk is on fire") })
+		return err
+	}
+	if _, err := s.Append(context.Background(), []Draft{{ID: "m1", From: "alice", To: "bob", Content: "lost?"}}); err == nil || !strings.Contains(err.Error(), "on fire") {
+		t.Fatalf("a send whose record's sync failed: %v, want that failure", err)
+	}
+	send(t, s, "m2", "alice", "bob", "synced by bbolt")
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal still names a checkpoint after the commit that followed a failed sync")
+	}
+	send(t, s, "m3", "alice", "bob", "journaled again")
+	if _, recs, ok := journalOf(t, s.Dir()); !ok || len(recs) != 1 {
+		t.Fatalf("after the failure was covered: journal %v with %d records, want 1", ok, len(recs))
+	}
+	// m1 was committed though its sender was told it failed: a retry with
+	// its id stores nothing new.
+	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, []string{"m0", "m1", "m2", "m3"}) {
+		t.Fatalf("bob's inbox %v", got)
+	}
+}
