@@ -39,7 +39,8 @@ func FuzzApply(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	view, err := store.Open(store.Options{Dir: f.TempDir(), NoSync: true})
+	dir := f.TempDir()
+	view, err := store.Open(store.Options{Dir: dir, NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -48,6 +49,7 @@ func FuzzApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Store{
 			view:    view,
+			viewDir: dir, // where the view's mark is written, not the package's folder
 			log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 			pending: make(map[string]chan outcome),
 			dead:    make(chan struct{}),

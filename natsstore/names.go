@@ -148,25 +148,51 @@ func (l *leases) claim(ctx context.Context, name string) error {
 	if ok {
 		return nil
 	}
-	rev, err := l.kv.Create(ctx, name, []byte(l.owner))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		// The lease of this host's previous broker, which was lost: its
-		// successor takes the lease over rather than wait for its TTL.
-		e, gerr := l.kv.Get(ctx, name)
-		if gerr != nil || string(e.Value()) != l.owner {
-			return ipcmesh.Errorf(ipcmesh.CodeNameTaken, "%q is held by the broker of another host", name)
-		}
-		rev = e.Revision()
-		err = nil
-	}
+	rev, err := l.take(ctx, name)
 	if err != nil {
-		return unavailable("take the name "+name, err)
+		return err
 	}
 	l.mu.Lock()
 	l.mine[name] = rev
 	l.mu.Unlock()
 	return nil
 }
+
+// take creates the lease on name. The bucket's reads may be served by a
+// replica a moment behind its leader, so a release that was just made may
+// not be seen yet: kv.Create then says the key exists. A refusal is
+// believed only once it has held for staleReads; the create itself is
+// decided by the leader, so two brokers never both take the name.
+func (l *leases) take(ctx context.Context, name string) (uint64, error) {
+	deadline := time.Now().Add(staleReads)
+	for {
+		rev, err := l.kv.Create(ctx, name, []byte(l.owner))
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, unavailable("take the name "+name, err)
+		}
+		// The lease of this host's previous broker, which was lost: its
+		// successor takes the lease over rather than wait for its TTL.
+		e, gerr := l.kv.Get(ctx, name)
+		if gerr == nil && string(e.Value()) == l.owner {
+			return e.Revision(), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, ipcmesh.Errorf(ipcmesh.CodeNameTaken, "%q is held by the broker of another host", name)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, unavailable("take the name "+name, ctx.Err())
+		case <-time.After(staleReads / 10):
+		}
+	}
+}
+
+// staleReads bounds how long a replica of the names bucket may lag behind
+// a release before a claim believes the name is still held.
+const staleReads = 500 * time.Millisecond
 
 func (l *leases) release(name string) {
 	l.mu.Lock()
@@ -176,7 +202,9 @@ func (l *leases) release(name string) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.ttl/3)
+	// At least a few seconds: a release that times out leaves the name
+	// held until its TTL, which a short TTL does not make short enough.
+	ctx, cancel := context.WithTimeout(context.Background(), max(l.ttl/3, 2*time.Second))
 	defer cancel()
 	if err := l.kv.Delete(ctx, name, jetstream.LastRevision(rev)); err != nil {
 		// The lease ends with its TTL all the same.
