@@ -75,7 +75,7 @@ func commands() []command {
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},
 		{"uninstall", "claude|gemini|windsurf [--scope user|project] [--dry-run]", "take out of an assistant's config exactly what install added", "ipcmesh uninstall gemini --dry-run", runUninstall},
-		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
+		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats] [--face native|http]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
 		{"version", "", "print the version", "ipcmesh version", runVersion},
 	}
 }
