@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
-	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -54,10 +53,7 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 		Version: Version,
 		Logger:  log,
 	})
-	maxMsg := cfg.Store.MaxMessageBytes
-	if maxMsg <= 0 {
-		maxMsg = store.DefaultMaxMessageBytes
-	}
+	maxMsg := cfg.MessageLimit()
 	hint := fmt.Sprintf("a message may be at most %s (IPC_MAX_MESSAGE_BYTES); write a larger text to a file and send its path", human.Size(maxMsg))
 	return srv.Run(ctx, stdio(e, mcpLineLimit(maxMsg), hint, log))
 }
