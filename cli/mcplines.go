@@ -118,17 +118,15 @@ func (g *lineGuard) refuse(head, chunk []byte, err error) error {
 		g.log.Warn("refused an MCP message over the size limit; it has no id to answer", "bytes", size, "limit", g.max)
 		return err
 	}
+	type rpcError struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
 	b, merr := json.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
-		Error   struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{JSONRPC: "2.0", ID: id, Error: struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}{Code: -32600, Message: msg}})
+		Error   rpcError        `json:"error"`
+	}{JSONRPC: "2.0", ID: id, Error: rpcError{Code: -32600, Message: msg}})
 	if merr == nil {
 		g.out.Write(append(b, '\n'))
 	}
