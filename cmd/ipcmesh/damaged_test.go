@@ -20,8 +20,7 @@ import (
 func TestDamagedStore(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
-	assistant := m.mcpClient(t, "IPC_NAME=carol")
-	assistantCall(t, assistant, "check", nil) // carol is registered
+	assistant := m.registeredAssistant(t, "carol")
 	m.mustRun("send", "--as", "alice", "carol", "before")
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	m.mustRun("backup", backup)

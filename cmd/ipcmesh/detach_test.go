@@ -91,8 +91,7 @@ func TestStoppedBrokerIsNamed(t *testing.T) {
 	m := newMesh(t)
 	broker := m.startBroker()
 	m.mustRun("send", "--as", "alice", "bob", "before")
-	assistant := m.mcpClient(t, "IPC_NAME=carol")
-	assistantCall(t, assistant, "check", nil) // carol is registered
+	assistant := m.registeredAssistant(t, "carol")
 
 	if err := broker.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -208,6 +207,16 @@ func TestDetachedBrokerStopsWhenIdle(t *testing.T) {
 func (m *mesh) mcpClient(t *testing.T, env ...string) *mcp.ClientSession {
 	t.Helper()
 	cs, _ := m.mcpProcess(t, env...)
+	return cs
+}
+
+// registeredAssistant is an assistant's MCP server acting as name, which
+// its first check has registered: a test that breaks the broker next needs
+// the name known to the mesh already.
+func (m *mesh) registeredAssistant(t *testing.T, name string) *mcp.ClientSession {
+	t.Helper()
+	cs := m.mcpClient(t, "IPC_NAME="+name)
+	assistantCall(t, cs, "check", nil)
 	return cs
 }
 

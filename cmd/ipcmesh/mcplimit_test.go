@@ -16,8 +16,7 @@ import (
 func TestMCPRefusesOversizedCall(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
-	assistant := m.mcpClient(t, "IPC_NAME=carol")
-	assistantCall(t, assistant, "check", nil) // carol is registered
+	assistant := m.registeredAssistant(t, "carol")
 
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
