@@ -161,7 +161,7 @@ func (in installer) plan(client, scope, base string) ([]configEdit, error) {
 	hooks := func(specs []hookSpec) func(*object) ([]string, error) {
 		return func(doc *object) ([]string, error) {
 			if in.remove {
-				return in.removeHooks(doc)
+				return in.removeHooks(doc), nil
 			}
 			return in.mergeHooks(doc, specs)
 		}

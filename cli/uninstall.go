@@ -45,11 +45,11 @@ func removeServer(doc *object) []string {
 // removeHooks takes every ipcmesh hook handler out of doc's "hooks", of
 // whatever event (an older install may have used others), with the
 // groups and events left without a handler.
-func (in installer) removeHooks(doc *object) ([]string, error) {
+func (in installer) removeHooks(doc *object) []string {
 	v, _ := doc.get("hooks")
 	hooks, ok := v.(*object)
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	var changes []string
 	for _, event := range append([]string(nil), hooks.keys...) {
@@ -95,7 +95,7 @@ func (in installer) removeHooks(doc *object) ([]string, error) {
 	if len(changes) > 0 {
 		changes = append(changes, removeIfEmpty(doc, "hooks")...)
 	}
-	return changes, nil
+	return changes
 }
 
 // onlyMatcher reports whether a hook group holds nothing but its matcher
