@@ -78,8 +78,9 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 // unknownCommand is the error for a command name that is none, with the
 // command most likely meant.
 func unknownCommand(name string) string {
-	names := make([]string, 0, len(commands()))
-	for _, c := range commands() {
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for _, c := range cmds {
 		names = append(names, c.name)
 	}
 	msg := fmt.Sprintf("unknown command %q", name)
