@@ -319,6 +319,13 @@ func (s *results) note(id, format string, args ...any) {
 	s.notes[id] = fmt.Sprintf(format, args...)
 }
 
+// peakNA marks a peak-memory figure n/a: peakRSS reads VmHWM, which only
+// linux has.
+func (s *results) peakNA(id string) {
+	s.na[id] = true
+	s.note(id, "n/a: the peak RSS is read from /proc/PID/status (VmHWM) on linux only")
+}
+
 func (r *runner) runGroup(ctx context.Context, g group) []Figure {
 	r.logf("(%s) %s", g.key, g.title)
 	res := &results{samples: map[string][]float64{}, notes: map[string]string{}, na: map[string]bool{}}

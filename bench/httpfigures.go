@@ -258,8 +258,7 @@ func (r *runner) figFHTTP(ctx context.Context, res *results) error {
 	for rep := range r.opts.Reps {
 		faceMiB, brokerMiB, err := r.peakRSSHTTP(ctx)
 		if errors.Is(err, errNA) {
-			res.na["f.http"] = true
-			res.note("f.http", "n/a: the peak RSS is read from /proc/PID/status (VmHWM) on linux only")
+			res.peakNA("f.http")
 			return nil
 		}
 		if err != nil {

@@ -18,8 +18,7 @@ func (r *runner) figF(ctx context.Context, res *results) error {
 	for rep := range r.opts.Reps {
 		mib, idle, err := r.peakRSS(ctx)
 		if errors.Is(err, errNA) {
-			res.na["f"] = true
-			res.note("f", "n/a: the peak RSS is read from /proc/PID/status (VmHWM) on linux only")
+			res.peakNA("f")
 			return nil
 		}
 		if err != nil {

@@ -277,17 +277,13 @@ func (m *sessions) close() error {
 // onEvent fans the name's pushed events out to its streams and waiting
 // checks, decoding each once, and only when something waits for it. It
 // runs in the peer's read loop and must not block: a stream that cannot
-// take a message at once is ended instead.
+// take a message at once is ended instead. The decoding is done outside
+// m.mu, which every name's requests take: a large message must not hold
+// them up.
 func (sess *session) onEvent(ev ipc.Event) {
 	switch ev.Name {
 	case ipc.EventMessage:
-		sess.m.mu.Lock()
-		defer sess.m.mu.Unlock()
-		streams := false
-		for u := range sess.uses {
-			streams = streams || u.events != nil
-		}
-		if !streams && len(sess.waiters) == 0 {
+		if !sess.awaited() {
 			return
 		}
 		var msg ipcmesh.Message
@@ -295,13 +291,12 @@ func (sess *session) onEvent(ev ipc.Event) {
 			sess.m.s.log.Warn("a pushed message is not valid JSON", "name", sess.name, "err", err)
 			return
 		}
-		sess.pushedLocked(msg)
-		if !streams {
-			return
-		}
 		var buf bytes.Buffer
 		json.Compact(&buf, ev.Body) // valid: it decoded above
 		p := pushed{id: msg.ID, data: buf.Bytes()}
+		sess.m.mu.Lock()
+		defer sess.m.mu.Unlock()
+		sess.pushedLocked(msg)
 		for u := range sess.uses {
 			if u.events == nil {
 				continue
@@ -321,6 +316,22 @@ func (sess *session) onEvent(ev ipc.Event) {
 		sess.m.s.log.Info("access key revoked: ending its requests and streams", "name", sess.name, "key_id", k.ID)
 		sess.m.revoke(k.ID)
 	}
+}
+
+// awaited reports whether an event stream or a waiting check of the name
+// would take a pushed message.
+func (sess *session) awaited() bool {
+	sess.m.mu.Lock()
+	defer sess.m.mu.Unlock()
+	if len(sess.waiters) > 0 {
+		return true
+	}
+	for u := range sess.uses {
+		if u.events != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // revoke forgets the key with id and ends every use of it, whichever name

@@ -38,15 +38,13 @@ func TestWaitingCheckWokenByPush(t *testing.T) {
 
 	type result struct {
 		msgs checked
-		took time.Duration
 		err  error
 	}
 	got := make(chan result, 1)
 	go func() {
-		start := time.Now()
 		var r checked
 		err := f.client(key).call(ctxT(t), "GET", "/api/v1/messages?wait=60s", nil, &r)
-		got <- result{r, time.Since(start), err}
+		got <- result{r, err}
 	}()
 	f.awaitWaiters("alice", 1)
 	if _, err := bob.Send(ctxT(t), "alice", "wake up"); err != nil {
@@ -59,9 +57,6 @@ func TestWaitingCheckWokenByPush(t *testing.T) {
 		}
 		if len(r.msgs.Messages) != 1 || r.msgs.Messages[0].Content != "wake up" || r.msgs.Messages[0].From != "bob" {
 			t.Errorf("the waiting check returned %+v; want bob's message", r.msgs)
-		}
-		if r.took >= 60*time.Second {
-			t.Errorf("the waiting check took %v: it ran out instead of being woken", r.took)
 		}
 	case <-ctxT(t).Done():
 		t.Fatal("the waiting check did not return once mail arrived")

@@ -59,8 +59,7 @@ func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error)
 		return nil, err
 	}
 	// The store searches what Reader and Channels allow (and matches From's
-	// earlier names); this is the
-	// broker's own word on it.
+	// earlier names); this is the broker's own word on it.
 	allowed := make(map[string]bool, len(q.Channels))
 	for _, ch := range q.Channels {
 		allowed[ch] = true
