@@ -109,12 +109,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("%s=%q: want %s", v.name, s, v.takes)
 		}
 	}
-	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.Store.MaxMessageBytes
+	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.MessageLimit()
 	if maxFrame == 0 {
 		maxFrame = ipc.DefaultMaxFrame
-	}
-	if maxMsg == 0 {
-		maxMsg = store.DefaultMaxMessageBytes
 	}
 	if maxFrame < maxMsg+64<<10 {
 		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)

@@ -30,7 +30,6 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
-	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -181,11 +180,7 @@ func withDefaults(opts Options) (Options, error) {
 		opts.Idle = defaultIdle
 	}
 	if opts.MaxBody == 0 {
-		msg := int64(opts.Mesh.Store.MaxMessageBytes)
-		if msg <= 0 {
-			msg = store.DefaultMaxMessageBytes
-		}
-		opts.MaxBody = 2*msg + 64<<10
+		opts.MaxBody = 2*int64(opts.Mesh.MessageLimit()) + 64<<10
 	}
 	if opts.Version == "" {
 		opts.Version = "devel"

@@ -19,7 +19,9 @@
 //
 // Which broker holds a name is not in the log but in a key-value bucket
 // (PREFIX-names) with a TTL: taking a name is one compare-and-set that the
-// cluster refuses while another broker's lease exists, the holder renews
+// cluster refuses while another broker's lease exists (a refusal is
+// believed once it has held for half a second, as the bucket's reads may
+// come from a replica a moment behind a release), the holder renews
 // its lease three times per TTL, and a host that dies loses its names once
 // the TTL has passed.
 //
