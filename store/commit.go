@@ -260,6 +260,7 @@ func (c *committer) commit(batch []*request) {
 		return
 	}
 	c.db.NoSync = c.d.noSync
+	committed := false
 	for i, r := range batch {
 		if signalled && errs[i] == nil && r.earlyDone != nil {
 			// The submitter may be reading what fn wrote for it: let it
@@ -276,8 +277,15 @@ func (c *committer) commit(batch []*request) {
 			r.announce(false)
 			return nil
 		})
+		committed = committed || errs[i] == nil
 	}
-	cerr := c.d.checkpoint()
+	// Only a commit bbolt synced may become the checkpoint: with none, the
+	// newest commit may be a journaled one whose pages are not on disk
+	// yet, and the journal is what keeps it.
+	var cerr error
+	if committed {
+		cerr = c.d.checkpoint()
+	}
 	for i, r := range batch {
 		r.done <- cmp.Or(errs[i], cerr)
 	}

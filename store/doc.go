@@ -3,10 +3,10 @@
 // forwards and rename request ids, channels with their members' read
 // cursors, shared data, and the indexes behind conversations, threads and
 // search. In the data folder it owns the database, the send journal,
-// large-messages/, shared/ and backups/; the other files there belong to the packages that
-// write them: the secret and sessions/ (the client's tokens) to auth,
-// autocheck/ to autocheck, and the broker's record and log (broker.json,
-// broker.log) to election.
+// large-messages/, shared/ and backups/; the other files there belong to
+// the packages that write them: the secret and sessions/ (the client's
+// tokens) to auth, autocheck/ to autocheck, and the broker's record and
+// log (broker.json, broker.log) to election.
 //
 // What it promises:
 //
@@ -19,9 +19,8 @@
 //     fdatasync, of its record in the send journal, not bbolt's two, and
 //     the next commit does not wait for it; a commit of anything else
 //     costs bbolt's two, and one more to clear the journal when sends came
-//     since the last such commit. Open stores the
-//     journal's sends again after a crash (see journal.go, and
-//     docs/SECURITY.md, 3.13).
+//     since the last such commit. Open stores the journal's sends again
+//     after a crash (see journal.go, and docs/SECURITY.md, 3.13).
 //   - Reads never wait behind writes.
 //   - One data folder serves one broker: a second Open on the same folder,
 //     from any process, fails with ErrLocked.

@@ -305,11 +305,11 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 		return recovery{}, err
 	}
 	ck, payloads, ok, err := j.read()
-	if err != nil || !ok {
-		if err != nil {
-			j.close()
-			return recovery{}, err
-		}
+	if err != nil {
+		j.close()
+		return recovery{}, err
+	}
+	if !ok {
 		return recovery{j: j}, nil
 	}
 	f, err := lockDB(path, timeout)

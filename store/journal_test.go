@@ -477,3 +477,50 @@ func TestFailedJournalSync(t *testing.T) {
 		t.Fatalf("bob's inbox %v", got)
 	}
 }
+
+// A batch of sends that fails, and whose sends then fail alone too, has
+// no commit that bbolt synced: the journal must go on naming its
+// checkpoint and keeping the sends journaled before it, whose pages are
+// not on disk yet.
+func TestFailedBatchKeepsTheJournal(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	send(t, s, "m0", "alice", "bob", "first")
+	ctx := context.Background()
+	// A journaled commit after the header holds the committer while the
+	// failing sends queue up behind it, so that they make one batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	blocker := make(chan error, 1)
+	go func() {
+		blocker <- s.c.submitJournaled(ctx, func(*bolt.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		}, nil, &journalEntry{})
+	}()
+	<-held
+	failing := make(chan error, 2)
+	for range 2 {
+		go func() {
+			failing <- s.c.submitJournaled(ctx, func(*bolt.Tx) error {
+				return fmt.Errorf("no room")
+			}, nil, &journalEntry{})
+		}()
+	}
+	// The queue gives no signal when a request joins it: watch its length.
+	for len(s.c.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-blocker; err != nil {
+		t.Fatalf("the journaled commit: %v", err)
+	}
+	for range 2 {
+		if err := <-failing; err == nil {
+			t.Fatal("a failing send was acked")
+		}
+	}
+	if _, recs, ok := journalOf(t, s.Dir()); !ok || len(recs) != 2 {
+		t.Fatalf("after a batch that committed nothing: journal %v with %d records, want the 2 before it", ok, len(recs))
+	}
+}
