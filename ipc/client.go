@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -305,6 +306,9 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("%s: %w (%w)", op, ErrConnLost, cerr)
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%s: %w (%w)", op, ErrConnLost, err)
+		}
 		return fmt.Errorf("%s: %w", op, ErrConnLost)
 	}
 	select {
@@ -331,8 +335,9 @@ func (c *Client) write(ctx context.Context, buf []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	deadline := time.Now().Add(c.opts.WriteTimeout)
+	ctxDeadline := false
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxDeadline = d, true
 	}
 	c.nc.SetWriteDeadline(deadline)
 	if ctx.Done() != nil {
@@ -350,6 +355,11 @@ func (c *Client) write(ctx context.Context, buf []byte) error {
 		}()
 	}
 	_, err := c.nc.Write(buf)
+	if ctxDeadline && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection's timer and ctx's fire at the same instant, in
+		// either order: the write may fail before ctx.Err says why.
+		return fmt.Errorf("write: %w", context.DeadlineExceeded)
+	}
 	return err
 }
 
