@@ -237,6 +237,12 @@ func (c *committer) commit(batch []*request) {
 		}
 		return nil
 	})
+	if journaled {
+		if err != nil {
+			c.d.retract()
+		}
+		c.d.recorded = -1
+	}
 	if err == nil && journaled && !synced {
 		c.d.fly(seq, batch, errs)
 		return

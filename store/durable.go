@@ -47,6 +47,9 @@ type durability struct {
 	ck     checkpoint
 	size   int64  // the file's size in use as of the last journaled commit
 	seq    uint64 // commits so far
+	// recorded is where the record of the batch being committed begins,
+	// or -1: what retract takes back if the commit fails.
+	recorded int64
 	sync   func(*os.File) error
 
 	// flights are journaled commits whose records the syncer has still to
@@ -144,11 +147,27 @@ func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("send journal: %w", err)
 	}
+	d.recorded = d.j.off
 	synced, err := d.j.append(d.ck, payload, d.sync)
 	if err != nil {
 		d.setFault(err)
 	}
 	return synced, err
+}
+
+// retract takes back the record of a batch whose commit failed after the
+// record was written: its requests are told they failed, so a replay must
+// not store them. If that fails too, the journal is faulted until a
+// checkpoint clears it.
+func (d *durability) retract() {
+	off := d.recorded
+	d.recorded = -1
+	if off < 0 {
+		return
+	}
+	if err := d.j.retract(off); err != nil {
+		d.setFault(err)
+	}
 }
 
 // fly hands a committed batch whose record is not synced yet to the
@@ -356,7 +375,7 @@ func (r *recovery) openFile(name string, flag int, perm os.FileMode) (*os.File, 
 // durability makes the committer's side of the journal once the database
 // is open and the journal's sends are stored again.
 func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
-	d := &durability{db: db, noSync: noSync}
+	d := &durability{db: db, noSync: noSync, recorded: -1}
 	if r.j == nil {
 		return d, nil
 	}

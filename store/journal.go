@@ -180,4 +180,26 @@ func (j *journal) clear() error {
 	return nil
 }
 
+// retract takes back the records from off on, written for a commit that
+// then failed: they must never be replayed. A record is invalidated by a
+// length no record can have, and the first record after a checkpoint by
+// wiping the header with it; the sync makes it so before the next commit.
+func (j *journal) retract(off int64) error {
+	if off >= j.off {
+		return nil
+	}
+	mark := []byte{0xff, 0xff, 0xff, 0xff}
+	if off == 0 {
+		mark = make([]byte, headerFixed)
+	}
+	if _, err := j.f.WriteAt(mark, off); err != nil {
+		return fmt.Errorf("retract send journal record: %w", err)
+	}
+	if err := datasync(j.f); err != nil {
+		return fmt.Errorf("retract send journal record: sync: %w", err)
+	}
+	j.off = off
+	return nil
+}
+
 func (j *journal) close() error { return j.f.Close() }

@@ -524,3 +524,32 @@ func TestFailedBatchKeepsTheJournal(t *testing.T) {
 		t.Fatalf("after a batch that committed nothing: journal %v with %d records, want the 2 before it", ok, len(recs))
 	}
 }
+
+// A send whose commit fails after its record reached the journal is told it
+// failed; a crash before the next checkpoint must not store it after all.
+// Here the record is the first after the checkpoint, written with the
+// journal's header, and its sync fails: the record may be on disk all the
+// same.
+func TestFailedSendIsNotReplayed(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	s.c.d.sync = func(f *os.File) error {
+		datasync(f) // on disk, for the crash copy below to see it
+		return fmt.Errorf("the disk is on fire")
+	}
+	if _, err := s.Append(context.Background(), []Draft{{ID: "m1", From: "alice", To: "bob", Content: "failed"}}); err == nil {
+		t.Fatal("a send whose journal record failed was acked")
+	}
+	db, err := os.ReadFile(filepath.Join(s.Dir(), dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err := os.ReadFile(filepath.Join(s.Dir(), journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reopen(t, crashCopy{now: db}.folder(t, func(c crashCopy) []byte { return c.now }, journal))
+	if got := unreadIDs(t, r, "bob"); len(got) != 0 {
+		t.Fatalf("bob's inbox after the crash: %v, want it empty: the failed send came back", got)
+	}
+}
