@@ -50,7 +50,7 @@ type durability struct {
 	// recorded is where the record of the batch being committed begins,
 	// or -1: what retract takes back if the commit fails.
 	recorded int64
-	sync   func(*os.File) error
+	sync     func(*os.File) error
 
 	// flights are journaled commits whose records the syncer has still to
 	// sync before they are acked: the committer goes on to the next batch
