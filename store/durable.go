@@ -423,7 +423,14 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 		return d, nil
 	}
 	if r.held != nil {
-		// The sends are stored again, by a commit bbolt synced.
+		// The sends are stored again, by a commit bbolt synced, unless
+		// this store is opened without syncs: the journal that held them
+		// goes only once they are on disk all the same.
+		if noSync {
+			if err := db.Sync(); err != nil {
+				return nil, fmt.Errorf("sync the sends stored again from the send journal: %w", err)
+			}
+		}
 		if err := r.j.clear(); err != nil {
 			return nil, err
 		}

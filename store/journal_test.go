@@ -592,3 +592,22 @@ func TestPowerLossKeepsJournaledAcks(t *testing.T) {
 		t.Fatalf("m1 after the crash: %q, %v", body, err)
 	}
 }
+
+// A store opened without syncs (a bench, a test) still replays a journal
+// left by one that had them, and clears it only with its sends on disk.
+func TestReplayWithoutSyncs(t *testing.T) {
+	const n = 5
+	c := journaledSends(t, n)
+	dir := c.folder(t, func(c crashCopy) []byte { return c.checkpoint }, c.journal)
+	s, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatalf("Open without syncs after the crash: %v", err)
+	}
+	defer s.Close()
+	if got, want := unreadIDs(t, s, "bob"), sent(n); !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+	}
+	if _, _, ok := journalOf(t, dir); ok {
+		t.Fatal("the journal was not cleared once its sends were stored")
+	}
+}
