@@ -473,5 +473,9 @@ func quietIfDone(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	// The deadline may have ended the call before ctx's timer fired.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return nil
+	}
 	return err
 }

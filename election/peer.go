@@ -422,10 +422,17 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		if err != nil {
 			return err
 		}
-		cctx, cancel := context.WithTimeout(ctx, due)
+		dueAt := time.Now().Add(due)
+		cctx, cancel := context.WithDeadline(ctx, dueAt)
 		err = c.Call(cctx, op, in, out)
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Whose deadline passed is told by the deadlines, not by
+			// ctx.Err: ctx's timer may not have fired yet when its
+			// deadline ends the call.
+			if d, ok := ctx.Deadline(); ok && !d.After(dueAt) {
+				return err
+			}
 			return &notAnswering{pid: c.Broker().PID, addr: p.cfg.Addr, op: op, due: due}
 		}
 		if errors.Is(err, ipc.ErrConnLost) {
