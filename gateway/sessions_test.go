@@ -16,10 +16,28 @@ func (f *face) sessionOf(name string) *session {
 	return m.byName[name]
 }
 
+// setIdle makes d the face's Options.Idle and starts every idle name's
+// timer afresh with it.
+func (f *face) setIdle(d time.Duration) {
+	m := f.srv.sessions
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f.srv.opts.Idle = d
+	for _, sess := range m.byName {
+		if sess.idle != nil {
+			sess.idle.Stop()
+			sess.idle = nil
+		}
+		m.idleLocked(sess)
+	}
+}
+
 // TestIdleNameLeaves checks that an idle name's peer leaves, and that the
 // next request acts as the name again with its mail intact.
 func TestIdleNameLeaves(t *testing.T) {
-	f := newFace(t, func(o *Options) { o.Idle = 50 * time.Millisecond })
+	// The name is made idle on purpose, below: a short Idle from the start
+	// could end it between two steps of a busy machine.
+	f := newFace(t, func(o *Options) { o.Idle = time.Hour })
 	left := make(chan string, 4)
 	f.srv.sessions.mu.Lock()
 	f.srv.sessions.onLeave = func(name string) { left <- name }
@@ -32,6 +50,7 @@ func TestIdleNameLeaves(t *testing.T) {
 	if first == nil {
 		t.Fatal("no session for alice after register")
 	}
+	f.setIdle(50 * time.Millisecond)
 	select {
 	case name := <-left:
 		if name != "alice" {
@@ -43,6 +62,8 @@ func TestIdleNameLeaves(t *testing.T) {
 	if f.sessionOf("alice") != nil {
 		t.Error("the idle session is still held")
 	}
+	// From here on alice must stay between requests.
+	f.setIdle(time.Hour)
 	if _, err := first.peer.Status(ctxT(t)); !errors.Is(err, election.ErrClosed) {
 		t.Errorf("the idle peer answers %v, want ErrClosed", err)
 	}

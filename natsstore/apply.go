@@ -88,17 +88,44 @@ func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
 		if err := s.failure(); err != nil {
 			return err
 		}
-		var raw *jetstream.RawStreamMsg
-		err := retry(ctx, func(ctx context.Context) (err error) {
-			raw, err = s.log_.GetMsg(ctx, seq)
-			return err
-		})
+		raw, err := s.readEvent(ctx, seq)
 		if err != nil {
 			return fmt.Errorf("read event %d of the log: %w", seq, err)
 		}
 		s.applyLocked(seq, raw.Data)
 	}
 	return nil
+}
+
+// staleReadFor bounds how long readEvent asks again for an event that the
+// replica answering says it does not have.
+const staleReadFor = 10 * time.Second
+
+// readEvent reads event seq, which the log is known to hold: it was acked,
+// or the consumer delivered a later one. Any replica answers a read
+// (AllowDirect), and one a moment behind the leader, as one is after a
+// node came back or under load, says "message not found" for an event the
+// leader has acked: that answer is asked again, as a timeout is, until
+// another replica or the same one caught up gives the event.
+func (s *Store) readEvent(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
+	giveUp := time.Now().Add(staleReadFor)
+	for {
+		var raw *jetstream.RawStreamMsg
+		err := retry(ctx, func(ctx context.Context) (err error) {
+			raw, err = s.log_.GetMsg(ctx, seq)
+			return err
+		})
+		if !errors.Is(err, jetstream.ErrMsgNotFound) || time.Now().After(giveUp) {
+			return raw, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-s.quit:
+			return nil, err
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // applyLocked applies event seq, whose message holds data, to the view
