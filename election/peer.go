@@ -43,6 +43,7 @@ type Peer struct {
 	fatal   error         // why the mesh cannot be reached right now
 	broker  *ipc.Broker   // set while this process hosts the broker
 	spawned int           // pid of the detached broker this peer started
+	damaged *damagedStore // the last broker it started found the store damaged
 	closed  bool
 
 	sess    sessionState
