@@ -213,7 +213,7 @@ func (c *committer) commit(batch []*request) {
 	signalled := false
 	journaled := c.d.journaled(batch)
 	c.d.seq++
-	seq, synced := c.d.seq, false
+	seq := c.d.seq
 	c.db.NoSync = c.d.noSync || journaled
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for i, r := range batch {
@@ -231,21 +231,12 @@ func (c *committer) commit(batch []*request) {
 		}
 		signalled = len(batch) > 1
 		if journaled {
-			var err error
-			synced, err = c.d.record(tx, batch, errs)
-			return err
+			return c.d.record(tx, seq, batch, errs)
 		}
 		return nil
 	})
-	if journaled {
-		if err != nil {
-			c.d.retract()
-		}
-		c.d.recorded = -1
-	}
-	if err == nil && journaled && !synced {
-		c.d.fly(seq, batch, errs)
-		return
+	if journaled && c.d.landed(err) {
+		return // the syncer answers it
 	}
 	if err == nil && !journaled {
 		// Committed, but not acked until the journal stops naming the

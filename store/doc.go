@@ -15,12 +15,13 @@
 //     power loss included. Writers running at the same time share one
 //     commit (group commit), so a busy broker pays for one fsync per round,
 //     not one per message, and one refused request never fails the others.
-//   - On Linux a commit of sends alone (no large bodies) costs one
-//     fdatasync, of its record in the send journal, not bbolt's two, and
-//     the next commit does not wait for it; a commit of anything else
-//     costs bbolt's two, and one more to clear the journal when sends came
-//     since the last such commit. Open stores the journal's sends again
-//     after a crash (see journal.go, and docs/SECURITY.md, 3.13).
+//   - On Linux a commit of sends and acks alone (no large bodies) costs
+//     one fdatasync, of its record in the send journal, not bbolt's two;
+//     the sync runs while bbolt commits, and the next commit does not wait
+//     for it. A commit of anything else costs bbolt's two, and one more to
+//     clear the journal when sends or acks came since the last such
+//     commit. Open makes the journal's sends and acks again after a crash
+//     (see journal.go, and docs/SECURITY.md, 3.13).
 //   - Reads never wait behind writes.
 //   - One data folder serves one broker: a second Open on the same folder,
 //     from any process, fails with ErrLocked.
@@ -97,8 +98,9 @@
 //
 // Dir/ipcmesh.journal is the send journal: a header naming the last commit
 // bbolt synced (with a copy of its meta page), then one crc-checked record
-// per commit of sends since, each the drafts and the time they were
-// stored at. It names nothing once the store is closed in order.
+// per commit of sends and acks since, each the drafts or the ack's name
+// and ids, and the time they were made at. It names nothing once the store
+// is closed in order.
 //
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's

@@ -29,11 +29,19 @@ const (
 	growCap = 8 << 20
 )
 
-// A journalEntry is one Append as the journal keeps it: what a replay
-// needs to store the same messages again under the same seqs.
+// A journalEntry is one Append or one Ack as the journal keeps it: what a
+// replay needs to make the same writes again, the same messages under the
+// same seqs.
 type journalEntry struct {
-	Now    int64   `json:"now"`    // the time the drafts were stored at, in ns
-	Drafts []Draft `json:"drafts"` // the drafts checkDraft let through, none of them large
+	Now    int64     `json:"now"`              // the time the write was made at, in ns
+	Drafts []Draft   `json:"drafts,omitempty"` // an Append: the drafts checkDraft let through, none of them large
+	Ack    *ackEntry `json:"ack,omitempty"`    // an Ack
+}
+
+// An ackEntry is an Ack's arguments.
+type ackEntry struct {
+	Name string   `json:"name"`
+	IDs  []string `json:"ids"`
 }
 
 // durability is the committer's side of the send journal: which commits it
@@ -50,13 +58,17 @@ type durability struct {
 	// recorded is where the record of the batch being committed begins,
 	// or -1: what retract takes back if the commit fails.
 	recorded int64
-	sync     func(*os.File) error
+	// pending is the flight of the batch being committed, handed to the
+	// syncer before bbolt commits it, so that the record's sync and the
+	// commit run at once; the committer tells it how the commit went.
+	pending *flight
+	sync    func(*os.File) error
 
 	// flights are journaled commits whose records the syncer has still to
 	// sync before they are acked: the committer goes on to the next batch
 	// meanwhile, so that a reply to a pushed message is not committed
 	// behind the sync of the message it answers.
-	flights chan flight
+	flights chan *flight
 	stopped chan struct{} // closed once the syncer has answered every flight
 
 	mu sync.Mutex
@@ -76,6 +88,9 @@ type flight struct {
 	seq   uint64
 	batch []*request
 	errs  []error
+	// committed says whether bbolt committed the batch: the syncer answers
+	// its requests only then, and leaves a failed batch to the committer.
+	committed chan bool
 }
 
 func (d *durability) faulted() error {
@@ -97,14 +112,17 @@ func (d *durability) setFault(err error) {
 func (d *durability) syncLoop() {
 	defer close(d.stopped)
 	for f := range d.flights {
-		group := drain([]flight{f}, d.flights)
+		group := drain([]*flight{f}, d.flights)
 		if err := d.sync(d.j.f); err != nil {
 			d.setFault(fmt.Errorf("sync send journal: %w", err))
 		}
-		d.mu.Lock()
-		fault, covered := d.fault, d.covered
-		d.mu.Unlock()
 		for _, f := range group {
+			if !<-f.committed {
+				continue
+			}
+			d.mu.Lock()
+			fault, covered := d.fault, d.covered
+			d.mu.Unlock()
 			var err error
 			if fault != nil && f.seq >= covered {
 				err = fault
@@ -131,11 +149,12 @@ func (d *durability) journaled(batch []*request) bool {
 	return true
 }
 
-// record writes the journal record of a batch whose writes are in tx,
+// record writes the journal record of commit seq, whose writes are in tx,
 // before bbolt commits it without syncing. errs marks the requests that
-// were skipped. It reports whether the record is synced already; if not,
-// the batch is answered by the syncer (see fly).
-func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) (bool, error) {
+// were skipped. Unless the record is synced already (the first after a
+// checkpoint is), its flight goes to the syncer at once, and the committer
+// reports the commit's outcome with landed.
+func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []error) error {
 	d.size = tx.Size()
 	entries := make([]journalEntry, 0, len(batch))
 	for i, r := range batch {
@@ -145,14 +164,37 @@ func (d *durability) record(tx *bolt.Tx, batch []*request, errs []error) (bool, 
 	}
 	payload, err := json.Marshal(entries)
 	if err != nil {
-		return false, fmt.Errorf("send journal: %w", err)
+		return fmt.Errorf("send journal: %w", err)
 	}
 	d.recorded = d.j.off
 	synced, err := d.j.append(d.ck, payload, d.sync)
 	if err != nil {
 		d.setFault(err)
+		return err
 	}
-	return synced, err
+	if !synced {
+		d.pending = &flight{seq: seq, batch: batch, errs: errs, committed: make(chan bool, 1)}
+		d.flights <- d.pending
+	}
+	return nil
+}
+
+// landed follows the commit of a journaled batch, err its outcome: a
+// record of a commit that failed is taken back, and a flight waiting for
+// its sync learns whether to answer. It reports whether the syncer
+// answers the batch.
+func (d *durability) landed(err error) bool {
+	if err != nil {
+		d.retract()
+	}
+	d.recorded = -1
+	f := d.pending
+	d.pending = nil
+	if f == nil {
+		return false
+	}
+	f.committed <- err == nil
+	return err == nil
 }
 
 // retract takes back the record of a batch whose commit failed after the
@@ -168,12 +210,6 @@ func (d *durability) retract() {
 	if err := d.j.retract(off); err != nil {
 		d.setFault(err)
 	}
-}
-
-// fly hands a committed batch whose record is not synced yet to the
-// syncer, which answers it.
-func (d *durability) fly(seq uint64, batch []*request, errs []error) {
-	d.flights <- flight{seq: seq, batch: batch, errs: errs}
 }
 
 // checkpoint follows a commit that bbolt synced: the journal is cleared on
@@ -258,6 +294,13 @@ func (s *Store) replay(tx *bolt.Tx, payloads [][]byte) (int, error) {
 		}
 		for _, e := range entries {
 			now := time.Unix(0, e.Now)
+			if e.Ack != nil {
+				if _, err := ackTx(t, e.Ack.Name, e.Ack.IDs, now); err != nil {
+					return n, fmt.Errorf("replay send journal: ack for %s: %w", e.Ack.Name, err)
+				}
+				n++
+				continue
+			}
 			for _, d := range e.Drafts {
 				if _, err := s.appendTx(t, d, "", now, math.MaxInt); err != nil {
 					return n, fmt.Errorf("replay send journal: message %s: %w", d.ID, err)
@@ -380,7 +423,14 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 		return d, nil
 	}
 	if r.held != nil {
-		// The sends are stored again, by a commit bbolt synced.
+		// The sends are stored again, by a commit bbolt synced, unless
+		// this store is opened without syncs: the journal that held them
+		// goes only once they are on disk all the same.
+		if noSync {
+			if err := db.Sync(); err != nil {
+				return nil, fmt.Errorf("sync the sends stored again from the send journal: %w", err)
+			}
+		}
 		if err := r.j.clear(); err != nil {
 			return nil, err
 		}
@@ -396,7 +446,7 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 		return nil, fmt.Errorf("open %s for its checkpoints: %w", db.Path(), err)
 	}
 	d.j, d.dbf, d.sync = r.j, dbf, datasync
-	d.flights, d.stopped = make(chan flight, queueDepth), make(chan struct{})
+	d.flights, d.stopped = make(chan *flight, queueDepth), make(chan struct{})
 	go d.syncLoop()
 	return d, d.checkpoint()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	bolt "go.etcd.io/bbolt"
@@ -164,67 +165,79 @@ func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error)
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return 0, err
 	}
+	// An ack is journaled as a send is (see journal.go): a reader that acks
+	// as it goes would otherwise make every other commit one that bbolt
+	// syncs, and the sends behind it would wait for three syncs, not one.
+	entry := &journalEntry{Ack: &ackEntry{Name: name, IDs: ids}}
 	var n int
-	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
-		n = 0
-		t := tablesOf(tx)
-		inbox := t.inboxes.Bucket([]byte(name))
+	err := s.c.submitJournaled(ctx, func(tx *bolt.Tx) error {
 		now := s.now()
-		inboxN := 0
-		cursors := map[string]uint64{} // channel -> new cursor
-		for _, id := range ids {
-			key := bytes.Clone(t.ids.Get([]byte(id)))
-			if key == nil {
-				continue
-			}
-			if inbox != nil && inbox.Get(key) != nil {
-				if err := inbox.Delete(key); err != nil {
-					return err
-				}
-				if err := t.history.Put(timeKey(now, key), nil); err != nil {
-					return err
-				}
-				inboxN++
-				continue
-			}
-			rec, ok, err := getRecord(t.messages, key)
-			if err != nil {
-				return err
-			}
-			if !ok || rec.Channel == "" {
-				continue
-			}
-			cur, seen := cursors[rec.Channel]
-			if !seen {
-				v := t.cursors().Get(cursorKey(name, rec.Channel))
-				if v == nil {
-					continue // not a member: nothing to move
-				}
-				cur = seqOf(v)
-			}
-			if seq := seqOf(key); seq > cur {
-				cur = seq
-				if rec.From != name {
-					n++
-				}
-			}
-			cursors[rec.Channel] = cur
-		}
-		for ch, cur := range cursors {
-			if err := t.cursors().Put(cursorKey(name, ch), seqKey(cur)); err != nil {
-				return err
-			}
-		}
-		n += inboxN
-		if err := addCount(t.unread, name, -inboxN); err != nil {
-			return err
-		}
-		return addCount(t.meta, countUnread, -inboxN)
-	})
+		entry.Now = now.UnixNano()
+		var err error
+		n, err = ackTx(tablesOf(tx), name, ids, now)
+		return err
+	}, nil, entry)
 	if err != nil {
 		return 0, wrapFault("ack for "+name, err)
 	}
 	return n, nil
+}
+
+// ackTx is Ack's write, at now. It reads nothing but the database, so a
+// replay of the journal on the same state makes the same writes.
+func ackTx(t tables, name string, ids []string, now time.Time) (int, error) {
+	n := 0
+	inbox := t.inboxes.Bucket([]byte(name))
+	inboxN := 0
+	cursors := map[string]uint64{} // channel -> new cursor
+	for _, id := range ids {
+		key := bytes.Clone(t.ids.Get([]byte(id)))
+		if key == nil {
+			continue
+		}
+		if inbox != nil && inbox.Get(key) != nil {
+			if err := inbox.Delete(key); err != nil {
+				return 0, err
+			}
+			if err := t.history.Put(timeKey(now, key), nil); err != nil {
+				return 0, err
+			}
+			inboxN++
+			continue
+		}
+		rec, ok, err := getRecord(t.messages, key)
+		if err != nil {
+			return 0, err
+		}
+		if !ok || rec.Channel == "" {
+			continue
+		}
+		cur, seen := cursors[rec.Channel]
+		if !seen {
+			v := t.cursors().Get(cursorKey(name, rec.Channel))
+			if v == nil {
+				continue // not a member: nothing to move
+			}
+			cur = seqOf(v)
+		}
+		if seq := seqOf(key); seq > cur {
+			cur = seq
+			if rec.From != name {
+				n++
+			}
+		}
+		cursors[rec.Channel] = cur
+	}
+	for ch, cur := range cursors {
+		if err := t.cursors().Put(cursorKey(name, ch), seqKey(cur)); err != nil {
+			return 0, err
+		}
+	}
+	n += inboxN
+	if err := addCount(t.unread, name, -inboxN); err != nil {
+		return 0, err
+	}
+	return n, addCount(t.meta, countUnread, -inboxN)
 }
 
 // Lookup returns the message stored under id, read or not, whoever sent or

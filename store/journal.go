@@ -9,17 +9,19 @@ import (
 	"path/filepath"
 )
 
-// The send journal lets a batch of sends be acked after one fdatasync
-// instead of bbolt's two. The batch is committed to bbolt without syncs,
-// after a record of it (the drafts and the time they were stored at) is
-// in the journal on disk. The journal names the checkpoint it follows, the
-// last commit bbolt did sync, with a copy of that commit's meta page; the
-// committer keeps the checkpoint's pages from being reused by holding a
-// read transaction on it. After a crash or a power loss, Open writes the
-// copy back over both meta pages, which turns the file into the
-// checkpoint however much of the later, unsynced commits reached the disk,
-// and stores the journal's batches again, in order, with their own times:
-// the same messages under the same seqs. See docs/SECURITY.md, 3.13.
+// The send journal lets a batch of sends and acks be answered after one
+// fdatasync instead of bbolt's two. The batch is committed to bbolt
+// without syncs, once a record of it (the drafts, or the ack's name and
+// ids, and the time they were made at) is written to the journal, and
+// answered once that record is on disk. The journal names the checkpoint
+// it follows, the last commit bbolt did sync, with a copy of that
+// commit's meta page; the committer keeps the checkpoint's pages from
+// being reused by holding a read transaction on it. After a crash or a
+// power loss, Open writes the copy back over both meta pages, which turns
+// the file into the checkpoint however much of the later, unsynced
+// commits reached the disk, and makes the journal's batches again, in
+// order, with their own times: the same messages under the same seqs. See
+// docs/SECURITY.md, 3.13.
 //
 // The file: a header, then records.
 //

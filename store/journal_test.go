@@ -70,11 +70,16 @@ func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
 		t.Fatalf("the journal's checkpoint %d holds meta page of %d (whole: %v)", ck.txid, txid, ok)
 	}
 
-	// A write that is not a send is synced by bbolt, and is acked only
-	// once the journal no longer names the checkpoint it replaces.
+	// An ack is journaled as a send is.
 	if _, err := s.Ack(context.Background(), "bob", []string{"m1"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, recs, ok := journalOf(t, s.Dir()); !ok || len(recs) != 3 || !strings.Contains(string(recs[2]), `"ack"`) {
+		t.Fatalf("journal after an ack: header %v, %d records; want the ack as the third", ok, len(recs))
+	}
+	// A write that is neither is synced by bbolt, and is acked only once
+	// the journal no longer names the checkpoint it replaces.
+	register(t, s, "carol")
 	if _, _, ok := journalOf(t, s.Dir()); ok {
 		t.Fatal("the journal still names a checkpoint after a synced commit")
 	}
@@ -551,5 +556,58 @@ func TestFailedSendIsNotReplayed(t *testing.T) {
 	r := reopen(t, crashCopy{now: db}.folder(t, func(c crashCopy) []byte { return c.now }, journal))
 	if got := unreadIDs(t, r, "bob"); len(got) != 0 {
 		t.Fatalf("bob's inbox after the crash: %v, want it empty: the failed send came back", got)
+	}
+}
+
+// An ack made after the checkpoint is made again by the replay: what was
+// read stays read, on the same state, after a power loss.
+func TestPowerLossKeepsJournaledAcks(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	path := filepath.Join(s.Dir(), dbFile)
+	checkpoint, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"m1", "m2", "m3"} {
+		send(t, s, id, "alice", "bob", "hello "+id)
+	}
+	if n, err := s.Ack(context.Background(), "bob", []string{"m1", "m3", "unknown"}); err != nil || n != 2 {
+		t.Fatalf("Ack = %d, %v; want 2 read", n, err)
+	}
+	send(t, s, "m4", "alice", "bob", "after the ack")
+	journal, err := os.ReadFile(filepath.Join(s.Dir(), journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reopen(t, crashCopy{checkpoint: checkpoint}.folder(t, func(c crashCopy) []byte { return c.checkpoint }, journal))
+	if got, want := unreadIDs(t, r, "bob"), []string{"m2", "m4"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+	}
+	if n, err := r.UnreadCount("bob"); err != nil || n != 2 {
+		t.Fatalf("bob's unread count after the crash: %d, %v; want 2", n, err)
+	}
+	// The replayed ack started m1's history clock: it is still there to read.
+	if _, body, err := r.Get("bob", "m1"); err != nil || body != "hello m1" {
+		t.Fatalf("m1 after the crash: %q, %v", body, err)
+	}
+}
+
+// A store opened without syncs (a bench, a test) still replays a journal
+// left by one that had them, and clears it only with its sends on disk.
+func TestReplayWithoutSyncs(t *testing.T) {
+	const n = 5
+	c := journaledSends(t, n)
+	dir := c.folder(t, func(c crashCopy) []byte { return c.checkpoint }, c.journal)
+	s, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatalf("Open without syncs after the crash: %v", err)
+	}
+	defer s.Close()
+	if got, want := unreadIDs(t, s, "bob"), sent(n); !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+	}
+	if _, _, ok := journalOf(t, dir); ok {
+		t.Fatal("the journal was not cleared once its sends were stored")
 	}
 }
