@@ -35,7 +35,7 @@ func (k Keyring) RegisterSession(name string) (sid string, kept bool, err error)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return sid, false, nil
 	}
-	if err := atomicfile.Create(path, []byte(sid+"\n"), 0o600); err != nil {
+	if _, err := atomicfile.Create(path, []byte(sid+"\n"), 0o600); err != nil {
 		return sid, false, nil // the fallback is the caller's: see election's Register
 	}
 	// Another process may have kept its id first: every one sends that.

@@ -169,7 +169,7 @@ func createSecretFile(dataDir, path string) ([]byte, error) {
 	// symbolic link included: of processes racing on first use exactly one
 	// wins, no one can read a half-written file, and a link planted at the
 	// name is left to readSecretFile to refuse.
-	if err := atomicfile.Create(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+	if _, err := atomicfile.Create(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("create secret %s: %w", path, err)
 	}
 	// Read back rather than return our own: if another process won, its

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/restclient"
 )
 
 // The faces a run can measure (Options.Face).
@@ -101,89 +101,28 @@ func (m *mesh) keyFor(ctx context.Context, name string) (string, error) {
 }
 
 // restClient speaks the REST face with one key, over kept-alive
-// connections.
-type restClient struct {
-	url, key string
-	hc       *http.Client
-}
+// connections: the client the gateway's own benchmarks use too, so that
+// both measure the same one.
+type restClient struct{ c *restclient.Client }
 
 func (f *face) client(key string) *restClient {
-	return &restClient{url: f.url, key: key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}}
+	return &restClient{restclient.New(f.url, key, 8)}
 }
 
 // call sends one request with a JSON body (in, unless nil) and decodes a
 // 2xx answer into out (unless nil); any other answer is an error.
 func (c *restClient) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(b, out)
-}
-
-type restSend struct {
-	To      string `json:"to"`
-	Content string `json:"content"`
+	return c.c.Call(ctx, method, path, in, out)
 }
 
 func (c *restClient) send(ctx context.Context, to, content string) error {
-	return c.call(ctx, "POST", "/api/v1/messages", restSend{to, content}, nil)
-}
-
-// restInbox is the answer of GET /api/v1/messages.
-type restInbox struct {
-	Messages []struct {
-		ID      string `json:"id"`
-		From    string `json:"from"`
-		Content string `json:"content"`
-	} `json:"messages"`
+	return c.c.Send(ctx, to, content)
 }
 
 // read checks the inbox, waiting up to wait, and acks what it returned
 // after handing each message's content to fn.
 func (c *restClient) read(ctx context.Context, wait time.Duration, fn func(from, content string) error) error {
-	var in restInbox
-	if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/messages?wait=%dms", wait.Milliseconds()), nil, &in); err != nil {
-		return err
-	}
-	if len(in.Messages) == 0 {
-		return nil
-	}
-	ids := make([]string, len(in.Messages))
-	for i, m := range in.Messages {
-		ids[i] = m.ID
-		if err := fn(m.From, m.Content); err != nil {
-			return err
-		}
-	}
-	return c.call(ctx, "POST", "/api/v1/messages/ack", map[string][]string{"ids": ids}, nil)
+	return c.c.Read(ctx, wait, fn)
 }
 
 // faceMesh is a mesh with a broker child and an HTTP face child; close

@@ -72,11 +72,8 @@ func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, fr
 	for _, m := range msgs {
 		printMessage(w, m, false)
 	}
-	switch {
-	case remaining > 0 && from != "":
-		fmt.Fprintf(w, "(%d more unread, from others too: run check again)\n", remaining)
-	case remaining > 0:
-		fmt.Fprintf(w, "(%d more unread: run check again)\n", remaining)
+	if remaining > 0 {
+		fmt.Fprintf(w, "(%s: run check again)\n", human.MoreUnread(remaining, from != ""))
 	}
 	return w.err
 }

@@ -126,13 +126,7 @@ func writeConfig(path string, old []byte, doc *document, mode fs.FileMode) (stri
 	}
 	kept := ""
 	if old != nil {
-		bak := path + ".bak"
-		kept = fmt.Sprintf("the previous version is in %s", filepath.Base(bak))
-		if _, err := os.Lstat(bak); err == nil {
-			bak = path + ".last.bak"
-			kept = fmt.Sprintf("the previous version is in %s; %s.bak, the first one, is kept", filepath.Base(bak), filepath.Base(path))
-		}
-		if err := os.WriteFile(bak, old, mode); err != nil {
+		if kept, err = keepBackup(path, old, mode); err != nil {
 			return "", fmt.Errorf("keep a backup of %s: %w", path, err)
 		}
 	}
@@ -140,4 +134,23 @@ func writeConfig(path string, old []byte, doc *document, mode fs.FileMode) (stri
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return kept, nil
+}
+
+// keepBackup keeps old, the content of path about to be replaced, in
+// path.bak if there is none yet and in path.last.bak otherwise, and says
+// where. The first backup is created in one step that fails if it exists:
+// of two installs at once, only one can write it, so the second cannot
+// replace the original with what the first one wrote.
+func keepBackup(path string, old []byte, mode fs.FileMode) (string, error) {
+	created, err := atomicfile.Create(path+".bak", old, mode)
+	if err != nil {
+		return "", err
+	}
+	if created {
+		return fmt.Sprintf("the previous version is in %s.bak", filepath.Base(path)), nil
+	}
+	if err := atomicfile.Write(path+".last.bak", old, mode); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("the previous version is in %s.last.bak; %s.bak, the first one, is kept", filepath.Base(path), filepath.Base(path)), nil
 }

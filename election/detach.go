@@ -36,6 +36,9 @@ type spawnReport struct {
 	// locked by a broker that is closing, or (Windows) another peer bound
 	// the port first.
 	Retry bool `json:"retry,omitempty"`
+	// Damaged says the store's file is damaged: no broker can open it
+	// until it is restored.
+	Damaged bool `json:"damaged,omitempty"`
 }
 
 // spawn starts a detached broker on ln and waits until it serves; ln is
@@ -112,9 +115,13 @@ func (p *Peer) spawn(ln net.Listener) error {
 		return nil
 	case rep.Retry:
 		return fmt.Errorf("%w: %s", store.ErrLocked, rep.Error)
-	default:
-		return fmt.Errorf("the broker started in the background (pid %d) cannot serve: %s (its log: %s)", pid, rep.Error, logPath)
 	}
+	msg := fmt.Sprintf("the broker started in the background (pid %d) cannot serve: %s (its log: %s)", pid, rep.Error, logPath)
+	if rep.Damaged {
+		// Kept as ErrDamaged: host does not start another broker on it.
+		return &reportedError{msg: msg, kind: store.ErrDamaged}
+	}
+	return errors.New(msg)
 }
 
 // openBrokerLog opens the detached broker's log for appending, starting a
@@ -153,6 +160,7 @@ func RunDetached(ctx context.Context, cfg Config, report io.WriteCloser) error {
 		if err != nil {
 			rep.Error = err.Error()
 			rep.Retry = errors.Is(err, store.ErrLocked) || errors.Is(err, errPortTaken)
+			rep.Damaged = errors.Is(err, store.ErrDamaged)
 		}
 		b, _ := json.Marshal(rep)
 		report.Write(append(b, '\n'))

@@ -22,6 +22,10 @@ import (
 // lost broker's holds back from the election.
 const otherFolderDelay = 300 * time.Millisecond
 
+// HelloTimeout is how long a peer waits for a broker to answer its hello
+// before it dials again (or, if the broker is opening its store, waits on).
+const HelloTimeout = 3 * time.Second
+
 // ErrClosed is returned by calls on a closed Peer.
 var ErrClosed = errors.New("election: peer closed")
 
@@ -39,6 +43,7 @@ type Peer struct {
 	fatal   error         // why the mesh cannot be reached right now
 	broker  *ipc.Broker   // set while this process hosts the broker
 	spawned int           // pid of the detached broker this peer started
+	damaged *damagedStore // the last broker it started found the store damaged
 	closed  bool
 
 	sess    sessionState
@@ -170,7 +175,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 		} else {
 			lastErr = err
 		}
-		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 		c, err := ipc.Dial(dctx, p.cfg.Addr, p.cfg.Keys, ipc.DialOptions{
 			MaxFrame: p.cfg.Limits.MaxFrame,
 			OnEvent:  p.onEvent,

@@ -26,7 +26,7 @@ const stopTimeout = 15 * time.Second
 // record names that pid, so it never signals a process of another mesh.
 // It returns the broker's description once its process has exited.
 func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
-	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 	c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
 	cancel()
 	if err != nil {

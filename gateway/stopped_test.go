@@ -3,10 +3,8 @@
 package gateway_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
@@ -32,51 +29,29 @@ import (
 // the test ends.
 func startBrokerProcess(t *testing.T) (*exec.Cmd, election.Config) {
 	t.Helper()
-	secret := rand.Text()
-	stretched, _, err := auth.LoadSecret("", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := auth.DeriveKeys(stretched)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret, keys := testbin.RandomSecret(t)
 	addr := testbin.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(ipcmeshBin, "broker")
 	cmd.Env = append(testbin.CleanEnviron(), "IPC_PORT="+port, "IPC_DATA_DIR="+t.TempDir(), "IPC_SHARED_SECRET="+secret)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := testbin.NewStream()
+	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		out.Finish()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGCONT)
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 	})
-	serving := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "serving") {
-				serving <- true
-				break
-			}
-		}
-		close(serving)
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case ok := <-serving:
-		if !ok {
-			t.Fatal("ipcmesh broker exited before it served")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ipcmesh broker did not print its serving line within 30s")
+	if _, err := out.WaitLine("serving", 30*time.Second); err != nil {
+		t.Fatalf("ipcmesh broker did not serve: %v", err)
 	}
 	return cmd, election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys}
 }

@@ -43,7 +43,7 @@ func TestWaitingCheckWokenByPush(t *testing.T) {
 	got := make(chan result, 1)
 	go func() {
 		var r checked
-		err := f.client(key).call(ctxT(t), "GET", "/api/v1/messages?wait=60s", nil, &r)
+		err := f.client(key).Call(ctxT(t), "GET", "/api/v1/messages?wait=60s", nil, &r)
 		got <- result{r, err}
 	}()
 	f.awaitWaiters("alice", 1)
@@ -97,4 +97,11 @@ func TestMCPWaitingCheckWokenByPush(t *testing.T) {
 	case <-ctxT(t).Done():
 		t.Fatal("the waiting check did not return once mail arrived")
 	}
+}
+
+// checked is the JSON of GET /api/v1/messages.
+type checked struct {
+	Messages []struct {
+		ID, From, Content string
+	} `json:"messages"`
 }

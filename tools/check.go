@@ -91,11 +91,8 @@ func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs
 		b.WriteString("\n")
 		writeMessage(&b, m, false)
 	}
-	switch {
-	case r.Remaining > 0 && in.From != "":
-		fmt.Fprintf(&b, "\n(%d more unread, from others too: call check again.)\n", r.Remaining)
-	case r.Remaining > 0:
-		fmt.Fprintf(&b, "\n(%d more unread: call check again.)\n", r.Remaining)
+	if r.Remaining > 0 {
+		fmt.Fprintf(&b, "\n(%s: call check again.)\n", human.MoreUnread(r.Remaining, in.From != ""))
 	}
 	// The result is built: only now may the messages leave the inbox.
 	if _, err := p.Ack(ctx, ids); err != nil {

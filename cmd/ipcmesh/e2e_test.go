@@ -101,7 +101,7 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 	var out streamOutcome
 	out.broker, out.sender, out.receiver, out.brokerPID = broker, sender, receiver, pid
 	for i := lostSeen; i < len(order); i++ {
-		if at := receiver.stdout.timeOf(i); at.After(lostAt) {
+		if at := receiver.stdout.TimeOf(i); at.After(lostAt) {
 			out.nextAfterLoss = at.Sub(lostAt)
 			break
 		}
@@ -167,7 +167,7 @@ func readNumbered(t *testing.T, receiver, sender *proc, total int, within time.D
 	count = make(map[int]int)
 	deadline := time.Now().Add(within)
 	for n := 0; len(count) < total; {
-		batch, closed := receiver.stdout.next(n, deadline)
+		batch, closed := receiver.stdout.Next(n, deadline)
 		for _, l := range batch {
 			var msg ipcmesh.Message
 			if err := json.Unmarshal([]byte(l), &msg); err != nil {

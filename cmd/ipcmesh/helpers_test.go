@@ -5,7 +5,6 @@ package main
 // print rather than for time to pass.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -106,97 +104,8 @@ func (m *mesh) environ() []string {
 	return append(env, m.env...)
 }
 
-// stream collects what a child writes to stdout or stderr, line by line,
-// with the time each line arrived, and lets a test wait for lines.
-type stream struct {
-	mu      sync.Mutex
-	partial []byte
-	lines   []string
-	times   []time.Time
-	raw     bytes.Buffer
-	closed  bool
-	changed chan struct{} // closed and replaced whenever a line arrives
-}
-
-func newStream() *stream { return &stream{changed: make(chan struct{})} }
-
-func (s *stream) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.raw.Write(b)
-	s.partial = append(s.partial, b...)
-	now := time.Now()
-	added := false
-	for {
-		i := bytes.IndexByte(s.partial, '\n')
-		if i < 0 {
-			break
-		}
-		s.lines = append(s.lines, strings.TrimSuffix(string(s.partial[:i]), "\r"))
-		s.times = append(s.times, now)
-		s.partial = s.partial[i+1:]
-		added = true
-	}
-	if added {
-		close(s.changed)
-		s.changed = make(chan struct{})
-	}
-	return len(b), nil
-}
-
-// finish marks the end of the stream, keeping an unterminated last line.
-func (s *stream) finish() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.partial) > 0 {
-		s.lines = append(s.lines, string(s.partial))
-		s.times = append(s.times, time.Now())
-		s.partial = nil
-	}
-	s.closed = true
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-func (s *stream) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.raw.String()
-}
-
-// Lines returns every complete line so far.
-func (s *stream) Lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.lines...)
-}
-
-// timeOf returns when line i arrived.
-func (s *stream) timeOf(i int) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.times[i]
-}
-
-// next waits until there are lines past the first n, the stream ends, or
-// the deadline passes, and returns the new lines and whether it ended.
-func (s *stream) next(n int, deadline time.Time) (lines []string, closed bool) {
-	for {
-		s.mu.Lock()
-		if len(s.lines) > n || s.closed {
-			lines, closed = append([]string(nil), s.lines[n:]...), s.closed
-			s.mu.Unlock()
-			return lines, closed
-		}
-		ch := s.changed
-		s.mu.Unlock()
-		select {
-		case <-ch:
-		case <-time.After(time.Until(deadline)):
-			return nil, false
-		}
-	}
-}
+// stream collects what a child writes to stdout or stderr, line by line.
+type stream = testbin.Stream
 
 // proc is a running ipcmesh child process.
 type proc struct {
@@ -240,8 +149,8 @@ func startCmd(t *testing.T, cmd *exec.Cmd, label string, env []string, stdin io.
 		t:      t,
 		label:  label,
 		cmd:    cmd,
-		stdout: newStream(),
-		stderr: newStream(),
+		stdout: testbin.NewStream(),
+		stderr: testbin.NewStream(),
 		exited: make(chan struct{}),
 	}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
@@ -256,8 +165,8 @@ func startCmd(t *testing.T, cmd *exec.Cmd, label string, env []string, stdin io.
 		if err != nil && !errors.As(err, new(*exec.ExitError)) {
 			p.code = -1
 		}
-		p.stdout.finish()
-		p.stderr.finish()
+		p.stdout.Finish()
+		p.stderr.Finish()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
@@ -308,24 +217,15 @@ func (p *proc) wait(timeout time.Duration) int {
 // waitLine waits for a line of s that contains substr and returns it.
 func (p *proc) waitLine(s *stream, substr string, timeout time.Duration) string {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	n := 0
-	for {
-		lines, closed := s.next(n, deadline)
-		for _, l := range lines {
-			if strings.Contains(l, substr) {
-				return l
-			}
-		}
-		n += len(lines)
-		if closed {
-			p.wait(runTimeout)
-			p.t.Fatalf("%s exited (status %d) without printing %q\nstdout:\n%s\nstderr:\n%s", p.label, p.code, substr, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
-		}
-		if len(lines) == 0 && time.Now().After(deadline) {
-			p.t.Fatalf("%s did not print %q within %v\nstdout:\n%s\nstderr:\n%s", p.label, substr, timeout, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
-		}
+	l, err := s.WaitLine(substr, timeout)
+	if errors.Is(err, testbin.ErrEnded) {
+		p.wait(runTimeout)
+		p.t.Fatalf("%s exited (status %d) without printing %q\nstdout:\n%s\nstderr:\n%s", p.label, p.code, substr, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
 	}
+	if err != nil {
+		p.t.Fatalf("%s did not print %q within %v\nstdout:\n%s\nstderr:\n%s", p.label, substr, timeout, tail(p.stdout.String(), 20), tail(p.stderr.String(), 20))
+	}
+	return l
 }
 
 // interrupt asks the process to stop as Ctrl-C does. Windows cannot send

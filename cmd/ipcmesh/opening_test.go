@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
@@ -39,7 +40,7 @@ func TestCommandWaitsForABrokerOpeningItsStore(t *testing.T) {
 	send := a.start(nil, "send", "--as", "dave", "carol", "while the store opens")
 	// Longer than a peer waits for the answer to its hello: the time under
 	// test, not a wait for an event.
-	time.Sleep(helloWait + time.Second)
+	time.Sleep(election.HelloTimeout + time.Second)
 	if send.hasExited() {
 		t.Fatalf("send gave up while the broker was opening its store (exit %d): %s", send.wait(runTimeout), send.stderr.String())
 	}
@@ -56,7 +57,3 @@ func TestCommandWaitsForABrokerOpeningItsStore(t *testing.T) {
 		t.Errorf("send printed %q; want it stored or queued for carol", out)
 	}
 }
-
-// helloWait is how long a peer waits for the broker to answer its hello
-// (election.Peer's dial).
-const helloWait = 3 * time.Second

@@ -22,20 +22,23 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 }
 
 // Create writes path with data and mode perm unless path exists, a
-// symbolic link included, in which case it leaves it alone and returns
-// nil. The data is written whole beside path and linked into place: of
-// processes racing to create path exactly one wins, and none reads half a
-// file.
-func Create(path string, data []byte, perm fs.FileMode) error {
+// symbolic link included, in which case it leaves it alone; it reports
+// whether it wrote path. The data is written whole beside path and linked
+// into place: of processes racing to create path exactly one wins, and
+// none reads half a file.
+func Create(path string, data []byte, perm fs.FileMode) (bool, error) {
 	tmp, err := writeTemp(path, data, perm)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, err
 	}
-	return nil
+	return true, nil
 }
 
 // writeTemp writes data, synced, to a new file beside path (os.CreateTemp

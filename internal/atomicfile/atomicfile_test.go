@@ -41,11 +41,11 @@ func TestWriteMissingFolder(t *testing.T) {
 func TestCreate(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f")
-	if err := Create(path, []byte("first"), 0o600); err != nil {
-		t.Fatal(err)
+	if created, err := Create(path, []byte("first"), 0o600); err != nil || !created {
+		t.Fatalf("the first Create: created %v, %v; want it created", created, err)
 	}
-	if err := Create(path, []byte("second"), 0o600); err != nil {
-		t.Fatal(err)
+	if created, err := Create(path, []byte("second"), 0o600); err != nil || created {
+		t.Fatalf("the second Create: created %v, %v; want the file left alone", created, err)
 	}
 	if b, err := os.ReadFile(path); err != nil || string(b) != "first" {
 		t.Errorf("after two creates: %q, %v; want the first", b, err)
@@ -54,8 +54,8 @@ func TestCreate(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), link); err != nil {
 		t.Skip(err)
 	}
-	if err := Create(link, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
+	if created, err := Create(link, []byte("x"), 0o600); err != nil || created {
+		t.Fatalf("Create over a link: created %v, %v; want the link left alone", created, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
 		t.Error("Create wrote through a link")

@@ -53,6 +53,17 @@ func Count(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
+// MoreUnread says how much mail a check left in the inbox: "3 more
+// unread", and with narrowed (the check was for one sender's mail) "3 more
+// unread, from others too", since the rest need not be that sender's. The
+// face adds what to do about it, in its own words.
+func MoreUnread(n int, narrowed bool) string {
+	if narrowed {
+		return fmt.Sprintf("%d more unread, from others too", n)
+	}
+	return fmt.Sprintf("%d more unread", n)
+}
+
 // ParseWhen reads a point in time as people give it: a duration back from
 // now (90m, 24h, 7d) or a date (2026-01-02 in local time, or RFC 3339).
 func ParseWhen(s string, now time.Time) (time.Time, error) {

@@ -96,3 +96,12 @@ func TestSender(t *testing.T) {
 		}
 	}
 }
+
+func TestMoreUnread(t *testing.T) {
+	if got, want := MoreUnread(3, false), "3 more unread"; got != want {
+		t.Errorf("MoreUnread(3, false) = %q, want %q", got, want)
+	}
+	if got, want := MoreUnread(1, true), "1 more unread, from others too"; got != want {
+		t.Errorf("MoreUnread(1, true) = %q, want %q", got, want)
+	}
+}

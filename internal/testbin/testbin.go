@@ -157,6 +157,23 @@ func RandomKeys(tb testing.TB) auth.Keys {
 	return keys
 }
 
+// RandomSecret returns a fresh random secret, to give a child as
+// IPC_SHARED_SECRET, and the keys every peer derives from it: a private
+// mesh no other test, and no developer's own mesh, can talk to.
+func RandomSecret(tb testing.TB) (string, auth.Keys) {
+	tb.Helper()
+	secret := rand.Text()
+	stretched, _, err := auth.LoadSecret("", secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := auth.DeriveKeys(stretched)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return secret, keys
+}
+
 // Main is the body of a TestMain for tests that run the binary: it builds
 // it into a temporary folder (with the race detector when race is set),
 // stores its path in *bin, runs the tests and removes the folder. It
