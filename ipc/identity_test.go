@@ -439,3 +439,22 @@ func TestRegisterOwnNameAfterExpiry(t *testing.T) {
 	var r ipc.Session
 	m.dial(t).must(t, ipc.OpResume, ipc.ResumeRequest{Token: s.Token}, &r)
 }
+
+// A session lasts its whole TTL, token included, whatever the fraction of
+// a second it was made at: the token's expiry, in whole seconds, is
+// rounded up. A peer renews at a quarter of the TTL, so with a short TTL
+// a token rounded down could be expired by then.
+func TestShortSessionLastsItsTTL(t *testing.T) {
+	clock := &testClock{t: time.Unix(1_800_000_000, 900_000_000)} // x.9 s
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Now = clock.Now
+		o.Config.SessionTTL = time.Second
+	})
+	s := m.dial(t).register(t, ipc.RegisterRequest{Name: "brief"})
+	if want := clock.Now().Add(time.Second); s.Expires.Before(want) {
+		t.Fatalf("a session made with a TTL of 1s expires at %v, before %v", s.Expires, want)
+	}
+	clock.Advance(250 * time.Millisecond)
+	var r ipc.Session
+	m.dial(t).must(t, ipc.OpResume, ipc.ResumeRequest{Token: s.Token}, &r)
+}

@@ -176,7 +176,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	exp := now.Add(b.cfg.SessionTTL)
+	exp := b.expiry(now)
 	if err := b.claim(c.ctx, req.NewName); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (b *Broker) allowRegister(c *conn) error {
 // resume is what keeps a session in use from expiring.
 func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool) (*Session, error) {
 	now := b.cfg.Now()
-	exp := now.Add(b.cfg.SessionTTL)
+	exp := b.expiry(now)
 	if err := b.claim(c.ctx, name); err != nil {
 		return nil, err
 	}
@@ -239,6 +239,19 @@ func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool)
 		b.release(old) // the connection acted as old until now
 	}
 	return b.session(name, sid, exp, resumed)
+}
+
+// expiry is when a session made or renewed at now ends. A token carries it
+// in whole seconds: it is rounded up, so that the token and the session's
+// record agree and both last the whole TTL. Rounded down, a token could
+// expire before the peer's first renewal (at a quarter of the TTL) when
+// the TTL is short.
+func (b *Broker) expiry(now time.Time) time.Time {
+	exp := now.Add(b.cfg.SessionTTL)
+	if t := exp.Truncate(time.Second); !t.Equal(exp) {
+		return t.Add(time.Second)
+	}
+	return exp
 }
 
 func (b *Broker) session(name, sid string, exp time.Time, resumed bool) (*Session, error) {
