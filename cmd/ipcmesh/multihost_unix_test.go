@@ -5,7 +5,6 @@ package main
 import (
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,9 +35,7 @@ func TestNameHeldOnOneHostUntilItsLeaseEnds(t *testing.T) {
 	// broker is frozen first, so that neither it nor the holder (which
 	// would otherwise host the next broker) can release or renew the
 	// lease; then both are killed.
-	if err := signalPID(brokerA.pid(), syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stopProcess(t, brokerA.pid())
 	died := time.Now()
 	for _, p := range []*proc{holder, brokerA} {
 		if err := signalPID(p.pid(), os.Kill); err != nil {
