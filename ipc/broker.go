@@ -134,7 +134,8 @@ type Broker struct {
 	idleTimer  *time.Timer
 
 	// names guards the decisions about who holds a name (register,
-	// resume, rename), which read the store and then write it.
+	// resume, rename, and letting go of a name whose last connection
+	// left), which read the store and then write it.
 	names    sync.Mutex
 	presence presence
 }
@@ -247,7 +248,14 @@ func (b *Broker) dropConn(c *conn) {
 	b.mu.Unlock()
 	if name := c.leave(); name != "" {
 		b.touch(name)
+		// Under the lock that register and resume decide under: a
+		// connection taking the name meanwhile is either bound by the time
+		// release looks, or claims the name once the release is done. A
+		// release racing the claim could delete the mesh-wide lease that
+		// the claim had just found and kept as its own.
+		b.names.Lock()
 		b.release(name)
+		b.names.Unlock()
 	}
 }
 
