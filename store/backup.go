@@ -79,12 +79,12 @@ func (s *Store) backup(path string, batch int) error {
 // spillNames lists the spill files the records of t name, by folder. A
 // database that was never opened as a store (a fresh file) has no
 // buckets, and names none.
-func spillNames(t tables) (map[string][]string, error) {
+func spillNames(t *tables) (map[string][]string, error) {
 	files := make(map[string][]string)
-	if t.messages == nil || t.shared() == nil {
+	if t.messages() == nil || t.shared() == nil {
 		return files, nil
 	}
-	err := t.messages.ForEach(func(k, v []byte) error {
+	err := t.messages().ForEach(func(k, v []byte) error {
 		rec, err := unmarshalRecord(v)
 		if err != nil {
 			return fmt.Errorf("message %x: %w", k, err)

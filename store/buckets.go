@@ -58,16 +58,16 @@ const (
 
 // markSchema runs when the database is opened: a database from before
 // conversations were indexed gets its backfill mark.
-func markSchema(t tables) error {
-	if t.meta.Get([]byte(metaSchema)) != nil {
+func markSchema(t *tables) error {
+	if t.meta().Get([]byte(metaSchema)) != nil {
 		return nil
 	}
-	if last := t.messages.Sequence(); last > 0 {
-		if err := t.meta.Put([]byte(metaBackfill), seqKey(last)); err != nil {
+	if last := t.messages().Sequence(); last > 0 {
+		if err := t.meta().Put([]byte(metaBackfill), seqKey(last)); err != nil {
 			return err
 		}
 	}
-	return t.meta.Put([]byte(metaSchema), seqKey(schemaCollab))
+	return t.meta().Put([]byte(metaSchema), seqKey(schemaCollab))
 }
 
 func createBuckets(tx *bolt.Tx) error {
@@ -88,41 +88,48 @@ func createBuckets(tx *bolt.Tx) error {
 }
 
 // tables are a transaction's handles on the top-level buckets, all of which
-// Open guarantees exist.
+// Open guarantees exist. Each is opened on first use and kept for the
+// transaction: opening one is a seek and allocations, a read transaction
+// (unlike a write one) would repeat it on every call, and most requests
+// need a few of the buckets only.
 type tables struct {
-	messages, ids, inboxes, unread    *bolt.Bucket
-	instances, sessions, forwards     *bolt.Bucket
-	renames, history, queued          *bolt.Bucket
-	forwardExpiry, renameExpiry, meta *bolt.Bucket
-
-	// tx opens the collaboration buckets on first use (see the methods
-	// below): opening a bucket costs allocations, and a direct message
-	// needs none of them but conversations.
 	tx *bolt.Tx
+
+	cMessages, cIDs, cInboxes, cUnread     *bolt.Bucket
+	cInstances, cSessions, cForwards       *bolt.Bucket
+	cRenames, cHistory, cQueued            *bolt.Bucket
+	cForwardExpiry, cRenameExpiry, cMeta   *bolt.Bucket
+	cChannels, cChannelStats, cCursors     *bolt.Bucket
+	cChannelLog, cChannelExpiry, cConvs    *bolt.Bucket
+	cThreads, cWords, cShared, cAccessKeys *bolt.Bucket
+	cEarlierNames                          *bolt.Bucket
 }
 
-func tablesOf(tx *bolt.Tx) tables {
-	b := func(name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
-	return tables{
-		messages:      b(bucketMessages),
-		ids:           b(bucketIDs),
-		inboxes:       b(bucketInboxes),
-		unread:        b(bucketUnread),
-		instances:     b(bucketInstances),
-		sessions:      b(bucketSessions),
-		forwards:      b(bucketForwards),
-		renames:       b(bucketRenames),
-		history:       b(bucketHistory),
-		queued:        b(bucketQueued),
-		forwardExpiry: b(bucketForwardExpiry),
-		renameExpiry:  b(bucketRenameExpiry),
-		meta:          b(bucketMeta),
-		tx:            tx,
+func tablesOf(tx *bolt.Tx) *tables { return &tables{tx: tx} }
+
+// open returns the bucket name, opening it into *slot on first use.
+func (t *tables) open(slot **bolt.Bucket, name []byte) *bolt.Bucket {
+	if *slot == nil {
+		*slot = t.tx.Bucket(name)
 	}
+	return *slot
 }
 
-// Names of the lazily opened buckets as byte slices, made once.
+// Names of the buckets as byte slices, made once.
 var (
+	keyMessages      = []byte(bucketMessages)
+	keyIDs           = []byte(bucketIDs)
+	keyInboxes       = []byte(bucketInboxes)
+	keyUnread        = []byte(bucketUnread)
+	keyInstances     = []byte(bucketInstances)
+	keySessions      = []byte(bucketSessions)
+	keyForwards      = []byte(bucketForwards)
+	keyRenames       = []byte(bucketRenames)
+	keyHistory       = []byte(bucketHistory)
+	keyQueued        = []byte(bucketQueued)
+	keyForwardExpiry = []byte(bucketForwardExpiry)
+	keyRenameExpiry  = []byte(bucketRenameExpiry)
+	keyMeta          = []byte(bucketMeta)
 	keyChannels      = []byte(bucketChannels)
 	keyChannelStats  = []byte(bucketChannelStats)
 	keyCursors       = []byte(bucketCursors)
@@ -136,19 +143,30 @@ var (
 	keyEarlierNames  = []byte(bucketEarlierNames)
 )
 
-// The collaboration buckets; bbolt keeps each open for the rest of the
-// transaction once opened.
-func (t tables) channels() *bolt.Bucket      { return t.tx.Bucket(keyChannels) }
-func (t tables) channelStats() *bolt.Bucket  { return t.tx.Bucket(keyChannelStats) }
-func (t tables) cursors() *bolt.Bucket       { return t.tx.Bucket(keyCursors) }
-func (t tables) channelLog() *bolt.Bucket    { return t.tx.Bucket(keyChannelLog) }
-func (t tables) channelExpiry() *bolt.Bucket { return t.tx.Bucket(keyChannelExpiry) }
-func (t tables) conversations() *bolt.Bucket { return t.tx.Bucket(keyConversations) }
-func (t tables) threads() *bolt.Bucket       { return t.tx.Bucket(keyThreads) }
-func (t tables) words() *bolt.Bucket         { return t.tx.Bucket(keyWords) }
-func (t tables) shared() *bolt.Bucket        { return t.tx.Bucket(keyShared) }
-func (t tables) accessKeys() *bolt.Bucket    { return t.tx.Bucket(keyAccessKeys) }
-func (t tables) earlierNames() *bolt.Bucket  { return t.tx.Bucket(keyEarlierNames) }
+func (t *tables) messages() *bolt.Bucket      { return t.open(&t.cMessages, keyMessages) }
+func (t *tables) ids() *bolt.Bucket           { return t.open(&t.cIDs, keyIDs) }
+func (t *tables) inboxes() *bolt.Bucket       { return t.open(&t.cInboxes, keyInboxes) }
+func (t *tables) unread() *bolt.Bucket        { return t.open(&t.cUnread, keyUnread) }
+func (t *tables) instances() *bolt.Bucket     { return t.open(&t.cInstances, keyInstances) }
+func (t *tables) sessions() *bolt.Bucket      { return t.open(&t.cSessions, keySessions) }
+func (t *tables) forwards() *bolt.Bucket      { return t.open(&t.cForwards, keyForwards) }
+func (t *tables) renames() *bolt.Bucket       { return t.open(&t.cRenames, keyRenames) }
+func (t *tables) history() *bolt.Bucket       { return t.open(&t.cHistory, keyHistory) }
+func (t *tables) queued() *bolt.Bucket        { return t.open(&t.cQueued, keyQueued) }
+func (t *tables) forwardExpiry() *bolt.Bucket { return t.open(&t.cForwardExpiry, keyForwardExpiry) }
+func (t *tables) renameExpiry() *bolt.Bucket  { return t.open(&t.cRenameExpiry, keyRenameExpiry) }
+func (t *tables) meta() *bolt.Bucket          { return t.open(&t.cMeta, keyMeta) }
+func (t *tables) channels() *bolt.Bucket      { return t.open(&t.cChannels, keyChannels) }
+func (t *tables) channelStats() *bolt.Bucket  { return t.open(&t.cChannelStats, keyChannelStats) }
+func (t *tables) cursors() *bolt.Bucket       { return t.open(&t.cCursors, keyCursors) }
+func (t *tables) channelLog() *bolt.Bucket    { return t.open(&t.cChannelLog, keyChannelLog) }
+func (t *tables) channelExpiry() *bolt.Bucket { return t.open(&t.cChannelExpiry, keyChannelExpiry) }
+func (t *tables) conversations() *bolt.Bucket { return t.open(&t.cConvs, keyConversations) }
+func (t *tables) threads() *bolt.Bucket       { return t.open(&t.cThreads, keyThreads) }
+func (t *tables) words() *bolt.Bucket         { return t.open(&t.cWords, keyWords) }
+func (t *tables) shared() *bolt.Bucket        { return t.open(&t.cShared, keyShared) }
+func (t *tables) accessKeys() *bolt.Bucket    { return t.open(&t.cAccessKeys, keyAccessKeys) }
+func (t *tables) earlierNames() *bolt.Bucket  { return t.open(&t.cEarlierNames, keyEarlierNames) }
 
 // seqKey is big-endian so that byte order is seq order, which makes a
 // cursor walk an inbox oldest first.

@@ -70,7 +70,7 @@ func putChannel(channels *bolt.Bucket, name string, r channelRecord) error {
 }
 
 // channelView is the channel as callers see it.
-func channelView(t tables, name string, r channelRecord) ipcmesh.Channel {
+func channelView(t *tables, name string, r channelRecord) ipcmesh.Channel {
 	st := getChannelStats(t.channelStats(), name)
 	return ipcmesh.Channel{
 		Name:        name,
@@ -316,7 +316,7 @@ type membership struct {
 }
 
 // memberships reads name's cursors: one short prefix walk, channel order.
-func memberships(t tables, name string) []membership {
+func memberships(t *tables, name string) []membership {
 	var out []membership
 	prefix := append([]byte(name), 0)
 	c := t.cursors().Cursor()
@@ -328,7 +328,7 @@ func memberships(t tables, name string) []membership {
 
 // moveMemberships hands old's channels and cursors to newName in a rename.
 // Where newName is already a member, its own cursor stays.
-func moveMemberships(t tables, old, newName string) error {
+func moveMemberships(t *tables, old, newName string) error {
 	for _, m := range memberships(t, old) {
 		if err := t.cursors().Delete(cursorKey(old, m.channel)); err != nil {
 			return err

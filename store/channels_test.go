@@ -513,7 +513,7 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 		for _, b := range []*bolt.Bucket{tb.words(), tb.channelLog(), tb.conversations(), tb.threads(), tb.channelExpiry()} {
 			err := b.ForEach(func(k, _ []byte) error {
 				seq := tailSeq(k)
-				if tb.messages.Get(seqKey(seq)) == nil {
+				if tb.messages().Get(seqKey(seq)) == nil {
 					return fmt.Errorf("index entry %q names deleted seq %d", k, seq)
 				}
 				return nil
@@ -583,10 +583,10 @@ func TestConversationBackfillAfterUpgrade(t *testing.T) {
 		if _, err := tx.CreateBucket([]byte(bucketConversations)); err != nil {
 			return err
 		}
-		if err := tb.meta.Delete([]byte(metaSchema)); err != nil {
+		if err := tb.meta().Delete([]byte(metaSchema)); err != nil {
 			return err
 		}
-		return tb.meta.Delete([]byte(metaIndexed))
+		return tb.meta().Delete([]byte(metaIndexed))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -606,7 +606,7 @@ func TestConversationBackfillAfterUpgrade(t *testing.T) {
 		t.Fatalf("conversation = %s", msgIDs(msgs))
 	}
 	s.db.View(func(tx *bolt.Tx) error {
-		if tablesOf(tx).meta.Get([]byte(metaBackfill)) != nil {
+		if tablesOf(tx).meta().Get([]byte(metaBackfill)) != nil {
 			t.Error("backfill mark left behind")
 		}
 		return nil

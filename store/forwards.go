@@ -28,7 +28,7 @@ func (s *Store) Resolve(name string) (string, error) {
 	}
 	var final string
 	err := s.view(func(tx *bolt.Tx) error {
-		chain, err := forwardChain(tablesOf(tx).forwards, name, s.now())
+		chain, err := forwardChain(tablesOf(tx).forwards(), name, s.now())
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func getForward(forwards *bolt.Bucket, name string) (forward, bool, error) {
 }
 
 // putForward records old -> f.To, replacing any forward old had.
-func putForward(t tables, old string, f forward) error {
+func putForward(t *tables, old string, f forward) error {
 	if err := endForward(t, old); err != nil {
 		return err
 	}
@@ -81,20 +81,20 @@ func putForward(t tables, old string, f forward) error {
 	if err != nil {
 		return err
 	}
-	if err := t.forwards.Put([]byte(old), v); err != nil {
+	if err := t.forwards().Put([]byte(old), v); err != nil {
 		return err
 	}
-	return t.forwardExpiry.Put(timeKey(f.Until, []byte(old)), nil)
+	return t.forwardExpiry().Put(timeKey(f.Until, []byte(old)), nil)
 }
 
 // endForward removes the forward from name, if any, with its expiry entry.
-func endForward(t tables, name string) error {
-	f, ok, err := getForward(t.forwards, name)
+func endForward(t *tables, name string) error {
+	f, ok, err := getForward(t.forwards(), name)
 	if err != nil || !ok {
 		return err
 	}
-	if err := t.forwardExpiry.Delete(timeKey(f.Until, []byte(name))); err != nil {
+	if err := t.forwardExpiry().Delete(timeKey(f.Until, []byte(name))); err != nil {
 		return err
 	}
-	return t.forwards.Delete([]byte(name))
+	return t.forwards().Delete([]byte(name))
 }

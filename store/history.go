@@ -83,7 +83,7 @@ func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, b
 		more bool
 	)
 	err := s.viewMail(func(tx *bolt.Tx) error {
-		messages := tablesOf(tx).messages
+		messages := tablesOf(tx).messages()
 		before := p.Before
 		if until != 0 {
 			// Start where the clock passed Until, not at the newest.
@@ -156,8 +156,8 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		thread := id
-		if key := t.ids.Get([]byte(id)); key != nil {
-			rec, ok, err := getRecord(t.messages, key)
+		if key := t.ids().Get([]byte(id)); key != nil {
+			rec, ok, err := getRecord(t.messages(), key)
 			if err != nil {
 				return err
 			}
@@ -166,8 +166,8 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 			}
 			found = ok
 		}
-		if rkey := t.ids.Get([]byte(thread)); rkey != nil {
-			root, ok, err := getRecord(t.messages, rkey)
+		if rkey := t.ids().Get([]byte(thread)); rkey != nil {
+			root, ok, err := getRecord(t.messages(), rkey)
 			if err != nil {
 				return err
 			}
@@ -208,7 +208,7 @@ func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, err
 	return out, nil
 }
 
-func (s *Store) threadAfter(t tables, thread string, after uint64, out []ipcmesh.Message) ([]ipcmesh.Message, error) {
+func (s *Store) threadAfter(t *tables, thread string, after uint64, out []ipcmesh.Message) ([]ipcmesh.Message, error) {
 	if len(thread) > maxIDLen || after == 1<<64-1 {
 		return out, nil
 	}
@@ -216,7 +216,7 @@ func (s *Store) threadAfter(t tables, thread string, after uint64, out []ipcmesh
 	c := t.threads().Cursor()
 	for k, _ := c.Seek(withSeq(prefix, after+1)); k != nil && inList(k, prefix); k, _ = c.Next() {
 		seq := tailSeq(k)
-		rec, ok, err := getRecord(t.messages, seqKey(seq))
+		rec, ok, err := getRecord(t.messages(), seqKey(seq))
 		if err != nil {
 			return nil, err
 		}

@@ -56,7 +56,7 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		sent := func([]byte) (bool, error) { return true, nil }
 		if from != "" {
 			as := senders(t, from, s.now())
-			msgs := seeker{c: t.messages.Cursor()}
+			msgs := seeker{c: t.messages().Cursor()}
 			sent = func(k []byte) (bool, error) {
 				h, ok := peekRecord(msgs.get(k))
 				if !ok {
@@ -66,7 +66,7 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 			}
 		}
 		var keys [][]byte
-		if inbox := t.inboxes.Bucket([]byte(name)); inbox != nil {
+		if inbox := t.inboxes().Bucket([]byte(name)); inbox != nil {
 			c := inbox.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
 				ok, err := sent(k)
@@ -99,7 +99,7 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		}
 		out = make([]ipcmesh.Message, 0, len(keys))
 		for _, k := range keys {
-			rec, ok, err := getRecord(t.messages, k)
+			rec, ok, err := getRecord(t.messages(), k)
 			if err != nil {
 				return err
 			}
@@ -138,7 +138,7 @@ func (s *Store) UnreadCount(name string) (int, error) {
 	var n int
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		n = count(t.unread, name)
+		n = count(t.unread(), name)
 		ms := memberships(t, name)
 		if len(ms) == 0 {
 			return nil
@@ -185,13 +185,13 @@ func (s *Store) Ack(ctx context.Context, name string, ids []string) (int, error)
 
 // ackTx is Ack's write, at now. It reads nothing but the database, so a
 // replay of the journal on the same state makes the same writes.
-func ackTx(t tables, name string, ids []string, now time.Time) (int, error) {
+func ackTx(t *tables, name string, ids []string, now time.Time) (int, error) {
 	n := 0
-	inbox := t.inboxes.Bucket([]byte(name))
+	inbox := t.inboxes().Bucket([]byte(name))
 	inboxN := 0
 	cursors := map[string]uint64{} // channel -> new cursor
 	for _, id := range ids {
-		key := bytes.Clone(t.ids.Get([]byte(id)))
+		key := bytes.Clone(t.ids().Get([]byte(id)))
 		if key == nil {
 			continue
 		}
@@ -199,13 +199,13 @@ func ackTx(t tables, name string, ids []string, now time.Time) (int, error) {
 			if err := inbox.Delete(key); err != nil {
 				return 0, err
 			}
-			if err := t.history.Put(timeKey(now, key), nil); err != nil {
+			if err := t.history().Put(timeKey(now, key), nil); err != nil {
 				return 0, err
 			}
 			inboxN++
 			continue
 		}
-		rec, ok, err := getRecord(t.messages, key)
+		rec, ok, err := getRecord(t.messages(), key)
 		if err != nil {
 			return 0, err
 		}
@@ -234,10 +234,10 @@ func ackTx(t tables, name string, ids []string, now time.Time) (int, error) {
 		}
 	}
 	n += inboxN
-	if err := addCount(t.unread, name, -inboxN); err != nil {
+	if err := addCount(t.unread(), name, -inboxN); err != nil {
 		return 0, err
 	}
-	return n, addCount(t.meta, countUnread, -inboxN)
+	return n, addCount(t.meta(), countUnread, -inboxN)
 }
 
 // Lookup returns the message stored under id, read or not, whoever sent or
@@ -250,11 +250,11 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 	)
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		key := t.ids.Get([]byte(id))
+		key := t.ids().Get([]byte(id))
 		if key == nil {
 			return nil
 		}
-		rec, found, err := getRecord(t.messages, key)
+		rec, found, err := getRecord(t.messages(), key)
 		if err != nil || !found {
 			return err
 		}
@@ -283,12 +283,12 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	)
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		key := t.ids.Get([]byte(id))
+		key := t.ids().Get([]byte(id))
 		if key == nil {
 			return nil
 		}
 		var err error
-		rec, found, err = getRecord(t.messages, key)
+		rec, found, err = getRecord(t.messages(), key)
 		seq = seqOf(key)
 		if err != nil || !found || rec.Channel == "" {
 			return err

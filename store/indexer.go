@@ -200,14 +200,14 @@ func (ix *indexer) round() (bool, error) {
 	)
 	err := ix.s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		wm = watermark(t.meta)
-		last := t.messages.Sequence()
+		wm = watermark(t.meta())
+		last := t.messages().Sequence()
 		if wm >= last {
 			caughtUp = true
 			return nil
 		}
 		postings := 0
-		c := t.messages.Cursor()
+		c := t.messages().Cursor()
 		k, v := c.Seek(seqKey(wm + 1))
 		for ; k != nil && len(batch) < indexBatch && postings < indexPostings; k, v = c.Next() {
 			rec, err := unmarshalRecord(v)
@@ -234,17 +234,17 @@ func (ix *indexer) round() (bool, error) {
 	}
 	err = ix.s.c.submit(ix.ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
-		if watermark(t.meta) != wm {
+		if watermark(t.meta()) != wm {
 			return nil // someone else moved it: the next round starts over
 		}
 		words := t.words()
 		words.FillPercent = 0.9 // postings are mostly added at a list's end
-		backfill := seqOf(t.meta.Get([]byte(metaBackfill)))
+		backfill := seqOf(t.meta().Get([]byte(metaBackfill)))
 		// bbolt keeps the keys it is given until the commit: carve them all
 		// from one slab instead of allocating each.
 		slab := make([]byte, 0, keyBytes)
 		keys := make([][]byte, 0, keyBytes/12)
-		msgs := seeker{c: t.messages.Cursor()}
+		msgs := seeker{c: t.messages().Cursor()}
 		for _, p := range batch {
 			key := seqKey(p.seq)
 			v := msgs.get(key)
@@ -280,11 +280,11 @@ func (ix *indexer) round() (bool, error) {
 			}
 		}
 		if backfill != 0 && through >= backfill {
-			if err := t.meta.Delete([]byte(metaBackfill)); err != nil {
+			if err := t.meta().Delete([]byte(metaBackfill)); err != nil {
 				return err
 			}
 		}
-		return t.meta.Put([]byte(metaIndexed), seqKey(through))
+		return t.meta().Put([]byte(metaIndexed), seqKey(through))
 	})
 	if err != nil {
 		return false, wrapFault("index messages", err)
@@ -306,7 +306,7 @@ func watermark(meta *bolt.Bucket) uint64 {
 func (s *Store) WaitIndexed(ctx context.Context) error {
 	var target uint64
 	if err := s.view(func(tx *bolt.Tx) error {
-		target = tablesOf(tx).messages.Sequence()
+		target = tablesOf(tx).messages().Sequence()
 		return nil
 	}); err != nil {
 		return fmt.Errorf("wait for the index: %w", err)

@@ -164,9 +164,9 @@ func (s *Store) checkDraft(d Draft) error {
 
 // appendTx stores one draft whose body, if large, is already in file,
 // refusing it with inbox_full when its recipient has inboxCap unread.
-func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap int) (Delivery, error) {
-	if key := t.ids.Get([]byte(d.ID)); key != nil {
-		rec, ok, err := getRecord(t.messages, key)
+func (s *Store) appendTx(t *tables, d Draft, file string, now time.Time, inboxCap int) (Delivery, error) {
+	if key := t.ids().Get([]byte(d.ID)); key != nil {
+		rec, ok, err := getRecord(t.messages(), key)
 		if err != nil {
 			return Delivery{}, err
 		}
@@ -182,13 +182,13 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap
 
 	var thread string
 	if d.ReplyTo != "" {
-		pkey := t.ids.Get([]byte(d.ReplyTo))
+		pkey := t.ids().Get([]byte(d.ReplyTo))
 		if pkey == nil {
 			return Delivery{Err: ipcmesh.Errorf(ipcmesh.CodeNotFound,
 				"message %q that this one replies to does not exist: check reply_to (read messages are kept %s)",
 				d.ReplyTo, humanDuration(s.opts.HistoryRetention))}, nil
 		}
-		parent, ok, err := getRecord(t.messages, pkey)
+		parent, ok, err := getRecord(t.messages(), pkey)
 		if err != nil {
 			return Delivery{}, err
 		}
@@ -224,7 +224,7 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap
 		return s.postTx(t, d, rec)
 	}
 
-	chain, err := forwardChain(t.forwards, d.To, now)
+	chain, err := forwardChain(t.forwards(), d.To, now)
 	if isRefusal(err) {
 		return Delivery{Err: err}, nil
 	}
@@ -232,13 +232,13 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap
 		return Delivery{}, err
 	}
 	to := chain[len(chain)-1]
-	if n := count(t.unread, to); n >= inboxCap {
+	if n := count(t.unread(), to); n >= inboxCap {
 		return Delivery{Err: ipcmesh.Errorf(ipcmesh.CodeInboxFull,
 			"the inbox of %s is full: %d messages are waiting unread (the cap is %d); %s must read (check) some before more can be delivered",
 			to, n, inboxCap, to)}, nil
 	}
 
-	seq, err := t.messages.NextSequence()
+	seq, err := t.messages().NextSequence()
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -246,7 +246,7 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap
 	if to != d.To {
 		rec.SentTo = d.To
 	}
-	queued := t.instances.Get([]byte(to)) == nil
+	queued := t.instances().Get([]byte(to)) == nil
 	if err := storeMessage(t, seq, &rec, queued); err != nil {
 		return Delivery{}, err
 	}
@@ -260,12 +260,12 @@ func (s *Store) appendTx(t tables, d Draft, file string, now time.Time, inboxCap
 // postTx stores a channel post: once, under its seq, in the channel's log
 // and its expiry index; never in an inbox. Members read it through their
 // cursors.
-func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
+func (s *Store) postTx(t *tables, d Draft, rec record) (Delivery, error) {
 	ch := d.Channel
 	if t.channels().Get([]byte(ch)) == nil {
 		return Delivery{Err: channelNotFound(ch)}, nil
 	}
-	seq, err := t.messages.NextSequence()
+	seq, err := t.messages().NextSequence()
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -296,9 +296,9 @@ func (s *Store) postTx(t tables, d Draft, rec record) (Delivery, error) {
 
 // storeMessage writes a new direct message and every index and counter it
 // touches.
-func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
+func storeMessage(t *tables, seq uint64, rec *record, queued bool) error {
 	key := seqKey(seq)
-	inbox, err := t.inboxes.CreateBucketIfNotExists([]byte(rec.To))
+	inbox, err := t.inboxes().CreateBucketIfNotExists([]byte(rec.To))
 	if err != nil {
 		return err
 	}
@@ -309,14 +309,14 @@ func storeMessage(t tables, seq uint64, rec *record, queued bool) error {
 		return err
 	}
 	if queued {
-		if err := t.queued.Put(timeKey(rec.Time, key), nil); err != nil {
+		if err := t.queued().Put(timeKey(rec.Time, key), nil); err != nil {
 			return err
 		}
 	}
-	if err := addCount(t.unread, rec.To, 1); err != nil {
+	if err := addCount(t.unread(), rec.To, 1); err != nil {
 		return err
 	}
-	return addCount(t.meta, countUnread, 1)
+	return addCount(t.meta(), countUnread, 1)
 }
 
 // bucketPut is one write of v under k in b.
@@ -328,11 +328,11 @@ type bucketPut struct {
 // putMessage writes what every new message has: its record under seq, its
 // id, the writes of puts (the indexes of its kind of message), its thread
 // entry and its count.
-func putMessage(t tables, seq uint64, rec *record, puts ...bucketPut) error {
+func putMessage(t *tables, seq uint64, rec *record, puts ...bucketPut) error {
 	key := seqKey(seq)
 	puts = append([]bucketPut{
-		{t.messages, key, rec.marshal()},
-		{t.ids, []byte(rec.ID), key},
+		{t.messages(), key, rec.marshal()},
+		{t.ids(), []byte(rec.ID), key},
 	}, puts...)
 	for _, p := range puts {
 		if err := p.b.Put(p.k, p.v); err != nil {
@@ -344,5 +344,5 @@ func putMessage(t tables, seq uint64, rec *record, puts ...bucketPut) error {
 			return err
 		}
 	}
-	return addCount(t.meta, countMessages, 1)
+	return addCount(t.meta(), countMessages, 1)
 }

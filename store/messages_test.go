@@ -94,7 +94,7 @@ func TestUnreadReadsOnlyTheInbox(t *testing.T) {
 	// O(unread) whatever the history holds.
 	inboxLen := 0
 	s.db.View(func(tx *bolt.Tx) error {
-		inboxLen = tablesOf(tx).inboxes.Bucket([]byte("bob")).Stats().KeyN
+		inboxLen = tablesOf(tx).inboxes().Bucket([]byte("bob")).Stats().KeyN
 		return nil
 	})
 	if inboxLen != len(keep) {

@@ -99,9 +99,9 @@ func (s *Store) sweepOrphans() (int, error) {
 // names. A record it cannot read might name any file, so then it takes out
 // every suspect of that folder: a file is removed only when it is certain
 // that nothing names it.
-func clearNamed(t tables, suspects map[string]map[string]bool) {
+func clearNamed(t *tables, suspects map[string]map[string]bool) {
 	if large := suspects[largeDir]; len(large) > 0 {
-		c := t.messages.Cursor()
+		c := t.messages().Cursor()
 		for k, v := c.First(); k != nil && len(large) > 0; k, v = c.Next() {
 			file, ok := peekFile(v)
 			if !ok {

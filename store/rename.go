@@ -76,10 +76,10 @@ func (s *Store) Rename(ctx context.Context, old string, sess Session, requestID 
 
 // renameTx checks everything before it writes anything, so a refusal leaves
 // the transaction untouched.
-func (s *Store) renameTx(t tables, old string, sess Session, requestID string, now time.Time) (RenameResult, error) {
+func (s *Store) renameTx(t *tables, old string, sess Session, requestID string, now time.Time) (RenameResult, error) {
 	newName := sess.Name
 	if requestID != "" {
-		r, ok, err := getRename(t.renames, requestID)
+		r, ok, err := getRename(t.renames(), requestID)
 		if err != nil {
 			return RenameResult{}, err
 		}
@@ -93,7 +93,7 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 		}
 	}
 
-	inst, ok, err := getInstance(t.instances, old)
+	inst, ok, err := getInstance(t.instances(), old)
 	if err != nil {
 		return RenameResult{}, err
 	}
@@ -115,23 +115,23 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 		return RenameResult{}, err
 	}
 
-	if t.instances.Get([]byte(newName)) != nil {
+	if t.instances().Get([]byte(newName)) != nil {
 		// Two records become one.
-		if err := addCount(t.meta, countInstances, -1); err != nil {
+		if err := addCount(t.meta(), countInstances, -1); err != nil {
 			return RenameResult{}, err
 		}
 	}
 	inst.LastSeen = now
-	if err := putInstance(t.instances, newName, inst); err != nil {
+	if err := putInstance(t.instances(), newName, inst); err != nil {
 		return RenameResult{}, err
 	}
-	if err := t.instances.Delete([]byte(old)); err != nil {
+	if err := t.instances().Delete([]byte(old)); err != nil {
 		return RenameResult{}, err
 	}
-	if err := t.sessions.Delete([]byte(old)); err != nil {
+	if err := t.sessions().Delete([]byte(old)); err != nil {
 		return RenameResult{}, err
 	}
-	if err := putSession(t.sessions, sess); err != nil {
+	if err := putSession(t.sessions(), sess); err != nil {
 		return RenameResult{}, err
 	}
 	if err := putForward(t, old, forward{To: newName, Until: now.Add(s.opts.ForwardFor)}); err != nil {
@@ -153,12 +153,12 @@ func (s *Store) renameTx(t tables, old string, sess Session, requestID string, n
 // moveInbox moves every unread message of old to newName's inbox, which
 // may already hold mail queued for newName; seqs are store-wide, so the
 // merged inbox stays in order.
-func moveInbox(t tables, old, newName string) (int, error) {
-	from := t.inboxes.Bucket([]byte(old))
+func moveInbox(t *tables, old, newName string) (int, error) {
+	from := t.inboxes().Bucket([]byte(old))
 	if from == nil {
 		return 0, nil
 	}
-	to, err := t.inboxes.CreateBucketIfNotExists([]byte(newName))
+	to, err := t.inboxes().CreateBucketIfNotExists([]byte(newName))
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +169,7 @@ func moveInbox(t tables, old, newName string) (int, error) {
 		ids = append(ids, bytes.Clone(v))
 	}
 	for i, k := range keys {
-		rec, ok, err := getRecord(t.messages, k)
+		rec, ok, err := getRecord(t.messages(), k)
 		if err != nil {
 			return 0, err
 		}
@@ -182,7 +182,7 @@ func moveInbox(t tables, old, newName string) (int, error) {
 		if rec.SentTo == "" {
 			rec.SentTo = old
 		}
-		if err := t.messages.Put(k, rec.marshal()); err != nil {
+		if err := t.messages().Put(k, rec.marshal()); err != nil {
 			return 0, err
 		}
 		// The message now belongs to the conversation with the new name.
@@ -197,13 +197,13 @@ func moveInbox(t tables, old, newName string) (int, error) {
 			return 0, err
 		}
 	}
-	if err := t.inboxes.DeleteBucket([]byte(old)); err != nil {
+	if err := t.inboxes().DeleteBucket([]byte(old)); err != nil {
 		return 0, err
 	}
-	if err := addCount(t.unread, old, -len(keys)); err != nil {
+	if err := addCount(t.unread(), old, -len(keys)); err != nil {
 		return 0, err
 	}
-	return len(keys), addCount(t.unread, newName, len(keys))
+	return len(keys), addCount(t.unread(), newName, len(keys))
 }
 
 // RenameDone returns the result of rename request requestID if it was done
@@ -218,7 +218,7 @@ func (s *Store) RenameDone(requestID string) (RenameResult, bool, error) {
 	)
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		r, ok, err = getRename(tablesOf(tx).renames, requestID)
+		r, ok, err = getRename(tablesOf(tx).renames(), requestID)
 		return err
 	})
 	if err != nil {
@@ -236,13 +236,13 @@ func getRename(renames *bolt.Bucket, requestID string) (renameRecord, bool, erro
 
 // putRename remembers a rename request, replacing an expired entry for the
 // same id that Sweep has not reached yet.
-func putRename(t tables, requestID string, r renameRecord) error {
-	prev, ok, err := getRename(t.renames, requestID)
+func putRename(t *tables, requestID string, r renameRecord) error {
+	prev, ok, err := getRename(t.renames(), requestID)
 	if err != nil {
 		return err
 	}
 	if ok {
-		if err := t.renameExpiry.Delete(timeKey(prev.Until, []byte(requestID))); err != nil {
+		if err := t.renameExpiry().Delete(timeKey(prev.Until, []byte(requestID))); err != nil {
 			return err
 		}
 	}
@@ -250,8 +250,8 @@ func putRename(t tables, requestID string, r renameRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := t.renames.Put([]byte(requestID), v); err != nil {
+	if err := t.renames().Put([]byte(requestID), v); err != nil {
 		return err
 	}
-	return t.renameExpiry.Put(timeKey(r.Until, []byte(requestID)), nil)
+	return t.renameExpiry().Put(timeKey(r.Until, []byte(requestID)), nil)
 }

@@ -194,12 +194,12 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		if q.From != "" {
 			m.from = senders(t, q.From, s.now())
 		}
-		wm := watermark(t.meta)
+		wm := watermark(t.meta())
 		budget := searchBudget
 		// check loads a candidate and reports whether the walk goes on.
 		// Cursors are reused for every lookup: Bucket.Get makes a new one
 		// each call, which is most of the cost of a candidate.
-		msgs := seeker{c: t.messages.Cursor()}
+		msgs := seeker{c: t.messages().Cursor()}
 		check := func(key []byte, needWords bool) (bool, error) {
 			budget--
 			v := msgs.get(key)
@@ -226,7 +226,7 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		}
 
 		// The tail the indexer has not reached, newest first.
-		c := t.messages.Cursor()
+		c := t.messages().Cursor()
 		for k, _ := c.Last(); k != nil && seqOf(k) > wm; k, _ = c.Prev() {
 			if more, err := check(k, true); !more || err != nil {
 				return err
@@ -278,7 +278,7 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 // channel it is every message. The length of each list is counted up to
 // rarityProbe entries; a nil list means an empty one, so nothing indexed
 // matches.
-func pickList(t tables, words []string, channel string) (list *bolt.Bucket, prefix []byte, walked int) {
+func pickList(t *tables, words []string, channel string) (list *bolt.Bucket, prefix []byte, walked int) {
 	n := -1
 	walked = -1
 	consider := func(b *bolt.Bucket, p []byte, i int) {
@@ -303,7 +303,7 @@ func pickList(t tables, words []string, channel string) (list *bolt.Bucket, pref
 	switch {
 	case list == nil:
 		// Every message: the messages bucket's keys are bare seqs.
-		return t.messages, nil, -1
+		return t.messages(), nil, -1
 	case n == 0:
 		return nil, nil, -1
 	}

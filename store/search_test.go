@@ -132,7 +132,7 @@ func TestSearchIndexedAndTail(t *testing.T) {
 		t.Fatalf("Search = %s, %v", msgIDs(got), err)
 	}
 	var wm uint64
-	s.db.View(func(tx *bolt.Tx) error { wm = watermark(tablesOf(tx).meta); return nil })
+	s.db.View(func(tx *bolt.Tx) error { wm = watermark(tablesOf(tx).meta()); return nil })
 	if wm != got[1].Seq {
 		t.Fatalf("watermark %d, want %d (the tail was not indexed)", wm, got[1].Seq)
 	}

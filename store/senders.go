@@ -21,7 +21,7 @@ func earlierKey(newName string, at time.Time, old string) []byte {
 // recordEarlier remembers that old became newName at now, for the sender
 // filters of search and check. Unlike a forward it does not expire: a
 // rename is a few dozen bytes, and a name's mail is read long after.
-func recordEarlier(t tables, old, newName string, now time.Time) error {
+func recordEarlier(t *tables, old, newName string, now time.Time) error {
 	return t.earlierNames().Put(earlierKey(newName, now, old), nil)
 }
 
@@ -38,10 +38,10 @@ type alias struct {
 // to the time it was renamed away, and theirs, and so on. A name used by
 // another instance after it was renamed away is not mistaken for the
 // renamed one, since its mail is newer than the rename.
-func senders(t tables, name string, now time.Time) []alias {
+func senders(t *tables, name string, now time.Time) []alias {
 	out := []alias{{name: name}}
 	current := name
-	if chain, err := forwardChain(t.forwards, name, now); err == nil {
+	if chain, err := forwardChain(t.forwards(), name, now); err == nil {
 		current = chain[len(chain)-1]
 	}
 	if current != name {

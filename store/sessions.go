@@ -52,7 +52,7 @@ func (s *Store) SetStatus(ctx context.Context, name, status, description string)
 	var refusal error
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		refusal = nil
-		instances := tablesOf(tx).instances
+		instances := tablesOf(tx).instances()
 		inst, ok, err := getInstance(instances, name)
 		if err != nil {
 			return err
@@ -78,7 +78,7 @@ func (s *Store) Session(name string) (Session, bool, error) {
 		ok   bool
 	)
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tablesOf(tx).sessions.Get([]byte(name))
+		v := tablesOf(tx).sessions().Get([]byte(name))
 		if v == nil {
 			return nil
 		}
@@ -105,21 +105,21 @@ func (s *Store) PutSession(ctx context.Context, sess Session) error {
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		now := s.now()
-		inst, ok, err := getInstance(t.instances, sess.Name)
+		inst, ok, err := getInstance(t.instances(), sess.Name)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			inst.Registered = now
-			if err := addCount(t.meta, countInstances, 1); err != nil {
+			if err := addCount(t.meta(), countInstances, 1); err != nil {
 				return err
 			}
 		}
 		inst.LastSeen = now
-		if err := putInstance(t.instances, sess.Name, inst); err != nil {
+		if err := putInstance(t.instances(), sess.Name, inst); err != nil {
 			return err
 		}
-		if err := putSession(t.sessions, sess); err != nil {
+		if err := putSession(t.sessions(), sess); err != nil {
 			return err
 		}
 		return endForward(t, sess.Name)
@@ -133,7 +133,7 @@ func (s *Store) RevokeSession(ctx context.Context, name string) error {
 		return err
 	}
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
-		return tablesOf(tx).sessions.Delete([]byte(name))
+		return tablesOf(tx).sessions().Delete([]byte(name))
 	})
 	return wrapFault("revoke session of "+name, err)
 }
@@ -145,7 +145,7 @@ func (s *Store) Touch(ctx context.Context, seen map[string]time.Time) error {
 		return nil
 	}
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
-		instances := tablesOf(tx).instances
+		instances := tablesOf(tx).instances()
 		for name, at := range seen {
 			inst, ok, err := getInstance(instances, name)
 			if err != nil {
@@ -171,7 +171,7 @@ func (s *Store) Instances() ([]ipcmesh.Instance, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		// Bucket order is byte order, which for valid names is name order.
-		return t.instances.ForEach(func(k, v []byte) error {
+		return t.instances().ForEach(func(k, v []byte) error {
 			var r instanceRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("instance %s: %w", k, err)
@@ -180,7 +180,7 @@ func (s *Store) Instances() ([]ipcmesh.Instance, error) {
 				Name:        string(k),
 				LastSeen:    r.LastSeen,
 				Registered:  r.Registered,
-				Unread:      count(t.unread, string(k)),
+				Unread:      count(t.unread(), string(k)),
 				Status:      r.Status,
 				Description: r.Description,
 			})
@@ -199,7 +199,7 @@ func (s *Store) SessionNames() ([]string, error) {
 	var names []string
 	err := s.view(func(tx *bolt.Tx) error {
 		now := s.now()
-		return tablesOf(tx).sessions.ForEach(func(k, v []byte) error {
+		return tablesOf(tx).sessions().ForEach(func(k, v []byte) error {
 			var r sessionRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("session of %s: %w", k, err)
@@ -220,7 +220,7 @@ func (s *Store) SessionNames() ([]string, error) {
 func (s *Store) Names() ([]string, error) {
 	var names []string
 	err := s.view(func(tx *bolt.Tx) error {
-		return tablesOf(tx).instances.ForEach(func(k, _ []byte) error {
+		return tablesOf(tx).instances().ForEach(func(k, _ []byte) error {
 			names = append(names, string(k))
 			return nil
 		})

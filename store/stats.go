@@ -18,7 +18,7 @@ type Stats struct {
 func (s *Store) Stats() (Stats, error) {
 	var st Stats
 	err := s.view(func(tx *bolt.Tx) error {
-		meta := tablesOf(tx).meta
+		meta := tablesOf(tx).meta()
 		st = Stats{
 			Instances: count(meta, countInstances),
 			Messages:  count(meta, countMessages),

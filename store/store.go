@@ -205,7 +205,7 @@ func Open(opts Options) (*Store, error) {
 		if err := markSchema(tablesOf(tx)); err != nil {
 			return err
 		}
-		wm = watermark(tablesOf(tx).meta)
+		wm = watermark(tablesOf(tx).meta())
 		_, err := s.replay(tx, rec.payloads)
 		return err
 	}); err != nil {

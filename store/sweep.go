@@ -62,9 +62,9 @@ func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 }
 
 // sweepHistory deletes messages read before cutoff.
-func sweepHistory(t tables, cutoff time.Time, files *[]string) (int, error) {
+func sweepHistory(t *tables, cutoff time.Time, files *[]string) (int, error) {
 	n := 0
-	for _, k := range expiredKeys(t.history, cutoff) {
+	for _, k := range expiredKeys(t.history(), cutoff) {
 		removed, err := deleteMessage(t, k[8:], files)
 		if err != nil {
 			return n, err
@@ -72,7 +72,7 @@ func sweepHistory(t tables, cutoff time.Time, files *[]string) (int, error) {
 		if removed {
 			n++
 		}
-		if err := t.history.Delete(k); err != nil {
+		if err := t.history().Delete(k); err != nil {
 			return n, err
 		}
 	}
@@ -82,16 +82,16 @@ func sweepHistory(t tables, cutoff time.Time, files *[]string) (int, error) {
 // sweepQueued deletes messages queued before cutoff for names that still
 // have never registered. Mail whose recipient registered since is ordinary
 // unread mail now, and only leaves the index.
-func sweepQueued(t tables, cutoff time.Time, files *[]string) (int, error) {
+func sweepQueued(t *tables, cutoff time.Time, files *[]string) (int, error) {
 	n := 0
-	for _, k := range expiredKeys(t.queued, cutoff) {
+	for _, k := range expiredKeys(t.queued(), cutoff) {
 		key := k[8:]
-		rec, ok, err := getRecord(t.messages, key)
+		rec, ok, err := getRecord(t.messages(), key)
 		if err != nil {
 			return n, err
 		}
-		if ok && t.instances.Get([]byte(rec.To)) == nil {
-			inbox := t.inboxes.Bucket([]byte(rec.To))
+		if ok && t.instances().Get([]byte(rec.To)) == nil {
+			inbox := t.inboxes().Bucket([]byte(rec.To))
 			if inbox != nil && inbox.Get(key) != nil {
 				if err := dropUnread(t, inbox, rec.To, key); err != nil {
 					return n, err
@@ -102,7 +102,7 @@ func sweepQueued(t tables, cutoff time.Time, files *[]string) (int, error) {
 				n++
 			}
 		}
-		if err := t.queued.Delete(k); err != nil {
+		if err := t.queued().Delete(k); err != nil {
 			return n, err
 		}
 	}
@@ -110,7 +110,7 @@ func sweepQueued(t tables, cutoff time.Time, files *[]string) (int, error) {
 }
 
 // sweepPosts deletes channel posts made before cutoff.
-func sweepPosts(t tables, cutoff time.Time, files *[]string) (int, error) {
+func sweepPosts(t *tables, cutoff time.Time, files *[]string) (int, error) {
 	n := 0
 	for _, k := range expiredKeys(t.channelExpiry(), cutoff) {
 		removed, err := deleteMessage(t, k[8:], files)
@@ -129,18 +129,18 @@ func sweepPosts(t tables, cutoff time.Time, files *[]string) (int, error) {
 
 // dropUnread takes one message out of an inbox, and the inbox of a name
 // that never registered out of the store once it is empty.
-func dropUnread(t tables, inbox *bolt.Bucket, name string, key []byte) error {
+func dropUnread(t *tables, inbox *bolt.Bucket, name string, key []byte) error {
 	if err := inbox.Delete(key); err != nil {
 		return err
 	}
-	if err := addCount(t.unread, name, -1); err != nil {
+	if err := addCount(t.unread(), name, -1); err != nil {
 		return err
 	}
-	if err := addCount(t.meta, countUnread, -1); err != nil {
+	if err := addCount(t.meta(), countUnread, -1); err != nil {
 		return err
 	}
 	if k, _ := inbox.Cursor().First(); k == nil {
-		return t.inboxes.DeleteBucket([]byte(name))
+		return t.inboxes().DeleteBucket([]byte(name))
 	}
 	return nil
 }
@@ -149,18 +149,18 @@ func dropUnread(t tables, inbox *bolt.Bucket, name string, key []byte) error {
 // conversation, channel, thread and search indexes (its words are found by
 // tokenising its content again), and notes its spill file for removal after
 // the commit. It reports false if the message was already gone.
-func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
-	rec, ok, err := getRecord(t.messages, key)
+func deleteMessage(t *tables, key []byte, files *[]string) (bool, error) {
+	rec, ok, err := getRecord(t.messages(), key)
 	if err != nil || !ok {
 		return false, err
 	}
-	if err := t.messages.Delete(key); err != nil {
+	if err := t.messages().Delete(key); err != nil {
 		return false, err
 	}
 	// The id may since belong to another message only if this one's entry
 	// was lost; never delete someone else's.
-	if bytes.Equal(t.ids.Get([]byte(rec.ID)), key) {
-		if err := t.ids.Delete([]byte(rec.ID)); err != nil {
+	if bytes.Equal(t.ids().Get([]byte(rec.ID)), key) {
+		if err := t.ids().Delete([]byte(rec.ID)); err != nil {
 			return false, err
 		}
 	}
@@ -186,7 +186,7 @@ func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	}
 	// Past the watermark nothing is indexed yet, and the indexer skips
 	// messages that are gone by the time it writes.
-	if seq <= watermark(t.meta) {
+	if seq <= watermark(t.meta()) {
 		words := t.words()
 		for _, w := range tokens(rec.Content) {
 			if err := words.Delete(withSeq(wordPrefix(w), seq)); err != nil {
@@ -197,21 +197,21 @@ func deleteMessage(t tables, key []byte, files *[]string) (bool, error) {
 	if rec.File != "" {
 		*files = append(*files, rec.File)
 	}
-	return true, addCount(t.meta, countMessages, -1)
+	return true, addCount(t.meta(), countMessages, -1)
 }
 
 // sweepForwards deletes rename forwards that have ended.
-func sweepForwards(t tables, now time.Time) (int, error) {
-	return sweepExpiring(t.forwardExpiry, t.forwards, now, func(name []byte) (time.Time, bool, error) {
-		f, ok, err := getForward(t.forwards, string(name))
+func sweepForwards(t *tables, now time.Time) (int, error) {
+	return sweepExpiring(t.forwardExpiry(), t.forwards(), now, func(name []byte) (time.Time, bool, error) {
+		f, ok, err := getForward(t.forwards(), string(name))
 		return f.Until, ok, err
 	})
 }
 
 // sweepRenames deletes rename request ids past their retention.
-func sweepRenames(t tables, now time.Time) (int, error) {
-	return sweepExpiring(t.renameExpiry, t.renames, now, func(id []byte) (time.Time, bool, error) {
-		r, ok, err := getRename(t.renames, string(id))
+func sweepRenames(t *tables, now time.Time) (int, error) {
+	return sweepExpiring(t.renameExpiry(), t.renames(), now, func(id []byte) (time.Time, bool, error) {
+		r, ok, err := getRename(t.renames(), string(id))
 		return r.Until, ok, err
 	})
 }
