@@ -103,9 +103,7 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 		t.Fatalf("send before the stop: %d %s", resp.StatusCode, b)
 	}
 
-	if err := broker.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	testbin.Stop(t, broker.Process.Pid, 30*time.Second)
 	resp, b := send("during")
 	var e struct {
 		Error struct{ Code, Message string }

@@ -93,9 +93,7 @@ func TestStoppedBrokerIsNamed(t *testing.T) {
 	m.mustRun("send", "--as", "alice", "bob", "before")
 	assistant := m.registeredAssistant(t, "carol")
 
-	if err := broker.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	testbin.Stop(t, broker.cmd.Process.Pid, runTimeout)
 	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
 
 	wantPID := fmt.Sprintf("pid %d", broker.pid())

@@ -35,7 +35,7 @@ func TestNameHeldOnOneHostUntilItsLeaseEnds(t *testing.T) {
 	// broker is frozen first, so that neither it nor the holder (which
 	// would otherwise host the next broker) can release or renew the
 	// lease; then both are killed.
-	stopProcess(t, brokerA.pid())
+	testbin.Stop(t, brokerA.pid(), runTimeout)
 	died := time.Now()
 	for _, p := range []*proc{holder, brokerA} {
 		if err := signalPID(p.pid(), os.Kill); err != nil {

@@ -36,7 +36,7 @@ func TestRegisterRetryResumesLostSession(t *testing.T) {
 	// is stopped in turn, so the broker's answer waits in its socket; then
 	// the MCP server dies without having read it: the session is made and
 	// its token is lost with the process.
-	stopProcess(t, broker.cmd.Process.Pid)
+	testbin.Stop(t, broker.cmd.Process.Pid, runTimeout)
 	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
 	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "register", Arguments: map[string]any{"name": "carol"}})
 	// The tool lists the names first; once that call has given up on the
@@ -47,7 +47,7 @@ func TestRegisterRetryResumesLostSession(t *testing.T) {
 		return listed > 0
 	})
 	testbin.Eventually(t, runTimeout, "the register to wait in the stopped broker's socket", func() bool { return queued(t, m.port) > listed })
-	stopProcess(t, cmd.Process.Pid)
+	testbin.Stop(t, cmd.Process.Pid, runTimeout)
 	if err := broker.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

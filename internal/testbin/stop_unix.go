@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package testbin
 
 import (
 	"fmt"
@@ -8,24 +8,23 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"time"
 )
 
-// stopProcess stops pid with SIGSTOP and, where /proc shows it, waits
+// Stop stops the process pid with SIGSTOP and, where /proc shows it, waits
 // until every thread of it has stopped. kill returns before a thread
-// running on another CPU has stopped, and meanwhile it may still act: read
-// that a client hung up and let go of its name, or read an answer. A test
-// that stops a process to freeze what it holds must wait for the freeze.
-func stopProcess(t *testing.T, pid int) {
-	t.Helper()
-	if err := signalPID(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("stop pid %d: %v", pid, err)
+// running on another CPU has stopped, and meanwhile the process may still
+// act: answer a request, read that a client hung up and let go of its
+// name. A test that stops a process to freeze it must wait for the freeze.
+func Stop(tb testing.TB, pid int, timeout time.Duration) {
+	tb.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		tb.Fatalf("stop pid %d: %v", pid, err)
 	}
 	if _, err := os.Stat("/proc/self/task"); err != nil {
 		return // no /proc to watch the threads in
 	}
-	testbin.Eventually(t, runTimeout, fmt.Sprintf("every thread of pid %d to stop", pid), func() bool { return stopped(pid) })
+	Eventually(tb, timeout, fmt.Sprintf("every thread of pid %d to stop", pid), func() bool { return stopped(pid) })
 }
 
 // stopped reports whether every thread of pid is stopped, from the state
