@@ -98,9 +98,9 @@
 //
 // Dir/ipcmesh.journal is the send journal: a header naming the last commit
 // bbolt synced (with a copy of its meta page), then one crc-checked record
-// per commit of sends and acks since, each the drafts or the ack's name
-// and ids, and the time they were made at. It names nothing once the store
-// is closed in order.
+// per commit of sends and acks since, each the drafts it stored or the
+// ack's name and ids, and the time they were made at. It names nothing
+// once the store is closed in order.
 //
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's

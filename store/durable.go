@@ -34,7 +34,7 @@ const (
 // same seqs.
 type journalEntry struct {
 	Now    int64     `json:"now"`              // the time the write was made at, in ns
-	Drafts []Draft   `json:"drafts,omitempty"` // an Append: the drafts checkDraft let through, none of them large
+	Drafts []Draft   `json:"drafts,omitempty"` // an Append: the drafts it stored (none refused, none a duplicate), none of them large
 	Ack    *ackEntry `json:"ack,omitempty"`    // an Ack
 }
 
@@ -283,7 +283,8 @@ func (d *durability) close() error {
 // replay stores the journal's sends again, in order, each batch with the
 // time it was stored at: on the checkpoint the journal follows, the same
 // drafts give the same messages under the same seqs. The inbox cap is not
-// applied: every one of them was accepted once.
+// applied: the journal holds only the drafts that were stored, never one
+// refused at the time, so every one of them was accepted once.
 func (s *Store) replay(tx *bolt.Tx, payloads [][]byte) (int, error) {
 	t := tablesOf(tx)
 	n := 0

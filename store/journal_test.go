@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -590,6 +591,87 @@ func TestPowerLossKeepsJournaledAcks(t *testing.T) {
 	// The replayed ack started m1's history clock: it is still there to read.
 	if _, body, err := r.Get("bob", "m1"); err != nil || body != "hello m1" {
 		t.Fatalf("m1 after the crash: %q, %v", body, err)
+	}
+}
+
+// A send refused at commit time (here inbox_full, and a reply to a message
+// that does not exist) was not stored: its sender was told so, and a crash
+// before the next checkpoint must not store it after all. The journal holds
+// only what was stored, so the replay, which applies no inbox cap, finds
+// nothing of the refused sends to store.
+func TestPowerLossDoesNotStoreRefusedSends(t *testing.T) {
+	s, _ := openTest(t, func(o *Options) { o.InboxCap = 2 })
+	s.idx.close()
+	register(t, s, "bob", "carol")
+	path := filepath.Join(s.Dir(), dbFile)
+	checkpoint, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second: bob's inbox is full")
+	// A batch whose every draft is refused.
+	ds, err := s.Append(ctx, []Draft{{ID: "over1", From: "alice", To: "bob", Content: "one too many"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ds[0].Err, ipcmesh.CodeInboxFull)
+	// A batch with a stored draft between refused ones.
+	ds, err = s.Append(ctx, []Draft{
+		{ID: "over2", From: "alice", To: "bob", Content: "still too many"},
+		{ID: "c1", From: "alice", To: "carol", Content: "carol has room"},
+		{ID: "orphan", From: "alice", To: "carol", Content: "answers nothing", ReplyTo: "no-such-message"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ds[0].Err, ipcmesh.CodeInboxFull)
+	if ds[1].Err != nil {
+		t.Fatalf("c1 was refused: %v", ds[1].Err)
+	}
+	wantCode(t, ds[2].Err, ipcmesh.CodeNotFound)
+	// A retry of a stored send writes nothing new.
+	if ds, err := s.Append(ctx, []Draft{{ID: "m1", From: "alice", To: "bob", Content: "first"}}); err != nil || !ds[0].Duplicate {
+		t.Fatalf("retry of m1: %+v, %v; want a duplicate", ds, err)
+	}
+	journal, err := os.ReadFile(filepath.Join(s.Dir(), journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs, ok := parseJournal(journal)
+	if !ok || len(recs) != 5 {
+		t.Fatalf("journal after five sends: header %v, %d records; want 5", ok, len(recs))
+	}
+	for _, id := range []string{"over1", "over2", "orphan"} {
+		if slices.ContainsFunc(recs, func(r []byte) bool { return strings.Contains(string(r), `"`+id+`"`) }) {
+			t.Fatalf("the journal records refused send %s", id)
+		}
+	}
+
+	r := reopen(t, crashCopy{checkpoint: checkpoint}.folder(t, func(c crashCopy) []byte { return c.checkpoint }, journal))
+	if got, want := unreadIDs(t, r, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the crash: %v, want %v", got, want)
+	}
+	if n, err := r.UnreadCount("bob"); err != nil || n != 2 {
+		t.Fatalf("bob's unread count after the crash: %d, %v; want 2", n, err)
+	}
+	if got, want := unreadIDs(t, r, "carol"), []string{"c1"}; !slices.Equal(got, want) {
+		t.Fatalf("carol's inbox after the crash: %v, want %v", got, want)
+	}
+	for _, id := range []string{"over1", "over2", "orphan"} {
+		if m, ok, err := r.Lookup(id); err != nil || ok {
+			t.Fatalf("refused send %s after the crash: found %v (%+v), err %v; want it absent", id, ok, m, err)
+		}
+	}
+	for _, id := range []string{"over1", "over2"} {
+		_, _, err := r.Get("bob", id)
+		wantCode(t, err, ipcmesh.CodeNotFound)
+	}
+	for _, id := range []string{"m1", "m2", "c1"} {
+		if _, ok, err := r.Lookup(id); err != nil || !ok {
+			t.Fatalf("stored send %s after the crash: found %v, err %v", id, ok, err)
+		}
 	}
 }
 

@@ -81,21 +81,16 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 	}
 	// Sends without large bodies can be acked once the journal has them
 	// (see journal.go); a large body's file is one more thing to replay,
-	// so those take bbolt's own syncs.
+	// so those take bbolt's own syncs. The write fills the entry in.
 	var entry *journalEntry
 	if !slices.ContainsFunc(files, func(f string) bool { return f != "" }) {
 		entry = &journalEntry{}
-		for i, d := range drafts {
-			if refused[i] == nil {
-				entry.Drafts = append(entry.Drafts, d)
-			}
-		}
 	}
 	err := s.c.submitJournaled(ctx, func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		now := s.now()
 		if entry != nil {
-			entry.Now = now.UnixNano()
+			entry.Now, entry.Drafts = now.UnixNano(), nil
 		}
 		for i, d := range drafts {
 			if refused[i] != nil {
@@ -107,6 +102,14 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 				return err
 			}
 			out[i] = dl
+			// The journal records only the drafts stored: the replay
+			// applies no inbox cap, so a draft refused here (inbox_full
+			// above all) would be stored by it after a crash, though its
+			// sender was told it was not. A duplicate is left out too: it
+			// writes nothing, and its replay would write nothing either.
+			if entry != nil && dl.Err == nil && !dl.Duplicate {
+				entry.Drafts = append(entry.Drafts, d)
+			}
 		}
 		return nil
 	}, announce, entry)
