@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,6 +20,15 @@ var ErrClosed = errors.New("store is closed")
 // queueDepth bounds how many writes wait for the committer; beyond it
 // writers block, which is the back-pressure a flooded broker needs.
 const queueDepth = 4096
+
+// A transaction of journaled batches is left open for the batches that
+// follow (see committer.linger) until lingerIdle passes without one, or it
+// holds lingerBatches of them, or a read or another write needs it
+// committed.
+const (
+	lingerIdle    = 2 * time.Millisecond
+	lingerBatches = 64
+)
 
 // A writeFn changes the database inside a write transaction. It may be run
 // more than once (see committer.commit), so it must reset anything it
@@ -77,14 +89,35 @@ type committer struct {
 	// committed (a batch of sends may still wait for its journal record's
 	// sync) or failed; nil between batches. See settle.
 	flight chan struct{}
+
+	// open is the write transaction that journaled batches were written
+	// in and that is not committed yet (see linger); nil when there is
+	// none. Only the committer's goroutine touches it.
+	open *bolt.Tx
+	// held are the journal records of the batches in open, in order:
+	// what is written again if open cannot be committed.
+	held [][]byte
+	// lingering is set while open is: a read flushes it first.
+	lingering atomic.Bool
+	flushes   chan chan struct{}
+	// redo writes journal records again, as a replay does (Store.replay).
+	redo func(*bolt.Tx, [][]byte) (int, error)
+	// idle is lingerIdle, and commitTx bbolt's Commit, but in tests that
+	// hold the transaction open or make its commit fail.
+	idle     time.Duration
+	commitTx func(*bolt.Tx) error
 }
 
-func newCommitter(db *bolt.DB, d *durability) *committer {
+func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int, error)) *committer {
 	c := &committer{
-		db:      db,
-		d:       d,
-		queue:   make(chan *request, queueDepth),
-		stopped: make(chan struct{}),
+		db:       db,
+		d:        d,
+		queue:    make(chan *request, queueDepth),
+		stopped:  make(chan struct{}),
+		flushes:  make(chan chan struct{}),
+		redo:     redo,
+		idle:     lingerIdle,
+		commitTx: (*bolt.Tx).Commit,
 	}
 	go c.run()
 	return c
@@ -156,7 +189,14 @@ func (c *committer) submitJournaled(ctx context.Context, fn writeFn, early func(
 
 func (c *committer) run() {
 	defer close(c.stopped)
-	for r := range c.queue {
+	idle := time.NewTimer(lingerIdle)
+	idle.Stop()
+	for {
+		r, ok := c.next(idle)
+		if !ok {
+			c.release()
+			return
+		}
 		// No waiting for company: whatever queued during the last commit's
 		// fsync goes in now, and a lone writer is committed at once.
 		batch := drain([]*request{r}, c.queue)
@@ -164,10 +204,49 @@ func (c *committer) run() {
 		c.flight = make(chan struct{})
 		c.fmu.Unlock()
 		c.commit(batch)
+		if c.open != nil {
+			idle.Reset(c.idle)
+		}
 		c.fmu.Lock()
 		close(c.flight)
 		c.flight = nil
 		c.fmu.Unlock()
+	}
+}
+
+// next waits for the next request, committing the open transaction when
+// a read asks for it (flush) or lingerIdle passes without a request.
+func (c *committer) next(idle *time.Timer) (*request, bool) {
+	for {
+		var expired <-chan time.Time
+		if c.open != nil {
+			expired = idle.C
+		}
+		select {
+		case r, ok := <-c.queue:
+			return r, ok
+		case done := <-c.flushes:
+			c.release()
+			close(done)
+		case <-expired:
+			c.release()
+		}
+	}
+}
+
+// flush commits the open transaction, if any, and returns once it is
+// committed: a read that begins after it sees every write that was acked
+// before it was called. It must not be called on the committer's own
+// goroutine.
+func (c *committer) flush() {
+	if !c.lingering.Load() {
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case c.flushes <- done:
+		<-done
+	case <-c.stopped:
 	}
 }
 
@@ -204,41 +283,41 @@ func (c *committer) settle() {
 // itself does, nothing of the batch reached the disk; then each fn runs again
 // alone, as bbolt's Batch does, so the failure stays with its own request.
 //
-// A batch of sends alone is committed without bbolt's syncs, once the
-// journal holds its record; any other commit is synced by bbolt and then
-// becomes the journal's checkpoint. Either way a request is answered only
-// once its write is on disk.
+// A batch of sends alone is written without bbolt's syncs once the
+// journal holds its record (see linger); any other commit is synced by
+// bbolt and then becomes the journal's checkpoint. Either way a request is
+// answered only once its write is on disk.
 func (c *committer) commit(batch []*request) {
+	if err := c.d.brokenErr(); err != nil {
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
+	if c.d.journaled(batch) {
+		c.linger(batch)
+		return
+	}
+	// This commit's sync covers the open transaction's writes too, once
+	// they are committed.
+	if err := c.release(); err != nil {
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
 	errs := make([]error, len(batch))
 	signalled := false
-	journaled := c.d.journaled(batch)
 	c.d.seq++
-	seq := c.d.seq
-	c.db.NoSync = c.d.noSync || journaled
+	c.db.NoSync = c.d.noSync
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		for i, r := range batch {
-			if errs[i] = r.ctx.Err(); errs[i] != nil {
-				continue
-			}
-			if err := r.fn(tx); err != nil {
-				return err
-			}
-		}
-		for i, r := range batch {
-			if errs[i] == nil {
-				r.announce(len(batch) == 1)
-			}
+		if err := c.run1(tx, batch, errs); err != nil {
+			return err
 		}
 		signalled = len(batch) > 1
-		if journaled {
-			return c.d.record(tx, seq, batch, errs)
-		}
 		return nil
 	})
-	if journaled && c.d.landed(err) {
-		return // the syncer answers it
-	}
-	if err == nil && !journaled {
+	if err == nil {
 		// Committed, but not acked until the journal stops naming the
 		// checkpoint this commit replaces.
 		if cerr := c.d.checkpoint(); cerr != nil {
@@ -247,6 +326,128 @@ func (c *committer) commit(batch []*request) {
 			}
 		}
 	}
+	c.settle1(batch, errs, err, signalled)
+}
+
+// run1 runs the batch's fns in tx, skipping (and marking in errs) the
+// requests whose context has ended, then announces their early work.
+func (c *committer) run1(tx *bolt.Tx, batch []*request, errs []error) error {
+	for i, r := range batch {
+		if errs[i] = r.ctx.Err(); errs[i] != nil {
+			continue
+		}
+		if err := r.fn(tx); err != nil {
+			return err
+		}
+	}
+	for i, r := range batch {
+		if errs[i] == nil {
+			r.announce(len(batch) == 1)
+		}
+	}
+	return nil
+}
+
+// linger writes a batch of sends in the open transaction, beginning one
+// if there is none, and journals it: the batch is acked once its record
+// is synced, and the transaction is left open for the batches that follow.
+// A lone sender's sends so share bbolt's commit, the costliest part of a
+// write after the sync, which most of them no longer wait for. The
+// transaction is committed (without bbolt's syncs: the journal keeps its
+// writes until a checkpoint) when a read or another write needs it, or
+// after lingerIdle or lingerBatches. If a batch fails in it, the batches
+// before it are written again from their records (abandon), and the batch
+// is retried as any failed one is.
+func (c *committer) linger(batch []*request) {
+	errs := make([]error, len(batch))
+	c.d.seq++
+	seq := c.d.seq
+	if c.open == nil {
+		tx, err := c.db.Begin(true)
+		if err != nil {
+			c.settle1(batch, errs, err, false)
+			return
+		}
+		c.open = tx
+		c.lingering.Store(true)
+	}
+	err := c.run1(c.open, batch, errs)
+	var payload []byte
+	synced := false
+	if err == nil {
+		payload, synced, err = c.d.record(c.open, seq, batch, errs)
+	}
+	if err != nil {
+		if aerr := c.abandon(); aerr != nil {
+			err = aerr
+		}
+		c.settle1(batch, errs, err, len(batch) > 1)
+		return
+	}
+	c.held = append(c.held, payload)
+	if synced {
+		// No syncer answers a record synced as it was written.
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
+	}
+	if len(c.held) >= lingerBatches {
+		c.release()
+	}
+}
+
+// release commits the open transaction, if any, without bbolt's syncs.
+// If that fails, its batches are written again from their records.
+func (c *committer) release() error {
+	if c.open == nil {
+		return nil
+	}
+	c.db.NoSync = true
+	err := c.commitTx(c.open)
+	if err != nil {
+		c.open = nil // bbolt rolled it back
+		return c.abandon()
+	}
+	c.open, c.held = nil, nil
+	c.lingering.Store(false)
+	return nil
+}
+
+// abandon rolls back the open transaction and writes the batches it held
+// again, from their journal records, in a transaction of their own: they
+// were acked, or will be once their records are synced, so they must not
+// be lost with a batch that failed after them. If even that fails, the
+// store is broken: the journal keeps them until the store is opened again,
+// and until then every write and read fails rather than show a state
+// without them.
+func (c *committer) abandon() error {
+	if c.open != nil {
+		c.open.Rollback()
+		c.open = nil
+	}
+	held := c.held
+	c.held = nil
+	defer c.lingering.Store(false)
+	if len(held) == 0 {
+		return nil
+	}
+	c.db.NoSync = true
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		_, err := c.redo(tx, held)
+		return err
+	})
+	if err != nil {
+		return c.d.breakDown(fmt.Errorf("write again the %d acked batches of a commit that failed: %w", len(held), err))
+	}
+	return nil
+}
+
+// settle1 answers a batch whose commit is done: committed if err is nil,
+// errs holding each request's own outcome. A failed batch of more than
+// one request is retried one request at a time, with bbolt's syncs, so
+// that a failure stays with its own request; signalled says whether the
+// failed attempt handed early work to the submitters.
+func (c *committer) settle1(batch []*request, errs []error, err error, signalled bool) {
 	if err == nil || len(batch) == 1 {
 		for i, r := range batch {
 			if err != nil {

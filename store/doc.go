@@ -15,14 +15,18 @@
 //     power loss included. Writers running at the same time share one
 //     commit (group commit), so a busy broker pays for one fsync per round,
 //     not one per message, and one refused request never fails the others.
-//   - On Linux a commit of sends and acks alone (no large bodies) costs
-//     one fdatasync, of its record in the send journal, not bbolt's two;
-//     the sync runs while bbolt commits, and the next commit does not wait
-//     for it. A commit of anything else costs bbolt's two, and one more to
-//     clear the journal when sends or acks came since the last such
-//     commit. Open makes the journal's sends and acks again after a crash
-//     (see journal.go, and docs/SECURITY.md, 3.13).
-//   - Reads never wait behind writes.
+//   - On Linux a batch of sends and acks alone (no large bodies) is acked
+//     after one fdatasync, of its record in the send journal, not bbolt's
+//     two; its writes wait in a transaction left open for the batches that
+//     follow, and bbolt commits them together, without syncs, when a read
+//     or another write needs them or after a 2 ms lull. A commit of
+//     anything else costs bbolt's two syncs, and one more to clear the
+//     journal when sends or acks came since the last such commit. Open
+//     makes the journal's sends and acks again after a crash (see
+//     journal.go, and docs/SECURITY.md, 3.13).
+//   - A read sees every write acked before it began. Reads never wait
+//     behind writes, but for the commit of sends and acks that are acked
+//     and not committed yet.
 //   - One data folder serves one broker: a second Open on the same folder,
 //     from any process, fails with ErrLocked.
 //   - Reading an inbox costs in proportion to its unread messages, not to

@@ -55,16 +55,9 @@ type durability struct {
 	ck     checkpoint
 	size   int64  // the file's size in use as of the last journaled commit
 	seq    uint64 // commits so far
-	// recorded is where the record of the batch being committed begins,
-	// or -1: what retract takes back if the commit fails.
-	recorded int64
-	// pending is the flight of the batch being committed, handed to the
-	// syncer before bbolt commits it, so that the record's sync and the
-	// commit run at once; the committer tells it how the commit went.
-	pending *flight
-	sync    func(*os.File) error
+	sync   func(*os.File) error
 
-	// flights are journaled commits whose records the syncer has still to
+	// flights are journaled batches whose records the syncer has still to
 	// sync before they are acked: the committer goes on to the next batch
 	// meanwhile, so that a reply to a pushed message is not committed
 	// behind the sync of the message it answers.
@@ -81,22 +74,44 @@ type durability struct {
 	// covered: every commit numbered below it is in a checkpoint, on disk
 	// whatever became of its record.
 	covered uint64
+	// broken is set for good when acked writes could be neither committed
+	// nor written again (committer.abandon): only the journal holds them,
+	// so it is never cleared, and the store answers nothing more until it
+	// is opened again and replays it.
+	broken error
 }
 
-// A flight is a journaled commit waiting for the sync of its record.
+// A flight is a journaled batch waiting for the sync of its record.
 type flight struct {
 	seq   uint64
 	batch []*request
 	errs  []error
-	// committed says whether bbolt committed the batch: the syncer answers
-	// its requests only then, and leaves a failed batch to the committer.
-	committed chan bool
 }
 
 func (d *durability) faulted() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.fault
+}
+
+func (d *durability) brokenErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.broken
+}
+
+// breakDown marks the store broken by err and returns the error its
+// requests get from now on.
+func (d *durability) breakDown(err error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.broken == nil {
+		d.broken = fmt.Errorf("%w: the acked messages are kept in the send journal and stored again when the store is opened next: restart the broker", err)
+	}
+	if d.fault == nil {
+		d.fault = d.broken
+	}
+	return d.broken
 }
 
 func (d *durability) setFault(err error) {
@@ -117,9 +132,6 @@ func (d *durability) syncLoop() {
 			d.setFault(fmt.Errorf("sync send journal: %w", err))
 		}
 		for _, f := range group {
-			if !<-f.committed {
-				continue
-			}
 			d.mu.Lock()
 			fault, covered := d.fault, d.covered
 			d.mu.Unlock()
@@ -149,12 +161,14 @@ func (d *durability) journaled(batch []*request) bool {
 	return true
 }
 
-// record writes the journal record of commit seq, whose writes are in tx,
-// before bbolt commits it without syncing. errs marks the requests that
-// were skipped. Unless the record is synced already (the first after a
-// checkpoint is), its flight goes to the syncer at once, and the committer
-// reports the commit's outcome with landed.
-func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []error) error {
+// record writes the journal record of batch seq, whose writes are in tx,
+// and returns the record's payload, and whether it was synced as it was
+// written (the first after a checkpoint is). If not, its flight goes to
+// the syncer, which answers the batch. errs marks the requests that were
+// skipped. A record that fails to be written whole is taken back: its
+// requests are told they failed, so a replay must not store them; if that
+// fails too, the journal is faulted until a checkpoint clears it.
+func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []error) ([]byte, bool, error) {
 	d.size = tx.Size()
 	entries := make([]journalEntry, 0, len(batch))
 	for i, r := range batch {
@@ -164,52 +178,21 @@ func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []er
 	}
 	payload, err := json.Marshal(entries)
 	if err != nil {
-		return fmt.Errorf("send journal: %w", err)
+		return nil, false, fmt.Errorf("send journal: %w", err)
 	}
-	d.recorded = d.j.off
+	off := d.j.off
 	synced, err := d.j.append(d.ck, payload, d.sync)
 	if err != nil {
 		d.setFault(err)
-		return err
+		if rerr := d.j.retract(off); rerr != nil {
+			d.setFault(rerr)
+		}
+		return nil, false, err
 	}
 	if !synced {
-		d.pending = &flight{seq: seq, batch: batch, errs: errs, committed: make(chan bool, 1)}
-		d.flights <- d.pending
+		d.flights <- &flight{seq: seq, batch: batch, errs: errs}
 	}
-	return nil
-}
-
-// landed follows the commit of a journaled batch, err its outcome: a
-// record of a commit that failed is taken back, and a flight waiting for
-// its sync learns whether to answer. It reports whether the syncer
-// answers the batch.
-func (d *durability) landed(err error) bool {
-	if err != nil {
-		d.retract()
-	}
-	d.recorded = -1
-	f := d.pending
-	d.pending = nil
-	if f == nil {
-		return false
-	}
-	f.committed <- err == nil
-	return err == nil
-}
-
-// retract takes back the record of a batch whose commit failed after the
-// record was written: its requests are told they failed, so a replay must
-// not store them. If that fails too, the journal is faulted until a
-// checkpoint clears it.
-func (d *durability) retract() {
-	off := d.recorded
-	d.recorded = -1
-	if off < 0 {
-		return
-	}
-	if err := d.j.retract(off); err != nil {
-		d.setFault(err)
-	}
+	return payload, synced, nil
 }
 
 // checkpoint follows a commit that bbolt synced: the journal is cleared on
@@ -266,6 +249,14 @@ func (d *durability) close() error {
 	close(d.flights)
 	<-d.stopped
 	var err error
+	if err = d.brokenErr(); err != nil {
+		// Only the journal holds some acked sends: keep it for the next
+		// Open to replay.
+		d.unpin()
+		d.dbf.Close()
+		d.j.close()
+		return err
+	}
 	if d.j.off > 0 || d.faulted() != nil {
 		d.db.NoSync = false
 		if err = d.db.Update(func(*bolt.Tx) error { return nil }); err == nil {
@@ -419,7 +410,7 @@ func (r *recovery) openFile(name string, flag int, perm os.FileMode) (*os.File, 
 // durability makes the committer's side of the journal once the database
 // is open and the journal's sends are stored again.
 func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
-	d := &durability{db: db, noSync: noSync, recorded: -1}
+	d := &durability{db: db, noSync: noSync}
 	if r.j == nil {
 		return d, nil
 	}

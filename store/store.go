@@ -215,7 +215,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return fail("send journal", err)
 	}
-	s.c = newCommitter(db, d)
+	s.c = newCommitter(db, d, s.replay)
 	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
@@ -249,6 +249,10 @@ func (s *Store) Close() error {
 // database gets ErrClosed, as a write would, and not bbolt's own error: the
 // caller can tell a store going away from a fault.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.c.flush()
+	if err := s.c.d.brokenErr(); err != nil {
+		return err
+	}
 	err := s.db.View(fn)
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// lingeringStore is a quiet store whose journaled sends stay in the open
+// transaction until a read or another write needs it committed.
+func lingeringStore(t *testing.T) *Store {
+	t.Helper()
+	s := quietStore(t)
+	s.c.idle = time.Hour
+	register(t, s, "bob")
+	return s
+}
+
+// A read that begins once a send is acked sees it, though the send waits
+// in a transaction that is not committed yet.
+func TestReadAfterAckSeesLingeringSend(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	acked := make(chan string)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(acked)
+		for i := range 200 {
+			id := fmt.Sprint("m", i)
+			send(t, s, id, "alice", "bob", "hello")
+			acked <- id
+		}
+	})
+	for id := range acked {
+		if _, _, err := s.Get("bob", id); err != nil {
+			t.Fatalf("Get(%s) right after its ack: %v", id, err)
+		}
+	}
+	wg.Wait()
+}
+
+// Acked sends still in the open transaction are in no file but the
+// journal: a crash then finds the database without them, and the replay
+// stores them all.
+func TestCrashKeepsLingeringSends(t *testing.T) {
+	s := lingeringStore(t)
+	path := filepath.Join(s.Dir(), dbFile)
+	checkpoint, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"m1", "m2", "m3", "m4", "m5"}
+	for _, id := range ids {
+		send(t, s, id, "alice", "bob", "hello "+id)
+	}
+	now, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err := os.ReadFile(filepath.Join(s.Dir(), journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := crashCopy{checkpoint: checkpoint, now: now}
+	// Without the journal, the file as it is holds none of them: they
+	// were acked while only the journal had them.
+	bare := reopen(t, c.folder(t, func(c crashCopy) []byte { return c.now }, nil))
+	if got := unreadIDs(t, bare, "bob"); len(got) != 0 {
+		t.Fatalf("the database file alone holds %v: the sends did not wait in the open transaction", got)
+	}
+	r := reopen(t, c.folder(t, func(c crashCopy) []byte { return c.now }, journal))
+	if got := unreadIDs(t, r, "bob"); !slices.Equal(got, ids) {
+		t.Fatalf("bob's inbox after the crash: %v, want %v", got, ids)
+	}
+}
+
+// A write that fails in the open transaction rolls it back: the acked
+// sends before it are written again, and only the failed write is lost.
+func TestFailedWriteKeepsLingeringSends(t *testing.T) {
+	s := lingeringStore(t)
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second")
+	err := s.c.submitJournaled(context.Background(), func(*bolt.Tx) error {
+		return errors.New("no room")
+	}, nil, &journalEntry{})
+	if err == nil {
+		t.Fatal("a failed write was acked")
+	}
+	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after a failed write: %v, want %v", got, want)
+	}
+	send(t, s, "m3", "alice", "bob", "after")
+	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2", "m3"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox: %v, want %v", got, want)
+	}
+}
+
+// A commit of the open transaction that fails loses nothing acked: its
+// sends are written again from their journal records.
+func TestFailedCommitRedoesLingeringSends(t *testing.T) {
+	s := lingeringStore(t)
+	failed := false // the committer's goroutine alone calls commitTx
+	s.c.commitTx = func(tx *bolt.Tx) error {
+		if !failed {
+			failed = true
+			tx.Rollback()
+			return errors.New("the disk is full")
+		}
+		return tx.Commit()
+	}
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second")
+	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after a failed commit: %v, want %v", got, want)
+	}
+	if n, err := s.UnreadCount("bob"); err != nil || n != 2 {
+		t.Fatalf("bob's unread count: %d, %v; want 2", n, err)
+	}
+}
+
+// If the acked sends can be written again neither, only the journal holds
+// them: the store refuses reads and writes rather than show a state
+// without them, keeps the journal when closed, and the next Open stores
+// them.
+func TestBrokenStoreKeepsTheJournal(t *testing.T) {
+	// Not openTest's store: its Close is to fail.
+	s, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.idx.close()
+	s.c.idle = time.Hour
+	register(t, s, "bob")
+	s.c.commitTx = func(tx *bolt.Tx) error {
+		tx.Rollback()
+		return errors.New("the disk is full")
+	}
+	s.c.redo = func(*bolt.Tx, [][]byte) (int, error) { return 0, errors.New("the disk is still full") }
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second")
+	_, err = s.Unread("bob", 10)
+	if err == nil || !strings.Contains(err.Error(), "restart the broker") {
+		t.Fatalf("Unread on a broken store: %v; want an error that says to restart the broker", err)
+	}
+	if _, err := s.Append(context.Background(), []Draft{{ID: "m3", From: "alice", To: "bob", Content: "x"}}); err == nil {
+		t.Fatal("a broken store acked a send")
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("Close of a broken store reported nothing")
+	}
+	r := reopen(t, s.Dir())
+	if got, want := unreadIDs(t, r, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox once opened again: %v, want %v", got, want)
+	}
+}
