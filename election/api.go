@@ -55,7 +55,7 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	// before it drops its session id, so one of the two is found.
 	tok, _ := p.keyring.Load(name)
 	var s ipc.Session
-	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim}
+	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim, KeepsKeys: p.cfg.KeepsKeys}
 	if err := p.Call(ctx, ipc.OpRegister, req, &s); err != nil {
 		return s, err
 	}
@@ -117,7 +117,7 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 			"this data folder holds no session for %q: register it first (ipcmesh register %s)", name, name)
 	}
 	var s ipc.Session
-	if err := p.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe}, &s); err != nil {
+	if err := p.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}, &s); err != nil {
 		return s, err
 	}
 	return s, p.adopt(s, false)
@@ -186,7 +186,7 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 		return nil
 	}
 	var s ipc.Session
-	err := c.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe}, &s)
+	err := c.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}, &s)
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
 		// The session is gone (expired or revoked elsewhere): calls that need
 		// a name will say so; the connection itself is fine.

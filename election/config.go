@@ -44,6 +44,10 @@ type Config struct {
 	SessionTTL time.Duration
 	// Subscribe asks the broker to push this peer's mail to OnEvent.
 	Subscribe bool
+	// KeepsKeys tells the broker that this subscribed peer keeps its
+	// name's live keys in memory (the HTTP face): a revoke of one is then
+	// answered only once the peer has called ForgotKey for it.
+	KeepsKeys bool
 	// KeepCurrent leaves the data folder's current name alone when this
 	// peer registers: a peer whose name is its own (an MCP server, the
 	// HTTP face, a command run --as a name) must not change which name

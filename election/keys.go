@@ -37,3 +37,10 @@ func (p *Peer) Keys(ctx context.Context) ([]ipcmesh.AccessKey, error) {
 	err := p.Call(ctx, ipc.OpKeyList, nil, &r)
 	return r.Keys, err
 }
+
+// ForgotKey tells the broker that this peer, which keeps its name's keys
+// (Config.KeepsKeys), has forgotten the key with id since it was told of
+// its revocation: the revoke waits for it.
+func (p *Peer) ForgotKey(ctx context.Context, id string) error {
+	return p.Call(ctx, ipc.OpKeySeen, ipc.KeySeenRequest{ID: id}, nil)
+}

@@ -8,7 +8,8 @@ import (
 // The face remembers which keys the broker said were live, so that a
 // request needs no round trip to the broker to check its key. A name's
 // peer hears every revocation of the name's keys (the broker pushes
-// key_revoked to the name's connections before it answers the revoke), so
+// key_revoked to the name's connections, and answers the revoke once the
+// face has said it forgot the key: see session.forgot), so
 // a key stays remembered only in the session of its name, and only while
 // that peer can hear: the memory is dropped when a revocation arrives,
 // when the peer's connection is lost or made anew (a push may have been

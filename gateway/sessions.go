@@ -156,6 +156,7 @@ func (sess *session) start(prev chan struct{}) {
 	if err == nil {
 		cfg := m.s.opts.Mesh
 		cfg.Subscribe, cfg.KeepCurrent, cfg.OnEvent = true, true, sess.onEvent
+		cfg.KeepsKeys = true
 		cfg.OnConnection = sess.onConnection
 		p, err = election.Join(ctx, cfg)
 		if err == nil {
@@ -315,6 +316,24 @@ func (sess *session) onEvent(ev ipc.Event) {
 		}
 		sess.m.s.log.Info("access key revoked: ending its requests and streams", "name", sess.name, "key_id", k.ID)
 		sess.m.revoke(k.ID)
+		// This is the connection's read loop, where the answer to a call
+		// is read: say so from another goroutine.
+		go sess.forgot(k.ID)
+	}
+}
+
+// forgot tells the broker that the face forgot the revoked key id: the
+// revoke is answered only then (election.Config.KeepsKeys), so that a
+// request the revoker makes next through the face is refused.
+func (sess *session) forgot(id string) {
+	<-sess.ready
+	if sess.peer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(sess.m.s.ctx, setupTimeout)
+	defer cancel()
+	if err := sess.peer.ForgotKey(ctx, id); err != nil {
+		sess.m.s.log.Debug("could not tell the broker a revoked key is forgotten", "name", sess.name, "key_id", id, "err", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -29,6 +30,11 @@ type conn struct {
 	// name and subscribed are guarded by the broker's presence lock.
 	name       string
 	subscribed bool
+	// keepsKeys: the connection keeps its name's live keys (an HTTP
+	// face), so a revoke waits for it to say key_seen (see forgotten).
+	keepsKeys atomic.Bool
+	seenMu    sync.Mutex
+	seen      map[string]chan struct{} // key id -> closed by key_seen
 
 	ctx      context.Context // ends when the connection does
 	cancel   context.CancelFunc
@@ -319,4 +325,39 @@ func itoa(n uint64) string {
 		}
 	}
 	return string(b[i:])
+}
+
+// expectSeen returns a channel that key_seen for key id closes.
+func (c *conn) expectSeen(id string) <-chan struct{} {
+	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
+	if c.seen == nil {
+		c.seen = make(map[string]chan struct{})
+	}
+	ch := c.seen[id]
+	if ch == nil {
+		ch = make(chan struct{})
+		c.seen[id] = ch
+	}
+	return ch
+}
+
+// markSeen closes the channel of key id, if a revoke waits for it; a
+// key_seen nobody waits for is dropped.
+func (c *conn) markSeen(id string) {
+	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
+	if ch := c.seen[id]; ch != nil {
+		close(ch)
+		delete(c.seen, id)
+	}
+}
+
+// forgetSeen drops the wait ch for key id once its revoke is done with it.
+func (c *conn) forgetSeen(id string, ch <-chan struct{}) {
+	c.seenMu.Lock()
+	defer c.seenMu.Unlock()
+	if c.seen[id] == ch {
+		delete(c.seen, id)
+	}
 }

@@ -50,6 +50,7 @@ var handlers = map[string]handler{
 	OpKeyCheck:  {false, (*Broker).keyCheck},
 	OpKeyRevoke: {false, (*Broker).keyRevoke},
 	OpKeyList:   {false, (*Broker).keyList},
+	OpKeySeen:   {true, (*Broker).keySeen},
 }
 
 func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {

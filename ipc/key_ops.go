@@ -64,13 +64,20 @@ func (b *Broker) keyCheck(_ *conn, _ string, body json.RawMessage) (any, error) 
 }
 
 // revokeNoticeTimeout bounds how long a revoke waits for the connections
-// of the keys' names to be handed their key_revoked event.
+// of the keys' names to be handed their key_revoked event, and for those
+// that keep keys to say they forgot them.
 const revokeNoticeTimeout = 2 * time.Second
 
 // keyRevoke revokes keys and tells the connections of their names, so that
 // an HTTP face ends the streams opened with them and stops trusting the
-// keys at once. It answers once those events are written: the revoker's
-// next request through the face then comes after the face has the news.
+// keys at once. It answers once those events are written and every
+// connection that keeps its name's keys in memory (an HTTP face) has said
+// with key_seen that it forgot them: the revoker's next request through
+// the face is refused. Written is not enough, since the face reads its
+// events on a goroutine of its own, which a busy machine may not run
+// before that request. A keeper that does not answer within
+// revokeNoticeTimeout has its connection cut, which makes it forget
+// every key it kept.
 func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req KeyRevokeRequest
 	if err := decode(OpKeyRevoke, body, &req); err != nil {
@@ -86,14 +93,21 @@ func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error)
 		return nil, err
 	}
 	type notice struct {
-		to  *conn
-		seq uint64
+		to   *conn
+		seq  uint64
+		id   string
+		seen <-chan struct{} // nil unless to keeps keys
 	}
 	var notices []notice
 	for _, k := range revoked {
 		b.log.Info("access key revoked", "id", k.ID, "name", k.Name)
 		for _, sub := range b.presence.subscribers(k.Name) {
-			notices = append(notices, notice{sub, sub.event(EventKeyRevoked, k)})
+			n := notice{to: sub, id: k.ID}
+			if sub.keepsKeys.Load() {
+				n.seen = sub.expectSeen(k.ID)
+			}
+			n.seq = sub.event(EventKeyRevoked, k)
+			notices = append(notices, n)
 		}
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, revokeNoticeTimeout)
@@ -101,7 +115,31 @@ func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error)
 	for _, n := range notices {
 		n.to.waitFlushed(ctx, n.seq)
 	}
+	for _, n := range notices {
+		if n.seen == nil {
+			continue
+		}
+		select {
+		case <-n.seen:
+		case <-n.to.ctx.Done():
+		case <-ctx.Done():
+			b.log.Warn("a connection that keeps keys did not say it forgot a revoked one in time; cutting it off so that it forgets them all",
+				"conn", n.to.id, "key_id", n.id)
+			n.to.cutOff()
+		}
+		n.to.forgetSeen(n.id, n.seen)
+	}
 	return &KeyRevokeResult{Revoked: revoked}, nil
+}
+
+// keySeen is a connection that keeps keys saying it forgot a revoked one.
+func (b *Broker) keySeen(c *conn, _ string, body json.RawMessage) (any, error) {
+	var req KeySeenRequest
+	if err := decode(OpKeySeen, body, &req); err != nil {
+		return nil, err
+	}
+	c.markSeen(req.ID)
+	return nil, nil
 }
 
 // keyList lists every key record.

@@ -25,6 +25,12 @@ type KeyRevokeRequest struct {
 	Name string `json:"name,omitempty"`
 }
 
+// KeySeenRequest names a key a connection was told was revoked, and has
+// forgotten.
+type KeySeenRequest struct {
+	ID string `json:"id"`
+}
+
 // KeyRevokeResult lists the keys revoked by the request.
 type KeyRevokeResult struct {
 	Revoked []ipcmesh.AccessKey `json:"revoked"`

@@ -35,15 +35,26 @@ func (p *presence) init() {
 	p.threads = make(map[string]*threadWait)
 }
 
-// bind makes c act as name; subscribe asks for pushed events.
-func (p *presence) bind(c *conn, name string, subscribe bool, now time.Time) {
+// wants is what a connection asks for when it binds to a name.
+type wants struct {
+	subscribe bool // pushed events
+	keepsKeys bool // a revoke of the name's keys waits for its key_seen
+}
+
+func wantsOf(subscribe, keepsKeys bool) wants {
+	return wants{subscribe: subscribe, keepsKeys: subscribe && keepsKeys}
+}
+
+// bind makes c act as name, with what w asks for.
+func (p *presence) bind(c *conn, name string, w wants, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if old := c.name; old != "" && old != name {
 		p.unbindLocked(c, old)
 	}
 	c.name = name
-	c.subscribed = subscribe
+	c.subscribed = w.subscribe
+	c.keepsKeys.Store(w.keepsKeys)
 	set := p.online[name]
 	if set == nil {
 		set = make(map[*conn]struct{})
@@ -81,6 +92,7 @@ func (p *presence) unbindAll(name string) {
 	for c := range p.online[name] {
 		c.name = ""
 		c.subscribed = false
+		c.keepsKeys.Store(false)
 	}
 	delete(p.online, name)
 }

@@ -61,6 +61,9 @@ const (
 	OpKeyCheck  = "key_check"  // who a key acts as, if it is valid and not revoked
 	OpKeyRevoke = "key_revoke" // revoke a key by id, or every key of a name
 	OpKeyList   = "key_list"   // every key, without its secret part
+	// OpKeySeen is a connection that keeps its name's keys (KeepsKeys)
+	// saying it has forgotten a key it was told of with key_revoked.
+	OpKeySeen = "key_seen"
 )
 
 // Events: what the broker pushes to a subscribed connection, in the order
@@ -71,8 +74,8 @@ const (
 	EventGoaway  = "goaway"  // the broker is shutting down: elect the next one now
 	// EventKeyRevoked tells the connections of a name that one of its keys
 	// was revoked, so an HTTP face can end the streams opened with it at
-	// once. Its body is the key's
-	// ipcmesh.AccessKey.
+	// once; one that keeps keys (RegisterRequest.KeepsKeys) answers it
+	// with OpKeySeen. Its body is the key's ipcmesh.AccessKey.
 	EventKeyRevoked = "key_revoked"
 )
 
@@ -129,6 +132,10 @@ type RegisterRequest struct {
 	// still forwarded, rather than registering it anew and so ending the
 	// forward: for a client that registers a name only to act as it.
 	KeepForward bool `json:"keep_forward,omitempty"`
+	// KeepsKeys says the connection keeps the name's live keys in memory
+	// (an HTTP face): a revoke of them is answered only once it has said,
+	// with key_seen, that it forgot them.
+	KeepsKeys bool `json:"keeps_keys,omitempty"`
 }
 
 // ResumeRequest binds the connection to the name Token was issued for.
@@ -139,6 +146,7 @@ type ResumeRequest struct {
 	Token         string `json:"token"`
 	RenameRequest string `json:"rename_request,omitempty"`
 	Subscribe     bool   `json:"subscribe,omitempty"`
+	KeepsKeys     bool   `json:"keeps_keys,omitempty"` // as RegisterRequest's
 }
 
 // Session is the result of register, resume and rename: the name the

@@ -41,14 +41,14 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 	valid := found && now.Before(sess.Expires)
 	if req.Token != "" && valid {
 		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && sameSecret(tok.SessionID, sess.ID) && !tok.Expired(now) {
-			return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
+			return b.bindSession(c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 		}
 		// A stale or foreign token is no claim: the ordinary rules apply.
 	}
 	// The connection acting as the name renews its session even after it
 	// expired: nobody else could take the name while it stayed connected.
 	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
-		return b.bindSession(c, req.Name, sess.ID, req.Subscribe, true)
+		return b.bindSession(c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 	}
 	if err := b.inUse(req.Name); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 			return nil, err
 		}
 	}
-	s, err := b.bindSession(c, req.Name, sid, req.Subscribe, false)
+	s, err := b.bindSession(c, req.Name, sid, wantsOf(req.Subscribe, req.KeepsKeys), false)
 	if err == nil && to != req.Name {
 		s.EndedForward = to
 	}
@@ -110,7 +110,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if found && sameSecret(sess.ID, tok.SessionID) && now.Before(sess.Expires) && !tok.Expired(now) {
-		return b.bindSession(c, tok.Name, sess.ID, req.Subscribe, true)
+		return b.bindSession(c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 	}
 	// A rename that committed just before the broker was lost revokes the
 	// token its own client holds; the rename's request id, known only to
@@ -122,7 +122,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 		}
 		if done && rr.Old == tok.Name {
 			if s, ok, _ := b.store.Session(rr.New); ok && s.ID == rr.SessionID && now.Before(s.Expires) {
-				return b.bindSession(c, rr.New, rr.SessionID, req.Subscribe, true)
+				return b.bindSession(c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 			}
 		}
 	}
@@ -223,7 +223,7 @@ func (b *Broker) allowRegister(c *conn) error {
 // bindSession renews or creates the session sid for name, makes the
 // connection act as name, and returns a fresh token. Renewing on every
 // resume is what keeps a session in use from expiring.
-func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool) (*Session, error) {
+func (b *Broker) bindSession(c *conn, name, sid string, w wants, resumed bool) (*Session, error) {
 	now := b.cfg.Now()
 	exp := b.expiry(now)
 	if err := b.claim(c.ctx, name); err != nil {
@@ -234,7 +234,7 @@ func (b *Broker) bindSession(c *conn, name, sid string, subscribe, resumed bool)
 		return nil, err
 	}
 	old := b.presence.nameOf(c)
-	b.presence.bind(c, name, subscribe, now)
+	b.presence.bind(c, name, w, now)
 	if old != "" && old != name {
 		b.release(old) // the connection acted as old until now
 	}
