@@ -33,6 +33,8 @@ type conn struct {
 	// keepsKeys: the connection keeps its name's live keys (an HTTP
 	// face), so a revoke waits for it to say key_seen (see forgotten).
 	keepsKeys atomic.Bool
+	work      chan *Frame  // to a worker waiting for a request
+	idle      atomic.Int32 // workers waiting for one
 	seenMu    sync.Mutex
 	seen      map[string]chan struct{} // key id -> closed by key_seen
 
@@ -56,6 +58,7 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		nc:      nc,
 		id:      "conn:" + itoa(n),
 		out:     make(chan []byte, outQueue),
+		work:    make(chan *Frame),
 		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -124,10 +127,42 @@ func (c *conn) readLoop(br *bufio.Reader) {
 			<-c.sem
 			return
 		}
-		go func() {
-			defer func() { <-c.sem; c.inflight.Done(); c.b.handles.Done() }()
-			c.handle(f)
-		}()
+		// A worker of this connection waiting for work takes it, or a new
+		// one starts.
+		select {
+		case c.work <- f:
+		default:
+			go c.worker(f)
+		}
+	}
+}
+
+// maxIdleWorkers bounds the goroutines a connection keeps waiting for its
+// next request once theirs is answered.
+const maxIdleWorkers = 2
+
+// worker handles f, then the connection's next requests while it is one of
+// at most maxIdleWorkers waiting for them. A goroutine kept between
+// requests keeps the stack the first one grew: a new one would grow its
+// own again (decoding a send does), which cost some 6% of the broker's CPU
+// for a lone sender.
+func (c *conn) worker(f *Frame) {
+	for {
+		c.handle(f)
+		<-c.sem
+		c.inflight.Done()
+		c.b.handles.Done()
+		if c.idle.Add(1) > maxIdleWorkers {
+			c.idle.Add(-1)
+			return
+		}
+		select {
+		case f = <-c.work:
+			c.idle.Add(-1)
+		case <-c.ctx.Done():
+			c.idle.Add(-1)
+			return
+		}
 	}
 }
 
