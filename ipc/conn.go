@@ -31,12 +31,13 @@ type conn struct {
 	name       string
 	subscribed bool
 	// keepsKeys: the connection keeps its name's live keys (an HTTP
-	// face), so a revoke waits for it to say key_seen (see forgotten).
+	// face), so a revoke waits for its key_seen (see Broker.keyRevoke).
 	keepsKeys atomic.Bool
-	work      chan *Frame  // to a worker waiting for a request
-	idle      atomic.Int32 // workers waiting for one
 	seenMu    sync.Mutex
 	seen      map[string]chan struct{} // key id -> closed by key_seen
+
+	work chan *Frame  // to a worker waiting for a request (see worker)
+	idle atomic.Int32 // workers waiting for one
 
 	ctx      context.Context // ends when the connection does
 	cancel   context.CancelFunc

@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -123,9 +124,13 @@ func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error)
 		case <-n.seen:
 		case <-n.to.ctx.Done():
 		case <-ctx.Done():
-			b.log.Warn("a connection that keeps keys did not say it forgot a revoked one in time; cutting it off so that it forgets them all",
-				"conn", n.to.id, "key_id", n.id)
-			n.to.cutOff()
+			// Cut it off only for its silence: if the revoker left, nobody
+			// waits for the answer.
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				b.log.Warn("a connection that keeps keys did not say it forgot a revoked one in time; cutting it off so that it forgets them all",
+					"conn", n.to.id, "key_id", n.id)
+				n.to.cutOff()
+			}
 		}
 		n.to.forgetSeen(n.id, n.seen)
 	}
