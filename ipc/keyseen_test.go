@@ -19,6 +19,17 @@ func keeper(t *testing.T, m *mesh, name string) *rawConn {
 	return r
 }
 
+// keptKey starts a mesh with a key of human's and a connection that keeps
+// human's keys, and returns them with an unnamed connection to manage keys.
+func keptKey(t *testing.T) (*mesh, *peer, ipc.KeyCreateResult, *rawConn) {
+	t.Helper()
+	m := startMesh(t, nil)
+	admin := m.dial(t)
+	var made ipc.KeyCreateResult
+	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human"}, &made)
+	return m, admin, made, keeper(t, m, "human")
+}
+
 // awaitRevoked reads r's frames until the key_revoked event of key id.
 func awaitRevoked(t *testing.T, r *rawConn, id string) {
 	t.Helper()
@@ -38,11 +49,7 @@ func awaitRevoked(t *testing.T, r *rawConn, id string) {
 // keys has said it forgot the key: an event written to the face is not
 // yet an event the face has read.
 func TestRevokeWaitsForKeepersToForget(t *testing.T) {
-	m := startMesh(t, nil)
-	admin := m.dial(t)
-	var made ipc.KeyCreateResult
-	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human"}, &made)
-	face := keeper(t, m, "human")
+	_, admin, made, face := keptKey(t)
 
 	forgot := make(chan struct{})
 	answered := make(chan error, 1)
@@ -69,11 +76,7 @@ func TestRevokeWaitsForKeepersToForget(t *testing.T) {
 // A keeper that never says it forgot the key is cut off, which makes it
 // forget every key it kept, and the revoke is answered all the same.
 func TestRevokeCutsOffSilentKeeper(t *testing.T) {
-	m := startMesh(t, nil)
-	admin := m.dial(t)
-	var made ipc.KeyCreateResult
-	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human"}, &made)
-	face := keeper(t, m, "human")
+	m, admin, made, face := keptKey(t)
 	var rev ipc.KeyRevokeResult
 	admin.must(t, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: made.Info.ID}, &rev)
 	if len(rev.Revoked) != 1 {
