@@ -311,7 +311,7 @@ func (c *committer) commit(batch []*request) {
 	c.d.seq++
 	c.db.NoSync = c.d.noSync
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		if err := c.run1(tx, batch, errs); err != nil {
+		if err := c.apply(tx, batch, errs); err != nil {
 			return err
 		}
 		signalled = len(batch) > 1
@@ -326,12 +326,12 @@ func (c *committer) commit(batch []*request) {
 			}
 		}
 	}
-	c.settle1(batch, errs, err, signalled)
+	c.finish(batch, errs, err, signalled)
 }
 
-// run1 runs the batch's fns in tx, skipping (and marking in errs) the
+// apply runs the batch's fns in tx, skipping (and marking in errs) the
 // requests whose context has ended, then announces their early work.
-func (c *committer) run1(tx *bolt.Tx, batch []*request, errs []error) error {
+func (c *committer) apply(tx *bolt.Tx, batch []*request, errs []error) error {
 	for i, r := range batch {
 		if errs[i] = r.ctx.Err(); errs[i] != nil {
 			continue
@@ -365,13 +365,13 @@ func (c *committer) linger(batch []*request) {
 	if c.open == nil {
 		tx, err := c.db.Begin(true)
 		if err != nil {
-			c.settle1(batch, errs, err, false)
+			c.finish(batch, errs, err, false)
 			return
 		}
 		c.open = tx
 		c.lingering.Store(true)
 	}
-	err := c.run1(c.open, batch, errs)
+	err := c.apply(c.open, batch, errs)
 	var payload []byte
 	synced := false
 	if err == nil {
@@ -381,7 +381,7 @@ func (c *committer) linger(batch []*request) {
 		if aerr := c.abandon(); aerr != nil {
 			err = aerr
 		}
-		c.settle1(batch, errs, err, len(batch) > 1)
+		c.finish(batch, errs, err, len(batch) > 1)
 		return
 	}
 	c.held = append(c.held, payload)
@@ -442,12 +442,12 @@ func (c *committer) abandon() error {
 	return nil
 }
 
-// settle1 answers a batch whose commit is done: committed if err is nil,
+// finish answers a batch whose commit is done: committed if err is nil,
 // errs holding each request's own outcome. A failed batch of more than
 // one request is retried one request at a time, with bbolt's syncs, so
 // that a failure stays with its own request; signalled says whether the
 // failed attempt handed early work to the submitters.
-func (c *committer) settle1(batch []*request, errs []error, err error, signalled bool) {
+func (c *committer) finish(batch []*request, errs []error, err error, signalled bool) {
 	if err == nil || len(batch) == 1 {
 		for i, r := range batch {
 			if err != nil {
