@@ -372,6 +372,9 @@ func (c *committer) linger(batch []*request) {
 		c.lingering.Store(true)
 	}
 	err := c.apply(c.open, batch, errs)
+	// A batch whose fns all ran has handed its early work to the
+	// submitters, whom a retry must then wait for.
+	signalled := err == nil && len(batch) > 1
 	var payload []byte
 	synced := false
 	if err == nil {
@@ -381,7 +384,7 @@ func (c *committer) linger(batch []*request) {
 		if aerr := c.abandon(); aerr != nil {
 			err = aerr
 		}
-		c.finish(batch, errs, err, len(batch) > 1)
+		c.finish(batch, errs, err, signalled)
 		return
 	}
 	c.held = append(c.held, payload)

@@ -162,3 +162,60 @@ func TestBrokenStoreKeepsTheJournal(t *testing.T) {
 		t.Fatalf("bob's inbox once opened again: %v, want %v", got, want)
 	}
 }
+
+// A batch of sends in which one fails, the other with early work (the
+// broker's push), is retried one by one: the retry must not wait for
+// early work the failed attempt never handed out.
+func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
+	s := lingeringStore(t)
+	send(t, s, "m0", "alice", "bob", "first")
+	ctx := context.Background()
+	// A journaled write holds the committer while the two queue up
+	// behind it, so that they make one batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	blocker := make(chan error, 1)
+	go func() {
+		blocker <- s.c.submitJournaled(ctx, func(*bolt.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		}, nil, &journalEntry{})
+	}()
+	<-held
+	pushed := make(chan struct{}, 1)
+	done := make(chan error, 2)
+	go func() {
+		done <- s.c.submitJournaled(ctx, func(*bolt.Tx) error { return nil },
+			func() { pushed <- struct{}{} }, &journalEntry{})
+	}()
+	go func() {
+		done <- s.c.submitJournaled(ctx, func(*bolt.Tx) error { return errors.New("no room") }, nil, &journalEntry{})
+	}()
+	// The queue gives no signal when a request joins it: watch its length.
+	for len(s.c.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-blocker; err != nil {
+		t.Fatalf("the write that held the committer: %v", err)
+	}
+	failed := 0
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				failed++
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("a request of the batch was never answered: the committer waits for early work that was never handed out")
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d of the 2 requests failed, want the one whose write failed", failed)
+	}
+	select {
+	case <-pushed:
+	default:
+		t.Error("the request that was stored had no early work done")
+	}
+}
