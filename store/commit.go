@@ -197,8 +197,8 @@ func (c *committer) run() {
 			c.release()
 			return
 		}
-		// No waiting for company: whatever queued during the last commit's
-		// fsync goes in now, and a lone writer is committed at once.
+		// No waiting for company: whatever queued during the last batch
+		// goes in now, and a lone writer is written at once.
 		batch := drain([]*request{r}, c.queue)
 		c.fmu.Lock()
 		c.flight = make(chan struct{})
