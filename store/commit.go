@@ -132,7 +132,7 @@ func (c *committer) submit(ctx context.Context, fn writeFn) error {
 }
 
 // submitEarly is submit with early work: once fn's writes are in the
-// transaction, and while the commit's fsync is still to come, early runs.
+// transaction, and before they are on disk, early runs.
 // When the request is committed alone, the committer runs it at once (the
 // quickest way for a lone message); in a batch, the caller's goroutine
 // does, so that the one writer goes on writing. Reads that must see what

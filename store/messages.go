@@ -43,7 +43,7 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 }
 
 // AppendEarly is Append that also calls early with the deliveries as soon as
-// they are decided, while the commit's fsync is still under way. When the
+// they are decided, before they are on disk. When the
 // drafts are committed alone, the store's one writer runs early itself, at
 // once; in a batch with other writes, early runs in the caller's goroutine,
 // so that the writer goes on writing (see committer.submitEarly); early
