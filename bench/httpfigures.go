@@ -86,7 +86,7 @@ func (r *runner) figAHTTP(ctx context.Context, res *results) error {
 		res.add("a.http", rate)
 		r.logf("(a) HTTP repetition %d/%d: %.0f msgs/s", rep+1, r.opts.Reps, rate)
 	}
-	res.note("a.http", "%d POST /api/v1/messages per repetition from one HTTP client in the bench process (kept-alive connection, key from ipcmesh key create) through an ipcmesh serve --http child to an online subscribed recipient in the bench process; each answered once the send is on disk (after the fsync of its journal record); %d of %d sends had been pushed to the recipient when the last was answered",
+	res.note("a.http", "%d POST /api/v1/messages per repetition from one HTTP client in the bench process (kept-alive connection, key from ipcmesh key create) through an ipcmesh serve --http child to an online subscribed recipient in the bench process; each answered once the send is on disk (on Linux after the fsync of its journal record, elsewhere after bbolt's synced commit); %d of %d sends had been pushed to the recipient when the last was answered",
 		r.sz.sendsA, pushed.Load(), total)
 	return nil
 }

@@ -80,7 +80,7 @@ func (r *runner) figA(ctx context.Context, res *results) error {
 		res.add("a", rate)
 		r.logf("(a) repetition %d/%d: %d sends in %.2f s: %.0f msgs/s", rep+1, r.opts.Reps, rr.Sent, rr.seconds(), rate)
 	}
-	res.note("a", "%d sends per repetition by a sender process (ipcmesh bench --agent send) to an online subscribed recipient in the bench process, each waiting for its ack (given once the send is on disk: after the fsync of its journal record); %d of the %d sends, warm-up included, had been pushed to the recipient when the last was acked",
+	res.note("a", "%d sends per repetition by a sender process (ipcmesh bench --agent send) to an online subscribed recipient in the bench process, each waiting for its ack (given once the send is on disk: on Linux after the fsync of its journal record, elsewhere after bbolt's synced commit); %d of the %d sends, warm-up included, had been pushed to the recipient when the last was acked",
 		r.sz.sendsA, pushed.Load(), total+20)
 	return nil
 }
