@@ -52,6 +52,28 @@ func quietStore(t *testing.T) *Store {
 	return s
 }
 
+// holdJournaled is holdCommitter with a journaled write, which leaves the
+// journal as the sends before it did.
+func holdJournaled(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	hold, held := make(chan struct{}), make(chan struct{})
+	blocker := make(chan error, 1)
+	go func() {
+		blocker <- s.c.submitJournaled(context.Background(), func(*bolt.Tx) error {
+			close(held)
+			<-hold
+			return nil
+		}, nil, &journalEntry{})
+	}()
+	<-held
+	return func() {
+		close(hold)
+		if err := <-blocker; err != nil {
+			t.Errorf("the write that held the committer: %v", err)
+		}
+	}
+}
+
 func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
 	s := quietStore(t)
 	register(t, s, "bob")
@@ -499,18 +521,7 @@ func TestFailedBatchKeepsTheJournal(t *testing.T) {
 	register(t, s, "bob")
 	send(t, s, "m0", "alice", "bob", "first")
 	ctx := context.Background()
-	// A journaled commit after the header holds the committer while the
-	// failing sends queue up behind it, so that they make one batch.
-	hold, held := make(chan struct{}), make(chan struct{})
-	blocker := make(chan error, 1)
-	go func() {
-		blocker <- s.c.submitJournaled(ctx, func(*bolt.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		}, nil, &journalEntry{})
-	}()
-	<-held
+	release := holdJournaled(t, s)
 	failing := make(chan error, 2)
 	for range 2 {
 		go func() {
@@ -519,14 +530,8 @@ func TestFailedBatchKeepsTheJournal(t *testing.T) {
 			}, nil, &journalEntry{})
 		}()
 	}
-	// The queue gives no signal when a request joins it: watch its length.
-	for len(s.c.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(hold)
-	if err := <-blocker; err != nil {
-		t.Fatalf("the journaled commit: %v", err)
-	}
+	waitQueued(t, s.c, 2)
+	release()
 	for range 2 {
 		if err := <-failing; err == nil {
 			t.Fatal("a failing send was acked")

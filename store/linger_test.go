@@ -170,18 +170,7 @@ func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
 	s := lingeringStore(t)
 	send(t, s, "m0", "alice", "bob", "first")
 	ctx := context.Background()
-	// A journaled write holds the committer while the two queue up
-	// behind it, so that they make one batch.
-	hold, held := make(chan struct{}), make(chan struct{})
-	blocker := make(chan error, 1)
-	go func() {
-		blocker <- s.c.submitJournaled(ctx, func(*bolt.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		}, nil, &journalEntry{})
-	}()
-	<-held
+	release := holdJournaled(t, s)
 	pushed := make(chan struct{}, 1)
 	done := make(chan error, 2)
 	go func() {
@@ -191,14 +180,8 @@ func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
 	go func() {
 		done <- s.c.submitJournaled(ctx, func(*bolt.Tx) error { return errors.New("no room") }, nil, &journalEntry{})
 	}()
-	// The queue gives no signal when a request joins it: watch its length.
-	for len(s.c.queue) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(hold)
-	if err := <-blocker; err != nil {
-		t.Fatalf("the write that held the committer: %v", err)
-	}
+	waitQueued(t, s.c, 2)
+	release()
 	failed := 0
 	for range 2 {
 		select {
