@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -77,8 +78,9 @@ type durability struct {
 	// broken is set for good when acked writes could be neither committed
 	// nor written again (committer.abandon): only the journal holds them,
 	// so it is never cleared, and the store answers nothing more until it
-	// is opened again and replays it.
-	broken error
+	// is opened again and replays it. isBroken spares every read the lock.
+	broken   error
+	isBroken atomic.Bool
 }
 
 // A flight is a journaled batch waiting for the sync of its record.
@@ -95,6 +97,9 @@ func (d *durability) faulted() error {
 }
 
 func (d *durability) brokenErr() error {
+	if !d.isBroken.Load() {
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.broken
@@ -107,6 +112,7 @@ func (d *durability) breakDown(err error) error {
 	defer d.mu.Unlock()
 	if d.broken == nil {
 		d.broken = fmt.Errorf("%w: the acked messages are kept in the send journal and stored again when the store is opened next: restart the broker", err)
+		d.isBroken.Store(true)
 	}
 	if d.fault == nil {
 		d.fault = d.broken
