@@ -17,10 +17,25 @@ import (
 // called, so that the test can queue requests behind it.
 func holdCommitter(t *testing.T, s *Store) (release func()) {
 	t.Helper()
+	return holdWith(t, func(fn writeFn) error { return s.c.submit(context.Background(), fn) })
+}
+
+// holdJournaled is holdCommitter with a journaled write, which leaves the
+// journal as the sends before it did.
+func holdJournaled(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	return holdWith(t, func(fn writeFn) error {
+		return s.c.submitJournaled(context.Background(), fn, nil, &journalEntry{})
+	})
+}
+
+// holdWith parks the committer in a write that submit submits.
+func holdWith(t *testing.T, submit func(writeFn) error) (release func()) {
+	t.Helper()
 	started, hold := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- s.c.submit(context.Background(), func(*bolt.Tx) error {
+		done <- submit(func(*bolt.Tx) error {
 			close(started)
 			<-hold
 			return nil

@@ -52,28 +52,6 @@ func quietStore(t *testing.T) *Store {
 	return s
 }
 
-// holdJournaled is holdCommitter with a journaled write, which leaves the
-// journal as the sends before it did.
-func holdJournaled(t *testing.T, s *Store) (release func()) {
-	t.Helper()
-	hold, held := make(chan struct{}), make(chan struct{})
-	blocker := make(chan error, 1)
-	go func() {
-		blocker <- s.c.submitJournaled(context.Background(), func(*bolt.Tx) error {
-			close(held)
-			<-hold
-			return nil
-		}, nil, &journalEntry{})
-	}()
-	<-held
-	return func() {
-		close(hold)
-		if err := <-blocker; err != nil {
-			t.Errorf("the write that held the committer: %v", err)
-		}
-	}
-}
-
 func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
 	s := quietStore(t)
 	register(t, s, "bob")
