@@ -65,8 +65,9 @@ type Options struct {
 	// default) and StoreNATS, whose figures (a)-(e) and (i) run on a
 	// three-node JetStream cluster the bench starts.
 	Stores []string
-	// Face is FaceNative (the default) or FaceHTTP, which also measures
-	// figures (a), (b), (c) and (f) through the HTTP face (httpGroups).
+	// Face is FaceNative (the default), or FaceHTTP or FaceBroker, which
+	// also measure figures (a), (b), (c) and (f) through the HTTP face
+	// (httpGroups): served beside the broker, or by its process.
 	Face string
 	// Version is the ipcmesh version, for the report.
 	Version string

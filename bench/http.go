@@ -16,24 +16,34 @@ import (
 // The faces a run can measure (Options.Face).
 const (
 	FaceNative = "native"
-	FaceHTTP   = "http"
+	// FaceHTTP measures the HTTP figures through "ipcmesh serve --http",
+	// a process beside the broker's, as a face started by itself runs.
+	FaceHTTP = "http"
+	// FaceBroker measures them through the face that "ipcmesh broker
+	// --http" serves from the broker's own process.
+	FaceBroker = "broker"
 )
 
-// face is the HTTP face of a mesh: an "ipcmesh serve --http" child on a
-// free port of 127.0.0.1, joined to the mesh's broker child.
+// face is the HTTP face of a mesh on a free port of 127.0.0.1: an
+// "ipcmesh serve --http" child joined to the mesh's broker child, or an
+// "ipcmesh broker --http" child that is the broker too (inBroker).
 type face struct {
-	m      *mesh
-	cmd    *exec.Cmd
-	url    string
-	stderr *tail
-	done   chan struct{}
+	m        *mesh
+	cmd      *exec.Cmd
+	url      string
+	inBroker bool
+	stderr   *tail
+	done     chan struct{}
 }
 
 // startFace starts the face and waits for its "serving" line. The per-key
 // rate limit of the face is raised as the broker's is, unless
 // --default-limits.
-func (m *mesh) startFace(ctx context.Context) (*face, error) {
+func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
 	cmd := m.command("serve", "--http", "127.0.0.1:0")
+	if inBroker {
+		cmd = m.command("broker", "--http", "127.0.0.1:0")
+	}
 	if !m.r.opts.DefaultLimits {
 		cmd.Env = append(cmd.Env, "IPC_HTTP_RATE=1000000000", "IPC_HTTP_BURST=1000000000")
 	}
@@ -41,15 +51,19 @@ func (m *mesh) startFace(ctx context.Context) (*face, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &face{m: m, cmd: cmd, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, inBroker: inBroker, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)
 	}
 	first := make(chan string, 1)
 	go func() {
+		// The broker says it serves the mesh before its face does.
 		br := bufio.NewReader(stdout)
 		line, _ := br.ReadString('\n')
+		if inBroker && strings.HasPrefix(line, "ipcmesh broker serving") {
+			line, _ = br.ReadString('\n')
+		}
 		first <- line
 		io.Copy(io.Discard, br)
 		cmd.Wait()
@@ -125,18 +139,22 @@ func (c *restClient) read(ctx context.Context, wait time.Duration, fn func(from,
 	return c.c.Read(ctx, wait, fn)
 }
 
-// faceMesh is a mesh with a broker child and an HTTP face child; close
-// the face to close both.
+// faceMesh is a mesh with a broker child and an HTTP face child, or with
+// a broker child that serves the face (FaceBroker); close the face to
+// close both.
 func (r *runner) faceMesh(ctx context.Context, name string) (*face, error) {
 	m, err := r.newMesh(name)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.startBroker(ctx); err != nil {
-		m.close()
-		return nil, err
+	inBroker := r.opts.Face == FaceBroker
+	if !inBroker {
+		if err := m.startBroker(ctx); err != nil {
+			m.close()
+			return nil, err
+		}
 	}
-	f, err := m.startFace(ctx)
+	f, err := m.startFace(ctx, inBroker)
 	if err != nil {
 		m.close()
 		return nil, err

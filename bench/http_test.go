@@ -24,11 +24,23 @@ func TestBenchCommandHTTPFace(t *testing.T) {
 	}
 }
 
+// TestBenchCommandBrokerFace measures the face that "ipcmesh broker
+// --http" serves: a send through it reaches the recipient, and the
+// memory figure counts its one process once.
+func TestBenchCommandBrokerFace(t *testing.T) {
+	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f")
+	checkReport(t, &r, []string{"a", "f", "a.http", "f.http", "x.fsync", "x.rtt"})
+	f, _ := r.Figure("f.http")
+	if !strings.Contains(f.Note, "broker and face in one process") {
+		t.Errorf("the note of f.http = %q, want it to say broker and face are one process", f.Note)
+	}
+}
+
 func TestBenchCommandFaceUsage(t *testing.T) {
 	cmd := exec.Command(ipcmeshBin, "bench", "--face", "smtp")
 	cmd.Env = testbin.CleanEnviron()
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "--face takes native or http") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "--face takes native, http or broker") {
 		t.Errorf("ipcmesh bench --face smtp: %v, want exit status 2 naming the choices\n%s", err, out)
 	}
 }

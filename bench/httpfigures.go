@@ -11,10 +11,11 @@ import (
 )
 
 // httpGroups are figures (a), (b), (c) and (f) through the HTTP face
-// (--face http): REST over real HTTP on loopback, with keys made by
-// "ipcmesh key create", the face an "ipcmesh serve --http" child beside
-// the broker child. They run after the native figures, under the same
-// letters, so that --only picks both.
+// (--face http or broker): REST over real HTTP on loopback, with keys made
+// by "ipcmesh key create", the face an "ipcmesh serve --http" child beside
+// the broker child, or the broker child itself ("ipcmesh broker --http").
+// They run after the native figures, under the same letters, so that
+// --only picks both.
 func (r *runner) httpGroups() []group {
 	sz := r.sz
 	le := func(v float64) *Target { return &Target{Op: "<=", Value: v} }
@@ -265,6 +266,11 @@ func (r *runner) figFHTTP(ctx context.Context, res *results) error {
 			return err
 		}
 		res.add("f.http", faceMiB+brokerMiB)
+		if r.opts.Face == FaceBroker {
+			res.note("f.http", "VmHWM of the ipcmesh broker --http child, broker and face in one process, once %d names (a key each, from ipcmesh key create) each registered, sent one message, checked and acked through the face, 10 at a time", r.sz.instances)
+			r.logf("(f) HTTP repetition %d/%d: broker and face %.1f MiB", rep+1, r.opts.Reps, faceMiB)
+			continue
+		}
 		res.note("f.http", "VmHWM of the ipcmesh serve --http child plus that of the broker child, once %d names (a key each, from ipcmesh key create) each registered, sent one message, checked and acked through the face, 10 at a time; last repetition: face %.1f MiB, broker %.1f MiB", r.sz.instances, faceMiB, brokerMiB)
 		r.logf("(f) HTTP repetition %d/%d: face %.1f MiB, broker %.1f MiB", rep+1, r.opts.Reps, faceMiB, brokerMiB)
 	}
@@ -300,8 +306,8 @@ func (r *runner) peakRSSHTTP(ctx context.Context) (faceMiB, brokerMiB float64, e
 		}
 	}
 	fb, err := peakRSS(f.pid())
-	if err != nil {
-		return 0, 0, err
+	if err != nil || f.inBroker {
+		return float64(fb) / (1 << 20), 0, err
 	}
 	bb, err := peakRSS(f.m.brokerPID())
 	return float64(fb) / (1 << 20), float64(bb) / (1 << 20), err

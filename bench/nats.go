@@ -46,7 +46,7 @@ func (r *runner) runStores(ctx context.Context) ([]Figure, error) {
 			return nil, err
 		}
 		groups := r.groups()
-		if r.opts.Face == FaceHTTP {
+		if r.opts.Face == FaceHTTP || r.opts.Face == FaceBroker {
 			groups = append(groups, r.httpGroups()...)
 		}
 		if st == StoreNATS {

@@ -29,7 +29,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
 	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
-	face := fs.String("face", bench.FaceNative, "native, or http to also measure figures a, b (one send in flight), c and f through the HTTP face")
+	face := fs.String("face", bench.FaceNative, "native; http to also measure figures a, b (one send in flight), c and f through the HTTP face of ipcmesh serve; broker for the face ipcmesh broker --http serves from the broker's process")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -62,8 +62,8 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	if slices.Contains(groups, "i") && !slices.Contains(storeList, bench.StoreNATS) {
 		return usagef("figure (i), cross-host delivery, needs a cluster: add --store nats")
 	}
-	if *face != bench.FaceNative && *face != bench.FaceHTTP {
-		return usagef("--face takes native or http, got %q", *face)
+	if *face != bench.FaceNative && *face != bench.FaceHTTP && *face != bench.FaceBroker {
+		return usagef("--face takes native, http or broker, got %q", *face)
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -16,16 +17,37 @@ import (
 // who want one that outlives their assistants. On Ctrl-C or SIGTERM it hands
 // over gracefully to any peer still running. With --detached it is the
 // broker a peer started in the background (election.RunDetached).
+//
+// With --http it also serves the HTTP face, as serve does, from the same
+// process: one service to run instead of two, and a REST call crosses one
+// process boundary fewer on its way to the store (docs/PERFORMANCE.md).
 func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	fs := flags("broker")
 	detached := fs.Bool("detached", false, "serve the listener handed over by the peer that started this process (peers start it themselves)")
 	var sf storeFlags
 	sf.register(fs, true)
+	var face faceFlags
+	face.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *detached {
+		if face.addr != "" {
+			return usagef("--http serves the face of a broker run in the foreground, not of a detached one")
+		}
 		return runDetached(ctx, e, sf)
+	}
+	// The face's flags are checked, and its port bound, before the broker
+	// starts: a mistake in them must not start and stop a broker.
+	var ln net.Listener
+	if face.addr != "" {
+		if err := face.check(e.Getenv); err != nil {
+			return err
+		}
+		if ln, err = face.listen(); err != nil {
+			return err
+		}
+		defer ln.Close()
 	}
 	e.Self = "" // a dedicated broker is hosted here: that is what it is for
 	cfg, err := meshConfig(e)
@@ -57,9 +79,15 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 		return fmt.Errorf("a broker already serves %s (pid %d, up %s): stop it first (ipcmesh stop), or pick another IPC_PORT", p.Addr(), s.Broker.PID, s.Uptime)
 	}
 	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s%s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir(), clusterNote(cfg))
-	<-ctx.Done()
+	if ln != nil {
+		// The face's peers join the broker above, in this process; they
+		// leave before it hands over.
+		err = face.serve(ctx, e, cfg, ln)
+	} else {
+		<-ctx.Done()
+	}
 	fmt.Fprintln(e.Stdout, "handing over and stopping")
-	return nil
+	return err
 }
 
 // runDetached is the broker a peer started: its stdout is the pipe it

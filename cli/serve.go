@@ -12,32 +12,118 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
 )
 
 // runServe runs a peer of the mesh with the HTTP face: REST, events, MCP
 // over HTTP and the web page (docs/HTTP.md). Like any peer it joins the
-// local mesh, or hosts the broker when none runs, and hands it over when it
-// stops.
-func runServe(ctx context.Context, e Env, args []string) (err error) {
-	f, err := parseServe(args)
+// local mesh, or starts the broker when none runs, and leaves it when it
+// stops. (ipcmesh broker --http serves the same face from the broker's
+// own process.)
+func runServe(ctx context.Context, e Env, args []string) error {
+	var f faceFlags
+	var sf storeFlags
+	fs := flags("serve")
+	f.register(fs)
+	sf.register(fs, false)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if f.addr == "" {
+		return usagef("say where to serve: --http 127.0.0.1:8080")
+	}
+	if err := f.check(e.Getenv); err != nil {
+		return err
+	}
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
 	}
-	tlsConf, err := f.tlsConfig()
+	if err := sf.apply(&cfg); err != nil {
+		return err
+	}
+	ln, err := f.listen()
 	if err != nil {
 		return err
 	}
-	opts, err := f.gatewayOptions(e)
+	return f.serve(ctx, e, cfg, ln)
+}
+
+// faceFlags are the flags of the HTTP face, for serve and broker --http.
+type faceFlags struct {
+	addr, cert, key string
+	insecure        bool
+	origins, hosts  listFlag
+	// Set by check: the TLS of --tls-cert (nil for plain HTTP), and the
+	// per-key limits of the environment (0 for the face's defaults).
+	tls   *tls.Config
+	rate  float64
+	burst int
+	idle  time.Duration
+}
+
+func (f *faceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "http", "", "serve HTTP on `ADDR` (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
+	fs.StringVar(&f.key, "tls-key", "", "the private key of --tls-cert, in `FILE` (PEM)")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
+	fs.Var(&f.origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
+	fs.Var(&f.hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
+}
+
+// check checks that the flags of a face on f.addr go together, and that
+// plain HTTP is only served where no other machine can listen in, then
+// loads the TLS certificate and reads the face's limits from the
+// environment: all before anything is started.
+func (f *faceFlags) check(getenv func(string) string) (err error) {
+	if (f.cert == "") != (f.key == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	host, _, err := net.SplitHostPort(f.addr)
 	if err != nil {
+		return usagef("--http %q: want host:port, such as 127.0.0.1:8080: %v", f.addr, err)
+	}
+	if f.cert == "" && !f.insecure && !isLoopback(host) {
+		return fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", f.addr)
+	}
+	if f.rate, f.burst, f.idle, err = httpLimits(getenv); err != nil {
 		return err
 	}
+	if f.cert == "" {
+		return nil
+	}
+	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return fmt.Errorf("load the TLS certificate %s and key %s: %w", f.cert, f.key, err)
+	}
+	f.tls = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	return nil
+}
+
+// listen binds the face's address.
+func (f *faceFlags) listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w: if another program holds that port, pick another with --http HOST:PORT (port 0 picks a free one)", f.addr, err)
+		return nil, fmt.Errorf("listen on %s: %w: if another program holds that port, pick another with --http HOST:PORT (port 0 picks a free one)", f.addr, err)
 	}
+	return ln, nil
+}
+
+// serve serves the face of the mesh cfg describes on ln until ctx is done.
+func (f *faceFlags) serve(ctx context.Context, e Env, cfg election.Config, ln net.Listener) (err error) {
 	defer ln.Close()
-	opts.Addr = ln.Addr().String()
+	opts := gateway.Options{
+		Mesh:         cfg,
+		Addr:         ln.Addr().String(),
+		AllowOrigins: f.origins,
+		AllowHosts:   f.hosts,
+		Rate:         f.rate,
+		Burst:        f.burst,
+		Idle:         f.idle,
+		Version:      Version,
+		Logger:       cfg.Logger,
+	}
 	gw, err := gateway.New(ctx, opts)
 	if err != nil {
 		return err
@@ -47,81 +133,7 @@ func runServe(ctx context.Context, e Env, args []string) (err error) {
 			err = cerr
 		}
 	}()
-	return serveHTTP(ctx, e, gw, ln, tlsConf, opts)
-}
-
-// serveFlags are the flags of serve.
-type serveFlags struct {
-	addr, cert, key string
-	insecure        bool
-	origins, hosts  listFlag
-	store           storeFlags
-}
-
-// parseServe reads the flags of serve and checks that they go together,
-// and that plain HTTP is only served where no other machine can listen in.
-func parseServe(args []string) (*serveFlags, error) {
-	var f serveFlags
-	fs := flags("serve")
-	fs.StringVar(&f.addr, "http", "", "serve HTTP on `ADDR` (host:port; port 0 picks a free one)")
-	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM)")
-	fs.StringVar(&f.key, "tls-key", "", "the private key of --tls-cert, in `FILE` (PEM)")
-	fs.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP on a non-loopback address (behind a TLS proxy)")
-	fs.Var(&f.origins, "allow-origin", "let web pages from `ORIGIN` (https://app.example) call the face; repeatable")
-	fs.Var(&f.hosts, "allow-host", "accept Host `NAME` besides the loopback names (a tunnel's name); repeatable")
-	f.store.register(fs, false)
-	if _, err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	if f.addr == "" {
-		return nil, usagef("say where to serve: --http 127.0.0.1:8080")
-	}
-	if (f.cert == "") != (f.key == "") {
-		return nil, usagef("--tls-cert and --tls-key go together")
-	}
-	host, _, err := net.SplitHostPort(f.addr)
-	if err != nil {
-		return nil, usagef("--http %q: want host:port, such as 127.0.0.1:8080: %v", f.addr, err)
-	}
-	if f.cert == "" && !f.insecure && !isLoopback(host) {
-		return nil, fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", f.addr)
-	}
-	return &f, nil
-}
-
-// tlsConfig is the TLS of --tls-cert and --tls-key, or nil for plain HTTP.
-func (f *serveFlags) tlsConfig() (*tls.Config, error) {
-	if f.cert == "" {
-		return nil, nil
-	}
-	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
-	if err != nil {
-		return nil, fmt.Errorf("load the TLS certificate %s and key %s: %w", f.cert, f.key, err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
-}
-
-// gatewayOptions are the options of the HTTP face over the mesh the
-// environment describes, with its limits; the caller sets the address.
-func (f *serveFlags) gatewayOptions(e Env) (gateway.Options, error) {
-	cfg, err := meshConfig(e)
-	if err != nil {
-		return gateway.Options{}, err
-	}
-	if err := f.store.apply(&cfg); err != nil {
-		return gateway.Options{}, err
-	}
-	opts := gateway.Options{
-		Mesh:         cfg,
-		AllowOrigins: f.origins,
-		AllowHosts:   f.hosts,
-		Version:      Version,
-		Logger:       cfg.Logger,
-	}
-	if opts.Rate, opts.Burst, opts.Idle, err = httpLimits(e.Getenv); err != nil {
-		return gateway.Options{}, err
-	}
-	return opts, nil
+	return serveHTTP(ctx, e, gw, ln, f.tls, opts)
 }
 
 // serveHTTP serves the face gw on ln (over TLS when tlsConf is set) until

@@ -129,6 +129,51 @@ func TestServeRESTWithAKey(t *testing.T) {
 	}
 }
 
+// "ipcmesh broker --http" is the broker and the HTTP face in one process:
+// a REST send through it is stored by that process, and a mistake in
+// the face's flags starts no broker.
+func TestBrokerServesTheFace(t *testing.T) {
+	m := newMesh(t)
+	if r := m.run("broker", "--detached", "--http", "127.0.0.1:0"); r.code != 2 || !strings.Contains(r.stderr, "--http") {
+		t.Errorf("broker --detached --http: %s\nwant exit status 2 naming --http", r)
+	}
+	if msg := m.mustFail("broker", "--http", "0.0.0.0:0"); !strings.Contains(msg, "--tls-cert") {
+		t.Errorf("broker --http 0.0.0.0:0: %q, want it to ask for --tls-cert", msg)
+	}
+	// The refused face started no broker: the mesh port is still free.
+	ln, err := net.Listen("tcp", m.addr())
+	if err != nil {
+		t.Fatalf("the mesh port after a refused face: %v", err)
+	}
+	ln.Close()
+
+	p := m.start(nil, "broker", "--http", "127.0.0.1:0")
+	p.waitLine(p.stdout, "ipcmesh broker serving", startTimeout)
+	f := strings.Fields(p.waitLine(p.stdout, "ipcmesh serving", startTimeout))
+	if len(f) < 3 || !strings.HasPrefix(f[2], "http://") {
+		t.Fatalf("serving line %q has no URL", f)
+	}
+	base := f[2]
+	if pid := m.status().Broker.PID; pid != p.pid() {
+		t.Fatalf("status names broker pid %d, want the broker --http process, %d", pid, p.pid())
+	}
+	m.mustRun("register", "builder")
+	key := strings.TrimSpace(m.mustRun("key", "create", "human").stdout)
+	c := &http.Client{Timeout: runTimeout}
+	if code := api(t, c, "POST", base+"/api/v1/messages", key, map[string]string{"to": "builder", "content": "through the broker's face"}, nil); code != http.StatusCreated {
+		t.Fatalf("send: status %d, want 201", code)
+	}
+	got := m.check("--as", "builder")
+	if len(got.Messages) != 1 || got.Messages[0].From != "human" || got.Messages[0].Content != "through the broker's face" {
+		t.Fatalf("builder's check = %+v", got.Messages)
+	}
+	p.interrupt()
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("broker --http exited %d after an interrupt", code)
+	}
+	p.waitLine(p.stdout, "handing over and stopping", startTimeout)
+}
+
 func TestServeRefusesPlainHTTPOffLoopback(t *testing.T) {
 	m := newMesh(t)
 	msg := m.mustFail("serve", "--http", "0.0.0.0:0")
