@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // face is a real mesh (a broker hosted by the test's own peer, on a free
@@ -29,7 +30,14 @@ type face struct {
 
 func newFace(t testing.TB, tweak func(*Options)) *face {
 	t.Helper()
-	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t)}
+	return newFaceLimited(t, ipc.Limits{}, tweak)
+}
+
+// newFaceLimited is newFace on a broker with limits (its defaults where
+// zero).
+func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face {
+	t.Helper()
+	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t), Limits: limits}
 	ctx := ctxT(t)
 	ctl, err := election.Join(ctx, cfg)
 	if err != nil {
