@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ type face struct {
 	cmd      *exec.Cmd
 	url      string
 	inBroker bool
+	profile  string // where its CPU profile goes, with --profile
 	stderr   *tail
 	done     chan struct{}
 }
@@ -47,11 +50,23 @@ func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
 	if !m.r.opts.DefaultLimits {
 		cmd.Env = append(cmd.Env, "IPC_HTTP_RATE=1000000000", "IPC_HTTP_BURST=1000000000")
 	}
+	var profile string
+	if d := m.r.opts.ProfileDir; d != "" {
+		// The face writes DIR/COMMAND-PID.pprof as it exits; stop names
+		// it as the bench's other profiles are named.
+		cmd.Env = append(cmd.Env, "IPC_PROFILE_DIR="+d)
+		m.r.profiles++
+		kind := "face"
+		if inBroker {
+			kind = "broker-face"
+		}
+		profile = filepath.Join(d, fmt.Sprintf("%s-%s-%d.pprof", kind, m.name, m.r.profiles))
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	f := &face{m: m, cmd: cmd, inBroker: inBroker, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, inBroker: inBroker, profile: profile, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)
@@ -96,6 +111,13 @@ func (f *face) stop() {
 	case <-time.After(stopTimeout):
 		f.cmd.Process.Kill()
 		<-f.done
+	}
+	if f.profile != "" {
+		cmd := "serve"
+		if f.inBroker {
+			cmd = "broker"
+		}
+		os.Rename(filepath.Join(f.m.r.opts.ProfileDir, fmt.Sprintf("%s-%d.pprof", cmd, f.pid())), f.profile)
 	}
 }
 

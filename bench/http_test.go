@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,12 +29,24 @@ func TestBenchCommandHTTPFace(t *testing.T) {
 // TestBenchCommandBrokerFace measures the face that "ipcmesh broker
 // --http" serves: a send through it reaches the recipient, and the
 // memory figure counts its one process once.
+// With --profile, the face's process is profiled beside the others.
 func TestBenchCommandBrokerFace(t *testing.T) {
-	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f")
+	dir := t.TempDir()
+	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f", "--profile", dir)
 	checkReport(t, &r, []string{"a", "f", "a.http", "f.http", "x.fsync", "x.rtt"})
 	f, _ := r.Figure("f.http")
 	if !strings.Contains(f.Note, "broker and face in one process") {
 		t.Errorf("the note of f.http = %q, want it to say broker and face are one process", f.Note)
+	}
+	faces, _ := filepath.Glob(filepath.Join(dir, "broker-face-*.pprof"))
+	if len(faces) == 0 {
+		all, _ := filepath.Glob(filepath.Join(dir, "*"))
+		t.Fatalf("--profile wrote %q, want a broker-face-*.pprof of the broker --http process", all)
+	}
+	for _, p := range faces {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("the face's profile %s is empty (%v)", p, err)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	window := fs.Int("window", bench.DefaultWindow, "sends each sender of figure (b) keeps in flight (1: wait for each ack)")
 	only := fs.String("only", "", "measure only these figures, e.g. a,c,g")
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
-	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes and the bench process to `DIR`")
+	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes, HTTP faces and the bench process to `DIR`")
 	traceDir := fs.String("trace", "", "write execution traces of the brokers to `DIR` (large)")
 	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
 	face := fs.String("face", bench.FaceNative, "native; http to also measure figures a, b (one send in flight), c and f through the HTTP face of ipcmesh serve; broker for the face ipcmesh broker --http serves from the broker's process")
@@ -64,6 +64,9 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	}
 	if *face != bench.FaceNative && *face != bench.FaceHTTP && *face != bench.FaceBroker {
 		return usagef("--face takes native, http or broker, got %q", *face)
+	}
+	if *profile != "" && e.Getenv("IPC_PROFILE_DIR") != "" {
+		return usagef("--profile and IPC_PROFILE_DIR would both profile the bench's own process: unset IPC_PROFILE_DIR")
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -75,7 +75,7 @@ func commands() []command {
 		{"hook", "check|wait [--as NAME]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},
 		{"uninstall", "claude|gemini|windsurf [--scope user|project] [--dry-run]", "take out of an assistant's config exactly what install added", "ipcmesh uninstall gemini --dry-run", runUninstall},
-		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats] [--face native|http]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
+		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats] [--face native|http|broker]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
 		{"version", "", "print the version", "ipcmesh version", runVersion},
 	}
 }
@@ -128,7 +128,13 @@ func Run(e Env, name string, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := cmd.run(ctx, e, args)
+	stopProfile, err := startProfile(e, name)
+	if err == nil {
+		err = cmd.run(ctx, e, args)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
+	}
 	if err == nil {
 		return 0
 	}
