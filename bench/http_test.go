@@ -38,6 +38,9 @@ func TestBenchCommandBrokerFace(t *testing.T) {
 	if !strings.Contains(f.Note, "broker and face in one process") {
 		t.Errorf("the note of f.http = %q, want it to say broker and face are one process", f.Note)
 	}
+	if a, _ := r.Figure("a.http"); !strings.Contains(a.Note, "through an ipcmesh broker --http child") {
+		t.Errorf("the note of a.http = %q, want it to name the broker --http child it went through", a.Note)
+	}
 	faces, _ := filepath.Glob(filepath.Join(dir, "broker-face-*.pprof"))
 	if len(faces) == 0 {
 		all, _ := filepath.Glob(filepath.Join(dir, "*"))

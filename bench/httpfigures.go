@@ -87,8 +87,8 @@ func (r *runner) figAHTTP(ctx context.Context, res *results) error {
 		res.add("a.http", rate)
 		r.logf("(a) HTTP repetition %d/%d: %.0f msgs/s", rep+1, r.opts.Reps, rate)
 	}
-	res.note("a.http", "%d POST /api/v1/messages per repetition from one HTTP client in the bench process (kept-alive connection, key from ipcmesh key create) through an ipcmesh serve --http child to an online subscribed recipient in the bench process; each answered once the send is on disk (on Linux after the fsync of its journal record, elsewhere after bbolt's synced commit); %d of %d sends had been pushed to the recipient when the last was answered",
-		r.sz.sendsA, pushed.Load(), total)
+	res.note("a.http", "%d POST /api/v1/messages per repetition from one HTTP client in the bench process (kept-alive connection, key from ipcmesh key create) through %s to an online subscribed recipient in the bench process; each answered once the send is on disk (on Linux after the fsync of its journal record, elsewhere after bbolt's synced commit); %d of %d sends had been pushed to the recipient when the last was answered",
+		r.sz.sendsA, r.faceChild(), pushed.Load(), total)
 	return nil
 }
 
@@ -248,9 +248,17 @@ func (r *runner) figCHTTP(ctx context.Context, res *results) error {
 		res.add("c.http.p99", p99)
 		r.logf("(c) HTTP repetition %d/%d: p50 %.3f ms, p99 %.3f ms", rep+1, r.opts.Reps, p50, p99)
 	}
-	res.note("c.http.p50", "%d round trips per repetition, one at a time: A POSTs to B; B, in GET /api/v1/messages?wait=30s, gets it, POSTs it back and acks; A's waiting GET returns it (timed from A's POST to that answer; A's POST itself waits for its commit). Both are HTTP clients in the bench process, with keys from ipcmesh key create, through an ipcmesh serve --http child",
-		r.sz.pings)
+	res.note("c.http.p50", "%d round trips per repetition, one at a time: A POSTs to B; B, in GET /api/v1/messages?wait=30s, gets it, POSTs it back and acks; A's waiting GET returns it (timed from A's POST to that answer; A's POST itself waits for its commit). Both are HTTP clients in the bench process, with keys from ipcmesh key create, through %s",
+		r.sz.pings, r.faceChild())
 	return nil
+}
+
+// faceChild names the process the HTTP figures go through, for the notes.
+func (r *runner) faceChild() string {
+	if r.opts.Face == FaceBroker {
+		return "an ipcmesh broker --http child (broker and face in one process)"
+	}
+	return "an ipcmesh serve --http child beside the broker child"
 }
 
 // figFHTTP: the face's and the broker's peak resident memory once many
