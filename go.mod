@@ -11,6 +11,7 @@ require (
 	github.com/nats-io/nats.go v1.56.0
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/crypto v0.58.0
+	golang.org/x/net v0.60.0
 	golang.org/x/time v0.16.0
 )
 

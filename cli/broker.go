@@ -80,8 +80,9 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	}
 	fmt.Fprintf(e.Stdout, "ipcmesh broker serving %s (data folder %s%s); Ctrl-C hands over and stops\n", p.Addr(), p.DataDir(), clusterNote(cfg))
 	if ln != nil {
-		// The face's peers join the broker above, in this process; they
-		// leave before it hands over.
+		// The face's peers join the broker above, in this process, through
+		// in-memory connections; they leave before it hands over.
+		cfg.Dial = p.Pipe
 		err = face.serve(ctx, e, cfg, ln)
 	} else {
 		<-ctx.Done()

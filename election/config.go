@@ -1,6 +1,7 @@
 package election
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,6 +24,11 @@ const DefaultAddr = "127.0.0.1:9876"
 type Config struct {
 	// Addr is the mesh address every peer binds or dials.
 	Addr string
+	// Dial, when set, connects to a broker in this process instead (the
+	// Pipe of the peer that hosts it): the peer neither binds nor dials
+	// Addr, and cannot host a broker itself. The HTTP face of "ipcmesh
+	// broker --http" joins so.
+	Dial func(ctx context.Context) (net.Conn, error)
 	// DataDir holds the store, the secret file and the session tokens.
 	DataDir string
 	// Keys are derived from the shared secret; SecretFrom says where the

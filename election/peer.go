@@ -164,6 +164,14 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 				return nil, fmt.Errorf("cannot host or reach the mesh on %s: %w", p.cfg.Addr, lastErr)
 			}
 		}
+		if p.cfg.Dial != nil {
+			c, err := p.dialInProcess(ctx)
+			if errors.Is(err, ipc.ErrConnLost) {
+				lastErr = err
+				continue
+			}
+			return c, err
+		}
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			if err := p.host(ln); err != nil {
 				if errors.Is(err, store.ErrLocked) && time.Since(start) < 3*time.Second {
@@ -200,6 +208,44 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 		}
 		lastErr = err
 	}
+}
+
+// dialInProcess connects through cfg.Dial to the broker in this process
+// and resumes the session there. Only a connection lost on the way is
+// worth another try: a broker in this process that is gone or refuses
+// stays so.
+func (p *Peer) dialInProcess(ctx context.Context) (*ipc.Client, error) {
+	nc, err := p.cfg.Dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reach the broker in this process: %w", err)
+	}
+	hctx, cancel := context.WithTimeout(ctx, HelloTimeout)
+	c, err := ipc.NewClient(hctx, nc, p.cfg.Keys, ipc.DialOptions{
+		MaxFrame: p.cfg.Limits.MaxFrame,
+		OnEvent:  p.onEvent,
+	})
+	cancel()
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("reach the broker in this process: %w", err)
+	}
+	if err := p.resumeOn(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Pipe returns an in-memory connection to the broker this peer hosts in
+// its process (ipc.Broker.Pipe), for Config.Dial.
+func (p *Peer) Pipe(ctx context.Context) (net.Conn, error) {
+	p.mu.Lock()
+	b := p.broker
+	p.mu.Unlock()
+	if b == nil {
+		return nil, fmt.Errorf("the broker of %s is not hosted in this process", p.cfg.Addr)
+	}
+	return b.Pipe()
 }
 
 // refusal turns a handshake failure that retrying cannot fix into an error

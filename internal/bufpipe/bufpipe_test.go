@@ -1,0 +1,97 @@
+package bufpipe
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/net/nettest"
+)
+
+// The conformance suite that net.Pipe and the net package's own
+// connections pass: reads and writes, racing ones, every kind of
+// deadline, and Close under way. (Its echo writes 13 bytes while the
+// other side writes them back: a buffer smaller than that would deadlock
+// it, as a socket's would.)
+func TestConn(t *testing.T) {
+	for _, size := range []int{512, 64 << 10} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			nettest.TestConn(t, func() (net.Conn, net.Conn, func(), error) {
+				a, b := Pipe(size)
+				return a, b, func() { a.Close(); b.Close() }, nil
+			})
+		})
+	}
+}
+
+// A write larger than the buffer goes through in pieces as the reader
+// reads, whole and in order.
+func TestLargeWrite(t *testing.T) {
+	a, b := Pipe(1000)
+	defer a.Close()
+	defer b.Close()
+	want := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Write(want)
+		errc <- err
+	}()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read differ from those written")
+	}
+}
+
+// A writer whose reader has stopped reading blocks once the buffer is
+// full, and its write deadline ends the wait, as with a socket: an end
+// cannot make the other hold more than the bound.
+func TestFullBufferBlocks(t *testing.T) {
+	a, b := Pipe(100)
+	defer a.Close()
+	defer b.Close()
+	a.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	n, err := a.Write(make([]byte, 250))
+	if n != 100 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write of 250 bytes into a buffer of 100 nobody reads: %d, %v; want 100, a deadline error", n, err)
+	}
+}
+
+// What an end wrote before it closed is read by the other, then io.EOF;
+// the other's writes fail, and so does everything on the closed end.
+func TestClose(t *testing.T) {
+	a, b := Pipe(1 << 10)
+	if _, err := a.Write([]byte("last words")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(b)
+	if string(got) != "last words" || err != nil {
+		t.Errorf("reading after the other end closed: %q, %v; want the last words, then EOF", got, err)
+	}
+	if _, err := b.Write([]byte("anyone?")); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("writing to an end that closed: %v, want io.ErrClosedPipe", err)
+	}
+	if _, err := a.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("reading a closed end: %v, want net.ErrClosed", err)
+	}
+	if _, err := a.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("writing a closed end: %v, want net.ErrClosed", err)
+	}
+	if err := a.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("closing twice: %v, want net.ErrClosed", err)
+	}
+	b.Close()
+}
