@@ -35,6 +35,9 @@ func Pipe(size int) (net.Conn, net.Conn) {
 	return a, b
 }
 
+// keepBuffer is the most room an emptied buffer keeps for the next writes.
+const keepBuffer = 64 << 10
+
 // buffer is one direction of the pipe.
 type buffer struct {
 	mu  sync.Mutex
@@ -78,6 +81,11 @@ func (b *buffer) read(p []byte) (n int, ok bool, err error) {
 	b.off += n
 	if b.off == len(b.buf) {
 		b.buf, b.off = b.buf[:0], 0
+		if cap(b.buf) > keepBuffer {
+			// A large message passed: an idle connection need not keep
+			// its room.
+			b.buf = nil
+		}
 	}
 	notify(b.writable)
 	return n, true, nil

@@ -95,3 +95,24 @@ func TestClose(t *testing.T) {
 	}
 	b.Close()
 }
+
+// Once a large message has been read, the emptied buffer lets its array
+// go: an idle connection does not keep the room one message needed.
+func TestEmptiedBufferShrinks(t *testing.T) {
+	a, b := Pipe(1 << 20)
+	defer a.Close()
+	defer b.Close()
+	big := make([]byte, 512<<10)
+	if _, err := a.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(b, big); err != nil {
+		t.Fatal(err)
+	}
+	out := a.(*end).out
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if c := cap(out.buf); c > keepBuffer {
+		t.Errorf("the emptied buffer keeps %d bytes of room, want at most %d", c, keepBuffer)
+	}
+}
