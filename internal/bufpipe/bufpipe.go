@@ -233,14 +233,7 @@ func (e *end) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-func (e *end) isClosed() bool {
-	select {
-	case <-e.closed:
-		return true
-	default:
-		return false
-	}
-}
+func (e *end) isClosed() bool { return isDone(e.closed) }
 
 // addr is the address of both ends.
 type addr struct{}
