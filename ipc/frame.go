@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -67,14 +68,128 @@ func ReadFrame(r *bufio.Reader, max int) (*Frame, error) {
 }
 
 // DecodeFrame parses a frame payload. Errors are *ipcmesh.Error with
-// bad_request: the frame was whole, so the connection can go on.
+// bad_request: the frame was whole, so the connection can go on. The
+// frame's Body may share payload's array.
 func DecodeFrame(payload []byte) (*Frame, error) {
+	if f, ok := decodeCompact(payload); ok {
+		return f, nil
+	}
 	var f Frame
 	if err := json.Unmarshal(payload, &f); err != nil {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "frame is not a valid JSON object: %v", err)
 	}
 	return &f, nil
 }
+
+// decodeCompact parses a frame laid out as AppendFrame lays it out, the
+// shape of nearly every frame on the wire: {"id":N,"op":"..","event":"..",
+// "body":..}, each field optional but in that order, no spaces between
+// them, ASCII words, the body last and no error. It reports false for
+// anything else, which DecodeFrame then hands to encoding/json, so it
+// accepts nothing that json.Unmarshal would refuse, and decodes what it
+// accepts as json.Unmarshal would (FuzzDecodeFrame checks both). It saves
+// the scans of encoding/json's validation and reflection over the
+// envelope: the body is checked once, here, and decoded by its reader.
+func decodeCompact(p []byte) (*Frame, bool) {
+	if len(p) < 2 || p[0] != '{' || p[len(p)-1] != '}' {
+		return nil, false
+	}
+	f := &Frame{}
+	rest := p[1 : len(p)-1]
+	if len(rest) == 0 {
+		return f, true
+	}
+	if v, ok := cutKey(rest, `"id":`); ok {
+		n, after, ok := cutUint(v)
+		if !ok {
+			return nil, false
+		}
+		f.ID = n
+		if rest, ok = cutComma(after); !ok {
+			return f, len(after) == 0
+		}
+	}
+	if v, ok := cutKey(rest, `"op":`); ok {
+		s, after, ok := cutWord(v)
+		if !ok {
+			return nil, false
+		}
+		f.Op = s
+		if rest, ok = cutComma(after); !ok {
+			return f, len(after) == 0
+		}
+	}
+	if v, ok := cutKey(rest, `"event":`); ok {
+		s, after, ok := cutWord(v)
+		if !ok {
+			return nil, false
+		}
+		f.Event = s
+		if rest, ok = cutComma(after); !ok {
+			return f, len(after) == 0
+		}
+	}
+	body, ok := cutKey(rest, `"body":`)
+	if !ok || len(body) == 0 || isSpace(body[0]) || isSpace(body[len(body)-1]) || !json.Valid(body) {
+		return nil, false
+	}
+	f.Body = body
+	return f, true
+}
+
+func cutKey(p []byte, key string) ([]byte, bool) {
+	if len(p) < len(key) || string(p[:len(key)]) != key {
+		return nil, false
+	}
+	return p[len(key):], true
+}
+
+// cutComma cuts the comma that must follow a field: false if there is
+// none.
+func cutComma(p []byte) ([]byte, bool) {
+	if len(p) == 0 || p[0] != ',' {
+		return nil, false
+	}
+	return p[1:], true
+}
+
+// cutUint cuts a JSON number that fits a uint64 and is written as
+// AppendUint writes it: digits, no leading zero, no fraction, no exponent.
+func cutUint(p []byte) (uint64, []byte, bool) {
+	i := 0
+	var n uint64
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		d := uint64(p[i] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, nil, false
+		}
+		n = n*10 + d
+		i++
+	}
+	if i == 0 || i > 1 && p[0] == '0' {
+		return 0, nil, false
+	}
+	return n, p[i:], true
+}
+
+// cutWord cuts a JSON string of printable ASCII without escapes, as ops
+// and events are.
+func cutWord(p []byte) (string, []byte, bool) {
+	if len(p) == 0 || p[0] != '"' {
+		return "", nil, false
+	}
+	for i := 1; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '"':
+			return string(p[1:i]), p[i+1:], true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // AppendFrame appends the encoding of f (length prefix and JSON) to dst.
 // One encode per frame: f.Body must already be JSON (as Marshal makes it)
