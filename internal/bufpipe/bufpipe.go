@@ -118,8 +118,8 @@ func (b *buffer) write(p []byte) (n int, ok bool, err error) {
 type end struct {
 	in, out *buffer
 	rd, wd  *deadline
-	// wmu makes each Write whole on the wire, as concurrent writes to a
-	// socket of a stream each are when the buffer takes them whole.
+	// wmu keeps concurrent Writes from interleaving their bytes, as the
+	// net package's connections do.
 	wmu       sync.Mutex
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -168,6 +168,10 @@ func (e *end) Write(p []byte) (int, error) {
 		written += n
 		if err != nil {
 			return written, e.opErr("write", err)
+		}
+		if written == len(p) {
+			// Taken whole: a deadline passing now does not undo it.
+			return written, nil
 		}
 		if ok {
 			continue
