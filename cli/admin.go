@@ -77,7 +77,10 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(s.Online) > 0 {
 		online = strings.Join(s.Online, ", ")
 	}
-	fmt.Fprintf(tw, "online:\t%s (%d connections, %d waiting for mail)\n", online, s.Connections, s.Waiting)
+	fmt.Fprintf(tw, "online:\t%s\n", online)
+	// The count is the broker's: every open connection, this command's
+	// own and those of unnamed peers (an HTTP face's) among them.
+	fmt.Fprintf(tw, "connections:\t%d open (this command's included); checks waiting for mail: %d\n", s.Connections, s.Waiting)
 	fmt.Fprintf(tw, "instances:\t%d registered\n", s.Instances)
 	fmt.Fprintf(tw, "messages:\t%d stored, %d unread\n", s.Messages, s.Unread)
 	return tw.Flush()
