@@ -28,8 +28,8 @@ func TestBenchCommandHTTPFace(t *testing.T) {
 
 // TestBenchCommandBrokerFace measures the face that "ipcmesh broker
 // --http" serves: a send through it reaches the recipient, and the
-// memory figure counts its one process once.
-// With --profile, the face's process is profiled beside the others.
+// memory figure counts its one process once. With --profile, the face's
+// process is profiled beside the others.
 func TestBenchCommandBrokerFace(t *testing.T) {
 	dir := t.TempDir()
 	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f", "--profile", dir)

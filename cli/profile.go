@@ -31,7 +31,7 @@ func startProfile(e Env, name string) (stop func() error, err error) {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("IPC_PROFILE_DIR: start a CPU profile: %w", err)
+		return nil, fmt.Errorf("IPC_PROFILE_DIR: start a CPU profile: %w (this process profiles itself already: unset IPC_PROFILE_DIR)", err)
 	}
 	return func() error {
 		pprof.StopCPUProfile()

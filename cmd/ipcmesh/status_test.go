@@ -14,7 +14,7 @@ func TestStatusSaysWhoIsOnline(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
 	m.startBroker()
-	waiting := m.start(nil, "check", "--as", "alice", "--wait", "60s")
+	m.start(nil, "check", "--as", "alice", "--wait", "60s") // killed when the test ends
 	testbin.Eventually(t, runTimeout, "alice's check to wait for mail", func() bool { return m.status().Waiting == 1 })
 
 	out := m.mustRun("status").stdout
@@ -25,5 +25,4 @@ func TestStatusSaysWhoIsOnline(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^connections:  ([2-9]|\d\d+) open \(this command's included\); checks waiting for mail: 1$`).MatchString(out) {
 		t.Errorf("ipcmesh status printed %q, want a line counting at least 2 connections and alice's waiting check", out)
 	}
-	waiting.cmd.Process.Kill()
 }
