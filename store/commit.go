@@ -97,9 +97,11 @@ type committer struct {
 	// held are the journal records of the batches in open, in order:
 	// what is written again if open cannot be committed.
 	held [][]byte
-	// lingering is set while open is: a read flushes it first.
+	// lingering is set while open is: a read flushes it first, or
+	// runs in it (readOpen).
 	lingering atomic.Bool
 	flushes   chan chan struct{}
+	reads     chan *openRead
 	// redo writes journal records again, as a replay does (Store.replay).
 	redo func(*bolt.Tx, [][]byte) (int, error)
 	// idle is lingerIdle, and commitTx bbolt's Commit, but in tests that
@@ -115,6 +117,7 @@ func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int
 		queue:    make(chan *request, queueDepth),
 		stopped:  make(chan struct{}),
 		flushes:  make(chan chan struct{}),
+		reads:    make(chan *openRead),
 		redo:     redo,
 		idle:     lingerIdle,
 		commitTx: (*bolt.Tx).Commit,
@@ -228,6 +231,12 @@ func (c *committer) next(idle *time.Timer) (*request, bool) {
 		case done := <-c.flushes:
 			c.release()
 			close(done)
+		case rd := <-c.reads:
+			if c.open != nil {
+				rd.ran = true
+				rd.err = rd.fn(c.open)
+			}
+			close(rd.done)
 		case <-expired:
 			c.release()
 		}
@@ -247,6 +256,38 @@ func (c *committer) flush() {
 	case c.flushes <- done:
 		<-done
 	case <-c.stopped:
+	}
+}
+
+// An openRead is a read to run in the open transaction (readOpen).
+type openRead struct {
+	fn   func(*bolt.Tx) error
+	done chan struct{}
+	ran  bool
+	err  error
+}
+
+// readOpen runs fn in the open transaction, on the committer's goroutine,
+// and returns fn's error and true; with no open transaction it runs
+// nothing and returns false. The open transaction holds every batch
+// acked, or announced early, so far: a read there sees what a read after
+// flush would, without the commit that flush waits for, which otherwise
+// lies on the path of every message read while a sender is busy. The
+// price is that such reads take turns with the writes, so only short
+// reads of a recipient's mail are made this way. fn must not write, and
+// its error does not roll the transaction back. It must not be called on
+// the committer's own goroutine.
+func (c *committer) readOpen(fn func(*bolt.Tx) error) (bool, error) {
+	if !c.lingering.Load() {
+		return false, nil
+	}
+	rd := &openRead{fn: fn, done: make(chan struct{})}
+	select {
+	case c.reads <- rd:
+		<-rd.done
+		return rd.ran, rd.err
+	case <-c.stopped:
+		return false, nil
 	}
 }
 

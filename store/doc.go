@@ -19,14 +19,17 @@
 //     after one fdatasync, of its record in the send journal, not bbolt's
 //     two; its writes wait in a transaction left open for the batches that
 //     follow, and bbolt commits them together, without syncs, when a read
-//     or another write needs them or after a 2 ms lull. A commit of
+//     or another write needs them or after a 2 ms lull. A check or fetch
+//     of one recipient's mail reads inside that transaction instead, so a
+//     reply is not read behind a commit. A commit of
 //     anything else costs bbolt's two syncs, and one more to clear the
 //     journal when sends or acks came since the last such commit. Open
 //     makes the journal's sends and acks again after a crash (see
 //     journal.go, and docs/SECURITY.md, 3.13).
 //   - A read sees every write acked before it began. Reads never wait
 //     behind writes, but for the commit of sends and acks that are acked
-//     and not committed yet.
+//     and not committed yet; a check or fetch waits instead for its turn
+//     in the writer, between two batches.
 //   - One data folder serves one broker: a second Open on the same folder,
 //     from any process, fails with ErrLocked.
 //   - Reading an inbox costs in proportion to its unread messages, not to

@@ -20,6 +20,19 @@ func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 	return s.view(fn)
 }
 
+// viewInbox is viewMail for the short reads of one recipient's mail that
+// a check or a fetch makes: while a transaction of sends is open, fn runs
+// in it (committer.readOpen) rather than after its commit.
+func (s *Store) viewInbox(fn func(*bolt.Tx) error) error {
+	if err := s.c.d.brokenErr(); err != nil {
+		return err
+	}
+	if ran, err := s.c.readOpen(fn); ran {
+		return err
+	}
+	return s.viewMail(fn)
+}
+
 // Unread returns up to limit messages name has not acked, oldest first by
 // seq (limit <= 0 means 100): its inbox, and for each channel it belongs
 // to the posts after its cursor there that it did not write itself. It
@@ -49,7 +62,7 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		limit = 100
 	}
 	var out []ipcmesh.Message
-	err := s.viewMail(func(tx *bolt.Tx) error {
+	err := s.viewInbox(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		// sent reports whether the message under an inbox key is from; a
 		// record is read only to filter by sender.
@@ -136,7 +149,7 @@ func walkUnreadPosts(c *bolt.Cursor, reader string, m membership, fn func(k []by
 // limit: the inbox's count plus the unread posts of name's channels.
 func (s *Store) UnreadCount(name string) (int, error) {
 	var n int
-	err := s.viewMail(func(tx *bolt.Tx) error {
+	err := s.viewInbox(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		n = count(t.unread(), name)
 		ms := memberships(t, name)
@@ -248,7 +261,7 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 		m  ipcmesh.Message
 		ok bool
 	)
-	err := s.viewMail(func(tx *bolt.Tx) error {
+	err := s.viewInbox(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		key := t.ids().Get([]byte(id))
 		if key == nil {
@@ -281,7 +294,7 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 		seq    uint64
 		reader bool // name may read the channel the message was posted to
 	)
-	err := s.viewMail(func(tx *bolt.Tx) error {
+	err := s.viewInbox(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		key := t.ids().Get([]byte(id))
 		if key == nil {

@@ -83,6 +83,43 @@ func TestCrashKeepsLingeringSends(t *testing.T) {
 	}
 }
 
+// A check reads the inbox inside the open transaction: it sees the sends
+// acked so far without committing them, and a read of anything else
+// commits them first, as before.
+func TestInboxReadLeavesTheTransactionOpen(t *testing.T) {
+	s := lingeringStore(t)
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second")
+	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox: %v, want %v", got, want)
+	}
+	if n, err := s.UnreadCount("bob"); err != nil || n != 2 {
+		t.Fatalf("bob's unread count: %d, %v; want 2", n, err)
+	}
+	if _, body, err := s.Get("bob", "m2"); err != nil || body != "second" {
+		t.Fatalf("Get(m2) = %q, %v", body, err)
+	}
+	committed := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		if in := tablesOf(tx).inboxes().Bucket([]byte("bob")); in != nil {
+			committed = in.Stats().KeyN
+		}
+		return nil
+	})
+	if committed != 0 {
+		t.Fatalf("the reads committed the sends: bob's inbox in the database holds %d", committed)
+	}
+	if !s.c.lingering.Load() {
+		t.Fatal("the transaction of sends was committed by the reads")
+	}
+	if th, err := s.Thread("m1"); err != nil || len(th) != 1 {
+		t.Fatalf("Thread(m1) = %d messages, %v; want 1", len(th), err)
+	}
+	if s.c.lingering.Load() {
+		t.Fatal("a thread's read left the transaction of sends open")
+	}
+}
+
 // A write that fails in the open transaction rolls it back: the acked
 // sends before it are written again, and only the failed write is lost.
 func TestFailedWriteKeepsLingeringSends(t *testing.T) {
@@ -119,6 +156,10 @@ func TestFailedCommitRedoesLingeringSends(t *testing.T) {
 	}
 	send(t, s, "m1", "alice", "bob", "first")
 	send(t, s, "m2", "alice", "bob", "second")
+	s.c.flush()
+	if !failed {
+		t.Fatal("flush did not commit the open transaction")
+	}
 	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
 		t.Fatalf("bob's inbox after a failed commit: %v, want %v", got, want)
 	}
@@ -147,6 +188,12 @@ func TestBrokenStoreKeepsTheJournal(t *testing.T) {
 	s.c.redo = func(*bolt.Tx, [][]byte) (int, error) { return 0, errors.New("the disk is still full") }
 	send(t, s, "m1", "alice", "bob", "first")
 	send(t, s, "m2", "alice", "bob", "second")
+	// A read of mail runs in the open transaction and commits nothing;
+	// any other read commits it first, and so finds the store broken.
+	if _, err := s.Unread("bob", 10); err != nil {
+		t.Fatalf("Unread before the failing commit: %v", err)
+	}
+	s.c.flush()
 	_, err = s.Unread("bob", 10)
 	if err == nil || !strings.Contains(err.Error(), "restart the broker") {
 		t.Fatalf("Unread on a broken store: %v; want an error that says to restart the broker", err)

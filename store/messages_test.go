@@ -93,7 +93,7 @@ func TestUnreadReadsOnlyTheInbox(t *testing.T) {
 	// The inbox bucket holds only the unread entries: reading it is
 	// O(unread) whatever the history holds.
 	inboxLen := 0
-	s.db.View(func(tx *bolt.Tx) error {
+	s.view(func(tx *bolt.Tx) error {
 		inboxLen = tablesOf(tx).inboxes().Bucket([]byte("bob")).Stats().KeyN
 		return nil
 	})
