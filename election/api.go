@@ -2,6 +2,7 @@ package election
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -213,15 +214,29 @@ func (p *Peer) Send(ctx context.Context, to, content string) (ipc.SendResult, er
 // is made here, once, when m has none, so a retry after a failover cannot
 // store it twice.
 func (p *Peer) SendMessage(ctx context.Context, m ipc.SendRequest) (ipc.SendResult, error) {
+	var r ipc.SendResult
+	err := p.sendMessage(ctx, m, &r)
+	return r, err
+}
+
+// SendMessageJSON is SendMessage for a caller that hands the result on as
+// JSON, as the HTTP face does: the broker's answer, an ipc.SendResult, is
+// returned as the broker wrote it, not decoded into one only to be
+// encoded again.
+func (p *Peer) SendMessageJSON(ctx context.Context, m ipc.SendRequest) (json.RawMessage, error) {
+	var r json.RawMessage
+	err := p.sendMessage(ctx, m, &r)
+	return r, err
+}
+
+func (p *Peer) sendMessage(ctx context.Context, m ipc.SendRequest, out any) error {
 	if err := p.fits("the message", len(m.Content), largeAdvice); err != nil {
-		return ipc.SendResult{}, err
+		return err
 	}
 	if m.ID == "" {
 		m.ID = ipc.NewID()
 	}
-	var r ipc.SendResult
-	err := p.Call(ctx, ipc.OpSend, m, &r)
-	return r, err
+	return p.Call(ctx, ipc.OpSend, m, out)
 }
 
 // Broadcast sends content to every registered instance but this one.

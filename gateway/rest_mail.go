@@ -115,7 +115,13 @@ func (s *Server) send(c *call) (any, error) {
 	} else {
 		id = ipc.NewID()
 	}
-	return c.peer().SendMessage(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+	// The answer is the broker's own JSON: writeJSON encodes it as it
+	// would the decoded ipc.SendResult.
+	r, err := c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (s *Server) check(c *call) (any, error) {

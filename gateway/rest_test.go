@@ -92,6 +92,34 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// A send's answer is the broker's own result passed on: it must read as
+// the face's encoding of it would, HTML-safe escapes included, and carry
+// the content intact.
+func TestRESTSendAnswersTheBrokersResult(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.peer("bob")
+	content := "<b>fish & chips</b> \"quoted\" caf\u00e9 \u2028 done"
+	resp, body := f.do(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: content}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("send: %d %s", resp.StatusCode, body)
+	}
+	var sent ipc.SendResult
+	if err := json.Unmarshal(body, &sent); err != nil {
+		t.Fatalf("send answered %s: %v", body, err)
+	}
+	if sent.Message.Content != content || sent.Message.To != "bob" || !sent.Online {
+		t.Fatalf("send = %+v, want the content %q to bob, online", sent, content)
+	}
+	want, err := json.Marshal(sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSuffix(string(body), "\n"); got != string(want) {
+		t.Errorf("send answered\n%s\nwant it as encoding/json writes it\n%s", got, want)
+	}
+}
+
 func TestRESTEndToEnd(t *testing.T) {
 	f := newFace(t, nil)
 	key := f.key("alice")

@@ -375,6 +375,11 @@ func decodeResult(op string, f *Frame, out any) error {
 	if f.Error != nil {
 		return f.Error
 	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		// Taken as it came: ReadFrame checked that it is JSON.
+		*raw = append((*raw)[:0], f.Body...)
+		return nil
+	}
 	if out != nil && len(f.Body) > 0 {
 		if err := json.Unmarshal(f.Body, out); err != nil {
 			return fmt.Errorf("decode %s response: %w", op, err)
