@@ -439,6 +439,9 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 		// bbolt never syncs this store: there is no checkpoint to keep.
 		return d, r.j.close()
 	}
+	if err := r.j.preallocate(); err != nil {
+		return nil, err
+	}
 	dbf, err := os.Open(db.Path())
 	if err != nil {
 		return nil, fmt.Errorf("open %s for its checkpoints: %w", db.Path(), err)

@@ -93,6 +93,37 @@ func TestLoneSendIsAckedAfterTheJournal(t *testing.T) {
 	}
 }
 
+// The journal of a new data folder is given its size up front, so that
+// no record's sync has a file size to record; the records overwrite its
+// zeros, and a reading stops where they end.
+func TestJournalIsPreallocated(t *testing.T) {
+	s := quietStore(t)
+	path := filepath.Join(s.Dir(), journalFile)
+	size := func() int64 {
+		t.Helper()
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	if got := size(); got != journalSize {
+		t.Fatalf("a new folder's journal is %d bytes, want %d", got, journalSize)
+	}
+	register(t, s, "bob")
+	var ids []string
+	for i := range 50 {
+		ids = append(ids, fmt.Sprint("m", i))
+		send(t, s, ids[i], "alice", "bob", strings.Repeat("x", 200))
+	}
+	if got := size(); got != journalSize {
+		t.Fatalf("50 sends grew the journal to %d bytes from %d", got, journalSize)
+	}
+	if _, recs, ok := journalOf(t, s.Dir()); !ok || len(recs) != 50 {
+		t.Fatalf("the journal reads as %d records (header %v), want the 50 sends", len(recs), ok)
+	}
+}
+
 // crashCopy builds, in a new folder, the data folder as a power loss could
 // leave it: the database file as it was at the checkpoint (every later
 // page lost), as it is now, or a mix, and the journal as it is now.
