@@ -120,6 +120,26 @@ func TestInboxReadLeavesTheTransactionOpen(t *testing.T) {
 	}
 }
 
+// A lone send's early work (the broker's push) is done before it is
+// acked, though its record's sync is left to the syncer: the recipient
+// hears of a message no later than its sender does. Under the race
+// detector a push left running past the ack is a race on pushed.
+func TestLoneSendIsPushedBeforeItsAck(t *testing.T) {
+	s := lingeringStore(t)
+	send(t, s, "m0", "alice", "bob", "first") // the record synced at once
+	for range 20 {
+		pushed := false
+		err := s.c.submitJournaled(context.Background(), func(*bolt.Tx) error { return nil },
+			func() { pushed = true }, &journalEntry{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pushed {
+			t.Fatal("a lone send was acked before its early work ran")
+		}
+	}
+}
+
 // A write that fails in the open transaction rolls it back: the acked
 // sends before it are written again, and only the failed write is lost.
 func TestFailedWriteKeepsLingeringSends(t *testing.T) {
