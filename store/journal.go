@@ -43,7 +43,7 @@ const (
 	maxRecord = 64 << 20
 	// journalCap is how long the journal may grow before the committer
 	// syncs a commit to start a new one. It bounds what Open replays after
-	// a crash, some 1,500 ordinary sends, and so how long a failover
+	// a crash, some 750 sends of 200 bytes, and so how long a failover
 	// waits for it: tens of milliseconds.
 	journalCap = 256 << 10
 	// journalSize is the size the journal file is given up front (see
@@ -81,9 +81,10 @@ func openJournal(dir string) (*journal, error) {
 // is shorter, as it is in a new data folder. A record then overwrites
 // blocks the file already has, and the fdatasync that acks it has no file
 // size or block to record, only the record's data: appending, each of the
-// first thousand or so acks of a new folder paid for the file's growth
-// too (about 30 µs a sync on ext4; see BenchmarkCommitSyncs). A reading
-// stops at the zeros as at any record that does not hold.
+// first 750 or so acks of a new folder paid for the file's growth too
+// (about 30 µs a sync on ext4: BenchmarkCommitSyncs, record against
+// record-appended). A reading stops at the zeros as at any record that
+// does not hold.
 func (j *journal) preallocate() error {
 	st, err := j.f.Stat()
 	if err != nil {

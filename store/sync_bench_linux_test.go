@@ -27,6 +27,9 @@ import (
 //     appended to a separate preallocated file and fdatasynced, the cost of
 //     a journal that makes an ack one sync (see docs/SECURITY.md);
 //   - record: the record and its fdatasync alone;
+//   - record-appended: the same at the end of a file that grows with
+//     each record, as the journal of a new data folder did before it
+//     was given its size up front (journal.preallocate);
 //   - record-after-idle: the same, the process asleep for 200 µs before
 //     each (not timed), as a broker is between the sends of a lone
 //     sender. On a VM the sync then costs more: the CPU went idle.
@@ -35,7 +38,7 @@ func BenchmarkCommitSyncs(b *testing.B) {
 	for _, bc := range []struct {
 		name           string
 		noSync, record bool
-		syncDB         bool
+		syncDB, grow   bool
 		idle           time.Duration
 	}{
 		{name: "bbolt"},
@@ -43,6 +46,7 @@ func BenchmarkCommitSyncs(b *testing.B) {
 		{name: "bbolt-nosync+fdatasync", noSync: true, syncDB: true},
 		{name: "bbolt-nosync+record", noSync: true, record: true},
 		{name: "record", record: true},
+		{name: "record-appended", record: true, grow: true},
 		{name: "record-after-idle", record: true, idle: 200 * time.Microsecond},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -63,7 +67,11 @@ func BenchmarkCommitSyncs(b *testing.B) {
 				dbf = openFile(b, db.Path(), 0)
 			}
 			if bc.record {
-				jf = openFile(b, filepath.Join(dir, "journal"), 1<<26)
+				size := int64(1 << 26)
+				if bc.grow {
+					size = 0
+				}
+				jf = openFile(b, filepath.Join(dir, "journal"), size)
 			}
 			var key [8]byte
 			var off int64
@@ -93,7 +101,7 @@ func BenchmarkCommitSyncs(b *testing.B) {
 					if _, err := jf.WriteAt(val, off); err != nil {
 						b.Fatal(err)
 					}
-					if off += int64(len(val)); off+int64(len(val)) > 1<<26 {
+					if off += int64(len(val)); !bc.grow && off+int64(len(val)) > 1<<26 {
 						off = 0
 					}
 					fdatasync(b, jf)
