@@ -86,3 +86,45 @@ func BenchmarkUnread(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDrain is a recipient emptying a backlog of 8,000 messages, a
+// check of 1,000 then their ack, over and over: the checks read inside
+// the transaction the acks are left in, which then grows over several
+// pages instead of being committed by each check.
+func BenchmarkDrain(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		s, _ := openTest(b, nil)
+		register(b, s, "bob")
+		ctx := context.Background()
+		for i := range 80 {
+			var ds []Draft
+			for j := range 100 {
+				ds = append(ds, Draft{ID: fmt.Sprint("m", i, "-", j), From: "alice", To: "bob", Content: "a message of an ordinary length, a sentence or two long"})
+			}
+			if _, err := s.Append(ctx, ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		for {
+			ms, err := s.Unread("bob", 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ms) == 0 {
+				break
+			}
+			ids := make([]string, len(ms))
+			for i, m := range ms {
+				ids[i] = m.ID
+			}
+			if _, err := s.Ack(ctx, "bob", ids); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
