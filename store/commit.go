@@ -24,7 +24,7 @@ const queueDepth = 4096
 // A transaction of journaled batches is left open for the batches that
 // follow (see committer.linger) until lingerIdle passes without one, or it
 // holds lingerBatches of them, or a read or another write needs it
-// committed.
+// committed (an inbox's reads run inside it instead: readOpen).
 const (
 	lingerIdle    = 2 * time.Millisecond
 	lingerBatches = 64
@@ -396,7 +396,8 @@ func (c *committer) apply(tx *bolt.Tx, batch []*request, errs []error) error {
 // write after the sync, which most of them no longer wait for. The
 // transaction is committed (without bbolt's syncs: the journal keeps its
 // writes until a checkpoint) when a read or another write needs it, or
-// after lingerIdle or lingerBatches. If a batch fails in it, the batches
+// after lingerIdle or lingerBatches; an inbox's reads run inside it
+// (readOpen). If a batch fails in it, the batches
 // before it are written again from their records (abandon), and the batch
 // is retried as any failed one is.
 func (c *committer) linger(batch []*request) {

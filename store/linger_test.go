@@ -18,7 +18,8 @@ import (
 )
 
 // lingeringStore is a quiet store whose journaled sends stay in the open
-// transaction until a read or another write needs it committed.
+// transaction until a read other than the inbox's, or another write,
+// needs it committed.
 func lingeringStore(t *testing.T) *Store {
 	t.Helper()
 	s := quietStore(t)
