@@ -21,7 +21,8 @@
 //     follow, and bbolt commits them together, without syncs, when a read
 //     or another write needs them or after a 2 ms lull. A check or fetch
 //     of one recipient's mail reads inside that transaction instead, so a
-//     reply is not read behind a commit. A commit of
+//     reply is not read behind a commit, unless it would walk channel logs
+//     or filter by sender, which no page bounds. A commit of
 //     anything else costs bbolt's two syncs, and one more to clear the
 //     journal when sends or acks came since the last such commit. Open
 //     makes the journal's sends and acks again after a crash (see

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -22,16 +23,27 @@ func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 
 // viewInbox is viewMail for the short reads of one recipient's mail that
 // a check or a fetch makes: while a transaction of sends is open, fn runs
-// in it (committer.readOpen) rather than after its commit.
+// in it (committer.readOpen) rather than after its commit. A read that
+// finds more to walk than the page it was asked for (the channel logs of
+// a member) returns errLongRead there, and runs again after the commit,
+// outside the writer's turn.
 func (s *Store) viewInbox(fn func(*bolt.Tx) error) error {
 	if err := s.c.d.brokenErr(); err != nil {
 		return err
 	}
-	if ran, err := s.c.readOpen(fn); ran {
+	if ran, err := s.c.readOpen(fn); ran && !errors.Is(err, errLongRead) {
 		return err
 	}
 	return s.viewMail(fn)
 }
+
+// errLongRead is returned by a read of viewInbox run in the open (writable)
+// transaction when it would pass over entries its page does not count:
+// UnreadCount walks every unread channel post, Unread skips a member's
+// own posts, and UnreadFrom the mail of other senders. Such a walk is not
+// bounded by the page a check asks for, and the writer must not wait for
+// it.
+var errLongRead = errors.New("store: a read too long for the writer's turn")
 
 // Unread returns up to limit messages name has not acked, oldest first by
 // seq (limit <= 0 means 100): its inbox, and for each channel it belongs
@@ -63,6 +75,9 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 	}
 	var out []ipcmesh.Message
 	err := s.viewInbox(func(tx *bolt.Tx) error {
+		if from != "" && tx.Writable() {
+			return errLongRead
+		}
 		t := tablesOf(tx)
 		// sent reports whether the message under an inbox key is from; a
 		// record is read only to filter by sender.
@@ -94,6 +109,9 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		var ms []membership
 		if from == "" {
 			ms = memberships(t, name)
+		}
+		if len(ms) > 0 && tx.Writable() {
+			return errLongRead
 		}
 		if len(ms) > 0 {
 			c := t.channelLog().Cursor()
@@ -155,6 +173,9 @@ func (s *Store) UnreadCount(name string) (int, error) {
 		ms := memberships(t, name)
 		if len(ms) == 0 {
 			return nil
+		}
+		if tx.Writable() {
+			return errLongRead
 		}
 		c := t.channelLog().Cursor()
 		for _, m := range ms {

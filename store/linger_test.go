@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -120,6 +121,41 @@ func TestInboxReadLeavesTheTransactionOpen(t *testing.T) {
 	}
 	if s.c.lingering.Load() {
 		t.Fatal("a thread's read left the transaction of sends open")
+	}
+}
+
+// A check that may pass over any number of entries, of a channel member
+// (its channel logs) or of one sender's mail, commits the open transaction
+// first and reads outside the writer.
+func TestLongReadsRunAfterTheCommit(t *testing.T) {
+	s := lingeringStore(t)
+	register(t, s, "alice")
+	mustCreate(t, s, ipcmesh.Channel{Name: "dev", CreatedBy: "alice", Members: []string{"bob"}})
+	send(t, s, "m1", "alice", "bob", "direct")
+	post(t, s, "p1", "alice", "dev", "to the channel")
+	if !s.c.lingering.Load() {
+		t.Fatal("the sends were committed before any read")
+	}
+	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "p1"}; !slices.Equal(got, want) {
+		t.Fatalf("bob's unread: %v, want %v", got, want)
+	}
+	if s.c.lingering.Load() {
+		t.Fatal("a channel member's check ran in the open transaction")
+	}
+	send(t, s, "m2", "alice", "bob", "direct again")
+	if n, err := s.UnreadCount("bob"); err != nil || n != 3 {
+		t.Fatalf("bob's unread count: %d, %v; want 3", n, err)
+	}
+	if s.c.lingering.Load() {
+		t.Fatal("a channel member's count ran in the open transaction")
+	}
+	// Mail filtered by sender may pass over any number of other senders'.
+	send(t, s, "m3", "carol", "dave", "to dave")
+	if ms, err := s.UnreadFrom("dave", "carol", 10); err != nil || len(ms) != 1 || ms[0].ID != "m3" {
+		t.Fatalf("dave's mail from carol: %v, %v; want m3", ms, err)
+	}
+	if s.c.lingering.Load() {
+		t.Fatal("a check of mail from one sender ran in the open transaction")
 	}
 }
 
