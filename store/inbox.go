@@ -24,9 +24,9 @@ func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 // viewInbox is viewMail for the short reads of one recipient's mail that
 // a check or a fetch makes: while a transaction of sends is open, fn runs
 // in it (committer.readOpen) rather than after its commit. A read that
-// finds more to walk than the page it was asked for (the channel logs of
-// a member) returns errLongRead there, and runs again after the commit,
-// outside the writer's turn.
+// finds more to walk than the page it was asked for (a member's channel
+// logs, or the mail of other senders) returns errLongRead there, and runs
+// again after the commit, outside the writer's turn.
 func (s *Store) viewInbox(fn func(*bolt.Tx) error) error {
 	if err := s.c.d.brokenErr(); err != nil {
 		return err
@@ -110,10 +110,10 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		if from == "" {
 			ms = memberships(t, name)
 		}
-		if len(ms) > 0 && tx.Writable() {
-			return errLongRead
-		}
 		if len(ms) > 0 {
+			if tx.Writable() {
+				return errLongRead
+			}
 			c := t.channelLog().Cursor()
 			for _, m := range ms {
 				// Each list is sorted and only the oldest limit of the
