@@ -32,6 +32,7 @@ const (
 type face struct {
 	m        *mesh
 	cmd      *exec.Cmd
+	command  string // the ipcmesh command it runs: serve or broker
 	url      string
 	inBroker bool
 	profile  string // where its CPU profile goes, with --profile
@@ -43,10 +44,11 @@ type face struct {
 // rate limit of the face is raised as the broker's is, unless
 // --default-limits.
 func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
-	cmd := m.command("serve", "--http", "127.0.0.1:0")
+	command, kind := "serve", "face"
 	if inBroker {
-		cmd = m.command("broker", "--http", "127.0.0.1:0")
+		command, kind = "broker", "broker-face"
 	}
+	cmd := m.command(command, "--http", "127.0.0.1:0")
 	if !m.r.opts.DefaultLimits {
 		cmd.Env = append(cmd.Env, "IPC_HTTP_RATE=1000000000", "IPC_HTTP_BURST=1000000000")
 	}
@@ -56,17 +58,13 @@ func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
 		// it as the bench's other profiles are named.
 		cmd.Env = append(cmd.Env, "IPC_PROFILE_DIR="+d)
 		m.r.profiles++
-		kind := "face"
-		if inBroker {
-			kind = "broker-face"
-		}
 		profile = filepath.Join(d, fmt.Sprintf("%s-%s-%d.pprof", kind, m.name, m.r.profiles))
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	f := &face{m: m, cmd: cmd, inBroker: inBroker, profile: profile, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, command: command, inBroker: inBroker, profile: profile, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)
@@ -113,11 +111,7 @@ func (f *face) stop() {
 		<-f.done
 	}
 	if f.profile != "" {
-		cmd := "serve"
-		if f.inBroker {
-			cmd = "broker"
-		}
-		os.Rename(filepath.Join(f.m.r.opts.ProfileDir, fmt.Sprintf("%s-%d.pprof", cmd, f.pid())), f.profile)
+		os.Rename(filepath.Join(f.m.r.opts.ProfileDir, fmt.Sprintf("%s-%d.pprof", f.command, f.pid())), f.profile)
 	}
 }
 

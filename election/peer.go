@@ -156,6 +156,9 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			}
 			var op *opening
 			if time.Since(start) > 10*time.Second && !(errors.As(lastErr, &op) && time.Since(start) < clusterOpenTimeout) {
+				if p.cfg.Dial != nil {
+					return nil, fmt.Errorf("cannot reach the broker in this process: %w", lastErr)
+				}
 				if errors.Is(lastErr, ipc.ErrConnLost) {
 					// Hanging up on every hello for this long is no broker
 					// starting or stopping.
@@ -184,10 +187,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			lastErr = err
 		}
 		dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
-		c, err := ipc.Dial(dctx, p.cfg.Addr, p.cfg.Keys, ipc.DialOptions{
-			MaxFrame: p.cfg.Limits.MaxFrame,
-			OnEvent:  p.onEvent,
-		})
+		c, err := ipc.Dial(dctx, p.cfg.Addr, p.cfg.Keys, p.dialOptions())
 		cancel()
 		if err == nil {
 			if err := p.resumeOn(ctx, c); err != nil {
@@ -220,10 +220,7 @@ func (p *Peer) dialInProcess(ctx context.Context) (*ipc.Client, error) {
 		return nil, fmt.Errorf("reach the broker in this process: %w", err)
 	}
 	hctx, cancel := context.WithTimeout(ctx, HelloTimeout)
-	c, err := ipc.NewClient(hctx, nc, p.cfg.Keys, ipc.DialOptions{
-		MaxFrame: p.cfg.Limits.MaxFrame,
-		OnEvent:  p.onEvent,
-	})
+	c, err := ipc.NewClient(hctx, nc, p.cfg.Keys, p.dialOptions())
 	cancel()
 	if err != nil {
 		nc.Close()
@@ -234,6 +231,12 @@ func (p *Peer) dialInProcess(ctx context.Context) (*ipc.Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialOptions are the options of every connection this peer makes to a
+// broker, over TCP or in memory.
+func (p *Peer) dialOptions() ipc.DialOptions {
+	return ipc.DialOptions{MaxFrame: p.cfg.Limits.MaxFrame, OnEvent: p.onEvent}
 }
 
 // Pipe returns an in-memory connection to the broker this peer hosts in

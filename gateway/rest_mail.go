@@ -117,11 +117,7 @@ func (s *Server) send(c *call) (any, error) {
 	}
 	// The answer is the broker's own JSON: writeJSON encodes it as it
 	// would the decoded ipc.SendResult.
-	r, err := c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+	return c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
 }
 
 func (s *Server) check(c *call) (any, error) {
