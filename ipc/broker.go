@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
-	"github.com/ipcmesh/ipcmesh/internal/bufpipe"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -232,28 +231,6 @@ func (b *Broker) Serve(ln net.Listener) error {
 		}
 		go b.serveGreeting(g)
 	}
-}
-
-// pipeBuffer bounds what either end of a Pipe holds unread, about what
-// the kernel buffers for a loopback socket.
-const pipeBuffer = 256 << 10
-
-// Pipe returns the client's end of an in-memory connection that the broker
-// serves as it serves those it accepts: the handshake, the limits and the
-// rules of sessions are the same. A client in the broker's own process
-// (the HTTP face of "ipcmesh broker --http") so skips the system calls and
-// the kernel's network stack that loopback TCP costs every request and
-// answer. It fails with ErrBrokerClosed once the broker is closing.
-func (b *Broker) Pipe() (net.Conn, error) {
-	client, server := bufpipe.Pipe(pipeBuffer)
-	g := b.greet(server)
-	if g == nil {
-		client.Close()
-		server.Close()
-		return nil, ErrBrokerClosed
-	}
-	go b.serveGreeting(g)
-	return client, nil
 }
 
 func (b *Broker) isClosing() bool {

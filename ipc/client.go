@@ -224,6 +224,7 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) readLoop() {
+	trusted := trusts(c.nc)
 	var err error
 	defer func() {
 		c.mu.Lock()
@@ -235,7 +236,7 @@ func (c *Client) readLoop() {
 	}()
 	for {
 		var f *Frame
-		f, err = ReadFrame(c.br, max(c.opts.MaxFrame, MaxResponseFrame))
+		f, err = readFrame(c.br, max(c.opts.MaxFrame, MaxResponseFrame), trusted)
 		if err != nil {
 			if ipcmesh.CodeOf(err) == ipcmesh.CodeBadRequest {
 				continue // one garbled frame; the stream is still in step
@@ -376,7 +377,8 @@ func decodeResult(op string, f *Frame, out any) error {
 		return f.Error
 	}
 	if raw, ok := out.(*json.RawMessage); ok {
-		// Taken as it came: ReadFrame checked that it is JSON.
+		// Taken as it came: ReadFrame checked that it is JSON, or the
+		// broker in this process wrote it with Marshal (see pipeEnd).
 		*raw = append((*raw)[:0], f.Body...)
 		return nil
 	}

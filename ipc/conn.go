@@ -21,11 +21,13 @@ const outQueue = 1024
 // conn is the broker's side of one client connection that has finished the
 // handshake (see greeting for those that have not).
 type conn struct {
-	b   *Broker
-	nc  net.Conn
-	id  string
-	out chan []byte
-	sem chan struct{}
+	b  *Broker
+	nc net.Conn
+	id string
+	// trusted: frames come from this process's own Client (see pipeEnd).
+	trusted bool
+	out     chan []byte
+	sem     chan struct{}
 
 	// name and subscribed are guarded by the broker's presence lock.
 	name       string
@@ -58,6 +60,7 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		b:       b,
 		nc:      nc,
 		id:      "conn:" + itoa(n),
+		trusted: trusts(nc),
 		out:     make(chan []byte, outQueue),
 		work:    make(chan *Frame),
 		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
@@ -97,7 +100,7 @@ func (c *conn) serve(br *bufio.Reader) {
 func (c *conn) readLoop(br *bufio.Reader) {
 	max := c.b.cfg.Limits.MaxFrame
 	for {
-		f, err := ReadFrame(br, max)
+		f, err := readFrame(br, max, c.trusted)
 		if err != nil {
 			var big *ErrFrameTooLarge
 			switch {
