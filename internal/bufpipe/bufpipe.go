@@ -258,10 +258,25 @@ func newDeadline() *deadline { return &deadline{done: make(chan struct{})} }
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.done // the timer fired: wait for it to have closed done
+	var wait time.Duration
+	if !t.IsZero() {
+		wait = time.Until(t)
 	}
-	d.timer = nil
+	if d.timer != nil {
+		if d.timer.Stop() {
+			// It had not fired, so done is still the channel it closes: a
+			// later deadline moves it. A connection's writer moves its
+			// deadline before every write, and a new timer each time cost
+			// an allocation and a closure.
+			if wait > 0 {
+				d.timer.Reset(wait)
+				return
+			}
+		} else {
+			<-d.done // the timer fired: wait for it to have closed done
+		}
+		d.timer = nil
+	}
 	passed := isDone(d.done)
 	if t.IsZero() {
 		if passed {
@@ -269,7 +284,7 @@ func (d *deadline) set(t time.Time) {
 		}
 		return
 	}
-	if wait := time.Until(t); wait > 0 {
+	if wait > 0 {
 		if passed {
 			d.done = make(chan struct{})
 		}

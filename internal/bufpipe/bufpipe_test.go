@@ -116,3 +116,42 @@ func TestEmptiedBufferShrinks(t *testing.T) {
 		t.Errorf("the emptied buffer keeps %d bytes of room, want at most %d", c, keepBuffer)
 	}
 }
+
+// A deadline moved again and again, as a writer moves it before every
+// write, ends a read at the last time it was given, whether that is sooner
+// or later than before.
+func TestMovedDeadline(t *testing.T) {
+	a, b := Pipe(64)
+	defer a.Close()
+	defer b.Close()
+	buf := make([]byte, 8)
+	a.SetReadDeadline(time.Now().Add(time.Hour))
+	a.SetReadDeadline(time.Now().Add(time.Hour))
+	a.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := a.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past a deadline moved sooner: %v, want os.ErrDeadlineExceeded", err)
+	}
+	a.SetReadDeadline(time.Now().Add(time.Hour))
+	a.SetReadDeadline(time.Now().Add(2 * time.Hour))
+	if _, err := b.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Read(buf); err != nil || string(buf[:n]) != "hi" {
+		t.Fatalf("read with the deadline moved later again: %q, %v", buf[:n], err)
+	}
+	a.SetReadDeadline(time.Now().Add(time.Hour))
+	a.SetReadDeadline(time.Unix(1, 0))
+	if _, err := a.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with the deadline moved into the past: %v, want os.ErrDeadlineExceeded", err)
+	}
+}
+
+// What a writer pays to move its deadline before each write.
+func BenchmarkSetWriteDeadline(b *testing.B) {
+	a, c := Pipe(64)
+	defer a.Close()
+	defer c.Close()
+	for b.Loop() {
+		a.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	}
+}
