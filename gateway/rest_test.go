@@ -71,6 +71,12 @@ func TestKeys(t *testing.T) {
 	if m.Name != "alice" || m.Online {
 		t.Errorf("me = %+v, want alice, offline (looking does not go online)", m)
 	}
+	// Once the face knows the key, the forged one of the same id is still
+	// refused, and learns no name either.
+	if e := f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 401, "unauthorized"); strings.Contains(e.Error.Message, "alice") {
+		t.Errorf("a forged key of a known id is told %q", e.Error.Message)
+	}
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &m)
 	// The key in the path, for clients that cannot set a header.
 	f.ok(req{method: "GET", path: "/k/" + key + "/api/v1/me"}, 200, &m)
 	f.fails(req{method: "GET", path: "/k/" + key + "/api/v1/me", key: f.key("alice")}, 401, "unauthorized")
