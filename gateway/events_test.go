@@ -107,8 +107,10 @@ func (s *stream) ends() {
 	}
 }
 
-func TestEvents(t *testing.T) {
-	f := newFace(t, nil)
+func TestEvents(t *testing.T) { forEachLink(t, testEvents) }
+
+func testEvents(t *testing.T, link func(*Options)) {
+	f := newFace(t, link)
 	f.srv.ping = 20 * time.Millisecond
 	key := f.key("alice")
 	bob := f.peer("bob")

@@ -46,7 +46,11 @@ func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face
 	t.Cleanup(func() { ctl.Close() })
 
 	ts := httptest.NewUnstartedServer(nil)
-	opts := Options{Mesh: cfg, Addr: ts.Listener.Addr().String(), Version: "test"}
+	// The face is in the broker's process, as "ipcmesh broker --http"
+	// runs it, unless the test says otherwise (overTCP).
+	faceCfg := cfg
+	faceCfg.Dial = ctl.Pipe
+	opts := Options{Mesh: faceCfg, Addr: ts.Listener.Addr().String(), Version: "test"}
 	if tweak != nil {
 		tweak(&opts)
 	}
@@ -66,6 +70,21 @@ func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face
 		ts.Close()
 	})
 	return &face{t: t, cfg: cfg, ctl: ctl, srv: srv, ts: ts, url: ts.URL}
+}
+
+// overTCP makes the face reach its broker over TCP, as "ipcmesh serve
+// --http" does, instead of through the broker's in-memory pipe.
+func overTCP(o *Options) { o.Mesh.Dial = nil }
+
+// forEachLink runs test with the face reaching its broker each way: the
+// frames cross an in-memory pipe as values, and TCP as bytes.
+func forEachLink(t *testing.T, test func(t *testing.T, link func(*Options))) {
+	for _, l := range []struct {
+		name string
+		link func(*Options)
+	}{{"pipe", nil}, {"tcp", overTCP}} {
+		t.Run(l.name, func(t *testing.T) { test(t, l.link) })
+	}
 }
 
 func ctxT(t testing.TB) context.Context {

@@ -79,6 +79,7 @@ func TestRevokedKeyRefusedAtOnce(t *testing.T) {
 func TestRevokedWhileDisconnected(t *testing.T) {
 	var px *proxy
 	f := newFace(t, func(o *Options) {
+		overTCP(o)
 		px = newProxy(t, o.Mesh.Addr)
 		o.Mesh.Addr = px.addr
 	})

@@ -89,8 +89,10 @@ func toolText(res *mcp.CallToolResult) string {
 	return b.String()
 }
 
-func TestMCPStreamable(t *testing.T) {
-	f := newFace(t, nil)
+func TestMCPStreamable(t *testing.T) { forEachLink(t, testMCPStreamable) }
+
+func testMCPStreamable(t *testing.T, link func(*Options)) {
+	f := newFace(t, link)
 	bob := f.peer("bob")
 	key := f.key("alice")
 	// The newest protocol (2026-07-28: server/discover, no initialize) and

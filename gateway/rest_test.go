@@ -126,8 +126,10 @@ func TestRESTSendAnswersTheBrokersResult(t *testing.T) {
 	}
 }
 
-func TestRESTEndToEnd(t *testing.T) {
-	f := newFace(t, nil)
+func TestRESTEndToEnd(t *testing.T) { forEachLink(t, testRESTEndToEnd) }
+
+func testRESTEndToEnd(t *testing.T, link func(*Options)) {
+	f := newFace(t, link)
 	key := f.key("alice")
 	bob := f.peer("bob")
 	ctx := ctxT(t)

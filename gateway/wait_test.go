@@ -30,8 +30,10 @@ func (f *face) awaitWaiters(name string, n int) {
 
 // TestWaitingCheckWokenByPush: a REST check that waits is held by the
 // face, not the broker, and returns as soon as mail is pushed.
-func TestWaitingCheckWokenByPush(t *testing.T) {
-	f := newFace(t, nil)
+func TestWaitingCheckWokenByPush(t *testing.T) { forEachLink(t, testWaitingCheckWokenByPush) }
+
+func testWaitingCheckWokenByPush(t *testing.T, link func(*Options)) {
+	f := newFace(t, link)
 	key := f.key("alice")
 	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
 	bob := f.peer("bob")
@@ -71,8 +73,10 @@ func TestWaitingCheckWokenByPush(t *testing.T) {
 
 // TestMCPWaitingCheckWokenByPush: the MCP check tool's wait_seconds over
 // /mcp waits the same way.
-func TestMCPWaitingCheckWokenByPush(t *testing.T) {
-	f := newFace(t, nil)
+func TestMCPWaitingCheckWokenByPush(t *testing.T) { forEachLink(t, testMCPWaitingCheckWokenByPush) }
+
+func testMCPWaitingCheckWokenByPush(t *testing.T, link func(*Options)) {
+	f := newFace(t, link)
 	bob := f.peer("bob")
 	key := f.key("alice")
 	cs := connect(t, &mcp.StreamableClientTransport{Endpoint: f.url + "/mcp", HTTPClient: withKey(key), MaxRetries: -1}, "")

@@ -77,6 +77,14 @@ type Client struct {
 	nextID  uint64
 	done    chan struct{}
 	err     error
+
+	// link is set on an end of a Broker.Pipe: requests are handed to the
+	// broker's conn and frames taken from it as values (see pipeLink).
+	link *pipeLink
+	// recvMu orders receive with the end of the read loop: once ended is
+	// set no event is passed on, as none is after a socket's read loop.
+	recvMu sync.Mutex
+	ended  bool
 }
 
 // Dial connects to the broker at addr and runs the handshake: the broker
@@ -112,6 +120,10 @@ func NewClient(ctx context.Context, nc net.Conn, keys auth.Keys, opts DialOption
 		opts:    opts,
 		pending: make(map[uint64]chan *Frame),
 		done:    make(chan struct{}),
+		link:    linkOf(nc),
+	}
+	if c.link != nil {
+		c.link.client.Store(c)
 	}
 	deadline := time.Now().Add(opts.HandshakeTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -227,6 +239,9 @@ func (c *Client) readLoop() {
 	trusted := trusts(c.nc)
 	var err error
 	defer func() {
+		c.recvMu.Lock()
+		c.ended = true
+		c.recvMu.Unlock()
 		c.mu.Lock()
 		c.err = err
 		c.pending = nil
@@ -243,19 +258,31 @@ func (c *Client) readLoop() {
 			}
 			return
 		}
-		if f.Event != "" {
-			if c.opts.OnEvent != nil {
-				c.opts.OnEvent(Event{Name: f.Event, Body: f.Body})
-			}
-			continue
+		c.receive(f)
+	}
+}
+
+// receive passes on a frame from the broker: an event to OnEvent, an answer
+// to the call waiting for it. The read loop calls it, and on a Broker.Pipe
+// the broker's writer does.
+func (c *Client) receive(f *Frame) {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	if c.ended {
+		return
+	}
+	if f.Event != "" {
+		if c.opts.OnEvent != nil {
+			c.opts.OnEvent(Event{Name: f.Event, Body: f.Body})
 		}
-		c.mu.Lock()
-		ch := c.pending[f.ID]
-		delete(c.pending, f.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- f
-		}
+		return
+	}
+	c.mu.Lock()
+	ch := c.pending[f.ID]
+	delete(c.pending, f.ID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- f
 	}
 }
 
@@ -288,19 +315,37 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	c.pending[id] = ch
 	c.mu.Unlock()
 
-	buf, err := AppendFrame(nil, &Frame{ID: id, Op: op, Body: body})
-	if err != nil {
-		c.forget(id)
-		return err
+	f := &Frame{ID: id, Op: op, Body: body}
+	var srv *conn
+	if c.link != nil {
+		srv = c.link.conn.Load()
 	}
-	if n := len(buf) - 4; n > c.opts.MaxFrame {
-		// The broker would cut the connection on it, and a retry would
-		// meet the same fate: refuse it here, where the caller can act.
-		c.forget(id)
-		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
-			"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
+	var buf []byte
+	if srv == nil || len(body)+6*len(op)+64 > c.opts.MaxFrame {
+		// Encoded for the wire, or to measure one that may be too large
+		// for it: an op's characters take at most six bytes each.
+		var err error
+		if buf, err = AppendFrame(nil, f); err != nil {
+			c.forget(id)
+			return err
+		}
+		if n := len(buf) - 4; n > c.opts.MaxFrame {
+			// The broker would cut the connection on it, and a retry would
+			// meet the same fate: refuse it here, where the caller can act.
+			c.forget(id)
+			return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
+				"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
+		}
 	}
-	if err := c.write(ctx, buf); err != nil {
+	if srv != nil {
+		if err := srv.take(ctx, f); err != nil {
+			c.forget(id)
+			if errors.Is(err, ErrConnLost) {
+				return fmt.Errorf("%s: %w", op, ErrConnLost)
+			}
+			return err
+		}
+	} else if err := c.write(ctx, buf); err != nil {
 		// Part of the frame may be on the wire: nothing can follow it.
 		c.nc.Close()
 		c.forget(id)

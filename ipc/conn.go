@@ -26,8 +26,11 @@ type conn struct {
 	id string
 	// trusted: frames come from this process's own Client (see pipeEnd).
 	trusted bool
-	out     chan []byte
-	sem     chan struct{}
+	// client, when set, is the Client at the other end of a Broker.Pipe,
+	// which takes the frames queued on out as they are (see pipeLink).
+	client *Client
+	out    chan *Frame
+	sem    chan struct{}
 
 	// name and subscribed are guarded by the broker's presence lock.
 	name       string
@@ -56,12 +59,12 @@ type conn struct {
 
 func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		b:       b,
 		nc:      nc,
 		id:      "conn:" + itoa(n),
 		trusted: trusts(nc),
-		out:     make(chan []byte, outQueue),
+		out:     make(chan *Frame, outQueue),
 		work:    make(chan *Frame),
 		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
 		ctx:     ctx,
@@ -69,6 +72,11 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		stopped: make(chan struct{}),
 		written: make(chan struct{}),
 	}
+	if link := linkOf(nc); link != nil {
+		c.client = link.client.Load()
+		link.conn.Store(c)
+	}
+	return c
 }
 
 // serve runs the connection once the client has proved itself: requests
@@ -77,6 +85,11 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 func (c *conn) serve(br *bufio.Reader) {
 	go func() { c.writeLoop(); close(c.written) }()
 	c.readLoop(br)
+	// No request is admitted after this, not even one handed over on a
+	// pipe (take): the wait for those in flight below must be the last.
+	c.stopMu.Lock()
+	c.cut = true
+	c.stopMu.Unlock()
 	if !c.isStopped() {
 		// The client is gone: its waiting checks and queued writes are for
 		// nobody, and its name must not look held by a dead connection.
@@ -218,19 +231,16 @@ func (c *conn) event(name string, body any) uint64 {
 }
 
 // send queues f and returns its place in the queue (flushes.wait), 0 if
-// it was not queued.
+// it was not queued. The writer encodes it, off the sender's goroutine,
+// which for a push is the store's committer.
 func (c *conn) send(f *Frame) uint64 {
-	buf, err := AppendFrame(nil, f)
-	if err != nil {
-		return 0
-	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	if c.outDone {
 		return 0
 	}
 	select {
-	case c.out <- buf:
+	case c.out <- f:
 		c.queued++
 		return c.queued
 	default:
@@ -256,13 +266,30 @@ func (c *conn) closeOut() {
 // write so that a burst costs one syscall.
 func (c *conn) writeLoop() {
 	defer c.nc.Close()
+	if c.client != nil {
+		c.handOver(c.client)
+		return
+	}
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	timeout := c.b.cfg.Limits.WriteTimeout
+	var scratch []byte
+	write := func(f *Frame) error {
+		var err error
+		if scratch, err = AppendFrame(scratch[:0], f); err != nil {
+			c.b.log.Error("frame dropped", "conn", c.id, "err", err)
+			return nil
+		}
+		_, err = bw.Write(scratch)
+		if cap(scratch) > maxScratch {
+			scratch = nil // a large message's room is not kept
+		}
+		return err
+	}
 	var n uint64 // frames taken from out, in the order they were queued
-	for buf := range c.out {
+	for f := range c.out {
 		n++
 		c.nc.SetWriteDeadline(time.Now().Add(timeout))
-		if _, err := bw.Write(buf); err != nil {
+		if err := write(f); err != nil {
 			c.drain()
 			return
 		}
@@ -274,7 +301,7 @@ func (c *conn) writeLoop() {
 					return
 				}
 				n++
-				if _, err := bw.Write(next); err != nil {
+				if err := write(next); err != nil {
 					c.drain()
 					return
 				}
@@ -290,6 +317,9 @@ func (c *conn) writeLoop() {
 	}
 	bw.Flush()
 }
+
+// maxScratch is the most room writeLoop keeps for encoding the next frame.
+const maxScratch = 64 << 10
 
 // drain discards queued frames after a write failure so senders never block.
 func (c *conn) drain() {

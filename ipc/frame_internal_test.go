@@ -109,10 +109,10 @@ func TestOnlyThePipeIsTrusted(t *testing.T) {
 	if trusts(a) {
 		t.Error("a bare bufpipe end is trusted")
 	}
-	if !trusts(&pipeEnd{a}) {
+	if !trusts(&pipeEnd{a, new(pipeLink)}) {
 		t.Error("a Broker.Pipe end is not trusted")
 	}
-	if trusts(struct{ net.Conn }{&pipeEnd{a}}) {
+	if trusts(struct{ net.Conn }{&pipeEnd{a, new(pipeLink)}}) {
 		t.Error("a wrapped Broker.Pipe end is trusted")
 	}
 }
