@@ -109,7 +109,7 @@ func writeError(w http.ResponseWriter, status int, e *ipcmesh.Error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var b []byte
 	var err error
-	if raw, ok := v.(json.RawMessage); ok {
+	if raw, ok := v.(json.RawMessage); ok && len(raw) > 0 {
 		// A broker's answer passed on (see Peer.SendMessageJSON): JSON as
 		// Marshal wrote it, compact, so escaping it as json.Marshal would
 		// is all that is left to do. json.Marshal would also check and

@@ -131,6 +131,11 @@ func NewClient(ctx context.Context, nc net.Conn, keys auth.Keys, opts DialOption
 	}
 	nc.SetDeadline(deadline)
 	if err := c.handshake(keys); err != nil {
+		// Nothing the broker may still hand over on a pipe reaches the
+		// caller of a client it never got.
+		c.recvMu.Lock()
+		c.ended = true
+		c.recvMu.Unlock()
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
