@@ -241,7 +241,6 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) readLoop() {
-	trusted := trusts(c.nc)
 	var err error
 	defer func() {
 		c.recvMu.Lock()
@@ -256,7 +255,7 @@ func (c *Client) readLoop() {
 	}()
 	for {
 		var f *Frame
-		f, err = readFrame(c.br, max(c.opts.MaxFrame, MaxResponseFrame), trusted)
+		f, err = ReadFrame(c.br, max(c.opts.MaxFrame, MaxResponseFrame))
 		if err != nil {
 			if ipcmesh.CodeOf(err) == ipcmesh.CodeBadRequest {
 				continue // one garbled frame; the stream is still in step

@@ -24,8 +24,6 @@ type conn struct {
 	b  *Broker
 	nc net.Conn
 	id string
-	// trusted: frames come from this process's own Client (see pipeEnd).
-	trusted bool
 	// client, when set, is the Client at the other end of a Broker.Pipe,
 	// which takes the frames queued on out as they are (see pipeLink).
 	client *Client
@@ -63,7 +61,6 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		b:       b,
 		nc:      nc,
 		id:      "conn:" + itoa(n),
-		trusted: trusts(nc),
 		out:     make(chan *Frame, outQueue),
 		work:    make(chan *Frame),
 		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
@@ -113,7 +110,7 @@ func (c *conn) serve(br *bufio.Reader) {
 func (c *conn) readLoop(br *bufio.Reader) {
 	max := c.b.cfg.Limits.MaxFrame
 	for {
-		f, err := readFrame(br, max, c.trusted)
+		f, err := ReadFrame(br, max)
 		if err != nil {
 			var big *ErrFrameTooLarge
 			switch {

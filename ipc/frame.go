@@ -26,13 +26,11 @@ const MaxResponseFrame = 64 << 20
 // Frame is one unit on the wire: a request (Op set), a response (ID set, Op
 // empty) or an event pushed by the broker (Event set).
 type Frame struct {
-	ID    uint64         `json:"id,omitempty"`
-	Op    string         `json:"op,omitempty"`
-	Event string         `json:"event,omitempty"`
-	Error *ipcmesh.Error `json:"error,omitempty"`
-	// Body is last on the wire, where a trusted reader finds its end
-	// (see decodeCompact).
-	Body json.RawMessage `json:"body,omitempty"`
+	ID    uint64          `json:"id,omitempty"`
+	Op    string          `json:"op,omitempty"`
+	Event string          `json:"event,omitempty"`
+	Body  json.RawMessage `json:"body,omitempty"`
+	Error *ipcmesh.Error  `json:"error,omitempty"`
 }
 
 // ErrFrameTooLarge is returned by ReadFrame for a length prefix over the
@@ -48,12 +46,6 @@ func (e *ErrFrameTooLarge) Error() string {
 // many bytes of JSON. It never allocates more than max bytes for a frame, so
 // a hostile length prefix costs nothing.
 func ReadFrame(r *bufio.Reader, max int) (*Frame, error) {
-	return readFrame(r, max, false)
-}
-
-// readFrame is ReadFrame, and with trusted set it takes a body laid out as
-// AppendFrame lays it out without checking that it is JSON: see pipeEnd.
-func readFrame(r *bufio.Reader, max int, trusted bool) (*Frame, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
@@ -72,18 +64,14 @@ func readFrame(r *bufio.Reader, max int, trusted bool) (*Frame, error) {
 		}
 		return nil, err
 	}
-	return decodeFrame(buf, trusted)
+	return DecodeFrame(buf)
 }
 
 // DecodeFrame parses a frame payload. Errors are *ipcmesh.Error with
 // bad_request: the frame was whole, so the connection can go on. The
 // frame's Body may share payload's array.
 func DecodeFrame(payload []byte) (*Frame, error) {
-	return decodeFrame(payload, false)
-}
-
-func decodeFrame(payload []byte, trusted bool) (*Frame, error) {
-	if f, ok := decodeCompact(payload, trusted); ok {
+	if f, ok := decodeCompact(payload); ok {
 		return f, nil
 	}
 	var f Frame
@@ -102,12 +90,7 @@ func decodeFrame(payload []byte, trusted bool) (*Frame, error) {
 // accepts as json.Unmarshal would (FuzzDecodeFrame checks both). It saves
 // the scans of encoding/json's validation and reflection over the
 // envelope: the body is checked once, here, and decoded by its reader.
-//
-// trusted skips even that check, for a frame AppendFrame wrote in this
-// process (see pipeEnd): its body is Marshal's output, which is JSON, and
-// it is the frame's last field, so what follows "body": up to the closing
-// brace is exactly that body.
-func decodeCompact(p []byte, trusted bool) (*Frame, bool) {
+func decodeCompact(p []byte) (*Frame, bool) {
 	if len(p) < 2 || p[0] != '{' || p[len(p)-1] != '}' {
 		return nil, false
 	}
@@ -147,7 +130,7 @@ func decodeCompact(p []byte, trusted bool) (*Frame, bool) {
 		}
 	}
 	body, ok := cutKey(rest, `"body":`)
-	if !ok || len(body) == 0 || isSpace(body[0]) || isSpace(body[len(body)-1]) || !trusted && !json.Valid(body) {
+	if !ok || len(body) == 0 || isSpace(body[0]) || isSpace(body[len(body)-1]) || !json.Valid(body) {
 		return nil, false
 	}
 	f.Body = body
@@ -244,6 +227,10 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 			return dst[:start], fmt.Errorf("encode frame: %w", err)
 		}
 	}
+	if len(f.Body) > 0 {
+		field("body")
+		dst = append(dst, f.Body...)
+	}
 	if f.Error != nil {
 		field("error")
 		b, err := Marshal(f.Error)
@@ -251,10 +238,6 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 			return dst[:start], fmt.Errorf("encode frame: %w", err)
 		}
 		dst = append(dst, b...)
-	}
-	if len(f.Body) > 0 {
-		field("body")
-		dst = append(dst, f.Body...)
 	}
 	dst = append(dst, '}')
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
