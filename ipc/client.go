@@ -295,7 +295,9 @@ func (c *Client) receive(f *Frame) {
 // *ipcmesh.Error; a lost connection as ErrConnLost. A write that fails, or
 // that the broker does not take before ctx ends or DialOptions.WriteTimeout
 // passes, ends the connection: the error then wraps ErrConnLost, and ctx's
-// error if it ended.
+// error if it ended. On a Broker.Pipe a request is handed over, not
+// written: one the broker has no room for before ctx ends returns ctx's
+// error and leaves the connection as it is.
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err

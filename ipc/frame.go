@@ -109,22 +109,19 @@ func decodeCompact(p []byte) (*Frame, bool) {
 			return f, len(after) == 0
 		}
 	}
-	if v, ok := cutKey(rest, `"op":`); ok {
+	for _, w := range [...]struct {
+		key string
+		dst *string
+	}{{`"op":`, &f.Op}, {`"event":`, &f.Event}} {
+		v, ok := cutKey(rest, w.key)
+		if !ok {
+			continue
+		}
 		s, after, ok := cutWord(v)
 		if !ok {
 			return nil, false
 		}
-		f.Op = s
-		if rest, ok = cutComma(after); !ok {
-			return f, len(after) == 0
-		}
-	}
-	if v, ok := cutKey(rest, `"event":`); ok {
-		s, after, ok := cutWord(v)
-		if !ok {
-			return nil, false
-		}
-		f.Event = s
+		*w.dst = s
 		if rest, ok = cutComma(after); !ok {
 			return f, len(after) == 0
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,20 +22,13 @@ func TestBrokerPipe(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	nc, err := m.Broker.Pipe()
-	if err != nil {
-		t.Fatalf("Pipe: %v", err)
-	}
-	if _, err := ipc.NewClient(ctx, nc, newKeys(t), ipc.DialOptions{}); err == nil {
+	if _, err := ipc.NewClient(ctx, m.pipe(t), newKeys(t), ipc.DialOptions{}); err == nil {
 		t.Fatal("a client with another secret passed the handshake on a pipe")
 	}
 
-	nc, err = m.Broker.Pipe()
-	if err != nil {
-		t.Fatalf("Pipe: %v", err)
-	}
 	alice := &peer{Events: newEventLog()}
-	if alice.Client, err = ipc.NewClient(ctx, nc, m.Keys, ipc.DialOptions{OnEvent: alice.Events.add}); err != nil {
+	var err error
+	if alice.Client, err = ipc.NewClient(ctx, m.pipe(t), m.Keys, ipc.DialOptions{OnEvent: alice.Events.add}); err != nil {
 		t.Fatalf("NewClient on a pipe: %v", err)
 	}
 	defer alice.Close()
@@ -72,17 +66,14 @@ func TestPipeKeepsPushesBeforeAnswers(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	nc, err := m.Broker.Pipe()
-	if err != nil {
-		t.Fatalf("Pipe: %v", err)
-	}
 	// Bob is slow to take a push, so that pushes queue up behind it.
 	bob := &peer{Events: newEventLog()}
 	slow := func(ev ipc.Event) {
 		time.Sleep(200 * time.Microsecond)
 		bob.Events.add(ev)
 	}
-	if bob.Client, err = ipc.NewClient(ctx, nc, m.Keys, ipc.DialOptions{OnEvent: slow}); err != nil {
+	var err error
+	if bob.Client, err = ipc.NewClient(ctx, m.pipe(t), m.Keys, ipc.DialOptions{OnEvent: slow}); err != nil {
 		t.Fatalf("NewClient on a pipe: %v", err)
 	}
 	defer bob.Close()
@@ -152,4 +143,14 @@ func TestPipeKeepsPushesBeforeAnswers(t *testing.T) {
 	if n := bob.Events.count(ipc.EventMessage); n != pings {
 		t.Errorf("bob's OnEvent had %d pushes, want the %d from before the close", n, pings)
 	}
+}
+
+// pipe is a new in-memory connection to the mesh's broker.
+func (m *mesh) pipe(tb testing.TB) net.Conn {
+	tb.Helper()
+	nc, err := m.Broker.Pipe()
+	if err != nil {
+		tb.Fatalf("Pipe: %v", err)
+	}
+	return nc
 }
