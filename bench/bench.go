@@ -49,10 +49,11 @@ type Options struct {
 	// hosting code as "ipcmesh broker"), and this process is profiled too.
 	ProfileDir string
 	// TraceDir, when set, gets a runtime execution trace of each broker
-	// child (run as the broker agent, as with ProfileDir): where the
-	// broker waits, not only where it computes (go tool trace
-	// -pprof=sched|syscall|sync FILE). Traces are large: tens of MB a
-	// figure.
+	// child (run as the broker agent, as with ProfileDir) and of each
+	// helper process: where they wait, not only where they compute (go
+	// tool trace -pprof=sched|syscall|sync FILE). A lone sender's cycle
+	// runs through both, so the broker's trace alone leaves part of it
+	// unexplained. Traces are large: tens of MB a figure.
 	TraceDir string
 	// Window is how many sends each sender of figure (b) keeps in flight
 	// (DefaultWindow). 1 makes every sender wait for each ack before its

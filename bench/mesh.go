@@ -301,9 +301,14 @@ type agent struct {
 // "ready" line. onMsg receives the "m ID KEY" lines of a recv agent, from
 // one goroutine.
 func (m *mesh) startAgent(ctx context.Context, mode string, onMsg func(id, key string), args ...string) (*agent, error) {
-	if m.r.opts.ProfileDir != "" && m.name != "d" {
+	if (m.r.opts.ProfileDir != "" || m.r.opts.TraceDir != "") && m.name != "d" {
 		m.r.profiles++
-		args = append(args, "--cpuprofile", filepath.Join(m.r.opts.ProfileDir, fmt.Sprintf("agent-%s-%s-%d.pprof", m.name, mode, m.r.profiles)))
+		if d := m.r.opts.ProfileDir; d != "" {
+			args = append(args, "--cpuprofile", filepath.Join(d, fmt.Sprintf("agent-%s-%s-%d.pprof", m.name, mode, m.r.profiles)))
+		}
+		if d := m.r.opts.TraceDir; d != "" {
+			args = append(args, "--trace", filepath.Join(d, fmt.Sprintf("agent-%s-%s-%d.trace", m.name, mode, m.r.profiles)))
+		}
 	}
 	cmd := m.command(append([]string{"bench", AgentFlag, mode}, args...)...)
 	stdin, err := cmd.StdinPipe()
