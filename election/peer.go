@@ -157,7 +157,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			var op *opening
 			if time.Since(start) > 10*time.Second && !(errors.As(lastErr, &op) && time.Since(start) < clusterOpenTimeout) {
 				if p.cfg.Dial != nil {
-					return nil, fmt.Errorf("cannot reach the broker in this process: %w", lastErr)
+					return nil, fmt.Errorf("the broker in this process refused every connection for 10 s: %w; it is closing or stuck: restart this process (ipcmesh broker --http)", lastErr)
 				}
 				if errors.Is(lastErr, ipc.ErrConnLost) {
 					// Hanging up on every hello for this long is no broker
