@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,11 +50,12 @@ type Options struct {
 	// hosting code as "ipcmesh broker"), and this process is profiled too.
 	ProfileDir string
 	// TraceDir, when set, gets a runtime execution trace of each broker
-	// child (run as the broker agent, as with ProfileDir) and of each
-	// helper process: where they wait, not only where they compute (go
-	// tool trace -pprof=sched|syscall|sync FILE). A lone sender's cycle
-	// runs through both, so the broker's trace alone leaves part of it
-	// unexplained. Traces are large: tens of MB a figure.
+	// child (run as the broker agent, as with ProfileDir), of each helper
+	// process, of each HTTP face and of this process: where they wait,
+	// not only where they compute (go tool trace -pprof=sched|syscall|sync
+	// FILE). A lone sender's cycle runs through two processes, so the
+	// broker's trace alone leaves part of it unexplained. A trace grows
+	// by about a megabyte for every 2,000 sends.
 	TraceDir string
 	// Window is how many sends each sender of figure (b) keeps in flight
 	// (DefaultWindow). 1 makes every sender wait for each ack before its
@@ -262,6 +264,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if abs, err := filepath.Abs(opts.TraceDir); err == nil {
 			opts.TraceDir = abs
 		}
+		// The HTTP figures' clients run here: their half of a cycle is in
+		// this process.
+		f, err := os.Create(filepath.Join(opts.TraceDir, "bench-process.trace"))
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer func() {
+			trace.Stop()
+			f.Close()
+		}()
 	}
 	r := &runner{opts: opts, sz: sizesFor(opts), root: root}
 	rep := &Report{

@@ -36,6 +36,7 @@ type face struct {
 	url      string
 	inBroker bool
 	profile  string // where its CPU profile goes, with --profile
+	trace    string // where its execution trace goes, with --trace
 	stderr   *tail
 	done     chan struct{}
 }
@@ -52,19 +53,25 @@ func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
 	if !m.r.opts.DefaultLimits {
 		cmd.Env = append(cmd.Env, "IPC_HTTP_RATE=1000000000", "IPC_HTTP_BURST=1000000000")
 	}
-	var profile string
-	if d := m.r.opts.ProfileDir; d != "" {
-		// The face writes DIR/COMMAND-PID.pprof as it exits; stop names
-		// it as the bench's other profiles are named.
-		cmd.Env = append(cmd.Env, "IPC_PROFILE_DIR="+d)
+	// The face writes DIR/COMMAND-PID.pprof and .trace as it exits; stop
+	// names them as the bench's other profiles and traces are named.
+	var profile, trace string
+	if m.r.opts.ProfileDir != "" || m.r.opts.TraceDir != "" {
 		m.r.profiles++
+	}
+	if d := m.r.opts.ProfileDir; d != "" {
+		cmd.Env = append(cmd.Env, "IPC_PROFILE_DIR="+d)
 		profile = filepath.Join(d, fmt.Sprintf("%s-%s-%d.pprof", kind, m.name, m.r.profiles))
+	}
+	if d := m.r.opts.TraceDir; d != "" {
+		cmd.Env = append(cmd.Env, "IPC_TRACE_DIR="+d)
+		trace = filepath.Join(d, fmt.Sprintf("%s-%s-%d.trace", kind, m.name, m.r.profiles))
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	f := &face{m: m, cmd: cmd, command: command, inBroker: inBroker, profile: profile, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, command: command, inBroker: inBroker, profile: profile, trace: trace, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)
@@ -112,6 +119,9 @@ func (f *face) stop() {
 	}
 	if f.profile != "" {
 		os.Rename(filepath.Join(f.m.r.opts.ProfileDir, fmt.Sprintf("%s-%d.pprof", f.command, f.pid())), f.profile)
+	}
+	if f.trace != "" {
+		os.Rename(filepath.Join(f.m.r.opts.TraceDir, fmt.Sprintf("%s-%d.trace", f.command, f.pid())), f.trace)
 	}
 }
 

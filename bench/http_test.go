@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,11 +29,12 @@ func TestBenchCommandHTTPFace(t *testing.T) {
 
 // TestBenchCommandBrokerFace measures the face that "ipcmesh broker
 // --http" serves: a send through it reaches the recipient, and the
-// memory figure counts its one process once. With --profile, the face's
-// process is profiled beside the others.
+// memory figure counts its one process once. With --profile and
+// --trace, the face's process is profiled and traced beside the others,
+// and so is the bench's own, where the HTTP clients run.
 func TestBenchCommandBrokerFace(t *testing.T) {
 	dir := t.TempDir()
-	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f", "--profile", dir)
+	r := benchJSON(t, "--quick", "--reps", "1", "--face", "broker", "--only", "a,f", "--profile", dir, "--trace", dir)
 	checkReport(t, &r, []string{"a", "f", "a.http", "f.http", "x.fsync", "x.rtt"})
 	f, _ := r.Figure("f.http")
 	if !strings.Contains(f.Note, "broker and face in one process") {
@@ -50,6 +52,13 @@ func TestBenchCommandBrokerFace(t *testing.T) {
 		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
 			t.Errorf("the face's profile %s is empty (%v)", p, err)
 		}
+		trace := strings.TrimSuffix(p, ".pprof") + ".trace"
+		if b, err := os.ReadFile(trace); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+			t.Errorf("the face's profile %s has no execution trace %s beside it (%d bytes, %v)", p, trace, len(b), err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "bench-process.trace")); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+		t.Errorf("--trace left no execution trace of the bench process, where the HTTP clients run (%d bytes, %v)", len(b), err)
 	}
 }
 

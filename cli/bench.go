@@ -27,7 +27,7 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	only := fs.String("only", "", "measure only these figures, e.g. a,c,g")
 	dir := fs.String("dir", "", "make the temporary mesh folders in `DIR` (default: the system's temporary folder)")
 	profile := fs.String("profile", "", "write CPU profiles of the brokers, helper processes, HTTP faces and the bench process to `DIR`")
-	traceDir := fs.String("trace", "", "write execution traces of the brokers and helper processes to `DIR` (large)")
+	traceDir := fs.String("trace", "", "write execution traces of the brokers, helper processes, HTTP faces and the bench process to `DIR` (large)")
 	stores := fs.String("store", bench.StoreBbolt, "measure on `STORE`: bbolt, nats (a three-node JetStream cluster the bench starts), or both: bbolt,nats")
 	face := fs.String("face", bench.FaceNative, "native; http to also measure figures a, b (one send in flight), c and f through the HTTP face of ipcmesh serve; broker for the face ipcmesh broker --http serves from the broker's process")
 	defaultLimits := fs.Bool("default-limits", false, "keep the broker's default rate limit (500 ops/s per identity) instead of raising it")
@@ -67,6 +67,9 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	}
 	if *profile != "" && e.Getenv("IPC_PROFILE_DIR") != "" {
 		return usagef("--profile and IPC_PROFILE_DIR would both profile the bench's own process: unset IPC_PROFILE_DIR")
+	}
+	if *traceDir != "" && e.Getenv("IPC_TRACE_DIR") != "" {
+		return usagef("--trace and IPC_TRACE_DIR would both trace the bench's own process: unset IPC_TRACE_DIR")
 	}
 	exe, err := os.Executable()
 	if err != nil {

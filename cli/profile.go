@@ -1,42 +1,61 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
-// startProfile starts a CPU profile of this process for command name when
-// IPC_PROFILE_DIR names a folder, and returns what stops it and writes it
-// out: DIR/NAME-PID.pprof.
+// startProfile starts what IPC_PROFILE_DIR and IPC_TRACE_DIR ask of this
+// process for command name: a CPU profile, DIR/NAME-PID.pprof, and a
+// runtime execution trace, DIR/NAME-PID.trace. It returns what stops them
+// and writes them out.
 //
-// Why a variable and not a flag: a performance report needs the broker's
+// Why variables and not flags: a performance report needs the broker's
 // profile as much as the command's, and a broker started in the background
 // inherits the command's environment, not its flags. One file per process
 // keeps the two from writing over each other.
 func startProfile(e Env, name string) (stop func() error, err error) {
-	dir := e.Getenv("IPC_PROFILE_DIR")
+	stopCPU, err := startOne(e, "IPC_PROFILE_DIR", name, ".pprof", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	stopTrace, err := startOne(e, "IPC_TRACE_DIR", name, ".trace", trace.Start, trace.Stop)
+	if err != nil {
+		stopCPU()
+		return nil, err
+	}
+	return func() error { return errors.Join(stopTrace(), stopCPU()) }, nil
+}
+
+// startOne starts one recording of this process into a file of the
+// folder the variable env names, if it names one.
+func startOne(e Env, env, name, ext string, start func(w io.Writer) error, end func()) (stop func() error, err error) {
+	dir := e.Getenv(env)
 	if dir == "" {
 		return func() error { return nil }, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("IPC_PROFILE_DIR=%s: %w: name a folder you may write to, or unset it", dir, err)
+		return nil, fmt.Errorf("%s=%s: %w: name a folder you may write to, or unset it", env, dir, err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, os.Getpid()))
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d%s", name, os.Getpid(), ext))
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("IPC_PROFILE_DIR=%s: %w: name a folder you may write to, or unset it", dir, err)
+		return nil, fmt.Errorf("%s=%s: %w: name a folder you may write to, or unset it", env, dir, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, fmt.Errorf("IPC_PROFILE_DIR: start a CPU profile: %w (this process profiles itself already: unset IPC_PROFILE_DIR)", err)
+		return nil, fmt.Errorf("%s: start recording: %w (this process records itself already: unset %s)", env, err, env)
 	}
 	return func() error {
-		pprof.StopCPUProfile()
+		end()
 		if err := f.Close(); err != nil {
-			return fmt.Errorf("IPC_PROFILE_DIR: write %s: %w", path, err)
+			return fmt.Errorf("%s: write %s: %w", env, path, err)
 		}
 		return nil
 	}, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
@@ -12,13 +13,15 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
-// With IPC_PROFILE_DIR set, each process writes its own CPU profile: the
-// command, and the broker it started in the background, which inherits
-// the variable and must not write over the command's file.
+// With IPC_PROFILE_DIR and IPC_TRACE_DIR set, each process writes its
+// own CPU profile and execution trace: the command, and the broker it
+// started in the background, which inherits the variables and must not
+// write over the command's files.
 func TestProfileDir(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "profiles")
-	m := newMesh(t).withEnv("IPC_PROFILE_DIR=" + dir)
+	traces := filepath.Join(t.TempDir(), "traces")
+	m := newMesh(t).withEnv("IPC_PROFILE_DIR="+dir, "IPC_TRACE_DIR="+traces)
 	m.mustRun("send", "--as", "a", "b", "profiled")
 	pid, ok := testbin.DetachedBroker(m.dir)
 	if !ok {
@@ -37,23 +40,39 @@ func TestProfileDir(t *testing.T) {
 		}
 		checkProfile(t, found[0])
 	}
+	for _, pattern := range []string{"send-*.trace", "stop-*.trace", "broker-" + strconv.Itoa(pid) + ".trace"} {
+		found, _ := filepath.Glob(filepath.Join(traces, pattern))
+		if len(found) != 1 {
+			all, _ := filepath.Glob(filepath.Join(traces, "*"))
+			t.Errorf("IPC_TRACE_DIR holds %q, want one %s", all, pattern)
+			continue
+		}
+		if b, err := os.ReadFile(found[0]); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+			t.Errorf("%s is not an execution trace (%d bytes, %v)", filepath.Base(found[0]), len(b), err)
+		}
+	}
 }
 
 // A folder that cannot be made is an error that names the variable, and
 // the command does nothing.
 func TestProfileDirUnwritable(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "a-file")
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := newMesh(t).withEnv("IPC_PROFILE_DIR=" + filepath.Join(file, "profiles"))
-	msg := oneLineError(t, m.run("send", "--as", "a", "b", "lost?"), "send")
-	if !strings.Contains(msg, "IPC_PROFILE_DIR=") || !strings.Contains(msg, "unset it") {
-		t.Errorf("the error %q does not name IPC_PROFILE_DIR and the way out", msg)
-	}
-	if !portFree(t, m.port) {
-		t.Error("the refused command started a broker")
+	for _, env := range []string{"IPC_PROFILE_DIR", "IPC_TRACE_DIR"} {
+		t.Run(env, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "a-file")
+			if err := os.WriteFile(file, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m := newMesh(t).withEnv(env + "=" + filepath.Join(file, "profiles"))
+			msg := oneLineError(t, m.run("send", "--as", "a", "b", "lost?"), "send")
+			if !strings.Contains(msg, env+"=") || !strings.Contains(msg, "unset it") {
+				t.Errorf("the error %q does not name %s and the way out", msg, env)
+			}
+			if !portFree(t, m.port) {
+				t.Error("the refused command started a broker")
+			}
+		})
 	}
 }
 
