@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -178,6 +179,21 @@ func TestBenchCommandUsage(t *testing.T) {
 	out, err := exec.Command(ipcmeshBin, "bench", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--quick") {
 		t.Errorf("ipcmesh bench --help: %v\n%s", err, out)
+	}
+}
+
+// A flag that records the bench's own process, and the variable that
+// records it too, cannot both: the refusal names the variable to unset,
+// before anything runs.
+func TestBenchCommandRecordsOnce(t *testing.T) {
+	for _, c := range []struct{ flag, env string }{{"--profile", "IPC_PROFILE_DIR"}, {"--trace", "IPC_TRACE_DIR"}} {
+		dir := t.TempDir()
+		cmd := exec.Command(ipcmeshBin, "bench", "--quick", c.flag, filepath.Join(dir, "flag"))
+		cmd.Env = append(testbin.CleanEnviron(), c.env+"="+filepath.Join(dir, "env"))
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "unset "+c.env) {
+			t.Errorf("ipcmesh bench %s with %s set: %v, want exit status 2 saying to unset it\n%s", c.flag, c.env, err, out)
+		}
 	}
 }
 
