@@ -238,46 +238,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(root)
 	if opts.ProfileDir != "" {
-		if err := os.MkdirAll(opts.ProfileDir, 0o700); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		if abs, err := filepath.Abs(opts.ProfileDir); err == nil {
-			opts.ProfileDir = abs
-		}
-		f, err := os.Create(filepath.Join(opts.ProfileDir, "bench-process.pprof"))
+		stop, err := recordSelf(&opts.ProfileDir, "bench-process.pprof", pprof.StartCPUProfile, pprof.StopCPUProfile)
 		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
+			return nil, err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
+		defer stop()
 	}
 	if opts.TraceDir != "" {
-		if err := os.MkdirAll(opts.TraceDir, 0o700); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		if abs, err := filepath.Abs(opts.TraceDir); err == nil {
-			opts.TraceDir = abs
-		}
 		// The HTTP figures' clients run here: their half of a cycle is in
 		// this process.
-		f, err := os.Create(filepath.Join(opts.TraceDir, "bench-process.trace"))
+		stop, err := recordSelf(&opts.TraceDir, "bench-process.trace", trace.Start, trace.Stop)
 		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
+			return nil, err
 		}
-		if err := trace.Start(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer func() {
-			trace.Stop()
-			f.Close()
-		}()
+		defer stop()
 	}
 	r := &runner{opts: opts, sz: sizesFor(opts), root: root}
 	rep := &Report{
@@ -506,4 +480,28 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// recordSelf makes *dir absolute, since the processes the bench starts
+// run in folders of their own, and records this process into DIR/name
+// with start until the function it returns is called.
+func recordSelf(dir *string, name string, start func(io.Writer) error, stop func()) (func(), error) {
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if abs, err := filepath.Abs(*dir); err == nil {
+		*dir = abs
+	}
+	f, err := os.Create(filepath.Join(*dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return func() {
+		stop()
+		f.Close()
+	}, nil
 }

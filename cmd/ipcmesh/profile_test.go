@@ -31,24 +31,21 @@ func TestProfileDir(t *testing.T) {
 	// The broker is not this test's child: nothing announces its exit.
 	testbin.Eventually(t, runTimeout, "the stopped broker to exit", func() bool { return !testbin.Alive(pid) })
 
-	for _, pattern := range []string{"send-*.pprof", "stop-*.pprof", "broker-" + strconv.Itoa(pid) + ".pprof"} {
-		found, _ := filepath.Glob(filepath.Join(dir, pattern))
-		if len(found) != 1 {
-			all, _ := filepath.Glob(filepath.Join(dir, "*"))
-			t.Errorf("IPC_PROFILE_DIR holds %q, want one %s", all, pattern)
-			continue
-		}
-		checkProfile(t, found[0])
-	}
-	for _, pattern := range []string{"send-*.trace", "stop-*.trace", "broker-" + strconv.Itoa(pid) + ".trace"} {
-		found, _ := filepath.Glob(filepath.Join(traces, pattern))
-		if len(found) != 1 {
-			all, _ := filepath.Glob(filepath.Join(traces, "*"))
-			t.Errorf("IPC_TRACE_DIR holds %q, want one %s", all, pattern)
-			continue
-		}
-		if b, err := os.ReadFile(found[0]); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
-			t.Errorf("%s is not an execution trace (%d bytes, %v)", filepath.Base(found[0]), len(b), err)
+	for _, c := range []struct {
+		env, dir, ext string
+		check         func(*testing.T, string)
+	}{
+		{"IPC_PROFILE_DIR", dir, ".pprof", checkProfile},
+		{"IPC_TRACE_DIR", traces, ".trace", checkTrace},
+	} {
+		for _, pattern := range []string{"send-*", "stop-*", "broker-" + strconv.Itoa(pid)} {
+			found, _ := filepath.Glob(filepath.Join(c.dir, pattern+c.ext))
+			if len(found) != 1 {
+				all, _ := filepath.Glob(filepath.Join(c.dir, "*"))
+				t.Errorf("%s holds %q, want one %s%s", c.env, all, pattern, c.ext)
+				continue
+			}
+			c.check(t, found[0])
 		}
 	}
 }
@@ -92,5 +89,15 @@ func checkProfile(t *testing.T, path string) {
 	}
 	if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
 		t.Errorf("%s is not a whole profile: %d bytes, %v", filepath.Base(path), n, err)
+	}
+}
+
+// checkTrace checks that path holds an execution trace: runtime/trace
+// begins one with its version.
+func checkTrace(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
+		t.Errorf("%s is not an execution trace (%d bytes, %v)", filepath.Base(path), len(b), err)
 	}
 }
