@@ -249,7 +249,9 @@ func BenchmarkOpen100k(b *testing.B) {
 // FuzzOpenDamaged opens stores made of arbitrary bytes: Open either serves
 // one or refuses it, and never crashes the process. The seeds are a small
 // bbolt file (pages of 1 KiB) whole, cut short and with a page's id
-// flipped.
+// flipped. Shrinking an input of that size takes the fuzzer up to its
+// -fuzzminimizetime, a minute by default, for each new one it finds: give
+// it 2s for a short run.
 func FuzzOpenDamaged(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dir := t.TempDir()
