@@ -160,14 +160,21 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 // arrived, and returns them in the order printed with how often each was.
 // After each batch of lines it calls progress with how many it has read,
 // so that a test can take something away mid-stream. It fails the test if
-// the receiver prints anything else, exits, or stalls for longer than
-// within.
+// the receiver prints anything else or exits, if the sender fails, or if
+// the stream is not whole within.
 func readNumbered(t *testing.T, receiver, sender *proc, total int, within time.Duration, progress func(n int)) (order []int, count map[int]int) {
 	t.Helper()
 	count = make(map[int]int)
 	deadline := time.Now().Add(within)
 	for n := 0; len(count) < total; {
-		batch, closed := receiver.stdout.Next(n, deadline)
+		// Wake at least once a second to see whether the sender gave up:
+		// a sender that failed ends the stream, and waiting out the whole
+		// deadline for more only delays the report of why.
+		wake := time.Now().Add(time.Second)
+		if wake.After(deadline) {
+			wake = deadline
+		}
+		batch, closed := receiver.stdout.Next(n, wake)
 		for _, l := range batch {
 			var msg ipcmesh.Message
 			if err := json.Unmarshal([]byte(l), &msg); err != nil {
@@ -187,6 +194,9 @@ func readNumbered(t *testing.T, receiver, sender *proc, total int, within time.D
 		}
 		if closed {
 			t.Fatalf("receiver exited (status %d) after printing %d messages (%d distinct)", receiver.wait(runTimeout), n, len(count))
+		}
+		if len(batch) == 0 && sender.hasExited() && sender.code != 0 {
+			t.Fatalf("sender exited with status %d after the receiver printed %d messages (%d distinct of %d)", sender.code, n, len(count), total)
 		}
 		if len(batch) == 0 && time.Now().After(deadline) {
 			t.Fatalf("receiver printed %d messages (%d distinct of %d) and no more; sender exited: %v", n, len(count), total, sender.hasExited())
