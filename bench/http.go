@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/restclient"
+	"github.com/ipcmesh/ipcmesh/internal/tail"
 )
 
 // The faces a run can measure (Options.Face).
@@ -37,7 +38,7 @@ type face struct {
 	inBroker bool
 	profile  string // where its CPU profile goes, with --profile
 	trace    string // where its execution trace goes, with --trace
-	stderr   *tail
+	stderr   *tail.Buffer
 	done     chan struct{}
 }
 
@@ -71,7 +72,7 @@ func (m *mesh) startFace(ctx context.Context, inBroker bool) (*face, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &face{m: m, cmd: cmd, command: command, inBroker: inBroker, profile: profile, trace: trace, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	f := &face{m: m, cmd: cmd, command: command, inBroker: inBroker, profile: profile, trace: trace, stderr: &tail.Buffer{Max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = f.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the HTTP face: %w", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/tail"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -41,7 +42,7 @@ type mesh struct {
 
 	broker    *exec.Cmd
 	brokerIn  io.WriteCloser // the broker agent's stdin, held open
-	brokerErr *tail
+	brokerErr *tail.Buffer
 
 	cfgOnce sync.Once
 	cfg     election.Config
@@ -162,7 +163,7 @@ func (m *mesh) tryStartBroker(ctx context.Context) error {
 			return err
 		}
 	}
-	stderr := &tail{max: 8 << 10}
+	stderr := &tail.Buffer{Max: 8 << 10}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the broker process: %w", err)
@@ -292,7 +293,7 @@ type agent struct {
 	stdin  io.WriteCloser
 	ctl    chan string // every line but messages; closed at EOF
 	onMsg  func(id, key string)
-	stderr *tail
+	stderr *tail.Buffer
 	done   chan struct{} // closed once the process has exited
 	err    error
 }
@@ -319,7 +320,7 @@ func (m *mesh) startAgent(ctx context.Context, mode string, onMsg func(id, key s
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{cmd: cmd, stdin: stdin, ctl: make(chan string, 64), onMsg: onMsg, stderr: &tail{max: 8 << 10}, done: make(chan struct{})}
+	a := &agent{cmd: cmd, stdin: stdin, ctl: make(chan string, 64), onMsg: onMsg, stderr: &tail.Buffer{Max: 8 << 10}, done: make(chan struct{})}
 	cmd.Stderr = a.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start a %s agent: %w", mode, err)
@@ -388,30 +389,6 @@ func (a *agent) stop() {
 		a.cmd.Process.Kill()
 		<-a.done
 	}
-}
-
-// tail keeps the last max bytes written to it: a child's stderr, for
-// error messages.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }
 
 var errNA = errors.New("not available on this system")

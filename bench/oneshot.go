@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/tail"
 )
 
 // figG: "ipcmesh send" as a script runs it, against a running broker,
@@ -41,7 +43,7 @@ func (r *runner) oneShots(ctx context.Context, res *results, id, secret string) 
 	}
 	run := func(i int) (time.Duration, error) {
 		cmd := m.command("send", "--as", "oneshot", "sink", "one-shot message "+strconv.Itoa(i))
-		stderr := &tail{max: 4 << 10}
+		stderr := &tail.Buffer{Max: 4 << 10}
 		cmd.Stdout, cmd.Stderr = io.Discard, stderr
 		start := time.Now()
 		err := cmd.Run()

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/internal/tail"
 )
 
 // Cluster is a lazily started cluster. The zero value is ready to use; a
@@ -49,7 +49,7 @@ func (c *Cluster) Get(tb testing.TB) *cluster.Local {
 // write that made a send time out is seen there and nowhere else.
 func Start(tb testing.TB) *cluster.Local {
 	tb.Helper()
-	log := &logTail{max: 64 << 10}
+	log := &tail.Buffer{Max: 64 << 10}
 	l, err := cluster.StartLocal(context.Background(), tb.TempDir(), 3, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
 		tb.Fatalf("start a NATS cluster: %v\nthe nodes' log:\n%s", err, log)
@@ -61,37 +61,6 @@ func Start(tb testing.TB) *cluster.Local {
 		}
 	})
 	return l
-}
-
-// logTail keeps the last max bytes written to it, for a log that is read
-// only if something went wrong.
-type logTail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-	cut bool
-}
-
-func (w *logTail) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if over := len(w.buf) - w.max; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-		w.cut = true
-	}
-	return len(p), nil
-}
-
-func (w *logTail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cut {
-		// The first line kept may have lost its start.
-		_, rest, _ := strings.Cut(string(w.buf), "\n")
-		return "[... earlier lines cut]\n" + rest
-	}
-	return string(w.buf)
 }
 
 // Prefix returns a stream prefix no other test of the binary uses, so
