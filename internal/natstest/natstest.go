@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/internal/tail"
@@ -50,17 +51,52 @@ func (c *Cluster) Get(tb testing.TB) *cluster.Local {
 func Start(tb testing.TB) *cluster.Local {
 	tb.Helper()
 	log := &tail.Buffer{Max: 64 << 10}
-	l, err := cluster.StartLocal(context.Background(), tb.TempDir(), 3, slog.New(slog.NewTextHandler(log, nil)))
+	logger := slog.New(slog.NewTextHandler(log, nil))
+	stopWatch := watchStalls(logger)
+	l, err := cluster.StartLocal(context.Background(), tb.TempDir(), 3, logger)
 	if err != nil {
+		stopWatch()
 		tb.Fatalf("start a NATS cluster: %v\nthe nodes' log:\n%s", err, log)
 	}
 	tb.Cleanup(func() {
 		l.Close()
+		stopWatch()
 		if tb.Failed() {
 			tb.Logf("the NATS nodes' log:\n%s", log)
 		}
 	})
 	return l
+}
+
+// watchStalls logs each time this process, where the nodes run, did not
+// run for over a second: the nodes then answer nobody, and a write
+// times out for a reason that is not the cluster's. It returns what stops
+// the watch.
+func watchStalls(log *slog.Logger) (stop func()) {
+	const tick, stall = 100 * time.Millisecond, time.Second
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				now := time.Now()
+				if gap := now.Sub(last); gap > stall {
+					log.Warn("the test process did not run", "for", gap.Round(time.Millisecond))
+				}
+				last = now
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // Prefix returns a stream prefix no other test of the binary uses, so
