@@ -73,9 +73,16 @@ var storeKinds = []storeKind{
 	{"nats", func(tb testing.TB, o store.Options) (ipc.Store, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		return natsstore.Open(ctx, natsstore.Options{URL: natsCluster.Get(tb).URL(), Prefix: natsCluster.Prefix(), Store: o}, nil)
+		return natsstore.Open(ctx, natsstore.Options{URL: natsCluster.Get(tb).URL(), Prefix: natsCluster.Prefix(), Store: o, WriteTimeout: natsWriteTimeout}, nil)
 	}},
 }
+
+// natsWriteTimeout replaces the store's 5 s for these tests, none of which
+// takes the cluster's quorum away: the broker, its clients and all three
+// nodes run in this race-built process, and TestMaxMessage's 8 MiB body,
+// 64 chunks each stored on three nodes, once took longer than 5 s there
+// while other packages' tests held both cores.
+const natsWriteTimeout = 30 * time.Second
 
 // natsCluster is the NATS JetStream cluster the "nats" store kind uses,
 // started by the first test that needs it.
