@@ -167,14 +167,14 @@ func readNumbered(t *testing.T, receiver, sender *proc, total int, within time.D
 	count = make(map[int]int)
 	deadline := time.Now().Add(within)
 	for n := 0; len(count) < total; {
-		// Wake at least once a second to see whether the sender gave up:
-		// a sender that failed ends the stream, and waiting out the whole
-		// deadline for more only delays the report of why.
-		wake := time.Now().Add(time.Second)
-		if wake.After(deadline) {
-			wake = deadline
+		// Wake when the sender exits: one that failed ends the stream, and
+		// waiting out the whole deadline for more only delays the report
+		// of why. Once it has exited well, wait for the rest.
+		senderExit := sender.exited
+		if sender.hasExited() {
+			senderExit = nil
 		}
-		batch, closed := receiver.stdout.Next(n, wake)
+		batch, closed := receiver.stdout.Next(n, deadline, senderExit)
 		for _, l := range batch {
 			var msg ipcmesh.Message
 			if err := json.Unmarshal([]byte(l), &msg); err != nil {

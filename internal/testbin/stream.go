@@ -85,9 +85,10 @@ func (s *Stream) TimeOf(i int) time.Time {
 	return s.times[i]
 }
 
-// Next waits until there are lines past the first n, the stream ends, or
-// the deadline passes, and returns the new lines and whether it ended.
-func (s *Stream) Next(n int, deadline time.Time) (lines []string, closed bool) {
+// Next waits until there are lines past the first n, the stream ends, stop
+// is closed (nil never is), or the deadline passes, and returns the new
+// lines and whether it ended.
+func (s *Stream) Next(n int, deadline time.Time, stop <-chan struct{}) (lines []string, closed bool) {
 	for {
 		s.mu.Lock()
 		if len(s.lines) > n || s.closed {
@@ -99,6 +100,8 @@ func (s *Stream) Next(n int, deadline time.Time) (lines []string, closed bool) {
 		s.mu.Unlock()
 		select {
 		case <-ch:
+		case <-stop:
+			return nil, false
 		case <-time.After(time.Until(deadline)):
 			return nil, false
 		}
@@ -115,7 +118,7 @@ func (s *Stream) WaitLine(substr string, timeout time.Duration) (string, error) 
 	deadline := time.Now().Add(timeout)
 	n := 0
 	for {
-		lines, closed := s.Next(n, deadline)
+		lines, closed := s.Next(n, deadline, nil)
 		for _, l := range lines {
 			if strings.Contains(l, substr) {
 				return l, nil
