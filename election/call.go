@@ -1,0 +1,86 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// DefaultAnswerTimeout is how long a request may go unanswered beyond the
+// wait it asks for, unless Config.AnswerTimeout says otherwise. A broker
+// answers in milliseconds, even behind a slow disk; one that is stopped
+// (Ctrl-Z) or hung holds the port without answering, and without this
+// bound every caller would wait with it for ever.
+const DefaultAnswerTimeout = 10 * time.Second
+
+// backupTimeout bounds a backup, which copies the whole store.
+const backupTimeout = 10 * time.Minute
+
+// Call sends a request to the broker and decodes its answer into out. If
+// the broker is lost before answering, the same request goes to the next
+// broker: every op is idempotent or carries an id the broker dedupes by. A
+// request refused as rate_limited was not carried out: it is sent again
+// once the broker's retry_after has passed, so a busy peer is paced rather
+// than failed. A request the broker does not answer in time (Config.AnswerTimeout
+// past the wait it asks for) fails with ErrNotAnswering, naming the broker.
+func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
+	due := dueIn(op, in, p.cfg.AnswerTimeout)
+	for {
+		c, err := p.current(ctx)
+		if err != nil {
+			return err
+		}
+		dueAt := time.Now().Add(due)
+		cctx, cancel := context.WithDeadline(ctx, dueAt)
+		err = c.Call(cctx, op, in, out)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Whose deadline passed is told by the deadlines, not by
+			// ctx.Err: ctx's timer may not have fired yet when its
+			// deadline ends the call.
+			if d, ok := ctx.Deadline(); ok && !d.After(dueAt) {
+				return err
+			}
+			return &notAnswering{pid: c.Broker().PID, addr: p.cfg.Addr, op: op, due: due}
+		}
+		if errors.Is(err, ipc.ErrConnLost) {
+			p.markLost(c)
+			continue
+		}
+		var e *ipcmesh.Error
+		if errors.As(err, &e) && e.Code == ipcmesh.CodeRateLimited {
+			wait := min(max(e.RetryAfter(), time.Millisecond), 5*time.Second)
+			select {
+			case <-time.After(wait):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-p.closing:
+				return ErrClosed
+			}
+		}
+		return err
+	}
+}
+
+// dueIn is how long op may take to be answered: the wait it asks the
+// broker for, plus grace (DefaultAnswerTimeout when 0).
+func dueIn(op string, in any, grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = DefaultAnswerTimeout
+	}
+	var wait time.Duration
+	switch r := in.(type) {
+	case ipc.CheckRequest:
+		wait = time.Duration(r.WaitMS) * time.Millisecond
+	case ipc.WaitReplyRequest:
+		wait = time.Duration(r.WaitMS) * time.Millisecond
+	}
+	if op == ipc.OpBackup {
+		wait = backupTimeout
+	}
+	return wait + grace
+}
