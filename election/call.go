@@ -75,9 +75,9 @@ func dueIn(op string, in any, grace time.Duration) time.Duration {
 	var wait time.Duration
 	switch r := in.(type) {
 	case ipc.CheckRequest:
-		wait = time.Duration(r.WaitMS) * time.Millisecond
+		wait = ipc.WaitOf(r.WaitMS)
 	case ipc.WaitReplyRequest:
-		wait = time.Duration(r.WaitMS) * time.Millisecond
+		wait = ipc.WaitOf(r.WaitMS)
 	}
 	if op == ipc.OpBackup {
 		wait = backupTimeout

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -117,6 +118,79 @@ func testCheckWaitWokenBySend(t *testing.T, kind storeKind) {
 	waiter.must(t, ipc.OpCheck, ipc.CheckRequest{WaitMS: 20}, &res)
 	if res.Messages == nil || len(res.Messages) != 0 {
 		t.Fatalf("check with an empty inbox = %+v, want an empty list", res)
+	}
+}
+
+// TestWaitPastDurationRange: a wait asked for in milliseconds past what
+// time.Duration holds is the longest wait, not one that wrapped around:
+// 2^62 ms as a Duration of nanoseconds wraps to exactly 0, which made such
+// a check return at once with nothing. A client may ask it; the broker
+// caps it.
+func TestWaitPastDurationRange(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	const forever = 1 << 62
+
+	checked := make(chan ipc.CheckResult, 1)
+	errs := make(chan error, 2)
+	go func() {
+		var res ipc.CheckResult
+		if err := alice.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: forever}, &res); err != nil {
+			errs <- err
+			return
+		}
+		checked <- res
+	}()
+	testbin.Eventually(t, callTimeout, "alice's check waiting", func() bool {
+		select {
+		case r := <-checked:
+			t.Fatalf("a check asked to wait 2^62 ms returned at once: %+v", r)
+		case err := <-errs:
+			t.Fatal(err)
+		default:
+		}
+		var st ipc.StatusResult
+		bob.must(t, ipc.OpStatus, nil, &st)
+		return st.Waiting == 1
+	})
+	sent := bob.send(t, "alice", "wake up")
+	select {
+	case r := <-checked:
+		if len(r.Messages) != 1 || r.Messages[0].ID != sent.Message.ID {
+			t.Fatalf("the check woke with %+v, want the message sent", r)
+		}
+	case err := <-errs:
+		t.Fatal(err)
+	}
+
+	replied := make(chan ipc.WaitReplyResult, 1)
+	go func() {
+		var res ipc.WaitReplyResult
+		if err := bob.call(ipc.OpWaitReply, ipc.WaitReplyRequest{ID: sent.Message.ID, WaitMS: forever}, &res); err != nil {
+			errs <- err
+			return
+		}
+		replied <- res
+	}()
+	testbin.Eventually(t, callTimeout, "bob's wait_reply waiting", func() bool {
+		select {
+		case r := <-replied:
+			t.Fatalf("a wait_reply asked to wait 2^62 ms returned at once: %+v", r)
+		case err := <-errs:
+			t.Fatal(err)
+		default:
+		}
+		return m.Broker.ThreadWaiters() == 1
+	})
+	reply := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "awake", ReplyTo: sent.Message.ID}}).Message
+	select {
+	case r := <-replied:
+		if len(r.Messages) != 1 || r.Messages[0].ID != reply.ID {
+			t.Fatalf("the wait_reply woke with %+v, want the reply", r)
+		}
+	case err := <-errs:
+		t.Fatal(err)
 	}
 }
 

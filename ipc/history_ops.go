@@ -119,7 +119,7 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 			after = max(after, l.Seq)
 		}
 	}
-	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
+	wait := WaitOf(req.WaitMS)
 	deadline := time.Now().Add(wait)
 	for {
 		if name = b.presence.nameOf(c); name == "" {

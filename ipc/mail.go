@@ -10,8 +10,17 @@ import (
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
-// maxWait caps one check's wait; clients wait longer by asking again.
-const maxWait = 10 * time.Minute
+// MaxWait caps the wait of one check or wait_reply; clients wait longer
+// by asking again.
+const MaxWait = 10 * time.Minute
+
+// WaitOf is the wait a request's wait_ms asks of the broker: at most
+// MaxWait, and none for 0 or less. It caps the milliseconds before they
+// become nanoseconds: 2^62 ms made a Duration that wrapped around to 0,
+// and a check asked to wait "for ever" did not wait at all.
+func WaitOf(ms int64) time.Duration {
+	return time.Duration(min(max(ms, 0), MaxWait.Milliseconds())) * time.Millisecond
+}
 
 // send stores one message (committed with fsync before the answer) and then
 // pushes it to the recipient's connections, or, for a "#channel", to every
@@ -237,7 +246,7 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 	case limit > 1000:
 		limit = 1000
 	}
-	wait := min(time.Duration(req.WaitMS)*time.Millisecond, maxWait)
+	wait := WaitOf(req.WaitMS)
 	deadline := time.Now().Add(wait)
 	for {
 		// A rename on another connection may have moved this one, and an
