@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -156,9 +157,17 @@ func (q *query) duration(name string, limit time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		secs, serr := strconv.ParseFloat(v, 64)
-		if serr != nil {
+		switch {
+		case serr != nil || math.IsNaN(secs):
 			q.bad(name, v, "a duration such as 30s or 2m")
 			return 0
+		case secs < 0:
+			q.bad(name, v, "a duration of at least 0")
+			return 0
+		case secs >= limit.Seconds():
+			// Compared before the conversion, whose result for a
+			// number past time.Duration's range depends on the CPU.
+			return limit
 		}
 		d = time.Duration(secs * float64(time.Second))
 	}

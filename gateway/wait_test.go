@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -108,4 +109,37 @@ type checked struct {
 	Messages []struct {
 		ID, From, Content string
 	} `json:"messages"`
+}
+
+// TestWaitParameter: a wait given in seconds is read as a person means
+// it. One past what time.Duration holds is the longest wait, as 600s is,
+// not a negative one (the conversion's result on amd64); one that is not
+// a number, or is below 0, is a bad_request naming the parameter. Mail is
+// unread, so a wait that is taken returns at once.
+func TestWaitParameter(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	if _, err := f.peer("bob").Send(ctxT(t), "alice", "unread"); err != nil {
+		t.Fatal(err)
+	}
+	for _, wait := range []string{"1e300", "Infinity", "600", "0.5", "2m"} {
+		var r ipc.CheckResult
+		f.ok(req{method: "GET", path: "/api/v1/messages?wait=" + wait, key: key}, 200, &r)
+		if len(r.Messages) != 1 {
+			t.Errorf("wait=%s: %d messages, want the one unread", wait, len(r.Messages))
+		}
+	}
+	for _, c := range []struct{ wait, want string }{
+		{"NaN", "a duration such as 30s"},
+		{"soon", "a duration such as 30s"},
+		{"-1", "at least 0"},
+		{"-1e300", "at least 0"},
+		{"-2s", "at least 0"},
+	} {
+		e := f.fails(req{method: "GET", path: "/api/v1/messages?wait=" + c.wait, key: key}, 400, "bad_request")
+		if !strings.Contains(e.Error.Message, "wait=") || !strings.Contains(e.Error.Message, c.want) {
+			t.Errorf("wait=%s: %q, want it to name the parameter and say %q", c.wait, e.Error.Message, c.want)
+		}
+	}
 }
