@@ -132,65 +132,59 @@ func TestWaitPastDurationRange(t *testing.T) {
 	bob := m.join(t, "bob")
 	const forever = 1 << 62
 
-	checked := make(chan ipc.CheckResult, 1)
-	errs := make(chan error, 2)
-	go func() {
-		var res ipc.CheckResult
-		if err := alice.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: forever}, &res); err != nil {
-			errs <- err
-			return
-		}
-		checked <- res
-	}()
-	testbin.Eventually(t, callTimeout, "alice's check waiting", func() bool {
+	answers := make(chan any, 1)
+	errs := make(chan error, 1)
+	// ask makes p's call in the background and returns once the broker
+	// holds it waiting, as waiting tells; a call answered first fails.
+	ask := func(p *peer, op string, in, out any, waiting func() bool) {
+		go func() {
+			if err := p.call(op, in, out); err != nil {
+				errs <- err
+				return
+			}
+			answers <- out
+		}()
+		testbin.Eventually(t, callTimeout, op+" waiting", func() bool {
+			select {
+			case r := <-answers:
+				t.Fatalf("%s asked to wait 2^62 ms returned at once: %+v", op, r)
+			case err := <-errs:
+				t.Fatal(err)
+			default:
+			}
+			return waiting()
+		})
+	}
+	answer := func() any {
 		select {
-		case r := <-checked:
-			t.Fatalf("a check asked to wait 2^62 ms returned at once: %+v", r)
+		case r := <-answers:
+			return r
 		case err := <-errs:
 			t.Fatal(err)
-		default:
+			return nil
 		}
+	}
+
+	var checked ipc.CheckResult
+	ask(alice, ipc.OpCheck, ipc.CheckRequest{WaitMS: forever}, &checked, func() bool {
 		var st ipc.StatusResult
 		bob.must(t, ipc.OpStatus, nil, &st)
 		return st.Waiting == 1
 	})
 	sent := bob.send(t, "alice", "wake up")
-	select {
-	case r := <-checked:
-		if len(r.Messages) != 1 || r.Messages[0].ID != sent.Message.ID {
-			t.Fatalf("the check woke with %+v, want the message sent", r)
-		}
-	case err := <-errs:
-		t.Fatal(err)
+	answer()
+	if len(checked.Messages) != 1 || checked.Messages[0].ID != sent.Message.ID {
+		t.Fatalf("the check woke with %+v, want the message sent", checked)
 	}
 
-	replied := make(chan ipc.WaitReplyResult, 1)
-	go func() {
-		var res ipc.WaitReplyResult
-		if err := bob.call(ipc.OpWaitReply, ipc.WaitReplyRequest{ID: sent.Message.ID, WaitMS: forever}, &res); err != nil {
-			errs <- err
-			return
-		}
-		replied <- res
-	}()
-	testbin.Eventually(t, callTimeout, "bob's wait_reply waiting", func() bool {
-		select {
-		case r := <-replied:
-			t.Fatalf("a wait_reply asked to wait 2^62 ms returned at once: %+v", r)
-		case err := <-errs:
-			t.Fatal(err)
-		default:
-		}
+	var replied ipc.WaitReplyResult
+	ask(bob, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: sent.Message.ID, WaitMS: forever}, &replied, func() bool {
 		return m.Broker.ThreadWaiters() == 1
 	})
 	reply := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "awake", ReplyTo: sent.Message.ID}}).Message
-	select {
-	case r := <-replied:
-		if len(r.Messages) != 1 || r.Messages[0].ID != reply.ID {
-			t.Fatalf("the wait_reply woke with %+v, want the reply", r)
-		}
-	case err := <-errs:
-		t.Fatal(err)
+	answer()
+	if len(replied.Messages) != 1 || replied.Messages[0].ID != reply.ID {
+		t.Fatalf("the wait_reply woke with %+v, want the reply", replied)
 	}
 }
 
