@@ -67,7 +67,8 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 }
 
 // dueIn is how long op may take to be answered: the wait it asks the
-// broker for, plus grace (DefaultAnswerTimeout when 0).
+// broker for, as the broker caps it (ipc.WaitOf), plus grace
+// (DefaultAnswerTimeout when 0).
 func dueIn(op string, in any, grace time.Duration) time.Duration {
 	if grace <= 0 {
 		grace = DefaultAnswerTimeout
