@@ -25,7 +25,9 @@ import (
 // face must still serve the key's name. The face and its mesh are made
 // once per fuzzing process, so an input meets whatever the ones before it
 // stored: a failure found while fuzzing may need its neighbours to show
-// again.
+// again. No Accept header is sent, so /mcp refuses a call before any tool
+// runs (a tool's wait_seconds would hold an input for minutes): MCP is
+// tested with the SDK's own client.
 //
 //	go test -run xxx -fuzz FuzzREST -fuzztime 60s ./gateway/
 func FuzzREST(f *testing.F) {
