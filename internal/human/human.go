@@ -64,6 +64,11 @@ func MoreUnread(n int, narrowed bool) string {
 	return fmt.Sprintf("%d more unread", n)
 }
 
+// maxDays bounds a count of days back: some 2,870 years, before any
+// message, and near enough that the date's arithmetic cannot wrap around
+// (9223372036854775807d came out as tomorrow).
+const maxDays = 1 << 20
+
 // ParseWhen reads a point in time as people give it: a duration back from
 // now (90m, 24h, 7d) or a date (2026-01-02 in local time, or RFC 3339).
 func ParseWhen(s string, now time.Time) (time.Time, error) {
@@ -73,7 +78,7 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
+			return now.AddDate(0, 0, -min(days, maxDays)), nil
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {

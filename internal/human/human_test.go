@@ -49,6 +49,14 @@ func TestParseWhen(t *testing.T) {
 	if _, err := ParseWhen("2026-11-20", now); err != nil {
 		t.Errorf("ParseWhen(date): %v", err)
 	}
+	// Days past any message's time are long ago, not a date that wrapped
+	// around into the future.
+	for _, far := range []string{"1048577d", "9999999999999d", "9223372036854775807d"} {
+		got, err := ParseWhen(far, now)
+		if err != nil || got.Year() > 0 {
+			t.Errorf("ParseWhen(%q) = %v, %v; want a time before year 1", far, got, err)
+		}
+	}
 	for _, bad := range []string{"", "yesterday", "-5h", "7x"} {
 		if _, err := ParseWhen(bad, now); err == nil {
 			t.Errorf("ParseWhen(%q) succeeded", bad)
