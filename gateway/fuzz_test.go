@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,13 +81,21 @@ func FuzzREST(f *testing.F) {
 		// a path cleaned into /api/v1/events would open a stream.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	// do sends req with the key and reads the answer whole; resp is nil
+	// if there was none.
+	do := func(req *http.Request) (resp *http.Response, body []byte, err error) {
+		req.Header.Set("Authorization", "Bearer "+key)
+		if resp, err = client.Do(req); err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		body, err = io.ReadAll(resp.Body)
+		return resp, body, err
+	}
 	f.Fuzz(func(t *testing.T, sel uint8, p, q string, body []byte, idempotency string) {
-		method, target := "GET", "/"+p
+		method, target := []string{"GET", "POST", "PUT", "DELETE", "PATCH"}[int(sel)%5], "/"+p
 		if int(sel) < len(routes) {
-			rt := routes[sel]
-			method, target = rt.method, fillPath(rt.path, p)
-		} else {
-			method = []string{"GET", "POST", "PUT", "DELETE", "PATCH"}[int(sel)%5]
+			method, target = routes[sel].method, fillPath(routes[sel].path, p)
 		}
 		u, err := url.Parse(fc.url + target)
 		if err != nil || u.Host != strings.TrimPrefix(fc.url, "http://") {
@@ -108,21 +115,17 @@ func FuzzREST(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		if idempotency != "" {
 			req.Header.Set("Idempotency-Key", idempotency)
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				t.Fatalf("%s %s: no answer in 10 s", method, u)
-			}
+		resp, b, err := do(req)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			t.Fatalf("%s %s: no answer in 10 s", method, u)
+		case err != nil && resp == nil:
 			return // a request Go's client refuses to send, such as a header with a newline
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
+		case err != nil:
 			t.Fatalf("%s %s: read the answer: %v", method, u, err)
 		}
 		if resp.StatusCode >= 500 {
@@ -137,13 +140,9 @@ func FuzzREST(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		me.Header.Set("Authorization", "Bearer "+key)
-		resp, err = client.Do(me)
-		if err != nil {
+		if resp, b, err = do(me); err != nil {
 			t.Fatalf("after %s %s: GET /api/v1/me: %v", method, u, err)
 		}
-		b, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("after %s %s: GET /api/v1/me: status %d: %s", method, u, resp.StatusCode, b)
 		}
@@ -196,27 +195,18 @@ func fillPath(pattern, p string) string {
 	}
 }
 
-// boundWait keeps q as it is unless it asks to wait longer than a moment,
-// as a check or a wait for a reply may: the wait is then made 100 ms, so
-// that an input costs the fuzzer no more. A wait the face refuses is kept.
+// boundWait keeps q as it is unless the face would read it as a wait
+// longer than a moment (query.duration), as a check or a wait for a reply
+// may ask: the wait is then made 100 ms, so that an input costs the
+// fuzzer no more. A wait the face refuses is kept.
 func boundWait(q string) string {
-	v, err := url.ParseQuery(q)
-	if !v.Has("wait") {
-		return q
-	}
 	const bound = 100 * time.Millisecond
-	w := v.Get("wait")
-	d, derr := time.ParseDuration(w)
-	if derr != nil {
-		secs, serr := strconv.ParseFloat(w, 64)
-		if serr != nil {
-			return q
-		}
-		d = time.Duration(secs * float64(time.Second))
-	}
-	if d <= bound && err == nil && len(v["wait"]) == 1 {
+	r := &http.Request{URL: &url.URL{RawQuery: q}}
+	read := &query{r: r}
+	if d := read.duration("wait", time.Hour); read.err != nil || d <= bound {
 		return q
 	}
+	v := r.URL.Query()
 	v.Set("wait", bound.String())
 	return v.Encode()
 }
