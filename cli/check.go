@@ -16,13 +16,16 @@ import (
 func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("check")
 	wait := c.Duration("wait", 0, "wait up to `DURATION` (e.g. 30s) for a message if there is none")
-	limit := c.Int("limit", 100, "print at most `N` messages")
+	limit := c.Int("limit", ipc.DefaultCheckLimit, fmt.Sprintf("print at most `N` messages, up to %d", ipc.MaxCheckLimit))
 	peek := c.Bool("peek", false, "print without marking the messages read")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
 	from := c.String("from", "", "only direct messages from `NAME` (under any of its names); with --wait, wait for its next one")
 	p, _, err := c.open(ctx, e, args, func([]string) error {
-		if *wait < 0 || *limit <= 0 {
-			return usagef("--wait must not be negative and --limit must be above 0")
+		if err := checkWait(*wait); err != nil {
+			return err
+		}
+		if *limit <= 0 {
+			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, ipc.MaxCheckLimit, ipc.DefaultCheckLimit)
 		}
 		if *from != "" {
 			if err := ipcmesh.ValidateName(*from); err != nil {

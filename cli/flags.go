@@ -130,3 +130,12 @@ func (d *durationFlag) String() string {
 	}
 	return d.Getter.String()
 }
+
+// checkWait refuses a negative --wait, naming it: the flag package reads
+// "-5s" as a duration, and a wait cannot run backwards.
+func checkWait(d time.Duration) error {
+	if d < 0 {
+		return usagef("--wait %v: a wait cannot be negative: give one such as 30s, or leave it out", d)
+	}
+	return nil
+}

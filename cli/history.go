@@ -10,6 +10,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // runHistory prints a conversation with an instance or a channel's posts,
@@ -23,7 +24,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	channel := c.String("channel", "", "the posts of the channel `C`")
 	thread := c.String("thread", "", "the whole thread of the message `ID`")
 	before := c.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
-	limit := c.Int("limit", 0, "at most `N` messages (default 20, max 200)")
+	limit := c.Int("limit", 0, fmt.Sprintf("at most `N` messages (default %d, max %d)", store.DefaultHistoryLimit, store.MaxHistoryLimit))
 	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
 	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
@@ -41,8 +42,10 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("history takes no arguments: use --with NAME, --channel C or --thread ID")
 		case set != 1:
 			return usagef("history needs one of --with NAME, --channel C or --thread ID")
-		case *wait < 0 || *limit < 0:
-			return usagef("--wait and --limit must not be negative")
+		case *wait < 0:
+			return checkWait(*wait)
+		case *limit < 0:
+			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, store.MaxHistoryLimit, store.DefaultHistoryLimit)
 		case *wait > 0 && *thread == "":
 			return usagef("--wait waits for the next message in a thread: give --thread ID")
 		case *wait > 0 && (*since != "" || *until != ""):

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/internal/human"
-
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // runSearch finds the messages this instance may read (its direct mail,
@@ -21,11 +21,14 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	c.StringVar(&req.Channel, "channel", "", "only posts to the channel `C`")
 	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
-	c.IntVar(&req.Limit, "limit", 0, "at most `N` messages (default 20, max 100)")
+	c.IntVar(&req.Limit, "limit", 0, fmt.Sprintf("at most `N` messages (default %d, max %d)", store.DefaultSearchLimit, store.MaxSearchLimit))
 	asJSON := c.Bool("json", false, "print the messages as JSON")
 	p, _, err := c.open(ctx, e, args, func(pos []string) (err error) {
 		if len(pos) == 0 && req.From == "" && req.Channel == "" && *since == "" && *until == "" {
 			return usagef("search needs words to look for, or a filter (--from, --channel, --since, --until)")
+		}
+		if req.Limit < 0 {
+			return usagef("--limit %d: want 1 to %d, or leave it out for %d", req.Limit, store.MaxSearchLimit, store.DefaultSearchLimit)
 		}
 		req.Query = strings.Join(pos, " ")
 		if req.Since, req.Until, err = human.ParseWindow(*since, *until, "--", time.Now()); err != nil {

@@ -242,9 +242,9 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 	limit := req.Limit
 	switch {
 	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
+		limit = DefaultCheckLimit
+	case limit > MaxCheckLimit:
+		limit = MaxCheckLimit
 	}
 	wait := WaitOf(req.WaitMS)
 	deadline := time.Now().Add(wait)

@@ -252,13 +252,21 @@ type BroadcastResult struct {
 	Failed map[string]string `json:"failed,omitempty"`
 }
 
+// DefaultCheckLimit and MaxCheckLimit bound the messages one check
+// returns: a limit of 0 or less is DefaultCheckLimit, one over
+// MaxCheckLimit is MaxCheckLimit.
+const (
+	DefaultCheckLimit = 100
+	MaxCheckLimit     = 1000
+)
+
 // CheckRequest asks for unread messages, oldest first. With WaitMS and an
 // empty inbox, the broker holds the request until a message arrives or the
 // time runs out. With From, only the direct messages from that instance
 // count (under any of its names, as for search), so a check waits for its
 // next message; the rest stay unread for a plain check.
 type CheckRequest struct {
-	Limit  int    `json:"limit,omitempty"`
+	Limit  int    `json:"limit,omitempty"` // <= 0: DefaultCheckLimit; at most MaxCheckLimit
 	WaitMS int64  `json:"wait_ms,omitempty"`
 	From   string `json:"from,omitempty"`
 }

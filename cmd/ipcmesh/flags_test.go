@@ -44,3 +44,26 @@ func TestDurationFlagSaysItsForm(t *testing.T) {
 		t.Errorf("check --wait 5: want exit 2 saying --wait takes a duration like 5s, got %s", r)
 	}
 }
+
+// A count or a wait out of range is refused before anything is sent, with
+// the flag and the value given named, and nothing said of the flags that
+// were right (the usage line after the error names every flag).
+func TestOutOfRangeFlagNamed(t *testing.T) {
+	m := newMesh(t)
+	for _, tc := range []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"check", "--limit", "0"}, "--limit 0: want 1 to 1000", "--wait"},
+		{[]string{"check", "--wait", "-5s"}, "--wait -5s: a wait cannot be negative", "--limit"},
+		{[]string{"history", "--with", "bob", "--limit", "-1"}, "--limit -1: want 1 to 200", "--wait"},
+		{[]string{"history", "--thread", "x", "--wait", "-1s"}, "--wait -1s", "--limit"},
+		{[]string{"search", "--limit", "-5", "word"}, "--limit -5: want 1 to 100", "register"},
+	} {
+		r := m.run(tc.args...)
+		first, _, _ := strings.Cut(r.stderr, "\n")
+		if r.code != 2 || !strings.Contains(first, tc.want) || strings.Contains(first, tc.not) {
+			t.Errorf("ipcmesh %s: want exit 2 saying %q and nothing of %s, got %s", strings.Join(tc.args, " "), tc.want, tc.not, r)
+		}
+	}
+}
