@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 // decodeBody reads the request's JSON object into dst, strictly: a field
@@ -178,18 +179,20 @@ func (q *query) duration(name string, limit time.Duration) time.Duration {
 	return min(d, limit)
 }
 
-// time reads an RFC 3339 time, or a date (YYYY-MM-DD, midnight UTC).
+// time reads an RFC 3339 time, or a date (YYYY-MM-DD, midnight UTC), as a
+// bound of a window of messages (human.Bound).
 func (q *query) time(name string) time.Time {
 	v := q.str(name)
 	if v == "" {
 		return time.Time{}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, v)
 	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t
+	if err != nil {
+		q.bad(name, v, "an RFC 3339 time such as 2026-01-05T10:00:00Z, or a date such as 2026-01-05")
+		return time.Time{}
 	}
-	q.bad(name, v, "an RFC 3339 time such as 2026-01-05T10:00:00Z, or a date such as 2026-01-05")
-	return time.Time{}
+	return human.Bound(t)
 }

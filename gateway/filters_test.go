@@ -60,4 +60,22 @@ func TestSenderAndTimeFilters(t *testing.T) {
 		t.Errorf("history with bob at the time of \"three\" = %+v", hist)
 	}
 	f.fails(req{method: "GET", path: "/api/v1/history?with=bob&until=yesterday", key: key}, 400, "bad_request")
+	// Year 1's first instant is a bound before every message, not the zero
+	// time's "no bound".
+	for _, early := range []string{"0001-01-01T00:00:00Z", "0001-01-01", "1900-01-01"} {
+		var none historyResult
+		f.ok(req{method: "GET", path: "/api/v1/history?with=bob&until=" + early, key: key}, 200, &none)
+		if len(none.Messages) != 0 {
+			t.Errorf("history with bob until %s = %d messages, want none", early, len(none.Messages))
+		}
+	}
+	// Offsets Go reads but JSON cannot write, and a bound past year 9999
+	// once in UTC, are bounds like any other, not a failed call.
+	for _, late := range []string{"9999-12-31T23:59:59-23:59", "2999-01-01T00:00:00+24:00"} {
+		var all historyResult
+		f.ok(req{method: "GET", path: "/api/v1/history?with=bob&since=1970-01-01&until=" + url.QueryEscape(late), key: key}, 200, &all)
+		if len(all.Messages) != 3 {
+			t.Errorf("history with bob until %s = %d messages, want all 3", late, len(all.Messages))
+		}
+	}
 }

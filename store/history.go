@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -85,8 +86,11 @@ func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, b
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		messages := tablesOf(tx).messages()
 		before := p.Before
-		if until != 0 {
-			// Start where the clock passed Until, not at the newest.
+		if until != 0 && until <= math.MaxInt64-int64(clockSlack) {
+			// Start where the clock passed Until, not at the newest. (An
+			// Until at unixNano's ceiling, past 2262, has no message after
+			// it, and adding the slack would wrap around to before them
+			// all.)
 			if b := firstAfter(messages.Cursor(), until+int64(clockSlack)); b != 0 && (before == 0 || b < before) {
 				before = b
 			}

@@ -171,4 +171,10 @@ func TestHistoryBetweenTimes(t *testing.T) {
 	if len(msgs) != 0 {
 		t.Errorf("conversation before it began = %s, want none", msgList(msgs))
 	}
+	// Bounds past what Unix nanoseconds hold (1677 to 2262) keep everything.
+	far, old := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	msgs, _, _ = s.Conversation("me", "reviewer", Page{Since: old, Until: far})
+	if len(msgs) != 10 {
+		t.Errorf("conversation from the year 1000 to 2999 = %s, want all 10", msgList(msgs))
+	}
 }

@@ -6,7 +6,6 @@ package human
 
 import (
 	"fmt"
-
 	"strconv"
 	"strings"
 	"time"
@@ -64,15 +63,43 @@ func MoreUnread(n int, narrowed bool) string {
 	return fmt.Sprintf("%d more unread", n)
 }
 
-// maxDays bounds a count of days back: some 2,870 years, before any
-// message, and near enough that the date's arithmetic cannot wrap around
+// maxDays bounds a count of days back that AddDate is asked for: some
+// 2,870 years, near enough that its arithmetic cannot wrap around
 // (9223372036854775807d came out as tomorrow).
 const maxDays = 1 << 20
 
 // ParseWhen reads a point in time as people give it: a duration back from
-// now (90m, 24h, 7d) or a date (2026-01-02 in local time, or RFC 3339).
+// now (90m, 24h, 7d) or a date (2026-01-02 in local time, or RFC 3339),
+// and returns it as Bound does.
 func ParseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
+	t, err := parseWhen(strings.TrimSpace(s), now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return Bound(t), nil
+}
+
+// Bound returns t, a bound of a window of messages that a person or a
+// client gave, as one every request can carry and that means what they
+// meant: in UTC, and within the Unix epoch and the last instant of year
+// 9999. No message lies outside them, so the window holds the same
+// messages. Left as they were, such times failed or misled: before year 0
+// (1000000d) or after 9999 JSON refuses to write them, and the request is
+// never sent; year 1's first instant is the zero time, which means no
+// bound at all; and Go reads RFC 3339 offsets up to +24:00, which JSON
+// refuses too.
+func Bound(t time.Time) time.Time {
+	first, last := time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	switch {
+	case t.Before(first):
+		return first
+	case t.After(last):
+		return last
+	}
+	return t.UTC()
+}
+
+func parseWhen(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return now.Add(-d), nil
 	}

@@ -1,6 +1,7 @@
 package human
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -49,13 +50,26 @@ func TestParseWhen(t *testing.T) {
 	if _, err := ParseWhen("2026-11-20", now); err != nil {
 		t.Errorf("ParseWhen(date): %v", err)
 	}
-	// Days past any message's time are long ago, not a date that wrapped
-	// around into the future.
-	for _, far := range []string{"1048577d", "9999999999999d", "9223372036854775807d"} {
+	// Days past any message's time are the epoch: not a date that wrapped
+	// around into the future, nor one before year 0, which a request
+	// cannot carry in JSON.
+	epoch := time.Unix(0, 0)
+	for _, far := range []string{"30000d", "1000000d", "1048577d", "9999999999999d", "9223372036854775807d"} {
 		got, err := ParseWhen(far, now)
-		if err != nil || got.Year() > 0 {
-			t.Errorf("ParseWhen(%q) = %v, %v; want a time before year 1", far, got, err)
+		if err != nil || !got.Equal(epoch) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want the epoch, %v", far, got, err, epoch)
 		}
+		if _, err := json.Marshal(got); err != nil {
+			t.Errorf("ParseWhen(%q) cannot be sent: %v", far, err)
+		}
+	}
+	for _, early := range []string{"0001-01-01T00:00:00Z", "0000-01-01T00:00:00+23:59", "1900-01-01"} {
+		if got, err := ParseWhen(early, now); err != nil || !got.Equal(epoch) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want the epoch, %v", early, got, err, epoch)
+		}
+	}
+	if got, _ := ParseWhen("20000d", now); !got.Equal(now.AddDate(0, 0, -20000)) {
+		t.Errorf("ParseWhen(20000d) = %v, want %v: 1971 is after the epoch", got, now.AddDate(0, 0, -20000))
 	}
 	for _, bad := range []string{"", "yesterday", "-5h", "7x"} {
 		if _, err := ParseWhen(bad, now); err == nil {
