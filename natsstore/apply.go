@@ -185,23 +185,71 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 
 // blob reads the event stored under id in the object store. Any replica
 // may answer a read there, and one that has not caught up yet does not
-// know the object: it is asked again for a while.
+// know the object: it is asked again for staleReadFor, as readEvent asks
+// for an event. A read that times out, or finds the cluster without a
+// leader, is made again for as long as the store is open: the view cannot
+// apply the events after this one without it, and failing here failed the
+// broker for a cluster that was only slow (an 8 MiB body took more than
+// the 10 s it once had, on two busy cores under the race detector).
 func (s *Store) blob(id string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		select {
+		case <-s.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	giveUp := time.Now().Add(staleReadFor)
+	var warned time.Time
 	for {
-		data, err := s.blobs.GetBytes(ctx, id)
-		if err == nil || !errors.Is(err, jetstream.ErrObjectNotFound) && !retryable(err) || ctx.Err() != nil {
-			return data, err
+		data, err := s.readBlob(ctx, id)
+		switch {
+		case err == nil:
+			return data, nil
+		case ctx.Err() != nil:
+			return nil, err
+		case errors.Is(err, jetstream.ErrObjectNotFound):
+			if time.Now().After(giveUp) {
+				return nil, err
+			}
+		case retryable(err):
+			if time.Since(warned) > staleReadFor {
+				warned = time.Now()
+				s.log.Warn("the object store did not give a large event in time; asking again", "object", id, "err", err)
+			}
+		default:
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
 			return nil, err
-		case <-s.quit:
-			return nil, err
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// readBlob makes one read of the object id, given blobReadTime for its
+// size.
+func (s *Store) readBlob(ctx context.Context, id string) ([]byte, error) {
+	ictx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	info, err := s.blobs.GetInfo(ictx, id)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, blobReadTime(info.Size))
+	defer cancel()
+	return s.blobs.GetBytes(rctx, id)
+}
+
+// blobReadTime bounds one read of a large event from the object store: a
+// few seconds for its requests, and one more for every 256 KiB (37 s for
+// 8 MiB), a rate any cluster that is up keeps. Without a deadline of its
+// own, a read gets the client's default of 5 s whatever its size.
+func blobReadTime(size uint64) time.Duration {
+	return 5*time.Second + time.Duration(size/(256<<10))*time.Second
 }
 
 // isRefusal tells a decision of the store (name_taken, not_found, ...),
