@@ -268,7 +268,7 @@ func (s *Store) apply(ev event) outcome {
 	case opAppend:
 		var a appendArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.Append(ctx, a.Drafts)
+			o.val, o.err = s.view.AppendWithin(ctx, a.Drafts, a.Limits)
 		}
 	case opAck:
 		var a ackArgs
@@ -316,9 +316,9 @@ func (s *Store) apply(ev event) outcome {
 			o.err = s.view.LeaveChannel(ctx, a.Name, a.Member)
 		}
 	case opShare:
-		var a ipcmesh.Shared
+		var a shareArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.Share(ctx, a)
+			o.val, o.err = s.view.ShareWithin(ctx, a.Shared, a.Limits)
 		}
 	case opPutKey:
 		var a ipcmesh.AccessKey

@@ -13,8 +13,12 @@
 // host. The event's time is the view's clock while it is applied, and the
 // retention rules run at the same events everywhere, so all views hold the
 // same and decide the same: the same seq for a message, the same duplicate,
-// the same refusal. A write returns what applying it gave; reads are served
-// from the view. The view is a copy: it skips fsync, and a view that is
+// the same refusal. A message or shared value carries the limits of the
+// broker that wrote it (store.Limits: IPC_MAX_MESSAGE_BYTES, IPC_INBOX_CAP),
+// which every view decides it by, so hosts with other limits still hold
+// the same mail; the retention settings are each view's own, and views
+// with another IPC_HISTORY_RETENTION keep history for another stretch. A
+// write returns what applying it gave; reads are served from the view. The view is a copy: it skips fsync, and a view that is
 // missing, damaged or of another stream is built anew from the log.
 //
 // Which broker holds a name is not in the log but in a key-value bucket

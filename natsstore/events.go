@@ -45,8 +45,17 @@ const (
 	opBlob = "blob"
 )
 
+// appendArgs and shareArgs carry the limits of the broker that made the
+// write, by which every view decides it (store.Limits); an event written
+// without them is decided by the view's own.
 type appendArgs struct {
 	Drafts []store.Draft `json:"drafts"`
+	Limits store.Limits  `json:"limits"`
+}
+
+type shareArgs struct {
+	ipcmesh.Shared
+	Limits store.Limits `json:"limits"`
 }
 
 type ackArgs struct {

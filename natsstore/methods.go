@@ -16,11 +16,27 @@ import (
 // on a cluster the push cannot go out before the ack, as it does on bbolt,
 // since the order of the log decides the message's seq.
 func (s *Store) AppendEarly(ctx context.Context, drafts []store.Draft, early func([]store.Delivery)) ([]store.Delivery, error) {
-	v, err := s.write(ctx, opAppend, appendArgs{Drafts: drafts})
-	if err != nil {
-		return nil, err
+	// What the view would refuse anyway is refused here, out of the log.
+	lim := s.view.Limits()
+	ds := make([]store.Delivery, len(drafts))
+	var valid []store.Draft
+	for i, d := range drafts {
+		if ds[i].Err = lim.Check(d); ds[i].Err == nil {
+			valid = append(valid, d)
+		}
 	}
-	ds := v.([]store.Delivery)
+	if len(valid) > 0 {
+		v, err := s.write(ctx, opAppend, appendArgs{Drafts: valid, Limits: lim})
+		if err != nil {
+			return nil, err
+		}
+		stored := v.([]store.Delivery)
+		for i := range ds {
+			if ds[i].Err == nil {
+				ds[i], stored = stored[0], stored[1:]
+			}
+		}
+	}
 	if early != nil {
 		early(ds)
 	}
@@ -103,7 +119,7 @@ func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
 
 // Share stores sh.Content under sh.Key.
 func (s *Store) Share(ctx context.Context, sh ipcmesh.Shared) (ipcmesh.Shared, error) {
-	v, err := s.write(ctx, opShare, sh)
+	v, err := s.write(ctx, opShare, shareArgs{Shared: sh, Limits: s.view.Limits()})
 	if err != nil {
 		return ipcmesh.Shared{}, err
 	}

@@ -205,6 +205,47 @@ func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
 	}
 }
 
+// Hosts whose IPC_MAX_MESSAGE_BYTES and IPC_INBOX_CAP differ each decide
+// the writes made on them by their own limits, and every view holds what
+// was decided: what A stored, B's users read, though B would have refused
+// it.
+func TestHostsWithOtherLimitsHoldTheSame(t *testing.T) {
+	p := shared.Prefix()
+	a := openHost(t, p, func(o *natsstore.Options) { o.Store.MaxMessageBytes, o.Store.InboxCap = 1000, 3 })
+	b := openHost(t, p, func(o *natsstore.Options) { o.Store.MaxMessageBytes, o.Store.InboxCap = 100, 1 })
+	ctx := context.Background()
+	mustAppend(t, a, draft("long", "alice", "bob", strings.Repeat("x", 500)))
+	mustAppend(t, a, draft("second", "alice", "bob", "a second one"))
+	b.waitUnread(t, "bob", 2)
+	if _, content, err := b.Get("bob", "long"); err != nil || len(content) != 500 {
+		t.Errorf("B's Get(long) = %d bytes, %v; want the 500 A stored", len(content), err)
+	}
+	// B's own writes by B's limits: bob's inbox is over B's cap of 1.
+	ds, err := b.Append(ctx, []store.Draft{draft("third", "carol", "bob", "hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ds[0].Err, ipcmesh.CodeInboxFull)
+	// A value shared through A is B's to read.
+	if _, err := a.Share(ctx, ipcmesh.Shared{Key: "notes", Content: strings.Repeat("y", 800), StoredBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the shared value on B", func() bool {
+		sh, err := b.GetShared("notes")
+		return err == nil && len(sh.Content) == 800
+	})
+	// A draft over the limit of the host it is sent to is refused there,
+	// and the draft beside it stored.
+	ds, err = a.Append(ctx, []store.Draft{draft("huge", "alice", "carol", strings.Repeat("z", 1001)), draft("ok", "alice", "carol", "fits")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, ds[0].Err, ipcmesh.CodeTooLarge)
+	if ds[1].Err != nil || ds[1].Message.ID != "ok" {
+		t.Fatalf("the draft beside the one too large = %+v, want it stored", ds[1])
+	}
+}
+
 func TestNoQuorumRefusesWritesAndLosesNothing(t *testing.T) {
 	p := shared.Prefix()
 	a := openHost(t, p, func(o *natsstore.Options) { o.WriteTimeout = 2 * time.Second })

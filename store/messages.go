@@ -55,6 +55,16 @@ func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) 
 // early announced messages that were not stored; their sender gets the error
 // and retries with the same ids.
 func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]Delivery)) ([]Delivery, error) {
+	return s.appendEarly(ctx, drafts, early, s.Limits())
+}
+
+// AppendWithin is Append that decides the drafts by lim, not by the store's
+// own limits; a zero field of lim is the store's own.
+func (s *Store) AppendWithin(ctx context.Context, drafts []Draft, lim Limits) ([]Delivery, error) {
+	return s.appendEarly(ctx, drafts, nil, lim.or(s.Limits()))
+}
+
+func (s *Store) appendEarly(ctx context.Context, drafts []Draft, early func([]Delivery), lim Limits) ([]Delivery, error) {
 	if len(drafts) == 0 {
 		return nil, ctx.Err()
 	}
@@ -62,7 +72,7 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 	refused := make([]error, len(drafts))
 	files := make([]string, len(drafts))
 	for i, d := range drafts {
-		if refused[i] = s.checkDraft(d); refused[i] != nil {
+		if refused[i] = checkDraft(d, lim.MaxMessageBytes); refused[i] != nil {
 			continue
 		}
 		if len(d.Content) > s.opts.LargeMessageBytes {
@@ -97,7 +107,7 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 				out[i] = Delivery{Err: refused[i]}
 				continue
 			}
-			dl, err := s.appendTx(t, d, files[i], now, s.opts.InboxCap)
+			dl, err := s.appendTx(t, d, files[i], now, lim.InboxCap)
 			if err != nil {
 				return err
 			}
@@ -127,8 +137,15 @@ func (s *Store) AppendEarly(ctx context.Context, drafts []Draft, early func([]De
 	return out, nil
 }
 
-// checkDraft refuses what can be refused without the database.
-func (s *Store) checkDraft(d Draft) error {
+// Check refuses what a store deciding by l would refuse of d without
+// reading its database: a bad id or name, a body over MaxMessageBytes. A
+// writer to a shared log checks its drafts before they go into the log,
+// which keeps them for every view to read.
+func (l Limits) Check(d Draft) error { return checkDraft(d, l.MaxMessageBytes) }
+
+// checkDraft refuses what can be refused without the database, a body
+// over maxBytes among it.
+func checkDraft(d Draft, maxBytes int) error {
 	if d.ID == "" || len(d.ID) > maxIDLen {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a message needs an id of 1-%d bytes, got %d: let the client make one per message", maxIDLen, len(d.ID))
 	}
@@ -153,14 +170,14 @@ func (s *Store) checkDraft(d Draft) error {
 			return err
 		}
 	}
-	if len(d.Content) > s.opts.MaxMessageBytes {
+	if len(d.Content) > maxBytes {
 		to := d.To
 		if d.Channel != "" {
 			to = "#" + d.Channel
 		}
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
 			"message %s to %s is %d bytes, over the limit of %d bytes: shorten it or split it into several messages",
-			d.ID, to, len(d.Content), s.opts.MaxMessageBytes)
+			d.ID, to, len(d.Content), maxBytes)
 	}
 	return nil
 }

@@ -62,16 +62,26 @@ func (m sharedMeta) view(key string) ipcmesh.Shared {
 // MaxMessageBytes is too_large; content over LargeMessageBytes is kept in a
 // file under Dir/shared/ named by the store. The result has no Content.
 func (s *Store) Share(ctx context.Context, sh ipcmesh.Shared) (ipcmesh.Shared, error) {
+	return s.share(ctx, sh, s.opts.MaxMessageBytes)
+}
+
+// ShareWithin is Share that refuses content by lim, not by the store's own
+// limits; a zero field of lim is the store's own.
+func (s *Store) ShareWithin(ctx context.Context, sh ipcmesh.Shared, lim Limits) (ipcmesh.Shared, error) {
+	return s.share(ctx, sh, lim.or(s.Limits()).MaxMessageBytes)
+}
+
+func (s *Store) share(ctx context.Context, sh ipcmesh.Shared, maxBytes int) (ipcmesh.Shared, error) {
 	if err := ipcmesh.ValidateSharedKey(sh.Key); err != nil {
 		return ipcmesh.Shared{}, err
 	}
 	if err := ipcmesh.ValidateName(sh.StoredBy); err != nil {
 		return ipcmesh.Shared{}, ipcmesh.Errorf(ipcmesh.CodeInvalidName, "stored_by: %v", err)
 	}
-	if len(sh.Content) > s.opts.MaxMessageBytes {
+	if len(sh.Content) > maxBytes {
 		return ipcmesh.Shared{}, ipcmesh.Errorf(ipcmesh.CodeTooLarge,
 			"shared value %s is %d bytes, over the limit of %d bytes: split it under several keys",
-			sh.Key, len(sh.Content), s.opts.MaxMessageBytes)
+			sh.Key, len(sh.Content), maxBytes)
 	}
 	m := sharedMeta{
 		Description: sh.Description,

@@ -49,6 +49,36 @@ type Options struct {
 	NoSync bool
 }
 
+// Limits are the settings by which a store refuses a write: a message or
+// shared value over MaxMessageBytes is too_large, and a message to an inbox
+// already holding InboxCap unread is inbox_full. A store decides the writes
+// made to it by the limits of its Options. A view of a log that the brokers
+// of several hosts write (natsstore) decides each write by the limits of
+// the broker that made it (AppendWithin, ShareWithin): by its own, a view
+// on a host with a lower IPC_MAX_MESSAGE_BYTES or IPC_INBOX_CAP would refuse
+// a message the others stored, and its users would never see what its
+// sender was told was delivered.
+type Limits struct {
+	MaxMessageBytes int `json:"max_message_bytes,omitempty"`
+	InboxCap        int `json:"inbox_cap,omitempty"`
+}
+
+// or fills the zero fields of l from def.
+func (l Limits) or(def Limits) Limits {
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = def.MaxMessageBytes
+	}
+	if l.InboxCap <= 0 {
+		l.InboxCap = def.InboxCap
+	}
+	return l
+}
+
+// Limits returns the limits of the store's Options.
+func (s *Store) Limits() Limits {
+	return Limits{MaxMessageBytes: s.opts.MaxMessageBytes, InboxCap: s.opts.InboxCap}
+}
+
 func (o Options) withDefaults() Options {
 	if o.LargeMessageBytes <= 0 {
 		o.LargeMessageBytes = DefaultLargeMessageBytes
