@@ -157,7 +157,7 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 			return
 		}
 	}
-	s.sweepAt(ev.Time)
+	s.sweepAt(ev.Time, ev.Keep)
 	s.clock.Store(&ev.Time)
 	o := s.apply(ev)
 	s.clock.Store(nil)
@@ -339,8 +339,9 @@ func (s *Store) apply(ev event) outcome {
 }
 
 // sweepAt applies the retention rules when the log's time has moved on by
-// sweepEvery since the last sweep.
-func (s *Store) sweepAt(t time.Time) {
+// sweepEvery since the last sweep, with keep, the history retention of the
+// event's writer (0: the view's own).
+func (s *Store) sweepAt(t time.Time, keep time.Duration) {
 	s.mu.Lock()
 	last := s.mark.Swept
 	s.mu.Unlock()
@@ -348,7 +349,7 @@ func (s *Store) sweepAt(t time.Time) {
 		return
 	}
 	s.clock.Store(&t)
-	st, err := s.view.Sweep(context.Background())
+	st, err := s.view.SweepWithin(context.Background(), keep)
 	s.clock.Store(nil)
 	if err != nil {
 		s.log.Warn("apply the retention rules to the view", "err", err)

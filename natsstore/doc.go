@@ -13,13 +13,15 @@
 // host. The event's time is the view's clock while it is applied, and the
 // retention rules run at the same events everywhere, so all views hold the
 // same and decide the same: the same seq for a message, the same duplicate,
-// the same refusal. A message or shared value carries the limits of the
-// broker that wrote it (store.Limits: IPC_MAX_MESSAGE_BYTES, IPC_INBOX_CAP),
-// which every view decides it by, so hosts with other limits still hold
-// the same mail; the retention settings are each view's own, and views
-// with another IPC_HISTORY_RETENTION keep history for another stretch. A
-// write returns what applying it gave; reads are served from the view. The view is a copy: it skips fsync, and a view that is
-// missing, damaged or of another stream is built anew from the log.
+// the same refusal. Where a host's settings would decide, the event
+// carries those of the broker that wrote it, and every view decides by
+// them: a message or shared value its limits (store.Limits:
+// IPC_MAX_MESSAGE_BYTES, IPC_INBOX_CAP), every event its history retention
+// (IPC_HISTORY_RETENTION), by which the views sweep at it. So hosts whose
+// settings differ still hold the same mail. A write returns what applying
+// it gave; reads are served from the view.
+// The view is a copy: it skips fsync, and a view that is missing, damaged
+// or of another stream is built anew from the log.
 //
 // Which broker holds a name is not in the log but in a key-value bucket
 // (PREFIX-names) with a TTL: taking a name is one compare-and-set that the

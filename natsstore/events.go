@@ -23,6 +23,10 @@ type event struct {
 	Op   string          `json:"op"`
 	Time time.Time       `json:"time"`
 	Args json.RawMessage `json:"args"`
+	// Keep is the history retention of the broker that wrote the event,
+	// by which the views sweep when they apply it (store.SweepWithin); 0
+	// in events of older brokers: the view's own.
+	Keep time.Duration `json:"keep,omitempty"`
 }
 
 // The ops of the log, one per write of the store.
@@ -109,7 +113,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", op, err)
 	}
-	ev := event{ID: s.newID(), Op: op, Time: time.Now().UTC().Round(0), Args: raw}
+	ev := event{ID: s.newID(), Op: op, Time: time.Now().UTC().Round(0), Args: raw, Keep: s.view.Options().HistoryRetention}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", op, err)

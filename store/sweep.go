@@ -27,6 +27,23 @@ type SweepStats struct {
 // every hour after, and within an hour of the open there are none left to
 // look for.
 func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
+	return s.sweep(ctx, s.opts.HistoryRetention)
+}
+
+// SweepWithin is Sweep with keep in place of the store's HistoryRetention;
+// 0 is the store's own. A view of a log that the brokers of several hosts
+// write (natsstore) sweeps by the retention of the broker that wrote the
+// event it sweeps at, so that every view removes the same messages at the
+// same point of the log: a view that removed a message sooner would refuse
+// a reply to it that the others store.
+func (s *Store) SweepWithin(ctx context.Context, keep time.Duration) (SweepStats, error) {
+	if keep <= 0 {
+		keep = s.opts.HistoryRetention
+	}
+	return s.sweep(ctx, keep)
+}
+
+func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, error) {
 	var (
 		st    SweepStats
 		files []string
@@ -36,13 +53,13 @@ func (s *Store) Sweep(ctx context.Context) (SweepStats, error) {
 		t := tablesOf(tx)
 		now := s.now()
 		var err error
-		if st.History, err = sweepHistory(t, now.Add(-s.opts.HistoryRetention), &files); err != nil {
+		if st.History, err = sweepHistory(t, now.Add(-keep), &files); err != nil {
 			return err
 		}
 		if st.Queued, err = sweepQueued(t, now.Add(-s.opts.QueueRetention), &files); err != nil {
 			return err
 		}
-		if st.Posts, err = sweepPosts(t, now.Add(-s.opts.HistoryRetention), &files); err != nil {
+		if st.Posts, err = sweepPosts(t, now.Add(-keep), &files); err != nil {
 			return err
 		}
 		if st.Forwards, err = sweepForwards(t, now); err != nil {

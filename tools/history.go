@@ -54,8 +54,10 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	switch {
 	case set != 1:
 		return nil, nil, fmt.Errorf("cannot %s: give one of with (an instance), channel or thread (a message id)", action)
-	case in.WaitSeconds < 0 || in.Limit < 0:
-		return nil, nil, fmt.Errorf("cannot %s: wait_seconds and limit must be 0 or more", action)
+	case in.WaitSeconds < 0:
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)
+	case in.Limit < 0:
+		return nil, nil, fmt.Errorf("cannot %s: limit must be 0 or more, got %d", action, in.Limit)
 	case in.WaitSeconds > 0 && in.Thread == "":
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message in a thread: give thread (the id of the message you expect an answer to)", action)
 	case in.WaitSeconds > 0 && (in.Since != "" || in.Until != ""):

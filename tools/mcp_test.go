@@ -445,6 +445,12 @@ func TestErrorsAreErrorResults(t *testing.T) {
 	mcptest.Contains(t, "empty message", b.fails("send", map[string]any{"to": "alice", "content": ""}), "empty")
 	mcptest.Contains(t, "rename to a taken name", b.fails("rename", map[string]any{"new_name": "alice"}), "in use")
 	mcptest.Contains(t, "negative wait", b.fails("check", map[string]any{"wait_seconds": -1}), "wait_seconds")
+	got := b.fails("history", map[string]any{"with": "alice", "limit": -1})
+	mcptest.Contains(t, "negative limit", got, "limit must be 0 or more, got -1")
+	mcptest.NotContains(t, "negative limit", got, "wait_seconds")
+	// Days back past every message are a bound like any other (the request
+	// once failed to encode a time before year 0).
+	mcptest.Contains(t, "since 1000000d", b.ok("search", map[string]any{"query": "hi", "since": "1000000d"}), "matching \"hi\"")
 }
 
 func TestPush(t *testing.T) {
