@@ -245,11 +245,17 @@ func (s *Store) readBlob(ctx context.Context, id string) ([]byte, error) {
 }
 
 // blobReadTime bounds one read of a large event from the object store: a
-// few seconds for its requests, and one more for every 256 KiB (37 s for
-// 8 MiB), a rate any cluster that is up keeps. Without a deadline of its
-// own, a read gets the client's default of 5 s whatever its size.
+// few seconds for its requests, and its transferTime. Without a deadline
+// of its own, a read gets the client's default of 5 s whatever its size.
 func blobReadTime(size uint64) time.Duration {
-	return 5*time.Second + time.Duration(size/(256<<10))*time.Second
+	return 5*time.Second + transferTime(size)
+}
+
+// transferTime is what a large event's body is given to cross between a
+// broker and the cluster, on top of the time for the requests: a second
+// for every 256 KiB (32 s for 8 MiB), a rate any cluster that is up keeps.
+func transferTime(size uint64) time.Duration {
+	return time.Duration(size/(256<<10)) * time.Second
 }
 
 // isRefusal tells a decision of the store (name_taken, not_found, ...),

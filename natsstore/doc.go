@@ -38,8 +38,10 @@
 //   - A write is acknowledged only after the cluster acked its event at the
 //     stream's replication level (a majority of the replicas have it) and
 //     this broker's view applied it. A cluster without quorum acks nothing:
-//     writes fail with unavailable after Options.WriteTimeout, and nothing
-//     is reported stored that the cluster does not hold.
+//     writes fail with unavailable after Options.WriteTimeout (a large
+//     event's body has as long again, and a second for every 256 KiB, for
+//     its upload), and nothing is reported stored that the cluster does
+//     not hold.
 //   - A message id is stored once, whichever broker a retry reaches and
 //     however many times brokers restart: the views dedup by id exactly as
 //     bbolt does, and the stream drops a republished event within its

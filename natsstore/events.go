@@ -137,14 +137,19 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		s.mu.Unlock()
 	}()
 
-	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	defer cancel()
 	if len(data) > s.maxInline {
-		if _, err := s.blobs.PutBytes(wctx, ev.ID, data); err != nil {
+		// The body's upload has time for its size, as its read does
+		// (blobReadTime): an 8 MiB body shared the event's 5 s with it.
+		bctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout+transferTime(uint64(len(data))))
+		_, err := s.blobs.PutBytes(bctx, ev.ID, data)
+		cancel()
+		if err != nil {
 			return nil, unavailable("store a large "+op, err)
 		}
 		data, _ = json.Marshal(event{ID: ev.ID, Op: opBlob, Time: ev.Time})
 	}
+	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	defer cancel()
 	seq, err := s.publish(wctx, ev.ID, data)
 	if err != nil {
 		return nil, unavailable(op, err)

@@ -38,7 +38,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// WriteTimeout bounds one write's wait for the cluster's ack (5 s).
 	// A cluster without quorum never acks: past this the write fails with
-	// unavailable.
+	// unavailable. A large event's body is uploaded first, with this and a
+	// second for every 256 KiB of it.
 	WriteTimeout time.Duration
 	// Store configures the view: the local copy each broker keeps, in
 	// Store.Dir, of what the cluster holds, which every read is served
