@@ -177,6 +177,16 @@ func logger(e Env) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: logLevel(e.Getenv("IPC_LOG"))}))
 }
 
+// checkLogLevel refuses an IPC_LOG that names no level, which would
+// otherwise log at warn without a word.
+func checkLogLevel(s string) error {
+	switch strings.ToLower(s) {
+	case "", "debug", "info", "warn", "error":
+		return nil
+	}
+	return fmt.Errorf("IPC_LOG=%q: want debug, info, warn or error", s)
+}
+
 // logLevel is the level IPC_LOG names: debug, info, warn (the default) or
 // error.
 func logLevel(s string) slog.Level {

@@ -53,8 +53,15 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 	defer l.Close()
 	quiet.Store(false)
 	fmt.Fprintf(e.Stdout, "ipcmesh cluster: %d NATS JetStream nodes on %s (data in %s); Ctrl-C stops them\n", *nodes, cluster.DefaultHost, *dir)
-	fmt.Fprintf(e.Stdout, "IPC_STORE=%s\n", l.URL())
-	fmt.Fprintf(e.Stdout, "start each broker on this machine with that variable set, e.g.: IPC_STORE=%s ipcmesh broker\n", l.URL())
+	vars := "IPC_STORE=" + l.URL()
+	fmt.Fprintln(e.Stdout, vars)
+	if *nodes < 3 {
+		// A broker asks for 3 replicas of each write by default, which
+		// fewer nodes cannot keep: its stream would never be made.
+		fmt.Fprintln(e.Stdout, "IPC_NATS_REPLICAS=1")
+		vars += " IPC_NATS_REPLICAS=1"
+	}
+	fmt.Fprintf(e.Stdout, "start each broker on this machine with that set, e.g.: %s ipcmesh broker\n", vars)
 	<-ctx.Done()
 	quiet.Store(true)
 	l.Close()

@@ -22,6 +22,9 @@ func meshConfig(e Env) (election.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	if err := checkLogLevel(e.Getenv("IPC_LOG")); err != nil {
+		return cfg, err
+	}
 	cfg.Logger = logger(e)
 	cfg.Detach = detachCommand(e.Self)
 	return cfg, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -181,7 +182,7 @@ func serveHTTP(ctx context.Context, e Env, gw *gateway.Server, ln net.Listener, 
 // environment; zero values leave the face's defaults.
 func httpLimits(getenv func(string) string) (rate float64, burst int, idle time.Duration, err error) {
 	if v := getenv("IPC_HTTP_RATE"); v != "" {
-		if rate, err = strconv.ParseFloat(v, 64); err != nil || rate <= 0 {
+		if rate, err = strconv.ParseFloat(v, 64); err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 			return 0, 0, 0, fmt.Errorf("IPC_HTTP_RATE=%q: want requests a second per key, a number above 0", v)
 		}
 	}

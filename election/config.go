@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -190,7 +191,16 @@ func above0[T int | float64 | time.Duration](dst *T, parse func(string) (T, erro
 	}
 }
 
-func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+// parseFloat reads a finite number. NaN passed above0's check (every
+// comparison with NaN is false) and left the broker with no rate limit at
+// all; Inf is no limit either.
+func parseFloat(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+		return 0, fmt.Errorf("%q is not a finite number", s)
+	}
+	return v, err
+}
 
 // clusterFromEnv reads IPC_STORE and the NATS settings that go with it.
 func clusterFromEnv(cfg *Config, getenv func(string) string) error {
@@ -204,8 +214,10 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 	c.CA = getenv("IPC_NATS_CA")
 	c.Prefix = getenv("IPC_NATS_PREFIX")
 	if s := getenv("IPC_NATS_REPLICAS"); s != "" {
+		// An even count tolerates no more lost servers than the odd one
+		// below it: a write needs a majority of the replicas.
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 5 {
+		if err != nil || n != 1 && n != 3 && n != 5 {
 			return fmt.Errorf("IPC_NATS_REPLICAS=%q: want 1, 3 or 5 (how many NATS servers keep each write)", s)
 		}
 		c.Replicas = n

@@ -84,6 +84,33 @@ func TestClusterCommand(t *testing.T) {
 	}
 }
 
+// With fewer nodes than the 3 replicas a broker asks for by default,
+// ipcmesh cluster also prints IPC_NATS_REPLICAS=1, and a mesh given what it
+// printed works.
+func TestClusterCommandOfOneNode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the command with SIGTERM, which Windows cannot send")
+	}
+	p := newMesh(t).start(nil, "cluster", "--nodes", "1")
+	store := p.waitLine(p.stdout, "IPC_STORE=", startTimeout)
+	replicas := p.waitLine(p.stdout, "IPC_NATS_REPLICAS=", startTimeout)
+	if replicas != "IPC_NATS_REPLICAS=1" {
+		t.Fatalf("the replicas line is %q, want IPC_NATS_REPLICAS=1", replicas)
+	}
+	m := newMesh(t, store, replicas)
+	m.mustRun("register", "bob")
+	m.mustRun("register", "alice")
+	m.mustRun("send", "--as", "alice", "bob", "on one node")
+	wantIn(t, "check on one node", m.mustRun("check", "--as", "bob").stdout, "on one node")
+	m.mustRun("stop")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh cluster exited %d after SIGTERM\nstderr:\n%s", code, p.stderr)
+	}
+}
+
 func TestClusterCommandBoundsNodes(t *testing.T) {
 	m := newMesh(t)
 	for _, n := range []string{"0", "8"} {

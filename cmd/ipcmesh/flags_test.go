@@ -67,3 +67,23 @@ func TestOutOfRangeFlagNamed(t *testing.T) {
 		}
 	}
 }
+
+// Settings read outside the mesh's own configuration are checked as its
+// are: a log level or an HTTP rate nobody meant is refused, named, before
+// anything starts.
+func TestBadSettingNamed(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"IPC_LOG=verbose", []string{"status"}, `IPC_LOG="verbose": want debug, info, warn or error`},
+		{"IPC_RATE_LIMIT=NaN", []string{"status"}, `IPC_RATE_LIMIT="NaN"`},
+		{"IPC_HTTP_RATE=NaN", []string{"serve", "--http", "127.0.0.1:0"}, `IPC_HTTP_RATE="NaN"`},
+	} {
+		r := newMesh(t, tc.env).run(tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s ipcmesh %s: want a failure saying %q, got %s", tc.env, strings.Join(tc.args, " "), tc.want, r)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package election_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+// A setting of the environment that is not what it takes is refused with
+// its name, its value and what it wants, before anything is started: a
+// broker running with a limit nobody meant is worse than one that did not
+// start.
+func TestFromEnvRefusesBadSettings(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, value, want string }{
+		{"IPC_PORT", "0", "port number"},
+		{"IPC_PORT", "65536", "port number"},
+		{"IPC_RATE_LIMIT", "0", "above 0"},
+		{"IPC_RATE_LIMIT", "NaN", "above 0"},
+		{"IPC_RATE_LIMIT", "Inf", "above 0"},
+		{"IPC_RATE_LIMIT", "-Inf", "above 0"},
+		{"IPC_REGISTER_RATE", "nan", "above 0"},
+		{"IPC_RATE_BURST", "1e20", "whole number"},
+		{"IPC_INBOX_CAP", "-1", "whole number"},
+		{"IPC_MAX_MESSAGE_BYTES", "99999999999999999999", "whole number"},
+		{"IPC_SESSION_TTL", "-5m", "duration"},
+		{"IPC_HISTORY_RETENTION", "banana", "duration"},
+		{"IPC_BROKER_IDLE", "0", "duration"},
+		{"IPC_NATS_REPLICAS", "2", "1, 3 or 5"},
+	} {
+		env := map[string]string{"IPC_DATA_DIR": dir, tc.name: tc.value}
+		if tc.name == "IPC_NATS_REPLICAS" {
+			env["IPC_STORE"] = "nats://127.0.0.1:4222"
+		}
+		_, err := election.FromEnv(func(k string) string { return env[k] })
+		if err == nil {
+			t.Errorf("%s=%s was taken", tc.name, tc.value)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tc.name) || !strings.Contains(msg, tc.value) || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s=%s: %q; want it to name the setting, its value and %q", tc.name, tc.value, msg, tc.want)
+		}
+	}
+	env := map[string]string{"IPC_DATA_DIR": dir, "IPC_RATE_LIMIT": "2.5", "IPC_RATE_BURST": "10", "IPC_SESSION_TTL": "90m"}
+	cfg, err := election.FromEnv(func(k string) string { return env[k] })
+	if err != nil || cfg.Limits.OpsPerSecond != 2.5 || cfg.Limits.OpsBurst != 10 {
+		t.Errorf("good settings: %+v, %v", cfg.Limits, err)
+	}
+}
