@@ -11,6 +11,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
 // runKey manages the bearer keys of the HTTP face. A key acts as one name,
@@ -86,7 +87,9 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		if !k.Revoked.IsZero() {
 			state = "revoked " + human.Ago(k.Revoked, now)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, human.Ago(k.Created, now), state, k.Label)
+		// untrusted.Line: a label stored before labels were checked may
+		// hold an escape sequence.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, human.Ago(k.Created, now), state, untrusted.Line(k.Label))
 	}
 	return tw.Flush()
 }

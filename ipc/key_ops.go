@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
 // ErrBadAccessKey refuses a key that is unknown or whose tag is wrong. It is
@@ -28,8 +30,12 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	if err := ipcmesh.ValidateName(req.Name); err != nil {
 		return nil, err
 	}
-	if strings.ContainsAny(req.Label, "\r\n") {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the key label must be one line")
+	// key list prints the label on a terminal, and a control character
+	// there (an escape sequence) would be obeyed, not shown. (The store
+	// bounds its length.)
+	if i := strings.IndexFunc(req.Label, untrusted.Control); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(req.Label[i:])
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the key label must be one line of plain text, and it has %U at byte %d: drop it", r, i+1)
 	}
 	k := ipcmesh.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
 	if err := b.store.PutAccessKey(c.ctx, k); err != nil {

@@ -2,7 +2,8 @@ package ipc
 
 import "github.com/ipcmesh/ipcmesh"
 
-// KeyCreateRequest asks for a new key that acts as Name.
+// KeyCreateRequest asks for a new key that acts as Name. Label is one short
+// line of plain text.
 type KeyCreateRequest struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`

@@ -77,5 +77,8 @@ func TestAccessKeyCreateRefusesBadInput(t *testing.T) {
 	var made ipc.KeyCreateResult
 	wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "Bad Name!"}, &made), ipcmesh.CodeInvalidName)
 	wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "ok", Label: "two\nlines"}, &made), ipcmesh.CodeBadRequest)
+	// An escape sequence would be obeyed by the terminal key list prints on.
+	e := wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "ok", Label: "l\x1b[2Jred"}, &made), ipcmesh.CodeBadRequest)
+	wantMention(t, e.Message, "U+001B", "byte 2")
 	wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "ok", Label: strings.Repeat("x", 201)}, &made), ipcmesh.CodeBadRequest)
 }
