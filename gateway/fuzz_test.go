@@ -62,6 +62,8 @@ func FuzzREST(f *testing.F) {
 		{"joinChannel", "builders", "", "", ""},
 		{"getHistory", "", "with=peer&limit=3&before=9", "", ""},
 		{"getHistory", "", "channel=builders&since=2026-01-02", "", ""},
+		{"getHistory", "", "with=peer&until=2026-01-01T00:00:00%2B24:00", "", ""},
+		{"getHistory", "", "with=peer&since=0001-01-01&until=9999-12-31T23:59:59-23:59", "", ""},
 		{"getThread", "0123456789abcdef", "", "", ""},
 		{"waitForReply", "0123456789abcdef", "wait=1h", "", ""},
 		{"putShared", "plan", "", `{"content":"step 1","description":"the plan"}`, ""},
