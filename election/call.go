@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 )
 
 // DefaultAnswerTimeout is how long a request may go unanswered beyond the
@@ -67,7 +68,8 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 }
 
 // dueIn is how long op may take to be answered: the wait it asks the
-// broker for, as the broker caps it (ipc.WaitOf), plus grace
+// broker for, as the broker caps it (ipc.WaitOf), or the time its body may
+// take to cross to a cluster and back (natsstore.TransferTime), plus grace
 // (DefaultAnswerTimeout when 0).
 func dueIn(op string, in any, grace time.Duration) time.Duration {
 	if grace <= 0 {
@@ -79,6 +81,15 @@ func dueIn(op string, in any, grace time.Duration) time.Duration {
 		wait = ipc.WaitOf(r.WaitMS)
 	case ipc.WaitReplyRequest:
 		wait = ipc.WaitOf(r.WaitMS)
+	// A body is carried to a NATS cluster and read back by the broker's
+	// view before the send is answered: a broker busy with 8 MiB for a
+	// slow cluster is not one that stopped answering.
+	case ipc.SendRequest:
+		wait = 2 * natsstore.TransferTime(len(r.Content))
+	case ipc.BroadcastRequest:
+		wait = 2 * natsstore.TransferTime(len(r.Content))
+	case ipc.ShareRequest:
+		wait = 2 * natsstore.TransferTime(len(r.Content))
 	}
 	if op == ipc.OpBackup {
 		wait = backupTimeout

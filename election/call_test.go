@@ -1,6 +1,7 @@
 package election
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,7 +9,8 @@ import (
 )
 
 // TestDueIn: a call is due when the broker must have answered it: the
-// wait it asks for, as the broker caps it, and the grace. A wait in
+// wait it asks for, as the broker caps it, or the time a large body takes
+// to a cluster and back, and the grace. A wait in
 // milliseconds past time.Duration's range once wrapped around to none, so
 // a check asked to wait for ever gave up after the grace alone.
 func TestDueIn(t *testing.T) {
@@ -25,6 +27,10 @@ func TestDueIn(t *testing.T) {
 		{ipc.OpCheck, ipc.CheckRequest{WaitMS: 1 << 62}, ipc.MaxWait + grace},
 		{ipc.OpWaitReply, ipc.WaitReplyRequest{WaitMS: 1<<63 - 1}, ipc.MaxWait + grace},
 		{ipc.OpBackup, nil, backupTimeout + grace},
+		// 8 MiB: 32 s to a cluster and 32 s back.
+		{ipc.OpSend, ipc.SendRequest{Outgoing: ipc.Outgoing{Content: strings.Repeat("x", 8<<20)}}, 64*time.Second + grace},
+		{ipc.OpBroadcast, ipc.BroadcastRequest{Content: strings.Repeat("x", 1<<20)}, 8*time.Second + grace},
+		{ipc.OpShare, ipc.ShareRequest{Content: strings.Repeat("x", 100<<10)}, grace},
 	} {
 		if got := dueIn(c.op, c.in, grace); got != c.want {
 			t.Errorf("dueIn(%s, %+v) = %v, want %v", c.op, c.in, got, c.want)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -245,17 +246,19 @@ func (s *Store) readBlob(ctx context.Context, id string) ([]byte, error) {
 }
 
 // blobReadTime bounds one read of a large event from the object store: a
-// few seconds for its requests, and its transferTime. Without a deadline
+// few seconds for its requests, and its TransferTime. Without a deadline
 // of its own, a read gets the client's default of 5 s whatever its size.
 func blobReadTime(size uint64) time.Duration {
-	return 5*time.Second + transferTime(size)
+	return 5*time.Second + TransferTime(int(min(size, math.MaxInt)))
 }
 
-// transferTime is what a large event's body is given to cross between a
-// broker and the cluster, on top of the time for the requests: a second
-// for every 256 KiB (32 s for 8 MiB), a rate any cluster that is up keeps.
-func transferTime(size uint64) time.Duration {
-	return time.Duration(size/(256<<10)) * time.Second
+// TransferTime is what a large event's body of n bytes is given to cross
+// between a broker and the cluster, on top of the time for the requests:
+// a second for every 256 KiB (32 s for 8 MiB), a rate any cluster that is
+// up keeps. A write carries its body there once and its view reads it back
+// once, so a peer waits twice this for a broker to answer a send.
+func TransferTime(n int) time.Duration {
+	return time.Duration(max(n, 0)/(256<<10)) * time.Second
 }
 
 // isRefusal tells a decision of the store (name_taken, not_found, ...),

@@ -139,8 +139,8 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 
 	if len(data) > s.maxInline {
 		// The body's upload has time for its size, as its read does
-		// (blobReadTime): an 8 MiB body shared the event's 5 s with it.
-		bctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout+transferTime(uint64(len(data))))
+		// (TransferTime): an 8 MiB body shared the event's 5 s with it.
+		bctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(len(data)))
 		_, err := s.blobs.PutBytes(bctx, ev.ID, data)
 		cancel()
 		if err != nil {
