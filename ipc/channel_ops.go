@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
 // checkMembers validates and dedupes names given for a channel.
@@ -31,6 +33,19 @@ func checkDescription(what, s string) error {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the %s is %d bytes, over the limit of %d: shorten it", what, len(s), MaxDescription)
 	}
 	return nil
+}
+
+// checkPlainLine refuses a control character in s, one line of plain text
+// (a status, a key's label) that commands print as it is: an escape
+// sequence there would be obeyed by the terminal, not shown. what names
+// the field, advice says what to do instead.
+func checkPlainLine(what, s, advice string) error {
+	i := strings.IndexFunc(s, untrusted.Control)
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the %s must be one line of plain text, and it has %U at byte %d: %s", what, r, i+1, advice)
 }
 
 // channelCreate makes a channel with the caller as its first member.

@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
-	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
 // ErrBadAccessKey refuses a key that is unknown or whose tag is wrong. It is
@@ -30,12 +27,9 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	if err := ipcmesh.ValidateName(req.Name); err != nil {
 		return nil, err
 	}
-	// key list prints the label on a terminal, and a control character
-	// there (an escape sequence) would be obeyed, not shown. (The store
-	// bounds its length.)
-	if i := strings.IndexFunc(req.Label, untrusted.Control); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(req.Label[i:])
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the key label must be one line of plain text, and it has %U at byte %d: drop it", r, i+1)
+	// key list prints the label. (The store bounds its length.)
+	if err := checkPlainLine("key label", req.Label, "drop it"); err != nil {
+		return nil, err
 	}
 	k := ipcmesh.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
 	if err := b.store.PutAccessKey(c.ctx, k); err != nil {

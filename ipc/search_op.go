@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -85,9 +83,8 @@ func (b *Broker) setStatus(c *conn, name string, body json.RawMessage) (any, err
 	if len(req.Status) > MaxStatus {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the status is %d bytes, over the limit of %d: keep it to one short line", len(req.Status), MaxStatus)
 	}
-	if i := strings.IndexFunc(req.Status, untrusted.Control); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(req.Status[i:])
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the status must be one line of plain text, and it has %U at byte %d: drop it, and put more in the description", r, i+1)
+	if err := checkPlainLine("status", req.Status, "drop it, and put more in the description"); err != nil {
+		return nil, err
 	}
 	if err := checkDescription("description", req.Description); err != nil {
 		return nil, err
