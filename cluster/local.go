@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -110,8 +111,15 @@ func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 }
 
 // freePorts returns n distinct ports of 127.0.0.1 that were free a moment
-// ago. All are held until all are found, so none comes up twice.
+// ago, picked below the ports the system hands out for port 0 and for the
+// local end of outgoing connections (from 32768 on Linux, 49152 on macOS
+// and Windows). A node that stops keeps its port in its configuration and
+// binds it again when it restarts; a port of that range, once freed, was
+// soon any connection's, the reconnecting clients of the node's own
+// cluster first ("bind: address already in use"). All are held until all
+// are found, so none comes up twice.
 func freePorts(n int) ([]int, error) {
+	const lo, hi = 20000, 32768
 	var held []net.Listener
 	defer func() {
 		for _, ln := range held {
@@ -119,13 +127,17 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", net.JoinHostPort(DefaultHost, "0"))
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("find %d free ports from %d to %d on %s: found %d in 1000 tries", n, lo, hi-1, DefaultHost, len(ports))
+		}
+		p := lo + rand.IntN(hi-lo)
+		ln, err := net.Listen("tcp", net.JoinHostPort(DefaultHost, strconv.Itoa(p)))
 		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
+			continue // in use, by this program or another
 		}
 		held = append(held, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	return ports, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -260,6 +261,19 @@ func TestLocalCloseFreesPorts(t *testing.T) {
 	}
 	if got := strings.Count(l.URL(), "nats://127.0.0.1:"); got != 3 {
 		t.Errorf("URL %q: want the three client URLs", l.URL())
+	}
+	// A stopped node binds its ports again when it restarts, so they are
+	// none the system may give a connection meanwhile: on Linux, none of
+	// ip_local_port_range.
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var lo, hi int
+		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil {
+			for _, port := range ports {
+				if port >= lo && port <= hi {
+					t.Errorf("port %d is in the range the system gives connections, %d to %d", port, lo, hi)
+				}
+			}
+		}
 	}
 	l.Close()
 	l.Close() // idempotent
