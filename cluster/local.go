@@ -74,7 +74,7 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 // startLocal starts the nodes on ports picked for them, or stops those it
 // started and fails.
 func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*Local, error) {
-	ports, err := freePorts(2 * n)
+	ports, err := freePorts(DefaultHost, 2*n)
 	if err != nil {
 		return nil, err
 	}
@@ -110,15 +110,15 @@ func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 	return l, nil
 }
 
-// freePorts returns n distinct ports of 127.0.0.1 that were free a moment
-// ago, picked below the ports the system hands out for port 0 and for the
+// freePorts returns n distinct ports of host that were free a moment ago,
+// picked below the ports the system hands out for port 0 and for the
 // local end of outgoing connections (from 32768 on Linux, 49152 on macOS
 // and Windows). A node that stops keeps its port in its configuration and
 // binds it again when it restarts; a port of that range, once freed, was
 // soon any connection's, the reconnecting clients of the node's own
 // cluster first ("bind: address already in use"). All are held until all
 // are found, so none comes up twice.
-func freePorts(n int) ([]int, error) {
+func freePorts(host string, n int) ([]int, error) {
 	const lo, hi = 20000, 32768
 	var held []net.Listener
 	defer func() {
@@ -129,10 +129,10 @@ func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for tries := 0; len(ports) < n; tries++ {
 		if tries == 1000 {
-			return nil, fmt.Errorf("find %d free ports from %d to %d on %s: found %d in 1000 tries", n, lo, hi-1, DefaultHost, len(ports))
+			return nil, fmt.Errorf("find %d free ports from %d to %d on %s: found %d in 1000 tries", n, lo, hi-1, host, len(ports))
 		}
 		p := lo + rand.IntN(hi-lo)
-		ln, err := net.Listen("tcp", net.JoinHostPort(DefaultHost, strconv.Itoa(p)))
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err != nil {
 			continue // in use, by this program or another
 		}

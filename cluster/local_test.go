@@ -262,19 +262,7 @@ func TestLocalCloseFreesPorts(t *testing.T) {
 	if got := strings.Count(l.URL(), "nats://127.0.0.1:"); got != 3 {
 		t.Errorf("URL %q: want the three client URLs", l.URL())
 	}
-	// A stopped node binds its ports again when it restarts, so they are
-	// none the system may give a connection meanwhile: on Linux, none of
-	// ip_local_port_range.
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		var lo, hi int
-		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil {
-			for _, port := range ports {
-				if port >= lo && port <= hi {
-					t.Errorf("port %d is in the range the system gives connections, %d to %d", port, lo, hi)
-				}
-			}
-		}
-	}
+	notEphemeral(t, ports...)
 	l.Close()
 	l.Close() // idempotent
 	for _, port := range ports {
@@ -284,5 +272,25 @@ func TestLocalCloseFreesPorts(t *testing.T) {
 			continue
 		}
 		ln.Close()
+	}
+}
+
+// notEphemeral fails the test for a port the system may give a connection
+// (on Linux, one of ip_local_port_range): a stopped node binds its ports
+// again when it restarts, and one of them could be taken meanwhile.
+func notEphemeral(t *testing.T, ports ...int) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return // no /proc to read the range from
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil {
+		t.Fatalf("read ip_local_port_range %q: %v", b, err)
+	}
+	for _, port := range ports {
+		if port >= lo && port <= hi {
+			t.Errorf("port %d is in the range the system gives connections, %d to %d", port, lo, hi)
+		}
 	}
 }

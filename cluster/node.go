@@ -38,7 +38,8 @@ type NodeConfig struct {
 	// machines, which have then the run of the store: the nodes have no
 	// authentication of their own.
 	Host string
-	// Port is the client port; 0 picks a free one (Node.Port tells which).
+	// Port is the client port; 0 picks a free one (Node.Port tells which),
+	// below the range the system gives outgoing connections (freePorts).
 	Port int
 	// ClusterName must be the same on every node of a cluster
 	// (DefaultClusterName).
@@ -76,6 +77,21 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if cfg.ClusterName == "" {
 		cfg.ClusterName = DefaultClusterName
+	}
+	// Ports left to pick are picked here, by freePorts, and not by the
+	// server, which would take one of the range outgoing connections
+	// get theirs from: the node's restart on them could find one taken.
+	if cfg.Port == 0 || cfg.ClusterPort == 0 && len(cfg.Routes) > 0 {
+		ports, err := freePorts(cfg.Host, 2)
+		if err != nil {
+			return nil, fmt.Errorf("start NATS node %s: %w", cfg.Name, err)
+		}
+		if cfg.Port == 0 {
+			cfg.Port = ports[0]
+		}
+		if cfg.ClusterPort == 0 && len(cfg.Routes) > 0 {
+			cfg.ClusterPort = ports[1]
+		}
 	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	fail := func(err error) (*Node, error) {
@@ -131,7 +147,7 @@ func (cfg NodeConfig) options() (*server.Options, error) {
 	opts := &server.Options{
 		ServerName: cfg.Name,
 		Host:       cfg.Host,
-		Port:       orRandom(cfg.Port),
+		Port:       cfg.Port,
 		JetStream:  true,
 		StoreDir:   cfg.Dir,
 		NoSigs:     true,
@@ -149,18 +165,9 @@ func (cfg NodeConfig) options() (*server.Options, error) {
 	opts.Cluster = server.ClusterOpts{
 		Name: cfg.ClusterName,
 		Host: cfg.Host,
-		Port: orRandom(cfg.ClusterPort),
+		Port: cfg.ClusterPort,
 	}
 	return opts, nil
-}
-
-// orRandom is port as the server takes it, where 0 means a default port
-// and RANDOM_PORT a free one.
-func orRandom(port int) int {
-	if port == 0 {
-		return server.RANDOM_PORT
-	}
-	return port
 }
 
 // waitReady waits until srv accepts connections, a fatal error is logged,

@@ -30,6 +30,7 @@ func TestNodeRestartsOnItsPortWithItsData(t *testing.T) {
 	if n.Port() == 0 {
 		t.Fatal("Port is 0 after start")
 	}
+	notEphemeral(t, n.Port())
 	if want := "nats://127.0.0.1:" + strconv.Itoa(n.Port()); n.ClientURL() != want {
 		t.Errorf("ClientURL %q, want %q", n.ClientURL(), want)
 	}
