@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
 	"github.com/ipcmesh/ipcmesh/internal/tail"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -66,13 +66,14 @@ func (r *runner) newMesh(name string) (*mesh, error) {
 	return m, nil
 }
 
+// pickPort picks the mesh's port, which the next broker binds again after
+// a failover (freeport).
 func (m *mesh) pickPort() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freeport.Pick("127.0.0.1", 1)
 	if err != nil {
-		return fmt.Errorf("find a free port: %w", err)
+		return err
 	}
-	m.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	m.port = ports[0]
 	m.vars = map[string]string{
 		"IPC_HOST":     "127.0.0.1",
 		"IPC_PORT":     strconv.Itoa(m.port),

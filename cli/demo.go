@@ -6,17 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/internal/human"
-
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -339,13 +338,14 @@ func awaitPush(ch <-chan ipcmesh.Message) (ipcmesh.Message, bool) {
 	}
 }
 
+// freePort picks the demo mesh's port, which its next broker binds again
+// after the first one stops (freeport).
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freeport.Pick("127.0.0.1", 1)
 	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
 }
 
 func truncate(s string, n int) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
 )
 
 // localStartTimeout bounds StartLocal when its context sets no deadline.
@@ -74,7 +75,7 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 // startLocal starts the nodes on ports picked for them, or stops those it
 // started and fails.
 func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*Local, error) {
-	ports, err := freePorts(DefaultHost, 2*n)
+	ports, err := freeport.Pick(DefaultHost, 2*n)
 	if err != nil {
 		return nil, err
 	}
@@ -108,38 +109,6 @@ func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 		l.nodes[i] = node
 	}
 	return l, nil
-}
-
-// freePorts returns n distinct ports of host that were free a moment ago,
-// picked below the ports the system hands out for port 0 and for the
-// local end of outgoing connections (from 32768 on Linux, 49152 on macOS
-// and Windows). A node that stops keeps its port in its configuration and
-// binds it again when it restarts; a port of that range, once freed, was
-// soon any connection's, the reconnecting clients of the node's own
-// cluster first ("bind: address already in use"). All are held until all
-// are found, so none comes up twice.
-func freePorts(host string, n int) ([]int, error) {
-	const lo, hi = 20000, 32768
-	var held []net.Listener
-	defer func() {
-		for _, ln := range held {
-			ln.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == 1000 {
-			return nil, fmt.Errorf("find %d free ports from %d to %d on %s: found %d in 1000 tries", n, lo, hi-1, host, len(ports))
-		}
-		p := lo + rand.IntN(hi-lo)
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err != nil {
-			continue // in use, by this program or another
-		}
-		held = append(held, ln)
-		ports = append(ports, p)
-	}
-	return ports, nil
 }
 
 // waitFormed waits until a meta leader knows every node and every node

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
 )
 
 // Defaults of NodeConfig.
@@ -39,7 +41,7 @@ type NodeConfig struct {
 	// authentication of their own.
 	Host string
 	// Port is the client port; 0 picks a free one (Node.Port tells which),
-	// below the range the system gives outgoing connections (freePorts).
+	// below the range the system gives outgoing connections (freeport).
 	Port int
 	// ClusterName must be the same on every node of a cluster
 	// (DefaultClusterName).
@@ -78,11 +80,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if cfg.ClusterName == "" {
 		cfg.ClusterName = DefaultClusterName
 	}
-	// Ports left to pick are picked here, by freePorts, and not by the
-	// server, which would take one of the range outgoing connections
-	// get theirs from: the node's restart on them could find one taken.
+	// Ports left to pick are picked here, and not by the server, which
+	// would take one of the range outgoing connections get theirs from:
+	// the node's restart on them could find one taken (see freeport).
 	if cfg.Port == 0 || cfg.ClusterPort == 0 && len(cfg.Routes) > 0 {
-		ports, err := freePorts(cfg.Host, 2)
+		ports, err := freeport.Pick(cfg.Host, 2)
 		if err != nil {
 			return nil, fmt.Errorf("start NATS node %s: %w", cfg.Name, err)
 		}

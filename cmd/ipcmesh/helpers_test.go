@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/internal/testbin"
-
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -45,15 +45,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
+// freePort returns a port on 127.0.0.1 that was free a moment ago, for a
+// mesh whose next broker binds it again (freeport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return freePorts(t, 1)[0]
+}
+
+// freePorts returns n distinct ports on 127.0.0.1 that were free a moment
+// ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports, err := freeport.Pick("127.0.0.1", n)
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // mesh is where a test's processes meet: a port on 127.0.0.1, a data folder

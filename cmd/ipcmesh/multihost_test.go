@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -269,20 +268,4 @@ func TestTakeoverRemembersTheCluster(t *testing.T) {
 	if len(got.Messages) != 1 || got.Messages[0].Content != "after the takeover" {
 		t.Fatalf("carol on host B has %+v; want the message sent through host A's new broker", got.Messages)
 	}
-}
-
-// freePorts returns n distinct ports on 127.0.0.1 that were free a moment
-// ago: all are held open until every one is picked.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -135,15 +137,14 @@ func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
 }
 
 // FreeAddr returns a 127.0.0.1 address whose port was free a moment ago,
-// for a test mesh to bind.
+// for a test mesh to bind, and each next broker after it (freeport).
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := freeport.Pick("127.0.0.1", 1)
 	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
+		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 }
 
 // RandomKeys returns the keys of a fresh random secret: a private mesh no
