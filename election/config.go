@@ -73,8 +73,12 @@ type Config struct {
 	// it asks the broker for before it fails with ErrNotAnswering
 	// (DefaultAnswerTimeout).
 	AnswerTimeout time.Duration
-	// OnEvent receives pushed events in order, across brokers. It is called
-	// from a connection's read loop and must not block.
+	// OnEvent receives pushed events in order, across brokers, one call at
+	// a time; it is called from a connection's read loop and must not
+	// block. With Subscribe, after each reconnect it also receives, as
+	// pushed messages, the unread mail stored while the peer had no
+	// connection, which no broker pushed to it: those may come after
+	// messages the new broker pushed.
 	OnEvent func(ipc.Event)
 	// OnConnection, when set, is told each time the peer's connection to
 	// the broker is lost (up false) and each time a new one serves, its

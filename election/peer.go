@@ -48,6 +48,9 @@ type Peer struct {
 
 	sess    sessionState
 	filters recent
+	// eventMu keeps OnEvent's calls one at a time: the connection's read
+	// loop makes them, and the supervisor after a reconnect (catchUp).
+	eventMu sync.Mutex
 }
 
 // sessionState is what the peer needs to act as its name on any broker.
@@ -315,6 +318,7 @@ func (p *Peer) supervise(c *ipc.Client) {
 			continue
 		case <-c.Done():
 		}
+		lost := time.Now()
 		p.markLost(c)
 		// A broker we hosted whose own connection died is not serving
 		// anyone well: stop it so that the election can run cleanly.
@@ -348,6 +352,7 @@ func (p *Peer) supervise(c *ipc.Client) {
 			if err == nil {
 				c = nc
 				p.setClient(c)
+				p.catchUp(c, lost)
 				break
 			}
 			if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) {
@@ -453,11 +458,14 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 }
 
 // onEvent passes pushed events on, dropping messages already seen: after a
-// failover the next broker may push a message again.
+// failover the next broker may push a message again, and catchUp hands on
+// what it finds unread.
 func (p *Peer) onEvent(ev ipc.Event) {
 	if ev.Name == ipc.EventGoaway || p.cfg.OnEvent == nil {
 		return
 	}
+	p.eventMu.Lock()
+	defer p.eventMu.Unlock()
 	if ev.Name == ipc.EventMessage {
 		if id := messageID(ev.Body); id != "" && !p.filters.pushed.add(id) {
 			return
