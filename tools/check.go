@@ -53,6 +53,20 @@ func (c *core) addCheck() {
 }
 
 func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs) (*mcp.CallToolResult, any, error) {
+	// A check marks what it returns read, so a retry whose first try was
+	// answered (the answer lost on its way) gets that answer again.
+	key, err := messageID(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot check messages: %w", err)
+	}
+	res, err := c.checks.do(ctx, key, func() (*mcp.CallToolResult, error) {
+		res, _, err := c.checkOnce(ctx, req, in)
+		return res, err
+	})
+	return res, nil, err
+}
+
+func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in checkArgs) (*mcp.CallToolResult, any, error) {
 	const action = "check messages"
 	if in.WaitSeconds < 0 {
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)

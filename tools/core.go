@@ -37,6 +37,8 @@ type core struct {
 	// configured is IPC_NAME, which the first tool call that needs a name
 	// registers; "" when there is none (and on a bound server).
 	configured string
+	// checks answers a retried check with the first try's result.
+	checks replays
 }
 
 // identity is the part of a server that depends on who chooses the name it

@@ -81,9 +81,20 @@ func (t *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusUnauthorized {
+	switch code := resp.StatusCode; {
+	case code == http.StatusUnauthorized:
 		defer resp.Body.Close()
 		return nil, &unauthorizedError{endpoint: req.URL.Redacted(), detail: errorDetail(resp.Body)}
+	case code >= 400 && code < 500 && code != http.StatusNotFound:
+		// 404 is a session the face no longer knows, which connecting
+		// again cures; any other client error is the face's answer.
+		defer resp.Body.Close()
+		return nil, &refusedError{
+			endpoint:   req.URL.Redacted(),
+			status:     resp.Status,
+			detail:     errorDetail(resp.Body),
+			retryAfter: resp.Header.Get("Retry-After"),
+		}
 	}
 	return resp, nil
 }
@@ -121,6 +132,30 @@ func (e *unauthorizedError) Error() string {
 	}
 	return fmt.Sprintf("the ipcmesh HTTP face at %s refused the key (%s): check IPC_KEY or --key-file, "+
 		"or make a new key with `ipcmesh key create NAME` on the mesh's machine", e.endpoint, why)
+}
+
+// refusedError is the face refusing a request with a client error other
+// than 401 (the key: unauthorizedError) and 404: a body over its limit
+// (413), its rate limit (429), a Host or Origin it does not serve (421,
+// 403). The request reached the face, and sending it again would be
+// refused again, so the bridge passes the face's words on and does not
+// retry: the face was reached.
+type refusedError struct {
+	endpoint   string
+	status     string // as the response gave it: "413 Request Entity Too Large"
+	detail     string // the face's own words, if it gave any
+	retryAfter string // the Retry-After header, if any
+}
+
+func (e *refusedError) Error() string {
+	msg := fmt.Sprintf("the ipcmesh HTTP face at %s refused the request (%s)", e.endpoint, e.status)
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	if e.retryAfter != "" {
+		msg += fmt.Sprintf(" (it asks to wait %s s before trying again)", e.retryAfter)
+	}
+	return msg
 }
 
 // unreachable explains a failure to get an answer from the face at

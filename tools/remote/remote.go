@@ -201,6 +201,10 @@ func (b *bridge) session(ctx context.Context) (*mcp.ClientSession, error) {
 		if errors.As(err, &ue) {
 			return nil, ue
 		}
+		var re *refusedError
+		if errors.As(err, &re) {
+			return nil, re
+		}
 		return nil, unreachable(b.endpoint, err)
 	}
 	b.log.Debug("connected to the HTTP face", "url", b.endpoint, "protocol", cs.InitializeResult().ProtocolVersion)
@@ -252,9 +256,10 @@ func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error
 // new connection may cure, rather than an answer.
 func retryable(ctx context.Context, err error) bool {
 	var ue *unauthorizedError
+	var re *refusedError
 	var we *jsonrpc.Error
 	switch {
-	case ctx.Err() != nil, errors.As(err, &ue):
+	case ctx.Err() != nil, errors.As(err, &ue), errors.As(err, &re):
 		return false
 	case errors.As(err, &we):
 		return we.Code == codeRejected
@@ -266,10 +271,13 @@ func retryable(ctx context.Context, err error) bool {
 // own JSON-RPC error as it is, or one that says the face is out of reach.
 func (b *bridge) failure(ctx context.Context, action string, err error) error {
 	var ue *unauthorizedError
+	var re *refusedError
 	var we *jsonrpc.Error
 	switch {
 	case errors.As(err, &ue):
 		return ue
+	case errors.As(err, &re):
+		return fmt.Errorf("cannot %s: %w", action, re)
 	case errors.As(err, &we) && we.Code != codeRejected:
 		return we
 	case ctx.Err() != nil:
