@@ -6,8 +6,10 @@ package tools_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/election"
@@ -218,4 +220,62 @@ func BenchmarkNewBound(b *testing.B) {
 	for b.Loop() {
 		tools.NewBound(alice, tools.BoundOptions{Version: "bench"})
 	}
+}
+
+// TestLargeMessageReadWholeOverHTTP: a model on another machine cannot
+// open the file of a large message on the mesh's machine, so check points
+// it at history with the message's id, which pages through the whole text.
+func TestLargeMessageReadWholeOverHTTP(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	cfg.Store.LargeMessageBytes = 200
+	alice := mcptest.JoinAs(t, cfg, "alice")
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	ts := httptest.NewServer(mcptest.Face(alice, true))
+	defer ts.Close()
+	c := mcptest.ConnectHTTP(t, ts.URL, ts.Client(), "")
+
+	var big strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&big, "line %d of the report, where nothing happens\n", i)
+	}
+	big.WriteString("THE END")
+	r, err := bob.Send(t.Context(), "alice", big.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.Message.ID
+	got := c.OK("check", nil)
+	mcptest.Contains(t, "check", got, "large message", "history with id "+id)
+	mcptest.NotContains(t, "check", got, "large-messages", cfg.DataDir)
+
+	var pages int
+	var text strings.Builder
+	for offset := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatalf("still reading after %d pages at offset %d", pages, offset)
+		}
+		page := c.OK("history", map[string]any{"id": id, "offset": offset})
+		mcptest.Contains(t, "a page", page, "From bob")
+		mcptest.NotContains(t, "a page", page, "large message")
+		for _, l := range strings.Split(page, "\n") {
+			if q, ok := strings.CutPrefix(l, "> "); ok {
+				text.WriteString(q)
+			}
+		}
+		_, rest, more := strings.Cut(page, "history with id "+id+" and offset ")
+		if !more {
+			break
+		}
+		if _, err := fmt.Sscanf(rest, "%d", &offset); err != nil {
+			t.Fatalf("a page's next offset: %v in %q", err, page)
+		}
+	}
+	if want := strings.ReplaceAll(big.String(), "\n", ""); text.String() != want {
+		t.Errorf("the pages hold %d bytes of text (lines joined), want the %d of the message", text.Len(), len(want))
+	}
+	if pages < 2 {
+		t.Errorf("%d bytes came in %d page(s), want several", big.Len(), pages+1)
+	}
+	mcptest.Contains(t, "past the end", c.Fails("history", map[string]any{"id": id, "offset": big.Len() + 1}), "past the end")
+	mcptest.Contains(t, "offset alone", c.Fails("history", map[string]any{"with": "bob", "offset": 5}), "give its id too")
 }

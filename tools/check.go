@@ -103,7 +103,7 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 	for i, m := range r.Messages {
 		ids[i] = m.ID
 		b.WriteString("\n")
-		writeMessage(&b, m, false)
+		c.writeMessage(&b, m, false)
 	}
 	if r.Remaining > 0 {
 		fmt.Fprintf(&b, "\n(%s: call check again.)\n", human.MoreUnread(r.Remaining, in.From != ""))

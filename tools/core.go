@@ -39,6 +39,9 @@ type core struct {
 	configured string
 	// checks answers a retried check with the first try's result.
 	checks replays
+	// paths is set when the model runs on the mesh's machine, where the
+	// file of a large message can be read: results name it.
+	paths bool
 }
 
 // identity is the part of a server that depends on who chooses the name it

@@ -22,7 +22,7 @@ const bodyPrefix = "> "
 // always there: it is what reply_to and history's thread take. Everything
 // but the text is ipcmesh's own or checked by the broker (names, ids,
 // keys), so the first line is the only one that says who wrote it.
-func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
+func (c *core) writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	from := human.Sender(m, showTo)
 	var tags []string
 	if m.Type != "" && m.Type != ipcmesh.TypeMessage {
@@ -38,7 +38,7 @@ func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 	fmt.Fprintf(w, "From %s at %s (%s):\n", from, m.Time.Local().Format("2006-01-02 15:04:05 MST"), strings.Join(tags, ", "))
 	fmt.Fprintln(w, untrusted.Quote(m.Content, bodyPrefix))
 	if m.Large {
-		fmt.Fprintf(w, "(large message, %s: the text above is a summary; the whole text is in %s)\n", human.Size(m.Size), m.Path)
+		fmt.Fprintf(w, "(large message, %s: the text above is a summary; %s)\n", human.Size(m.Size), c.wholeText(m))
 	}
 	if m.Shared != "" {
 		fmt.Fprintf(w, "(points at shared data %q: get_shared reads it)\n", m.Shared)
@@ -46,11 +46,21 @@ func writeMessage(w io.Writer, m ipcmesh.Message, showTo bool) {
 }
 
 // writeMessages writes msgs one after the other, blank lines between.
-func writeMessages(w io.Writer, msgs []ipcmesh.Message, showTo bool) {
+func (c *core) writeMessages(w io.Writer, msgs []ipcmesh.Message, showTo bool) {
 	for _, m := range msgs {
 		fmt.Fprintln(w)
-		writeMessage(w, m, showTo)
+		c.writeMessage(w, m, showTo)
 	}
+}
+
+// wholeText says where the whole text of the large message m is: history
+// with its id, for every model, and the file on the mesh's machine for
+// one that runs there (paths).
+func (c *core) wholeText(m ipcmesh.Message) string {
+	if c.paths && m.Path != "" {
+		return fmt.Sprintf("the whole text is in %s (or: history with id %s)", m.Path, m.ID)
+	}
+	return fmt.Sprintf("the whole text: history with id %s", m.ID)
 }
 
 // channelName is the name of a channel as the model typed it, normalised

@@ -18,7 +18,7 @@ func FuzzWriteMessage(f *testing.F) {
 		m := ipcmesh.Message{ID: "0123456789abcdef", From: "mallory", To: "bob", Time: time.Unix(1e9, 0),
 			Content: body, Size: len(body), Large: large, Path: "/data/large-messages/x.md", Type: ipcmesh.TypeRequest}
 		var b strings.Builder
-		writeMessages(&b, []ipcmesh.Message{m}, true)
+		(&core{paths: large}).writeMessages(&b, []ipcmesh.Message{m}, true)
 		out := b.String()
 		var headers, quoted []string
 		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {

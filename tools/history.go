@@ -18,6 +18,8 @@ type historyArgs struct {
 	With        string `json:"with,omitempty" jsonschema:"an instance: your conversation with it"`
 	Channel     string `json:"channel,omitempty" jsonschema:"a channel: its posts"`
 	Thread      string `json:"thread,omitempty" jsonschema:"a message id: its whole thread"`
+	ID          string `json:"id,omitempty" jsonschema:"a message id: that message alone, with the whole text of a large one"`
+	Offset      int    `json:"offset,omitempty" jsonschema:"with id: read on from this byte of a long text (the previous page says it)"`
 	Before      uint64 `json:"before,omitempty" jsonschema:"page back: only messages before this seq (the previous page says it)"`
 	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, max 200)"`
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
@@ -39,21 +41,29 @@ func (c *core) addHistory() {
 		Name: "history",
 		Description: `Read past messages, read or not: a conversation with an instance (with) or a channel's posts (channel), newest first; or a whole thread (thread), oldest first. ` +
 			`Use for "show my conversation with X", "what was said in #auth-dev?", "show the thread of <id>", "what did X and I discuss yesterday?" (since 48h, until 24h). ` +
-			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns the messages after that id (at once if a reply already came, else when the next one arrives), or says when a done ended it.`,
+			`To wait for the reply to a message you sent, give its id as thread and set wait_seconds: it returns the messages after that id (at once if a reply already came, else when the next one arrives), or says when a done ended it. ` +
+			`With id, one message with its whole text (a large message's, where check shows a summary).`,
 	}, c.history)
 }
 
 func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in historyArgs) (*mcp.CallToolResult, any, error) {
 	const action = "read history"
 	set := 0
-	for _, v := range []string{in.With, in.Channel, in.Thread} {
+	for _, v := range []string{in.With, in.Channel, in.Thread, in.ID} {
 		if v != "" {
 			set++
 		}
 	}
 	switch {
 	case set != 1:
-		return nil, nil, fmt.Errorf("cannot %s: give one of with (an instance), channel or thread (a message id)", action)
+		return nil, nil, fmt.Errorf("cannot %s: give one of with (an instance), channel, thread (a message id) or id (one message)", action)
+	case in.Offset != 0 && in.ID == "":
+		return nil, nil, fmt.Errorf("cannot %s: offset reads on in one message's text: give its id too", action)
+	case in.ID != "" && (in.WaitSeconds > 0 || in.Before > 0 || in.Since != "" || in.Until != ""):
+		return nil, nil, fmt.Errorf("cannot %s: id reads one message: leave out wait_seconds, before, since and until", action)
+	case in.ID != "":
+		res, err := c.wholeMessage(ctx, in.ID, in.Offset)
+		return res, nil, err
 	case in.WaitSeconds < 0:
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)
 	case in.Limit < 0:
@@ -105,7 +115,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		order = "oldest first"
 	}
 	fmt.Fprintf(&b, "%s in %s, %s:\n", human.Count(len(r.Messages), "message"), what, order)
-	writeMessages(&b, r.Messages, in.Channel == "")
+	c.writeMessages(&b, r.Messages, in.Channel == "")
 	if r.More {
 		last := r.Messages[len(r.Messages)-1]
 		if in.Thread != "" {
@@ -158,7 +168,7 @@ func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *elect
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s after %s:\n", human.Count(len(r.Messages), "new message"), id)
-	writeMessages(&b, r.Messages, true)
+	c.writeMessages(&b, r.Messages, true)
 	last := r.Messages[len(r.Messages)-1]
 	if r.Done {
 		done := last

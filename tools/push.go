@@ -84,7 +84,7 @@ func (s *Server) push(ctx context.Context, ss *mcp.ServerSession, m ipcmesh.Mess
 	// message waits in the inbox all the same.
 	if ss.InitializeParams() != nil {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := s.out.notify(wctx, channelNotification, channelMessage(m))
+		err := s.out.notify(wctx, channelNotification, s.channelMessage(m))
 		cancel()
 		if err != nil {
 			s.log.Warn("push a channel notification", "id", m.ID, "err", err)
@@ -98,7 +98,7 @@ func (s *Server) push(ctx context.Context, ss *mcp.ServerSession, m ipcmesh.Mess
 // type ("broadcast" for a broadcast, else the message type, "message" by
 // default), and when set the channel it was posted to, the message it
 // answers with its thread, and the shared key it points at.
-func channelMessage(m ipcmesh.Message) channelParams {
+func (s *Server) channelMessage(m ipcmesh.Message) channelParams {
 	kind := ipcmesh.TypeMessage
 	switch {
 	case m.Broadcast:
@@ -110,7 +110,7 @@ func channelMessage(m ipcmesh.Message) channelParams {
 	// could act on its terminal is shown, not obeyed.
 	content := untrusted.Text(m.Content)
 	if m.Large {
-		content += fmt.Sprintf("\n\n(large message, %s: the whole text is in %s)", human.Size(m.Size), m.Path)
+		content += fmt.Sprintf("\n\n(large message, %s: %s)", human.Size(m.Size), s.wholeText(m))
 	}
 	meta := map[string]string{"from": m.From, "id": m.ID, "type": kind}
 	if m.Channel != "" {

@@ -24,15 +24,15 @@ func TestChannelMessage(t *testing.T) {
 		{"reply", ipcmesh.Message{ID: "id-5", From: "bob", Content: "ok", Type: "response", ReplyTo: "id-4", Thread: "id-1", Shared: "plan"},
 			channelParams{"ok", map[string]string{"from": "bob", "id": "id-5", "reply_to": "id-4", "shared": "plan", "thread": "id-1", "type": "response"}}},
 	} {
-		got := channelMessage(tc.m)
+		got := New(Options{}).channelMessage(tc.m)
 		g, _ := json.Marshal(got)
 		w, _ := json.Marshal(tc.want)
 		if string(g) != string(w) {
 			t.Errorf("%s: got %s, want %s", tc.name, g, w)
 		}
 	}
-	large := channelMessage(ipcmesh.Message{ID: "id-3", From: "bob", Content: "summary…", Large: true, Size: 20000, Path: "/data/large-messages/x.md"})
-	if !strings.HasPrefix(large.Content, "summary…") || !strings.Contains(large.Content, "/data/large-messages/x.md") || !strings.Contains(large.Content, "19.5 KiB") {
+	large := New(Options{}).channelMessage(ipcmesh.Message{ID: "id-3", From: "bob", Content: "summary…", Large: true, Size: 20000, Path: "/data/large-messages/x.md"})
+	if !strings.HasPrefix(large.Content, "summary…") || !strings.Contains(large.Content, "/data/large-messages/x.md") || !strings.Contains(large.Content, "history with id id-3") || !strings.Contains(large.Content, "19.5 KiB") {
 		t.Errorf("large message content %q", large.Content)
 	}
 }

@@ -53,6 +53,6 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(len(msgs), "message"), in.Query)
-	writeMessages(&b, msgs, true)
+	c.writeMessages(&b, msgs, true)
 	return text(b.String()), nil, nil
 }

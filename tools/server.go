@@ -97,7 +97,7 @@ func New(opts Options) *Server {
 	if s.opts.Mesh.Logger == nil {
 		s.opts.Mesh.Logger = log
 	}
-	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes), configured: opts.Name}
+	s.core = core{log: log, id: s, largeBytes: orStoreDefault(opts.Mesh.Store.LargeMessageBytes), configured: opts.Name, paths: true}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: opts.Version}, &mcp.ServerOptions{
 		Instructions: instructions,
 		Logger:       log,
