@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,30 @@ func (c *core) explainArguments(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		}
 		return res, err
+	}
+}
+
+// dropNulls takes an argument given as null for one left out. Clients and
+// models often write null for an optional argument they do not use; the
+// input schema takes only the argument's type, and the SDK's refusal
+// ("type: <invalid reflect.Value> has type \"null\"") tells a model
+// nothing it can act on. A required argument given as null is then
+// missing, which explainArguments says.
+func dropNulls(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if call, ok := req.(*mcp.CallToolRequest); ok && call.Params != nil && bytes.Contains(call.Params.Arguments, []byte("null")) {
+			var args map[string]json.RawMessage
+			if json.Unmarshal(call.Params.Arguments, &args) == nil {
+				n := len(args)
+				maps.DeleteFunc(args, func(_ string, v json.RawMessage) bool { return string(v) == "null" })
+				if len(args) < n {
+					if b, err := json.Marshal(args); err == nil {
+						call.Params.Arguments = b
+					}
+				}
+			}
+		}
+		return next(ctx, method, req)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 type shareArgs struct {
 	Key         string `json:"key" jsonschema:"1-64 letters, digits, '_', '.', ':' or '-'"`
-	Content     string `json:"content" jsonschema:"the content (up to 8 MiB)"`
+	Content     string `json:"content" jsonschema:"the content (as large as a message may be)"`
 	Description string `json:"description,omitempty" jsonschema:"what it is"`
 }
 

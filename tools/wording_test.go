@@ -27,3 +27,15 @@ func TestWrongArgumentsNameTheRealOnes(t *testing.T) {
 		}
 	}
 }
+
+// An optional argument given as null is one left out, as many clients
+// write it; a required one given as null is missing.
+func TestNullArgumentsAreLeftOut(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	mcptest.Contains(t, "check with nulls", c.OK("check", map[string]any{"wait_seconds": nil, "from": nil}), "No new messages for alice")
+	mcptest.Contains(t, "send with a null", c.OK("send", map[string]any{"to": "bob", "content": "hi", "reply_to": nil, "type": nil}), "Delivered to bob")
+	mcptest.Contains(t, "send with a null content", c.Fails("send", map[string]any{"to": "bob", "content": nil}), `needs "content"`)
+}
