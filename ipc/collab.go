@@ -58,21 +58,26 @@ type ChannelLeaveRequest struct {
 // HistoryRequest reads exactly one of: the conversation between the caller
 // and With, a Channel, or the Thread of a message id. Conversations and
 // channels come newest first, a page of Limit before the seq Before (0: the
-// newest); a thread comes whole, oldest first. A Limit of 0 is
-// store.DefaultHistoryLimit, and none is over store.MaxHistoryLimit. Since
-// and Until (both inclusive, optional) keep the messages sent between them.
+// newest); a Limit of 0 is store.DefaultHistoryLimit, and none is over
+// store.MaxHistoryLimit. A thread comes oldest first, from its first
+// message or from the seq After on, a page of Limit (0: as many as
+// store.MaxHistoryLimit) and no more than a frame holds well. Since and
+// Until (both inclusive, optional) keep the messages sent between them.
 type HistoryRequest struct {
 	With    string    `json:"with,omitempty"`
 	Channel string    `json:"channel,omitempty"`
 	Thread  string    `json:"thread,omitempty"`
 	Before  uint64    `json:"before,omitempty"`
+	After   uint64    `json:"after,omitempty"`
 	Limit   int       `json:"limit,omitempty"`
 	Since   time.Time `json:"since,omitzero"`
 	Until   time.Time `json:"until,omitzero"`
 }
 
-// HistoryResult is one page. More says older messages exist: ask again
-// with Before set to the seq of the last (oldest) message of this page.
+// HistoryResult is one page. More says there is more: for a conversation
+// or a channel, older messages (ask again with Before set to the seq of the
+// last, oldest, message of this page); for a thread, later ones (ask again
+// with After set to the seq of the last, newest, message of this page).
 type HistoryResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	More     bool              `json:"more,omitempty"`

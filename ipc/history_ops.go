@@ -27,6 +27,9 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 	if err := checkTimes(req.Since, req.Until); err != nil {
 		return nil, err
 	}
+	if req.After > 0 && req.Thread == "" {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "after reads on in a thread: give thread too (for a conversation or a channel, page back with before)")
+	}
 	page := store.Page{Before: req.Before, Limit: req.Limit, Since: req.Since, Until: req.Until}
 	var (
 		msgs []ipcmesh.Message
@@ -74,8 +77,15 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 			msgs, err = b.reader(name).filter(msgs)
 		}
 		msgs = slices.DeleteFunc(msgs, func(m ipcmesh.Message) bool {
-			return !req.Since.IsZero() && m.Time.Before(req.Since) || !req.Until.IsZero() && m.Time.After(req.Until)
+			return m.Seq <= req.After || !req.Since.IsZero() && m.Time.Before(req.Since) || !req.Until.IsZero() && m.Time.After(req.Until)
 		})
+		limit := req.Limit
+		if limit <= 0 || limit > store.MaxHistoryLimit {
+			limit = store.MaxHistoryLimit
+		}
+		n := len(msgs)
+		msgs = fitBudget(msgs[:min(n, limit)])
+		more = len(msgs) < n
 	}
 	if err != nil {
 		return nil, err
@@ -131,6 +141,11 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 			release()
 			return nil, err
 		}
+		// A page, as a thread's history gives: Last then says where the
+		// next wait reads on.
+		n := len(msgs)
+		msgs = fitBudget(msgs[:min(n, store.MaxHistoryLimit)])
+		cut := len(msgs) < n
 		for _, l := range msgs {
 			after = max(after, l.Seq)
 		}
@@ -149,6 +164,10 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 				}
 			}
 			return res, nil
+		}
+		if cut {
+			release() // none of this page was the caller's to read: read on
+			continue
 		}
 		_, aborted := b.presence.waitFor(c.ctx, woke, left, b.quit)
 		release()
