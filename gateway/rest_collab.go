@@ -22,8 +22,9 @@ type historyResult struct {
 	More     bool              `json:"more" jsonschema:"older messages exist: pass the last seq as before"`
 }
 
-type messagesResult struct {
+type threadResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
+	More     bool              `json:"more" jsonschema:"later messages exist: pass the last seq as after"`
 }
 
 type waitResult struct {
@@ -94,11 +95,16 @@ func (s *Server) history(c *call) (any, error) {
 }
 
 func (s *Server) thread(c *call) (any, error) {
-	r, err := c.peer().History(c.ctx, ipc.HistoryRequest{Thread: c.r.PathValue("id")})
+	q := c.query()
+	req := ipc.HistoryRequest{Thread: c.r.PathValue("id"), After: q.seq("after"), Limit: q.count("limit", 0)}
+	if q.err != nil {
+		return nil, q.err
+	}
+	r, err := c.peer().History(c.ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return messagesResult{Messages: nonNil(r.Messages)}, nil
+	return threadResult{Messages: nonNil(r.Messages), More: r.More}, nil
 }
 
 func (s *Server) waitReply(c *call) (any, error) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -262,11 +263,21 @@ func testRESTEndToEnd(t *testing.T, link func(*Options)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var th messagesResult
+	var th threadResult
 	f.ok(req{method: "GET", path: "/api/v1/threads/" + ask, key: key}, 200, &th)
-	if len(th.Messages) != 2 || th.Messages[0].ID != ask || th.Messages[1].ID != reply.Message.ID {
+	if len(th.Messages) != 2 || th.Messages[0].ID != ask || th.Messages[1].ID != reply.Message.ID || th.More {
 		t.Errorf("thread = %+v", th)
 	}
+	// In pages: the first says more follow, the next reads on after it.
+	f.ok(req{method: "GET", path: "/api/v1/threads/" + ask + "?limit=1", key: key}, 200, &th)
+	if len(th.Messages) != 1 || th.Messages[0].ID != ask || !th.More {
+		t.Errorf("thread's first page = %+v, want the request and more", th)
+	}
+	f.ok(req{method: "GET", path: fmt.Sprintf("/api/v1/threads/%s?limit=1&after=%d", ask, th.Messages[0].Seq), key: key}, 200, &th)
+	if len(th.Messages) != 1 || th.Messages[0].ID != reply.Message.ID || th.More {
+		t.Errorf("thread's next page = %+v, want the reply, no more", th)
+	}
+	f.fails(req{method: "GET", path: "/api/v1/threads/" + ask + "?after=x", key: key}, 400, "bad_request")
 	var wr waitResult
 	f.ok(req{method: "GET", path: "/api/v1/threads/" + ask + "/wait?wait=5s", key: key}, 200, &wr)
 	if len(wr.Messages) != 1 || wr.Messages[0].ID != reply.Message.ID || wr.Last != reply.Message.Seq {
@@ -353,7 +364,7 @@ func TestOthersConversations(t *testing.T) {
 		t.Errorf("carol's inbox = %+v", inbox)
 	}
 	// alice, on the other hand, reads her thread.
-	var th messagesResult
+	var th threadResult
 	f.ok(req{method: "GET", path: "/api/v1/threads/" + dm.Message.ID, key: alice}, 200, &th)
 	if len(th.Messages) != 2 {
 		t.Errorf("alice's thread = %+v", th)

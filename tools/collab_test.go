@@ -6,6 +6,7 @@ package tools_test
 // what the servers say (results, notifications), never on sleeps.
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -260,6 +261,20 @@ func TestThreadWaitWakesAndStopsOnDone(t *testing.T) {
 	}
 	// Waiting on a finished thread returns at once.
 	mcptest.Contains(t, "wait on a done thread", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 300}), "The thread is done")
+
+	// A thread is read in pages, oldest first, each saying how to read on.
+	first := bob.ok("history", map[string]any{"thread": req, "limit": 2})
+	mcptest.Contains(t, "first page", first, "2 messages", "please review", "one nit", "The thread goes on: call history again with thread "+req+" and after ")
+	mcptest.NotContains(t, "first page", first, "all yours")
+	_, rest, _ := strings.Cut(first, " and after ")
+	var after uint64
+	if _, err := fmt.Sscanf(rest, "%d", &after); err != nil {
+		t.Fatalf("the first page's after: %v in %q", err, first)
+	}
+	next := bob.ok("history", map[string]any{"thread": req, "limit": 2, "after": after})
+	mcptest.Contains(t, "next page", next, "1 message", "all yours", "The thread is done")
+	mcptest.NotContains(t, "next page", next, "goes on", "one nit")
+	mcptest.Contains(t, "after without thread", bob.fails("history", map[string]any{"with": "alice", "after": 3}), "give thread too")
 }
 
 func TestShare(t *testing.T) {

@@ -21,6 +21,7 @@ type historyArgs struct {
 	ID          string `json:"id,omitempty" jsonschema:"a message id: that message alone, with the whole text of a large one"`
 	Offset      int    `json:"offset,omitempty" jsonschema:"with id: read on from this byte of a long text (the previous page says it)"`
 	Before      uint64 `json:"before,omitempty" jsonschema:"page back: only messages before this seq (the previous page says it)"`
+	After       uint64 `json:"after,omitempty" jsonschema:"with thread: read on after this seq (the previous page says it)"`
 	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, max 200)"`
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
 	Since       string `json:"since,omitempty" jsonschema:"only since: 24h, 7d, 2026-01-02 or RFC 3339"`
@@ -57,6 +58,8 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	switch {
 	case set != 1:
 		return nil, nil, fmt.Errorf("cannot %s: give one of with (an instance), channel, thread (a message id) or id (one message)", action)
+	case in.After > 0 && in.Thread == "":
+		return nil, nil, fmt.Errorf("cannot %s: after reads on in a thread: give thread too (with or channel page back with before)", action)
 	case in.Offset != 0 && in.ID == "":
 		return nil, nil, fmt.Errorf("cannot %s: offset reads on in one message's text: give its id too", action)
 	case in.ID != "" && (in.WaitSeconds > 0 || in.Before > 0 || in.Since != "" || in.Until != ""):
@@ -84,7 +87,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	if in.WaitSeconds > 0 {
 		return c.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
 	}
-	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, Limit: in.Limit, Since: since, Until: until})
+	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, After: in.After, Limit: in.Limit, Since: since, Until: until})
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
@@ -107,6 +110,9 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		if in.Before > 0 {
 			return text(fmt.Sprintf("No messages in %s before seq %d.", what, in.Before)), nil, nil
 		}
+		if in.After > 0 {
+			return text(fmt.Sprintf("No messages in %s after seq %d.", what, in.After)), nil, nil
+		}
 		return text(fmt.Sprintf("No messages in %s yet.", what)), nil, nil
 	}
 	var b strings.Builder
@@ -119,7 +125,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	if r.More {
 		last := r.Messages[len(r.Messages)-1]
 		if in.Thread != "" {
-			b.WriteString("\n(The thread goes on: read on from its last message shown.)\n")
+			fmt.Fprintf(&b, "\n(The thread goes on: call history again with thread %s and after %d.)\n", in.Thread, last.Seq)
 		} else {
 			fmt.Fprintf(&b, "\n(Older messages: call history again with before %d.)\n", last.Seq)
 		}
