@@ -14,7 +14,10 @@ import (
 var errNoReply = errors.New("no reply")
 
 // handler serves one op. name is the connection's identity ("" if it has
-// none yet); ops that need one are declared with needsName.
+// none yet) when the request was read; ops that need one are declared with
+// needsName. Another connection may change it before the op runs: the ops
+// that decide who holds a name check it again under b.names (see
+// Broker.stillActsAs).
 type handler struct {
 	needsName bool
 	serve     func(b *Broker, c *conn, name string, body json.RawMessage) (any, error)

@@ -15,7 +15,7 @@ import (
 // token for the name resumes it; a name acting on another connection is
 // taken; a name whose session has not expired is taken (only its token can
 // claim it); anything else is free.
-func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, error) {
+func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req RegisterRequest
 	if err := decode(OpRegister, body, &req); err != nil {
 		return nil, err
@@ -33,6 +33,9 @@ func (b *Broker) register(c *conn, current string, body json.RawMessage) (any, e
 	}
 	b.names.Lock()
 	defer b.names.Unlock()
+	// The name the request was read with may be gone by now (see
+	// stillActsAs), and with it the claim to the name's session.
+	current := b.presence.nameOf(c)
 	now := b.cfg.Now()
 	sess, found, err := b.store.Session(req.Name)
 	if err != nil {
@@ -152,6 +155,9 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	}
 	b.names.Lock()
 	defer b.names.Unlock()
+	if err := b.stillActsAs(c, OpRename, name); err != nil {
+		return nil, err
+	}
 	now := b.cfg.Now()
 	if rr, done, err := b.store.RenameDone(req.RequestID); err != nil {
 		return nil, err
@@ -200,6 +206,9 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error) {
 	b.names.Lock()
 	defer b.names.Unlock()
+	if err := b.stillActsAs(c, OpUnregister, name); err != nil {
+		return nil, err
+	}
 	if err := b.store.RevokeSession(c.ctx, name); err != nil {
 		return nil, err
 	}
@@ -207,6 +216,28 @@ func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error
 	b.release(name)
 	b.presence.notify(name) // waiting checks end now, not when their time is up
 	return struct{}{}, nil
+}
+
+// stillActsAs refuses an op that decides about name, the connection's name
+// when its request was read, if the connection no longer acts as it. In
+// between, another connection of the same session may have unregistered
+// the name or renamed it away, and another instance may have registered it
+// since: the op would end, move or join that instance's session. It is
+// called with b.names held, under which no connection with a request in
+// flight changes its name.
+func (b *Broker) stillActsAs(c *conn, op, name string) error {
+	switch now := b.presence.nameOf(c); now {
+	case name:
+		return nil
+	case "":
+		return ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+			"%s was not done: this connection stopped acting as %q before it ran (the session was unregistered on another connection): register or resume first",
+			op, name)
+	default:
+		return ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+			"%s was not done: this connection acts as %q now, not %q (it was renamed on another connection before the %s ran): send it again if it is still meant for %q",
+			op, now, name, op, now)
+	}
 }
 
 func (b *Broker) allowRegister(c *conn) error {
