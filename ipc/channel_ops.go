@@ -11,10 +11,12 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
-// checkMembers validates and dedupes names given for a channel.
-func checkMembers(names []string) ([]string, error) {
+// checkMembers validates and dedupes the members a request of op names.
+// The limit counts them as the request sent them: the caller, whom op may
+// add too, is not one of them. advice says what to do with more.
+func checkMembers(op string, names []string, advice string) ([]string, error) {
 	if len(names) > MaxMembers {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%d members at once is over the limit of %d: add them in parts", len(names), MaxMembers)
+		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s names %d members, over the limit of %d for one request: %s", op, len(names), MaxMembers, advice)
 	}
 	var out []string
 	for _, n := range names {
@@ -61,9 +63,13 @@ func (b *Broker) channelCreate(c *conn, name string, body json.RawMessage) (any,
 	if err := checkDescription("channel description", req.Description); err != nil {
 		return nil, err
 	}
-	members, err := checkMembers(append([]string{name}, req.Members...))
+	members, err := checkMembers(OpChannelCreate, req.Members,
+		fmt.Sprintf("create the channel with at most %d and add the rest with %s", MaxMembers, OpChannelJoin))
 	if err != nil {
 		return nil, err
+	}
+	if !slices.Contains(members, name) {
+		members = append([]string{name}, members...)
 	}
 	chans, err := b.store.Channels()
 	if err != nil {
@@ -162,7 +168,7 @@ func (b *Broker) channelJoin(c *conn, name string, body json.RawMessage) (any, e
 	if err != nil {
 		return nil, err
 	}
-	add, err := checkMembers(req.Members)
+	add, err := checkMembers(OpChannelJoin, req.Members, "add them in parts")
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,9 @@ const (
 	// MaxStatus and MaxDescription bound set_status's fields, in bytes.
 	MaxStatus      = 200
 	MaxDescription = 500
-	// MaxMembers bounds the names one channel_create or channel_join adds.
+	// MaxMembers bounds the names one channel_create or channel_join
+	// gives in members; the caller, whom either may add as well, is not
+	// counted.
 	MaxMembers = 1000
 )
 

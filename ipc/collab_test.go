@@ -212,6 +212,45 @@ func testChannelJoinLeave(t *testing.T, kind storeKind) {
 	bob.refused(t, ipcmesh.CodeInvalidName, ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "dev", Members: []string{"no one"}})
 }
 
+// channel_create and channel_join each take up to MaxMembers names in
+// members; the caller, whom both may add as well, is not one of them, and
+// a refusal names the count the request sent.
+func TestChannelMembersLimit(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	names := func(prefix string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%d", prefix, i)
+		}
+		return out
+	}
+
+	full := alice.createChannel(t, ipc.ChannelCreateRequest{Name: "full", Members: names("m", ipc.MaxMembers)}).Channel
+	if len(full.Members) != ipc.MaxMembers+1 || !slices.Contains(full.Members, "alice") {
+		t.Fatalf("channel_create with %d members besides the caller made %d members (alice among them: %v), want %d",
+			ipc.MaxMembers, len(full.Members), slices.Contains(full.Members, "alice"), ipc.MaxMembers+1)
+	}
+	// The caller named among them counts once.
+	self := alice.createChannel(t, ipc.ChannelCreateRequest{Name: "self", Members: append(names("m", ipc.MaxMembers-1), "alice")}).Channel
+	if len(self.Members) != ipc.MaxMembers {
+		t.Fatalf("channel_create naming the caller among %d members made %d members, want %d", ipc.MaxMembers, len(self.Members), ipc.MaxMembers)
+	}
+	over := fmt.Sprint(ipc.MaxMembers + 1)
+	e := alice.refused(t, ipcmesh.CodeTooLarge, ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "over", Members: names("m", ipc.MaxMembers+1)})
+	wantMention(t, e.Message, over+" members", fmt.Sprint(ipc.MaxMembers), "channel_join")
+	if slices.Contains(alice.channels(t, "over"), "over") {
+		t.Error("a refused channel_create made the channel")
+	}
+
+	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "grow"})
+	if ch := alice.joinChannel(t, "grow", names("j", ipc.MaxMembers)...); len(ch.Members) != ipc.MaxMembers+1 {
+		t.Fatalf("channel_join adding %d members: %d members, want %d", ipc.MaxMembers, len(ch.Members), ipc.MaxMembers+1)
+	}
+	e = alice.refused(t, ipcmesh.CodeTooLarge, ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "grow", Members: names("k", ipc.MaxMembers+1)})
+	wantMention(t, e.Message, over+" members", fmt.Sprint(ipc.MaxMembers))
+}
+
 func TestChannelPostReachesEveryMemberOnce(t *testing.T) {
 	forEachStore(t, testChannelPostReachesEveryMemberOnce)
 }
