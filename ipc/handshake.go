@@ -126,7 +126,7 @@ func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	// so that a flood of them leaves the budget to peers.
 	if ok, retry := b.hellos.Allow("hello"); !ok {
 		answer(nc, f.ID, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
-			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retry.Milliseconds()})
+			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retryAfterMS(retry)})
 		return false
 	}
 	var hello HelloRequest

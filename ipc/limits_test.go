@@ -1,11 +1,13 @@
 package ipc_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -126,4 +128,57 @@ func TestRateLimitHandshakes(t *testing.T) {
 		t.Errorf("rate_limited with RetryAfterMS %d", refused.RetryAfterMS)
 	}
 	wantMention(t, refused.Message, "retry")
+}
+
+// A refused hello asks for a wait of at least 1 ms, as every refusal does,
+// even when less than a millisecond of it is left: rounded down to 0 (and
+// so left out of the answer), it told the client to come back at once,
+// into the same refusal.
+func TestRateLimitHandshakesRetryAfterLessThan1ms(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) {
+		// A hello every 0.5 ms: every refusal is within 0.5 ms of the next
+		// place.
+		o.Config.Limits.HandshakesPerSecond = 2000
+		o.Config.Limits.HandshakeBurst = 1
+	})
+	nonce, err := auth.NewNonce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: nonce})
+	// Hellos sent together, on connections opened beforehand, come faster
+	// than one each 0.5 ms; a machine slow enough to space them out is
+	// given a few more rounds to refuse one.
+	const conns, rounds = 32, 50
+	for range rounds {
+		rs := make([]*rawConn, conns)
+		for i := range rs {
+			rs[i] = m.rawDial(t)
+		}
+		for _, r := range rs {
+			if err := r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello}); err != nil {
+				t.Fatalf("write hello: %v", err)
+			}
+		}
+		refused := 0
+		for _, r := range rs {
+			f, err := r.read()
+			if err != nil {
+				t.Fatalf("the answer to a hello: %v", err)
+			}
+			r.nc.Close()
+			if f.Error == nil {
+				continue
+			}
+			e := wantCode(t, f.Error, ipcmesh.CodeRateLimited)
+			if e.RetryAfterMS < 1 {
+				t.Fatalf("a refused hello has retry_after_ms %d, want at least 1", e.RetryAfterMS)
+			}
+			refused++
+		}
+		if refused > 0 {
+			return
+		}
+	}
+	t.Fatalf("%d rounds of %d hellos at once, with room for one every 0.5 ms, were never refused", rounds, conns)
 }

@@ -242,11 +242,7 @@ func (b *Broker) stillActsAs(c *conn, op, name string) error {
 
 func (b *Broker) allowRegister(c *conn) error {
 	if ok, retry := b.regs.Allow(c.id); !ok {
-		return &ipcmesh.Error{
-			Code:         ipcmesh.CodeRateLimited,
-			Message:      fmt.Sprintf("too many register or resume attempts on this connection; retry in %d ms", retry.Milliseconds()+1),
-			RetryAfterMS: retry.Milliseconds() + 1,
-		}
+		return rateLimited("too many register or resume attempts on this connection", retry)
 	}
 	return nil
 }
