@@ -342,6 +342,38 @@ func testResumeAfterRename(t *testing.T, kind storeKind) {
 	}
 }
 
+// The rename's request id picks up the new name only with a token the
+// client could still resume with: an expired token of the old name claims
+// nothing, here as anywhere.
+func TestResumeAfterRenameNeedsALiveToken(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Now = clock.Now
+		o.Config.SessionTTL = time.Hour
+	})
+	p := m.dial(t)
+	old := p.register(t, ipc.RegisterRequest{Name: "before"})
+	clock.Advance(30 * time.Minute)
+	rid := ipc.NewID()
+	var renamed ipc.Session
+	p.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: rid, NewName: "after"}, &renamed)
+	p.Close()
+	// The old token has expired; the session the rename made has a quarter
+	// of an hour left.
+	clock.Advance(45 * time.Minute)
+
+	var got ipc.Session
+	err := m.dial(t).call(ipc.OpResume, ipc.ResumeRequest{Token: old.Token, RenameRequest: rid}, &got)
+	if err == nil {
+		t.Fatalf("an expired token of before with the rename's request id resumed %+v", got)
+	}
+	wantCode(t, err, ipcmesh.CodeUnauthorized)
+	m.dial(t).must(t, ipc.OpResume, ipc.ResumeRequest{Token: renamed.Token}, &got)
+	if got.Name != "after" {
+		t.Fatalf("resume with the renamed session's token = %+v, want after", got)
+	}
+}
+
 func TestRenameWhileChecking(t *testing.T) { forEachStore(t, testRenameWhileChecking) }
 
 func testRenameWhileChecking(t *testing.T, kind storeKind) {

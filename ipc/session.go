@@ -117,8 +117,10 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 	}
 	// A rename that committed just before the broker was lost revokes the
 	// token its own client holds; the rename's request id, known only to
-	// that client, lets it pick up the new name.
-	if req.RenameRequest != "" {
+	// that client, lets it pick up the new name. The token must be one
+	// that client could still resume with: its session is gone, but an
+	// expired token claims nothing, here as anywhere.
+	if req.RenameRequest != "" && !tok.Expired(now) {
 		rr, done, err := b.store.RenameDone(req.RenameRequest)
 		if err != nil {
 			return nil, err
