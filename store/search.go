@@ -154,7 +154,8 @@ func (m *matcher) tooOld(h *recordHead) bool {
 // first, at most q.Limit: direct messages it sent or received, and posts of
 // the channels in q.Channels. Words are matched as whole words, ignoring
 // case; words of one letter or over 40 bytes are ignored, and a query with
-// no other words matches every message the filters let through.
+// no other words matches every message the filters let through (with no
+// filter either, it is refused).
 //
 // Messages the background indexer has not reached yet (the newest, past
 // the watermark) are scanned directly; older ones are found by walking the
@@ -174,6 +175,11 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 	words := tokens(q.Words)
 	if len(words) > maxQueryWords {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a search may have at most %d words, got %d", maxQueryWords, len(words))
+	}
+	if len(words) == 0 && q.From == "" && q.Channel == "" && q.Since.IsZero() && q.Until.IsZero() {
+		// As an empty query with no filter is refused: it would list every
+		// message, which is not what a query of one-letter words asked.
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the query %q has no word to search for (words of one letter or over %d bytes are ignored): give a longer word, or a filter (from, channel, since, until)", q.Words, maxWordBytes)
 	}
 	m := &matcher{q: q, allowed: make(map[string]bool, len(q.Channels))}
 	if !q.Since.IsZero() {

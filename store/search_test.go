@@ -109,6 +109,9 @@ func TestSearch(t *testing.T) {
 			}
 			_, err = s.Search(Query{Words: many, Reader: "bob"})
 			wantCode(t, err, ipcmesh.CodeBadRequest)
+			// Words that are all ignored, and no filter: not every message.
+			_, err = s.Search(Query{Words: "a b", Reader: "bob", Channels: []string{"dev"}})
+			wantCode(t, err, ipcmesh.CodeBadRequest)
 		})
 	}
 }
