@@ -61,7 +61,7 @@ func (s *Store) backup(path string, batch int) error {
 		err = cerr
 	}
 	if err == nil {
-		err = embedFiles(s.dir, tmp, files, batch)
+		err = embedFiles(s.dir, tmp, files, batch, s.readFile)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -107,13 +107,14 @@ func spillNames(t *tables) (map[string][]string, error) {
 	return files, err
 }
 
-// embedFiles adds the named spill files of the data folder dir to the
-// database copy at path, in transactions of about batch bytes, so that a
-// store with many large bodies is not held in memory at once. A file that
+// embedFiles adds the named spill files of the data folder dir, as read
+// reads them, to the database copy at path, in transactions of about batch
+// bytes, so that a store with many large bodies is not held in memory at
+// once. A file that
 // is gone was swept after the copy was taken, with the record that named
 // it; the live store has lost nothing, and the backup keeps the record as
 // the live store had it a moment before.
-func embedFiles(dir, path string, files map[string][]string, batch int) error {
+func embedFiles(dir, path string, files map[string][]string, batch int, read func(string) ([]byte, error)) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -136,7 +137,7 @@ func embedFiles(dir, path string, files map[string][]string, batch int) error {
 			}
 			for size := 0; len(todo) > 0 && size < batch; todo = todo[1:] {
 				f := todo[0]
-				body, err := os.ReadFile(filepath.Join(dir, f.folder, f.name))
+				body, err := read(filepath.Join(dir, f.folder, f.name))
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}

@@ -186,7 +186,7 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = embedFiles(dir, path, files, embedBatch)
+		err = embedFiles(dir, path, files, embedBatch, os.ReadFile)
 	}
 	if err != nil {
 		os.Remove(path)

@@ -166,7 +166,7 @@ func (s *Store) GetShared(key string) (ipcmesh.Shared, error) {
 		sh.Content = string(content)
 		return sh, nil
 	}
-	body, err := readPlainFile(s.sharedDir, m.File)
+	body, err := s.readPlainFile(s.sharedDir, m.File)
 	if err != nil {
 		return ipcmesh.Shared{}, ipcmesh.Errorf(ipcmesh.CodeNotFound,
 			"the content shared under %q is missing from %s (%v): it may have been deleted by hand; share it again", key, s.sharedDir, err)
@@ -232,11 +232,11 @@ var errNotPlain = errors.New("not a plain file name")
 
 // readPlainFile reads a file the store named in dir, refusing any name
 // that could lead elsewhere.
-func readPlainFile(dir, name string) (string, error) {
+func (s *Store) readPlainFile(dir, name string) (string, error) {
 	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
 		return "", fmt.Errorf("%q: %w", name, errNotPlain)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	b, err := s.readFile(filepath.Join(dir, name))
 	if err != nil {
 		return "", err
 	}

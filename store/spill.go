@@ -93,7 +93,7 @@ func (s *Store) readSpilled(name string) (string, error) {
 	if !plainName(name) {
 		return "", fmt.Errorf("spill file name %q is not a plain file name", name)
 	}
-	b, err := os.ReadFile(filepath.Join(s.largeDir, name))
+	b, err := s.readFile(filepath.Join(s.largeDir, name))
 	if err != nil {
 		return "", err
 	}

@@ -124,6 +124,9 @@ type Store struct {
 	idx       *indexer
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
 	orphans   orphans
+	// readFile reads a spill file that a record names: os.ReadFile, but
+	// in tests one that changes the store just before the file is read.
+	readFile func(path string) ([]byte, error)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -213,6 +216,7 @@ func Open(opts Options) (*Store, error) {
 		largeDir:  large,
 		sharedDir: shared,
 		db:        db,
+		readFile:  os.ReadFile,
 	}
 	fail := func(what string, err error) (*Store, error) {
 		rec.abandon()
