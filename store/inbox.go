@@ -309,6 +309,10 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	notFound := ipcmesh.Errorf(ipcmesh.CodeNotFound,
 		"%s has no message with id %q: check the id (read messages are kept %s)", name, id, humanDuration(s.opts.HistoryRetention))
+	// A message swept meanwhile keeps its body's file until this read is
+	// done.
+	ticket := s.files.hold()
+	defer s.files.release(ticket)
 	var (
 		rec    record
 		found  bool

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -124,5 +126,110 @@ func TestSpillFileRemovedForDuplicate(t *testing.T) {
 	}
 	if files := spillFiles(t, s); len(files) != 1 {
 		t.Fatalf("spill files %v after a duplicate, want 1", files)
+	}
+}
+
+// beforeNextRead makes the store run change before its next read of a
+// spill file: between the read of the record that names the file and the
+// read of the file, where a write that replaces or removes the record can
+// come.
+func beforeNextRead(s *Store, change func()) {
+	var once sync.Once
+	s.readFile = func(path string) ([]byte, error) {
+		once.Do(change)
+		return os.ReadFile(path)
+	}
+}
+
+// A large shared value replaced while it is being read is read whole: the
+// file of the value the read found is removed once the read is done, not
+// under it, where the read took the value for one deleted by hand. The
+// file is old enough for the sweep of orphan files, which runs meanwhile
+// too, and which must wait for the read as well.
+func TestGetSharedWhileReplaced(t *testing.T) {
+	s, clk := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	ctx := context.Background()
+	share := func(content string) {
+		t.Helper()
+		if _, err := s.Share(ctx, ipcmesh.Shared{Key: "plan", Content: content, StoredBy: "alice"}); err != nil {
+			t.Errorf("share: %v", err)
+		}
+	}
+	old, next := strings.Repeat("the old plan ", 10), strings.Repeat("the new plan ", 10)
+	share(old)
+	// Written before the store was opened, and past the grace.
+	long := clk.Now().Add(-2 * orphanGrace)
+	if err := os.Chtimes(onlyFile(t, s.sharedDir), long, long); err != nil {
+		t.Fatal(err)
+	}
+	beforeNextRead(s, func() {
+		share(next)
+		if st, err := s.Sweep(ctx); err != nil || st.Orphans != 1 {
+			t.Errorf("Sweep = %+v, %v; want the old value's file an orphan", st, err)
+		}
+	})
+	if sh, err := s.GetShared("plan"); err != nil || sh.Content != old {
+		t.Fatalf("GetShared while the value was replaced: %q, %v; want the value it found", sh.Content, err)
+	}
+	// Nothing reads the old file any more: it is gone.
+	onlyFile(t, s.sharedDir)
+	if sh, err := s.GetShared("plan"); err != nil || sh.Content != next {
+		t.Fatalf("GetShared after: %q, %v; want the new value", sh.Content, err)
+	}
+}
+
+// A fetch of a large message that the retention sweep removes meanwhile
+// gets the body of the message it found, and the body's file goes once
+// the fetch is done.
+func TestGetWhileSwept(t *testing.T) {
+	s, clk := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	register(t, s, "bob")
+	ctx := context.Background()
+	body := strings.Repeat("large body ", 10)
+	send(t, s, "big", "alice", "bob", body)
+	if n, err := s.Ack(ctx, "bob", []string{"big"}); err != nil || n != 1 {
+		t.Fatalf("Ack = %d, %v", n, err)
+	}
+	clk.Advance(s.opts.HistoryRetention + time.Hour)
+	beforeNextRead(s, func() {
+		if st, err := s.Sweep(ctx); err != nil || st.History != 1 {
+			t.Errorf("Sweep = %+v, %v; want the read message removed", st, err)
+		}
+	})
+	if _, got, err := s.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("Get while the message was swept: %d bytes, %v; want its body", len(got), err)
+	}
+	if files := spillFiles(t, s); len(files) != 0 {
+		t.Fatalf("large-messages/ holds %v once the fetch is done, want nothing", files)
+	}
+	_, _, err := s.Get("bob", "big")
+	wantCode(t, err, ipcmesh.CodeNotFound)
+}
+
+// A removal waits for the reads under way when it is asked for, and for
+// none that begin after it: a stream of reads that overlap one another
+// does not keep a file for ever.
+func TestFileGuardWaitsOnlyForEarlierReads(t *testing.T) {
+	var g fileGuard
+	path := filepath.Join(t.TempDir(), "body.md")
+	if err := os.WriteFile(path, []byte("body"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exists := func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+	first := g.hold()
+	if n := g.remove(path); n != 1 || !exists() {
+		t.Fatalf("remove under a read: %d, file kept %v; want it left to be removed", n, exists())
+	}
+	second := g.hold()
+	g.release(first)
+	if exists() {
+		t.Fatal("the file waits for a read that began after its removal was asked for")
+	}
+	g.release(second)
+	if n := g.remove(path); n != 0 {
+		t.Fatalf("remove of a file already gone: %d, want 0", n)
 	}
 }

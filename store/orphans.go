@@ -83,13 +83,18 @@ func (s *Store) sweepOrphans() (int, error) {
 			return 0, err
 		}
 	}
-	n := 0
+	// A read under way may have found a suspect named by a record
+	// replaced or deleted since: the guard keeps it until the read is
+	// done.
+	var paths []string
 	for folder, names := range suspects {
 		for name := range names {
-			if os.Remove(filepath.Join(s.dir, folder, name)) == nil {
-				n++
-			}
+			paths = append(paths, filepath.Join(s.dir, folder, name))
 		}
+	}
+	n := 0
+	if len(paths) > 0 {
+		n = s.files.remove(paths...)
 	}
 	o.checked = until
 	return n, nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -57,7 +56,8 @@ func (m sharedMeta) view(key string) ipcmesh.Shared {
 }
 
 // Share stores sh.Content under sh.Key, replacing any earlier value (whose
-// file, if it had one, is removed once the new value is on disk). Size and
+// file, if it had one, is removed once the new value is on disk and no
+// read of the earlier one is under way). Size and
 // Time are set here; StoredBy is the caller's name. Content over
 // MaxMessageBytes is too_large; content over LargeMessageBytes is kept in a
 // file under Dir/shared/ named by the store. The result has no Content.
@@ -128,6 +128,9 @@ func (s *Store) share(ctx context.Context, sh ipcmesh.Shared, maxBytes int) (ipc
 // GetShared returns the value under key with its Content. A missing key is
 // not_found with the near keys as Suggestions.
 func (s *Store) GetShared(key string) (ipcmesh.Shared, error) {
+	// A value replaced meanwhile keeps its file until this read is done.
+	ticket := s.files.hold()
+	defer s.files.release(ticket)
 	var (
 		m       sharedMeta
 		content []byte
@@ -218,13 +221,17 @@ func (s *Store) ListShared() ([]ipcmesh.Shared, error) {
 	return out, nil
 }
 
-// removeFiles deletes files the store named in dir; errors are ignored as
-// in removeSpilled.
+// removeFiles deletes files the store named in dir, as removeSpilled
+// does.
 func (s *Store) removeFiles(dir string, names ...string) {
+	paths := make([]string, 0, len(names))
 	for _, name := range names {
 		if name != "" && name == filepath.Base(name) {
-			os.Remove(filepath.Join(dir, name))
+			paths = append(paths, filepath.Join(dir, name))
 		}
+	}
+	if len(paths) > 0 {
+		s.files.remove(paths...)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,14 +77,103 @@ func isSpillName(name string) bool {
 	return err == nil
 }
 
-// removeSpilled deletes spill files that no committed record names. Errors
-// are ignored: an orphan file wastes space but loses nothing.
+// removeSpilled deletes spill files that no committed record names, once
+// no read that may have found them named is under way (see fileGuard).
+// Errors are ignored: an orphan file wastes space but loses nothing.
 func (s *Store) removeSpilled(names ...string) {
-	for _, name := range names {
-		if name != "" {
-			os.Remove(filepath.Join(s.largeDir, name))
+	s.removeFiles(s.largeDir, names...)
+}
+
+// fileGuard keeps the spill files that reads may still need from being
+// removed under them.
+//
+// A read finds a file's name in a record and reads the file once its
+// transaction has ended; a write that replaces or deletes the record
+// meanwhile removes the file after its commit, and the read would find
+// the file gone, though what it read was only replaced or swept. So a
+// read holds a ticket from before its transaction begins until it has
+// read the files, and a removal asked for while tickets are held waits
+// until every one of them is given back. A ticket taken after the
+// removal was asked for cannot find the name: its transaction begins
+// after the commit that dropped it. Nothing waits: the write that asked
+// for the removal goes on, and the last of those reads to finish removes
+// the file. A file still waiting when the process ends is an orphan for
+// the next Open's sweep.
+type fileGuard struct {
+	mu      sync.Mutex
+	next    uint64              // the next ticket
+	held    map[uint64]struct{} // the tickets not given back
+	waiting []waitingFile
+}
+
+// A waitingFile is a removal that waits for the tickets below before.
+type waitingFile struct {
+	path   string
+	before uint64
+}
+
+// hold takes a ticket, to give back with release once the files found
+// have been read.
+func (g *fileGuard) hold() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = make(map[uint64]struct{})
+	}
+	t := g.next
+	g.next++
+	g.held[t] = struct{}{}
+	return t
+}
+
+// release gives ticket t back and removes the files no held ticket waits
+// for any more.
+func (g *fileGuard) release(t uint64) {
+	g.mu.Lock()
+	delete(g.held, t)
+	var due []string
+	if len(g.waiting) > 0 {
+		oldest := g.next
+		for h := range g.held {
+			oldest = min(oldest, h)
+		}
+		kept := g.waiting[:0]
+		for _, w := range g.waiting {
+			if w.before <= oldest {
+				due = append(due, w.path)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		clear(g.waiting[len(kept):])
+		g.waiting = kept
+	}
+	g.mu.Unlock()
+	for _, path := range due {
+		os.Remove(path)
+	}
+}
+
+// remove deletes the files at paths, at once if no ticket is held, else
+// once every ticket held now is given back. It returns how many it
+// removed or left to be removed.
+func (g *fileGuard) remove(paths ...string) int {
+	g.mu.Lock()
+	if len(g.held) > 0 {
+		for _, path := range paths {
+			g.waiting = append(g.waiting, waitingFile{path: path, before: g.next})
+		}
+		g.mu.Unlock()
+		return len(paths)
+	}
+	g.mu.Unlock()
+	n := 0
+	for _, path := range paths {
+		if os.Remove(path) == nil {
+			n++
 		}
 	}
+	return n
 }
 
 // readSpilled returns the whole body kept in a spill file.

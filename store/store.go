@@ -124,6 +124,7 @@ type Store struct {
 	idx       *indexer
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
 	orphans   orphans
+	files     fileGuard
 	// readFile reads a spill file that a record names: os.ReadFile, but
 	// in tests one that changes the store just before the file is read.
 	readFile func(path string) ([]byte, error)
