@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
@@ -26,8 +28,12 @@ func spillFolders() []string { return []string{largeDir, sharedDir} }
 // Backup writes a consistent copy of the store to path while the store
 // keeps serving: the database is copied inside one read transaction, so
 // writers are not held up, and the spill files that copy names are added to
-// it after. It is written 0600 to a temporary file beside path and renamed
-// into place, so path never holds half a backup.
+// it after; a file whose record is replaced or swept meanwhile stays until
+// the backup has read it (see fileGuard). A file the copy names that is
+// missing from the data folder fails the backup, which names it: the copy
+// would restore its record without the content. The backup is written
+// 0600 to a temporary file beside path and renamed into place, so path
+// never holds half a backup.
 func (s *Store) Backup(path string) error {
 	return s.backup(path, embedBatch)
 }
@@ -43,7 +49,11 @@ func (s *Store) backup(path string, batch int) error {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	tmp := f.Name()
-	var files map[string][]string
+	// Every file the copy names is kept until it is read, whatever becomes
+	// of its record.
+	ticket := s.files.hold()
+	defer s.files.release(ticket)
+	var files map[string][]namedFile
 	err = f.Chmod(0o600)
 	if err == nil {
 		err = s.view(func(tx *bolt.Tx) error {
@@ -61,6 +71,11 @@ func (s *Store) backup(path string, batch int) error {
 		err = cerr
 	}
 	if err == nil {
+		if gone := missingFiles(s.dir, files); len(gone) > 0 {
+			err = missingError(s.dir, gone)
+		}
+	}
+	if err == nil {
 		err = embedFiles(s.dir, tmp, files, batch, s.readFile)
 	}
 	if err == nil {
@@ -76,11 +91,17 @@ func (s *Store) backup(path string, batch int) error {
 	return nil
 }
 
+// A namedFile is a spill file that a record names.
+type namedFile struct {
+	name   string // the file's name in its folder
+	record string // which record names it: message "id" or shared key "key"
+}
+
 // spillNames lists the spill files the records of t name, by folder. A
 // database that was never opened as a store (a fresh file) has no
 // buckets, and names none.
-func spillNames(t *tables) (map[string][]string, error) {
-	files := make(map[string][]string)
+func spillNames(t *tables) (map[string][]namedFile, error) {
+	files := make(map[string][]namedFile)
 	if t.messages() == nil || t.shared() == nil {
 		return files, nil
 	}
@@ -90,7 +111,7 @@ func spillNames(t *tables) (map[string][]string, error) {
 			return fmt.Errorf("message %x: %w", k, err)
 		}
 		if rec.File != "" {
-			files[largeDir] = append(files[largeDir], rec.File)
+			files[largeDir] = append(files[largeDir], namedFile{rec.File, fmt.Sprintf("message %q", rec.ID)})
 		}
 		return nil
 	})
@@ -100,21 +121,46 @@ func spillNames(t *tables) (map[string][]string, error) {
 	err = t.shared().ForEach(func(k, v []byte) error {
 		m, _, err := unmarshalShared(string(k), v)
 		if err == nil && m.File != "" {
-			files[sharedDir] = append(files[sharedDir], m.File)
+			files[sharedDir] = append(files[sharedDir], namedFile{m.File, fmt.Sprintf("shared key %q", k)})
 		}
 		return err
 	})
 	return files, err
 }
 
+// missingFiles returns, as folder/name with the record that names it, the
+// files of files that the data folder dir lacks.
+func missingFiles(dir string, files map[string][]namedFile) []string {
+	var gone []string
+	for _, folder := range spillFolders() {
+		for _, f := range files[folder] {
+			if _, err := os.Lstat(filepath.Join(dir, folder, f.name)); errors.Is(err, fs.ErrNotExist) {
+				gone = append(gone, fmt.Sprintf("%s (%s)", filepath.Join(folder, f.name), f.record))
+			}
+		}
+	}
+	return gone
+}
+
+// missingError is a backup's error for the files gone from the data
+// folder dir. No write of the store removes a file that a record names,
+// nor one that a backup under way has still to read, so they were
+// removed by something else.
+func missingError(dir string, gone []string) error {
+	const shown = 10
+	list := strings.Join(gone[:min(len(gone), shown)], ", ")
+	if len(gone) > shown {
+		list += fmt.Sprintf(" and %d more", len(gone)-shown)
+	}
+	return fmt.Errorf("the data folder %s lacks files that records of the store name: %s. They were removed outside ipcmesh, and a backup would restore the records without their content: put the files back, or share the keys again, then back up; to keep the store as it is, copy the data folder while no broker serves it",
+		dir, list)
+}
+
 // embedFiles adds the named spill files of the data folder dir, as read
 // reads them, to the database copy at path, in transactions of about batch
 // bytes, so that a store with many large bodies is not held in memory at
-// once. A file that
-// is gone was swept after the copy was taken, with the record that named
-// it; the live store has lost nothing, and the backup keeps the record as
-// the live store had it a moment before.
-func embedFiles(dir, path string, files map[string][]string, batch int, read func(string) ([]byte, error)) error {
+// once. A file it cannot read fails it: the copy names every file.
+func embedFiles(dir, path string, files map[string][]namedFile, batch int, read func(string) ([]byte, error)) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -122,11 +168,14 @@ func embedFiles(dir, path string, files map[string][]string, batch int, read fun
 	if err != nil {
 		return fmt.Errorf("open the copy: %w", err)
 	}
-	type file struct{ folder, name string }
+	type file struct {
+		folder string
+		namedFile
+	}
 	var todo []file
 	for _, folder := range spillFolders() {
-		for _, name := range files[folder] {
-			todo = append(todo, file{folder, name})
+		for _, f := range files[folder] {
+			todo = append(todo, file{folder, f})
 		}
 	}
 	for len(todo) > 0 && err == nil {
@@ -138,11 +187,8 @@ func embedFiles(dir, path string, files map[string][]string, batch int, read fun
 			for size := 0; len(todo) > 0 && size < batch; todo = todo[1:] {
 				f := todo[0]
 				body, err := read(filepath.Join(dir, f.folder, f.name))
-				if errors.Is(err, os.ErrNotExist) {
-					continue
-				}
 				if err != nil {
-					return err
+					return fmt.Errorf("%s: %w", f.record, err)
 				}
 				b, err := root.CreateBucketIfNotExists([]byte(f.folder))
 				if err != nil {

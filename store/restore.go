@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -171,7 +172,7 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("keep the store as it was: %w", err)
 	}
-	var files map[string][]string
+	var files map[string][]namedFile
 	err = db.View(func(tx *bolt.Tx) error {
 		if _, err := tx.WriteTo(f); err != nil {
 			return err
@@ -186,13 +187,31 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = embedFiles(dir, path, files, embedBatch, os.ReadFile)
+		err = embedFiles(dir, path, present(dir, files), embedBatch, os.ReadFile)
 	}
 	if err != nil {
 		os.Remove(path)
 		return "", fmt.Errorf("keep the store as it was in %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// present returns the files of files that the data folder dir holds.
+// Unlike a backup, the copy kept before a restore leaves out a file that
+// is missing (nothing else writes the folder while Restore holds its
+// lock, so it was removed by hand): the store it keeps lacks it already,
+// and refusing would leave the user with that store and no way to restore
+// another.
+func present(dir string, files map[string][]namedFile) map[string][]namedFile {
+	out := make(map[string][]namedFile, len(files))
+	for folder, list := range files {
+		for _, f := range list {
+			if _, err := os.Lstat(filepath.Join(dir, folder, f.name)); !errors.Is(err, fs.ErrNotExist) {
+				out[folder] = append(out[folder], f)
+			}
+		}
+	}
+	return out
 }
 
 // replaceBuckets makes dst's buckets those of src, in one transaction.
