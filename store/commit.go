@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,10 @@ type request struct {
 	ctx  context.Context
 	fn   writeFn
 	done chan error
+	// unsure is set once fn's writes went to a commit that failed: they
+	// may be on disk all the same (see unsettledError). Only the
+	// committer's goroutine touches it.
+	unsure bool
 	// early, if set, is the submitter's work for once fn's writes are in
 	// the transaction, before the commit makes them durable (see
 	// submitEarly). A lone request's early work runs in the committer, at
@@ -60,6 +65,45 @@ func (r *request) announce(alone bool) {
 		default:
 		}
 	}
+}
+
+// answer sends r its outcome, marked as possibly stored if its writes
+// went to a commit that failed.
+func (r *request) answer(err error) {
+	if err != nil && r.unsure && !mayBeStored(err) {
+		err = &unsettledError{err: err}
+	}
+	r.done <- err
+}
+
+// An unsettledError is the error of a request whose writes may be stored
+// all the same. Either they were committed, and readers see them, but the
+// send journal could not be cleared after the commit, so that a crash
+// before a later commit clears it would undo them; or bbolt's commit
+// failed once they went to it, and a failed sync of its meta page may
+// leave them on disk or not, until a later commit takes their place. The
+// caller must keep what its writes name, a spill file above all: a file
+// left over costs disk until the orphan sweep, a file removed under its
+// record loses the content.
+type unsettledError struct {
+	err       error
+	committed bool // the commit happened; the journal was not cleared after it
+}
+
+func (e *unsettledError) Error() string {
+	if e.committed {
+		return fmt.Sprintf("the write is committed, but the send journal could not be cleared after it (%v), and a crash before a later commit clears it would undo the write: make the request again (a send with the same id is stored once, and answered once it is safe)", e.err)
+	}
+	return fmt.Sprintf("the commit failed after its writes went to the database file (%v), and they may be on disk all the same: make the request again (a send with the same id is stored once)", e.err)
+}
+
+func (e *unsettledError) Unwrap() error { return e.err }
+
+// mayBeStored reports whether err, a request's error, leaves its writes
+// possibly stored: what they name must then be kept.
+func mayBeStored(err error) bool {
+	var u *unsettledError
+	return errors.As(err, &u)
 }
 
 // committer is the single writer of the database. bbolt allows one write
@@ -273,7 +317,7 @@ func (c *committer) settle() {
 func (c *committer) commit(batch []*request) {
 	if err := c.d.brokenErr(); err != nil {
 		for _, r := range batch {
-			r.done <- err
+			r.answer(err)
 		}
 		return
 	}
@@ -285,7 +329,7 @@ func (c *committer) commit(batch []*request) {
 	// they are committed.
 	if err := c.release(); err != nil {
 		for _, r := range batch {
-			r.done <- err
+			r.answer(err)
 		}
 		return
 	}
@@ -293,23 +337,46 @@ func (c *committer) commit(batch []*request) {
 	signalled := false
 	c.d.seq++
 	c.db.NoSync = c.d.noSync
-	err := c.db.Update(func(tx *bolt.Tx) error {
+	wrote, err := c.update(func(tx *bolt.Tx) error {
 		if err := c.apply(tx, batch, errs); err != nil {
 			return err
 		}
 		signalled = len(batch) > 1
 		return nil
 	})
-	if err == nil {
+	switch {
+	case err == nil:
 		// Committed, but not acked until the journal stops naming the
 		// checkpoint this commit replaces.
 		if cerr := c.d.checkpoint(); cerr != nil {
+			var u error = &unsettledError{err: cerr, committed: true}
 			for i := range errs {
-				errs[i] = cmp.Or(errs[i], cerr)
+				errs[i] = cmp.Or(errs[i], u)
 			}
+		}
+	case wrote:
+		for i, r := range batch {
+			r.unsure = r.unsure || errs[i] == nil
 		}
 	}
 	c.finish(batch, errs, err, signalled)
+}
+
+// update runs fn in a write transaction and commits it with commitTx, as
+// bbolt's Update does with Commit. wrote reports whether fn's writes went
+// to the commit, which may then fail having written them (see
+// unsettledError).
+func (c *committer) update(fn func(*bolt.Tx) error) (wrote bool, err error) {
+	tx, err := c.db.Begin(true)
+	if err != nil {
+		return false, err
+	}
+	// After a failure, or a panic in fn; once committed it does nothing.
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return false, err
+	}
+	return true, c.commitTx(tx)
 }
 
 // apply runs the batch's fns in tx, skipping (and marking in errs) the
@@ -342,7 +409,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 			if err != nil {
 				errs[i] = err
 			}
-			r.done <- errs[i]
+			r.answer(errs[i])
 		}
 		return
 	}
@@ -354,7 +421,8 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 			// finish before fn runs again.
 			<-r.earlyDone
 		}
-		errs[i] = c.db.Update(func(tx *bolt.Tx) error {
+		var wrote bool
+		wrote, errs[i] = c.update(func(tx *bolt.Tx) error {
 			if err := r.ctx.Err(); err != nil {
 				return err
 			}
@@ -364,6 +432,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 			r.announce(false)
 			return nil
 		})
+		r.unsure = r.unsure || wrote && errs[i] != nil
 		committed = committed || errs[i] == nil
 	}
 	// Only a commit bbolt synced may become the checkpoint: with none, the
@@ -371,10 +440,12 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 	// yet, and the journal is what keeps it.
 	var cerr error
 	if committed {
-		cerr = c.d.checkpoint()
+		if err := c.d.checkpoint(); err != nil {
+			cerr = &unsettledError{err: err, committed: true}
+		}
 	}
 	for i, r := range batch {
-		r.done <- cmp.Or(errs[i], cerr)
+		r.answer(cmp.Or(errs[i], cerr))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,5 +247,36 @@ func TestSubmitEarlyAlone(t *testing.T) {
 	})
 	if !errors.Is(err, errBad) {
 		t.Fatalf("submitEarly = %v, want %v", err, errBad)
+	}
+}
+
+// A commit that fails once its writes went to bbolt may have reached the
+// disk all the same (a failed sync of the meta page leaves it written or
+// not): the large body a send wrote stays, and its sender is told the send
+// may be stored.
+func TestFailedCommitKeepsTheBodiesItNamed(t *testing.T) {
+	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	s.idx.close() // its commits would take the failure
+	register(t, s, "bob")
+	failed := false // the committer's goroutine alone calls commitTx
+	s.c.commitTx = func(tx *bolt.Tx) error {
+		if !failed {
+			failed = true
+			tx.Rollback()
+			return errors.New("the disk failed to sync")
+		}
+		return tx.Commit()
+	}
+	body := strings.Repeat("large body ", 10)
+	_, err := s.Append(context.Background(), []Draft{{ID: "big", From: "alice", To: "bob", Content: body}})
+	if err == nil || !strings.Contains(err.Error(), "may be on disk") {
+		t.Fatalf("a send whose commit failed: %v; want an error that says it may be stored", err)
+	}
+	if files := spillFiles(t, s); len(files) != 1 {
+		t.Fatalf("large-messages/ holds %v, want the body the failed commit named", files)
+	}
+	d := send(t, s, "big", "alice", "bob", body)
+	if _, got, err := s.Get("bob", "big"); err != nil || got != body || d.Duplicate {
+		t.Fatalf("the retry: duplicate %v, fetch %d bytes, %v; want it stored with its body", d.Duplicate, len(got), err)
 	}
 }

@@ -713,3 +713,82 @@ func TestReplayWithoutSyncs(t *testing.T) {
 		t.Fatal("the journal was not cleared once its sends were stored")
 	}
 }
+
+// failJournalWrites makes every write of the journal fail, as on a disk
+// that returns EIO, until the returned func is called. Nothing may be
+// waiting for the journal's sync meanwhile.
+func failJournalWrites(t *testing.T, s *Store) (restore func()) {
+	t.Helper()
+	good := s.c.d.j.f
+	readOnly, err := os.Open(good.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.c.d.j.f = readOnly
+	return func() {
+		s.c.d.j.f = good
+		readOnly.Close()
+	}
+}
+
+// A large send whose commit succeeded, but after which the journal could
+// not be cleared, is in its recipient's inbox: its body stays, where it
+// was removed as if the send had not been stored. Its sender is told it
+// is stored but not yet safe from a crash, and that sending it again is
+// safe: the retry is a duplicate, answered once the journal is cleared.
+func TestLargeSendKeepsItsBodyWhenTheJournalFailsAfterTheCommit(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	// A journaled send: the journal names a checkpoint, which the large
+	// send's commit must clear.
+	send(t, s, "m0", "alice", "bob", "small")
+	body := strings.Repeat("L", 50000)
+	restore := failJournalWrites(t, s)
+	_, err := s.Append(context.Background(), []Draft{{ID: "big", From: "alice", To: "bob", Content: body}})
+	restore()
+	if err == nil || !strings.Contains(err.Error(), "is committed") || !strings.Contains(err.Error(), "same id") {
+		t.Fatalf("a send committed before the journal failed: %v; want an error that says it is stored and may be sent again", err)
+	}
+	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, []string{"m0", "big"}) {
+		t.Fatalf("bob's inbox %v, want m0 and big", got)
+	}
+	if _, got, err := s.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("fetch of big: %d bytes, %v; want its body", len(got), err)
+	}
+	ds, err := s.Append(context.Background(), []Draft{{ID: "big", From: "alice", To: "bob", Content: body}})
+	if err != nil || !ds[0].Duplicate {
+		t.Fatalf("the retry: %+v, %v; want a duplicate", ds, err)
+	}
+	if _, _, ok := journalOf(t, s.Dir()); ok {
+		t.Fatal("the journal still names a checkpoint after the retry's commit")
+	}
+	if files := spillFiles(t, s); len(files) != 1 {
+		t.Fatalf("large-messages/ holds %v, want the one body", files)
+	}
+}
+
+// Share keeps both files when the journal fails after its commit: the
+// new value is stored, and the old one comes back if a crash undoes the
+// commit.
+func TestShareKeepsItsFilesWhenTheJournalFailsAfterTheCommit(t *testing.T) {
+	s := quietStore(t)
+	ctx := context.Background()
+	old, next := strings.Repeat("O", 50000), strings.Repeat("N", 50000)
+	if _, err := s.Share(ctx, ipcmesh.Shared{Key: "plan", Content: old, StoredBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, "bob")
+	send(t, s, "m0", "alice", "bob", "small")
+	restore := failJournalWrites(t, s)
+	_, err := s.Share(ctx, ipcmesh.Shared{Key: "plan", Content: next, StoredBy: "alice"})
+	restore()
+	if err == nil || !strings.Contains(err.Error(), "is committed") {
+		t.Fatalf("a share committed before the journal failed: %v; want an error that says it is stored", err)
+	}
+	if sh, err := s.GetShared("plan"); err != nil || sh.Content != next {
+		t.Fatalf("GetShared: %d bytes, %v; want the new value", len(sh.Content), err)
+	}
+	if entries, err := os.ReadDir(s.sharedDir); err != nil || len(entries) != 2 {
+		t.Fatalf("shared/ holds %d files (%v), want the new value's and the old one's", len(entries), err)
+	}
+}

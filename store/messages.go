@@ -37,7 +37,9 @@ type Delivery struct {
 // Append stores drafts and returns one Delivery per draft, in order. A draft
 // that is refused (invalid_name, too_large, inbox_full, conflict,
 // rename_loop) is refused alone, in its Delivery; the error is for the whole
-// call (context, disk), and then nothing was written.
+// call (context, disk), and then nothing was written, unless it says the
+// drafts may be stored all the same (a disk that failed during or after
+// their commit): sent again with the same ids, they are stored once.
 func (s *Store) Append(ctx context.Context, drafts []Draft) ([]Delivery, error) {
 	return s.AppendEarly(ctx, drafts, nil)
 }
@@ -124,7 +126,12 @@ func (s *Store) appendEarly(ctx context.Context, drafts []Draft, early func([]De
 		return nil
 	}, announce, entry)
 	if err != nil {
-		s.removeSpilled(files...)
+		// Drafts that may be stored all the same keep their files: which
+		// of them the writes name is not known for sure, and a file no
+		// record names in the end is an orphan for the sweep.
+		if !mayBeStored(err) {
+			s.removeSpilled(files...)
+		}
 		return nil, wrapFault("append", err)
 	}
 	for i, dl := range out {

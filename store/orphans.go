@@ -22,8 +22,11 @@ const orphanGrace = time.Hour
 // A spill file this store writes is named by the record committed after it
 // or removed by the code that wrote it, so orphans are files from before
 // the store was opened: a broker killed between a spill and its commit
-// leaves one. Each such file needs checking once, when it is past the
-// grace, and after the first hour a store has none left to check.
+// leaves one. (A commit whose outcome was unknown when it was answered,
+// an unsettledError, keeps its files, orphans if it did not stay stored:
+// the sweeps after the next Open find them.) Each such file needs
+// checking once, when it is past the grace, and after the first hour a
+// store has none left to check.
 type orphans struct {
 	mu sync.Mutex
 	// opened is when the store was opened, by its clock.

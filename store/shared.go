@@ -116,7 +116,11 @@ func (s *Store) share(ctx context.Context, sh ipcmesh.Shared, maxBytes int) (ipc
 		return b.Put([]byte(sh.Key), v)
 	})
 	if err != nil {
-		s.removeFiles(s.sharedDir, m.File)
+		// A value that may be stored all the same keeps its file, and so
+		// does the value it replaced, which a crash may bring back.
+		if !mayBeStored(err) {
+			s.removeFiles(s.sharedDir, m.File)
+		}
 		return ipcmesh.Shared{}, wrapFault("share "+sh.Key, err)
 	}
 	if oldFile != m.File {
