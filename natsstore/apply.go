@@ -215,7 +215,11 @@ func (s *Store) blob(id string) ([]byte, error) {
 			if time.Now().After(giveUp) {
 				return nil, err
 			}
-		case retryable(err):
+		case retryable(err), errors.Is(err, jetstream.ErrDigestMismatch):
+			// A read of chunks that lost some on the way (the client drops
+			// messages for a reader that falls behind, as a busy machine's
+			// may) ends with a digest that does not match: the object is
+			// whole in the store, and read again.
 			if time.Since(warned) > staleReadFor {
 				warned = time.Now()
 				s.log.Warn("the object store did not give a large event in time; asking again", "object", id, "err", err)
