@@ -16,7 +16,7 @@ import (
 func runList(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("list")
 	asJSON := c.Bool("json", false, "print the instances as JSON")
-	p, _, err := c.open(ctx, e, args, nil)
+	p, _, err := c.open(ctx, e, args, noArgs("list"))
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("status")
 	asJSON := c.Bool("json", false, "print the status as JSON")
-	p, _, err := c.open(ctx, e, args, nil)
+	p, _, err := c.open(ctx, e, args, noArgs("status"))
 	if err != nil {
 		return err
 	}

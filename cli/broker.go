@@ -28,7 +28,11 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	sf.register(fs, true)
 	var face faceFlags
 	face.register(fs)
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("broker")(pos); err != nil {
 		return err
 	}
 	if *detached {

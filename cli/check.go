@@ -20,7 +20,13 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	peek := c.Bool("peek", false, "print without marking the messages read")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
 	from := c.String("from", "", "only direct messages from `NAME` (under any of its names); with --wait, wait for its next one")
-	p, _, err := c.open(ctx, e, args, func([]string) error {
+	p, _, err := c.open(ctx, e, args, func(pos []string) error {
+		if err := noName("check", "read the mail of")(pos); err != nil {
+			if len(pos) == 1 && ipcmesh.ValidateName(pos[0]) == nil {
+				return usagef("%v; to read only the mail from %s: ipcmesh check --from %s", err, pos[0], pos[0])
+			}
+			return err
+		}
 		if err := checkWait(*wait); err != nil {
 			return err
 		}
@@ -99,7 +105,7 @@ func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error
 func runWatch(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("watch")
 	asJSON := c.Bool("json", false, "print one JSON object per message per line")
-	p, _, err := c.open(ctx, e, args, nil)
+	p, _, err := c.open(ctx, e, args, noName("watch", "watch the mail of"))
 	if err != nil {
 		return err
 	}

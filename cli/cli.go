@@ -128,6 +128,13 @@ func Run(e Env, name string, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runCommand(ctx, e, cmd, args)
+}
+
+// runCommand is Run under ctx, which a test can call off: some commands
+// run until they are interrupted.
+func runCommand(ctx context.Context, e Env, cmd command, args []string) int {
+	name := cmd.name
 	stopProfile, err := startProfile(e, name)
 	if err == nil {
 		err = cmd.run(ctx, e, args)
@@ -151,7 +158,7 @@ func Run(e Env, name string, args []string) int {
 	fmt.Fprintf(e.Stderr, "ipcmesh %s: %s\n", name, oneLine(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.Stderr, "usage: ipcmesh %s %s (ipcmesh %s --help says more)\n", cmd.name, cmd.args, cmd.name)
+		fmt.Fprintf(e.Stderr, "usage: %s (ipcmesh %s --help says more)\n", strings.TrimSpace("ipcmesh "+cmd.name+" "+cmd.args), cmd.name)
 		return 2
 	}
 	return 1

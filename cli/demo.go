@@ -25,7 +25,11 @@ import (
 // port, so the user's real mesh is never touched.
 func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	fs := flags("demo")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("demo")(pos); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")

@@ -213,6 +213,33 @@ func argCount(least, most int, msg string) func([]string) error {
 	}
 }
 
+// noArgs is a check for open: the command takes no positionals. A word it
+// ignored could be a name its user meant it to act on while it acted on
+// another.
+func noArgs(cmd string) func([]string) error {
+	return func(pos []string) error {
+		if len(pos) > 0 {
+			return usagef("%s takes no arguments, got %q", cmd, strings.Join(pos, " "))
+		}
+		return nil
+	}
+}
+
+// noName is noArgs for a command that acts as a name: a word given is
+// most likely the name it was meant to act as, and --as is how to say so.
+// what is what the command does as that name, as in "read the mail of".
+func noName(cmd, what string) func([]string) error {
+	return func(pos []string) error {
+		switch {
+		case len(pos) == 0:
+			return nil
+		case len(pos) == 1 && ipcmesh.ValidateName(pos[0]) == nil:
+			return usagef("%s takes no name: it acts as --as NAME, IPC_NAME or the data folder's default name; to %s %s: ipcmesh %s --as %s", cmd, what, pos[0], cmd, pos[0])
+		}
+		return usagef("%s takes no arguments, got %q: it acts as --as NAME, IPC_NAME or the data folder's default name", cmd, strings.Join(pos, " "))
+	}
+}
+
 // closeAll closes p and keeps the first error.
 func closeAll(p *election.Peer, err *error) {
 	if cerr := p.Close(); cerr != nil && *err == nil && !errors.Is(cerr, election.ErrClosed) {

@@ -68,7 +68,7 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runUnregister(ctx context.Context, e Env, args []string) (err error) {
-	p, _, err := asName("unregister").open(ctx, e, args, nil)
+	p, _, err := asName("unregister").open(ctx, e, args, noName("unregister", "unregister"))
 	if err != nil {
 		return err
 	}

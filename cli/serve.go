@@ -28,7 +28,11 @@ func runServe(ctx context.Context, e Env, args []string) error {
 	fs := flags("serve")
 	f.register(fs)
 	sf.register(fs, false)
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs("serve")(pos); err != nil {
 		return err
 	}
 	if f.addr == "" {
