@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -181,15 +183,43 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.Stdout, r)
+		err = printJSON(e.Stdout, r)
+	} else {
+		err = printBroadcast(e, p.Name(), r)
+	}
+	if err != nil {
+		return err
+	}
+	return broadcastFailures(e, p.Name(), r)
+}
+
+// printBroadcast says on stdout whom the broadcast of me reached, unless it
+// reached no one while some copy was refused: broadcastFailures says so.
+func printBroadcast(e Env, me string, r ipc.BroadcastResult) error {
+	var err error
+	switch {
+	case len(r.Recipients) > 0:
+		_, err = fmt.Fprintf(e.Stdout, "as %s: broadcast to %d: %s (online now: %d)\n", me, len(r.Recipients), strings.Join(r.Recipients, ", "), len(r.Online))
+	case len(r.Failed) == 0:
+		_, err = fmt.Fprintf(e.Stdout, "as %s: nobody else is registered: the broadcast reached no one\n", me)
+	}
+	return err
+}
+
+// broadcastFailures says on stderr, a line each, which recipients' copies
+// were refused and why, and then ends the command with exit status 1: a
+// script must not take a broadcast that missed someone for one that
+// reached everyone, nor one that reached no one for one with nobody to
+// reach.
+func broadcastFailures(e Env, me string, r ipc.BroadcastResult) error {
+	if len(r.Failed) == 0 {
+		return nil
 	}
 	if len(r.Recipients) == 0 {
-		fmt.Fprintf(e.Stdout, "as %s: nobody else is registered: the broadcast reached no one\n", p.Name())
-	} else {
-		fmt.Fprintf(e.Stdout, "as %s: broadcast to %d: %s (online now: %d)\n", p.Name(), len(r.Recipients), strings.Join(r.Recipients, ", "), len(r.Online))
+		fmt.Fprintf(e.Stderr, "ipcmesh broadcast: as %s: the broadcast reached none of its %d recipients\n", me, len(r.Failed))
 	}
-	for name, why := range r.Failed {
-		fmt.Fprintf(e.Stdout, "not delivered to %s: %s\n", name, why)
+	for _, name := range slices.Sorted(maps.Keys(r.Failed)) {
+		fmt.Fprintf(e.Stderr, "ipcmesh broadcast: not delivered to %s: %s\n", name, oneLine(errors.New(r.Failed[name])))
 	}
-	return nil
+	return &exitStatus{1}
 }
