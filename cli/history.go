@@ -79,15 +79,25 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		printMessage(w, m, *channel == "")
 	}
 	if r.More && *thread == "" {
+		// The next page is the same command a page further back: as the
+		// same name, and as many at a time.
 		last := r.Messages[len(r.Messages)-1]
-		what := "--with " + *with
+		var what string
+		if name, how := c.id.chosen(e); how == "--as" {
+			what = "--as " + name + " "
+		}
 		if *channel != "" {
-			what = "--channel " + *channel
+			what += "--channel " + *channel
+		} else {
+			what += "--with " + *with
 		}
 		for _, f := range []struct{ name, v string }{{"since", *since}, {"until", *until}} {
 			if f.v != "" {
 				what += fmt.Sprintf(" --%s %s", f.name, f.v)
 			}
+		}
+		if *limit > 0 {
+			what += fmt.Sprintf(" --limit %d", *limit)
 		}
 		fmt.Fprintf(w, "(older messages: ipcmesh history %s --before %d)\n", what, last.Seq)
 	}

@@ -172,7 +172,7 @@ func TestHistoryAndThreadsCLI(t *testing.T) {
 		t.Errorf("paged history %q, want %q", seen, want)
 	}
 	r := m.mustRun("history", "--with", "bob", "--limit", "2", "--as", "alice")
-	wantIn(t, "history", r.stdout, "bob to alice: note 4", "alice to bob: note 5", "(older messages: ipcmesh history --with bob --before ")
+	wantIn(t, "history", r.stdout, "bob to alice: note 4", "alice to bob: note 5", "(older messages: ipcmesh history --as alice --with bob --limit 2 --before ")
 	m.usageFails("history", "--as", "alice")
 	m.usageFails("history", "--with", "bob", "--wait", "5s", "--as", "alice")
 

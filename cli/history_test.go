@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestHistoryOlderHintActsAsTheSameName pages back through alice's
+// conversation with bob while bob is the data folder's default name: the
+// command the hint suggests acts as alice again, with the same --limit,
+// and shows the next page.
+func TestHistoryOlderHintActsAsTheSameName(t *testing.T) {
+	m := newHookMesh(t)
+	alice := m.peer("alice")
+	m.peer("bob") // registered last: the data folder's default name
+	for i := 1; i <= 5; i++ {
+		m.send(alice, "bob", fmt.Sprintf("note %d", i))
+	}
+
+	args := []string{"--as", "alice", "--with", "bob", "--limit", "2"}
+	var pages [][]string
+	for len(pages) < 3 {
+		r := m.run("", "history", args...)
+		if r.code != 0 {
+			t.Fatalf("history %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		var notes []string
+		for _, n := range []string{"note 1", "note 2", "note 3", "note 4", "note 5"} {
+			if strings.Contains(r.stdout, n) {
+				notes = append(notes, n)
+			}
+		}
+		pages = append(pages, notes)
+		_, hint, ok := strings.Cut(r.stdout, "(older messages: ipcmesh history ")
+		if !ok {
+			break
+		}
+		hint, _, _ = strings.Cut(hint, ")")
+		args = strings.Fields(hint)
+		for _, want := range []string{"--as alice", "--limit 2"} {
+			if !strings.Contains(hint, want) {
+				t.Errorf("page %d: the hint %q does not carry %s", len(pages), hint, want)
+			}
+		}
+	}
+	want := [][]string{{"note 4", "note 5"}, {"note 2", "note 3"}, {"note 1"}}
+	if fmt.Sprint(pages) != fmt.Sprint(want) {
+		t.Errorf("paging back by the hints showed %q; want %q", pages, want)
+	}
+}
