@@ -117,5 +117,11 @@ func (p *Peer) Search(ctx context.Context, req ipc.SearchRequest) ([]ipcmesh.Mes
 
 // SetStatus sets this peer's status line and description, shown by List.
 func (p *Peer) SetStatus(ctx context.Context, status, description string) error {
-	return p.Call(ctx, ipc.OpSetStatus, ipc.SetStatusRequest{Status: status, Description: description}, nil)
+	return p.UpdateStatus(ctx, ipc.SetStatusRequest{Status: status, Description: description})
+}
+
+// UpdateStatus is SetStatus as req asks: with KeepDescription, the status
+// line alone.
+func (p *Peer) UpdateStatus(ctx context.Context, req ipc.SetStatusRequest) error {
+	return p.Call(ctx, ipc.OpSetStatus, req, nil)
 }

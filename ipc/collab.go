@@ -148,8 +148,12 @@ type SearchResult struct {
 }
 
 // SetStatusRequest sets the caller's status line and description, shown by
-// list. Empty strings clear them.
+// list. Empty strings clear them. With KeepDescription the description
+// stays as it is, and Description must be empty: a status line changes
+// far more often than what an instance is for. A broker older than the
+// field ignores it and clears the description.
 type SetStatusRequest struct {
-	Status      string `json:"status"`
-	Description string `json:"description,omitempty"`
+	Status          string `json:"status"`
+	Description     string `json:"description,omitempty"`
+	KeepDescription bool   `json:"keep_description,omitempty"`
 }

@@ -817,6 +817,32 @@ func testSetStatusShowsInList(t *testing.T, kind storeKind) {
 		alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Status: status})
 	}
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Description: strings.Repeat("x", ipc.MaxDescription+1)})
+
+	// keep_description sets the status line alone; without it, an absent
+	// description clears the one set before, as it always has.
+	alice.must(t, ipc.OpSetStatus, ipc.SetStatusRequest{Status: "testing auth.go", KeepDescription: true}, nil)
+	if in := instance(t, bob, "alice"); in.Status != "testing auth.go" || in.Description != "the reviewer" {
+		t.Errorf("after a status with keep_description, alice in list = %+v; want the description kept", in)
+	}
+	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpSetStatus, ipc.SetStatusRequest{Status: "idle", Description: "the tester", KeepDescription: true})
+	alice.must(t, ipc.OpSetStatus, ipc.SetStatusRequest{Status: "idle"}, nil)
+	if in := instance(t, bob, "alice"); in.Status != "idle" || in.Description != "" {
+		t.Errorf("after a status without a description, alice in list = %+v; want the description cleared", in)
+	}
+}
+
+// instance is name's record as c's list shows it.
+func instance(t *testing.T, c *peer, name string) ipcmesh.Instance {
+	t.Helper()
+	var list ipc.ListResult
+	c.must(t, ipc.OpList, nil, &list)
+	for _, in := range list.Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	t.Fatalf("%s is not in list", name)
+	return ipcmesh.Instance{}
 }
 
 func TestCollabOpsNeedAName(t *testing.T) { forEachStore(t, testCollabOpsNeedAName) }

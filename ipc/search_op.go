@@ -86,10 +86,17 @@ func (b *Broker) setStatus(c *conn, name string, body json.RawMessage) (any, err
 	if err := checkPlainLine("status", req.Status, "drop it, and put more in the description"); err != nil {
 		return nil, err
 	}
+	desc := &req.Description
+	if req.KeepDescription {
+		if req.Description != "" {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "keep_description keeps the description as it is, and a description %q was given too: leave out one of them", truncate(req.Description, 70))
+		}
+		desc = nil
+	}
 	if err := checkDescription("description", req.Description); err != nil {
 		return nil, err
 	}
-	if err := b.store.SetStatus(c.ctx, name, req.Status, req.Description); err != nil {
+	if err := b.store.SetStatus(c.ctx, name, req.Status, desc); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

@@ -45,7 +45,7 @@ type Store interface {
 	Resolve(name string) (string, error)
 	Instances() ([]ipcmesh.Instance, error)
 	Names() ([]string, error)
-	SetStatus(ctx context.Context, name, status, description string) error
+	SetStatus(ctx context.Context, name, status string, description *string) error
 	Touch(ctx context.Context, seen map[string]time.Time) error
 
 	Channel(name string) (ipcmesh.Channel, bool, error)

@@ -306,7 +306,11 @@ func (s *Store) apply(ev event) outcome {
 	case opSetStatus:
 		var a statusArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.SetStatus(ctx, a.Name, a.Status, a.Description)
+			desc := &a.Description
+			if a.KeepDescription {
+				desc = nil
+			}
+			o.err = s.view.SetStatus(ctx, a.Name, a.Status, desc)
 		}
 	case opTouch:
 		var a map[string]time.Time

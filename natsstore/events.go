@@ -77,10 +77,15 @@ type renameArgs struct {
 	RequestID string        `json:"request_id"`
 }
 
+// statusArgs with KeepDescription keeps the description the view holds
+// when it applies the event, in the log's order. Description then holds
+// the writer's own view's, for the views of older brokers, which know
+// only Description and set it.
 type statusArgs struct {
-	Name        string `json:"name"`
-	Status      string `json:"status"`
-	Description string `json:"description"`
+	Name            string `json:"name"`
+	Status          string `json:"status"`
+	Description     string `json:"description"`
+	KeepDescription bool   `json:"keep_description,omitempty"`
 }
 
 type membersArgs struct {

@@ -78,9 +78,25 @@ func (s *Store) Rename(ctx context.Context, old string, sess store.Session, requ
 	return v.(store.RenameResult), nil
 }
 
-// SetStatus sets name's status line and description.
-func (s *Store) SetStatus(ctx context.Context, name, status, description string) error {
-	_, err := s.write(ctx, opSetStatus, statusArgs{Name: name, Status: status, Description: description})
+// SetStatus sets name's status line and, unless description is nil, its
+// description.
+func (s *Store) SetStatus(ctx context.Context, name, status string, description *string) error {
+	a := statusArgs{Name: name, Status: status}
+	if description != nil {
+		a.Description = *description
+	} else {
+		a.KeepDescription = true
+		insts, err := s.view.Instances()
+		if err != nil {
+			return err
+		}
+		for _, in := range insts {
+			if in.Name == name {
+				a.Description = in.Description
+			}
+		}
+	}
+	_, err := s.write(ctx, opSetStatus, a)
 	return err
 }
 

@@ -439,7 +439,7 @@ func TestSetStatus(t *testing.T) {
 	s, _ := openTest(t, nil)
 	ctx := context.Background()
 	register(t, s, "alice")
-	if err := s.SetStatus(ctx, "alice", "reviewing auth.go", "the reviewer"); err != nil {
+	if err := s.SetStatus(ctx, "alice", "reviewing auth.go", new("the reviewer")); err != nil {
 		t.Fatal(err)
 	}
 	insts, _ := s.Instances()
@@ -451,10 +451,17 @@ func TestSetStatus(t *testing.T) {
 	if insts, _ := s.Instances(); insts[0].Status != "reviewing auth.go" {
 		t.Fatalf("after PutSession %+v", insts)
 	}
-	wantCode(t, s.SetStatus(ctx, "alice", strings.Repeat("x", 201), ""), ipcmesh.CodeBadRequest)
-	wantCode(t, s.SetStatus(ctx, "alice", "", strings.Repeat("x", 501)), ipcmesh.CodeBadRequest)
-	wantCode(t, s.SetStatus(ctx, "nobody", "hi", ""), ipcmesh.CodeNotFound)
-	if err := s.SetStatus(ctx, "alice", "", ""); err != nil {
+	// A nil description keeps the one stored.
+	if err := s.SetStatus(ctx, "alice", "testing auth.go", nil); err != nil {
+		t.Fatal(err)
+	}
+	if insts, _ := s.Instances(); insts[0].Status != "testing auth.go" || insts[0].Description != "the reviewer" {
+		t.Fatalf("after a status alone %+v", insts)
+	}
+	wantCode(t, s.SetStatus(ctx, "alice", strings.Repeat("x", 201), nil), ipcmesh.CodeBadRequest)
+	wantCode(t, s.SetStatus(ctx, "alice", "", new(strings.Repeat("x", 501))), ipcmesh.CodeBadRequest)
+	wantCode(t, s.SetStatus(ctx, "nobody", "hi", nil), ipcmesh.CodeNotFound)
+	if err := s.SetStatus(ctx, "alice", "", new("")); err != nil {
 		t.Fatal(err)
 	}
 	if insts, _ := s.Instances(); insts[0].Status != "" || insts[0].Description != "" {

@@ -36,18 +36,21 @@ const (
 	MaxDescriptionBytes = 500
 )
 
-// SetStatus sets name's status line and description (empty clears them),
-// shown by Instances. A status over 200 bytes or a description over 500 is
+// SetStatus sets name's status line and, unless description is nil, its
+// description (empty clears them), shown by Instances. A nil description
+// keeps the one stored, read in the same transaction as the write, so
+// that a description set meanwhile by another connection of the name is
+// not put back. A status over 200 bytes or a description over 500 is
 // bad_request; a name with no instance record is not_found.
-func (s *Store) SetStatus(ctx context.Context, name, status, description string) error {
+func (s *Store) SetStatus(ctx context.Context, name, status string, description *string) error {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return err
 	}
 	if len(status) > MaxStatusBytes {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a status may be at most %d bytes, got %d: keep it to one short line", MaxStatusBytes, len(status))
 	}
-	if len(description) > MaxDescriptionBytes {
-		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a description may be at most %d bytes, got %d", MaxDescriptionBytes, len(description))
+	if description != nil && len(*description) > MaxDescriptionBytes {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a description may be at most %d bytes, got %d", MaxDescriptionBytes, len(*description))
 	}
 	var refusal error
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
@@ -61,7 +64,10 @@ func (s *Store) SetStatus(ctx context.Context, name, status, description string)
 			refusal = ipcmesh.Errorf(ipcmesh.CodeNotFound, "there is no instance named %s: register it first", name)
 			return nil
 		}
-		inst.Status, inst.Description = status, description
+		inst.Status = status
+		if description != nil {
+			inst.Description = *description
+		}
 		return putInstance(instances, name, inst)
 	})
 	if err == nil {
