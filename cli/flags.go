@@ -77,6 +77,14 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 	return args, nil, nil
 }
 
+// isSet reports whether the flag name was given, its default value too:
+// --description "" clears what leaving the flag out keeps.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 func isBoolFlag(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()

@@ -338,7 +338,13 @@ func TestSetStatus(t *testing.T) {
 
 	mcptest.Contains(t, "set", alice.ok("set_status", map[string]any{"status": "reviewing auth.go", "description": "backend, repo api"}), "reviewing auth.go")
 	mcptest.Contains(t, "list", bob.ok("list_instances", nil), `alice: online`, `status "reviewing auth.go", description "backend, repo api"`)
+	// A status without a description keeps the description; "" clears it.
+	alice.ok("set_status", map[string]any{"status": "testing auth.go"})
+	mcptest.Contains(t, "list after a status alone", bob.ok("list_instances", nil), `status "testing auth.go", description "backend, repo api"`)
 	mcptest.Contains(t, "clear", alice.ok("set_status", map[string]any{"status": ""}), "Cleared")
-	mcptest.NotContains(t, "list after clear", bob.ok("list_instances", nil), "reviewing")
+	mcptest.NotContains(t, "list after clear", bob.ok("list_instances", nil), "testing")
+	mcptest.Contains(t, "list after clear", bob.ok("list_instances", nil), `description "backend, repo api"`)
+	alice.ok("set_status", map[string]any{"status": "idle", "description": ""})
+	mcptest.NotContains(t, "list after clearing the description", bob.ok("list_instances", nil), "backend")
 	mcptest.Contains(t, "too long", alice.fails("set_status", map[string]any{"status": strings.Repeat("x", 201)}), "200")
 }
