@@ -87,14 +87,17 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, lines bool, limit i
 
 // sendLines sends each line of stdin as one message like req, in order,
 // each acked before the next is sent: a stream of numbered lines arrives
-// numbered. A line longer than limit stops it there, unread.
+// numbered. Empty lines are skipped. A line longer than limit stops it
+// there, unread. Errors name a line by its number in the input, empty
+// ones counted, as an editor shows it.
 func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, limit int, asJSON bool) error {
 	sc := bufio.NewScanner(e.Stdin)
 	// A line and its newline fit in limit+1 bytes; a longer one is
 	// ErrTooLong as soon as that much is buffered.
 	sc.Buffer(make([]byte, min(64<<10, limit+1)), limit+1)
-	n := 0
+	read, n := 0, 0 // lines read, messages sent
 	for sc.Scan() {
+		read++
 		line := sc.Text()
 		if line == "" {
 			continue
@@ -102,7 +105,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		req.Content = line
 		r, err := p.SendMessage(ctx, req)
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n+1, err)
+			return fmt.Errorf("line %d: %w", read, err)
 		}
 		n++
 		if asJSON {
@@ -112,7 +115,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		}
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "line %d is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; it and the lines after it were not sent (sent before it: %d)", n+1, limit, n)
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "line %d is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; it and the lines after it were not sent (%s sent before it)", read+1, limit, human.Count(n, "message"))
 	} else if err != nil {
 		return fmt.Errorf("read stdin: %w", err)
 	}

@@ -95,3 +95,26 @@ func TestInputOverTheLimitRefusedUnread(t *testing.T) {
 		t.Errorf("shared keys %v, %v; want none", list, err)
 	}
 }
+
+// TestSendLinesNamesLinesAsInTheInput: send --lines skips empty lines but
+// counts them, so the line an error names is the line of the input.
+func TestSendLinesNamesLinesAsInTheInput(t *testing.T) {
+	m := newHookMesh(t)
+	bob := m.peerWith("bob", "IPC_MAX_MESSAGE_BYTES=10", "IPC_INBOX_CAP=2")
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"ok\n\n\n\nthis line is too long\n", "line 5 is over the limit of 10 bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; it and the lines after it were not sent (1 message sent before it)"},
+		// bob's inbox holds two: ok, and first; second, on line 4, finds it full.
+		{"\nfirst\n\nsecond\n", "line 4: the inbox of bob is full"},
+	} {
+		e, out, errb := m.env(tc.in, "IPC_MAX_MESSAGE_BYTES=10", "IPC_INBOX_CAP=2")
+		code := Run(e, "send", []string{"--as", "alice", "--lines", "bob", "-"})
+		if code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("send --lines bob - <<< %q: exit %d, stderr %q; want exit 1 and %q\nstdout: %s", tc.in, code, errb, tc.want, out)
+		}
+	}
+	if got := unreadContents(t, bob); strings.Join(got, ",") != "ok,first" {
+		t.Errorf("bob got %q; want the lines before the ones refused: ok, first", got)
+	}
+}
