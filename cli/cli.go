@@ -136,6 +136,9 @@ func Run(e Env, name string, args []string) int {
 func runCommand(ctx context.Context, e Env, cmd command, args []string) int {
 	name := cmd.name
 	stopProfile, err := startProfile(e, name)
+	if name == "hook" {
+		stopProfile, err = quietProfile(e, stopProfile, err)
+	}
 	if err == nil {
 		err = cmd.run(ctx, e, args)
 		if perr := stopProfile(); err == nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -530,5 +531,31 @@ func TestHookWaitSkipsHeadlessClaude(t *testing.T) {
 	e, out, errb := m.env("", "CLAUDE_CODE_ENTRYPOINT=sdk-cli")
 	if code := Run(e, "hook", []string{"wait", "--as", "builder", "--timeout", "1h"}); code != 0 || out.String() != "" || errb.String() != "" {
 		t.Fatalf("hook wait under claude -p = exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+}
+
+// TestHookRunsWhenItCannotBeRecorded: an IPC_PROFILE_DIR the hook cannot
+// write to is a line on stderr, and the hook does its work and exits 0,
+// as it does whatever goes wrong.
+func TestHookRunsWhenItCannotBeRecorded(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("builder")
+	reviewer := m.peer("reviewer")
+	m.send(reviewer, "builder", "please look at auth.go")
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"IPC_PROFILE_DIR", "IPC_TRACE_DIR"} {
+		// Never shown yet, so shown now.
+		m.setAutoCheck("builder", autocheck.Setting{IntervalMinutes: 1})
+		e, out, errb := m.env(`{"hook_event_name":"UserPromptSubmit"}`, env+"="+filepath.Join(file, "profiles"))
+		code := Run(e, "hook", []string{"check", "--as", "builder"})
+		if code != 0 || !strings.Contains(errb.String(), env) {
+			t.Errorf("hook check with %s under a file: exit %d, stderr %q; want exit 0 and a word on %s", env, code, errb, env)
+		}
+		if c := contextOutput(t, out.String()); !strings.Contains(c.Context, "please look at auth.go") {
+			t.Errorf("hook check with %s under a file showed %q; want the mail", env, c.Context)
+		}
 	}
 }

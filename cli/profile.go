@@ -32,6 +32,23 @@ func startProfile(e Env, name string) (stop func() error, err error) {
 	return func() error { return errors.Join(stopTrace(), stopCPU()) }, nil
 }
 
+// quietProfile is the recording of a hook, which never fails an
+// assistant's turn (hook.go): a recording that cannot start, or cannot be
+// written out, is a line on stderr, and the hook runs without it. stop and
+// err are startProfile's.
+func quietProfile(e Env, stop func() error, err error) (func() error, error) {
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "ipcmesh hook: %s; the hook runs unrecorded\n", oneLine(err))
+		return func() error { return nil }, nil
+	}
+	return func() error {
+		if err := stop(); err != nil {
+			fmt.Fprintf(e.Stderr, "ipcmesh hook: %s\n", oneLine(err))
+		}
+		return nil
+	}, nil
+}
+
 // startOne starts one recording of this process into a file of the
 // folder the variable env names, if it names one.
 func startOne(e Env, env, name, ext string, start func(w io.Writer) error, end func()) (stop func() error, err error) {
