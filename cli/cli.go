@@ -26,8 +26,10 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	// Self is the path of the running program, which starts a detached
-	// broker when no broker is running. Empty, a command hosts the broker
-	// in its own process for its run, as in-process tests want.
+	// broker when no broker is running and which install writes into an
+	// assistant's config. Empty, a command hosts the broker in its own
+	// process for its run, as in-process tests want, and install takes
+	// the path from os.Executable.
 	Self string
 }
 

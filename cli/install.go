@@ -47,12 +47,26 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 			return usagef("--name: %v", err)
 		}
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the path of this ipcmesh binary: %w", err)
+	exe := e.Self
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find the path of this ipcmesh binary: %w", err)
+		}
 	}
 	if exe, err = filepath.Abs(exe); err != nil {
 		return err
+	}
+	if goBuilt(e, exe) {
+		words := make([]string, len(args))
+		for i, a := range args {
+			words[i] = shellQuote(a)
+		}
+		msg := fmt.Sprintf("%s is a build that go run made for one run, in a folder Go empties as it likes: %s would start a program that is gone. Build ipcmesh where it stays and install with that one: go build -o ipcmesh ./cmd/ipcmesh && ./ipcmesh install %s (or go install ./cmd/ipcmesh, and the ipcmesh it puts in $(go env GOPATH)/bin)",
+			exe, clientTitle[client], strings.Join(words, " "))
+		if !*dryRun {
+			return usagef("%s", msg)
+		}
+		fmt.Fprintf(e.Stderr, "ipcmesh install: %s; without --dry-run, install refuses it\n", msg)
 	}
 	env, err := meshEnv(e)
 	if err != nil {
@@ -90,6 +104,36 @@ func oneClient(fs *flag.FlagSet, args []string) (string, error) {
 	}
 	return pos[0], nil
 }
+
+// goBuilt reports whether exe is a binary the go command built for one
+// run (go run, or go test's), which a config must not point at: Go deletes
+// its temporary build folder when the run ends, and trims its build cache,
+// where go run keeps binaries too, when it likes. Both are go-build
+// folders by default; a cache elsewhere is the one GOCACHE names, or one
+// set with go env -w, known by how the cache lays files out (XX/HASH-d/NAME).
+func goBuilt(e Env, exe string) bool {
+	dir := filepath.Dir(exe)
+	for d := dir; ; d = filepath.Dir(d) {
+		base := filepath.Base(d)
+		if digits, ok := strings.CutPrefix(base, "go-build"); ok && strings.Trim(digits, "0123456789") == "" {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if cache := e.Getenv("GOCACHE"); cache != "" && cache != "off" {
+		if rel, err := filepath.Rel(cache, exe); err == nil && filepath.IsLocal(rel) {
+			return true
+		}
+	}
+	return cacheEntry.MatchString(filepath.Base(dir)) && cacheShard.MatchString(filepath.Base(filepath.Dir(dir)))
+}
+
+var (
+	cacheEntry = regexp.MustCompile(`^[0-9a-f]{64}-d$`)
+	cacheShard = regexp.MustCompile(`^[0-9a-f]{2}$`)
+)
 
 // apply makes the edits of client's config at scope, for install or (with
 // in.remove) uninstall, and reports how many changes they made.

@@ -27,11 +27,12 @@ func install(t *testing.T, args ...string) hookResult {
 	return runBare(t, "install", args...)
 }
 
-// runBare runs a command in-process with an empty environment.
+// runBare runs a command in-process with an empty environment, as the
+// program testExe.
 func runBare(t *testing.T, name string, args ...string) hookResult {
 	t.Helper()
 	var out, errb lockedBuffer
-	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Self: testExe(t)}
 	code := Run(e, name, args)
 	return hookResult{code, out.String(), errb.String()}
 }
@@ -90,13 +91,12 @@ func at(t *testing.T, v any, path ...any) any {
 	return v
 }
 
+// testExe is the ipcmesh binary the tests install: one where a user would
+// keep it. The test binary is no such binary: go test builds it in a
+// folder it deletes, and install refuses it.
 func testExe(t *testing.T) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, err = filepath.Abs(exe)
+	exe, err := filepath.Abs(filepath.FromSlash("/opt/ipcmesh/bin/ipcmesh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,5 +419,53 @@ func TestOwnHookRecognisesMovedBinaries(t *testing.T) {
 	}
 	if q := shellQuote("/Users/me/My Tools/it's/ipcmesh"); q != `'/Users/me/My Tools/it'\''s/ipcmesh'` {
 		t.Errorf("shellQuote = %s", q)
+	}
+}
+
+// TestInstallRefusesAGoRunBuild installs as binaries the go command built
+// for one run, which it deletes or trims away: install refuses them (exit
+// 2), naming how to build one that stays, and writes nothing; --dry-run
+// warns and goes on.
+func TestInstallRefusesAGoRunBuild(t *testing.T) {
+	home, _ := installHome(t)
+	cache := filepath.Join(home, "gocache")
+	hash := strings.Repeat("f4926e63", 8)
+	for _, tc := range []struct {
+		what, exe, gocache string
+	}{
+		{"a go run build", filepath.Join(os.TempDir(), "go-build3887478636", "b001", "exe", "ipcmesh"), ""},
+		{"a go test build", filepath.Join(os.TempDir(), "go-build1", "b001", "cli.test"), ""},
+		{"the default build cache", filepath.Join(home, ".cache", "go-build", "f4", hash+"-d", "ipcmesh"), ""},
+		{"GOCACHE", filepath.Join(cache, "f4", hash+"-d", "ipcmesh"), cache},
+		{"a build cache set in go env", filepath.Join(cache, "f4", hash+"-d", "ipcmesh"), ""},
+	} {
+		run := func(args ...string) hookResult {
+			var out, errb lockedBuffer
+			e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: tc.exe, Getenv: func(k string) string {
+				if k == "GOCACHE" {
+					return tc.gocache
+				}
+				return ""
+			}}
+			code := Run(e, "install", args)
+			return hookResult{code, out.String(), errb.String()}
+		}
+		r := run("claude", "--name", "builder")
+		for _, want := range []string{tc.exe + " is a build that go run made for one run", "go build -o ipcmesh ./cmd/ipcmesh && ./ipcmesh install claude --name builder", "go install ./cmd/ipcmesh"} {
+			if r.code != 2 || !strings.Contains(r.stderr, want) {
+				t.Errorf("install as %s: exit %d, stderr %q; want exit 2 and %q", tc.what, r.code, r.stderr, want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(home, ".claude.json")); !os.IsNotExist(err) {
+			t.Fatalf("install as %s wrote ~/.claude.json (%v); want nothing written", tc.what, err)
+		}
+		r = run("claude", "--dry-run")
+		if r.code != 0 || !strings.Contains(r.stderr, "without --dry-run, install refuses it") || !strings.Contains(r.stdout, "Dry run: nothing was written.") {
+			t.Errorf("install --dry-run as %s: exit %d, stdout %q, stderr %q; want exit 0, the warning and the dry run", tc.what, r.code, r.stdout, r.stderr)
+		}
+	}
+	// A binary that stays is installed.
+	if out := mustInstall(t, "claude"); !strings.Contains(out, testExe(t)) {
+		t.Errorf("install as %s said %q; want it to name the binary", testExe(t), out)
 	}
 }
