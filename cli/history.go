@@ -14,7 +14,8 @@ import (
 )
 
 // runHistory prints a conversation with an instance or a channel's posts,
-// newest first and a page at a time, or a whole thread oldest first. With
+// newest first and a page at a time, or a thread oldest first, a page at a
+// time too. With
 // --thread and --wait it waits for the next message in the thread instead.
 // It marks nothing read, except the direct messages to this instance that
 // a wait returns.
@@ -22,8 +23,9 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("history")
 	with := c.String("with", "", "the conversation with the instance `NAME`")
 	channel := c.String("channel", "", "the posts of the channel `C`")
-	thread := c.String("thread", "", "the whole thread of the message `ID`")
+	thread := c.String("thread", "", "the thread of the message `ID`, oldest first")
 	before := c.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
+	after := c.Uint64("after", 0, "with --thread, read on: only messages after `SEQ` (the previous page says it)")
 	limit := c.Int("limit", 0, fmt.Sprintf("at most `N` messages (default %d, max %d)", store.DefaultHistoryLimit, store.MaxHistoryLimit))
 	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
 	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
@@ -48,6 +50,10 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, store.MaxHistoryLimit, store.DefaultHistoryLimit)
 		case *wait > 0 && *thread == "":
 			return usagef("--wait waits for the next message in a thread: give --thread ID")
+		case *after > 0 && *thread == "":
+			return usagef("--after reads on in a thread: give --thread ID (a conversation or a channel pages back with --before)")
+		case *after > 0 && *wait > 0:
+			return usagef("--wait waits for the messages after ID itself: leave out --after")
 		case *wait > 0 && (*since != "" || *until != ""):
 			return usagef("--wait waits for the next message, so --since and --until do not apply: leave them out")
 		}
@@ -63,7 +69,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	if *wait > 0 {
 		return waitThread(ctx, e, p, *thread, *wait, *asJSON)
 	}
-	r, err := p.History(ctx, ipc.HistoryRequest{With: *with, Channel: *channel, Thread: *thread, Before: *before, Limit: *limit, Since: from, Until: to})
+	r, err := p.History(ctx, ipc.HistoryRequest{With: *with, Channel: *channel, Thread: *thread, Before: *before, After: *after, Limit: *limit, Since: from, Until: to})
 	if err != nil {
 		return err
 	}
@@ -78,18 +84,21 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	for _, m := range r.Messages {
 		printMessage(w, m, *channel == "")
 	}
-	if r.More && *thread == "" {
-		// The next page is the same command a page further back: as the
+	if r.More {
+		// The next page is the same command a page further on: as the
 		// same name, and as many at a time.
 		last := r.Messages[len(r.Messages)-1]
 		var what string
 		if name, how := c.id.chosen(e); how == "--as" {
 			what = "--as " + name + " "
 		}
-		if *channel != "" {
+		switch {
+		case *channel != "":
 			what += "--channel " + *channel
-		} else {
+		case *with != "":
 			what += "--with " + *with
+		default:
+			what += "--thread " + *thread
 		}
 		for _, f := range []struct{ name, v string }{{"since", *since}, {"until", *until}} {
 			if f.v != "" {
@@ -99,7 +108,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		if *limit > 0 {
 			what += fmt.Sprintf(" --limit %d", *limit)
 		}
-		fmt.Fprintf(w, "(older messages: ipcmesh history %s --before %d)\n", what, last.Seq)
+		if *thread != "" {
+			fmt.Fprintf(w, "(later messages: ipcmesh history %s --after %d)\n", what, last.Seq)
+		} else {
+			fmt.Fprintf(w, "(older messages: ipcmesh history %s --before %d)\n", what, last.Seq)
+		}
 	}
 	if last := r.Messages[len(r.Messages)-1]; *thread != "" && last.Type == ipcmesh.TypeDone {
 		fmt.Fprintf(w, "(the thread is done: %s sent done)\n", last.From)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // TestHistoryOlderHintActsAsTheSameName pages back through alice's
@@ -47,5 +49,51 @@ func TestHistoryOlderHintActsAsTheSameName(t *testing.T) {
 	want := [][]string{{"note 4", "note 5"}, {"note 2", "note 3"}, {"note 1"}}
 	if fmt.Sprint(pages) != fmt.Sprint(want) {
 		t.Errorf("paging back by the hints showed %q; want %q", pages, want)
+	}
+}
+
+// TestHistoryThreadReadsOnByTheHint reads a thread a page at a time,
+// oldest first, each page's hint being the command for the next.
+func TestHistoryThreadReadsOnByTheHint(t *testing.T) {
+	m := newHookMesh(t)
+	alice := m.peer("alice")
+	bob := m.peer("bob")
+	root, err := alice.Send(t.Context(), "bob", "note 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 5; i++ {
+		if _, err := bob.SendMessage(t.Context(), ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: fmt.Sprintf("note %d", i), ReplyTo: root.Message.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	args := []string{"--as", "alice", "--thread", root.Message.ID, "--limit", "2"}
+	var pages [][]string
+	for len(pages) < 4 {
+		r := m.run("", "history", args...)
+		if r.code != 0 {
+			t.Fatalf("history %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		var notes []string
+		for _, n := range []string{"note 1", "note 2", "note 3", "note 4", "note 5"} {
+			if strings.Contains(r.stdout, n) {
+				notes = append(notes, n)
+			}
+		}
+		pages = append(pages, notes)
+		_, hint, ok := strings.Cut(r.stdout, "(later messages: ipcmesh history ")
+		if !ok {
+			break
+		}
+		hint, _, _ = strings.Cut(hint, ")")
+		args = strings.Fields(hint)
+	}
+	want := [][]string{{"note 1", "note 2"}, {"note 3", "note 4"}, {"note 5"}}
+	if fmt.Sprint(pages) != fmt.Sprint(want) {
+		t.Errorf("reading on by the hints showed %q; want %q", pages, want)
+	}
+	if r := m.run("", "history", "--as", "alice", "--with", "bob", "--after", "3"); r.code != 2 || !strings.Contains(r.stderr, "--thread") {
+		t.Errorf("--after without --thread: exit %d, stderr %q; want 2 and a word of --thread", r.code, r.stderr)
 	}
 }
