@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -194,20 +195,23 @@ type installer struct {
 
 // plan lists the files of client's config at scope (base is the home or
 // the project folder) and what install, or uninstall, does to each.
-func (in installer) plan(client, scope, base string) ([]configEdit, error) {
+func (in *installer) plan(client, scope, base string) ([]configEdit, error) {
 	shared := scope == "project"
+	// The server entry is merged first, and the hooks are made after it
+	// (by closures: a method value would copy in before the merge), so
+	// that a name the entry keeps (no --name this time) is theirs too.
 	server := func(doc *object) ([]string, error) {
 		if in.remove {
 			return removeServer(doc), nil
 		}
 		return in.mergeServer(doc, client)
 	}
-	hooks := func(specs []hookSpec) func(*object) ([]string, error) {
+	hooks := func(specs func() []hookSpec) func(*object) ([]string, error) {
 		return func(doc *object) ([]string, error) {
 			if in.remove {
 				return in.removeHooks(doc), nil
 			}
-			return in.mergeHooks(doc, specs)
+			return in.mergeHooks(doc, specs())
 		}
 	}
 	switch client {
@@ -220,12 +224,12 @@ func (in installer) plan(client, scope, base string) ([]configEdit, error) {
 		if in.hooks {
 			edits = append(edits, configEdit{
 				path: filepath.Join(base, ".claude", "settings.json"), shared: shared,
-				merge: hooks(in.claudeHooks()),
+				merge: hooks(func() []hookSpec { return in.claudeHooks() }),
 			})
 		}
 		return edits, nil
 	case "gemini":
-		geminiHooks := hooks(in.geminiHooks())
+		geminiHooks := hooks(func() []hookSpec { return in.geminiHooks() })
 		return []configEdit{{
 			path: filepath.Join(base, ".gemini", "settings.json"), shared: shared, comments: true,
 			merge: func(doc *object) ([]string, error) {
@@ -269,8 +273,11 @@ func (in installer) server(client string) *object {
 
 // mergeServer adds or updates ipcmesh's entry in mcpServers. Fields the
 // user added to the entry (more env variables, "trust", a timeout) stay;
-// without --name an IPC_NAME already there stays too.
-func (in installer) mergeServer(doc *object, client string) ([]string, error) {
+// without --name an IPC_NAME already there stays too, and becomes the
+// name the hooks act as. The settings that say which mesh (IPC_HOST,
+// IPC_PORT, IPC_DATA_DIR) are this environment's, as for the hooks: one
+// an earlier install wrote that is not set now goes.
+func (in *installer) mergeServer(doc *object, client string) ([]string, error) {
 	servers, err := doc.child("mcpServers")
 	if err != nil {
 		return nil, err
@@ -286,7 +293,25 @@ func (in installer) mergeServer(doc *object, client string) ([]string, error) {
 		}
 		return []string{fmt.Sprintf("+ %s: %s", where, describeServer(want))}, nil
 	}
-	return mergeFields(entry, want, where), nil
+	changes := mergeFields(entry, want, where)
+	if env, ok := entry.get("env"); ok {
+		if env, ok := env.(*object); ok {
+			if in.name == "" {
+				if n, ok := env.get("IPC_NAME"); ok {
+					if n, ok := n.(string); ok && ipcmesh.ValidateName(n) == nil {
+						in.name = n
+					}
+				}
+			}
+			for _, k := range meshKeys {
+				if v, ok := env.get(k); ok && !slices.ContainsFunc(in.env, func(e envVar) bool { return e.key == k }) {
+					env.remove(k)
+					changes = append(changes, fmt.Sprintf("- %s.env.%s: %s (not set here)", where, k, compactJSON(v)))
+				}
+			}
+		}
+	}
+	return changes, nil
 }
 
 func describeServer(s *object) string {

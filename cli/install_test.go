@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -467,5 +468,42 @@ func TestInstallRefusesAGoRunBuild(t *testing.T) {
 	// A binary that stays is installed.
 	if out := mustInstall(t, "claude"); !strings.Contains(out, testExe(t)) {
 		t.Errorf("install as %s said %q; want it to name the binary", testExe(t), out)
+	}
+}
+
+// TestInstallAgainKeepsServerAndHooksAlike: installed from a shell with a
+// mesh of its own and a name, then again from a plain shell without
+// --name (after an upgrade, say), the server and the hooks still act as
+// the same name on the same mesh: the name stays, and the mesh is the one
+// of the environment install ran in.
+func TestInstallAgainKeepsServerAndHooksAlike(t *testing.T) {
+	home, _ := installHome(t)
+	data := filepath.Join(home, "mesh-data")
+	run := func(env map[string]string, args ...string) string {
+		t.Helper()
+		var out, errb lockedBuffer
+		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: testExe(t), Getenv: func(k string) string { return env[k] }}
+		if code := Run(e, "install", args); code != 0 {
+			t.Fatalf("install %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	run(map[string]string{"IPC_PORT": "26334", "IPC_DATA_DIR": data}, "claude", "--name", "builder")
+	out := run(nil, "claude")
+	for _, want := range []string{"- mcpServers.ipcmesh.env.IPC_PORT", "- mcpServers.ipcmesh.env.IPC_DATA_DIR"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the second install's output lacks %q:\n%s", want, out)
+		}
+	}
+	env := at(t, readJSON(t, filepath.Join(home, ".claude.json")), "mcpServers", "ipcmesh", "env").(map[string]any)
+	if fmt.Sprint(env) != "map[IPC_NAME:builder]" {
+		t.Errorf("the server's env after the second install: %v; want IPC_NAME=builder alone", env)
+	}
+	settings := readJSON(t, filepath.Join(home, ".claude", "settings.json"))
+	for _, ev := range []string{"UserPromptSubmit", "PostToolUse", "Stop"} {
+		cmd := at(t, settings, "hooks", ev, 0, "hooks", 0, "command").(string)
+		if !strings.HasSuffix(strings.TrimSuffix(cmd, " --timeout 1h"), "--as builder") || strings.Contains(cmd, "IPC_") {
+			t.Errorf("%s hook after the second install: %q; want it to act as builder on the default mesh", ev, cmd)
+		}
 	}
 }

@@ -10,6 +10,9 @@ import (
 // envVar is one environment setting written into a client's config.
 type envVar struct{ key, val string }
 
+// meshKeys are the settings that say which mesh a peer joins.
+var meshKeys = []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"}
+
 // meshEnv is the settings of e that say which mesh a peer joins, those
 // that are set. A client started from a launcher does not have the shell's
 // environment, so install writes them, or the client would join the
@@ -17,7 +20,7 @@ type envVar struct{ key, val string }
 // client starts in another folder.
 func meshEnv(e Env) ([]envVar, error) {
 	var env []envVar
-	for _, k := range []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"} {
+	for _, k := range meshKeys {
 		v := e.Getenv(k)
 		if v == "" {
 			continue
