@@ -31,6 +31,11 @@ type Env struct {
 	// process for its run, as in-process tests want, and install takes
 	// the path from os.Executable.
 	Self string
+	// selfIsMesh is set by Main, which only the ipcmesh program calls:
+	// Self is then that program, whatever its file is called, and starts
+	// the detached broker. The ipc_* programs (Run) look for an ipcmesh
+	// beside them.
+	selfIsMesh bool
 }
 
 // OS returns the Env of the running process.
@@ -102,6 +107,7 @@ func Main(e Env, args []string) int {
 		usage(e.Stdout)
 		return 0
 	}
+	e.selfIsMesh = true
 	name, rest := args[0], args[1:]
 	if name == "help" {
 		// ipcmesh help send is ipcmesh send --help.

@@ -491,12 +491,24 @@ var ipcmeshHook = regexp.MustCompile(`(^|[/\\'"])ipcmesh(\.exe)?['"]?\s+hook\s+(
 // by this binary, or by any binary called ipcmesh (a moved or reinstalled
 // one).
 func (in installer) ownHook(cmd, kind string) bool {
+	// install writes the mesh's settings before the binary (IPC_PORT=...).
+	for {
+		m := shellAssignment.FindString(cmd)
+		if m == "" {
+			break
+		}
+		cmd = cmd[len(m):]
+	}
 	if strings.HasPrefix(cmd, shellQuote(in.exe)+" hook "+kind) {
 		return true
 	}
 	m := ipcmeshHook.FindStringSubmatch(cmd)
 	return m != nil && m[3] == kind
 }
+
+// shellAssignment matches one NAME=VALUE word at the start of a command,
+// its value as shellQuote writes it, and the space after it.
+var shellAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=('([^']|'\\'')*'|[^\s'"]*)\s+`)
 
 // shellQuote quotes s for a POSIX shell when it needs it.
 func shellQuote(s string) string {

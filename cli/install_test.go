@@ -418,6 +418,19 @@ func TestOwnHookRecognisesMovedBinaries(t *testing.T) {
 			t.Errorf("ownHook(%q) = %v, want %v", cmd, got, want)
 		}
 	}
+	// The mesh's settings before the binary, which may have another name.
+	dev := installer{exe: "/opt/x/ipcmesh-dev"}
+	for cmd, want := range map[string]bool{
+		"IPC_PORT=26334 /opt/x/ipcmesh-dev hook check --format claude --as b":                      true,
+		`IPC_PORT=26334 IPC_DATA_DIR='/home/me/it'\''s data' /opt/x/ipcmesh-dev hook check --as b`: true,
+		"IPC_PORT=26334 /usr/local/bin/ipcmesh hook check":                                         true,
+		"IPC_PORT=26334 /opt/x/ipcmesh-dev hook wait --timeout 1h":                                 false,
+		"IPC_PORT=26334 /opt/x/other hook check":                                                   false,
+	} {
+		if got := dev.ownHook(cmd, "check"); got != want {
+			t.Errorf("ownHook(%q) of %s = %v, want %v", cmd, dev.exe, got, want)
+		}
+	}
 	if q := shellQuote("/Users/me/My Tools/it's/ipcmesh"); q != `'/Users/me/My Tools/it'\''s/ipcmesh'` {
 		t.Errorf("shellQuote = %s", q)
 	}
@@ -505,5 +518,35 @@ func TestInstallAgainKeepsServerAndHooksAlike(t *testing.T) {
 		if !strings.HasSuffix(strings.TrimSuffix(cmd, " --timeout 1h"), "--as builder") || strings.Contains(cmd, "IPC_") {
 			t.Errorf("%s hook after the second install: %q; want it to act as builder on the default mesh", ev, cmd)
 		}
+	}
+}
+
+// TestInstallUnderAnotherNameKnowsItsHooks: a binary not called ipcmesh,
+// installed from a shell with a mesh of its own (whose settings precede
+// it in the hooks), finds its hooks again: a second install adds none,
+// and uninstall takes them out.
+func TestInstallUnderAnotherNameKnowsItsHooks(t *testing.T) {
+	home, _ := installHome(t)
+	run := func(cmd string, args ...string) string {
+		t.Helper()
+		var out, errb lockedBuffer
+		env := map[string]string{"IPC_PORT": "26334"}
+		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: "/opt/x/ipcmesh-dev", Getenv: func(k string) string { return env[k] }}
+		if code := Run(e, cmd, args); code != 0 {
+			t.Fatalf("%s %v: exit %d\nstdout:\n%s\nstderr:\n%s", cmd, args, code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	run("install", "claude", "--name", "b")
+	run("install", "claude", "--name", "b")
+	settings := filepath.Join(home, ".claude", "settings.json")
+	for _, ev := range []string{"UserPromptSubmit", "PostToolUse", "Stop"} {
+		if groups := at(t, readJSON(t, settings), "hooks", ev).([]any); len(groups) != 1 {
+			t.Errorf("%s after installing twice: %d hooks, want 1: %v", ev, len(groups), groups)
+		}
+	}
+	run("uninstall", "claude")
+	if b, err := os.ReadFile(settings); err == nil && strings.Contains(string(b), "ipcmesh-dev") {
+		t.Errorf("uninstall left hooks of ipcmesh-dev:\n%s", b)
 	}
 }

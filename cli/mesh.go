@@ -26,19 +26,21 @@ func meshConfig(e Env) (election.Config, error) {
 		return cfg, err
 	}
 	cfg.Logger = logger(e)
-	cfg.Detach = detachCommand(e.Self)
+	cfg.Detach = detachCommand(e)
 	return cfg, nil
 }
 
 // detachCommand is how this program starts a detached broker: the ipcmesh
-// binary (this one, or the one installed beside an ipc_* program) with
-// "broker --detached". Without one the broker is hosted in-process.
-func detachCommand(self string) []string {
+// binary (this one, whatever its file is called, or the one installed
+// beside an ipc_* program) with "broker --detached". Without one the
+// broker is hosted in-process.
+func detachCommand(e Env) []string {
+	self := e.Self
 	if self == "" {
 		return nil
 	}
 	ext := filepath.Ext(self)
-	if strings.TrimSuffix(filepath.Base(self), ext) == "ipcmesh" {
+	if e.selfIsMesh || strings.TrimSuffix(filepath.Base(self), ext) == "ipcmesh" {
 		return []string{self, "broker", "--detached"}
 	}
 	sibling := filepath.Join(filepath.Dir(self), "ipcmesh"+ext)

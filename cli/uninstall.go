@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 )
 
 // runUninstall takes out of a client's config exactly what install put in
@@ -16,7 +17,14 @@ func runUninstall(ctx context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// This binary's path lets its own hooks be found under any file name;
+	// without it, hooks run by a binary called ipcmesh still are.
 	in := installer{hooks: true, remove: true}
+	if exe := e.Self; exe != "" {
+		if abs, err := filepath.Abs(exe); err == nil {
+			in.exe = abs
+		}
+	}
 	w := &errWriter{w: e.Stdout}
 	changed, err := in.apply(w, client, *scope, *dryRun)
 	if err != nil {

@@ -252,3 +252,30 @@ func assistantCall(t *testing.T, cs *mcp.ClientSession, tool string, args map[st
 	}
 	return b.String(), res.IsError
 }
+
+// TestRenamedBinaryStartsADetachedBroker: the ipcmesh program under
+// another file name (a release's file, an ipcmesh-dev beside the
+// installed one) starts a detached broker as ipcmesh does, rather than
+// hosting one for each command's run only.
+func TestRenamedBinaryStartsADetachedBroker(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	exe, err := os.ReadFile(ipcmeshBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(t.TempDir(), "ipcmesh-dev")
+	if err := os.WriteFile(dev, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, m.environ(), strings.NewReader(""), func(cmd *exec.Cmd) { cmd.Path, cmd.Args[0] = dev, dev }, "send", "--as", "a", "b", "hi")
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh-dev send: exit %d\n%s", code, p.stderr.String())
+	}
+	if _, ok := testbin.DetachedBroker(m.dir); !ok {
+		t.Fatal("ipcmesh-dev's send started no detached broker")
+	}
+	if r := m.check("--as", "b"); len(r.Messages) != 1 || r.Messages[0].Content != "hi" {
+		t.Errorf("b's mail: %+v, want the one message", r.Messages)
+	}
+}
