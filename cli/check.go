@@ -30,7 +30,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		if err := checkWait(*wait); err != nil {
 			return err
 		}
-		if *limit <= 0 {
+		if *limit <= 0 || *limit > ipc.MaxCheckLimit {
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, ipc.MaxCheckLimit, ipc.DefaultCheckLimit)
 		}
 		if *from != "" {

@@ -46,7 +46,7 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("history needs one of --with NAME, --channel C or --thread ID")
 		case *wait < 0:
 			return checkWait(*wait)
-		case *limit < 0:
+		case *limit < 0 || *limit > store.MaxHistoryLimit:
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, store.MaxHistoryLimit, store.DefaultHistoryLimit)
 		case *wait > 0 && *thread == "":
 			return usagef("--wait waits for the next message in a thread: give --thread ID")

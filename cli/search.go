@@ -27,7 +27,7 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 		if len(pos) == 0 && req.From == "" && req.Channel == "" && *since == "" && *until == "" {
 			return usagef("search needs words to look for, or a filter (--from, --channel, --since, --until)")
 		}
-		if req.Limit < 0 {
+		if req.Limit < 0 || req.Limit > store.MaxSearchLimit {
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", req.Limit, store.MaxSearchLimit, store.DefaultSearchLimit)
 		}
 		req.Query = strings.Join(pos, " ")

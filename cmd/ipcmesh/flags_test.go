@@ -59,6 +59,10 @@ func TestOutOfRangeFlagNamed(t *testing.T) {
 		{[]string{"history", "--with", "bob", "--limit", "-1"}, "--limit -1: want 1 to 200", "--wait"},
 		{[]string{"history", "--thread", "x", "--wait", "-1s"}, "--wait -1s", "--limit"},
 		{[]string{"search", "--limit", "-5", "word"}, "--limit -5: want 1 to 100", "register"},
+		// Over the most, rather than fewer than asked for without a word.
+		{[]string{"check", "--limit", "5000"}, "--limit 5000: want 1 to 1000", "--wait"},
+		{[]string{"history", "--with", "bob", "--limit", "500"}, "--limit 500: want 1 to 200", "--wait"},
+		{[]string{"search", "--limit", "101", "word"}, "--limit 101: want 1 to 100", "register"},
 	} {
 		r := m.run(tc.args...)
 		first, _, _ := strings.Cut(r.stderr, "\n")
