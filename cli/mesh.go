@@ -108,6 +108,11 @@ func (id *identity) chosen(e Env) (name, how string) {
 // name renamed away is refused rather than taken back.
 func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Session, error) {
 	name, how := id.chosen(e)
+	if name != "" {
+		if err := ipcmesh.ValidateName(name); err != nil {
+			return ipc.Session{}, usagef("%s: %v", how, err)
+		}
+	}
 	s, err := p.Resume(ctx, name)
 	if err == nil || name == "" {
 		return s, err

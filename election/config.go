@@ -118,6 +118,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
 		cfg.DataDir = abs
 	}
+	if fi, err := os.Stat(cfg.DataDir); err == nil && !fi.IsDir() {
+		// Else the first file in it fails, naming neither.
+		return cfg, fmt.Errorf("the data folder %s is a file, not a folder: point IPC_DATA_DIR at a folder (one that does not exist yet is made)", cfg.DataDir)
+	}
 
 	for _, v := range numericSettings(&cfg) {
 		if s := getenv(v.name); s != "" && !v.set(s) {

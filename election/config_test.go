@@ -1,6 +1,8 @@
 package election_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,6 +43,13 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, tc.name) || !strings.Contains(msg, tc.value) || !strings.Contains(msg, tc.want) {
 			t.Errorf("%s=%s: %q; want it to name the setting, its value and %q", tc.name, tc.value, msg, tc.want)
 		}
+	}
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": file}[k] }); err == nil || !strings.Contains(err.Error(), "IPC_DATA_DIR") || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("IPC_DATA_DIR naming a file: %v; want an error naming IPC_DATA_DIR", err)
 	}
 	env := map[string]string{"IPC_DATA_DIR": dir, "IPC_RATE_LIMIT": "2.5", "IPC_RATE_BURST": "10", "IPC_SESSION_TTL": "90m"}
 	cfg, err := election.FromEnv(func(k string) string { return env[k] })

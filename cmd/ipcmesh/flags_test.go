@@ -84,6 +84,7 @@ func TestBadSettingNamed(t *testing.T) {
 		{"IPC_LOG=verbose", []string{"status"}, `IPC_LOG="verbose": want debug, info, warn or error`},
 		{"IPC_RATE_LIMIT=NaN", []string{"status"}, `IPC_RATE_LIMIT="NaN"`},
 		{"IPC_HTTP_RATE=NaN", []string{"serve", "--http", "127.0.0.1:0"}, `IPC_HTTP_RATE="NaN"`},
+		{"IPC_NAME=bad name", []string{"send", "bob", "hi"}, `IPC_NAME: name "bad name" has ' '`},
 	} {
 		r := newMesh(t, tc.env).run(tc.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
