@@ -26,6 +26,15 @@ import (
 // broker, unless the face remembers it live (livekeys.go), which it does
 // only while the name's peer would hear of its revocation, so a revoked
 // key fails here at once either way.
+//
+// A client sending keys that are not valid spends the budget of its
+// address, not the broker's: every check of a key the face has not seen
+// is a round trip through the face's one unnamed connection, which the
+// broker rate limits as a whole. Once that budget is spent, only keys
+// that would cost such a check, or that fail the face's own, are refused.
+// A key whose tag checks out here costs no round trip, and refusing it
+// too would let anyone lock every key holder out: behind a proxy or
+// tunnel every client has the same address.
 func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	ri := infoOf(r)
 	key, err := keyOf(r, ri)
@@ -36,22 +45,22 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	if err != nil {
 		return ipcmesh.AccessKey{}, err
 	}
-	// A client sending forged keys spends the budget of its address, not
-	// the broker's: every check is a round trip through the face's one
-	// unnamed connection, which the broker rate limits as a whole.
 	addr := clientAddr(r)
 	now := time.Now()
-	if wait, ok := s.failures.peek(addr, now); !ok {
-		return ipcmesh.AccessKey{}, rateLimited(wait, "too many requests with keys that are not valid came from this address")
-	}
 	loaded, seen := s.keyNames.Load(id)
 	var known *knownKey
 	var ticket keyTicket
-	if seen {
+	if !seen {
+		if wait, ok := s.failures.peek(addr, now); !ok {
+			return ipcmesh.AccessKey{}, tooManyBadKeys(wait)
+		}
+	} else {
 		known = loaded.(*knownKey)
 		name := known.name
 		if !known.is(key) && !s.opts.Mesh.Keys.VerifyAccessKey(key, name) {
-			s.failures.allow(addr, now)
+			if wait, ok := s.failures.allow(addr, now); !ok {
+				return ipcmesh.AccessKey{}, tooManyBadKeys(wait)
+			}
 			return ipcmesh.AccessKey{}, keyRefused(ipc.ErrBadAccessKey, "")
 		}
 		if wait, ok := s.limits.allow(id, now); !ok {
@@ -87,6 +96,12 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		}
 	}
 	return info, nil
+}
+
+// tooManyBadKeys refuses a key from an address that has spent its budget
+// for keys that are not valid.
+func tooManyBadKeys(wait time.Duration) error {
+	return rateLimited(wait, "too many requests with keys that are not valid came from this address")
 }
 
 // knownKey is a key the broker once accepted, and the name its id is

@@ -435,6 +435,37 @@ func TestRateLimit(t *testing.T) {
 	f.ok(req{method: "GET", path: "/api/v1/me", key: f.key("alice")}, 200, nil)
 }
 
+// TestBadKeysLockOutOnlyBadKeys spends an address's budget for keys that
+// are not valid: further such keys from it are refused without a round
+// trip to the broker, but a key the face knows to be valid still works.
+// Behind a tunnel every client has the same address, so anyone could lock
+// every key holder out otherwise.
+func TestBadKeysLockOutOnlyBadKeys(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst = 0.01, 3 })
+	key := f.key("alice")
+	me := req{method: "GET", path: "/api/v1/me", key: key}
+	f.ok(me, 200, nil)
+
+	bad := func(i int) req {
+		return req{method: "GET", path: "/api/v1/me", key: fmt.Sprintf("ipk1_%016x_%032x", i, i)}
+	}
+	for i := range 3 {
+		f.fails(bad(i), 401, "unauthorized")
+	}
+	e := f.fails(bad(3), 429, "rate_limited")
+	if !strings.Contains(e.Error.Message, "not valid") {
+		t.Errorf("a bad key after the budget is told %q", e.Error.Message)
+	}
+	f.ok(me, 200, nil)
+	// A forged key of the known key's id is not valid either.
+	forged := key[:len(key)-4] + "0000"
+	if forged == key {
+		forged = key[:len(key)-4] + "1111"
+	}
+	f.fails(req{method: "GET", path: "/api/v1/me", key: forged}, 429, "rate_limited")
+	f.fails(bad(4), 429, "rate_limited")
+}
+
 func instanceNames(list []ipcmesh.Instance) []string {
 	var names []string
 	for _, in := range list {
