@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -433,6 +434,28 @@ func TestRateLimit(t *testing.T) {
 	}
 	// Another key has its own budget.
 	f.ok(req{method: "GET", path: "/api/v1/me", key: f.key("alice")}, 200, nil)
+}
+
+// TestRateLimitedRoundsUp checks that a refusal asks for the whole wait:
+// a client that comes back a fraction of a millisecond early is refused
+// again.
+func TestRateLimitedRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		wait time.Duration
+		want int64
+	}{
+		{0, 1},
+		{time.Microsecond, 1},
+		{time.Millisecond, 1},
+		{1700 * time.Microsecond, 2},
+		{2 * time.Millisecond, 2},
+		{time.Second + time.Nanosecond, 1001},
+	} {
+		e := rateLimited(c.wait, "testing")
+		if e.RetryAfterMS != c.want || !strings.Contains(e.Message, fmt.Sprintf("retry in %d ms", c.want)) {
+			t.Errorf("rateLimited(%v) = %d ms, %q; want %d ms", c.wait, e.RetryAfterMS, e.Message, c.want)
+		}
+	}
 }
 
 // TestBadKeysLockOutOnlyBadKeys spends an address's budget for keys that
