@@ -168,8 +168,9 @@ func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
 	return doc, nil
 }
 
-// parameters lists the route's path and query parameters, checking that
-// the path's wildcards and the documented path parameters agree.
+// parameters lists the route's path, query and header parameters,
+// checking that the path's wildcards and the documented path parameters
+// agree.
 func (rt route) parameters() ([]openAPIParam, error) {
 	var inPath []string
 	for _, m := range pathParams.FindAllStringSubmatch(rt.path, -1) {
@@ -186,6 +187,9 @@ func (rt route) parameters() ([]openAPIParam, error) {
 	}
 	for _, p := range rt.query {
 		out = append(out, openAPIParam{Name: p.name, In: "query", Description: p.desc, Required: p.required, Schema: map[string]any{"type": p.typ}})
+	}
+	for _, p := range rt.headers {
+		out = append(out, openAPIParam{Name: p.name, In: "header", Description: p.desc, Required: p.required, Schema: map[string]any{"type": p.typ}})
 	}
 	return out, nil
 }

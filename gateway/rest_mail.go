@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -105,19 +106,28 @@ func (s *Server) send(c *call) (any, error) {
 	if b.Type == ipcmesh.TypeMessage {
 		b.Type = "" // how the mesh stores the default type
 	}
-	// The client's Idempotency-Key is the message id: the broker stores an
-	// id once, so a retried POST answers duplicate instead of sending again.
-	id := c.r.Header.Get("Idempotency-Key")
-	if id != "" {
-		if err := ipc.ValidateID("Idempotency-Key", id); err != nil {
-			return nil, err
-		}
-	} else {
-		id = ipc.NewID()
+	id, err := idempotencyKey(c.r)
+	if err != nil {
+		return nil, err
 	}
 	// The answer is the broker's own JSON: writeJSON encodes it as it
 	// would the decoded ipc.SendResult.
 	return c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+}
+
+// idempotencyKey returns the request's Idempotency-Key header, "" when it
+// has none. It is the id of the message a send or broadcast stores: the
+// broker stores an id once, so a retried POST stores and delivers nothing
+// new.
+func idempotencyKey(r *http.Request) (string, error) {
+	id := r.Header.Get("Idempotency-Key")
+	if id == "" {
+		return "", nil
+	}
+	if err := ipc.ValidateID("Idempotency-Key", id); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 func (s *Server) check(c *call) (any, error) {
@@ -156,7 +166,11 @@ func (s *Server) broadcast(c *call) (any, error) {
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
-	r, err := c.peer().Broadcast(c.ctx, b.Content)
+	id, err := idempotencyKey(c.r)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.peer().BroadcastMessage(c.ctx, ipc.BroadcastRequest{ID: id, Content: b.Content})
 	if err != nil {
 		return nil, err
 	}

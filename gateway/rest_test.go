@@ -327,6 +327,48 @@ func testRESTEndToEnd(t *testing.T, link func(*Options)) {
 	}
 }
 
+// TestRESTBroadcastIdempotencyKey checks that a broadcast sent again with
+// the same Idempotency-Key reaches nobody twice, as a send does, and that
+// the document says both take the header.
+func TestRESTBroadcastIdempotencyKey(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	bc := req{method: "POST", path: "/api/v1/broadcast", key: key, body: broadcastBody{Content: "hello all"},
+		header: map[string]string{"Idempotency-Key": "bcast-0123456789"}}
+	var r ipc.BroadcastResult
+	f.ok(bc, 200, &r)
+	if !slices.Equal(r.Recipients, []string{"bob"}) {
+		t.Fatalf("broadcast = %+v, want it to reach bob", r)
+	}
+	f.ok(bc, 200, nil)
+	got, err := bob.Check(ctxT(t), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 1 || got.Messages[0].ID != "bcast-0123456789.bob" {
+		t.Fatalf("bob's inbox after a retried broadcast = %+v; want the one copy", got.Messages)
+	}
+	bc.header = map[string]string{"Idempotency-Key": "bad key!"}
+	f.fails(bc, 400, "bad_request")
+
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string }
+		}
+	}
+	f.ok(req{method: "GET", path: "/openapi.json"}, 200, &doc)
+	for _, path := range []string{"/api/v1/messages", "/api/v1/broadcast"} {
+		found := false
+		for _, p := range doc.Paths[path]["post"].Parameters {
+			found = found || p.In == "header" && p.Name == "Idempotency-Key"
+		}
+		if !found {
+			t.Errorf("POST %s does not document the Idempotency-Key header", path)
+		}
+	}
+}
+
 // TestOthersConversations checks that a key reads only its own name's
 // mail: a third party's history with bob holds only its own messages, and
 // alice's messages are not found by carol.

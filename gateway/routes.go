@@ -23,6 +23,7 @@ type route struct {
 	status       int    // success status (200 if 0)
 	query        []param
 	pathParams   []param
+	headers      []param
 	public       bool // no key needed
 	named        bool // acts as the key's name: registers it if needed
 	events       bool // a stream of the name's new messages
@@ -50,6 +51,13 @@ func limitParam(what string) param {
 	return param{name: "limit", typ: "integer", desc: "at most this many " + what + " (the mesh's default when absent)"}
 }
 
+// idempotencyParam documents the Idempotency-Key header of a route that
+// stores a message.
+func idempotencyParam() param {
+	return param{name: "Idempotency-Key", typ: "string",
+		desc: "8 to 64 letters, digits, '_' or '-', new for each message: the message's id, so a retry with the same key stores and delivers nothing new"}
+}
+
 // idParam documents a message id in the path.
 func idParam() param { return param{name: "id", typ: "string", desc: "a message id", required: true} }
 
@@ -67,6 +75,7 @@ func (s *Server) restRoutes() []route {
 			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too) and optionally sets its status line and description.",
 			result: schemaOf[registerResult]("Registered"), serve: s.registerName},
 		{method: "POST", path: "/api/v1/messages", op: "sendMessage", named: true, status: http.StatusCreated, body: schemaOf[ipc.Outgoing]("SendRequest"),
+			headers: []param{idempotencyParam()},
 			summary: "Send a message", desc: "Sends a message to an instance by name, or posts it to a channel with to \"#name\". The answer says whether it was delivered, stored, queued or forwarded. An Idempotency-Key header becomes the message id, so a retry is not stored twice.",
 			result: schemaOf[ipc.SendResult]("SendResult"), serve: s.send},
 		{method: "GET", path: "/api/v1/messages", op: "checkMessages", named: true,
@@ -81,7 +90,8 @@ func (s *Server) restRoutes() []route {
 			summary: "One message", desc: "One message the name may read, with its whole body (a large message's content is otherwise a summary).",
 			result: schemaOf[ipc.FetchResult]("FetchedMessage"), serve: s.fetch},
 		{method: "POST", path: "/api/v1/broadcast", op: "broadcast", named: true, body: schemaOf[broadcastBody]("BroadcastRequest"),
-			summary: "Message everyone", desc: "Sends a message to every registered instance but the key's name.",
+			headers: []param{idempotencyParam()},
+			summary: "Message everyone", desc: "Sends a message to every registered instance but the key's name. An Idempotency-Key header becomes the message id, so a retry reaches nobody twice.",
 			result: schemaOf[ipc.BroadcastResult]("BroadcastResult"), serve: s.broadcast},
 		{method: "GET", path: "/api/v1/instances", op: "listInstances", named: true,
 			summary: "Instances", desc: "Every registered instance: whether it is online, when it was last seen, its unread count, status line and description.",
