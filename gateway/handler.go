@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -80,7 +81,7 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 			return
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, inRESTWords(err))
 			return
 		}
 		status := rt.status
@@ -89,6 +90,33 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 		}
 		writeJSON(w, status, res)
 	}
+}
+
+// restWords words the broker's advice, which names wire ops, as the REST
+// routes that do them. Whole phrases are replaced, so that a channel
+// named after an op is never taken for one.
+var restWords = strings.NewReplacer(
+	"list the channels with channel_list, or create it with channel_create", "list the channels with GET /api/v1/channels, or create it with POST /api/v1/channels",
+	"(channel_list lists the channels)", "(GET /api/v1/channels lists the channels)",
+	"join it (channel_join)", "join it (POST /api/v1/channels/NAME/join)",
+	"add the rest with channel_join", "add the rest with POST /api/v1/channels/NAME/join",
+	"channel_create names ", "POST /api/v1/channels names ",
+	"channel_join names ", "POST /api/v1/channels/NAME/join names ",
+)
+
+// inRESTWords is err with the broker's advice in restWords.
+func inRESTWords(err error) error {
+	var e *ipcmesh.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	msg := restWords.Replace(e.Message)
+	if msg == e.Message {
+		return err
+	}
+	worded := *e
+	worded.Message = msg
+	return &worded
 }
 
 // serveUnknownAPI answers a path under /api/v1 that no route has: 405 if

@@ -124,8 +124,9 @@ func idempotencyKey(r *http.Request) (string, error) {
 	if id == "" {
 		return "", nil
 	}
-	if err := ipc.ValidateID("Idempotency-Key", id); err != nil {
-		return "", err
+	if ipc.ValidateID("Idempotency-Key", id) != nil {
+		return "", ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"the Idempotency-Key header %q is not valid: send 8 to 64 letters, digits, '_' or '-', new for each message (a random UUID will do)", truncate(id, 70))
 	}
 	return id, nil
 }

@@ -369,6 +369,46 @@ func TestRESTBroadcastIdempotencyKey(t *testing.T) {
 	}
 }
 
+// TestRESTErrorsSayWhatToSend checks that an error's advice names what a
+// REST client can send: the routes, not the mesh's wire ops, and the form
+// of an Idempotency-Key, not a Go function.
+func TestRESTErrorsSayWhatToSend(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	noOps := func(e apiError) {
+		t.Helper()
+		if strings.Contains(e.Error.Message, "channel_") {
+			t.Errorf("the error names a wire op: %q", e.Error.Message)
+		}
+	}
+	e := f.fails(req{method: "POST", path: "/api/v1/channels/nowhere/leave", key: key}, 404, "not_found")
+	noOps(e)
+	if !strings.Contains(e.Error.Message, "GET /api/v1/channels") || !strings.Contains(e.Error.Message, "POST /api/v1/channels") {
+		t.Errorf("leaving an unknown channel says %q; want the routes that list and create channels", e.Error.Message)
+	}
+	create := req{method: "POST", path: "/api/v1/channels", key: key, body: ipc.ChannelCreateRequest{Name: "design"}}
+	f.ok(create, 201, nil)
+	e = f.fails(req{method: "POST", path: "/api/v1/channels/desing/leave", key: key}, 404, "not_found")
+	noOps(e)
+	if !strings.Contains(e.Error.Message, "#design") || !strings.Contains(e.Error.Message, "GET /api/v1/channels") {
+		t.Errorf("leaving a misspelt channel says %q; want the near name and the route that lists channels", e.Error.Message)
+	}
+	// Another's create of the same name is refused, with the way to join.
+	e = f.fails(req{method: "POST", path: "/api/v1/channels", key: f.key("carol"), body: ipc.ChannelCreateRequest{Name: "design"}}, 409, "name_taken")
+	noOps(e)
+	if !strings.Contains(e.Error.Message, "POST /api/v1/channels/NAME/join") {
+		t.Errorf("creating a channel twice says %q; want the route that joins it", e.Error.Message)
+	}
+
+	for _, id := range []string{"short", "not valid!", strings.Repeat("x", 65)} {
+		e = f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "x"},
+			header: map[string]string{"Idempotency-Key": id}}, 400, "bad_request")
+		if strings.Contains(e.Error.Message, "NewID") || !strings.Contains(e.Error.Message, "8 to 64 letters, digits, '_' or '-'") {
+			t.Errorf("Idempotency-Key %q is told %q; want what the header takes", id, e.Error.Message)
+		}
+	}
+}
+
 // TestOthersConversations checks that a key reads only its own name's
 // mail: a third party's history with bob holds only its own messages, and
 // alice's messages are not found by carol.
