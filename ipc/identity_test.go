@@ -490,3 +490,29 @@ func TestShortSessionLastsItsTTL(t *testing.T) {
 	var r ipc.Session
 	m.dial(t).must(t, ipc.OpResume, ipc.ResumeRequest{Token: s.Token}, &r)
 }
+
+// An unregister tells the name's subscribed connections, the one that
+// sent it included, that they act as no name now: nothing else would, as
+// an unbound connection is pushed nothing more. Other names hear nothing.
+func TestUnregisterTellsTheNamesConnections(t *testing.T) {
+	m := startMesh(t, nil)
+	first := m.join(t, "alice")
+	second := m.dial(t)
+	second.must(t, ipc.OpResume, ipc.ResumeRequest{Token: first.Session.Token, Subscribe: true}, nil)
+	bob := m.join(t, "bob")
+
+	second.must(t, ipc.OpUnregister, nil, nil)
+	alice := func(raw json.RawMessage) bool {
+		var ev ipc.UnregisteredEvent
+		return json.Unmarshal(raw, &ev) == nil && ev.Name == "alice"
+	}
+	first.Events.await(t, ipc.EventUnregistered, alice)
+	second.Events.await(t, ipc.EventUnregistered, alice)
+
+	// Pushes come in order: had bob been told, it would be before this.
+	sent := m.join(t, "carol").send(t, "bob", "after the unregister")
+	bob.Events.await(t, ipc.EventMessage, isMessage(sent.Message.ID))
+	if n := bob.Events.count(ipc.EventUnregistered); n != 0 {
+		t.Errorf("bob was told of %d unregisters of another name", n)
+	}
+}

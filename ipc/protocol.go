@@ -77,6 +77,10 @@ const (
 	// once; one that keeps keys (RegisterRequest.KeepsKeys) answers it
 	// with OpKeySeen. Its body is the key's ipcmesh.AccessKey.
 	EventKeyRevoked = "key_revoked"
+	// EventUnregistered tells the connections of a name that an unregister
+	// (on any of them) ended its session: they act as no name now, and get
+	// no more pushes. Its body is an UnregisteredEvent.
+	EventUnregistered = "unregistered"
 )
 
 // HelloRequest opens a connection.
@@ -315,6 +319,11 @@ type RenameRequest struct {
 type RenamedEvent struct {
 	Old string `json:"old"`
 	New string `json:"new"`
+}
+
+// UnregisteredEvent names the name whose session an unregister ended.
+type UnregisteredEvent struct {
+	Name string `json:"name"`
 }
 
 // GoawayEvent announces a graceful shutdown.

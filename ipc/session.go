@@ -214,9 +214,16 @@ func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error
 	if err := b.store.RevokeSession(c.ctx, name); err != nil {
 		return nil, err
 	}
+	// Unbound, a connection hears nothing more: tell the subscribed ones,
+	// or a process serving the name on one (an HTTP face) would go on
+	// acting for a name it no longer holds.
+	subs := b.presence.subscribers(name)
 	b.presence.unbindAll(name)
 	b.release(name)
 	b.presence.notify(name) // waiting checks end now, not when their time is up
+	for _, sub := range subs {
+		sub.event(EventUnregistered, UnregisteredEvent{Name: name})
+	}
 	return struct{}{}, nil
 }
 
