@@ -65,7 +65,7 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 			}
 			c.key = info
 			if rt.named {
-				u, err := s.sessions.acquire(r.Context(), info, rt.events)
+				u, err := s.sessions.acquire(r.Context(), info, rt.events, rt.register)
 				if err != nil {
 					s.fail(w, r, err)
 					return

@@ -72,7 +72,7 @@ func (m *sessions) rememberKey(t keyTicket, k ipcmesh.AccessKey) {
 // canVouch reports whether sess's peer hears every revocation of the
 // name's keys now. m.mu is held.
 func (sess *session) canVouch() bool {
-	return sess.ok && sess.hears && sess.peer.Name() == sess.name
+	return sess.ok && sess.lost == nil && sess.hears && sess.peer.Name() == sess.name
 }
 
 // forgetKeysLocked drops what sess remembers and makes outstanding

@@ -52,7 +52,7 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request) (*use, bool) {
 		s.fail(w, r, err)
 		return nil, false
 	}
-	u, err := s.sessions.acquire(r.Context(), info, false)
+	u, err := s.sessions.acquire(r.Context(), info, false, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false

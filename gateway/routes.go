@@ -26,6 +26,7 @@ type route struct {
 	headers      []param
 	public       bool // no key needed
 	named        bool // acts as the key's name: registers it if needed
+	register     bool // registers the key's name on purpose (sessions.acquire)
 	events       bool // a stream of the name's new messages
 	serve        func(*call) (any, error)
 }
@@ -71,8 +72,8 @@ func (s *Server) restRoutes() []route {
 		{method: "GET", path: "/api/v1/me", op: "getMe",
 			summary: "Who the key acts as", desc: "The name this key acts as, how many messages it has unread and whether the name is online. Does not put the name online.",
 			result: schemaOf[meResult]("Me"), serve: s.me},
-		{method: "POST", path: "/api/v1/register", op: "register", named: true, body: schemaOf[statusBody]("RegisterRequest"), bodyOptional: true,
-			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too) and optionally sets its status line and description.",
+		{method: "POST", path: "/api/v1/register", op: "register", named: true, register: true, body: schemaOf[statusBody]("RegisterRequest"), bodyOptional: true,
+			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too), taking it back if it was renamed away, and optionally sets its status line and description.",
 			result: schemaOf[registerResult]("Registered"), serve: s.registerName},
 		{method: "POST", path: "/api/v1/messages", op: "sendMessage", named: true, status: http.StatusCreated, body: schemaOf[ipc.Outgoing]("SendRequest"),
 			headers: []param{idempotencyParam()},

@@ -20,7 +20,14 @@ import (
 // A name's peer is registered on the first request that needs the name,
 // shared by every request and stream of that name (whichever of its keys
 // they carry), and closed once the name has had no request and no stream
-// for Options.Idle.
+// for Options.Idle, or once it no longer acts as the name.
+//
+// The face's data folder keeps the name's session token, so a process
+// sharing that folder joins the face's session and may rename the name.
+// The peer then acts as the new name, while the keys it serves are bound
+// to the old one: a key acts as its own name and nobody else. So the peer
+// is let go, the requests and streams using it end, and the next request
+// starts a new session for the key's name.
 type sessions struct {
 	s *Server
 
@@ -28,23 +35,25 @@ type sessions struct {
 	byName  map[string]*session
 	leaving map[string]chan struct{} // closed once that name's old peer has left
 	closed  bool
-	wg      sync.WaitGroup // idle peers being closed
+	wg      sync.WaitGroup // peers being closed
 
-	// onLeave, when set (by tests), is called once a name's peer has left
-	// for being idle.
+	// onLeave, when set (by tests), is called once a name's peer has left,
+	// for being idle or for no longer acting as the name.
 	onLeave func(name string)
 }
 
 // session is one name's peer and what is using it.
 type session struct {
-	m     *sessions
-	name  string
-	ready chan struct{} // closed once peer is registered, or err is set
-	peer  *election.Peer
-	err   error
+	m        *sessions
+	name     string
+	takeBack bool          // register the name on purpose: take it back if it was renamed away
+	ready    chan struct{} // closed once peer is registered, or err is set
+	peer     *election.Peer
+	err      error
 
 	// Guarded by m.mu.
 	ok      bool          // registered and serving
+	lost    error         // why the peer no longer acts as the name; its uses ended with it
 	uses    map[*use]bool // requests and streams in progress
 	idle    *time.Timer   // runs while uses is empty
 	idleGen int           // tells a stale timer from the current one
@@ -98,16 +107,33 @@ func newSessions(s *Server) *sessions {
 
 // acquire returns a use of the name key acts as, registering the name
 // first if no request has used it lately. events asks for the name's new
-// messages. Call release when done.
-func (m *sessions) acquire(ctx context.Context, key ipcmesh.AccessKey, events bool) (*use, error) {
+// messages. register asks for the name on purpose: a name renamed away is
+// taken back, which ends its forward, where a request that only acts as
+// the name is refused with renamed. Call release when done.
+func (m *sessions) acquire(ctx context.Context, key ipcmesh.AccessKey, events, register bool) (*use, error) {
+	u, err := m.tryAcquire(ctx, key, events, register)
+	if register && ipcmesh.CodeOf(err) == ipcmesh.CodeRenamed {
+		// The refusal came to a session another request started, which
+		// only acted as the name; it is gone now, and this one takes it.
+		u, err = m.tryAcquire(ctx, key, events, register)
+	}
+	return u, err
+}
+
+func (m *sessions) tryAcquire(ctx context.Context, key ipcmesh.AccessKey, events, register bool) (*use, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return nil, errClosing
 	}
 	sess := m.byName[key.Name]
+	if sess != nil && sess.lost != nil {
+		// Lost while it registered: it is let go once it has.
+		m.mu.Unlock()
+		return nil, sess.lost
+	}
 	if sess == nil {
-		sess = &session{m: m, name: key.Name, ready: make(chan struct{}), uses: map[*use]bool{}}
+		sess = &session{m: m, name: key.Name, takeBack: register, ready: make(chan struct{}), uses: map[*use]bool{}}
 		m.byName[key.Name] = sess
 		go sess.start(m.leaving[key.Name])
 	}
@@ -160,14 +186,26 @@ func (sess *session) start(prev chan struct{}) {
 		cfg.OnConnection = sess.onConnection
 		p, err = election.Join(ctx, cfg)
 		if err == nil {
-			if _, err = p.Register(ctx, sess.name); err != nil {
+			// A request acts as its key's name, and does not take back a
+			// name renamed away by accident (PROTOCOL.md, register step 6):
+			// that ends the forward the rename made. Only a register asks
+			// for the name on purpose.
+			if sess.takeBack {
+				_, err = p.Register(ctx, sess.name)
+			} else {
+				_, err = p.Claim(ctx, sess.name)
+			}
+			if err != nil {
 				p.Close()
 				p = nil
 			}
 		}
 	}
 	if err != nil {
-		if e, ok := meshError(ctx, err); ok {
+		var e *ipcmesh.Error
+		if errors.As(err, &e) && e.Code == ipcmesh.CodeRenamed && len(e.Suggestions) > 0 {
+			err = renamedAway(sess.name, e.Suggestions[0])
+		} else if e, ok := meshError(ctx, err); ok {
 			err = e
 		} else {
 			err = fmt.Errorf("act as %s on the mesh: %w", sess.name, err)
@@ -177,8 +215,12 @@ func (sess *session) start(prev chan struct{}) {
 	sess.peer, sess.err = p, err
 	if err == nil {
 		sess.ok = true
-		// Every request that waited may have given up meanwhile.
-		m.idleLocked(sess)
+		if sess.lost != nil {
+			m.dropLocked(sess)
+		} else {
+			// Every request that waited may have given up meanwhile.
+			m.idleLocked(sess)
+		}
 	} else if m.byName[sess.name] == sess {
 		// The next request tries again: the name may be free by then.
 		delete(m.byName, sess.name)
@@ -223,19 +265,67 @@ func (m *sessions) expire(sess *session, gen int) {
 	m.leaving[sess.name] = gone
 	m.wg.Add(1)
 	m.mu.Unlock()
-	defer m.wg.Done()
+	m.leave(sess, gone, "idle name left the mesh")
+}
 
-	if err := sess.peer.Close(); err != nil {
-		m.s.log.Warn("close an idle name's peer", "name", sess.name, "err", err)
-	}
-	m.s.log.Info("idle name left the mesh", "name", sess.name)
+// lose ends sess, whose peer no longer acts as its name: see loseLocked.
+func (m *sessions) lose(sess *session, cause error) {
 	m.mu.Lock()
-	if m.leaving[sess.name] == gone {
+	defer m.mu.Unlock()
+	m.loseLocked(sess, cause)
+}
+
+// loseLocked ends sess, whose peer no longer acts as its name, for cause:
+// its requests and streams end with cause, which they answer, and the
+// next request of the name starts a new session. m.mu is held.
+func (m *sessions) loseLocked(sess *session, cause error) {
+	if sess.lost != nil {
+		return
+	}
+	sess.lost = cause
+	sess.forgetKeysLocked()
+	for u := range sess.uses {
+		u.cancel(cause)
+	}
+	if sess.ok {
+		m.dropLocked(sess)
+	}
+	// A session still registering is let go by start once it has.
+}
+
+// dropLocked forgets sess, which is lost, and closes its peer. A new
+// session of the name need not wait for that, as expire's must: the peer
+// does not hold the name. m.mu is held.
+func (m *sessions) dropLocked(sess *session) {
+	if m.closed || m.byName[sess.name] != sess {
+		return // close closes it, or it has left already
+	}
+	delete(m.byName, sess.name)
+	if sess.idle != nil {
+		sess.idle.Stop()
+		sess.idle = nil
+	}
+	m.wg.Add(1)
+	go m.leave(sess, nil, "a name's peer no longer acts as the name and left the mesh")
+}
+
+// leave closes the peer of sess, which m no longer holds, and then gone
+// if not nil. Its caller has added it to m.wg.
+func (m *sessions) leave(sess *session, gone chan struct{}, why string) {
+	defer m.wg.Done()
+	if err := sess.peer.Close(); err != nil {
+		m.s.log.Warn("close a name's peer", "name", sess.name, "err", err)
+	}
+	m.s.log.Info(why, "name", sess.name)
+	m.mu.Lock()
+	if gone != nil && m.leaving[sess.name] == gone {
 		delete(m.leaving, sess.name)
 	}
 	hook := m.onLeave
 	m.mu.Unlock()
-	close(gone)
+	if gone != nil {
+		close(gone)
+	}
 	if hook != nil {
 		hook(sess.name)
 	}
@@ -297,6 +387,9 @@ func (sess *session) onEvent(ev ipc.Event) {
 		p := pushed{id: msg.ID, data: buf.Bytes()}
 		sess.m.mu.Lock()
 		defer sess.m.mu.Unlock()
+		if sess.lost != nil {
+			return // mail of whatever the peer acts as now, not of the name
+		}
 		sess.pushedLocked(msg)
 		for u := range sess.uses {
 			if u.events == nil {
@@ -319,6 +412,29 @@ func (sess *session) onEvent(ev ipc.Event) {
 		// This is the connection's read loop, where the answer to a call
 		// is read: say so from another goroutine.
 		go sess.forgot(k.ID)
+	case ipc.EventRenamed:
+		// Every subscribed connection hears of every rename. The broker
+		// moves each connection of the old name to the new one, this
+		// peer's too, if the name is this session's.
+		var r ipc.RenamedEvent
+		if err := json.Unmarshal(ev.Body, &r); err != nil || r.Old != sess.name {
+			return
+		}
+		sess.m.s.log.Info("the name was renamed on another connection of its session: its requests and streams end", "name", sess.name, "new", r.New)
+		sess.m.lose(sess, renamedAway(r.Old, r.New))
+	}
+}
+
+// renamedAway is the refusal of a request whose key's name was renamed
+// away. A key acts as its own name only, so the face neither follows the
+// rename nor takes the name back unless asked to.
+func renamedAway(name, to string) *ipcmesh.Error {
+	return &ipcmesh.Error{
+		Code: ipcmesh.CodeRenamed,
+		Message: fmt.Sprintf("%s was renamed to %s, and mail to %s is forwarded there; this key acts as %s only: "+
+			"act as %s with a key made for it (ipcmesh key create %s), or take %s back with POST /api/v1/register, which ends the forward",
+			name, to, name, name, to, to, name),
+		Suggestions: []string{to},
 	}
 }
 

@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // sessionOf returns the session the face holds for name, nil if none.
@@ -99,4 +102,86 @@ func TestCloseLeaves(t *testing.T) {
 		}
 	}
 	f.fails(req{method: "POST", path: "/api/v1/register", key: f.key("carol")}, 503, "shutting_down")
+}
+
+// leaves reports the name of each peer of the face that leaves the mesh.
+func (f *face) leaves() <-chan string {
+	left := make(chan string, 4)
+	m := f.srv.sessions
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onLeave = func(name string) { left <- name }
+	return left
+}
+
+// awaitLeave waits for name's peer to leave.
+func (f *face) awaitLeave(left <-chan string, name string) {
+	f.t.Helper()
+	select {
+	case got := <-left:
+		if got != name {
+			f.t.Fatalf("%s's peer left, want %s's", got, name)
+		}
+	case <-ctxT(f.t).Done():
+		f.t.Fatalf("%s's peer did not leave", name)
+	}
+}
+
+// TestRenamedElsewhere renames a key's name on another connection of the
+// face's session, as "ipcmesh rename" with the face's data folder does.
+// The key still acts as that name and as nobody else: its stream ends,
+// its requests, which would act as the new name, are refused with
+// renamed, and a register takes the name back.
+func TestRenamedElsewhere(t *testing.T) {
+	f := newFace(t, nil)
+	left := f.leaves()
+	key := f.key("carol")
+	bob := f.peer("bob")
+	ctx := ctxT(t)
+	st := f.events("/api/v1/events", key)
+	st.nextEvent()
+	// The data folder holds the face's token for carol: this joins its
+	// session.
+	local := f.peer("carol")
+	if _, err := local.Rename(ctx, "carol2"); err != nil {
+		t.Fatal(err)
+	}
+	f.awaitLeave(left, "carol")
+	st.ends()
+
+	send := req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "from carol"}}
+	e := f.fails(send, 409, "renamed")
+	if !slices.Equal(e.Error.Suggestions, []string{"carol2"}) || !containsAll(e.Error.Message, "carol2", "POST /api/v1/register") {
+		t.Errorf("a request after the rename is told %q, suggestions %v; want carol2 and how to take carol back", e.Error.Message, e.Error.Suggestions)
+	}
+	f.fails(req{method: "POST", path: "/mcp", key: key, body: "{}"}, 409, "renamed")
+	var me meResult
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &me)
+	if me.Name != "carol" {
+		t.Errorf("me = %+v, want carol", me)
+	}
+	if got, err := bob.Check(ctx, 0, 0); err != nil || len(got.Messages) != 0 {
+		t.Fatalf("bob's inbox = %+v, %v; want nothing sent as carol2 with carol's key", got.Messages, err)
+	}
+
+	// Registering on purpose takes carol back; the local peer stays carol2.
+	var reg registerResult
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, &reg)
+	if reg.Name != "carol" {
+		t.Errorf("register = %+v", reg)
+	}
+	var sent ipc.SendResult
+	f.ok(send, 201, &sent)
+	cs := connect(t, &mcp.StreamableClientTransport{Endpoint: f.url + "/mcp", HTTPClient: withKey(key), MaxRetries: -1}, "")
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": "from carol over MCP"}})
+	if err != nil || res.IsError {
+		t.Fatalf("send: %v %s", err, toolText(res))
+	}
+	got, err := bob.Check(ctx, 0, 0)
+	if err != nil || len(got.Messages) != 2 || got.Messages[0].From != "carol" || got.Messages[1].From != "carol" {
+		t.Fatalf("bob's inbox = %+v, %v; want two messages from carol", got.Messages, err)
+	}
+	if local.Name() != "carol2" {
+		t.Errorf("the local peer acts as %q, want carol2", local.Name())
+	}
 }
