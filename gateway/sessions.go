@@ -23,11 +23,14 @@ import (
 // for Options.Idle, or once it no longer acts as the name.
 //
 // The face's data folder keeps the name's session token, so a process
-// sharing that folder joins the face's session and may rename the name.
-// The peer then acts as the new name, while the keys it serves are bound
-// to the old one: a key acts as its own name and nobody else. So the peer
-// is let go, the requests and streams using it end, and the next request
-// starts a new session for the key's name.
+// sharing that folder joins the face's session and may rename the name or
+// unregister it. The peer then acts as the new name, or as none, while
+// the keys it serves are bound to the old one: a key acts as its own name
+// and nobody else. So the peer is let go, the requests and streams using
+// it end, and the next request starts a new session for the key's name.
+// The broker pushes renamed and unregistered to the peer; a peer whose
+// connection was made anew while its session ended finds no session to
+// resume and has no name.
 type sessions struct {
 	s *Server
 
@@ -127,6 +130,10 @@ func (m *sessions) tryAcquire(ctx context.Context, key ipcmesh.AccessKey, events
 		return nil, errClosing
 	}
 	sess := m.byName[key.Name]
+	if sess != nil && sess.ok && sess.peer.Name() != sess.name {
+		m.loseLocked(sess, sessionEnded(sess.name, "elsewhere"))
+		sess = nil
+	}
 	if sess != nil && sess.lost != nil {
 		// Lost while it registered: it is let go once it has.
 		m.mu.Unlock()
@@ -422,7 +429,21 @@ func (sess *session) onEvent(ev ipc.Event) {
 		}
 		sess.m.s.log.Info("the name was renamed on another connection of its session: its requests and streams end", "name", sess.name, "new", r.New)
 		sess.m.lose(sess, renamedAway(r.Old, r.New))
+	case ipc.EventUnregistered:
+		var r ipc.UnregisteredEvent
+		if err := json.Unmarshal(ev.Body, &r); err != nil || r.Name != sess.name {
+			return
+		}
+		sess.m.s.log.Info("the name was unregistered on another connection of its session: its requests and streams end", "name", sess.name)
+		sess.m.lose(sess, sessionEnded(sess.name, "by an unregister on another connection"))
 	}
+}
+
+// sessionEnded ends the requests and streams of a name whose session
+// ended, as how says. Sent again, a request registers the name anew.
+func sessionEnded(name, how string) *ipcmesh.Error {
+	return ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+		"%s's session was ended %s while this request ran: send it again, and %s is registered anew", name, how, name)
 }
 
 // renamedAway is the refusal of a request whose key's name was renamed

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -183,5 +184,90 @@ func TestRenamedElsewhere(t *testing.T) {
 	}
 	if local.Name() != "carol2" {
 		t.Errorf("the local peer acts as %q, want carol2", local.Name())
+	}
+}
+
+// TestUnregisteredElsewhere unregisters a key's name on another
+// connection of the face's session, as "ipcmesh unregister" with the
+// face's data folder does. The face's peer then acts as no name: the
+// face lets it go, and the key's next requests, REST and MCP, register
+// the name anew.
+func TestUnregisteredElsewhere(t *testing.T) {
+	f := newFace(t, nil)
+	left := f.leaves()
+	key := f.key("dana")
+	bob := f.peer("bob")
+	ctx := ctxT(t)
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	st := f.events("/api/v1/events", key)
+	st.nextEvent()
+	local := f.peer("dana")
+	if err := local.Unregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.awaitLeave(left, "dana")
+	st.ends()
+
+	f.ok(req{method: "GET", path: "/api/v1/messages", key: key}, 200, nil)
+	var me meResult
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &me)
+	if me.Name != "dana" || !me.Online {
+		t.Errorf("me = %+v, want dana online again", me)
+	}
+	cs := connect(t, &mcp.StreamableClientTransport{Endpoint: f.url + "/mcp", HTTPClient: withKey(key), MaxRetries: -1}, "")
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": "dana again"}})
+	if err != nil || res.IsError {
+		t.Fatalf("send: %v %s", err, toolText(res))
+	}
+	if got, err := bob.Check(ctx, 0, 0); err != nil || len(got.Messages) != 1 || got.Messages[0].From != "dana" {
+		t.Fatalf("bob's inbox = %+v, %v; want the message from dana", got.Messages, err)
+	}
+
+	// The same again, with no request in between: a register registers.
+	if err := f.peer("dana").Unregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.awaitLeave(left, "dana")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &me)
+	if !me.Online {
+		t.Errorf("me after register = %+v, want online", me)
+	}
+}
+
+// TestSessionEndedWhileDisconnected unregisters a name while the face's
+// connections to the broker are down, so that no push can tell the face:
+// its peer finds no session to resume when it is back, and the key's next
+// request registers the name anew.
+func TestSessionEndedWhileDisconnected(t *testing.T) {
+	var px *proxy
+	f := newFace(t, func(o *Options) {
+		overTCP(o)
+		px = newProxy(t, o.Mesh.Addr)
+		o.Mesh.Addr = px.addr
+	})
+	key := f.key("dana")
+	inbox := req{method: "GET", path: "/api/v1/messages", key: key}
+	f.ok(inbox, 200, nil)
+	peer := f.sessionOf("dana").peer
+
+	px.cut()
+	online := func() bool {
+		st, err := f.ctl.Status(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(st.Online, "dana")
+	}
+	testbin.Eventually(t, 10*time.Second, "the broker to see dana's connection gone", func() bool { return !online() })
+	if err := f.peer("dana").Unregister(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	px.resume()
+	testbin.Eventually(t, 10*time.Second, "the face's peer to find dana's session gone", func() bool { return peer.Name() == "" })
+
+	f.ok(inbox, 200, nil)
+	if !online() {
+		t.Error("dana is not online after a request")
 	}
 }
