@@ -196,27 +196,39 @@ func (s *Server) setStatus(c *call) (any, error) {
 }
 
 // setStatus sets name's status line and description; a nil one keeps its
-// value, which the mesh's set_status (it sets both) needs to be told.
+// value. The mesh keeps a description itself (keep_description), in the
+// same write; a status line it always sets, so one kept is read first.
 func setStatus(ctx context.Context, p *election.Peer, name string, status, desc *string) (statusResult, error) {
 	res := statusResult{Name: name}
-	if status == nil || desc == nil {
+	current := func() error {
 		list, err := p.List(ctx)
 		if err != nil {
-			return res, err
+			return err
 		}
 		for _, in := range list {
 			if in.Name == name {
 				res.Status, res.Description = in.Status, in.Description
 			}
 		}
+		return nil
+	}
+	req := ipc.SetStatusRequest{KeepDescription: desc == nil}
+	if desc != nil {
+		req.Description = *desc
 	}
 	if status != nil {
-		res.Status = *status
+		req.Status = *status
+	} else {
+		if err := current(); err != nil {
+			return res, err
+		}
+		req.Status = res.Status
 	}
-	if desc != nil {
-		res.Description = *desc
+	if err := p.UpdateStatus(ctx, req); err != nil {
+		return res, err
 	}
-	return res, p.SetStatus(ctx, res.Status, res.Description)
+	// The answer is what the mesh holds now.
+	return res, current()
 }
 
 // nonNil makes an empty list [] in JSON rather than null.

@@ -315,6 +315,10 @@ func testRESTEndToEnd(t *testing.T, link func(*Options)) {
 	if st != (statusResult{Name: "alice", Status: "reviewing", Description: "the face"}) {
 		t.Errorf("status = %+v, want the description kept", st)
 	}
+	f.ok(req{method: "PUT", path: "/api/v1/status", key: key, body: map[string]string{"description": "the face, v2"}}, 200, &st)
+	if st != (statusResult{Name: "alice", Status: "reviewing", Description: "the face, v2"}) {
+		t.Errorf("status = %+v, want the status line kept", st)
+	}
 
 	// Errors of the mesh and of the face.
 	f.fails(req{method: "GET", path: "/api/v1/messages/0123456789abcdef", key: key}, 404, "not_found")
