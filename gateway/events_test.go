@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,11 +91,20 @@ func (s *stream) nextEvent() sse {
 	}
 }
 
-// ends reads to the end of the stream, which must come.
+// ends reads to the end of the stream, which must come within 20 s.
 func (s *stream) ends() {
 	s.t.Helper()
+	var late atomic.Bool
+	timer := time.AfterFunc(20*time.Second, func() {
+		late.Store(true)
+		s.resp.Body.Close()
+	})
+	defer timer.Stop()
 	for {
 		ev, err := s.next()
+		if late.Load() {
+			s.t.Fatal("the stream did not end within 20 s")
+		}
 		if errors.Is(err, io.EOF) {
 			return
 		}

@@ -83,12 +83,18 @@ func (sess *session) forgetKeysLocked() {
 }
 
 // onConnection is told when the name's peer loses its connection and when
-// a new one serves: a key_revoked pushed in between was missed.
+// a new one serves: a key_revoked pushed in between was missed. A peer
+// that found no session to resume on the new connection (it expired, or
+// was ended while the peer was away) acts as no name: its streams would
+// hear nothing more, so the session ends now, not at the next request.
 func (sess *session) onConnection(b ipc.BrokerInfo, up bool) {
 	m := sess.m
 	m.mu.Lock()
 	sess.forgetKeysLocked()
 	sess.hears = up && !b.Cluster
+	if up && sess.ok && sess.peer != nil && sess.peer.Name() != sess.name {
+		m.loseLocked(sess, sessionEnded(sess.name, "while the face's connection to the broker was made anew"))
+	}
 	m.mu.Unlock()
 	if up {
 		// A message pushed while the connection was down was missed too:

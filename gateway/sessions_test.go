@@ -237,8 +237,8 @@ func TestUnregisteredElsewhere(t *testing.T) {
 
 // TestSessionEndedWhileDisconnected unregisters a name while the face's
 // connections to the broker are down, so that no push can tell the face:
-// its peer finds no session to resume when it is back, and the key's next
-// request registers the name anew.
+// its peer finds no session to resume when it is back, the name's event
+// stream ends, and the key's next request registers the name anew.
 func TestSessionEndedWhileDisconnected(t *testing.T) {
 	var px *proxy
 	f := newFace(t, func(o *Options) {
@@ -250,6 +250,8 @@ func TestSessionEndedWhileDisconnected(t *testing.T) {
 	inbox := req{method: "GET", path: "/api/v1/messages", key: key}
 	f.ok(inbox, 200, nil)
 	peer := f.sessionOf("dana").peer
+	st := f.events("/api/v1/events", key)
+	st.nextEvent()
 
 	px.cut()
 	online := func() bool {
@@ -265,6 +267,9 @@ func TestSessionEndedWhileDisconnected(t *testing.T) {
 	}
 	px.resume()
 	testbin.Eventually(t, 10*time.Second, "the face's peer to find dana's session gone", func() bool { return peer.Name() == "" })
+	// A stream that would hear nothing more ends, with no request of the
+	// name to notice it.
+	st.ends()
 
 	f.ok(inbox, 200, nil)
 	if !online() {
