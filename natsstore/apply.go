@@ -204,6 +204,7 @@ func (s *Store) blob(id string) ([]byte, error) {
 	}()
 	giveUp := time.Now().Add(staleReadFor)
 	var warned time.Time
+	mismatches := 0
 	for {
 		data, err := s.readBlob(ctx, id)
 		switch {
@@ -215,11 +216,17 @@ func (s *Store) blob(id string) ([]byte, error) {
 			if time.Now().After(giveUp) {
 				return nil, err
 			}
-		case retryable(err), errors.Is(err, jetstream.ErrDigestMismatch):
+		case errors.Is(err, jetstream.ErrDigestMismatch):
 			// A read of chunks that lost some on the way (the client drops
 			// messages for a reader that falls behind, as a busy machine's
-			// may) ends with a digest that does not match: the object is
-			// whole in the store, and read again.
+			// may) ends so, though the object is whole in the store: it is
+			// read again. An object damaged in the store stays so, and
+			// fails the view after a few reads.
+			if mismatches++; mismatches > maxMismatches {
+				return nil, fmt.Errorf("large event %s: %w (%d reads)", id, err, mismatches)
+			}
+			s.log.Warn("a large event's read did not match its digest; reading it again", "object", id)
+		case retryable(err):
 			if time.Since(warned) > staleReadFor {
 				warned = time.Now()
 				s.log.Warn("the object store did not give a large event in time; asking again", "object", id, "err", err)
@@ -234,6 +241,10 @@ func (s *Store) blob(id string) ([]byte, error) {
 		}
 	}
 }
+
+// maxMismatches is how many reads of a large event may end with a digest
+// that does not match before the view gives up on it.
+const maxMismatches = 5
 
 // readBlob makes one read of the object id, given blobReadTime for its
 // size.
