@@ -29,9 +29,12 @@ const (
 
 // catchUp passes OnEvent the unread mail c's broker stored from lost on
 // (less catchUpSlack) that no broker pushed to this peer. Messages come
-// oldest first, after whatever the new broker pushed meanwhile. It runs on
-// the supervisor's goroutine, so that Close still returns only once no
-// more events can come.
+// oldest first, after whatever the new broker pushed meanwhile. It reads
+// one page of the inbox, the oldest: behind a backlog of more unread mail
+// than a check returns (ipc.MaxCheckLimit messages, 1 MiB of text), what
+// came while away is not handed on, and waits unread. It runs on the
+// supervisor's goroutine, so that Close still returns only once no more
+// events can come.
 func (p *Peer) catchUp(c *ipc.Client, lost time.Time) {
 	if !p.cfg.Subscribe || p.cfg.OnEvent == nil || p.Name() == "" {
 		return
@@ -59,6 +62,12 @@ func (p *Peer) catchUp(c *ipc.Client, lost time.Time) {
 		if err != nil {
 			continue
 		}
-		p.onEvent(ipc.Event{Name: ipc.EventMessage, Body: body})
+		if !p.deliver(ipc.Event{Name: ipc.EventMessage, Body: body}, p.closing) {
+			return
+		}
+	}
+	if r.Remaining > 0 {
+		p.log.Info("read the oldest unread messages after reconnecting; mail stored while away that is past them was not handed on, and waits unread",
+			"read", len(r.Messages), "unread", len(r.Messages)+r.Remaining)
 	}
 }

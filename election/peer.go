@@ -48,9 +48,12 @@ type Peer struct {
 
 	sess    sessionState
 	filters recent
-	// eventMu keeps OnEvent's calls one at a time: the connection's read
-	// loop makes them, and the supervisor after a reconnect (catchUp).
-	eventMu sync.Mutex
+	// turn keeps OnEvent's calls one at a time: the connection's read
+	// loop makes them, and the supervisor after a reconnect (catchUp). A
+	// channel, not a mutex, so that catchUp can stop waiting for it when
+	// the peer closes (an OnEvent may call Close, which waits for the
+	// supervisor).
+	turn chan struct{}
 }
 
 // sessionState is what the peer needs to act as its name on any broker.
@@ -78,6 +81,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
+		turn:    make(chan struct{}, 1),
 	}
 	p.filters.init(4096)
 	c, err := p.connect(ctx)
@@ -460,16 +464,25 @@ func (p *Peer) current(ctx context.Context) (*ipc.Client, error) {
 // onEvent passes pushed events on, dropping messages already seen: after a
 // failover the next broker may push a message again, and catchUp hands on
 // what it finds unread.
-func (p *Peer) onEvent(ev ipc.Event) {
+func (p *Peer) onEvent(ev ipc.Event) { p.deliver(ev, nil) }
+
+// deliver passes ev on to OnEvent in its turn, unless stop closes first;
+// it reports whether it had its turn.
+func (p *Peer) deliver(ev ipc.Event, stop <-chan struct{}) bool {
 	if ev.Name == ipc.EventGoaway || p.cfg.OnEvent == nil {
-		return
+		return true
 	}
-	p.eventMu.Lock()
-	defer p.eventMu.Unlock()
+	select {
+	case p.turn <- struct{}{}:
+	case <-stop:
+		return false
+	}
+	defer func() { <-p.turn }()
 	if ev.Name == ipc.EventMessage {
 		if id := messageID(ev.Body); id != "" && !p.filters.pushed.add(id) {
-			return
+			return true
 		}
 	}
 	p.cfg.OnEvent(ev)
+	return true
 }
