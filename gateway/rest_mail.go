@@ -227,7 +227,8 @@ func setStatus(ctx context.Context, p *election.Peer, name string, status, desc 
 	if err := p.UpdateStatus(ctx, req); err != nil {
 		return res, err
 	}
-	// The answer is what the mesh holds now.
+	// The answer is what the mesh holds now. Should that read fail, the
+	// error says so; the write is the same when sent again.
 	return res, current()
 }
 

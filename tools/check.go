@@ -59,6 +59,9 @@ func (c *core) check(ctx context.Context, req *mcp.CallToolRequest, in checkArgs
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot check messages: %w", err)
 	}
+	if key != "" {
+		key += " " + string(req.Params.Arguments) // one key, one question
+	}
 	res, err := c.checks.do(ctx, key, func() (*mcp.CallToolResult, error) {
 		res, _, err := c.checkOnce(ctx, req, in)
 		return res, err

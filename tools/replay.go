@@ -72,9 +72,20 @@ func (r *replays) begin(key string) (*replay, bool) {
 	rp := &replay{done: make(chan struct{})}
 	r.byKey[key] = rp
 	r.order = append(r.order, key)
-	if len(r.order) > keepReplays {
-		delete(r.byKey, r.order[0])
-		r.order = r.order[1:]
+	// The oldest answer goes, never a try still running: its retry must
+	// find it.
+	for i, k := range r.order {
+		if len(r.order) <= keepReplays {
+			break
+		}
+		select {
+		case <-r.byKey[k].done:
+			delete(r.byKey, k)
+			r.order = slices.Delete(r.order, i, i+1)
+		default:
+			continue
+		}
+		break
 	}
 	return rp, true
 }
