@@ -2,6 +2,7 @@ package natsstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -88,7 +89,7 @@ func (s *Store) SetStatus(ctx context.Context, name, status string, description 
 		a.KeepDescription = true
 		insts, err := s.view.Instances()
 		if err != nil {
-			return err
+			return fmt.Errorf("set the status of %s: read the description it keeps: %w", name, err)
 		}
 		for _, in := range insts {
 			if in.Name == name {
