@@ -110,7 +110,7 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	name, how := id.chosen(e)
 	if name != "" {
 		if err := ipcmesh.ValidateName(name); err != nil {
-			return ipc.Session{}, usagef("%s: %v", how, err)
+			return ipc.Session{}, fmt.Errorf("%s: %w", how, err)
 		}
 	}
 	s, err := p.Resume(ctx, name)
