@@ -48,6 +48,17 @@ func (e *Error) Error() string { return e.Message }
 // RetryAfter is RetryAfterMS as a duration.
 func (e *Error) RetryAfter() time.Duration { return time.Duration(e.RetryAfterMS) * time.Millisecond }
 
+// RateLimited is the answer to a request a rate limit refused, why saying
+// which limit (and the message telling how long to wait): the wait is in
+// whole milliseconds, rounded up and at least 1. Rounded down, a wait
+// under a millisecond would ask for none (and, being 0, drop the field
+// from the answer): a client that waits as told would come back before
+// its turn, into the same refusal.
+func RateLimited(why string, retry time.Duration) *Error {
+	ms := max(1, int64((retry+time.Millisecond-1)/time.Millisecond))
+	return &Error{Code: CodeRateLimited, Message: fmt.Sprintf("%s; retry in %d ms", why, ms), RetryAfterMS: ms}
+}
+
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

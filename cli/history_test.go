@@ -8,6 +8,42 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
+// hintPages is what followHints saw: the notes on each page, and the
+// hint that led on from it.
+type hintPages struct {
+	notes [][]string
+	hints []string
+}
+
+// followHints runs history with args, then the command each page's hint
+// of kind ("older messages", "later messages") gives, up to five pages,
+// and returns which of the notes 1 to 5 each page showed.
+func followHints(t *testing.T, m *hookMesh, kind string, args ...string) hintPages {
+	t.Helper()
+	var pages hintPages
+	for len(pages.notes) < 5 {
+		r := m.run("", "history", args...)
+		if r.code != 0 {
+			t.Fatalf("history %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		var notes []string
+		for _, n := range []string{"note 1", "note 2", "note 3", "note 4", "note 5"} {
+			if strings.Contains(r.stdout, n) {
+				notes = append(notes, n)
+			}
+		}
+		pages.notes = append(pages.notes, notes)
+		_, hint, ok := strings.Cut(r.stdout, "("+kind+": ipcmesh history ")
+		if !ok {
+			break
+		}
+		hint, _, _ = strings.Cut(hint, ")")
+		pages.hints = append(pages.hints, hint)
+		args = strings.Fields(hint)
+	}
+	return pages
+}
+
 // TestHistoryOlderHintActsAsTheSameName pages back through alice's
 // conversation with bob while bob is the data folder's default name: the
 // command the hint suggests acts as alice again, with the same --limit,
@@ -20,35 +56,17 @@ func TestHistoryOlderHintActsAsTheSameName(t *testing.T) {
 		m.send(alice, "bob", fmt.Sprintf("note %d", i))
 	}
 
-	args := []string{"--as", "alice", "--with", "bob", "--limit", "2"}
-	var pages [][]string
-	for len(pages) < 3 {
-		r := m.run("", "history", args...)
-		if r.code != 0 {
-			t.Fatalf("history %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-		}
-		var notes []string
-		for _, n := range []string{"note 1", "note 2", "note 3", "note 4", "note 5"} {
-			if strings.Contains(r.stdout, n) {
-				notes = append(notes, n)
-			}
-		}
-		pages = append(pages, notes)
-		_, hint, ok := strings.Cut(r.stdout, "(older messages: ipcmesh history ")
-		if !ok {
-			break
-		}
-		hint, _, _ = strings.Cut(hint, ")")
-		args = strings.Fields(hint)
+	pages := followHints(t, m, "older messages", "--as", "alice", "--with", "bob", "--limit", "2")
+	for i, hint := range pages.hints {
 		for _, want := range []string{"--as alice", "--limit 2"} {
 			if !strings.Contains(hint, want) {
-				t.Errorf("page %d: the hint %q does not carry %s", len(pages), hint, want)
+				t.Errorf("page %d: the hint %q does not carry %s", i+1, hint, want)
 			}
 		}
 	}
 	want := [][]string{{"note 4", "note 5"}, {"note 2", "note 3"}, {"note 1"}}
-	if fmt.Sprint(pages) != fmt.Sprint(want) {
-		t.Errorf("paging back by the hints showed %q; want %q", pages, want)
+	if fmt.Sprint(pages.notes) != fmt.Sprint(want) {
+		t.Errorf("paging back by the hints showed %q; want %q", pages.notes, want)
 	}
 }
 
@@ -68,30 +86,10 @@ func TestHistoryThreadReadsOnByTheHint(t *testing.T) {
 		}
 	}
 
-	args := []string{"--as", "alice", "--thread", root.Message.ID, "--limit", "2"}
-	var pages [][]string
-	for len(pages) < 4 {
-		r := m.run("", "history", args...)
-		if r.code != 0 {
-			t.Fatalf("history %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-		}
-		var notes []string
-		for _, n := range []string{"note 1", "note 2", "note 3", "note 4", "note 5"} {
-			if strings.Contains(r.stdout, n) {
-				notes = append(notes, n)
-			}
-		}
-		pages = append(pages, notes)
-		_, hint, ok := strings.Cut(r.stdout, "(later messages: ipcmesh history ")
-		if !ok {
-			break
-		}
-		hint, _, _ = strings.Cut(hint, ")")
-		args = strings.Fields(hint)
-	}
+	pages := followHints(t, m, "later messages", "--as", "alice", "--thread", root.Message.ID, "--limit", "2")
 	want := [][]string{{"note 1", "note 2"}, {"note 3", "note 4"}, {"note 5"}}
-	if fmt.Sprint(pages) != fmt.Sprint(want) {
-		t.Errorf("reading on by the hints showed %q; want %q", pages, want)
+	if fmt.Sprint(pages.notes) != fmt.Sprint(want) {
+		t.Errorf("reading on by the hints showed %q; want %q", pages.notes, want)
 	}
 	if r := m.run("", "history", "--as", "alice", "--with", "bob", "--after", "3"); r.code != 2 || !strings.Contains(r.stderr, "--thread") {
 		t.Errorf("--after without --thread: exit %d, stderr %q; want 2 and a word of --thread", r.code, r.stderr)

@@ -99,21 +99,7 @@ func (m *hookMesh) run(stdin string, cmd string, args ...string) hookResult {
 // would be) and registers name.
 func (m *hookMesh) peer(name string) *election.Peer {
 	m.t.Helper()
-	cfg, err := election.FromEnv(m.getenv())
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := election.Join(ctx, cfg)
-	if err != nil {
-		m.t.Fatalf("join: %v", err)
-	}
-	m.t.Cleanup(func() { p.Close() })
-	if _, err := p.Register(ctx, name); err != nil {
-		m.t.Fatalf("register %s: %v", name, err)
-	}
-	return p
+	return m.peerWith(name)
 }
 
 func (m *hookMesh) send(p *election.Peer, to, content string) {

@@ -168,19 +168,7 @@ func clientAddr(r *http.Request) string {
 }
 
 func rateLimited(wait time.Duration, why string) *ipcmesh.Error {
-	ms := retryAfterMS(wait)
-	return &ipcmesh.Error{
-		Code:         ipcmesh.CodeRateLimited,
-		Message:      fmt.Sprintf("rate limited: %s; retry in %d ms", why, ms),
-		RetryAfterMS: ms,
-	}
-}
-
-// retryAfterMS is wait in whole milliseconds, rounded up and at least 1:
-// rounded down, a client that waits as told comes back before its token
-// is there, and is refused again.
-func retryAfterMS(wait time.Duration) int64 {
-	return max(1, int64((wait+time.Millisecond-1)/time.Millisecond))
+	return ipcmesh.RateLimited("rate limited: "+why, wait)
 }
 
 // limiters is a token bucket per key (a key id, a client address). Buckets

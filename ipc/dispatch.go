@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -68,7 +67,7 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 		key = c.id
 	}
 	if ok, retry := b.ops.Allow(key); !ok {
-		return nil, rateLimited(fmt.Sprintf("rate limited: more than %.0f requests a second", b.cfg.Limits.OpsPerSecond), retry)
+		return nil, ipcmesh.RateLimited(fmt.Sprintf("rate limited: more than %.0f requests a second", b.cfg.Limits.OpsPerSecond), retry)
 	}
 	if h.needsName && name == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s needs a registered name, and this connection has none: register or resume first", f.Op)
@@ -77,25 +76,6 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 		b.presence.markSeen(name, b.cfg.Now())
 	}
 	return h.serve(b, c, name, f.Body)
-}
-
-// rateLimited is the answer to a request refused by a limiter that frees
-// a place in retry; why says which limit it met.
-func rateLimited(why string, retry time.Duration) *ipcmesh.Error {
-	ms := retryAfterMS(retry)
-	return &ipcmesh.Error{
-		Code:         ipcmesh.CodeRateLimited,
-		Message:      fmt.Sprintf("%s; retry in %d ms", why, ms),
-		RetryAfterMS: ms,
-	}
-}
-
-// retryAfterMS is retry in whole milliseconds, rounded up and at least 1,
-// for retry_after_ms. Rounded down, a wait below a millisecond would ask
-// for none (and, being 0, drop the field from the answer): the client
-// would come back at once, into the same refusal.
-func retryAfterMS(retry time.Duration) int64 {
-	return max(1, int64((retry+time.Millisecond-1)/time.Millisecond))
 }
 
 // decode parses a request body into v. Unknown fields are ignored so that

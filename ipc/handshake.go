@@ -125,8 +125,7 @@ func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	// sends nothing costs no proof and is bounded by MaxHandshakes instead,
 	// so that a flood of them leaves the budget to peers.
 	if ok, retry := b.hellos.Allow("hello"); !ok {
-		answer(nc, f.ID, nil, &ipcmesh.Error{Code: ipcmesh.CodeRateLimited,
-			Message: "too many new connections to the broker; retry shortly", RetryAfterMS: retryAfterMS(retry)})
+		answer(nc, f.ID, nil, ipcmesh.RateLimited("too many new connections to the broker", retry))
 		return false
 	}
 	var hello HelloRequest

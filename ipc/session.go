@@ -251,7 +251,7 @@ func (b *Broker) stillActsAs(c *conn, op, name string) error {
 
 func (b *Broker) allowRegister(c *conn) error {
 	if ok, retry := b.regs.Allow(c.id); !ok {
-		return rateLimited("too many register or resume attempts on this connection", retry)
+		return ipcmesh.RateLimited("too many register or resume attempts on this connection", retry)
 	}
 	return nil
 }

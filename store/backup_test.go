@@ -122,13 +122,7 @@ func TestBackupCarriesLargeBodies(t *testing.T) {
 	}
 
 	// The backup alone, opened as a data folder's store, has every body.
-	opts := Options{Dir: dir}
-	small(&opts)
-	r, err := Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openIn(t, dir, small)
 	wantFilled(t, r)
 	for folder, want := range map[string]int{largeDir: 2, sharedDir: 1} {
 		if entries, _ := os.ReadDir(filepath.Join(dir, folder)); len(entries) != want {
@@ -296,13 +290,7 @@ func TestBackupWhileReplaced(t *testing.T) {
 	}
 	onlyFile(t, s.sharedDir)
 
-	opts := Options{Dir: dir}
-	small(&opts)
-	r, err := Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openIn(t, dir, small)
 	if sh, err := r.GetShared("plan"); err != nil || sh.Content != old {
 		t.Fatalf("the restored key: %q, %v; want the value the backup's copy names", sh.Content, err)
 	}
@@ -369,4 +357,18 @@ func TestRestoreOverAStoreMissingAFile(t *testing.T) {
 	if _, err := os.Stat(res.Previous); err != nil {
 		t.Fatalf("the store as it was is not kept: %v", err)
 	}
+}
+
+// openIn opens the store in dir, as a data folder's, with the options
+// tweak sets, until the test ends.
+func openIn(t *testing.T, dir string, tweak func(*Options)) *Store {
+	t.Helper()
+	opts := Options{Dir: dir}
+	tweak(&opts)
+	r, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
