@@ -258,15 +258,7 @@ func TestFailedCommitKeepsTheBodiesItNamed(t *testing.T) {
 	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
 	s.idx.close() // its commits would take the failure
 	register(t, s, "bob")
-	failed := false // the committer's goroutine alone calls commitTx
-	s.c.commitTx = func(tx *bolt.Tx) error {
-		if !failed {
-			failed = true
-			tx.Rollback()
-			return errors.New("the disk failed to sync")
-		}
-		return tx.Commit()
-	}
+	failFirstCommit(s, "the disk failed to sync")
 	body := strings.Repeat("large body ", 10)
 	_, err := s.Append(context.Background(), []Draft{{ID: "big", From: "alice", To: "bob", Content: body}})
 	if err == nil || !strings.Contains(err.Error(), "may be on disk") {

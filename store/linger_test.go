@@ -204,19 +204,11 @@ func TestFailedWriteKeepsLingeringSends(t *testing.T) {
 // sends are written again from their journal records.
 func TestFailedCommitRedoesLingeringSends(t *testing.T) {
 	s := lingeringStore(t)
-	failed := false // the committer's goroutine alone calls commitTx
-	s.c.commitTx = func(tx *bolt.Tx) error {
-		if !failed {
-			failed = true
-			tx.Rollback()
-			return errors.New("the disk is full")
-		}
-		return tx.Commit()
-	}
+	failed := failFirstCommit(s, "the disk is full")
 	send(t, s, "m1", "alice", "bob", "first")
 	send(t, s, "m2", "alice", "bob", "second")
 	s.c.flush()
-	if !failed {
+	if !failed() {
 		t.Fatal("flush did not commit the open transaction")
 	}
 	if got, want := unreadIDs(t, s, "bob"), []string{"m1", "m2"}; !slices.Equal(got, want) {
@@ -307,4 +299,20 @@ func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
 	default:
 		t.Error("the request that was stored had no early work done")
 	}
+}
+
+// failFirstCommit makes the next commit of s's committer fail with why,
+// its writes rolled back, and the ones after it succeed. failed reports
+// whether that commit came, once the committer has been waited for.
+func failFirstCommit(s *Store, why string) (failed func() bool) {
+	done := false // the committer's goroutine alone calls commitTx
+	s.c.commitTx = func(tx *bolt.Tx) error {
+		if !done {
+			done = true
+			tx.Rollback()
+			return errors.New(why)
+		}
+		return tx.Commit()
+	}
+	return func() bool { return done }
 }
