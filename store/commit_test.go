@@ -272,3 +272,19 @@ func TestFailedCommitKeepsTheBodiesItNamed(t *testing.T) {
 		t.Fatalf("the retry: duplicate %v, fetch %d bytes, %v; want it stored with its body", d.Duplicate, len(got), err)
 	}
 }
+
+// failFirstCommit makes the next commit of s's committer fail with why,
+// its writes rolled back, and the ones after it succeed. failed reports
+// whether that commit came, once the committer has been waited for.
+func failFirstCommit(s *Store, why string) (failed func() bool) {
+	done := false // the committer's goroutine alone calls commitTx
+	s.c.commitTx = func(tx *bolt.Tx) error {
+		if !done {
+			done = true
+			tx.Rollback()
+			return errors.New(why)
+		}
+		return tx.Commit()
+	}
+	return func() bool { return done }
+}

@@ -300,19 +300,3 @@ func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
 		t.Error("the request that was stored had no early work done")
 	}
 }
-
-// failFirstCommit makes the next commit of s's committer fail with why,
-// its writes rolled back, and the ones after it succeed. failed reports
-// whether that commit came, once the committer has been waited for.
-func failFirstCommit(s *Store, why string) (failed func() bool) {
-	done := false // the committer's goroutine alone calls commitTx
-	s.c.commitTx = func(tx *bolt.Tx) error {
-		if !done {
-			done = true
-			tx.Rollback()
-			return errors.New(why)
-		}
-		return tx.Commit()
-	}
-	return func() bool { return done }
-}
