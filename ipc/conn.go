@@ -202,9 +202,15 @@ func (c *conn) reply(id uint64, res any, err error) {
 	f := &Frame{ID: id}
 	if err != nil {
 		var e *ipcmesh.Error
-		if !errors.As(err, &e) {
+		switch {
+		case !errors.As(err, &e):
 			c.b.log.Error("request failed", "conn", c.id, "err", err)
 			e = ipcmesh.Errorf(ipcmesh.CodeInternal, "the broker failed: %v", err)
+		case e.Code == ipcmesh.CodeUnavailable:
+			// The store failing a write is the operator's to hear of
+			// (a disk that cannot sync, a cluster without quorum), not
+			// only the client's.
+			c.b.log.Warn("request not stored", "conn", c.id, "err", err)
 		}
 		f.Error = e
 	} else if res != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // ErrClosed is returned by a write submitted once Close has begun, and by a
@@ -98,6 +100,18 @@ func (e *unsettledError) Error() string {
 }
 
 func (e *unsettledError) Unwrap() error { return e.err }
+
+// As lets the broker answer an unsettled write with unavailable: its
+// advice, send again later with the same id, is what such a write needs,
+// and a client that retries unavailable does the right thing. Answered as
+// internal, it read as a fault to report, not a request to repeat.
+func (e *unsettledError) As(target any) bool {
+	t, ok := target.(**ipcmesh.Error)
+	if ok {
+		*t = &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, Message: e.Error()}
+	}
+	return ok
+}
 
 // mayBeStored reports whether err, a request's error, leaves its writes
 // possibly stored: what they name must then be kept.

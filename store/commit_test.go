@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
@@ -263,6 +264,11 @@ func TestFailedCommitKeepsTheBodiesItNamed(t *testing.T) {
 	_, err := s.Append(context.Background(), []Draft{{ID: "big", From: "alice", To: "bob", Content: body}})
 	if err == nil || !strings.Contains(err.Error(), "may be on disk") {
 		t.Fatalf("a send whose commit failed: %v; want an error that says it may be stored", err)
+	}
+	// unavailable tells a client to send again with the same id, which
+	// is what such a write needs; internal told it nothing to do.
+	if code := ipcmesh.CodeOf(err); code != ipcmesh.CodeUnavailable {
+		t.Fatalf("a send whose commit failed answers %q, want %q", code, ipcmesh.CodeUnavailable)
 	}
 	if files := spillFiles(t, s); len(files) != 1 {
 		t.Fatalf("large-messages/ holds %v, want the body the failed commit named", files)
