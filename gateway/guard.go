@@ -263,7 +263,7 @@ func cleanPath(p string) string {
 }
 
 func tooLarge(limit int64) *ipcmesh.Error {
-	return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the request body is over the limit of %d bytes: share bulk content in pieces, or raise IPC_MAX_MESSAGE_BYTES", limit)
+	return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the request body is over the limit of %d bytes, counted as sent (JSON writes a control character such as \\u0001 as six bytes): share bulk content in pieces, or raise IPC_MAX_MESSAGE_BYTES", limit)
 }
 
 // recorder remembers the status for the log line. Unwrap lets

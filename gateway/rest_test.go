@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -477,11 +478,13 @@ func TestBodies(t *testing.T) {
 	post := func(body any) req {
 		return req{method: "POST", path: "/api/v1/messages", key: key, body: body}
 	}
-	f.fails(post(ipc.Outgoing{To: "bob", Content: strings.Repeat("x", 2000)}), 413, "too_large")
+	e := f.fails(post(ipc.Outgoing{To: "bob", Content: strings.Repeat("x", 2000)}), 413, "too_large")
+	// Text under the limit can make a body over it: the answer says how.
+	mcptest.Contains(t, "an oversized body", e.Error.Message, "over the limit of 1024 bytes", "as sent", "six bytes")
 	// Without a Content-Length (chunked), the limit stops the read.
 	chunked := struct{ io.Reader }{strings.NewReader(`{"content": "` + strings.Repeat("x", 2000) + `"}`)}
 	f.fails(req{method: "PUT", path: "/api/v1/shared/big", key: key, body: chunked}, 413, "too_large")
-	e := f.fails(post(`{"to": "bob", "content": "x"`), 400, "bad_request")
+	e = f.fails(post(`{"to": "bob", "content": "x"`), 400, "bad_request")
 	if !strings.Contains(e.Error.Message, "JSON") {
 		t.Errorf("truncated JSON: %q", e.Error.Message)
 	}

@@ -339,6 +339,10 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 			// The broker would cut the connection on it, and a retry would
 			// meet the same fate: refuse it here, where the caller can act.
 			c.forget(id)
+			if k := escapes(body); n-5*k <= c.opts.MaxFrame {
+				return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
+					"the %s request is %d bytes, over the %d-byte frame limit, because its text holds %d characters that JSON writes as six bytes each (control characters such as \\u0001, and bytes that are not UTF-8): remove them, or send the content encoded (base64) or in smaller pieces", op, n, c.opts.MaxFrame, k)
+			}
 			return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
 				"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
 		}
@@ -439,4 +443,19 @@ func decodeResult(op string, f *Frame, out any) error {
 		}
 	}
 	return nil
+}
+
+// escapes counts the six-byte \u escapes in body, a JSON encoding: they
+// are what makes a request larger than the text it carries.
+func escapes(body []byte) int {
+	n := 0
+	for i := 0; i < len(body)-1; i++ {
+		if body[i] == '\\' {
+			if body[i+1] == 'u' {
+				n++
+			}
+			i++ // the escaped character, a backslash included
+		}
+	}
+	return n
 }

@@ -454,7 +454,9 @@ func testMaxMessage(t *testing.T, kind storeKind) {
 	// itself, not by a broker hanging up.
 	err = alice.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "bob", Content: strings.Repeat("\x01", 3<<20)}}, nil)
 	e = wantCode(t, err, ipcmesh.CodeTooLarge)
-	wantMention(t, e.Message, "frame limit")
+	// It says why 3 MiB came to 18: the sender can see nothing over a
+	// limit in what it gave.
+	wantMention(t, e.Message, "frame limit", "3145728 characters", "six bytes")
 	// The connection carries on.
 	alice.send(t, "bob", "small")
 	if msgs := bob.check(t); len(msgs) != 2 {
