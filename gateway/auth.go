@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -31,10 +32,11 @@ import (
 // address, not the broker's: every check of a key the face has not seen
 // is a round trip through the face's one unnamed connection, which the
 // broker rate limits as a whole. Once that budget is spent, only keys
-// that would cost such a check, or that fail the face's own, are refused.
-// A key whose tag checks out here costs no round trip, and refusing it
-// too would let anyone lock every key holder out: behind a proxy or
-// tunnel every client has the same address.
+// that would cost such a check, or that fail the face's own, are refused,
+// and an unseen key the mesh's list of keys shows real is let through
+// (keylist.go). A key whose tag checks out here costs no round trip, and
+// refusing it too would let anyone lock every key holder out: behind a
+// proxy or tunnel every client has the same address.
 func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	ri := infoOf(r)
 	key, err := keyOf(r, ri)
@@ -51,7 +53,7 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 	var known *knownKey
 	var ticket keyTicket
 	if !seen {
-		if wait, ok := s.failures.peek(addr, now); !ok {
+		if wait, ok := s.failures.peek(addr, now); !ok && !s.listed(r.Context(), key, id) {
 			return ipcmesh.AccessKey{}, tooManyBadKeys(wait)
 		}
 	} else {
@@ -96,6 +98,31 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		}
 	}
 	return info, nil
+}
+
+// listed reports whether key is a real key by the mesh's list of keys:
+// its id is listed, not revoked, and its tag checks out against the name
+// listed for it.
+func (s *Server) listed(ctx context.Context, key, id string) bool {
+	name, ok := s.keyList.nameOf(ctx, id)
+	return ok && s.opts.Mesh.Keys.VerifyAccessKey(key, name)
+}
+
+// readKeyList reads the mesh's keys that are not revoked, id to name.
+func (s *Server) readKeyList(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	keys, err := s.admin.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if k.Revoked.IsZero() {
+			names[k.ID] = k.Name
+		}
+	}
+	return names, nil
 }
 
 // tooManyBadKeys refuses a key from an address that has spent its budget

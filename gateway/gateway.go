@@ -88,6 +88,7 @@ type Server struct {
 	limits   *limiters // per key id, after the key checked out
 	failures *limiters // per client address, for keys that did not
 	keyNames sync.Map  // key id -> *knownKey, from the broker
+	keyList  keyList   // every key's name, for a client over its budget
 	sessions *sessions
 	routes   []route
 	mux      *http.ServeMux
@@ -138,6 +139,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		failures: newLimiters(opts.Rate, opts.Burst),
 		ping:     pingEvery,
 	}
+	s.keyList.reader = s.readKeyList
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	s.sessions = newSessions(s)
 	s.routes = s.restRoutes()
