@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -15,7 +16,7 @@ import (
 // may never have arrived. Such mail waits unread, but a user that waits
 // for pushes (an assistant idle until notified, a hook waiting for mail)
 // is not told of it until the next message comes. So after each reconnect
-// a subscribed peer reads its inbox once and hands OnEvent the unread
+// a subscribed peer reads its inbox and hands OnEvent the unread
 // messages stored since shortly before the connection was lost: onEvent's
 // filter drops those that were pushed already.
 const (
@@ -23,18 +24,18 @@ const (
 	// breaking connection and for brokers of a cluster whose clocks differ
 	// a little from this host's.
 	catchUpSlack = time.Minute
-	// catchUpTimeout bounds the one read of the inbox.
+	// catchUpTimeout bounds the reads of the inbox.
 	catchUpTimeout = 10 * time.Second
 )
 
 // catchUp passes OnEvent the unread mail c's broker stored from lost on
 // (less catchUpSlack) that no broker pushed to this peer. Messages come
-// oldest first, after whatever the new broker pushed meanwhile. It reads
-// one page of the inbox, the oldest: behind a backlog of more unread mail
-// than a check returns (ipc.MaxCheckLimit messages, 1 MiB of text), what
-// came while away is not handed on, and waits unread. It runs on the
-// supervisor's goroutine, so that Close still returns only once no more
-// events can come.
+// oldest first, after whatever the new broker pushed meanwhile. The mail
+// that came while away is the newest unread, so it reads on past the
+// oldest page, a page at a time (each after the last seq of the one
+// before, as nothing is acked), until it has read the inbox or its time is
+// up. It runs on the supervisor's goroutine, so that Close still returns
+// only once no more events can come.
 func (p *Peer) catchUp(c *ipc.Client, lost time.Time) {
 	if !p.cfg.Subscribe || p.cfg.OnEvent == nil || p.Name() == "" {
 		return
@@ -48,26 +49,47 @@ func (p *Peer) catchUp(c *ipc.Client, lost time.Time) {
 		case <-ctx.Done():
 		}
 	}()
-	var r ipc.CheckResult
-	if err := c.Call(ctx, ipc.OpCheck, ipc.CheckRequest{Limit: ipc.MaxCheckLimit}, &r); err != nil {
-		p.log.Debug("read the inbox after reconnecting", "err", err)
-		return
-	}
 	since := lost.Add(-catchUpSlack)
-	for _, m := range r.Messages {
-		if m.Time.Before(since) || p.filters.acked.has(m.ID) {
-			continue
-		}
-		body, err := json.Marshal(m)
-		if err != nil {
-			continue
-		}
-		if !p.deliver(ipc.Event{Name: ipc.EventMessage, Body: body}, p.closing) {
+	var after uint64
+	for read := 0; ; {
+		var r ipc.CheckResult
+		if err := c.Call(ctx, ipc.OpCheck, ipc.CheckRequest{Limit: ipc.MaxCheckLimit, After: after}, &r); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				p.log.Info("read unread messages after reconnecting until the time was up; mail stored while away that is past them was not handed on, and waits unread",
+					"read", read, "timeout", catchUpTimeout)
+			} else {
+				p.log.Debug("read the inbox after reconnecting", "err", err)
+			}
 			return
 		}
-	}
-	if r.Remaining > 0 {
-		p.log.Info("read the oldest unread messages after reconnecting; mail stored while away that is past them was not handed on, and waits unread",
-			"read", len(r.Messages), "unread", len(r.Messages)+r.Remaining)
+		last := after
+		for _, m := range r.Messages {
+			if m.Seq <= after {
+				continue // on a page answered again, handed on already
+			}
+			last = m.Seq
+			read++
+			if m.Time.Before(since) || p.filters.acked.has(m.ID) {
+				continue
+			}
+			body, err := json.Marshal(m)
+			if err != nil {
+				continue
+			}
+			if !p.deliver(ipc.Event{Name: ipc.EventMessage, Body: body}, p.closing) {
+				return
+			}
+		}
+		if len(r.Messages) == 0 || r.Remaining == 0 {
+			return
+		}
+		if last == after {
+			// A broker older than CheckRequest.After answers with the
+			// oldest page every time: reading on would never end.
+			p.log.Info("the broker reads only the oldest unread messages; mail stored while away that is past them was not handed on, and waits unread",
+				"read", read, "unread", len(r.Messages)+r.Remaining)
+			return
+		}
+		after = last
 	}
 }

@@ -106,3 +106,56 @@ func testHistoryBetweenTimes(t *testing.T, kind storeKind) {
 	e := wantCode(t, err, ipcmesh.CodeBadRequest)
 	wantMention(t, e.Message, "until", "before since", "swap")
 }
+
+// A check after a seq reads on past unread mail it leaves unread: the
+// direct messages and channel posts above it, with from only that
+// sender's, and waiting, the next message past it.
+func TestCheckAfterReadsOn(t *testing.T) { forEachStore(t, testCheckAfterReadsOn) }
+
+func testCheckAfterReadsOn(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	me := m.join(t, "me")
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	watcher := m.join(t, "watcher")
+	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "dev", Members: []string{"me"}})
+	a1 := alice.send(t, "me", "one").Message
+	b1 := bob.send(t, "me", "two").Message
+	p1 := alice.send(t, "#dev", "three").Message
+	a2 := alice.send(t, "me", "four").Message
+
+	var first, next ipc.CheckResult
+	me.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 2}, &first)
+	if want := a1.ID + "," + b1.ID; ids(first.Messages) != want || first.Remaining != 2 {
+		t.Fatalf("first page = %s (remaining %d), want %s and 2 more", ids(first.Messages), first.Remaining, want)
+	}
+	me.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 2, After: b1.Seq}, &next)
+	if want := p1.ID + "," + a2.ID; ids(next.Messages) != want {
+		t.Fatalf("page after %d = %s, want %s", b1.Seq, ids(next.Messages), want)
+	}
+	var r ipc.CheckResult
+	me.must(t, ipc.OpCheck, ipc.CheckRequest{After: a2.Seq}, &r)
+	if len(r.Messages) != 0 || r.Remaining != 0 {
+		t.Fatalf("check after the newest = %s (remaining %d), want nothing", ids(r.Messages), r.Remaining)
+	}
+	me.must(t, ipc.OpCheck, ipc.CheckRequest{From: "alice", After: a1.Seq}, &r)
+	if ids(r.Messages) != a2.ID {
+		t.Fatalf("check from alice after her first = %s, want %s", ids(r.Messages), a2.ID)
+	}
+	if all := me.check(t); len(all) != 4 {
+		t.Errorf("plain check = %s, want all four still unread", ids(all))
+	}
+
+	checked := make(chan error, 1)
+	go func() {
+		checked <- me.call(ipc.OpCheck, ipc.CheckRequest{After: a2.Seq, WaitMS: 600_000}, &r)
+	}()
+	awaitWaiting(t, watcher, 1)
+	a3 := alice.send(t, "me", "five").Message
+	if err := <-checked; err != nil {
+		t.Fatal(err)
+	}
+	if ids(r.Messages) != a3.ID {
+		t.Fatalf("waiting check after %d = %s, want only %s", a2.Seq, ids(r.Messages), a3.ID)
+	}
+}

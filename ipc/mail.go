@@ -258,15 +258,7 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}
 		mail := b.presence.mailbox(name)
-		var (
-			msgs []ipcmesh.Message
-			err  error
-		)
-		if req.From != "" {
-			msgs, err = b.store.UnreadFrom(name, req.From, limit)
-		} else {
-			msgs, err = b.store.Unread(name, limit)
-		}
+		msgs, err := b.store.UnreadAfter(name, req.From, req.After, limit)
 		if err != nil {
 			return nil, err
 		}

@@ -268,17 +268,24 @@ const (
 // empty inbox, the broker holds the request until a message arrives or the
 // time runs out. With From, only the direct messages from that instance
 // count (under any of its names, as for search), so a check waits for its
-// next message; the rest stay unread for a plain check.
+// next message; the rest stay unread for a plain check. With After, only
+// the messages whose seq is above it count: a reader reads on past a page
+// it does not ack by asking after the page's last seq. A broker older than
+// After ignores it and answers from the oldest unread message again.
 type CheckRequest struct {
 	Limit  int    `json:"limit,omitempty"` // <= 0: DefaultCheckLimit; at most MaxCheckLimit
 	WaitMS int64  `json:"wait_ms,omitempty"`
 	From   string `json:"from,omitempty"`
+	After  uint64 `json:"after,omitempty"`
 }
 
 // CheckResult holds unread messages. They stay unread until acked.
 type CheckResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
-	// Remaining counts unread messages beyond this page.
+	// Remaining counts the unread messages this page leaves out: with
+	// From, those from anyone; with After, those up to it too. So it may
+	// count more than a page after this one holds, and a reader that
+	// reads on with After stops at an empty page.
 	Remaining int `json:"remaining"`
 }
 

@@ -24,8 +24,7 @@ type Store interface {
 	Close() error
 
 	AppendEarly(ctx context.Context, drafts []store.Draft, early func([]store.Delivery)) ([]store.Delivery, error)
-	Unread(name string, limit int) ([]ipcmesh.Message, error)
-	UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error)
+	UnreadAfter(name, from string, after uint64, limit int) ([]ipcmesh.Message, error)
 	UnreadCount(name string) (int, error)
 	Ack(ctx context.Context, name string, ids []string) (int, error)
 	Get(name, id string) (ipcmesh.Message, string, error)

@@ -185,6 +185,12 @@ func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, err
 	return s.view.UnreadFrom(name, from, limit)
 }
 
+// UnreadAfter returns up to limit of name's unread messages (only from's,
+// if set) whose seq is above after, oldest first.
+func (s *Store) UnreadAfter(name, from string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	return s.view.UnreadAfter(name, from, after, limit)
+}
+
 // UnreadCount returns how many messages name has not read.
 func (s *Store) UnreadCount(name string) (int, error) { return s.view.UnreadCount(name) }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -168,6 +169,14 @@ func TestUnreadMergesInboxAndChannels(t *testing.T) {
 	msgs, _ := s.Unread("bob", 3)
 	if msgIDs(msgs) != "d1,dev1,ops1" {
 		t.Fatalf("limit 3: %s", msgIDs(msgs))
+	}
+	// The next page starts after the last seq of this one, unacked.
+	msgs, _ = s.UnreadAfter("bob", "", msgs[1].Seq, 2)
+	if msgIDs(msgs) != "ops1,d2" {
+		t.Fatalf("after dev1, limit 2: %s", msgIDs(msgs))
+	}
+	if msgs, err := s.UnreadAfter("bob", "", math.MaxUint64, 0); err != nil || len(msgs) != 0 {
+		t.Fatalf("after the last seq there is: %s, %v; want nothing", msgIDs(msgs), err)
 	}
 	// Each member gets each post, once.
 	if got := strings.Join(unreadIDs(t, s, "carol"), ","); got != "dev1,own" {

@@ -36,7 +36,8 @@
 //   - Reading an inbox costs in proportion to its unread messages, not to
 //     the history kept beside it; Sweep costs in proportion to what expires.
 //     Unread covers the joined channels the same way (each channel log is
-//     read from the reader's cursor on), a conversation, channel history or
+//     read from the reader's cursor on), UnreadAfter reads from its seq on
+//     (a page past unread mail costs what the first page does), a conversation, channel history or
 //     thread page costs in proportion to the page, and a search examines at
 //     most a bounded number of candidates.
 //   - Sends never pay for search: a background indexer adds committed

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -51,7 +52,7 @@ var errLongRead = errors.New("store: a read too long for the writer's turn")
 // reads only the inbox and the channel logs from the cursors on, never the
 // history.
 func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
-	return s.unread(name, "", limit)
+	return s.unread(name, "", 0, limit)
 }
 
 // UnreadFrom is Unread narrowed to the direct messages that from sent
@@ -62,11 +63,24 @@ func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, err
 	if err := ipcmesh.ValidateName(from); err != nil {
 		return nil, err
 	}
-	return s.unread(name, from, limit)
+	return s.unread(name, from, 0, limit)
 }
 
-// unread is Unread, or UnreadFrom when from is not empty.
-func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) {
+// UnreadAfter is Unread, or UnreadFrom when from is not empty, of the
+// messages whose seq is above after: the next page for a reader that reads
+// on past unread mail without acking it. It starts its walks at after, so a
+// page costs what the first does however much unread mail lies before it.
+func (s *Store) UnreadAfter(name, from string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	if from != "" {
+		if err := ipcmesh.ValidateName(from); err != nil {
+			return nil, err
+		}
+	}
+	return s.unread(name, from, after, limit)
+}
+
+// unread is UnreadAfter.
+func (s *Store) unread(name, from string, after uint64, limit int) ([]ipcmesh.Message, error) {
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -96,7 +110,10 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 		var keys [][]byte
 		if inbox := t.inboxes().Bucket([]byte(name)); inbox != nil {
 			c := inbox.Cursor()
-			for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+			for k, _ := c.Seek(seqKey(after)); k != nil && len(keys) < limit; k, _ = c.Next() {
+				if seqOf(k) <= after {
+					continue
+				}
 				ok, err := sent(k)
 				if err != nil {
 					return err
@@ -119,7 +136,7 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 				// Each list is sorted and only the oldest limit of the
 				// merge are kept, so no list need give more than limit.
 				n := 0
-				walkUnreadPosts(c, name, m, func(k []byte) bool {
+				walkUnreadPosts(c, name, m, after, func(k []byte) bool {
 					keys = append(keys, k[len(k)-8:])
 					n++
 					return n < limit
@@ -148,12 +165,16 @@ func (s *Store) unread(name, from string, limit int) ([]ipcmesh.Message, error) 
 }
 
 // walkUnreadPosts calls fn with the channel-log key of every post of m's
-// channel after m's cursor that reader did not write, oldest first, until
-// fn returns false. The log's values are the posters' names, so skipping
-// one's own posts reads no message.
-func walkUnreadPosts(c *bolt.Cursor, reader string, m membership, fn func(k []byte) bool) {
+// channel after m's cursor and seq after that reader did not write, oldest
+// first, until fn returns false. The log's values are the posters' names,
+// so skipping one's own posts reads no message.
+func walkUnreadPosts(c *bolt.Cursor, reader string, m membership, after uint64, fn func(k []byte) bool) {
+	start := max(m.cursor, after)
+	if start == math.MaxUint64 {
+		return // no seq lies past it
+	}
 	prefix := chanPrefix(m.channel)
-	for k, from := c.Seek(withSeq(prefix, m.cursor+1)); k != nil && inList(k, prefix); k, from = c.Next() {
+	for k, from := c.Seek(withSeq(prefix, start+1)); k != nil && inList(k, prefix); k, from = c.Next() {
 		if string(from) == reader {
 			continue
 		}
@@ -179,7 +200,7 @@ func (s *Store) UnreadCount(name string) (int, error) {
 		}
 		c := t.channelLog().Cursor()
 		for _, m := range ms {
-			walkUnreadPosts(c, name, m, func([]byte) bool { n++; return true })
+			walkUnreadPosts(c, name, m, 0, func([]byte) bool { n++; return true })
 		}
 		return nil
 	})
