@@ -44,11 +44,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
-	req := ipc.CheckRequest{Limit: *limit, From: *from}
-	r, err := waitInPieces(ctx, *wait, ipc.MaxWait, func(ctx context.Context, wait time.Duration) (ipc.CheckResult, error) {
-		req.WaitMS = wait.Milliseconds()
-		return p.CheckMail(ctx, req)
-	})
+	r, err := p.CheckMail(ctx, ipc.CheckRequest{Limit: *limit, From: *from, WaitMS: wait.Milliseconds()})
 	if errors.Is(err, context.Canceled) {
 		return nil // interrupted while waiting: nothing was read
 	}
@@ -65,20 +61,6 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	return ackAll(ctx, p, r.Messages)
-}
-
-// waitInPieces checks for mail with check, waiting up to wait in all for
-// some to come. The broker holds one check for at most piece (ipc.MaxWait)
-// and then answers that there is none, so a longer wait is asked for
-// again, a piece at a time, until mail comes or the time is up.
-func waitInPieces(ctx context.Context, wait, piece time.Duration, check func(ctx context.Context, wait time.Duration) (ipc.CheckResult, error)) (ipc.CheckResult, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		r, err := check(ctx, min(max(time.Until(deadline), 0), piece))
-		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
-			return r, err
-		}
-	}
 }
 
 // printMessages prints the mail of check, headed by the name it is for:

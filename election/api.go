@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -267,34 +268,43 @@ func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.Ch
 }
 
 // CheckMail is Check as req asks: with From, only the direct messages from
-// that instance, waiting for its next one.
+// that instance, waiting for its next one. A wait of any length, past the
+// broker's ipc.MaxWait too, is asked for in pieces (waitPiece).
 func (p *Peer) CheckMail(ctx context.Context, req ipc.CheckRequest) (ipc.CheckResult, error) {
+	wait := time.Duration(min(max(req.WaitMS, 0), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+	deadline := time.Now().Add(wait)
 	for {
-		var r ipc.CheckResult
-		err := p.Call(ctx, ipc.OpCheck, req, &r)
-		if err != nil {
+		req.WaitMS = min(max(time.Until(deadline), 0), p.piece).Milliseconds()
+		r, err := p.checkOnce(ctx, req)
+		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
 			return r, err
 		}
-		fresh := r.Messages[:0]
-		var again []string
-		for _, m := range r.Messages {
-			if p.filters.acked.has(m.ID) {
-				again = append(again, m.ID)
-			} else {
-				fresh = append(fresh, m)
-			}
+	}
+}
+
+// checkOnce asks the broker for what req asks, and acks again what this
+// peer has acked already rather than return it.
+func (p *Peer) checkOnce(ctx context.Context, req ipc.CheckRequest) (ipc.CheckResult, error) {
+	var r ipc.CheckResult
+	if err := p.Call(ctx, ipc.OpCheck, req, &r); err != nil {
+		return r, err
+	}
+	fresh := r.Messages[:0]
+	var again []string
+	for _, m := range r.Messages {
+		if p.filters.acked.has(m.ID) {
+			again = append(again, m.ID)
+		} else {
+			fresh = append(fresh, m)
 		}
-		r.Messages = fresh
-		if len(again) == 0 {
-			return r, nil
-		}
+	}
+	r.Messages = fresh
+	if len(again) > 0 {
 		if err := p.Call(ctx, ipc.OpAck, ipc.AckRequest{IDs: again}, nil); err != nil {
 			return r, err
 		}
-		if len(fresh) > 0 || req.WaitMS <= 0 {
-			return r, nil
-		}
 	}
+	return r, nil
 }
 
 // Ack marks messages read. Call it once the messages are safely in the

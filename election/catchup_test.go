@@ -1,9 +1,7 @@
 package election
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -93,8 +91,14 @@ func TestCatchUpStopsAtABrokerThatReadsOnlyTheFirstPage(t *testing.T) {
 	ctx := ctxT(t)
 	var checks atomic.Int32
 	logged := make(chan string, 256)
+	// The check requests lose their after, which such a broker would not
+	// know.
+	olderBroker := func(req *ipc.CheckRequest) {
+		checks.Add(1)
+		req.After = 0
+	}
 	alice := m.joinCuttable("alice", func(nc net.Conn) net.Conn {
-		return &withoutAfter{Conn: nc, checks: &checks}
+		return &checkWire{Conn: nc, edit: olderBroker}
 	}, func(c *Config) {
 		c.Logger = slog.New(messageHandler(logged))
 	})
@@ -228,48 +232,6 @@ func (c *cuttable) next(t *testing.T, what string) string {
 		t.Fatalf("%s was not pushed %s within 10 s", c.Name(), what)
 		return ""
 	}
-}
-
-// withoutAfter is a connection to a broker older than CheckRequest.After:
-// the check requests written to it lose the field, which such a broker
-// would not know, and are counted.
-type withoutAfter struct {
-	net.Conn
-	checks *atomic.Int32
-	mu     sync.Mutex
-	buf    []byte // a frame not yet written whole
-}
-
-func (c *withoutAfter) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.buf = append(c.buf, p...)
-	for len(c.buf) >= 4 {
-		n := 4 + int(binary.BigEndian.Uint32(c.buf))
-		if len(c.buf) < n {
-			break
-		}
-		frame := c.buf[4:n]
-		if f, err := ipc.DecodeFrame(frame); err == nil && f.Op == ipc.OpCheck {
-			c.checks.Add(1)
-			var req map[string]json.RawMessage
-			if err := json.Unmarshal(f.Body, &req); err == nil {
-				delete(req, "after")
-				f.Body, _ = json.Marshal(req)
-				var b bytes.Buffer
-				if err := ipc.WriteFrame(&b, f); err != nil {
-					return 0, err
-				}
-				frame = b.Bytes()[4:]
-			}
-		}
-		out := binary.BigEndian.AppendUint32(nil, uint32(len(frame)))
-		if _, err := c.Conn.Write(append(out, frame...)); err != nil {
-			return 0, err
-		}
-		c.buf = c.buf[n:]
-	}
-	return len(p), nil
 }
 
 // messageHandler sends the message of every record at Info or above to

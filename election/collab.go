@@ -54,10 +54,9 @@ func (p *Peer) History(ctx context.Context, req ipc.HistoryRequest) (ipc.History
 // (or id is one). Waiting after id, not after the thread's newest message,
 // is what "wait for the reply to my request" means: an answer that came
 // while the asker was busy elsewhere is returned at once, not missed. The
-// wait is asked for in pieces of at most waitPiece, because the protocol
-// cannot call a wait off: a caller that gives up leaves at most one piece
-// waiting at the broker. A piece cut by a failover is asked again of the
-// next broker after the same seq, so nothing stored in between is missed.
+// wait is asked for in pieces (waitPiece). A piece cut by a failover is
+// asked again of the next broker after the same seq, so nothing stored in
+// between is missed.
 func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
 	f, err := p.Fetch(ctx, id)
 	if err != nil {
@@ -70,7 +69,7 @@ func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ip
 	deadline := time.Now().Add(wait)
 	for {
 		var r ipc.WaitReplyResult
-		left := min(time.Until(deadline), waitPiece)
+		left := min(time.Until(deadline), p.piece)
 		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
 		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
 			return r, err
@@ -79,7 +78,11 @@ func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ip
 	}
 }
 
-// waitPiece is the longest single wait WaitReply asks a broker for.
+// waitPiece is the longest single wait CheckMail and WaitReply ask a
+// broker for. A broker holds one for at most ipc.MaxWait, and the protocol
+// cannot call a wait off: asked for in pieces, a wait lasts as long as its
+// caller wants, and a caller that gives up leaves at most one piece
+// waiting at the broker.
 const waitPiece = 30 * time.Second
 
 // Share stores content under key, replacing an older value. The result

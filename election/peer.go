@@ -54,6 +54,9 @@ type Peer struct {
 	// the peer closes (an OnEvent may call Close, which waits for the
 	// supervisor).
 	turn chan struct{}
+	// piece is the longest wait one request asks a broker for (waitPiece);
+	// tests shorten it.
+	piece time.Duration
 }
 
 // sessionState is what the peer needs to act as its name on any broker.
@@ -82,6 +85,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}),
 		turn:    make(chan struct{}, 1),
+		piece:   waitPiece,
 	}
 	p.filters.init(4096)
 	c, err := p.connect(ctx)

@@ -1,0 +1,171 @@
+package election
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// The broker holds one check for at most ipc.MaxWait; CheckMail asks
+// again, a piece at a time, until its own wait is up. These tests give
+// the pieces a short cap instead of waitPiece, and watch the checks the
+// peer writes to its connection.
+
+// A check's wait goes on after pieces that came back empty: mail sent
+// once three have is returned.
+func TestCheckWaitGoesOnAfterAnEmptyPiece(t *testing.T) {
+	m := newMesh(t)
+	alice := m.join("alice")
+	ctx := ctxT(t)
+	const piece = 50 * time.Millisecond
+	var rec pieces
+	bob := m.joinWith("bob", watchChecks(m, func(req *ipc.CheckRequest) {
+		if rec.add(req) == 4 {
+			// Three pieces came back empty; the fourth reaches the
+			// broker once the mail is stored.
+			if _, err := alice.Send(ctx, "bob", "late news"); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	bob.piece = piece
+	r, err := bob.CheckMail(ctx, ipc.CheckRequest{WaitMS: time.Hour.Milliseconds()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := rec.get()
+	if len(r.Messages) != 1 || r.Messages[0].Content != "late news" {
+		t.Fatalf("a check waiting an hour got %+v after %d pieces; want the message sent after the third", r.Messages, len(asked))
+	}
+	if len(asked) != 4 {
+		t.Errorf("asked the broker %d times (%v); want 4: three empty pieces and the one that got the mail", len(asked), asked)
+	}
+	for _, w := range asked {
+		if w > piece {
+			t.Errorf("asked the broker to wait %v, over the cap of %v (%v)", w, piece, asked)
+		}
+	}
+}
+
+// With no mail, a check answers that there is none only once the wait it
+// was given is up, not when the first piece ends, and no piece asks for
+// more than is left of the wait.
+func TestCheckWaitLastsTheWholeWait(t *testing.T) {
+	m := newMesh(t)
+	m.join("") // hosts the broker
+	const piece, wait = 50 * time.Millisecond, 180 * time.Millisecond
+	var rec pieces
+	bob := m.joinWith("bob", watchChecks(m, func(req *ipc.CheckRequest) { rec.add(req) }))
+	bob.piece = piece
+	start := time.Now()
+	r, err := bob.Check(ctxT(t), 10, wait)
+	took := time.Since(start)
+	asked := rec.get()
+	if err != nil || len(r.Messages) != 0 {
+		t.Fatalf("check waiting %v: %+v, %v; want no messages", wait, r.Messages, err)
+	}
+	if took < wait-time.Millisecond {
+		t.Errorf("check waiting %v answered after %v, asking %v; want it to wait the whole %v", wait, took, asked, wait)
+	}
+	for _, w := range asked {
+		if w > piece {
+			t.Errorf("asked the broker to wait %v, over the cap of %v (%v)", w, piece, asked)
+		}
+	}
+	// Each piece takes at least what it asks for, so pieces that ask
+	// for no more than what is left of the wait sum to no more than it.
+	var sum time.Duration
+	for _, w := range asked {
+		sum += w
+	}
+	if len(asked) < 2 || sum > wait {
+		t.Errorf("asked the broker %v; want pieces of %v and a last one for no more than was left of %v", asked, piece, wait)
+	}
+}
+
+// pieces records the waits a peer asks the broker for; the peer's
+// connection writes them while the test reads them.
+type pieces struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+// add records req's wait and returns how many are recorded.
+func (p *pieces) add(req *ipc.CheckRequest) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waits = append(p.waits, time.Duration(req.WaitMS)*time.Millisecond)
+	return len(p.waits)
+}
+
+func (p *pieces) get() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waits
+}
+
+// watchChecks makes a peer dial m's broker through a checkWire that calls
+// edit.
+func watchChecks(m *mesh, edit func(*ipc.CheckRequest)) func(*Config) {
+	return func(c *Config) {
+		c.Dial = func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, "tcp", m.addr)
+			if err != nil {
+				return nil, err
+			}
+			return &checkWire{Conn: nc, edit: edit}, nil
+		}
+	}
+}
+
+// checkWire is a connection to a broker that passes every check request
+// written to it to edit, which may change it, before the broker reads it.
+type checkWire struct {
+	net.Conn
+	edit func(*ipc.CheckRequest)
+	mu   sync.Mutex
+	buf  []byte // the start of a frame not yet written whole
+}
+
+func (c *checkWire) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	for len(c.buf) >= 4 {
+		n := 4 + int(binary.BigEndian.Uint32(c.buf))
+		if len(c.buf) < n {
+			break
+		}
+		frame := c.buf[:n]
+		if f, err := ipc.DecodeFrame(frame[4:]); err == nil && f.Op == ipc.OpCheck {
+			var req ipc.CheckRequest
+			if err := json.Unmarshal(f.Body, &req); err != nil {
+				return 0, err
+			}
+			c.edit(&req)
+			body, err := json.Marshal(req)
+			if err != nil {
+				return 0, err
+			}
+			f.Body = body
+			var b bytes.Buffer
+			if err := ipc.WriteFrame(&b, f); err != nil {
+				return 0, err
+			}
+			frame = b.Bytes()
+		}
+		if _, err := c.Conn.Write(frame); err != nil {
+			return 0, err
+		}
+		c.buf = c.buf[n:]
+	}
+	return len(p), nil
+}
