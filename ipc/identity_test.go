@@ -342,6 +342,57 @@ func testResumeAfterRename(t *testing.T, kind storeKind) {
 	}
 }
 
+// The rename's request id picks up the new name only with a token of the
+// session that rename moved, the one its client held: a token of the old
+// name from an earlier or a later session of it is refused, though it has
+// not expired and its session has ended as the renamed one has.
+func TestResumeAfterRenameNeedsTheRenamedSession(t *testing.T) {
+	forEachStore(t, testResumeAfterRenameNeedsTheRenamedSession)
+}
+
+func testResumeAfterRenameNeedsTheRenamedSession(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	watcher := m.join(t, "watcher")
+	earlier := m.dial(t)
+	early := earlier.register(t, ipc.RegisterRequest{Name: "before"})
+	earlier.must(t, ipc.OpUnregister, nil, nil)
+
+	// The rename's client never reads its answer, and loses its
+	// connection once the rename is done.
+	r := m.rawAuthed(t)
+	f := r.call(ipc.OpRegister, ipc.RegisterRequest{Name: "before"})
+	var old ipc.Session
+	if f.Error != nil || json.Unmarshal(f.Body, &old) != nil || old.Token == "" {
+		t.Fatalf("register before: %+v", f)
+	}
+	rid := ipc.NewID()
+	body, _ := json.Marshal(ipc.RenameRequest{RequestID: rid, NewName: "after"})
+	if err := r.write(&ipc.Frame{ID: r.id + 1, Op: ipc.OpRename, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	watcher.Events.await(t, ipc.EventRenamed, nil)
+	r.nc.Close()
+
+	later := m.dial(t)
+	late := later.register(t, ipc.RegisterRequest{Name: "before"})
+	later.must(t, ipc.OpUnregister, nil, nil)
+
+	for _, tc := range []struct{ session, token string }{{"earlier", early.Token}, {"later", late.Token}} {
+		var got ipc.Session
+		err := m.dial(t).call(ipc.OpResume, ipc.ResumeRequest{Token: tc.token, RenameRequest: rid}, &got)
+		if err == nil {
+			t.Fatalf("a token of an %s session of before with the rename's request id resumed %+v", tc.session, got)
+		}
+		e := wantCode(t, err, ipcmesh.CodeUnauthorized)
+		wantMention(t, e.Message, "before", "another session", "after", "register again")
+	}
+	var got ipc.Session
+	m.dial(t).must(t, ipc.OpResume, ipc.ResumeRequest{Token: old.Token, RenameRequest: rid}, &got)
+	if got.Name != "after" || !got.Resumed {
+		t.Fatalf("resume with the renamed session's token and the rename's request id = %+v, want after", got)
+	}
+}
+
 // The rename's request id picks up the new name only with a token the
 // client could still resume with: an expired token of the old name claims
 // nothing, here as anywhere.

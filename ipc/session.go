@@ -116,16 +116,26 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 		return b.bindSession(c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 	}
 	// A rename that committed just before the broker was lost revokes the
-	// token its own client holds; the rename's request id, known only to
-	// that client, lets it pick up the new name. The token must be one
-	// that client could still resume with: its session is gone, but an
-	// expired token claims nothing, here as anywhere.
+	// token its own client holds; that token, of the session renamed, and
+	// the rename's request id, known only to that client, let it pick up
+	// the new name. The token must be one that client could still resume
+	// with: its session is gone, but an expired token claims nothing, here
+	// as anywhere.
 	if req.RenameRequest != "" && !tok.Expired(now) {
 		rr, done, err := b.store.RenameDone(req.RenameRequest)
 		if err != nil {
 			return nil, err
 		}
 		if done && rr.Old == tok.Name {
+			// A record from before renames kept the old session's id
+			// cannot tell the session renamed from another of the same
+			// name: until it is forgotten, the request id alone proves
+			// the claim.
+			if rr.OldSessionKept && (rr.OldSessionID == "" || !sameSecret(tok.SessionID, rr.OldSessionID)) {
+				return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
+					"this token for %q is of another session than the one the rename moved (the name was registered anew in between): only the token held when the rename was sent picks up %q; register again",
+					tok.Name, rr.New)
+			}
 			if s, ok, _ := b.store.Session(rr.New); ok && s.ID == rr.SessionID && now.Before(s.Expires) {
 				return b.bindSession(c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 			}

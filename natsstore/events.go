@@ -71,6 +71,10 @@ type nameArgs struct {
 	Name string `json:"name"`
 }
 
+// renameArgs carries no id of the session renamed, which the record of
+// the rename keeps (store.RenameResult.OldSessionID): each view reads it
+// from its own sessions as it applies the event, in the log's order, so
+// every view keeps the same one, from the events of older brokers too.
 type renameArgs struct {
 	Old       string        `json:"old"`
 	Session   store.Session `json:"session"`

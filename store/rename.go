@@ -18,6 +18,15 @@ type RenameResult struct {
 	Moved     int       // unread messages moved from Old's inbox to New's
 	SessionID string    // the new session's id (so a retried request can re-mint the same token)
 	Expires   time.Time // the new session's expiry
+	// OldSessionID is the id of the session renamed, Old's when the rename
+	// was done (empty if Old had none). A client whose answer was lost
+	// picks up the new session with a token of Old: only a token of this
+	// session, the one that client held, is its claim.
+	OldSessionID string
+	// OldSessionKept is false in the records of renames done before the
+	// store kept OldSessionID. Nothing tells which of Old's sessions such
+	// a rename moved; the records are forgotten after DedupRetention.
+	OldSessionKept bool
 }
 
 type renameRecord struct {
@@ -101,6 +110,10 @@ func (s *Store) renameTx(t *tables, old string, sess Session, requestID string, 
 		return RenameResult{}, ipcmesh.Errorf(ipcmesh.CodeNotFound,
 			"there is no instance named %s to rename: register it first", old)
 	}
+	oldSess, _, err := getJSON[sessionRecord](t.sessions(), old, "session of %s")
+	if err != nil {
+		return RenameResult{}, err
+	}
 	// newName is taken again, so mail for it stays with it. Ending its
 	// forward first is also why no rename can make a loop: the only new
 	// edge is old -> newName, and nothing leaves newName any more.
@@ -141,7 +154,10 @@ func (s *Store) renameTx(t *tables, old string, sess Session, requestID string, 
 		return RenameResult{}, err
 	}
 
-	res := RenameResult{Old: old, New: newName, Moved: moved, SessionID: sess.ID, Expires: sess.Expires}
+	res := RenameResult{
+		Old: old, New: newName, Moved: moved, SessionID: sess.ID, Expires: sess.Expires,
+		OldSessionID: oldSess.ID, OldSessionKept: true,
+	}
 	if requestID != "" {
 		if err := putRename(t, requestID, renameRecord{Result: res, Until: now.Add(s.opts.DedupRetention)}); err != nil {
 			return RenameResult{}, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,10 @@ func TestRenameMovesUnreadMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := RenameResult{Old: "old", New: "new", Moved: 3, SessionID: "sess-new", Expires: sessFor(s, "new").Expires}
+	want := RenameResult{
+		Old: "old", New: "new", Moved: 3, SessionID: "sess-new", Expires: sessFor(s, "new").Expires,
+		OldSessionID: "sess-old", OldSessionKept: true,
+	}
 	if res != want {
 		t.Fatalf("Rename = %+v, want %+v", res, want)
 	}
@@ -258,6 +262,55 @@ func TestRenameRequestDedup(t *testing.T) {
 	wantCode(t, err, ipcmesh.CodeNotFound)
 	if st, err := s.Sweep(context.Background()); err != nil || st.Dedup != 1 {
 		t.Fatalf("Sweep = %+v, %v; want 1 dedup", st, err)
+	}
+}
+
+// A rename request recorded before renames kept the old session's id
+// reads as such, so the broker can tell it from a rename of a name that
+// had no session; it is forgotten as every record is.
+func TestRenameDoneOfAnOlderRecord(t *testing.T) {
+	s, clk := openTest(t, nil)
+	until := clk.Now().Add(time.Hour)
+	older := fmt.Sprintf(`{"result":{"Old":"old","New":"new","Moved":2,"SessionID":"sess-new","Expires":%q},"until":%q}`,
+		until.Format(time.RFC3339Nano), until.Format(time.RFC3339Nano))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		tb := tablesOf(tx)
+		if err := tb.renames().Put([]byte("req"), []byte(older)); err != nil {
+			return err
+		}
+		return tb.renameExpiry().Put(timeKey(until, []byte("req")), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RenameResult{Old: "old", New: "new", Moved: 2, SessionID: "sess-new", Expires: until}
+	if got, ok, err := s.RenameDone("req"); !ok || err != nil || got != want {
+		t.Fatalf("RenameDone = %+v %v %v, want %+v", got, ok, err, want)
+	}
+	clk.Advance(time.Hour)
+	if _, ok, _ := s.RenameDone("req"); ok {
+		t.Fatal("an older record was remembered past its time")
+	}
+	if st, err := s.Sweep(context.Background()); err != nil || st.Dedup != 1 {
+		t.Fatalf("Sweep = %+v, %v; want 1 dedup", st, err)
+	}
+}
+
+// A rename of a name whose session has ended (in a cluster, a revoke may
+// reach the log just before the rename) keeps an empty id: the record
+// says so, and no token is of that session.
+func TestRenameOfANameWithoutASession(t *testing.T) {
+	s, _ := openTest(t, nil)
+	register(t, s, "old")
+	if err := s.RevokeSession(context.Background(), "old"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Rename(context.Background(), "old", sessFor(s, "new"), "req")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OldSessionID != "" || !res.OldSessionKept {
+		t.Fatalf("Rename = %+v, want no old session id, kept", res)
 	}
 }
 
