@@ -129,6 +129,26 @@ func TestRESTSendAnswersTheBrokersResult(t *testing.T) {
 	}
 }
 
+// A send from a key's name to one of its former names is refused with
+// the broker's words: the forward would bring it back to the sender.
+func TestRESTSendToOwnFormerName(t *testing.T) {
+	f := newFace(t, nil)
+	ctx := ctxT(t)
+	if _, err := f.peer("carol").Rename(ctx, "carol2"); err != nil {
+		t.Fatal(err)
+	}
+	key := f.key("carol2")
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "carol", Content: "anyone there?"}}, 400, "bad_request")
+	if !containsAll(e.Error.Message, "carol is your own former name (you are carol2 now)", "nothing was sent") {
+		t.Errorf("the refusal says %q", e.Error.Message)
+	}
+	var inbox ipc.CheckResult
+	f.ok(req{method: "GET", path: "/api/v1/messages", key: key}, 200, &inbox)
+	if len(inbox.Messages) != 0 {
+		t.Errorf("carol2's inbox = %+v, want nothing", inbox.Messages)
+	}
+}
+
 func TestRESTEndToEnd(t *testing.T) { forEachLink(t, testRESTEndToEnd) }
 
 func testRESTEndToEnd(t *testing.T, link func(*Options)) {

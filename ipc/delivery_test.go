@@ -357,6 +357,56 @@ func testSendToUnknownName(t *testing.T, kind storeKind) {
 	}
 }
 
+// A message to one of the sender's own former names, which the rename
+// forwards would bring back to its own inbox, is refused, a reply too;
+// posts, broadcasts and everyone else's mail to that name are not.
+func TestSendToOwnFormerName(t *testing.T) { forEachStore(t, testSendToOwnFormerName) }
+
+func testSendToOwnFormerName(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	builder := m.join(t, "builder")
+	reviewer := m.join(t, "reviewer")
+	builder.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Members: []string{"reviewer"}})
+	builder.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "builder2"}, nil)
+
+	e := builder.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "builder", Content: "for whoever builds"}})
+	wantMention(t, e.Message, "builder is your own former name (you are builder2 now)", "your own inbox", "nothing was sent")
+	q := reviewer.send(t, "builder2", "can you build?")
+	e = builder.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "builder", Content: "yes", ReplyTo: q.Message.ID}})
+	wantMention(t, e.Message, "builder is your own former name (you are builder2 now)")
+	// Along a chain of renames, every former name is one's own.
+	builder.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "builder3"}, nil)
+	for _, old := range []string{"builder", "builder2"} {
+		e = builder.refused(t, ipcmesh.CodeBadRequest, ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: old, Content: "hello?"}})
+		wantMention(t, e.Message, old+" is your own former name (you are builder3 now)")
+	}
+	if msgs := builder.check(t); len(msgs) != 1 || msgs[0].From != "reviewer" {
+		t.Fatalf("builder3's inbox = %+v, want only reviewer's question", msgs)
+	}
+
+	if res := reviewer.send(t, "builder", "still there?"); !res.Forwarded || res.Message.To != "builder3" {
+		t.Errorf("reviewer's send to builder = %+v, want it forwarded to builder3", res)
+	}
+	if res := builder.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "#ops", Content: "deploying"}}); res.Members != 1 {
+		t.Errorf("builder3's post = %+v, want it delivered to reviewer", res)
+	}
+	var b ipc.BroadcastResult
+	builder.must(t, ipc.OpBroadcast, ipc.BroadcastRequest{ID: ipc.NewID(), Content: "all hands"}, &b)
+	if !slices.Equal(b.Recipients, []string{"reviewer"}) {
+		t.Errorf("builder3's broadcast reached %v, want reviewer", b.Recipients)
+	}
+	// A note to self by one's own name is the sender's to make.
+	if res := builder.send(t, "builder3", "note to self"); res.Message.To != "builder3" || res.Forwarded {
+		t.Errorf("send to builder3 from itself = %+v", res)
+	}
+	// Once another instance takes the old name back, it is no longer
+	// builder3's.
+	m.join(t, "builder")
+	if res := builder.send(t, "builder", "welcome"); res.Forwarded || res.Message.To != "builder" {
+		t.Errorf("send to the retaken builder = %+v, want it delivered to builder", res)
+	}
+}
+
 func TestDuplicateSend(t *testing.T) { forEachStore(t, testDuplicateSend) }
 
 func testDuplicateSend(t *testing.T, kind storeKind) {

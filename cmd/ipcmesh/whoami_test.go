@@ -76,7 +76,8 @@ func TestMCPServerKeepsTheFolderDefault(t *testing.T) {
 }
 
 // --as OLD after a rename says to whom OLD was renamed and leaves its
-// forward alone; register OLD takes it back on purpose, and says so.
+// forward alone; a send from the new name to OLD is refused; register OLD
+// takes it back on purpose, and says so.
 func TestActingAsARenamedName(t *testing.T) {
 	m := newMesh(t)
 	m.mustRun("register", "bob")
@@ -96,6 +97,9 @@ func TestActingAsARenamedName(t *testing.T) {
 		}
 	}
 	wantIn(t, "mail to old", m.mustRun("send", "--as", "bob", "old", "still there?").stdout, "forwarded: old is now new")
+	// new's own mail to old would come back to new, as a send to itself.
+	msg = m.mustFail("send", "old", "who is old now?")
+	wantIn(t, "send from new to old", msg, "old is your own former name (you are new now)", "nothing was sent")
 
 	out := m.mustRun("register", "old").stdout
 	wantIn(t, "register old", out, "registered as old", "old had been renamed to new: mail to old reaches old again, no longer new")
