@@ -49,43 +49,7 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		}
 		msgs, more, err = b.store.ChannelHistory(ch.Name, page)
 	default:
-		m, rerr := b.readable(name, req.Thread)
-		if rerr != nil {
-			return nil, rerr
-		}
-		if root := threadOf(m); root != m.ID {
-			// The thread is read by whoever may read its first message
-			// (while that is kept).
-			r, found, lerr := b.store.Lookup(root)
-			if lerr != nil {
-				return nil, lerr
-			}
-			if found {
-				ok, rerr := b.reader(name).may(r)
-				if rerr != nil {
-					return nil, rerr
-				}
-				if !ok {
-					return nil, b.unreadable(name, req.Thread)
-				}
-			}
-		}
-		msgs, err = b.store.Thread(m.ID)
-		if err == nil {
-			// A direct reply between two others in a channel's thread is
-			// theirs alone.
-			msgs, err = b.reader(name).filter(msgs)
-		}
-		msgs = slices.DeleteFunc(msgs, func(m ipcmesh.Message) bool {
-			return m.Seq <= req.After || !req.Since.IsZero() && m.Time.Before(req.Since) || !req.Until.IsZero() && m.Time.After(req.Until)
-		})
-		limit := req.Limit
-		if limit <= 0 || limit > store.MaxHistoryLimit {
-			limit = store.MaxHistoryLimit
-		}
-		n := len(msgs)
-		msgs = fitBudget(msgs[:min(n, limit)])
-		more = len(msgs) < n
+		msgs, more, err = b.threadPage(name, req)
 	}
 	if err != nil {
 		return nil, err
@@ -94,6 +58,70 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		msgs = []ipcmesh.Message{}
 	}
 	return &HistoryResult{Messages: msgs, More: more}, nil
+}
+
+// threadPage reads one page of the thread of req.Thread, oldest first, as
+// name may read it. It reads the thread a chunk at a time from req.After
+// on and stops as soon as the page is full, by count or by the size of its
+// texts, with one message to spare to tell whether more follow, or at the
+// thread's end. So a page costs its own length, plus whatever the filters
+// drop from it, however long the thread is: reading a long thread page by
+// page costs the thread once.
+func (b *Broker) threadPage(name string, req HistoryRequest) ([]ipcmesh.Message, bool, error) {
+	m, err := b.readable(name, req.Thread)
+	if err != nil {
+		return nil, false, err
+	}
+	r := b.reader(name)
+	if root := threadOf(m); root != m.ID {
+		// The thread is read by whoever may read its first message
+		// (while that is kept).
+		first, found, err := b.store.Lookup(root)
+		if err != nil {
+			return nil, false, err
+		}
+		if found {
+			ok, err := r.may(first)
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				return nil, false, b.unreadable(name, req.Thread)
+			}
+		}
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > store.MaxHistoryLimit {
+		limit = store.MaxHistoryLimit
+	}
+	outside := func(m ipcmesh.Message) bool {
+		return !req.Since.IsZero() && m.Time.Before(req.Since) || !req.Until.IsZero() && m.Time.After(req.Until)
+	}
+	var page []ipcmesh.Message
+	for after, chunk := req.After, limit+1; ; {
+		msgs, err := b.store.Thread(m.ID, after, chunk)
+		if err != nil {
+			return nil, false, err
+		}
+		ended := len(msgs) < chunk
+		if len(msgs) > 0 {
+			after = msgs[len(msgs)-1].Seq
+		}
+		// A direct reply between two others in a channel's thread is
+		// theirs alone.
+		msgs, err = r.filter(msgs)
+		if err != nil {
+			return nil, false, err
+		}
+		page = append(page, slices.DeleteFunc(msgs, outside)...)
+		// Past a full page, what follows changes neither the page nor more.
+		if ended || len(page) > limit || len(fitBudget(page)) < len(page) {
+			break
+		}
+	}
+	n := len(page)
+	page = fitBudget(page[:min(n, limit)])
+	return page, len(page) < n, nil
 }
 
 // checkTimes refuses a time window that ends before it begins.
@@ -120,14 +148,11 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 	after := req.After
 	if after == 0 {
 		// New means newer than the thread's newest message right now.
-		after = m.Seq
-		later, err := b.store.ThreadAfter(thread, m.Seq)
+		last, err := b.store.ThreadLast(thread)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range later {
-			after = max(after, l.Seq)
-		}
+		after = max(m.Seq, last)
 	}
 	wait := WaitOf(req.WaitMS)
 	deadline := time.Now().Add(wait)
@@ -136,7 +161,8 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}
 		woke, release := b.presence.threadWaiter(thread)
-		msgs, err := b.store.ThreadAfter(thread, after)
+		// One message past a page tells whether the page was cut.
+		msgs, err := b.store.ThreadAfter(thread, after, store.MaxHistoryLimit+1)
 		if err != nil {
 			release()
 			return nil, err

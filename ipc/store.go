@@ -31,8 +31,9 @@ type Store interface {
 	Lookup(id string) (ipcmesh.Message, bool, error)
 
 	Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool, error)
-	Thread(id string) ([]ipcmesh.Message, error)
-	ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error)
+	Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error)
+	ThreadAfter(thread string, after uint64, limit int) ([]ipcmesh.Message, error)
+	ThreadLast(thread string) (uint64, error)
 	Search(q store.Query) ([]ipcmesh.Message, error)
 
 	Session(name string) (store.Session, bool, error)

@@ -205,13 +205,19 @@ func (s *Store) Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool
 	return s.view.Conversation(a, b, p)
 }
 
-// Thread returns the thread that message id belongs to.
-func (s *Store) Thread(id string) ([]ipcmesh.Message, error) { return s.view.Thread(id) }
-
-// ThreadAfter returns the replies in thread after seq after.
-func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error) {
-	return s.view.ThreadAfter(thread, after)
+// Thread returns a page of the thread that message id belongs to, after
+// seq after.
+func (s *Store) Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	return s.view.Thread(id, after, limit)
 }
+
+// ThreadAfter returns the replies in thread after seq after, at most limit.
+func (s *Store) ThreadAfter(thread string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	return s.view.ThreadAfter(thread, after, limit)
+}
+
+// ThreadLast returns the seq of the newest reply in thread.
+func (s *Store) ThreadLast(thread string) (uint64, error) { return s.view.ThreadLast(thread) }
 
 // Search finds messages; each broker's view indexes every message of the
 // log, so every broker finds every message.

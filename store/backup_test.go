@@ -102,7 +102,7 @@ func wantFilled(t *testing.T, s *Store) {
 	if sh, err := s.GetShared("spec"); err != nil || sh.Content != strings.Repeat("a large value ", 20) {
 		t.Errorf("large shared value: %q, %v", sh.Content, err)
 	}
-	if msgs, err := s.Thread("re"); err != nil || len(msgs) != 2 {
+	if msgs, err := s.Thread("re", 0, 0); err != nil || len(msgs) != 2 {
 		t.Errorf("thread of the reply: %d messages, %v; want 2", len(msgs), err)
 	}
 	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, []string{"m0", "m1", "m2", "m3", "big"}) {

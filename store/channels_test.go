@@ -386,28 +386,28 @@ func TestThreads(t *testing.T) {
 		t.Fatalf("threads: %q %q %q", root.Thread, r1.Thread, r2.Thread)
 	}
 	for _, id := range []string{"root", "r1", "r2"} {
-		msgs, err := s.Thread(id)
+		msgs, err := s.Thread(id, 0, 0)
 		if err != nil || msgIDs(msgs) != "root,r1,r2" {
 			t.Fatalf("Thread(%s) = %s, %v", id, msgIDs(msgs), err)
 		}
 	}
-	if msgs, _ := s.Thread("unrelated"); msgIDs(msgs) != "unrelated" {
+	if msgs, _ := s.Thread("unrelated", 0, 0); msgIDs(msgs) != "unrelated" {
 		t.Fatalf("a lone message is its own thread: %s", msgIDs(msgs))
 	}
-	_, err := s.Thread("nope")
+	_, err := s.Thread("nope", 0, 0)
 	wantCode(t, err, ipcmesh.CodeNotFound)
 
-	if msgs, _ := s.ThreadAfter("root", r1.Seq); msgIDs(msgs) != "r2" {
+	if msgs, _ := s.ThreadAfter("root", r1.Seq, 0); msgIDs(msgs) != "r2" {
 		t.Fatalf("ThreadAfter(r1) = %s", msgIDs(msgs))
 	}
-	if msgs, _ := s.ThreadAfter("root", 0); msgIDs(msgs) != "r1,r2" {
+	if msgs, _ := s.ThreadAfter("root", 0, 0); msgIDs(msgs) != "r1,r2" {
 		t.Fatalf("ThreadAfter(0) = %s", msgIDs(msgs))
 	}
-	if msgs, _ := s.ThreadAfter("root", r2.Seq); len(msgs) != 0 {
+	if msgs, _ := s.ThreadAfter("root", r2.Seq, 0); len(msgs) != 0 {
 		t.Fatalf("ThreadAfter(r2) = %s", msgIDs(msgs))
 	}
 	done := appendOne(t, s, Draft{ID: "fin", From: "bob", To: "alice", ReplyTo: "root", Type: "done", Content: "done"}).Message
-	if msgs, _ := s.ThreadAfter("root", r2.Seq); len(msgs) != 1 || msgs[0].Type != "done" || msgs[0].Seq != done.Seq {
+	if msgs, _ := s.ThreadAfter("root", r2.Seq, 0); len(msgs) != 1 || msgs[0].Type != "done" || msgs[0].Seq != done.Seq {
 		t.Fatalf("ThreadAfter done = %+v", msgs)
 	}
 
@@ -520,7 +520,7 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 	if msgs, _, _ := s.Conversation("alice", "bob", Page{}); len(msgs) != 0 {
 		t.Fatalf("conversation %s", msgIDs(msgs))
 	}
-	if msgs, _ := s.ThreadAfter("old", 0); len(msgs) != 0 {
+	if msgs, _ := s.ThreadAfter("old", 0, 0); len(msgs) != 0 {
 		t.Fatalf("thread %s", msgIDs(msgs))
 	}
 	// No index still names a deleted message.
@@ -571,7 +571,7 @@ func TestThreadOutlivesItsFirstMessage(t *testing.T) {
 		t.Fatalf("sweep %+v", st)
 	}
 	for _, id := range []string{"root", "r1"} {
-		if msgs, err := s.Thread(id); err != nil || msgIDs(msgs) != "r1" {
+		if msgs, err := s.Thread(id, 0, 0); err != nil || msgIDs(msgs) != "r1" {
 			t.Fatalf("Thread(%s) = %s, %v", id, msgIDs(msgs), err)
 		}
 	}

@@ -150,11 +150,17 @@ func firstAfter(c *bolt.Cursor, t int64) uint64 {
 	return lo
 }
 
-// Thread returns the thread that message id belongs to, whether id is its
-// first message or any reply: the first message (while it is kept), then
-// the replies, oldest first. not_found if there is no message id and no
-// kept reply to it.
-func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
+// Thread returns one page of the thread that message id belongs to,
+// whether id is its first message or any reply, oldest first: its messages
+// with a seq above after, the first message (while it is kept) before the
+// replies, at most limit of them (0 or less: MaxHistoryLimit; more is
+// allowed, for a caller that filters what it reads). It reads the thread's
+// index from after on, so a page costs the same however long the thread
+// is. not_found if there is no message id and no kept reply to it.
+func (s *Store) Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	if limit <= 0 {
+		limit = MaxHistoryLimit
+	}
 	var out []ipcmesh.Message
 	found := false
 	err := s.viewMail(func(tx *bolt.Tx) error {
@@ -170,7 +176,9 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 			}
 			found = ok
 		}
-		if rkey := t.ids().Get([]byte(thread)); rkey != nil {
+		// A first message that was swept still names its replies.
+		found = found || hasReplies(t, thread)
+		if rkey := t.ids().Get([]byte(thread)); rkey != nil && seqOf(rkey) > after {
 			root, ok, err := getRecord(t.messages(), rkey)
 			if err != nil {
 				return err
@@ -179,11 +187,8 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 				out = append(out, root.message(seqOf(rkey), s.largeDir))
 			}
 		}
-		n := len(out)
 		var err error
-		out, err = s.threadAfter(t, thread, 0, out)
-		// A first message that was swept still names its replies.
-		found = found || len(out) > n
+		out, err = s.threadAfter(t, thread, after, limit, out)
 		return err
 	})
 	if err != nil {
@@ -197,13 +202,17 @@ func (s *Store) Thread(id string) ([]ipcmesh.Message, error) {
 }
 
 // ThreadAfter returns the replies in thread (the id of its first message)
-// with a seq above after, oldest first: what a waiter on the thread has
-// not seen yet. An unknown thread has none.
-func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, error) {
+// with a seq above after, oldest first, at most limit of them (0 or less:
+// MaxHistoryLimit): what a waiter on the thread has not seen yet. An
+// unknown thread has none.
+func (s *Store) ThreadAfter(thread string, after uint64, limit int) ([]ipcmesh.Message, error) {
+	if limit <= 0 {
+		limit = MaxHistoryLimit
+	}
 	var out []ipcmesh.Message
 	err := s.viewMail(func(tx *bolt.Tx) error {
 		var err error
-		out, err = s.threadAfter(tablesOf(tx), thread, after, nil)
+		out, err = s.threadAfter(tablesOf(tx), thread, after, limit, nil)
 		return err
 	})
 	if err != nil {
@@ -212,13 +221,54 @@ func (s *Store) ThreadAfter(thread string, after uint64) ([]ipcmesh.Message, err
 	return out, nil
 }
 
-func (s *Store) threadAfter(t *tables, thread string, after uint64, out []ipcmesh.Message) ([]ipcmesh.Message, error) {
+// ThreadLast returns the seq of the newest kept reply in thread (the id of
+// its first message), 0 if it has none. It seeks to the end of the
+// thread's index instead of reading the thread.
+func (s *Store) ThreadLast(thread string) (uint64, error) {
+	if len(thread) > maxIDLen {
+		return 0, nil
+	}
+	var last uint64
+	err := s.viewMail(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		prefix := threadPrefix(thread)
+		c := t.threads().Cursor()
+		messages := t.messages()
+		// The sweep deletes a reply and its index entry together, so the
+		// newest entry names a kept reply; the walk back is for safety.
+		for k := lastBefore(c, prefix, 0); k != nil && inList(k, prefix); k, _ = c.Prev() {
+			if seq := tailSeq(k); messages.Get(seqKey(seq)) != nil {
+				last = seq
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("thread %q: %w", thread, err)
+	}
+	return last, nil
+}
+
+// hasReplies reports whether thread's index holds any reply.
+func hasReplies(t *tables, thread string) bool {
+	if len(thread) > maxIDLen {
+		return false
+	}
+	prefix := threadPrefix(thread)
+	k, _ := t.threads().Cursor().Seek(prefix)
+	return k != nil && inList(k, prefix)
+}
+
+// threadAfter appends to out the replies in thread above after, oldest
+// first, until out holds limit messages.
+func (s *Store) threadAfter(t *tables, thread string, after uint64, limit int, out []ipcmesh.Message) ([]ipcmesh.Message, error) {
 	if len(thread) > maxIDLen || after == 1<<64-1 {
 		return out, nil
 	}
 	prefix := threadPrefix(thread)
 	c := t.threads().Cursor()
-	for k, _ := c.Seek(withSeq(prefix, after+1)); k != nil && inList(k, prefix); k, _ = c.Next() {
+	for k, _ := c.Seek(withSeq(prefix, after+1)); k != nil && inList(k, prefix) && len(out) < limit; k, _ = c.Next() {
 		seq := tailSeq(k)
 		rec, ok, err := getRecord(t.messages(), seqKey(seq))
 		if err != nil {

@@ -116,7 +116,7 @@ func TestInboxReadLeavesTheTransactionOpen(t *testing.T) {
 	if !s.c.lingering.Load() {
 		t.Fatal("the transaction of sends was committed by the reads")
 	}
-	if th, err := s.Thread("m1"); err != nil || len(th) != 1 {
+	if th, err := s.Thread("m1", 0, 0); err != nil || len(th) != 1 {
 		t.Fatalf("Thread(m1) = %d messages, %v; want 1", len(th), err)
 	}
 	if s.c.lingering.Load() {
