@@ -23,10 +23,6 @@ const (
 	// progressEvery is how often a waiting check reports progress, well
 	// under the common 60 s request timeout.
 	progressEvery = 10 * time.Second
-	// waitChunk bounds one wait at the broker. The protocol cannot cancel
-	// a wait, so a check the client gives up on holds a request slot on
-	// the broker until its wait ends: keep that short.
-	waitChunk = 30 * time.Second
 )
 
 type checkArgs struct {
@@ -130,23 +126,14 @@ func (c *core) waitForMail(ctx context.Context, req *mcp.CallToolRequest, p *ele
 		stop := reportProgress(ctx, req.Session, token, wait, what)
 		defer stop()
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		chunk := min(time.Until(deadline), waitChunk)
-		var (
-			r   ipc.CheckResult
-			err error
-		)
-		if c.waitMail != nil {
-			r, err = c.waitMail(ctx, check, chunk)
-		} else {
-			check.WaitMS = chunk.Milliseconds()
-			r, err = p.CheckMail(ctx, check)
-		}
-		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
-			return r, err
-		}
+	// Either way of waiting lasts the whole wait, and a client that gives
+	// up leaves nothing waiting long: the face's ends with ctx, and the
+	// peer asks the broker in short pieces (election.Peer.CheckMail).
+	if c.waitMail != nil {
+		return c.waitMail(ctx, check, wait)
 	}
+	check.WaitMS = wait.Milliseconds()
+	return p.CheckMail(ctx, check)
 }
 
 // reportProgress sends a progress notification at once and then every
