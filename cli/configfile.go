@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 )
@@ -25,101 +26,156 @@ type configEdit struct {
 	merge    func(doc *object) ([]string, error)
 }
 
-// runEdits runs edits in order, stopping at the first error, and reports
-// how many changes they made.
+// runEdits runs edits in order and reports how many changes they made.
+// Every file is read and merged before any is written, so that one that
+// cannot be changed (not JSON, read-only) leaves the others as they were
+// too, not an MCP server entry without its hooks.
 func runEdits(w io.Writer, edits []configEdit, dryRun, create bool) (int, error) {
-	changed := 0
+	var writes []*pendingEdit
 	for _, ed := range edits {
-		n, err := ed.run(w, dryRun, create)
+		p, err := ed.prepare(w, create)
 		if err != nil {
+			return 0, err
+		}
+		if p != nil {
+			writes = append(writes, p)
+		}
+	}
+	changed := 0
+	for _, p := range writes {
+		if err := p.write(w, dryRun); err != nil {
 			return changed, err
 		}
-		changed += n
+		changed += len(p.changes)
 	}
 	return changed, nil
 }
 
-// run merges the edit into its file (or, for a dry run, only says what it
-// would change) and reports how many changes there were. A file that is
-// not there is created, unless create is false (uninstall).
-func (ed configEdit) run(w io.Writer, dryRun, create bool) (int, error) {
-	old, err := os.ReadFile(ed.path)
+// pendingEdit is an edit merged into its file's content, not yet written.
+type pendingEdit struct {
+	ed      configEdit
+	target  string // the file written: ed.path, or the file it links to
+	exists  bool
+	old     []byte // the content replaced
+	mode    fs.FileMode
+	doc     *document
+	changes []string
+}
+
+// prepare reads the edit's file and merges the edit into its content. It
+// returns nil when that changes nothing, or when the file is not there
+// and create is false (uninstall).
+func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
+	// A config that is a link (into a dotfiles folder, say) is changed
+	// where it points: replacing the link with a file of its own would cut
+	// it off from the file its owner keeps.
+	p := &pendingEdit{ed: ed, target: ed.path}
+	if t, err := filepath.EvalSymlinks(ed.path); err == nil {
+		p.target = t
+	}
+	old, err := os.ReadFile(p.target)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("read %s: %w", ed.path, err)
+		return nil, fmt.Errorf("read %s: %w", ed.path, err)
 	}
 	if !exists && !create {
 		fmt.Fprintf(w, "%s: not there, nothing to remove\n", ed.path)
-		return 0, nil
+		return nil, nil
 	}
-	doc := &document{root: newObject()}
-	if exists && len(bytes.TrimSpace(old)) > 0 {
-		if doc, err = parseConfig(old, ed.comments); err != nil {
-			kind := "plain JSON"
-			if ed.comments {
-				kind = "JSON (comments and trailing commas allowed)"
+	p.doc = &document{root: newObject()}
+	if exists {
+		fi, err := os.Stat(p.target)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", ed.path, err)
+		}
+		p.exists, p.old, p.mode = true, old, fi.Mode().Perm()
+		if len(bytes.TrimSpace(old)) > 0 {
+			if p.doc, err = parseConfig(old, ed.comments); err != nil {
+				kind := "plain JSON"
+				if ed.comments {
+					kind = "JSON (comments and trailing commas allowed)"
+				}
+				return nil, fmt.Errorf("%s is not %s (%v): nothing was changed; fix it, or edit it by hand", ed.path, kind, err)
 			}
-			return 0, fmt.Errorf("%s is not %s (%v): nothing was changed; fix it, or edit it by hand", ed.path, kind, err)
 		}
 	}
-	root, ok := doc.root.(*object)
+	root, ok := p.doc.root.(*object)
 	if !ok {
-		return 0, fmt.Errorf("%s does not hold a JSON object: nothing was changed", ed.path)
+		return nil, fmt.Errorf("%s does not hold a JSON object: nothing was changed", ed.path)
 	}
-	changes, err := ed.merge(root)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w: nothing was changed", ed.path, err)
+	if p.changes, err = ed.merge(root); err != nil {
+		return nil, fmt.Errorf("%s: %w: nothing was changed", ed.path, err)
 	}
-	if len(changes) == 0 {
+	if len(p.changes) == 0 {
 		if create {
 			fmt.Fprintf(w, "%s: already up to date\n", ed.path)
 		} else {
 			fmt.Fprintf(w, "%s: nothing of ipcmesh's in it\n", ed.path)
 		}
-		return 0, nil
+		return nil, nil
 	}
-	switch {
-	case dryRun && exists:
-		fmt.Fprintf(w, "would update %s:\n", ed.path)
-	case dryRun:
-		fmt.Fprintf(w, "would create %s:\n", ed.path)
-	case exists:
-		fi, err := os.Stat(ed.path)
-		var kept string
-		if err == nil {
-			kept, err = writeConfig(ed.path, old, doc, fi.Mode().Perm())
-		}
-		if err != nil {
-			return 0, err
-		}
-		fmt.Fprintf(w, "updated %s (%s):\n", ed.path, kept)
-	default:
-		fileMode, dirMode := fs.FileMode(0o600), fs.FileMode(0o700)
-		if ed.shared {
-			fileMode, dirMode = 0o644, 0o755
-		}
-		if err := os.MkdirAll(filepath.Dir(ed.path), dirMode); err != nil {
-			return 0, fmt.Errorf("create %s: %w", filepath.Dir(ed.path), err)
-		}
-		if _, err := writeConfig(ed.path, nil, doc, fileMode); err != nil {
-			return 0, err
-		}
-		fmt.Fprintf(w, "created %s:\n", ed.path)
+	// Replacing a file takes only a writable folder, so a file its owner
+	// made read-only, to keep programs from changing it, would be changed
+	// all the same.
+	if exists && p.mode&0o200 == 0 {
+		return nil, fmt.Errorf("%s is read-only: nothing was changed; make it writable (chmod u+w) and run this again, or edit it by hand", describePath(ed.path, p.target))
 	}
-	for _, c := range changes {
-		fmt.Fprintf(w, "  %s\n", c)
-	}
-	return len(changes), nil
+	return p, nil
 }
 
-// writeConfig replaces path with doc, atomically, with the given mode, and
-// says where the previous content (old, nil for a new file) was kept.
+// write writes the merged content (or, for a dry run, only says what it
+// would change), creating the file if it is not there.
+func (p *pendingEdit) write(w io.Writer, dryRun bool) error {
+	path := p.ed.path
+	switch {
+	case dryRun && p.exists:
+		fmt.Fprintf(w, "would update %s:\n", path)
+	case dryRun:
+		fmt.Fprintf(w, "would create %s:\n", path)
+	case p.exists:
+		kept, err := writeConfig(path, p.target, p.old, p.doc, p.mode)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "updated %s (%s):\n", strings.TrimSuffix(describePath(path, p.target), ","), kept)
+	default:
+		fileMode, dirMode := fs.FileMode(0o600), fs.FileMode(0o700)
+		if p.ed.shared {
+			fileMode, dirMode = 0o644, 0o755
+		}
+		if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		}
+		if _, err := writeConfig(path, path, nil, p.doc, fileMode); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "created %s:\n", path)
+	}
+	for _, c := range p.changes {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	return nil
+}
+
+// describePath names a config file, and the file it links to if it is a
+// link.
+func describePath(path, target string) string {
+	if target == path {
+		return path
+	}
+	return fmt.Sprintf("%s, a link to %s,", path, target)
+}
+
+// writeConfig replaces target, the file path names (path itself, or the
+// file the link path points to), with doc, atomically, with the given
+// mode, and says where the previous content (old, nil for a new file) was
+// kept: beside path, where its owner looks for it.
 //
 // The first backup, path.bak, is the file as its owner had it before
 // ipcmesh first changed it, and it is never replaced: a later install or
 // uninstall keeps the version it replaces in path.last.bak instead, so
 // that the original is not lost to the second run.
-func writeConfig(path string, old []byte, doc *document, mode fs.FileMode) (string, error) {
+func writeConfig(path, target string, old []byte, doc *document, mode fs.FileMode) (string, error) {
 	data, err := encodeConfig(doc)
 	if err != nil {
 		return "", err
@@ -130,8 +186,8 @@ func writeConfig(path string, old []byte, doc *document, mode fs.FileMode) (stri
 			return "", fmt.Errorf("keep a backup of %s: %w", path, err)
 		}
 	}
-	if err := atomicfile.Write(path, data, mode); err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.Write(target, data, mode); err != nil {
+		return "", fmt.Errorf("write %s: %w", target, err)
 	}
 	return kept, nil
 }

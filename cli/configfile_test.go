@@ -30,7 +30,7 @@ func TestFirstBackupUnderRace(t *testing.T) {
 		for i := range runs {
 			wg.Go(func() {
 				<-start
-				kept[i], errs[i] = writeConfig(path, fmt.Appendf(nil, "version %d", i), doc, 0o600)
+				kept[i], errs[i] = writeConfig(path, path, fmt.Appendf(nil, "version %d", i), doc, 0o600)
 			})
 		}
 		close(start)

@@ -550,3 +550,92 @@ func TestInstallUnderAnotherNameKnowsItsHooks(t *testing.T) {
 		t.Errorf("uninstall left hooks of ipcmesh-dev:\n%s", b)
 	}
 }
+
+// A config kept elsewhere and linked into place (a dotfiles folder's) is
+// changed where it is kept, and stays linked: install and uninstall leave
+// the link as it is.
+func TestInstallWritesThroughALinkedConfig(t *testing.T) {
+	home, _ := installHome(t)
+	kept := filepath.Join(t.TempDir(), "dotfiles", "claude-settings.json")
+	writeFile(t, kept, `{"model": "opus"}`)
+	link := filepath.Join(home, ".claude", "settings.json")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(kept, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	out := mustInstall(t, "claude", "--name", "builder")
+	if !strings.Contains(out, kept) {
+		t.Errorf("install does not say it changed %s:\n%s", kept, out)
+	}
+	for _, run := range []string{"install", "uninstall"} {
+		if run == "uninstall" {
+			if r := runBare(t, "uninstall", "claude"); r.code != 0 {
+				t.Fatalf("uninstall: %+v", r)
+			}
+		}
+		fi, err := os.Lstat(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("after %s, %s is a file of its own, no longer a link to %s", run, link, kept)
+		}
+		s := readJSON(t, kept)
+		if s["model"] != "opus" {
+			t.Errorf("after %s, %s lost the user's model: %v", run, kept, s)
+		}
+		_, hooked := s["hooks"]
+		if hooked != (run == "install") {
+			t.Errorf("after %s, %s has hooks: %v", run, kept, hooked)
+		}
+	}
+	// The first backup is the file as it was, beside the link.
+	if b, err := os.ReadFile(link + ".bak"); err != nil || string(b) != `{"model": "opus"}` {
+		t.Errorf("%s.bak = %q, %v; want the file as it was", link, b, err)
+	}
+}
+
+// A config its owner made read-only is not changed: install says so and
+// writes nothing. Replacing it would need only a writable folder.
+func TestInstallLeavesAReadOnlyConfigAlone(t *testing.T) {
+	home, _ := installHome(t)
+	path := filepath.Join(home, ".claude", "settings.json")
+	const orig = `{"model": "opus"}`
+	writeFile(t, path, orig)
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(path, 0o644) })
+	r := install(t, "claude", "--name", "builder")
+	if r.code != 1 || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "read-only") {
+		t.Errorf("install into a read-only config = %+v; want exit 1 naming %s as read-only", r, path)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != orig {
+		t.Errorf("the read-only config now holds %q, %v; want it unchanged", b, err)
+	}
+	if _, err := os.Stat(path + ".bak"); !os.IsNotExist(err) {
+		t.Errorf("a backup was made of a config that was not changed: %v", err)
+	}
+	// Nothing of ipcmesh's in it: uninstall has nothing to write, and
+	// does not complain.
+	if r := runBare(t, "uninstall", "claude"); r.code != 0 {
+		t.Errorf("uninstall with nothing to remove from a read-only config: %+v", r)
+	}
+}
+
+// One config install cannot change leaves the others of the client as
+// they were: no MCP server entry is written without its hooks.
+func TestInstallChangesNoFileWhenOneCannotBeChanged(t *testing.T) {
+	home, _ := installHome(t)
+	settings := filepath.Join(home, ".claude", "settings.json")
+	writeFile(t, settings, `{"hooks": {"Stop": "not a list"}}`)
+	r := install(t, "claude", "--name", "builder")
+	if r.code != 1 || !strings.Contains(r.stderr, settings) {
+		t.Errorf("install with a settings.json it cannot merge = %+v; want exit 1 naming it", r)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".claude.json")); !os.IsNotExist(err) {
+		t.Errorf("~/.claude.json was written, with no hooks to go with it: %v", err)
+	}
+}
