@@ -73,7 +73,7 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env}
+	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env, goos: runtime.GOOS}
 	w := &errWriter{w: e.Stdout}
 	changed, err := in.apply(w, client, *scope, *dryRun)
 	if err != nil {
@@ -191,6 +191,7 @@ type installer struct {
 	hooks  bool
 	env    []envVar // the mesh settings of install's environment
 	remove bool     // uninstall: take ipcmesh's entries out
+	goos   string   // the system the hooks run on: runtime.GOOS
 }
 
 // plan lists the files of client's config at scope (base is the home or
@@ -365,14 +366,24 @@ type hookSpec struct {
 // hookCommand is the shell command of a hook. The client runs hooks in
 // its own environment, not the MCP server's, so the mesh settings go
 // before the command (a POSIX shell's VAR=value prefix).
+//
+// On Windows, Claude Code runs hooks in Git Bash, a POSIX shell, but
+// Gemini CLI runs them in PowerShell, which takes a quoted program name
+// for a string, and the words after it for a syntax error, unless the
+// call operator & comes first.
 func (in installer) hookCommand(kind, format string, extra ...string) string {
 	var words []string
-	if runtime.GOOS != "windows" {
+	if in.goos != "windows" {
 		for _, v := range in.env {
 			words = append(words, v.key+"="+shellQuote(v.val))
 		}
 	}
-	words = append(words, shellQuote(in.exe), "hook", kind, "--format", format)
+	if in.powershell(format) {
+		words = append(words, "&", powershellQuote(in.exe))
+	} else {
+		words = append(words, shellQuote(in.exe))
+	}
+	words = append(words, "hook", kind, "--format", format)
 	if in.name != "" {
 		words = append(words, "--as", in.name)
 	}
@@ -499,7 +510,8 @@ func (in installer) ownHook(cmd, kind string) bool {
 		}
 		cmd = cmd[len(m):]
 	}
-	if strings.HasPrefix(cmd, shellQuote(in.exe)+" hook "+kind) {
+	cmd = strings.TrimPrefix(cmd, "& ") // PowerShell's call operator
+	if strings.HasPrefix(cmd, shellQuote(in.exe)+" hook "+kind) || strings.HasPrefix(cmd, powershellQuote(in.exe)+" hook "+kind) {
 		return true
 	}
 	m := ipcmeshHook.FindStringSubmatch(cmd)
@@ -509,6 +521,17 @@ func (in installer) ownHook(cmd, kind string) bool {
 // shellAssignment matches one NAME=VALUE word at the start of a command,
 // its value as shellQuote writes it, and the space after it.
 var shellAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=('([^']|'\\'')*'|[^\s'"]*)\s+`)
+
+// powershell reports whether the client of format runs hooks in
+// PowerShell: Gemini CLI does on Windows.
+func (in installer) powershell(format string) bool {
+	return in.goos == "windows" && format == "gemini"
+}
+
+// powershellQuote quotes s as a PowerShell string that is taken as it is.
+func powershellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
 
 // shellQuote quotes s for a POSIX shell when it needs it.
 func shellQuote(s string) string {

@@ -337,6 +337,9 @@ func TestInstallGemini(t *testing.T) {
 		t.Errorf("gemini entry = %v", got)
 	}
 	check := shellQuote(exe) + " hook check --format gemini --as gem"
+	if runtime.GOOS == "windows" {
+		check = "& " + powershellQuote(exe) + " hook check --format gemini --as gem"
+	}
 	for _, ev := range []string{"BeforeAgent", "AfterTool"} {
 		h := at(t, cfg, "hooks", ev, 0, "hooks", 0).(map[string]any)
 		if h["command"] != check || h["type"] != "command" || h["timeout"] != 10000.0 {
@@ -637,5 +640,35 @@ func TestInstallChangesNoFileWhenOneCannotBeChanged(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, ".claude.json")); !os.IsNotExist(err) {
 		t.Errorf("~/.claude.json was written, with no hooks to go with it: %v", err)
+	}
+}
+
+// On Windows, Gemini CLI runs hook commands in PowerShell, where a quoted
+// program path needs the call operator before it; Claude Code runs them in
+// Git Bash, a POSIX shell. Each client's hooks are written for its shell,
+// and are known as ipcmesh's again.
+func TestHookCommandsOnWindowsFitTheClientsShell(t *testing.T) {
+	in := installer{exe: `C:\Users\Jo O'Brien\go\bin\ipcmesh.exe`, name: "builder", goos: "windows",
+		env: []envVar{{"IPC_PORT", "9900"}}}
+	for _, c := range []struct {
+		specs []hookSpec
+		want  string
+	}{
+		{in.geminiHooks(), `& 'C:\Users\Jo O''Brien\go\bin\ipcmesh.exe' hook check --format gemini --as builder`},
+		{in.claudeHooks(), `'C:\Users\Jo O'\''Brien\go\bin\ipcmesh.exe' hook check --format claude --as builder`},
+	} {
+		cmd, _ := c.specs[0].handler.get("command")
+		if cmd != c.want {
+			t.Errorf("hook command on Windows:\n got %s\nwant %s", cmd, c.want)
+		}
+		if s, _ := cmd.(string); !in.ownHook(s, "check") || !(installer{}).ownHook(s, "check") {
+			t.Errorf("%s is not known as ipcmesh's hook", s)
+		}
+	}
+	// A binary under another name is known by its path.
+	dev := installer{exe: `C:\tools\mesh.exe`, goos: "windows"}
+	cmd, _ := dev.geminiHooks()[0].handler.get("command")
+	if s, _ := cmd.(string); !dev.ownHook(s, "check") {
+		t.Errorf("%s is not known as the hook of %s", s, dev.exe)
 	}
 }

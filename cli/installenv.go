@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -47,7 +46,7 @@ func (in installer) describeEnv(e Env, client string) string {
 			words[i] = v.key + "=" + v.val
 		}
 		msg = fmt.Sprintf("Written from this environment, so that %s joins the same mesh as these commands: %s.\n", client, strings.Join(words, " "))
-		if in.hooks && runtime.GOOS == "windows" {
+		if in.hooks && in.goos == "windows" {
 			msg += fmt.Sprintf("The hooks cannot carry them on Windows: set them in the environment %s starts in too.\n", client)
 		}
 	}
