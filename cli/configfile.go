@@ -60,6 +60,10 @@ type pendingEdit struct {
 	mode    fs.FileMode
 	doc     *document
 	changes []string
+	// drop lists the files uninstall removes instead of writing: the
+	// config, when ipcmesh's entries were all it held and install made
+	// it, and its backups that hold nothing else either.
+	drop []string
 }
 
 // prepare reads the edit's file and merges the edit into its content. It
@@ -120,7 +124,56 @@ func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
 	if exists && p.mode&0o200 == 0 {
 		return nil, fmt.Errorf("%s is read-only: nothing was changed; make it writable (chmod u+w) and run this again, or edit it by hand", describePath(ed.path, p.target))
 	}
+	if !create && p.target == ed.path {
+		p.drop = ed.leftovers(p.doc)
+	}
 	return p, nil
+}
+
+// leftovers returns the files uninstall removes when taking ipcmesh's
+// entries out of ed's file left doc: the file and its backups, if the
+// file is now an empty object and install made it (it has no backup, or
+// only backups of ipcmesh's entries alone). A file that was there before
+// install keeps its first backup, the owner's version: it stays, and so
+// does what that backup holds, an empty object or more. nil means write
+// doc as usual.
+func (ed configEdit) leftovers(doc *document) []string {
+	if !emptyConfig(doc) {
+		return nil
+	}
+	drop := []string{ed.path}
+	for _, b := range []string{ed.path + ".bak", ed.path + ".last.bak"} {
+		data, err := os.ReadFile(b)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil || !ed.onlyIpcmesh(data) {
+			return nil
+		}
+		drop = append(drop, b)
+	}
+	return drop
+}
+
+// onlyIpcmesh reports whether data, a version of ed's file, held ipcmesh's
+// entries and nothing else.
+func (ed configEdit) onlyIpcmesh(data []byte) bool {
+	doc, err := parseConfig(data, ed.comments)
+	if err != nil {
+		return false
+	}
+	root, ok := doc.root.(*object)
+	if !ok {
+		return false
+	}
+	changes, err := ed.merge(root)
+	return err == nil && len(changes) > 0 && emptyConfig(doc)
+}
+
+// emptyConfig reports whether doc is an empty object, comments and all.
+func emptyConfig(doc *document) bool {
+	data, err := encodeConfig(doc)
+	return err == nil && string(bytes.TrimSpace(data)) == "{}"
 }
 
 // write writes the merged content (or, for a dry run, only says what it
@@ -128,6 +181,15 @@ func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
 func (p *pendingEdit) write(w io.Writer, dryRun bool) error {
 	path := p.ed.path
 	switch {
+	case len(p.drop) > 0 && dryRun:
+		fmt.Fprintf(w, "would remove %s: ipcmesh's entries were all it held\n", strings.Join(p.drop, ", "))
+	case len(p.drop) > 0:
+		for _, f := range p.drop {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", f, err)
+			}
+		}
+		fmt.Fprintf(w, "removed %s: ipcmesh's entries were all it held\n", strings.Join(p.drop, ", "))
 	case dryRun && p.exists:
 		fmt.Fprintf(w, "would update %s:\n", path)
 	case dryRun:
