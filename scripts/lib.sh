@@ -38,21 +38,32 @@ base=$HOME
 [ "$scope" = project ] && base=$PWD
 
 # jq_edit FILE FILTER [jq args...]: apply FILTER to FILE ({} if absent).
+# A FILE that is a link (into a dotfiles folder, say) is changed where it
+# points and stays a link; a read-only FILE is left alone.
 jq_edit() {
-  local file=$1 filter=$2 tmp
+  local file=$1 filter=$2 target tmp
   shift 2
-  mkdir -p "$(dirname "$file")"
-  tmp=$(mktemp "$file.XXXXXX")
-  if ! { if [ -s "$file" ]; then cat "$file"; else echo '{}'; fi; } | jq "$@" "$filter" >"$tmp"; then
+  target=$file
+  if [ -L "$file" ]; then
+    target=$(readlink -f "$file") || { echo "$file: a link that leads nowhere: nothing was changed" >&2; exit 1; }
+  fi
+  # The owner's write bit, as install reads it: -w is true of any file
+  # for root.
+  if [ -e "$target" ] && [ -z "$(find "$target" -prune -perm -u=w)" ]; then
+    echo "$file is read-only: nothing was changed; make it writable (chmod u+w) and run this again, or edit it by hand" >&2; exit 1
+  fi
+  mkdir -p "$(dirname "$target")"
+  tmp=$(mktemp "$target.XXXXXX")
+  if ! { if [ -s "$target" ]; then cat "$target"; else echo '{}'; fi; } | jq "$@" "$filter" >"$tmp"; then
     rm -f "$tmp"; echo "$file: not plain JSON? nothing was changed" >&2; exit 1
   fi
-  if [ -f "$file" ]; then
-    cmp -s "$tmp" "$file" && { rm -f "$tmp"; echo "$file: already up to date"; return; }
+  if [ -f "$target" ]; then
+    cmp -s "$tmp" "$target" && { rm -f "$tmp"; echo "$file: already up to date"; return; }
     # FILE.bak is the original, kept; later runs keep the last in FILE.last.bak.
-    if [ -e "$file.bak" ]; then cp -p "$file" "$file.last.bak"; else cp -p "$file" "$file.bak"; fi
-    chmod --reference="$file" "$tmp" 2>/dev/null || true
+    if [ -e "$file.bak" ]; then cp -p "$target" "$file.last.bak"; else cp -p "$target" "$file.bak"; fi
+    chmod --reference="$target" "$tmp" 2>/dev/null || true
   fi
-  mv "$tmp" "$file"
+  mv "$tmp" "$target"
   echo "updated $file"
 }
 

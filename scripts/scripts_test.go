@@ -1,0 +1,93 @@
+// Package scripts holds the install scripts' tests: the scripts do what
+// ipcmesh install does, with jq, for those who would rather read a script
+// than run a binary over their configs.
+package scripts
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// script runs scripts/NAME with bash in home, with an ipcmesh on PATH (the
+// scripts only need its path), and returns its output and error.
+func script(t *testing.T, home, name string, args ...string) (string, error) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the install scripts are for POSIX shells")
+	}
+	for _, tool := range []string{"bash", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not on PATH: %v", tool, err)
+		}
+	}
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "ipcmesh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{name}, args...)...)
+	cmd.Env = []string{"HOME=" + home, "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// A config that is a link into a dotfiles folder is changed where it
+// points, and stays a link.
+func TestScriptWritesThroughALinkedConfig(t *testing.T) {
+	home := t.TempDir()
+	kept := filepath.Join(t.TempDir(), "mcp_config.json")
+	if err := os.WriteFile(kept, []byte(`{"mcpServers": {"other": {"command": "x"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(home, ".codeium", "windsurf", "mcp_config.json")
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(kept, link); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := script(t, home, "install-windsurf.sh", "--name", "builder"); err != nil {
+		t.Fatalf("install-windsurf.sh: %v\n%s", err, out)
+	}
+	if fi, err := os.Lstat(link); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the config is no longer a link: its mode is %v", fi.Mode())
+	}
+	b, err := os.ReadFile(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"other"`, `"ipcmesh"`, `"IPC_NAME": "builder"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the linked file lacks %s:\n%s", want, b)
+		}
+	}
+	if _, err := os.Stat(link + ".bak"); err != nil {
+		t.Errorf("no backup beside the link: %v", err)
+	}
+}
+
+// A read-only config is left as it is, and the script says why, even to
+// root, whom the file system lets write it.
+func TestScriptLeavesAReadOnlyConfigAlone(t *testing.T) {
+	home := t.TempDir()
+	path := filepath.Join(home, ".codeium", "windsurf", "mcp_config.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const before = `{"mcpServers": {}}`
+	if err := os.WriteFile(path, []byte(before), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	out, err := script(t, home, "install-windsurf.sh")
+	if err == nil || !strings.Contains(out, "read-only") {
+		t.Errorf("install-windsurf.sh over a read-only config: %v\n%s; want a refusal that says it is read-only", err, out)
+	}
+	if b, _ := os.ReadFile(path); string(b) != before {
+		t.Errorf("the read-only config was changed:\n%s", b)
+	}
+}
