@@ -370,11 +370,15 @@ type hookSpec struct {
 // On Windows, Claude Code runs hooks in Git Bash, a POSIX shell, but
 // Gemini CLI runs them in PowerShell, which takes a quoted program name
 // for a string, and the words after it for a syntax error, unless the
-// call operator & comes first.
+// call operator & comes first; and which sets the settings as statements
+// of their own ($env:VAR='value';), each hook being a PowerShell of its
+// own.
 func (in installer) hookCommand(kind, format string, extra ...string) string {
 	var words []string
-	if in.goos != "windows" {
-		for _, v := range in.env {
+	for _, v := range in.env {
+		if in.powershell(format) {
+			words = append(words, "$env:"+v.key+"="+powershellQuote(v.val)+";")
+		} else {
 			words = append(words, v.key+"="+shellQuote(v.val))
 		}
 	}
@@ -502,9 +506,13 @@ var ipcmeshHook = regexp.MustCompile(`(^|[/\\'"])ipcmesh(\.exe)?['"]?\s+hook\s+(
 // by this binary, or by any binary called ipcmesh (a moved or reinstalled
 // one).
 func (in installer) ownHook(cmd, kind string) bool {
-	// install writes the mesh's settings before the binary (IPC_PORT=...).
+	// install writes the mesh's settings before the binary (IPC_PORT=...,
+	// or in PowerShell $env:IPC_PORT='...';).
 	for {
 		m := shellAssignment.FindString(cmd)
+		if m == "" {
+			m = powershellAssignment.FindString(cmd)
+		}
 		if m == "" {
 			break
 		}
@@ -521,6 +529,11 @@ func (in installer) ownHook(cmd, kind string) bool {
 // shellAssignment matches one NAME=VALUE word at the start of a command,
 // its value as shellQuote writes it, and the space after it.
 var shellAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=('([^']|'\\'')*'|[^\s'"]*)\s+`)
+
+// powershellAssignment matches one $env:NAME='VALUE'; statement at the
+// start of a command, its value as powershellQuote writes it, and the
+// space after it.
+var powershellAssignment = regexp.MustCompile(`^\$env:[A-Za-z_][A-Za-z0-9_]*='([^']|'')*';\s+`)
 
 // powershell reports whether the client of format runs hooks in
 // PowerShell: Gemini CLI does on Windows.

@@ -646,7 +646,8 @@ func TestInstallChangesNoFileWhenOneCannotBeChanged(t *testing.T) {
 // On Windows, Gemini CLI runs hook commands in PowerShell, where a quoted
 // program path needs the call operator before it; Claude Code runs them in
 // Git Bash, a POSIX shell. Each client's hooks are written for its shell,
-// and are known as ipcmesh's again.
+// the mesh's settings before the command in that shell's words, and are
+// known as ipcmesh's again.
 func TestHookCommandsOnWindowsFitTheClientsShell(t *testing.T) {
 	in := installer{exe: `C:\Users\Jo O'Brien\go\bin\ipcmesh.exe`, name: "builder", goos: "windows",
 		env: []envVar{{"IPC_PORT", "9900"}}}
@@ -654,8 +655,8 @@ func TestHookCommandsOnWindowsFitTheClientsShell(t *testing.T) {
 		specs []hookSpec
 		want  string
 	}{
-		{in.geminiHooks(), `& 'C:\Users\Jo O''Brien\go\bin\ipcmesh.exe' hook check --format gemini --as builder`},
-		{in.claudeHooks(), `'C:\Users\Jo O'\''Brien\go\bin\ipcmesh.exe' hook check --format claude --as builder`},
+		{in.geminiHooks(), `$env:IPC_PORT='9900'; & 'C:\Users\Jo O''Brien\go\bin\ipcmesh.exe' hook check --format gemini --as builder`},
+		{in.claudeHooks(), `IPC_PORT=9900 'C:\Users\Jo O'\''Brien\go\bin\ipcmesh.exe' hook check --format claude --as builder`},
 	} {
 		cmd, _ := c.specs[0].handler.get("command")
 		if cmd != c.want {

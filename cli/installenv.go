@@ -46,9 +46,6 @@ func (in installer) describeEnv(e Env, client string) string {
 			words[i] = v.key + "=" + v.val
 		}
 		msg = fmt.Sprintf("Written from this environment, so that %s joins the same mesh as these commands: %s.\n", client, strings.Join(words, " "))
-		if in.hooks && in.goos == "windows" {
-			msg += fmt.Sprintf("The hooks cannot carry them on Windows: set them in the environment %s starts in too.\n", client)
-		}
 	}
 	if e.Getenv("IPC_SHARED_SECRET") != "" {
 		msg += fmt.Sprintf("IPC_SHARED_SECRET is set here but was not written: a secret never goes into a config file in clear. Start %s with IPC_SHARED_SECRET in its environment, or unset it everywhere to use the secret file in the data folder.\n", client)
