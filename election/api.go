@@ -187,8 +187,12 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	if st.token == "" {
 		return nil
 	}
+	// Bounded as every call is: a broker that answers the handshake and
+	// then hangs would otherwise hold the reconnect, and every caller
+	// waiting for it, for ever.
+	req := ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}
 	var s ipc.Session
-	err := c.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}, &s)
+	err := p.callOn(ctx, c, dueIn(ipc.OpResume, req, p.cfg.AnswerTimeout), ipc.OpResume, req, &s)
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
 		// The session is gone (expired or revoked elsewhere): calls that need
 		// a name will say so; the connection itself is fine.

@@ -34,19 +34,7 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		if err != nil {
 			return err
 		}
-		dueAt := time.Now().Add(due)
-		cctx, cancel := context.WithDeadline(ctx, dueAt)
-		err = c.Call(cctx, op, in, out)
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) {
-			// Whose deadline passed is told by the deadlines, not by
-			// ctx.Err: ctx's timer may not have fired yet when its
-			// deadline ends the call.
-			if d, ok := ctx.Deadline(); ok && !d.After(dueAt) {
-				return err
-			}
-			return &notAnswering{pid: c.Broker().PID, addr: p.cfg.Addr, op: op, due: due}
-		}
+		err = p.callOn(ctx, c, due, op, in, out)
 		if errors.Is(err, ipc.ErrConnLost) {
 			p.markLost(c)
 			continue
@@ -65,6 +53,25 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		}
 		return err
 	}
+}
+
+// callOn sends a request on c and waits for its answer at most due: past
+// that, it fails with ErrNotAnswering unless ctx ended first.
+func (p *Peer) callOn(ctx context.Context, c *ipc.Client, due time.Duration, op string, in, out any) error {
+	dueAt := time.Now().Add(due)
+	cctx, cancel := context.WithDeadline(ctx, dueAt)
+	defer cancel()
+	err := c.Call(cctx, op, in, out)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Whose deadline passed is told by the deadlines, not by
+		// ctx.Err: ctx's timer may not have fired yet when its
+		// deadline ends the call.
+		if d, ok := ctx.Deadline(); ok && !d.After(dueAt) {
+			return err
+		}
+		return &notAnswering{pid: c.Broker().PID, addr: p.cfg.Addr, op: op, due: due}
+	}
+	return err
 }
 
 // dueIn is how long op may take to be answered: the wait it asks the
