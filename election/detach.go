@@ -114,7 +114,8 @@ func (p *Peer) spawn(ln net.Listener) error {
 		p.log.Info("started a detached broker", "pid", pid, "addr", p.cfg.Addr, "data", p.cfg.DataDir)
 		return nil
 	case rep.Retry:
-		return fmt.Errorf("%w: %s", store.ErrLocked, rep.Error)
+		// rep.Error says what it is already.
+		return &reportedError{msg: rep.Error, kind: store.ErrLocked}
 	}
 	msg := fmt.Sprintf("the broker started in the background (pid %d) cannot serve: %s (its log: %s)", pid, rep.Error, logPath)
 	if rep.Damaged {

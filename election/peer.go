@@ -188,9 +188,14 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 		}
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			if err := p.host(ln); err != nil {
-				if errors.Is(err, store.ErrLocked) && time.Since(start) < 3*time.Second {
-					lastErr = err // the last broker may still be closing its store
-					continue
+				if errors.Is(err, store.ErrLocked) {
+					if served := servedElsewhere(p.cfg); served != nil {
+						return nil, served
+					}
+					if time.Since(start) < 3*time.Second {
+						lastErr = err // the last broker may still be closing its store
+						continue
+					}
 				}
 				return nil, err
 			}
@@ -292,6 +297,24 @@ func refusal(cfg Config, err error) error {
 		return fmt.Errorf("the broker on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// servedElsewhere words a data folder whose store is locked by a live
+// broker of the folder on another port than this peer's: the peers of one
+// folder disagree on IPC_PORT (most often a terminal that missed the
+// setting its assistants have). Waiting for the lock is no use, and the
+// fix is the port, not the folder. It returns nil if the folder's record
+// names no such broker; the error it returns wraps store.ErrLocked.
+func servedElsewhere(cfg Config) error {
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	if !alive || rec.Opening || samePort(rec.Addr, cfg.Addr) {
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(rec.Addr)
+	return &reportedError{kind: store.ErrLocked, msg: fmt.Sprintf(
+		"another ipcmesh broker is using the data folder %s: pid %d, serving %s rather than %s, and one data folder has one broker; "+
+			"give every peer of this folder the same port (IPC_PORT=%s), or stop that broker first (IPC_PORT=%s ipcmesh stop)",
+		cfg.DataDir, rec.PID, rec.Addr, cfg.Addr, port, port)}
 }
 
 // otherSecret words a broker that could not prove it knows the secret.

@@ -56,3 +56,31 @@ func TestRefusalWordsOfAnUnprovenListener(t *testing.T) {
 		})
 	}
 }
+
+// A command run with another IPC_PORT than the broker of its data folder
+// serves (a terminal that missed the setting the assistants have) cannot
+// host a second broker on the folder. The error says so at once: which
+// broker serves the folder, on which port, and the setting that joins it,
+// not only that the folder is locked.
+func TestDataFolderServedOnAnotherPort(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	b := m.startBroker()
+	defer b.interrupt()
+	other := m.withPort(freePort(t))
+	r := other.run("list")
+	msg := oneLineError(t, r, "list")
+	for _, want := range []string{
+		strconv.Itoa(b.pid()), m.addr(), other.addr(), "IPC_PORT=" + strconv.Itoa(m.port), m.dir,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error should say %q: %s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "locked by another ipcmesh broker"); n > 1 {
+		t.Errorf("the error says the folder is locked %d times: %s", n, msg)
+	}
+	if !portFree(t, other.port) {
+		t.Errorf("the refused command left port %d bound", other.port)
+	}
+}
