@@ -27,6 +27,21 @@ type relay struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	// hold, when set, holds back the broker's words on new connections
+	// until it is closed; hello is told of each hello held so, with a
+	// channel closed once the peer's side of that connection ends.
+	hold  chan struct{}
+	hello chan (<-chan struct{})
+}
+
+// holdAnswers holds back the broker's answers on the connections to come
+// until the returned func is called.
+func (r *relay) holdAnswers() (release func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = make(chan struct{})
+	r.hello = make(chan (<-chan struct{}), 16)
+	return sync.OnceFunc(func() { close(r.hold) })
 }
 
 func startRelay(t *testing.T, addr, to string) *relay {
@@ -60,10 +75,21 @@ func (r *relay) pass(c net.Conn) {
 	}
 	r.mu.Lock()
 	r.conns = append(r.conns, c, b)
+	hold, hello := r.hold, r.hello
 	r.mu.Unlock()
 	stalled := r.stall.Load()
-	go io.Copy(c, b)
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		if hold != nil {
+			<-hold
+		}
+		io.Copy(c, b)
+	}()
 	for frames := 0; ; frames++ {
+		if frames == 1 && hello != nil {
+			hello <- ended
+		}
 		var hdr [4]byte
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
 			break
@@ -117,7 +143,6 @@ func TestResumeOnAHungBrokerIsNamed(t *testing.T) {
 	if !errors.Is(err, ErrNotAnswering) {
 		t.Fatalf("list while the next broker hangs after the handshake: %v; want ErrNotAnswering", err)
 	}
-	t.Logf("list: %v", err)
 
 	r.stall.Store(false)
 	testbin.Eventually(t, 10*time.Second, "the peer to resume on a broker that answers", func() bool {
@@ -126,5 +151,40 @@ func TestResumeOnAHungBrokerIsNamed(t *testing.T) {
 	})
 	if p.Name() != "alice" {
 		t.Errorf("the peer acts as %q after resuming, want alice", p.Name())
+	}
+}
+
+// A peer closed while it reconnects, its handshake under way, leaves no
+// connection behind: one that a broker answers after Close began is
+// closed with the peer, or it would keep a detached broker from ever
+// stopping idle, with a goroutine reading it for as long as the process
+// lives.
+func TestCloseDuringAReconnectLeavesNoConnection(t *testing.T) {
+	m := newMesh(t)
+	m.join("") // hosts the broker
+	r := startRelay(t, testbin.FreeAddr(t), m.addr)
+	peer := &mesh{t: t, addr: r.ln.Addr().String(), dir: m.dir, keys: m.keys}
+	p := peer.join("")
+
+	release := r.holdAnswers()
+	defer release()
+	r.cut()
+	var ended <-chan struct{}
+	select {
+	case ended = <-r.hello:
+	case <-ctxT(t).Done():
+		t.Fatal("the peer did not reconnect")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	<-p.closing
+	release()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection the peer made as it closed is still open 5 s after Close returned")
 	}
 }

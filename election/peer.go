@@ -122,10 +122,14 @@ func (p *Peer) Close() error {
 	}
 	p.closed = true
 	close(p.closing)
-	c := p.client
 	p.mu.Unlock()
 	<-p.done
 	err := p.stopBroker()
+	// Read only now: a reconnect whose handshake was under way as Close
+	// began may have set a client since.
+	p.mu.Lock()
+	c := p.client
+	p.mu.Unlock()
 	if c != nil {
 		c.Close()
 	}
