@@ -58,6 +58,12 @@ type spawnReport struct {
 // port, so no other peer can be elected and the whole mesh stalls.
 func (p *Peer) spawn(ln net.Listener) error {
 	cmd := exec.Command(p.cfg.Detach[0], p.cfg.Detach[1:]...)
+	if img, ok := runningImage(cmd.Path); ok {
+		// A peer that outlives its program's file (an upgrade that moved
+		// the install) must still be able to take over from a lost
+		// broker, or the mesh stays down until every peer restarts.
+		cmd.Path = img
+	}
 	logf, err := openBrokerLog(p.cfg.DataDir)
 	if err != nil {
 		ln.Close()
