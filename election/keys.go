@@ -4,14 +4,17 @@ import (
 	"context"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // CreateKey makes an access key that acts as name at the HTTP face. The
 // key is in the result and nowhere else: the broker keeps only its record.
+// The key's id is made here, so that the request, sent again to the next
+// broker after a failover, makes one key, not two.
 func (p *Peer) CreateKey(ctx context.Context, name, label string) (ipc.KeyCreateResult, error) {
 	var r ipc.KeyCreateResult
-	err := p.Call(ctx, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: name, Label: label}, &r)
+	err := p.Call(ctx, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: name, Label: label, ID: auth.NewAccessKeyID()}, &r)
 	return r, err
 }
 

@@ -31,11 +31,36 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	if err := checkPlainLine("key label", req.Label, "drop it"); err != nil {
 		return nil, err
 	}
-	k := ipcmesh.AccessKey{ID: auth.NewAccessKeyID(), Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
+	id := req.ID
+	if id == "" {
+		id = auth.NewAccessKeyID()
+	} else if !auth.IsAccessKeyID(id) {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "key id %q is not 16 lower-case hex digits: leave it out, and the broker makes one", id)
+	}
+	k := ipcmesh.AccessKey{ID: id, Name: req.Name, Label: req.Label, Created: b.cfg.Now().UTC()}
 	if err := b.store.PutAccessKey(c.ctx, k); err != nil {
+		if req.ID != "" && ipcmesh.CodeOf(err) == ipcmesh.CodeConflict {
+			return b.keyMadeBefore(req)
+		}
 		return nil, err
 	}
 	b.log.Info("access key created", "id", k.ID, "name", k.Name)
+	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: k}, nil
+}
+
+// keyMadeBefore answers a key_create whose id is taken: a request sent
+// again, whose first try made the key, gets that key again. Handing it
+// out costs nothing: whoever may ask key_create may make a key for the
+// name anyway. An id taken by another request's key is a conflict, and
+// so is a key revoked since: it would act as nobody.
+func (b *Broker) keyMadeBefore(req KeyCreateRequest) (any, error) {
+	k, ok, err := b.store.AccessKeyByID(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || k.Name != req.Name || k.Label != req.Label || !k.Revoked.IsZero() {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeConflict, "key id %s is taken by another key: make a fresh id (or leave it out)", req.ID)
+	}
 	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: k}, nil
 }
 

@@ -3,10 +3,14 @@ package ipc
 import "github.com/ipcmesh/ipcmesh"
 
 // KeyCreateRequest asks for a new key that acts as Name. Label is one short
-// line of plain text.
+// line of plain text. ID, if given, is the key's id, made by the client
+// (auth.NewAccessKeyID) so that a request sent again after a lost
+// connection is answered with the key the first one made, not a second
+// key nobody holds; without it the broker makes one.
 type KeyCreateRequest struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
+	ID    string `json:"id,omitempty"`
 }
 
 // KeyCreateResult carries the new key, the only time it is ever sent.

@@ -82,3 +82,33 @@ func TestAccessKeyCreateRefusesBadInput(t *testing.T) {
 	wantMention(t, e.Message, "U+001B", "byte 2")
 	wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "ok", Label: strings.Repeat("x", 201)}, &made), ipcmesh.CodeBadRequest)
 }
+
+// A key_create sent again with the id its first try gave (after a lost
+// connection, to the next broker) is answered with the key that try made,
+// not a second key nobody holds; an id another key has is a conflict.
+func TestAccessKeyCreateRetriedMakesOneKey(t *testing.T) { forEachStore(t, testAccessKeyCreateRetried) }
+
+func testAccessKeyCreateRetried(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	admin := m.dial(t)
+	req := ipc.KeyCreateRequest{Name: "human", Label: "web page", ID: "00112233445566ff"}
+	var first, again ipc.KeyCreateResult
+	admin.must(t, ipc.OpKeyCreate, req, &first)
+	admin.must(t, ipc.OpKeyCreate, req, &again)
+	if first.Info.ID != req.ID || again.Key != first.Key || again.Info != first.Info {
+		t.Fatalf("the retry made %+v, want the first try's key %+v", again.Info, first.Info)
+	}
+	var list ipc.KeyListResult
+	admin.must(t, ipc.OpKeyList, nil, &list)
+	if len(list.Keys) != 1 {
+		t.Fatalf("%d keys after a retried create, want 1: %+v", len(list.Keys), list.Keys)
+	}
+	other := req
+	other.Name = "mallory"
+	wantMention(t, wantCode(t, admin.call(ipc.OpKeyCreate, other, &again), ipcmesh.CodeConflict).Message, req.ID, "fresh id")
+	var rev ipc.KeyRevokeResult
+	admin.must(t, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: req.ID}, &rev)
+	wantCode(t, admin.call(ipc.OpKeyCreate, req, &again), ipcmesh.CodeConflict)
+	bad := ipc.KeyCreateRequest{Name: "human", ID: "not-an-id"}
+	wantMention(t, wantCode(t, admin.call(ipc.OpKeyCreate, bad, &again), ipcmesh.CodeBadRequest).Message, "16 lower-case hex digits")
+}
