@@ -201,8 +201,9 @@ func TestUninstallClaudeKeepsTheRest(t *testing.T) {
 	c.mustRun("install", "claude", "--name", "reviewer") // a second install keeps the first backup too
 	out := c.mustRun("uninstall", "claude")
 	wantIn(t, "uninstall claude", out, "- mcpServers.ipcmesh", "- mcpServers (left empty)", "- hooks.UserPromptSubmit", "- hooks.Stop")
-	if got := readFile(t, claudeJSON); strings.TrimSpace(got) != "{}" {
-		t.Errorf(".claude.json after uninstall = %q, want an empty object", got)
+	// install made .claude.json, and ipcmesh's entries were all it held.
+	if _, err := os.Stat(claudeJSON); !os.IsNotExist(err) {
+		t.Errorf(".claude.json after uninstall: %v; want it removed, as install made it", err)
 	}
 	var s map[string]any
 	if err := json.Unmarshal([]byte(readFile(t, settings)), &s); err != nil {
