@@ -77,6 +77,14 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Store.Dir = cfg.DataDir
+	if cfg.DataDir != "" {
+		// The broker's record and log are written here before any store
+		// opens, and with IPC_SHARED_SECRET set no secret file makes the
+		// folder first.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("make the data folder (IPC_DATA_DIR): %w", err)
+		}
+	}
 	p := &Peer{
 		cfg:     cfg,
 		log:     cfg.Logger,

@@ -990,6 +990,27 @@ func TestMalformedFramesBrokerServes(t *testing.T) {
 	}
 }
 
+// TestNewDataFolderWithSharedSecret: with IPC_SHARED_SECRET set nothing
+// makes the secret file, which made the data folder before anything else
+// needed it; a data folder that does not exist yet is made all the same,
+// private, by the first command, whose broker then serves.
+func TestNewDataFolderWithSharedSecret(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, "IPC_SHARED_SECRET=a secret for a new folder")
+	m = m.withDir(filepath.Join(m.dir, "new", "data"))
+	m.mustRun("send", "--as", "a", "b", "into a new folder")
+	if r := m.mustRun("check", "--as", "b"); !strings.Contains(r.stdout, "into a new folder") {
+		t.Errorf("check printed %q, want the message", r.stdout)
+	}
+	fi, err := os.Stat(m.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("the data folder was made with mode %04o, want 0700", perm)
+	}
+}
+
 func TestTwoBrokersOneDataDir(t *testing.T) {
 	t.Parallel()
 	// One secret for every data folder, so that only the data folder and the
