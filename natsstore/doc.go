@@ -29,7 +29,10 @@
 // believed once it has held for half a second, as the bucket's reads may
 // come from a replica a moment behind a release), the holder renews
 // its lease three times per TTL, and a host that dies loses its names once
-// the TTL has passed.
+// the TTL has passed. A lease that ran out while the cluster could not be
+// written (a quorum lost for longer than the TTL) is taken again by its
+// host, whose instances still act as the name, unless another host took
+// it first.
 //
 // # What it promises
 //

@@ -99,7 +99,8 @@ func (l *leases) watch(ctx context.Context, w jetstream.KeyWatcher, initial chan
 // renew rewrites every lease this broker holds three times per TTL, each
 // rewrite conditional on the revision it wrote last: a lease that expired
 // (this host was cut off) and was taken by another broker is never
-// overwritten, only dropped.
+// overwritten, only dropped; one that expired and nobody took is taken
+// again, since the name's connections here still act as it.
 func (l *leases) renew(ctx context.Context) {
 	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
@@ -118,24 +119,61 @@ func (l *leases) renew(ctx context.Context) {
 		for name, rev := range mine {
 			wctx, cancel := context.WithTimeout(ctx, l.ttl/3)
 			next, err := l.kv.Update(wctx, name, []byte(l.owner), rev)
+			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
+				// The lease is not at the revision written last: it
+				// expired while the cluster could not be written (a
+				// quorum lost for longer than the TTL), or a renewal
+				// whose ack was lost was stored all the same. The name's
+				// connections here still act as it: hold it again,
+				// unless another host took it meanwhile.
+				next, err = l.retake(wctx, name)
+			}
 			cancel()
 			l.mu.Lock()
+			_, still := l.mine[name]
 			switch {
+			case err == nil && still:
+				l.mine[name] = next
 			case err == nil:
-				if _, still := l.mine[name]; still {
-					l.mine[name] = next
-				}
-			case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+				// Released while this renewal was under way.
+				l.mu.Unlock()
+				l.drop(name, next)
+				continue
+			case errors.Is(err, errHeldElsewhere):
 				if l.mine[name] == rev {
 					delete(l.mine, name)
 				}
-				l.log.Warn("lost the mesh-wide hold on a name (this host was cut off from the cluster for longer than the lease)", "name", name, "err", err)
+				l.log.Warn("lost the mesh-wide hold on a name to another host (this host was cut off from the cluster for longer than the lease)", "name", name)
 			default:
 				l.log.Warn("renew the hold on a name", "name", name, "err", err)
 			}
 			l.mu.Unlock()
 		}
 	}
+}
+
+// errHeldElsewhere is retake's answer when another host holds the name.
+var errHeldElsewhere = errors.New("held by another host")
+
+// retake holds name again for this host after its lease was found at
+// another revision than the one written last, and returns the revision to
+// renew from.
+func (l *leases) retake(ctx context.Context, name string) (uint64, error) {
+	rev, err := l.kv.Create(ctx, name, []byte(l.owner))
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return rev, err
+	}
+	e, err := l.kv.Get(ctx, name)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// Deleted between the two: the next renewal creates it.
+		return 0, err
+	case err != nil:
+		return 0, err
+	case string(e.Value()) != l.owner:
+		return 0, errHeldElsewhere
+	}
+	return e.Revision(), nil
 }
 
 func (l *leases) claim(ctx context.Context, name string) error {
@@ -202,6 +240,11 @@ func (l *leases) release(name string) {
 	if !ok {
 		return
 	}
+	l.drop(name, rev)
+}
+
+// drop deletes this host's lease on name, at revision rev.
+func (l *leases) drop(name string, rev uint64) {
 	// At least a few seconds: a release that times out leaves the name
 	// held until its TTL, which a short TTL does not make short enough.
 	ctx, cancel := context.WithTimeout(context.Background(), max(l.ttl/3, 2*time.Second))

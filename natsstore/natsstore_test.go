@@ -312,3 +312,37 @@ func wantCode(t *testing.T, err error, code ipcmesh.Code) *ipcmesh.Error {
 	}
 	return e
 }
+
+// TestNameHeldAgainAfterQuorumLossLongerThanTheLease: while the cluster has
+// no quorum no lease is renewed, and one whose TTL passed meanwhile is gone
+// once the quorum is back. The host whose instance is still connected as
+// the name holds it again: the other host sees it held and cannot take it.
+func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
+	nats := natstest.Start(t)
+	short := func(o *natsstore.Options) {
+		o.URL = nats.URL()
+		o.LeaseTTL = time.Second
+	}
+	p := shared.Prefix()
+	a, b := openHost(t, p, short), openHost(t, p, short)
+	ctx := context.Background()
+	if err := a.Claim(ctx, "reviewer"); err != nil {
+		t.Fatalf("A claims reviewer: %v", err)
+	}
+	eventually(t, "B sees reviewer as held", func() bool { return b.Held("reviewer") })
+
+	nats.Stop(1)
+	nats.Stop(2)
+	// B hears of no renewal while the cluster cannot be written: the
+	// lease is past its TTL.
+	eventually(t, "B sees the lease of reviewer run out", func() bool { return !b.Held("reviewer") })
+	for _, i := range []int{1, 2} {
+		if err := nats.Restart(ctx, i); err != nil {
+			t.Fatalf("restart node %d: %v", i, err)
+		}
+	}
+	eventually(t, "B sees reviewer held again by A", func() bool { return b.Held("reviewer") })
+	if err := b.Claim(ctx, "reviewer"); ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
+		t.Fatalf("B claims reviewer, which A's instance still acts as: %v, want name_taken", err)
+	}
+}
