@@ -223,7 +223,8 @@ func retryable(err error) bool {
 		// no meta leader for now.
 		return true
 	}
-	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
+	var servers *awaitingServers
+	return errors.As(err, &servers) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
 }
 

@@ -346,3 +346,21 @@ func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 		t.Fatalf("B claims reviewer, which A's instance still acts as: %v, want name_taken", err)
 	}
 }
+
+// TestMoreReplicasThanServersIsNamed: a mesh asked to keep each write on
+// more servers than the cluster has up is waited for, as a forming cluster
+// or one whose servers restart must be, and once the wait is over is
+// refused with what to change.
+func TestMoreReplicasThanServersIsNamed(t *testing.T) {
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: shared.Prefix(), Replicas: 5, Store: store.Options{Dir: t.TempDir()}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s, err := natsstore.Open(ctx, o, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with 5 replicas on a cluster of 3 servers succeeded")
+	}
+	if !strings.Contains(err.Error(), "IPC_NATS_REPLICAS") || !strings.Contains(err.Error(), "fewer than 5") {
+		t.Errorf("Open with 5 replicas on 3 servers: %v; want it to say the cluster has fewer than 5 servers and to name IPC_NATS_REPLICAS", err)
+	}
+}

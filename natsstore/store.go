@@ -108,6 +108,10 @@ func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Store, error
 	}
 	if err := s.open(ctx); err != nil {
 		s.Close()
+		if ctx.Err() != nil && retryable(err) && !tooFewServers(err) {
+			// What timed out says little; why it may have is the point.
+			err = fmt.Errorf("the NATS cluster %s did not answer in time: it has no quorum (most of its servers are down or cut off), is still electing its leaders, or cannot be reached: %w", opts.URL, err)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -129,8 +133,18 @@ func (s *Store) open(ctx context.Context) error {
 	var info *jetstream.StreamInfo
 	if err := retry(ctx, func(ctx context.Context) (err error) {
 		info, err = s.ensure(ctx)
+		if tooFewServers(err) {
+			// A cluster whose servers are starting (the brokers that
+			// run its nodes start together) or are down for now knows
+			// too few of them for the replicas: that passes, as a lost
+			// quorum does.
+			err = &awaitingServers{err}
+		}
 		return err
 	}); err != nil {
+		if tooFewServers(err) {
+			return fmt.Errorf("%w: fewer than %d of the cluster's servers are up and part of it: start them, or set IPC_NATS_REPLICAS to at most the number of its servers (1, 3 or 5)", err, o.Replicas)
+		}
 		return err
 	}
 	if err := s.openView(info); err != nil {
@@ -168,6 +182,11 @@ func (s *Store) open(ctx context.Context) error {
 // waited for.
 const attemptTimeout = 3 * time.Second
 
+// retryPause spaces the tries of retry. A cluster without a meta leader
+// answers at once that it has none: asked again without a pause, a broker
+// waiting for a quorum to come back kept a core busy for its whole wait.
+const retryPause = 100 * time.Millisecond
+
 // retry calls f with a context of attemptTimeout until it succeeds with
 // something other than a timeout, or ctx ends; it returns f's last error.
 func retry(ctx context.Context, f func(context.Context) error) error {
@@ -178,7 +197,28 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 		if err == nil || ctx.Err() != nil || !retryable(err) {
 			return err
 		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryPause):
+		}
 	}
+}
+
+// awaitingServers is a refusal for want of servers, which Open asks
+// again: it is retryable.
+type awaitingServers struct{ err error }
+
+func (e *awaitingServers) Error() string { return e.err.Error() }
+func (e *awaitingServers) Unwrap() error { return e.err }
+
+// errCodeNoPeers is JetStream's refusal of a stream for want of servers to
+// put its replicas on ("no suitable peers for placement").
+const errCodeNoPeers jetstream.ErrorCode = 10005
+
+func tooFewServers(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == errCodeNoPeers
 }
 
 // ensure creates the stream and the buckets, or checks they are there.
