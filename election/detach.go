@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -20,6 +21,22 @@ import (
 // process and opening the store take milliseconds, but a loaded machine
 // can take seconds.
 const spawnTimeout = 20 * time.Second
+
+// reportTimeout is how long a peer waits for the report of the detached
+// broker it started. The broker reports once its store is open, and a
+// NATS cluster's is given clusterOpenTimeout (a cluster electing its
+// leaders, or without quorum for a while): the peer waits that long too,
+// rather than kill a broker that was still reaching its cluster and say
+// nothing of why.
+func (c Config) reportTimeout() time.Duration {
+	if c.Cluster.URL != "" {
+		return spawnTimeout + clusterOpenTimeout
+	}
+	if _, ok := natsstore.Recorded(c.DataDir); ok && !c.storeChosen {
+		return spawnTimeout + clusterOpenTimeout
+	}
+	return spawnTimeout
+}
 
 // brokerLog is the detached broker's log in the data folder; it is rotated
 // to brokerLog+".1" once it passes maxBrokerLog.
@@ -105,9 +122,9 @@ func (p *Peer) spawn(ln net.Listener) error {
 	var rep spawnReport
 	select {
 	case rep = <-lines:
-	case <-time.After(spawnTimeout):
+	case <-time.After(p.cfg.reportTimeout()):
 		cmd.Process.Kill()
-		return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, spawnTimeout, logPath)
+		return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, p.cfg.reportTimeout(), logPath)
 	case <-p.closing:
 		cmd.Process.Kill()
 		return ErrClosed
