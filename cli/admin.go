@@ -116,6 +116,12 @@ func runRestore(_ context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if url, _ := cfg.StoreURL(); url != "" {
+		// The local store is not what this folder's broker serves, nor
+		// locked while it does: a restore there would say it restored
+		// the mesh and change nothing of it.
+		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", url)
+	}
 	res, err := store.Restore(cfg.DataDir, pos[0], restoreLockWait)
 	if err != nil {
 		return err

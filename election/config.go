@@ -261,6 +261,24 @@ func SetStore(cfg *Config, s string) error {
 	return nil
 }
 
+// StoreURL returns the NATS cluster a broker of this configuration keeps
+// the mesh in, as a server list, and its prefix: the one IPC_STORE or
+// --store name or, when neither chose a store, the one the data folder's
+// last broker used. The URL is "" for the data folder's own bbolt file.
+func (c Config) StoreURL() (url, prefix string) {
+	if c.Cluster.URL != "" || c.storeChosen {
+		return c.Cluster.URL, c.Cluster.Prefix
+	}
+	if r, ok := natsstore.Recorded(c.DataDir); ok {
+		prefix = c.Cluster.Prefix
+		if prefix == "" {
+			prefix = r.Prefix
+		}
+		return r.URL, prefix
+	}
+	return "", ""
+}
+
 func validPrefix(p string) bool {
 	for _, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -29,10 +28,7 @@ const spawnTimeout = 20 * time.Second
 // rather than kill a broker that was still reaching its cluster and say
 // nothing of why.
 func (c Config) reportTimeout() time.Duration {
-	if c.Cluster.URL != "" {
-		return spawnTimeout + clusterOpenTimeout
-	}
-	if _, ok := natsstore.Recorded(c.DataDir); ok && !c.storeChosen {
+	if url, _ := c.StoreURL(); url != "" {
 		return spawnTimeout + clusterOpenTimeout
 	}
 	return spawnTimeout

@@ -119,15 +119,11 @@ const clusterOpenTimeout = time.Minute
 // cfg.Cluster a view of the NATS cluster kept in the data folder.
 func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 	co := cfg.Cluster
-	if co.URL == "" && !cfg.storeChosen {
+	if co.URL == "" {
 		// This folder's mesh is in a cluster: a peer taking over without
 		// IPC_STORE must not split it with a store of its own.
-		if r, ok := natsstore.Recorded(cfg.DataDir); ok {
-			co.URL = r.URL
-			if co.Prefix == "" {
-				co.Prefix = r.Prefix
-			}
-			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", r.URL)
+		if co.URL, co.Prefix = cfg.StoreURL(); co.URL != "" {
+			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", co.URL)
 		}
 	}
 	if co.URL == "" {

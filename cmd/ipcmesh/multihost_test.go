@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -196,6 +197,39 @@ func TestCommandWaitsForItsBrokerToReachTheCluster(t *testing.T) {
 		t.Fatalf("register, started while the cluster had no quorum, exited %d once it was back: %s", code, register.stderr.String())
 	}
 	a.mustRun("send", "--as", "dave", "carol", "through the broker that waited")
+}
+
+// TestRestoreOnAClusterHostSaysWhereTheMeshIs: restore writes the data
+// folder's own store, which a broker on a cluster neither serves nor locks.
+// On a host whose mesh is in a cluster, by IPC_STORE or by what the folder
+// recorded, it is refused and says how to restore into the local store;
+// with IPC_STORE=bbolt it does that.
+func TestRestoreOnAClusterHostSaysWhereTheMeshIs(t *testing.T) {
+	t.Parallel()
+	a, _ := hosts(t, natsMeshes.Get(t))
+	broker := a.startBroker()
+	a.mustRun("send", "--as", "dave", "carol", "kept in the cluster")
+	backup := filepath.Join(t.TempDir(), "mesh.backup")
+	a.mustRun("backup", backup)
+	if msg := a.mustFail("restore", backup); !strings.Contains(msg, "NATS cluster") || !strings.Contains(msg, "IPC_STORE=bbolt") {
+		t.Errorf("restore on a host serving a cluster said %q; want it to name the cluster and IPC_STORE=bbolt", msg)
+	}
+	broker.interrupt()
+	broker.wait(runTimeout)
+
+	recorded := *a
+	recorded.env = nil
+	for _, kv := range a.env {
+		if !strings.HasPrefix(kv, "IPC_STORE=") {
+			recorded.env = append(recorded.env, kv)
+		}
+	}
+	if msg := recorded.mustFail("restore", backup); !strings.Contains(msg, "IPC_STORE=bbolt") {
+		t.Errorf("restore without IPC_STORE in a folder that recorded its cluster said %q; want it to name IPC_STORE=bbolt", msg)
+	}
+	if r := a.withEnv("IPC_STORE=bbolt").mustRun("restore", backup); !strings.Contains(r.stdout, "1 message") {
+		t.Errorf("restore with IPC_STORE=bbolt printed %q; want the backup's message restored", r.stdout)
+	}
 }
 
 func TestClusterRestartKeepsUnread(t *testing.T) {
