@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -98,6 +99,19 @@ func connect(o Options, name string) (*nats.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The client reads these files as it connects and names neither the
+	// setting nor what to do: a missing file is better named here.
+	for _, f := range []struct{ setting, path, what string }{
+		{"IPC_NATS_CREDS", o.Creds, "a NATS credentials file (user JWT and nkey seed)"},
+		{"IPC_NATS_CA", o.CA, "a PEM file of the CAs that sign the NATS servers' certificates"},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("%s=%s names no file this broker can read (%w): give %s, or unset it", f.setting, f.path, err, f.what)
+		}
+	}
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -120,6 +134,9 @@ func connect(o Options, name string) (*nats.Conn, error) {
 	if err != nil {
 		if errors.Is(err, nats.ErrNoServers) {
 			return nil, fmt.Errorf("connect to the NATS cluster %s: no server answered: start it (ipcmesh cluster runs one on this machine) or fix IPC_STORE: %w", o.URL, err)
+		}
+		if errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("connect to the NATS cluster %s: it refused this broker's credentials: check IPC_NATS_CREDS, IPC_NATS_USER and IPC_NATS_PASSWORD, or IPC_NATS_TOKEN, against the cluster's accounts: %w", o.URL, err)
 		}
 		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", o.URL, err)
 	}
