@@ -299,7 +299,12 @@ func (l *leases) close() {
 		names = append(names, n)
 	}
 	l.mu.Unlock()
+	// Together: with the cluster out of reach each release waits out its
+	// timeout, and one after another they held the broker's exit for as
+	// many timeouts as it had names.
+	var wg sync.WaitGroup
 	for _, n := range names {
-		l.release(n)
+		wg.Go(func() { l.release(n) })
 	}
+	wg.Wait()
 }
