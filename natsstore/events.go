@@ -153,7 +153,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		_, err := s.blobs.PutBytes(bctx, ev.ID, data)
 		cancel()
 		if err != nil {
-			return nil, unavailable("store a large "+op, err)
+			return nil, unavailable("could not store "+opWords(op)+" (its large body)", err)
 		}
 		data, _ = json.Marshal(event{ID: ev.ID, Op: opBlob, Time: ev.Time})
 	}
@@ -161,7 +161,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	defer cancel()
 	seq, err := s.publish(wctx, ev.ID, data)
 	if err != nil {
-		return nil, unavailable(op, err)
+		return nil, unavailable("could not store "+opWords(op), err)
 	}
 	// Acked: the event is in the log and every view will apply it. This
 	// one usually has it from the consumer within a fraction of a
@@ -237,6 +237,40 @@ const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 // knows of no meta leader, to a request of its API ("JetStream system
 // temporarily unavailable"): a cluster electing one, or without quorum.
 const errCodeClusterNotAvailable jetstream.ErrorCode = 10008
+
+// opWords names what a write of op does, in the words of the person
+// whose request it carries: the op names are the log's.
+func opWords(op string) string {
+	switch op {
+	case opAppend:
+		return "the message"
+	case opAck:
+		return "that the messages were read"
+	case opPutSession:
+		return "the session"
+	case opRevokeSession:
+		return "the end of the session"
+	case opRename:
+		return "the rename"
+	case opSetStatus:
+		return "the status"
+	case opTouch:
+		return "when the instances were last seen"
+	case opCreateChannel:
+		return "the new channel"
+	case opJoinChannel:
+		return "the channel's new members"
+	case opLeaveChannel:
+		return "the leave from the channel"
+	case opShare:
+		return "the shared value"
+	case opPutKey:
+		return "the new access key"
+	case opRevokeKeys:
+		return "the revoke of the access keys"
+	}
+	return op
+}
 
 // unavailable is the error of a write the cluster did not ack. What the
 // client reads is what the person must do; the NATS error is kept for the

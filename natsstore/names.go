@@ -209,7 +209,7 @@ func (l *leases) take(ctx context.Context, name string) (uint64, error) {
 			return rev, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return 0, unavailable("take the name "+name, err)
+			return 0, unavailable("could not hold the name "+name+" for this host", err)
 		}
 		// The lease of this host's previous broker, which was lost: its
 		// successor takes the lease over rather than wait for its TTL.
@@ -222,7 +222,7 @@ func (l *leases) take(ctx context.Context, name string) (uint64, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return 0, unavailable("take the name "+name, ctx.Err())
+			return 0, unavailable("could not hold the name "+name+" for this host", ctx.Err())
 		case <-time.After(staleReads / 10):
 		}
 	}

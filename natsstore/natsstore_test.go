@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -268,6 +269,13 @@ func TestNoQuorumRefusesWritesAndLosesNothing(t *testing.T) {
 	if !strings.Contains(e.Message, "quorum") && !strings.Contains(e.Message, "not connected") {
 		t.Errorf("the error says %q; want it to say the cluster has no quorum or cannot be reached", e.Message)
 	}
+	if !strings.HasPrefix(e.Message, "could not store the message:") {
+		t.Errorf("the error says %q; want it to begin with what could not be stored, in the sender's words", e.Message)
+	}
+	err = a.SetStatus(ctx, "bob", "busy", nil)
+	if e := wantCode(t, err, ipcmesh.CodeUnavailable); !strings.HasPrefix(e.Message, "could not store the status:") {
+		t.Errorf("a status set without quorum says %q; want it to begin with what could not be stored, not the log's name for it", e.Message)
+	}
 	// Reads go on from the view meanwhile.
 	if n, err := a.UnreadCount("bob"); err != nil || n < 10 {
 		t.Fatalf("UnreadCount without quorum = %d, %v; want the 10 acked", n, err)
@@ -341,7 +349,9 @@ func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 			t.Fatalf("restart node %d: %v", i, err)
 		}
 	}
-	eventually(t, "B sees reviewer held again by A", func() bool { return b.Held("reviewer") })
+	// The restarted nodes elect the bucket's leader again first, which
+	// takes longer than eventually's 10 s on a busy machine.
+	testbin.Eventually(t, time.Minute, "B sees reviewer held again by A", func() bool { return b.Held("reviewer") })
 	if err := b.Claim(ctx, "reviewer"); ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
 		t.Fatalf("B claims reviewer, which A's instance still acts as: %v, want name_taken", err)
 	}
