@@ -31,6 +31,11 @@ type Env struct {
 	// process for its run, as in-process tests want, and install takes
 	// the path from os.Executable.
 	Self string
+	// Program is the name the user typed for the command when it is a
+	// standalone program, such as ipc_send; empty, it is "ipcmesh COMMAND".
+	// What a command says of itself (its errors, usage line and help, and
+	// the command lines they suggest) names it as it was typed.
+	Program string
 	// selfIsMesh is set by Main, which only the ipcmesh program calls:
 	// Self is then that program, whatever its file is called, and starts
 	// the detached broker. The ipc_* programs (Run) look for an ipcmesh
@@ -163,16 +168,35 @@ func runCommand(ctx context.Context, e Env, cmd command, args []string) int {
 	if errors.Is(err, flag.ErrHelp) {
 		var h *helpRequest
 		errors.As(err, &h) // a command without flags returns flag.ErrHelp itself
-		printHelp(e.Stdout, cmd, h)
+		printHelp(e, cmd, h)
 		return 0
 	}
-	fmt.Fprintf(e.Stderr, "ipcmesh %s: %s\n", name, oneLine(err))
+	typed := e.typed(name)
+	fmt.Fprintf(e.Stderr, "%s: %s\n", typed, e.asTyped(name, oneLine(err)))
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(e.Stderr, "usage: %s (ipcmesh %s --help says more)\n", strings.TrimSpace("ipcmesh "+cmd.name+" "+cmd.args), cmd.name)
+		fmt.Fprintf(e.Stderr, "usage: %s (%s --help says more)\n", strings.TrimSpace(typed+" "+cmd.args), typed)
 		return 2
 	}
 	return 1
+}
+
+// typed is the command cmd as the user typed it: "ipcmesh send", or the
+// standalone program's own name.
+func (e Env) typed(cmd string) string {
+	if e.Program != "" {
+		return e.Program
+	}
+	return "ipcmesh " + cmd
+}
+
+// asTyped says text, which names the command cmd "ipcmesh CMD" as the
+// commands' messages do, with the command as the user typed it.
+func (e Env) asTyped(cmd, text string) string {
+	if e.Program == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, "ipcmesh "+cmd, e.Program)
 }
 
 func oneLine(err error) string {

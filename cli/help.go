@@ -31,13 +31,15 @@ environment: IPC_HOST, IPC_PORT (mesh address, 127.0.0.1:9876), IPC_DATA_DIR
 }
 
 // printHelp is a command's answer to --help: its usage line, what it does,
-// its flags (those of h, when the command parsed any) and an example.
-func printHelp(w io.Writer, c command, h *helpRequest) {
-	fmt.Fprintf(w, "usage: %s\n\n%s.\n", strings.TrimSpace("ipcmesh "+c.name+" "+c.args), c.summary)
+// its flags (those of h, when the command parsed any) and an example, with
+// the command as the user typed it.
+func printHelp(e Env, c command, h *helpRequest) {
+	w := e.Stdout
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n", strings.TrimSpace(e.typed(c.name)+" "+c.args), c.summary)
 	if h != nil {
 		printFlags(w, h.fs)
 	}
-	fmt.Fprintf(w, "\nexample:\n  %s\n", c.example)
+	fmt.Fprintf(w, "\nexample:\n  %s\n", e.asTyped(c.name, c.example))
 }
 
 // printFlags lists the flags of fs, as they are typed (--name VALUE), each

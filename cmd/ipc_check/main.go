@@ -9,5 +9,7 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(cli.OS(), "check", os.Args[1:]))
+	e := cli.OS()
+	e.Program = "ipc_check"
+	os.Exit(cli.Run(e, "check", os.Args[1:]))
 }

@@ -9,5 +9,7 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(cli.OS(), "list", os.Args[1:]))
+	e := cli.OS()
+	e.Program = "ipc_list"
+	os.Exit(cli.Run(e, "list", os.Args[1:]))
 }

@@ -9,5 +9,7 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(cli.OS(), "register", os.Args[1:]))
+	e := cli.OS()
+	e.Program = "ipc_register"
+	os.Exit(cli.Run(e, "register", os.Args[1:]))
 }

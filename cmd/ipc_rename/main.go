@@ -9,5 +9,7 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(cli.OS(), "rename", os.Args[1:]))
+	e := cli.OS()
+	e.Program = "ipc_rename"
+	os.Exit(cli.Run(e, "rename", os.Args[1:]))
 }

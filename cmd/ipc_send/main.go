@@ -9,5 +9,7 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(cli.OS(), "send", os.Args[1:]))
+	e := cli.OS()
+	e.Program = "ipc_send"
+	os.Exit(cli.Run(e, "send", os.Args[1:]))
 }

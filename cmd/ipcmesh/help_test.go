@@ -8,14 +8,15 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
-// wantHelp checks what --help must print for cmd: exit 0, nothing on
-// stderr, and on stdout the usage line, the flag and an example.
+// wantHelp checks what --help must print for cmd, the command as typed
+// ("ipcmesh send", or "ipc_send"): exit 0, nothing on stderr, and on
+// stdout the usage line, the flag and an example.
 func wantHelp(t *testing.T, r result, cmd, flag string) {
 	t.Helper()
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("help for %s: want exit 0 and nothing on stderr, got %s", cmd, r)
 	}
-	for _, want := range []string{"usage: ipcmesh " + cmd, flag, "example:\n  ipcmesh " + cmd} {
+	for _, want := range []string{"usage: " + cmd + " ", flag, "example:\n  " + cmd + " "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help for %s does not show %q:\n%s", cmd, want, r.stdout)
 		}
@@ -38,7 +39,7 @@ func TestCommandHelp(t *testing.T) {
 		{[]string{"hook", "wait", "--help"}, "hook", "--timeout DURATION"},
 		{[]string{"history", "--with", "bob", "-h"}, "history", "--before"},
 	} {
-		wantHelp(t, m.run(c.args...), c.cmd, c.flag)
+		wantHelp(t, m.run(c.args...), "ipcmesh "+c.cmd, c.flag)
 	}
 	if !portFree(t, m.port) {
 		t.Error("asking for help started a broker")
@@ -58,7 +59,7 @@ func TestCommandHelp(t *testing.T) {
 }
 
 // The standalone programs are the commands under other names, help
-// included.
+// included, and their help names the program that was run.
 func TestStandaloneHelp(t *testing.T) {
 	bin, err := testbin.BuildProgram(t.TempDir(), "ipc_send", false)
 	if err != nil {
@@ -67,7 +68,11 @@ func TestStandaloneHelp(t *testing.T) {
 	m := newMesh(t)
 	p := m.startWith(func(c *exec.Cmd) { c.Path, c.Args[0] = bin, bin }, nil, "--help")
 	code := p.wait(runTimeout)
-	wantHelp(t, result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}, "send", "--lines")
+	r := result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+	wantHelp(t, r, "ipc_send", "--lines")
+	if strings.Contains(r.stdout, "ipcmesh send") {
+		t.Errorf("ipc_send --help calls it ipcmesh send:\n%s", r.stdout)
+	}
 }
 
 // A mistyped command is answered with the one meant, as a command and as
