@@ -30,7 +30,7 @@ func TestStandaloneProgramsNameThemselves(t *testing.T) {
 			"ipc_check --as reviewer", "ipc_check --from reviewer",
 			"usage: ipc_check [--wait 30s]",
 		}},
-		{"ipc_register", "register", nil, 2, nil, []string{"ipc_register: ", "usage: ipc_register NAME (ipc_register --help says more)\n"}},
+		{"ipc_register", "register", nil, 2, nil, []string{"ipc_register: ", "usage: ipc_register NAME [--json] (ipc_register --help says more)\n"}},
 		{"ipc_rename", "rename", []string{"a", "b"}, 2, nil, []string{"ipc_rename: ", "usage: ipc_rename NEW (ipc_rename --help says more)\n"}},
 		{"ipc_list", "list", []string{"reviewer"}, 2, nil, []string{"ipc_list: ", "usage: ipc_list [--json] (ipc_list --help says more)\n"}},
 		{"ipc_send", "send", []string{"--help"}, 0, []string{
