@@ -56,9 +56,6 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 			return nil, err
 		}
 	}
-	if err := b.notFormerSelf(name, req.To); err != nil {
-		return nil, err
-	}
 	// The recipient is pushed the message while its commit is in flight;
 	// the sender is answered once it is on disk. A duplicate (a retry after
 	// a failover) is pushed again: the first push may have died with the
@@ -97,27 +94,6 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	}
 	res.Online = online
 	return res, nil
-}
-
-// notFormerSelf refuses a message from name to one of its own former
-// names. The rename forwards would bring it back to name's own inbox, to
-// be read as if someone else had sent it, while its sender, writing a
-// name not its own, meant someone else. A message to one's current name
-// is allowed: that one is sent on purpose.
-func (b *Broker) notFormerSelf(name, to string) error {
-	if to == name {
-		return nil
-	}
-	final, err := b.store.Resolve(to)
-	if err != nil {
-		return err
-	}
-	if final != name {
-		return nil
-	}
-	return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
-		"%s is your own former name (you are %s now): mail to %s is forwarded to you for a while after a rename, so this message would only reach your own inbox; nothing was sent. Send it to another instance's current name",
-		to, name, to)
 }
 
 // post stores a message to a channel and pushes it to every member but the

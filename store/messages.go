@@ -259,6 +259,9 @@ func (s *Store) appendTx(t *tables, d Draft, file string, now time.Time, inboxCa
 		return Delivery{}, err
 	}
 	to := chain[len(chain)-1]
+	if to == d.From && to != d.To && !d.Broadcast {
+		return Delivery{Err: formerSelf(d.To, d.From)}, nil
+	}
 	if n := count(t.unread(), to); n >= inboxCap {
 		return Delivery{Err: ipcmesh.Errorf(ipcmesh.CodeInboxFull,
 			"the inbox of %s is full: %d messages are waiting unread (the cap is %d); %s must read (check) some before more can be delivered",
@@ -282,6 +285,19 @@ func (s *Store) appendTx(t *tables, d Draft, file string, now time.Time, inboxCa
 		Forwarded: to != d.To,
 		Queued:    queued,
 	}, nil
+}
+
+// formerSelf refuses a message from name to one of its own former names.
+// The rename forwards would bring it back to name's own inbox, to be read
+// as if someone else had sent it, while its sender, writing a name not its
+// own, meant someone else. A message to one's current name is stored:
+// that one is sent on purpose. Decided here, where the send resolves its
+// recipient anyway, it costs no read of its own: a read before the send
+// would commit the batch the send could have joined.
+func formerSelf(to, name string) error {
+	return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+		"%s is your own former name (you are %s now): mail to %s is forwarded to you for a while after a rename, so this message would only reach your own inbox; nothing was sent. Send it to another instance's current name",
+		to, name, to)
 }
 
 // postTx stores a channel post: once, under its seq, in the channel's log
