@@ -78,7 +78,7 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, struct{}{})
 	}
-	fmt.Fprintf(e.Stdout, "left %s\n", pos[0])
+	fmt.Fprintf(e.Stdout, "left #%s\n", strings.TrimPrefix(pos[0], "#"))
 	return nil
 }
 
