@@ -423,9 +423,14 @@ func (h *hookFlags) waitForMail(ctx context.Context, e Env, p *election.Peer, cf
 			return h.wakeFor(e, cfg, name, r, newest)
 		}
 		if len(r.Messages) == 0 {
-			// An empty inbox: the broker holds the check until mail comes.
-			deadline, _ := ctx.Deadline()
-			if _, err := p.Check(ctx, 1, time.Until(deadline)); err != nil {
+			// An empty inbox: the broker holds the check until mail comes
+			// (or ctx ends; without a deadline, a long piece at a time
+			// rather than none, which would ask again at once).
+			wait := ipc.MaxWait
+			if deadline, ok := ctx.Deadline(); ok {
+				wait = time.Until(deadline)
+			}
+			if _, err := p.Check(ctx, 1, wait); err != nil {
 				return quietIfDone(ctx, err)
 			}
 			continue
