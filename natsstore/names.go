@@ -101,55 +101,88 @@ func (l *leases) watch(ctx context.Context, w jetstream.KeyWatcher, initial chan
 // (this host was cut off) and was taken by another broker is never
 // overwritten, only dropped; one that expired and nobody took is taken
 // again, since the name's connections here still act as it.
+//
+// A cluster out of reach fails every renewal of every round: that is said
+// once when it starts and once when it ends, not for each name each round,
+// which buried the rest of the log for as long as the outage lasted.
 func (l *leases) renew(ctx context.Context) {
 	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
+	var since time.Time // when renewals began to fail; zero while they succeed
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		l.mu.Lock()
-		mine := make(map[string]uint64, len(l.mine))
-		for n, rev := range l.mine {
-			mine[n] = rev
-		}
-		l.mu.Unlock()
-		for name, rev := range mine {
-			wctx, cancel := context.WithTimeout(ctx, l.ttl/3)
-			next, err := l.kv.Update(wctx, name, []byte(l.owner), rev)
-			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
-				// The lease is not at the revision written last: it
-				// expired while the cluster could not be written (a
-				// quorum lost for longer than the TTL), or a renewal
-				// whose ack was lost was stored all the same. The name's
-				// connections here still act as it: hold it again,
-				// unless another host took it meanwhile.
-				next, err = l.retake(wctx, name)
-			}
-			cancel()
-			l.mu.Lock()
-			_, still := l.mine[name]
-			switch {
-			case err == nil && still:
-				l.mine[name] = next
-			case err == nil:
-				// Released while this renewal was under way.
-				l.mu.Unlock()
-				l.drop(name, next)
-				continue
-			case errors.Is(err, errHeldElsewhere):
-				if l.mine[name] == rev {
-					delete(l.mine, name)
-				}
-				l.log.Warn("lost the mesh-wide hold on a name to another host (this host was cut off from the cluster for longer than the lease)", "name", name)
-			default:
-				l.log.Warn("renew the hold on a name", "name", name, "err", err)
-			}
-			l.mu.Unlock()
+		failed, tried, err := l.renewRound(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case failed > 0 && since.IsZero():
+			since = time.Now()
+			l.log.Warn("could not renew this host's mesh-wide hold on its names; retrying quietly until it works (another host can take a name whose lease runs out meanwhile)",
+				"names", tried, "failed", failed, "every", l.ttl/3, "err", err)
+		case failed > 0:
+			l.log.Debug("still could not renew the mesh-wide hold on names", "names", tried, "failed", failed, "err", err)
+		case !since.IsZero():
+			l.log.Info("renewed this host's mesh-wide hold on its names again", "names", tried, "after", time.Since(since).Round(time.Second))
+			since = time.Time{}
 		}
 	}
+}
+
+// renewRound renews every lease held once and reports how many it tried,
+// how many of those failed, and the first failure. The whole round has a
+// third of the TTL: with the cluster out of reach, names renewed one after
+// another each waiting out a timeout of their own made a round last as
+// many timeouts as there were names, and the names last in it went
+// unrenewed for longer than their lease once the cluster was back.
+func (l *leases) renewRound(ctx context.Context) (failed, tried int, first error) {
+	l.mu.Lock()
+	mine := make(map[string]uint64, len(l.mine))
+	for n, rev := range l.mine {
+		mine[n] = rev
+	}
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, l.ttl/3)
+	defer cancel()
+	for name, rev := range mine {
+		tried++
+		next, err := l.kv.Update(ctx, name, []byte(l.owner), rev)
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) {
+			// The lease is not at the revision written last: it
+			// expired while the cluster could not be written (a
+			// quorum lost for longer than the TTL), or a renewal
+			// whose ack was lost was stored all the same. The name's
+			// connections here still act as it: hold it again,
+			// unless another host took it meanwhile.
+			next, err = l.retake(ctx, name)
+		}
+		l.mu.Lock()
+		_, still := l.mine[name]
+		switch {
+		case err == nil && still:
+			l.mine[name] = next
+		case err == nil:
+			// Released while this renewal was under way.
+			l.mu.Unlock()
+			l.drop(name, next)
+			continue
+		case errors.Is(err, errHeldElsewhere):
+			if l.mine[name] == rev {
+				delete(l.mine, name)
+			}
+			l.log.Warn("lost the mesh-wide hold on a name to another host (this host was cut off from the cluster for longer than the lease)", "name", name)
+		default:
+			failed++
+			if first == nil {
+				first = err
+			}
+		}
+		l.mu.Unlock()
+	}
+	return failed, tried, first
 }
 
 // errHeldElsewhere is retake's answer when another host holds the name.

@@ -3,6 +3,7 @@ package natsstore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,9 +44,15 @@ func openHost(t *testing.T, prefix string, tweak func(*natsstore.Options)) *host
 
 func reopen(t *testing.T, o natsstore.Options) *host {
 	t.Helper()
+	return reopenLogged(t, o, nil)
+}
+
+// reopenLogged opens the host's store with logs going to log.
+func reopenLogged(t *testing.T, o natsstore.Options, log *slog.Logger) *host {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := natsstore.Open(ctx, o, nil)
+	s, err := natsstore.Open(ctx, o, log)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -325,6 +332,8 @@ func wantCode(t *testing.T, err error, code ipcmesh.Code) *ipcmesh.Error {
 // no quorum no lease is renewed, and one whose TTL passed meanwhile is gone
 // once the quorum is back. The host whose instance is still connected as
 // the name holds it again: the other host sees it held and cannot take it.
+// The outage is logged once when it starts and once when it ends, however
+// many names and rounds of renewal it lasts.
 func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 	nats := natstest.Start(t)
 	short := func(o *natsstore.Options) {
@@ -332,10 +341,16 @@ func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 		o.LeaseTTL = time.Second
 	}
 	p := shared.Prefix()
-	a, b := openHost(t, p, short), openHost(t, p, short)
+	ao := natsstore.Options{Prefix: p, Store: store.Options{Dir: t.TempDir()}}
+	short(&ao)
+	logs := &logRecorder{}
+	a, b := reopenLogged(t, ao, slog.New(logs)), openHost(t, p, short)
 	ctx := context.Background()
-	if err := a.Claim(ctx, "reviewer"); err != nil {
-		t.Fatalf("A claims reviewer: %v", err)
+	names := []string{"reviewer", "builder", "tester"}
+	for _, n := range names {
+		if err := a.Claim(ctx, n); err != nil {
+			t.Fatalf("A claims %s: %v", n, err)
+		}
 	}
 	eventually(t, "B sees reviewer as held", func() bool { return b.Held("reviewer") })
 
@@ -344,6 +359,13 @@ func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 	// B hears of no renewal while the cluster cannot be written: the
 	// lease is past its TTL.
 	eventually(t, "B sees the lease of reviewer run out", func() bool { return !b.Held("reviewer") })
+	const failing = "renew"
+	eventually(t, "A logs renewals failing in two rounds", func() bool {
+		return logs.count(slog.LevelWarn, failing) > 1 || logs.count(slog.LevelDebug, failing) > 0
+	})
+	if n := logs.count(slog.LevelWarn, failing); n != 1 {
+		t.Errorf("A logged %d warnings of failed renewals for one outage of its 3 names; want 1", n)
+	}
 	for _, i := range []int{1, 2} {
 		if err := nats.Restart(ctx, i); err != nil {
 			t.Fatalf("restart node %d: %v", i, err)
@@ -355,6 +377,9 @@ func TestNameHeldAgainAfterQuorumLossLongerThanTheLease(t *testing.T) {
 	if err := b.Claim(ctx, "reviewer"); ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
 		t.Fatalf("B claims reviewer, which A's instance still acts as: %v, want name_taken", err)
 	}
+	testbin.Eventually(t, time.Minute, "A logs that its renewals work again", func() bool {
+		return logs.count(slog.LevelInfo, "hold on its names again") == 1
+	})
 }
 
 // TestMoreReplicasThanServersIsNamed: a mesh asked to keep each write on

@@ -1,0 +1,39 @@
+package natsstore_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// logRecorder keeps every record logged through it, at every level, for a
+// test to count.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recs = append(r.recs, rec.Clone())
+	return nil
+}
+
+// count is how many records at level have a message containing s.
+func (r *logRecorder) count(level slog.Level, s string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rec := range r.recs {
+		if rec.Level == level && strings.Contains(rec.Message, s) {
+			n++
+		}
+	}
+	return n
+}
