@@ -5,6 +5,7 @@
 // Layout, inside DATA/autocheck (0700):
 //
 //	NAME.json       the Setting for NAME (0600)
+//	NAME.json.damaged  a Setting that could not be read, set aside (SetAside)
 //	NAME.wake.json  the Wake state of `ipcmesh hook wait` for NAME (0600)
 //	NAME.wait       a socket the one running `hook wait` for NAME listens on
 //	NAME.hook       an empty file whose time is when a hook last ran for NAME
@@ -52,11 +53,33 @@ func (s Setting) Due(now time.Time) bool {
 }
 
 // Load returns the setting saved for name, or the zero Setting (auto-check
-// off) when there is none.
+// off) when there is none. A file that cannot be decoded is an error that
+// matches ErrDamaged.
 func Load(dataDir, name string) (Setting, error) {
 	var s Setting
 	err := load(dataDir, name, ".json", &s)
 	return s, err
+}
+
+// ErrDamaged is matched (errors.Is) by the error of a load whose file is
+// there but cannot be decoded: a hand edit gone wrong, or a disk that lost
+// part of it.
+var ErrDamaged = errors.New("damaged")
+
+// SetAside moves the damaged setting of name out of the way, to the same
+// name with ".damaged" after it (replacing one set aside before), and
+// returns where it now is. Auto-check is then off for name, as with no
+// setting, until one is saved again: a damaged file that stayed where it
+// was would turn it off on every hook's run without anyone being told.
+func SetAside(dataDir, name string) (string, error) {
+	p, err := path(dataDir, name, ".json")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(p, p+".damaged"); err != nil {
+		return "", fmt.Errorf("set aside the damaged auto-check setting of %s: %w", name, err)
+	}
+	return p + ".damaged", nil
 }
 
 // Save replaces the setting for name.
@@ -74,10 +97,17 @@ type Wake struct {
 	Seq uint64 `json:"seq"`
 }
 
-// LoadWake returns the wake state for name, zero when there is none.
+// LoadWake returns the wake state for name, zero when there is none or
+// when its file is damaged: the state only spares the assistant a second
+// wake for the same mail, which is all that starting afresh can cost, and
+// the next SaveWake replaces the damaged file. Refusing instead ended every
+// wait at once, so that mail never woke the assistant again.
 func LoadWake(dataDir, name string) (Wake, error) {
 	var w Wake
 	err := load(dataDir, name, ".wake.json", &w)
+	if errors.Is(err, ErrDamaged) {
+		return Wake{}, nil
+	}
 	return w, err
 }
 
@@ -154,7 +184,7 @@ func load(dataDir, name, suffix string, v any) error {
 		return fmt.Errorf("read auto-check state for %s: %w", name, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("auto-check file %s is damaged (%v): delete it to start afresh", p, err)
+		return fmt.Errorf("auto-check file %s is %w (%v): delete it to start afresh", p, ErrDamaged, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package autocheck
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -147,8 +148,40 @@ func TestDamagedFileIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(dir, "builder")
-	if err == nil || !strings.Contains(err.Error(), p) {
-		t.Fatalf("Load of a damaged file = %v, want an error naming %s", err, p)
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("Load of a damaged file = %v, want ErrDamaged naming %s", err, p)
+	}
+	aside, err := SetAside(dir, "builder")
+	if err != nil || aside != p+".damaged" {
+		t.Fatalf("SetAside = %q, %v; want %s.damaged", aside, err, p)
+	}
+	if b, err := os.ReadFile(aside); err != nil || string(b) != "{not json" {
+		t.Errorf("the file set aside holds %q, %v; want the damaged bytes, kept for a look", b, err)
+	}
+	if s, err := Load(dir, "builder"); err != nil || s != (Setting{}) {
+		t.Errorf("Load after SetAside = %+v, %v; want auto-check off and no error", s, err)
+	}
+}
+
+// TestDamagedWakeStartsAfresh: the wake state only spares a second wake for
+// the same mail; a damaged one must not stop every wait.
+func TestDamagedWakeStartsAfresh(t *testing.T) {
+	dir := t.TempDir()
+	if err := SaveWake(dir, "builder", Wake{Seq: 7}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(Dir(dir), "builder.wake.json")
+	if err := os.WriteFile(p, []byte(`{"seq": 7`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := LoadWake(dir, "builder"); err != nil || w != (Wake{}) {
+		t.Fatalf("LoadWake of a damaged file = %+v, %v; want the zero Wake and no error", w, err)
+	}
+	if err := SaveWake(dir, "builder", Wake{Seq: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := LoadWake(dir, "builder"); err != nil || w.Seq != 9 {
+		t.Fatalf("LoadWake after saving over the damaged file = %+v, %v; want seq 9", w, err)
 	}
 }
 

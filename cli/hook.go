@@ -162,6 +162,9 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 	markHook(cfg, name)
 	now := time.Now()
 	setting, err := autocheck.Load(cfg.DataDir, name)
+	if errors.Is(err, autocheck.ErrDamaged) {
+		return h.setAside(e, cfg, name, event, err)
+	}
 	if err != nil || !setting.Due(now) {
 		return err // off or not due: the usual case, and a silent one
 	}
@@ -180,16 +183,34 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil || len(r.Messages) == 0 {
 		return err
 	}
-	text := mailNotice(name, r.Messages, len(r.Messages)+r.Remaining, now)
-	var out any = text
-	if h.format != "text" {
-		out = hookContext{Specific: hookSpecific{Event: event, Context: text}}
-	}
-	if err := writeHookOutput(e.Stdout, out); err != nil {
+	if err := h.tell(e, event, mailNotice(name, r.Messages, len(r.Messages)+r.Remaining, now)); err != nil {
 		return err
 	}
 	setting.LastShown = now
 	return autocheck.Save(cfg.DataDir, name, setting)
+}
+
+// tell gives text to the assistant as context for event.
+func (h *hookFlags) tell(e Env, event, text string) error {
+	var out any = text
+	if h.format != "text" {
+		out = hookContext{Specific: hookSpecific{Event: event, Context: text}}
+	}
+	return writeHookOutput(e.Stdout, out)
+}
+
+// setAside moves a damaged auto-check setting out of the way and tells the
+// assistant, once, that auto checking is off and how to turn it on again.
+// Said on stderr only, as a hook's other failures are, it went unseen
+// (clients do not show the stderr of a hook that exits 0) while the
+// damaged file silently turned auto checking off at every run.
+func (h *hookFlags) setAside(e Env, cfg election.Config, name, event string, damaged error) error {
+	aside, err := autocheck.SetAside(cfg.DataDir, name)
+	if err != nil {
+		return errors.Join(damaged, err)
+	}
+	return h.tell(e, event, fmt.Sprintf("ipcmesh: auto checking of messages for %s is off: its setting file was damaged, and is set aside as %s. "+
+		"To turn auto checking on again, call the auto_check tool with interval_minutes.", name, aside))
 }
 
 // contextEvent is the event the output of hook check is for: the one on

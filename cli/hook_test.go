@@ -545,3 +545,60 @@ func TestHookRunsWhenItCannotBeRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestHookCheckSaysOnceThatADamagedSettingTurnedAutoCheckOff: the hook's
+// stderr is not shown on exit 0, so a damaged setting is told to the
+// assistant, once, with what turns auto checking on again.
+func TestHookCheckSaysOnceThatADamagedSettingTurnedAutoCheckOff(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("builder")
+	reviewer := m.peer("reviewer")
+	m.send(reviewer, "builder", "mail the damaged setting hides")
+	p := filepath.Join(autocheck.Dir(m.dir), "builder.json")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(`{"interval_minutes": 5`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	r := m.run(`{"hook_event_name":"UserPromptSubmit"}`, "hook", "check", "--as", "builder")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	out := contextOutput(t, r.stdout)
+	for _, want := range []string{"auto checking", "builder", "damaged", p + ".damaged", "auto_check"} {
+		if !strings.Contains(out.Context, want) {
+			t.Errorf("additionalContext lacks %q:\n%s", want, out.Context)
+		}
+	}
+	if s, err := autocheck.Load(m.dir, "builder"); err != nil || s != (autocheck.Setting{}) {
+		t.Errorf("after the hook, the setting is %+v, %v; want off, the damaged file set aside", s, err)
+	}
+	r = m.run(`{"hook_event_name":"UserPromptSubmit"}`, "hook", "check", "--as", "builder")
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Fatalf("the next hook check = %+v, want exit 0 and no output: the assistant was told once", r)
+	}
+}
+
+// TestHookWaitWakesPastADamagedWakeState: the wake state only spares a
+// second wake for the same mail; damaged, it ended every wait at once.
+func TestHookWaitWakesPastADamagedWakeState(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("builder")
+	reviewer := m.peer("reviewer")
+	m.setAutoCheck("builder", autocheck.Setting{IntervalMinutes: 5})
+	p := filepath.Join(autocheck.Dir(m.dir), "builder.wake.json")
+	if err := os.WriteFile(p, []byte(`{"seq": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	done, _, errb := m.waitHook("--as", "builder", "--timeout", "1m")
+	m.send(reviewer, "builder", "wake up")
+	if code := exitCodeOf(awaitHook(t, done)); code != 2 {
+		t.Fatalf("hook wait with a damaged wake state: exit %d, stderr %q; want 2, woken for the mail", code, errb.String())
+	}
+	if w, err := autocheck.LoadWake(m.dir, "builder"); err != nil || w.Seq == 0 {
+		t.Errorf("wake state after the wake = %+v, %v; want the mail's seq saved over the damaged file", w, err)
+	}
+}

@@ -40,11 +40,18 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 	if err != nil {
 		return nil, nil, err
 	}
+	status := in.IntervalMinutes == nil || *in.IntervalMinutes < 0
 	set, err := autocheck.Load(p.DataDir(), name)
-	if err != nil {
+	switch {
+	case errors.Is(err, autocheck.ErrDamaged) && status:
+		return nil, nil, fmt.Errorf("auto checking is off for %s: its setting file is damaged; call auto_check with interval_minutes to save a new setting over it (%w)", name, err)
+	case errors.Is(err, autocheck.ErrDamaged):
+		// A new interval needs nothing of the old setting but when mail
+		// was last shown, which starting afresh only makes sooner.
+		set = autocheck.Setting{}
+	case err != nil:
 		return nil, nil, fmt.Errorf("cannot read the auto-check setting of %s: %w", name, err)
 	}
-	status := in.IntervalMinutes == nil || *in.IntervalMinutes < 0
 	if !status {
 		set.IntervalMinutes = *in.IntervalMinutes
 		if err := autocheck.Save(p.DataDir(), name, set); err != nil {

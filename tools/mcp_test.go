@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -543,6 +544,18 @@ func TestAutoCheck(t *testing.T) {
 	mcptest.Contains(t, "stop", a.ok("auto_check", map[string]any{"interval_minutes": 0}), "stopped")
 	if set, _ := autocheck.Load(m.dataDir, "dora"); set.IntervalMinutes != 0 {
 		t.Errorf("after stop, setting %+v", set)
+	}
+
+	// A damaged setting file: the status says so and how to mend it, and
+	// a new interval is saved over it.
+	p := filepath.Join(autocheck.Dir(m.dataDir), "dora.json")
+	if err := os.WriteFile(p, []byte(`{"interval_minutes": 5`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mcptest.Contains(t, "status of a damaged setting", a.fails("auto_check", nil), "off for dora", "damaged", "interval_minutes")
+	mcptest.Contains(t, "start over a damaged setting", a.ok("auto_check", map[string]any{"interval_minutes": 7}), "Auto checking started for dora", "every 7 minutes")
+	if set, err := autocheck.Load(m.dataDir, "dora"); err != nil || set.IntervalMinutes != 7 {
+		t.Errorf("after starting over a damaged setting, setting %+v, %v; want 7 minutes", set, err)
 	}
 }
 
