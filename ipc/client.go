@@ -130,7 +130,17 @@ func NewClient(ctx context.Context, nc net.Conn, keys auth.Keys, opts DialOption
 		deadline = d
 	}
 	nc.SetDeadline(deadline)
-	if err := c.handshake(keys); err != nil {
+	// A caller that gives up (a peer closed while it reconnects, a
+	// command interrupted) ends the handshake at once rather than at its
+	// deadline: a deadline in the past wakes the read it waits in. A
+	// context's deadline is the connection's already, and its expiry
+	// keeps the handshake's own verdict (a silent listener, say).
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	err := c.handshake(keys)
+	if !stop() && errors.Is(ctx.Err(), context.Canceled) {
+		err = fmt.Errorf("handshake with the broker: %w", ctx.Err())
+	}
+	if err != nil {
 		// Nothing the broker may still hand over on a pipe reaches the
 		// caller of a client it never got.
 		c.recvMu.Lock()

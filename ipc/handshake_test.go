@@ -239,6 +239,35 @@ func TestDialSilentServer(t *testing.T) {
 	}
 }
 
+// TestDialCancelledDuringTheHandshake: a caller that gives up (a peer
+// closed while it reconnects, a command interrupted) is not held until the
+// handshake's own timeout by a listener that never answers.
+func TestDialCancelledDuringTheHandshake(t *testing.T) {
+	accepted := make(chan struct{})
+	stop := make(chan struct{})
+	addr := fakeServer(t, func(nc net.Conn) {
+		close(accepted)
+		<-stop
+	})
+	defer close(stop)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := ipc.Dial(ctx, addr, newKeys(t), ipc.DialOptions{HandshakeTimeout: time.Hour})
+		done <- err
+	}()
+	<-accepted
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Dial cancelled during the handshake: %v, want context.Canceled", err)
+		}
+	case <-time.After(callTimeout):
+		t.Fatalf("Dial cancelled during the handshake has not returned after %v: it waits for the handshake's timeout", callTimeout)
+	}
+}
+
 func TestHandshakeNonHelloFirst(t *testing.T) {
 	m := startMesh(t, nil)
 	r := m.rawDial(t)
