@@ -176,3 +176,26 @@ func tokenError(what string) *ipcmesh.Error {
 func (t Token) Expired(now time.Time) bool {
 	return !now.Before(t.Expires)
 }
+
+// labelSessionTag is what SessionTag MACs: a purpose of its own, so that
+// the tag can never pass for a token's MAC or be one.
+const labelSessionTag = "ipcmesh/v1 session secret tag"
+
+// SessionTag is a short tag of the secret k came from, recorded with each
+// session, so that a session made under another secret counts as over:
+// "change the secret and every name must be registered again" then holds
+// for the sessions as for the tokens. Without it the sessions made under
+// the old secret held their names for a day after the change, and nothing
+// could register them again. Four bytes tell two secrets apart but by a
+// chance of one in four billion. A guess of a weak secret can be tested
+// against a tag, as against the broker's handshake proof, which anyone
+// who reaches the port gets: each guess costs the argon2id stretch of
+// LoadSecret. The zero Keys returns "".
+func (k Keys) SessionTag() string {
+	if k.zero() {
+		return ""
+	}
+	mac := hmac.New(sha256.New, k.token)
+	mac.Write([]byte(labelSessionTag))
+	return hex.EncodeToString(mac.Sum(nil)[:4])
+}

@@ -154,3 +154,19 @@ func BenchmarkParseToken(b *testing.B) {
 		}
 	}
 }
+
+func TestSessionTagTellsSecretsApart(t *testing.T) {
+	a, again, b := testKeys(t, "a"), testKeys(t, "a"), testKeys(t, "b")
+	if a.SessionTag() == "" || a.SessionTag() != again.SessionTag() {
+		t.Fatalf("tags of one secret: %q and %q, want the same, not empty", a.SessionTag(), again.SessionTag())
+	}
+	if a.SessionTag() == b.SessionTag() {
+		t.Errorf("tags of two secrets are both %q", a.SessionTag())
+	}
+	if len(a.SessionTag()) != 8 {
+		t.Errorf("tag %q, want 8 hex digits", a.SessionTag())
+	}
+	if (Keys{}).SessionTag() != "" {
+		t.Error("the zero Keys has a tag")
+	}
+}

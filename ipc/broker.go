@@ -111,6 +111,7 @@ type Broker struct {
 	mesh    Mesh // nil on one host
 	log     *slog.Logger
 	info    BrokerInfo
+	tag     string // the secret's auth.Keys.SessionTag, kept with each session
 	ops     *auth.Limiter
 	regs    *auth.Limiter
 	hellos  *auth.Limiter
@@ -157,6 +158,7 @@ func NewBroker(cfg Config) *Broker {
 		cfg:       cfg,
 		store:     cfg.Store,
 		log:       cfg.Logger,
+		tag:       cfg.Keys.SessionTag(),
 		ops:       auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
 		regs:      auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
 		hellos:    auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),

@@ -117,6 +117,13 @@ func startMeshOn(tb testing.TB, kind storeKind, tweak func(*meshOptions)) *mesh 
 	if err != nil {
 		tb.Fatalf("open the %s store: %v", kind.name, err)
 	}
+	return serveMesh(tb, st, o)
+}
+
+// serveMesh starts a broker on st, an open store, which the broker closes
+// when it stops.
+func serveMesh(tb testing.TB, st ipc.Store, o meshOptions) *mesh {
+	tb.Helper()
 	if o.Config.Keys.Proof(auth.RoleBroker, ipc.Version, nil, nil) == nil {
 		o.Config.Keys = newKeys(tb) // the zero Keys proves nothing
 	}

@@ -567,3 +567,40 @@ func TestUnregisterTellsTheNamesConnections(t *testing.T) {
 		t.Errorf("bob was told of %d unregisters of another name", n)
 	}
 }
+
+// A session made under a secret the mesh no longer has is over: every
+// token of it stopped working with the change (SECURITY.md 3.8), and its
+// name can be registered again at once, not a day later. Sessions made
+// under the new secret hold their names as before.
+func TestSecretChangeFreesTheNamesOfItsSessions(t *testing.T) {
+	m := startMesh(t, nil)
+	owner := m.dial(t)
+	old := owner.register(t, ipc.RegisterRequest{Name: "idle"})
+	owner.register(t, ipc.RegisterRequest{Name: "busy"}) // idle: a live session, nobody connected
+	m.shutdown(t)
+
+	st := m.reopen(t)
+	var o meshOptions
+	o.Config.Keys = newKeys(t) // the secret was changed
+	changed := serveMesh(t, st, o)
+	p := changed.dial(t)
+	if err := p.call(ipc.OpResume, ipc.ResumeRequest{Token: old.Token}, nil); ipcmesh.CodeOf(err) != ipcmesh.CodeUnauthorized {
+		t.Fatalf("resume with a token of the old secret: %v, want unauthorized", err)
+	}
+	s := p.register(t, ipc.RegisterRequest{Name: "idle"})
+	if s.Resumed {
+		t.Errorf("register of idle under the new secret resumed the old session: %+v", s)
+	}
+	var renamed ipc.Session
+	p2 := changed.dial(t)
+	p2.register(t, ipc.RegisterRequest{Name: "mover"})
+	p2.must(t, ipc.OpRename, ipc.RenameRequest{NewName: "busy", RequestID: ipc.NewID()}, &renamed)
+	if renamed.Name != "busy" {
+		t.Errorf("rename to busy, held by a session of the old secret = %+v, want busy", renamed)
+	}
+
+	// idle's new session holds it as sessions do.
+	p.register(t, ipc.RegisterRequest{Name: "elsewhere"})
+	err := changed.dial(t).call(ipc.OpRegister, ipc.RegisterRequest{Name: "idle"}, nil)
+	wantCode(t, err, ipcmesh.CodeNameTaken)
+}

@@ -41,7 +41,7 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	valid := found && now.Before(sess.Expires)
+	valid := found && b.live(sess, now)
 	if req.Token != "" && valid {
 		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && sameSecret(tok.SessionID, sess.ID) && !tok.Expired(now) {
 			return b.bindSession(c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
@@ -187,7 +187,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	}
 	if s, ok, err := b.store.Session(req.NewName); err != nil {
 		return nil, err
-	} else if ok && now.Before(s.Expires) {
+	} else if ok && b.live(s, now) {
 		return nil, b.nameTaken(req.NewName, "is held by another session that has not expired")
 	}
 	sid, err := auth.NewSessionID()
@@ -198,7 +198,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if err := b.claim(c.ctx, req.NewName); err != nil {
 		return nil, err
 	}
-	rr, err := b.store.Rename(c.ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp}, req.RequestID)
+	rr, err := b.store.Rename(c.ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp, Secret: b.tag}, req.RequestID)
 	if err != nil {
 		b.release(req.NewName)
 		return nil, err
@@ -275,7 +275,7 @@ func (b *Broker) bindSession(c *conn, name, sid string, w wants, resumed bool) (
 	if err := b.claim(c.ctx, name); err != nil {
 		return nil, err
 	}
-	if err := b.store.PutSession(c.ctx, store.Session{Name: name, ID: sid, Expires: exp}); err != nil {
+	if err := b.store.PutSession(c.ctx, store.Session{Name: name, ID: sid, Expires: exp, Secret: b.tag}); err != nil {
 		b.release(name)
 		return nil, err
 	}
@@ -314,6 +314,17 @@ func (b *Broker) session(name, sid string, exp time.Time, resumed bool) (*Sessio
 	}, nil
 }
 
+// live reports whether s still holds its name at now: it has not expired,
+// and it was made under the mesh's secret as it is now. Changing the secret
+// ends every session with every token (SECURITY.md 3.8): a session made
+// under the old one must not keep its name for the rest of its day, when
+// no token of it can be used and nothing could register the name again.
+// A session recorded before sessions kept the tag of their secret is
+// judged by its expiry alone.
+func (b *Broker) live(s store.Session, now time.Time) bool {
+	return now.Before(s.Expires) && (s.Secret == "" || s.Secret == b.tag)
+}
+
 // sameSecret compares session ids in constant time: a session id is as good
 // as a password for its name.
 func sameSecret(a, b string) bool {
@@ -328,7 +339,7 @@ func (b *Broker) nameTaken(name, why string) error {
 			return true
 		}
 		s, ok, err := b.store.Session(n)
-		return err != nil || ok && now.Before(s.Expires)
+		return err != nil || ok && b.live(s, now)
 	}
 	free := ipcmesh.FreeVariants(name, taken, 3)
 	msg := fmt.Sprintf("name %q %s", name, why)

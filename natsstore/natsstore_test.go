@@ -82,7 +82,7 @@ func TestMailCrossesHostsAndIsPushed(t *testing.T) {
 	arrived := make(chan []store.Delivery, 10)
 	b.Arrivals(func(ds []store.Delivery) { arrived <- ds })
 	ctx := context.Background()
-	if err := a.PutSession(ctx, store.Session{Name: "bob", ID: "s1", Expires: time.Now().Add(time.Hour)}); err != nil {
+	if err := a.PutSession(ctx, store.Session{Name: "bob", ID: "s1", Expires: time.Now().Add(time.Hour), Secret: "5ec7e7a9"}); err != nil {
 		t.Fatal(err)
 	}
 	d := mustAppend(t, a, draft("m1", "alice", "bob", "hello from A"))
@@ -96,6 +96,10 @@ func TestMailCrossesHostsAndIsPushed(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("B was never told of the message A stored")
+	}
+	// The session was stored before the message, so B's view has it.
+	if s, ok, err := b.Session("bob"); err != nil || !ok || s.ID != "s1" || s.Secret != "5ec7e7a9" {
+		t.Errorf("B's view of bob's session = %+v, %v, %v; want s1 with the tag of its secret", s, ok, err)
 	}
 	msgs, err := b.Unread("bob", 10)
 	if err != nil || len(msgs) != 1 || msgs[0].Content != "hello from A" {

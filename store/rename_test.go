@@ -330,7 +330,7 @@ func TestSessions(t *testing.T) {
 	register(t, s, "a", "b")
 	reg := clk.Now()
 	clk.Advance(time.Hour)
-	short := Session{Name: "c", ID: "c1", Expires: clk.Now().Add(time.Minute)}
+	short := Session{Name: "c", ID: "c1", Expires: clk.Now().Add(time.Minute), Secret: "5ec7e7a9"}
 	if err := s.PutSession(context.Background(), short); err != nil {
 		t.Fatal(err)
 	}

@@ -16,11 +16,17 @@ type Session struct {
 	Name    string
 	ID      string // random session id that tokens are bound to
 	Expires time.Time
+	// Secret tags the secret the session was made under (a short MAC,
+	// auth.Keys.SessionTag), so that the broker can tell a session made
+	// before the secret was changed. Sessions recorded before it was kept
+	// have none.
+	Secret string
 }
 
 type sessionRecord struct {
 	ID      string    `json:"id"`
 	Expires time.Time `json:"expires"`
+	Secret  string    `json:"secret,omitempty"`
 }
 
 type instanceRecord struct {
@@ -92,7 +98,7 @@ func (s *Store) Session(name string) (Session, bool, error) {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return err
 		}
-		sess, ok = Session{Name: name, ID: r.ID, Expires: r.Expires}, true
+		sess, ok = Session{Name: name, ID: r.ID, Expires: r.Expires, Secret: r.Secret}, true
 		return nil
 	})
 	if err != nil {
@@ -250,7 +256,7 @@ func putInstance(instances *bolt.Bucket, name string, r instanceRecord) error {
 }
 
 func putSession(sessions *bolt.Bucket, sess Session) error {
-	v, err := json.Marshal(sessionRecord{ID: sess.ID, Expires: sess.Expires})
+	v, err := json.Marshal(sessionRecord{ID: sess.ID, Expires: sess.Expires, Secret: sess.Secret})
 	if err != nil {
 		return err
 	}
