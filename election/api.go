@@ -59,7 +59,7 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	var s ipc.Session
 	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim, KeepsKeys: p.cfg.KeepsKeys}
 	if err := p.Call(ctx, ipc.OpRegister, req, &s); err != nil {
-		return s, err
+		return s, p.unreadableToken(err, name, tok)
 	}
 	if err := p.adopt(s, !claim && !p.cfg.KeepCurrent); err != nil {
 		if !kept && !s.Resumed {
@@ -72,6 +72,26 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	}
 	p.keyring.DropRegister(name)
 	return s, nil
+}
+
+// unreadableToken explains a register refused with name_taken when the
+// token this data folder keeps for name cannot be read with the mesh's
+// keys (its file was damaged): the broker's answer tells the user to
+// register from the folder that holds the token, which is this one, and
+// the token's own error to register again, which is what was refused.
+func (p *Peer) unreadableToken(err error, name, tok string) error {
+	var taken *ipcmesh.Error
+	if tok == "" || !errors.As(err, &taken) || taken.Code != ipcmesh.CodeNameTaken {
+		return err
+	}
+	if _, perr := p.cfg.Keys.ParseToken(tok); perr == nil {
+		return err
+	}
+	e := *taken
+	e.Message += fmt.Sprintf(". The session token this data folder keeps for %s cannot be read (its file in %s is damaged), "+
+		"so nothing here can resume that session: %s is free again once the session expires; act as another name until then",
+		name, filepath.Join(p.cfg.DataDir, "sessions"), name)
+	return &e
 }
 
 // letGo ends the session a register just made, whose token could not be

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -380,5 +381,31 @@ func TestRegisterWithNowhereToKeepTheToken(t *testing.T) {
 	}
 	if _, err := client.join("").Register(ctx, "ci"); err != nil {
 		t.Fatalf("retry from the same data folder: %v", err)
+	}
+}
+
+// TestRegisterWithADamagedTokenSaysWhy: the token this folder keeps for a
+// name whose session is still live was damaged. Nothing can resume that
+// session; the refusal says so, rather than to register from the folder
+// that keeps the token, which is this one.
+func TestRegisterWithADamagedTokenSaysWhy(t *testing.T) {
+	m := newMesh(t)
+	m.join("") // hosts the broker
+	ctx := ctxT(t)
+	client := &mesh{t: t, addr: m.addr, dir: t.TempDir(), keys: m.keys}
+	if _, err := client.join("").Register(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(client.dir, "sessions", "ci.token"), []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client.join("").Register(ctx, "ci")
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
+		t.Fatalf("register with a damaged token of a live session: %v, want name_taken", err)
+	}
+	for _, want := range []string{"cannot be read", "damaged", filepath.Join(client.dir, "sessions"), "free again once the session expires", "ci-2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
