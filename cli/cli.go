@@ -113,12 +113,37 @@ func Main(e Env, args []string) int {
 		return 0
 	}
 	e.selfIsMesh = true
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
+	args = commandFirst(args)
 	name, rest := args[0], args[1:]
 	if name == "help" {
 		// ipcmesh help send is ipcmesh send --help.
 		name, rest = args[1], []string{"--help"}
 	}
 	return Run(e, name, rest)
+}
+
+// commandFirst moves flags typed before the command to after it:
+// `ipcmesh --as alice send bob hi` is `ipcmesh send --as alice bob hi`,
+// as flags may come anywhere after the command. The command is the first
+// argument that names one, before any "--"; without one the arguments
+// stay as they are, and the first is reported as an unknown command.
+func commandFirst(args []string) []string {
+	if !strings.HasPrefix(args[0], "-") {
+		return args
+	}
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if _, ok := lookup(a); ok {
+			moved := append([]string{a}, args[:i]...)
+			return append(moved, args[i+1:]...)
+		}
+	}
+	return args
 }
 
 // lookup returns the command called name.

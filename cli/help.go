@@ -85,6 +85,9 @@ func unknownCommand(name string) string {
 	for _, c := range cmds {
 		names = append(names, c.name)
 	}
+	if strings.HasPrefix(name, "-") {
+		return fmt.Sprintf("%q is a flag, and no command was named: give one, its flags before or after it (ipcmesh help lists the commands)", name)
+	}
 	msg := fmt.Sprintf("unknown command %q", name)
 	if near := ipcmesh.Closest(name, names); near != "" {
 		msg += fmt.Sprintf(": did you mean %s?", near)

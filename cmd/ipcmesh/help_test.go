@@ -93,3 +93,29 @@ func TestUnknownCommandSuggests(t *testing.T) {
 		}
 	}
 }
+
+// Flags typed before the command are the command's, as flags after it
+// are; flags and no command name none, and say so.
+func TestFlagsBeforeTheCommand(t *testing.T) {
+	m := newMesh(t)
+	if r := m.run("--json", "register", "alice"); r.code != 0 || !strings.Contains(r.stdout, `"name": "alice"`) {
+		t.Fatalf("ipcmesh --json register alice: %s", r)
+	}
+	if r := m.run("register", "bob"); r.code != 0 {
+		t.Fatalf("register bob: %s", r)
+	}
+	if r := m.run("--as", "alice", "send", "bob", "hello", "from", "alice"); r.code != 0 {
+		t.Fatalf("ipcmesh --as alice send bob ...: %s", r)
+	}
+	r := m.run("--json", "check")
+	if r.code != 0 || !strings.Contains(r.stdout, `"from": "alice"`) || !strings.Contains(r.stdout, "hello from alice") {
+		t.Fatalf("ipcmesh --json check, as bob: want alice's message as JSON, got %s", r)
+	}
+	if r := m.run("--version"); r.code != 0 || !strings.Contains(r.stdout, "ipcmesh") {
+		t.Errorf("ipcmesh --version: %s", r)
+	}
+	r = m.run("--as", "alice")
+	if r.code != 2 || !strings.Contains(r.stderr, `"--as" is a flag`) || !strings.Contains(r.stderr, "ipcmesh help") {
+		t.Errorf("ipcmesh --as alice, with no command: want exit 2 saying a command is missing, got %s", r)
+	}
+}
