@@ -140,20 +140,25 @@ func ParseWindow(since, until, prefix string, now time.Time) (from, to time.Time
 
 // Sender says who sent m and where, for the first line of a message:
 // "alice", "alice (broadcast)", "alice (sent to your old name bob)",
-// "alice in #dev", or with showTo "alice to bob".
+// "alice in #dev", or with showTo "alice to bob" and "alice to bob2 (sent
+// to its old name bob)". Without showTo the reader is the recipient; with
+// it (a history, a search) the reader may be the sender, whose old name
+// it was not.
 func Sender(m ipcmesh.Message, showTo bool) string {
 	from := m.From
 	if m.Broadcast {
 		from += " (broadcast)"
-	}
-	if m.SentTo != "" {
-		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
 	}
 	switch {
 	case m.Channel != "":
 		from += " in #" + m.Channel
 	case showTo:
 		from += " to " + m.To
+		if m.SentTo != "" {
+			from += fmt.Sprintf(" (sent to its old name %s)", m.SentTo)
+		}
+	case m.SentTo != "":
+		from += fmt.Sprintf(" (sent to your old name %s)", m.SentTo)
 	}
 	return from
 }

@@ -112,6 +112,10 @@ func TestSender(t *testing.T) {
 		{ipcmesh.Message{From: "alice", To: "#dev", Channel: "dev"}, true, "alice in #dev"},
 		{ipcmesh.Message{From: "alice", To: "bob", Broadcast: true}, false, "alice (broadcast)"},
 		{ipcmesh.Message{From: "alice", To: "bob2", SentTo: "bob"}, false, "alice (sent to your old name bob)"},
+		// In a history or a search the reader may be the sender: the old
+		// name is the recipient's, not the reader's.
+		{ipcmesh.Message{From: "alice", To: "bob2", SentTo: "bob"}, true, "alice to bob2 (sent to its old name bob)"},
+		{ipcmesh.Message{From: "alice", To: "bob2", SentTo: "bob", Broadcast: true}, true, "alice (broadcast) to bob2 (sent to its old name bob)"},
 	} {
 		if got := Sender(c.m, c.showTo); got != c.want {
 			t.Errorf("Sender(%+v, %v) = %q, want %q", c.m, c.showTo, got, c.want)
