@@ -77,6 +77,10 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		return printJSON(e.Stdout, r)
 	}
 	w := &errWriter{w: e.Stdout}
+	if r.With != "" {
+		fmt.Fprintf(w, "%s is now %s: the conversation with %s.\n", *with, r.With, r.With)
+		*with = r.With // and the next page's hint asks for it by that name
+	}
 	if len(r.Messages) == 0 {
 		fmt.Fprintln(w, "No messages.")
 		return w.err

@@ -70,6 +70,29 @@ func TestHistoryOlderHintActsAsTheSameName(t *testing.T) {
 	}
 }
 
+// TestHistoryWithARenamedName: the conversation with a name renamed since
+// is shown, under the new name, and paged on by it.
+func TestHistoryWithARenamedName(t *testing.T) {
+	m := newHookMesh(t)
+	alice := m.peer("alice")
+	bob := m.peer("bob")
+	for i := 1; i <= 3; i++ {
+		m.send(alice, "bob", fmt.Sprintf("note %d", i))
+	}
+	if _, err := bob.Rename(hookCtx(t), "robert"); err != nil {
+		t.Fatal(err)
+	}
+	r := m.run("", "history", "--as", "alice", "--with", "bob", "--limit", "2")
+	if r.code != 0 {
+		t.Fatalf("history --with bob: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"bob is now robert", "note 3", "note 2", "alice to robert (sent to its old name bob)", "--with robert --limit 2 --before"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("history --with bob, renamed robert, does not show %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
 // TestHistoryThreadReadsOnByTheHint reads a thread a page at a time,
 // oldest first, each page's hint being the command for the next.
 func TestHistoryThreadReadsOnByTheHint(t *testing.T) {

@@ -83,6 +83,10 @@ type HistoryRequest struct {
 type HistoryResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	More     bool              `json:"more,omitempty"`
+	// With is set when the name asked for (HistoryRequest.With) was
+	// renamed and mail to it is still forwarded: the conversation is the
+	// one with With, the name it was renamed to.
+	With string `json:"with,omitempty"`
 }
 
 // WaitReplyRequest waits up to WaitMS for new messages in the thread of the

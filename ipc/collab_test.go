@@ -463,6 +463,29 @@ func testConversationHistoryNewestFirstPaged(t *testing.T, kind storeKind) {
 	alice.refused(t, ipcmesh.CodeBadRequest, ipc.OpHistory, ipc.HistoryRequest{})
 }
 
+// A conversation asked for by a name renamed since, while mail to it is
+// forwarded, is the conversation with the new name, and says so.
+func TestConversationHistoryFollowsARename(t *testing.T) {
+	forEachStore(t, testConversationHistoryFollowsARename)
+}
+
+func testConversationHistoryFollowsARename(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	alice := m.join(t, "alice")
+	bob := m.join(t, "bob")
+	alice.send(t, "bob", "before the rename")
+	bob.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "robert"}, nil)
+	alice.send(t, "bob", "after the rename")
+
+	h := alice.history(t, ipc.HistoryRequest{With: "bob"})
+	if want := []string{"after the rename", "before the rename"}; !slices.Equal(contents(h.Messages), want) || h.With != "robert" {
+		t.Fatalf("history with bob, renamed robert = %v, with %q; want %v, with robert", contents(h.Messages), h.With, want)
+	}
+	if h := alice.history(t, ipc.HistoryRequest{With: "robert"}); len(h.Messages) != 2 || h.With != "" {
+		t.Errorf("history with robert = %v, with %q; want both messages, and with unset", contents(h.Messages), h.With)
+	}
+}
+
 func TestChannelHistoryNewestFirst(t *testing.T) { forEachStore(t, testChannelHistoryNewestFirst) }
 
 func testChannelHistoryNewestFirst(t *testing.T, kind storeKind) {

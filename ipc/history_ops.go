@@ -34,6 +34,7 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 	var (
 		msgs []ipcmesh.Message
 		more bool
+		with string
 		err  error
 	)
 	switch {
@@ -41,7 +42,13 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		if err := ipcmesh.ValidateName(req.With); err != nil {
 			return nil, err
 		}
-		msgs, more, err = b.store.Conversation(name, req.With, page)
+		// A rename moves the conversation to the new name: asked for
+		// by the old one, while mail to it is still forwarded, it is
+		// the conversation with the name that mail reaches.
+		if with, err = b.store.Resolve(req.With); err != nil {
+			return nil, err
+		}
+		msgs, more, err = b.store.Conversation(name, with, page)
 	case req.Channel != "":
 		ch, cerr := b.channelFor(name, req.Channel)
 		if cerr != nil {
@@ -57,7 +64,11 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 	if msgs == nil {
 		msgs = []ipcmesh.Message{}
 	}
-	return &HistoryResult{Messages: msgs, More: more}, nil
+	r := &HistoryResult{Messages: msgs, More: more}
+	if with != req.With {
+		r.With = with
+	}
+	return r, nil
 }
 
 // threadPage reads one page of the thread of req.Thread, oldest first, as
