@@ -41,8 +41,7 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 	}
 	info := c.Broker()
 	c.Close()
-	rec, alive := readBrokerRecord(cfg.DataDir)
-	if !alive || rec.PID != info.PID {
+	if rec, alive := readBrokerRecord(cfg.DataDir); (!alive || rec.PID != info.PID) && !sameFolder(info.DataDir, cfg.DataDir) {
 		return info, fmt.Errorf("the broker on %s (pid %d) serves the data folder %s, not %s: run ipcmesh stop with IPC_DATA_DIR=%s", cfg.Addr, info.PID, info.DataDir, cfg.DataDir, info.DataDir)
 	}
 	proc, err := os.FindProcess(info.PID)
@@ -69,4 +68,18 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// sameFolder reports whether a and b name one folder. A broker that
+// proved it knows the secret and says it serves this very data folder is
+// this folder's broker, whatever its record says: the record may be gone
+// or damaged (a hand edit, a disk that lost it), and a stop refused then
+// told the user to run it again with the folder it had run with.
+func sameFolder(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

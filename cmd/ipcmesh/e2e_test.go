@@ -1079,6 +1079,27 @@ func TestOneShotWithoutBroker(t *testing.T) {
 	}
 }
 
+// TestStopWithADamagedBrokerRecord: the broker says it serves this data
+// folder, whose record of it is damaged: stop stops it all the same.
+func TestStopWithADamagedBrokerRecord(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.mustRun("register", "alice")
+	pid, ok := testbin.DetachedBroker(m.dir)
+	if !ok {
+		t.Fatal("register started no detached broker")
+	}
+	if err := os.WriteFile(filepath.Join(m.dir, "broker.json"), []byte("{garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := m.mustRun("stop"); !strings.Contains(r.stdout, fmt.Sprintf("stopped the broker (pid %d)", pid)) {
+		t.Errorf("stop with a damaged broker record printed %q, want it to name pid %d", r.stdout, pid)
+	}
+	if !portFree(t, m.port) {
+		t.Errorf("port %d is still bound after ipcmesh stop", m.port)
+	}
+}
+
 // runNoFileWrites runs ipcmesh with args as a process that cannot write a
 // byte to any file (ulimit -f 0): every write of a token fails as on a full
 // disk, whoever runs the test, root included. Pipes are not files, so what
