@@ -227,17 +227,18 @@ func unpackFiles(db *bolt.DB, dir string) error {
 			return nil
 		}
 		found = true
+		// Every name is checked before any file is written, so that a
+		// doctored backup writes nothing at all.
+		if err := checkCarried(root); err != nil {
+			return err
+		}
 		for _, folder := range spillFolders() {
 			b := root.Bucket([]byte(folder))
 			if b == nil {
 				continue
 			}
 			err := b.ForEach(func(k, v []byte) error {
-				name := string(k)
-				if !plainName(name) {
-					return fmt.Errorf("%s file name %q is not a plain file name", folder, name)
-				}
-				return atomicfile.Write(filepath.Join(dir, folder, name), v, 0o600)
+				return atomicfile.Write(filepath.Join(dir, folder, string(k)), v, 0o600)
 			})
 			if err != nil {
 				return err
@@ -254,4 +255,31 @@ func unpackFiles(db *bolt.DB, dir string) error {
 	return db.Update(func(tx *bolt.Tx) error {
 		return tx.DeleteBucket([]byte(bucketBackupFiles))
 	})
+}
+
+// checkCarried checks the files a backup carries, root being its
+// bucketBackupFiles: each must be a plain file name with content, which
+// Open can write into its folder. Restore checks them before it replaces
+// anything: a store whose files Open refuses to write out could not be
+// opened at all.
+func checkCarried(root *bolt.Bucket) error {
+	for _, folder := range spillFolders() {
+		b := root.Bucket([]byte(folder))
+		if b == nil {
+			continue
+		}
+		err := b.ForEach(func(k, v []byte) error {
+			if !plainName(string(k)) {
+				return fmt.Errorf("%s file name %q is not a plain file name", folder, k)
+			}
+			if v == nil {
+				return fmt.Errorf("%s file %q is a bucket, not a file's content", folder, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

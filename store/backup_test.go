@@ -372,3 +372,47 @@ func openIn(t *testing.T, dir string, tweak func(*Options)) *Store {
 	t.Cleanup(func() { r.Close() })
 	return r
 }
+
+// A backup that carries a file under a name Open would refuse to write (a
+// damaged or doctored backup) is refused before anything is replaced.
+// Before, Restore replaced the store with it and only then failed, leaving
+// a data folder whose store every later Open refused.
+func TestRestoreRefusesBadCarriedFile(t *testing.T) {
+	small := func(o *Options) { o.LargeMessageBytes = 64 }
+	s, _ := openTest(t, small)
+	fill(t, s)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(backup, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketBackupFiles)).Bucket([]byte(largeDir)).Put([]byte("../escape.md"), []byte("x"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	r := openIn(t, dir, small)
+	register(t, r, "carol")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Restore(dir, backup, time.Second)
+	if err == nil || !strings.Contains(err.Error(), backup) || !strings.Contains(err.Error(), "not a plain file name") {
+		t.Fatalf("restore of a backup carrying ../escape.md: %v, want it refused, naming the backup and the bad name", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backups")); !os.IsNotExist(err) {
+		t.Errorf("a refused restore kept a copy of the store: %v", err)
+	}
+	r = openIn(t, dir, small)
+	if _, ok, err := r.Session("carol"); err != nil || !ok {
+		t.Fatalf("the store is not as it was after a refused restore: carol's session %v, %v", ok, err)
+	}
+}

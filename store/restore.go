@@ -127,6 +127,11 @@ func openBackup(path string) (*bolt.DB, error) {
 				return fmt.Errorf("restore %s: it is a database but not an ipcmesh store (no %s bucket): give a backup made with ipcmesh backup", path, name)
 			}
 		}
+		if root := tx.Bucket([]byte(bucketBackupFiles)); root != nil {
+			if err := checkCarried(root); err != nil {
+				return fmt.Errorf("restore %s: the large bodies it carries are damaged (%w): give another backup", path, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
