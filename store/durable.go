@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -310,6 +312,10 @@ func (s *Store) replay(tx *bolt.Tx, payloads [][]byte) (int, error) {
 	return n, nil
 }
 
+// errJournalAlone is wrapped by Open's error for a journal still to
+// replay whose database file is missing or empty.
+var errJournalAlone = errors.New("the database of the send journal is gone")
+
 // recovery is what Open learns from the journal before bbolt reads the
 // database file.
 type recovery struct {
@@ -371,6 +377,18 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	}
 	if !ok {
 		return recovery{j: j}, nil
+	}
+	// The checkpoint a journal names is a commit bbolt synced: a database
+	// file missing or empty since was taken away by hand, not by a crash.
+	// Putting the checkpoint's meta page into a new file would make one
+	// that only looks damaged.
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		j.close()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return recovery{}, err
+		}
+		return recovery{}, fmt.Errorf("%w: the send journal %s holds sends to store again into %s, which is missing or empty: put that database file back, or move the journal out of the data folder to start with an empty store (its sends are then lost)",
+			errJournalAlone, filepath.Join(dir, journalFile), path)
 	}
 	f, err := lockDB(path, timeout)
 	if err != nil {

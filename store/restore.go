@@ -60,7 +60,10 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		if oerr == nil {
 			oerr = s.Close()
 		}
-		if !errors.Is(oerr, ErrDamaged) {
+		switch {
+		case errors.Is(oerr, errJournalAlone):
+			err = setJournalAside(dir)
+		case !errors.Is(oerr, ErrDamaged):
 			err = oerr
 		}
 	}
@@ -160,6 +163,21 @@ func setAside(live, dir string) (string, error) {
 		}
 	}
 	return path, nil
+}
+
+// setJournalAside moves a pending journal whose database is gone into
+// dir's backups/ folder: it belongs to no store that Restore could keep,
+// and must not be replayed onto the restored one.
+func setJournalAside(dir string) error {
+	folder := filepath.Join(dir, "backups")
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return fmt.Errorf("set the send journal aside: %w", err)
+	}
+	path := filepath.Join(folder, "ipcmesh-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".journal")
+	if err := os.Rename(filepath.Join(dir, journalFile), path); err != nil {
+		return fmt.Errorf("set the send journal aside: %w", err)
+	}
+	return nil
 }
 
 // keepPrevious backs up the live database into dir's backups/ folder and
