@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -429,13 +430,19 @@ func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
 		return 0, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
 	}
 	if err := moveFile(r.Path, dst); err != nil {
+		// The copy is of no use where nobody asked for it: left in the
+		// data folder, every failed backup would keep a whole store there.
+		os.Remove(r.Path)
 		return 0, fmt.Errorf("move backup to %s: %w", dst, err)
 	}
 	return r.Size, nil
 }
 
 // moveFile renames src to dst, copying when they are on different file
-// systems. dst gets mode 0600: a backup holds every message.
+// systems. dst gets mode 0600: a backup holds every message. The copy is
+// written beside dst and renamed over it once whole, so a copy that fails
+// (a full disk) leaves no half backup at dst, nor spoils the backup an
+// earlier run left there.
 func moveFile(src, dst string) error {
 	if dst == "" {
 		return errors.New("no destination file given")
@@ -451,20 +458,42 @@ func moveFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
 	if err != nil {
-		return err
+		return bare(err)
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	tmp := out.Name()
+	err = out.Chmod(0o600)
+	if err == nil {
+		_, err = io.Copy(out, in)
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
+	if err == nil {
+		err = out.Sync()
 	}
-	if err := out.Close(); err != nil {
-		return err
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return bare(err)
 	}
 	return os.Remove(src)
+}
+
+// bare drops the file names from an error of the file system: the caller
+// names the destination, and the temporary file beside it would only
+// puzzle whoever reads the error.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

@@ -5,6 +5,7 @@ package main
 // bodies included.
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,4 +48,21 @@ func TestBackupRestoreCLI(t *testing.T) {
 
 	m.usageFails("restore")
 	wantIn(t, "restore of a file that is not a backup", m.mustFail("restore", filepath.Join(m.dir, "ipcmesh.db")), "live database")
+}
+
+// A backup that cannot be moved where it was asked for fails, naming the
+// destination, and leaves no copy of the store behind in the data folder.
+// Before, each such run left a whole copy in DATA/backups/, unnamed, so a
+// nightly backup to a folder that was gone filled the disk with them.
+func TestFailedBackupLeavesNoCopy(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "alice")
+	m.mustRun("send", "--as", "alice", "alice2", "a note")
+	dst := filepath.Join(t.TempDir(), "gone", "mesh.backup")
+	wantIn(t, "backup into a missing folder", m.mustFail("backup", dst), dst, "no such file")
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("a failed backup left %d files in the data folder's backups/: %v", len(left), left)
+	}
 }
