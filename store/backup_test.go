@@ -416,3 +416,37 @@ func TestRestoreRefusesBadCarriedFile(t *testing.T) {
 		t.Fatalf("the store is not as it was after a refused restore: carol's session %v, %v", ok, err)
 	}
 }
+
+// The database of a store in use, given as the backup to restore, is
+// refused for what it is: in use, not a file of another kind. Before, the
+// lock its broker holds made it "not a backup made with ipcmesh backup".
+func TestRestoreRefusesADatabaseInUse(t *testing.T) {
+	s, _ := openTest(t, nil)
+	register(t, s, "alice")
+	from := filepath.Join(s.Dir(), dbFile)
+	_, err := Restore(t.TempDir(), from, time.Second)
+	if err == nil {
+		t.Fatal("restore from a database in use succeeded")
+	}
+	for _, want := range []string{from, "in use", "ipcmesh backup"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("restore from a database in use: %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "not a backup") {
+		t.Errorf("restore from a database in use calls it not a backup: %v", err)
+	}
+
+	// The live database under another name is the live database too; it
+	// was taken for a backup whose restore a broker blocked.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.Symlink(from, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if _, err := Restore(s.Dir(), link, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "the live database") {
+		t.Errorf("restore from a link to the live database: %v, want it called the live database", err)
+	}
+}

@@ -40,7 +40,7 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
 	live := filepath.Join(dir, dbFile)
-	if abs, err := filepath.Abs(from); err == nil && abs == live {
+	if abs, err := filepath.Abs(from); err == nil && abs == live || sameFile(from, live) {
 		return res, fmt.Errorf("restore %s: that is the live database; give a backup made with ipcmesh backup", from)
 	}
 	src, err := openBackup(from)
@@ -107,6 +107,17 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	return res, err
 }
 
+// sameFile reports whether the paths a and b name one file that exists,
+// by whatever links.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
 // openBackup opens a backup read-only and checks that it is an ipcmesh
 // store.
 func openBackup(path string) (*bolt.DB, error) {
@@ -114,6 +125,9 @@ func openBackup(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("restore %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("restore %s: it is the database of a store in use (a broker holds it): give a backup made with ipcmesh backup while that broker runs, or stop it first", path)
+	}
 	if err != nil {
 		if cerr := checkFile(path); cerr != nil {
 			err = cerr
