@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -419,6 +420,9 @@ func (p *Peer) Status(ctx context.Context) (ipc.StatusResult, error) {
 // serves. The broker writes the copy inside its own data folder; this peer
 // then moves it to dst.
 func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
+	if err := checkBackupDest(p.cfg.DataDir, dst); err != nil {
+		return 0, err
+	}
 	var r ipc.BackupResult
 	if err := p.Call(ctx, ipc.OpBackup, nil, &r); err != nil {
 		return 0, err
@@ -436,6 +440,42 @@ func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
 		return 0, fmt.Errorf("move backup to %s: %w", dst, err)
 	}
 	return r.Size, nil
+}
+
+// checkBackupDest refuses a backup's destination dst inside the data
+// folder dir, but for its backups/: the move would put the copy in place
+// of a file the broker is using, its database above all, and every write
+// after the copy would be lost once the broker stops.
+func checkBackupDest(dir, dst string) error {
+	if dst == "" {
+		return errors.New("no destination file given")
+	}
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	data, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	rel, err := filepath.Rel(resolved(data), resolved(filepath.Dir(abs)))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	if rel == "backups" || strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
+		return nil
+	}
+	return fmt.Errorf("backup to %s: that is inside the data folder %s, whose files the broker is using (a copy put in place of its database would lose every message stored after it): write the backup outside the data folder, or into %s",
+		dst, data, filepath.Join(data, "backups"))
+}
+
+// resolved is path with its links followed, or path as it is when that
+// fails (a folder that does not exist, which the move then names).
+func resolved(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	return path
 }
 
 // moveFile renames src to dst, copying when they are on different file

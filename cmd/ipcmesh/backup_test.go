@@ -66,3 +66,33 @@ func TestFailedBackupLeavesNoCopy(t *testing.T) {
 		t.Errorf("a failed backup left %d files in the data folder's backups/: %v", len(left), left)
 	}
 }
+
+// A backup asked for in place of a file of the data folder is refused
+// before anything is written: moved over the database the broker is
+// using, it took its place, and every message acked after it was lost
+// once the broker stopped. Its backups/ folder is the place for one.
+func TestBackupRefusesTheDataFolder(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "alice")
+	m.mustRun("register", "bob")
+	m.mustRun("send", "--as", "alice", "bob", "before the backup")
+	for _, dst := range []string{
+		filepath.Join(m.dir, "ipcmesh.db"),
+		filepath.Join(m.dir, "ipcmesh.journal"),
+		filepath.Join(m.dir, "large-messages", "copy.db"),
+	} {
+		wantIn(t, "backup to "+dst, m.mustFail("backup", dst), dst, "inside the data folder", "backups")
+	}
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("a refused backup left %d files in backups/", len(left))
+	}
+	m.mustRun("backup", filepath.Join(m.dir, "backups", "mine.backup"))
+	m.mustRun("send", "--as", "alice", "bob", "after the backup")
+	broker.interrupt()
+	if code := broker.wait(runTimeout); code != 0 {
+		t.Fatalf("broker exit %d", code)
+	}
+	wantIn(t, "check after the broker stopped", m.mustRun("check", "--as", "bob").stdout, "before the backup", "after the backup")
+}
