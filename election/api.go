@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -414,126 +410,4 @@ func (p *Peer) Status(ctx context.Context) (ipc.StatusResult, error) {
 	var r ipc.StatusResult
 	err := p.Call(ctx, ipc.OpStatus, nil, &r)
 	return r, err
-}
-
-// Backup writes a consistent copy of the store to dst while the broker
-// serves. The broker writes the copy inside its own data folder; this peer
-// then moves it to dst.
-func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
-	if err := checkBackupDest(p.cfg.DataDir, dst); err != nil {
-		return 0, err
-	}
-	var r ipc.BackupResult
-	if err := p.Call(ctx, ipc.OpBackup, nil, &r); err != nil {
-		return 0, err
-	}
-	// Move only what a broker on our own data folder wrote: a path from a
-	// broker is no instruction to move any other file of this user.
-	backups := filepath.Join(p.cfg.DataDir, "backups")
-	if filepath.Dir(r.Path) != backups {
-		return 0, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
-	}
-	if err := moveFile(r.Path, dst); err != nil {
-		// The copy is of no use where nobody asked for it: left in the
-		// data folder, every failed backup would keep a whole store there.
-		os.Remove(r.Path)
-		return 0, fmt.Errorf("move backup to %s: %w", dst, err)
-	}
-	return r.Size, nil
-}
-
-// checkBackupDest refuses a backup's destination dst inside the data
-// folder dir, but for its backups/: the move would put the copy in place
-// of a file the broker is using, its database above all, and every write
-// after the copy would be lost once the broker stops.
-func checkBackupDest(dir, dst string) error {
-	if dst == "" {
-		return errors.New("no destination file given")
-	}
-	abs, err := filepath.Abs(dst)
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", dst, err)
-	}
-	data, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", dst, err)
-	}
-	rel, err := filepath.Rel(resolved(data), resolved(filepath.Dir(abs)))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if rel == "backups" || strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
-		return nil
-	}
-	return fmt.Errorf("backup to %s: that is inside the data folder %s, whose files the broker is using (a copy put in place of its database would lose every message stored after it): write the backup outside the data folder, or into %s",
-		dst, data, filepath.Join(data, "backups"))
-}
-
-// resolved is path with its links followed, or path as it is when that
-// fails (a folder that does not exist, which the move then names).
-func resolved(path string) string {
-	if r, err := filepath.EvalSymlinks(path); err == nil {
-		return r
-	}
-	return path
-}
-
-// moveFile renames src to dst, copying when they are on different file
-// systems. dst gets mode 0600: a backup holds every message. The copy is
-// written beside dst and renamed over it once whole, so a copy that fails
-// (a full disk) leaves no half backup at dst, nor spoils the backup an
-// earlier run left there.
-func moveFile(src, dst string) error {
-	if dst == "" {
-		return errors.New("no destination file given")
-	}
-	if abs, err := filepath.Abs(dst); err == nil {
-		dst = abs
-	}
-	if err := os.Rename(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
-	if err != nil {
-		return bare(err)
-	}
-	tmp := out.Name()
-	err = out.Chmod(0o600)
-	if err == nil {
-		_, err = io.Copy(out, in)
-	}
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return bare(err)
-	}
-	return os.Remove(src)
-}
-
-// bare drops the file names from an error of the file system: the caller
-// names the destination, and the temporary file beside it would only
-// puzzle whoever reads the error.
-func bare(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
