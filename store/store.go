@@ -244,6 +244,12 @@ func Open(opts Options) (*Store, error) {
 		_, err := s.replay(tx, rec.payloads)
 		return err
 	}); err != nil {
+		if len(rec.payloads) > 0 {
+			// Not a fault of the store's layout: what failed is most
+			// likely the disk (full), and the journal keeps the sends.
+			return fail(fmt.Sprintf("store again the %d records of acked sends and acks that the send journal %s keeps (it keeps them until they are stored: fix what failed, a full disk above all, then start the broker again)",
+				len(rec.payloads), filepath.Join(dir, journalFile)), err)
+		}
 		return fail("create buckets", err)
 	}
 	d, err := rec.durability(db, opts.NoSync)
