@@ -208,9 +208,13 @@ func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	zero := filepath.Join(dir, "zero.db")
+	os.WriteFile(zero, nil, 0o600)
 	data := filepath.Join(dir, "data")
 	for _, tc := range []struct{ from, want string }{
 		{filepath.Join(dir, "missing.db"), "no such file"},
+		{zero, "the file is empty"},
+		{dir, "that is a folder"},
 		{junk, "not a backup made with ipcmesh backup"},
 		{empty, "not an ipcmesh store"},
 		{filepath.Join(data, dbFile), "the live database"},

@@ -121,8 +121,16 @@ func sameFile(a, b string) bool {
 // openBackup opens a backup read-only and checks that it is an ipcmesh
 // store.
 func openBackup(path string) (*bolt.DB, error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("restore %s: %w", path, err)
+	case fi.IsDir():
+		return nil, fmt.Errorf("restore %s: that is a folder; give the file ipcmesh backup wrote", path)
+	case fi.Size() == 0:
+		// bbolt would try to make a database of it, and fail with an
+		// error about file descriptors.
+		return nil, fmt.Errorf("restore %s: the file is empty, not a backup made with ipcmesh backup (a copy that did not finish?): give another backup", path)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if errors.Is(err, bolterrors.ErrTimeout) {
