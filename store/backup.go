@@ -32,8 +32,10 @@ func spillFolders() []string { return []string{largeDir, sharedDir} }
 // the backup has read it (see fileGuard). A file the copy names that is
 // missing from the data folder fails the backup, which names it: the copy
 // would restore its record without the content. The backup is written
-// 0600 to a temporary file beside path and renamed into place, so path
-// never holds half a backup.
+// 0600 to a hidden partial file beside path and renamed into place, so
+// path never holds half a backup; one that a broker killed meanwhile
+// leaves in the data folder's backups/ is removed when the store is next
+// opened (removePartial).
 func (s *Store) Backup(path string) error {
 	return s.backup(path, embedBatch)
 }
@@ -44,7 +46,7 @@ func (s *Store) backup(path string, batch int) error {
 		return fmt.Errorf("backup to %s: that is the live database; back up to another file", path)
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	f, err := createPartial(path)
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
@@ -89,6 +91,36 @@ func (s *Store) backup(path string, batch int) error {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+// partialSuffix ends the name of a backup being written, beside the name
+// it is renamed to once whole.
+const partialSuffix = ".partial"
+
+// createPartial creates the file that a backup to path is written to
+// first, hidden and named as removePartial expects.
+func createPartial(path string) (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+partialSuffix)
+}
+
+// removePartial removes from the data folder dir's backups/ what a process
+// killed while writing a backup there left: a partial copy of the store,
+// the size of a whole one, that nothing else would ever remove. It runs
+// when the store is opened: only the holder of the store's lock writes
+// backups there (the broker, restore keeping the store it replaces), so
+// none is being written then. Errors are ignored: what is left wastes
+// space and loses nothing.
+func removePartial(dir string) {
+	folder := filepath.Join(dir, "backups")
+	entries, err := os.ReadDir(folder)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if name := e.Name(); e.Type().IsRegular() && strings.HasPrefix(name, ".") && strings.HasSuffix(name, partialSuffix) {
+			os.Remove(filepath.Join(folder, name))
+		}
+	}
 }
 
 // A namedFile is a spill file that a record names.

@@ -213,10 +213,13 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		return "", fmt.Errorf("keep the store as it was: %w", err)
 	}
 	path := filepath.Join(folder, "ipcmesh-before-restore-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".db")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written under a partial name, as a backup is: a restore killed
+	// meanwhile leaves no file that passes for the store as it was.
+	f, err := createPartial(path)
 	if err != nil {
 		return "", fmt.Errorf("keep the store as it was: %w", err)
 	}
+	tmp := f.Name()
 	var files map[string][]namedFile
 	err = db.View(func(tx *bolt.Tx) error {
 		if _, err := tx.WriteTo(f); err != nil {
@@ -232,10 +235,18 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = embedFiles(dir, path, present(dir, files), embedBatch, os.ReadFile)
+		err = embedFiles(dir, tmp, present(dir, files), embedBatch, os.ReadFile)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		// The copy must be found after a crash as surely as the restore
+		// that follows it is.
+		err = syncDir(folder)
 	}
 	if err != nil {
-		os.Remove(path)
+		os.Remove(tmp)
 		return "", fmt.Errorf("keep the store as it was in %s: %w", path, err)
 	}
 	return path, nil

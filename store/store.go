@@ -232,6 +232,7 @@ func Open(opts Options) (*Store, error) {
 	if err := unpackFiles(db, dir); err != nil {
 		return fail("put back the files of a backup", err)
 	}
+	removePartial(dir)
 	var wm uint64
 	if err := db.Update(func(tx *bolt.Tx) error {
 		if err := createBuckets(tx); err != nil {
