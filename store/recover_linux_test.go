@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const fullDiskChild = "IPCMESH_STORE_FULL_DIR"
@@ -87,4 +89,63 @@ func openWithoutRoom(dir string) {
 	}
 	s.Close()
 	fmt.Println("opened")
+}
+
+// A database file taken out of a data folder whose send journal was still
+// to replay (after a crash, by someone starting afresh) is no damaged
+// store: Open says what is missing and makes no file, and restore puts a
+// backup in its place, keeping the journal aside rather than replaying it.
+// Before, Open made a database of two pages from the journal's meta page
+// and refused it as damaged, then and on every later Open.
+func TestJournalWithoutItsDatabase(t *testing.T) {
+	c := journaledSends(t, 5)
+	dir := c.folder(t, func(c crashCopy) []byte { return c.now }, c.journal)
+	live := filepath.Join(dir, dbFile)
+	if err := os.Remove(live); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a folder whose journal has lost its database succeeded")
+	}
+	if errors.Is(err, ErrDamaged) {
+		t.Errorf("Open calls a missing database damaged: %v", err)
+	}
+	for _, want := range []string{live, filepath.Join(dir, journalFile), "missing", "move the journal"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open's error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(live); !os.IsNotExist(err) {
+		t.Errorf("Open made a database file from the journal: %v", err)
+	}
+
+	other, _ := openTest(t, nil)
+	register(t, other, "carol")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := other.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(dir, backup, time.Second); err != nil {
+		t.Fatalf("restore into the folder: %v", err)
+	}
+	if journalPending(dir) {
+		t.Error("the journal is still pending after the restore")
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "backups", "*.journal"))
+	if len(kept) != 1 {
+		t.Errorf("the journal was not kept in backups/: %v", kept)
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok, _ := s.Session("carol"); !ok {
+		t.Error("the restored store lacks carol")
+	}
+	if _, found, _ := s.Lookup("m00"); found {
+		t.Error("the journal's sends were replayed onto the restored store")
+	}
 }
