@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 // Access rules, in one place: a direct message is read by its sender and
@@ -143,8 +143,8 @@ func (b *Broker) readable(name, id string) (ipcmesh.Message, error) {
 // whether it exists or not.
 func (b *Broker) unreadable(name, id string) error {
 	return ipcmesh.Errorf(ipcmesh.CodeNotFound,
-		"%s may read no message with id %q: check the id (history and check show ids; read messages are kept %d days)",
-		name, truncate(id, 70), int(b.store.Options().HistoryRetention/(24*time.Hour)))
+		"%s may read no message with id %q: check the id (history and check show ids; read messages are kept %s)",
+		name, truncate(id, 70), human.Period(b.store.Options().HistoryRetention))
 }
 
 // threadOf is the id of the thread m belongs to: its first message's.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -151,7 +152,7 @@ func TestSendMissingFields(t *testing.T) {
 		{ipc.OpBroadcast, map[string]string{"content": "hi"}, ipcmesh.CodeBadRequest, []string{"message id"}},
 		{ipc.OpBroadcast, map[string]string{"id": ipc.NewID()}, ipcmesh.CodeBadRequest, []string{"empty"}},
 		{ipc.OpFetch, map[string]string{}, ipcmesh.CodeBadRequest, []string{"id of a message"}},
-		{ipc.OpFetch, ipc.FetchRequest{ID: "nosuchmessage"}, ipcmesh.CodeNotFound, []string{"nosuchmessage"}},
+		{ipc.OpFetch, ipc.FetchRequest{ID: "nosuchmessage"}, ipcmesh.CodeNotFound, []string{"nosuchmessage", "kept 30 days"}},
 		{ipc.OpRegister, map[string]string{}, ipcmesh.CodeInvalidName, []string{"name is required"}},
 		{ipc.OpRename, map[string]string{"new_name": "zed"}, ipcmesh.CodeBadRequest, []string{"request_id"}},
 		{ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "a b"}, ipcmesh.CodeInvalidName, []string{"letters, digits"}},
@@ -164,6 +165,23 @@ func TestSendMissingFields(t *testing.T) {
 	}
 	if msgs := m.join(t, "carol").check(t); len(msgs) != 0 {
 		t.Errorf("carol has %d messages", len(msgs))
+	}
+}
+
+// A not_found of fetch or of a thread's history says how long read
+// messages are kept as the mesh keeps them, not rounded down to whole days
+// ("kept 0 days"), whether no message has the id or the caller may not
+// read the one that has it.
+func TestFetchNotFoundSaysTheRetention(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) { o.Store.HistoryRetention = 90 * time.Minute })
+	alice, carol := m.join(t, "alice"), m.join(t, "carol")
+	m.join(t, "bob")
+	sent := alice.send(t, "bob", "not for carol")
+	for _, id := range []string{"nosuchmessage", sent.Message.ID} {
+		e := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpFetch, ipc.FetchRequest{ID: id})
+		wantMention(t, e.Message, "kept 1h30m")
+		e = carol.refused(t, ipcmesh.CodeNotFound, ipc.OpHistory, ipc.HistoryRequest{Thread: id})
+		wantMention(t, e.Message, "kept 1h30m")
 	}
 }
 

@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -25,24 +23,4 @@ func wrapFault(doing string, err error) error {
 // back and fails no other request of the batch.
 func isRefusal(err error) bool {
 	return ipcmesh.CodeOf(err) != ""
-}
-
-// humanDuration writes retention periods the way people say them.
-func humanDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d >= day && d%day == 0:
-		if d == day {
-			return "1 day"
-		}
-		return fmt.Sprintf("%d days", d/day)
-	case d >= time.Minute:
-		s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s") // "1h30m", "2h0m", "10m"
-		if h, ok := strings.CutSuffix(s, "h0m"); ok {
-			return h + "h"
-		}
-		return s
-	default:
-		return d.String()
-	}
 }

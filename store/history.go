@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -196,7 +197,7 @@ func (s *Store) Thread(id string, after uint64, limit int) ([]ipcmesh.Message, e
 	}
 	if !found {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound,
-			"there is no message with id %q: check the id (read messages are kept %s)", id, humanDuration(s.opts.HistoryRetention))
+			"there is no message with id %q: check the id (read messages are kept %s)", id, human.Period(s.opts.HistoryRetention))
 	}
 	return out, nil
 }

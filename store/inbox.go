@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -329,7 +330,7 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 // nothing.
 func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	notFound := ipcmesh.Errorf(ipcmesh.CodeNotFound,
-		"%s has no message with id %q: check the id (read messages are kept %s)", name, id, humanDuration(s.opts.HistoryRetention))
+		"%s has no message with id %q: check the id (read messages are kept %s)", name, id, human.Period(s.opts.HistoryRetention))
 	// A message swept meanwhile keeps its body's file until this read is
 	// done.
 	ticket := s.files.hold()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -213,7 +214,7 @@ func (s *Store) appendTx(t *tables, d Draft, file string, now time.Time, inboxCa
 		if pkey == nil {
 			return Delivery{Err: ipcmesh.Errorf(ipcmesh.CodeNotFound,
 				"message %q that this one replies to does not exist: check reply_to (read messages are kept %s)",
-				d.ReplyTo, humanDuration(s.opts.HistoryRetention))}, nil
+				d.ReplyTo, human.Period(s.opts.HistoryRetention))}, nil
 		}
 		parent, ok, err := getRecord(t.messages(), pkey)
 		if err != nil {

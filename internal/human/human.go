@@ -52,6 +52,24 @@ func Count(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
+// Period writes a period (a retention, say) the way people say it:
+// "30 days", "1 day", "2h", "1h30m", "10m", "5s".
+func Period(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d >= day && d%day == 0:
+		return Count(int(d/day), "day")
+	case d >= time.Minute:
+		s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s") // "1h30m", "2h0m", "10m"
+		if h, ok := strings.CutSuffix(s, "h0m"); ok {
+			return h + "h"
+		}
+		return s
+	default:
+		return d.String()
+	}
+}
+
 // MoreUnread says how much mail a check left in the inbox: "3 more
 // unread", and with narrowed (the check was for one sender's mail) "3 more
 // unread, from others too", since the rest need not be that sender's. The

@@ -123,6 +123,23 @@ func TestSender(t *testing.T) {
 	}
 }
 
+func TestPeriod(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * 24 * time.Hour:             "30 days",
+		24 * time.Hour:                  "1 day",
+		2 * time.Hour:                   "2h",
+		time.Hour + 59*time.Minute + 31: "1h59m",
+		90 * time.Second:                "2m",
+		10 * time.Minute:                "10m",
+		2*time.Hour + 10*time.Minute:    "2h10m",
+		5 * time.Second:                 "5s",
+	} {
+		if got := Period(d); got != want {
+			t.Errorf("Period(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestMoreUnread(t *testing.T) {
 	if got, want := MoreUnread(3, false), "3 more unread"; got != want {
 		t.Errorf("MoreUnread(3, false) = %q, want %q", got, want)
