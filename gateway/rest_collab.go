@@ -20,6 +20,7 @@ type leftResult struct {
 type historyResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	More     bool              `json:"more" jsonschema:"older messages exist: pass the last seq as before"`
+	With     string            `json:"with,omitempty" jsonschema:"the name that with was renamed to: the conversation returned is the one with it"`
 }
 
 type threadResult struct {
@@ -91,7 +92,7 @@ func (s *Server) history(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return historyResult{Messages: nonNil(r.Messages), More: r.More}, nil
+	return historyResult{Messages: nonNil(r.Messages), More: r.More, With: r.With}, nil
 }
 
 func (s *Server) thread(c *call) (any, error) {

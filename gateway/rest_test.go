@@ -437,6 +437,23 @@ func TestRESTErrorsSayWhatToSend(t *testing.T) {
 // TestOthersConversations checks that a key reads only its own name's
 // mail: a third party's history with bob holds only its own messages, and
 // alice's messages are not found by carol.
+// TestHistoryWithARenamedName: the conversation asked for by a name
+// renamed since is the one with its new name, and the answer names it.
+func TestHistoryWithARenamedName(t *testing.T) {
+	f := newFace(t, nil)
+	carol := f.key("carol")
+	bob := f.peer("bob")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: carol, body: ipc.Outgoing{To: "bob", Content: "hi bob"}}, 201, nil)
+	if _, err := bob.Rename(ctxT(t), "robert"); err != nil {
+		t.Fatal(err)
+	}
+	var hist historyResult
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob", key: carol}, 200, &hist)
+	if len(hist.Messages) != 1 || hist.Messages[0].Content != "hi bob" || hist.With != "robert" {
+		t.Errorf("carol's history with bob, renamed robert = %+v; want her message, with robert", hist)
+	}
+}
+
 func TestOthersConversations(t *testing.T) {
 	f := newFace(t, nil)
 	alice, carol := f.key("alice"), f.key("carol")

@@ -93,6 +93,8 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	}
 	var what string
 	switch {
+	case r.With != "":
+		what = fmt.Sprintf("the conversation of %s with %s (%s's new name)", name, r.With, in.With)
 	case in.With != "":
 		what = fmt.Sprintf("the conversation of %s with %s", name, in.With)
 	case in.Channel != "":

@@ -410,6 +410,8 @@ func TestRenameForwards(t *testing.T) {
 	mcptest.Contains(t, "check", bob.ok("check", nil), "new message for robert", "sent to your old name bob", "still there?")
 	mcptest.Contains(t, "list_instances", bob.ok("list_instances", nil), "robert (you)")
 	mcptest.Contains(t, "auto_check status", bob.ok("auto_check", nil), "every 3 minutes")
+	mcptest.Contains(t, "history with the old name", alice.ok("history", map[string]any{"with": "bob"}),
+		"conversation of alice with robert (bob's new name)", "alice to robert (sent to its old name bob)", "still there?")
 }
 
 func TestErrorsAreErrorResults(t *testing.T) {
