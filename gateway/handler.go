@@ -35,9 +35,10 @@ func (s *Server) register() {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.serveRoute(rt))
 	}
-	// Anything else under /api/v1 gets a JSON 404 or 405, not the mux's
-	// plain text.
-	s.mux.Handle(apiPrefix, http.HandlerFunc(s.serveUnknownAPI))
+	// Any other path or method gets a JSON 404 or 405, as every error
+	// does, not the mux's plain text.
+	s.mux.Handle(apiPrefix, http.HandlerFunc(s.serveUnknown))
+	s.mux.Handle("/", http.HandlerFunc(s.serveUnknown))
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(s.serveOpenAPI))
 	// MCP with its methods spelled out, so that the page's GET /{file}
 	// does not overlap them. Stateless /mcp answers GET and DELETE with
@@ -119,23 +120,28 @@ func inRESTWords(err error) error {
 	return &worded
 }
 
-// serveUnknownAPI answers a path under /api/v1 that no route has: 405 if
-// the path exists with another method, 404 otherwise.
-func (s *Server) serveUnknownAPI(w http.ResponseWriter, r *http.Request) {
+// serveUnknown answers a request no other pattern serves: 405 if the
+// path exists with another method, 404 otherwise.
+func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix && pattern != "/" {
 			allow = append(allow, m)
 		}
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, http.StatusMethodNotAllowed, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
-			"%s %s is not an endpoint: this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			"%s %s is not an endpoint: this path takes %s", truncate(r.Method, 20), truncate(r.URL.Path, 100), strings.Join(allow, ", ")))
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, apiPrefix) {
+		writeError(w, http.StatusNotFound, ipcmesh.Errorf(ipcmesh.CodeNotFound,
+			"%s is not an endpoint of this face: /openapi.json lists them", truncate(r.URL.Path, 100)))
 		return
 	}
 	writeError(w, http.StatusNotFound, ipcmesh.Errorf(ipcmesh.CodeNotFound,
-		"%s is not an endpoint of this face: /openapi.json lists them", truncate(r.URL.Path, 100)))
+		"nothing is served at %s: the page is at /, the REST endpoints under /api/v1/ (/openapi.json lists them)", truncate(r.URL.Path, 100)))
 }

@@ -13,6 +13,7 @@ import (
 // purpose: it describes the REST face, not the page, MCP or itself.
 var notInOpenAPI = map[string]bool{
 	"/api/v1/":          true, // the JSON 404/405 for unknown paths
+	"/":                 true, // the same for every other path
 	"GET /openapi.json": true,
 	"GET /mcp":          true,
 	"POST /mcp":         true,
@@ -125,12 +126,12 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // servedBy is the pattern mux serves a request for pattern with: its
-// method (GET if it has none) and its path, a wildcard standing for one
-// segment.
+// method (PATCH, which no route takes, if it has none) and its path, a
+// wildcard standing for one segment.
 func servedBy(mux *http.ServeMux, pattern string) string {
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
-		method, path = http.MethodGet, pattern
+		method, path = http.MethodPatch, pattern
 	}
 	path = strings.ReplaceAll(path, "{$}", "")
 	path = regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "x")
