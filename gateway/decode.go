@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -51,6 +52,8 @@ func bodyError(err error, dst any) error {
 	switch {
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyTimeout
 	case errors.As(err, &syn):
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
 	case errors.As(err, &typ):

@@ -88,7 +88,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "key_id", infoOf(r).keyID, "err", err)
 	}
-	writeError(w, statusOf(e.Code), e)
+	status := statusOf(e.Code)
+	if e == errBodyTimeout {
+		status = http.StatusRequestTimeout
+	}
+	writeError(w, status, e)
 }
 
 // writeError writes e with status and the headers its code calls for.

@@ -96,6 +96,9 @@ type Server struct {
 	mcp      http.Handler
 	openapi  *openAPIDoc
 	ping     time.Duration
+	// bodyGrace is the time a request body has to arrive, besides what
+	// its size allows (bodyDeadline); a field so that tests shorten it.
+	bodyGrace time.Duration
 
 	// ctx ends with Close: every request's context derives from it, so
 	// Close ends event streams and long waits at once.
@@ -131,13 +134,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("join the mesh at %s for the HTTP face: %w", cfg.Addr, err)
 	}
 	s := &Server{
-		opts:     opts,
-		log:      log,
-		admin:    admin,
-		guard:    g,
-		limits:   newLimiters(opts.Rate, opts.Burst),
-		failures: newLimiters(opts.Rate, opts.Burst),
-		ping:     pingEvery,
+		opts:      opts,
+		log:       log,
+		admin:     admin,
+		guard:     g,
+		limits:    newLimiters(opts.Rate, opts.Burst),
+		failures:  newLimiters(opts.Rate, opts.Burst),
+		ping:      pingEvery,
+		bodyGrace: bodyGrace,
 	}
 	s.keyList.reader = s.readKeyList
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))

@@ -222,10 +222,41 @@ func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInf
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
+		s.bodyDeadline(w, r)
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
 	}
 	next.ServeHTTP(w, r)
 }
+
+// Minimum pace of a request body: it must arrive within bodyGrace plus a
+// second for every bodyRate bytes it has (the body limit's, when it
+// does not say), so the largest body allowed may take about five minutes.
+const (
+	bodyGrace = 30 * time.Second
+	bodyRate  = 64 << 10
+)
+
+// bodyDeadline bounds how long r's body may take to arrive. The server
+// reads the body of every request, refused ones included, before it
+// answers, and had no deadline for that: a client that sent its headers
+// and then trickled its body, or stopped, held a connection and a
+// goroutine for ever, with no key at all. The server lifts the deadline
+// itself once the body has been read, when it starts watching for the
+// client's going, so the stream or long wait a request asks for is not
+// cut.
+func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request) {
+	size := r.ContentLength
+	if size < 0 {
+		size = s.guard.maxBody
+	}
+	// A writer with no deadlines leaves it to the server's own timeouts.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyGrace + time.Duration(size/bodyRate)*time.Second))
+}
+
+// errBodyTimeout refuses a request whose body did not arrive in time
+// (bodyDeadline), with 408.
+var errBodyTimeout = ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+	"the request body did not arrive in time: send it whole and at once (at least 64 KiB a second), or share bulk content in pieces")
 
 // cutPathKey takes the key out of a /k/KEY/rest path and routes rest, for
 // clients that cannot set an Authorization header (claude.ai connectors).
