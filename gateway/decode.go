@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,14 +112,50 @@ func jsonKind(t reflect.Type) string {
 	return "JSON " + t.Kind().String()
 }
 
-// query reads the URL query parameters of a request, keeping the first
-// error so that a handler checks once.
+// query reads the URL query parameters of a request, which checkQuery
+// has let through, keeping the first error so that a handler checks once.
 type query struct {
-	r   *http.Request
-	err error
+	vals url.Values
+	err  error
 }
 
-func (q *query) str(name string) string { return q.r.URL.Query().Get(name) }
+func (q *query) str(name string) string { return q.vals.Get(name) }
+
+// checkQuery refuses a query the route does not take, rather than serve
+// the request as if the query were not there: a parameter the route has
+// no use for (a misspelt wait would answer at once, a misspelt limit
+// with the default number), one given twice (which would count is a
+// guess: a proxy in front may take the other) and a query that does not
+// parse (a bad %-escape drops its parameter). It returns the query's
+// values.
+func (rt route) checkQuery(r *http.Request) (url.Values, error) {
+	if r.URL.RawQuery == "" {
+		return nil, nil
+	}
+	vals, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"the query %q is not valid: %v: write it as NAME=VALUE pairs joined by &, with %%XX escapes", truncate(r.URL.RawQuery, 80), err)
+	}
+	var takes []string
+	for _, p := range rt.query {
+		takes = append(takes, p.name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
+		switch {
+		case !slices.Contains(takes, name) && len(takes) == 0:
+			return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+				"unknown query parameter %q: %s %s takes no query parameters", truncate(name, 40), rt.method, rt.path)
+		case !slices.Contains(takes, name):
+			return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+				"unknown query parameter %q: %s %s takes %s", truncate(name, 40), rt.method, rt.path, strings.Join(takes, ", "))
+		case len(vals[name]) > 1:
+			return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+				"query parameter %s is given %d times: give it once", name, len(vals[name]))
+		}
+	}
+	return vals, nil
+}
 
 func (q *query) bad(name, v, want string) {
 	if q.err == nil {

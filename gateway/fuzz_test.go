@@ -203,12 +203,11 @@ func fillPath(pattern, p string) string {
 // fuzzer no more. A wait the face refuses is kept.
 func boundWait(q string) string {
 	const bound = 100 * time.Millisecond
-	r := &http.Request{URL: &url.URL{RawQuery: q}}
-	read := &query{r: r}
+	v, _ := url.ParseQuery(q)
+	read := &query{vals: v}
 	if d := read.duration("wait", time.Hour); read.err != nil || d <= bound {
 		return q
 	}
-	v := r.URL.Query()
 	v.Set("wait", bound.String())
 	return v.Encode()
 }

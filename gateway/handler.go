@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -18,6 +19,7 @@ type call struct {
 	ctx context.Context // the use's context for named routes
 	key ipcmesh.AccessKey
 	use *use
+	q   url.Values // the query, as checkQuery let it through
 	// wrote is set by handlers that answer themselves (streams).
 	wrote bool
 }
@@ -27,7 +29,7 @@ func (c *call) peer() *election.Peer { return c.use.sess.peer }
 // decode reads the body into dst (see decodeBody).
 func (c *call) decode(dst any, required bool) error { return decodeBody(c.r, dst, required) }
 
-func (c *call) query() *query { return &query{r: c.r} }
+func (c *call) query() *query { return &query{vals: c.q} }
 
 // register puts every route on the mux: the REST table, then the page,
 // the OpenAPI document and the MCP endpoints.
@@ -65,17 +67,23 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 				return
 			}
 			c.key = info
-			if rt.named {
-				u, err := s.sessions.acquire(r.Context(), info, rt.events, rt.register)
-				if err != nil {
-					s.fail(w, r, err)
-					return
-				}
-				defer u.release()
-				c.use, c.ctx = u, u.ctx
-				r = r.WithContext(u.ctx)
-				c.r = r
+		}
+		q, err := rt.checkQuery(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		c.q = q
+		if rt.named {
+			u, err := s.sessions.acquire(r.Context(), c.key, rt.events, rt.register)
+			if err != nil {
+				s.fail(w, r, err)
+				return
 			}
+			defer u.release()
+			c.use, c.ctx = u, u.ctx
+			r = r.WithContext(u.ctx)
+			c.r = r
 		}
 		res, err := rt.serve(c)
 		if c.wrote {
