@@ -103,6 +103,14 @@ func (s *Server) send(c *call) (any, error) {
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
+	if b.To == c.key.Name {
+		// It would only reach the name's own inbox, to be read back as if
+		// another had sent it: a mix-up of names, refused as the MCP send
+		// tool and the command line refuse it. The mesh itself stores it.
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"this key acts as %s, and a message to %s would only reach its own inbox, so nothing was sent: send it to another instance (GET /api/v1/instances lists them)",
+			b.To, b.To)
+	}
 	if b.Type == ipcmesh.TypeMessage {
 		b.Type = "" // how the mesh stores the default type
 	}

@@ -131,6 +131,23 @@ func TestRESTSendAnswersTheBrokersResult(t *testing.T) {
 
 // A send from a key's name to one of its former names is refused with
 // the broker's words: the forward would bring it back to the sender.
+// TestRESTSendToOwnName checks that a key's send to its own name is
+// refused, as the MCP send tool and the command line refuse it: the
+// message would only come back as mail from somebody else.
+func TestRESTSendToOwnName(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "alice", Content: "note to self"}}, 400, "bad_request")
+	if !containsAll(e.Error.Message, "acts as alice", "own inbox", "nothing was sent", "GET /api/v1/instances") {
+		t.Errorf("the refusal says %q", e.Error.Message)
+	}
+	var inbox ipc.CheckResult
+	f.ok(req{method: "GET", path: "/api/v1/messages", key: key}, 200, &inbox)
+	if len(inbox.Messages) != 0 {
+		t.Errorf("alice's inbox = %+v, want nothing", inbox.Messages)
+	}
+}
+
 func TestRESTSendToOwnFormerName(t *testing.T) {
 	f := newFace(t, nil)
 	ctx := ctxT(t)
