@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -14,17 +15,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
-// decodeBody reads the request's JSON object into dst, strictly: a field
-// dst does not have, a value of the wrong type, a second value after the
-// object or bad JSON is a bad_request that says which. An empty body is
+// decodeBody reads the request's JSON object from body into dst,
+// strictly: a field dst does not have, a value of the wrong type, a second
+// value after the object, bad JSON or bytes that are not UTF-8 (body is
+// a utf8Body) is a bad_request that says which. An empty body is
 // an error only when required; a body over the limit is too_large.
-func decodeBody(r *http.Request, dst any, required bool) error {
-	dec := json.NewDecoder(r.Body)
+func decodeBody(body io.Reader, dst any, required bool) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	if errors.Is(err, io.EOF) {
@@ -51,12 +54,17 @@ func bodyError(err error, dst any) error {
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 		mbe *http.MaxBytesError
+		bad *notUTF8
 	)
 	switch {
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return errBodyTimeout
+	case errors.As(err, &bad):
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"the request body is not UTF-8: byte %d is 0x%02X, which starts no UTF-8 character there (Latin-1 or Windows-1252 text, say): send the body as UTF-8, which JSON requires",
+			bad.offset, bad.b)
 	case errors.As(err, &syn):
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
 	case errors.As(err, &typ):
@@ -72,6 +80,84 @@ func bodyError(err error, dst any) error {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "unknown field %s in the request body: this endpoint takes %s", f, fieldList(dst))
 	}
 	return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body could not be read as JSON: %v", err)
+}
+
+// utf8Body passes a request body on and fails the read at the first byte
+// that is not UTF-8. encoding/json would put U+FFFD in its place, and a
+// message sent in another encoding would reach its reader changed, while
+// its sender was told it was sent. It checks each piece as it is read,
+// keeping the start of a character cut by the end of a read.
+type utf8Body struct {
+	r     io.Reader
+	off   int64 // offset of the next byte read
+	carry [utf8.UTFMax]byte
+	nc    int // bytes in carry: a character not yet whole
+}
+
+// notUTF8 is where a body stops being UTF-8.
+type notUTF8 struct {
+	offset int64
+	b      byte
+}
+
+func (e *notUTF8) Error() string {
+	return fmt.Sprintf("byte %d (0x%02X) is not UTF-8", e.offset, e.b)
+}
+
+func (u *utf8Body) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if bad := u.check(p[:n]); bad != nil {
+		return 0, bad
+	}
+	if err == io.EOF && u.nc > 0 {
+		return n, &notUTF8{offset: u.off - int64(u.nc), b: u.carry[0]}
+	}
+	return n, err
+}
+
+// check checks p, the next bytes of the body.
+func (u *utf8Body) check(p []byte) error {
+	start := u.off
+	u.off += int64(len(p))
+	if u.nc > 0 {
+		// First the character the last read cut short.
+		at := start - int64(u.nc)
+		for u.nc < utf8.UTFMax && len(p) > 0 && !utf8.FullRune(u.carry[:u.nc]) {
+			u.carry[u.nc] = p[0]
+			u.nc++
+			p = p[1:]
+			start++
+		}
+		if !utf8.FullRune(u.carry[:u.nc]) {
+			return nil // still cut short: p was all of it
+		}
+		if r, size := utf8.DecodeRune(u.carry[:u.nc]); r == utf8.RuneError && size <= 1 {
+			return &notUTF8{offset: at, b: u.carry[0]}
+		}
+		u.nc = 0
+	}
+	// The last character of p may go on in the next read.
+	tail := 0
+	for k := 1; k < utf8.UTFMax && k <= len(p); k++ {
+		if utf8.RuneStart(p[len(p)-k]) {
+			if !utf8.FullRune(p[len(p)-k:]) {
+				tail = k
+			}
+			break
+		}
+	}
+	whole := p[:len(p)-tail]
+	if !utf8.Valid(whole) {
+		for i := 0; i < len(whole); {
+			r, size := utf8.DecodeRune(whole[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return &notUTF8{offset: start + int64(i), b: whole[i]}
+			}
+			i += size
+		}
+	}
+	u.nc = copy(u.carry[:], p[len(p)-tail:])
+	return nil
 }
 
 // fieldList names the JSON fields of the struct dst points to.

@@ -20,6 +20,9 @@ type call struct {
 	key ipcmesh.AccessKey
 	use *use
 	q   url.Values // the query, as checkQuery let it through
+	// body reads the request body for decode; kept here, so that a
+	// request makes no allocation of its own for it.
+	body utf8Body
 	// wrote is set by handlers that answer themselves (streams).
 	wrote bool
 }
@@ -27,7 +30,10 @@ type call struct {
 func (c *call) peer() *election.Peer { return c.use.sess.peer }
 
 // decode reads the body into dst (see decodeBody).
-func (c *call) decode(dst any, required bool) error { return decodeBody(c.r, dst, required) }
+func (c *call) decode(dst any, required bool) error {
+	c.body.r = c.r.Body
+	return decodeBody(&c.body, dst, required)
+}
 
 func (c *call) query() *query { return &query{vals: c.q} }
 

@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+)
+
+// TestBodyNotUTF8 checks that a body in another encoding than UTF-8 is
+// refused, naming the byte, where it used to be stored with U+FFFD in
+// place of each such byte and answered 201; and that UTF-8 text of every
+// width, U+FFFD itself included, comes through whole.
+func TestBodyNotUTF8(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	for _, body := range []string{
+		"{\"to\": \"bob\", \"content\": \"caf\xe9 au lait\"}", // Latin-1
+		"{\"to\": \"bob\", \"content\": \"bad \xff byte\"}",
+		"{\"to\": \"bob\", \"content\": \"cut \xf0\x9f\"}",
+	} {
+		e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: body}, 400, "bad_request")
+		mcptest.Contains(t, "a body that is not UTF-8", e.Error.Message, "not UTF-8", "byte ", "send the body as UTF-8")
+	}
+	e := f.fails(req{method: "PUT", path: "/api/v1/shared/notes", key: key, body: "{\"content\": \"na\xefve\"}"}, 400, "bad_request")
+	mcptest.Contains(t, "shared content that is not UTF-8", e.Error.Message, "byte 15 is 0xEF")
+	if r, err := bob.Check(ctxT(t), 10, 0); err != nil || len(r.Messages) != 0 {
+		t.Fatalf("bob's inbox after bodies that were not UTF-8: %+v, %v; want nothing", r.Messages, err)
+	}
+
+	// Sent in pieces of odd sizes, characters cut between reads.
+	text := strings.Repeat("é🙂 \ufffd x ", 20000)
+	chunked := struct{ io.Reader }{iotest.HalfReader(strings.NewReader(`{"to": "bob", "content": "` + text + `"}`))}
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: chunked}, 201, nil)
+	r, err := bob.Check(ctxT(t), 10, 0)
+	if err != nil || len(r.Messages) != 1 {
+		t.Fatalf("bob's inbox: %+v, %v; want the message", r.Messages, err)
+	}
+	got, err := bob.Fetch(ctxT(t), r.Messages[0].ID)
+	if err != nil || got.Content != text {
+		t.Errorf("the content came through changed (%d bytes, want %d): %v", len(got.Content), len(text), err)
+	}
+}
+
+// TestUTF8BodyPieces reads UTF-8 and other bytes through utf8Body a byte
+// at a time, the worst cut there is.
+func TestUTF8BodyPieces(t *testing.T) {
+	for in, bad := range map[string]int64{
+		"plain":              -1,
+		"é🙂\ufffd€":          -1,
+		"ab\xffcd":           2,
+		"é\xe9(":             2,
+		"ok\xf0\x9f\x99":     2, // cut at the end
+		"\x80":               0,
+		"\xed\xa0\x80 (sur)": 0, // a surrogate, which UTF-8 cannot hold
+	} {
+		for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "bytes": iotest.OneByteReader(strings.NewReader(in))} {
+			_, err := io.ReadAll(&utf8Body{r: r})
+			nu, _ := err.(*notUTF8)
+			switch {
+			case bad < 0 && err != nil:
+				t.Errorf("%q (%s): %v", in, name, err)
+			case bad >= 0 && (nu == nil || nu.offset != bad):
+				t.Errorf("%q (%s): %v, want byte %d refused", in, name, err, bad)
+			}
+		}
+	}
+}
