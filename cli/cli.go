@@ -82,7 +82,7 @@ func commands() []command {
 		{"demo", "", "run a private mesh in a temporary folder and show it working", "ipcmesh demo", runDemo},
 		{"serve", "--http ADDR [--tls-cert F --tls-key F] [--insecure] [--allow-origin O] [--allow-host H] [--store S]", "serve the mesh over HTTP: REST, events, MCP at /mcp, and a web page (docs/HTTP.md)", "ipcmesh serve --http 127.0.0.1:8080", runServe},
 		{"cluster", "[--nodes 3] [--dir DIR]", "run a NATS JetStream cluster on this machine (loopback) and print the IPC_STORE line that puts brokers on it", "ipcmesh cluster --nodes 3", runCluster},
-		{"key", "create NAME [--label L] | list | revoke ID|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", `ipcmesh key create reviewer --label "laptop browser"`, runKey},
+		{"key", "create NAME [--label L] | list | revoke ID|KEY|NAME [--json]", "make, list or revoke the HTTP face's bearer keys, each bound to one name", `ipcmesh key create reviewer --label "laptop browser"`, runKey},
 		{"mcp", "[--remote URL [--key-file FILE] [--ca FILE]]", "serve the MCP tools over stdio (for Claude Code, Gemini CLI, Windsurf, ...); --remote: those of a mesh on another machine", "IPC_NAME=builder ipcmesh mcp", runMCP},
 		{"hook", "check|wait [--format claude|gemini|text] [--as NAME] [--timeout 10m]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project] [--dry-run] [--no-hooks]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},

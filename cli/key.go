@@ -30,7 +30,7 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		n, ok := want[sub]
 		switch {
 		case sub == "":
-			return usagef("say what to do: create NAME, list or revoke ID|NAME")
+			return usagef("say what to do: create NAME, list or revoke ID|KEY|NAME")
 		case !ok:
 			return usagef("unknown key command %q: want create, list or revoke", sub)
 		}
@@ -96,7 +96,17 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 
 // revokeKeys revokes the key with id arg, or every key of the name arg. A
 // name that looks like an id is taken as a name when no key has that id.
+// The key itself, which is what the holder of a leaked one has at hand,
+// revokes its id; it is never repeated in an error, which may end up in
+// a log or on a shared screen.
 func revokeKeys(ctx context.Context, p *election.Peer, arg string) ([]ipcmesh.AccessKey, error) {
+	if k := strings.TrimSpace(arg); strings.HasPrefix(k, auth.AccessKeyPrefix) {
+		id, err := auth.AccessKeyID(k)
+		if err != nil {
+			return nil, usagef("the argument starts as an access key (%s...) but is not a whole one: give the whole key, or its id, which ipcmesh key list shows", auth.AccessKeyPrefix)
+		}
+		arg = id
+	}
 	if auth.IsAccessKeyID(arg) {
 		revoked, err := p.RevokeKeys(ctx, arg, "")
 		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || ipcmesh.ValidateName(arg) != nil {

@@ -246,3 +246,32 @@ func TestServeTLS(t *testing.T) {
 		t.Error("plain HTTP was served on the TLS port")
 	}
 }
+
+// The holder of a leaked key revokes it by the key itself, the one thing
+// they have at hand, and the key is never repeated in what the command
+// prints.
+func TestKeyRevokeByTheKey(t *testing.T) {
+	m := newMesh(t)
+	m.startBroker()
+	key := strings.TrimSpace(m.mustRun("key", "create", "human").stdout)
+	m.mustRun("key", "create", "human", "--label", "other")
+
+	if r := m.run("key", "revoke", key[:len(key)-3]); r.code != 2 || strings.Contains(r.stdout+r.stderr, key[:len(key)-3]) || !strings.Contains(r.stderr, "whole") {
+		t.Errorf("key revoke with a key cut short: %s\nwant exit status 2, saying so without repeating it", r)
+	}
+	r := m.mustRun("key", "revoke", " "+key+"\n")
+	id := strings.Split(key, "_")[1]
+	if strings.Contains(r.stdout+r.stderr, key) || !strings.Contains(r.stdout, "revoked key "+id+" of human") {
+		t.Errorf("key revoke KEY: %s\nwant it to revoke key %s, without repeating the key", r, id)
+	}
+	var keys []struct {
+		ID      string `json:"id"`
+		Revoked string `json:"revoked"`
+	}
+	m.mustJSON(&keys, "key", "list", "--json")
+	for _, k := range keys {
+		if (k.ID == id) != (k.Revoked != "") {
+			t.Errorf("key list = %+v, want only %s revoked", keys, id)
+		}
+	}
+}
