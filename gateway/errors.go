@@ -86,7 +86,7 @@ func meshError(ctx context.Context, err error) (e *ipcmesh.Error, ok bool) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := meshError(r.Context(), err)
 	if !ok {
-		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "key_id", infoOf(r).keyID, "err", err)
+		s.log.Error("http request failed", "method", r.Method, "path", logPath(r.URL.Path), "key_id", infoOf(r).keyID, "err", err)
 	}
 	status := statusOf(e.Code)
 	if e == errBodyTimeout {

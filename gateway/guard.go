@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
 )
 
 // guard holds the browser protections of docs/HTTP.md: which Host headers
@@ -169,7 +171,7 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 			stop()
 			cancel(nil)
 			// The path is logged after the key was cut out of it.
-			s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			s.log.Debug("http request", "method", r.Method, "path", logPath(r.URL.Path), "status", rec.status,
 				"key_id", ri.keyID, "remote", r.RemoteAddr, "took", time.Since(start).Round(time.Microsecond))
 		}()
 		r = r.WithContext(ctx)
@@ -323,6 +325,45 @@ func (rw *recorder) Write(b []byte) (int, error) {
 func (rw *recorder) Flush() { http.NewResponseController(rw.ResponseWriter).Flush() }
 
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// logPath is a request's path as the log shows it: with the tag of any
+// access key in it left out. A key in its place, /k/KEY/, is cut out of
+// the path before it is logged; one put where no key belongs (/K/KEY/,
+// a message id) would otherwise be logged whole.
+type logPath string
+
+// LogValue leaves out the tags; it runs only for a record that is logged.
+func (p logPath) LogValue() slog.Value {
+	s := string(p)
+	if !strings.Contains(s, auth.AccessKeyPrefix) {
+		return slog.StringValue(s)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, auth.AccessKeyPrefix)
+		if i < 0 {
+			b.WriteString(s)
+			return slog.StringValue(b.String())
+		}
+		i += len(auth.AccessKeyPrefix)
+		b.WriteString(s[:i])
+		s = s[i:]
+		// The id names the key, as the log's key_id does; the rest of the
+		// segment may be its tag.
+		if id, _, ok := strings.Cut(s, "_"); ok && auth.IsAccessKeyID(id) {
+			b.WriteString(id + "_")
+			s = s[len(id)+1:]
+		}
+		end := strings.IndexByte(s, '/')
+		if end < 0 {
+			end = len(s)
+		}
+		if end > 0 {
+			b.WriteString("[left out]")
+		}
+		s = s[end:]
+	}
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -94,3 +94,25 @@ func TestUncleanKeyPathsAreServedWithoutLeakingTheKey(t *testing.T) {
 		t.Errorf("the logs hold the key:\n%s", out)
 	}
 }
+
+// A key put where no key belongs (/K/KEY/, a message id, a shared key) is
+// no key path, and the request is refused or not found; the log names the
+// path all the same, without the key's tag.
+func TestKeysInOtherPathsAreNotLogged(t *testing.T) {
+	var logs lockedBuffer
+	f := newFace(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	key := f.key("human")
+	for _, path := range []string{"/K/" + key + "/api/v1/me", "/api/v1/messages/" + key, "/keys/" + key, "/x" + key + "y/z", "/api/v1/shared/" + key[:30]} {
+		f.do(req{method: "GET", path: path, key: key})
+	}
+	out := logs.String()
+	secret := key[strings.LastIndexByte(key, '_')+1:]
+	if strings.Contains(out, secret) || strings.Contains(out, key[:30]) {
+		t.Errorf("the logs hold the key:\n%s", out)
+	}
+	if id := key[len("ipk1_") : len("ipk1_")+16]; !strings.Contains(out, `path="/api/v1/messages/ipk1_`+id+`_[left out]"`) {
+		t.Errorf("the log does not name the path with the key's id and its tag left out:\n%s", out)
+	}
+}
