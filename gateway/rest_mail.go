@@ -103,6 +103,11 @@ func (s *Server) send(c *call) (any, error) {
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
+	if b.To == "" {
+		// The mesh would say a name is required, not which field wants it.
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"field \"to\" is required: the name of the instance to send to (GET /api/v1/instances lists them), or #NAME to post to a channel")
+	}
 	if b.To == c.key.Name {
 		// It would only reach the name's own inbox, to be read back as if
 		// another had sent it: a mix-up of names, refused as the MCP send
@@ -158,6 +163,11 @@ func (s *Server) ack(c *call) (any, error) {
 	var b ackBody
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
+	}
+	if b.IDs == nil {
+		// Answered "acked": 0, the client would take its mail for read.
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"field \"ids\" is required: the ids of the messages to mark read, as GET /api/v1/messages gives them")
 	}
 	n, err := c.peer().Ack(c.ctx, b.IDs)
 	if err != nil {

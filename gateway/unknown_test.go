@@ -42,3 +42,26 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRequiredFields checks that a body without the field a route needs
+// is refused naming that field, where a send said only that "a name is
+// required" and an ack of nothing answered 200 with "acked": 0.
+func TestRequiredFields(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	for _, c := range []struct {
+		path, body, field string
+	}{
+		{"/api/v1/messages", `{"content": "hello"}`, `"to"`},
+		{"/api/v1/messages", `null`, `"to"`},
+		{"/api/v1/messages/ack", `{}`, `"ids"`},
+		{"/api/v1/messages/ack", `{"ids": null}`, `"ids"`},
+	} {
+		e := f.fails(req{method: "POST", path: c.path, key: key, body: c.body}, 400, "bad_request")
+		if !strings.Contains(e.Error.Message, "field "+c.field+" is required") {
+			t.Errorf("POST %s %s: %q does not name the field %s", c.path, c.body, e.Error.Message, c.field)
+		}
+	}
+	// An empty list is a list: nothing to ack.
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: `{"ids": []}`}, 200, nil)
+}
