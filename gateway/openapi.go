@@ -80,8 +80,12 @@ type response struct {
 	Content     map[string]mediaType `json:"content,omitempty"`
 }
 
-// maxDescription is ChatGPT Actions' limit on an operation's description.
-const maxDescription = 300
+// ChatGPT Actions' limits on an operation's description and summary, and
+// on a parameter's description.
+const (
+	maxDescription      = 300
+	maxParamDescription = 700
+)
 
 // operationIDs are camelCase words: what ChatGPT Actions accept.
 var operationIDs = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
@@ -121,8 +125,8 @@ func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
 			return nil, fmt.Errorf("gateway: route %s %s: operationId %q is not camelCase or not unique", rt.method, rt.path, rt.op)
 		}
 		seen[rt.op] = true
-		if len(rt.desc) >= maxDescription || rt.desc == "" {
-			return nil, fmt.Errorf("gateway: route %s %s: its description must have 1 to %d characters", rt.method, rt.path, maxDescription-1)
+		if len(rt.desc) >= maxDescription || rt.desc == "" || len(rt.summary) >= maxDescription {
+			return nil, fmt.Errorf("gateway: route %s %s: its description must have 1 to %d characters, its summary fewer", rt.method, rt.path, maxDescription-1)
 		}
 		op := &operation{
 			OperationID: rt.op,
@@ -190,6 +194,11 @@ func (rt route) parameters() ([]openAPIParam, error) {
 	}
 	for _, p := range rt.headers {
 		out = append(out, openAPIParam{Name: p.name, In: "header", Description: p.desc, Required: p.required, Schema: map[string]any{"type": p.typ}})
+	}
+	for _, p := range out {
+		if len(p.Description) >= maxParamDescription {
+			return nil, fmt.Errorf("gateway: route %s %s: the description of %s must have fewer than %d characters", rt.method, rt.path, p.Name, maxParamDescription)
+		}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // notInOpenAPI are the mux's patterns the OpenAPI document leaves out on
@@ -150,9 +151,61 @@ func TestOpenAPIRefusesBadTables(t *testing.T) {
 		"long desc":      {{method: "GET", path: "/a", op: "getX", desc: strings.Repeat("x", 300)}},
 		"undocumented":   {{method: "GET", path: "/a/{id}", op: "getX", desc: "x"}},
 		"no description": {{method: "GET", path: "/a", op: "getX"}},
+		"long summary":   {{method: "GET", path: "/a", op: "getX", desc: "x", summary: strings.Repeat("x", 300)}},
+		"long parameter": {{method: "GET", path: "/a", op: "getX", desc: "x", query: []param{{name: "q", typ: "string", desc: strings.Repeat("x", 700)}}}},
 	} {
 		if _, err := buildOpenAPI(bad, "v"); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestOpenAPIFitsChatGPTActions checks the document against what a
+// ChatGPT action does with it: the model takes its words and examples as
+// they are, and a call of its is cut off after 45 seconds. A wait the
+// document gives as an example (it said 2m for a reply) or lets pass
+// unremarked ended in an error for the GPT, and a stream that never ends
+// is no call for it at all.
+func TestOpenAPIFitsChatGPTActions(t *testing.T) {
+	f := newFace(t, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+			Description string `json:"description"`
+			Parameters  []struct{ Name, Description string }
+			Responses   map[string]struct {
+				Content map[string]any `json:"content"`
+			}
+		}
+	}
+	f.ok(req{method: "GET", path: "/openapi.json"}, 200, &doc)
+	example := regexp.MustCompile(`e\.g\. (\S+?)[ ,;)]`)
+	waits := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			for _, p := range op.Parameters {
+				if p.Name != "wait" {
+					continue
+				}
+				waits++
+				m := example.FindStringSubmatch(p.Description)
+				if m == nil {
+					t.Errorf("%s %s: wait %q gives no example", method, path, p.Description)
+					continue
+				}
+				if d, err := time.ParseDuration(m[1]); err != nil || d > 40*time.Second {
+					t.Errorf("%s %s: wait's example %s is past what a ChatGPT action can wait", method, path, m[1])
+				}
+				if !strings.Contains(p.Description, "ChatGPT action at most 40s") {
+					t.Errorf("%s %s: wait %q does not say how long a ChatGPT action may wait", method, path, p.Description)
+				}
+			}
+			if _, stream := op.Responses["200"].Content["text/event-stream"]; stream && !strings.Contains(op.Description, "ChatGPT action uses checkMessages") {
+				t.Errorf("%s %s: a stream that never ends, and its description %q does not steer a ChatGPT action away", method, path, op.Description)
+			}
+		}
+	}
+	if waits != 2 {
+		t.Errorf("%d wait parameters, want the 2 of checkMessages and waitForReply", waits)
 	}
 }

@@ -47,6 +47,11 @@ func schemaOf[T any](name string) *schemaType {
 	return &schemaType{name: name, t: reflect.TypeFor[T]()}
 }
 
+// chatGPTWait tells a ChatGPT action how long it may wait: its calls are
+// cut off after 45 seconds, answer or not, and the model takes the
+// document's words (and examples) as they are.
+const chatGPTWait = "from a ChatGPT action at most 40s, as its calls end after 45s"
+
 // limitParam documents a limit query parameter.
 func limitParam(what string) param {
 	return param{name: "limit", typ: "integer", desc: "at most this many " + what + " (the mesh's default when absent)"}
@@ -81,7 +86,7 @@ func (s *Server) restRoutes() []route {
 			result: schemaOf[ipc.SendResult]("SendResult"), serve: s.send},
 		{method: "GET", path: "/api/v1/messages", op: "checkMessages", named: true,
 			summary: "Unread messages", desc: "Unread messages, oldest first, direct and from channels the name belongs to. They stay unread until acked. With wait, waits up to 60s for one when none is unread; with from too, for that instance's next message.",
-			query: []param{limitParam("messages"), {name: "wait", typ: "string", desc: "wait up to this long for a message when none is unread, e.g. 30s (at most 60s)"},
+			query: []param{limitParam("messages"), {name: "wait", typ: "string", desc: "wait up to this long for a message when none is unread, e.g. 20s (at most 60s; " + chatGPTWait + ")"},
 				{name: "from", typ: "string", desc: "only direct messages from this instance (under any of its names); the rest stay unread"}},
 			result: schemaOf[ipc.CheckResult]("Unread"), serve: s.check},
 		{method: "POST", path: "/api/v1/messages/ack", op: "ackMessages", named: true, body: schemaOf[ackBody]("AckRequest"),
@@ -131,7 +136,7 @@ func (s *Server) restRoutes() []route {
 			summary: "A thread", desc: "The thread of a message, oldest first: the request and every reply, a page of at most 200 messages and 1 MiB of their texts. When more is true, pass the last message's seq as after for the next page.",
 			result: schemaOf[threadResult]("Thread"), serve: s.thread},
 		{method: "GET", path: "/api/v1/threads/{id}/wait", op: "waitForReply", named: true, pathParams: []param{idParam()},
-			query:   []param{{name: "wait", typ: "string", desc: "wait up to this long for the first reply, e.g. 2m (at most 10m)"}},
+			query:   []param{{name: "wait", typ: "string", desc: "wait up to this long for the first reply, e.g. 20s (at most 10m; " + chatGPTWait + ")"}},
 			summary: "Wait for replies", desc: "The replies that came after a message in its thread, waiting for the first one if there are none yet. done says a done message came; last is the seq the answer accounts for.",
 			result: schemaOf[waitResult]("Replies"), serve: s.waitReply},
 		{method: "GET", path: "/api/v1/shared", op: "listShared", named: true,
@@ -160,7 +165,7 @@ func (s *Server) restRoutes() []route {
 			summary: "Set status", desc: "Sets the name's status line (what it is doing) and description (what it is for), shown in the instance list. A field left out keeps its value; an empty string clears it.",
 			result: schemaOf[statusResult]("Status"), serve: s.setStatus},
 		{method: "GET", path: "/api/v1/events", op: "streamEvents", named: true, events: true, stream: "text/event-stream",
-			summary: "New mail as it comes", desc: "Server-sent events for the name: ready first ({name, unread}), then a message event per new message, direct or in its channels. Comment pings every 15s. Events do not mark mail read.",
+			summary: "New mail as it comes", desc: "Server-sent events for the name: ready first ({name, unread}), then a message event per new message, direct or in its channels. Comment pings every 15s. Events do not mark mail read. The stream never ends: a ChatGPT action uses checkMessages with wait instead.",
 			serve: s.events},
 	}
 }
