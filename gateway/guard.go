@@ -120,7 +120,8 @@ func (g *guard) hostOK(r *http.Request) bool {
 }
 
 // originOK reports whether a request with this Origin may be served, and
-// whether the origin is one that gets CORS headers.
+// whether the origin is one that gets CORS headers. The face's own origin
+// is the one of the request's Host, or of a name given with --allow-host.
 func (g *guard) originOK(r *http.Request, origin string) (ok, cors bool) {
 	n, err := normOrigin(origin)
 	if err != nil {
@@ -130,7 +131,11 @@ func (g *guard) originOK(r *http.Request, origin string) (ok, cors bool) {
 		return true, true
 	}
 	u, _ := url.Parse(n)
-	return u.Host == canonHost(u.Scheme, r.Host), false
+	// A name given with --allow-host is the face's own, reached through a
+	// proxy or tunnel, which may pass on the face's own Host instead of
+	// it (nginx does by default): the page served at that name is the
+	// face's page.
+	return u.Host == canonHost(u.Scheme, r.Host) || g.allowHosts[u.Host], false
 }
 
 // The headers a browser may send and read across origins.

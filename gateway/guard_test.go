@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,29 @@ func TestLimiters(t *testing.T) {
 	l.mu.Unlock()
 	if n != 1 {
 		t.Errorf("%d buckets kept, want 1 (the one just used)", n)
+	}
+}
+
+// TestOwnPageBehindAProxy checks the setup README gives for a proxy or
+// tunnel in front of a loopback face (--allow-host NAME): a proxy that
+// passes on the face's own Host (nginx does by default) made the page at
+// https://NAME a foreign origin, so it could sign in and read, but every
+// send of its was refused with 403.
+func TestOwnPageBehindAProxy(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.AllowHosts = []string{"mesh.example.com"} })
+	key := f.key("alice")
+	f.peer("bob")
+	u, _ := url.Parse(f.url)
+	send := func(host, origin string) req {
+		return req{method: "POST", path: "/api/v1/messages", key: key, body: map[string]string{"to": "bob", "content": "from the page"},
+			header: map[string]string{"Host": host, "Origin": origin}}
+	}
+	for _, host := range []string{u.Host, "mesh.example.com"} {
+		resp := f.ok(send(host, "https://mesh.example.com"), 201, nil)
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("Host %s: the face's own page got CORS headers", host)
+		}
+		f.fails(send(host, "https://evil.example.com"), 403, "bad_request")
+		f.fails(send(host, "https://mesh.example.com.evil"), 403, "bad_request")
 	}
 }
