@@ -109,12 +109,36 @@ func revokeKeys(ctx context.Context, p *election.Peer, arg string) ([]ipcmesh.Ac
 	}
 	if auth.IsAccessKeyID(arg) {
 		revoked, err := p.RevokeKeys(ctx, arg, "")
-		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || ipcmesh.ValidateName(arg) != nil {
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound {
 			return revoked, err
+		}
+		// A key revoked before is named as such, rather than taken for a
+		// name that no key acts as.
+		if k, ok := revokedKey(ctx, p, arg); ok {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound, "key %s of %s was revoked already, %s: it stays revoked, and nothing more was done",
+				k.ID, k.Name, human.Ago(k.Revoked, time.Now()))
+		}
+		if ipcmesh.ValidateName(arg) != nil {
+			return nil, err
 		}
 	}
 	if ipcmesh.ValidateName(arg) != nil {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound, "%q is neither a key id nor a name: ipcmesh key list shows the keys", arg)
 	}
 	return p.RevokeKeys(ctx, "", arg)
+}
+
+// revokedKey returns the record of the revoked key with id, if the mesh
+// has one.
+func revokedKey(ctx context.Context, p *election.Peer, id string) (ipcmesh.AccessKey, bool) {
+	keys, err := p.Keys(ctx)
+	if err != nil {
+		return ipcmesh.AccessKey{}, false
+	}
+	for _, k := range keys {
+		if k.ID == id && !k.Revoked.IsZero() {
+			return k, true
+		}
+	}
+	return ipcmesh.AccessKey{}, false
 }

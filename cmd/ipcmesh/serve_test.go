@@ -274,4 +274,11 @@ func TestKeyRevokeByTheKey(t *testing.T) {
 			t.Errorf("key list = %+v, want only %s revoked", keys, id)
 		}
 	}
+	// Again, by the key or its id: it was revoked already, which is said
+	// as such, not as a name no key acts as.
+	for _, arg := range []string{key, id} {
+		if msg := m.mustFail("key", "revoke", arg); !strings.Contains(msg, "key "+id+" of human was revoked already") || strings.Contains(msg, "acts as") {
+			t.Errorf("key revoke of a revoked key says %q", msg)
+		}
+	}
 }
