@@ -14,7 +14,8 @@ import (
 // before this runs, so no message committed after the ready event's
 // unread count can be missed. It ends when the client goes, when its key
 // is revoked, when it falls behind (the client reconnects and reads the
-// rest with GET /api/v1/messages) and when the face closes.
+// rest with GET /api/v1/messages), when an event cannot be written to it
+// within streamWriteTimeout, and when the face closes.
 func (s *Server) events(c *call) (any, error) {
 	n, err := unread(c.ctx, c.peer())
 	if err != nil {
@@ -33,6 +34,12 @@ func (s *Server) events(c *call) (any, error) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	send := func(b []byte) bool {
+		// A client that stops reading, or went without a word, would
+		// hold this write for as long as TCP keeps its connection, which
+		// a client that acknowledges with a window of 0 keeps for ever:
+		// the stream, its goroutine and the name's use with it. A write
+		// that cannot go out in time ends the stream instead.
+		rc.SetWriteDeadline(time.Now().Add(s.streamWrite))
 		if _, err := w.Write(b); err != nil {
 			return false
 		}

@@ -74,6 +74,8 @@ const (
 	// pingEvery is how often an event stream gets a comment line, so that
 	// proxies do not close it as idle.
 	pingEvery = 15 * time.Second
+	// streamWriteTimeout bounds each write to an event stream.
+	streamWriteTimeout = 30 * time.Second
 	// setupTimeout bounds joining and registering a name's peer.
 	setupTimeout = 20 * time.Second
 )
@@ -97,8 +99,10 @@ type Server struct {
 	openapi  *openAPIDoc
 	ping     time.Duration
 	// bodyGrace is the time a request body has to arrive, besides what
-	// its size allows (bodyDeadline); a field so that tests shorten it.
-	bodyGrace time.Duration
+	// its size allows (bodyDeadline), and streamWrite the time a write
+	// to an event stream may take: fields so that tests shorten them.
+	bodyGrace   time.Duration
+	streamWrite time.Duration
 
 	// ctx ends with Close: every request's context derives from it, so
 	// Close ends event streams and long waits at once.
@@ -134,14 +138,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("join the mesh at %s for the HTTP face: %w", cfg.Addr, err)
 	}
 	s := &Server{
-		opts:      opts,
-		log:       log,
-		admin:     admin,
-		guard:     g,
-		limits:    newLimiters(opts.Rate, opts.Burst),
-		failures:  newLimiters(opts.Rate, opts.Burst),
-		ping:      pingEvery,
-		bodyGrace: bodyGrace,
+		opts:        opts,
+		log:         log,
+		admin:       admin,
+		guard:       g,
+		limits:      newLimiters(opts.Rate, opts.Burst),
+		failures:    newLimiters(opts.Rate, opts.Burst),
+		ping:        pingEvery,
+		bodyGrace:   bodyGrace,
+		streamWrite: streamWriteTimeout,
 	}
 	s.keyList.reader = s.readKeyList
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// TestEventStreamWhoseClientStopsReading checks that an event stream
+// whose client stops reading, while its connection stays up, ends: its
+// writes used to block for as long as TCP kept the connection, holding
+// the stream, its goroutine and the name's use (the name stayed online)
+// after the face had given up on it.
+func TestEventStreamWhoseClientStopsReading(t *testing.T) {
+	f := newFaceLimited(t, ipc.Limits{OpsPerSecond: 1e9, OpsBurst: 1 << 30}, nil)
+	f.srv.streamWrite = 200 * time.Millisecond
+	key := f.key("alice")
+	bob := f.peer("bob")
+
+	u, err := url.Parse(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /api/v1/events HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read the stream's opening: %v", err)
+		}
+		if strings.HasPrefix(line, "event: ready") {
+			break
+		}
+	}
+	// From here on nothing is read. The messages fill the connection's
+	// buffers until a write blocks.
+	sess := f.session("alice")
+	inUse := func() int {
+		f.srv.sessions.mu.Lock()
+		defer f.srv.sessions.mu.Unlock()
+		return len(sess.uses)
+	}
+	body := strings.Repeat("x", 9000) // under the size at which a body is summed up
+	ctx := ctxT(t)
+	for i := 0; inUse() > 0; i++ {
+		if i == 2000 {
+			t.Fatalf("%d messages of %d bytes after its client stopped reading, the stream still runs", i, len(body))
+		}
+		if _, err := bob.Send(ctx, "alice", body); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
