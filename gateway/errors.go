@@ -111,6 +111,22 @@ func writeError(w http.ResponseWriter, status int, e *ipcmesh.Error) {
 
 // writeJSON writes v as the JSON answer with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONWithin(w, status, v, streamWriteTimeout)
+}
+
+// bigAnswer is the size from which an answer is written in pieces of
+// this size, each under a deadline: smaller ones go into the
+// connection's buffers at once.
+const bigAnswer = 64 << 10
+
+// writeJSONWithin writes v as the JSON answer with status. An answer of
+// bigAnswer bytes or more is written a piece at a time, and each piece
+// must go out within grace: a client that asked for a large message and
+// stopped reading would otherwise hold the write, its goroutine and the
+// name's use for as long as TCP keeps the connection, for ever if it
+// keeps acknowledging with a window of 0. A client that reads, however
+// slowly, gets the whole answer.
+func writeJSONWithin(w http.ResponseWriter, status int, v any, grace time.Duration) {
 	var b []byte
 	var err error
 	if raw, ok := v.(json.RawMessage); ok && len(raw) > 0 {
@@ -134,5 +150,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	if len(b) < bigAnswer {
+		w.Write(b)
+		return
+	}
+	rc := http.NewResponseController(w)
+	for len(b) > 0 {
+		n := min(len(b), bigAnswer)
+		if rc.SetWriteDeadline(time.Now().Add(grace)) != nil {
+			n = len(b) // a writer with no deadlines: the server's own timeouts apply
+		}
+		if _, err := w.Write(b[:n]); err != nil {
+			return
+		}
+		b = b[n:]
+	}
 }

@@ -74,7 +74,8 @@ const (
 	// pingEvery is how often an event stream gets a comment line, so that
 	// proxies do not close it as idle.
 	pingEvery = 15 * time.Second
-	// streamWriteTimeout bounds each write to an event stream.
+	// streamWriteTimeout bounds each write to an event stream, and the
+	// write of a large answer besides the time its size allows.
 	streamWriteTimeout = 30 * time.Second
 	// setupTimeout bounds joining and registering a name's peer.
 	setupTimeout = 20 * time.Second
@@ -100,7 +101,8 @@ type Server struct {
 	ping     time.Duration
 	// bodyGrace is the time a request body has to arrive, besides what
 	// its size allows (bodyDeadline), and streamWrite the time a write
-	// to an event stream may take: fields so that tests shorten them.
+	// to an event stream may take, or a large answer's besides its size:
+	// fields so that tests shorten them.
 	bodyGrace   time.Duration
 	streamWrite time.Duration
 

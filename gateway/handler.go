@@ -103,7 +103,7 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		writeJSON(w, status, res)
+		writeJSONWithin(w, status, res, s.streamWrite)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -63,4 +64,40 @@ func TestEventStreamWhoseClientStopsReading(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestLargeAnswerWhoseClientStopsReading checks the same of a large
+// answer, a message of megabytes fetched by a client that then reads
+// nothing: the write ends, and with it the request and the name's use.
+func TestLargeAnswerWhoseClientStopsReading(t *testing.T) {
+	f := newFace(t, nil)
+	f.srv.streamWrite = 200 * time.Millisecond
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	sent, err := f.peer("bob").Send(ctxT(t), "alice", strings.Repeat("y", 7<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /api/v1/messages/"+sent.Message.ID+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+		t.Fatalf("the fetch's answer begins %q, %v", line, err)
+	}
+	// Nothing more is read: the request must end all the same.
+	sess := f.session("alice")
+	testbin.Eventually(t, 15*time.Second, "the fetch whose client stopped reading to end", func() bool {
+		f.srv.sessions.mu.Lock()
+		defer f.srv.sessions.mu.Unlock()
+		return len(sess.uses) == 0
+	})
 }
