@@ -229,6 +229,14 @@ func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInf
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
+		// A compressed body would be read as it is, and refused as bad
+		// JSON or as not UTF-8, which sends its sender looking for the
+		// wrong fault.
+		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+			writeError(w, http.StatusUnsupportedMediaType, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+				"Content-Encoding %q is not taken: send the body uncompressed, as JSON in UTF-8", truncate(ce, 40)))
+			return
+		}
 		s.bodyDeadline(w, r)
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
 	}

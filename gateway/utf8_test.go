@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"strings"
 	"testing"
@@ -68,4 +70,20 @@ func TestUTF8BodyPieces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCompressedBody checks that a compressed body is refused for its
+// encoding, with 415 naming the header, where it was read as it is and
+// refused as not UTF-8 (Latin-1, say), sending its sender after the
+// wrong fault.
+func TestCompressedBody(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, `{"to": "bob", "content": "zipped"}`)
+	zw.Close()
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: gz.Bytes(), header: map[string]string{"Content-Encoding": "gzip"}}, 415, "bad_request")
+	mcptest.Contains(t, "a gzip body", e.Error.Message, `Content-Encoding "gzip"`, "uncompressed")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: `{"to": "bob", "content": "plain"}`, header: map[string]string{"Content-Encoding": "identity"}}, 201, nil)
 }
