@@ -89,6 +89,9 @@ func (f *faceFlags) check(getenv func(string) string) (err error) {
 	if err != nil {
 		return usagef("--http %q: want host:port, such as 127.0.0.1:8080: %v", f.addr, err)
 	}
+	if err := gateway.CheckOrigins(f.origins); err != nil {
+		return usagef("--allow-origin %v", err)
+	}
 	if f.cert == "" && !f.insecure && !isLoopback(host) {
 		return fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", f.addr)
 	}

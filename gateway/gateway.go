@@ -201,12 +201,25 @@ func withDefaults(opts Options) (Options, error) {
 	if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
 		return opts, fmt.Errorf("gateway: Addr %q: want the host:port the face listens on: %w", opts.Addr, err)
 	}
-	for _, o := range opts.AllowOrigins {
-		if strings.TrimSpace(o) == "*" {
-			return opts, errors.New(`gateway: AllowOrigins must name origins: "*" would let any web page act with a key pasted into it`)
-		}
+	if err := CheckOrigins(opts.AllowOrigins); err != nil {
+		return opts, fmt.Errorf("gateway: AllowOrigins: %w", err)
 	}
 	return opts, nil
+}
+
+// CheckOrigins checks origins as Options.AllowOrigins takes them, so that
+// a command can refuse a bad one in the words of its own flag before it
+// starts anything.
+func CheckOrigins(origins []string) error {
+	for _, o := range origins {
+		if strings.TrimSpace(o) == "*" {
+			return errors.New(`"*" would let any web page act with a key pasted into it: name each origin, such as https://app.example`)
+		}
+		if _, err := normOrigin(o); err != nil {
+			return fmt.Errorf("%q: %w", o, err)
+		}
+	}
+	return nil
 }
 
 // Handler returns the face's HTTP handler.

@@ -282,3 +282,17 @@ func TestKeyRevokeByTheKey(t *testing.T) {
 		}
 	}
 }
+
+// A bad --allow-origin is a usage error in the words of the flag, given
+// before anything is started, as for the face's other flags.
+func TestServeRefusesBadOrigins(t *testing.T) {
+	m := newMesh(t)
+	for _, o := range []string{"*", "example.com", "https://example.com/app"} {
+		for _, cmd := range []string{"serve", "broker"} {
+			r := m.run(cmd, "--http", "127.0.0.1:0", "--allow-origin", o)
+			if r.code != 2 || !strings.Contains(r.stderr, "--allow-origin") || strings.Contains(r.stderr, "AllowOrigins") || strings.Contains(r.stdout, "serving") {
+				t.Errorf("%s --allow-origin %q: %s\nwant exit status 2 naming the flag, nothing served", cmd, o, r)
+			}
+		}
+	}
+}
