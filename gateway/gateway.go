@@ -97,7 +97,7 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler
 	mcp      http.Handler
-	openapi  *openAPIDoc
+	openapi  openAPIJSON
 	ping     time.Duration
 	// bodyGrace is the time a request body has to arrive, besides what
 	// its size allows (bodyDeadline), and streamWrite the time a write
@@ -154,7 +154,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	s.sessions = newSessions(s)
 	s.routes = s.restRoutes()
-	if s.openapi, err = buildOpenAPI(s.routes, opts.Version); err != nil {
+	if s.openapi, err = openAPIBytes(s.routes, opts.Version); err != nil {
 		admin.Close()
 		return nil, err
 	}

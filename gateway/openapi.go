@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -270,17 +272,45 @@ func (sc *schemas) add(name string, t reflect.Type) error {
 	return nil
 }
 
+// openAPIJSON is the document as JSON, made once, in the two pieces
+// around the URL of its one server: that URL is the only part that
+// differs between requests. Made again for every request, the document
+// took 2.6 ms and 470 KB, which anyone without a key could ask for at
+// will.
+type openAPIJSON struct {
+	head, tail []byte
+}
+
+// openAPIBytes builds the document of routes and encodes it.
+func openAPIBytes(routes []route, version string) (openAPIJSON, error) {
+	doc, err := buildOpenAPI(routes, version)
+	if err != nil {
+		return openAPIJSON{}, err
+	}
+	// A URL no route can hold marks where the request's goes.
+	const mark = "\x00server\x00"
+	doc.Servers = []openAPIServer{{URL: mark}}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return openAPIJSON{}, fmt.Errorf("gateway: encode the OpenAPI document: %w", err)
+	}
+	quoted, _ := json.Marshal(mark)
+	i := bytes.Index(b, quoted)
+	if i < 0 || bytes.Count(b, quoted) != 1 {
+		return openAPIJSON{}, errors.New("gateway: the OpenAPI document does not hold its server's URL once")
+	}
+	return openAPIJSON{head: b[:i], tail: b[i+len(quoted):]}, nil
+}
+
 // serveOpenAPI serves the document with the request's own origin as its
 // server. It needs no key: it says what the face takes, not what it holds.
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	doc := *s.openapi
-	doc.Servers = []openAPIServer{{URL: requestOrigin(r)}}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("encode the OpenAPI document: %w", err))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	origin, _ := json.Marshal(requestOrigin(r)) // a string always encodes
+	b := make([]byte, 0, len(s.openapi.head)+len(origin)+len(s.openapi.tail))
+	b = append(append(append(b, s.openapi.head...), origin...), s.openapi.tail...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 }
 
