@@ -3,6 +3,7 @@ package ipcmesh
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxNameLen is the longest instance name the mesh accepts.
@@ -16,13 +17,18 @@ func ValidateName(name string) error {
 	if name == "" {
 		return Errorf(CodeInvalidName, "a name is required: use 1-%d letters, digits, '_' or '-'", MaxNameLen)
 	}
-	if len(name) > MaxNameLen {
-		return Errorf(CodeInvalidName, "name %q is %d characters long: use at most %d letters, digits, '_' or '-'", truncate(name, 40), len(name), MaxNameLen)
-	}
 	for i := 0; i < len(name); i++ {
 		if !nameByte(name[i]) {
-			return Errorf(CodeInvalidName, "name %q has %q at position %d: use only letters, digits, '_' or '-'", truncate(name, 40), rune(name[i]), i+1)
+			// Said in characters, not bytes: "héllo" has 'é' at
+			// position 2, which is what its writer counts.
+			r, _ := utf8.DecodeRuneInString(name[i:])
+			return Errorf(CodeInvalidName, "name %q has %q at position %d: use only letters, digits, '_' or '-'", truncate(name, 40), r, utf8.RuneCountInString(name[:i])+1)
 		}
+	}
+	// Every byte is a character here, so the length in bytes is the
+	// length in characters.
+	if len(name) > MaxNameLen {
+		return Errorf(CodeInvalidName, "name %q is %d characters long: use at most %d letters, digits, '_' or '-'", truncate(name, 40), len(name), MaxNameLen)
 	}
 	return nil
 }
@@ -56,6 +62,9 @@ func nameByte(c byte) bool {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never cut a character in two
 	}
 	return s[:n] + "..."
 }
@@ -92,14 +101,18 @@ func NormalizeChannel(s string) (string, error) {
 
 // ValidateSharedKey checks a shared-data key: 1-64 of [A-Za-z0-9_.:-].
 func ValidateSharedKey(key string) error {
-	if key == "" || len(key) > 64 {
-		return Errorf(CodeBadRequest, "shared key %q must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", truncate(key, 70))
+	if key == "" {
+		return Errorf(CodeBadRequest, "shared key %q must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", key)
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if !nameByte(c) && c != '.' && c != ':' {
-			return Errorf(CodeBadRequest, "shared key %q has %q: use letters, digits, '_', '.', ':' or '-'", truncate(key, 70), rune(c))
+			r, _ := utf8.DecodeRuneInString(key[i:]) // the character, not its first byte
+			return Errorf(CodeBadRequest, "shared key %q has %q: use letters, digits, '_', '.', ':' or '-'", truncate(key, 70), r)
 		}
+	}
+	if len(key) > 64 {
+		return Errorf(CodeBadRequest, "shared key %q must be 1-64 characters of letters, digits, '_', '.', ':' or '-'", truncate(key, 70))
 	}
 	if key[0] == '.' {
 		return Errorf(CodeBadRequest, "shared key %q must not start with '.'", key)

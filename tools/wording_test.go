@@ -39,3 +39,18 @@ func TestNullArgumentsAreLeftOut(t *testing.T) {
 	mcptest.Contains(t, "send with a null", c.OK("send", map[string]any{"to": "bob", "content": "hi", "reply_to": nil, "type": nil}), "Delivered to bob")
 	mcptest.Contains(t, "send with a null content", c.Fails("send", map[string]any{"to": "bob", "content": nil}), `needs "content"`)
 }
+
+// A name or key with a character outside the allowed ones is refused
+// naming that character and where it is, counted in characters: a model
+// that typed "héllo" is told of 'é', never of the first byte of its
+// encoding, nor that a short name in another script is too long.
+func TestUnicodeNamesAreRefusedByTheirCharacter(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	got := c.Fails("register", map[string]any{"name": "héllo"})
+	mcptest.Contains(t, "register héllo", got, `'é' at position 2`)
+	got = c.Fails("register", map[string]any{"name": "名前名前名前名前名前名前"})
+	mcptest.Contains(t, "register a name of 12 kanji", got, `'名' at position 1`)
+	mcptest.NotContains(t, "register a name of 12 kanji", got, "characters long")
+	c.OK("register", map[string]any{"name": "alice"})
+	mcptest.Contains(t, "share under clé", c.Fails("share", map[string]any{"key": "clé", "content": "x"}), `has 'é'`)
+}
