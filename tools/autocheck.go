@@ -67,10 +67,15 @@ func (s *Server) autoCheck(ctx context.Context, req *mcp.CallToolRequest, in aut
 		return text(fmt.Sprintf("Auto checking stopped for %s. Call check to read messages.", name)), nil, nil
 	case !hooked:
 		// The setting is only read by hooks: without them, "started"
-		// would promise mail that nothing shows.
-		return text(fmt.Sprintf("Saved: show new messages every %s for %s. But no ipcmesh hook has run for %s yet, so nothing shows them on its own: "+
+		// would promise mail that nothing shows. A status call saved
+		// nothing, so it must not say it did.
+		what := fmt.Sprintf("Saved: show new messages every %s for %s.", every, name)
+		if status {
+			what = fmt.Sprintf("Auto checking is set to every %s for %s.", every, name)
+		}
+		return text(fmt.Sprintf("%s But no ipcmesh hook has run for %s yet, so nothing shows them on its own: "+
 			"the user must install the hooks (`ipcmesh install claude --name %s`, or gemini; Windsurf has no hooks) and restart this assistant. Until then, call check (wait_seconds waits for mail).",
-			every, name, name, name)), nil, nil
+			what, name, name)), nil, nil
 	case status:
 		return text(fmt.Sprintf("Auto checking is on for %s: the ipcmesh hooks show new messages every %s.", name, every)), nil, nil
 	}

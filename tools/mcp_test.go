@@ -537,6 +537,11 @@ func TestAutoCheck(t *testing.T) {
 	if err != nil || set.IntervalMinutes != 5 {
 		t.Errorf("saved setting %+v, %v; want 5 minutes", set, err)
 	}
+	// Asked for the status, it says the setting and that nothing acts on
+	// it, but not that it saved anything: it saved nothing.
+	status := a.ok("auto_check", nil)
+	mcptest.Contains(t, "status without hooks", status, "every 5 minutes", "no ipcmesh hook has run for dora")
+	mcptest.NotContains(t, "status without hooks", status, "Saved")
 	// A hook runs for dora, as a client runs it at every prompt.
 	if out, err := m.command(nil, "hook", "check", "--format", "text", "--as", "dora").CombinedOutput(); err != nil {
 		t.Fatalf("hook check: %v\n%s", err, out)
