@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -31,7 +33,11 @@ func (c *core) explainArguments(next mcp.MethodHandler) mcp.MethodHandler {
 			return res, err
 		}
 		t, ok := r.Content[0].(*mcp.TextContent)
-		if !ok || !strings.HasPrefix(t.Text, sdkInvalid) {
+		if !ok {
+			return res, err
+		}
+		detail, ok := argumentsDetail(t.Text)
+		if !ok {
 			return res, err
 		}
 		list, lerr := next(ctx, "tools/list", &mcp.ListToolsRequest{Session: call.Session, Params: &mcp.ListToolsParams{}})
@@ -41,7 +47,6 @@ func (c *core) explainArguments(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		for _, tool := range tools.Tools {
 			if tool.Name == call.Params.Name {
-				detail := strings.TrimPrefix(t.Text, sdkInvalid)
 				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{
 					&mcp.TextContent{Text: wrongArguments(tool, call.Params.Arguments, detail)},
 				}}, nil
@@ -73,6 +78,52 @@ func dropNulls(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		return next(ctx, method, req)
 	}
+}
+
+// sdkUnmarshal begins the SDK's answer to arguments that fit the input
+// schema but not the Go type they are read into: a number such as 1e30
+// for an integer argument.
+const sdkUnmarshal = "json: cannot unmarshal "
+
+// sdkField finds the argument an sdkUnmarshal answer is about: "... into
+// Go struct field tools.checkArgs.wait_seconds of type int".
+var sdkField = regexp.MustCompile(`Go struct field (?:[\w]+\.)*(\w+) of type`)
+
+// sdkBound finds a bound a number broke in the SDK's detail: "minimum: -1/1
+// is less than 0.000000" (the number is a fraction, the bound a float).
+var sdkBound = regexp.MustCompile(`(minimum|maximum): (-?\d+)/(\d+) is (?:less|greater) than (-?[\d.]+)`)
+
+// argumentsDetail returns what the SDK's answer text says is wrong with a
+// call's arguments, in words a model can act on, and whether the text is
+// such an answer at all (not a tool's own error).
+func argumentsDetail(text string) (string, bool) {
+	switch {
+	case strings.HasPrefix(text, sdkInvalid):
+		detail := strings.TrimPrefix(text, sdkInvalid)
+		return sdkBound.ReplaceAllStringFunc(detail, func(m string) string {
+			g := sdkBound.FindStringSubmatch(m)
+			got := g[2]
+			if g[3] != "1" {
+				got += "/" + g[3]
+			}
+			bound := g[4]
+			if f, err := strconv.ParseFloat(bound, 64); err == nil {
+				bound = strconv.FormatFloat(f, 'f', -1, 64)
+			}
+			if g[1] == "minimum" {
+				return fmt.Sprintf("must be %s or more, got %s", bound, got)
+			}
+			return fmt.Sprintf("must be %s or less, got %s", bound, got)
+		}), true
+	case strings.HasPrefix(text, sdkUnmarshal):
+		// The schema let it through, so it is a number out of the
+		// range of its Go type, which the SDK words as a Go error.
+		if g := sdkField.FindStringSubmatch(text); g != nil {
+			return g[1] + ": the number is out of range: give a whole number of a sensible size", true
+		}
+		return "a number is out of range: give whole numbers of a sensible size", true
+	}
+	return "", false
 }
 
 // sdkPaths shortens the schema paths of the SDK's detail to argument
