@@ -90,10 +90,14 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		what = "new messages from " + in.From
 	}
 	if len(r.Messages) == 0 {
+		msg := fmt.Sprintf("No %s for %s.", what, name)
 		if wait > 0 {
-			return text(fmt.Sprintf("No %s for %s (waited %s).", what, name, wait)), nil, nil
+			msg = fmt.Sprintf("No %s for %s (waited %s).", what, name, wait)
 		}
-		return text(fmt.Sprintf("No %s for %s.", what, name)), nil, nil
+		if in.From != "" {
+			msg += noSuchInstance(ctx, p, in.From)
+		}
+		return text(msg), nil, nil
 	}
 
 	var b strings.Builder

@@ -68,3 +68,20 @@ func TestSearchUntilAndEarlierNames(t *testing.T) {
 	mcptest.Contains(t, "until later", bob.ok("search", map[string]any{"query": "zebra", "until": "2100-01-01"}), "1 message")
 	mcptest.Contains(t, "bad until", bob.fails("search", map[string]any{"query": "zebra", "until": "soon"}), "until:")
 }
+
+// A name mistyped in a filter (check from, history with, search from)
+// finds nothing: the answer says that no instance has that name and which
+// one was likely meant, rather than read as a quiet inbox.
+func TestMistypedFilterNameIsNamed(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "reviewer")
+	c.OK("register", map[string]any{"name": "alice"})
+	const hint = "No instance is registered as reviewr now: did you mean reviewer?"
+	mcptest.Contains(t, "check from reviewr", c.OK("check", map[string]any{"from": "reviewr"}), "No new messages from reviewr", hint)
+	mcptest.Contains(t, "history with reviewr", c.OK("history", map[string]any{"with": "reviewr"}), "No messages in the conversation", hint)
+	mcptest.Contains(t, "search from reviewr", c.OK("search", map[string]any{"query": "auth", "from": "reviewr"}), "No message you may read", hint)
+	// A registered name with nothing to show gets no such hint.
+	mcptest.NotContains(t, "check from reviewer", c.OK("check", map[string]any{"from": "reviewer"}), "No instance")
+	mcptest.NotContains(t, "history with reviewer", c.OK("history", map[string]any{"with": "reviewer"}), "No instance")
+}

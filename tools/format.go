@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 )
 
 // bodyPrefix sets off every line of text another user wrote. No line of
@@ -86,4 +88,30 @@ func names(list []string, me string, max int) string {
 		out = append(out, n)
 	}
 	return strings.Join(out, ", ")
+}
+
+// noSuchInstance is what a result that found nothing from or with name
+// adds when no instance is registered as name: a mistyped name would
+// otherwise read as a quiet inbox or an empty conversation, and a wait
+// for its mail would wait in vain. It is "" when name is registered, and
+// when the list cannot be had: the hint is a courtesy.
+func noSuchInstance(ctx context.Context, p *election.Peer, name string) string {
+	all, err := p.List(ctx)
+	if err != nil {
+		return ""
+	}
+	known := make([]string, 0, len(all))
+	for _, in := range all {
+		if in.Name == name {
+			return ""
+		}
+		known = append(known, in.Name)
+	}
+	s := fmt.Sprintf(" No instance is registered as %s now", name)
+	if near := ipcmesh.NearNames(name, known, 3); len(near) > 0 {
+		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
+	} else {
+		s += "."
+	}
+	return s + " (list_instances shows every name.)"
 }

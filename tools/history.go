@@ -106,16 +106,21 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		what += window(since, until)
 	}
 	if len(r.Messages) == 0 {
-		if in.Since != "" || in.Until != "" {
-			return text(fmt.Sprintf("No messages in %s.", what)), nil, nil
+		var msg string
+		switch {
+		case in.Since != "" || in.Until != "":
+			msg = fmt.Sprintf("No messages in %s.", what)
+		case in.Before > 0:
+			msg = fmt.Sprintf("No messages in %s before seq %d.", what, in.Before)
+		case in.After > 0:
+			msg = fmt.Sprintf("No messages in %s after seq %d.", what, in.After)
+		default:
+			msg = fmt.Sprintf("No messages in %s yet.", what)
 		}
-		if in.Before > 0 {
-			return text(fmt.Sprintf("No messages in %s before seq %d.", what, in.Before)), nil, nil
+		if in.With != "" {
+			msg += noSuchInstance(ctx, p, in.With)
 		}
-		if in.After > 0 {
-			return text(fmt.Sprintf("No messages in %s after seq %d.", what, in.After)), nil, nil
-		}
-		return text(fmt.Sprintf("No messages in %s yet.", what)), nil, nil
+		return text(msg), nil, nil
 	}
 	var b strings.Builder
 	order := "newest first"

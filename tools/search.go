@@ -49,7 +49,11 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 		return nil, nil, c.fail(action, err)
 	}
 	if len(msgs) == 0 {
-		return text(fmt.Sprintf("No message you may read matches %q.", in.Query)), nil, nil
+		msg := fmt.Sprintf("No message you may read matches %q.", in.Query)
+		if in.From != "" {
+			msg += noSuchInstance(ctx, p, in.From)
+		}
+		return text(msg), nil, nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(len(msgs), "message"), in.Query)
