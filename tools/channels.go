@@ -122,7 +122,11 @@ func writeChannel(b *strings.Builder, c ipcmesh.Channel, me string, now time.Tim
 	} else {
 		b.WriteString(":")
 	}
-	fmt.Fprintf(b, " %s: %s; %s", human.Count(len(c.Members), "member"), names(c.Members, me, 10), human.Count(c.Messages, "message"))
+	fmt.Fprintf(b, " %s", human.Count(len(c.Members), "member"))
+	if len(c.Members) > 0 {
+		fmt.Fprintf(b, ": %s", names(c.Members, me, 10))
+	}
+	fmt.Fprintf(b, "; %s", human.Count(c.Messages, "message"))
 	if !c.LastActive.IsZero() {
 		fmt.Fprintf(b, ", last active %s", human.Ago(c.LastActive, now))
 	}

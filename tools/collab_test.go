@@ -67,6 +67,18 @@ func TestChannels(t *testing.T) {
 	bob.fails("channels", map[string]any{"action": "explode"}) // schema: action is an enum
 }
 
+// A channel every member has left is listed as having none, without an
+// empty list after the count.
+func TestChannelWithoutMembersListed(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	c.OK("register", map[string]any{"name": "alice"})
+	c.OK("channels", map[string]any{"action": "create", "name": "ops"})
+	c.OK("channels", map[string]any{"action": "leave", "name": "ops"})
+	list := c.OK("channels", map[string]any{"action": "list"})
+	mcptest.Contains(t, "list", list, "- #ops: 0 members; 0 messages (you are not a member)")
+	mcptest.NotContains(t, "list", list, "members: ;")
+}
+
 func TestPrivateChannel(t *testing.T) {
 	m := newMesh(t)
 	team := m.team("alice", "bob", "carol")
