@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/tools"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // A send to the name the assistant acts as is refused and stores nothing.
@@ -26,4 +28,33 @@ func TestSendToYourFormerNameRefused(t *testing.T) {
 	mcptest.Contains(t, "send to a former name", alice.fails("send", map[string]any{"to": "alice", "content": "for the other alice"}),
 		`cannot send to "alice"`, "alice is your own former name (you are alicia now)", "nothing was sent")
 	mcptest.Contains(t, "check", alice.ok("check", nil), "No new messages for alicia")
+}
+
+// A send that names an idempotency key used before sends nothing new, and
+// says so: a retry is answered with the message sent then, and a call
+// that reused the key for another text does not read as if it went out.
+func TestSendWithAUsedKeySaysNothingNewWasSent(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	send := func(content string) string {
+		t.Helper()
+		params := &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": content},
+			Meta: mcp.Meta{tools.IdempotencyMeta: "retry-key-0001"}}
+		res, err := c.Session.CallTool(t.Context(), params)
+		if err != nil || res.IsError {
+			t.Fatalf("send %q: %v %s", content, err, mcptest.ResultText(res))
+		}
+		return mcptest.ResultText(res)
+	}
+	mcptest.NotContains(t, "first send", send("first"), "nothing new")
+	mcptest.Contains(t, "the same key again", send("second"), "Delivered to bob", "Id retry-key-0001", "nothing new was sent")
+	r, err := bob.Check(t.Context(), 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 || r.Messages[0].Content != "first" {
+		t.Errorf("bob's inbox: %+v, want the first message alone", r.Messages)
+	}
 }

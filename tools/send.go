@@ -104,7 +104,12 @@ func describeSend(r ipc.SendResult) string {
 		Type:      ", type %s",
 		Thread:    ", thread %s",
 	}.Endings(r)
-	if m.Type == ipcmesh.TypeRequest {
+	if r.Duplicate {
+		// The broker keeps the first message of an id and compares
+		// nothing else: a call that reused a key for another text must
+		// not read as if that text went out.
+		s += " That id was sent before (a retry of the call, or an idempotency key used again): the message above went then, and nothing new was sent now."
+	} else if m.Type == ipcmesh.TypeRequest {
 		s += fmt.Sprintf(" To wait for the answer: history with thread %q and wait_seconds.", m.ID)
 	}
 	return s
