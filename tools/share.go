@@ -20,7 +20,8 @@ type shareArgs struct {
 }
 
 type getSharedArgs struct {
-	Key string `json:"key,omitempty" jsonschema:"the key; omit to list every key"`
+	Key    string `json:"key,omitempty" jsonschema:"the key; omit to list every key"`
+	Offset int    `json:"offset,omitempty" jsonschema:"with key: read on from this byte of a long value (the previous page says it)"`
 }
 
 // addShare adds share and get_shared, which keep content under a key for any
@@ -34,7 +35,7 @@ func (c *core) addShare() {
 	}, c.share)
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "get_shared",
-		Description: `Read the content stored under a key with share; without key, list the keys with sizes, descriptions and who stored them. Use for "get the shared X", "what's shared?".`,
+		Description: `Read the content stored under a key with share, a long one in pages of ` + exactSize(wholePage) + ` (offset reads on); without key, list the keys with sizes, descriptions and who stored them. Use for "get the shared X", "what's shared?".`,
 	}, c.getShared)
 }
 
@@ -59,6 +60,12 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 	if in.Key != "" {
 		action = fmt.Sprintf("get shared %q", in.Key)
 	}
+	switch {
+	case in.Offset < 0:
+		return nil, nil, fmt.Errorf("cannot %s: offset must be 0 or more, got %d", action, in.Offset)
+	case in.Offset > 0 && in.Key == "":
+		return nil, nil, fmt.Errorf("cannot %s: offset reads on in one shared value: give its key too", action)
+	}
 	p, _, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
@@ -69,12 +76,25 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 		if err != nil {
 			return nil, nil, c.fail(action, err)
 		}
+		content := sh.Content
+		if in.Offset > len(content) {
+			return nil, nil, fmt.Errorf("cannot %s: offset %d is past the end of its content, which has %d bytes", action, in.Offset, len(content))
+		}
+		// A value may be megabytes, more than a model takes in at once.
+		end := pageEnd(content, in.Offset)
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
 			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
 		}
-		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(sh.Content, bodyPrefix))
+		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(content[in.Offset:end], bodyPrefix))
+		if in.Offset > 0 || end < len(content) {
+			fmt.Fprintf(&b, "(bytes %d to %d of its %d", in.Offset, end, len(content))
+			if end < len(content) {
+				fmt.Fprintf(&b, ": for the rest, get_shared with key %q and offset %d", sh.Key, end)
+			}
+			b.WriteString(")\n")
+		}
 		return text(b.String()), nil, nil
 	}
 	list, err := p.ListShared(ctx)

@@ -10,7 +10,8 @@ import (
 )
 
 // wholePage bounds the text of one message that one history call with id
-// returns: a large message may hold megabytes, more than a model can take
+// returns, and of one shared value that one get_shared call returns: a
+// large message or value may hold megabytes, more than a model can take
 // in at once, so it reads on with offset.
 const wholePage = 64 << 10
 
@@ -36,10 +37,7 @@ func (c *core) wholeMessage(ctx context.Context, id string, offset int) (*mcp.Ca
 	if offset > len(content) {
 		return nil, fmt.Errorf("cannot %s: offset %d is past the end of its text, which has %d bytes", action, offset, len(content))
 	}
-	end := min(offset+wholePage, len(content))
-	for end < len(content) && end > offset && !utf8.RuneStart(content[end]) {
-		end-- // a page ends between characters
-	}
+	end := pageEnd(content, offset)
 	m := r.Message
 	m.Content, m.Large = content[offset:end], false
 	var b strings.Builder
@@ -52,4 +50,14 @@ func (c *core) wholeMessage(ctx context.Context, id string, offset int) (*mcp.Ca
 		b.WriteString(")\n")
 	}
 	return text(b.String()), nil
+}
+
+// pageEnd is where the page of text that starts at byte offset ends: at
+// most wholePage bytes on, between two characters.
+func pageEnd(text string, offset int) int {
+	end := min(offset+wholePage, len(text))
+	for end < len(text) && end > offset && !utf8.RuneStart(text[end]) {
+		end--
+	}
+	return end
 }
