@@ -6,6 +6,7 @@ package tools_test
 // what the servers say (results, notifications), never on sleeps.
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -359,4 +361,38 @@ func TestSetStatus(t *testing.T) {
 	alice.ok("set_status", map[string]any{"status": "idle", "description": ""})
 	mcptest.NotContains(t, "list after clearing the description", bob.ok("list_instances", nil), "backend")
 	mcptest.Contains(t, "too long", alice.fails("set_status", map[string]any{"status": strings.Repeat("x", 201)}), "200")
+}
+
+// What history's and send's descriptions say of a page and of a post is
+// what they do: a thread comes 200 messages to a page unless limit says
+// otherwise, a conversation 20; a post's answer counts its readers.
+func TestHistoryAndSendDescriptionsHold(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+
+	tl, err := c.Session.ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	descs := map[string]string{}
+	for _, tool := range tl.Tools {
+		b, _ := json.Marshal(tool.InputSchema)
+		descs[tool.Name] = tool.Description + string(b)
+	}
+	mcptest.Contains(t, "history's description", descs["history"], "default 20, for a thread 200")
+	mcptest.Contains(t, "send's description", descs["send"], "how many members a post reaches")
+
+	first := sentID(t, c.OK("send", map[string]any{"to": "bob", "content": "request 0", "type": "request"}))
+	for i := 1; i < 25; i++ {
+		if _, err := bob.SendMessage(t.Context(), ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: fmt.Sprintf("reply %d", i), ReplyTo: first}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mcptest.Contains(t, "a thread's page", c.OK("history", map[string]any{"thread": first}), "25 messages in the thread")
+	mcptest.Contains(t, "a conversation's page", c.OK("history", map[string]any{"with": "bob"}), "20 messages in the conversation")
+
+	c.OK("channels", map[string]any{"action": "create", "name": "ops", "members": []any{"bob"}})
+	mcptest.Contains(t, "a post", c.OK("send", map[string]any{"to": "#ops", "content": "hi"}), "reaches its 1 other member")
 }

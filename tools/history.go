@@ -22,7 +22,7 @@ type historyArgs struct {
 	Offset      int    `json:"offset,omitempty" jsonschema:"with id: read on from this byte of a long text (the previous page says it)"`
 	Before      uint64 `json:"before,omitempty" jsonschema:"page back: only messages before this seq (the previous page says it)"`
 	After       uint64 `json:"after,omitempty" jsonschema:"with thread: read on after this seq (the previous page says it)"`
-	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, max 200)"`
+	Limit       int    `json:"limit,omitempty" jsonschema:"messages per page (default 20, for a thread 200; max 200)"`
 	WaitSeconds int    `json:"wait_seconds,omitempty" jsonschema:"with thread: wait up to this many seconds (max 600) for the next message after that id"`
 	Since       string `json:"since,omitempty" jsonschema:"only since: 24h, 7d, 2026-01-02 or RFC 3339"`
 	Until       string `json:"until,omitempty" jsonschema:"only until: as since"`

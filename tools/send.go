@@ -32,7 +32,7 @@ func (c *core) addSend() {
 		Description: `Send a message to another instance by name, or post it to a channel with to "#name". ` +
 			`Use for "msg X: ...", "send to X: ...", "message X ...", "tell X ...", "reply to X ...", "post to #auth-dev: ...", ` +
 			`"reply to <id>: ..." (reply_to), "ask X to ..." (type request), "hand off to X" (handoff), "tell X I'm done" (done). ` +
-			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or which members a post reaches, and gives the id. ` +
+			`The reply says if it was delivered (X online), stored (X offline), queued (X not registered yet; near names suggested), forwarded (X was renamed) or how many members a post reaches, and gives the id. ` +
 			`Texts over ` + exactSize(c.largeBytes) + ` reach X as a summary and a file path; for bulk, share it and set shared.`,
 	}, c.send)
 }
