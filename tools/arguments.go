@@ -80,6 +80,48 @@ func dropNulls(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
+// dropEmptyChoices takes an optional argument restricted to listed values
+// (send's type) given as "" for one left out, as the tool itself does.
+// Some clients fill every argument they do not use with "", and the input
+// schema, which lists the values, would refuse the call. A required one
+// given as "" is left as it is, for explainArguments to name its values.
+func dropEmptyChoices(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		call, ok := req.(*mcp.CallToolRequest)
+		if !ok || call.Params == nil || !bytes.Contains(call.Params.Arguments, []byte(`""`)) {
+			return next(ctx, method, req)
+		}
+		var args map[string]json.RawMessage
+		if json.Unmarshal(call.Params.Arguments, &args) != nil {
+			return next(ctx, method, req)
+		}
+		list, err := next(ctx, "tools/list", &mcp.ListToolsRequest{Session: call.Session, Params: &mcp.ListToolsParams{}})
+		tools, ok := list.(*mcp.ListToolsResult)
+		if err != nil || !ok {
+			return next(ctx, method, req)
+		}
+		for _, tool := range tools.Tools {
+			if tool.Name != call.Params.Name {
+				continue
+			}
+			var s toolSchema
+			if b, err := json.Marshal(tool.InputSchema); err == nil {
+				json.Unmarshal(b, &s)
+			}
+			n := len(args)
+			maps.DeleteFunc(args, func(k string, v json.RawMessage) bool {
+				return string(v) == `""` && len(s.Properties[k].Enum) > 0 && !slices.Contains(s.Required, k)
+			})
+			if len(args) < n {
+				if b, err := json.Marshal(args); err == nil {
+					call.Params.Arguments = b
+				}
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
 // sdkUnmarshal begins the SDK's answer to arguments that fit the input
 // schema but not the Go type they are read into: a number such as 1e30
 // for an integer argument.

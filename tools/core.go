@@ -74,7 +74,7 @@ type identity interface {
 // and the middleware that explains wrong arguments. Every server has the
 // same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
-	c.mcp.AddReceivingMiddleware(c.explainArguments, dropNulls)
+	c.mcp.AddReceivingMiddleware(c.explainArguments, dropNulls, dropEmptyChoices)
 	c.addRegister()
 	c.addSend()
 	c.addCheck()

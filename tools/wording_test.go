@@ -41,6 +41,20 @@ func TestNullArgumentsAreLeftOut(t *testing.T) {
 	mcptest.Contains(t, "send with a null content", c.Fails("send", map[string]any{"to": "bob", "content": nil}), `needs "content"`)
 }
 
+// An optional argument restricted to listed values, given as "", is one
+// left out, as clients that fill every argument write it; a required one
+// given as "" is refused, naming its values.
+func TestEmptyChoiceIsLeftOut(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	got := c.OK("send", map[string]any{"to": "bob", "content": "hi", "type": "", "reply_to": "", "shared": ""})
+	mcptest.Contains(t, "send with empty type", got, "Delivered to bob")
+	mcptest.NotContains(t, "send with empty type", got, "type ")
+	mcptest.Contains(t, "channels with an empty action", c.Fails("channels", map[string]any{"action": ""}), "action", "one of create, list, find, join, leave")
+}
+
 // A name or key with a character outside the allowed ones is refused
 // naming that character and where it is, counted in characters: a model
 // that typed "héllo" is told of 'é', never of the first byte of its
