@@ -103,3 +103,24 @@ func TestBridgePassesOnTheFacesRefusal(t *testing.T) {
 	}
 	mcptest.Contains(t, "a send after it", c.OK("send", map[string]any{"to": "bob", "content": "small"}), "Delivered to bob")
 }
+
+// A key whose name was renamed away is refused by the face with what to do
+// at the end of its words; the bridge passes them on whole, advice and
+// all, rather than cut short.
+func TestBridgePassesOnTheWholeRefusal(t *testing.T) {
+	f := newFace(t, nil)
+	left := f.leaves()
+	key := f.key("carol")
+	f.peer("bob")
+	c := bridge(t, f.url, key)
+	mcptest.Contains(t, "a send", c.OK("send", map[string]any{"to": "bob", "content": "hello"}), "Delivered to bob")
+	// The data folder holds the face's token for carol: this joins its
+	// session, and renames it away.
+	if _, err := f.peer("carol").Rename(ctxT(t), "carol2"); err != nil {
+		t.Fatal(err)
+	}
+	f.awaitLeave(left, "carol")
+	got := c.Fails("send", map[string]any{"to": "bob", "content": "as carol again"})
+	mcptest.Contains(t, "a send after the rename", got, "409", "carol was renamed to carol2", "ipcmesh key create carol2", "which ends the forward")
+	mcptest.NotContains(t, "a send after the rename", got, "...")
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // remoteEndpoint turns the address a user gives (https://host:port,
@@ -112,11 +113,20 @@ func errorDetail(body io.Reader) string {
 		return ""
 	}
 	msg := strings.TrimSpace(e.Error.Message)
-	if len(msg) > 200 {
-		msg = msg[:200] + "..."
+	// The face's messages end with what to do, and the longest run to a
+	// few hundred bytes: the bound is for a body that is not the face's.
+	if len(msg) > maxDetail {
+		cut := maxDetail
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "..."
 	}
 	return msg
 }
+
+// maxDetail bounds the face's words that an error passes on.
+const maxDetail = 1000
 
 // unauthorizedError is the face refusing the key: it is mistyped, revoked,
 // or was made by another mesh.
