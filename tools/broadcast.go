@@ -12,6 +12,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
+// maxNamed bounds the recipients a broadcast's answer names.
+const maxNamed = 20
+
 type broadcastArgs struct {
 	Content string `json:"content" jsonschema:"the message text"`
 }
@@ -43,7 +46,9 @@ func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broad
 	}
 	var b strings.Builder
 	if len(r.Recipients) > 0 {
-		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", human.Count(len(r.Recipients), "instance"), strings.Join(r.Recipients, ", "), len(r.Online))
+		// Instance records outlive their sessions, so a mesh in use for
+		// long has many: name some, and count the rest.
+		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", human.Count(len(r.Recipients), "instance"), names(r.Recipients, "", maxNamed), len(r.Online))
 	}
 	failed := make([]string, 0, len(r.Failed))
 	for name := range r.Failed {

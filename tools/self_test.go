@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
@@ -57,4 +58,23 @@ func TestSendWithAUsedKeySaysNothingNewWasSent(t *testing.T) {
 	if len(r.Messages) != 1 || r.Messages[0].Content != "first" {
 		t.Errorf("bob's inbox: %+v, want the first message alone", r.Messages)
 	}
+}
+
+// A broadcast on a mesh of many instances names twenty of its recipients
+// and counts the rest, rather than every name that ever registered.
+func TestBroadcastToManyNamesSome(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	cfg.Limits.RegisterPerSecond, cfg.Limits.RegisterBurst = 1000, 100
+	c := serveStdio(t, cfg)
+	// One peer registers name after name; each leaves its instance record.
+	p := mcptest.JoinAs(t, cfg, "peer-00")
+	for i := 1; i < 30; i++ {
+		if _, err := p.Register(t.Context(), fmt.Sprintf("peer-%02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.OK("register", map[string]any{"name": "alice"})
+	got := c.OK("broadcast", map[string]any{"content": "all hands"})
+	mcptest.Contains(t, "broadcast", got, "Broadcast to 30 instances: peer-00, peer-01", "peer-19, 10 more (online now: 1)")
+	mcptest.NotContains(t, "broadcast", got, "peer-20", "peer-29")
 }
