@@ -78,3 +78,17 @@ func TestBroadcastToManyNamesSome(t *testing.T) {
 	mcptest.Contains(t, "broadcast", got, "Broadcast to 30 instances: peer-00, peer-01", "peer-19, 10 more (online now: 1)")
 	mcptest.NotContains(t, "broadcast", got, "peer-20", "peer-29")
 }
+
+// A send to a name nobody registered, which a channel goes by, is queued
+// as any such send is, and the answer says how to post to the channel:
+// the '#' was most likely left out.
+func TestSendToAChannelWithoutHashSaysSo(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	c.OK("channels", map[string]any{"action": "create", "name": "auth-dev", "members": []any{"bob"}})
+	got := c.OK("send", map[string]any{"to": "auth-dev", "content": "the token fix is in"})
+	mcptest.Contains(t, "send to auth-dev", got, "Queued for auth-dev", `#auth-dev is a channel: to post there, send to "#auth-dev"`)
+	mcptest.NotContains(t, "send to bobby", c.OK("send", map[string]any{"to": "bobby", "content": "hi"}), "is a channel")
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/sent"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -61,7 +62,33 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
-	return text(describeSend(r)), nil, nil
+	msg := describeSend(r)
+	if r.Queued {
+		msg += channelMeant(ctx, p, in.To)
+	}
+	return text(msg), nil, nil
+}
+
+// channelMeant is what the answer to a send queued for name adds when a
+// channel goes by that name: the model most likely meant to post there
+// and left out the '#', and the message now waits for an instance that
+// may never come. It is "" otherwise, and when the channels cannot be
+// listed: the hint is a courtesy.
+func channelMeant(ctx context.Context, p *election.Peer, name string) string {
+	norm, err := ipcmesh.NormalizeChannel(name)
+	if err != nil {
+		return ""
+	}
+	list, err := p.Channels(ctx, norm)
+	if err != nil {
+		return ""
+	}
+	for _, ch := range list {
+		if ch.Name == norm {
+			return fmt.Sprintf(" #%s is a channel: to post there, send to \"#%s\" (this message waits for an instance named %s).", norm, norm, name)
+		}
+	}
+	return ""
 }
 
 // exactSize says n bytes exactly, in the largest unit that divides it:
