@@ -56,6 +56,11 @@ func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in regi
 		verb = "Resumed the session of"
 	}
 	msg := fmt.Sprintf("%s %s. Others can now message you with send to %q.", verb, sess.Name, sess.Name)
+	if sess.EndedForward != "" {
+		// Whoever was renamed away from the name no longer gets its mail:
+		// the model must know it took the name back.
+		msg += fmt.Sprintf(" %s had been renamed to %s, and mail to %s was forwarded there: it now reaches you instead, no longer %s.", sess.Name, sess.EndedForward, sess.Name, sess.EndedForward)
+	}
 	if old != "" && old != sess.Name {
 		msg += fmt.Sprintf(" (This instance no longer acts as %s; use rename to move a name and its mail.)", old)
 	}

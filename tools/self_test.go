@@ -92,3 +92,18 @@ func TestSendToAChannelWithoutHashSaysSo(t *testing.T) {
 	mcptest.Contains(t, "send to auth-dev", got, "Queued for auth-dev", `#auth-dev is a channel: to post there, send to "#auth-dev"`)
 	mcptest.NotContains(t, "send to bobby", c.OK("send", map[string]any{"to": "bobby", "content": "hi"}), "is a channel")
 }
+
+// Registering a name that was renamed away takes it back and ends its
+// forward; the answer says so, since mail to the name no longer reaches
+// the instance it was renamed to.
+func TestRegisterOfARenamedNameSaysTheForwardEnded(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	carol := mcptest.JoinAs(t, cfg, "carol")
+	if _, err := carol.Rename(t.Context(), "carol2"); err != nil {
+		t.Fatal(err)
+	}
+	got := c.OK("register", map[string]any{"name": "carol"})
+	mcptest.Contains(t, "register carol", got, "Registered as carol", "carol had been renamed to carol2", "reaches you instead, no longer carol2")
+	mcptest.NotContains(t, "register dave", c.OK("register", map[string]any{"name": "dave"}), "had been renamed")
+}
