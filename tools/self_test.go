@@ -107,3 +107,14 @@ func TestRegisterOfARenamedNameSaysTheForwardEnded(t *testing.T) {
 	mcptest.Contains(t, "register carol", got, "Registered as carol", "carol had been renamed to carol2", "reaches you instead, no longer carol2")
 	mcptest.NotContains(t, "register dave", c.OK("register", map[string]any{"name": "dave"}), "had been renamed")
 }
+
+// set_status says what became of the description too, when the call gave
+// one: set, or cleared.
+func TestSetStatusSaysTheDescription(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	c.OK("register", map[string]any{"name": "alice"})
+	got := c.OK("set_status", map[string]any{"status": "", "description": "reviewer of the auth code"})
+	mcptest.Contains(t, "a description alone", got, "Cleared the status of alice.", `Description: "reviewer of the auth code".`)
+	mcptest.Contains(t, "a cleared description", c.OK("set_status", map[string]any{"status": "idle", "description": ""}), `Status of alice: "idle"`, "Cleared its description.")
+	mcptest.NotContains(t, "a status alone", c.OK("set_status", map[string]any{"status": "busy"}), "escription")
+}

@@ -43,8 +43,18 @@ func (c *core) setStatus(ctx context.Context, req *mcp.CallToolRequest, in setSt
 	if err := p.UpdateStatus(ctx, set); err != nil {
 		return nil, nil, c.fail(action, err)
 	}
+	msg := fmt.Sprintf("Status of %s: %q; list_instances shows it to the others.", name, in.Status)
 	if in.Status == "" {
-		return text(fmt.Sprintf("Cleared the status of %s.", name)), nil, nil
+		msg = fmt.Sprintf("Cleared the status of %s.", name)
 	}
-	return text(fmt.Sprintf("Status of %s: %q; list_instances shows it to the others.", name, in.Status)), nil, nil
+	// Said either way: a call made for the description alone must not
+	// read as if only the status changed.
+	switch {
+	case in.Description == nil:
+	case *in.Description == "":
+		msg += " Cleared its description."
+	default:
+		msg += fmt.Sprintf(" Description: %q.", *in.Description)
+	}
+	return text(msg), nil, nil
 }
