@@ -1,12 +1,9 @@
 package tools_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
-	"github.com/ipcmesh/ipcmesh/tools"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // A send to the name the assistant acts as is refused and stores nothing.
@@ -29,92 +26,4 @@ func TestSendToYourFormerNameRefused(t *testing.T) {
 	mcptest.Contains(t, "send to a former name", alice.fails("send", map[string]any{"to": "alice", "content": "for the other alice"}),
 		`cannot send to "alice"`, "alice is your own former name (you are alicia now)", "nothing was sent")
 	mcptest.Contains(t, "check", alice.ok("check", nil), "No new messages for alicia")
-}
-
-// A send that names an idempotency key used before sends nothing new, and
-// says so: a retry is answered with the message sent then, and a call
-// that reused the key for another text does not read as if it went out.
-func TestSendWithAUsedKeySaysNothingNewWasSent(t *testing.T) {
-	cfg := mcptest.MeshConfig(t)
-	c := serveStdio(t, cfg)
-	bob := mcptest.JoinAs(t, cfg, "bob")
-	c.OK("register", map[string]any{"name": "alice"})
-	send := func(content string) string {
-		t.Helper()
-		params := &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": content},
-			Meta: mcp.Meta{tools.IdempotencyMeta: "retry-key-0001"}}
-		res, err := c.Session.CallTool(t.Context(), params)
-		if err != nil || res.IsError {
-			t.Fatalf("send %q: %v %s", content, err, mcptest.ResultText(res))
-		}
-		return mcptest.ResultText(res)
-	}
-	mcptest.NotContains(t, "first send", send("first"), "nothing new")
-	mcptest.Contains(t, "the same key again", send("second"), "Delivered to bob", "Id retry-key-0001", "nothing new was sent")
-	r, err := bob.Check(t.Context(), 10, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Messages) != 1 || r.Messages[0].Content != "first" {
-		t.Errorf("bob's inbox: %+v, want the first message alone", r.Messages)
-	}
-}
-
-// A broadcast on a mesh of many instances names twenty of its recipients
-// and counts the rest, rather than every name that ever registered.
-func TestBroadcastToManyNamesSome(t *testing.T) {
-	cfg := mcptest.MeshConfig(t)
-	cfg.Limits.RegisterPerSecond, cfg.Limits.RegisterBurst = 1000, 100
-	c := serveStdio(t, cfg)
-	// One peer registers name after name; each leaves its instance record.
-	p := mcptest.JoinAs(t, cfg, "peer-00")
-	for i := 1; i < 30; i++ {
-		if _, err := p.Register(t.Context(), fmt.Sprintf("peer-%02d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.OK("register", map[string]any{"name": "alice"})
-	got := c.OK("broadcast", map[string]any{"content": "all hands"})
-	mcptest.Contains(t, "broadcast", got, "Broadcast to 30 instances: peer-00, peer-01", "peer-19, 10 more (online now: 1)")
-	mcptest.NotContains(t, "broadcast", got, "peer-20", "peer-29")
-}
-
-// A send to a name nobody registered, which a channel goes by, is queued
-// as any such send is, and the answer says how to post to the channel:
-// the '#' was most likely left out.
-func TestSendToAChannelWithoutHashSaysSo(t *testing.T) {
-	cfg := mcptest.MeshConfig(t)
-	c := serveStdio(t, cfg)
-	mcptest.JoinAs(t, cfg, "bob")
-	c.OK("register", map[string]any{"name": "alice"})
-	c.OK("channels", map[string]any{"action": "create", "name": "auth-dev", "members": []any{"bob"}})
-	got := c.OK("send", map[string]any{"to": "auth-dev", "content": "the token fix is in"})
-	mcptest.Contains(t, "send to auth-dev", got, "Queued for auth-dev", `#auth-dev is a channel: to post there, send to "#auth-dev"`)
-	mcptest.NotContains(t, "send to bobby", c.OK("send", map[string]any{"to": "bobby", "content": "hi"}), "is a channel")
-}
-
-// Registering a name that was renamed away takes it back and ends its
-// forward; the answer says so, since mail to the name no longer reaches
-// the instance it was renamed to.
-func TestRegisterOfARenamedNameSaysTheForwardEnded(t *testing.T) {
-	cfg := mcptest.MeshConfig(t)
-	c := serveStdio(t, cfg)
-	carol := mcptest.JoinAs(t, cfg, "carol")
-	if _, err := carol.Rename(t.Context(), "carol2"); err != nil {
-		t.Fatal(err)
-	}
-	got := c.OK("register", map[string]any{"name": "carol"})
-	mcptest.Contains(t, "register carol", got, "Registered as carol", "carol had been renamed to carol2", "reaches you instead, no longer carol2")
-	mcptest.NotContains(t, "register dave", c.OK("register", map[string]any{"name": "dave"}), "had been renamed")
-}
-
-// set_status says what became of the description too, when the call gave
-// one: set, or cleared.
-func TestSetStatusSaysTheDescription(t *testing.T) {
-	c := serveStdio(t, mcptest.MeshConfig(t))
-	c.OK("register", map[string]any{"name": "alice"})
-	got := c.OK("set_status", map[string]any{"status": "", "description": "reviewer of the auth code"})
-	mcptest.Contains(t, "a description alone", got, "Cleared the status of alice.", `Description: "reviewer of the auth code".`)
-	mcptest.Contains(t, "a cleared description", c.OK("set_status", map[string]any{"status": "idle", "description": ""}), `Status of alice: "idle"`, "Cleared its description.")
-	mcptest.NotContains(t, "a status alone", c.OK("set_status", map[string]any{"status": "busy"}), "escription")
 }
