@@ -100,3 +100,17 @@ func TestSetStatusSaysTheDescription(t *testing.T) {
 	mcptest.Contains(t, "a cleared description", c.OK("set_status", map[string]any{"status": "idle", "description": ""}), `Status of alice: "idle"`, "Cleared its description.")
 	mcptest.NotContains(t, "a status alone", c.OK("set_status", map[string]any{"status": "busy"}), "escription")
 }
+
+// A send that points at a shared key nothing is stored under goes out, as
+// the mesh allows (the value may be shared after), and the answer says
+// so, with the key likely meant.
+func TestSendPointingAtNoSharedValueSaysSo(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	c.OK("share", map[string]any{"key": "review:auth", "content": "the review"})
+	got := c.OK("send", map[string]any{"to": "bob", "content": "the review is in", "shared": "review-auth"})
+	mcptest.Contains(t, "send pointing at review-auth", got, "Delivered to bob", `Nothing is shared under "review-auth" yet (did you mean "review:auth"?)`)
+	mcptest.NotContains(t, "send pointing at review:auth", c.OK("send", map[string]any{"to": "bob", "content": "again", "shared": "review:auth"}), "Nothing is shared")
+}
