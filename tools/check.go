@@ -23,6 +23,12 @@ const (
 	// progressEvery is how often a waiting check reports progress, well
 	// under the common 60 s request timeout.
 	progressEvery = 10 * time.Second
+	// checkBytes bounds the text of the messages one check shows (one
+	// message is always shown, whatever its size). Twenty messages of up
+	// to 10 KiB each are more than some clients take from one tool call,
+	// and a result the client cuts or refuses would leave the model
+	// without mail that check marked read.
+	checkBytes = 64 << 10
 )
 
 type checkArgs struct {
@@ -100,16 +106,26 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		return text(msg), nil, nil
 	}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s for %s:\n", human.Count(len(r.Messages), "new message"), name)
-	ids := make([]string, len(r.Messages))
-	for i, m := range r.Messages {
-		ids[i] = m.ID
-		b.WriteString("\n")
-		c.writeMessage(&b, m, false)
+	// The messages shown, oldest first, up to checkBytes of text: those
+	// past it stay unread for the next check, as do those past the limit.
+	var body strings.Builder
+	var ids []string
+	for _, m := range r.Messages {
+		var one strings.Builder
+		one.WriteString("\n")
+		c.writeMessage(&one, m, false)
+		if len(ids) > 0 && body.Len()+one.Len() > checkBytes {
+			break
+		}
+		body.WriteString(one.String())
+		ids = append(ids, m.ID)
 	}
-	if r.Remaining > 0 {
-		fmt.Fprintf(&b, "\n(%s: call check again.)\n", human.MoreUnread(r.Remaining, in.From != ""))
+	remaining := r.Remaining + len(r.Messages) - len(ids)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s for %s:\n", human.Count(len(ids), "new message"), name)
+	b.WriteString(body.String())
+	if remaining > 0 {
+		fmt.Fprintf(&b, "\n(%s: call check again.)\n", human.MoreUnread(remaining, in.From != ""))
 	}
 	// The result is built: only now may the messages leave the inbox.
 	if _, err := p.Ack(ctx, ids); err != nil {

@@ -2,6 +2,10 @@ package tools_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
@@ -84,4 +88,44 @@ func TestMistypedFilterNameIsNamed(t *testing.T) {
 	// A registered name with nothing to show gets no such hint.
 	mcptest.NotContains(t, "check from reviewer", c.OK("check", map[string]any{"from": "reviewer"}), "No instance")
 	mcptest.NotContains(t, "history with reviewer", c.OK("history", map[string]any{"with": "reviewer"}), "No instance")
+}
+
+// A check shows mail up to a bound on its text, and leaves the rest
+// unread for the next: twenty messages of 9 KiB come over several checks,
+// each once, none marked read before it was shown.
+func TestCheckBoundsItsText(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	const n = 20
+	for i := range n {
+		body := fmt.Sprintf("message %02d: %s", i, strings.Repeat("x", 9<<10))
+		if _, err := bob.Send(t.Context(), "alice", body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int]int{}
+	for checks := 1; len(seen) < n; checks++ {
+		if checks > n {
+			t.Fatalf("still checking after %d checks; seen %v", checks, seen)
+		}
+		got := c.OK("check", nil)
+		if len(got) > 80<<10 {
+			t.Fatalf("check %d is %d bytes of text, want a bound of about 64 KiB", checks, len(got))
+		}
+		for _, m := range regexp.MustCompile(`> message (\d\d):`).FindAllStringSubmatch(got, -1) {
+			i, _ := strconv.Atoi(m[1])
+			seen[i]++
+		}
+		if len(seen) < n {
+			mcptest.Contains(t, fmt.Sprintf("check %d", checks), got, fmt.Sprintf("%d more unread: call check again", n-len(seen)))
+		}
+	}
+	for i := range n {
+		if seen[i] != 1 {
+			t.Errorf("message %02d shown %d times, want once", i, seen[i])
+		}
+	}
+	mcptest.Contains(t, "the last check", c.OK("check", nil), "No new messages for alice")
 }
