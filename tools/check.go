@@ -23,12 +23,6 @@ const (
 	// progressEvery is how often a waiting check reports progress, well
 	// under the common 60 s request timeout.
 	progressEvery = 10 * time.Second
-	// checkBytes bounds the text of the messages one check shows (one
-	// message is always shown, whatever its size). Twenty messages of up
-	// to 10 KiB each are more than some clients take from one tool call,
-	// and a result the client cuts or refuses would leave the model
-	// without mail that check marked read.
-	checkBytes = 64 << 10
 )
 
 type checkArgs struct {
@@ -106,24 +100,17 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		return text(msg), nil, nil
 	}
 
-	// The messages shown, oldest first, up to checkBytes of text: those
-	// past it stay unread for the next check, as do those past the limit.
-	var body strings.Builder
-	var ids []string
-	for _, m := range r.Messages {
-		var one strings.Builder
-		one.WriteString("\n")
-		c.writeMessage(&one, m, false)
-		if len(ids) > 0 && body.Len()+one.Len() > checkBytes {
-			break
-		}
-		body.WriteString(one.String())
-		ids = append(ids, m.ID)
+	// The messages shown, oldest first, up to maxText of text: those past
+	// it stay unread for the next check, as do those past the limit.
+	body, n := c.fitting(r.Messages, false)
+	ids := make([]string, n)
+	for i, m := range r.Messages[:n] {
+		ids[i] = m.ID
 	}
-	remaining := r.Remaining + len(r.Messages) - len(ids)
+	remaining := r.Remaining + len(r.Messages) - n
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s for %s:\n", human.Count(len(ids), "new message"), name)
-	b.WriteString(body.String())
+	fmt.Fprintf(&b, "%s for %s:\n", human.Count(n, "new message"), name)
+	b.WriteString(body)
 	if remaining > 0 {
 		fmt.Fprintf(&b, "\n(%s: call check again.)\n", human.MoreUnread(remaining, in.From != ""))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -128,4 +129,47 @@ func TestCheckBoundsItsText(t *testing.T) {
 		}
 	}
 	mcptest.Contains(t, "the last check", c.OK("check", nil), "No new messages for alice")
+}
+
+// A wait for replies shows them up to the same bound as check, marks read
+// only the direct replies it shows, and leaves the rest for the next wait
+// or check: each of twenty replies of 9 KiB is shown once.
+func TestThreadWaitBoundsItsText(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	id := sentID(t, c.OK("send", map[string]any{"to": "bob", "content": "review auth.go", "type": "request"}))
+	const n = 20
+	for i := range n {
+		body := fmt.Sprintf("reply %02d: %s", i, strings.Repeat("x", 9<<10))
+		if _, err := bob.SendMessage(t.Context(), ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: body, ReplyTo: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int]int{}
+	count := func(what, got string) {
+		t.Helper()
+		if len(got) > 80<<10 {
+			t.Fatalf("%s is %d bytes of text, want a bound of about 64 KiB", what, len(got))
+		}
+		for _, m := range regexp.MustCompile(`> reply (\d\d):`).FindAllStringSubmatch(got, -1) {
+			i, _ := strconv.Atoi(m[1])
+			seen[i]++
+		}
+	}
+	got := c.OK("history", map[string]any{"thread": id, "wait_seconds": 60})
+	count("the wait", got)
+	mcptest.Contains(t, "the wait", got, fmt.Sprintf("%d more came after these", n-len(seen)))
+	for checks := 1; len(seen) < n; checks++ {
+		if checks > n {
+			t.Fatalf("still checking after %d checks; seen %v", checks, seen)
+		}
+		count(fmt.Sprintf("check %d", checks), c.OK("check", nil))
+	}
+	for i := range n {
+		if seen[i] != 1 {
+			t.Errorf("reply %02d shown %d times, want once", i, seen[i])
+		}
+	}
 }

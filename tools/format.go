@@ -55,6 +55,29 @@ func (c *core) writeMessages(w io.Writer, msgs []ipcmesh.Message, showTo bool) {
 	}
 }
 
+// maxText bounds the text of the messages one result shows (the first is
+// always shown, whatever its size). A page of mail may hold megabytes
+// (200 messages of up to 10 KiB), more than some clients take from one
+// tool call, and a result the client cuts or refuses leaves the model
+// without what it was told it has, mail marked read included.
+const maxText = 64 << 10
+
+// fitting writes msgs as writeMessages does, up to maxText of text, and
+// returns the text and how many of msgs it holds: at least one, if any.
+func (c *core) fitting(msgs []ipcmesh.Message, showTo bool) (string, int) {
+	var b, one strings.Builder
+	for i, m := range msgs {
+		one.Reset()
+		fmt.Fprintln(&one)
+		c.writeMessage(&one, m, showTo)
+		if i > 0 && b.Len()+one.Len() > maxText {
+			return b.String(), i
+		}
+		b.WriteString(one.String())
+	}
+	return b.String(), len(msgs)
+}
+
 // wholeText says where the whole text of the large message m is: history
 // with its id, for every model, and the file on the mesh's machine for
 // one that runs there (paths).

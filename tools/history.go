@@ -179,11 +179,18 @@ func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *elect
 		}
 		return text(fmt.Sprintf("No reply after %s yet (waited %s). Wait again the same way, or go on with your work.", id, wait)), nil, nil
 	}
+	// Up to maxText of text, as check: the direct messages shown are
+	// marked read, and those past it come at once on the next wait.
+	body, n := c.fitting(r.Messages, true)
+	shown := r.Messages[:n]
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s after %s:\n", human.Count(len(r.Messages), "new message"), id)
-	c.writeMessages(&b, r.Messages, true)
-	last := r.Messages[len(r.Messages)-1]
-	if r.Done {
+	fmt.Fprintf(&b, "%s after %s:\n", human.Count(n, "new message"), id)
+	b.WriteString(body)
+	last := shown[n-1]
+	switch {
+	case n < len(r.Messages):
+		fmt.Fprintf(&b, "\n(%d more came after these: history with thread %q and wait_seconds shows them at once.)\n", len(r.Messages)-n, last.ID)
+	case r.Done:
 		done := last
 		for _, m := range r.Messages {
 			if m.Type == ipcmesh.TypeDone {
@@ -191,11 +198,11 @@ func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *elect
 			}
 		}
 		fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", done.From)
-	} else {
+	default:
 		fmt.Fprintf(&b, "\n(To wait for more: history with thread %q and wait_seconds.)\n", last.ID)
 	}
 	var mine []string
-	for _, m := range r.Messages {
+	for _, m := range shown {
 		if m.To == name && m.Channel == "" {
 			mine = append(mine, m.ID)
 		}
