@@ -173,3 +173,48 @@ func TestThreadWaitBoundsItsText(t *testing.T) {
 		}
 	}
 }
+
+// A page of history holds up to the same bound of text as check, however
+// many messages limit asks for, and the next page starts after the last
+// one shown: paged back, twenty messages of 9 KiB are each shown once.
+func TestHistoryPageBoundsItsText(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	const n = 20
+	for i := range n {
+		if _, err := bob.Send(t.Context(), "alice", fmt.Sprintf("message %02d: %s", i, strings.Repeat("x", 9<<10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[int]int{}
+	args := map[string]any{"with": "bob", "limit": 200}
+	for pages := 1; ; pages++ {
+		if pages > n {
+			t.Fatalf("still paging after %d pages; seen %v", pages, seen)
+		}
+		got := c.OK("history", args)
+		if len(got) > 80<<10 {
+			t.Fatalf("page %d is %d bytes of text, want a bound of about 64 KiB", pages, len(got))
+		}
+		for _, m := range regexp.MustCompile(`> message (\d\d):`).FindAllStringSubmatch(got, -1) {
+			i, _ := strconv.Atoi(m[1])
+			seen[i]++
+		}
+		_, rest, more := strings.Cut(got, "call history again with before ")
+		if !more {
+			break
+		}
+		var before int
+		if _, err := fmt.Sscanf(rest, "%d", &before); err != nil {
+			t.Fatalf("page %d's next page: %v in %q", pages, err, rest)
+		}
+		args["before"] = before
+	}
+	for i := range n {
+		if seen[i] != 1 {
+			t.Errorf("message %02d shown %d times, want once", i, seen[i])
+		}
+	}
+}

@@ -127,20 +127,21 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	if in.Thread != "" {
 		order = "oldest first"
 	}
-	fmt.Fprintf(&b, "%s in %s, %s:\n", human.Count(len(r.Messages), "message"), what, order)
-	c.writeMessages(&b, r.Messages, in.Channel == "")
-	if r.More {
-		last := r.Messages[len(r.Messages)-1]
+	// A page of up to 200 messages may be megabytes: it ends where
+	// maxText does, and the next page starts after what it shows.
+	body, n := c.fitting(r.Messages, in.Channel == "")
+	fmt.Fprintf(&b, "%s in %s, %s:\n", human.Count(n, "message"), what, order)
+	b.WriteString(body)
+	last := r.Messages[n-1]
+	if r.More || n < len(r.Messages) {
 		if in.Thread != "" {
 			fmt.Fprintf(&b, "\n(The thread goes on: call history again with thread %s and after %d.)\n", in.Thread, last.Seq)
 		} else {
 			fmt.Fprintf(&b, "\n(Older messages: call history again with before %d.)\n", last.Seq)
 		}
 	}
-	if in.Thread != "" {
-		if last := r.Messages[len(r.Messages)-1]; last.Type == ipcmesh.TypeDone {
-			fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", last.From)
-		}
+	if in.Thread != "" && last.Type == ipcmesh.TypeDone {
+		fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", last.From)
 	}
 	return text(b.String()), nil, nil
 }
