@@ -218,3 +218,31 @@ func TestHistoryPageBoundsItsText(t *testing.T) {
 		}
 	}
 }
+
+// Search and the inbox resource show messages up to the same bound of
+// text as check, and say how many more there are.
+func TestSearchAndInboxBoundTheirText(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	bob := mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	for i := range 20 {
+		if _, err := bob.Send(t.Context(), "alice", fmt.Sprintf("deploy note %02d: %s", i, strings.Repeat("x ", 4600))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := c.OK("search", map[string]any{"query": "deploy"})
+	if len(got) > 80<<10 {
+		t.Errorf("search is %d bytes of text, want a bound of about 64 KiB", len(got))
+	}
+	mcptest.Contains(t, "search", got, "older matches not shown", "narrow the search")
+	res, err := c.Session.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "ipc://inbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := res.Contents[0].Text
+	if len(inbox) > 80<<10 {
+		t.Errorf("the inbox resource is %d bytes of text, want a bound of about 64 KiB", len(inbox))
+	}
+	mcptest.Contains(t, "inbox", inbox, "20 unread messages", "more not shown")
+}

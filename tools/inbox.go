@@ -39,9 +39,10 @@ func (c *core) readInbox(ctx context.Context, req *mcp.ReadResourceRequest) (*mc
 		fmt.Fprintf(&b, "No unread messages for %s.\n", name)
 	} else {
 		fmt.Fprintf(&b, "%s for %s (call check to read them and mark them read):\n", human.Count(len(r.Messages)+r.Remaining, "unread message"), name)
-		c.writeMessages(&b, r.Messages, false)
-		if r.Remaining > 0 {
-			fmt.Fprintf(&b, "\n(%d more not shown)\n", r.Remaining)
+		body, n := c.fitting(r.Messages, false)
+		b.WriteString(body)
+		if more := r.Remaining + len(r.Messages) - n; more > 0 {
+			fmt.Fprintf(&b, "\n(%d more not shown)\n", more)
 		}
 	}
 	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{

@@ -55,8 +55,12 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 		}
 		return text(msg), nil, nil
 	}
+	body, n := c.fitting(msgs, true)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(len(msgs), "message"), in.Query)
-	c.writeMessages(&b, msgs, true)
+	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(n, "message"), in.Query)
+	b.WriteString(body)
+	if n < len(msgs) {
+		fmt.Fprintf(&b, "\n(%d older matches not shown, for the length of their text: narrow the search with from, channel, since or until.)\n", len(msgs)-n)
+	}
 	return text(b.String()), nil, nil
 }
