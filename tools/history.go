@@ -117,7 +117,9 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		default:
 			msg = fmt.Sprintf("No messages in %s yet.", what)
 		}
-		if in.With != "" {
+		if in.With != "" && r.With == "" {
+			// A name renamed away leads to its new name (r.With), which
+			// is registered.
 			msg += noSuchInstance(ctx, p, in.With)
 		}
 		return text(msg), nil, nil

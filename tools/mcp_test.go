@@ -412,6 +412,13 @@ func TestRenameForwards(t *testing.T) {
 	mcptest.Contains(t, "auto_check status", bob.ok("auto_check", nil), "every 3 minutes")
 	mcptest.Contains(t, "history with the old name", alice.ok("history", map[string]any{"with": "bob"}),
 		"conversation of alice with robert (bob's new name)", "alice to robert (sent to its old name bob)", "still there?")
+	carol := m.start("carol", startOpts{})
+	carol.register("carol")
+	none := carol.ok("history", map[string]any{"with": "bob"})
+	mcptest.Contains(t, "empty history with the old name", none, "No messages in the conversation of carol with robert (bob's new name)")
+	if strings.Contains(none, "No instance") {
+		t.Errorf("an empty history with a name renamed away calls it unknown: %s", none)
+	}
 }
 
 func TestErrorsAreErrorResults(t *testing.T) {
