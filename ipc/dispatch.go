@@ -95,7 +95,7 @@ func decode(op string, body json.RawMessage, v any) error {
 // [A-Za-z0-9_-]. The form leaves '.' free for the broker's own suffixes.
 func ValidateID(what, id string) error {
 	if len(id) < 8 || len(id) > 64 {
-		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q must be 8 to 64 characters: use an id such as ipc.NewID() makes", what, truncate(id, 70))
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q must be 8 to 64 characters: make one of 32 random hex digits, as ipc.NewID does", what, truncate(id, 70))
 	}
 	for i := 0; i < len(id); i++ {
 		ch := id[i]

@@ -126,7 +126,7 @@ func TestSendMissingFields(t *testing.T) {
 		words []string
 	}{
 		{"no id", map[string]string{"to": "bob", "content": "hi"}, ipcmesh.CodeBadRequest, []string{"message id", "ipc.NewID"}},
-		{"short id", ipc.SendRequest{ID: "abc", Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}, ipcmesh.CodeBadRequest, []string{"8 to 64"}},
+		{"short id", ipc.SendRequest{ID: "abc", Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}, ipcmesh.CodeBadRequest, []string{"8 to 64", "32 random hex digits"}},
 		{"id with a dot", ipc.SendRequest{ID: "abcdefgh.bob", Outgoing: ipc.Outgoing{To: "bob", Content: "hi"}}, ipcmesh.CodeBadRequest, []string{"letters, digits"}},
 		{"no to", map[string]string{"id": ipc.NewID(), "content": "hi"}, ipcmesh.CodeInvalidName, []string{"name is required"}},
 		{"bad to", ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "../etc/passwd", Content: "hi"}}, ipcmesh.CodeInvalidName, []string{"letters, digits"}},
