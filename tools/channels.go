@@ -99,7 +99,14 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 			return nil, nil, c.fail(action, err)
 		}
 		if len(in.Members) > 0 {
-			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(in.Members, ", "), ch.Name, names(ch.Members, me, 20))), nil, nil
+			// Each name once, as the model may repeat one.
+			var added []string
+			for _, n := range in.Members {
+				if !slices.Contains(added, n) {
+					added = append(added, n)
+				}
+			}
+			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(added, ", "), ch.Name, names(ch.Members, me, 20))), nil, nil
 		}
 		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 	case "leave":

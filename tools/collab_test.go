@@ -112,7 +112,7 @@ func TestPrivateChannel(t *testing.T) {
 	mcptest.Contains(t, "non-member check", carol.ok("check", nil), "No new messages")
 
 	// A member adds carol; now she reads.
-	mcptest.Contains(t, "add a member", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol"}}), "Added carol to #secret", "carol")
+	mcptest.Contains(t, "add a member", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol", "carol"}}), "Added carol to #secret;", "carol")
 	mcptest.Contains(t, "new member history", carol.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday", "noted")
 }
 
