@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
@@ -278,4 +279,16 @@ func TestLargeMessageReadWholeOverHTTP(t *testing.T) {
 	}
 	mcptest.Contains(t, "past the end", c.Fails("history", map[string]any{"id": id, "offset": big.Len() + 1}), "past the end")
 	mcptest.Contains(t, "offset alone", c.Fails("history", map[string]any{"with": "bob", "offset": 5}), "give its id too")
+
+	// An offset worked out by the model may fall inside a character: the
+	// page begins at that character, not with bytes that are no text.
+	r, err = bob.Send(t.Context(), "alice", strings.Repeat("é", 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.OK("history", map[string]any{"id": r.Message.ID, "offset": 101})
+	mcptest.Contains(t, "a page from inside a character", page, "(bytes 100 to 600 of its 600)", "> "+strings.Repeat("é", 250)+"\n")
+	if !utf8.ValidString(page) || strings.Contains(page, "\uFFFD") {
+		t.Errorf("a page from inside a character holds bytes that are no text: %q", page[:min(len(page), 200)])
+	}
 }

@@ -81,15 +81,16 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 			return nil, nil, fmt.Errorf("cannot %s: offset %d is past the end of its content, which has %d bytes", action, in.Offset, len(content))
 		}
 		// A value may be megabytes, more than a model takes in at once.
-		end := pageEnd(content, in.Offset)
+		offset := pageStart(content, in.Offset)
+		end := pageEnd(content, offset)
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
 			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
 		}
-		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(content[in.Offset:end], bodyPrefix))
-		if in.Offset > 0 || end < len(content) {
-			fmt.Fprintf(&b, "(bytes %d to %d of its %d", in.Offset, end, len(content))
+		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(content[offset:end], bodyPrefix))
+		if offset > 0 || end < len(content) {
+			fmt.Fprintf(&b, "(bytes %d to %d of its %d", offset, end, len(content))
 			if end < len(content) {
 				fmt.Fprintf(&b, ": for the rest, get_shared with key %q and offset %d", sh.Key, end)
 			}

@@ -59,4 +59,10 @@ func TestLargeSharedValueReadInPages(t *testing.T) {
 	mcptest.Contains(t, "past the end", c.Fails("get_shared", map[string]any{"key": "report", "offset": big.Len() + 1}), "past the end")
 	mcptest.Contains(t, "offset alone", c.Fails("get_shared", map[string]any{"offset": 5}), "give its key too")
 	mcptest.Contains(t, "negative offset", c.Fails("get_shared", map[string]any{"key": "report", "offset": -1}), "offset")
+
+	// An offset inside a character ("où" is o, then two bytes of ù):
+	// the page begins at that character.
+	at := strings.Index(big.String(), "où") + 2
+	page := c.OK("get_shared", map[string]any{"key": "report", "offset": at})
+	mcptest.Contains(t, "a page from inside a character", page, fmt.Sprintf("(bytes %d to ", at-1), "> ù rien ne se passe")
 }
