@@ -81,10 +81,13 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 // command most likely meant.
 func unknownCommand(name string) string {
 	cmds := commands()
-	names := make([]string, 0, len(cmds))
+	// help is handled before the command list is looked up, so it is
+	// no entry of it, but "hlep" meant it as surely as "sned" meant send.
+	names := make([]string, 0, len(cmds)+1)
 	for _, c := range cmds {
 		names = append(names, c.name)
 	}
+	names = append(names, "help")
 	if strings.HasPrefix(name, "-") {
 		return fmt.Sprintf("%q is a flag, and no command was named: give one, its flags before or after it (ipcmesh help lists the commands)", name)
 	}
