@@ -26,7 +26,9 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 	thread := c.String("thread", "", "the thread of the message `ID`, oldest first")
 	before := c.Uint64("before", 0, "page back: only messages before `SEQ` (the previous page says it)")
 	after := c.Uint64("after", 0, "with --thread, read on: only messages after `SEQ` (the previous page says it)")
-	limit := c.Int("limit", 0, fmt.Sprintf("at most `N` messages (default %d, max %d)", store.DefaultHistoryLimit, store.MaxHistoryLimit))
+	// Left out (0), the store makes a thread's page as long as a page may
+	// be, and a conversation's or a channel's DefaultHistoryLimit.
+	limit := c.Int("limit", 0, fmt.Sprintf("at most `N` messages (default %d, %d of a thread; max %d)", store.DefaultHistoryLimit, store.MaxHistoryLimit, store.MaxHistoryLimit))
 	wait := c.Duration("wait", 0, "with --thread: wait up to `DURATION` for the next message after ID")
 	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
@@ -47,7 +49,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		case *wait < 0:
 			return checkWait(*wait)
 		case *limit < 0 || *limit > store.MaxHistoryLimit:
-			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, store.MaxHistoryLimit, store.DefaultHistoryLimit)
+			def := store.DefaultHistoryLimit
+			if *thread != "" {
+				def = store.MaxHistoryLimit
+			}
+			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, store.MaxHistoryLimit, def)
 		case *wait > 0 && *thread == "":
 			return usagef("--wait waits for the next message in a thread: give --thread ID")
 		case *after > 0 && *thread == "":

@@ -118,3 +118,22 @@ func TestHistoryThreadReadsOnByTheHint(t *testing.T) {
 		t.Errorf("--after without --thread: exit %d, stderr %q; want 2 and a word of --thread", r.code, r.stderr)
 	}
 }
+
+// A thread's page holds up to 200 messages when --limit is left out, not
+// the 20 of a conversation's: the help and the error for a limit out of
+// range say which default applies.
+func TestHistoryLimitSaysTheThreadsDefault(t *testing.T) {
+	m := newHookMesh(t)
+	r := m.run("", "history", "--thread", "x", "--limit", "201")
+	if r.code != 2 || !strings.Contains(r.stderr, "leave it out for 200") {
+		t.Errorf("history --thread x --limit 201: exit %d, stderr %q; want 2 and the thread's default, 200", r.code, r.stderr)
+	}
+	r = m.run("", "history", "--with", "bob", "--limit", "201")
+	if r.code != 2 || !strings.Contains(r.stderr, "leave it out for 20\n") {
+		t.Errorf("history --with bob --limit 201: exit %d, stderr %q; want 2 and a conversation's default, 20", r.code, r.stderr)
+	}
+	r = m.run("", "history", "--help")
+	if !strings.Contains(r.stdout, "200 of a thread") {
+		t.Errorf("history --help does not give a thread's default page:\n%s", r.stdout)
+	}
+}
