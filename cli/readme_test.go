@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +126,70 @@ func TestREADMEEnvironmentTableHasEveryVariable(t *testing.T) {
 	for _, v := range table {
 		if !read[v] {
 			t.Errorf("README's environment table has %s, which no code reads", v)
+		}
+	}
+}
+
+// jsonBlocks returns the ```json blocks of the subsection "### title" of
+// the README, readme, in order.
+func jsonBlocks(t *testing.T, readme, title string) []string {
+	t.Helper()
+	_, sec, ok := strings.Cut(readme, "\n### "+title+"\n")
+	if !ok {
+		t.Fatalf("README.md has no subsection %q", title)
+	}
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var blocks []string
+	for {
+		var block string
+		if _, sec, ok = strings.Cut(sec, "```json\n"); !ok {
+			return blocks
+		}
+		block, sec, _ = strings.Cut(sec, "```")
+		blocks = append(blocks, block)
+	}
+}
+
+// The configuration files the README shows for Claude Code, Gemini CLI and
+// Windsurf are what install writes into an empty home folder, for the
+// binary and the names the README uses.
+func TestREADMEConfigsAreWhatInstallWrites(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the README's paths are Unix paths")
+	}
+	const exe = "/home/you/go/bin/ipcmesh"
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		section, client, name string
+		files                 []string // the README's blocks, in order
+	}{
+		{"Claude Code", "claude", "builder", []string{".claude.json", ".claude/settings.json"}},
+		{"Gemini CLI", "gemini", "gemini", []string{".gemini/settings.json"}},
+		{"Windsurf", "windsurf", "cascade", []string{".codeium/windsurf/mcp_config.json"}},
+	} {
+		home, _ := installHome(t)
+		var out, errb lockedBuffer
+		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Self: exe}
+		if code := Run(e, "install", []string{tc.client, "--name", tc.name}); code != 0 {
+			t.Fatalf("install %s: exit %d: %s", tc.client, code, errb.String())
+		}
+		blocks := jsonBlocks(t, string(readme), tc.section)
+		if len(blocks) < len(tc.files) {
+			t.Fatalf("README's %s has %d JSON blocks, want %d", tc.section, len(blocks), len(tc.files))
+		}
+		for i, f := range tc.files {
+			var shown any
+			if err := json.Unmarshal([]byte(blocks[i]), &shown); err != nil {
+				t.Fatalf("README's %s, block %d: %v", tc.section, i+1, err)
+			}
+			if written := readJSON(t, filepath.Join(home, f)); !reflect.DeepEqual(shown, any(written)) {
+				got, _ := json.MarshalIndent(written, "", "  ")
+				t.Errorf("README's %s shows for %s:\n%s\ninstall --name %s writes:\n%s", tc.section, f, blocks[i], tc.name, got)
+			}
 		}
 	}
 }
