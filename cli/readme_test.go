@@ -193,3 +193,50 @@ func TestREADMEConfigsAreWhatInstallWrites(t *testing.T) {
 		}
 	}
 }
+
+// The README's layout of the source (under "How it works") names every
+// folder that holds a package, so that a package added is explained there.
+func TestREADMELayoutNamesEveryPackage(t *testing.T) {
+	sec := readmeSection(t, "How it works")
+	_, layout, ok := strings.Cut(sec, "```\ncmd/ipcmesh")
+	if !ok {
+		t.Fatal("README's How it works has no layout block starting with cmd/ipcmesh")
+	}
+	layout, _, _ = strings.Cut(layout, "```")
+	named := map[string]bool{}
+	for _, line := range strings.Split("cmd/ipcmesh"+layout, "\n") {
+		// The folders come before the first run of spaces, separated by
+		// ", " when a line names several.
+		first, _, _ := strings.Cut(line, "  ")
+		for _, dir := range strings.Split(first, ", ") {
+			named[strings.TrimSuffix(dir, "/")] = true
+		}
+	}
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != ".." {
+			return filepath.SkipDir
+		}
+		rel, err := filepath.Rel("..", path)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if strings.HasPrefix(rel, "cmd/ipc_") {
+			rel = "cmd/ipc_*"
+		}
+		gos, _ := filepath.Glob(filepath.Join(path, "*.go"))
+		if len(gos) > 0 && !named[rel] {
+			t.Errorf("README's layout under How it works does not name %s/", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
