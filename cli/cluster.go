@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 // maxClusterNodes bounds --nodes: a raft group of more than 7 only slows
@@ -52,7 +53,7 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 	}
 	defer l.Close()
 	quiet.Store(false)
-	fmt.Fprintf(e.Stdout, "ipcmesh cluster: %d NATS JetStream nodes on %s (data in %s); Ctrl-C stops them\n", *nodes, cluster.DefaultHost, *dir)
+	fmt.Fprintf(e.Stdout, "ipcmesh cluster: %s on %s (data in %s); Ctrl-C stops them\n", human.Count(*nodes, "NATS JetStream node"), cluster.DefaultHost, *dir)
 	vars := "IPC_STORE=" + l.URL()
 	fmt.Fprintln(e.Stdout, vars)
 	if *nodes < 3 {
