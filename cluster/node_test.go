@@ -2,13 +2,13 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -94,13 +94,15 @@ func TestNodeFailsFastWhenItsPortIsTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	start := time.Now()
 	_, err = cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "n1", Dir: t.TempDir(), Port: port})
 	if err == nil {
 		t.Fatal("started on a port that is taken")
 	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("failed after %v; want it at once", took)
+	// A node that missed the failed bind would wait out its start
+	// timeout and say so; how long the failure took says nothing on a
+	// busy machine.
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waited out the start timeout: %v; want the failed bind", err)
 	}
 	t.Log(err)
 	want := "start NATS node n1 on 127.0.0.1:" + strconv.Itoa(port)
