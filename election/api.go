@@ -294,11 +294,11 @@ func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.Ch
 // broker's ipc.MaxWait too, is asked for in pieces (waitPiece).
 func (p *Peer) CheckMail(ctx context.Context, req ipc.CheckRequest) (ipc.CheckResult, error) {
 	wait := time.Duration(min(max(req.WaitMS, 0), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
-	deadline := time.Now().Add(wait)
+	deadline := p.now().Add(wait)
 	for {
-		req.WaitMS = min(max(time.Until(deadline), 0), p.piece).Milliseconds()
+		req.WaitMS = min(max(deadline.Sub(p.now()), 0), p.piece).Milliseconds()
 		r, err := p.checkOnce(ctx, req)
-		if err != nil || len(r.Messages) > 0 || time.Until(deadline) < time.Millisecond {
+		if err != nil || len(r.Messages) > 0 || deadline.Sub(p.now()) < time.Millisecond {
 			return r, err
 		}
 	}

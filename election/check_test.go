@@ -62,8 +62,16 @@ func TestCheckWaitLastsTheWholeWait(t *testing.T) {
 	m.join("") // hosts the broker
 	const piece, wait = 50 * time.Millisecond, 180 * time.Millisecond
 	var rec pieces
-	bob := m.joinWith("bob", watchChecks(m, func(req *ipc.CheckRequest) { rec.add(req) }))
+	// As far as the peer can tell, each piece lasts just what it asks
+	// for: on a busy machine the first alone could outlast the whole
+	// wait, which would then be asked for in one piece.
+	var clock pieceClock
+	bob := m.joinWith("bob", watchChecks(m, func(req *ipc.CheckRequest) {
+		rec.add(req)
+		clock.advance(time.Duration(req.WaitMS) * time.Millisecond)
+	}))
 	bob.piece = piece
+	bob.now = clock.now
 	start := time.Now()
 	r, err := bob.Check(ctxT(t), 10, wait)
 	took := time.Since(start)
@@ -79,15 +87,34 @@ func TestCheckWaitLastsTheWholeWait(t *testing.T) {
 			t.Errorf("asked the broker to wait %v, over the cap of %v (%v)", w, piece, asked)
 		}
 	}
-	// Each piece takes at least what it asks for, so pieces that ask
-	// for no more than what is left of the wait sum to no more than it.
+	// By the peer's clock each piece takes what it asks for, so pieces
+	// that ask for what is left of the wait, up to the cap, sum to it.
 	var sum time.Duration
 	for _, w := range asked {
 		sum += w
 	}
-	if len(asked) < 2 || sum > wait {
-		t.Errorf("asked the broker %v; want pieces of %v and a last one for no more than was left of %v", asked, piece, wait)
+	if len(asked) != 4 || sum != wait {
+		t.Errorf("asked the broker %v; want three pieces of %v and a last one for what was left of %v", asked, piece, wait)
 	}
+}
+
+// pieceClock is the time a peer reads while it asks for a wait in pieces:
+// it moves on only by what each piece asks for.
+type pieceClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *pieceClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *pieceClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // pieces records the waits a peer asks the broker for; the peer's

@@ -66,12 +66,12 @@ func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ip
 		return ipc.WaitReplyResult{Done: true, Last: f.Message.Seq}, nil
 	}
 	after := f.Message.Seq
-	deadline := time.Now().Add(wait)
+	deadline := p.now().Add(wait)
 	for {
 		var r ipc.WaitReplyResult
-		left := min(time.Until(deadline), p.piece)
+		left := min(deadline.Sub(p.now()), p.piece)
 		err := p.Call(ctx, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: id, After: after, WaitMS: max(left.Milliseconds(), 1)}, &r)
-		if err != nil || len(r.Messages) > 0 || r.Done || time.Until(deadline) <= 0 {
+		if err != nil || len(r.Messages) > 0 || r.Done || deadline.Sub(p.now()) <= 0 {
 			return r, err
 		}
 		after = max(after, r.Last)
