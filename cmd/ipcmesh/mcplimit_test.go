@@ -6,6 +6,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -25,7 +26,13 @@ func TestMCPRefusesOversizedCall(t *testing.T) {
 	m := newMesh(t)
 	assistant := m.registeredAssistant(t, "carol")
 
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	// runTimeout bounds a command; this call's encoding alone costs this
+	// process some 20 s of CPU under the race detector (the go-sdk copies
+	// the 65 MiB several times, and each copy is checked byte range by
+	// byte range), which on a busy two-core machine took 65 to 90 s.
+	// The bound only turns a server that never answers into a failure.
+	const hugeCallTimeout = 5 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), hugeCallTimeout)
 	defer cancel()
 	huge := strings.Repeat("x", 65<<20)
 	_, err := assistant.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "dave", "content": huge}})
