@@ -188,14 +188,24 @@ const attemptTimeout = 3 * time.Second
 const retryPause = 100 * time.Millisecond
 
 // retry calls f with a context of attemptTimeout until it succeeds with
-// something other than a timeout, or ctx ends; it returns f's last error.
+// something other than a timeout, or ctx ends; it returns f's last error,
+// or, when ctx ended during an attempt, the last answer the cluster gave:
+// the attempt cut short says nothing of why the tries failed, and which
+// of the two is returned would otherwise depend on the moment ctx ends.
 func retry(ctx context.Context, f func(context.Context) error) error {
+	var answer error
 	for {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		err := f(actx)
 		cancel()
+		if err != nil && ctx.Err() != nil && answer != nil && unanswered(err) {
+			return answer
+		}
 		if err == nil || ctx.Err() != nil || !retryable(err) {
 			return err
+		}
+		if !unanswered(err) {
+			answer = err
 		}
 		select {
 		case <-ctx.Done():
@@ -203,6 +213,12 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 		case <-time.After(retryPause):
 		}
 	}
+}
+
+// unanswered reports whether err is a request that ran out of time rather
+// than an answer.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout)
 }
 
 // awaitingServers is a refusal for want of servers, which Open asks
