@@ -233,6 +233,20 @@ func (p *page) do(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// clickRedrawn clicks what selector finds in one step of the page's own
+// script. The sidebar and the inbox are drawn anew whenever a list loads
+// or an event comes, and chromedp.Click, which finds its node and clicks
+// it in separate steps, failed now and then with "Could not find node
+// with given id" when a redraw came in between.
+func (p *page) clickRedrawn(selector string) {
+	p.t.Helper()
+	q, _ := json.Marshal(selector)
+	click := fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return false; e.click(); return true; })()`, q)
+	if !eval[bool](p, click) {
+		p.t.Fatalf("nothing on the page to click at %s\npage text:\n%s", selector, p.text())
+	}
+}
+
 // eval evaluates a JavaScript expression in the page into v.
 func eval[T any](p *page, expr string) T {
 	p.t.Helper()
@@ -367,7 +381,7 @@ func TestBrowserPage(t *testing.T) {
 	p.waitFor("the live stream connected after the reload", `document.getElementById('conn').dataset.state === 'live'`)
 
 	// The conversation with builder: its earlier message from history.
-	p.do(chromedp.Click(chromedp.CSS(`#instances [data-name="builder"]`)))
+	p.clickRedrawn(`#instances [data-name="builder"]`)
 	p.waitFor("builder's earlier message", messageShown("Build of ipcmesh finished: all tests passed."))
 
 	// A message sent by the CLI shows up live.
@@ -433,7 +447,7 @@ func TestBrowserPage(t *testing.T) {
 	p.waitFor("an unread badge on reviewer", `(document.querySelector('#instances [data-name="reviewer"] .count') || {}).textContent === '1'`)
 	p.do(chromedp.Click(chromedp.ID("inbox-link")))
 	p.waitFor("the inbox with reviewer's message", messageShown("Please look at PR 42"))
-	p.do(chromedp.Click(chromedp.CSS(`#messages .msg[data-from="reviewer"] [data-ack]`)))
+	p.clickRedrawn(`#messages .msg[data-from="reviewer"] [data-ack]`)
 	p.waitFor("the inbox emptied by mark read", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden`)
 
 	// A narrow window: the sidebar folds away behind a toggle and the
@@ -449,7 +463,7 @@ func TestBrowserPage(t *testing.T) {
 	if v := eval[string](p, `document.getElementById('menu-toggle').getAttribute('aria-expanded')`); v != "true" {
 		t.Errorf("the open sidebar's toggle has aria-expanded=%q, want true", v)
 	}
-	p.do(chromedp.Click(chromedp.CSS(`#instances [data-name="builder"]`)))
+	p.clickRedrawn(`#instances [data-name="builder"]`)
 	p.waitFor("the sidebar closed after picking builder", sidebarClosed)
 	p.waitFor("builder's conversation on the narrow page", messageShown(fromCLI))
 	narrow := filepath.Join(t.TempDir(), "narrow.png")
