@@ -370,7 +370,8 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if err != nil {
 		return recovery{}, err
 	}
-	ck, payloads, ok, err := j.read()
+	// Whether there is anything to recover; what, is read under the lock.
+	_, _, ok, err := j.read()
 	if err != nil {
 		j.close()
 		return recovery{}, err
@@ -394,6 +395,22 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if err != nil {
 		j.close()
 		return recovery{}, err
+	}
+	// Read the journal again under the lock. The one read above may be of
+	// a broker that was still closing (a peer elected while the broker
+	// before let go of the store): closing, it committed its sends with a
+	// synced commit and cleared its journal, and the checkpoint read
+	// before is older than the file. Put back, that checkpoint would undo
+	// the commits after it, acked sends among them, and name pages they
+	// have reused since.
+	ck, payloads, ok, err := j.read()
+	if err != nil || !ok {
+		f.Close()
+		if err != nil {
+			j.close()
+			return recovery{}, err
+		}
+		return recovery{j: j}, nil
 	}
 	if err := restoreCheckpoint(f, ck); err != nil {
 		f.Close()
