@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +106,51 @@ func ids(prefix string, n int) []string {
 		out[i] = fmt.Sprintf("%s%d", prefix, i)
 	}
 	return out
+}
+
+// child is a test run again in a child process of the test binary, with a
+// variable set that makes it play its part there (see crashChild).
+type child struct {
+	cmd    *exec.Cmd
+	lines  *bufio.Scanner // its stdout
+	stderr strings.Builder
+}
+
+// startChild starts the test named test in a child process, with env set
+// to dir.
+func startChild(t *testing.T, test, env, dir string) *child {
+	t.Helper()
+	c := &child{cmd: exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+test+"$", "-test.count=1")}
+	c.cmd.Env = append(os.Environ(), env+"="+dir)
+	out, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Stderr = &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.lines = bufio.NewScanner(out)
+	return c
+}
+
+// acked reads the ids of the sends the child says it acked ("acked ID"),
+// until it has n of them or the child's stdout ends.
+func (c *child) acked(n int) []string {
+	var ids []string
+	for len(ids) < n && c.lines.Scan() {
+		if id, ok := strings.CutPrefix(c.lines.Text(), "acked "); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// kill ends the child with SIGKILL, as a crash would, and waits for it.
+func (c *child) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
 }

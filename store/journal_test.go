@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -296,30 +295,11 @@ func TestKilledDuringSendsKeepsAckedOnes(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKilledDuringSendsKeepsAckedOnes$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChild+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var acked []string
-	lines := bufio.NewScanner(out)
-	for len(acked) < 300 && lines.Scan() {
-		if id, ok := strings.CutPrefix(lines.Text(), "acked "); ok {
-			acked = append(acked, id)
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	c := startChild(t, "TestKilledDuringSendsKeepsAckedOnes", crashChild, dir)
+	acked := c.acked(300)
+	c.kill(t)
 	if len(acked) < 300 {
-		t.Fatalf("the child acked %d sends before it stopped: %s", len(acked), stderr.String())
+		t.Fatalf("the child acked %d sends before it stopped: %s", len(acked), c.stderr.String())
 	}
 	s := reopen(t, dir)
 	for _, id := range acked {

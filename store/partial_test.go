@@ -1,11 +1,9 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,28 +22,14 @@ func TestKilledDuringBackupLeavesNoPartialCopy(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKilledDuringBackupLeavesNoPartialCopy$", "-test.count=1")
-	cmd.Env = append(os.Environ(), backupChild+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	c := startChild(t, "TestKilledDuringBackupLeavesNoPartialCopy", backupChild, dir)
+	for c.lines.Scan() && c.lines.Text() != "embedding" {
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(out)
-	for lines.Scan() && lines.Text() != "embedding" {
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	c.kill(t)
 	backups := filepath.Join(dir, "backups")
 	entries, _ := os.ReadDir(backups)
 	if len(entries) != 2 {
-		t.Fatalf("the killed backup left %d files in backups/, want the finished backup and the partial one (child: %s)", len(entries), stderr.String())
+		t.Fatalf("the killed backup left %d files in backups/, want the finished backup and the partial one (child: %s)", len(entries), c.stderr.String())
 	}
 
 	s := openIn(t, dir, func(o *Options) { o.LargeMessageBytes = 64 })

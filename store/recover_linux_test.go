@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -27,24 +26,9 @@ func TestFullDiskAtReplayKeepsTheJournal(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestKilledDuringSendsKeepsAckedOnes$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChild+"="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var acked []string
-	lines := bufio.NewScanner(out)
-	for len(acked) < 20 && lines.Scan() {
-		if id, ok := strings.CutPrefix(lines.Text(), "acked "); ok {
-			acked = append(acked, id)
-		}
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	c := startChild(t, "TestKilledDuringSendsKeepsAckedOnes", crashChild, dir)
+	acked := c.acked(20)
+	c.kill(t)
 	if len(acked) < 20 || !journalPending(dir) {
 		t.Fatalf("the killed child acked %d sends and left a journal to replay: %v", len(acked), journalPending(dir))
 	}
