@@ -24,19 +24,7 @@ func TestEventStreamWhoseClientStopsReading(t *testing.T) {
 	key := f.key("alice")
 	bob := f.peer("bob")
 
-	u, err := url.Parse(f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(4096)
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /api/v1/events HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
-	br := bufio.NewReader(c)
+	br := slowGet(t, f, "/api/v1/events", key)
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -78,19 +66,7 @@ func TestLargeAnswerWhoseClientStopsReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.(*net.TCPConn).SetReadBuffer(4096)
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET /api/v1/messages/"+sent.Message.ID+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
-	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+	if line, err := slowGet(t, f, "/api/v1/messages/"+sent.Message.ID, key).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
 		t.Fatalf("the fetch's answer begins %q, %v", line, err)
 	}
 	// Nothing more is read: the request must end all the same.
@@ -100,4 +76,25 @@ func TestLargeAnswerWhoseClientStopsReading(t *testing.T) {
 		defer f.srv.sessions.mu.Unlock()
 		return len(sess.uses) == 0
 	})
+}
+
+// slowGet sends a GET of path with key on a connection of its own whose
+// receive buffer is small, so that an answer the test does not read
+// fills it soon, and returns the reader of the answer. The connection is
+// closed when the test ends.
+func slowGet(t *testing.T, f *face, path, key string) *bufio.Reader {
+	t.Helper()
+	u, err := url.Parse(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
+	return bufio.NewReader(c)
 }
