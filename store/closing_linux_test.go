@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,6 +58,61 @@ func TestOpenWaitingForAClosingStoreKeepsItsLastSends(t *testing.T) {
 	defer b.s.Close()
 	if n, err := b.s.UnreadCount("bob"); err != nil || n != 100 {
 		t.Fatalf("bob has %d unread (%v) after the next Open; want all 100 acked sends", n, err)
+	}
+}
+
+// An Open that waits for another broker reads the send journal once it
+// holds the lock, not before: a broker that took the store meanwhile,
+// acked sends and went down with the machine leaves them in its journal
+// only. Read before the lock, the journal had nothing to recover, and the
+// sends were lost.
+func TestOpenWaitingForABrokerThatWentDownReplaysItsJournal(t *testing.T) {
+	const n = 50
+	c := journaledSends(t, n)
+	dir := t.TempDir()
+	db := filepath.Join(dir, dbFile)
+	if err := os.WriteFile(db, c.checkpoint, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The other broker holds the database file; its journal has nothing
+	// in it yet.
+	other, err := os.OpenFile(db, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	held := openedFiles(t, db)
+	type opened struct {
+		s   *Store
+		err error
+	}
+	next := make(chan opened, 1)
+	go func() {
+		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
+		next <- opened{s, err}
+	}()
+	for deadline := time.Now().Add(time.Minute); openedFiles(t, db) <= held; {
+		if time.Now().After(deadline) {
+			t.Fatal("the next Open never opened the database file")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// It acks n sends, then the power goes: the database file is as at
+	// its checkpoint, the journal holds the sends. The lock goes with it.
+	if err := os.WriteFile(filepath.Join(dir, journalFile), c.journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	b := <-next
+	if b.err != nil {
+		t.Fatalf("Open after the broker before went down: %v", b.err)
+	}
+	defer b.s.Close()
+	if got, want := unreadIDs(t, b.s, "bob"), sent(n); !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the next Open: %d messages %v, want the %d acked sends", len(got), got, n)
 	}
 }
 

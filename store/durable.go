@@ -319,16 +319,17 @@ var errJournalAlone = errors.New("the database of the send journal is gone")
 // recovery is what Open learns from the journal before bbolt reads the
 // database file.
 type recovery struct {
-	j        *journal
-	held     *os.File // the database file, locked and repaired, for bbolt to open
-	payloads [][]byte // the sends to store again
-	db       *bolt.DB
-	hold     *bolt.Tx // the checkpoint, held until the journal is cleared
+	j         *journal
+	held      *os.File // the database file, locked (and repaired), for bbolt to open
+	recovered bool     // the journal named a checkpoint, now put back
+	payloads  [][]byte // the sends to store again
+	db        *bolt.DB
+	hold      *bolt.Tx // the checkpoint, held until the journal is cleared
 }
 
 // pin holds the checkpoint the journal names while Open stores its sends.
 func (r *recovery) pin() error {
-	if r.held == nil {
+	if !r.recovered {
 		return nil
 	}
 	tx, err := r.db.Begin(false)
@@ -352,10 +353,10 @@ func (r *recovery) abandon() {
 	}
 }
 
-// prepareJournal opens the journal and, when it names a checkpoint (the
-// broker before did not close the store: it was killed, or the machine
-// went down), locks the database file and puts the checkpoint back, so
-// that bbolt opens a file whose every page is whole.
+// prepareJournal opens the journal, locks the database file for bbolt to
+// open and, when the journal names a checkpoint (the broker before did not
+// close the store: it was killed, or the machine went down), puts the
+// checkpoint back, so that bbolt opens a file whose every page is whole.
 func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if !journalOn {
 		// A journal left by a build that keeps one must not be ignored:
@@ -370,47 +371,43 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if err != nil {
 		return recovery{}, err
 	}
-	// Whether there is anything to recover; what, is read under the lock.
-	_, _, ok, err := j.read()
-	if err != nil {
-		j.close()
-		return recovery{}, err
-	}
-	if !ok {
-		return recovery{j: j}, nil
-	}
 	// The checkpoint a journal names is a commit bbolt synced: a database
 	// file missing or empty since was taken away by hand, not by a crash.
 	// Putting the checkpoint's meta page into a new file would make one
-	// that only looks damaged.
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+	// that only looks damaged. Asked before lockDB creates the file.
+	_, _, ok, err := j.read()
+	if err == nil && ok {
+		err = alone(dir, path)
+	}
+	if err != nil {
 		j.close()
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return recovery{}, err
-		}
-		return recovery{}, fmt.Errorf("%w: the send journal %s holds sends to store again into %s, which is missing or empty: put that database file back, or move the journal out of the data folder to start with an empty store (its sends are then lost)",
-			errJournalAlone, filepath.Join(dir, journalFile), path)
+		return recovery{}, err
 	}
 	f, err := lockDB(path, timeout)
 	if err != nil {
 		j.close()
 		return recovery{}, err
 	}
-	// Read the journal again under the lock. The one read above may be of
-	// a broker that was still closing (a peer elected while the broker
-	// before let go of the store): closing, it committed its sends with a
-	// synced commit and cleared its journal, and the checkpoint read
-	// before is older than the file. Put back, that checkpoint would undo
-	// the commits after it, acked sends among them, and name pages they
-	// have reused since.
+	// What to recover is read under the lock, held until bbolt has the
+	// file. Read before it, the journal could be that of a broker that held
+	// the store meanwhile: one still closing (a peer elected while the
+	// broker before let go of it), which stores its last sends with a
+	// synced commit and clears its journal, so that the checkpoint read
+	// before is older than the file, and put back would undo the commits
+	// after it, acked sends among them, and name pages they have reused
+	// since; or one that took the store, acked sends and went down, whose
+	// journal would then go unread and its sends, after a power loss, lost.
 	ck, payloads, ok, err := j.read()
-	if err != nil || !ok {
+	if err == nil && ok {
+		err = alone(dir, path)
+	}
+	if err != nil {
 		f.Close()
-		if err != nil {
-			j.close()
-			return recovery{}, err
-		}
-		return recovery{j: j}, nil
+		j.close()
+		return recovery{}, err
+	}
+	if !ok {
+		return recovery{j: j, held: f}, nil
 	}
 	if err := restoreCheckpoint(f, ck); err != nil {
 		f.Close()
@@ -419,7 +416,21 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	}
 	// The header is still on disk: clear it once the sends are stored.
 	j.off = headerFixed
-	return recovery{j: j, held: f, payloads: payloads}, nil
+	return recovery{j: j, held: f, recovered: true, payloads: payloads}, nil
+}
+
+// alone returns prepareJournal's error for a journal to replay whose
+// database file is missing or empty, and nil for a file with pages.
+func alone(dir, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.Size() > 0:
+		return nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	return fmt.Errorf("%w: the send journal %s holds sends to store again into %s, which is missing or empty: put that database file back, or move the journal out of the data folder to start with an empty store (its sends are then lost)",
+		errJournalAlone, filepath.Join(dir, journalFile), path)
 }
 
 // metaTxidOf returns the txid of a meta page, and whether it is a whole
@@ -455,7 +466,7 @@ func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
 	if r.j == nil {
 		return d, nil
 	}
-	if r.held != nil {
+	if r.recovered {
 		// The sends are stored again, by a commit bbolt synced, unless
 		// this store is opened without syncs: the journal that held them
 		// goes only once they are on disk all the same.

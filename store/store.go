@@ -166,7 +166,7 @@ func Open(opts Options) (*Store, error) {
 	if err == nil {
 		// bbolt reads every page when it opens a file for writing, and a
 		// damaged one crashes the process there: check it first, under the
-		// lock prepareJournal took if it repaired the file.
+		// lock prepareJournal took, where it takes one.
 		if rec.held != nil {
 			err = checkFile(path)
 		} else {
@@ -175,7 +175,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	// A store bbolt never syncs keeps no checkpoint, but one being
 	// recovered holds its checkpoint until the journal is cleared.
-	mapped := rec.held != nil || rec.j != nil && !opts.NoSync
+	mapped := rec.recovered || rec.j != nil && !opts.NoSync
 	if err == nil {
 		bopts := &bolt.Options{
 			Timeout: opts.LockTimeout,
