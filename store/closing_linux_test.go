@@ -1,10 +1,12 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,14 +39,8 @@ func TestOpenWaitingForAClosingStoreKeepsItsLastSends(t *testing.T) {
 		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
 		next <- opened{s, err}
 	}()
-	// The journal is read before the database file is opened to be
-	// locked: once the next Open holds the file too, it waits for the lock.
-	for deadline := time.Now().Add(time.Minute); openedFiles(t, db) <= held; {
-		if time.Now().After(deadline) {
-			t.Fatal("the next Open never opened the database file")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Once the next Open has the database file open, it waits for its lock.
+	awaitOpened(t, db, held)
 	for i := range 50 {
 		send(t, a, fmt.Sprintf("after-%02d", i), "alice", "bob", "acked while the next broker waited")
 	}
@@ -76,14 +72,7 @@ func TestOpenWaitingForABrokerThatWentDownReplaysItsJournal(t *testing.T) {
 	}
 	// The other broker holds the database file; its journal has nothing
 	// in it yet.
-	other, err := os.OpenFile(db, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	other := lockFile(t, db)
 	held := openedFiles(t, db)
 	type opened struct {
 		s   *Store
@@ -94,12 +83,7 @@ func TestOpenWaitingForABrokerThatWentDownReplaysItsJournal(t *testing.T) {
 		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
 		next <- opened{s, err}
 	}()
-	for deadline := time.Now().Add(time.Minute); openedFiles(t, db) <= held; {
-		if time.Now().After(deadline) {
-			t.Fatal("the next Open never opened the database file")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	awaitOpened(t, db, held)
 	// It acks n sends, then the power goes: the database file is as at
 	// its checkpoint, the journal holds the sends. The lock goes with it.
 	if err := os.WriteFile(filepath.Join(dir, journalFile), c.journal, 0o600); err != nil {
@@ -113,6 +97,72 @@ func TestOpenWaitingForABrokerThatWentDownReplaysItsJournal(t *testing.T) {
 	defer b.s.Close()
 	if got, want := unreadIDs(t, b.s, "bob"), sent(n); !slices.Equal(got, want) {
 		t.Fatalf("bob's inbox after the next Open: %d messages %v, want the %d acked sends", len(got), got, n)
+	}
+}
+
+// A restore that waited for a broker which took the data folder, acked
+// sends and went down, leaving them in its journal, stops and says a
+// broker uses the folder. Going on, it replaced the store, and its own
+// last Open put the journal's checkpoint back over the restored file.
+func TestRestoreStopsForABrokerThatTookTheFolder(t *testing.T) {
+	c := journaledSends(t, 5)
+	dir := t.TempDir()
+	db := filepath.Join(dir, dbFile)
+	if err := os.WriteFile(db, c.now, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := openTest(t, nil)
+	register(t, other, "carol")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := other.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+
+	broker := lockFile(t, db)
+	held := openedFiles(t, db)
+	restored := make(chan error, 1)
+	go func() {
+		_, err := Restore(dir, backup, time.Minute)
+		restored <- err
+	}()
+	awaitOpened(t, db, held)
+	if err := os.WriteFile(filepath.Join(dir, journalFile), c.journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	broker.Close()
+	if err := <-restored; !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "stop every ipcmesh process") {
+		t.Fatalf("restore into a folder a broker took meanwhile: %v, want ErrLocked saying what to do", err)
+	}
+	s := reopen(t, dir)
+	if got, want := unreadIDs(t, s, "bob"), sent(5); !slices.Equal(got, want) {
+		t.Fatalf("bob's inbox after the refused restore: %v, want the broker's acked sends %v", got, want)
+	}
+}
+
+// lockFile takes the lock a broker holds on the database file path, as
+// another process would: until the file it returns is closed.
+func lockFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// awaitOpened waits until this process holds more descriptors of the file
+// path than held: a store waiting for the file's lock has it open.
+func awaitOpened(t *testing.T, path string, held int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); openedFiles(t, path) <= held; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was never opened", path)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

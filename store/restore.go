@@ -78,6 +78,14 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	if err == nil {
 		dst, err = bolt.Open(live, 0o600, &bolt.Options{Timeout: lockTimeout})
 	}
+	if err == nil && journalPending(dir) {
+		// A broker took the store after the journal was looked at, acked
+		// sends and went down. Its journal names a checkpoint of the store
+		// being replaced: the next Open would put that back over the
+		// restored file.
+		dst.Close()
+		err = ErrLocked
+	}
 	if errors.Is(err, bolterrors.ErrTimeout) || errors.Is(err, ErrLocked) {
 		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
 	}
