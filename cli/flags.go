@@ -26,22 +26,29 @@ func flags(name string) *flag.FlagSet {
 // taken for text: a mistyped flag must not quietly become a message.
 // -h or --help is a helpRequest, which Run answers with the command's help.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, _, err := parseLiteral(fs, args)
+	return pos, err
+}
+
+// parseLiteral is parse that also says how many of the positionals, at
+// their end, came after the "--": text as it is, so that a "-" there is
+// the word "-", never stdin.
+func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, err error) {
 	explainDurations(fs)
-	args, literal, err := splitFlags(fs, args)
+	args, after, err := splitFlags(fs, args)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, &helpRequest{fs}
+				return nil, 0, &helpRequest{fs}
 			}
-			return nil, usagef("%v", err)
+			return nil, 0, usagef("%v", err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return append(pos, literal...), nil
+			return append(pos, after...), len(after), nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]

@@ -162,6 +162,10 @@ type meshCommand struct {
 	// cfg is the mesh's configuration, read by open before it calls the
 	// check: a command that reads input knows its limits before it joins.
 	cfg election.Config
+	// literal is how many of the positionals, at their end, were typed
+	// after "--": text, so that "send bob -- -" sends "-" rather than
+	// reading stdin. open sets it before it calls the check.
+	literal int
 }
 
 // onMesh begins a command that joins the mesh without acting as a name,
@@ -184,10 +188,11 @@ func asName(name string) *meshCommand {
 // help) says so without starting a broker. The caller closes the peer with
 // closeAll.
 func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func(pos []string) error) (*election.Peer, []string, error) {
-	pos, err := parse(c.FlagSet, args)
+	pos, literal, err := parseLiteral(c.FlagSet, args)
 	if err != nil {
 		return nil, nil, err
 	}
+	c.literal = literal
 	if c.cfg, err = meshConfig(e); err != nil {
 		return nil, nil, err
 	}
@@ -252,4 +257,12 @@ func closeAll(p *election.Peer, err *error) {
 	if cerr := p.Close(); cerr != nil && *err == nil && !errors.Is(cerr, election.ErrClosed) {
 		*err = cerr
 	}
+}
+
+// stdinDash reports whether the positionals from index from on are the one
+// word "-" that stands for stdin: typed before any "--". After it, "-" is
+// text like any other word, as `send bob -- "$msg"` must send whatever
+// $msg holds.
+func (c *meshCommand) stdinDash(pos []string, from int) bool {
+	return len(pos) == from+1 && pos[from] == "-" && c.literal == 0
 }

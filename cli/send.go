@@ -26,7 +26,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	c.StringVar(&req.ReplyTo, "reply-to", "", "the `ID` of the message this answers (makes a thread)")
 	c.StringVar(&req.Shared, "shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
 	p, _, err := c.open(ctx, e, args, func(pos []string) error {
-		return completeSend(e, &req, pos, *lines, c.cfg.MessageLimit())
+		return completeSend(e, &req, pos, c.stdinDash(pos, 1), *lines, c.cfg.MessageLimit())
 	})
 	if err != nil {
 		return err
@@ -52,9 +52,9 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 // completeSend checks the positionals of send (TO MESSAGE... or TO -) and
 // its type, and completes req with them: the recipient, the type as the
 // mesh stores it, and the content, from the words or stdin (at most limit
-// bytes of it). With lines the content is left to sendLines, which reads
-// stdin a line at a time.
-func completeSend(e Env, req *ipc.SendRequest, pos []string, lines bool, limit int) error {
+// bytes of it), which it reads when fromStdin. With lines the content is
+// left to sendLines, which reads stdin a line at a time.
+func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bool, limit int) error {
 	if len(pos) < 2 {
 		return usagef("send needs a recipient and a message")
 	}
@@ -66,7 +66,6 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, lines bool, limit i
 	}
 	req.To = pos[0]
 	words := pos[1:]
-	fromStdin := len(words) == 1 && words[0] == "-"
 	switch {
 	case lines && !fromStdin:
 		return usagef("--lines reads messages from stdin: use 'ipcmesh send --lines %s -'", req.To)
@@ -164,7 +163,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("broadcast needs a message")
 		}
 		content = strings.Join(pos, " ")
-		if content == "-" {
+		if c.stdinDash(pos, 0) {
 			limit := c.cfg.MessageLimit()
 			b, over, err := readAtMost(e.Stdin, limit)
 			if err != nil {

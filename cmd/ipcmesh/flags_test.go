@@ -92,3 +92,35 @@ func TestBadSettingNamed(t *testing.T) {
 		}
 	}
 }
+
+// A "-" after "--" is the text "-", not stdin: `send TO -- "$msg"` is how
+// a script sends whatever $msg holds, and $msg may be "-". Before "--" it
+// still reads stdin.
+func TestDashAfterDashesIsText(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "reviewer")
+	m.mustRun("register", "builder")
+
+	const stdin = "what stdin held\n"
+	for _, args := range [][]string{
+		{"send", "reviewer", "--", "-"},
+		{"send", "--", "reviewer", "-"},
+		{"broadcast", "--", "-"},
+		{"send", "reviewer", "-"},
+		{"broadcast", "-"},
+	} {
+		if r := m.runIn(stdin, args...); r.code != 0 {
+			t.Fatalf("ipcmesh %s: %s", strings.Join(args, " "), r)
+		}
+	}
+	got := m.check("--as", "reviewer").Messages
+	want := []string{"-", "-", "-", stdin, stdin}
+	if len(got) != len(want) {
+		t.Fatalf("reviewer got %d messages, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Content != w {
+			t.Errorf("message %d arrived as %q, want %q", i+1, got[i].Content, w)
+		}
+	}
+}
