@@ -36,10 +36,16 @@ func ValidateName(name string) error {
 // FileName returns name as the stem of a file name that no other name
 // shares, even on a file system that ignores case (macOS and Windows by
 // default): each capital letter is written as '^' and the letter in lower
-// case, so "Builder" is "^builder" and "builder" stays "builder". name must
-// be valid (ValidateName).
+// case, so "Builder" is "^builder" and "builder" stays "builder". A name
+// without capitals that Windows takes for a device (IsWindowsDevice) gets
+// a '~' after it, "con" is "con~": there a file "con.token" is the
+// console, not a file ("Con" is "^con", which is none). No name holds '^' or '~', so no two names meet. name must be valid
+// (ValidateName).
 func FileName(name string) string {
 	if strings.IndexFunc(name, isUpper) < 0 {
+		if IsWindowsDevice(name) {
+			return name + "~"
+		}
 		return name
 	}
 	var b strings.Builder
@@ -51,6 +57,24 @@ func FileName(name string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// IsWindowsDevice reports whether Windows opens a file whose name is stem,
+// with any extension and in any case, as a device: CON, PRN, AUX, NUL,
+// COM0 to COM9 and LPT0 to LPT9. Writing "nul.token" there writes
+// nowhere, and reading "con.token" waits for the keyboard.
+func IsWindowsDevice(stem string) bool {
+	switch strings.ToLower(stem) {
+	case "con", "prn", "aux", "nul":
+		return true
+	}
+	if len(stem) == 4 && stem[3] >= '0' && stem[3] <= '9' {
+		switch strings.ToLower(stem[:3]) {
+		case "com", "lpt":
+			return true
+		}
+	}
+	return false
 }
 
 func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }

@@ -72,6 +72,18 @@ func TestFileName(t *testing.T) {
 		"Builder": "^builder",
 		"BUILDER": "^b^u^i^l^d^e^r",
 		"b-2_X":   "b-2_^x",
+		// Windows opens these as devices, whatever the extension.
+		"con":     "con~",
+		"nul":     "nul~",
+		"aux":     "aux~",
+		"prn":     "prn~",
+		"com1":    "com1~",
+		"lpt9":    "lpt9~",
+		"Con":     "^con",
+		"NUL":     "^n^u^l",
+		"com10":   "com10",
+		"console": "console",
+		"con-2":   "con-2",
 	} {
 		got := FileName(name)
 		if got != want {
@@ -82,5 +94,9 @@ func TestFileName(t *testing.T) {
 			t.Errorf("FileName(%q) and FileName(%q) differ only in case", name, other)
 		}
 		seen[strings.ToLower(got)] = name
+		// Nor may a file name be a device of Windows.
+		if IsWindowsDevice(got) {
+			t.Errorf("FileName(%q) = %q, which Windows opens as a device", name, got)
+		}
 	}
 }

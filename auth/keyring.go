@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -20,7 +21,7 @@ import (
 //	FILE.token  the token for NAME and a newline (0600), where FILE is
 //	            ipcmesh.FileName(NAME): names that differ only in case
 //	            get files of their own even where the file system
-//	            ignores case
+//	            ignores case, and no name's file is a Windows device
 //	current     the name saved last and a newline (0600)
 //	FILE.register  the session id of a register of NAME whose token is
 //	            not kept yet, so that a retry resumes its session (0600)
@@ -173,7 +174,12 @@ func (k Keyring) path(name, ext string) (string, error) {
 }
 
 // legacyPath is where name's token was kept, beside path, before file
-// names kept case apart; the same as path for a name without capitals.
+// names kept case apart and kept clear of Windows' device names; the same
+// as path for a name that needed neither. On Windows a device's name was
+// never a file (and opening it opens the device), so none is looked for.
 func legacyPath(path, name string) string {
+	if runtime.GOOS == "windows" && ipcmesh.IsWindowsDevice(name) {
+		return path
+	}
 	return filepath.Join(filepath.Dir(path), name+".token")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,49 @@ func TestRegisterSession(t *testing.T) {
 	os.WriteFile(path, []byte("not an id\n"), 0o600)
 	if got, kept, _ := k.RegisterSession("bob"); kept || !validSessionID(got) {
 		t.Errorf("a file with no session id in it: %q, kept %v", got, kept)
+	}
+}
+
+// A name that Windows takes for a device (aux, nul, con, com1) keeps its
+// token in a file of another name: there "aux.token" is the device, which
+// swallows what is written and, for con, waits for the keyboard when read.
+// A token kept as "aux.token" before is still found where it can be a file.
+func TestKeyringWindowsDeviceNames(t *testing.T) {
+	keys := testKeys(t, "device")
+	expires := time.Now().Add(time.Hour)
+	tok := func(name string) string {
+		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: expires})
+	}
+	dir := t.TempDir()
+	k := Keyring{Dir: dir}
+	sessions := filepath.Join(dir, "sessions")
+	devices := []string{"con", "nul", "com1", "lpt9"}
+	for _, name := range devices {
+		if err := k.Save(name, tok(name)); err != nil {
+			t.Fatal(err)
+		}
+		wantLoad(t, k, name, tok(name))
+	}
+	entries, err := os.ReadDir(sessions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		stem, _, _ := strings.Cut(e.Name(), ".")
+		if slices.Contains(devices, strings.ToLower(stem)) {
+			t.Errorf("token file %s is a device on Windows", e.Name())
+		}
+	}
+	if cur, err := k.Current(); err != nil || cur != "lpt9" {
+		t.Errorf("Current() = %q, %v; want lpt9", cur, err)
+	}
+
+	if runtime.GOOS == "windows" {
+		return // no file "aux.token" can have been kept there
+	}
+	os.WriteFile(filepath.Join(sessions, "aux.token"), []byte(tok("aux")+"\n"), 0o600)
+	wantLoad(t, k, "aux", tok("aux"))
+	if _, err := os.Stat(filepath.Join(sessions, ipcmesh.FileName("aux")+".token")); err != nil {
+		t.Errorf("the old file was not kept under the new name: %v", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -172,8 +173,12 @@ func load(dataDir, name, suffix string, v any) error {
 		return err
 	}
 	data, err := os.ReadFile(p)
-	if legacy := filepath.Join(Dir(dataDir), name+suffix); errors.Is(err, fs.ErrNotExist) && legacy != p {
-		// Saved before file names kept case apart; the next save moves it.
+	// On Windows a device's name was never a file, and reading one reads
+	// the device.
+	device := runtime.GOOS == "windows" && ipcmesh.IsWindowsDevice(name)
+	if legacy := filepath.Join(Dir(dataDir), name+suffix); errors.Is(err, fs.ErrNotExist) && legacy != p && !device {
+		// Saved before file names kept case apart and clear of Windows'
+		// device names; the next save moves it.
 		p = legacy
 		data, err = os.ReadFile(p)
 	}
