@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/store"
@@ -90,6 +92,13 @@ func (p *Peer) spawn(ln net.Listener) error {
 	}
 	defer r.Close()
 	cmd.Stdout, cmd.Stderr = w, logf
+	// The broker outlives the command that starts it, by minutes: it must
+	// not keep that command's working folder, which a script may be about
+	// to remove (Windows refuses while a process works in it) or a disk to
+	// be unmounted from. It works in the data folder, and the settings
+	// that name files are made absolute for it first.
+	cmd.Dir = p.cfg.DataDir
+	cmd.Env = detachedEnv(os.Environ(), p.cfg.DataDir)
 	release, err := passListener(cmd, ln)
 	if err != nil {
 		w.Close()
@@ -142,6 +151,30 @@ func (p *Peer) spawn(ln net.Listener) error {
 		return &reportedError{msg: msg, kind: store.ErrDamaged}
 	}
 	return errors.New(msg)
+}
+
+// pathSettings are the settings a broker reads that name files or folders.
+var pathSettings = []string{"IPC_PROFILE_DIR", "IPC_TRACE_DIR", "IPC_NATS_CREDS", "IPC_NATS_CA"}
+
+// detachedEnv is env for a detached broker that runs in another working
+// folder: IPC_DATA_DIR is dataDir (absolute), and a relative path in one
+// of pathSettings is made absolute from this process's working folder, so
+// that the broker reads the files this command was told of.
+func detachedEnv(env []string, dataDir string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "IPC_DATA_DIR":
+			continue
+		case v != "" && slices.Contains(pathSettings, k) && !filepath.IsAbs(v):
+			if abs, err := filepath.Abs(v); err == nil {
+				kv = k + "=" + abs
+			}
+		}
+		out = append(out, kv)
+	}
+	return append(out, "IPC_DATA_DIR="+dataDir)
 }
 
 // openBrokerLog opens the detached broker's log for appending, starting a
