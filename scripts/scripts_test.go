@@ -91,3 +91,28 @@ func TestScriptLeavesAReadOnlyConfigAlone(t *testing.T) {
 		t.Errorf("the read-only config was changed:\n%s", b)
 	}
 }
+
+// The scripts are checked out with LF line endings everywhere: Git for
+// Windows converts text files to CRLF by default (core.autocrlf), and bash,
+// in Git Bash or WSL, reads each carriage return as part of a word.
+func TestScriptsCheckedOutWithLF(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skipf("git is not on PATH: %v", err)
+	}
+	if err := exec.Command("git", "rev-parse", "--is-inside-work-tree").Run(); err != nil {
+		t.Skip("not a git checkout")
+	}
+	scripts, err := filepath.Glob("*.sh")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts found: %v", err)
+	}
+	out, err := exec.Command("git", append([]string{"check-attr", "eol", "--"}, scripts...)...).Output()
+	if err != nil {
+		t.Fatalf("git check-attr: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasSuffix(line, ": eol: lf") {
+			t.Errorf("%s: want eol lf, so that a Windows checkout does not give the script CRLF line endings", line)
+		}
+	}
+}
