@@ -14,9 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 )
 
 // Env is what a command runs with: its streams and environment. Tests and
@@ -164,9 +162,15 @@ func Run(e Env, name string, args []string) int {
 		fmt.Fprintf(e.Stderr, "ipcmesh: %s\n", unknownCommand(name))
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runCommand(ctx, e, cmd, args)
+	ctx, stop, caught := notifyInterrupt()
+	code := runCommand(ctx, e, cmd, args)
+	stop()
+	if sig := caught(); sig != nil && !untilInterrupted[name] {
+		// Interrupted, and done cleaning up: end as the signal would have,
+		// so that a script that is interrupted stops too.
+		return dieOf(sig)
+	}
+	return code
 }
 
 // runCommand is Run under ctx, which a test can call off: some commands
