@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -190,7 +191,18 @@ func (e *notAnswering) Error() string {
 	if e.op != "" {
 		what = fmt.Sprintf("did not answer %s within %v", e.op, e.due.Round(time.Second))
 	}
-	return fmt.Sprintf("the broker (pid %d) on %s %s: it may be stopped (Ctrl-Z) or busy; resume it (fg, or kill -CONT %d) or kill it (kill %d), and a peer takes its place", e.pid, e.addr, what, e.pid, e.pid)
+	return fmt.Sprintf("the broker (pid %d) on %s %s: %s, and a peer takes its place", e.pid, e.addr, what, unstickAdvice(runtime.GOOS, e.pid))
+}
+
+// unstickAdvice says, in the words of the system goos, why the process
+// pid may not answer and how to get it going or end it: kill and fg mean
+// nothing to a Windows user, and nothing there stops a process as Ctrl-Z
+// does.
+func unstickAdvice(goos string, pid int) string {
+	if goos == "windows" {
+		return fmt.Sprintf("it may be busy or hung; end it (taskkill /PID %d /F, or the Task Manager)", pid)
+	}
+	return fmt.Sprintf("it may be stopped (Ctrl-Z) or busy; resume it (fg, or kill -CONT %d) or kill it (kill %d)", pid, pid)
 }
 
 func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering }

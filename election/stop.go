@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -62,12 +63,21 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 		select {
 		case <-tick.C:
 		case <-deadline:
-			return info, fmt.Errorf("the broker (pid %d) was asked to stop but is still running after %v: it may be stopped (Ctrl-Z) or hung; kill it (kill -9 %d)", info.PID, stopTimeout, info.PID)
+			return info, fmt.Errorf("the broker (pid %d) was asked to stop but is still running after %v: %s", info.PID, stopTimeout, forceAdvice(runtime.GOOS, info.PID))
 		case <-ctx.Done():
 			return info, ctx.Err()
 		}
 	}
 	return info, nil
+}
+
+// forceAdvice says, in the words of the system goos, why the process pid
+// may not have stopped when asked and how to end it.
+func forceAdvice(goos string, pid int) string {
+	if goos == "windows" {
+		return fmt.Sprintf("it may be hung; end it (taskkill /PID %d /F, or the Task Manager)", pid)
+	}
+	return fmt.Sprintf("it may be stopped (Ctrl-Z) or hung; kill it (kill -9 %d)", pid)
 }
 
 // sameFolder reports whether a and b name one folder. A broker that
