@@ -79,7 +79,7 @@ func (k Keyring) Load(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load session token: %w", err)
 	}
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadFile(path)
 	legacy := legacyPath(path, name)
 	fromLegacy := false
 	if errors.Is(err, fs.ErrNotExist) && legacy != path {
@@ -113,7 +113,7 @@ func (k Keyring) Current() (string, error) {
 		return "", fmt.Errorf("load current name: %w", err)
 	}
 	path := filepath.Join(dir, currentFile)
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("load current name: %w", err)
 	}

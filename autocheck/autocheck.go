@@ -172,7 +172,7 @@ func load(dataDir, name, suffix string, v any) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(p)
+	data, err := atomicfile.ReadFile(p)
 	// On Windows a device's name was never a file, and reading one reads
 	// the device.
 	device := runtime.GOOS == "windows" && ipcmesh.IsWindowsDevice(name)

@@ -41,7 +41,7 @@ func writeBrokerRecord(dir string, r brokerRecord) error {
 // the file names a process that is still alive.
 func readBrokerRecord(dir string) (brokerRecord, bool) {
 	var r brokerRecord
-	b, err := os.ReadFile(filepath.Join(dir, brokerFile))
+	b, err := atomicfile.ReadFile(filepath.Join(dir, brokerFile))
 	if err != nil || json.Unmarshal(b, &r) != nil || r.PID <= 0 {
 		return r, false
 	}

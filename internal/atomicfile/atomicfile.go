@@ -18,7 +18,7 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	defer os.Remove(tmp) // fails harmlessly once renamed
-	return os.Rename(tmp, path)
+	return rename(tmp, path)
 }
 
 // Create writes path with data and mode perm unless path exists, a
