@@ -89,6 +89,18 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// homeRelative reports whether path is "~" or starts with "~" and a
+// separator, and returns what follows.
+func homeRelative(path string) (rest string, ok bool) {
+	if path == "~" {
+		return "", true
+	}
+	if len(path) > 1 && path[0] == '~' && os.IsPathSeparator(path[1]) {
+		return path[2:], true
+	}
+	return "", false
+}
+
 // FromEnv builds a Config from the environment, as every ipcmesh command
 // does. getenv is os.Getenv outside tests. Bad values are errors that name
 // the variable and say what it takes.
@@ -114,6 +126,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("find the home folder for the default data folder (set IPC_DATA_DIR instead): %w", err)
 		}
 		cfg.DataDir = filepath.Join(home, ".ipcmesh")
+	}
+	if rest, ok := homeRelative(cfg.DataDir); ok {
+		// No shell expanded the "~": an assistant's JSON config, a
+		// quoted value, PowerShell. Taken as it is, it would be a folder
+		// named "~" in whatever folder the command runs in, another data
+		// folder (and secret) in each.
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return cfg, fmt.Errorf("IPC_DATA_DIR=%q: find the home folder for its \"~\": %w; give the whole path instead", cfg.DataDir, err)
+		}
+		cfg.DataDir = filepath.Join(home, rest)
 	}
 	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
 		cfg.DataDir = abs

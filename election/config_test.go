@@ -57,3 +57,30 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 		t.Errorf("good settings: %+v, %v", cfg.Limits, err)
 	}
 }
+
+// An IPC_DATA_DIR of "~/x" that no shell expanded (an assistant's JSON
+// config, a quoted value, PowerShell) is x in the home folder, the same
+// from every working folder, not a folder named "~" in each.
+func TestFromEnvDataDirUnderHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
+	t.Chdir(t.TempDir())
+	for value, want := range map[string]string{
+		"~":                                    home,
+		"~/mesh":                               filepath.Join(home, "mesh"),
+		"~" + string(filepath.Separator) + "a": filepath.Join(home, "a"),
+		"~mesh":                                "", // another user's home in a shell: taken as it is
+	} {
+		cfg, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": value}[k] })
+		if err != nil {
+			t.Fatalf("IPC_DATA_DIR=%s: %v", value, err)
+		}
+		if want == "" {
+			want, _ = filepath.Abs(value)
+		}
+		if cfg.DataDir != want {
+			t.Errorf("IPC_DATA_DIR=%s: data folder %s, want %s", value, cfg.DataDir, want)
+		}
+	}
+}
