@@ -1,6 +1,8 @@
 package election
 
 import (
+	"unicode/utf8"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -19,13 +21,37 @@ func (cfg Config) MessageLimit() int {
 // would meet the frame limit first, whose number (IPC_MAX_FRAME_BYTES, 16
 // MiB) is not the one a sender can act on. what names the content ("the
 // message"), instead says what to do with it.
-func (p *Peer) fits(what string, n int, instead string) error {
-	limit := p.cfg.MessageLimit()
-	if n <= limit {
-		return nil
+//
+// It refuses content that is not UTF-8 too: the mesh carries text, in
+// JSON, and a byte that is not UTF-8 would arrive as U+FFFD, so that a
+// file shared or sent from stdin came back changed, its sender told "ok".
+func (p *Peer) fits(what, content, instead string) error {
+	if at := notUTF8(content); at >= 0 {
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s is not UTF-8 text (byte %d is 0x%02X), and the mesh carries text: it would arrive with such bytes replaced. Convert text to UTF-8 (iconv -t UTF-8), or send binary data as base64 (base64 FILE | ipcmesh share KEY -). Nothing was sent",
+			what, at+1, content[at])
 	}
-	return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s is %s, over the message limit of %s (IPC_MAX_MESSAGE_BYTES); %s. Nothing was sent",
-		what, human.Size(n), human.Size(limit), instead)
+	limit := p.cfg.MessageLimit()
+	if n := len(content); n > limit {
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s is %s, over the message limit of %s (IPC_MAX_MESSAGE_BYTES); %s. Nothing was sent",
+			what, human.Size(n), human.Size(limit), instead)
+	}
+	return nil
+}
+
+// notUTF8 is the offset of the first byte of s that is not UTF-8, -1 if
+// there is none.
+func notUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // largeAdvice is how to pass on a message too long for the mesh.
