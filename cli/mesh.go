@@ -193,6 +193,9 @@ func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func
 		return nil, nil, err
 	}
 	c.literal = literal
+	if err := emptyNames(c.FlagSet); err != nil {
+		return nil, nil, err
+	}
 	if c.cfg, err = meshConfig(e); err != nil {
 		return nil, nil, err
 	}
@@ -265,4 +268,27 @@ func closeAll(p *election.Peer, err *error) {
 // $msg holds.
 func (c *meshCommand) stdinDash(pos []string, from int) bool {
 	return len(pos) == from+1 && pos[from] == "-" && c.literal == 0
+}
+
+// nameFlags are the flags that take a name (or a message's id), and what
+// leaving each out does.
+var nameFlags = []struct{ name, without string }{
+	{"as", "to act as IPC_NAME or the data folder's default name"},
+	{"from", "for messages from anyone"},
+	{"with", "and give --channel or --thread instead"},
+	{"reply-to", "to start no thread"},
+}
+
+// emptyNames refuses a name flag given an empty value, as
+// `--as "$WHO"` gives it when WHO is unset: taken for a flag left out, it
+// made a script act as the data folder's default name, read and mark
+// read every message instead of one sender's, or send an answer outside
+// the thread its asker waits on.
+func emptyNames(fs *flag.FlagSet) error {
+	for _, nf := range nameFlags {
+		if f := fs.Lookup(nf.name); f != nil && isSet(fs, nf.name) && f.Value.String() == "" {
+			return usagef("--%s was given an empty value (an unset variable?): give one, or leave --%s out %s", nf.name, nf.name, nf.without)
+		}
+	}
+	return nil
 }

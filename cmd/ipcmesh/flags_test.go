@@ -124,3 +124,40 @@ func TestDashAfterDashesIsText(t *testing.T) {
 		}
 	}
 }
+
+// A name flag given an empty value, as `--as "$WHO"` gives it when WHO is
+// unset, is refused (exit 2) rather than taken for a flag left out: a
+// script would act as the data folder's default name, read and mark read
+// every message rather than one sender's, or answer outside the thread.
+func TestEmptyNameFlagRefused(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "reviewer")
+	m.mustRun("register", "builder")
+	m.mustRun("send", "--as", "builder", "reviewer", "for reviewer only")
+	m.mustRun("register", "reviewer") // the default name, which an empty --as fell back to
+
+	for _, args := range [][]string{
+		{"check", "--as", ""},
+		{"check", "--as", "reviewer", "--from", ""},
+		{"send", "--as", "", "builder", "hi"},
+		{"history", "--as", "reviewer", "--with", ""},
+		{"send", "--as", "reviewer", "--reply-to", "", "builder", "done"},
+	} {
+		r := m.run(args...)
+		flag := ""
+		for i, a := range args {
+			if a == "" {
+				flag = args[i-1]
+			}
+		}
+		if r.code != 2 || !strings.Contains(r.stderr, flag+" was given an empty value") {
+			t.Errorf("ipcmesh %q: want exit 2 naming %s, got %s", args, flag, r)
+		}
+	}
+	if got := m.check("--as", "reviewer").Messages; len(got) != 1 || got[0].Content != "for reviewer only" {
+		t.Errorf("reviewer's mail after the refused commands: %+v, want the message still unread", got)
+	}
+	if got := m.check("--as", "builder").Messages; len(got) != 0 {
+		t.Errorf("builder got %+v, want nothing sent", got)
+	}
+}
