@@ -673,3 +673,21 @@ func TestHookCommandsOnWindowsFitTheClientsShell(t *testing.T) {
 		t.Errorf("%s is not known as the hook of %s", s, dev.exe)
 	}
 }
+
+// An IPC_DATA_DIR of "~/x" that no shell expanded (PowerShell, a quoted
+// value) goes into the client's config as the folder the commands here
+// use, x in the home folder, not as a folder "~" in the client's working
+// folder.
+func TestInstallWritesTheDataFolderTheCommandsUse(t *testing.T) {
+	home, _ := installHome(t)
+	var out, errb lockedBuffer
+	env := map[string]string{"IPC_DATA_DIR": "~/mesh-data"}
+	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: testExe(t), Getenv: func(k string) string { return env[k] }}
+	if code := Run(e, "install", []string{"claude", "--name", "builder"}); code != 0 {
+		t.Fatalf("install: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	got := at(t, readJSON(t, filepath.Join(home, ".claude.json")), "mcpServers", "ipcmesh", "env", "IPC_DATA_DIR")
+	if want := filepath.Join(home, "mesh-data"); got != want {
+		t.Errorf("the server's IPC_DATA_DIR is %v, want %s", got, want)
+	}
+}

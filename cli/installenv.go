@@ -2,8 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
+
+	"github.com/ipcmesh/ipcmesh/election"
 )
 
 // envVar is one environment setting written into a client's config.
@@ -15,7 +16,8 @@ var meshKeys = []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"}
 // meshEnv is the settings of e that say which mesh a peer joins, those
 // that are set. A client started from a launcher does not have the shell's
 // environment, so install writes them, or the client would join the
-// default mesh instead of this one. A data folder is made absolute, as the
+// default mesh instead of this one. A data folder is written as the
+// commands here take it (absolute, a "~" made the home folder), as the
 // client starts in another folder.
 func meshEnv(e Env) ([]envVar, error) {
 	var env []envVar
@@ -25,9 +27,9 @@ func meshEnv(e Env) ([]envVar, error) {
 			continue
 		}
 		if k == "IPC_DATA_DIR" {
-			abs, err := filepath.Abs(v)
+			abs, err := election.DataDirPath(v)
 			if err != nil {
-				return nil, fmt.Errorf("IPC_DATA_DIR=%q: %w", v, err)
+				return nil, err
 			}
 			v = abs
 		}

@@ -89,6 +89,26 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// DataDirPath is the data folder an IPC_DATA_DIR of dir names, absolute.
+// A leading "~" and separator is the home folder: no shell expanded it in
+// an assistant's JSON config, a quoted value or PowerShell, and taken as
+// it is it would be a folder named "~" in whatever folder the command runs
+// in, another data folder (and secret) in each. A relative path is taken
+// from the working folder.
+func DataDirPath(dir string) (string, error) {
+	if rest, ok := homeRelative(dir); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("IPC_DATA_DIR=%q: find the home folder for its \"~\": %w; give the whole path instead", dir, err)
+		}
+		dir = filepath.Join(home, rest)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir, nil
+}
+
 // homeRelative reports whether path is "~" or starts with "~" and a
 // separator, and returns what follows.
 func homeRelative(path string) (rest string, ok bool) {
@@ -127,19 +147,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.DataDir = filepath.Join(home, ".ipcmesh")
 	}
-	if rest, ok := homeRelative(cfg.DataDir); ok {
-		// No shell expanded the "~": an assistant's JSON config, a
-		// quoted value, PowerShell. Taken as it is, it would be a folder
-		// named "~" in whatever folder the command runs in, another data
-		// folder (and secret) in each.
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return cfg, fmt.Errorf("IPC_DATA_DIR=%q: find the home folder for its \"~\": %w; give the whole path instead", cfg.DataDir, err)
-		}
-		cfg.DataDir = filepath.Join(home, rest)
-	}
-	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
-		cfg.DataDir = abs
+	var err error
+	if cfg.DataDir, err = DataDirPath(cfg.DataDir); err != nil {
+		return cfg, err
 	}
 	if fi, err := os.Stat(cfg.DataDir); err == nil && !fi.IsDir() {
 		// Else the first file in it fails, naming neither.
