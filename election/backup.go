@@ -90,6 +90,16 @@ func moveFile(src, dst string) error {
 	if err := os.Rename(src, dst); err == nil {
 		return nil
 	}
+	if err := copyFile(src, dst); err != nil {
+		return err
+	}
+	// Only once src is closed: Windows removes no file that is open.
+	return os.Remove(src)
+}
+
+// copyFile writes a copy of src in the place of dst, whole or not at all,
+// and closes both before it returns.
+func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -117,7 +127,7 @@ func moveFile(src, dst string) error {
 		os.Remove(tmp)
 		return bare(err)
 	}
-	return os.Remove(src)
+	return nil
 }
 
 // bare drops the file names from an error of the file system: the caller
