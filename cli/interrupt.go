@@ -25,7 +25,15 @@ var untilInterrupted = map[string]bool{
 func notifyInterrupt() (ctx context.Context, stop func(), caught func() os.Signal) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, interruptSignals...)
+	for _, sig := range interruptSignals {
+		// A signal ignored from the start stays ignored: a shell starts
+		// a script's background jobs ignoring SIGINT, so that Ctrl-C
+		// stops the script and leaves them be, and nohup-like wrappers
+		// do the same. Notify would take it up again.
+		if !signal.Ignored(sig) {
+			signal.Notify(c, sig)
+		}
+	}
 	var (
 		mu  sync.Mutex
 		sig os.Signal

@@ -60,3 +60,26 @@ func waitForWaiters(t *testing.T, m *mesh, n int) {
 	t.Helper()
 	testbin.Eventually(t, runTimeout, "a check to wait for mail", func() bool { return m.status().Waiting == n })
 }
+
+// A check started with SIGINT ignored, as a shell starts a script's
+// background job, keeps ignoring it: Ctrl-C stops the script and leaves
+// the job waiting, and the job still gets its mail.
+func TestCheckStartedIgnoringCtrlCKeepsWaiting(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skipf("bash is not on PATH: %v", err)
+	}
+	m := newMesh(t)
+	m.mustRun("register", "reviewer")
+	cmd := exec.Command("bash", "-c", `trap "" INT; exec "$0" check --wait 10m --as reviewer`, ipcmeshBin)
+	p := startCmd(t, cmd, "a check started ignoring SIGINT", m.environ(), nil)
+	waitForWaiters(t, m, 1)
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	m.mustRun("send", "--as", "builder", "reviewer", "still there?")
+	p.waitLine(p.stdout, "still there?", runTimeout)
+	if code := p.wait(runTimeout); code != 0 {
+		t.Errorf("the check exited %d, want 0 after printing its mail", code)
+	}
+}
