@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -402,4 +403,41 @@ func TestMoreReplicasThanServersIsNamed(t *testing.T) {
 	if !strings.Contains(err.Error(), "IPC_NATS_REPLICAS") || !strings.Contains(err.Error(), "fewer than 5") {
 		t.Errorf("Open with 5 replicas on 3 servers: %v; want it to say the cluster has fewer than 5 servers and to name IPC_NATS_REPLICAS", err)
 	}
+}
+
+// A single NATS server with JetStream (nats-server -js, or a broker's
+// --nats-node without routes) holds one copy of each write: the default of
+// three replicas is refused there, and the refusal says which setting
+// makes it work, at once rather than after the open's whole wait.
+func TestSingleServerNamesTheReplicasSetting(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start a NATS server of its own: %v", err)
+	}
+	t.Cleanup(node.Shutdown)
+
+	o := natsstore.Options{URL: node.ClientURL(), Store: store.Options{Dir: t.TempDir()}}
+	s, err := natsstore.Open(ctx, o, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open with 3 replicas on a server that is in no cluster succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("Open waited out its context instead of saying why it cannot work: %v", err)
+	}
+	for _, want := range []string{"IPC_NATS_REPLICAS=1", "not in a cluster", "--nats-routes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open with 3 replicas on a server of its own: %v; want it to say %q", err, want)
+		}
+	}
+
+	// With one replica the server keeps the mesh.
+	o.Replicas = 1
+	s, err = natsstore.Open(ctx, o, nil)
+	if err != nil {
+		t.Fatalf("Open with IPC_NATS_REPLICAS=1 on a server of its own: %v", err)
+	}
+	s.Close()
 }

@@ -145,6 +145,9 @@ func (s *Store) open(ctx context.Context) error {
 		if tooFewServers(err) {
 			return fmt.Errorf("%w: fewer than %d of the cluster's servers are up and part of it: start them, or set IPC_NATS_REPLICAS to at most the number of its servers (1, 3 or 5)", err, o.Replicas)
 		}
+		if unclustered(err) {
+			return fmt.Errorf("%w: the NATS server runs JetStream on its own, not in a cluster, and keeps one copy of each write: set IPC_NATS_REPLICAS=1 to keep the mesh there, or make it one of a cluster of 3 servers (a broker's --nats-node joins one with --nats-cluster and --nats-routes)", err)
+		}
 		return err
 	}
 	if err := s.openView(info); err != nil {
@@ -235,6 +238,17 @@ const errCodeNoPeers jetstream.ErrorCode = 10005
 func tooFewServers(err error) bool {
 	var api *jetstream.APIError
 	return errors.As(err, &api) && api.ErrorCode == errCodeNoPeers
+}
+
+// errCodeUnclustered is JetStream's refusal, from a server that is not
+// in a cluster, of a stream of more than one replica ("replicas > 1 not
+// supported in non-clustered mode"): a single nats-server -js, or a
+// broker's --nats-node given no routes.
+const errCodeUnclustered jetstream.ErrorCode = 10074
+
+func unclustered(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == errCodeUnclustered
 }
 
 // ensure creates the stream and the buckets, or checks they are there.
