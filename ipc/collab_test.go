@@ -215,8 +215,10 @@ func testChannelJoinLeave(t *testing.T, kind storeKind) {
 // channel_create and channel_join each take up to MaxMembers names in
 // members; the caller, whom both may add as well, is not one of them, and
 // a refusal names the count the request sent.
-func TestChannelMembersLimit(t *testing.T) {
-	m := startMesh(t, nil)
+func TestChannelMembersLimit(t *testing.T) { forEachStore(t, testChannelMembersLimit) }
+
+func testChannelMembersLimit(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	names := func(prefix string, n int) []string {
 		out := make([]string, n)

@@ -546,7 +546,11 @@ func TestShortSessionLastsItsTTL(t *testing.T) {
 // sent it included, that they act as no name now: nothing else would, as
 // an unbound connection is pushed nothing more. Other names hear nothing.
 func TestUnregisterTellsTheNamesConnections(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testUnregisterTellsTheNamesConnections)
+}
+
+func testUnregisterTellsTheNamesConnections(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	first := m.join(t, "alice")
 	second := m.dial(t)
 	second.must(t, ipc.OpResume, ipc.ResumeRequest{Token: first.Session.Token, Subscribe: true}, nil)

@@ -9,8 +9,10 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-func TestAccessKeyLifecycle(t *testing.T) {
-	m := startMesh(t, nil)
+func TestAccessKeyLifecycle(t *testing.T) { forEachStore(t, testAccessKeyLifecycle) }
+
+func testAccessKeyLifecycle(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	admin := m.dial(t) // keys need the secret, not a name
 	var made ipc.KeyCreateResult
 	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human", Label: "web page"}, &made)
@@ -72,7 +74,11 @@ func TestAccessKeyLifecycle(t *testing.T) {
 }
 
 func TestAccessKeyCreateRefusesBadInput(t *testing.T) {
-	m := startMesh(t, nil)
+	forEachStore(t, testAccessKeyCreateRefusesBadInput)
+}
+
+func testAccessKeyCreateRefusesBadInput(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	admin := m.dial(t)
 	var made ipc.KeyCreateResult
 	wantCode(t, admin.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "Bad Name!"}, &made), ipcmesh.CodeInvalidName)
