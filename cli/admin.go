@@ -10,6 +10,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -120,7 +121,7 @@ func runRestore(_ context.Context, e Env, args []string) error {
 		// The local store is not what this folder's broker serves, nor
 		// locked while it does: a restore there would say it restored
 		// the mesh and change nothing of it.
-		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", url)
+		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", natsstore.Redacted(url))
 	}
 	res, err := store.Restore(cfg.DataDir, pos[0], restoreLockWait)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 )
 
 // storeFlags are the flags that choose where a broker keeps the mesh:
@@ -121,5 +122,5 @@ func clusterNote(cfg election.Config) string {
 	if cfg.Cluster.URL == "" {
 		return ""
 	}
-	return fmt.Sprintf("; store: NATS JetStream cluster %s", cfg.Cluster.URL)
+	return fmt.Sprintf("; store: NATS JetStream cluster %s", natsstore.Redacted(cfg.Cluster.URL))
 }

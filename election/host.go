@@ -124,7 +124,7 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 		// This folder's mesh is in a cluster: a peer taking over without
 		// IPC_STORE must not split it with a store of its own.
 		if co.URL, co.Prefix = cfg.StoreURL(); co.URL != "" {
-			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", co.URL)
+			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", natsstore.Redacted(co.URL))
 		}
 	}
 	if co.URL == "" {

@@ -32,7 +32,7 @@ func Drop(ctx context.Context, opts Options) error {
 		err := del()
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) &&
 			!errors.Is(err, jetstream.ErrBucketNotFound) {
-			return fmt.Errorf("drop the mesh %s from %s: %w", opts.Prefix, opts.URL, err)
+			return fmt.Errorf("drop the mesh %s from %s: %w", opts.Prefix, Redacted(opts.URL), err)
 		}
 	}
 	return nil

@@ -70,6 +70,39 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "nats://") || strings.HasPrefix(s, "tls://")
 }
 
+// Redacted returns the server list s as messages and logs may show it:
+// the password or token a URL carries (nats://user:pass@host,
+// nats://token@host) is the cluster's key, and is shown as xxxxx.
+func Redacted(s string) string {
+	parts := strings.Split(s, ",")
+	for i, part := range parts {
+		part = strings.TrimSpace(part)
+		parts[i] = part
+		at := strings.LastIndex(part, "@")
+		if at < 0 {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || u.User == nil {
+			// Not a URL the client would take, but what precedes the @
+			// may be a secret all the same.
+			start := 0
+			if sep := strings.Index(part, "://"); sep >= 0 && sep+len("://") <= at {
+				start = sep + len("://")
+			}
+			parts[i] = part[:start] + "xxxxx" + part[at:]
+			continue
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		} else {
+			u.User = url.User("xxxxx") // a token
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
+}
+
 // ParseURL checks a server list as IPC_STORE gives it, so that a typo is
 // reported before anything is started.
 func ParseURL(s string) ([]string, error) {
@@ -81,12 +114,12 @@ func ParseURL(s string) ([]string, error) {
 		}
 		u, err := url.Parse(part)
 		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-			return nil, fmt.Errorf("store %q: %q is not a NATS server URL: give nats://host:4222, several separated by commas", s, part)
+			return nil, fmt.Errorf("store %q: %q is not a NATS server URL: give nats://host:4222, several separated by commas", Redacted(s), Redacted(part))
 		}
 		urls = append(urls, part)
 	}
 	if len(urls) == 0 {
-		return nil, fmt.Errorf("store %q names no NATS server: give nats://host:4222", s)
+		return nil, fmt.Errorf("store %q names no NATS server: give nats://host:4222", Redacted(s))
 	}
 	return urls, nil
 }
@@ -133,12 +166,12 @@ func connect(o Options, name string) (*nats.Conn, error) {
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoServers) {
-			return nil, fmt.Errorf("connect to the NATS cluster %s: no server answered: start it (ipcmesh cluster runs one on this machine) or fix IPC_STORE: %w", o.URL, err)
+			return nil, fmt.Errorf("connect to the NATS cluster %s: no server answered: start it (ipcmesh cluster runs one on this machine) or fix IPC_STORE: %w", Redacted(o.URL), err)
 		}
 		if errors.Is(err, nats.ErrAuthorization) {
-			return nil, fmt.Errorf("connect to the NATS cluster %s: it refused this broker's credentials: check IPC_NATS_CREDS, IPC_NATS_USER and IPC_NATS_PASSWORD, or IPC_NATS_TOKEN, against the cluster's accounts: %w", o.URL, err)
+			return nil, fmt.Errorf("connect to the NATS cluster %s: it refused this broker's credentials: check IPC_NATS_CREDS, IPC_NATS_USER and IPC_NATS_PASSWORD, or IPC_NATS_TOKEN, against the cluster's accounts: %w", Redacted(o.URL), err)
 		}
-		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", o.URL, err)
+		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", Redacted(o.URL), err)
 	}
 	return nc, nil
 }

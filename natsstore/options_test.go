@@ -61,3 +61,56 @@ func TestRefusedCredentialsAreNamed(t *testing.T) {
 		}
 	}
 }
+
+// A password or token written into IPC_STORE is the cluster's key: what a
+// broker says of the cluster (its errors, and so its log and the output
+// of whoever started it) names the servers without it.
+func TestCredentialsInTheURLAreNotShown(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "mesh", Password: "the-right-password", NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server did not start")
+	}
+	hostPort := strings.TrimPrefix(srv.ClientURL(), "nats://")
+	for _, c := range []struct{ url, secret string }{
+		{"nats://mesh:a-wrong-password@" + hostPort, "a-wrong-password"},
+		{"nats://a-wrong-token@" + hostPort, "a-wrong-token"},
+		{"nats://mesh:a-wrong-password@" + hostPort + ",nats://127.0.0.1:1", "a-wrong-password"},
+	} {
+		s, err := Open(t.Context(), Options{URL: c.url, Store: store.Options{Dir: t.TempDir()}}, nil)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s: opened with credentials the server refuses", c.url)
+		}
+		if strings.Contains(err.Error(), c.secret) {
+			t.Errorf("the refusal of %s shows the secret: %v", c.url, err)
+		}
+		if !strings.Contains(err.Error(), hostPort) {
+			t.Errorf("the refusal of %s does not name the server %s: %v", c.url, hostPort, err)
+		}
+	}
+
+	_, err = ParseURL("nats://mesh:the-right-password@" + hostPort + ",http://elsewhere")
+	if err == nil || strings.Contains(err.Error(), "the-right-password") {
+		t.Errorf("ParseURL of a list with a bad URL: %v; want a refusal without the password", err)
+	}
+}
+
+// What Redacted shows of each kind of server list.
+func TestRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"nats://mesh:pw@h1:4222, tls://tok@h2:4222,nats://h3:4222": "nats://mesh:xxxxx@h1:4222,tls://xxxxx@h2:4222,nats://h3:4222",
+		"nats://h1:4222":        "nats://h1:4222",
+		"nats://mesh:p%zz@h1:1": "nats://xxxxx@h1:1", // not a URL: all before the @ is hidden
+		"mesh:pw@h1:4222":       "xxxxx@h1:4222",
+		"":                      "",
+	} {
+		if got := Redacted(in); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

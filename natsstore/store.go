@@ -110,7 +110,7 @@ func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Store, error
 		s.Close()
 		if ctx.Err() != nil && retryable(err) && !tooFewServers(err) {
 			// What timed out says little; why it may have is the point.
-			err = fmt.Errorf("the NATS cluster %s did not answer in time: it has no quorum (most of its servers are down or cut off), is still electing its leaders, or cannot be reached: %w", opts.URL, err)
+			err = fmt.Errorf("the NATS cluster %s did not answer in time: it has no quorum (most of its servers are down or cut off), is still electing its leaders, or cannot be reached: %w", Redacted(opts.URL), err)
 		}
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		AllowDirect: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, o.URL, err)
+		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, Redacted(o.URL), err)
 	}
 	s.log_ = st
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
