@@ -165,6 +165,7 @@ func connect(o Options, name string) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
+		err = tellingAnswer(urls, opts, err)
 		if errors.Is(err, nats.ErrNoServers) {
 			return nil, fmt.Errorf("connect to the NATS cluster %s: no server answered: start it (ipcmesh cluster runs one on this machine) or fix IPC_STORE: %w", Redacted(o.URL), err)
 		}
@@ -174,4 +175,33 @@ func connect(o Options, name string) (*nats.Conn, error) {
 		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", Redacted(o.URL), err)
 	}
 	return nc, nil
+}
+
+// tellingAnswer returns, for a connect to several servers that failed with
+// err, the answer that says what to fix. The client reports the last
+// server it tried, in an order of its own, and counts a refused
+// connection as no answer at all: one server down hid the others'
+// refusal of the credentials (or of the TLS handshake), and the person was
+// told to start servers that were up. Each server is asked again alone;
+// only a connect that failed pays for that.
+func tellingAnswer(urls []string, opts []nats.Option, err error) error {
+	if len(urls) < 2 {
+		return err
+	}
+	var answer error
+	for _, u := range urls {
+		nc, e := nats.Connect(u, opts...)
+		switch {
+		case e == nil:
+			nc.Close() // up now: the failure was the others'
+		case errors.Is(e, nats.ErrAuthorization):
+			return e
+		case answer == nil && !errors.Is(e, nats.ErrNoServers):
+			answer = e
+		}
+	}
+	if answer != nil {
+		return answer
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/ipcmesh/ipcmesh/internal/freeport"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -111,6 +113,44 @@ func TestRedacted(t *testing.T) {
 	} {
 		if got := Redacted(in); got != want {
 			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Credentials the cluster refuses are named as such when some of the
+// servers listed are down too: the client reports the answer of the last
+// server it tried, in an order of its own, and a server that was down
+// made it "no server answered", sending the person to start servers that
+// were fine.
+func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "mesh", Password: "the-right-password", NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server did not start")
+	}
+	down, err := freeport.Pick("127.0.0.1", 3) // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{srv.ClientURL()}
+	for _, p := range down {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	// The client tries the servers in a random order: each open is
+	// another order.
+	for range 8 {
+		o := Options{URL: strings.Join(urls, ","), User: "mesh", Password: "a-wrong-password", Store: store.Options{Dir: t.TempDir()}}
+		s, err := Open(t.Context(), o, nil)
+		if err == nil {
+			s.Close()
+			t.Fatal("opened with a password the server refuses")
+		}
+		if !strings.Contains(err.Error(), "refused this broker's credentials") {
+			t.Fatalf("a refused password, with %d of the %d servers down: %v; want it to say the credentials were refused", len(down), len(urls), err)
 		}
 	}
 }
