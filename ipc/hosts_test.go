@@ -1,0 +1,73 @@
+package ipc_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// Cluster mode as two hosts see it: two brokers, each on a loopback port
+// and a data folder of its own, keep one mesh in the NATS cluster, as the
+// brokers of two machines do.
+
+// startHosts starts two brokers that share a mesh in the test cluster and
+// a secret.
+func startHosts(t *testing.T) (a, b *mesh) {
+	t.Helper()
+	prefix := natsCluster.Prefix()
+	keys := newKeys(t)
+	start := func() *mesh {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := natsstore.Open(ctx, natsstore.Options{URL: natsCluster.Get(t).URL(), Prefix: prefix, Store: store.Options{Dir: t.TempDir()}, WriteTimeout: natsWriteTimeout}, nil)
+		if err != nil {
+			t.Fatalf("open the NATS store: %v", err)
+		}
+		var o meshOptions
+		o.Config.Keys = keys
+		return serveMesh(t, st, o)
+	}
+	return start(), start()
+}
+
+// Mail sent on host A reaches its recipient on host B as it does on one
+// host: pushed at once, waking a waiting check, and the sender is told
+// the recipient is online; a channel post reaches a member on B likewise.
+func TestMailFromAnotherHostIsPushed(t *testing.T) {
+	a, b := startHosts(t)
+	if a.Addr == b.Addr {
+		t.Fatalf("both brokers serve %s", a.Addr)
+	}
+	alice := a.join(t, "alice")
+	bob := b.join(t, "bob")
+
+	res := alice.send(t, "bob", "from host A")
+	if !res.Online {
+		t.Error("a send to bob, connected to host B, says bob is offline")
+	}
+	bob.Events.await(t, ipc.EventMessage, isMessage(res.Message.ID))
+
+	waiting := b.dial(t)
+	waiting.must(t, ipc.OpResume, ipc.ResumeRequest{Token: bob.Session.Token}, nil)
+	got := make(chan ipc.CheckResult, 1)
+	go func() {
+		var r ipc.CheckResult
+		if err := waiting.call(ipc.OpCheck, ipc.CheckRequest{WaitMS: callTimeout.Milliseconds(), After: res.Message.Seq}, &r); err != nil {
+			t.Errorf("check waiting on host B: %v", err)
+		}
+		got <- r
+	}()
+	awaitWaiting(t, waiting, 1)
+	second := alice.send(t, "bob", "while bob waits")
+	if r := <-got; len(r.Messages) != 1 || r.Messages[0].ID != second.Message.ID {
+		t.Fatalf("bob's waiting check on host B returned %+v, want the message sent on host A", r.Messages)
+	}
+
+	bob.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Members: []string{"alice"}})
+	post := alice.send(t, "#ops", "deploy at noon")
+	bob.Events.await(t, ipc.EventMessage, isMessage(post.Message.ID))
+}
