@@ -15,7 +15,8 @@ import (
 // when the peer's connection is lost or made anew (a push may have been
 // missed in between), when the name leaves the mesh for being idle, and
 // never kept from a broker in cluster mode, where a key revoked at
-// another host's broker is not pushed here. A key the face does not
+// another host's broker is pushed here only once it reaches this host,
+// after the revoke was answered. A key the face does not
 // remember is checked with the broker, as before.
 
 // keyTicket is taken before a key is checked with the broker: the answer

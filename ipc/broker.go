@@ -178,6 +178,7 @@ func NewBroker(cfg Config) *Broker {
 		b.mesh = m
 		b.info.Cluster = true
 		m.Arrivals(b.arrived)
+		m.Revocations(b.revokedElsewhere)
 	}
 	return b
 }

@@ -2,9 +2,11 @@ package ipc_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -70,4 +72,30 @@ func TestMailFromAnotherHostIsPushed(t *testing.T) {
 	bob.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Members: []string{"alice"}})
 	post := alice.send(t, "#ops", "deploy at noon")
 	bob.Events.await(t, ipc.EventMessage, isMessage(post.Message.ID))
+}
+
+// A key revoked on one host's broker reaches the connections of its name
+// on every host: an HTTP face there ends the streams and requests opened
+// with it, as the README promises of a revoked key.
+func TestKeyRevokedOnAnotherHostIsPushed(t *testing.T) {
+	a, b := startHosts(t)
+	human := b.join(t, "human")
+	admin := a.dial(t)
+	var made ipc.KeyCreateResult
+	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human"}, &made)
+	var rev ipc.KeyRevokeResult
+	admin.must(t, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: made.Info.ID}, &rev)
+
+	// What host A stores after the revoke reaches host B after it: had
+	// the revoke been pushed, it came first.
+	sent := a.join(t, "carol").send(t, "human", "after the revoke")
+	human.Events.await(t, ipc.EventMessage, isMessage(sent.Message.ID))
+	if n := human.Events.count(ipc.EventKeyRevoked); n != 1 {
+		t.Fatalf("human, connected to host B, was told of %d revoked keys, want the one revoked on host A", n)
+	}
+	ev := human.Events.await(t, ipc.EventKeyRevoked, nil)
+	var k ipcmesh.AccessKey
+	if err := json.Unmarshal(ev.Body, &k); err != nil || k.ID != made.Info.ID || k.Revoked.IsZero() {
+		t.Errorf("key_revoked = %s, want key %s marked revoked", ev.Body, made.Info.ID)
+	}
 }

@@ -65,6 +65,21 @@ func (b *Broker) release(name string) {
 	}
 }
 
+// revokedElsewhere tells the connections here of the keys another broker
+// revoked, as keyRevoke tells those of its own, so that a face on this
+// host ends the streams and requests opened with them. Nothing waits for
+// the face's key_seen: a face in cluster mode remembers no key
+// (BrokerInfo.Cluster) and checks each request's with the broker, so only
+// what it had opened already used the key.
+func (b *Broker) revokedElsewhere(keys []ipcmesh.AccessKey) {
+	for _, k := range keys {
+		b.log.Info("access key revoked on another host", "id", k.ID, "name", k.Name)
+		for _, sub := range b.presence.subscribers(k.Name) {
+			sub.event(EventKeyRevoked, k)
+		}
+	}
+}
+
 // arrived pushes the messages another broker stored to the connections here,
 // and wakes the checks waiting for them, as send and post do for their own.
 func (b *Broker) arrived(ds []store.Delivery) {

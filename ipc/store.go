@@ -90,6 +90,9 @@ type Mesh interface {
 	// Arrivals sets the function called with the messages other brokers
 	// stored, in the order the mesh stored them, once they can be read here.
 	Arrivals(func([]store.Delivery))
+	// Revocations sets the function called with the access keys other
+	// brokers revoked, once they are revoked here too.
+	Revocations(func([]ipcmesh.AccessKey))
 }
 
 var _ Store = (*store.Store)(nil)

@@ -173,14 +173,26 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 
 	s.mu.Lock()
 	done, mine := s.pending[ev.ID]
-	arrivals := s.arrivals
+	arrivals, revocations := s.arrivals, s.revoked
 	s.mu.Unlock()
 	if mine {
 		done <- o
 		return
 	}
-	if ds, ok := o.val.([]store.Delivery); ok && arrivals != nil && o.err == nil {
-		arrivals(ds)
+	if o.err != nil {
+		return
+	}
+	switch v := o.val.(type) {
+	case []store.Delivery:
+		if arrivals != nil {
+			arrivals(v)
+		}
+	case []ipcmesh.AccessKey:
+		// A revoke: the broker tells its connections of the name, whose
+		// open streams may have been opened with the key.
+		if revocations != nil && len(v) > 0 {
+			revocations(v)
+		}
 	}
 }
 

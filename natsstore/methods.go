@@ -304,3 +304,11 @@ func (s *Store) Arrivals(f func([]store.Delivery)) {
 	s.arrivals = f
 	s.mu.Unlock()
 }
+
+// Revocations sets the function called with the access keys other brokers
+// revoked.
+func (s *Store) Revocations(f func([]ipcmesh.AccessKey)) {
+	s.mu.Lock()
+	s.revoked = f
+	s.mu.Unlock()
+}

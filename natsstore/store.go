@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -52,6 +53,7 @@ type Store struct {
 	pending  map[string]chan outcome // this broker's writes waiting to be applied
 	waits    []seqWait
 	arrivals func([]store.Delivery)
+	revoked  func([]ipcmesh.AccessKey) // hears of the keys other brokers revoked
 	mark     mark
 	saved    time.Time
 	failed   error
