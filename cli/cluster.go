@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -48,6 +49,9 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 	}
 	log, quiet := clusterLogger(e)
 	l, err := cluster.StartLocal(ctx, *dir, *nodes, log)
+	if errors.Is(err, cluster.ErrInUse) {
+		return fmt.Errorf("%w; to run a second cluster beside it, give it a folder with --dir", err)
+	}
 	if err != nil {
 		return err
 	}

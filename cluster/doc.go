@@ -11,10 +11,11 @@
 // What it promises: nodes bind loopback (127.0.0.1) unless told otherwise,
 // and have no authentication of their own, so only this machine reaches
 // them by default; a node keeps its data under the folder it is given and
-// nowhere else, in folders only its user can read; and StartNode and
-// StartLocal return only once what they started is ready (a node accepts
-// connections; a Local has a JetStream meta leader that knows all its
-// nodes), or fail with an error that says which node and why, within a
+// nowhere else, in folders only its user can read, and holds the folder
+// locked while it runs, so that a second node on it is refused (ErrInUse)
+// rather than damage its store; and StartNode and StartLocal return only
+// once what they started is ready (a node accepts connections; a Local
+// has a JetStream meta leader that knows all its nodes), or fail with an error that says which node and why, within a
 // bounded time. The servers never install signal handlers and never exit
 // the process: the program that embeds them stays in charge.
 package cluster

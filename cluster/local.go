@@ -65,8 +65,8 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 			}
 			return l, nil
 		}
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() != nil || errors.Is(err, ErrInUse) {
+			break // another try on other ports finds the folder as busy
 		}
 	}
 	return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, err)

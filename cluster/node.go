@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -65,8 +66,10 @@ const LevelTrace = slog.LevelDebug - 4
 
 // Node is a running embedded NATS server with JetStream.
 type Node struct {
-	cfg NodeConfig // with the ports it bound
-	srv *server.Server
+	cfg     NodeConfig // with the ports it bound
+	srv     *server.Server
+	unlock  func()    // lets go of the data folder
+	stopped sync.Once // Shutdown's unlock
 }
 
 // StartNode starts a node and returns once it accepts client and route
@@ -106,8 +109,13 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return fail(fmt.Errorf("make its data folder: %w", err))
 	}
+	unlock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return fail(err)
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		unlock()
 		return fail(err)
 	}
 	log := newLogBridge(cfg.Logger, cfg.Name)
@@ -125,9 +133,10 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := waitReady(ctx, srv, log.fatal); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		unlock()
 		return fail(err)
 	}
-	n := &Node{cfg: cfg, srv: srv}
+	n := &Node{cfg: cfg, srv: srv, unlock: unlock}
 	if a, ok := srv.Addr().(*net.TCPAddr); ok {
 		n.cfg.Port = a.Port
 	}
@@ -238,6 +247,7 @@ func (n *Node) Server() *server.Server { return n.srv }
 func (n *Node) Shutdown() {
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
+	n.stopped.Do(n.unlock)
 }
 
 // logBridge is the server's logger: it passes the log to slog and reports

@@ -123,3 +123,33 @@ func TestNodeConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// Two nodes never run on one data folder: the second would write the
+// first one's JetStream files under it (a second "ipcmesh cluster" of the
+// same data folder did, and the first cluster's store came out damaged).
+// The second is refused, naming the folder; once the first stops, the
+// folder is free again.
+func TestNodeRefusesAFolderInUse(t *testing.T) {
+	dir := t.TempDir()
+	first, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "n1", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "n1", Dir: dir})
+	if err == nil {
+		second.Shutdown()
+		first.Shutdown()
+		t.Fatal("a second node started on the data folder of a running one")
+	}
+	for _, want := range []string{dir, "in use by another NATS node", "stop it"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the second node's error %q; want it to say %q", err, want)
+		}
+	}
+	first.Shutdown()
+	again, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "n1", Dir: dir})
+	if err != nil {
+		t.Fatalf("start on the folder of a node that stopped: %v", err)
+	}
+	again.Shutdown()
+}

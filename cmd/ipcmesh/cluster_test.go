@@ -111,6 +111,38 @@ func TestClusterCommandOfOneNode(t *testing.T) {
 	}
 }
 
+// A second ipcmesh cluster of the same data folder is refused, naming the
+// folder and --dir, and the first runs on unharmed: both clusters' nodes
+// wrote the same JetStream files, and the first one's store came out
+// damaged.
+func TestClusterCommandRefusesAFolderInUse(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the command with SIGTERM, which Windows cannot send")
+	}
+	m := newMesh(t)
+	p := m.start(nil, "cluster", "--nodes", "1")
+	store := p.waitLine(p.stdout, "IPC_STORE=", startTimeout)
+
+	r := m.run("cluster", "--nodes", "1")
+	if r.code != 1 {
+		t.Fatalf("a second ipcmesh cluster of the folder: want exit 1, got %s", r)
+	}
+	wantIn(t, "the second cluster's error", r.stderr, filepath.Join(m.dir, "cluster", "n1"), "in use by another NATS node", "--dir")
+
+	// The first serves a mesh as before.
+	mm := newMesh(t, store, "IPC_NATS_REPLICAS=1")
+	mm.mustRun("register", "bob")
+	mm.mustRun("send", "--as", "alice", "bob", "the first cluster serves")
+	wantIn(t, "check on the first cluster", mm.mustRun("check", "--as", "bob").stdout, "the first cluster serves")
+	mm.mustRun("stop")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("the first ipcmesh cluster exited %d after SIGTERM\nstderr:\n%s", code, p.stderr)
+	}
+}
+
 func TestClusterCommandBoundsNodes(t *testing.T) {
 	m := newMesh(t)
 	for _, n := range []string{"0", "8"} {
