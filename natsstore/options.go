@@ -32,10 +32,14 @@ type Options struct {
 	// seeing each other's mail.
 	Prefix string
 	// Replicas is how many servers keep each write (3): an ack means that
-	// many have it, or a majority of them for a replicated stream.
+	// many have it, or a majority of them for a replicated stream. It
+	// makes a new mesh, or raises an existing one's; a mesh with more
+	// keeps its own.
 	Replicas int
 	// LeaseTTL is how long a name stays held after its broker stops
-	// renewing it (15 s): the time a host that died keeps its names.
+	// renewing it (15 s): the time a host that died keeps its names. It
+	// makes a new mesh; a broker that joins an existing one renews by the
+	// mesh's, which every broker must share.
 	LeaseTTL time.Duration
 	// WriteTimeout bounds one write's wait for the cluster's ack (5 s).
 	// A cluster without quorum never acks: past this the write fails with

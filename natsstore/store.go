@@ -145,7 +145,7 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}); err != nil {
 		if tooFewServers(err) {
-			return fmt.Errorf("%w: fewer than %d of the cluster's servers are up and part of it: start them, or set IPC_NATS_REPLICAS to at most the number of its servers (1, 3 or 5)", err, o.Replicas)
+			return fmt.Errorf("%w: fewer than %d of the cluster's servers are up and part of it: start them, or set IPC_NATS_REPLICAS to at most the number of its servers (1, 3 or 5)", err, s.opts.Replicas)
 		}
 		if unclustered(err) {
 			return fmt.Errorf("%w: the NATS server runs JetStream on its own, not in a cluster, and keeps one copy of each write: set IPC_NATS_REPLICAS=1 to keep the mesh there, or make it one of a cluster of 3 servers (a broker's --nats-node joins one with --nats-cluster and --nats-routes)", err)
@@ -175,7 +175,8 @@ func (s *Store) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.names, err = newLeases(ctx, kv, host, o.LeaseTTL, s.log); err != nil {
+	// s.opts, not o: the lease TTL is the mesh's (adoptMeshSettings).
+	if s.names, err = newLeases(ctx, kv, host, s.opts.LeaseTTL, s.log); err != nil {
 		return fmt.Errorf("watch the names bucket: %w", err)
 	}
 	return nil
@@ -257,6 +258,9 @@ func unclustered(err error) bool {
 // Creating what exists with the same settings is a no-op in JetStream, so
 // the brokers of a mesh may all start at once.
 func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
+	if err := s.adoptMeshSettings(ctx); err != nil {
+		return nil, err
+	}
 	o := s.opts
 	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        s.stream,
@@ -293,6 +297,45 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		return nil, fmt.Errorf("create the bodies bucket: %w", err)
 	}
 	return st.CachedInfo(), nil
+}
+
+// adoptMeshSettings makes this broker keep the replicas and the lease TTL
+// of a mesh that exists, where its own settings would change them under
+// the brokers that run: a shorter lease in the names bucket lapses the
+// leases of brokers that renew by a longer one, and another host takes
+// the names their instances are connected as; fewer replicas make every
+// host's writes less safe. More replicas are taken: that is the way to
+// raise them, and it is never less safe.
+func (s *Store) adoptMeshSettings(ctx context.Context) error {
+	st, err := s.js.Stream(ctx, s.stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil // a new mesh: this broker's settings make it
+	case err != nil:
+		return fmt.Errorf("read the settings of the stream %s: %w", s.stream, err)
+	}
+	if r := st.CachedInfo().Config.Replicas; r > s.opts.Replicas {
+		s.log.Warn("IPC_NATS_REPLICAS is lower than the mesh's: keeping the mesh's, which every host should set",
+			"IPC_NATS_REPLICAS", s.opts.Replicas, "mesh", r)
+		s.opts.Replicas = r
+	}
+	kv, err := s.js.KeyValue(ctx, namesBucket(s.stream))
+	switch {
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the settings of the names bucket: %w", err)
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("read the settings of the names bucket: %w", err)
+	}
+	if ttl := status.TTL(); ttl > 0 && ttl != s.opts.LeaseTTL {
+		s.log.Warn("IPC_NATS_LEASE differs from the mesh's: keeping the mesh's, which every host should set",
+			"IPC_NATS_LEASE", s.opts.LeaseTTL, "mesh", ttl)
+		s.opts.LeaseTTL = ttl
+	}
+	return nil
 }
 
 // openView opens the local view, or builds it anew when it is of another

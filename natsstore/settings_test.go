@@ -1,0 +1,56 @@
+package natsstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/natsstore"
+)
+
+// A broker that starts with another IPC_NATS_LEASE or IPC_NATS_REPLICAS
+// than the mesh was made with keeps the mesh's, rather than change them
+// under the brokers already running: a shorter lease set by a later host
+// let the running hosts' leases lapse between their renewals, and another
+// host took the names their instances were connected as; fewer replicas
+// made every write of every host less safe.
+func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
+	p := shared.Prefix()
+	ctx := context.Background()
+	a := openHost(t, p, func(o *natsstore.Options) { o.LeaseTTL = 30 * time.Second })
+	if err := a.Claim(ctx, "alice"); err != nil {
+		t.Fatalf("host A claims alice: %v", err)
+	}
+	b := openHost(t, p, func(o *natsstore.Options) { o.LeaseTTL = time.Second; o.Replicas = 1 })
+
+	// Host A renews every 10 s. Had host B's second become the bucket's
+	// TTL, A's lease would be gone within it.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		if err := b.Claim(ctx, "alice"); err == nil {
+			t.Fatal("host B took alice while host A held it: B's IPC_NATS_LEASE of 1s shortened the lease of A's 30s")
+		}
+	}
+	if !b.Held("alice") {
+		t.Error("host B does not see alice held by host A")
+	}
+
+	nc, err := nats.Connect(shared.Get(t).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := st.CachedInfo().Config.Replicas; r != 3 {
+		t.Errorf("the mesh's log has %d replicas after a host with IPC_NATS_REPLICAS=1 joined, want the 3 it was made with", r)
+	}
+}
