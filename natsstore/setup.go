@@ -1,0 +1,124 @@
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The mesh's stream and buckets in the cluster: made by the first broker,
+// checked by the others, and what the cluster's refusals of them mean.
+
+// awaitingServers is a refusal for want of servers, which Open asks
+// again: it is retryable.
+type awaitingServers struct{ err error }
+
+func (e *awaitingServers) Error() string { return e.err.Error() }
+func (e *awaitingServers) Unwrap() error { return e.err }
+
+// errCodeNoPeers is JetStream's refusal of a stream for want of servers to
+// put its replicas on ("no suitable peers for placement").
+const errCodeNoPeers jetstream.ErrorCode = 10005
+
+func tooFewServers(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == errCodeNoPeers
+}
+
+// errCodeUnclustered is JetStream's refusal, from a server that is not
+// in a cluster, of a stream of more than one replica ("replicas > 1 not
+// supported in non-clustered mode"): a single nats-server -js, or a
+// broker's --nats-node given no routes.
+const errCodeUnclustered jetstream.ErrorCode = 10074
+
+func unclustered(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == errCodeUnclustered
+}
+
+// ensure creates the stream and the buckets, or checks they are there.
+// Creating what exists with the same settings is a no-op in JetStream, so
+// the brokers of a mesh may all start at once.
+func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
+	if err := s.adoptMeshSettings(ctx); err != nil {
+		return nil, err
+	}
+	o := s.opts
+	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s.stream,
+		Description: "ipcmesh: every write of the mesh, in order",
+		Subjects:    []string{s.subject},
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+		// Retries of one write within this window are stored once; a
+		// message's own id dedups it for as long as the message is kept.
+		Duplicates: 2 * time.Minute,
+		// Any replica may answer a read of one event, so that a view
+		// catches up while the stream elects a leader.
+		AllowDirect: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, Redacted(o.URL), err)
+	}
+	s.log_ = st
+	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      namesBucket(s.stream),
+		Description: "ipcmesh: which broker holds each name",
+		TTL:         o.LeaseTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create the names bucket: %w", err)
+	}
+	if s.blobs, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      bodiesBucket(s.stream),
+		Description: "ipcmesh: writes too large for one NATS message",
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create the bodies bucket: %w", err)
+	}
+	return st.CachedInfo(), nil
+}
+
+// adoptMeshSettings makes this broker keep the replicas and the lease TTL
+// of a mesh that exists, where its own settings would change them under
+// the brokers that run: a shorter lease in the names bucket lapses the
+// leases of brokers that renew by a longer one, and another host takes
+// the names their instances are connected as; fewer replicas make every
+// host's writes less safe. More replicas are taken: that is the way to
+// raise them, and it is never less safe.
+func (s *Store) adoptMeshSettings(ctx context.Context) error {
+	st, err := s.js.Stream(ctx, s.stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil // a new mesh: this broker's settings make it
+	case err != nil:
+		return fmt.Errorf("read the settings of the stream %s: %w", s.stream, err)
+	}
+	if r := st.CachedInfo().Config.Replicas; r > s.opts.Replicas {
+		s.log.Warn("IPC_NATS_REPLICAS is lower than the mesh's: keeping the mesh's, which every host should set",
+			"IPC_NATS_REPLICAS", s.opts.Replicas, "mesh", r)
+		s.opts.Replicas = r
+	}
+	kv, err := s.js.KeyValue(ctx, namesBucket(s.stream))
+	switch {
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the settings of the names bucket: %w", err)
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("read the settings of the names bucket: %w", err)
+	}
+	if ttl := status.TTL(); ttl > 0 && ttl != s.opts.LeaseTTL {
+		s.log.Warn("IPC_NATS_LEASE differs from the mesh's: keeping the mesh's, which every host should set",
+			"IPC_NATS_LEASE", s.opts.LeaseTTL, "mesh", ttl)
+		s.opts.LeaseTTL = ttl
+	}
+	return nil
+}
