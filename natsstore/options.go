@@ -31,15 +31,16 @@ type Options struct {
 	// ("IPCMESH"): meshes with different prefixes share a cluster without
 	// seeing each other's mail.
 	Prefix string
-	// Replicas is how many servers keep each write (3): an ack means that
+	// Replicas is how many servers keep each write: an ack means that
 	// many have it, or a majority of them for a replicated stream. It
 	// makes a new mesh, or raises an existing one's; a mesh with more
-	// keeps its own.
+	// keeps its own. 0: the mesh's, or DefaultReplicas for a new one.
 	Replicas int
 	// LeaseTTL is how long a name stays held after its broker stops
-	// renewing it (15 s): the time a host that died keeps its names. It
-	// makes a new mesh; a broker that joins an existing one renews by the
-	// mesh's, which every broker must share.
+	// renewing it: the time a host that died keeps its names. It makes a
+	// new mesh; a broker that joins an existing one renews by the mesh's,
+	// which every broker must share. 0: the mesh's, or DefaultLeaseTTL
+	// for a new one.
 	LeaseTTL time.Duration
 	// WriteTimeout bounds one write's wait for the cluster's ack (5 s).
 	// A cluster without quorum never acks: past this the write fails with
@@ -56,17 +57,21 @@ func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
 		o.Prefix = "IPCMESH"
 	}
-	if o.Replicas <= 0 {
-		o.Replicas = 3
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = 15 * time.Second
-	}
+	// Replicas and LeaseTTL stay 0 until the mesh's are read
+	// (adoptMeshSettings): a broker not told otherwise takes them.
+	o.Replicas = max(o.Replicas, 0)
+	o.LeaseTTL = max(o.LeaseTTL, 0)
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 5 * time.Second
 	}
 	return o
 }
+
+// The settings of a new mesh, for a broker not given others.
+const (
+	DefaultReplicas = 3
+	DefaultLeaseTTL = 15 * time.Second
+)
 
 // IsURL reports whether s names a NATS cluster rather than the default
 // bbolt store: IPC_STORE and --store take either.

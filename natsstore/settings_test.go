@@ -8,7 +8,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // A broker that starts with another IPC_NATS_LEASE or IPC_NATS_REPLICAS
@@ -52,5 +54,41 @@ func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
 	}
 	if r := st.CachedInfo().Config.Replicas; r != 3 {
 		t.Errorf("the mesh's log has %d replicas after a host with IPC_NATS_REPLICAS=1 joined, want the 3 it was made with", r)
+	}
+}
+
+// A broker given no IPC_NATS_REPLICAS or IPC_NATS_LEASE serves the mesh
+// with the mesh's own: an assistant's MCP server that takes over as the
+// broker of a host has only what the data folder recorded, the cluster's
+// address, and on a cluster of one server (ipcmesh cluster --nodes 1,
+// which says to set IPC_NATS_REPLICAS=1) it failed to open the mesh for
+// asking three replicas of it.
+func TestUnsetSettingsAreTheMeshs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start a NATS server of its own: %v", err)
+	}
+	t.Cleanup(node.Shutdown)
+	open := func(replicas int, lease time.Duration) (*natsstore.Store, error) {
+		return natsstore.Open(ctx, natsstore.Options{URL: node.ClientURL(), Replicas: replicas, LeaseTTL: lease, Store: store.Options{Dir: t.TempDir()}}, nil)
+	}
+	first, err := open(1, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the first broker, with IPC_NATS_REPLICAS=1: %v", err)
+	}
+	defer first.Close()
+	if err := first.Claim(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+
+	taker, err := open(0, 0)
+	if err != nil {
+		t.Fatalf("a broker with neither setting, on the mesh of one replica: %v", err)
+	}
+	defer taker.Close()
+	if err := taker.Claim(ctx, "alice"); err == nil {
+		t.Error("the second broker took alice, which the first holds")
 	}
 }

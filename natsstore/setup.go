@@ -84,41 +84,59 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 	return st.CachedInfo(), nil
 }
 
-// adoptMeshSettings makes this broker keep the replicas and the lease TTL
-// of a mesh that exists, where its own settings would change them under
-// the brokers that run: a shorter lease in the names bucket lapses the
-// leases of brokers that renew by a longer one, and another host takes
-// the names their instances are connected as; fewer replicas make every
-// host's writes less safe. More replicas are taken: that is the way to
-// raise them, and it is never less safe.
+// adoptMeshSettings settles the replicas and the lease TTL this broker
+// keeps the mesh with. Those of a mesh that exists are kept where this
+// broker's own settings would change them under the brokers that run: a
+// shorter lease in the names bucket lapses the leases of brokers that
+// renew by a longer one, and another host takes the names their
+// instances are connected as; fewer replicas make every host's writes
+// less safe. More replicas are taken: that is the way to raise them, and
+// it is never less safe. A setting not given is the mesh's: a broker that
+// took over with only the recorded address of the cluster serves the mesh
+// as it is, a cluster of one server included.
 func (s *Store) adoptMeshSettings(ctx context.Context) error {
 	st, err := s.js.Stream(ctx, s.stream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return nil // a new mesh: this broker's settings make it
+		// A new mesh: this broker's settings make it.
 	case err != nil:
 		return fmt.Errorf("read the settings of the stream %s: %w", s.stream, err)
+	default:
+		switch r := st.CachedInfo().Config.Replicas; {
+		case s.opts.Replicas == 0:
+			s.opts.Replicas = r
+		case s.opts.Replicas < r:
+			s.log.Warn("IPC_NATS_REPLICAS is lower than the mesh's: keeping the mesh's, which every host should set",
+				"IPC_NATS_REPLICAS", s.opts.Replicas, "mesh", r)
+			s.opts.Replicas = r
+		}
 	}
-	if r := st.CachedInfo().Config.Replicas; r > s.opts.Replicas {
-		s.log.Warn("IPC_NATS_REPLICAS is lower than the mesh's: keeping the mesh's, which every host should set",
-			"IPC_NATS_REPLICAS", s.opts.Replicas, "mesh", r)
-		s.opts.Replicas = r
+	if s.opts.Replicas == 0 {
+		s.opts.Replicas = DefaultReplicas
 	}
+
 	kv, err := s.js.KeyValue(ctx, namesBucket(s.stream))
 	switch {
 	case errors.Is(err, jetstream.ErrBucketNotFound):
-		return nil
 	case err != nil:
 		return fmt.Errorf("read the settings of the names bucket: %w", err)
+	default:
+		status, err := kv.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("read the settings of the names bucket: %w", err)
+		}
+		switch ttl := status.TTL(); {
+		case ttl <= 0:
+		case s.opts.LeaseTTL == 0:
+			s.opts.LeaseTTL = ttl
+		case s.opts.LeaseTTL != ttl:
+			s.log.Warn("IPC_NATS_LEASE differs from the mesh's: keeping the mesh's, which every host should set",
+				"IPC_NATS_LEASE", s.opts.LeaseTTL, "mesh", ttl)
+			s.opts.LeaseTTL = ttl
+		}
 	}
-	status, err := kv.Status(ctx)
-	if err != nil {
-		return fmt.Errorf("read the settings of the names bucket: %w", err)
-	}
-	if ttl := status.TTL(); ttl > 0 && ttl != s.opts.LeaseTTL {
-		s.log.Warn("IPC_NATS_LEASE differs from the mesh's: keeping the mesh's, which every host should set",
-			"IPC_NATS_LEASE", s.opts.LeaseTTL, "mesh", ttl)
-		s.opts.LeaseTTL = ttl
+	if s.opts.LeaseTTL == 0 {
+		s.opts.LeaseTTL = DefaultLeaseTTL
 	}
 	return nil
 }
