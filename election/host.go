@@ -1,6 +1,7 @@
 package election
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,6 +126,13 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 		// IPC_STORE must not split it with a store of its own.
 		if co.URL, co.Prefix = cfg.StoreURL(); co.URL != "" {
 			cfg.Logger.Info("serving the NATS cluster this data folder used last (IPC_STORE=bbolt goes back to the local store)", "store", natsstore.Redacted(co.URL))
+			// Its credentials and CA files too, unless the environment
+			// names others: an assistant's MCP server has none of the
+			// broker's IPC_NATS_* settings.
+			if r, ok := natsstore.Recorded(cfg.DataDir); ok {
+				co.Creds = cmp.Or(co.Creds, r.Creds)
+				co.CA = cmp.Or(co.CA, r.CA)
+			}
 		}
 	}
 	if co.URL == "" {

@@ -376,6 +376,12 @@ func (s *Store) newID() string {
 type Record struct {
 	URL    string `json:"url"`    // every server the broker knew of, comma-separated
 	Prefix string `json:"prefix"` // IPC_NATS_PREFIX
+	// The files of IPC_NATS_CREDS and IPC_NATS_CA, as absolute paths:
+	// without them a peer that takes over could not reach a cluster of
+	// one's own. A password or token is never written here; it comes
+	// from the environment alone, as IPC_SHARED_SECRET does.
+	Creds string `json:"creds,omitempty"`
+	CA    string `json:"ca,omitempty"`
 }
 
 // Recorded returns the Record of the data folder dir, if it has one.
@@ -401,7 +407,15 @@ func (s *Store) record() error {
 			urls = append(urls, u)
 		}
 	}
-	data, err := json.Marshal(Record{URL: strings.Join(urls, ","), Prefix: s.opts.Prefix})
+	r := Record{URL: strings.Join(urls, ","), Prefix: s.opts.Prefix}
+	for _, f := range []struct{ from, to *string }{{&s.opts.Creds, &r.Creds}, {&s.opts.CA, &r.CA}} {
+		if *f.from != "" {
+			if *f.to, err = filepath.Abs(*f.from); err != nil {
+				return err
+			}
+		}
+	}
+	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
