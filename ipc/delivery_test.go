@@ -126,8 +126,10 @@ func testCheckWaitWokenBySend(t *testing.T, kind storeKind) {
 // 2^62 ms as a Duration of nanoseconds wraps to exactly 0, which made such
 // a check return at once with nothing. A client may ask it; the broker
 // caps it.
-func TestWaitPastDurationRange(t *testing.T) {
-	m := startMesh(t, nil)
+func TestWaitPastDurationRange(t *testing.T) { forEachStore(t, testWaitPastDurationRange) }
+
+func testWaitPastDurationRange(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
 	alice := m.join(t, "alice")
 	bob := m.join(t, "bob")
 	const forever = 1 << 62

@@ -397,8 +397,12 @@ func testResumeAfterRenameNeedsTheRenamedSession(t *testing.T, kind storeKind) {
 // client could still resume with: an expired token of the old name claims
 // nothing, here as anywhere.
 func TestResumeAfterRenameNeedsALiveToken(t *testing.T) {
+	forEachStore(t, testResumeAfterRenameNeedsALiveToken)
+}
+
+func testResumeAfterRenameNeedsALiveToken(t *testing.T, kind storeKind) {
 	clock := &testClock{t: time.Now()}
-	m := startMesh(t, func(o *meshOptions) {
+	m := startMeshOn(t, kind, func(o *meshOptions) {
 		o.Config.Now = clock.Now
 		o.Config.SessionTTL = time.Hour
 	})
@@ -502,9 +506,11 @@ func (c *testClock) Advance(d time.Duration) {
 
 // A connection whose session expired while it stayed connected can
 // register its own name again; nobody else can take it meanwhile.
-func TestRegisterOwnNameAfterExpiry(t *testing.T) {
+func TestRegisterOwnNameAfterExpiry(t *testing.T) { forEachStore(t, testRegisterOwnNameAfterExpiry) }
+
+func testRegisterOwnNameAfterExpiry(t *testing.T, kind storeKind) {
 	clock := &testClock{t: time.Now()}
-	m := startMesh(t, func(o *meshOptions) {
+	m := startMeshOn(t, kind, func(o *meshOptions) {
 		o.Config.Now = clock.Now
 		o.Config.SessionTTL = time.Hour
 	})
@@ -527,9 +533,11 @@ func TestRegisterOwnNameAfterExpiry(t *testing.T) {
 // a second it was made at: the token's expiry, in whole seconds, is
 // rounded up. A peer renews at a quarter of the TTL, so with a short TTL
 // a token rounded down could be expired by then.
-func TestShortSessionLastsItsTTL(t *testing.T) {
+func TestShortSessionLastsItsTTL(t *testing.T) { forEachStore(t, testShortSessionLastsItsTTL) }
+
+func testShortSessionLastsItsTTL(t *testing.T, kind storeKind) {
 	clock := &testClock{t: time.Unix(1_800_000_000, 900_000_000)} // x.9 s
-	m := startMesh(t, func(o *meshOptions) {
+	m := startMeshOn(t, kind, func(o *meshOptions) {
 		o.Config.Now = clock.Now
 		o.Config.SessionTTL = time.Second
 	})
