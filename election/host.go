@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -141,7 +142,18 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 	co.Store = opts
 	ctx, cancel := context.WithTimeout(context.Background(), clusterOpenTimeout)
 	defer cancel()
-	return natsstore.Open(ctx, co, cfg.Logger)
+	st, err := natsstore.Open(ctx, co, cfg.Logger)
+	if err != nil && cfg.Cluster.URL == "" {
+		// Nobody here set IPC_STORE: say where the address came from, and
+		// that it may be stale (ipcmesh cluster takes new ports each time
+		// it starts).
+		return nil, fmt.Errorf("%w; this data folder's last broker kept the mesh in that cluster (%s): if its servers are elsewhere now, set IPC_STORE to them; IPC_STORE=bbolt goes back to the local store",
+			err, filepath.Join(cfg.DataDir, "nats", "cluster.json"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // hostDetached serves the broker on ln in this process, as a detached

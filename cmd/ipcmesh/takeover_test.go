@@ -3,10 +3,13 @@ package main
 import (
 	"crypto/tls"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
 )
 
 // A cluster of one's own serves TLS with its own CA (IPC_NATS_CA), as the
@@ -51,4 +54,24 @@ func TestTakeoverReachesAClusterThatNeedsItsCA(t *testing.T) {
 		t.Fatalf("carol has %+v; want the message sent through the broker that took over", got.Messages)
 	}
 	a.mustRun("stop")
+}
+
+// A peer that takes over with only the cluster's address the data folder
+// recorded, when the cluster is not there any more (ipcmesh cluster takes
+// new ports each time it starts), says that the address was recorded and
+// where, and how to give another: nobody set the IPC_STORE its error
+// would otherwise send them to fix.
+func TestTakeoverOnAClusterGoneNamesTheRecord(t *testing.T) {
+	t.Parallel()
+	nats := natstest.Start(t)
+	a := newMesh(t, "IPC_SHARED_SECRET=takeover-gone")
+	broker := a.start(nil, "broker", "--store", nats.URL())
+	broker.waitLine(broker.stdout, "serving", startTimeout)
+	a.mustRun("register", "carol")
+	broker.interrupt()
+	broker.wait(runTimeout)
+	nats.Close()
+
+	msg := a.mustFail("send", "--as", "dave", "carol", "after the cluster stopped")
+	wantIn(t, "a takeover's error", msg, filepath.Join(a.dir, "nats", "cluster.json"), "set IPC_STORE", "IPC_STORE=bbolt")
 }
