@@ -22,7 +22,8 @@ const maxClusterNodes = 7
 // until interrupted: a place to try cluster mode, or to develop against
 // it, without a host per node. It prints the IPC_STORE line once the
 // cluster can take streams, alone on its line so that a script can read
-// it; its data stays in the folder across runs.
+// it; its data stays in the folder across runs, and so do its ports when
+// they are free (cluster.StartLocal), so the line stays good.
 func runCluster(ctx context.Context, e Env, args []string) error {
 	fs := flags("cluster")
 	nodes := fs.Int("nodes", 3, "run `N` nodes, from 1 to 7")

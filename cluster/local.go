@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 	"github.com/ipcmesh/ipcmesh/internal/freeport"
 )
 
@@ -41,8 +43,9 @@ type Local struct {
 // StartLocal starts n nodes named n1..nN, with data under dir/n1..dir/nN,
 // every node routed to every other, and returns once JetStream has a meta
 // leader that knows all n nodes: streams of up to n replicas can be made
-// at once. A single node runs on its own, without a cluster port. Without
-// a deadline in ctx, StartLocal waits at most 30 s.
+// at once. A single node runs on its own, without a cluster port. The
+// nodes take the ports the last cluster of dir bound, if they are free.
+// Without a deadline in ctx, StartLocal waits at most 30 s.
 func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*Local, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("start a local cluster of %d nodes: want at least 1", n)
@@ -56,15 +59,18 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 		defer cancel()
 	}
 	var err error
+	ports := lastPorts(dir, n)
 	for range startAttempts {
 		var l *Local
-		if l, err = startLocal(ctx, dir, n, logger); err == nil {
+		if l, err = startLocal(ctx, dir, n, logger, ports); err == nil {
 			if err = l.waitFormed(ctx); err != nil {
 				l.Close()
 				return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, err)
 			}
+			l.savePorts(dir)
 			return l, nil
 		}
+		ports = nil // taken since: the next try picks others
 		if ctx.Err() != nil || errors.Is(err, ErrInUse) {
 			break // another try on other ports finds the folder as busy
 		}
@@ -74,10 +80,12 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 
 // startLocal starts the nodes on ports picked for them, or stops those it
 // started and fails.
-func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*Local, error) {
-	ports, err := freeport.Pick(DefaultHost, 2*n)
-	if err != nil {
-		return nil, err
+func startLocal(ctx context.Context, dir string, n int, logger *slog.Logger, ports []int) (*Local, error) {
+	if len(ports) != 2*n {
+		var err error
+		if ports, err = freeport.Pick(DefaultHost, 2*n); err != nil {
+			return nil, err
+		}
 	}
 	l := &Local{cfgs: make([]NodeConfig, n), nodes: make([]*Node, n)}
 	for i := range n {
@@ -241,4 +249,49 @@ func (l *Local) Close() {
 		}
 	}
 	wg.Wait()
+}
+
+// portsFile, in a Local's folder, keeps the ports its nodes last bound: a
+// cluster started again on the same folder takes them again if they are
+// free, so the address it printed stays the same, and brokers still
+// running from the last start, which reconnect to it for ever, find it
+// again instead of the mesh stopping until each is given a new one.
+const portsFile = "ports.json"
+
+type portsRecord struct {
+	// Ports are the client and route port of each node, in order.
+	Ports []int `json:"ports"`
+}
+
+// lastPorts returns the ports a cluster of n nodes last bound in dir, or
+// nil.
+func lastPorts(dir string, n int) []int {
+	data, err := os.ReadFile(filepath.Join(dir, portsFile))
+	if err != nil {
+		return nil
+	}
+	var r portsRecord
+	if json.Unmarshal(data, &r) != nil || len(r.Ports) != 2*n {
+		return nil // another number of nodes: other ports
+	}
+	for _, p := range r.Ports {
+		if p < 0 || p > 65535 {
+			return nil
+		}
+	}
+	return r.Ports
+}
+
+// savePorts records the ports l's nodes bound, for lastPorts. A cluster
+// that cannot record them runs all the same: its next start picks others.
+func (l *Local) savePorts(dir string) {
+	l.mu.Lock()
+	r := portsRecord{Ports: make([]int, 0, 2*len(l.cfgs))}
+	for _, c := range l.cfgs {
+		r.Ports = append(r.Ports, c.Port, c.ClusterPort)
+	}
+	l.mu.Unlock()
+	if data, err := json.Marshal(r); err == nil {
+		atomicfile.Write(filepath.Join(dir, portsFile), data, 0o600)
+	}
 }

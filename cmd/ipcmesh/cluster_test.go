@@ -10,9 +10,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // ipcmesh cluster prints the IPC_STORE line once the cluster takes R3
@@ -141,6 +144,50 @@ func TestClusterCommandRefusesAFolderInUse(t *testing.T) {
 	if code := p.wait(runTimeout); code != 0 {
 		t.Fatalf("the first ipcmesh cluster exited %d after SIGTERM\nstderr:\n%s", code, p.stderr)
 	}
+}
+
+// ipcmesh cluster started again on its folder binds the ports it had, so
+// the IPC_STORE line it prints is the one it printed before, and a broker
+// still running from then, which reconnects to those servers for ever,
+// serves the mesh again without being told anything: with new ports,
+// every broker's sends failed until it was restarted with a new line.
+func TestClusterCommandRestartsOnItsPorts(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the command with SIGTERM, which Windows cannot send")
+	}
+	m := newMesh(t)
+	first := m.start(nil, "cluster", "--nodes", "1")
+	store := first.waitLine(first.stdout, "IPC_STORE=", startTimeout)
+	host := newMesh(t, store, "IPC_NATS_REPLICAS=1")
+	broker := host.startBroker()
+	host.mustRun("register", "bob")
+	host.mustRun("send", "--as", "alice", "bob", "before the restart")
+
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := first.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh cluster exited %d after SIGTERM\nstderr:\n%s", code, first.stderr)
+	}
+	second := m.start(nil, "cluster", "--nodes", "1")
+	if again := second.waitLine(second.stdout, "IPC_STORE=", startTimeout); again != store {
+		t.Fatalf("ipcmesh cluster started again printed %s, want %s as before", again, store)
+	}
+	testbin.Eventually(t, 60*time.Second, "the broker of the last start to store a send", func() bool {
+		return host.run("send", "--as", "alice", "bob", "after the restart").code == 0
+	})
+	got := host.check("--as", "bob")
+	if len(got.Messages) < 2 || got.Messages[0].Content != "before the restart" || got.Messages[len(got.Messages)-1].Content != "after the restart" {
+		t.Errorf("bob has %+v; want the message of before the restart and the one after", got.Messages)
+	}
+	if st := host.status(); st.Broker.PID != broker.pid() {
+		t.Errorf("the mesh is served by broker %d, want %d, which ran through the restart", st.Broker.PID, broker.pid())
+	}
+	host.mustRun("stop")
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	second.wait(runTimeout)
 }
 
 func TestClusterCommandBoundsNodes(t *testing.T) {
