@@ -145,8 +145,8 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 	st, err := natsstore.Open(ctx, co, cfg.Logger)
 	if err != nil && cfg.Cluster.URL == "" {
 		// Nobody here set IPC_STORE: say where the address came from, and
-		// that it may be stale (ipcmesh cluster takes new ports each time
-		// it starts).
+		// that it may be stale (the cluster moved, or ipcmesh cluster
+		// started again found its old ports taken).
 		return nil, fmt.Errorf("%w; this data folder's last broker kept the mesh in that cluster (%s): if its servers are elsewhere now, set IPC_STORE to them; IPC_STORE=bbolt goes back to the local store",
 			err, filepath.Join(cfg.DataDir, "nats", "cluster.json"))
 	}

@@ -57,8 +57,8 @@ func TestTakeoverReachesAClusterThatNeedsItsCA(t *testing.T) {
 }
 
 // A peer that takes over with only the cluster's address the data folder
-// recorded, when the cluster is not there any more (ipcmesh cluster takes
-// new ports each time it starts), says that the address was recorded and
+// recorded, when the cluster is not there any more (it moved, or stopped
+// for good), says that the address was recorded and
 // where, and how to give another: nobody set the IPC_STORE its error
 // would otherwise send them to fix.
 func TestTakeoverOnAClusterGoneNamesTheRecord(t *testing.T) {
