@@ -173,7 +173,7 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 
 	s.mu.Lock()
 	done, mine := s.pending[ev.ID]
-	arrivals, revocations := s.arrivals, s.revoked
+	arrivals, revoked := s.arrivals, s.revoked
 	s.mu.Unlock()
 	if mine {
 		done <- o
@@ -190,8 +190,8 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 	case []ipcmesh.AccessKey:
 		// A revoke: the broker tells its connections of the name, whose
 		// open streams may have been opened with the key.
-		if revocations != nil && len(v) > 0 {
-			revocations(v)
+		if revoked != nil && len(v) > 0 {
+			revoked(v)
 		}
 	}
 }
