@@ -51,6 +51,12 @@
 //     2-minute duplicate window.
 //   - Mail stored by another broker is pushed at once: the log is read
 //     through an ordered consumer, which the server pushes to, not polled.
+//     So is an access key another broker revoked, to its name's
+//     connections here (Revocations).
+//   - The mesh's replicas and lease TTL are those it was made with: a
+//     broker given fewer replicas, or another lease, keeps the mesh's
+//     (and logs so), since changing them would change them under the
+//     brokers that run; one given more replicas raises them.
 //   - Reads cost what they cost on bbolt, since they are bbolt reads:
 //     unread mail in proportion to the unread, history by the page, search
 //     from each view's own index, which holds every message of the log.
