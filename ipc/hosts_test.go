@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -46,6 +47,17 @@ func TestMailFromAnotherHostIsPushed(t *testing.T) {
 	}
 	alice := a.join(t, "alice")
 	bob := b.join(t, "bob")
+	// Host A hears of bob's lease on B a moment after B took it.
+	testbin.Eventually(t, callTimeout, "host A to list bob online", func() bool {
+		var l ipc.ListResult
+		alice.must(t, ipc.OpList, nil, &l)
+		for _, in := range l.Instances {
+			if in.Name == "bob" && in.Online {
+				return true
+			}
+		}
+		return false
+	})
 
 	res := alice.send(t, "bob", "from host A")
 	if !res.Online {
@@ -72,6 +84,22 @@ func TestMailFromAnotherHostIsPushed(t *testing.T) {
 	bob.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Members: []string{"alice"}})
 	post := alice.send(t, "#ops", "deploy at noon")
 	bob.Events.await(t, ipc.EventMessage, isMessage(post.Message.ID))
+
+	// A wait for a reply on host B returns with the reply made on A.
+	req := bob.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "alice", Content: "please review", Type: ipcmesh.TypeRequest}}).Message
+	replied := make(chan ipc.WaitReplyResult, 1)
+	go func() {
+		var r ipc.WaitReplyResult
+		if err := bob.call(ipc.OpWaitReply, ipc.WaitReplyRequest{ID: req.ID, WaitMS: callTimeout.Milliseconds()}, &r); err != nil {
+			t.Errorf("wait_reply on host B: %v", err)
+		}
+		replied <- r
+	}()
+	testbin.Eventually(t, callTimeout, "bob's wait_reply waiting on host B", func() bool { return b.Broker.ThreadWaiters() == 1 })
+	reply := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "LGTM", Type: ipcmesh.TypeDone, ReplyTo: req.ID}}).Message
+	if r := <-replied; len(r.Messages) != 1 || r.Messages[0].ID != reply.ID || !r.Done {
+		t.Fatalf("bob's wait_reply on host B returned %+v, want alice's done from host A", r)
+	}
 }
 
 // A key revoked on one host's broker reaches the connections of its name
