@@ -15,6 +15,7 @@ const state = {
   messages: [],    // the open conversation, oldest first
   seen: new Set(), // ids shown in the open conversation
   more: false, loadSeq: 0, stream: null, timer: 0, refresh: 0,
+  draft: null,     // {to, content, id}: the message last sent without an answer (draftID)
 };
 
 class APIError extends Error {
@@ -25,13 +26,28 @@ class APIError extends Error {
   }
 }
 
+// NoAnswer is a request that got no answer: the connection failed or was
+// cut (the face restarting, the network gone). The face may have done it
+// all the same.
+class NoAnswer extends Error {
+  constructor(cause) {
+    super(`ipcmesh did not answer (${cause.message})`);
+    this.code = 'no_answer';
+  }
+}
+
 async function api(path, opts = {}) {
-  const init = { method: opts.method || 'GET', headers: { Authorization: 'Bearer ' + state.key } };
+  const init = { method: opts.method || 'GET', headers: { Authorization: 'Bearer ' + state.key, ...opts.headers } };
   if (opts.body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(opts.body);
   }
-  const res = await fetch(BASE + path, init);
+  let res;
+  try {
+    res = await fetch(BASE + path, init);
+  } catch (e) {
+    throw new NoAnswer(e);
+  }
   let body = null;
   try { body = await res.json(); } catch (_) { /* not JSON */ }
   if (!res.ok) {
@@ -469,6 +485,24 @@ function showComposeError(e) {
 
 function hideComposeError() { show($('compose-error'), false); }
 
+// randomID is a new message id: 32 hex digits from the browser's random
+// source (crypto.randomUUID needs a secure context; a face behind
+// --insecure is served over plain HTTP).
+function randomID() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// draftID is the id of the message to send. A send that got no answer
+// may have been stored all the same, its answer lost: the same text sent
+// again to the same place carries the same id (as its Idempotency-Key),
+// so the mesh stores and delivers it once. Other text is another message.
+function draftID(to, content) {
+  const d = state.draft;
+  if (!d || d.to !== to || d.content !== content) state.draft = { to, content, id: randomID() };
+  return state.draft.id;
+}
+
 async function send() {
   const box = $('compose');
   const content = box.value;
@@ -477,12 +511,17 @@ async function send() {
   const btn = $('send');
   btn.disabled = true;
   hideComposeError();
+  const to = (c.kind === 'channel' ? '#' : '') + c.name;
   try {
-    const r = await api('messages', { method: 'POST', body: { to: (c.kind === 'channel' ? '#' : '') + c.name, content } });
+    const r = await api('messages', { method: 'POST', body: { to, content }, headers: { 'Idempotency-Key': draftID(to, content) } });
+    state.draft = null;
     box.value = '';
     autosize();
     if (r && r.message) arrive(r.message);
   } catch (e) {
+    if (e instanceof NoAnswer) {
+      e.message = `The message may not have been sent: ${e.message}. Send it again: it will not be delivered twice.`;
+    }
     showComposeError(e);
   } finally {
     btn.disabled = false;

@@ -1,0 +1,142 @@
+package gateway_test
+
+// More of the web page in a real browser: each test starts its own mesh,
+// face and chromium, and looks at one thing a person meets.
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/ipcmesh/ipcmesh/election"
+)
+
+// signedIn starts a face and a browser, runs setup on the mesh, and signs
+// the page in as human with the face's key, its live stream connected.
+func signedIn(t *testing.T, ctx context.Context, setup func(*face)) (*face, *page) {
+	t.Helper()
+	exe := findChromium(t)
+	f := startFace(t, ctx)
+	p := openBrowser(t, ctx, exe)
+	if setup != nil {
+		setup(f)
+	}
+	p.do(
+		chromedp.Navigate(f.url+"/"),
+		chromedp.WaitVisible(chromedp.ID("key-input")),
+		chromedp.SendKeys(chromedp.ID("key-input"), f.key),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("app-view")),
+	)
+	p.waitFor("the live stream connected", `document.getElementById('conn').dataset.state === 'live'`)
+	return f, p
+}
+
+// peerAs joins the face's mesh as an in-process peer registered as name.
+func (f *face) peerAs(t *testing.T, ctx context.Context, name string) *election.Peer {
+	t.Helper()
+	peer, err := election.Join(ctx, f.mesh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	if _, err := peer.Register(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	return peer
+}
+
+// A send whose answer is lost (the face restarting, the network gone
+// after the request went out) was stored all the same. The page says so,
+// keeps the text, and sending it again delivers it once.
+func TestBrowserSendAgainAfterLostAnswer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var builder *election.Peer
+	_, p := signedIn(t, ctx, func(f *face) { builder = f.peerAs(t, ctx, "builder") })
+	p.waitFor("builder in the list of instances", `!!document.querySelector('#instances [data-name="builder"]')`)
+	p.clickRedrawn(`#instances [data-name="builder"]`)
+	p.waitFor("the conversation with builder", `document.getElementById('conv-title').textContent === 'builder'`)
+
+	// The browser cuts the connection of the first send once the face has
+	// answered it: the face stored the message, the page hears nothing.
+	var (
+		mu  sync.Mutex
+		cut int
+	)
+	paused := chromedp.Events(p.ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/api/v1/messages", RequestStage: fetch.RequestStageResponse},
+	}}); err != nil {
+		t.Fatalf("intercept the page's sends: %v", err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			go func() {
+				mu.Lock()
+				first := ev.Request.Method == "POST" && cut == 0
+				if first {
+					cut++
+				}
+				mu.Unlock()
+				if first {
+					chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+					return
+				}
+				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}()
+		}
+	}()
+
+	const text = "the release notes are ready for review"
+	p.do(
+		chromedp.Click(chromedp.ID("compose")),
+		chromedp.SendKeys(chromedp.ID("compose"), text+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("compose-error")),
+	)
+	said := eval[string](p, `document.getElementById('compose-error').textContent`)
+	if !strings.Contains(said, "may not have been sent") || !strings.Contains(said, "Send it again") {
+		t.Errorf("a send without an answer says %q: want it to say the message may not have been sent, and that sending it again is safe", said)
+	}
+	if v := eval[string](p, `document.getElementById('compose').value`); v != text {
+		t.Fatalf("the compose box holds %q after the failed send, want the text kept", v)
+	}
+
+	// Sending it again is answered, and the message shows once.
+	p.do(chromedp.SendKeys(chromedp.ID("compose"), kb.Enter))
+	p.waitFor("the message sent again", messageShown(text))
+	p.waitFor("the compose box emptied", `document.getElementById('compose').value === '' && document.getElementById('compose-error').hidden`)
+	if n := eval[int](p, `[...document.querySelectorAll('#messages .msg .body')].filter(b => b.textContent === `+jsString(text)+`).length`); n != 1 {
+		t.Errorf("the conversation shows the message %d times, want once", n)
+	}
+	mail, err := builder.Check(ctx, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, m := range mail.Messages {
+		if m.Content == text {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("builder received the message %d times, want once", got)
+	}
+	p.noProblems()
+}
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
