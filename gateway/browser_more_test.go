@@ -6,6 +6,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -139,4 +140,42 @@ func TestBrowserSendAgainAfterLostAnswer(t *testing.T) {
 func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
+}
+
+// More unread mail than the page loads at once: the inbox counts all of
+// it, and once the first page is marked read the rest shows.
+func TestBrowserInboxPastOnePage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	const sent, page1 = 520, 500 // page1: the page's first page of unread mail
+	_, p := signedIn(t, ctx, func(f *face) {
+		reviewer := f.peerAs(t, ctx, "reviewer")
+		for i := range sent {
+			if _, err := reviewer.Send(ctx, "human", fmt.Sprintf("finding %d of the review", i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	p.waitFor("the inbox's first page", fmt.Sprintf(`document.querySelectorAll('#messages .msg').length === %d`, page1))
+	if n := eval[string](p, `document.getElementById('inbox-count').textContent`); n != fmt.Sprint(sent) {
+		t.Errorf("the inbox count says %s, want %d", n, sent)
+	}
+	if sub := eval[string](p, `document.getElementById('conv-sub').textContent`); !strings.HasPrefix(sub, fmt.Sprintf("%d unread", sent)) {
+		t.Errorf("the inbox says %q, want it to begin with %d unread", sub, sent)
+	}
+
+	p.clickRedrawn("#ack-all")
+	left := sent - page1
+	p.waitFor("the rest of the unread mail", fmt.Sprintf(
+		`document.querySelectorAll('#messages .msg').length === %d && document.getElementById('inbox-count').textContent === '%d'`, left, left))
+	if first := eval[string](p, `document.querySelector('#messages .msg .body').textContent`); first != fmt.Sprintf("finding %d of the review", page1+1) {
+		t.Errorf("the inbox shows %q first after the first page was read, want finding %d", first, page1+1)
+	}
+	p.clickRedrawn("#ack-all")
+	p.waitFor("the inbox emptied", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden && document.getElementById('inbox-count').hidden`)
+	// What the mesh holds, not only what the page believes.
+	p.do(chromedp.Reload())
+	p.waitFor("the inbox after a reload", `document.getElementById('conn').dataset.state === 'live'`)
+	p.waitFor("no unread mail after a reload", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden`)
+	p.noProblems()
 }

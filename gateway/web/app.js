@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   key: '', me: null, instances: [], channels: [], unread: [],
+  remaining: 0,    // unread messages past the page in unread, oldest first
   conv: null,      // {kind: 'inbox'} or {kind: 'dm'|'channel', name}
   messages: [],    // the open conversation, oldest first
   seen: new Set(), // ids shown in the open conversation
@@ -112,7 +113,7 @@ function signOut(msg) {
   sessionStorage.removeItem(KEY_ITEM);
   if (state.stream) state.stream.abort();
   clearInterval(state.timer);
-  Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [] });
+  Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [], remaining: 0 });
   state.seen.clear();
   $('messages').replaceChildren();
   show($('app-view'), false);
@@ -147,11 +148,16 @@ async function loadUnread() {
   try {
     const r = await api('messages?limit=500');
     state.unread = r.messages || [];
+    state.remaining = r.remaining || 0;
     if (state.conv && state.conv.kind !== 'inbox') ackOpen();
     renderSidebar();
     if (state.conv && state.conv.kind === 'inbox') renderInbox();
   } catch (_) { /* idem */ }
 }
+
+// unreadTotal counts every unread message, the ones past the page loaded
+// too.
+function unreadTotal() { return state.unread.length + state.remaining; }
 
 function unreadFor(c) {
   const k = convKey(c);
@@ -212,7 +218,7 @@ function renderSidebar() {
     const again = [...$('sidebar').querySelectorAll('.item[data-name]')].find((n) => n.dataset.kind + ':' + n.dataset.name === focused);
     if (again) again.focus();
   }
-  const n = state.unread.length;
+  const n = unreadTotal();
   const count = $('inbox-count');
   count.textContent = String(n);
   show(count, n > 0);
@@ -307,12 +313,17 @@ async function ack(ids) {
     state.unread = state.unread.filter((m) => !done.has(m.id));
     renderSidebar();
     if (state.conv && state.conv.kind === 'inbox') renderInbox();
+    // The oldest unread were read: the next page comes in their place.
+    if (state.remaining > 0) loadUnread();
   } catch (_) { /* stays unread */ }
 }
 
 function renderInbox() {
   const list = state.unread;
-  $('conv-sub').textContent = list.length ? list.length + ' unread' : '';
+  let sub = list.length ? unreadTotal() + ' unread' : '';
+  if (list.length && state.remaining) sub += `, the oldest ${list.length} shown`;
+  $('conv-sub').textContent = sub;
+  $('ack-all').textContent = state.remaining ? `Mark these ${list.length} read` : 'Mark all read';
   show($('ack-all'), list.length > 0);
   $('messages').replaceChildren(...list.map((m) => renderMessage(m, true)));
   show($('load-older'), false);
