@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // signedIn starts a face and a browser, runs setup on the mesh, and signs
@@ -177,5 +178,72 @@ func TestBrowserInboxPastOnePage(t *testing.T) {
 	p.do(chromedp.Reload())
 	p.waitFor("the inbox after a reload", `document.getElementById('conn').dataset.state === 'live'`)
 	p.waitFor("no unread mail after a reload", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden`)
+	p.noProblems()
+}
+
+// Text another program wrote reads in its own direction, and a control
+// character in it does not turn the page's own words around.
+func TestBrowserRightToLeft(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	const (
+		arabic = "مرحبا، هذه رسالة باللغة العربية."
+		hebrew = "בודק את הבקשה"
+		// U+202E, RIGHT-TO-LEFT OVERRIDE, left open: every character
+		// after it in its paragraph is shown from right to left.
+		override = "\u202eask before deploying"
+	)
+	_, p := signedIn(t, ctx, func(f *face) {
+		builder := f.peerAs(t, ctx, "builder")
+		if _, err := builder.Send(ctx, "human", arabic); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := builder.CreateChannel(ctx, ipc.ChannelCreateRequest{Name: "ops", Description: override, Members: []string{"human"}}); err != nil {
+			t.Fatal(err)
+		}
+		reviewer := f.peerAs(t, ctx, "reviewer")
+		if err := reviewer.SetStatus(ctx, hebrew, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// rightAligned: the text of the node is laid out from its right edge.
+	const rightAligned = `((n) => { const r = document.createRange(); r.selectNodeContents(n);
+		return getComputedStyle(n).direction === 'rtl' && Math.abs(n.getBoundingClientRect().right - r.getBoundingClientRect().right) < 2; })`
+	p.waitFor("the Arabic message in the inbox", messageShown(arabic))
+	if !eval[bool](p, rightAligned+`([...document.querySelectorAll('#messages .msg .body')].find(b => b.textContent === `+jsString(arabic)+`))`) {
+		t.Error("the Arabic message is not laid out right to left from the right edge")
+	}
+	p.waitFor("reviewer's status in the sidebar", `!!document.querySelector('#instances [data-name="reviewer"] .sub')`)
+	if !eval[bool](p, `getComputedStyle(document.querySelector('#instances [data-name="reviewer"] .sub')).direction === 'rtl'`) {
+		t.Error("reviewer's Hebrew status in the sidebar is not laid out right to left")
+	}
+
+	// The channel's description comes before the page's own "2 members":
+	// those words must still read from left to right.
+	p.waitFor("the channel #ops", `!!document.querySelector('#channels [data-name="ops"]')`)
+	p.clickRedrawn(`#channels [data-name="ops"]`)
+	p.waitFor("the channel's line", `document.getElementById('conv-sub').textContent.includes('members')`)
+	order := eval[string](p, `(() => {
+		const sub = document.getElementById('conv-sub');
+		const walk = document.createTreeWalker(sub, NodeFilter.SHOW_TEXT);
+		for (let n; (n = walk.nextNode());) {
+			const i = n.data.indexOf('members');
+			if (i < 0) continue;
+			const x = (k) => { const r = document.createRange(); r.setStart(n, k); r.setEnd(n, k + 1); return r.getBoundingClientRect().left; };
+			return x(i) < x(i + 6) ? 'left to right' : 'right to left';
+		}
+		return 'missing';
+	})()`)
+	if order != "left to right" {
+		t.Errorf("the page's word \"members\" after the channel's description reads %s, want left to right (the line shows %q)",
+			order, eval[string](p, `document.getElementById('conv-sub').textContent`))
+	}
+
+	// What the person types reads in its own direction too.
+	p.do(chromedp.SendKeys(chromedp.ID("compose"), hebrew))
+	if !eval[bool](p, `getComputedStyle(document.getElementById('compose')).direction === 'rtl'`) {
+		t.Error("Hebrew typed in the compose box is not laid out right to left")
+	}
 	p.noProblems()
 }

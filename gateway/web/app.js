@@ -67,6 +67,27 @@ function el(tag, cls, text) {
   return n;
 }
 
+// foreign is el for text another program wrote (a message, a status, a
+// description), set apart from the page's own words: it reads in its own
+// direction (Hebrew and Arabic from the right), and no control character
+// in it (U+202E, say) turns the page's words around it.
+function foreign(tag, cls, text) {
+  const n = el(tag, cls, text);
+  n.dir = 'auto';
+  return n;
+}
+
+// subline fills node with parts joined by ' · ', each an element, or a
+// string of the page's own words.
+function subline(node, parts) {
+  const kids = [];
+  for (const part of parts) {
+    if (kids.length) kids.push(' · ');
+    kids.push(part);
+  }
+  node.replaceChildren(...kids);
+}
+
 function show(node, on) { node.hidden = !on; }
 
 function fmtTime(s) {
@@ -181,7 +202,7 @@ function sideItem(c, label, sub, online) {
   }
   const text = el('span', 'text');
   text.append(el('span', 'label', label));
-  if (sub) text.append(el('span', 'sub', sub));
+  if (sub) text.append(foreign('span', 'sub', sub));
   b.append(text);
   const n = unreadFor(c);
   if (n) {
@@ -249,10 +270,11 @@ function openConv(c) {
     const info = c.kind === 'channel'
       ? state.channels.find((ch) => ch.name === c.name)
       : state.instances.find((i) => i.name === c.name);
-    let sub = '';
-    if (info && c.kind === 'channel') sub = [info.description, info.members.length + ' members'].filter(Boolean).join(' · ');
-    else if (info) sub = [info.online ? 'online' : 'offline', info.status, info.description].filter(Boolean).join(' · ');
-    $('conv-sub').textContent = sub;
+    const told = (t) => t ? [foreign('bdi', '', t)] : [];
+    let sub = [];
+    if (info && c.kind === 'channel') sub = [...told(info.description), info.members.length + ' members'];
+    else if (info) sub = [info.online ? 'online' : 'offline', ...told(info.status), ...told(info.description)];
+    subline($('conv-sub'), sub);
     $('compose').placeholder = 'Message ' + $('conv-title').textContent;
     loadHistory(false);
     $('compose').focus({ preventScroll: true });
@@ -360,7 +382,7 @@ function renderMessage(m, inInbox) {
     r.title = 'In reply to ' + m.reply_to;
     meta.append(r);
   }
-  const body = el('div', 'body', m.content);
+  const body = foreign('div', 'body', m.content);
   box.append(meta, body);
   if (m.large) {
     const more = el('button', 'link', `Show all (${m.size} bytes)`);
