@@ -247,3 +247,23 @@ func TestBrowserRightToLeft(t *testing.T) {
 	}
 	p.noProblems()
 }
+
+// A key revoked while the page is open signs it out, saying why and what
+// to do, in the face's words.
+func TestBrowserRevokedKey(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	f, p := signedIn(t, ctx, nil)
+	if _, err := f.admin.RevokeKeys(ctx, "", "human"); err != nil {
+		t.Fatalf("revoke human's keys: %v", err)
+	}
+	p.waitFor("the sign-in form", `!document.getElementById('signin-view').hidden && !document.getElementById('signin-error').hidden`)
+	said := eval[string](p, `document.getElementById('signin-error').textContent`)
+	if !strings.Contains(said, "revoked") || !strings.Contains(said, "ipcmesh key create human") {
+		t.Errorf("the page signed out with %q: want it to say the key was revoked and how to get a new one (ipcmesh key create human)", said)
+	}
+	if eval[bool](p, `sessionStorage.getItem('ipcmesh.key') !== null`) {
+		t.Error("the revoked key is still kept in sessionStorage")
+	}
+	p.noProblems()
+}

@@ -450,8 +450,15 @@ function connect() {
           headers: { Authorization: 'Bearer ' + state.key, Accept: 'text/event-stream' },
           signal: ctl.signal, cache: 'no-store',
         });
-        if (res.status === 401) { signOut('Your key is no longer accepted.'); return; }
-        if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
+        if (!res.ok || !res.body) {
+          // The face's words say why (a key revoked: when, and who
+          // makes a new one), not only that.
+          let body = null;
+          try { body = await res.json(); } catch (_) { /* not JSON */ }
+          const err = new APIError(res.status, body);
+          if (res.status === 401) { signOut('Your key was refused: ' + err.message); return; }
+          throw err;
+        }
         await readEvents(res.body, (ev) => {
           if (ev.event === 'ready') {
             delay = 1000;
