@@ -4,15 +4,19 @@ package gateway_test
 // face and chromium, and looks at one thing a person meets.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -266,4 +270,87 @@ func TestBrowserRevokedKey(t *testing.T) {
 		t.Error("the revoked key is still kept in sessionStorage")
 	}
 	p.noProblems()
+}
+
+// A message paints only within itself: combining marks stacked on one
+// letter ("Zalgo" text) are not drawn over the messages around it, where
+// they could hide another sender's words.
+func TestBrowserMarksStayInTheirMessage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var zalgo strings.Builder
+	zalgo.WriteString("Z")
+	for i := range 300 {
+		zalgo.WriteRune(rune(0x300 + i%0x15)) // marks above, U+0300 to U+0314
+	}
+	for i := range 300 {
+		zalgo.WriteRune(rune(0x316 + i%0x1d)) // marks below, U+0316 to U+0332
+	}
+	zalgo.WriteString(" ok")
+	texts := []string{"do not deploy before the review", zalgo.String(), "the review found two problems"}
+	_, p := signedIn(t, ctx, func(f *face) {
+		builder := f.peerAs(t, ctx, "builder")
+		for _, text := range texts {
+			if _, err := builder.Send(ctx, "human", text); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	p.clickRedrawn(`#instances [data-name="builder"]`)
+	p.waitFor("the three messages", messageShown(texts[0])+" && "+messageShown(texts[2]))
+
+	// Each neighbour's row as the page draws it, with the marks drawn and
+	// with them hidden: the two must be the same picture.
+	const bodyOf = `[...document.querySelectorAll('#messages .msg .body')].find(b => b.textContent === %s)`
+	rowShot := func(text string) image.Image {
+		t.Helper()
+		raw := eval[string](p, fmt.Sprintf(`JSON.stringify((`+bodyOf+`).closest('.msg').getBoundingClientRect())`, jsString(text)))
+		var r struct{ X, Y, Width, Height float64 }
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		shot, err := chromedp.Call(p.ctx, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{
+			Clip: &cdppage.Viewport{X: r.X, Y: r.Y, Width: r.Width, Height: r.Height, Scale: 1}})
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		img, err := png.Decode(bytes.NewReader(shot.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	hide := func(hidden bool) {
+		v := "visible"
+		if hidden {
+			v = "hidden"
+		}
+		eval[bool](p, fmt.Sprintf(`(`+bodyOf+`).style.visibility = %q, true`, jsString(texts[1]), v))
+		p.waitFor("the marks "+v, fmt.Sprintf(`getComputedStyle(`+bodyOf+`).visibility === %q`, jsString(texts[1]), v))
+	}
+	for _, text := range []string{texts[0], texts[2]} {
+		drawn := rowShot(text)
+		hide(true)
+		bare := rowShot(text)
+		hide(false)
+		if !sameImage(drawn, bare) {
+			t.Errorf("the marks of the message before or after are drawn over the message %q", text)
+		}
+	}
+	p.noProblems()
+}
+
+// sameImage reports whether a and b hold the same pixels.
+func sameImage(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }
