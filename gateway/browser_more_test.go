@@ -354,3 +354,46 @@ func sameImage(a, b image.Image) bool {
 	}
 	return true
 }
+
+// A burst of messages (a flood, or a stream catching up) keeps the page
+// usable: the inbox stays at its one page and counts the rest, and a
+// burst into the open conversation is all marked read.
+func TestBrowserBurst(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	const page1, burst = 500, 300
+	var reviewer *election.Peer
+	send := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			if _, err := reviewer.Send(ctx, "human", fmt.Sprintf("log line %d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, p := signedIn(t, ctx, func(f *face) {
+		reviewer = f.peerAs(t, ctx, "reviewer")
+		send(0, page1)
+	})
+	p.waitFor("the inbox's first page", fmt.Sprintf(`document.querySelectorAll('#messages .msg').length === %d`, page1))
+
+	// The page is drawn anew for each message of a burst it was given
+	// one at a time: a frozen page does not answer, and the wait fails.
+	send(page1, burst)
+	// The count in the sidebar comes at once, the inbox's line with the
+	// next frame drawn.
+	p.waitFor("the burst counted", fmt.Sprintf(`document.getElementById('inbox-count').textContent === '%[1]d' && document.getElementById('conv-sub').textContent.startsWith('%[1]d unread')`, page1+burst))
+	if n := eval[int](p, `document.querySelectorAll('#messages .msg').length`); n != page1 {
+		t.Errorf("the inbox shows %d messages after the burst, want its page of %d", n, page1)
+	}
+
+	// Open, the conversation marks everything read, the burst into it too.
+	p.clickRedrawn(`#instances [data-name="reviewer"]`)
+	p.waitFor("the conversation with reviewer", messageShown(fmt.Sprintf("log line %d", page1+burst-1)))
+	send(page1+burst, 150)
+	p.waitFor("the burst into the open conversation", messageShown(fmt.Sprintf("log line %d", page1+burst+149)))
+	p.waitFor("all of it marked read", `document.getElementById('inbox-count').hidden && !document.querySelector('#instances [data-name="reviewer"] .count')`)
+	p.do(chromedp.Reload())
+	p.waitFor("the page after a reload", `document.getElementById('conn').dataset.state === 'live'`)
+	p.waitFor("no unread mail after a reload", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden`)
+	p.noProblems()
+}

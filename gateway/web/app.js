@@ -7,6 +7,7 @@ const KEY_ITEM = 'ipcmesh.key';
 // The API lives beside the page: strip the file name and any /static/ part.
 const BASE = location.pathname.replace(/static\/.*$/, '').replace(/[^/]*$/, '') + 'api/v1/';
 const TYPES = ['request', 'response', 'status', 'handoff', 'done'];
+const PAGE = 500; // unread messages the inbox loads and shows at most
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -17,6 +18,10 @@ const state = {
   seen: new Set(), // ids shown in the open conversation
   more: false, loadSeq: 0, stream: null, timer: 0, refresh: 0,
   draft: null,     // {to, content, id}: the message last sent without an answer (draftID)
+  drawing: 0,      // the frame redraw is due at, 0 when none is
+  stick: null,     // whether the open conversation keeps to its bottom at the next redraw
+  acking: false, ackAgain: false, // an ack of the open conversation is under way; another is due after it
+  unreadLoading: false, unreadAgain: false, // the same for reading the unread mail (loadUnread)
 };
 
 class APIError extends Error {
@@ -90,13 +95,19 @@ function subline(node, parts) {
 
 function show(node, on) { node.hidden = !on; }
 
+// The formats of times, made once: toLocaleTimeString and the like make
+// a formatter for every call, which made drawing a page of 500 messages
+// slow.
+const HOUR_MINUTE = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+const MONTH_DAY = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric' });
+const FULL_TIME = new Intl.DateTimeFormat([], { dateStyle: 'medium', timeStyle: 'medium' });
+
 function fmtTime(s) {
   const d = new Date(s);
   if (isNaN(d)) return '';
-  const now = new Date();
-  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  if (d.toDateString() === now.toDateString()) return hm;
-  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + hm;
+  const hm = HOUR_MINUTE.format(d);
+  if (d.toDateString() === new Date().toDateString()) return hm;
+  return MONTH_DAY.format(d) + ' ' + hm;
 }
 
 function hue(name) {
@@ -165,15 +176,28 @@ async function loadChannels() {
   } catch (_) { /* idem */ }
 }
 
+// loadUnread reads the oldest page of unread mail and how much more there
+// is. One read is under way at a time: mail that comes or is acked while
+// it is (its answer may or may not count it) has the page read again once
+// the answer is in, so the count ends up the mesh's.
 async function loadUnread() {
+  if (state.unreadLoading) { state.unreadAgain = true; return; }
+  state.unreadLoading = true;
   try {
-    const r = await api('messages?limit=500');
-    state.unread = r.messages || [];
-    state.remaining = r.remaining || 0;
-    if (state.conv && state.conv.kind !== 'inbox') ackOpen();
-    renderSidebar();
-    if (state.conv && state.conv.kind === 'inbox') renderInbox();
-  } catch (_) { /* idem */ }
+    do {
+      state.unreadAgain = false;
+      const r = await api('messages?limit=' + PAGE);
+      state.unread = r.messages || [];
+      state.remaining = r.remaining || 0;
+    } while (state.unreadAgain && state.me);
+  } catch (_) {
+    return; /* the next message or reconnect reads it again */
+  } finally {
+    state.unreadLoading = false;
+  }
+  if (state.conv && state.conv.kind !== 'inbox') ackOpen();
+  renderCount();
+  redraw();
 }
 
 // unreadTotal counts every unread message, the ones past the page loaded
@@ -239,12 +263,18 @@ function renderSidebar() {
     const again = [...$('sidebar').querySelectorAll('.item[data-name]')].find((n) => n.dataset.kind + ':' + n.dataset.name === focused);
     if (again) again.focus();
   }
+  $('inbox-link').toggleAttribute('aria-current', state.conv && state.conv.kind === 'inbox');
+  renderCount();
+}
+
+// renderCount shows the unread count on the inbox and in the tab's title,
+// which a person sees with the tab in the background, where no frame is
+// drawn (redraw).
+function renderCount() {
   const n = unreadTotal();
   const count = $('inbox-count');
   count.textContent = String(n);
   show(count, n > 0);
-  const inbox = $('inbox-link');
-  inbox.toggleAttribute('aria-current', state.conv && state.conv.kind === 'inbox');
   document.title = (n ? `(${n}) ` : '') + 'ipcmesh';
 }
 
@@ -320,12 +350,23 @@ async function catchUp() {
   } catch (_) { /* the next reconnect tries again */ }
 }
 
-// Mail in the open conversation counts as read once it is on screen.
-function ackOpen() {
+// Mail in the open conversation counts as read once it is on screen. One
+// ack is under way at a time, and the next one takes all that came
+// meanwhile: a burst into the open conversation made an ack of each
+// message, past the key's rate limit, and those refused stayed unread.
+async function ackOpen() {
   if (!state.conv || state.conv.kind === 'inbox' || document.hidden) return;
+  if (state.acking) { state.ackAgain = true; return; }
   const k = convKey(state.conv);
   const ids = state.unread.filter((m) => convKey(convOf(m)) === k).map((m) => m.id);
-  if (ids.length) ack(ids);
+  if (!ids.length) return;
+  state.acking = true;
+  try {
+    await ack(ids);
+  } finally {
+    state.acking = false;
+    if (state.ackAgain) { state.ackAgain = false; ackOpen(); }
+  }
 }
 
 async function ack(ids) {
@@ -333,8 +374,9 @@ async function ack(ids) {
     await api('messages/ack', { method: 'POST', body: { ids } });
     const done = new Set(ids);
     state.unread = state.unread.filter((m) => !done.has(m.id));
-    renderSidebar();
-    if (state.conv && state.conv.kind === 'inbox') renderInbox();
+    if (state.unreadLoading) state.unreadAgain = true;
+    renderCount();
+    redraw();
     // The oldest unread were read: the next page comes in their place.
     if (state.remaining > 0) loadUnread();
   } catch (_) { /* stays unread */ }
@@ -375,7 +417,7 @@ function renderMessage(m, inInbox) {
   if (m.type && TYPES.includes(m.type)) meta.append(el('span', 'badge t-' + m.type, m.type));
   const t = el('time', 'muted', fmtTime(m.time));
   t.dateTime = m.time;
-  t.title = new Date(m.time).toLocaleString();
+  t.title = isNaN(new Date(m.time)) ? '' : FULL_TIME.format(new Date(m.time));
   meta.append(t);
   if (m.reply_to) {
     const r = el('span', 'reply muted', '↳ reply');
@@ -410,25 +452,57 @@ function renderMessage(m, inInbox) {
   return li;
 }
 
-// A message for the open conversation goes on screen; any other is unread.
+// A message for the open conversation goes on screen; any other is
+// unread. The inbox shows a page of the oldest unread: one past it is
+// counted, and shown once those before it are read.
 function arrive(m) {
   const mine = m.from === state.me.name;
-  if (!mine && !state.unread.some((u) => u.id === m.id)) state.unread.push(m);
   const c = convOf(m);
-  if (state.conv && convKey(c) === convKey(state.conv) && !state.seen.has(m.id)) {
+  const open = state.conv && convKey(c) === convKey(state.conv);
+  if (state.unreadLoading) state.unreadAgain = true;
+  if (!mine && !state.unread.some((u) => u.id === m.id)) {
+    if (open || (state.unread.length < PAGE && !state.remaining)) {
+      state.unread.push(m);
+    } else {
+      // Counted at once, and counted again by the mesh: its event may
+      // come after a read of the unread mail that counted it already.
+      state.remaining++;
+      loadUnread();
+    }
+  }
+  if (open && !state.seen.has(m.id)) {
     state.seen.add(m.id);
     state.messages.push(m);
-    const sc = $('scroller');
-    const atBottom = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
+    if (state.stick === null) {
+      // Read once for a burst: whether the reader was at the bottom
+      // before it came.
+      const sc = $('scroller');
+      state.stick = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
+    }
+    if (mine) state.stick = true;
     $('messages').append(renderMessage(m));
-    emptyNote();
-    if (atBottom || mine) sc.scrollTop = sc.scrollHeight;
     ackOpen();
   }
-  if (state.conv && state.conv.kind === 'inbox') renderInbox();
-  renderSidebar();
+  renderCount();
+  redraw();
   // Whoever writes may have come online or changed status.
   if (!state.refresh) state.refresh = setTimeout(() => { state.refresh = 0; loadInstances(); }, 300);
+}
+
+// redraw draws the sidebar, the inbox and the open conversation's end
+// once in the next frame, however many messages came before it: drawn
+// anew for each message, a burst of hundreds froze the page for minutes.
+function redraw() {
+  if (state.drawing) return;
+  state.drawing = requestAnimationFrame(() => {
+    state.drawing = 0;
+    if (!state.me) return;
+    renderSidebar();
+    if (state.conv && state.conv.kind === 'inbox') renderInbox();
+    else if (state.conv) emptyNote();
+    if (state.stick) $('scroller').scrollTop = $('scroller').scrollHeight;
+    state.stick = null;
+  });
 }
 
 // ---- live events --------------------------------------------------------
