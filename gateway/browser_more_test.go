@@ -397,3 +397,43 @@ func TestBrowserBurst(t *testing.T) {
 	p.waitFor("no unread mail after a reload", `!document.querySelector('#messages .msg') && !document.getElementById('empty').hidden`)
 	p.noProblems()
 }
+
+// A message that comes while the page is cut off from the face (the face
+// restarting, say) shows in the open conversation once the page is back,
+// an empty conversation too.
+func TestBrowserMissedWhileAway(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var builder *election.Peer
+	f, p := signedIn(t, ctx, func(f *face) { builder = f.peerAs(t, ctx, "builder") })
+	p.waitFor("builder in the list of instances", `!!document.querySelector('#instances [data-name="builder"]')`)
+	p.clickRedrawn(`#instances [data-name="builder"]`)
+	p.waitFor("the empty conversation with builder", `!document.getElementById('empty').hidden && document.getElementById('conv-title').textContent === 'builder'`)
+
+	f.stop()
+	p.waitFor("the page saying it is reconnecting", `document.getElementById('conn').dataset.state === 'down' && document.getElementById('conn').textContent === 'reconnecting'`)
+	const text = "sent while the page was away"
+	if _, err := builder.Send(ctx, "human", text); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	p.waitFor("the page live again", `document.getElementById('conn').dataset.state === 'live'`)
+	p.waitFor("the message sent while the page was away", messageShown(text))
+
+	// More than a page of them: the newest show, and the rest are a
+	// "Load older messages" away.
+	f.stop()
+	p.waitFor("the page saying it is reconnecting", `document.getElementById('conn').dataset.state === 'down'`)
+	const missed = 60
+	for i := range missed {
+		if _, err := builder.Send(ctx, "human", fmt.Sprintf("missed %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.start(t)
+	p.waitFor("the newest message missed", messageShown(fmt.Sprintf("missed %d", missed-1)))
+	p.waitFor("the button that loads older messages", `!document.getElementById('load-older').hidden`)
+	p.clickRedrawn("#load-older")
+	p.waitFor("the oldest message missed", messageShown("missed 0"))
+	p.noProblems()
+}

@@ -70,6 +70,9 @@ type face struct {
 	env   []string
 	mesh  election.Config
 	admin *election.Peer
+	ctx   context.Context
+	srv   *gateway.Server
+	hs    *httptest.Server
 }
 
 func startFace(t *testing.T, ctx context.Context) *face {
@@ -97,11 +100,24 @@ func startFace(t *testing.T, ctx context.Context) *face {
 		t.Fatalf("create a key for human: %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	env := testbin.CleanEnviron()
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	f := &face{key: created.Key, env: env, mesh: cfg, admin: admin, ctx: ctx}
+	f.serve(t, "127.0.0.1:0")
+	f.url = f.hs.URL
+	return f
+}
+
+// serve starts the HTTP face on addr.
+func (f *face) serve(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := gateway.New(ctx, gateway.Options{Mesh: cfg, Addr: ln.Addr().String()})
+	srv, err := gateway.New(f.ctx, gateway.Options{Mesh: f.mesh, Addr: ln.Addr().String()})
 	if err != nil {
 		ln.Close()
 		t.Fatalf("gateway.New: %v", err)
@@ -111,15 +127,25 @@ func startFace(t *testing.T, ctx context.Context) *face {
 	hs.Listener = ln
 	hs.Start()
 	// Cleanups run last first: the face ends its event streams before the
-	// HTTP server waits for its requests to finish.
+	// HTTP server waits for its requests to finish. Both may have been
+	// closed already (stop).
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { srv.Close() })
+	f.srv, f.hs = srv, hs
+}
 
-	env := testbin.CleanEnviron()
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return &face{url: hs.URL, key: created.Key, env: env, mesh: cfg, admin: admin}
+// stop stops the HTTP face, as a restart of its process does: its
+// streams end, its address refuses connections. The mesh runs on.
+func (f *face) stop() {
+	f.srv.Close()
+	f.hs.CloseClientConnections()
+	f.hs.Close()
+}
+
+// start starts a new HTTP face on the address of the stopped one.
+func (f *face) start(t *testing.T) {
+	t.Helper()
+	f.serve(t, strings.TrimPrefix(f.url, "http://"))
 }
 
 func freePort(t *testing.T) int {

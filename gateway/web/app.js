@@ -337,16 +337,30 @@ async function loadHistory(older) {
   }
 }
 
-// After a reconnect, messages missed in the open conversation are appended.
+// After a reconnect, messages missed in the open conversation are
+// appended. A conversation that showed none yet, or missed more than a
+// page, is read anew, its newest page first, as when it is opened: the
+// unread mail of the open conversation is marked read on reconnecting,
+// and must be on screen by then.
 async function catchUp() {
   const c = state.conv;
-  if (!c || c.kind === 'inbox' || !state.messages.length) return;
+  if (!c || c.kind === 'inbox') return;
+  if (!state.messages.length) { loadHistory(false); return; }
   const q = new URLSearchParams({ limit: '50', [c.kind === 'channel' ? 'channel' : 'with']: c.name });
   try {
     const r = await api('history?' + q);
     if (convKey(c) !== convKey(state.conv)) return;
     const last = state.messages[state.messages.length - 1].seq;
-    (r.messages || []).filter((m) => m.seq > last).reverse().forEach(arrive);
+    const page = r.messages || [];
+    const missed = page.filter((m) => m.seq > last);
+    if (r.more && missed.length === page.length) {
+      state.messages = [];
+      state.seen.clear();
+      $('messages').replaceChildren();
+      loadHistory(false);
+      return;
+    }
+    missed.reverse().forEach(arrive);
   } catch (_) { /* the next reconnect tries again */ }
 }
 
