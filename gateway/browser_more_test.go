@@ -437,3 +437,48 @@ func TestBrowserMissedWhileAway(t *testing.T) {
 	p.waitFor("the oldest message missed", messageShown("missed 0"))
 	p.noProblems()
 }
+
+// A reload whose sign-in gets no answer (a network hiccup, the face
+// restarting) keeps the key: Sign in tries it again. Keys are printed
+// once, when made.
+func TestBrowserReloadWithoutAnswerKeepsKey(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, p := signedIn(t, ctx, nil)
+
+	// The browser fails the page's first request for who the key is,
+	// as a dropped connection does.
+	var (
+		mu  sync.Mutex
+		cut int
+	)
+	paused := chromedp.Events(p.ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/api/v1/me"}}}); err != nil {
+		t.Fatalf("intercept the page's requests: %v", err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			go func() {
+				mu.Lock()
+				first := cut == 0
+				cut++
+				mu.Unlock()
+				if first {
+					chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
+					return
+				}
+				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}()
+		}
+	}()
+
+	p.do(chromedp.Reload())
+	p.waitFor("the sign-in form with an error", `!document.getElementById('signin-view').hidden && !document.getElementById('signin-error').hidden`)
+	t.Logf("a reload without an answer shows: %q", eval[string](p, `document.getElementById('signin-error').textContent`))
+	p.do(chromedp.Click(chromedp.ID("sign-in")))
+	p.waitFor("the page signed in again with the kept key", `!document.getElementById('app-view').hidden && document.getElementById('me-name').textContent === 'human'`)
+	p.noProblems()
+}

@@ -141,8 +141,11 @@ async function signIn(key) {
   state.timer = setInterval(() => { loadInstances(); loadChannels(); }, 15000);
 }
 
-function signOut(msg) {
-  sessionStorage.removeItem(KEY_ITEM);
+// signOut shows the sign-in form, with msg. A key to retry with stays
+// kept and in the form, so that Sign in tries it again: keys are shown
+// once, when made, and one lost to a failed request is lost for good.
+function signOut(msg, retryKey) {
+  if (!retryKey) sessionStorage.removeItem(KEY_ITEM);
   if (state.stream) state.stream.abort();
   clearInterval(state.timer);
   Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [], remaining: 0 });
@@ -153,7 +156,7 @@ function signOut(msg) {
   const err = $('signin-error');
   err.textContent = msg || '';
   show(err, !!msg);
-  $('key-input').value = '';
+  $('key-input').value = retryKey || '';
   $('key-input').focus();
 }
 
@@ -712,7 +715,12 @@ function init() {
 
   const saved = sessionStorage.getItem(KEY_ITEM);
   if (saved) {
-    signIn(saved).catch((e) => signOut(e.status === 401 ? e.message : 'Could not sign in: ' + e.message));
+    // Only a refusal of the key forgets it; a face that did not answer,
+    // or answered with another error, is tried again with the same key.
+    signIn(saved).catch((e) => {
+      if (e.status === 401) signOut(e.message);
+      else signOut(`Could not sign in: ${e.message}. Your key is kept: press Sign in to try again.`, saved);
+    });
   } else {
     signOut();
   }
