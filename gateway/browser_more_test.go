@@ -482,3 +482,26 @@ func TestBrowserReloadWithoutAnswerKeepsKey(t *testing.T) {
 	p.waitFor("the page signed in again with the kept key", `!document.getElementById('app-view').hidden && document.getElementById('me-name').textContent === 'human'`)
 	p.noProblems()
 }
+
+// A channel's line counts its members in words a person writes.
+func TestBrowserChannelMembers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, p := signedIn(t, ctx, func(f *face) {
+		builder := f.peerAs(t, ctx, "builder")
+		for _, ch := range []ipc.ChannelCreateRequest{{Name: "solo", Description: "builder's notes"}, {Name: "pair", Members: []string{"human"}}} {
+			if _, err := builder.CreateChannel(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	for name, want := range map[string]string{"solo": "builder's notes · 1 member", "pair": "2 members"} {
+		p.waitFor("the channel #"+name, fmt.Sprintf(`!!document.querySelector('#channels [data-name="%s"]')`, name))
+		p.clickRedrawn(fmt.Sprintf(`#channels [data-name="%s"]`, name))
+		p.waitFor("#"+name+" open", fmt.Sprintf(`document.getElementById('conv-title').textContent === '#%s'`, name))
+		if got := eval[string](p, `document.getElementById('conv-sub').textContent`); got != want {
+			t.Errorf("#%s's line says %q, want %q", name, got, want)
+		}
+	}
+	p.noProblems()
+}

@@ -305,7 +305,8 @@ function openConv(c) {
       : state.instances.find((i) => i.name === c.name);
     const told = (t) => t ? [foreign('bdi', '', t)] : [];
     let sub = [];
-    if (info && c.kind === 'channel') sub = [...told(info.description), info.members.length + ' members'];
+    const n = info && info.members ? info.members.length : 0;
+    if (info && c.kind === 'channel') sub = [...told(info.description), n + (n === 1 ? ' member' : ' members')];
     else if (info) sub = [info.online ? 'online' : 'offline', ...told(info.status), ...told(info.description)];
     subline($('conv-sub'), sub);
     $('compose').placeholder = 'Message ' + $('conv-title').textContent;
