@@ -505,3 +505,68 @@ func TestBrowserChannelMembers(t *testing.T) {
 	}
 	p.noProblems()
 }
+
+// A long message shows its first lines until "Show more", and a large
+// one its summary until "Show all", which says its size as people read
+// it; both fold again with "Show less".
+func TestBrowserLongMessages(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var long, large strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&long, "line %d of the test log\n", i)
+	}
+	long.WriteString("the end of the log")
+	for i := range 1000 {
+		fmt.Fprintf(&large, "%04d %s\n", i, strings.Repeat("x", 35)) // 41 bytes a line
+	}
+	var ids []string
+	_, p := signedIn(t, ctx, func(f *face) {
+		builder := f.peerAs(t, ctx, "builder")
+		for _, text := range []string{long.String(), large.String()} {
+			r, err := builder.Send(ctx, "human", text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.Message.ID)
+		}
+	})
+	p.clickRedrawn(`#instances [data-name="builder"]`)
+	row := func(id, sel string) string {
+		return fmt.Sprintf(`document.querySelector('#messages .msg[data-id="%s"] %s')`, id, sel)
+	}
+	// shown: the body's last line is on screen, not cut off.
+	shown := func(id string) string {
+		return fmt.Sprintf(`((b) => b.scrollHeight <= b.clientHeight + 1)(%s)`, row(id, ".body"))
+	}
+	button := func(id string) string { return eval[string](p, row(id, "button.more")+`?.textContent ?? 'no button'`) }
+
+	longID, largeID := ids[0], ids[1]
+	p.waitFor("the long message", "!!"+row(longID, ".body"))
+	if eval[bool](p, shown(longID)) {
+		t.Errorf("the long message shows whole (%d px tall), want its first lines", eval[int](p, row(longID, ".body")+".clientHeight"))
+	}
+	if got := button(longID); got != "Show more" {
+		t.Fatalf("the long message's button says %q, want Show more", got)
+	}
+	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, longID))
+	p.waitFor("the long message whole", shown(longID))
+	if got := button(longID); got != "Show less" {
+		t.Errorf("the button of the long message shown whole says %q, want Show less", got)
+	}
+	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, longID))
+	p.waitFor("the long message folded again", "!"+shown(longID))
+
+	if got := button(largeID); got != "Show all (40.0 KiB)" {
+		t.Errorf("the large message's button says %q, want Show all (40.0 KiB)", got)
+	}
+	summary := eval[string](p, row(largeID, ".body")+".textContent")
+	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, largeID))
+	p.waitFor("the large message whole", fmt.Sprintf(`%s.textContent === %s`, row(largeID, ".body"), jsString(large.String())))
+	if got := button(largeID); got != "Show less" {
+		t.Errorf("the button of the large message shown whole says %q, want Show less", got)
+	}
+	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, largeID))
+	p.waitFor("the large message's summary again", fmt.Sprintf(`%s.textContent === %s`, row(largeID, ".body"), jsString(summary)))
+	p.noProblems()
+}

@@ -8,6 +8,7 @@ const KEY_ITEM = 'ipcmesh.key';
 const BASE = location.pathname.replace(/static\/.*$/, '').replace(/[^/]*$/, '') + 'api/v1/';
 const TYPES = ['request', 'response', 'status', 'handoff', 'done'];
 const PAGE = 500; // unread messages the inbox loads and shows at most
+const LONG_LINES = 20; // lines of a message shown before "Show more" (style.css agrees)
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -22,6 +23,8 @@ const state = {
   stick: null,     // whether the open conversation keeps to its bottom at the next redraw
   acking: false, ackAgain: false, // an ack of the open conversation is under way; another is due after it
   unreadLoading: false, unreadAgain: false, // the same for reading the unread mail (loadUnread)
+  expanded: new Set(), // ids of the long messages shown whole (moreButton)
+  whole: new Map(),    // id to the whole text of a large message, once fetched
 };
 
 class APIError extends Error {
@@ -150,6 +153,8 @@ function signOut(msg, retryKey) {
   clearInterval(state.timer);
   Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [], remaining: 0 });
   state.seen.clear();
+  state.expanded.clear();
+  state.whole.clear();
   $('messages').replaceChildren();
   show($('app-view'), false);
   show($('signin-view'), true);
@@ -444,15 +449,7 @@ function renderMessage(m, inInbox) {
   }
   const body = foreign('div', 'body', m.content);
   box.append(meta, body);
-  if (m.large) {
-    const more = el('button', 'link', `Show all (${m.size} bytes)`);
-    more.type = 'button';
-    more.addEventListener('click', async () => {
-      try { body.textContent = (await api('messages/' + encodeURIComponent(m.id))).content; more.remove(); }
-      catch (e) { more.textContent = e.message; }
-    });
-    box.append(more);
-  }
+  if (m.large || isLong(m.content)) box.append(moreButton(m, body));
   if (m.shared) box.append(el('div', 'shared muted', 'shared: ' + m.shared));
   if (inInbox) {
     const acts = el('div', 'actions');
@@ -468,6 +465,56 @@ function renderMessage(m, inInbox) {
   }
   li.append(av, box);
   return li;
+}
+
+// isLong reports whether a text is too long to show whole at first: it
+// would fill screens, and the messages around it would scroll away.
+function isLong(text) {
+  if (text.length > 2000) return true;
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (++lines > LONG_LINES) return true;
+  }
+  return false;
+}
+
+// fmtSize is a size in bytes as people read it, as the command line
+// writes it.
+function fmtSize(n) {
+  if (n < 1024) return n + ' bytes';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KiB';
+  return (n / 1024 / 1024).toFixed(1) + ' MiB';
+}
+
+// moreButton shows the whole of a long message's body and folds it again.
+// A large message's body is a summary: its whole text is fetched once.
+// Which are open is kept across redraws of the inbox.
+function moreButton(m, body) {
+  const more = el('button', 'link more');
+  more.type = 'button';
+  more.setAttribute('aria-expanded', 'false');
+  const summary = m.content;
+  const set = (open) => {
+    state.expanded[open ? 'add' : 'delete'](m.id);
+    more.setAttribute('aria-expanded', String(open));
+    more.textContent = open ? 'Show less' : m.large ? `Show all (${fmtSize(m.size)})` : 'Show more';
+    if (m.large) body.textContent = open ? state.whole.get(m.id) : summary;
+    else body.classList.toggle('folded', !open);
+  };
+  more.addEventListener('click', async () => {
+    const open = !state.expanded.has(m.id);
+    if (open && m.large && !state.whole.has(m.id)) {
+      try {
+        state.whole.set(m.id, (await api('messages/' + encodeURIComponent(m.id))).content);
+      } catch (e) {
+        more.textContent = e.message;
+        return;
+      }
+    }
+    set(open);
+  });
+  set(state.expanded.has(m.id) && (!m.large || state.whole.has(m.id)));
+  return more;
 }
 
 // A message for the open conversation goes on screen; any other is
