@@ -570,3 +570,26 @@ func TestBrowserLongMessages(t *testing.T) {
 	p.waitFor("the large message's summary again", fmt.Sprintf(`%s.textContent === %s`, row(largeID, ".body"), jsString(summary)))
 	p.noProblems()
 }
+
+// When the face refuses the page's live stream, not for its key but for
+// what became of its name (renamed away here), the page says so in the
+// face's words instead of only reconnecting.
+func TestBrowserStreamRefusedSaysWhy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	f, p := signedIn(t, ctx, nil)
+	if eval[bool](p, `!!document.getElementById('notice') && !document.getElementById('notice').hidden`) {
+		t.Error("a notice shows while the stream is live")
+	}
+	// The face's data folder holds the session of the name it acts as.
+	f.ipcmesh(t, "rename", "--as", "human", "human-away")
+	p.waitFor("a notice of why the live updates stopped", `!!document.getElementById('notice') && !document.getElementById('notice').hidden`)
+	said := eval[string](p, `document.getElementById('notice').textContent`)
+	if !strings.Contains(said, "renamed to human-away") || !strings.Contains(said, "ipcmesh key create human-away") {
+		t.Errorf("the notice says %q: want the face's words, that human was renamed to human-away and how to act as it", said)
+	}
+	if s := eval[string](p, `document.getElementById('conn').dataset.state`); s != "down" {
+		t.Errorf("the stream's state is %q, want down", s)
+	}
+	p.noProblems()
+}

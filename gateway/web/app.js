@@ -151,6 +151,7 @@ function signOut(msg, retryKey) {
   if (!retryKey) sessionStorage.removeItem(KEY_ITEM);
   if (state.stream) state.stream.abort();
   clearInterval(state.timer);
+  show($('notice'), false);
   Object.assign(state, { key: '', me: null, conv: null, stream: null, messages: [], unread: [], remaining: 0 });
   state.seen.clear();
   state.expanded.clear();
@@ -572,10 +573,17 @@ function redraw() {
 
 // ---- live events --------------------------------------------------------
 
-function setConn(s, text) {
+// setConn shows the state of the live stream. why is the face's answer
+// when it refused the stream (the key's name renamed away, taken by
+// another instance, the broker not answering): retrying alone would not
+// help, and the words say what would.
+function setConn(s, text, why) {
   const n = $('conn');
   n.dataset.state = s;
   n.textContent = text;
+  const notice = $('notice');
+  notice.textContent = why ? 'Live updates stopped: ' + why : '';
+  show(notice, !!why);
 }
 
 function connect() {
@@ -584,6 +592,7 @@ function connect() {
   let delay = 1000;
   const run = async () => {
     while (!ctl.signal.aborted) {
+      let why = '';
       try {
         const res = await fetch(BASE + 'events', {
           headers: { Authorization: 'Bearer ' + state.key, Accept: 'text/event-stream' },
@@ -608,9 +617,11 @@ function connect() {
             try { arrive(JSON.parse(ev.data)); } catch (_) { /* a malformed event is skipped */ }
           }
         });
-      } catch (_) { /* dropped: retry below */ }
+      } catch (e) {
+        why = e instanceof APIError ? e.message : ''; // else dropped: retried below
+      }
       if (ctl.signal.aborted) return;
-      setConn('down', 'reconnecting');
+      setConn('down', 'reconnecting', why);
       await new Promise((ok) => setTimeout(ok, delay + Math.random() * 250));
       delay = Math.min(delay * 2, 30000);
     }
