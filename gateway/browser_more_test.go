@@ -593,3 +593,57 @@ func TestBrowserStreamRefusedSaysWhy(t *testing.T) {
 	}
 	p.noProblems()
 }
+
+// A message coming into the open inbox adds itself and changes nothing
+// else: keyboard focus stays where it was, and the inbox (a live region)
+// tells a screen reader of the new message alone, not of all again.
+func TestBrowserInboxKeepsWhatIsShown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var reviewer *election.Peer
+	var first string
+	_, p := signedIn(t, ctx, func(f *face) {
+		reviewer = f.peerAs(t, ctx, "reviewer")
+		for i := range 3 {
+			r, err := reviewer.Send(ctx, "human", fmt.Sprintf("finding %d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = r.Message.ID
+			}
+		}
+	})
+	p.waitFor("the inbox's three messages", `document.querySelectorAll('#messages .msg').length === 3`)
+	eval[bool](p, fmt.Sprintf(`(() => {
+		document.querySelector('#messages .msg[data-id="%s"] [data-ack]').focus();
+		window.changes = {added: [], removed: 0};
+		new MutationObserver((records) => {
+			for (const r of records) {
+				window.changes.removed += r.removedNodes.length;
+				for (const n of r.addedNodes) window.changes.added.push(n.textContent);
+			}
+		}).observe(document.getElementById('messages'), {childList: true});
+		return true;
+	})()`, first))
+
+	if _, err := reviewer.Send(ctx, "human", "finding 3"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the new message", messageShown("finding 3"))
+	p.waitFor("the inbox's line", `document.getElementById('conv-sub').textContent === '4 unread'`)
+	var changes struct {
+		Added   []string
+		Removed int
+	}
+	if err := json.Unmarshal([]byte(eval[string](p, `JSON.stringify(window.changes)`)), &changes); err != nil {
+		t.Fatal(err)
+	}
+	if changes.Removed != 0 || len(changes.Added) != 1 || !strings.Contains(changes.Added[0], "finding 3") {
+		t.Errorf("a new message in the inbox removed %d rows and added %d, want it added alone", changes.Removed, len(changes.Added))
+	}
+	if got := eval[string](p, `document.activeElement.closest('.msg')?.dataset.id ?? document.activeElement.tagName`); got != first {
+		t.Errorf("focus moved to %s when a message came, want it kept on the first message's Mark read", got)
+	}
+	p.noProblems()
+}

@@ -413,7 +413,19 @@ function renderInbox() {
   $('conv-sub').textContent = sub;
   $('ack-all').textContent = state.remaining ? `Mark these ${list.length} read` : 'Mark all read';
   show($('ack-all'), list.length > 0);
-  $('messages').replaceChildren(...list.map((m) => renderMessage(m, true)));
+  // The rows already shown stay as they are; read ones go, new ones come
+  // in their place in the list. Drawn anew, every row lost the keyboard
+  // focus on it, and the inbox, a live region, had a screen reader read
+  // every message again for each one that came.
+  const rows = $('messages');
+  const want = new Set(list.map((m) => m.id));
+  for (const li of [...rows.children]) if (!want.has(li.dataset.id)) li.remove();
+  const have = new Set([...rows.children].map((li) => li.dataset.id));
+  let at = rows.firstElementChild;
+  for (const m of list) {
+    if (at && at.dataset.id === m.id) at = at.nextElementSibling;
+    else if (!have.has(m.id)) rows.insertBefore(renderMessage(m, true), at);
+  }
   show($('load-older'), false);
   emptyNote();
 }
