@@ -59,6 +59,37 @@ func (f *face) peerAs(t *testing.T, ctx context.Context, name string) *election.
 	return peer
 }
 
+// failFirst has the browser fail the page's first request with method to
+// a URL matching pattern (the Fetch domain's: '*' is any text), at stage,
+// as a dropped connection does, and lets every other request through.
+func (p *page) failFirst(pattern, method string, stage fetch.RequestStage, reason network.ErrorReason) {
+	p.t.Helper()
+	var failed sync.Once
+	paused := chromedp.Events(p.ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern, RequestStage: stage}}}); err != nil {
+		p.t.Fatalf("intercept the page's requests: %v", err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			// Answered off the loop that delivers the events.
+			go func() {
+				fail := false
+				if ev.Request.Method == method {
+					failed.Do(func() { fail = true })
+				}
+				if fail {
+					chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: reason})
+					return
+				}
+				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}()
+		}
+	}()
+}
+
 // A send whose answer is lost (the face restarting, the network gone
 // after the request went out) was stored all the same. The page says so,
 // keeps the text, and sending it again delivers it once.
@@ -73,36 +104,7 @@ func TestBrowserSendAgainAfterLostAnswer(t *testing.T) {
 
 	// The browser cuts the connection of the first send once the face has
 	// answered it: the face stored the message, the page hears nothing.
-	var (
-		mu  sync.Mutex
-		cut int
-	)
-	paused := chromedp.Events(p.ctx, fetch.RequestPaused)
-	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
-		{URLPattern: "*/api/v1/messages", RequestStage: fetch.RequestStageResponse},
-	}}); err != nil {
-		t.Fatalf("intercept the page's sends: %v", err)
-	}
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			go func() {
-				mu.Lock()
-				first := ev.Request.Method == "POST" && cut == 0
-				if first {
-					cut++
-				}
-				mu.Unlock()
-				if first {
-					chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
-					return
-				}
-				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-			}()
-		}
-	}()
+	p.failFirst("*/api/v1/messages", "POST", fetch.RequestStageResponse, network.ErrorReasonConnectionReset)
 
 	const text = "the release notes are ready for review"
 	p.do(
@@ -448,32 +450,7 @@ func TestBrowserReloadWithoutAnswerKeepsKey(t *testing.T) {
 
 	// The browser fails the page's first request for who the key is,
 	// as a dropped connection does.
-	var (
-		mu  sync.Mutex
-		cut int
-	)
-	paused := chromedp.Events(p.ctx, fetch.RequestPaused)
-	if _, err := chromedp.Call(p.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/api/v1/me"}}}); err != nil {
-		t.Fatalf("intercept the page's requests: %v", err)
-	}
-	go func() {
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			go func() {
-				mu.Lock()
-				first := cut == 0
-				cut++
-				mu.Unlock()
-				if first {
-					chromedp.Call(p.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
-					return
-				}
-				chromedp.Call(p.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
-			}()
-		}
-	}()
+	p.failFirst("*/api/v1/me", "GET", fetch.RequestStageRequest, network.ErrorReasonConnectionRefused)
 
 	p.do(chromedp.Reload())
 	p.waitFor("the sign-in form with an error", `!document.getElementById('signin-view').hidden && !document.getElementById('signin-error').hidden`)
