@@ -30,15 +30,7 @@ func TestOpenWaitingForAClosingStoreKeepsItsLastSends(t *testing.T) {
 
 	db := filepath.Join(dir, dbFile)
 	held := openedFiles(t, db)
-	type opened struct {
-		s   *Store
-		err error
-	}
-	next := make(chan opened, 1)
-	go func() {
-		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
-		next <- opened{s, err}
-	}()
+	next := openAsync(dir)
 	// Once the next Open has the database file open, it waits for its lock.
 	awaitOpened(t, db, held)
 	for i := range 50 {
@@ -74,15 +66,7 @@ func TestOpenWaitingForABrokerThatWentDownReplaysItsJournal(t *testing.T) {
 	// in it yet.
 	other := lockFile(t, db)
 	held := openedFiles(t, db)
-	type opened struct {
-		s   *Store
-		err error
-	}
-	next := make(chan opened, 1)
-	go func() {
-		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
-		next <- opened{s, err}
-	}()
+	next := openAsync(dir)
 	awaitOpened(t, db, held)
 	// It acks n sends, then the power goes: the database file is as at
 	// its checkpoint, the journal holds the sends. The lock goes with it.
@@ -137,6 +121,23 @@ func TestRestoreStopsForABrokerThatTookTheFolder(t *testing.T) {
 	if got, want := unreadIDs(t, s, "bob"), sent(5); !slices.Equal(got, want) {
 		t.Fatalf("bob's inbox after the refused restore: %v, want the broker's acked sends %v", got, want)
 	}
+}
+
+// opened is the outcome of an Open.
+type opened struct {
+	s   *Store
+	err error
+}
+
+// openAsync opens the store of dir, waiting up to a minute for its lock,
+// and hands the outcome over once it is in.
+func openAsync(dir string) <-chan opened {
+	next := make(chan opened, 1)
+	go func() {
+		s, err := Open(Options{Dir: dir, LockTimeout: time.Minute})
+		next <- opened{s, err}
+	}()
+	return next
 }
 
 // lockFile takes the lock a broker holds on the database file path, as
