@@ -29,15 +29,7 @@ func TestDropRemovesOnlyItsMesh(t *testing.T) {
 		t.Errorf("Drop of a dropped mesh: %v", err)
 	}
 
-	nc, err := nats.Connect(shared.Get(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := sharedJetStream(t)
 	// The cluster's list of streams follows the deletions a moment later.
 	var left []string
 	eventually(t, "the dropped mesh's streams to leave the cluster's list", func() bool {
@@ -75,4 +67,21 @@ func streams(t *testing.T, js jetstream.JetStream) []string {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// sharedJetStream connects to the shared cluster as a plain JetStream
+// client, to look at what the stores made there; the connection closes
+// when the test ends.
+func sharedJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(shared.Get(t).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

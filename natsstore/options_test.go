@@ -42,15 +42,7 @@ func TestMissingFilesAreNamedWithTheirSetting(t *testing.T) {
 // A server that refuses the broker's credentials is named as such, with
 // the settings that carry them.
 func TestRefusedCredentialsAreNamed(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Authorization: "the-right-token", NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
+	srv := authServer(t, server.Options{Authorization: "the-right-token"})
 	o := Options{URL: srv.ClientURL(), Token: "a-wrong-token", Store: store.Options{Dir: t.TempDir()}}
 	s, err := Open(t.Context(), o, nil)
 	if err == nil {
@@ -68,15 +60,7 @@ func TestRefusedCredentialsAreNamed(t *testing.T) {
 // broker says of the cluster (its errors, and so its log and the output
 // of whoever started it) names the servers without it.
 func TestCredentialsInTheURLAreNotShown(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "mesh", Password: "the-right-password", NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
+	srv := authServer(t, server.Options{Username: "mesh", Password: "the-right-password"})
 	hostPort := strings.TrimPrefix(srv.ClientURL(), "nats://")
 	for _, c := range []struct{ url, secret string }{
 		{"nats://mesh:a-wrong-password@" + hostPort, "a-wrong-password"},
@@ -96,7 +80,7 @@ func TestCredentialsInTheURLAreNotShown(t *testing.T) {
 		}
 	}
 
-	_, err = ParseURL("nats://mesh:the-right-password@" + hostPort + ",http://elsewhere")
+	_, err := ParseURL("nats://mesh:the-right-password@" + hostPort + ",http://elsewhere")
 	if err == nil || strings.Contains(err.Error(), "the-right-password") {
 		t.Errorf("ParseURL of a list with a bad URL: %v; want a refusal without the password", err)
 	}
@@ -123,15 +107,7 @@ func TestRedacted(t *testing.T) {
 // made it "no server answered", sending the person to start servers that
 // were fine.
 func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "mesh", Password: "the-right-password", NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
+	srv := authServer(t, server.Options{Username: "mesh", Password: "the-right-password"})
 	down, err := freeport.Pick("127.0.0.1", 3) // nothing listens there
 	if err != nil {
 		t.Fatal(err)
@@ -153,4 +129,21 @@ func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
 			t.Fatalf("a refused password, with %d of the %d servers down: %v; want it to say the credentials were refused", len(down), len(urls), err)
 		}
 	}
+}
+
+// authServer starts a NATS server on loopback that asks for the
+// credentials opts sets, and stops it when the test ends.
+func authServer(t *testing.T, opts server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.NoSigs, opts.NoLog = "127.0.0.1", -1, true, true
+	srv, err := server.NewServer(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the NATS server did not start")
+	}
+	return srv
 }

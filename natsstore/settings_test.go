@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -39,15 +36,7 @@ func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
 		t.Error("host B does not see alice held by host A")
 	}
 
-	nc, err := nats.Connect(shared.Get(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := sharedJetStream(t)
 	st, err := js.Stream(ctx, p)
 	if err != nil {
 		t.Fatal(err)
