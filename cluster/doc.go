@@ -15,7 +15,8 @@
 // locked while it runs, so that a second node on it is refused (ErrInUse)
 // rather than damage its store; and StartNode and StartLocal return only
 // once what they started is ready (a node accepts connections; a Local
-// has a JetStream meta leader that knows all its nodes), or fail with an error that says which node and why, within a
-// bounded time. The servers never install signal handlers and never exit
-// the process: the program that embeds them stays in charge.
+// has a JetStream meta leader that knows all its nodes), or fail with an
+// error that says which node and why, within a bounded time. The servers
+// never install signal handlers and never exit the process: the program
+// that embeds them stays in charge.
 package cluster
