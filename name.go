@@ -39,8 +39,8 @@ func ValidateName(name string) error {
 // case, so "Builder" is "^builder" and "builder" stays "builder". A name
 // without capitals that Windows takes for a device (IsWindowsDevice) gets
 // a '~' after it, "con" is "con~": there a file "con.token" is the
-// console, not a file ("Con" is "^con", which is none). No name holds '^' or '~', so no two names meet. name must be valid
-// (ValidateName).
+// console, not a file ("Con" is "^con", which is none). No name holds '^'
+// or '~', so no two names meet. name must be valid (ValidateName).
 func FileName(name string) string {
 	if strings.IndexFunc(name, isUpper) < 0 {
 		if IsWindowsDevice(name) {
