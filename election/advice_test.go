@@ -14,8 +14,8 @@ func TestAdviceForAStuckBrokerFitsTheSystem(t *testing.T) {
 		want, not []string
 	}{
 		{"windows", []string{"taskkill /PID 4242 /F"}, []string{"kill -", "kill 4242", "fg", "Ctrl-Z"}},
-		{"linux", []string{"kill -CONT 4242", "kill 4242", "kill -9 4242"}, []string{"taskkill"}},
-		{"darwin", []string{"kill -CONT 4242", "kill -9 4242"}, []string{"taskkill"}},
+		{"linux", []string{"kill -CONT 4242", "kill -9 4242"}, []string{"taskkill", "kill 4242"}},
+		{"darwin", []string{"kill -CONT 4242", "kill -9 4242"}, []string{"taskkill", "kill 4242"}},
 	} {
 		advice := unstickAdvice(tc.goos, 4242) + "\n" + forceAdvice(tc.goos, 4242)
 		for _, w := range tc.want {

@@ -206,6 +206,9 @@ type notAnswering struct {
 	due  time.Duration // how long it waited
 }
 
+// Error names the broker and the two ways out. The kill is kill -9: a
+// stopped process leaves SIGTERM pending until it is resumed, so a plain
+// kill would leave the port held and the mesh stalled.
 func (e *notAnswering) Error() string {
 	what := "is not answering"
 	if e.op != "" {
@@ -222,7 +225,7 @@ func unstickAdvice(goos string, pid int) string {
 	if goos == "windows" {
 		return fmt.Sprintf("it may be busy or hung; end it (taskkill /PID %d /F, or the Task Manager)", pid)
 	}
-	return fmt.Sprintf("it may be stopped (Ctrl-Z) or busy; resume it (fg, or kill -CONT %d) or kill it (kill %d)", pid, pid)
+	return fmt.Sprintf("it may be stopped (Ctrl-Z) or busy; resume it (fg, or kill -CONT %d) or kill it (kill -9 %d)", pid, pid)
 }
 
 func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,6 +165,37 @@ func TestStoppedBrokerIsNamed(t *testing.T) {
 	}
 	if seen["before"] != 1 || seen["after"] != 1 {
 		t.Errorf("bob's mail after the broker resumed is %q: before or after is missing", contents)
+	}
+}
+
+// TestStoppedBrokerGoesAsAdvised: the error that names a stopped broker
+// says how to kill it, and a user who runs that command as written has
+// the mesh back: a stopped process does not act on SIGTERM until it is
+// resumed, so the advice must be one that ends it while it is stopped.
+func TestStoppedBrokerGoesAsAdvised(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("send", "--as", "alice", "bob", "before")
+	testbin.Stop(t, broker.cmd.Process.Pid, runTimeout)
+	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
+
+	msg := m.mustFail("send", "--as", "alice", "bob", "during")
+	advice := regexp.MustCompile(`kill it \((kill [^)]*)\)`).FindStringSubmatch(msg)
+	if advice == nil {
+		t.Fatalf("the error against a stopped broker says no command to kill it: %q", msg)
+	}
+	if out, err := exec.Command("sh", "-c", advice[1]).CombinedOutput(); err != nil {
+		t.Fatalf("the advised %q failed: %v %s", advice[1], err, out)
+	}
+
+	m.mustRun("send", "--as", "alice", "bob", "after")
+	var contents []string
+	for _, msg := range m.check("--as", "bob").Messages {
+		contents = append(contents, msg.Content)
+	}
+	if strings.Join(contents, "|") != "before|after" {
+		t.Errorf("after %q bob's mail is %q, want before and after", advice[1], contents)
 	}
 }
 
