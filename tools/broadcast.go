@@ -2,10 +2,12 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 
@@ -40,7 +42,17 @@ func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broad
 	if err != nil {
 		return nil, nil, err
 	}
+	// As for send: an unanswered broadcast lends its id to the same one
+	// made again, which then reaches nobody twice.
+	memo := id == ""
+	key := sendKey("broadcast", ipc.Outgoing{Content: in.Content})
+	if memo {
+		id = c.unanswered.id(key)
+	}
 	r, err := p.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: id, Content: in.Content})
+	if memo && c.unanswered.settle(key, id, err) && errors.Is(err, election.ErrNotAnswering) {
+		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), unansweredHint)
+	}
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}

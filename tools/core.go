@@ -39,6 +39,9 @@ type core struct {
 	configured string
 	// checks answers a retried check with the first try's result.
 	checks replays
+	// unanswered lends the id of a send that got no answer to the same
+	// send made again.
+	unanswered unanswered
 	// paths is set when the model runs on the mesh's machine, where the
 	// file of a large message can be read: results name it.
 	paths bool

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,7 +59,17 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 	if in.Type == ipcmesh.TypeMessage {
 		in.Type = "" // how the mesh stores the default type
 	}
+	// Without a key from the client, a send that got no answer lends its
+	// id to the same send made again (unanswered).
+	memo := id == ""
+	key := sendKey("send", in)
+	if memo {
+		id = c.unanswered.id(key)
+	}
 	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, Outgoing: in})
+	if memo && c.unanswered.settle(key, id, err) && errors.Is(err, election.ErrNotAnswering) {
+		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), unansweredHint)
+	}
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}

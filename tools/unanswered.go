@@ -1,0 +1,92 @@
+package tools
+
+import (
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// keepUnanswered bounds the sends a server remembers as unanswered: the
+// model retries within a turn or two, so a few suffice.
+const keepUnanswered = 16
+
+// unansweredHint ends the error of a send that got no answer: the model is
+// told it failed, but a broker that was stopped or slow still holds the
+// request and may carry it out once it answers again.
+const unansweredHint = " It may still be delivered once the broker answers again: to make sure it goes, send the same message again; it goes at most once."
+
+// unanswered remembers the ids of sends that got no answer from the
+// broker (it did not answer in time, or the call ended first), by what
+// they sent. Such a send may still be carried out: a broker that was
+// stopped (Ctrl-Z) or busy reads it when it resumes. A model told that
+// the send failed sends the same message again, and without the first
+// id that would be a second message. With it, the broker stores the
+// message once: whichever try comes second is a duplicate.
+//
+// A send the broker answered, stored or refused, is settled: its entry
+// goes, and the same text sent again later is a new message.
+type unanswered struct {
+	mu    sync.Mutex
+	ids   map[[sha256.Size]byte]string
+	order [][sha256.Size]byte // keys, oldest first
+}
+
+// sendKey identifies a send by everything it sends.
+func sendKey(kind string, out ipc.Outgoing) [sha256.Size]byte {
+	h := sha256.New()
+	for _, s := range []string{kind, out.To, out.Type, out.ReplyTo, out.Shared, out.Content} {
+		// Each part's length first, so no two sends share a key by
+		// moving text from one part to the next.
+		var n [8]byte
+		for i := range n {
+			n[i] = byte(len(s) >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// id returns the id of an unanswered send like k, or a new one.
+func (u *unanswered) id(k [sha256.Size]byte) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id, ok := u.ids[k]; ok {
+		return id
+	}
+	return ipc.NewID()
+}
+
+// settle records the outcome of the send k under id: kept while it got no
+// answer, forgotten once it did. It reports whether it was kept.
+func (u *unanswered) settle(k [sha256.Size]byte, id string, err error) bool {
+	var refused *ipcmesh.Error
+	answered := err == nil || errors.As(err, &refused)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if answered {
+		if _, ok := u.ids[k]; ok {
+			delete(u.ids, k)
+			u.order = slices.DeleteFunc(u.order, func(o [sha256.Size]byte) bool { return o == k })
+		}
+		return false
+	}
+	if u.ids == nil {
+		u.ids = make(map[[sha256.Size]byte]string)
+	}
+	if _, ok := u.ids[k]; !ok {
+		u.order = append(u.order, k)
+	}
+	u.ids[k] = id
+	if len(u.order) > keepUnanswered {
+		delete(u.ids, u.order[0])
+		u.order = u.order[1:]
+	}
+	return true
+}
