@@ -158,7 +158,7 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 // folder and says what to do.
 func (p *Peer) adopt(s ipc.Session, current bool) error {
 	p.mu.Lock()
-	p.sess.name, p.sess.token, p.sess.pendingRename = s.Name, s.Token, ""
+	p.sess = sessionState{name: s.Name, token: s.Token}
 	p.mu.Unlock()
 	keep := p.keyring.Keep
 	if current {
@@ -211,6 +211,11 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	req := ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}
 	var s ipc.Session
 	err := p.callOn(ctx, c, dueIn(ipc.OpResume, req, p.cfg.AnswerTimeout), ipc.OpResume, req, &s)
+	if err == nil && st.name != "" && s.Name != st.name {
+		// The rename that got no answer was carried out: the new name is
+		// this peer's from now on, as if the rename had been answered.
+		return p.renamed(st.name, s)
+	}
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
 		// The session is gone (expired or revoked elsewhere): calls that need
 		// a name will say so; the connection itself is fine.
@@ -370,24 +375,47 @@ func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) 
 	req := ipc.RenameRequest{RequestID: ipc.NewID(), NewName: newName}
 	p.mu.Lock()
 	old := p.sess.name
-	p.sess.pendingRename = req.RequestID
+	if p.sess.pendingRename != "" && p.sess.renameTo == newName {
+		// The same rename again, after one that got no answer: under its
+		// request id the broker answers with the session it made, if it
+		// carried that one out, rather than find this connection renamed
+		// already and refuse.
+		req.RequestID = p.sess.pendingRename
+	}
+	p.sess.pendingRename, p.sess.renameTo = req.RequestID, newName
 	p.mu.Unlock()
-	wasDefault := old != "" && p.DefaultName() == old
 	var s ipc.Session
 	err := p.Call(ctx, ipc.OpRename, req, &s)
-	if err != nil {
+	var refused *ipcmesh.Error
+	if errors.As(err, &refused) {
+		// Answered: nothing was renamed.
 		p.mu.Lock()
-		p.sess.pendingRename = ""
+		if p.sess.pendingRename == req.RequestID {
+			p.sess.pendingRename, p.sess.renameTo = "", ""
+		}
 		p.mu.Unlock()
+	}
+	if err != nil {
+		// Unanswered, the request id stays pending: the broker may still
+		// carry the rename out, and the next resume (a failover, a
+		// renewal) or the same rename called again picks it up.
 		return s, err
 	}
+	return s, p.renamed(old, s)
+}
+
+// renamed makes s, the session a rename of old made, this peer's: its
+// token replaces old's in the data folder, and when old was the folder's
+// default name the new one becomes it.
+func (p *Peer) renamed(old string, s ipc.Session) error {
+	wasDefault := old != "" && p.DefaultName() == old
 	if err := p.adopt(s, wasDefault); err != nil {
-		return s, err
+		return err
 	}
 	if old != "" && old != s.Name {
 		p.keyring.Remove(old)
 	}
-	return s, nil
+	return nil
 }
 
 // Unregister ends this peer's session and frees its name.

@@ -64,8 +64,11 @@ type Peer struct {
 
 // sessionState is what the peer needs to act as its name on any broker.
 type sessionState struct {
-	name, token   string
-	pendingRename string // request id of a rename in flight
+	name, token string
+	// pendingRename is the request id of a rename in flight, or of one
+	// the broker did not answer, which it may still carry out; renameTo is
+	// the name it asks for.
+	pendingRename, renameTo string
 }
 
 // Join makes the process a peer: it hosts the broker if the mesh port is

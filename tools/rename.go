@@ -2,9 +2,11 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipcmesh/ipcmesh/autocheck"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -33,6 +35,11 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		return nil, nil, err
 	}
 	sess, err := p.Rename(ctx, in.NewName)
+	if errors.Is(err, election.ErrNotAnswering) {
+		// The broker holds the rename and may carry it out when it
+		// answers again; the same rename called again finishes it.
+		return nil, nil, fmt.Errorf("%w. It may still be carried out once the broker answers again: call rename again with the same name to finish it", s.fail(action, err))
+	}
 	if err != nil {
 		return nil, nil, s.fail(action, err)
 	}

@@ -67,3 +67,47 @@ func TestSendRetriedAfterNoAnswerGoesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRenameUnansweredIsPickedUp: a rename to a broker that is stopped
+// gives up unanswered, and the broker carries it out once it resumes. The
+// assistant then acts as the new name, whether it calls rename again, as
+// the error told it to, or the broker is lost first and the next one is
+// elected; before, it went on as the old name and, after the failover,
+// had no name at all and its mail was out of reach.
+func TestRenameUnansweredIsPickedUp(t *testing.T) {
+	for _, then := range []string{"rename again", "broker killed"} {
+		t.Run(then, func(t *testing.T) {
+			m := newMesh(t)
+			alice := m.start("alice", startOpts{})
+			bob := m.start("bob", startOpts{})
+			alice.register("alice")
+			bob.register("bob")
+			pid, ok := testbin.DetachedBroker(m.dataDir)
+			if !ok {
+				t.Fatal("no detached broker is running")
+			}
+			testbin.Stop(t, pid, 10*time.Second)
+			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+
+			rename := map[string]any{"new_name": "robert"}
+			mcptest.Contains(t, "a rename the stopped broker did not answer", bob.fails("rename", rename), "did not answer", "call rename again")
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			// The resumed broker carries out the rename it held in its own
+			// time: nothing tells another instance when.
+			testbin.Eventually(t, 10*time.Second, "the resumed broker to carry out the rename", func() bool {
+				return strings.Contains(alice.ok("list_instances", nil), "robert")
+			})
+			switch then {
+			case "rename again":
+				mcptest.Contains(t, "the rename called again", bob.ok("rename", rename), "Renamed bob to robert")
+			case "broker killed":
+				m.killBroker()
+			}
+			alice.send("robert", "for robert")
+			mcptest.Contains(t, "check as the new name", bob.ok("check", nil), "for robert:", "for robert")
+			mcptest.Contains(t, "list as the new name", bob.ok("list_instances", nil), "robert (you)")
+		})
+	}
+}
