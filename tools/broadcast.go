@@ -45,8 +45,9 @@ func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broad
 	// As for send: an unanswered broadcast lends its id to the same one
 	// made again, which then reaches nobody twice.
 	memo := id == ""
-	key := sendKey("broadcast", ipc.Outgoing{Content: in.Content})
+	var key sendKey
 	if memo {
+		key = keyOf("broadcast", ipc.Outgoing{Content: in.Content})
 		id = c.unanswered.id(key)
 	}
 	r, err := p.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: id, Content: in.Content})

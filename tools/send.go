@@ -62,8 +62,9 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 	// Without a key from the client, a send that got no answer lends its
 	// id to the same send made again (unanswered).
 	memo := id == ""
-	key := sendKey("send", in)
+	var key sendKey
 	if memo {
+		key = keyOf("send", in)
 		id = c.unanswered.id(key)
 	}
 	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, Outgoing: in})

@@ -31,12 +31,15 @@ const unansweredHint = " It may still be delivered once the broker answers again
 // goes, and the same text sent again later is a new message.
 type unanswered struct {
 	mu    sync.Mutex
-	ids   map[[sha256.Size]byte]string
-	order [][sha256.Size]byte // keys, oldest first
+	ids   map[sendKey]string
+	order []sendKey // keys, oldest first
 }
 
 // sendKey identifies a send by everything it sends.
-func sendKey(kind string, out ipc.Outgoing) [sha256.Size]byte {
+type sendKey [sha256.Size]byte
+
+// keyOf is the key of a send of kind ("send", "broadcast") of out.
+func keyOf(kind string, out ipc.Outgoing) sendKey {
 	h := sha256.New()
 	for _, s := range []string{kind, out.To, out.Type, out.ReplyTo, out.Shared, out.Content} {
 		// Each part's length first, so no two sends share a key by
@@ -48,13 +51,13 @@ func sendKey(kind string, out ipc.Outgoing) [sha256.Size]byte {
 		h.Write(n[:])
 		h.Write([]byte(s))
 	}
-	var k [sha256.Size]byte
+	var k sendKey
 	h.Sum(k[:0])
 	return k
 }
 
 // id returns the id of an unanswered send like k, or a new one.
-func (u *unanswered) id(k [sha256.Size]byte) string {
+func (u *unanswered) id(k sendKey) string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if id, ok := u.ids[k]; ok {
@@ -65,7 +68,7 @@ func (u *unanswered) id(k [sha256.Size]byte) string {
 
 // settle records the outcome of the send k under id: kept while it got no
 // answer, forgotten once it did. It reports whether it was kept.
-func (u *unanswered) settle(k [sha256.Size]byte, id string, err error) bool {
+func (u *unanswered) settle(k sendKey, id string, err error) bool {
 	var refused *ipcmesh.Error
 	answered := err == nil || errors.As(err, &refused)
 	u.mu.Lock()
@@ -73,12 +76,12 @@ func (u *unanswered) settle(k [sha256.Size]byte, id string, err error) bool {
 	if answered {
 		if _, ok := u.ids[k]; ok {
 			delete(u.ids, k)
-			u.order = slices.DeleteFunc(u.order, func(o [sha256.Size]byte) bool { return o == k })
+			u.order = slices.DeleteFunc(u.order, func(o sendKey) bool { return o == k })
 		}
 		return false
 	}
 	if u.ids == nil {
-		u.ids = make(map[[sha256.Size]byte]string)
+		u.ids = make(map[sendKey]string)
 	}
 	if _, ok := u.ids[k]; !ok {
 		u.order = append(u.order, k)
