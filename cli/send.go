@@ -25,6 +25,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	c.StringVar(&req.Type, "type", "", "the message `TYPE`: message, request, response, status, handoff or done")
 	c.StringVar(&req.ReplyTo, "reply-to", "", "the `ID` of the message this answers (makes a thread)")
 	c.StringVar(&req.Shared, "shared", "", "a shared-data `KEY` the message points at (see ipcmesh share)")
+	c.StringVar(&req.ID, "id", "", "the message's `ID` (8 to 64 letters, digits, '_' or '-'): run again with the same one, as a script that retries does, the command stores nothing new")
 	p, _, err := c.open(ctx, e, args, func(pos []string) error {
 		return completeSend(e, &req, pos, c.stdinDash(pos, 1), *lines, c.cfg.MessageLimit())
 	})
@@ -63,6 +64,16 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 	}
 	if req.Type == ipcmesh.TypeMessage {
 		req.Type = ""
+	}
+	if req.ID != "" {
+		if ipc.ValidateID("--id", req.ID) != nil {
+			return usagef("--id %q: use 8 to 64 letters, digits, '_' or '-', the same in every run of one message (for example the job's name and run number)", req.ID)
+		}
+		if lines {
+			// Every line is a message of its own, and one id is one
+			// message: the lines after the first would be dropped.
+			return usagef("--id names one message and --lines sends one per line: leave --id out")
+		}
 	}
 	req.To = pos[0]
 	words := pos[1:]
@@ -145,13 +156,19 @@ func describeSend(r ipc.SendResult) string {
 	default:
 		s = fmt.Sprintf("stored for %s (offline; it gets the message on its next check)", m.To)
 	}
-	return s + sent.Words{
+	s += sent.Words{
 		Forwarded: "; forwarded: %s is now %s",
 		Large:     "; large (%s), readers get a summary and the file %s",
 		Ref:       " [id %s%s]",
 		Type:      ", %s",
 		Thread:    ", thread %s",
 	}.Endings(r)
+	if r.Duplicate {
+		// The broker keeps the first message of an id and compares
+		// nothing else.
+		s += "; already sent under this id before: nothing new was sent now"
+	}
+	return s
 }
 
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
