@@ -167,18 +167,26 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	}
 	b.names.Lock()
 	defer b.names.Unlock()
+	// A retry of a rename that is done gets its session, whatever name
+	// the connection acted as when the retry was read: a client that gave
+	// up waiting tries again, and the first try may still have been under
+	// way then, the connection acting as the old name.
+	if rr, done, err := b.store.RenameDone(req.RequestID); err != nil {
+		return nil, err
+	} else if done {
+		now := b.presence.nameOf(c)
+		if now == "" {
+			return nil, b.stillActsAs(c, OpRename, name) // says the session ended
+		}
+		if rr.New != now || rr.New != req.NewName {
+			return nil, ipcmesh.Errorf(ipcmesh.CodeConflict, "request id %q was already used for another rename: use a fresh id", req.RequestID)
+		}
+		return b.session(rr.New, rr.SessionID, rr.Expires, true)
+	}
 	if err := b.stillActsAs(c, OpRename, name); err != nil {
 		return nil, err
 	}
 	now := b.cfg.Now()
-	if rr, done, err := b.store.RenameDone(req.RequestID); err != nil {
-		return nil, err
-	} else if done {
-		if rr.New != name || rr.New != req.NewName {
-			return nil, ipcmesh.Errorf(ipcmesh.CodeConflict, "request id %q was already used for another rename: use a fresh id", req.RequestID)
-		}
-		return b.session(name, rr.SessionID, rr.Expires, true)
-	}
 	if req.NewName == name {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this instance is already named %q", name)
 	}
