@@ -85,6 +85,12 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
+	if now := p.Name(); now != "" {
+		// The call may have resumed the session on a new broker as the
+		// name of a rename that had got no answer: the mail is that
+		// name's, and so is the heading.
+		name = now
+	}
 	what := "new messages"
 	if in.From != "" {
 		what = "new messages from " + in.From
