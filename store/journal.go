@@ -101,6 +101,15 @@ func (j *journal) preallocate() error {
 // read returns the checkpoint the journal on disk names and the payloads
 // of its valid records, or ok false when it holds no header.
 func (j *journal) read() (ck checkpoint, payloads [][]byte, ok bool, err error) {
+	// A journal cleared by the close before, the usual case, has no
+	// header: read no further than that, not the whole preallocated file.
+	var magic [len(journalMagic)]byte
+	if _, err := j.f.ReadAt(magic[:], 0); err != nil && err != io.EOF {
+		return checkpoint{}, nil, false, fmt.Errorf("read send journal %s: %w", j.f.Name(), err)
+	}
+	if string(magic[:]) != journalMagic {
+		return checkpoint{}, nil, false, nil
+	}
 	data, err := io.ReadAll(io.NewSectionReader(j.f, 0, 1<<62))
 	if err != nil {
 		return checkpoint{}, nil, false, fmt.Errorf("read send journal %s: %w", j.f.Name(), err)
