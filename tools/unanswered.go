@@ -2,7 +2,9 @@ package tools
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"io"
 	"slices"
 	"sync"
 
@@ -44,12 +46,8 @@ func keyOf(kind string, out ipc.Outgoing) sendKey {
 	for _, s := range []string{kind, out.To, out.Type, out.ReplyTo, out.Shared, out.Content} {
 		// Each part's length first, so no two sends share a key by
 		// moving text from one part to the next.
-		var n [8]byte
-		for i := range n {
-			n[i] = byte(len(s) >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(s))
+		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(s))))
+		io.WriteString(h, s)
 	}
 	var k sendKey
 	h.Sum(k[:0])
