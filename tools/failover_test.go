@@ -18,10 +18,7 @@ import (
 func (m *mesh) killBroker() {
 	t := m.t
 	t.Helper()
-	pid, ok := testbin.DetachedBroker(m.dataDir)
-	if !ok {
-		t.Fatal("no detached broker is running")
-	}
+	pid := m.brokerPID()
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +27,26 @@ func (m *mesh) killBroker() {
 		t.Fatal(err)
 	}
 	testbin.Eventually(t, 10*time.Second, fmt.Sprintf("the killed broker (pid %d) to exit", pid), func() bool { return !testbin.Alive(pid) })
+}
+
+// pair starts the MCP servers of two assistants, registered as alice and
+// bob.
+func (m *mesh) pair() (alice, bob *assistant) {
+	alice = m.start("alice", startOpts{})
+	bob = m.start("bob", startOpts{})
+	alice.register("alice")
+	bob.register("bob")
+	return alice, bob
+}
+
+// brokerPID is the process id of the mesh's detached broker.
+func (m *mesh) brokerPID() int {
+	m.t.Helper()
+	pid, ok := testbin.DetachedBroker(m.dataDir)
+	if !ok {
+		m.t.Fatal("no detached broker is running")
+	}
+	return pid
 }
 
 // readAll checks until no mail is left and returns every page.
@@ -52,10 +69,7 @@ func (a *assistant) readAll() string {
 // mail when the broker died returns mail sent after the election.
 func TestStateSurvivesBrokerKill(t *testing.T) {
 	m := newMesh(t)
-	alice := m.start("alice", startOpts{})
-	bob := m.start("bob", startOpts{})
-	alice.register("alice")
-	bob.register("bob")
+	alice, bob := m.pair()
 	mcptest.Contains(t, "rename", bob.ok("rename", map[string]any{"new_name": "robert"}), "Renamed bob to robert")
 	alice.ok("channels", map[string]any{"action": "create", "name": "team", "description": "the team"})
 	bob.ok("channels", map[string]any{"action": "join", "name": "team"})
@@ -95,14 +109,8 @@ func TestStateSurvivesBrokerKill(t *testing.T) {
 // stored once.
 func TestToolCallsAcrossBrokerKill(t *testing.T) {
 	m := newMesh(t)
-	alice := m.start("alice", startOpts{})
-	bob := m.start("bob", startOpts{})
-	alice.register("alice")
-	bob.register("bob")
-	pid, ok := testbin.DetachedBroker(m.dataDir)
-	if !ok {
-		t.Fatal("no detached broker")
-	}
+	alice, bob := m.pair()
+	pid := m.brokerPID()
 	const n = 30
 	type res struct {
 		text  string

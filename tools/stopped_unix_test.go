@@ -20,16 +20,8 @@ import (
 // recipient gets it once.
 func TestSendRetriedAfterNoAnswerGoesOnce(t *testing.T) {
 	m := newMesh(t)
-	alice := m.start("alice", startOpts{})
-	bob := m.start("bob", startOpts{})
-	alice.register("alice")
-	bob.register("bob")
-	pid, ok := testbin.DetachedBroker(m.dataDir)
-	if !ok {
-		t.Fatal("no detached broker is running")
-	}
-	testbin.Stop(t, pid, 10*time.Second)
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	alice, bob := m.pair()
+	pid := m.stopBroker()
 
 	calls := map[string]map[string]any{
 		"send":      {"to": "bob", "content": "deploy at noon"},
@@ -78,16 +70,8 @@ func TestRenameUnansweredIsPickedUp(t *testing.T) {
 	for _, then := range []string{"rename again", "broker killed"} {
 		t.Run(then, func(t *testing.T) {
 			m := newMesh(t)
-			alice := m.start("alice", startOpts{})
-			bob := m.start("bob", startOpts{})
-			alice.register("alice")
-			bob.register("bob")
-			pid, ok := testbin.DetachedBroker(m.dataDir)
-			if !ok {
-				t.Fatal("no detached broker is running")
-			}
-			testbin.Stop(t, pid, 10*time.Second)
-			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+			alice, bob := m.pair()
+			pid := m.stopBroker()
 
 			rename := map[string]any{"new_name": "robert"}
 			mcptest.Contains(t, "a rename the stopped broker did not answer", bob.fails("rename", rename), "did not answer", "call rename again")
@@ -110,4 +94,14 @@ func TestRenameUnansweredIsPickedUp(t *testing.T) {
 			mcptest.Contains(t, "list as the new name", bob.ok("list_instances", nil), "robert (you)")
 		})
 	}
+}
+
+// stopBroker stops the mesh's detached broker as Ctrl-Z does, and returns
+// its process id; the broker goes on when the test ends, if not before.
+func (m *mesh) stopBroker() int {
+	m.t.Helper()
+	pid := m.brokerPID()
+	testbin.Stop(m.t, pid, 10*time.Second)
+	m.t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	return pid
 }
