@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -412,11 +411,7 @@ func TestMoreReplicasThanServersIsNamed(t *testing.T) {
 func TestSingleServerNamesTheReplicasSetting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("start a NATS server of its own: %v", err)
-	}
-	t.Cleanup(node.Shutdown)
+	node := soloNode(ctx, t)
 
 	o := natsstore.Options{URL: node.ClientURL(), Store: store.Options{Dir: t.TempDir()}}
 	s, err := natsstore.Open(ctx, o, nil)

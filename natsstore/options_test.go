@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/ipcmesh/ipcmesh/internal/freeport"
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -42,7 +42,7 @@ func TestMissingFilesAreNamedWithTheirSetting(t *testing.T) {
 // A server that refuses the broker's credentials is named as such, with
 // the settings that carry them.
 func TestRefusedCredentialsAreNamed(t *testing.T) {
-	srv := authServer(t, server.Options{Authorization: "the-right-token"})
+	srv := natstest.Server(t, server.Options{Authorization: "the-right-token"})
 	o := Options{URL: srv.ClientURL(), Token: "a-wrong-token", Store: store.Options{Dir: t.TempDir()}}
 	s, err := Open(t.Context(), o, nil)
 	if err == nil {
@@ -60,7 +60,7 @@ func TestRefusedCredentialsAreNamed(t *testing.T) {
 // broker says of the cluster (its errors, and so its log and the output
 // of whoever started it) names the servers without it.
 func TestCredentialsInTheURLAreNotShown(t *testing.T) {
-	srv := authServer(t, server.Options{Username: "mesh", Password: "the-right-password"})
+	srv := natstest.Server(t, server.Options{Username: "mesh", Password: "the-right-password"})
 	hostPort := strings.TrimPrefix(srv.ClientURL(), "nats://")
 	for _, c := range []struct{ url, secret string }{
 		{"nats://mesh:a-wrong-password@" + hostPort, "a-wrong-password"},
@@ -107,7 +107,7 @@ func TestRedacted(t *testing.T) {
 // made it "no server answered", sending the person to start servers that
 // were fine.
 func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
-	srv := authServer(t, server.Options{Username: "mesh", Password: "the-right-password"})
+	srv := natstest.Server(t, server.Options{Username: "mesh", Password: "the-right-password"})
 	down, err := freeport.Pick("127.0.0.1", 3) // nothing listens there
 	if err != nil {
 		t.Fatal(err)
@@ -129,21 +129,4 @@ func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
 			t.Fatalf("a refused password, with %d of the %d servers down: %v; want it to say the credentials were refused", len(down), len(urls), err)
 		}
 	}
-}
-
-// authServer starts a NATS server on loopback that asks for the
-// credentials opts sets, and stops it when the test ends.
-func authServer(t *testing.T, opts server.Options) *server.Server {
-	t.Helper()
-	opts.Host, opts.Port, opts.NoSigs, opts.NoLog = "127.0.0.1", -1, true, true
-	srv, err := server.NewServer(&opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the NATS server did not start")
-	}
-	return srv
 }

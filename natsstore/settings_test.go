@@ -55,11 +55,7 @@ func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
 func TestUnsetSettingsAreTheMeshs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("start a NATS server of its own: %v", err)
-	}
-	t.Cleanup(node.Shutdown)
+	node := soloNode(ctx, t)
 	open := func(replicas int, lease time.Duration) (*natsstore.Store, error) {
 		return natsstore.Open(ctx, natsstore.Options{URL: node.ClientURL(), Replicas: replicas, LeaseTTL: lease, Store: store.Options{Dir: t.TempDir()}}, nil)
 	}
@@ -80,4 +76,16 @@ func TestUnsetSettingsAreTheMeshs(t *testing.T) {
 	if err := taker.Claim(ctx, "alice"); err == nil {
 		t.Error("the second broker took alice, which the first holds")
 	}
+}
+
+// soloNode starts a NATS server with JetStream in no cluster, as
+// nats-server -js or ipcmesh cluster --nodes 1 runs one, for the test.
+func soloNode(ctx context.Context, t *testing.T) *cluster.Node {
+	t.Helper()
+	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("start a NATS server of its own: %v", err)
+	}
+	t.Cleanup(node.Shutdown)
+	return node
 }
