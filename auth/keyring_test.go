@@ -165,15 +165,7 @@ func TestKeyringKeepLeavesCurrent(t *testing.T) {
 // file system would make "Builder.token" and "builder.token" one file, and
 // a token file never hands one name another's session.
 func TestKeyringNamesDifferingInCase(t *testing.T) {
-	keys := testKeys(t, "case")
-	// One expiry for every token, so that a token made twice is the same.
-	expires := time.Now().Add(time.Hour)
-	tok := func(name string) string {
-		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: expires})
-	}
-	dir := t.TempDir()
-	k := Keyring{Dir: dir}
-	sessions := filepath.Join(dir, "sessions")
+	k, sessions, tok := tokenFolder(t, "case")
 	for _, name := range []string{"builder", "Builder"} {
 		if err := k.Save(name, tok(name)); err != nil {
 			t.Fatal(err)
@@ -244,14 +236,7 @@ func TestRegisterSession(t *testing.T) {
 // swallows what is written and, for con, waits for the keyboard when read.
 // A token kept as "aux.token" before is still found where it can be a file.
 func TestKeyringWindowsDeviceNames(t *testing.T) {
-	keys := testKeys(t, "device")
-	expires := time.Now().Add(time.Hour)
-	tok := func(name string) string {
-		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: expires})
-	}
-	dir := t.TempDir()
-	k := Keyring{Dir: dir}
-	sessions := filepath.Join(dir, "sessions")
+	k, sessions, tok := tokenFolder(t, "device")
 	devices := []string{"con", "nul", "com1", "lpt9"}
 	for _, name := range devices {
 		if err := k.Save(name, tok(name)); err != nil {
@@ -281,4 +266,18 @@ func TestKeyringWindowsDeviceNames(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sessions, ipcmesh.FileName("aux")+".token")); err != nil {
 		t.Errorf("the old file was not kept under the new name: %v", err)
 	}
+}
+
+// tokenFolder makes a keyring in a new data folder, the folder its token
+// files go to, and a maker of each name's token: one expiry for every
+// token, so that a token made twice is the same.
+func tokenFolder(t *testing.T, label string) (k Keyring, sessions string, tok func(name string) string) {
+	t.Helper()
+	keys := testKeys(t, label)
+	expires := time.Now().Add(time.Hour)
+	dir := t.TempDir()
+	tok = func(name string) string {
+		return keys.SignToken(Token{Name: name, SessionID: "s-" + name, Expires: expires})
+	}
+	return Keyring{Dir: dir}, filepath.Join(dir, "sessions"), tok
 }
