@@ -602,3 +602,35 @@ func TestHookWaitWakesPastADamagedWakeState(t *testing.T) {
 		t.Errorf("wake state after the wake = %+v, %v; want the mail's seq saved over the damaged file", w, err)
 	}
 }
+
+// TestHookWaitEndsWhenTheAssistantIsGone: Claude Code leaves a Stop hook
+// with asyncRewake running when the user exits it. Waiting on, the hook
+// would hold the name for up to its --timeout, and the next session's MCP
+// server could not register it ("in use by another connected instance").
+// Once nothing reads the hook's output, it ends quietly.
+func TestHookWaitEndsWhenTheAssistantIsGone(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer") // the broker stays in this one
+	builder := m.peer("builder")
+	m.setAutoCheck("builder", autocheck.Setting{IntervalMinutes: 5})
+	builder.Close() // the session's MCP server ends with it
+
+	// The hook's output goes to a pipe the assistant reads, as Claude
+	// Code's does; the assistant exiting closes the pipe's other end.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	e, _, _ := m.env(`{"hook_event_name":"Stop","stop_hook_active":false}`)
+	e.Stdout, e.Stderr = w, w
+	done := make(chan error, 1)
+	go func() {
+		done <- runHook(context.Background(), e, []string{"wait", "--as", "builder", "--timeout", "10m"})
+	}()
+	r.Close()
+	if err := awaitHook(t, done); err != nil {
+		t.Fatalf("hook wait whose assistant is gone ended with %v, want a quiet end", err)
+	}
+	m.peer("builder") // the next session registers the name
+}

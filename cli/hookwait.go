@@ -39,6 +39,16 @@ func hookWait(ctx context.Context, e Env, args []string) (err error) {
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	gone, stopWatch := readersGone(e.Stdout, e.Stderr)
+	defer stopWatch()
+	go func() {
+		select {
+		case <-gone:
+			cfg.Logger.Debug("the assistant that started the hook is gone")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	release := claimWait(ctx, cancel, cfg, name)
 	defer release()
 	p, pushed, err := joinPushed(ctx, cfg)
