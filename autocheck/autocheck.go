@@ -9,6 +9,8 @@
 //	NAME.wake.json  the Wake state of `ipcmesh hook wait` for NAME (0600)
 //	NAME.wait       a socket the one running `hook wait` for NAME listens on
 //	NAME.hook       an empty file whose time is when a hook last ran for NAME
+//	sessions/ID     the name the MCP server of the assistant's session ID
+//	                acts as, for the session's hooks (SessionName)
 //
 // The MCP tool auto_check writes the interval; `ipcmesh hook check` reads
 // it and records LastShown; `ipcmesh hook wait` keeps its own file so that

@@ -121,6 +121,19 @@ func (h *hookFlags) target(e Env) (election.Config, string, error) {
 		return cfg, "", err
 	}
 	name := h.id.name(e)
+	if session := e.Getenv(claudeSession); session != "" {
+		// The name the session's MCP server acts as wins over --as and
+		// IPC_NAME, which say what it was meant to register: another
+		// session may hold that name, and the model may have chosen or
+		// renamed to another.
+		acting, err := autocheck.SessionName(cfg.DataDir, session)
+		if err != nil {
+			cfg.Logger.Debug("cannot tell the name of the session's MCP server", "err", err)
+		}
+		if acting != "" {
+			name = acting
+		}
+	}
 	if name == "" {
 		if name, err = (auth.Keyring{Dir: cfg.DataDir}).Current(); err != nil {
 			return cfg, "", fmt.Errorf("no name to act as: pass --as NAME, set IPC_NAME, or register one (ipcmesh register NAME)")
@@ -128,6 +141,10 @@ func (h *hookFlags) target(e Env) (election.Config, string, error) {
 	}
 	return cfg, name, ipcmesh.ValidateName(name)
 }
+
+// claudeSession is the variable in which Claude Code gives its MCP servers
+// and hooks the id of their session.
+const claudeSession = "CLAUDE_CODE_SESSION_ID"
 
 // markHook records that a hook runs for name, so that auto_check can tell
 // the model whether any hook will act on its setting. Failing costs only

@@ -50,6 +50,7 @@ func runMCP(ctx context.Context, e Env, args []string) error {
 	srv := tools.New(tools.Options{
 		Mesh:    cfg,
 		Name:    e.Getenv("IPC_NAME"),
+		Session: e.Getenv(claudeSession),
 		Version: Version,
 		Logger:  log,
 	})

@@ -47,6 +47,11 @@ type Options struct {
 	// start: clients start servers only to list their tools (claude mcp
 	// list, gemini mcp list), and such a check must not claim a name.
 	Name string
+	// Session is the id of the assistant's session the server serves
+	// (Claude Code's CLAUDE_CODE_SESSION_ID), which its hooks know too:
+	// the server records the name it acts as under it, and the hooks act
+	// as that name. Empty, nothing is recorded.
+	Session string
 	// Version is reported to clients as the server's version.
 	Version string
 	// Logger receives the server's logs; nil discards them. It must not
@@ -78,6 +83,7 @@ type Server struct {
 	peer    *election.Peer // nil until joined, and after Run returns
 	closed  bool
 	autoErr error // why IPC_NAME could not be registered, last time it was tried
+	session sessionRecord
 }
 
 // New returns a server for the mesh described by opts. Call Run to serve.
@@ -110,6 +116,10 @@ func New(opts Options) *Server {
 		UnsubscribeHandler: s.unsubscribe,
 	})
 	s.addFeatures()
+	if opts.Session != "" {
+		s.session = sessionRecord{id: opts.Session, dir: opts.Mesh.DataDir}
+		s.mcp.AddReceivingMiddleware(s.recordName)
+	}
 	return s
 }
 
@@ -146,6 +156,9 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	s.mu.Unlock()
 	if p != nil {
 		s.leave(p)
+	}
+	if s.session.id != "" {
+		s.forgetSession()
 	}
 	if err != nil {
 		return fmt.Errorf("MCP session: %w", err)

@@ -1,0 +1,90 @@
+package autocheck
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+)
+
+// An assistant session's hooks do not share its MCP server's environment
+// or know what name the model registered, only the session's id (Claude
+// Code gives both CLAUDE_CODE_SESSION_ID). Several sessions on one data
+// folder each register their own name, and without this record every
+// session's hooks would act as the same one: showing one session another's
+// mail, and waking the wrong one. So the MCP server records the name it
+// acts as under its session's id, and the session's hooks act as it.
+//
+// Layout, inside DATA/autocheck/sessions (0700): one file per session,
+// named for its id, that holds the name (0600).
+
+// SaveSessionName records that the MCP server of session acts as name.
+func SaveSessionName(dataDir, session, name string) error {
+	p, err := sessionPath(dataDir, session)
+	if err != nil {
+		return err
+	}
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create the sessions folder: %w", err)
+	}
+	if err := atomicfile.Write(p, []byte(name+"\n"), 0o600); err != nil {
+		return fmt.Errorf("record the name of session %s: %w", session, err)
+	}
+	return nil
+}
+
+// SessionName returns the name the MCP server of session acts as, "" when
+// it has recorded none (it has not registered yet, or it has ended).
+func SessionName(dataDir, session string) (string, error) {
+	p, err := sessionPath(dataDir, session)
+	if err != nil {
+		return "", err
+	}
+	data, err := atomicfile.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the name of session %s: %w", session, err)
+	}
+	name := strings.TrimSpace(string(data))
+	if err := ipcmesh.ValidateName(name); err != nil {
+		return "", fmt.Errorf("the name recorded for session %s in %s: %w", session, p, err)
+	}
+	return name, nil
+}
+
+// ForgetSession removes the record of session: its MCP server has ended,
+// or acts as no name any more.
+func ForgetSession(dataDir, session string) error {
+	p, err := sessionPath(dataDir, session)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forget the name of session %s: %w", session, err)
+	}
+	return nil
+}
+
+// sessionPath is the file of session's record. A session id comes from
+// the environment, so it is checked as a name is: letters, digits, '-'
+// and '_' only (a UUID is), up to 128 of them, so that it cannot reach
+// outside the folder.
+func sessionPath(dataDir, session string) (string, error) {
+	if dataDir == "" {
+		return "", errors.New("auto-check: no data folder given")
+	}
+	if session == "" || len(session) > 128 || strings.TrimLeft(session, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return "", fmt.Errorf("session id %q: want up to 128 letters, digits, '-' or '_'", session)
+	}
+	return filepath.Join(Dir(dataDir), "sessions", session), nil
+}

@@ -1,0 +1,68 @@
+package autocheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSessionNameRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	const id = "4b1c2d3e-aaaa-4bbb-8ccc-123456789abc"
+	if name, err := SessionName(dir, id); err != nil || name != "" {
+		t.Fatalf("before any record: %q, %v; want none", name, err)
+	}
+	for _, name := range []string{"builder", "builder-2"} {
+		if err := SaveSessionName(dir, id, name); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := SessionName(dir, id); err != nil || got != name {
+			t.Fatalf("SessionName = %q, %v; want %q", got, err, name)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(Dir(dir), "sessions", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("record mode %v: others may read it", fi.Mode().Perm())
+	}
+	if err := ForgetSession(dir, id); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := SessionName(dir, id); err != nil || name != "" {
+		t.Fatalf("after ForgetSession: %q, %v; want none", name, err)
+	}
+	if err := ForgetSession(dir, id); err != nil {
+		t.Errorf("forgetting twice: %v", err)
+	}
+}
+
+// A session id comes from the environment: one that could name a file
+// outside the folder is refused, and a record that is not a name is an
+// error, never a name to act as.
+func TestSessionIDsAndRecordsChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, id := range []string{"", "../builder", "a/b", `a\b`, ".", "..", "a b", strings.Repeat("x", 129)} {
+		if err := SaveSessionName(dir, id, "builder"); err == nil {
+			t.Errorf("SaveSessionName(%q) saved", id)
+		}
+		if _, err := SessionName(dir, id); err == nil {
+			t.Errorf("SessionName(%q) read", id)
+		}
+	}
+	if err := SaveSessionName(dir, "s1", "not a name"); err == nil {
+		t.Error("SaveSessionName saved an invalid name")
+	}
+	p := filepath.Join(Dir(dir), "sessions", "s1")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("../../etc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := SessionName(dir, "s1"); err == nil {
+		t.Errorf("a damaged record read as %q", name)
+	}
+}
