@@ -158,7 +158,7 @@ func TestHandshakeImpostorBroker(t *testing.T) {
 }
 
 // fakeServer accepts connections and runs serve on each.
-func fakeServer(t *testing.T, serve func(net.Conn)) string {
+func fakeServer(t testing.TB, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
