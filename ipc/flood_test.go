@@ -2,9 +2,12 @@ package ipc_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -114,4 +117,101 @@ func TestSilentConnectionsSpendNoHandshakeBudget(t *testing.T) {
 	defer p.Close()
 	p.register(t, ipc.RegisterRequest{Name: "peer"})
 	p.send(t, "peer", "through the flood")
+}
+
+// A connection that sends the length of a frame at the limit and then
+// stalls costs the broker what it sent, not the limit: the frame's buffer
+// grows as its bytes arrive. When it was allocated whole, five bytes on
+// each of 200 connections made the broker hold 3.2 GiB, resident once
+// freed frames were reused.
+func TestStalledFrameCostsWhatItSent(t *testing.T) {
+	const n = 8
+	conns := make(chan *readWatch, n)
+	m := startMesh(t, func(o *meshOptions) {
+		o.Wrap = func(ln net.Listener) net.Listener { return &watchListener{Listener: ln, conns: conns} }
+	})
+	m.dial(t).must(t, ipc.OpStatus, nil, nil)
+	<-conns
+	before := readUsage()
+	for range n {
+		r := m.rawAuthed(t)
+		w := <-conns
+		// Once the broker waits for the rest of the frame, it has made
+		// the frame's buffer.
+		reading := w.await(w.total() + 5)
+		if _, err := r.nc.Write(append(binary.BigEndian.AppendUint32(nil, ipc.DefaultMaxFrame), '{')); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		select {
+		case <-reading:
+		case <-time.After(callTimeout):
+			t.Fatal("the broker did not read the start of the frame")
+		}
+	}
+	after := readUsage()
+
+	// An authenticated connection has buffers of its own: 64 KiB to read
+	// requests through, and a queue of answers.
+	const maxBytes = 1 << 20
+	per := (after.bytes - before.bytes) / n
+	t.Logf("%d bytes per connection stalled in a frame of %d bytes", per, ipc.DefaultMaxFrame)
+	if per > maxBytes {
+		t.Errorf("each connection stalled after the length of a %d-byte frame costs %d bytes, want at most %d", ipc.DefaultMaxFrame, per, maxBytes)
+	}
+	m.dial(t).must(t, ipc.OpStatus, nil, nil)
+}
+
+// watchListener hands each connection it accepts to conns, watched.
+type watchListener struct {
+	net.Listener
+	conns chan *readWatch
+}
+
+func (l *watchListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	w := &readWatch{Conn: nc}
+	l.conns <- w
+	return w, nil
+}
+
+// readWatch counts the bytes the broker reads from a connection and tells
+// when it waits in a read having read a given number.
+type readWatch struct {
+	net.Conn
+	mu      sync.Mutex
+	read    int
+	want    int
+	reached chan struct{}
+}
+
+func (w *readWatch) total() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.read
+}
+
+// await returns a channel closed once the broker waits in a read with at
+// least want bytes read.
+func (w *readWatch) await(want int) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.want, w.reached = want, make(chan struct{})
+	return w.reached
+}
+
+func (w *readWatch) Read(p []byte) (int, error) {
+	w.mu.Lock()
+	if w.reached != nil && w.read >= w.want {
+		close(w.reached)
+		w.reached = nil
+	}
+	w.mu.Unlock()
+	n, err := w.Conn.Read(p)
+	w.mu.Lock()
+	w.read += n
+	w.mu.Unlock()
+	return n, err
 }
