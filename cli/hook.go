@@ -241,7 +241,9 @@ func (h *hookFlags) contextEvent(event string) (string, error) {
 	case slices.Contains(events, event):
 		return event, nil
 	}
-	return "", fmt.Errorf("%s hooks cannot add context for the assistant: run hook check on %s", event, strings.Join(events, ", "))
+	// The event is what the client wrote on stdin: quoted, it cannot
+	// break the line the client shows the refusal on.
+	return "", fmt.Errorf("%q hooks cannot add context for the assistant: run hook check on %s", event, strings.Join(events, ", "))
 }
 
 // hookContext is the output, in Claude Code's and Gemini CLI's shared
