@@ -45,6 +45,13 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 	if rec, alive := readBrokerRecord(cfg.DataDir); (!alive || rec.PID != info.PID) && !sameFolder(info.DataDir, cfg.DataDir) {
 		return info, fmt.Errorf("the broker on %s (pid %d) serves the data folder %s, not %s: run ipcmesh stop with IPC_DATA_DIR=%s", cfg.Addr, info.PID, info.DataDir, cfg.DataDir, info.DataDir)
 	}
+	// The pid comes from the broker: one that proved the secret may
+	// still be faulty, or lie. Signalled, 0 would be this process's group,
+	// a negative pid a group or every process the user may signal, and
+	// this process's own is not the broker's.
+	if info.PID <= 0 || info.PID == os.Getpid() {
+		return info, fmt.Errorf("the broker on %s says it is pid %d, which no broker of this mesh can be, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID)
+	}
 	proc, err := os.FindProcess(info.PID)
 	if err != nil {
 		return info, fmt.Errorf("find the broker's process %d: %w", info.PID, err)

@@ -1,0 +1,74 @@
+package election
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// lyingBroker listens on addr as a broker that knows keys' secret and
+// proves it, then describes itself as info: a broker of the mesh that
+// lies, or a faulty one. It stops when the test ends.
+func lyingBroker(t *testing.T, addr string, keys auth.Keys, info ipc.BrokerInfo) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(time.Minute))
+				br := bufio.NewReader(nc)
+				f, err := ipc.ReadFrame(br, 4<<10)
+				var hello ipc.HelloRequest
+				if err != nil || json.Unmarshal(f.Body, &hello) != nil {
+					return
+				}
+				bn, _ := auth.NewNonce()
+				body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
+					Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
+				ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+				if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
+					return
+				}
+				body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
+				ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+				br.ReadByte() // until the client hangs up
+			}()
+		}
+	}()
+}
+
+// ipcmesh stop signals the pid the broker reports. A pid that cannot be a
+// broker's is refused, whoever reports it: 0 and -1 would signal a
+// process group or every process the user may signal, and the stopping
+// process is not the broker it stops. (Only the last is tried here: a
+// stop that took the others would signal far beyond this test.)
+func TestStopRefusesAPidNoBrokerHas(t *testing.T) {
+	m := newMesh(t)
+	lyingBroker(t, m.addr, m.keys, ipc.BrokerInfo{PID: os.Getpid(), Addr: m.addr, DataDir: m.dir})
+	_, err := StopBroker(ctxT(t), m.config())
+	if err == nil {
+		t.Fatal("StopBroker succeeded")
+	}
+	for _, want := range []string{m.addr, "pid " + strconv.Itoa(os.Getpid()), "nothing was signalled"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("StopBroker: %v; want it to say %q", err, want)
+		}
+	}
+}
