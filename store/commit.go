@@ -70,12 +70,13 @@ func (r *request) announce(alone bool) {
 }
 
 // answer sends r its outcome, marked as possibly stored if its writes
-// went to a commit that failed.
-func (r *request) answer(err error) {
+// went to a commit that failed, and said to be a full disk of the data
+// folder dir if the file system found no room for them.
+func (r *request) answer(dir string, err error) {
 	if err != nil && r.unsure && !mayBeStored(err) {
 		err = &unsettledError{err: err}
 	}
-	r.done <- err
+	r.done <- noRoom(dir, err)
 }
 
 // An unsettledError is the error of a request whose writes may be stored
@@ -127,6 +128,7 @@ func mayBeStored(err error) bool {
 type committer struct {
 	db      *bolt.DB
 	d       *durability
+	dir     string       // the data folder, for the error of a full disk
 	mu      sync.RWMutex // guards closed against sends on a closed queue
 	closed  bool
 	queue   chan *request
@@ -145,6 +147,9 @@ type committer struct {
 	// held are the journal records of the batches in open, in order:
 	// what is written again if open cannot be committed.
 	held [][]byte
+	// lost are the records of held that could not be written again
+	// either, once the store is broken: what mend writes.
+	lost [][]byte
 	// lingering is set while open is: a read flushes it first, or
 	// runs in it (readOpen).
 	lingering atomic.Bool
@@ -158,10 +163,11 @@ type committer struct {
 	commitTx func(*bolt.Tx) error
 }
 
-func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int, error)) *committer {
+func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int, error), dir string) *committer {
 	c := &committer{
 		db:       db,
 		d:        d,
+		dir:      dir,
 		queue:    make(chan *request, queueDepth),
 		stopped:  make(chan struct{}),
 		flushes:  make(chan chan struct{}),
@@ -329,11 +335,13 @@ func (c *committer) settle() {
 // bbolt and then becomes the journal's checkpoint. Either way a request is
 // answered only once its write is on disk.
 func (c *committer) commit(batch []*request) {
-	if err := c.d.brokenErr(); err != nil {
-		for _, r := range batch {
-			r.answer(err)
+	if c.d.isBroken.Load() {
+		if err := c.mend(); err != nil {
+			for _, r := range batch {
+				r.answer(c.dir, err)
+			}
+			return
 		}
-		return
 	}
 	if c.d.journaled(batch) {
 		c.linger(batch)
@@ -343,7 +351,7 @@ func (c *committer) commit(batch []*request) {
 	// they are committed.
 	if err := c.release(); err != nil {
 		for _, r := range batch {
-			r.answer(err)
+			r.answer(c.dir, err)
 		}
 		return
 	}
@@ -423,7 +431,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 			if err != nil {
 				errs[i] = err
 			}
-			r.answer(errs[i])
+			r.answer(c.dir, errs[i])
 		}
 		return
 	}
@@ -459,7 +467,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 		}
 	}
 	for i, r := range batch {
-		r.answer(cmp.Or(errs[i], cerr))
+		r.answer(c.dir, cmp.Or(errs[i], cerr))
 	}
 }
 

@@ -51,8 +51,10 @@
 //   - The data folder and large-messages/ are 0700, every file in them 0600.
 //
 // Errors a person must act on (invalid_name, too_large, inbox_full,
-// conflict, not_found, rename_loop, name_taken, bad_request) are *ipcmesh.Error; anything else is a
-// fault of the disk or the database, wrapped with what was being done.
+// conflict, not_found, rename_loop, name_taken, bad_request) are *ipcmesh.Error, and so is a
+// full disk (unavailable, naming the data folder to free space in); anything
+// else is a fault of the disk or the database, wrapped with what was being
+// done.
 //
 // # Layout
 //

@@ -71,10 +71,11 @@ type durability struct {
 	// covered: every commit numbered below it is in a checkpoint, on disk
 	// whatever became of its record.
 	covered uint64
-	// broken is set for good when acked writes could be neither committed
-	// nor written again (committer.abandon): only the journal holds them,
-	// so it is never cleared, and the store answers nothing more until it
-	// is opened again and replays it. isBroken spares every read the lock.
+	// broken is set when acked writes could be neither committed nor
+	// written again (committer.abandon): only the journal holds them, so
+	// it is not cleared, and the store answers nothing until they are
+	// stored, by committer.mend or by the replay of the next Open.
+	// isBroken spares every read the lock.
 	broken   error
 	isBroken atomic.Bool
 }
@@ -107,13 +108,22 @@ func (d *durability) breakDown(err error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.broken == nil {
-		d.broken = fmt.Errorf("%w: the acked messages are kept in the send journal and stored again when the store is opened next: restart the broker", err)
+		d.broken = fmt.Errorf("%w: the acked messages are kept in the send journal, and stored by the first request that finds room for them (or when the store is next opened); until then the store answers nothing", err)
 		d.isBroken.Store(true)
 	}
 	if d.fault == nil {
 		d.fault = d.broken
 	}
 	return d.broken
+}
+
+// mend undoes breakDown, once committer.mend has stored the acked writes
+// and cleared the journal.
+func (d *durability) mend() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.broken = nil
+	d.isBroken.Store(false)
 }
 
 func (d *durability) setFault(err error) {

@@ -30,7 +30,7 @@ func (s *Store) viewMail(fn func(*bolt.Tx) error) error {
 // logs, or the mail of other senders) returns errLongRead there, and runs
 // again after the commit, outside the writer's turn.
 func (s *Store) viewInbox(fn func(*bolt.Tx) error) error {
-	if err := s.c.d.brokenErr(); err != nil {
+	if err := s.whole(); err != nil {
 		return err
 	}
 	if ran, err := s.c.readOpen(fn); ran && !errors.Is(err, errLongRead) {

@@ -89,9 +89,9 @@ func (c *committer) release() error {
 // again, from their journal records, in a transaction of their own: they
 // were acked, or will be once their records are synced, so they must not
 // be lost with a batch that failed after them. If even that fails, the
-// store is broken: the journal keeps them until the store is opened again,
-// and until then every write and read fails rather than show a state
-// without them.
+// store is broken: every write and read fails rather than show a state
+// without them, until mend stores them (the disk has room again) or the
+// store is opened again and replays the journal, which keeps them.
 func (c *committer) abandon() error {
 	if c.open != nil {
 		c.open.Rollback()
@@ -109,8 +109,40 @@ func (c *committer) abandon() error {
 		return err
 	})
 	if err != nil {
+		c.lost = held
 		return c.d.breakDown(fmt.Errorf("write again the %d acked batches of a commit that failed: %w", len(held), err))
 	}
+	return nil
+}
+
+// mend tries again to store the acked batches that broke the store, in a
+// commit that bbolt syncs, and to clear the journal after it; once both
+// are done the store is whole again. What broke it is most often a full
+// disk, which a person frees without stopping the broker: the peers,
+// which see a broker that answers, would never start another, so a
+// store that waited for the next Open would refuse every request until
+// someone found and stopped the broker. Nothing else is written
+// meanwhile (commit answers every request with the broken error), so the
+// batches are written again onto the state they were first written on.
+func (c *committer) mend() error {
+	if len(c.lost) > 0 {
+		c.db.NoSync = c.d.noSync
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			_, err := c.redo(tx, c.lost)
+			return err
+		})
+		if err != nil {
+			return c.d.brokenErr()
+		}
+		c.lost = nil
+	}
+	// Until the journal is cleared it still names a checkpoint before
+	// the commit just made; a journal that cannot be cleared is tried
+	// again at the next request.
+	if err := c.d.checkpoint(); err != nil {
+		return c.d.brokenErr()
+	}
+	c.d.mend()
 	return nil
 }
 

@@ -28,7 +28,7 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("write large body: %w", err)
+		return "", noRoom(s.dir, fmt.Errorf("write large body: %w", err))
 	}
 	_, err = f.WriteString(body)
 	if err == nil {
@@ -43,7 +43,7 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return "", fmt.Errorf("write large body to %s: %w", path, err)
+		return "", noRoom(s.dir, fmt.Errorf("write large body to %s: %w", path, err))
 	}
 	return name, nil
 }

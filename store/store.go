@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -257,7 +258,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return fail("send journal", err)
 	}
-	s.c = newCommitter(db, d, s.replay)
+	s.c = newCommitter(db, d, s.replay, dir)
 	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil
@@ -292,7 +293,7 @@ func (s *Store) Close() error {
 // caller can tell a store going away from a fault.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	s.c.flush()
-	if err := s.c.d.brokenErr(); err != nil {
+	if err := s.whole(); err != nil {
 		return err
 	}
 	err := s.db.View(fn)
@@ -300,6 +301,17 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 		return ErrClosed
 	}
 	return err
+}
+
+// whole returns nil if the store holds every write it acked, as a read
+// must see it. A broken store (durability.broken) is asked to mend first,
+// by a write of nothing: the committer stores the acked writes it lost
+// before any other, if the disk has room for them again.
+func (s *Store) whole() error {
+	if s.c.d.brokenErr() == nil {
+		return nil
+	}
+	return s.c.submit(context.Background(), func(*bolt.Tx) error { return nil })
 }
 
 // Dir is the absolute path of the data folder.

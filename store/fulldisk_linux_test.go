@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+const fillChild = "IPCMESH_STORE_FILL_DIR"
+
+// A disk that fills up under a stream of sends (here a file size limit,
+// which fails a write past it as a full disk does): each send is acked
+// and stored, or refused with unavailable, saying the disk is full and
+// where; a large body that finds no room is refused so and leaves no
+// file; and once there is room again the store serves again, without
+// being opened again, with every acked send. Before, the first commit
+// that found no room broke the store until it was opened again: every
+// request, reads too, was answered "restart the broker", and the broker,
+// which still answered, was never replaced by a peer.
+func TestFullDiskRefusesThenMends(t *testing.T) {
+	if dir := os.Getenv(fillChild); dir != "" {
+		fillAndFree(t, dir)
+		return
+	}
+	dir := t.TempDir()
+	acked := startChild(t, "TestFullDiskRefusesThenMends", fillChild, dir).finish(t)
+	if len(acked) == 0 {
+		t.Fatal("the child acked no send")
+	}
+	t.Logf("%d sends acked before the disk was full", len(acked))
+	s := reopen(t, dir)
+	for _, id := range append(acked, "after") {
+		if _, ok, err := s.Lookup(id); err != nil || !ok {
+			t.Fatalf("acked send %s is missing once opened again (found: %v, err: %v)", id, ok, err)
+		}
+	}
+}
+
+// fillAndFree is the child of TestFullDiskRefusesThenMends: it sends to
+// the store in dir until the disk is full, prints "acked ID" for each send
+// stored, and gives the room back.
+func fillAndFree(t *testing.T, dir string) {
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, "bob")
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	// Room for the journal, made at its full size, and for a small
+	// database; a large body past it finds none.
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: journalSize, Max: lim.Max}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	body := strings.Repeat("x", 2000)
+	var acked []string
+	var full error
+	for i := 0; full == nil; i++ {
+		if i == 5000 {
+			t.Fatalf("%d sends of %d bytes stored in files of at most %d bytes", i, len(body), journalSize)
+		}
+		id := fmt.Sprint("m", i)
+		ds, err := s.Append(ctx, []Draft{{ID: id, From: "alice", To: "bob", Content: body}})
+		switch {
+		case err != nil:
+			full = err
+		case ds[0].Err != nil:
+			t.Fatalf("send %s refused: %v", id, ds[0].Err)
+		default:
+			acked = append(acked, id)
+			fmt.Println("acked", id)
+		}
+	}
+	wantFull(t, "a send", full, dir)
+	_, err = s.Unread("bob", 10)
+	wantFull(t, "a read", err, dir)
+	big := strings.Repeat("y", journalSize)
+	_, err = s.Append(ctx, []Draft{{ID: "big", From: "alice", To: "bob", Content: big}})
+	wantFull(t, "a large send", err, dir)
+	if left, _ := os.ReadDir(filepath.Join(dir, largeDir)); len(left) > 0 {
+		t.Errorf("a large body that found no room left %s", left[0].Name())
+	}
+
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	got := unreadIDs(t, s, "bob")
+	for _, id := range acked {
+		if !slices.Contains(got, id) {
+			t.Fatalf("acked send %s is not in bob's inbox once there is room (%d of %d there)", id, len(got), len(acked))
+		}
+	}
+	send(t, s, "after", "alice", "bob", "there is room again")
+	send(t, s, "big", "alice", "bob", big)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close once there is room: %v", err)
+	}
+	if journalPending(dir) {
+		t.Error("the store closed once there is room left its journal to replay")
+	}
+}
+
+// wantFull fails the test unless err, what doing got, says the disk of
+// the data folder dir is full, as unavailable.
+func wantFull(t *testing.T, doing string, err error, dir string) {
+	t.Helper()
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "the disk is full: free space in "+dir) {
+		t.Fatalf("%s on a full disk: %v (code %q); want unavailable saying the disk of %s is full", doing, err, ipcmesh.CodeOf(err), dir)
+	}
+}
+
+// finish reads the child's output to its end and waits for it to exit,
+// failing the test with what it said if it failed, and returns the ids of
+// the sends it says it acked.
+func (c *child) finish(t *testing.T) []string {
+	t.Helper()
+	var acked, said []string
+	for c.lines.Scan() {
+		if id, ok := strings.CutPrefix(c.lines.Text(), "acked "); ok {
+			acked = append(acked, id)
+		} else {
+			said = append(said, c.lines.Text())
+		}
+	}
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("the child failed (%v):\n%s\n%s", err, strings.Join(said, "\n"), c.stderr.String())
+	}
+	return acked
+}
