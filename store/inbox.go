@@ -371,10 +371,10 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	if rec.File == "" {
 		return m, rec.Content, nil
 	}
-	body, err := s.readSpilled(rec.File)
+	body, err := s.readSpilled(rec.File, rec.Size)
 	if err != nil {
 		return ipcmesh.Message{}, "", ipcmesh.Errorf(ipcmesh.CodeNotFound,
-			"the body of message %q is missing from %s (%v): it may have been deleted by hand", id, s.largeDir, err)
+			"the body of message %q cannot be read from %s (%v): it was deleted or changed by hand", id, s.largeDir, err)
 	}
 	return m, body, nil
 }

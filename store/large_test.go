@@ -233,3 +233,66 @@ func TestFileGuardWaitsOnlyForEarlierReads(t *testing.T) {
 		t.Fatalf("remove of a file already gone: %d, want 0", n)
 	}
 }
+
+// A large body's file changed by hand before it is read (cut short,
+// replaced by a link to another file, or by a folder) is refused with
+// not_found, which says so; never read as the body. Before, the broker
+// followed the link and handed the reader the other file as the message,
+// and a file cut short passed for the whole body. The same holds for a
+// large shared value.
+func TestSpillFileChangedByHand(t *testing.T) {
+	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	register(t, s, "bob")
+	body := strings.Repeat("the whole body ", 10)
+	path := send(t, s, "big", "alice", "bob", body).Message.Path
+	if _, err := s.Share(context.Background(), ipcmesh.Shared{Key: "plan", Content: body, StoredBy: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := os.ReadDir(s.sharedDir)
+	if err != nil || len(shared) != 1 {
+		t.Fatalf("shared/ holds %v (%v), want the plan's file", shared, err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(other, []byte("another file of the user's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []struct {
+		what string
+		do   func(path string) error
+	}{
+		{"cut short", func(path string) error { return os.Truncate(path, 10) }},
+		{"a link to another file", func(path string) error {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			return os.Symlink(other, path)
+		}},
+		{"a folder", func(path string) error {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			return os.Mkdir(path, 0o700)
+		}},
+	} {
+		if runtime.GOOS == "windows" && strings.Contains(change.what, "link") {
+			continue
+		}
+		for _, f := range []string{path, filepath.Join(s.sharedDir, shared[0].Name())} {
+			os.RemoveAll(f)
+			if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := change.do(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, got, err := s.Get("bob", "big")
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || !strings.Contains(err.Error(), "changed by hand") {
+			t.Errorf("Get of a message whose file is %s: %q, %v; want not_found saying the file was changed", change.what, got, err)
+		}
+		sh, err := s.GetShared("plan")
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeNotFound || !strings.Contains(err.Error(), "changed by hand") {
+			t.Errorf("GetShared of a value whose file is %s: %q, %v; want not_found saying the file was changed", change.what, sh.Content, err)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -173,10 +172,10 @@ func (s *Store) GetShared(key string) (ipcmesh.Shared, error) {
 		sh.Content = string(content)
 		return sh, nil
 	}
-	body, err := s.readPlainFile(s.sharedDir, m.File)
+	body, err := s.readPlainFile(s.sharedDir, m.File, m.Size)
 	if err != nil {
 		return ipcmesh.Shared{}, ipcmesh.Errorf(ipcmesh.CodeNotFound,
-			"the content shared under %q is missing from %s (%v): it may have been deleted by hand; share it again", key, s.sharedDir, err)
+			"the content shared under %q cannot be read from %s (%v): it was deleted or changed by hand; share it again", key, s.sharedDir, err)
 	}
 	sh.Content = body
 	return sh, nil
@@ -237,19 +236,4 @@ func (s *Store) removeFiles(dir string, names ...string) {
 	if len(paths) > 0 {
 		s.files.remove(paths...)
 	}
-}
-
-var errNotPlain = errors.New("not a plain file name")
-
-// readPlainFile reads a file the store named in dir, refusing any name
-// that could lead elsewhere.
-func (s *Store) readPlainFile(dir, name string) (string, error) {
-	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
-		return "", fmt.Errorf("%q: %w", name, errNotPlain)
-	}
-	b, err := s.readFile(filepath.Join(dir, name))
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

@@ -3,7 +3,9 @@ package store
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,18 +178,65 @@ func (g *fileGuard) remove(paths ...string) int {
 	return n
 }
 
-// readSpilled returns the whole body kept in a spill file.
-func (s *Store) readSpilled(name string) (string, error) {
-	// The name comes from our own record, but a damaged database must not
-	// be able to make us read elsewhere either.
+// readSpilled returns the whole body kept in a spill file, size bytes
+// long.
+func (s *Store) readSpilled(name string, size int) (string, error) {
+	return s.readPlainFile(s.largeDir, name, size)
+}
+
+// readPlainFile reads a spill file the store named in dir, size bytes
+// long. The name comes from the store's own record, but a damaged
+// database must not be able to make it read elsewhere either; nor may a
+// file there that is no longer what the store wrote, though only the
+// user (the folder is 0700) can change one: a link is not followed, so
+// the broker never hands a peer another file's content as a message, and
+// a file cut short or grown is refused rather than passed off as the
+// body.
+func (s *Store) readPlainFile(dir, name string, size int) (string, error) {
 	if !plainName(name) {
-		return "", fmt.Errorf("spill file name %q is not a plain file name", name)
+		return "", fmt.Errorf("%q: %w", name, errNotPlain)
 	}
-	b, err := s.readFile(filepath.Join(s.largeDir, name))
+	path := filepath.Join(dir, name)
+	b, err := s.readFile(path)
 	if err != nil {
 		return "", err
 	}
+	if len(b) != size {
+		return "", fmt.Errorf("%s holds %d bytes, not the %d written there: it was changed since", path, len(b), size)
+	}
 	return string(b), nil
+}
+
+var errNotPlain = errors.New("not a plain file name")
+
+// readRegular reads the regular file at path, and refuses anything else:
+// a symbolic link (swapped in before the open or while it was under way),
+// a folder, a device or a pipe.
+func readRegular(path string) ([]byte, error) {
+	li, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !li.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v): ipcmesh reads none but its own", path, li.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !os.SameFile(li, fi) {
+		return nil, fmt.Errorf("%s was replaced while it was opened: ipcmesh reads none but its own files", path)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
 }
 
 // syncDir makes a new directory entry durable. Windows cannot open a folder

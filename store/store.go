@@ -126,7 +126,7 @@ type Store struct {
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
 	orphans   orphans
 	files     fileGuard
-	// readFile reads a spill file that a record names: os.ReadFile, but
+	// readFile reads a spill file that a record names: readRegular, but
 	// in tests one that changes the store just before the file is read.
 	readFile func(path string) ([]byte, error)
 
@@ -218,7 +218,7 @@ func Open(opts Options) (*Store, error) {
 		largeDir:  large,
 		sharedDir: shared,
 		db:        db,
-		readFile:  os.ReadFile,
+		readFile:  readRegular,
 	}
 	fail := func(what string, err error) (*Store, error) {
 		rec.abandon()
