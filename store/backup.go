@@ -88,7 +88,7 @@ func (s *Store) backup(path string, batch int) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("backup to %s: %w", path, err)
+		return noRoom(dir, fmt.Errorf("backup to %s: %w", path, err))
 	}
 	return nil
 }

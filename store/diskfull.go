@@ -16,7 +16,7 @@ import (
 // the one fault a person can mend, by freeing space, after which the store
 // takes writes again without a restart.
 type fullDiskError struct {
-	dir string // the data folder
+	dir string // the folder to free space in: the data folder, or a backup's
 	err error
 }
 
@@ -38,9 +38,8 @@ func (e *fullDiskError) As(target any) bool {
 	return ok
 }
 
-// noRoom returns err as a fullDiskError of the data folder dir when the
-// file system refused a write for want of room, and err as it is
-// otherwise.
+// noRoom returns err as a fullDiskError of the folder dir when the file
+// system refused a write for want of room, and err as it is otherwise.
 func noRoom(dir string, err error) error {
 	var f *fullDiskError
 	if err == nil || errors.As(err, &f) {

@@ -18,8 +18,8 @@ const fillChild = "IPCMESH_STORE_FILL_DIR"
 // A disk that fills up under a stream of sends (here a file size limit,
 // which fails a write past it as a full disk does): each send is acked
 // and stored, or refused with unavailable, saying the disk is full and
-// where; a large body that finds no room is refused so and leaves no
-// file; and once there is room again the store serves again, without
+// where; a large body or a backup that finds no room is refused so and
+// leaves no file; and once there is room again the store serves again, without
 // being opened again, with every acked send. Before, the first commit
 // that found no room broke the store until it was opened again: every
 // request, reads too, was answered "restart the broker", and the broker,
@@ -102,6 +102,23 @@ func fillAndFree(t *testing.T, dir string) {
 	}
 	send(t, s, "after", "alice", "bob", "there is room again")
 	send(t, s, "big", "alice", "bob", big)
+
+	// A backup is larger than this limit now: it is refused the same way,
+	// and leaves no partial copy.
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: journalSize, Max: lim.Max}); err != nil {
+		t.Fatal(err)
+	}
+	backups := filepath.Join(dir, "backups")
+	if err := os.Mkdir(backups, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	wantFull(t, "a backup", s.Backup(filepath.Join(backups, "full.db")), backups)
+	if left, _ := os.ReadDir(backups); len(left) > 0 {
+		t.Errorf("a backup that found no room left %s", left[0].Name())
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close once there is room: %v", err)
 	}
@@ -111,7 +128,7 @@ func fillAndFree(t *testing.T, dir string) {
 }
 
 // wantFull fails the test unless err, what doing got, says the disk of
-// the data folder dir is full, as unavailable.
+// the folder dir is full, as unavailable.
 func wantFull(t *testing.T, doing string, err error, dir string) {
 	t.Helper()
 	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "the disk is full: free space in "+dir) {
