@@ -296,3 +296,37 @@ func TestSpillFileChangedByHand(t *testing.T) {
 		}
 	}
 }
+
+// A large body or shared value sent after its folder was removed, by
+// someone freeing space in the data folder, is stored, in the folder made
+// again (0700). Before, every one of them failed, until the broker was
+// started again, with "no such file or directory".
+func TestSpillFolderRemovedWhileOpen(t *testing.T) {
+	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	register(t, s, "bob")
+	body := strings.Repeat("a large body ", 10)
+	for _, dir := range []string{s.largeDir, s.sharedDir} {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(t, s, "big", "alice", "bob", body)
+	if _, err := s.Share(context.Background(), ipcmesh.Shared{Key: "plan", Content: body, StoredBy: "alice"}); err != nil {
+		t.Fatalf("share once shared/ was removed: %v", err)
+	}
+	if _, got, err := s.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("Get: %q, %v", got, err)
+	}
+	if sh, err := s.GetShared("plan"); err != nil || sh.Content != body {
+		t.Fatalf("GetShared: %q, %v", sh.Content, err)
+	}
+	for _, dir := range []string{s.largeDir, s.sharedDir} {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s made again as %v, want 0700", dir, fi.Mode())
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,17 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 	name := newSpillName(s.now())
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The folder was removed while the store was open (by someone
+		// freeing space on a full disk, say): make it again, durably,
+		// rather than fail every large body until the next Open.
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			err = syncDir(filepath.Dir(dir))
+		}
+		if err == nil {
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		}
+	}
 	if err != nil {
 		return "", noRoom(s.dir, fmt.Errorf("write large body: %w", err))
 	}
