@@ -289,10 +289,14 @@ func TransferTime(n int) time.Duration {
 }
 
 // isRefusal tells a decision of the store (name_taken, not_found, ...),
-// which is the answer to the write, from a fault of the view.
+// which is the answer to the write, from a fault of the view. An
+// unavailable is a fault, though the store answers it as an *ipcmesh.Error
+// for its callers to retry: a full disk, or a commit that failed, here
+// only, which every other view makes; taken for a refusal, the view would
+// go on without the write.
 func isRefusal(err error) bool {
 	var e *ipcmesh.Error
-	return errors.As(err, &e)
+	return errors.As(err, &e) && e.Code != ipcmesh.CodeUnavailable
 }
 
 // apply makes the view do what ev says. Every op the view refuses is
