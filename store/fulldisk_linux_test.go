@@ -154,3 +154,23 @@ func (c *child) finish(t *testing.T) []string {
 	}
 	return acked
 }
+
+// A send whose journal record the disk could not sync for want of room
+// (fdatasync may say so: a thin volume, a network file system) is
+// answered as every write without room is, unavailable, naming the data
+// folder; and the sends after it, once there is room, are stored.
+// Before, it was the broker's internal fault.
+func TestJournalSyncWithoutRoom(t *testing.T) {
+	s := quietStore(t)
+	register(t, s, "bob")
+	// The first send after a checkpoint syncs its record as it writes
+	// it; the next one's is synced by the syncer.
+	send(t, s, "m0", "alice", "bob", "first")
+	s.c.d.sync = func(f *os.File) error {
+		return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	_, err := s.Append(context.Background(), []Draft{{ID: "m1", From: "alice", To: "bob", Content: "second"}})
+	wantFull(t, "a send whose record could not be synced", err, s.Dir())
+	s.c.d.sync = datasync
+	send(t, s, "m2", "alice", "bob", "third")
+}

@@ -199,9 +199,10 @@ func (r *recovery) openFile(name string, flag int, perm os.FileMode) (*os.File, 
 }
 
 // durability makes the committer's side of the journal once the database
-// is open and the journal's sends are stored again.
-func (r *recovery) durability(db *bolt.DB, noSync bool) (*durability, error) {
-	d := &durability{db: db, noSync: noSync}
+// is open and the journal's sends are stored again; dir is the data
+// folder.
+func (r *recovery) durability(db *bolt.DB, dir string, noSync bool) (*durability, error) {
+	d := &durability{dir: dir, db: db, noSync: noSync}
 	if r.j == nil {
 		return d, nil
 	}

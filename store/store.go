@@ -254,7 +254,7 @@ func Open(opts Options) (*Store, error) {
 		}
 		return fail("create buckets", err)
 	}
-	d, err := rec.durability(db, opts.NoSync)
+	d, err := rec.durability(db, dir, opts.NoSync)
 	if err != nil {
 		return fail("send journal", err)
 	}
