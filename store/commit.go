@@ -426,7 +426,10 @@ func (c *committer) apply(tx *bolt.Tx, batch []*request, errs []error) error {
 // that a failure stays with its own request; signalled says whether the
 // failed attempt handed early work to the submitters.
 func (c *committer) finish(batch []*request, errs []error, err error, signalled bool) {
-	if err == nil || len(batch) == 1 {
+	// A store that the failure broke writes nothing until it mends: a
+	// retry committed alone would take a checkpoint, which clears the
+	// journal, the one place that holds the acked batches it lost.
+	if err == nil || len(batch) == 1 || c.d.isBroken.Load() {
 		for i, r := range batch {
 			if err != nil {
 				errs[i] = err

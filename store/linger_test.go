@@ -300,3 +300,57 @@ func TestFailedBatchWithEarlyWorkIsAnswered(t *testing.T) {
 		t.Error("the request that was stored had no early work done")
 	}
 }
+
+// A batch that fails in the open transaction and breaks the store (the
+// acked batches before it cannot be written again) is not retried
+// request by request: a retry that was committed would take a checkpoint
+// and clear the journal, the one place that holds those acked sends.
+// Before, it did, and a store closed before it mended had lost them.
+func TestBrokenStoreRetriesNothing(t *testing.T) {
+	// Not openTest's store: its Close is to fail.
+	s, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.idx.close()
+	s.c.idle = time.Hour
+	register(t, s, "bob")
+	send(t, s, "m1", "alice", "bob", "first")
+	send(t, s, "m2", "alice", "bob", "second")
+	s.c.redo = func(*bolt.Tx, [][]byte) (int, error) { return 0, errors.New("the disk is full") }
+
+	// Park the committer in a send, so that the two below make one batch.
+	ctx := context.Background()
+	started, hold := make(chan struct{}), make(chan struct{})
+	go s.c.submitJournaled(ctx, func(*bolt.Tx) error {
+		close(started)
+		<-hold
+		return nil
+	}, nil, &journalEntry{})
+	<-started
+	done := make(chan error, 2)
+	go func() {
+		_, err := s.Append(ctx, []Draft{{ID: "m3", From: "alice", To: "bob", Content: "third"}})
+		done <- err
+	}()
+	waitQueued(t, s.c, 1)
+	go func() {
+		done <- s.c.submitJournaled(ctx, func(*bolt.Tx) error { return errors.New("no room") }, nil, &journalEntry{})
+	}()
+	waitQueued(t, s.c, 2)
+	close(hold)
+	for range 2 {
+		if err := <-done; err == nil {
+			t.Error("a request of the batch that broke the store was stored")
+		}
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("Close of a broken store reported nothing")
+	}
+	r := reopen(t, s.Dir())
+	for _, id := range []string{"m1", "m2"} {
+		if _, ok, err := r.Lookup(id); err != nil || !ok {
+			t.Errorf("acked send %s is gone once the store is opened again (found: %v, err: %v)", id, ok, err)
+		}
+	}
+}
