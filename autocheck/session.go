@@ -62,6 +62,29 @@ func SessionName(dataDir, session string) (string, error) {
 	return name, nil
 }
 
+// OtherSessionActsAs reports whether the MCP server of a session other
+// than session acts as name: a session whose own server has no name yet
+// must not act as that one, which is another session's. Records that
+// cannot be read are passed over.
+func OtherSessionActsAs(dataDir, session, name string) (bool, error) {
+	entries, err := os.ReadDir(filepath.Join(Dir(dataDir), "sessions"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the sessions' names: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == session {
+			continue
+		}
+		if acting, err := SessionName(dataDir, e.Name()); err == nil && acting == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // ForgetSession removes the record of session: its MCP server has ended,
 // or acts as no name any more.
 func ForgetSession(dataDir, session string) error {

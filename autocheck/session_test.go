@@ -66,3 +66,22 @@ func TestSessionIDsAndRecordsChecked(t *testing.T) {
 		t.Errorf("a damaged record read as %q", name)
 	}
 }
+
+func TestOtherSessionActsAs(t *testing.T) {
+	dir := t.TempDir()
+	if other, err := OtherSessionActsAs(dir, "s1", "builder"); err != nil || other {
+		t.Fatalf("with no records: %v, %v", other, err)
+	}
+	if err := SaveSessionName(dir, "s1", "builder"); err != nil {
+		t.Fatal(err)
+	}
+	if other, _ := OtherSessionActsAs(dir, "s1", "builder"); other {
+		t.Error("a session's own record counted as another's")
+	}
+	if other, _ := OtherSessionActsAs(dir, "s2", "builder"); !other {
+		t.Error("s1's record of builder not seen from s2")
+	}
+	if other, _ := OtherSessionActsAs(dir, "s2", "Builder"); other {
+		t.Error("names differing in case are two names")
+	}
+}

@@ -112,9 +112,12 @@ func (h *hookFlags) parse(name string, args []string, more func(*flag.FlagSet)) 
 	return usagef("--format %q: want claude, gemini or text", h.format)
 }
 
-// target finds the mesh configuration and the name a hook acts as: --as,
-// IPC_NAME, or the name registered last from the data folder. A hook only
-// resumes names: it never registers one.
+// target finds the mesh configuration and the name a hook acts as: the
+// name the MCP server of the hook's assistant session acts as, else --as,
+// IPC_NAME, or the name registered last from the data folder. It returns
+// no name, and no error, when the name it would act as is another
+// session's: the hook then has nothing to do. A hook only resumes names:
+// it never registers one.
 func (h *hookFlags) target(e Env) (election.Config, string, error) {
 	cfg, err := meshConfig(e)
 	if err != nil {
@@ -131,7 +134,16 @@ func (h *hookFlags) target(e Env) (election.Config, string, error) {
 			cfg.Logger.Debug("cannot tell the name of the session's MCP server", "err", err)
 		}
 		if acting != "" {
-			name = acting
+			return cfg, acting, nil
+		}
+		if name != "" {
+			// Two sessions given one IPC_NAME: until this one's server
+			// has registered a name of its own, that name's mail and
+			// wakes are the other session's.
+			if other, _ := autocheck.OtherSessionActsAs(cfg.DataDir, session, name); other {
+				cfg.Logger.Debug("another session acts as the name", "name", name)
+				return cfg, "", nil
+			}
 		}
 	}
 	if name == "" {
@@ -172,7 +184,7 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	cfg, name, err := h.target(e)
-	if err != nil {
+	if err != nil || name == "" {
 		return err
 	}
 	markHook(cfg, name)

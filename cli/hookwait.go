@@ -29,7 +29,7 @@ func hookWait(ctx context.Context, e Env, args []string) (err error) {
 		return nil
 	}
 	cfg, name, err := h.target(e)
-	if err != nil {
+	if err != nil || name == "" {
 		return err
 	}
 	markHook(cfg, name)
