@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 )
 
 // brokerFile is the file in the data folder that says which process hosts
@@ -45,7 +46,7 @@ func readBrokerRecord(dir string) (brokerRecord, bool) {
 	if err != nil || json.Unmarshal(b, &r) != nil || r.PID <= 0 {
 		return r, false
 	}
-	return r, processAlive(r.PID)
+	return r, proc.Alive(r.PID)
 }
 
 // removeBrokerRecord removes the record if it is still pid's: the next

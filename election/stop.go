@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -52,12 +53,12 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 	if info.PID <= 0 || info.PID == os.Getpid() {
 		return info, fmt.Errorf("the broker on %s says it is pid %d, which no broker of this mesh can be, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID)
 	}
-	proc, err := os.FindProcess(info.PID)
+	broker, err := os.FindProcess(info.PID)
 	if err != nil {
 		return info, fmt.Errorf("find the broker's process %d: %w", info.PID, err)
 	}
-	if err := proc.Signal(syscall.SIGTERM); err != nil {
-		if err := proc.Kill(); err != nil {
+	if err := broker.Signal(syscall.SIGTERM); err != nil {
+		if err := broker.Kill(); err != nil {
 			return info, fmt.Errorf("stop the broker (pid %d): %w", info.PID, err)
 		}
 	}
@@ -66,7 +67,7 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(stopTimeout)
-	for processAlive(info.PID) {
+	for proc.Alive(info.PID) {
 		select {
 		case <-tick.C:
 		case <-deadline:

@@ -1,16 +1,16 @@
 //go:build windows
 
-package election
+package proc
 
 import (
 	"errors"
 	"syscall"
 )
 
-// processAlive reports whether a process with this pid exists: it can be
+// Alive reports whether a process with this pid exists: it can be
 // opened and has not exited. One that may not be opened (another user's,
 // or a protected one) exists all the same, as EPERM means on Unix.
-func processAlive(pid int) bool {
+func Alive(pid int) bool {
 	const processQueryLimitedInformation = 0x1000
 	const stillActive = 259
 	h, err := syscall.OpenProcess(processQueryLimitedInformation, false, uint32(pid))

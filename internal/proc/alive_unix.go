@@ -1,6 +1,6 @@
 //go:build unix
 
-package election
+package proc
 
 import (
 	"bytes"
@@ -10,11 +10,11 @@ import (
 	"syscall"
 )
 
-// processAlive reports whether a process with this pid is running. Signal
+// Alive reports whether a process with this pid is running. Signal
 // 0 checks without sending anything; EPERM means it exists but is another
 // user's. Where /proc shows it, a zombie counts as gone: it has exited and
 // only its parent has yet to collect it.
-func processAlive(pid int) bool {
+func Alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}

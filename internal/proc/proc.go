@@ -1,0 +1,5 @@
+// Package proc tells whether a process is running, from its pid, on every
+// system ipcmesh runs on: a broker's record, and an assistant session's
+// record of its MCP server, name a process that may have gone without
+// removing them.
+package proc
