@@ -6,10 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 )
 
 // An assistant session's hooks do not share its MCP server's environment
@@ -21,9 +23,12 @@ import (
 // acts as under its session's id, and the session's hooks act as it.
 //
 // Layout, inside DATA/autocheck/sessions (0700): one file per session,
-// named for its id, that holds the name (0600).
+// named for its id, that holds the name and the pid of the server that
+// wrote it (0600). A server that was killed leaves its record behind; a
+// record whose server is gone counts as none.
 
-// SaveSessionName records that the MCP server of session acts as name.
+// SaveSessionName records that the MCP server of session, this process,
+// acts as name.
 func SaveSessionName(dataDir, session, name string) error {
 	p, err := sessionPath(dataDir, session)
 	if err != nil {
@@ -35,7 +40,7 @@ func SaveSessionName(dataDir, session, name string) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("create the sessions folder: %w", err)
 	}
-	if err := atomicfile.Write(p, []byte(name+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(p, fmt.Appendf(nil, "%s\n%d\n", name, os.Getpid()), 0o600); err != nil {
 		return fmt.Errorf("record the name of session %s: %w", session, err)
 	}
 	return nil
@@ -55,9 +60,16 @@ func SessionName(dataDir, session string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the name of session %s: %w", session, err)
 	}
-	name := strings.TrimSpace(string(data))
+	name, pid, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return "", fmt.Errorf("the name recorded for session %s in %s: %w", session, p, err)
+	}
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return "", fmt.Errorf("the pid recorded for session %s in %s: %q is not one", session, p, pid)
+	}
+	if !proc.Alive(n) {
+		return "", nil
 	}
 	return name, nil
 }

@@ -1,7 +1,9 @@
 package autocheck
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,5 +85,29 @@ func TestOtherSessionActsAs(t *testing.T) {
 	}
 	if other, _ := OtherSessionActsAs(dir, "s2", "Builder"); other {
 		t.Error("names differing in case are two names")
+	}
+}
+
+// A server killed with kill -9 leaves its record: once its process is
+// gone, the record counts as none, so that a session started later with
+// the same IPC_NAME is not taken for the dead one's other.
+func TestRecordOfAGoneServerCountsAsNone(t *testing.T) {
+	dir := t.TempDir()
+	gone := exec.Command(os.Args[0], "-test.run=^$")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(Dir(dir), "sessions", "s1")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, fmt.Appendf(nil, "builder\n%d\n", gone.Process.Pid), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := SessionName(dir, "s1"); err != nil || name != "" {
+		t.Errorf("the record of a server that is gone: %q, %v; want none", name, err)
+	}
+	if other, _ := OtherSessionActsAs(dir, "s2", "builder"); other {
+		t.Error("a server that is gone still holds its name for the sessions' hooks")
 	}
 }
