@@ -3,6 +3,9 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
 
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -20,7 +23,7 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer u.release()
-	s.mcp.ServeHTTP(w, r.WithContext(context.WithValue(u.ctx, useKey{}, u)))
+	s.mcp.ServeHTTP(s.bounded(w, u), r.WithContext(context.WithValue(u.ctx, useKey{}, u)))
 }
 
 // serveSSE serves /sse, the legacy HTTP+SSE transport (2024-11-05): a GET
@@ -42,7 +45,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 		withKey.Path, withKey.RawPath = ri.origPath, ""
 		r.URL = &withKey
 	}
-	u.sess.handlers(s).sse.ServeHTTP(w, r)
+	u.sess.handlers(s).sse.ServeHTTP(s.bounded(w, u), r)
 }
 
 // mcpUse checks the key and registers its name, answering errors as JSON.
@@ -94,3 +97,62 @@ func (sess *session) handlers(s *Server) *session {
 	})
 	return sess
 }
+
+// errStuckClient ends a request or stream whose client took in none of
+// a piece of its answer within the time allowed.
+var errStuckClient = ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+	"the client took in nothing of the answer for 30 seconds (it stopped reading, or its network went): the request was ended; send it again")
+
+// boundedWriter is the writer the MCP SDK answers /mcp and /sse through.
+// The SDK sets no deadline on its writes, so a client that stops reading
+// while its connection stays up held a write for as long as TCP kept the
+// connection: the legacy SSE stream with every call of its session, or a
+// call's answer, and the name's use with them, for ever. Each piece of
+// bigAnswer bytes, and each flush, must go out within streamWrite, as an
+// event stream's writes must; one that does not ends the use. The
+// deadline is lifted once the write is done: over HTTP/2 a deadline that
+// passes resets the stream, written to or not, and a check waiting for
+// mail, or an /sse stream, may stay quiet for minutes.
+type boundedWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	u       *use
+}
+
+func (s *Server) bounded(w http.ResponseWriter, u *use) *boundedWriter {
+	return &boundedWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.streamWrite, u: u}
+}
+
+func (w *boundedWriter) Write(b []byte) (int, error) {
+	defer w.rc.SetWriteDeadline(time.Time{})
+	var n int
+	for len(b) > 0 {
+		piece := min(len(b), bigAnswer)
+		if w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) != nil {
+			piece = len(b) // a writer with no deadlines: the server's own timeouts apply
+		}
+		m, err := w.ResponseWriter.Write(b[:piece])
+		n += m
+		if err != nil {
+			w.u.cancel(errStuckClient)
+			return n, err
+		}
+		b = b[piece:]
+	}
+	return n, nil
+}
+
+// FlushError is what http.ResponseController calls to flush, as the SDK
+// does after each event: the flush writes to the connection too.
+func (w *boundedWriter) FlushError() error {
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	err := w.rc.Flush()
+	w.rc.SetWriteDeadline(time.Time{})
+	if err != nil {
+		w.u.cancel(errStuckClient)
+	}
+	return err
+}
+
+func (w *boundedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
