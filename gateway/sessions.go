@@ -39,6 +39,7 @@ type sessions struct {
 	leaving map[string]chan struct{} // closed once that name's old peer has left
 	closed  bool
 	wg      sync.WaitGroup // peers being closed
+	open    map[string]int // key id -> its uses in progress (keycap.go)
 
 	// onLeave, when set (by tests), is called once a name's peer has left,
 	// for being idle or for no longer acting as the name.
@@ -105,7 +106,7 @@ var (
 )
 
 func newSessions(s *Server) *sessions {
-	return &sessions{s: s, byName: map[string]*session{}, leaving: map[string]chan struct{}{}}
+	return &sessions{s: s, byName: map[string]*session{}, leaving: map[string]chan struct{}{}, open: map[string]int{}}
 }
 
 // acquire returns a use of the name key acts as, registering the name
@@ -138,6 +139,10 @@ func (m *sessions) tryAcquire(ctx context.Context, key ipcmesh.AccessKey, events
 		// Lost while it registered: it is let go once it has.
 		m.mu.Unlock()
 		return nil, sess.lost
+	}
+	if err := m.openLocked(key.ID); err != nil {
+		m.mu.Unlock()
+		return nil, err
 	}
 	if sess == nil {
 		sess = &session{m: m, name: key.Name, takeBack: register, ready: make(chan struct{}), uses: map[*use]bool{}}
@@ -246,6 +251,7 @@ func (u *use) release() {
 	m := sess.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.closedLocked(u.keyID)
 	delete(sess.uses, u)
 	m.idleLocked(sess)
 }
