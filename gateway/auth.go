@@ -236,9 +236,15 @@ func (l *limiters) get(key string, now time.Time) *rate.Limiter {
 
 // allow spends a token of key's bucket, or says how long to wait for one.
 func (l *limiters) allow(key string, now time.Time) (time.Duration, bool) {
+	return l.allowN(key, now, 1)
+}
+
+// allowN spends n tokens of key's bucket, or says how long to wait for
+// them (a second, when n is over the burst and never fits).
+func (l *limiters) allowN(key string, now time.Time, n int) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	res := l.get(key, now).ReserveN(now, 1)
+	res := l.get(key, now).ReserveN(now, n)
 	if !res.OK() {
 		return time.Second, false
 	}
