@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"io"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -52,4 +55,34 @@ func TestOpenPerKeyCapped(t *testing.T) {
 		defer f.srv.sessions.mu.Unlock()
 		return f.srv.sessions.open[id] <= 1
 	})
+}
+
+// TestSlowMCPBodiesCountAgainstTheCap checks that a POST to /mcp whose
+// body comes slowly counts against maxOpenPerKey while it comes: the
+// face reads it to count a batch's calls, and read it before counting
+// the request, so a key could hold any number of them open.
+func TestSlowMCPBodiesCountAgainstTheCap(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst = 1e9, 1<<30 })
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	u, err := url.Parse(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxOpenPerKey {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, "POST /mcp HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+
+			"\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n[")
+	}
+	id := f.keyID(key)
+	testbin.Eventually(t, 15*time.Second, "the slow bodies to be counted", func() bool {
+		f.srv.sessions.mu.Lock()
+		defer f.srv.sessions.mu.Unlock()
+		return f.srv.sessions.open[id] == maxOpenPerKey
+	})
+	f.fails(req{method: "POST", path: "/mcp", key: key, body: "{}"}, 429, "rate_limited")
 }

@@ -57,9 +57,6 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request) {
 // the key's rate limit (chargeBatch).
 func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*use, bool) {
 	info, err := s.authenticate(r)
-	if err == nil && batches {
-		err = s.chargeBatch(r, info.ID)
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false
@@ -68,6 +65,15 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, false
+	}
+	// The body is read as a use of the key, so that bodies sent slowly
+	// count against maxOpenPerKey.
+	if batches {
+		if err := s.chargeBatch(r, info.ID); err != nil {
+			u.release()
+			s.fail(w, r, err)
+			return nil, false
+		}
 	}
 	return u, true
 }
