@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -238,7 +240,11 @@ func (s *Server) serveGuarded(w http.ResponseWriter, r *http.Request, ri *reqInf
 			return
 		}
 		s.bodyDeadline(w, r)
-		r.Body = http.MaxBytesReader(w, r.Body, g.maxBody)
+		body := &touchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, g.maxBody)}
+		r.Body = body
+		if rec, ok := w.(*recorder); ok {
+			rec.body = body
+		}
 	}
 	next.ServeHTTP(w, r)
 }
@@ -319,11 +325,23 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	body   *touchedBody // nil for a request without a body
 }
 
+// WriteHeader closes the connection after an answer given before the
+// request's body was read at all: a refusal (no key, a key that did not
+// check out, a rate limit). The server reads what is left of a body of
+// up to 256 KiB before it writes the answer, to keep the connection,
+// and so waited for a body that trickled in until its deadline (30
+// seconds and more): anyone, with no key, held a connection and got no
+// answer for that long with each request. A body that has come whole
+// is still read from the connection's buffer, and the connection kept.
 func (rw *recorder) WriteHeader(code int) {
 	if !rw.wrote {
 		rw.status, rw.wrote = code, true
+		if rw.body != nil && !rw.body.read.Load() {
+			http.NewResponseController(rw.ResponseWriter).SetReadDeadline(time.Now())
+		}
 	}
 	rw.ResponseWriter.WriteHeader(code)
 }
@@ -338,6 +356,17 @@ func (rw *recorder) Write(b []byte) (int, error) {
 func (rw *recorder) Flush() { http.NewResponseController(rw.ResponseWriter).Flush() }
 
 func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// touchedBody is a request body that knows whether it was read.
+type touchedBody struct {
+	io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *touchedBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.ReadCloser.Read(p)
+}
 
 // logPath is a request's path as the log shows it: with the tag of any
 // access key in it left out. A key in its place, /k/KEY/, is cut out of

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -88,5 +89,32 @@ func TestSlowBodies(t *testing.T) {
 	}
 	if text := toolText(res); !strings.Contains(text, "No") && !strings.Contains(text, "no") {
 		t.Errorf("the waiting check answered %q, want no mail", text)
+	}
+}
+
+// TestSlowBodyWithoutAKeyClosedAtOnce checks that a request refused
+// before its body was read (no key, a key that does not check out, a
+// key over its rate) is answered at once and its connection closed,
+// without waiting for the rest of a body nobody will read: the server
+// waited for it until the body's deadline, so that anyone, with no key,
+// held a connection for 30 seconds a request, and got no answer.
+func TestSlowBodyWithoutAKeyClosedAtOnce(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst = 0.001, 1 })
+	f.srv.bodyGrace = time.Hour
+	spent := f.key("alice")
+	f.ok(req{method: "GET", path: "/api/v1/me", key: spent}, 200, nil) // its one request
+	// A made-up key is refused with 401, and with 429 once the address
+	// has sent too many.
+	for _, key := range []string{"", "ipk1_0123456789abcdef_0123456789abcdef0123456789abcdef", spent} {
+		for _, path := range []string{"/api/v1/messages", "/mcp", "/sse?sessionid=x"} {
+			resp, _, c := slowPost(t, f, path, key, `{"to": "bob", "content": "x`)
+			if resp.StatusCode != 401 && resp.StatusCode != 429 || key == spent && resp.StatusCode != 429 {
+				t.Errorf("POST %s with key %q: %d, want 401 or 429", path, key, resp.StatusCode)
+			}
+			var ne net.Error
+			if _, err := c.Read(make([]byte, 1)); errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("POST %s with key %q: the connection stays open after the refusal, waiting for the body", path, key)
+			}
+		}
 	}
 }
