@@ -30,12 +30,13 @@ func TestMCPBatchSpendsARequestPerCall(t *testing.T) {
 	if resp, b := f.do(mcpPost(mcpBatch(4))); resp.StatusCode != 200 || strings.Count(string(b), `"tools"`) != 4 {
 		t.Fatalf("a batch of 4 calls: %d %.300s", resp.StatusCode, b)
 	}
-	// 6 of the 10 are left: a batch of 20 could never pass.
-	e := f.fails(mcpPost(mcpBatch(20)), 429, "rate_limited")
+	// 6 of the 10 are left. A batch of 20 could never pass: it is
+	// refused as a bad request, which waiting does not mend.
+	e := f.fails(mcpPost(mcpBatch(20)), 400, "bad_request")
 	if !strings.Contains(e.Error.Message, "at most 10 calls") {
 		t.Errorf("a batch over the burst is told %q", e.Error.Message)
 	}
-	// 5 are left, 4 after this call; a batch of 5 needs as many.
+	// 5 are left (a refused request spends one), 4 after this call; a batch of 5 needs as many.
 	f.ok(mcpPost(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), 200, nil)
 	f.fails(mcpPost(mcpBatch(5)), 429, "rate_limited")
 }

@@ -197,8 +197,9 @@ func (s *Server) chargeBatch(r *http.Request, keyID string) error {
 		return nil
 	}
 	if len(calls) > s.opts.Burst {
-		return rateLimited(time.Second, fmt.Sprintf("a JSON-RPC batch of %d calls counts as %d requests of key %s, and it may make at most %d at once: send at most %d calls in a batch",
-			len(calls), len(calls), keyID, s.opts.Burst, s.opts.Burst))
+		// No wait would let it through: a retry must be told so.
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a JSON-RPC batch of %d calls counts as %d requests of key %s, and it may make at most %d at once: send at most %d calls in a batch",
+			len(calls), len(calls), keyID, s.opts.Burst, s.opts.Burst)
 	}
 	if wait, ok := s.limits.allowN(keyID, time.Now(), len(calls)-1); !ok {
 		return rateLimited(wait, fmt.Sprintf("a JSON-RPC batch of %d calls counts as %d requests, more than key %s has left of its %g a second", len(calls), len(calls), keyID, s.opts.Rate))
