@@ -173,8 +173,15 @@ func (e *refusedError) Error() string {
 func unreachable(endpoint string, err error) error {
 	var cert *tls.CertificateVerificationError
 	if errors.As(err, &cert) {
-		return fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: its TLS certificate is not trusted (%v); "+
-			"for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE", endpoint, cert.Err)
+		return &unreachableError{fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: its TLS certificate is not trusted (%v); "+
+			"for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE", endpoint, cert.Err)}
 	}
-	return fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: %w", endpoint, err)
+	return &unreachableError{fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: %w", endpoint, err)}
 }
+
+// unreachableError is what unreachable says, known as such so that it is
+// not said twice when a call fails for it.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }

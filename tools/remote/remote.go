@@ -272,12 +272,15 @@ func retryable(ctx context.Context, err error) bool {
 func (b *bridge) failure(ctx context.Context, action string, err error) error {
 	var ue *unauthorizedError
 	var re *refusedError
+	var ur *unreachableError
 	var we *jsonrpc.Error
 	switch {
 	case errors.As(err, &ue):
 		return ue
 	case errors.As(err, &re):
 		return fmt.Errorf("cannot %s: %w", action, re)
+	case errors.As(err, &ur):
+		return fmt.Errorf("cannot %s: %w", action, ur) // said once, not once per layer
 	case errors.As(err, &we) && we.Code != codeRejected:
 		return we
 	case ctx.Err() != nil:
