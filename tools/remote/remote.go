@@ -59,7 +59,8 @@ type Options struct {
 // tools, prompts and resources over t until the local client goes away or
 // ctx is done. It fails at once, with an error that says what to fix, if
 // the face cannot be reached or refuses the key. A call that fails because
-// the face went away (restarted, say) is retried once on a new connection.
+// the face went away (restarted, say) is retried once on a new connection,
+// made as soon as the face listens again (within backFor).
 func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	endpoint, err := remoteEndpoint(opts.URL)
 	if err != nil {
@@ -239,7 +240,13 @@ func (b *bridge) close() {
 // it connects again and runs f once more.
 func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error {
 	for retried := false; ; retried = true {
-		cs, err := b.session(ctx)
+		var cs *mcp.ClientSession
+		var err error
+		if retried {
+			cs, err = b.sessionAgain(ctx)
+		} else {
+			cs, err = b.session(ctx)
+		}
 		if err != nil {
 			return err
 		}
@@ -249,6 +256,37 @@ func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error
 		}
 		b.log.Info("no answer from the HTTP face; connecting again", "url", b.endpoint, "err", err)
 		b.drop(cs)
+	}
+}
+
+// backFor bounds how long a call whose answer was lost waits for the
+// face to take connections again, and backPoll how often it tries.
+const (
+	backFor  = 30 * time.Second
+	backPoll = 250 * time.Millisecond
+)
+
+// sessionAgain connects to the face again for a call whose answer was
+// lost, trying for up to backFor while the face cannot be reached. The
+// answer is lost when the face goes away, and a face that restarts takes
+// a second or two to listen again: the one new try was made at once,
+// found the port closed, and the call failed although every try of it
+// carries the same idempotency key and may wait.
+func (b *bridge) sessionAgain(ctx context.Context) (*mcp.ClientSession, error) {
+	until := time.Now().Add(backFor)
+	for {
+		cs, err := b.session(ctx)
+		if err == nil || !retryable(ctx, err) || time.Now().Add(backPoll).After(until) {
+			return cs, err
+		}
+		b.log.Debug("the HTTP face is not back yet; trying again", "url", b.endpoint, "err", err)
+		t := time.NewTimer(backPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
 	}
 }
 
