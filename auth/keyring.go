@@ -25,6 +25,8 @@ import (
 //	current     the name saved last and a newline (0600)
 //	FILE.register  the session id of a register of NAME whose token is
 //	            not kept yet, so that a retry resumes its session (0600)
+//	FILE.rename  a rename of NAME the broker did not answer, which it
+//	            may still carry out (PendingRename, 0600)
 //
 // Every file is written whole under a temporary name and renamed into place,
 // so a reader never sees half a token. Every method checks the name with

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 func runRegister(ctx context.Context, e Env, args []string) (err error) {
@@ -56,7 +59,18 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 	}
 	defer closeAll(p, &err)
 	old := p.Name()
+	if from := p.RenamedFrom(); from != "" && old == pos[0] {
+		// Opening the session picked up this very rename, which an
+		// earlier run sent and got no answer to: it is done now.
+		old = from
+	}
 	s, err := p.Rename(ctx, pos[0])
+	var refused *ipcmesh.Error
+	if err != nil && !errors.As(err, &refused) {
+		// Unanswered: the broker may still carry the rename out, and
+		// the data folder keeps what the next command needs to find out.
+		return fmt.Errorf("%w. The rename may still be carried out once the broker answers; run the same rename again (once it answers, or another broker has taken its place) to finish it or do it: it is done once", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -132,15 +132,30 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 		return ipc.Session{}, err
 	}
 	tok, err := p.keyring.Load(name)
+	pending, renaming := p.keyring.RenameOf(name)
+	if err != nil {
+		// No token for name: it may be the new name of a rename that got
+		// no answer, whose session the old name's token picks up.
+		if pending, renaming = p.keyring.RenameTo(name); renaming {
+			tok, err = p.keyring.Load(pending.Old)
+		}
+	}
 	if err != nil {
 		return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
 			"this data folder holds no session for %q: register it first (ipcmesh register %s)", name, name)
 	}
+	req := ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}
+	if renaming {
+		req.RenameRequest = pending.RequestID
+	}
 	var s ipc.Session
-	if err := p.Call(ctx, ipc.OpResume, ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}, &s); err != nil {
+	if err := p.Call(ctx, ipc.OpResume, req, &s); err != nil {
 		return s, err
 	}
-	return s, p.adopt(s, false)
+	if !renaming {
+		return s, p.adopt(s, false)
+	}
+	return s, p.resumedRenaming(name, pending, s)
 }
 
 // adopt makes s the peer's session and keeps its token. With current, the
@@ -214,7 +229,7 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	if err == nil && st.name != "" && s.Name != st.name {
 		// The rename that got no answer was carried out: the new name is
 		// this peer's from now on, as if the rename had been answered.
-		return p.renamed(st.name, s)
+		return p.pickUp(st.name, s)
 	}
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnauthorized {
 		// The session is gone (expired or revoked elsewhere): calls that need
@@ -362,60 +377,6 @@ func (p *Peer) List(ctx context.Context) ([]ipcmesh.Instance, error) {
 	var r ipc.ListResult
 	err := p.Call(ctx, ipc.OpList, nil, &r)
 	return r.Instances, err
-}
-
-// Rename moves this peer's instance to newName. Its unread mail moves with
-// it, mail to the old name is forwarded for a while, and the new token
-// replaces the old one in the data folder. When the old name was the data
-// folder's default name, the new one becomes it; any other default stays.
-func (p *Peer) Rename(ctx context.Context, newName string) (ipc.Session, error) {
-	if err := ipcmesh.ValidateName(newName); err != nil {
-		return ipc.Session{}, err
-	}
-	req := ipc.RenameRequest{RequestID: ipc.NewID(), NewName: newName}
-	p.mu.Lock()
-	old := p.sess.name
-	if p.sess.pendingRename != "" && p.sess.renameTo == newName {
-		// The same rename again, after one that got no answer: under its
-		// request id the broker answers with the session it made, if it
-		// carried that one out, rather than find this connection renamed
-		// already and refuse.
-		req.RequestID = p.sess.pendingRename
-	}
-	p.sess.pendingRename, p.sess.renameTo = req.RequestID, newName
-	p.mu.Unlock()
-	var s ipc.Session
-	err := p.Call(ctx, ipc.OpRename, req, &s)
-	var refused *ipcmesh.Error
-	if errors.As(err, &refused) {
-		// Answered: nothing was renamed.
-		p.mu.Lock()
-		if p.sess.pendingRename == req.RequestID {
-			p.sess.pendingRename, p.sess.renameTo = "", ""
-		}
-		p.mu.Unlock()
-	}
-	if err != nil {
-		// Unanswered, the request id stays pending: the broker may still
-		// carry the rename out, and the next resume (a failover, a
-		// renewal) or the same rename called again picks it up.
-		return s, err
-	}
-	return s, p.renamed(old, s)
-}
-
-// renamed makes s, the session a rename of old made, this peer's: its
-// token replaces old's in the data folder, and when old was the folder's
-// default name the new one becomes it.
-func (p *Peer) renamed(old string, s ipc.Session) error {
-	wasDefault := old != "" && p.DefaultName() == old
-	if err := p.adopt(s, wasDefault); err != nil {
-		return err
-	}
-	if old != "" && old != s.Name {
-		p.keyring.Remove(old)
-	}
-	return nil
 }
 
 // Unregister ends this peer's session and frees its name.

@@ -69,6 +69,10 @@ type sessionState struct {
 	// the broker did not answer, which it may still carry out; renameTo is
 	// the name it asks for.
 	pendingRename, renameTo string
+	// renamedFrom is the name acted as before a resume found that such
+	// a rename was carried out, and picked the session it made.
+	renamedFrom string
+	picked      ipc.Session
 }
 
 // Join makes the process a peer: it hosts the broker if the mesh port is

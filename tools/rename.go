@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -34,6 +35,11 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 	if err != nil {
 		return nil, nil, err
 	}
+	if from := p.RenamedFrom(); from != "" && old == in.NewName {
+		// A failover picked up this very rename, called before and
+		// unanswered: it is done, and the setting moved with it.
+		old = from
+	}
 	sess, err := p.Rename(ctx, in.NewName)
 	if errors.Is(err, election.ErrNotAnswering) {
 		// The broker holds the rename and may carry it out when it
@@ -44,13 +50,8 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		return nil, nil, s.fail(action, err)
 	}
 	msg := fmt.Sprintf("Renamed %s to %s (%d unread moved along). Messages to %s are forwarded to %s for 2 hours.", old, sess.Name, sess.Unread, old, sess.Name)
-	// The auto-check setting belongs to the instance, not to the name.
-	if set, err := autocheck.Load(p.DataDir(), old); err == nil && set.IntervalMinutes != 0 {
-		if err := autocheck.Save(p.DataDir(), sess.Name, set); err != nil {
-			msg += fmt.Sprintf(" The auto-check setting could not be moved (%v): call auto_check again.", err)
-		} else if err := autocheck.Save(p.DataDir(), old, autocheck.Setting{}); err != nil {
-			s.log.Warn("clear the auto-check setting of the old name", "name", old, "err", err)
-		}
+	if err := moveAutoCheck(p.DataDir(), old, sess.Name, s.log); err != nil {
+		msg += fmt.Sprintf(" The auto-check setting could not be moved (%v): call auto_check again.", err)
 	}
 	return text(msg), nil, nil
 }
@@ -58,4 +59,21 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 // rename refuses: the name belongs to the key, not to the connection.
 func (b *bound) rename(ctx context.Context, req *mcp.CallToolRequest, in renameArgs) (*mcp.CallToolResult, any, error) {
 	return nil, nil, b.otherName(fmt.Sprintf("rename to %q", in.NewName), in.NewName)
+}
+
+// moveAutoCheck moves the auto-check setting of old, if it has one, to
+// renamed: it belongs to the instance, not to the name, and the hooks
+// read it by the name the instance acts as.
+func moveAutoCheck(dir, old, renamed string, log *slog.Logger) error {
+	set, err := autocheck.Load(dir, old)
+	if err != nil || set.IntervalMinutes == 0 || old == renamed {
+		return nil
+	}
+	if err := autocheck.Save(dir, renamed, set); err != nil {
+		return err
+	}
+	if err := autocheck.Save(dir, old, autocheck.Setting{}); err != nil {
+		log.Warn("clear the auto-check setting of the old name", "name", old, "err", err)
+	}
+	return nil
 }

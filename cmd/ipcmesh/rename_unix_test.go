@@ -1,0 +1,97 @@
+//go:build unix
+
+package main
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+)
+
+// TestRenameUnansweredIsFinishedByTheNextProcess: a process (an assistant's
+// MCP server, or a one-shot ipcmesh rename) sends a rename to a broker
+// that is stopped (Ctrl-Z), gets no answer and ends. The broker resumes
+// and carries it out, or is killed first; either way another broker takes
+// its place. The next command of the data folder, the same rename run
+// again or a send as the new name, acts as the new name, and the rename
+// is done once, the old name's mail moved along. Before, nothing kept the
+// rename's request id past the process: a rename carried out had revoked
+// the only token the folder held, the rename run again failed with
+// "carol was renamed to caroline", a send as caroline with name_taken,
+// until the new session expired a day later.
+func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		carriedOut bool
+		next       []string
+	}{
+		{"carried out, rename again", true, []string{"rename", "--as", "carol", "caroline"}},
+		{"carried out, send as the new name", true, []string{"send", "--as", "caroline", "alice", "hi alice"}},
+		{"killed unread, rename again", false, []string{"rename", "--as", "carol", "caroline"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := newMesh(t)
+			broker := m.startBroker()
+			cs, server := m.mcpProcess(t, "IPC_NAME=carol")
+			t.Cleanup(func() { server.Process.Kill() })
+			if text, isErr := assistantCall(t, cs, "check", nil); isErr {
+				t.Fatalf("check as carol: %s", text)
+			}
+			m.mustRun("send", "--as", "alice", "carol", "before")
+
+			testbin.Stop(t, broker.pid(), runTimeout)
+			t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
+			text, isErr := assistantCall(t, cs, "rename", map[string]any{"new_name": "caroline"})
+			if !isErr || !strings.Contains(text, "did not answer") {
+				t.Fatalf("a rename the stopped broker did not answer: %q, want an error that says so", text)
+			}
+			if tc.carriedOut {
+				if err := broker.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+					t.Fatal(err)
+				}
+				testbin.Eventually(t, runTimeout, "the resumed broker to carry out the rename", func() bool {
+					return listed(m)["caroline"]
+				})
+			}
+			// The process that sent it ends (the client's Close waits for
+			// it), and so does the broker.
+			server.Process.Kill()
+			cs.Close()
+			broker.cmd.Process.Kill()
+			broker.wait(runTimeout)
+
+			r := m.mustRun(tc.next...)
+			if tc.next[0] == "rename" && !strings.Contains(r.stdout, "renamed carol to caroline") {
+				t.Errorf("the rename run again said %q, want that it renamed carol to caroline", r.stdout)
+			}
+			names := listed(m)
+			if !names["caroline"] || names["carol"] {
+				t.Errorf("registered after the rename: %v, want caroline and not carol", names)
+			}
+			m.mustRun("send", "--as", "alice", "carol", "after")
+			var got []string
+			for _, msg := range m.check("--as", "caroline").Messages {
+				got = append(got, msg.Content)
+			}
+			if strings.Join(got, "|") != "before|after" {
+				t.Errorf("caroline's mail: %q, want before (moved along) and after (forwarded), once each", got)
+			}
+		})
+	}
+}
+
+// listed returns the names registered on m's mesh.
+func listed(m *mesh) map[string]bool {
+	m.t.Helper()
+	var l []ipcmesh.Instance
+	m.mustJSON(&l, "list", "--json")
+	names := map[string]bool{}
+	for _, in := range l {
+		names[in.Name] = true
+	}
+	return names
+}
