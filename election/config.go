@@ -86,7 +86,14 @@ type Config struct {
 	// pushed in between were missed: whatever events keep current must be
 	// refreshed. It is called outside the peer's locks and must not block.
 	OnConnection func(b ipc.BrokerInfo, up bool)
-	Logger       *slog.Logger
+	// OnRenamed, when set, is told when a resume finds that a rename of
+	// this peer, which got no answer, was carried out: the peer acts as
+	// new from then on, and what the process keeps by name (an
+	// assistant's auto-check setting) follows it. A rename answered is
+	// its caller's to follow. It is called outside the peer's locks and
+	// must not block.
+	OnRenamed func(old, new string)
+	Logger    *slog.Logger
 }
 
 // DataDirPath is the data folder an IPC_DATA_DIR of dir names, absolute.

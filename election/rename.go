@@ -105,7 +105,7 @@ func (p *Peer) resumedRenaming(name string, pending auth.PendingRename, s ipc.Se
 }
 
 // pickUp makes s, the session a rename of old made that got no answer,
-// this peer's, as renamed does.
+// this peer's, as renamed does, and tells Config.OnRenamed.
 func (p *Peer) pickUp(old string, s ipc.Session) error {
 	if err := p.renamed(old, s); err != nil {
 		return err
@@ -114,6 +114,9 @@ func (p *Peer) pickUp(old string, s ipc.Session) error {
 	p.sess.renamedFrom, p.sess.picked = old, s
 	p.mu.Unlock()
 	p.log.Info("a rename that got no answer was carried out", "old", old, "new", s.Name)
+	if p.cfg.OnRenamed != nil {
+		p.cfg.OnRenamed(old, s.Name)
+	}
 	return nil
 }
 

@@ -77,3 +77,12 @@ func moveAutoCheck(dir, old, renamed string, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// followRename moves the auto-check setting along when a failover finds
+// that a rename of this instance, which got no answer, was carried out
+// (election.Config.OnRenamed): no rename call is there to move it.
+func (s *Server) followRename(old, renamed string) {
+	if err := moveAutoCheck(s.opts.Mesh.DataDir, old, renamed, s.log); err != nil {
+		s.log.Warn("move the auto-check setting to the new name", "old", old, "new", renamed, "err", err)
+	}
+}

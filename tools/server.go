@@ -97,6 +97,7 @@ func New(opts Options) *Server {
 	}
 	s.opts.Mesh.Subscribe = true
 	s.opts.Mesh.OnEvent = s.onEvent
+	s.opts.Mesh.OnRenamed = s.followRename
 	// The server's name is its own: registering it must not change the
 	// name the user's commands act as in the data folder.
 	s.opts.Mesh.KeepCurrent = true

@@ -67,12 +67,15 @@ func TestSendRetriedAfterNoAnswerGoesOnce(t *testing.T) {
 // elected; before, it went on as the old name and, after the failover,
 // had no name at all and its mail was out of reach. After the failover,
 // the same rename called again says it is done, rather than refuse a
-// rename to the name it has.
+// rename to the name it has, and the auto-check setting has followed the
+// name, as an answered rename moves it: before, it stayed with the old
+// name, and the hooks, which read it by the new one, showed no mail.
 func TestRenameUnansweredIsPickedUp(t *testing.T) {
 	for _, then := range []string{"rename again", "broker killed"} {
 		t.Run(then, func(t *testing.T) {
 			m := newMesh(t)
 			alice, bob := m.pair()
+			bob.ok("auto_check", map[string]any{"interval_minutes": 3})
 			pid := m.stopBroker()
 
 			rename := map[string]any{"new_name": "robert"}
@@ -94,6 +97,7 @@ func TestRenameUnansweredIsPickedUp(t *testing.T) {
 			alice.send("robert", "for robert")
 			mcptest.Contains(t, "check as the new name", bob.ok("check", nil), "for robert:", "for robert")
 			mcptest.Contains(t, "list as the new name", bob.ok("list_instances", nil), "robert (you)")
+			mcptest.Contains(t, "auto_check as the new name", bob.ok("auto_check", nil), "every 3 minutes for robert")
 			if then == "broker killed" {
 				mcptest.Contains(t, "the rename called again after the failover", bob.ok("rename", rename), "Renamed bob to robert")
 			}
