@@ -3,6 +3,7 @@ package natsstore
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -181,9 +182,29 @@ func connect(o Options, name string) (*nats.Conn, error) {
 		if errors.Is(err, nats.ErrAuthorization) {
 			return nil, fmt.Errorf("connect to the NATS cluster %s: it refused this broker's credentials: check IPC_NATS_CREDS, IPC_NATS_USER and IPC_NATS_PASSWORD, or IPC_NATS_TOKEN, against the cluster's accounts: %w", Redacted(o.URL), err)
 		}
+		if host, ok := unresolved(err); ok {
+			return nil, fmt.Errorf("connect to the NATS cluster %s: the host name %q in IPC_STORE does not resolve to an address: check its spelling, that this machine's DNS (or hosts file) knows it, or give the server's IP address instead (nats://10.0.0.5:4222): %w", Redacted(o.URL), host, err)
+		}
 		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", Redacted(o.URL), err)
 	}
 	return nc, nil
+}
+
+// unresolved reports whether err is a dial's failure to find an address
+// for a host name, and which. The client's own words are the resolver's
+// ("lookup nats-1 on 10.0.0.53:53: no such host"), which say neither that
+// the name came from IPC_STORE nor what to do.
+func unresolved(err error) (host string, ok bool) {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.Name, true
+	}
+	// A name that resolved to no address the dial can use.
+	var addr *net.AddrError
+	if errors.As(err, &addr) && addr.Addr != "" && net.ParseIP(addr.Addr) == nil {
+		return addr.Addr, true
+	}
+	return "", false
 }
 
 // tellingAnswer returns, for a connect to several servers that failed with

@@ -1,7 +1,9 @@
 package natsstore
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,6 +129,33 @@ func TestRefusedCredentialsAreNamedWithAServerDown(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "refused this broker's credentials") {
 			t.Fatalf("a refused password, with %d of the %d servers down: %v; want it to say the credentials were refused", len(down), len(urls), err)
+		}
+	}
+}
+
+// A host name in IPC_STORE that does not resolve is named as coming from
+// there, with what to do: the client's own error was the resolver's
+// "lookup X on 10.0.0.53:53: no such host". The names fail on this
+// machine: the Go resolver looks up no name under .onion, and the DNS
+// server of the other is made unreachable, so no query leaves it.
+func TestUnresolvedHostIsNamed(t *testing.T) {
+	r := net.DefaultResolver
+	preferGo, dial := r.PreferGo, r.Dial
+	r.PreferGo, r.Dial = true, func(ctx context.Context, network, address string) (net.Conn, error) {
+		return nil, fmt.Errorf("no DNS server for this test (%s)", address)
+	}
+	t.Cleanup(func() { r.PreferGo, r.Dial = preferGo, dial })
+	for _, host := range []string{"nats-1.cluster.onion", "nats-1.cluster.test"} {
+		o := Options{URL: "nats://" + host + ":4222", Store: store.Options{Dir: t.TempDir()}}
+		s, err := Open(t.Context(), o, nil)
+		if err == nil {
+			s.Close()
+			t.Fatalf("opened with the host name %s, which does not resolve", host)
+		}
+		for _, want := range []string{fmt.Sprintf("host name %q in IPC_STORE", host), "check its spelling", "IP address"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the host name %s, which does not resolve: %v; want it to say %q", host, err, want)
+			}
 		}
 	}
 }
