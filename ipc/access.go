@@ -1,9 +1,11 @@
 package ipc
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -26,20 +28,49 @@ func mayRead(ch ipcmesh.Channel, name string) bool {
 }
 
 // channelFor normalises what the caller typed for a channel and returns
-// the channel if the caller may read it, else not_found.
-func (b *Broker) channelFor(name, typed string) (ipcmesh.Channel, error) {
+// the channel if the caller may read it, else not_found. A channel made,
+// or the caller added to it, on another host an instant ago is found:
+// the store catches up with the mesh before the refusal.
+func (b *Broker) channelFor(ctx context.Context, name, typed string) (ipcmesh.Channel, error) {
 	norm, err := ipcmesh.NormalizeChannel(typed)
 	if err != nil {
 		return ipcmesh.Channel{}, err
 	}
-	ch, ok, err := b.store.Channel(norm)
-	if err != nil {
-		return ipcmesh.Channel{}, err
+	for first := true; ; first = false {
+		ch, ok, err := b.store.Channel(norm)
+		if err != nil {
+			return ipcmesh.Channel{}, err
+		}
+		if ok && mayRead(ch, name) {
+			return ch, nil
+		}
+		if !first || !b.caughtUp(ctx) {
+			return ipcmesh.Channel{}, b.noChannel(name, norm)
+		}
 	}
-	if !ok || !mayRead(ch, name) {
-		return ipcmesh.Channel{}, b.noChannel(name, norm)
+}
+
+// catchUpWithin bounds how long a refusal waits for the store to catch up
+// with the mesh: a cluster that cannot say where its log ends in that
+// time gets the view's answer.
+const catchUpWithin = 2 * time.Second
+
+// caughtUp brings a store whose reads lag the mesh's writes (a Follower)
+// up to them, before the broker refuses something its view lacks. It
+// reports whether it did: then the caller looks again. Only refusals pay
+// for it, so the reads of every request stay the view's.
+func (b *Broker) caughtUp(ctx context.Context) bool {
+	f, ok := b.store.(Follower)
+	if !ok {
+		return false
 	}
-	return ch, nil
+	ctx, cancel := context.WithTimeout(ctx, catchUpWithin)
+	defer cancel()
+	if err := f.CatchUp(ctx); err != nil {
+		b.log.Debug("catch up with the mesh before a refusal", "err", err)
+		return false
+	}
+	return true
 }
 
 // noChannel is the not_found for a channel the caller cannot see, with the
@@ -119,11 +150,16 @@ func (r *reader) filter(msgs []ipcmesh.Message) ([]ipcmesh.Message, error) {
 
 // readable returns the message id if name may read it, else the same
 // not_found as for an id that does not exist.
-func (b *Broker) readable(name, id string) (ipcmesh.Message, error) {
+func (b *Broker) readable(ctx context.Context, name, id string) (ipcmesh.Message, error) {
 	if id == "" || len(id) > 200 {
 		return ipcmesh.Message{}, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a message id is required (at most 200 characters): use the id from send, check or history")
 	}
 	m, found, err := b.store.Lookup(id)
+	if err == nil && !found && b.caughtUp(ctx) {
+		// A message stored on another host an instant ago, which the
+		// caller was told of (a push) before this view had it.
+		m, found, err = b.store.Lookup(id)
+	}
 	if err != nil {
 		return ipcmesh.Message{}, err
 	}

@@ -164,7 +164,7 @@ func (b *Broker) channelJoin(c *conn, name string, body json.RawMessage) (any, e
 	if err := decode(OpChannelJoin, body, &req); err != nil {
 		return nil, err
 	}
-	ch, err := b.channelFor(name, req.Name)
+	ch, err := b.channelFor(c.ctx, name, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (b *Broker) channelLeave(c *conn, name string, body json.RawMessage) (any, 
 	if err := decode(OpChannelLeave, body, &req); err != nil {
 		return nil, err
 	}
-	ch, err := b.channelFor(name, req.Name)
+	ch, err := b.channelFor(c.ctx, name, req.Name)
 	if err != nil {
 		return nil, err
 	}

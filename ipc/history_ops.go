@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"time"
@@ -10,7 +11,7 @@ import (
 )
 
 // history reads a conversation, a channel or a thread.
-func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error) {
+func (b *Broker) history(c *conn, name string, body json.RawMessage) (any, error) {
 	var req HistoryRequest
 	if err := decode(OpHistory, body, &req); err != nil {
 		return nil, err
@@ -50,13 +51,13 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 		}
 		msgs, more, err = b.store.Conversation(name, with, page)
 	case req.Channel != "":
-		ch, cerr := b.channelFor(name, req.Channel)
+		ch, cerr := b.channelFor(c.ctx, name, req.Channel)
 		if cerr != nil {
 			return nil, cerr
 		}
 		msgs, more, err = b.store.ChannelHistory(ch.Name, page)
 	default:
-		msgs, more, err = b.threadPage(name, req)
+		msgs, more, err = b.threadPage(c.ctx, name, req)
 	}
 	if err != nil {
 		return nil, err
@@ -78,8 +79,8 @@ func (b *Broker) history(_ *conn, name string, body json.RawMessage) (any, error
 // thread's end. So a page costs its own length, plus whatever the filters
 // drop from it, however long the thread is: reading a long thread page by
 // page costs the thread once.
-func (b *Broker) threadPage(name string, req HistoryRequest) ([]ipcmesh.Message, bool, error) {
-	m, err := b.readable(name, req.Thread)
+func (b *Broker) threadPage(ctx context.Context, name string, req HistoryRequest) ([]ipcmesh.Message, bool, error) {
+	m, err := b.readable(ctx, name, req.Thread)
 	if err != nil {
 		return nil, false, err
 	}
@@ -151,7 +152,7 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 	if err := decode(OpWaitReply, body, &req); err != nil {
 		return nil, err
 	}
-	m, err := b.readable(name, req.ID)
+	m, err := b.readable(c.ctx, name, req.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package ipc_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -82,11 +81,10 @@ func TestMailFromAnotherHostIsPushed(t *testing.T) {
 		t.Fatalf("bob's waiting check on host B returned %+v, want the message sent on host A", r.Messages)
 	}
 
+	// Host A's view has the channel only a moment after host B made it:
+	// a post right after the create is not refused for that, as host A
+	// catches up with the cluster's log before it refuses.
 	bob.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Members: []string{"alice"}})
-	// Host A's view has the channel a moment after host B made it.
-	testbin.Eventually(t, callTimeout, "host A to know the channel made on host B", func() bool {
-		return slices.Contains(alice.channels(t, ""), "ops")
-	})
 	post := alice.send(t, "#ops", "deploy at noon")
 	bob.Events.await(t, ipc.EventMessage, isMessage(post.Message.ID))
 
@@ -101,8 +99,8 @@ func TestMailFromAnotherHostIsPushed(t *testing.T) {
 		replied <- r
 	}()
 	testbin.Eventually(t, callTimeout, "bob's wait_reply waiting on host B", func() bool { return b.Broker.ThreadWaiters() == 1 })
-	// Host A answers within the thread once its view has the request.
-	alice.Events.await(t, ipc.EventMessage, isMessage(req.ID))
+	// Host A answers within the thread, whether its view has the
+	// request yet or not.
 	reply := alice.sendMsg(t, ipc.SendRequest{Outgoing: ipc.Outgoing{To: "bob", Content: "LGTM", Type: ipcmesh.TypeDone, ReplyTo: req.ID}}).Message
 	if r := <-replied; len(r.Messages) != 1 || r.Messages[0].ID != reply.ID || !r.Done {
 		t.Fatalf("bob's wait_reply on host B returned %+v, want alice's done from host A", r)

@@ -52,7 +52,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the message to %q is empty: give it some content", req.To)
 	}
 	if req.ReplyTo != "" {
-		if _, err := b.readable(name, req.ReplyTo); err != nil {
+		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
 			return nil, err
 		}
 	}
@@ -101,7 +101,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 // channel; only members to a private one, which to anyone else is as
 // unknown as a channel that does not exist.
 func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
-	ch, err := b.channelFor(name, req.To)
+	ch, err := b.channelFor(c.ctx, name, req.To)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the post to #%s is empty: give it some content", ch.Name)
 	}
 	if req.ReplyTo != "" {
-		if _, err := b.readable(name, req.ReplyTo); err != nil {
+		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
 			return nil, err
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // search finds words in the messages the caller may read: its direct mail
 // and the channels it is a member of (or the one channel it names, if it
 // may read it).
-func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error) {
+func (b *Broker) search(c *conn, name string, body json.RawMessage) (any, error) {
 	var req SearchRequest
 	if err := decode(OpSearch, body, &req); err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func (b *Broker) search(_ *conn, name string, body json.RawMessage) (any, error)
 	// The store bounds the answer (store.DefaultSearchLimit, MaxSearchLimit).
 	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: req.Limit, Reader: name}
 	if req.Channel != "" {
-		ch, err := b.channelFor(name, req.Channel)
+		ch, err := b.channelFor(c.ctx, name, req.Channel)
 		if err != nil {
 			return nil, err
 		}

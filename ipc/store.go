@@ -69,6 +69,17 @@ type Store interface {
 	Backup(path string) error
 }
 
+// A Follower is a Store whose reads follow the mesh's writes a moment
+// behind: natsstore reads from a view that applies the cluster's log as it
+// arrives, so a channel made on another host an instant ago may not be in
+// it yet. CatchUp brings the view up to what the mesh holds now; the
+// broker calls it before it refuses for want of something (no such
+// channel, no such message), not on every read.
+type Follower interface {
+	Store
+	CatchUp(ctx context.Context) error
+}
+
 // A Mesh is a Store that the brokers of several hosts share. The broker
 // asks it who holds a name anywhere in the mesh, and hears from it of the
 // messages other brokers stored, so that it pushes them to its own

@@ -84,6 +84,34 @@ func (s *Store) catchUp(ctx context.Context, seq uint64) error {
 	return s.catchUpLocked(ctx, seq)
 }
 
+// CatchUp brings the view up to the log as the cluster holds it now:
+// every event acked before the call is applied when it returns. The view
+// follows the log a moment behind, so a channel another host made an
+// instant ago may not be in it yet; the broker calls this before it
+// refuses for want of one (ipc.Follower). It asks the cluster where the
+// log ends, gives the consumer a moment to bring the rest, and reads
+// what it has not brought itself.
+func (s *Store) CatchUp(ctx context.Context) error {
+	if err := s.failure(); err != nil {
+		return err
+	}
+	info, err := s.log_.Info(ctx)
+	if err != nil {
+		return unavailable("could not ask where the log ends", err)
+	}
+	last := info.State.LastSeq
+	if s.applied() >= last {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, catchUpAfter)
+	err = s.waitApplied(wctx, last)
+	cancel()
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return s.catchUp(ctx, last)
+}
+
 func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
 	for seq := s.applied() + 1; seq <= upTo; seq++ {
 		if err := s.failure(); err != nil {

@@ -19,7 +19,10 @@
 // IPC_MAX_MESSAGE_BYTES, IPC_INBOX_CAP), every event its history retention
 // (IPC_HISTORY_RETENTION), by which the views sweep at it. So hosts whose
 // settings differ still hold the same mail. A write returns what applying
-// it gave; reads are served from the view.
+// it gave; reads are served from the view, which follows the log a moment
+// behind other brokers' writes: a broker about to refuse for want of
+// something its view lacks (a channel made on another host an instant
+// ago) calls CatchUp first.
 // The view is a copy: it skips fsync, and a view that is missing, damaged
 // or of another stream is built anew from the log.
 //

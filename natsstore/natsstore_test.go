@@ -436,3 +436,33 @@ func TestSingleServerNamesTheReplicasSetting(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A host's view follows the log a moment behind: a channel made on host
+// B, acked, may not be in host A's view yet, and the broker of A, which
+// reads its view, answered a post to it with "no channel #ops". CatchUp
+// brings A's view up to the log, as the broker asks before it refuses
+// (ipc.Follower). A's consumer is stopped, as it is for seconds after its
+// server died, so that the lag lasts until CatchUp.
+func TestCatchUpBringsWhatAnotherHostWrote(t *testing.T) {
+	p := shared.Prefix()
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	a.StopFollowing()
+	ctx := t.Context()
+	if _, err := b.CreateChannel(ctx, ipcmesh.Channel{Name: "ops", CreatedBy: "bob", Members: []string{"bob"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := a.Channel("ops"); ok {
+		t.Fatal("A's view has B's channel with its consumer stopped: nothing lags")
+	}
+	var f ipc.Follower = a.Store
+	if err := f.CatchUp(ctx); err != nil {
+		t.Fatalf("CatchUp: %v", err)
+	}
+	if ch, ok, err := a.Channel("ops"); err != nil || !ok || ch.CreatedBy != "bob" {
+		t.Fatalf("A's view after CatchUp: %+v, %v, %v; want B's channel", ch, ok, err)
+	}
+	// Caught up, it asks the cluster and reads nothing more.
+	if err := f.CatchUp(ctx); err != nil {
+		t.Fatalf("CatchUp when caught up: %v", err)
+	}
+}

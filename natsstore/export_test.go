@@ -1,0 +1,9 @@
+package natsstore
+
+// StopFollowing stops the consumer that brings the log to the view, as
+// one is stopped for seconds while it is made anew after its server
+// died: the view then lags the log until something reads it.
+func (s *Store) StopFollowing() {
+	s.cc.Stop()
+	<-s.cc.Closed()
+}
