@@ -93,6 +93,25 @@ func Save(dataDir, name string, s Setting) error {
 	return save(dataDir, name, ".json", s)
 }
 
+// Move moves the setting of old, if it has one, to renamed, for an
+// instance renamed: the setting belongs to the instance, not to the name,
+// and the hooks read it by the name the instance acts as. An error says
+// which half failed; the new name's setting is written first, so an
+// instance never loses it.
+func Move(dataDir, old, renamed string) error {
+	set, err := Load(dataDir, old)
+	if err != nil || set.IntervalMinutes == 0 || old == renamed {
+		return nil
+	}
+	if err := Save(dataDir, renamed, set); err != nil {
+		return fmt.Errorf("move the auto-check setting of %s to %s: %w", old, renamed, err)
+	}
+	if err := Save(dataDir, old, Setting{}); err != nil {
+		return fmt.Errorf("moved the auto-check setting of %s to %s, but could not turn it off for %s: %w", old, renamed, old, err)
+	}
+	return nil
+}
+
 // Wake is what `ipcmesh hook wait` remembers between runs: the sequence
 // number of the newest message it has woken the assistant for. Mail the
 // assistant leaves unread then wakes it once, not at every stop.

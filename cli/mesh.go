@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -27,6 +28,13 @@ func meshConfig(e Env) (election.Config, error) {
 	}
 	cfg.Logger = logger(e)
 	cfg.Detach = detachCommand(e)
+	cfg.OnRenamed = func(old, renamed string) {
+		// A rename an assistant's server sent and got no answer to,
+		// picked up by a command: the setting its hooks read follows.
+		if err := autocheck.Move(cfg.DataDir, old, renamed); err != nil {
+			cfg.Logger.Warn("the auto-check setting did not follow the rename", "old", old, "new", renamed, "err", err)
+		}
+	}
 	return cfg, nil
 }
 

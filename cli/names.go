@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/autocheck"
 )
 
 func runRegister(ctx context.Context, e Env, args []string) (err error) {
@@ -75,6 +76,11 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "renamed %s to %s (%d unread moved along); mail to %s is forwarded for 2 hours\n", old, s.Name, s.Unread, old)
+	// An assistant acting as old is renamed with it: the auto-check
+	// setting its hooks read follows, as the rename tool moves it.
+	if err := autocheck.Move(p.DataDir(), old, s.Name); err != nil {
+		fmt.Fprintf(e.Stderr, "%v: set it again with the auto_check tool\n", err)
+	}
 	if p.DefaultName() == s.Name {
 		fmt.Fprintf(e.Stdout, "%s is now this data folder's default name, as %s was\n", s.Name, old)
 	}

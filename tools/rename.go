@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -50,8 +49,8 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		return nil, nil, s.fail(action, err)
 	}
 	msg := fmt.Sprintf("Renamed %s to %s (%d unread moved along). Messages to %s are forwarded to %s for 2 hours.", old, sess.Name, sess.Unread, old, sess.Name)
-	if err := moveAutoCheck(p.DataDir(), old, sess.Name, s.log); err != nil {
-		msg += fmt.Sprintf(" The auto-check setting could not be moved (%v): call auto_check again.", err)
+	if err := autocheck.Move(p.DataDir(), old, sess.Name); err != nil {
+		msg += fmt.Sprintf(" The auto-check setting did not move along (%v): call auto_check again.", err)
 	}
 	return text(msg), nil, nil
 }
@@ -61,28 +60,11 @@ func (b *bound) rename(ctx context.Context, req *mcp.CallToolRequest, in renameA
 	return nil, nil, b.otherName(fmt.Sprintf("rename to %q", in.NewName), in.NewName)
 }
 
-// moveAutoCheck moves the auto-check setting of old, if it has one, to
-// renamed: it belongs to the instance, not to the name, and the hooks
-// read it by the name the instance acts as.
-func moveAutoCheck(dir, old, renamed string, log *slog.Logger) error {
-	set, err := autocheck.Load(dir, old)
-	if err != nil || set.IntervalMinutes == 0 || old == renamed {
-		return nil
-	}
-	if err := autocheck.Save(dir, renamed, set); err != nil {
-		return err
-	}
-	if err := autocheck.Save(dir, old, autocheck.Setting{}); err != nil {
-		log.Warn("clear the auto-check setting of the old name", "name", old, "err", err)
-	}
-	return nil
-}
-
 // followRename moves the auto-check setting along when a failover finds
 // that a rename of this instance, which got no answer, was carried out
 // (election.Config.OnRenamed): no rename call is there to move it.
 func (s *Server) followRename(old, renamed string) {
-	if err := moveAutoCheck(s.opts.Mesh.DataDir, old, renamed, s.log); err != nil {
-		s.log.Warn("move the auto-check setting to the new name", "old", old, "new", renamed, "err", err)
+	if err := autocheck.Move(s.opts.Mesh.DataDir, old, renamed); err != nil {
+		s.log.Warn("the auto-check setting did not follow the rename", "old", old, "new", renamed, "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
@@ -21,7 +22,8 @@ import (
 // rename's request id past the process: a rename carried out had revoked
 // the only token the folder held, the rename run again failed with
 // "carol was renamed to caroline", a send as caroline with name_taken,
-// until the new session expired a day later.
+// until the new session expired a day later. The assistant's auto-check
+// setting follows the name, as a rename answered moves it.
 func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -42,6 +44,9 @@ func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 				t.Fatalf("check as carol: %s", text)
 			}
 			m.mustRun("send", "--as", "alice", "carol", "before")
+			if text, isErr := assistantCall(t, cs, "auto_check", map[string]any{"interval_minutes": 3}); isErr {
+				t.Fatalf("auto_check as carol: %s", text)
+			}
 
 			testbin.Stop(t, broker.pid(), runTimeout)
 			t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
@@ -67,6 +72,14 @@ func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 			r := m.mustRun(tc.next...)
 			if tc.next[0] == "rename" && !strings.Contains(r.stdout, "renamed carol to caroline") {
 				t.Errorf("the rename run again said %q, want that it renamed carol to caroline", r.stdout)
+			}
+			// The assistant's auto-check setting follows it to the new
+			// name, which its hooks read it by.
+			if set, err := autocheck.Load(m.dir, "caroline"); err != nil || set.IntervalMinutes != 3 {
+				t.Errorf("caroline's auto-check setting: %+v, %v; want carol's, every 3 minutes", set, err)
+			}
+			if set, _ := autocheck.Load(m.dir, "carol"); set.IntervalMinutes != 0 {
+				t.Errorf("carol's auto-check setting after the rename: %+v, want it off", set)
 			}
 			names := listed(m)
 			if !names["caroline"] || names["carol"] {
