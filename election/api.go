@@ -42,6 +42,14 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	if err := ipcmesh.ValidateName(name); err != nil {
 		return ipc.Session{}, err
 	}
+	if _, pending := p.keyring.RenameTo(name); pending && !claim {
+		// A rename to name that got no answer may have been carried
+		// out: its session, which no token here holds yet, is this
+		// folder's, and registering would find the name taken.
+		if s, err := p.Resume(ctx, name); err == nil && s.Name == name {
+			return s, p.adopt(s, !p.cfg.KeepCurrent)
+		}
+	}
 	// The session id works like a password (PROTOCOL.md, register): all
 	// of it random, unlike a message id, which starts with the time. It
 	// is kept in the data folder until the token is: a register retried

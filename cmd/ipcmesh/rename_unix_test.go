@@ -17,12 +17,12 @@ import (
 // that is stopped (Ctrl-Z), gets no answer and ends. The broker resumes
 // and carries it out, or is killed first; either way another broker takes
 // its place. The next command of the data folder, the same rename run
-// again or a send as the new name, acts as the new name, and the rename
-// is done once, the old name's mail moved along. Before, nothing kept the
+// again, a send as the new name or its register, acts as the new name,
+// and the rename is done once, the old name's mail moved along. Before, nothing kept the
 // rename's request id past the process: a rename carried out had revoked
 // the only token the folder held, the rename run again failed with
-// "carol was renamed to caroline", a send as caroline with name_taken,
-// until the new session expired a day later. The assistant's auto-check
+// "carol was renamed to caroline", a send as caroline or its register
+// with name_taken, until the new session expired a day later. The assistant's auto-check
 // setting follows the name, as a rename answered moves it.
 func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,6 +32,7 @@ func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 	}{
 		{"carried out, rename again", true, []string{"rename", "--as", "carol", "caroline"}},
 		{"carried out, send as the new name", true, []string{"send", "--as", "caroline", "alice", "hi alice"}},
+		{"carried out, register the new name", true, []string{"register", "caroline"}},
 		{"killed unread, rename again", false, []string{"rename", "--as", "carol", "caroline"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
