@@ -127,7 +127,10 @@ func (p *Peer) DefaultName() string {
 }
 
 // Resume acts as name with the token kept in the data folder; an empty name
-// means the name registered last from this data folder.
+// means the name registered last from this data folder. A rename of name,
+// or to name, that got no answer and is kept in the folder (Rename) is
+// picked up: if the broker carried it out, the peer acts as the new name
+// from then on, and RenamedFrom names the old one.
 func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 	var err error
 	if name == "" {
