@@ -3,6 +3,8 @@
 package main
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,6 +97,39 @@ func TestRenameUnansweredIsFinishedByTheNextProcess(t *testing.T) {
 				t.Errorf("caroline's mail: %q, want before (moved along) and after (forwarded), once each", got)
 			}
 		})
+	}
+}
+
+// TestRenameCommandUnansweredSaysRunItAgain: a one-shot ipcmesh rename
+// whose broker answers the handshake and the resume and then nothing (it
+// was stopped just then) exits 1, saying that the rename may still be
+// carried out and that running it again finishes it; run again once a
+// broker answers, it renames once. The relay stands for the broker
+// stopped between the resume and the rename.
+func TestRenameCommandUnansweredSaysRunItAgain(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "carol")
+	m.mustRun("send", "--as", "alice", "carol", "before")
+	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
+	r.Stall(1) // the resume passes, the rename does not
+	_, port, err := net.SplitHostPort(r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	msg := m.withPort(n).mustFail("rename", "caroline")
+	for _, want := range []string{"did not answer rename", "may still be carried out", "run the same rename again", "it is done once"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("a rename that got no answer: %q does not say %q", msg, want)
+		}
+	}
+	if out := m.mustRun("rename", "caroline").stdout; !strings.Contains(out, "renamed carol to caroline (1 unread moved along)") {
+		t.Errorf("the rename run again: %q, want carol renamed to caroline with its mail", out)
+	}
+	if names := listed(m); !names["caroline"] || names["carol"] {
+		t.Errorf("registered after the rename: %v, want caroline and not carol", names)
 	}
 }
 
