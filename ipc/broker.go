@@ -167,10 +167,11 @@ func NewBroker(cfg Config) *Broker {
 		quit:      make(chan struct{}),
 		idle:      make(chan struct{}),
 		info: BrokerInfo{
-			PID:     os.Getpid(),
-			Addr:    cfg.Addr,
-			Started: cfg.Now().UTC(),
-			DataDir: cfg.Store.Dir(),
+			PID:      os.Getpid(),
+			Addr:     cfg.Addr,
+			Started:  cfg.Now().UTC(),
+			DataDir:  cfg.Store.Dir(),
+			Revision: Revision,
 		},
 	}
 	b.presence.init()

@@ -312,6 +312,9 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if field, instead := newerField(c.broker.Revision, in); field != "" {
+		return olderBroker(c.broker, op, field, instead)
+	}
 	var body json.RawMessage
 	if in != nil {
 		b, err := Marshal(in)
@@ -379,12 +382,12 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	}
 	select {
 	case f := <-ch:
-		return decodeResult(op, f, out)
+		return c.result(op, f, out)
 	case <-c.done:
 		// The response may have raced the close.
 		select {
 		case f := <-ch:
-			return decodeResult(op, f, out)
+			return c.result(op, f, out)
 		default:
 		}
 		return fmt.Errorf("%s: %w", op, ErrConnLost)

@@ -120,6 +120,9 @@ type BrokerInfo struct {
 	// of other hosts (cluster mode): what another host's broker does, a
 	// key revoked there say, is not pushed to this broker's connections.
 	Cluster bool `json:"cluster,omitempty"`
+	// Revision is the broker's Revision; 0 from a broker older than
+	// revision 1, which did not say it.
+	Revision int `json:"revision,omitempty"`
 }
 
 // RegisterRequest claims Name. A name held by a connected instance, or by a

@@ -1,0 +1,130 @@
+package ipc_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// oldAuthAnswer is the body of the answer to auth of a broker from before
+// revision 1, as it wrote it: its BrokerInfo has no revision.
+const oldAuthAnswer = `{"broker":{"pid":4242,"addr":"127.0.0.1:9876","started":"2026-12-02T15:00:00Z","data_dir":"/home/u/.ipcmesh"}}`
+
+// oldBroker listens as a broker from before revision 1 does: it runs the
+// handshake with keys and answers auth with oldAuthAnswer, then answers
+// every request with an empty body, but channel_list, which it did not
+// know, as it did; it sends the requests it got on heard.
+func oldBroker(t *testing.T, keys auth.Keys) (addr string, heard <-chan ipc.Frame) {
+	frames := make(chan ipc.Frame, 16)
+	addr = fakeServer(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		f, err := ipc.ReadFrame(br, 64<<10)
+		if err != nil {
+			return
+		}
+		var hello ipc.HelloRequest
+		if json.Unmarshal(f.Body, &hello) != nil {
+			return
+		}
+		bn, err := auth.NewNonce()
+		if err != nil {
+			return
+		}
+		body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: 1, Nonce: bn,
+			Proof: keys.Proof(auth.RoleBroker, 1, hello.Nonce, bn)})
+		if ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body}) != nil {
+			return
+		}
+		if f, err = ipc.ReadFrame(br, 64<<10); err != nil || f.Op != ipc.OpAuth {
+			return
+		}
+		if ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: json.RawMessage(oldAuthAnswer)}) != nil {
+			return
+		}
+		for {
+			f, err := ipc.ReadFrame(br, ipc.DefaultMaxFrame)
+			if err != nil {
+				return
+			}
+			frames <- *f
+			a := &ipc.Frame{ID: f.ID, Body: json.RawMessage(`{}`)}
+			if f.Op == ipc.OpChannelList {
+				a = &ipc.Frame{ID: f.ID, Error: &ipcmesh.Error{Code: ipcmesh.CodeUnknownOp,
+					Message: `unknown op "channel_list": this broker speaks protocol version 1 (see docs/PROTOCOL.md)`}}
+			}
+			if ipc.WriteFrame(nc, a) != nil {
+				return
+			}
+		}
+	})
+	return addr, frames
+}
+
+// TestOlderBrokerRefusedNewerFields: a broker older than a request field
+// ignores it and answers as if it were unset (a check from one sender
+// returns, and so marks read, everyone's mail). A client connected to one,
+// as after an upgrade while a broker of the old build still runs, refuses
+// such a request before sending it, saying what to do, and sends the
+// requests the broker honours.
+func TestOlderBrokerRefusedNewerFields(t *testing.T) {
+	keys := newKeys(t)
+	addr, heard := oldBroker(t, keys)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial the older broker: %v", err)
+	}
+	defer c.Close()
+	if got := c.Broker().Revision; got != 0 {
+		t.Fatalf("an older broker's revision is %d, want 0", got)
+	}
+	for _, tc := range []struct {
+		op    string
+		in    any
+		field string
+	}{
+		{ipc.OpCheck, ipc.CheckRequest{From: "alice"}, "from"},
+		{ipc.OpCheck, &ipc.CheckRequest{After: 7}, "after"},
+		{ipc.OpHistory, ipc.HistoryRequest{With: "alice", Since: time.Now().Add(-time.Hour)}, "since"},
+		{ipc.OpHistory, ipc.HistoryRequest{With: "alice", Until: time.Now()}, "until"},
+		{ipc.OpHistory, ipc.HistoryRequest{Thread: "0123456789abcdef", After: 3}, "after"},
+		{ipc.OpSetStatus, ipc.SetStatusRequest{Status: "busy", KeepDescription: true}, "keep_description"},
+	} {
+		err := c.Call(ctx, tc.op, tc.in, nil)
+		e := wantCode(t, err, ipcmesh.CodeUnsupported)
+		wantMention(t, e.Message, "older ipcmesh", "pid 4242", tc.op+"'s "+tc.field, "ipcmesh stop")
+	}
+	// What the broker honours still goes through, and is the first
+	// request it hears.
+	if err := c.Call(ctx, ipc.OpCheck, ipc.CheckRequest{Limit: 5}, nil); err != nil {
+		t.Fatalf("a plain check: %v", err)
+	}
+	if f := <-heard; f.Op != ipc.OpCheck || string(f.Body) != `{"limit":5}` {
+		t.Fatalf("the older broker heard %s %s first, want the plain check", f.Op, f.Body)
+	}
+	// An op it does not know is refused in words that say why and what
+	// to do, where its own name only the protocol version.
+	err = c.Call(ctx, ipc.OpChannelList, nil, nil)
+	e := wantCode(t, err, ipcmesh.CodeUnknownOp)
+	wantMention(t, e.Message, "older ipcmesh", "pid 4242", ipc.OpChannelList, "ipcmesh stop")
+}
+
+// TestBrokerSaysItsRevision: a broker says its revision at auth, so that
+// its clients send it the fields it honours.
+func TestBrokerSaysItsRevision(t *testing.T) {
+	m := startMesh(t, nil)
+	p := m.join(t, "alice")
+	if got := p.Broker().Revision; got != ipc.Revision {
+		t.Fatalf("the broker says revision %d, want %d", got, ipc.Revision)
+	}
+	var r ipc.CheckResult
+	p.must(t, ipc.OpCheck, ipc.CheckRequest{From: "bob"}, &r)
+}
