@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -72,7 +74,7 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	case p.SpawnedBroker() != 0:
 		fmt.Fprintf(tw, "note:\tno broker was running; this command started one in the background (pid %d), which stops by itself once no peer has been connected for IPC_BROKER_IDLE (10m by default); ipcmesh stop stops it now\n", p.SpawnedBroker())
 	}
-	fmt.Fprintf(tw, "broker:\tpid %d on %s, up %s, protocol v%d\n", s.Broker.PID, s.Broker.Addr, s.Uptime, s.Version)
+	fmt.Fprintf(tw, "broker:\tpid %d on %s, up %s, protocol v%d, %s\n", s.Broker.PID, s.Broker.Addr, s.Uptime, s.Version, brokerRevision(s.Broker.Revision))
 	fmt.Fprintf(tw, "data folder:\t%s (secret from %s)\n", s.Broker.DataDir, s.SecretFrom)
 	online := "nobody"
 	if len(s.Online) > 0 {
@@ -149,6 +151,48 @@ func runVersion(_ context.Context, e Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("version takes no arguments")
 	}
-	fmt.Fprintf(e.Stdout, "ipcmesh %s\n", Version)
+	fmt.Fprintf(e.Stdout, "ipcmesh %s (protocol v%d, revision %d%s)\n", Version, ipc.Version, ipc.Revision, build())
 	return nil
+}
+
+// brokerRevision says how the broker's revision compares with this
+// build's: a broker left running by an older build, as a detached one is
+// after an upgrade until it idles out, refuses what it does not know, and
+// status is where its user looks for why.
+func brokerRevision(rev int) string {
+	switch {
+	case rev < ipc.Revision:
+		return fmt.Sprintf("revision %d: an older ipcmesh than this one (revision %d), which refuses requests it would not honour; ipcmesh stop lets a peer of this version take over", rev, ipc.Revision)
+	case rev > ipc.Revision:
+		return fmt.Sprintf("revision %d: a newer ipcmesh than this one (revision %d)", rev, ipc.Revision)
+	}
+	return fmt.Sprintf("revision %d, as this ipcmesh", rev)
+}
+
+// build names the module version or commit the binary was built from, as
+// the Go toolchain recorded it, so that two builds, which share Version,
+// can be told apart; "" when it recorded neither.
+func build() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return ", " + v
+	}
+	var commit, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = " with changes"
+			}
+		}
+	}
+	if commit == "" {
+		return ""
+	}
+	return fmt.Sprintf(", commit %.12s%s", commit, modified)
 }
