@@ -57,9 +57,17 @@ const (
 )
 
 // markSchema runs when the database is opened: a database from before
-// conversations were indexed gets its backfill mark.
+// conversations were indexed gets its backfill mark, and one marked with
+// a schema after schemaCollab is refused. A build that keeps something an
+// older build would not (an index it would leave behind, records it could
+// not read) marks the next schema, so that the older build, run again
+// after a downgrade, refuses the store instead of writing a store the
+// newer build then reads wrong.
 func markSchema(t *tables) error {
-	if t.meta().Get([]byte(metaSchema)) != nil {
+	if v := t.meta().Get([]byte(metaSchema)); v != nil {
+		if n := seqOf(v); n > schemaCollab {
+			return fmt.Errorf("%w: its schema is %d, and this ipcmesh reads schemas up to %d: run the newer ipcmesh again (ipcmesh version names a build), or put back a backup made by this one with ipcmesh restore", ErrNewerStore, n, schemaCollab)
+		}
 		return nil
 	}
 	if last := t.messages().Sequence(); last > 0 {

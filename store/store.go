@@ -18,6 +18,11 @@ import (
 // the data folder's database.
 var ErrLocked = errors.New("data folder is locked by another ipcmesh broker")
 
+// ErrNewerStore is wrapped by the error Open returns for a database that a
+// newer ipcmesh marked with a schema this build does not know: writing it
+// could leave the newer build a store it reads wrong.
+var ErrNewerStore = errors.New("the store was written by a newer ipcmesh")
+
 const (
 	dbFile   = "ipcmesh.db"
 	largeDir = "large-messages"
@@ -251,6 +256,9 @@ func Open(opts Options) (*Store, error) {
 			// likely the disk (full), and the journal keeps the sends.
 			return fail(fmt.Sprintf("store again the %d records of acked sends and acks that the send journal %s keeps (it keeps them until they are stored: fix what failed, a full disk above all, then start the broker again)",
 				len(rec.payloads), filepath.Join(dir, journalFile)), err)
+		}
+		if errors.Is(err, ErrNewerStore) {
+			return fail("check its schema", err)
 		}
 		return fail("create buckets", err)
 	}
