@@ -80,8 +80,8 @@ func newerStatus(r SetStatusRequest) (string, string) {
 func (c *Client) result(op string, f *Frame, out any) error {
 	if f.Error != nil && f.Error.Code == ipcmesh.CodeUnknownOp && c.broker.Revision < Revision {
 		return ipcmesh.Errorf(ipcmesh.CodeUnknownOp,
-			"the broker (pid %d) runs an older ipcmesh, which does not know the %s request: %s",
-			c.broker.PID, op, olderFix)
+			"%s runs an older ipcmesh, which does not know the %s request: %s",
+			brokerWithPID(c.broker), op, olderFix)
 	}
 	return decodeResult(op, f, out)
 }
@@ -93,8 +93,17 @@ const olderFix = "run `ipcmesh stop` so that a peer of this version takes over (
 // old to honour, before it is sent.
 func olderBroker(b BrokerInfo, op, field, instead string) error {
 	return ipcmesh.Errorf(ipcmesh.CodeUnsupported,
-		"the broker (pid %d) runs an older ipcmesh, which would ignore %s's %s and %s: %s; or do without %s",
-		b.PID, op, field, instead, olderFix, fieldUse(op, field))
+		"%s runs an older ipcmesh, which would ignore %s's %s and %s: %s; or do without %s",
+		brokerWithPID(b), op, field, instead, olderFix, fieldUse(op, field))
+}
+
+// brokerWithPID names the broker with its pid, which the first builds did
+// not say.
+func brokerWithPID(b BrokerInfo) string {
+	if b.PID <= 0 {
+		return "the broker"
+	}
+	return fmt.Sprintf("the broker (pid %d)", b.PID)
 }
 
 // fieldUse is what the user leaves out to do without a field: the CLI's

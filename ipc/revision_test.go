@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,14 +15,18 @@ import (
 )
 
 // oldAuthAnswer is the body of the answer to auth of a broker from before
-// revision 1, as it wrote it: its BrokerInfo has no revision.
-const oldAuthAnswer = `{"broker":{"pid":4242,"addr":"127.0.0.1:9876","started":"2026-12-02T15:00:00Z","data_dir":"/home/u/.ipcmesh"}}`
+// revision 1, as it wrote it: its BrokerInfo has no revision. The first
+// builds answered with firstAuthAnswer, which says nothing of the broker.
+const (
+	oldAuthAnswer   = `{"broker":{"pid":4242,"addr":"127.0.0.1:9876","started":"2026-12-02T15:00:00Z","data_dir":"/home/u/.ipcmesh"}}`
+	firstAuthAnswer = `{}`
+)
 
 // oldBroker listens as a broker from before revision 1 does: it runs the
-// handshake with keys and answers auth with oldAuthAnswer, then answers
+// handshake with keys and answers auth with authAnswer, then answers
 // every request with an empty body, but channel_list, which it did not
 // know, as it did; it sends the requests it got on heard.
-func oldBroker(t *testing.T, keys auth.Keys) (addr string, heard <-chan ipc.Frame) {
+func oldBroker(t *testing.T, keys auth.Keys, authAnswer string) (addr string, heard <-chan ipc.Frame) {
 	frames := make(chan ipc.Frame, 16)
 	addr = fakeServer(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
@@ -45,7 +50,7 @@ func oldBroker(t *testing.T, keys auth.Keys) (addr string, heard <-chan ipc.Fram
 		if f, err = ipc.ReadFrame(br, 64<<10); err != nil || f.Op != ipc.OpAuth {
 			return
 		}
-		if ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: json.RawMessage(oldAuthAnswer)}) != nil {
+		if ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: json.RawMessage(authAnswer)}) != nil {
 			return
 		}
 		for {
@@ -75,7 +80,7 @@ func oldBroker(t *testing.T, keys auth.Keys) (addr string, heard <-chan ipc.Fram
 // requests the broker honours.
 func TestOlderBrokerRefusedNewerFields(t *testing.T) {
 	keys := newKeys(t)
-	addr, heard := oldBroker(t, keys)
+	addr, heard := oldBroker(t, keys, oldAuthAnswer)
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
@@ -115,6 +120,28 @@ func TestOlderBrokerRefusedNewerFields(t *testing.T) {
 	err = c.Call(ctx, ipc.OpChannelList, nil, nil)
 	e := wantCode(t, err, ipcmesh.CodeUnknownOp)
 	wantMention(t, e.Message, "older ipcmesh", "pid 4242", ipc.OpChannelList, "ipcmesh stop")
+}
+
+// TestFirstBuildBrokerRefusedNewerFields: the first builds' brokers did
+// not say their pid, and the refusal does not name one.
+func TestFirstBuildBrokerRefusedNewerFields(t *testing.T) {
+	keys := newKeys(t)
+	addr, _ := oldBroker(t, keys, firstAuthAnswer)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial a first build's broker: %v", err)
+	}
+	defer c.Close()
+	for _, err := range []error{
+		c.Call(ctx, ipc.OpCheck, ipc.CheckRequest{From: "alice"}, nil),
+		c.Call(ctx, ipc.OpChannelList, nil, nil),
+	} {
+		if err == nil || strings.Contains(err.Error(), "pid") || !strings.Contains(err.Error(), "the broker runs an older ipcmesh") {
+			t.Errorf("a first build's broker: %v, want a refusal naming no pid", err)
+		}
+	}
 }
 
 // TestBrokerSaysItsRevision: a broker says its revision at auth, so that
