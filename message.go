@@ -66,7 +66,7 @@ type Channel struct {
 	Created     time.Time `json:"created"`
 	Members     []string  `json:"members"` // sorted
 	Messages    int       `json:"messages"`
-	LastActive  time.Time `json:"last_active,omitempty"`
+	LastActive  time.Time `json:"last_active,omitzero"` // zero, and left out, before the first post
 }
 
 // Shared is a piece of content stored under a key for any instance to get.
