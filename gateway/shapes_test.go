@@ -29,3 +29,33 @@ func TestChannelWithoutPostsHasNoLastActive(t *testing.T) {
 		t.Errorf("after a post, channels = %v, want last_active", list.Channels)
 	}
 }
+
+// TestSearchNeedsNoWords checks that the document asks for q no more than
+// the face does: a search by sender, channel or time alone is served, and
+// a client that took q for required (a ChatGPT action, say) could not ask
+// for it.
+func TestSearchNeedsNoWords(t *testing.T) {
+	f := newFace(t, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name     string
+				Required bool
+			}
+		}
+	}
+	f.ok(req{method: "GET", path: "/openapi.json"}, 200, &doc)
+	for _, p := range doc.Paths["/api/v1/search"]["get"].Parameters {
+		if p.Required {
+			t.Errorf("the document has searchMessages' %s required", p.Name)
+		}
+	}
+	key := f.key("alice")
+	f.peer("bob")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: ipc.Outgoing{To: "bob", Content: "hello"}}, 201, nil)
+	var found ipc.SearchResult
+	f.ok(req{method: "GET", path: "/api/v1/search?from=alice", key: key}, 200, &found)
+	if len(found.Messages) != 1 {
+		t.Errorf("search?from=alice = %+v, want the one message", found.Messages)
+	}
+}
