@@ -68,6 +68,9 @@ func bodyError(err error, dst any) error {
 	case errors.As(err, &syn):
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
 	case errors.As(err, &typ):
+		if typ.Field == "" && fieldList(dst) == noFields {
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this endpoint takes no request body: send none, or {}, not a JSON %s", typ.Value)
+		}
 		if typ.Field == "" {
 			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body must be a JSON object with the fields %s, not a JSON %s", fieldList(dst), typ.Value)
 		}
@@ -77,6 +80,9 @@ func bodyError(err error, dst any) error {
 	}
 	// encoding/json reports an unknown field only as text.
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if fieldList(dst) == noFields {
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "unknown field %s in the request body: this endpoint takes no request body: send none, or {}", f)
+		}
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "unknown field %s in the request body: this endpoint takes %s", f, fieldList(dst))
 	}
 	return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body could not be read as JSON: %v", err)
@@ -160,6 +166,9 @@ func (u *utf8Body) check(p []byte) error {
 	return nil
 }
 
+// noFields is fieldList's answer for a body with no fields.
+const noFields = "(none)"
+
 // fieldList names the JSON fields of the struct dst points to.
 func fieldList(dst any) string {
 	t := reflect.TypeOf(dst)
@@ -167,7 +176,7 @@ func fieldList(dst any) string {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct {
-		return "(none)"
+		return noFields
 	}
 	var names []string
 	for f := range t.Fields() {
@@ -177,7 +186,7 @@ func fieldList(dst any) string {
 		}
 	}
 	if len(names) == 0 {
-		return "(none)"
+		return noFields
 	}
 	return strings.Join(names, ", ")
 }

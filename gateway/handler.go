@@ -80,6 +80,16 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 			return
 		}
 		c.q = q
+		if rt.body == nil && r.Method != http.MethodGet {
+			// A route that takes no body refuses one with fields, as
+			// every route refuses a field it does not take: a leave
+			// with the members a join takes would leave the caller
+			// alone, not the members it meant.
+			if err := c.decode(&struct{}{}, false); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		if rt.named {
 			u, err := s.sessions.acquire(r.Context(), c.key, rt.events, rt.register)
 			if err != nil {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -57,5 +59,28 @@ func TestSearchNeedsNoWords(t *testing.T) {
 	f.ok(req{method: "GET", path: "/api/v1/search?from=alice", key: key}, 200, &found)
 	if len(found.Messages) != 1 {
 		t.Errorf("search?from=alice = %+v, want the one message", found.Messages)
+	}
+}
+
+// TestBodyOfARouteThatTakesNone checks that a route with no body, leaving a
+// channel, refuses one with fields, as every other route refuses a field it
+// does not take: {"members": [...]}, as joining takes, was ignored, and the
+// caller left alone while it meant others to leave.
+func TestBodyOfARouteThatTakesNone(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/channels", key: key, body: ipc.ChannelCreateRequest{Name: "dev", Members: []string{"bob"}}}, 201, nil)
+	e := f.fails(req{method: "POST", path: "/api/v1/channels/dev/leave", key: key, body: `{"members":["bob"]}`}, 400, "bad_request")
+	if !strings.Contains(e.Error.Message, `"members"`) || !strings.Contains(e.Error.Message, "takes no request body") {
+		t.Errorf("a leave with members says %q; want the field and that the route takes no body", e.Error.Message)
+	}
+	var list ipc.ChannelListResult
+	f.ok(req{method: "GET", path: "/api/v1/channels", key: key}, 200, &list)
+	if len(list.Channels) != 1 || !slices.Contains(list.Channels[0].Members, "alice") {
+		t.Errorf("after a refused leave, channels = %+v, want alice still in dev", list.Channels)
+	}
+	for _, body := range []any{nil, "{}", " \n"} {
+		f.ok(req{method: "POST", path: "/api/v1/channels/dev/leave", key: key, body: body}, 200, nil)
+		f.ok(req{method: "POST", path: "/api/v1/channels/dev/join", key: key}, 200, nil)
 	}
 }
