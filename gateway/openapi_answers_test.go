@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// answerChecker checks the face's answers against the schemas the OpenAPI
+// document gives them, as a client generated from the document reads them.
+type answerChecker struct {
+	f       *face
+	doc     openAPIWire
+	defs    map[string]*jsonschema.Schema
+	checked map[string]bool // patterns of routes whose answers were checked
+}
+
+// openAPIWire is the part of the served document the checker reads.
+type openAPIWire struct {
+	Paths map[string]map[string]struct {
+		Responses map[string]struct {
+			Content map[string]struct {
+				Schema json.RawMessage `json:"schema"`
+			} `json:"content"`
+		} `json:"responses"`
+	} `json:"paths"`
+	Components struct {
+		Schemas map[string]json.RawMessage `json:"schemas"`
+	} `json:"components"`
+}
+
+func newAnswerChecker(f *face) *answerChecker {
+	a := &answerChecker{f: f, defs: map[string]*jsonschema.Schema{}, checked: map[string]bool{}}
+	f.ok(req{method: "GET", path: "/openapi.json"}, 200, &a.doc)
+	for name, raw := range a.doc.Components.Schemas {
+		a.defs[name] = a.schema(raw)
+	}
+	return a
+}
+
+// schema reads a schema of the document, its references to components
+// made references to the $defs of the root it is checked under.
+func (a *answerChecker) schema(raw json.RawMessage) *jsonschema.Schema {
+	var s jsonschema.Schema
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(raw), "#/components/schemas/", "#/$defs/")), &s); err != nil {
+		a.f.t.Fatalf("a schema of the document: %v", err)
+	}
+	return &s
+}
+
+// check sends r, wants status, and checks the answer against the schema
+// the document gives the route's answer of that status (or its default).
+// It returns the answer.
+func (a *answerChecker) check(r req, status int) map[string]any {
+	t := a.f.t
+	t.Helper()
+	_, pattern := a.f.srv.mux.Handler(httptest.NewRequest(r.method, r.path, nil))
+	method, path, _ := strings.Cut(pattern, " ")
+	op, ok := a.doc.Paths[path][strings.ToLower(method)]
+	if !ok {
+		t.Fatalf("%s %s: the document has no operation %s", r.method, r.path, pattern)
+	}
+	resp, body := a.f.do(r)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body %s", r.method, r.path, resp.StatusCode, status, body)
+	}
+	res, ok := op.Responses[strconv.Itoa(status)]
+	if !ok {
+		res = op.Responses["default"]
+	}
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	content, ok := res.Content[ct]
+	if !ok {
+		t.Fatalf("%s %s: the document gives the answer %d no content of type %s", r.method, r.path, status, ct)
+	}
+	root := a.schema(content.Schema)
+	root.Defs = a.defs
+	resolved, err := root.Resolve(nil)
+	if err != nil {
+		t.Fatalf("%s %s: resolve the schema of its answer %d: %v", r.method, r.path, status, err)
+	}
+	var answer map[string]any
+	if err := json.Unmarshal(body, &answer); err != nil {
+		t.Fatalf("%s %s: the answer %s is not a JSON object: %v", r.method, r.path, body, err)
+	}
+	if err := resolved.Validate(answer); err != nil {
+		t.Errorf("%s %s: the answer %d does not fit the document: %v\n%s", r.method, r.path, status, err, body)
+	}
+	a.checked[pattern] = true
+	return answer
+}
+
+// TestOpenAPIDescribesTheAnswers walks every route of the REST face, with
+// a success and an error each, and checks every answer against the
+// document: a client made from it (an OpenAPI generator, a ChatGPT
+// action) reads a field the face does not send, or is refused one it
+// sends, only if the two disagree.
+func TestOpenAPIDescribesTheAnswers(t *testing.T) {
+	f := newFace(t, nil)
+	a := newAnswerChecker(f)
+	alice, bob := f.key("alice"), f.key("bob")
+	// The answer's id, the first message's.
+	id := func(v map[string]any) string { return v["message"].(map[string]any)["id"].(string) }
+
+	a.check(req{method: "GET", path: "/health"}, 200)
+	a.check(req{method: "GET", path: "/api/v1/me", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/me"}, 401)
+	a.check(req{method: "POST", path: "/api/v1/register", key: alice, body: statusBody{}}, 200)
+	a.check(req{method: "POST", path: "/api/v1/register", key: bob}, 200)
+	a.check(req{method: "POST", path: "/api/v1/register", key: alice, body: `{"name":"x"}`}, 400)
+
+	sent := id(a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "alice", Content: "hello", Type: "request"}}, 201))
+	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "alise", Content: "queued, with a suggestion"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "alice", Content: "once"}, header: map[string]string{"Idempotency-Key": "answers-1"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "alice", Content: "once"}, header: map[string]string{"Idempotency-Key": "answers-1"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "bob", Content: "x"}}, 400)
+	a.check(req{method: "GET", path: "/api/v1/messages?limit=1", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages?from=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages?limit=x", key: alice}, 400)
+	a.check(req{method: "GET", path: "/api/v1/messages/" + sent, key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages/nosuch", key: alice}, 404)
+	a.check(req{method: "POST", path: "/api/v1/messages/ack", key: alice, body: ackBody{IDs: []string{sent}}}, 200)
+	a.check(req{method: "POST", path: "/api/v1/messages/ack", key: alice, body: "{}"}, 400)
+	a.check(req{method: "POST", path: "/api/v1/broadcast", key: alice, body: broadcastBody{Content: "to all"}}, 200)
+	a.check(req{method: "POST", path: "/api/v1/broadcast", key: alice, body: broadcastBody{}}, 400)
+	a.check(req{method: "GET", path: "/api/v1/instances", key: alice}, 200)
+
+	a.check(req{method: "POST", path: "/api/v1/channels", key: alice, body: ipc.ChannelCreateRequest{Name: "review", Description: "code review"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/channels", key: alice, body: ipc.ChannelCreateRequest{Name: "reviews", Private: true, Members: []string{"bob"}}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/channels", key: alice, body: ipc.ChannelCreateRequest{Name: "review"}}, 409)
+	a.check(req{method: "GET", path: "/api/v1/channels?q=code", key: alice}, 200)
+	a.check(req{method: "POST", path: "/api/v1/channels/review/join", key: bob}, 200)
+	a.check(req{method: "POST", path: "/api/v1/channels/nowhere/join", key: bob}, 404)
+	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "#review", Content: "a post"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/channels/reviews/leave", key: bob}, 200)
+	a.check(req{method: "POST", path: "/api/v1/channels/nowhere/leave", key: bob}, 404)
+	a.check(req{method: "GET", path: "/api/v1/history?with=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/history?channel=review&limit=1", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/history", key: alice}, 400)
+
+	a.check(req{method: "POST", path: "/api/v1/messages", key: alice, body: ipc.Outgoing{To: "bob", Content: "done", ReplyTo: sent, Type: "done"}}, 201)
+	a.check(req{method: "GET", path: "/api/v1/threads/" + sent, key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/threads/nosuch", key: alice}, 404)
+	a.check(req{method: "GET", path: "/api/v1/threads/" + sent + "/wait", key: bob}, 200)
+	a.check(req{method: "GET", path: "/api/v1/threads/nosuch/wait", key: bob}, 404)
+
+	a.check(req{method: "PUT", path: "/api/v1/shared/review:auth", key: alice, body: shareBody{Content: "notes", Description: "the review"}}, 200)
+	a.check(req{method: "PUT", path: "/api/v1/shared/bad%20key", key: alice, body: shareBody{Content: "x"}}, 400)
+	a.check(req{method: "GET", path: "/api/v1/shared", key: bob}, 200)
+	a.check(req{method: "GET", path: "/api/v1/shared/review:auth", key: bob}, 200)
+	a.check(req{method: "GET", path: "/api/v1/shared/review:auht", key: bob}, 404)
+	a.check(req{method: "GET", path: "/api/v1/search?q=hello", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search", key: alice}, 400)
+	a.check(req{method: "PUT", path: "/api/v1/status", key: alice, body: `{"status":"reviewing"}`}, 200)
+	a.check(req{method: "PUT", path: "/api/v1/status", key: alice}, 400)
+
+	for _, rt := range f.srv.routes {
+		if p := rt.method + " " + rt.path; !a.checked[p] && rt.stream == "" {
+			t.Errorf("no answer of %s was checked: add it to this walk", p)
+		}
+	}
+}
