@@ -189,6 +189,12 @@ func TestOpenAPIFitsChatGPTActions(t *testing.T) {
 					continue
 				}
 				waits++
+				// Absent, a wait is none: waitForReply said it waited for
+				// the first reply, and a GPT that gave no wait got an
+				// empty answer at once.
+				if !strings.Contains(p.Description, "absent, the answer comes at once") {
+					t.Errorf("%s %s: wait %q does not say that without it the answer comes at once", method, path, p.Description)
+				}
 				m := example.FindStringSubmatch(p.Description)
 				if m == nil {
 					t.Errorf("%s %s: wait %q gives no example", method, path, p.Description)
