@@ -148,6 +148,7 @@ func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
 			if err != nil {
 				return nil, err
 			}
+			sc.requireValues(rt.body.name)
 			op.RequestBody = &requestBody{Required: !rt.bodyOptional, Content: jsonContent(ref)}
 		}
 		status := rt.status
@@ -252,6 +253,30 @@ func (sc *schemas) ref(name string, t reflect.Type) (*jsonschema.Schema, error) 
 		return nil, err
 	}
 	return &jsonschema.Schema{Ref: "#/components/schemas/" + name}, nil
+}
+
+// requireValues makes the required fields of the request body name take
+// no null. The schema of a Go slice allows null, and the face refuses a
+// null as a field left out: a client made from the document could send
+// {"ids": null} and be told ids is required.
+func (sc *schemas) requireValues(name string) {
+	s := sc.m[name]
+	if s == nil {
+		return
+	}
+	for _, field := range s.Required {
+		p := s.Properties[field]
+		if p == nil {
+			continue
+		}
+		if i := slices.Index(p.Types, "null"); i >= 0 {
+			types := slices.Delete(slices.Clone(p.Types), i, i+1)
+			p.Types = types
+			if len(types) == 1 {
+				p.Type, p.Types = types[0], nil
+			}
+		}
+	}
 }
 
 func (sc *schemas) add(name string, t reflect.Type) error {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,4 +166,49 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 			t.Errorf("no answer of %s was checked: add it to this walk", p)
 		}
 	}
+}
+
+// TestOpenAPIRequiredFieldsAreNotNull checks that no request body of the
+// document lets a required field be null, which the face refuses as a
+// field left out: AckRequest let ids be null, so a client made from the
+// document could send {"ids": null} and be told ids is required.
+func TestOpenAPIRequiredFieldsAreNotNull(t *testing.T) {
+	f := newFace(t, nil)
+	a := newAnswerChecker(f)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody *struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+	}
+	f.ok(req{method: "GET", path: "/openapi.json"}, 200, &doc)
+	bodies := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if op.RequestBody == nil {
+				continue
+			}
+			bodies++
+			name := strings.TrimPrefix(op.RequestBody.Content["application/json"].Schema.Ref, "#/components/schemas/")
+			s := a.defs[name]
+			if s == nil {
+				t.Fatalf("%s %s: its request body names no schema", method, path)
+			}
+			for _, field := range s.Required {
+				if p := s.Properties[field]; p != nil && slices.Contains(p.Types, "null") {
+					t.Errorf("%s %s: the required field %s of %s may be null, which the face refuses", method, path, field, name)
+				}
+			}
+		}
+	}
+	if bodies == 0 {
+		t.Fatal("the document has no request body")
+	}
+	key := f.key("alice")
+	f.fails(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: `{"ids":null}`}, 400, "bad_request")
 }
