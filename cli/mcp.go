@@ -143,11 +143,12 @@ func stdio(e Env, maxLine int, hint string, log *slog.Logger) mcp.Transport {
 // readCloser reads through the guard and lets the transport close stdin
 // when the session ends, when it can be closed.
 type readCloser struct {
-	io.Reader
+	*lineGuard
 	stdin io.Reader
 }
 
 func (r readCloser) Close() error {
+	r.lineGuard.Close()
 	if c, ok := r.stdin.(io.Closer); ok {
 		return c.Close()
 	}

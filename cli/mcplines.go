@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -40,16 +41,24 @@ type lineGuard struct {
 
 	pending []byte // the rest of the line being handed out
 	err     error  // the input's error, once pending is drained
+
+	answers  *answers      // the requests read, until they are answered
+	patience time.Duration // how long the input's end waits for them
+	drained  bool          // the answers were waited for, at the input's end
+	closing  chan struct{} // closed by Close: the session ends, wait no more
+	once     sync.Once
 }
 
 // syncWriter serializes writes to the MCP client: the transport writes a
 // message in one Write, and the guard's answers must not land inside one.
 type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       io.Writer
+	answers *answers
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
+	s.answers.wrote(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
@@ -59,16 +68,34 @@ func (s *syncWriter) Close() error { return nil }
 
 // guardLines wraps the transport's input r and output w.
 func guardLines(r io.Reader, w io.Writer, max int, hint string, log *slog.Logger) (*lineGuard, *syncWriter) {
-	out := &syncWriter{w: w}
-	return &lineGuard{r: bufio.NewReaderSize(r, 64<<10), max: max, out: out, log: log, hint: hint}, out
+	a := newAnswers()
+	out := &syncWriter{w: w, answers: a}
+	return &lineGuard{r: bufio.NewReaderSize(r, 64<<10), max: max, out: out, log: log, hint: hint, answers: a, patience: answerPatience, closing: make(chan struct{})}, out
 }
+
+// Close ends a wait for answers at the input's end: the session is over.
+func (g *lineGuard) Close() {
+	g.once.Do(func() { close(g.closing) })
+}
+
+// answerPatience bounds how long the end of stdin is held back for the
+// answers to requests read before it: the longest wait a tool takes, and
+// a minute more.
+const answerPatience = ipc.MaxWait + time.Minute
 
 func (g *lineGuard) Read(p []byte) (int, error) {
 	for len(g.pending) == 0 {
 		if g.err != nil {
+			if !g.drained {
+				g.drained = true
+				gone, stop := readersGone(g.out.w)
+				g.answers.wait(g.patience, gone, g.closing)
+				stop()
+			}
 			return 0, g.err
 		}
 		g.pending, g.err = g.line()
+		g.answers.read(g.pending)
 	}
 	n := copy(p, g.pending)
 	g.pending = g.pending[n:]
