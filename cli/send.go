@@ -114,6 +114,12 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		}
 		req.Content = line
 		r, err := p.SendMessage(ctx, req)
+		if errors.Is(err, election.ErrNotAnswering) {
+			// A broker that was stopped (Ctrl-Z) or stalled reads the
+			// request once it goes on, and stores it: whoever sends
+			// the rest again must know to start after this line.
+			return fmt.Errorf("line %d: %w; line %d may still go once the broker answers again, and the lines after it were not sent (%s sent before it)", read, err, read, human.Count(n, "message"))
+		}
 		if err != nil {
 			return fmt.Errorf("line %d: %w", read, err)
 		}

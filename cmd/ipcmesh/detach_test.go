@@ -8,6 +8,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,6 +194,49 @@ func TestStoppedBrokerGoesAsAdvised(t *testing.T) {
 	}
 	if strings.Join(contents, "|") != "before|after" {
 		t.Errorf("after %q bob's mail is %q, want before and after", advice[1], contents)
+	}
+}
+
+// TestUnansweredLineMayStillGo: send --lines whose broker is stopped
+// after the first line gives up on the second. The error says that line
+// may still go once the broker resumes (a broker stalled on its disk
+// stores it after the sender gave up), and that the lines after it were
+// not sent: whoever sends the rest again starts after that line, rather
+// than send the first ones twice.
+func TestUnansweredLineMayStillGo(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("register", "alice")
+	stdin, lines := io.Pipe()
+	defer lines.Close()
+	send := m.start(stdin, "send", "--as", "alice", "--lines", "--json", "bob", "-")
+	io.WriteString(lines, "one\n")
+	send.waitLine(send.stdout, `"content": "one"`, runTimeout)
+
+	testbin.Stop(t, broker.cmd.Process.Pid, runTimeout)
+	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
+	io.WriteString(lines, "two\nthree\n")
+	lines.Close()
+	if code := send.wait(runTimeout); code != 1 {
+		t.Fatalf("send --lines against a broker stopped after its first line exited %d, want 1", code)
+	}
+	for _, want := range []string{"line 2:", "did not answer", "line 2 may still go", "lines after it were not sent", "1 message sent before it"} {
+		if !strings.Contains(send.stderr.String(), want) {
+			t.Errorf("the error of a line the stopped broker did not answer: %q does not say %q", send.stderr.String(), want)
+		}
+	}
+
+	if err := broker.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	var contents []string
+	for _, msg := range m.check("--as", "bob").Messages {
+		contents = append(contents, msg.Content)
+	}
+	if got := strings.Join(contents, "|"); got != "one" && got != "one|two" {
+		t.Errorf("bob's mail after the broker resumed is %q, want one, and two at most once: the lines after the one it did not answer were not sent", contents)
 	}
 }
 
