@@ -39,7 +39,23 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if *lines {
 		return sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON)
 	}
+	given := req.ID != ""
+	if !given {
+		// Made here rather than by the peer, so that the error of a send
+		// that got no answer can name it.
+		req.ID = ipc.NewID()
+	}
 	r, err := p.SendMessage(ctx, req)
+	if errors.Is(err, election.ErrNotAnswering) {
+		// A broker that was stopped (Ctrl-Z) or stalled reads the request
+		// once it goes on, and stores it: sent again under another id, the
+		// message would arrive twice.
+		again := "run the same command again: its --id stores it once"
+		if !given {
+			again = fmt.Sprintf("run the command again with --id %s, which stores it once", req.ID)
+		}
+		return fmt.Errorf("%w; the message may still go once the broker answers again: to be sure it goes, %s", err, again)
+	}
 	if err != nil {
 		return err
 	}

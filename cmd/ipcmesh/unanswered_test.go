@@ -1,0 +1,47 @@
+package main
+
+import (
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+)
+
+// TestUnansweredSendNamesItsID: a send whose broker answers the handshake
+// and the resume and then nothing (stopped, or stalled on its disk) may
+// still be stored once the broker goes on. The error says so, and names
+// the id that makes sending it again safe: the command run again with it
+// stores the message once, however often it runs.
+func TestUnansweredSendNamesItsID(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("register", "alice")
+	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
+	r.Stall(1) // the resume passes, the send does not
+	_, port, err := net.SplitHostPort(r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	msg := m.withPort(n).mustFail("send", "--as", "alice", "bob", "deploy done")
+	for _, want := range []string{"did not answer send", "may still go once the broker answers again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("a send that got no answer: %q does not say %q", msg, want)
+		}
+	}
+	id := regexp.MustCompile(`--id ([0-9a-f]{32})\b`).FindStringSubmatch(msg)
+	if id == nil {
+		t.Fatalf("a send that got no answer: %q names no --id to send it again with", msg)
+	}
+	for range 2 {
+		m.mustRun("send", "--as", "alice", "--id", id[1], "bob", "deploy done")
+	}
+	if got := m.check("--as", "bob").Messages; len(got) != 1 || got[0].ID != id[1] {
+		t.Errorf("bob's mail after the send was run again twice with its id: %+v, want the message once, under %s", got, id[1])
+	}
+}
