@@ -89,6 +89,13 @@ func TestLargeAnswerWhoseClientStopsReading(t *testing.T) {
 // closed when the test ends.
 func slowGet(t *testing.T, f *face, path, key string) *bufio.Reader {
 	t.Helper()
+	return slowRequest(t, f, "GET "+path, key, "", "")
+}
+
+// slowRequest is slowGet for any request line, with header lines of its
+// own (each ending in CRLF) and a body.
+func slowRequest(t *testing.T, f *face, line, key, header, body string) *bufio.Reader {
+	t.Helper()
 	u, err := url.Parse(f.url)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +107,6 @@ func slowGet(t *testing.T, f *face, path, key string) *bufio.Reader {
 	t.Cleanup(func() { c.Close() })
 	c.(*net.TCPConn).SetReadBuffer(4096)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n\r\n")
+	io.WriteString(c, line+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n"+header+"\r\n"+body)
 	return bufio.NewReader(c)
 }
