@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -19,39 +19,24 @@ import (
 // lies, or a faulty one. It stops when the test ends.
 func lyingBroker(t *testing.T, addr string, keys auth.Keys, info ipc.BrokerInfo) {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(time.Minute))
-				br := bufio.NewReader(nc)
-				f, err := ipc.ReadFrame(br, 4<<10)
-				var hello ipc.HelloRequest
-				if err != nil || json.Unmarshal(f.Body, &hello) != nil {
-					return
-				}
-				bn, _ := auth.NewNonce()
-				body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
-					Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
-				ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
-				if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
-					return
-				}
-				body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
-				ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
-				br.ReadByte() // until the client hangs up
-			}()
+	testbin.Listen(t, addr, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		f, err := ipc.ReadFrame(br, 4<<10)
+		var hello ipc.HelloRequest
+		if err != nil || json.Unmarshal(f.Body, &hello) != nil {
+			return
 		}
-	}()
+		bn, _ := auth.NewNonce()
+		body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
+			Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
+		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+		if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
+			return
+		}
+		body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
+		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+		br.ReadByte() // until the client hangs up
+	})
 }
 
 // ipcmesh stop signals the pid the broker reports. A pid that cannot be a

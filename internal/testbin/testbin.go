@@ -71,35 +71,11 @@ func CleanEnviron() []string {
 	return env
 }
 
-// ForeignListener listens on a free 127.0.0.1 port the way a program that
-// is not ipcmesh would (it answers every connection like a web server and
-// hangs up) and returns its address. It stops when the test ends. Tests
-// hold the mesh port with it to check that peers refuse to talk to it.
-func ForeignListener(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// RefusingListener listens on addr (a free 127.0.0.1 port if "") the way
-// a program without the secret could: it reads the hello and refuses it
-// with e, whose message is words of its own. It returns the address and
-// stops when the test ends.
-func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
+// Listen listens on addr (a free 127.0.0.1 port if "") until the test
+// ends, and hands each connection to handle in a goroutine of its own,
+// with a minute's deadline, closing it once handle returns. It returns
+// the address: a test's stand-in for what may hold the mesh port.
+func Listen(tb testing.TB, addr string, handle func(net.Conn)) string {
 	tb.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -118,22 +94,44 @@ func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
 			go func() {
 				defer nc.Close()
 				nc.SetDeadline(time.Now().Add(time.Minute))
-				// The wire's frames (PROTOCOL.md section 2): a 4-byte
-				// big-endian length, then JSON. The hello is frame 1.
-				var hdr [4]byte
-				if _, err := io.ReadFull(nc, hdr[:]); err != nil {
-					return
-				}
-				if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
-					return
-				}
-				body, _ := json.Marshal(map[string]any{"id": 1, "error": e})
-				nc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
-				nc.Write(body)
+				handle(nc)
 			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// ForeignListener listens on a free 127.0.0.1 port the way a program that
+// is not ipcmesh would (it answers every connection like a web server and
+// hangs up) and returns its address. It stops when the test ends. Tests
+// hold the mesh port with it to check that peers refuse to talk to it.
+func ForeignListener(tb testing.TB) string {
+	tb.Helper()
+	return Listen(tb, "", func(c net.Conn) {
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	})
+}
+
+// RefusingListener listens on addr (a free 127.0.0.1 port if "") the way
+// a program without the secret could: it reads the hello and refuses it
+// with e, whose message is words of its own. It returns the address and
+// stops when the test ends.
+func RefusingListener(tb testing.TB, addr string, e *ipcmesh.Error) string {
+	tb.Helper()
+	return Listen(tb, addr, func(nc net.Conn) {
+		// The wire's frames (PROTOCOL.md section 2): a 4-byte big-endian
+		// length, then JSON. The hello is frame 1.
+		var hdr [4]byte
+		if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+			return
+		}
+		body, _ := json.Marshal(map[string]any{"id": 1, "error": e})
+		nc.Write(binary.BigEndian.AppendUint32(nil, uint32(len(body))))
+		nc.Write(body)
+	})
 }
 
 // FreeAddr returns a 127.0.0.1 address whose port was free a moment ago,
