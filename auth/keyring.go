@@ -133,7 +133,7 @@ func (k Keyring) Remove(name string) error {
 	if err != nil {
 		return fmt.Errorf("remove session token: %w", err)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(path); err != nil {
 		return fmt.Errorf("remove session token for %s: %w", name, err)
 	}
 	// A file from before file names kept case apart, if it is this name's.
@@ -184,4 +184,12 @@ func legacyPath(path, name string) string {
 		return path
 	}
 	return filepath.Join(filepath.Dir(path), name+".token")
+}
+
+// removeFile removes path; one that is not there is removed already.
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

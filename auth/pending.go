@@ -2,9 +2,7 @@ package auth
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +60,7 @@ func (k Keyring) DropRegister(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(path); err != nil {
 		return fmt.Errorf("forget the session id of a register of %s: %w", name, err)
 	}
 	return nil

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,7 +92,7 @@ func (k Keyring) DropRename(old string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFile(path); err != nil {
 		return fmt.Errorf("forget the pending rename of %s: %w", old, err)
 	}
 	return nil
