@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
@@ -25,7 +26,9 @@ import (
 // Layout, inside DATA/autocheck/sessions (0700): one file per session,
 // named for its id, that holds the name and the pid of the server that
 // wrote it (0600). A server that was killed leaves its record behind; a
-// record whose server is gone counts as none.
+// record whose server is gone counts as none, and the next server to save
+// a name removes it once it is an hour old: a hook reads every record on
+// each tool call, so records of sessions long gone must not pile up.
 
 // SaveSessionName records that the MCP server of session, this process,
 // acts as name.
@@ -43,7 +46,44 @@ func SaveSessionName(dataDir, session, name string) error {
 	if err := atomicfile.Write(p, fmt.Appendf(nil, "%s\n%d\n", name, os.Getpid()), 0o600); err != nil {
 		return fmt.Errorf("record the name of session %s: %w", session, err)
 	}
+	sweepGone(filepath.Dir(p), time.Now().Add(-goneRecordAge))
 	return nil
+}
+
+// goneRecordAge is how old the record of a server that is gone must be
+// before it is removed. A session resumed under its old id has its new
+// server write the record again; the age keeps a sweep from taking the
+// place of that write, however the two meet.
+const goneRecordAge = time.Hour
+
+// sweepGone removes the records in dir last written before cutoff whose
+// server is gone. It is tidying, so it gives up quietly on what it cannot
+// read or remove.
+func sweepGone(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		before, err := os.Lstat(p)
+		if err != nil || !before.Mode().IsRegular() || !before.ModTime().Before(cutoff) {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		_, pid, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
+		if n, err := strconv.Atoi(pid); err == nil && n > 0 && proc.Alive(n) {
+			continue
+		}
+		// A record written again since it was read is a new file
+		// (atomicfile renames it into place): leave that one.
+		if after, err := os.Lstat(p); err == nil && os.SameFile(before, after) {
+			os.Remove(p)
+		}
+	}
 }
 
 // SessionName returns the name the MCP server of session acts as, "" when

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSessionNameRoundTrip(t *testing.T) {
@@ -109,5 +110,49 @@ func TestRecordOfAGoneServerCountsAsNone(t *testing.T) {
 	}
 	if other, _ := OtherSessionActsAs(dir, "s2", "builder"); other {
 		t.Error("a server that is gone still holds its name for the sessions' hooks")
+	}
+}
+
+// Records of servers that are gone are removed by the next server that
+// saves a name, once they are an hour old: a hook reads them all on every
+// tool call. A younger one, and one whose server runs, stay.
+func TestRecordsOfGoneServersAreSwept(t *testing.T) {
+	dir := t.TempDir()
+	gone := exec.Command(os.Args[0], "-test.run=^$")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	sessions := filepath.Join(Dir(dir), "sessions")
+	if err := os.MkdirAll(sessions, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	write := func(id, name string, pid int, mtime time.Time) {
+		t.Helper()
+		p := filepath.Join(sessions, id)
+		if err := os.WriteFile(p, fmt.Appendf(nil, "%s\n%d\n", name, pid), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old-gone", "builder", gone.Process.Pid, old)
+	write("new-gone", "reviewer", gone.Process.Pid, time.Now())
+	write("old-live", "tester", os.Getpid(), old)
+
+	if err := SaveSessionName(dir, "s1", "writer"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(sessions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got, want := strings.Join(left, " "), "new-gone old-live s1"; got != want {
+		t.Errorf("records left: %s; want %s", got, want)
 	}
 }
