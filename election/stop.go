@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -53,6 +54,9 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 	if info.PID <= 0 || info.PID == os.Getpid() {
 		return info, fmt.Errorf("the broker on %s says it is pid %d, which no broker of this mesh can be, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID)
 	}
+	if err := holdsPort(info.PID, cfg.Addr); err != nil {
+		return info, fmt.Errorf("the broker on %s says it is pid %d, %v, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID, err)
+	}
 	broker, err := os.FindProcess(info.PID)
 	if err != nil {
 		return info, fmt.Errorf("find the broker's process %d: %w", info.PID, err)
@@ -77,6 +81,31 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// holdsPort returns nil if process pid listens on addr's port, or where
+// the system cannot tell (only linux can), and otherwise says why pid is
+// not the broker: the one that answered on the port may name any process
+// of the user's, which stop would then signal.
+func holdsPort(pid int, addr string) error {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return fmt.Errorf("port %q: %w", p, err)
+	}
+	ok, err := proc.Listens(pid, port)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return nil
+	case err != nil:
+		return fmt.Errorf("which cannot be told to hold port %d (%v)", port, err)
+	case !ok:
+		return fmt.Errorf("but that process does not listen on port %d", port)
+	}
+	return nil
 }
 
 // forceAdvice says, in the words of the system goos, why the process pid

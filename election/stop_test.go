@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,5 +57,38 @@ func TestStopRefusesAPidNoBrokerHas(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("StopBroker: %v; want it to say %q", err, want)
 		}
+	}
+}
+
+// A broker that proved the secret may still name a process that is not
+// it: stop signals a pid only once it is seen to listen on the mesh port
+// (where the system can tell), so the process named is left running.
+func TestStopSignalsOnlyTheProcessOnThePort(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only linux tells which process listens on a port")
+	}
+	bystander := exec.Command("sleep", "60")
+	if err := bystander.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- bystander.Wait() }()
+	t.Cleanup(func() { bystander.Process.Kill(); <-exited })
+
+	m := newMesh(t)
+	lyingBroker(t, m.addr, m.keys, ipc.BrokerInfo{PID: bystander.Process.Pid, Addr: m.addr, DataDir: m.dir})
+	_, err := StopBroker(ctxT(t), m.config())
+	if err == nil {
+		t.Fatal("StopBroker succeeded")
+	}
+	for _, want := range []string{"pid " + strconv.Itoa(bystander.Process.Pid), "does not listen on port", "nothing was signalled"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("StopBroker: %v; want it to say %q", err, want)
+		}
+	}
+	select {
+	case err := <-exited:
+		t.Errorf("the process the broker named was signalled: %v", err)
+	default:
 	}
 }
