@@ -61,7 +61,7 @@ func commands() []command {
 		{"check", "[--wait 30s] [--from NAME] [--limit N] [--peek] [--json]", "print unread messages, then mark them read; --from: only those from NAME", "ipcmesh check --from reviewer --wait 10m", runCheck},
 		{"watch", "[--json]", "print messages as they arrive until interrupted", "ipcmesh watch --as reviewer", runWatch},
 		{"fetch", "ID [--json]", "print one message whole (large bodies included)", "ipcmesh fetch 18a2f0c4d9e1b7a65c3e2f1d0b9a8c7e", runFetch},
-		{"broadcast", "MESSAGE... [--json]", "send a message to every registered instance but you", `ipcmesh broadcast "main is green again"`, runBroadcast},
+		{"broadcast", "[--id ID] MESSAGE... [--json]", "send a message to every registered instance but you", `ipcmesh broadcast "main is green again"`, runBroadcast},
 		{"history", "--with NAME | --channel C | --thread ID [--since WHEN] [--until WHEN] [--before SEQ] [--after SEQ] [--limit N] [--wait 30s] [--json]", "print a conversation or a channel (newest first) or a thread; --wait waits for a reply", "ipcmesh history --with reviewer --since 48h --until 24h", runHistory},
 		{"channels", "[list | find WORDS | create NAME [--description D] [--private] [--members a,b] | join NAME [--members a,b] | leave NAME] [--json]", "list, find, create, join or leave channels", `ipcmesh channels create auth-dev --description "login and tokens"`, runChannels},
 		{"share", "KEY [FILE|-] [--description D] [--json]", "store content under a key for every instance to read (none or '-': stdin)", `ipcmesh share test-log build.log --description "last night's run"`, runShare},

@@ -82,8 +82,8 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 		req.Type = ""
 	}
 	if req.ID != "" {
-		if ipc.ValidateID("--id", req.ID) != nil {
-			return usagef("--id %q: use 8 to 64 letters, digits, '_' or '-', the same in every run of one message (for example the job's name and run number)", req.ID)
+		if err := checkMessageID(req.ID); err != nil {
+			return err
 		}
 		if lines {
 			// Every line is a message of its own, and one id is one
@@ -107,6 +107,15 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the message on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent", limit)
 		}
 		req.Content = string(b)
+	}
+	return nil
+}
+
+// checkMessageID checks the --id of send or broadcast: an id the command
+// run again gives again, so that the broker stores the message once.
+func checkMessageID(id string) error {
+	if ipc.ValidateID("--id", id) != nil {
+		return usagef("--id %q: use 8 to 64 letters, digits, '_' or '-', the same in every run of one message (for example the job's name and run number)", id)
 	}
 	return nil
 }
@@ -196,12 +205,18 @@ func describeSend(r ipc.SendResult) string {
 func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("broadcast")
 	asJSON := c.Bool("json", false, "print the result as JSON")
-	var content string
+	var req ipc.BroadcastRequest
+	c.StringVar(&req.ID, "id", "", "the broadcast's `ID` (8 to 64 letters, digits, '_' or '-'): run again with the same one, as a script that retries does, the command stores nothing new")
 	p, _, err := c.open(ctx, e, args, func(pos []string) error {
 		if len(pos) == 0 {
 			return usagef("broadcast needs a message")
 		}
-		content = strings.Join(pos, " ")
+		if req.ID != "" {
+			if err := checkMessageID(req.ID); err != nil {
+				return err
+			}
+		}
+		req.Content = strings.Join(pos, " ")
 		if c.stdinDash(pos, 0) {
 			limit := c.cfg.MessageLimit()
 			b, over, err := readAtMost(e.Stdin, limit)
@@ -211,7 +226,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 			if over {
 				return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; nothing was sent", limit)
 			}
-			content = string(b)
+			req.Content = string(b)
 		}
 		return nil
 	})
@@ -219,7 +234,23 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
-	r, err := p.Broadcast(ctx, content)
+	given := req.ID != ""
+	if !given {
+		// Made here rather than by the peer, so that the error of a
+		// broadcast that got no answer can name it.
+		req.ID = ipc.NewID()
+	}
+	r, err := p.BroadcastMessage(ctx, req)
+	if errors.Is(err, election.ErrNotAnswering) {
+		// A broker that was stopped (Ctrl-Z) or stalled reads the request
+		// once it goes on, and stores every copy: sent again under another
+		// id, each recipient would get it twice.
+		again := "run the same command again: its --id stores it once"
+		if !given {
+			again = fmt.Sprintf("run the command again with --id %s, which stores it once", req.ID)
+		}
+		return fmt.Errorf("%w; the broadcast may still go once the broker answers again: to be sure it goes, %s", err, again)
+	}
 	if err != nil {
 		return err
 	}
@@ -234,11 +265,19 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 	return broadcastFailures(e, p.Name(), r)
 }
 
-// printBroadcast says on stdout whom the broadcast of me reached, unless it
-// reached no one while some copy was refused: broadcastFailures says so.
+// printBroadcast says on stdout whom the broadcast of me reached, and whom
+// an earlier run under the same id had reached already, unless it reached
+// no one while some copy was refused: broadcastFailures says so.
 func printBroadcast(e Env, me string, r ipc.BroadcastResult) error {
 	var err error
 	switch {
+	case len(r.Recipients) > 0 && len(r.Duplicate) == len(r.Recipients):
+		// The broker keeps the first copy of each id and compares
+		// nothing else.
+		_, err = fmt.Fprintf(e.Stdout, "as %s: already broadcast under this id before, to %d: %s: nothing new was sent now\n", me, len(r.Recipients), strings.Join(r.Recipients, ", "))
+	case len(r.Duplicate) > 0:
+		fresh := slices.DeleteFunc(slices.Clone(r.Recipients), func(n string) bool { return slices.Contains(r.Duplicate, n) })
+		_, err = fmt.Fprintf(e.Stdout, "as %s: broadcast to %d more: %s (online now: %d); already broadcast under this id before to %d: %s, who got nothing new\n", me, len(fresh), strings.Join(fresh, ", "), len(r.Online), len(r.Duplicate), strings.Join(r.Duplicate, ", "))
 	case len(r.Recipients) > 0:
 		_, err = fmt.Fprintf(e.Stdout, "as %s: broadcast to %d: %s (online now: %d)\n", me, len(r.Recipients), strings.Join(r.Recipients, ", "), len(r.Online))
 	case len(r.Failed) == 0:

@@ -383,7 +383,12 @@ func TestRESTBroadcastIdempotencyKey(t *testing.T) {
 	if !slices.Equal(r.Recipients, []string{"bob"}) {
 		t.Fatalf("broadcast = %+v, want it to reach bob", r)
 	}
-	f.ok(bc, 200, nil)
+	// The answer to the retry says that bob had his copy already.
+	var again ipc.BroadcastResult
+	f.ok(bc, 200, &again)
+	if !slices.Equal(again.Recipients, []string{"bob"}) || !slices.Equal(again.Duplicate, []string{"bob"}) {
+		t.Errorf("the broadcast sent again = %+v, want bob in recipients and in duplicate", again)
+	}
 	got, err := bob.Check(ctxT(t), 0, 0)
 	if err != nil {
 		t.Fatal(err)

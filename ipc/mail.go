@@ -210,6 +210,9 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 		if online[i] {
 			res.Online = append(res.Online, d.Message.To)
 		}
+		if d.Duplicate {
+			res.Duplicate = append(res.Duplicate, d.Message.To)
+		}
 	}
 	return res, nil
 }

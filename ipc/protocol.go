@@ -257,6 +257,12 @@ type BroadcastResult struct {
 	Online     []string `json:"online,omitempty"`
 	// Failed maps a recipient whose copy was refused (inbox_full) to why.
 	Failed map[string]string `json:"failed,omitempty"`
+	// Duplicate lists the recipients, among Recipients, whose copy had
+	// been stored already under this ID, by an earlier try whose answer
+	// was lost: nothing new was stored for them now. A broadcast sent
+	// again with its ID lists every recipient it had reached here, and
+	// stores a copy only for those it had not (one registered since).
+	Duplicate []string `json:"duplicate,omitempty"`
 }
 
 // DefaultCheckLimit and MaxCheckLimit bound the messages one check

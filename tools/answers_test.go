@@ -42,6 +42,29 @@ func TestSendWithAUsedKeySaysNothingNewWasSent(t *testing.T) {
 	}
 }
 
+// A broadcast that names an idempotency key used before stores no copy
+// again and says so, naming who got it then when a recipient is new.
+func TestBroadcastWithAUsedKeySaysNothingNewWasSent(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	broadcast := func() string {
+		t.Helper()
+		params := &mcp.CallToolParams{Name: "broadcast", Arguments: map[string]any{"content": "freeze at five"},
+			Meta: mcp.Meta{tools.IdempotencyMeta: "retry-key-0002"}}
+		res, err := c.Session.CallTool(t.Context(), params)
+		if err != nil || res.IsError {
+			t.Fatalf("broadcast: %v %s", err, mcptest.ResultText(res))
+		}
+		return mcptest.ResultText(res)
+	}
+	mcptest.NotContains(t, "first broadcast", broadcast(), "nothing new", "broadcast before")
+	mcptest.Contains(t, "the same key again", broadcast(), "Broadcast to 1 instance: bob", "every one of them got it then, and nothing new was sent now")
+	mcptest.JoinAs(t, cfg, "carol")
+	mcptest.Contains(t, "the same key once carol joined", broadcast(), "bob got it then and nothing new now; only the others got it now")
+}
+
 // A broadcast on a mesh of many instances names twenty of its recipients
 // and counts the rest, rather than every name that ever registered.
 func TestBroadcastToManyNamesSome(t *testing.T) {

@@ -63,6 +63,14 @@ func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broad
 		// long has many: name some, and count the rest.
 		fmt.Fprintf(&b, "Broadcast to %s: %s (online now: %d).", human.Count(len(r.Recipients), "instance"), names(r.Recipients, "", maxNamed), len(r.Online))
 	}
+	// The broker keeps the first copy of an id and compares nothing
+	// else: a retry must not read as if the text went out again.
+	switch {
+	case len(r.Duplicate) > 0 && len(r.Duplicate) == len(r.Recipients):
+		b.WriteString(" That id was broadcast before (a retry of the call, or an idempotency key used again): every one of them got it then, and nothing new was sent now.")
+	case len(r.Duplicate) > 0:
+		fmt.Fprintf(&b, " That id was broadcast before (a retry of the call, or an idempotency key used again): %s got it then and nothing new now; only the others got it now.", names(r.Duplicate, "", maxNamed))
+	}
 	failed := make([]string, 0, len(r.Failed))
 	for name := range r.Failed {
 		failed = append(failed, name)

@@ -45,3 +45,40 @@ func TestUnansweredSendNamesItsID(t *testing.T) {
 		t.Errorf("bob's mail after the send was run again twice with its id: %+v, want the message once, under %s", got, id[1])
 	}
 }
+
+// TestUnansweredBroadcastNamesItsID is TestUnansweredSendNamesItsID for a
+// broadcast: the error names the id, and the broadcast run again with it,
+// however often, leaves each recipient one copy.
+func TestUnansweredBroadcastNamesItsID(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("register", "carol")
+	m.mustRun("register", "alice")
+	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
+	r.Stall(1) // the resume passes, the broadcast does not
+	_, port, err := net.SplitHostPort(r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	msg := m.withPort(n).mustFail("broadcast", "--as", "alice", "deploy done")
+	for _, want := range []string{"did not answer broadcast", "the broadcast may still go once the broker answers again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("a broadcast that got no answer: %q does not say %q", msg, want)
+		}
+	}
+	id := regexp.MustCompile(`--id ([0-9a-f]{32})\b`).FindStringSubmatch(msg)
+	if id == nil {
+		t.Fatalf("a broadcast that got no answer: %q names no --id to send it again with", msg)
+	}
+	for range 2 {
+		m.mustRun("broadcast", "--as", "alice", "--id", id[1], "deploy done")
+	}
+	for _, name := range []string{"bob", "carol"} {
+		if got := m.check("--as", name).Messages; len(got) != 1 || got[0].ID != id[1]+"."+name {
+			t.Errorf("%s's mail after the broadcast was run again twice with its id: %+v, want its copy once, under %s.%s", name, got, id[1], name)
+		}
+	}
+}
