@@ -84,9 +84,30 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	// The count is the broker's: every open connection, this command's
 	// own and those of unnamed peers (an HTTP face's) among them.
 	fmt.Fprintf(tw, "connections:\t%d open (this command's included); checks waiting for mail: %d\n", s.Connections, s.Waiting)
-	fmt.Fprintf(tw, "instances:\t%d registered\n", s.Instances)
-	fmt.Fprintf(tw, "messages:\t%d stored, %d unread\n", s.Messages, s.Unread)
+	switch s.Store {
+	case ipc.StoreUnavailable:
+		// What status is run for when the mesh refuses everything: the
+		// counts are the store's, and the store's error says what to do.
+		fmt.Fprintf(tw, "store:\tunavailable: %s\n", s.StoreError)
+		fmt.Fprintln(tw, "instances:\tunknown (the store did not answer)")
+		fmt.Fprintln(tw, "messages:\tunknown (the store did not answer)")
+		return tw.Flush()
+	case "":
+		// A broker older than the field answers only when its store did.
+	default:
+		fmt.Fprintf(tw, "store:\t%s\n", s.Store)
+	}
+	fmt.Fprintf(tw, "instances:\t%d registered\n", deref(s.Instances))
+	fmt.Fprintf(tw, "messages:\t%d stored, %d unread\n", deref(s.Messages), deref(s.Unread))
 	return tw.Flush()
+}
+
+// deref is *n, or 0 for nil.
+func deref(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
 }
 
 func runBackup(ctx context.Context, e Env, args []string) (err error) {

@@ -3,10 +3,13 @@ package ipc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // list returns every registered instance with its presence.
@@ -26,27 +29,37 @@ func (b *Broker) list(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	return &ListResult{Instances: insts}, nil
 }
 
-// status describes the broker and how busy it is.
+// status describes the broker and how busy it is. A store that fails
+// (a full disk, until it mends) does not fail it: the broker's own state
+// is answered with the store's error in place of the counts.
 func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
-	st, err := b.store.Stats()
-	if err != nil {
-		return nil, err
-	}
 	b.mu.Lock()
 	conns := len(b.conns) + b.greetings.Len()
 	b.mu.Unlock()
-	return &StatusResult{
+	res := &StatusResult{
 		Broker:      b.info,
 		Version:     Version,
 		Uptime:      b.cfg.Now().Sub(b.info.Started).Round(time.Second).String(),
 		Connections: conns,
 		Online:      b.onlineNames(),
 		Waiting:     int(b.presence.waiting.Load()),
-		Instances:   st.Instances,
-		Messages:    st.Messages,
-		Unread:      st.Unread,
+		Store:       StoreOK,
 		SecretFrom:  string(b.cfg.SecretFrom),
-	}, nil
+	}
+	st, err := b.store.Stats()
+	if err != nil {
+		// The words a request the store refused gets, not the wrapping
+		// of the store's own call.
+		var e *ipcmesh.Error
+		if errors.As(err, &e) {
+			err = e
+		}
+		b.log.Warn("status: the store did not answer", "err", err)
+		res.Store, res.StoreError = StoreUnavailable, err.Error()
+		return res, nil
+	}
+	res.Instances, res.Messages, res.Unread = &st.Instances, &st.Messages, &st.Unread
+	return res, nil
 }
 
 // backup writes a consistent copy of the store into the broker's own data

@@ -31,8 +31,11 @@ func TestStatus(t *testing.T) {
 	if !slices.Equal(st.Online, []string{"alice", "bob"}) {
 		t.Errorf("online = %v, want [alice bob]", st.Online)
 	}
-	if st.Instances != 2 || st.Messages != 2 || st.Unread != 2 {
-		t.Errorf("instances %d, messages %d, unread %d; want 2, 2, 2", st.Instances, st.Messages, st.Unread)
+	if st.Store != ipc.StoreOK || st.StoreError != "" {
+		t.Errorf("store %q (%q), want ok", st.Store, st.StoreError)
+	}
+	if st.Instances == nil || st.Messages == nil || st.Unread == nil || *st.Instances != 2 || *st.Messages != 2 || *st.Unread != 2 {
+		t.Errorf("instances %v, messages %v, unread %v; want 2, 2, 2", st.Instances, st.Messages, st.Unread)
 	}
 	if st.SecretFrom != "env" || st.Uptime == "" {
 		t.Errorf("secret from %q, uptime %q", st.SecretFrom, st.Uptime)

@@ -355,11 +355,26 @@ type StatusResult struct {
 	Connections int        `json:"connections"`
 	Online      []string   `json:"online"`
 	Waiting     int        `json:"waiting"` // checks and reply waits held open for mail now
-	Instances   int        `json:"instances"`
-	Messages    int        `json:"messages"`
-	Unread      int        `json:"unread"`
-	SecretFrom  string     `json:"secret_from,omitempty"`
+	// Store is StoreOK when the store answered, StoreUnavailable when it
+	// did not (a full disk it has not mended from yet, a cluster without
+	// quorum), and "" from a broker older than the field, which answered
+	// with an error instead. StoreError says what the store answered.
+	// The counts are the store's, nil when it did not answer: status is
+	// what a user runs to see what is wrong, so the rest is answered
+	// whatever the store's state.
+	Store      string `json:"store,omitempty"`
+	StoreError string `json:"store_error,omitempty"`
+	Instances  *int   `json:"instances,omitempty"`
+	Messages   *int   `json:"messages,omitempty"`
+	Unread     *int   `json:"unread,omitempty"`
+	SecretFrom string `json:"secret_from,omitempty"`
 }
+
+// The states of StatusResult.Store.
+const (
+	StoreOK          = "ok"
+	StoreUnavailable = "unavailable"
+)
 
 // BackupResult names the copy the broker wrote inside its data folder; the
 // client moves it where the user asked.

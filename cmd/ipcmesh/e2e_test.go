@@ -135,11 +135,11 @@ func streamAcrossBrokerLoss(t *testing.T, total int, dedicated bool, lose func(b
 	var st ipc.StatusResult
 	testbin.Eventually(t, 30*time.Second, "the receiver's acks to leave nothing unread", func() bool {
 		st = m.status()
-		return st.Unread == 0
+		return counted(st.Unread) == 0
 	})
 	out.host = st.Broker.PID
-	if st.Messages != total {
-		t.Errorf("the store holds %d messages, want %d: a retried send was stored twice or lost", st.Messages, total)
+	if counted(st.Messages) != total {
+		t.Errorf("the store holds %d messages, want %d: a retried send was stored twice or lost", counted(st.Messages), total)
 	}
 	if left := m.check("--as", "reviewer"); len(left.Messages) != 0 {
 		t.Errorf("check after the stream returned %d leftover messages, e.g. %+v", len(left.Messages), left.Messages[0])
@@ -301,8 +301,8 @@ func TestRestartKeepsUnread(t *testing.T) {
 
 	// Fresh processes on the same data folder.
 	fresh := m.startBroker()
-	if st := m.status(); st.Broker.PID != fresh.pid() || st.Unread != len(want) {
-		t.Fatalf("after the restart status says pid %d with %d unread, want pid %d with %d unread", st.Broker.PID, st.Unread, fresh.pid(), len(want))
+	if st := m.status(); st.Broker.PID != fresh.pid() || counted(st.Unread) != len(want) {
+		t.Fatalf("after the restart status says pid %d with %d unread, want pid %d with %d unread", st.Broker.PID, counted(st.Unread), fresh.pid(), len(want))
 	}
 	expect := func(what string, r ipc.CheckResult, want []string) {
 		t.Helper()
@@ -344,7 +344,7 @@ func TestWrongSecretRefusedBothWays(t *testing.T) {
 			}
 		}
 		// Nothing reached the broker's store, and it still serves its own.
-		if st := m.status(); st.Broker.PID != broker.pid() || st.Messages != 0 || st.Instances != 0 {
+		if st := m.status(); st.Broker.PID != broker.pid() || counted(st.Messages) != 0 || counted(st.Instances) != 0 {
 			t.Errorf("after the refused client, status is %+v: want the same broker, no messages, no instances", st)
 		}
 	})

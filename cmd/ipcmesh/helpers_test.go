@@ -337,6 +337,14 @@ func (m *mesh) status() ipc.StatusResult {
 	return s
 }
 
+// counted is a count of status, -1 when the store did not answer for it.
+func counted(n *int) int {
+	if n == nil {
+		return -1
+	}
+	return *n
+}
+
 func (m *mesh) check(args ...string) ipc.CheckResult {
 	m.t.Helper()
 	var r ipc.CheckResult

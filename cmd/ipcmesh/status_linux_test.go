@@ -1,0 +1,81 @@
+package main
+
+import (
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// status is what a user runs to see what is wrong, and a store broken by
+// a full disk (here a file size limit put on the running broker, which
+// fails a write past it as a full disk does) refuses every request until
+// it mends. status then still answers with what the broker knows, and
+// says that the store is unavailable and why, with the counts it cannot
+// know marked unknown; once there is room it says the store is ok and
+// counts again. Before, it failed with the store's error and said
+// nothing of the broker.
+func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "bob")
+
+	var room unix.Rlimit
+	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, nil, &room); err != nil {
+		t.Skipf("cannot read the broker's file size limit: %v", err)
+	}
+	// Room for the files as they are (the send journal is made at its
+	// full size) and for some 64 KiB more.
+	var largest int64
+	filepath.WalkDir(m.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				largest = max(largest, fi.Size())
+			}
+		}
+		return nil
+	})
+	full := unix.Rlimit{Cur: uint64(largest + 64<<10), Max: room.Max}
+	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, &full, nil); err != nil {
+		t.Skipf("cannot limit the broker's file size: %v", err)
+	}
+	line := strings.Repeat("x", 2000) + "\n"
+	r := m.runIn(strings.Repeat(line, 2000), "send", "--as", "alice", "--lines", "bob", "-")
+	noRoom := "the disk is full: free space in " + m.dir
+	if r.code != 1 || !strings.Contains(r.stderr, noRoom) {
+		t.Fatalf("send --lines to a broker out of room: exit %d, stderr %q; want exit 1 saying %q", r.code, r.stderr, noRoom)
+	}
+
+	out := m.mustRun("status").stdout
+	wantIn(t, "status while the store is broken", out, "broker:       pid "+strconv.Itoa(broker.pid())+" on "+m.addr())
+	wantIn(t, "status while the store is broken", out, "store:        unavailable: "+noRoom)
+	wantIn(t, "status while the store is broken", out, "instances:    unknown")
+	wantIn(t, "status while the store is broken", out, "messages:     unknown")
+	var s ipc.StatusResult
+	m.mustJSON(&s, "status", "--json")
+	if s.Broker.PID != broker.pid() || s.Store != ipc.StoreUnavailable || !strings.Contains(s.StoreError, noRoom) || s.Instances != nil || s.Messages != nil || s.Unread != nil {
+		t.Errorf("status --json while the store is broken: %+v; want the broker's pid, store unavailable saying %q, and no counts", s, noRoom)
+	}
+
+	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, &room, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The store mends at the first request that finds room: this status.
+	out = m.mustRun("status").stdout
+	wantIn(t, "status once there is room", out, "store:        ok\n")
+	if !regexp.MustCompile(`(?m)^instances:    2 registered\nmessages:     [1-9]\d* stored, [1-9]\d* unread$`).MatchString(out) {
+		t.Errorf("status once there is room printed %q; want alice and bob registered and the messages counted", out)
+	}
+	s = ipc.StatusResult{}
+	m.mustJSON(&s, "status", "--json")
+	if s.Store != ipc.StoreOK || s.StoreError != "" || counted(s.Instances) != 2 || counted(s.Messages) < 1 {
+		t.Errorf("status --json once there is room: %+v; want store ok and the counts", s)
+	}
+}
