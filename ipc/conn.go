@@ -194,7 +194,22 @@ func (c *conn) handle(f *Frame) {
 		c.closeOut()
 		return
 	}
+	if c.gone(err) {
+		// The client hung up while its request ran (it quit, or was cut
+		// off for not reading), and the request stopped there: no fault
+		// of the broker's, and nobody to answer.
+		c.b.log.Debug("request ended: its client went away", "conn", c.id, "op", f.Op, "err", err)
+		return
+	}
 	c.reply(f.ID, res, err)
+}
+
+// gone reports whether err is the end of the connection's own context,
+// which ends when its client goes away. The error of any other context (a
+// store's own deadline, say) is a failure, reported as such.
+func (c *conn) gone(err error) bool {
+	cerr := c.ctx.Err()
+	return cerr != nil && errors.Is(err, cerr)
 }
 
 // reply queues a response. err becomes a structured error frame.
