@@ -60,6 +60,7 @@ var errJournalAlone = errors.New("the database of the send journal is gone")
 type recovery struct {
 	j         *journal
 	held      *os.File // the database file, locked (and repaired), for bbolt to open
+	file      *os.File // the database file bbolt opened (held, or one of its own)
 	recovered bool     // the journal named a checkpoint, now put back
 	payloads  [][]byte // the sends to store again
 	db        *bolt.DB
@@ -193,9 +194,27 @@ func journalPending(dir string) bool {
 // openFile hands bbolt the file prepareJournal locked, if any.
 func (r *recovery) openFile(name string, flag int, perm os.FileMode) (*os.File, error) {
 	if r.held != nil {
+		r.file = r.held
 		return r.held, nil
 	}
-	return os.OpenFile(name, flag, perm)
+	f, err := os.OpenFile(name, flag, perm)
+	r.file = f
+	return f, err
+}
+
+// replaced reports whether the database file that bbolt opened, and whose
+// lock it holds, is no longer the file at path: another process put a
+// file in its place while this one waited for the lock.
+func (r *recovery) replaced(path string) bool {
+	if r.file == nil {
+		return false
+	}
+	held, err := r.file.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(path)
+	return err != nil || !os.SameFile(held, now)
 }
 
 // durability makes the committer's side of the journal once the database

@@ -168,46 +168,7 @@ func Open(opts Options) (*Store, error) {
 	}
 
 	path := filepath.Join(dir, dbFile)
-	rec, err := prepareJournal(dir, path, opts.LockTimeout)
-	if err == nil {
-		// bbolt reads every page when it opens a file for writing, and a
-		// damaged one crashes the process there: check it first, under the
-		// lock prepareJournal took, where it takes one.
-		if rec.held != nil {
-			err = checkFile(path)
-		} else {
-			err = checkLocked(path, opts.LockTimeout)
-		}
-	}
-	// A store bbolt never syncs keeps no checkpoint, but one being
-	// recovered holds its checkpoint until the journal is cleared.
-	mapped := rec.recovered || rec.j != nil && !opts.NoSync
-	if err == nil {
-		bopts := &bolt.Options{
-			Timeout: opts.LockTimeout,
-			// The freelist is rebuilt from the pages when the file is
-			// opened instead of being written on every commit: one page
-			// less per fsync on the send path, paid once per election.
-			NoFreelistSync: true,
-			FreelistType:   bolt.FreelistMapType,
-			NoSync:         opts.NoSync,
-			OpenFile:       rec.openFile,
-		}
-		if mapped {
-			bopts.InitialMmapSize = mmapSize
-		}
-		err = guarded(func() (err error) {
-			rec.db, err = bolt.Open(path, 0o600, bopts)
-			return err
-		})
-	}
-	if err != nil {
-		rec.abandon()
-	} else if mapped {
-		// Mapped at mmapSize, bbolt would grow the file by its default
-		// 16 MiB at a time: keep a small store small.
-		rec.db.AllocSize = allocSize
-	}
+	rec, err := openDB(dir, path, opts)
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open store %s: %w: another ipcmesh broker is using the data folder %s (waited %v for it to let go); stop it or choose another data folder", path, ErrLocked, dir, opts.LockTimeout)
@@ -276,6 +237,79 @@ func Open(opts Options) (*Store, error) {
 // how to get a whole store back.
 func damaged(path string, err error) error {
 	return fmt.Errorf("open store %s: %w; ipcmesh will not use it: stop every ipcmesh process of this data folder and put a backup in its place with ipcmesh restore FILE (the folder's backups/ holds the backups the broker wrote and the store as it was before each restore)", path, err)
+}
+
+// openDB locks the database file at path, recovers it from the send
+// journal of the data folder dir if need be, and opens it with bbolt.
+//
+// A process that replaces the file (restore sets a damaged one aside and
+// makes a new one) does so while it holds the lock, and
+// a broker that opened the file meanwhile waits for the lock on the file
+// that is then gone from the folder: it would serve a store nobody
+// opens again, and every write acked into it would be lost. So the file
+// locked must still be the one at path, or it is opened again.
+func openDB(dir, path string, opts Options) (recovery, error) {
+	for tries := 1; ; tries++ {
+		rec, err := lockAndOpen(dir, path, opts)
+		if err != nil || !rec.replaced(path) {
+			return rec, err
+		}
+		rec.abandon()
+		rec.db.Close()
+		if tries == maxReplaced {
+			return recovery{}, fmt.Errorf("%s was replaced %d times while this process waited for its lock (ipcmesh restore running again and again?): run it again once they are done", path, tries)
+		}
+	}
+}
+
+// maxReplaced bounds how often openDB opens a database file again that was
+// replaced while it waited for the lock: only a restore does that, once
+// each run.
+const maxReplaced = 5
+
+// lockAndOpen is one try of openDB.
+func lockAndOpen(dir, path string, opts Options) (recovery, error) {
+	rec, err := prepareJournal(dir, path, opts.LockTimeout)
+	if err == nil {
+		// bbolt reads every page when it opens a file for writing, and a
+		// damaged one crashes the process there: check it first, under the
+		// lock prepareJournal took, where it takes one.
+		if rec.held != nil {
+			err = checkFile(path)
+		} else {
+			err = checkLocked(path, opts.LockTimeout)
+		}
+	}
+	// A store bbolt never syncs keeps no checkpoint, but one being
+	// recovered holds its checkpoint until the journal is cleared.
+	mapped := rec.recovered || rec.j != nil && !opts.NoSync
+	if err == nil {
+		bopts := &bolt.Options{
+			Timeout: opts.LockTimeout,
+			// The freelist is rebuilt from the pages when the file is
+			// opened instead of being written on every commit: one page
+			// less per fsync on the send path, paid once per election.
+			NoFreelistSync: true,
+			FreelistType:   bolt.FreelistMapType,
+			NoSync:         opts.NoSync,
+			OpenFile:       rec.openFile,
+		}
+		if mapped {
+			bopts.InitialMmapSize = mmapSize
+		}
+		err = guarded(func() (err error) {
+			rec.db, err = bolt.Open(path, 0o600, bopts)
+			return err
+		})
+	}
+	if err != nil {
+		rec.abandon()
+	} else if mapped {
+		// Mapped at mmapSize, bbolt would grow the file by its default
+		// 16 MiB at a time: keep a small store small.
+		rec.db.AllocSize = allocSize
+	}
+	return rec, err
 }
 
 // Close stops the background indexer (the index keeps its watermark and
