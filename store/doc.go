@@ -113,6 +113,12 @@
 // ack's name and ids, and the time they were made at. It names nothing
 // once the store is closed in order.
 //
+// bbolt reuses the pages a commit frees but never gives them back: the
+// file stays as large as the most the store ever held. Compact writes a
+// copy that holds only the pages in use beside it, as
+// Dir/.ipcmesh.db.*.compact, checks it and renames it over the file;
+// one that a crash left there is removed by Open and by the next Compact.
+//
 // Bodies longer than Options.LargeMessageBytes are written to
 // Dir/large-messages/ and the message record keeps a summary and the file's
 // base name. Shared values over that size are written to Dir/shared/ the

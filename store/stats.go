@@ -18,16 +18,24 @@ type Stats struct {
 func (s *Store) Stats() (Stats, error) {
 	var st Stats
 	err := s.view(func(tx *bolt.Tx) error {
-		meta := tablesOf(tx).meta()
-		st = Stats{
-			Instances: count(meta, countInstances),
-			Messages:  count(meta, countMessages),
-			Unread:    count(meta, countUnread),
-		}
+		st = statsOf(tx)
 		return nil
 	})
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats: %w", err)
 	}
 	return st, nil
+}
+
+// statsOf reads the totals of the store in tx.
+func statsOf(tx *bolt.Tx) Stats {
+	meta := tablesOf(tx).meta()
+	if meta == nil {
+		return Stats{}
+	}
+	return Stats{
+		Instances: count(meta, countInstances),
+		Messages:  count(meta, countMessages),
+		Unread:    count(meta, countUnread),
+	}
 }

@@ -200,6 +200,7 @@ func Open(opts Options) (*Store, error) {
 		return fail("put back the files of a backup", err)
 	}
 	removePartial(dir)
+	removeCompactLeftovers(dir)
 	var wm uint64
 	if err := db.Update(func(tx *bolt.Tx) error {
 		if err := createBuckets(tx); err != nil {
@@ -242,12 +243,13 @@ func damaged(path string, err error) error {
 // openDB locks the database file at path, recovers it from the send
 // journal of the data folder dir if need be, and opens it with bbolt.
 //
-// A process that replaces the file (restore sets a damaged one aside and
-// makes a new one) does so while it holds the lock, and
-// a broker that opened the file meanwhile waits for the lock on the file
-// that is then gone from the folder: it would serve a store nobody
-// opens again, and every write acked into it would be lost. So the file
-// locked must still be the one at path, or it is opened again.
+// A process that replaces the file (compact renames its copy over it,
+// restore sets a damaged one aside and makes a new one) does so while it
+// holds the lock, and a broker that opened the file meanwhile waits for
+// the lock on the file that is then gone from the folder: it would serve
+// a store nobody opens again, and every write acked into it would be
+// lost. So the file locked must still be the one at path, or it is
+// opened again.
 func openDB(dir, path string, opts Options) (recovery, error) {
 	for tries := 1; ; tries++ {
 		rec, err := lockAndOpen(dir, path, opts)
@@ -257,14 +259,14 @@ func openDB(dir, path string, opts Options) (recovery, error) {
 		rec.abandon()
 		rec.db.Close()
 		if tries == maxReplaced {
-			return recovery{}, fmt.Errorf("%s was replaced %d times while this process waited for its lock (ipcmesh restore running again and again?): run it again once they are done", path, tries)
+			return recovery{}, fmt.Errorf("%s was replaced %d times while this process waited for its lock (ipcmesh compact or restore running again and again?): run it again once they are done", path, tries)
 		}
 	}
 }
 
 // maxReplaced bounds how often openDB opens a database file again that was
-// replaced while it waited for the lock: only a restore does that, once
-// each run.
+// replaced while it waited for the lock: only a compact or a restore does
+// that, once each run.
 const maxReplaced = 5
 
 // lockAndOpen is one try of openDB.
