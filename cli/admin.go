@@ -92,13 +92,26 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintln(tw, "instances:\tunknown (the store did not answer)")
 		fmt.Fprintln(tw, "messages:\tunknown (the store did not answer)")
 		return tw.Flush()
-	case "":
-		// A broker older than the field answers only when its store did.
-	default:
-		fmt.Fprintf(tw, "store:\t%s\n", s.Store)
 	}
 	fmt.Fprintf(tw, "instances:\t%d registered\n", deref(s.Instances))
 	fmt.Fprintf(tw, "messages:\t%d stored, %d unread\n", deref(s.Messages), deref(s.Unread))
+	// A broker older than the Store field answers only when its store
+	// did, and one whose store is kept in a cluster gives no file.
+	var store []string
+	if s.Store != "" {
+		store = append(store, s.Store)
+	}
+	if s.StoreBytes > 0 {
+		line := fmt.Sprintf("%s on disk, %s of it free", human.Size(int(s.StoreBytes)), human.Size(int(s.StoreFree)))
+		if compactPays(s.StoreBytes, s.StoreFree) {
+			// The store reuses the free pages but never gives them back.
+			line += ": ipcmesh compact gives it back to the disk (every ipcmesh process of the folder stopped)"
+		}
+		store = append(store, line)
+	}
+	if len(store) > 0 {
+		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
+	}
 	return tw.Flush()
 }
 
@@ -108,6 +121,12 @@ func deref(n *int) int {
 		return 0
 	}
 	return *n
+}
+
+// compactPays reports whether a store file of size bytes, free of them
+// free, is worth compacting: most of it free, and enough to matter.
+func compactPays(size, free int64) bool {
+	return free >= size/2 && free >= 16<<20
 }
 
 func runBackup(ctx context.Context, e Env, args []string) (err error) {
@@ -163,6 +182,66 @@ func runRestore(_ context.Context, e Env, args []string) error {
 // restoreLockWait is how long restore waits for the store's lock: enough
 // for a one-shot command's broker to finish, not for a running one.
 const restoreLockWait = 2 * time.Second
+
+// runCompact rewrites the data folder's store into a copy that holds only
+// the pages in use, and puts it in place of the file. Like restore, it
+// works on the folder directly and refuses while a broker serves it.
+func runCompact(_ context.Context, e Env, args []string) error {
+	fs := flags("compact")
+	dryRun := fs.Bool("dry-run", false, "write and check the copy, say how much it would free, and change nothing")
+	asJSON := fs.Bool("json", false, "print what was done as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("compact takes no arguments: it compacts the store of the data folder (IPC_DATA_DIR, ~/.ipcmesh by default)")
+	}
+	cfg, err := election.FromEnv(e.Getenv)
+	if err != nil {
+		return err
+	}
+	if url, _ := cfg.StoreURL(); url != "" {
+		// The folder's own database is not what its broker serves: a
+		// compact of it would say it freed the mesh's space and free none.
+		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, whose nodes keep its files (compact works on a folder's own store, the one IPC_STORE=bbolt serves)", natsstore.Redacted(url))
+	}
+	start := time.Now()
+	res, err := store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	if *asJSON {
+		return printJSON(e.Stdout, compactResult{
+			Path: res.Path, DryRun: *dryRun, Before: res.Before, After: res.After, Freed: max(res.Before-res.After, 0),
+			Messages: res.Stats.Messages, Unread: res.Stats.Unread, Instances: res.Stats.Instances,
+			TookMS: took.Milliseconds(),
+		})
+	}
+	kept := fmt.Sprintf("%s, %d unread", human.Count(res.Stats.Messages, "message"), res.Stats.Unread)
+	if *dryRun {
+		fmt.Fprintf(e.Stdout, "compacting %s would take it from %s to %s (%s); nothing was changed\n",
+			res.Path, human.Size(int(res.Before)), human.Size(int(res.After)), kept)
+		return nil
+	}
+	fmt.Fprintf(e.Stdout, "compacted %s: %s -> %s (%s kept) in %s\n",
+		res.Path, human.Size(int(res.Before)), human.Size(int(res.After)), kept, took.Round(time.Millisecond))
+	return nil
+}
+
+// compactResult is what compact --json prints.
+type compactResult struct {
+	Path      string `json:"path"`
+	DryRun    bool   `json:"dry_run,omitempty"`
+	Before    int64  `json:"before_bytes"`
+	After     int64  `json:"after_bytes"`
+	Freed     int64  `json:"freed_bytes"` // what the file gave back (with dry_run: would give)
+	Messages  int    `json:"messages"`
+	Unread    int    `json:"unread"`
+	Instances int    `json:"instances"`
+	TookMS    int64  `json:"took_ms"`
+}
 
 func runVersion(_ context.Context, e Env, args []string) error {
 	pos, err := parse(flags("version"), args)

@@ -77,6 +77,7 @@ func commands() []command {
 		{"stop", "", "stop the broker (a peer still running starts the next one)", "ipcmesh stop", runStop},
 		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", "ipcmesh backup mesh.backup", runBackup},
 		{"restore", "FILE", "replace this data folder's store with a backup (every ipcmesh process of the folder stopped)", "ipcmesh restore mesh.backup", runRestore},
+		{"compact", "[--dry-run] [--json]", "give the space the store no longer uses back to the disk (every ipcmesh process of the folder stopped)", "ipcmesh compact --dry-run", runCompact},
 		{"demo", "", "run a private mesh in a temporary folder and show it working", "ipcmesh demo", runDemo},
 		{"serve", "--http ADDR [--tls-cert F --tls-key F] [--insecure] [--allow-origin O] [--allow-host H] [--store S]", "serve the mesh over HTTP: REST, events, MCP at /mcp, and a web page (docs/HTTP.md)", "ipcmesh serve --http 127.0.0.1:8080", runServe},
 		{"cluster", "[--nodes 3] [--dir DIR]", "run a NATS JetStream cluster on this machine (loopback) and print the IPC_STORE line that puts brokers on it", "ipcmesh cluster --nodes 3", runCluster},

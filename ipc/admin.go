@@ -59,6 +59,15 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		return res, nil
 	}
 	res.Instances, res.Messages, res.Unread = &st.Instances, &st.Messages, &st.Unread
+	if f, ok := b.store.(Filed); ok {
+		// The file's size is a help, not the answer: a store that
+		// counted but cannot say it is not worth failing status for.
+		if space, err := f.Space(); err == nil {
+			res.StoreBytes, res.StoreFree = space.FileBytes, space.FreeBytes
+		} else {
+			b.log.Warn("status: the store's file size", "err", err)
+		}
+	}
 	return res, nil
 }
 

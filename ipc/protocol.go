@@ -368,6 +368,10 @@ type StatusResult struct {
 	Messages   *int   `json:"messages,omitempty"`
 	Unread     *int   `json:"unread,omitempty"`
 	SecretFrom string `json:"secret_from,omitempty"`
+	// StoreBytes and StoreFree are the size of the database file and how
+	// much of it is free; both 0 for a store kept elsewhere (a cluster).
+	StoreBytes int64 `json:"store_bytes,omitempty"`
+	StoreFree  int64 `json:"store_free_bytes,omitempty"`
 }
 
 // The states of StatusResult.Store.

@@ -80,6 +80,15 @@ type Follower interface {
 	CatchUp(ctx context.Context) error
 }
 
+// A Filed store keeps the mesh in a database file of the data folder
+// (the bbolt store; natsstore's view of the cluster is a copy, not the
+// mesh's file): status says how large the file is and how much of it is
+// free, which ipcmesh compact gives back to the disk.
+type Filed interface {
+	Store
+	Space() (store.Space, error)
+}
+
 // A Mesh is a Store that the brokers of several hosts share. The broker
 // asks it who holds a name anywhere in the mesh, and hears from it of the
 // messages other brokers stored, so that it pushes them to its own
@@ -106,4 +115,4 @@ type Mesh interface {
 	Revocations(func([]ipcmesh.AccessKey))
 }
 
-var _ Store = (*store.Store)(nil)
+var _ Filed = (*store.Store)(nil)

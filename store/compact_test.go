@@ -203,6 +203,10 @@ func TestCompact(t *testing.T) {
 	}
 	before := answersOf(t, s)
 	wantKept(t, before)
+	sp, err := s.Space()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -234,12 +238,20 @@ func TestCompact(t *testing.T) {
 		t.Errorf("the data folder holds %v after the compact, %v before", got, folder)
 	}
 
+	// Space said as much before: the file, nearly all of it free.
+	if sp.FileBytes != size || sp.FreeBytes < size-after-size/10 || sp.FreeBytes > size-after+size/10 {
+		t.Errorf("before the compact Space said %d bytes, %d of them free; the file had %d and the compact freed %d",
+			sp.FileBytes, sp.FreeBytes, size, size-after)
+	}
 	r, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	sameAnswers(t, "after the compact", answersOf(t, r), before)
+	if sp, err := r.Space(); err != nil || sp.FreeBytes > sp.FileBytes/2 {
+		t.Errorf("after the compact Space says %+v, %v: over half of the file free", sp, err)
+	}
 	// The store-wide seq goes on from where it was, and the schema mark
 	// stays, so that an older build still refuses the store.
 	if seq := send(t, r, "next", "alice", "bob", "after the compact").Message.Seq; seq <= last {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -38,4 +39,35 @@ func statsOf(tx *bolt.Tx) Stats {
 		Messages:  count(meta, countMessages),
 		Unread:    count(meta, countUnread),
 	}
+}
+
+// Space is how large the database file is and how much of it holds
+// nothing: the pages that swept messages held, which bbolt reuses for
+// what is stored next but never gives back to the disk (Compact does).
+type Space struct {
+	FileBytes int64 // the database file's size
+	FreeBytes int64 // of it, free pages and room past the last one in use
+}
+
+// Space reads the database file's size and the free pages bbolt counted
+// at its last commit: it costs a stat of the file, however much is
+// stored.
+func (s *Store) Space() (Space, error) {
+	var sp Space
+	err := s.view(func(tx *bolt.Tx) error {
+		fi, err := os.Stat(s.db.Path())
+		if err != nil {
+			return err
+		}
+		st := s.db.Stats()
+		// tx.Size is the end of the last page in use; pages pending are
+		// those freed by commits that a read still open may see.
+		used := tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(s.db.Info().PageSize)
+		sp = Space{FileBytes: fi.Size(), FreeBytes: max(fi.Size()-used, 0)}
+		return nil
+	})
+	if err != nil {
+		return Space{}, fmt.Errorf("space: %w", err)
+	}
+	return sp, nil
 }

@@ -1,0 +1,137 @@
+package main
+
+// Compact as a user runs it: a mesh whose store a burst of mail made
+// large, read and swept since, compacted with every process stopped, then
+// served again with its mail whole.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// sweptBurst stores n messages of 2 KiB to bob in the data folder dir as
+// if they had come 40 days ago, marks them read then, and sweeps them
+// now, as the broker does once they are past their retention.
+func sweptBurst(t *testing.T, dir string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().Add(-40 * 24 * time.Hour)
+	s, err := store.Open(store.Options{Dir: dir, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("a line of a long build log\n", 76)[:2048]
+	for i := 0; i < n; i += 500 {
+		var drafts []store.Draft
+		var ids []string
+		for j := i; j < min(i+500, n); j++ {
+			id := fmt.Sprintf("burst-%05d", j)
+			drafts = append(drafts, store.Draft{ID: id, From: "alice", To: "bob", Content: body})
+			ids = append(ids, id)
+		}
+		if _, err := s.Append(ctx, drafts); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Ack(ctx, "bob", ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = time.Now()
+	if _, err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompactCLI(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "alice")
+	m.mustRun("register", "bob")
+	big := strings.Repeat("the whole review, line after line\n", 1000) // 34 KB: spilled to a file
+	var sent ipc.SendResult
+	m.mustJSON(&sent, "send", "--json", "--as", "alice", "bob", big)
+	m.mustRun("send", "--as", "alice", "bob", "and a short note")
+
+	// Not while a broker serves the folder: its file cannot be swapped.
+	wantIn(t, "compact under a broker", m.mustFail("compact"), "a broker is using this data folder", "stop every ipcmesh process")
+	broker.interrupt()
+	if code := broker.wait(runTimeout); code != 0 {
+		t.Fatalf("broker exit %d", code)
+	}
+
+	sweptBurst(t, m.dir, 10000)
+	db := filepath.Join(m.dir, "ipcmesh.db")
+	size := func() int64 {
+		fi, err := os.Stat(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+
+	// The broker says how much of the file is free, and that compact
+	// gives it back.
+	broker = m.startBroker()
+	st := m.status()
+	if st.StoreBytes != before || st.StoreFree < before*3/4 {
+		t.Errorf("status says the store is %d bytes, %d of them free; the file has %d, nearly all free", st.StoreBytes, st.StoreFree, before)
+	}
+	wantIn(t, "status", m.mustRun("status").stdout, "of it free: ipcmesh compact gives it back")
+	broker.interrupt()
+	if code := broker.wait(runTimeout); code != 0 {
+		t.Fatalf("broker exit %d", code)
+	}
+	before = size()
+
+	dry := m.mustRun("compact", "--dry-run").stdout
+	wantIn(t, "compact --dry-run", dry, "compacting "+db+" would take it from ", "(2 messages, 2 unread); nothing was changed")
+	if size() != before {
+		t.Fatalf("compact --dry-run changed the file from %d to %d bytes", before, size())
+	}
+
+	out := m.mustRun("compact").stdout
+	re := regexp.MustCompile(`^compacted ` + regexp.QuoteMeta(db) + `: \d+\.\d MiB -> \d+\.\d KiB \(2 messages, 2 unread kept\) in \d`)
+	if !re.MatchString(out) {
+		t.Errorf("compact printed %q, want it to match %s", out, re)
+	}
+	after := size()
+	t.Logf("compacted %d -> %d bytes", before, after)
+	if after > before/10 {
+		t.Errorf("compact took the file from %d to %d bytes only", before, after)
+	}
+	var res struct {
+		Before int64 `json:"before_bytes"`
+		After  int64 `json:"after_bytes"`
+		Unread int   `json:"unread"`
+	}
+	m.mustJSON(&res, "compact", "--json")
+	if res.Before != after || res.After > after || res.Unread != 2 {
+		t.Errorf("compact --json of a compacted store: %+v, want before_bytes %d and 2 unread", res, after)
+	}
+
+	// A broker started afterwards serves the mail as it was.
+	m.startBroker()
+	if got := m.mustRun("fetch", "--as", "bob", sent.Message.ID).stdout; got != big+"\n" {
+		t.Errorf("fetch of the large message after the compact printed %d bytes, want its %d", len(got), len(big))
+	}
+	wantIn(t, "check after the compact", m.mustRun("check", "--as", "bob").stdout, "and a short note", sent.Message.ID)
+
+	m.usageFails("compact", "extra")
+	// A host whose mesh is kept in a cluster: the folder's own file is
+	// not the mesh's, and compacting it would free none of its space.
+	wantIn(t, "compact on a cluster host", m.withEnv("IPC_STORE=nats://127.0.0.1:4222").mustFail("compact"), "NATS cluster", "IPC_STORE=bbolt")
+}
