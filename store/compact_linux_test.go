@@ -1,7 +1,14 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,5 +36,71 @@ func TestCompactOverAPendingJournal(t *testing.T) {
 	defer s.Close()
 	if got := unreadIDs(t, s, "bob"); !slices.Equal(got, sent(5)) {
 		t.Fatalf("bob's unread after the compact: %v, want the journaled sends %v", got, sent(5))
+	}
+}
+
+const compactChild = "IPCMESH_STORE_COMPACT_DIR"
+
+// A compact whose copy finds no room on the disk (here a file size limit,
+// which fails a write past it as a full disk does) says so, naming the
+// folder to free space in, and leaves the store as it was and no copy.
+func TestCompactWithoutRoom(t *testing.T) {
+	if dir := os.Getenv(compactChild); dir != "" {
+		// The child: only the copy is written, and it finds no room.
+		var lim syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 256 << 10, Max: lim.Max}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Compact(dir, CompactOptions{LockTimeout: time.Second})
+		if err == nil || !strings.Contains(err.Error(), "no room for the copy") || !strings.Contains(err.Error(), "free space in "+dir) {
+			t.Fatalf("compact without room: %v, want it to say there is no room and where", err)
+		}
+		return
+	}
+	s, _ := openTest(t, nil)
+	register(t, s, "bob")
+	body := strings.Repeat("x", 2000)
+	for i := range 4 {
+		drafts := make([]Draft, 200)
+		for j := range drafts {
+			drafts[j] = Draft{ID: fmt.Sprintf("m%d-%d", i, j), From: "alice", To: "bob", Content: body}
+		}
+		if _, err := s.Append(context.Background(), drafts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := s.Dir()
+	path := filepath.Join(dir, dbFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := names(t, dir)
+
+	startChild(t, "TestCompactWithoutRoom", compactChild, dir).finish(t)
+
+	if now, err := os.ReadFile(path); err != nil || !bytes.Equal(now, data) {
+		t.Errorf("a compact without room changed the database file (%v)", err)
+	}
+	if got := names(t, dir); !slices.Equal(got, folder) {
+		t.Errorf("a compact without room left %v in the data folder, which held %v", got, folder)
+	}
+	r, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if after, err := r.Stats(); err != nil || after != before {
+		t.Errorf("the store after a compact without room: %+v, %v; want %+v", after, err, before)
 	}
 }
