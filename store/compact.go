@@ -209,9 +209,11 @@ func compactCopy(src *bolt.DB, dir string) (dst *bolt.DB, path string, err error
 			NoGrowSync:     true,
 			NoFreelistSync: true,
 			FreelistType:   bolt.FreelistMapType,
+			// The file, kept to be synced once the copy is whole.
 			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-				file, err = os.OpenFile(name, flag, perm)
-				return file, err
+				f, err := os.OpenFile(name, flag, perm)
+				file = f
+				return f, err
 			},
 		})
 	}
