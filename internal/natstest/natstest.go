@@ -113,8 +113,12 @@ func (c *Cluster) Close() {
 	}
 }
 
-// Main runs the tests of m and then closes c: a TestMain of one line.
+// Main runs the tests of m and then closes c: a TestMain of one line. In
+// a child process that StartProcs started, it runs that node instead.
 func Main(m *testing.M, c *Cluster) int {
+	if config := os.Getenv(nodeEnv); config != "" {
+		return runNode(config)
+	}
 	code := m.Run()
 	c.Close()
 	return code
