@@ -279,7 +279,7 @@ func unavailable(what string, err error) error {
 	why := "the NATS cluster did not acknowledge it"
 	switch {
 	case retryable(err):
-		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off) or is unreachable"
+		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off), is electing a new leader (for up to 10 s after one of its servers stopped), or is unreachable"
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):
 		why = "this broker is not connected to the NATS cluster (its servers are down or unreachable)"
 	}

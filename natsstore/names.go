@@ -232,33 +232,85 @@ func (l *leases) claim(ctx context.Context, name string) error {
 // take creates the lease on name. The bucket's reads may be served by a
 // replica a moment behind its leader, so a release that was just made may
 // not be seen yet: kv.Create then says the key exists. A refusal is
-// believed only once it has held for staleReads; the create itself is
-// decided by the leader, so two brokers never both take the name.
+// believed only once it has held for staleReads, and only on the answer
+// of a read that names another host: a read that got no answer (a
+// replica stopped, or cut off) says nothing of who holds the name, and
+// believing it refused the name to the very host that held it. The
+// create itself is decided by the leader, so two brokers never both take
+// the name. A cluster that does not answer, as while it elects the
+// bucket's leader after the server that led it died (seconds, with its
+// quorum whole), is asked again until ctx ends: one try failed every
+// command of every host for as long as the election lasted.
 func (l *leases) take(ctx context.Context, name string) (uint64, error) {
-	deadline := time.Now().Add(staleReads)
+	var heldSince time.Time // when a read first named another host
+	var last error          // the last answer that was no answer
 	for {
-		rev, err := l.kv.Create(ctx, name, []byte(l.owner))
-		if err == nil {
+		rev, err := l.try(ctx, func(ctx context.Context) (uint64, error) { return l.kv.Create(ctx, name, []byte(l.owner)) })
+		switch {
+		case err == nil:
 			return rev, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
+		case errors.Is(err, jetstream.ErrKeyExists) || changedMeanwhile(err):
+			// The lease of this host's previous broker, which was lost:
+			// its successor takes the lease over rather than wait for
+			// its TTL.
+			var e jetstream.KeyValueEntry
+			e, err = l.get(ctx, name)
+			switch {
+			case err == nil && string(e.Value()) == l.owner:
+				return e.Revision(), nil
+			case err == nil:
+				if heldSince.IsZero() {
+					heldSince = time.Now()
+				}
+				if time.Since(heldSince) >= staleReads {
+					return 0, ipcmesh.Errorf(ipcmesh.CodeNameTaken, "%q is held by the broker of another host", name)
+				}
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+				// Released between the two: create it again.
+			case !retryable(err):
+				return 0, unavailable("could not hold the name "+name+" for this host", err)
+			default:
+				last = err
+			}
+		case !retryable(err):
 			return 0, unavailable("could not hold the name "+name+" for this host", err)
-		}
-		// The lease of this host's previous broker, which was lost: its
-		// successor takes the lease over rather than wait for its TTL.
-		e, gerr := l.kv.Get(ctx, name)
-		if gerr == nil && string(e.Value()) == l.owner {
-			return e.Revision(), nil
-		}
-		if time.Now().After(deadline) {
-			return 0, ipcmesh.Errorf(ipcmesh.CodeNameTaken, "%q is held by the broker of another host", name)
+		default:
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			return 0, unavailable("could not hold the name "+name+" for this host", ctx.Err())
+			if last == nil {
+				last = ctx.Err()
+			}
+			return 0, unavailable("could not hold the name "+name+" for this host", last)
 		case <-time.After(staleReads / 10):
 		}
 	}
+}
+
+// changedMeanwhile tells the answer of a create that found the key's
+// last revision other than the one it read, which the client library
+// passes on as it is when the key had been deleted (a released lease):
+// the key was written since, as by a try of this very take whose answer
+// was lost. Which host holds it is read, as when it exists.
+func changedMeanwhile(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// try makes one request of take, bounded by publishAttempt: a request in
+// flight to a server that stopped is never answered, and the next may
+// reach another.
+func (l *leases) try(ctx context.Context, f func(context.Context) (uint64, error)) (uint64, error) {
+	actx, cancel := context.WithTimeout(ctx, publishAttempt)
+	defer cancel()
+	return f(actx)
+}
+
+func (l *leases) get(ctx context.Context, name string) (jetstream.KeyValueEntry, error) {
+	actx, cancel := context.WithTimeout(ctx, publishAttempt)
+	defer cancel()
+	return l.kv.Get(actx, name)
 }
 
 // staleReads bounds how long a replica of the names bucket may lag behind
