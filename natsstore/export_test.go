@@ -7,3 +7,6 @@ func (s *Store) StopFollowing() {
 	s.cc.Stop()
 	<-s.cc.Closed()
 }
+
+// ConnectedServer names the NATS server the store's connection is on.
+func (s *Store) ConnectedServer() string { return s.nc.ConnectedServerName() }

@@ -137,6 +137,13 @@ func ParseURL(s string) ([]string, error) {
 // connect dials the cluster. The connection reconnects for ever: a broker
 // outlives any one server, and a cluster that is down for a while makes
 // writes fail (unavailable), not the broker stop.
+// pingInterval and maxPingsOut bound how long the connection stays with
+// a server that does not answer (connect).
+const (
+	pingInterval = time.Second
+	maxPingsOut  = 2
+)
+
 func connect(o Options, name string) (*nats.Conn, error) {
 	urls, err := ParseURL(o.URL)
 	if err != nil {
@@ -160,6 +167,14 @@ func connect(o Options, name string) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
+		// A server that hangs, or is cut off without a reset, keeps the
+		// connection open and answers nothing on it: the library's
+		// default ping (every 2 minutes, 2 unanswered) left every write
+		// of this broker failing that long while the rest of the cluster
+		// served. Pinged every second, it is given up within about 3 s
+		// and the connection moves to another server.
+		nats.PingInterval(pingInterval),
+		nats.MaxPingsOutstanding(maxPingsOut),
 	}
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))

@@ -133,6 +133,18 @@ func (p *Procs) Kill(i int) {
 	cmd.Wait()
 }
 
+// Index returns the index of the node named name.
+func (p *Procs) Index(name string) int {
+	p.tb.Helper()
+	for i, nc := range p.cfgs {
+		if nc.Name == name {
+			return i
+		}
+	}
+	p.tb.Fatalf("no node is named %q", name)
+	return -1
+}
+
 // Restart starts node i, on its ports with its data, and returns once it
 // accepts connections.
 func (p *Procs) Restart(i int) {

@@ -1,0 +1,47 @@
+//go:build unix
+
+package natsstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
+	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// TestWritesGoOnWhileTheServerOfTheConnectionHangs: the NATS server a
+// broker is connected to stops (SIGSTOP: a host that hangs, or is cut off
+// without a reset), and its two peers, a quorum, carry on. The broker's
+// writes must reach them: its connection waited for the client library's
+// default ping, 2 minutes, before it gave up the server, and every write
+// of that host failed meanwhile, with the cluster whole but for one.
+func TestWritesGoOnWhileTheServerOfTheConnectionHangs(t *testing.T) {
+	nats := natstest.StartProcs(t)
+	// Longer than an election, shorter than the library's ping: the
+	// write fails only if the connection sticks to the stopped server.
+	a := openOnProcs(t, nats, shared.Prefix(), func(o *natsstore.Options) { o.WriteTimeout = 40 * time.Second })
+	mustAppendTo(t, a, draft("before", "alice", "bob", "with every server up"))
+	frozen := nats.Index(a.ConnectedServer())
+	nats.Freeze(frozen)
+	t.Cleanup(func() { nats.Thaw(frozen) })
+	start := time.Now()
+	mustAppendTo(t, a, draft("during", "alice", "bob", "with the server of the connection stopped"))
+	t.Logf("acked %v after the server was stopped", time.Since(start).Round(time.Millisecond))
+	if n, err := a.UnreadCount("bob"); err != nil || n != 2 {
+		t.Errorf("bob's unread = %d, %v; want both messages", n, err)
+	}
+}
+
+func mustAppendTo(t *testing.T, s *natsstore.Store, d store.Draft) {
+	t.Helper()
+	ds, err := s.Append(context.Background(), []store.Draft{d})
+	if err != nil {
+		t.Fatalf("Append %s: %v", d.ID, err)
+	}
+	if ds[0].Err != nil {
+		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
+	}
+}
