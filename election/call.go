@@ -58,6 +58,13 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 // callOn sends a request on c and waits for its answer at most due: past
 // that, it fails with ErrNotAnswering unless ctx ended first.
 func (p *Peer) callOn(ctx context.Context, c *ipc.Client, due time.Duration, op string, in, out any) error {
+	if c.Broker().Cluster {
+		// A broker on a NATS cluster may wait out a leader's election
+		// before it answers, as long as a write of the cluster may wait:
+		// told "did not answer, kill it" then, a person killed a broker
+		// that was about to answer.
+		due += natsstore.DefaultWriteTimeout
+	}
 	dueAt := time.Now().Add(due)
 	cctx, cancel := context.WithDeadline(ctx, dueAt)
 	defer cancel()

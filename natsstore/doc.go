@@ -44,7 +44,8 @@
 //   - A write is acknowledged only after the cluster acked its event at the
 //     stream's replication level (a majority of the replicas have it) and
 //     this broker's view applied it. A cluster without quorum acks nothing:
-//     writes fail with unavailable after Options.WriteTimeout (a large
+//     writes fail with unavailable after Options.WriteTimeout (12 s,
+//     which outlasts the election of a leader after a server died; a large
 //     event's body has as long again, and a second for every 256 KiB, for
 //     its upload), and nothing is reported stored that the cluster does
 //     not hold.

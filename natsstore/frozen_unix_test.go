@@ -45,3 +45,31 @@ func mustAppendTo(t *testing.T, s *natsstore.Store, d store.Draft) {
 		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
 	}
 }
+
+// TestWriteWaitsAsLongAsAnElection: every server of the cluster stops
+// answering for 7 s, longer than a write waited (5 s) and shorter than an
+// election may last after the server that led the log died (up to 9 s
+// without a heartbeat, then the vote), which a cluster whose quorum is
+// whole goes through whenever a server dies. A write made meanwhile, with
+// the defaults, is acked once the servers answer: it failed with
+// unavailable while the kill of one server of three was being handled.
+func TestWriteWaitsAsLongAsAnElection(t *testing.T) {
+	nats := natstest.StartProcs(t)
+	a := openOnProcs(t, nats, shared.Prefix(), nil)
+	mustAppendTo(t, a, draft("before", "alice", "bob", "with every server up"))
+	for i := range 3 {
+		nats.Freeze(i)
+	}
+	thawed := make(chan struct{})
+	go func() {
+		defer close(thawed)
+		time.Sleep(7 * time.Second) // the outage itself, not a wait for an event
+		for i := range 3 {
+			nats.Thaw(i)
+		}
+	}()
+	t.Cleanup(func() { <-thawed })
+	start := time.Now()
+	mustAppendTo(t, a, draft("during", "alice", "bob", "while no server answers"))
+	t.Logf("acked %v after the servers stopped answering", time.Since(start).Round(time.Millisecond))
+}

@@ -43,7 +43,8 @@ type Options struct {
 	// which every broker must share. 0: the mesh's, or DefaultLeaseTTL
 	// for a new one.
 	LeaseTTL time.Duration
-	// WriteTimeout bounds one write's wait for the cluster's ack (5 s).
+	// WriteTimeout bounds one write's wait for the cluster's ack
+	// (DefaultWriteTimeout).
 	// A cluster without quorum never acks: past this the write fails with
 	// unavailable. A large event's body is uploaded first, with this and a
 	// second for every 256 KiB of it.
@@ -63,7 +64,7 @@ func (o Options) withDefaults() Options {
 	o.Replicas = max(o.Replicas, 0)
 	o.LeaseTTL = max(o.LeaseTTL, 0)
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = 5 * time.Second
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	return o
 }
@@ -73,6 +74,16 @@ const (
 	DefaultReplicas = 3
 	DefaultLeaseTTL = 15 * time.Second
 )
+
+// DefaultWriteTimeout is how long a write waits for the cluster's ack
+// unless Options.WriteTimeout says otherwise. When a server of the
+// cluster dies, the streams it led have no leader until its peers have
+// missed its heartbeats for 4 to 9 s (Raft's election timeout, NATS's)
+// and voted: a write waits that out, with time for its connection to
+// leave a server that hangs (pingInterval), since the cluster has its
+// quorum and will ack. At 5 s, the writes made early in an election
+// failed with unavailable after one server of three was killed.
+const DefaultWriteTimeout = 12 * time.Second
 
 // IsURL reports whether s names a NATS cluster rather than the default
 // bbolt store: IPC_STORE and --store take either.
