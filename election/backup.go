@@ -25,9 +25,13 @@ func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
 		return 0, err
 	}
 	// Move only what a broker on our own data folder wrote: a path from a
-	// broker is no instruction to move any other file of this user.
+	// broker is no instruction to move any other file of this user. The
+	// folders are compared as folders, not as strings: the broker spells
+	// the data folder as the peer that started it did, and one folder has
+	// many spellings (on Windows c:\ and C:\, any case, an 8.3 short
+	// name; anywhere, a link to it).
 	backups := filepath.Join(p.cfg.DataDir, "backups")
-	if filepath.Dir(r.Path) != backups {
+	if !sameFolder(filepath.Dir(r.Path), backups) {
 		return 0, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
 	}
 	if err := moveFile(r.Path, dst); err != nil {

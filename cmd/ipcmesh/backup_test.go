@@ -96,3 +96,33 @@ func TestBackupRefusesTheDataFolder(t *testing.T) {
 	}
 	wantIn(t, "check after the broker stopped", m.mustRun("check", "--as", "bob").stdout, "before the backup", "after the backup")
 }
+
+// A backup run with another spelling of the data folder than the one its
+// broker was started with is the folder's backup all the same. The broker
+// names its copy as it spells the folder, and the command compared that
+// name with its own as strings: on Windows, where c:\ and C:\ and any
+// case of a path name one folder, a terminal that typed the folder
+// otherwise than the assistant that started the broker was told the
+// broker served another data folder, and the copy stayed in backups/. A
+// link to the folder is that other spelling here.
+func TestBackupThroughAnotherSpellingOfTheFolder(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "alice")
+	m.mustRun("send", "--as", "alice", "bob", "before the backup")
+	link := filepath.Join(t.TempDir(), "mesh")
+	if err := os.Symlink(m.dir, link); err != nil {
+		t.Skipf("no link to the data folder: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), "mesh.backup")
+	if r := m.withEnv("IPC_DATA_DIR="+link).run("backup", dst); r.code != 0 {
+		t.Fatalf("backup through a link to the data folder:\n%s", r)
+	}
+	if _, err := os.Stat(dst); err != nil {
+		t.Errorf("no backup at %s: %v", dst, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("the backup left %d files in the data folder's backups/: %v", len(left), left)
+	}
+}
