@@ -98,8 +98,11 @@ func (k Keyring) DropRename(old string) error {
 	return nil
 }
 
+// readRename reads the pending rename kept at path. On Windows a file
+// being replaced (KeepRename in another process) cannot be opened for a
+// moment: that is tried again, not taken for no rename.
 func readRename(path string) (PendingRename, bool) {
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadFile(path)
 	if err != nil {
 		return PendingRename{}, false
 	}
