@@ -96,6 +96,25 @@ func (m *mesh) withPort(port int) *mesh {
 	return &c
 }
 
+// stallingAfter returns m reached through a relay that passes the
+// handshake and the first n requests after it, then holds every request
+// unanswered: a broker stopped, or stalled on its disk, between a
+// command's resume and what it asked for.
+func (m *mesh) stallingAfter(t *testing.T, n int) *mesh {
+	t.Helper()
+	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
+	r.Stall(n)
+	_, port, err := net.SplitHostPort(r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.withPort(p)
+}
+
 // withEnv adds environment settings.
 func (m *mesh) withEnv(env ...string) *mesh {
 	c := *m

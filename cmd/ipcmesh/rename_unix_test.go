@@ -3,8 +3,6 @@
 package main
 
 import (
-	"net"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,14 +110,8 @@ func TestRenameCommandUnansweredSaysRunItAgain(t *testing.T) {
 	m.startBroker()
 	m.mustRun("register", "carol")
 	m.mustRun("send", "--as", "alice", "carol", "before")
-	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
-	r.Stall(1) // the resume passes, the rename does not
-	_, port, err := net.SplitHostPort(r.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(port)
-	msg := m.withPort(n).mustFail("rename", "caroline")
+	// The resume passes, the rename does not.
+	msg := m.stallingAfter(t, 1).mustFail("rename", "caroline")
 	for _, want := range []string{"did not answer rename", "may still be carried out", "run the same rename again", "it is done once"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("a rename that got no answer: %q does not say %q", msg, want)

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // TestUnansweredSendNamesItsID: a send whose broker answers the handshake
@@ -21,14 +17,8 @@ func TestUnansweredSendNamesItsID(t *testing.T) {
 	m.startBroker()
 	m.mustRun("register", "bob")
 	m.mustRun("register", "alice")
-	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
-	r.Stall(1) // the resume passes, the send does not
-	_, port, err := net.SplitHostPort(r.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(port)
-	msg := m.withPort(n).mustFail("send", "--as", "alice", "bob", "deploy done")
+	// The resume passes, the send does not.
+	msg := m.stallingAfter(t, 1).mustFail("send", "--as", "alice", "bob", "deploy done")
 	for _, want := range []string{"did not answer send", "may still go once the broker answers again"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("a send that got no answer: %q does not say %q", msg, want)
@@ -56,14 +46,8 @@ func TestUnansweredBroadcastNamesItsID(t *testing.T) {
 	m.mustRun("register", "bob")
 	m.mustRun("register", "carol")
 	m.mustRun("register", "alice")
-	r := testbin.StartRelay(t, testbin.FreeAddr(t), m.addr())
-	r.Stall(1) // the resume passes, the broadcast does not
-	_, port, err := net.SplitHostPort(r.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(port)
-	msg := m.withPort(n).mustFail("broadcast", "--as", "alice", "deploy done")
+	// The resume passes, the broadcast does not.
+	msg := m.stallingAfter(t, 1).mustFail("broadcast", "--as", "alice", "deploy done")
 	for _, want := range []string{"did not answer broadcast", "the broadcast may still go once the broker answers again"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("a broadcast that got no answer: %q does not say %q", msg, want)
