@@ -41,20 +41,11 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	}
 	given := req.ID != ""
 	if !given {
-		// Made here rather than by the peer, so that the error of a send
-		// that got no answer can name it.
 		req.ID = ipc.NewID()
 	}
 	r, err := p.SendMessage(ctx, req)
 	if errors.Is(err, election.ErrNotAnswering) {
-		// A broker that was stopped (Ctrl-Z) or stalled reads the request
-		// once it goes on, and stores it: sent again under another id, the
-		// message would arrive twice.
-		again := "run the same command again: its --id stores it once"
-		if !given {
-			again = fmt.Sprintf("run the command again with --id %s, which stores it once", req.ID)
-		}
-		return fmt.Errorf("%w; the message may still go once the broker answers again: to be sure it goes, %s", err, again)
+		return unanswered(err, "the message", req.ID, given)
 	}
 	if err != nil {
 		return err
@@ -109,6 +100,20 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 		req.Content = string(b)
 	}
 	return nil
+}
+
+// unanswered is the error of a send or broadcast (what) whose broker did
+// not answer. A broker that was stopped (Ctrl-Z) or stalled reads the
+// request once it goes on, and stores it: sent again under another id,
+// every copy would arrive twice. So the command makes the id itself when
+// the user gave none (given), rather than leaving it to the peer, and the
+// error names it.
+func unanswered(err error, what, id string, given bool) error {
+	again := "run the same command again: its --id stores it once"
+	if !given {
+		again = fmt.Sprintf("run the command again with --id %s, which stores it once", id)
+	}
+	return fmt.Errorf("%w; %s may still go once the broker answers again: to be sure it goes, %s", err, what, again)
 }
 
 // checkMessageID checks the --id of send or broadcast: an id the command
@@ -236,20 +241,11 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 	defer closeAll(p, &err)
 	given := req.ID != ""
 	if !given {
-		// Made here rather than by the peer, so that the error of a
-		// broadcast that got no answer can name it.
 		req.ID = ipc.NewID()
 	}
 	r, err := p.BroadcastMessage(ctx, req)
 	if errors.Is(err, election.ErrNotAnswering) {
-		// A broker that was stopped (Ctrl-Z) or stalled reads the request
-		// once it goes on, and stores every copy: sent again under another
-		// id, each recipient would get it twice.
-		again := "run the same command again: its --id stores it once"
-		if !given {
-			again = fmt.Sprintf("run the command again with --id %s, which stores it once", req.ID)
-		}
-		return fmt.Errorf("%w; the broadcast may still go once the broker answers again: to be sure it goes, %s", err, again)
+		return unanswered(err, "the broadcast", req.ID, given)
 	}
 	if err != nil {
 		return err
