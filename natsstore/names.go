@@ -307,6 +307,7 @@ func (l *leases) try(ctx context.Context, f func(context.Context) (uint64, error
 	return f(actx)
 }
 
+// get reads the lease on name, bounded as try bounds a create.
 func (l *leases) get(ctx context.Context, name string) (jetstream.KeyValueEntry, error) {
 	actx, cancel := context.WithTimeout(ctx, publishAttempt)
 	defer cancel()

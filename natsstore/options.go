@@ -145,9 +145,6 @@ func ParseURL(s string) ([]string, error) {
 	return urls, nil
 }
 
-// connect dials the cluster. The connection reconnects for ever: a broker
-// outlives any one server, and a cluster that is down for a while makes
-// writes fail (unavailable), not the broker stop.
 // pingInterval and maxPingsOut bound how long the connection stays with
 // a server that does not answer (connect).
 const (
@@ -155,6 +152,9 @@ const (
 	maxPingsOut  = 2
 )
 
+// connect dials the cluster. The connection reconnects for ever: a broker
+// outlives any one server, and a cluster that is down for a while makes
+// writes fail (unavailable), not the broker stop.
 func connect(o Options, name string) (*nats.Conn, error) {
 	urls, err := ParseURL(o.URL)
 	if err != nil {
