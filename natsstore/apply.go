@@ -67,7 +67,7 @@ func (s *Store) handle(msg jetstream.Msg) {
 			return
 		}
 	}
-	s.applyLocked(seq, msg.Data())
+	s.applyLocked(seq, meta.Timestamp, msg.Data())
 }
 
 // catchUpAfter is how long a write waits for the consumer to bring its
@@ -121,7 +121,7 @@ func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
 		if err != nil {
 			return fmt.Errorf("read event %d of the log: %w", seq, err)
 		}
-		s.applyLocked(seq, raw.Data)
+		s.applyLocked(seq, raw.Time, raw.Data)
 	}
 	return nil
 }
@@ -157,11 +157,11 @@ func (s *Store) readEvent(ctx context.Context, seq uint64) (*jetstream.RawStream
 	}
 }
 
-// applyLocked applies event seq, whose message holds data, to the view
-// and hands the outcome to the write waiting for it, or to the broker as
+// applyLocked applies event seq, whose message holds data and which the
+// cluster stored at stored (by its own clock), to the view and hands the outcome to the write waiting for it, or to the broker as
 // the mail of another. s.applyMu is held: the log is applied in order,
 // one event at a time.
-func (s *Store) applyLocked(seq uint64, data []byte) {
+func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 	if s.failure() != nil {
 		return
 	}
@@ -177,16 +177,22 @@ func (s *Store) applyLocked(seq uint64, data []byte) {
 			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which this view cannot read", seq, ev.ID))
 			return
 		}
-		data, err := s.blob(ev.ID)
+		id := ev.ID
+		data, err := s.blob(id)
 		if err == nil {
 			err = json.Unmarshal(data, &ev)
 		}
 		if err != nil {
-			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which does not give it: %w", seq, ev.ID, err))
+			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which does not give it: %w", seq, id, err))
+			return
+		}
+		if err := s.recordBody(id); err != nil {
+			s.fail(fmt.Errorf("event %d of the log: %w", seq, err))
 			return
 		}
 	}
 	s.sweepAt(ev.Time, ev.Keep)
+	s.sweepBodiesAt(stored)
 	s.clock.Store(&ev.Time)
 	o := s.apply(ev)
 	s.clock.Store(nil)

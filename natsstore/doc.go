@@ -100,5 +100,8 @@
 // the views, and the stream keeps every event so that a new broker can
 // build its view), and events too large for one NATS message (a large
 // message or shared value) are kept in the object store PREFIX-bodies for
-// as long as the log.
+// as long as the log. A body is uploaded before its event is published;
+// one whose event never was (the write failed between the two, or its
+// broker died there) is named by nothing, and the views remove it once it
+// is a day old by the cluster's clock (DefaultOrphanAge).
 package natsstore

@@ -1,5 +1,7 @@
 package natsstore
 
+import "time"
+
 // StopFollowing stops the consumer that brings the log to the view, as
 // one is stopped for seconds while it is made anew after its server
 // died: the view then lags the log until something reads it.
@@ -10,3 +12,10 @@ func (s *Store) StopFollowing() {
 
 // ConnectedServer names the NATS server the store's connection is on.
 func (s *Store) ConnectedServer() string { return s.nc.ConnectedServerName() }
+
+// SweepBodiesAfter makes the views sweep the bodies bucket at every event,
+// of the objects older than age that no event names.
+func SweepBodiesAfter(o *Options, age time.Duration) {
+	o.orphanAge = age
+	o.bodySweepEvery = time.Nanosecond
+}

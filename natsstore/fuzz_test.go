@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -58,7 +59,7 @@ func FuzzApply(f *testing.F) {
 		seq++
 		s.seq.Store(seq - 1)
 		s.applyMu.Lock()
-		s.applyLocked(seq, data)
+		s.applyLocked(seq, time.Time{}, data)
 		s.applyMu.Unlock()
 		if s.failure() == nil && s.applied() != seq {
 			t.Fatalf("event %d neither applied nor stopped the view", seq)

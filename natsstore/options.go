@@ -53,6 +53,11 @@ type Options struct {
 	// Store.Dir, of what the cluster holds, which every read is served
 	// from. Its limits and retention periods are the mesh's.
 	Store store.Options
+
+	// orphanAge and bodySweepEvery time the sweep of the bodies bucket
+	// (DefaultOrphanAge, DefaultBodySweepEvery); tests shorten them.
+	orphanAge      time.Duration
+	bodySweepEvery time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +70,12 @@ func (o Options) withDefaults() Options {
 	o.LeaseTTL = max(o.LeaseTTL, 0)
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.orphanAge <= 0 {
+		o.orphanAge = DefaultOrphanAge
+	}
+	if o.bodySweepEvery <= 0 {
+		o.bodySweepEvery = DefaultBodySweepEvery
 	}
 	return o
 }

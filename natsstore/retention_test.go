@@ -38,7 +38,7 @@ func viewOf(t *testing.T, keep time.Duration, events []event) *store.Store {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.applyLocked(uint64(i+1), data)
+		s.applyLocked(uint64(i+1), time.Time{}, data)
 	}
 	if err := s.failure(); err != nil {
 		t.Fatal(err)

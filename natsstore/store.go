@@ -61,6 +61,10 @@ type Store struct {
 	dead     chan struct{} // closed once the view failed
 	quit     chan struct{} // closed by Close
 
+	bodies         map[string]bool // the large events the view applied (bodies.go), under mu
+	sweepingBodies atomic.Bool
+	sweeps         sync.WaitGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -78,6 +82,11 @@ type mark struct {
 	Created time.Time `json:"created"`
 	Applied uint64    `json:"applied"`
 	Swept   time.Time `json:"swept"`
+	// BodiesKnown says that the view recorded every large event it
+	// applied from the log's first event: a view an older broker built
+	// did not, and does not sweep the bodies bucket (sweepBodiesAt).
+	BodiesKnown bool      `json:"bodies_known,omitempty"`
+	BodiesSwept time.Time `json:"bodies_swept,omitzero"`
 }
 
 // Open connects to the cluster, creates the mesh's stream and buckets if
@@ -239,7 +248,7 @@ func (s *Store) openView(info *jetstream.StreamInfo) error {
 			return fmt.Errorf("remove the view %s to build it anew: %w", s.viewDir, rerr)
 		}
 		s.log.Info("building the view anew from the log", "view", s.viewDir, "why", err, "events", info.State.LastSeq)
-		m = mark{Stream: s.stream, Created: info.Created}
+		m = mark{Stream: s.stream, Created: info.Created, BodiesKnown: true}
 	}
 	vo := s.opts.Store
 	vo.Dir = s.viewDir
@@ -251,10 +260,14 @@ func (s *Store) openView(info *jetstream.StreamInfo) error {
 		if rerr := os.RemoveAll(s.viewDir); rerr != nil {
 			return fmt.Errorf("remove the view %s to build it anew: %w", s.viewDir, rerr)
 		}
-		m = mark{Stream: s.stream, Created: info.Created}
+		m = mark{Stream: s.stream, Created: info.Created, BodiesKnown: true}
 		view, err = store.Open(vo)
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.loadBodies(); err != nil {
+		view.Close()
 		return err
 	}
 	s.view = view
@@ -469,6 +482,7 @@ func (s *Store) Close() error {
 			s.cc.Stop()
 			<-s.cc.Closed()
 		}
+		s.sweeps.Wait()
 		var errs []error
 		if s.view != nil {
 			errs = append(errs, s.saveMark(), s.view.Close())

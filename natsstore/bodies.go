@@ -1,0 +1,184 @@
+package natsstore
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A large event's body is put in the object store before the event that
+// names it is published. When the upload succeeds and the publish does not
+// (the cluster lost its quorum, the broker was killed in between), the
+// object is named by nothing and would stay for as long as the bucket. The
+// views sweep such objects away: each records the id of every large event
+// it applied (in its folder, file "bodies"), and, every bodySweepEvery of
+// the log's time, removes the objects older than orphanAge that no event
+// it applied names.
+
+// DefaultOrphanAge is how old an object of the bodies bucket that no event
+// names must be before a sweep removes it. Its event, if it is ever
+// published, is published within a write's time of its upload (12 s, and
+// a second for every 256 KiB), and acked within that; the age is measured
+// by the cluster's own clocks (the object's and the log's timestamps), so
+// the hosts' clocks do not count, and it is long enough to outlast any
+// skew between the servers' clocks and a publish that a server took while
+// cut off from its quorum and that is committed only once the cluster
+// heals. Removing an object an event names would stop every view that has
+// not read it yet.
+const DefaultOrphanAge = 24 * time.Hour
+
+// DefaultBodySweepEvery is how often, in the log's time, a view looks for
+// objects no event names: the sweep lists the bodies bucket, which holds
+// one entry per large event, so it is made rarely, never per write.
+const DefaultBodySweepEvery = time.Hour
+
+// bodiesFile names the file of a view's folder that records the ids of
+// the large events it applied.
+const bodiesFile = "bodies"
+
+// loadBodies reads the ids of the large events the view applied.
+func (s *Store) loadBodies() error {
+	s.bodies = make(map[string]bool)
+	f, err := os.Open(filepath.Join(s.viewDir, bodiesFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the large events the view applied: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if id := strings.TrimSpace(sc.Text()); id != "" {
+			s.bodies[id] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read the large events the view applied in %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// recordBody records that the view applied the large event id. It is on
+// disk before the view's place in the log moves past the event: a sweep
+// must never find an object the log names missing from the record. A
+// line cut short by a crash is followed by the whole id when the event is
+// applied again.
+func (s *Store) recordBody(id string) error {
+	s.mu.Lock()
+	known := s.bodies[id]
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(s.viewDir, bodiesFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("record the large event %s: %w", id, err)
+	}
+	_, err = f.WriteString("\n" + id + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("record the large event %s: %w", id, err)
+	}
+	s.mu.Lock()
+	s.bodies[id] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// sweepBodiesAt starts a sweep of the bodies bucket when the log's time,
+// stored (the time the cluster stored the event being applied), has moved
+// on by bodySweepEvery since the last one. Only a view that recorded the
+// large events from the log's first event sweeps: a view built by an
+// older broker does not know which objects its events named.
+func (s *Store) sweepBodiesAt(stored time.Time) {
+	if s.blobs == nil || stored.IsZero() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Close waits for the sweep, once closed is set: none starts after.
+	if s.closed || !s.mark.BodiesKnown || stored.Sub(s.mark.BodiesSwept) < s.opts.bodySweepEvery {
+		return
+	}
+	s.mark.BodiesSwept = stored
+	if !s.sweepingBodies.CompareAndSwap(false, true) {
+		return
+	}
+	// The listing may take a while: the log is applied meanwhile.
+	before := stored.Add(-s.opts.orphanAge)
+	s.sweeps.Add(1)
+	go func() {
+		defer s.sweeps.Done()
+		defer s.sweepingBodies.Store(false)
+		n, err := s.sweepBodies(before)
+		select {
+		case <-s.quit:
+			err = nil // cut short by Close: the next sweep does the rest
+		default:
+		}
+		if err != nil {
+			s.log.Warn("remove the large bodies no event names", "err", err)
+		}
+		if n > 0 {
+			s.log.Info("removed large bodies no event names", "objects", n, "stored_before", before)
+		}
+	}()
+}
+
+// sweepBodies removes the objects of the bodies bucket stored before
+// before that no event the view applied names. Every event stored before
+// the one the sweep was started at is applied, and an event is stored
+// within a write's time of its upload: an object older than that and not
+// named was never published.
+func (s *Store) sweepBodies(before time.Time) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var infos []*jetstream.ObjectInfo
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		infos, err = s.blobs.List(ctx)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list the bodies bucket: %w", err)
+	}
+	n := 0
+	for _, info := range infos {
+		s.mu.Lock()
+		named := s.bodies[info.Name]
+		s.mu.Unlock()
+		if named || info.Deleted || !info.ModTime.Before(before) {
+			continue
+		}
+		err := retry(ctx, func(ctx context.Context) error {
+			return s.blobs.Delete(ctx, info.Name)
+		})
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return n, fmt.Errorf("remove %s from the bodies bucket: %w", info.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}

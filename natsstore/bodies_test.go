@@ -1,0 +1,81 @@
+package natsstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/natsstore"
+)
+
+// A large body uploaded for an event that was never published (the
+// cluster lost its quorum, or the broker was killed between the upload and
+// the publish) is named by nothing: the views' sweep removes it once it is
+// older than the orphan age, and keeps what an event names, however old,
+// and what is younger, whose event may still be on its way.
+func TestBodiesNoEventNamesAreSwept(t *testing.T) {
+	const age = 2 * time.Second
+	p := shared.Prefix()
+	a := openHost(t, p, func(o *natsstore.Options) { natsstore.SweepBodiesAfter(o, age) })
+	ctx := context.Background()
+	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+
+	nc, err := nats.Connect(shared.Get(t).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := js.ObjectStore(ctx, p+"-bodies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An upload whose event was never published, as a broker killed in
+	// between leaves it.
+	old, err := bodies.PutBytes(ctx, "gone.1", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := bodies.List(ctx)
+	if err != nil || len(named) != 2 {
+		t.Fatalf("the bodies bucket holds %d objects, %v; want the large message's and the orphan", len(named), err)
+	}
+	// The orphan must be older than the age when the log moves on.
+	time.Sleep(time.Until(old.ModTime.Add(age + 100*time.Millisecond)))
+	young, err := bodies.PutBytes(ctx, "onitsway.1", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, a, draft("small", "alice", "bob", "the log moves on"))
+	eventually(t, "the orphan is removed", func() bool {
+		_, err := bodies.GetInfo(ctx, old.Name)
+		return errors.Is(err, jetstream.ErrObjectNotFound)
+	})
+	a.Close() // and its sweep ends
+
+	infos, err := bodies.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, info := range infos {
+		left = append(left, info.Name)
+	}
+	if len(left) != 2 || !strings.Contains(strings.Join(left, ","), young.Name) {
+		t.Fatalf("the bodies bucket holds %v; want the large message's (named by its event) and %s (younger than %v)", left, young.Name, age)
+	}
+	// A view built anew from the log reads every large event it names.
+	b := openHost(t, p, nil)
+	if _, content, err := b.Get("bob", "big"); err != nil || content != body {
+		t.Fatalf("a new view's Get(big) = %d bytes, %v; want the whole %d bytes", len(content), err, len(body))
+	}
+}
