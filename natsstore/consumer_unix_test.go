@@ -1,0 +1,97 @@
+//go:build unix
+
+package natsstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/internal/natstest"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// The NATS server that serves host B's reading of the log dies (kill -9)
+// or hangs (SIGSTOP), and host A sends one message to a recipient on B,
+// with nothing written after it: the mesh is idle. B's view must apply
+// it and push it to B's recipient by itself, with no later event to
+// bring it, within pushWithin: the consumer, made anew by the client
+// library, took 13 s when B's connection was on the hung server, and
+// more than a minute once, under load.
+func TestMailReachesAnIdleHostWhoseLogServerDied(t *testing.T) {
+	const pushWithin = 10 * time.Second
+	for _, tc := range []struct {
+		name string
+		stop func(*testing.T, *natstest.Procs, int)
+	}{
+		{"killed", func(_ *testing.T, p *natstest.Procs, i int) { p.Kill(i) }},
+		{"frozen", func(t *testing.T, p *natstest.Procs, i int) {
+			p.Freeze(i)
+			t.Cleanup(func() { p.Thaw(i) })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nats := natstest.StartProcs(t)
+			p := shared.Prefix()
+			b := openOnProcs(t, nats, p, nil)
+			// B's consumer is the only one of the stream until A opens.
+			server := consumerServer(t, nats, p)
+			a := openOnProcs(t, nats, p, nil)
+			pushed := make(chan []store.Delivery, 1)
+			b.Arrivals(func(ds []store.Delivery) { pushed <- ds })
+
+			tc.stop(t, nats, nats.Index(server))
+			start := time.Now()
+			mustAppendTo(t, a, draft("alone", "alice", "bob", "the last write for a while"))
+			t.Logf("acked on A %v after %s was %s", time.Since(start).Round(time.Millisecond), server, tc.name)
+			select {
+			case ds := <-pushed:
+				if len(ds) != 1 || ds[0].Message.ID != "alone" {
+					t.Fatalf("B pushed %+v; want the message alone", ds)
+				}
+				t.Logf("pushed on B %v after %s was %s", time.Since(start).Round(time.Millisecond), server, tc.name)
+			case <-time.After(time.Until(start.Add(pushWithin))):
+				n, err := b.UnreadCount("bob")
+				t.Fatalf("%v after %s was %s, B has not pushed A's message (bob's unread on B: %d, %v)", pushWithin, server, tc.name, n, err)
+			}
+			if n, err := b.UnreadCount("bob"); err != nil || n != 1 {
+				t.Errorf("bob's unread on B = %d, %v; want 1", n, err)
+			}
+		})
+	}
+}
+
+// consumerServer names the server that serves the only consumer of the
+// log of the mesh prefix.
+func consumerServer(t *testing.T, p *natstest.Procs, prefix string) string {
+	t.Helper()
+	nc, err := nats.Connect(p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servers []string
+	lister := st.ListConsumers(ctx)
+	for info := range lister.Info() {
+		if info.Cluster != nil {
+			servers = append(servers, info.Cluster.Leader)
+		}
+	}
+	if err := lister.Err(); err != nil || len(servers) != 1 || servers[0] == "" {
+		t.Fatalf("the log's consumers are served by %q, %v; want one", servers, err)
+	}
+	return servers[0]
+}
