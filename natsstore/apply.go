@@ -87,16 +87,11 @@ func (s *Store) follow() {
 			// A request to a server that hangs, or to a stream electing
 			// its leader, is never answered: each try is short, and the
 			// events read before it ended stay applied.
-			ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
-			go func() {
-				select {
-				case <-s.quit:
-					cancel()
-				case <-ctx.Done():
-				}
-			}()
+			ctx, stop := s.untilClosed(context.Background())
+			ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 			err := s.CatchUp(ctx)
 			cancel()
+			stop()
 			if err != nil && s.failure() != nil {
 				return
 			}
@@ -225,9 +220,10 @@ func (s *Store) readEvent(ctx context.Context, seq uint64) (*jetstream.RawStream
 }
 
 // applyLocked applies event seq, whose message holds data and which the
-// cluster stored at stored (by its own clock), to the view and hands the outcome to the write waiting for it, or to the broker as
-// the mail of another. s.applyMu is held: the log is applied in order,
-// one event at a time.
+// cluster stored at stored (by its own clock), to the view and hands the
+// outcome to the write waiting for it, or to the broker as the mail of
+// another. s.applyMu is held: the log is applied in order, one event at
+// a time.
 func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 	if s.failure() != nil {
 		return
@@ -297,6 +293,21 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 	}
 }
 
+// untilClosed returns a context that ends with parent or once the store
+// is closed: a read of the cluster that is never answered must not keep
+// Close waiting.
+func (s *Store) untilClosed(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-s.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // blob reads the event stored under id in the object store. Any replica
 // may answer a read there, and one that has not caught up yet does not
 // know the object: it is asked again for staleReadFor, as readEvent asks
@@ -306,15 +317,8 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 // broker for a cluster that was only slow (an 8 MiB body took more than
 // the 10 s it once had, on two busy cores under the race detector).
 func (s *Store) blob(id string) ([]byte, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.untilClosed(context.Background())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	giveUp := time.Now().Add(staleReadFor)
 	var warned time.Time
 	mismatches := 0

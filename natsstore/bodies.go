@@ -144,15 +144,8 @@ func (s *Store) sweepBodiesAt(stored time.Time) {
 // within a write's time of its upload: an object older than that and not
 // named was never published.
 func (s *Store) sweepBodies(before time.Time) (int, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.untilClosed(context.Background())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	var infos []*jetstream.ObjectInfo
 	err := retry(ctx, func(ctx context.Context) (err error) {
 		infos, err = s.blobs.List(ctx)
