@@ -39,7 +39,6 @@ func (s *Store) consume(ctx context.Context) error {
 	cc, err := cons.Consume(s.handle, jetstream.PullExpiry(2*time.Second),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.log.Debug("reading the log", "err", err)
-			s.troubled()
 		}))
 	if err != nil {
 		return fmt.Errorf("read the log %s: %w", s.stream, err)
@@ -48,70 +47,9 @@ func (s *Store) consume(ctx context.Context) error {
 	return nil
 }
 
-// troubled notes that the consumer lost its server or its heartbeats, and
-// wakes follow.
-func (s *Store) troubled() {
-	s.troubleAt.Store(time.Now().UnixNano())
-	select {
-	case s.trouble <- struct{}{}:
-	default:
-	}
-}
-
-// Follow's pauses between its reads of the log: short while the consumer
-// is usually made anew, then longer, for as long as it brings nothing.
-const (
-	followEvery     = time.Second
-	followSlowAfter = time.Minute
-	followSlowEvery = 10 * time.Second
-)
-
-// follow reads the log itself, by CatchUp, from the moment the consumer
-// reports trouble until the consumer delivers an event again. Making a
-// consumer anew after its server hung can take more than a minute (the
-// requests that make it go to the hung server until the connection
-// leaves it, and the library waits 10 s for each): on an idle mesh,
-// mail another host stored meanwhile would sit unpushed here, and
-// unread by this host's checks, until then. CatchUp asks where the log
-// ends and reads the events it lacks from any replica.
-func (s *Store) follow() {
-	defer s.sweeps.Done()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-s.trouble:
-		}
-		since := time.Now()
-		for s.deliveredAt.Load() < s.troubleAt.Load() {
-			// A request to a server that hangs, or to a stream electing
-			// its leader, is never answered: each try is short, and the
-			// events read before it ended stay applied.
-			ctx, stop := s.untilClosed(context.Background())
-			ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
-			err := s.CatchUp(ctx)
-			cancel()
-			stop()
-			if err != nil && s.failure() != nil {
-				return
-			}
-			pause := followEvery
-			if time.Since(since) > followSlowAfter {
-				pause = followSlowEvery
-			}
-			select {
-			case <-s.quit:
-				return
-			case <-time.After(pause):
-			}
-		}
-	}
-}
-
 // handle applies one message of the log. The client library calls it from
 // one goroutine, in order.
 func (s *Store) handle(msg jetstream.Msg) {
-	s.deliveredAt.Store(time.Now().UnixNano())
 	meta, err := msg.Metadata()
 	if err != nil {
 		return

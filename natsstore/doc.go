@@ -56,9 +56,7 @@
 //   - Mail stored by another broker is pushed at once: the log is read
 //     through an ordered consumer, which the server pushes to, not polled.
 //     So is an access key another broker revoked, to its name's
-//     connections here (Revocations). While the consumer is made anew
-//     after its server died or hung, the broker reads the log itself,
-//     every second, until the consumer delivers again.
+//     connections here (Revocations).
 //   - The mesh's replicas and lease TTL are those it was made with: a
 //     broker given fewer replicas, or another lease, keeps the mesh's
 //     (and logs so), since changing them would change them under the

@@ -63,11 +63,7 @@ type Store struct {
 
 	bodies         map[string]bool // the large events the view applied (bodies.go), under mu
 	sweepingBodies atomic.Bool
-	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and follow
-
-	trouble     chan struct{} // the consumer reported trouble (follow)
-	troubleAt   atomic.Int64  // when it last did, in Unix ns
-	deliveredAt atomic.Int64  // when it last delivered an event, in Unix ns
+	sweeps         sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -120,7 +116,6 @@ func Open(ctx context.Context, opts Options, logger *slog.Logger) (*Store, error
 		pending: make(map[string]chan outcome),
 		dead:    make(chan struct{}),
 		quit:    make(chan struct{}),
-		trouble: make(chan struct{}, 1),
 	}
 	if err := s.open(ctx); err != nil {
 		s.Close()
@@ -172,8 +167,6 @@ func (s *Store) open(ctx context.Context) error {
 	if err := retry(ctx, s.consume); err != nil {
 		return err
 	}
-	s.sweeps.Add(1)
-	go s.follow()
 	if err := s.waitApplied(ctx, info.State.LastSeq); err != nil {
 		return fmt.Errorf("bring the view in %s up to date with the log (%d events): %w", s.viewDir, info.State.LastSeq, err)
 	}
