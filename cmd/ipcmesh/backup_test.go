@@ -13,19 +13,28 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
-func TestBackupRestoreCLI(t *testing.T) {
-	t.Parallel()
-	m := newMesh(t)
-	broker := m.startBroker()
+// reviewMail registers alice and bob and sends bob two messages from
+// alice: a review of 34 KB, stored as a large message in a file of its
+// own, and a short note. It returns the review and what its send said.
+func reviewMail(t *testing.T, m *mesh) (string, ipc.SendResult) {
+	t.Helper()
 	m.mustRun("register", "alice")
 	m.mustRun("register", "bob")
-	big := strings.Repeat("the whole review, line after line\n", 1000) // 34 KB: spilled to a file
+	big := strings.Repeat("the whole review, line after line\n", 1000)
 	var sent ipc.SendResult
 	m.mustJSON(&sent, "send", "--json", "--as", "alice", "bob", big)
 	if !sent.Message.Large {
 		t.Fatalf("a %d-byte message was not stored as large: %+v", len(big), sent.Message)
 	}
 	m.mustRun("send", "--as", "alice", "bob", "and a short note")
+	return big, sent
+}
+
+func TestBackupRestoreCLI(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	big, sent := reviewMail(t, m)
 	backup := filepath.Join(t.TempDir(), "mesh.backup")
 	wantIn(t, "backup", m.mustRun("backup", backup).stdout, "wrote a consistent copy", backup)
 	m.mustRun("send", "--as", "alice", "bob", "sent after the backup")

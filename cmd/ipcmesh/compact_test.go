@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -58,12 +57,7 @@ func TestCompactCLI(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
 	broker := m.startBroker()
-	m.mustRun("register", "alice")
-	m.mustRun("register", "bob")
-	big := strings.Repeat("the whole review, line after line\n", 1000) // 34 KB: spilled to a file
-	var sent ipc.SendResult
-	m.mustJSON(&sent, "send", "--json", "--as", "alice", "bob", big)
-	m.mustRun("send", "--as", "alice", "bob", "and a short note")
+	big, sent := reviewMail(t, m)
 
 	// Not while a broker serves the folder: its file cannot be swapped.
 	wantIn(t, "compact under a broker", m.mustFail("compact"), "a broker is using this data folder", "stop every ipcmesh process")
