@@ -50,6 +50,7 @@ func (s *Store) consume(ctx context.Context) error {
 // handle applies one message of the log. The client library calls it from
 // one goroutine, in order.
 func (s *Store) handle(msg jetstream.Msg) {
+	s.delivered.Add(1)
 	meta, err := msg.Metadata()
 	if err != nil {
 		return

@@ -56,7 +56,10 @@
 //   - Mail stored by another broker is pushed at once: the log is read
 //     through an ordered consumer, which the server pushes to, not polled.
 //     So is an access key another broker revoked, to its name's
-//     connections here (Revocations).
+//     connections here (Revocations). A view whose consumer delivered
+//     nothing for a second asks the cluster where the log ends and reads
+//     what it lacks itself, so mail is pushed within seconds while the
+//     client library makes anew a consumer whose server died or hung.
 //   - The mesh's replicas and lease TTL are those it was made with: a
 //     broker given fewer replicas, or another lease, keeps the mesh's
 //     (and logs so), since changing them would change them under the

@@ -63,7 +63,8 @@ type Store struct {
 
 	bodies         map[string]bool // the large events the view applied (bodies.go), under mu
 	sweepingBodies atomic.Bool
-	sweeps         sync.WaitGroup
+	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and keepUp
+	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -167,6 +168,8 @@ func (s *Store) open(ctx context.Context) error {
 	if err := retry(ctx, s.consume); err != nil {
 		return err
 	}
+	s.sweeps.Add(1)
+	go s.keepUp()
 	if err := s.waitApplied(ctx, info.State.LastSeq); err != nil {
 		return fmt.Errorf("bring the view in %s up to date with the log (%d events): %w", s.viewDir, info.State.LastSeq, err)
 	}
