@@ -17,7 +17,7 @@ var meshKeys = []string{"IPC_HOST", "IPC_PORT", "IPC_DATA_DIR"}
 // that are set. A client started from a launcher does not have the shell's
 // environment, so install writes them, or the client would join the
 // default mesh instead of this one. A data folder is written as the
-// commands here take it (absolute, a "~" made the home folder), as the
+// commands here take it (absolute, a "~" and variables expanded), as the
 // client starts in another folder.
 func meshEnv(e Env) ([]envVar, error) {
 	var env []envVar
@@ -27,7 +27,7 @@ func meshEnv(e Env) ([]envVar, error) {
 			continue
 		}
 		if k == "IPC_DATA_DIR" {
-			abs, err := election.DataDirPath(v)
+			abs, err := election.DataDirPath(v, e.Getenv)
 			if err != nil {
 				return nil, err
 			}

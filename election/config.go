@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -96,13 +97,23 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-// DataDirPath is the data folder an IPC_DATA_DIR of dir names, absolute.
-// A leading "~" and separator is the home folder: no shell expanded it in
-// an assistant's JSON config, a quoted value or PowerShell, and taken as
-// it is it would be a folder named "~" in whatever folder the command runs
-// in, another data folder (and secret) in each. A relative path is taken
-// from the working folder.
-func DataDirPath(dir string) (string, error) {
+// DataDirPath is the data folder an IPC_DATA_DIR of dir names, absolute,
+// with getenv the environment it was read from. What a shell would have
+// expanded is expanded here, since none did in an assistant's JSON config,
+// a quoted value or PowerShell, and taken as it is the value would name a
+// folder called "~" or "$HOME" in whatever folder the command runs in:
+// another data folder, with another secret, in each, where the user meant
+// one. So a leading "~" and separator is the home folder, and $NAME,
+// ${NAME}, PowerShell's $env:NAME and, on Windows, %NAME% are the
+// variable's value; one that is not set is an error, not an empty string
+// that would move the folder to the root. A relative path is taken from
+// the working folder.
+func DataDirPath(dir string, getenv func(string) string) (string, error) {
+	expanded, err := expandVars(dir, getenv, runtime.GOOS == "windows")
+	if err != nil {
+		return "", fmt.Errorf("IPC_DATA_DIR=%q: %w", dir, err)
+	}
+	dir = expanded
 	if rest, ok := homeRelative(dir); ok {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -155,7 +166,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		cfg.DataDir = filepath.Join(home, ".ipcmesh")
 	}
 	var err error
-	if cfg.DataDir, err = DataDirPath(cfg.DataDir); err != nil {
+	if cfg.DataDir, err = DataDirPath(cfg.DataDir, getenv); err != nil {
 		return cfg, err
 	}
 	if fi, err := os.Stat(cfg.DataDir); err == nil && !fi.IsDir() {

@@ -3,6 +3,7 @@ package election_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -55,6 +56,50 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	cfg, err := election.FromEnv(func(k string) string { return env[k] })
 	if err != nil || cfg.Limits.OpsPerSecond != 2.5 || cfg.Limits.OpsBurst != 10 {
 		t.Errorf("good settings: %+v, %v", cfg.Limits, err)
+	}
+}
+
+// An IPC_DATA_DIR holding a variable that no shell expanded (Windows'
+// %USERPROFILE% or $HOME in an assistant's JSON config) is the folder
+// the user meant, not a folder of that name in each working folder; one
+// that is not set is refused, naming it.
+func TestFromEnvDataDirExpandsVariables(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(t.TempDir())
+	env := map[string]string{"MESHES": root, "TEAM": "builders", "ProgramFiles(x86)": root}
+	percent := filepath.Join(root, "mesh") // %MESHES%\mesh on Windows only
+	if runtime.GOOS != "windows" {
+		percent, _ = filepath.Abs("%MESHES%" + string(filepath.Separator) + "mesh")
+	}
+	sep := string(filepath.Separator)
+	for value, want := range map[string]string{
+		"$MESHES" + sep + "mesh":               filepath.Join(root, "mesh"),
+		"${MESHES}" + sep + "${TEAM}":          filepath.Join(root, "builders"),
+		"$env:MESHES" + sep + "$TEAM-2":        filepath.Join(root, "builders-2"),
+		"%MESHES%" + sep + "mesh":              percent,
+		"$MESHES" + sep + "100%" + sep + "$5":  filepath.Join(root, "100%", "$5"),
+		"$MESHES" + sep + "${}" + sep + "a$":   filepath.Join(root, "${}", "a$"),
+		"$MESHES" + sep + "${TEAM" + sep + "x": filepath.Join(root, "${TEAM", "x"),
+		"$MESHES" + sep + "$TEAM.$TEAM" + sep:  filepath.Join(root, "builders.builders"),
+	} {
+		cfg, err := election.FromEnv(func(k string) string {
+			if k == "IPC_DATA_DIR" {
+				return value
+			}
+			return env[k]
+		})
+		if err != nil {
+			t.Fatalf("IPC_DATA_DIR=%s: %v", value, err)
+		}
+		if cfg.DataDir != want {
+			t.Errorf("IPC_DATA_DIR=%s: data folder %s, want %s", value, cfg.DataDir, want)
+		}
+	}
+	for _, value := range []string{"$MESH_HOME/ipcmesh", "${MESH_HOME}", "$env:MESH_HOME"} {
+		_, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": value}[k] })
+		if err == nil || !strings.Contains(err.Error(), "MESH_HOME is not set") || !strings.Contains(err.Error(), "IPC_DATA_DIR") {
+			t.Errorf("IPC_DATA_DIR=%s with MESH_HOME unset: %v; want an error naming MESH_HOME and IPC_DATA_DIR", value, err)
+		}
 	}
 }
 
