@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -66,6 +67,7 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 		opts.LockTimeout = 500 * time.Millisecond
 	}
 	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Detached: detached}
+	rec.Start, _ = proc.Started(rec.PID) // "" where the system does not tell: the pid alone counts
 	// Say which process holds the port while it opens the store, so that
 	// a peer whose hello waits meanwhile knows to wait rather than call
 	// the port's holder a foreign program; but never over the record of

@@ -20,7 +20,11 @@ const brokerFile = "broker.json"
 
 // brokerRecord is what brokerFile holds.
 type brokerRecord struct {
-	PID      int       `json:"pid"`
+	PID int `json:"pid"`
+	// Start is the process's mark (proc.Started): once the broker is
+	// gone, another process may get its pid, and must not be named as
+	// the broker.
+	Start    string    `json:"start,omitempty"`
 	Addr     string    `json:"addr"`
 	Started  time.Time `json:"started"`
 	Detached bool      `json:"detached,omitempty"`
@@ -39,14 +43,15 @@ func writeBrokerRecord(dir string, r brokerRecord) error {
 }
 
 // readBrokerRecord returns the record of the broker that serves dir, if
-// the file names a process that is still alive.
+// the file names a process that is still running: the one that wrote it,
+// not another that got its pid since.
 func readBrokerRecord(dir string) (brokerRecord, bool) {
 	var r brokerRecord
 	b, err := atomicfile.ReadFile(filepath.Join(dir, brokerFile))
 	if err != nil || json.Unmarshal(b, &r) != nil || r.PID <= 0 {
 		return r, false
 	}
-	return r, proc.Alive(r.PID)
+	return r, proc.Running(r.PID, r.Start)
 }
 
 // removeBrokerRecord removes the record if it is still pid's: the next
