@@ -332,6 +332,48 @@ func testBroadcast(t *testing.T, kind storeKind) {
 	}
 }
 
+// A broadcast sent again with its id (its answer was lost) after some of
+// its recipients renamed: ben, whose copy was unread, is bert now and
+// has it in his inbox; cat, who read hers, is cass now. Neither must get
+// a second copy, and the answer says both had theirs, under their names
+// of now; dan, who missed the first try, gets one.
+func TestBroadcastSentAgainAfterARename(t *testing.T) {
+	forEachStore(t, testBroadcastSentAgainAfterARename)
+}
+
+func testBroadcastSentAgainAfterARename(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	ann, ben, cat := m.join(t, "ann"), m.join(t, "ben"), m.join(t, "cat")
+	id := ipc.NewID()
+	req := ipc.BroadcastRequest{ID: id, Content: "all hands"}
+	ann.must(t, ipc.OpBroadcast, req, nil)
+	if msgs := cat.check(t); len(msgs) != 1 {
+		t.Fatalf("cat has %+v, want the broadcast's copy", msgs)
+	}
+	cat.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{id + ".cat"}}, nil)
+	ben.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "bert"}, nil)
+	cat.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "cass"}, nil)
+	dan := m.join(t, "dan")
+
+	var res ipc.BroadcastResult
+	ann.must(t, ipc.OpBroadcast, req, &res)
+	if got, want := slices.Sorted(slices.Values(res.Recipients)), []string{"bert", "cass", "dan"}; !slices.Equal(got, want) {
+		t.Errorf("recipients of the broadcast sent again = %v, want %v", got, want)
+	}
+	if got, want := slices.Sorted(slices.Values(res.Duplicate)), []string{"bert", "cass"}; !slices.Equal(got, want) {
+		t.Errorf("had their copy already = %v, want %v", got, want)
+	}
+	if msgs := ben.check(t); len(msgs) != 1 || msgs[0].ID != id+".ben" || msgs[0].To != "bert" {
+		t.Errorf("bert (ben before) has %+v, want the one copy sent to ben", msgs)
+	}
+	if msgs := cat.check(t); len(msgs) != 0 {
+		t.Errorf("cass (cat before), who read her copy, has %+v, want nothing new", msgs)
+	}
+	if msgs := dan.check(t); len(msgs) != 1 || msgs[0].ID != id+".dan" {
+		t.Errorf("dan has %+v, want his copy", msgs)
+	}
+}
+
 func TestSendToUnknownName(t *testing.T) { forEachStore(t, testSendToUnknownName) }
 
 func testSendToUnknownName(t *testing.T, kind storeKind) {

@@ -168,13 +168,32 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	if err != nil {
 		return nil, err
 	}
+	// A broadcast sent again with its id stores nothing for those who
+	// have their copy. A copy's id names the recipient it went to, so the
+	// store's dedup by id finds each but those renamed since: asked by
+	// the name that has each copy now, they are not sent a second.
+	copies, err := b.store.BroadcastCopies(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	res := &BroadcastResult{Recipients: []string{}}
 	seen := map[string]bool{name: true}
 	var drafts []store.Draft
 	add := func(n string) {
-		if !seen[n] {
-			seen[n] = true
-			drafts = append(drafts, store.Draft{ID: req.ID + "." + n, From: name, To: n, Content: req.Content, Broadcast: true})
+		if seen[n] {
+			return
 		}
+		seen[n] = true
+		id := req.ID + "." + n
+		if m, ok := copies[n]; ok && m.From == name && m.ID != id {
+			res.Recipients = append(res.Recipients, n)
+			res.Duplicate = append(res.Duplicate, n)
+			if b.online(n) {
+				res.Online = append(res.Online, n)
+			}
+			return
+		}
+		drafts = append(drafts, store.Draft{ID: id, From: name, To: n, Content: req.Content, Broadcast: true})
 	}
 	for _, n := range names {
 		add(n)
@@ -182,7 +201,6 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	for _, n := range b.onlineNames() {
 		add(n)
 	}
-	res := &BroadcastResult{Recipients: []string{}}
 	if len(drafts) == 0 {
 		return res, nil
 	}

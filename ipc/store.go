@@ -29,6 +29,7 @@ type Store interface {
 	Ack(ctx context.Context, name string, ids []string) (int, error)
 	Get(name, id string) (ipcmesh.Message, string, error)
 	Lookup(id string) (ipcmesh.Message, bool, error)
+	BroadcastCopies(id string) (map[string]ipcmesh.Message, error)
 
 	Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool, error)
 	Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error)

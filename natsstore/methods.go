@@ -197,6 +197,12 @@ func (s *Store) UnreadCount(name string) (int, error) { return s.view.UnreadCoun
 // Get returns a message and its whole body.
 func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) { return s.view.Get(name, id) }
 
+// BroadcastCopies returns the copies stored of broadcast id, by the name
+// that has each now.
+func (s *Store) BroadcastCopies(id string) (map[string]ipcmesh.Message, error) {
+	return s.view.BroadcastCopies(id)
+}
+
 // Lookup returns the message stored under id.
 func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) { return s.view.Lookup(id) }
 

@@ -323,6 +323,42 @@ func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) {
 	return m, ok, nil
 }
 
+// BroadcastCopies returns the copies stored of broadcast id (the
+// messages whose ids are id, a dot and a recipient's name), by the name
+// that has each now: a recipient that renamed since its copy was stored
+// has it under its new name, through the rename's forward. A broadcast
+// sent again with its id, to find who had a copy already, asks this: a
+// copy's id names its recipient as it was then, so by ids alone a renamed
+// recipient would get a second.
+func (s *Store) BroadcastCopies(id string) (map[string]ipcmesh.Message, error) {
+	copies := make(map[string]ipcmesh.Message)
+	now := s.opts.Now()
+	err := s.viewInbox(func(tx *bolt.Tx) error {
+		t := tablesOf(tx)
+		prefix := []byte(id + ".")
+		c := t.ids().Cursor()
+		for k, key := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, key = c.Next() {
+			rec, ok, err := getRecord(t.messages(), key)
+			if err != nil {
+				return err
+			}
+			if !ok || !rec.Broadcast {
+				continue
+			}
+			to := rec.To
+			if chain, err := forwardChain(t.forwards(), to, now); err == nil {
+				to = chain[len(chain)-1]
+			}
+			copies[to] = rec.message(seqOf(key), s.largeDir)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up the copies of broadcast %q: %w", id, err)
+	}
+	return copies, nil
+}
+
 // Get returns a message and its whole body (read from its file when it is
 // large) if name sent or received it, read or not, or if it is a post of a
 // public channel or of a private channel name is a member of. Anyone else
