@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -105,7 +106,7 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		line := fmt.Sprintf("%s on disk, %s of it free", human.Size(int(s.StoreBytes)), human.Size(int(s.StoreFree)))
 		if compactPays(s.StoreBytes, s.StoreFree) {
 			// The store reuses the free pages but never gives them back.
-			line += ": ipcmesh compact gives it back to the disk (every ipcmesh process of the folder stopped)"
+			line += ": ipcmesh compact gives it back to the disk"
 		}
 		store = append(store, line)
 	}
@@ -184,9 +185,10 @@ func runRestore(_ context.Context, e Env, args []string) error {
 const restoreLockWait = 2 * time.Second
 
 // runCompact rewrites the data folder's store into a copy that holds only
-// the pages in use, and puts it in place of the file. Like restore, it
-// works on the folder directly and refuses while a broker serves it.
-func runCompact(_ context.Context, e Env, args []string) error {
+// the pages in use, and puts it in place of the file. It works on the
+// folder directly when no broker serves it; when one does, it hands the
+// compact over to the broker that takes its place (election.CompactServed).
+func runCompact(ctx context.Context, e Env, args []string) error {
 	fs := flags("compact")
 	dryRun := fs.Bool("dry-run", false, "write and check the copy, say how much it would free, and change nothing")
 	asJSON := fs.Bool("json", false, "print what was done as JSON")
@@ -197,7 +199,7 @@ func runCompact(_ context.Context, e Env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("compact takes no arguments: it compacts the store of the data folder (IPC_DATA_DIR, ~/.ipcmesh by default)")
 	}
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
 	}
@@ -206,12 +208,16 @@ func runCompact(_ context.Context, e Env, args []string) error {
 		// compact of it would say it freed the mesh's space and free none.
 		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, whose nodes keep its files (compact works on a folder's own store, the one IPC_STORE=bbolt serves)", natsstore.Redacted(url))
 	}
-	start := time.Now()
-	res, err := store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
+	rep, err := election.CompactServed(ctx, cfg, *dryRun)
+	res, took := rep.Result, rep.Took
+	if errors.Is(err, election.ErrNotServed) {
+		start := time.Now()
+		res, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
+		took = time.Since(start)
+	}
 	if err != nil {
 		return err
 	}
-	took := time.Since(start)
 	if *asJSON {
 		return printJSON(e.Stdout, compactResult{
 			Path: res.Path, DryRun: *dryRun, Before: res.Before, After: res.After, Freed: max(res.Before-res.After, 0),

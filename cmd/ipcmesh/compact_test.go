@@ -2,7 +2,8 @@ package main
 
 // Compact as a user runs it: a mesh whose store a burst of mail made
 // large, read and swept since, compacted with every process stopped, then
-// served again with its mail whole.
+// served again with its mail whole; and compacted while an assistant's
+// peer is connected, by the broker that takes over.
 
 import (
 	"context"
@@ -58,9 +59,6 @@ func TestCompactCLI(t *testing.T) {
 	m := newMesh(t)
 	broker := m.startBroker()
 	big, sent := reviewMail(t, m)
-
-	// Not while a broker serves the folder: its file cannot be swapped.
-	wantIn(t, "compact under a broker", m.mustFail("compact"), "a broker is using this data folder", "stop every ipcmesh process")
 	broker.interrupt()
 	if code := broker.wait(runTimeout); code != 0 {
 		t.Fatalf("broker exit %d", code)
@@ -128,4 +126,60 @@ func TestCompactCLI(t *testing.T) {
 	// A host whose mesh is kept in a cluster: the folder's own file is
 	// not the mesh's, and compacting it would free none of its space.
 	wantIn(t, "compact on a cluster host", m.withEnv("IPC_STORE=nats://127.0.0.1:4222").mustFail("compact"), "NATS cluster", "IPC_STORE=bbolt")
+}
+
+// A user whose assistants run asks for a compact: their peers elect a new
+// broker the moment one stops, so the folder is never free. The compact
+// is handed over: the broker that takes the port compacts the store
+// before it serves, the watching peer waits through it and goes on, and
+// nothing is lost or delivered twice.
+func TestCompactWhileAnAssistantRuns(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	sweptBurst(t, m.dir, 10000)
+	db := filepath.Join(m.dir, "ipcmesh.db")
+	fi, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher := m.start(nil, "watch", "--json", "--as", "carol")
+	m.mustRun("send", "--as", "alice", "carol", "before the compact")
+	watchMessage(watcher, "before the compact")
+	m.mustRun("send", "--as", "alice", "bob", "unread through the compact")
+	first := m.status().Broker.PID
+
+	out := m.mustRun("compact").stdout
+	re := regexp.MustCompile(`^compacted ` + regexp.QuoteMeta(db) + `: \d+\.\d MiB -> \d+\.\d KiB \(2 messages, 1 unread kept\) in \d`)
+	if !re.MatchString(out) {
+		t.Errorf("compact with a peer connected printed %q, want it to match %s", out, re)
+	}
+	after, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compacted %d -> %d bytes", fi.Size(), after.Size())
+	if after.Size() > fi.Size()/10 {
+		t.Errorf("compact took the file from %d to %d bytes only", fi.Size(), after.Size())
+	}
+	if st := m.status(); st.Broker.PID == first || st.Broker.PID <= 0 {
+		t.Errorf("the broker is pid %d after the compact, and was %d: the compact was to be made by the next broker", st.Broker.PID, first)
+	}
+	for _, f := range []string{"compact-request.json", "compact-report.json"} {
+		if _, err := os.Stat(filepath.Join(m.dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is left in the data folder: %v", f, err)
+		}
+	}
+
+	m.mustRun("send", "--as", "alice", "carol", "after the compact")
+	watchMessage(watcher, "after the compact")
+	wantIn(t, "bob's check after the compact", m.mustRun("check", "--as", "bob").stdout, "unread through the compact")
+	watcher.interrupt()
+	if code := watcher.wait(runTimeout); code != 0 {
+		t.Errorf("the watch exited %d on Ctrl-C; stderr: %s", code, watcher.stderr.String())
+	}
+	for _, c := range []string{"before the compact", "after the compact"} {
+		if n := strings.Count(watcher.stdout.String(), c); n != 1 {
+			t.Errorf("the watch printed %q %d times, want once", c, n)
+		}
+	}
 }
