@@ -48,3 +48,15 @@ func TestErrorsNameCommandsAndSettings(t *testing.T) {
 		t.Errorf("a send over the frame limit says %q; want it to name IPC_MAX_MESSAGE_BYTES", got)
 	}
 }
+
+// The demo's failover step says what it does in the words of the system
+// it runs on: Windows has no kill -9, and its users end a process with
+// taskkill.
+func TestKillStepSpeaksTheSystemsWords(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "kill -9", "darwin": "kill -9", "windows": "taskkill /F"} {
+		step := killStep(goos)
+		if !strings.Contains(step, want) || goos == "windows" && strings.Contains(step, "kill -9") {
+			t.Errorf("on %s the failover step reads %q; want it to say %q", goos, step, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		{`builder: "msg reviewer: please check auth.go"`, d.sendAndPush},
 		{"builder sends a 40 KiB design document: large bodies spill to a file", d.sendLarge},
 		{`reviewer: "rename to reviewer-2"; builder still writes to "reviewer"`, d.renameReviewer},
-		{"kill -9 the broker process; builder sends at once", d.failover},
+		{killStep(runtime.GOOS), d.failover},
 		{`builder mistypes: "msg reveiwer-2: ..."`, d.mistype},
 	}
 	for _, s := range steps {
@@ -197,6 +198,16 @@ func (d *demo) renameReviewer(ctx context.Context) error {
 
 // failover kills the broker process and times the send that follows: one
 // of the assistants' processes takes over.
+// killStep names the failover step as a user of goos would kill a
+// process: Process.Kill is SIGKILL on Unix and TerminateProcess on
+// Windows, which has no kill -9.
+func killStep(goos string) string {
+	if goos == "windows" {
+		return "end the broker process (taskkill /F); builder sends at once"
+	}
+	return "kill -9 the broker process; builder sends at once"
+}
+
 func (d *demo) failover(ctx context.Context) error {
 	if err := d.broker.Process.Kill(); err != nil {
 		return fmt.Errorf("kill the broker: %w", err)
