@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ipcmesh/ipcmesh/natsstore"
@@ -26,16 +25,7 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store
 	mustAppend(t, a, draft("big", "alice", "bob", body))
 
-	nc, err := nats.Connect(shared.Get(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bodies, err := js.ObjectStore(ctx, p+"-bodies")
+	bodies, err := sharedJetStream(t).ObjectStore(ctx, p+"-bodies")
 	if err != nil {
 		t.Fatal(err)
 	}

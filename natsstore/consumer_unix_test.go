@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -74,15 +71,7 @@ func TestMailReachesAnIdleHostWhoseLogServerDied(t *testing.T) {
 // log of the mesh prefix.
 func consumerServer(t *testing.T, p *natstest.Procs, prefix string) string {
 	t.Helper()
-	nc, err := nats.Connect(p.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAt(t, p.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, prefix)

@@ -74,7 +74,14 @@ func streams(t *testing.T, js jetstream.JetStream) []string {
 // when the test ends.
 func sharedJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(shared.Get(t).URL())
+	return jetStreamAt(t, shared.Get(t).URL())
+}
+
+// jetStreamAt connects to the cluster at url as a plain JetStream client;
+// the connection closes when the test ends.
+func jetStreamAt(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
