@@ -144,10 +144,12 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
-// runRestore puts a backup back as the data folder's store. It works on
-// the folder directly rather than through a broker: a store cannot be
-// swapped under a broker that serves it, so it refuses while one does.
-func runRestore(_ context.Context, e Env, args []string) error {
+// runRestore puts a backup back as the data folder's store. A store
+// cannot be swapped under a broker that serves it: it works on the folder
+// directly when no broker serves it, and when one does, it hands the
+// restore over to the broker that takes its place
+// (election.RestoreServed).
+func runRestore(ctx context.Context, e Env, args []string) error {
 	fs := flags("restore")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -156,7 +158,7 @@ func runRestore(_ context.Context, e Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("restore needs the backup file, made with ipcmesh backup")
 	}
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
 	}
@@ -166,7 +168,11 @@ func runRestore(_ context.Context, e Env, args []string) error {
 		// the mesh and change nothing of it.
 		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", natsstore.Redacted(url))
 	}
-	res, err := store.Restore(cfg.DataDir, pos[0], restoreLockWait)
+	rep, err := election.RestoreServed(ctx, cfg, pos[0])
+	res := rep.Restore
+	if errors.Is(err, election.ErrNotServed) {
+		res, err = store.Restore(cfg.DataDir, pos[0], restoreLockWait)
+	}
 	if err != nil {
 		return err
 	}
@@ -209,7 +215,7 @@ func runCompact(ctx context.Context, e Env, args []string) error {
 		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, whose nodes keep its files (compact works on a folder's own store, the one IPC_STORE=bbolt serves)", natsstore.Redacted(url))
 	}
 	rep, err := election.CompactServed(ctx, cfg, *dryRun)
-	res, took := rep.Result, rep.Took
+	res, took := rep.Compact, rep.Took
 	if errors.Is(err, election.ErrNotServed) {
 		start := time.Now()
 		res, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})

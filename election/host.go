@@ -72,17 +72,19 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 	// a peer whose hello waits meanwhile knows to wait rather than call
 	// the port's holder a foreign program; but never over the record of
 	// another live broker of this folder, whose store lock wins below.
-	compact, compacting := pendingCompact(cfg)
+	work, asked := pendingHandover(cfg)
 	if other, alive := readBrokerRecord(cfg.DataDir); !alive || other.PID == rec.PID {
 		opening := rec
 		opening.Opening = true
-		opening.Compacting = compacting
+		if asked {
+			opening.Handover = work.Op
+		}
 		if err := writeBrokerRecord(cfg.DataDir, opening); err != nil {
 			cfg.Logger.Warn("record the broker's pid", "err", err)
 		}
 	}
-	if compacting {
-		carryOutCompact(cfg, compact)
+	if asked {
+		carryOut(cfg, work)
 	}
 	st, err := openStore(cfg, opts)
 	if err != nil {
@@ -241,14 +243,17 @@ func (e *notAnswering) Is(target error) bool { return target == ErrNotAnswering 
 // port but is still opening its store: it answers once it has, or gives
 // up within clusterOpenTimeout.
 type opening struct {
-	pid        int
-	addr       string
-	compacting bool // it compacts the store first (ipcmesh compact)
+	pid      int
+	addr     string
+	handover string // the work handed over that it does first: "compact" or "restore"
 }
 
 func (e *opening) Error() string {
-	if e.compacting {
+	switch e.handover {
+	case opCompact:
 		return fmt.Sprintf("the broker (pid %d) on %s is compacting its store, as ipcmesh compact asked, before it serves: try again in a moment; if it stays so, see its log", e.pid, e.addr)
+	case opRestore:
+		return fmt.Sprintf("the broker (pid %d) on %s is restoring a backup into its store, as ipcmesh restore asked, before it serves: try again in a moment; if it stays so, see its log", e.pid, e.addr)
 	}
 	return fmt.Sprintf("the broker (pid %d) on %s is still opening its store (with IPC_STORE=nats://..., reaching the NATS cluster): try again in a moment; if it stays so, see its log", e.pid, e.addr)
 }

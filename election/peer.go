@@ -239,7 +239,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			return c, nil
 		}
 		if rec, ok := stillOpening(p.cfg, err); ok {
-			lastErr = &opening{pid: rec.PID, addr: p.cfg.Addr, compacting: rec.Compacting}
+			lastErr = &opening{pid: rec.PID, addr: p.cfg.Addr, handover: rec.Handover}
 			continue
 		}
 		if fatal := refusal(p.cfg, err); fatal != nil {

@@ -32,10 +32,10 @@ type brokerRecord struct {
 	// opens its store: a cluster store may take seconds to reach, and the
 	// connections waiting meanwhile are answered once it has.
 	Opening bool `json:"opening,omitempty"`
-	// Compacting is set, with Opening, while the broker compacts the
-	// store before it opens it, as a compact handed over asked
-	// (compact.go).
-	Compacting bool `json:"compacting,omitempty"`
+	// Handover is set, with Opening, while the broker does the work a
+	// command handed over to it ("compact" or "restore") before it opens
+	// the store (handover.go).
+	Handover string `json:"handover,omitempty"`
 }
 
 func writeBrokerRecord(dir string, r brokerRecord) error {

@@ -40,10 +40,7 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
 	live := filepath.Join(dir, dbFile)
-	if abs, err := filepath.Abs(from); err == nil && abs == live || sameFile(from, live) {
-		return res, fmt.Errorf("restore %s: that is the live database; give a backup made with ipcmesh backup", from)
-	}
-	src, err := openBackup(from)
+	src, err := openRestorable(dir, from)
 	if err != nil {
 		return res, err
 	}
@@ -124,6 +121,28 @@ func sameFile(a, b string) bool {
 	}
 	fb, err := os.Stat(b)
 	return err == nil && os.SameFile(fa, fb)
+}
+
+// CheckBackup checks, as Restore does first, that the file from is a
+// whole backup made by Backup, and not the store of the data folder dir,
+// and says what is wrong with it if not: Restore would refuse it. A
+// restore handed over to a broker checks so before it stops anything.
+func CheckBackup(dir, from string) error {
+	db, err := openRestorable(dir, from)
+	if err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// openRestorable opens from, read-only, if Restore may restore it into
+// the data folder dir.
+func openRestorable(dir, from string) (*bolt.DB, error) {
+	live := filepath.Join(dir, dbFile)
+	if abs, err := filepath.Abs(from); err == nil && abs == live || sameFile(from, live) {
+		return nil, fmt.Errorf("restore %s: that is the live database; give a backup made with ipcmesh backup", from)
+	}
+	return openBackup(from)
 }
 
 // openBackup opens a backup read-only and checks that it is an ipcmesh

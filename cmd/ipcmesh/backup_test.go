@@ -39,8 +39,6 @@ func TestBackupRestoreCLI(t *testing.T) {
 	wantIn(t, "backup", m.mustRun("backup", backup).stdout, "wrote a consistent copy", backup)
 	m.mustRun("send", "--as", "alice", "bob", "sent after the backup")
 
-	// Not while a broker serves the folder: its store cannot be swapped.
-	wantIn(t, "restore under a broker", m.mustFail("restore", backup), "a broker is using this data folder", "stop every ipcmesh process")
 	broker.interrupt()
 	if code := broker.wait(runTimeout); code != 0 {
 		t.Fatalf("broker exit %d", code)
@@ -57,6 +55,57 @@ func TestBackupRestoreCLI(t *testing.T) {
 
 	m.usageFails("restore")
 	wantIn(t, "restore of a file that is not a backup", m.mustFail("restore", filepath.Join(m.dir, "ipcmesh.db")), "live database")
+}
+
+// A restore while an assistant's peer is connected: the peers elect a new
+// broker the moment one stops, so the folder is never free, and the
+// restore is handed over to the broker that takes the port. The watching
+// peer waits through it and goes on; the mail is the backup's.
+func TestRestoreWhileAnAssistantRuns(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	watcher := m.start(nil, "watch", "--json", "--as", "carol")
+	big, sent := reviewMail(t, m)
+	m.mustRun("send", "--as", "alice", "carol", "before the backup")
+	watchMessage(watcher, "before the backup")
+	backup := filepath.Join(t.TempDir(), "mesh.backup")
+	m.mustRun("backup", backup)
+	m.mustRun("send", "--as", "alice", "bob", "sent after the backup")
+	first := m.status().Broker.PID
+
+	// A file that is no backup stops nothing.
+	notBackup := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notBackup, []byte("not a store"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, "restore of a file that is not a backup", m.mustFail("restore", notBackup), "not a backup made with ipcmesh backup")
+	if pid := m.status().Broker.PID; pid != first {
+		t.Fatalf("a restore refused for its file changed the broker from pid %d to %d", first, pid)
+	}
+
+	out := m.mustRun("restore", backup).stdout
+	wantIn(t, "restore with a peer connected", out, "restored "+backup, "3 messages (2 unread), 3 instances", "kept in", "before-restore")
+	if pid := m.status().Broker.PID; pid == first {
+		t.Errorf("the broker is still pid %d after the restore: it was to be made by the next broker", pid)
+	}
+	for _, f := range []string{"handover-request.json", "handover-report.json"} {
+		if _, err := os.Stat(filepath.Join(m.dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is left in the data folder: %v", f, err)
+		}
+	}
+	if got := m.mustRun("fetch", "--as", "bob", sent.Message.ID).stdout; got != big+"\n" {
+		t.Errorf("fetch of the large message after the restore printed %d bytes, want its %d", len(got), len(big))
+	}
+	check := m.mustRun("check", "--as", "bob").stdout
+	wantIn(t, "check after the restore", check, "and a short note")
+	wantNotIn(t, "check after the restore", check, "sent after the backup")
+
+	m.mustRun("send", "--as", "alice", "carol", "after the restore")
+	watchMessage(watcher, "after the restore")
+	watcher.interrupt()
+	if code := watcher.wait(runTimeout); code != 0 {
+		t.Errorf("the watch exited %d on Ctrl-C; stderr: %s", code, watcher.stderr.String())
+	}
 }
 
 // A backup that cannot be moved where it was asked for fails, naming the

@@ -164,7 +164,7 @@ func TestCompactWhileAnAssistantRuns(t *testing.T) {
 	if st := m.status(); st.Broker.PID == first || st.Broker.PID <= 0 {
 		t.Errorf("the broker is pid %d after the compact, and was %d: the compact was to be made by the next broker", st.Broker.PID, first)
 	}
-	for _, f := range []string{"compact-request.json", "compact-report.json"} {
+	for _, f := range []string{"handover-request.json", "handover-report.json"} {
 		if _, err := os.Stat(filepath.Join(m.dir, f)); !os.IsNotExist(err) {
 			t.Errorf("%s is left in the data folder: %v", f, err)
 		}

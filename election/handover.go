@@ -1,0 +1,207 @@
+package election
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// A compact or a restore needs the store's lock, which the broker holds
+// while it serves the folder, and the moment a broker stops, the peers
+// still running (every assistant's MCP server) elect the next: a command
+// that waits for the folder to be free waits for as long as an assistant
+// runs. So the work is handed over. The command writes a request into the
+// data folder and stops the broker; the broker that takes the port next,
+// in whichever peer wins it, does the work before it opens the store,
+// with its record saying so (peers wait for it as for any broker opening
+// its store, and tell their callers why), and writes what it did beside
+// the request.
+
+const (
+	handoverRequestFile = "handover-request.json"
+	handoverReportFile  = "handover-report.json"
+)
+
+// What a request asks of the next broker.
+const (
+	opCompact = "compact"
+	opRestore = "restore"
+)
+
+// handoverRequestTTL is how long a request is carried out after it was
+// made: longer than the command that made it waits for the broker to stop
+// and the next to serve, so that a request whose command died is not
+// carried out days later, by surprise, by whatever broker starts next.
+const handoverRequestTTL = stopTimeout + clusterOpenTimeout + 30*time.Second
+
+// handoverLockWait is how long the broker that carries out a request
+// waits for the store's lock: the broker it took over from may still be
+// closing.
+const handoverLockWait = 10 * time.Second
+
+// handoverRequest is what handoverRequestFile holds.
+type handoverRequest struct {
+	ID        string    `json:"id"`
+	Op        string    `json:"op"`
+	DryRun    bool      `json:"dry_run,omitempty"` // a compact's
+	Backup    string    `json:"backup,omitempty"`  // a restore's, absolute
+	Requested time.Time `json:"requested"`
+}
+
+// HandoverReport is what the broker that carried out a compact or a
+// restore handed over to it did.
+type HandoverReport struct {
+	ID      string              `json:"id"`
+	PID     int                 `json:"pid"` // the broker that did it
+	Compact store.CompactResult `json:"compact,omitzero"`
+	Restore store.RestoreResult `json:"restore,omitzero"`
+	Took    time.Duration       `json:"took"`
+	Error   string              `json:"error,omitempty"`
+}
+
+// ErrNotServed is the error of CompactServed and RestoreServed when no
+// broker of this data folder serves its port: there is no broker to hand
+// the work to, and the folder may be worked on directly.
+var ErrNotServed = errors.New("no broker of this data folder serves its port")
+
+// CompactServed compacts the store of cfg's data folder, which a broker
+// serves, by handing the compact over to the broker that takes its place
+// (store.Compact, with dryRun). Peers' calls meanwhile wait, as they wait
+// through any failover.
+func CompactServed(ctx context.Context, cfg Config, dryRun bool) (HandoverReport, error) {
+	return handOver(ctx, cfg, handoverRequest{Op: opCompact, DryRun: dryRun})
+}
+
+// RestoreServed restores the backup into the store of cfg's data folder,
+// which a broker serves, by handing the restore over to the broker that
+// takes its place (store.Restore). The backup is checked first: one that
+// is not a whole backup stops nothing. Peers' sessions that the backup
+// does not hold end, as a restore's do.
+func RestoreServed(ctx context.Context, cfg Config, backup string) (HandoverReport, error) {
+	abs, err := filepath.Abs(backup)
+	if err != nil {
+		return HandoverReport{}, fmt.Errorf("restore %s: %w", backup, err)
+	}
+	if err := store.CheckBackup(cfg.DataDir, abs); err != nil {
+		return HandoverReport{}, err
+	}
+	return handOver(ctx, cfg, handoverRequest{Op: opRestore, Backup: abs})
+}
+
+// handOver asks the next broker of cfg's data folder to do req, stops the
+// broker that serves it, joins the mesh (which waits for the next broker
+// to do the work and serve, or starts one) and returns what that broker
+// reported.
+func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverReport, error) {
+	if rec, alive := readBrokerRecord(cfg.DataDir); !alive || !samePort(rec.Addr, cfg.Addr) {
+		if err := servedElsewhere(cfg); err != nil {
+			return HandoverReport{}, err
+		}
+		return HandoverReport{}, ErrNotServed
+	}
+	req.ID = ipc.NewID()
+	req.Requested = time.Now().UTC()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return HandoverReport{}, err
+	}
+	if err := atomicfile.Write(filepath.Join(cfg.DataDir, handoverRequestFile), append(b, '\n'), 0o600); err != nil {
+		return HandoverReport{}, fmt.Errorf("ask the next broker to %s: %w", req.Op, err)
+	}
+	// However this ends, the request is not to be carried out later.
+	defer removeHandoverRequest(cfg.DataDir, req.ID)
+	if _, err := StopBroker(ctx, cfg); err != nil && !errors.Is(err, ErrNoBroker) {
+		return HandoverReport{}, fmt.Errorf("stop the broker to hand the %s over: %w", req.Op, err)
+	}
+	p, err := Join(ctx, cfg)
+	if err != nil {
+		return HandoverReport{}, fmt.Errorf("reach the broker that took over, which was to %s the store: %w", req.Op, err)
+	}
+	p.Close()
+	rep, ok := readHandoverReport(cfg.DataDir, req.ID)
+	if !ok {
+		who := "the broker that took over"
+		if rec, alive := readBrokerRecord(cfg.DataDir); alive {
+			who = fmt.Sprintf("%s (pid %d)", who, rec.PID)
+		}
+		return HandoverReport{}, fmt.Errorf("%s did not %s the store: it runs an older ipcmesh, which does not know how; stop every ipcmesh process of the data folder %s (the assistants' MCP servers too), then %s", who, req.Op, cfg.DataDir, req.Op)
+	}
+	os.Remove(filepath.Join(cfg.DataDir, handoverReportFile))
+	if rep.Error != "" {
+		return rep, fmt.Errorf("the broker that took over (pid %d) could not %s the store: %s", rep.PID, req.Op, rep.Error)
+	}
+	return rep, nil
+}
+
+// pendingHandover returns the work asked of the next broker of cfg's data
+// folder, if some was asked lately and the folder's store is its own
+// (compact and restore do not work on a cluster's).
+func pendingHandover(cfg Config) (handoverRequest, bool) {
+	var req handoverRequest
+	if url, _ := cfg.StoreURL(); url != "" || cfg.Cluster.URL != "" {
+		return req, false
+	}
+	b, err := atomicfile.ReadFile(filepath.Join(cfg.DataDir, handoverRequestFile))
+	if err != nil || json.Unmarshal(b, &req) != nil || req.ID == "" || req.Op != opCompact && req.Op != opRestore {
+		return req, false
+	}
+	return req, time.Since(req.Requested) < handoverRequestTTL
+}
+
+// carryOut does what req asks, before the broker opens the store, and
+// reports what it did. Work that fails leaves the store as it was
+// (store.Compact, store.Restore): the broker serves it all the same.
+func carryOut(cfg Config, req handoverRequest) {
+	start := time.Now()
+	rep := HandoverReport{ID: req.ID, PID: os.Getpid()}
+	var err error
+	switch req.Op {
+	case opCompact:
+		rep.Compact, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: handoverLockWait, DryRun: req.DryRun})
+	case opRestore:
+		rep.Restore, err = store.Restore(cfg.DataDir, req.Backup, handoverLockWait)
+	}
+	rep.Took = time.Since(start)
+	if err != nil {
+		rep.Error = err.Error()
+		cfg.Logger.Warn("the work handed over failed; serving the store as it was", "op", req.Op, "err", err)
+	} else {
+		cfg.Logger.Info("did the work handed over", "op", req.Op, "took", rep.Took)
+	}
+	removeHandoverRequest(cfg.DataDir, req.ID)
+	b, err := json.Marshal(rep)
+	if err == nil {
+		err = atomicfile.Write(filepath.Join(cfg.DataDir, handoverReportFile), append(b, '\n'), 0o600)
+	}
+	if err != nil {
+		cfg.Logger.Warn("report the work handed over", "op", req.Op, "err", err)
+	}
+}
+
+// removeHandoverRequest removes the request if it is still id's: another
+// command may have asked since.
+func removeHandoverRequest(dir, id string) {
+	path := filepath.Join(dir, handoverRequestFile)
+	var req handoverRequest
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &req) == nil && req.ID == id {
+		os.Remove(path)
+	}
+}
+
+// readHandoverReport returns the report of request id, if it was made.
+func readHandoverReport(dir, id string) (HandoverReport, bool) {
+	var rep HandoverReport
+	b, err := atomicfile.ReadFile(filepath.Join(dir, handoverReportFile))
+	if err != nil || json.Unmarshal(b, &rep) != nil || rep.ID != id {
+		return rep, false
+	}
+	return rep, true
+}
