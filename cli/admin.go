@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -183,7 +184,19 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	} else {
 		fmt.Fprintf(e.Stdout, "the store as it was is kept in %s (restore it to undo)\n", res.Previous)
 	}
+	sayHandedOver(e.Stdout, "restored", rep)
 	return nil
+}
+
+// sayHandedOver says, after a compact or a restore handed over, which
+// broker was stopped for it and which did it: a broker the user started
+// by hand (ipcmesh broker, with its HTTP face) is not started again by
+// the peers, which start a plain one.
+func sayHandedOver(w io.Writer, did string, rep election.HandoverReport) {
+	if rep.PID == 0 {
+		return
+	}
+	fmt.Fprintf(w, "a broker served the folder: it (pid %d) was stopped, and the broker that took its place (pid %d) %s the store before serving; start again any broker you ran yourself (ipcmesh broker, broker --http)\n", rep.Stopped, rep.PID, did)
 }
 
 // restoreLockWait is how long restore waits for the store's lock: enough
@@ -228,17 +241,19 @@ func runCompact(ctx context.Context, e Env, args []string) error {
 		return printJSON(e.Stdout, compactResult{
 			Path: res.Path, DryRun: *dryRun, Before: res.Before, After: res.After, Freed: max(res.Before-res.After, 0),
 			Messages: res.Stats.Messages, Unread: res.Stats.Unread, Instances: res.Stats.Instances,
-			TookMS: took.Milliseconds(),
+			TookMS: took.Milliseconds(), Broker: rep.PID, Stopped: rep.Stopped,
 		})
 	}
 	kept := fmt.Sprintf("%s, %d unread", human.Count(res.Stats.Messages, "message"), res.Stats.Unread)
 	if *dryRun {
 		fmt.Fprintf(e.Stdout, "compacting %s would take it from %s to %s (%s); nothing was changed\n",
 			res.Path, human.Size(int(res.Before)), human.Size(int(res.After)), kept)
+		sayHandedOver(e.Stdout, "wrote and checked a compacted copy of", rep)
 		return nil
 	}
 	fmt.Fprintf(e.Stdout, "compacted %s: %s -> %s (%s kept) in %s\n",
 		res.Path, human.Size(int(res.Before)), human.Size(int(res.After)), kept, took.Round(time.Millisecond))
+	sayHandedOver(e.Stdout, "compacted", rep)
 	return nil
 }
 
@@ -253,6 +268,11 @@ type compactResult struct {
 	Unread    int    `json:"unread"`
 	Instances int    `json:"instances"`
 	TookMS    int64  `json:"took_ms"`
+	// Broker and Stopped are set when a broker served the folder and the
+	// compact was handed over: the broker that did it, and the one
+	// stopped for it.
+	Broker  int `json:"broker_pid,omitempty"`
+	Stopped int `json:"stopped_pid,omitempty"`
 }
 
 func runVersion(_ context.Context, e Env, args []string) error {

@@ -60,7 +60,8 @@ type handoverRequest struct {
 // restore handed over to it did.
 type HandoverReport struct {
 	ID      string              `json:"id"`
-	PID     int                 `json:"pid"` // the broker that did it
+	PID     int                 `json:"pid"`               // the broker that did it
+	Stopped int                 `json:"stopped,omitempty"` // the broker stopped for it
 	Compact store.CompactResult `json:"compact,omitzero"`
 	Restore store.RestoreResult `json:"restore,omitzero"`
 	Took    time.Duration       `json:"took"`
@@ -118,7 +119,8 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 	}
 	// However this ends, the request is not to be carried out later.
 	defer removeHandoverRequest(cfg.DataDir, req.ID)
-	if _, err := StopBroker(ctx, cfg); err != nil && !errors.Is(err, ErrNoBroker) {
+	stopped, err := StopBroker(ctx, cfg)
+	if err != nil && !errors.Is(err, ErrNoBroker) {
 		return HandoverReport{}, fmt.Errorf("stop the broker to hand the %s over: %w", req.Op, err)
 	}
 	p, err := Join(ctx, cfg)
@@ -135,6 +137,7 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 		return HandoverReport{}, fmt.Errorf("%s did not %s the store: it runs an older ipcmesh, which does not know how; stop every ipcmesh process of the data folder %s (the assistants' MCP servers too), then %s", who, req.Op, cfg.DataDir, req.Op)
 	}
 	os.Remove(filepath.Join(cfg.DataDir, handoverReportFile))
+	rep.Stopped = stopped.PID
 	if rep.Error != "" {
 		return rep, fmt.Errorf("the broker that took over (pid %d) could not %s the store: %s", rep.PID, req.Op, rep.Error)
 	}

@@ -5,6 +5,7 @@ package main
 // bodies included.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,9 +86,11 @@ func TestRestoreWhileAnAssistantRuns(t *testing.T) {
 
 	out := m.mustRun("restore", backup).stdout
 	wantIn(t, "restore with a peer connected", out, "restored "+backup, "3 messages (2 unread), 3 instances", "kept in", "before-restore")
-	if pid := m.status().Broker.PID; pid == first {
-		t.Errorf("the broker is still pid %d after the restore: it was to be made by the next broker", pid)
+	next := m.status().Broker.PID
+	if next == first {
+		t.Errorf("the broker is still pid %d after the restore: it was to be made by the next broker", next)
 	}
+	wantIn(t, "restore with a peer connected", out, fmt.Sprintf("it (pid %d) was stopped, and the broker that took its place (pid %d) restored the store", first, next))
 	for _, f := range []string{"handover-request.json", "handover-report.json"} {
 		if _, err := os.Stat(filepath.Join(m.dir, f)); !os.IsNotExist(err) {
 			t.Errorf("%s is left in the data folder: %v", f, err)
