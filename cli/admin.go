@@ -172,7 +172,10 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	rep, err := election.RestoreServed(ctx, cfg, pos[0])
 	res := rep.Restore
 	if errors.Is(err, election.ErrNotServed) {
-		res, err = store.Restore(cfg.DataDir, pos[0], restoreLockWait)
+		err = election.WhileHoldingPort(cfg, "restore", func() (err error) {
+			res, err = store.Restore(cfg.DataDir, pos[0], restoreLockWait)
+			return err
+		})
 	}
 	if err != nil {
 		return err
@@ -230,9 +233,12 @@ func runCompact(ctx context.Context, e Env, args []string) error {
 	rep, err := election.CompactServed(ctx, cfg, *dryRun)
 	res, took := rep.Compact, rep.Took
 	if errors.Is(err, election.ErrNotServed) {
-		start := time.Now()
-		res, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
-		took = time.Since(start)
+		err = election.WhileHoldingPort(cfg, "compact", func() (err error) {
+			start := time.Now()
+			res, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
+			took = time.Since(start)
+			return err
+		})
 	}
 	if err != nil {
 		return err

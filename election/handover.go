@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -207,4 +209,30 @@ func readHandoverReport(dir, id string) (HandoverReport, bool) {
 		return rep, false
 	}
 	return rep, true
+}
+
+// WhileHoldingPort runs work, a compact or restore (op: "compact" or
+// "restore") of cfg's data folder that no broker serves, with the mesh port held and the folder's
+// record saying what is done. work holds the store's lock, and a peer
+// that started meanwhile would win the free port, fail for the lock for
+// its 3 s and give up with an error about another broker; holding the
+// port, the command is what the peer finds there, silent, and the record
+// has it wait as for a broker opening its store (up to a minute). Once
+// work returns the port is let go, and the peer takes it. When the port
+// cannot be had (another mesh's broker holds it), work runs all the same:
+// the store's lock still keeps brokers out.
+func WhileHoldingPort(cfg Config, op string, work func() error) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return work()
+	}
+	defer ln.Close()
+	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Opening: true, Handover: op}
+	rec.Start, _ = proc.Started(rec.PID)
+	if other, alive := readBrokerRecord(cfg.DataDir); !alive || other.PID == rec.PID {
+		if err := writeBrokerRecord(cfg.DataDir, rec); err == nil {
+			defer removeBrokerRecord(cfg.DataDir, rec.PID)
+		}
+	}
+	return work()
 }

@@ -2,10 +2,13 @@ package election
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // Work handed over is carried out by the next broker only while the
@@ -44,5 +47,53 @@ func TestPendingHandover(t *testing.T) {
 	removeHandoverRequest(cfg.DataDir, "another")
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, handoverRequestFile)); err != nil {
 		t.Errorf("removing another command's request removed this one: %v", err)
+	}
+}
+
+// A peer that starts while a compact or restore works on a folder no
+// broker serves finds the port held by the command, waits, and hosts the
+// broker once the work is done; before, it won the free port, failed for
+// the store's lock after 3 s and gave up, blaming another broker. The
+// work holds the store, as a compact does, for longer than a hello waits
+// for its answer, so that the peer waits on the record, not the hello.
+func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
+	m := newMesh(t)
+	cfg := m.config()
+	holding := make(chan struct{})
+	joined := make(chan error, 1)
+	worked := make(chan error, 1)
+	go func() {
+		worked <- WhileHoldingPort(cfg, opCompact, func() error {
+			s, err := store.Open(store.Options{Dir: cfg.DataDir})
+			if err != nil {
+				return err
+			}
+			close(holding)
+			select {
+			case err := <-joined:
+				joined <- err
+				s.Close()
+				return fmt.Errorf("a peer joined while the store was held: %v", err)
+			case <-time.After(HelloTimeout + time.Second):
+			}
+			return s.Close()
+		})
+	}()
+	<-holding
+	var p *Peer
+	go func() {
+		var err error
+		p, err = Join(ctxT(t), cfg)
+		joined <- err
+	}()
+	if err := <-worked; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatalf("a peer that started while the store was compacted: %v; want it to wait and then serve", err)
+	}
+	defer p.Close()
+	if !p.IsBroker() {
+		t.Error("the peer did not host the broker once the work was done")
 	}
 }

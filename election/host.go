@@ -251,9 +251,9 @@ type opening struct {
 func (e *opening) Error() string {
 	switch e.handover {
 	case opCompact:
-		return fmt.Sprintf("the broker (pid %d) on %s is compacting its store, as ipcmesh compact asked, before it serves: try again in a moment; if it stays so, see its log", e.pid, e.addr)
+		return fmt.Sprintf("pid %d, which holds %s, is compacting the store (ipcmesh compact) before a broker serves it: try again in a moment", e.pid, e.addr)
 	case opRestore:
-		return fmt.Sprintf("the broker (pid %d) on %s is restoring a backup into its store, as ipcmesh restore asked, before it serves: try again in a moment; if it stays so, see its log", e.pid, e.addr)
+		return fmt.Sprintf("pid %d, which holds %s, is restoring a backup into the store (ipcmesh restore) before a broker serves it: try again in a moment", e.pid, e.addr)
 	}
 	return fmt.Sprintf("the broker (pid %d) on %s is still opening its store (with IPC_STORE=nats://..., reaching the NATS cluster): try again in a moment; if it stays so, see its log", e.pid, e.addr)
 }
