@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,12 +57,15 @@ func TestPendingHandover(t *testing.T) {
 // the store's lock after 3 s and gave up, blaming another broker. The
 // work holds the store, as a compact does, for longer than a hello waits
 // for its answer, so that the peer waits on the record, not the hello.
+// An ipcmesh stop meanwhile says what is under way, and does not advise
+// killing it.
 func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
 	m := newMesh(t)
 	cfg := m.config()
 	holding := make(chan struct{})
 	joined := make(chan error, 1)
 	worked := make(chan error, 1)
+	var stopErr error
 	go func() {
 		worked <- WhileHoldingPort(cfg, opCompact, func() error {
 			s, err := store.Open(store.Options{Dir: cfg.DataDir})
@@ -69,12 +73,13 @@ func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
 				return err
 			}
 			close(holding)
+			_, stopErr = StopBroker(ctxT(t), cfg) // waits out a hello's HelloTimeout
 			select {
 			case err := <-joined:
 				joined <- err
 				s.Close()
 				return fmt.Errorf("a peer joined while the store was held: %v", err)
-			case <-time.After(HelloTimeout + time.Second):
+			case <-time.After(time.Second):
 			}
 			return s.Close()
 		})
@@ -88,6 +93,9 @@ func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
 	}()
 	if err := <-worked; err != nil {
 		t.Fatal(err)
+	}
+	if stopErr == nil || !strings.Contains(stopErr.Error(), "is compacting the store") || strings.Contains(stopErr.Error(), "kill") {
+		t.Errorf("ipcmesh stop while the store is compacted: %v; want it to say a compact is under way, and not to advise a kill", stopErr)
 	}
 	if err := <-joined; err != nil {
 		t.Fatalf("a peer that started while the store was compacted: %v; want it to wait and then serve", err)

@@ -293,12 +293,18 @@ func (p *Peer) Pipe(ctx context.Context) (net.Conn, error) {
 // refusal turns a handshake failure that retrying cannot fix into an error
 // a person can act on; it returns nil for errors worth another try. A
 // listener that stays silent is a stopped or hung broker when the data
-// folder's record names a live one on this port, and a foreign program
-// otherwise.
+// folder's record names a live one on this port, one still opening its
+// store (or a compact or restore under way) when the record says so, and
+// a foreign program otherwise.
 func refusal(cfg Config, err error) error {
 	addr := cfg.Addr
 	if errors.Is(err, ipc.ErrSilent) {
 		if rec, alive := readBrokerRecord(cfg.DataDir); alive && samePort(rec.Addr, addr) {
+			if rec.Opening {
+				// Silent for now, and for a reason: killing it would
+				// help nothing (a compact or restore under way).
+				return &opening{pid: rec.PID, addr: addr, handover: rec.Handover}
+			}
 			return &notAnswering{pid: rec.PID, addr: addr}
 		}
 	}
