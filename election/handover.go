@@ -136,7 +136,7 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 		if rec, alive := readBrokerRecord(cfg.DataDir); alive {
 			who = fmt.Sprintf("%s (pid %d)", who, rec.PID)
 		}
-		return HandoverReport{}, fmt.Errorf("%s did not %s the store: it runs an older ipcmesh, which does not know how; stop every ipcmesh process of the data folder %s (the assistants' MCP servers too), then %s", who, req.Op, cfg.DataDir, req.Op)
+		return HandoverReport{}, fmt.Errorf("%s did not %s the store: it runs an older ipcmesh, which does not know how, or another compact or restore, asked at the same moment, took this one's place; run this one again, and if it says so again, stop every ipcmesh process of the data folder %s (the assistants' MCP servers too), then %s", who, req.Op, cfg.DataDir, req.Op)
 	}
 	os.Remove(filepath.Join(cfg.DataDir, handoverReportFile))
 	rep.Stopped = stopped.PID
