@@ -3,7 +3,6 @@ package election
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/store"
@@ -16,10 +15,6 @@ import (
 // every second to find that out again only fills the log and the process
 // table, while the peer has nothing new to say.
 const damagedRetry = 30 * time.Second
-
-// storeFile is the store's database file in the data folder, the file
-// store.Open finds damaged.
-const storeFile = "ipcmesh.db"
 
 // damagedStore is the last time a broker this peer started found the
 // store damaged.
@@ -39,7 +34,7 @@ func (p *Peer) stillDamaged() error {
 	if d == nil || d.file == nil || time.Since(d.at) >= damagedRetry {
 		return nil
 	}
-	fi, err := os.Stat(filepath.Join(p.cfg.DataDir, storeFile))
+	fi, err := os.Stat(store.DatabasePath(p.cfg.DataDir))
 	if err != nil || !sameFile(d.file, fi) {
 		return nil
 	}
@@ -51,7 +46,7 @@ func (p *Peer) stillDamaged() error {
 func (p *Peer) noteHosted(err error) {
 	var d *damagedStore
 	if errors.Is(err, store.ErrDamaged) {
-		fi, _ := os.Stat(filepath.Join(p.cfg.DataDir, storeFile))
+		fi, _ := os.Stat(store.DatabasePath(p.cfg.DataDir))
 		d = &damagedStore{err: err, at: time.Now(), file: fi}
 	}
 	p.mu.Lock()

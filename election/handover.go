@@ -99,6 +99,14 @@ func RestoreServed(ctx context.Context, cfg Config, backup string) (HandoverRepo
 	return handOver(ctx, cfg, handoverRequest{Op: opRestore, Backup: abs})
 }
 
+// Served reports whether a broker of cfg's data folder serves its port, as
+// the folder's record says: compact and restore are then handed over, and
+// a dry run of compact asks the broker rather than stop it.
+func Served(cfg Config) bool {
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	return alive && samePort(rec.Addr, cfg.Addr) && !rec.Opening
+}
+
 // handOver asks the next broker of cfg's data folder to do req, stops the
 // broker that serves it, joins the mesh (which waits for the next broker
 // to do the work and serve, or starts one) and returns what that broker

@@ -139,6 +139,9 @@ type Store struct {
 	closeErr  error
 }
 
+// DatabasePath is the store's database file in the data folder dir.
+func DatabasePath(dir string) string { return filepath.Join(dir, dbFile) }
+
 // Open opens the store in opts.Dir, creating the folder and the database if
 // they are missing. It fails with an error wrapping ErrLocked when another
 // broker holds the folder for longer than opts.LockTimeout, and with one

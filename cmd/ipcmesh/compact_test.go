@@ -148,6 +148,26 @@ func TestCompactWhileAnAssistantRuns(t *testing.T) {
 	m.mustRun("send", "--as", "alice", "bob", "unread through the compact")
 	first := m.status().Broker.PID
 
+	// A dry run asks the serving broker how much is free: nothing is
+	// stopped for it, nor written.
+	dry := m.mustRun("compact", "--dry-run").stdout
+	wantIn(t, "compact --dry-run with a peer connected", dry, "compacting "+db+" would take it from ", " MiB to about ", "(2 messages, 1 unread); nothing was changed", fmt.Sprintf("pid %d", first))
+	var est struct {
+		Estimate bool  `json:"estimate"`
+		Before   int64 `json:"before_bytes"`
+		Freed    int64 `json:"freed_bytes"`
+	}
+	m.mustJSON(&est, "compact", "--dry-run", "--json")
+	if !est.Estimate || est.Before != fi.Size() || est.Freed < fi.Size()*3/4 {
+		t.Errorf("compact --dry-run --json with a peer connected: %+v; want an estimate of the %d-byte file, nearly all free", est, fi.Size())
+	}
+	if pid := m.status().Broker.PID; pid != first {
+		t.Fatalf("a dry run changed the broker from pid %d to %d", first, pid)
+	}
+	if now, err := os.Stat(db); err != nil || !os.SameFile(now, fi) || now.Size() != fi.Size() {
+		t.Fatalf("a dry run changed the database file: %v", err)
+	}
+
 	out := m.mustRun("compact").stdout
 	re := regexp.MustCompile(`^compacted ` + regexp.QuoteMeta(db) + `: \d+\.\d MiB -> \d+\.\d KiB \(2 messages, 1 unread kept\) in \d`)
 	if !re.MatchString(out) {
