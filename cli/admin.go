@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -145,11 +144,9 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
-// runRestore puts a backup back as the data folder's store. A store
-// cannot be swapped under a broker that serves it: it works on the folder
-// directly when no broker serves it, and when one does, it hands the
-// restore over to the broker that takes its place
-// (election.RestoreServed).
+// runRestore puts a backup back as the data folder's store, itself or, when
+// a broker serves the folder, by the broker that takes its place
+// (election.Restore).
 func runRestore(ctx context.Context, e Env, args []string) error {
 	fs := flags("restore")
 	pos, err := parse(fs, args)
@@ -169,17 +166,11 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 		// the mesh and change nothing of it.
 		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", natsstore.Redacted(url))
 	}
-	rep, err := election.RestoreServed(ctx, cfg, pos[0])
-	res := rep.Restore
-	if errors.Is(err, election.ErrNotServed) {
-		err = election.WhileHoldingPort(cfg, "restore", func() (err error) {
-			res, err = store.Restore(cfg.DataDir, pos[0], restoreLockWait)
-			return err
-		})
-	}
+	rep, err := election.Restore(ctx, cfg, pos[0])
 	if err != nil {
 		return err
 	}
+	res := rep.Restore
 	fmt.Fprintf(e.Stdout, "restored %s into %s: %s (%d unread), %s\n", pos[0], cfg.DataDir,
 		human.Count(res.Stats.Messages, "message"), res.Stats.Unread, human.Count(res.Stats.Instances, "instance"))
 	if res.Damaged {
@@ -202,14 +193,10 @@ func sayHandedOver(w io.Writer, did string, rep election.HandoverReport) {
 	fmt.Fprintf(w, "a broker served the folder: it (pid %d) was stopped, and the broker that took its place (pid %d) %s the store before serving; start again any broker you ran yourself (ipcmesh broker, broker --http)\n", rep.Stopped, rep.PID, did)
 }
 
-// restoreLockWait is how long restore waits for the store's lock: enough
-// for a one-shot command's broker to finish, not for a running one.
-const restoreLockWait = 2 * time.Second
-
 // runCompact rewrites the data folder's store into a copy that holds only
-// the pages in use, and puts it in place of the file. It works on the
-// folder directly when no broker serves it; when one does, it hands the
-// compact over to the broker that takes its place (election.CompactServed).
+// the pages in use, and puts it in place of the file, itself or, when a
+// broker serves the folder, by the broker that takes its place
+// (election.Compact).
 func runCompact(ctx context.Context, e Env, args []string) error {
 	fs := flags("compact")
 	dryRun := fs.Bool("dry-run", false, "write and check the copy, say how much it would free, and change nothing")
@@ -235,19 +222,11 @@ func runCompact(ctx context.Context, e Env, args []string) error {
 		// copy that is thrown away would cost a failover for nothing.
 		return compactEstimate(ctx, e, cfg, *asJSON)
 	}
-	rep, err := election.CompactServed(ctx, cfg, *dryRun)
-	res, took := rep.Compact, rep.Took
-	if errors.Is(err, election.ErrNotServed) {
-		err = election.WhileHoldingPort(cfg, "compact", func() (err error) {
-			start := time.Now()
-			res, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: restoreLockWait, DryRun: *dryRun})
-			took = time.Since(start)
-			return err
-		})
-	}
+	rep, err := election.Compact(ctx, cfg, *dryRun)
 	if err != nil {
 		return err
 	}
+	res, took := rep.Compact, rep.Took
 	if *asJSON {
 		return printJSON(e.Stdout, compactResult{
 			Path: res.Path, DryRun: *dryRun, Before: res.Before, After: res.After, Freed: max(res.Before-res.After, 0),

@@ -58,8 +58,9 @@ type handoverRequest struct {
 	Requested time.Time `json:"requested"`
 }
 
-// HandoverReport is what the broker that carried out a compact or a
-// restore handed over to it did.
+// HandoverReport is what a compact or a restore did: the broker it was
+// handed over to (PID, with the broker stopped for it), or this process
+// (PID 0).
 type HandoverReport struct {
 	ID      string              `json:"id"`
 	PID     int                 `json:"pid"`               // the broker that did it
@@ -70,25 +71,32 @@ type HandoverReport struct {
 	Error   string              `json:"error,omitempty"`
 }
 
-// ErrNotServed is the error of CompactServed and RestoreServed when no
-// broker of this data folder serves its port: there is no broker to hand
-// the work to, and the folder may be worked on directly.
-var ErrNotServed = errors.New("no broker of this data folder serves its port")
+// errNotServed is handOver's error when no broker of this data folder
+// serves its port: there is no broker to hand the work to, and the folder
+// is worked on here.
+var errNotServed = errors.New("no broker of this data folder serves its port")
 
-// CompactServed compacts the store of cfg's data folder, which a broker
-// serves, by handing the compact over to the broker that takes its place
-// (store.Compact, with dryRun). Peers' calls meanwhile wait, as they wait
-// through any failover.
-func CompactServed(ctx context.Context, cfg Config, dryRun bool) (HandoverReport, error) {
-	return handOver(ctx, cfg, handoverRequest{Op: opCompact, DryRun: dryRun})
+// localLockWait is how long a compact or restore made here waits for the
+// store's lock: enough for a one-shot command's broker to finish, not for
+// a running one.
+const localLockWait = 2 * time.Second
+
+// Compact compacts the store of cfg's data folder (store.Compact, with
+// dryRun). When a broker serves the folder, the compact is handed over to
+// the broker that takes its place, and peers' calls meanwhile wait, as
+// they wait through any failover; otherwise it is made here, with the
+// mesh port held (holdingPort). The report's PID is the broker that
+// made it, 0 when it was made here.
+func Compact(ctx context.Context, cfg Config, dryRun bool) (HandoverReport, error) {
+	return work(ctx, cfg, handoverRequest{Op: opCompact, DryRun: dryRun})
 }
 
-// RestoreServed restores the backup into the store of cfg's data folder,
-// which a broker serves, by handing the restore over to the broker that
-// takes its place (store.Restore). The backup is checked first: one that
-// is not a whole backup stops nothing. Peers' sessions that the backup
-// does not hold end, as a restore's do.
-func RestoreServed(ctx context.Context, cfg Config, backup string) (HandoverReport, error) {
+// Restore restores the backup into the store of cfg's data folder
+// (store.Restore), as Compact compacts it: handed over when a broker
+// serves the folder, made here otherwise. The backup is checked first: one
+// that is not a whole backup stops nothing. Peers' sessions that the
+// backup does not hold end, as after any restore.
+func Restore(ctx context.Context, cfg Config, backup string) (HandoverReport, error) {
 	abs, err := filepath.Abs(backup)
 	if err != nil {
 		return HandoverReport{}, fmt.Errorf("restore %s: %w", backup, err)
@@ -96,7 +104,39 @@ func RestoreServed(ctx context.Context, cfg Config, backup string) (HandoverRepo
 	if err := store.CheckBackup(cfg.DataDir, abs); err != nil {
 		return HandoverReport{}, err
 	}
-	return handOver(ctx, cfg, handoverRequest{Op: opRestore, Backup: abs})
+	return work(ctx, cfg, handoverRequest{Op: opRestore, Backup: abs})
+}
+
+// work does req on the store of cfg's data folder: handed over to the
+// next broker when one serves the folder, else here, with the port held.
+func work(ctx context.Context, cfg Config, req handoverRequest) (HandoverReport, error) {
+	rep, err := handOver(ctx, cfg, req)
+	if !errors.Is(err, errNotServed) {
+		return rep, err
+	}
+	err = holdingPort(cfg, req.Op, func() (err error) {
+		rep, err = doWork(cfg, req, localLockWait)
+		return err
+	})
+	return rep, err
+}
+
+// doWork does req on the store of cfg's data folder, waiting up to
+// lockWait for the store's lock.
+func doWork(cfg Config, req handoverRequest, lockWait time.Duration) (HandoverReport, error) {
+	start := time.Now()
+	var rep HandoverReport
+	var err error
+	switch req.Op {
+	case opCompact:
+		rep.Compact, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: lockWait, DryRun: req.DryRun})
+	case opRestore:
+		rep.Restore, err = store.Restore(cfg.DataDir, req.Backup, lockWait)
+	default:
+		err = fmt.Errorf("no such work on a store: %q", req.Op)
+	}
+	rep.Took = time.Since(start)
+	return rep, err
 }
 
 // Served reports whether a broker of cfg's data folder serves its port, as
@@ -116,7 +156,7 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 		if err := servedElsewhere(cfg); err != nil {
 			return HandoverReport{}, err
 		}
-		return HandoverReport{}, ErrNotServed
+		return HandoverReport{}, errNotServed
 	}
 	req.ID = ipc.NewID()
 	req.Requested = time.Now().UTC()
@@ -173,16 +213,8 @@ func pendingHandover(cfg Config) (handoverRequest, bool) {
 // reports what it did. Work that fails leaves the store as it was
 // (store.Compact, store.Restore): the broker serves it all the same.
 func carryOut(cfg Config, req handoverRequest) {
-	start := time.Now()
-	rep := HandoverReport{ID: req.ID, PID: os.Getpid()}
-	var err error
-	switch req.Op {
-	case opCompact:
-		rep.Compact, err = store.Compact(cfg.DataDir, store.CompactOptions{LockTimeout: handoverLockWait, DryRun: req.DryRun})
-	case opRestore:
-		rep.Restore, err = store.Restore(cfg.DataDir, req.Backup, handoverLockWait)
-	}
-	rep.Took = time.Since(start)
+	rep, err := doWork(cfg, req, handoverLockWait)
+	rep.ID, rep.PID = req.ID, os.Getpid()
 	if err != nil {
 		rep.Error = err.Error()
 		cfg.Logger.Warn("the work handed over failed; serving the store as it was", "op", req.Op, "err", err)
@@ -219,8 +251,8 @@ func readHandoverReport(dir, id string) (HandoverReport, bool) {
 	return rep, true
 }
 
-// WhileHoldingPort runs work, a compact or restore (op: "compact" or
-// "restore") of cfg's data folder that no broker serves, with the mesh port held and the folder's
+// holdingPort runs work, a compact or restore (op) of cfg's data folder
+// that no broker serves, with the mesh port held and the folder's
 // record saying what is done. work holds the store's lock, and a peer
 // that started meanwhile would win the free port, fail for the lock for
 // its 3 s and give up with an error about another broker; holding the
@@ -229,7 +261,7 @@ func readHandoverReport(dir, id string) (HandoverReport, bool) {
 // work returns the port is let go, and the peer takes it. When the port
 // cannot be had (another mesh's broker holds it), work runs all the same:
 // the store's lock still keeps brokers out.
-func WhileHoldingPort(cfg Config, op string, work func() error) error {
+func holdingPort(cfg Config, op string, work func() error) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return work()

@@ -67,7 +67,7 @@ func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
 	worked := make(chan error, 1)
 	var stopErr error
 	go func() {
-		worked <- WhileHoldingPort(cfg, opCompact, func() error {
+		worked <- holdingPort(cfg, opCompact, func() error {
 			s, err := store.Open(store.Options{Dir: cfg.DataDir})
 			if err != nil {
 				return err
