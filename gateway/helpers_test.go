@@ -16,6 +16,15 @@ import (
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
+// stuckWrite is the time tests give a write to a client that stopped
+// reading (Server.streamWrite), against 30 s in use. The deadline is
+// set before the write, so a goroutine kept off the CPU past it fails
+// its write before a byte goes out, and the test meets a closed
+// connection where it reads the answer's first line: 200 ms did so, once
+// in tens of runs under -race beside other packages' tests (a write that
+// timed out after 308 ms with nothing written, the CPUs busy).
+const stuckWrite = time.Second
+
 // face is a real mesh (a broker hosted by the test's own peer, on a free
 // port, with a fresh data folder and secret) and a real HTTP face on it,
 // served on 127.0.0.1.

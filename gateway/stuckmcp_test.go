@@ -44,7 +44,7 @@ func (f *face) usesOf(name string) int {
 // for ever, as the event stream's were (TestEventStreamWhoseClientStopsReading).
 func TestLegacySSEStreamWhoseClientStopsReading(t *testing.T) {
 	f := newFaceLimited(t, ipc.Limits{OpsPerSecond: 1e9, OpsBurst: 1 << 30}, func(o *Options) { o.Rate, o.Burst = 1e9, 1<<30 })
-	f.srv.streamWrite = 200 * time.Millisecond
+	f.srv.streamWrite = stuckWrite
 	key := f.key("alice")
 	bigShare(t, f, "bob")
 
@@ -86,7 +86,7 @@ func TestLegacySSEStreamWhoseClientStopsReading(t *testing.T) {
 // request and the name's use.
 func TestMCPAnswerWhoseClientStopsReading(t *testing.T) {
 	f := newFace(t, nil)
-	f.srv.streamWrite = 200 * time.Millisecond
+	f.srv.streamWrite = stuckWrite
 	key := f.key("alice")
 	bigShare(t, f, "bob")
 
@@ -118,7 +118,7 @@ func TestMCPOverHTTP2OutlivesTheWriteDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFace(t, func(o *Options) { o.AllowHosts = []string{ln.Addr().String()} })
-	f.srv.streamWrite = 100 * time.Millisecond
+	f.srv.streamWrite = stuckWrite
 	key := f.key("alice")
 	bob := f.peer("bob")
 	ts := httptest.NewUnstartedServer(f.srv.Handler())
@@ -143,7 +143,7 @@ func TestMCPOverHTTP2OutlivesTheWriteDeadline(t *testing.T) {
 	f.awaitWaiters("alice", 1)
 	// The check has written its start. What is tested is time passing
 	// beyond that write's deadline: there is no event to wait for.
-	time.Sleep(5 * f.srv.streamWrite)
+	time.Sleep(2 * f.srv.streamWrite)
 	if _, err := bob.Send(ctxT(t), "alice", "over h2"); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestMCPOverHTTP2OutlivesTheWriteDeadline(t *testing.T) {
 	if _, err := sse.ListTools(ctxT(t), nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * f.srv.streamWrite)
+	time.Sleep(2 * f.srv.streamWrite)
 	if _, err := sse.ListTools(ctxT(t), nil); err != nil {
 		t.Fatalf("an /sse session over HTTP/2, quiet for a while: %v", err)
 	}
