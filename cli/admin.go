@@ -166,6 +166,14 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 		// the mesh and change nothing of it.
 		return fmt.Errorf("this data folder's mesh is kept in the NATS cluster %s, which restore does not write to (the cluster's log is the cluster's to back up); to put the backup back as this host's own store instead, stop its ipcmesh processes and run restore with IPC_STORE=bbolt, then serve it with IPC_STORE=bbolt", natsstore.Redacted(url))
 	}
+	if election.Served(cfg) {
+		// A file that is no backup is refused before anything is said
+		// of a hand-over that will not happen (Restore checks it again).
+		if err := store.CheckBackup(cfg.DataDir, pos[0]); err != nil {
+			return err
+		}
+		sayHandingOver(e.Stderr, "restores the backup into")
+	}
 	rep, err := election.Restore(ctx, cfg, pos[0])
 	if err != nil {
 		return err
@@ -180,6 +188,14 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	}
 	sayHandedOver(e.Stdout, "restored", rep)
 	return nil
+}
+
+// sayHandingOver says, before a compact or restore that a broker's
+// stop hands over (a broker serves the folder), what the command is about to do, on w (stderr): the
+// command waits as long as the work takes, minutes for a store of
+// gigabytes, and a user who sees nothing happen might take it for hung.
+func sayHandingOver(w io.Writer, does string) {
+	fmt.Fprintf(w, "a broker serves this folder: it is stopped, and the broker that takes its place %s the store before it serves; the assistants' calls wait meanwhile\n", does)
 }
 
 // sayHandedOver says, after a compact or a restore handed over, which
@@ -221,6 +237,9 @@ func runCompact(ctx context.Context, e Env, args []string) error {
 		// What a compact would free, the broker says: stopping it for a
 		// copy that is thrown away would cost a failover for nothing.
 		return compactEstimate(ctx, e, cfg, *asJSON)
+	}
+	if !*dryRun && election.Served(cfg) {
+		sayHandingOver(e.Stderr, "compacts")
 	}
 	rep, err := election.Compact(ctx, cfg, *dryRun)
 	if err != nil {

@@ -95,6 +95,13 @@ type Config struct {
 	// must not block.
 	OnRenamed func(old, new string)
 	Logger    *slog.Logger
+
+	// openWait is how long a peer waits for a broker that holds the port
+	// while it opens its store (clusterOpenTimeout if zero), and
+	// beforeWork, if set, is called by a broker before it does the work
+	// handed over to it: tests shorten the one and hold the other.
+	openWait   time.Duration
+	beforeWork func()
 }
 
 // DataDirPath is the data folder an IPC_DATA_DIR of dir names, absolute,

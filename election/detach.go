@@ -54,6 +54,12 @@ type spawnReport struct {
 	// Damaged says the store's file is damaged: no broker can open it
 	// until it is restored.
 	Damaged bool `json:"damaged,omitempty"`
+	// Working, in a line before the report, says the broker first does
+	// the work handed over to it ("compact" or "restore"): the report
+	// follows once it is done, which may be minutes, and the peer waits
+	// for it while the broker lives, instead of killing a compact half
+	// done after spawnTimeout and leaving the work undone.
+	Working string `json:"working,omitempty"`
 }
 
 // spawn starts a detached broker on ln and waits until it serves; ln is
@@ -113,26 +119,17 @@ func (p *Peer) spawn(ln net.Listener) error {
 	// Reap the child when it exits, however long this peer lives.
 	go cmd.Wait()
 
-	lines := make(chan spawnReport, 1)
-	go func() {
-		var rep spawnReport
-		line, err := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadBytes('\n')
-		if err != nil || json.Unmarshal(line, &rep) != nil {
-			rep = spawnReport{Error: "it exited without saying why"}
-		}
-		lines <- rep
-	}()
+	lines := make(chan spawnReport, 2)
+	go readReports(r, lines)
 	pid := cmd.Process.Pid
 	logPath := filepath.Join(p.cfg.DataDir, brokerLog)
-	var rep spawnReport
-	select {
-	case rep = <-lines:
-	case <-time.After(p.cfg.reportTimeout()):
+	rep, err := awaitReport(lines, p.cfg.reportTimeout(), p.closing)
+	if err != nil {
 		cmd.Process.Kill()
-		return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, p.cfg.reportTimeout(), logPath)
-	case <-p.closing:
-		cmd.Process.Kill()
-		return ErrClosed
+		if errors.Is(err, errNoReport) {
+			return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, p.cfg.reportTimeout(), logPath)
+		}
+		return err
 	}
 	switch {
 	case rep.Error == "":
@@ -151,6 +148,56 @@ func (p *Peer) spawn(ln net.Listener) error {
 		return &reportedError{msg: msg, kind: store.ErrDamaged}
 	}
 	return errors.New(msg)
+}
+
+// errNoReport is awaitReport's error when the detached broker said
+// nothing within the peer's reportTimeout.
+var errNoReport = errors.New("no report in time")
+
+// readReports reads the lines a detached broker reports on r into lines,
+// at most as many as lines holds, so that it never blocks, then closes
+// it: a line that says the broker does work first, then its report, or
+// one that says it exited without saying why.
+func readReports(r io.Reader, lines chan<- spawnReport) {
+	defer close(lines)
+	br := bufio.NewReader(io.LimitReader(r, 64<<10))
+	for range cap(lines) {
+		var rep spawnReport
+		line, err := br.ReadBytes('\n')
+		if err != nil || json.Unmarshal(line, &rep) != nil {
+			rep = spawnReport{Error: "it exited without saying why"}
+		}
+		lines <- rep
+		if rep.Working == "" {
+			return
+		}
+	}
+}
+
+// awaitReport returns the report of a detached broker that readReports
+// reads into lines, waiting for it up to wait, or for as long as the
+// broker does the work handed over to it, once it said so: the next line
+// then comes when the work is done, or when the broker dies. It gives up
+// with ErrClosed once closing is closed.
+func awaitReport(lines <-chan spawnReport, wait time.Duration, closing <-chan struct{}) (spawnReport, error) {
+	limit := time.NewTimer(wait)
+	defer limit.Stop()
+	for {
+		select {
+		case rep, ok := <-lines:
+			if !ok {
+				return spawnReport{Error: "it said it does work first more than once, and nothing after"}, nil
+			}
+			if rep.Working == "" {
+				return rep, nil
+			}
+			limit.Stop()
+		case <-limit.C:
+			return spawnReport{}, errNoReport
+		case <-closing:
+			return spawnReport{}, ErrClosed
+		}
+	}
 }
 
 // pathSettings are the settings a broker reads that name files or folders.
@@ -208,23 +255,40 @@ func RunDetached(ctx context.Context, cfg Config, report io.WriteCloser) error {
 		report.Close()
 		return errors.New("a detached broker needs a logger: it has nowhere else to say why it stopped")
 	}
-	started := func(err error) {
-		rep := spawnReport{PID: os.Getpid()}
-		if err != nil {
-			rep.Error = err.Error()
-			rep.Retry = errors.Is(err, store.ErrLocked) || errors.Is(err, errPortTaken)
-			rep.Damaged = errors.Is(err, store.ErrDamaged)
-		}
-		b, _ := json.Marshal(rep)
-		report.Write(append(b, '\n'))
-		report.Close()
-	}
+	rep := reporter{w: report}
 	ln, err := detachedListener(cfg.Addr)
 	if err != nil {
-		started(err)
+		rep.started(err)
 		return err
 	}
-	return hostDetached(ctx, cfg, ln, started)
+	return hostDetached(ctx, cfg, ln, rep)
+}
+
+// reporter writes a detached broker's lines to the peer that started it.
+type reporter struct{ w io.WriteCloser }
+
+// working says that the broker does the work handed over to it (op)
+// before it serves.
+func (r reporter) working(op string) {
+	r.write(spawnReport{PID: os.Getpid(), Working: op})
+}
+
+// started reports that the broker serves (err nil), or why it cannot, and
+// closes the report.
+func (r reporter) started(err error) {
+	rep := spawnReport{PID: os.Getpid()}
+	if err != nil {
+		rep.Error = err.Error()
+		rep.Retry = errors.Is(err, store.ErrLocked) || errors.Is(err, errPortTaken)
+		rep.Damaged = errors.Is(err, store.ErrDamaged)
+	}
+	r.write(rep)
+	r.w.Close()
+}
+
+func (r reporter) write(rep spawnReport) {
+	b, _ := json.Marshal(rep)
+	r.w.Write(append(b, '\n'))
 }
 
 // errPortTaken is a detached broker's failure to bind the mesh port itself

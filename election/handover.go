@@ -173,7 +173,7 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 	if err != nil && !errors.Is(err, ErrNoBroker) {
 		return HandoverReport{}, fmt.Errorf("stop the broker to hand the %s over: %w", req.Op, err)
 	}
-	p, err := Join(ctx, cfg)
+	p, err := awaitWork(ctx, cfg, req.Op)
 	if err != nil {
 		return HandoverReport{}, fmt.Errorf("reach the broker that took over, which was to %s the store: %w", req.Op, err)
 	}
@@ -192,6 +192,25 @@ func handOver(ctx context.Context, cfg Config, req handoverRequest) (HandoverRep
 		return rep, fmt.Errorf("the broker that took over (pid %d) could not %s the store: %s", rep.PID, req.Op, rep.Error)
 	}
 	return rep, nil
+}
+
+// awaitWork joins the mesh once the broker doing op on the store (the
+// next broker, handed the work) serves. A peer waits for a broker that
+// opens its store for a minute (Config.opensWithin), then tells its
+// caller to try again; the command that asked for the work waits for as
+// long as the work takes while the process doing it lives, since a
+// compact of a store of gigabytes on a slow disk takes minutes, and
+// giving up would leave the user to guess whether it was done.
+func awaitWork(ctx context.Context, cfg Config, op string) (*Peer, error) {
+	for {
+		p, err := Join(ctx, cfg)
+		var o *opening
+		// Join says so only while the folder's record names a live
+		// process that does op.
+		if err == nil || !errors.As(err, &o) || o.handover != op || ctx.Err() != nil {
+			return p, err
+		}
+	}
 }
 
 // pendingHandover returns the work asked of the next broker of cfg's data
@@ -266,13 +285,21 @@ func holdingPort(cfg Config, op string, work func() error) error {
 	if err != nil {
 		return work()
 	}
-	defer ln.Close()
 	rec := brokerRecord{PID: os.Getpid(), Addr: ln.Addr().String(), Started: time.Now().UTC(), Opening: true, Handover: op}
 	rec.Start, _ = proc.Started(rec.PID)
+	wrote := false
 	if other, alive := readBrokerRecord(cfg.DataDir); !alive || other.PID == rec.PID {
-		if err := writeBrokerRecord(cfg.DataDir, rec); err == nil {
-			defer removeBrokerRecord(cfg.DataDir, rec.PID)
-		}
+		wrote = writeBrokerRecord(cfg.DataDir, rec) == nil
 	}
+	defer func() {
+		// The port first: a hello waiting in it is reset and tried
+		// again. With the record gone first, one that went unanswered
+		// meanwhile would find no record, and its peer would take the
+		// port's holder for a foreign program and give up.
+		ln.Close()
+		if wrote {
+			removeBrokerRecord(cfg.DataDir, rec.PID)
+		}
+	}()
 	return work()
 }

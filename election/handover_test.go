@@ -1,8 +1,11 @@
 package election
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +106,130 @@ func TestPeerWaitsForWorkOnTheFolder(t *testing.T) {
 	defer p.Close()
 	if !p.IsBroker() {
 		t.Error("the peer did not host the broker once the work was done")
+	}
+}
+
+// A compact or restore handed over may take minutes (a store of
+// gigabytes on a slow disk). Peers wait for the process doing it up to a
+// minute, then tell their callers to try again; the command that asked
+// for it waits until it is done, for as long as that process lives. It
+// gave up with the peers, leaving the user to guess whether the store was
+// compacted. The work here is held by the test, as a compact holds the
+// folder's port and record.
+func TestCommandWaitsOutLongWork(t *testing.T) {
+	m := newMesh(t)
+	cfg := m.config()
+	cfg.openWait = time.Second
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	worked := make(chan error, 1)
+	go func() {
+		worked <- holdingPort(cfg, opCompact, func() error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	var p *Peer
+	waited := make(chan error, 1)
+	go func() {
+		var err error
+		p, err = awaitWork(ctxT(t), cfg, opCompact)
+		waited <- err
+	}()
+	// Two peers that start after the command, one after the other, give
+	// up: the command has waited longer than a peer waits.
+	for range 2 {
+		if _, err := Join(ctxT(t), cfg); err == nil || !strings.Contains(err.Error(), "is compacting the store") {
+			close(release)
+			t.Fatalf("a peer that started during a long compact: %v; want it to give up, saying a compact is under way", err)
+		}
+	}
+	select {
+	case err := <-waited:
+		close(release)
+		t.Fatalf("the command gave up on the compact it asked for while the work went on: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-worked; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("the command, once the work was done: %v; want it to join the mesh", err)
+	}
+	defer p.Close()
+	if !p.IsBroker() {
+		t.Error("the command's peer did not host the broker once the work was done")
+	}
+}
+
+// A detached broker handed a compact does it before it reports that it
+// serves, and the peer that started it waits for that report only so
+// long (20 s) before it kills it: a compact longer than that was killed
+// half done, and the next broker's the same way, until the request ran
+// out. The broker now says first that it works, and the peer then waits
+// for it without that limit.
+func TestDetachedBrokerSaysItWorksFirst(t *testing.T) {
+	m := newMesh(t)
+	cfg := m.config()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	inWork := make(chan struct{})
+	release := make(chan struct{})
+	cfg.beforeWork = func() {
+		close(inWork)
+		<-release
+	}
+	b, _ := json.Marshal(handoverRequest{ID: "long", Op: opCompact, Requested: time.Now().UTC()})
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, handoverRequestFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- hostDetached(ctx, cfg, ln, reporter{w: w}) }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	const wait = 100 * time.Millisecond
+	lines := make(chan spawnReport, 2)
+	go readReports(r, lines)
+	reported := make(chan spawnReport, 1)
+	go func() {
+		rep, err := awaitReport(lines, wait, nil)
+		if err != nil {
+			rep.Error = "the peer gave up: " + err.Error()
+		}
+		reported <- rep
+	}()
+	<-inWork
+	// What is tested is the peer's wait passing while the broker works:
+	// there is no event to wait for.
+	time.Sleep(10 * wait)
+	select {
+	case rep := <-reported:
+		close(release)
+		t.Fatalf("while the broker compacted, the peer that started it had %+v; want it to wait for the report", rep)
+	default:
+	}
+	close(release)
+	if rep := <-reported; rep.Error != "" || rep.PID != os.Getpid() {
+		t.Fatalf("the report after the compact: %+v; want one that says the broker serves", rep)
+	}
+	if _, ok := readHandoverReport(cfg.DataDir, "long"); !ok {
+		t.Error("the broker reported that it serves, but not what the compact did")
 	}
 }

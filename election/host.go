@@ -45,7 +45,7 @@ func (p *Peer) startHere(ln net.Listener) error {
 	if len(p.cfg.Detach) > 0 {
 		return p.spawn(ln)
 	}
-	b, err := startBroker(p.cfg, ln, false)
+	b, err := startBroker(p.cfg, ln, false, nil)
 	if err != nil {
 		return err
 	}
@@ -59,8 +59,10 @@ func (p *Peer) startHere(ln net.Listener) error {
 // startBroker opens the store and serves a broker on ln. The store's file
 // lock guarantees that no two brokers ever share a data folder, whatever
 // port they are on. On failure ln is closed, which resets the connections
-// waiting in it: their peers try again.
-func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error) {
+// waiting in it: their peers try again. Work handed over to the next
+// broker (a compact or restore) is done first, and working, if set, is
+// told of it before.
+func startBroker(cfg Config, ln net.Listener, detached bool, working func(op string)) (*ipc.Broker, error) {
 	opts := cfg.Store
 	opts.Dir = cfg.DataDir
 	if opts.LockTimeout == 0 {
@@ -84,12 +86,18 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 		}
 	}
 	if asked {
+		if working != nil {
+			working(work.Op)
+		}
+		if cfg.beforeWork != nil {
+			cfg.beforeWork()
+		}
 		carryOut(cfg, work)
 	}
 	st, err := openStore(cfg, opts)
 	if err != nil {
+		ln.Close() // before the record goes, as holdingPort lets go
 		removeBrokerRecord(cfg.DataDir, rec.PID)
-		ln.Close()
 		return nil, err
 	}
 	idle := time.Duration(0)
@@ -124,8 +132,18 @@ func startBroker(cfg Config, ln net.Listener, detached bool) (*ipc.Broker, error
 }
 
 // clusterOpenTimeout bounds the connection to a NATS cluster and the
-// catch-up of the broker's view with its log.
+// catch-up of the broker's view with its log, and is how long a peer
+// waits for a broker that is opening its store.
 const clusterOpenTimeout = time.Minute
+
+// opensWithin is how long a peer waits for a broker that holds the port
+// while it opens its store, or does the work handed over to it first.
+func (cfg Config) opensWithin() time.Duration {
+	if cfg.openWait > 0 {
+		return cfg.openWait
+	}
+	return clusterOpenTimeout
+}
 
 // openStore opens the broker's store: the data folder's bbolt file, or with
 // cfg.Cluster a view of the NATS cluster kept in the data folder.
@@ -166,12 +184,12 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 }
 
 // hostDetached serves the broker on ln in this process, as a detached
-// broker does: it reports through started (nil once it serves, or why it
-// cannot) and serves until ctx ends or no peer has been connected for
+// broker does: it reports through rep (work handed over that it does
+// first, then nil once it serves, or why it cannot) and serves until ctx ends or no peer has been connected for
 // cfg.BrokerIdle, then hands over gracefully.
-func hostDetached(ctx context.Context, cfg Config, ln net.Listener, started func(error)) error {
-	b, err := startBroker(cfg, ln, true)
-	started(err)
+func hostDetached(ctx context.Context, cfg Config, ln net.Listener, rep reporter) error {
+	b, err := startBroker(cfg, ln, true, rep.working)
+	rep.started(err)
 	if err != nil {
 		return err
 	}

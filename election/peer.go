@@ -188,8 +188,11 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			case <-p.closing:
 				return nil, ErrClosed
 			}
-			var op *opening
-			if time.Since(start) > 10*time.Second && !(errors.As(lastErr, &op) && time.Since(start) < clusterOpenTimeout) {
+			limit := 10 * time.Second
+			if op := (*opening)(nil); errors.As(lastErr, &op) {
+				limit = p.cfg.opensWithin()
+			}
+			if time.Since(start) > limit {
 				if p.cfg.Dial != nil {
 					return nil, fmt.Errorf("the broker in this process refused every connection for 10 s: %w; it is closing or stuck: restart this process (ipcmesh broker --http)", lastErr)
 				}

@@ -84,7 +84,9 @@ func TestRestoreWhileAnAssistantRuns(t *testing.T) {
 		t.Fatalf("a restore refused for its file changed the broker from pid %d to %d", first, pid)
 	}
 
-	out := m.mustRun("restore", backup).stdout
+	res := m.mustRun("restore", backup)
+	out := res.stdout
+	wantIn(t, "restore's stderr with a peer connected", res.stderr, "the broker that takes its place restores the backup into the store before it serves")
 	wantIn(t, "restore with a peer connected", out, "restored "+backup, "3 messages (2 unread), 3 instances", "kept in", "before-restore")
 	next := m.status().Broker.PID
 	if next == first {
