@@ -62,8 +62,8 @@ type spawnReport struct {
 	Working string `json:"working,omitempty"`
 }
 
-// spawn starts a detached broker on ln and waits until it serves; ln is
-// closed in this process either way.
+// spawn starts a detached broker on ln and waits until it serves, or
+// until ctx ends; ln is closed in this process either way.
 //
 // A detached broker is a child process, "ipcmesh broker --detached", in a
 // session and process group of its own, with no terminal and its stdio
@@ -77,7 +77,7 @@ type spawnReport struct {
 // server stops when that terminal is suspended (Ctrl-Z), stopped in a
 // debugger or swapped out, and while it is stopped it still holds the
 // port, so no other peer can be elected and the whole mesh stalls.
-func (p *Peer) spawn(ln net.Listener) error {
+func (p *Peer) spawn(ctx context.Context, ln net.Listener) error {
 	cmd := exec.Command(p.cfg.Detach[0], p.cfg.Detach[1:]...)
 	if img, ok := runningImage(cmd.Path); ok {
 		// A peer that outlives its program's file (an upgrade that moved
@@ -123,8 +123,15 @@ func (p *Peer) spawn(ln net.Listener) error {
 	go readReports(r, lines)
 	pid := cmd.Process.Pid
 	logPath := filepath.Join(p.cfg.DataDir, brokerLog)
-	rep, err := awaitReport(lines, p.cfg.reportTimeout(), p.closing)
+	rep, working, err := awaitReport(ctx, lines, p.cfg.reportTimeout(), p.closing)
 	if err != nil {
+		if working {
+			// Killed, it would leave the work undone, to be made again
+			// by the next broker: it finishes, then serves whichever
+			// peer comes, or stops once idle.
+			p.log.Info("left the detached broker to finish the work handed over to it", "pid", pid, "err", err)
+			return err
+		}
 		cmd.Process.Kill()
 		if errors.Is(err, errNoReport) {
 			return fmt.Errorf("the broker started in the background (pid %d) did not report within %v; see %s", pid, p.cfg.reportTimeout(), logPath)
@@ -176,26 +183,35 @@ func readReports(r io.Reader, lines chan<- spawnReport) {
 
 // awaitReport returns the report of a detached broker that readReports
 // reads into lines, waiting for it up to wait, or for as long as the
-// broker does the work handed over to it, once it said so: the next line
-// then comes when the work is done, or when the broker dies. It gives up
-// with ErrClosed once closing is closed.
-func awaitReport(lines <-chan spawnReport, wait time.Duration, closing <-chan struct{}) (spawnReport, error) {
+// broker does the work handed over to it, once it said so (working): the
+// next line then comes when the work is done, or when the broker dies. It
+// gives up with ErrClosed once closing is closed, and, while the broker
+// works, when ctx ends: a caller with a deadline of its own (the hook's
+// few seconds) goes on without the broker, which finishes the work. A
+// broker that is only starting is waited for as before whatever ctx
+// says, since one killed for a caller's short deadline, on a machine
+// slow to start it, would be killed again by the next caller's.
+func awaitReport(ctx context.Context, lines <-chan spawnReport, wait time.Duration, closing <-chan struct{}) (rep spawnReport, working bool, err error) {
 	limit := time.NewTimer(wait)
 	defer limit.Stop()
+	var done <-chan struct{} // ctx's, once the broker works
 	for {
 		select {
 		case rep, ok := <-lines:
 			if !ok {
-				return spawnReport{Error: "it said it does work first more than once, and nothing after"}, nil
+				return spawnReport{Error: "it said it does work first more than once, and nothing after"}, working, nil
 			}
 			if rep.Working == "" {
-				return rep, nil
+				return rep, working, nil
 			}
+			working, done = true, ctx.Done()
 			limit.Stop()
 		case <-limit.C:
-			return spawnReport{}, errNoReport
+			return spawnReport{}, working, errNoReport
+		case <-done:
+			return spawnReport{}, working, ctx.Err()
 		case <-closing:
-			return spawnReport{}, ErrClosed
+			return spawnReport{}, working, ErrClosed
 		}
 	}
 }

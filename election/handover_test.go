@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -170,7 +171,8 @@ func TestCommandWaitsOutLongWork(t *testing.T) {
 // long (20 s) before it kills it: a compact longer than that was killed
 // half done, and the next broker's the same way, until the request ran
 // out. The broker now says first that it works, and the peer then waits
-// for it without that limit.
+// for it without that limit, or, once its caller has gone, leaves it to
+// finish.
 func TestDetachedBrokerSaysItWorksFirst(t *testing.T) {
 	m := newMesh(t)
 	cfg := m.config()
@@ -207,26 +209,38 @@ func TestDetachedBrokerSaysItWorksFirst(t *testing.T) {
 	const wait = 100 * time.Millisecond
 	lines := make(chan spawnReport, 2)
 	go readReports(r, lines)
-	reported := make(chan spawnReport, 1)
+	type result struct {
+		working bool
+		err     error
+	}
+	caller, leave := context.WithCancel(context.Background())
+	defer leave()
+	waited := make(chan result, 1)
 	go func() {
-		rep, err := awaitReport(lines, wait, nil)
-		if err != nil {
-			rep.Error = "the peer gave up: " + err.Error()
+		rep, working, err := awaitReport(caller, lines, wait, nil)
+		if err == nil {
+			err = fmt.Errorf("a report came: %+v", rep)
 		}
-		reported <- rep
+		waited <- result{working, err}
 	}()
 	<-inWork
 	// What is tested is the peer's wait passing while the broker works:
 	// there is no event to wait for.
 	time.Sleep(10 * wait)
 	select {
-	case rep := <-reported:
+	case res := <-waited:
 		close(release)
-		t.Fatalf("while the broker compacted, the peer that started it had %+v; want it to wait for the report", rep)
+		t.Fatalf("while the broker compacted, the peer that started it gave up: %v; want it to wait for the report", res.err)
 	default:
 	}
+	// The caller's deadline passes (a hook's few seconds): the peer goes
+	// on without the broker, saying it works, so that it is not killed.
+	leave()
+	if res := <-waited; !res.working || !errors.Is(res.err, context.Canceled) {
+		t.Errorf("the peer whose caller went away while the broker worked: %+v; want it told that the broker works", res)
+	}
 	close(release)
-	if rep := <-reported; rep.Error != "" || rep.PID != os.Getpid() {
+	if rep := <-lines; rep.Error != "" || rep.PID != os.Getpid() {
 		t.Fatalf("the report after the compact: %+v; want one that says the broker serves", rep)
 	}
 	if _, ok := readHandoverReport(cfg.DataDir, "long"); !ok {

@@ -29,21 +29,21 @@ const DefaultBrokerIdle = 10 * time.Minute
 // A store a broker of this peer found damaged is not tried again until
 // the file changes or damagedRetry has passed: the peer says why, as the
 // broker did, without starting another to fail the same way.
-func (p *Peer) host(ln net.Listener) error {
+func (p *Peer) host(ctx context.Context, ln net.Listener) error {
 	if err := p.stillDamaged(); err != nil {
 		ln.Close()
 		return err
 	}
-	err := p.startHere(ln)
+	err := p.startHere(ctx, ln)
 	p.noteHosted(err)
 	return err
 }
 
 // startHere starts the broker on ln, in a process of its own (spawn) or in
 // this one.
-func (p *Peer) startHere(ln net.Listener) error {
+func (p *Peer) startHere(ctx context.Context, ln net.Listener) error {
 	if len(p.cfg.Detach) > 0 {
-		return p.spawn(ln)
+		return p.spawn(ctx, ln)
 	}
 	b, err := startBroker(p.cfg, ln, false, nil)
 	if err != nil {

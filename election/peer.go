@@ -213,7 +213,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			return c, err
 		}
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
-			if err := p.host(ln); err != nil {
+			if err := p.host(ctx, ln); err != nil {
 				if errors.Is(err, store.ErrLocked) {
 					if served := servedElsewhere(p.cfg); served != nil {
 						return nil, served
