@@ -190,10 +190,11 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	return nil
 }
 
-// sayHandingOver says, before a compact or restore that a broker's
-// stop hands over (a broker serves the folder), what the command is about to do, on w (stderr): the
-// command waits as long as the work takes, minutes for a store of
-// gigabytes, and a user who sees nothing happen might take it for hung.
+// sayHandingOver says on w (stderr), before a compact or restore that a
+// broker's stop hands over (a broker serves the folder), what the
+// command is about to do: it waits as long as the work takes, minutes
+// for a store of gigabytes, and a user who sees nothing happen might
+// take it for hung.
 func sayHandingOver(w io.Writer, does string) {
 	fmt.Fprintf(w, "a broker serves this folder: it is stopped, and the broker that takes its place %s the store before it serves; the assistants' calls wait meanwhile\n", does)
 }

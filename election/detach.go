@@ -62,8 +62,9 @@ type spawnReport struct {
 	Working string `json:"working,omitempty"`
 }
 
-// spawn starts a detached broker on ln and waits until it serves, or
-// until ctx ends; ln is closed in this process either way.
+// spawn starts a detached broker on ln and waits until it serves (or,
+// while it does work handed over to it, until ctx ends: awaitReport); ln
+// is closed in this process either way.
 //
 // A detached broker is a child process, "ipcmesh broker --detached", in a
 // session and process group of its own, with no terminal and its stdio
