@@ -93,6 +93,7 @@ type Server struct {
 	keyNames sync.Map  // key id -> *knownKey, from the broker
 	keyList  keyList   // every key's name, for a client over its budget
 	sessions *sessions
+	bodies   *bodyBudget
 	routes   []route
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -146,6 +147,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		guard:       g,
 		limits:      newLimiters(opts.Rate, opts.Burst),
 		failures:    newLimiters(opts.Rate, opts.Burst),
+		bodies:      newBodyBudget(opts.MaxBody),
 		ping:        pingEvery,
 		bodyGrace:   bodyGrace,
 		streamWrite: streamWriteTimeout,

@@ -73,6 +73,12 @@ func (s *Server) serveRoute(rt route) http.HandlerFunc {
 				return
 			}
 			c.key = info
+			free, err := s.bodies.reserve(info.ID, r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			defer free()
 		}
 		q, err := rt.checkQuery(r)
 		if err != nil {

@@ -66,6 +66,11 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*
 		s.fail(w, r, err)
 		return nil, false
 	}
+	if u.freeBody, err = s.bodies.reserve(info.ID, r); err != nil {
+		u.release()
+		s.fail(w, r, err)
+		return nil, false
+	}
 	// The body is read as a use of the key, so that bodies sent slowly
 	// count against maxOpenPerKey.
 	if batches {

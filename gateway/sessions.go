@@ -87,6 +87,9 @@ type use struct {
 	// events receives the name's new messages; nil unless the use is an
 	// event stream.
 	events chan pushed
+	// freeBody, if set, uncounts the request's body (bodyBudget) when the
+	// use ends.
+	freeBody func()
 }
 
 // pushed is a message as an event stream sends it: its id, and its JSON
@@ -247,6 +250,9 @@ func (sess *session) start(prev chan struct{}) {
 // release ends u. The last use of a name starts its idle timer.
 func (u *use) release() {
 	u.cancel(nil)
+	if u.freeBody != nil {
+		u.freeBody()
+	}
 	sess := u.sess
 	m := sess.m
 	m.mu.Lock()

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+)
+
+// TestBodiesInProgressPerKey checks that the bodies a key's requests
+// carry are bounded while they are in progress, whatever their number: a
+// key could make the face hold up to maxOpenPerKey bodies of the limit at
+// once, 1 GiB with the default limit. Here the limit is 64 KiB, so a key
+// may have 128 KiB in progress: two requests whose 60 KiB bodies do not
+// come hold it (one a send, one an MCP call: they count alike), a third
+// is refused before its body is read, another key is not held up, and
+// once the two end the key sends again.
+func TestBodiesInProgressPerKey(t *testing.T) {
+	const limit, size = 64 << 10, 60 << 10
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst, o.MaxBody = 1e9, 1<<30, limit })
+	alice, bob := f.key("alice"), f.key("bob")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: alice}, 200, nil)
+	f.ok(req{method: "POST", path: "/api/v1/register", key: bob}, 200, nil)
+	u, err := url.Parse(f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	for _, path := range []string{"/api/v1/messages", "/mcp"} {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n{", path, u.Host, alice, size)
+		held = append(held, c)
+	}
+	id := f.keyID(alice)
+	testbin.Eventually(t, 15*time.Second, "the two bodies that do not come to be counted", func() bool {
+		return f.srv.bodies.inProgress(id) == 2*size
+	})
+
+	send := fmt.Sprintf(`{"to":"carol","content":%q}`, strings.Repeat("b", size-40))
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: alice, body: send}, 429, "rate_limited")
+	if !strings.Contains(e.Error.Message, "120.0 KiB of bodies") || !strings.Contains(e.Error.Message, "at most 128.0 KiB for one key") || e.Error.RetryAfterMS <= 0 {
+		t.Errorf("a send past the key's bodies in progress: %q (retry after %d ms); want it to say what is in progress and the bound, and when to try again", e.Error.Message, e.Error.RetryAfterMS)
+	}
+	f.fails(req{method: "POST", path: "/mcp", key: alice, body: `{"jsonrpc":"2.0","id":1,"method":"ping"}` + strings.Repeat(" ", size)}, 429, "rate_limited")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: bob, body: send}, 201, nil)
+
+	for _, c := range held {
+		c.Close()
+	}
+	testbin.Eventually(t, 15*time.Second, "the bodies of the requests whose clients went to be uncounted", func() bool {
+		return f.srv.bodies.inProgress(id) == 0
+	})
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: send}, 201, nil)
+}
