@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -51,6 +53,32 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 	}
 	f.fails(req{method: "POST", path: "/mcp", key: alice, body: `{"jsonrpc":"2.0","id":1,"method":"ping"}` + strings.Repeat(" ", size)}, 429, "rate_limited")
 	f.ok(req{method: "POST", path: "/api/v1/messages", key: bob, body: send}, 201, nil)
+	// A body sent in chunks, with no length, counts as it is read: alice's
+	// is refused once it passes what is left of her bound; bob's is taken,
+	// and uncounted once done.
+	if status := chunkedSend(t, u.Host, alice, size); !strings.Contains(status, " 429 ") {
+		t.Errorf("a send in chunks past the key's bodies in progress was answered %q, want 429", status)
+	}
+	if status := chunkedSend(t, u.Host, bob, size); !strings.Contains(status, " 201 ") {
+		t.Errorf("a send in chunks within the key's bound was answered %q, want 201", status)
+	}
+	testbin.Eventually(t, 15*time.Second, "bob's bodies to be uncounted once his requests ended", func() bool {
+		return f.srv.bodies.inProgress(f.keyID(bob)) == 0
+	})
+	// Bodies in chunks count what has come of them, not the limit: three
+	// of bob's whose first byte came do not hold up his next send.
+	for range 3 {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", u.Host, bob)
+	}
+	testbin.Eventually(t, 15*time.Second, "the first bytes of bob's three bodies in chunks to be counted", func() bool {
+		return f.srv.bodies.inProgress(f.keyID(bob)) == 3
+	})
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: bob, body: send}, 201, nil)
 
 	for _, c := range held {
 		c.Close()
@@ -59,4 +87,32 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 		return f.srv.bodies.inProgress(id) == 0
 	})
 	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: send}, 201, nil)
+}
+
+// chunkedSend sends a message of about size bytes as key, its body in
+// chunks of 4 KiB with no length declared, and returns the answer's
+// status line.
+func chunkedSend(t *testing.T, host, key string, size int) string {
+	t.Helper()
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	body := fmt.Sprintf(`{"to":"carol","content":%q}`, strings.Repeat("c", size-40))
+	w := bufio.NewWriter(c)
+	fmt.Fprintf(w, "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", host, key)
+	for rest := body; rest != ""; {
+		piece := rest[:min(len(rest), 4<<10)]
+		rest = rest[len(piece):]
+		fmt.Fprintf(w, "%x\r\n%s\r\n", len(piece), piece)
+	}
+	io.WriteString(w, "0\r\n\r\n")
+	w.Flush()
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the answer to a send in chunks: %v", err)
+	}
+	return line
 }

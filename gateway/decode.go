@@ -56,7 +56,10 @@ func bodyError(err error, dst any) error {
 		mbe *http.MaxBytesError
 		bad *notUTF8
 	)
+	var refused *ipcmesh.Error // bodyBudget's, for a body sent in chunks
 	switch {
+	case errors.As(err, &refused):
+		return refused
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	case errors.Is(err, os.ErrDeadlineExceeded):
