@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"net"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +24,10 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 	alice, bob := f.key("alice"), f.key("bob")
 	f.ok(req{method: "POST", path: "/api/v1/register", key: alice}, 200, nil)
 	f.ok(req{method: "POST", path: "/api/v1/register", key: bob}, 200, nil)
-	u, err := url.Parse(f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var held []net.Conn
 	for _, path := range []string{"/api/v1/messages", "/mcp"} {
-		c, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n{", path, u.Host, alice, size)
+		c, _ := rawRequest(t, f, "POST "+path, alice,
+			fmt.Sprintf("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n", size), "{")
 		held = append(held, c)
 	}
 	id := f.keyID(alice)
@@ -56,10 +45,10 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 	// A body sent in chunks, with no length, counts as it is read: alice's
 	// is refused once it passes what is left of her bound; bob's is taken,
 	// and uncounted once done.
-	if status := chunkedSend(t, u.Host, alice, size); !strings.Contains(status, " 429 ") {
+	if status := chunkedSend(t, f, alice, size); !strings.Contains(status, " 429 ") {
 		t.Errorf("a send in chunks past the key's bodies in progress was answered %q, want 429", status)
 	}
-	if status := chunkedSend(t, u.Host, bob, size); !strings.Contains(status, " 201 ") {
+	if status := chunkedSend(t, f, bob, size); !strings.Contains(status, " 201 ") {
 		t.Errorf("a send in chunks within the key's bound was answered %q, want 201", status)
 	}
 	testbin.Eventually(t, 15*time.Second, "bob's bodies to be uncounted once his requests ended", func() bool {
@@ -68,12 +57,7 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 	// Bodies in chunks count what has come of them, not the limit: three
 	// of bob's whose first byte came do not hold up his next send.
 	for range 3 {
-		c, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		fmt.Fprintf(c, "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", u.Host, bob)
+		slowRequest(t, f, "POST /api/v1/messages", bob, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", "1\r\n{\r\n")
 	}
 	testbin.Eventually(t, 15*time.Second, "the first bytes of bob's three bodies in chunks to be counted", func() bool {
 		return f.srv.bodies.inProgress(f.keyID(bob)) == 3
@@ -92,25 +76,16 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 // chunkedSend sends a message of about size bytes as key, its body in
 // chunks of 4 KiB with no length declared, and returns the answer's
 // status line.
-func chunkedSend(t *testing.T, host, key string, size int) string {
+func chunkedSend(t *testing.T, f *face, key string, size int) string {
 	t.Helper()
-	c, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	body := fmt.Sprintf(`{"to":"carol","content":%q}`, strings.Repeat("c", size-40))
-	w := bufio.NewWriter(c)
-	fmt.Fprintf(w, "POST /api/v1/messages HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", host, key)
-	for rest := body; rest != ""; {
+	var body strings.Builder
+	for rest := fmt.Sprintf(`{"to":"carol","content":%q}`, strings.Repeat("c", size-40)); rest != ""; {
 		piece := rest[:min(len(rest), 4<<10)]
 		rest = rest[len(piece):]
-		fmt.Fprintf(w, "%x\r\n%s\r\n", len(piece), piece)
+		fmt.Fprintf(&body, "%x\r\n%s\r\n", len(piece), piece)
 	}
-	io.WriteString(w, "0\r\n\r\n")
-	w.Flush()
-	line, err := bufio.NewReader(c).ReadString('\n')
+	body.WriteString("0\r\n\r\n")
+	line, err := slowRequest(t, f, "POST /api/v1/messages", key, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", body.String()).ReadString('\n')
 	if err != nil {
 		t.Fatalf("the answer to a send in chunks: %v", err)
 	}

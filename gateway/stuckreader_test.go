@@ -99,6 +99,14 @@ func slowGet(t *testing.T, f *face, path, key string) *bufio.Reader {
 // own (each ending in CRLF) and a body.
 func slowRequest(t *testing.T, f *face, line, key, header, body string) *bufio.Reader {
 	t.Helper()
+	_, br := rawRequest(t, f, line, key, header, body)
+	return br
+}
+
+// rawRequest is slowRequest, and returns the connection too, for a test
+// that closes it before it ends.
+func rawRequest(t *testing.T, f *face, line, key, header, body string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	u, err := url.Parse(f.url)
 	if err != nil {
 		t.Fatal(err)
@@ -111,5 +119,5 @@ func slowRequest(t *testing.T, f *face, line, key, header, body string) *bufio.R
 	c.(*net.TCPConn).SetReadBuffer(4096)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	io.WriteString(c, line+" HTTP/1.1\r\nHost: "+u.Host+"\r\nAuthorization: Bearer "+key+"\r\n"+header+"\r\n"+body)
-	return bufio.NewReader(c)
+	return c, bufio.NewReader(c)
 }
