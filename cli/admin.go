@@ -56,7 +56,16 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("status")
 	asJSON := c.Bool("json", false, "print the status as JSON")
-	p, _, err := c.open(ctx, e, args, noArgs("status"))
+	if _, err := c.prepare(e, args, noArgs("status")); err != nil {
+		return err
+	}
+	if w, ok := election.Working(c.cfg); ok && !*asJSON {
+		// Joining would wait for the broker to serve, up to a minute,
+		// saying nothing; a person asks status to know what goes on.
+		// JSON, read by scripts, waits for the broker's own answer.
+		return sayWorking(e.Stdout, c.cfg, w)
+	}
+	p, err := election.Join(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
@@ -188,6 +197,23 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	}
 	sayHandedOver(e.Stdout, "restored", rep)
 	return nil
+}
+
+// sayWorking is status while the process that holds the mesh port does
+// work before a broker serves (election.Working).
+func sayWorking(w io.Writer, cfg election.Config, work election.Work) error {
+	does := "is opening the store (a store of gigabytes is read before it is served; one in a NATS cluster is reached first)"
+	switch work.Op {
+	case "compact":
+		does = "is compacting the store (ipcmesh compact)"
+	case "restore":
+		does = "is restoring a backup into the store (ipcmesh restore)"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "broker:\tnone serves yet: pid %d on %s %s, for %s; a broker serves once that is done, and calls wait for it meanwhile (up to a minute)\n",
+		work.PID, work.Addr, does, time.Since(work.Since).Round(time.Second))
+	fmt.Fprintf(tw, "data folder:\t%s\n", cfg.DataDir)
+	return tw.Flush()
 }
 
 // sayHandingOver says on w (stderr), before a compact or restore that a

@@ -196,21 +196,9 @@ func asName(name string) *meshCommand {
 // help) says so without starting a broker. The caller closes the peer with
 // closeAll.
 func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func(pos []string) error) (*election.Peer, []string, error) {
-	pos, literal, err := parseLiteral(c.FlagSet, args)
+	pos, err := c.prepare(e, args, check)
 	if err != nil {
 		return nil, nil, err
-	}
-	c.literal = literal
-	if err := emptyNames(c.FlagSet); err != nil {
-		return nil, nil, err
-	}
-	if c.cfg, err = meshConfig(e); err != nil {
-		return nil, nil, err
-	}
-	if check != nil {
-		if err := check(pos); err != nil {
-			return nil, nil, err
-		}
 	}
 	p, err := election.Join(ctx, c.cfg)
 	if err != nil {
@@ -223,6 +211,28 @@ func (c *meshCommand) open(ctx context.Context, e Env, args []string, check func
 		}
 	}
 	return p, pos, nil
+}
+
+// prepare is open up to the mesh: it parses args, reads the mesh's
+// configuration into c.cfg and lets check judge the positionals.
+func (c *meshCommand) prepare(e Env, args []string, check func(pos []string) error) ([]string, error) {
+	pos, literal, err := parseLiteral(c.FlagSet, args)
+	if err != nil {
+		return nil, err
+	}
+	c.literal = literal
+	if err := emptyNames(c.FlagSet); err != nil {
+		return nil, err
+	}
+	if c.cfg, err = meshConfig(e); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(pos); err != nil {
+			return nil, err
+		}
+	}
+	return pos, nil
 }
 
 // argCount is a check for open: at least least positionals and, unless

@@ -247,3 +247,26 @@ func TestDetachedBrokerSaysItWorksFirst(t *testing.T) {
 		t.Error("the broker reported that it serves, but not what the compact did")
 	}
 }
+
+// While a compact holds the folder's port, Working says so, for status to
+// say at once; once it is done, nothing is under way.
+func TestWorkingSaysWhatHoldsTheFolder(t *testing.T) {
+	m := newMesh(t)
+	cfg := m.config()
+	if w, ok := Working(cfg); ok {
+		t.Fatalf("Working = %+v in a folder nobody serves", w)
+	}
+	err := holdingPort(cfg, opCompact, func() error {
+		w, ok := Working(cfg)
+		if !ok || w.PID != os.Getpid() || w.Op != opCompact || !samePort(w.Addr, cfg.Addr) {
+			return fmt.Errorf("Working = %+v, %v during a compact; want this process, compacting", w, ok)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := Working(cfg); ok {
+		t.Errorf("Working = %+v once the compact is done", w)
+	}
+}

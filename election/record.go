@@ -75,3 +75,31 @@ func samePort(a, b string) bool {
 	_, pb, errB := net.SplitHostPort(b)
 	return errA == nil && errB == nil && pa == pb
 }
+
+// Work is what the process that holds a data folder's mesh port does
+// before a broker serves there: opening the store (Op ""), or a compact
+// or a restore handed over to it first.
+type Work struct {
+	PID   int
+	Addr  string
+	Op    string // "compact", "restore" or ""
+	Since time.Time
+}
+
+// workShown is how long a broker must have been opening its store before
+// Working reports it: its own open takes milliseconds, in which a status
+// is better served by waiting for it.
+const workShown = time.Second
+
+// Working reports what keeps a broker of cfg's data folder from serving,
+// as the folder's record says: a live process that holds the port does a
+// compact or restore, or has been opening the store for a while. A
+// status asked meanwhile can say so at once, rather than wait for it as
+// a peer does (up to a minute).
+func Working(cfg Config) (Work, bool) {
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	if !alive || !rec.Opening || !samePort(rec.Addr, cfg.Addr) || rec.Handover == "" && time.Since(rec.Started) < workShown {
+		return Work{}, false
+	}
+	return Work{PID: rec.PID, Addr: rec.Addr, Op: rec.Handover, Since: rec.Started}, true
+}

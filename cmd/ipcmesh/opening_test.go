@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -44,6 +45,9 @@ func TestCommandWaitsForABrokerOpeningItsStore(t *testing.T) {
 	if send.hasExited() {
 		t.Fatalf("send gave up while the broker was opening its store (exit %d): %s", send.wait(runTimeout), send.stderr.String())
 	}
+	// status says at once what goes on, where a peer waits.
+	st := a.mustRun("status")
+	wantIn(t, "status while the broker opens its store", st.stdout, fmt.Sprintf("none serves yet: pid %d on ", broker.pid()), "is opening the store")
 	for _, i := range []int{0, 2} {
 		if err := nats.Restart(t.Context(), i); err != nil {
 			t.Fatal(err)
