@@ -45,7 +45,7 @@ func (c Config) reportTimeout() time.Duration {
 }
 
 // openReadRate is the pace at which reportTimeout counts a store read on
-// open: a tenth of what a cold open read here, for a slower disk.
+// open: about a tenth of what a cold open read here, for a slower disk.
 const openReadRate = 50 << 20
 
 // brokerLog is the detached broker's log in the data folder; it is rotated
