@@ -202,16 +202,9 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 // sayWorking is status while the process that holds the mesh port does
 // work before a broker serves (election.Working).
 func sayWorking(w io.Writer, cfg election.Config, work election.Work) error {
-	does := "is opening the store (a store of gigabytes is read before it is served; one in a NATS cluster is reached first)"
-	switch work.Op {
-	case "compact":
-		does = "is compacting the store (ipcmesh compact)"
-	case "restore":
-		does = "is restoring a backup into the store (ipcmesh restore)"
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "broker:\tnone serves yet: pid %d on %s %s, for %s; a broker serves once that is done, and calls wait for it meanwhile (up to a minute)\n",
-		work.PID, work.Addr, does, time.Since(work.Since).Round(time.Second))
+	fmt.Fprintf(tw, "broker:\tnone serves yet: pid %d on %s is %s, for %s; a broker serves once that is done, and calls wait for it meanwhile (up to a minute)\n",
+		work.PID, work.Addr, work.Doing(), time.Since(work.Since).Round(time.Second))
 	fmt.Fprintf(tw, "data folder:\t%s\n", cfg.DataDir)
 	return tw.Flush()
 }

@@ -267,11 +267,8 @@ type opening struct {
 }
 
 func (e *opening) Error() string {
-	switch e.handover {
-	case opCompact:
-		return fmt.Sprintf("pid %d, which holds %s, is compacting the store (ipcmesh compact) before a broker serves it: try again in a moment", e.pid, e.addr)
-	case opRestore:
-		return fmt.Sprintf("pid %d, which holds %s, is restoring a backup into the store (ipcmesh restore) before a broker serves it: try again in a moment", e.pid, e.addr)
+	if e.handover != "" {
+		return fmt.Sprintf("pid %d, which holds %s, is %s before a broker serves it: try again in a moment", e.pid, e.addr, Work{Op: e.handover}.Doing())
 	}
 	return fmt.Sprintf("the broker (pid %d) on %s is still opening its store (with IPC_STORE=nats://..., reaching the NATS cluster): try again in a moment; if it stays so, see its log", e.pid, e.addr)
 }

@@ -86,6 +86,18 @@ type Work struct {
 	Since time.Time
 }
 
+// Doing says what w does, as "compacting the store (ipcmesh compact)":
+// the words of a peer that waits for it and of status alike.
+func (w Work) Doing() string {
+	switch w.Op {
+	case opCompact:
+		return "compacting the store (ipcmesh compact)"
+	case opRestore:
+		return "restoring a backup into the store (ipcmesh restore)"
+	}
+	return "opening the store (a store of gigabytes is read before it is served; one in a NATS cluster is reached first)"
+}
+
 // workShown is how long a broker must have been opening its store before
 // Working reports it: its own open takes milliseconds, in which a status
 // is better served by waiting for it.
