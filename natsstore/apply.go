@@ -119,12 +119,30 @@ func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
 			return err
 		}
 		raw, err := s.readEvent(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			if err := s.trimmedPast(ctx, seq); err != nil {
+				s.fail(err)
+				return err
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("read event %d of the log: %w", seq, err)
 		}
 		s.applyLocked(seq, raw.Time, raw.Data)
 	}
 	return nil
+}
+
+// trimmedPast returns the error of a view that needs event seq of the log
+// when the log was trimmed past it: this broker lagged by more than the
+// log keeps behind the newest copy of the views (snapshot.go). The view
+// cannot go on; started again, the broker restores the copy.
+func (s *Store) trimmedPast(ctx context.Context, seq uint64) error {
+	info, err := s.log_.Info(ctx)
+	if err != nil || info.State.FirstSeq <= seq {
+		return nil
+	}
+	return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d: the events before were trimmed once the views were copied into %s, while this broker lagged behind; restart the broker, which restores its view from the copy", seq, info.State.FirstSeq, snapshotsBucket(s.stream))
 }
 
 // staleReadFor bounds how long readEvent asks again for an event that the
@@ -188,7 +206,7 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which does not give it: %w", seq, id, err))
 			return
 		}
-		if err := s.recordBody(id); err != nil {
+		if err := s.recordBody(id, seq); err != nil {
 			s.fail(fmt.Errorf("event %d of the log: %w", seq, err))
 			return
 		}
@@ -206,6 +224,7 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 		return
 	}
 	s.advance(seq)
+	s.snapshotAt(seq, ev.ID)
 
 	s.mu.Lock()
 	done, mine := s.pending[ev.ID]

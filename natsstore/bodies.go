@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,9 +44,11 @@ const DefaultBodySweepEvery = time.Hour
 // the large events it applied.
 const bodiesFile = "bodies"
 
-// loadBodies reads the ids of the large events the view applied.
+// loadBodies reads the ids of the large events the view applied, each
+// with the event's place in the log (0 on the lines of older brokers,
+// which wrote the id alone).
 func (s *Store) loadBodies() error {
-	s.bodies = make(map[string]bool)
+	s.bodies = make(map[string]uint64)
 	f, err := os.Open(filepath.Join(s.viewDir, bodiesFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -56,8 +59,10 @@ func (s *Store) loadBodies() error {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if id := strings.TrimSpace(sc.Text()); id != "" {
-			s.bodies[id] = true
+		id, at, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		if id != "" {
+			seq, _ := strconv.ParseUint(at, 10, 64)
+			s.bodies[id] = seq
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -66,14 +71,14 @@ func (s *Store) loadBodies() error {
 	return nil
 }
 
-// recordBody records that the view applied the large event id. It is on
-// disk before the view's place in the log moves past the event: a sweep
-// must never find an object the log names missing from the record. A
-// line cut short by a crash is followed by the whole id when the event is
-// applied again.
-func (s *Store) recordBody(id string) error {
+// recordBody records that the view applied the large event id, event seq
+// of the log. It is on disk before the view's place in the log moves past
+// the event: a sweep must never find an object the log names missing from
+// the record. A line cut short by a crash is followed by the whole line
+// when the event is applied again.
+func (s *Store) recordBody(id string, seq uint64) error {
 	s.mu.Lock()
-	known := s.bodies[id]
+	_, known := s.bodies[id]
 	s.mu.Unlock()
 	if known {
 		return nil
@@ -82,7 +87,7 @@ func (s *Store) recordBody(id string) error {
 	if err != nil {
 		return fmt.Errorf("record the large event %s: %w", id, err)
 	}
-	_, err = f.WriteString("\n" + id + "\n")
+	_, err = fmt.Fprintf(f, "\n%s %d\n", id, seq)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -93,7 +98,7 @@ func (s *Store) recordBody(id string) error {
 		return fmt.Errorf("record the large event %s: %w", id, err)
 	}
 	s.mu.Lock()
-	s.bodies[id] = true
+	s.bodies[id] = seq
 	s.mu.Unlock()
 	return nil
 }
@@ -139,15 +144,28 @@ func (s *Store) sweepBodiesAt(stored time.Time) {
 }
 
 // sweepBodies removes the objects of the bodies bucket stored before
-// before that no event the view applied names. Every event stored before
-// the one the sweep was started at is applied, and an event is stored
-// within a write's time of its upload: an object older than that and not
-// named was never published.
+// before that no event the view applied names, or that only an event the
+// log no longer holds names (trimmed below a copy of the views, which
+// holds what the event wrote: no view needs the object again). Every event
+// stored before the one the sweep was started at is applied, and an event
+// is stored within a write's time of its upload: an object older than
+// that and not named was never published.
 func (s *Store) sweepBodies(before time.Time) (int, error) {
 	ctx, cancel := s.untilClosed(context.Background())
 	defer cancel()
+	var first uint64
+	err := retry(ctx, func(ctx context.Context) error {
+		info, err := s.log_.Info(ctx)
+		if err == nil {
+			first = info.State.FirstSeq
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ask where the log starts: %w", err)
+	}
 	var infos []*jetstream.ObjectInfo
-	err := retry(ctx, func(ctx context.Context) (err error) {
+	err = retry(ctx, func(ctx context.Context) (err error) {
 		infos, err = s.blobs.List(ctx)
 		return err
 	})
@@ -160,9 +178,9 @@ func (s *Store) sweepBodies(before time.Time) (int, error) {
 	n := 0
 	for _, info := range infos {
 		s.mu.Lock()
-		named := s.bodies[info.Name]
+		at, named := s.bodies[info.Name]
 		s.mu.Unlock()
-		if named || info.Deleted || !info.ModTime.Before(before) {
+		if named && (at == 0 || at >= first) || info.Deleted || !info.ModTime.Before(before) {
 			continue
 		}
 		err := retry(ctx, func(ctx context.Context) error {

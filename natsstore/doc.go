@@ -88,10 +88,10 @@
 //     here a host that died keeps the names its instances were connected
 //     as until its lease runs out (sessions still hold a name as they do
 //     on one host).
-//   - Retention does not erase. Messages the retention rules remove from
+//   - Retention erases late. Messages the retention rules remove from
 //     the views, and the bodies of large events, stay in the log and the
-//     object store for as long as the stream (see below), and so does
-//     everything anyone can read from the cluster's servers.
+//     object store until the log is trimmed below them (see below): up
+//     to two intervals of DefaultSnapshotEvery events later.
 //   - A push waits for the ack. bbolt pushes a message to its online
 //     recipient while its commit is in flight; here only after the
 //     cluster acked it, since the log's order decides its seq.
@@ -99,12 +99,21 @@
 //     a bbolt store that restores on one host; the log itself is the
 //     cluster's to back up.
 //
-// What it does not do: the log is not trimmed (the retention rules apply to
-// the views, and the stream keeps every event so that a new broker can
-// build its view), and events too large for one NATS message (a large
-// message or shared value) are kept in the object store PREFIX-bodies for
-// as long as the log. A body is uploaded before its event is published;
-// one whose event never was (the write failed between the two, or its
-// broker died there) is named by nothing, and the views remove it once it
-// is a day old by the cluster's clock (DefaultOrphanAge).
+// # How the log stays bounded
+//
+// Every DefaultSnapshotEvery events (100,000), the broker that wrote the
+// event at that point puts a copy of its view into the object store
+// PREFIX-snapshots, and the log is trimmed below the copy before it: the
+// log holds the events since the older of the two newest copies, and a
+// broker whose view is missing, of another log, or behind the newest copy
+// starts from that copy and applies the log after it. A broker that runs
+// and finds the log trimmed past its view (it lagged a whole interval
+// behind) stops its view and says to restart it. Events too large for one
+// NATS message (a large message or shared value) are kept in the object
+// store PREFIX-bodies; the views remove an object once only events
+// trimmed from the log name it, and once it is a day old by the
+// cluster's clock (DefaultOrphanAge). A body is uploaded before its event
+// is published; one whose event never was (the write failed between the
+// two, or its broker died there) is named by nothing, and the views
+// remove it at the same age.
 package natsstore

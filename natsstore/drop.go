@@ -9,7 +9,8 @@ import (
 )
 
 // Drop deletes the mesh that opts names from the cluster: its log, its
-// names bucket and its large bodies, every message of it for good. Its
+// names bucket, its large bodies and the copies of its views, every
+// message of it for good. Its
 // brokers must be stopped first; their views stay in their data folders,
 // and are built anew should a mesh of the same prefix be made again.
 // Dropping a mesh the cluster does not hold does nothing.
@@ -28,6 +29,7 @@ func Drop(ctx context.Context, opts Options) error {
 		func() error { return js.DeleteStream(ctx, opts.Prefix) },
 		func() error { return js.DeleteKeyValue(ctx, namesBucket(opts.Prefix)) },
 		func() error { return js.DeleteObjectStore(ctx, bodiesBucket(opts.Prefix)) },
+		func() error { return js.DeleteObjectStore(ctx, snapshotsBucket(opts.Prefix)) },
 	} {
 		err := del()
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) &&

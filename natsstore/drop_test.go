@@ -34,9 +34,10 @@ func TestDropRemovesOnlyItsMesh(t *testing.T) {
 	var left []string
 	eventually(t, "the dropped mesh's streams to leave the cluster's list", func() bool {
 		left = streams(t, js)
-		return !slices.Contains(left, gone) && !slices.Contains(left, "KV_"+gone+"-names") && !slices.Contains(left, "OBJ_"+gone+"-bodies")
+		return !slices.Contains(left, gone) && !slices.Contains(left, "KV_"+gone+"-names") &&
+			!slices.Contains(left, "OBJ_"+gone+"-bodies") && !slices.Contains(left, "OBJ_"+gone+"-snapshots")
 	})
-	for _, name := range []string{kept, "KV_" + kept + "-names", "OBJ_" + kept + "-bodies"} {
+	for _, name := range []string{kept, "KV_" + kept + "-names", "OBJ_" + kept + "-bodies", "OBJ_" + kept + "-snapshots"} {
 		if !slices.Contains(left, name) {
 			t.Errorf("stream %s is gone from the cluster (streams: %v); want only the dropped mesh's gone", name, left)
 		}
@@ -79,7 +80,7 @@ func sharedJetStream(t *testing.T) jetstream.JetStream {
 
 // jetStreamAt connects to the cluster at url as a plain JetStream client;
 // the connection closes when the test ends.
-func jetStreamAt(t *testing.T, url string) jetstream.JetStream {
+func jetStreamAt(t testing.TB, url string) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {

@@ -19,3 +19,7 @@ func SweepBodiesAfter(o *Options, age time.Duration) {
 	o.orphanAge = age
 	o.bodySweepEvery = time.Nanosecond
 }
+
+// SnapshotEvery makes the views be copied, and the log trimmed, every n
+// events.
+func SnapshotEvery(o *Options, n uint64) { o.snapshotEvery = n }

@@ -58,6 +58,9 @@ type Options struct {
 	// (DefaultOrphanAge, DefaultBodySweepEvery); tests shorten them.
 	orphanAge      time.Duration
 	bodySweepEvery time.Duration
+	// snapshotEvery is how many events apart the views are copied and the
+	// log trimmed (DefaultSnapshotEvery); tests make it small.
+	snapshotEvery uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -76,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.bodySweepEvery <= 0 {
 		o.bodySweepEvery = DefaultBodySweepEvery
+	}
+	if o.snapshotEvery == 0 {
+		o.snapshotEvery = DefaultSnapshotEvery
 	}
 	return o
 }

@@ -81,6 +81,14 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("create the bodies bucket: %w", err)
 	}
+	if s.snaps, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      snapshotsBucket(s.stream),
+		Description: "ipcmesh: copies of the views, below which the log is trimmed",
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create the snapshots bucket: %w", err)
+	}
 	return st.CachedInfo(), nil
 }
 

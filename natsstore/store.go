@@ -36,6 +36,8 @@ type Store struct {
 	subject   string
 	log_      jetstream.Stream // the log, for reading events the consumer did not bring
 	blobs     jetstream.ObjectStore
+	snaps     jetstream.ObjectStore // the copies of the views (snapshot.go)
+	created   time.Time             // when the log was made: a log made anew is another
 	names     *leases
 	origin    string
 	maxInline int
@@ -61,8 +63,9 @@ type Store struct {
 	dead     chan struct{} // closed once the view failed
 	quit     chan struct{} // closed by Close
 
-	bodies         map[string]bool // the large events the view applied (bodies.go), under mu
+	bodies         map[string]uint64 // the large events the view applied, and where (bodies.go), under mu
 	sweepingBodies atomic.Bool
+	snapshotting   atomic.Bool
 	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and keepUp
 	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
 
@@ -162,7 +165,7 @@ func (s *Store) open(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := s.openView(info); err != nil {
+	if err := s.openView(ctx, info); err != nil {
 		return err
 	}
 	if err := retry(ctx, s.consume); err != nil {
@@ -240,8 +243,16 @@ func unanswered(err error) bool {
 }
 
 // openView opens the local view, or builds it anew when it is of another
-// log, unreadable or damaged: the log holds everything it holds.
-func (s *Store) openView(info *jetstream.StreamInfo) error {
+// log, unreadable or damaged: the log holds everything it holds, from the
+// newest copy of the views on (snapshot.go), which a view built anew, or
+// one that lags behind the copy, starts from.
+func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error {
+	s.created = info.Created
+	// What a broker killed while it copied its view left.
+	if err := os.RemoveAll(s.snapshotDir()); err != nil {
+		return fmt.Errorf("clear %s: %w", s.snapshotDir(), err)
+	}
+	first := info.State.FirstSeq
 	m, err := readMark(s.viewDir)
 	if err == nil && (m.Stream != s.stream || !m.Created.Equal(info.Created) || m.Applied > info.State.LastSeq) {
 		err = errors.New("it was built from another stream")
@@ -252,6 +263,10 @@ func (s *Store) openView(info *jetstream.StreamInfo) error {
 		}
 		s.log.Info("building the view anew from the log", "view", s.viewDir, "why", err, "events", info.State.LastSeq)
 		m = mark{Stream: s.stream, Created: info.Created, BodiesKnown: true}
+	}
+	m, restored, err := s.restoreSnapshot(ctx, first, m, err != nil)
+	if err != nil {
+		return err
 	}
 	vo := s.opts.Store
 	vo.Dir = s.viewDir
@@ -264,6 +279,9 @@ func (s *Store) openView(info *jetstream.StreamInfo) error {
 			return fmt.Errorf("remove the view %s to build it anew: %w", s.viewDir, rerr)
 		}
 		m = mark{Stream: s.stream, Created: info.Created, BodiesKnown: true}
+		if m, restored, err = s.restoreSnapshot(ctx, first, m, true); err != nil {
+			return err
+		}
 		view, err = store.Open(vo)
 	}
 	if err != nil {
@@ -276,6 +294,12 @@ func (s *Store) openView(info *jetstream.StreamInfo) error {
 	s.view = view
 	s.mark = m
 	s.seq.Store(m.Applied)
+	if restored {
+		// A view without its mark would be built anew at the next start.
+		if err := s.saveMark(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

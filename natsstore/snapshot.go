@@ -1,0 +1,263 @@
+package natsstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// The log would otherwise grow for as long as the mesh lives, and a broker
+// that builds its view anew would apply all of it: a year of a team's
+// mail. So every DefaultSnapshotEvery events a broker puts a copy of its
+// view (a backup, package store's, large bodies included) into the
+// object store PREFIX-snapshots, and the log is trimmed below the copy
+// before it: the log keeps the events since that older copy, and a
+// broker whose view is missing, of another log, or behind the newest copy
+// starts from the newest copy and applies the log after it.
+//
+// Every view holds the same at the same event, so a copy of any of them
+// serves all. The broker that wrote the event at a multiple of the
+// interval makes the copy: exactly one broker wrote it, so no two make the
+// same copy and none has to be chosen. A copy carries the view's mark:
+// where in the log it is, and when it last swept. The mark is read before
+// the backup's transaction starts, so the copy may hold a few events past
+// it; those are applied again on top, as after a crash of the view, and
+// every op converges to the same state (saveMark).
+//
+// Keeping one copy's worth of log behind the newest copy lets a broker
+// that lags by less than an interval go on applying it: a broker that
+// lags by more (stopped while a whole interval was written) restores the
+// newest copy when it starts, and one that runs and finds the log trimmed
+// past its view stops its view with an error that says to restart it.
+
+// DefaultSnapshotEvery is how many events of the log there are between
+// two copies of the views: about 50 MB of log for messages of a few
+// hundred bytes.
+const DefaultSnapshotEvery = 100_000
+
+// A snapshot is one copy of the views in the snapshots bucket: its name
+// there and its mark.
+type snapshot struct {
+	name string
+	mark mark
+	size uint64
+}
+
+// snapshotMark is the key of an object's metadata that carries its mark.
+const snapshotMark = "ipcmesh-mark"
+
+// snapshotsBucket names the object store of the copies of the views of
+// the mesh of prefix.
+func snapshotsBucket(prefix string) string { return prefix + "-snapshots" }
+
+// snapshotName names the copy of the views at the log's event seq, so that
+// the names sort as the copies do.
+func snapshotName(seq uint64) string { return fmt.Sprintf("view-%020d", seq) }
+
+// snapshotAt starts a copy of the view once the event at seq, whose id is
+// id, is applied, when seq is a multiple of the interval and this broker
+// wrote the event. s.applyMu is held.
+func (s *Store) snapshotAt(seq uint64, id string) {
+	if s.snaps == nil || seq%s.opts.snapshotEvery != 0 || !strings.HasPrefix(id, s.origin+".") {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Close waits for the copy, once closed is set: none starts after.
+	if s.closed || !s.snapshotting.CompareAndSwap(false, true) {
+		return
+	}
+	s.sweeps.Add(1)
+	go func() {
+		defer s.sweeps.Done()
+		defer s.snapshotting.Store(false)
+		err := s.takeSnapshot()
+		select {
+		case <-s.quit:
+			err = nil // cut short by Close: the next interval makes one
+		default:
+		}
+		if err != nil {
+			s.log.Warn("copy the view into the cluster and trim the log", "err", err)
+		}
+	}()
+}
+
+// takeSnapshot puts a copy of the view into the snapshots bucket, then
+// trims the log below the copy before it.
+func (s *Store) takeSnapshot() error {
+	ctx, cancel := s.untilClosed(context.Background())
+	defer cancel()
+	s.mu.Lock()
+	m := s.mark
+	s.mu.Unlock()
+	m.BodiesKnown = true // the view restored from the copy records the large events it applies
+
+	dir := s.snapshotDir()
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("clear %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "view.db")
+	if err := s.view.Backup(path); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	pctx, pcancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(int(fi.Size())))
+	defer pcancel()
+	_, err = s.snaps.Put(pctx, jetstream.ObjectMeta{
+		Name:        snapshotName(m.Applied),
+		Description: fmt.Sprintf("ipcmesh: the views at event %d of the log", m.Applied),
+		Metadata:    map[string]string{snapshotMark: string(data)},
+	}, f)
+	if err != nil {
+		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
+	}
+	s.log.Info("copied the view into the cluster", "event", m.Applied, "bytes", fi.Size(), "took", time.Since(start).Round(time.Millisecond))
+	return s.trim(ctx)
+}
+
+// snapshotDir is the folder a copy of the view is written to before it is
+// put into the cluster, and read into before it becomes the view.
+func (s *Store) snapshotDir() string { return s.viewDir + ".snapshot" }
+
+// trim removes from the log the events before the second newest copy of
+// the views, and the copies older than that one. Trimming below an older
+// copy than the newest keeps an interval of log for the brokers that lag.
+// Each step may be made again by another broker or at the next copy:
+// purging up to an event already purged does nothing.
+func (s *Store) trim(ctx context.Context) error {
+	snaps, err := s.snapshots(ctx)
+	if err != nil || len(snaps) < 2 {
+		return err
+	}
+	keep := snaps[1]
+	err = retry(ctx, func(ctx context.Context) error {
+		return s.log_.Purge(ctx, jetstream.WithPurgeSequence(keep.mark.Applied+1))
+	})
+	if err != nil {
+		return fmt.Errorf("trim the log below event %d: %w", keep.mark.Applied+1, err)
+	}
+	s.log.Info("trimmed the log", "below_event", keep.mark.Applied+1)
+	for _, old := range snaps[2:] {
+		err := retry(ctx, func(ctx context.Context) error { return s.snaps.Delete(ctx, old.name) })
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("remove the old copy %s of the view: %w", old.name, err)
+		}
+	}
+	return nil
+}
+
+// snapshots lists the copies of the views of this log, newest first.
+func (s *Store) snapshots(ctx context.Context) ([]snapshot, error) {
+	var infos []*jetstream.ObjectInfo
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		infos, err = s.snaps.List(ctx)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the copies of the views in %s: %w", snapshotsBucket(s.stream), err)
+	}
+	var snaps []snapshot
+	for _, info := range infos {
+		var m mark
+		if info.Deleted || json.Unmarshal([]byte(info.Metadata[snapshotMark]), &m) != nil ||
+			m.Stream != s.stream || !m.Created.Equal(s.created) {
+			continue
+		}
+		snaps = append(snaps, snapshot{name: info.Name, mark: m, size: info.Size})
+	}
+	slices.SortFunc(snaps, func(a, b snapshot) int { return cmp.Compare(b.mark.Applied, a.mark.Applied) })
+	return snaps, nil
+}
+
+// restoreSnapshot makes the newest copy of the views the view, in place of
+// the one in s.viewDir, when the view is to be built anew (fresh) or the
+// copy is ahead of it: a view that lags behind the log's first event could
+// not apply the log, and one that lags behind the copy would apply the
+// events the copy already holds. It reports whether it restored, and the
+// mark of the view then.
+func (s *Store) restoreSnapshot(ctx context.Context, first uint64, m mark, fresh bool) (mark, bool, error) {
+	if fresh {
+		m.Applied = 0
+	}
+	snaps, err := s.snapshots(ctx)
+	if err != nil {
+		return m, false, err
+	}
+	if len(snaps) == 0 || snaps[0].mark.Applied <= m.Applied {
+		if m.Applied+1 < first {
+			return m, false, fmt.Errorf("the log of the mesh starts at event %d (the events before it were trimmed) and this view applied it up to event %d, but the bucket %s holds no copy of the views that covers them: the log was trimmed, or the bucket emptied, by other means than the brokers'; the mail of the trimmed events cannot be read back, and a view built anew would miss it: restore the stream and the bucket from the cluster's backup", first, m.Applied, snapshotsBucket(s.stream))
+		}
+		return m, false, nil
+	}
+	snap := snaps[0]
+	dir := s.snapshotDir()
+	if err := os.RemoveAll(dir); err != nil {
+		return m, false, fmt.Errorf("clear %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return m, false, fmt.Errorf("make %s: %w", dir, err)
+	}
+	defer os.RemoveAll(dir)
+	path := store.DatabasePath(dir)
+	start := time.Now()
+	if err := s.fetchSnapshot(ctx, snap, path); err != nil {
+		return m, false, fmt.Errorf("read the copy %s of the views from %s: %w", snap.name, snapshotsBucket(s.stream), err)
+	}
+	if err := os.RemoveAll(s.viewDir); err != nil {
+		return m, false, fmt.Errorf("remove the view %s to restore the copy of the views: %w", s.viewDir, err)
+	}
+	if err := os.Rename(dir, s.viewDir); err != nil {
+		return m, false, fmt.Errorf("restore the copy of the views into %s: %w", s.viewDir, err)
+	}
+	s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", snap.mark.Applied, "bytes", snap.size, "took", time.Since(start).Round(time.Millisecond))
+	return snap.mark, true, nil
+}
+
+// fetchSnapshot reads the copy snap into the file path. A read that ends
+// with a digest that does not match (chunks lost on the way, as on a busy
+// machine; see blob) is made again, a few times.
+func (s *Store) fetchSnapshot(ctx context.Context, snap snapshot, path string) error {
+	for mismatches := 0; ; mismatches++ {
+		err := retry(ctx, func(ctx context.Context) error {
+			rctx, cancel := context.WithTimeout(ctx, blobReadTime(snap.size))
+			defer cancel()
+			return s.snaps.GetFile(rctx, snap.name, path)
+		})
+		if !errors.Is(err, jetstream.ErrDigestMismatch) || mismatches == maxMismatches {
+			return err
+		}
+		s.log.Warn("a copy of the views did not match its digest; reading it again", "object", snap.name)
+	}
+}

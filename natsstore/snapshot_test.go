@@ -1,0 +1,138 @@
+package natsstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// The log is trimmed below the older of the two newest copies of the
+// views, the copies before it are removed, and so are the large bodies
+// only trimmed events named. A broker whose view is missing, or lags
+// behind the trimmed log, starts from the newest copy and reads all the
+// mail, the large body of a trimmed event included, whose object is gone.
+func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
+	const every = 10
+	p := shared.Prefix()
+	a := openHost(t, p, func(o *natsstore.Options) {
+		natsstore.SnapshotEvery(o, every)
+		natsstore.SweepBodiesAfter(o, time.Nanosecond)
+	})
+	ctx := context.Background()
+	js := sharedJetStream(t)
+	log, err := js.Stream(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps, err := js.ObjectStore(ctx, p+"-snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies, err := js.ObjectStore(ctx, p+"-bodies")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Event 1: the large body is the first write, so that no sweep is
+	// under way while it is uploaded (an orphan of age 0 would be swept).
+	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	var big []string
+	eventually(t, "the bodies bucket to list the large message's object", func() bool {
+		big = objectNames(bodies)
+		return len(big) == 1
+	})
+	// A broker that stops early, its view at the log's start.
+	lagging := openHost(t, p, nil)
+	lagging.waitUnread(t, "bob", 1)
+	lagging.Close()
+
+	// Events 2 to 31: a copy at every tenth, each awaited before the log
+	// moves on (a copy still being made when the next is due is skipped).
+	for i := range 30 {
+		seq := uint64(i + 2)
+		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", fmt.Sprintf("note %d", i)))
+		if seq%every == 0 {
+			eventually(t, fmt.Sprintf("a copy of the views at event %d", seq), func() bool {
+				names := objectNames(snaps)
+				return len(names) > 0 && names[len(names)-1] >= fmt.Sprintf("view-%020d", seq)
+			})
+		}
+	}
+	// Copies at 10, 20 and 30: the log starts after the copy at 20, and
+	// the copy at 10 is gone.
+	var start uint64
+	eventually(t, "the log trimmed below the copy at event 20, and two copies left", func() bool {
+		info, err := log.Info(ctx)
+		if err != nil {
+			return false
+		}
+		start = info.State.FirstSeq
+		return start > 20 && len(objectNames(snaps)) == 2
+	})
+	if start > 31 {
+		t.Fatalf("the log starts at event %d; want the events after the copy at 20 kept", start)
+	}
+	// A sweep starts as an event is applied, and those of events 21 to
+	// 31 may have listed the bucket before the trim: the log moves on
+	// until a sweep that started after it has removed the object.
+	for i, deadline := 0, time.Now().Add(10*time.Second); ; i++ {
+		if _, err := bodies.GetInfo(ctx, big[0]); errors.Is(err, jetstream.ErrObjectNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, the object %s of the trimmed large event is still in the bodies bucket", big[0])
+		}
+		mustAppend(t, a, draft(fmt.Sprintf("tick%d", i), "alice", "carol", "the log moves on"))
+	}
+
+	for i, h := range []struct {
+		name string
+		opts natsstore.Options
+	}{
+		{"the broker whose view lags behind the log's start", lagging.opts},
+		{"a broker with a new data folder", natsstore.Options{URL: a.opts.URL, Prefix: p, Store: store.Options{Dir: t.TempDir()}}},
+	} {
+		rec := &logRecorder{}
+		b := reopenLogged(t, h.opts, slog.New(rec))
+		if n := rec.count(slog.LevelInfo, "restored the view from a copy"); n != 1 {
+			t.Errorf("%s logged %d restores of a copy, want 1", h.name, n)
+		}
+		msgs, err := b.Unread("bob", 100)
+		if err != nil || len(msgs) != 31 || msgs[0].ID != "big" || msgs[30].ID != "m29" {
+			t.Fatalf("%s: Unread(bob) = %d messages (first %v), %v; want big and m0 to m29", h.name, len(msgs), first(msgs), err)
+		}
+		if _, content, err := b.Get("bob", "big"); err != nil || content != body {
+			t.Fatalf("%s: Get(big) = %d bytes, %v; want the whole %d bytes", h.name, len(content), err, len(body))
+		}
+		// It writes, and the others read it.
+		mustAppend(t, b, draft(fmt.Sprintf("reply%d", i), "bob", "alice", "read you"))
+		b.Close()
+	}
+	a.waitUnread(t, "alice", 2)
+}
+
+// objectNames lists the names of the objects in bucket, sorted; none if
+// the bucket cannot be listed.
+func objectNames(bucket jetstream.ObjectStore) []string {
+	infos, err := bucket.List(context.Background())
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, info := range infos {
+		names = append(names, info.Name)
+	}
+	slices.Sort(names)
+	return names
+}
