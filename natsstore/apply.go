@@ -142,7 +142,7 @@ func (s *Store) trimmedPast(ctx context.Context, seq uint64) error {
 	if err != nil || info.State.FirstSeq <= seq {
 		return nil
 	}
-	return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d: the events before were trimmed once the views were copied into %s, while this broker lagged behind; restart the broker, which restores its view from the copy", seq, info.State.FirstSeq, snapshotsBucket(s.stream))
+	return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d: the events before were trimmed once the views were copied into %s, while this broker lagged behind; stop it (ipcmesh stop), and the broker that takes its place restores the view from the copy", seq, info.State.FirstSeq, snapshotsBucket(s.stream))
 }
 
 // staleReadFor bounds how long readEvent asks again for an event that the

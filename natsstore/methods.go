@@ -274,8 +274,16 @@ func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
 	return s.view.AccessKeyByID(id)
 }
 
-// Stats returns the view's totals, which are the mesh's.
-func (s *Store) Stats() (store.Stats, error) { return s.view.Stats() }
+// Stats returns the view's totals, which are the mesh's; or, once the
+// view stopped applying the log, why it did. Every write fails with that
+// error meanwhile, while reads go on from the view as it was: status,
+// which a person runs to learn what is wrong, said the store was fine.
+func (s *Store) Stats() (store.Stats, error) {
+	if err := s.failure(); err != nil {
+		return store.Stats{}, err
+	}
+	return s.view.Stats()
+}
 
 // Backup writes a consistent copy of the view: a bbolt store that
 // `ipcmesh restore` puts back on one host.
