@@ -93,9 +93,12 @@ func TestStateSurvivesBrokerKill(t *testing.T) {
 		t.Fatalf("the check waiting across the kill failed: %s", mcptest.ResultText(r.Res))
 	}
 	mcptest.Contains(t, "the check waiting across the kill", mcptest.ResultText(r.Res), "for robert", "after the kill")
-	for n := bob.nextChannel(); n.Content != "after the kill"; n = bob.nextChannel() {
-	}
 
+	// The subscription holds: the post is pushed. "after the kill" may
+	// come first, or not at all: stored before bob's peer had resumed,
+	// it was pushed to nobody, and the peer's read of the inbox after the
+	// reconnect hands on only what is still unread, which it is not once
+	// the waiting check returned it first.
 	alice.send("#team", "to the team")
 	for n := bob.nextChannel(); n.Content != "to the team"; n = bob.nextChannel() {
 	}
