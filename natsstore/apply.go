@@ -136,7 +136,7 @@ func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
 // trimmedPast returns the error of a view that needs event seq of the log
 // when the log was trimmed past it: this broker lagged by more than the
 // log keeps behind the newest copy of the views (snapshot.go). The view
-// cannot go on; started again, the broker restores the copy.
+// cannot go on; the broker that takes this one's place restores the copy.
 func (s *Store) trimmedPast(ctx context.Context, seq uint64) error {
 	info, err := s.log_.Info(ctx)
 	if err != nil || info.State.FirstSeq <= seq {

@@ -10,9 +10,9 @@ import (
 
 // Drop deletes the mesh that opts names from the cluster: its log, its
 // names bucket, its large bodies and the copies of its views, every
-// message of it for good. Its
-// brokers must be stopped first; their views stay in their data folders,
-// and are built anew should a mesh of the same prefix be made again.
+// message of it for good. Its brokers must be stopped first; their views
+// stay in their data folders, and are built anew should a mesh of the
+// same prefix be made again.
 // Dropping a mesh the cluster does not hold does nothing.
 func Drop(ctx context.Context, opts Options) error {
 	opts = opts.withDefaults()

@@ -39,7 +39,8 @@ import (
 // that lags by less than an interval go on applying it: a broker that
 // lags by more (stopped while a whole interval was written) restores the
 // newest copy when it starts, and one that runs and finds the log trimmed
-// past its view stops its view with an error that says to restart it.
+// past its view stops its view with an error that says to stop the
+// broker, whose successor restores the copy.
 
 // DefaultSnapshotEvery is how many events of the log there are between
 // two copies of the views: about 50 MB of log for messages of a few
