@@ -67,6 +67,9 @@ func (s *Store) handle(msg jetstream.Msg) {
 			s.log.Warn("read the log from where this view stopped", "err", err)
 			return
 		}
+		if seq <= s.applied() {
+			return // in the copy of the views the lagging view restored
+		}
 	}
 	s.applyLocked(seq, meta.Timestamp, msg.Data())
 }
@@ -114,35 +117,51 @@ func (s *Store) CatchUp(ctx context.Context) error {
 }
 
 func (s *Store) catchUpLocked(ctx context.Context, upTo uint64) error {
-	for seq := s.applied() + 1; seq <= upTo; seq++ {
+	for s.applied() < upTo {
 		if err := s.failure(); err != nil {
 			return err
 		}
+		seq := s.applied() + 1
 		raw, err := s.readEvent(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			if err := s.trimmedPast(ctx, seq); err != nil {
+			// This view may have lagged behind by more than the log
+			// keeps. The restore is not the caller's to cut short (a
+			// write's wait, keepUp's tick): every caller needs it done.
+			rctx, cancel := s.untilClosed(context.Background())
+			first, trimmed := s.trimmedPast(rctx, seq)
+			if trimmed {
+				err = s.restoreLagging(rctx, seq, first)
+			}
+			cancel()
+			if trimmed && err != nil {
 				s.fail(err)
 				return err
+			}
+			if trimmed {
+				continue
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("read event %d of the log: %w", seq, err)
 		}
 		s.applyLocked(seq, raw.Time, raw.Data)
+		if s.applied() < seq && s.failure() == nil {
+			return store.ErrClosed // Close is under way
+		}
 	}
 	return nil
 }
 
-// trimmedPast returns the error of a view that needs event seq of the log
-// when the log was trimmed past it: this broker lagged by more than the
-// log keeps behind the newest copy of the views (snapshot.go). The view
-// cannot go on; the broker that takes this one's place restores the copy.
-func (s *Store) trimmedPast(ctx context.Context, seq uint64) error {
+// trimmedPast reports whether the log was trimmed past event seq, and
+// where it starts.
+func (s *Store) trimmedPast(ctx context.Context, seq uint64) (first uint64, trimmed bool) {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
 	info, err := s.log_.Info(ctx)
-	if err != nil || info.State.FirstSeq <= seq {
-		return nil
+	if err != nil {
+		return 0, false
 	}
-	return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d: the events before were trimmed once the views were copied into %s, while this broker lagged behind; stop it (ipcmesh stop), and the broker that takes its place restores the view from the copy", seq, info.State.FirstSeq, snapshotsBucket(s.stream))
+	return info.State.FirstSeq, info.State.FirstSeq > seq
 }
 
 // staleReadFor bounds how long readEvent asks again for an event that the
@@ -220,7 +239,7 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 		return // Close is under way
 	}
 	if o.err != nil && !isRefusal(o.err) {
-		s.fail(fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", seq, ev.Op, s.view.Dir(), o.err))
+		s.fail(fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", seq, ev.Op, s.viewNow().Dir(), o.err))
 		return
 	}
 	s.advance(seq)
@@ -371,27 +390,27 @@ func (s *Store) apply(ev event) outcome {
 	case opAppend:
 		var a appendArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.AppendWithin(ctx, a.Drafts, a.Limits)
+			o.val, o.err = s.viewNow().AppendWithin(ctx, a.Drafts, a.Limits)
 		}
 	case opAck:
 		var a ackArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.Ack(ctx, a.Name, a.IDs)
+			o.val, o.err = s.viewNow().Ack(ctx, a.Name, a.IDs)
 		}
 	case opPutSession:
 		var a store.Session
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.PutSession(ctx, a)
+			o.err = s.viewNow().PutSession(ctx, a)
 		}
 	case opRevokeSession:
 		var a nameArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.RevokeSession(ctx, a.Name)
+			o.err = s.viewNow().RevokeSession(ctx, a.Name)
 		}
 	case opRename:
 		var a renameArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.Rename(ctx, a.Old, a.Session, a.RequestID)
+			o.val, o.err = s.viewNow().Rename(ctx, a.Old, a.Session, a.RequestID)
 		}
 	case opSetStatus:
 		var a statusArgs
@@ -400,42 +419,42 @@ func (s *Store) apply(ev event) outcome {
 			if a.KeepDescription {
 				desc = nil
 			}
-			o.err = s.view.SetStatus(ctx, a.Name, a.Status, desc)
+			o.err = s.viewNow().SetStatus(ctx, a.Name, a.Status, desc)
 		}
 	case opTouch:
 		var a map[string]time.Time
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.Touch(ctx, a)
+			o.err = s.viewNow().Touch(ctx, a)
 		}
 	case opCreateChannel:
 		var a ipcmesh.Channel
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.CreateChannel(ctx, a)
+			o.val, o.err = s.viewNow().CreateChannel(ctx, a)
 		}
 	case opJoinChannel:
 		var a membersArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.JoinChannel(ctx, a.Name, a.Members)
+			o.val, o.err = s.viewNow().JoinChannel(ctx, a.Name, a.Members)
 		}
 	case opLeaveChannel:
 		var a leaveArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.LeaveChannel(ctx, a.Name, a.Member)
+			o.err = s.viewNow().LeaveChannel(ctx, a.Name, a.Member)
 		}
 	case opShare:
 		var a shareArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.ShareWithin(ctx, a.Shared, a.Limits)
+			o.val, o.err = s.viewNow().ShareWithin(ctx, a.Shared, a.Limits)
 		}
 	case opPutKey:
 		var a ipcmesh.AccessKey
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.err = s.view.PutAccessKey(ctx, a)
+			o.err = s.viewNow().PutAccessKey(ctx, a)
 		}
 	case opRevokeKeys:
 		var a revokeArgs
 		if o.err = json.Unmarshal(ev.Args, &a); o.err == nil {
-			o.val, o.err = s.view.RevokeAccessKeys(ctx, a.ID, a.Name)
+			o.val, o.err = s.viewNow().RevokeAccessKeys(ctx, a.ID, a.Name)
 		}
 	default:
 		// A newer ipcmesh wrote it. Skipping it would let this view
@@ -456,7 +475,7 @@ func (s *Store) sweepAt(t time.Time, keep time.Duration) {
 		return
 	}
 	s.clock.Store(&t)
-	st, err := s.view.SweepWithin(context.Background(), keep)
+	st, err := s.viewNow().SweepWithin(context.Background(), keep)
 	s.clock.Store(nil)
 	if err != nil {
 		s.log.Warn("apply the retention rules to the view", "err", err)

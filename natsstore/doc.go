@@ -108,8 +108,8 @@
 // broker whose view is missing, of another log, or behind the newest copy
 // starts from that copy and applies the log after it. A broker that runs
 // and finds the log trimmed past its view (it lagged a whole interval
-// behind) stops its view and says to stop it, so that the broker that
-// takes its place restores the copy. Events too large for one
+// behind: its host asleep, its connection lost for long) restores the
+// newest copy in its place and goes on. Events too large for one
 // NATS message (a large message or shared value) are kept in the object
 // store PREFIX-bodies; the views remove an object once only events
 // trimmed from the log name it, and once it is a day old by the

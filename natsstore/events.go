@@ -122,7 +122,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", op, err)
 	}
-	ev := event{ID: s.newID(), Op: op, Time: time.Now().UTC().Round(0), Args: raw, Keep: s.view.Options().HistoryRetention}
+	ev := event{ID: s.newID(), Op: op, Time: time.Now().UTC().Round(0), Args: raw, Keep: s.viewNow().Options().HistoryRetention}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", op, err)

@@ -23,3 +23,10 @@ func SweepBodiesAfter(o *Options, age time.Duration) {
 // SnapshotEvery makes the views be copied, and the log trimmed, every n
 // events.
 func SnapshotEvery(o *Options, n uint64) { o.snapshotEvery = n }
+
+// HoldApplying keeps the view from applying the log, as a host asleep
+// does, until the function it returns is called.
+func (s *Store) HoldApplying() (release func()) {
+	s.applyMu.Lock()
+	return s.applyMu.Unlock
+}

@@ -49,7 +49,6 @@ func FuzzApply(f *testing.F) {
 	var seq uint64
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Store{
-			view:    view,
 			viewDir: dir, // where the view's mark is written, not the package's folder
 			log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 			pending: make(map[string]chan outcome),
@@ -57,6 +56,7 @@ func FuzzApply(f *testing.F) {
 			quit:    make(chan struct{}),
 		}
 		seq++
+		s.view.Store(view)
 		s.seq.Store(seq - 1)
 		s.applyMu.Lock()
 		s.applyLocked(seq, time.Time{}, data)

@@ -18,7 +18,7 @@ import (
 // since the order of the log decides the message's seq.
 func (s *Store) AppendEarly(ctx context.Context, drafts []store.Draft, early func([]store.Delivery)) ([]store.Delivery, error) {
 	// What the view would refuse anyway is refused here, out of the log.
-	lim := s.view.Limits()
+	lim := s.viewNow().Limits()
 	ds := make([]store.Delivery, len(drafts))
 	var valid []store.Draft
 	for i, d := range drafts {
@@ -87,7 +87,7 @@ func (s *Store) SetStatus(ctx context.Context, name, status string, description 
 		a.Description = *description
 	} else {
 		a.KeepDescription = true
-		insts, err := s.view.Instances()
+		insts, err := s.viewNow().Instances()
 		if err != nil {
 			return fmt.Errorf("set the status of %s: read the description it keeps: %w", name, err)
 		}
@@ -136,7 +136,7 @@ func (s *Store) LeaveChannel(ctx context.Context, name, member string) error {
 
 // Share stores sh.Content under sh.Key.
 func (s *Store) Share(ctx context.Context, sh ipcmesh.Shared) (ipcmesh.Shared, error) {
-	v, err := s.write(ctx, opShare, shareArgs{Shared: sh, Limits: s.view.Limits()})
+	v, err := s.write(ctx, opShare, shareArgs{Shared: sh, Limits: s.viewNow().Limits()})
 	if err != nil {
 		return ipcmesh.Shared{}, err
 	}
@@ -169,109 +169,111 @@ func (s *Store) Sweep(context.Context) (store.SweepStats, error) { return store.
 // usually within a millisecond of its ack.
 
 // Options returns the view's options: the mesh's limits and retention.
-func (s *Store) Options() store.Options { return s.view.Options() }
+func (s *Store) Options() store.Options { return s.viewNow().Options() }
 
 // Dir is the data folder; the view is in Dir/nats/PREFIX.
 func (s *Store) Dir() string { return s.dir }
 
 // Unread returns up to limit of name's unread messages, oldest first.
 func (s *Store) Unread(name string, limit int) ([]ipcmesh.Message, error) {
-	return s.view.Unread(name, limit)
+	return s.viewNow().Unread(name, limit)
 }
 
 // UnreadFrom returns up to limit of name's unread direct messages from
 // from, under any of its names, oldest first.
 func (s *Store) UnreadFrom(name, from string, limit int) ([]ipcmesh.Message, error) {
-	return s.view.UnreadFrom(name, from, limit)
+	return s.viewNow().UnreadFrom(name, from, limit)
 }
 
 // UnreadAfter returns up to limit of name's unread messages (only from's,
 // if set) whose seq is above after, oldest first.
 func (s *Store) UnreadAfter(name, from string, after uint64, limit int) ([]ipcmesh.Message, error) {
-	return s.view.UnreadAfter(name, from, after, limit)
+	return s.viewNow().UnreadAfter(name, from, after, limit)
 }
 
 // UnreadCount returns how many messages name has not read.
-func (s *Store) UnreadCount(name string) (int, error) { return s.view.UnreadCount(name) }
+func (s *Store) UnreadCount(name string) (int, error) { return s.viewNow().UnreadCount(name) }
 
 // Get returns a message and its whole body.
-func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) { return s.view.Get(name, id) }
+func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
+	return s.viewNow().Get(name, id)
+}
 
 // BroadcastCopies returns the copies stored of broadcast id, by the name
 // that has each now.
 func (s *Store) BroadcastCopies(id string) (map[string]ipcmesh.Message, error) {
-	return s.view.BroadcastCopies(id)
+	return s.viewNow().BroadcastCopies(id)
 }
 
 // Lookup returns the message stored under id.
-func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) { return s.view.Lookup(id) }
+func (s *Store) Lookup(id string) (ipcmesh.Message, bool, error) { return s.viewNow().Lookup(id) }
 
 // Conversation pages through the direct messages between a and b.
 func (s *Store) Conversation(a, b string, p store.Page) ([]ipcmesh.Message, bool, error) {
-	return s.view.Conversation(a, b, p)
+	return s.viewNow().Conversation(a, b, p)
 }
 
 // Thread returns a page of the thread that message id belongs to, after
 // seq after.
 func (s *Store) Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error) {
-	return s.view.Thread(id, after, limit)
+	return s.viewNow().Thread(id, after, limit)
 }
 
 // ThreadAfter returns the replies in thread after seq after, at most limit.
 func (s *Store) ThreadAfter(thread string, after uint64, limit int) ([]ipcmesh.Message, error) {
-	return s.view.ThreadAfter(thread, after, limit)
+	return s.viewNow().ThreadAfter(thread, after, limit)
 }
 
 // ThreadLast returns the seq of the newest reply in thread.
-func (s *Store) ThreadLast(thread string) (uint64, error) { return s.view.ThreadLast(thread) }
+func (s *Store) ThreadLast(thread string) (uint64, error) { return s.viewNow().ThreadLast(thread) }
 
 // Search finds messages; each broker's view indexes every message of the
 // log, so every broker finds every message.
-func (s *Store) Search(q store.Query) ([]ipcmesh.Message, error) { return s.view.Search(q) }
+func (s *Store) Search(q store.Query) ([]ipcmesh.Message, error) { return s.viewNow().Search(q) }
 
 // Session returns name's current session.
-func (s *Store) Session(name string) (store.Session, bool, error) { return s.view.Session(name) }
+func (s *Store) Session(name string) (store.Session, bool, error) { return s.viewNow().Session(name) }
 
 // SessionNames returns the names whose session has not expired.
-func (s *Store) SessionNames() ([]string, error) { return s.view.SessionNames() }
+func (s *Store) SessionNames() ([]string, error) { return s.viewNow().SessionNames() }
 
 // RenameDone returns the result of rename request requestID.
 func (s *Store) RenameDone(requestID string) (store.RenameResult, bool, error) {
-	return s.view.RenameDone(requestID)
+	return s.viewNow().RenameDone(requestID)
 }
 
 // Resolve returns the name mail for name reaches, past rename forwards.
-func (s *Store) Resolve(name string) (string, error) { return s.view.Resolve(name) }
+func (s *Store) Resolve(name string) (string, error) { return s.viewNow().Resolve(name) }
 
 // Instances returns every instance record.
-func (s *Store) Instances() ([]ipcmesh.Instance, error) { return s.view.Instances() }
+func (s *Store) Instances() ([]ipcmesh.Instance, error) { return s.viewNow().Instances() }
 
 // Names returns every instance name.
-func (s *Store) Names() ([]string, error) { return s.view.Names() }
+func (s *Store) Names() ([]string, error) { return s.viewNow().Names() }
 
 // Channel returns the channel called name.
-func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) { return s.view.Channel(name) }
+func (s *Store) Channel(name string) (ipcmesh.Channel, bool, error) { return s.viewNow().Channel(name) }
 
 // Channels returns every channel.
-func (s *Store) Channels() ([]ipcmesh.Channel, error) { return s.view.Channels() }
+func (s *Store) Channels() ([]ipcmesh.Channel, error) { return s.viewNow().Channels() }
 
 // ChannelHistory pages through a channel's posts.
 func (s *Store) ChannelHistory(name string, p store.Page) ([]ipcmesh.Message, bool, error) {
-	return s.view.ChannelHistory(name, p)
+	return s.viewNow().ChannelHistory(name, p)
 }
 
 // GetShared returns the value under key.
-func (s *Store) GetShared(key string) (ipcmesh.Shared, error) { return s.view.GetShared(key) }
+func (s *Store) GetShared(key string) (ipcmesh.Shared, error) { return s.viewNow().GetShared(key) }
 
 // ListShared returns every shared value without its content.
-func (s *Store) ListShared() ([]ipcmesh.Shared, error) { return s.view.ListShared() }
+func (s *Store) ListShared() ([]ipcmesh.Shared, error) { return s.viewNow().ListShared() }
 
 // AccessKeys returns every key record.
-func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) { return s.view.AccessKeys() }
+func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) { return s.viewNow().AccessKeys() }
 
 // AccessKeyByID returns the record of the key with id.
 func (s *Store) AccessKeyByID(id string) (ipcmesh.AccessKey, bool, error) {
-	return s.view.AccessKeyByID(id)
+	return s.viewNow().AccessKeyByID(id)
 }
 
 // Stats returns the view's totals, which are the mesh's; or, once the
@@ -282,16 +284,16 @@ func (s *Store) Stats() (store.Stats, error) {
 	if err := s.failure(); err != nil {
 		return store.Stats{}, err
 	}
-	return s.view.Stats()
+	return s.viewNow().Stats()
 }
 
 // Backup writes a consistent copy of the view: a bbolt store that
 // `ipcmesh restore` puts back on one host.
-func (s *Store) Backup(path string) error { return s.view.Backup(path) }
+func (s *Store) Backup(path string) error { return s.viewNow().Backup(path) }
 
 // WaitIndexed returns once the view's search index has every message
 // applied before the call.
-func (s *Store) WaitIndexed(ctx context.Context) error { return s.view.WaitIndexed(ctx) }
+func (s *Store) WaitIndexed(ctx context.Context) error { return s.viewNow().WaitIndexed(ctx) }
 
 // The Mesh: names held mesh-wide, and the mail of the other brokers.
 

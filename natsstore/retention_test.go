@@ -30,7 +30,7 @@ func viewOf(t *testing.T, keep time.Duration, events []event) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { view.Close() })
-	s.view = view
+	s.view.Store(view)
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	for i, ev := range events {

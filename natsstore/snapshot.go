@@ -39,8 +39,7 @@ import (
 // that lags by less than an interval go on applying it: a broker that
 // lags by more (stopped while a whole interval was written) restores the
 // newest copy when it starts, and one that runs and finds the log trimmed
-// past its view stops its view with an error that says to stop the
-// broker, whose successor restores the copy.
+// past its view restores it in place (restoreLagging).
 
 // DefaultSnapshotEvery is how many events of the log there are between
 // two copies of the views: about 50 MB of log for messages of a few
@@ -76,13 +75,26 @@ func (s *Store) snapshotAt(seq uint64, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Close waits for the copy, once closed is set: none starts after.
-	if s.closed || !s.snapshotting.CompareAndSwap(false, true) {
+	if s.closed {
 		return
 	}
+	if s.copying {
+		// One is under way: this one is made once it is done, of the
+		// view as it is then. Skipped, it left the log a whole interval
+		// longer.
+		s.copyDue = true
+		return
+	}
+	s.copying = true
 	s.sweeps.Add(1)
-	go func() {
-		defer s.sweeps.Done()
-		defer s.snapshotting.Store(false)
+	go s.copyAll()
+}
+
+// copyAll takes the copy snapshotAt asked for, and the one asked for
+// meanwhile, if any.
+func (s *Store) copyAll() {
+	defer s.sweeps.Done()
+	for {
 		err := s.takeSnapshot()
 		select {
 		case <-s.quit:
@@ -92,7 +104,14 @@ func (s *Store) snapshotAt(seq uint64, id string) {
 		if err != nil {
 			s.log.Warn("copy the view into the cluster and trim the log", "err", err)
 		}
-	}()
+		s.mu.Lock()
+		again := s.copyDue && !s.closed
+		s.copyDue, s.copying = false, again
+		s.mu.Unlock()
+		if !again {
+			return
+		}
+	}
 }
 
 // takeSnapshot puts a copy of the view into the snapshots bucket, then
@@ -105,7 +124,7 @@ func (s *Store) takeSnapshot() error {
 	s.mu.Unlock()
 	m.BodiesKnown = true // the view restored from the copy records the large events it applies
 
-	dir := s.snapshotDir()
+	dir := s.copyDir()
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("clear %s: %w", dir, err)
 	}
@@ -114,7 +133,7 @@ func (s *Store) takeSnapshot() error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "view.db")
-	if err := s.view.Backup(path); err != nil {
+	if err := s.viewNow().Backup(path); err != nil {
 		return err
 	}
 	f, err := os.Open(path)
@@ -145,9 +164,12 @@ func (s *Store) takeSnapshot() error {
 	return s.trim(ctx)
 }
 
-// snapshotDir is the folder a copy of the view is written to before it is
-// put into the cluster, and read into before it becomes the view.
-func (s *Store) snapshotDir() string { return s.viewDir + ".snapshot" }
+// copyDir is the folder a copy of the view is written to before it is put
+// into the cluster; restoreDir the one a copy is read into before it
+// becomes the view. A broker killed meanwhile leaves them: the next
+// clears them (openView).
+func (s *Store) copyDir() string    { return s.viewDir + ".copy" }
+func (s *Store) restoreDir() string { return s.viewDir + ".restore" }
 
 // trim removes from the log the events before the second newest copy of
 // the views, and the copies older than that one. Trimming below an older
@@ -212,38 +234,99 @@ func (s *Store) restoreSnapshot(ctx context.Context, first uint64, m mark, fresh
 	if fresh {
 		m.Applied = 0
 	}
-	snaps, err := s.snapshots(ctx)
-	if err != nil {
+	snap, ok, err := s.readNewerCopy(ctx, first, m.Applied)
+	if !ok || err != nil {
 		return m, false, err
 	}
-	if len(snaps) == 0 || snaps[0].mark.Applied <= m.Applied {
-		if m.Applied+1 < first {
-			return m, false, fmt.Errorf("the log of the mesh starts at event %d (the events before it were trimmed) and this view applied it up to event %d, but the bucket %s holds no copy of the views that covers them: the log was trimmed, or the bucket emptied, by other means than the brokers'; the mail of the trimmed events cannot be read back, and a view built anew would miss it: restore the stream and the bucket from the cluster's backup", first, m.Applied, snapshotsBucket(s.stream))
+	if err := s.installCopy(); err != nil {
+		return m, false, err
+	}
+	return snap.mark, true, nil
+}
+
+// readNewerCopy reads the newest copy of the views into restoreDir, if it
+// is ahead of a view that applied the log up to applied. A view behind the
+// log's first event needs one: without, it is an error.
+func (s *Store) readNewerCopy(ctx context.Context, first, applied uint64) (snapshot, bool, error) {
+	snaps, err := s.snapshots(ctx)
+	if err != nil {
+		return snapshot{}, false, err
+	}
+	if len(snaps) == 0 || snaps[0].mark.Applied <= applied {
+		if applied+1 < first {
+			return snapshot{}, false, fmt.Errorf("the log of the mesh starts at event %d (the events before it were trimmed) and this view applied it up to event %d, but the bucket %s holds no copy of the views that covers them: the log was trimmed, or the bucket emptied, by other means than the brokers'; the mail of the trimmed events cannot be read back, and a view built anew would miss it: restore the stream and the bucket from the cluster's backup", first, applied, snapshotsBucket(s.stream))
 		}
-		return m, false, nil
+		return snapshot{}, false, nil
 	}
 	snap := snaps[0]
-	dir := s.snapshotDir()
+	dir := s.restoreDir()
 	if err := os.RemoveAll(dir); err != nil {
-		return m, false, fmt.Errorf("clear %s: %w", dir, err)
+		return snap, false, fmt.Errorf("clear %s: %w", dir, err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return m, false, fmt.Errorf("make %s: %w", dir, err)
+		return snap, false, fmt.Errorf("make %s: %w", dir, err)
 	}
-	defer os.RemoveAll(dir)
-	path := store.DatabasePath(dir)
 	start := time.Now()
-	if err := s.fetchSnapshot(ctx, snap, path); err != nil {
-		return m, false, fmt.Errorf("read the copy %s of the views from %s: %w", snap.name, snapshotsBucket(s.stream), err)
+	if err := s.fetchSnapshot(ctx, snap, store.DatabasePath(dir)); err != nil {
+		os.RemoveAll(dir)
+		return snap, false, fmt.Errorf("read the copy %s of the views from %s: %w", snap.name, snapshotsBucket(s.stream), err)
 	}
+	s.log.Info("read a copy of the views from the cluster", "view", s.viewDir, "event", snap.mark.Applied, "bytes", snap.size, "took", time.Since(start).Round(time.Millisecond))
+	return snap, true, nil
+}
+
+// installCopy makes the copy read into restoreDir the view's folder. The
+// view must be closed.
+func (s *Store) installCopy() error {
 	if err := os.RemoveAll(s.viewDir); err != nil {
-		return m, false, fmt.Errorf("remove the view %s to restore the copy of the views: %w", s.viewDir, err)
+		return fmt.Errorf("remove the view %s to restore a copy of the views: %w", s.viewDir, err)
 	}
-	if err := os.Rename(dir, s.viewDir); err != nil {
-		return m, false, fmt.Errorf("restore the copy of the views into %s: %w", s.viewDir, err)
+	if err := os.Rename(s.restoreDir(), s.viewDir); err != nil {
+		return fmt.Errorf("restore a copy of the views into %s: %w", s.viewDir, err)
 	}
-	s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", snap.mark.Applied, "bytes", snap.size, "took", time.Since(start).Round(time.Millisecond))
-	return snap.mark, true, nil
+	return nil
+}
+
+// restoreLagging puts the newest copy of the views in place of the running
+// view, which needs event seq of the log and finds the log trimmed past
+// it: the broker lagged behind by more than the log keeps (a host asleep
+// while the others wrote, a connection lost for long). The copy is read
+// while the view still serves reads; they fail only while one replaces
+// the other. s.applyMu is held.
+func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
+	s.log.Warn("the log was trimmed past this view; restoring the newest copy of the views", "needs", seq, "log_starts", first)
+	snap, ok, err := s.readNewerCopy(ctx, first, s.applied())
+	if err == nil && !ok {
+		err = fmt.Errorf("no copy of the views in %s is ahead of this view (event %d)", snapshotsBucket(s.stream), s.applied())
+	}
+	if err != nil {
+		return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d, and could not be restored from a copy: %w", seq, first, err)
+	}
+	old := s.viewNow()
+	if err := old.Close(); err != nil {
+		s.log.Warn("close the lagging view", "err", err)
+	}
+	err = s.installCopy()
+	var view *store.Store
+	if err == nil {
+		view, err = store.Open(s.viewOptions())
+	}
+	if err != nil {
+		// Reads go on failing with the old view's ErrClosed; writes fail
+		// with this.
+		return fmt.Errorf("restore the copy %s of the views in place of the lagging view: %w", snap.name, err)
+	}
+	s.mu.Lock()
+	s.bodies = make(map[string]uint64)
+	s.mark = snap.mark
+	s.mu.Unlock()
+	s.view.Store(view)
+	s.advance(snap.mark.Applied)
+	if err := s.saveMark(); err != nil {
+		s.log.Warn("record the view's place in the log", "err", err)
+	}
+	s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", snap.mark.Applied)
+	return nil
 }
 
 // fetchSnapshot reads the copy snap into the file path. A read that ends

@@ -57,18 +57,8 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	lagging.waitUnread(t, "bob", 1)
 	lagging.Close()
 
-	// Events 2 to 31: a copy at every tenth, each awaited before the log
-	// moves on (a copy still being made when the next is due is skipped).
-	for i := range 30 {
-		seq := uint64(i + 2)
-		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", fmt.Sprintf("note %d", i)))
-		if seq%every == 0 {
-			eventually(t, fmt.Sprintf("a copy of the views at event %d", seq), func() bool {
-				names := objectNames(snaps)
-				return len(names) > 0 && names[len(names)-1] >= fmt.Sprintf("view-%020d", seq)
-			})
-		}
-	}
+	// Events 2 to 31.
+	writeCopied(t, a, snaps, 2, 30, every)
 	// Copies at 10, 20 and 30: the log starts after the copy at 20, and
 	// the copy at 10 is gone.
 	var start uint64
@@ -120,6 +110,66 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 		b.Close()
 	}
 	a.waitUnread(t, "alice", 2)
+}
+
+// writeCopied has h write n messages to bob, m0 on, the first of them
+// event first of the log, whose every tenth event h copies: each copy is
+// awaited before the log moves on, so that it is of the view at that
+// event (one due while another is made is made after it).
+func writeCopied(t *testing.T, h *host, snaps jetstream.ObjectStore, first uint64, n int, every uint64) {
+	t.Helper()
+	for i := range n {
+		seq := first + uint64(i)
+		mustAppend(t, h, draft(fmt.Sprintf("m%d", i), "alice", "bob", fmt.Sprintf("note %d", i)))
+		if seq%every == 0 {
+			eventually(t, fmt.Sprintf("a copy of the views at event %d", seq), func() bool {
+				names := objectNames(snaps)
+				return len(names) > 0 && names[len(names)-1] >= fmt.Sprintf("view-%020d", seq)
+			})
+		}
+	}
+}
+
+// A broker whose running view lags behind the log's start (its host
+// asleep while the others wrote two intervals) restores the newest copy
+// in place and goes on: it reads all the mail, and writes.
+func TestLaggingViewRestoresACopyInPlace(t *testing.T) {
+	const every = 10
+	p := shared.Prefix()
+	a := openHost(t, p, func(o *natsstore.Options) { natsstore.SnapshotEvery(o, every) })
+	rec := &logRecorder{}
+	b := reopenLogged(t, natsstore.Options{URL: a.opts.URL, Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(rec))
+	snaps, err := sharedJetStream(t).ObjectStore(context.Background(), p+"-snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, a, draft("first", "alice", "bob", "before the sleep"))
+	b.waitUnread(t, "bob", 1)
+	// Asleep: the consumer is gone (a new one starts where the log now
+	// starts) and the view applies nothing.
+	b.StopFollowing()
+	release := b.HoldApplying()
+	writeCopied(t, a, snaps, 2, 30, every)
+	release()
+
+	// B reads event 2 and finds it trimmed, once its replicas had the time
+	// to catch up (10 s); then it restores the copy at 30 and applies 31.
+	deadline := time.Now().Add(time.Minute)
+	for n := 0; n != 31; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute, the lagging view has %d unread for bob (%v); want 31", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		n, err = b.UnreadCount("bob")
+	}
+	if n := rec.count(slog.LevelInfo, "restored the view from a copy"); n != 1 {
+		t.Errorf("the lagging view logged %d restores of a copy, want 1", n)
+	}
+	if _, err := b.Stats(); err != nil {
+		t.Errorf("Stats after the restore: %v", err)
+	}
+	mustAppend(t, b, draft("awake", "bob", "alice", "back"))
+	a.waitUnread(t, "alice", 1)
 }
 
 // objectNames lists the names of the objects in bucket, sorted; none if

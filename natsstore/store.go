@@ -41,7 +41,7 @@ type Store struct {
 	names     *leases
 	origin    string
 	maxInline int
-	view      *store.Store
+	view      atomic.Pointer[store.Store] // swapped when a lagging view restores a copy (snapshot.go)
 	viewDir   string
 	cc        jetstream.ConsumeContext
 
@@ -65,7 +65,8 @@ type Store struct {
 
 	bodies         map[string]uint64 // the large events the view applied, and where (bodies.go), under mu
 	sweepingBodies atomic.Bool
-	snapshotting   atomic.Bool
+	copying        bool           // a copy of the view is under way (snapshot.go), under mu
+	copyDue        bool           // and another was asked for meanwhile
 	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and keepUp
 	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
 
@@ -248,9 +249,11 @@ func unanswered(err error) bool {
 // one that lags behind the copy, starts from.
 func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error {
 	s.created = info.Created
-	// What a broker killed while it copied its view left.
-	if err := os.RemoveAll(s.snapshotDir()); err != nil {
-		return fmt.Errorf("clear %s: %w", s.snapshotDir(), err)
+	// What a broker killed while it copied its view, or read a copy, left.
+	for _, dir := range []string{s.copyDir(), s.restoreDir()} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clear %s: %w", dir, err)
+		}
 	}
 	first := info.State.FirstSeq
 	m, err := readMark(s.viewDir)
@@ -268,10 +271,7 @@ func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error 
 	if err != nil {
 		return err
 	}
-	vo := s.opts.Store
-	vo.Dir = s.viewDir
-	vo.NoSync = true
-	vo.Now = s.now
+	vo := s.viewOptions()
 	view, err := store.Open(vo)
 	if err != nil && !errors.Is(err, store.ErrLocked) {
 		s.log.Warn("the view cannot be opened; building it anew from the log", "view", s.viewDir, "err", err)
@@ -291,7 +291,7 @@ func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error 
 		view.Close()
 		return err
 	}
-	s.view = view
+	s.view.Store(view)
 	s.mark = m
 	s.seq.Store(m.Applied)
 	if restored {
@@ -299,8 +299,19 @@ func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error 
 		if err := s.saveMark(); err != nil {
 			return err
 		}
+		s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", m.Applied)
 	}
 	return nil
+}
+
+// viewOptions are those the view is opened with: the mesh's limits and
+// retention, in the view's folder, with the log's clock and no fsync.
+func (s *Store) viewOptions() store.Options {
+	vo := s.opts.Store
+	vo.Dir = s.viewDir
+	vo.NoSync = true
+	vo.Now = s.now
+	return vo
 }
 
 func readMark(dir string) (mark, error) {
@@ -362,6 +373,11 @@ func (s *Store) advance(seq uint64) {
 }
 
 func (s *Store) applied() uint64 { return s.seq.Load() }
+
+// viewNow is the view. A call on it made while a lagging view is replaced
+// by a copy of the views (restoreLagging) fails with store.ErrClosed, on
+// which the broker hangs up and the client asks again.
+func (s *Store) viewNow() *store.Store { return s.view.Load() }
 
 // waitApplied returns once the view has applied the log up to seq.
 func (s *Store) waitApplied(ctx context.Context, seq uint64) error {
@@ -511,8 +527,8 @@ func (s *Store) Close() error {
 		}
 		s.sweeps.Wait()
 		var errs []error
-		if s.view != nil {
-			errs = append(errs, s.saveMark(), s.view.Close())
+		if view := s.view.Load(); view != nil {
+			errs = append(errs, s.saveMark(), view.Close())
 		}
 		if s.nc != nil {
 			s.nc.Close()
