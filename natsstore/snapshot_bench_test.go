@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +76,7 @@ func BenchmarkOpenNewView(b *testing.B) {
 
 // fillLog publishes n messages to bob straight into the log of the mesh
 // of prefix, as events of a broker, without waiting for each ack.
-func fillLog(b *testing.B, prefix string, n int) {
+func fillLog(b testing.TB, prefix string, n int) {
 	b.Helper()
 	js := jetStreamAt(b, shared.Get(b).URL())
 	content := strings.Repeat("x", 200)
@@ -95,4 +97,68 @@ func fillLog(b *testing.B, prefix string, n int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWritesDuringACopy measures what a copy of the views costs the
+// writes made meanwhile: a broker whose view holds 50,000 messages writes
+// 1,000 acked messages, then the one that makes it copy its view, and
+// goes on writing until the copy is in the cluster. It reports the
+// latencies of a write before the copy and during it, the medians of the
+// runs.
+func BenchmarkWritesDuringACopy(b *testing.B) {
+	var before50, before99, during50, during99 []time.Duration
+	for b.Loop() {
+		before, during := writesAroundACopy(b)
+		before50, before99 = append(before50, quantile(before, 0.5)), append(before99, quantile(before, 0.99))
+		during50, during99 = append(during50, quantile(during, 0.5)), append(during99, quantile(during, 0.99))
+	}
+	b.ReportMetric(float64(quantile(before50, 0.5).Microseconds()), "before-p50-µs")
+	b.ReportMetric(float64(quantile(before99, 0.5).Microseconds()), "before-p99-µs")
+	b.ReportMetric(float64(quantile(during50, 0.5).Microseconds()), "during-p50-µs")
+	b.ReportMetric(float64(quantile(during99, 0.5).Microseconds()), "during-p99-µs")
+}
+
+// writesAroundACopy runs one pass of BenchmarkWritesDuringACopy on a mesh
+// of its own, and returns the latencies of the writes before the copy
+// and during it.
+func writesAroundACopy(b *testing.B) (before, during []time.Duration) {
+	const events = 50_000
+	p := shared.Prefix()
+	o := natsstore.Options{URL: shared.Get(b).URL(), Prefix: p, Store: store.Options{Dir: b.TempDir()}}
+	natsstore.SnapshotEvery(&o, events)
+	rec := &logRecorder{}
+	ctx := context.Background()
+	a, err := natsstore.Open(ctx, o, slog.New(rec))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	fillLog(b, p, events-1001)
+	for i := 0; ; i++ {
+		start := time.Now()
+		if _, err := a.Append(ctx, []store.Draft{{ID: fmt.Sprintf("w%d", i), From: "alice", To: "bob", Content: "meanwhile"}}); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		switch {
+		case i == 0:
+			// The view applied the log filled behind it first.
+		case i < 1000:
+			before = append(before, took)
+		case rec.count(slog.LevelInfo, "copied the view into the cluster") == 0:
+			during = append(during, took)
+		default:
+			return before, during
+		}
+	}
+}
+
+// quantile is the q quantile of d, 0 for none.
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*q)]
 }
