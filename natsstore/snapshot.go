@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
 
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -60,6 +62,40 @@ const snapshotMark = "ipcmesh-mark"
 // snapshotsBucket names the object store of the copies of the views of
 // the mesh of prefix.
 func snapshotsBucket(prefix string) string { return prefix + "-snapshots" }
+
+// copyRate paces the upload of a copy of the view, copyChunk bytes at a
+// time. A copy of a view of 50,000 messages (42 MB) put as fast as the
+// cluster took it raised the p99 of the writes made meanwhile from 2 ms
+// to 88 ms (BenchmarkWritesDuringACopy, the cluster's three servers on
+// the broker's two cores): the servers replicate every chunk. Paced, it
+// was 3 ms, and the copy took 2.6 s rather than 0.6 s: a copy is made
+// once in an interval, nobody waits for it, and writes are what people
+// wait for. The read of a copy, which a broker waits for to serve, is
+// not paced.
+const (
+	copyRate  = 16 << 20
+	copyChunk = 256 << 10
+)
+
+// pacedReader reads from r no faster than lim allows.
+type pacedReader struct {
+	ctx context.Context
+	r   io.Reader
+	lim *rate.Limiter
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if len(b) > p.lim.Burst() {
+		b = b[:p.lim.Burst()]
+	}
+	n, err := p.r.Read(b)
+	if n > 0 {
+		if werr := p.lim.WaitN(p.ctx, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
 
 // snapshotName names the copy of the views at the log's event seq, so that
 // the names sort as the copies do.
@@ -156,7 +192,7 @@ func (s *Store) takeSnapshot() error {
 		Name:        snapshotName(m.Applied),
 		Description: fmt.Sprintf("ipcmesh: the views at event %d of the log", m.Applied),
 		Metadata:    map[string]string{snapshotMark: string(data)},
-	}, f)
+	}, &pacedReader{ctx: pctx, r: f, lim: rate.NewLimiter(copyRate, copyChunk)})
 	if err != nil {
 		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
 	}
