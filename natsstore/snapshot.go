@@ -161,11 +161,8 @@ func (s *Store) takeSnapshot() error {
 	m.BodiesKnown = true // the view restored from the copy records the large events it applies
 
 	dir := s.copyDir()
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("clear %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("make %s: %w", dir, err)
+	if err := emptyDir(dir); err != nil {
+		return err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "view.db")
@@ -206,6 +203,17 @@ func (s *Store) takeSnapshot() error {
 // clears them (openView).
 func (s *Store) copyDir() string    { return s.viewDir + ".copy" }
 func (s *Store) restoreDir() string { return s.viewDir + ".restore" }
+
+// emptyDir makes dir an empty folder, whatever was left in it.
+func emptyDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("clear %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	return nil
+}
 
 // trim removes from the log the events before the second newest copy of
 // the views, and the copies older than that one. Trimming below an older
@@ -296,11 +304,8 @@ func (s *Store) readNewerCopy(ctx context.Context, first, applied uint64) (snaps
 	}
 	snap := snaps[0]
 	dir := s.restoreDir()
-	if err := os.RemoveAll(dir); err != nil {
-		return snap, false, fmt.Errorf("clear %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return snap, false, fmt.Errorf("make %s: %w", dir, err)
+	if err := emptyDir(dir); err != nil {
+		return snap, false, err
 	}
 	start := time.Now()
 	if err := s.fetchSnapshot(ctx, snap, store.DatabasePath(dir)); err != nil {
