@@ -95,9 +95,18 @@ func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	_, err := p.Ack(ctx, ids)
+	// The messages are printed: a Ctrl-C that comes while their ack is
+	// on its way must not stop it, or the next check shows them again
+	// (and a watch stopped so exited 1, saying "context canceled").
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	_, err := p.Ack(actx, ids)
 	return err
 }
+
+// ackTimeout bounds the ack of messages printed, which an interrupt does
+// not cut short.
+const ackTimeout = 10 * time.Second
 
 // runWatch prints messages as they arrive, each marked read once printed,
 // until interrupted. It waits with long checks rather than pushes: a check
