@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // logRecorder keeps every record logged through it, at every level, for a
@@ -36,4 +37,24 @@ func (r *logRecorder) count(level slog.Level, s string) int {
 		}
 	}
 	return n
+}
+
+// dumpOnFailure logs what r recorded if the test fails: a store's own
+// warnings (a trim that failed, a copy not made) say why it did.
+func (r *logRecorder) dumpOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, rec := range r.recs {
+			var attrs []string
+			rec.Attrs(func(a slog.Attr) bool {
+				attrs = append(attrs, a.String())
+				return true
+			})
+			t.Logf("%s %s %s", rec.Level, rec.Message, strings.Join(attrs, " "))
+		}
+	})
 }

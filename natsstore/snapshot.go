@@ -185,7 +185,7 @@ func (s *Store) takeSnapshot() error {
 	start := time.Now()
 	pctx, pcancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(int(fi.Size())))
 	defer pcancel()
-	_, err = s.snaps.Put(pctx, jetstream.ObjectMeta{
+	info, err := s.snaps.Put(pctx, jetstream.ObjectMeta{
 		Name:        snapshotName(m.Applied),
 		Description: fmt.Sprintf("ipcmesh: the views at event %d of the log", m.Applied),
 		Metadata:    map[string]string{snapshotMark: string(data)},
@@ -194,7 +194,7 @@ func (s *Store) takeSnapshot() error {
 		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
 	}
 	s.log.Info("copied the view into the cluster", "event", m.Applied, "bytes", fi.Size(), "took", time.Since(start).Round(time.Millisecond))
-	return s.trim(ctx)
+	return s.trim(ctx, snapshot{name: info.Name, mark: m, size: info.Size})
 }
 
 // copyDir is the folder a copy of the view is written to before it is put
@@ -219,11 +219,22 @@ func emptyDir(dir string) error {
 // the views, and the copies older than that one. Trimming below an older
 // copy than the newest keeps an interval of log for the brokers that lag.
 // Each step may be made again by another broker or at the next copy:
-// purging up to an event already purged does nothing.
-func (s *Store) trim(ctx context.Context) error {
+// purging up to an event already purged does nothing. made is the copy
+// just put, counted whether or not the bucket's list has it: the list may
+// be read from a replica a moment behind, and without it the trim stopped
+// one copy short, the log and the oldest copy kept an interval longer (a
+// CI run of the trim test waited in vain for them to go).
+func (s *Store) trim(ctx context.Context, made snapshot) error {
 	snaps, err := s.snapshots(ctx)
-	if err != nil || len(snaps) < 2 {
+	if err != nil {
 		return err
+	}
+	if !slices.ContainsFunc(snaps, func(c snapshot) bool { return c.name == made.name }) {
+		snaps = append(snaps, made)
+		slices.SortFunc(snaps, newestFirst)
+	}
+	if len(snaps) < 2 {
+		return nil
 	}
 	keep := snaps[1]
 	err = retry(ctx, func(ctx context.Context) error {
@@ -264,9 +275,12 @@ func (s *Store) snapshots(ctx context.Context) ([]snapshot, error) {
 		}
 		snaps = append(snaps, snapshot{name: info.Name, mark: m, size: info.Size})
 	}
-	slices.SortFunc(snaps, func(a, b snapshot) int { return cmp.Compare(b.mark.Applied, a.mark.Applied) })
+	slices.SortFunc(snaps, newestFirst)
 	return snaps, nil
 }
+
+// newestFirst orders copies of the views from the newest.
+func newestFirst(a, b snapshot) int { return cmp.Compare(b.mark.Applied, a.mark.Applied) }
 
 // restoreSnapshot makes the newest copy of the views the view, in place of
 // the one in s.viewDir, when the view is to be built anew (fresh) or the

@@ -24,10 +24,12 @@ import (
 func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	const every = 10
 	p := shared.Prefix()
-	a := openHost(t, p, func(o *natsstore.Options) {
-		natsstore.SnapshotEvery(o, every)
-		natsstore.SweepBodiesAfter(o, time.Nanosecond)
-	})
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
+	natsstore.SnapshotEvery(&o, every)
+	natsstore.SweepBodiesAfter(&o, time.Nanosecond)
+	copier := &logRecorder{}
+	copier.dumpOnFailure(t)
+	a := reopenLogged(t, o, slog.New(copier))
 	ctx := context.Background()
 	js := sharedJetStream(t)
 	log, err := js.Stream(ctx, p)
@@ -136,8 +138,13 @@ func writeCopied(t *testing.T, h *host, snaps jetstream.ObjectStore, first uint6
 func TestLaggingViewRestoresACopyInPlace(t *testing.T) {
 	const every = 10
 	p := shared.Prefix()
-	a := openHost(t, p, func(o *natsstore.Options) { natsstore.SnapshotEvery(o, every) })
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
+	natsstore.SnapshotEvery(&o, every)
+	copier := &logRecorder{}
+	copier.dumpOnFailure(t)
+	a := reopenLogged(t, o, slog.New(copier))
 	rec := &logRecorder{}
+	rec.dumpOnFailure(t)
 	b := reopenLogged(t, natsstore.Options{URL: a.opts.URL, Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(rec))
 	snaps, err := sharedJetStream(t).ObjectStore(context.Background(), p+"-snapshots")
 	if err != nil {
