@@ -49,7 +49,7 @@ import (
 const DefaultSnapshotEvery = 100_000
 
 // A snapshot is one copy of the views in the snapshots bucket: its name
-// there and its mark.
+// there, its mark and its size in bytes.
 type snapshot struct {
 	name string
 	mark mark
@@ -355,7 +355,7 @@ func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
 		err = fmt.Errorf("no copy of the views in %s is ahead of this view (event %d)", snapshotsBucket(s.stream), s.applied())
 	}
 	if err != nil {
-		return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d, and could not be restored from a copy: %w", seq, first, err)
+		return fmt.Errorf("this broker's view needs event %d of the log, which now starts at event %d, and could not be restored from a copy: %w; stop the broker (ipcmesh stop): the one that takes its place builds its view from the newest copy as it opens", seq, first, err)
 	}
 	old := s.viewNow()
 	if err := old.Close(); err != nil {
@@ -369,7 +369,7 @@ func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
 	if err != nil {
 		// Reads go on failing with the old view's ErrClosed; writes fail
 		// with this.
-		return fmt.Errorf("restore the copy %s of the views in place of the lagging view: %w", snap.name, err)
+		return fmt.Errorf("restore the copy %s of the views in place of the lagging view in %s: %w; free what it needs (a full disk?) and stop the broker (ipcmesh stop): the one that takes its place builds its view from the newest copy as it opens", snap.name, s.viewDir, err)
 	}
 	s.mu.Lock()
 	s.bodies = make(map[string]uint64)
