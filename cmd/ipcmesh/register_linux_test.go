@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -40,13 +39,23 @@ func TestRegisterRetryResumesLostSession(t *testing.T) {
 	t.Cleanup(func() { broker.cmd.Process.Signal(syscall.SIGCONT) })
 	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "register", Arguments: map[string]any{"name": "carol"}})
 	// The tool lists the names first; once that call has given up on the
-	// stopped broker, the register follows it into the socket.
-	var listed int
+	// stopped broker, the register follows it into the socket, on the
+	// same connection.
+	var (
+		conn   string
+		listed int
+	)
 	testbin.Eventually(t, runTimeout, "the list to wait in the stopped broker's socket", func() bool {
-		listed = queued(t, m.port)
+		for c, n := range queued(t, m.port, cmd.Process.Pid) {
+			if n > 0 {
+				conn, listed = c, n
+			}
+		}
 		return listed > 0
 	})
-	testbin.Eventually(t, runTimeout, "the register to wait in the stopped broker's socket", func() bool { return queued(t, m.port) > listed })
+	testbin.Eventually(t, runTimeout, "the register to wait in the stopped broker's socket", func() bool {
+		return queued(t, m.port, cmd.Process.Pid)[conn] > listed
+	})
 	testbin.Stop(t, cmd.Process.Pid, runTimeout)
 	if err := broker.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
@@ -73,27 +82,57 @@ func TestRegisterRetryResumesLostSession(t *testing.T) {
 	}
 }
 
-// queued returns how many bytes the connections the broker accepted on
-// port hold unread (Linux's /proc/net/tcp).
-func queued(t *testing.T, port int) int {
-	f, err := os.Open("/proc/net/tcp")
+// queued returns how many bytes each connection from process pid to the
+// broker on port holds unread, by the connection's address on pid's side,
+// as Linux's /proc/net/tcp says. Only pid's connections count: another
+// program may dial the port while the broker is stopped (a peer of an
+// earlier test whose port it was, or of another package's tests that
+// picked it too), and taking its hello for the register, a CI run stopped
+// the MCP server before it had sent one.
+func queued(t *testing.T, port, pid int) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		t.Skipf("no /proc/net/tcp to watch the broker's socket: %v", err)
 	}
-	defer f.Close()
-	local := fmt.Sprintf("0100007F:%04X", port)
-	total := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// sl local rem st tx_queue:rx_queue ...
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 || fields[1] != local || fields[3] != "01" {
-			continue
-		}
-		_, rx, _ := strings.Cut(fields[4], ":")
-		if n, err := strconv.ParseUint(rx, 16, 32); err == nil {
-			total += int(n)
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatalf("the MCP server's open files: %v", err)
+	}
+	sockets := map[string]bool{}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(target, "socket:["); err == nil && ok {
+			sockets[strings.TrimSuffix(inode, "]")] = true
 		}
 	}
-	return total
+	broker := fmt.Sprintf("0100007F:%04X", port)
+	type entry struct{ local, remote, rx, inode string }
+	var entries []entry
+	for _, line := range strings.Split(string(b), "\n") {
+		// sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode
+		f := strings.Fields(line)
+		if len(f) < 10 || f[3] != "01" {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		entries = append(entries, entry{f[1], f[2], rx, f[9]})
+	}
+	mine := map[string]bool{}
+	for _, e := range entries {
+		if e.remote == broker && sockets[e.inode] {
+			mine[e.local] = true
+		}
+	}
+	unread := map[string]int{}
+	for _, e := range entries {
+		if e.local == broker && mine[e.remote] {
+			n, err := strconv.ParseUint(e.rx, 16, 32)
+			if err != nil {
+				t.Fatalf("/proc/net/tcp: rx_queue %q: %v", e.rx, err)
+			}
+			unread[e.remote] = int(n)
+		}
+	}
+	return unread
 }
