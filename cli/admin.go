@@ -122,6 +122,12 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
+	if s.StoreRefused != "" {
+		// The store is whole and answers, but what does not fit fails:
+		// the line that goes once a person has freed enough space.
+		fmt.Fprintf(tw, "writes:\trefused for want of room since %s (%s), none taken since: %s\n",
+			s.StoreRefusedSince.Local().Format(time.TimeOnly), human.Ago(s.StoreRefusedSince, time.Now()), s.StoreRefused)
+	}
 	return tw.Flush()
 }
 

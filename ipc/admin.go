@@ -64,6 +64,9 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		// counted but cannot say it is not worth failing status for.
 		if space, err := f.Space(); err == nil {
 			res.StoreBytes, res.StoreFree = space.FileBytes, space.FreeBytes
+			if space.Refused != nil {
+				res.StoreRefused, res.StoreRefusedSince = space.Refused.Error(), space.RefusedSince
+			}
 		} else {
 			b.log.Warn("status: the store's file size", "err", err)
 		}

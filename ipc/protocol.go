@@ -372,6 +372,13 @@ type StatusResult struct {
 	// much of it is free; both 0 for a store kept elsewhere (a cluster).
 	StoreBytes int64 `json:"store_bytes,omitempty"`
 	StoreFree  int64 `json:"store_free_bytes,omitempty"`
+	// StoreRefused is the latest write the store's disk refused for want
+	// of room, while no write has been taken since, and
+	// StoreRefusedSince when the first such refusal came. A store whose
+	// writes are refused is otherwise whole (Store is StoreOK): it
+	// answers reads, and writes that find room still go.
+	StoreRefused      string    `json:"store_refused,omitempty"`
+	StoreRefusedSince time.Time `json:"store_refused_since,omitzero"`
 }
 
 // The states of StatusResult.Store.

@@ -71,12 +71,12 @@ func (r *request) announce(alone bool) {
 
 // answer sends r its outcome, marked as possibly stored if its writes
 // went to a commit that failed, and said to be a full disk of the data
-// folder dir if the file system found no room for them.
-func (r *request) answer(dir string, err error) {
+// folder if the file system found no room for them.
+func (r *request) answer(rm *room, err error) {
 	if err != nil && r.unsure && !mayBeStored(err) {
 		err = &unsettledError{err: err}
 	}
-	r.done <- noRoom(dir, err)
+	r.done <- rm.check(err)
 }
 
 // An unsettledError is the error of a request whose writes may be stored
@@ -128,7 +128,7 @@ func mayBeStored(err error) bool {
 type committer struct {
 	db      *bolt.DB
 	d       *durability
-	dir     string       // the data folder, for the error of a full disk
+	room    *room        // the data folder, for the error of a full disk
 	mu      sync.RWMutex // guards closed against sends on a closed queue
 	closed  bool
 	queue   chan *request
@@ -163,11 +163,11 @@ type committer struct {
 	commitTx func(*bolt.Tx) error
 }
 
-func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int, error), dir string) *committer {
+func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int, error), rm *room) *committer {
 	c := &committer{
 		db:       db,
 		d:        d,
-		dir:      dir,
+		room:     rm,
 		queue:    make(chan *request, queueDepth),
 		stopped:  make(chan struct{}),
 		flushes:  make(chan chan struct{}),
@@ -338,7 +338,7 @@ func (c *committer) commit(batch []*request) {
 	if c.d.isBroken.Load() {
 		if err := c.mend(); err != nil {
 			for _, r := range batch {
-				r.answer(c.dir, err)
+				r.answer(c.room, err)
 			}
 			return
 		}
@@ -351,7 +351,7 @@ func (c *committer) commit(batch []*request) {
 	// they are committed.
 	if err := c.release(); err != nil {
 		for _, r := range batch {
-			r.answer(c.dir, err)
+			r.answer(c.room, err)
 		}
 		return
 	}
@@ -398,7 +398,16 @@ func (c *committer) update(fn func(*bolt.Tx) error) (wrote bool, err error) {
 	if err := fn(tx); err != nil {
 		return false, err
 	}
-	return true, c.commitTx(tx)
+	return true, c.commitOf(tx)
+}
+
+// commitOf commits tx with commitTx; one that goes through found room.
+func (c *committer) commitOf(tx *bolt.Tx) error {
+	err := c.commitTx(tx)
+	if err == nil {
+		c.room.taken()
+	}
+	return err
 }
 
 // apply runs the batch's fns in tx, skipping (and marking in errs) the
@@ -434,7 +443,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 			if err != nil {
 				errs[i] = err
 			}
-			r.answer(c.dir, errs[i])
+			r.answer(c.room, errs[i])
 		}
 		return
 	}
@@ -470,7 +479,7 @@ func (c *committer) finish(batch []*request, errs []error, err error, signalled 
 		}
 	}
 	for i, r := range batch {
-		r.answer(c.dir, cmp.Or(errs[i], cerr))
+		r.answer(c.room, cmp.Or(errs[i], cerr))
 	}
 }
 

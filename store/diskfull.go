@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -55,6 +58,59 @@ func noRoom(dir string, err error) error {
 		}
 	}
 	return err
+}
+
+// room is the data folder as the store's writes meet it: it says a write
+// the file system refused for want of room in the folder's words (noRoom),
+// and remembers the first such refusal since a write was last taken. A
+// store that refuses a send for a full disk is otherwise whole: it reads,
+// and writes that fit still go (a short send after a large body that
+// did not), so status said "ok" beside a send that had just failed for
+// want of room, and a person freeing space could not see whether it had
+// been enough.
+type room struct {
+	dir     string
+	now     func() time.Time
+	refused atomic.Bool // spares every commit the lock while writes are taken
+	mu      sync.Mutex
+	since   time.Time // the first refusal since a write was taken
+	last    error     // the latest refusal
+}
+
+// check returns err as noRoom does, noting it if it is a refusal.
+func (r *room) check(err error) error {
+	err = noRoom(r.dir, err)
+	var f *fullDiskError
+	if !errors.As(err, &f) {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.since.IsZero() {
+		r.since = r.now()
+	}
+	r.last = err
+	r.refused.Store(true)
+	return err
+}
+
+// taken notes a write that reached the database file: room was found.
+func (r *room) taken() {
+	if !r.refused.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.since, r.last = time.Time{}, nil
+	r.refused.Store(false)
+}
+
+// refusal returns when the first refusal since a write was taken came,
+// and the latest; the zero time and nil while writes are taken.
+func (r *room) refusal() (since time.Time, last error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.since, r.last
 }
 
 // roomErrnos are the errors of a write that found no room. EFBIG is a

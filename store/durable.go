@@ -44,7 +44,7 @@ type ackEntry struct {
 // durability is the committer's side of the send journal: which commits it
 // may ack after the journal's sync alone, and the checkpoint they follow.
 type durability struct {
-	dir    string // the data folder, for the error of a full disk
+	room   *room // the data folder, for the error of a full disk
 	db     *bolt.DB
 	noSync bool     // Options.NoSync: bbolt never syncs, and nothing is journaled
 	j      *journal // nil: every commit is synced by bbolt
@@ -153,7 +153,7 @@ func (d *durability) syncLoop() {
 				err = fault
 			}
 			for i, r := range f.batch {
-				r.done <- noRoom(d.dir, cmp.Or(f.errs[i], err))
+				r.done <- d.room.check(cmp.Or(f.errs[i], err))
 			}
 		}
 	}

@@ -103,11 +103,24 @@ func fillAndFree(t *testing.T, dir string) {
 	send(t, s, "after", "alice", "bob", "there is room again")
 	send(t, s, "big", "alice", "bob", big)
 
-	// A backup is larger than this limit now: it is refused the same way,
-	// and leaves no partial copy.
+	if sp, err := s.Space(); err != nil || sp.Refused != nil {
+		t.Errorf("space once sends are taken again: %+v, %v; want no refusal", sp, err)
+	}
+
+	// A large body that finds no room is refused before anything is
+	// committed: the store stays whole, and says that writes are refused
+	// until one is taken again. A backup is larger than this limit now:
+	// it is refused the same way, and leaves no partial copy.
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: journalSize, Max: lim.Max}); err != nil {
 		t.Fatal(err)
 	}
+	_, err = s.Append(ctx, []Draft{{ID: "big2", From: "alice", To: "bob", Content: big}})
+	wantFull(t, "a large send to a whole store", err, dir)
+	sp, err := s.Space()
+	if err != nil || sp.Refused == nil || sp.RefusedSince.IsZero() {
+		t.Fatalf("space after a large send was refused: %+v, %v; want the refusal and its time", sp, err)
+	}
+	wantFull(t, "space's refusal", sp.Refused, dir)
 	backups := filepath.Join(dir, "backups")
 	if err := os.Mkdir(backups, 0o700); err != nil {
 		t.Fatal(err)
@@ -118,6 +131,13 @@ func fillAndFree(t *testing.T, dir string) {
 	}
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
+	}
+	if sp, err := s.Space(); err != nil || sp.Refused == nil {
+		t.Errorf("space before a write is taken again: %+v, %v; want the refusal still", sp, err)
+	}
+	send(t, s, "big2", "alice", "bob", big)
+	if sp, err := s.Space(); err != nil || sp.Refused != nil {
+		t.Errorf("space once a write is taken again: %+v, %v; want no refusal", sp, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close once there is room: %v", err)

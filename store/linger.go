@@ -75,7 +75,7 @@ func (c *committer) release() error {
 		return nil
 	}
 	c.db.NoSync = true
-	err := c.commitTx(c.open)
+	err := c.commitOf(c.open)
 	if err != nil {
 		c.open = nil // bbolt rolled it back
 		return c.abandon()
@@ -112,6 +112,7 @@ func (c *committer) abandon() error {
 		c.lost = held
 		return c.d.breakDown(fmt.Errorf("write again the %d acked batches of a commit that failed: %w", len(held), err))
 	}
+	c.room.taken()
 	return nil
 }
 
@@ -135,6 +136,7 @@ func (c *committer) mend() error {
 			return c.d.brokenErr()
 		}
 		c.lost = nil
+		c.room.taken()
 	}
 	// Until the journal is cleared it still names a checkpoint before
 	// the commit just made; a journal that cannot be cleared is tried

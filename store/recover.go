@@ -218,10 +218,10 @@ func (r *recovery) replaced(path string) bool {
 }
 
 // durability makes the committer's side of the journal once the database
-// is open and the journal's sends are stored again; dir is the data
-// folder.
-func (r *recovery) durability(db *bolt.DB, dir string, noSync bool) (*durability, error) {
-	d := &durability{dir: dir, db: db, noSync: noSync}
+// is open and the journal's sends are stored again; rm is the data
+// folder's.
+func (r *recovery) durability(db *bolt.DB, rm *room, noSync bool) (*durability, error) {
+	d := &durability{room: rm, db: db, noSync: noSync}
 	if r.j == nil {
 		return d, nil
 	}

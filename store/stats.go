@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -47,11 +48,18 @@ func statsOf(tx *bolt.Tx) Stats {
 type Space struct {
 	FileBytes int64 // the database file's size
 	FreeBytes int64 // of it, free pages and room past the last one in use
+	// Refused is the latest of the store's writes that the file system
+	// refused for want of room (a full disk, a quota, a file size
+	// limit), and RefusedSince when the first of them came, as long as
+	// no write has reached the database file since; nil and zero
+	// otherwise.
+	Refused      error
+	RefusedSince time.Time
 }
 
 // Space reads the database file's size and the free pages bbolt counted
-// at its last commit: it costs a stat of the file, however much is
-// stored.
+// at its last commit, and the writes refused for want of room: it costs
+// a stat of the file, however much is stored.
 func (s *Store) Space() (Space, error) {
 	var sp Space
 	err := s.view(func(tx *bolt.Tx) error {
@@ -69,5 +77,6 @@ func (s *Store) Space() (Space, error) {
 	if err != nil {
 		return Space{}, fmt.Errorf("space: %w", err)
 	}
+	sp.RefusedSince, sp.Refused = s.room.refusal()
 	return sp, nil
 }

@@ -127,6 +127,7 @@ type Store struct {
 	sharedDir string
 	db        *bolt.DB
 	c         *committer
+	room      *room
 	idx       *indexer
 	sent      atomic.Uint64 // Append commits that stored messages, for the indexer's pacing
 	orphans   orphans
@@ -227,11 +228,12 @@ func Open(opts Options) (*Store, error) {
 		}
 		return fail("create buckets", err)
 	}
-	d, err := rec.durability(db, dir, opts.NoSync)
+	s.room = &room{dir: dir, now: opts.Now}
+	d, err := rec.durability(db, s.room, opts.NoSync)
 	if err != nil {
 		return fail("send journal", err)
 	}
-	s.c = newCommitter(db, d, s.replay, dir)
+	s.c = newCommitter(db, d, s.replay, s.room)
 	s.orphans.opened = opened
 	s.idx = newIndexer(s, wm)
 	return s, nil

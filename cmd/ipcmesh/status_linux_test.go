@@ -28,10 +28,6 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 	broker := m.startBroker()
 	m.mustRun("register", "bob")
 
-	var room unix.Rlimit
-	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, nil, &room); err != nil {
-		t.Skipf("cannot read the broker's file size limit: %v", err)
-	}
 	// What breaks the store is a commit of acked sends that fails (see
 	// store's committer.abandon); a commit bbolt syncs that fails alone
 	// leaves it whole, and status then rightly says ok. Sends are such
@@ -43,19 +39,8 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 	// short by it either: the send journal is made at its full size.
 	var s ipc.StatusResult
 	m.mustJSON(&s, "status", "--json")
-	largest := s.StoreBytes - s.StoreFree
-	filepath.WalkDir(m.dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && path != filepath.Join(m.dir, "ipcmesh.db") {
-			if fi, err := d.Info(); err == nil {
-				largest = max(largest, fi.Size())
-			}
-		}
-		return nil
-	})
-	full := unix.Rlimit{Cur: uint64(largest + 64<<10), Max: room.Max}
-	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, &full, nil); err != nil {
-		t.Skipf("cannot limit the broker's file size: %v", err)
-	}
+	inUse := max(s.StoreBytes-s.StoreFree, largestFile(m.dir, "ipcmesh.db"))
+	lift := limitFiles(t, broker.pid(), inUse+64<<10)
 	var lines strings.Builder
 	for i := range 4000 {
 		fmt.Fprintf(&lines, "flood line %d\n", i+1)
@@ -77,9 +62,7 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 		t.Errorf("status --json while the store is broken: %+v; want the broker's pid, store unavailable saying %q, and no counts", s, noRoom)
 	}
 
-	if err := unix.Prlimit(broker.pid(), unix.RLIMIT_FSIZE, &room, nil); err != nil {
-		t.Fatal(err)
-	}
+	lift()
 	// The store mends at the first request that finds room: this status.
 	out = m.mustRun("status").stdout
 	wantIn(t, "status once there is room", out, "store:        ok, ")
@@ -91,4 +74,89 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 	if s.Store != ipc.StoreOK || s.StoreError != "" || counted(s.Instances) != 2 || counted(s.Messages) < 1 {
 		t.Errorf("status --json once there is room: %+v; want store ok and the counts", s)
 	}
+}
+
+// A disk with room for the store as it is, but not for a large body, is
+// one status said nothing of: the store is whole and answers, so it was
+// "ok", beside a send that had just failed for want of room. status now
+// says the writes are refused, and since when, until one is taken again:
+// the line a person freeing space watches go away.
+func TestStatusSaysWhileWritesAreRefused(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	broker := m.startBroker()
+	m.mustRun("register", "bob")
+
+	// Room for the files as they are, the database's slack included,
+	// but not for a body larger than the largest of them.
+	largest := largestFile(m.dir, "")
+	lift := limitFiles(t, broker.pid(), largest+64<<10)
+	large := strings.Repeat("the whole review, line after line\n", int(largest+128<<10)/34)
+	r := m.runIn(large, "send", "--as", "alice", "bob", "-")
+	noRoom := "the disk is full: free space in " + m.dir
+	if r.code != 1 || !strings.Contains(r.stderr, noRoom) {
+		t.Fatalf("a large send to a broker without room for it: exit %d, stderr %q; want exit 1 saying %q", r.code, r.stderr, noRoom)
+	}
+
+	out := m.mustRun("status").stdout
+	wantIn(t, "status while writes are refused", out, "store:        ok, ")
+	wantIn(t, "status while writes are refused", out, "instances:    2 registered")
+	if !regexp.MustCompile(`(?m)^writes:       refused for want of room since \d\d:\d\d:\d\d \((just now|\d+s ago)\), none taken since: ` + regexp.QuoteMeta(noRoom)).MatchString(out) {
+		t.Errorf("status while writes are refused printed %q; want a line saying since when and %q", out, noRoom)
+	}
+	var s ipc.StatusResult
+	m.mustJSON(&s, "status", "--json")
+	if s.Store != ipc.StoreOK || !strings.Contains(s.StoreRefused, noRoom) || s.StoreRefusedSince.IsZero() || counted(s.Instances) != 2 {
+		t.Errorf("status --json while writes are refused: %+v; want store ok, the counts, and the refusal with its time", s)
+	}
+
+	lift()
+	if r := m.runIn(large, "send", "--as", "alice", "bob", "-"); r.code != 0 {
+		t.Fatalf("the large send once there is room: %s", r)
+	}
+	out = m.mustRun("status").stdout
+	if strings.Contains(out, "writes:") {
+		t.Errorf("status once the send went through printed %q; want no refusal", out)
+	}
+	s = ipc.StatusResult{}
+	m.mustJSON(&s, "status", "--json")
+	if s.StoreRefused != "" || !s.StoreRefusedSince.IsZero() {
+		t.Errorf("status --json once the send went through: %+v; want no refusal", s)
+	}
+}
+
+// limitFiles puts a file size limit of n bytes on process pid, which
+// fails a write past it as a full disk does, and returns the function
+// that lifts it again.
+func limitFiles(t *testing.T, pid int, n int64) (lift func()) {
+	t.Helper()
+	var room unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, nil, &room); err != nil {
+		t.Skipf("cannot read the broker's file size limit: %v", err)
+	}
+	full := unix.Rlimit{Cur: uint64(n), Max: room.Max}
+	if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &full, nil); err != nil {
+		t.Skipf("cannot limit the broker's file size: %v", err)
+	}
+	return func() {
+		t.Helper()
+		if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &room, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// largestFile returns the size of the largest file in dir and the
+// folders under it, but for those named skip.
+func largestFile(dir, skip string) int64 {
+	var largest int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && d.Name() != skip {
+			if fi, err := d.Info(); err == nil {
+				largest = max(largest, fi.Size())
+			}
+		}
+		return nil
+	})
+	return largest
 }
