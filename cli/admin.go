@@ -122,6 +122,9 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
+	if s.Log != nil {
+		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
+	}
 	if s.StoreRefused != "" {
 		// The store is whole and answers, but what does not fit fails:
 		// the line that goes once a person has freed enough space.
@@ -129,6 +132,22 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 			s.StoreRefusedSince.Local().Format(time.TimeOnly), human.Ago(s.StoreRefusedSince, time.Now()), s.StoreRefused)
 	}
 	return tw.Flush()
+}
+
+// logLine says where a cluster's log stands: what it holds, and the copy
+// of the views it is trimmed below, which tells a person running a
+// cluster that it does not grow without end.
+func logLine(l ipc.LogStatus, now time.Time) string {
+	var line string
+	if l.Last == 0 || l.First > l.Last {
+		line = "no events held"
+	} else {
+		line = fmt.Sprintf("events %d to %d (%s)", l.First, l.Last, human.Size(int(l.Bytes)))
+	}
+	if l.Copy == 0 {
+		return line + fmt.Sprintf("; no copy of the views yet (one is made every %d events, and the log trimmed below the one before)", l.Every)
+	}
+	return line + fmt.Sprintf("; newest copy of the views at event %d, made %s (one every %d events; the log is trimmed below the one before)", l.Copy, human.Ago(l.Copied, now), l.Every)
 }
 
 // deref is *n, or 0 for nil.

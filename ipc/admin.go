@@ -29,6 +29,9 @@ func (b *Broker) list(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	return &ListResult{Instances: insts}, nil
 }
 
+// logStateTimeout bounds status's questions to a cluster about its log.
+const logStateTimeout = 2 * time.Second
+
 // status describes the broker and how busy it is. A store that fails
 // (a full disk, until it mends) does not fail it: the broker's own state
 // is answered with the store's error in place of the counts.
@@ -59,6 +62,18 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		return res, nil
 	}
 	res.Instances, res.Messages, res.Unread = &st.Instances, &st.Messages, &st.Unread
+	if l, ok := b.store.(Logged); ok {
+		// Like the file's size, a help: a cluster slow to say is not
+		// worth holding status for.
+		ctx, cancel := context.WithTimeout(context.Background(), logStateTimeout)
+		st, err := l.LogState(ctx)
+		cancel()
+		if err == nil {
+			res.Log = &LogStatus{First: st.First, Last: st.Last, Bytes: st.Bytes, Copy: st.Copy, Copied: st.Copied, Every: st.Every}
+		} else {
+			b.log.Warn("status: the state of the cluster's log", "err", err)
+		}
+	}
 	if f, ok := b.store.(Filed); ok {
 		// The file's size is a help, not the answer: a store that
 		// counted but cannot say it is not worth failing status for.

@@ -379,6 +379,23 @@ type StatusResult struct {
 	// answers reads, and writes that find room still go.
 	StoreRefused      string    `json:"store_refused,omitempty"`
 	StoreRefusedSince time.Time `json:"store_refused_since,omitzero"`
+	// Log is where the cluster's log stands, for a store kept in a NATS
+	// cluster; nil for the bbolt store, or when the cluster did not say
+	// in time.
+	Log *LogStatus `json:"log,omitempty"`
+}
+
+// LogStatus is where the log of a mesh kept in a NATS cluster stands.
+type LogStatus struct {
+	First uint64 `json:"first"` // the oldest event the log holds: past 1 once trimmed
+	Last  uint64 `json:"last"`
+	Bytes uint64 `json:"bytes"`
+	// Copy is the event the newest copy of the views was made at, which
+	// a broker with a new data folder starts from; left out while there
+	// is none. Every is how many events apart the copies are made.
+	Copy   uint64    `json:"copy,omitempty"`
+	Copied time.Time `json:"copied,omitzero"`
+	Every  uint64    `json:"every"`
 }
 
 // The states of StatusResult.Store.

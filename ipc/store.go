@@ -90,6 +90,15 @@ type Filed interface {
 	Space() (store.Space, error)
 }
 
+// A Logged store keeps the mesh in a log that is trimmed below copies of
+// the brokers' views (natsstore): status says how far the log reaches and
+// when the newest copy was made, which is how a person running a cluster
+// sees that the log does not grow without end.
+type Logged interface {
+	Store
+	LogState(ctx context.Context) (store.LogState, error)
+}
+
 // A Mesh is a Store that the brokers of several hosts share. The broker
 // asks it who holds a name anywhere in the mesh, and hears from it of the
 // messages other brokers stored, so that it pushes them to its own

@@ -109,11 +109,12 @@
 // starts from that copy and applies the log after it. A broker that runs
 // and finds the log trimmed past its view (it lagged a whole interval
 // behind: its host asleep, its connection lost for long) restores the
-// newest copy in its place and goes on. Events too large for one
-// NATS message (a large message or shared value) are kept in the object
-// store PREFIX-bodies; the views remove an object once only events
-// trimmed from the log name it, and once it is a day old by the
-// cluster's clock (DefaultOrphanAge). A body is uploaded before its event
+// newest copy in its place and goes on. LogState says which events the
+// log holds and when the newest copy was made (status shows it). Events
+// too large for one NATS message (a large message or shared value) are
+// kept in the object store PREFIX-bodies; the views remove an object once
+// only events trimmed from the log name it, and once it is a day old by
+// the cluster's clock (DefaultOrphanAge). A body is uploaded before its event
 // is published; one whose event never was (the write failed between the
 // two, or its broker died there) is named by nothing, and the views
 // remove it at the same age.

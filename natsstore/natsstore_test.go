@@ -18,7 +18,10 @@ import (
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
-var _ ipc.Mesh = (*natsstore.Store)(nil)
+var (
+	_ ipc.Mesh   = (*natsstore.Store)(nil)
+	_ ipc.Logged = (*natsstore.Store)(nil)
+)
 
 // shared is the three-node cluster on loopback that every test here
 // shares, each test with a stream and buckets of its own.

@@ -49,11 +49,12 @@ import (
 const DefaultSnapshotEvery = 100_000
 
 // A snapshot is one copy of the views in the snapshots bucket: its name
-// there, its mark and its size in bytes.
+// there, its mark, its size in bytes and when it was put.
 type snapshot struct {
 	name string
 	mark mark
 	size uint64
+	made time.Time
 }
 
 // snapshotMark is the key of an object's metadata that carries its mark.
@@ -273,7 +274,7 @@ func (s *Store) snapshots(ctx context.Context) ([]snapshot, error) {
 			m.Stream != s.stream || !m.Created.Equal(s.created) {
 			continue
 		}
-		snaps = append(snaps, snapshot{name: info.Name, mark: m, size: info.Size})
+		snaps = append(snaps, snapshot{name: info.Name, mark: m, size: info.Size, made: info.ModTime})
 	}
 	slices.SortFunc(snaps, newestFirst)
 	return snaps, nil

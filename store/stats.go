@@ -42,6 +42,20 @@ func statsOf(tx *bolt.Tx) Stats {
 	}
 }
 
+// LogState is where a log that keeps a mesh stands: the log of events
+// the brokers of a NATS cluster share (natsstore), which is trimmed below
+// copies of their views. The bbolt store keeps no such log.
+type LogState struct {
+	First, Last uint64 // the oldest and newest events the log holds; First is past 1 once trimmed
+	Bytes       uint64 // what the log's events take in the cluster, on each server that holds it
+	// Copy is the event the newest copy of the views was made at, 0 when
+	// there is none yet, and Copied when it was made; Every is how many
+	// events apart the copies are made.
+	Copy   uint64
+	Copied time.Time
+	Every  uint64
+}
+
 // Space is how large the database file is and how much of it holds
 // nothing: the pages that swept messages held, which bbolt reuses for
 // what is stored next but never gives back to the disk (Compact does).

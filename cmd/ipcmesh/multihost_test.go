@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 )
 
 // Cluster mode: each "host" is a data folder and a port of its own, with
@@ -135,6 +137,16 @@ func TestRenameForwardAndChannelsAcrossHosts(t *testing.T) {
 	if len(got.Messages) != 1 || got.Messages[0].Content != "deploy at noon" || got.Messages[0].Channel != "ops" {
 		t.Fatalf("alice2 on host A has %+v; want bob's post to #ops", got.Messages)
 	}
+
+	// status says where the cluster's log stands: every event so far,
+	// no copy of the views yet.
+	if l := a.status().Log; l == nil || l.First != 1 || l.Last < 6 || l.Bytes == 0 || l.Copy != 0 || l.Every != natsstore.DefaultSnapshotEvery {
+		t.Errorf("status --json on a cluster host: log %+v; want events 1 to at least 6, and no copy yet of one every %d", l, natsstore.DefaultSnapshotEvery)
+	}
+	out := b.mustRun("status").stdout
+	if !regexp.MustCompile(`(?m)^log:          events 1 to \d+ \(\d.*\); no copy of the views yet \(one is made every 100000 events`).MatchString(out) {
+		t.Errorf("status on a cluster host printed %q; want a log: line with events from 1 and no copy yet", out)
+	}
 }
 
 func TestClusterWithoutQuorumRefusesAndRecovers(t *testing.T) {
@@ -151,6 +163,11 @@ func TestClusterWithoutQuorumRefusesAndRecovers(t *testing.T) {
 	msg := a.mustFail("send", "--as", "dave", "carol", "during")
 	if !strings.Contains(msg, "could not hold the name dave") || !strings.Contains(msg, "quorum") || !strings.Contains(msg, "nothing was acknowledged") {
 		t.Errorf("a send without quorum said %q; want it to say the name could not be held, the cluster has no quorum and nothing was acknowledged", msg)
+	}
+	// status answers all the same, from the view, without the log's
+	// state, which the cluster cannot give now.
+	if r := a.mustRun("status"); !regexp.MustCompile(`(?m)^instances:    [1-9]\d* registered$`).MatchString(r.stdout) || strings.Contains(r.stdout, "log:") {
+		t.Errorf("status without quorum printed %q; want the view's counts and no log: line", r.stdout)
 	}
 	for _, i := range []int{0, 2} {
 		if err := nats.Restart(t.Context(), i); err != nil {
