@@ -164,14 +164,7 @@ func (s *Store) sweepBodies(before time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("ask where the log starts: %w", err)
 	}
-	var infos []*jetstream.ObjectInfo
-	err = retry(ctx, func(ctx context.Context) (err error) {
-		infos, err = s.blobs.List(ctx)
-		return err
-	})
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return 0, nil
-	}
+	infos, err := listObjects(ctx, s.blobs)
 	if err != nil {
 		return 0, fmt.Errorf("list the bodies bucket: %w", err)
 	}
@@ -191,5 +184,32 @@ func (s *Store) sweepBodies(before time.Time) (int, error) {
 		}
 		n++
 	}
-	return n, nil
+	return n, s.sweepUploads(ctx, infos, before)
+}
+
+// sweepUploads purges the chunks of uploads that never finished from the
+// bodies bucket, whose objects infos lists, and from the snapshots
+// bucket.
+func (s *Store) sweepUploads(ctx context.Context, infos []*jetstream.ObjectInfo, before time.Time) error {
+	if err := s.sweepChunks(ctx, bodiesBucket(s.stream), infos, before); err != nil || s.snaps == nil {
+		return err
+	}
+	snaps, err := listObjects(ctx, s.snaps)
+	if err != nil {
+		return fmt.Errorf("list the copies of the views in %s: %w", snapshotsBucket(s.stream), err)
+	}
+	return s.sweepChunks(ctx, snapshotsBucket(s.stream), snaps, before)
+}
+
+// listObjects lists the objects of obs, none when it holds none.
+func listObjects(ctx context.Context, obs jetstream.ObjectStore) ([]*jetstream.ObjectInfo, error) {
+	var infos []*jetstream.ObjectInfo
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		infos, err = obs.List(ctx)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	return infos, err
 }

@@ -16,7 +16,11 @@ import (
 // cluster lost its quorum, or the broker was killed between the upload and
 // the publish) is named by nothing: the views' sweep removes it once it is
 // older than the orphan age, and keeps what an event names, however old,
-// and what is younger, whose event may still be on its way.
+// and what is younger, whose event may still be on its way. The chunks
+// of an upload cut short (its broker killed in the middle of a large body
+// or of a copy of its view) are named by no object: the sweep purges them
+// from both buckets at the same age, and keeps younger ones, which may be
+// an upload under way.
 func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	const age = 2 * time.Second
 	p := shared.Prefix()
@@ -42,18 +46,50 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 		named, err := bodies.List(ctx)
 		return err == nil && len(named) == 2
 	})
+	// The chunks an upload cut short leaves: published, with no object
+	// pointing at them.
+	js := sharedJetStream(t)
+	chunk := []byte(body[:128<<10])
+	cutShort := func(bucket, nuid string) (jetstream.Stream, string) {
+		t.Helper()
+		subject := "$O." + bucket + ".C." + nuid
+		if _, err := js.Publish(ctx, subject, chunk); err != nil {
+			t.Fatal(err)
+		}
+		stream, err := js.Stream(ctx, "OBJ_"+bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stream, subject
+	}
+	bodiesStream, oldBody := cutShort(p+"-bodies", "cutshortbody")
+	snapsStream, oldCopy := cutShort(p+"-snapshots", "cutshortcopy")
+
 	// The orphan must be older than the age when the log moves on.
 	time.Sleep(time.Until(old.ModTime.Add(age + 100*time.Millisecond)))
 	young, err := bodies.PutBytes(ctx, "onitsway.1", []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, underWay := cutShort(p+"-bodies", "underway")
 	mustAppend(t, a, draft("small", "alice", "bob", "the log moves on"))
 	eventually(t, "the orphan is removed", func() bool {
 		_, err := bodies.GetInfo(ctx, old.Name)
 		return errors.Is(err, jetstream.ErrObjectNotFound)
 	})
+	for _, c := range []struct {
+		stream  jetstream.Stream
+		subject string
+	}{{bodiesStream, oldBody}, {snapsStream, oldCopy}} {
+		eventually(t, "the chunks of the upload cut short on "+c.subject+" are purged", func() bool {
+			_, err := c.stream.GetLastMsgForSubject(ctx, c.subject)
+			return errors.Is(err, jetstream.ErrMsgNotFound)
+		})
+	}
 	a.Close() // and its sweep ends
+	if _, err := bodiesStream.GetLastMsgForSubject(ctx, underWay); err != nil {
+		t.Errorf("the chunk of an upload younger than the age: %v; want it kept", err)
+	}
 
 	var left []string
 	listed := func() bool {

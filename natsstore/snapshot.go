@@ -256,14 +256,7 @@ func (s *Store) trim(ctx context.Context, made snapshot) error {
 
 // snapshots lists the copies of the views of this log, newest first.
 func (s *Store) snapshots(ctx context.Context) ([]snapshot, error) {
-	var infos []*jetstream.ObjectInfo
-	err := retry(ctx, func(ctx context.Context) (err error) {
-		infos, err = s.snaps.List(ctx)
-		return err
-	})
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
+	infos, err := listObjects(ctx, s.snaps)
 	if err != nil {
 		return nil, fmt.Errorf("list the copies of the views in %s: %w", snapshotsBucket(s.stream), err)
 	}
