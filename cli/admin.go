@@ -126,12 +126,24 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
 	}
 	if s.StoreRefused != "" {
-		// The store is whole and answers, but what does not fit fails:
-		// the line that goes once a person has freed enough space.
-		fmt.Fprintf(tw, "writes:\trefused for want of room since %s (%s), none taken since: %s\n",
-			s.StoreRefusedSince.Local().Format(time.TimeOnly), human.Ago(s.StoreRefusedSince, time.Now()), s.StoreRefused)
+		fmt.Fprintf(tw, "writes:\t%s\n", refusedLine(s, time.Now()))
 	}
 	return tw.Flush()
+}
+
+// refusedLine tells the writes the store's disk refused for want of
+// room. The store is whole and answers meanwhile, and writes that fit go
+// on: whether any was taken after the last refusal is what a person
+// freeing space needs to know, and that one was does not mean that the
+// one refused would be.
+func refusedLine(s ipc.StatusResult, now time.Time) string {
+	at := func(t time.Time) string {
+		return fmt.Sprintf("%s (%s)", t.Local().Format(time.TimeOnly), human.Ago(t, now))
+	}
+	if s.StoreTaken.IsZero() {
+		return fmt.Sprintf("refused for want of room since %s, none taken since: %s", at(s.StoreRefusedSince), s.StoreRefused)
+	}
+	return fmt.Sprintf("the last refused for want of room at %s; writes were taken since, the last at %s: %s", at(s.StoreRefusedLast), at(s.StoreTaken), s.StoreRefused)
 }
 
 // logLine says where a cluster's log stands: what it holds, and the copy

@@ -66,10 +66,10 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		// Like the file's size, a help: a cluster slow to say is not
 		// worth holding status for.
 		ctx, cancel := context.WithTimeout(context.Background(), logStateTimeout)
-		st, err := l.LogState(ctx)
+		ls, err := l.LogState(ctx)
 		cancel()
 		if err == nil {
-			res.Log = &LogStatus{First: st.First, Last: st.Last, Bytes: st.Bytes, Copy: st.Copy, Copied: st.Copied, Every: st.Every}
+			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every}
 		} else {
 			b.log.Warn("status: the state of the cluster's log", "err", err)
 		}
@@ -79,8 +79,8 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		// counted but cannot say it is not worth failing status for.
 		if space, err := f.Space(); err == nil {
 			res.StoreBytes, res.StoreFree = space.FileBytes, space.FreeBytes
-			if space.Refused != nil {
-				res.StoreRefused, res.StoreRefusedSince = space.Refused.Error(), space.RefusedSince
+			if r := space.Refused; r.Err != nil {
+				res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
 			}
 		} else {
 			b.log.Warn("status: the store's file size", "err", err)

@@ -372,13 +372,18 @@ type StatusResult struct {
 	// much of it is free; both 0 for a store kept elsewhere (a cluster).
 	StoreBytes int64 `json:"store_bytes,omitempty"`
 	StoreFree  int64 `json:"store_free_bytes,omitempty"`
-	// StoreRefused is the latest write the store's disk refused for want
-	// of room, while no write has been taken since, and
-	// StoreRefusedSince when the first such refusal came. A store whose
-	// writes are refused is otherwise whole (Store is StoreOK): it
-	// answers reads, and writes that find room still go.
+	// StoreRefused is the latest of the store's writes that its disk
+	// refused for want of room, told while no write was taken after it
+	// and for ten minutes once one was (store.Refusal); Since is the
+	// first of the refusals no taken write came between, Last the
+	// latest, and StoreTaken when the latest write was taken after it,
+	// zero while none was. A store whose writes are refused is otherwise
+	// whole (Store is StoreOK): it answers reads, and writes that fit go
+	// on.
 	StoreRefused      string    `json:"store_refused,omitempty"`
 	StoreRefusedSince time.Time `json:"store_refused_since,omitzero"`
+	StoreRefusedLast  time.Time `json:"store_refused_last,omitzero"`
+	StoreTaken        time.Time `json:"store_taken,omitzero"`
 	// Log is where the cluster's log stands, for a store kept in a NATS
 	// cluster; nil for the bbolt store, or when the cluster did not say
 	// in time.

@@ -60,57 +60,85 @@ func noRoom(dir string, err error) error {
 	return err
 }
 
+// A Refusal is what the store remembers of the writes the file system
+// refused for want of room in the data folder (a full disk, a quota, a
+// file size limit). A store whose writes are refused so is otherwise
+// whole: it answers reads, and writes that fit go on (a short send after
+// a large body that did not, the broker's own bookkeeping), so neither
+// its state nor the success of some write says that the disk has room.
+type Refusal struct {
+	Err   error     // the latest refusal; nil when there is none to tell
+	Since time.Time // the first of the refusals that no taken write came between
+	Last  time.Time // the latest
+	// Taken is when the latest write was taken after the latest refusal;
+	// zero while none was.
+	Taken time.Time
+}
+
+// refusalKept is how long a refusal is told after writes were taken
+// again: long enough for a person who saw a send fail to look, short
+// enough that a disk long given room is no longer news. One that no
+// taken write followed is told for as long as it stands.
+const refusalKept = 10 * time.Minute
+
 // room is the data folder as the store's writes meet it: it says a write
-// the file system refused for want of room in the folder's words (noRoom),
-// and remembers the first such refusal since a write was last taken. A
-// store that refuses a send for a full disk is otherwise whole: it reads,
-// and writes that fit still go (a short send after a large body that
-// did not), so status said "ok" beside a send that had just failed for
-// want of room, and a person freeing space could not see whether it had
-// been enough.
+// the file system refused for want of room in the folder's words
+// (noRoom), and remembers the refusals for status.
 type room struct {
 	dir     string
 	now     func() time.Time
-	refused atomic.Bool // spares every commit the lock while writes are taken
+	refused atomic.Bool // a refusal is remembered: commits note their time
 	mu      sync.Mutex
-	since   time.Time // the first refusal since a write was taken
-	last    error     // the latest refusal
+	r       Refusal
 }
 
 // check returns err as noRoom does, noting it if it is a refusal.
-func (r *room) check(err error) error {
-	err = noRoom(r.dir, err)
+func (rm *room) check(err error) error {
+	err = noRoom(rm.dir, err)
 	var f *fullDiskError
 	if !errors.As(err, &f) {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.since.IsZero() {
-		r.since = r.now()
+	now := rm.now()
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.r.Err == nil || !rm.r.Taken.IsZero() {
+		rm.r.Since = now
 	}
-	r.last = err
-	r.refused.Store(true)
+	rm.r.Err, rm.r.Last, rm.r.Taken = err, now, time.Time{}
+	rm.refused.Store(true)
 	return err
 }
 
-// taken notes a write that reached the database file: room was found.
-func (r *room) taken() {
-	if !r.refused.Load() {
+// taken notes a write that reached the database file. While no refusal
+// is remembered it costs an atomic load.
+func (rm *room) taken() {
+	if !rm.refused.Load() {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.since, r.last = time.Time{}, nil
-	r.refused.Store(false)
+	now := rm.now()
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.r.Taken = now
+	rm.forgetOld(now)
 }
 
-// refusal returns when the first refusal since a write was taken came,
-// and the latest; the zero time and nil while writes are taken.
-func (r *room) refusal() (since time.Time, last error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.since, r.last
+// refusal returns the refusal to tell, if any.
+func (rm *room) refusal() Refusal {
+	now := rm.now()
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.forgetOld(now)
+	return rm.r
+}
+
+// forgetOld forgets a refusal that is no longer news at now. rm.mu is
+// held.
+func (rm *room) forgetOld(now time.Time) {
+	if rm.r.Err != nil && !rm.r.Taken.IsZero() && now.Sub(rm.r.Last) > refusalKept {
+		rm.r = Refusal{}
+		rm.refused.Store(false)
+	}
 }
 
 // roomErrnos are the errors of a write that found no room. EFBIG is a

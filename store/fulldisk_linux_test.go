@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -47,7 +49,9 @@ func TestFullDiskRefusesThenMends(t *testing.T) {
 // the store in dir until the disk is full, prints "acked ID" for each send
 // stored, and gives the room back.
 func fillAndFree(t *testing.T, dir string) {
-	s, err := Open(Options{Dir: dir})
+	// The clock moves on at the end, for the refusals to be forgotten.
+	var later atomic.Int64
+	s, err := Open(Options{Dir: dir, Now: func() time.Time { return time.Now().Add(time.Duration(later.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,24 +107,43 @@ func fillAndFree(t *testing.T, dir string) {
 	send(t, s, "after", "alice", "bob", "there is room again")
 	send(t, s, "big", "alice", "bob", big)
 
-	if sp, err := s.Space(); err != nil || sp.Refused != nil {
-		t.Errorf("space once sends are taken again: %+v, %v; want no refusal", sp, err)
+	sp, err := s.Space()
+	if err != nil || sp.Refused.Err == nil || sp.Refused.Taken.IsZero() || sp.Refused.Taken.Before(sp.Refused.Last) {
+		t.Fatalf("space once sends are taken again: %+v, %v; want the refusals told, and writes taken after them", sp, err)
 	}
+	wantFull(t, "space's refusal", sp.Refused.Err, dir)
+	before := sp.Refused
 
 	// A large body that finds no room is refused before anything is
-	// committed: the store stays whole, and says that writes are refused
-	// until one is taken again. A backup is larger than this limit now:
-	// it is refused the same way, and leaves no partial copy.
+	// committed: the store stays whole, and tells the refusal, with no
+	// write taken after it, until one is. A backup is larger than this
+	// limit now: it is refused the same way, and leaves no partial copy.
+	// The indexer's commits would be taken after it: let it finish first.
+	// Its rounds failed while the disk was full, and it tries again a
+	// second after one fails: until then it says why the last failed.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := s.WaitIndexed(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index once there is room: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: journalSize, Max: lim.Max}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Append(ctx, []Draft{{ID: "big2", From: "alice", To: "bob", Content: big}})
+	// Larger than the limit: its file is refused, whatever room the
+	// database has.
+	bigger := strings.Repeat("z", journalSize+4096)
+	_, err = s.Append(ctx, []Draft{{ID: "big2", From: "alice", To: "bob", Content: bigger}})
 	wantFull(t, "a large send to a whole store", err, dir)
-	sp, err := s.Space()
-	if err != nil || sp.Refused == nil || sp.RefusedSince.IsZero() {
-		t.Fatalf("space after a large send was refused: %+v, %v; want the refusal and its time", sp, err)
+	sp, err = s.Space()
+	if r := sp.Refused; err != nil || r.Err == nil || !r.Since.After(before.Taken) || !r.Last.Equal(r.Since) || !r.Taken.IsZero() {
+		t.Fatalf("space after a large send was refused: %+v, %v; want a new refusal since then, and no write taken after it", sp, err)
 	}
-	wantFull(t, "space's refusal", sp.Refused, dir)
+	wantFull(t, "space's refusal", sp.Refused.Err, dir)
 	backups := filepath.Join(dir, "backups")
 	if err := os.Mkdir(backups, 0o700); err != nil {
 		t.Fatal(err)
@@ -132,12 +155,15 @@ func fillAndFree(t *testing.T, dir string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
-	if sp, err := s.Space(); err != nil || sp.Refused == nil {
-		t.Errorf("space before a write is taken again: %+v, %v; want the refusal still", sp, err)
+	refused := sp.Refused
+	send(t, s, "big2", "alice", "bob", bigger)
+	if sp, err := s.Space(); err != nil || sp.Refused.Last != refused.Last || sp.Refused.Taken.IsZero() {
+		t.Errorf("space once a write is taken again: %+v, %v; want the refusal of %v told, with a write taken after it", sp, err, refused.Last)
 	}
-	send(t, s, "big2", "alice", "bob", big)
-	if sp, err := s.Space(); err != nil || sp.Refused != nil {
-		t.Errorf("space once a write is taken again: %+v, %v; want no refusal", sp, err)
+	// Ten minutes on, with writes taken, it is no longer news.
+	later.Store(int64(11 * time.Minute))
+	if sp, err := s.Space(); err != nil || sp.Refused.Err != nil {
+		t.Errorf("space 11 minutes after the refusal, writes taken since: %+v, %v; want no refusal told", sp, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close once there is room: %v", err)

@@ -62,13 +62,10 @@ type LogState struct {
 type Space struct {
 	FileBytes int64 // the database file's size
 	FreeBytes int64 // of it, free pages and room past the last one in use
-	// Refused is the latest of the store's writes that the file system
-	// refused for want of room (a full disk, a quota, a file size
-	// limit), and RefusedSince when the first of them came, as long as
-	// no write has reached the database file since; nil and zero
-	// otherwise.
-	Refused      error
-	RefusedSince time.Time
+	// Refused tells the store's writes that the file system refused for
+	// want of room: while no write was taken after them, and for a
+	// while after that.
+	Refused Refusal
 }
 
 // Space reads the database file's size and the free pages bbolt counted
@@ -91,6 +88,6 @@ func (s *Store) Space() (Space, error) {
 	if err != nil {
 		return Space{}, fmt.Errorf("space: %w", err)
 	}
-	sp.RefusedSince, sp.Refused = s.room.refusal()
+	sp.Refused = s.room.refusal()
 	return sp, nil
 }
