@@ -151,10 +151,22 @@ func refusedLine(s ipc.StatusResult, now time.Time) string {
 // cluster that it does not grow without end.
 func logLine(l ipc.LogStatus, now time.Time) string {
 	var line string
-	if l.Last == 0 || l.First > l.Last {
+	switch {
+	case l.Last == 0:
+		line = "no events yet"
+	case l.First > l.Last:
 		line = "no events held"
-	} else {
+	default:
 		line = fmt.Sprintf("events %d to %d (%s)", l.First, l.Last, human.Size(int(l.Bytes)))
+	}
+	// A view a moment behind is a view at work; one far behind lags or
+	// stopped (the store's line then says why).
+	switch {
+	case l.Last == 0:
+	case l.Applied < l.Last:
+		line += fmt.Sprintf(", this broker's view at event %d", l.Applied)
+	default:
+		line += ", all applied here"
 	}
 	if l.Copy == 0 {
 		return line + fmt.Sprintf("; no copy of the views yet (one is made every %d events, and the log trimmed below the one before)", l.Every)

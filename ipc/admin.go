@@ -69,7 +69,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		ls, err := l.LogState(ctx)
 		cancel()
 		if err == nil {
-			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every}
+			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Applied: ls.Applied, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every}
 		} else {
 			b.log.Warn("status: the state of the cluster's log", "err", err)
 		}

@@ -392,9 +392,10 @@ type StatusResult struct {
 
 // LogStatus is where the log of a mesh kept in a NATS cluster stands.
 type LogStatus struct {
-	First uint64 `json:"first"` // the oldest event the log holds: past 1 once trimmed
-	Last  uint64 `json:"last"`
-	Bytes uint64 `json:"bytes"`
+	First   uint64 `json:"first"` // the oldest event the log holds: past 1 once trimmed
+	Last    uint64 `json:"last"`
+	Bytes   uint64 `json:"bytes"`
+	Applied uint64 `json:"applied"` // the last event the broker's view applied
 	// Copy is the event the newest copy of the views was made at, which
 	// a broker with a new data folder starts from; left out while there
 	// is none. Every is how many events apart the copies are made.

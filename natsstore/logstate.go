@@ -18,7 +18,7 @@ func (s *Store) LogState(ctx context.Context) (store.LogState, error) {
 	if err != nil {
 		return store.LogState{}, fmt.Errorf("read the state of the log %s: %w", s.stream, err)
 	}
-	st := store.LogState{First: info.State.FirstSeq, Last: info.State.LastSeq, Bytes: info.State.Bytes, Every: s.opts.snapshotEvery}
+	st := store.LogState{First: info.State.FirstSeq, Last: info.State.LastSeq, Bytes: info.State.Bytes, Applied: s.applied(), Every: s.opts.snapshotEvery}
 	if s.snaps == nil {
 		return st, nil
 	}

@@ -77,9 +77,9 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	}
 	// What status shows of it.
 	st, err := a.LogState(ctx)
-	if err != nil || st.First != start || st.Last != 31 || st.Bytes == 0 || st.Copy != 30 || st.Every != every ||
+	if err != nil || st.First != start || st.Last != 31 || st.Bytes == 0 || st.Applied != 31 || st.Copy != 30 || st.Every != every ||
 		st.Copied.IsZero() || time.Since(st.Copied) > time.Minute {
-		t.Errorf("LogState: %+v, %v; want events %d to 31, the copy at 30 made just now, one every %d", st, err, start, every)
+		t.Errorf("LogState: %+v, %v; want events %d to 31, all applied, the copy at 30 made just now, one every %d", st, err, start, every)
 	}
 	// A sweep starts as an event is applied, and those of events 21 to
 	// 31 may have listed the bucket before the trim: the log moves on

@@ -48,6 +48,10 @@ func statsOf(tx *bolt.Tx) Stats {
 type LogState struct {
 	First, Last uint64 // the oldest and newest events the log holds; First is past 1 once trimmed
 	Bytes       uint64 // what the log's events take in the cluster, on each server that holds it
+	// Applied is the last event this broker's view applied: a moment
+	// behind Last while events arrive, far behind when the view lags or
+	// stopped.
+	Applied uint64
 	// Copy is the event the newest copy of the views was made at, 0 when
 	// there is none yet, and Copied when it was made; Every is how many
 	// events apart the copies are made.
