@@ -114,10 +114,10 @@
 // too large for one NATS message (a large message or shared value) are
 // kept in the object store PREFIX-bodies; the views remove an object once
 // only events trimmed from the log name it, and once it is a day old by
-// the cluster's clock (DefaultOrphanAge). A body is uploaded before its event
-// is published; one whose event never was (the write failed between the
-// two, or its broker died there) is named by nothing, and the views
-// remove it at the same age; so are the chunks of an upload cut short
-// (its broker killed in the middle of a body or of a copy of its view),
-// which no object points at, purged from both buckets.
+// the cluster's clock (DefaultOrphanAge). A body is uploaded before its
+// event is published; one whose event never was (the write failed
+// between the two, or its broker died there) is named by nothing, and
+// the views remove it at the same age; so are the chunks of an upload
+// cut short (its broker killed in the middle of a body or of a copy of
+// its view), which no object points at, purged from both buckets.
 package natsstore
