@@ -122,6 +122,9 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
+	if s.StoreDiskFree != nil {
+		fmt.Fprintf(tw, "disk:\t%s\n", diskLine(*s.StoreDiskFree, s.StoreBytes))
+	}
 	if s.Log != nil {
 		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
 	}
@@ -129,6 +132,22 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintf(tw, "writes:\t%s\n", refusedLine(s, time.Now()))
 	}
 	return tw.Flush()
+}
+
+// lowDisk is the room left on the data folder's disk below which status
+// warns, unless the store is larger: a disk that fills refuses sends.
+const lowDisk = 100 << 20
+
+// diskLine says how much room is left on the data folder's disk, and
+// warns before it runs out rather than after: a full disk refuses sends,
+// and a compact writes its copy, about the store's size, beside the
+// store.
+func diskLine(free, storeBytes int64) string {
+	if free >= max(lowDisk, storeBytes) {
+		return fmt.Sprintf("%s left on the data folder's file system", human.Size(int(free)))
+	}
+	return fmt.Sprintf("only %s left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, %s, beside it)",
+		human.Size(int(free)), human.Size(int(storeBytes)))
 }
 
 // refusedLine tells the writes the store's disk refused for want of

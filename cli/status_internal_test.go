@@ -53,3 +53,20 @@ func TestRefusedLine(t *testing.T) {
 		}
 	}
 }
+
+// status's disk: line says the room left, and warns while it is under
+// 100 MiB or under the store's size.
+func TestDiskLine(t *testing.T) {
+	for _, tc := range []struct {
+		free, store int64
+		want        string
+	}{
+		{12 << 30, 1 << 20, "12.0 GiB left on the data folder's file system"},
+		{50 << 20, 1 << 20, "only 50.0 MiB left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, 1.0 MiB, beside it)"},
+		{300 << 20, 400 << 20, "only 300.0 MiB left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, 400.0 MiB, beside it)"},
+	} {
+		if got := diskLine(tc.free, tc.store); got != tc.want {
+			t.Errorf("diskLine(%d, %d)\n got %q\nwant %q", tc.free, tc.store, got, tc.want)
+		}
+	}
+}

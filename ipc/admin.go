@@ -79,6 +79,9 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		// counted but cannot say it is not worth failing status for.
 		if space, err := f.Space(); err == nil {
 			res.StoreBytes, res.StoreFree = space.FileBytes, space.FreeBytes
+			if space.DiskFree >= 0 {
+				res.StoreDiskFree = &space.DiskFree
+			}
 			if r := space.Refused; r.Err != nil {
 				res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
 			}

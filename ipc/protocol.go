@@ -372,6 +372,10 @@ type StatusResult struct {
 	// much of it is free; both 0 for a store kept elsewhere (a cluster).
 	StoreBytes int64 `json:"store_bytes,omitempty"`
 	StoreFree  int64 `json:"store_free_bytes,omitempty"`
+	// StoreDiskFree is the room left on the file system that holds the
+	// database file; nil when the system does not say, or for a store
+	// kept elsewhere.
+	StoreDiskFree *int64 `json:"store_disk_free_bytes,omitempty"`
 	// StoreRefused is the latest of the store's writes that its disk
 	// refused for want of room, told while no write was taken after it
 	// and for ten minutes once one was (store.Refusal); Since is the

@@ -125,6 +125,14 @@ func TestStatusSaysWhileWritesAreRefused(t *testing.T) {
 	if !strings.Contains(s.StoreRefused, noRoom) || s.StoreTaken.Before(s.StoreRefusedLast) {
 		t.Errorf("status --json once the send went through: %+v; want the refusal, and a write taken after it", s)
 	}
+	// And the room left on the disk, which the file size limit does not
+	// show: the file system's own figure.
+	if s.StoreDiskFree == nil || *s.StoreDiskFree <= 0 {
+		t.Errorf("status --json: store_disk_free_bytes %v; want the room left on the data folder's file system", s.StoreDiskFree)
+	}
+	if !regexp.MustCompile(`(?m)^disk:         (only )?\d+\.\d (bytes|KiB|MiB|GiB) left on the data folder's file system`).MatchString(out) {
+		t.Errorf("status printed %q; want a disk: line with the room left", out)
+	}
 }
 
 // limitFiles puts a file size limit of n bytes on process pid, which

@@ -13,9 +13,11 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// Size is a byte count in bytes, KiB or MiB, with one decimal.
+// Size is a byte count in bytes, KiB, MiB or GiB, with one decimal.
 func Size(n int) string {
 	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	case n >= 1<<10:
