@@ -101,6 +101,7 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 		fmt.Fprintf(tw, "store:\tunavailable: %s\n", s.StoreError)
 		fmt.Fprintln(tw, "instances:\tunknown (the store did not answer)")
 		fmt.Fprintln(tw, "messages:\tunknown (the store did not answer)")
+		printDisk(tw, s)
 		return tw.Flush()
 	}
 	fmt.Fprintf(tw, "instances:\t%d registered\n", deref(s.Instances))
@@ -122,16 +123,23 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
-	if s.StoreDiskFree != nil {
-		fmt.Fprintf(tw, "disk:\t%s\n", diskLine(*s.StoreDiskFree, s.StoreBytes))
-	}
 	if s.Log != nil {
 		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
 	}
-	if s.StoreRefused != "" {
-		fmt.Fprintf(tw, "writes:\t%s\n", refusedLine(s, time.Now()))
-	}
+	printDisk(tw, s)
 	return tw.Flush()
+}
+
+// printDisk prints what status says of the data folder's disk: the room
+// left, and the writes it refused. The broker says both whether or not
+// its store answered.
+func printDisk(w io.Writer, s ipc.StatusResult) {
+	if s.StoreDiskFree != nil {
+		fmt.Fprintf(w, "disk:\t%s\n", diskLine(*s.StoreDiskFree, s.StoreBytes))
+	}
+	if s.StoreRefused != "" {
+		fmt.Fprintf(w, "writes:\t%s\n", refusedLine(s, time.Now()))
+	}
 }
 
 // lowDisk is the room left on the data folder's disk below which status

@@ -49,6 +49,18 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		Store:       StoreOK,
 		SecretFrom:  string(b.cfg.SecretFrom),
 	}
+	f, filed := b.store.(Filed)
+	if filed {
+		// Read whatever the store's state: a full disk is when they
+		// matter most.
+		d := f.Disk()
+		if d.Free >= 0 {
+			res.StoreDiskFree = &d.Free
+		}
+		if r := d.Refused; r.Err != nil {
+			res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
+		}
+	}
 	st, err := b.store.Stats()
 	if err != nil {
 		// The words a request the store refused gets, not the wrapping
@@ -74,17 +86,11 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 			b.log.Warn("status: the state of the cluster's log", "err", err)
 		}
 	}
-	if f, ok := b.store.(Filed); ok {
+	if filed {
 		// The file's size is a help, not the answer: a store that
 		// counted but cannot say it is not worth failing status for.
 		if space, err := f.Space(); err == nil {
 			res.StoreBytes, res.StoreFree = space.FileBytes, space.FreeBytes
-			if space.DiskFree >= 0 {
-				res.StoreDiskFree = &space.DiskFree
-			}
-			if r := space.Refused; r.Err != nil {
-				res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
-			}
 		} else {
 			b.log.Warn("status: the store's file size", "err", err)
 		}

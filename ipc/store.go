@@ -84,10 +84,12 @@ type Follower interface {
 // A Filed store keeps the mesh in a database file of the data folder
 // (the bbolt store; natsstore's view of the cluster is a copy, not the
 // mesh's file): status says how large the file is and how much of it is
-// free, which ipcmesh compact gives back to the disk.
+// free, which ipcmesh compact gives back to the disk, how much room is
+// left on the disk, and the writes it refused for want of room.
 type Filed interface {
 	Store
 	Space() (store.Space, error)
+	Disk() store.Disk
 }
 
 // A Logged store keeps the mesh in a log that is trimmed below copies of

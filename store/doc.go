@@ -53,7 +53,7 @@
 // Errors a person must act on (invalid_name, too_large, inbox_full,
 // conflict, not_found, rename_loop, name_taken, bad_request) are *ipcmesh.Error, and so is a
 // full disk (unavailable, naming the data folder to free space in), which
-// Space tells too (Refusal); anything else is a fault of the disk or the
+// Disk tells too, with the room left; anything else is a fault of the disk or the
 // database, wrapped with what was being done.
 //
 // # Layout

@@ -88,6 +88,10 @@ func fillAndFree(t *testing.T, dir string) {
 	wantFull(t, "a send", full, dir)
 	_, err = s.Unread("bob", 10)
 	wantFull(t, "a read", err, dir)
+	// The store answers nothing now, but the disk's side still does.
+	if d := s.Disk(); d.Refused.Err == nil || !d.Refused.Taken.IsZero() {
+		t.Errorf("Disk while the store is broken: %+v; want the refusal, and no write taken after it", d)
+	}
 	big := strings.Repeat("y", journalSize)
 	_, err = s.Append(ctx, []Draft{{ID: "big", From: "alice", To: "bob", Content: big}})
 	wantFull(t, "a large send", err, dir)
@@ -107,12 +111,11 @@ func fillAndFree(t *testing.T, dir string) {
 	send(t, s, "after", "alice", "bob", "there is room again")
 	send(t, s, "big", "alice", "bob", big)
 
-	sp, err := s.Space()
-	if err != nil || sp.Refused.Err == nil || sp.Refused.Taken.IsZero() || sp.Refused.Taken.Before(sp.Refused.Last) {
-		t.Fatalf("space once sends are taken again: %+v, %v; want the refusals told, and writes taken after them", sp, err)
+	before := s.Disk().Refused
+	if before.Err == nil || before.Taken.IsZero() || before.Taken.Before(before.Last) {
+		t.Fatalf("Disk once sends are taken again: %+v; want the refusals told, and writes taken after them", before)
 	}
-	wantFull(t, "space's refusal", sp.Refused.Err, dir)
-	before := sp.Refused
+	wantFull(t, "Disk's refusal", before.Err, dir)
 
 	// A large body that finds no room is refused before anything is
 	// committed: the store stays whole, and tells the refusal, with no
@@ -139,11 +142,11 @@ func fillAndFree(t *testing.T, dir string) {
 	bigger := strings.Repeat("z", journalSize+4096)
 	_, err = s.Append(ctx, []Draft{{ID: "big2", From: "alice", To: "bob", Content: bigger}})
 	wantFull(t, "a large send to a whole store", err, dir)
-	sp, err = s.Space()
-	if r := sp.Refused; err != nil || r.Err == nil || !r.Since.After(before.Taken) || !r.Last.Equal(r.Since) || !r.Taken.IsZero() {
-		t.Fatalf("space after a large send was refused: %+v, %v; want a new refusal since then, and no write taken after it", sp, err)
+	refused := s.Disk().Refused
+	if r := refused; r.Err == nil || !r.Since.After(before.Taken) || !r.Last.Equal(r.Since) || !r.Taken.IsZero() {
+		t.Fatalf("Disk after a large send was refused: %+v; want a new refusal since then, and no write taken after it", r)
 	}
-	wantFull(t, "space's refusal", sp.Refused.Err, dir)
+	wantFull(t, "Disk's refusal", refused.Err, dir)
 	backups := filepath.Join(dir, "backups")
 	if err := os.Mkdir(backups, 0o700); err != nil {
 		t.Fatal(err)
@@ -155,15 +158,14 @@ func fillAndFree(t *testing.T, dir string) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
 	}
-	refused := sp.Refused
 	send(t, s, "big2", "alice", "bob", bigger)
-	if sp, err := s.Space(); err != nil || sp.Refused.Last != refused.Last || sp.Refused.Taken.IsZero() {
-		t.Errorf("space once a write is taken again: %+v, %v; want the refusal of %v told, with a write taken after it", sp, err, refused.Last)
+	if r := s.Disk().Refused; r.Last != refused.Last || r.Taken.IsZero() {
+		t.Errorf("Disk once a write is taken again: %+v; want the refusal of %v told, with a write taken after it", r, refused.Last)
 	}
 	// Ten minutes on, with writes taken, it is no longer news.
 	later.Store(int64(11 * time.Minute))
-	if sp, err := s.Space(); err != nil || sp.Refused.Err != nil {
-		t.Errorf("space 11 minutes after the refusal, writes taken since: %+v, %v; want no refusal told", sp, err)
+	if d := s.Disk(); d.Refused.Err != nil || d.Free <= 0 {
+		t.Errorf("Disk 11 minutes after the refusal, writes taken since: %+v; want no refusal told, and the room left", d)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close once there is room: %v", err)

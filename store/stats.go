@@ -66,21 +66,11 @@ type LogState struct {
 type Space struct {
 	FileBytes int64 // the database file's size
 	FreeBytes int64 // of it, free pages and room past the last one in use
-	// DiskFree is the room left for this user on the file system that
-	// holds the data folder, -1 where the system does not say: a disk
-	// that fills refuses sends, and a compact needs about the file's
-	// size beside it.
-	DiskFree int64
-	// Refused tells the store's writes that the file system refused for
-	// want of room: while no write was taken after them, and for a
-	// while after that.
-	Refused Refusal
 }
 
 // Space reads the database file's size and the free pages bbolt counted
-// at its last commit, the room left on its disk, and the writes refused
-// for want of room: it costs a stat of the file and one of the file
-// system, however much is stored.
+// at its last commit: it costs a stat of the file, however much is
+// stored.
 func (s *Store) Space() (Space, error) {
 	var sp Space
 	err := s.view(func(tx *bolt.Tx) error {
@@ -98,10 +88,30 @@ func (s *Store) Space() (Space, error) {
 	if err != nil {
 		return Space{}, fmt.Errorf("space: %w", err)
 	}
-	sp.Refused = s.room.refusal()
-	sp.DiskFree = -1
-	if n, ok := diskFree(s.dir); ok {
-		sp.DiskFree = n
-	}
 	return sp, nil
+}
+
+// Disk is the data folder's file system as the store meets it.
+type Disk struct {
+	// Free is the room left for this user on the file system that holds
+	// the data folder, -1 where the system does not say: a disk that
+	// fills refuses sends, and a compact needs about the database file's
+	// size beside it.
+	Free int64
+	// Refused tells the store's writes that the file system refused for
+	// want of room: while no write was taken after them, and for a
+	// while after that.
+	Refused Refusal
+}
+
+// Disk reads the room left on the data folder's file system and the
+// writes refused for want of room. It does not read the database, so it
+// answers while the store is broken, when a person most needs it: it
+// costs a stat of the file system.
+func (s *Store) Disk() Disk {
+	d := Disk{Free: -1, Refused: s.room.refusal()}
+	if n, ok := diskFree(s.dir); ok {
+		d.Free = n
+	}
+	return d
 }

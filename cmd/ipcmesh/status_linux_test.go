@@ -56,10 +56,17 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 	wantIn(t, "status while the store is broken", out, "store:        unavailable: "+noRoom)
 	wantIn(t, "status while the store is broken", out, "instances:    unknown")
 	wantIn(t, "status while the store is broken", out, "messages:     unknown")
+	// What the disk says needs no store: the room left, and the refusals
+	// with no write taken since.
+	wantIn(t, "status while the store is broken", out, " left on the data folder's file system")
+	if !regexp.MustCompile(`(?m)^writes:       refused for want of room since \d\d:\d\d:\d\d \([^)]*\), none taken since: ` + regexp.QuoteMeta(noRoom)).MatchString(out) {
+		t.Errorf("status while the store is broken printed %q; want the refusals since when, none taken since", out)
+	}
 	s = ipc.StatusResult{}
 	m.mustJSON(&s, "status", "--json")
-	if s.Broker.PID != broker.pid() || s.Store != ipc.StoreUnavailable || !strings.Contains(s.StoreError, noRoom) || s.Instances != nil || s.Messages != nil || s.Unread != nil {
-		t.Errorf("status --json while the store is broken: %+v; want the broker's pid, store unavailable saying %q, and no counts", s, noRoom)
+	if s.Broker.PID != broker.pid() || s.Store != ipc.StoreUnavailable || !strings.Contains(s.StoreError, noRoom) || s.Instances != nil || s.Messages != nil || s.Unread != nil ||
+		s.StoreDiskFree == nil || !strings.Contains(s.StoreRefused, noRoom) {
+		t.Errorf("status --json while the store is broken: %+v; want the broker's pid, store unavailable saying %q, no counts, and the disk's room and refusals", s, noRoom)
 	}
 
 	lift()
