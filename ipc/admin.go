@@ -49,10 +49,12 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		Store:       StoreOK,
 		SecretFrom:  string(b.cfg.SecretFrom),
 	}
+	st, err := b.store.Stats()
 	f, filed := b.store.(Filed)
 	if filed {
-		// Read whatever the store's state: a full disk is when they
-		// matter most.
+		// Read whatever the store's state, since a full disk is when
+		// they matter most, and after Stats, whose read first mends a
+		// store broken by a full disk that has room again.
 		d := f.Disk()
 		if d.Free >= 0 {
 			res.StoreDiskFree = &d.Free
@@ -61,7 +63,6 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 			res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
 		}
 	}
-	st, err := b.store.Stats()
 	if err != nil {
 		// The words a request the store refused gets, not the wrapping
 		// of the store's own call.

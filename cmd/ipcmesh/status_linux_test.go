@@ -70,9 +70,11 @@ func TestStatusAnswersWhileTheStoreIsBroken(t *testing.T) {
 	}
 
 	lift()
-	// The store mends at the first request that finds room: this status.
+	// The store mends at the first request that finds room: this status,
+	// which then tells the refusals with the writes taken since.
 	out = m.mustRun("status").stdout
 	wantIn(t, "status once there is room", out, "store:        ok, ")
+	wantIn(t, "status once there is room", out, "; writes were taken since, the last at ")
 	if !regexp.MustCompile(`(?m)^instances:    2 registered\nmessages:     [1-9]\d* stored, [1-9]\d* unread$`).MatchString(out) {
 		t.Errorf("status once there is room printed %q; want alice and bob registered and the messages counted", out)
 	}
