@@ -154,8 +154,12 @@ func diskLine(free, storeBytes int64) string {
 	if free >= max(lowDisk, storeBytes) {
 		return fmt.Sprintf("%s left on the data folder's file system", human.Size(int(free)))
 	}
-	return fmt.Sprintf("only %s left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, %s, beside it)",
-		human.Size(int(free)), human.Size(int(storeBytes)))
+	size := "" // 0 when the store did not answer: its size is not known
+	if storeBytes > 0 {
+		size = ", " + human.Size(int(storeBytes)) + ","
+	}
+	return fmt.Sprintf("only %s left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size%s beside it)",
+		human.Size(int(free)), size)
 }
 
 // refusedLine tells the writes the store's disk refused for want of

@@ -63,6 +63,7 @@ func TestDiskLine(t *testing.T) {
 	}{
 		{12 << 30, 1 << 20, "12.0 GiB left on the data folder's file system"},
 		{50 << 20, 1 << 20, "only 50.0 MiB left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, 1.0 MiB, beside it)"},
+		{50 << 20, 0, "only 50.0 MiB left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size beside it)"},
 		{300 << 20, 400 << 20, "only 300.0 MiB left on the data folder's file system: free space before it fills (a full disk refuses sends, and ipcmesh compact needs about the store's size, 400.0 MiB, beside it)"},
 	} {
 		if got := diskLine(tc.free, tc.store); got != tc.want {

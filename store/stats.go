@@ -90,28 +90,3 @@ func (s *Store) Space() (Space, error) {
 	}
 	return sp, nil
 }
-
-// Disk is the data folder's file system as the store meets it.
-type Disk struct {
-	// Free is the room left for this user on the file system that holds
-	// the data folder, -1 where the system does not say: a disk that
-	// fills refuses sends, and a compact needs about the database file's
-	// size beside it.
-	Free int64
-	// Refused tells the store's writes that the file system refused for
-	// want of room: while no write was taken after them, and for a
-	// while after that.
-	Refused Refusal
-}
-
-// Disk reads the room left on the data folder's file system and the
-// writes refused for want of room. It does not read the database, so it
-// answers while the store is broken, when a person most needs it: it
-// costs a stat of the file system.
-func (s *Store) Disk() Disk {
-	d := Disk{Free: -1, Refused: s.room.refusal()}
-	if n, ok := diskFree(s.dir); ok {
-		d.Free = n
-	}
-	return d
-}
