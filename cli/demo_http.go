@@ -32,7 +32,8 @@ func (d *demo) demoHTTP(ctx context.Context, builder *election.Peer) (stop func(
 		ln.Close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	gw.ConfigureServer(srv)
 	go srv.Serve(ln)
 	stop = func() {
 		srv.Close()

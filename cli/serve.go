@@ -149,12 +149,12 @@ func (f *faceFlags) serve(ctx context.Context, e Env, cfg election.Config, ln ne
 // handlers.
 func serveHTTP(ctx context.Context, e Env, gw *gateway.Server, ln net.Listener, tlsConf *tls.Config, opts gateway.Options) error {
 	srv := &http.Server{
-		Handler:           gw.Handler(),
 		TLSConfig:         tlsConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No WriteTimeout: event streams and long waits stay open.
 		IdleTimeout: 2 * time.Minute,
 	}
+	gw.ConfigureServer(srv)
 	// Shutdown waits for handlers; closing the face ends its event streams
 	// and waits, so that they do.
 	srv.RegisterOnShutdown(func() { gw.Close() })

@@ -70,6 +70,7 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		}
 		if info, ok := s.sessions.liveKey(name, id); ok {
 			ri.keyID = info.ID
+			s.conns.keyed(r)
 			return info, nil
 		}
 		ticket = s.sessions.keyTicket(name)
@@ -89,6 +90,7 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		return ipcmesh.AccessKey{}, keyRefused(err, name)
 	}
 	ri.keyID = info.ID
+	s.conns.keyed(r)
 	s.sessions.rememberKey(ticket, info)
 	if !seen {
 		// A key id names one name forever: remember it for the local check.

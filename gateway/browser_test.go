@@ -122,7 +122,8 @@ func (f *face) serve(t *testing.T, addr string) {
 		ln.Close()
 		t.Fatalf("gateway.New: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(nil)
+	srv.ConfigureServer(hs.Config)
 	hs.Listener.Close()
 	hs.Listener = ln
 	hs.Start()

@@ -59,6 +59,10 @@ type Options struct {
 	// MaxBody limits request bodies: twice the mesh's message limit plus
 	// 64 KiB for JSON escaping, if 0.
 	MaxBody int64
+	// MaxKeylessConns bounds the connections held that have not yet
+	// carried a request with a valid key; a new one beyond it closes the
+	// oldest (1024 if 0). See ConfigureServer.
+	MaxKeylessConns int
 	// Version is reported by /health, the OpenAPI document and MCP.
 	Version string
 	// Logger receives the face's logs; nil discards them. Keys are never
@@ -94,6 +98,7 @@ type Server struct {
 	keyList  keyList   // every key's name, for a client over its budget
 	sessions *sessions
 	bodies   *bodyBudget
+	conns    *connGuard
 	routes   []route
 	mux      *http.ServeMux
 	handler  http.Handler
@@ -148,6 +153,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		limits:      newLimiters(opts.Rate, opts.Burst),
 		failures:    newLimiters(opts.Rate, opts.Burst),
 		bodies:      newBodyBudget(opts.MaxBody),
+		conns:       newConnGuard(opts.MaxKeylessConns),
 		ping:        pingEvery,
 		bodyGrace:   bodyGrace,
 		streamWrite: streamWriteTimeout,
@@ -182,8 +188,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 // withDefaults fills in the zero fields of opts and checks the rest.
 func withDefaults(opts Options) (Options, error) {
-	if opts.Rate < 0 || opts.Burst < 0 || opts.Idle < 0 || opts.MaxBody < 0 {
-		return opts, errors.New("gateway: Rate, Burst, Idle and MaxBody must not be negative")
+	if opts.Rate < 0 || opts.Burst < 0 || opts.Idle < 0 || opts.MaxBody < 0 || opts.MaxKeylessConns < 0 {
+		return opts, errors.New("gateway: Rate, Burst, Idle, MaxBody and MaxKeylessConns must not be negative")
 	}
 	if opts.Rate == 0 {
 		opts.Rate = defaultRate
@@ -196,6 +202,9 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.MaxBody == 0 {
 		opts.MaxBody = 2*int64(opts.Mesh.MessageLimit()) + 64<<10
+	}
+	if opts.MaxKeylessConns == 0 {
+		opts.MaxKeylessConns = defaultMaxKeyless
 	}
 	if opts.Version == "" {
 		opts.Version = "devel"
@@ -224,7 +233,8 @@ func CheckOrigins(origins []string) error {
 	return nil
 }
 
-// Handler returns the face's HTTP handler.
+// Handler returns the face's HTTP handler. A server that serves it without
+// ConfigureServer leaves the connections without a key unbounded.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // errClosing is why requests and streams end when the face closes.

@@ -68,7 +68,7 @@ func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face
 		ts.Close()
 		t.Fatalf("gateway.New: %v", err)
 	}
-	ts.Config.Handler = srv.Handler()
+	srv.ConfigureServer(ts.Config)
 	ts.Start()
 	t.Cleanup(func() {
 		// Close first: it ends the streams a test left open, which

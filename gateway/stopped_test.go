@@ -80,7 +80,7 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = srv.Handler()
+	srv.ConfigureServer(ts.Config)
 	ts.Start()
 	defer ts.Close()
 	defer srv.Close()

@@ -121,7 +121,8 @@ func TestMCPOverHTTP2OutlivesTheWriteDeadline(t *testing.T) {
 	f.srv.streamWrite = stuckWrite
 	key := f.key("alice")
 	bob := f.peer("bob")
-	ts := httptest.NewUnstartedServer(f.srv.Handler())
+	ts := httptest.NewUnstartedServer(nil)
+	f.srv.ConfigureServer(ts.Config)
 	ts.Listener.Close()
 	ts.Listener = ln
 	ts.EnableHTTP2 = true
