@@ -54,6 +54,8 @@ type indexer struct {
 	wm      uint64        // the watermark as last committed
 	changed chan struct{} // closed and replaced whenever wm or err changes
 	err     error         // the last round's fault, until a round succeeds
+	rounds  uint64        // rounds begun
+	errOf   uint64        // the round err is from
 }
 
 func newIndexer(s *Store, wm uint64) *indexer {
@@ -101,9 +103,10 @@ func (ix *indexer) run() {
 		for {
 			sent := ix.s.sent.Load()
 			start := time.Now()
+			n := ix.begin()
 			caughtUp, err := ix.round()
 			took := time.Since(start)
-			ix.publish(err)
+			ix.publish(n, err)
 			if ix.ctx.Err() != nil {
 				return
 			}
@@ -173,13 +176,22 @@ func (ix *indexer) pause(d time.Duration) bool {
 	return true
 }
 
-func (ix *indexer) publish(err error) {
+// begin counts a round begun and returns its number.
+func (ix *indexer) begin() uint64 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.rounds++
+	return ix.rounds
+}
+
+// publish records how round n ended.
+func (ix *indexer) publish(n uint64, err error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed) {
 		err = nil
 	}
-	ix.err = err
+	ix.err, ix.errOf = err, n
 	close(ix.changed)
 	ix.changed = make(chan struct{})
 }
@@ -300,7 +312,9 @@ func watermark(meta *bolt.Bucket) uint64 {
 }
 
 // WaitIndexed returns once every message stored before the call is in the
-// search index, asking the indexer not to wait for more to gather. It is
+// search index, asking the indexer not to wait for more to gather, or
+// returns the fault of a round begun after the call: a round that failed
+// before it (a full disk since freed, say) is tried again first. It is
 // for tests and benchmarks: Search never needs it, as it scans what is not
 // indexed yet.
 func (s *Store) WaitIndexed(ctx context.Context) error {
@@ -312,14 +326,17 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 		return fmt.Errorf("wait for the index: %w", err)
 	}
 	ix := s.idx
+	ix.mu.Lock()
+	since := ix.rounds
+	ix.mu.Unlock()
 	for {
 		ix.mu.Lock()
-		wm, err, changed := ix.wm, ix.err, ix.changed
+		wm, err, errOf, changed := ix.wm, ix.err, ix.errOf, ix.changed
 		ix.mu.Unlock()
 		if wm >= target {
 			return nil
 		}
-		if err != nil {
+		if err != nil && errOf > since {
 			return err
 		}
 		ix.hurry()
