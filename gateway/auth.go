@@ -70,7 +70,7 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		}
 		if info, ok := s.sessions.liveKey(name, id); ok {
 			ri.keyID = info.ID
-			s.conns.keyed(r)
+			s.conns.keyed(r, info.ID)
 			return info, nil
 		}
 		ticket = s.sessions.keyTicket(name)
@@ -90,8 +90,8 @@ func (s *Server) authenticate(r *http.Request) (ipcmesh.AccessKey, error) {
 		return ipcmesh.AccessKey{}, keyRefused(err, name)
 	}
 	ri.keyID = info.ID
-	s.conns.keyed(r)
 	s.sessions.rememberKey(ticket, info)
+	s.conns.keyed(r, info.ID)
 	if !seen {
 		// A key id names one name forever: remember it for the local check.
 		s.keyNames.Store(info.ID, &knownKey{name: info.Name, key: key})

@@ -23,57 +23,75 @@ const defaultMaxKeyless = 1024
 // ran out of descriptors, so it accepted neither the face's key holders
 // nor the mesh's own peers, and every send failed.
 //
-// So the face holds at most max connections that have not yet carried a
-// request with a valid key (keyless ones); a new one beyond that closes the
-// oldest, as the broker does with connections still in its handshake
-// (SECURITY.md). The oldest goes because a client with a key shows it in
-// its first request, a moment after it connects: a flood must open max
-// connections within that moment to push it out. A connection that
-// carried a valid key is never closed here: its requests are bounded by
-// the key's rate limit, and its idle time by the server's. The bound is
-// not per address, since behind a proxy or tunnel every client has the
-// same one.
+// So the face holds at most maxKeyless connections that have not yet
+// carried a request with a valid key (keyless ones); a new one beyond that
+// closes the oldest, as the broker does with connections still in its
+// handshake (SECURITY.md). The oldest goes because a client with a key
+// shows it in its first request, a moment after it connects: a flood must
+// open maxKeyless connections within that moment to push it out.
+//
+// A connection is then the key's whose request it carried last. A key may
+// have maxOpenPerKey requests in progress (keycap.go), but nothing bounded
+// its idle connections: a stolen key, each of whose requests opened a
+// connection and left it idle, could run the process out of descriptors
+// as well. So while a key holds more than maxOpenPerKey connections, its
+// oldest idle ones are closed. The bounds are not per address, since
+// behind a proxy or tunnel every client has the same one.
 type connGuard struct {
-	max    int
-	mu     sync.Mutex
-	conns  map[net.Conn]*conn // every connection open, keyed or not
-	oldest *conn              // the keyless ones, oldest first
-	newest *conn
-	n      int // keyless ones held
-	closed atomic.Int64
+	maxKeyless int
+	mu         sync.Mutex
+	conns      map[net.Conn]*conn // every connection open
+	keyless    connList
+	byKey      map[string]*connList // key id -> the connections it holds
 }
 
 // conn is one connection the face serves.
 type conn struct {
-	c     net.Conn
-	keyed atomic.Bool
-	// prev and next link the keyless connections, under connGuard.mu.
+	c net.Conn
+	// busy counts its requests in the face's handler: one for HTTP/1.1,
+	// any number of streams for HTTP/2. It is counted there rather than
+	// from the server's StateActive and StateIdle, which it sets after
+	// the client may have read the answer: a client that had its answer
+	// could find its connection still counted busy.
+	busy atomic.Int32
+	key  atomic.Pointer[string] // the id of the key it is charged to, nil if keyless
+	// list, prev and next place it in its list, under connGuard.mu.
+	list       *connList
 	prev, next *conn
+}
+
+// connList is a list of connections, oldest first.
+type connList struct {
+	oldest, newest *conn
+	n              int
 }
 
 type connKey struct{}
 
-func newConnGuard(max int) *connGuard {
-	return &connGuard{max: max, conns: map[net.Conn]*conn{}}
+func newConnGuard(maxKeyless int) *connGuard {
+	return &connGuard{
+		maxKeyless: maxKeyless,
+		conns:      map[net.Conn]*conn{},
+		byKey:      map[string]*connList{},
+	}
 }
 
 // accepted counts c as keyless, closing the oldest keyless connection if
-// there are more than max, and returns ctx with c's record for keyed.
-// It is the server's ConnContext, called as each connection is accepted.
+// there are more than maxKeyless, and returns ctx with c's record for
+// keyed. It is the server's ConnContext, called as each connection is
+// accepted.
 func (g *connGuard) accepted(ctx context.Context, c net.Conn) context.Context {
 	cn := &conn{c: c}
 	g.mu.Lock()
 	g.conns[c] = cn
-	g.push(cn)
+	g.keyless.push(cn)
 	var drop *conn
-	if g.n > g.max {
-		drop = g.oldest
-		g.unlink(drop)
-		delete(g.conns, drop.c)
+	if g.keyless.n > g.maxKeyless {
+		drop = g.keyless.oldest
+		g.forget(drop)
 	}
 	g.mu.Unlock()
 	if drop != nil {
-		g.closed.Add(1)
 		closeNow(drop.c)
 	}
 	return context.WithValue(ctx, connKey{}, cn)
@@ -87,58 +105,113 @@ func (g *connGuard) changed(c net.Conn, state http.ConnState) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	cn, ok := g.conns[c]
-	if !ok {
-		return // closed by accepted
-	}
-	delete(g.conns, c)
-	if !cn.keyed.Load() {
-		g.unlink(cn)
+	if cn, ok := g.conns[c]; ok {
+		g.forget(cn)
 	}
 }
 
-// keyed marks the connection r came on as one that carried a valid key,
-// which takes it out of the bound.
-func (g *connGuard) keyed(r *http.Request) {
-	cn, ok := r.Context().Value(connKey{}).(*conn)
-	if !ok || cn.keyed.Load() {
+// keyed charges the connection r came on to the key id, which has shown
+// itself valid on it, and closes the key's oldest idle connections while
+// it holds more than maxOpenPerKey.
+func (g *connGuard) keyed(r *http.Request, id string) {
+	cn := connOf(r)
+	if cn == nil {
+		return // served without ConfigureServer
+	}
+	if k := cn.key.Load(); k != nil && *k == id {
 		return
 	}
+	var drop []*conn
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, open := g.conns[cn.c]; !open || cn.keyed.Load() {
+	if _, open := g.conns[cn.c]; !open || cn.key.Load() != nil && *cn.key.Load() == id {
+		g.mu.Unlock()
+		return // closed, or charged by another request on it meanwhile (HTTP/2)
+	}
+	l := g.byKey[id]
+	if l == nil {
+		l = &connList{}
+		g.byKey[id] = l
+	}
+	g.unlist(cn)
+	l.push(cn)
+	cn.key.Store(&id)
+	for c := l.oldest; c != nil && l.n-len(drop) > maxOpenPerKey; c = c.next {
+		if c.busy.Load() == 0 {
+			drop = append(drop, c)
+		}
+	}
+	for _, c := range drop {
+		g.forget(c)
+	}
+	g.mu.Unlock()
+	for _, c := range drop {
+		closeNow(c.c)
+	}
+}
+
+// connOf returns the connection r came on, nil if the server was not
+// configured with ConfigureServer.
+func connOf(r *http.Request) *conn {
+	cn, _ := r.Context().Value(connKey{}).(*conn)
+	return cn
+}
+
+// enter and leave count a request of cn in the handler; cn may be nil.
+func (cn *conn) enter() {
+	if cn != nil {
+		cn.busy.Add(1)
+	}
+}
+
+func (cn *conn) leave() {
+	if cn != nil {
+		cn.busy.Add(-1)
+	}
+}
+
+// forget drops cn from the guard; under mu.
+func (g *connGuard) forget(cn *conn) {
+	delete(g.conns, cn.c)
+	g.unlist(cn)
+}
+
+// unlist takes cn out of its list, dropping a key's list once empty;
+// under mu.
+func (g *connGuard) unlist(cn *conn) {
+	l := cn.list
+	if l == nil {
 		return
 	}
-	cn.keyed.Store(true)
-	g.unlink(cn)
-}
-
-// push adds cn as the newest keyless connection; under mu.
-func (g *connGuard) push(cn *conn) {
-	cn.prev = g.newest
-	if g.newest != nil {
-		g.newest.next = cn
-	} else {
-		g.oldest = cn
+	l.remove(cn)
+	if k := cn.key.Load(); k != nil && l.n == 0 {
+		delete(g.byKey, *k)
 	}
-	g.newest = cn
-	g.n++
 }
 
-// unlink takes cn out of the keyless connections; under mu.
-func (g *connGuard) unlink(cn *conn) {
+func (l *connList) push(cn *conn) {
+	cn.list, cn.prev = l, l.newest
+	if l.newest != nil {
+		l.newest.next = cn
+	} else {
+		l.oldest = cn
+	}
+	l.newest = cn
+	l.n++
+}
+
+func (l *connList) remove(cn *conn) {
 	if cn.prev != nil {
 		cn.prev.next = cn.next
 	} else {
-		g.oldest = cn.next
+		l.oldest = cn.next
 	}
 	if cn.next != nil {
 		cn.next.prev = cn.prev
 	} else {
-		g.newest = cn.prev
+		l.newest = cn.prev
 	}
-	cn.prev, cn.next = nil, nil
-	g.n--
+	cn.list, cn.prev, cn.next = nil, nil, nil
+	l.n--
 }
 
 // closeNow closes c without waiting on its client: a TLS connection's own

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,6 +85,57 @@ func TestKeylessConnectionsAreBounded(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsOfAKeyAreBounded opens one connection more with a
+// key than it may have requests in progress: the key's oldest idle
+// connection is closed, not a busy one (an event stream) nor another
+// key's. Before the bound, a stolen key could open connections, one
+// request each, until the process ran out of descriptors.
+func TestIdleConnectionsOfAKeyAreBounded(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.Rate, o.Burst = 1e9, 1<<30 })
+	alice, bob := f.key("alice"), f.key("bob")
+	dial := func() *rawConn { return dialRaw(t, f.ts, "silent") }
+	var conns []*rawConn
+	for range maxOpenPerKey {
+		c := dial()
+		c.get(t, "/api/v1/me", alice, http.StatusOK)
+		conns = append(conns, c)
+	}
+	byBob := dial()
+	byBob.get(t, "/api/v1/me", bob, http.StatusOK)
+	stream := conns[0].request(t, "/api/v1/events", alice)
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/events: %s", stream.Status)
+	}
+	events := bufio.NewReader(stream.Body)
+	readEvent(t, conns[0], events, "ready")
+
+	dial().get(t, "/api/v1/me", alice, http.StatusOK)
+	conns[1].closed(t, time.Now().Add(10*time.Second), fmt.Sprintf("alice's oldest idle connection, once she had %d", maxOpenPerKey+1))
+	conns[2].get(t, "/api/v1/me", alice, http.StatusOK)
+	byBob.get(t, "/api/v1/me", bob, http.StatusOK)
+	if _, err := f.peer("carol").Send(ctxT(t), "alice", "still there?"); err != nil {
+		t.Fatal(err)
+	}
+	readEvent(t, conns[0], events, "message")
+}
+
+// readEvent reads the event stream r of rc up to the next event called
+// name.
+func readEvent(t *testing.T, rc *rawConn, r *bufio.Reader, name string) {
+	t.Helper()
+	rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer rc.c.SetReadDeadline(time.Time{})
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the event stream, waiting for %q: %v", name, err)
+		}
+		if strings.TrimSpace(line) == "event: "+name {
+			return
+		}
+	}
+}
+
 // getMe asks for /api/v1/me with key, and reports whether the request
 // went on a connection used before.
 func getMe(t *testing.T, hc *http.Client, base, key string) (reused bool) {
@@ -106,12 +158,13 @@ func getMe(t *testing.T, hc *http.Client, base, key string) (reused bool) {
 	return reused
 }
 
-// rawConn is a connection to the face without a key, left in one state.
+// rawConn is a connection to the face, left in one state.
 type rawConn struct {
-	kind string
-	host string
-	c    net.Conn
-	r    *bufio.Reader
+	kind    string
+	host    string
+	c       net.Conn
+	r       *bufio.Reader
+	started bool // the request line of a GET /health was sent
 }
 
 // dialRaw opens a connection to ts (with TLS's handshake done when ts
@@ -134,43 +187,59 @@ func dialRaw(t *testing.T, ts *httptest.Server, kind string) *rawConn {
 	rc := &rawConn{kind: kind, host: addr, c: c, r: bufio.NewReader(c)}
 	switch kind {
 	case "idle":
-		rc.health(t, "GET /health HTTP/1.1\r\n")
+		rc.served(t)
 	case "headers":
 		if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\n"); err != nil {
 			t.Fatal(err)
 		}
+		rc.started = true
 	}
 	return rc
 }
 
-// health sends the rest of a GET /health after start and reads the
-// answer.
-func (rc *rawConn) health(t *testing.T, start string) {
+// request sends a GET of path with key ("" for none), or the rest of the
+// GET /health begun, and reads the answer's head.
+func (rc *rawConn) request(t *testing.T, path, key string) *http.Response {
 	t.Helper()
 	rc.c.SetDeadline(time.Now().Add(10 * time.Second))
 	defer rc.c.SetDeadline(time.Time{})
-	if _, err := io.WriteString(rc.c, start+"Host: "+rc.host+"\r\n\r\n"); err != nil {
+	head := "GET " + path + " HTTP/1.1\r\n"
+	if rc.started {
+		head, rc.started = "", false
+	}
+	head += "Host: " + rc.host + "\r\n"
+	if key != "" {
+		head += "Authorization: Bearer " + key + "\r\n"
+	}
+	if _, err := io.WriteString(rc.c, head+"\r\n"); err != nil {
 		t.Fatalf("%s connection: write: %v", rc.kind, err)
 	}
 	resp, err := http.ReadResponse(rc.r, nil)
 	if err != nil {
-		t.Fatalf("%s connection: GET /health: %v", rc.kind, err)
+		t.Fatalf("%s connection: GET %s: %v", rc.kind, path, err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	return resp
+}
+
+// get is request, reading the whole answer, which must have status.
+func (rc *rawConn) get(t *testing.T, path, key string, status int) []byte {
+	t.Helper()
+	resp := rc.request(t, path, key)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s connection: GET /health: %s", rc.kind, resp.Status)
+	if err != nil {
+		t.Fatalf("%s connection: GET %s: %v", rc.kind, path, err)
 	}
+	if resp.StatusCode != status {
+		t.Fatalf("%s connection: GET %s: %s %s, want %d", rc.kind, path, resp.Status, body, status)
+	}
+	return body
 }
 
 // served checks that rc is still open: a request on it is answered.
 func (rc *rawConn) served(t *testing.T) {
 	t.Helper()
-	start := "GET /health HTTP/1.1\r\n"
-	if rc.kind == "headers" {
-		start = ""
-	}
-	rc.health(t, start)
+	rc.get(t, "/health", "", http.StatusOK)
 }
 
 // closed waits until deadline for the face to close rc.
@@ -179,7 +248,7 @@ func (rc *rawConn) closed(t *testing.T, deadline time.Time, what string) {
 	rc.c.SetReadDeadline(deadline)
 	_, err := rc.r.ReadByte()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("%s is still open 10s after more were opened", what)
+		t.Errorf("%s is still open after 10s", what)
 	} else if err == nil {
 		t.Errorf("%s: the face sent more than was asked", what)
 	}

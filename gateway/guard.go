@@ -182,6 +182,9 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 				"key_id", ri.keyID, "remote", r.RemoteAddr, "took", time.Since(start).Round(time.Microsecond))
 		}()
 		r = r.WithContext(ctx)
+		cn := connOf(r)
+		cn.enter()
+		defer cn.leave()
 		s.serveGuarded(rec, r, ri, next)
 	})
 }
