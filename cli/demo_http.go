@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
@@ -32,7 +31,7 @@ func (d *demo) demoHTTP(ctx context.Context, builder *election.Peer) (stop func(
 		ln.Close()
 		return nil, err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{}
 	gw.ConfigureServer(srv)
 	go srv.Serve(ln)
 	stop = func() {

@@ -148,12 +148,7 @@ func (f *faceFlags) serve(ctx context.Context, e Env, cfg election.Config, ln ne
 // ctx is done, then shuts the server down, waiting a while for its
 // handlers.
 func serveHTTP(ctx context.Context, e Env, gw *gateway.Server, ln net.Listener, tlsConf *tls.Config, opts gateway.Options) error {
-	srv := &http.Server{
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		// No WriteTimeout: event streams and long waits stay open.
-		IdleTimeout: 2 * time.Minute,
-	}
+	srv := &http.Server{TLSConfig: tlsConf}
 	gw.ConfigureServer(srv)
 	// Shutdown waits for handlers; closing the face ends its event streams
 	// and waits, so that they do.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // defaultMaxKeyless is how many connections that have shown no valid key
@@ -224,12 +225,37 @@ func closeNow(c net.Conn) {
 	c.Close()
 }
 
-// ConfigureServer readies hs to serve the face: it sets its Handler, and
-// the hooks through which the face bounds the connections that have not
-// shown a key (ConnContext and ConnState, calling any hs already had).
-// Call it before hs serves; TLS and timeouts are the caller's to set.
+// The server's settings that ConfigureServer gives a server that has
+// none. Headers must come within readHeaderTimeout and hold at most
+// maxHeaderBytes: net/http's own limit, 1 MiB, let each keyless
+// connection hold that much while its headers came in, and 1,000
+// connections sending 1 MB of headers each took the process from 20 to
+// 400 MB within 8 s; the face's headers are a few hundred bytes, a
+// browser's with cookies a few KiB. A connection idle for idleTimeout is
+// closed. There is no write timeout: event streams and long waits stay
+// open, and the face bounds each write itself.
+const (
+	readHeaderTimeout = 10 * time.Second
+	maxHeaderBytes    = 64 << 10
+	idleTimeout       = 2 * time.Minute
+)
+
+// ConfigureServer readies hs to serve the face: it sets its Handler, the
+// hooks through which the face bounds the connections that have not
+// shown a key (ConnContext and ConnState, calling any hs already had),
+// and the header timeout and size and idle timeout hs leaves at zero.
+// Call it before hs serves; TLS is the caller's to set.
 func (s *Server) ConfigureServer(hs *http.Server) {
 	hs.Handler = s.handler
+	if hs.ReadHeaderTimeout == 0 {
+		hs.ReadHeaderTimeout = readHeaderTimeout
+	}
+	if hs.MaxHeaderBytes == 0 {
+		hs.MaxHeaderBytes = maxHeaderBytes
+	}
+	if hs.IdleTimeout == 0 {
+		hs.IdleTimeout = idleTimeout
+	}
 	prevCtx, prevState := hs.ConnContext, hs.ConnState
 	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if prevCtx != nil {
