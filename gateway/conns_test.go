@@ -33,13 +33,7 @@ func TestKeylessConnectionsAreBounded(t *testing.T) {
 		o.AllowHosts = []string{ln.Addr().String()}
 	})
 	key := f.key("alice")
-	overTLS := httptest.NewUnstartedServer(nil)
-	f.srv.ConfigureServer(overTLS.Config)
-	overTLS.Listener.Close()
-	overTLS.Listener = ln
-	overTLS.EnableHTTP2 = true
-	overTLS.StartTLS()
-	t.Cleanup(overTLS.Close)
+	overTLS := f.serveTLS(ln)
 
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)

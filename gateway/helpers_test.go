@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -79,6 +80,19 @@ func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face
 		ts.Close()
 	})
 	return &face{t: t, cfg: cfg, ctl: ctl, srv: srv, ts: ts, url: ts.URL}
+}
+
+// serveTLS serves the face a second time, on ln, over TLS with HTTP/2,
+// as a face with --tls-cert does. Its client trusts its certificate.
+func (f *face) serveTLS(ln net.Listener) *httptest.Server {
+	ts := httptest.NewUnstartedServer(nil)
+	f.srv.ConfigureServer(ts.Config)
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	f.t.Cleanup(ts.Close)
+	return ts
 }
 
 // overTCP makes the face reach its broker over TCP, as "ipcmesh serve

@@ -3,7 +3,6 @@ package gateway
 import (
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -121,13 +120,7 @@ func TestMCPOverHTTP2OutlivesTheWriteDeadline(t *testing.T) {
 	f.srv.streamWrite = stuckWrite
 	key := f.key("alice")
 	bob := f.peer("bob")
-	ts := httptest.NewUnstartedServer(nil)
-	f.srv.ConfigureServer(ts.Config)
-	ts.Listener.Close()
-	ts.Listener = ln
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
+	ts := f.serveTLS(ln)
 	hc := ts.Client()
 	hc.Transport = bearer{key: key, base: hc.Transport}
 

@@ -28,13 +28,7 @@ func TestBrokerFaceOutlastsAConnectionFlood(t *testing.T) {
 		t.Skipf("needs %d descriptors in this process and the broker's; RLIMIT_NOFILE is %d (%v)", 4*flood, lim.Cur, err)
 	}
 	m := newMesh(t)
-	p := m.start(nil, "broker", "--http", "127.0.0.1:0")
-	p.waitLine(p.stdout, "ipcmesh broker serving", startTimeout)
-	f := strings.Fields(p.waitLine(p.stdout, "ipcmesh serving", startTimeout))
-	if len(f) < 3 || !strings.HasPrefix(f[2], "http://") {
-		t.Fatalf("serving line %q has no URL", f)
-	}
-	base := f[2]
+	_, base := m.startBrokerFace()
 	host := strings.TrimPrefix(base, "http://")
 	m.mustRun("register", "builder")
 	key := strings.TrimSpace(m.mustRun("key", "create", "human").stdout)

@@ -34,6 +34,19 @@ func (m *mesh) startServe(args ...string) (*proc, string) {
 	return p, f[2]
 }
 
+// startBrokerFace runs "ipcmesh broker --http 127.0.0.1:0" and returns it
+// and the face's base URL.
+func (m *mesh) startBrokerFace() (*proc, string) {
+	m.t.Helper()
+	p := m.start(nil, "broker", "--http", "127.0.0.1:0")
+	p.waitLine(p.stdout, "ipcmesh broker serving", startTimeout)
+	f := strings.Fields(p.waitLine(p.stdout, "ipcmesh serving", startTimeout))
+	if len(f) < 3 || !strings.HasPrefix(f[2], "http://") {
+		m.t.Fatalf("serving line %q has no URL", f)
+	}
+	return p, f[2]
+}
+
 // api makes one REST request with key and decodes a JSON answer into out
 // (when not nil); it returns the status.
 func api(t *testing.T, c *http.Client, method, url, key string, body, out any) int {
@@ -147,13 +160,7 @@ func TestBrokerServesTheFace(t *testing.T) {
 	}
 	ln.Close()
 
-	p := m.start(nil, "broker", "--http", "127.0.0.1:0")
-	p.waitLine(p.stdout, "ipcmesh broker serving", startTimeout)
-	f := strings.Fields(p.waitLine(p.stdout, "ipcmesh serving", startTimeout))
-	if len(f) < 3 || !strings.HasPrefix(f[2], "http://") {
-		t.Fatalf("serving line %q has no URL", f)
-	}
-	base := f[2]
+	p, base := m.startBrokerFace()
 	if pid := m.status().Broker.PID; pid != p.pid() {
 		t.Fatalf("status names broker pid %d, want the broker --http process, %d", pid, p.pid())
 	}
