@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -40,11 +41,21 @@ const defaultMaxKeyless = 1024
 // behind a proxy or tunnel every client has the same one.
 type connGuard struct {
 	maxKeyless int
+	log        *slog.Logger
 	mu         sync.Mutex
 	conns      map[net.Conn]*conn // every connection open
 	keyless    connList
 	byKey      map[string]*connList // key id -> the connections it holds
+	// dropped counts the keyless connections closed for newer ones since
+	// the last warning, told at dropLogged; one a minute at most, since a
+	// flood closes thousands.
+	dropped    int
+	dropLogged time.Time
 }
+
+// dropLogEvery is how often the face at most warns that it closes
+// connections without a key.
+const dropLogEvery = time.Minute
 
 // conn is one connection the face serves.
 type conn struct {
@@ -69,9 +80,10 @@ type connList struct {
 
 type connKey struct{}
 
-func newConnGuard(maxKeyless int) *connGuard {
+func newConnGuard(maxKeyless int, log *slog.Logger) *connGuard {
 	return &connGuard{
 		maxKeyless: maxKeyless,
+		log:        log,
 		conns:      map[net.Conn]*conn{},
 		byKey:      map[string]*connList{},
 	}
@@ -87,13 +99,23 @@ func (g *connGuard) accepted(ctx context.Context, c net.Conn) context.Context {
 	g.conns[c] = cn
 	g.keyless.push(cn)
 	var drop *conn
+	var told int
 	if g.keyless.n > g.maxKeyless {
 		drop = g.keyless.oldest
 		g.forget(drop)
+		g.dropped++
+		if now := time.Now(); now.Sub(g.dropLogged) >= dropLogEvery {
+			told, g.dropped, g.dropLogged = g.dropped, 0, now
+		}
 	}
 	g.mu.Unlock()
 	if drop != nil {
 		closeNow(drop.c)
+	}
+	if told > 0 {
+		// closed counts since the last such line.
+		g.log.Warn("closing the oldest connections that have shown no key, to hold no more than the bound: a flood of connections, or clients that connect and send nothing",
+			"bound", g.maxKeyless, "closed", told)
 	}
 	return context.WithValue(ctx, connKey{}, cn)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,9 +29,11 @@ func TestKeylessConnectionsAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs lockedBuffer
 	f := newFace(t, func(o *Options) {
 		o.MaxKeylessConns = max
 		o.AllowHosts = []string{ln.Addr().String()}
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	key := f.key("alice")
 	overTLS := f.serveTLS(ln)
@@ -76,6 +79,12 @@ func TestKeylessConnectionsAreBounded(t *testing.T) {
 				rc.c.Close()
 			}
 		})
+	}
+	// One warning for both floods, which came within a minute.
+	if n := strings.Count(logs.String(), "closing the oldest connections that have shown no key"); n != 1 {
+		t.Errorf("the face warned %d times of closing connections without a key; want once:\n%s", n, logs.String())
+	} else if !strings.Contains(logs.String(), "bound=4 closed=1") {
+		t.Errorf("the warning does not say the bound and how many it closed:\n%s", logs.String())
 	}
 }
 

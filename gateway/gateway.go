@@ -153,7 +153,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		limits:      newLimiters(opts.Rate, opts.Burst),
 		failures:    newLimiters(opts.Rate, opts.Burst),
 		bodies:      newBodyBudget(opts.MaxBody),
-		conns:       newConnGuard(opts.MaxKeylessConns),
+		conns:       newConnGuard(opts.MaxKeylessConns, log),
 		ping:        pingEvery,
 		bodyGrace:   bodyGrace,
 		streamWrite: streamWriteTimeout,
