@@ -252,7 +252,7 @@ func closeNow(c net.Conn) {
 // maxHeaderBytes: net/http's own limit, 1 MiB, let each keyless
 // connection hold that much while its headers came in, and 1,000
 // connections sending 1 MB of headers each took the process from 20 to
-// 400 MB within 8 s; the face's headers are a few hundred bytes, a
+// 408 MB within 8 s, still growing; the face's headers are a few hundred bytes, a
 // browser's with cookies a few KiB. A connection idle for idleTimeout is
 // closed. There is no write timeout: event streams and long waits stay
 // open, and the face bounds each write itself.
