@@ -92,7 +92,9 @@ func checkReport(t *testing.T, r *Report, ids []string) {
 
 // readsRSS reports whether figure id is a memory figure, which only linux
 // can measure.
-func readsRSS(id string) bool { return id == "f" || id == "h" || id == "h.after" }
+func readsRSS(id string) bool {
+	return id == "f" || id == "h" || id == "h.after" || id == "h.http" || id == "h.http.fds"
+}
 
 // TestQuickBench runs the whole quick bench, with this process driving
 // real broker, sender, receiver and echo processes of the freshly built

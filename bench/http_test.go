@@ -12,10 +12,16 @@ import (
 )
 
 // TestBenchCommandHTTPFace runs "ipcmesh bench --face http" as users
-// would, on two figures, and reads the HTTP rows beside the native ones.
+// would, on three figures, and reads the HTTP rows beside the native ones.
+// Under the flood of connections without a key, the face holds no more
+// of them than its bound.
 func TestBenchCommandHTTPFace(t *testing.T) {
-	r := benchJSON(t, "--quick", "--reps", "1", "--face", "http", "--only", "a,c")
-	checkReport(t, &r, []string{"a", "c.p50", "c.p99", "a.http", "c.http.p50", "c.http.p99", "x.fsync", "x.rtt"})
+	r := benchJSON(t, "--quick", "--reps", "1", "--face", "http", "--only", "a,c,h")
+	checkReport(t, &r, []string{"a", "c.p50", "c.p99", "h.rate", "h", "h.after", "h.rtt", "h.rtt99", "h.join",
+		"a.http", "c.http.p50", "c.http.p99", "h.http", "h.http.fds", "h.http.req", "h.http.req99", "x.fsync", "x.rtt"})
+	if fds, _ := r.Figure("h.http.fds"); !fds.NA && fds.Max > 1024+64 {
+		t.Errorf("the face held %v descriptors under %s, want at most its bound of 1,024 connections without a key and some of its own", fds.Max, fds.Note)
+	}
 	compared := 0
 	for _, n := range r.Notes {
 		if strings.Contains(n, "HTTP") && strings.Contains(n, "of native") {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// httpGroups are figures (a), (b), (c) and (f) through the HTTP face
+// httpGroups are figures (a), (b), (c), (f) and (h) through the HTTP face
 // (--face http or broker): REST over real HTTP on loopback, with keys made
 // by "ipcmesh key create", the face an "ipcmesh serve --http" child beside
 // the broker child, or the broker child itself ("ipcmesh broker --http").
@@ -32,6 +32,12 @@ func (r *runner) httpGroups() []group {
 		}},
 		{key: "f", title: fmt.Sprintf("over HTTP: face and broker peak RSS with %d names acting through the face", sz.instances), timeout: 5 * time.Minute, run: r.figFHTTP, rows: []row{
 			{id: "f.http", name: fmt.Sprintf("(f) HTTP: face + broker peak RSS, %d names", sz.instances), unit: "MiB", judge: "max"},
+		}},
+		{key: "h", title: fmt.Sprintf("over HTTP: %d idle connections that show no key", sz.floodIdle), timeout: 5 * time.Minute, run: r.figHHTTP, rows: []row{
+			{id: "h.http", name: "(h) HTTP: face peak RSS, idle connections without a key", unit: "MiB"},
+			{id: "h.http.fds", name: "(h) HTTP: the face's open descriptors then", unit: "fds"},
+			{id: "h.http.req", name: "(h) HTTP: a key holder's new request meanwhile, p50", unit: "ms"},
+			{id: "h.http.req99", name: "(h) HTTP: the same, worst", unit: "ms"},
 		}},
 	}
 }

@@ -24,6 +24,12 @@ func peakRSS(pid int) (int64, error) { return statusBytes(pid, "VmHWM") }
 // bytes.
 func residentRSS(pid int) (int64, error) { return statusBytes(pid, "VmRSS") }
 
+// openFDs returns how many descriptors process pid has open.
+func openFDs(pid int) (int, error) {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(fds), err
+}
+
 // statusBytes reads a size in kB from /proc/PID/status.
 func statusBytes(pid int, key string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
