@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/restclient"
 )
 
 // httpFloodRun is what one repetition of (h) over HTTP saw.
@@ -123,11 +125,13 @@ func (r *runner) httpFlood(ctx context.Context) (httpFloodRun, error) {
 
 	// The key holder's client keeps no connection: each request is a new
 	// one, as a client's first is.
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	defer hc.CloseIdleConnections()
+	holder := restclient.New(f.url, key, 0)
 	ask := func() {
 		start := time.Now()
-		if err := getMe(ctx, hc, f.url, key); err != nil {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := holder.Call(actx, "GET", "/api/v1/me", nil, nil)
+		cancel()
+		if err != nil {
 			if run.failed == 0 {
 				run.whyReq = err.Error()
 			}
@@ -194,23 +198,4 @@ func idleAfterHealth(ctx context.Context, host string) (net.Conn, error) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, nil
-}
-
-// getMe asks the face at base for /api/v1/me with key.
-func getMe(ctx context.Context, hc *http.Client, base, key string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me", nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /api/v1/me: %s", resp.Status)
-	}
-	return nil
 }

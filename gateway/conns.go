@@ -141,12 +141,12 @@ func (g *connGuard) keyed(r *http.Request, id string) {
 	if cn == nil {
 		return // served without ConfigureServer
 	}
-	if k := cn.key.Load(); k != nil && *k == id {
+	if cn.chargedTo(id) {
 		return
 	}
 	var drop []*conn
 	g.mu.Lock()
-	if _, open := g.conns[cn.c]; !open || cn.key.Load() != nil && *cn.key.Load() == id {
+	if _, open := g.conns[cn.c]; !open || cn.chargedTo(id) {
 		g.mu.Unlock()
 		return // closed, or charged by another request on it meanwhile (HTTP/2)
 	}
@@ -177,6 +177,12 @@ func (g *connGuard) keyed(r *http.Request, id string) {
 func connOf(r *http.Request) *conn {
 	cn, _ := r.Context().Value(connKey{}).(*conn)
 	return cn
+}
+
+// chargedTo reports whether cn is charged to the key id.
+func (cn *conn) chargedTo(id string) bool {
+	k := cn.key.Load()
+	return k != nil && *k == id
 }
 
 // enter and leave count a request of cn in the handler; cn may be nil.

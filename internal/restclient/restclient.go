@@ -24,9 +24,11 @@ type Client struct {
 
 // New returns a client of the face at url (http://host:port) that sends
 // key, keeping up to conns idle connections for reuse: as many as it will
-// have requests in flight at once.
+// have requests in flight at once. With conns 0 it keeps none, and each
+// request makes a connection of its own, as a client's first does.
 func New(url, key string, conns int) *Client {
-	return &Client{url: url, key: key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}}
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, DisableKeepAlives: conns == 0}
+	return &Client{url: url, key: key, hc: &http.Client{Transport: tr}}
 }
 
 // Call sends one request with in, unless nil, as its JSON body and decodes
