@@ -371,6 +371,12 @@ func (b *Broker) beginClose() []*conn {
 func (b *Broker) housekeep() {
 	sweep := func() {
 		st, err := b.store.Sweep(context.Background())
+		if errors.Is(err, store.ErrClosed) {
+			// The broker closed the store under the sweep: no fault, and
+			// the next broker sweeps. A command that hosts the broker for
+			// a moment would print it among its own lines.
+			return
+		}
 		if err != nil {
 			b.log.Warn("sweep", "err", err)
 			return
