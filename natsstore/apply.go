@@ -218,6 +218,12 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 		}
 		id := ev.ID
 		data, err := s.blob(id)
+		if errors.Is(err, errBodyLost) {
+			if data = s.lost(seq, ev); data == nil {
+				return // skipped
+			}
+			err = nil
+		}
 		if err == nil {
 			err = json.Unmarshal(data, &ev)
 		}
@@ -288,11 +294,12 @@ func (s *Store) untilClosed(parent context.Context) (context.Context, context.Ca
 // blob reads the event stored under id in the object store. Any replica
 // may answer a read there, and one that has not caught up yet does not
 // know the object: it is asked again for staleReadFor, as readEvent asks
-// for an event. A read that times out, or finds the cluster without a
-// leader, is made again for as long as the store is open: the view cannot
-// apply the events after this one without it, and failing here failed the
-// broker for a cluster that was only slow (an 8 MiB body took more than
-// the 10 s it once had, on two busy cores under the race detector).
+// for an event; one still not found then is lost (errBodyLost). A read
+// that times out, or finds the cluster without a leader, is made again
+// for as long as the store is open: the view cannot apply the events
+// after this one without it, and failing here failed the broker for a
+// cluster that was only slow (an 8 MiB body took more than the 10 s it
+// once had, on two busy cores under the race detector).
 func (s *Store) blob(id string) ([]byte, error) {
 	ctx, cancel := s.untilClosed(context.Background())
 	defer cancel()
@@ -308,7 +315,7 @@ func (s *Store) blob(id string) ([]byte, error) {
 			return nil, err
 		case errors.Is(err, jetstream.ErrObjectNotFound):
 			if time.Now().After(giveUp) {
-				return nil, err
+				return nil, fmt.Errorf("large event %s: %w for %v: %w", id, errBodyLost, staleReadFor, err)
 			}
 		case errors.Is(err, jetstream.ErrDigestMismatch):
 			// A read of chunks that lost some on the way (the client drops

@@ -98,6 +98,27 @@
 //   - A backup is of the view. "ipcmesh backup" writes this broker's view,
 //     a bbolt store that restores on one host; the log itself is the
 //     cluster's to back up.
+//   - A large body can be lost apart from its event: it is in the object
+//     store PREFIX-bodies, and the log holds a stub naming it. If the
+//     object is gone when a view reads the event (an operator removed it,
+//     the bucket was damaged, a sweep removed it wrongly), the view asks
+//     for it for 10 s, as it asks a replica a moment behind, then logs an
+//     error naming the object and the event and applies the event without
+//     its bodies: the message is delivered with its id, sender,
+//     recipients, type, thread and seq, and a body saying that its body
+//     (so many bytes) was lost from the cluster's object store, naming the
+//     object, and that its sender may send it again; a shared value is
+//     held so under its key. Every view that reads the event after the
+//     loss (a new one, one restarted or lagging behind it) holds the same
+//     and applies the events after it; one that applied the event before
+//     keeps the body. The stub of an older broker, or of too many messages
+//     at once to describe in one NATS message, says nothing else of what
+//     the event held: lost, the event is skipped, with the same error.
+//     Only an object the store says it does not hold is lost: a read that
+//     times out or finds the cluster without a leader is made again, and
+//     one whose digest does not match stops the view, as a missing bucket
+//     stops a running one; a broker that opens makes the bucket anew,
+//     empty, and the objects it held are then lost as above.
 //
 // # How the log stays bounded
 //

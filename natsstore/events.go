@@ -27,6 +27,11 @@ type event struct {
 	// by which the views sweep when they apply it (store.SweepWithin); 0
 	// in events of older brokers: the view's own.
 	Keep time.Duration `json:"keep,omitempty"`
+	// IfLost is, in an opBlob stub, the event without its bodies, each in
+	// the words of its loss: what the views apply should the object store
+	// lose the event (lost.go). Absent from the stubs of older brokers, and
+	// from those of events whose op has no body to stand for.
+	IfLost json.RawMessage `json:"if_lost,omitempty"`
 }
 
 // The ops of the log, one per write of the store.
@@ -155,7 +160,12 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		if err != nil {
 			return nil, unavailable("could not store "+opWords(op)+" (its large body)", err)
 		}
-		data, _ = json.Marshal(event{ID: ev.ID, Op: opBlob, Time: ev.Time})
+		stub := event{ID: ev.ID, Op: opBlob, Time: ev.Time, IfLost: ifLost(ev, args, bodiesBucket(s.stream))}
+		if data, _ = json.Marshal(stub); len(data) > s.maxInline {
+			// Too many messages at once to say what each was.
+			stub.IfLost = nil
+			data, _ = json.Marshal(stub)
+		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()

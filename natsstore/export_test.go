@@ -30,3 +30,12 @@ func (s *Store) HoldApplying() (release func()) {
 	s.applyMu.Lock()
 	return s.applyMu.Unlock
 }
+
+// NamesBody reports whether the view recorded that an event it applied
+// names the object id of the bodies bucket, which the sweep then keeps.
+func (s *Store) NamesBody(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.bodies[id]
+	return ok
+}
