@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,13 +47,20 @@ type Setting struct {
 // Due reports whether a hook should show mail now: auto-check is on and at
 // least IntervalMinutes have passed since LastShown. A LastShown in the
 // future (the clock was set back) counts as long ago, so a clock change
-// cannot silence auto-check.
+// cannot silence auto-check. An interval too long for a time.Duration
+// (auto_check takes any number) is as long as one can be, rather than the
+// product wrapping round to a negative or zero interval, which was due at
+// every hook.
 func (s Setting) Due(now time.Time) bool {
 	if s.IntervalMinutes <= 0 {
 		return false
 	}
+	interval := time.Duration(math.MaxInt64)
+	if int64(s.IntervalMinutes) < int64(interval/time.Minute) {
+		interval = time.Duration(s.IntervalMinutes) * time.Minute
+	}
 	since := now.Sub(s.LastShown)
-	return since < 0 || since >= time.Duration(s.IntervalMinutes)*time.Minute
+	return since < 0 || since >= interval
 }
 
 // Load returns the setting saved for name, or the zero Setting (auto-check

@@ -2,6 +2,7 @@ package autocheck
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -103,6 +104,12 @@ func TestDue(t *testing.T) {
 		{"exactly the interval ago", Setting{IntervalMinutes: 5, LastShown: now.Add(-5 * time.Minute)}, true},
 		{"long ago", Setting{IntervalMinutes: 5, LastShown: now.Add(-time.Hour)}, true},
 		{"clock set back", Setting{IntervalMinutes: 5, LastShown: now.Add(time.Hour)}, true},
+		// Intervals past what a time.Duration holds (about 292 years)
+		// wrapped round to a negative one, and then to zero.
+		{"absurd interval, shown just now", Setting{IntervalMinutes: 153722868, LastShown: now}, false},
+		{"absurd interval, shown a year ago", Setting{IntervalMinutes: 1 << 40, LastShown: now.AddDate(-1, 0, 0)}, false},
+		{"largest interval, shown just now", Setting{IntervalMinutes: math.MaxInt, LastShown: now}, false},
+		{"absurd interval, never shown", Setting{IntervalMinutes: 1 << 40}, true},
 	}
 	for _, c := range cases {
 		if got := c.s.Due(now); got != c.want {
