@@ -78,6 +78,24 @@ func (c *core) fitting(msgs []ipcmesh.Message, showTo bool) (string, int) {
 	return b.String(), len(msgs)
 }
 
+// lines writes one line of each of items with write, up to maxText of
+// text in b (the first line always), and returns how many it wrote: a list
+// of instances, channels or shared keys grows as the mesh is used, each
+// line with up to 500 bytes of description, and past maxText it costs the
+// model more context than some clients take from one tool call.
+func lines[T any](b *strings.Builder, items []T, write func(*strings.Builder, T)) int {
+	var line strings.Builder
+	for i, it := range items {
+		line.Reset()
+		write(&line, it)
+		if i > 0 && b.Len()+line.Len() > maxText {
+			return i
+		}
+		b.WriteString(line.String())
+	}
+	return len(items)
+}
+
 // wholeText says where the whole text of the large message m is: history
 // with its id, for every model, and the file on the mesh's machine for
 // one that runs there (paths).

@@ -3,12 +3,14 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -20,7 +22,7 @@ type listArgs struct{}
 func (c *core) addList() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "list_instances",
-		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count, status line and description. ` +
+		Description: `List the instances registered on the ipcmesh: online or offline, last seen, unread count, status line and description; yours and the online ones first, then the most recently seen, up to ` + exactSize(maxText) + `. ` +
 			`Use for "who's online?", "list instances", "who can I message?".`,
 	}, c.list)
 }
@@ -55,29 +57,70 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		fmt.Fprintf(&b, " (you are not registered: %s)", next)
 	}
 	b.WriteString(":\n")
+	// Instance records outlive their sessions, so a mesh in use for long
+	// has many: the list ends at maxText (lines), and what it leaves out
+	// are the instances seen longest ago, never this one.
+	all = slices.Clone(all)
+	slices.SortStableFunc(all, func(a, b ipcmesh.Instance) int {
+		switch {
+		case me != "" && (a.Name == me) != (b.Name == me) && a.Name == me:
+			return -1
+		case me != "" && (a.Name == me) != (b.Name == me):
+			return 1
+		case a.Online != b.Online && a.Online:
+			return -1
+		case a.Online != b.Online:
+			return 1
+		case a.Online:
+			return 0 // by name, as the broker lists them
+		}
+		return b.LastSeen.Compare(a.LastSeen)
+	})
 	now := time.Now()
-	for _, in := range all {
-		name := in.Name
-		if name == me {
-			name += " (you)"
-		}
-		state := "offline"
-		if in.Online {
-			state = "online"
-		}
-		fmt.Fprintf(&b, "- %s: %s, last seen %s", name, state, human.Ago(in.LastSeen, now))
-		if in.Unread > 0 {
-			fmt.Fprintf(&b, ", %d unread", in.Unread)
-		}
-		// A status and a description are the instance's own words: one
-		// line each, quoted, so neither can add a line to the list.
-		if in.Status != "" {
-			fmt.Fprintf(&b, ", status %q", untrusted.Line(in.Status))
-		}
-		if in.Description != "" {
-			fmt.Fprintf(&b, ", description %q", untrusted.Line(in.Description))
-		}
-		b.WriteString("\n")
+	n := lines(&b, all, func(b *strings.Builder, in ipcmesh.Instance) { writeInstance(b, in, me, now) })
+	if n < len(all) {
+		writeNotShown(&b, all[n:])
 	}
 	return text(b.String()), nil, nil
+}
+
+// writeNotShown says how many instances the list leaves out, and that
+// they may be written to all the same.
+func writeNotShown(b *strings.Builder, rest []ipcmesh.Instance) {
+	online := 0
+	for _, in := range rest {
+		if in.Online {
+			online++
+		}
+	}
+	fmt.Fprintf(b, "(%s not shown, for the length of the list", human.Count(len(rest), "more instance"))
+	if online > 0 {
+		fmt.Fprintf(b, " (%d of them online)", online)
+	}
+	b.WriteString(": those seen longest ago. A send to one of their names reaches it all the same.)\n")
+}
+
+// writeInstance writes one instance on one line, marking me.
+func writeInstance(b *strings.Builder, in ipcmesh.Instance, me string, now time.Time) {
+	name := in.Name
+	if name == me {
+		name += " (you)"
+	}
+	state := "offline"
+	if in.Online {
+		state = "online"
+	}
+	fmt.Fprintf(b, "- %s: %s, last seen %s", name, state, human.Ago(in.LastSeen, now))
+	if in.Unread > 0 {
+		fmt.Fprintf(b, ", %d unread", in.Unread)
+	}
+	// A status and a description are the instance's own words: one line
+	// each, quoted, so neither can add a line to the list.
+	if in.Status != "" {
+		fmt.Fprintf(b, ", status %q", untrusted.Line(in.Status))
+	}
+	if in.Description != "" {
+		fmt.Fprintf(b, ", description %q", untrusted.Line(in.Description))
+	}
+	b.WriteString("\n")
 }

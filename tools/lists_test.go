@@ -1,0 +1,69 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// manyLines is how many instances, channels or shared keys the tests of
+// this file make, each with a description of wordy bytes: together well
+// over the 64 KiB a list shows.
+const manyLines = 130
+
+var wordy = strings.Repeat("words ", 80)
+
+// bigMesh is a private mesh for a test that makes hundreds of records
+// that only it reads, as fast as it can: its store skips fsync, and its
+// broker lets one connection register many names.
+func bigMesh(t *testing.T) election.Config {
+	t.Helper()
+	cfg := mcptest.MeshConfig(t)
+	cfg.Store.NoSync = true
+	cfg.Limits.RegisterPerSecond, cfg.Limits.RegisterBurst = 1000, 1000
+	return cfg
+}
+
+// each runs make for i in [0, manyLines) as seed, stopping the test at the
+// first error.
+func each(t *testing.T, make func(ctx context.Context, i int) error) {
+	t.Helper()
+	for i := range manyLines {
+		if err := make(t.Context(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// list_instances ends at about 64 KiB and says how many it left out:
+// those seen longest ago, never the caller or another online instance.
+func TestListInstancesBoundsItsText(t *testing.T) {
+	cfg := bigMesh(t)
+	seed := mcptest.JoinAs(t, cfg, "seed")
+	each(t, func(ctx context.Context, i int) error {
+		if _, err := seed.Register(ctx, fmt.Sprintf("agent-%03d", i)); err != nil {
+			return err
+		}
+		return seed.UpdateStatus(ctx, ipc.SetStatusRequest{Status: "reviewing " + strings.Repeat("auth.go ", 20), Description: wordy})
+	})
+	mcptest.JoinAs(t, cfg, "zed") // online, and last by name
+	c := serveStdio(t, cfg)
+	c.OK("register", map[string]any{"name": "alice"})
+
+	got := c.OK("list_instances", nil)
+	if len(got) > 80<<10 {
+		t.Errorf("list_instances is %d bytes of text, want a bound of about 64 KiB", len(got))
+	}
+	mcptest.Contains(t, "list_instances", got, fmt.Sprintf("%d instances registered, 3 online", manyLines+3),
+		"- alice (you): online", "- zed: online", fmt.Sprintf("- agent-%03d: online", manyLines-1), fmt.Sprintf("- agent-%03d: offline", manyLines-2),
+		"more instances not shown", "A send to one of their names reaches it all the same")
+	mcptest.NotContains(t, "list_instances", got, "- agent-000:")
+	if strings.Index(got, "- zed:") > strings.Index(got, fmt.Sprintf("- agent-%03d:", manyLines-2)) {
+		t.Errorf("list_instances shows an offline instance before an online one:\n%s", got)
+	}
+}
