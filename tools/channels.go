@@ -34,7 +34,7 @@ func (c *core) addChannels() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "channels",
 		InputSchema: channelsSchema(),
-		Description: `Manage channels, the named rooms you post to with send to "#name": create (private: a group only its members read), list (members, messages, last activity), find by keyword, join, leave. ` +
+		Description: `Manage channels, the named rooms you post to with send to "#name": create (private: a group only its members read), list (members, messages, last activity; up to ` + exactSize(maxText) + `), find by keyword, join, leave. ` +
 			`Use for "create a channel #auth-dev for ...", "list channels", "find a channel about auth", "join #auth-dev", "add X to #auth-dev" (join with members), "leave #auth-dev".`,
 	}, c.channels)
 }
@@ -89,8 +89,9 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 			fmt.Fprintf(&b, "%s:\n", human.Count(len(list), "channel"))
 		}
 		now := time.Now()
-		for _, ch := range list {
-			writeChannel(&b, ch, me, now)
+		n := lines(&b, list, func(b *strings.Builder, ch ipcmesh.Channel) { writeChannel(b, ch, me, now) })
+		if n < len(list) {
+			fmt.Fprintf(&b, "(%s not shown, for the length of the list: find them by keyword with action find and query.)\n", human.Count(len(list)-n, "more channel"))
 		}
 		return text(b.String()), nil, nil
 	case "join":

@@ -14,7 +14,7 @@ import (
 // manyLines is how many instances, channels or shared keys the tests of
 // this file make, each with a description of wordy bytes: together well
 // over the 64 KiB a list shows.
-const manyLines = 130
+const manyLines = 160
 
 var wordy = strings.Repeat("words ", 80)
 
@@ -66,4 +66,26 @@ func TestListInstancesBoundsItsText(t *testing.T) {
 	if strings.Index(got, "- zed:") > strings.Index(got, fmt.Sprintf("- agent-%03d:", manyLines-2)) {
 		t.Errorf("list_instances shows an offline instance before an online one:\n%s", got)
 	}
+}
+
+// channels list ends at about 64 KiB, counts the channels it left out
+// and says how to find them; find shows one of those.
+func TestChannelsListBoundsItsText(t *testing.T) {
+	cfg := bigMesh(t)
+	seed := mcptest.JoinAs(t, cfg, "seed")
+	each(t, func(ctx context.Context, i int) error {
+		_, err := seed.CreateChannel(ctx, ipc.ChannelCreateRequest{Name: fmt.Sprintf("team-%03d", i), Description: wordy})
+		return err
+	})
+	c := serveStdio(t, cfg)
+	c.OK("register", map[string]any{"name": "alice"})
+
+	got := c.OK("channels", map[string]any{"action": "list"})
+	if len(got) > 80<<10 {
+		t.Errorf("channels list is %d bytes of text, want a bound of about 64 KiB", len(got))
+	}
+	last := fmt.Sprintf("#team-%03d", manyLines-1)
+	mcptest.Contains(t, "channels list", got, fmt.Sprintf("%d channels:", manyLines), "- #team-000:", "more channels not shown", "action find")
+	mcptest.NotContains(t, "channels list", got, last)
+	mcptest.Contains(t, "channels find", c.OK("channels", map[string]any{"action": "find", "query": last}), "1 channel matching", last)
 }
