@@ -89,3 +89,24 @@ func TestChannelsListBoundsItsText(t *testing.T) {
 	mcptest.NotContains(t, "channels list", got, last)
 	mcptest.Contains(t, "channels find", c.OK("channels", map[string]any{"action": "find", "query": last}), "1 channel matching", last)
 }
+
+// get_shared without a key lists the keys newest first up to about
+// 64 KiB, and counts the oldest it left out.
+func TestSharedListBoundsItsText(t *testing.T) {
+	cfg := bigMesh(t)
+	seed := mcptest.JoinAs(t, cfg, "seed")
+	each(t, func(ctx context.Context, i int) error {
+		_, err := seed.Share(ctx, fmt.Sprintf("report-%03d", i), "x", wordy)
+		return err
+	})
+	c := serveStdio(t, cfg)
+	c.OK("register", map[string]any{"name": "alice"})
+
+	got := c.OK("get_shared", nil)
+	if len(got) > 80<<10 {
+		t.Errorf("the list of shared keys is %d bytes of text, want a bound of about 64 KiB", len(got))
+	}
+	newest := fmt.Sprintf("- report-%03d:", manyLines-1)
+	mcptest.Contains(t, "get_shared", got, fmt.Sprintf("%d keys shared, newest first", manyLines), newest, "more keys not shown", "the oldest")
+	mcptest.NotContains(t, "get_shared", got, "- report-000:")
+}

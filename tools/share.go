@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ func (c *core) addShare() {
 	}, c.share)
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name:        "get_shared",
-		Description: `Read the content stored under a key with share, a long one in pages of ` + exactSize(wholePage) + ` (offset reads on); without key, list the keys with sizes, descriptions and who stored them. Use for "get the shared X", "what's shared?".`,
+		Description: `Read the content stored under a key with share, a long one in pages of ` + exactSize(wholePage) + ` (offset reads on); without key, list the keys with sizes, descriptions and who stored them, newest first, up to ` + exactSize(maxText) + `. Use for "get the shared X", "what's shared?".`,
 	}, c.getShared)
 }
 
@@ -105,14 +106,24 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 	if len(list) == 0 {
 		return text("Nothing is shared yet: share stores content under a key."), nil, nil
 	}
+	// Keys stay until they are replaced, so a mesh collects them: the
+	// list ends at maxText (lines), and leaves out the oldest.
+	list = slices.Clone(list)
+	slices.SortStableFunc(list, func(a, b ipcmesh.Shared) int { return b.Time.Compare(a.Time) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s shared (get_shared with a key reads one):\n", human.Count(len(list), "key"))
-	for _, sh := range list {
-		fmt.Fprintf(&b, "- %s: %s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
-		if sh.Description != "" {
-			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
-		}
-		b.WriteString("\n")
+	fmt.Fprintf(&b, "%s shared, newest first (get_shared with a key reads one):\n", human.Count(len(list), "key"))
+	n := lines(&b, list, func(b *strings.Builder, sh ipcmesh.Shared) { writeShared(b, sh, now) })
+	if n < len(list) {
+		fmt.Fprintf(&b, "(%s not shown, for the length of the list: the oldest, stored %s or before.)\n", human.Count(len(list)-n, "more key"), human.Ago(list[n].Time, now))
 	}
 	return text(b.String()), nil, nil
+}
+
+// writeShared writes one shared key on one line.
+func writeShared(b *strings.Builder, sh ipcmesh.Shared, now time.Time) {
+	fmt.Fprintf(b, "- %s: %s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
+	if sh.Description != "" {
+		fmt.Fprintf(b, ": %q", untrusted.Line(sh.Description))
+	}
+	b.WriteString("\n")
 }
