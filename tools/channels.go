@@ -11,6 +11,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -67,7 +68,7 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 		if r.Warning != "" {
 			msg += " Warning: " + r.Warning
 		}
-		return text(msg), nil, nil
+		return text(msg + unknownMembers(ctx, p, in.Members)), nil, nil
 	case "list", "find":
 		if in.Action == "find" && in.Query == "" {
 			return nil, nil, fmt.Errorf("cannot find channels: give query, words of the name or description")
@@ -107,7 +108,7 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 					added = append(added, n)
 				}
 			}
-			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(added, ", "), ch.Name, names(ch.Members, me, 20))), nil, nil
+			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(added, ", "), ch.Name, names(ch.Members, me, 20)) + unknownMembers(ctx, p, added)), nil, nil
 		}
 		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 	case "leave":
@@ -117,6 +118,41 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 		return text(fmt.Sprintf("Left %s: its posts no longer reach you.", channelName(in.Name))), nil, nil
 	}
 	return nil, nil, fmt.Errorf("cannot %s: action must be create, list, find, join or leave", action)
+}
+
+// unknownMembers is what the answer to a create or join that named members
+// adds for those no instance is registered as: the mesh takes any valid
+// name as a member, so that an instance may be added before it comes,
+// but a mistyped one leaves the instance meant outside the channel while
+// the answer lists the typo among the members. It is "" when every one is
+// registered, and when the list cannot be had: the hint is a courtesy.
+func unknownMembers(ctx context.Context, p *election.Peer, members []string) string {
+	if len(members) == 0 {
+		return ""
+	}
+	all, err := p.List(ctx)
+	if err != nil {
+		return ""
+	}
+	known := make([]string, len(all))
+	for i, in := range all {
+		known[i] = in.Name
+	}
+	var s strings.Builder
+	for i, n := range members {
+		if slices.Contains(known, n) || slices.Contains(members[:i], n) {
+			continue
+		}
+		fmt.Fprintf(&s, " No instance is registered as %s", n)
+		if near := ipcmesh.NearNames(n, known, 3); len(near) > 0 {
+			fmt.Fprintf(&s, " (did you mean %s?)", strings.Join(near, " or "))
+		}
+		fmt.Fprintf(&s, ": it reads the channel once an instance registers that name.")
+	}
+	if s.Len() > 0 {
+		s.WriteString(" (list_instances shows every name; channels join with members adds the right one.)")
+	}
+	return s.String()
 }
 
 // writeChannel writes one channel on one line.

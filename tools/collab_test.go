@@ -396,3 +396,24 @@ func TestHistoryAndSendDescriptionsHold(t *testing.T) {
 	c.OK("channels", map[string]any{"action": "create", "name": "ops", "members": []any{"bob"}})
 	mcptest.Contains(t, "a post", c.OK("send", map[string]any{"to": "#ops", "content": "hi"}), "reaches its 1 other member")
 }
+
+// A member named at create or join whom no instance is registered as is
+// added all the same (an instance may be added before it comes), and the
+// answer says so, with the name likely meant: a typo does not read as
+// the instance meant having been added.
+func TestUnknownMemberIsNamed(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "robert")
+	c.OK("register", map[string]any{"name": "alice"})
+
+	got := c.OK("channels", map[string]any{"action": "create", "name": "dev", "private": true, "members": []any{"robrt", "robrt"}})
+	mcptest.Contains(t, "create with a mistyped member", got, "members: alice (you), robrt", "No instance is registered as robrt (did you mean robert?)")
+	if n := strings.Count(got, "No instance is registered as robrt"); n != 1 {
+		t.Errorf("create names robrt %d times, want once:\n%s", n, got)
+	}
+	got = c.OK("channels", map[string]any{"action": "join", "name": "dev", "members": []any{"robert", "newcomer"}})
+	mcptest.Contains(t, "join with a member yet to come", got, "Added robert, newcomer to #dev", "No instance is registered as newcomer:")
+	mcptest.NotContains(t, "join with a member yet to come", got, "registered as robert")
+	mcptest.NotContains(t, "create with registered members", c.OK("channels", map[string]any{"action": "create", "name": "ops", "members": []any{"robert"}}), "No instance")
+}
