@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -61,18 +62,18 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 	// has many: the list ends at maxText (lines), and what it leaves out
 	// are the instances seen longest ago, never this one.
 	all = slices.Clone(all)
-	slices.SortStableFunc(all, func(a, b ipcmesh.Instance) int {
+	rank := func(in ipcmesh.Instance) int {
 		switch {
-		case me != "" && (a.Name == me) != (b.Name == me) && a.Name == me:
-			return -1
-		case me != "" && (a.Name == me) != (b.Name == me):
+		case me != "" && in.Name == me:
+			return 0
+		case in.Online:
 			return 1
-		case a.Online != b.Online && a.Online:
-			return -1
-		case a.Online != b.Online:
-			return 1
-		case a.Online:
-			return 0 // by name, as the broker lists them
+		}
+		return 2
+	}
+	slices.SortStableFunc(all, func(a, b ipcmesh.Instance) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 || a.Online {
+			return c // the online ones by name, as the broker lists them
 		}
 		return b.LastSeen.Compare(a.LastSeen)
 	})
