@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // Access rules, in one place: a direct message is read by its sender and
@@ -106,11 +107,13 @@ func (b *Broker) visible(chans []ipcmesh.Channel, name string) []ipcmesh.Channel
 }
 
 // reader decides which messages one caller may read, looking each channel
-// up once.
+// up once, and its earlier names once.
 type reader struct {
-	b     *Broker
-	name  string
-	chans map[string]bool
+	b       *Broker
+	name    string
+	chans   map[string]bool
+	earlier []store.EarlierName
+	looked  bool // earlier is loaded: only once a message needs it
 }
 
 func (b *Broker) reader(name string) *reader {
@@ -119,7 +122,7 @@ func (b *Broker) reader(name string) *reader {
 
 func (r *reader) may(m ipcmesh.Message) (bool, error) {
 	if m.Channel == "" {
-		return r.name != "" && (m.From == r.name || m.To == r.name), nil
+		return r.owns(m)
 	}
 	ok, seen := r.chans[m.Channel]
 	if !seen {
@@ -131,6 +134,33 @@ func (r *reader) may(m ipcmesh.Message) (bool, error) {
 		r.chans[m.Channel] = ok
 	}
 	return ok, nil
+}
+
+// owns reports whether the direct message m is the caller's: sent or
+// received under its name, or under an earlier one before it was renamed
+// away. A rename must not take an instance's threads from it: an
+// instance that asked for a reply, then renamed, still waits on the
+// thread and replies in it.
+func (r *reader) owns(m ipcmesh.Message) (bool, error) {
+	if r.name == "" {
+		return false, nil
+	}
+	if m.From == r.name || m.To == r.name {
+		return true, nil
+	}
+	if !r.looked {
+		earlier, err := r.b.store.EarlierNames(r.name)
+		if err != nil {
+			return false, err
+		}
+		r.earlier, r.looked = earlier, true
+	}
+	for _, e := range r.earlier {
+		if (m.From == e.Name || m.To == e.Name) && !m.Time.After(e.Until) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // filter keeps the messages the caller may read.

@@ -62,12 +62,21 @@ func (b *Broker) search(c *conn, name string, body json.RawMessage) (any, error)
 	for _, ch := range q.Channels {
 		allowed[ch] = true
 	}
+	r := b.reader(name)
+	var ferr error
 	msgs = slices.DeleteFunc(msgs, func(m ipcmesh.Message) bool {
 		if m.Channel != "" {
 			return !allowed[m.Channel]
 		}
-		return q.Channel != "" || m.From != name && m.To != name
+		own, err := r.owns(m)
+		if err != nil {
+			ferr = err
+		}
+		return q.Channel != "" || !own
 	})
+	if ferr != nil {
+		return nil, ferr
+	}
 	if msgs == nil {
 		msgs = []ipcmesh.Message{}
 	}

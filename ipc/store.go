@@ -44,6 +44,7 @@ type Store interface {
 	Rename(ctx context.Context, old string, sess store.Session, requestID string) (store.RenameResult, error)
 	RenameDone(requestID string) (store.RenameResult, bool, error)
 	Resolve(name string) (string, error)
+	EarlierNames(name string) ([]store.EarlierName, error)
 	Instances() ([]ipcmesh.Instance, error)
 	Names() ([]string, error)
 	SetStatus(ctx context.Context, name, status string, description *string) error

@@ -245,6 +245,11 @@ func (s *Store) RenameDone(requestID string) (store.RenameResult, bool, error) {
 // Resolve returns the name mail for name reaches, past rename forwards.
 func (s *Store) Resolve(name string) (string, error) { return s.viewNow().Resolve(name) }
 
+// EarlierNames returns the names name was renamed from, and until when.
+func (s *Store) EarlierNames(name string) ([]store.EarlierName, error) {
+	return s.viewNow().EarlierNames(name)
+}
+
 // Instances returns every instance record.
 func (s *Store) Instances() ([]ipcmesh.Instance, error) { return s.viewNow().Instances() }
 

@@ -360,7 +360,8 @@ func (s *Store) BroadcastCopies(id string) (map[string]ipcmesh.Message, error) {
 }
 
 // Get returns a message and its whole body (read from its file when it is
-// large) if name sent or received it, read or not, or if it is a post of a
+// large) if name sent or received it, read or not (under an earlier name
+// too, before it was renamed away: readsAs), or if it is a post of a
 // public channel or of a private channel name is a member of. Anyone else
 // gets the same not_found as for an id that does not exist, so it learns
 // nothing.
@@ -375,7 +376,7 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 		rec    record
 		found  bool
 		seq    uint64
-		reader bool // name may read the channel the message was posted to
+		reader bool // name may read the message: its own, or a post of a channel it may read
 	)
 	err := s.viewInbox(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
@@ -386,8 +387,12 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 		var err error
 		rec, found, err = getRecord(t.messages(), key)
 		seq = seqOf(key)
-		if err != nil || !found || rec.Channel == "" {
+		if err != nil || !found || name == "" {
 			return err
+		}
+		if rec.Channel == "" {
+			reader = owns(readsAs(t, name), []byte(rec.From), []byte(rec.To), unixNano(rec.Time))
+			return nil
 		}
 		ch, ok, err := getChannel(t.channels(), rec.Channel)
 		if err != nil || !ok {
@@ -400,7 +405,7 @@ func (s *Store) Get(name, id string) (ipcmesh.Message, string, error) {
 	if err != nil {
 		return ipcmesh.Message{}, "", fmt.Errorf("get message %q: %w", id, err)
 	}
-	if !found || name == "" || (rec.From != name && rec.To != name && !reader) {
+	if !found || !reader {
 		return ipcmesh.Message{}, "", notFound
 	}
 	m := rec.message(seq, s.largeDir)

@@ -107,7 +107,7 @@ type Query struct {
 	Channel      string    // optional: only this channel's posts
 	Since, Until time.Time // optional, both inclusive
 	Limit        int       // <= 0: DefaultSearchLimit; at most MaxSearchLimit
-	Reader       string    // who searches: direct messages count only if Reader is From or To
+	Reader       string    // who searches: direct messages count only if they are Reader's (From or To, under an earlier name too: readsAs)
 	Channels     []string  // channels Reader may read (the broker decides); posts elsewhere never match
 }
 
@@ -116,6 +116,7 @@ type matcher struct {
 	q            Query
 	allowed      map[string]bool
 	from         []alias // the names q.From sent under; see senders
+	readers      []alias // the names whose direct messages q.Reader reads; see readsAs
 	since, until int64   // Unix nanoseconds; 0 for none
 }
 
@@ -129,7 +130,7 @@ func (m *matcher) permits(h *recordHead) bool {
 		if !m.allowed[string(h.channel)] {
 			return false
 		}
-	} else if m.q.Channel != "" || m.q.Reader == "" || (string(h.from) != m.q.Reader && string(h.to) != m.q.Reader) {
+	} else if m.q.Channel != "" || m.q.Reader == "" || !owns(m.readers, h.from, h.to, h.time) {
 		return false
 	}
 	if m.q.From != "" && !sentBy(m.from, h.from, h.time) {
@@ -199,6 +200,9 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		t := tablesOf(tx)
 		if q.From != "" {
 			m.from = senders(t, q.From, s.now())
+		}
+		if q.Reader != "" {
+			m.readers = readsAs(t, q.Reader)
 		}
 		wm := watermark(t.meta())
 		budget := searchBudget

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // maxSenderNames bounds the names one sender filter matches: real
@@ -47,6 +49,12 @@ func senders(t *tables, name string, now time.Time) []alias {
 	if current != name {
 		out = append(out, alias{name: current})
 	}
+	return withEarlier(t, out)
+}
+
+// withEarlier adds to out each earlier name of its names, up to the time
+// it was renamed away, and theirs, and so on.
+func withEarlier(t *tables, out []alias) []alias {
 	// Walk back through the renames into each name, each bounded by the
 	// time the walk reached it: a name's earlier names are those it had
 	// before then. A name reached again later than before is walked again,
@@ -100,4 +108,45 @@ func sentBy(as []alias, from []byte, time int64) bool {
 		}
 	}
 	return false
+}
+
+// readsAs returns the names whose direct messages name reads: its own,
+// whenever they were sent, and each of its earlier names up to the time
+// it was renamed away. A rename does not take an instance's own
+// conversations and threads away from it; a name someone else registers
+// after it was renamed away is not one of its earlier names, since the
+// mail it gets is newer than the rename.
+func readsAs(t *tables, name string) []alias {
+	return withEarlier(t, []alias{{name: name}})
+}
+
+// owns reports whether a direct message from from to to, sent at time
+// (Unix nanoseconds), is one of the reader's with names as (readsAs).
+func owns(as []alias, from, to []byte, time int64) bool {
+	return sentBy(as, from, time) || sentBy(as, to, time)
+}
+
+// EarlierName is a name an instance had before it was renamed, and until
+// when: the direct messages sent to or from Name up to Until are its own.
+type EarlierName struct {
+	Name  string
+	Until time.Time
+}
+
+// EarlierNames returns the names name was renamed from, each with the time
+// it was renamed away, and theirs, and so on: at most 31, the newest
+// renames first found. The broker lets an instance read the direct
+// messages of its earlier names sent up to those times, as its own.
+func (s *Store) EarlierNames(name string) ([]EarlierName, error) {
+	var out []EarlierName
+	err := s.view(func(tx *bolt.Tx) error {
+		for _, a := range readsAs(tablesOf(tx), name)[1:] {
+			out = append(out, EarlierName{Name: a.name, Until: time.Unix(0, a.until)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapFault("earlier names of "+name, err)
+	}
+	return out, nil
 }
