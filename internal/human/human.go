@@ -99,6 +99,18 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 	return Bound(t), nil
 }
 
+// pastDuration reports whether s is a whole number of hours, minutes or
+// seconds that time.ParseDuration refused: one too large for a Duration.
+func pastDuration(s string) bool {
+	n := strings.TrimRight(s, "hms")
+	switch s[len(n):] {
+	case "h", "m", "s":
+	default:
+		return false
+	}
+	return n != "" && strings.Trim(n, "0123456789") == ""
+}
+
 // Bound returns t, a bound of a window of messages that a person or a
 // client gave, as one every request can carry and that means what they
 // meant: in UTC, and within the Unix epoch and the last instant of year
@@ -127,6 +139,11 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
 			return now.AddDate(0, 0, -min(days, maxDays)), nil
 		}
+	}
+	if pastDuration(s) {
+		// Further back than a time.Duration reaches (some 292 years), as
+		// far as days go: the epoch, as for 1000000d.
+		return now.AddDate(0, 0, -maxDays), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil

@@ -68,10 +68,15 @@ func TestParseWhen(t *testing.T) {
 			t.Errorf("ParseWhen(%q) = %v, %v; want the epoch, %v", early, got, err, epoch)
 		}
 	}
+	for _, far := range []string{"99999999h", "9999999999m", "99999999999999999999s"} {
+		if got, err := ParseWhen(far, now); err != nil || !got.Equal(epoch) {
+			t.Errorf("ParseWhen(%q) = %v, %v; want the epoch, as 1000000d", far, got, err)
+		}
+	}
 	if got, _ := ParseWhen("20000d", now); !got.Equal(now.AddDate(0, 0, -20000)) {
 		t.Errorf("ParseWhen(20000d) = %v, want %v: 1971 is after the epoch", got, now.AddDate(0, 0, -20000))
 	}
-	for _, bad := range []string{"", "yesterday", "-5h", "7x"} {
+	for _, bad := range []string{"", "yesterday", "-5h", "7x", "h", "5hs", "1.5.5h"} {
 		if _, err := ParseWhen(bad, now); err == nil {
 			t.Errorf("ParseWhen(%q) succeeded", bad)
 		}
