@@ -92,7 +92,7 @@ func (s *Server) history(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return historyResult{Messages: nonNil(r.Messages), More: r.More, With: r.With}, nil
+	return historyResult{Messages: withoutPaths(nonNil(r.Messages)), More: r.More, With: r.With}, nil
 }
 
 func (s *Server) thread(c *call) (any, error) {
@@ -105,7 +105,7 @@ func (s *Server) thread(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return threadResult{Messages: nonNil(r.Messages), More: r.More}, nil
+	return threadResult{Messages: withoutPaths(nonNil(r.Messages)), More: r.More}, nil
 }
 
 func (s *Server) waitReply(c *call) (any, error) {
@@ -118,7 +118,7 @@ func (s *Server) waitReply(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return waitResult{Messages: nonNil(r.Messages), Done: r.Done, Last: r.Last}, nil
+	return waitResult{Messages: withoutPaths(nonNil(r.Messages)), Done: r.Done, Last: r.Last}, nil
 }
 
 func (s *Server) listShared(c *call) (any, error) {
@@ -158,5 +158,5 @@ func (s *Server) search(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ipc.SearchResult{Messages: nonNil(list)}, nil
+	return ipc.SearchResult{Messages: withoutPaths(nonNil(list))}, nil
 }

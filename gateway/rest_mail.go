@@ -125,7 +125,11 @@ func (s *Server) send(c *call) (any, error) {
 	}
 	// The answer is the broker's own JSON: writeJSON encodes it as it
 	// would the decoded ipc.SendResult.
-	return c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+	raw, err := c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+	if err != nil {
+		return nil, err
+	}
+	return sendWithoutPath(raw)
 }
 
 // idempotencyKey returns the request's Idempotency-Key header, "" when it
@@ -155,7 +159,7 @@ func (s *Server) check(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Messages = nonNil(r.Messages)
+	r.Messages = withoutPaths(nonNil(r.Messages))
 	return r, nil
 }
 
@@ -177,7 +181,12 @@ func (s *Server) ack(c *call) (any, error) {
 }
 
 func (s *Server) fetch(c *call) (any, error) {
-	return c.peer().Fetch(c.ctx, c.r.PathValue("id"))
+	r, err := c.peer().Fetch(c.ctx, c.r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	r.Message.Path = ""
+	return r, nil
 }
 
 func (s *Server) broadcast(c *call) (any, error) {

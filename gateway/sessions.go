@@ -404,6 +404,16 @@ func (sess *session) onEvent(ev ipc.Event) {
 		var buf bytes.Buffer
 		json.Compact(&buf, ev.Body) // valid: it decoded above
 		p := pushed{id: msg.ID, data: buf.Bytes()}
+		if msg.Path != "" {
+			// A large message: its file is on this machine (paths.go).
+			msg.Path = ""
+			data, err := json.Marshal(msg)
+			if err != nil {
+				sess.m.s.log.Warn("a pushed message cannot be encoded again", "name", sess.name, "err", err)
+				return
+			}
+			p.data = data
+		}
 		sess.m.mu.Lock()
 		defer sess.m.mu.Unlock()
 		if sess.lost != nil {
