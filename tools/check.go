@@ -43,7 +43,7 @@ func (c *core) addCheck() {
 		Name: "check",
 		Description: `Read the unread messages sent to this instance and posted to its channels, and mark them read. ` +
 			`Use for "check messages", "msgs?", "any messages?", "check my inbox". ` +
-			`Shows sender, #channel, time, type, id (for reply_to) and text (a large message: summary and file path). ` +
+			`Shows sender, #channel, time, type, id (for reply_to) and text (a large message: its summary, and where to read it whole). ` +
 			`To wait for mail, set wait_seconds instead of calling check repeatedly; with from, for that instance's next message.`,
 	}, c.check)
 }
