@@ -10,7 +10,7 @@ import (
 
 // An instance that asked for a reply and then renamed itself still reads
 // its thread, waits on it, replies in it, fetches and finds the messages
-// it sent and got under its old name. A name taken by another after the
+// it sent and got under its old name, and its conversation holds them. A name taken by another after the
 // rename gives the renamed instance nothing of the newcomer's mail, and a
 // third instance reads none of it.
 func TestRenamedInstanceReadsItsOwnMessages(t *testing.T) {
@@ -48,6 +48,24 @@ func testRenamedInstanceReadsItsOwnMessages(t *testing.T, kind storeKind) {
 	if answer.Thread != ask.ID {
 		t.Errorf("alicia's reply has thread %q, want %q", answer.Thread, ask.ID)
 	}
+	conv := []string{"main", "which branch?", "please review the parser"}
+	if h := alice.history(t, ipc.HistoryRequest{With: "bob"}); !slices.Equal(contents(h.Messages), conv) {
+		t.Errorf("alicia's conversation with bob = %v, want %v", contents(h.Messages), conv)
+	}
+	if h := bob.history(t, ipc.HistoryRequest{With: "alicia"}); !slices.Equal(contents(h.Messages), conv) {
+		t.Errorf("bob's conversation with alicia = %v, want %v", contents(h.Messages), conv)
+	}
+	h := alice.history(t, ipc.HistoryRequest{With: "bob", Limit: 2})
+	if !slices.Equal(contents(h.Messages), conv[:2]) || !h.More {
+		t.Fatalf("alicia's first page of 2 = %v (more %v)", contents(h.Messages), h.More)
+	}
+	h = alice.history(t, ipc.HistoryRequest{With: "bob", Limit: 2, Before: h.Messages[1].Seq})
+	if !slices.Equal(contents(h.Messages), conv[2:]) || h.More {
+		t.Errorf("alicia's second page = %v (more %v)", contents(h.Messages), h.More)
+	}
+	if h := carol.history(t, ipc.HistoryRequest{With: "bob"}); len(h.Messages) != 0 {
+		t.Errorf("carol's conversation with bob = %v", contents(h.Messages))
+	}
 	var w ipc.WaitReplyResult
 	alice.must(t, ipc.OpWaitReply, ipc.WaitReplyRequest{ID: ask.ID, After: got.Seq}, &w)
 	if !slices.Equal(contents(w.Messages), []string{"main"}) {
@@ -74,5 +92,8 @@ func testRenamedInstanceReadsItsOwnMessages(t *testing.T, kind storeKind) {
 	}
 	if h := alice.history(t, ipc.HistoryRequest{Thread: ask.ID}); len(h.Messages) != 3 {
 		t.Errorf("alicia's thread after the name was taken back = %v, want 3 messages", contents(h.Messages))
+	}
+	if h := alice.history(t, ipc.HistoryRequest{With: "bob"}); !slices.Equal(contents(h.Messages), conv) {
+		t.Errorf("alicia's conversation with bob once the name was taken back = %v, want %v", contents(h.Messages), conv)
 	}
 }

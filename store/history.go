@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -32,13 +34,20 @@ type Page struct {
 // next page is the one before the last seq returned. It reads the
 // conversation's index from the page's start (found by the time for
 // Until), so a page costs the same however long the history is.
+//
+// The conversation spans renames: it holds the messages between any
+// earlier names of a and of b (readsAs), each up to the time it was
+// renamed away, so that an instance that renamed itself keeps what it
+// discussed before.
 func (s *Store) Conversation(a, b string, p Page) ([]ipcmesh.Message, bool, error) {
 	for _, n := range []string{a, b} {
 		if err := ipcmesh.ValidateName(n); err != nil {
 			return nil, false, err
 		}
 	}
-	msgs, more, err := s.page(bucketConversations, convPrefix(a, b), p)
+	msgs, more, err := s.page(bucketConversations, p, func(t *tables) []indexList {
+		return conversationLists(readsAs(t, a), readsAs(t, b))
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("conversation of %s and %s: %w", a, b, err)
 	}
@@ -59,15 +68,65 @@ func (s *Store) ChannelHistory(name string, p Page) ([]ipcmesh.Message, bool, er
 	if !exists {
 		return nil, false, channelNotFound(name)
 	}
-	msgs, more, err := s.page(bucketChannelLog, chanPrefix(name), p)
+	msgs, more, err := s.page(bucketChannelLog, p, func(*tables) []indexList {
+		return []indexList{{prefix: chanPrefix(name)}}
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("history of #%s: %w", name, err)
 	}
 	return msgs, more, nil
 }
 
-// page reads one page of an index list newest first.
-func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, bool, error) {
+// indexList is one list of an index that a page reads: the entries under
+// prefix, of messages stored up to until (Unix nanoseconds; 0: whenever).
+type indexList struct {
+	prefix []byte
+	until  int64
+}
+
+// conversationLists returns the lists of the conversations between each
+// of as and each of bs, each bounded by the earlier of their times: a
+// message between two names is in the conversation of the instances that
+// held them when it was sent. Two pairs of the same names (each once the
+// other's) make one list, bounded by the later time. At most
+// maxSenderNames lists, the current names' first.
+func conversationLists(as, bs []alias) []indexList {
+	var out []indexList
+	for _, x := range as {
+		for _, y := range bs {
+			if x.name == y.name {
+				continue
+			}
+			l := indexList{prefix: convPrefix(x.name, y.name), until: minBound(x.until, y.until)}
+			if i := slices.IndexFunc(out, func(o indexList) bool { return bytes.Equal(o.prefix, l.prefix) }); i >= 0 {
+				out[i].until = maxBound(out[i].until, l.until)
+			} else if len(out) < maxSenderNames {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// minBound and maxBound compare two bounds in Unix nanoseconds, 0 being none
+// (later than any).
+func minBound(a, b int64) int64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
+}
+
+func maxBound(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return max(a, b)
+}
+
+// page reads one page of the index lists that lists returns, merged newest
+// first.
+func (s *Store) page(bucket string, p Page, lists func(*tables) []indexList) ([]ipcmesh.Message, bool, error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultHistoryLimit
@@ -96,10 +155,8 @@ func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, b
 				before = b
 			}
 		}
-		c := tx.Bucket([]byte(bucket)).Cursor()
-		k := lastBefore(c, prefix, before)
-		for ; k != nil && inList(k, prefix); k, _ = c.Prev() {
-			seq := tailSeq(k)
+		m := newMerge(tx.Bucket([]byte(bucket)), lists(tablesOf(tx)), before)
+		for l, seq := m.next(); l != nil; l, seq = m.next() {
 			rec, ok, err := getRecord(messages, seqKey(seq))
 			if err != nil {
 				return err
@@ -111,7 +168,7 @@ func (s *Store) page(bucket string, prefix []byte, p Page) ([]ipcmesh.Message, b
 			if since != 0 && t < since-int64(clockSlack) {
 				return nil // seqs follow the clock: nothing older matches
 			}
-			if since != 0 && t < since || until != 0 && t > until {
+			if since != 0 && t < since || until != 0 && t > until || l.until != 0 && t > l.until {
 				continue
 			}
 			if len(out) == limit {
@@ -280,4 +337,45 @@ func (s *Store) threadAfter(t *tables, thread string, after uint64, limit int, o
 		}
 	}
 	return out, nil
+}
+
+// merge reads index lists newest first, each from a seq below before: one
+// cursor a list, the highest seq of them next. The lists are distinct, so
+// no seq is in two of them.
+type merge struct {
+	lists []indexList
+	curs  []*bolt.Cursor
+	keys  [][]byte // each list's current entry; nil once it ended
+}
+
+func newMerge(b *bolt.Bucket, lists []indexList, before uint64) *merge {
+	m := &merge{lists: lists, curs: make([]*bolt.Cursor, len(lists)), keys: make([][]byte, len(lists))}
+	for i, l := range lists {
+		m.curs[i] = b.Cursor()
+		if k := lastBefore(m.curs[i], l.prefix, before); k != nil && inList(k, l.prefix) {
+			m.keys[i] = k
+		}
+	}
+	return m
+}
+
+// next returns the list of the newest entry not read yet and its seq, and
+// moves past it; nil once every list ended.
+func (m *merge) next() (*indexList, uint64) {
+	best := -1
+	for i, k := range m.keys {
+		if k != nil && (best < 0 || tailSeq(k) > tailSeq(m.keys[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, 0
+	}
+	seq := tailSeq(m.keys[best])
+	if k, _ := m.curs[best].Prev(); k != nil && inList(k, m.lists[best].prefix) {
+		m.keys[best] = k
+	} else {
+		m.keys[best] = nil
+	}
+	return &m.lists[best], seq
 }
