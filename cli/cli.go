@@ -107,7 +107,7 @@ func usagef(format string, args ...any) error {
 // and returns the exit status: 0 on success, 1 when the command failed, 2
 // when it was called wrongly. Errors are one line on stderr.
 func Main(e Env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && (len(args) == 1 || args[1] == "help") {
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" && (len(args) == 1 || args[1] == "help" || isHelp(args[1])) {
 		usage(e.Stdout)
 		return 0
 	}
@@ -122,6 +122,12 @@ func Main(e Env, args []string) int {
 		name, rest = args[1], []string{"--help"}
 	}
 	return Run(e, name, rest)
+}
+
+// isHelp reports whether arg asks for help as a flag does: "ipcmesh help
+// --help" asks for the help of help, which is the list of commands.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help"
 }
 
 // commandFirst moves flags typed before the command to after it:

@@ -45,7 +45,7 @@ func TestCommandHelp(t *testing.T) {
 		t.Error("asking for help started a broker")
 	}
 
-	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "help"}, {}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "help"}, {"help", "--help"}, {"help", "-h"}, {}} {
 		r := m.run(args...)
 		if r.code != 0 {
 			t.Fatalf("ipcmesh %v: %s", args, r)
