@@ -58,6 +58,24 @@ func TestCommandHelp(t *testing.T) {
 	}
 }
 
+// compact and restore work while assistants run: a broker serving the
+// folder is stopped and the next one does the work before it serves
+// (TestCompactWhileAnAssistantRuns, TestRestoreWhileAnAssistantRuns). Their
+// help must say so, not send the user off to stop every assistant first.
+func TestHelpOfHandedOverCommands(t *testing.T) {
+	m := newMesh(t)
+	list := m.run("help").stdout
+	for _, cmd := range []string{"compact", "restore"} {
+		_, row, _ := strings.Cut(list, "\n  "+cmd+" ")
+		row, _, _ = strings.Cut(row, "\n")
+		for what, text := range map[string]string{"ipcmesh help": row, "ipcmesh " + cmd + " --help": m.run(cmd, "--help").stdout} {
+			if !strings.Contains(text, "while a broker serves the folder") || strings.Contains(text, "every ipcmesh process") {
+				t.Errorf("%s does not say that a broker serving the folder hands %s over:\n%s", what, cmd, text)
+			}
+		}
+	}
+}
+
 // The standalone programs are the commands under other names, help
 // included, and their help names the program that was run.
 func TestStandaloneHelp(t *testing.T) {
