@@ -85,7 +85,14 @@ func readAtMost(r io.Reader, limit int) (b []byte, over bool, err error) {
 }
 
 // identity is the --as flag shared by the commands that act as a name.
-type identity struct{ as string }
+type identity struct {
+	as string
+	// sessionOnly makes actAs act only as a name this data folder holds a
+	// session for, never claim one: unregister ends a session, and a
+	// name registered on the spot to be unregistered at once is a typo
+	// made into a new instance, with the command saying it freed a name.
+	sessionOnly bool
+}
 
 func (id *identity) register(fs *flag.FlagSet) {
 	fs.StringVar(&id.as, "as", "", "act as `NAME` (default: IPC_NAME, else the name registered last here)")
@@ -125,8 +132,12 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	if err == nil || name == "" {
 		return s, err
 	}
-	switch ipcmesh.CodeOf(err) {
-	case ipcmesh.CodeNotRegistered, ipcmesh.CodeUnauthorized:
+	switch code := ipcmesh.CodeOf(err); {
+	case id.sessionOnly && code == ipcmesh.CodeNotRegistered:
+		return s, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+			"%s %s: this data folder holds no session for the name %q, so there is none to end; nothing was done (ipcmesh list shows the names; a name is unregistered from the data folder that registered it)",
+			how, name, name)
+	case code == ipcmesh.CodeNotRegistered, code == ipcmesh.CodeUnauthorized:
 		s, err = p.Claim(ctx, name)
 	}
 	var re *ipcmesh.Error

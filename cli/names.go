@@ -88,7 +88,9 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 }
 
 func runUnregister(ctx context.Context, e Env, args []string) (err error) {
-	p, _, err := asName("unregister").open(ctx, e, args, noName("unregister", "unregister"))
+	c := asName("unregister")
+	c.id.sessionOnly = true
+	p, _, err := c.open(ctx, e, args, noName("unregister", "unregister"))
 	if err != nil {
 		return err
 	}

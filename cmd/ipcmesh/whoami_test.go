@@ -105,3 +105,33 @@ func TestActingAsARenamedName(t *testing.T) {
 	wantIn(t, "register old", out, "registered as old", "old had been renamed to new: mail to old reaches old again, no longer new")
 	wantIn(t, "mail to old after register", m.mustRun("send", "--as", "bob", "old", "back?").stdout, "stored for old")
 }
+
+// unregister ends a session this data folder holds. A name it holds none
+// for, a typo above all, is refused, and not registered on the spot to be
+// unregistered at once: that made the typo an instance list shows from
+// then on, and exited 0 saying it freed a name while the one meant stayed
+// registered.
+func TestUnregisterOfANameWithoutASession(t *testing.T) {
+	m := newMesh(t)
+	m.mustRun("register", "builder")
+	for _, c := range []struct {
+		how  string // how the name was chosen, as the error names it
+		m    *mesh
+		args []string
+	}{
+		{"--as buidler", m, []string{"unregister", "--as", "buidler"}},
+		{"IPC_NAME buidler", m.withEnv("IPC_NAME=buidler"), []string{"unregister"}},
+	} {
+		msg := c.m.mustFail(c.args...)
+		wantIn(t, "unregister with "+c.how, msg, c.how+": ", `no session for the name "buidler"`, "nothing was done", "ipcmesh list")
+	}
+	var list []ipcmesh.Instance
+	m.mustJSON(&list, "list", "--json")
+	if len(list) != 1 || list[0].Name != "builder" {
+		t.Errorf("after unregistering a name never registered, list shows %+v; want builder alone", list)
+	}
+
+	// The session ended, a second unregister has none to end.
+	wantIn(t, "unregister builder", m.mustRun("unregister", "--as", "builder").stdout, "unregistered builder")
+	wantIn(t, "unregister builder again", m.mustFail("unregister", "--as", "builder"), `no session for the name "builder"`)
+}
