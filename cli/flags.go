@@ -34,7 +34,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // their end, came after the "--": text as it is, so that a "-" there is
 // the word "-", never stdin.
 func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, err error) {
-	explainDurations(fs)
+	explainValues(fs)
 	args, after, err := splitFlags(fs, args)
 	if err != nil {
 		return nil, 0, err
@@ -104,20 +104,49 @@ type helpRequest struct{ fs *flag.FlagSet }
 func (h *helpRequest) Error() string        { return flag.ErrHelp.Error() }
 func (h *helpRequest) Is(target error) bool { return target == flag.ErrHelp }
 
-// explainDurations makes the duration flags of fs say what they take when
-// given something else: the flag package's own word is "parse error", which
-// leaves "--wait 5" a riddle.
-func explainDurations(fs *flag.FlagSet) {
+// explainValues makes the duration and number flags of fs say what they
+// take when given something else: the flag package's own word is "parse
+// error", which leaves "--wait 5" or "--limit ten" a riddle.
+func explainValues(fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
-		if _, done := f.Value.(*durationFlag); done {
+		switch f.Value.(type) {
+		case *durationFlag, *numberFlag:
 			return
 		}
-		if g, ok := f.Value.(flag.Getter); ok {
-			if _, ok := g.Get().(time.Duration); ok {
-				f.Value = &durationFlag{Getter: g, name: f.Name}
-			}
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		switch g.Get().(type) {
+		case time.Duration:
+			f.Value = &durationFlag{Getter: g, name: f.Name}
+		case int, int64:
+			f.Value = &numberFlag{Getter: g, takes: fmt.Sprintf("--%s takes a whole number", f.Name)}
+		case uint, uint64:
+			f.Value = &numberFlag{Getter: g, takes: fmt.Sprintf("--%s takes a whole number, 0 or more", f.Name)}
 		}
 	})
+}
+
+// numberFlag is a whole-number flag whose error says so.
+type numberFlag struct {
+	flag.Getter
+	takes string
+}
+
+func (n *numberFlag) Set(s string) error {
+	if err := n.Getter.Set(s); err != nil {
+		return errors.New(n.takes)
+	}
+	return nil
+}
+
+// String is safe on the zero numberFlag, as durationFlag's is.
+func (n *numberFlag) String() string {
+	if n.Getter == nil {
+		return "0"
+	}
+	return n.Getter.String()
 }
 
 // durationFlag is a duration flag whose error names the form it takes.

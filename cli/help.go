@@ -52,8 +52,11 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		value, usage := flag.UnquoteUsage(f)
 		if value == "value" {
 			value = "" // a flag of its own type, such as a duration made to explain itself
-			if _, ok := f.Value.(*durationFlag); ok {
+			switch f.Value.(type) {
+			case *durationFlag:
 				value = "DURATION"
+			case *numberFlag:
+				value = "N"
 			}
 		}
 		r := row{flag: "--" + f.Name, usage: usage}

@@ -45,6 +45,26 @@ func TestDurationFlagSaysItsForm(t *testing.T) {
 	}
 }
 
+// A number flag given something else says what it takes, as a duration
+// flag does, rather than the flag package's "parse error".
+func TestNumberFlagSaysItsForm(t *testing.T) {
+	m := newMesh(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--limit", "ten"}, "--limit takes a whole number"},
+		{[]string{"search", "word", "--limit", "1.5"}, "--limit takes a whole number"},
+		{[]string{"history", "--with", "bob", "--before", "-1"}, "--before takes a whole number, 0 or more"},
+		{[]string{"cluster", "--nodes", "three"}, "--nodes takes a whole number"},
+	} {
+		r := m.run(tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "parse error") {
+			t.Errorf("ipcmesh %s: want exit 2 saying %q, got %s", strings.Join(tc.args, " "), tc.want, r)
+		}
+	}
+}
+
 // A count or a wait out of range is refused before anything is sent, with
 // the flag and the value given named, and nothing said of the flags that
 // were right (the usage line after the error names every flag).
