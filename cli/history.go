@@ -48,7 +48,9 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("history needs one of --with NAME, --channel C or --thread ID")
 		case *wait < 0:
 			return checkWait(*wait)
-		case *limit < 0 || *limit > store.MaxHistoryLimit:
+		case *limit < 0 || *limit > store.MaxHistoryLimit || *limit == 0 && isSet(c.FlagSet, "limit"):
+			// 0 is the flag left out; typed, it would print the
+			// default number of messages after all.
 			def := store.DefaultHistoryLimit
 			if *thread != "" {
 				def = store.MaxHistoryLimit

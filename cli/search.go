@@ -27,7 +27,9 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 		if len(pos) == 0 && req.From == "" && req.Channel == "" && *since == "" && *until == "" {
 			return usagef("search needs words to look for, or a filter (--from, --channel, --since, --until)")
 		}
-		if req.Limit < 0 || req.Limit > store.MaxSearchLimit {
+		// 0 is the flag left out; typed, it would print the default
+		// number of messages after all.
+		if req.Limit < 0 || req.Limit > store.MaxSearchLimit || req.Limit == 0 && isSet(c.FlagSet, "limit") {
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", req.Limit, store.MaxSearchLimit, store.DefaultSearchLimit)
 		}
 		req.Query = strings.Join(pos, " ")

@@ -79,6 +79,10 @@ func TestOutOfRangeFlagNamed(t *testing.T) {
 		{[]string{"history", "--with", "bob", "--limit", "-1"}, "--limit -1: want 1 to 200", "--wait"},
 		{[]string{"history", "--thread", "x", "--wait", "-1s"}, "--wait -1s", "--limit"},
 		{[]string{"search", "--limit", "-5", "word"}, "--limit -5: want 1 to 100", "register"},
+		// 0 as check has it, rather than the default number of messages.
+		{[]string{"history", "--with", "bob", "--limit", "0"}, "--limit 0: want 1 to 200", "--wait"},
+		{[]string{"history", "--thread", "x", "--limit", "0"}, "--limit 0: want 1 to 200, or leave it out for 200", "--wait"},
+		{[]string{"search", "word", "--limit", "0"}, "--limit 0: want 1 to 100", "register"},
 		// Over the most, rather than fewer than asked for without a word.
 		{[]string{"check", "--limit", "5000"}, "--limit 5000: want 1 to 1000", "--wait"},
 		{[]string{"history", "--with", "bob", "--limit", "500"}, "--limit 500: want 1 to 200", "--wait"},
