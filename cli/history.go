@@ -44,8 +44,10 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		switch {
 		case len(pos) > 0:
 			return usagef("history takes no arguments: use --with NAME, --channel C or --thread ID")
-		case set != 1:
+		case set == 0:
 			return usagef("history needs one of --with NAME, --channel C or --thread ID")
+		case set > 1:
+			return usagef("history shows one conversation, channel or thread at a time: give only one of --with, --channel and --thread")
 		case *wait < 0:
 			return checkWait(*wait)
 		case *limit < 0 || *limit > store.MaxHistoryLimit || *limit == 0 && isSet(c.FlagSet, "limit"):

@@ -83,6 +83,9 @@ func TestOutOfRangeFlagNamed(t *testing.T) {
 		{[]string{"history", "--with", "bob", "--limit", "0"}, "--limit 0: want 1 to 200", "--wait"},
 		{[]string{"history", "--thread", "x", "--limit", "0"}, "--limit 0: want 1 to 200, or leave it out for 200", "--wait"},
 		{[]string{"search", "word", "--limit", "0"}, "--limit 0: want 1 to 100", "register"},
+		// Two of what history shows one of: the error says there is one
+		// too many, not one missing.
+		{[]string{"history", "--with", "bob", "--channel", "ops"}, "give only one of --with, --channel and --thread", "needs"},
 		// Over the most, rather than fewer than asked for without a word.
 		{[]string{"check", "--limit", "5000"}, "--limit 5000: want 1 to 1000", "--wait"},
 		{[]string{"history", "--with", "bob", "--limit", "500"}, "--limit 500: want 1 to 200", "--wait"},
