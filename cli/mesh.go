@@ -87,11 +87,13 @@ func readAtMost(r io.Reader, limit int) (b []byte, over bool, err error) {
 // identity is the --as flag shared by the commands that act as a name.
 type identity struct {
 	as string
-	// sessionOnly makes actAs act only as a name this data folder holds a
-	// session for, never claim one: unregister ends a session, and a
-	// name registered on the spot to be unregistered at once is a typo
-	// made into a new instance, with the command saying it freed a name.
-	sessionOnly bool
+	// sessionOnly, when set, makes actAs act only as a name this data
+	// folder holds a session for, never claim one; it is what the command
+	// does to the name (unregister, rename), for the error. A name
+	// registered on the spot to be unregistered or renamed at once is a
+	// typo made into an instance, the command saying it freed or renamed
+	// a name while the one meant stayed as it was.
+	sessionOnly string
 }
 
 func (id *identity) register(fs *flag.FlagSet) {
@@ -133,10 +135,10 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 		return s, err
 	}
 	switch code := ipcmesh.CodeOf(err); {
-	case id.sessionOnly && code == ipcmesh.CodeNotRegistered:
+	case id.sessionOnly != "" && code == ipcmesh.CodeNotRegistered:
 		return s, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
-			"%s %s: this data folder holds no session for the name %q, so there is none to end; nothing was done (ipcmesh list shows the names; a name is unregistered from the data folder that registered it)",
-			how, name, name)
+			"%s %s: this data folder holds no session for the name %q, so it cannot %s it; nothing was done (ipcmesh list shows the registered names; only the data folder that registered a name can %s it)",
+			how, name, name, id.sessionOnly, id.sessionOnly)
 	case code == ipcmesh.CodeNotRegistered, code == ipcmesh.CodeUnauthorized:
 		s, err = p.Claim(ctx, name)
 	}

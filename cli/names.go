@@ -54,7 +54,9 @@ func describeDefault(name, before, env string) string {
 }
 
 func runRename(ctx context.Context, e Env, args []string) (err error) {
-	p, pos, err := asName("rename").open(ctx, e, args, argCount(1, 1, "rename needs the new name"))
+	c := asName("rename")
+	c.id.sessionOnly = "rename"
+	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "rename needs the new name"))
 	if err != nil {
 		return err
 	}
@@ -89,7 +91,7 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 
 func runUnregister(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("unregister")
-	c.id.sessionOnly = true
+	c.id.sessionOnly = "unregister"
 	p, _, err := c.open(ctx, e, args, noName("unregister", "unregister"))
 	if err != nil {
 		return err

@@ -106,12 +106,12 @@ func TestActingAsARenamedName(t *testing.T) {
 	wantIn(t, "mail to old after register", m.mustRun("send", "--as", "bob", "old", "back?").stdout, "stored for old")
 }
 
-// unregister ends a session this data folder holds. A name it holds none
-// for, a typo above all, is refused, and not registered on the spot to be
-// unregistered at once: that made the typo an instance list shows from
-// then on, and exited 0 saying it freed a name while the one meant stayed
-// registered.
-func TestUnregisterOfANameWithoutASession(t *testing.T) {
+// unregister and rename act on a session this data folder holds. A name
+// it holds none for, a typo above all, is refused, and not registered on
+// the spot to be unregistered or renamed at once: that made the typo an
+// instance list shows from then on, and exited 0 saying it freed or
+// renamed a name while the one meant stayed as it was.
+func TestUnregisterOrRenameOfANameWithoutASession(t *testing.T) {
 	m := newMesh(t)
 	m.mustRun("register", "builder")
 	for _, c := range []struct {
@@ -121,14 +121,16 @@ func TestUnregisterOfANameWithoutASession(t *testing.T) {
 	}{
 		{"--as buidler", m, []string{"unregister", "--as", "buidler"}},
 		{"IPC_NAME buidler", m.withEnv("IPC_NAME=buidler"), []string{"unregister"}},
+		{"--as buidler", m, []string{"rename", "--as", "buidler", "builder2"}},
+		{"IPC_NAME buidler", m.withEnv("IPC_NAME=buidler"), []string{"rename", "builder2"}},
 	} {
 		msg := c.m.mustFail(c.args...)
-		wantIn(t, "unregister with "+c.how, msg, c.how+": ", `no session for the name "buidler"`, "nothing was done", "ipcmesh list")
+		wantIn(t, c.args[0]+" with "+c.how, msg, c.how+": ", `no session for the name "buidler"`, "cannot "+c.args[0]+" it", "nothing was done", "ipcmesh list")
 	}
 	var list []ipcmesh.Instance
 	m.mustJSON(&list, "list", "--json")
 	if len(list) != 1 || list[0].Name != "builder" {
-		t.Errorf("after unregistering a name never registered, list shows %+v; want builder alone", list)
+		t.Errorf("after unregistering and renaming a name never registered, list shows %+v; want builder alone", list)
 	}
 
 	// The session ended, a second unregister has none to end.
