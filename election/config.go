@@ -223,22 +223,33 @@ type setting struct {
 // What the kinds of setting take.
 const (
 	takesCount    = "a whole number above 0"
+	takesSize     = "a whole number of bytes from 1 to 1073741824 (1 GiB)"
 	takesRate     = "a number of requests per second above 0"
 	takesDuration = "a duration such as 24h or 90m"
+	// A session is renewed four times in its life: one of a nanosecond
+	// would be renewed every 0 ns, which no ticker takes.
+	takesLifetime = "a duration of 1s or more, such as 24h"
 )
+
+// maxSize bounds the settings of a size in bytes. A message or a frame is
+// held in memory whole, and the checks that compare them (a frame 64 KiB
+// larger than a message, a body one byte past the limit) must not wrap
+// around: 9223372036854775807 passed them and then refused every message
+// as empty.
+const maxSize = 1 << 30
 
 // numericSettings are the settings of cfg that take a number, in the order
 // they are read: the first bad one is the one an error names.
 func numericSettings(cfg *Config) []setting {
 	return []setting{
-		{"IPC_LARGE_MESSAGE_BYTES", above0(&cfg.Store.LargeMessageBytes, strconv.Atoi), takesCount},
-		{"IPC_MAX_MESSAGE_BYTES", above0(&cfg.Store.MaxMessageBytes, strconv.Atoi), takesCount},
+		{"IPC_LARGE_MESSAGE_BYTES", between(&cfg.Store.LargeMessageBytes, strconv.Atoi, 1, maxSize), takesSize},
+		{"IPC_MAX_MESSAGE_BYTES", between(&cfg.Store.MaxMessageBytes, strconv.Atoi, 1, maxSize), takesSize},
 		{"IPC_INBOX_CAP", above0(&cfg.Store.InboxCap, strconv.Atoi), takesCount},
-		{"IPC_MAX_FRAME_BYTES", above0(&cfg.Limits.MaxFrame, strconv.Atoi), takesCount},
+		{"IPC_MAX_FRAME_BYTES", between(&cfg.Limits.MaxFrame, strconv.Atoi, 1, maxSize), takesSize},
 		{"IPC_RATE_BURST", above0(&cfg.Limits.OpsBurst, strconv.Atoi), takesCount},
 		{"IPC_RATE_LIMIT", above0(&cfg.Limits.OpsPerSecond, parseFloat), takesRate},
 		{"IPC_REGISTER_RATE", above0(&cfg.Limits.RegisterPerSecond, parseFloat), takesRate},
-		{"IPC_SESSION_TTL", above0(&cfg.SessionTTL, time.ParseDuration), takesDuration},
+		{"IPC_SESSION_TTL", between(&cfg.SessionTTL, time.ParseDuration, time.Second, math.MaxInt64), takesLifetime},
 		{"IPC_HISTORY_RETENTION", above0(&cfg.Store.HistoryRetention, time.ParseDuration), takesDuration},
 		{"IPC_BROKER_IDLE", above0(&cfg.BrokerIdle, time.ParseDuration), takesDuration},
 	}
@@ -250,6 +261,18 @@ func above0[T int | float64 | time.Duration](dst *T, parse func(string) (T, erro
 	return func(s string) bool {
 		v, err := parse(s)
 		if err != nil || v <= 0 {
+			return false
+		}
+		*dst = v
+		return true
+	}
+}
+
+// between is above0 for a setting that takes values from lo to hi.
+func between[T int | time.Duration](dst *T, parse func(string) (T, error), lo, hi T) func(string) bool {
+	return func(s string) bool {
+		v, err := parse(s)
+		if err != nil || v < lo || v > hi {
 			return false
 		}
 		*dst = v
