@@ -61,13 +61,26 @@ func checkBackupDest(dir, dst string) error {
 	}
 	rel, err := filepath.Rel(resolved(data), resolved(filepath.Dir(abs)))
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return nil
+		return folderExists(dst, filepath.Dir(abs))
 	}
-	if rel == "backups" || strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
-		return nil
+	if rel == "backups" {
+		return nil // the broker makes it
+	}
+	if strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
+		return folderExists(dst, filepath.Dir(abs))
 	}
 	return fmt.Errorf("backup to %s: that is inside the data folder %s, whose files the broker is using (a copy put in place of its database would lose every message stored after it): write the backup outside the data folder, or into %s",
 		dst, data, filepath.Join(data, "backups"))
+}
+
+// folderExists refuses a backup to dst whose folder dir does not exist,
+// before the broker writes a copy of the whole store: the move would fail
+// after it, with "no such file or directory" naming no folder.
+func folderExists(dst, dir string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("backup to %s: there is no folder %s to write it in: make the folder first, or give a file in one that exists", dst, dir)
+	}
+	return nil
 }
 
 // resolved is path with its links followed, or path as it is when that

@@ -133,7 +133,9 @@ func TestFailedBackupLeavesNoCopy(t *testing.T) {
 // A backup asked for in place of a file of the data folder is refused
 // before anything is written: moved over the database the broker is
 // using, it took its place, and every message acked after it was lost
-// once the broker stopped. Its backups/ folder is the place for one.
+// once the broker stopped. Its backups/ folder is the place for one. A
+// backup into a folder that does not exist is refused before as well,
+// naming the folder.
 func TestBackupRefusesTheDataFolder(t *testing.T) {
 	t.Parallel()
 	m := newMesh(t)
@@ -148,6 +150,11 @@ func TestBackupRefusesTheDataFolder(t *testing.T) {
 	} {
 		wantIn(t, "backup to "+dst, m.mustFail("backup", dst), dst, "inside the data folder", "backups")
 	}
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("a refused backup left %d files in backups/", len(left))
+	}
+	missing := filepath.Join(t.TempDir(), "no-such-folder")
+	wantIn(t, "backup into a folder that does not exist", m.mustFail("backup", filepath.Join(missing, "mesh.backup")), "no folder", missing, "make the folder first")
 	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
 		t.Errorf("a refused backup left %d files in backups/", len(left))
 	}
