@@ -136,7 +136,7 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 	if name == "" {
 		if name, err = p.keyring.Current(); err != nil {
 			return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
-				"no name has been registered from the data folder %s: register one first (ipcmesh register NAME) or pick one with --as NAME or IPC_NAME", p.cfg.DataDir)
+				"the data folder %s has no default name (none was registered from it, or the one registered last was unregistered): register one (ipcmesh register NAME) or pick one with --as NAME or IPC_NAME", p.cfg.DataDir)
 		}
 	}
 	if err := ipcmesh.ValidateName(name); err != nil {

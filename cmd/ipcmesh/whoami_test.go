@@ -136,4 +136,6 @@ func TestUnregisterOrRenameOfANameWithoutASession(t *testing.T) {
 	// The session ended, a second unregister has none to end.
 	wantIn(t, "unregister builder", m.mustRun("unregister", "--as", "builder").stdout, "unregistered builder")
 	wantIn(t, "unregister builder again", m.mustFail("unregister", "--as", "builder"), `no session for the name "builder"`)
+	// builder was the default name: the folder has none now, and says why.
+	wantIn(t, "check with no default name", m.mustFail("check"), "has no default name", "was unregistered", "ipcmesh register NAME")
 }
