@@ -300,20 +300,50 @@ func readHookEvent(r io.Reader) string {
 			return ""
 		}
 	}
-	got := make(chan []byte, 1)
+	got := make(chan string, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(r, 1<<20))
-		got <- b
+		got <- hookEventName(r)
+		// The rest is read too, and dropped, so that the client's write
+		// of it does not fail on a pipe nobody reads.
+		io.Copy(io.Discard, r)
 	}()
-	var in struct {
-		Event string `json:"hook_event_name"`
-	}
 	select {
-	case b := <-got:
-		json.Unmarshal(b, &in)
+	case event := <-got:
+		return event
 	case <-time.After(time.Second):
+		return ""
 	}
-	return in.Event
+}
+
+// hookEventName decodes the object r holds only as far as its member
+// hook_event_name. The input also carries the tool call's input and
+// output, which can be megabytes: reading the whole of it first, and
+// giving up past a size, lost the event of a large tool call, and the
+// context then given for the prompt event was refused by Claude Code as
+// output for the wrong event.
+func hookEventName(r io.Reader) string {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if tok == "hook_event_name" {
+			var event string
+			if err := dec.Decode(&event); err != nil {
+				return ""
+			}
+			return event
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // mailNotice tells an assistant what is waiting, without marking it read.

@@ -279,6 +279,35 @@ func TestHookCheckFormats(t *testing.T) {
 	}
 }
 
+// A tool call's input and output come on the hook's stdin too, and can be
+// megabytes (a Write of a large file, a long command's output): the event
+// named before them must still be the one the output is for, as Claude
+// Code refuses context given for another event than the one it ran.
+func TestHookCheckKnowsTheEventOfAHugeInput(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("builder")
+	reviewer := m.peer("reviewer")
+	m.send(reviewer, "builder", "hello there")
+
+	big := strings.Repeat("x", 3<<20)
+	cases := []struct{ format, stdin, want string }{
+		{"claude", `{"session_id":"s","transcript_path":"/t","cwd":"/","hook_event_name":"PostToolUse","tool_name":"Write","tool_input":{"file_path":"/f","content":"` + big + `"},"tool_response":{"success":true}}`, "PostToolUse"},
+		{"gemini", `{"session_id":"s","cwd":"/","hook_event_name":"AfterTool","tool_name":"read_file","tool_response":{"llmContent":"` + big + `"}}`, "AfterTool"},
+		// The event after the bulk: found all the same.
+		{"claude", `{"tool_response":{"stdout":"` + big + `","list":[1,{"a":[]}]},"hook_event_name":"PostToolUseFailure"}`, "PostToolUseFailure"},
+	}
+	for _, c := range cases {
+		m.setAutoCheck("builder", autocheck.Setting{IntervalMinutes: 1})
+		r := m.run(c.stdin, "hook", "check", "--as", "builder", "--format", c.format)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", c.want, r.code, r.stderr)
+		}
+		if out := contextOutput(t, r.stdout); out.Event != c.want || !strings.Contains(out.Context, "hello there") {
+			t.Errorf("%s input of %d bytes: hookEventName %q, want %q", c.format, len(c.stdin), out.Event, c.want)
+		}
+	}
+}
+
 func TestHookCheckIdentity(t *testing.T) {
 	m := newHookMesh(t)
 	reviewer := m.peer("reviewer")
