@@ -20,6 +20,8 @@ import (
 // `gemini mcp add -s user|project` write these files):
 //
 //	claude    user: ~/.claude.json "mcpServers"; hooks in ~/.claude/settings.json
+//	          ($CLAUDE_CONFIG_DIR/.claude.json and $CLAUDE_CONFIG_DIR/settings.json
+//	          when CLAUDE_CONFIG_DIR is set)
 //	          project: ./.mcp.json "mcpServers"; hooks in ./.claude/settings.json
 //	gemini    user: ~/.gemini/settings.json; project: ./.gemini/settings.json;
 //	          "mcpServers" and "hooks" in the same file
@@ -68,7 +70,7 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env, goos: runtime.GOOS}
+	in := installer{exe: exe, name: *name, hooks: !*noHooks, env: env, goos: runtime.GOOS, getenv: e.Getenv}
 	w := &errWriter{w: e.Stdout}
 	changed, err := in.apply(w, client, *scope, *dryRun)
 	if err != nil {
@@ -142,6 +144,11 @@ func (in installer) apply(w io.Writer, client, scope string, dryRun bool) (int, 
 	if err != nil {
 		return 0, err
 	}
+	if scope == "user" {
+		if dir, name := in.clientHome(client); name != "" {
+			fmt.Fprintf(w, "%s is set: %s keeps its user settings in %s.\n", name, clientTitle[client], dir)
+		}
+	}
 	return runEdits(w, edits, dryRun, !in.remove)
 }
 
@@ -187,6 +194,35 @@ type installer struct {
 	env    []envVar // the mesh settings of install's environment
 	remove bool     // uninstall: take ipcmesh's entries out
 	goos   string   // the system the hooks run on: runtime.GOOS
+	// getenv reads the environment the command runs in, for the
+	// variables that move a client's user settings.
+	getenv func(string) string
+}
+
+// clientHome returns the folder a variable of the environment moves
+// client's user settings to, and that variable's name; "" when none is
+// set. The client is taken to run with the environment install runs in,
+// as `claude mcp add -s user` and `gemini mcp add -s user` do.
+func (in installer) clientHome(client string) (dir, name string) {
+	if in.getenv == nil {
+		return "", ""
+	}
+	switch client {
+	case "claude":
+		name = "CLAUDE_CONFIG_DIR"
+	default:
+		return "", ""
+	}
+	dir = in.getenv(name)
+	if dir == "" {
+		return "", ""
+	}
+	// The client takes a relative one from the folder it starts in: this
+	// one, as far as install can tell.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return dir, name
 }
 
 // plan lists the files of client's config at scope (base is the home or
@@ -213,13 +249,18 @@ func (in *installer) plan(client, scope, base string) ([]configEdit, error) {
 	switch client {
 	case "claude":
 		mcpFile := filepath.Join(base, ".claude.json")
+		settings := filepath.Join(base, ".claude", "settings.json")
 		if scope == "project" {
 			mcpFile = filepath.Join(base, ".mcp.json")
+		} else if dir, _ := in.clientHome(client); dir != "" {
+			// Claude Code moves both there, and reads none of the two in
+			// the home folder.
+			mcpFile, settings = filepath.Join(dir, ".claude.json"), filepath.Join(dir, "settings.json")
 		}
 		edits := []configEdit{{path: mcpFile, shared: shared, merge: server}}
 		if in.hooks {
 			edits = append(edits, configEdit{
-				path: filepath.Join(base, ".claude", "settings.json"), shared: shared,
+				path: settings, shared: shared,
 				merge: hooks(func() []hookSpec { return in.claudeHooks() }),
 			})
 		}

@@ -19,7 +19,7 @@ func runUninstall(ctx context.Context, e Env, args []string) error {
 	}
 	// This binary's path lets its own hooks be found under any file name;
 	// without it, hooks run by a binary called ipcmesh still are.
-	in := installer{hooks: true, remove: true}
+	in := installer{hooks: true, remove: true, getenv: e.Getenv}
 	if exe := e.Self; exe != "" {
 		if abs, err := filepath.Abs(exe); err == nil {
 			in.exe = abs

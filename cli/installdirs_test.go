@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runWith runs a command in-process, as the program testExe, with the
+// environment vars (NAME=value) and nothing else.
+func runWith(t *testing.T, vars []string, name string, args ...string) hookResult {
+	t.Helper()
+	env := map[string]string{}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	var out, errb lockedBuffer
+	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Self: testExe(t)}
+	code := Run(e, name, args)
+	return hookResult{code, out.String(), errb.String()}
+}
+
+// mustExist fails unless every path is a file, and returns nothing.
+func mustExist(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s is not there: %v", p, err)
+		}
+	}
+}
+
+// mustBeGone fails if any path is there.
+func mustBeGone(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is there", p)
+		}
+	}
+}
+
+// With CLAUDE_CONFIG_DIR set, Claude Code reads its user config and user
+// settings from that folder, and neither from the home folder: install
+// must write them there, as `claude mcp add -s user` does, and uninstall
+// take them out of there.
+func TestInstallClaudeFollowsClaudeConfigDir(t *testing.T) {
+	home, _ := installHome(t)
+	dir := filepath.Join(t.TempDir(), "claude-work")
+	vars := []string{"CLAUDE_CONFIG_DIR=" + dir}
+
+	r := runWith(t, vars, "install", "claude", "--name", "builder")
+	if r.code != 0 {
+		t.Fatalf("install: %+v", r)
+	}
+	mcpFile, settings := filepath.Join(dir, ".claude.json"), filepath.Join(dir, "settings.json")
+	mustExist(t, mcpFile, settings)
+	mustBeGone(t, filepath.Join(home, ".claude.json"), filepath.Join(home, ".claude"))
+	if at(t, readJSON(t, mcpFile), "mcpServers", "ipcmesh", "env", "IPC_NAME") != "builder" {
+		t.Errorf("%s has no ipcmesh entry", mcpFile)
+	}
+	if at(t, readJSON(t, settings), "hooks", "Stop", 0, "hooks", 0, "asyncRewake") != true {
+		t.Errorf("%s has no Stop hook", settings)
+	}
+	if !strings.Contains(r.stdout, "CLAUDE_CONFIG_DIR is set") {
+		t.Errorf("install does not say where it writes, and why:\n%s", r.stdout)
+	}
+
+	// Project scope is the project's own files, wherever the user's are.
+	if r := runWith(t, vars, "install", "claude", "--scope", "project", "--dry-run"); r.code != 0 || !strings.Contains(r.stdout, ".mcp.json") || strings.Contains(r.stdout, dir) {
+		t.Errorf("project scope with CLAUDE_CONFIG_DIR set: %+v", r)
+	}
+
+	if r := runWith(t, vars, "uninstall", "claude"); r.code != 0 {
+		t.Fatalf("uninstall: %+v", r)
+	}
+	mustBeGone(t, mcpFile, settings)
+}
