@@ -23,7 +23,8 @@ import (
 //	          ($CLAUDE_CONFIG_DIR/.claude.json and $CLAUDE_CONFIG_DIR/settings.json
 //	          when CLAUDE_CONFIG_DIR is set)
 //	          project: ./.mcp.json "mcpServers"; hooks in ./.claude/settings.json
-//	gemini    user: ~/.gemini/settings.json; project: ./.gemini/settings.json;
+//	gemini    user: ~/.gemini/settings.json ($GEMINI_CLI_HOME/.gemini/settings.json
+//	          when GEMINI_CLI_HOME is set); project: ./.gemini/settings.json;
 //	          "mcpServers" and "hooks" in the same file
 //	windsurf  user only: ~/.codeium/windsurf/mcp_config.json "mcpServers"
 //	          (Cascade hooks can only log or block, not add context: none)
@@ -146,7 +147,7 @@ func (in installer) apply(w io.Writer, client, scope string, dryRun bool) (int, 
 	}
 	if scope == "user" {
 		if dir, name := in.clientHome(client); name != "" {
-			fmt.Fprintf(w, "%s is set: %s keeps its user settings in %s.\n", name, clientTitle[client], dir)
+			fmt.Fprintf(w, "%s is set: %s keeps its user settings under %s.\n", name, clientTitle[client], dir)
 		}
 	}
 	return runEdits(w, edits, dryRun, !in.remove)
@@ -210,6 +211,8 @@ func (in installer) clientHome(client string) (dir, name string) {
 	switch client {
 	case "claude":
 		name = "CLAUDE_CONFIG_DIR"
+	case "gemini":
+		name = "GEMINI_CLI_HOME" // the folder its .gemini is in
 	default:
 		return "", ""
 	}
@@ -267,6 +270,9 @@ func (in *installer) plan(client, scope, base string) ([]configEdit, error) {
 		return edits, nil
 	case "gemini":
 		geminiHooks := hooks(func() []hookSpec { return in.geminiHooks() })
+		if dir, _ := in.clientHome(client); dir != "" && scope == "user" {
+			base = dir
+		}
 		return []configEdit{{
 			path: filepath.Join(base, ".gemini", "settings.json"), shared: shared, comments: true,
 			merge: func(doc *object) ([]string, error) {

@@ -78,3 +78,34 @@ func TestInstallClaudeFollowsClaudeConfigDir(t *testing.T) {
 	}
 	mustBeGone(t, mcpFile, settings)
 }
+
+// With GEMINI_CLI_HOME set, Gemini CLI keeps its user settings in
+// $GEMINI_CLI_HOME/.gemini/settings.json, and reads none in the home
+// folder.
+func TestInstallGeminiFollowsGeminiCLIHome(t *testing.T) {
+	home, _ := installHome(t)
+	dir := filepath.Join(t.TempDir(), "gemini-home")
+	vars := []string{"GEMINI_CLI_HOME=" + dir}
+
+	r := runWith(t, vars, "install", "gemini", "--name", "gem")
+	if r.code != 0 {
+		t.Fatalf("install: %+v", r)
+	}
+	settings := filepath.Join(dir, ".gemini", "settings.json")
+	mustExist(t, settings)
+	mustBeGone(t, filepath.Join(home, ".gemini"))
+	cfg := readJSON(t, settings)
+	if at(t, cfg, "mcpServers", "ipcmesh", "env", "IPC_NAME") != "gem" || at(t, cfg, "hooks", "BeforeAgent", 0, "hooks", 0, "name") != "ipcmesh-check" {
+		t.Errorf("%s lacks ipcmesh's entry or hooks: %v", settings, cfg)
+	}
+	if !strings.Contains(r.stdout, "GEMINI_CLI_HOME is set") {
+		t.Errorf("install does not say where it writes, and why:\n%s", r.stdout)
+	}
+	if r := runWith(t, vars, "install", "gemini", "--scope", "project", "--dry-run"); r.code != 0 || strings.Contains(r.stdout, dir) {
+		t.Errorf("project scope with GEMINI_CLI_HOME set: %+v", r)
+	}
+	if r := runWith(t, vars, "uninstall", "gemini"); r.code != 0 {
+		t.Fatalf("uninstall: %+v", r)
+	}
+	mustBeGone(t, settings)
+}
