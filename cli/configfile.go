@@ -76,6 +76,10 @@ func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
 	p := &pendingEdit{ed: ed, target: ed.path}
 	if t, err := filepath.EvalSymlinks(ed.path); err == nil {
 		p.target = t
+	} else if t, err := linkTarget(ed.path); err != nil {
+		return nil, err
+	} else {
+		p.target = t
 	}
 	old, err := os.ReadFile(p.target)
 	exists := err == nil
@@ -85,6 +89,14 @@ func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
 	if !exists && !create {
 		fmt.Fprintf(w, "%s: not there, nothing to remove\n", ed.path)
 		return nil, nil
+	}
+	if !exists && p.target != ed.path {
+		// The file a link names is created where the link points, in a
+		// folder that is there: one that is not (a dotfiles folder not
+		// checked out, a drive not mounted) is not made up.
+		if fi, err := os.Stat(filepath.Dir(p.target)); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s is a link to %s, in a folder that is not there, %s: nothing was changed; create the folder, or remove the link", ed.path, p.target, filepath.Dir(p.target))
+		}
 	}
 	p.doc = &document{root: newObject()}
 	if exists {
@@ -208,15 +220,43 @@ func (p *pendingEdit) write(w io.Writer, dryRun bool) error {
 		if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 		}
-		if _, err := writeConfig(path, path, nil, p.doc, fileMode); err != nil {
+		if _, err := writeConfig(path, p.target, nil, p.doc, fileMode); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "created %s:\n", path)
+		fmt.Fprintf(w, "created %s:\n", strings.TrimSuffix(describePath(path, p.target), ","))
 	}
 	for _, c := range p.changes {
 		fmt.Fprintf(w, "  %s\n", c)
 	}
 	return nil
+}
+
+// linkTarget returns the file path names, following the links along it
+// to the last one, whose file need not be there: EvalSymlinks fails on
+// such a link, and writing to path would replace the link with a file of
+// its own. A path that is not a link is returned as it is.
+func linkTarget(path string) (string, error) {
+	for range 255 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		dest, err := os.Readlink(path)
+		if err != nil {
+			return "", fmt.Errorf("read the link %s: %w", path, err)
+		}
+		if !filepath.IsAbs(dest) {
+			// From the folder the link is really in: a ".." in dest
+			// steps out of that one, not out of a link to it.
+			dir := filepath.Dir(path)
+			if real, err := filepath.EvalSymlinks(dir); err == nil {
+				dir = real
+			}
+			dest = filepath.Join(dir, dest)
+		}
+		path = dest
+	}
+	return "", fmt.Errorf("%s: too many links: nothing was changed", path)
 }
 
 // describePath names a config file, and the file it links to if it is a

@@ -109,3 +109,57 @@ func TestInstallGeminiFollowsGeminiCLIHome(t *testing.T) {
 	}
 	mustBeGone(t, settings)
 }
+
+// A link whose file is not there yet (a dotfiles folder that does not
+// hold it yet) is a link all the same: install creates the file where it
+// points, and the link stays; a link into a folder that is not there is
+// refused before any file is changed.
+func TestInstallCreatesTheFileADanglingLinkNames(t *testing.T) {
+	home, _ := installHome(t)
+	dots := filepath.Join(t.TempDir(), "dotfiles")
+	if err := os.MkdirAll(dots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(home, ".claude", "settings.json")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Relative, as GNU Stow makes them.
+	rel, err := filepath.Rel(filepath.Dir(link), filepath.Join(dots, "claude-settings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rel, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	kept := filepath.Join(dots, "claude-settings.json")
+	out := mustInstall(t, "claude", "--name", "builder")
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("%s is no longer a link (%v)", link, err)
+	}
+	if at(t, readJSON(t, kept), "hooks", "Stop", 0, "hooks", 0, "asyncRewake") != true {
+		t.Errorf("%s has no hooks", kept)
+	}
+	if !strings.Contains(out, kept) {
+		t.Errorf("install does not name %s, where it wrote:\n%s", kept, out)
+	}
+
+	// A link into a folder that is not there: nothing is written.
+	home2, _ := installHome(t)
+	link2 := filepath.Join(home2, ".claude", "settings.json")
+	if err := os.MkdirAll(filepath.Dir(link2), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(t.TempDir(), "not-checked-out", "settings.json")
+	if err := os.Symlink(gone, link2); err != nil {
+		t.Fatal(err)
+	}
+	r := install(t, "claude", "--name", "builder")
+	if r.code == 0 || !strings.Contains(r.stderr, filepath.Dir(gone)) || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Errorf("install through a link into a missing folder: %+v, want a refusal naming the folder", r)
+	}
+	mustBeGone(t, filepath.Join(home2, ".claude.json"), filepath.Dir(gone))
+	if fi, err := os.Lstat(link2); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a link (%v)", link2, err)
+	}
+}
