@@ -134,9 +134,9 @@ type EarlierName struct {
 }
 
 // EarlierNames returns the names name was renamed from, each with the time
-// it was renamed away, and theirs, and so on: at most 31, the newest
-// renames first found. The broker lets an instance read the direct
-// messages of its earlier names sent up to those times, as its own.
+// it was renamed away, and theirs, and so on (at most maxSenderNames-1 of
+// them). The broker lets an instance read the direct messages of its
+// earlier names sent up to those times, as its own.
 func (s *Store) EarlierNames(name string) ([]EarlierName, error) {
 	var out []EarlierName
 	err := s.view(func(tx *bolt.Tx) error {
