@@ -86,7 +86,10 @@ func (s *Store) AccessKeys() ([]ipcmesh.AccessKey, error) {
 
 // RevokeAccessKeys revokes the key with id or, when id is empty, every key
 // of name, and returns the keys it revoked (those revoked before are left
-// as they were). Revoking nothing is not_found.
+// as they were). With both, it revokes the key id only if it acts as
+// name: a caller that named both meant that name's key, and revoking
+// another's would end a key nobody asked to end. Revoking nothing is
+// not_found.
 func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmesh.AccessKey, error) {
 	if id == "" && name == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "say which key to revoke: its id, or a name to revoke all of its keys")
@@ -105,7 +108,7 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmes
 			if err := json.Unmarshal(v, &k); err != nil {
 				return err
 			}
-			if (id == "" && k.Name != name) || !k.Revoked.IsZero() {
+			if (name != "" && k.Name != name) || !k.Revoked.IsZero() {
 				return nil
 			}
 			k.Revoked = now
@@ -131,8 +134,11 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmes
 	}
 	if len(revoked) == 0 {
 		what := "no live access key has id " + id
-		if id == "" {
+		switch {
+		case id == "":
 			what = "no live access key acts as " + name
+		case name != "":
+			what += " and acts as " + name
 		}
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound, "%s: ipcmesh key list shows the keys", what)
 	}

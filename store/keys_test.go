@@ -36,6 +36,9 @@ func TestAccessKeysPersistAndRevoke(t *testing.T) {
 	}
 
 	clock.Advance(5)
+	// An id with another key's name revokes nothing.
+	_, err = s.RevokeAccessKeys(ctx, a.ID, "builder")
+	wantCode(t, err, ipcmesh.CodeNotFound)
 	rev, err := s.RevokeAccessKeys(ctx, "", "human")
 	if err != nil || len(rev) != 2 {
 		t.Fatalf("revoke human's keys: %+v, %v", rev, err)
