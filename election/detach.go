@@ -72,7 +72,16 @@ type spawnReport struct {
 	// for it while the broker lives, instead of killing a compact half
 	// done after spawnTimeout and leaving the work undone.
 	Working string `json:"working,omitempty"`
+	// exited is set by readReports, not the broker: it ended without a
+	// report (killed, or crashed, before it served).
+	exited bool
 }
+
+// errExitedUnreported is the kind of spawn's error when the detached
+// broker ended without a report: killed (kill -9, the OOM killer) or
+// crashed while it opened the store. The port it held is free again, as
+// after any lost broker, so the election runs again (connect).
+var errExitedUnreported = errors.New("the detached broker exited before it reported")
 
 // spawn starts a detached broker on ln and waits until it serves (or,
 // while it does work handed over to it, until ctx ends: awaitReport); ln
@@ -164,6 +173,9 @@ func (p *Peer) spawn(ctx context.Context, ln net.Listener) error {
 		return &reportedError{msg: rep.Error, kind: store.ErrLocked}
 	}
 	msg := fmt.Sprintf("the broker started in the background (pid %d) cannot serve: %s (its log: %s)", pid, rep.Error, logPath)
+	if rep.exited {
+		return &reportedError{msg: msg, kind: errExitedUnreported}
+	}
 	if rep.Damaged {
 		// Kept as ErrDamaged: host does not start another broker on it.
 		return &reportedError{msg: msg, kind: store.ErrDamaged}
@@ -185,7 +197,11 @@ func readReports(r io.Reader, lines chan<- spawnReport) {
 	for range cap(lines) {
 		var rep spawnReport
 		line, err := br.ReadBytes('\n')
-		if err != nil || json.Unmarshal(line, &rep) != nil {
+		switch {
+		case err != nil:
+			// Its end of the pipe closed: the broker is gone.
+			rep = spawnReport{Error: "it exited without saying why", exited: true}
+		case json.Unmarshal(line, &rep) != nil:
 			rep = spawnReport{Error: "it exited without saying why"}
 		}
 		lines <- rep

@@ -22,6 +22,11 @@ import (
 // lost broker's holds back from the election.
 const otherFolderDelay = 300 * time.Millisecond
 
+// maxUnreportedExits is how many detached brokers in a row one connect
+// starts that exit before they report (killed while they open the store)
+// before it gives up, saying so.
+const maxUnreportedExits = 3
+
 // HelloTimeout is how long a peer waits for a broker to answer its hello
 // before it dials again (or, if the broker is opening its store, waits on).
 const HelloTimeout = 3 * time.Second
@@ -177,6 +182,7 @@ func (p *Peer) stopBroker() error {
 func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 	start := time.Now()
 	var lastErr error
+	exits := 0 // detached brokers that exited before they reported
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			backoff := min(time.Duration(attempt)*5*time.Millisecond, 200*time.Millisecond)
@@ -214,6 +220,17 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 		}
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			if err := p.host(ctx, ln); err != nil {
+				if errors.Is(err, errExitedUnreported) {
+					// Killed or crashed before it served: its port is
+					// free, as after any broker lost, and the election
+					// runs again. One that exits at every start is a
+					// crash to show, not to start again and again.
+					if exits++; exits < maxUnreportedExits {
+						lastErr = err
+						continue
+					}
+					return nil, fmt.Errorf("%w, as did the %d started before it", err, exits-1)
+				}
 				if errors.Is(err, store.ErrLocked) {
 					if served := servedElsewhere(p.cfg); served != nil {
 						return nil, served
