@@ -50,7 +50,9 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	// pointing at them.
 	js := sharedJetStream(t)
 	chunk := []byte(body[:128<<10])
-	cutShort := func(bucket, nuid string) (jetstream.Stream, string) {
+	// cutShort returns the stream of the bucket, the chunk's subject and
+	// when the cluster stored it.
+	cutShort := func(bucket, nuid string) (jetstream.Stream, string, time.Time) {
 		t.Helper()
 		subject := "$O." + bucket + ".C." + nuid
 		if _, err := js.Publish(ctx, subject, chunk); err != nil {
@@ -60,18 +62,25 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return stream, subject
+		m, err := stream.GetLastMsgForSubject(ctx, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stream, subject, m.Time
 	}
-	bodiesStream, oldBody := cutShort(p+"-bodies", "cutshortbody")
-	snapsStream, oldCopy := cutShort(p+"-snapshots", "cutshortcopy")
+	bodiesStream, oldBody, _ := cutShort(p+"-bodies", "cutshortbody")
+	snapsStream, oldCopy, lastCut := cutShort(p+"-snapshots", "cutshortcopy")
 
-	// The orphan must be older than the age when the log moves on.
-	time.Sleep(time.Until(old.ModTime.Add(age + 100*time.Millisecond)))
+	// The orphan and the chunks must be older than the age when the log
+	// moves on. (The chunks are stored after the list above, which took
+	// seconds on a busy machine: timed from the orphan alone, the wait
+	// ended too soon for them, and the sweep rightly kept them.)
+	time.Sleep(time.Until(lastCut.Add(age + 100*time.Millisecond)))
 	young, err := bodies.PutBytes(ctx, "onitsway.1", []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, underWay := cutShort(p+"-bodies", "underway")
+	_, underWay, _ := cutShort(p+"-bodies", "underway")
 	mustAppend(t, a, draft("small", "alice", "bob", "the log moves on"))
 	eventually(t, "the orphan is removed", func() bool {
 		_, err := bodies.GetInfo(ctx, old.Name)
