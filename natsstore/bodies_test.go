@@ -62,10 +62,13 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := stream.GetLastMsgForSubject(ctx, subject)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Any replica may answer, and one a moment behind does not have
+		// the chunk yet.
+		var m *jetstream.RawStreamMsg
+		eventually(t, "the stream to give the chunk of "+subject, func() bool {
+			m, err = stream.GetLastMsgForSubject(ctx, subject)
+			return err == nil
+		})
 		return stream, subject, m.Time
 	}
 	bodiesStream, oldBody, _ := cutShort(p+"-bodies", "cutshortbody")
