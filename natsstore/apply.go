@@ -248,11 +248,19 @@ func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 		s.fail(fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", seq, ev.Op, s.viewNow().Dir(), o.err))
 		return
 	}
+	s.settle(seq, ev.ID, o)
+}
+
+// settle marks event seq, whose id is id, applied to the view, and hands
+// its outcome o to the write of this broker waiting for it, or to the
+// broker as the mail of another. An event skipped is applied so too,
+// with the outcome a write waiting for it gets.
+func (s *Store) settle(seq uint64, id string, o outcome) {
 	s.advance(seq)
-	s.snapshotAt(seq, ev.ID)
+	s.snapshotAt(seq, id)
 
 	s.mu.Lock()
-	done, mine := s.pending[ev.ID]
+	done, mine := s.pending[id]
 	arrivals, revoked := s.arrivals, s.revoked
 	s.mu.Unlock()
 	if mine {

@@ -101,16 +101,9 @@ func (s *Store) lost(seq uint64, stub event) json.RawMessage {
 		s.fail(fmt.Errorf("event %d of the log: %w", seq, err))
 		return nil
 	}
-	s.advance(seq)
-	s.snapshotAt(seq, stub.ID)
-	s.mu.Lock()
-	done, mine := s.pending[stub.ID]
-	s.mu.Unlock()
-	if mine {
-		done <- outcome{err: &ipcmesh.Error{
-			Code:    ipcmesh.CodeUnavailable,
-			Message: fmt.Sprintf("the write's large body (object %s in bucket %s) was lost from the NATS cluster's object store before this broker's view read it back: send it again", stub.ID, bucket),
-		}}
-	}
+	s.settle(seq, stub.ID, outcome{err: &ipcmesh.Error{
+		Code:    ipcmesh.CodeUnavailable,
+		Message: fmt.Sprintf("the write's large body (object %s in bucket %s) was lost from the NATS cluster's object store before this broker's view read it back: send it again", stub.ID, bucket),
+	}})
 	return nil
 }
