@@ -44,7 +44,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		req.ID = ipc.NewID()
 	}
 	r, err := p.SendMessage(ctx, req)
-	if errors.Is(err, election.ErrNotAnswering) {
+	if unsettled(err) {
 		return unanswered(err, "the message", req.ID, given)
 	}
 	if err != nil {
@@ -102,18 +102,33 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 	return nil
 }
 
-// unanswered is the error of a send or broadcast (what) whose broker did
-// not answer. A broker that was stopped (Ctrl-Z) or stalled reads the
-// request once it goes on, and stores it: sent again under another id,
-// every copy would arrive twice. So the command makes the id itself when
-// the user gave none (given), rather than leaving it to the peer, and the
-// error names it.
+// unsettled reports whether err leaves a send unsettled: its broker did
+// not answer, or was lost before it answered and no other took its place.
+func unsettled(err error) bool {
+	return errors.Is(err, election.ErrNotAnswering) || errors.Is(err, election.ErrAnswerLost)
+}
+
+// mayStillGo says what may have become of a request whose send ended in
+// the unsettled err.
+func mayStillGo(err error) string {
+	if errors.Is(err, election.ErrAnswerLost) {
+		return "may have been stored"
+	}
+	return "may still go once the broker answers again"
+}
+
+// unanswered is the error of a send or broadcast (what) left unsettled. A
+// broker that was stopped (Ctrl-Z) or stalled reads the request once it
+// goes on, and stores it; one that was lost may have stored it first:
+// sent again under another id, every copy would arrive twice. So the
+// command makes the id itself when the user gave none (given), rather
+// than leaving it to the peer, and the error names it.
 func unanswered(err error, what, id string, given bool) error {
 	again := "run the same command again: its --id stores it once"
 	if !given {
 		again = fmt.Sprintf("run the command again with --id %s, which stores it once", id)
 	}
-	return fmt.Errorf("%w; %s may still go once the broker answers again: to be sure it goes, %s", err, what, again)
+	return fmt.Errorf("%w; %s %s: to be sure it goes, %s", err, what, mayStillGo(err), again)
 }
 
 // checkMessageID checks the --id of send or broadcast: an id the command
@@ -144,11 +159,12 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		}
 		req.Content = line
 		r, err := p.SendMessage(ctx, req)
-		if errors.Is(err, election.ErrNotAnswering) {
+		if unsettled(err) {
 			// A broker that was stopped (Ctrl-Z) or stalled reads the
-			// request once it goes on, and stores it: whoever sends
-			// the rest again must know to start after this line.
-			return fmt.Errorf("line %d: %w; line %d may still go once the broker answers again, and the lines after it were not sent (%s sent before it)", read, err, read, human.Count(n, "message"))
+			// request once it goes on, and stores it, and one that was
+			// lost may have stored it: whoever sends the rest again
+			// must know to start after this line.
+			return fmt.Errorf("line %d: %w; line %d %s, and the lines after it were not sent (%s sent before it)", read, err, read, mayStillGo(err), human.Count(n, "message"))
 		}
 		if err != nil {
 			return fmt.Errorf("line %d: %w", read, err)
@@ -244,7 +260,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		req.ID = ipc.NewID()
 	}
 	r, err := p.BroadcastMessage(ctx, req)
-	if errors.Is(err, election.ErrNotAnswering) {
+	if unsettled(err) {
 		return unanswered(err, "the broadcast", req.ID, given)
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -26,17 +27,24 @@ const backupTimeout = 10 * time.Minute
 // request refused as rate_limited was not carried out: it is sent again
 // once the broker's retry_after has passed, so a busy peer is paced rather
 // than failed. A request the broker does not answer in time (Config.AnswerTimeout
-// past the wait it asks for) fails with ErrNotAnswering, naming the broker.
+// past the wait it asks for) fails with ErrNotAnswering, naming the broker;
+// one whose broker was lost, when the call ends before another takes its
+// place, with ErrAnswerLost.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 	due := dueIn(op, in, p.cfg.AnswerTimeout)
+	sent := false // the request went to a broker lost before it answered
 	for {
 		c, err := p.current(ctx)
 		if err != nil {
+			if sent {
+				return &answerLost{op: op, err: err}
+			}
 			return err
 		}
 		err = p.callOn(ctx, c, due, op, in, out)
 		if errors.Is(err, ipc.ErrConnLost) {
 			p.markLost(c)
+			sent = true
 			continue
 		}
 		var e *ipcmesh.Error
@@ -54,6 +62,28 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		return err
 	}
 }
+
+// ErrAnswerLost is what the errors of a peer's calls match (errors.Is)
+// when the request went to a broker that was lost before it answered, and
+// no broker took its place before the call ended. The lost broker may
+// have carried the request out: a send may be stored. Sent again with
+// the same id, it is carried out once.
+var ErrAnswerLost = errors.New("the broker was lost before it answered")
+
+// answerLost is ErrAnswerLost for op, with the error that ended the call
+// while it waited for the next broker.
+type answerLost struct {
+	op  string
+	err error
+}
+
+func (e *answerLost) Error() string {
+	return fmt.Sprintf("the broker was lost before it answered %s (it may have carried it out), and no broker took its place: %v", e.op, e.err)
+}
+
+func (e *answerLost) Unwrap() error { return e.err }
+
+func (e *answerLost) Is(target error) bool { return target == ErrAnswerLost }
 
 // callOn sends a request on c and waits for its answer at most due: past
 // that, it fails with ErrNotAnswering unless ctx ended first.

@@ -51,6 +51,12 @@ func statusOf(code ipcmesh.Code) int {
 // ok is false for a fault of the face or the broker that is no mesh error:
 // the client gets a plain internal error and the log gets the details.
 func meshError(ctx context.Context, err error) (e *ipcmesh.Error, ok bool) {
+	if errors.Is(err, election.ErrAnswerLost) && ctx.Err() == nil {
+		// The request may have been carried out: the client must know
+		// that its Idempotency-Key, sent again, has it done once.
+		return &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, RetryAfterMS: notAnsweringRetry.Milliseconds(),
+			Message: err.Error() + "; sent again with the same Idempotency-Key, a send is stored once"}, true
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		if errors.As(context.Cause(ctx), &e) {
 			return e, true

@@ -2,12 +2,10 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 
@@ -51,8 +49,8 @@ func (c *core) broadcast(ctx context.Context, req *mcp.CallToolRequest, in broad
 		id = c.unanswered.id(key)
 	}
 	r, err := p.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: id, Content: in.Content})
-	if memo && c.unanswered.settle(key, id, err) && errors.Is(err, election.ErrNotAnswering) {
-		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), unansweredHint)
+	if hint := unsettledHint(err); memo && c.unanswered.settle(key, id, err) && hint != "" {
+		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), hint)
 	}
 	if err != nil {
 		return nil, nil, c.fail(action, err)

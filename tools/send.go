@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -68,8 +67,8 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 		id = c.unanswered.id(key)
 	}
 	r, err := p.SendMessage(ctx, ipc.SendRequest{ID: id, Outgoing: in})
-	if memo && c.unanswered.settle(key, id, err) && errors.Is(err, election.ErrNotAnswering) {
-		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), unansweredHint)
+	if hint := unsettledHint(err); memo && c.unanswered.settle(key, id, err) && hint != "" {
+		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), hint)
 	}
 	if err != nil {
 		return nil, nil, c.fail(action, err)

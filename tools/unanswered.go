@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -20,6 +21,22 @@ const keepUnanswered = 16
 // told it failed, but a broker that was stopped or slow still holds the
 // request and may carry it out once it answers again.
 const unansweredHint = " It may still be delivered once the broker answers again: to make sure it goes, send the same message again; it goes at most once."
+
+// lostHint ends the error of a send whose broker was lost before it
+// answered, when no other took its place: the lost one may have stored it.
+const lostHint = " It may have been delivered before the broker was lost: to make sure it goes, send the same message again once the mesh is back; it goes at most once."
+
+// unsettledHint is the hint that ends the error err of a send: one of the
+// two above when the send may have been carried out, "" otherwise.
+func unsettledHint(err error) string {
+	switch {
+	case errors.Is(err, election.ErrNotAnswering):
+		return unansweredHint
+	case errors.Is(err, election.ErrAnswerLost):
+		return lostHint
+	}
+	return ""
+}
 
 // unanswered remembers the ids of sends that got no answer from the
 // broker (it did not answer in time, or the call ended first), by what
