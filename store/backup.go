@@ -48,7 +48,7 @@ func (s *Store) backup(path string, batch int) error {
 	dir := filepath.Dir(path)
 	f, err := createPartial(path)
 	if err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
+		return noRoom(dir, denied(dir, fmt.Errorf("backup to %s: %w", path, err)))
 	}
 	tmp := f.Name()
 	// Every file the copy names is kept until it is read, whatever becomes

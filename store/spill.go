@@ -42,7 +42,7 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 		}
 	}
 	if err != nil {
-		return "", s.room.check(fmt.Errorf("write large body: %w", err))
+		return "", s.room.check(denied(dir, fmt.Errorf("write large body: %w", err)))
 	}
 	_, err = f.WriteString(body)
 	if err == nil {
@@ -57,7 +57,7 @@ func (s *Store) spillTo(dir, body string) (string, error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return "", s.room.check(fmt.Errorf("write large body to %s: %w", path, err))
+		return "", s.room.check(denied(dir, fmt.Errorf("write large body to %s: %w", path, err)))
 	}
 	return name, nil
 }

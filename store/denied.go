@@ -1,0 +1,48 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// A deniedError is a write the file system refused for want of permission
+// in the data folder: a folder made read-only (chmod, a restored copy with
+// other modes, another owner) or a file system mounted read-only. Said as
+// the write's own error behind "the broker failed", it read as a fault of
+// the broker; it is one a person mends, by making the folder writable
+// again, after which the same request succeeds without a restart.
+type deniedError struct {
+	dir string // the folder to make writable
+	err error
+}
+
+func (e *deniedError) Error() string {
+	return fmt.Sprintf("cannot write in %s: make it writable for the user the broker runs as (and its file system read-write), then make the request again: %v", e.dir, e.err)
+}
+
+func (e *deniedError) Unwrap() error { return e.err }
+
+// As answers a denied write with unavailable, as a full disk is answered:
+// nothing was stored, and the same request made again once the folder is
+// writable is what it needs.
+func (e *deniedError) As(target any) bool {
+	t, ok := target.(**ipcmesh.Error)
+	if ok {
+		*t = &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, Message: e.Error()}
+	}
+	return ok
+}
+
+// denied returns err as a deniedError of the folder dir when the file
+// system refused a write in it for want of permission, and err as it is
+// otherwise.
+func denied(dir string, err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return &deniedError{dir: dir, err: err}
+	}
+	return err
+}

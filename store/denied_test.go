@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// A large body, a large shared value or a backup written into a folder of
+// the data folder that was made read-only is refused with unavailable,
+// naming the folder and what to do, and leaves no file; once the folder
+// is writable again the same requests are stored, without the store being
+// opened again. Before, each was answered "the broker failed: ...:
+// permission denied", a fault of the broker to report.
+func TestSpillDeniedThenMends(t *testing.T) {
+	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 16 })
+	register(t, s, "bob")
+	backups := filepath.Join(s.Dir(), "backups")
+	if err := os.Mkdir(backups, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{s.largeDir, s.sharedDir, backups}
+	for _, dir := range dirs {
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	}
+	if f, err := os.CreateTemp(s.largeDir, "probe"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+
+	ctx := context.Background()
+	body := strings.Repeat("a large body ", 10)
+	draft := []Draft{{ID: "big", From: "alice", To: "bob", Content: body}}
+	shared := ipcmesh.Shared{Key: "plan", Content: body, StoredBy: "alice"}
+	_, err := s.Append(ctx, draft)
+	wantDenied(t, "a large send", err, s.largeDir)
+	_, err = s.Share(ctx, shared)
+	wantDenied(t, "a large shared value", err, s.sharedDir)
+	wantDenied(t, "a backup", s.Backup(filepath.Join(backups, "copy.db")), backups)
+
+	for _, dir := range dirs {
+		if left, _ := os.ReadDir(dir); len(left) > 0 {
+			t.Errorf("a write refused in %s left %s", dir, left[0].Name())
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ds, err := s.Append(ctx, draft); err != nil || ds[0].Err != nil {
+		t.Fatalf("the large send once its folder is writable: %v, %v", err, ds)
+	}
+	if _, got, err := s.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("Get: %q, %v", got, err)
+	}
+	if _, err := s.Share(ctx, shared); err != nil {
+		t.Fatalf("the shared value once its folder is writable: %v", err)
+	}
+	if err := s.Backup(filepath.Join(backups, "copy.db")); err != nil {
+		t.Fatalf("the backup once its folder is writable: %v", err)
+	}
+}
+
+// wantDenied fails the test unless err, what doing got, says that the
+// folder dir is not writable, as unavailable.
+func wantDenied(t *testing.T, doing string, err error, dir string) {
+	t.Helper()
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "cannot write in "+dir+": make it writable") {
+		t.Fatalf("%s into a read-only folder: %v (code %q); want unavailable saying %s is not writable", doing, err, ipcmesh.CodeOf(err), dir)
+	}
+}
