@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -156,4 +158,28 @@ func copyFile(t *testing.T, from, to string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A backup asked of a broker whose data folder was made read-only, with
+// no backups/ in it yet, is refused with unavailable, saying what to do;
+// before, it was "the broker failed: make backup folder: ...: permission
+// denied", a fault of the broker to report.
+func TestBackupIntoReadOnlyDataFolder(t *testing.T) {
+	m := startMesh(t, nil)
+	if err := os.Chmod(m.Dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(m.Dir, 0o700) })
+	if err := os.Mkdir(filepath.Join(m.Dir, "probe"), 0o700); err == nil {
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+	err := m.dial(t).call(ipc.OpBackup, nil, nil)
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "make the data folder writable") {
+		t.Fatalf("backup into a read-only data folder: %v (code %q); want unavailable saying to make the folder writable", err, ipcmesh.CodeOf(err))
+	}
+	if err := os.Chmod(m.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var res ipc.BackupResult
+	m.dial(t).must(t, ipc.OpBackup, nil, &res)
 }
