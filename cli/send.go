@@ -167,7 +167,8 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 			return fmt.Errorf("line %d: %w; line %d %s, and the lines after it were not sent (%s sent before it)", read, err, read, mayStillGo(err), human.Count(n, "message"))
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", read, err)
+			// Whoever sends the rest again must know where to start.
+			return fmt.Errorf("line %d: %w; the lines after it were not sent (%s sent before it)", read, err, human.Count(n, "message"))
 		}
 		n++
 		if asJSON {
