@@ -170,7 +170,9 @@ func createSecretFile(dataDir, path string) ([]byte, error) {
 	// wins, no one can read a half-written file, and a link planted at the
 	// name is left to readSecretFile to refuse.
 	if _, err := atomicfile.Create(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("create secret %s: %w", path, err)
+		// A full disk or a read-only folder, on a first start: what the
+		// write said names neither the folder nor the remedy.
+		return nil, fmt.Errorf("create secret %s: %w: free some space in %s (or make it writable) and try again", path, err, dataDir)
 	}
 	// Read back rather than return our own: if another process won, its
 	// secret is the one every peer will use.

@@ -171,6 +171,36 @@ func TestLoadSecretFileFormat(t *testing.T) {
 	}
 }
 
+// A secret file that cannot be made (a read-only data folder here; a full
+// disk is met the same way) is refused with the folder and what to do,
+// and leaves no file; once the folder is writable the secret is made.
+// Before, the error was the write's alone ("permission denied").
+func TestLoadSecretFolderNotWritable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+	_, _, err := LoadSecret(dir, "")
+	if want := "free some space in " + dir + " (or make it writable) and try again"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("LoadSecret in a read-only folder: %v; want it to say %q", err, want)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a secret file that could not be made left %s", entries[0].Name())
+	}
+	if _, _, err := LoadSecret(dir, ""); err != nil {
+		t.Fatalf("LoadSecret once the folder is writable: %v", err)
+	}
+}
+
 func TestLoadSecretNoDataDir(t *testing.T) {
 	if _, _, err := LoadSecret("", ""); err == nil {
 		t.Error("no data folder and no env secret: got no error")
