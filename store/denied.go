@@ -10,8 +10,8 @@ import (
 )
 
 // A deniedError is a write the file system refused for want of permission
-// in the data folder: a folder made read-only (chmod, a restored copy with
-// other modes, another owner) or a file system mounted read-only. Said as
+// in the data folder: a folder or file made read-only (chmod, a copy
+// restored with other modes or owner) or a file system mounted read-only. Said as
 // the write's own error behind "the broker failed", it read as a fault of
 // the broker; it is one a person mends, by making the folder writable
 // again, after which the same request succeeds without a restart.
@@ -21,7 +21,7 @@ type deniedError struct {
 }
 
 func (e *deniedError) Error() string {
-	return fmt.Sprintf("cannot write in %s: make it writable for the user the broker runs as (and its file system read-write), then make the request again: %v", e.dir, e.err)
+	return fmt.Sprintf("cannot write in %s: make it and its files writable for the user the broker runs as (and its file system read-write), then make the request again: %v", e.dir, e.err)
 }
 
 func (e *deniedError) Unwrap() error { return e.err }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -72,7 +73,49 @@ func TestSpillDeniedThenMends(t *testing.T) {
 // folder dir is not writable, as unavailable.
 func wantDenied(t *testing.T, doing string, err error, dir string) {
 	t.Helper()
-	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "cannot write in "+dir+": make it writable") {
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "cannot write in "+dir+": make it and its files writable") {
 		t.Fatalf("%s into a read-only folder: %v (code %q); want unavailable saying %s is not writable", doing, err, ipcmesh.CodeOf(err), dir)
+	}
+}
+
+// A store whose files were made read-only is not opened, and the error
+// says which folder to make writable; before, it was the file's own error
+// ("open ipcmesh.journal: permission denied"). Once writable, it opens.
+func TestOpenDenied(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "ipcmesh.*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the store's files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		if err := os.Chmod(f, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(f, 0o600) })
+	}
+	if f, err := os.OpenFile(files[0], os.O_RDWR, 0); err == nil {
+		f.Close()
+		t.Skip("this user writes to a file of mode 0400 (root, or a system without such modes)")
+	}
+	_, err = Open(Options{Dir: dir, LockTimeout: time.Second})
+	wantDenied(t, "Open", err, dir)
+	for _, f := range files {
+		if err := os.Chmod(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Open once the files are writable: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -161,13 +161,13 @@ func Open(opts Options) (*Store, error) {
 	}
 	opts.Dir = dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("open store %s: create data folder: %w", dir, err)
+		return nil, fmt.Errorf("open store %s: create data folder: %w", dir, denied(filepath.Dir(dir), err))
 	}
 	large := filepath.Join(dir, largeDir)
 	shared := filepath.Join(dir, sharedDir)
 	for _, d := range []string{large, shared} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("open store %s: create %s: %w", dir, d, err)
+			return nil, fmt.Errorf("open store %s: create %s: %w", dir, d, denied(dir, err))
 		}
 	}
 
@@ -179,7 +179,7 @@ func Open(opts Options) (*Store, error) {
 	case errors.Is(err, ErrDamaged):
 		return nil, damaged(path, err)
 	case err != nil:
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, denied(dir, err))
 	}
 	db := rec.db
 	s := &Store{
