@@ -454,3 +454,57 @@ func TestRestoreRefusesADatabaseInUse(t *testing.T) {
 		t.Errorf("restore from a link to the live database: %v, want it called the live database", err)
 	}
 }
+
+// A restore whose large bodies cannot be written back (a full disk; here
+// a folder made read-only) says that the backup is in place and that the
+// store keeps the bodies until they are written, and the store opened
+// once they can be has every one. Before, it said only "open the restored
+// store: put back the files of a backup: ...", which read as a restore
+// that failed, and a broker started on it said no more.
+func TestRestoreWhoseBodiesFindNoRoom(t *testing.T) {
+	small := func(o *Options) { o.LargeMessageBytes = 16 }
+	src, _ := openTest(t, small)
+	register(t, src, "bob")
+	body := strings.Repeat("a large body ", 10)
+	send(t, src, "big", "alice", "bob", body)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := src.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	large := filepath.Join(dir, largeDir)
+	if err := os.Chmod(large, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(large, 0o700) })
+	if f, err := os.CreateTemp(large, "probe"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+
+	_, err = Restore(dir, backup, time.Second)
+	for _, want := range []string{"the backup is in place of the store", "the store keeps them until they are written"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("a restore whose bodies cannot be written: %v; want it to say %q", err, want)
+		}
+	}
+	_, err = Open(Options{Dir: dir})
+	if want := "the store keeps them until they are written"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Open while the bodies cannot be written: %v; want it to say %q", err, want)
+	}
+	if err := os.Chmod(large, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := openIn(t, dir, small)
+	if _, got, err := r.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("the restored large body once it can be written: %q, %v", got, err)
+	}
+}

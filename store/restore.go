@@ -103,7 +103,7 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 	}
 	s, err := Open(Options{Dir: dir, LockTimeout: lockTimeout})
 	if err != nil {
-		return res, fmt.Errorf("restore %s into %s: open the restored store: %w", from, dir, err)
+		return res, fmt.Errorf("restore %s into %s: the backup is in place of the store, but the store does not open: %w", from, dir, err)
 	}
 	res.Stats, err = s.Stats()
 	if cerr := s.Close(); err == nil {

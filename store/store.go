@@ -201,7 +201,10 @@ func Open(opts Options) (*Store, error) {
 		return fail("hold the send journal's checkpoint", err)
 	}
 	if err := unpackFiles(db, dir); err != nil {
-		return fail("put back the files of a backup", err)
+		// The backup's bucket keeps the files until they are written,
+		// and the next Open writes them again: say so, or a restore
+		// that met a full disk here reads as one lost.
+		return fail("put back the large bodies of a restored backup (the store keeps them until they are written: fix what failed, a full disk above all, then start the broker again)", err)
 	}
 	removePartial(dir)
 	removeCompactLeftovers(dir)
