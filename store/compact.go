@@ -143,7 +143,7 @@ func Compact(dir string, opts CompactOptions) (CompactResult, error) {
 		if errors.As(noRoom(dir, err), &full) {
 			return res, fmt.Errorf("compact %s: the disk has no room for the copy, which takes about what the store holds (at most %s): free space in %s, then compact again; the store is left as it was: %w", live, human.Size(int(res.Before)), dir, err)
 		}
-		return res, fmt.Errorf("compact %s: write the copy: %w", live, err)
+		return res, fmt.Errorf("compact %s: write the copy (the store is left as it was): %w", live, denied(dir, err))
 	}
 	// The copy stays open, and so locked, until it is in place: a broker
 	// that opens the folder meanwhile waits for it, and one that opened

@@ -21,7 +21,7 @@ type deniedError struct {
 }
 
 func (e *deniedError) Error() string {
-	return fmt.Sprintf("cannot write in %s: make it and its files writable for the user the broker runs as (and its file system read-write), then make the request again: %v", e.dir, e.err)
+	return fmt.Sprintf("cannot write in %s: make it and its files writable for the user ipcmesh runs as (and its file system read-write), then make the request again: %v", e.dir, e.err)
 }
 
 func (e *deniedError) Unwrap() error { return e.err }

@@ -119,3 +119,39 @@ func TestOpenDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A compact of a data folder made read-only is refused, naming the folder
+// to make writable, and leaves the store as it was; before, it said only
+// "write the copy: ...: permission denied".
+func TestCompactDenied(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, "bob")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+	_, err = Compact(dir, CompactOptions{})
+	wantDenied(t, "Compact", err, dir)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compact(dir, CompactOptions{}); err != nil {
+		t.Fatalf("Compact once the folder is writable: %v", err)
+	}
+	r := openIn(t, dir, func(*Options) {})
+	if names, err := r.Names(); err != nil || len(names) != 1 {
+		t.Fatalf("the compacted store's names: %v, %v; want bob", names, err)
+	}
+}
