@@ -2,6 +2,7 @@ package election
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,5 +30,30 @@ func TestReportWaitGrowsWithTheStore(t *testing.T) {
 	f.Close()
 	if got, want := cfg.reportTimeout(), spawnTimeout+204*time.Second; got < want {
 		t.Errorf("the wait for a broker of a 10 GiB store is %v, want at least %v (a second for every 50 MiB)", got, want)
+	}
+}
+
+// A broker's log that cannot be made in a read-only data folder says what
+// to do; before, the error was the open's alone ("permission denied",
+// "read-only file system"), and it is what every command of the folder
+// says when it starts a broker.
+func TestBrokerLogInReadOnlyFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if f, err := os.CreateTemp(dir, "probe"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+	}
+	f, err := openBrokerLog(dir)
+	if err == nil {
+		f.Close()
+		t.Fatal("the broker's log was made in a read-only folder")
+	}
+	if want := "make " + dir + " and its files writable"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("openBrokerLog in a read-only folder: %v; want it to say %q", err, want)
 	}
 }
