@@ -47,6 +47,12 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if unsettled(err) {
 		return unanswered(err, "the message", req.ID, given)
 	}
+	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnavailable && !given {
+		// The store's advice is to send again with the same id (a
+		// commit that failed may have stored it all the same), and
+		// only the command knows the id it made.
+		return fmt.Errorf("%w; to send it again, run the command with --id %s, which stores it once", err, req.ID)
+	}
 	if err != nil {
 		return err
 	}
