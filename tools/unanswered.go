@@ -47,7 +47,10 @@ func unsettledHint(err error) string {
 // message once: whichever try comes second is a duplicate.
 //
 // A send the broker answered, stored or refused, is settled: its entry
-// goes, and the same text sent again later is a new message.
+// goes, and the same text sent again later is a new message. One refused
+// with unavailable is not: the store asks for it again under the same id
+// (a commit that failed may have stored it all the same), and only this
+// server knows the id.
 type unanswered struct {
 	mu    sync.Mutex
 	ids   map[sendKey]string
@@ -82,10 +85,11 @@ func (u *unanswered) id(k sendKey) string {
 }
 
 // settle records the outcome of the send k under id: kept while it got no
-// answer, forgotten once it did. It reports whether it was kept.
+// answer or was refused for now (unavailable), forgotten once it was
+// stored or refused for good. It reports whether it was kept.
 func (u *unanswered) settle(k sendKey, id string, err error) bool {
 	var refused *ipcmesh.Error
-	answered := err == nil || errors.As(err, &refused)
+	answered := err == nil || errors.As(err, &refused) && refused.Code != ipcmesh.CodeUnavailable
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if answered {
