@@ -88,11 +88,9 @@ func (u *unanswered) id(k sendKey) string {
 // answer or was refused for now (unavailable), forgotten once it was
 // stored or refused for good. It reports whether it was kept.
 func (u *unanswered) settle(k sendKey, id string, err error) bool {
-	var refused *ipcmesh.Error
-	answered := err == nil || errors.As(err, &refused) && refused.Code != ipcmesh.CodeUnavailable
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if answered {
+	if settled(err) {
 		if _, ok := u.ids[k]; ok {
 			delete(u.ids, k)
 			u.order = slices.DeleteFunc(u.order, func(o sendKey) bool { return o == k })
@@ -111,4 +109,20 @@ func (u *unanswered) settle(k sendKey, id string, err error) bool {
 		u.order = u.order[1:]
 	}
 	return true
+}
+
+// settled reports whether err, the outcome of a send, settles it: it was
+// stored, or refused for good. A refusal the send's broker was lost
+// before it gave is not one: the error that ended the call then (the
+// next broker's refusal of the hello, say) is not the answer to the send,
+// which the lost broker may have stored.
+func settled(err error) bool {
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, election.ErrAnswerLost) {
+		return false
+	}
+	var refused *ipcmesh.Error
+	return errors.As(err, &refused) && refused.Code != ipcmesh.CodeUnavailable
 }

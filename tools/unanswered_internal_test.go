@@ -1,9 +1,11 @@
 package tools
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -29,5 +31,21 @@ func TestUnavailableSendKeepsItsID(t *testing.T) {
 	}
 	if again := u.id(k); again == id {
 		t.Fatalf("the same send made again after inbox_full reuses the id %s", id)
+	}
+}
+
+// A send whose broker was lost before it answered is kept whatever error
+// ended the call after: a refusal by the next broker that answered the
+// hello (another version of ipcmesh, say) is not the answer to the send.
+func TestLostSendKeepsItsIDWhateverEndedTheCall(t *testing.T) {
+	var u unanswered
+	k := keyOf("send", ipc.Outgoing{To: "bob", Content: "deploy at noon"})
+	id := u.id(k)
+	refusedHello := ipcmesh.Errorf(ipcmesh.CodeUnsupported, "it refused the hello as a protocol version it does not speak")
+	if !u.settle(k, id, fmt.Errorf("%w: %w", election.ErrAnswerLost, refusedHello)) {
+		t.Fatal("a send whose broker was lost before it answered was settled by the next broker's refusal of the hello")
+	}
+	if again := u.id(k); again != id {
+		t.Fatalf("the same send made again has id %s, want the first try's %s", again, id)
 	}
 }
