@@ -225,11 +225,21 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
-	n, err := p.Backup(ctx, pos[0])
+	r, err := p.Backup(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], human.Size(int(n)))
+	fmt.Fprintf(e.Stdout, "wrote a consistent copy of the store to %s (%s)\n", pos[0], human.Size(int(r.Size)))
+	if len(r.Missing) > 0 {
+		// The backup is made, and as whole as the store: what it lacks
+		// was lost before it, and is said, not hidden.
+		list := strings.Join(r.Missing, ", ")
+		if r.MoreMissing > 0 {
+			list += fmt.Sprintf(" and %d more", r.MoreMissing)
+		}
+		fmt.Fprintf(e.Stderr, "the copy lacks %s that records of the store name, removed from the data folder by hand (the store lacks them too; their readers are told so): %s\n",
+			human.Count(len(r.Missing)+r.MoreMissing, "file"), list)
+	}
 	return nil
 }
 

@@ -15,14 +15,16 @@ import (
 
 // Backup writes a consistent copy of the store to dst while the broker
 // serves. The broker writes the copy inside its own data folder; this peer
-// then moves it to dst.
-func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
+// then moves it to dst. The result's Path is dst; its Missing names the
+// files that the store's records name but the data folder lacks, which
+// the copy lacks too.
+func (p *Peer) Backup(ctx context.Context, dst string) (ipc.BackupResult, error) {
 	if err := checkBackupDest(p.cfg.DataDir, dst); err != nil {
-		return 0, err
+		return ipc.BackupResult{}, err
 	}
 	var r ipc.BackupResult
 	if err := p.Call(ctx, ipc.OpBackup, nil, &r); err != nil {
-		return 0, err
+		return ipc.BackupResult{}, err
 	}
 	// Move only what a broker on our own data folder wrote: a path from a
 	// broker is no instruction to move any other file of this user. The
@@ -32,15 +34,16 @@ func (p *Peer) Backup(ctx context.Context, dst string) (int64, error) {
 	// name; anywhere, a link to it).
 	backups := filepath.Join(p.cfg.DataDir, "backups")
 	if !sameFolder(filepath.Dir(r.Path), backups) {
-		return 0, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
+		return ipc.BackupResult{}, fmt.Errorf("the broker wrote its backup to %s, outside this data folder's %s: it serves another data folder; run backup with that broker's IPC_DATA_DIR", r.Path, backups)
 	}
 	if err := moveFile(r.Path, dst); err != nil {
 		// The copy is of no use where nobody asked for it: left in the
 		// data folder, every failed backup would keep a whole store there.
 		os.Remove(r.Path)
-		return 0, fmt.Errorf("move backup to %s: %w", dst, err)
+		return ipc.BackupResult{}, fmt.Errorf("move backup to %s: %w", dst, err)
 	}
-	return r.Size, nil
+	r.Path = dst
+	return r, nil
 }
 
 // checkBackupDest refuses a backup's destination dst inside the data

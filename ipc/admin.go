@@ -115,14 +115,19 @@ func (b *Broker) backup(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		return nil, fmt.Errorf("make backup folder: %w", err)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("ipcmesh-%s-%s.db", b.cfg.Now().UTC().Format("20060102T150405"), NewID()[24:]))
-	if err := b.store.Backup(path); err != nil {
+	missing, err := b.store.Backup(path)
+	if err != nil {
 		return nil, err
+	}
+	shown := missing[:min(len(missing), MaxMissingShown)]
+	if len(missing) > 0 {
+		b.log.Warn("the data folder lacks files that records of the store name, removed by hand: the backup leaves them out, as the store lacks them", "backup", path, "missing", len(missing), "files", shown)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	return &BackupResult{Path: path, Size: fi.Size()}, nil
+	return &BackupResult{Path: path, Size: fi.Size(), Missing: shown, MoreMissing: len(missing) - len(shown)}, nil
 }
 
 // touch remembers that name was active just now.

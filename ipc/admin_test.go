@@ -183,3 +183,41 @@ func TestBackupIntoReadOnlyDataFolder(t *testing.T) {
 	var res ipc.BackupResult
 	m.dial(t).must(t, ipc.OpBackup, nil, &res)
 }
+
+// A backup of a store whose large bodies were removed by hand is made
+// all the same, and names what it lacks, as many as a frame should carry:
+// the files are lost already, and refusing kept every backup from being
+// made until their records were swept.
+func TestBackupNamesMissingFiles(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) { o.Store.LargeMessageBytes = 64 })
+	alice := m.join(t, "alice")
+	m.join(t, "bob")
+	const sent = ipc.MaxMissingShown + 5
+	for range sent {
+		alice.send(t, "bob", strings.Repeat("a large body ", 10))
+	}
+	large := filepath.Join(m.Dir, "large-messages")
+	files, err := os.ReadDir(large)
+	if err != nil || len(files) != sent {
+		t.Fatalf("the large bodies: %d files, %v; want %d", len(files), err, sent)
+	}
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(large, f.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var res ipc.BackupResult
+	m.dial(t).must(t, ipc.OpBackup, nil, &res)
+	if _, err := os.Stat(res.Path); err != nil {
+		t.Fatalf("the backup of a store missing files: %v", err)
+	}
+	if len(res.Missing) != ipc.MaxMissingShown || res.MoreMissing != sent-ipc.MaxMissingShown {
+		t.Fatalf("the backup named %d missing files and %d more, want %d and %d", len(res.Missing), res.MoreMissing, ipc.MaxMissingShown, sent-ipc.MaxMissingShown)
+	}
+	for _, f := range res.Missing {
+		if !strings.HasPrefix(f, "large-messages"+string(filepath.Separator)) || !strings.Contains(f, "(message ") {
+			t.Errorf("missing file %q, want large-messages/NAME (message ID)", f)
+		}
+	}
+}

@@ -419,4 +419,15 @@ const (
 type BackupResult struct {
 	Path string `json:"path"`
 	Size int64  `json:"size"`
+	// Missing names the files that records of the store name but that
+	// were removed from the data folder by hand, as folder/name and the
+	// record ("large-messages/X.md (message "id")"): the copy lacks
+	// them, as the store does. At most MaxMissingShown are named;
+	// MoreMissing counts the others.
+	Missing     []string `json:"missing,omitempty"`
+	MoreMissing int      `json:"more_missing,omitempty"`
 }
+
+// MaxMissingShown bounds BackupResult.Missing: a store that lost a whole
+// folder of files would otherwise answer with a list past a frame's size.
+const MaxMissingShown = 20

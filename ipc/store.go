@@ -68,7 +68,7 @@ type Store interface {
 
 	Stats() (store.Stats, error)
 	Sweep(ctx context.Context) (store.SweepStats, error)
-	Backup(path string) error
+	Backup(path string) (missing []string, err error)
 }
 
 // A Follower is a Store whose reads follow the mesh's writes a moment

@@ -294,7 +294,9 @@ func (s *Store) Stats() (store.Stats, error) {
 
 // Backup writes a consistent copy of the view: a bbolt store that
 // `ipcmesh restore` puts back on one host.
-func (s *Store) Backup(path string) error { return s.viewNow().Backup(path) }
+func (s *Store) Backup(path string) (missing []string, err error) {
+	return s.viewNow().Backup(path)
+}
 
 // WaitIndexed returns once the view's search index has every message
 // applied before the call.

@@ -30,25 +30,29 @@ func spillFolders() []string { return []string{largeDir, sharedDir} }
 // writers are not held up, and the spill files that copy names are added to
 // it after; a file whose record is replaced or swept meanwhile stays until
 // the backup has read it (see fileGuard). A file the copy names that is
-// missing from the data folder fails the backup, which names it: the copy
-// would restore its record without the content. The backup is written
+// missing from the data folder was removed by hand (no write of the store
+// removes one a record names): the copy leaves it out, as the store lacks
+// it already, and Backup returns it in missing, as folder/name and the
+// record that names it. Refusing the backup for it kept every backup,
+// the broker's copies in cluster mode too, from being made until the
+// record was swept, for a loss no backup can undo. The backup is written
 // 0600 to a hidden partial file beside path and renamed into place, so
 // path never holds half a backup; one that a broker killed meanwhile
 // leaves in the data folder's backups/ is removed when the store is next
 // opened (removePartial).
-func (s *Store) Backup(path string) error {
+func (s *Store) Backup(path string) (missing []string, err error) {
 	return s.backup(path, embedBatch)
 }
 
 // backup is Backup, adding files to the copy batch bytes at a time.
-func (s *Store) backup(path string, batch int) error {
+func (s *Store) backup(path string, batch int) (missing []string, err error) {
 	if abs, err := filepath.Abs(path); err == nil && abs == filepath.Join(s.dir, dbFile) {
-		return fmt.Errorf("backup to %s: that is the live database; back up to another file", path)
+		return nil, fmt.Errorf("backup to %s: that is the live database; back up to another file", path)
 	}
 	dir := filepath.Dir(path)
 	f, err := createPartial(path)
 	if err != nil {
-		return noRoom(dir, denied(dir, fmt.Errorf("backup to %s: %w", path, err)))
+		return nil, noRoom(dir, denied(dir, fmt.Errorf("backup to %s: %w", path, err)))
 	}
 	tmp := f.Name()
 	// Every file the copy names is kept until it is read, whatever becomes
@@ -73,12 +77,9 @@ func (s *Store) backup(path string, batch int) error {
 		err = cerr
 	}
 	if err == nil {
-		if gone := missingFiles(s.dir, files); len(gone) > 0 {
-			err = missingError(s.dir, gone)
-		}
-	}
-	if err == nil {
-		err = embedFiles(s.dir, tmp, files, batch, s.readFile)
+		var held map[string][]namedFile
+		held, missing = present(s.dir, files)
+		err = embedFiles(s.dir, tmp, held, batch, s.readFile)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -88,9 +89,9 @@ func (s *Store) backup(path string, batch int) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return noRoom(dir, fmt.Errorf("backup to %s: %w", path, err))
+		return nil, noRoom(dir, fmt.Errorf("backup to %s: %w", path, err))
 	}
-	return nil
+	return missing, nil
 }
 
 // partialSuffix ends the name of a backup being written, beside the name
@@ -160,32 +161,22 @@ func spillNames(t *tables) (map[string][]namedFile, error) {
 	return files, err
 }
 
-// missingFiles returns, as folder/name with the record that names it, the
-// files of files that the data folder dir lacks.
-func missingFiles(dir string, files map[string][]namedFile) []string {
-	var gone []string
+// present returns the files of files that the data folder dir holds, and
+// the others, as folder/name with the record that names each. A file is
+// missing only when removed by hand: no write of the store removes one a
+// record names, nor one a backup under way has still to read.
+func present(dir string, files map[string][]namedFile) (held map[string][]namedFile, missing []string) {
+	held = make(map[string][]namedFile, len(files))
 	for _, folder := range spillFolders() {
 		for _, f := range files[folder] {
 			if _, err := os.Lstat(filepath.Join(dir, folder, f.name)); errors.Is(err, fs.ErrNotExist) {
-				gone = append(gone, fmt.Sprintf("%s (%s)", filepath.Join(folder, f.name), f.record))
+				missing = append(missing, fmt.Sprintf("%s (%s)", filepath.Join(folder, f.name), f.record))
+				continue
 			}
+			held[folder] = append(held[folder], f)
 		}
 	}
-	return gone
-}
-
-// missingError is a backup's error for the files gone from the data
-// folder dir. No write of the store removes a file that a record names,
-// nor one that a backup under way has still to read, so they were
-// removed by something else.
-func missingError(dir string, gone []string) error {
-	const shown = 10
-	list := strings.Join(gone[:min(len(gone), shown)], ", ")
-	if len(gone) > shown {
-		list += fmt.Sprintf(" and %d more", len(gone)-shown)
-	}
-	return fmt.Errorf("the data folder %s lacks files that records of the store name: %s. They were removed outside ipcmesh, and a backup would restore the records without their content: put the files back, or share the keys again, then back up; to keep the store as it is, copy the data folder while no broker serves it",
-		dir, list)
+	return held, missing
 }
 
 // embedFiles adds the named spill files of the data folder dir, as read

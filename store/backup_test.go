@@ -28,11 +28,11 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "ipcmesh.db")
-	if err := s.Backup(path); err != nil {
+	if _, err := s.Backup(path); err != nil {
 		t.Fatal(err)
 	}
 	// A second backup replaces the first in place.
-	if err := s.Backup(path); err != nil {
+	if _, err := s.Backup(path); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -65,7 +65,7 @@ func TestBackup(t *testing.T) {
 
 func TestBackupToMissingFolder(t *testing.T) {
 	s, _ := openTest(t, nil)
-	if err := s.Backup(filepath.Join(t.TempDir(), "no", "such", "x.db")); err == nil {
+	if _, err := s.Backup(filepath.Join(t.TempDir(), "no", "such", "x.db")); err == nil {
 		t.Fatal("Backup into a missing folder succeeded")
 	}
 }
@@ -117,7 +117,7 @@ func TestBackupCarriesLargeBodies(t *testing.T) {
 	dir := t.TempDir()
 	// One file per transaction, as a store with many large bodies would
 	// be added in several.
-	if err := s.backup(filepath.Join(dir, dbFile), 1); err != nil {
+	if _, err := s.backup(filepath.Join(dir, dbFile), 1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -146,7 +146,7 @@ func TestRestore(t *testing.T) {
 	}
 	fill(t, s)
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := s.Backup(backup); err != nil {
+	if _, err := s.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	after := send(t, s, "after", "alice", "bob", "sent after the backup")
@@ -247,7 +247,7 @@ func TestRestoreKeepsPreviousBodies(t *testing.T) {
 	other, _ := openTest(t, nil)
 	register(t, other, "carol")
 	backup := filepath.Join(t.TempDir(), "other.db")
-	if err := other.Backup(backup); err != nil {
+	if _, err := other.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 
@@ -289,7 +289,7 @@ func TestBackupWhileReplaced(t *testing.T) {
 	share(old)
 	beforeNextRead(s, func() { share(strings.Repeat("the new plan ", 10)) })
 	dir := t.TempDir()
-	if err := s.Backup(filepath.Join(dir, dbFile)); err != nil {
+	if _, err := s.Backup(filepath.Join(dir, dbFile)); err != nil {
 		t.Fatal(err)
 	}
 	onlyFile(t, s.sharedDir)
@@ -301,11 +301,14 @@ func TestBackupWhileReplaced(t *testing.T) {
 }
 
 // A file that a record names but that is gone from the data folder (no
-// write of the store removes one a record still names) fails the backup,
-// which names the file and its record: the copy would restore the record
-// without its content.
-func TestBackupRefusesMissingFiles(t *testing.T) {
-	s, _ := openTest(t, func(o *Options) { o.LargeMessageBytes = 64 })
+// write of the store removes one a record still names) is left out of the
+// backup, which names the file and its record: the store lacks it
+// already, and the store restored from the backup answers for it as the
+// live one does, with everything else whole. Before, the backup was
+// refused until the record was swept, a month after it was read.
+func TestBackupLeavesOutMissingFiles(t *testing.T) {
+	small := func(o *Options) { o.LargeMessageBytes = 64 }
+	s, _ := openTest(t, small)
 	fill(t, s)
 	body := filepath.Base(send(t, s, "gone", "alice", "bob", strings.Repeat("a lost body ", 20)).Message.Path)
 	value := filepath.Base(onlyFile(t, s.sharedDir))
@@ -314,22 +317,45 @@ func TestBackupRefusesMissingFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	err := s.Backup(filepath.Join(dir, "backup.db"))
-	if err == nil {
-		t.Fatal("a backup of a store missing two of its files succeeded")
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	missing, err := s.Backup(backup)
+	if err != nil {
+		t.Fatalf("a backup of a store missing two of its files: %v", err)
 	}
+	got := strings.Join(missing, "; ")
 	for _, want := range []string{
-		filepath.Join(largeDir, body), `message "gone"`,
-		filepath.Join(sharedDir, value), `shared key "spec"`,
-		"removed outside ipcmesh",
+		filepath.Join(largeDir, body) + ` (message "gone")`,
+		filepath.Join(sharedDir, value) + ` (shared key "spec")`,
 	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("Backup error %q does not say %q", err, want)
+		if !strings.Contains(got, want) {
+			t.Errorf("Backup named as missing %q, want %q among them", got, want)
 		}
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("a failed backup left %d files behind", len(entries))
+	if len(missing) != 2 {
+		t.Errorf("Backup named %d files as missing, want 2: %q", len(missing), got)
+	}
+	_, _, liveGone := s.Get("bob", "gone")
+	_, liveSpec := s.GetShared("spec")
+	if liveGone == nil || liveSpec == nil {
+		t.Fatalf("the live store reads what was removed by hand: %v, %v", liveGone, liveSpec)
+	}
+
+	dir := t.TempDir()
+	if _, err := Restore(dir, backup, time.Second); err != nil {
+		t.Fatalf("restore the backup: %v", err)
+	}
+	r := openIn(t, dir, small)
+	if _, body, err := r.Get("bob", "big"); err != nil || body != strings.Repeat("a large body ", 20) {
+		t.Errorf("a large message of the backup: %q, %v", body, err)
+	}
+	if _, body, err := r.Get("alice", "big2"); err != nil || body != strings.Repeat("another large body ", 20) {
+		t.Errorf("another large message of the backup: %q, %v", body, err)
+	}
+	if _, _, err := r.Get("bob", "gone"); ipcmesh.CodeOf(err) != ipcmesh.CodeOf(liveGone) {
+		t.Errorf("the restored message whose body was removed: %v; the live store said %v", err, liveGone)
+	}
+	if _, err := r.GetShared("spec"); ipcmesh.CodeOf(err) != ipcmesh.CodeOf(liveSpec) {
+		t.Errorf("the restored shared value whose file was removed: %v; the live store said %v", err, liveSpec)
 	}
 }
 
@@ -351,7 +377,7 @@ func TestRestoreOverAStoreMissingAFile(t *testing.T) {
 	}
 	other, _ := openTest(t, nil)
 	backup := filepath.Join(t.TempDir(), "other.db")
-	if err := other.Backup(backup); err != nil {
+	if _, err := other.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	res, err := Restore(opts.Dir, backup, time.Second)
@@ -386,7 +412,7 @@ func TestRestoreRefusesBadCarriedFile(t *testing.T) {
 	s, _ := openTest(t, small)
 	fill(t, s)
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := s.Backup(backup); err != nil {
+	if _, err := s.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	db, err := bolt.Open(backup, 0o600, nil)
@@ -468,7 +494,7 @@ func TestRestoreWhoseBodiesFindNoRoom(t *testing.T) {
 	body := strings.Repeat("a large body ", 10)
 	send(t, src, "big", "alice", "bob", body)
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := src.Backup(backup); err != nil {
+	if _, err := src.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -190,7 +190,7 @@ func TestRestoreOverDamagedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Backup(backup); err != nil {
+	if _, err := s.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

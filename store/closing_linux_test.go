@@ -98,7 +98,7 @@ func TestRestoreStopsForABrokerThatTookTheFolder(t *testing.T) {
 	other, _ := openTest(t, nil)
 	register(t, other, "carol")
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := other.Backup(backup); err != nil {
+	if _, err := other.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 

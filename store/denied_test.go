@@ -45,7 +45,8 @@ func TestSpillDeniedThenMends(t *testing.T) {
 	wantDenied(t, "a large send", err, s.largeDir)
 	_, err = s.Share(ctx, shared)
 	wantDenied(t, "a large shared value", err, s.sharedDir)
-	wantDenied(t, "a backup", s.Backup(filepath.Join(backups, "copy.db")), backups)
+	_, err = s.Backup(filepath.Join(backups, "copy.db"))
+	wantDenied(t, "a backup", err, backups)
 
 	for _, dir := range dirs {
 		if left, _ := os.ReadDir(dir); len(left) > 0 {
@@ -64,7 +65,7 @@ func TestSpillDeniedThenMends(t *testing.T) {
 	if _, err := s.Share(ctx, shared); err != nil {
 		t.Fatalf("the shared value once its folder is writable: %v", err)
 	}
-	if err := s.Backup(filepath.Join(backups, "copy.db")); err != nil {
+	if _, err := s.Backup(filepath.Join(backups, "copy.db")); err != nil {
 		t.Fatalf("the backup once its folder is writable: %v", err)
 	}
 }

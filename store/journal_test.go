@@ -351,7 +351,7 @@ func TestRestoreOverAPendingJournal(t *testing.T) {
 	register(t, other, "carol")
 	send(t, other, "from-backup", "alice", "carol", "kept in the backup")
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := other.Backup(backup); err != nil {
+	if _, err := other.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 

@@ -65,7 +65,7 @@ func backupUntilKilled(dir string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := s.Backup(filepath.Join(backups, "done.db")); err != nil {
+	if _, err := s.Backup(filepath.Join(backups, "done.db")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

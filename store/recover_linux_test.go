@@ -108,7 +108,7 @@ func TestJournalWithoutItsDatabase(t *testing.T) {
 	other, _ := openTest(t, nil)
 	register(t, other, "carol")
 	backup := filepath.Join(t.TempDir(), "backup.db")
-	if err := other.Backup(backup); err != nil {
+	if _, err := other.Backup(backup); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Restore(dir, backup, time.Second); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -262,7 +261,11 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = embedFiles(dir, tmp, present(dir, files), embedBatch, os.ReadFile)
+		// A file removed by hand is left out, as a backup leaves it:
+		// the store kept lacks it already, and refusing would leave the
+		// user with that store and no way to restore another.
+		held, _ := present(dir, files)
+		err = embedFiles(dir, tmp, held, embedBatch, os.ReadFile)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -277,24 +280,6 @@ func keepPrevious(db *bolt.DB, dir string) (string, error) {
 		return "", fmt.Errorf("keep the store as it was in %s: %w", path, err)
 	}
 	return path, nil
-}
-
-// present returns the files of files that the data folder dir holds.
-// Unlike a backup, the copy kept before a restore leaves out a file that
-// is missing (nothing else writes the folder while Restore holds its
-// lock, so it was removed by hand): the store it keeps lacks it already,
-// and refusing would leave the user with that store and no way to restore
-// another.
-func present(dir string, files map[string][]namedFile) map[string][]namedFile {
-	out := make(map[string][]namedFile, len(files))
-	for folder, list := range files {
-		for _, f := range list {
-			if _, err := os.Lstat(filepath.Join(dir, folder, f.name)); !errors.Is(err, fs.ErrNotExist) {
-				out[folder] = append(out[folder], f)
-			}
-		}
-	}
-	return out
 }
 
 // replaceBuckets makes dst's buckets those of src, in one transaction.

@@ -199,3 +199,23 @@ func TestBackupThroughAnotherSpellingOfTheFolder(t *testing.T) {
 		t.Errorf("the backup left %d files in the data folder's backups/: %v", len(left), left)
 	}
 }
+
+// A backup of a store whose large body was removed by hand is written,
+// and says what it lacks: the body is lost already, and a nightly backup
+// refused for it made no backup at all for a month.
+func TestBackupOfAStoreMissingABody(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	_, sent := reviewMail(t, m)
+	if err := os.Remove(sent.Message.Path); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "mesh.backup")
+	res := m.mustRun("backup", backup)
+	wantIn(t, "backup", res.stdout, "wrote a consistent copy", backup)
+	wantIn(t, "backup's stderr", res.stderr, "the copy lacks 1 file that records of the store name, removed from the data folder by hand",
+		filepath.Join("large-messages", filepath.Base(sent.Message.Path)), fmt.Sprintf("(message %q)", sent.Message.ID))
+	if _, err := os.Stat(backup); err != nil {
+		t.Fatalf("the backup: %v", err)
+	}
+}
