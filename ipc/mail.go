@@ -278,13 +278,15 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 		if name == "" {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "this connection's session ended while it waited (unregistered): register again")
 		}
-		mail := b.presence.mailbox(name)
+		mail, release := b.presence.mailbox(name)
 		msgs, err := b.store.UnreadAfter(name, req.From, req.After, limit)
 		if err != nil {
+			release()
 			return nil, err
 		}
 		left := time.Until(deadline)
 		if len(msgs) > 0 || left <= 0 {
+			release()
 			msgs = fitBudget(msgs)
 			res := &CheckResult{Messages: msgs}
 			if res.Messages == nil {
@@ -298,7 +300,9 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 			}
 			return res, nil
 		}
-		if _, aborted := b.presence.waitFor(c.ctx, mail, left, b.quit); aborted {
+		_, aborted := b.presence.waitFor(c.ctx, mail, left, b.quit)
+		release()
+		if aborted {
 			return nil, errNoReply
 		}
 	}

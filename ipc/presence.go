@@ -15,15 +15,16 @@ type presence struct {
 	mu      sync.Mutex
 	online  map[string]map[*conn]struct{}
 	seen    map[string]time.Time // not yet written to the store
-	waiters map[string]chan struct{}
-	threads map[string]*threadWait
+	waiters map[string]*wakeup   // by name: checks waiting for its mail
+	threads map[string]*wakeup
 	waiting atomic.Int64 // requests held open in waitFor
 }
 
-// threadWait is the wake-up channel of a thread's waiters, counted so that
-// the last waiter to give up removes it: threads are many, and a thread
-// nobody waits on must not stay in memory.
-type threadWait struct {
+// wakeup is the channel that wakes the waiters for a thread's next message,
+// or for a name's next mail, counted so that the last waiter to give up
+// removes it: threads and names are many, and one nobody waits on must not
+// stay in memory.
+type wakeup struct {
 	ch chan struct{}
 	n  int
 }
@@ -31,8 +32,8 @@ type threadWait struct {
 func (p *presence) init() {
 	p.online = make(map[string]map[*conn]struct{})
 	p.seen = make(map[string]time.Time)
-	p.waiters = make(map[string]chan struct{})
-	p.threads = make(map[string]*threadWait)
+	p.waiters = make(map[string]*wakeup)
+	p.threads = make(map[string]*wakeup)
 }
 
 // wants is what a connection asks for when it binds to a name.
@@ -194,27 +195,50 @@ func (p *presence) takeSeen() map[string]time.Time {
 }
 
 // mailbox returns a channel that is closed the next time mail arrives for
-// name. Taking it before reading the inbox closes the race with a message
-// that lands in between.
-func (p *presence) mailbox(name string) <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ch := p.waiters[name]
-	if ch == nil {
-		ch = make(chan struct{})
-		p.waiters[name] = ch
-	}
-	return ch
+// name, and a release to call when the caller stops waiting for it. Taking
+// it before reading the inbox closes the race with a message that lands in
+// between. Released by its last taker, the channel is forgotten: every name
+// that ever checked its mail would otherwise keep one until its next
+// message, which a name gone for good never gets.
+func (p *presence) mailbox(name string) (<-chan struct{}, func()) {
+	return p.take(p.waiters, name)
 }
 
 // notify wakes everyone waiting for name's mail.
 func (p *presence) notify(name string) {
+	p.wake(p.waiters, name)
+}
+
+// take counts a waiter on the channel of key in m, made if need be, and
+// returns it with the release that uncounts the waiter; the last release
+// removes the channel.
+func (p *presence) take(m map[string]*wakeup, key string) (<-chan struct{}, func()) {
 	p.mu.Lock()
-	ch := p.waiters[name]
-	delete(p.waiters, name)
+	defer p.mu.Unlock()
+	w := m[key]
+	if w == nil {
+		w = &wakeup{ch: make(chan struct{})}
+		m[key] = w
+	}
+	w.n++
+	return w.ch, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		w.n--
+		if w.n == 0 && m[key] == w {
+			delete(m, key)
+		}
+	}
+}
+
+// wake closes the channel of key in m, waking its waiters.
+func (p *presence) wake(m map[string]*wakeup, key string) {
+	p.mu.Lock()
+	w := m[key]
+	delete(m, key)
 	p.mu.Unlock()
-	if ch != nil {
-		close(ch)
+	if w != nil {
+		close(w.ch)
 	}
 }
 
@@ -243,33 +267,12 @@ func (p *presence) waitFor(ctx context.Context, ch <-chan struct{}, d time.Durat
 // Taking it before reading the thread closes the race with a reply that
 // lands in between.
 func (p *presence) threadWaiter(thread string) (<-chan struct{}, func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	w := p.threads[thread]
-	if w == nil {
-		w = &threadWait{ch: make(chan struct{})}
-		p.threads[thread] = w
-	}
-	w.n++
-	return w.ch, func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		w.n--
-		if w.n == 0 && p.threads[thread] == w {
-			delete(p.threads, thread)
-		}
-	}
+	return p.take(p.threads, thread)
 }
 
 // notifyThread wakes everyone waiting for a message of thread.
 func (p *presence) notifyThread(thread string) {
-	p.mu.Lock()
-	w := p.threads[thread]
-	delete(p.threads, thread)
-	p.mu.Unlock()
-	if w != nil {
-		close(w.ch)
-	}
+	p.wake(p.threads, thread)
 }
 
 // threadWaiting counts the requests waiting for a thread's next message.
