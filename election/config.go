@@ -190,7 +190,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if maxFrame == 0 {
 		maxFrame = ipc.DefaultMaxFrame
 	}
-	if maxFrame < maxMsg+64<<10 {
+	if maxFrame < maxMsg+frameRoom {
 		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)
 	}
 
@@ -222,10 +222,12 @@ type setting struct {
 
 // What the kinds of setting take.
 const (
-	takesCount    = "a whole number above 0"
-	takesSize     = "a whole number of bytes from 1 to 1073741824 (1 GiB)"
-	takesRate     = "a number of requests per second above 0"
-	takesDuration = "a duration such as 24h or 90m"
+	takesCount = "a whole number above 0"
+	takesSize  = "a whole number of bytes from 1 to 1073741824 (1 GiB)"
+	// A message must fit in a frame, which is at most maxSize.
+	takesMessageSize = "a whole number of bytes from 1 to 1073676288 (1 GiB less the 64 KiB a frame needs beside a message)"
+	takesRate        = "a number of requests per second above 0"
+	takesDuration    = "a duration such as 24h or 90m"
 	// A session is renewed four times in its life: one of a nanosecond
 	// would be renewed every 0 ns, which no ticker takes.
 	takesLifetime = "a duration of 1s or more, such as 24h"
@@ -238,12 +240,18 @@ const (
 // as empty.
 const maxSize = 1 << 30
 
+// frameRoom is how much larger than the message limit a frame must be:
+// room for the request around the message's text. The message limit is
+// bounded by maxSize less this, or a message limit taken alone would
+// want a frame no setting could give.
+const frameRoom = 64 << 10
+
 // numericSettings are the settings of cfg that take a number, in the order
 // they are read: the first bad one is the one an error names.
 func numericSettings(cfg *Config) []setting {
 	return []setting{
 		{"IPC_LARGE_MESSAGE_BYTES", between(&cfg.Store.LargeMessageBytes, strconv.Atoi, 1, maxSize), takesSize},
-		{"IPC_MAX_MESSAGE_BYTES", between(&cfg.Store.MaxMessageBytes, strconv.Atoi, 1, maxSize), takesSize},
+		{"IPC_MAX_MESSAGE_BYTES", between(&cfg.Store.MaxMessageBytes, strconv.Atoi, 1, maxSize-frameRoom), takesMessageSize},
 		{"IPC_INBOX_CAP", above0(&cfg.Store.InboxCap, strconv.Atoi), takesCount},
 		{"IPC_MAX_FRAME_BYTES", between(&cfg.Limits.MaxFrame, strconv.Atoi, 1, maxSize), takesSize},
 		{"IPC_RATE_BURST", above0(&cfg.Limits.OpsBurst, strconv.Atoi), takesCount},

@@ -29,6 +29,9 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 		{"IPC_MAX_MESSAGE_BYTES", "99999999999999999999", "whole number"},
 		{"IPC_MAX_MESSAGE_BYTES", "9223372036854775807", "1 GiB"},
 		{"IPC_MAX_FRAME_BYTES", "9223372036854775807", "1 GiB"},
+		// No frame could hold it: a frame is at most 1 GiB, 64 KiB
+		// larger than the message limit.
+		{"IPC_MAX_MESSAGE_BYTES", "1073741824", "1073676288"},
 		{"IPC_LARGE_MESSAGE_BYTES", "0", "from 1"},
 		{"IPC_SESSION_TTL", "-5m", "duration"},
 		{"IPC_SESSION_TTL", "1ns", "1s or more"},
@@ -60,6 +63,10 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	cfg, err := election.FromEnv(func(k string) string { return env[k] })
 	if err != nil || cfg.Limits.OpsPerSecond != 2.5 || cfg.Limits.OpsBurst != 10 {
 		t.Errorf("good settings: %+v, %v", cfg.Limits, err)
+	}
+	env = map[string]string{"IPC_DATA_DIR": dir, "IPC_MAX_MESSAGE_BYTES": "1073676288", "IPC_MAX_FRAME_BYTES": "1073741824"}
+	if cfg, err := election.FromEnv(func(k string) string { return env[k] }); err != nil || cfg.MessageLimit() != 1073676288 {
+		t.Errorf("the largest message limit, with the largest frame: limit %d, %v", cfg.MessageLimit(), err)
 	}
 }
 
