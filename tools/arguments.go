@@ -215,7 +215,11 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "cannot run %s with these arguments: ", tool.Name)
-	switch {
+	switch kind := notObject(args); {
+	case kind != "":
+		// The SDK's detail names the Go map it reads them into, and
+		// with no names given every required one reads as missing.
+		fmt.Fprintf(&b, "the arguments are %s, not a JSON object: give them as one, by name", kind)
 	case len(wrong) > 0 || len(missing) > 0:
 		var parts []string
 		if len(wrong) > 0 {
@@ -251,4 +255,25 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 		b.WriteString(",")
 	}
 	return strings.TrimSuffix(b.String(), ",") + "."
+}
+
+// notObject names the kind of JSON value args is when it is not an object
+// ("a number", "a list"), and returns "" for an object, null or no
+// arguments at all, which the SDK takes for none.
+func notObject(args json.RawMessage) string {
+	v := bytes.TrimSpace(args)
+	if len(v) == 0 || v[0] == '{' || string(v) == "null" {
+		return ""
+	}
+	switch v[0] {
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "a number"
+	}
+	return "not an object"
 }

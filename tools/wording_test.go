@@ -1,9 +1,11 @@
 package tools_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Arguments that do not fit a tool are answered with the tool's real
@@ -68,4 +70,28 @@ func TestUnicodeNamesAreRefusedByTheirCharacter(t *testing.T) {
 	mcptest.NotContains(t, "register a name of 12 kanji", got, "characters long")
 	c.OK("register", map[string]any{"name": "alice"})
 	mcptest.Contains(t, "share under clé", c.Fails("share", map[string]any{"key": "clé", "content": "x"}), `has 'é'`)
+}
+
+// Arguments that are not a JSON object (a number, a list, a string) are
+// answered with what they must be and the tool's real arguments, not with
+// the Go type the SDK reads them into.
+func TestArgumentsThatAreNoObject(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	for _, tc := range []struct{ tool, args, kind, then string }{
+		{"check", `0`, "a number", "Its arguments: from (string), wait_seconds (integer)."},
+		{"check", `"x"`, "a string", "Its arguments:"},
+		{"send", ` [1]`, "a list", "content (string, required)"},
+		{"list_instances", `true`, "a boolean", "It takes no arguments: call it with {}."},
+	} {
+		res, err := c.Session.CallTool(t.Context(), &mcp.CallToolParams{Name: tc.tool, Arguments: json.RawMessage(tc.args)})
+		if err != nil {
+			t.Fatalf("%s(%s): %v", tc.tool, tc.args, err)
+		}
+		got := mcptest.ResultText(res)
+		if !res.IsError {
+			t.Fatalf("%s(%s) succeeded: %s", tc.tool, tc.args, got)
+		}
+		mcptest.Contains(t, tc.tool+"("+tc.args+")", got, "the arguments are "+tc.kind+", not a JSON object", tc.then)
+		mcptest.NotContains(t, tc.tool+"("+tc.args+")", got, "Go value", "map[string]", "unmarshal", "it needs")
+	}
 }
