@@ -5,6 +5,7 @@ package proc
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"strconv"
 	"syscall"
@@ -15,6 +16,13 @@ import (
 // user's. Where /proc shows it, a zombie counts as gone: it has exited and
 // only its parent has yet to collect it.
 func Alive(pid int) bool {
+	// Kill takes 0 and -1 for groups of processes, and the system reads
+	// a pid past 32 bits by its low half: 4294967297, from a damaged
+	// record, would be process 1, which always runs. No process has any
+	// of these.
+	if pid <= 0 || pid > math.MaxInt32 {
+		return false
+	}
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}

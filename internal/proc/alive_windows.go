@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"math"
 	"syscall"
 )
 
@@ -20,6 +21,11 @@ func Alive(pid int) bool {
 		processQueryLimitedInformation = 0x1000
 		waitTimeout                    = 0x102 // WAIT_TIMEOUT
 	)
+	// A pid is 32 bits: a larger one, from a damaged record, would be
+	// read as another process's.
+	if pid <= 0 || uint64(pid) > math.MaxUint32 {
+		return false
+	}
 	h, err := syscall.OpenProcess(processQueryLimitedInformation|syscall.SYNCHRONIZE, false, uint32(pid))
 	if errors.Is(err, syscall.ERROR_ACCESS_DENIED) {
 		return true
