@@ -39,6 +39,13 @@ type Limits struct {
 	// MaxInFlight bounds the requests one connection may have in flight
 	// (64); past it the broker stops reading from that connection.
 	MaxInFlight int
+	// MaxWaiting bounds how many of those may be requests that may wait
+	// (check, wait_reply): 32; one past it is refused with rate_limited.
+	// A wait holds its slot until it ends, whether or not its caller
+	// still listens (the protocol cannot call one off), so waits that
+	// could take every slot, given up on by clients of an HTTP face,
+	// kept the name's sends and lists from being read.
+	MaxWaiting int
 	// WriteTimeout is how long a write to a client may block (10 s). A client
 	// that stops reading is disconnected, not waited for.
 	WriteTimeout time.Duration
@@ -70,6 +77,7 @@ func (l *Limits) setDefaults() {
 	defInt(&l.HandshakeBurst, 200)
 	defInt(&l.MaxFrame, DefaultMaxFrame)
 	defInt(&l.MaxInFlight, 64)
+	defInt(&l.MaxWaiting, 32)
 	defInt(&l.MaxHandshakes, 256)
 	if l.WriteTimeout == 0 {
 		l.WriteTimeout = 10 * time.Second

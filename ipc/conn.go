@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -28,7 +29,8 @@ type conn struct {
 	// which takes the frames queued on out as they are (see pipeLink).
 	client *Client
 	out    chan *Frame
-	sem    chan struct{}
+	sem    chan struct{} // a slot per request in flight
+	waits  chan struct{} // a slot per request in flight that may wait (mayWait)
 
 	// name and subscribed are guarded by the broker's presence lock.
 	name       string
@@ -64,6 +66,7 @@ func newConn(b *Broker, nc net.Conn, n uint64) *conn {
 		out:     make(chan *Frame, outQueue),
 		work:    make(chan *Frame),
 		sem:     make(chan struct{}, b.cfg.Limits.MaxInFlight),
+		waits:   make(chan struct{}, b.cfg.Limits.MaxWaiting),
 		ctx:     ctx,
 		cancel:  cancel,
 		stopped: make(chan struct{}),
@@ -132,13 +135,17 @@ func (c *conn) readLoop(br *bufio.Reader) {
 			c.reply(f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a request needs a non-zero id and an op"))
 			continue
 		}
+		if mayWait(f.Op) && !c.takeWait(f) {
+			continue
+		}
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.stopped:
+			c.release(f, false)
 			return
 		}
 		if !c.admit() {
-			<-c.sem
+			c.release(f, true)
 			return
 		}
 		// A worker of this connection waiting for work takes it, or a new
@@ -150,6 +157,46 @@ func (c *conn) readLoop(br *bufio.Reader) {
 		}
 	}
 }
+
+// mayWait reports whether a request of op may wait for mail or a reply.
+// Such requests take no more than MaxWaiting of a connection's slots, so
+// that its waits never keep its other requests from being read.
+func mayWait(op string) bool { return op == OpCheck || op == OpWaitReply }
+
+// release gives back the slots request f took: its wait's, and, when
+// inFlight, the one of sem.
+func (c *conn) release(f *Frame, inFlight bool) {
+	if inFlight {
+		<-c.sem
+	}
+	if mayWait(f.Op) {
+		<-c.waits
+	}
+}
+
+// takeWait takes a wait's slot for f, or answers f with rate_limited and
+// reports false when every one is taken. Refusing, rather than waiting
+// for a slot, keeps the read loop reading, and the client's retry gets an
+// answer each time: a caller held up for a slot would be told the broker
+// is not answering.
+func (c *conn) takeWait(f *Frame) bool {
+	select {
+	case c.waits <- struct{}{}:
+		return true
+	default:
+	}
+	c.reply(f.ID, nil, &ipcmesh.Error{
+		Code: ipcmesh.CodeRateLimited,
+		Message: fmt.Sprintf("this connection already has %d requests in flight that may wait (check, wait_reply), the most it may have: "+
+			"a wait ends when its mail or reply comes or its wait_ms has passed, whether or not its caller still listens; retry shortly", cap(c.waits)),
+		RetryAfterMS: waitsFullRetry.Milliseconds(),
+	})
+	return false
+}
+
+// waitsFullRetry is how long a request refused for want of a wait's slot
+// is told to wait before it asks again.
+const waitsFullRetry = 500 * time.Millisecond
 
 // maxIdleWorkers bounds the goroutines a connection keeps waiting for its
 // next request once theirs is answered.
@@ -163,7 +210,7 @@ const maxIdleWorkers = 2
 func (c *conn) worker(f *Frame) {
 	for {
 		c.handle(f)
-		<-c.sem
+		c.release(f, true)
 		c.inflight.Done()
 		c.b.handles.Done()
 		if c.idle.Add(1) > maxIdleWorkers {

@@ -68,17 +68,23 @@ func linkOf(nc net.Conn) *pipeLink {
 // A connection that has stopped taking requests is lost to the caller, as
 // a socket that stops reading is.
 func (c *conn) take(ctx context.Context, f *Frame) error {
+	if mayWait(f.Op) && !c.takeWait(f) {
+		return nil // answered
+	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-c.stopped:
+		c.release(f, false)
 		return ErrConnLost
 	case <-c.ctx.Done():
+		c.release(f, false)
 		return ErrConnLost
 	case <-ctx.Done():
+		c.release(f, false)
 		return ctx.Err()
 	}
 	if !c.admit() {
-		<-c.sem
+		c.release(f, true)
 		return ErrConnLost
 	}
 	select {
