@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -290,7 +291,10 @@ func writeHookOutput(w io.Writer, v any) error {
 
 // readHookEvent returns hook_event_name from the JSON object a client
 // writes on a hook's stdin, or "" when there is none. It does not wait for
-// a terminal, nor long for a client that keeps stdin open.
+// a terminal, nor long for a client that keeps stdin open and silent: it
+// gives up after hookInputIdle without a byte. The bound is on silence,
+// not on the whole read: an input of megabytes whose event comes last
+// took more than a second to read on a busy machine, and lost its event.
 func readHookEvent(r io.Reader) string {
 	if r == nil {
 		return ""
@@ -300,19 +304,45 @@ func readHookEvent(r io.Reader) string {
 			return ""
 		}
 	}
+	in := &countingReader{r: r}
 	got := make(chan string, 1)
 	go func() {
-		got <- hookEventName(r)
+		got <- hookEventName(in)
 		// The rest is read too, and dropped, so that the client's write
 		// of it does not fail on a pipe nobody reads.
-		io.Copy(io.Discard, r)
+		io.Copy(io.Discard, in)
 	}()
-	select {
-	case event := <-got:
-		return event
-	case <-time.After(time.Second):
-		return ""
+	tick := time.NewTicker(hookInputIdle)
+	defer tick.Stop()
+	var read int64 // bytes read at the last tick
+	for {
+		select {
+		case event := <-got:
+			return event
+		case <-tick.C:
+			n := in.n.Load()
+			if n == read {
+				return ""
+			}
+			read = n
+		}
 	}
+}
+
+// hookInputIdle is how long a hook waits for the next byte of its input.
+const hookInputIdle = time.Second
+
+// countingReader counts the bytes read through it, for a reader in another
+// goroutine to see progress.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // hookEventName decodes the object r holds only as far as its member

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -662,4 +663,32 @@ func TestHookWaitEndsWhenTheAssistantIsGone(t *testing.T) {
 		t.Fatalf("hook wait whose assistant is gone ended with %v, want a quiet end", err)
 	}
 	m.peer("builder") // the next session registers the name
+}
+
+// An input whose event comes after its bulk, written by a client busy
+// between its writes (more than a second in all, never a second without
+// a byte), keeps its event: a bound on the whole read lost it on a busy
+// machine. A client that keeps stdin open and writes nothing costs the
+// hook a second, and the event only.
+func TestHookEventOfASlowInput(t *testing.T) {
+	r, w := io.Pipe()
+	go func() {
+		io.WriteString(w, `{"tool_response":{"stdout":"`)
+		chunk := strings.Repeat("x", 64<<10)
+		for range 8 {
+			time.Sleep(200 * time.Millisecond) // the client, busy
+			io.WriteString(w, chunk)
+		}
+		io.WriteString(w, `"},"hook_event_name":"PostToolUse"}`)
+		w.Close()
+	}()
+	if got := readHookEvent(r); got != "PostToolUse" {
+		t.Errorf("the event of an input written over 1.6 s: %q, want PostToolUse", got)
+	}
+
+	silent, open := io.Pipe()
+	defer open.Close()
+	if got := readHookEvent(silent); got != "" {
+		t.Errorf("the event of an input never written: %q, want none", got)
+	}
 }
