@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 )
 
 func TestLoadSecretEnv(t *testing.T) {
@@ -177,22 +179,12 @@ func TestLoadSecretFileFormat(t *testing.T) {
 // Before, the error was the write's alone ("permission denied").
 func TestLoadSecretFolderNotWritable(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	if f, err := os.CreateTemp(dir, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	writable := readonly.Folder(t, dir)
 	_, _, err := LoadSecret(dir, "")
 	if want := "free some space in " + dir + " (or make it writable) and try again"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("LoadSecret in a read-only folder: %v; want it to say %q", err, want)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	writable()
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a secret file that could not be made left %s", entries[0].Name())
 	}

@@ -1,11 +1,12 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 )
 
 // TestSendUnavailableNamesItsID: a send the store refused for now
@@ -19,15 +20,7 @@ func TestSendUnavailableNamesItsID(t *testing.T) {
 	const small = "IPC_LARGE_MESSAGE_BYTES=16"
 	bob := m.peerWith("bob", small)
 	large := filepath.Join(m.dir, "large-messages")
-	if err := os.Chmod(large, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(large, 0o700) })
-	if f, err := os.CreateTemp(large, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	writable := readonly.Folder(t, large)
 	body := strings.Repeat("a large body ", 4)
 	e, _, errb := m.env("", small)
 	if code := Run(e, "send", []string{"--as", "alice", "bob", body}); code != 1 {
@@ -37,9 +30,7 @@ func TestSendUnavailableNamesItsID(t *testing.T) {
 	if match == nil {
 		t.Fatalf("send refused as unavailable: stderr %q; want it to name the --id to send it again with", errb)
 	}
-	if err := os.Chmod(large, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	writable()
 	for range 2 {
 		e, _, errb := m.env("", small)
 		if code := Run(e, "send", []string{"--as", "alice", "--id", match[1], "bob", body}); code != 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -39,15 +40,7 @@ func TestReportWaitGrowsWithTheStore(t *testing.T) {
 // says when it starts a broker.
 func TestBrokerLogInReadOnlyFolder(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	if f, err := os.CreateTemp(dir, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	readonly.Folder(t, dir)
 	f, err := openBrokerLog(dir)
 	if err == nil {
 		f.Close()

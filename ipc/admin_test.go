@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -166,20 +167,12 @@ func copyFile(t *testing.T, from, to string) {
 // denied", a fault of the broker to report.
 func TestBackupIntoReadOnlyDataFolder(t *testing.T) {
 	m := startMesh(t, nil)
-	if err := os.Chmod(m.Dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(m.Dir, 0o700) })
-	if err := os.Mkdir(filepath.Join(m.Dir, "probe"), 0o700); err == nil {
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	writable := readonly.Folder(t, m.Dir)
 	err := m.dial(t).call(ipc.OpBackup, nil, nil)
 	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "make the data folder writable") {
 		t.Fatalf("backup into a read-only data folder: %v (code %q); want unavailable saying to make the folder writable", err, ipcmesh.CodeOf(err))
 	}
-	if err := os.Chmod(m.Dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	writable()
 	var res ipc.BackupResult
 	m.dial(t).must(t, ipc.OpBackup, nil, &res)
 }

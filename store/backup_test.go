@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -506,15 +507,7 @@ func TestRestoreWhoseBodiesFindNoRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	large := filepath.Join(dir, largeDir)
-	if err := os.Chmod(large, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(large, 0o700) })
-	if f, err := os.CreateTemp(large, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	writable := readonly.Folder(t, large)
 
 	_, err = Restore(dir, backup, time.Second)
 	for _, want := range []string{"the backup is in place of the store", "the store keeps them until they are written"} {
@@ -526,9 +519,7 @@ func TestRestoreWhoseBodiesFindNoRoom(t *testing.T) {
 	if want := "the store keeps them until they are written"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Open while the bodies cannot be written: %v; want it to say %q", err, want)
 	}
-	if err := os.Chmod(large, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	writable()
 	r := openIn(t, dir, small)
 	if _, got, err := r.Get("bob", "big"); err != nil || got != body {
 		t.Fatalf("the restored large body once it can be written: %q, %v", got, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 )
 
 // A large body, a large shared value or a backup written into a folder of
@@ -25,16 +26,9 @@ func TestSpillDeniedThenMends(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirs := []string{s.largeDir, s.sharedDir, backups}
+	var writable []func()
 	for _, dir := range dirs {
-		if err := os.Chmod(dir, 0o500); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	}
-	if f, err := os.CreateTemp(s.largeDir, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
+		writable = append(writable, readonly.Folder(t, dir))
 	}
 
 	ctx := context.Background()
@@ -52,9 +46,9 @@ func TestSpillDeniedThenMends(t *testing.T) {
 		if left, _ := os.ReadDir(dir); len(left) > 0 {
 			t.Errorf("a write refused in %s left %s", dir, left[0].Name())
 		}
-		if err := os.Chmod(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
+	}
+	for _, w := range writable {
+		w()
 	}
 	if ds, err := s.Append(ctx, draft); err != nil || ds[0].Err != nil {
 		t.Fatalf("the large send once its folder is writable: %v, %v", err, ds)
@@ -95,22 +89,14 @@ func TestOpenDenied(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("the store's files: %v, %v", files, err)
 	}
+	var writable []func()
 	for _, f := range files {
-		if err := os.Chmod(f, 0o400); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Chmod(f, 0o600) })
-	}
-	if f, err := os.OpenFile(files[0], os.O_RDWR, 0); err == nil {
-		f.Close()
-		t.Skip("this user writes to a file of mode 0400 (root, or a system without such modes)")
+		writable = append(writable, readonly.File(t, f))
 	}
 	_, err = Open(Options{Dir: dir, LockTimeout: time.Second})
 	wantDenied(t, "Open", err, dir)
-	for _, f := range files {
-		if err := os.Chmod(f, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	for _, w := range writable {
+		w()
 	}
 	s, err = Open(Options{Dir: dir})
 	if err != nil {
@@ -134,20 +120,10 @@ func TestCompactDenied(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	if f, err := os.CreateTemp(dir, "probe"); err == nil {
-		f.Close()
-		os.Remove(f.Name())
-		t.Skip("this user writes in a folder of mode 0500 (root, or a system without such modes)")
-	}
+	writable := readonly.Folder(t, dir)
 	_, err = Compact(dir, CompactOptions{})
 	wantDenied(t, "Compact", err, dir)
-	if err := os.Chmod(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	writable()
 	if _, err := Compact(dir, CompactOptions{}); err != nil {
 		t.Fatalf("Compact once the folder is writable: %v", err)
 	}
