@@ -225,12 +225,27 @@ func connect(o Options, name string) (*nats.Conn, error) {
 		if errors.Is(err, nats.ErrAuthorization) {
 			return nil, fmt.Errorf("connect to the NATS cluster %s: it refused this broker's credentials: check IPC_NATS_CREDS, IPC_NATS_USER and IPC_NATS_PASSWORD, or IPC_NATS_TOKEN, against the cluster's accounts: %w", Redacted(o.URL), err)
 		}
+		if notGreeted(err) {
+			return nil, fmt.Errorf("connect to the NATS cluster %s: a server there took the connection but did not greet it as a NATS server does: IPC_STORE must list the client ports of NATS servers (4222 by default, or the line ipcmesh cluster prints), not the mesh's own port (IPC_PORT) or another service's; if it is a NATS server's client port, that server hangs (stopped, overloaded): %w", Redacted(o.URL), err)
+		}
 		if host, ok := unresolved(err); ok {
 			return nil, fmt.Errorf("connect to the NATS cluster %s: the host name %q in IPC_STORE does not resolve to an address: check its spelling, that this machine's DNS (or hosts file) knows it, or give the server's IP address instead (nats://10.0.0.5:4222): %w", Redacted(o.URL), host, err)
 		}
 		return nil, fmt.Errorf("connect to the NATS cluster %s: %w", Redacted(o.URL), err)
 	}
 	return nc, nil
+}
+
+// notGreeted reports whether err is a connect that reached a server which
+// did not open with the INFO line every NATS server sends first: a port of
+// some other service, which the client reports only as a read that timed
+// out ("read tcp ...: i/o timeout") or a protocol exception.
+func notGreeted(err error) bool {
+	if errors.Is(err, nats.ErrNoInfoReceived) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // unresolved reports whether err is a dial's failure to find an address

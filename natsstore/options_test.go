@@ -159,3 +159,42 @@ func TestUnresolvedHostIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// IPC_STORE naming a port where no NATS server listens but something else
+// does (the mesh's own port, say, which answers only once spoken to) is
+// named as such: the client's own words were "read tcp ...: i/o timeout".
+func TestServerThatIsNotNATSIsNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		var held []net.Conn // open and silent until the test ends
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	o := Options{URL: "nats://" + ln.Addr().String(), Store: store.Options{Dir: t.TempDir()}}
+	s, err := Open(t.Context(), o, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("opened on a port where no NATS server listens")
+	}
+	for _, want := range []string{"did not greet it as a NATS server", "IPC_STORE", "IPC_PORT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("a port that is not a NATS server's: %v; want it to say %q", err, want)
+		}
+	}
+}
