@@ -123,8 +123,11 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
-	if s.Log != nil {
+	switch {
+	case s.Log != nil:
 		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
+	case s.LogError != "":
+		fmt.Fprintf(tw, "log:\tunknown: %s\n", s.LogError)
 	}
 	printDisk(tw, s)
 	return tw.Flush()

@@ -87,6 +87,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Applied: ls.Applied, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every}
 		} else {
 			b.log.Warn("status: the state of the cluster's log", "err", err)
+			res.LogError = err.Error()
 		}
 	}
 	if filed {

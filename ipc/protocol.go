@@ -392,6 +392,10 @@ type StatusResult struct {
 	// cluster; nil for the bbolt store, or when the cluster did not say
 	// in time.
 	Log *LogStatus `json:"log,omitempty"`
+	// LogError is why the cluster did not say where its log stands, when
+	// it did not: without quorum every write fails while the counts,
+	// read from this broker's view, look as they always do.
+	LogError string `json:"log_error,omitempty"`
 }
 
 // LogStatus is where the log of a mesh kept in a NATS cluster stands.

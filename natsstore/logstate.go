@@ -12,8 +12,18 @@ import (
 // cluster looks at to see that the log is trimmed as it grows (status
 // shows it). It asks the cluster twice, once for the stream and once for
 // the list of copies, so it waits as long as ctx allows when the cluster
-// has no quorum.
+// has no quorum. Its error says so, and what it means for the mesh: a
+// broker without quorum still counts its mail from the view, and status
+// looks as ever but for this.
 func (s *Store) LogState(ctx context.Context) (store.LogState, error) {
+	st, err := s.logState(ctx)
+	if err != nil {
+		return st, fmt.Errorf("the NATS cluster did not say where the log stands: it has no quorum (most of its servers are down or cut off), is electing a new leader, or is unreachable; writes fail until it answers, and reads are served from this broker's view meanwhile (%w)", err)
+	}
+	return st, nil
+}
+
+func (s *Store) logState(ctx context.Context) (store.LogState, error) {
 	info, err := s.log_.Info(ctx)
 	if err != nil {
 		return store.LogState{}, fmt.Errorf("read the state of the log %s: %w", s.stream, err)
