@@ -151,7 +151,7 @@ func ParseURL(s string) ([]string, error) {
 			continue
 		}
 		u, err := url.Parse(part)
-		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || !oneServer(u) {
 			return nil, fmt.Errorf("store %q: %q is not a NATS server URL: give nats://host:4222, several separated by commas", Redacted(s), Redacted(part))
 		}
 		urls = append(urls, part)
@@ -160,6 +160,20 @@ func ParseURL(s string) ([]string, error) {
 		return nil, fmt.Errorf("store %q names no NATS server: give nats://host:4222", Redacted(s))
 	}
 	return urls, nil
+}
+
+// oneServer reports whether u names one server and nothing more. Two
+// servers joined by another separator than a comma parse as one URL
+// ("nats://h1:4222;nats://h2:4222" has the host "h1:4222;nats:" and the
+// path "//h2:4222"), which a connect then reported as a host name that
+// does not resolve.
+func oneServer(u *url.URL) bool {
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	// A colon is left in the host's name only by a port that is not
+	// one; an IPv6 address is in brackets, which Hostname takes off.
+	return !strings.Contains(u.Hostname(), ":") || strings.HasPrefix(u.Host, "[")
 }
 
 // pingInterval and maxPingsOut bound how long the connection stays with

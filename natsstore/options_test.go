@@ -88,6 +88,22 @@ func TestCredentialsInTheURLAreNotShown(t *testing.T) {
 	}
 }
 
+// A list of servers joined otherwise than by commas is refused as IPC_STORE
+// is read, with how to write it: "h1:4222;nats://h2:4222" parsed as one
+// server whose host name did not resolve.
+func TestServersNotJoinedByCommasAreRefused(t *testing.T) {
+	for _, s := range []string{"nats://h1:4222;nats://h2:4222", "nats://h1:4222|nats://h2:4222", "nats://h1:4222/nats://h2:4222", "nats://h1:4222?x=1"} {
+		if _, err := ParseURL(s); err == nil || !strings.Contains(err.Error(), "separated by commas") {
+			t.Errorf("ParseURL(%q) = %v; want a refusal saying to separate servers by commas", s, err)
+		}
+	}
+	for _, s := range []string{"nats://h1:4222/", "nats://[::1]:4222", "tls://h1", "nats://u:p@h1:4222, nats://h2:4222"} {
+		if _, err := ParseURL(s); err != nil {
+			t.Errorf("ParseURL(%q): %v; want it taken", s, err)
+		}
+	}
+}
+
 // What Redacted shows of each kind of server list.
 func TestRedacted(t *testing.T) {
 	for in, want := range map[string]string{
