@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -176,6 +178,39 @@ func oneServer(u *url.URL) bool {
 	return !strings.Contains(u.Hostname(), ":") || strings.HasPrefix(u.Host, "[")
 }
 
+// checkFiles reads the files of IPC_NATS_CREDS and IPC_NATS_CA. The client
+// reads them only as it connects and names neither the setting nor what to
+// do: a file missing, or one of another kind, is better named here.
+func checkFiles(o Options) error {
+	for _, f := range []struct {
+		setting, path, what string
+		holds               func([]byte) error
+	}{
+		{"IPC_NATS_CREDS", o.Creds, "a NATS credentials file (a user JWT and its nkey seed, as nsc generate creds writes it)", func(b []byte) error {
+			_, err := nkeys.ParseDecoratedNKey(b)
+			return err
+		}},
+		{"IPC_NATS_CA", o.CA, "a PEM file of the CAs that sign the NATS servers' certificates", func(b []byte) error {
+			if !x509.NewCertPool().AppendCertsFromPEM(b) {
+				return errors.New("no PEM certificate in it")
+			}
+			return nil
+		}},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fmt.Errorf("%s=%s names no file this broker can read (%w): give %s, or unset it", f.setting, f.path, err, f.what)
+		}
+		if err := f.holds(b); err != nil {
+			return fmt.Errorf("%s=%s is not %s (%w): give such a file, or unset it", f.setting, f.path, f.what, err)
+		}
+	}
+	return nil
+}
+
 // pingInterval and maxPingsOut bound how long the connection stays with
 // a server that does not answer (connect).
 const (
@@ -191,18 +226,8 @@ func connect(o Options, name string) (*nats.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The client reads these files as it connects and names neither the
-	// setting nor what to do: a missing file is better named here.
-	for _, f := range []struct{ setting, path, what string }{
-		{"IPC_NATS_CREDS", o.Creds, "a NATS credentials file (user JWT and nkey seed)"},
-		{"IPC_NATS_CA", o.CA, "a PEM file of the CAs that sign the NATS servers' certificates"},
-	} {
-		if f.path == "" {
-			continue
-		}
-		if _, err := os.Stat(f.path); err != nil {
-			return nil, fmt.Errorf("%s=%s names no file this broker can read (%w): give %s, or unset it", f.setting, f.path, err, f.what)
-		}
+	if err := checkFiles(o); err != nil {
+		return nil, err
 	}
 	opts := []nats.Option{
 		nats.Name(name),

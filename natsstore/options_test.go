@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +37,37 @@ func TestMissingFilesAreNamedWithTheirSetting(t *testing.T) {
 		for _, want := range []string{c.setting + "=" + missing, "names no file", "or unset it"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s naming a missing file: %v; want it to say %q", c.setting, err, want)
+			}
+		}
+	}
+}
+
+// A credentials or CA file of another kind is named with its setting: the
+// client's own words were "error signing nonce: unable to extract key pair
+// from file ..." and "failed to parse root certificate from ...".
+func TestFilesOfAnotherKindAreNamedWithTheirSetting(t *testing.T) {
+	srv := natstest.Server(t, server.Options{})
+	notIt := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notIt, []byte("not a credentials file nor a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		setting string
+		set     func(*Options)
+	}{
+		{"IPC_NATS_CREDS", func(o *Options) { o.Creds = notIt }},
+		{"IPC_NATS_CA", func(o *Options) { o.CA = notIt }},
+	} {
+		o := Options{URL: srv.ClientURL(), Store: store.Options{Dir: t.TempDir()}}
+		c.set(&o)
+		s, err := Open(t.Context(), o, nil)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s naming a file of another kind: opened", c.setting)
+		}
+		for _, want := range []string{c.setting + "=" + notIt + " is not", "or unset it"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s naming a file of another kind: %v; want it to say %q", c.setting, err, want)
 			}
 		}
 	}
