@@ -67,7 +67,10 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 		fmt.Fprintln(e.Stdout, "IPC_NATS_REPLICAS=1")
 		vars += " IPC_NATS_REPLICAS=1"
 	}
-	fmt.Fprintf(e.Stdout, "start each broker on this machine with that set, e.g.: %s ipcmesh broker\n", vars)
+	// Brokers of one mesh must share the secret: each data folder's own
+	// secret file would give each broker another, and every session made
+	// on one host would count as over on the others.
+	fmt.Fprintf(e.Stdout, "start each broker with that set and the same IPC_SHARED_SECRET (on this machine, each with an IPC_DATA_DIR and IPC_PORT of its own), e.g.: %s IPC_SHARED_SECRET=team-secret IPC_DATA_DIR=$HOME/host-a IPC_PORT=9881 ipcmesh broker\n", vars)
 	<-ctx.Done()
 	quiet.Store(true)
 	l.Close()

@@ -71,6 +71,11 @@ func TestClusterCommand(t *testing.T) {
 	if s := p.stderr.String(); s != "" {
 		t.Errorf("ipcmesh cluster wrote to stderr in a clean run:\n%s", s)
 	}
+	// Each data folder has a secret of its own: brokers started as the
+	// output says must be told to share one.
+	if out := p.stdout.String(); !strings.Contains(out, "the same IPC_SHARED_SECRET") {
+		t.Errorf("ipcmesh cluster printed:\n%s\nwant it to say that every broker needs the same IPC_SHARED_SECRET", out)
+	}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil {
