@@ -278,13 +278,14 @@ func connect(o Options, name string) (*nats.Conn, error) {
 // notGreeted reports whether err is a connect that reached a server which
 // did not open with the INFO line every NATS server sends first: a port of
 // some other service, which the client reports only as a read that timed
-// out ("read tcp ...: i/o timeout") or a protocol exception.
+// out ("read tcp ...: i/o timeout") or a protocol exception. A dial that
+// timed out (a host that drops the connection) reached no server.
 func notGreeted(err error) bool {
 	if errors.Is(err, nats.ErrNoInfoReceived) {
 		return true
 	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "read" && oe.Timeout()
 }
 
 // unresolved reports whether err is a dial's failure to find an address
