@@ -11,7 +11,7 @@ import (
 
 // usage lists the commands: ipcmesh help, ipcmesh --help.
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "ipcmesh %s: a message mesh for AI assistants on one machine\n\nusage: ipcmesh COMMAND [ARGS]\n       ipcmesh help COMMAND (or ipcmesh COMMAND --help): its flags and an example\n\ncommands:\n", Version)
+	fmt.Fprintf(w, "ipcmesh %s: a message mesh for AI assistants, on one machine or across several (cluster mode)\n\nusage: ipcmesh COMMAND [ARGS]\n       ipcmesh help COMMAND (or ipcmesh COMMAND --help): its flags and an example\n\ncommands:\n", Version)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 		if c.args != "" {
