@@ -61,7 +61,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		AllowDirect: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, Redacted(o.URL), err)
+		return nil, fmt.Errorf("create or find the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, Redacted(o.URL), err)
 	}
 	s.log_ = st
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -71,7 +71,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	}); err != nil {
-		return nil, fmt.Errorf("create the names bucket: %w", err)
+		return nil, fmt.Errorf("create or find the names bucket: %w", err)
 	}
 	if s.blobs, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      bodiesBucket(s.stream),
@@ -79,7 +79,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	}); err != nil {
-		return nil, fmt.Errorf("create the bodies bucket: %w", err)
+		return nil, fmt.Errorf("create or find the bodies bucket: %w", err)
 	}
 	if s.snaps, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      snapshotsBucket(s.stream),
@@ -87,7 +87,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	}); err != nil {
-		return nil, fmt.Errorf("create the snapshots bucket: %w", err)
+		return nil, fmt.Errorf("create or find the snapshots bucket: %w", err)
 	}
 	return st.CachedInfo(), nil
 }
