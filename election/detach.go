@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/store"
@@ -280,7 +278,7 @@ func openBrokerLog(dir string) (*os.File, error) {
 		os.Rename(path, path+".1")
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+	if store.Unwritable(err) {
 		// The first write a broker makes in the data folder: the store
 		// would be refused next, but this error alone names no remedy.
 		return nil, fmt.Errorf("open the broker's log: %w: a broker writes its log and its store in the data folder: make %s and its files writable for the user ipcmesh runs as (and its file system read-write), then try again", err, dir)

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // list returns every registered instance with its presence.
@@ -108,7 +107,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 func (b *Broker) backup(_ *conn, _ string, _ json.RawMessage) (any, error) {
 	dir := filepath.Join(b.store.Dir(), "backups")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		if store.Unwritable(err) {
 			// A data folder made read-only is the operator's to mend,
 			// not a fault of the broker's.
 			return nil, ipcmesh.Errorf(ipcmesh.CodeUnavailable, "make the backup folder: %v: make the data folder writable for the user the broker runs as (and its file system read-write), then back up again", err)

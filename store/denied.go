@@ -41,8 +41,16 @@ func (e *deniedError) As(target any) bool {
 // system refused a write in it for want of permission, and err as it is
 // otherwise.
 func denied(dir string, err error) error {
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+	if Unwritable(err) {
 		return &deniedError{dir: dir, err: err}
 	}
 	return err
+}
+
+// Unwritable reports whether err is the file system refusing a write for
+// want of permission: a file or folder made read-only, or a file system
+// mounted read-only. Root meets it too, for a file or folder marked
+// immutable (EPERM).
+func Unwritable(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
 }
