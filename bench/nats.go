@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -212,6 +214,9 @@ func (r *runner) figI(ctx context.Context, res *results) error {
 	defer b.close()
 	b.prefix = a.prefix
 	b.storeVars()
+	if err := shareSecret(a.dir, b.dir); err != nil {
+		return err
+	}
 	for _, m := range []*mesh{a, b} {
 		if err := m.startBroker(ctx); err != nil {
 			return err
@@ -238,5 +243,22 @@ func (r *runner) figI(ctx context.Context, res *results) error {
 		return err
 	}
 	res.note("i.p50", "%d messages per repetition, one at a time, from a peer of host A to a subscribed peer of host B (both peers in the bench process; each host a broker child with its own port and data folder, both on the same stream); timed from the send to the push arriving at B", r.sz.pings)
+	return nil
+}
+
+// shareSecret copies the secret file of the data folder from into the
+// folder to: the hosts of one mesh need one secret, and the cluster
+// refuses a broker with another.
+func shareSecret(from, to string) error {
+	if _, _, err := auth.LoadSecret(from, ""); err != nil { // made on first use
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(from, "secret"))
+	if err != nil {
+		return fmt.Errorf("share the mesh's secret: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(to, "secret"), data, 0o600); err != nil {
+		return fmt.Errorf("share the mesh's secret: %w", err)
+	}
 	return nil
 }

@@ -73,7 +73,7 @@ func commands() []command {
 		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", "ipcmesh rename reviewer-2", runRename},
 		{"unregister", "", "end this instance's session and free its name", "ipcmesh unregister --as reviewer", runUnregister},
 		{"status", "[--json]", "show the broker: pid, address, uptime, counts", "ipcmesh status", runStatus},
-		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,...] [--http ADDR [--tls-cert F --tls-key F] ...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster; --http also serves the HTTP face from this process, with the flags of serve", "ipcmesh broker --http 127.0.0.1:8080", runBroker},
+		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,...] [--new-secret] [--http ADDR [--tls-cert F --tls-key F] ...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster; --new-secret changes the secret recorded there; --http also serves the HTTP face from this process, with the flags of serve", "ipcmesh broker --http 127.0.0.1:8080", runBroker},
 		{"stop", "", "stop the broker (a peer still running starts the next one)", "ipcmesh stop", runStop},
 		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", "ipcmesh backup mesh.backup", runBackup},
 		{"restore", "FILE", "replace this data folder's store with a backup; while a broker serves the folder, the broker that takes its place restores it before it serves", "ipcmesh restore mesh.backup", runRestore},

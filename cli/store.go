@@ -23,6 +23,7 @@ type storeFlags struct {
 	clusterAddr string // its route address
 	routes      string // the other nodes' routes
 	name        string
+	newSecret   bool
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet, withNode bool) {
@@ -34,11 +35,13 @@ func (f *storeFlags) register(fs *flag.FlagSet, withNode bool) {
 	fs.StringVar(&f.clusterAddr, "nats-cluster", "", "the node's route address, `HOST:PORT`, that the other nodes connect to")
 	fs.StringVar(&f.routes, "nats-routes", "", "the other nodes' route addresses, `HOST:PORT,...`")
 	fs.StringVar(&f.name, "nats-name", "", "the node's `NAME` in the cluster (default: the host name part of --nats-cluster and its port)")
+	fs.BoolVar(&f.newSecret, "new-secret", false, "make this broker's shared secret the one of the mesh in the NATS cluster, in place of the one recorded there: brokers with the one before are refused from then on (stop those of every other host first)")
 }
 
 // apply puts the chosen store into cfg, and makes a broker that cfg starts
 // detached use it too (the child reads only its flags and the environment).
 func (f *storeFlags) apply(cfg *election.Config) error {
+	cfg.Cluster.NewSecret = f.newSecret
 	if f.store == "" {
 		return nil
 	}

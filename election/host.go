@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/internal/proc"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
@@ -167,9 +168,15 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 		return store.Open(opts)
 	}
 	co.Store = opts
+	co.SecretTag = cfg.Keys.SessionTag()
 	ctx, cancel := context.WithTimeout(context.Background(), clusterOpenTimeout)
 	defer cancel()
 	st, err := natsstore.Open(ctx, co, cfg.Logger)
+	if other := (*natsstore.OtherSecretError)(nil); errors.As(err, &other) && cfg.SecretFrom == auth.SourceFile {
+		// The likely cause: a host not given IPC_SHARED_SECRET made a
+		// secret of its own.
+		other.Yours = fmt.Sprintf("which is the one this data folder made for itself (%s), as IPC_SHARED_SECRET is unset here", filepath.Join(cfg.DataDir, "secret"))
+	}
 	if err != nil && cfg.Cluster.URL == "" {
 		// Nobody here set IPC_STORE: say where the address came from, and
 		// that it may be stale (the cluster moved, or ipcmesh cluster

@@ -68,6 +68,10 @@
 //     unread mail in proportion to the unread, history by the page, search
 //     from each view's own index, which holds every message of the log.
 //   - A name is held by one broker mesh-wide.
+//   - Every broker of a mesh runs with the mesh's shared secret: the first
+//     records a tag of its secret (Options.SecretTag) in the bucket
+//     PREFIX-mesh, and one with another is refused (*OtherSecretError)
+//     until the secret is changed on purpose (Options.NewSecret).
 //
 // # What it cannot promise that bbolt does
 //

@@ -9,7 +9,7 @@ import (
 )
 
 // Drop deletes the mesh that opts names from the cluster: its log, its
-// names bucket, its large bodies and the copies of its views, every
+// names and settings buckets, its large bodies and the copies of its views, every
 // message of it for good. Its brokers must be stopped first; their views
 // stay in their data folders, and are built anew should a mesh of the
 // same prefix be made again.
@@ -28,6 +28,7 @@ func Drop(ctx context.Context, opts Options) error {
 	for _, del := range []func() error{
 		func() error { return js.DeleteStream(ctx, opts.Prefix) },
 		func() error { return js.DeleteKeyValue(ctx, namesBucket(opts.Prefix)) },
+		func() error { return js.DeleteKeyValue(ctx, meshBucket(opts.Prefix)) },
 		func() error { return js.DeleteObjectStore(ctx, bodiesBucket(opts.Prefix)) },
 		func() error { return js.DeleteObjectStore(ctx, snapshotsBucket(opts.Prefix)) },
 	} {

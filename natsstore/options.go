@@ -51,6 +51,16 @@ type Options struct {
 	// unavailable. A large event's body is uploaded first, with this and a
 	// second for every 256 KiB of it.
 	WriteTimeout time.Duration
+	// SecretTag tags the shared secret the broker runs with
+	// (auth.Keys.SessionTag). The first broker of a mesh records it in the
+	// cluster, and a broker with another one is refused with an
+	// *OtherSecretError: brokers with different secrets would take the
+	// names of each other's instances. Empty: nothing is checked.
+	SecretTag string
+	// NewSecret makes SecretTag the mesh's in place of the one recorded:
+	// the mesh's secret is being changed. It is refused while brokers of
+	// other hosts hold names.
+	NewSecret bool
 	// Store configures the view: the local copy each broker keeps, in
 	// Store.Dir, of what the cluster holds, which every read is served
 	// from. Its limits and retention periods are the mesh's.

@@ -73,6 +73,14 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("create or find the names bucket: %w", err)
 	}
+	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      meshBucket(s.stream),
+		Description: "ipcmesh: the mesh's settings that its brokers share",
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("create or find the mesh's settings bucket: %w", err)
+	}
 	if s.blobs, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      bodiesBucket(s.stream),
 		Description: "ipcmesh: writes too large for one NATS message",

@@ -166,6 +166,13 @@ func (s *Store) open(ctx context.Context) error {
 		}
 		return err
 	}
+	host, err := hostID(filepath.Join(s.dir, "nats", "host-id"))
+	if err != nil {
+		return err
+	}
+	if err := retry(ctx, func(ctx context.Context) error { return s.checkSecret(ctx, host) }); err != nil {
+		return err
+	}
 	if err := s.openView(ctx, info); err != nil {
 		return err
 	}
@@ -186,10 +193,6 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}); err != nil {
 		return fmt.Errorf("open the names bucket: %w", err)
-	}
-	host, err := hostID(filepath.Join(s.dir, "nats", "host-id"))
-	if err != nil {
-		return err
 	}
 	// s.opts, not o: the lease TTL is the mesh's (adoptMeshSettings).
 	if s.names, err = newLeases(ctx, kv, host, s.opts.LeaseTTL, s.log); err != nil {

@@ -348,3 +348,52 @@ func TestTakeoverRemembersTheCluster(t *testing.T) {
 		t.Fatalf("carol on host B has %+v; want the message sent through host A's new broker", got.Messages)
 	}
 }
+
+// Two hosts not given IPC_SHARED_SECRET each make a secret of their own.
+// The second host's broker is refused by the cluster, saying why, rather
+// than take the first host's names and read their mail; given the first
+// host's secret it serves. `broker --new-secret` changes the mesh's secret
+// on purpose, after which the secret before is refused.
+func TestClusterHostWithAnotherSecretIsRefused(t *testing.T) {
+	t.Parallel()
+	nats := natsMeshes.Get(t)
+	env := []string{"IPC_STORE=" + nats.URL(), "IPC_NATS_PREFIX=" + natsMeshes.Prefix()}
+	a, b := newMesh(t, env...), newMesh(t, env...)
+	brokerA := a.startBroker()
+	a.mustRun("register", "reviewer")
+	a.mustRun("send", "--as", "builder", "reviewer", "the plans")
+
+	msg := b.mustFail("check", "--as", "reviewer")
+	for _, want := range []string{"another shared secret", "IPC_SHARED_SECRET is unset here", filepath.Join(b.dir, "secret"), "--new-secret"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("check on a host with a secret of its own: %q; want it to say %q", msg, want)
+		}
+	}
+	if got := a.check("--as", "reviewer", "--peek"); len(got.Messages) != 1 {
+		t.Fatalf("reviewer on host A has %+v after host B was refused; want builder's message, unread", got.Messages)
+	}
+
+	// The same secret: host B serves.
+	data, err := os.ReadFile(filepath.Join(a.dir, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newMesh(t, env...)
+	if err := os.WriteFile(filepath.Join(c.dir, "secret"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun("send", "--as", "carol", "reviewer", "from host C")
+	if got := a.check("--as", "reviewer"); len(got.Messages) != 2 {
+		t.Fatalf("reviewer on host A has %+v; want builder's and carol's messages", got.Messages)
+	}
+
+	// The mesh's secret changed on purpose, once host A's broker stopped.
+	brokerA.interrupt()
+	brokerA.wait(runTimeout)
+	brokerB := b.start(nil, "broker", "--new-secret")
+	brokerB.waitLine(brokerB.stdout, "serving", startTimeout)
+	b.mustRun("send", "--as", "dave", "reviewer", "under the new secret")
+	if msg := a.mustFail("check", "--as", "reviewer"); !strings.Contains(msg, "another shared secret") {
+		t.Errorf("check on host A after the mesh's secret changed: %q; want it refused for its secret", msg)
+	}
+}
