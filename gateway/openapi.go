@@ -121,6 +121,7 @@ func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
 	if err != nil {
 		return nil, err
 	}
+	answers := []string{refName(errRef)}
 	seen := map[string]bool{}
 	for _, rt := range routes {
 		if !operationIDs.MatchString(rt.op) || seen[rt.op] {
@@ -165,12 +166,16 @@ func buildOpenAPI(routes []route, version string) (*openAPIDoc, error) {
 				return nil, err
 			}
 			ok.Content = jsonContent(ref)
+			answers = append(answers, refName(ref))
 		}
 		op.Responses[strconv.Itoa(status)] = ok
 		if doc.Paths[rt.path] == nil {
 			doc.Paths[rt.path] = map[string]*operation{}
 		}
 		doc.Paths[rt.path][strings.ToLower(rt.method)] = op
+	}
+	if err := sc.answersHoldNoNull(answers, routes); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
@@ -269,14 +274,77 @@ func (sc *schemas) requireValues(name string) {
 		if p == nil {
 			continue
 		}
-		if i := slices.Index(p.Types, "null"); i >= 0 {
-			types := slices.Delete(slices.Clone(p.Types), i, i+1)
-			p.Types = types
-			if len(types) == 1 {
-				p.Type, p.Types = types[0], nil
-			}
+		dropNull(p)
+	}
+}
+
+// answersHoldNoNull makes the schemas of the face's answers, and every
+// schema they refer to, take no null. The schema of a Go slice or pointer
+// allows null, but no answer holds one: a list with nothing in it is []
+// (nonNil), a field with nothing to say is left out. A client made from
+// the document had every list as "null or array" (in TypeScript,
+// messages: null | Message[]) and had to test for a null that never
+// comes. A request body's schema keeps its nulls, which the face takes
+// as fields left out, so no schema may be both.
+func (sc *schemas) answersHoldNoNull(answers []string, routes []route) error {
+	bodies := map[string]bool{}
+	for _, rt := range routes {
+		if rt.body != nil {
+			bodies[rt.body.name] = true
 		}
 	}
+	done := map[string]bool{}
+	for len(answers) > 0 {
+		name := answers[len(answers)-1]
+		answers = answers[:len(answers)-1]
+		if done[name] {
+			continue
+		}
+		done[name] = true
+		if bodies[name] {
+			return fmt.Errorf("gateway: schema %s describes both a request body, which may hold null, and an answer, which holds none", name)
+		}
+		s := sc.m[name]
+		if s == nil {
+			return fmt.Errorf("gateway: an answer refers to the missing schema %s", name)
+		}
+		var walk func(*jsonschema.Schema)
+		walk = func(s *jsonschema.Schema) {
+			if s == nil {
+				return
+			}
+			if s.Ref != "" {
+				answers = append(answers, refName(s))
+				return
+			}
+			dropNull(s)
+			for _, p := range s.Properties {
+				walk(p)
+			}
+			walk(s.Items)
+			walk(s.AdditionalProperties)
+		}
+		walk(s)
+	}
+	return nil
+}
+
+// dropNull takes null out of the types s allows.
+func dropNull(s *jsonschema.Schema) {
+	i := slices.Index(s.Types, "null")
+	if i < 0 {
+		return
+	}
+	types := slices.Delete(slices.Clone(s.Types), i, i+1)
+	s.Types = types
+	if len(types) == 1 {
+		s.Type, s.Types = types[0], nil
+	}
+}
+
+// refName is the name of the component ref refers to.
+func refName(ref *jsonschema.Schema) string {
+	return strings.TrimPrefix(ref.Ref, "#/components/schemas/")
 }
 
 func (sc *schemas) add(name string, t reflect.Type) error {

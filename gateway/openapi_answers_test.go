@@ -212,3 +212,75 @@ func TestOpenAPIRequiredFieldsAreNotNull(t *testing.T) {
 	key := f.key("alice")
 	f.fails(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: `{"ids":null}`}, 400, "bad_request")
 }
+
+// TestOpenAPIAnswersHoldNoNull checks that the document lets no answer
+// hold null, and that the face's answers with nothing in their lists fit
+// it: the schema of every list said "null or array", though the face
+// sends [], so a client made from the document (in TypeScript,
+// messages: null | Message[]) tested for a null that never came.
+func TestOpenAPIAnswersHoldNoNull(t *testing.T) {
+	f := newFace(t, nil)
+	a := newAnswerChecker(f)
+	var nullable func(at string, raw json.RawMessage, seen map[string]bool)
+	nullable = func(at string, raw json.RawMessage, seen map[string]bool) {
+		var s map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &s); err != nil {
+			t.Fatalf("%s: %v", at, err)
+		}
+		if ref, ok := s["$ref"]; ok {
+			var name string
+			json.Unmarshal(ref, &name)
+			name = strings.TrimPrefix(name, "#/components/schemas/")
+			if !seen[name] {
+				seen[name] = true
+				nullable(name, a.doc.Components.Schemas[name], seen)
+			}
+			return
+		}
+		if strings.Contains(string(s["type"]), `"null"`) {
+			t.Errorf("%s may be null (type %s), which no answer holds", at, s["type"])
+		}
+		var props map[string]json.RawMessage
+		json.Unmarshal(s["properties"], &props)
+		for name, p := range props {
+			nullable(at+"."+name, p, seen)
+		}
+		for _, k := range []string{"items", "additionalProperties"} {
+			if sub, ok := s[k]; ok && sub[0] == '{' {
+				nullable(at+"."+k, sub, seen)
+			}
+		}
+	}
+	answers, seen := 0, map[string]bool{}
+	for path, ops := range a.doc.Paths {
+		for method, op := range ops {
+			for status, res := range op.Responses {
+				if c, ok := res.Content["application/json"]; ok {
+					answers++
+					nullable(method+" "+path+" "+status, c.Schema, seen)
+				}
+			}
+		}
+	}
+	if answers == 0 {
+		t.Fatal("the document describes no JSON answer")
+	}
+
+	// Every list of these answers is empty: each must be [] to fit.
+	alice := f.key("alice")
+	a.check(req{method: "GET", path: "/api/v1/messages", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages?wait=1ms", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/channels", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/shared", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search?q=nothing", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/history?with=bob", key: alice}, 200)
+	a.check(req{method: "POST", path: "/api/v1/broadcast", key: alice, body: broadcastBody{Content: "anyone?"}}, 200)
+	a.check(req{method: "POST", path: "/api/v1/channels", key: alice, body: ipc.ChannelCreateRequest{Name: "empty"}}, 201)
+	a.check(req{method: "POST", path: "/api/v1/channels/empty/leave", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/channels", key: alice}, 200) // #empty has no members
+	a.check(req{method: "GET", path: "/api/v1/history?channel=empty", key: alice}, 200)
+	sent := a.check(req{method: "POST", path: "/api/v1/messages", key: alice, body: ipc.Outgoing{To: "bob", Content: "hello"}}, 201)
+	id := sent["message"].(map[string]any)["id"].(string)
+	a.check(req{method: "GET", path: "/api/v1/threads/" + id + "?after=" + strconv.Itoa(1<<30), key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/threads/" + id + "/wait", key: alice}, 200)
+}

@@ -154,6 +154,7 @@ func TestOpenAPIRefusesBadTables(t *testing.T) {
 		"no description": {{method: "GET", path: "/a", op: "getX"}},
 		"long summary":   {{method: "GET", path: "/a", op: "getX", desc: "x", summary: strings.Repeat("x", 300)}},
 		"long parameter": {{method: "GET", path: "/a", op: "getX", desc: "x", query: []param{{name: "q", typ: "string", desc: strings.Repeat("x", 700)}}}},
+		"body as answer": {{method: "PUT", path: "/a", op: "putX", desc: "x", body: schemaOf[statusBody]("X"), result: schemaOf[statusBody]("X")}},
 	} {
 		if _, err := buildOpenAPI(bad, "v"); err == nil {
 			t.Errorf("%s: accepted", name)
