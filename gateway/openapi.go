@@ -241,6 +241,11 @@ func newSchemas(m map[string]*jsonschema.Schema) (*schemas, error) {
 			return nil, err
 		}
 	}
+	// No answer names the file a large message is kept in (paths.go):
+	// the document offered a GPT a path that never came.
+	msg := sc.m["Message"]
+	delete(msg.Properties, "path")
+	msg.PropertyOrder = slices.DeleteFunc(msg.PropertyOrder, func(p string) bool { return p == "path" })
 	return sc, nil
 }
 

@@ -284,3 +284,30 @@ func TestOpenAPIAnswersHoldNoNull(t *testing.T) {
 	a.check(req{method: "GET", path: "/api/v1/threads/" + id + "?after=" + strconv.Itoa(1<<30), key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/threads/" + id + "/wait", key: alice}, 200)
 }
+
+// TestOpenAPIMessageHasNoPath checks that the document's message has no
+// path, which no answer holds (paths.go): it offered a GPT the file a
+// large message is kept in, on a machine it cannot reach. The answers
+// that hold a large message fit the document, which takes no field it
+// does not name.
+func TestOpenAPIMessageHasNoPath(t *testing.T) {
+	f := newFace(t, nil)
+	a := newAnswerChecker(f)
+	if _, ok := a.defs["Message"].Properties["path"]; ok {
+		t.Error("the document's Message has a path, which no answer holds")
+	}
+	alice, bob := f.key("alice"), f.key("bob")
+	a.check(req{method: "POST", path: "/api/v1/register", key: alice}, 200)
+	big := strings.Repeat("a large line of text\n", 1000) // 21 KB, over the 10 KB spill size
+	sent := a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "alice", Content: big}}, 201)
+	m := sent["message"].(map[string]any)
+	if m["large"] != true {
+		t.Fatalf("the message was not spilled to a file: %v", m)
+	}
+	id := m["id"].(string)
+	a.check(req{method: "GET", path: "/api/v1/messages", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages/" + id, key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/history?with=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search?from=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/threads/" + id, key: alice}, 200)
+}
