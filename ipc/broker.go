@@ -390,7 +390,7 @@ func (b *Broker) housekeep() {
 			return
 		}
 		if st != (store.SweepStats{}) {
-			b.log.Info("sweep", "history", st.History, "queued", st.Queued, "forwards", st.Forwards, "dedup", st.Dedup, "posts", st.Posts, "orphans", st.Orphans)
+			b.log.Info("sweep", "history", st.History, "queued", st.Queued, "forwards", st.Forwards, "dedup", st.Dedup, "posts", st.Posts, "orphans", st.Orphans, "instances", st.Instances)
 		}
 	}
 	sweep()

@@ -43,7 +43,7 @@ type Options struct {
 	LargeMessageBytes int              // bodies longer than this spill to a file; default 10240
 	MaxMessageBytes   int              // bodies longer than this get too_large; default DefaultMaxMessageBytes
 	InboxCap          int              // unread messages per inbox before inbox_full; default 100000
-	HistoryRetention  time.Duration    // read messages are kept this long after being read; default 30 days
+	HistoryRetention  time.Duration    // read messages are kept this long after being read, and instances unseen this long are forgotten (forget.go); default 30 days
 	QueueRetention    time.Duration    // unread messages to never-registered names expire after this; default 7 days
 	ForwardFor        time.Duration    // a renamed name forwards to the new one this long; default 2 h
 	DedupRetention    time.Duration    // how long a rename request id is remembered; default 24 h

@@ -17,6 +17,10 @@ type SweepStats struct {
 	Dedup    int // expired rename request ids
 	Posts    int // channel posts past HistoryRetention since they were posted
 	Orphans  int // large-body and shared-value files no record names, past orphanGrace
+	// Instances counts the instances forgotten: gone for as long as read
+	// history is kept, with no session, unread mail, access key, channel
+	// or forward left (forget.go).
+	Instances int
 }
 
 // Sweep applies the retention rules. It walks only the expired front of
@@ -48,7 +52,11 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		st    SweepStats
 		files []string
 	)
-	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
+	gone, err := s.forgettable(s.now().Add(-keep))
+	if err != nil {
+		return SweepStats{}, fmt.Errorf("sweep: %w", err)
+	}
+	err = s.c.submit(ctx, func(tx *bolt.Tx) error {
 		st, files = SweepStats{}, nil
 		t := tablesOf(tx)
 		now := s.now()
@@ -65,7 +73,10 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		if st.Forwards, err = sweepForwards(t, now); err != nil {
 			return err
 		}
-		st.Dedup, err = sweepRenames(t, now)
+		if st.Dedup, err = sweepRenames(t, now); err != nil {
+			return err
+		}
+		st.Instances, err = forgetInstances(t, gone, now, now.Add(-keep))
 		return err
 	})
 	if err != nil {
