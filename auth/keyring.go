@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
@@ -27,6 +28,7 @@ import (
 //	            not kept yet, so that a retry resumes its session (0600)
 //	FILE.rename  a rename of NAME the broker did not answer, which it
 //	            may still carry out (PendingRename, 0600)
+//	pruned      when tokens long expired were last removed (prune.go)
 //
 // Every file is written whole under a temporary name and renamed into place,
 // so a reader never sees half a token. Every method checks the name with
@@ -71,6 +73,7 @@ func (k Keyring) Keep(name, token string) error {
 	if err := atomicfile.Write(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("save session token for %s: %w", name, err)
 	}
+	prune(dir, name, time.Now())
 	return nil
 }
 

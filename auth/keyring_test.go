@@ -71,7 +71,9 @@ func TestKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		t.Errorf("left behind: %s", e.Name())
+		if e.Name() != prunedFile { // when the keyring last looked for tokens long expired
+			t.Errorf("left behind: %s", e.Name())
+		}
 	}
 }
 

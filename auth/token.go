@@ -144,15 +144,22 @@ func splitToken(s string) (payload, mac []byte, problem string) {
 // tokenName returns the name a token's payload says, without checking its
 // MAC: enough to tell which name a file's token is for, never to trust it.
 func tokenName(s string) (string, bool) {
+	p, ok := unverified(s)
+	return p.N, ok
+}
+
+// unverified returns what a token's payload says, without checking its
+// MAC: enough to sort a keyring's files, never to trust.
+func unverified(s string) (tokenPayload, bool) {
 	payload, _, problem := splitToken(s)
 	if problem != "" {
-		return "", false
+		return tokenPayload{}, false
 	}
 	var p tokenPayload
 	if json.Unmarshal(payload, &p) != nil || p.N == "" {
-		return "", false
+		return tokenPayload{}, false
 	}
-	return p.N, true
+	return p, true
 }
 
 // tokenChars reports whether s uses only the characters of a token. The
