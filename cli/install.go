@@ -82,6 +82,9 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if client == "gemini" {
 		fmt.Fprintln(w, "Gemini CLI starts MCP servers only in a trusted folder: until you trust the folder you run it in (it asks; or /permissions), `gemini mcp list` shows ipcmesh as Disabled.")
 	}
+	if client == "claude" && *scope == "project" {
+		fmt.Fprintln(w, "Claude Code starts the MCP servers of a project's .mcp.json only once you approve them: start claude in this folder and choose to use ipcmesh; until then `claude mcp list` shows it as Pending approval.")
+	}
 	return w.err
 }
 

@@ -326,6 +326,23 @@ func TestInstallProjectScopeWritesInTheCurrentFolder(t *testing.T) {
 	}
 }
 
+// Claude Code leaves a project's .mcp.json servers unstarted until the
+// user approves them, so a project install says how, as a user install,
+// which needs no approval, does not.
+func TestInstallProjectScopeSaysClaudeAsksForApproval(t *testing.T) {
+	installHome(t)
+	const approval = "Pending approval"
+	if out := mustInstall(t, "claude", "--scope", "project"); !strings.Contains(out, approval) || !strings.Contains(out, ".mcp.json") {
+		t.Errorf("project install does not say Claude Code asks to approve .mcp.json servers:\n%s", out)
+	}
+	if out := mustInstall(t, "claude", "--scope", "project"); !strings.Contains(out, approval) {
+		t.Errorf("a project install that changed nothing does not say it either:\n%s", out)
+	}
+	if out := mustInstall(t, "claude"); strings.Contains(out, approval) {
+		t.Errorf("user install speaks of an approval Claude Code does not ask for:\n%s", out)
+	}
+}
+
 func TestInstallGemini(t *testing.T) {
 	home, _ := installHome(t)
 	exe := testExe(t)
