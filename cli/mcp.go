@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -87,7 +88,7 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 // shared or checked in.
 func remoteKey(e Env, keyFile string) (string, error) {
 	if keyFile != "" {
-		b, err := os.ReadFile(keyFile)
+		b, err := readPathFlag("--key-file", keyFile)
 		if err != nil {
 			return "", fmt.Errorf("read the key: %w", err)
 		}
@@ -103,6 +104,23 @@ func remoteKey(e Env, keyFile string) (string, error) {
 	return "", errors.New("--remote needs a key: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
 }
 
+// readPathFlag reads the file a flag names. An assistant starts the bridge
+// in a folder of its own choosing, usually the project's, so a relative
+// path that works in the shell that wrote the config finds nothing there:
+// the error names that folder and asks for an absolute path, which is
+// all the assistant shows of it in its MCP log.
+func readPathFlag(flag, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil && errors.Is(err, os.ErrNotExist) && !filepath.IsAbs(path) {
+		wd, wdErr := os.Getwd()
+		if wdErr != nil {
+			wd = "the current folder"
+		}
+		return nil, fmt.Errorf("%s %s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path (a \"~\" in a JSON config is not expanded): %w", flag, path, wd, flag, err)
+	}
+	return b, err
+}
+
 // remoteClient is the HTTP client for the face: the default one, trusting
 // caFile's certificates too when it is set (a face with a self-signed
 // certificate).
@@ -110,7 +128,7 @@ func remoteClient(caFile string) (*http.Client, error) {
 	if caFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := readPathFlag("--ca", caFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the CA certificate: %w", err)
 	}

@@ -64,3 +64,31 @@ func TestMCPFlagsNeedRemote(t *testing.T) {
 		t.Errorf("mcp --key-file without --remote: %v, want a usage error naming --remote", err)
 	}
 }
+
+// An assistant starts `ipcmesh mcp --remote` in a folder of its own, so a
+// relative --key-file or --ca that is not there must say where it was
+// looked for and that an absolute path is wanted: that error is all the
+// assistant's MCP log shows of a bridge that did not start.
+func TestRemoteRelativePathsSayWhereTheyWereLookedFor(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noEnv := Env{Getenv: func(string) string { return "" }}
+	_, keyErr := remoteKey(noEnv, ".ipcmesh-key")
+	_, caErr := remoteClient("cert.pem")
+	for flag, got := range map[string]error{"--key-file": keyErr, "--ca": caErr} {
+		if got == nil || !strings.Contains(got.Error(), wd) || !strings.Contains(got.Error(), "absolute path") || !strings.Contains(got.Error(), flag) {
+			t.Errorf("%s with a relative path not in %s: %v; want an error naming the flag, the folder and asking for an absolute path", flag, wd, got)
+		}
+	}
+	// A relative path that is there is read as before.
+	if err := os.WriteFile(filepath.Join(dir, "key"), []byte("ipk1_here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := remoteKey(noEnv, "key"); err != nil || key != "ipk1_here" {
+		t.Errorf("remoteKey(key) in its folder = %q, %v", key, err)
+	}
+}
