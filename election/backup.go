@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -62,18 +63,52 @@ func checkBackupDest(dir, dst string) error {
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
-	rel, err := filepath.Rel(resolved(data), resolved(filepath.Dir(abs)))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return folderExists(dst, filepath.Dir(abs))
+	folder := filepath.Dir(abs)
+	rel, inside := within(data, folder)
+	if !inside {
+		return folderExists(dst, folder)
 	}
 	if rel == "backups" {
 		return nil // the broker makes it
 	}
-	if strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
-		return folderExists(dst, filepath.Dir(abs))
+	switch rel, ok := within(filepath.Join(data, "backups"), folder); {
+	case ok && rel == ".":
+		return nil
+	case ok:
+		return folderExists(dst, folder)
 	}
 	return fmt.Errorf("backup to %s: that is inside the data folder %s, whose files the broker is using (a copy put in place of its database would lose every message stored after it): write the backup outside the data folder, or into %s",
 		dst, data, filepath.Join(data, "backups"))
+}
+
+// within reports whether folder is the folder dir or inside it, and if
+// so its path relative to dir. The folders are compared as folders,
+// not as strings, walking up from folder: one folder has spellings that
+// no cleaning of the string makes equal. On Windows \\?\C:\x, a subst
+// or mapped drive and \\localhost\C$\x name C:\x, and their volume
+// names differ, which filepath.Rel cannot relate: a backup to
+// \\?\C:\...\secret was taken for one outside the folder and put in
+// place of the mesh's secret. A dir that cannot be looked at (it does not
+// exist yet) is compared as a string.
+func within(dir, folder string) (rel string, ok bool) {
+	fd, err := os.Stat(dir)
+	if err != nil {
+		rel, err := filepath.Rel(resolved(dir), resolved(folder))
+		return rel, err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	var below []string // the names from folder up to p, innermost first
+	for p := folder; ; {
+		if fi, err := os.Stat(p); err == nil && os.SameFile(fi, fd) {
+			slices.Reverse(below)
+			return filepath.Join(append([]string{"."}, below...)...), true
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", false
+		}
+		below = append(below, filepath.Base(p))
+		p = parent
+	}
 }
 
 // folderExists refuses a backup to dst whose folder dir does not exist,
