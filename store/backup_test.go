@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -212,8 +213,13 @@ func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
 	zero := filepath.Join(dir, "zero.db")
 	os.WriteFile(zero, nil, 0o600)
 	data := filepath.Join(dir, "data")
+	// The system words a missing file its own way ("no such file", "the
+	// system cannot find the file"): the error names the file and is one.
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := Restore(data, missing, time.Second); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("Restore(missing.db) = %v, want a file-not-found error naming %s", err, missing)
+	}
 	for _, tc := range []struct{ from, want string }{
-		{filepath.Join(dir, "missing.db"), "no such file"},
 		{zero, "the file is empty"},
 		{dir, "that is a folder"},
 		{junk, "not a backup made with ipcmesh backup"},

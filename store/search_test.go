@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,11 +233,13 @@ func TestShared(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("shared files %v", files)
 	}
-	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode())
-	}
-	if fi, _ := os.Stat(filepath.Join(s.Dir(), "shared")); fi.Mode().Perm() != 0o700 {
-		t.Fatalf("dir mode %v", fi.Mode())
+	if runtime.GOOS != "windows" {
+		if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("mode %v", fi.Mode())
+		}
+		if fi, _ := os.Stat(filepath.Join(s.Dir(), "shared")); fi.Mode().Perm() != 0o700 {
+			t.Fatalf("dir mode %v", fi.Mode())
+		}
 	}
 	if got, err := s.GetShared("report"); err != nil || got.Content != big || got.Size != len(big) {
 		t.Fatalf("GetShared(report) = %d bytes, %v", len(got.Content), err)
