@@ -4,7 +4,6 @@
 package testbin
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -17,13 +16,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/internal/freeport"
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 )
 
 // Build compiles cmd/ipcmesh into dir and returns the binary's path. With
@@ -211,19 +210,10 @@ func DetachedBroker(dataDir string) (pid int, ok bool) {
 }
 
 // Alive reports whether a process with this pid is running and not a
-// zombie.
-func Alive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil || p.Signal(syscall.Signal(0)) != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
-}
+// zombie, as proc.Alive tells on every system: a signal 0, which a test
+// sent before, is refused on Windows, where every broker was taken for
+// gone and left running.
+func Alive(pid int) bool { return proc.Alive(pid) }
 
 // StopDetachedBrokers registers a cleanup that kills the detached broker
 // a test's peers may have started for dataDir: it outlives its peers by
