@@ -160,6 +160,10 @@ func (s *Server) check(c *call) (any, error) {
 		return nil, err
 	}
 	r.Messages = withoutPaths(nonNil(r.Messages))
+	if n := withinBudget(r.Messages, checkBudget); n < len(r.Messages) {
+		r.Remaining += len(r.Messages) - n
+		r.Messages = r.Messages[:n]
+	}
 	return r, nil
 }
 

@@ -85,7 +85,7 @@ func (s *Server) restRoutes() []route {
 			summary: "Send a message", desc: "Sends a message to an instance by name, or posts it to a channel with to \"#name\". The answer says whether it was delivered, stored, queued or forwarded. An Idempotency-Key header becomes the message id, so a retry is not stored twice.",
 			result: schemaOf[ipc.SendResult]("SendResult"), serve: s.send},
 		{method: "GET", path: "/api/v1/messages", op: "checkMessages", named: true,
-			summary: "Unread messages", desc: "Unread messages, oldest first, direct and from channels the name belongs to. They stay unread until acked. With wait, waits up to 60s for one when none is unread; with from too, for that instance's next message.",
+			summary: "Unread messages", desc: "Unread messages, oldest first, direct and from channels the name belongs to. They stay unread until acked. With wait, waits up to 60s for one when none is unread; with from too, for that instance's next message. An answer stays under 90,000 bytes: remaining counts the rest.",
 			query: []param{limitParam("messages"), {name: "wait", typ: "string", desc: "wait up to this long for a message when none is unread, e.g. 20s (at most 60s; " + chatGPTWait + "); absent, the answer comes at once"},
 				{name: "from", typ: "string", desc: "only direct messages from this instance (under any of its names); the rest stay unread"}},
 			result: schemaOf[ipc.CheckResult]("Unread"), serve: s.check},

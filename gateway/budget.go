@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// checkBudget bounds the JSON of a check's answer, in bytes. A ChatGPT
+// action refuses an answer over 100,000 characters (its
+// ResponseTooLargeError), and a GPT whose mail holds 100 unread messages
+// of a few kilobytes each then reads none of it, however often it asks.
+// An answer stops at the message that would pass the budget; the rest
+// stay unread, counted in remaining, for the next check after the ack.
+// Bytes are at least as many as characters, so the bound holds for both.
+const checkBudget = 90_000
+
+// withinBudget returns how many of msgs, from the first, an answer of at
+// most budget bytes holds: at least one, which is never larger than a
+// message's summary (a large body is read with fetch).
+func withinBudget(msgs []ipcmesh.Message, budget int) int {
+	used := len(`{"messages":[],"remaining":0000000000}`)
+	for i, m := range msgs {
+		used += jsonLen(m) + 1
+		if used > budget && i > 0 {
+			return i
+		}
+	}
+	return len(msgs)
+}
+
+// jsonLen bounds the length of m in JSON from above, without encoding
+// the strings: each key it writes, the numbers and the time, and each
+// string as encoding/json escapes it.
+func jsonLen(m ipcmesh.Message) int {
+	n := len(`{"id":,"seq":,"from":,"to":,"time":"","content":,"size":}`) +
+		len(strconv.FormatUint(m.Seq, 10)) +
+		len(m.Time.Format(time.RFC3339Nano)) +
+		len(strconv.Itoa(m.Size))
+	for _, v := range []string{m.ID, m.From, m.To, m.Content} {
+		n += quotedLen(v)
+	}
+	for _, f := range []struct {
+		key, value string
+	}{{"sent_to", m.SentTo}, {"path", m.Path}, {"type", m.Type}, {"reply_to", m.ReplyTo}, {"thread", m.Thread}, {"channel", m.Channel}, {"shared", m.Shared}} {
+		if f.value != "" {
+			n += len(`,"":`) + len(f.key) + quotedLen(f.value)
+		}
+	}
+	if m.Broadcast {
+		n += len(`,"broadcast":true`)
+	}
+	if m.Large {
+		n += len(`,"large":true`)
+	}
+	return n
+}
+
+// quotedLen is the length of s as encoding/json writes it: a control
+// character, <, > and & become \u00XX, " and \ take a backslash, U+2028
+// and U+2029 (three bytes each) become \u2028 and \u2029, and a byte
+// that is not UTF-8 becomes \ufffd.
+func quotedLen(s string) int {
+	n := len(`""`) + len(s)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c < 0x20, c == '<', c == '>', c == '&':
+				n += 5
+			case c == '"', c == '\\':
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 5
+		case r == '\u2028', r == '\u2029':
+			n += 3
+		}
+		i += size
+	}
+	return n
+}

@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// A ChatGPT action refuses an answer over 100,000 characters. Unread mail
+// of 30 messages of 8 KB each, some of whose characters JSON escapes
+// into six, is answered a page at a time, each under that, the rest
+// counted in remaining: read and acked page by page, every message comes
+// once, in order.
+func TestRESTCheckAnswerFitsAChatGPTAction(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("gpt")
+	bob := f.peer("bob")
+	fills := []string{"x", "<", "\"", "é", "\u2028"}
+	const total = 30
+	for i := range total {
+		fill := fills[i%len(fills)]
+		content := strconv.Itoa(i) + " " + strings.Repeat(fill, 8000/len(fill))
+		if _, err := bob.Send(ctxT(t), "gpt", content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := 0
+	for pages := 0; next < total; pages++ {
+		if pages == total {
+			t.Fatalf("%d pages read, %d of %d messages", pages, next, total)
+		}
+		resp, body := f.do(req{method: "GET", path: "/api/v1/messages", key: key})
+		if resp.StatusCode != 200 {
+			t.Fatalf("check: %d %s", resp.StatusCode, body)
+		}
+		if n := len([]rune(string(body))); n > 100_000 {
+			t.Fatalf("a check answered %d characters, over what a ChatGPT action takes", n)
+		}
+		var page ipc.CheckResult
+		f.ok(req{method: "GET", path: "/api/v1/messages", key: key}, 200, &page)
+		if len(page.Messages) == 0 || len(page.Messages)+page.Remaining != total-next {
+			t.Fatalf("page %d: %d messages and %d remaining, want %d in all", pages, len(page.Messages), page.Remaining, total-next)
+		}
+		var ids []string
+		for _, m := range page.Messages {
+			if n, _, _ := strings.Cut(m.Content, " "); n != strconv.Itoa(next) {
+				t.Fatalf("page %d holds message %s where %d was next", pages, n, next)
+			}
+			next++
+			ids = append(ids, m.ID)
+		}
+		var acked ipc.AckResult
+		f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ipc.AckRequest{IDs: ids}}, 200, &acked)
+	}
+}
+
+// FuzzJSONLenBounds checks that the budget's estimate of a message is
+// never below what encoding/json writes of it (the face's encoder), so
+// that an answer within the budget is within it once written.
+func FuzzJSONLenBounds(f *testing.F) {
+	f.Add("id-1", "alice", "bob", "plain text", "", "", true, true, uint64(1), 10)
+	f.Add("x", "a", "b", "<b>fish & chips</b> \"quoted\" \\ caf\u00e9 \u2028 \u2029 \x00\x1f", "#ops", "request", false, false, ^uint64(0), -1)
+	f.Add("", "", "", "\xff\xfe invalid utf-8", "s", "t", true, false, uint64(0), 1<<62)
+	f.Fuzz(func(t *testing.T, id, from, to, content, channel, typ string, broadcast, large bool, seq uint64, size int) {
+		m := ipcmesh.Message{ID: id, Seq: seq, From: from, To: to, Content: content, Channel: channel, Type: typ,
+			SentTo: from, ReplyTo: id, Thread: to, Shared: typ, Path: channel, Broadcast: broadcast, Large: large, Size: size,
+			Time: time.Date(-1, 1, 1, 0, 0, 0, 999999999, time.FixedZone("", -(23*3600+59*60)))}
+		if size%2 == 0 {
+			m.Time = time.Now()
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Skip() // a time outside what JSON takes
+		}
+		if got := jsonLen(m); got < len(b) {
+			t.Fatalf("jsonLen = %d, below the %d bytes encoding/json writes: %s", got, len(b), b)
+		}
+	})
+}
