@@ -108,17 +108,35 @@ func remoteKey(e Env, keyFile string) (string, error) {
 // in a folder of its own choosing, usually the project's, so a relative
 // path that works in the shell that wrote the config finds nothing there:
 // the error names that folder and asks for an absolute path, which is
-// all the assistant shows of it in its MCP log.
+// all the assistant shows of it in its MCP log. A path that begins with
+// "~" is taken from the home folder, as a shell would: a JSON config
+// passes "~/.ipcmesh-key" on as it is, and no file is named so.
 func readPathFlag(flag, path string) ([]byte, error) {
+	path = expandHome(path)
 	b, err := os.ReadFile(path)
 	if err != nil && errors.Is(err, os.ErrNotExist) && !filepath.IsAbs(path) {
 		wd, wdErr := os.Getwd()
 		if wdErr != nil {
 			wd = "the current folder"
 		}
-		return nil, fmt.Errorf("%s %s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path (a \"~\" in a JSON config is not expanded): %w", flag, path, wd, flag, err)
+		return nil, fmt.Errorf("%s %s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path: %w", flag, path, wd, flag, err)
 	}
 	return b, err
+}
+
+// expandHome puts the home folder in place of a leading "~" that stands
+// alone or before a separator; "~user" and a home folder the system does
+// not know stay as they are.
+func expandHome(path string) string {
+	rest, ok := strings.CutPrefix(path, "~")
+	if !ok || (rest != "" && !os.IsPathSeparator(rest[0])) {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return path
+	}
+	return home + rest
 }
 
 // remoteClient is the HTTP client for the face: the default one, trusting

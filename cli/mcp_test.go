@@ -92,3 +92,25 @@ func TestRemoteRelativePathsSayWhereTheyWereLookedFor(t *testing.T) {
 		t.Errorf("remoteKey(key) in its folder = %q, %v", key, err)
 	}
 }
+
+// A JSON config passes "~/..." on as it is: the bridge reads it from the
+// home folder, as the shell the README's commands run in would.
+func TestRemotePathsFromTheHomeFolder(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile(filepath.Join(home, ".ipcmesh-key"), []byte("ipk1_home\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := Env{Getenv: func(string) string { return "" }}
+	if key, err := remoteKey(noEnv, "~/.ipcmesh-key"); err != nil || key != "ipk1_home" {
+		t.Errorf("remoteKey(~/.ipcmesh-key) = %q, %v; want the key in the home folder", key, err)
+	}
+	if _, err := remoteKey(noEnv, "~nobody/.ipcmesh-key"); err == nil {
+		t.Error("remoteKey(~nobody/...) read a file; want ~user left as it is, and refused")
+	}
+	if got := expandHome("~"); got != home {
+		t.Errorf("expandHome(~) = %q, want %q", got, home)
+	}
+}
