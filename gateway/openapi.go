@@ -58,6 +58,14 @@ type operation struct {
 	RequestBody *requestBody          `json:"requestBody,omitempty"`
 	Responses   map[string]response   `json:"responses"`
 	Security    []map[string][]string `json:"security"`
+	// Consequential is false for every operation of the face. A ChatGPT
+	// action takes an operation that does not say as consequential
+	// unless it is a GET, and asks the user to confirm every call of it,
+	// with no way to allow it for good: each ack of mail read, each send,
+	// each status line. Said false, the first call is confirmed and the
+	// user may allow the rest. No operation here is one a user would
+	// want to confirm each time: they send and file messages.
+	Consequential bool `json:"x-openai-isConsequential"`
 }
 
 type openAPIParam struct {

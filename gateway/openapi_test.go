@@ -167,15 +167,17 @@ func TestOpenAPIRefusesBadTables(t *testing.T) {
 // they are, and a call of its is cut off after 45 seconds. A wait the
 // document gives as an example (it said 2m for a reply) or lets pass
 // unremarked ended in an error for the GPT, and a stream that never ends
-// is no call for it at all.
+// is no call for it at all. An operation not marked otherwise is one whose
+// every call the user confirms.
 func TestOpenAPIFitsChatGPTActions(t *testing.T) {
 	f := newFace(t, nil)
 	var doc struct {
 		Paths map[string]map[string]struct {
-			OperationID string `json:"operationId"`
-			Description string `json:"description"`
-			Parameters  []struct{ Name, Description string }
-			Responses   map[string]struct {
+			OperationID   string `json:"operationId"`
+			Description   string `json:"description"`
+			Consequential *bool  `json:"x-openai-isConsequential"`
+			Parameters    []struct{ Name, Description string }
+			Responses     map[string]struct {
 				Content map[string]any `json:"content"`
 			}
 		}
@@ -185,6 +187,11 @@ func TestOpenAPIFitsChatGPTActions(t *testing.T) {
 	waits := 0
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
+			// Not said, every call but a GET is one the user confirms
+			// each time, an ack of mail read included.
+			if op.Consequential == nil || *op.Consequential {
+				t.Errorf("%s %s: x-openai-isConsequential is %v, want false, so that the user may allow its calls for good", method, path, op.Consequential)
+			}
 			for _, p := range op.Parameters {
 				if p.Name != "wait" {
 					continue
