@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,8 +45,11 @@ type secretRecord struct {
 // OtherSecretError refuses a broker whose shared secret is not the one
 // the mesh in the cluster was made with.
 type OtherSecretError struct {
-	Mesh, Cluster string       // the prefix and the cluster's servers (redacted)
-	Recorded      secretRecord // who recorded the mesh's secret, and when
+	Mesh, Cluster string // the prefix and the cluster's servers (redacted)
+	// Host and Folder are the host name and data folder of the broker
+	// that recorded the mesh's secret, at Recorded.
+	Host, Folder string
+	Recorded     time.Time
 	// Yours says where this broker's secret came from, when its caller
 	// knows: the likely cause of the two differing.
 	Yours string
@@ -56,14 +60,14 @@ func (e *OtherSecretError) Error() string {
 	if e.Yours != "" {
 		yours = ", " + e.Yours
 	}
-	by := e.Recorded.Host
-	if e.Recorded.Folder != "" {
-		by += " (data folder " + e.Recorded.Folder + ")"
+	by := cmp.Or(e.Host, "another host")
+	if e.Folder != "" {
+		by += " (data folder " + e.Folder + ")"
 	}
 	return fmt.Sprintf("the mesh %s in the NATS cluster %s runs with another shared secret than this broker's%s; the broker on %s recorded the mesh's %s. "+
 		"Every broker of a mesh needs the same IPC_SHARED_SECRET, or the brokers of one host take the names of the other hosts' instances and read their mail: "+
 		"give this broker the IPC_SHARED_SECRET the other hosts have (or, if they have none either, a copy of the secret file of that data folder); if the mesh's secret is being changed, stop the brokers of every host, then start one with `ipcmesh broker --new-secret`",
-		e.Mesh, e.Cluster, yours, by, e.Recorded.Recorded.UTC().Format(time.RFC3339))
+		e.Mesh, e.Cluster, yours, by, e.Recorded.UTC().Format(time.RFC3339))
 }
 
 // checkSecret records this broker's secret as the mesh's if the mesh has
@@ -111,7 +115,7 @@ func (s *Store) checkSecret(ctx context.Context, host string) error {
 			return nil
 		}
 		if theirs.Tag != "" && !s.opts.NewSecret {
-			return &OtherSecretError{Mesh: s.stream, Cluster: Redacted(s.opts.URL), Recorded: theirs}
+			return &OtherSecretError{Mesh: s.stream, Cluster: Redacted(s.opts.URL), Host: theirs.Host, Folder: theirs.Folder, Recorded: theirs.Recorded}
 		}
 		if theirs.Tag != "" {
 			if err := s.othersStopped(ctx, host); err != nil {
