@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -23,14 +24,19 @@ import (
 
 // forgettable returns the names of the instances last seen before
 // cutoff, read outside the sweep's write so that the write does not scan
-// every instance; the write checks each again.
+// every instance; the write checks each again. A record that cannot be
+// read is left out, and said.
 func (s *Store) forgettable(cutoff time.Time) ([]string, error) {
-	var names []string
+	var (
+		names []string
+		bad   error
+	)
 	err := s.view(func(tx *bolt.Tx) error {
 		return tablesOf(tx).instances().ForEach(func(k, v []byte) error {
 			var r instanceRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("instance %s: %w", k, err)
+				bad = cmp.Or(bad, fmt.Errorf("instance %s: %w", k, err))
+				return nil
 			}
 			if r.LastSeen.Before(cutoff) {
 				names = append(names, string(k))
@@ -38,31 +44,35 @@ func (s *Store) forgettable(cutoff time.Time) ([]string, error) {
 			return nil
 		})
 	})
-	return names, err
+	return names, cmp.Or(err, bad)
 }
 
 // forgetInstances removes those of names that are still forgettable at
-// now: last seen before cutoff, and tied to the mesh by nothing.
-func forgetInstances(t *tables, names []string, now, cutoff time.Time) (int, error) {
+// now: last seen before cutoff, and tied to the mesh by nothing. A record
+// it cannot read keeps its instance, or, when it may tie any of them (an
+// access key's, a channel's), every one; it is returned as skipped, apart
+// from a write's error, which ends the sweep's transaction.
+func forgetInstances(t *tables, names []string, now, cutoff time.Time) (n int, skipped, err error) {
 	if len(names) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
-	tied, err := tiedNames(t)
-	if err != nil {
-		return 0, err
+	tied, skipped := tiedNames(t)
+	if skipped != nil {
+		return 0, skipped, nil
 	}
-	n := 0
 	for _, name := range names {
 		inst, ok, err := getInstance(t.instances(), name)
-		if err != nil || !ok || !inst.LastSeen.Before(cutoff) || tied[name] {
-			if err != nil {
-				return n, err
-			}
+		if err != nil {
+			skipped = cmp.Or(skipped, err)
+			continue
+		}
+		if !ok || !inst.LastSeen.Before(cutoff) || tied[name] {
 			continue
 		}
 		sess, held, err := getJSON[sessionRecord](t.sessions(), name, "session of %s")
 		if err != nil {
-			return n, err
+			skipped = cmp.Or(skipped, err)
+			continue
 		}
 		if held && now.Before(sess.Expires) {
 			continue
@@ -70,25 +80,31 @@ func forgetInstances(t *tables, names []string, now, cutoff time.Time) (int, err
 		if count(t.unread(), name) > 0 || t.forwards().Get([]byte(name)) != nil {
 			continue
 		}
-		if err := t.instances().Delete([]byte(name)); err != nil {
-			return n, err
-		}
-		if err := t.sessions().Delete([]byte(name)); err != nil {
-			return n, err
-		}
-		if inbox := t.inboxes().Bucket([]byte(name)); inbox != nil {
-			if k, _ := inbox.Cursor().First(); k == nil {
-				if err := t.inboxes().DeleteBucket([]byte(name)); err != nil {
-					return n, err
-				}
-			}
-		}
-		if err := addCount(t.meta(), countInstances, -1); err != nil {
-			return n, err
+		if err := forget(t, name); err != nil {
+			return n, skipped, err
 		}
 		n++
 	}
-	return n, nil
+	return n, skipped, nil
+}
+
+// forget removes the instance name: its record, its session's, its
+// empty inbox, and its place in the count.
+func forget(t *tables, name string) error {
+	if err := t.instances().Delete([]byte(name)); err != nil {
+		return err
+	}
+	if err := t.sessions().Delete([]byte(name)); err != nil {
+		return err
+	}
+	if inbox := t.inboxes().Bucket([]byte(name)); inbox != nil {
+		if k, _ := inbox.Cursor().First(); k == nil {
+			if err := t.inboxes().DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+	}
+	return addCount(t.meta(), countInstances, -1)
 }
 
 // tiedNames returns the names that an access key not revoked acts as, or
@@ -96,10 +112,10 @@ func forgetInstances(t *tables, names []string, now, cutoff time.Time) (int, err
 // time, and a channel lists its members.
 func tiedNames(t *tables) (map[string]bool, error) {
 	tied := map[string]bool{}
-	err := t.accessKeys().ForEach(func(_, v []byte) error {
+	err := t.accessKeys().ForEach(func(id, v []byte) error {
 		var k ipcmesh.AccessKey
 		if err := json.Unmarshal(v, &k); err != nil {
-			return err
+			return fmt.Errorf("access key %s: %w", id, err)
 		}
 		if k.Revoked.IsZero() {
 			tied[k.Name] = true
@@ -107,7 +123,7 @@ func tiedNames(t *tables) (map[string]bool, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("access keys: %w", err)
+		return nil, err
 	}
 	err = t.channels().ForEach(func(k, v []byte) error {
 		var c channelRecord

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	bolt "go.etcd.io/bbolt"
 )
 
 // An instance gone for as long as read history is kept, with nothing
@@ -77,5 +79,34 @@ func TestSweepForgetsInstancesLongGone(t *testing.T) {
 	i := slices.IndexFunc(insts, func(in ipcmesh.Instance) bool { return in.Name == "job-1" })
 	if i < 0 || !insts[i].Registered.Equal(s.now()) {
 		t.Fatalf("job-1 registered again: %+v", insts)
+	}
+}
+
+// A record the sweep cannot read keeps the instances as they are, and
+// says so, but the rest of the retention still does its work: a damaged
+// access key, which might tie any name, leaves every one.
+func TestSweepForgetsNothingPastADamagedRecord(t *testing.T) {
+	s, clk := openTest(t, nil)
+	ctx := context.Background()
+	register(t, s, "job-1", "bob")
+	send(t, s, "m1", "job-1", "bob", "read long ago")
+	if _, err := s.Ack(ctx, "bob", []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tablesOf(tx).accessKeys().Put([]byte("k1"), []byte("{not json"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(31 * 24 * time.Hour)
+	st, err := s.Sweep(ctx)
+	if err == nil || !strings.Contains(err.Error(), "access key k1") {
+		t.Fatalf("Sweep past a damaged access key: %v; want it said", err)
+	}
+	if st.History != 1 || st.Instances != 0 {
+		t.Fatalf("Sweep past a damaged access key = %+v; want the read message swept and no instance forgotten", st)
+	}
+	if names, _ := s.Names(); !slices.Equal(names, []string{"bob", "job-1"}) {
+		t.Fatalf("instances after the sweep: %v; want both kept", names)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -52,12 +53,12 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		st    SweepStats
 		files []string
 	)
-	gone, err := s.forgettable(s.now().Add(-keep))
-	if err != nil {
-		return SweepStats{}, fmt.Errorf("sweep: %w", err)
-	}
-	err = s.c.submit(ctx, func(tx *bolt.Tx) error {
-		st, files = SweepStats{}, nil
+	// A record that cannot be read keeps instances as they are, not the
+	// rest of the retention from its work: it is said after it.
+	gone, unreadable := s.forgettable(s.now().Add(-keep))
+	var skipped error
+	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
+		st, files, skipped = SweepStats{}, nil, nil
 		t := tablesOf(tx)
 		now := s.now()
 		var err error
@@ -76,7 +77,10 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		if st.Dedup, err = sweepRenames(t, now); err != nil {
 			return err
 		}
-		st.Instances, err = forgetInstances(t, gone, now, now.Add(-keep))
+		if unreadable != nil {
+			return nil
+		}
+		st.Instances, skipped, err = forgetInstances(t, gone, now, now.Add(-keep))
 		return err
 	})
 	if err != nil {
@@ -85,6 +89,9 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 	s.removeSpilled(files...)
 	if st.Orphans, err = s.sweepOrphans(); err != nil {
 		return st, fmt.Errorf("sweep orphan files in %s: %w", s.dir, err)
+	}
+	if err := cmp.Or(unreadable, skipped); err != nil {
+		return st, fmt.Errorf("sweep: instances long gone were kept, as a record could not be read: %w", err)
 	}
 	return st, nil
 }
