@@ -494,7 +494,11 @@ func (s *Store) sweepAt(t time.Time, keep time.Duration) {
 	s.clock.Store(nil)
 	if err != nil {
 		s.log.Warn("apply the retention rules to the view", "err", err)
-		return
+		if !errors.Is(err, store.ErrInstancesKept) {
+			return // tried again at the next event
+		}
+		// The rest was done: tried at every event, a record that
+		// stays unreadable would have each one scan every instance.
 	}
 	if st != (store.SweepStats{}) {
 		s.log.Info("retention", "stats", fmt.Sprintf("%+v", st))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func TestSweepForgetsNothingPastADamagedRecord(t *testing.T) {
 	}
 	clk.Advance(31 * 24 * time.Hour)
 	st, err := s.Sweep(ctx)
-	if err == nil || !strings.Contains(err.Error(), "access key k1") {
+	if !errors.Is(err, ErrInstancesKept) || !strings.Contains(err.Error(), "access key k1") {
 		t.Fatalf("Sweep past a damaged access key: %v; want it said", err)
 	}
 	if st.History != 1 || st.Instances != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,6 +49,11 @@ func (s *Store) SweepWithin(ctx context.Context, keep time.Duration) (SweepStats
 	return s.sweep(ctx, keep)
 }
 
+// ErrInstancesKept is what the error of a sweep matches (errors.Is) when
+// it did all its work but forget the instances long gone, for a record it
+// could not read: the sweep is done, and the next one tries again.
+var ErrInstancesKept = errors.New("instances long gone were kept")
+
 func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, error) {
 	var (
 		st    SweepStats
@@ -91,7 +97,7 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		return st, fmt.Errorf("sweep orphan files in %s: %w", s.dir, err)
 	}
 	if err := cmp.Or(unreadable, skipped); err != nil {
-		return st, fmt.Errorf("sweep: instances long gone were kept, as a record could not be read: %w", err)
+		return st, fmt.Errorf("sweep: %w, as a record could not be read: %w", ErrInstancesKept, err)
 	}
 	return st, nil
 }
