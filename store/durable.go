@@ -33,6 +33,12 @@ type journalEntry struct {
 	Now    int64     `json:"now"`              // the time the write was made at, in ns
 	Drafts []Draft   `json:"drafts,omitempty"` // an Append: the drafts it stored (none refused, none a duplicate), none of them large
 	Ack    *ackEntry `json:"ack,omitempty"`    // an Ack
+	// Tx and Boot say which commit the write went into and in which boot
+	// of the machine: a database with commits past the journal's last
+	// was written by a build that does not read the journal (see
+	// writtenPast). The journals of builds before them leave them out.
+	Tx   uint64 `json:"tx,omitempty"`
+	Boot string `json:"boot,omitempty"`
 }
 
 // An ackEntry is an Ack's arguments.
@@ -186,7 +192,9 @@ func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []er
 	entries := make([]journalEntry, 0, len(batch))
 	for i, r := range batch {
 		if errs[i] == nil {
-			entries = append(entries, *r.entry)
+			e := *r.entry
+			e.Tx, e.Boot = uint64(tx.ID()), thisBoot
+			entries = append(entries, e)
 		}
 	}
 	payload, err := json.Marshal(entries)

@@ -43,7 +43,7 @@ const (
 	maxRecord = 64 << 20
 	// journalCap is how long the journal may grow before the committer
 	// syncs a commit to start a new one. It bounds what Open replays after
-	// a crash, some 750 sends of 200 bytes, and so how long a failover
+	// a crash, some 550 sends of 200 bytes, and so how long a failover
 	// waits for it: tens of milliseconds.
 	journalCap = 256 << 10
 	// journalSize is the size the journal file is given up front (see

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +17,20 @@ import (
 const journalOn = true
 
 func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+
+// thisBoot names the machine's current boot, "" if it cannot be read. A
+// file written in this boot lost no page that was written to it: only a
+// power loss or a crash of the machine loses those, and either begins
+// another boot.
+var thisBoot = bootID()
+
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
 
 // lockDB opens the database file and takes the lock bbolt takes, waiting
 // up to timeout, so that the file can be repaired before bbolt reads it;
@@ -53,16 +68,7 @@ func restoreCheckpoint(f *os.File, ck checkpoint) error {
 	}
 	// A file whose two meta pages are whole and both older than the
 	// checkpoint is not the one the journal was written for.
-	newest, whole := uint64(0), 0
-	for slot := range 2 {
-		page := make([]byte, size)
-		if _, err := f.ReadAt(page, int64(slot*size)); err == nil {
-			if txid, ok := metaTxidOf(page); ok {
-				whole++
-				newest = max(newest, txid)
-			}
-		}
-	}
+	newest, whole := newestCommit(f, size)
 	if whole == 2 && newest < ck.txid {
 		return fmt.Errorf("the send journal follows commit %d but the database's last commit is %d: the database file was replaced while a journal was pending; move %s out of the data folder to open the database as it is (the journal's sends are then lost)", ck.txid, newest, journalFile)
 	}

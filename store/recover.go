@@ -61,7 +61,7 @@ type recovery struct {
 	j         *journal
 	held      *os.File // the database file, locked (and repaired), for bbolt to open
 	file      *os.File // the database file bbolt opened (held, or one of its own)
-	recovered bool     // the journal named a checkpoint, now put back
+	recovered bool     // the journal named a checkpoint: its sends are stored again, then it is cleared
 	payloads  [][]byte // the sends to store again
 	db        *bolt.DB
 	hold      *bolt.Tx // the checkpoint, held until the journal is cleared
@@ -149,6 +149,15 @@ func prepareJournal(dir, path string, timeout time.Duration) (recovery, error) {
 	if !ok {
 		return recovery{j: j, held: f}, nil
 	}
+	if writtenPast(f, ck, payloads) {
+		// The file is whole as that build left it, and its commits are
+		// the newest: keep them, and store the journal's sends again on
+		// top, which brings back those acked in a commit that was still
+		// open when the broker was killed; a send the file holds already
+		// is found by its id and stored once.
+		j.off = headerFixed
+		return recovery{j: j, held: f, recovered: true, payloads: payloads}, nil
+	}
 	if err := restoreCheckpoint(f, ck); err != nil {
 		f.Close()
 		j.close()
@@ -171,6 +180,60 @@ func alone(dir, path string) error {
 	}
 	return fmt.Errorf("%w: the send journal %s holds sends to store again into %s, which is missing or empty: put that database file back, or move the journal out of the data folder to start with an empty store (its sends are then lost)",
 		errJournalAlone, filepath.Join(dir, journalFile), path)
+}
+
+// writtenPast reports whether the locked database file f holds commits
+// that the journal's own writes cannot account for: past the last commit
+// its records went into, and past the one commit, synced, that may follow
+// that before the journal is cleared. A build that does not read the
+// journal writes those: one from before it, run on the data folder after a
+// broker that keeps the journal was killed. Putting back the checkpoint
+// would undo that build's commits, and name pages it may have reused.
+// (This build writes some too when a failed batch is retried a request at
+// a time; the file is whole then all the same.)
+//
+// Only a file written in the boot that wrote the journal is known to be
+// whole as its last writer left it. After a restart of the machine,
+// commits past the journal's records are more likely this build's own,
+// whose records the power took before they reached the disk: there the
+// checkpoint is what is whole. A journal whose records do not name their
+// commits (those of the first builds that kept one) tells nothing either.
+// One or two commits of another build are not told from this build's own:
+// the commit open when the broker was killed may be missing from the file.
+func writtenPast(f *os.File, ck checkpoint, payloads [][]byte) bool {
+	var last uint64
+	var boot string
+	for _, p := range payloads {
+		var entries []journalEntry
+		if json.Unmarshal(p, &entries) != nil {
+			return false // replay says what is wrong with it
+		}
+		for _, e := range entries {
+			if e.Tx > last {
+				last, boot = e.Tx, e.Boot
+			}
+		}
+	}
+	if last == 0 || boot == "" || boot != thisBoot {
+		return false
+	}
+	newest, whole := newestCommit(f, len(ck.page))
+	return whole > 0 && newest > last+1
+}
+
+// newestCommit returns the newest txid of the meta pages of the database
+// file f, whose pages are size bytes, and how many of the two are whole.
+func newestCommit(f *os.File, size int) (newest uint64, whole int) {
+	for slot := range 2 {
+		page := make([]byte, size)
+		if _, err := f.ReadAt(page, int64(slot*size)); err == nil {
+			if txid, ok := metaTxidOf(page); ok {
+				whole++
+				newest = max(newest, txid)
+			}
+		}
+	}
+	return newest, whole
 }
 
 // metaTxidOf returns the txid of a meta page, and whether it is a whole
