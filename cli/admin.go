@@ -452,7 +452,11 @@ func runVersion(_ context.Context, e Env, args []string) error {
 func brokerRevision(rev int) string {
 	switch {
 	case rev < ipc.Revision:
-		return fmt.Sprintf("revision %d: an older ipcmesh than this one (revision %d), which refuses requests it would not honour; ipcmesh stop lets a peer of this version take over", rev, ipc.Revision)
+		// A peer of the older build (an assistant started before the
+		// upgrade) that is still connected takes the port again after a
+		// stop, before any of this version: without the restart, the
+		// advice to stop would be followed in a loop.
+		return fmt.Sprintf("revision %d: an older ipcmesh than this one (revision %d), which refuses requests it would not honour; ipcmesh stop lets a peer of this version take over (restart the assistants that still run the older ipcmesh first, or one of them takes over again)", rev, ipc.Revision)
 	case rev > ipc.Revision:
 		return fmt.Sprintf("revision %d: a newer ipcmesh than this one (revision %d)", rev, ipc.Revision)
 	}

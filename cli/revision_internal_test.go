@@ -14,7 +14,7 @@ func TestBrokerRevisionWords(t *testing.T) {
 		rev  int
 		want []string
 	}{
-		{0, []string{"revision 0", "older ipcmesh", "ipcmesh stop"}},
+		{0, []string{"revision 0", "older ipcmesh", "ipcmesh stop", "restart the assistants that still run the older ipcmesh"}},
 		{ipc.Revision, []string{"as this ipcmesh"}},
 		{ipc.Revision + 1, []string{"newer ipcmesh"}},
 	} {
