@@ -193,7 +193,7 @@ func (d *durability) record(tx *bolt.Tx, seq uint64, batch []*request, errs []er
 	for i, r := range batch {
 		if errs[i] == nil {
 			e := *r.entry
-			e.Tx, e.Boot = uint64(tx.ID()), thisBoot
+			e.Tx, e.Boot = uint64(tx.ID()), thisBoot()
 			entries = append(entries, e)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,16 +22,14 @@ func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
 // thisBoot names the machine's current boot, "" if it cannot be read. A
 // file written in this boot lost no page that was written to it: only a
 // power loss or a crash of the machine loses those, and either begins
-// another boot.
-var thisBoot = bootID()
-
-func bootID() string {
+// another boot. It is read once, when a journal first needs it.
+var thisBoot = sync.OnceValue(func() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
+})
 
 // lockDB opens the database file and takes the lock bbolt takes, waiting
 // up to timeout, so that the file can be repaired before bbolt reads it;

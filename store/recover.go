@@ -214,7 +214,7 @@ func writtenPast(f *os.File, ck checkpoint, payloads [][]byte) bool {
 			}
 		}
 	}
-	if last == 0 || boot == "" || boot != thisBoot {
+	if last == 0 || boot == "" || boot != thisBoot() {
 		return false
 	}
 	newest, whole := newestCommit(f, len(ck.page))
