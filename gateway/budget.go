@@ -17,6 +17,16 @@ import (
 // Bytes are at least as many as characters, so the bound holds for both.
 const checkBudget = 90_000
 
+// paged ends a page of history or of a thread where its answer would pass
+// checkBudget, as check ends its answer: more then says the rest is on the
+// next page, which starts after the last message kept either way.
+func paged(msgs []ipcmesh.Message, more bool) ([]ipcmesh.Message, bool) {
+	if n := withinBudget(msgs, checkBudget); n < len(msgs) {
+		return msgs[:n], true
+	}
+	return msgs, more
+}
+
 // withinBudget returns how many of msgs, from the first, an answer of at
 // most budget bytes holds: at least one, which is never larger than a
 // message's summary (a large body is read with fetch).

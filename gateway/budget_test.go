@@ -82,3 +82,71 @@ func FuzzJSONLenBounds(f *testing.F) {
 		}
 	})
 }
+
+// A page of history or of a thread stops before the budget too, and says
+// more: paged with before or after, every message comes once, in order.
+func TestRESTHistoryAndThreadPagesFitAChatGPTAction(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("gpt")
+	bob := f.peer("bob")
+	const total = 30
+	first, err := bob.Send(ctxT(t), "gpt", "0 "+strings.Repeat("<", 8000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < total; i++ {
+		if _, err := bob.SendMessage(ctxT(t), ipc.SendRequest{Outgoing: ipc.Outgoing{To: "gpt", ReplyTo: first.Message.ID, Content: strconv.Itoa(i) + " " + strings.Repeat("<", 8000)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(what, path string, next func(seq uint64) string, order func(i int) int) {
+		t.Helper()
+		var seen []int
+		for pages := 0; ; pages++ {
+			if pages == total {
+				t.Fatalf("%s: %d pages read, %d messages", what, pages, len(seen))
+			}
+			resp, body := f.do(req{method: "GET", path: path, key: key})
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", what, resp.StatusCode, body)
+			}
+			if len(body) > 100_000 {
+				t.Fatalf("%s: a page of %d bytes, over what a ChatGPT action takes", what, len(body))
+			}
+			var page struct {
+				Messages []struct {
+					Seq     uint64
+					Content string
+				}
+				More bool
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page.Messages {
+				n, _, _ := strings.Cut(m.Content, " ")
+				i, _ := strconv.Atoi(n)
+				seen = append(seen, i)
+			}
+			if !page.More {
+				break
+			}
+			path = next(page.Messages[len(page.Messages)-1].Seq)
+		}
+		for i, n := range seen {
+			if n != order(i) || len(seen) != total {
+				t.Fatalf("%s read %v; want each of the %d messages once, in order", what, seen, total)
+			}
+		}
+	}
+	read("history", "/api/v1/history?with=bob&limit=100",
+		func(seq uint64) string {
+			return "/api/v1/history?with=bob&limit=100&before=" + strconv.FormatUint(seq, 10)
+		},
+		func(i int) int { return total - 1 - i })
+	read("thread", "/api/v1/threads/"+first.Message.ID,
+		func(seq uint64) string {
+			return "/api/v1/threads/" + first.Message.ID + "?after=" + strconv.FormatUint(seq, 10)
+		},
+		func(i int) int { return i })
+}

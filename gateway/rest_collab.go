@@ -92,7 +92,8 @@ func (s *Server) history(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return historyResult{Messages: withoutPaths(nonNil(r.Messages)), More: r.More, With: r.With}, nil
+	msgs, more := paged(withoutPaths(nonNil(r.Messages)), r.More)
+	return historyResult{Messages: msgs, More: more, With: r.With}, nil
 }
 
 func (s *Server) thread(c *call) (any, error) {
@@ -105,7 +106,8 @@ func (s *Server) thread(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return threadResult{Messages: withoutPaths(nonNil(r.Messages)), More: r.More}, nil
+	msgs, more := paged(withoutPaths(nonNil(r.Messages)), r.More)
+	return threadResult{Messages: msgs, More: more}, nil
 }
 
 func (s *Server) waitReply(c *call) (any, error) {
