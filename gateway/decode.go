@@ -77,7 +77,7 @@ func bodyError(err error, dst any) error {
 		if typ.Field == "" {
 			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body must be a JSON object with the fields %s, not a JSON %s", fieldList(dst), typ.Value)
 		}
-		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "field %q of the request body must be a %s, not a JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "field %q of the request body must be a %s, not a JSON %s", bodyField(dst, typ.Field), jsonKind(typ.Type), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body ends in the middle of its JSON")
 	}
@@ -182,7 +182,10 @@ func fieldList(dst any) string {
 		return noFields
 	}
 	var names []string
-	for f := range t.Fields() {
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous {
+			continue // its fields are listed as the body's own
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name != "" && name != "-" {
 			names = append(names, strconv.Quote(name))
@@ -192,6 +195,25 @@ func fieldList(dst any) string {
 		return noFields
 	}
 	return strings.Join(names, ", ")
+}
+
+// bodyField is the path encoding/json gives a field of dst in its error,
+// without the names of the structs dst embeds: a body's field is named
+// as its sender wrote it ("content", not "Outgoing.content").
+func bodyField(dst any, path string) string {
+	t := reflect.TypeOf(dst)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	parts := strings.Split(path, ".")
+	for len(parts) > 1 && t != nil && t.Kind() == reflect.Struct {
+		f, ok := t.FieldByName(parts[0])
+		if !ok || !f.Anonymous || f.Tag.Get("json") != "" {
+			break
+		}
+		parts, t = parts[1:], f.Type
+	}
+	return strings.Join(parts, ".")
 }
 
 func jsonKind(t reflect.Type) string {

@@ -36,8 +36,17 @@ type ackBody struct {
 	IDs []string `json:"ids" jsonschema:"ids of the messages to mark read"`
 }
 
+// sendBody is a send's body: the message, and the id a client may give
+// it in the body rather than as the Idempotency-Key header, which a
+// ChatGPT action cannot send (it sends no header but the key).
+type sendBody struct {
+	ipc.Outgoing
+	ID string `json:"id,omitempty" jsonschema:"a new id for this message (8 to 64 letters, digits, _ or -), as the Idempotency-Key header gives it: the same send made again with it is stored and delivered once"`
+}
+
 type broadcastBody struct {
 	Content string `json:"content" jsonschema:"the message text"`
+	ID      string `json:"id,omitempty" jsonschema:"a new id for this broadcast (8 to 64 letters, digits, _ or -), as the Idempotency-Key header gives it: the same broadcast made again with it reaches nobody twice"`
 }
 
 // statusBody sets the status line and description, at register or on its
@@ -99,7 +108,7 @@ func unread(ctx context.Context, p *election.Peer) (int, error) {
 }
 
 func (s *Server) send(c *call) (any, error) {
-	var b ipc.Outgoing
+	var b sendBody
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
@@ -119,31 +128,39 @@ func (s *Server) send(c *call) (any, error) {
 	if b.Type == ipcmesh.TypeMessage {
 		b.Type = "" // how the mesh stores the default type
 	}
-	id, err := idempotencyKey(c.r)
+	id, err := idempotencyKey(c.r, b.ID)
 	if err != nil {
 		return nil, err
 	}
 	// The answer is the broker's own JSON: writeJSON encodes it as it
 	// would the decoded ipc.SendResult.
-	raw, err := c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b})
+	raw, err := c.peer().SendMessageJSON(c.ctx, ipc.SendRequest{ID: id, Outgoing: b.Outgoing})
 	if err != nil {
 		return nil, err
 	}
 	return sendWithoutPath(raw)
 }
 
-// idempotencyKey returns the request's Idempotency-Key header, "" when it
-// has none. It is the id of the message a send or broadcast stores: the
-// broker stores an id once, so a retried POST stores and delivers nothing
-// new.
-func idempotencyKey(r *http.Request) (string, error) {
-	id := r.Header.Get("Idempotency-Key")
+// idempotencyKey returns the id of the message a send or broadcast
+// stores: the request's Idempotency-Key header, or the body's id, or ""
+// when it has neither. The broker stores an id once, so a retried POST
+// stores and delivers nothing new.
+func idempotencyKey(r *http.Request, inBody string) (string, error) {
+	header := r.Header.Get("Idempotency-Key")
+	if header != "" && inBody != "" && header != inBody {
+		return "", ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"the Idempotency-Key header %q and the body's id %q differ: give the id once, in either", truncate(header, 70), truncate(inBody, 70))
+	}
+	id, what := header, "the Idempotency-Key header"
+	if id == "" {
+		id, what = inBody, "the body's id"
+	}
 	if id == "" {
 		return "", nil
 	}
 	if ipc.ValidateID("Idempotency-Key", id) != nil {
 		return "", ipcmesh.Errorf(ipcmesh.CodeBadRequest,
-			"the Idempotency-Key header %q is not valid: send 8 to 64 letters, digits, '_' or '-', new for each message (a random UUID will do)", truncate(id, 70))
+			"%s %q is not valid: send 8 to 64 letters, digits, '_' or '-', new for each message (a random UUID will do)", what, truncate(id, 70))
 	}
 	return id, nil
 }
@@ -198,7 +215,7 @@ func (s *Server) broadcast(c *call) (any, error) {
 	if err := c.decode(&b, true); err != nil {
 		return nil, err
 	}
-	id, err := idempotencyKey(c.r)
+	id, err := idempotencyKey(c.r, b.ID)
 	if err != nil {
 		return nil, err
 	}
