@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -84,5 +85,10 @@ func TestSlowMCPBodiesCountAgainstTheCap(t *testing.T) {
 		defer f.srv.sessions.mu.Unlock()
 		return f.srv.sessions.open[id] == maxOpenPerKey
 	})
+	// The slow bodies made the key hold more than maxOpenPerKey
+	// connections, so the face closed its oldest idle one: the register's,
+	// which the client may still take from its pool before it reads the
+	// close, and a POST on it fails with EOF rather than be answered.
+	http.DefaultClient.CloseIdleConnections()
 	f.fails(req{method: "POST", path: "/mcp", key: key, body: "{}"}, 429, "rate_limited")
 }
