@@ -49,6 +49,12 @@ const (
 // far better than raw bytes do.
 const secretFileName = "secret"
 
+// SecretFile is the path of the secret file of the data folder dataDir:
+// the secret of a mesh whose processes are not given IPC_SHARED_SECRET.
+// Copied whole into another data folder, it gives that folder the same
+// secret.
+func SecretFile(dataDir string) string { return filepath.Join(dataDir, secretFileName) }
+
 // maxSecretFile bounds what is read of a secret file, so pointing the data
 // folder at something huge cannot exhaust memory.
 const maxSecretFile = 4096
@@ -73,7 +79,7 @@ func LoadSecret(dataDir, env string) (secret []byte, src Source, err error) {
 	if dataDir == "" {
 		return nil, "", errors.New("load secret: IPC_SHARED_SECRET is unset and there is no data folder to keep a secret file in")
 	}
-	path := filepath.Join(dataDir, secretFileName)
+	path := SecretFile(dataDir)
 	secret, err = readSecretFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		secret, err = createSecretFile(dataDir, path)

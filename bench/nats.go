@@ -253,11 +253,11 @@ func shareSecret(from, to string) error {
 	if _, _, err := auth.LoadSecret(from, ""); err != nil { // made on first use
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(from, "secret"))
+	data, err := os.ReadFile(auth.SecretFile(from))
 	if err != nil {
 		return fmt.Errorf("share the mesh's secret: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(to, "secret"), data, 0o600); err != nil {
+	if err := os.WriteFile(auth.SecretFile(to), data, 0o600); err != nil {
 		return fmt.Errorf("share the mesh's secret: %w", err)
 	}
 	return nil

@@ -175,7 +175,7 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 	if other := (*natsstore.OtherSecretError)(nil); errors.As(err, &other) && cfg.SecretFrom == auth.SourceFile {
 		// The likely cause: a host not given IPC_SHARED_SECRET made a
 		// secret of its own.
-		other.Yours = fmt.Sprintf("which is the one this data folder made for itself (%s), as IPC_SHARED_SECRET is unset here", filepath.Join(cfg.DataDir, "secret"))
+		other.Yours = fmt.Sprintf("which is the one this data folder made for itself (%s), as IPC_SHARED_SECRET is unset here", auth.SecretFile(cfg.DataDir))
 	}
 	if err != nil && cfg.Cluster.URL == "" {
 		// Nobody here set IPC_STORE: say where the address came from, and
