@@ -166,18 +166,22 @@ func diskLine(free, storeBytes int64) string {
 }
 
 // refusedLine tells the writes the store's disk refused for want of
-// room. The store is whole and answers meanwhile, and writes that fit go
-// on: whether any was taken after the last refusal is what a person
-// freeing space needs to know, and that one was does not mean that the
-// one refused would be.
+// room or of permission. The store is whole and answers meanwhile, and
+// writes that fit go on: whether any was taken after the last refusal is
+// what a person freeing space, or making a folder writable again, needs
+// to know, and that one was does not mean that the one refused would be.
 func refusedLine(s ipc.StatusResult, now time.Time) string {
 	at := func(t time.Time) string {
 		return fmt.Sprintf("%s (%s)", t.Local().Format(time.TimeOnly), human.Ago(t, now))
 	}
-	if s.StoreTaken.IsZero() {
-		return fmt.Sprintf("refused for want of room since %s, none taken since: %s", at(s.StoreRefusedSince), s.StoreRefused)
+	want := "room"
+	if s.StoreRefusedFor == ipc.RefusedForPermission {
+		want = "permission"
 	}
-	return fmt.Sprintf("the last refused for want of room at %s; writes were taken since, the last at %s: %s", at(s.StoreRefusedLast), at(s.StoreTaken), s.StoreRefused)
+	if s.StoreTaken.IsZero() {
+		return fmt.Sprintf("refused for want of %s since %s, none taken since: %s", want, at(s.StoreRefusedSince), s.StoreRefused)
+	}
+	return fmt.Sprintf("the last refused for want of %s at %s; writes were taken since, the last at %s: %s", want, at(s.StoreRefusedLast), at(s.StoreTaken), s.StoreRefused)
 }
 
 // logLine says where a cluster's log stands: what it holds, and the copy

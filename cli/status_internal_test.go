@@ -35,10 +35,12 @@ func TestLogLine(t *testing.T) {
 
 // status's writes: line says since when the disk refuses the store's
 // writes while none was taken after, and when the last refusal and the
-// last write taken were once one was.
+// last write taken were once one was, and whether for want of room or
+// of permission.
 func TestRefusedLine(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.Local)
 	const full = "the disk is full: free space in /data, then make the request again"
+	const denied = "cannot write in /data/large-messages: make it and its files writable"
 	for _, tc := range []struct {
 		s    ipc.StatusResult
 		want string
@@ -47,6 +49,8 @@ func TestRefusedLine(t *testing.T) {
 			"refused for want of room since 11:58:00 (2m ago), none taken since: " + full},
 		{ipc.StatusResult{StoreRefused: full, StoreRefusedSince: now.Add(-2 * time.Minute), StoreRefusedLast: now.Add(-70 * time.Second), StoreTaken: now.Add(-time.Second)},
 			"the last refused for want of room at 11:58:50 (1m ago); writes were taken since, the last at 11:59:59 (just now): " + full},
+		{ipc.StatusResult{StoreRefused: denied, StoreRefusedFor: ipc.RefusedForPermission, StoreRefusedSince: now.Add(-2 * time.Minute), StoreRefusedLast: now.Add(-10 * time.Second)},
+			"refused for want of permission since 11:58:00 (2m ago), none taken since: " + denied},
 	} {
 		if got := refusedLine(tc.s, now); got != tc.want {
 			t.Errorf("refusedLine\n got %q\nwant %q", got, tc.want)

@@ -62,6 +62,9 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		}
 		if r := d.Refused; r.Err != nil {
 			res.StoreRefused, res.StoreRefusedSince, res.StoreRefusedLast, res.StoreTaken = r.Err.Error(), r.Since, r.Last, r.Taken
+			if r.Denied {
+				res.StoreRefusedFor = RefusedForPermission
+			}
 		}
 	}
 	if err != nil {

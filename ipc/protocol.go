@@ -377,14 +377,18 @@ type StatusResult struct {
 	// kept elsewhere.
 	StoreDiskFree *int64 `json:"store_disk_free_bytes,omitempty"`
 	// StoreRefused is the latest of the store's writes that its disk
-	// refused for want of room, told while no write was taken after it
-	// and for ten minutes once one was (store.Refusal); Since is the
-	// first of the refusals no taken write came between, Last the
-	// latest, and StoreTaken when the latest write was taken after it,
-	// zero while none was. A store whose writes are refused is otherwise
-	// whole (Store is StoreOK): it answers reads, and writes that fit go
-	// on.
+	// refused for want of room or of permission, told while no write was
+	// taken after it and for ten minutes once one was (store.Refusal);
+	// Since is the first of the refusals no taken write came between,
+	// Last the latest, and StoreTaken when the latest write was taken
+	// after it, zero while none was. StoreRefusedFor is "permission"
+	// when the latest was refused for want of permission (a folder or
+	// file system made read-only), and empty for want of room, which an
+	// older broker's refusals all were. A store whose writes are refused
+	// is otherwise whole (Store is StoreOK): it answers reads, and writes
+	// that fit go on.
 	StoreRefused      string    `json:"store_refused,omitempty"`
+	StoreRefusedFor   string    `json:"store_refused_for,omitempty"`
 	StoreRefusedSince time.Time `json:"store_refused_since,omitzero"`
 	StoreRefusedLast  time.Time `json:"store_refused_last,omitzero"`
 	StoreTaken        time.Time `json:"store_taken,omitzero"`
@@ -411,6 +415,10 @@ type LogStatus struct {
 	Copied time.Time `json:"copied,omitzero"`
 	Every  uint64    `json:"every"`
 }
+
+// RefusedForPermission is StatusResult.StoreRefusedFor of a write the
+// file system refused for want of permission.
+const RefusedForPermission = "permission"
 
 // The states of StatusResult.Store.
 const (

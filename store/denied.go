@@ -39,9 +39,10 @@ func (e *deniedError) As(target any) bool {
 
 // denied returns err as a deniedError of the folder dir when the file
 // system refused a write in it for want of permission, and err as it is
-// otherwise.
+// otherwise, or when it already names its folder.
 func denied(dir string, err error) error {
-	if Unwritable(err) {
+	var d *deniedError
+	if Unwritable(err) && !errors.As(err, &d) {
 		return &deniedError{dir: dir, err: err}
 	}
 	return err

@@ -68,13 +68,13 @@ type Disk struct {
 	// size beside it.
 	Free int64
 	// Refused tells the store's writes that the file system refused for
-	// want of room: while no write was taken after them, and for a
-	// while after that.
+	// want of room or of permission: while no write was taken after
+	// them, and for a while after that.
 	Refused Refusal
 }
 
 // Disk reads the room left on the data folder's file system and the
-// writes refused for want of room. It does not read the database, so it
+// writes it refused. It does not read the database, so it
 // answers while the store is broken, when a person most needs it: it
 // costs a stat of the file system.
 func (s *Store) Disk() Disk {
@@ -86,11 +86,14 @@ func (s *Store) Disk() Disk {
 }
 
 // A Refusal is what the store remembers of the writes the file system
-// refused for want of room in the data folder (a full disk, a quota, a
-// file size limit). A store whose writes are refused so is otherwise
-// whole: it answers reads, and writes that fit go on (a short send after
-// a large body that did not, the broker's own bookkeeping), so neither
-// its state nor the success of some write says that the disk has room.
+// refused in the data folder, for want of room (a full disk, a quota, a
+// file size limit) or of permission (a folder made read-only, a file
+// system remounted read-only). A store whose writes are refused so is
+// otherwise whole: it answers reads, and writes that fit go on (a short
+// send after a large body that did not, a send after a large one whose
+// folder alone is read-only, the broker's own bookkeeping), so neither
+// its state nor the success of some write says that the folder takes
+// them again.
 type Refusal struct {
 	Err   error     // the latest refusal; nil when there is none to tell
 	Since time.Time // the first of the refusals that no taken write came between
@@ -98,6 +101,9 @@ type Refusal struct {
 	// Taken is when the latest write was taken after the latest refusal;
 	// zero while none was.
 	Taken time.Time
+	// Denied says the latest refusal was for want of permission, not
+	// of room: what a person does about it differs.
+	Denied bool
 }
 
 // refusalKept is how long a refusal is told after writes were taken
@@ -107,8 +113,8 @@ type Refusal struct {
 const refusalKept = 10 * time.Minute
 
 // room is the data folder as the store's writes meet it: it says a write
-// the file system refused for want of room in the folder's words
-// (noRoom), and remembers the refusals for status.
+// the file system refused for want of room or of permission in the
+// folder's words (noRoom, denied), and remembers the refusals for status.
 type room struct {
 	dir     string
 	now     func() time.Time
@@ -117,11 +123,19 @@ type room struct {
 	r       Refusal
 }
 
-// check returns err as noRoom does, noting it if it is a refusal.
+// check returns err as noRoom, or else denied, does, noting it if it is
+// a refusal. A write whose commit may have stored it all the same keeps
+// its own words, which say so, when the file system refused it for want
+// of permission.
 func (rm *room) check(err error) error {
 	err = noRoom(rm.dir, err)
 	var f *fullDiskError
-	if !errors.As(err, &f) {
+	var d *deniedError
+	full := errors.As(err, &f)
+	if !full && !mayBeStored(err) {
+		err = denied(rm.dir, err)
+	}
+	if !full && !errors.As(err, &d) {
 		return err
 	}
 	now := rm.now()
@@ -130,7 +144,7 @@ func (rm *room) check(err error) error {
 	if rm.r.Err == nil || !rm.r.Taken.IsZero() {
 		rm.r.Since = now
 	}
-	rm.r.Err, rm.r.Last, rm.r.Taken = err, now, time.Time{}
+	rm.r.Err, rm.r.Denied, rm.r.Last, rm.r.Taken = err, !full, now, time.Time{}
 	rm.refused.Store(true)
 	return err
 }
