@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +49,12 @@ func TestDatabaseWrittenAfterTheJournalByAnOlderBuild(t *testing.T) {
 // olderBuildWrites opens the database in dir as a build without the journal
 // does: the journal is set aside meanwhile, so this one's Open does not
 // read it either. It registers carol and stores two messages for her,
-// several commits, then closes the store and puts the journal back.
+// then closes the store and puts the journal back.
+//
+// Its commits must outnumber those the journal's records went into by
+// two (writtenPast): the journal's sends went into one commit each or
+// fewer, as the machine's pace batched them, so it registers as many
+// names as there are records, each in a commit of its own, before carol.
 func olderBuildWrites(t *testing.T, dir string) {
 	t.Helper()
 	journal := filepath.Join(dir, journalFile)
@@ -59,6 +65,14 @@ func olderBuildWrites(t *testing.T, dir string) {
 	s, err := Open(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
+	}
+	j, err := os.ReadFile(aside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, records, _ := parseJournal(j)
+	for i := range records {
+		register(t, s, fmt.Sprintf("older%d", i))
 	}
 	register(t, s, "carol")
 	send(t, s, "older-1", "alice", "carol", "stored by the older build")
