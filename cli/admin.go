@@ -123,6 +123,9 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	if len(store) > 0 {
 		fmt.Fprintf(tw, "store:\t%s\n", strings.Join(store, ", "))
 	}
+	if s.Cluster != nil {
+		fmt.Fprintf(tw, "cluster:\t%s\n", clusterLine(*s.Cluster))
+	}
 	switch {
 	case s.Log != nil:
 		fmt.Fprintf(tw, "log:\t%s\n", logLine(*s.Log, time.Now()))
@@ -182,6 +185,21 @@ func refusedLine(s ipc.StatusResult, now time.Time) string {
 		return fmt.Sprintf("refused for want of %s since %s, none taken since: %s", want, at(s.StoreRefusedSince), s.StoreRefused)
 	}
 	return fmt.Sprintf("the last refused for want of %s at %s; writes were taken since, the last at %s: %s", want, at(s.StoreRefusedLast), at(s.StoreTaken), s.StoreRefused)
+}
+
+// clusterLine names the NATS cluster a broker keeps the mesh in: with
+// several meshes (IPC_NATS_PREFIX) or clusters about, which one this is
+// and whether the broker reaches it is what a person checks first.
+func clusterLine(c ipc.ClusterStatus) string {
+	connected := "connected to none of them now"
+	if c.Connected != "" {
+		connected = "connected to " + c.Connected
+	}
+	replicas := fmt.Sprintf("%d replicas", c.Replicas)
+	if c.Replicas == 1 {
+		replicas = "1 replica"
+	}
+	return fmt.Sprintf("stream %s (%s) on %s, %s", c.Stream, replicas, c.Servers, connected)
 }
 
 // logLine says where a cluster's log stands: what it holds, and the copy

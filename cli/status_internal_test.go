@@ -75,3 +75,21 @@ func TestDiskLine(t *testing.T) {
 		}
 	}
 }
+
+// status's cluster: line names the stream, its replicas and servers, and
+// the server the broker reaches, or that it reaches none.
+func TestClusterLine(t *testing.T) {
+	for _, tc := range []struct {
+		c    ipc.ClusterStatus
+		want string
+	}{
+		{ipc.ClusterStatus{Stream: "IPCMESH", Replicas: 3, Servers: "nats://a:4222,nats://b:4222", Connected: "nats://b:4222"},
+			"stream IPCMESH (3 replicas) on nats://a:4222,nats://b:4222, connected to nats://b:4222"},
+		{ipc.ClusterStatus{Stream: "TEAM", Replicas: 1, Servers: "nats://a:4222"},
+			"stream TEAM (1 replica) on nats://a:4222, connected to none of them now"},
+	} {
+		if got := clusterLine(tc.c); got != tc.want {
+			t.Errorf("clusterLine(%+v)\n got %q\nwant %q", tc.c, got, tc.want)
+		}
+	}
+}

@@ -85,6 +85,9 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), logStateTimeout)
 		ls, err := l.LogState(ctx)
 		cancel()
+		if ls.Stream != "" {
+			res.Cluster = &ClusterStatus{Stream: ls.Stream, Replicas: ls.Replicas, Servers: ls.Servers, Connected: ls.Connected}
+		}
 		if err == nil {
 			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Applied: ls.Applied, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every}
 		} else {

@@ -400,6 +400,18 @@ type StatusResult struct {
 	// it did not: without quorum every write fails while the counts,
 	// read from this broker's view, look as they always do.
 	LogError string `json:"log_error,omitempty"`
+	// Cluster names the NATS cluster a store kept in one uses, whether
+	// or not it answered; nil for the bbolt store.
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+}
+
+// ClusterStatus names the NATS cluster of a mesh kept in one
+// (store.LogState).
+type ClusterStatus struct {
+	Stream    string `json:"stream"`
+	Replicas  int    `json:"replicas"`
+	Servers   string `json:"servers"`             // as the broker was given them, without credentials
+	Connected string `json:"connected,omitempty"` // the server the broker is connected to; absent while none
 }
 
 // LogStatus is where the log of a mesh kept in a NATS cluster stands.

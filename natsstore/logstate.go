@@ -17,6 +17,10 @@ import (
 // looks as ever but for this.
 func (s *Store) LogState(ctx context.Context) (store.LogState, error) {
 	st, err := s.logState(ctx)
+	st.Stream, st.Replicas, st.Servers = s.stream, s.opts.Replicas, Redacted(s.opts.URL)
+	if s.nc.IsConnected() {
+		st.Connected = s.nc.ConnectedUrlRedacted()
+	}
 	if err != nil {
 		return st, fmt.Errorf("the NATS cluster did not say where the log stands: it has no quorum (most of its servers are down or cut off), is electing a new leader, or is unreachable; writes fail until it answers, and reads are served from this broker's view meanwhile (%w)", err)
 	}

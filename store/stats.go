@@ -58,6 +58,17 @@ type LogState struct {
 	Copy   uint64
 	Copied time.Time
 	Every  uint64
+
+	// Stream names the log in the cluster, Replicas how many servers
+	// keep each write, Servers the cluster's servers as the broker was
+	// given them (without credentials) and Connected the one it is
+	// connected to now, empty while it is connected to none. They are
+	// known without asking the cluster, so they are given while it does
+	// not answer: which cluster is it is what a person asks first then.
+	Stream    string
+	Replicas  int
+	Servers   string
+	Connected string
 }
 
 // Space is how large the database file is and how much of it holds

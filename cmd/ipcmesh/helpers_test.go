@@ -122,6 +122,17 @@ func (m *mesh) withEnv(env ...string) *mesh {
 	return &c
 }
 
+// setting is the value m's extra environment gives key, "" when none.
+func (m *mesh) setting(key string) string {
+	v := ""
+	for _, kv := range m.env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
 func (m *mesh) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
 
 func (m *mesh) environ() []string {

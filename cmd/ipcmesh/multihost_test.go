@@ -143,7 +143,13 @@ func TestRenameForwardAndChannelsAcrossHosts(t *testing.T) {
 	if l := a.status().Log; l == nil || l.First != 1 || l.Last < 6 || l.Bytes == 0 || l.Applied < 6 || l.Copy != 0 || l.Every != natsstore.DefaultSnapshotEvery {
 		t.Errorf("status --json on a cluster host: log %+v; want events 1 to at least 6, and no copy yet of one every %d", l, natsstore.DefaultSnapshotEvery)
 	}
+	// And which cluster it is: a person with several meshes or clusters
+	// about checks that first.
+	if c := a.status().Cluster; c == nil || !strings.HasPrefix(c.Stream, a.setting("IPC_NATS_PREFIX")) || c.Replicas != 3 || c.Servers != a.setting("IPC_STORE") || !strings.Contains(c.Servers, c.Connected) || c.Connected == "" {
+		t.Errorf("status --json on a cluster host: cluster %+v; want the stream of prefix %s, 3 replicas, the servers %s and the one connected to", c, a.setting("IPC_NATS_PREFIX"), a.setting("IPC_STORE"))
+	}
 	out := b.mustRun("status").stdout
+	wantIn(t, "status on a cluster host", out, "cluster:      stream "+b.setting("IPC_NATS_PREFIX"), " (3 replicas) on "+b.setting("IPC_STORE")+", connected to nats://127.0.0.1:")
 	if !regexp.MustCompile(`(?m)^log:          events 1 to \d+ \(\d[^)]*\), (all applied here|this broker's view at event \d+); no copy of the views yet \(one is made every 100000 events`).MatchString(out) {
 		t.Errorf("status on a cluster host printed %q; want a log: line with events from 1 and no copy yet", out)
 	}
@@ -167,8 +173,9 @@ func TestClusterWithoutQuorumRefusesAndRecovers(t *testing.T) {
 	// status answers all the same, from the view, and says that the
 	// cluster cannot give the log's state now, and why: the counts look
 	// as ever while every write fails.
-	if r := a.mustRun("status"); !regexp.MustCompile(`(?m)^instances:    [1-9]\d* registered$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^log:          unknown: .*no quorum.*writes fail`).MatchString(r.stdout) {
-		t.Errorf("status without quorum printed %q; want the view's counts and a log: line saying the cluster has no quorum and writes fail", r.stdout)
+	if r := a.mustRun("status"); !regexp.MustCompile(`(?m)^instances:    [1-9]\d* registered$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^log:          unknown: .*no quorum.*writes fail`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "cluster:      stream "+a.setting("IPC_NATS_PREFIX")) {
+		t.Errorf("status without quorum printed %q; want the view's counts, the cluster named, and a log: line saying the cluster has no quorum and writes fail", r.stdout)
 	}
 	for _, i := range []int{0, 2} {
 		if err := nats.Restart(t.Context(), i); err != nil {
