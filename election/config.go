@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -146,6 +147,30 @@ func homeRelative(path string) (rest string, ok bool) {
 	return "", false
 }
 
+// validHost reports whether host is an IP address or a host name as DNS
+// writes one. Else it is put into the address as it is, and the dial's
+// error ("lookup [http://127.0.0.1]:9876: no such host") names neither
+// the setting nor what is wrong with it.
+func validHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // FromEnv builds a Config from the environment, as every ipcmesh command
 // does. getenv is os.Getenv outside tests. Bad values are errors that name
 // the variable and say what it takes.
@@ -155,14 +180,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
+	if !validHost(host) {
+		return cfg, fmt.Errorf("IPC_HOST=%q: want a host name or an IP address alone, such as 127.0.0.1, without a scheme, a port (IPC_PORT gives it) or spaces", host)
+	}
 	port := getenv("IPC_PORT")
 	if port == "" {
 		port = "9876"
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
 		return cfg, fmt.Errorf("IPC_PORT=%q: want a port number from 1 to 65535", port)
 	}
-	cfg.Addr = net.JoinHostPort(host, port)
+	// Written canonically: the port is compared as a string with the one
+	// the broker's record gives (samePort), and 09876 is 9876.
+	cfg.Addr = net.JoinHostPort(host, strconv.Itoa(n))
 
 	cfg.DataDir = getenv("IPC_DATA_DIR")
 	if cfg.DataDir == "" {
@@ -172,7 +203,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.DataDir = filepath.Join(home, ".ipcmesh")
 	}
-	var err error
 	if cfg.DataDir, err = DataDirPath(cfg.DataDir, getenv); err != nil {
 		return cfg, err
 	}

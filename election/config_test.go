@@ -19,6 +19,11 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"IPC_PORT", "0", "port number"},
 		{"IPC_PORT", "65536", "port number"},
+		{"IPC_HOST", "127.0.0.1:9876", "without a scheme, a port"},
+		{"IPC_HOST", "http://127.0.0.1", "without a scheme, a port"},
+		{"IPC_HOST", " 127.0.0.1", "host name or an IP address"},
+		{"IPC_HOST", "my host", "host name or an IP address"},
+		{"IPC_HOST", "[::1]", "host name or an IP address"},
 		{"IPC_RATE_LIMIT", "0", "above 0"},
 		{"IPC_RATE_LIMIT", "NaN", "above 0"},
 		{"IPC_RATE_LIMIT", "Inf", "above 0"},
@@ -58,6 +63,12 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	}
 	if _, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": file}[k] }); err == nil || !strings.Contains(err.Error(), "IPC_DATA_DIR") || !strings.Contains(err.Error(), "not a folder") {
 		t.Errorf("IPC_DATA_DIR naming a file: %v; want an error naming IPC_DATA_DIR", err)
+	}
+	for _, host := range []string{"localhost", "::1", "127.0.0.1", "build-box.local", "my_host.lan."} {
+		env := map[string]string{"IPC_DATA_DIR": dir, "IPC_HOST": host}
+		if _, err := election.FromEnv(func(k string) string { return env[k] }); err != nil {
+			t.Errorf("IPC_HOST=%s: %v", host, err)
+		}
 	}
 	env := map[string]string{"IPC_DATA_DIR": dir, "IPC_RATE_LIMIT": "2.5", "IPC_RATE_BURST": "10", "IPC_SESSION_TTL": "90m"}
 	cfg, err := election.FromEnv(func(k string) string { return env[k] })

@@ -1,7 +1,9 @@
 package election_test
 
 import (
+	"cmp"
 	"math"
+	"net"
 	"reflect"
 	"strconv"
 	"strings"
@@ -35,6 +37,7 @@ var envSettings = []struct {
 	{"IPC_NATS_REPLICAS", canonicalInt},
 	{"IPC_NATS_LEASE", canonicalDuration},
 	{"IPC_NATS_PREFIX", nil},
+	{"IPC_HOST", nil},
 }
 
 func canonicalInt(s string) (string, bool) {
@@ -82,6 +85,8 @@ func FuzzFromEnv(f *testing.F) {
 		{"IPC_RATE_LIMIT", "NaN", "IPC_PORT", "0x10"},
 		{"IPC_SESSION_TTL", "999ms", "IPC_MAX_FRAME_BYTES", "1e6"},
 		{"IPC_MAX_MESSAGE_BYTES", "1073741824", "IPC_PORT", "9877"},
+		{"IPC_HOST", "::1", "IPC_PORT", "9877"},
+		{"IPC_HOST", "127.0.0.1:9876", "IPC_NATS_PREFIX", "a"},
 	} {
 		f.Add(index(s.a), s.av, index(s.b), s.bv)
 	}
@@ -160,6 +165,11 @@ func checkRunnable(t *testing.T, cfg election.Config, env map[string]string) {
 	}
 	if frame < cfg.MessageLimit()+64<<10 {
 		t.Fatalf("%v taken, with a frame of %d bytes for messages of up to %d", env, frame, cfg.MessageLimit())
+	}
+	// The address is the host and the port given, and nothing else.
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if n, _ := strconv.Atoi(cmp.Or(env["IPC_PORT"], "9876")); err != nil || host != cmp.Or(env["IPC_HOST"], "127.0.0.1") || port != strconv.Itoa(n) {
+		t.Fatalf("%v taken, with the address %q (%v)", env, cfg.Addr, err)
 	}
 	if cfg.Store.InboxCap < 0 || cfg.Limits.OpsBurst < 0 {
 		t.Fatalf("%v taken, with a count below 0: %+v", env, cfg.Limits)
