@@ -262,7 +262,7 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 		if r.MoreMissing > 0 {
 			list += fmt.Sprintf(" and %d more", r.MoreMissing)
 		}
-		fmt.Fprintf(e.Stderr, "the copy lacks %s that records of the store name, removed from the data folder by hand (the store lacks them too; their readers are told so): %s\n",
+		fmt.Fprintf(e.Stderr, "the copy lacks %s that records of the store name, removed from the data folder or changed by hand (the store lacks them too; their readers are told so): %s\n",
 			human.Count(len(r.Missing)+r.MoreMissing, "file"), list)
 	}
 	return nil

@@ -444,8 +444,9 @@ type BackupResult struct {
 	Path string `json:"path"`
 	Size int64  `json:"size"`
 	// Missing names the files that records of the store name but that
-	// were removed from the data folder by hand, as folder/name and the
-	// record ("large-messages/X.md (message "id")"): the copy lacks
+	// were removed from the data folder or changed by hand, as
+	// folder/name, the record and what became of the file
+	// ("large-messages/X.md (message "id", removed)"): the copy lacks
 	// them, as the store does. At most MaxMissingShown are named;
 	// MoreMissing counts the others.
 	Missing     []string `json:"missing,omitempty"`

@@ -128,6 +128,7 @@ func removePartial(dir string) {
 type namedFile struct {
 	name   string // the file's name in its folder
 	record string // which record names it: message "id" or shared key "key"
+	size   int    // the bytes the store wrote there, as the record says
 }
 
 // spillNames lists the spill files the records of t name, by folder. A
@@ -144,7 +145,7 @@ func spillNames(t *tables) (map[string][]namedFile, error) {
 			return fmt.Errorf("message %x: %w", k, err)
 		}
 		if rec.File != "" {
-			files[largeDir] = append(files[largeDir], namedFile{rec.File, fmt.Sprintf("message %q", rec.ID)})
+			files[largeDir] = append(files[largeDir], namedFile{rec.File, fmt.Sprintf("message %q", rec.ID), rec.Size})
 		}
 		return nil
 	})
@@ -154,23 +155,32 @@ func spillNames(t *tables) (map[string][]namedFile, error) {
 	err = t.shared().ForEach(func(k, v []byte) error {
 		m, _, err := unmarshalShared(string(k), v)
 		if err == nil && m.File != "" {
-			files[sharedDir] = append(files[sharedDir], namedFile{m.File, fmt.Sprintf("shared key %q", k)})
+			files[sharedDir] = append(files[sharedDir], namedFile{m.File, fmt.Sprintf("shared key %q", k), m.Size})
 		}
 		return err
 	})
 	return files, err
 }
 
-// present returns the files of files that the data folder dir holds, and
-// the others, as folder/name with the record that names each. A file is
-// missing only when removed by hand: no write of the store removes one a
-// record names, nor one a backup under way has still to read.
+// present returns the files of files that the data folder dir holds as
+// the store wrote them, and the others, as folder/name with the record
+// that names each and what became of the file. A file is missing, or of
+// another size, only when removed or changed by hand: no write of the
+// store removes or rewrites one a record names, nor one a backup under
+// way has still to read. The store refuses to read a file of another
+// size as its body (readPlainFile), so the copy leaves it out too, as
+// lost, rather than carry into a restored store what it would refuse.
 func present(dir string, files map[string][]namedFile) (held map[string][]namedFile, missing []string) {
 	held = make(map[string][]namedFile, len(files))
 	for _, folder := range spillFolders() {
 		for _, f := range files[folder] {
-			if _, err := os.Lstat(filepath.Join(dir, folder, f.name)); errors.Is(err, fs.ErrNotExist) {
-				missing = append(missing, fmt.Sprintf("%s (%s)", filepath.Join(folder, f.name), f.record))
+			fi, err := os.Lstat(filepath.Join(dir, folder, f.name))
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				missing = append(missing, fmt.Sprintf("%s (%s, removed)", filepath.Join(folder, f.name), f.record))
+				continue
+			case err == nil && fi.Mode().IsRegular() && fi.Size() != int64(f.size):
+				missing = append(missing, fmt.Sprintf("%s (%s, changed: %d bytes, not the %d written there)", filepath.Join(folder, f.name), f.record, fi.Size(), f.size))
 				continue
 			}
 			held[folder] = append(held[folder], f)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -308,21 +309,30 @@ func TestBackupWhileReplaced(t *testing.T) {
 }
 
 // A file that a record names but that is gone from the data folder (no
-// write of the store removes one a record still names) is left out of the
-// backup, which names the file and its record: the store lacks it
-// already, and the store restored from the backup answers for it as the
-// live one does, with everything else whole. Before, the backup was
-// refused until the record was swept, a month after it was read.
+// write of the store removes one a record still names), or cut short, is
+// left out of the backup, which names the file, its record and what
+// became of it: the store lacks it already (it refuses a file of another
+// size as the body), and the store restored from the backup answers for
+// it as the live one does, with everything else whole. Before, the backup
+// was refused until the record was swept, a month after it was read; a
+// file cut short was copied without a word, and the restored store
+// refused it.
 func TestBackupLeavesOutMissingFiles(t *testing.T) {
 	small := func(o *Options) { o.LargeMessageBytes = 64 }
 	s, _ := openTest(t, small)
 	fill(t, s)
 	body := filepath.Base(send(t, s, "gone", "alice", "bob", strings.Repeat("a lost body ", 20)).Message.Path)
 	value := filepath.Base(onlyFile(t, s.sharedDir))
-	for _, path := range []string{filepath.Join(s.largeDir, body), filepath.Join(s.sharedDir, value)} {
-		if err := os.Remove(path); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.Remove(filepath.Join(s.largeDir, body)); err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(s.sharedDir, value)
+	fi, err := os.Stat(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(cut, 10); err != nil {
+		t.Fatal(err)
 	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	missing, err := s.Backup(backup)
@@ -331,8 +341,8 @@ func TestBackupLeavesOutMissingFiles(t *testing.T) {
 	}
 	got := strings.Join(missing, "; ")
 	for _, want := range []string{
-		filepath.Join(largeDir, body) + ` (message "gone")`,
-		filepath.Join(sharedDir, value) + ` (shared key "spec")`,
+		filepath.Join(largeDir, body) + ` (message "gone", removed)`,
+		filepath.Join(sharedDir, value) + fmt.Sprintf(` (shared key "spec", changed: 10 bytes, not the %d written there)`, fi.Size()),
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Backup named as missing %q, want %q among them", got, want)
