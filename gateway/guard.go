@@ -100,15 +100,15 @@ func (g *guard) hostOK(r *http.Request) bool {
 	if !g.loopback {
 		return true
 	}
+	if g.allowed(r.Host) {
+		return true
+	}
 	host := strings.ToLower(r.Host)
 	name, port, err := net.SplitHostPort(host)
 	if err != nil {
 		name, port = strings.Trim(host, "[]"), ""
 	}
 	name = strings.TrimSuffix(name, ".")
-	if g.allowHosts[host] || g.allowHosts[name] {
-		return true
-	}
 	if port == "" {
 		port = "80"
 		if r.TLS != nil {
@@ -119,6 +119,21 @@ func (g *guard) hostOK(r *http.Request) bool {
 		return false
 	}
 	return name == "localhost" || name == "127.0.0.1" || name == "::1"
+}
+
+// allowed reports whether host, a Host header's host[:port], is one
+// that --allow-host names.
+func (g *guard) allowed(host string) bool {
+	if host == "" {
+		return false
+	}
+	host = strings.ToLower(host)
+	name, _, err := net.SplitHostPort(host)
+	if err != nil {
+		name = strings.Trim(host, "[]")
+	}
+	name = strings.TrimSuffix(name, ".")
+	return g.allowHosts[host] || g.allowHosts[name]
 }
 
 // originOK reports whether a request with this Origin may be served, and

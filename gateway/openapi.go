@@ -411,7 +411,7 @@ func openAPIBytes(routes []route, version string) (openAPIJSON, error) {
 // serveOpenAPI serves the document with the request's own origin as its
 // server. It needs no key: it says what the face takes, not what it holds.
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	origin, _ := json.Marshal(requestOrigin(r)) // a string always encodes
+	origin, _ := json.Marshal(s.guard.origin(r)) // a string always encodes
 	b := make([]byte, 0, len(s.openapi.head)+len(origin)+len(s.openapi.tail))
 	b = append(append(append(b, s.openapi.head...), origin...), s.openapi.tail...)
 	h := w.Header()
@@ -420,12 +420,20 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// requestOrigin is scheme://host the request came to. A proxy that ends
-// TLS says so with X-Forwarded-Proto.
-func requestOrigin(r *http.Request) string {
+// origin is scheme://host the request came to. A proxy that ends TLS
+// says so with X-Forwarded-Proto. One that passes the face another Host
+// (nginx's default, the address it forwards to) names the public one in
+// X-Forwarded-Host; that is taken when --allow-host names it, as a
+// ChatGPT action calls the document's server and 127.0.0.1 is none it
+// can reach. Another name there is the client's own word, and ignored.
+func (g *guard) origin(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); g.allowed(strings.TrimSpace(fwd)) {
+		host = strings.TrimSpace(fwd)
+	}
+	return scheme + "://" + host
 }

@@ -258,3 +258,32 @@ func TestOpenAPIMadeOnce(t *testing.T) {
 		t.Errorf("serving the document takes %.0f allocations: it is made anew for each request", n)
 	}
 }
+
+// A proxy that passes the face the address it forwards to as Host (nginx
+// does by default) names the public host in X-Forwarded-Host: the
+// document's server is that one when --allow-host names it, since a
+// ChatGPT action calls the server the document gives, and it cannot
+// reach 127.0.0.1. A name --allow-host does not give is the client's own
+// word, and the Host stays the server.
+func TestOpenAPIServerBehindAProxy(t *testing.T) {
+	f := newFace(t, func(o *Options) { o.AllowHosts = []string{"mesh.example.com"} })
+	for _, c := range []struct{ fwd, want string }{
+		{"mesh.example.com", "https://mesh.example.com"},
+		{"Mesh.Example.com:443, 10.0.0.7", "https://Mesh.Example.com:443"},
+		{"evil.example.net", "https://" + strings.TrimPrefix(f.url, "http://")},
+		{"", "https://" + strings.TrimPrefix(f.url, "http://")},
+	} {
+		h := map[string]string{"X-Forwarded-Proto": "https"}
+		if c.fwd != "" {
+			h["X-Forwarded-Host"] = c.fwd
+		}
+		resp, body := f.do(req{method: "GET", path: "/openapi.json", header: h})
+		var doc struct{ Servers []struct{ URL string } }
+		if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /openapi.json with X-Forwarded-Host %q: %d, %v", c.fwd, resp.StatusCode, err)
+		}
+		if len(doc.Servers) != 1 || doc.Servers[0].URL != c.want {
+			t.Errorf("X-Forwarded-Host %q: servers %+v, want %s", c.fwd, doc.Servers, c.want)
+		}
+	}
+}
