@@ -52,7 +52,7 @@ func (s *Store) backup(path string, batch int) (missing []string, err error) {
 	dir := filepath.Dir(path)
 	f, err := createPartial(path)
 	if err != nil {
-		return nil, noRoom(dir, denied(dir, fmt.Errorf("backup to %s: %w", path, err)))
+		return nil, backupNoRoom(dir, denied(dir, fmt.Errorf("backup to %s: %w", path, err)))
 	}
 	tmp := f.Name()
 	// Every file the copy names is kept until it is read, whatever becomes
@@ -89,9 +89,18 @@ func (s *Store) backup(path string, batch int) (missing []string, err error) {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return nil, noRoom(dir, fmt.Errorf("backup to %s: %w", path, err))
+		return nil, backupNoRoom(dir, fmt.Errorf("backup to %s: %w", path, err))
 	}
 	return missing, nil
+}
+
+// backupNoRoom is noRoom for the copy a backup writes in dir.
+func backupNoRoom(dir string, err error) error {
+	err = noRoom(dir, err)
+	if f, ok := err.(*fullDiskError); ok {
+		f.backup = true
+	}
+	return err
 }
 
 // partialSuffix ends the name of a backup being written, beside the name

@@ -19,11 +19,15 @@ import (
 // the one fault a person can mend, by freeing space, after which the store
 // takes writes again without a restart.
 type fullDiskError struct {
-	dir string // the folder to free space in: the data folder, or a backup's
-	err error
+	dir    string // the folder to free space in: the data folder, or a backup's
+	err    error
+	backup bool // a backup's copy, which stores nothing: the advice on sends is not for it
 }
 
 func (e *fullDiskError) Error() string {
+	if e.backup {
+		return fmt.Sprintf("the disk is full: free space in %s, then back up again: %v", e.dir, e.err)
+	}
 	return fmt.Sprintf("the disk is full: free space in %s, then make the request again (a send with the same id is stored once): %v", e.dir, e.err)
 }
 

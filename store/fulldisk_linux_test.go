@@ -146,6 +146,10 @@ func fillAndFree(t *testing.T, dir string) {
 	}
 	_, err = s.Backup(filepath.Join(backups, "full.db"))
 	wantFull(t, "a backup", err, backups)
+	// A backup stores no send: the advice on them is not for it.
+	if msg := err.Error(); !strings.Contains(msg, "then back up again") || strings.Contains(msg, "same id") {
+		t.Errorf("a backup on a full disk says %q; want it to say to back up again, and nothing of sends", msg)
+	}
 	if left, _ := os.ReadDir(backups); len(left) > 0 {
 		t.Errorf("a backup that found no room left %s", left[0].Name())
 	}
