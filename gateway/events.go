@@ -12,16 +12,22 @@ import (
 // events serves GET /api/v1/events: a server-sent-events stream of the
 // name's new messages. The stream's use was made with an events channel
 // before this runs, so no message committed after the ready event's
-// unread count can be missed. It ends when the client goes, when its key
-// is revoked, when it falls behind (the client reconnects and reads the
-// rest with GET /api/v1/messages), when an event cannot be written to it
-// within streamWriteTimeout, and when the face closes.
+// unread count can be missed. A client that reconnects with Last-Event-ID
+// gets the unread messages after that one first (replay.go). The stream
+// ends when the client goes, when its key is revoked, when it falls
+// behind (the client reconnects and reads the rest with GET
+// /api/v1/messages), when an event cannot be written to it within
+// streamWriteTimeout, and when the face closes.
 func (s *Server) events(c *call) (any, error) {
 	n, err := unread(c.ctx, c.peer())
 	if err != nil {
 		return nil, err
 	}
-	ready, err := json.Marshal(registerResult{Name: c.key.Name, Unread: n})
+	replay, missed, err := s.replay(c)
+	if err != nil {
+		return nil, err
+	}
+	ready, err := json.Marshal(readyEvent{Name: c.key.Name, Unread: n, Replay: replay})
 	if err != nil {
 		return nil, fmt.Errorf("encode the ready event: %w", err)
 	}
@@ -48,6 +54,15 @@ func (s *Server) events(c *call) (any, error) {
 	if !send(sseEvent("ready", "", ready)) {
 		return nil, nil
 	}
+	// A message committed after the subscription and before the replay
+	// was read is in both: it goes once, in the replay.
+	replayed := make(map[string]bool, len(missed))
+	for _, m := range missed {
+		if !send(sseEvent("message", m.id, m.data)) {
+			return nil, nil
+		}
+		replayed[m.id] = true
+	}
 	ping := time.NewTicker(s.ping)
 	defer ping.Stop()
 	for {
@@ -60,6 +75,9 @@ func (s *Server) events(c *call) (any, error) {
 				return nil, nil
 			}
 		case m := <-c.use.events:
+			if replayed[m.id] {
+				continue
+			}
 			if !send(sseEvent("message", m.id, m.data)) {
 				return nil, nil
 			}

@@ -24,18 +24,29 @@ type sse struct {
 
 // stream is an open GET /api/v1/events.
 type stream struct {
-	t    testing.TB
-	resp *http.Response
-	sc   *bufio.Scanner
+	t      testing.TB
+	resp   *http.Response
+	sc     *bufio.Scanner
+	cancel context.CancelFunc
 }
 
 func (f *face) events(path, key string) *stream {
+	f.t.Helper()
+	return f.eventsWith(path, key, nil)
+}
+
+// eventsWith opens the stream at path with the request headers header
+// besides the key's.
+func (f *face) eventsWith(path, key string, header map[string]string) *stream {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.t.Cleanup(cancel)
 	hr, _ := http.NewRequestWithContext(ctx, "GET", f.url+path, nil)
 	if key != "" {
 		hr.Header.Set("Authorization", "Bearer "+key)
+	}
+	for k, v := range header {
+		hr.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
@@ -46,7 +57,13 @@ func (f *face) events(path, key string) *stream {
 		b, _ := io.ReadAll(resp.Body)
 		f.t.Fatalf("GET %s: %d %s %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
-	return &stream{t: f.t, resp: resp, sc: bufio.NewScanner(resp.Body)}
+	return &stream{t: f.t, resp: resp, sc: bufio.NewScanner(resp.Body), cancel: cancel}
+}
+
+// drop hangs up, as a client that lost its connection.
+func (s *stream) drop() {
+	s.cancel()
+	s.resp.Body.Close()
 }
 
 // next reads the next event or comment; io.EOF when the stream ended.

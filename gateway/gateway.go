@@ -111,6 +111,9 @@ type Server struct {
 	// fields so that tests shorten them.
 	bodyGrace   time.Duration
 	streamWrite time.Duration
+	// beforeReplay, when set (by tests), is called as an event stream is
+	// about to read its replay (replay.go): after its subscription.
+	beforeReplay func()
 
 	// ctx ends with Close: every request's context derives from it, so
 	// Close ends event streams and long waits at once.
