@@ -165,7 +165,9 @@ func (s *Server) restRoutes() []route {
 			summary: "Set status", desc: "Sets the name's status line (what it is doing) and description (what it is for), shown in the instance list. A field left out keeps its value; an empty string clears it.",
 			result: schemaOf[statusResult]("Status"), serve: s.setStatus},
 		{method: "GET", path: "/api/v1/events", op: "streamEvents", named: true, events: true, stream: "text/event-stream",
-			summary: "New mail as it comes", desc: "Server-sent events for the name: ready first ({name, unread}), then a message event per new message, direct or in its channels. Comment pings every 15s. Events do not mark mail read. The stream never ends: a ChatGPT action uses checkMessages with wait instead.",
+			headers: []param{{name: "Last-Event-ID", typ: "string",
+				desc: "the id of the last message event a reconnecting client got: the unread messages after it (at most 100) come as events after ready, whose replay says how many, or why none; read the rest with GET /api/v1/messages"}},
+			summary: "New mail as it comes", desc: "Server-sent events for the name: ready ({name, unread}), then a message event per new message, direct or in its channels; with Last-Event-ID, the unread ones after it first. Pings every 15s. Events do not mark mail read. It never ends: a ChatGPT action uses checkMessages with wait instead.",
 			serve: s.events},
 	}
 }
