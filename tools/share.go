@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -82,8 +83,8 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 			return nil, nil, fmt.Errorf("cannot %s: offset %d is past the end of its content, which has %d bytes", action, in.Offset, len(content))
 		}
 		// A value may be megabytes, more than a model takes in at once.
-		offset := pageStart(content, in.Offset)
-		end := pageEnd(content, offset)
+		offset := textpage.Start(content, in.Offset)
+		end := textpage.End(content, offset, wholePage)
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {

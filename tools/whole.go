@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -37,8 +37,8 @@ func (c *core) wholeMessage(ctx context.Context, id string, offset int) (*mcp.Ca
 	if offset > len(content) {
 		return nil, fmt.Errorf("cannot %s: offset %d is past the end of its text, which has %d bytes", action, offset, len(content))
 	}
-	offset = pageStart(content, offset)
-	end := pageEnd(content, offset)
+	offset = textpage.Start(content, offset)
+	end := textpage.End(content, offset, wholePage)
 	m := r.Message
 	m.Content, m.Large = content[offset:end], false
 	var b strings.Builder
@@ -51,25 +51,4 @@ func (c *core) wholeMessage(ctx context.Context, id string, offset int) (*mcp.Ca
 		b.WriteString(")\n")
 	}
 	return text(b.String()), nil
-}
-
-// pageStart is where a page asked for at byte offset begins: there, or
-// back at the start of the character offset falls inside, for an offset a
-// model worked out itself rather than took from the page before. Cut
-// there, the page would begin with bytes that are no text.
-func pageStart(text string, offset int) int {
-	for offset > 0 && offset < len(text) && !utf8.RuneStart(text[offset]) {
-		offset--
-	}
-	return offset
-}
-
-// pageEnd is where the page of text that starts at byte offset ends: at
-// most wholePage bytes on, between two characters.
-func pageEnd(text string, offset int) int {
-	end := min(offset+wholePage, len(text))
-	for end < len(text) && end > offset && !utf8.RuneStart(text[end]) {
-		end--
-	}
-	return end
 }
