@@ -70,8 +70,8 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 				return err
 			}
 			rare = append(rare, ms(time.Since(t)))
-			if len(found) != 1 {
-				return fmt.Errorf("search for message %d found %d messages, want 1", n, len(found))
+			if len(found.Messages) != 1 {
+				return fmt.Errorf("search for message %d found %d messages, want 1", n, len(found.Messages))
 			}
 			t = time.Now()
 			found, err = reader.Search(ctx, ipc.SearchRequest{Query: fillerWord + " n" + strconv.Itoa(n)})
@@ -79,8 +79,8 @@ func (r *runner) figE(ctx context.Context, res *results) error {
 				return err
 			}
 			mixed = append(mixed, ms(time.Since(t)))
-			if len(found) != 1 {
-				return fmt.Errorf("search for %q and message %d found %d messages, want 1", fillerWord, n, len(found))
+			if len(found.Messages) != 1 {
+				return fmt.Errorf("search for %q and message %d found %d messages, want 1", fillerWord, n, len(found.Messages))
 			}
 		}
 		res.add("e.check", percentile(checks, 50))

@@ -42,10 +42,11 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	defer closeAll(p, &err)
-	msgs, err := p.Search(ctx, req)
+	r, err := p.Search(ctx, req)
 	if err != nil {
 		return err
 	}
+	msgs := r.Messages
 	if *asJSON {
 		if msgs == nil {
 			msgs = []ipcmesh.Message{}

@@ -111,11 +111,11 @@ func (p *Peer) ListShared(ctx context.Context) ([]ipcmesh.Shared, error) {
 }
 
 // Search finds the messages this peer may read that hold every word of
-// req.Query, newest first.
-func (p *Peer) Search(ctx context.Context, req ipc.SearchRequest) ([]ipcmesh.Message, error) {
+// req.Query, newest first, and says whether older ones match too.
+func (p *Peer) Search(ctx context.Context, req ipc.SearchRequest) (ipc.SearchResult, error) {
 	var r ipc.SearchResult
 	err := p.Call(ctx, ipc.OpSearch, req, &r)
-	return r.Messages, err
+	return r, err
 }
 
 // SetStatus sets this peer's status line and description, shown by List.

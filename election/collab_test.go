@@ -206,13 +206,13 @@ func TestPeerCollabMethods(t *testing.T) {
 		t.Fatalf("History of the channel = %+v, %v", h, err)
 	}
 	found, err := bob.Search(ctx, ipc.SearchRequest{Query: "expiry"})
-	if err != nil || len(found) != 1 || found[0].ID != post.Message.ID {
+	if err != nil || len(found.Messages) != 1 || found.Messages[0].ID != post.Message.ID || found.More {
 		t.Fatalf("Search = %+v, %v", found, err)
 	}
 	if err := bob.LeaveChannel(ctx, "auth-dev"); err != nil {
 		t.Fatal(err)
 	}
-	if found, err = bob.Search(ctx, ipc.SearchRequest{Query: "expiry"}); err != nil || len(found) != 0 {
+	if found, err = bob.Search(ctx, ipc.SearchRequest{Query: "expiry"}); err != nil || len(found.Messages) != 0 {
 		t.Fatalf("Search after leaving = %+v, %v; want nothing", found, err)
 	}
 

@@ -156,9 +156,9 @@ func (s *Server) search(c *call) (any, error) {
 	if q.err != nil {
 		return nil, q.err
 	}
-	list, err := c.peer().Search(c.ctx, req)
+	r, err := c.peer().Search(c.ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return ipc.SearchResult{Messages: withoutPaths(nonNil(list))}, nil
+	return ipc.SearchResult{Messages: withoutPaths(nonNil(r.Messages))}, nil
 }

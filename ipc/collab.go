@@ -136,7 +136,8 @@ type ListSharedResult struct {
 // of Query, newest first, filtered by sender (From matches what that
 // instance sent under its earlier names too), channel and time: at most
 // Limit of them, store.DefaultSearchLimit for 0 and never more than
-// store.MaxSearchLimit.
+// store.MaxSearchLimit. Before (revision 2) reads on: only matches with a
+// seq below it, the last seq of the page before.
 type SearchRequest struct {
 	Query   string    `json:"query"`
 	From    string    `json:"from,omitempty"`
@@ -144,11 +145,15 @@ type SearchRequest struct {
 	Since   time.Time `json:"since,omitzero"`
 	Until   time.Time `json:"until,omitzero"`
 	Limit   int       `json:"limit,omitempty"`
+	Before  uint64    `json:"before,omitempty"`
 }
 
-// SearchResult holds the matches, newest first.
+// SearchResult holds the matches, newest first. More says older ones
+// match too: the next page is the search with the last seq as Before. A
+// broker older than revision 2 never says it.
 type SearchResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
+	More     bool              `json:"more,omitempty"`
 }
 
 // SetStatusRequest sets the caller's status line and description, shown by

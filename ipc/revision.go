@@ -17,13 +17,23 @@ import (
 // (see newerField) rather than take its wrong answer.
 //
 // Revision 1 added CheckRequest's From and After, HistoryRequest's After,
-// Since and Until, and SetStatusRequest's KeepDescription.
-const Revision = 1
+// Since and Until, and SetStatusRequest's KeepDescription. Revision 2
+// added SearchRequest's Before.
+const Revision = 2
 
 // newerField names the first field set in the request in that a
 // broker of revision rev would ignore, and says what it would do instead;
 // "" when the broker honours all that is set.
 func newerField(rev int, in any) (field, instead string) {
+	if rev >= 2 {
+		return "", ""
+	}
+	switch r := in.(type) {
+	case SearchRequest:
+		return newerSearch(r)
+	case *SearchRequest:
+		return newerSearch(*r)
+	}
 	if rev >= 1 {
 		return "", ""
 	}
@@ -62,6 +72,13 @@ func newerHistory(r HistoryRequest) (string, string) {
 		return "since", "answer with messages of any time"
 	case !r.Until.IsZero():
 		return "until", "answer with messages of any time"
+	}
+	return "", ""
+}
+
+func newerSearch(r SearchRequest) (string, string) {
+	if r.Before != 0 {
+		return "before", "answer with the newest matches again"
 	}
 	return "", ""
 }
@@ -113,7 +130,7 @@ func fieldUse(op, field string) string {
 	switch {
 	case op == OpSetStatus:
 		return "keeping the description: set it again with the status"
-	case field == "after":
+	case field == "after", op == OpSearch && field == "before":
 		return "reading on past the first page"
 	}
 	return fmt.Sprintf("the %s filter", field)

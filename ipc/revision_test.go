@@ -102,6 +102,7 @@ func TestOlderBrokerRefusedNewerFields(t *testing.T) {
 		{ipc.OpHistory, ipc.HistoryRequest{With: "alice", Until: time.Now()}, "until"},
 		{ipc.OpHistory, ipc.HistoryRequest{Thread: "0123456789abcdef", After: 3}, "after"},
 		{ipc.OpSetStatus, ipc.SetStatusRequest{Status: "busy", KeepDescription: true}, "keep_description"},
+		{ipc.OpSearch, ipc.SearchRequest{Query: "zebra", Before: 9}, "before"},
 	} {
 		err := c.Call(ctx, tc.op, tc.in, nil)
 		e := wantCode(t, err, ipcmesh.CodeUnsupported)
@@ -120,6 +121,37 @@ func TestOlderBrokerRefusedNewerFields(t *testing.T) {
 	err = c.Call(ctx, ipc.OpChannelList, nil, nil)
 	e := wantCode(t, err, ipcmesh.CodeUnknownOp)
 	wantMention(t, e.Message, "older ipcmesh", "pid 4242", ipc.OpChannelList, "ipcmesh stop")
+}
+
+// TestRevision1BrokerRefusedSearchBefore: a broker of revision 1 honours
+// that revision's fields but would ignore a search's before, answering
+// the newest matches again for every page: a reader paging back would
+// read the first page for ever. The client refuses it, and sends the
+// rest.
+func TestRevision1BrokerRefusedSearchBefore(t *testing.T) {
+	keys := newKeys(t)
+	addr, heard := oldBroker(t, keys, `{"broker":{"pid":4343,"addr":"127.0.0.1:9876","started":"2026-12-04T15:00:00Z","data_dir":"/home/u/.ipcmesh","revision":1}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial the revision 1 broker: %v", err)
+	}
+	defer c.Close()
+	err = c.Call(ctx, ipc.OpSearch, ipc.SearchRequest{Query: "zebra", Before: 9}, nil)
+	e := wantCode(t, err, ipcmesh.CodeUnsupported)
+	wantMention(t, e.Message, "older ipcmesh", "pid 4343", "search's before", "ipcmesh stop", "reading on past the first page")
+	if err := c.Call(ctx, ipc.OpHistory, ipc.HistoryRequest{With: "alice", Since: time.Now().Add(-time.Hour)}, nil); err != nil {
+		t.Fatalf("history with since, of revision 1: %v", err)
+	}
+	if err := c.Call(ctx, ipc.OpSearch, ipc.SearchRequest{Query: "zebra"}, nil); err != nil {
+		t.Fatalf("a first page of search: %v", err)
+	}
+	for _, op := range []string{ipc.OpHistory, ipc.OpSearch} {
+		if f := <-heard; f.Op != op {
+			t.Fatalf("the broker heard %s %s, want %s", f.Op, f.Body, op)
+		}
+	}
 }
 
 // TestFirstBuildBrokerRefusedNewerFields: the first builds' brokers did

@@ -33,7 +33,7 @@ func (b *Broker) search(c *conn, name string, body json.RawMessage) (any, error)
 		return nil, err
 	}
 	// The store bounds the answer (store.DefaultSearchLimit, MaxSearchLimit).
-	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: req.Limit, Reader: name}
+	q := store.Query{Words: query, From: req.From, Since: req.Since, Until: req.Until, Limit: req.Limit, Before: req.Before, Reader: name}
 	if req.Channel != "" {
 		ch, err := b.channelFor(c.ctx, name, req.Channel)
 		if err != nil {
@@ -52,7 +52,7 @@ func (b *Broker) search(c *conn, name string, body json.RawMessage) (any, error)
 			}
 		}
 	}
-	msgs, err := b.store.Search(q)
+	msgs, more, err := b.store.Search(q)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (b *Broker) search(c *conn, name string, body json.RawMessage) (any, error)
 	if msgs == nil {
 		msgs = []ipcmesh.Message{}
 	}
-	return &SearchResult{Messages: msgs}, nil
+	return &SearchResult{Messages: msgs, More: more}, nil
 }
 
 // setStatus sets the caller's status line and description.

@@ -35,7 +35,7 @@ type Store interface {
 	Thread(id string, after uint64, limit int) ([]ipcmesh.Message, error)
 	ThreadAfter(thread string, after uint64, limit int) ([]ipcmesh.Message, error)
 	ThreadLast(thread string) (uint64, error)
-	Search(q store.Query) ([]ipcmesh.Message, error)
+	Search(q store.Query) ([]ipcmesh.Message, bool, error)
 
 	Session(name string) (store.Session, bool, error)
 	SessionNames() ([]string, error)

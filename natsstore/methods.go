@@ -229,7 +229,9 @@ func (s *Store) ThreadLast(thread string) (uint64, error) { return s.viewNow().T
 
 // Search finds messages; each broker's view indexes every message of the
 // log, so every broker finds every message.
-func (s *Store) Search(q store.Query) ([]ipcmesh.Message, error) { return s.viewNow().Search(q) }
+func (s *Store) Search(q store.Query) ([]ipcmesh.Message, bool, error) {
+	return s.viewNow().Search(q)
+}
 
 // Session returns name's current session.
 func (s *Store) Session(name string) (store.Session, bool, error) { return s.viewNow().Session(name) }

@@ -495,7 +495,7 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := Query{Words: "zebra", Reader: "alice", Channels: []string{"dev"}}
-	if got, _ := s.Search(q); msgIDs(got) != "young,oldreply,old" {
+	if got, _, _ := s.Search(q); msgIDs(got) != "young,oldreply,old" {
 		t.Fatalf("before sweep: %s", msgIDs(got))
 	}
 
@@ -507,7 +507,7 @@ func TestSweepChannelPostsAndIndexes(t *testing.T) {
 	if _, err := os.Stat(old.Message.Path); !os.IsNotExist(err) {
 		t.Fatalf("file of the swept post: %v", err)
 	}
-	if got, _ := s.Search(q); msgIDs(got) != "young" {
+	if got, _, _ := s.Search(q); msgIDs(got) != "young" {
 		t.Fatalf("after sweep: %s", msgIDs(got))
 	}
 	ch, _, _ := s.Channel("dev")

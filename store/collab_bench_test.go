@@ -226,7 +226,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
-				msgs, err := bs.s.Search(q)
+				msgs, _, err := bs.s.Search(q)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -130,7 +130,7 @@ func answersOf(t *testing.T, s *Store) answers {
 	if a.Forward, err = s.Resolve("dave"); err != nil {
 		t.Fatal(err)
 	}
-	if a.Found, err = s.Search(Query{Words: "zebra", Reader: "carol", Channels: []string{"ops"}}); err != nil {
+	if a.Found, _, err = s.Search(Query{Words: "zebra", Reader: "carol", Channels: []string{"ops"}}); err != nil {
 		t.Fatal(err)
 	}
 	if a.Stats, err = s.Stats(); err != nil {

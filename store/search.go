@@ -107,6 +107,7 @@ type Query struct {
 	Channel      string    // optional: only this channel's posts
 	Since, Until time.Time // optional, both inclusive
 	Limit        int       // <= 0: DefaultSearchLimit; at most MaxSearchLimit
+	Before       uint64    // optional: only seqs below it, for the page after one that ended at it; 0: from the newest
 	Reader       string    // who searches: direct messages count only if they are Reader's (From or To, under an earlier name too: readsAs)
 	Channels     []string  // channels Reader may read (the broker decides); posts elsewhere never match
 }
@@ -152,8 +153,11 @@ func (m *matcher) tooOld(h *recordHead) bool {
 }
 
 // Search returns the messages matching q that q.Reader may read, newest
-// first, at most q.Limit: direct messages it sent or received, and posts of
-// the channels in q.Channels. Words are matched as whole words, ignoring
+// first, at most q.Limit, and whether older ones match too: direct
+// messages it sent or received, and posts of the channels in q.Channels.
+// With q.Before, it returns only messages older than that seq, so the
+// next page starts at the last seq of one page and no message is found
+// twice or passed over, whatever is sent meanwhile. Words are matched as whole words, ignoring
 // case; words of one letter or over 40 bytes are ignored, and a query with
 // no other words matches every message the filters let through (with no
 // filter either, it is refused).
@@ -167,7 +171,7 @@ func (m *matcher) tooOld(h *recordHead) bool {
 // found so far, all newer than any it skipped, so a query whose rarest word
 // is in most messages and that matches few of them may miss older matches;
 // a rarer word, a channel or a time filter narrows it.
-func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
+func (s *Store) Search(q Query) (msgs []ipcmesh.Message, more bool, err error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultSearchLimit
@@ -175,12 +179,12 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 	limit = min(limit, MaxSearchLimit)
 	words := tokens(q.Words)
 	if len(words) > maxQueryWords {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a search may have at most %d words, got %d", maxQueryWords, len(words))
+		return nil, false, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "a search may have at most %d words, got %d", maxQueryWords, len(words))
 	}
 	if len(words) == 0 && q.From == "" && q.Channel == "" && q.Since.IsZero() && q.Until.IsZero() {
 		// As an empty query with no filter is refused: it would list every
 		// message, which is not what a query of one-letter words asked.
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the query %q has no word to search for (words of one letter or over %d bytes are ignored): give a longer word, or a filter (from, channel, since, until)", q.Words, maxWordBytes)
+		return nil, false, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the query %q has no word to search for (words of one letter or over %d bytes are ignored): give a longer word, or a filter (from, channel, since, until)", q.Words, maxWordBytes)
 	}
 	m := &matcher{q: q, allowed: make(map[string]bool, len(q.Channels))}
 	if !q.Since.IsZero() {
@@ -193,10 +197,11 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		m.allowed[ch] = true
 	}
 	if q.Channel != "" && !m.allowed[q.Channel] {
-		return nil, nil
+		return nil, false, nil
 	}
+	// One match past the limit says whether more follow.
 	var out []ipcmesh.Message
-	err := s.viewMail(func(tx *bolt.Tx) error {
+	err = s.viewMail(func(tx *bolt.Tx) error {
 		t := tablesOf(tx)
 		if q.From != "" {
 			m.from = senders(t, q.From, s.now())
@@ -232,12 +237,12 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 					out = append(out, rec.message(seqOf(key), s.largeDir))
 				}
 			}
-			return len(out) < limit && budget > 0, nil
+			return len(out) <= limit && budget > 0, nil
 		}
 
 		// The tail the indexer has not reached, newest first.
 		c := t.messages().Cursor()
-		for k, _ := c.Last(); k != nil && seqOf(k) > wm; k, _ = c.Prev() {
+		for k := lastBefore(c, nil, q.Before); k != nil && seqOf(k) > wm; k, _ = c.Prev() {
 			if more, err := check(k, true); !more || err != nil {
 				return err
 			}
@@ -257,8 +262,12 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		}
 		key := seqKey(0)
 		lc := list.Cursor()
+		from := wm + 1
+		if q.Before != 0 {
+			from = min(from, q.Before)
+		}
 	candidates:
-		for k := lastBefore(lc, prefix, wm+1); k != nil && inList(k, prefix); k, _ = lc.Prev() {
+		for k := lastBefore(lc, prefix, from); k != nil && inList(k, prefix); k, _ = lc.Prev() {
 			seq := tailSeq(k)
 			for _, o := range others {
 				if !o.has(seq) {
@@ -277,9 +286,12 @@ func (s *Store) Search(q Query) ([]ipcmesh.Message, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, false, fmt.Errorf("search: %w", err)
 	}
-	return out, nil
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }
 
 // pickList chooses the index list to walk: the posting list of the rarest

@@ -92,7 +92,7 @@ func TestSearch(t *testing.T) {
 				{Query{Words: "tell", Reader: "bob", Channels: []string{"dev"}}, ""},
 				{Query{Words: "rollback", Channels: []string{"dev"}}, ""},
 			} {
-				got, err := s.Search(c.q)
+				got, _, err := s.Search(c.q)
 				if err != nil {
 					t.Fatalf("Search(%+v): %v", c.q, err)
 				}
@@ -100,7 +100,7 @@ func TestSearch(t *testing.T) {
 					t.Errorf("Search(%+v) = %s, want %s", c.q, msgIDs(got), c.want)
 				}
 			}
-			_, err := s.Search(Query{Words: strings.Repeat("word ", 17) + "a b c d e f g h i j k l m n o p q", Reader: "bob"})
+			_, _, err := s.Search(Query{Words: strings.Repeat("word ", 17) + "a b c d e f g h i j k l m n o p q", Reader: "bob"})
 			if err != nil {
 				t.Fatalf("repeated words count once: %v", err)
 			}
@@ -108,10 +108,10 @@ func TestSearch(t *testing.T) {
 			for i := range 17 {
 				many += " w" + string(rune('a'+i)) + "x"
 			}
-			_, err = s.Search(Query{Words: many, Reader: "bob"})
+			_, _, err = s.Search(Query{Words: many, Reader: "bob"})
 			wantCode(t, err, ipcmesh.CodeBadRequest)
 			// Words that are all ignored, and no filter: not every message.
-			_, err = s.Search(Query{Words: "a b", Reader: "bob", Channels: []string{"dev"}})
+			_, _, err = s.Search(Query{Words: "a b", Reader: "bob", Channels: []string{"dev"}})
 			wantCode(t, err, ipcmesh.CodeBadRequest)
 		})
 	}
@@ -131,7 +131,7 @@ func TestSearchIndexedAndTail(t *testing.T) {
 	s.idx.close()
 	send(t, s, "new1", "bob", "alice", "release tomorrow, notes later")
 	send(t, s, "new2", "bob", "alice", "nothing here")
-	got, err := s.Search(Query{Words: "notes release", Reader: "bob"})
+	got, _, err := s.Search(Query{Words: "notes release", Reader: "bob"})
 	if err != nil || msgIDs(got) != "new1,old2,old1" {
 		t.Fatalf("Search = %s, %v", msgIDs(got), err)
 	}
@@ -139,6 +139,65 @@ func TestSearchIndexedAndTail(t *testing.T) {
 	s.db.View(func(tx *bolt.Tx) error { wm = watermark(tablesOf(tx).meta()); return nil })
 	if wm != got[1].Seq {
 		t.Fatalf("watermark %d, want %d (the tail was not indexed)", wm, got[1].Seq)
+	}
+}
+
+// A search pages back with Before: page after page, from the indexed part
+// into the tail and on, each match comes once, newest first, and More
+// says until the last page that older ones match; messages sent between
+// pages are newer than the first and never come.
+func TestSearchPagesBack(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		words string
+	}{{"words", "match"}, {"filters alone", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTest(t, nil)
+			ctx := context.Background()
+			register(t, s, "alice", "bob")
+			const total = 23
+			sendSome := func(from, to int) {
+				for i := from; i < to; i++ {
+					send(t, s, "m"+strconv.Itoa(i), "alice", "bob", "match "+strconv.Itoa(i))
+					send(t, s, "other"+strconv.Itoa(i), "alice", "carol", "match, but not for bob")
+				}
+			}
+			sendSome(0, 13)
+			if err := s.WaitIndexed(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s.idx.close() // the rest is the unindexed tail
+			sendSome(13, total)
+			q := Query{Words: tc.words, From: "alice", Reader: "bob", Limit: 4}
+			var seen []string
+			for pages := 0; ; pages++ {
+				if pages > total {
+					t.Fatalf("%d pages read: %v", pages, seen)
+				}
+				got, more, err := s.Search(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 0 || len(got) > q.Limit || more != (len(seen)+len(got) < total) {
+					t.Fatalf("page %d after %v: %s, more %v", pages, seen, msgIDs(got), more)
+				}
+				for _, m := range got {
+					seen = append(seen, m.ID)
+				}
+				if pages == 0 {
+					send(t, s, "later", "alice", "bob", "match, sent while paging")
+				}
+				if !more {
+					break
+				}
+				q.Before = got[len(got)-1].Seq
+			}
+			for i, id := range seen {
+				if len(seen) != total || id != "m"+strconv.Itoa(total-1-i) {
+					t.Fatalf("read %v; want each of the %d matches once, newest first", seen, total)
+				}
+			}
+		})
 	}
 }
 
@@ -166,7 +225,7 @@ func TestIndexCatchesUpAfterReopen(t *testing.T) {
 	if n := countKeys(t, s, bucketWords); n != 1 {
 		t.Fatalf("%d postings", n)
 	}
-	if got, _ := s.Search(Query{Words: "penguin", Reader: "alice"}); msgIDs(got) != "m1" {
+	if got, _, _ := s.Search(Query{Words: "penguin", Reader: "alice"}); msgIDs(got) != "m1" {
 		t.Fatalf("Search = %s", msgIDs(got))
 	}
 }
@@ -195,17 +254,17 @@ func TestSearchBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	// carol may read none of them: the walk gives up at the budget.
-	got, err := s.Search(Query{Words: "common", Reader: "carol"})
+	got, _, err := s.Search(Query{Words: "common", Reader: "carol"})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Search = %d, %v", len(got), err)
 	}
 	// alice's only message is the oldest, past the budget: missed, as
 	// documented.
-	got, _ = s.Search(Query{Words: "common", Reader: "alice"})
+	got, _, _ = s.Search(Query{Words: "common", Reader: "alice"})
 	if len(got) != 0 {
 		t.Fatalf("found %s past the budget", msgIDs(got))
 	}
-	got, _ = s.Search(Query{Words: "common", Reader: "bob", Limit: 500})
+	got, _, _ = s.Search(Query{Words: "common", Reader: "bob", Limit: 500})
 	if len(got) != 100 || got[0].ID != "m"+strconv.Itoa(n-1) {
 		t.Fatalf("bob: %d results, first %s", len(got), got[0].ID)
 	}
@@ -297,15 +356,15 @@ func TestSearchFarDates(t *testing.T) {
 	}
 	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
 	old := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
-	got, err := s.Search(Query{Words: "deploy", Reader: "bob", Since: far})
+	got, _, err := s.Search(Query{Words: "deploy", Reader: "bob", Since: far})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("search since the year 2999 = %d messages, %v; want none", len(got), err)
 	}
-	want, err := s.Search(Query{Words: "deploy", Reader: "bob"})
+	want, _, err := s.Search(Query{Words: "deploy", Reader: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.Search(Query{Words: "deploy", Reader: "bob", Since: old, Until: far})
+	got, _, err = s.Search(Query{Words: "deploy", Reader: "bob", Since: old, Until: far})
 	if err != nil || len(got) != len(want) || len(want) != 3 {
 		t.Fatalf("search from the year 1000 to 2999 = %d messages, %v; want the %d of bob's direct mail without dates (3)", len(got), err, len(want))
 	}

@@ -49,7 +49,7 @@ func TestSenderAcrossRenames(t *testing.T) {
 		{"tester", "t1,b1"},  // its forward has ended: tester and before
 		{"builder", "x1,b1"}, // the name itself, whoever held it
 	} {
-		msgs, err := s.Search(Query{From: c.from, Reader: "me"})
+		msgs, _, err := s.Search(Query{From: c.from, Reader: "me"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestSenderRenamesBackAndForth(t *testing.T) {
 		send(t, s, "m"+string(rune('0'+i)), pair[0], "me", "hello")
 		rename(t, s, pair[0], pair[1])
 	}
-	msgs, err := s.Search(Query{From: "c", Reader: "me"})
+	msgs, _, err := s.Search(Query{From: "c", Reader: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,10 +44,11 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 	if err != nil {
 		return nil, nil, err
 	}
-	msgs, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since, Until: until})
+	r, err := p.Search(ctx, ipc.SearchRequest{Query: in.Query, From: in.From, Channel: in.Channel, Since: since, Until: until})
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
+	msgs := r.Messages
 	if len(msgs) == 0 {
 		msg := fmt.Sprintf("No message you may read matches %q.", in.Query)
 		if in.From != "" {
