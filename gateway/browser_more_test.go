@@ -485,11 +485,12 @@ func TestBrowserChannelMembers(t *testing.T) {
 
 // A long message shows its first lines until "Show more", and a large
 // one its summary until "Show all", which says its size as people read
-// it; both fold again with "Show less".
+// it; both fold again with "Show less". A large message whose body the
+// face answers in pages shows whole too.
 func TestBrowserLongMessages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	var long, large strings.Builder
+	var long, large, paged strings.Builder
 	for i := range 100 {
 		fmt.Fprintf(&long, "line %d of the test log\n", i)
 	}
@@ -497,10 +498,13 @@ func TestBrowserLongMessages(t *testing.T) {
 	for i := range 1000 {
 		fmt.Fprintf(&large, "%04d %s\n", i, strings.Repeat("x", 35)) // 41 bytes a line
 	}
+	for i := range 6400 {
+		fmt.Fprintf(&paged, "%04d <%s> é€😀\n", i, strings.Repeat("x", 30)) // 48 bytes, 58 in JSON: 5 pages
+	}
 	var ids []string
 	_, p := signedIn(t, ctx, func(f *face) {
 		builder := f.peerAs(t, ctx, "builder")
-		for _, text := range []string{long.String(), large.String()} {
+		for _, text := range []string{long.String(), large.String(), paged.String()} {
 			r, err := builder.Send(ctx, "human", text)
 			if err != nil {
 				t.Fatal(err)
@@ -545,6 +549,13 @@ func TestBrowserLongMessages(t *testing.T) {
 	}
 	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, largeID))
 	p.waitFor("the large message's summary again", fmt.Sprintf(`%s.textContent === %s`, row(largeID, ".body"), jsString(summary)))
+
+	pagedID := ids[2]
+	if got := button(pagedID); got != "Show all (300.0 KiB)" {
+		t.Errorf("the paged message's button says %q, want Show all (300.0 KiB)", got)
+	}
+	p.clickRedrawn(fmt.Sprintf(`#messages .msg[data-id="%s"] button.more`, pagedID))
+	p.waitFor("the paged message whole", fmt.Sprintf(`%s.textContent === %s`, row(pagedID, ".body"), jsString(paged.String())))
 	p.noProblems()
 }
 

@@ -68,32 +68,61 @@ func jsonLen(m ipcmesh.Message) int {
 	return n
 }
 
-// quotedLen is the length of s as encoding/json writes it: a control
-// character, <, > and & become \u00XX, " and \ take a backslash, U+2028
+// quotedLen is the length of s as encoding/json writes it: \b, \f, \n,
+// \r, \t, " and \ take a backslash, another control character, <, > and
+// & become \u00XX, U+2028
 // and U+2029 (three bytes each) become \u2028 and \u2029, and a byte
 // that is not UTF-8 becomes \ufffd.
 func quotedLen(s string) int {
-	n := len(`""`) + len(s)
+	n := len(`""`)
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c < 0x20, c == '<', c == '>', c == '&':
-				n += 5
-			case c == '"', c == '\\':
-				n++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			n += 5
-		case r == '\u2028', r == '\u2029':
-			n += 3
-		}
+		w, size := quotedChar(s, i)
+		n += w
 		i += size
 	}
 	return n
+}
+
+// quotedEnd is where a page of s that starts at byte start ends when its
+// text may take room bytes in JSON, quotes aside: as far on as that
+// allows, between two characters, and one character on at least, so that
+// a reader who reads on always comes to the end. A byte of s can take six
+// in JSON, so the page is sized by what it takes there, not by its bytes.
+func quotedEnd(s string, start, room int) int {
+	end := start
+	for end < len(s) {
+		w, size := quotedChar(s, end)
+		if room -= w; room < 0 && end > start {
+			break
+		}
+		end += size
+	}
+	return end
+}
+
+// quotedChar returns how many bytes the character at s[i] takes in JSON
+// as encoding/json writes it, and how many it takes in s: a byte that is
+// not UTF-8 is a character of its own.
+func quotedChar(s string, i int) (width, size int) {
+	c := s[i]
+	if c < utf8.RuneSelf {
+		switch c {
+		case '"', '\\', '\b', '\f', '\n', '\r', '\t':
+			return 2, 1
+		case '<', '>', '&':
+			return 6, 1
+		}
+		if c < 0x20 {
+			return 6, 1
+		}
+		return 1, 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return 6, 1
+	case r == '\u2028', r == '\u2029':
+		return 6, size
+	}
+	return size, size
 }

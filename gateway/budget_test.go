@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -66,6 +68,7 @@ func FuzzJSONLenBounds(f *testing.F) {
 	f.Add("id-1", "alice", "bob", "plain text", "", "", true, true, uint64(1), 10)
 	f.Add("x", "a", "b", "<b>fish & chips</b> \"quoted\" \\ caf\u00e9 \u2028 \u2029 \x00\x1f", "#ops", "request", false, false, ^uint64(0), -1)
 	f.Add("", "", "", "\xff\xfe invalid utf-8", "s", "t", true, false, uint64(0), 1<<62)
+	f.Add("id\n", "a\tb", "b", "a log\nline 2\r\n\ttabbed \b\f \x01 \x7f", "", "", false, true, uint64(7), 99)
 	f.Fuzz(func(t *testing.T, id, from, to, content, channel, typ string, broadcast, large bool, seq uint64, size int) {
 		m := ipcmesh.Message{ID: id, Seq: seq, From: from, To: to, Content: content, Channel: channel, Type: typ,
 			SentTo: from, ReplyTo: id, Thread: to, Shared: typ, Path: channel, Broadcast: broadcast, Large: large, Size: size,
@@ -149,4 +152,51 @@ func TestRESTHistoryAndThreadPagesFitAChatGPTAction(t *testing.T) {
 			return "/api/v1/threads/" + first.Message.ID + "?after=" + strconv.FormatUint(seq, 10)
 		},
 		func(i int) int { return i })
+}
+
+// FuzzQuotedEnd checks the page a getMessage or getShared answer holds:
+// its text takes no more room in JSON than it was given, as encoding/json
+// writes it, yet as much as the room allows; it ends between two
+// characters; and it holds a character at least, so that a reader who
+// reads on comes to the end.
+func FuzzQuotedEnd(f *testing.F) {
+	f.Add(strings.Repeat("<", 100), 3, 20)
+	f.Add("é€😀\u2028x<>&\"\\\n\x00", 1, 13)
+	f.Add("\xff\xfe\xe2\x82 invalid utf-8 and a cut €", 4, 7)
+	f.Add("plain", 0, 0)
+	f.Add("", 0, 5)
+	f.Fuzz(func(t *testing.T, s string, start, room int) {
+		if start < 0 || start > len(s) {
+			start = 0
+		}
+		start = textpage.Start(s, start)
+		end := quotedEnd(s, start, room)
+		switch {
+		case end < start || end > len(s):
+			t.Fatalf("quotedEnd(%q, %d, %d) = %d, out of the text", s, start, room, end)
+		case end == start && start < len(s):
+			t.Fatalf("quotedEnd(%q, %d, %d) = %d: an empty page before the end", s, start, room, end)
+		case end < len(s) && utf8.ValidString(s) && !utf8.RuneStart(s[end]):
+			t.Fatalf("quotedEnd(%q, %d, %d) = %d, inside a character", s, start, room, end)
+		}
+		page := s[start:end]
+		b, err := json.Marshal(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if quotedLen(page) < len(b) {
+			t.Fatalf("quotedLen(%q) = %d, below the %d bytes encoding/json writes", page, quotedLen(page), len(b))
+		}
+		// Over the room only with the one character a page always holds
+		// (each byte that is not UTF-8 counts as one).
+		if taken := len(b) - len(`""`); taken > room && utf8.RuneCountInString(page) > 1 {
+			t.Fatalf("quotedEnd(%q, %d, %d) = %d: the page takes %d bytes in JSON", s, start, room, end, taken)
+		}
+		if end < len(s) {
+			_, size := utf8.DecodeRuneInString(s[end:])
+			if quotedLen(s[start:end+size])-len(`""`) <= room {
+				t.Fatalf("quotedEnd(%q, %d, %d) = %d: the next character fits too", s, start, room, end)
+			}
+		}
+	})
 }

@@ -47,7 +47,17 @@ func newFace(t testing.TB, tweak func(*Options)) *face {
 // zero).
 func newFaceLimited(t testing.TB, limits ipc.Limits, tweak func(*Options)) *face {
 	t.Helper()
-	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t), Limits: limits}
+	return newFaceWith(t, func(c *election.Config) { c.Limits = limits }, tweak)
+}
+
+// newFaceWith is newFace on a broker whose configuration mesh changes
+// first (its store's options, say).
+func newFaceWith(t testing.TB, mesh func(*election.Config), tweak func(*Options)) *face {
+	t.Helper()
+	cfg := election.Config{Addr: testbin.FreeAddr(t), DataDir: t.TempDir(), Keys: testbin.RandomKeys(t)}
+	if mesh != nil {
+		mesh(&cfg)
+	}
 	ctx := ctxT(t)
 	ctl, err := election.Join(ctx, cfg)
 	if err != nil {

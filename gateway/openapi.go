@@ -370,6 +370,16 @@ func (sc *schemas) add(name string, t reflect.Type) error {
 			refs[st] = ref
 		}
 	}
+	if t.Kind() == reflect.Struct {
+		// An answer that embeds a shared type (an entry with a page of its
+		// content) holds its fields inline, as encoding/json writes them,
+		// not a reference.
+		for f := range t.Fields() {
+			if f.Anonymous {
+				delete(refs, f.Type)
+			}
+		}
+	}
 	s, err := jsonschema.ForType(t, &jsonschema.ForOptions{TypeSchemas: refs})
 	if err != nil {
 		return fmt.Errorf("gateway: the JSON schema of %s: %w", name, err)

@@ -131,10 +131,6 @@ func (s *Server) listShared(c *call) (any, error) {
 	return ipc.ListSharedResult{Shared: nonNil(list)}, nil
 }
 
-func (s *Server) getShared(c *call) (any, error) {
-	return c.peer().GetShared(c.ctx, c.r.PathValue("key"))
-}
-
 func (s *Server) putShared(c *call) (any, error) {
 	var b shareBody
 	if err := c.decode(&b, true); err != nil {

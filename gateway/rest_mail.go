@@ -201,15 +201,6 @@ func (s *Server) ack(c *call) (any, error) {
 	return ipc.AckResult{Acked: n}, nil
 }
 
-func (s *Server) fetch(c *call) (any, error) {
-	r, err := c.peer().Fetch(c.ctx, c.r.PathValue("id"))
-	if err != nil {
-		return nil, err
-	}
-	r.Message.Path = ""
-	return r, nil
-}
-
 func (s *Server) broadcast(c *call) (any, error) {
 	var b broadcastBody
 	if err := c.decode(&b, true); err != nil {

@@ -32,6 +32,7 @@ class APIError extends Error {
     const e = (body && body.error) || {};
     super(e.message || `request failed (HTTP ${status})`);
     this.status = status; this.code = e.code || ''; this.suggestions = e.suggestions || [];
+    this.retryAfter = e.retry_after_ms || 0;
   }
 }
 
@@ -499,6 +500,28 @@ function fmtSize(n) {
   return (n / 1024 / 1024).toFixed(1) + ' MiB';
 }
 
+// wholeText reads the whole body of message id. The face answers a body
+// of more than 90,000 bytes of JSON a page at a time, each naming the
+// offset of the next (next_offset); a page refused for the key's rate is
+// asked for again when the face says. progress is told the share read.
+async function wholeText(id, progress) {
+  const parts = [];
+  for (let offset = 0; ;) {
+    let r;
+    try {
+      r = await api('messages/' + encodeURIComponent(id) + (offset ? '?offset=' + offset : ''));
+    } catch (e) {
+      if (e.code !== 'rate_limited') throw e;
+      await new Promise((done) => setTimeout(done, Math.max(e.retryAfter, 100)));
+      continue;
+    }
+    parts.push(r.content);
+    if (!r.next_offset) return parts.join('');
+    offset = r.next_offset;
+    progress(offset / r.message.size);
+  }
+}
+
 // moreButton shows the whole of a long message's body and folds it again.
 // A large message's body is a summary: its whole text is fetched once.
 // Which are open is kept across redraws of the inbox.
@@ -517,11 +540,16 @@ function moreButton(m, body) {
   more.addEventListener('click', async () => {
     const open = !state.expanded.has(m.id);
     if (open && m.large && !state.whole.has(m.id)) {
+      more.disabled = true; // one read of the pages at a time
       try {
-        state.whole.set(m.id, (await api('messages/' + encodeURIComponent(m.id))).content);
+        state.whole.set(m.id, await wholeText(m.id, (share) => {
+          more.textContent = `Loading ${Math.floor(share * 100)}%`;
+        }));
       } catch (e) {
         more.textContent = e.message;
         return;
+      } finally {
+        more.disabled = false;
       }
     }
     set(open);
