@@ -154,6 +154,72 @@ func TestRESTHistoryAndThreadPagesFitAChatGPTAction(t *testing.T) {
 		func(i int) int { return i })
 }
 
+// A search of many long messages stops before the budget too, and says
+// more: 40 matches of 8 KB each were answered at once, 326 KB of JSON
+// with limit=40. Paged with before, by the budget (limit=100) or by the
+// limit (the default 20, and 7, for short messages too), every match
+// comes once, newest first.
+func TestRESTSearchPagesFitAChatGPTAction(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("gpt")
+	bob := f.peer("bob")
+	fills := []string{"x", "<", "\"", "é", "\u2028"}
+	const total = 40
+	for i := range total {
+		fill := fills[i%len(fills)]
+		content := strconv.Itoa(i) + " zebra " + strings.Repeat(fill, 8000/len(fill))
+		if _, err := bob.Send(ctxT(t), "gpt", content); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Send(ctxT(t), "gpt", strconv.Itoa(i)+" a short one"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, query := range []string{"q=zebra&limit=100", "q=zebra", "from=bob&q=zebra&limit=7", "q=short&limit=7"} {
+		var seen []int
+		path := "/api/v1/search?" + query
+		for pages := 0; ; pages++ {
+			if pages > total {
+				t.Fatalf("%s: %d pages read, %v", query, pages, seen)
+			}
+			resp, body := f.do(req{method: "GET", path: path, key: key})
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+			}
+			if len(body) > checkBudget {
+				t.Fatalf("%s: an answer of %d bytes, over what a ChatGPT action takes", path, len(body))
+			}
+			var page struct {
+				Messages []struct {
+					Seq     uint64
+					Content string
+				}
+				More bool
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Messages) == 0 && page.More {
+				t.Fatalf("%s: more, with no message to read on from", path)
+			}
+			for _, m := range page.Messages {
+				n, _, _ := strings.Cut(m.Content, " ")
+				i, _ := strconv.Atoi(n)
+				seen = append(seen, i)
+			}
+			if !page.More {
+				break
+			}
+			path = "/api/v1/search?" + query + "&before=" + strconv.FormatUint(page.Messages[len(page.Messages)-1].Seq, 10)
+		}
+		for i, n := range seen {
+			if n != total-1-i || len(seen) != total {
+				t.Fatalf("%s read %v; want each of the %d matches once, newest first", query, seen, total)
+			}
+		}
+	}
+}
+
 // FuzzQuotedEnd checks the page a getMessage or getShared answer holds:
 // its text takes no more room in JSON than it was given, as encoding/json
 // writes it, yet as much as the room allows; it ends between two

@@ -164,6 +164,8 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	a.check(req{method: "GET", path: "/api/v1/shared/review:long?offset=240001", key: bob}, 400)
 	a.check(req{method: "GET", path: "/api/v1/shared/review:auht", key: bob}, 404)
 	a.check(req{method: "GET", path: "/api/v1/search?q=hello", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search?q=hello&before=2&limit=1", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search?q=hello&before=x", key: alice}, 400)
 	a.check(req{method: "GET", path: "/api/v1/search", key: alice}, 400)
 	a.check(req{method: "PUT", path: "/api/v1/status", key: alice, body: `{"status":"reviewing"}`}, 200)
 	a.check(req{method: "PUT", path: "/api/v1/status", key: alice}, 400)

@@ -28,6 +28,11 @@ type threadResult struct {
 	More     bool              `json:"more" jsonschema:"later messages exist: pass the last seq as after"`
 }
 
+type searchResult struct {
+	Messages []ipcmesh.Message `json:"messages"`
+	More     bool              `json:"more" jsonschema:"older matches exist: pass the last seq as before"`
+}
+
 type waitResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	Done     bool              `json:"done" jsonschema:"a done message came, or the message waited on is one"`
@@ -148,6 +153,7 @@ func (s *Server) search(c *call) (any, error) {
 		Since:   q.time("since"),
 		Until:   q.time("until"),
 		Limit:   q.count("limit", 0),
+		Before:  q.seq("before"),
 	}
 	if q.err != nil {
 		return nil, q.err
@@ -156,5 +162,6 @@ func (s *Server) search(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ipc.SearchResult{Messages: withoutPaths(nonNil(r.Messages))}, nil
+	msgs, more := paged(withoutPaths(nonNil(r.Messages)), r.More)
+	return searchResult{Messages: msgs, More: more}, nil
 }
