@@ -105,6 +105,15 @@ func (sess *session) handlers(s *Server) *session {
 			LargeMessageBytes: s.opts.Mesh.Store.LargeMessageBytes,
 			WaitForMail:       sess.waitForMail,
 		})
+		// A call ends with the request or stream that carries it: its
+		// client hung up, its key was revoked, the face is closing. The
+		// call's context holds that use (serveMCP, serveSSE).
+		sess.mcpSrv.AddReceivingMiddleware(tools.EndCallsWith(func(ctx context.Context) context.Context {
+			if u, ok := ctx.Value(useKey{}).(*use); ok {
+				return u.ctx
+			}
+			return nil
+		}))
 		sess.sse = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
 			if u := useOf(r); u == nil || u.sess != sess {
 				return nil
