@@ -130,6 +130,11 @@ func New(opts Options) *Server {
 // is written to t. Run serves one session: call it once.
 func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	s.out = &notifyingTransport{Transport: t}
+	// Told to stop (SIGTERM, as a client that stops its server sends
+	// it), the server ends the calls under way, which the session would
+	// wait for. A call under way when stdin closes is answered, as a
+	// script that pipes its requests in expects.
+	s.mcp.AddReceivingMiddleware(EndCallsWith(func(context.Context) context.Context { return ctx }))
 	ss, err := s.mcp.Connect(ctx, s.out, nil)
 	if err != nil {
 		return fmt.Errorf("start the MCP session: %w", err)

@@ -164,6 +164,9 @@ func (b *bridge) mirror(ctx context.Context) (*mcp.Server, error) {
 
 // serve serves srv over t until the local client goes away or ctx is done.
 func (b *bridge) serve(ctx context.Context, srv *mcp.Server, t mcp.Transport) error {
+	// Told to stop, the bridge ends the calls under way, and with them
+	// their requests to the face, rather than wait for their answers.
+	srv.AddReceivingMiddleware(tools.EndCallsWith(func(context.Context) context.Context { return ctx }))
 	ss, err := srv.Connect(ctx, t, nil)
 	if err != nil {
 		return fmt.Errorf("start the MCP session: %w", err)
