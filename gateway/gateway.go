@@ -180,7 +180,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		MaxRequestBodyBytes:        opts.MaxBody,
 		// A client that hangs up ends its tool call (a check waiting for
 		// mail, say) instead of leaving it to run out. The SDK does so at
-		// protocol 2026-07-28 and later; handlers does at every version.
+		// protocol 2026-07-28 and later; the sessions' handlers (mcp.go)
+		// do at every version.
 		PropagateRequestCancellation: true,
 		Logger:                       log,
 	})
