@@ -22,6 +22,7 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	since := c.String("since", "", "only messages since `WHEN`: a duration back (24h, 7d) or a date (2026-01-02 is its midnight, local time; or RFC 3339)")
 	until := c.String("until", "", "only messages until `WHEN` (as --since)")
 	c.IntVar(&req.Limit, "limit", 0, fmt.Sprintf("at most `N` messages (default %d, max %d)", store.DefaultSearchLimit, store.MaxSearchLimit))
+	c.Uint64Var(&req.Before, "before", 0, "only messages older than the one with seq `SEQ`: the last seq of the page before")
 	asJSON := c.Bool("json", false, "print the messages as JSON")
 	p, _, err := c.open(ctx, e, args, func(pos []string) (err error) {
 		if len(pos) == 0 && req.From == "" && req.Channel == "" && *since == "" && *until == "" {
@@ -64,6 +65,10 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	}
 	for _, m := range msgs {
 		printMessage(w, m, true)
+	}
+	if r.More {
+		// On stderr, as the list is what a script reads from stdout.
+		fmt.Fprintf(e.Stderr, "older messages match too: add --before %d for the next page\n", msgs[len(msgs)-1].Seq)
 	}
 	return w.err
 }

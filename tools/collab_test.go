@@ -343,6 +343,20 @@ func TestSearch(t *testing.T) {
 	mcptest.Contains(t, "direct mail", bob.ok("search", map[string]any{"query": "giraffe", "since": "1h"}), "1 message", "From alice to bob")
 	mcptest.Contains(t, "since the future", bob.ok("search", map[string]any{"query": "giraffe", "since": "2100-01-01"}), "No message")
 	mcptest.Contains(t, "bad since", bob.fails("search", map[string]any{"query": "giraffe", "since": "last tuesday"}), "since")
+
+	// More matches than a search shows: it says so, with the until that
+	// reads on from the last one shown.
+	for i := range 24 {
+		alice.send("bob", fmt.Sprintf("okapi sighting %d", i))
+	}
+	got = bob.ok("search", map[string]any{"query": "okapi"})
+	mcptest.Contains(t, "a search of 24 matches", got, "20 messages", "okapi sighting 23", "Older messages match too: search again with until ")
+	mcptest.NotContains(t, "a search of 24 matches", got, "okapi sighting 3")
+	until := got[strings.Index(got, "with until ")+len("with until "):]
+	until, _, _ = strings.Cut(until, " ")
+	got = bob.ok("search", map[string]any{"query": "okapi", "until": until})
+	mcptest.Contains(t, "the search on", got, "5 messages", "okapi sighting 4", "okapi sighting 0")
+	mcptest.NotContains(t, "the search on", got, "Older messages match")
 }
 
 func TestSetStatus(t *testing.T) {

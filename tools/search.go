@@ -60,8 +60,14 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(n, "message"), in.Query)
 	b.WriteString(body)
-	if n < len(msgs) {
+	switch {
+	case n < len(msgs):
 		fmt.Fprintf(&b, "\n(%d older matches not shown, for the length of their text: narrow the search with from, channel, since or until.)\n", len(msgs)-n)
+	case r.More:
+		// until takes the time to the nanosecond, and holds the last
+		// message shown: the next search starts with it.
+		fmt.Fprintf(&b, "\n(Older messages match too: search again with until %s for them, starting with the last one shown, or narrow the search with from, channel or since.)\n",
+			msgs[n-1].Time.UTC().Format(time.RFC3339Nano))
 	}
 	return text(b.String()), nil, nil
 }

@@ -298,6 +298,18 @@ func TestSearchAndStatusCLI(t *testing.T) {
 	wantIn(t, "search", m.mustRun("search", "giraffe", "--since", "24h", "--as", "bob").stdout, "alice to bob: the giraffe report")
 	wantIn(t, "search since the future", m.mustRun("search", "giraffe", "--since", "2100-01-01", "--as", "bob").stdout, "No message")
 	m.usageFails("search", "giraffe", "--since", "last tuesday", "--as", "bob")
+	// A page that older matches follow says so on stderr, with the
+	// --before that reads on; the next page holds them, none twice.
+	r := m.mustRun("search", "zebra", "--limit", "2", "--as", "alice")
+	if strings.Count(r.stdout, "zebra") != 2 || !strings.Contains(r.stderr, "older messages match too: add --before ") {
+		t.Fatalf("a search of 2 of 3 matches printed %q, stderr %q; want 2 and the --before for the rest", r.stdout, r.stderr)
+	}
+	before := strings.TrimSpace(strings.TrimPrefix(r.stderr[strings.Index(r.stderr, "--before "):], "--before "))
+	before, _, _ = strings.Cut(before, " ")
+	r = m.mustRun("search", "zebra", "--limit", "2", "--before", before, "--as", "alice")
+	if strings.Count(r.stdout, "zebra") != 1 || !strings.Contains(r.stdout, "migration") || r.stderr != "" {
+		t.Errorf("the next page printed %q, stderr %q; want the oldest match alone, and nothing more to read", r.stdout, r.stderr)
+	}
 
 	wantIn(t, "set-status", m.mustRun("set-status", "reviewing", "auth.go", "--description", "backend", "--as", "alice").stdout, "status of alice: reviewing auth.go")
 	var insts []ipcmesh.Instance
