@@ -75,7 +75,7 @@ func (s *Server) restRoutes() []route {
 			result: schemaOf[healthResult]("Health"), serve: s.health},
 
 		{method: "GET", path: "/api/v1/me", op: "getMe",
-			summary: "Who the key acts as", desc: "The name this key acts as, how many messages it has unread and whether the name is online. Does not put the name online.",
+			summary: "Who the key acts as", desc: "The name this key acts as, how many direct messages it has unread (channel posts are not counted: checkMessages reads both) and whether the name is online. Does not put the name online.",
 			result: schemaOf[meResult]("Me"), serve: s.me},
 		{method: "POST", path: "/api/v1/register", op: "register", named: true, register: true, body: schemaOf[statusBody]("RegisterRequest"), bodyOptional: true,
 			summary: "Go online", desc: "Puts the key's name online on the mesh (every other call does so too), taking it back if it was renamed away, and optionally sets its status line and description.",
