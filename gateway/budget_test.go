@@ -9,9 +9,26 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
+
+// longText is some 8 KB of one character, which JSON writes as itself,
+// as two bytes or as six, by i.
+func longText(i int) string {
+	fills := []string{"x", "<", "\"", "é", "\u2028"}
+	fill := fills[i%len(fills)]
+	return strings.Repeat(fill, 8000/len(fill))
+}
+
+// send sends content from p to to, failing the test if it is refused.
+func send(t *testing.T, p *election.Peer, to, content string) {
+	t.Helper()
+	if _, err := p.Send(ctxT(t), to, content); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // A ChatGPT action refuses an answer over 100,000 characters. Unread mail
 // of 30 messages of 8 KB each, some of whose characters JSON escapes
@@ -22,14 +39,9 @@ func TestRESTCheckAnswerFitsAChatGPTAction(t *testing.T) {
 	f := newFace(t, nil)
 	key := f.key("gpt")
 	bob := f.peer("bob")
-	fills := []string{"x", "<", "\"", "é", "\u2028"}
 	const total = 30
 	for i := range total {
-		fill := fills[i%len(fills)]
-		content := strconv.Itoa(i) + " " + strings.Repeat(fill, 8000/len(fill))
-		if _, err := bob.Send(ctxT(t), "gpt", content); err != nil {
-			t.Fatal(err)
-		}
+		send(t, bob, "gpt", strconv.Itoa(i)+" "+longText(i))
 	}
 	next := 0
 	for pages := 0; next < total; pages++ {
@@ -163,17 +175,10 @@ func TestRESTSearchPagesFitAChatGPTAction(t *testing.T) {
 	f := newFace(t, nil)
 	key := f.key("gpt")
 	bob := f.peer("bob")
-	fills := []string{"x", "<", "\"", "é", "\u2028"}
 	const total = 40
 	for i := range total {
-		fill := fills[i%len(fills)]
-		content := strconv.Itoa(i) + " zebra " + strings.Repeat(fill, 8000/len(fill))
-		if _, err := bob.Send(ctxT(t), "gpt", content); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := bob.Send(ctxT(t), "gpt", strconv.Itoa(i)+" a short one"); err != nil {
-			t.Fatal(err)
-		}
+		send(t, bob, "gpt", strconv.Itoa(i)+" zebra "+longText(i))
+		send(t, bob, "gpt", strconv.Itoa(i)+" a short one")
 	}
 	for _, query := range []string{"q=zebra&limit=100", "q=zebra", "from=bob&q=zebra&limit=7", "q=short&limit=7"} {
 		var seen []int
