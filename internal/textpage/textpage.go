@@ -21,10 +21,10 @@ func Start(text string, offset int) int {
 }
 
 // End is where the page of text that starts at byte offset ends when a
-// page holds at most max bytes: as far on as that allows, between two
+// page holds at most most bytes: as far on as that allows, between two
 // characters.
-func End(text string, offset, max int) int {
-	end := min(offset+max, len(text))
+func End(text string, offset, most int) int {
+	end := min(offset+most, len(text))
 	for end < len(text) && end > offset && !utf8.RuneStart(text[end]) {
 		end--
 	}
