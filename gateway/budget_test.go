@@ -116,38 +116,7 @@ func TestRESTHistoryAndThreadPagesFitAChatGPTAction(t *testing.T) {
 	}
 	read := func(what, path string, next func(seq uint64) string, order func(i int) int) {
 		t.Helper()
-		var seen []int
-		for pages := 0; ; pages++ {
-			if pages == total {
-				t.Fatalf("%s: %d pages read, %d messages", what, pages, len(seen))
-			}
-			resp, body := f.do(req{method: "GET", path: path, key: key})
-			if resp.StatusCode != 200 {
-				t.Fatalf("%s: %d %s", what, resp.StatusCode, body)
-			}
-			if len(body) > 100_000 {
-				t.Fatalf("%s: a page of %d bytes, over what a ChatGPT action takes", what, len(body))
-			}
-			var page struct {
-				Messages []struct {
-					Seq     uint64
-					Content string
-				}
-				More bool
-			}
-			if err := json.Unmarshal(body, &page); err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range page.Messages {
-				n, _, _ := strings.Cut(m.Content, " ")
-				i, _ := strconv.Atoi(n)
-				seen = append(seen, i)
-			}
-			if !page.More {
-				break
-			}
-			path = next(page.Messages[len(page.Messages)-1].Seq)
-		}
+		seen := readPages(t, f, key, path, next, total)
 		for i, n := range seen {
 			if n != order(i) || len(seen) != total {
 				t.Fatalf("%s read %v; want each of the %d messages once, in order", what, seen, total)
@@ -181,47 +150,58 @@ func TestRESTSearchPagesFitAChatGPTAction(t *testing.T) {
 		send(t, bob, "gpt", strconv.Itoa(i)+" a short one")
 	}
 	for _, query := range []string{"q=zebra&limit=100", "q=zebra", "from=bob&q=zebra&limit=7", "q=short&limit=7"} {
-		var seen []int
-		path := "/api/v1/search?" + query
-		for pages := 0; ; pages++ {
-			if pages > total {
-				t.Fatalf("%s: %d pages read, %v", query, pages, seen)
-			}
-			resp, body := f.do(req{method: "GET", path: path, key: key})
-			if resp.StatusCode != 200 {
-				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-			}
-			if len(body) > checkBudget {
-				t.Fatalf("%s: an answer of %d bytes, over what a ChatGPT action takes", path, len(body))
-			}
-			var page struct {
-				Messages []struct {
-					Seq     uint64
-					Content string
-				}
-				More bool
-			}
-			if err := json.Unmarshal(body, &page); err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Messages) == 0 && page.More {
-				t.Fatalf("%s: more, with no message to read on from", path)
-			}
-			for _, m := range page.Messages {
-				n, _, _ := strings.Cut(m.Content, " ")
-				i, _ := strconv.Atoi(n)
-				seen = append(seen, i)
-			}
-			if !page.More {
-				break
-			}
-			path = "/api/v1/search?" + query + "&before=" + strconv.FormatUint(page.Messages[len(page.Messages)-1].Seq, 10)
-		}
+		seen := readPages(t, f, key, "/api/v1/search?"+query, func(seq uint64) string {
+			return "/api/v1/search?" + query + "&before=" + strconv.FormatUint(seq, 10)
+		}, total)
 		for i, n := range seen {
 			if n != total-1-i || len(seen) != total {
 				t.Fatalf("%s read %v; want each of the %d matches once, newest first", query, seen, total)
 			}
 		}
+	}
+}
+
+// readPages reads pages of messages as a ChatGPT action would, from path
+// on, the next at next(the last seq of the page before) while the page
+// says more, each under what an action takes; and returns the numbers
+// the messages' contents begin with, in the order read. More than most
+// pages fail the test.
+func readPages(t *testing.T, f *face, key, path string, next func(seq uint64) string, most int) []int {
+	t.Helper()
+	var seen []int
+	for pages := 0; ; pages++ {
+		if pages > most {
+			t.Fatalf("%s: %d pages read, %v", path, pages, seen)
+		}
+		resp, body := f.do(req{method: "GET", path: path, key: key})
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if len(body) > checkBudget {
+			t.Fatalf("%s: an answer of %d bytes, over what a ChatGPT action takes", path, len(body))
+		}
+		var page struct {
+			Messages []struct {
+				Seq     uint64
+				Content string
+			}
+			More bool
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Messages) == 0 && page.More {
+			t.Fatalf("%s: more, with no message to read on from", path)
+		}
+		for _, m := range page.Messages {
+			n, _, _ := strings.Cut(m.Content, " ")
+			i, _ := strconv.Atoi(n)
+			seen = append(seen, i)
+		}
+		if !page.More {
+			return seen
+		}
+		path = next(page.Messages[len(page.Messages)-1].Seq)
 	}
 }
 
