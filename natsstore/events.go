@@ -158,7 +158,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		_, err := s.blobs.PutBytes(bctx, ev.ID, data)
 		cancel()
 		if err != nil {
-			return nil, unavailable("could not store "+opWords(op)+" (its large body)", err)
+			return nil, refused(op, "could not store "+opWords(op)+" (its large body)", err)
 		}
 		stub := event{ID: ev.ID, Op: opBlob, Time: ev.Time, IfLost: ifLost(ev, args, bodiesBucket(s.stream))}
 		if data, _ = json.Marshal(stub); len(data) > s.maxInline {
@@ -171,7 +171,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	defer cancel()
 	seq, err := s.publish(wctx, ev.ID, data)
 	if err != nil {
-		return nil, unavailable("could not store "+opWords(op), err)
+		return nil, refused(op, "could not store "+opWords(op), err)
 	}
 	// Acked: the event is in the log and every view will apply it. This
 	// one usually has it from the consumer within a fraction of a
@@ -284,8 +284,23 @@ func opWords(op string) string {
 
 // unavailable is the error of a write the cluster did not ack. What the
 // client reads is what the person must do; the NATS error is kept for the
-// log.
+// log. A message sent again is stored once, and a sender who knows it
+// sends it again at once: that is said of the messages alone, not of a
+// name held, a channel made or a value shared.
 func unavailable(what string, err error) error {
+	return unavailableAgain(what, "", err)
+}
+
+// refused is unavailable for a write of op, which says that a message
+// sent again is stored once when op stores messages.
+func refused(op, what string, err error) error {
+	if op == opAppend {
+		return unavailableAgain(what, " (a message sent again with the same id is never stored twice)", err)
+	}
+	return unavailable(what, err)
+}
+
+func unavailableAgain(what, again string, err error) error {
 	why := "the NATS cluster did not acknowledge it"
 	switch {
 	case retryable(err):
@@ -295,7 +310,7 @@ func unavailable(what string, err error) error {
 	}
 	return &ipcmesh.Error{
 		Code:    ipcmesh.CodeUnavailable,
-		Message: fmt.Sprintf("%s: %s; nothing was acknowledged: try again once the cluster is back (a message sent again with the same id is never stored twice) (%v)", what, why, err),
+		Message: fmt.Sprintf("%s: %s; nothing was acknowledged: try again once the cluster is back%s (%v)", what, why, again, err),
 	}
 }
 

@@ -288,12 +288,12 @@ func TestNoQuorumRefusesWritesAndLosesNothing(t *testing.T) {
 	if !strings.Contains(e.Message, "quorum") && !strings.Contains(e.Message, "not connected") {
 		t.Errorf("the error says %q; want it to say the cluster has no quorum or cannot be reached", e.Message)
 	}
-	if !strings.HasPrefix(e.Message, "could not store the message:") {
-		t.Errorf("the error says %q; want it to begin with what could not be stored, in the sender's words", e.Message)
+	if !strings.HasPrefix(e.Message, "could not store the message:") || !strings.Contains(e.Message, "same id is never stored twice") {
+		t.Errorf("the error says %q; want it to begin with what could not be stored, in the sender's words, and say that it may be sent again", e.Message)
 	}
 	err = a.SetStatus(ctx, "bob", "busy", nil)
-	if e := wantCode(t, err, ipcmesh.CodeUnavailable); !strings.HasPrefix(e.Message, "could not store the status:") {
-		t.Errorf("a status set without quorum says %q; want it to begin with what could not be stored, not the log's name for it", e.Message)
+	if e := wantCode(t, err, ipcmesh.CodeUnavailable); !strings.HasPrefix(e.Message, "could not store the status:") || strings.Contains(e.Message, "same id") {
+		t.Errorf("a status set without quorum says %q; want it to begin with what could not be stored, not the log's name for it, and nothing of a message's id", e.Message)
 	}
 	// Reads go on from the view meanwhile.
 	if n, err := a.UnreadCount("bob"); err != nil || n < 10 {
