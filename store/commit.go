@@ -70,8 +70,9 @@ func (r *request) announce(alone bool) {
 }
 
 // answer sends r its outcome, marked as possibly stored if its writes
-// went to a commit that failed, and said to be a full disk of the data
-// folder if the file system found no room for them.
+// went to a commit that failed, and said in the data folder's words if
+// the file system found no room for them or refused them for want of
+// permission (room.check).
 func (r *request) answer(rm *room, err error) {
 	if err != nil && r.unsure && !mayBeStored(err) {
 		err = &unsettledError{err: err}
@@ -128,7 +129,7 @@ func mayBeStored(err error) bool {
 type committer struct {
 	db      *bolt.DB
 	d       *durability
-	room    *room        // the data folder, for the error of a full disk
+	room    *room        // the data folder, for the error of a full disk or a read-only one
 	mu      sync.RWMutex // guards closed against sends on a closed queue
 	closed  bool
 	queue   chan *request
