@@ -378,8 +378,15 @@ func (p *Peer) Ack(ctx context.Context, ids []string) (int, error) {
 
 // Fetch returns one message with its whole body.
 func (p *Peer) Fetch(ctx context.Context, id string) (ipc.FetchResult, error) {
+	return p.FetchPart(ctx, id, ipc.Part{})
+}
+
+// FetchPart returns one message with the part of its body that part asks
+// for: a reader that pages a large body takes a page at a time, not the
+// whole body for each page.
+func (p *Peer) FetchPart(ctx context.Context, id string, part ipc.Part) (ipc.FetchResult, error) {
 	var r ipc.FetchResult
-	err := p.Call(ctx, ipc.OpFetch, ipc.FetchRequest{ID: id}, &r)
+	err := p.Call(ctx, ipc.OpFetch, ipc.FetchRequest{ID: id, Part: part}, &r)
 	return r, err
 }
 

@@ -58,7 +58,8 @@ func (p *Peer) History(ctx context.Context, req ipc.HistoryRequest) (ipc.History
 // asked again of the next broker after the same seq, so nothing stored in
 // between is missed.
 func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ipc.WaitReplyResult, error) {
-	f, err := p.Fetch(ctx, id)
+	// Its seq and type are all the wait needs of it, not its body.
+	f, err := p.FetchPart(ctx, id, ipc.Part{Limit: 1})
 	if err != nil {
 		return ipc.WaitReplyResult{}, err
 	}
@@ -98,9 +99,16 @@ func (p *Peer) Share(ctx context.Context, key, content, description string) (ipc
 
 // GetShared returns the entry under key with its content.
 func (p *Peer) GetShared(ctx context.Context, key string) (ipcmesh.Shared, error) {
-	var r ipc.SharedResult
-	err := p.Call(ctx, ipc.OpGetShared, ipc.GetSharedRequest{Key: key}, &r)
+	r, err := p.GetSharedPart(ctx, key, ipc.Part{})
 	return r.Shared, err
+}
+
+// GetSharedPart returns the entry under key with the part of its content
+// that part asks for.
+func (p *Peer) GetSharedPart(ctx context.Context, key string, part ipc.Part) (ipc.SharedResult, error) {
+	var r ipc.SharedResult
+	err := p.Call(ctx, ipc.OpGetShared, ipc.GetSharedRequest{Key: key, Part: part}, &r)
+	return r, err
 }
 
 // ListShared lists every shared key with its size and who stored it.

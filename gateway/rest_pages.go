@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ipcmesh/ipcmesh"
-	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -27,7 +26,8 @@ type pageFields struct {
 
 // fetchResult is a message with a page of its whole body.
 type fetchResult struct {
-	ipc.FetchResult
+	Message ipcmesh.Message `json:"message"`
+	Content string          `json:"content"`
 	pageFields
 }
 
@@ -60,35 +60,35 @@ func (s *Server) fetch(c *call) (any, error) {
 		return nil, q.err
 	}
 	id := c.r.PathValue("id")
-	r, err := c.peer().Fetch(c.ctx, id)
+	r, err := c.peer().FetchPart(c.ctx, id, ipc.Part{Offset: offset, Limit: checkBudget})
 	if err != nil {
 		return nil, err
 	}
-	body := r.Content
-	if offset > len(body) {
-		return nil, pastEnd(fmt.Sprintf("the text of message %s", truncate(id, 70)), offset, len(body))
+	// The part holds the page: a byte takes at least one in JSON.
+	part, start, size := r.Content, r.Offset, r.Message.Size
+	if offset > size {
+		return nil, pastEnd(fmt.Sprintf("the text of message %s", truncate(id, 70)), offset, size)
 	}
 	m := r.Message
 	// The message's own content is a large message's summary, or the
-	// whole body of one that is not large.
+	// part of the body of one that is not large.
 	kept := m.Content
 	m.Path, m.Content = "", ""
-	res := &fetchResult{FetchResult: ipc.FetchResult{Message: m}}
-	room, err := roomFor(res, &res.pageFields, len(body))
+	res := &fetchResult{Message: m}
+	room, err := roomFor(res, &res.pageFields, size)
 	if err != nil {
 		return nil, err
 	}
-	start := textpage.Start(body, offset)
-	end := quotedEnd(body, start, room-(quotedLen(kept)-len(`""`)))
-	if !m.Large && (start > 0 || end < len(body)) {
+	n := quotedEnd(part, 0, room-(quotedLen(kept)-len(`""`)))
+	if !m.Large && (start > 0 || start+n < size) {
 		// A body over the budget that is not large: the large-message
 		// threshold is raised past it. The message's content, the whole
 		// body too, is the page as well.
-		end = quotedEnd(body, start, room/2)
-		kept = body[start:end]
+		n = quotedEnd(part, 0, room/2)
+		kept = part[:n]
 	}
-	res.Message.Content, res.Content = kept, body[start:end]
-	res.pageFields = pageOf(start, end, len(body))
+	res.Message.Content, res.Content = kept, part[:n]
+	res.pageFields = pageOf(start, start+n, size)
 	return res, nil
 }
 
@@ -101,26 +101,26 @@ func (s *Server) getShared(c *call) (any, error) {
 		return nil, q.err
 	}
 	key := c.r.PathValue("key")
-	sh, err := c.peer().GetShared(c.ctx, key)
+	r, err := c.peer().GetSharedPart(c.ctx, key, ipc.Part{Offset: offset, Limit: checkBudget})
 	if err != nil {
 		return nil, err
 	}
-	content := sh.Content
-	if offset > len(content) {
-		return nil, pastEnd(fmt.Sprintf("shared %q's content", truncate(key, 70)), offset, len(content))
+	sh := r.Shared
+	part, start := sh.Content, r.Offset
+	if offset > sh.Size {
+		return nil, pastEnd(fmt.Sprintf("shared %q's content", truncate(key, 70)), offset, sh.Size)
 	}
 	sh.Content = ""
 	res := &sharedResult{Shared: sh}
-	room, err := roomFor(res, &res.pageFields, len(content))
+	room, err := roomFor(res, &res.pageFields, sh.Size)
 	if err != nil {
 		return nil, err
 	}
 	// The content is left out of the answer when empty: its key counts.
 	room -= len(`,"content":""`)
-	start := textpage.Start(content, offset)
-	end := quotedEnd(content, start, room)
-	res.Content = content[start:end]
-	res.pageFields = pageOf(start, end, len(content))
+	n := quotedEnd(part, 0, room)
+	res.Content = part[:n]
+	res.pageFields = pageOf(start, start+n, sh.Size)
 	return res, nil
 }
 

@@ -382,12 +382,12 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	}
 	select {
 	case f := <-ch:
-		return c.result(op, f, out)
+		return c.result(op, in, f, out)
 	case <-c.done:
 		// The response may have raced the close.
 		select {
 		case f := <-ch:
-			return c.result(op, f, out)
+			return c.result(op, in, f, out)
 		default:
 		}
 		return fmt.Errorf("%s: %w", op, ErrConnLost)

@@ -120,11 +120,16 @@ type ShareRequest struct {
 // it from get_shared.
 type SharedResult struct {
 	Shared ipcmesh.Shared `json:"shared"`
+	// Offset is where the content starts in the whole value, when
+	// get_shared asked for a part of it; Shared.Size is the whole's.
+	Offset int `json:"offset,omitempty"`
 }
 
-// GetSharedRequest asks for the content under Key.
+// GetSharedRequest asks for the content under Key, or the part of it that
+// Part asks for (revision 3).
 type GetSharedRequest struct {
 	Key string `json:"key"`
+	Part
 }
 
 // ListSharedResult lists every shared key, without content.

@@ -361,5 +361,7 @@ func (b *Broker) fetch(c *conn, name string, body json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &FetchResult{Message: m, Content: content}, nil
+	res := &FetchResult{Message: m, Content: content}
+	res.cut(req.Part)
+	return res, nil
 }

@@ -308,15 +308,22 @@ type AckResult struct {
 	Acked int `json:"acked"`
 }
 
-// FetchRequest asks for one message with its whole body.
+// FetchRequest asks for one message with its whole body, or with the
+// part of it that Part asks for (revision 3).
 type FetchRequest struct {
 	ID string `json:"id"`
+	Part
 }
 
-// FetchResult holds a message and its whole body.
+// FetchResult holds a message and its whole body, or the part of it asked
+// for: then the message's own content is that part too when it is the
+// body (a message that is not large), and Message.Size is the whole
+// body's size.
 type FetchResult struct {
 	Message ipcmesh.Message `json:"message"`
 	Content string          `json:"content"`
+	// Offset is where Content starts in the whole body.
+	Offset int `json:"offset,omitempty"`
 }
 
 // ListResult lists registered instances.

@@ -18,8 +18,10 @@ import (
 //
 // Revision 1 added CheckRequest's From and After, HistoryRequest's After,
 // Since and Until, and SetStatusRequest's KeepDescription. Revision 2
-// added SearchRequest's Before.
-const Revision = 2
+// added SearchRequest's Before. Revision 3 added the Part of
+// FetchRequest and GetSharedRequest: an older broker answers the whole
+// content, of which the client keeps the part (see olderAnswer).
+const Revision = 3
 
 // newerField names the first field set in the request in that a
 // broker of revision rev would ignore, and says what it would do instead;
@@ -90,17 +92,48 @@ func newerStatus(r SetStatusRequest) (string, string) {
 	return "", ""
 }
 
+// olderAnswer keeps the part a fetch or get_shared asked for of the
+// answer of a broker older than revision 3, which ignored the request's
+// Part and answered the whole content: the caller gets the answer a
+// broker of this revision gives, only later.
+func olderAnswer(rev int, in, out any) {
+	if rev >= 3 {
+		return
+	}
+	var part Part
+	switch r := in.(type) {
+	case FetchRequest:
+		part = r.Part
+	case *FetchRequest:
+		part = r.Part
+	case GetSharedRequest:
+		part = r.Part
+	case *GetSharedRequest:
+		part = r.Part
+	}
+	switch res := out.(type) {
+	case *FetchResult:
+		res.cut(part)
+	case *SharedResult:
+		res.cut(part)
+	}
+}
+
 // result is decodeResult, but an op unknown to a broker older than this
 // client's revision is refused in words that say why and what to do: the
 // broker's own words name only the protocol version, which every build
 // speaks.
-func (c *Client) result(op string, f *Frame, out any) error {
+func (c *Client) result(op string, in any, f *Frame, out any) error {
 	if f.Error != nil && f.Error.Code == ipcmesh.CodeUnknownOp && c.broker.Revision < Revision {
 		return ipcmesh.Errorf(ipcmesh.CodeUnknownOp,
 			"%s runs an older ipcmesh, which does not know the %s request: %s",
 			brokerWithPID(c.broker), op, olderFix)
 	}
-	return decodeResult(op, f, out)
+	if err := decodeResult(op, f, out); err != nil {
+		return err
+	}
+	olderAnswer(c.broker.Revision, in, out)
+	return nil
 }
 
 // olderFix is what a user does about a broker of an older build.

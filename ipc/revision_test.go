@@ -20,12 +20,17 @@ import (
 const (
 	oldAuthAnswer   = `{"broker":{"pid":4242,"addr":"127.0.0.1:9876","started":"2026-12-02T15:00:00Z","data_dir":"/home/u/.ipcmesh"}}`
 	firstAuthAnswer = `{}`
+
+	oldFetchAnswer  = `{"message":{"id":"m1","seq":7,"from":"alice","to":"bob","time":"2026-12-02T15:01:00Z","content":"hé!","size":4},"content":"hé!"}`
+	oldSharedAnswer = `{"shared":{"key":"spec","size":20,"stored_by":"alice","time":"2026-12-02T15:01:00Z","content":"aé€😀aé€😀"}}`
 )
 
 // oldBroker listens as a broker from before revision 1 does: it runs the
 // handshake with keys and answers auth with authAnswer, then answers
 // every request with an empty body, but channel_list, which it did not
-// know, as it did; it sends the requests it got on heard.
+// know, as it did, and fetch and get_shared, whose whole content it
+// answers (oldFetchAnswer, oldSharedAnswer) whatever part was asked for;
+// it sends the requests it got on heard.
 func oldBroker(t *testing.T, keys auth.Keys, authAnswer string) (addr string, heard <-chan ipc.Frame) {
 	frames := make(chan ipc.Frame, 16)
 	addr = fakeServer(t, func(nc net.Conn) {
@@ -60,7 +65,12 @@ func oldBroker(t *testing.T, keys auth.Keys, authAnswer string) (addr string, he
 			}
 			frames <- *f
 			a := &ipc.Frame{ID: f.ID, Body: json.RawMessage(`{}`)}
-			if f.Op == ipc.OpChannelList {
+			switch f.Op {
+			case ipc.OpFetch:
+				a.Body = json.RawMessage(oldFetchAnswer)
+			case ipc.OpGetShared:
+				a.Body = json.RawMessage(oldSharedAnswer)
+			case ipc.OpChannelList:
 				a = &ipc.Frame{ID: f.ID, Error: &ipcmesh.Error{Code: ipcmesh.CodeUnknownOp,
 					Message: `unknown op "channel_list": this broker speaks protocol version 1 (see docs/PROTOCOL.md)`}}
 			}
@@ -186,4 +196,39 @@ func TestBrokerSaysItsRevision(t *testing.T) {
 	}
 	var r ipc.CheckResult
 	p.must(t, ipc.OpCheck, ipc.CheckRequest{From: "bob"}, &r)
+}
+
+// TestRevision2BrokerAnswersTheWholeContent: a broker older than revision
+// 3 ignores the part a fetch or a get_shared asks for and answers the
+// whole content. The client keeps the part, so that its caller gets what
+// a newer broker answers.
+func TestRevision2BrokerAnswersTheWholeContent(t *testing.T) {
+	keys := newKeys(t)
+	addr, _ := oldBroker(t, keys, `{"broker":{"pid":4444,"addr":"127.0.0.1:9876","started":"2026-12-05T15:00:00Z","data_dir":"/home/u/.ipcmesh","revision":2}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial the revision 2 broker: %v", err)
+	}
+	defer c.Close()
+	var f ipc.FetchResult
+	if err := c.Call(ctx, ipc.OpFetch, ipc.FetchRequest{ID: "m1", Part: ipc.Part{Offset: 2, Limit: 2}}, &f); err != nil {
+		t.Fatalf("fetch a part: %v", err)
+	}
+	if f.Content != "é" || f.Offset != 1 || f.Message.Content != "é" || f.Message.Size != 4 || f.Message.Seq != 7 {
+		t.Errorf("2 bytes at 2 of %q: %q at %d, the message's %q, size %d, seq %d; want %q at 1, size 4, seq 7",
+			"hé!", f.Content, f.Offset, f.Message.Content, f.Message.Size, f.Message.Seq, "é")
+	}
+	var sh ipc.SharedResult
+	if err := c.Call(ctx, ipc.OpGetShared, ipc.GetSharedRequest{Key: "spec", Part: ipc.Part{Offset: 7, Limit: 9}}, &sh); err != nil {
+		t.Fatalf("get a part of a shared value: %v", err)
+	}
+	if sh.Shared.Content != "😀aé" || sh.Offset != 6 || sh.Shared.Size != 20 {
+		t.Errorf("9 bytes at 7 of %q: %q at %d, size %d; want %q at 6, size 20", "aé€😀aé€😀", sh.Shared.Content, sh.Offset, sh.Shared.Size, "😀aé")
+	}
+	sh = ipc.SharedResult{}
+	if err := c.Call(ctx, ipc.OpGetShared, ipc.GetSharedRequest{Key: "spec"}, &sh); err != nil || sh.Shared.Content != "aé€😀aé€😀" {
+		t.Errorf("the whole value: %q, %v", sh.Shared.Content, err)
+	}
 }

@@ -45,7 +45,9 @@ func (b *Broker) getShared(_ *conn, _ string, body json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return &SharedResult{Shared: sh}, nil
+	res := &SharedResult{Shared: sh}
+	res.cut(req.Part)
+	return res, nil
 }
 
 // listShared lists the shared keys without their content.

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
-	"github.com/ipcmesh/ipcmesh/internal/textpage"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
+	"github.com/ipcmesh/ipcmesh/ipc"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -74,30 +74,22 @@ func (c *core) getShared(ctx context.Context, req *mcp.CallToolRequest, in getSh
 	}
 	now := time.Now()
 	if in.Key != "" {
-		sh, err := p.GetShared(ctx, in.Key)
+		// A value may be megabytes, more than a model takes in at once.
+		r, err := p.GetSharedPart(ctx, in.Key, ipc.Part{Offset: in.Offset, Limit: wholePage})
 		if err != nil {
 			return nil, nil, c.fail(action, err)
 		}
-		content := sh.Content
-		if in.Offset > len(content) {
-			return nil, nil, fmt.Errorf("cannot %s: offset %d is past the end of its content, which has %d bytes", action, in.Offset, len(content))
+		sh := r.Shared
+		if in.Offset > sh.Size {
+			return nil, nil, fmt.Errorf("cannot %s: offset %d is past the end of its content, which has %d bytes", action, in.Offset, sh.Size)
 		}
-		// A value may be megabytes, more than a model takes in at once.
-		offset := textpage.Start(content, in.Offset)
-		end := textpage.End(content, offset, wholePage)
 		var b strings.Builder
 		fmt.Fprintf(&b, "Shared %q (%s, stored by %s %s", sh.Key, human.Size(sh.Size), sh.StoredBy, human.Ago(sh.Time, now))
 		if sh.Description != "" {
 			fmt.Fprintf(&b, ": %q", untrusted.Line(sh.Description))
 		}
-		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(content[offset:end], bodyPrefix))
-		if offset > 0 || end < len(content) {
-			fmt.Fprintf(&b, "(bytes %d to %d of its %d", offset, end, len(content))
-			if end < len(content) {
-				fmt.Fprintf(&b, ": for the rest, get_shared with key %q and offset %d", sh.Key, end)
-			}
-			b.WriteString(")\n")
-		}
+		fmt.Fprintf(&b, "), each line of it after %q:\n%s\n", bodyPrefix, untrusted.Quote(sh.Content, bodyPrefix))
+		writeRange(&b, r.Offset, len(sh.Content), sh.Size, fmt.Sprintf("get_shared with key %q", sh.Key))
 		return text(b.String()), nil, nil
 	}
 	list, err := p.ListShared(ctx)

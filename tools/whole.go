@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ipcmesh/ipcmesh/internal/textpage"
+	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -29,26 +29,32 @@ func (c *core) wholeMessage(ctx context.Context, id string, offset int) (*mcp.Ca
 	if err != nil {
 		return nil, err
 	}
-	r, err := p.Fetch(ctx, id)
+	r, err := p.FetchPart(ctx, id, ipc.Part{Offset: offset, Limit: wholePage})
 	if err != nil {
 		return nil, c.fail(action, err)
 	}
-	content := r.Content
-	if offset > len(content) {
-		return nil, fmt.Errorf("cannot %s: offset %d is past the end of its text, which has %d bytes", action, offset, len(content))
+	size := r.Message.Size
+	if offset > size {
+		return nil, fmt.Errorf("cannot %s: offset %d is past the end of its text, which has %d bytes", action, offset, size)
 	}
-	offset = textpage.Start(content, offset)
-	end := textpage.End(content, offset, wholePage)
 	m := r.Message
-	m.Content, m.Large = content[offset:end], false
+	m.Content, m.Large = r.Content, false
 	var b strings.Builder
 	c.writeMessage(&b, m, true)
-	if offset > 0 || end < len(content) {
-		fmt.Fprintf(&b, "(bytes %d to %d of its %d", offset, end, len(content))
-		if end < len(content) {
-			fmt.Fprintf(&b, ": for the rest, history with id %s and offset %d", id, end)
-		}
-		b.WriteString(")\n")
-	}
+	writeRange(&b, r.Offset, len(r.Content), size, fmt.Sprintf("history with id %s", id))
 	return text(b.String()), nil
+}
+
+// writeRange says where a page of n bytes from start lies in a content of
+// size bytes, and how to ask for the rest, unless the page is the whole.
+func writeRange(b *strings.Builder, start, n, size int, rest string) {
+	end := start + n
+	if start == 0 && end == size {
+		return
+	}
+	fmt.Fprintf(b, "(bytes %d to %d of its %d", start, end, size)
+	if end < size {
+		fmt.Fprintf(b, ": for the rest, %s and offset %d", rest, end)
+	}
+	b.WriteString(")\n")
 }
