@@ -80,10 +80,10 @@ func (p *Peer) WaitReply(ctx context.Context, id string, wait time.Duration) (ip
 }
 
 // waitPiece is the longest single wait CheckMail and WaitReply ask a
-// broker for. A broker holds one for at most ipc.MaxWait, and the protocol
-// cannot call a wait off: asked for in pieces, a wait lasts as long as its
-// caller wants, and a caller that gives up leaves at most one piece
-// waiting at the broker.
+// broker for. A broker holds one for at most ipc.MaxWait: asked for in
+// pieces, a wait lasts as long as its caller wants. A caller that gives
+// up calls its piece off (cancel), but a broker older than revision 4
+// cannot be told to: there it leaves at most one piece waiting.
 const waitPiece = 30 * time.Second
 
 // Share stores content under key, replacing an older value. The result

@@ -41,10 +41,9 @@ type Limits struct {
 	MaxInFlight int
 	// MaxWaiting bounds how many of those may be requests that may wait
 	// (check, wait_reply): 32; one past it is refused with rate_limited.
-	// A wait holds its slot until it ends, whether or not its caller
-	// still listens (the protocol cannot call one off), so waits that
-	// could take every slot, given up on by clients of an HTTP face,
-	// kept the name's sends and lists from being read.
+	// A wait holds its slot until it ends or its client calls it off
+	// (cancel), so waits that could take every slot kept the name's
+	// sends and lists from being read.
 	MaxWaiting int
 	// WriteTimeout is how long a write to a client may block (10 s). A client
 	// that stops reading is disconnected, not waited for.

@@ -393,6 +393,10 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 		return fmt.Errorf("%s: %w", op, ErrConnLost)
 	case <-ctx.Done():
 		c.forget(id)
+		if mayWait(op) {
+			// Its wait would run on at the broker for nobody.
+			go c.callOff(id)
+		}
 		return ctx.Err()
 	}
 }

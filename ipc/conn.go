@@ -41,6 +41,9 @@ type conn struct {
 	seenMu    sync.Mutex
 	seen      map[string]chan struct{} // key id -> closed by key_seen
 
+	waitMu    sync.Mutex
+	waitCalls map[uint64]*waitCall // frame id -> a request in its wait (see cancel)
+
 	work chan *Frame  // to a worker waiting for a request (see worker)
 	idle atomic.Int32 // workers waiting for one
 
@@ -161,7 +164,7 @@ func (c *conn) readLoop(br *bufio.Reader) {
 // mayWait reports whether a request of op may wait for mail or a reply.
 // Such requests take no more than MaxWaiting of a connection's slots, so
 // that its waits never keep its other requests from being read.
-func mayWait(op string) bool { return op == OpCheck || op == OpWaitReply }
+func mayWait(op string) bool { return waiters[op] != nil }
 
 // release gives back the slots request f took: its wait's, and, when
 // inFlight, the one of sem.
@@ -188,7 +191,7 @@ func (c *conn) takeWait(f *Frame) bool {
 	c.reply(f.ID, nil, &ipcmesh.Error{
 		Code: ipcmesh.CodeRateLimited,
 		Message: fmt.Sprintf("this connection already has %d requests in flight that may wait (check, wait_reply), the most it may have: "+
-			"a wait ends when its mail or reply comes or its wait_ms has passed, whether or not its caller still listens; retry shortly", cap(c.waits)),
+			"a wait ends when its mail or reply comes, its wait_ms has passed or its client calls it off (cancel); retry shortly", cap(c.waits)),
 		RetryAfterMS: waitsFullRetry.Milliseconds(),
 	})
 	return false

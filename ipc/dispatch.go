@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,12 +24,21 @@ type handler struct {
 	serve     func(b *Broker, c *conn, name string, body json.RawMessage) (any, error)
 }
 
+// waiter serves an op that may wait for mail or a reply, which needs a
+// name, with the context its wait ends with: the connection's, or its
+// client's cancel of this request.
+type waiter func(b *Broker, ctx context.Context, c *conn, name string, body json.RawMessage) (any, error)
+
+var waiters = map[string]waiter{
+	OpCheck:     (*Broker).check,
+	OpWaitReply: (*Broker).waitReply,
+}
+
 var handlers = map[string]handler{
 	OpRegister:   {false, (*Broker).register},
 	OpResume:     {false, (*Broker).resume},
 	OpSend:       {true, (*Broker).send},
 	OpBroadcast:  {true, (*Broker).broadcast},
-	OpCheck:      {true, (*Broker).check},
 	OpAck:        {true, (*Broker).ack},
 	OpFetch:      {true, (*Broker).fetch},
 	OpList:       {false, (*Broker).list},
@@ -36,13 +46,13 @@ var handlers = map[string]handler{
 	OpUnregister: {true, (*Broker).unregister},
 	OpStatus:     {false, (*Broker).status},
 	OpBackup:     {false, (*Broker).backup},
+	OpCancel:     {false, (*Broker).cancel},
 
 	OpChannelCreate: {true, (*Broker).channelCreate},
 	OpChannelList:   {true, (*Broker).channelList},
 	OpChannelJoin:   {true, (*Broker).channelJoin},
 	OpChannelLeave:  {true, (*Broker).channelLeave},
 	OpHistory:       {true, (*Broker).history},
-	OpWaitReply:     {true, (*Broker).waitReply},
 	OpShare:         {true, (*Broker).share},
 	OpGetShared:     {true, (*Broker).getShared},
 	OpListShared:    {true, (*Broker).listShared},
@@ -58,7 +68,8 @@ var handlers = map[string]handler{
 
 func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 	h, ok := handlers[f.Op]
-	if !ok {
+	wait := waiters[f.Op]
+	if !ok && wait == nil {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeUnknownOp, "unknown op %q: this broker speaks protocol version %d (see docs/PROTOCOL.md)", truncate(f.Op, 40), Version)
 	}
 	name := b.presence.nameOf(c)
@@ -69,11 +80,16 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 	if ok, retry := b.ops.Allow(key); !ok {
 		return nil, ipcmesh.RateLimited(fmt.Sprintf("rate limited: more than %.0f requests a second", b.cfg.Limits.OpsPerSecond), retry)
 	}
-	if h.needsName && name == "" {
+	if (h.needsName || wait != nil) && name == "" {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s needs a registered name, and this connection has none: register or resume first", f.Op)
 	}
 	if name != "" {
 		b.presence.markSeen(name, b.cfg.Now())
+	}
+	if wait != nil {
+		ctx, done := c.startWait(f.ID)
+		defer done()
+		return wait(b, ctx, c, name, f.Body)
 	}
 	return h.serve(b, c, name, f.Body)
 }

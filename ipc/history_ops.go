@@ -147,7 +147,7 @@ func checkTimes(since, until time.Time) error {
 // waitReply waits for new messages in a thread. It is event driven: every
 // message stored with a thread wakes that thread's waiters after its
 // commit.
-func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, error) {
+func (b *Broker) waitReply(ctx context.Context, c *conn, name string, body json.RawMessage) (any, error) {
 	var req WaitReplyRequest
 	if err := decode(OpWaitReply, body, &req); err != nil {
 		return nil, err
@@ -207,9 +207,11 @@ func (b *Broker) waitReply(c *conn, name string, body json.RawMessage) (any, err
 			release() // none of this page was the caller's to read: read on
 			continue
 		}
-		_, aborted := b.presence.waitFor(c.ctx, woke, left, b.quit)
+		_, aborted := b.presence.waitFor(ctx, woke, left, b.quit)
 		release()
-		if aborted {
+		if aborted && c.calledOff(ctx) {
+			deadline = time.Now()
+		} else if aborted {
 			return nil, errNoReply
 		}
 	}

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -250,7 +251,7 @@ func (b *Broker) push(m ipcmesh.Message) bool {
 // Nothing is marked read here: the reader acks once it has the messages.
 // The name the request came with is not used: the connection's name is read
 // anew on every round of the wait.
-func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
+func (b *Broker) check(ctx context.Context, c *conn, _ string, body json.RawMessage) (any, error) {
 	var req CheckRequest
 	if err := decode(OpCheck, body, &req); err != nil {
 		return nil, err
@@ -300,9 +301,11 @@ func (b *Broker) check(c *conn, _ string, body json.RawMessage) (any, error) {
 			}
 			return res, nil
 		}
-		_, aborted := b.presence.waitFor(c.ctx, mail, left, b.quit)
+		_, aborted := b.presence.waitFor(ctx, mail, left, b.quit)
 		release()
-		if aborted {
+		if aborted && c.calledOff(ctx) {
+			deadline = time.Now()
+		} else if aborted {
 			return nil, errNoReply
 		}
 	}

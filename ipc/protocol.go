@@ -37,6 +37,7 @@ const (
 	OpUnregister = "unregister" // end the session and free the name
 	OpStatus     = "status"     // who the broker is and how busy it is
 	OpBackup     = "backup"     // write a copy of the store into the broker's data folder
+	OpCancel     = "cancel"     // call off the wait of a check or wait_reply of this connection
 
 	// Collaboration: channels, conversations, threads, shared data, search
 	// and presence status (docs/COLLABORATION.md).

@@ -21,7 +21,9 @@ import (
 // added SearchRequest's Before. Revision 3 added the Part of
 // FetchRequest and GetSharedRequest: an older broker answers the whole
 // content, of which the client keeps the part (see olderAnswer).
-const Revision = 3
+// Revision 4 added the cancel op, which the client sends to a broker of
+// revision 4 or later alone (see Client.callOff).
+const Revision = 4
 
 // newerField names the first field set in the request in that a
 // broker of revision rev would ignore, and says what it would do instead;

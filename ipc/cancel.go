@@ -1,0 +1,100 @@
+package ipc
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+)
+
+// A request that waits for mail or a reply (check, wait_reply) may be
+// called off by its client with cancel (revision 4): before it, a wait
+// whose caller had given up (an MCP call cancelled, an HTTP client that
+// hung up) ran on at the broker until its wait_ms passed, up to 30 s a
+// piece. It held one of the connection's MaxWaiting slots, so that a face
+// whose clients gave up on that many waits in a row had its next one
+// refused, and status counted it among the checks waiting for mail.
+//
+// A wait called off ends as if its time had run out: it is answered with
+// what it finds then, most often nothing. Its client no longer listens,
+// and nothing a check answers is marked read, so nothing is lost.
+
+// CancelRequest calls off the wait of the request with frame id ID on
+// this connection.
+type CancelRequest struct {
+	ID uint64 `json:"id"`
+}
+
+// CancelResult says whether a wait was called off: false when the
+// request had already been answered, or is not one that waits.
+type CancelResult struct {
+	Cancelled bool `json:"cancelled"`
+}
+
+// waitCall is a request of the connection in its wait.
+type waitCall struct {
+	cancel context.CancelFunc
+}
+
+// startWait registers the wait of the request with frame id id, and
+// returns the context its wait ends with: the connection's, or cancel's
+// for this request. done unregisters it.
+func (c *conn) startWait(id uint64) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	w := &waitCall{cancel: cancel}
+	c.waitMu.Lock()
+	if c.waitCalls == nil {
+		c.waitCalls = make(map[uint64]*waitCall)
+	}
+	c.waitCalls[id] = w
+	c.waitMu.Unlock()
+	return ctx, func() {
+		c.waitMu.Lock()
+		if c.waitCalls[id] == w {
+			delete(c.waitCalls, id)
+		}
+		c.waitMu.Unlock()
+		cancel()
+	}
+}
+
+// calledOff reports whether a wait that ended on ctx was called off by
+// its client, rather than ended with the connection.
+func (c *conn) calledOff(ctx context.Context) bool {
+	return ctx.Err() != nil && c.ctx.Err() == nil
+}
+
+// cancel calls off a wait of this connection.
+func (b *Broker) cancel(c *conn, _ string, body json.RawMessage) (any, error) {
+	var req CancelRequest
+	if err := decode(OpCancel, body, &req); err != nil {
+		return nil, err
+	}
+	if req.ID == 0 {
+		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "cancel needs the id of the request whose wait it calls off")
+	}
+	c.waitMu.Lock()
+	w := c.waitCalls[req.ID]
+	c.waitMu.Unlock()
+	if w == nil {
+		return &CancelResult{}, nil
+	}
+	w.cancel()
+	return &CancelResult{Cancelled: true}, nil
+}
+
+// callOffTimeout bounds a cancel sent for a call whose caller has gone.
+const callOffTimeout = 5 * time.Second
+
+// callOff asks the broker to call off the wait of the request with frame
+// id id, whose caller has given up on it. A broker older than revision 4
+// does not know cancel: its wait runs out by itself.
+func (c *Client) callOff(id uint64) {
+	if c.broker.Revision < 4 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callOffTimeout)
+	defer cancel()
+	c.Call(ctx, OpCancel, CancelRequest{ID: id}, nil)
+}
