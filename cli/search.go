@@ -47,8 +47,20 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	msgs := r.Messages
-	if *asJSON {
+	if err := printFound(e, req.Query, r.Messages, *asJSON); err != nil {
+		return err
+	}
+	if r.More {
+		// On stderr, as the list is what a script reads from stdout, as
+		// text or as JSON.
+		fmt.Fprintf(e.Stderr, "older messages match too: add --before %d for the next page\n", r.Messages[len(r.Messages)-1].Seq)
+	}
+	return nil
+}
+
+// printFound prints the messages a search for query found.
+func printFound(e Env, query string, msgs []ipcmesh.Message, asJSON bool) error {
+	if asJSON {
 		if msgs == nil {
 			msgs = []ipcmesh.Message{}
 		}
@@ -56,19 +68,15 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	}
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
-		if req.Query == "" {
+		if query == "" {
 			fmt.Fprintln(w, "No message you may read matches these filters.")
 		} else {
-			fmt.Fprintf(w, "No message you may read matches %q.\n", req.Query)
+			fmt.Fprintf(w, "No message you may read matches %q.\n", query)
 		}
 		return w.err
 	}
 	for _, m := range msgs {
 		printMessage(w, m, true)
-	}
-	if r.More {
-		// On stderr, as the list is what a script reads from stdout.
-		fmt.Fprintf(e.Stderr, "older messages match too: add --before %d for the next page\n", msgs[len(msgs)-1].Seq)
 	}
 	return w.err
 }

@@ -6,6 +6,7 @@ package main
 // shared data, search and status. Waits are on what the processes print.
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -309,6 +310,11 @@ func TestSearchAndStatusCLI(t *testing.T) {
 	r = m.mustRun("search", "zebra", "--limit", "2", "--before", before, "--as", "alice")
 	if strings.Count(r.stdout, "zebra") != 1 || !strings.Contains(r.stdout, "migration") || r.stderr != "" {
 		t.Errorf("the next page printed %q, stderr %q; want the oldest match alone, and nothing more to read", r.stdout, r.stderr)
+	}
+	// A script that reads the JSON list is told so too, on stderr.
+	r = m.mustRun("search", "zebra", "--limit", "2", "--json", "--as", "alice")
+	if err := json.Unmarshal([]byte(r.stdout), &found); err != nil || len(found) != 2 || !strings.Contains(r.stderr, "add --before "+before) {
+		t.Errorf("a search of 2 of 3 matches as JSON printed %q (%v), stderr %q; want 2 and the --before %s for the rest", r.stdout, err, r.stderr, before)
 	}
 
 	wantIn(t, "set-status", m.mustRun("set-status", "reviewing", "auth.go", "--description", "backend", "--as", "alice").stdout, "status of alice: reviewing auth.go")
