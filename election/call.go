@@ -42,6 +42,19 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 			return err
 		}
 		err = p.callOn(ctx, c, due, op, in, out)
+		if op == ipc.OpRegister && unanswered(err) {
+			// The broker holds the register and may still carry it out,
+			// binding this connection to the name while the peer, told
+			// the call failed, goes on as the name it had: its sends
+			// would go out under the new name, its checks read that
+			// name's mail. A connection whose name is in doubt is not
+			// used again: closed, whatever the broker does with it ends
+			// with it, and the peer rejoins as after a lost connection,
+			// as the name it knows. The register called again resumes
+			// the session the broker made, if it made one, by the
+			// session id the data folder keeps for it.
+			c.Close()
+		}
 		if errors.Is(err, ipc.ErrConnLost) {
 			p.markLost(c)
 			sent = true
@@ -61,6 +74,13 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 		}
 		return err
 	}
+}
+
+// unanswered reports whether err ended a call whose request may have
+// reached the broker without its answer reaching the peer: the broker did
+// not answer in time, or the caller stopped waiting.
+func unanswered(err error) bool {
+	return errors.Is(err, ErrNotAnswering) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // ErrAnswerLost is what the errors of a peer's calls match (errors.Is)

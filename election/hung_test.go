@@ -3,6 +3,8 @@ package election
 import (
 	"context"
 	"errors"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,4 +75,105 @@ func TestCloseDuringAReconnectLeavesNoConnection(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the connection the peer made as it closed is still open 5 s after Close returned")
 	}
+}
+
+// A register that the broker carries out but answers too late (it was
+// stopped with Ctrl-Z just after, or is slow) leaves the peer as it was.
+// Before, the broker bound the peer's connection to the new name while
+// the peer, told the call failed, went on as the old one: its sends went
+// out under the new name and its checks read that name's mail, and an
+// assistant whose IPC_NAME was the register found its own name "in use by
+// another connected instance" for as long as it ran. The same register
+// called again takes the session the broker made.
+func TestRegisterAnsweredLateLeavesThePeerAsItWas(t *testing.T) {
+	m := newMesh(t)
+	carol := m.join("carol") // hosts the broker
+	var late answerGate
+	p := m.joinCuttable("alice", late.wrap, func(c *Config) { c.AnswerTimeout = 500 * time.Millisecond })
+	ctx := ctxT(t)
+
+	late.hold()
+	if _, err := p.Register(ctx, "bob"); !errors.Is(err, ErrNotAnswering) {
+		t.Fatalf("register while the broker's answers are held: %v; want ErrNotAnswering", err)
+	}
+	late.release()
+	p.reconnect()
+
+	if _, err := p.Send(ctx, "carol", "who sent this?"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := carol.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 || r.Messages[0].From != "alice" {
+		t.Errorf("carol got %+v; want one message from alice, the name the peer acts as", r.Messages)
+	}
+	if got := p.Name(); got != "alice" {
+		t.Errorf("the peer acts as %q after its register got no answer, want alice", got)
+	}
+
+	s, err := p.Register(ctx, "bob")
+	if err != nil {
+		t.Fatalf("the register called again: %v", err)
+	}
+	if s.Name != "bob" || !s.Resumed {
+		t.Errorf("the register called again gave %+v; want bob, resuming the session the unanswered one made", s)
+	}
+}
+
+// answerGate holds back what the broker writes on the connections it
+// wraps while it is held: the broker carries the requests out, and their
+// answers come once it is released.
+type answerGate struct {
+	mu   sync.Mutex
+	open chan struct{} // nil while nothing is held
+}
+
+func (g *answerGate) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = make(chan struct{})
+}
+
+func (g *answerGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open != nil {
+		close(g.open)
+		g.open = nil
+	}
+}
+
+func (g *answerGate) wrap(nc net.Conn) net.Conn {
+	return &gatedConn{Conn: nc, gate: g, closed: make(chan struct{})}
+}
+
+// gatedConn passes on what it reads only while its gate is not held; its
+// Close ends a Read waiting for the gate, as it ends any Read.
+type gatedConn struct {
+	net.Conn
+	gate   *answerGate
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *gatedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.gate.mu.Lock()
+	open := c.gate.open
+	c.gate.mu.Unlock()
+	if open != nil {
+		select {
+		case <-open:
+		case <-c.closed:
+			return 0, net.ErrClosed
+		}
+	}
+	return n, err
+}
+
+func (c *gatedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
