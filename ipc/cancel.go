@@ -32,31 +32,47 @@ type CancelResult struct {
 	Cancelled bool `json:"cancelled"`
 }
 
-// waitCall is a request of the connection in its wait.
+// waitCall is a request of the connection that may wait, from the moment
+// it is read (takeWait) until it is answered (release): a cancel read
+// after it finds it, even before a worker has begun to serve it.
 type waitCall struct {
+	f      *Frame
+	ctx    context.Context // its wait ends with it
 	cancel context.CancelFunc
 }
 
-// startWait registers the wait of the request with frame id id, and
-// returns the context its wait ends with: the connection's, or cancel's
-// for this request. done unregisters it.
-func (c *conn) startWait(id uint64) (ctx context.Context, done func()) {
+// startWait registers f, a request that may wait.
+func (c *conn) startWait(f *Frame) {
 	ctx, cancel := context.WithCancel(c.ctx)
-	w := &waitCall{cancel: cancel}
 	c.waitMu.Lock()
 	if c.waitCalls == nil {
 		c.waitCalls = make(map[uint64]*waitCall)
 	}
-	c.waitCalls[id] = w
+	c.waitCalls[f.ID] = &waitCall{f: f, ctx: ctx, cancel: cancel}
 	c.waitMu.Unlock()
-	return ctx, func() {
-		c.waitMu.Lock()
-		if c.waitCalls[id] == w {
-			delete(c.waitCalls, id)
-		}
-		c.waitMu.Unlock()
-		cancel()
+}
+
+// endWait unregisters f, answered.
+func (c *conn) endWait(f *Frame) {
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
+	// A client may reuse an id while a request of it waits: the entry is
+	// the latest request's.
+	if w := c.waitCalls[f.ID]; w != nil && w.f == f {
+		delete(c.waitCalls, f.ID)
+		w.cancel()
 	}
+}
+
+// waitContext is the context the wait of f ends with: its client's cancel
+// of it, or the end of the connection.
+func (c *conn) waitContext(f *Frame) context.Context {
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
+	if w := c.waitCalls[f.ID]; w != nil && w.f == f {
+		return w.ctx
+	}
+	return c.ctx
 }
 
 // calledOff reports whether a wait that ended on ctx was called off by

@@ -76,3 +76,44 @@ func TestCancelCallsOffAWait(t *testing.T) {
 		t.Errorf("cancel without an id: %v %s; want bad_request", f.Error, f.Body)
 	}
 }
+
+// TestCancelRightBehindItsWait: a cancel that follows its check at once,
+// read by the broker before any worker has begun to serve the check,
+// calls it off all the same.
+func TestCancelRightBehindItsWait(t *testing.T) {
+	m := startMesh(t, nil)
+	r := m.rawAuthed(t)
+	if f := r.call(ipc.OpRegister, ipc.RegisterRequest{Name: "bob"}); f.Error != nil {
+		t.Fatalf("register: %v", f.Error)
+	}
+	check, _ := json.Marshal(ipc.CheckRequest{WaitMS: ipc.MaxWait.Milliseconds()})
+	for i := range 50 {
+		checkID, cancelID := uint64(1000+2*i), uint64(1001+2*i)
+		cancel, _ := json.Marshal(ipc.CancelRequest{ID: checkID})
+		var both []byte
+		for _, f := range []*ipc.Frame{{ID: checkID, Op: ipc.OpCheck, Body: check}, {ID: cancelID, Op: ipc.OpCancel, Body: cancel}} {
+			b, err := ipc.AppendFrame(nil, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			both = append(both, b...)
+		}
+		if _, err := r.nc.Write(both); err != nil {
+			t.Fatal(err)
+		}
+		var cancelled ipc.CancelResult
+		for seen := 0; seen < 2; {
+			f, err := r.read()
+			if err != nil {
+				t.Fatalf("check %d and the cancel right behind it: %v (the check was not called off)", i, err)
+			}
+			if f.Event != "" {
+				continue
+			}
+			seen++
+			if f.ID == cancelID && (f.Error != nil || json.Unmarshal(f.Body, &cancelled) != nil || !cancelled.Cancelled) {
+				t.Fatalf("cancel right behind check %d: %v %s; want cancelled", i, f.Error, f.Body)
+			}
+		}
+	}
+}

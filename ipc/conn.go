@@ -173,6 +173,7 @@ func (c *conn) release(f *Frame, inFlight bool) {
 		<-c.sem
 	}
 	if mayWait(f.Op) {
+		c.endWait(f)
 		<-c.waits
 	}
 }
@@ -185,6 +186,7 @@ func (c *conn) release(f *Frame, inFlight bool) {
 func (c *conn) takeWait(f *Frame) bool {
 	select {
 	case c.waits <- struct{}{}:
+		c.startWait(f)
 		return true
 	default:
 	}

@@ -87,9 +87,7 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 		b.presence.markSeen(name, b.cfg.Now())
 	}
 	if wait != nil {
-		ctx, done := c.startWait(f.ID)
-		defer done()
-		return wait(b, ctx, c, name, f.Body)
+		return wait(b, c.waitContext(f), c, name, f.Body)
 	}
 	return h.serve(b, c, name, f.Body)
 }
