@@ -10,11 +10,12 @@ import (
 
 // A request that waits for mail or a reply (check, wait_reply) may be
 // called off by its client with cancel (revision 4): before it, a wait
-// whose caller had given up (an MCP call cancelled, an HTTP client that
-// hung up) ran on at the broker until its wait_ms passed, up to 30 s a
-// piece. It held one of the connection's MaxWaiting slots, so that a face
-// whose clients gave up on that many waits in a row had its next one
-// refused, and status counted it among the checks waiting for mail.
+// whose caller had given up (an MCP call cancelled, a command interrupted,
+// an HTTP client that hung up on a reply wait) ran on at the broker until
+// its wait_ms passed, up to 30 s a piece. It held one of the connection's
+// MaxWaiting slots, so that a connection whose callers gave up on that
+// many waits in a row had its next one refused, and status counted it
+// among the checks waiting for mail.
 //
 // A wait called off ends as if its time had run out: it is answered with
 // what it finds then, most often nothing. Its client no longer listens,
