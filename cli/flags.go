@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // flags returns a FlagSet for a command that reports errors as usage errors
@@ -58,8 +60,11 @@ func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, e
 // splitFlags reads args as fs will parse them and returns those before the
 // "--" that ends the flags and those after it. The value of a flag that
 // takes one is skipped, so "--description --" is a description. A word
-// that begins with '-' and names no flag of fs is an error that says how to
-// pass it as text.
+// that begins with '-' and names no flag of fs is an error that names the
+// flag likely meant and, for a command that takes text, says how to pass
+// the word as text. A flag that takes a value but ends the line is an
+// error that says what value it takes: the flag package's own words for
+// it name the flag with one dash and the value not at all.
 func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -75,13 +80,45 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 		case f == nil && (name == "h" || name == "help"):
 			// flag.ErrHelp, from Parse
 		case f == nil:
-			return nil, nil, usagef("%s is not a flag of %s (ipcmesh %s --help lists them); to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s",
-				a, fs.Name(), fs.Name(), fs.Name(), a)
+			return nil, nil, unknownFlag(fs, a, name)
+		case !hasValue && !isBoolFlag(f) && i+1 == len(args):
+			value, usage := flag.UnquoteUsage(f)
+			return nil, nil, usagef("--%s needs a value: --%s %s, %s", f.Name, f.Name, value, usage)
 		case !hasValue && !isBoolFlag(f):
 			i++ // the flag's value, whatever it looks like
 		}
 	}
 	return args, nil, nil
+}
+
+// unknownFlag words the word a, which looks like the flag name but is none
+// of fs's: with the flag most likely meant ("--limt" for --limit), and,
+// where the command's words are text someone writes, with the "--" that
+// sends the word as it is. For a command that takes no text, that way out
+// would only mislead.
+func unknownFlag(fs *flag.FlagSet, a, name string) error {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	msg := fmt.Sprintf("%s is not a flag of %s", a, fs.Name())
+	if near := ipcmesh.Closest(name, names); near != "" {
+		msg += fmt.Sprintf(": did you mean --%s?", near)
+	}
+	msg += fmt.Sprintf(" (ipcmesh %s --help lists them)", fs.Name())
+	if takesText(fs.Name()) {
+		msg += fmt.Sprintf("; to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s", fs.Name(), a)
+	}
+	return usagef("%s", msg)
+}
+
+// takesText reports whether the command cmd takes words that are text
+// someone writes (a message, a status line, words to find), any of which
+// may begin with '-'.
+func takesText(cmd string) bool {
+	switch cmd {
+	case "send", "broadcast", "set-status", "search", "channels":
+		return true
+	}
+	return false
 }
 
 // isSet reports whether the flag name was given, its default value too:

@@ -188,3 +188,51 @@ func TestEmptyNameFlagRefused(t *testing.T) {
 		t.Errorf("builder got %+v, want nothing sent", got)
 	}
 }
+
+// A mistyped flag is answered with the flag likely meant, and only a
+// command whose words are text someone writes offers "--" to send it as
+// text: check, list or status take no text, so that way out would only
+// mislead.
+func TestUnknownFlagNamesTheOneMeant(t *testing.T) {
+	m := newMesh(t)
+	for _, tc := range []struct {
+		args     []string
+		want     string
+		textHint bool
+	}{
+		{[]string{"check", "--limt", "5"}, "--limt is not a flag of check: did you mean --limit?", false},
+		{[]string{"list", "--jsn"}, "--jsn is not a flag of list: did you mean --json?", false},
+		{[]string{"status", "--verbose"}, "--verbose is not a flag of status (ipcmesh status --help lists them)", false},
+		{[]string{"send", "reviewer", "hi", "--tipe", "request"}, "--tipe is not a flag of send: did you mean --type?", true},
+		{[]string{"set-status", "busy", "--descr", "x"}, "--descr is not a flag of set-status: did you mean --description?", true},
+	} {
+		r := m.run(tc.args...)
+		label := "ipcmesh " + strings.Join(tc.args, " ")
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: want exit 2 saying %q, got %s", label, tc.want, r)
+		}
+		if hint := strings.Contains(r.stderr, "to pass it as text"); hint != tc.textHint {
+			t.Errorf("%s: offers to pass the flag as text: %v, want %v: %s", label, hint, tc.textHint, r)
+		}
+	}
+}
+
+// A flag that takes a value but ends the command line names itself with
+// the dashes it is typed with and says what value it takes, not the flag
+// package's "flag needs an argument: -wait".
+func TestFlagWithoutValueSaysWhatItTakes(t *testing.T) {
+	m := newMesh(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--wait"}, "--wait needs a value: --wait DURATION"},
+		{[]string{"history", "--with"}, "--with needs a value: --with NAME"},
+		{[]string{"send", "reviewer", "hi", "--type"}, "--type needs a value: --type TYPE, the message TYPE: message, request"},
+	} {
+		r := m.run(tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "needs an argument") {
+			t.Errorf("ipcmesh %s: want exit 2 saying %q, got %s", strings.Join(tc.args, " "), tc.want, r)
+		}
+	}
+}
