@@ -19,7 +19,7 @@ import (
 // rooms that send '#name' posts to.
 func runChannels(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("channels")
-	description := c.String("description", "", "create: what the channel is for")
+	description := c.String("description", "", "create: `D`, what the channel is for")
 	private := c.Bool("private", false, "create: only members read and post")
 	members := c.String("members", "", "create, join: the members to add, as `a,b,c`")
 	asJSON := c.Bool("json", false, "print the result as JSON")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,26 @@ func TestMistypedCommandIsAnsweredWithTheClosest(t *testing.T) {
 		}
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("ipcmesh %s: stderr %q, want %q", typed, errb.String(), want)
+		}
+	}
+}
+
+// goTypeName is a flag's placeholder the flag package makes of its Go
+// type when the usage names none ("--label string"): a word for a
+// programmer, and not the one the usage line shows.
+var goTypeName = regexp.MustCompile(`(?m)^  --[a-z-]+ (string|int|uint|float|value)\b`)
+
+// Every flag in every command's help names what it takes in the words of
+// the usage line (--description D, --remote URL), never its Go type.
+func TestHelpFlagsNameWhatTheyTake(t *testing.T) {
+	for _, c := range commands() {
+		var out, errb lockedBuffer
+		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+		if code := Main(e, []string{c.name, "--help"}); code != 0 {
+			t.Fatalf("ipcmesh %s --help: exit %d: %s", c.name, code, errb.String())
+		}
+		for _, m := range goTypeName.FindAllString(out.String(), -1) {
+			t.Errorf("ipcmesh %s --help lists %q: name the value as the usage line does", c.name, strings.TrimSpace(m))
 		}
 	}
 }

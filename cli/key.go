@@ -23,7 +23,7 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		sub, rest = args[0], args[1:]
 	}
 	c := onMesh(strings.TrimSpace("key " + sub))
-	label := c.String("label", "", "create: a note on who the key is for")
+	label := c.String("label", "", "create: `L`, a note on who the key is for")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	p, pos, err := c.open(ctx, e, rest, func(pos []string) error {
 		want := map[string]int{"create": 1, "list": 0, "revoke": 1}

@@ -27,9 +27,9 @@ import (
 // the key in IPC_KEY or --key-file is bound to.
 func runMCP(ctx context.Context, e Env, args []string) error {
 	fs := flags("mcp")
-	remote := fs.String("remote", "", "the HTTP face of a mesh on another machine: https://HOST:PORT")
-	keyFile := fs.String("key-file", "", "a file holding the key for --remote (else IPC_KEY)")
-	caFile := fs.String("ca", "", "a PEM CA certificate to trust for --remote (else IPC_CA_FILE)")
+	remote := fs.String("remote", "", "the HTTP face of a mesh on another machine: `URL` as https://HOST:PORT")
+	keyFile := fs.String("key-file", "", "a `FILE` holding the key for --remote (else IPC_KEY)")
+	caFile := fs.String("ca", "", "a PEM CA certificate in `FILE` to trust for --remote (else IPC_CA_FILE)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

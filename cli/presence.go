@@ -14,7 +14,7 @@ import (
 // often than its status: a status set without --description keeps it.
 func runSetStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("set-status")
-	description := c.String("description", "", `what this instance is for (project, role); left out, the one set before stays; "" clears it`)
+	description := c.String("description", "", "`D`, what this instance is for (project, role); left out, the one set before stays; \"\" clears it")
 	p, pos, err := c.open(ctx, e, args, argCount(1, -1, `set-status needs a status line ("" clears it)`))
 	if err != nil {
 		return err

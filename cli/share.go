@@ -19,7 +19,7 @@ import (
 
 func runShare(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("share")
-	description := c.String("description", "", "what the content is")
+	description := c.String("description", "", "`D`, what the content is")
 	asJSON := c.Bool("json", false, "print the result as JSON")
 	var content []byte
 	p, pos, err := c.open(ctx, e, args, func(pos []string) (err error) {
