@@ -121,7 +121,7 @@ func (b *Broker) channelTaken(norm string, chans []ipcmesh.Channel) error {
 	free := ipcmesh.FreeVariants(norm, func(n string) bool { return taken[n] }, 3)
 	msg := fmt.Sprintf("a channel #%s exists already: join it (channel_join) if it is public, or pick another name", norm)
 	if len(free) > 0 {
-		msg += fmt.Sprintf("; free names: %v", free)
+		msg += "; free names: " + strings.Join(free, ", ")
 	}
 	return &ipcmesh.Error{Code: ipcmesh.CodeNameTaken, Message: msg, Suggestions: free}
 }

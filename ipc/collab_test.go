@@ -124,7 +124,7 @@ func testChannelCreateNormalisesAndWarns(t *testing.T, kind storeKind) {
 	wantMention(t, near.Warning, "#auth-dev", "did you mean")
 
 	e := bob.refused(t, ipcmesh.CodeNameTaken, ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "AUTH dev"})
-	wantMention(t, e.Message, "#auth-dev", "exists")
+	wantMention(t, e.Message, "#auth-dev", "exists", "free names: auth-dev-2, auth-dev-3")
 	if len(e.Suggestions) == 0 {
 		t.Errorf("name_taken for a channel suggests no free name")
 	}

@@ -93,7 +93,7 @@ func testRegisterNameTakenOnline(t *testing.T, kind storeKind) {
 	p := m.dial(t)
 	err := p.call(ipc.OpRegister, ipc.RegisterRequest{Name: "builder"}, nil)
 	e := wantCode(t, err, ipcmesh.CodeNameTaken)
-	wantMention(t, e.Message, "builder", "connected", "free names")
+	wantMention(t, e.Message, "builder", "connected", "free names: "+strings.Join(e.Suggestions, ", "))
 	if len(e.Suggestions) == 0 || slices.Contains(e.Suggestions, "builder-2") || slices.Contains(e.Suggestions, "builder") {
 		t.Fatalf("suggestions = %v, want free names only", e.Suggestions)
 	}

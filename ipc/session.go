@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -352,7 +353,7 @@ func (b *Broker) nameTaken(name, why string) error {
 	free := ipcmesh.FreeVariants(name, taken, 3)
 	msg := fmt.Sprintf("name %q %s", name, why)
 	if len(free) > 0 {
-		msg += fmt.Sprintf("; free names: %v", free)
+		msg += "; free names: " + strings.Join(free, ", ")
 	}
 	return &ipcmesh.Error{Code: ipcmesh.CodeNameTaken, Message: msg, Suggestions: free}
 }

@@ -448,7 +448,7 @@ func TestErrorsAreErrorResults(t *testing.T) {
 	a.fails("register", map[string]any{}) // schema: name is required
 
 	a.register("alice")
-	mcptest.Contains(t, "name taken", b.fails("register", map[string]any{"name": "alice"}), "alice", "in use", "alice-2")
+	mcptest.Contains(t, "name taken", b.fails("register", map[string]any{"name": "alice"}), "alice", "in use", "free names: alice-2, alice-3")
 	b.register("bob")
 	mcptest.Contains(t, "unknown name", b.send("alise", "hi"), "Queued for alise", "Did you mean alice")
 	mcptest.Contains(t, "invalid recipient", b.fails("send", map[string]any{"to": "a b", "content": "hi"}), "a b")

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 
@@ -122,7 +123,7 @@ func inUse(ctx context.Context, p *election.Peer, name string) error {
 	free := ipcmesh.FreeVariants(name, func(n string) bool { return taken[n] }, 3)
 	e := ipcmesh.Errorf(ipcmesh.CodeNameTaken, "name %q is in use by another connected instance", name)
 	if len(free) > 0 {
-		e.Message += fmt.Sprintf("; free names: %v", free)
+		e.Message += "; free names: " + strings.Join(free, ", ")
 		e.Suggestions = free
 	}
 	return e
