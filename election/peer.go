@@ -219,6 +219,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			return c, err
 		}
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
+			bound := ln.Addr().String()
 			if err := p.host(ctx, ln); err != nil {
 				if errors.Is(err, errExitedUnreported) {
 					// Killed or crashed before it served: its port is
@@ -238,6 +239,9 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 					if time.Since(start) < 3*time.Second {
 						lastErr = err // the last broker may still be closing its store
 						continue
+					}
+					if served := servedOnOtherHost(p.cfg, bound); served != nil {
+						return nil, served
 					}
 				}
 				return nil, err
@@ -364,6 +368,30 @@ func servedElsewhere(cfg Config) error {
 		"another ipcmesh broker is using the data folder %s: pid %d, serving %s rather than %s, and one data folder has one broker; "+
 			"give every peer of this folder the same port (IPC_PORT=%s), or stop that broker first (IPC_PORT=%s ipcmesh stop)",
 		cfg.DataDir, rec.PID, rec.Addr, cfg.Addr, port, port)}
+}
+
+// servedOnOtherHost words a data folder whose store stays locked by a live
+// broker of the folder on this peer's port but another address than
+// bound, the one this peer could bind there: the peers of one folder
+// disagree on IPC_HOST (the machine's own network address for one, the
+// loopback for the other), and each reaches a port the other does not
+// listen on. It is asked once the lock has been waited for, as a broker
+// that let go of the port may still be closing its store. It returns nil
+// if the folder's record names no such broker; the error it returns wraps
+// store.ErrLocked.
+func servedOnOtherHost(cfg Config, bound string) error {
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	// The record holds the address of the broker's listener, as bound
+	// holds this peer's: both are IP and port, however IPC_HOST spelled
+	// them.
+	if !alive || rec.Opening || !samePort(rec.Addr, cfg.Addr) || rec.Addr == bound {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(rec.Addr)
+	return &reportedError{kind: store.ErrLocked, msg: fmt.Sprintf(
+		"another ipcmesh broker is using the data folder %s: pid %d, serving %s rather than %s, and one data folder has one broker; "+
+			"give every peer of this folder the same host (IPC_HOST=%s), or stop that broker first (IPC_HOST=%s ipcmesh stop)",
+		cfg.DataDir, rec.PID, rec.Addr, bound, host, host)}
 }
 
 // otherSecret words a broker that could not prove it knows the secret.
