@@ -217,8 +217,9 @@ func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
 	// The system words a missing file its own way ("no such file", "the
 	// system cannot find the file"): the error names the file and is one.
 	missing := filepath.Join(dir, "missing.db")
-	if _, err := Restore(data, missing, time.Second); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing) {
-		t.Errorf("Restore(missing.db) = %v, want a file-not-found error naming %s", err, missing)
+	// It names the file once, and what to give instead.
+	if _, err := Restore(data, missing, time.Second); !errors.Is(err, fs.ErrNotExist) || strings.Count(err.Error(), missing) != 1 || !strings.Contains(err.Error(), "give the file ipcmesh backup wrote") {
+		t.Errorf("Restore(missing.db) = %v, want a file-not-found error naming %s once and what to give instead", err, missing)
 	}
 	for _, tc := range []struct{ from, want string }{
 		{zero, "the file is empty"},

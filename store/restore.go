@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -149,6 +150,13 @@ func openRestorable(dir, from string) (*bolt.DB, error) {
 func openBackup(path string) (*bolt.DB, error) {
 	fi, err := os.Stat(path)
 	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The system's words for it name the file a second time.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("restore %s: %w: give the file ipcmesh backup wrote", path, err)
 	case err != nil:
 		return nil, fmt.Errorf("restore %s: %w", path, err)
 	case fi.IsDir():
