@@ -230,7 +230,7 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 		}
 		b.WriteString(strings.Join(parts, "; "))
 	default:
-		b.WriteString(sdkPaths.Replace(detail))
+		b.WriteString(choiceDetail(sdkPaths.Replace(detail), s))
 	}
 	if len(names) == 0 {
 		b.WriteString(". It takes no arguments: call it with {}.")
@@ -255,6 +255,31 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 		b.WriteString(",")
 	}
 	return strings.TrimSuffix(b.String(), ",") + "."
+}
+
+// sdkEnum finds a value outside an argument's choices in the SDK's
+// detail, its paths shortened: "type: enum: req does not equal any of:
+// [message request ...]".
+var sdkEnum = regexp.MustCompile(`^(\w+): enum: (.*) does not equal any of: \[.*\]$`)
+
+// choiceDetail words a value outside an argument's choices as a model can
+// act on: the value quoted, the choices listed as words rather than as a
+// Go slice, and the one likely meant ("req" for request). Any other
+// detail is returned as it is.
+func choiceDetail(detail string, s toolSchema) string {
+	m := sdkEnum.FindStringSubmatch(detail)
+	if m == nil || len(s.Properties[m[1]].Enum) == 0 {
+		return detail
+	}
+	choices := make([]string, len(s.Properties[m[1]].Enum))
+	for i, v := range s.Properties[m[1]].Enum {
+		choices[i] = fmt.Sprint(v)
+	}
+	out := fmt.Sprintf("%s: %q is not one of %s", m[1], m[2], strings.Join(choices, ", "))
+	if near := ipcmesh.Closest(m[2], choices); near != "" {
+		out += fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return out
 }
 
 // notObject names the kind of JSON value args is when it is not an object

@@ -24,10 +24,14 @@ func TestWrongArgumentsNameTheRealOnes(t *testing.T) {
 		{"check", map[string]any{"wait_seconds": 1e30}, []string{"cannot run check with these arguments: wait_seconds: the number is out of range", "wait_seconds (integer)"}},
 		{"history", map[string]any{"with": "bob", "limit": 1e30}, []string{"limit: the number is out of range", "Its arguments:"}},
 		{"history", map[string]any{"with": "bob", "before": -1}, []string{"before: must be 0 or more, got -1", "Its arguments:"}},
+		// A value outside the choices is quoted, with the choices as
+		// words and the one likely meant.
+		{"send", map[string]any{"to": "bob", "content": "hi", "type": "req"}, []string{`type: "req" is not one of message, request, response, status, handoff, done (did you mean "request"?)`}},
+		{"channels", map[string]any{"action": "delete"}, []string{`action: "delete" is not one of create, list, find, join, leave`}},
 	} {
 		got := c.Fails(tc.tool, tc.args)
 		mcptest.Contains(t, tc.tool, got, tc.want...)
-		mcptest.NotContains(t, tc.tool, got, "additional properties", "Go struct field", "-1/1", "0.000000")
+		mcptest.NotContains(t, tc.tool, got, "additional properties", "Go struct field", "-1/1", "0.000000", "does not equal", "[")
 	}
 }
 
