@@ -1,6 +1,10 @@
 package ipcmesh
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Message is one message as its recipient sees it. Every message has exactly
 // one recipient: a broadcast is stored as one message per recipient, so read
@@ -105,5 +109,9 @@ func ValidateType(t string) error {
 			return nil
 		}
 	}
-	return Errorf(CodeBadRequest, "message type %q is not one of %v", truncate(t, 40), Types())
+	e := Errorf(CodeBadRequest, "message type %q is not one of %s", truncate(t, 40), strings.Join(Types(), ", "))
+	if near := Closest(t, Types()); near != "" {
+		e.Message += fmt.Sprintf(": did you mean %s?", near)
+	}
+	return e
 }

@@ -53,6 +53,12 @@ func TestValidateTypeAndKey(t *testing.T) {
 	if ValidateType("urgent") == nil {
 		t.Error("ValidateType(urgent) passed")
 	}
+	// The types are listed as words, not as a Go slice, with the one
+	// likely meant.
+	want := `message type "req" is not one of message, request, response, status, handoff, done: did you mean request?`
+	if err := ValidateType("req"); err == nil || err.Error() != want {
+		t.Errorf("ValidateType(req) = %v, want %s", err, want)
+	}
 	for _, ok := range []string{"q1-report", "plan:v2", "a.b"} {
 		if err := ValidateSharedKey(ok); err != nil {
 			t.Errorf("ValidateSharedKey(%q): %v", ok, err)
