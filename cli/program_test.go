@@ -19,7 +19,7 @@ func TestStandaloneProgramsNameThemselves(t *testing.T) {
 		stderr       []string
 	}{
 		{"ipc_send", "send", nil, 2, nil, []string{
-			"ipc_send: send needs a recipient and a message\n",
+			"ipc_send: send needs a recipient and a message (a '#channel' must be quoted: the shell drops an unquoted # and the rest of the line)\n",
 			"usage: ipc_send [--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines] (ipc_send --help says more)\n",
 		}},
 		{"ipc_send", "send", []string{"bob", "hi", "--bogus"}, 2, nil, []string{

@@ -59,8 +59,34 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, r)
 	}
-	fmt.Fprintf(e.Stdout, "as %s: %s\n", p.Name(), describeSend(r))
+	out := describeSend(r)
+	if r.Fate() == ipc.Queued {
+		out += channelMeant(ctx, p, r.Message.To)
+	}
+	fmt.Fprintf(e.Stdout, "as %s: %s\n", p.Name(), out)
 	return nil
+}
+
+// channelMeant is what the answer to a send queued for name adds when a
+// channel goes by that name: the '#' was most likely left out, and the
+// message now waits for an instance that may never come. It is ""
+// otherwise, and when the channels cannot be listed: the hint is a
+// courtesy.
+func channelMeant(ctx context.Context, p *election.Peer, name string) string {
+	norm, err := ipcmesh.NormalizeChannel(name)
+	if err != nil {
+		return ""
+	}
+	list, err := p.Channels(ctx, norm)
+	if err != nil {
+		return ""
+	}
+	for _, ch := range list {
+		if ch.Name == norm {
+			return fmt.Sprintf("; #%s is a channel: to post there, send to '#%s', quoted (this message waits for an instance named %s)", norm, norm, name)
+		}
+	}
+	return ""
 }
 
 // completeSend checks the positionals of send (TO MESSAGE... or TO -) and
@@ -69,7 +95,12 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 // bytes of it), which it reads when fromStdin. With lines the content is
 // left to sendLines, which reads stdin a line at a time.
 func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bool, limit int) error {
-	if len(pos) < 2 {
+	switch len(pos) {
+	case 0:
+		// An unquoted '#channel' starts a comment in the shell, which
+		// drops it and every word after it before the command runs.
+		return usagef("send needs a recipient and a message (a '#channel' must be quoted: the shell drops an unquoted # and the rest of the line)")
+	case 1:
 		return usagef("send needs a recipient and a message")
 	}
 	if err := ipcmesh.ValidateType(req.Type); err != nil {

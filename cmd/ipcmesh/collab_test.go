@@ -104,6 +104,18 @@ func TestChannelsCLI(t *testing.T) {
 	}
 
 	wantIn(t, "unknown channel", m.mustFail("send", "--as", "alice", "#auth-dve", "hi"), "auth-dve")
+	// A channel's name without its '#' is a name never registered, and
+	// the message is queued for it, as any such send is; the answer says
+	// how to post to the channel. A '#channel' left unquoted is a comment
+	// to the shell, which drops it and the rest of the line: a send of
+	// nothing at all says so.
+	wantIn(t, "send to auth-dev", m.mustRun("send", "--as", "alice", "auth-dev", "the", "fix", "is", "in").stdout,
+		"queued for auth-dev", "#auth-dev is a channel: to post there, send to '#auth-dev', quoted")
+	wantNotIn(t, "send to dave", m.mustRun("send", "--as", "alice", "dave", "hi").stdout, "is a channel")
+	r = m.run("send", "--as", "alice")
+	if r.code != 2 || !strings.Contains(r.stderr, "a '#channel' must be quoted") {
+		t.Errorf("send with no recipient: want exit 2 saying a channel must be quoted, got %s", r)
+	}
 	m.usageFails("channels", "explode")
 	m.usageFails("channels", "create")
 	m.usageFails("send", "--type", "question", "--as", "alice", "bob", "hi")
