@@ -54,7 +54,11 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		err = printJSON(e.Stdout, r)
 	} else {
-		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from)
+		var unknown string
+		if len(r.Messages) == 0 && *from != "" {
+			unknown = noSuchInstance(ctx, p, *from)
+		}
+		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from, unknown)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -66,12 +70,12 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 // printMessages prints the mail of check, headed by the name it is for:
 // with several names in one data folder, which one a command acts as is
 // never left to guess. from is the sender the check was narrowed to, if
-// any.
-func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from string) error {
+// any, and unknown what noSuchInstance says of it.
+func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from, unknown string) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
 		if from != "" {
-			fmt.Fprintf(w, "No new messages from %s for %s.\n", from, name)
+			fmt.Fprintf(w, "No new messages from %s for %s.%s\n", from, name, unknown)
 		} else {
 			fmt.Fprintf(w, "No new messages for %s.\n", name)
 		}

@@ -92,7 +92,11 @@ func runHistory(ctx context.Context, e Env, args []string) (err error) {
 		*with = r.With // and the next page's hint asks for it by that name
 	}
 	if len(r.Messages) == 0 {
-		fmt.Fprintln(w, "No messages.")
+		var unknown string
+		if *with != "" {
+			unknown = noSuchInstance(ctx, p, *with)
+		}
+		fmt.Fprintf(w, "No messages.%s\n", unknown)
 		return w.err
 	}
 	for _, m := range r.Messages {

@@ -47,7 +47,11 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := printFound(e, req.Query, r.Messages, *asJSON); err != nil {
+	var unknown string
+	if len(r.Messages) == 0 && req.From != "" && !*asJSON {
+		unknown = noSuchInstance(ctx, p, req.From)
+	}
+	if err := printFound(e, req.Query, r.Messages, *asJSON, unknown); err != nil {
 		return err
 	}
 	if r.More {
@@ -58,8 +62,9 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	return nil
 }
 
-// printFound prints the messages a search for query found.
-func printFound(e Env, query string, msgs []ipcmesh.Message, asJSON bool) error {
+// printFound prints the messages a search for query found; when none,
+// with unknown after, which says the --from name is none.
+func printFound(e Env, query string, msgs []ipcmesh.Message, asJSON bool, unknown string) error {
 	if asJSON {
 		if msgs == nil {
 			msgs = []ipcmesh.Message{}
@@ -69,9 +74,9 @@ func printFound(e Env, query string, msgs []ipcmesh.Message, asJSON bool) error 
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
 		if query == "" {
-			fmt.Fprintln(w, "No message you may read matches these filters.")
+			fmt.Fprintf(w, "No message you may read matches these filters.%s\n", unknown)
 		} else {
-			fmt.Fprintf(w, "No message you may read matches %q.\n", query)
+			fmt.Fprintf(w, "No message you may read matches %q.%s\n", query, unknown)
 		}
 		return w.err
 	}

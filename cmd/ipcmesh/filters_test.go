@@ -60,3 +60,28 @@ func TestSenderAndTimeFiltersCLI(t *testing.T) {
 	r := m.run("history", "--with", "alice", "--since", "1h", "--until", "2h", "--as", "me")
 	wantIn(t, "a window backwards", r.stderr, "swap them")
 }
+
+// A filter on a name no instance is registered as finds nothing, and says
+// so, with the name likely meant: a mistyped name would otherwise read as
+// a quiet inbox or an empty conversation, as the MCP tools already say.
+func TestUnknownNameFilterSaysSoCLI(t *testing.T) {
+	t.Parallel()
+	m := collabMesh(t, "alice", "reviewer")
+	hint := "No instance is registered as reviewr now: did you mean reviewer?"
+	for _, args := range [][]string{
+		{"check", "--as", "alice", "--from", "reviewr"},
+		{"history", "--as", "alice", "--with", "reviewr"},
+		{"search", "--as", "alice", "--from", "reviewr"},
+		{"search", "fix", "--as", "alice", "--from", "reviewr"},
+	} {
+		wantIn(t, strings.Join(args, " "), m.mustRun(args...).stdout, hint)
+	}
+	// A registered name is no mistake, whatever it finds.
+	for _, args := range [][]string{
+		{"check", "--as", "alice", "--from", "reviewer"},
+		{"history", "--as", "alice", "--with", "reviewer"},
+		{"search", "--as", "alice", "--from", "reviewer"},
+	} {
+		wantNotIn(t, strings.Join(args, " "), m.mustRun(args...).stdout, "No instance is registered")
+	}
+}
