@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -257,7 +258,7 @@ const (
 	// A message must fit in a frame, which is at most maxSize.
 	takesMessageSize = "a whole number of bytes from 1 to 1073676288 (1 GiB less the 64 KiB a frame needs beside a message)"
 	takesRate        = "a number of requests per second above 0"
-	takesDuration    = "a duration such as 24h or 90m"
+	takesDuration    = "a duration such as 24h, 90m or 30d"
 	// A session is renewed four times in its life: one of a nanosecond
 	// would be renewed every 0 ns, which no ticker takes.
 	takesLifetime = "a duration of 1s or more, such as 24h"
@@ -287,9 +288,9 @@ func numericSettings(cfg *Config) []setting {
 		{"IPC_RATE_BURST", above0(&cfg.Limits.OpsBurst, strconv.Atoi), takesCount},
 		{"IPC_RATE_LIMIT", above0(&cfg.Limits.OpsPerSecond, parseFloat), takesRate},
 		{"IPC_REGISTER_RATE", above0(&cfg.Limits.RegisterPerSecond, parseFloat), takesRate},
-		{"IPC_SESSION_TTL", between(&cfg.SessionTTL, time.ParseDuration, time.Second, math.MaxInt64), takesLifetime},
-		{"IPC_HISTORY_RETENTION", above0(&cfg.Store.HistoryRetention, time.ParseDuration), takesDuration},
-		{"IPC_BROKER_IDLE", above0(&cfg.BrokerIdle, time.ParseDuration), takesDuration},
+		{"IPC_SESSION_TTL", between(&cfg.SessionTTL, human.ParseDuration, time.Second, math.MaxInt64), takesLifetime},
+		{"IPC_HISTORY_RETENTION", above0(&cfg.Store.HistoryRetention, human.ParseDuration), takesDuration},
+		{"IPC_BROKER_IDLE", above0(&cfg.BrokerIdle, human.ParseDuration), takesDuration},
 	}
 }
 
@@ -350,7 +351,7 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 		c.Replicas = n
 	}
 	if s := getenv("IPC_NATS_LEASE"); s != "" {
-		d, err := time.ParseDuration(s)
+		d, err := human.ParseDuration(s)
 		if err != nil || d < time.Second {
 			return fmt.Errorf("IPC_NATS_LEASE=%q: want a duration of 1s or more, such as 15s (how long a host that died keeps its names)", s)
 		}

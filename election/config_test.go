@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
 )
@@ -42,6 +43,7 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 		{"IPC_SESSION_TTL", "1ns", "1s or more"},
 		{"IPC_HISTORY_RETENTION", "banana", "duration"},
 		{"IPC_BROKER_IDLE", "0", "duration"},
+		{"IPC_HISTORY_RETENTION", "1.5d", "30d"},
 		{"IPC_NATS_REPLICAS", "2", "1, 3 or 5"},
 	} {
 		env := map[string]string{"IPC_DATA_DIR": dir, tc.name: tc.value}
@@ -74,6 +76,14 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	cfg, err := election.FromEnv(func(k string) string { return env[k] })
 	if err != nil || cfg.Limits.OpsPerSecond != 2.5 || cfg.Limits.OpsBurst != 10 {
 		t.Errorf("good settings: %+v, %v", cfg.Limits, err)
+	}
+	// A long period is given in days, as --since takes it.
+	env = map[string]string{"IPC_DATA_DIR": dir, "IPC_HISTORY_RETENTION": "30d", "IPC_SESSION_TTL": "2d", "IPC_BROKER_IDLE": "1d",
+		"IPC_STORE": "nats://127.0.0.1:4222", "IPC_NATS_LEASE": "1d"}
+	if cfg, err := election.FromEnv(func(k string) string { return env[k] }); err != nil ||
+		cfg.Store.HistoryRetention != 30*24*time.Hour || cfg.SessionTTL != 48*time.Hour || cfg.BrokerIdle != 24*time.Hour || cfg.Cluster.LeaseTTL != 24*time.Hour {
+		t.Errorf("periods in days: retention %v, session %v, idle %v, lease %v, %v; want 720h, 48h, 24h, 24h",
+			cfg.Store.HistoryRetention, cfg.SessionTTL, cfg.BrokerIdle, cfg.Cluster.LeaseTTL, err)
 	}
 	env = map[string]string{"IPC_DATA_DIR": dir, "IPC_MAX_MESSAGE_BYTES": "1073676288", "IPC_MAX_FRAME_BYTES": "1073741824"}
 	if cfg, err := election.FromEnv(func(k string) string { return env[k] }); err != nil || cfg.MessageLimit() != 1073676288 {

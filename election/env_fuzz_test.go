@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -51,7 +52,7 @@ func canonicalFloat(s string) (string, bool) {
 }
 
 func canonicalDuration(s string) (string, bool) {
-	d, err := time.ParseDuration(s)
+	d, err := human.ParseDuration(s)
 	return d.String(), err == nil
 }
 

@@ -6,6 +6,7 @@ package human
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +88,24 @@ func MoreUnread(n int, narrowed bool) string {
 // 2,870 years, near enough that its arithmetic cannot wrap around
 // (9223372036854775807d came out as tomorrow).
 const maxDays = 1 << 20
+
+// ParseDuration reads a duration as Go writes it (90m, 24h) or as people
+// say a long one, in whole days (30d): a retention given as --since takes
+// it was refused where a setting took only Go's words for it. A count of
+// days past what a time.Duration holds (some 292 years) is an error.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > maxDurationDays {
+			return 0, fmt.Errorf("%q is not a duration: want a whole number of days up to %d (30d), or one such as 24h or 90m", s, maxDurationDays)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// maxDurationDays is the most days a time.Duration holds.
+const maxDurationDays = int(math.MaxInt64 / int64(24*time.Hour))
 
 // ParseWhen reads a point in time as people give it: a duration back from
 // now (90m, 24h, 7d) or a date (2026-01-02 in local time, or RFC 3339),

@@ -83,6 +83,25 @@ func TestParseWhen(t *testing.T) {
 	}
 }
 
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"90m", 90 * time.Minute}, {"24h", 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}, {"0d", 0},
+		{"106751d", 106751 * 24 * time.Hour},
+	} {
+		if got, err := ParseDuration(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{"d", "1.5d", "-1d", "106752d", "30 d", "banana"} {
+		if got, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v; want an error", in, got)
+		}
+	}
+}
+
 func TestParseWindow(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	from, to, err := ParseWindow("48h", "24h", "", now)
