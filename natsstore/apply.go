@@ -164,37 +164,6 @@ func (s *Store) trimmedPast(ctx context.Context, seq uint64) (first uint64, trim
 	return info.State.FirstSeq, info.State.FirstSeq > seq
 }
 
-// staleReadFor bounds how long readEvent asks again for an event that the
-// replica answering says it does not have.
-const staleReadFor = 10 * time.Second
-
-// readEvent reads event seq, which the log is known to hold: it was acked,
-// or the consumer delivered a later one. Any replica answers a read
-// (AllowDirect), and one a moment behind the leader, as one is after a
-// node came back or under load, says "message not found" for an event the
-// leader has acked: that answer is asked again, as a timeout is, until
-// another replica or the same one caught up gives the event.
-func (s *Store) readEvent(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, error) {
-	giveUp := time.Now().Add(staleReadFor)
-	for {
-		var raw *jetstream.RawStreamMsg
-		err := retry(ctx, func(ctx context.Context) (err error) {
-			raw, err = s.log_.GetMsg(ctx, seq)
-			return err
-		})
-		if !errors.Is(err, jetstream.ErrMsgNotFound) || time.Now().After(giveUp) {
-			return raw, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-s.quit:
-			return nil, err
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
 // applyLocked applies event seq, whose message holds data and which the
 // cluster stored at stored (by its own clock), to the view and hands the
 // outcome to the write waiting for it, or to the broker as the mail of

@@ -60,6 +60,9 @@
 //     nothing for a second asks the cluster where the log ends and reads
 //     what it lacks itself, so mail is pushed within seconds while the
 //     client library makes anew a consumer whose server died or hung.
+//     A server that hangs holds none of that up: a read of the log that
+//     it leaves unanswered is asked of the log's leader instead, which
+//     its peers elect elsewhere within seconds.
 //   - The mesh's replicas and lease TTL are those it was made with: a
 //     broker given fewer replicas, or another lease, keeps the mesh's
 //     (and logs so), since changing them would change them under the

@@ -64,6 +64,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		return nil, fmt.Errorf("create or find the stream %s (%d replicas) in the NATS cluster %s: %w", s.stream, o.Replicas, Redacted(o.URL), err)
 	}
 	s.log_ = st
+	s.leaderLog = newLeaderReads(s.nc, s.stream)
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      namesBucket(s.stream),
 		Description: "ipcmesh: which broker holds each name",

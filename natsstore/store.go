@@ -35,6 +35,7 @@ type Store struct {
 	stream    string
 	subject   string
 	log_      jetstream.Stream // the log, for reading events the consumer did not bring
+	leaderLog eventReader      // the same, of its leader alone; nil: of the replicas alone (readevent.go)
 	blobs     jetstream.ObjectStore
 	snaps     jetstream.ObjectStore // the copies of the views (snapshot.go)
 	created   time.Time             // when the log was made: a log made anew is another
@@ -69,6 +70,7 @@ type Store struct {
 	copyDue        bool           // and another was asked for meanwhile
 	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and keepUp
 	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
+	readLeader     atomic.Bool    // events are read of the log's leader, not of any replica (getEvent)
 
 	closeOnce sync.Once
 	closeErr  error

@@ -145,6 +145,10 @@ func (p *Procs) Index(name string) int {
 	return -1
 }
 
+// Name returns the server name of node i, as JetStream reports its
+// leaders.
+func (p *Procs) Name(i int) string { return p.cfgs[i].Name }
+
 // Restart starts node i, on its ports with its data, and returns once it
 // accepts connections.
 func (p *Procs) Restart(i int) {
