@@ -58,6 +58,23 @@ func (b *Broker) claim(ctx context.Context, name string) error {
 	return nil
 }
 
+// decideCtx returns the context of a request that decides a name under
+// b.names. In a mesh it ends a write timeout after the request was taken,
+// its wait for b.names included. Such a request waits for the cluster to
+// take the name and to store the session, and the requests queued behind
+// it wait for it: with the cluster out of quorum, each waited a write
+// timeout of its own, and the second in line was past what its client
+// waits (a write timeout and 10 s more), which told its person that the
+// broker did not answer and to kill it, rather than that the cluster had
+// no quorum. One that gets b.names when its time is up fails at once,
+// with the cluster's unavailable.
+func (b *Broker) decideCtx(c *conn) (context.Context, context.CancelFunc) {
+	if b.mesh == nil {
+		return c.ctx, func() {}
+	}
+	return context.WithTimeout(c.ctx, b.mesh.WriteTimeout())
+}
+
 // release gives the name back to the mesh once no connection here acts as it.
 func (b *Broker) release(name string) {
 	if b.mesh != nil && !b.presence.isOnline(name) {

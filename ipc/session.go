@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,8 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 	if err := b.allowRegister(c); err != nil {
 		return nil, err
 	}
+	ctx, cancel := b.decideCtx(c)
+	defer cancel()
 	b.names.Lock()
 	defer b.names.Unlock()
 	// The name the request was read with may be gone by now (see
@@ -45,14 +48,14 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 	valid := found && b.live(sess, now)
 	if req.Token != "" && valid {
 		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && sameSecret(tok.SessionID, sess.ID) && !tok.Expired(now) {
-			return b.bindSession(c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+			return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 		}
 		// A stale or foreign token is no claim: the ordinary rules apply.
 	}
 	// The connection acting as the name renews its session even after it
 	// expired: nobody else could take the name while it stayed connected.
 	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
-		return b.bindSession(c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+		return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 	}
 	if err := b.inUse(req.Name); err != nil {
 		return nil, err
@@ -83,7 +86,7 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 			return nil, err
 		}
 	}
-	s, err := b.bindSession(c, req.Name, sid, wantsOf(req.Subscribe, req.KeepsKeys), false)
+	s, err := b.bindSession(ctx, c, req.Name, sid, wantsOf(req.Subscribe, req.KeepsKeys), false)
 	if err == nil && to != req.Name {
 		s.EndedForward = to
 	}
@@ -106,6 +109,8 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := b.decideCtx(c)
+	defer cancel()
 	b.names.Lock()
 	defer b.names.Unlock()
 	now := b.cfg.Now()
@@ -114,7 +119,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if found && sameSecret(sess.ID, tok.SessionID) && now.Before(sess.Expires) && !tok.Expired(now) {
-		return b.bindSession(c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+		return b.bindSession(ctx, c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 	}
 	// A rename that committed just before the broker was lost revokes the
 	// token its own client holds; that token, of the session renamed, and
@@ -138,7 +143,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 					tok.Name, rr.New)
 			}
 			if s, ok, _ := b.store.Session(rr.New); ok && s.ID == rr.SessionID && now.Before(s.Expires) {
-				return b.bindSession(c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+				return b.bindSession(ctx, c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 			}
 		}
 	}
@@ -166,6 +171,8 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if err := ipcmesh.ValidateName(req.NewName); err != nil {
 		return nil, err
 	}
+	ctx, cancel := b.decideCtx(c)
+	defer cancel()
 	b.names.Lock()
 	defer b.names.Unlock()
 	// A retry of a rename that is done gets its session, whatever name
@@ -204,10 +211,10 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 		return nil, err
 	}
 	exp := b.expiry(now)
-	if err := b.claim(c.ctx, req.NewName); err != nil {
+	if err := b.claim(ctx, req.NewName); err != nil {
 		return nil, err
 	}
-	rr, err := b.store.Rename(c.ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp, Secret: b.tag}, req.RequestID)
+	rr, err := b.store.Rename(ctx, name, store.Session{Name: req.NewName, ID: sid, Expires: exp, Secret: b.tag}, req.RequestID)
 	if err != nil {
 		b.release(req.NewName)
 		return nil, err
@@ -225,12 +232,14 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 
 // unregister ends the session: the name is free again, its mail stays.
 func (b *Broker) unregister(c *conn, name string, _ json.RawMessage) (any, error) {
+	ctx, cancel := b.decideCtx(c)
+	defer cancel()
 	b.names.Lock()
 	defer b.names.Unlock()
 	if err := b.stillActsAs(c, OpUnregister, name); err != nil {
 		return nil, err
 	}
-	if err := b.store.RevokeSession(c.ctx, name); err != nil {
+	if err := b.store.RevokeSession(ctx, name); err != nil {
 		return nil, err
 	}
 	// Unbound, a connection hears nothing more: tell the subscribed ones,
@@ -278,13 +287,13 @@ func (b *Broker) allowRegister(c *conn) error {
 // bindSession renews or creates the session sid for name, makes the
 // connection act as name, and returns a fresh token. Renewing on every
 // resume is what keeps a session in use from expiring.
-func (b *Broker) bindSession(c *conn, name, sid string, w wants, resumed bool) (*Session, error) {
+func (b *Broker) bindSession(ctx context.Context, c *conn, name, sid string, w wants, resumed bool) (*Session, error) {
 	now := b.cfg.Now()
 	exp := b.expiry(now)
-	if err := b.claim(c.ctx, name); err != nil {
+	if err := b.claim(ctx, name); err != nil {
 		return nil, err
 	}
-	if err := b.store.PutSession(c.ctx, store.Session{Name: name, ID: sid, Expires: exp, Secret: b.tag}); err != nil {
+	if err := b.store.PutSession(ctx, store.Session{Name: name, ID: sid, Expires: exp, Secret: b.tag}); err != nil {
 		b.release(name)
 		return nil, err
 	}

@@ -126,6 +126,9 @@ type Mesh interface {
 	// Revocations sets the function called with the access keys other
 	// brokers revoked, once they are revoked here too.
 	Revocations(func([]ipcmesh.AccessKey))
+	// WriteTimeout is how long a write, or a Claim, waits for the mesh
+	// before it fails with unavailable.
+	WriteTimeout() time.Duration
 }
 
 var _ Filed = (*store.Store)(nil)

@@ -314,6 +314,10 @@ func (s *Store) Claim(ctx context.Context, name string) error {
 	return s.names.claim(ctx, name)
 }
 
+// WriteTimeout is how long a write, or a Claim, waits for the cluster
+// before it fails with unavailable (Options.WriteTimeout).
+func (s *Store) WriteTimeout() time.Duration { return s.opts.WriteTimeout }
+
 // Release gives up name.
 func (s *Store) Release(name string) { s.names.release(name) }
 
