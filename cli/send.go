@@ -68,23 +68,12 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 }
 
 // channelMeant is what the answer to a send queued for name adds when a
-// channel goes by that name: the '#' was most likely left out, and the
-// message now waits for an instance that may never come. It is ""
-// otherwise, and when the channels cannot be listed: the hint is a
-// courtesy.
+// channel goes by that name (see Peer.ChannelNamed): the '#' was most
+// likely left out, and the message now waits for an instance that may
+// never come. It is "" otherwise.
 func channelMeant(ctx context.Context, p *election.Peer, name string) string {
-	norm, err := ipcmesh.NormalizeChannel(name)
-	if err != nil {
-		return ""
-	}
-	list, err := p.Channels(ctx, norm)
-	if err != nil {
-		return ""
-	}
-	for _, ch := range list {
-		if ch.Name == norm {
-			return fmt.Sprintf("; #%s is a channel: to post there, send to '#%s', quoted (this message waits for an instance named %s)", norm, norm, name)
-		}
+	if ch, ok := p.ChannelNamed(ctx, name); ok {
+		return fmt.Sprintf("; #%s is a channel: to post there, send to '#%s', quoted (this message waits for an instance named %s)", ch, ch, name)
 	}
 	return ""
 }

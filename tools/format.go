@@ -132,24 +132,15 @@ func names(list []string, me string, max int) string {
 }
 
 // noSuchInstance is what a result that found nothing from or with name
-// adds when no instance is registered as name: a mistyped name would
-// otherwise read as a quiet inbox or an empty conversation, and a wait
-// for its mail would wait in vain. It is "" when name is registered, and
-// when the list cannot be had: the hint is a courtesy.
+// adds when no instance is registered as name (see Peer.Unregistered),
+// "" otherwise.
 func noSuchInstance(ctx context.Context, p *election.Peer, name string) string {
-	all, err := p.List(ctx)
-	if err != nil {
+	near, unknown := p.Unregistered(ctx, name)
+	if !unknown {
 		return ""
 	}
-	known := make([]string, 0, len(all))
-	for _, in := range all {
-		if in.Name == name {
-			return ""
-		}
-		known = append(known, in.Name)
-	}
 	s := fmt.Sprintf(" No instance is registered as %s now", name)
-	if near := ipcmesh.NearNames(name, known, 3); len(near) > 0 {
+	if len(near) > 0 {
 		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
 	} else {
 		s += "."
