@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/autocheck"
@@ -108,18 +107,8 @@ func runUnregister(ctx context.Context, e Env, args []string) (err error) {
 }
 
 // noSuchInstance is what a result that found nothing from or with name
-// adds when no instance is registered as name (see Peer.Unregistered),
-// "" otherwise. The MCP tools say the same.
+// adds when no instance is registered as name (see Peer.UnknownName), ""
+// otherwise. The MCP tools say the same.
 func noSuchInstance(ctx context.Context, p *election.Peer, name string) string {
-	near, unknown := p.Unregistered(ctx, name)
-	if !unknown {
-		return ""
-	}
-	s := fmt.Sprintf(" No instance is registered as %s now", name)
-	if len(near) > 0 {
-		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
-	} else {
-		s += "."
-	}
-	return s + " (ipcmesh list shows every name.)"
+	return p.UnknownName(ctx, name, "ipcmesh list")
 }

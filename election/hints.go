@@ -2,29 +2,38 @@ package election
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
 )
 
-// Unregistered reports whether no instance is registered as name now,
-// with the registered names nearest to it. A result that found nothing
-// from or with a mistyped name would otherwise read as a quiet inbox or
-// an empty conversation, and a wait for its mail would wait in vain: the
-// faces say so. It reports false when the list cannot be had: the hint
+// UnknownName is what a result that found nothing from or with name adds
+// when no instance is registered as name now: the names nearest to it,
+// and lister, what lists every name in the caller's words ("ipcmesh
+// list"). A mistyped name would otherwise read as a quiet inbox or an
+// empty conversation, and a wait for its mail would wait in vain. It is
+// "" when name is registered, and when the list cannot be had: the hint
 // is a courtesy.
-func (p *Peer) Unregistered(ctx context.Context, name string) (near []string, unknown bool) {
+func (p *Peer) UnknownName(ctx context.Context, name, lister string) string {
 	all, err := p.List(ctx)
 	if err != nil {
-		return nil, false
+		return ""
 	}
 	known := make([]string, 0, len(all))
 	for _, in := range all {
 		if in.Name == name {
-			return nil, false
+			return ""
 		}
 		known = append(known, in.Name)
 	}
-	return ipcmesh.NearNames(name, known, 3), true
+	s := fmt.Sprintf(" No instance is registered as %s now", name)
+	if near := ipcmesh.NearNames(name, known, 3); len(near) > 0 {
+		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
+	} else {
+		s += "."
+	}
+	return s + fmt.Sprintf(" (%s shows every name.)", lister)
 }
 
 // ChannelNamed returns the channel that name names once a '#' is put

@@ -132,18 +132,8 @@ func names(list []string, me string, max int) string {
 }
 
 // noSuchInstance is what a result that found nothing from or with name
-// adds when no instance is registered as name (see Peer.Unregistered),
-// "" otherwise.
+// adds when no instance is registered as name (see Peer.UnknownName), ""
+// otherwise.
 func noSuchInstance(ctx context.Context, p *election.Peer, name string) string {
-	near, unknown := p.Unregistered(ctx, name)
-	if !unknown {
-		return ""
-	}
-	s := fmt.Sprintf(" No instance is registered as %s now", name)
-	if len(near) > 0 {
-		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
-	} else {
-		s += "."
-	}
-	return s + " (list_instances shows every name.)"
+	return p.UnknownName(ctx, name, "list_instances")
 }
