@@ -140,12 +140,26 @@ func (b *Broker) backup(_ *conn, _ string, _ json.RawMessage) (any, error) {
 func (b *Broker) touch(name string) { b.presence.markSeen(name, b.cfg.Now()) }
 
 // flushSeen writes pending last-seen times to the store in one commit.
-func (b *Broker) flushSeen() {
+func (b *Broker) flushSeen(ctx context.Context) {
 	seen := b.presence.takeSeen()
 	if len(seen) == 0 {
 		return
 	}
-	if err := b.store.Touch(context.Background(), seen); err != nil {
+	if err := b.store.Touch(ctx, seen); err != nil {
 		b.log.Warn("save last-seen times", "err", err)
 	}
+}
+
+// lastSeenFlush bounds the last write of last-seen times as the broker
+// stops. They are a courtesy of list and who; a cluster out of reach held
+// a broker's exit, and so its successor's start, for the whole write
+// timeout of the cluster (12 s) to save them.
+const lastSeenFlush = 2 * time.Second
+
+// flushSeenLast writes the pending last-seen times as the broker stops,
+// for at most lastSeenFlush or until ctx ends.
+func (b *Broker) flushSeenLast(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, lastSeenFlush)
+	defer cancel()
+	b.flushSeen(ctx)
 }

@@ -319,7 +319,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
-	b.flushSeen()
+	b.flushSeenLast(ctx)
 	err := b.store.Close()
 	for _, c := range conns {
 		c.goaway("broker shutting down")
@@ -343,7 +343,7 @@ func (b *Broker) Close() error {
 		c.cutOff()
 	}
 	b.handles.Wait()
-	b.flushSeen()
+	b.flushSeenLast(context.Background())
 	return b.store.Close()
 }
 
@@ -402,7 +402,7 @@ func (b *Broker) housekeep() {
 		case <-b.quit:
 			return
 		case <-seen.C:
-			b.flushSeen()
+			b.flushSeen(context.Background())
 		case <-hourly.C:
 			sweep()
 		}

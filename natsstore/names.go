@@ -28,8 +28,9 @@ type leases struct {
 	mine map[string]uint64 // name -> revision of our lease
 	seen map[string]lease  // every lease in the bucket, as the watcher saw it
 
-	stop context.CancelFunc
-	done sync.WaitGroup
+	watcher jetstream.KeyWatcher
+	stop    context.CancelFunc
+	done    sync.WaitGroup
 }
 
 type lease struct {
@@ -43,6 +44,7 @@ func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl tim
 	if err != nil {
 		return nil, err
 	}
+	l.watcher = w
 	// The watcher first replays what is in the bucket; the nil entry marks
 	// the end of that, after which the presence it holds is current.
 	initial := make(chan struct{})
@@ -50,7 +52,6 @@ func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl tim
 	l.done.Add(2)
 	go func() {
 		defer l.done.Done()
-		defer w.Stop()
 		l.watch(ctx, w, initial)
 	}()
 	go func() {
@@ -61,7 +62,7 @@ func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl tim
 	case <-initial:
 		return l, nil
 	case <-ctx.Done():
-		l.close()
+		l.close(true) // nothing is held yet: this stops the watcher
 		return nil, ctx.Err()
 	}
 }
@@ -374,9 +375,14 @@ func (l *leases) holders() []string {
 	return names
 }
 
-// close stops renewing and gives up every name held, so that a broker that
-// stops gracefully frees its names at once rather than after the TTL.
-func (l *leases) close() {
+// close stops renewing and watching, and gives up every name held, so
+// that a broker that stops gracefully frees its names at once rather than
+// after the TTL. With the cluster out of reach (reachable false) nothing
+// is asked of it: the watcher's consumer could not be deleted nor a name
+// given up, and each request waited out its timeout, holding the broker's
+// exit, and so its successor's start, for ten seconds; the TTL ends the
+// leases all the same, and the connection's close the watcher.
+func (l *leases) close(reachable bool) {
 	l.stop()
 	l.done.Wait()
 	l.mu.Lock()
@@ -385,10 +391,17 @@ func (l *leases) close() {
 		names = append(names, n)
 	}
 	l.mu.Unlock()
-	// Together: with the cluster out of reach each release waits out its
-	// timeout, and one after another they held the broker's exit for as
-	// many timeouts as it had names.
+	if !reachable {
+		if len(names) > 0 {
+			l.log.Warn("the NATS cluster is out of reach: the names this host held stay held by it until their leases end", "names", len(names), "lease", l.ttl)
+		}
+		return
+	}
+	// Together, the watcher's stop too: with a cluster that does not
+	// answer (no quorum) each request waits out its timeout, and one after
+	// another they held the broker's exit for as many timeouts.
 	var wg sync.WaitGroup
+	wg.Go(func() { l.watcher.Stop() })
 	for _, n := range names {
 		wg.Go(func() { l.release(n) })
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 )
@@ -39,3 +41,49 @@ func TestCommandsAtOnceWithoutQuorumEachSaySo(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokerLeavesPromptlyWithoutItsCluster: Ctrl-C stops a broker whose
+// NATS cluster has gone, or lost its quorum, within the ten seconds a
+// hand-over has. On its way out a broker saves the last-seen times, stops
+// watching the names bucket and gives up its names: each a request of the
+// cluster, which waited out its timeout, one after another, and a person
+// pressing Ctrl-C waited 18 s (22 s without quorum) for a courtesy the
+// cluster could not take.
+func TestBrokerLeavesPromptlyWithoutItsCluster(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the broker as Ctrl-C does, which Windows cannot send to another process")
+	}
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		down []int // the nodes stopped
+	}{
+		{"gone", []int{0, 1, 2}},
+		{"without quorum", []int{0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			nats := natstest.Start(t)
+			a, _ := hosts(t, nats)
+			broker := a.startBroker()
+			a.start(nil, "watch", "--as", "carol")
+			awaitOnline(t, a, "carol")
+			for _, i := range tc.down {
+				nats.Stop(i)
+			}
+			start := time.Now()
+			broker.interrupt()
+			if code := broker.wait(handOver); code != 0 {
+				t.Fatalf("the broker exited %d after Ctrl-C with its cluster %s, want 0", code, tc.name)
+			}
+			t.Logf("the broker exited %v after Ctrl-C", time.Since(start).Round(time.Millisecond))
+			if !strings.Contains(broker.stdout.String(), "handing over and stopping") {
+				t.Errorf("the broker did not say it hands over; stdout:\n%s", broker.stdout)
+			}
+		})
+	}
+}
+
+// handOver is how long a broker has to stop and hand over (election's
+// stopBroker).
+const handOver = 10 * time.Second
