@@ -59,7 +59,9 @@
 //     connections here (Revocations). A view whose consumer delivered
 //     nothing for a second asks the cluster where the log ends and reads
 //     what it lacks itself, so mail is pushed within seconds while the
-//     client library makes anew a consumer whose server died or hung.
+//     client library makes anew a consumer whose server died or hung,
+//     and a write of its own, which waits 100 ms for the consumer to
+//     bring its event, waits so once while the consumer is silent.
 //     A server that hangs holds none of that up: a read of the log that
 //     it leaves unanswered is asked of the log's leader instead, which
 //     its peers elect elsewhere within seconds.

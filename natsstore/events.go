@@ -179,7 +179,13 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	select {
 	case o := <-done:
 		return o.val, o.err
-	case <-time.After(catchUpAfter):
+	case <-time.After(s.consumerPatience()):
+	}
+	select {
+	case o := <-done:
+		return o.val, o.err
+	default:
+		s.silentAt.Store(s.delivered.Load() + 1)
 	}
 	if err := s.catchUp(ctx, seq); err != nil {
 		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view could not read it back: %w", op, err)
@@ -194,6 +200,22 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view did not apply it in time: %w", op, ctx.Err())
 	}
+}
+
+// consumerPatience is how long a write waits for the consumer to bring
+// its event before it reads the log itself: catchUpAfter, or nothing
+// while the consumer has delivered nothing since a write last had to.
+//
+// A consumer whose server hangs is made anew by the client library, on a
+// server its cluster picks, maybe the hung one again, each try waiting
+// out 10 s: for a minute and more it delivers nothing, and every write of
+// the host waited catchUpAfter (100 ms) before it read its event itself.
+// The first event the consumer delivers again restores the wait.
+func (s *Store) consumerPatience() time.Duration {
+	if s.silentAt.Load() == s.delivered.Load()+1 {
+		return 0
+	}
+	return catchUpAfter
 }
 
 // publishAttempt bounds one try of a publish. A request in flight to a

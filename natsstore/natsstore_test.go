@@ -489,3 +489,32 @@ func TestCatchUpBringsWhatAnotherHostWrote(t *testing.T) {
 		t.Fatalf("CatchUp when caught up: %v", err)
 	}
 }
+
+// TestWritesGoOnWhileTheConsumerIsSilent: a host's consumer of the log
+// delivers nothing for a minute and more once the NATS server serving it
+// hangs (SIGSTOP: a host that hangs, or is cut off without a reset): the
+// client library makes it anew on a server the cluster picks, the hung
+// one perhaps again, each try waiting out 10 s. Every write of the host
+// waited meanwhile, as for a consumer only slow, 100 ms for its event
+// before it read the event from the log itself: 300 writes took 32 s with
+// the consumer's server stopped. A write waits so once the consumer is
+// silent, and not again until it delivers. The consumer is stopped here,
+// as it is silent then. The bound is half of what the writes waited, not
+// a figure of speed: they take well under a second.
+func TestWritesGoOnWhileTheConsumerIsSilent(t *testing.T) {
+	const writes = 100
+	a := openHost(t, shared.Prefix(), nil)
+	a.StopFollowing()
+	start := time.Now()
+	for i := range writes {
+		mustAppendTo(t, a.Store, draft(fmt.Sprintf("silent-%03d", i), "alice", "bob", "written with the consumer silent"))
+	}
+	took := time.Since(start)
+	t.Logf("%d writes in %v with the consumer silent", writes, took.Round(time.Millisecond))
+	if bound := writes * 50 * time.Millisecond; took > bound {
+		t.Errorf("%d writes took %v with the log's consumer silent, more than %v: each waited for the consumer", writes, took.Round(time.Millisecond), bound)
+	}
+	if n, err := a.UnreadCount("bob"); err != nil || n != writes {
+		t.Errorf("bob's unread = %d, %v; want %d", n, err, writes)
+	}
+}

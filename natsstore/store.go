@@ -70,6 +70,7 @@ type Store struct {
 	copyDue        bool           // and another was asked for meanwhile
 	sweeps         sync.WaitGroup // the sweeps of the bodies bucket, and keepUp
 	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
+	silentAt       atomic.Uint64  // delivered+1 when a write last caught up without the consumer, 0 before (write)
 	readLeader     atomic.Bool    // events are read of the log's leader, not of any replica (getEvent)
 
 	closeOnce sync.Once
