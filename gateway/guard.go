@@ -103,10 +103,9 @@ func (g *guard) hostOK(r *http.Request) bool {
 	if g.allowed(r.Host) {
 		return true
 	}
-	host := strings.ToLower(r.Host)
-	name, port, err := net.SplitHostPort(host)
-	if err != nil {
-		name, port = strings.Trim(host, "[]"), ""
+	name, port, ok := hostPort(strings.ToLower(r.Host))
+	if !ok {
+		return false
 	}
 	name = strings.TrimSuffix(name, ".")
 	if port == "" {
@@ -124,16 +123,45 @@ func (g *guard) hostOK(r *http.Request) bool {
 // allowed reports whether host, a Host header's host[:port], is one
 // that --allow-host names.
 func (g *guard) allowed(host string) bool {
-	if host == "" {
-		return false
-	}
 	host = strings.ToLower(host)
-	name, _, err := net.SplitHostPort(host)
-	if err != nil {
-		name = strings.Trim(host, "[]")
+	name, _, ok := hostPort(host)
+	if !ok {
+		return false
 	}
 	name = strings.TrimSuffix(name, ".")
 	return g.allowHosts[host] || g.allowHosts[name]
+}
+
+// hostPort splits a Host header's host[:port] into the host's name or
+// IP address (without brackets) and the port, "" if none is given. It
+// takes only what a URL's host and port may be: a name of letters,
+// digits, '-', '_' and '.', an IPv4 address, or an IPv6 one in brackets,
+// and a port of digits. Anything else (a user before '@', a path, a
+// query, a '%' escape, a zone) would make a URL built from it name
+// another server, or none: net.SplitHostPort, which does not look at
+// the port, would pass "mesh.example.com:@evil.example" for
+// mesh.example.com, and a URL made of it has the host evil.example.
+func hostPort(h string) (host, port string, ok bool) {
+	host = h
+	if i := strings.LastIndexByte(h, ':'); i > strings.LastIndexByte(h, ']') {
+		host, port = h[:i], h[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || len(port) > 5 || n > 65535 || strings.Trim(port, "0123456789") != "" {
+			return "", "", false
+		}
+	}
+	if inner, found := strings.CutPrefix(host, "["); found {
+		inner, found = strings.CutSuffix(inner, "]")
+		if !found || !strings.Contains(inner, ":") || net.ParseIP(inner) == nil {
+			return "", "", false
+		}
+		return inner, port, true
+	}
+	if host == "" || strings.ContainsFunc(host, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) {
+		return "", "", false
+	}
+	return host, port, true
 }
 
 // originOK reports whether a request with this Origin may be served, and

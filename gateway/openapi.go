@@ -421,7 +421,14 @@ func openAPIBytes(routes []route, version string) (openAPIJSON, error) {
 // serveOpenAPI serves the document with the request's own origin as its
 // server. It needs no key: it says what the face takes, not what it holds.
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	origin, _ := json.Marshal(s.guard.origin(r)) // a string always encodes
+	server, ok := s.guard.origin(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"Host %q is not a host name or IP address with an optional port, so the document cannot name its server: ask for /openapi.json at the face's own address, such as https://mesh.example.com/openapi.json",
+			truncate(r.Host, 80)))
+		return
+	}
+	origin, _ := json.Marshal(server) // a string always encodes
 	b := make([]byte, 0, len(s.openapi.head)+len(origin)+len(s.openapi.tail))
 	b = append(append(append(b, s.openapi.head...), origin...), s.openapi.tail...)
 	h := w.Header()
@@ -436,7 +443,12 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 // X-Forwarded-Host; that is taken when --allow-host names it, as a
 // ChatGPT action calls the document's server and 127.0.0.1 is none it
 // can reach. Another name there is the client's own word, and ignored.
-func (g *guard) origin(r *http.Request) string {
+// The host is taken only when it is a host and nothing more (hostPort):
+// the action sends its calls, and the key, to the URL, so a forwarded
+// "mesh.example.com:@evil.example", or one with a path, must not put
+// another server there, in a document a cache may keep for everyone.
+// ok is false for a Host that is no host.
+func (g *guard) origin(r *http.Request) (origin string, ok bool) {
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
@@ -445,5 +457,8 @@ func (g *guard) origin(r *http.Request) string {
 	if fwd, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Host"), ","); g.allowed(strings.TrimSpace(fwd)) {
 		host = strings.TrimSpace(fwd)
 	}
-	return scheme + "://" + host
+	if _, _, ok := hostPort(host); !ok {
+		return "", false
+	}
+	return scheme + "://" + host, true
 }

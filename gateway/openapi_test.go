@@ -271,6 +271,11 @@ func TestOpenAPIServerBehindAProxy(t *testing.T) {
 		{"mesh.example.com", "https://mesh.example.com"},
 		{"Mesh.Example.com:443, 10.0.0.7", "https://Mesh.Example.com:443"},
 		{"evil.example.net", "https://" + strings.TrimPrefix(f.url, "http://")},
+		// An allowed name with more after it is no host: a URL made of
+		// it would send the calls, and the key, elsewhere.
+		{"mesh.example.com:@evil.example", "https://" + strings.TrimPrefix(f.url, "http://")},
+		{"mesh.example.com:443/evil", "https://" + strings.TrimPrefix(f.url, "http://")},
+		{"mesh.example.com:443#evil", "https://" + strings.TrimPrefix(f.url, "http://")},
 		{"", "https://" + strings.TrimPrefix(f.url, "http://")},
 	} {
 		h := map[string]string{"X-Forwarded-Proto": "https"}
@@ -284,6 +289,23 @@ func TestOpenAPIServerBehindAProxy(t *testing.T) {
 		}
 		if len(doc.Servers) != 1 || doc.Servers[0].URL != c.want {
 			t.Errorf("X-Forwarded-Host %q: servers %+v, want %s", c.fwd, doc.Servers, c.want)
+		}
+	}
+}
+
+// TestOpenAPIRefusesNoHost: a face on a public address takes any Host
+// net/http lets through, but the document names none that is not a host
+// and nothing more: "http://%6desh.example.com" is no URL a client reads,
+// nor is "http://" or "http://::1".
+func TestOpenAPIRefusesNoHost(t *testing.T) {
+	f := newFace(t, nil)
+	for _, host := range []string{"", "::1", "%6desh.example.com", "[fe80::1%25en0]:9877"} {
+		r := httptest.NewRequest("GET", "/openapi.json", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		f.srv.serveOpenAPI(w, r)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "is not a host name") {
+			t.Errorf("Host %q: %d %.200s, want 400 saying the Host is no host", host, w.Code, w.Body)
 		}
 	}
 }
