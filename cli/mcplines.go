@@ -126,18 +126,23 @@ func (g *lineGuard) line() ([]byte, error) {
 }
 
 // refuse reads the rest of an overlong line, of which head and chunk were
-// read (err the error of that read), and answers it.
+// read (err the error of that read), and answers it. The head is filled
+// up to headSize from whatever chunks it takes: with a limit under
+// headSize, the chunk that crosses it may end before the id does.
 func (g *lineGuard) refuse(head, chunk []byte, err error) error {
-	size := len(head) + len(chunk)
-	if len(head) < headSize {
-		head = append(head, chunk[:min(len(chunk), headSize-len(head))]...)
-	}
-	tail := append([]byte(nil), chunk[max(0, len(chunk)-tailSize):]...)
-	for err == bufio.ErrBufferFull {
-		chunk, err = g.r.ReadSlice('\n')
+	size := len(head)
+	var tail []byte
+	for {
 		size += len(chunk)
+		if len(head) < headSize {
+			head = append(head, chunk[:min(len(chunk), headSize-len(head))]...)
+		}
 		tail = append(tail, chunk...)
 		tail = tail[max(0, len(tail)-tailSize):]
+		if err != bufio.ErrBufferFull {
+			break
+		}
+		chunk, err = g.r.ReadSlice('\n')
 	}
 	msg := fmt.Sprintf("the request is %s, over the %s that ipcmesh mcp reads in one request; it was refused unread and nothing was done: %s", human.Size(size), human.Size(g.max), g.hint)
 	id, ok := requestID(head, tail)
