@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ipcmesh/ipcmesh/internal/untrusted"
 )
 
 // remoteEndpoint turns the address a user gives (https://host:port,
@@ -92,13 +95,20 @@ func (t *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 		defer resp.Body.Close()
 		return nil, &refusedError{
 			endpoint:   req.URL.Redacted(),
-			status:     resp.Status,
+			status:     statusLine(code),
 			detail:     errorDetail(resp.Body),
-			retryAfter: resp.Header.Get("Retry-After"),
+			retryAfter: retryAfterSeconds(resp.Header.Get("Retry-After")),
 		}
 	}
 	return resp, nil
 }
+
+// What the bridge says comes from whoever answers at the face's address
+// (the face, a proxy in front of it, or anyone on a plain-HTTP path), and
+// goes to the terminal or the assistant's MCP log that started it: each
+// part is one line of plain text, bounded. A control character in it
+// would act on that terminal (ESC starts a sequence that can rewrite
+// the screen or its title) or start a line of its own.
 
 // errorDetail is the message of the face's JSON error body
 // ({"error": {"code", "message"}}), or "" if there is none.
@@ -112,21 +122,46 @@ func errorDetail(body io.Reader) string {
 	if json.Unmarshal(raw, &e) != nil {
 		return ""
 	}
-	msg := strings.TrimSpace(e.Error.Message)
 	// The face's messages end with what to do, and the longest run to a
 	// few hundred bytes: the bound is for a body that is not the face's.
-	if len(msg) > maxDetail {
-		cut := maxDetail
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "..."
-	}
-	return msg
+	return plainLine(strings.TrimSpace(e.Error.Message), maxDetail)
 }
 
 // maxDetail bounds the face's words that an error passes on.
 const maxDetail = 1000
+
+// plainLine is s with every control character, line break and
+// bidirectional control shown rather than obeyed (untrusted.Line), cut
+// to at most max bytes and "..." at a character's start.
+func plainLine(s string, max int) string {
+	s = untrusted.Line(s)
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// statusLine is a status as the error names it: the code and its text
+// from the standard, not the reason phrase the answer gives, which may
+// be anything.
+func statusLine(code int) string {
+	return strings.TrimSpace(strconv.Itoa(code) + " " + http.StatusText(code))
+}
+
+// retryAfterSeconds is a Retry-After header in seconds, as the face
+// sends it, or "" for any other (an HTTP date included): the error says
+// "wait N s".
+func retryAfterSeconds(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 9 || strings.Trim(v, "0123456789") != "" {
+		return ""
+	}
+	return v
+}
 
 // unauthorizedError is the face refusing the key: it is mistyped, revoked,
 // or was made by another mesh.
@@ -183,5 +218,10 @@ func unreachable(endpoint string, err error) error {
 // not said twice when a call fails for it.
 type unreachableError struct{ err error }
 
-func (e *unreachableError) Error() string { return e.err.Error() }
+// maxUnreachable bounds what an unreachableError says: the reason can
+// hold the message of a JSON-RPC error in the answer (the go-sdk passes
+// it on), of any length and with any characters.
+const maxUnreachable = 2000
+
+func (e *unreachableError) Error() string { return plainLine(e.err.Error(), maxUnreachable) }
 func (e *unreachableError) Unwrap() error { return e.err }
