@@ -133,20 +133,31 @@ func readSecretFile(path string) ([]byte, error) {
 	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
 		return nil, fmt.Errorf("secret file %s is open to other users (mode %04o): run chmod 600 %s", path, perm, path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile))
+	// One byte past the bound tells a file that is over it from one
+	// that ends there: the first maxSecretFile bytes of a longer file
+	// could be all space, or a secret with more after it.
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", path, err)
 	}
+	want := hex.EncodedLen(secretSize)
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("secret file %s is over %d bytes, where a secret is %d hex digits: %s", path, maxSecretFile, want, damagedSecret)
+	}
 	text := bytes.TrimSpace(data)
-	if len(text) != hex.EncodedLen(secretSize) {
-		return nil, fmt.Errorf("secret file %s holds %d characters, want %d hex digits: restore it from a peer, or remove it to have a new secret made (and restart every peer)", path, len(text), hex.EncodedLen(secretSize))
+	if len(text) != want {
+		return nil, fmt.Errorf("secret file %s holds %d bytes besides the space around them, want %d hex digits: %s", path, len(text), want, damagedSecret)
 	}
 	secret := make([]byte, secretSize)
 	if _, err := hex.Decode(secret, text); err != nil {
-		return nil, fmt.Errorf("secret file %s is not hex: %w", path, err)
+		// hex's error would show a character of the secret.
+		return nil, fmt.Errorf("secret file %s holds %d bytes that are not all hex digits (0-9, a-f): %s", path, want, damagedSecret)
 	}
 	return secret, nil
 }
+
+// damagedSecret says what to do about a secret file that holds no secret.
+const damagedSecret = "restore it from a peer, or remove it to have a new secret made (and restart every peer)"
 
 func linkRefused(path string) error {
 	to := ""
