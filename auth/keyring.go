@@ -63,7 +63,7 @@ func (k Keyring) Keep(name, token string) error {
 	if err != nil {
 		return fmt.Errorf("save session token: %w", err)
 	}
-	if token == "" || len(token) > maxTokenLen || !tokenChars(token) {
+	if !keepable(token) {
 		return fmt.Errorf("save session token for %s: the token is empty or malformed", name)
 	}
 	dir := filepath.Dir(path)
@@ -98,16 +98,32 @@ func (k Keyring) Load(name string) (string, error) {
 		return "", fmt.Errorf("load session token for %s: %w", name, err)
 	}
 	token := strings.TrimSpace(string(data))
-	if token == "" {
-		return "", fmt.Errorf("session token file %s is empty: register again", path)
-	}
-	if n, ok := tokenName(token); (ok || fromLegacy) && n != name {
+	n, named := tokenName(token)
+	switch {
+	case named && n != name:
 		return "", fmt.Errorf("load session token for %s: %s holds the session of %q, not %s: %w", name, path, n, name, fs.ErrNotExist)
+	case fromLegacy && (!named || !keepable(token)):
+		// On a file system that ignores case this may be another name's
+		// file, damaged: it is none of name's.
+		return "", fmt.Errorf("load session token for %s: %s holds no token of %s: %w", name, path, name, fs.ErrNotExist)
+	case token == "":
+		return "", fmt.Errorf("session token file %s is empty: register %s again (ipcmesh register %s)", path, name, name)
+	case !keepable(token):
+		// Sent as it is, it would only be refused by the broker, in words
+		// that name no file.
+		return "", fmt.Errorf("session token file %s is damaged: it holds %d bytes that are not a session token (at most %d letters, digits, '-', '_' and '.'): register %s again (ipcmesh register %s)",
+			path, len(token), maxTokenLen, name, name)
 	}
 	if fromLegacy {
 		k.Keep(name, token) // under its own file name from now on; the old file may be another name's
 	}
 	return token, nil
+}
+
+// keepable reports whether token is one Keep writes: one line of at most
+// maxTokenLen token characters.
+func keepable(token string) bool {
+	return token != "" && len(token) <= maxTokenLen && tokenChars(token)
 }
 
 // Current returns the name saved last. When there is none, the error wraps

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"time"
@@ -61,11 +62,11 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	}
 	// The token is read after: a register racing here keeps its token
 	// before it drops its session id, so one of the two is found.
-	tok, _ := p.keyring.Load(name)
+	tok, loadErr := p.keyring.Load(name)
 	var s ipc.Session
 	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim, KeepsKeys: p.cfg.KeepsKeys}
 	if err := p.Call(ctx, ipc.OpRegister, req, &s); err != nil {
-		return s, p.unreadableToken(err, name, tok)
+		return s, p.unreadableToken(err, name, tok, loadErr)
 	}
 	if err := p.adopt(s, !claim && !p.cfg.KeepCurrent); err != nil {
 		if !kept && !s.Resumed {
@@ -82,16 +83,24 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 
 // unreadableToken explains a register refused with name_taken when the
 // token this data folder keeps for name cannot be read with the mesh's
-// keys (its file was damaged): the broker's answer tells the user to
-// register from the folder that holds the token, which is this one, and
-// the token's own error to register again, which is what was refused.
-func (p *Peer) unreadableToken(err error, name, tok string) error {
+// keys, or its file holds no token at all (loadErr, which is not
+// fs.ErrNotExist then): the file was damaged. The broker's answer tells
+// the user to register from the folder that holds the token, which is
+// this one, and the token's own error to register again, which is what
+// was refused.
+func (p *Peer) unreadableToken(err error, name, tok string, loadErr error) error {
 	var taken *ipcmesh.Error
-	if tok == "" || !errors.As(err, &taken) || taken.Code != ipcmesh.CodeNameTaken {
+	if !errors.As(err, &taken) || taken.Code != ipcmesh.CodeNameTaken {
 		return err
 	}
-	if _, perr := p.cfg.Keys.ParseToken(tok); perr == nil {
+	switch {
+	case loadErr != nil && !errors.Is(loadErr, fs.ErrNotExist):
+	case tok == "":
 		return err
+	default:
+		if _, perr := p.cfg.Keys.ParseToken(tok); perr == nil {
+			return err
+		}
 	}
 	e := *taken
 	e.Message += fmt.Sprintf(". The session token this data folder keeps for %s cannot be read (its file in %s is damaged), "+
@@ -150,6 +159,10 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 		if pending, renaming = p.keyring.RenameTo(name); renaming {
 			tok, err = p.keyring.Load(pending.Old)
 		}
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// The file is there and holds no token: its error names it.
+		return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%v", err)
 	}
 	if err != nil {
 		return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,

@@ -388,7 +388,37 @@ func TestRegisterWithNowhereToKeepTheToken(t *testing.T) {
 // name whose session is still live was damaged. Nothing can resume that
 // session; the refusal says so, rather than to register from the folder
 // that keeps the token, which is this one.
+// The file holds letters the mesh's keys cannot read, or bytes that are
+// no token at all, or nothing.
 func TestRegisterWithADamagedTokenSaysWhy(t *testing.T) {
+	m := newMesh(t)
+	m.join("") // hosts the broker
+	ctx := ctxT(t)
+	for i, damage := range []string{"garbage\n", "\x00\x1b[2J\xffjunk\n", "\n"} {
+		client := &mesh{t: t, addr: m.addr, dir: t.TempDir(), keys: m.keys}
+		name := fmt.Sprintf("ci%d", i)
+		if _, err := client.join("").Register(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(client.dir, "sessions", name+".token"), []byte(damage), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := client.join("").Register(ctx, name)
+		if ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
+			t.Fatalf("register with a token file holding %q of a live session: %v, want name_taken", damage, err)
+		}
+		for _, want := range []string{"cannot be read", "damaged", filepath.Join(client.dir, "sessions"), "free again once the session expires", name + "-2"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("token file %q: error %q does not say %q", damage, err, want)
+			}
+		}
+	}
+}
+
+// TestResumeWithADamagedTokenNamesTheFile: a token file that holds no
+// token is told as damaged, by its path, with what to do; it is not
+// sent, to be refused in words that name no file.
+func TestResumeWithADamagedTokenNamesTheFile(t *testing.T) {
 	m := newMesh(t)
 	m.join("") // hosts the broker
 	ctx := ctxT(t)
@@ -396,14 +426,15 @@ func TestRegisterWithADamagedTokenSaysWhy(t *testing.T) {
 	if _, err := client.join("").Register(ctx, "ci"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(client.dir, "sessions", "ci.token"), []byte("garbage\n"), 0o600); err != nil {
+	path := filepath.Join(client.dir, "sessions", "ci.token")
+	if err := os.WriteFile(path, []byte("\x00\x1b[2J\xffjunk\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := client.join("").Register(ctx, "ci")
-	if ipcmesh.CodeOf(err) != ipcmesh.CodeNameTaken {
-		t.Fatalf("register with a damaged token of a live session: %v, want name_taken", err)
+	_, err := client.join("").Resume(ctx, "ci")
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeNotRegistered {
+		t.Fatalf("resume with a damaged token file: %v, want not_registered", err)
 	}
-	for _, want := range []string{"cannot be read", "damaged", filepath.Join(client.dir, "sessions"), "free again once the session expires", "ci-2"} {
+	for _, want := range []string{path, "damaged", "register ci again"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
