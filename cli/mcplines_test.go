@@ -64,17 +64,23 @@ func FuzzRequestID(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"a":"`), []byte(`"}}`))
 	f.Add([]byte(`{"params":{"x":"`), []byte(`xx"},"id":"q\"r"}`))
 	f.Add([]byte(`[{"id":1}`), []byte(``))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1e400,"method":"tools/call","params":{"a":"`), []byte(`"}}`))
 	f.Fuzz(func(t *testing.T, head, tail []byte) {
 		id, ok := requestID(head, tail)
 		if !ok {
 			return
 		}
+		// A number is kept as written: an id of 1e400 is JSON, and the
+		// answer must carry it back as the client wrote it, though no
+		// float64 holds it.
+		d := json.NewDecoder(bytes.NewReader(id))
+		d.UseNumber()
 		var v any
-		if err := json.Unmarshal(id, &v); err != nil {
-			t.Fatalf("id %q is not JSON: %v", id, err)
+		if err := d.Decode(&v); err != nil || d.More() {
+			t.Fatalf("id %q is not one JSON value: %v", id, err)
 		}
 		switch v.(type) {
-		case string, float64:
+		case string, json.Number:
 		default:
 			t.Fatalf("id %q is neither a string nor a number", id)
 		}
