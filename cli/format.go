@@ -60,12 +60,8 @@ func indent(s string) string {
 // otherwise, so that output redirected to a file gives back what was
 // stored.
 func forTerminal(w io.Writer, s string) string {
-	f, ok := w.(*os.File)
-	if !ok {
-		return s
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		return untrusted.Text(s)
 	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return s
-	}
-	return untrusted.Text(s)
+	return s
 }
