@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -33,6 +35,15 @@ const maxDepth = 10000
 // comments. Without comments, a comment or trailing comma is an error
 // that says where it is.
 func parseConfig(data []byte, comments bool) (*document, error) {
+	// Windows PowerShell (Set-Content -Encoding UTF8, Out-File -Encoding
+	// utf8) and older Notepad start a UTF-8 file with a byte order mark.
+	// JSON has none, but RFC 8259 lets a reader skip one, and the file is
+	// written back without it. UTF-16, which Windows PowerShell's > writes,
+	// is no JSON a client reads: it is named, not taken for stray bytes.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return nil, errors.New("it is UTF-16 text, as Windows PowerShell's > writes it; save it as UTF-8")
+	}
 	p := &jsoncParser{data: data, strict: !comments}
 	d := &document{}
 	var err error
