@@ -1,8 +1,13 @@
 package election
 
 import (
+	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/proc"
 )
 
 // The advice for a broker that does not answer or will not stop speaks
@@ -28,5 +33,52 @@ func TestAdviceForAStuckBrokerFitsTheSystem(t *testing.T) {
 				t.Errorf("%s: the advice %q says %q", tc.goos, advice, n)
 			}
 		}
+	}
+}
+
+// The way to stop the broker of a data folder that peers reach on
+// another port or host is a command the user's shell runs: cmd and
+// PowerShell have no VAR=value before a command, and took
+// "IPC_PORT=9900 ipcmesh stop" for a program called IPC_PORT=9900.
+func TestStopWithFitsTheShell(t *testing.T) {
+	for _, tc := range []struct {
+		goos      string
+		want, not []string
+	}{
+		{"windows", []string{"set IPC_PORT=9900", "$env:IPC_PORT='9900'", "then ipcmesh stop"}, []string{"IPC_PORT=9900 ipcmesh"}},
+		{"linux", []string{"IPC_PORT=9900 ipcmesh stop"}, []string{"set ", "$env:"}},
+	} {
+		advice := stopWith(tc.goos, "IPC_PORT", "9900")
+		for _, w := range tc.want {
+			if !strings.Contains(advice, w) {
+				t.Errorf("%s: the advice %q does not say %q", tc.goos, advice, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(advice, n) {
+				t.Errorf("%s: the advice %q says %q", tc.goos, advice, n)
+			}
+		}
+	}
+}
+
+// TestServedElsewhereSaysHowToStopIt: the refusal of a data folder whose
+// broker serves another port ends in a command the user's shell runs.
+func TestServedElsewhereSaysHowToStopIt(t *testing.T) {
+	dir := t.TempDir()
+	start, err := proc.Started(os.Getpid())
+	if err != nil {
+		t.Skipf("this system does not tell a process's start: %v", err)
+	}
+	// This process stands for the live broker the record names.
+	if err := writeBrokerRecord(dir, brokerRecord{PID: os.Getpid(), Start: start, Addr: "127.0.0.1:9900", Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	err = servedElsewhere(Config{DataDir: dir, Addr: "127.0.0.1:9876"})
+	if err == nil {
+		t.Fatal("a folder served on another port was not refused")
+	}
+	if want := stopWith(runtime.GOOS, "IPC_PORT", "9900"); !strings.Contains(err.Error(), want) {
+		t.Errorf("the refusal %q does not say %q", err, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
@@ -132,8 +133,8 @@ func servedElsewhere(cfg Config) error {
 	_, port, _ := net.SplitHostPort(rec.Addr)
 	return &reportedError{kind: store.ErrLocked, msg: fmt.Sprintf(
 		"another ipcmesh broker is using the data folder %s: pid %d, serving %s rather than %s, and one data folder has one broker; "+
-			"give every peer of this folder the same port (IPC_PORT=%s), or stop that broker first (IPC_PORT=%s ipcmesh stop)",
-		cfg.DataDir, rec.PID, rec.Addr, cfg.Addr, port, port)}
+			"give every peer of this folder the same port (IPC_PORT=%s), or stop that broker first (%s)",
+		cfg.DataDir, rec.PID, rec.Addr, cfg.Addr, port, stopWith(runtime.GOOS, "IPC_PORT", port))}
 }
 
 // servedOnOtherHost words a data folder whose store stays locked by a live
@@ -156,6 +157,16 @@ func servedOnOtherHost(cfg Config, bound string) error {
 	host, _, _ := net.SplitHostPort(rec.Addr)
 	return &reportedError{kind: store.ErrLocked, msg: fmt.Sprintf(
 		"another ipcmesh broker is using the data folder %s: pid %d, serving %s rather than %s, and one data folder has one broker; "+
-			"give every peer of this folder the same host (IPC_HOST=%s), or stop that broker first (IPC_HOST=%s ipcmesh stop)",
-		cfg.DataDir, rec.PID, rec.Addr, bound, host, host)}
+			"give every peer of this folder the same host (IPC_HOST=%s), or stop that broker first (%s)",
+		cfg.DataDir, rec.PID, rec.Addr, bound, host, stopWith(runtime.GOOS, "IPC_HOST", host))}
+}
+
+// stopWith says, in the words of the shells of goos, how to run ipcmesh
+// stop with the setting key=val: a POSIX shell sets it for the one
+// command, and cmd and PowerShell, which cannot, set it first.
+func stopWith(goos, key, val string) string {
+	if goos == "windows" {
+		return fmt.Sprintf("set %s=%s in cmd, or $env:%s='%s' in PowerShell, then ipcmesh stop", key, val, key, val)
+	}
+	return fmt.Sprintf("%s=%s ipcmesh stop", key, val)
 }
