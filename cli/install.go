@@ -56,12 +56,8 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 		return err
 	}
 	if goBuilt(e, exe) {
-		words := make([]string, len(args))
-		for i, a := range args {
-			words[i] = shellQuote(a)
-		}
-		msg := fmt.Sprintf("%s is a build that go run made for one run, in a folder Go empties as it likes: %s would start a program that is gone. Build ipcmesh where it stays and install with that one: go build -o ipcmesh ./cmd/ipcmesh && ./ipcmesh install %s (or go install ./cmd/ipcmesh, and the ipcmesh it puts in $(go env GOPATH)/bin)",
-			exe, clientTitle[client], strings.Join(words, " "))
+		msg := fmt.Sprintf("%s is a build that go run made for one run, in a folder Go empties as it likes: %s would start a program that is gone. Build ipcmesh where it stays and install with that one: %s",
+			exe, clientTitle[client], buildToInstall(runtime.GOOS, args))
 		if !*dryRun {
 			return usagef("%s", msg)
 		}
@@ -105,6 +101,27 @@ func oneClient(fs *flag.FlagSet, args []string) (string, error) {
 		return "", usagef("%s needs one client: claude, gemini or windsurf", fs.Name())
 	}
 	return pos[0], nil
+}
+
+// buildToInstall says, in the words of the shells of goos, how to build
+// an ipcmesh that stays and run install with args with it. On Windows the
+// binary needs its .exe to be run, cmd runs no ./ path, Windows
+// PowerShell has no &&, and neither reads $(...) or single quotes.
+func buildToInstall(goos string, args []string) string {
+	words := make([]string, len(args))
+	if goos == "windows" {
+		for i, a := range args {
+			words[i] = a
+			if a == "" || strings.ContainsAny(a, " \t\"&|<>^%;,'`$") {
+				words[i] = `"` + a + `"`
+			}
+		}
+		return fmt.Sprintf(`go build -o ipcmesh.exe ./cmd/ipcmesh, then .\ipcmesh.exe install %s (or go install ./cmd/ipcmesh, and the ipcmesh.exe it puts in the bin folder of go env GOPATH, %%USERPROFILE%%\go\bin by default)`, strings.Join(words, " "))
+	}
+	for i, a := range args {
+		words[i] = shellQuote(a)
+	}
+	return fmt.Sprintf("go build -o ipcmesh ./cmd/ipcmesh && ./ipcmesh install %s (or go install ./cmd/ipcmesh, and the ipcmesh it puts in $(go env GOPATH)/bin)", strings.Join(words, " "))
 }
 
 // goBuilt reports whether exe is a binary the go command built for one

@@ -485,7 +485,7 @@ func TestInstallRefusesAGoRunBuild(t *testing.T) {
 			return hookResult{code, out.String(), errb.String()}
 		}
 		r := run("claude", "--name", "builder")
-		for _, want := range []string{tc.exe + " is a build that go run made for one run", "go build -o ipcmesh ./cmd/ipcmesh && ./ipcmesh install claude --name builder", "go install ./cmd/ipcmesh"} {
+		for _, want := range []string{tc.exe + " is a build that go run made for one run", buildToInstall(runtime.GOOS, []string{"claude", "--name", "builder"}), "go install ./cmd/ipcmesh"} {
 			if r.code != 2 || !strings.Contains(r.stderr, want) {
 				t.Errorf("install as %s: exit %d, stderr %q; want exit 2 and %q", tc.what, r.code, r.stderr, want)
 			}
