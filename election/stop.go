@@ -80,6 +80,11 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 			return info, ctx.Err()
 		}
 	}
+	// A broker that stopped as asked has taken its record away; one that
+	// was killed (always, on Windows) could not. Left behind, it names a
+	// process that is gone, which every reader takes for no broker, but
+	// whoever looks in the folder for what runs is misled.
+	removeBrokerRecord(cfg.DataDir, info.PID)
 	return info, nil
 }
 
