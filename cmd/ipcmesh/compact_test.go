@@ -59,10 +59,7 @@ func TestCompactCLI(t *testing.T) {
 	m := newMesh(t)
 	broker := m.startBroker()
 	big, sent := reviewMail(t, m)
-	broker.interrupt()
-	if code := broker.wait(runTimeout); code != 0 {
-		t.Fatalf("broker exit %d", code)
-	}
+	broker.stopAsCtrlC(runTimeout)
 
 	sweptBurst(t, m.dir, 10000)
 	db := filepath.Join(m.dir, "ipcmesh.db")
@@ -83,10 +80,7 @@ func TestCompactCLI(t *testing.T) {
 		t.Errorf("status says the store is %d bytes, %d of them free; the file has %d, nearly all free", st.StoreBytes, st.StoreFree, before)
 	}
 	wantIn(t, "status", m.mustRun("status").stdout, "of it free: ipcmesh compact gives it back")
-	broker.interrupt()
-	if code := broker.wait(runTimeout); code != 0 {
-		t.Fatalf("broker exit %d", code)
-	}
+	broker.stopAsCtrlC(runTimeout)
 	before = size()
 
 	dry := m.mustRun("compact", "--dry-run").stdout
@@ -197,10 +191,7 @@ func TestCompactWhileAnAssistantRuns(t *testing.T) {
 	m.mustRun("send", "--as", "alice", "carol", "after the compact")
 	watchMessage(watcher, "after the compact")
 	wantIn(t, "bob's check after the compact", m.mustRun("check", "--as", "bob").stdout, "unread through the compact")
-	watcher.interrupt()
-	if code := watcher.wait(runTimeout); code != 0 {
-		t.Errorf("the watch exited %d on Ctrl-C; stderr: %s", code, watcher.stderr.String())
-	}
+	watcher.stopAsCtrlC(runTimeout)
 	for _, c := range []string{"before the compact", "after the compact"} {
 		if n := strings.Count(watcher.stdout.String(), c); n != 1 {
 			t.Errorf("the watch printed %q %d times, want once", c, n)

@@ -278,6 +278,24 @@ func (p *proc) interrupt() {
 	}
 }
 
+// stopAsCtrlC interrupts the process and waits for it to exit, which it
+// must do with status 0 where interrupt sends Ctrl-C. On Windows, where
+// interrupt kills it, any status goes; graceful says which it was, for
+// the checks of what a process does as it stops (its last lines, its
+// profile).
+func (p *proc) stopAsCtrlC(timeout time.Duration) (graceful bool) {
+	p.t.Helper()
+	p.interrupt()
+	code := p.wait(timeout)
+	if runtime.GOOS == "windows" {
+		return false
+	}
+	if code != 0 {
+		p.t.Errorf("%s exited %d after an interrupt; stderr:\n%s", p.label, code, tail(p.stderr.String(), 20))
+	}
+	return true
+}
+
 // startBroker runs "ipcmesh broker" and waits for its "serving" line.
 func (m *mesh) startBroker() *proc {
 	m.t.Helper()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,7 +39,13 @@ func TestProfileDir(t *testing.T) {
 		{"IPC_PROFILE_DIR", dir, ".pprof", checkProfile},
 		{"IPC_TRACE_DIR", traces, ".trace", checkTrace},
 	} {
-		for _, pattern := range []string{"send-*", "stop-*", "broker-" + strconv.Itoa(pid)} {
+		patterns := []string{"send-*", "stop-*", "broker-" + strconv.Itoa(pid)}
+		if runtime.GOOS == "windows" {
+			// ipcmesh stop kills the broker there: it writes no profile,
+			// as a process killed with kill -9 writes none.
+			patterns = patterns[:2]
+		}
+		for _, pattern := range patterns {
 			found, _ := filepath.Glob(filepath.Join(c.dir, pattern+c.ext))
 			if len(found) != 1 {
 				all, _ := filepath.Glob(filepath.Join(c.dir, "*"))

@@ -136,10 +136,7 @@ func TestServeRESTWithAKey(t *testing.T) {
 		t.Errorf("key list = %+v", keys)
 	}
 
-	srv.interrupt()
-	if code := srv.wait(runTimeout); code != 0 {
-		t.Fatalf("serve exited %d after an interrupt", code)
-	}
+	srv.stopAsCtrlC(runTimeout)
 }
 
 // "ipcmesh broker --http" is the broker and the HTTP face in one process:
@@ -174,11 +171,9 @@ func TestBrokerServesTheFace(t *testing.T) {
 	if len(got.Messages) != 1 || got.Messages[0].From != "human" || got.Messages[0].Content != "through the broker's face" {
 		t.Fatalf("builder's check = %+v", got.Messages)
 	}
-	p.interrupt()
-	if code := p.wait(runTimeout); code != 0 {
-		t.Fatalf("broker --http exited %d after an interrupt", code)
+	if p.stopAsCtrlC(runTimeout) {
+		p.waitLine(p.stdout, "handing over and stopping", startTimeout)
 	}
-	p.waitLine(p.stdout, "handing over and stopping", startTimeout)
 }
 
 func TestServeRefusesPlainHTTPOffLoopback(t *testing.T) {
