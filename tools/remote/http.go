@@ -204,24 +204,44 @@ func (e *refusedError) Error() string {
 }
 
 // unreachable explains a failure to get an answer from the face at
-// endpoint, with a hint for the usual TLS mistake.
+// endpoint, and what to do about it, with a hint for the usual TLS
+// mistake.
 func unreachable(endpoint string, err error) error {
 	var cert *tls.CertificateVerificationError
 	if errors.As(err, &cert) {
-		return &unreachableError{fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: its TLS certificate is not trusted (%v); "+
-			"for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE", endpoint, cert.Err)}
+		return &unreachableError{endpoint: endpoint, err: err, cause: fmt.Sprintf("its TLS certificate is not trusted (%v)", cert.Err),
+			fix: "for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE"}
 	}
-	return &unreachableError{fmt.Errorf("cannot reach the ipcmesh HTTP face at %s: %w", endpoint, err)}
+	// The network's own words say what happened ("dial tcp HOST:PORT:
+	// connect: connection refused"); the go-sdk's around them ("calling
+	// \"initialize\": sending \"initialize\": rejected by transport: Post
+	// URL: ...") only say again that the request did not go.
+	cause := err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) {
+		cause = op.Error()
+	}
+	return &unreachableError{endpoint: endpoint, err: err, cause: cause,
+		fix: "check that the face runs there (`ipcmesh serve --http ADDR` on the mesh's machine) and that --remote gives its address"}
 }
 
 // unreachableError is what unreachable says, known as such so that it is
 // not said twice when a call fails for it.
-type unreachableError struct{ err error }
+type unreachableError struct {
+	endpoint string
+	err      error  // the failure, for errors.Is and errors.As
+	cause    string // what happened, in words
+	fix      string // what to do
+}
 
-// maxUnreachable bounds what an unreachableError says: the reason can
-// hold the message of a JSON-RPC error in the answer (the go-sdk passes
-// it on), of any length and with any characters.
+// maxUnreachable bounds the cause an unreachableError names: it can hold
+// the message of a JSON-RPC error in the answer (the go-sdk passes it
+// on), of any length and with any characters. It is bounded apart from
+// the rest, so that what to do is never cut off.
 const maxUnreachable = 2000
 
-func (e *unreachableError) Error() string { return plainLine(e.err.Error(), maxUnreachable) }
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the ipcmesh HTTP face at %s: %s: %s", untrusted.Line(e.endpoint), plainLine(e.cause, maxUnreachable), e.fix)
+}
+
 func (e *unreachableError) Unwrap() error { return e.err }

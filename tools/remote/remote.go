@@ -330,6 +330,18 @@ func (b *bridge) failure(ctx context.Context, action string, err error) error {
 	return fmt.Errorf("cannot %s: %w", action, unreachable(b.endpoint, err))
 }
 
+// callFailure is failure for a call the bridge forwards while it serves,
+// which says of a face out of reach that the bridge needs no restart
+// once the face is back: each call connects anew.
+func (b *bridge) callFailure(ctx context.Context, action string, err error) error {
+	err = b.failure(ctx, action, err)
+	var ur *unreachableError
+	if errors.As(err, &ur) {
+		return fmt.Errorf("%w; the next call connects again", err)
+	}
+	return err
+}
+
 // callTool forwards a tool call and returns the face's result as it is.
 func (b *bridge) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	// The session is known once serve has it, but a call may come first.
@@ -361,9 +373,13 @@ func (b *bridge) callTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.C
 	if err == nil {
 		return res, nil
 	}
-	err = b.failure(ctx, "call "+req.Params.Name, err)
-	var we *jsonrpc.Error
-	if errors.As(err, &we) || ctx.Err() != nil {
+	err = b.callFailure(ctx, "call "+req.Params.Name, err)
+	// Only the face's own JSON-RPC error (an unknown tool, say) is passed
+	// on as one: failure returns it bare. The go-sdk's error for a
+	// request that did not go is a JSON-RPC error too, and lies under a
+	// face that cannot be reached: as one, the client got code -32005 for
+	// a face that was down, and the model may not read that.
+	if _, ok := err.(*jsonrpc.Error); ok || ctx.Err() != nil {
 		return nil, err
 	}
 	// The model reads a tool's error result; a protocol error it may not.
@@ -380,7 +396,7 @@ func (b *bridge) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp
 		return err
 	})
 	if err != nil {
-		return nil, b.failure(ctx, "get the prompt "+req.Params.Name, err)
+		return nil, b.callFailure(ctx, "get the prompt "+req.Params.Name, err)
 	}
 	return res, nil
 }
@@ -393,7 +409,7 @@ func (b *bridge) readResource(ctx context.Context, req *mcp.ReadResourceRequest)
 		return err
 	})
 	if err != nil {
-		return nil, b.failure(ctx, "read "+req.Params.URI, err)
+		return nil, b.callFailure(ctx, "read "+req.Params.URI, err)
 	}
 	return res, nil
 }
