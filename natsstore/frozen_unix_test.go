@@ -117,17 +117,6 @@ func waitLeaderOtherThan(t *testing.T, url, stream, old string) {
 	}
 }
 
-func mustAppendTo(t *testing.T, s *natsstore.Store, d store.Draft) {
-	t.Helper()
-	ds, err := s.Append(context.Background(), []store.Draft{d})
-	if err != nil {
-		t.Fatalf("Append %s: %v", d.ID, err)
-	}
-	if ds[0].Err != nil {
-		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
-	}
-}
-
 // TestWriteWaitsAsLongAsAnElection: every server of the cluster stops
 // answering for 6 s, longer than a write waited (5 s) and shorter than an
 // election may last after the server that led the log died (up to 9 s

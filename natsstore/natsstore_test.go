@@ -518,3 +518,15 @@ func TestWritesGoOnWhileTheConsumerIsSilent(t *testing.T) {
 		t.Errorf("bob's unread = %d, %v; want %d", n, err, writes)
 	}
 }
+
+// mustAppendTo appends d to s, failing the test if it is not stored.
+func mustAppendTo(t *testing.T, s *natsstore.Store, d store.Draft) {
+	t.Helper()
+	ds, err := s.Append(context.Background(), []store.Draft{d})
+	if err != nil {
+		t.Fatalf("Append %s: %v", d.ID, err)
+	}
+	if ds[0].Err != nil {
+		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
+	}
+}
