@@ -385,7 +385,7 @@ func (m *sessions) close() error {
 }
 
 // onEvent fans the name's pushed events out to its streams and waiting
-// checks, decoding each once, and only when something waits for it. It
+// checks, decoding each once, and only when a stream waits for it. It
 // runs in the peer's read loop and must not block: a stream that cannot
 // take a message at once is ended instead. The decoding is done outside
 // m.mu, which every name's requests take: a large message must not hold
@@ -393,7 +393,10 @@ func (m *sessions) close() error {
 func (sess *session) onEvent(ev ipc.Event) {
 	switch ev.Name {
 	case ipc.EventMessage:
-		if !sess.awaited() {
+		if !sess.streaming() {
+			// A waiting check needs only to be woken: it reads the
+			// inbox (wait.go).
+			sess.wakeWaiters()
 			return
 		}
 		var msg ipcmesh.Message
@@ -419,7 +422,7 @@ func (sess *session) onEvent(ev ipc.Event) {
 		if sess.lost != nil {
 			return // mail of whatever the peer acts as now, not of the name
 		}
-		sess.pushedLocked(msg)
+		sess.pushedLocked()
 		for u := range sess.uses {
 			if u.events == nil {
 				continue
@@ -496,14 +499,11 @@ func (sess *session) forgot(id string) {
 	}
 }
 
-// awaited reports whether an event stream or a waiting check of the name
-// would take a pushed message.
-func (sess *session) awaited() bool {
+// streaming reports whether an event stream of the name would take a
+// pushed message.
+func (sess *session) streaming() bool {
 	sess.m.mu.Lock()
 	defer sess.m.mu.Unlock()
-	if len(sess.waiters) > 0 {
-		return true
-	}
 	for u := range sess.uses {
 		if u.events != nil {
 			return true

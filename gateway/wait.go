@@ -4,21 +4,28 @@ import (
 	"context"
 	"time"
 
-	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // A check that waits for mail (REST's ?wait=, the MCP check tool's
 // wait_seconds) is woken by the push the name's peer receives, which the
 // broker makes as soon as the message's commit has decided it, before its
-// fsync: the same moment a subscribed peer hears of it. So the reader has
-// the message about as soon as its sender's commit is under way, rather
-// than after it and a second read of the store.
+// fsync: the same moment a subscribed peer hears of it. The check then
+// reads the inbox, which holds the message by then (a read waits for the
+// commit under way, or runs in its transaction), rather than waiting at
+// the broker for the commit to be done.
+//
+// It answers what the read finds, not the messages pushed: the messages
+// of one commit are pushed from their senders' goroutines, in any order,
+// and a check answers the oldest unread mail first. An answer made of the
+// pushes so far could hold a later post of a channel without an earlier
+// post of the same commit, not pushed yet; the reader's ack of it moves
+// its read cursor in the channel past the earlier post, which it would
+// then never read.
 
 // mailWaiter is one check waiting for the name's next pushed messages.
 type mailWaiter struct {
-	wake chan struct{}     // has a value once msgs grew or the inbox must be read again
-	msgs []ipcmesh.Message // pushed since the waiter was added; guarded by m.mu
+	wake chan struct{} // has a value once mail was pushed or the inbox must be read again
 }
 
 func (sess *session) addWaiter() *mailWaiter {
@@ -38,24 +45,9 @@ func (sess *session) dropWaiter(w *mailWaiter) {
 	delete(sess.waiters, w)
 }
 
-// take returns up to limit of the messages pushed to w, and how many more
-// were pushed.
-func (sess *session) take(w *mailWaiter, limit int) ([]ipcmesh.Message, int) {
-	sess.m.mu.Lock()
-	defer sess.m.mu.Unlock()
-	msgs := w.msgs
-	w.msgs = nil
-	if limit > 0 && len(msgs) > limit {
-		return msgs[:limit], len(msgs) - limit
-	}
-	return msgs, 0
-}
-
-// pushedLocked hands a pushed message to every waiting check. m.mu is
-// held.
-func (sess *session) pushedLocked(msg ipcmesh.Message) {
+// pushedLocked wakes every waiting check: mail was pushed. m.mu is held.
+func (sess *session) pushedLocked() {
 	for w := range sess.waiters {
-		w.msgs = append(w.msgs, msg)
 		signal(w.wake)
 	}
 }
@@ -78,10 +70,10 @@ func signal(ch chan struct{}) {
 
 // waitForMail returns up to req.Limit of the name's unread messages (only
 // req.From's, if set), oldest first, waiting up to wait for some to be
-// pushed when there are none.
-// Nothing is marked read. The waiter is added before the inbox is read,
-// so a message pushed in between is not missed; one pushed before is in
-// the inbox, since a read waits for the commit under way.
+// pushed when there are none. Nothing is marked read. The waiter is added
+// before the inbox is read, so a message pushed in between is not missed;
+// one pushed before is in the inbox, since a read waits for the commit
+// under way.
 func (sess *session) waitForMail(ctx context.Context, req ipc.CheckRequest, wait time.Duration) (ipc.CheckResult, error) {
 	p := sess.peer
 	req.WaitMS = 0
@@ -97,6 +89,10 @@ func (sess *session) waitForMail(ctx context.Context, req ipc.CheckRequest, wait
 		if err != nil || len(r.Messages) > 0 {
 			return r, err
 		}
+		// Woken, the inbox is read again: mail was pushed, or the
+		// connection was made anew and a push may have been missed.
+		// What was pushed may be gone by then (another reader of the
+		// name acked it): the check waits on.
 		select {
 		case <-w.wake:
 		case <-timer.C:
@@ -104,13 +100,5 @@ func (sess *session) waitForMail(ctx context.Context, req ipc.CheckRequest, wait
 		case <-ctx.Done():
 			return r, ctx.Err()
 		}
-		msgs, more := sess.take(w, req.Limit)
-		if len(msgs) > 0 && req.From == "" {
-			return ipc.CheckResult{Messages: msgs, Remaining: more}, nil
-		}
-		// Woken with nothing: the connection was made anew, and a push
-		// may have been missed meanwhile. With From the push only wakes
-		// the check: whether a message is from one of From's names is
-		// the broker's to say.
 	}
 }
