@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // events serves GET /api/v1/events: a server-sent-events stream of the
@@ -17,16 +20,25 @@ import (
 // ends when the client goes, when its key is revoked, when it falls
 // behind (the client reconnects and reads the rest with GET
 // /api/v1/messages), when an event cannot be written to it within
-// streamWriteTimeout, and when the face closes.
+// streamWriteTimeout, and when the face closes. Its message events come in
+// the order of seq (eventorder.go).
 func (s *Server) events(c *call) (any, error) {
-	n, err := unread(c.ctx, c.peer())
+	// The unread mail as the stream starts: its count for ready, and,
+	// when one page holds it all, the place the stream goes on from.
+	start, err := c.peer().CheckMail(c.ctx, ipc.CheckRequest{Limit: replayLimit})
 	if err != nil {
 		return nil, err
 	}
-	replay, missed, err := s.replay(c)
+	n := len(start.Messages) + start.Remaining
+	replay, missed, after, err := s.replay(c)
 	if err != nil {
 		return nil, err
 	}
+	whole := start.Remaining == 0
+	if len(start.Messages) > 0 {
+		after = max(after, start.Messages[len(start.Messages)-1].Seq)
+	}
+	order := newStreamOrder(after, missed, whole || replay != nil && replay.Error == nil && !replay.More)
 	ready, err := json.Marshal(readyEvent{Name: c.key.Name, Unread: n, Replay: replay})
 	if err != nil {
 		return nil, fmt.Errorf("encode the ready event: %w", err)
@@ -54,15 +66,12 @@ func (s *Server) events(c *call) (any, error) {
 	if !send(sseEvent("ready", "", ready)) {
 		return nil, nil
 	}
-	// A message committed after the subscription and before the replay
-	// was read is in both: it goes once, in the replay.
-	replayed := make(map[string]bool, len(missed))
 	for _, m := range missed {
 		if !send(sseEvent("message", m.id, m.data)) {
 			return nil, nil
 		}
-		replayed[m.id] = true
 	}
+	read := func(after, upto uint64) ([]ipcmesh.Message, error) { return s.unreadAfter(c, after, upto) }
 	ping := time.NewTicker(s.ping)
 	defer ping.Stop()
 	for {
@@ -75,11 +84,19 @@ func (s *Server) events(c *call) (any, error) {
 				return nil, nil
 			}
 		case m := <-c.use.events:
-			if replayed[m.id] {
-				continue
+			evs, err := order.next(drain([]pushed{m}, c.use.events), read)
+			if err != nil {
+				if c.ctx.Err() != nil {
+					return nil, nil
+				}
+				// The pushes go as they came, sorted: the next wake
+				// reads the inbox again.
+				s.log.Debug("an event stream could not read the inbox; it sends the pushes as they are", "name", c.key.Name, "key_id", c.key.ID, "err", err)
 			}
-			if !send(sseEvent("message", m.id, m.data)) {
-				return nil, nil
+			for _, e := range evs {
+				if !send(sseEvent("message", e.id, e.data)) {
+					return nil, nil
+				}
 			}
 		}
 	}

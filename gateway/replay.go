@@ -20,7 +20,8 @@ import (
 // before the handler runs (sessions.acquire), so a message is committed
 // either before the replay is read, and is in it, or after the
 // subscription, and is pushed to the stream; one that is both (committed
-// in between) is sent once, from the replay, which comes first.
+// in between) is sent once, from the replay, which comes first. The
+// stream goes on in the order of seq from the replay (eventorder.go).
 
 // replayLimit bounds a replay, as a check's default page does: a client
 // that was away long reads the rest with GET /api/v1/messages, which
@@ -52,13 +53,14 @@ type replayResult struct {
 }
 
 // replay reads what a stream replays for the request's Last-Event-ID:
-// nil and no messages without the header. Only the end of the request
-// (its client gone, its key revoked, the face closing) is an error; any
-// other failure is told in the result, and nothing is replayed.
-func (s *Server) replay(c *call) (*replayResult, []pushed, error) {
+// nil and no messages without the header, and the seq of the message the
+// header names (0 when none does). Only the end of the request (its
+// client gone, its key revoked, the face closing) is an error; any other
+// failure is told in the result, and nothing is replayed.
+func (s *Server) replay(c *call) (*replayResult, []pushed, uint64, error) {
 	id := c.r.Header.Get("Last-Event-ID")
 	if id == "" {
-		return nil, nil, nil
+		return nil, nil, 0, nil
 	}
 	if s.beforeReplay != nil {
 		s.beforeReplay()
@@ -69,51 +71,52 @@ func (s *Server) replay(c *call) (*replayResult, []pushed, error) {
 		res.Error = ipcmesh.Errorf(ipcmesh.CodeBadRequest,
 			"Last-Event-ID %q is not a message id (the id of a message event: up to 200 letters, digits, '_', '-' or '.'), so nothing was replayed: read what is unread with GET /api/v1/messages",
 			truncate(id, 70))
-		return res, nil, nil
+		return res, nil, 0, nil
 	}
-	msgs, more, err := s.missed(c, id)
+	msgs, after, more, err := s.missed(c, id)
 	if err != nil {
 		if c.ctx.Err() != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		res.Error = s.replayError(c, id, err)
-		return res, nil, nil
+		return res, nil, 0, nil
 	}
 	out := make([]pushed, 0, len(msgs))
 	for _, m := range withoutPaths(msgs) {
 		data, err := json.Marshal(m)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode message %s of a replay: %w", m.ID, err)
+			return nil, nil, 0, fmt.Errorf("encode message %s of a replay: %w", m.ID, err)
 		}
-		out = append(out, pushed{id: m.ID, data: data})
+		out = append(out, pushed{id: m.ID, seq: m.Seq, data: data})
 	}
 	res.Replayed, res.More = len(out), more
-	return res, out, nil
+	return res, out, after, nil
 }
 
 // missed returns the name's unread messages after the message with id,
-// oldest first as a check returns them, at most replayLimit; more says
-// that there were more. It reads on page by page until a page is empty,
-// so that more is not set for a page cut short by the broker's byte
-// budget, and a message committed meanwhile is read too.
-func (s *Server) missed(c *call, id string) (msgs []ipcmesh.Message, more bool, err error) {
+// oldest first as a check returns them, at most replayLimit, and that
+// message's seq; more says that there were more. It reads on page by
+// page until a page is empty, so that more is not set for a page cut
+// short by the broker's byte budget, and a message committed meanwhile is
+// read too.
+func (s *Server) missed(c *call, id string) (msgs []ipcmesh.Message, seq uint64, more bool, err error) {
 	p := c.peer()
 	// Its seq is all the replay needs of the message, not its body.
 	f, err := p.FetchPart(c.ctx, id, ipc.Part{Limit: 1})
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	for after := f.Message.Seq; ; {
 		r, err := p.CheckMail(c.ctx, ipc.CheckRequest{Limit: replayLimit + 1 - len(msgs), After: after})
 		if err != nil {
-			return nil, false, err
+			return nil, 0, false, err
 		}
 		if len(r.Messages) == 0 {
-			return msgs, false, nil
+			return msgs, f.Message.Seq, false, nil
 		}
 		msgs = append(msgs, r.Messages...)
 		if len(msgs) > replayLimit {
-			return msgs[:replayLimit], true, nil
+			return msgs[:replayLimit], f.Message.Seq, true, nil
 		}
 		after = r.Messages[len(r.Messages)-1].Seq
 	}

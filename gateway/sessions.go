@@ -92,10 +92,11 @@ type use struct {
 	freeBody func()
 }
 
-// pushed is a message as an event stream sends it: its id, and its JSON
-// on one line.
+// pushed is a message as an event stream sends it: its id and seq, and
+// its JSON on one line.
 type pushed struct {
 	id   string
+	seq  uint64
 	data []byte
 }
 
@@ -406,7 +407,7 @@ func (sess *session) onEvent(ev ipc.Event) {
 		}
 		var buf bytes.Buffer
 		json.Compact(&buf, ev.Body) // valid: it decoded above
-		p := pushed{id: msg.ID, data: buf.Bytes()}
+		p := pushed{id: msg.ID, seq: msg.Seq, data: buf.Bytes()}
 		if msg.Path != "" {
 			// A large message: its file is on this machine (paths.go).
 			msg.Path = ""
