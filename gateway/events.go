@@ -58,11 +58,21 @@ func (s *Server) events(c *call) (any, error) {
 		// the stream, its goroutine and the name's use with it. A write
 		// that cannot go out in time ends the stream instead.
 		rc.SetWriteDeadline(time.Now().Add(s.streamWrite))
+		if c.ctx.Err() != nil {
+			return false // ended: cutWrite may have run before the deadline above
+		}
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
+	// A stream ended while its client does not take a write (it fell
+	// behind, its key was revoked, the face is stopping) would wait in
+	// that write until its deadline, keeping the stream, its connection
+	// and the name's use, and a face's shutdown waiting for it: the
+	// write is cut at once.
+	cutWrite := context.AfterFunc(c.ctx, func() { rc.SetWriteDeadline(time.Now()) })
+	defer cutWrite()
 	if !send(sseEvent("ready", "", ready)) {
 		return nil, nil
 	}
