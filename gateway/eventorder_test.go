@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -59,5 +62,53 @@ func TestEventsSkipMailSentAgain(t *testing.T) {
 	sendWithID(f, alice, "second-message", "new")
 	if m := st.nextMessage(); m.ID != "second-message" {
 		t.Errorf("the event stream sent %s (%q), want only the new message: the first was read and acked", m.ID, m.Content)
+	}
+}
+
+// TestEventsAfterABacklog: a stream that begins with more unread mail than
+// a check's page does not know where the newest of it lies, and sends its
+// first pushes as they come, sorted. A message of their commit pushed
+// after them still comes, once, without an id line, so that the client's
+// Last-Event-ID stays the newest it got; every other event has its id, in
+// the order of seq.
+func TestEventsAfterABacklog(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("reader")
+	peers := f.posters(key, 8)
+	for i := range replayLimit + 1 {
+		sendAll(t, peers[0], "#room", fmt.Sprintf("backlog %d", i))
+	}
+	st := f.events("/api/v1/events", key)
+	if r := st.ready(); r.Unread != replayLimit+1 {
+		t.Fatalf("ready = %s, want %d unread", jsonOf(r), replayLimit+1)
+	}
+	const rounds = 30
+	want := map[string]bool{}
+	for round := range rounds {
+		for _, text := range postRound(t, peers, round) {
+			want[text] = true
+		}
+	}
+	// A post that never comes would leave the read below waiting.
+	timer := time.AfterFunc(20*time.Second, st.drop)
+	defer timer.Stop()
+	var last uint64
+	for range rounds * len(peers) {
+		ev := st.nextEvent()
+		var m ipcmesh.Message
+		if ev.name != "message" || json.Unmarshal([]byte(ev.data), &m) != nil {
+			t.Fatalf("event = %+v, want a message event", ev)
+		}
+		if !want[m.Content] {
+			t.Fatalf("event of %q: not a post of the rounds, or one that came twice", m.Content)
+		}
+		delete(want, m.Content)
+		switch {
+		case ev.id == "" && m.Seq > last:
+			t.Errorf("event of %q, seq %d, has no id, though nothing newer came before it (newest %d)", m.Content, m.Seq, last)
+		case ev.id != "" && (ev.id != m.ID || m.Seq <= last):
+			t.Errorf("event of %q: id %q, seq %d after seq %d; want its own id, in the order of seq", m.Content, ev.id, m.Seq, last)
+		}
+		last = max(last, m.Seq)
 	}
 }
