@@ -65,7 +65,7 @@ func NewBound(p *election.Peer, opts BoundOptions) *mcp.Server {
 	b.core = core{log: log, id: b, largeBytes: orStoreDefault(opts.LargeMessageBytes), waitMail: opts.WaitForMail}
 	b.mcp = mcp.NewServer(&mcp.Implementation{Name: "ipcmesh", Version: orDevel(opts.Version)}, &mcp.ServerOptions{
 		Instructions: boundInstructions(b.name),
-		Logger:       log,
+		Logger:       slog.New(infoAsDebug{log.Handler()}),
 		// Non-nil, so that no logging capability is declared (as by New),
 		// and without claude/channel: nothing is pushed here.
 		Capabilities: &mcp.ServerCapabilities{},
@@ -123,4 +123,33 @@ func (b *bound) otherName(action, want string) error {
 	}
 	return fmt.Errorf("cannot %s: this connection acts as %s because its key is bound to %s; to act as %s, use a key made for it (run `ipcmesh key create %s` on the mesh's machine)",
 		action, b.name, b.name, want, want)
+}
+
+// infoAsDebug logs the records of Info level at Debug. The go-sdk logs a
+// session's start and end at Info ("server connecting", "session
+// initialized", ...), and every request to the HTTP face's stateless
+// Streamable HTTP endpoint is a session of its own: four lines a call,
+// 4 MB in 11 minutes of a busy face, among which its warnings were lost.
+type infoAsDebug struct{ slog.Handler }
+
+func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
+	if l == slog.LevelInfo {
+		l = slog.LevelDebug
+	}
+	return h.Handler.Enabled(ctx, l)
+}
+
+func (h infoAsDebug) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h infoAsDebug) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return infoAsDebug{h.Handler.WithAttrs(attrs)}
+}
+
+func (h infoAsDebug) WithGroup(name string) slog.Handler {
+	return infoAsDebug{h.Handler.WithGroup(name)}
 }
