@@ -22,17 +22,7 @@ func TestAdviceForAStuckBrokerFitsTheSystem(t *testing.T) {
 		{"linux", []string{"kill -CONT 4242", "kill -9 4242"}, []string{"taskkill", "kill 4242"}},
 		{"darwin", []string{"kill -CONT 4242", "kill -9 4242"}, []string{"taskkill", "kill 4242"}},
 	} {
-		advice := unstickAdvice(tc.goos, 4242) + "\n" + forceAdvice(tc.goos, 4242)
-		for _, w := range tc.want {
-			if !strings.Contains(advice, w) {
-				t.Errorf("%s: the advice %q does not say %q", tc.goos, advice, w)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(advice, n) {
-				t.Errorf("%s: the advice %q says %q", tc.goos, advice, n)
-			}
-		}
+		adviceSays(t, tc.goos, unstickAdvice(tc.goos, 4242)+"\n"+forceAdvice(tc.goos, 4242), tc.want, tc.not)
 	}
 }
 
@@ -48,17 +38,7 @@ func TestStopWithFitsTheShell(t *testing.T) {
 		{"windows", []string{"set IPC_PORT=9900", "$env:IPC_PORT='9900'", "then ipcmesh stop"}, []string{"IPC_PORT=9900 ipcmesh"}},
 		{"linux", []string{"IPC_PORT=9900 ipcmesh stop"}, []string{"set ", "$env:"}},
 	} {
-		advice := stopWith(tc.goos, "IPC_PORT", "9900")
-		for _, w := range tc.want {
-			if !strings.Contains(advice, w) {
-				t.Errorf("%s: the advice %q does not say %q", tc.goos, advice, w)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(advice, n) {
-				t.Errorf("%s: the advice %q says %q", tc.goos, advice, n)
-			}
-		}
+		adviceSays(t, tc.goos, stopWith(tc.goos, "IPC_PORT", "9900"), tc.want, tc.not)
 	}
 }
 
@@ -80,5 +60,21 @@ func TestServedElsewhereSaysHowToStopIt(t *testing.T) {
 	}
 	if want := stopWith(runtime.GOOS, "IPC_PORT", "9900"); !strings.Contains(err.Error(), want) {
 		t.Errorf("the refusal %q does not say %q", err, want)
+	}
+}
+
+// adviceSays checks that the advice given for goos says every one of want
+// and none of not.
+func adviceSays(t *testing.T, goos, advice string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(advice, w) {
+			t.Errorf("%s: the advice %q does not say %q", goos, advice, w)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(advice, n) {
+			t.Errorf("%s: the advice %q says %q", goos, advice, n)
+		}
 	}
 }
