@@ -188,6 +188,25 @@ type page struct {
 
 func openBrowser(t *testing.T, parent context.Context, exe string) *page {
 	t.Helper()
+	// Chromium itself sometimes dies of a segmentation fault before it
+	// listens (about one start in fifty on a loaded machine, the same
+	// with the browser started by hand): such a start is tried again, a
+	// browser that starts and then fails fails the test.
+	for try := 1; ; try++ {
+		p, err := startBrowser(t, parent, exe)
+		if err == nil {
+			return p
+		}
+		if try == 3 || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Fatalf("start %s: %v", exe, err)
+		}
+		t.Logf("start %s, try %d: %v", exe, try, err)
+	}
+}
+
+// startBrowser starts a browser and opens a page in it; the browser is
+// stopped when the test ends, or at once if the start failed.
+func startBrowser(t *testing.T, parent context.Context, exe string) (*page, error) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -205,20 +224,22 @@ func openBrowser(t *testing.T, parent context.Context, exe string) *page {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
+	stop := func() {
 		cancelTab()
 		cancelAlloc()
-	})
+	}
 	p := &page{t: t, ctx: ctx}
 	// The first action starts the browser, which lives as long as the
 	// context of that call: ctx, bounded by the test's own timeout.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 760)); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
+		stop()
+		return nil, err
 	}
+	t.Cleanup(stop)
 	// Content-Security-Policy violations are reported in the log.
 	logs := chromedp.Events(ctx, cdplog.EntryAdded)
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("enable the browser log: %v", err)
+		return nil, fmt.Errorf("enable the browser log: %w", err)
 	}
 	go func() {
 		for ev, err := range logs {
@@ -247,7 +268,7 @@ func openBrowser(t *testing.T, parent context.Context, exe string) *page {
 			p.mu.Unlock()
 		}
 	}()
-	return p
+	return p, nil
 }
 
 // do runs actions, each step bounded.
