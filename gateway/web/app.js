@@ -23,6 +23,7 @@ const state = {
   stick: null,     // whether the open conversation keeps to its bottom at the next redraw
   acking: false, ackAgain: false, // an ack of the open conversation is under way; another is due after it
   unreadLoading: false, unreadAgain: false, // the same for reading the unread mail (loadUnread)
+  arrived: new Set(), // ids of the mail put in unread while a read of it was under way
   expanded: new Set(), // ids of the long messages shown whole (moreButton)
   whole: new Map(),    // id to the whole text of a large message, once fetched
 };
@@ -189,21 +190,29 @@ async function loadChannels() {
 // loadUnread reads the oldest page of unread mail and how much more there
 // is. One read is under way at a time: mail that comes or is acked while
 // it is (its answer may or may not count it) has the page read again once
-// the answer is in, so the count ends up the mesh's.
+// the answer is in, so the count ends up the mesh's. Mail that came
+// meanwhile and that the answer lacks stays in unread all the same: the
+// answer may have been read before it was sent, and without it the open
+// conversation's next ack left it out, and the count fell to none, until
+// the read again came back.
 async function loadUnread() {
   if (state.unreadLoading) { state.unreadAgain = true; return; }
   state.unreadLoading = true;
   try {
     do {
       state.unreadAgain = false;
+      state.arrived.clear();
       const r = await api('messages?limit=' + PAGE);
-      state.unread = r.messages || [];
+      const got = r.messages || [];
+      const ids = new Set(got.map((m) => m.id));
+      state.unread = got.concat(state.unread.filter((m) => state.arrived.has(m.id) && !ids.has(m.id)));
       state.remaining = r.remaining || 0;
     } while (state.unreadAgain && state.me);
   } catch (_) {
     return; /* the next message or reconnect reads it again */
   } finally {
     state.unreadLoading = false;
+    state.arrived.clear();
   }
   if (state.conv && state.conv.kind !== 'inbox') ackOpen();
   renderCount();
@@ -569,6 +578,7 @@ function arrive(m) {
   if (!mine && !state.unread.some((u) => u.id === m.id)) {
     if (open || (state.unread.length < PAGE && !state.remaining)) {
       state.unread.push(m);
+      if (state.unreadLoading) state.arrived.add(m.id);
     } else {
       // Counted at once, and counted again by the mesh: its event may
       // come after a read of the unread mail that counted it already.
