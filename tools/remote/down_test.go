@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	stdlog "log"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -12,17 +11,18 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
-	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestCallWhileTheFaceIsDown: a call made while nothing listens at the
-// face's address (the face stopped, or moved to another port) fails with
-// a tool error the model reads, which says what is wrong and what to do,
-// and the bridge serves again once the face is back. The call failed with
-// a JSON-RPC error (-32005) instead, whose text only said "connection
-// refused" under the go-sdk's own words.
+// face's address (the face stopped, or moved to another port) fails at
+// once with a tool error the model reads, which says what is wrong and
+// what to do, and the bridge serves again once the face is back. The call
+// failed with a JSON-RPC error (-32005) instead, whose text only said
+// "connection refused" under the go-sdk's own words; and then, for the
+// first call after the face went, only after 30 s of waiting for the face
+// to come back, though the request had never reached it.
 func TestCallWhileTheFaceIsDown(t *testing.T) {
 	cfg := mcptest.MeshConfig(t)
 	alice := mcptest.JoinAs(t, cfg, "alice")
@@ -37,29 +37,21 @@ func TestCallWhileTheFaceIsDown(t *testing.T) {
 	go first.Serve(ln)
 	t.Cleanup(func() { first.Close() })
 
-	logs := new(mcptest.SyncBuffer)
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, _ := bridged(t, remote.Options{URL: "http://" + addr, Key: mcptest.Key, Logger: log})
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c, _ := bridged(t, remote.Options{URL: "http://" + addr, Key: mcptest.Key, HTTPClient: &http.Client{Transport: tr}})
 	c.OK("list_instances", nil)
 	first.Close() // gone as a face whose process ended
+	// The bridge sees the face close the connection it keeps, in a
+	// moment of its own: here at once, so that the call below dials.
+	tr.CloseIdleConnections()
 
-	// The first call after the face went waits for it to come back (its
-	// answer may have been lost); a call made meanwhile finds no face.
-	waiting := make(chan mcptest.CallResult, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		res, err := c.Session.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": "waited for the face"}})
-		waiting <- mcptest.CallResult{Res: res, Err: err}
-	}()
-	testbin.Eventually(t, 30*time.Second, "the bridge to find the face gone", func() bool {
-		return strings.Contains(logs.String(), "not back yet")
-	})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	// Far more than the answer takes; it took 30 s.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	res, err := c.Session.CallTool(ctx, &mcp.CallToolParams{Name: "send", Arguments: map[string]any{"to": "bob", "content": "no face"}})
 	if err != nil {
-		t.Fatalf("a call while the face is down failed with a protocol error, want a tool error the model reads: %v", err)
+		t.Fatalf("a call while the face is down: no tool error within 10 s: %v", err)
 	}
 	if !res.IsError {
 		t.Fatalf("a call while the face is down succeeded: %s", mcptest.ResultText(res))
@@ -77,10 +69,6 @@ func TestCallWhileTheFaceIsDown(t *testing.T) {
 	second := &http.Server{Handler: face}
 	go second.Serve(ln2)
 	t.Cleanup(func() { second.Close() })
-	w := mcptest.Await(t, waiting, "the call that waited for the face")
-	if w.Err != nil || w.Res.IsError {
-		t.Fatalf("the call that waited for the face: %v %s", w.Err, mcptest.ResultText(w.Res))
-	}
 	mcptest.Contains(t, "a send once the face is back", c.OK("send", map[string]any{"to": "bob", "content": "back"}), "Delivered to bob")
 	r, err := bob.Check(t.Context(), 10, 0)
 	if err != nil {
@@ -90,7 +78,7 @@ func TestCallWhileTheFaceIsDown(t *testing.T) {
 	for _, m := range r.Messages {
 		contents = append(contents, m.Content)
 	}
-	if strings.Join(contents, "|") != "waited for the face|back" {
-		t.Fatalf("bob got %q, want the two sends the bridge acknowledged, once each", contents)
+	if strings.Join(contents, "|") != "back" {
+		t.Fatalf("bob got %q, want the one send the bridge acknowledged", contents)
 	}
 }

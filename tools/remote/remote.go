@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -58,9 +59,10 @@ type Options struct {
 // Serve connects to the HTTP face opts.URL with opts.Key and serves its
 // tools, prompts and resources over t until the local client goes away or
 // ctx is done. It fails at once, with an error that says what to fix, if
-// the face cannot be reached or refuses the key. A call that fails because
-// the face went away (restarted, say) is retried once on a new connection,
-// made as soon as the face listens again (within backFor).
+// the face cannot be reached or refuses the key. A call whose answer was
+// lost because the face went away (restarted, say) is retried once on a
+// new connection, made as soon as the face listens again (within
+// backFor); one that found nothing listening fails at once.
 func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	endpoint, err := remoteEndpoint(opts.URL)
 	if err != nil {
@@ -240,7 +242,9 @@ func (b *bridge) close() {
 
 // do runs f on the remote session. If it fails without an answer from the
 // face (the face restarted and lost the session, or the connection broke),
-// it connects again and runs f once more.
+// it connects again and runs f once more. If nothing took the connection
+// (the face is down, or moved), the request never reached the face, and
+// no answer was lost: f fails at once, and the next call connects anew.
 func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error {
 	for retried := false; ; retried = true {
 		var cs *mcp.ClientSession
@@ -257,9 +261,26 @@ func (b *bridge) do(ctx context.Context, f func(*mcp.ClientSession) error) error
 		if err == nil || retried || !retryable(ctx, err) {
 			return err
 		}
+		if notListening(err) {
+			b.log.Info("the HTTP face takes no connections", "url", b.endpoint, "err", err)
+			b.drop(cs)
+			return err
+		}
 		b.log.Info("no answer from the HTTP face; connecting again", "url", b.endpoint, "err", err)
 		b.drop(cs)
 	}
+}
+
+// notListening reports whether err is a request that did not reach the
+// face because nothing takes connections at its address: the connection
+// was refused, or there is no route to it. A face that restarts does not
+// listen for a second or two, but a call made meanwhile lost nothing the
+// face did, so it is not held for the face to come back (sessionAgain
+// held it for up to backFor, 30 s, before it said the face was down): the
+// model is told at once, and calls again.
+func notListening(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
 }
 
 // backFor bounds how long a call whose answer was lost waits for the
