@@ -112,7 +112,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 		now:     time.Now,
 	}
 	p.filters.init(4096)
-	c, err := p.connect(ctx)
+	c, err := p.connect(ctx, 0)
 	if err != nil {
 		p.stopBroker()
 		return nil, err
@@ -178,8 +178,9 @@ func (p *Peer) stopBroker() error {
 // connect binds the mesh port and hosts the broker, or dials the broker
 // that holds it, and resumes the session there. Peers racing after a broker
 // is lost wait a few random milliseconds first, so one wins the bind
-// cleanly and the others find it.
-func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
+// cleanly and the others find it. lost is the pid of the broker this peer
+// was connected to, 0 for none.
+func (p *Peer) connect(ctx context.Context, lost int) (*ipc.Client, error) {
 	start := time.Now()
 	var lastErr error
 	exits := 0 // detached brokers that exited before they reported
@@ -218,6 +219,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			}
 			return c, err
 		}
+		var bindErr error
 		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			bound := ln.Addr().String()
 			if err := p.host(ctx, ln); err != nil {
@@ -247,7 +249,7 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 				return nil, err
 			}
 		} else {
-			lastErr = err
+			lastErr, bindErr = err, err
 		}
 		dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 		c, err := ipc.Dial(dctx, p.cfg.Addr, p.cfg.Keys, p.dialOptions())
@@ -270,6 +272,9 @@ func (p *Peer) connect(ctx context.Context) (*ipc.Client, error) {
 			return nil, fatal
 		}
 		lastErr = err
+		if bindErr != nil && refused(err) && time.Since(start) > refusedGrace && !portMayFree(p.cfg, bindErr, lost) {
+			return nil, &noHost{addr: p.cfg.Addr, dial: err, bind: bindErr}
+		}
 	}
 }
 
@@ -413,7 +418,7 @@ func (p *Peer) supervise(c *ipc.Client) {
 				case <-ctx.Done():
 				}
 			}()
-			nc, err := p.connect(ctx)
+			nc, err := p.connect(ctx, c.Broker().PID)
 			cancel()
 			if err == nil {
 				c = nc
