@@ -11,6 +11,20 @@ import (
 	"github.com/ipcmesh/ipcmesh/internal/proc"
 )
 
+// ErrUnreachable is what the errors of a peer's calls match (errors.Is)
+// while the peer has lost its broker and can neither reach nor host the
+// next one: a program took the mesh port, the store cannot be opened. The
+// error says why, in words for the user of the peer's machine; the peer
+// tries again every second.
+var ErrUnreachable = errors.New("the mesh has no broker this peer can reach or host")
+
+// unreachable is ErrUnreachable with why.
+type unreachable struct{ err error }
+
+func (e *unreachable) Error() string        { return e.err.Error() }
+func (e *unreachable) Unwrap() error        { return e.err }
+func (e *unreachable) Is(target error) bool { return target == ErrUnreachable }
+
 // refusedGrace is how long a peer goes on trying when nothing takes
 // connections on the mesh port and it cannot bind the port either, unless
 // a broker that may be letting the port go still lives. The next broker

@@ -471,10 +471,12 @@ func (p *Peer) setClient(c *ipc.Client) {
 	}
 }
 
+// setFatal makes err, why the peer cannot rejoin the mesh, the error of
+// the calls made until it does (ErrUnreachable).
 func (p *Peer) setFatal(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fatal = err
+	p.fatal = &unreachable{err: err}
 	select {
 	case <-p.ready:
 	default:

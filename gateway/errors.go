@@ -80,6 +80,13 @@ func meshError(ctx context.Context, err error) (e *ipcmesh.Error, ok bool) {
 		// client's user can act on it, so it is shown, not logged away.
 		return &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, Message: err.Error(), RetryAfterMS: notAnsweringRetry.Milliseconds()}, true
 	}
+	if errors.Is(err, election.ErrUnreachable) {
+		// The mesh is down behind the face, which is no fault of the
+		// face's, and may be back within a second. Why is for the user of
+		// the face's machine, in words that name its files: the log.
+		return &ipcmesh.Error{Code: ipcmesh.CodeUnavailable, RetryAfterMS: notAnsweringRetry.Milliseconds(),
+			Message: "no broker serves the mesh behind this HTTP face now, and the face can neither reach nor start one (its log says why); it tries again every second"}, true
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return tooLarge(mbe.Limit), true

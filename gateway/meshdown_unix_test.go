@@ -1,0 +1,100 @@
+//go:build unix
+
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh/election"
+	"github.com/ipcmesh/ipcmesh/gateway"
+	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// TestMeshDownBehindTheFaceIs503: the face's broker is killed and the
+// face's peer cannot host the next one (its data folder's store is
+// damaged). A request is told that the mesh has no broker now, as a 503
+// unavailable with Retry-After: the face tries again every second. It
+// got a 500 saying only that the face failed to serve the request.
+func TestMeshDownBehindTheFaceIs503(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	broker, cfg := startBrokerProcess(t)
+	ctl, err := election.Join(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := ctl.CreateKey(ctx, "alice", "test")
+	ctl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store the face's peer would serve, once the broker is gone.
+	if err := os.WriteFile(store.DatabasePath(cfg.DataDir), []byte(strings.Repeat("not a store ", 2000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := new(mcptest.SyncBuffer)
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := gateway.New(ctx, gateway.Options{Mesh: cfg, Addr: ts.Listener.Addr().String(), Version: "test",
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ConfigureServer(ts.Config)
+	ts.Start()
+	defer ts.Close()
+	defer srv.Close()
+	me := func() (*http.Response, []byte) {
+		t.Helper()
+		r, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/me", nil)
+		r.Header.Set("Authorization", "Bearer "+created.Key)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatalf("GET /api/v1/me: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	if resp, b := me(); resp.StatusCode != 200 {
+		t.Fatalf("GET /api/v1/me with the broker up: %d %s", resp.StatusCode, b)
+	}
+
+	if err := broker.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// A request sent before the face's peer saw the broker go went to
+	// the lost broker, and is told that instead (ErrAnswerLost).
+	testbin.Eventually(t, runTimeout, "the face's peer to find it cannot rejoin the mesh", func() bool {
+		return strings.Contains(logs.String(), "cannot rejoin the mesh")
+	})
+	resp, b := me()
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal(b, &e)
+	if resp.StatusCode != 503 || e.Error.Code != "unavailable" {
+		t.Fatalf("GET /api/v1/me with no broker and none able to start: %d %s, want 503 unavailable", resp.StatusCode, b)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the 503 has no Retry-After")
+	}
+	for _, want := range []string{"no broker serves the mesh behind this HTTP face", "its log says why", "tries again every second"} {
+		if !strings.Contains(e.Error.Message, want) {
+			t.Errorf("the error %q does not say %q", e.Error.Message, want)
+		}
+	}
+	if strings.Contains(e.Error.Message, cfg.DataDir) {
+		t.Errorf("the error %q names the face's data folder", e.Error.Message)
+	}
+}
