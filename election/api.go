@@ -327,8 +327,8 @@ func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ip
 
 // Check returns unread messages, oldest first, waiting up to wait for one
 // if there are none. They stay unread until Ack. Messages this peer has
-// acked already (an ack that died with a broker) are acked again quietly
-// rather than shown twice.
+// acked already (an ack that died with a broker, or that a broker did not
+// answer) are acked again quietly rather than shown twice.
 func (p *Peer) Check(ctx context.Context, limit int, wait time.Duration) (ipc.CheckResult, error) {
 	return p.CheckMail(ctx, ipc.CheckRequest{Limit: limit, WaitMS: wait.Milliseconds()})
 }
@@ -375,13 +375,21 @@ func (p *Peer) checkOnce(ctx context.Context, req ipc.CheckRequest) (ipc.CheckRe
 
 // Ack marks messages read. Call it once the messages are safely in the
 // reader's hands: until then they stay unread and are delivered again.
+// When the broker does not answer it, this peer's later checks ack the
+// messages again instead of returning them.
 func (p *Peer) Ack(ctx context.Context, ids []string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
 	var r ipc.AckResult
 	err := p.Call(ctx, ipc.OpAck, ipc.AckRequest{IDs: ids}, &r)
-	if err == nil {
+	if err == nil || errors.Is(err, ErrNotAnswering) {
+		// An ack the broker did not answer in time may be carried out
+		// late or never: a stopped broker holds it, and once resumed runs
+		// it beside the checks sent after it, which may read first. The
+		// reader has the messages either way, so the next check acks them
+		// again rather than hand them over twice. (A caller that stopped
+		// waiting may not have them: its ack settles nothing here.)
 		for _, id := range ids {
 			p.filters.acked.add(id)
 		}

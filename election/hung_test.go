@@ -2,13 +2,16 @@ package election
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
 // A peer whose broker is lost may reach a next one that answers the
@@ -176,4 +179,97 @@ func (c *gatedConn) Read(b []byte) (int, error) {
 func (c *gatedConn) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return c.Conn.Close()
+}
+
+// An ack the broker does not answer may be carried out late or never: a
+// broker stopped (Ctrl-Z) holds it, and once resumed runs it beside the
+// check the peer sent after it, which may read first. Either way the
+// reader has the messages, and the next check must not hand them over
+// again: the peer acks them again quietly. Before, an assistant's check
+// returned the same message twice across a broker stopped for longer than
+// the answer timeout.
+func TestCheckAfterAnUnansweredAckShowsNothingTwice(t *testing.T) {
+	m := newMesh(t)
+	alice := m.join("alice") // hosts the broker
+	wire := &ackSwallower{}
+	bob := m.joinWith("bob", func(c *Config) {
+		c.AnswerTimeout = 500 * time.Millisecond
+		c.Dial = func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, "tcp", m.addr)
+			if err != nil {
+				return nil, err
+			}
+			return wire.wrap(nc), nil
+		}
+	})
+	ctx := ctxT(t)
+	if _, err := alice.Send(ctx, "bob", "read me once"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := bob.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 1 {
+		t.Fatalf("bob's first check: %+v; want the message alice sent", r.Messages)
+	}
+	if _, err := bob.Ack(ctx, []string{r.Messages[0].ID}); !errors.Is(err, ErrNotAnswering) {
+		t.Fatalf("an ack the broker never answers: %v; want ErrNotAnswering", err)
+	}
+
+	r, err = bob.Check(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Messages) != 0 {
+		t.Errorf("the check after an unanswered ack returned %+v again; want nothing: bob has it", r.Messages)
+	}
+	list, err := alice.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range list {
+		if in.Name == "bob" && in.Unread != 0 {
+			t.Errorf("bob has %d unread after his check acked his mail again; want 0", in.Unread)
+		}
+	}
+}
+
+// ackSwallower makes the connections it wraps swallow the first ack
+// request written to any of them: the broker never reads it, and the peer
+// waits for its answer in vain.
+type ackSwallower struct {
+	swallowed atomic.Bool
+}
+
+func (s *ackSwallower) wrap(nc net.Conn) net.Conn { return &ackWire{Conn: nc, s: s} }
+
+// ackWire writes the frames written to it whole, but for the ack its
+// ackSwallower swallows.
+type ackWire struct {
+	net.Conn
+	s   *ackSwallower
+	mu  sync.Mutex
+	buf []byte // the start of a frame not yet written whole
+}
+
+func (c *ackWire) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	for len(c.buf) >= 4 {
+		n := 4 + int(binary.BigEndian.Uint32(c.buf))
+		if len(c.buf) < n {
+			break
+		}
+		f, err := ipc.DecodeFrame(c.buf[4:n])
+		if err != nil || f.Op != ipc.OpAck || !c.s.swallowed.CompareAndSwap(false, true) {
+			if _, err := c.Conn.Write(c.buf[:n]); err != nil {
+				return 0, err
+			}
+		}
+		c.buf = c.buf[n:]
+	}
+	return len(p), nil
 }

@@ -12,7 +12,7 @@ import (
 // let the peer hand it to its user once.
 type recent struct {
 	pushed idSet // message ids passed to OnEvent
-	acked  idSet // message ids this peer acked
+	acked  idSet // message ids this peer acked, or asked a broker that did not answer to ack
 }
 
 func (r *recent) init(n int) {
