@@ -104,13 +104,17 @@ func ackAll(ctx context.Context, p *election.Peer, msgs []ipcmesh.Message) error
 	// (and a watch stopped so exited 1, saying "context canceled").
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	_, err := p.Ack(actx, ids)
-	return err
+	if _, err := p.Ack(actx, ids); err != nil {
+		return fmt.Errorf("%s printed may not be marked read, and may be shown again by the next check: %w", human.Count(len(msgs), "message"), err)
+	}
+	return nil
 }
 
 // ackTimeout bounds the ack of messages printed, which an interrupt does
-// not cut short.
-const ackTimeout = 10 * time.Second
+// not cut short. It outlasts the peer's own bound on an answer, so that a
+// broker that does not answer the ack is named, with what to do about it,
+// rather than the ack ending as "context deadline exceeded".
+const ackTimeout = election.DefaultAnswerTimeout + 5*time.Second
 
 // runWatch prints messages as they arrive, each marked read once printed,
 // until interrupted. It waits with long checks rather than pushes: a check

@@ -66,3 +66,30 @@ func TestUnansweredBroadcastNamesItsID(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredAckOfACheckNamesTheBroker: a check whose broker answers
+// the handshake, the resume and the check, and then not the ack of the
+// messages it printed (stopped, or stalled on its disk), says which broker
+// does not answer and that the messages printed may be shown again.
+// Before, it ended with "context deadline exceeded", naming nothing.
+func TestUnansweredAckOfACheckNamesTheBroker(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "bob")
+	m.mustRun("send", "--as", "alice", "bob", "read me once")
+	// The resume and the check pass, the ack does not.
+	r := m.stallingAfter(t, 2).run("check", "--as", "bob")
+	if !strings.Contains(r.stdout, "read me once") {
+		t.Errorf("a check whose ack got no answer printed %q; want the message", r.stdout)
+	}
+	msg := oneLineError(t, r, "check")
+	for _, want := range []string{"1 message printed may not be marked read", "shown again by the next check", "did not answer ack", "kill -CONT"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("a check whose ack got no answer: %q does not say %q", msg, want)
+		}
+	}
+	if got := m.check("--as", "bob").Messages; len(got) != 1 || got[0].Content != "read me once" {
+		t.Errorf("bob's mail after the ack that never reached the broker: %+v; want the message, still unread", got)
+	}
+}
