@@ -33,6 +33,27 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// ValidateNewName reports whether name can be taken as a new name:
+// ValidateName's rule, and not beginning with '-'. A command line takes
+// such a word for a flag, so every command that names it needs a "--"
+// before it, and a name typed with a stray dash ("-reviewer") would
+// otherwise become an instance of its own. Names made before the rule
+// stay valid (ValidateName): only a name the mesh does not know yet is
+// held to it.
+func ValidateNewName(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if name[0] != '-' {
+		return nil
+	}
+	msg := fmt.Sprintf("name %q begins with '-', which command lines take for a flag: begin it with a letter, digit or '_'", name)
+	if rest := strings.TrimLeft(name, "-"); rest != "" {
+		msg += fmt.Sprintf(" (%s, say)", rest)
+	}
+	return &Error{Code: CodeInvalidName, Message: msg}
+}
+
 // FileName returns name as the stem of a file name that no other name
 // shares, even on a file system that ignores case (macOS and Windows by
 // default): each capital letter is written as '^' and the letter in lower

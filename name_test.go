@@ -37,6 +37,31 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
+// TestValidateNewName: a new name may not begin with '-', which command
+// lines take for a flag; the error says what to type instead. Names the
+// older rule let in stay valid for ValidateName.
+func TestValidateNewName(t *testing.T) {
+	for _, ok := range []string{"a", "builder", "b-", "_x", "B-2_x"} {
+		if err := ValidateNewName(ok); err != nil {
+			t.Errorf("ValidateNewName(%q): %v", ok, err)
+		}
+	}
+	for name, want := range map[string]string{
+		"-builder": `name "-builder" begins with '-', which command lines take for a flag: begin it with a letter, digit or '_' (builder, say)`,
+		"--x":      `(x, say)`,
+		"-":        `name "-" begins with '-'`,
+		"a b":      `has ' '`,
+	} {
+		err := ValidateNewName(name)
+		if CodeOf(err) != CodeInvalidName || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateNewName(%q) = %v, want invalid_name saying %q", name, err, want)
+		}
+		if name != "a b" && ValidateName(name) != nil {
+			t.Errorf("ValidateName(%q) refuses a name made before the rule: %v", name, ValidateName(name))
+		}
+	}
+}
+
 func TestNearNames(t *testing.T) {
 	got := NearNames("reveiwer", []string{"reviewer", "builder", "reveiwer"}, 3)
 	if len(got) != 1 || got[0] != "reviewer" {

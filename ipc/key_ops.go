@@ -24,7 +24,7 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	if err := decode(OpKeyCreate, body, &req); err != nil {
 		return nil, err
 	}
-	if err := ipcmesh.ValidateName(req.Name); err != nil {
+	if err := b.newName(req.Name); err != nil {
 		return nil, err
 	}
 	// key list prints the label. (The store bounds its length.)

@@ -46,7 +46,7 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if strings.HasPrefix(strings.TrimSpace(req.To), "#") {
 		return b.post(c, name, req)
 	}
-	if err := ipcmesh.ValidateName(req.To); err != nil {
+	if err := b.recipient(req.To); err != nil {
 		return nil, err
 	}
 	if req.Content == "" {

@@ -22,7 +22,7 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 	if err := decode(OpRegister, body, &req); err != nil {
 		return nil, err
 	}
-	if err := ipcmesh.ValidateName(req.Name); err != nil {
+	if err := b.newName(req.Name); err != nil {
 		return nil, err
 	}
 	if req.Session != "" {
@@ -168,7 +168,7 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if err := ValidateID("request_id", req.RequestID); err != nil {
 		return nil, err
 	}
-	if err := ipcmesh.ValidateName(req.NewName); err != nil {
+	if err := b.newName(req.NewName); err != nil {
 		return nil, err
 	}
 	ctx, cancel := b.decideCtx(c)

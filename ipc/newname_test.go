@@ -1,0 +1,59 @@
+package ipc_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// TestNoNewNameBeginsWithADash: a name beginning with '-' is taken for a
+// flag by every command line, so none is made any more: register, rename
+// and key_create refuse one with invalid_name, saying what to type, and a
+// send to one is refused, naming the name likely meant, rather than
+// queued for an instance that could never register. A name made before
+// the rule keeps working: it is registered again and gets its mail.
+func TestNoNewNameBeginsWithADash(t *testing.T) { forEachStore(t, testNoNewNameBeginsWithADash) }
+
+func testNoNewNameBeginsWithADash(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	reviewer := m.join(t, "reviewer")
+	p := m.dial(t)
+
+	e := wantCode(t, p.call(ipc.OpRegister, ipc.RegisterRequest{Name: "-builder"}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `"-builder" begins with '-'`, "flag", "(builder, say)")
+	e = wantCode(t, reviewer.call(ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "-reviewer"}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `"-reviewer" begins with '-'`)
+	e = wantCode(t, reviewer.call(ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "-web"}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `"-web" begins with '-'`)
+
+	sender := m.join(t, "builder")
+	req := ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "-Reviewer", Content: "hi"}}
+	e = wantCode(t, sender.call(ipc.OpSend, req, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `no instance is named "-Reviewer", and none can be`, "nothing was sent", "did you mean reviewer?")
+	if !slices.Equal(e.Suggestions, []string{"reviewer"}) {
+		t.Errorf("suggestions %v, want [reviewer]", e.Suggestions)
+	}
+	req.ID, req.To = ipc.NewID(), "--reviewer"
+	e = wantCode(t, sender.call(ipc.OpSend, req, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, "did you mean reviewer?")
+
+	// A name of the older rule, whose session has expired.
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	old := store.Session{Name: "-old", ID: "00112233445566778899aabbccddeeff", Expires: time.Now().Add(-time.Hour)}
+	if err := m.Store.PutSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if r := sender.send(t, "-old", "still reaches you"); r.Queued {
+		t.Errorf("a send to -old, an instance, was queued: %+v", r)
+	}
+	p.register(t, ipc.RegisterRequest{Name: "-old"})
+	if got := p.check(t); len(got) != 1 || got[0].Content != "still reaches you" {
+		t.Errorf("-old registered again has %+v, want the message sent to it", got)
+	}
+}
