@@ -45,6 +45,26 @@ type Message struct {
 	Shared string `json:"shared,omitempty"`
 }
 
+// CheckContent refuses the body of a message that holds no text: empty,
+// or only whitespace (spaces, tabs, line breaks). what names the message
+// for the error, as in "the message to \"reviewer\"" or "the broadcast".
+// A blank body reaches its reader as nothing at all, which is almost
+// always a mistake of its sender (an unset variable, an empty file or
+// command output) that the reader cannot tell from a message lost.
+func CheckContent(what, content string) error {
+	switch {
+	case content == "":
+		return Errorf(CodeBadRequest, "%s is empty: give it some content", what)
+	case strings.TrimSpace(content) == "":
+		bytes := "bytes"
+		if len(content) == 1 {
+			bytes = "byte"
+		}
+		return Errorf(CodeBadRequest, "%s holds only whitespace (%d %s of spaces, tabs or line breaks): give it some content", what, len(content), bytes)
+	}
+	return nil
+}
+
 // Instance is a registered name as list shows it.
 type Instance struct {
 	Name string `json:"name"`

@@ -62,6 +62,27 @@ func TestValidateNewName(t *testing.T) {
 	}
 }
 
+// TestCheckContent: a body with no text in it, empty or only
+// whitespace, is refused naming the message and what it held.
+func TestCheckContent(t *testing.T) {
+	for _, ok := range []string{"hi", " hi ", "\n.\n"} {
+		if err := CheckContent("the message", ok); err != nil {
+			t.Errorf("CheckContent(%q): %v", ok, err)
+		}
+	}
+	for content, want := range map[string]string{
+		"":           `the message to "bob" is empty: give it some content`,
+		"   ":        `the message to "bob" holds only whitespace (3 bytes of spaces, tabs or line breaks): give it some content`,
+		"\n\n\t\r\n": `holds only whitespace (5 bytes`,
+		"\n":         `holds only whitespace (1 byte of`,
+	} {
+		err := CheckContent(`the message to "bob"`, content)
+		if CodeOf(err) != CodeBadRequest || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckContent(%q) = %v, want bad_request saying %q", content, err, want)
+		}
+	}
+}
+
 func TestNearNames(t *testing.T) {
 	got := NearNames("reveiwer", []string{"reviewer", "builder", "reveiwer"}, 3)
 	if len(got) != 1 || got[0] != "reviewer" {

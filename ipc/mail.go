@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -49,8 +50,8 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if err := b.recipient(req.To); err != nil {
 		return nil, err
 	}
-	if req.Content == "" {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the message to %q is empty: give it some content", req.To)
+	if err := ipcmesh.CheckContent(fmt.Sprintf("the message to %q", req.To), req.Content); err != nil {
+		return nil, err
 	}
 	if req.ReplyTo != "" {
 		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
@@ -106,8 +107,8 @@ func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.Content == "" {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the post to #%s is empty: give it some content", ch.Name)
+	if err := ipcmesh.CheckContent("the post to #"+ch.Name, req.Content); err != nil {
+		return nil, err
 	}
 	if req.ReplyTo != "" {
 		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
@@ -159,8 +160,8 @@ func (b *Broker) broadcast(c *conn, name string, body json.RawMessage) (any, err
 	if err := ValidateID("message id", req.ID); err != nil {
 		return nil, err
 	}
-	if req.Content == "" {
-		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the broadcast is empty: give it some content")
+	if err := ipcmesh.CheckContent("the broadcast", req.Content); err != nil {
+		return nil, err
 	}
 	if max := b.store.Options().MaxMessageBytes; len(req.Content) > max {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast is %d bytes, over the limit of %d bytes: shorten it or split it", len(req.Content), max)
