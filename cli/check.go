@@ -33,11 +33,6 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		if *limit <= 0 || *limit > ipc.MaxCheckLimit {
 			return usagef("--limit %d: want 1 to %d, or leave it out for %d", *limit, ipc.MaxCheckLimit, ipc.DefaultCheckLimit)
 		}
-		if *from != "" {
-			if err := ipcmesh.ValidateName(*from); err != nil {
-				return usagef("--from: %v", err)
-			}
-		}
 		return nil
 	})
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // Env is what a command runs with: its streams and environment. Tests and
@@ -209,12 +211,22 @@ func runCommand(ctx context.Context, e Env, cmd command, args []string) int {
 	}
 	typed := e.typed(name)
 	fmt.Fprintf(e.Stderr, "%s: %s\n", typed, e.asTyped(name, oneLine(err)))
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if calledWrongly(err) {
 		fmt.Fprintf(e.Stderr, "usage: %s (%s --help says more)\n", strings.TrimSpace(typed+" "+cmd.args), typed)
 		return 2
 	}
 	return 1
+}
+
+// calledWrongly reports whether err says the command was called wrongly
+// (exit status 2) rather than that it failed (1): a usage error, or a
+// name or channel name that breaks the naming rule, which the mesh
+// refuses as invalid_name whichever command gave it (register NAME, send
+// TO, --as, --with, IPC_NAME). No run of the same command line can go
+// better.
+func calledWrongly(err error) bool {
+	var ue *usageError
+	return errors.As(err, &ue) || ipcmesh.CodeOf(err) == ipcmesh.CodeInvalidName
 }
 
 // typed is the command cmd as the user typed it: "ipcmesh send", or the

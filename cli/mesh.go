@@ -234,7 +234,7 @@ func (c *meshCommand) prepare(e Env, args []string, check func(pos []string) err
 		return nil, err
 	}
 	c.literal = literal
-	if err := emptyNames(c.FlagSet); err != nil {
+	if err := checkNames(c.FlagSet); err != nil {
 		return nil, err
 	}
 	if c.cfg, err = meshConfig(e); err != nil {
@@ -301,8 +301,8 @@ func (c *meshCommand) stdinDash(pos []string, from int) bool {
 	return len(pos) == from+1 && pos[from] == "-" && c.literal == 0
 }
 
-// nameFlags are the flags that take a name (or a message's id), and what
-// leaving each out does.
+// nameFlags are the flags that take a name (or, reply-to, a message's
+// id), and what leaving each out does.
 var nameFlags = []struct{ name, without string }{
 	{"as", "to act as IPC_NAME or the data folder's default name"},
 	{"from", "for messages from anyone"},
@@ -310,15 +310,23 @@ var nameFlags = []struct{ name, without string }{
 	{"reply-to", "to start no thread"},
 }
 
-// emptyNames refuses a name flag given an empty value, as
+// checkNames refuses a name flag given an empty value, as
 // `--as "$WHO"` gives it when WHO is unset: taken for a flag left out, it
 // made a script act as the data folder's default name, read and mark
 // read every message instead of one sender's, or send an answer outside
-// the thread its asker waits on.
-func emptyNames(fs *flag.FlagSet) error {
+// the thread its asker waits on. A name that breaks the naming rule is
+// refused too, before a broker is started only to refuse it.
+func checkNames(fs *flag.FlagSet) error {
 	for _, nf := range nameFlags {
 		if f := fs.Lookup(nf.name); f != nil && isSet(fs, nf.name) && f.Value.String() == "" {
 			return usagef("--%s was given an empty value (an unset variable?): give one, or leave --%s out %s", nf.name, nf.name, nf.without)
+		}
+	}
+	for _, nf := range nameFlags {
+		if f := fs.Lookup(nf.name); f != nil && isSet(fs, nf.name) && nf.name != "reply-to" {
+			if err := ipcmesh.ValidateName(f.Value.String()); err != nil {
+				return usagef("--%s: %v", nf.name, err)
+			}
 		}
 	}
 	return nil

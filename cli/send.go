@@ -98,6 +98,11 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 	if req.Type == ipcmesh.TypeMessage {
 		req.Type = ""
 	}
+	if req.Shared != "" {
+		if err := ipcmesh.ValidateSharedKey(req.Shared); err != nil {
+			return usagef("--shared: %v", err)
+		}
+	}
 	if req.ID != "" {
 		if err := checkMessageID(req.ID); err != nil {
 			return err

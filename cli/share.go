@@ -75,7 +75,15 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 func runGet(ctx context.Context, e Env, args []string) (err error) {
 	c := asName("get")
 	asJSON := c.Bool("json", false, "print the entry, content included, as JSON")
-	p, pos, err := c.open(ctx, e, args, argCount(1, 1, "get needs one key (ipcmesh shared lists them)"))
+	p, pos, err := c.open(ctx, e, args, func(pos []string) error {
+		if err := argCount(1, 1, "get needs one key (ipcmesh shared lists them)")(pos); err != nil {
+			return err
+		}
+		if err := ipcmesh.ValidateSharedKey(pos[0]); err != nil {
+			return usagef("%v", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

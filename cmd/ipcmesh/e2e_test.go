@@ -647,11 +647,11 @@ func TestLargeMessagePathsConfined(t *testing.T) {
 			{"send", "--as", "writer", bad, "hello"},
 			{"send", "--as", bad, "reader", "hello"},
 		} {
-			if msg := m.mustFail(args...); !strings.Contains(msg, "use only letters, digits") {
+			if msg := m.mustMisuse(args...); !strings.Contains(msg, "use only letters, digits") {
 				t.Errorf("ipcmesh %q should be refused as an invalid name: %q", args, msg)
 			}
 		}
-		if msg := m.withEnv("IPC_NAME="+bad).mustFail("send", "reader", "hello"); !strings.Contains(msg, "use only letters, digits") {
+		if msg := m.withEnv("IPC_NAME="+bad).mustMisuse("send", "reader", "hello"); !strings.Contains(msg, "use only letters, digits") {
 			t.Errorf("IPC_NAME=%q should be refused as an invalid name: %q", bad, msg)
 		}
 	}

@@ -353,6 +353,19 @@ func (m *mesh) mustFail(args ...string) string {
 	return oneLineError(m.t, r, args[0])
 }
 
+// mustMisuse runs ipcmesh with args, wants exit status 2 (called
+// wrongly): an error line naming the command, then the usage line; it
+// returns the error line.
+func (m *mesh) mustMisuse(args ...string) string {
+	m.t.Helper()
+	r := m.run(args...)
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if r.code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], "ipcmesh "+args[0]+": ") || !strings.HasPrefix(lines[1], "usage: ipcmesh "+args[0]) {
+		m.t.Fatalf("ipcmesh %s: want exit status 2, an error and the usage line, got %s", args[0], r)
+	}
+	return lines[0]
+}
+
 func oneLineError(t *testing.T, r result, cmd string) string {
 	t.Helper()
 	if r.code != 1 {

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// runAs runs the command cmd in-process as the program that was typed
+// (empty: ipcmesh), with stdin and extra settings (KEY=VALUE).
+func (m *hookMesh) runAs(program, stdin string, extra []string, cmd string, args ...string) hookResult {
+	m.t.Helper()
+	e, out, errb := m.env(stdin, extra...)
+	e.Program = program
+	code := Run(e, cmd, args)
+	return hookResult{code, out.String(), errb.String()}
+}
+
+// wantRun fails the test unless r ended with code and its stderr says
+// every one of want.
+func wantRun(t *testing.T, label string, r hookResult, code int, want ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", label, r.code, code, r.stdout, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("%s: stderr %q; want it to say %q", label, r.stderr, w)
+		}
+	}
+}
+
+// TestCalledWronglyExitsTwo: a command given a name, channel name or
+// shared key that breaks its rule was called wrongly, whichever command
+// and whichever program: exit status 2 with the usage line, as for a
+// flag it does not take. A well-formed one the mesh has nothing for is a
+// failure: 1.
+func TestCalledWronglyExitsTwo(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer")
+	m.peer("builder")
+	for _, tc := range []struct {
+		program string
+		extra   []string
+		cmd     string
+		args    []string
+		code    int
+	}{
+		{"", nil, "register", []string{"bad!"}, 2},
+		{"ipc_register", nil, "register", []string{"bad!"}, 2},
+		{"", nil, "send", []string{"bad!", "hi"}, 2},
+		{"ipc_send", nil, "send", []string{"bad!", "hi"}, 2},
+		{"", nil, "send", []string{"#bad!", "hi"}, 2},
+		{"", nil, "send", []string{"--as", "bad!", "reviewer", "hi"}, 2},
+		{"", nil, "send", []string{"--shared", "bad/key", "reviewer", "hi"}, 2},
+		{"ipc_send", []string{"IPC_NAME=bad!"}, "send", []string{"reviewer", "hi"}, 2},
+		{"ipc_rename", nil, "rename", []string{"bad!"}, 2},
+		{"ipc_check", nil, "check", []string{"--from", "bad!"}, 2},
+		{"", nil, "history", []string{"--with", "bad!"}, 2},
+		{"", nil, "search", []string{"--from", "bad!", "x"}, 2},
+		{"", nil, "channels", []string{"create", "bad!"}, 2},
+		{"", nil, "get", []string{"bad/key"}, 2},
+		{"", nil, "key", []string{"create", "bad!"}, 2},
+		{"", nil, "fetch", []string{"0123456789abcdef"}, 1},
+		{"", nil, "get", []string{"nothing-here"}, 1},
+		{"ipc_rename", []string{"IPC_NAME=nobody"}, "rename", []string{"somebody"}, 1},
+	} {
+		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " ") + " " + strings.Join(tc.extra, " "))
+		r := m.runAs(tc.program, "", tc.extra, tc.cmd, tc.args...)
+		if r.code != tc.code {
+			t.Errorf("%s: exit %d, want %d\nstderr: %s", label, r.code, tc.code, r.stderr)
+		}
+		if hasUsage := strings.Contains(r.stderr, "\nusage: "); hasUsage != (tc.code == 2) {
+			t.Errorf("%s: stderr %q; want the usage line with exit status 2 only", label, r.stderr)
+		}
+	}
+}
