@@ -29,6 +29,41 @@ func wantRun(t *testing.T, label string, r hookResult, code int, want ...string)
 	}
 }
 
+// TestNamesBeginningWithADash: a name typed with a dash before it is a
+// slip, not a flag and not a name. Where the command takes a name, the
+// refusal says that no new name begins with '-' and names the one likely
+// meant, rather than advise the "--" that sends the word as it is; after
+// a "--", register, rename and send refuse it as a name that cannot be
+// made, exit status 2, the standalone programs as ipcmesh.
+func TestNamesBeginningWithADash(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer")
+	m.peer("builder")
+	for _, tc := range []struct {
+		program, cmd string
+		args         []string
+		want         []string
+	}{
+		{"", "send", []string{"-reviewer", "hi"}, []string{"-reviewer is not a flag of send", "no new name may begin with '-': did you mean reviewer?"}},
+		{"ipc_send", "send", []string{"--reviewer", "hi"}, []string{"ipc_send: --reviewer is not a flag", "did you mean reviewer?"}},
+		{"", "register", []string{"-builder"}, []string{"no new name may begin with '-': did you mean builder?"}},
+		{"", "register", []string{"--", "-builder"}, []string{`name "-builder" begins with '-'`, "(builder, say)", "usage: ipcmesh register"}},
+		{"ipc_register", "register", []string{"--", "-x"}, []string{`name "-x" begins with '-'`, "usage: ipc_register"}},
+		{"ipc_rename", "rename", []string{"--", "-builder"}, []string{`name "-builder" begins with '-'`}},
+		{"ipc_send", "send", []string{"--", "-reviewer", "hi"}, []string{`no instance is named "-reviewer", and none can be`, "did you mean reviewer?"}},
+	} {
+		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " "))
+		r := m.runAs(tc.program, "", nil, tc.cmd, tc.args...)
+		wantRun(t, label, r, 2, tc.want...)
+		if strings.Contains(r.stderr, "to pass it as text") {
+			t.Errorf("%s: %q advises the \"--\" that makes the word a name", label, r.stderr)
+		}
+	}
+	// A word of the message that begins with '-' is text, as before.
+	r := m.runAs("", "", nil, "send", "reviewer", "-x")
+	wantRun(t, "send reviewer -x", r, 2, `to pass it as text, put it after "--"`)
+}
+
 // TestCalledWronglyExitsTwo: a command given a name, channel name or
 // shared key that breaks its rule was called wrongly, whichever command
 // and whichever program: exit status 2 with the usage line, as for a

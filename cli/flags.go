@@ -62,17 +62,20 @@ func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, e
 // takes one is skipped, so "--description --" is a description. A word
 // that begins with '-' and names no flag of fs is an error that names the
 // flag likely meant and, for a command that takes text, says how to pass
-// the word as text. A flag that takes a value but ends the line is an
+// the word as text; where the word stands for a name (nameAt), it says
+// that no new name begins with '-'. A flag that takes a value but ends the line is an
 // error that says what value it takes: the flag package's own words for
 // it name the flag with one dash and the value not at all.
 func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err error) {
+	positionals := 0 // before args[i]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			return args[:i], args[i+1:], nil
 		}
 		if len(a) < 2 || a[0] != '-' {
-			continue // a positional, or "-" for stdin
+			positionals++ // a positional, or "-" for stdin
+			continue
 		}
 		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
 		f := fs.Lookup(name)
@@ -80,7 +83,7 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 		case f == nil && (name == "h" || name == "help"):
 			// flag.ErrHelp, from Parse
 		case f == nil:
-			return nil, nil, unknownFlag(fs, a, name)
+			return nil, nil, unknownFlag(fs, a, name, nameAt(fs.Name(), positionals))
 		case !hasValue && !isBoolFlag(f) && i+1 == len(args):
 			value, usage := flag.UnquoteUsage(f)
 			return nil, nil, usagef("--%s needs a value: --%s %s, %s", f.Name, f.Name, value, usage)
@@ -96,18 +99,37 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 // where the command's words are text someone writes, with the "--" that
 // sends the word as it is. For a command that takes no text, that way out
 // would only mislead.
-func unknownFlag(fs *flag.FlagSet, a, name string) error {
+func unknownFlag(fs *flag.FlagSet, a, name string, isName bool) error {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	msg := fmt.Sprintf("%s is not a flag of %s", a, fs.Name())
-	if near := ipcmesh.Closest(name, names); near != "" {
+	near := ipcmesh.Closest(name, names)
+	if near != "" {
 		msg += fmt.Sprintf(": did you mean --%s?", near)
 	}
 	msg += fmt.Sprintf(" (ipcmesh %s --help lists them)", fs.Name())
-	if takesText(fs.Name()) {
+	switch {
+	case isName && near == "":
+		// After "--" it would be taken as a name, which the mesh
+		// refuses as a new one: the dash is most likely a slip.
+		msg += "; no new name may begin with '-'"
+		if ipcmesh.ValidateNewName(name) == nil {
+			msg += fmt.Sprintf(": did you mean %s?", name)
+		}
+	case takesText(fs.Name()):
 		msg += fmt.Sprintf("; to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s", fs.Name(), a)
 	}
 	return usagef("%s", msg)
+}
+
+// nameAt reports whether the positional at index i of the command cmd is
+// a name: register NAME, rename NEW, send TO.
+func nameAt(cmd string, i int) bool {
+	switch cmd {
+	case "register", "rename", "send":
+		return i == 0
+	}
+	return false
 }
 
 // takesText reports whether the command cmd takes words that are text
