@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,44 @@ func TestNamesBeginningWithADash(t *testing.T) {
 	// A word of the message that begins with '-' is text, as before.
 	r := m.runAs("", "", nil, "send", "reviewer", "-x")
 	wantRun(t, "send reviewer -x", r, 2, `to pass it as text, put it after "--"`)
+}
+
+// TestBlankMessageRefused: a message of only whitespace is refused as an
+// empty one is, naming what it held. Given as words it is a command
+// called wrongly (exit status 2, before any broker is asked); read from
+// stdin it is a failure (1). send --lines skips blank lines as it skips
+// empty ones, and sends the rest.
+func TestBlankMessageRefused(t *testing.T) {
+	m := newHookMesh(t)
+	reviewer := m.peer("reviewer")
+	m.peer("builder")
+	for _, tc := range []struct {
+		stdin string
+		cmd   string
+		args  []string
+		code  int
+		want  []string
+	}{
+		{"", "send", []string{"reviewer", "   "}, 2, []string{`the message to "reviewer" holds only whitespace (3 bytes`, "give it some content", "nothing was sent", "usage: ipcmesh send"}},
+		{"", "send", []string{"reviewer", ""}, 2, []string{`the message to "reviewer" is empty`}},
+		{"\n\n\n", "send", []string{"reviewer", "-"}, 1, []string{`the message to "reviewer" on stdin holds only whitespace (3 bytes`, "nothing was sent"}},
+		{"", "broadcast", []string{" \t "}, 2, []string{"the broadcast holds only whitespace"}},
+		{"\n", "broadcast", []string{"-"}, 1, []string{"the broadcast on stdin holds only whitespace (1 byte of"}},
+	} {
+		label := tc.cmd + " " + strings.Join(tc.args, " ")
+		wantRun(t, label, m.runAs("", tc.stdin, nil, tc.cmd, tc.args...), tc.code, tc.want...)
+	}
+	if got := unreadContents(t, reviewer); len(got) != 0 {
+		t.Fatalf("reviewer got %q after the refusals, want nothing", got)
+	}
+	r := m.runAs("", " \n\t\nthe one line\n  \n", nil, "send", "--lines", "reviewer", "-")
+	wantRun(t, "send --lines", r, 0)
+	if !strings.Contains(r.stdout, "sent 1 message to reviewer") {
+		t.Errorf("send --lines: stdout %q, want it to say it sent 1 message", r.stdout)
+	}
+	if got := unreadContents(t, reviewer); !slices.Equal(got, []string{"the one line"}) {
+		t.Errorf("reviewer got %q, want the one line that is not blank", got)
+	}
 }
 
 // TestCalledWronglyExitsTwo: a command given a name, channel name or

@@ -115,11 +115,20 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 	}
 	req.To = pos[0]
 	words := pos[1:]
+	what := fmt.Sprintf("the message to %q", req.To)
+	if strings.HasPrefix(strings.TrimSpace(req.To), "#") {
+		what = "the post to " + strings.TrimSpace(req.To)
+	}
 	switch {
 	case lines && !fromStdin:
 		return usagef("--lines reads messages from stdin: use 'ipcmesh send --lines %s -'", req.To)
 	case !fromStdin:
 		req.Content = strings.Join(words, " ")
+		// The mesh refuses it too; said here, it is a word missing
+		// from the command line, before a broker is started for it.
+		if err := ipcmesh.CheckContent(what, req.Content); err != nil {
+			return usagef("%v; nothing was sent", err)
+		}
 	case !lines:
 		b, over, err := readAtMost(e.Stdin, limit)
 		if err != nil {
@@ -129,6 +138,9 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 			return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the message on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it into several messages; nothing was sent", limit)
 		}
 		req.Content = string(b)
+		if err := ipcmesh.CheckContent(what+" on stdin", req.Content); err != nil {
+			return fmt.Errorf("%w; nothing was sent", err)
+		}
 	}
 	return nil
 }
@@ -173,7 +185,8 @@ func checkMessageID(id string) error {
 
 // sendLines sends each line of stdin as one message like req, in order,
 // each acked before the next is sent: a stream of numbered lines arrives
-// numbered. Empty lines are skipped. A line longer than limit stops it
+// numbered. Blank lines (empty, or only whitespace, which the mesh would
+// refuse) are skipped. A line longer than limit stops it
 // there, unread. Errors name a line by its number in the input, empty
 // ones counted, as an editor shows it.
 func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, limit int, asJSON bool) error {
@@ -185,7 +198,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 	for sc.Scan() {
 		read++
 		line := sc.Text()
-		if line == "" {
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		req.Content = line
@@ -214,7 +227,7 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if !asJSON {
-		fmt.Fprintf(e.Stdout, "as %s: sent %d messages to %s\n", p.Name(), n, req.To)
+		fmt.Fprintf(e.Stdout, "as %s: sent %s to %s\n", p.Name(), human.Count(n, "message"), req.To)
 	}
 	return nil
 }
@@ -270,7 +283,11 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 			}
 		}
 		req.Content = strings.Join(pos, " ")
-		if c.stdinDash(pos, 0) {
+		if !c.stdinDash(pos, 0) {
+			if err := ipcmesh.CheckContent("the broadcast", req.Content); err != nil {
+				return usagef("%v; nothing was sent", err)
+			}
+		} else {
 			limit := c.cfg.MessageLimit()
 			b, over, err := readAtMost(e.Stdin, limit)
 			if err != nil {
@@ -280,6 +297,9 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 				return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the broadcast on stdin is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it; nothing was sent", limit)
 			}
 			req.Content = string(b)
+			if err := ipcmesh.CheckContent("the broadcast on stdin", req.Content); err != nil {
+				return fmt.Errorf("%w; nothing was sent", err)
+			}
 		}
 		return nil
 	})
