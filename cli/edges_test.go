@@ -148,3 +148,25 @@ func TestCalledWronglyExitsTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestNameThatDiffersByCase: names differ by case, and the command line
+// says so where a name chosen for a command is likely another: one this
+// data folder holds no session for names the one it holds ("did you
+// mean"), and one claimed on the spot that another registered name
+// differs from only by case is warned about, with how to act as the
+// other. The name stays the one chosen.
+func TestNameThatDiffersByCase(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer")
+	m.peer("builder")
+	r := m.runAs("", "", nil, "unregister", "--as", "Reviewer")
+	wantRun(t, "unregister --as Reviewer", r, 1, `holds no session for the name "Reviewer"`, "did you mean reviewer (--as reviewer)?")
+	r = m.runAs("ipc_rename", "", []string{"IPC_NAME=Reviewer"}, "rename", "critic")
+	wantRun(t, "IPC_NAME=Reviewer ipc_rename critic", r, 1, "did you mean reviewer (IPC_NAME=reviewer)?")
+
+	r = m.runAs("", "", nil, "send", "--as", "Reviewer", "builder", "hi")
+	wantRun(t, "send --as Reviewer", r, 0, "warning: --as Reviewer acts as Reviewer, not as reviewer: names differ by case; to act as reviewer, use --as reviewer")
+	if !strings.Contains(r.stdout, "as Reviewer: ") {
+		t.Errorf("send --as Reviewer: stdout %q; want it sent as Reviewer, the name chosen", r.stdout)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/autocheck"
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -137,10 +138,13 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	switch code := ipcmesh.CodeOf(err); {
 	case id.sessionOnly != "" && code == ipcmesh.CodeNotRegistered:
 		return s, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
-			"%s %s: this data folder holds no session for the name %q, so it cannot %s it; nothing was done (ipcmesh list shows the registered names; only the data folder that registered a name can %s it)",
-			how, name, name, id.sessionOnly, id.sessionOnly)
+			"%s %s: this data folder holds no session for the name %q, so it cannot %s it; nothing was done%s (ipcmesh list shows the registered names; only the data folder that registered a name can %s it)",
+			how, name, name, id.sessionOnly, heldNear(ctx, p, name, how), id.sessionOnly)
 	case code == ipcmesh.CodeNotRegistered, code == ipcmesh.CodeUnauthorized:
 		s, err = p.Claim(ctx, name)
+		if err == nil {
+			warnCaseTwin(ctx, e, p, name, how)
+		}
 	}
 	var re *ipcmesh.Error
 	if errors.As(err, &re) && re.Code == ipcmesh.CodeRenamed && len(re.Suggestions) > 0 {
@@ -154,6 +158,56 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 			how, name, name, to, name, to, use, name, name)
 	}
 	return s, err
+}
+
+// heldNear is what the refusal of a name this data folder holds no
+// session for adds when it holds one for a name likely meant (Reviewer
+// for reviewer, a typo), chosen by how ("--as" or "IPC_NAME"); ""
+// otherwise. Names differ by case, and only the name's own session acts
+// as it.
+func heldNear(ctx context.Context, p *election.Peer, name, how string) string {
+	all, err := p.List(ctx)
+	if err != nil {
+		return ""
+	}
+	names := make([]string, len(all))
+	for i, in := range all {
+		names[i] = in.Name
+	}
+	kr := auth.Keyring{Dir: p.DataDir()}
+	for _, n := range ipcmesh.NearNames(name, names, 3) {
+		if _, err := kr.Load(n); err != nil {
+			continue
+		}
+		use := "--as " + n
+		if how == "IPC_NAME" {
+			use = "IPC_NAME=" + n
+		}
+		return fmt.Sprintf(": did you mean %s (%s)?", n, use)
+	}
+	return ""
+}
+
+// warnCaseTwin warns on stderr when name, just claimed for the command,
+// differs only by case from another registered name: Reviewer and
+// reviewer are two instances, and a command run as Reviewer meant for
+// reviewer sends as, and reads the mail of, the wrong one. The name
+// stays as chosen; the warning says how to choose the other.
+func warnCaseTwin(ctx context.Context, e Env, p *election.Peer, name, how string) {
+	all, err := p.List(ctx)
+	if err != nil {
+		return
+	}
+	for _, in := range all {
+		if in.Name != name && strings.EqualFold(in.Name, name) {
+			use := "--as " + in.Name
+			if how == "IPC_NAME" {
+				use = "IPC_NAME=" + in.Name
+			}
+			fmt.Fprintf(e.Stderr, "warning: %s %s acts as %s, not as %s: names differ by case; to act as %s, use %s\n", how, name, name, in.Name, in.Name, use)
+			return
+		}
+	}
 }
 
 // refuseSelf refuses a message from me to me. It lands in the sender's own
