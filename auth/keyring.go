@@ -107,17 +107,24 @@ func (k Keyring) Load(name string) (string, error) {
 		// file, damaged: it is none of name's.
 		return "", fmt.Errorf("load session token for %s: %s holds no token of %s: %w", name, path, name, fs.ErrNotExist)
 	case token == "":
-		return "", fmt.Errorf("session token file %s is empty: register %s again (ipcmesh register %s)", path, name, name)
+		return "", fmt.Errorf("session token file %s is empty: %s", path, mend(name))
 	case !keepable(token):
 		// Sent as it is, it would only be refused by the broker, in words
 		// that name no file.
-		return "", fmt.Errorf("session token file %s is damaged: it holds %d bytes that are not a session token (at most %d letters, digits, '-', '_' and '.'): register %s again (ipcmesh register %s)",
-			path, len(token), maxTokenLen, name, name)
+		return "", fmt.Errorf("session token file %s is damaged: it holds %d bytes that are not a session token (at most %d letters, digits, '-', '_' and '.'): %s",
+			path, len(token), maxTokenLen, mend(name))
 	}
 	if fromLegacy {
 		k.Keep(name, token) // under its own file name from now on; the old file may be another name's
 	}
 	return token, nil
+}
+
+// mend says how to mend the damaged token file of name. A register writes
+// a new one, but the session the file held cannot be resumed without it:
+// until that session expires, the register is refused as name_taken.
+func mend(name string) string {
+	return fmt.Sprintf("register %s again (ipcmesh register %s), which writes a new one; if the session it held is still live (it lasts IPC_SESSION_TTL, 24h, after its last use), the name stays taken until then: act as another name meanwhile", name, name)
 }
 
 // keepable reports whether token is one Keep writes: one line of at most
@@ -127,7 +134,8 @@ func keepable(token string) bool {
 }
 
 // Current returns the name saved last. When there is none, the error wraps
-// os.ErrNotExist.
+// os.ErrNotExist; a file that holds no valid name is reported as damaged,
+// naming it.
 func (k Keyring) Current() (string, error) {
 	dir, err := k.dir()
 	if err != nil {
@@ -140,7 +148,8 @@ func (k Keyring) Current() (string, error) {
 	}
 	name := strings.TrimSpace(string(data))
 	if err := ipcmesh.ValidateName(name); err != nil {
-		return "", fmt.Errorf("current name file %s: %w", path, err)
+		// Not wrapped: the name is the file's fault, not its reader's.
+		return "", fmt.Errorf("the file %s, which keeps the data folder's default name, is damaged: %v", path, err)
 	}
 	return name, nil
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -168,5 +170,46 @@ func TestNameThatDiffersByCase(t *testing.T) {
 	wantRun(t, "send --as Reviewer", r, 0, "warning: --as Reviewer acts as Reviewer, not as reviewer: names differ by case; to act as reviewer, use --as reviewer")
 	if !strings.Contains(r.stdout, "as Reviewer: ") {
 		t.Errorf("send --as Reviewer: stdout %q; want it sent as Reviewer, the name chosen", r.stdout)
+	}
+}
+
+// TestDamagedSessionFilesAreNamed: a session token file that holds no
+// token, or a default name file that holds no name, is reported as
+// damaged, naming the file and how to mend it, never as a session or a
+// default name that is not there.
+func TestDamagedSessionFilesAreNamed(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer")
+	m.peer("tester")
+	sessions := filepath.Join(m.dir, "sessions")
+	tokenFile := filepath.Join(sessions, "tester.token")
+	if err := os.WriteFile(tokenFile, []byte("garbage!!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		program string
+		extra   []string
+		cmd     string
+		args    []string
+	}{
+		{"", nil, "rename", []string{"--as", "tester", "critic"}},
+		{"", []string{"IPC_NAME=tester"}, "unregister", nil},
+		{"ipc_rename", []string{"IPC_NAME=tester"}, "rename", []string{"critic"}},
+	} {
+		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " "))
+		r := m.runAs(tc.program, "", tc.extra, tc.cmd, tc.args...)
+		wantRun(t, label, r, 1, "session token file "+tokenFile+" is damaged", "ipcmesh register tester", "nothing was done")
+		if strings.Contains(r.stderr, "holds no session") {
+			t.Errorf("%s: %q says the folder holds no session", label, r.stderr)
+		}
+	}
+
+	if err := os.WriteFile(filepath.Join(sessions, "current"), []byte("not a name\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := m.runAs("", "", nil, "check")
+	wantRun(t, "check with a damaged default name", r, 1, filepath.Join(sessions, "current")+", which keeps the data folder's default name, is damaged", "ipcmesh register NAME")
+	if strings.Contains(r.stderr, "has no default name") {
+		t.Errorf("check: %q says the folder has no default name", r.stderr)
 	}
 }

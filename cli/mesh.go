@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,6 +138,11 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	}
 	switch code := ipcmesh.CodeOf(err); {
 	case id.sessionOnly != "" && code == ipcmesh.CodeNotRegistered:
+		if _, lerr := (auth.Keyring{Dir: p.DataDir()}).Load(name); lerr != nil && !errors.Is(lerr, fs.ErrNotExist) {
+			// The folder holds the name's token file, but no token in
+			// it: the file, and how to mend it, are what to tell.
+			return s, ipcmesh.Errorf(ipcmesh.CodeNotRegistered, "%s %s: %v; nothing was done", how, name, lerr)
+		}
 		return s, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
 			"%s %s: this data folder holds no session for the name %q, so it cannot %s it; nothing was done%s (ipcmesh list shows the registered names; only the data folder that registered a name can %s it)",
 			how, name, name, id.sessionOnly, heldNear(ctx, p, name, how), id.sessionOnly)

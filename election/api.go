@@ -143,9 +143,13 @@ func (p *Peer) DefaultName() string {
 func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 	var err error
 	if name == "" {
-		if name, err = p.keyring.Current(); err != nil {
+		if name, err = p.keyring.Current(); errors.Is(err, fs.ErrNotExist) {
 			return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
 				"the data folder %s has no default name (none was registered from it, or the one registered last was unregistered): register one (ipcmesh register NAME) or pick one with --as NAME or IPC_NAME", p.cfg.DataDir)
+		} else if err != nil {
+			// The file is there and holds no name: its error names it.
+			return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
+				"%v: register the default name again (ipcmesh register NAME), which writes the file anew, or pick a name with --as NAME or IPC_NAME", err)
 		}
 	}
 	if err := ipcmesh.ValidateName(name); err != nil {
