@@ -17,9 +17,10 @@ const (
 	// checkLimit bounds the messages one check returns: each costs the
 	// model context, and the rest wait for the next call.
 	checkLimit = 20
-	// maxWaitSeconds caps wait_seconds: longer absences are served better
-	// by push and auto_check than by one call held open.
-	maxWaitSeconds = 600
+	// maxWaitSeconds caps wait_seconds at the broker's longest wait:
+	// longer absences are served better by push and auto_check than by
+	// one call held open.
+	maxWaitSeconds = int(ipc.MaxWait / time.Second)
 	// progressEvery is how often a waiting check reports progress, well
 	// under the common 60 s request timeout.
 	progressEvery = 10 * time.Second
@@ -74,7 +75,7 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 	if err != nil {
 		return nil, nil, err
 	}
-	wait := time.Duration(min(in.WaitSeconds, maxWaitSeconds)) * time.Second
+	wait, note := waitOf(in.WaitSeconds)
 	check := ipc.CheckRequest{Limit: checkLimit, From: in.From}
 	var r ipc.CheckResult
 	if wait > 0 {
@@ -103,7 +104,7 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		if in.From != "" {
 			msg += noSuchInstance(ctx, p, in.From)
 		}
-		return text(msg), nil, nil
+		return noted(text(msg), note), nil, nil
 	}
 
 	// The messages shown, oldest first, up to maxText of text: those past
@@ -125,7 +126,32 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		c.log.Warn("ack checked messages", "err", err)
 		fmt.Fprintf(&b, "\n(These could not be marked read (%v): check may show them again.)\n", err)
 	}
-	return text(b.String()), nil, nil
+	return noted(text(b.String()), note), nil, nil
+}
+
+// waitOf is the wait that wait_seconds asks for, at most maxWaitSeconds,
+// and the note an answer ends with when it asked for more. A longer wait
+// is cut, not refused, as the HTTP face cuts its waits: the call does
+// what it can. The note says so, so that a model neither takes an empty
+// answer for the whole wait it asked for nor asks for it again.
+func waitOf(seconds int) (time.Duration, string) {
+	if seconds <= maxWaitSeconds {
+		return time.Duration(seconds) * time.Second, ""
+	}
+	return ipc.MaxWait, fmt.Sprintf(
+		"(wait_seconds is at most %d, %s: %d was cut to %d; to wait longer, call again once this answer is in.)", maxWaitSeconds, human.Period(ipc.MaxWait), seconds, maxWaitSeconds)
+}
+
+// noted ends the text of res, an answer of text, with note (if any) on a
+// line of its own.
+func noted(res *mcp.CallToolResult, note string) *mcp.CallToolResult {
+	if note == "" || len(res.Content) == 0 {
+		return res
+	}
+	if t, ok := res.Content[0].(*mcp.TextContent); ok {
+		t.Text = strings.TrimRight(t.Text, "\n") + "\n" + note
+	}
+	return res
 }
 
 // waitForMail checks for mail as check asks, waiting up to wait for some to

@@ -85,7 +85,12 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		return nil, nil, err
 	}
 	if in.WaitSeconds > 0 {
-		return c.waitReply(ctx, req, p, name, in.Thread, time.Duration(min(in.WaitSeconds, maxWaitSeconds))*time.Second)
+		wait, note := waitOf(in.WaitSeconds)
+		res, _, err := c.waitReply(ctx, req, p, name, in.Thread, wait)
+		if err != nil {
+			return nil, nil, err
+		}
+		return noted(res, note), nil, nil
 	}
 	r, err := p.History(ctx, ipc.HistoryRequest{With: in.With, Channel: in.Channel, Thread: in.Thread, Before: in.Before, After: in.After, Limit: in.Limit, Since: since, Until: until})
 	if err != nil {
