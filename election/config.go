@@ -58,6 +58,12 @@ type Config struct {
 	// name's live keys in memory (the HTTP face): a revoke of one is then
 	// answered only once the peer has called ForgotKey for it.
 	KeepsKeys bool
+	// CallersElsewhere says that the peer acts for callers on other
+	// machines (the HTTP face): while the mesh is out of its reach, its
+	// calls fail with words that name no file or folder of this machine,
+	// which would tell a caller the user's name and home folder; the log
+	// has the cause.
+	CallersElsewhere bool
 	// KeepCurrent leaves the data folder's current name alone when this
 	// peer registers: a peer whose name is its own (an MCP server, the
 	// HTTP face, a command run --as a name) must not change which name

@@ -18,10 +18,20 @@ import (
 // tries again every second.
 var ErrUnreachable = errors.New("the mesh has no broker this peer can reach or host")
 
-// unreachable is ErrUnreachable with why.
-type unreachable struct{ err error }
+// unreachable is ErrUnreachable with why; private keeps why out of its
+// words (Config.CallersElsewhere).
+type unreachable struct {
+	err     error
+	private bool
+}
 
-func (e *unreachable) Error() string        { return e.err.Error() }
+func (e *unreachable) Error() string {
+	if e.private {
+		return "no broker serves the mesh now, and the peer that serves this caller can neither reach nor start one (its log says why); it tries again every second"
+	}
+	return e.err.Error()
+}
+
 func (e *unreachable) Unwrap() error        { return e.err }
 func (e *unreachable) Is(target error) bool { return target == ErrUnreachable }
 

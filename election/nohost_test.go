@@ -1,8 +1,11 @@
 package election
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,6 +87,33 @@ func TestNoHostSaysWhatToDo(t *testing.T) {
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("the error %q does not say %q", got, w)
+			}
+		}
+	}
+}
+
+// TestCallersElsewhereAreNotToldLocalPaths: a peer that acts for callers
+// on other machines (the HTTP face) and cannot rejoin the mesh fails their
+// calls, a call whose broker was lost before it answered too, in words
+// that name no file of its machine, where the store it could not open
+// named the user's home folder; other peers name the cause, for the user
+// of their own machine.
+func TestCallersElsewhereAreNotToldLocalPaths(t *testing.T) {
+	dir := t.TempDir()
+	cause := fmt.Errorf("open store %s: invalid database", filepath.Join(dir, "ipcmesh.db"))
+	for _, elsewhere := range []bool{false, true} {
+		p := &Peer{cfg: Config{DataDir: dir, CallersElsewhere: elsewhere}, ready: make(chan struct{})}
+		p.setFatal(cause)
+		for _, err := range []error{p.fatal, &answerLost{op: "wait_reply", err: p.fatal}} {
+			msg := err.Error()
+			if !errors.Is(err, ErrUnreachable) {
+				t.Errorf("CallersElsewhere %v: %q is not ErrUnreachable", elsewhere, msg)
+			}
+			if named := strings.Contains(msg, dir); named != !elsewhere {
+				t.Errorf("CallersElsewhere %v: the error %q names the data folder: %v, want %v", elsewhere, msg, named, !elsewhere)
+			}
+			if elsewhere && !strings.Contains(msg, "its log says why") {
+				t.Errorf("the error %q does not say where the cause is", msg)
 			}
 		}
 	}

@@ -476,7 +476,7 @@ func (p *Peer) setClient(c *ipc.Client) {
 func (p *Peer) setFatal(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fatal = &unreachable{err: err}
+	p.fatal = &unreachable{err: err, private: p.cfg.CallersElsewhere}
 	select {
 	case <-p.ready:
 	default:

@@ -144,6 +144,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	cfg := opts.Mesh
 	cfg.Subscribe, cfg.OnEvent, cfg.KeepCurrent = false, nil, true
+	cfg.CallersElsewhere = true
 	admin, err := election.Join(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("join the mesh at %s for the HTTP face: %w", cfg.Addr, err)

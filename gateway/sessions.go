@@ -198,7 +198,7 @@ func (sess *session) start(prev chan struct{}) {
 	if err == nil {
 		cfg := m.s.opts.Mesh
 		cfg.Subscribe, cfg.KeepCurrent, cfg.OnEvent = true, true, sess.onEvent
-		cfg.KeepsKeys = true
+		cfg.KeepsKeys, cfg.CallersElsewhere = true, true
 		cfg.OnConnection = sess.onConnection
 		p, err = election.Join(ctx, cfg)
 		if err == nil {
