@@ -98,7 +98,7 @@ func TestCatchUpStopsAtABrokerThatReadsOnlyTheFirstPage(t *testing.T) {
 		req.After = 0
 	}
 	alice := m.joinCuttable("alice", func(nc net.Conn) net.Conn {
-		return &checkWire{Conn: nc, edit: olderBroker}
+		return editChecks(nc, olderBroker)
 	}, func(c *Config) {
 		c.Logger = slog.New(messageHandler(logged))
 	})

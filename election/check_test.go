@@ -138,8 +138,7 @@ func (p *pieces) get() []time.Duration {
 	return p.waits
 }
 
-// watchChecks makes a peer dial m's broker through a checkWire that calls
-// edit.
+// watchChecks makes a peer dial m's broker through editChecks.
 func watchChecks(m *mesh, edit func(*ipc.CheckRequest)) func(*Config) {
 	return func(c *Config) {
 		c.Dial = func(ctx context.Context) (net.Conn, error) {
@@ -148,21 +147,47 @@ func watchChecks(m *mesh, edit func(*ipc.CheckRequest)) func(*Config) {
 			if err != nil {
 				return nil, err
 			}
-			return &checkWire{Conn: nc, edit: edit}, nil
+			return editChecks(nc, edit), nil
 		}
 	}
 }
 
-// checkWire is a connection to a broker that passes every check request
-// written to it to edit, which may change it, before the broker reads it.
-type checkWire struct {
+// editChecks wraps a connection to a broker: every check request written
+// to it is passed to edit, which may change it, before the broker reads
+// it.
+func editChecks(nc net.Conn, edit func(*ipc.CheckRequest)) net.Conn {
+	return &frameWire{Conn: nc, edit: func(frame []byte) ([]byte, error) {
+		f, err := ipc.DecodeFrame(frame[4:])
+		if err != nil || f.Op != ipc.OpCheck {
+			return frame, nil
+		}
+		var req ipc.CheckRequest
+		if err := json.Unmarshal(f.Body, &req); err != nil {
+			return nil, err
+		}
+		edit(&req)
+		if f.Body, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		if err := ipc.WriteFrame(&b, f); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}}
+}
+
+// frameWire is a connection to a broker that hands each frame written to
+// it, once written whole, to edit, and writes what edit returns in its
+// place: nothing swallows the frame, and the broker never reads it.
+type frameWire struct {
 	net.Conn
-	edit func(*ipc.CheckRequest)
+	edit func(frame []byte) ([]byte, error)
 	mu   sync.Mutex
 	buf  []byte // the start of a frame not yet written whole
 }
 
-func (c *checkWire) Write(p []byte) (int, error) {
+func (c *frameWire) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf = append(c.buf, p...)
@@ -171,26 +196,14 @@ func (c *checkWire) Write(p []byte) (int, error) {
 		if len(c.buf) < n {
 			break
 		}
-		frame := c.buf[:n]
-		if f, err := ipc.DecodeFrame(frame[4:]); err == nil && f.Op == ipc.OpCheck {
-			var req ipc.CheckRequest
-			if err := json.Unmarshal(f.Body, &req); err != nil {
-				return 0, err
-			}
-			c.edit(&req)
-			body, err := json.Marshal(req)
-			if err != nil {
-				return 0, err
-			}
-			f.Body = body
-			var b bytes.Buffer
-			if err := ipc.WriteFrame(&b, f); err != nil {
-				return 0, err
-			}
-			frame = b.Bytes()
-		}
-		if _, err := c.Conn.Write(frame); err != nil {
+		frame, err := c.edit(c.buf[:n])
+		if err != nil {
 			return 0, err
+		}
+		if len(frame) > 0 {
+			if _, err := c.Conn.Write(frame); err != nil {
+				return 0, err
+			}
 		}
 		c.buf = c.buf[n:]
 	}

@@ -2,7 +2,6 @@ package election
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
@@ -243,33 +242,12 @@ type ackSwallower struct {
 	swallowed atomic.Bool
 }
 
-func (s *ackSwallower) wrap(nc net.Conn) net.Conn { return &ackWire{Conn: nc, s: s} }
-
-// ackWire writes the frames written to it whole, but for the ack its
-// ackSwallower swallows.
-type ackWire struct {
-	net.Conn
-	s   *ackSwallower
-	mu  sync.Mutex
-	buf []byte // the start of a frame not yet written whole
-}
-
-func (c *ackWire) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.buf = append(c.buf, p...)
-	for len(c.buf) >= 4 {
-		n := 4 + int(binary.BigEndian.Uint32(c.buf))
-		if len(c.buf) < n {
-			break
+func (s *ackSwallower) wrap(nc net.Conn) net.Conn {
+	return &frameWire{Conn: nc, edit: func(frame []byte) ([]byte, error) {
+		f, err := ipc.DecodeFrame(frame[4:])
+		if err == nil && f.Op == ipc.OpAck && s.swallowed.CompareAndSwap(false, true) {
+			return nil, nil
 		}
-		f, err := ipc.DecodeFrame(c.buf[4:n])
-		if err != nil || f.Op != ipc.OpAck || !c.s.swallowed.CompareAndSwap(false, true) {
-			if _, err := c.Conn.Write(c.buf[:n]); err != nil {
-				return 0, err
-			}
-		}
-		c.buf = c.buf[n:]
-	}
-	return len(p), nil
+		return frame, nil
+	}}
 }
