@@ -50,8 +50,8 @@ func (b *Broker) send(c *conn, name string, body json.RawMessage) (any, error) {
 	if err := b.recipient(req.To); err != nil {
 		return nil, err
 	}
-	if err := ipcmesh.CheckContent(fmt.Sprintf("the message to %q", req.To), req.Content); err != nil {
-		return nil, err
+	if ipcmesh.Blank(req.Content) {
+		return nil, ipcmesh.CheckContent(fmt.Sprintf("the message to %q", req.To), req.Content)
 	}
 	if req.ReplyTo != "" {
 		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
@@ -107,8 +107,8 @@ func (b *Broker) post(c *conn, name string, req SendRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ipcmesh.CheckContent("the post to #"+ch.Name, req.Content); err != nil {
-		return nil, err
+	if ipcmesh.Blank(req.Content) {
+		return nil, ipcmesh.CheckContent("the post to #"+ch.Name, req.Content)
 	}
 	if req.ReplyTo != "" {
 		if _, err := b.readable(c.ctx, name, req.ReplyTo); err != nil {
