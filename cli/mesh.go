@@ -155,15 +155,21 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 	var re *ipcmesh.Error
 	if errors.As(err, &re) && re.Code == ipcmesh.CodeRenamed && len(re.Suggestions) > 0 {
 		to := re.Suggestions[0]
-		use := "--as " + to
-		if how == "IPC_NAME" {
-			use = "IPC_NAME=" + to
-		}
+		use := chosenBy(how, to)
 		return s, ipcmesh.Errorf(ipcmesh.CodeRenamed,
 			"%s %s: %s was renamed to %s, and mail to %s is forwarded there; nothing was done. Act as %s (%s), or take %s back on purpose with 'ipcmesh register %s', which ends the forward",
 			how, name, name, to, name, to, use, name, name)
 	}
 	return s, err
+}
+
+// chosenBy is how a command chooses to act as name, in the way how
+// ("--as" or "IPC_NAME") chose the name it was given.
+func chosenBy(how, name string) string {
+	if how == "IPC_NAME" {
+		return "IPC_NAME=" + name
+	}
+	return "--as " + name
 }
 
 // heldNear is what the refusal of a name this data folder holds no
@@ -185,10 +191,7 @@ func heldNear(ctx context.Context, p *election.Peer, name, how string) string {
 		if _, err := kr.Load(n); err != nil {
 			continue
 		}
-		use := "--as " + n
-		if how == "IPC_NAME" {
-			use = "IPC_NAME=" + n
-		}
+		use := chosenBy(how, n)
 		return fmt.Sprintf(": did you mean %s (%s)?", n, use)
 	}
 	return ""
@@ -206,10 +209,7 @@ func warnCaseTwin(ctx context.Context, e Env, p *election.Peer, name, how string
 	}
 	for _, in := range all {
 		if in.Name != name && strings.EqualFold(in.Name, name) {
-			use := "--as " + in.Name
-			if how == "IPC_NAME" {
-				use = "IPC_NAME=" + in.Name
-			}
+			use := chosenBy(how, in.Name)
 			fmt.Fprintf(e.Stderr, "warning: %s %s acts as %s, not as %s: names differ by case; to act as %s, use %s\n", how, name, name, in.Name, in.Name, use)
 			return
 		}
