@@ -105,19 +105,28 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 
 	testbin.Stop(t, broker.Process.Pid, 30*time.Second)
 	resp, b := send("during")
+	unavailable(t, "send to a stopped broker", resp, b, "pid "+strconv.Itoa(broker.Process.Pid), "did not answer", "kill -CONT")
+}
+
+// unavailable fails the test unless resp, with body b, is a 503
+// unavailable with Retry-After whose message says each of says, and
+// returns the message.
+func unavailable(t *testing.T, what string, resp *http.Response, b []byte, says ...string) string {
+	t.Helper()
 	var e struct {
 		Error struct{ Code, Message string }
 	}
 	json.Unmarshal(b, &e)
 	if resp.StatusCode != 503 || e.Error.Code != "unavailable" {
-		t.Fatalf("send to a stopped broker: %d %s, want 503 unavailable", resp.StatusCode, b)
+		t.Fatalf("%s: %d %s, want 503 unavailable", what, resp.StatusCode, b)
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Errorf("the 503 has no Retry-After")
 	}
-	for _, want := range []string{"pid " + strconv.Itoa(broker.Process.Pid), "did not answer", "kill -CONT"} {
+	for _, want := range says {
 		if !strings.Contains(e.Error.Message, want) {
 			t.Errorf("the error %q does not say %q", e.Error.Message, want)
 		}
 	}
+	return e.Error.Message
 }
