@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -70,9 +71,29 @@ func (s *Server) events(c *call) (any, error) {
 	// behind, its key was revoked, the face is stopping) would wait in
 	// that write until its deadline, keeping the stream, its connection
 	// and the name's use, and a face's shutdown waiting for it: the
-	// write is cut at once.
-	cutWrite := context.AfterFunc(c.ctx, func() { rc.SetWriteDeadline(time.Now()) })
-	defer cutWrite()
+	// write is cut at once. The cut runs on its own goroutine, so it
+	// must not land once the handler is done: net/http clears the
+	// deadline then, and a cut after that would fail the next answer on
+	// the connection.
+	var cutting sync.Mutex
+	ended := false
+	stopCut := context.AfterFunc(c.ctx, func() {
+		cutting.Lock()
+		defer cutting.Unlock()
+		if !ended {
+			rc.SetWriteDeadline(time.Now())
+		}
+	})
+	defer func() {
+		stopCut()
+		cutting.Lock()
+		ended = true
+		cutting.Unlock()
+		// The stream's end, a few bytes, still goes to a client that
+		// reads, so its connection serves its next request; one that
+		// does not read is cut within endGrace.
+		rc.SetWriteDeadline(time.Now().Add(streamEndGrace))
+	}()
 	if !send(sseEvent("ready", "", ready)) {
 		return nil, nil
 	}

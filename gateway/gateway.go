@@ -81,6 +81,8 @@ const (
 	// streamWriteTimeout bounds each write to an event stream, and the
 	// write of a large answer besides the time its size allows.
 	streamWriteTimeout = 30 * time.Second
+	// streamEndGrace bounds the write of an ended stream's last bytes.
+	streamEndGrace = time.Second
 	// setupTimeout bounds joining and registering a name's peer.
 	setupTimeout = 20 * time.Second
 )

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +69,51 @@ func TestEndedStreamLetsGoOfItsWrite(t *testing.T) {
 		defer f.srv.sessions.mu.Unlock()
 		return !sess.uses[stream]
 	})
+}
+
+// TestEndedStreamLeavesItsConnectionWhole: a stream the face ends while
+// its client reads (here by revoking its key; a rename elsewhere or a
+// lost name do the same) ends cleanly, and its connection carries the
+// client's next request. The cut of the write above ran beside the
+// handler's return and could set the deadline of the connection's next
+// answer to the moment the stream ended: that answer was never written,
+// and the client's next request, a POST that net/http does not send
+// again, failed with EOF. It raced, so the test ends many streams.
+func TestEndedStreamLeavesItsConnectionWhole(t *testing.T) {
+	f := newFace(t, nil)
+	ctx := ctxT(t)
+	for i := range 30 {
+		key := f.key("alice")
+		c, br := rawRequest(t, f, "GET /api/v1/events", key, "", "")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %v %v", i, resp, err)
+		}
+		body := bufio.NewReader(resp.Body)
+		for {
+			line, err := body.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream %d: read its opening: %v", i, err)
+			}
+			if strings.HasPrefix(line, "event: ready") {
+				break
+			}
+		}
+		if _, err := f.ctl.RevokeKeys(ctx, f.keyID(key), ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			t.Fatalf("stream %d did not end cleanly once its key was revoked: %v", i, err)
+		}
+		io.WriteString(c, "GET /health HTTP/1.1\r\nHost: "+strings.TrimPrefix(f.url, "http://")+"\r\n\r\n")
+		next, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("stream %d ended cleanly, but the next request on its connection had no answer: %v", i, err)
+		}
+		if next.StatusCode != 200 {
+			t.Fatalf("the next request on the connection of stream %d: status %d, want 200", i, next.StatusCode)
+		}
+		io.Copy(io.Discard, next.Body)
+		c.Close()
+	}
 }
