@@ -307,7 +307,11 @@ func (p *Peer) sendMessage(ctx context.Context, m ipc.SendRequest, out any) erro
 	if m.ID == "" {
 		m.ID = ipc.NewID()
 	}
-	return p.Call(ctx, ipc.OpSend, m, out)
+	resent, err := p.call(ctx, ipc.OpSend, m, out)
+	if err == nil && resent {
+		err = notTwice(m, out)
+	}
+	return err
 }
 
 // Broadcast sends content to every registered instance but this one.

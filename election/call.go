@@ -31,15 +31,23 @@ const backupTimeout = 10 * time.Minute
 // one whose broker was lost, when the call ends before another takes its
 // place, with ErrAnswerLost.
 func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
+	_, err := p.call(ctx, op, in, out)
+	return err
+}
+
+// call is Call, and reports whether the request was sent again after its
+// broker was lost: the answer may then be to a request the lost broker
+// had carried out already.
+func (p *Peer) call(ctx context.Context, op string, in, out any) (resent bool, err error) {
 	due := dueIn(op, in, p.cfg.AnswerTimeout)
 	sent := false // the request went to a broker lost before it answered
 	for {
 		c, err := p.current(ctx)
 		if err != nil {
 			if sent {
-				return &answerLost{op: op, err: err}
+				return sent, &answerLost{op: op, err: err}
 			}
-			return err
+			return sent, err
 		}
 		err = p.callOn(ctx, c, due, op, in, out)
 		if op == ipc.OpRegister && unanswered(err) {
@@ -67,12 +75,12 @@ func (p *Peer) Call(ctx context.Context, op string, in, out any) error {
 			case <-time.After(wait):
 				continue
 			case <-ctx.Done():
-				return ctx.Err()
+				return sent, ctx.Err()
 			case <-p.closing:
-				return ErrClosed
+				return sent, ErrClosed
 			}
 		}
-		return err
+		return sent, err
 	}
 }
 

@@ -207,6 +207,9 @@ type SendResult struct {
 	// Forwarded is true when To was renamed: Message.To is the new name.
 	Forwarded bool `json:"forwarded,omitempty"`
 	// Duplicate is true when this ID had been stored already (a retry).
+	// election.Peer takes it out of the answer to a send it sent again
+	// after its broker was lost, when the message stored holds its text:
+	// that is its own first try.
 	Duplicate bool `json:"duplicate,omitempty"`
 	// Channel is set for a channel post: the normalised channel name.
 	// Members counts the members it was delivered to (every member but the
