@@ -171,6 +171,23 @@ func TestNameThatDiffersByCase(t *testing.T) {
 	if !strings.Contains(r.stdout, "as Reviewer: ") {
 		t.Errorf("send --as Reviewer: stdout %q; want it sent as Reviewer, the name chosen", r.stdout)
 	}
+
+	r = m.runAs("", "", nil, "register", "Builder")
+	wantRun(t, "register Builder", r, 0, "warning: Builder and builder are two instances: names differ by case, and mail to builder does not reach Builder", "ipcmesh register builder")
+	if !strings.Contains(r.stdout, "registered as Builder") {
+		t.Errorf("register Builder: stdout %q; want Builder registered, the name chosen", r.stdout)
+	}
+	r = m.runAs("", "", nil, "register", "Builder")
+	if strings.Contains(r.stderr, "differ by case") {
+		t.Errorf("register Builder again, which resumes its session: stderr %q; the warning was given when the name was made", r.stderr)
+	}
+	m.peer("tester")
+	r = m.runAs("", "", nil, "key", "create", "Tester")
+	wantRun(t, "key create Tester", r, 0, "warning: no instance is registered as Tester, and tester is: if the key is meant for tester", "ipcmesh key create tester")
+	r = m.runAs("", "", nil, "key", "create", "gpt")
+	if strings.Contains(r.stderr, "warning") {
+		t.Errorf("key create gpt, a new name near none: stderr %q; want no warning", r.stderr)
+	}
 }
 
 // TestDamagedSessionFilesAreNamed: a session token file that holds no

@@ -54,6 +54,13 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 		}
 		fmt.Fprintln(e.Stdout, r.Key)
 		fmt.Fprintf(e.Stderr, "This key acts as %s (id %s). It is shown only now: keep it like a password.\nRevoke it with: ipcmesh key revoke %s\n", r.Info.Name, r.Info.ID, r.Info.ID)
+		if near := p.NearRegistered(ctx, r.Info.Name); len(near) > 0 {
+			// A key for a name not registered yet is as it should be
+			// (its holder registers on first use), but one a typo or a
+			// capital away from a registered name was most likely meant
+			// for that name: its holder would act as a stranger.
+			fmt.Fprintf(e.Stderr, "warning: no instance is registered as %s, and %s is: if the key is meant for %s, revoke this one (ipcmesh key revoke %s) and run 'ipcmesh key create %s'\n", r.Info.Name, near[0], near[0], r.Info.ID, near[0])
+		}
 		return nil
 	case "revoke":
 		revoked, err := revokeKeys(ctx, p, pos[0])

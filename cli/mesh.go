@@ -203,16 +203,8 @@ func heldNear(ctx context.Context, p *election.Peer, name, how string) string {
 // reviewer sends as, and reads the mail of, the wrong one. The name
 // stays as chosen; the warning says how to choose the other.
 func warnCaseTwin(ctx context.Context, e Env, p *election.Peer, name, how string) {
-	all, err := p.List(ctx)
-	if err != nil {
-		return
-	}
-	for _, in := range all {
-		if in.Name != name && strings.EqualFold(in.Name, name) {
-			use := chosenBy(how, in.Name)
-			fmt.Fprintf(e.Stderr, "warning: %s %s acts as %s, not as %s: names differ by case; to act as %s, use %s\n", how, name, name, in.Name, in.Name, use)
-			return
-		}
+	if twin := p.CaseTwin(ctx, name); twin != "" {
+		fmt.Fprintf(e.Stderr, "warning: %s %s acts as %s, not as %s: names differ by case; to act as %s, use %s\n", how, name, name, twin, twin, chosenBy(how, twin))
 	}
 }
 

@@ -23,6 +23,9 @@ func runRegister(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if twin := p.CaseTwin(ctx, s.Name); twin != "" && !s.Resumed {
+		fmt.Fprintf(e.Stderr, "warning: %s and %s are two instances: names differ by case, and mail to %s does not reach %s; if you meant %s, run 'ipcmesh unregister --as %s' and 'ipcmesh register %s'\n", s.Name, twin, twin, s.Name, twin, s.Name, twin)
+	}
 	if *asJSON {
 		return printJSON(e.Stdout, s)
 	}

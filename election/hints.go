@@ -16,24 +16,64 @@ import (
 // "" when name is registered, and when the list cannot be had: the hint
 // is a courtesy.
 func (p *Peer) UnknownName(ctx context.Context, name, lister string) string {
-	all, err := p.List(ctx)
-	if err != nil {
+	near, registered, err := p.nearRegistered(ctx, name)
+	if err != nil || registered {
 		return ""
 	}
-	known := make([]string, 0, len(all))
-	for _, in := range all {
-		if in.Name == name {
-			return ""
-		}
-		known = append(known, in.Name)
-	}
 	s := fmt.Sprintf(" No instance is registered as %s now", name)
-	if near := ipcmesh.NearNames(name, known, 3); len(near) > 0 {
+	if len(near) > 0 {
 		s += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
 	} else {
 		s += "."
 	}
 	return s + fmt.Sprintf(" (%s shows every name.)", lister)
+}
+
+// NearRegistered returns the registered names likely meant by name, a
+// name not registered (ipcmesh.NearNames: a typo, or the name in another
+// case), closest first; none when name is registered, and when the list
+// cannot be had: like UnknownName, it is a courtesy.
+func (p *Peer) NearRegistered(ctx context.Context, name string) []string {
+	near, registered, err := p.nearRegistered(ctx, name)
+	if err != nil || registered {
+		return nil
+	}
+	return near
+}
+
+// CaseTwin returns the registered name, other than name, that differs
+// from it only by case; "" when there is none, and when the list cannot
+// be had. Names are case-sensitive: Reviewer and reviewer are two
+// instances, and one of them taken for the other sends as, and reads the
+// mail of, the wrong one.
+func (p *Peer) CaseTwin(ctx context.Context, name string) string {
+	all, err := p.List(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, in := range all {
+		if in.Name != name && strings.EqualFold(in.Name, name) {
+			return in.Name
+		}
+	}
+	return ""
+}
+
+// nearRegistered lists the registered names and returns those near name,
+// and whether name itself is registered.
+func (p *Peer) nearRegistered(ctx context.Context, name string) (near []string, registered bool, err error) {
+	all, err := p.List(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	known := make([]string, 0, len(all))
+	for _, in := range all {
+		if in.Name == name {
+			return nil, true, nil
+		}
+		known = append(known, in.Name)
+	}
+	return ipcmesh.NearNames(name, known, 3), false, nil
 }
 
 // ChannelNamed returns the channel that name names once a '#' is put

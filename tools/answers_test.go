@@ -137,3 +137,16 @@ func TestSendPointingAtNoSharedValueSaysSo(t *testing.T) {
 	mcptest.Contains(t, "send pointing at review-auth", got, "Delivered to bob", `Nothing is shared under "review-auth" yet (did you mean "review:auth"?)`)
 	mcptest.NotContains(t, "send pointing at review:auth", c.OK("send", map[string]any{"to": "bob", "content": "again", "shared": "review:auth"}), "Nothing is shared")
 }
+
+// Registering a name that differs only by case from a registered one
+// makes a second instance, as names are case-sensitive; the answer says
+// so, since a model that registered Builder for builder would wait for
+// mail that goes to the other.
+func TestRegisterBesideACaseTwinSaysSo(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "builder")
+	got := c.OK("register", map[string]any{"name": "Builder"})
+	mcptest.Contains(t, "register Builder", got, "Registered as Builder", "builder is another instance, whose name differs from yours only by case: mail to builder does not reach you", "register as builder")
+	mcptest.NotContains(t, "register tester", c.OK("register", map[string]any{"name": "tester"}), "differs from yours")
+}

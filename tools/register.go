@@ -65,6 +65,11 @@ func (s *Server) register(ctx context.Context, req *mcp.CallToolRequest, in regi
 	if old != "" && old != sess.Name {
 		msg += fmt.Sprintf(" (This instance no longer acts as %s; use rename to move a name and its mail.)", old)
 	}
+	if twin := p.CaseTwin(ctx, sess.Name); twin != "" && !sess.Resumed {
+		// Names are case-sensitive: a model that registered Builder
+		// for builder would wait for mail that goes to the other.
+		msg += fmt.Sprintf(" Note: %s is another instance, whose name differs from yours only by case: mail to %s does not reach you. If you meant to be %s, register as %s.", twin, twin, twin, twin)
+	}
 	if sess.Unread > 0 {
 		msg += fmt.Sprintf(" %s waiting: call check to read.", human.Count(sess.Unread, "unread message"))
 		s.inboxChanged(ctx)
