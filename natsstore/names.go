@@ -336,7 +336,15 @@ func (l *leases) drop(name string, rev uint64) {
 	// held until its TTL, which a short TTL does not make short enough.
 	ctx, cancel := context.WithTimeout(context.Background(), max(l.ttl/3, 2*time.Second))
 	defer cancel()
-	if err := l.kv.Delete(ctx, name, jetstream.LastRevision(rev)); err != nil {
+	err := l.kv.Delete(ctx, name, jetstream.LastRevision(rev))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		// The lease moved past rev: a renewal under way wrote it, and
+		// drops it itself once it finds the name released, or it ran
+		// out and another host holds the name now. Neither is this
+		// release's to undo.
+		l.log.Debug("the mesh-wide hold on a name moved on before its release", "name", name, "err", err)
+	case err != nil:
 		// The lease ends with its TTL all the same.
 		l.log.Warn("release the mesh-wide hold on a name", "name", name, "err", err)
 	}

@@ -34,15 +34,10 @@ func (kv *unansweredGets) Get(ctx context.Context, key string) (jetstream.KeyVal
 	return kv.KeyValue.Get(ctx, key)
 }
 
-// TestTakeBelievesNoRefusalItDidNotRead: this host's previous broker held
-// reviewer when it died, so the create of its successor's lease finds the
-// key, and the read that would show the lease as this host's goes
-// unanswered for a second. A claim said "held by the broker of another
-// host" (name_taken, with names to use instead) after half a second of
-// unanswered reads; it must wait for an answer, and take the lease over.
-func TestTakeBelievesNoRefusalItDidNotRead(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+// soloNames starts a NATS server of its own and makes a names bucket
+// on it, whose leases last a minute.
+func soloNames(t *testing.T, ctx context.Context) jetstream.KeyValue {
+	t.Helper()
 	node, err := cluster.StartNode(ctx, cluster.NodeConfig{Name: "solo", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("start a NATS server: %v", err)
@@ -61,6 +56,19 @@ func TestTakeBelievesNoRefusalItDidNotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return kv
+}
+
+// TestTakeBelievesNoRefusalItDidNotRead: this host's previous broker held
+// reviewer when it died, so the create of its successor's lease finds the
+// key, and the read that would show the lease as this host's goes
+// unanswered for a second. A claim said "held by the broker of another
+// host" (name_taken, with names to use instead) after half a second of
+// unanswered reads; it must wait for an answer, and take the lease over.
+func TestTakeBelievesNoRefusalItDidNotRead(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	kv := soloNames(t, ctx)
 	const host = "host-a"
 	rev, err := kv.Create(ctx, "reviewer", []byte(host))
 	if err != nil {
