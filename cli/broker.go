@@ -73,7 +73,9 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	if url, _ := cfg.StoreURL(); sf.newSecret && url == "" {
 		return usagef("--new-secret changes the secret recorded in the NATS cluster that keeps the mesh (IPC_STORE or --store nats://...), and this broker keeps it on this host: to change the secret of a mesh on one host, set the new IPC_SHARED_SECRET and restart its processes")
 	}
-	p, err := election.Join(ctx, cfg)
+	// A detached broker of this folder (started by a peer after this
+	// service's last broker was killed) gives way to it.
+	p, err := election.Host(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -220,7 +220,11 @@ func (p *Peer) connect(ctx context.Context, lost int) (*ipc.Client, error) {
 			return c, err
 		}
 		var bindErr error
-		if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
+		// A broker run in the foreground that takes the port (claim.go)
+		// is dialled, not raced.
+		if claimedByOther(p.cfg) {
+			lastErr = errClaimed
+		} else if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			bound := ln.Addr().String()
 			if err := p.host(ctx, ln); err != nil {
 				if errors.Is(err, errExitedUnreported) {
