@@ -222,7 +222,7 @@ func unreachable(endpoint string, err error) error {
 		cause = op.Error()
 	}
 	return &unreachableError{endpoint: endpoint, err: err, cause: cause,
-		fix: "check that the face runs there (`ipcmesh serve --http ADDR` on the mesh's machine) and that --remote gives its address"}
+		fix: "check that the face runs there (`ipcmesh serve --http ADDR`, or `ipcmesh broker --http ADDR`, on the mesh's machine) and that --remote gives its address"}
 }
 
 // unreachableError is what unreachable says, known as such so that it is
