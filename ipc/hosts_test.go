@@ -21,7 +21,7 @@ import (
 // a secret.
 func startHosts(t *testing.T) (a, b *mesh) {
 	t.Helper()
-	prefix := natsCluster.Prefix()
+	prefix := natsMesh(t)
 	keys := newKeys(t)
 	start := func() *mesh {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
