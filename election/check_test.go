@@ -141,14 +141,20 @@ func (p *pieces) get() []time.Duration {
 // watchChecks makes a peer dial m's broker through editChecks.
 func watchChecks(m *mesh, edit func(*ipc.CheckRequest)) func(*Config) {
 	return func(c *Config) {
-		c.Dial = func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", m.addr)
-			if err != nil {
-				return nil, err
-			}
-			return editChecks(nc, edit), nil
+		c.Dial = m.dialThrough(func(nc net.Conn) net.Conn { return editChecks(nc, edit) })
+	}
+}
+
+// dialThrough dials m's broker and hands the connection to wrap, which
+// returns what the peer reads and writes in its place.
+func (m *mesh) dialThrough(wrap func(net.Conn) net.Conn) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, "tcp", m.addr)
+		if err != nil {
+			return nil, err
 		}
+		return wrap(nc), nil
 	}
 }
 

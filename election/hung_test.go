@@ -193,14 +193,7 @@ func TestCheckAfterAnUnansweredAckShowsNothingTwice(t *testing.T) {
 	wire := &ackSwallower{}
 	bob := m.joinWith("bob", func(c *Config) {
 		c.AnswerTimeout = 500 * time.Millisecond
-		c.Dial = func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", m.addr)
-			if err != nil {
-				return nil, err
-			}
-			return wire.wrap(nc), nil
-		}
+		c.Dial = m.dialThrough(wire.wrap)
 	})
 	ctx := ctxT(t)
 	if _, err := alice.Send(ctx, "bob", "read me once"); err != nil {

@@ -1,7 +1,6 @@
 package election
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -26,14 +25,7 @@ func TestResentSendIsNotADuplicate(t *testing.T) {
 	alice := m.join("alice") // hosts the broker
 	wire := &answerCutter{}
 	bob := m.joinWith("bob", func(c *Config) {
-		c.Dial = func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			nc, err := d.DialContext(ctx, "tcp", m.addr)
-			if err != nil {
-				return nil, err
-			}
-			return wire.wrap(nc), nil
-		}
+		c.Dial = m.dialThrough(wire.wrap)
 	})
 	ctx := ctxT(t)
 
