@@ -4,10 +4,8 @@ package gateway_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -43,27 +41,10 @@ func TestMeshDownBehindTheFaceIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := new(mcptest.SyncBuffer)
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := gateway.New(ctx, gateway.Options{Mesh: cfg, Addr: ts.Listener.Addr().String(), Version: "test",
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.ConfigureServer(ts.Config)
-	ts.Start()
-	defer ts.Close()
-	defer srv.Close()
+	url := serveFace(t, ctx, gateway.Options{Mesh: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	me := func() (*http.Response, []byte) {
 		t.Helper()
-		r, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/me", nil)
-		r.Header.Set("Authorization", "Bearer "+created.Key)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatalf("GET /api/v1/me: %v", err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return keyed(t, ctx, "GET", url+"/api/v1/me", created.Key, nil)
 	}
 	if resp, b := me(); resp.StatusCode != 200 {
 		t.Fatalf("GET /api/v1/me with the broker up: %d %s", resp.StatusCode, b)

@@ -75,29 +75,12 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(nil)
-	srv, err := gateway.New(ctx, gateway.Options{Mesh: cfg, Addr: ts.Listener.Addr().String(), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.ConfigureServer(ts.Config)
-	ts.Start()
-	defer ts.Close()
-	defer srv.Close()
+	url := serveFace(t, ctx, gateway.Options{Mesh: cfg})
 
 	send := func(content string) (*http.Response, []byte) {
 		t.Helper()
 		body, _ := json.Marshal(ipc.Outgoing{To: "bob", Content: content})
-		r, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/v1/messages", bytes.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer "+created.Key)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatalf("POST /api/v1/messages: %v", err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return keyed(t, ctx, "POST", url+"/api/v1/messages", created.Key, body)
 	}
 	if resp, b := send("before"); resp.StatusCode != 201 {
 		t.Fatalf("send before the stop: %d %s", resp.StatusCode, b)
@@ -106,6 +89,53 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 	testbin.Stop(t, broker.Process.Pid, 30*time.Second)
 	resp, b := send("during")
 	unavailable(t, "send to a stopped broker", resp, b, "pid "+strconv.Itoa(broker.Process.Pid), "did not answer", "kill -CONT")
+}
+
+// serveFace serves the face opts describe (its Addr and, if unset, its
+// Version are set here) on a server of its own until the test ends, and
+// returns its URL.
+func serveFace(t *testing.T, ctx context.Context, opts gateway.Options) string {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	opts.Addr = ts.Listener.Addr().String()
+	if opts.Version == "" {
+		opts.Version = "test"
+	}
+	srv, err := gateway.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.ConfigureServer(ts.Config)
+	ts.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	return ts.URL
+}
+
+// keyed sends a request with the bearer key, and a JSON body unless body
+// is nil, and returns the answer with its body read.
+func keyed(t *testing.T, ctx context.Context, method, url, key string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	r, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	r.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, url, err)
+	}
+	return resp, b
 }
 
 // unavailable fails the test unless resp, with body b, is a 503
