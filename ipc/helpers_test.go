@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -91,26 +92,10 @@ var natsCluster natstest.Cluster
 func TestMain(m *testing.M) { os.Exit(natstest.Main(m, &natsCluster)) }
 
 // natsMesh returns the prefix of a mesh of the test's own in natsCluster,
-// and drops that mesh when the test ends, after the brokers on it have
-// stopped (cleanups run last registered first). A mesh left behind keeps
-// its five replicated streams, whose Raft groups the three nodes, in this
-// process, tend for the rest of the run: each left behind cost about 0.4 %
-// of a core while no test used it, the sixty of one run a quarter of a
-// core and more with -count, and the bbolt tests after them, starved on
-// two cores, timed out in handshakes.
+// dropped when the test ends.
 func natsMesh(tb testing.TB) string {
 	tb.Helper()
-	url, prefix := natsCluster.Get(tb).URL(), natsCluster.Prefix()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// The mesh's test is over: a mesh that stays is a cost to
-		// the tests after it, not a fault of this one.
-		if err := natsstore.Drop(ctx, natsstore.Options{URL: url, Prefix: prefix}); err != nil {
-			tb.Logf("drop the mesh %s: %v", prefix, err)
-		}
-	})
-	return prefix
+	return natsmesh.Prefix(tb, &natsCluster)
 }
 
 // forEachStore runs test once on every store kind, as a subtest named

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 )
 
@@ -23,7 +24,7 @@ import (
 // an upload under way.
 func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	const age = 2 * time.Second
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, func(o *natsstore.Options) { natsstore.SweepBodiesAfter(o, age) })
 	ctx := context.Background()
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -16,7 +17,7 @@ import (
 // meshes of other prefixes alone, and does nothing the second time.
 func TestDropRemovesOnlyItsMesh(t *testing.T) {
 	ctx := context.Background()
-	gone, kept := shared.Prefix(), shared.Prefix()
+	gone, kept := shared.Prefix(), natsmesh.Prefix(t, &shared)
 	a := openHost(t, gone, nil)
 	mustAppend(t, a, draft("m1", "alice", "bob", "to be dropped"))
 	b := openHost(t, kept, nil)

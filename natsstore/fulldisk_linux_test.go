@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -35,7 +36,7 @@ func TestViewWithoutRoomMissesNothing(t *testing.T) {
 		hostWithoutRoom(t, url)
 		return
 	}
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, nil)
 	mustAppend(t, a, draft("m0", "alice", "bob", "before"))
 	dirB := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -18,7 +19,7 @@ import (
 // once and applies the events after it. Every view that reads the event
 // after the loss holds the same, and so does it once restarted.
 func TestLostLargeBodyIsDeliveredAsWhatWasLost(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, nil)
 	ctx := context.Background()
 	bodies, err := sharedJetStream(t).ObjectStore(ctx, p+"-bodies")
@@ -122,7 +123,7 @@ func checkLost(t *testing.T, who string, h *host, want, after ipcmesh.Message, b
 // it held, and the views skip it. Either way the view logs the loss and
 // applies the events after it.
 func TestLostSharedValueAndOlderLargeEvent(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	rec := &logRecorder{}
 	rec.dumpOnFailure(t)
 	a := reopenLogged(t, natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(rec))

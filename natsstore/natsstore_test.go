@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -80,7 +81,7 @@ func mustAppend(t *testing.T, h *host, d store.Draft) store.Delivery {
 }
 
 func TestMailCrossesHostsAndIsPushed(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a, b := openHost(t, p, nil), openHost(t, p, nil)
 	arrived := make(chan []store.Delivery, 10)
 	b.Arrivals(func(ds []store.Delivery) { arrived <- ds })
@@ -130,7 +131,7 @@ func (h *host) waitUnread(t *testing.T, name string, n int) {
 }
 
 func TestNameHeldByOneHost(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	// A lease of 1 s ran out between A's claim and B's, once, in a run of
 	// every package under the race detector beside other work: a host
 	// held up for a second renews nothing, as it should. Two leave the
@@ -178,7 +179,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestViewIsRebuiltFromTheLog(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, nil)
 	ctx := context.Background()
 	for i := range 50 {
@@ -214,7 +215,7 @@ func first(msgs []ipcmesh.Message) any {
 }
 
 func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a, b := openHost(t, p, nil), openHost(t, p, nil)
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB, over NATS's 1 MiB payload
 	mustAppend(t, a, draft("big", "alice", "bob", body))
@@ -230,7 +231,7 @@ func TestLargeMessageTravelsThroughTheObjectStore(t *testing.T) {
 // was decided: what A stored, B's users read, though B would have refused
 // it.
 func TestHostsWithOtherLimitsHoldTheSame(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, func(o *natsstore.Options) { o.Store.MaxMessageBytes, o.Store.InboxCap = 1000, 3 })
 	b := openHost(t, p, func(o *natsstore.Options) { o.Store.MaxMessageBytes, o.Store.InboxCap = 100, 1 })
 	ctx := context.Background()
@@ -267,7 +268,7 @@ func TestHostsWithOtherLimitsHoldTheSame(t *testing.T) {
 }
 
 func TestNoQuorumRefusesWritesAndLosesNothing(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, func(o *natsstore.Options) { o.WriteTimeout = 2 * time.Second })
 	ctx := context.Background()
 	for i := range 10 {
@@ -467,7 +468,7 @@ func TestSingleServerNamesTheReplicasSetting(t *testing.T) {
 // (ipc.Follower). A's consumer is stopped, as it is for seconds after its
 // server died, so that the lag lasts until CatchUp.
 func TestCatchUpBringsWhatAnotherHostWrote(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a, b := openHost(t, p, nil), openHost(t, p, nil)
 	a.StopFollowing()
 	ctx := t.Context()
@@ -503,7 +504,7 @@ func TestCatchUpBringsWhatAnotherHostWrote(t *testing.T) {
 // a figure of speed: they take well under a second.
 func TestWritesGoOnWhileTheConsumerIsSilent(t *testing.T) {
 	const writes = 100
-	a := openHost(t, shared.Prefix(), nil)
+	a := openHost(t, natsmesh.Prefix(t, &shared), nil)
 	a.StopFollowing()
 	start := time.Now()
 	for i := range writes {

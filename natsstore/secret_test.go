@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -30,7 +31,7 @@ func openErr(t *testing.T, o natsstore.Options) error {
 // The secret is changed on purpose with NewSecret, once the other hosts'
 // brokers are stopped; from then on the old one is refused.
 func TestAnotherSecretIsRefused(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	withTag := func(tag string) func(*natsstore.Options) {
 		return func(o *natsstore.Options) { o.SecretTag = tag }
 	}

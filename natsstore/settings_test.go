@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -17,7 +18,7 @@ import (
 // host took the names their instances were connected as; fewer replicas
 // made every write of every host less safe.
 func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	ctx := context.Background()
 	a := openHost(t, p, func(o *natsstore.Options) { o.LeaseTTL = 30 * time.Second })
 	if err := a.Claim(ctx, "alice"); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -29,7 +30,7 @@ func BenchmarkOpenNewView(b *testing.B) {
 		{"copy", benchEvents},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			p := shared.Prefix()
+			p := natsmesh.Prefix(b, &shared)
 			o := natsstore.Options{URL: shared.Get(b).URL(), Prefix: p, Store: store.Options{Dir: b.TempDir()}}
 			natsstore.SnapshotEvery(&o, bc.every)
 			ctx := context.Background()
@@ -129,7 +130,7 @@ func BenchmarkWritesDuringACopy(b *testing.B) {
 // and during it.
 func writesAroundACopy(b *testing.B) (before, during []time.Duration) {
 	const events = 50_000
-	p := shared.Prefix()
+	p := natsmesh.Prefix(b, &shared)
 	o := natsstore.Options{URL: shared.Get(b).URL(), Prefix: p, Store: store.Options{Dir: b.TempDir()}}
 	natsstore.SnapshotEvery(&o, events)
 	rec := &logRecorder{}

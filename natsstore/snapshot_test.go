@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -23,7 +24,7 @@ import (
 // mail, the large body of a trimmed event included, whose object is gone.
 func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	const every = 10
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
 	natsstore.SnapshotEvery(&o, every)
 	natsstore.SweepBodiesAfter(&o, time.Nanosecond)
@@ -143,7 +144,7 @@ func writeCopied(t *testing.T, h *host, snaps jetstream.ObjectStore, first uint6
 // in place and goes on: it reads all the mail, and writes.
 func TestLaggingViewRestoresACopyInPlace(t *testing.T) {
 	const every = 10
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
 	natsstore.SnapshotEvery(&o, every)
 	copier := &logRecorder{}

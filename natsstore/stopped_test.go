@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -12,7 +13,7 @@ import (
 // fails every write, and says so where a person looks: the broker's
 // status reads Stats, which said the store was fine.
 func TestStoppedViewSaysWhyInStats(t *testing.T) {
-	p := shared.Prefix()
+	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, nil)
 	mustAppend(t, a, draft("m1", "alice", "bob", "before"))
 	ctx := context.Background()

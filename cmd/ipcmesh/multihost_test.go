@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/cluster"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natstest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/natsstore"
@@ -28,7 +29,7 @@ func hosts(t *testing.T, nats *cluster.Local, env ...string) (a, b *mesh) {
 	t.Helper()
 	common := append([]string{
 		"IPC_STORE=" + nats.URL(),
-		"IPC_NATS_PREFIX=" + natsMeshes.Prefix(),
+		"IPC_NATS_PREFIX=" + natsmesh.Prefix(t, &natsMeshes),
 		"IPC_SHARED_SECRET=cluster-test-secret-" + strconv.Itoa(freePort(t)),
 	}, env...)
 	return newMesh(t, common...), newMesh(t, common...)
@@ -334,7 +335,7 @@ func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
 func TestTakeoverRemembersTheCluster(t *testing.T) {
 	t.Parallel()
 	nats := natsMeshes.Get(t)
-	env := []string{"IPC_NATS_PREFIX=" + natsMeshes.Prefix(), "IPC_SHARED_SECRET=remember-" + strconv.Itoa(freePort(t))}
+	env := []string{"IPC_NATS_PREFIX=" + natsmesh.Prefix(t, &natsMeshes), "IPC_SHARED_SECRET=remember-" + strconv.Itoa(freePort(t))}
 	a := newMesh(t, env...)
 	b := newMesh(t, append(env, "IPC_STORE="+nats.URL())...)
 	brokerA := a.start(nil, "broker", "--store", nats.URL())
@@ -364,7 +365,7 @@ func TestTakeoverRemembersTheCluster(t *testing.T) {
 func TestClusterHostWithAnotherSecretIsRefused(t *testing.T) {
 	t.Parallel()
 	nats := natsMeshes.Get(t)
-	env := []string{"IPC_STORE=" + nats.URL(), "IPC_NATS_PREFIX=" + natsMeshes.Prefix()}
+	env := []string{"IPC_STORE=" + nats.URL(), "IPC_NATS_PREFIX=" + natsmesh.Prefix(t, &natsMeshes)}
 	a, b := newMesh(t, env...), newMesh(t, env...)
 	brokerA := a.startBroker()
 	a.mustRun("register", "reviewer")
