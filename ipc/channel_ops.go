@@ -13,14 +13,16 @@ import (
 
 // checkMembers validates and dedupes the members a request of op names.
 // The limit counts them as the request sent them: the caller, whom op may
-// add too, is not one of them. advice says what to do with more.
-func checkMembers(op string, names []string, advice string) ([]string, error) {
+// add too, is not one of them. advice says what to do with more. A member
+// the mesh does not know must be a name that can be registered
+// (newName): "-tester" would be a member no instance could ever be.
+func (b *Broker) checkMembers(op string, names []string, advice string) ([]string, error) {
 	if len(names) > MaxMembers {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s names %d members, over the limit of %d for one request: %s", op, len(names), MaxMembers, advice)
 	}
 	var out []string
 	for _, n := range names {
-		if err := ipcmesh.ValidateName(n); err != nil {
+		if err := b.newName(n); err != nil {
 			return nil, ipcmesh.Errorf(ipcmesh.CodeInvalidName, "member: %v", err)
 		}
 		if !slices.Contains(out, n) {
@@ -63,7 +65,7 @@ func (b *Broker) channelCreate(c *conn, name string, body json.RawMessage) (any,
 	if err := checkDescription("channel description", req.Description); err != nil {
 		return nil, err
 	}
-	members, err := checkMembers(OpChannelCreate, req.Members,
+	members, err := b.checkMembers(OpChannelCreate, req.Members,
 		fmt.Sprintf("create the channel with at most %d and add the rest with %s", MaxMembers, OpChannelJoin))
 	if err != nil {
 		return nil, err
@@ -168,7 +170,7 @@ func (b *Broker) channelJoin(c *conn, name string, body json.RawMessage) (any, e
 	if err != nil {
 		return nil, err
 	}
-	add, err := checkMembers(OpChannelJoin, req.Members, "add them in parts")
+	add, err := b.checkMembers(OpChannelJoin, req.Members, "add them in parts")
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,9 @@ import (
 // flag by every command line, so none is made any more: register, rename
 // and key_create refuse one with invalid_name, saying what to type, and a
 // send to one is refused, naming the name likely meant, rather than
-// queued for an instance that could never register. A name made before
-// the rule keeps working: it is registered again and gets its mail.
+// queued for an instance that could never register; so is one as a
+// channel's member. A name made before the rule keeps working: it is
+// added to a channel, registered again and gets its mail.
 func TestNoNewNameBeginsWithADash(t *testing.T) { forEachStore(t, testNoNewNameBeginsWithADash) }
 
 func testNoNewNameBeginsWithADash(t *testing.T, kind storeKind) {
@@ -42,6 +43,14 @@ func testNoNewNameBeginsWithADash(t *testing.T, kind storeKind) {
 	e = wantCode(t, sender.call(ipc.OpSend, req, nil), ipcmesh.CodeInvalidName)
 	wantMention(t, e.Message, "did you mean reviewer?")
 
+	e = wantCode(t, sender.call(ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "auth-dev", Members: []string{"reviewer", "-tester"}}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, "member", `"-tester" begins with '-'`, "(tester, say)")
+	if err := sender.call(ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "auth-dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e = wantCode(t, sender.call(ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "auth-dev", Members: []string{"-tester"}}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `"-tester" begins with '-'`)
+
 	// A name of the older rule, whose session has expired.
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -51,6 +60,12 @@ func testNoNewNameBeginsWithADash(t *testing.T, kind storeKind) {
 	}
 	if r := sender.send(t, "-old", "still reaches you"); r.Queued {
 		t.Errorf("a send to -old, an instance, was queued: %+v", r)
+	}
+	var joined ipc.ChannelResult
+	if err := sender.call(ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "auth-dev", Members: []string{"-old"}}, &joined); err != nil {
+		t.Errorf("-old, an instance, added to a channel: %v", err)
+	} else if !slices.Contains(joined.Channel.Members, "-old") {
+		t.Errorf("members after -old joined: %v", joined.Channel.Members)
 	}
 	p.register(t, ipc.RegisterRequest{Name: "-old"})
 	if got := p.check(t); len(got) != 1 || got[0].Content != "still reaches you" {
