@@ -329,7 +329,10 @@ func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ip
 		m.ID = ipc.NewID()
 	}
 	var r ipc.BroadcastResult
-	err := p.Call(ctx, ipc.OpBroadcast, m, &r)
+	resent, err := p.call(ctx, ipc.OpBroadcast, m, &r)
+	if err == nil && resent && len(r.Duplicate) > 0 {
+		p.broadcastNotTwice(ctx, m, &r)
+	}
 	return r, err
 }
 

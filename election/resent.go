@@ -1,6 +1,7 @@
 package election
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -44,6 +45,26 @@ func notTwice(m ipc.SendRequest, out any) error {
 		*r = b
 	}
 	return nil
+}
+
+// broadcastNotTwice is notTwice for the broadcast m, whose answer r
+// lists as duplicate the recipients the lost broker had stored a copy
+// for. The answer holds no text, so one of those copies is fetched (a
+// copy's id is the broadcast's and its recipient's name; one renamed
+// since is not found by it, and the next is tried): when it holds m's
+// text, the copies are this call's own first try. The broadcast is done
+// either way, so a copy that cannot be read leaves the answer as it is.
+func (p *Peer) broadcastNotTwice(ctx context.Context, m ipc.BroadcastRequest, r *ipc.BroadcastResult) {
+	for _, n := range r.Duplicate[:min(len(r.Duplicate), 3)] {
+		f, err := p.Fetch(ctx, m.ID+"."+n)
+		if err != nil {
+			continue
+		}
+		if sameText(m.Content, f.Message) {
+			r.Duplicate = nil
+		}
+		return
+	}
 }
 
 // sameText reports whether the message stored holds content: a large

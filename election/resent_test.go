@@ -77,8 +77,61 @@ func TestResentSendIsNotADuplicate(t *testing.T) {
 	}
 }
 
+// A broadcast stored by a broker lost before it answered is sent again
+// in the same way, and its answer listed every recipient as duplicate.
+// Its copies hold the text the call sent: the answer lists none.
+func TestResentBroadcastIsNotADuplicate(t *testing.T) {
+	m := newMesh(t)
+	alice := m.join("alice") // hosts the broker
+	carol := m.join("carol")
+	wire := &answerCutter{}
+	bob := m.joinWith("bob", func(c *Config) {
+		c.Dial = m.dialThrough(wire.wrap)
+	})
+	ctx := ctxT(t)
+
+	wire.arm()
+	r, err := bob.Broadcast(ctx, "broadcast once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wire.cut.Load() {
+		t.Fatal("the answer of the broadcast was not cut: the test tests nothing")
+	}
+	if len(r.Duplicate) > 0 || strings.Join(r.Recipients, ",") != "alice,carol" {
+		t.Errorf("a broadcast whose first answer was lost with its connection: %+v; want alice and carol, no duplicate", r)
+	}
+
+	first, err := bob.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: "reused-id-2", Content: "the first text"})
+	if err != nil || len(first.Duplicate) > 0 {
+		t.Fatalf("first broadcast of reused-id-2: %+v, %v", first, err)
+	}
+	wire.arm()
+	again, err := bob.BroadcastMessage(ctx, ipc.BroadcastRequest{ID: "reused-id-2", Content: "another text"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(again.Duplicate, ",") != "alice,carol" {
+		t.Errorf("an id used before for another text, broadcast again after a lost answer: %+v; want alice and carol duplicate", again)
+	}
+
+	for _, p := range []*Peer{alice, carol} {
+		got, err := p.Check(ctx, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, msg := range got.Messages {
+			texts = append(texts, msg.Content)
+		}
+		if strings.Join(texts, "|") != "broadcast once|the first text" {
+			t.Errorf("%s's inbox holds %q; want each text once", p.Name(), texts)
+		}
+	}
+}
+
 // answerCutter makes the connections it wraps, once armed, let the next
-// send request through to the broker and lose the connection when its
+// send or broadcast request through to the broker and lose the connection when its
 // answer comes, before the peer reads it: as a broker killed between
 // storing a message and answering.
 type answerCutter struct {
@@ -95,7 +148,7 @@ func (w *answerCutter) wrap(nc net.Conn) net.Conn {
 	c := &cutConn{w: w}
 	c.frameWire = frameWire{Conn: nc, edit: func(frame []byte) ([]byte, error) {
 		f, err := ipc.DecodeFrame(frame[4:])
-		if err == nil && f.Op == ipc.OpSend && w.armed.CompareAndSwap(true, false) {
+		if err == nil && (f.Op == ipc.OpSend || f.Op == ipc.OpBroadcast) && w.armed.CompareAndSwap(true, false) {
 			c.mu.Lock()
 			c.send = f.ID
 			c.mu.Unlock()

@@ -266,6 +266,8 @@ type BroadcastResult struct {
 	// was lost: nothing new was stored for them now. A broadcast sent
 	// again with its ID lists every recipient it had reached here, and
 	// stores a copy only for those it had not (one registered since).
+	// election.Peer empties it for a broadcast it sent again after its
+	// broker was lost, when a copy holds its text: its own first try.
 	Duplicate []string `json:"duplicate,omitempty"`
 }
 
