@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
@@ -203,6 +205,40 @@ func (e *refusedError) Error() string {
 	return msg
 }
 
+// boundedDial returns a copy of tr whose connections give up after
+// timeout, dialled as tr dials them.
+func boundedDial(tr *http.Transport, timeout time.Duration) *http.Transport {
+	tr = tr.Clone()
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		c, err := dial(ctx, network, addr)
+		var op *net.OpError
+		if errors.As(err, &op) && op.Timeout() {
+			err = &dialTimeout{addr: addr, after: timeout, err: err}
+		}
+		return c, err
+	}
+	return tr
+}
+
+// dialTimeout is a connection to the face that got no answer in time.
+type dialTimeout struct {
+	addr  string
+	after time.Duration
+	err   error
+}
+
+func (e *dialTimeout) Error() string {
+	return fmt.Sprintf("nothing answered a connection to %s within %v: the host may be down or not this one, or a firewall drops the connection", e.addr, e.after)
+}
+
+func (e *dialTimeout) Unwrap() error { return e.err }
+
 // unreachable explains a failure to get an answer from the face at
 // endpoint, and what to do about it, with a hint for the usual TLS
 // mistake.
@@ -218,7 +254,11 @@ func unreachable(endpoint string, err error) error {
 	// URL: ...") only say again that the request did not go.
 	cause := err.Error()
 	var op *net.OpError
-	if errors.As(err, &op) {
+	var slow *dialTimeout
+	switch {
+	case errors.As(err, &slow):
+		cause = slow.Error()
+	case errors.As(err, &op):
 		cause = op.Error()
 	}
 	return &unreachableError{endpoint: endpoint, err: err, cause: cause,

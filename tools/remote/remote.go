@@ -11,6 +11,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,22 @@ type Options struct {
 	// Logger receives the bridge's logs; nil discards them. It must not
 	// write to the MCP stream.
 	Logger *slog.Logger
+	// DialTimeout bounds each TCP connection to the face, when
+	// HTTPClient's transport is an *http.Transport (or nil); 0 means
+	// DefaultDialTimeout.
+	DialTimeout time.Duration
 }
+
+// DefaultDialTimeout is how long a connection to the face may take. A
+// host that is down, or a firewall that drops the connection, answers
+// nothing: Go's default dial waits 30 s, as long as connectTimeout, and
+// the bridge then failed with "context deadline exceeded", after an
+// assistant's own start-up timeout may have given up on it. Connecting
+// dials twice (the go-sdk asks for the server's description, then falls
+// back to initialize), so such a face is found out in twice this. A
+// face that is up answers a connection in well under a second, even far
+// away, and 5 s leaves room for two lost SYNs.
+const DefaultDialTimeout = 5 * time.Second
 
 // Serve connects to the HTTP face opts.URL with opts.Key and serves its
 // tools, prompts and resources over t until the local client goes away or
@@ -85,6 +101,9 @@ func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if tr, ok := base.(*http.Transport); ok {
+		base = boundedDial(tr, cmp.Or(opts.DialTimeout, DefaultDialTimeout))
 	}
 	hc.Transport = &bearer{key: opts.Key, origin: endpoint, base: base}
 
