@@ -48,7 +48,12 @@
 //     which outlasts the election of a leader after a server died; a large
 //     event's body has as long again, and a second for every 256 KiB, for
 //     its upload), and nothing is reported stored that the cluster does
-//     not hold.
+//     not hold. Those 12 s are the broker's to wait: one whose process
+//     did not run meanwhile (stopped with SIGSTOP, its host asleep)
+//     publishes the event again for 2 s more once it runs, under the same
+//     id, so that a write the cluster acked while it was stopped is acked
+//     rather than reported failed; past the log's 2-minute duplicate
+//     window, which would store the event again, it is not.
 //   - A message id is stored once, whichever broker a retry reaches and
 //     however many times brokers restart: the views dedup by id exactly as
 //     bbolt does, and the stream drops a republished event within its

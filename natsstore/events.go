@@ -167,9 +167,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 			data, _ = json.Marshal(stub)
 		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	defer cancel()
-	seq, err := s.publish(wctx, ev.ID, data)
+	seq, err := s.publish(ctx, s.opts.WriteTimeout, ev.ID, data)
 	if err != nil {
 		return nil, refused(op, "could not store "+opWords(op), err)
 	}
@@ -225,25 +223,80 @@ func (s *Store) consumerPatience() time.Duration {
 // acks it or the write's time is up.
 const publishAttempt = time.Second
 
-// publish appends one event to the log and returns its sequence.
-func (s *Store) publish(ctx context.Context, id string, data []byte) (uint64, error) {
+// publishPause is the pause between two tries of a publish.
+const publishPause = 20 * time.Millisecond
+
+// stallSlack is how much longer than it was bounded to a wait of publish
+// may last before this process is taken not to have run meanwhile
+// (stopped with SIGSTOP, its host asleep, its VM paused): its timers then
+// fire late, all at once, as it runs again.
+const stallSlack = time.Second
+
+// stallGrace is how long a write whose time ran out while its process did
+// not run tries on once it runs again: long enough for a whole cluster to
+// answer the tries made before the stop and the one after it, short
+// enough that a cluster without quorum is still told within what the
+// broker's peers wait.
+const stallGrace = 2 * time.Second
+
+// publish appends one event to the log, trying for up to timeout, and
+// returns its sequence.
+//
+// A broker that did not run for a while finds the write's time up as it
+// runs again, whatever the cluster did meanwhile: the cluster may have
+// stored the event long before, its ack unread in the connection. Told
+// unavailable, the person heard that the cluster had no quorum and that
+// nothing was stored, of a message that was delivered. So a write whose
+// time ran out while this process did not run tries on for stallGrace,
+// under the same id: the stream answers with the event it holds, within
+// its duplicate window, or stores it now, as a cluster that is whole
+// does at once.
+func (s *Store) publish(ctx context.Context, timeout time.Duration, id string, data []byte) (uint64, error) {
+	began := time.Now()
+	seq, stalled, err := s.publishFor(ctx, timeout, id, data)
+	if err == nil || !stalled || !retryable(err) || ctx.Err() != nil || time.Since(began) > duplicateWindow-stallGrace {
+		return seq, err
+	}
+	seq, _, err = s.publishFor(ctx, stallGrace, id, data)
+	return seq, err
+}
+
+// publishFor publishes an event, trying for up to timeout, and reports
+// whether this process did not run for a while meanwhile.
+func (s *Store) publishFor(ctx context.Context, timeout time.Duration, id string, data []byte) (seq uint64, stalled bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for {
-		actx, cancel := context.WithTimeout(ctx, publishAttempt)
-		msg := &nats.Msg{Subject: s.subject, Data: data}
-		ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.stream))
-		cancel()
-		if err == nil {
-			return ack.Sequence, nil
+		start := time.Now()
+		if seq, err = s.publishOnce(ctx, id, data); err == nil {
+			return seq, stalled, nil
 		}
+		stalled = stalled || time.Since(start) > publishAttempt+stallSlack
 		if ctx.Err() != nil || !retryable(err) {
-			return 0, err
+			return 0, stalled, err
 		}
+		start = time.Now()
 		select {
 		case <-ctx.Done():
-			return 0, err
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(publishPause):
 		}
+		stalled = stalled || time.Since(start) > publishPause+stallSlack
 	}
+}
+
+// publishOnce is one try of a publish.
+func (s *Store) publishOnce(ctx context.Context, id string, data []byte) (uint64, error) {
+	actx, cancel := context.WithTimeout(ctx, publishAttempt)
+	defer cancel()
+	if s.opts.publishing != nil {
+		s.opts.publishing()
+	}
+	msg := &nats.Msg{Subject: s.subject, Data: data}
+	ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.stream))
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
 }
 
 // retryable tells the errors of a cluster that is changing leaders or of

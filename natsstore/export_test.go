@@ -24,6 +24,9 @@ func SweepBodiesAfter(o *Options, age time.Duration) {
 // events.
 func SnapshotEvery(o *Options, n uint64) { o.snapshotEvery = n }
 
+// OnPublishing makes f be called as each try of a write's publish begins.
+func OnPublishing(o *Options, f func()) { o.publishing = f }
+
 // HoldApplying keeps the view from applying the log, as a host asleep
 // does, until the function it returns is called.
 func (s *Store) HoldApplying() (release func()) {

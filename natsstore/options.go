@@ -73,6 +73,9 @@ type Options struct {
 	// snapshotEvery is how many events apart the views are copied and the
 	// log trimmed (DefaultSnapshotEvery); tests make it small.
 	snapshotEvery uint64
+	// publishing, if set, is called as each try of a write's publish
+	// begins; tests await it to act while a write waits for its ack.
+	publishing func()
 }
 
 func (o Options) withDefaults() Options {

@@ -39,6 +39,11 @@ func unclustered(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode == errCodeUnclustered
 }
 
+// duplicateWindow is how long the log remembers the id of an event it
+// stored, and answers a publish of the same id with that event instead
+// of storing it again.
+const duplicateWindow = 2 * time.Minute
+
 // ensure creates the stream and the buckets, or checks they are there.
 // Creating what exists with the same settings is a no-op in JetStream, so
 // the brokers of a mesh may all start at once.
@@ -55,7 +60,7 @@ func (s *Store) ensure(ctx context.Context) (*jetstream.StreamInfo, error) {
 		Replicas:    o.Replicas,
 		// Retries of one write within this window are stored once; a
 		// message's own id dedups it for as long as the message is kept.
-		Duplicates: 2 * time.Minute,
+		Duplicates: duplicateWindow,
 		// Any replica may answer a read of one event, so that a view
 		// catches up while the stream elects a leader.
 		AllowDirect: true,
