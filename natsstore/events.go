@@ -186,7 +186,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		s.silentAt.Store(s.delivered.Load() + 1)
 	}
 	if err := s.catchUp(ctx, seq); err != nil {
-		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view could not read it back: %w", op, err)
+		return nil, unapplied(op, err)
 	}
 	select {
 	case o := <-done:
@@ -196,7 +196,35 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	case <-s.dead:
 		return nil, s.failure()
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s was stored in the cluster, but this broker's view did not apply it in time: %w", op, ctx.Err())
+		return nil, unapplied(op, ctx.Err())
+	}
+}
+
+// unapplied is the error of a write of op that the cluster acked and
+// this broker's view did not apply, for err: in time, when the view lags
+// far behind the log (a broker that was stopped while other hosts wrote,
+// or that has a flood of their writes to apply) and the request has a
+// time limit, as a register has; or at all, when the log cannot be read
+// now. The write stands: every view applies it, this one as soon as it
+// reads that far, so the error says that the cluster has it and that it
+// takes effect, as unavailable, a request that may have been carried
+// out. It was said as an internal failure, in the words of the log's
+// ops ("put_session was stored in the cluster, but this broker's view
+// could not read it back"), with nothing for the person to do. A view
+// that failed, or a store closing, is said as before.
+func unapplied(op string, err error) error {
+	if errors.Is(err, store.ErrClosed) || !unanswered(err) && !retryable(err) && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("%s was stored in the cluster, but this broker's view could not apply it: %w", opWords(op), err)
+	}
+	again := "; made again, the request finds it done"
+	if op == opAppend {
+		again = "; a message sent again with the same id is never stored twice"
+	}
+	return &ipcmesh.Error{
+		Code: ipcmesh.CodeUnavailable,
+		Message: fmt.Sprintf("could not confirm %s: the NATS cluster stored it, but this broker had not applied it in time "+
+			"(it lags behind the cluster's log, after it was stopped or under a flood of other hosts' writes, or cannot read the log now); "+
+			"it takes effect all the same, on this host once the broker has caught up%s (%v)", opWords(op), again, err),
 	}
 }
 
