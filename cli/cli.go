@@ -209,6 +209,10 @@ func runCommand(ctx context.Context, e Env, cmd command, args []string) int {
 		printHelp(e, cmd, h)
 		return 0
 	}
+	if readerGone(e, err) {
+		// Whatever the command did not print, nobody was reading it.
+		return readerGoneStatus
+	}
 	typed := e.typed(name)
 	fmt.Fprintf(e.Stderr, "%s: %s\n", typed, e.asTyped(name, oneLine(err)))
 	if calledWrongly(err) {
