@@ -150,6 +150,12 @@ func runStop(ctx context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "stopped the broker (pid %d) on %s; a peer still running starts the next one when it needs it\n", info.PID, info.Addr)
+	how := ""
+	if info.Killed {
+		// A user who expects the hand-over of Ctrl-C must not take the
+		// broker's window closing without a word for a crash of its own.
+		how = " by ending its process, as Windows cannot ask it to hand over: nothing it acknowledged is lost, and its peers reconnect as after a crash (a broker run in the foreground ends so without a word; Ctrl-C in its window hands over instead)"
+	}
+	fmt.Fprintf(e.Stdout, "stopped the broker (pid %d) on %s%s; a peer still running starts the next one when it needs it\n", info.PID, info.Addr, how)
 	return nil
 }

@@ -21,6 +21,16 @@ var ErrNoBroker = errors.New("no broker is running")
 // stopTimeout bounds how long StopBroker waits for the broker to exit.
 const stopTimeout = 15 * time.Second
 
+// Stopped is the broker StopBroker stopped, and how.
+type Stopped struct {
+	ipc.BrokerInfo
+	// Killed says its process was ended rather than asked to stop, as it
+	// is on Windows, which has no SIGTERM for another process: it handed
+	// nothing over, and its peers found their connections lost, as after
+	// a crash. What it acknowledged is on disk all the same.
+	Killed bool
+}
+
 // StopBroker stops the broker of cfg's mesh without ever hosting one: it
 // dials the port, lets the broker prove it knows the secret, and sends
 // SIGTERM to the pid it reports, which hands over gracefully (on Windows,
@@ -28,21 +38,21 @@ const stopTimeout = 15 * time.Second
 // message is on disk either way). It refuses unless the data folder's
 // record names that pid, so it never signals a process of another mesh.
 // It returns the broker's description once its process has exited.
-func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
+func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 	dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 	c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
 	cancel()
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return ipc.BrokerInfo{}, fmt.Errorf("%w on %s", ErrNoBroker, cfg.Addr)
+			return Stopped{}, fmt.Errorf("%w on %s", ErrNoBroker, cfg.Addr)
 		}
 		if r := refusal(cfg, err); r != nil {
-			return ipc.BrokerInfo{}, r
+			return Stopped{}, r
 		}
-		return ipc.BrokerInfo{}, fmt.Errorf("reach the broker on %s: %w", cfg.Addr, err)
+		return Stopped{}, fmt.Errorf("reach the broker on %s: %w", cfg.Addr, err)
 	}
-	info := c.Broker()
+	info := Stopped{BrokerInfo: c.Broker()}
 	c.Close()
 	if rec, alive := readBrokerRecord(cfg.DataDir); (!alive || rec.PID != info.PID) && !sameFolder(info.DataDir, cfg.DataDir) {
 		return info, fmt.Errorf("the broker on %s (pid %d) serves the data folder %s, not %s: run ipcmesh stop with IPC_DATA_DIR=%s", cfg.Addr, info.PID, info.DataDir, cfg.DataDir, info.DataDir)
@@ -65,6 +75,7 @@ func StopBroker(ctx context.Context, cfg Config) (ipc.BrokerInfo, error) {
 		if err := broker.Kill(); err != nil {
 			return info, fmt.Errorf("stop the broker (pid %d): %w", info.PID, err)
 		}
+		info.Killed = true
 	}
 	// The broker is not this process's child: nothing announces its exit,
 	// so look now and then.
