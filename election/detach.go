@@ -63,6 +63,9 @@ type spawnReport struct {
 	// locked by a broker that is closing, or (Windows) another peer bound
 	// the port first.
 	Retry bool `json:"retry,omitempty"`
+	// Taken says it was the port (Windows): another peer bound it while
+	// this broker was starting, and serves it.
+	Taken bool `json:"taken,omitempty"`
 	// Damaged says the store's file is damaged: no broker can open it
 	// until it is restored.
 	Damaged bool `json:"damaged,omitempty"`
@@ -168,6 +171,8 @@ func (p *Peer) spawn(ctx context.Context, ln net.Listener) error {
 		p.mu.Unlock()
 		p.log.Info("started a detached broker", "pid", pid, "addr", p.cfg.Addr, "data", p.cfg.DataDir)
 		return nil
+	case rep.Taken:
+		return &reportedError{msg: rep.Error, kind: errPortTaken}
 	case rep.Retry:
 		// rep.Error says what it is already.
 		return &reportedError{msg: rep.Error, kind: store.ErrLocked}
@@ -330,7 +335,8 @@ func (r reporter) started(err error) {
 	rep := spawnReport{PID: os.Getpid()}
 	if err != nil {
 		rep.Error = err.Error()
-		rep.Retry = errors.Is(err, store.ErrLocked) || errors.Is(err, errPortTaken)
+		rep.Taken = errors.Is(err, errPortTaken)
+		rep.Retry = errors.Is(err, store.ErrLocked) || rep.Taken
 		rep.Damaged = errors.Is(err, store.ErrDamaged)
 	}
 	r.write(rep)

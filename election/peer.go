@@ -227,6 +227,14 @@ func (p *Peer) connect(ctx context.Context, lost int) (*ipc.Client, error) {
 		} else if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
 			bound := ln.Addr().String()
 			if err := p.host(ctx, ln); err != nil {
+				if errors.Is(err, errPortTaken) {
+					// Another peer won the port while the broker this
+					// one started was starting (Windows, where the broker
+					// binds the port itself): that peer's broker is the
+					// one to dial, however long the start took.
+					lastErr = err
+					continue
+				}
 				if errors.Is(err, errExitedUnreported) {
 					// Killed or crashed before it served: its port is
 					// free, as after any broker lost, and the election
