@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // Name returns the name this peer acts as, "" before Register or Resume.
@@ -218,7 +219,12 @@ func (p *Peer) adopt(s ipc.Session, current bool) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("keep the session token for %s in the data folder %s: %w: free some space there (or make it writable) and try again", s.Name, p.cfg.DataDir, err)
+	fix := "free some space there (or make it writable)"
+	if store.Unwritable(err) {
+		// Said first, room would send the user to the wrong fix.
+		fix = "make it writable"
+	}
+	return fmt.Errorf("keep the session token for %s in the data folder %s: %w: %s and try again", s.Name, p.cfg.DataDir, err, fix)
 }
 
 // keptTokenWorks reports whether the token the data folder keeps for s's
