@@ -276,8 +276,10 @@ func (c *conn) reply(id uint64, res any, err error) {
 		case e.Code == ipcmesh.CodeUnavailable:
 			// The store failing a write is the operator's to hear of
 			// (a disk that cannot sync, a cluster without quorum), not
-			// only the client's.
-			c.b.log.Warn("request not stored", "conn", c.id, "err", err)
+			// only the client's. Not every such write went unstored (a
+			// cluster's write this broker had not applied in time):
+			// err says which.
+			c.b.log.Warn("request answered unavailable", "conn", c.id, "err", err)
 		}
 		f.Error = e
 	} else if res != nil {
