@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -125,8 +126,28 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 	if !*asJSON {
 		fmt.Fprintf(e.Stderr, "watching mail for %s (Ctrl-C to stop)\n", p.Name())
 	}
+	// A watch whose reader went away (`ipcmesh watch | grep -m1 deploy`,
+	// once grep has its line) would find out only at its next message's
+	// write, and meanwhile hold its name online: it ends as soon as the
+	// reader goes, as the write would have ended it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gone, stopWatch := readersGone(e.Stdout)
+	defer stopWatch()
+	var readerLeft atomic.Bool
+	go func() {
+		select {
+		case <-gone:
+			readerLeft.Store(true)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for {
 		r, err := p.Check(ctx, 100, time.Minute)
+		if readerLeft.Load() {
+			return &exitStatus{code: readerGoneStatus}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}

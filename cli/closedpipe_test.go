@@ -100,3 +100,26 @@ func TestReaderGoneEndsQuietlyAsAProgram(t *testing.T) {
 		t.Errorf("list into a pipe whose reader is gone said %q, want nothing", stderr.String())
 	}
 }
+
+// TestWatchEndsWhenItsReaderGoes: `ipcmesh watch | grep -m1 deploy`,
+// once grep has exited. With no mail coming, the watch found out only at
+// the next message's write, and held its name online until then; it now
+// ends, as that write would have ended it.
+func TestWatchEndsWhenItsReaderGoes(t *testing.T) {
+	m := newHookMesh(t)
+	if r := m.run("", "register", "builder"); r.code != 0 {
+		t.Fatalf("register: %+v", r)
+	}
+	var errb lockedBuffer
+	e := Env{Stdin: strings.NewReader(""), Stdout: closedPipe(t), Stderr: &errb, Getenv: m.getenv()}
+	done := make(chan int, 1)
+	go func() { done <- Run(e, "watch", []string{"--as", "builder"}) }()
+	select {
+	case code := <-done:
+		if code != readerGoneStatus {
+			t.Errorf("watch whose reader went away: exit %d, stderr %q; want %d", code, errb.String(), readerGoneStatus)
+		}
+	case <-hookCtx(t).Done():
+		t.Fatal("watch went on for 30 s after its reader went away, with no mail to write")
+	}
+}
