@@ -26,17 +26,24 @@ func closedPipe(t *testing.T) *os.File {
 	return w
 }
 
+// builderEnv registers builder in a mesh of its own and returns an Env
+// of that mesh writing to stdout, with its stderr.
+func builderEnv(t *testing.T, stdout *os.File) (Env, *lockedBuffer) {
+	t.Helper()
+	m := newHookMesh(t)
+	if r := m.run("", "register", "builder"); r.code != 0 {
+		t.Fatalf("register: %+v", r)
+	}
+	errb := &lockedBuffer{}
+	return Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: errb, Getenv: m.getenv()}, errb
+}
+
 // TestReaderGoneEndsQuietly: a command whose output nobody reads any more
 // says nothing and ends with the status of a program that SIGPIPE ended.
 // Before, it said "ipcmesh list: write |1: broken pipe" and exited 1, as
 // it did on Windows into `| head -1` for any pipe.
 func TestReaderGoneEndsQuietly(t *testing.T) {
-	m := newHookMesh(t)
-	if r := m.run("", "register", "builder"); r.code != 0 {
-		t.Fatalf("register: %+v", r)
-	}
-	var errb lockedBuffer
-	e := Env{Stdin: strings.NewReader(""), Stdout: closedPipe(t), Stderr: &errb, Getenv: m.getenv()}
+	e, errb := builderEnv(t, closedPipe(t))
 	if code := Run(e, "list", nil); code != readerGoneStatus || errb.String() != "" {
 		t.Errorf("list into a pipe whose reader is gone: exit %d, stderr %q; want %d and nothing said", code, errb.String(), readerGoneStatus)
 	}
@@ -50,12 +57,7 @@ func TestFullDiskStillSaysSo(t *testing.T) {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	defer full.Close()
-	m := newHookMesh(t)
-	if r := m.run("", "register", "builder"); r.code != 0 {
-		t.Fatalf("register: %+v", r)
-	}
-	var errb lockedBuffer
-	e := Env{Stdin: strings.NewReader(""), Stdout: full, Stderr: &errb, Getenv: m.getenv()}
+	e, errb := builderEnv(t, full)
 	if code := Run(e, "list", nil); code != 1 || !strings.HasPrefix(errb.String(), "ipcmesh list: write /dev/full: ") {
 		t.Errorf("list into a full disk: exit %d, stderr %q; want 1 and the write's error", code, errb.String())
 	}
@@ -106,12 +108,7 @@ func TestReaderGoneEndsQuietlyAsAProgram(t *testing.T) {
 // the next message's write, and held its name online until then; it now
 // ends, as that write would have ended it.
 func TestWatchEndsWhenItsReaderGoes(t *testing.T) {
-	m := newHookMesh(t)
-	if r := m.run("", "register", "builder"); r.code != 0 {
-		t.Fatalf("register: %+v", r)
-	}
-	var errb lockedBuffer
-	e := Env{Stdin: strings.NewReader(""), Stdout: closedPipe(t), Stderr: &errb, Getenv: m.getenv()}
+	e, errb := builderEnv(t, closedPipe(t))
 	done := make(chan int, 1)
 	go func() { done <- Run(e, "watch", []string{"--as", "builder"}) }()
 	select {
