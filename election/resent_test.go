@@ -64,7 +64,16 @@ func TestResentSendIsNotADuplicate(t *testing.T) {
 		t.Errorf("an id used before for another text, sent again after a lost answer: %+v; want duplicate, with the first text", again)
 	}
 
-	got, err := alice.Check(ctx, 10, 0)
+	if got := unreadTexts(t, alice); got != "sent once|sent once, as JSON|the first text" {
+		t.Errorf("alice's inbox holds %q; want each text once", got)
+	}
+}
+
+// unreadTexts is the text of p's unread messages, oldest first, joined
+// with "|".
+func unreadTexts(t *testing.T, p *Peer) string {
+	t.Helper()
+	got, err := p.Check(ctxT(t), 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +81,7 @@ func TestResentSendIsNotADuplicate(t *testing.T) {
 	for _, msg := range got.Messages {
 		texts = append(texts, msg.Content)
 	}
-	if strings.Join(texts, "|") != "sent once|sent once, as JSON|the first text" {
-		t.Errorf("alice's inbox holds %q; want each text once", texts)
-	}
+	return strings.Join(texts, "|")
 }
 
 // A broadcast stored by a broker lost before it answered is sent again
@@ -116,16 +123,8 @@ func TestResentBroadcastIsNotADuplicate(t *testing.T) {
 	}
 
 	for _, p := range []*Peer{alice, carol} {
-		got, err := p.Check(ctx, 10, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var texts []string
-		for _, msg := range got.Messages {
-			texts = append(texts, msg.Content)
-		}
-		if strings.Join(texts, "|") != "broadcast once|the first text" {
-			t.Errorf("%s's inbox holds %q; want each text once", p.Name(), texts)
+		if got := unreadTexts(t, p); got != "broadcast once|the first text" {
+			t.Errorf("%s's inbox holds %q; want each text once", p.Name(), got)
 		}
 	}
 }
