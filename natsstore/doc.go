@@ -49,7 +49,7 @@
 //     event's body has as long again, and a second for every 256 KiB, for
 //     its upload), and nothing is reported stored that the cluster does
 //     not hold. Those 12 s are the broker's to wait: one whose process
-//     did not run meanwhile (stopped with SIGSTOP, its host asleep)
+//     did not run meanwhile (stopped with SIGSTOP or Ctrl-Z)
 //     publishes the event again for 2 s more once it runs, under the same
 //     id, so that a write the cluster acked while it was stopped is acked
 //     rather than reported failed; past the log's 2-minute duplicate

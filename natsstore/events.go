@@ -256,8 +256,10 @@ const publishPause = 20 * time.Millisecond
 
 // stallSlack is how much longer than it was bounded to a wait of publish
 // may last before this process is taken not to have run meanwhile
-// (stopped with SIGSTOP, its host asleep, its VM paused): its timers then
-// fire late, all at once, as it runs again.
+// (stopped with SIGSTOP or Ctrl-Z): its timers then fire late, all at
+// once, as it runs again. A host asleep is not such a stop: the clock
+// Go's timers and time.Since read stands still while it sleeps, so a
+// write's time does not run out in its sleep.
 const stallSlack = time.Second
 
 // stallGrace is how long a write whose time ran out while its process did

@@ -152,7 +152,7 @@ func TestWriteWaitsAsLongAsAnElection(t *testing.T) {
 }
 
 // TestWriteOfABrokerStoppedWhileItWaitsIsAckedOnceItRuns: the broker's
-// process stops (SIGSTOP; a laptop closed, a paused VM) while a write
+// process stops (SIGSTOP, or Ctrl-Z) while a write
 // waits for the cluster's ack, and runs again after the write's time is
 // up, with the cluster whole all along. The write must be acked once
 // the cluster answers: it failed at once with unavailable, saying that
