@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +38,11 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 	})
 
 	send := fmt.Sprintf(`{"to":"carol","content":%q}`, strings.Repeat("b", size-40))
-	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: alice, body: send}, 429, "rate_limited")
+	e := refusedBeforeItsBody(t, f, "/api/v1/messages", alice, len(send))
 	if !strings.Contains(e.Error.Message, "120.0 KiB of bodies") || !strings.Contains(e.Error.Message, "at most 128.0 KiB for one key") || e.Error.RetryAfterMS <= 0 {
 		t.Errorf("a send past the key's bodies in progress: %q (retry after %d ms); want it to say what is in progress and the bound, and when to try again", e.Error.Message, e.Error.RetryAfterMS)
 	}
-	f.fails(req{method: "POST", path: "/mcp", key: alice, body: `{"jsonrpc":"2.0","id":1,"method":"ping"}` + strings.Repeat(" ", size)}, 429, "rate_limited")
+	refusedBeforeItsBody(t, f, "/mcp", alice, size)
 	f.ok(req{method: "POST", path: "/api/v1/messages", key: bob, body: send}, 201, nil)
 	// A body sent in chunks, with no length, counts as it is read: alice's
 	// is refused once it passes what is left of her bound; bob's is taken,
@@ -71,6 +73,30 @@ func TestBodiesInProgressPerKey(t *testing.T) {
 		return f.srv.bodies.inProgress(id) == 0
 	})
 	f.ok(req{method: "POST", path: "/api/v1/messages", key: alice, body: send}, 201, nil)
+}
+
+// refusedBeforeItsBody sends the headers of a POST to path as key that
+// declare a JSON body of size bytes, and returns the error it is
+// answered with, which must be 429 rate_limited: it is refused before
+// its body is read. The body is never sent: the face closes the
+// connection after such a refusal without reading what came of the
+// body, and bytes of it that reach the closed socket make it reset the
+// connection, which can take the answer with it before the client reads
+// it (Go's client then says "write: broken pipe").
+func refusedBeforeItsBody(t *testing.T, f *face, path, key string, size int) apiError {
+	t.Helper()
+	_, br := rawRequest(t, f, "POST "+path, key,
+		fmt.Sprintf("Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: %d\r\n", size), "")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("POST %s past the key's bodies in progress: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var e apiError
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode != http.StatusTooManyRequests || e.Error.Code != "rate_limited" {
+		t.Fatalf("POST %s past the key's bodies in progress: status %d, error %+v (%v); want 429 rate_limited", path, resp.StatusCode, e.Error, err)
+	}
+	return e
 }
 
 // chunkedSend sends a message of about size bytes as key, its body in
