@@ -531,3 +531,46 @@ func mustAppendTo(t *testing.T, s *natsstore.Store, d store.Draft) {
 		t.Fatalf("Append %s: %v", d.ID, ds[0].Err)
 	}
 }
+
+// TestCatchUpOfAViewFarBehind: a view many events behind the log (its
+// host slept while another wrote) reads them in batches, and applies
+// each once, in the log's order, whatever it is: mail, a channel, a
+// register.
+func TestCatchUpOfAViewFarBehind(t *testing.T) {
+	const sends = 300
+	p := natsmesh.Prefix(t, &shared)
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	a.StopFollowing()
+	ctx := t.Context()
+	for i := range sends {
+		mustAppendTo(t, b.Store, draft(fmt.Sprintf("far-%03d", i), "alice", "bob", fmt.Sprintf("message %d", i)))
+		if i == sends/2 {
+			if _, err := b.CreateChannel(ctx, ipcmesh.Channel{Name: "ops", CreatedBy: "bob", Members: []string{"bob"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A's view lags, but for what it read itself each second it was
+	// idle (keepUp): in batches too, the last of them here.
+	var f ipc.Follower = a.Store
+	if err := f.CatchUp(ctx); err != nil {
+		t.Fatalf("CatchUp: %v", err)
+	}
+	msgs, err := a.Unread("bob", 2*sends)
+	if err != nil || len(msgs) != sends {
+		t.Fatalf("A's view after CatchUp has %d unread for bob (%v), want %d", len(msgs), err, sends)
+	}
+	for i, m := range msgs {
+		if want := fmt.Sprintf("message %d", i); m.Content != want {
+			t.Fatalf("bob's unread message %d in A's view is %q, want %q: the log was not applied in order", i, m.Content, want)
+		}
+	}
+	if ch, ok, err := a.Channel("ops"); err != nil || !ok || ch.CreatedBy != "bob" {
+		t.Fatalf("A's view after CatchUp: %+v, %v, %v; want B's channel", ch, ok, err)
+	}
+	// A's own write after it is applied once.
+	mustAppendTo(t, a.Store, draft("after", "alice", "bob", "after the catch-up"))
+	if n, err := a.UnreadCount("bob"); err != nil || n != sends+1 {
+		t.Errorf("A's view has %d unread for bob after its own write (%v), want %d", n, err, sends+1)
+	}
+}
