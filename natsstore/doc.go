@@ -48,12 +48,16 @@
 //     which outlasts the election of a leader after a server died; a large
 //     event's body has as long again, and a second for every 256 KiB, for
 //     its upload), and nothing is reported stored that the cluster does
-//     not hold. Those 12 s are the broker's to wait: one whose process
-//     did not run meanwhile (stopped with SIGSTOP or Ctrl-Z)
-//     publishes the event again for 2 s more once it runs, under the same
-//     id, so that a write the cluster acked while it was stopped is acked
-//     rather than reported failed; past the log's 2-minute duplicate
-//     window, which would store the event again, it is not.
+//     not hold. Those 12 s are the broker's to wait: a request of a write
+//     whose time ran out while its process did not run (stopped with
+//     SIGSTOP or Ctrl-Z) is made again for 2 s once it runs (a large
+//     body's upload for its transfer time more), so that what the cluster
+//     stored while the broker was stopped is acked rather than reported
+//     failed: the event, published again under the same id; the body,
+//     uploaded again; the name of a register, taken again by the host
+//     that holds it, and the session after it, whose time (the
+//     register's) ran out in the stop as well. Past the log's 2-minute
+//     duplicate window, which would store the event again, it is not.
 //   - A message id is stored once, whichever broker a retry reaches and
 //     however many times brokers restart: the views dedup by id exactly as
 //     bbolt does, and the stream drops a republished event within its

@@ -154,12 +154,18 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	if len(data) > s.maxInline {
 		// The body's upload has time for its size, as its read does
 		// (TransferTime): an 8 MiB body shared the event's 5 s with it.
-		bctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(len(data)))
-		_, err := s.blobs.PutBytes(bctx, ev.ID, data)
-		cancel()
+		// Made again after a stop, it puts the same object anew.
+		transfer := TransferTime(len(data))
+		uctx, release, err := s.rideOutStop(ctx, s.opts.WriteTimeout+transfer, stallGrace+transfer, func(ctx context.Context) error {
+			s.asking()
+			_, err := s.blobs.PutBytes(ctx, ev.ID, data)
+			return err
+		})
+		defer release()
 		if err != nil {
 			return nil, refused(op, "could not store "+opWords(op)+" (its large body)", err)
 		}
+		ctx = uctx
 		stub := event{ID: ev.ID, Op: opBlob, Time: ev.Time, IfLost: ifLost(ev, args, bodiesBucket(s.stream))}
 		if data, _ = json.Marshal(stub); len(data) > s.maxInline {
 			// Too many messages at once to say what each was.
@@ -167,7 +173,14 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 			data, _ = json.Marshal(stub)
 		}
 	}
-	seq, err := s.publish(ctx, s.opts.WriteTimeout, ev.ID, data)
+	// Published again after a stop of this process (rideOutStop), under
+	// the same id, the event is stored once.
+	var seq uint64
+	ctx, release, err := s.rideOutStop(ctx, s.opts.WriteTimeout, stallGrace, func(ctx context.Context) (err error) {
+		seq, err = s.publish(ctx, ev.ID, data)
+		return err
+	})
+	defer release()
 	if err != nil {
 		return nil, refused(op, "could not store "+opWords(op), err)
 	}
@@ -254,63 +267,26 @@ const publishAttempt = time.Second
 // publishPause is the pause between two tries of a publish.
 const publishPause = 20 * time.Millisecond
 
-// stallSlack is how much longer than it was bounded to a wait of publish
-// may last before this process is taken not to have run meanwhile
-// (stopped with SIGSTOP or Ctrl-Z): its timers then fire late, all at
-// once, as it runs again. A host asleep is not such a stop: the clock
-// Go's timers and time.Since read stands still while it sleeps, so a
-// write's time does not run out in its sleep.
-const stallSlack = time.Second
-
-// stallGrace is how long a write whose time ran out while its process did
-// not run tries on once it runs again: long enough for a whole cluster to
-// answer the tries made before the stop and the one after it, short
-// enough that a cluster without quorum is still told within what the
-// broker's peers wait.
-const stallGrace = 2 * time.Second
-
-// publish appends one event to the log, trying for up to timeout, and
+// publish appends one event to the log, trying until ctx ends, and
 // returns its sequence.
-//
-// A broker that did not run for a while finds the write's time up as it
-// runs again, whatever the cluster did meanwhile: the cluster may have
-// stored the event long before, its ack unread in the connection. Told
-// unavailable, the person heard that the cluster had no quorum and that
-// nothing was stored, of a message that was delivered. So a write whose
-// time ran out while this process did not run tries on for stallGrace,
-// under the same id: the stream answers with the event it holds, within
-// its duplicate window, or stores it now, as a cluster that is whole
-// does at once.
-func (s *Store) publish(ctx context.Context, timeout time.Duration, id string, data []byte) (uint64, error) {
-	began := time.Now()
-	seq, stalled, err := s.publishFor(ctx, timeout, id, data)
-	if err == nil || !stalled || !retryable(err) || ctx.Err() != nil || time.Since(began) > duplicateWindow-stallGrace {
-		return seq, err
+func (s *Store) publish(ctx context.Context, id string, data []byte) (uint64, error) {
+	for {
+		seq, err := s.publishOnce(ctx, id, data)
+		if err == nil {
+			return seq, nil
+		}
+		if ctx.Err() != nil || !retryable(err) {
+			return 0, err
+		}
+		s.stops.pause(ctx, publishPause)
 	}
-	seq, _, err = s.publishFor(ctx, stallGrace, id, data)
-	return seq, err
 }
 
-// publishFor publishes an event, trying for up to timeout, and reports
-// whether this process did not run for a while meanwhile.
-func (s *Store) publishFor(ctx context.Context, timeout time.Duration, id string, data []byte) (seq uint64, stalled bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		start := time.Now()
-		if seq, err = s.publishOnce(ctx, id, data); err == nil {
-			return seq, stalled, nil
-		}
-		stalled = stalled || time.Since(start) > publishAttempt+stallSlack
-		if ctx.Err() != nil || !retryable(err) {
-			return 0, stalled, err
-		}
-		start = time.Now()
-		select {
-		case <-ctx.Done():
-		case <-time.After(publishPause):
-		}
-		stalled = stalled || time.Since(start) > publishPause+stallSlack
+// asking calls Options.asking, if set, as a request of a write to the
+// cluster begins.
+func (s *Store) asking() {
+	if s.opts.asking != nil {
+		s.opts.asking()
 	}
 }
 
@@ -318,11 +294,10 @@ func (s *Store) publishFor(ctx context.Context, timeout time.Duration, id string
 func (s *Store) publishOnce(ctx context.Context, id string, data []byte) (uint64, error) {
 	actx, cancel := context.WithTimeout(ctx, publishAttempt)
 	defer cancel()
-	if s.opts.publishing != nil {
-		s.opts.publishing()
-	}
+	s.asking()
 	msg := &nats.Msg{Subject: s.subject, Data: data}
 	ack, err := s.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(s.stream))
+	s.stops.endedBy(actx)
 	if err != nil {
 		return 0, err
 	}

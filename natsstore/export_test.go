@@ -24,8 +24,10 @@ func SweepBodiesAfter(o *Options, age time.Duration) {
 // events.
 func SnapshotEvery(o *Options, n uint64) { o.snapshotEvery = n }
 
-// OnPublishing makes f be called as each try of a write's publish begins.
-func OnPublishing(o *Options, f func()) { o.publishing = f }
+// OnAsking makes f be called as a request of a write to the cluster
+// begins: each try of a publish of its event, an upload of its large
+// body, a take of a name.
+func OnAsking(o *Options, f func()) { o.asking = f }
 
 // HoldApplying keeps the view from applying the log, as a host asleep
 // does, until the function it returns is called.

@@ -5,9 +5,6 @@ package natsstore_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,65 +146,4 @@ func TestWriteWaitsAsLongAsAnElection(t *testing.T) {
 	start := time.Now()
 	mustAppendTo(t, a, draft("during", "alice", "bob", "while no server answers"))
 	t.Logf("acked %v after the servers stopped answering", time.Since(start).Round(time.Millisecond))
-}
-
-// TestWriteOfABrokerStoppedWhileItWaitsIsAckedOnceItRuns: the broker's
-// process stops (SIGSTOP, or Ctrl-Z) while a write
-// waits for the cluster's ack, and runs again after the write's time is
-// up, with the cluster whole all along. The write must be acked once
-// the cluster answers: it failed at once with unavailable, saying that
-// the cluster had no quorum and that nothing was stored, when the
-// cluster had stored the message (in the soak that found it, the send
-// made again with its id was a duplicate).
-//
-// The server the broker is connected to, not the log's leader, stops
-// answering first, so that no ack can come in before the process
-// stops, nor before its timers have fired once it runs again: the
-// broker's own stop is what the write must ride out.
-func TestWriteOfABrokerStoppedWhileItWaitsIsAckedOnceItRuns(t *testing.T) {
-	const writeTimeout, stopped = 2 * time.Second, "3"
-	nats := natstest.StartProcs(t)
-	p := shared.Prefix()
-	openOnProcs(t, nats, p, nil) // makes the mesh: its log has a leader
-	server := (nats.Leader(p) + 1) % 3
-	publishing := make(chan struct{}, 100)
-	a := openOnProcs(t, nats, p, func(o *natsstore.Options) {
-		o.URL = strings.Split(nats.URL(), ",")[server]
-		o.WriteTimeout = writeTimeout
-		natsstore.OnPublishing(o, func() { publishing <- struct{}{} })
-	})
-	mustAppendTo(t, a, draft("before", "alice", "bob", "with every server up"))
-	for len(publishing) > 0 {
-		<-publishing
-	}
-
-	nats.Freeze(server)
-	t.Cleanup(func() { nats.Thaw(server) })
-	done := make(chan error, 1)
-	go func() {
-		ds, err := a.Append(context.Background(), []store.Draft{draft("during", "alice", "bob", "while the broker is stopped")})
-		if err == nil {
-			err = ds[0].Err
-		}
-		done <- err
-	}()
-	<-publishing
-	// This process is stopped for longer than the write waits, by a
-	// child that resumes it: the stop is the fault, not a wait.
-	stop := exec.Command("sh", "-c", `kill -STOP "$1"; sleep "$2"; kill -CONT "$1"`, "sh", strconv.Itoa(os.Getpid()), stopped)
-	if out, err := stop.CombinedOutput(); err != nil {
-		t.Fatalf("stop this process for %s s: %v %s", stopped, err, out)
-	}
-	nats.Thaw(server)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the write made before the broker stopped for %s s: %v", stopped, err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the write made before the broker stopped has no answer a minute after it ran again")
-	}
-	if n, err := a.UnreadCount("bob"); err != nil || n != 2 {
-		t.Errorf("bob's unread = %d, %v; want both messages", n, err)
-	}
 }

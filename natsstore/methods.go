@@ -308,10 +308,16 @@ func (s *Store) WaitIndexed(ctx context.Context) error { return s.viewNow().Wait
 
 // Claim holds name for this broker until Release, or until the broker
 // stops renewing it for Options.LeaseTTL.
+//
+// Made again after a stop of this process (rideOutStop), a take finds
+// the name held by this host, and holds it.
 func (s *Store) Claim(ctx context.Context, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
-	defer cancel()
-	return s.names.claim(ctx, name)
+	_, release, err := s.rideOutStop(ctx, s.opts.WriteTimeout, stallGrace, func(ctx context.Context) error {
+		s.asking()
+		return s.names.claim(ctx, name)
+	})
+	release()
+	return notHeld(name, err)
 }
 
 // WriteTimeout is how long a write, or a Claim, waits for the cluster

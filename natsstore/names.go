@@ -23,6 +23,7 @@ type leases struct {
 	owner string
 	ttl   time.Duration
 	log   *slog.Logger
+	stops *stops // the stops of this process that a wait noticed
 
 	mu   sync.Mutex
 	mine map[string]uint64 // name -> revision of our lease
@@ -38,8 +39,8 @@ type lease struct {
 	at    time.Time // when it was last renewed, by this host's clock
 }
 
-func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl time.Duration, log *slog.Logger) (*leases, error) {
-	l := &leases{kv: kv, owner: owner, ttl: ttl, log: log, mine: make(map[string]uint64), seen: make(map[string]lease)}
+func newLeases(ctx context.Context, kv jetstream.KeyValue, owner string, ttl time.Duration, log *slog.Logger, st *stops) (*leases, error) {
+	l := &leases{kv: kv, owner: owner, ttl: ttl, log: log, stops: st, mine: make(map[string]uint64), seen: make(map[string]lease)}
 	w, err := kv.WatchAll(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, err
@@ -241,7 +242,9 @@ func (l *leases) claim(ctx context.Context, name string) error {
 // the name. A cluster that does not answer, as while it elects the
 // bucket's leader after the server that led it died (seconds, with its
 // quorum whole), is asked again until ctx ends: one try failed every
-// command of every host for as long as the election lasted.
+// command of every host for as long as the election lasted. What ends it
+// other than the name held elsewhere is the cluster's error, which
+// notHeld words.
 func (l *leases) take(ctx context.Context, name string) (uint64, error) {
 	var heldSince time.Time // when a read first named another host
 	var last error          // the last answer that was no answer
@@ -269,24 +272,33 @@ func (l *leases) take(ctx context.Context, name string) (uint64, error) {
 			case errors.Is(err, jetstream.ErrKeyNotFound):
 				// Released between the two: create it again.
 			case !retryable(err):
-				return 0, unavailable("could not hold the name "+name+" for this host", err)
+				return 0, err
 			default:
 				last = err
 			}
 		case !retryable(err):
-			return 0, unavailable("could not hold the name "+name+" for this host", err)
+			return 0, err
 		default:
 			last = err
 		}
-		select {
-		case <-ctx.Done():
+		if l.stops.pause(ctx, staleReads/10); ctx.Err() != nil {
 			if last == nil {
 				last = ctx.Err()
 			}
-			return 0, unavailable("could not hold the name "+name+" for this host", last)
-		case <-time.After(staleReads / 10):
+			return 0, last
 		}
 	}
+}
+
+// notHeld is the error of a claim of name that take ended with err: a
+// refusal (the name held elsewhere, a bad name) as it is, the cluster's
+// error as unavailable.
+func notHeld(name string, err error) error {
+	var refusal *ipcmesh.Error
+	if err == nil || errors.As(err, &refusal) {
+		return err
+	}
+	return unavailable("could not hold the name "+name+" for this host", err)
 }
 
 // changedMeanwhile tells the answer of a create that found the key's
@@ -305,6 +317,7 @@ func changedMeanwhile(err error) bool {
 func (l *leases) try(ctx context.Context, f func(context.Context) (uint64, error)) (uint64, error) {
 	actx, cancel := context.WithTimeout(ctx, publishAttempt)
 	defer cancel()
+	defer l.stops.endedBy(actx)
 	return f(actx)
 }
 
@@ -312,6 +325,7 @@ func (l *leases) try(ctx context.Context, f func(context.Context) (uint64, error
 func (l *leases) get(ctx context.Context, name string) (jetstream.KeyValueEntry, error) {
 	actx, cancel := context.WithTimeout(ctx, publishAttempt)
 	defer cancel()
+	defer l.stops.endedBy(actx)
 	return l.kv.Get(actx, name)
 }
 

@@ -73,9 +73,11 @@ type Options struct {
 	// snapshotEvery is how many events apart the views are copied and the
 	// log trimmed (DefaultSnapshotEvery); tests make it small.
 	snapshotEvery uint64
-	// publishing, if set, is called as each try of a write's publish
-	// begins; tests await it to act while a write waits for its ack.
-	publishing func()
+	// asking, if set, is called as a request of a write to the cluster
+	// begins: each try of a publish of its event, an upload of its large
+	// body, a take of a name; tests await it to act while a write waits
+	// for the cluster's answer.
+	asking func()
 }
 
 func (o Options) withDefaults() Options {

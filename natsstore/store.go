@@ -72,6 +72,7 @@ type Store struct {
 	delivered      atomic.Uint64  // the events the consumer delivered (keepUp)
 	silentAt       atomic.Uint64  // delivered+1 when a write last caught up without the consumer, 0 before (write)
 	readLeader     atomic.Bool    // events are read of the log's leader, not of any replica (getEvent)
+	stops          stops          // the last stop of this process a wait noticed (stops.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -198,7 +199,7 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("open the names bucket: %w", err)
 	}
 	// s.opts, not o: the lease TTL is the mesh's (adoptMeshSettings).
-	if s.names, err = newLeases(ctx, kv, host, s.opts.LeaseTTL, s.log); err != nil {
+	if s.names, err = newLeases(ctx, kv, host, s.opts.LeaseTTL, s.log, &s.stops); err != nil {
 		return fmt.Errorf("watch the names bucket: %w", err)
 	}
 	return nil

@@ -75,7 +75,7 @@ func TestTakeBelievesNoRefusalItDidNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	slow := &unansweredGets{KeyValue: kv, until: time.Now().Add(time.Second)}
-	l := &leases{kv: slow, owner: host, ttl: time.Minute, log: slog.New(slog.DiscardHandler), mine: map[string]uint64{}, seen: map[string]lease{}}
+	l := &leases{kv: slow, owner: host, ttl: time.Minute, log: slog.New(slog.DiscardHandler), stops: &stops{}, mine: map[string]uint64{}, seen: map[string]lease{}}
 	got, err := l.take(ctx, "reviewer")
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeNameTaken {
 		t.Fatalf("take of a name this host holds, its reads unanswered for a second: %v (after %d reads); want it taken over", err, slow.gets.Load())
@@ -90,6 +90,7 @@ func TestTakeBelievesNoRefusalItDidNotRead(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = l.take(short, "reviewer")
+	err = notHeld("reviewer", err)
 	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !errors.Is(short.Err(), context.DeadlineExceeded) {
 		t.Fatalf("take with reads never answered: %v; want unavailable once its time is up", err)
 	}

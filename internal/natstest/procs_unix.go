@@ -39,6 +39,17 @@ func (p *Procs) Freeze(i int) {
 // Thaw resumes node i after Freeze.
 func (p *Procs) Thaw(i int) { p.signal(i, syscall.SIGCONT) }
 
+// Pid is node i's process id, for a child process of the test that
+// signals it while the test's own process is stopped.
+func (p *Procs) Pid(i int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cmd := p.procs[i]; cmd != nil {
+		return cmd.Process.Pid
+	}
+	return 0
+}
+
 func (p *Procs) signal(i int, sig syscall.Signal) (pid int) {
 	p.tb.Helper()
 	p.mu.Lock()
