@@ -108,6 +108,14 @@ type Config struct {
 	// authenticated connection before Idle is closed; the owner decides
 	// whether to shut down.
 	IdleTimeout time.Duration
+	// Stop, when set, tells the broker's owner that a stop request with
+	// StopKey came (the stop op): the owner then shuts the broker down
+	// as it does on SIGTERM. It is called once, from the request's
+	// handler, so it must not wait for the shutdown: Shutdown waits for
+	// that handler. Unset, or with StopKey empty, the broker refuses stop
+	// requests with unsupported, and ipcmesh stop signals its process.
+	Stop    func()
+	StopKey string
 }
 
 // Broker serves the mesh: it authenticates connections, binds each to a
@@ -123,6 +131,7 @@ type Broker struct {
 	regs    *auth.Limiter
 	hellos  *auth.Limiter
 	handles sync.WaitGroup // requests being handled, across connections
+	stopped sync.Once      // cfg.Stop was called
 
 	mu        sync.Mutex
 	ln        net.Listener

@@ -64,6 +64,8 @@ var handlers = map[string]handler{
 	OpKeyRevoke: {false, (*Broker).keyRevoke},
 	OpKeyList:   {false, (*Broker).keyList},
 	OpKeySeen:   {true, (*Broker).keySeen},
+
+	OpStop: {false, (*Broker).stop},
 }
 
 func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {

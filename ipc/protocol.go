@@ -65,6 +65,12 @@ const (
 	// OpKeySeen is a connection that keeps its name's keys (KeepsKeys)
 	// saying it has forgotten a key it was told of with key_revoked.
 	OpKeySeen = "key_seen"
+
+	// OpStop asks the broker to stop and hand over, as SIGTERM asks its
+	// process: what ipcmesh stop sends, on every system, before it falls
+	// back to a signal. Beyond the secret it needs the stop key the
+	// broker wrote into its data folder (StopRequest).
+	OpStop = "stop"
 )
 
 // Events: what the broker pushes to a subscribed connection, in the order

@@ -22,8 +22,9 @@ import (
 // FetchRequest and GetSharedRequest: an older broker answers the whole
 // content, of which the client keeps the part (see olderAnswer).
 // Revision 4 added the cancel op, which the client sends to a broker of
-// revision 4 or later alone (see Client.callOff).
-const Revision = 4
+// revision 4 or later alone (see Client.callOff). Revision 5 added the
+// stop op, which an older broker answers unknown_op.
+const Revision = 5
 
 // newerField names the first field set in the request in that a
 // broker of revision rev would ignore, and says what it would do instead;
