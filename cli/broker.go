@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/ipcmesh/ipcmesh/election"
@@ -58,6 +59,12 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	// ipcmesh stop asks the broker to stop (on Windows it cannot send
+	// SIGTERM): it ends here as on Ctrl-C, saying who asked.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	asked := make(chan struct{})
+	cfg.StopAsked = sync.OnceFunc(func() { close(asked); stop() })
 	if err := sf.apply(&cfg); err != nil {
 		return err
 	}
@@ -96,7 +103,12 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 	} else {
 		<-ctx.Done()
 	}
-	fmt.Fprintln(e.Stdout, "handing over and stopping")
+	select {
+	case <-asked:
+		fmt.Fprintln(e.Stdout, "asked to stop (ipcmesh stop): handing over and stopping")
+	default:
+		fmt.Fprintln(e.Stdout, "handing over and stopping")
+	}
 	return err
 }
 
@@ -151,10 +163,13 @@ func runStop(ctx context.Context, e Env, args []string) error {
 		return err
 	}
 	how := ""
-	if info.Killed {
+	switch {
+	case info.Killed:
 		// A user who expects the hand-over of Ctrl-C must not take the
 		// broker's window closing without a word for a crash of its own.
-		how = " by ending its process, as Windows cannot ask it to hand over: nothing it acknowledged is lost, and its peers reconnect as after a crash (a broker run in the foreground ends so without a word; Ctrl-C in its window hands over instead)"
+		how = fmt.Sprintf(" by ending its process, as it could not be asked to hand over (%s) and Windows has no other way: nothing it acknowledged is lost, and its peers reconnect as after a crash (a broker run in the foreground ends so without a word; Ctrl-C in its window hands over instead)", info.NotAsked)
+	case !info.Asked:
+		how = fmt.Sprintf(" with SIGTERM, which hands over as well, as it could not be asked (%s)", info.NotAsked)
 	}
 	fmt.Fprintf(e.Stdout, "stopped the broker (pid %d) on %s%s; a peer still running starts the next one when it needs it\n", info.PID, info.Addr, how)
 	return nil

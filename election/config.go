@@ -102,6 +102,14 @@ type Config struct {
 	// its caller's to follow. It is called outside the peer's locks and
 	// must not block.
 	OnRenamed func(old, new string)
+	// StopAsked, when set, is told that ipcmesh stop asked the broker
+	// this peer hosts in its process to stop and hand over (the stop op,
+	// StopBroker): its owner ends as it does on SIGTERM, closing the peer,
+	// and so the process. Unset, that broker refuses the request, and
+	// ipcmesh stop signals the process instead: a process that hosts the
+	// broker only for itself ends on the signal, as it did. It must not
+	// block.
+	StopAsked func()
 	Logger    *slog.Logger
 
 	// openWait is how long a peer waits for a broker that holds the port

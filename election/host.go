@@ -3,12 +3,14 @@ package election
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -105,6 +107,9 @@ func startBroker(cfg Config, ln net.Listener, detached bool, working func(op str
 	if detached {
 		idle = cfg.brokerIdle()
 	}
+	if cfg.StopAsked != nil {
+		rec.StopKey = rand.Text()
+	}
 	b := ipc.NewBroker(ipc.Config{
 		Store:       st,
 		Keys:        cfg.Keys,
@@ -114,6 +119,8 @@ func startBroker(cfg Config, ln net.Listener, detached bool, working func(op str
 		Limits:      cfg.Limits,
 		Logger:      cfg.Logger,
 		IdleTimeout: idle,
+		Stop:        cfg.StopAsked,
+		StopKey:     rec.StopKey,
 	})
 	if err := writeBrokerRecord(cfg.DataDir, rec); err != nil {
 		// Only an error's wording depends on it: serve all the same.
@@ -195,6 +202,8 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 // first, then nil once it serves, or why it cannot) and serves until ctx ends or no peer has been connected for
 // cfg.BrokerIdle, then hands over gracefully.
 func hostDetached(ctx context.Context, cfg Config, ln net.Listener, rep reporter) error {
+	asked := make(chan struct{})
+	cfg.StopAsked = sync.OnceFunc(func() { close(asked) })
 	b, err := startBroker(cfg, ln, true, rep.working)
 	rep.started(err)
 	if err != nil {
@@ -206,6 +215,8 @@ func hostDetached(ctx context.Context, cfg Config, ln net.Listener, rep reporter
 	case <-ctx.Done():
 	case <-b.Idle():
 		why = "no peer for " + cfg.brokerIdle().String()
+	case <-asked:
+		why = "asked to stop (ipcmesh stop)"
 	}
 	cfg.Logger.Info("stopping the detached broker", "why", why)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -39,6 +39,11 @@ type brokerRecord struct {
 	// command handed over to it ("compact" or "restore") before it opens
 	// the store (handover.go).
 	Handover string `json:"handover,omitempty"`
+	// StopKey is what a stop request must carry (ipc.StopRequest): only
+	// who can read this file, the user who could kill the broker anyway,
+	// can ask it to stop. Empty for a broker that cannot be asked
+	// (Config.StopAsked unset) and from a broker older than the request.
+	StopKey string `json:"stop_key,omitempty"`
 }
 
 func writeBrokerRecord(dir string, r brokerRecord) error {

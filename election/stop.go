@@ -24,20 +24,31 @@ const stopTimeout = 15 * time.Second
 // Stopped is the broker StopBroker stopped, and how.
 type Stopped struct {
 	ipc.BrokerInfo
-	// Killed says its process was ended rather than asked to stop, as it
-	// is on Windows, which has no SIGTERM for another process: it handed
-	// nothing over, and its peers found their connections lost, as after
-	// a crash. What it acknowledged is on disk all the same.
+	// Asked says the broker took the stop request and handed over, as
+	// on SIGTERM. Otherwise NotAsked says why it was not, or refused,
+	// and its process was signalled, or killed.
+	Asked    bool
+	NotAsked string
+	// Killed says its process was ended rather than asked to stop: it
+	// could not be asked, and Windows has no SIGTERM for another
+	// process. It handed nothing over, and its peers found their
+	// connections lost, as after a crash. What it acknowledged is on
+	// disk all the same.
 	Killed bool
 }
 
 // StopBroker stops the broker of cfg's mesh without ever hosting one: it
-// dials the port, lets the broker prove it knows the secret, and sends
-// SIGTERM to the pid it reports, which hands over gracefully (on Windows,
-// which has no SIGTERM for another process, it is killed; every acked
-// message is on disk either way). It refuses unless the data folder's
-// record names that pid, so it never signals a process of another mesh.
-// It returns the broker's description once its process has exited.
+// dials the port, lets the broker prove it knows the secret, and asks it
+// to stop and hand over (the stop op) with the stop key of the data
+// folder's record, which proves this process can read that folder. A
+// broker that cannot be asked (an older one, one hosted by a process that
+// only serves itself, one whose record is gone) is sent SIGTERM at the
+// pid it reports, which hands over too, or on Windows, which has no
+// SIGTERM for another process, killed; every acked message is on disk
+// either way. It refuses, asking and signalling nothing, unless the data
+// folder's record names that pid or the broker says it serves this very
+// folder, so it never stops the broker of another mesh. It returns the
+// broker's description once its process has exited.
 func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 	dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
 	c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
@@ -52,30 +63,38 @@ func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 		}
 		return Stopped{}, fmt.Errorf("reach the broker on %s: %w", cfg.Addr, err)
 	}
+	defer c.Close()
 	info := Stopped{BrokerInfo: c.Broker()}
-	c.Close()
-	if rec, alive := readBrokerRecord(cfg.DataDir); (!alive || rec.PID != info.PID) && !sameFolder(info.DataDir, cfg.DataDir) {
+	rec, alive := readBrokerRecord(cfg.DataDir)
+	recorded := alive && rec.PID == info.PID
+	if !recorded && !sameFolder(info.DataDir, cfg.DataDir) {
 		return info, fmt.Errorf("the broker on %s (pid %d) serves the data folder %s, not %s: run ipcmesh stop with IPC_DATA_DIR=%s", cfg.Addr, info.PID, info.DataDir, cfg.DataDir, info.DataDir)
 	}
 	// The pid comes from the broker: one that proved the secret may
 	// still be faulty, or lie. Signalled, 0 would be this process's group,
 	// a negative pid a group or every process the user may signal, and
-	// this process's own is not the broker's.
+	// this process's own is not the broker's. Asked, it is the process
+	// waited for.
 	if info.PID <= 0 || info.PID == os.Getpid() {
 		return info, fmt.Errorf("the broker on %s says it is pid %d, which no broker of this mesh can be, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID)
 	}
 	if err := holdsPort(info.PID, cfg.Addr); err != nil {
 		return info, fmt.Errorf("the broker on %s says it is pid %d, %v, so nothing was signalled: it is faulty, or not what it claims; stop the program on that port yourself", cfg.Addr, info.PID, err)
 	}
-	broker, err := os.FindProcess(info.PID)
-	if err != nil {
-		return info, fmt.Errorf("find the broker's process %d: %w", info.PID, err)
+	key := ""
+	if recorded {
+		key = rec.StopKey
 	}
-	if err := broker.Signal(syscall.SIGTERM); err != nil {
-		if err := broker.Kill(); err != nil {
-			return info, fmt.Errorf("stop the broker (pid %d): %w", info.PID, err)
+	if err := askToStop(ctx, c, key); err != nil {
+		info.NotAsked = err.Error()
+	} else {
+		info.Asked = true
+	}
+	c.Close()
+	if !info.Asked {
+		if err := signalStop(&info); err != nil {
+			return info, err
 		}
-		info.Killed = true
 	}
 	// The broker is not this process's child: nothing announces its exit,
 	// so look now and then.
@@ -92,11 +111,58 @@ func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 		}
 	}
 	// A broker that stopped as asked has taken its record away; one that
-	// was killed (always, on Windows) could not. Left behind, it names a
-	// process that is gone, which every reader takes for no broker, but
-	// whoever looks in the folder for what runs is misled.
+	// was killed (on Windows, one that could not be asked) could not.
+	// Left behind, it names a process that is gone, which every reader
+	// takes for no broker, but whoever looks in the folder for what runs
+	// is misled.
 	removeBrokerRecord(cfg.DataDir, info.PID)
 	return info, nil
+}
+
+// askToStop sends the stop request with key on c and returns nil once the
+// broker has taken it, or why it did not: it does not know the request
+// (an older broker, which answers unknown_op), refuses it (unsupported
+// from a broker whose process serves only itself, unauthorized for a key
+// not its own) or did not answer in time.
+func askToStop(ctx context.Context, c *ipc.Client, key string) error {
+	if c.Broker().Revision < stopRevision {
+		// It would answer unknown_op: say so without the round trip's
+		// words, which are for a request a user made.
+		return fmt.Errorf("it runs an older ipcmesh (revision %d), which does not know the stop request", c.Broker().Revision)
+	}
+	if key == "" {
+		return errors.New("the data folder's record of it holds no stop key")
+	}
+	actx, cancel := context.WithTimeout(ctx, HelloTimeout)
+	defer cancel()
+	if err := c.Call(actx, ipc.OpStop, ipc.StopRequest{Key: key}, nil); err != nil {
+		return fmt.Errorf("it did not take the stop request: %w", err)
+	}
+	return nil
+}
+
+// stopRevision is the first broker revision that knows the stop op.
+const stopRevision = 5
+
+// signalStop sends the broker of info SIGTERM, or kills it where no
+// SIGTERM can be sent to another process (Windows), and says which in
+// info. A broker gone meanwhile (its answer to the stop request was lost
+// as it exited) needs neither.
+func signalStop(info *Stopped) error {
+	broker, err := os.FindProcess(info.PID)
+	if err != nil {
+		return fmt.Errorf("find the broker's process %d: %w", info.PID, err)
+	}
+	if err := broker.Signal(syscall.SIGTERM); err != nil {
+		if !proc.Alive(info.PID) {
+			return nil
+		}
+		if err := broker.Kill(); err != nil {
+			return fmt.Errorf("stop the broker (pid %d): %w", info.PID, err)
+		}
+		info.Killed = true
+	}
+	return nil
 }
 
 // holdsPort returns nil if process pid listens on addr's port, or where
