@@ -26,10 +26,11 @@ func notifyInterrupt() (ctx context.Context, stop func(), caught func() os.Signa
 	ctx, cancel := context.WithCancel(context.Background())
 	c := make(chan os.Signal, 1)
 	for _, sig := range interruptSignals {
-		// A signal ignored from the start stays ignored: a shell starts
-		// a script's background jobs ignoring SIGINT, so that Ctrl-C
-		// stops the script and leaves them be, and nohup-like wrappers
-		// do the same. Notify would take it up again.
+		// A SIGINT ignored from the start stays ignored: a shell starts
+		// a script's background jobs ignoring it, so that Ctrl-C stops
+		// the script and leaves them be. Notify would take it up again.
+		// (SIGTERM is never ignored so: the Go runtime handles it
+		// whatever the process inherited, and Ignored says false.)
 		if !signal.Ignored(sig) {
 			signal.Notify(c, sig)
 		}
