@@ -23,22 +23,31 @@ func lyingBroker(t *testing.T, addr string, keys auth.Keys, info ipc.BrokerInfo)
 	t.Helper()
 	testbin.Listen(t, addr, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
-		f, err := ipc.ReadFrame(br, 4<<10)
-		var hello ipc.HelloRequest
-		if err != nil || json.Unmarshal(f.Body, &hello) != nil {
-			return
+		if proveAs(nc, br, keys, info) {
+			br.ReadByte() // until the client hangs up
 		}
-		bn, _ := auth.NewNonce()
-		body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
-			Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
-		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
-		if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
-			return
-		}
-		body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
-		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
-		br.ReadByte() // until the client hangs up
 	})
+}
+
+// proveAs answers the handshake of the peer on nc (read through br) as a
+// broker that knows keys and describes itself as info, and reports
+// whether the peer went through it. The peer's own proof is not checked.
+func proveAs(nc net.Conn, br *bufio.Reader, keys auth.Keys, info ipc.BrokerInfo) bool {
+	f, err := ipc.ReadFrame(br, 4<<10)
+	var hello ipc.HelloRequest
+	if err != nil || json.Unmarshal(f.Body, &hello) != nil {
+		return false
+	}
+	bn, _ := auth.NewNonce()
+	body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
+		Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
+	ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+	if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
+		return false
+	}
+	body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
+	ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+	return true
 }
 
 // ipcmesh stop signals the pid the broker reports. A pid that cannot be a

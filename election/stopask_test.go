@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -164,20 +163,9 @@ func serveOlder(t *testing.T, ctx context.Context, addr, dir string, keys auth.K
 func serveOlderConn(nc net.Conn, keys auth.Keys, info ipc.BrokerInfo) {
 	defer nc.Close()
 	br := bufio.NewReader(nc)
-	f, err := ipc.ReadFrame(br, 4<<10)
-	var hello ipc.HelloRequest
-	if err != nil || json.Unmarshal(f.Body, &hello) != nil {
+	if !proveAs(nc, br, keys, info) {
 		return
 	}
-	bn, _ := auth.NewNonce()
-	body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
-		Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
-	ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
-	if f, err = ipc.ReadFrame(br, 4<<10); err != nil {
-		return
-	}
-	body, _ = ipc.Marshal(ipc.AuthResponse{Broker: info})
-	ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
 	for {
 		f, err := ipc.ReadFrame(br, 1<<20)
 		if err != nil {
