@@ -209,7 +209,11 @@ func (s *Store) blob(id string) ([]byte, error) {
 			// messages for a reader that falls behind, as a busy machine's
 			// may) ends so, though the object is whole in the store: it is
 			// read again. An object damaged in the store stays so, and
-			// fails the view after a few reads.
+			// fails the view after a few reads. It is not taken for lost
+			// (lost.go): a mismatch may be this view's own, and a view
+			// that applied the event without its body, where another
+			// read it whole, would hold other mail. No event names a
+			// body before its write read it back whole (putBody).
 			if mismatches++; mismatches > maxMismatches {
 				return nil, fmt.Errorf("large event %s: %w (%d reads)", id, err, mismatches)
 			}
@@ -258,8 +262,10 @@ func blobReadTime(size uint64) time.Duration {
 // TransferTime is what a large event's body of n bytes is given to cross
 // between a broker and the cluster, on top of the time for the requests:
 // a second for every 256 KiB (32 s for 8 MiB), a rate any cluster that is
-// up keeps. A write carries its body there once and its view reads it back
-// once, so a peer waits twice this for a broker to answer a send.
+// up keeps. A write carries its body there once, reads it back once to
+// check that the cluster holds it whole (putBody), and its view reads it
+// once more, so a peer waits three times this for a broker to answer a
+// send.
 func TransferTime(n int) time.Duration {
 	return time.Duration(max(n, 0)/(256<<10)) * time.Second
 }

@@ -121,9 +121,10 @@ func TestLargeWriteOfABrokerStoppedWhileItUploadsIsAckedOnceItRuns(t *testing.T)
 	server := quietServer(t, nats, p, "OBJ_"+p+"-bodies")
 	a, asking := stoppable(t, nats, p, server)
 	// Just too large for one NATS message (1 MiB less room for the
-	// headers): the least upload, whose time is the write's and 3 s.
+	// headers): the least upload, whose time is the write's and 3 s each
+	// way (there, and read back).
 	body := strings.Repeat("0123456789abcdef", (1<<20-2048)/16)
-	stopped := stopWriteTimeout + natsstore.TransferTime(len(body)) + 2*time.Second
+	stopped := stopWriteTimeout + 2*natsstore.TransferTime(len(body)) + 2*time.Second
 
 	// The server runs again a second before the broker does, and answers
 	// the upload's first request into its connection; once the broker

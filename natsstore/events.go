@@ -152,14 +152,14 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	}()
 
 	if len(data) > s.maxInline {
-		// The body's upload has time for its size, as its read does
-		// (TransferTime): an 8 MiB body shared the event's 5 s with it.
-		// Made again after a stop, it puts the same object anew.
-		transfer := TransferTime(len(data))
+		// The body's upload, and its read back (putBody), have time for
+		// its size, as the views' read does (TransferTime) each way: an
+		// 8 MiB body shared the event's 5 s with it. Made again after a
+		// stop, it puts the same object anew.
+		transfer := 2 * TransferTime(len(data))
 		uctx, release, err := s.rideOutStop(ctx, s.opts.WriteTimeout+transfer, stallGrace+transfer, func(ctx context.Context) error {
 			s.asking()
-			_, err := s.blobs.PutBytes(ctx, ev.ID, data)
-			return err
+			return s.putBody(ctx, ev.ID, data)
 		})
 		defer release()
 		if err != nil {
@@ -383,6 +383,8 @@ func refused(op, what string, err error) error {
 func unavailableAgain(what, again string, err error) error {
 	why := "the NATS cluster did not acknowledge it"
 	switch {
+	case errors.Is(err, errBodyDamaged):
+		why = fmt.Sprintf("the NATS cluster stored it damaged each of the %d times it was sent (read back, it was not what was sent: its servers changed leaders again and again, or one of them is faulty)", maxPuts)
 	case retryable(err):
 		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off), is electing a new leader (for up to 10 s after one of its servers stopped), or is unreachable"
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):

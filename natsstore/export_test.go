@@ -1,6 +1,10 @@
 package natsstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
 
 // StopFollowing stops the consumer that brings the log to the view, as
 // one is stopped for seconds while it is made anew after its server
@@ -28,6 +32,15 @@ func SnapshotEvery(o *Options, n uint64) { o.snapshotEvery = n }
 // begins: each try of a publish of its event, an upload of its large
 // body, a take of a name.
 func OnAsking(o *Options, f func()) { o.asking = f }
+
+// OnUploaded makes f be called with the object each time a large event's
+// body has been put into the bodies bucket, before the write reads it
+// back.
+func OnUploaded(o *Options, f func(*jetstream.ObjectInfo)) { o.uploaded = f }
+
+// MaxPuts is how many times a write puts a large body that reads back
+// damaged before it is refused.
+const MaxPuts = maxPuts
 
 // HoldApplying keeps the view from applying the log, as a host asleep
 // does, until the function it returns is called.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/ipcmesh/ipcmesh/store"
@@ -48,8 +49,8 @@ type Options struct {
 	// WriteTimeout bounds one write's wait for the cluster's ack
 	// (DefaultWriteTimeout).
 	// A cluster without quorum never acks: past this the write fails with
-	// unavailable. A large event's body is uploaded first, with this and a
-	// second for every 256 KiB of it.
+	// unavailable. A large event's body is uploaded, and read back, first,
+	// with this and two seconds for every 256 KiB of it.
 	WriteTimeout time.Duration
 	// SecretTag tags the shared secret the broker runs with
 	// (auth.Keys.SessionTag). The first broker of a mesh records it in the
@@ -78,6 +79,10 @@ type Options struct {
 	// body, a take of a name; tests await it to act while a write waits
 	// for the cluster's answer.
 	asking func()
+	// uploaded, if set, is called with the object each time a large
+	// event's body has been put into the bodies bucket, before it is
+	// read back; tests damage the object there.
+	uploaded func(*jetstream.ObjectInfo)
 }
 
 func (o Options) withDefaults() Options {

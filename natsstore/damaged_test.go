@@ -1,0 +1,161 @@
+package natsstore_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
+	"github.com/ipcmesh/ipcmesh/natsstore"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// A large body the cluster stored damaged, as the client library's retry
+// of a chunk stores it when the bucket's stream had no leader for a
+// moment, is put again before any event names it: the message reaches
+// the other hosts whole, and no view stops. Named as it was, it stopped
+// every view of the mesh, each failing on "received a corrupt object,
+// digests do not match".
+func TestBodyDamagedInTheClusterIsPutAgain(t *testing.T) {
+	p := natsmesh.Prefix(t, &shared)
+	js := sharedJetStream(t)
+	var puts atomic.Int32
+	a := openHost(t, p, func(o *natsstore.Options) {
+		natsstore.OnUploaded(o, func(info *jetstream.ObjectInfo) {
+			if puts.Add(1) == 1 {
+				if err := damage(js, info); err != nil {
+					t.Errorf("damage the object %s: %v", info.Name, err)
+				}
+			}
+		})
+	})
+	b := openHost(t, p, nil)
+	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: 17 chunks
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	if n := puts.Load(); n != 2 {
+		t.Errorf("the body was put %d times; want twice: damaged, then whole", n)
+	}
+	b.waitUnread(t, "bob", 1)
+	if _, got, err := b.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("B's Get(big) = %d bytes, %v; want the whole %d bytes", len(got), err, len(body))
+	}
+	// A view made now reads the object the bucket holds.
+	c := openHost(t, p, nil)
+	if _, got, err := c.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("a new view's Get(big) = %d bytes, %v; want the whole %d bytes", len(got), err, len(body))
+	}
+	for who, h := range map[string]*host{"A": a, "B": b, "C": c} {
+		if _, err := h.Stats(); err != nil {
+			t.Errorf("%s's view stopped: %v", who, err)
+		}
+	}
+}
+
+// A large body the cluster stores damaged each time it is put is refused
+// to its sender as unavailable, in words that say so, and no event names
+// it: the mesh goes on with other messages, and the same message sent
+// again once the cluster stores it whole is delivered.
+func TestBodyDamagedEachTimeIsRefused(t *testing.T) {
+	p := natsmesh.Prefix(t, &shared)
+	js := sharedJetStream(t)
+	var puts atomic.Int32
+	var damaging atomic.Bool
+	damaging.Store(true)
+	a := openHost(t, p, func(o *natsstore.Options) {
+		natsstore.OnUploaded(o, func(info *jetstream.ObjectInfo) {
+			if !damaging.Load() {
+				return
+			}
+			puts.Add(1)
+			if err := damage(js, info); err != nil {
+				t.Errorf("damage the object %s: %v", info.Name, err)
+			}
+		})
+	})
+	b := openHost(t, p, nil)
+	body := strings.Repeat("0123456789abcdef", 1<<17)
+	ds, err := a.Append(context.Background(), []store.Draft{draft("big", "alice", "bob", body)})
+	if err == nil {
+		err = ds[0].Err
+	}
+	if ipcmesh.CodeOf(err) != ipcmesh.CodeUnavailable || !strings.Contains(err.Error(), "damaged") ||
+		!strings.Contains(err.Error(), "try again") {
+		t.Fatalf("the send whose body was damaged each time: %v; want unavailable, saying the cluster stored it damaged and to try again", err)
+	}
+	if n := puts.Load(); n != natsstore.MaxPuts {
+		t.Errorf("the body was put %d times; want %d", n, natsstore.MaxPuts)
+	}
+
+	damaging.Store(false)
+	mustAppend(t, a, draft("small", "alice", "bob", "and a small one"))
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	b.waitUnread(t, "bob", 2)
+	msgs, err := b.Unread("bob", 10)
+	if err != nil || len(msgs) != 2 || msgs[0].ID != "small" || msgs[1].ID != "big" {
+		t.Fatalf("B's Unread(bob) = %d messages (first %v), %v; want small, then big sent again", len(msgs), first(msgs), err)
+	}
+	if _, got, err := b.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("B's Get(big) = %d bytes, %v; want the whole %d bytes", len(got), err, len(body))
+	}
+	for who, h := range map[string]*host{"A": a, "B": b} {
+		if _, err := h.Stats(); err != nil {
+			t.Errorf("%s's view stopped: %v", who, err)
+		}
+	}
+}
+
+// damage damages the object info of the cluster as the client library's
+// retry of a chunk does (nats.go's Put reuses one message for every
+// chunk): the second chunk is missing from its place, and the data of the
+// third is stored again after the last. The chunks are the messages of
+// the bucket's stream OBJ_<bucket> on the subject $O.<bucket>.C.<nuid>,
+// read here from the stream's leader, not from a replica that may be
+// behind.
+func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
+	if info.Chunks < 3 {
+		return fmt.Errorf("the object has %d chunks; want 3 or more", info.Chunks)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, subject := "OBJ_"+info.Bucket, fmt.Sprintf("$O.%s.C.%s", info.Bucket, info.NUID)
+	cons, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		FilterSubject: subject, AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("read the chunks: %w", err)
+	}
+	var chunks []jetstream.Msg
+	for len(chunks) < 3 {
+		batch, err := cons.Fetch(3-len(chunks), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("read the chunks: %w", err)
+		}
+		for m := range batch.Messages() {
+			chunks = append(chunks, m)
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("read the chunks: %w", err)
+		}
+	}
+	meta, err := chunks[1].Metadata()
+	if err != nil {
+		return err
+	}
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteMsg(ctx, meta.Sequence.Stream); err != nil {
+		return fmt.Errorf("remove the second chunk: %w", err)
+	}
+	if _, err := js.Publish(ctx, subject, chunks[2].Data()); err != nil {
+		return fmt.Errorf("store the third chunk again: %w", err)
+	}
+	return nil
+}
