@@ -141,8 +141,8 @@ func (p *Peer) callOn(ctx context.Context, c *ipc.Client, due time.Duration, op 
 
 // dueIn is how long op may take to be answered: the wait it asks the
 // broker for, as the broker caps it (ipc.WaitOf), or the time its body may
-// take to cross to a cluster and back (natsstore.TransferTime), plus grace
-// (DefaultAnswerTimeout when 0).
+// take to cross to a cluster, back to be checked, and into the broker's
+// view (natsstore.TransferTime), plus grace (DefaultAnswerTimeout when 0).
 func dueIn(op string, in any, grace time.Duration) time.Duration {
 	if grace <= 0 {
 		grace = DefaultAnswerTimeout
@@ -153,15 +153,16 @@ func dueIn(op string, in any, grace time.Duration) time.Duration {
 		wait = ipc.WaitOf(r.WaitMS)
 	case ipc.WaitReplyRequest:
 		wait = ipc.WaitOf(r.WaitMS)
-	// A body is carried to a NATS cluster and read back by the broker's
-	// view before the send is answered: a broker busy with 8 MiB for a
-	// slow cluster is not one that stopped answering.
+	// A body is carried to a NATS cluster, read back to check it, and
+	// read by the broker's view before the send is answered: a broker
+	// busy with 8 MiB for a slow cluster is not one that stopped
+	// answering.
 	case ipc.SendRequest:
-		wait = 2 * natsstore.TransferTime(len(r.Content))
+		wait = 3 * natsstore.TransferTime(len(r.Content))
 	case ipc.BroadcastRequest:
-		wait = 2 * natsstore.TransferTime(len(r.Content))
+		wait = 3 * natsstore.TransferTime(len(r.Content))
 	case ipc.ShareRequest:
-		wait = 2 * natsstore.TransferTime(len(r.Content))
+		wait = 3 * natsstore.TransferTime(len(r.Content))
 	}
 	if op == ipc.OpBackup {
 		wait = backupTimeout

@@ -10,7 +10,8 @@ import (
 
 // TestDueIn: a call is due when the broker must have answered it: the
 // wait it asks for, as the broker caps it, or the time a large body takes
-// to a cluster and back, and the grace. A wait in
+// to a cluster, back to be checked, and into the broker's view, and the
+// grace. A wait in
 // milliseconds past time.Duration's range once wrapped around to none, so
 // a check asked to wait for ever gave up after the grace alone.
 func TestDueIn(t *testing.T) {
@@ -27,9 +28,10 @@ func TestDueIn(t *testing.T) {
 		{ipc.OpCheck, ipc.CheckRequest{WaitMS: 1 << 62}, ipc.MaxWait + grace},
 		{ipc.OpWaitReply, ipc.WaitReplyRequest{WaitMS: 1<<63 - 1}, ipc.MaxWait + grace},
 		{ipc.OpBackup, nil, backupTimeout + grace},
-		// 8 MiB: 32 s to a cluster and 32 s back.
-		{ipc.OpSend, ipc.SendRequest{Outgoing: ipc.Outgoing{Content: strings.Repeat("x", 8<<20)}}, 64*time.Second + grace},
-		{ipc.OpBroadcast, ipc.BroadcastRequest{Content: strings.Repeat("x", 1<<20)}, 8*time.Second + grace},
+		// 8 MiB: 32 s to a cluster, 32 s back to check it, and 32 s
+		// into the broker's view.
+		{ipc.OpSend, ipc.SendRequest{Outgoing: ipc.Outgoing{Content: strings.Repeat("x", 8<<20)}}, 96*time.Second + grace},
+		{ipc.OpBroadcast, ipc.BroadcastRequest{Content: strings.Repeat("x", 1<<20)}, 12*time.Second + grace},
 		{ipc.OpShare, ipc.ShareRequest{Content: strings.Repeat("x", 100<<10)}, grace},
 	} {
 		if got := dueIn(c.op, c.in, grace); got != c.want {
