@@ -46,9 +46,9 @@
 //     this broker's view applied it. A cluster without quorum acks nothing:
 //     writes fail with unavailable after Options.WriteTimeout (12 s,
 //     which outlasts the election of a leader after a server died; a large
-//     event's body has as long again, and a second for every 256 KiB, for
-//     its upload), and nothing is reported stored that the cluster does
-//     not hold. Those 12 s are the broker's to wait: a request of a write
+//     event's body has as long again, and two seconds for every 256 KiB,
+//     for its upload and its read back), and nothing is reported stored
+//     that the cluster does not hold. Those 12 s are the broker's to wait: a request of a write
 //     whose time ran out while its process did not run (stopped with
 //     SIGSTOP or Ctrl-Z) is made again for 2 s once it runs (a large
 //     body's upload for its transfer time more), so that what the cluster
@@ -86,6 +86,16 @@
 //     records a tag of its secret (Options.SecretTag) in the bucket
 //     PREFIX-mesh, and one with another is refused (*OtherSecretError)
 //     until the secret is changed on purpose (Options.NewSecret).
+//   - A large body is whole in the cluster before its event names it.
+//     The client library can store a body damaged and report it stored
+//     (a chunk sent again, after the bucket's stream had no leader for a
+//     moment, carries a later chunk's data), and an event naming it would
+//     stop every view. So the write reads the body back before it
+//     publishes the event, and puts it again, up to three times, while it
+//     does not come back as it was sent; then the write fails with
+//     unavailable, and no event names the damaged object, which the views
+//     remove as they remove any that none names. What it costs: the body
+//     crosses once more, back from the cluster, per large write.
 //
 // # What it cannot promise that bbolt does
 //
