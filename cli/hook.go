@@ -180,7 +180,7 @@ func hookCheck(ctx context.Context, e Env, args []string) (err error) {
 	if err := h.parse("hook check", args, nil); err != nil {
 		return err
 	}
-	event, err := h.contextEvent(readHookEvent(e.Stdin))
+	event, err := h.contextEvent(readHookEvent(e.Stdin, hookInputIdle))
 	if err != nil {
 		return err
 	}
@@ -292,10 +292,14 @@ func writeHookOutput(w io.Writer, v any) error {
 // readHookEvent returns hook_event_name from the JSON object a client
 // writes on a hook's stdin, or "" when there is none. It does not wait for
 // a terminal, nor long for a client that keeps stdin open and silent: it
-// gives up after hookInputIdle without a byte. The bound is on silence,
-// not on the whole read: an input of megabytes whose event comes last
-// took more than a second to read on a busy machine, and lost its event.
-func readHookEvent(r io.Reader) string {
+// gives up once a read of the input has waited idle (hookInputIdle)
+// without a byte. The bound is on silence, not on the whole read: an
+// input of megabytes whose event comes last took more than a second to
+// read on a busy machine, and lost its event. Nor is the hook's own work
+// between reads silence: decoding megabytes took more than a second on a
+// busy machine, during which no read was asked for, and the event was
+// lost all the same.
+func readHookEvent(r io.Reader, idle time.Duration) string {
 	if r == nil {
 		return ""
 	}
@@ -304,7 +308,7 @@ func readHookEvent(r io.Reader) string {
 			return ""
 		}
 	}
-	in := &countingReader{r: r}
+	in := &waitingReader{r: r, base: time.Now()}
 	got := make(chan string, 1)
 	go func() {
 		got <- hookEventName(in)
@@ -312,19 +316,18 @@ func readHookEvent(r io.Reader) string {
 		// of it does not fail on a pipe nobody reads.
 		io.Copy(io.Discard, in)
 	}()
-	tick := time.NewTicker(hookInputIdle)
-	defer tick.Stop()
-	var read int64 // bytes read at the last tick
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
 	for {
 		select {
 		case event := <-got:
 			return event
-		case <-tick.C:
-			n := in.n.Load()
-			if n == read {
+		case <-timer.C:
+			waited := in.waited()
+			if waited >= idle {
 				return ""
 			}
-			read = n
+			timer.Reset(idle - waited)
 		}
 	}
 }
@@ -332,17 +335,30 @@ func readHookEvent(r io.Reader) string {
 // hookInputIdle is how long a hook waits for the next byte of its input.
 const hookInputIdle = time.Second
 
-// countingReader counts the bytes read through it, for a reader in another
-// goroutine to see progress.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+// waitingReader notes when a read through it began and has not yet
+// returned, for a goroutine that bounds the input's silence to tell the
+// client's silence from the reader's own work between reads.
+type waitingReader struct {
+	r     io.Reader
+	base  time.Time    // the origin of the monotonic times in since
+	since atomic.Int64 // when the pending read began, as nanoseconds after base plus one; 0 when none is pending
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+func (w *waitingReader) Read(p []byte) (int, error) {
+	w.since.Store(int64(time.Since(w.base)) + 1)
+	n, err := w.r.Read(p)
+	w.since.Store(0)
 	return n, err
+}
+
+// waited is how long the pending read has waited so far, 0 when no read
+// is pending.
+func (w *waitingReader) waited() time.Duration {
+	s := w.since.Load()
+	if s == 0 {
+		return 0
+	}
+	return time.Since(w.base) - time.Duration(s-1)
 }
 
 // hookEventName decodes the object r holds only as far as its member

@@ -15,7 +15,7 @@ import (
 func FuzzHookEvent(f *testing.F) {
 	// Seeds: testdata/fuzz/FuzzHookEvent.
 	f.Fuzz(func(t *testing.T, input []byte) {
-		given := readHookEvent(bytes.NewReader(input))
+		given := readHookEvent(bytes.NewReader(input), hookInputIdle)
 		for _, format := range []string{"claude", "gemini", "text"} {
 			h := hookFlags{format: format}
 			event, err := h.contextEvent(given)

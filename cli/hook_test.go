@@ -682,13 +682,38 @@ func TestHookEventOfASlowInput(t *testing.T) {
 		io.WriteString(w, `"},"hook_event_name":"PostToolUse"}`)
 		w.Close()
 	}()
-	if got := readHookEvent(r); got != "PostToolUse" {
+	if got := readHookEvent(r, hookInputIdle); got != "PostToolUse" {
 		t.Errorf("the event of an input written over 1.6 s: %q, want PostToolUse", got)
 	}
 
 	silent, open := io.Pipe()
 	defer open.Close()
-	if got := readHookEvent(silent); got != "" {
+	if got := readHookEvent(silent, hookInputIdle); got != "" {
 		t.Errorf("the event of an input never written: %q, want none", got)
 	}
 }
+
+// An input whose bulk comes before its event, all of it there at once,
+// keeps its event however long the hook takes to decode the bulk: that
+// time is the hook's work, not the client's silence. On a busy machine
+// the decoding of a few megabytes took longer than the idle bound.
+func TestHookEventAfterABulkSlowToDecode(t *testing.T) {
+	// Far more than a read from memory takes, even on a busy machine.
+	const idle = 250 * time.Millisecond
+	bulk := strings.Repeat("x", 16<<20) // decoding it takes far longer than idle
+	in := `{"tool_response":{"stdout":"` + bulk + `"},"hook_event_name":"PostToolUse"}`
+	// Read as from a pipe, a piece at a time: each read returns at once.
+	r := &pieces{r: strings.NewReader(in), max: 64 << 10}
+	start := time.Now()
+	if got := readHookEvent(r, idle); got != "PostToolUse" {
+		t.Errorf("the event after %d bytes there at once, decoded in %v: %q, want PostToolUse", len(bulk), time.Since(start).Round(time.Millisecond), got)
+	}
+}
+
+// pieces reads at most max bytes at a time, as a pipe does.
+type pieces struct {
+	r   io.Reader
+	max int
+}
+
+func (p *pieces) Read(b []byte) (int, error) { return p.r.Read(b[:min(len(b), p.max)]) }
