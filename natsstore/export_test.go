@@ -57,3 +57,7 @@ func (s *Store) NamesBody(id string) bool {
 	_, ok := s.bodies[id]
 	return ok
 }
+
+// ConsumerPatience is how long the store's next write waits for the
+// consumer to bring its event before it reads the log itself.
+func (s *Store) ConsumerPatience() time.Duration { return s.consumerPatience() }

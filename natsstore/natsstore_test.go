@@ -500,8 +500,8 @@ func TestCatchUpBringsWhatAnotherHostWrote(t *testing.T) {
 // before it read the event from the log itself: 300 writes took 32 s with
 // the consumer's server stopped. A write waits so once the consumer is
 // silent, and not again until it delivers. The consumer is stopped here,
-// as it is silent then. The bound is half of what the writes waited, not
-// a figure of speed: they take well under a second.
+// as it is silent then. What is checked is that wait, not the writes'
+// speed: on a busy machine 100 writes take seconds either way.
 func TestWritesGoOnWhileTheConsumerIsSilent(t *testing.T) {
 	const writes = 100
 	a := openHost(t, natsmesh.Prefix(t, &shared), nil)
@@ -509,12 +509,11 @@ func TestWritesGoOnWhileTheConsumerIsSilent(t *testing.T) {
 	start := time.Now()
 	for i := range writes {
 		mustAppendTo(t, a.Store, draft(fmt.Sprintf("silent-%03d", i), "alice", "bob", "written with the consumer silent"))
+		if p := a.ConsumerPatience(); p != 0 {
+			t.Fatalf("after write %d with the log's consumer silent, the next write would wait %v for the consumer; want no wait until it delivers", i+1, p)
+		}
 	}
-	took := time.Since(start)
-	t.Logf("%d writes in %v with the consumer silent", writes, took.Round(time.Millisecond))
-	if bound := writes * 50 * time.Millisecond; took > bound {
-		t.Errorf("%d writes took %v with the log's consumer silent, more than %v: each waited for the consumer", writes, took.Round(time.Millisecond), bound)
-	}
+	t.Logf("%d writes in %v with the consumer silent", writes, time.Since(start).Round(time.Millisecond))
 	if n, err := a.UnreadCount("bob"); err != nil || n != writes {
 		t.Errorf("bob's unread = %d, %v; want %d", n, err, writes)
 	}
