@@ -159,3 +159,86 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	}
 	return nil
 }
+
+// A copy of the views the cluster stored damaged is removed once it is
+// put, and the log is not trimmed below it: a broker with a new data
+// folder, which starts from the newest copy, opened on it and failed,
+// "received a corrupt object, digests do not match", for as long as it
+// was the newest.
+func TestCopyOfTheViewsDamagedIsRemoved(t *testing.T) {
+	const every = 10
+	p := natsmesh.Prefix(t, &shared)
+	js := sharedJetStream(t)
+	var damaged atomic.Bool
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
+	natsstore.SnapshotEvery(&o, every)
+	natsstore.OnUploaded(&o, func(info *jetstream.ObjectInfo) {
+		if info.Bucket == p+"-snapshots" && damaged.CompareAndSwap(false, true) {
+			if err := damage(js, info); err != nil {
+				t.Errorf("damage the copy %s: %v", info.Name, err)
+			}
+		}
+	})
+	a := reopen(t, o)
+	// The large body makes the copy of the views span chunks.
+	body := strings.Repeat("0123456789abcdef", 1<<17)
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	for i := range every {
+		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", "before the copy"))
+	}
+	snaps, err := js.ObjectStore(context.Background(), p+"-snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the copy of the views at event 10 to be put, damaged, and removed", func() bool {
+		return damaged.Load() && len(objectNames(snaps)) == 0
+	})
+
+	b := openHost(t, p, nil)
+	msgs, err := b.Unread("bob", 100)
+	if err != nil || len(msgs) != every+1 {
+		t.Fatalf("a new view: Unread(bob) = %d messages, %v; want %d", len(msgs), err, every+1)
+	}
+	if _, got, err := b.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("a new view's Get(big) = %d bytes, %v; want the whole %d bytes", len(got), err, len(body))
+	}
+}
+
+// A broker with a new data folder whose newest copy of the views does
+// not read back whole (damaged in the cluster after its check) starts
+// from the copy before it, which the log was trimmed below, and applies
+// the log from there: it failed to open, naming the digest, for as long
+// as that copy was the newest.
+func TestNewViewStartsFromTheCopyBeforeADamagedOne(t *testing.T) {
+	const every = 10
+	p := natsmesh.Prefix(t, &shared)
+	js := sharedJetStream(t)
+	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}
+	natsstore.SnapshotEvery(&o, every)
+	a := reopen(t, o)
+	body := strings.Repeat("0123456789abcdef", 1<<17)
+	mustAppend(t, a, draft("big", "alice", "bob", body))
+	ctx := context.Background()
+	snaps, err := js.ObjectStore(ctx, p+"-snapshots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCopied(t, a, snaps, 2, 2*every-1, every)
+	eventually(t, "copies at events 10 and 20", func() bool { return len(objectNames(snaps)) == 2 })
+	info, err := snaps.GetInfo(ctx, "view-00000000000000000020")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := damage(js, info); err != nil {
+		t.Fatalf("damage the copy at event 20: %v", err)
+	}
+
+	b := openHost(t, p, nil)
+	msgs, err := b.Unread("bob", 100)
+	if err != nil || len(msgs) != 2*every || msgs[0].ID != "big" {
+		t.Fatalf("a new view: Unread(bob) = %d messages (first %v), %v; want %d, big first", len(msgs), first(msgs), err, 2*every)
+	}
+	if _, got, err := b.Get("bob", "big"); err != nil || got != body {
+		t.Fatalf("a new view's Get(big) = %d bytes, %v; want the whole %d bytes", len(got), err, len(body))
+	}
+}

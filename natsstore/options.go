@@ -80,8 +80,9 @@ type Options struct {
 	// for the cluster's answer.
 	asking func()
 	// uploaded, if set, is called with the object each time a large
-	// event's body has been put into the bodies bucket, before it is
-	// read back; tests damage the object there.
+	// event's body has been put into the bodies bucket, or a copy of the
+	// views into the snapshots bucket, before it is read back; tests
+	// damage the object there.
 	uploaded func(*jetstream.ObjectInfo)
 }
 

@@ -201,6 +201,23 @@ func (s *Store) takeSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
 	}
+	if s.opts.uploaded != nil {
+		s.opts.uploaded(info)
+	}
+	// Put as a large body is, the copy may be stored damaged as one may
+	// (putBody): a new view would fail on it, and the log would be
+	// trimmed below it. One that does not read back whole is removed,
+	// and the next interval makes another.
+	rctx, rcancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(int(fi.Size())))
+	defer rcancel()
+	if err := s.readBack(rctx, s.snaps, info.NUID, info.Name, fi.Size(), nil); err != nil {
+		dctx, dcancel := context.WithTimeout(ctx, attemptTimeout)
+		defer dcancel()
+		if derr := s.snaps.Delete(dctx, info.Name); derr != nil && !errors.Is(derr, jetstream.ErrObjectNotFound) {
+			err = errors.Join(err, fmt.Errorf("remove it: %w", derr))
+		}
+		return fmt.Errorf("the copy of the view at event %d did not read back whole from %s, and the log was not trimmed: %w", m.Applied, snapshotsBucket(s.stream), err)
+	}
 	s.log.Info("copied the view into the cluster", "event", m.Applied, "bytes", fi.Size(), "took", time.Since(start).Round(time.Millisecond))
 	return s.trim(ctx, snapshot{name: info.Name, mark: m, size: info.Size})
 }
@@ -306,29 +323,44 @@ func (s *Store) restoreSnapshot(ctx context.Context, first uint64, m mark, fresh
 // readNewerCopy reads the newest copy of the views into restoreDir, if it
 // is ahead of a view that applied the log up to applied. A view behind the
 // log's first event needs one: without, it is an error.
+//
+// A copy the bucket lists may be gone when it is read, or not read back
+// whole: one whose check after its put found it damaged is removed
+// (takeSnapshot), and a replica a moment behind still lists it. The copy
+// before it is read then, if the log still holds the events after it:
+// the log is trimmed below the second newest copy, not the newest.
 func (s *Store) readNewerCopy(ctx context.Context, first, applied uint64) (snapshot, bool, error) {
 	snaps, err := s.snapshots(ctx)
 	if err != nil {
 		return snapshot{}, false, err
 	}
-	if len(snaps) == 0 || snaps[0].mark.Applied <= applied {
-		if applied+1 < first {
-			return snapshot{}, false, fmt.Errorf("the log of the mesh starts at event %d (the events before it were trimmed) and this view applied it up to event %d, but the bucket %s holds no copy of the views that covers them: the log was trimmed, or the bucket emptied, by other means than the brokers'; the mail of the trimmed events cannot be read back, and a view built anew would miss it: restore the stream and the bucket from the cluster's backup", first, applied, snapshotsBucket(s.stream))
+	var unread error // why the newer copies could not be read
+	for _, snap := range snaps {
+		if snap.mark.Applied <= applied || snap.mark.Applied+1 < first {
+			break
 		}
-		return snapshot{}, false, nil
-	}
-	snap := snaps[0]
-	dir := s.restoreDir()
-	if err := emptyDir(dir); err != nil {
-		return snap, false, err
-	}
-	start := time.Now()
-	if err := s.fetchSnapshot(ctx, snap, store.DatabasePath(dir)); err != nil {
+		dir := s.restoreDir()
+		if err := emptyDir(dir); err != nil {
+			return snap, false, err
+		}
+		start := time.Now()
+		err := s.fetchSnapshot(ctx, snap, store.DatabasePath(dir))
+		if err == nil {
+			s.log.Info("read a copy of the views from the cluster", "view", s.viewDir, "event", snap.mark.Applied, "bytes", snap.size, "took", time.Since(start).Round(time.Millisecond))
+			return snap, true, nil
+		}
 		os.RemoveAll(dir)
-		return snap, false, fmt.Errorf("read the copy %s of the views from %s: %w", snap.name, snapshotsBucket(s.stream), err)
+		err = fmt.Errorf("read the copy %s of the views from %s: %w", snap.name, snapshotsBucket(s.stream), err)
+		if !errors.Is(err, jetstream.ErrObjectNotFound) && !errors.Is(err, jetstream.ErrDigestMismatch) {
+			return snap, false, err
+		}
+		s.log.Warn("a copy of the views is gone or damaged; trying the one before it", "err", err)
+		unread = errors.Join(unread, err)
 	}
-	s.log.Info("read a copy of the views from the cluster", "view", s.viewDir, "event", snap.mark.Applied, "bytes", snap.size, "took", time.Since(start).Round(time.Millisecond))
-	return snap, true, nil
+	if applied+1 < first {
+		return snapshot{}, false, errors.Join(fmt.Errorf("the log of the mesh starts at event %d (the events before it were trimmed) and this view applied it up to event %d, but the bucket %s holds no copy of the views that covers them: the log was trimmed, or the bucket emptied, by other means than the brokers'; the mail of the trimmed events cannot be read back, and a view built anew would miss it: restore the stream and the bucket from the cluster's backup", first, applied, snapshotsBucket(s.stream)), unread)
+	}
+	return snapshot{}, false, nil
 }
 
 // installCopy makes the copy read into restoreDir the view's folder. The

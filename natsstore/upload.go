@@ -57,7 +57,7 @@ func (s *Store) putBody(ctx context.Context, id string, data []byte) error {
 		if s.opts.uploaded != nil {
 			s.opts.uploaded(info)
 		}
-		err = s.readBack(ctx, info.NUID, id, data)
+		err = s.readBack(ctx, s.blobs, info.NUID, id, int64(len(data)), data)
 		if !errors.Is(err, errBodyDamaged) {
 			return err
 		}
@@ -68,25 +68,31 @@ func (s *Store) putBody(ctx context.Context, id string, data []byte) error {
 	}
 }
 
-// readBack reads the object id, stored by the put whose chunks are nuid,
-// as the views read it, and returns nil if it holds data, errBodyDamaged
-// if it does not. A replica a moment behind the put, which does not know
-// the object yet or gives the one it replaced, is asked again, as is a
-// read that timed out or found no leader, until ctx ends.
-func (s *Store) readBack(ctx context.Context, nuid, id string, data []byte) error {
+// readBack reads the object id of obs, stored by the put whose chunks
+// are nuid, as the views read it, and returns nil if it comes whole: its
+// digest matches, and it holds want, unless want is nil.
+// errBodyDamaged if not. A replica a moment behind the put, which does
+// not know the object yet or gives the one it replaced, is asked again,
+// as is a read that timed out or found no leader, until ctx ends.
+func (s *Store) readBack(ctx context.Context, obs jetstream.ObjectStore, nuid, id string, size int64, want []byte) error {
 	for {
-		got, err := s.readPut(ctx, nuid, id, len(data))
+		var got bytes.Buffer
+		var w io.Writer = io.Discard // the read checks the digest at its end
+		if want != nil {
+			w = &got
+		}
+		err := s.readPut(ctx, obs, nuid, id, size, w)
 		switch {
-		case err == nil && bytes.Equal(got, data):
+		case err == nil && (want == nil || bytes.Equal(got.Bytes(), want)):
 			return nil
 		case err == nil:
-			return fmt.Errorf("%w: %d bytes of %d, or others", errBodyDamaged, len(got), len(data))
+			return fmt.Errorf("%w: %d bytes of %d, or others", errBodyDamaged, got.Len(), len(want))
 		case errors.Is(err, jetstream.ErrDigestMismatch):
 			return fmt.Errorf("%w: %w", errBodyDamaged, err)
 		case ctx.Err() != nil:
 			return err
 		case !errors.Is(err, errOlderPut) && !errors.Is(err, jetstream.ErrObjectNotFound) && !retryable(err):
-			return fmt.Errorf("read back large event %s: %w", id, err)
+			return fmt.Errorf("read back %s: %w", id, err)
 		}
 		s.stops.pause(ctx, publishPause)
 	}
@@ -96,21 +102,22 @@ func (s *Store) readBack(ctx context.Context, nuid, id string, data []byte) erro
 // the one it looked for.
 var errOlderPut = errors.New("the object store gave an older put of the object")
 
-// readPut makes one read of the object id, of size bytes, as the put
-// whose chunks are nuid stored it, given blobReadTime for its size. The
-// object's description is asked of any replica: one that does not have
-// that put yet names the chunks of the object it replaced, which the put
-// removed, and is not read.
-func (s *Store) readPut(ctx context.Context, nuid, id string, size int) ([]byte, error) {
+// readPut makes one read into w of the object id of obs, of size bytes,
+// as the put whose chunks are nuid stored it, given blobReadTime for its
+// size. The object's description is asked of any replica: one that does
+// not have that put yet names the chunks of the object it replaced,
+// which the put removed, and is not read.
+func (s *Store) readPut(ctx context.Context, obs jetstream.ObjectStore, nuid, id string, size int64, w io.Writer) error {
 	rctx, cancel := context.WithTimeout(ctx, blobReadTime(uint64(max(size, 0))))
 	defer cancel()
-	r, err := s.blobs.Get(rctx, id)
+	r, err := obs.Get(rctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer r.Close()
 	if info, err := r.Info(); err != nil || info.NUID != nuid {
-		return nil, errors.Join(errOlderPut, err)
+		return errors.Join(errOlderPut, err)
 	}
-	return io.ReadAll(r)
+	_, err = io.Copy(w, r)
+	return err
 }
