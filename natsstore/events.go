@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -314,7 +315,11 @@ func retryable(err error) bool {
 		return true
 	}
 	var servers *awaitingServers
+	// A read of an object whose time ran out ends with the deadline of
+	// the pipe the client library reads it through ("read pipe: i/o
+	// timeout"), not with its context's.
 	return errors.As(err, &servers) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
 }
 

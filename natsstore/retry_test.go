@@ -3,7 +3,10 @@ package natsstore
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -47,5 +50,27 @@ func TestRetryNeverAnsweredReturnsTheDeadline(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("retry never answered: %v; want context.Canceled", err)
+	}
+}
+
+// A read of an object (a large body, a copy of the views) whose time runs
+// out ends with the error of the pipe the client library reads it through,
+// "read pipe: i/o timeout", not with the context's: it is tried again as
+// a read cut short is. Taken for a failure, it stopped the view that read
+// a large body on a busy machine, and a new view's start from a copy.
+func TestAnObjectReadThatTimedOutIsTriedAgain(t *testing.T) {
+	r, w := net.Pipe()
+	defer w.Close()
+	defer r.Close()
+	r.SetReadDeadline(time.Now())
+	_, err := r.Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("a read of a pipe past its deadline did not fail")
+	}
+	if !retryable(err) {
+		t.Errorf("retryable(%q) = false, want true", err)
+	}
+	if retryable(io.ErrClosedPipe) {
+		t.Errorf("retryable(%q) = true, want false", io.ErrClosedPipe)
 	}
 }
