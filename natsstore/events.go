@@ -317,9 +317,11 @@ func retryable(err error) bool {
 	var servers *awaitingServers
 	// A read of an object whose time ran out ends with the deadline of
 	// the pipe the client library reads it through ("read pipe: i/o
-	// timeout"), not with its context's.
+	// timeout"), not with its context's. A request whose answer was
+	// lost as the connection went to another server ends with
+	// ErrDisconnected: unanswered, as one that timed out.
 	return errors.As(err, &servers) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, nats.ErrDisconnected) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
 }
 

@@ -3,11 +3,13 @@ package natsstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -72,5 +74,16 @@ func TestAnObjectReadThatTimedOutIsTriedAgain(t *testing.T) {
 	}
 	if retryable(io.ErrClosedPipe) {
 		t.Errorf("retryable(%q) = true, want false", io.ErrClosedPipe)
+	}
+}
+
+// A request whose answer was lost as the client went to another server
+// ends with "nats: server is disconnected": it is tried again, as one
+// that timed out is. Taken for a failure, it refused a large message
+// whose upload was under way as the connection moved.
+func TestARequestCutOffByAReconnectIsTriedAgain(t *testing.T) {
+	err := fmt.Errorf("put the body: %w", nats.ErrDisconnected)
+	if !retryable(err) || !unanswered(err) {
+		t.Errorf("retryable(%q) = %v, unanswered = %v; want both true", err, retryable(err), unanswered(err))
 	}
 }

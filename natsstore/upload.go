@@ -47,10 +47,17 @@ var errBodyDamaged = errors.New("the object store gave back another body than th
 // putting it again, under the same id, while it does not come back as it
 // was sent: a put of the same name replaces the object. It returns once
 // the cluster holds the body whole, or with errBodyDamaged after maxPuts
-// puts, or with the error of a put or of a read that failed.
+// puts, or with the error of a put or of a read that failed. A put cut
+// off by a reconnect to the cluster, or by a cluster without a leader
+// for a moment, is made again while ctx lasts: what it left is replaced.
 func (s *Store) putBody(ctx context.Context, id string, data []byte) error {
 	for put := 1; ; put++ {
 		info, err := s.blobs.PutBytes(ctx, id, data)
+		if err != nil && retryable(err) && ctx.Err() == nil {
+			put--
+			s.stops.pause(ctx, retryPause)
+			continue
+		}
 		if err != nil {
 			return err
 		}
