@@ -113,9 +113,10 @@ func (s *Store) trimmedPast(ctx context.Context, seq uint64) (first uint64, trim
 
 // A view that lags far behind the log (its host slept, or its broker was
 // stopped while the other hosts wrote) reads what it lacks in batches: a
-// read of one event costs a round trip to the cluster, about twice what
-// applying it costs, and the write that waits for the view waited for
-// every one of them. batchFrom is the lag from which it does, and
+// read of one event costs a round trip to the cluster, on loopback about
+// what applying it costs, over a link to another network many times that,
+// and the write that waits for the view waited for every one of them
+// (BenchmarkCatchUp). batchFrom is the lag from which it does, and
 // catchUpBatch how many events one batch asks for.
 const (
 	batchFrom    = 32
