@@ -4,8 +4,10 @@ package natsstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,14 +37,11 @@ const stopWriteTimeout = 2 * time.Second
 // while a send's event waits for its ack (in the soak that found it, the
 // send made again with its id was a duplicate).
 func TestWriteOfABrokerStoppedWhileItWaitsIsAckedOnceItRuns(t *testing.T) {
-	nats := natstest.StartProcs(t)
-	p := shared.Prefix()
-	openOnProcs(t, nats, p, nil) // makes the mesh: its log has a leader
-	server := quietServer(t, nats, p)
-	a, asking := stoppable(t, nats, p, server)
+	r := newStopRig(t, "%s")
+	a := r.s
 	mustAppendTo(t, a, draft("before", "alice", "bob", "with every server up"))
 
-	err := stopWhile(t, nats, server, asking, 3*time.Second, 0, func() error {
+	err := r.stopWhile(t, 3*time.Second, 0, func() error {
 		ds, err := a.Append(context.Background(), []store.Draft{draft("during", "alice", "bob", "while the broker is stopped")})
 		if err == nil {
 			err = ds[0].Err
@@ -63,18 +62,15 @@ func TestWriteOfABrokerStoppedWhileItWaitsIsAckedOnceItRuns(t *testing.T) {
 // (ipc's decideCtx), which ran out in the stop as well: the session was
 // not published again, and the register failed.
 func TestRegisterOfABrokerStoppedWhileItStoresTheSessionSucceedsOnceItRuns(t *testing.T) {
-	nats := natstest.StartProcs(t)
-	p := shared.Prefix()
-	openOnProcs(t, nats, p, nil)
-	server := quietServer(t, nats, p)
-	a, asking := stoppable(t, nats, p, server)
+	r := newStopRig(t, "%s")
+	a := r.s
 	ctx, cancel := context.WithTimeout(context.Background(), a.WriteTimeout())
 	defer cancel()
 	if err := a.Claim(ctx, "alice"); err != nil {
 		t.Fatalf("take alice with every server up: %v", err)
 	}
 
-	err := stopWhile(t, nats, server, asking, 3*time.Second, 0, func() error {
+	err := r.stopWhile(t, 3*time.Second, 0, func() error {
 		return a.PutSession(ctx, session("alice"))
 	})
 	if err != nil {
@@ -89,13 +85,10 @@ func TestRegisterOfABrokerStoppedWhileItStoresTheSessionSucceedsOnceItRuns(t *te
 // held by this host, and the session, whose time ran out in the stop too,
 // is stored after it.
 func TestRegisterOfABrokerStoppedWhileItTakesTheNameSucceedsOnceItRuns(t *testing.T) {
-	nats := natstest.StartProcs(t)
-	p := shared.Prefix()
-	openOnProcs(t, nats, p, nil)
-	server := quietServer(t, nats, p, "KV_"+p+"-names")
-	a, asking := stoppable(t, nats, p, server)
+	r := newStopRig(t, "KV_%s-names")
+	a := r.s
 
-	err := stopWhile(t, nats, server, asking, 3*time.Second, 0, func() error {
+	err := r.stopWhile(t, 3*time.Second, 0, func() error {
 		// As the broker registers: one time for the take and the session.
 		ctx, cancel := context.WithTimeout(context.Background(), a.WriteTimeout())
 		defer cancel()
@@ -115,11 +108,8 @@ func TestRegisterOfABrokerStoppedWhileItTakesTheNameSucceedsOnceItRuns(t *testin
 // and outlasts the upload's time. The upload was not made again, and the
 // send failed, its body "not stored".
 func TestLargeWriteOfABrokerStoppedWhileItUploadsIsAckedOnceItRuns(t *testing.T) {
-	nats := natstest.StartProcs(t)
-	p := shared.Prefix()
-	openOnProcs(t, nats, p, nil)
-	server := quietServer(t, nats, p, "OBJ_"+p+"-bodies")
-	a, asking := stoppable(t, nats, p, server)
+	r := newStopRig(t, "OBJ_%s-bodies")
+	a := r.s
 	// Just too large for one NATS message (1 MiB less room for the
 	// headers): the least upload, whose time is the write's and 3 s each
 	// way (there, and read back).
@@ -131,7 +121,7 @@ func TestLargeWriteOfABrokerStoppedWhileItUploadsIsAckedOnceItRuns(t *testing.T)
 	// runs, the upload's time is up before it can go on. A put made just
 	// as a server stopped for seconds ran again mostly had no ack for its
 	// chunks within 5 s, though one a moment later took under a second.
-	err := stopWhile(t, nats, server, asking, stopped, time.Second, func() error {
+	err := r.stopWhile(t, stopped, time.Second, func() error {
 		ds, err := a.Append(context.Background(), []store.Draft{draft("large", "alice", "bob", body)})
 		if err == nil {
 			err = ds[0].Err
@@ -161,49 +151,55 @@ func registered(t *testing.T, s *natsstore.Store, name string) {
 	}
 }
 
-// quietServer returns a server of nats that leads none of streams: its
-// stop holds up none of them, and it runs again as their follower.
-func quietServer(t *testing.T, nats *natstest.Procs, streams ...string) int {
-	t.Helper()
-	leads := make(map[int]bool)
-	for _, st := range streams {
-		leads[nats.Leader(st)] = true
-	}
-	for i := range 3 {
-		if !leads[i] {
-			return i
-		}
-	}
-	t.Fatalf("every server of the cluster leads one of %v", streams)
-	return 0
+// stopRig is a broker's store to stop, on a cluster of its own: s is
+// connected to server alone, which leads none of the streams the writes
+// at stake go to, and asking hears of each request of a write to the
+// cluster as it begins.
+type stopRig struct {
+	nats   *natstest.Procs
+	server int
+	s      *natsstore.Store
+	asking chan struct{}
 }
 
-// stoppable opens a store of mesh p connected to server alone, with
-// writes of stopWriteTimeout. Its channel hears of each request of a
-// write to the cluster as it begins.
-func stoppable(t *testing.T, nats *natstest.Procs, p string, server int) (*natsstore.Store, chan struct{}) {
+// newStopRig starts a cluster, makes a mesh on it (its log then has a
+// leader) and opens a store with writes of stopWriteTimeout, connected
+// to a server that leads none of streams, each a stream's name with %s
+// for the mesh's prefix.
+func newStopRig(t *testing.T, streams ...string) *stopRig {
 	t.Helper()
-	asking := make(chan struct{}, 1000)
-	s := openOnProcs(t, nats, p, func(o *natsstore.Options) {
-		o.URL = strings.Split(nats.URL(), ",")[server]
+	r := &stopRig{nats: natstest.StartProcs(t), asking: make(chan struct{}, 1000)}
+	p := shared.Prefix()
+	openOnProcs(t, r.nats, p, nil)
+	leads := make(map[int]bool)
+	for _, st := range streams {
+		leads[r.nats.Leader(fmt.Sprintf(st, p))] = true
+	}
+	r.server = slices.IndexFunc([]int{0, 1, 2}, func(i int) bool { return !leads[i] })
+	if r.server < 0 {
+		t.Fatalf("every server of the cluster leads one of %v", streams)
+	}
+	r.s = openOnProcs(t, r.nats, p, func(o *natsstore.Options) {
+		o.URL = strings.Split(r.nats.URL(), ",")[r.server]
 		o.WriteTimeout = stopWriteTimeout
 		natsstore.OnAsking(o, func() {
 			select {
-			case asking <- struct{}{}:
+			case r.asking <- struct{}{}:
 			default:
 			}
 		})
 	})
-	return s, asking
+	return r
 }
 
-// stopWhile runs write, a write of a store connected to server, and stops
-// this process for stopped once the write's first request to the
-// cluster began, the server stopped before. The server runs again ahead
+// stopWhile runs write, a write of r.s, and stops this process for
+// stopped once the write's first request to the cluster began, r.server
+// stopped before. The server runs again ahead
 // of this process by serverFirst, or after it when that is 0. It returns
 // write's error.
-func stopWhile(t *testing.T, nats *natstest.Procs, server int, asking chan struct{}, stopped, serverFirst time.Duration, write func() error) error {
+func (r *stopRig) stopWhile(t *testing.T, stopped, serverFirst time.Duration, write func() error) error {
 	t.Helper()
+	nats, server, asking := r.nats, r.server, r.asking
 	for len(asking) > 0 {
 		<-asking
 	}
