@@ -2,6 +2,7 @@ package natsstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -121,43 +122,94 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	if info.Chunks < 3 {
 		return fmt.Errorf("the object has %d chunks; want 3 or more", info.Chunks)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stream, subject := "OBJ_"+info.Bucket, fmt.Sprintf("$O.%s.C.%s", info.Bucket, info.NUID)
-	cons, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
-		FilterSubject: subject, AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+	var chunks []jetstream.Msg
+	err := settled(ctx, func() (err error) {
+		chunks, err = firstChunks(ctx, js, stream, subject, 3)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("read the chunks: %w", err)
-	}
-	var chunks []jetstream.Msg
-	for len(chunks) < 3 {
-		batch, err := cons.Fetch(3-len(chunks), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("read the chunks: %w", err)
-		}
-		for m := range batch.Messages() {
-			chunks = append(chunks, m)
-		}
-		if err := batch.Error(); err != nil {
-			return fmt.Errorf("read the chunks: %w", err)
-		}
 	}
 	meta, err := chunks[1].Metadata()
 	if err != nil {
 		return err
 	}
-	st, err := js.Stream(ctx, stream)
+	var st jetstream.Stream
+	err = settled(ctx, func() (err error) {
+		st, err = js.Stream(ctx, stream)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if err := st.DeleteMsg(ctx, meta.Sequence.Stream); err != nil {
+	tries := 0
+	err = settled(ctx, func() error {
+		tries++
+		err := st.DeleteMsg(ctx, meta.Sequence.Stream)
+		if tries > 1 && errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil // an earlier try's answer was lost
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("remove the second chunk: %w", err)
 	}
-	if _, err := js.Publish(ctx, subject, chunks[2].Data()); err != nil {
+	// A try whose answer was lost stores the chunk twice: damaged all the
+	// same.
+	err = settled(ctx, func() error {
+		_, err := js.Publish(ctx, subject, chunks[2].Data())
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store the third chunk again: %w", err)
 	}
 	return nil
+}
+
+// firstChunks reads the first n messages on subject from the stream's
+// leader, through a consumer of its own made for the read.
+func firstChunks(ctx context.Context, js jetstream.JetStream, stream, subject string, n int) ([]jetstream.Msg, error) {
+	cons, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		FilterSubject: subject, AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var chunks []jetstream.Msg
+	for len(chunks) < n {
+		batch, err := cons.Fetch(n-len(chunks), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		for m := range batch.Messages() {
+			chunks = append(chunks, m)
+		}
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+	}
+	return chunks, nil
+}
+
+// settled runs op again while it fails as a request to a cluster fails
+// for a moment (a leader moving, an answer lost, "no responders" on a
+// loaded machine) and ctx allows: the test's own requests are not what
+// it tests. Each try of a read starts anew, so none is left half done.
+func settled(ctx context.Context, op func() error) error {
+	for {
+		err := op()
+		if err == nil || !natsstore.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // A copy of the views the cluster stored damaged is removed once it is

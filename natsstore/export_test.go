@@ -6,6 +6,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// Retryable tells the errors of a cluster that is changing leaders or of
+// a connection moving to another server from a refusal.
+func Retryable(err error) bool { return retryable(err) }
+
 // StopFollowing stops the consumer that brings the log to the view, as
 // one is stopped for seconds while it is made anew after its server
 // died: the view then lags the log until something reads it.
