@@ -39,6 +39,25 @@ func (r *logRecorder) count(level slog.Level, s string) int {
 	return n
 }
 
+// lastEpisode counts the warnings and debug records whose message holds
+// failing after the last info record whose message holds working: the
+// records of a failure under way, however many ended before it.
+func (r *logRecorder) lastEpisode(failing, working string) (warns, notes int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.recs {
+		switch {
+		case rec.Level == slog.LevelInfo && strings.Contains(rec.Message, working):
+			warns, notes = 0, 0
+		case rec.Level == slog.LevelWarn && strings.Contains(rec.Message, failing):
+			warns++
+		case rec.Level == slog.LevelDebug && strings.Contains(rec.Message, failing):
+			notes++
+		}
+	}
+	return warns, notes
+}
+
 // dumpOnFailure logs what r recorded if the test fails: a store's own
 // warnings (a trim that failed, a copy not made) say why it did.
 func (r *logRecorder) dumpOnFailure(t *testing.T) {
