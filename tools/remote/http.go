@@ -122,6 +122,12 @@ func errorDetail(body io.Reader) string {
 	}
 	raw, _ := io.ReadAll(io.LimitReader(body, 4096))
 	if json.Unmarshal(raw, &e) != nil {
+		// A face that serves TLS answers a plain-HTTP request with Go's
+		// own 400 and this text, before any handler of ours runs: the
+		// URL's scheme is the mistake, which the status alone hides.
+		if strings.HasPrefix(string(raw), "Client sent an HTTP request to an HTTPS server") {
+			return "it serves HTTPS: give --remote its https:// URL"
+		}
 		return ""
 	}
 	// The face's messages end with what to do, and the longest run to a

@@ -65,3 +65,27 @@ func TestBearerStaysWithTheFace(t *testing.T) {
 		t.Errorf("requests seen %q, want the key at the face only", got)
 	}
 }
+
+// TestPlainHTTPToATLSFace: --remote http://... at a face that serves TLS
+// is answered by Go's server with a bare 400; the error says to use the
+// https:// URL.
+func TestPlainHTTPToATLSFace(t *testing.T) {
+	face := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer face.Close()
+	plain := "http://" + strings.TrimPrefix(face.URL, "https://")
+	origin, err := remoteEndpoint(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &bearer{key: "k1", origin: origin, base: http.DefaultTransport}}
+	resp, err := hc.Get(origin.String())
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a plain-HTTP request to a TLS face got %s, want an error", resp.Status)
+	}
+	for _, want := range []string{"400 Bad Request", "serves HTTPS", "https://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
