@@ -54,10 +54,17 @@ func TestNamesBeginningWithADash(t *testing.T) {
 		{"ipc_register", "register", []string{"--", "-x"}, []string{`name "-x" begins with '-'`, "usage: ipc_register"}},
 		{"ipc_rename", "rename", []string{"--", "-builder"}, []string{`name "-builder" begins with '-'`}},
 		{"ipc_send", "send", []string{"--", "-reviewer", "hi"}, []string{`no instance is named "-reviewer", and none can be`, "did you mean reviewer?"}},
+		// A flag of other commands is that flag, not a name.
+		{"ipc_send", "send", []string{"--version"}, []string{"--version is not a flag of send", "ipcmesh version prints the version"}},
+		{"", "register", []string{"--as", "builder"}, []string{"--as is not a flag of register", "register takes the name itself: ipcmesh register NAME"}},
+		{"ipc_register", "register", []string{"--as", "builder"}, []string{"takes the name itself: ipc_register NAME"}},
 	} {
 		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " "))
 		r := m.runAs(tc.program, "", nil, tc.cmd, tc.args...)
 		wantRun(t, label, r, 2, tc.want...)
+		if strings.Contains(r.stderr, "did you mean version?") || strings.Contains(r.stderr, "did you mean as?") {
+			t.Errorf("%s: %q takes a flag of other commands for a name", label, r.stderr)
+		}
 		if strings.Contains(r.stderr, "to pass it as text") {
 			t.Errorf("%s: %q advises the \"--\" that makes the word a name", label, r.stderr)
 		}

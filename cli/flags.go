@@ -109,6 +109,11 @@ func unknownFlag(fs *flag.FlagSet, a, name string, isName bool) error {
 	}
 	msg += fmt.Sprintf(" (ipcmesh %s --help lists them)", fs.Name())
 	switch {
+	case isName && near == "" && flagElsewhere(fs.Name(), name) != "":
+		// A flag of other commands (or of ipcmesh before one), carried
+		// over: read as a name with a slipped dash, it would be answered
+		// with "did you mean version?".
+		msg += "; " + flagElsewhere(fs.Name(), name)
 	case isName && near == "":
 		// After "--" it would be taken as a name, which the mesh
 		// refuses as a new one: the dash is most likely a slip.
@@ -120,6 +125,18 @@ func unknownFlag(fs *flag.FlagSet, a, name string, isName bool) error {
 		msg += fmt.Sprintf("; to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s", fs.Name(), a)
 	}
 	return usagef("%s", msg)
+}
+
+// flagElsewhere says where the flag name, which the command cmd lacks,
+// belongs, for a flag that other commands take, or "" for any other.
+func flagElsewhere(cmd, name string) string {
+	switch name {
+	case "version":
+		return "ipcmesh version prints the version"
+	case "as":
+		return fmt.Sprintf("%s takes the name itself: ipcmesh %s NAME", cmd, cmd)
+	}
+	return ""
 }
 
 // nameAt reports whether the positional at index i of the command cmd is
