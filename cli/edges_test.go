@@ -158,6 +158,24 @@ func TestCalledWronglyExitsTwo(t *testing.T) {
 	}
 }
 
+// TestKeyArguments: key create, list and revoke given the wrong number of
+// arguments say what each takes, not a count.
+func TestKeyArguments(t *testing.T) {
+	m := newHookMesh(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create"}, "key create needs the name the key acts as: ipcmesh key create NAME"},
+		{[]string{"revoke"}, "key revoke needs what to revoke: a key's ID"},
+		{[]string{"list", "extra"}, `key list takes no arguments, got "extra"`},
+		{[]string{"create", "a", "b"}, `key create takes one argument, got 2: "a b"`},
+	} {
+		r := m.runAs("", "", nil, "key", tc.args...)
+		wantRun(t, "key "+strings.Join(tc.args, " "), r, 2, tc.want, "\nusage: ipcmesh key")
+	}
+}
+
 // TestNameThatDiffersByCase: names differ by case, and the command line
 // says so where a name chosen for a command is likely another: one this
 // data folder holds no session for names the one it holds ("did you

@@ -35,7 +35,7 @@ func runKey(ctx context.Context, e Env, args []string) (err error) {
 			return usagef("unknown key command %q: want create, list or revoke", sub)
 		}
 		if len(pos) != n {
-			return usagef("key %s takes %d argument(s), got %d", sub, n, len(pos))
+			return keyArgs(sub, pos)
 		}
 		return nil
 	})
@@ -148,4 +148,18 @@ func revokedKey(ctx context.Context, p *election.Peer, id string) (ipcmesh.Acces
 		}
 	}
 	return ipcmesh.AccessKey{}, false
+}
+
+// keyArgs refuses key SUB given too many or too few arguments, saying
+// what it takes, as the other commands' refusals do.
+func keyArgs(sub string, pos []string) error {
+	switch {
+	case sub == "list":
+		return usagef("key list takes no arguments, got %q", strings.Join(pos, " "))
+	case len(pos) == 0 && sub == "create":
+		return usagef("key create needs the name the key acts as: ipcmesh key create NAME")
+	case len(pos) == 0:
+		return usagef("key revoke needs what to revoke: a key's ID (ipcmesh key list shows them), the key itself, or a NAME, for all of its keys")
+	}
+	return usagef("key %s takes one argument, got %d: %q", sub, len(pos), strings.Join(pos, " "))
 }
