@@ -71,8 +71,12 @@ type jsoncParser struct {
 }
 
 func (p *jsoncParser) errorf(format string, args ...any) error {
-	line := 1 + strings.Count(string(p.data[:min(p.i, len(p.data))]), "\n")
-	return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
+	return fmt.Errorf("line %d: %s", p.line(), fmt.Sprintf(format, args...))
+}
+
+// line is the line p is at, counted from 1.
+func (p *jsoncParser) line() int {
+	return 1 + bytes.Count(p.data[:min(p.i, len(p.data))], []byte("\n"))
 }
 
 // space skips white space and returns the comments in it.
@@ -204,13 +208,19 @@ func (p *jsoncParser) number() (json.Number, error) {
 // member, to go before it); it returns the notes of each and the comments
 // before close.
 func (p *jsoncParser) members(close byte, one func() ([]string, error)) (all []notes, tail []string, err error) {
+	open, openLine := p.data[p.i], p.line()
 	p.i++ // the opening bracket
 	pending, err := p.space()
 	if err != nil {
 		return nil, nil, err
 	}
 	for {
-		if p.i < len(p.data) && p.data[p.i] == close {
+		// A file cut short, or a bracket left out in a hand edit, ends
+		// here: "want a key in quotes" would name no bracket.
+		if p.i >= len(p.data) {
+			return nil, nil, p.errorf("the file ends before the %q that closes the %q of line %d", close, open, openLine)
+		}
+		if p.data[p.i] == close {
 			p.i++
 			return all, pending, nil
 		}
@@ -237,7 +247,7 @@ func (p *jsoncParser) members(close byte, one func() ([]string, error)) (all []n
 			if p.strict && p.i < len(p.data) && p.data[p.i] == close {
 				return nil, nil, p.errorf("a comma before %q, which plain JSON does not allow", close)
 			}
-		} else if p.i >= len(p.data) || p.data[p.i] != close {
+		} else if p.i < len(p.data) && p.data[p.i] != close {
 			return nil, nil, p.errorf("want ',' or %q", close)
 		}
 		n.after = strings.Join(same, " ")

@@ -156,3 +156,22 @@ func stripNotes(v any) any {
 	}
 	return v
 }
+
+// TestConfigCutShort: a config that ends before a bracket is closed (a
+// file cut short, a brace left out in a hand edit) is named as that, with
+// the line of the bracket left open, not as a key or comma missing.
+func TestConfigCutShort(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"{\"mcpServers\": {\n", `line 2: the file ends before the '}' that closes the '{' of line 1`},
+		{"{\n  \"mcpServers\": {\"a\": 1}\n", `line 3: the file ends before the '}' that closes the '{' of line 1`},
+		{"{\"a\": [1,\n", `line 2: the file ends before the ']' that closes the '[' of line 1`},
+		{"{\"a\": 1,\n\n", `line 3: the file ends before the '}' that closes the '{' of line 1`},
+	} {
+		for _, comments := range []bool{false, true} {
+			_, err := parseConfig([]byte(tc.in), comments)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("parseConfig(%q, comments %v) error %v, want %q", tc.in, comments, err, tc.want)
+			}
+		}
+	}
+}
