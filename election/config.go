@@ -272,7 +272,7 @@ const (
 	// A message must fit in a frame, which is at most maxSize.
 	takesMessageSize = "a whole number of bytes from 1 to 1073676288 (1 GiB less the 64 KiB a frame needs beside a message)"
 	takesRate        = "a number of requests per second above 0"
-	takesDuration    = "a duration such as 24h, 90m or 30d"
+	takesDuration    = "a duration above 0, such as 24h, 90m or 30d"
 	// A session is renewed four times in its life: one of a nanosecond
 	// would be renewed every 0 ns, which no ticker takes.
 	takesLifetime = "a duration of 1s or more, such as 24h"

@@ -42,7 +42,8 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 		{"IPC_SESSION_TTL", "-5m", "duration"},
 		{"IPC_SESSION_TTL", "1ns", "1s or more"},
 		{"IPC_HISTORY_RETENTION", "banana", "duration"},
-		{"IPC_BROKER_IDLE", "0", "duration"},
+		{"IPC_BROKER_IDLE", "0", "duration above 0"},
+		{"IPC_BROKER_IDLE", "-1m", "duration above 0"},
 		{"IPC_HISTORY_RETENTION", "1.5d", "30d"},
 		{"IPC_NATS_REPLICAS", "2", "1, 3 or 5"},
 	} {
