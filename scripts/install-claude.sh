@@ -6,7 +6,7 @@
 # usage: scripts/install-claude.sh [--name NAME] [--scope user|project]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-command -v claude >/dev/null || { echo "claude is not on PATH" >&2; exit 1; }
+command -v claude >/dev/null || { echo "claude, Claude Code's command, is not on PATH: this script adds the MCP server with it; install Claude Code, or use ipcmesh install claude, which needs no claude command" >&2; exit 1; }
 
 claude mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
 claude mcp add -s "$scope" ipcmesh ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"} -- "$bin" mcp

@@ -6,7 +6,7 @@
 # usage: scripts/install-gemini.sh [--name NAME] [--scope user|project]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-command -v gemini >/dev/null || { echo "gemini is not on PATH" >&2; exit 1; }
+command -v gemini >/dev/null || { echo "gemini, Gemini CLI's command, is not on PATH: this script adds the MCP server with it; install Gemini CLI, or use ipcmesh install gemini, which needs no gemini command" >&2; exit 1; }
 
 gemini mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
 gemini mcp add -s "$scope" ipcmesh "$bin" mcp ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"}

@@ -4,8 +4,9 @@
 # `ipcmesh install windsurf`.
 # usage: scripts/install-windsurf.sh [--name NAME]
 set -euo pipefail
+scopes=user
 . "$(dirname "$0")/lib.sh"
-[ "$scope" = user ] || { echo "Windsurf has only a user-level MCP config" >&2; exit 2; }
+[ "$scope" = user ] || { echo "--scope $scope: Windsurf has only a user-level MCP config (~/.codeium/windsurf/mcp_config.json): leave --scope out" >&2; exit 2; }
 
 jq_edit "$HOME/.codeium/windsurf/mcp_config.json" '
   .mcpServers.ipcmesh = ((.mcpServers.ipcmesh // {}) + {command: $bin, args: ["mcp"]}

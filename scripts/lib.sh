@@ -3,12 +3,16 @@
 # writes atomically.
 # The scripts do what `ipcmesh install CLIENT` does; use either.
 
+# A script whose client has one scope sets scopes=user before it sources
+# this file, so that its usage offers no --scope.
 name= scope=user
+usage="usage: $0 [--name NAME]"
+[ "${scopes:-}" = user ] || usage+=" [--scope user|project]"
 while [ $# -gt 0 ]; do
   case $1 in
     --name) name=${2:?--name needs a value}; shift 2 ;;
     --scope) scope=${2:?--scope needs a value}; shift 2 ;;
-    *) echo "usage: $0 [--name NAME] [--scope user|project]" >&2; exit 2 ;;
+    *) echo "$1: not an option; $usage" >&2; exit 2 ;;
   esac
 done
 case $scope in user | project) ;; *) echo "--scope: user or project" >&2; exit 2 ;; esac
@@ -16,7 +20,7 @@ if [ -n "$name" ] && ! [[ $name =~ ^[A-Za-z0-9_-]{1,32}$ ]]; then
   echo "--name: 1-32 letters, digits, '_' or '-'" >&2; exit 2
 fi
 bin=$(command -v ipcmesh) || { echo "ipcmesh is not on PATH (go install ./cmd/...)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
+command -v jq >/dev/null || { echo "jq is not on PATH: install it (apt install jq, brew install jq), or use ipcmesh install, which needs none" >&2; exit 1; }
 qbin=$(printf '%q' "$bin")
 as=${name:+ --as $name}
 

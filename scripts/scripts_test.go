@@ -116,3 +116,29 @@ func TestScriptsCheckedOutWithLF(t *testing.T) {
 		}
 	}
 }
+
+// A script called wrongly names the word it does not take and offers only
+// the options it has: Windsurf has no --scope. One whose client's command
+// is missing says what to do instead.
+func TestScriptsSayWhatIsWrong(t *testing.T) {
+	home := t.TempDir()
+	out, err := script(t, home, "install-windsurf.sh", "--nmae", "x")
+	if err == nil || !strings.Contains(out, "--nmae: not an option") || !strings.Contains(out, "[--name NAME]") || strings.Contains(out, "--scope") {
+		t.Errorf("install-windsurf.sh --nmae x: %v\n%s; want the word named and a usage without --scope", err, out)
+	}
+	out, err = script(t, home, "install-gemini.sh", "--nmae", "x")
+	if err == nil || !strings.Contains(out, "[--scope user|project]") {
+		t.Errorf("install-gemini.sh --nmae x: %v\n%s; want a usage with --scope", err, out)
+	}
+	out, err = script(t, home, "install-windsurf.sh", "--scope", "project")
+	if err == nil || !strings.Contains(out, "leave --scope out") {
+		t.Errorf("install-windsurf.sh --scope project: %v\n%s; want it to say to leave --scope out", err, out)
+	}
+	if _, err := exec.LookPath("claude"); err == nil {
+		return // the refusal below is for a machine without Claude Code
+	}
+	out, err = script(t, home, "install-claude.sh")
+	if err == nil || !strings.Contains(out, "ipcmesh install claude") {
+		t.Errorf("install-claude.sh without claude on PATH: %v\n%s; want it to name ipcmesh install claude", err, out)
+	}
+}
