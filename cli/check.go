@@ -54,7 +54,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		if len(r.Messages) == 0 && *from != "" {
 			unknown = noSuchInstance(ctx, p, *from)
 		}
-		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from, unknown)
+		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from, unknown, *peek)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -66,8 +66,9 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 // printMessages prints the mail of check, headed by the name it is for:
 // with several names in one data folder, which one a command acts as is
 // never left to guess. from is the sender the check was narrowed to, if
-// any, and unknown what noSuchInstance says of it.
-func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from, unknown string) error {
+// any, and unknown what noSuchInstance says of it; peek says the check
+// marks nothing read.
+func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from, unknown string, peek bool) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
 		if from != "" {
@@ -81,7 +82,13 @@ func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, fr
 	for _, m := range msgs {
 		printMessage(w, m, false)
 	}
-	if remaining > 0 {
+	switch {
+	case remaining > 0 && peek:
+		// A check that marked none read shows these again first: "run
+		// check again" would show the same page for ever.
+		fmt.Fprintf(w, "(%s: --peek left these unread, so the next check shows them first; --limit %d shows the rest too)\n",
+			human.MoreUnread(remaining, from != ""), min(len(msgs)+remaining, ipc.MaxCheckLimit))
+	case remaining > 0:
 		fmt.Fprintf(w, "(%s: run check again)\n", human.MoreUnread(remaining, from != ""))
 	}
 	return w.err

@@ -255,3 +255,23 @@ func TestDamagedSessionFilesAreNamed(t *testing.T) {
 		t.Errorf("check: %q says the folder has no default name", r.stderr)
 	}
 }
+
+// TestPeekThatLeavesMoreSaysHowToSeeThem: a check --peek whose --limit
+// leaves mail unshown marks nothing read, so "run check again" would show
+// the same page; it says how to see the rest.
+func TestPeekThatLeavesMoreSaysHowToSeeThem(t *testing.T) {
+	m := newHookMesh(t)
+	reviewer := m.peer("reviewer")
+	m.peer("builder")
+	for _, text := range []string{"one", "two", "three"} {
+		m.send(reviewer, "builder", text)
+	}
+	r := m.runAs("", "", nil, "check", "--as", "builder", "--peek", "--limit", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "--peek left these unread") || !strings.Contains(r.stdout, "--limit 3 shows the rest too") {
+		t.Errorf("check --peek --limit 1: exit %d, stdout %q; want it to say --limit 3 shows the rest", r.code, r.stdout)
+	}
+	r = m.runAs("", "", nil, "check", "--as", "builder", "--limit", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "(2 more unread: run check again)") {
+		t.Errorf("check --limit 1: exit %d, stdout %q; want it to say to run check again", r.code, r.stdout)
+	}
+}
