@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,6 +61,7 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 		if r.Warning != "" {
 			fmt.Fprintf(e.Stdout, "warning: %s\n", r.Warning)
 		}
+		warnUnknownMembers(ctx, e, p, r.Channel.Name, list)
 		return nil
 	case "join":
 		c, err := p.JoinChannel(ctx, pos[0], list)
@@ -70,6 +72,7 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 			return printJSON(e.Stdout, c)
 		}
 		fmt.Fprintf(e.Stdout, "#%s members: %s\n", c.Name, strings.Join(c.Members, ", "))
+		warnUnknownMembers(ctx, e, p, c.Name, list)
 		return nil
 	}
 	if err := p.LeaveChannel(ctx, pos[0]); err != nil {
@@ -80,6 +83,36 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 	}
 	fmt.Fprintf(e.Stdout, "left #%s\n", strings.TrimPrefix(pos[0], "#"))
 	return nil
+}
+
+// warnUnknownMembers warns of the members of a create or join that no
+// instance is registered as, as the MCP tool does: the mesh takes any
+// valid name as a member, so that an instance may be added before it
+// comes, but a mistyped one leaves the instance meant outside the channel
+// while the answer lists the typo among the members. The list is a
+// courtesy: when it cannot be had, nothing is said.
+func warnUnknownMembers(ctx context.Context, e Env, p *election.Peer, channel string, members []string) {
+	if len(members) == 0 {
+		return
+	}
+	all, err := p.List(ctx)
+	if err != nil {
+		return
+	}
+	known := make([]string, len(all))
+	for i, in := range all {
+		known[i] = in.Name
+	}
+	for i, n := range members {
+		if slices.Contains(known, n) || slices.Contains(members[:i], n) {
+			continue
+		}
+		fmt.Fprintf(e.Stdout, "warning: no instance is registered as %s", n)
+		if near := ipcmesh.NearNames(n, known, 3); len(near) > 0 {
+			fmt.Fprintf(e.Stdout, " (did you mean %s?)", strings.Join(near, " or "))
+		}
+		fmt.Fprintf(e.Stdout, ": it reads #%s once an instance registers that name; ipcmesh channels join %s --members NAME adds the one meant\n", channel, channel)
+	}
 }
 
 // checkChannels checks the arguments of a channels action, and that the

@@ -275,3 +275,24 @@ func TestPeekThatLeavesMoreSaysHowToSeeThem(t *testing.T) {
 		t.Errorf("check --limit 1: exit %d, stdout %q; want it to say to run check again", r.code, r.stdout)
 	}
 }
+
+// TestChannelMembersNotRegisteredAreNamed: channels create and join with a
+// member no instance is registered as (a typo) say so, with the name
+// likely meant, as the MCP tool does; registered members pass quietly.
+func TestChannelMembersNotRegisteredAreNamed(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("reviewer")
+	m.peer("builder")
+	r := m.runAs("", "", nil, "channels", "--as", "builder", "create", "team", "--members", "reviwer")
+	if r.code != 0 || !strings.Contains(r.stdout, "warning: no instance is registered as reviwer (did you mean reviewer?)") || !strings.Contains(r.stdout, "channels join team --members NAME") {
+		t.Errorf("channels create team --members reviwer: exit %d, stdout %q; want a warning naming reviewer", r.code, r.stdout)
+	}
+	r = m.runAs("", "", nil, "channels", "--as", "builder", "join", "team", "--members", "reviewer")
+	if r.code != 0 || strings.Contains(r.stdout, "warning") {
+		t.Errorf("channels join team --members reviewer: exit %d, stdout %q; want no warning", r.code, r.stdout)
+	}
+	r = m.runAs("", "", nil, "channels", "--as", "builder", "join", "team", "--members", "nobody-yet")
+	if r.code != 0 || !strings.Contains(r.stdout, "warning: no instance is registered as nobody-yet: it reads #team once") {
+		t.Errorf("channels join team --members nobody-yet: exit %d, stdout %q; want a warning", r.code, r.stdout)
+	}
+}
