@@ -121,6 +121,10 @@ func readPathFlag(flag, path string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%s %s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path: %w", flag, path, wd, flag, err)
 	}
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		// The system's words name the path but not the flag that gave it.
+		return nil, fmt.Errorf("%s %s: no such file: check the path the flag gives: %w", flag, path, err)
+	}
 	return b, err
 }
 

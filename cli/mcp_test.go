@@ -84,6 +84,15 @@ func TestRemoteRelativePathsSayWhereTheyWereLookedFor(t *testing.T) {
 			t.Errorf("%s with a relative path not in %s: %v; want an error naming the flag, the folder and asking for an absolute path", flag, wd, got)
 		}
 	}
+	// An absolute path that is not there names its flag too.
+	missing := filepath.Join(dir, "gone", "key")
+	_, keyErr = remoteKey(noEnv, missing)
+	_, caErr = remoteClient(missing)
+	for flag, got := range map[string]error{"--key-file": keyErr, "--ca": caErr} {
+		if got == nil || !strings.Contains(got.Error(), flag+" "+missing+": no such file") {
+			t.Errorf("%s %s, not there: %v; want an error naming the flag and the path", flag, missing, got)
+		}
+	}
 	// A relative path that is there is read as before.
 	if err := os.WriteFile(filepath.Join(dir, "key"), []byte("ipk1_here\n"), 0o600); err != nil {
 		t.Fatal(err)
