@@ -130,6 +130,7 @@ func completeSend(e Env, req *ipc.SendRequest, pos []string, fromStdin, lines bo
 			return usagef("%v; nothing was sent", err)
 		}
 	case !lines:
+		tellTerminalInput(e, what)
 		b, over, err := readAtMost(e.Stdin, limit)
 		if err != nil {
 			return fmt.Errorf("read the message from stdin: %w", err)
@@ -190,6 +191,7 @@ func checkMessageID(id string) error {
 // there, unread. Errors name a line by its number in the input, empty
 // ones counted, as an editor shows it.
 func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest, limit int, asJSON bool) error {
+	tellTerminalInput(e, "the messages to "+req.To+", one a line,")
 	sc := bufio.NewScanner(e.Stdin)
 	// A line and its newline fit in limit+1 bytes; a longer one is
 	// ErrTooLong as soon as that much is buffered.
@@ -289,6 +291,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 			}
 		} else {
 			limit := c.cfg.MessageLimit()
+			tellTerminalInput(e, "the broadcast")
 			b, over, err := readAtMost(e.Stdin, limit)
 			if err != nil {
 				return fmt.Errorf("read the message from stdin: %w", err)

@@ -60,6 +60,9 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 		defer f.Close()
 		in = f
 	}
+	if len(pos) < 2 || pos[1] == "-" {
+		tellTerminalInput(e, fmt.Sprintf("what to share under %q", pos[0]))
+	}
 	content, over, err := readAtMost(in, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the content: %w", err)

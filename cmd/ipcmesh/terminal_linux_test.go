@@ -88,3 +88,36 @@ func TestStoredTextOnATerminal(t *testing.T) {
 		wantIn(t, args[0]+" on a terminal", got, "␛[2K", "␇")
 	}
 }
+
+// A message read from stdin that is a terminal is typed there: the
+// command says so, and how to end it, rather than wait in silence.
+// Piped, it says nothing of the kind.
+func TestStdinOnATerminalSaysHowToEnd(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.mustRun("register", "bob")
+	pty, tty := openTerminal(t)
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ipcmeshBin, "send", "--as", "alice", "bob", "-")
+	cmd.Env = m.environ()
+	cmd.Stdin = tty
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The terminal's line discipline ends the input at a ^D that starts
+	// a line.
+	if _, err := pty.Write([]byte("typed on a terminal\n\x04")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("send bob - from a terminal: %v\n%s", err, stderr.String())
+	}
+	wantIn(t, "send bob - from a terminal", stderr.String(), `type the message to "bob", and end it with Ctrl-D`)
+	wantIn(t, "bob's mail", m.mustRun("check", "--as", "bob").stdout, "typed on a terminal")
+	if r := m.runIn("piped\n", "send", "--as", "alice", "bob", "-"); strings.Contains(r.stderr, "Ctrl-D") {
+		t.Errorf("send bob - from a pipe: stderr %q speaks of a terminal", r.stderr)
+	}
+}
