@@ -296,3 +296,24 @@ func TestChannelMembersNotRegisteredAreNamed(t *testing.T) {
 		t.Errorf("channels join team --members nobody-yet: exit %d, stdout %q; want a warning", r.code, r.stdout)
 	}
 }
+
+// TestRefusedFlagValueNamedOnce: a value a number or duration flag cannot
+// take is named with the flag once, in two dashes, not under the flag
+// package's "invalid value ... for flag -limit".
+func TestRefusedFlagValueNamedOnce(t *testing.T) {
+	m := newHookMesh(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--limit", "ten"}, `ipcmesh check: --limit takes a whole number, not "ten"`},
+		{[]string{"check", "--wait", "5"}, `ipcmesh check: --wait takes a duration like 5s, 2m or 1h30m, not "5" (for 5 seconds: 5s)`},
+		{[]string{"history", "--with", "bob", "--before", "abc"}, `ipcmesh history: --before takes a whole number, 0 or more, not "abc"`},
+	} {
+		r := m.runAs("", "", nil, tc.args[0], tc.args[1:]...)
+		wantRun(t, strings.Join(tc.args, " "), r, 2, tc.want)
+		if strings.Contains(r.stderr, "invalid value") {
+			t.Errorf("%s: stderr %q keeps the flag package's words", strings.Join(tc.args, " "), r.stderr)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +46,9 @@ func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, e
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, 0, &helpRequest{fs}
+			}
+			if refused := refusedValue(fs); refused != nil {
+				return nil, 0, usagef("%v", refused)
 			}
 			return nil, 0, usagef("%v", err)
 		}
@@ -204,15 +208,34 @@ func explainValues(fs *flag.FlagSet) {
 	})
 }
 
+// refusedValue is the error of the flag of fs whose value was refused,
+// in our words alone: the flag package puts its own before them
+// ("invalid value \"ten\" for flag -limit: ..."), naming the flag a second
+// time, with one dash.
+func refusedValue(fs *flag.FlagSet) error {
+	var refused error
+	fs.VisitAll(func(f *flag.Flag) {
+		switch v := f.Value.(type) {
+		case *numberFlag:
+			refused = cmp.Or(refused, v.refused)
+		case *durationFlag:
+			refused = cmp.Or(refused, v.refused)
+		}
+	})
+	return refused
+}
+
 // numberFlag is a whole-number flag whose error says so.
 type numberFlag struct {
 	flag.Getter
-	takes string
+	takes   string
+	refused error // the error of the value Set refused
 }
 
 func (n *numberFlag) Set(s string) error {
 	if err := n.Getter.Set(s); err != nil {
-		return errors.New(n.takes)
+		n.refused = fmt.Errorf("%s, not %q", n.takes, s)
+		return n.refused
 	}
 	return nil
 }
@@ -228,18 +251,20 @@ func (n *numberFlag) String() string {
 // durationFlag is a duration flag whose error names the form it takes.
 type durationFlag struct {
 	flag.Getter
-	name string
+	name    string
+	refused error // the error of the value Set refused
 }
 
 func (d *durationFlag) Set(s string) error {
 	if err := d.Getter.Set(s); err == nil {
 		return nil
 	}
-	msg := fmt.Sprintf("--%s takes a duration like 5s, 2m or 1h30m", d.name)
+	msg := fmt.Sprintf("--%s takes a duration like 5s, 2m or 1h30m, not %q", d.name, s)
 	if _, err := strconv.ParseFloat(s, 64); err == nil {
 		msg += fmt.Sprintf(" (for %s seconds: %ss)", s, s)
 	}
-	return errors.New(msg)
+	d.refused = errors.New(msg)
+	return d.refused
 }
 
 // String is safe on the zero durationFlag, which the flag package makes to
