@@ -2,10 +2,15 @@
 
 package cli
 
-import "os"
+import (
+	"os"
 
-// isTerminal reports whether f is a terminal: a character device.
+	"golang.org/x/term"
+)
+
+// isTerminal reports whether f is a terminal. A character device is not
+// enough: the null device is one, and a command given </dev/null, as an
+// assistant runs commands, would be taken for typed at.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

@@ -120,4 +120,11 @@ func TestStdinOnATerminalSaysHowToEnd(t *testing.T) {
 	if r := m.runIn("piped\n", "send", "--as", "alice", "bob", "-"); strings.Contains(r.stderr, "Ctrl-D") {
 		t.Errorf("send bob - from a pipe: stderr %q speaks of a terminal", r.stderr)
 	}
+	// The null device, which assistants give the commands they run, is
+	// a character device as a terminal is, and no terminal.
+	null := startProc(t, m.environ(), nil, nil, "send", "--as", "alice", "bob", "-")
+	null.wait(runTimeout)
+	if s := null.stderr.String(); strings.Contains(s, "Ctrl-D") {
+		t.Errorf("send bob - from the null device: stderr %q speaks of a terminal", s)
+	}
 }
