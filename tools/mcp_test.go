@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,12 +55,14 @@ type mesh struct {
 
 func newMesh(t *testing.T, env ...string) *mesh {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Below the ports the system hands out by itself: each broker elected
+	// after a killed one binds this port again, which a port of the
+	// system's own (from 127.0.0.1:0) may by then serve as the local end
+	// of any connection, a peer's redial to it among them (freeport).
+	_, port, err := net.SplitHostPort(testbin.FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
 	dir := t.TempDir()
 	testbin.StopDetachedBrokers(t, dir)
 	return &mesh{t: t, port: port, dataDir: dir, env: env}
