@@ -105,7 +105,7 @@ func startFace(t *testing.T, ctx context.Context) *face {
 		env = append(env, k+"="+v)
 	}
 	f := &face{key: created.Key, env: env, mesh: cfg, admin: admin, ctx: ctx}
-	f.serve(t, "127.0.0.1:0")
+	f.serve(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
 	f.url = f.hs.URL
 	return f
 }
@@ -149,14 +149,22 @@ func (f *face) start(t *testing.T) {
 	f.serve(t, strings.TrimPrefix(f.url, "http://"))
 }
 
+// freePort is a port below those the system hands out by itself, as
+// freeport picks for a mesh: the face binds its port again when it
+// restarts, while the page redials it, and a port of the system's own
+// (from 127.0.0.1:0) may meanwhile be the local end of any connection,
+// the page's redial to it among them.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(testbin.FreeAddr(t))
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // ipcmesh runs the binary on the face's mesh and fails the test unless it
