@@ -6,11 +6,14 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -28,23 +31,28 @@ func TestCallWhileTheFaceIsDown(t *testing.T) {
 	alice := mcptest.JoinAs(t, cfg, "alice")
 	bob := mcptest.JoinAs(t, cfg, "bob")
 	face := mcptest.Face(alice, true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The face listens again at this address below: a port below those
+	// the system hands out for outgoing connections, as the bridge's own
+	// redials to it are (freeport).
+	addr := testbin.FreeAddr(t)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
 	first := &http.Server{Handler: face, ErrorLog: stdlog.New(io.Discard, "", 0)}
 	go first.Serve(ln)
 	t.Cleanup(func() { first.Close() })
 
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	c, _ := bridged(t, remote.Options{URL: "http://" + addr, Key: mcptest.Key, HTTPClient: &http.Client{Transport: tr}})
+	var conns dialled
+	c, _ := bridged(t, remote.Options{URL: "http://" + addr, Key: mcptest.Key, HTTPClient: &http.Client{Transport: &http.Transport{DialContext: conns.dial}}})
 	c.OK("list_instances", nil)
 	first.Close() // gone as a face whose process ended
 	// The bridge sees the face close the connection it keeps, in a
-	// moment of its own: here at once, so that the call below dials.
-	tr.CloseIdleConnections()
+	// moment of its own; the call below is made after that, so that it
+	// dials. Made before, it goes out on that connection and is answered
+	// by its end (EOF): an answer lost, which waits for the face to come
+	// back, as TestBridgeWaitsForTheFaceToComeBack has it.
+	conns.awaitClosed(t, 30*time.Second)
 
 	// Far more than the answer takes; it took 30 s.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -81,4 +89,54 @@ func TestCallWhileTheFaceIsDown(t *testing.T) {
 	if strings.Join(contents, "|") != "back" {
 		t.Fatalf("bob got %q, want the one send the bridge acknowledged", contents)
 	}
+}
+
+// dialled keeps the connections dialled through it, to tell when the
+// transport has closed them all.
+type dialled struct {
+	mu    sync.Mutex
+	conns []*closeNotifier
+}
+
+// dial dials as net.Dialer does and keeps the connection.
+func (d *dialled) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := new(net.Dialer).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	n := &closeNotifier{Conn: c, closed: make(chan struct{})}
+	d.mu.Lock()
+	d.conns = append(d.conns, n)
+	d.mu.Unlock()
+	return n, nil
+}
+
+// awaitClosed fails the test unless every connection dialled so far is
+// closed within timeout.
+func (d *dialled) awaitClosed(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	d.mu.Lock()
+	conns := slices.Clone(d.conns)
+	d.mu.Unlock()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for i, c := range conns {
+		select {
+		case <-c.closed:
+		case <-deadline.C:
+			t.Fatalf("connection %d of %d to the face (%s) is still open %v after the face closed it", i+1, len(conns), c.LocalAddr(), timeout)
+		}
+	}
+}
+
+// closeNotifier is a connection that says when it is closed.
+type closeNotifier struct {
+	net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *closeNotifier) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
