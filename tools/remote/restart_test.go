@@ -28,11 +28,14 @@ func TestBridgeWaitsForTheFaceToComeBack(t *testing.T) {
 	alice := mcptest.JoinAs(t, cfg, "alice")
 	bob := mcptest.JoinAs(t, cfg, "bob")
 	face := mcptest.Face(alice, true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The face listens again at this address below, while the bridge
+	// redials it: a port below those the system hands out for outgoing
+	// connections (freeport).
+	addr := testbin.FreeAddr(t)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
 	var gone atomic.Bool
 	first := &http.Server{ErrorLog: stdlog.New(io.Discard, "", 0)} // the abort is the point
 	first.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
