@@ -14,8 +14,11 @@ import (
 func TestNameHeldOnOneHostUntilItsLeaseEnds(t *testing.T) {
 	t.Parallel()
 	// Short sessions and leases, so that the name is held by the
-	// connection alone and frees soon after host A dies.
-	a, b := hosts(t, natsMeshes.Get(t), "IPC_SESSION_TTL=1s", "IPC_NATS_LEASE=10s")
+	// connection alone and frees soon after host A dies; the lease long
+	// enough that host B's refusal below, after two processes were
+	// killed and reaped on a loaded machine, comes before it ends (with
+	// 10 s, renewed every 3.3 s, it had under 7 s).
+	a, b := hosts(t, natsMeshes.Get(t), "IPC_SESSION_TTL=1s", "IPC_NATS_LEASE=20s")
 	brokerA := a.startBroker()
 	b.startBroker()
 	holder := a.start(nil, "watch", "--as", "reviewer")
@@ -45,9 +48,9 @@ func TestNameHeldOnOneHostUntilItsLeaseEnds(t *testing.T) {
 	}
 	taken() // the lease outlives its host by up to its TTL
 	var took time.Duration
-	testbin.Eventually(t, 30*time.Second, "host B to take reviewer once host A's lease ended", func() bool {
+	testbin.Eventually(t, time.Minute, "host B to take reviewer once host A's lease ended", func() bool {
 		took = time.Since(died)
 		return b.run("register", "reviewer").code == 0
 	})
-	t.Logf("host B took reviewer %v after host A died (lease 10s, renewed every 3.3s)", took)
+	t.Logf("host B took reviewer %v after host A died (lease 20s, renewed every 6.7s)", took)
 }
