@@ -30,16 +30,11 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store
 	mustAppend(t, a, draft("big", "alice", "bob", body))
 
-	bodies, err := sharedJetStream(t).ObjectStore(ctx, p+"-bodies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := sharedJetStream(t)
+	bodies := objectStore(t, js, p+"-bodies")
 	// An upload whose event was never published, as a broker killed in
 	// between leaves it.
-	old, err := bodies.PutBytes(ctx, "gone.1", []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := putBytes(t, bodies, "gone.1", []byte(body))
 	// The bucket's list is read from any replica, and one a moment
 	// behind lists less: it is asked again until it lists both. Nothing
 	// is swept meanwhile, since the log does not move.
@@ -49,28 +44,30 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	})
 	// The chunks an upload cut short leaves: published, with no object
 	// pointing at them.
-	js := sharedJetStream(t)
 	chunk := []byte(body[:128<<10])
 	// cutShort returns the stream of the bucket, the chunk's subject and
 	// when the cluster stored it.
 	cutShort := func(bucket, nuid string) (jetstream.Stream, string, time.Time) {
 		t.Helper()
 		subject := "$O." + bucket + ".C." + nuid
-		if _, err := js.Publish(ctx, subject, chunk); err != nil {
-			t.Fatal(err)
-		}
-		stream, err := js.Stream(ctx, "OBJ_"+bucket)
+		// A try whose answer was lost stores the chunk twice: a chunk
+		// named by no object all the same.
+		err := settled(ctx, func(ctx context.Context) error {
+			_, err := js.Publish(ctx, subject, chunk)
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("publish a chunk on %s: %v", subject, err)
 		}
+		st := stream(t, js, "OBJ_"+bucket)
 		// Any replica may answer, and one a moment behind does not have
 		// the chunk yet.
 		var m *jetstream.RawStreamMsg
 		eventually(t, "the stream to give the chunk of "+subject, func() bool {
-			m, err = stream.GetLastMsgForSubject(ctx, subject)
+			m, err = st.GetLastMsgForSubject(ctx, subject)
 			return err == nil
 		})
-		return stream, subject, m.Time
+		return st, subject, m.Time
 	}
 	bodiesStream, oldBody, _ := cutShort(p+"-bodies", "cutshortbody")
 	snapsStream, oldCopy, lastCut := cutShort(p+"-snapshots", "cutshortcopy")
@@ -80,10 +77,7 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	// seconds on a busy machine: timed from the orphan alone, the wait
 	// ended too soon for them, and the sweep rightly kept them.)
 	time.Sleep(time.Until(lastCut.Add(age + 100*time.Millisecond)))
-	young, err := bodies.PutBytes(ctx, "onitsway.1", []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	young := putBytes(t, bodies, "onitsway.1", []byte(body))
 	_, underWay, _ := cutShort(p+"-bodies", "underway")
 	mustAppend(t, a, draft("small", "alice", "bob", "the log moves on"))
 	eventually(t, "the orphan is removed", func() bool {
@@ -100,7 +94,11 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 		})
 	}
 	a.Close() // and its sweep ends
-	if _, err := bodiesStream.GetLastMsgForSubject(ctx, underWay); err != nil {
+	err := settled(ctx, func(ctx context.Context) error {
+		_, err := bodiesStream.GetLastMsgForSubject(ctx, underWay)
+		return err
+	})
+	if err != nil {
 		t.Errorf("the chunk of an upload younger than the age: %v; want it kept", err)
 	}
 
@@ -127,4 +125,21 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 	if _, content, err := b.Get("bob", "big"); err != nil || content != body {
 		t.Fatalf("a new view's Get(big) = %d bytes, %v; want the whole %d bytes", len(content), err, len(body))
 	}
+}
+
+// putBytes puts data into bucket as the object name, put again while the
+// cluster fails to answer for a moment: a put made again replaces the
+// object, and a try cut short purges what chunks it stored as best it
+// can (what it leaves, named by no object, the sweep purges in time).
+func putBytes(t *testing.T, bucket jetstream.ObjectStore, name string, data []byte) *jetstream.ObjectInfo {
+	t.Helper()
+	var info *jetstream.ObjectInfo
+	err := settled(context.Background(), func(ctx context.Context) (err error) {
+		info, err = bucket.PutBytes(ctx, name, data)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("put the object %s: %v", name, err)
+	}
+	return info
 }

@@ -72,20 +72,22 @@ func TestMailReachesAnIdleHostWhoseLogServerDied(t *testing.T) {
 func consumerServer(t *testing.T, p *natstest.Procs, prefix string) string {
 	t.Helper()
 	js := jetStreamAt(t, p.URL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var servers []string
-	lister := st.ListConsumers(ctx)
-	for info := range lister.Info() {
-		if info.Cluster != nil {
-			servers = append(servers, info.Cluster.Leader)
+	err := settled(t.Context(), func(ctx context.Context) error {
+		servers = servers[:0]
+		st, err := js.Stream(ctx, prefix)
+		if err != nil {
+			return err
 		}
-	}
-	if err := lister.Err(); err != nil || len(servers) != 1 || servers[0] == "" {
+		lister := st.ListConsumers(ctx)
+		for info := range lister.Info() {
+			if info.Cluster != nil {
+				servers = append(servers, info.Cluster.Leader)
+			}
+		}
+		return lister.Err()
+	})
+	if err != nil || len(servers) != 1 || servers[0] == "" {
 		t.Fatalf("the log's consumers are served by %q, %v; want one", servers, err)
 	}
 	return servers[0]

@@ -122,12 +122,11 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	if info.Chunks < 3 {
 		return fmt.Errorf("the object has %d chunks; want 3 or more", info.Chunks)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	stream, subject := "OBJ_"+info.Bucket, fmt.Sprintf("$O.%s.C.%s", info.Bucket, info.NUID)
+	ctx := context.Background()
+	name, subject := "OBJ_"+info.Bucket, fmt.Sprintf("$O.%s.C.%s", info.Bucket, info.NUID)
 	var chunks []jetstream.Msg
-	err := settled(ctx, func() (err error) {
-		chunks, err = firstChunks(ctx, js, stream, subject, 3)
+	err := settled(ctx, func(ctx context.Context) (err error) {
+		chunks, err = firstChunks(ctx, js, name, subject, 3)
 		return err
 	})
 	if err != nil {
@@ -138,15 +137,15 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 		return err
 	}
 	var st jetstream.Stream
-	err = settled(ctx, func() (err error) {
-		st, err = js.Stream(ctx, stream)
+	err = settled(ctx, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, name)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	tries := 0
-	err = settled(ctx, func() error {
+	err = settled(ctx, func(ctx context.Context) error {
 		tries++
 		err := st.DeleteMsg(ctx, meta.Sequence.Stream)
 		if tries > 1 && errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -159,7 +158,7 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	}
 	// A try whose answer was lost stores the chunk twice: damaged all the
 	// same.
-	err = settled(ctx, func() error {
+	err = settled(ctx, func(ctx context.Context) error {
 		_, err := js.Publish(ctx, subject, chunks[2].Data())
 		return err
 	})
@@ -194,24 +193,6 @@ func firstChunks(ctx context.Context, js jetstream.JetStream, stream, subject st
 	return chunks, nil
 }
 
-// settled runs op again while it fails as a request to a cluster fails
-// for a moment (a leader moving, an answer lost, "no responders" on a
-// loaded machine) and ctx allows: the test's own requests are not what
-// it tests. Each try of a read starts anew, so none is left half done.
-func settled(ctx context.Context, op func() error) error {
-	for {
-		err := op()
-		if err == nil || !natsstore.Retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // A copy of the views the cluster stored damaged is removed once it is
 // put, and the log is not trimmed below it: a broker with a new data
 // folder, which starts from the newest copy, opened on it and failed,
@@ -238,10 +219,7 @@ func TestCopyOfTheViewsDamagedIsRemoved(t *testing.T) {
 	for i := range every {
 		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", "before the copy"))
 	}
-	snaps, err := js.ObjectStore(context.Background(), p+"-snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
+	snaps := objectStore(t, js, p+"-snapshots")
 	eventually(t, "the copy of the views at event 10 to be put, damaged, and removed", func() bool {
 		return damaged.Load() && len(objectNames(snaps)) == 0
 	})
@@ -270,16 +248,16 @@ func TestNewViewStartsFromTheCopyBeforeADamagedOne(t *testing.T) {
 	a := reopen(t, o)
 	body := strings.Repeat("0123456789abcdef", 1<<17)
 	mustAppend(t, a, draft("big", "alice", "bob", body))
-	ctx := context.Background()
-	snaps, err := js.ObjectStore(ctx, p+"-snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
+	snaps := objectStore(t, js, p+"-snapshots")
 	writeCopied(t, a, snaps, 2, 2*every-1, every)
 	eventually(t, "copies at events 10 and 20", func() bool { return len(objectNames(snaps)) == 2 })
-	info, err := snaps.GetInfo(ctx, "view-00000000000000000020")
+	var info *jetstream.ObjectInfo
+	err := settled(t.Context(), func(ctx context.Context) (err error) {
+		info, err = snaps.GetInfo(ctx, "view-00000000000000000020")
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the copy at event 20: %v", err)
 	}
 	if err := damage(js, info); err != nil {
 		t.Fatalf("damage the copy at event 20: %v", err)

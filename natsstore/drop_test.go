@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
@@ -57,40 +56,21 @@ func TestDropRemovesOnlyItsMesh(t *testing.T) {
 	}
 }
 
-// streams lists the streams of the cluster.
+// streams lists the streams of the cluster, the list asked for again
+// while the cluster fails to give it for a moment.
 func streams(t *testing.T, js jetstream.JetStream) []string {
 	t.Helper()
-	names := js.StreamNames(context.Background())
 	var all []string
-	for name := range names.Name() {
-		all = append(all, name)
-	}
-	if err := names.Err(); err != nil {
-		t.Fatal(err)
+	err := settled(context.Background(), func(ctx context.Context) error {
+		all = all[:0]
+		names := js.StreamNames(ctx)
+		for name := range names.Name() {
+			all = append(all, name)
+		}
+		return names.Err()
+	})
+	if err != nil {
+		t.Fatalf("list the streams of the cluster: %v", err)
 	}
 	return all
-}
-
-// sharedJetStream connects to the shared cluster as a plain JetStream
-// client, to look at what the stores made there; the connection closes
-// when the test ends.
-func sharedJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	return jetStreamAt(t, shared.Get(t).URL())
-}
-
-// jetStreamAt connects to the cluster at url as a plain JetStream client;
-// the connection closes when the test ends.
-func jetStreamAt(t testing.TB, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
@@ -21,11 +23,7 @@ import (
 func TestLostLargeBodyIsDeliveredAsWhatWasLost(t *testing.T) {
 	p := natsmesh.Prefix(t, &shared)
 	a := openHost(t, p, nil)
-	ctx := context.Background()
-	bodies, err := sharedJetStream(t).ObjectStore(ctx, p+"-bodies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bodies := objectStore(t, sharedJetStream(t), p+"-bodies")
 	// Event 1, and event 2: the large answer to it.
 	mustAppend(t, a, draft("ask", "bob", "alice", "send me the build log"))
 	body := strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB: in the object store
@@ -37,9 +35,7 @@ func TestLostLargeBodyIsDeliveredAsWhatWasLost(t *testing.T) {
 		objects = objectNames(bodies)
 		return len(objects) == 1
 	})
-	if err := bodies.Delete(ctx, objects[0]); err != nil {
-		t.Fatal(err)
-	}
+	deleteObject(t, bodies, objects[0])
 	// Events 3 and 4: a small message and a large one whose body is there.
 	after := mustAppend(t, a, draft("after", "alice", "bob", "and a small one"))
 	body2 := strings.Repeat("fedcba9876543210", 1<<17)
@@ -133,9 +129,7 @@ func TestLostSharedValueAndOlderLargeEvent(t *testing.T) {
 	// not in the bucket: the running view applies it.
 	js := sharedJetStream(t)
 	stub := `{"id":"0123456789abcdef.7","op":"blob","time":"2025-01-02T03:04:05Z","args":null}`
-	if _, err := js.Publish(ctx, p+".log", []byte(stub)); err != nil {
-		t.Fatal(err)
-	}
+	publishOnce(t, js, p+".log", []byte(stub))
 	mustAppend(t, a, draft("after", "alice", "bob", "after the lost event"))
 	a.waitUnread(t, "bob", 2)
 	if got := rec.attrs(slog.LevelError, "lost"); len(got) != 1 ||
@@ -148,18 +142,13 @@ func TestLostSharedValueAndOlderLargeEvent(t *testing.T) {
 	if _, err := a.Share(ctx, ipcmesh.Shared{Key: "build-log", Description: "the full log", StoredBy: "alice", Content: value}); err != nil {
 		t.Fatal(err)
 	}
-	bodies, err := js.ObjectStore(ctx, p+"-bodies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bodies := objectStore(t, js, p+"-bodies")
 	var objects []string
 	eventually(t, "the bodies bucket to list the shared value's object", func() bool {
 		objects = objectNames(bodies)
 		return len(objects) == 1
 	})
-	if err := bodies.Delete(ctx, objects[0]); err != nil {
-		t.Fatal(err)
-	}
+	deleteObject(t, bodies, objects[0])
 	mustAppend(t, a, draft("last", "alice", "bob", "after the lost value"))
 
 	b := openHost(t, p, nil)
@@ -196,4 +185,17 @@ func (r *logRecorder) attrs(level slog.Level, s string) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// deleteObject removes the object name from bucket, as an operator
+// would, asked again while the cluster fails to answer for a moment: a
+// removal made again marks the object removed once more.
+func deleteObject(t *testing.T, bucket jetstream.ObjectStore, name string) {
+	t.Helper()
+	err := settled(t.Context(), func(ctx context.Context) error {
+		return bucket.Delete(ctx, name)
+	})
+	if err != nil {
+		t.Fatalf("remove the object %s: %v", name, err)
+	}
 }

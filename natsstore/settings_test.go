@@ -37,11 +37,7 @@ func TestLaterHostKeepsTheMeshsLeaseAndReplicas(t *testing.T) {
 		t.Error("host B does not see alice held by host A")
 	}
 
-	js := sharedJetStream(t)
-	st, err := js.Stream(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := stream(t, sharedJetStream(t), p)
 	if r := st.CachedInfo().Config.Replicas; r != 3 {
 		t.Errorf("the mesh's log has %d replicas after a host with IPC_NATS_REPLICAS=1 joined, want the 3 it was made with", r)
 	}

@@ -46,10 +46,7 @@ func BenchmarkOpenNewView(b *testing.B) {
 				b.Fatal(err)
 			}
 			if bc.every == benchEvents {
-				snaps, err := jetStreamAt(b, o.URL).ObjectStore(ctx, p+"-snapshots")
-				if err != nil {
-					b.Fatal(err)
-				}
+				snaps := objectStore(b, jetStreamAt(b, o.URL), p+"-snapshots")
 				for deadline := time.Now().Add(time.Minute); len(objectNames(snaps)) == 0; time.Sleep(10 * time.Millisecond) {
 					if time.Now().After(deadline) {
 						b.Fatal("no copy of the views after a minute")

@@ -33,18 +33,9 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	a := reopenLogged(t, o, slog.New(copier))
 	ctx := context.Background()
 	js := sharedJetStream(t)
-	log, err := js.Stream(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snaps, err := js.ObjectStore(ctx, p+"-snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bodies, err := js.ObjectStore(ctx, p+"-bodies")
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := stream(t, js, p)
+	snaps := objectStore(t, js, p+"-snapshots")
+	bodies := objectStore(t, js, p+"-bodies")
 
 	// Event 1: the large body is the first write, so that no sweep is
 	// under way while it is uploaded (an orphan of age 0 would be swept).
@@ -153,10 +144,7 @@ func TestLaggingViewRestoresACopyInPlace(t *testing.T) {
 	rec := &logRecorder{}
 	rec.dumpOnFailure(t)
 	b := reopenLogged(t, natsstore.Options{URL: a.opts.URL, Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(rec))
-	snaps, err := sharedJetStream(t).ObjectStore(context.Background(), p+"-snapshots")
-	if err != nil {
-		t.Fatal(err)
-	}
+	snaps := objectStore(t, sharedJetStream(t), p+"-snapshots")
 	mustAppend(t, a, draft("first", "alice", "bob", "before the sleep"))
 	b.waitUnread(t, "bob", 1)
 	// Asleep: the consumer is gone (a new one starts where the log now
@@ -169,6 +157,7 @@ func TestLaggingViewRestoresACopyInPlace(t *testing.T) {
 	// B reads event 2 and finds it trimmed, once its replicas had the time
 	// to catch up (10 s); then it restores the copy at 30 and applies 31.
 	deadline := time.Now().Add(time.Minute)
+	var err error
 	for n := 0; n != 31; {
 		if time.Now().After(deadline) {
 			t.Fatalf("after a minute, the lagging view has %d unread for bob (%v); want 31", n, err)

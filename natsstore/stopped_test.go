@@ -17,9 +17,7 @@ func TestStoppedViewSaysWhyInStats(t *testing.T) {
 	a := openHost(t, p, nil)
 	mustAppend(t, a, draft("m1", "alice", "bob", "before"))
 	ctx := context.Background()
-	if _, err := sharedJetStream(t).Publish(ctx, p+".log", []byte(`{"id":"newer.1","op":"from_a_newer_build","args":{}}`)); err != nil {
-		t.Fatal(err)
-	}
+	publishOnce(t, sharedJetStream(t), p+".log", []byte(`{"id":"newer.1","op":"from_a_newer_build","args":{}}`))
 	var err error
 	eventually(t, "Stats to fail once the view stopped", func() bool {
 		_, err = a.Stats()
