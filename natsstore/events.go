@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -322,7 +324,17 @@ func retryable(err error) bool {
 	// ErrDisconnected: unanswered, as one that timed out.
 	return errors.As(err, &servers) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, nats.ErrDisconnected) ||
-		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders)
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrNoResponders) ||
+		cutOff(err)
+}
+
+// cutOff tells a write to the connection that failed as its server went
+// away ("connection reset by peer", "broken pipe", or the socket the
+// client library closed to reconnect): the client is on its way to
+// another server, and what was written may or may not have reached the
+// cluster, as with a request whose answer was lost.
+func cutOff(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // errCodeDuplicateInProcess is JetStream's answer to a publish whose id

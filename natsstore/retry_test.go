@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,5 +87,23 @@ func TestARequestCutOffByAReconnectIsTriedAgain(t *testing.T) {
 	err := fmt.Errorf("put the body: %w", nats.ErrDisconnected)
 	if !retryable(err) || !unanswered(err) {
 		t.Errorf("retryable(%q) = %v, unanswered = %v; want both true", err, retryable(err), unanswered(err))
+	}
+}
+
+// A write to the connection that its server reset, as it does when it
+// dies, fails with the socket's error rather than the client library's:
+// the client is reconnecting, and it is tried again as a request whose
+// answer was lost is. Taken for a refusal, it failed the put of a copy
+// of the view under way as its server was killed, and the log went
+// untrimmed for an interval more.
+func TestAWriteCutOffByItsServerIsTriedAgain(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ECONNRESET, syscall.EPIPE} {
+		err := fmt.Errorf("put the copy: %w", &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", errno)})
+		if !retryable(err) {
+			t.Errorf("retryable(%q) = false, want true", err)
+		}
+	}
+	if err := fmt.Errorf("flush: %w", net.ErrClosed); !retryable(err) {
+		t.Errorf("retryable(%q) = false, want true", err)
 	}
 }
