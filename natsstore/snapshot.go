@@ -193,11 +193,27 @@ func (s *Store) takeSnapshot() error {
 	start := time.Now()
 	pctx, pcancel := context.WithTimeout(ctx, s.opts.WriteTimeout+TransferTime(int(fi.Size())))
 	defer pcancel()
-	info, err := s.snaps.Put(pctx, jetstream.ObjectMeta{
+	meta := jetstream.ObjectMeta{
 		Name:        snapshotName(m.Applied),
 		Description: fmt.Sprintf("ipcmesh: the views at event %d of the log", m.Applied),
 		Metadata:    map[string]string{snapshotMark: string(data)},
-	}, &pacedReader{ctx: pctx, r: f, lim: rate.NewLimiter(copyRate, copyChunk)})
+	}
+	// A put cut off by a reconnect to the cluster, or by a bucket without
+	// a leader for a moment, is made again from the file's start while it
+	// has time, as a large body's is (putBody): given up, it left the log
+	// untrimmed for a whole interval more.
+	var info *jetstream.ObjectInfo
+	for {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		info, err = s.snaps.Put(pctx, meta, &pacedReader{ctx: pctx, r: f, lim: rate.NewLimiter(copyRate, copyChunk)})
+		if err == nil || !retryable(err) || pctx.Err() != nil {
+			break
+		}
+		s.log.Debug("put the copy of the view again", "event", m.Applied, "err", err)
+		s.stops.pause(pctx, retryPause)
+	}
 	if err != nil {
 		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
 	}
