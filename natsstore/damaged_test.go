@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -220,7 +221,7 @@ func TestCopyOfTheViewsDamagedIsRemoved(t *testing.T) {
 		mustAppend(t, a, draft(fmt.Sprintf("m%d", i), "alice", "bob", "before the copy"))
 	}
 	snaps := objectStore(t, js, p+"-snapshots")
-	eventually(t, "the copy of the views at event 10 to be put, damaged, and removed", func() bool {
+	testbin.Eventually(t, copyWait, "the copy of the views at event 10 to be put, damaged, and removed", func() bool {
 		return damaged.Load() && len(objectNames(snaps)) == 0
 	})
 
@@ -250,7 +251,7 @@ func TestNewViewStartsFromTheCopyBeforeADamagedOne(t *testing.T) {
 	mustAppend(t, a, draft("big", "alice", "bob", body))
 	snaps := objectStore(t, js, p+"-snapshots")
 	writeCopied(t, a, snaps, 2, 2*every-1, every)
-	eventually(t, "copies at events 10 and 20", func() bool { return len(objectNames(snaps)) == 2 })
+	testbin.Eventually(t, copyWait, "copies at events 10 and 20", func() bool { return len(objectNames(snaps)) == 2 })
 	var info *jetstream.ObjectInfo
 	err := settled(t.Context(), func(ctx context.Context) (err error) {
 		info, err = snaps.GetInfo(ctx, "view-00000000000000000020")

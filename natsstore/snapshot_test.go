@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -56,7 +57,7 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	// Copies at 10, 20 and 30: the log starts after the copy at 20, and
 	// the copy at 10 is gone.
 	var start uint64
-	eventually(t, "the log trimmed below the copy at event 20, and two copies left", func() bool {
+	testbin.Eventually(t, copyWait, "the log trimmed below the copy at event 20, and two copies left", func() bool {
 		info, err := log.Info(ctx)
 		if err != nil {
 			return false
@@ -112,6 +113,13 @@ func TestLogIsTrimmedBelowACopyOfTheViews(t *testing.T) {
 	a.waitUnread(t, "alice", 2)
 }
 
+// copyWait bounds the wait for a copy of the views that a write made
+// due, and for the trim after it: nobody waits for one but the tests. A
+// copy of 4 MB took 6.3 s under the race detector on a loaded machine,
+// and a put cut off by a reconnect, as such a machine's connections are
+// for want of pings, is made again.
+const copyWait = time.Minute
+
 // writeCopied has h write n messages to bob, m0 on, the first of them
 // event first of the log, whose every tenth event h copies: each copy is
 // awaited before the log moves on, so that it is of the view at that
@@ -122,7 +130,7 @@ func writeCopied(t *testing.T, h *host, snaps jetstream.ObjectStore, first uint6
 		seq := first + uint64(i)
 		mustAppend(t, h, draft(fmt.Sprintf("m%d", i), "alice", "bob", fmt.Sprintf("note %d", i)))
 		if seq%every == 0 {
-			eventually(t, fmt.Sprintf("a copy of the views at event %d", seq), func() bool {
+			testbin.Eventually(t, copyWait, fmt.Sprintf("a copy of the views at event %d", seq), func() bool {
 				names := objectNames(snaps)
 				return len(names) > 0 && names[len(names)-1] >= fmt.Sprintf("view-%020d", seq)
 			})
