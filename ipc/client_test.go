@@ -90,6 +90,11 @@ func stalledPeer(t *testing.T, opts ipc.DialOptions) *peer {
 // when the context is cancelled. The connection is then lost, since part of
 // the frame may be on the wire.
 func TestCallWriteGivesUp(t *testing.T) {
+	// The call gives up this long after it began: long enough that it
+	// is writing by then, the 12 MiB request encoded, on a loaded machine
+	// under the race detector. With 300 ms it could give up before it
+	// wrote a byte, and then rightly keeps the connection.
+	const giveUp = 2 * time.Second
 	// Far more than the kernel buffers of a connection nobody reads.
 	big := ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "stalled", Content: strings.Repeat("x", 12<<20)}}
 	for _, c := range []struct {
@@ -99,14 +104,14 @@ func TestCallWriteGivesUp(t *testing.T) {
 		want error
 	}{
 		{"context deadline", ipc.DialOptions{}, func() (context.Context, context.CancelFunc) {
-			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+			return context.WithTimeout(context.Background(), giveUp)
 		}, context.DeadlineExceeded},
-		{"write timeout", ipc.DialOptions{WriteTimeout: 300 * time.Millisecond}, func() (context.Context, context.CancelFunc) {
+		{"write timeout", ipc.DialOptions{WriteTimeout: giveUp}, func() (context.Context, context.CancelFunc) {
 			return context.Background(), func() {}
 		}, nil},
 		{"cancelled", ipc.DialOptions{}, func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(300*time.Millisecond, cancel)
+			time.AfterFunc(giveUp, cancel)
 			return ctx, cancel
 		}, context.Canceled},
 	} {
