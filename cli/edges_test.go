@@ -37,7 +37,9 @@ func wantRun(t *testing.T, label string, r hookResult, code int, want ...string)
 // refusal says that no new name begins with '-' and names the one likely
 // meant, rather than advise the "--" that sends the word as it is; after
 // a "--", register, rename and send refuse it as a name that cannot be
-// made, exit status 2, the standalone programs as ipcmesh.
+// made, exit status 2, the standalone programs as ipcmesh. Where the
+// words after it already give the name (send --bogus reviewer hi), the
+// word is a mistyped flag and nothing more is said of it.
 func TestNamesBeginningWithADash(t *testing.T) {
 	m := newHookMesh(t)
 	m.peer("reviewer")
@@ -58,12 +60,19 @@ func TestNamesBeginningWithADash(t *testing.T) {
 		{"ipc_send", "send", []string{"--version"}, []string{"--version is not a flag of send", "ipcmesh version prints the version"}},
 		{"", "register", []string{"--as", "builder"}, []string{"--as is not a flag of register", "register takes the name itself: ipcmesh register NAME"}},
 		{"ipc_register", "register", []string{"--as", "builder"}, []string{"takes the name itself: ipc_register NAME"}},
+		// Where the words after it give the name, the word is no name.
+		{"", "send", []string{"--bogus", "reviewer", "hi"}, []string{"--bogus is not a flag of send (ipcmesh send --help lists them)\n"}},
+		{"", "send", []string{"--bogus", "reviewer", "--type", "request", "hi"}, []string{"--bogus is not a flag of send (ipcmesh send --help lists them)\n"}},
+		{"ipc_register", "register", []string{"-bogus", "builder"}, []string{"-bogus is not a flag of register (ipc_register --help lists them)\n"}},
 	} {
 		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " "))
 		r := m.runAs(tc.program, "", nil, tc.cmd, tc.args...)
 		wantRun(t, label, r, 2, tc.want...)
 		if strings.Contains(r.stderr, "did you mean version?") || strings.Contains(r.stderr, "did you mean as?") {
 			t.Errorf("%s: %q takes a flag of other commands for a name", label, r.stderr)
+		}
+		if strings.Contains(r.stderr, "did you mean bogus?") {
+			t.Errorf("%s: %q takes a mistyped flag for a name, though the name follows it", label, r.stderr)
 		}
 		if strings.Contains(r.stderr, "to pass it as text") {
 			t.Errorf("%s: %q advises the \"--\" that makes the word a name", label, r.stderr)

@@ -66,7 +66,7 @@ func parseLiteral(fs *flag.FlagSet, args []string) (pos []string, literal int, e
 // takes one is skipped, so "--description --" is a description. A word
 // that begins with '-' and names no flag of fs is an error that names the
 // flag likely meant and, for a command that takes text, says how to pass
-// the word as text; where the word stands for a name (nameAt), it says
+// the word as text; where the word stands for a name (namePlace), it says
 // that no new name begins with '-'. A flag that takes a value but ends the line is an
 // error that says what value it takes: the flag package's own words for
 // it name the flag with one dash and the value not at all.
@@ -87,7 +87,8 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 		case f == nil && (name == "h" || name == "help"):
 			// flag.ErrHelp, from Parse
 		case f == nil:
-			return nil, nil, unknownFlag(fs, a, name, nameAt(fs.Name(), positionals))
+			atName, given := namePlace(fs.Name(), positionals, countPositionals(fs, args[i+1:]))
+			return nil, nil, unknownFlag(fs, a, name, atName, given)
 		case !hasValue && !isBoolFlag(f) && i+1 == len(args):
 			value, usage := flag.UnquoteUsage(f)
 			return nil, nil, usagef("--%s needs a value: --%s %s, %s", f.Name, f.Name, value, usage)
@@ -102,8 +103,9 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 // of fs's: with the flag most likely meant ("--limt" for --limit), and,
 // where the command's words are text someone writes, with the "--" that
 // sends the word as it is. For a command that takes no text, that way out
-// would only mislead.
-func unknownFlag(fs *flag.FlagSet, a, name string, isName bool) error {
+// would only mislead. A word where a name goes (atName) is read as that
+// name with a slipped dash, unless the words after it give the name.
+func unknownFlag(fs *flag.FlagSet, a, name string, atName, nameGiven bool) error {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	msg := fmt.Sprintf("%s is not a flag of %s", a, fs.Name())
@@ -112,12 +114,16 @@ func unknownFlag(fs *flag.FlagSet, a, name string, isName bool) error {
 		msg += fmt.Sprintf(": did you mean --%s?", near)
 	}
 	msg += fmt.Sprintf(" (ipcmesh %s --help lists them)", fs.Name())
+	isName := atName && !nameGiven
 	switch {
-	case isName && near == "" && flagElsewhere(fs.Name(), name) != "":
+	case atName && near == "" && flagElsewhere(fs.Name(), name) != "":
 		// A flag of other commands (or of ipcmesh before one), carried
 		// over: read as a name with a slipped dash, it would be answered
 		// with "did you mean version?".
 		msg += "; " + flagElsewhere(fs.Name(), name)
+	case atName && nameGiven:
+		// Before the name no text goes, and the name is there: the word
+		// is a flag mistyped, which the list of flags answers.
 	case isName && near == "":
 		// After "--" it would be taken as a name, which the mesh
 		// refuses as a new one: the dash is most likely a slip.
@@ -143,14 +149,43 @@ func flagElsewhere(cmd, name string) string {
 	return ""
 }
 
-// nameAt reports whether the positional at index i of the command cmd is
-// a name: register NAME, rename NEW, send TO.
-func nameAt(cmd string, i int) bool {
+// namePlace reports whether a word at the place of the positional at
+// index i of the command cmd, with rest positionals after it, stands where
+// a name goes (register NAME, rename NEW, send TO), and whether the words
+// after it give the name and all else the command needs: then the name is
+// one of them (send --bogus reviewer hi) and the word is no name with a
+// slipped dash.
+func namePlace(cmd string, i, rest int) (atName, given bool) {
+	need := 0 // positionals the command needs, the name first
 	switch cmd {
-	case "register", "rename", "send":
-		return i == 0
+	case "register", "rename":
+		need = 1
+	case "send":
+		need = 2 // TO MESSAGE
 	}
-	return false
+	return i == 0 && need > 0, rest >= need
+}
+
+// countPositionals counts the positionals among args as splitFlags reads
+// them: the value of a flag of fs is none, and every word after a "--" is
+// one. A word that names no flag of fs is taken for a flag.
+func countPositionals(fs *flag.FlagSet, args []string) int {
+	n := 0
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return n + len(args) - i - 1
+		}
+		if len(a) < 2 || a[0] != '-' {
+			n++
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) {
+			i++ // the flag's value
+		}
+	}
+	return n
 }
 
 // takesText reports whether the command cmd takes words that are text
