@@ -74,10 +74,10 @@ type identity interface {
 }
 
 // addFeatures adds the tools, the prompt and the inbox resource to c.mcp,
-// and the middleware that explains wrong arguments. Every server has the
+// and the middleware that explains wrong arguments and unknown tools. Every server has the
 // same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
-	c.mcp.AddReceivingMiddleware(c.explainArguments, dropNulls, dropEmptyChoices)
+	c.mcp.AddReceivingMiddleware(nameUnknownTools, c.explainArguments, dropNulls, dropEmptyChoices)
 	c.addRegister()
 	c.addSend()
 	c.addCheck()

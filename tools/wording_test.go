@@ -2,11 +2,39 @@ package tools_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
+
+// A call of a tool the server does not have is answered, as the JSON-RPC
+// error MCP has for it, with the tools nearest the name and where all are
+// listed, not the bare "unknown tool".
+func TestUnknownToolNamesTheNearest(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	for _, tc := range []struct {
+		tool   string
+		want   []string
+		unwant []string
+	}{
+		{"sendd", []string{`unknown tool "sendd": did you mean send?`, "tools/list lists the tools"}, nil},
+		{"Check", []string{"did you mean check?"}, nil},
+		{"summon", []string{`unknown tool "summon" (tools/list lists the tools this server has)`}, []string{"did you mean"}},
+	} {
+		_, err := c.Session.CallTool(t.Context(), &mcp.CallToolParams{Name: tc.tool, Arguments: map[string]any{}})
+		var wire *jsonrpc.Error
+		if !errors.As(err, &wire) || wire.Code != jsonrpc.CodeInvalidParams {
+			t.Fatalf("%s: %v, want a JSON-RPC invalid params error", tc.tool, err)
+		}
+		mcptest.Contains(t, tc.tool, wire.Message, tc.want...)
+		mcptest.NotContains(t, tc.tool, wire.Message, tc.unwant...)
+	}
+	// A known tool's own errors are its own.
+	mcptest.Contains(t, "send unregistered", c.Fails("send", map[string]any{"to": "bob", "content": "hi"}), "register")
+}
 
 // Arguments that do not fit a tool are answered with the tool's real
 // arguments, named and typed, and the one likely meant.

@@ -1,0 +1,52 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// nameUnknownTools answers a call of a tool the server does not have with
+// the tools nearest its name and where the rest are listed. The SDK's own
+// answer (`unknown tool "sendd"`) leaves a model that mistyped a name to
+// guess again. The answer stays the JSON-RPC error the SDK gives, invalid
+// params, as MCP has it for an unknown tool.
+func nameUnknownTools(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		call, isCall := req.(*mcp.CallToolRequest)
+		if err == nil || !isCall || call.Params == nil {
+			return res, err
+		}
+		// Only a name the server lacks: any other error of a call,
+		// its own arguments' say, is the tool's to word.
+		list, lerr := next(ctx, "tools/list", &mcp.ListToolsRequest{Session: call.Session, Params: &mcp.ListToolsParams{}})
+		tools, ok := list.(*mcp.ListToolsResult)
+		if lerr != nil || !ok {
+			return res, err
+		}
+		var names []string
+		for _, t := range tools.Tools {
+			names = append(names, t.Name)
+		}
+		if slices.Contains(names, call.Params.Name) {
+			return res, err
+		}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: unknownTool(call.Params.Name, names)}
+	}
+}
+
+// unknownTool words the error for a call of the tool name, which is none
+// of names.
+func unknownTool(name string, names []string) string {
+	msg := fmt.Sprintf("unknown tool %q", name)
+	if near := ipcmesh.NearNames(name, names, 3); len(near) > 0 {
+		msg += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
+	}
+	return msg + " (tools/list lists the tools this server has)"
+}
