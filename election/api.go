@@ -307,7 +307,7 @@ func (p *Peer) SendMessageJSON(ctx context.Context, m ipc.SendRequest) (json.Raw
 }
 
 func (p *Peer) sendMessage(ctx context.Context, m ipc.SendRequest, out any) error {
-	if err := p.fits("the message", m.Content, largeAdvice); err != nil {
+	if err := p.fits("the message", m.Content, largeAdvice, "Nothing was sent"); err != nil {
 		return err
 	}
 	if m.ID == "" {
@@ -328,7 +328,7 @@ func (p *Peer) Broadcast(ctx context.Context, content string) (ipc.BroadcastResu
 // BroadcastMessage is Broadcast with the id m gives, if any: a broadcast
 // sent again with the same id reaches nobody twice.
 func (p *Peer) BroadcastMessage(ctx context.Context, m ipc.BroadcastRequest) (ipc.BroadcastResult, error) {
-	if err := p.fits("the broadcast", m.Content, largeAdvice); err != nil {
+	if err := p.fits("the broadcast", m.Content, largeAdvice, "Nothing was sent"); err != nil {
 		return ipc.BroadcastResult{}, err
 	}
 	if m.ID == "" {

@@ -89,7 +89,7 @@ const waitPiece = 30 * time.Second
 // Share stores content under key, replacing an older value. The result
 // describes the entry without its content.
 func (p *Peer) Share(ctx context.Context, key, content, description string) (ipcmesh.Shared, error) {
-	if err := p.fits(fmt.Sprintf("the content for %q", key), content, "split it over several keys"); err != nil {
+	if err := p.fits(fmt.Sprintf("the content for %q", key), content, "split it over several keys", "Nothing was shared"); err != nil {
 		return ipcmesh.Shared{}, err
 	}
 	var r ipc.SharedResult

@@ -20,20 +20,21 @@ func (cfg Config) MessageLimit() int {
 // fits refuses content over the message limit before it is sent. Sent, it
 // would meet the frame limit first, whose number (IPC_MAX_FRAME_BYTES, 16
 // MiB) is not the one a sender can act on. what names the content ("the
-// message"), instead says what to do with it.
+// message"), instead says what to do with it, and nothing what the refusal
+// leaves undone ("Nothing was sent").
 //
 // It refuses content that is not UTF-8 too: the mesh carries text, in
 // JSON, and a byte that is not UTF-8 would arrive as U+FFFD, so that a
 // file shared or sent from stdin came back changed, its sender told "ok".
-func (p *Peer) fits(what, content, instead string) error {
+func (p *Peer) fits(what, content, instead, nothing string) error {
 	if at := notUTF8(content); at >= 0 {
-		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s is not UTF-8 text (byte %d is 0x%02X), and the mesh carries text: it would arrive with such bytes replaced. Convert text to UTF-8 (iconv -t UTF-8), or send binary data as base64 (base64 FILE | ipcmesh share KEY -). Nothing was sent",
-			what, at+1, content[at])
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s is not UTF-8 text (byte %d is 0x%02X), and the mesh carries text: it would arrive with such bytes replaced. Convert text to UTF-8 (iconv -t UTF-8), or send binary data as base64 (base64 FILE | ipcmesh share KEY -). %s",
+			what, at+1, content[at], nothing)
 	}
 	limit := p.cfg.MessageLimit()
 	if n := len(content); n > limit {
-		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s is %s, over the message limit of %s (IPC_MAX_MESSAGE_BYTES); %s. Nothing was sent",
-			what, human.Size(n), human.Size(limit), instead)
+		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s is %s, over the message limit of %s (IPC_MAX_MESSAGE_BYTES); %s. %s",
+			what, human.Size(n), human.Size(limit), instead, nothing)
 	}
 	return nil
 }

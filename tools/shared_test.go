@@ -66,3 +66,20 @@ func TestLargeSharedValueReadInPages(t *testing.T) {
 	page := c.OK("get_shared", map[string]any{"key": "report", "offset": at})
 	mcptest.Contains(t, "a page from inside a character", page, fmt.Sprintf("(bytes %d to ", at-1), "> ù rien ne se passe")
 }
+
+// A value over the message limit is refused saying that nothing was
+// shared, and a message over it that nothing was sent: each says what
+// the refusal left undone.
+func TestOverTheLimitSaysWhatWasNotDone(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	cfg.Store.MaxMessageBytes = 1000
+	c := serveStdio(t, cfg)
+	mcptest.JoinAs(t, cfg, "bob")
+	c.OK("register", map[string]any{"name": "alice"})
+	big := strings.Repeat("x", 1001)
+	got := c.Fails("share", map[string]any{"key": "notes", "content": big})
+	mcptest.Contains(t, "share over the limit", got, "over the message limit", "split it over several keys. Nothing was shared")
+	mcptest.NotContains(t, "share over the limit", got, "sent")
+	got = c.Fails("send", map[string]any{"to": "bob", "content": big})
+	mcptest.Contains(t, "send over the limit", got, "over the message limit", "Nothing was sent")
+}
