@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -144,7 +145,7 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // runStop stops the mesh's broker. It never starts one: with no broker
-// running there is nothing to stop.
+// running there is nothing to stop, and it says so and succeeds.
 func runStop(ctx context.Context, e Env, args []string) error {
 	fs := flags("stop")
 	pos, err := parse(fs, args)
@@ -159,6 +160,13 @@ func runStop(ctx context.Context, e Env, args []string) error {
 		return err
 	}
 	info, err := election.StopBroker(ctx, cfg)
+	if errors.Is(err, election.ErrNoBroker) {
+		// What stop is for is done: a script that stops the broker in
+		// its cleanup, whether or not one runs, must not fail for it, as
+		// stopping a stopped service does not.
+		fmt.Fprintf(e.Stdout, "%v: nothing to stop\n", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
