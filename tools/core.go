@@ -74,8 +74,8 @@ type identity interface {
 }
 
 // addFeatures adds the tools, the prompt and the inbox resource to c.mcp,
-// and the middleware that explains wrong arguments and unknown tools. Every server has the
-// same ones, whichever way it reaches the mesh.
+// and the middleware that explains wrong arguments and unknown tools.
+// Every server has the same ones, whichever way it reaches the mesh.
 func (c *core) addFeatures() {
 	c.mcp.AddReceivingMiddleware(nameUnknownTools, c.explainArguments, dropNulls, dropEmptyChoices)
 	c.addRegister()
