@@ -244,11 +244,11 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
-// unanswered reports whether err is a request that ran out of time rather
-// than an answer.
+// unanswered reports whether err is a request that ran out of time, or
+// whose connection went away under it, rather than an answer.
 func unanswered(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrDisconnected)
+		errors.Is(err, nats.ErrDisconnected) || cutOff(err)
 }
 
 // openView opens the local view, or builds it anew when it is of another
