@@ -198,22 +198,15 @@ func (s *Store) takeSnapshot() error {
 		Description: fmt.Sprintf("ipcmesh: the views at event %d of the log", m.Applied),
 		Metadata:    map[string]string{snapshotMark: string(data)},
 	}
-	// A put cut off by a reconnect to the cluster, or by a bucket without
-	// a leader for a moment, is made again from the file's start while it
-	// has time, as a large body's is (putBody): given up, it left the log
+	// A put cut off by a reconnect is made again from the file's start
+	// while it has time, as a large body's is: given up, it left the log
 	// untrimmed for a whole interval more.
-	var info *jetstream.ObjectInfo
-	for {
+	info, err := s.putAgainWhileCut(pctx, "the copy of the view", func() (*jetstream.ObjectInfo, error) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
+			return nil, err
 		}
-		info, err = s.snaps.Put(pctx, meta, &pacedReader{ctx: pctx, r: f, lim: rate.NewLimiter(copyRate, copyChunk)})
-		if err == nil || !retryable(err) || pctx.Err() != nil {
-			break
-		}
-		s.log.Debug("put the copy of the view again", "event", m.Applied, "err", err)
-		s.stops.pause(pctx, retryPause)
-	}
+		return s.snaps.Put(pctx, meta, &pacedReader{ctx: pctx, r: f, lim: rate.NewLimiter(copyRate, copyChunk)})
+	})
 	if err != nil {
 		return fmt.Errorf("put the copy of the view at event %d into %s: %w", m.Applied, snapshotsBucket(s.stream), err)
 	}

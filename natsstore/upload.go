@@ -47,17 +47,12 @@ var errBodyDamaged = errors.New("the object store gave back another body than th
 // putting it again, under the same id, while it does not come back as it
 // was sent: a put of the same name replaces the object. It returns once
 // the cluster holds the body whole, or with errBodyDamaged after maxPuts
-// puts, or with the error of a put or of a read that failed. A put cut
-// off by a reconnect to the cluster, or by a cluster without a leader
-// for a moment, is made again while ctx lasts: what it left is replaced.
+// puts, or with the error of a put or of a read that failed.
 func (s *Store) putBody(ctx context.Context, id string, data []byte) error {
 	for put := 1; ; put++ {
-		info, err := s.blobs.PutBytes(ctx, id, data)
-		if err != nil && retryable(err) && ctx.Err() == nil {
-			put--
-			s.stops.pause(ctx, retryPause)
-			continue
-		}
+		info, err := s.putAgainWhileCut(ctx, "a large body", func() (*jetstream.ObjectInfo, error) {
+			return s.blobs.PutBytes(ctx, id, data)
+		})
 		if err != nil {
 			return err
 		}
@@ -72,6 +67,21 @@ func (s *Store) putBody(ctx context.Context, id string, data []byte) error {
 			return fmt.Errorf("large event %s, put %d times: %w", id, put, err)
 		}
 		s.log.Warn("a large body read back from the object store did not match what was put; putting it again", "object", id, "err", err)
+	}
+}
+
+// putAgainWhileCut calls put again while it fails as a put cut off by a
+// reconnect to the cluster, or by a bucket without a leader for a
+// moment, does, and ctx lasts: a put of the same name replaces what a
+// try cut off left. what names the object for the log.
+func (s *Store) putAgainWhileCut(ctx context.Context, what string, put func() (*jetstream.ObjectInfo, error)) (*jetstream.ObjectInfo, error) {
+	for {
+		info, err := put()
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return info, err
+		}
+		s.log.Debug("put "+what+" again", "err", err)
+		s.stops.pause(ctx, retryPause)
 	}
 }
 
