@@ -133,10 +133,8 @@ func TestBodiesNoEventNamesAreSwept(t *testing.T) {
 // can (what it leaves, named by no object, the sweep purges in time).
 func putBytes(t *testing.T, bucket jetstream.ObjectStore, name string, data []byte) *jetstream.ObjectInfo {
 	t.Helper()
-	var info *jetstream.ObjectInfo
-	err := settled(context.Background(), func(ctx context.Context) (err error) {
-		info, err = bucket.PutBytes(ctx, name, data)
-		return err
+	info, err := settledValue(context.Background(), func(ctx context.Context) (*jetstream.ObjectInfo, error) {
+		return bucket.PutBytes(ctx, name, data)
 	})
 	if err != nil {
 		t.Fatalf("put the object %s: %v", name, err)

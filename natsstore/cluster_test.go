@@ -71,14 +71,23 @@ func settled(ctx context.Context, op func(ctx context.Context) error) error {
 	}
 }
 
+// settledValue is settled for an op that gives a value: it returns the
+// value of the try that succeeded.
+func settledValue[T any](ctx context.Context, op func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	err := settled(ctx, func(ctx context.Context) (err error) {
+		v, err = op(ctx)
+		return err
+	})
+	return v, err
+}
+
 // objectStore returns the handle of the object store bucket, asked of
 // the cluster until it answers.
 func objectStore(t testing.TB, js jetstream.JetStream, bucket string) jetstream.ObjectStore {
 	t.Helper()
-	var obs jetstream.ObjectStore
-	err := settled(context.Background(), func(ctx context.Context) (err error) {
-		obs, err = js.ObjectStore(ctx, bucket)
-		return err
+	obs, err := settledValue(context.Background(), func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return js.ObjectStore(ctx, bucket)
 	})
 	if err != nil {
 		t.Fatalf("the object store %s: %v", bucket, err)
@@ -90,10 +99,8 @@ func objectStore(t testing.TB, js jetstream.JetStream, bucket string) jetstream.
 // until it answers.
 func stream(t testing.TB, js jetstream.JetStream, name string) jetstream.Stream {
 	t.Helper()
-	var st jetstream.Stream
-	err := settled(context.Background(), func(ctx context.Context) (err error) {
-		st, err = js.Stream(ctx, name)
-		return err
+	st, err := settledValue(context.Background(), func(ctx context.Context) (jetstream.Stream, error) {
+		return js.Stream(ctx, name)
 	})
 	if err != nil {
 		t.Fatalf("the stream %s: %v", name, err)

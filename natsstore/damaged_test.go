@@ -125,10 +125,8 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	}
 	ctx := context.Background()
 	name, subject := "OBJ_"+info.Bucket, fmt.Sprintf("$O.%s.C.%s", info.Bucket, info.NUID)
-	var chunks []jetstream.Msg
-	err := settled(ctx, func(ctx context.Context) (err error) {
-		chunks, err = firstChunks(ctx, js, name, subject, 3)
-		return err
+	chunks, err := settledValue(ctx, func(ctx context.Context) ([]jetstream.Msg, error) {
+		return firstChunks(ctx, js, name, subject, 3)
 	})
 	if err != nil {
 		return fmt.Errorf("read the chunks: %w", err)
@@ -137,10 +135,8 @@ func damage(js jetstream.JetStream, info *jetstream.ObjectInfo) error {
 	if err != nil {
 		return err
 	}
-	var st jetstream.Stream
-	err = settled(ctx, func(ctx context.Context) (err error) {
-		st, err = js.Stream(ctx, name)
-		return err
+	st, err := settledValue(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.Stream(ctx, name)
 	})
 	if err != nil {
 		return err
@@ -252,10 +248,8 @@ func TestNewViewStartsFromTheCopyBeforeADamagedOne(t *testing.T) {
 	snaps := objectStore(t, js, p+"-snapshots")
 	writeCopied(t, a, snaps, 2, 2*every-1, every)
 	testbin.Eventually(t, copyWait, "copies at events 10 and 20", func() bool { return len(objectNames(snaps)) == 2 })
-	var info *jetstream.ObjectInfo
-	err := settled(t.Context(), func(ctx context.Context) (err error) {
-		info, err = snaps.GetInfo(ctx, "view-00000000000000000020")
-		return err
+	info, err := settledValue(t.Context(), func(ctx context.Context) (*jetstream.ObjectInfo, error) {
+		return snaps.GetInfo(ctx, "view-00000000000000000020")
 	})
 	if err != nil {
 		t.Fatalf("the copy at event 20: %v", err)
