@@ -75,13 +75,19 @@ func runChannels(ctx context.Context, e Env, args []string) (err error) {
 		warnUnknownMembers(ctx, e, p, c.Name, list)
 		return nil
 	}
-	if err := p.LeaveChannel(ctx, pos[0]); err != nil {
+	left, err := p.LeaveChannel(ctx, pos[0])
+	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.Stdout, struct{}{})
+		return printJSON(e.Stdout, ipc.ChannelLeaveResult{NotMember: !left})
 	}
-	fmt.Fprintf(e.Stdout, "left #%s\n", strings.TrimPrefix(pos[0], "#"))
+	name := strings.TrimPrefix(pos[0], "#")
+	if !left {
+		fmt.Fprintf(e.Stdout, "not in #%s: nothing to leave\n", name)
+		return nil
+	}
+	fmt.Fprintf(e.Stdout, "left #%s\n", name)
 	return nil
 }
 

@@ -36,9 +36,15 @@ func (p *Peer) JoinChannel(ctx context.Context, name string, members []string) (
 	return r.Channel, err
 }
 
-// LeaveChannel takes this peer out of a channel.
-func (p *Peer) LeaveChannel(ctx context.Context, name string) error {
-	return p.Call(ctx, ipc.OpChannelLeave, ipc.ChannelLeaveRequest{Name: name}, nil)
+// LeaveChannel takes this peer out of a channel. It reports false when
+// the peer was not in it, so nothing changed. A broker from before that
+// answer existed answers every leave alike, taken as true.
+func (p *Peer) LeaveChannel(ctx context.Context, name string) (left bool, err error) {
+	var r ipc.ChannelLeaveResult
+	if err := p.Call(ctx, ipc.OpChannelLeave, ipc.ChannelLeaveRequest{Name: name}, &r); err != nil {
+		return false, err
+	}
+	return !r.NotMember, nil
 }
 
 // History reads a conversation (req.With), a channel (req.Channel) or a

@@ -209,8 +209,11 @@ func TestPeerCollabMethods(t *testing.T) {
 	if err != nil || len(found.Messages) != 1 || found.Messages[0].ID != post.Message.ID || found.More {
 		t.Fatalf("Search = %+v, %v", found, err)
 	}
-	if err := bob.LeaveChannel(ctx, "auth-dev"); err != nil {
-		t.Fatal(err)
+	if left, err := bob.LeaveChannel(ctx, "auth-dev"); err != nil || !left {
+		t.Fatalf("LeaveChannel = %v, %v; want true", left, err)
+	}
+	if left, err := bob.LeaveChannel(ctx, "auth-dev"); err != nil || left {
+		t.Fatalf("LeaveChannel a second time = %v, %v; want false: bob was no longer in it", left, err)
 	}
 	if found, err = bob.Search(ctx, ipc.SearchRequest{Query: "expiry"}); err != nil || len(found.Messages) != 0 {
 		t.Fatalf("Search after leaving = %+v, %v; want nothing", found, err)

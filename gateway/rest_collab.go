@@ -14,7 +14,8 @@ type channelOnly struct {
 }
 
 type leftResult struct {
-	Left string `json:"left" jsonschema:"the channel left"`
+	Left      string `json:"left" jsonschema:"the channel left"`
+	NotMember bool   `json:"not_member,omitempty" jsonschema:"the caller was not in the channel: nothing changed"`
 }
 
 type historyResult struct {
@@ -74,13 +75,14 @@ func (s *Server) joinChannel(c *call) (any, error) {
 
 func (s *Server) leaveChannel(c *call) (any, error) {
 	name := c.r.PathValue("name")
-	if err := c.peer().LeaveChannel(c.ctx, name); err != nil {
+	left, err := c.peer().LeaveChannel(c.ctx, name)
+	if err != nil {
 		return nil, err
 	}
 	if n, err := ipcmesh.NormalizeChannel(name); err == nil {
 		name = n
 	}
-	return leftResult{Left: name}, nil
+	return leftResult{Left: name, NotMember: !left}, nil
 }
 
 func (s *Server) history(c *call) (any, error) {

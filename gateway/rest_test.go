@@ -264,8 +264,12 @@ func testRESTEndToEnd(t *testing.T, link func(*Options)) {
 	}
 	var left leftResult
 	f.ok(req{method: "POST", path: "/api/v1/channels/dev-talk/leave", key: key}, 200, &left)
-	if left.Left != "dev-talk" {
+	if left.Left != "dev-talk" || left.NotMember {
 		t.Errorf("left = %+v", left)
+	}
+	f.ok(req{method: "POST", path: "/api/v1/channels/dev-talk/leave", key: key}, 200, &left)
+	if left.Left != "dev-talk" || !left.NotMember {
+		t.Errorf("left a second time = %+v; want not_member: alice was no longer in it", left)
 	}
 	var joined channelOnly
 	f.ok(req{method: "POST", path: "/api/v1/channels/dev-talk/join", key: key, body: joinBody{Members: []string{"bob"}}}, 200, &joined)

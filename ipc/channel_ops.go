@@ -191,7 +191,7 @@ func (b *Broker) channelJoin(c *conn, name string, body json.RawMessage) (any, e
 }
 
 // channelLeave takes the caller out of a channel. Leaving a public channel
-// one is not in does nothing.
+// one is not in does nothing, and the answer says so.
 func (b *Broker) channelLeave(c *conn, name string, body json.RawMessage) (any, error) {
 	var req ChannelLeaveRequest
 	if err := decode(OpChannelLeave, body, &req); err != nil {
@@ -201,10 +201,11 @@ func (b *Broker) channelLeave(c *conn, name string, body json.RawMessage) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if isMember(ch, name) {
-		if err := b.store.LeaveChannel(c.ctx, ch.Name, name); err != nil {
-			return nil, err
-		}
+	if !isMember(ch, name) {
+		return &ChannelLeaveResult{NotMember: true}, nil
 	}
-	return struct{}{}, nil
+	if err := b.store.LeaveChannel(c.ctx, ch.Name, name); err != nil {
+		return nil, err
+	}
+	return &ChannelLeaveResult{}, nil
 }

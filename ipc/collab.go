@@ -57,6 +57,14 @@ type ChannelLeaveRequest struct {
 	Name string `json:"name"`
 }
 
+// ChannelLeaveResult answers channel_leave. NotMember says the caller was
+// not in the channel, so nothing changed: a second leave, or a leave of a
+// public channel never joined. A user told "left" twice would wonder
+// whether the first leave took.
+type ChannelLeaveResult struct {
+	NotMember bool `json:"not_member,omitempty"`
+}
+
 // HistoryRequest reads exactly one of: the conversation between the caller
 // and With, a Channel, or the Thread of a message id. Conversations and
 // channels come newest first, a page of Limit before the seq Before (0: the

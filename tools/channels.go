@@ -112,8 +112,12 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 		}
 		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 	case "leave":
-		if err := p.LeaveChannel(ctx, in.Name); err != nil {
+		left, err := p.LeaveChannel(ctx, in.Name)
+		if err != nil {
 			return nil, nil, c.fail(action, err)
+		}
+		if !left {
+			return text(fmt.Sprintf("You were not in %s: nothing changed.", channelName(in.Name))), nil, nil
 		}
 		return text(fmt.Sprintf("Left %s: its posts no longer reach you.", channelName(in.Name))), nil, nil
 	}

@@ -61,6 +61,7 @@ func TestChannels(t *testing.T) {
 	mcptest.Contains(t, "join", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev"}), "Joined #auth-dev", "alice", "bob (you)")
 	mcptest.Contains(t, "list after join", bob.ok("channels", map[string]any{"action": "find", "query": "auth"}), "2 members: alice, bob (you)")
 	mcptest.Contains(t, "leave", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "Left #auth-dev")
+	mcptest.Contains(t, "leave again", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "You were not in #auth-dev: nothing changed.")
 	mcptest.Contains(t, "list after leave", bob.ok("channels", map[string]any{"action": "find", "query": "tokens"}), "1 member: alice", "(you are not a member)")
 
 	mcptest.Contains(t, "create without a name", alice.fails("channels", map[string]any{"action": "create"}), "name is required")

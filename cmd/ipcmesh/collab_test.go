@@ -83,6 +83,7 @@ func TestChannelsCLI(t *testing.T) {
 	wantIn(t, "channels join", m.mustRun("channels", "join", "#auth-dev", "--as", "bob").stdout, "#auth-dev members: alice, bob")
 	m.mustRun("channels", "join", "auth-dev", "--as", "carol")
 	wantIn(t, "channels leave", m.mustRun("channels", "leave", "auth-dev", "--as", "carol").stdout, "left #auth-dev")
+	wantIn(t, "channels leave again", m.mustRun("channels", "leave", "auth-dev", "--as", "carol").stdout, "not in #auth-dev: nothing to leave")
 	m.mustJSON(&list, "channels", "find", "auth", "dev", "--json", "--as", "bob")
 	for _, c := range list {
 		if c.Name == "auth-dev" && !slices.Equal(c.Members, []string{"alice", "bob"}) {
