@@ -23,8 +23,10 @@ import (
 // content, of which the client keeps the part (see olderAnswer).
 // Revision 4 added the cancel op, which the client sends to a broker of
 // revision 4 or later alone (see Client.callOff). Revision 5 added the
-// stop op, which an older broker answers unknown_op.
-const Revision = 5
+// stop op, which an older broker answers unknown_op. Revision 6 added
+// ChannelLeaveResult's NotMember: an older broker answers every leave
+// alike, which the client takes as left.
+const Revision = 6
 
 // newerField names the first field set in the request in that a
 // broker of revision rev would ignore, and says what it would do instead;
