@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -45,8 +46,78 @@ func nameUnknownTools(next mcp.MethodHandler) mcp.MethodHandler {
 // of names.
 func unknownTool(name string, names []string) string {
 	msg := fmt.Sprintf("unknown tool %q", name)
-	if near := ipcmesh.NearNames(name, names, 3); len(near) > 0 {
+	near := ipcmesh.NearNames(name, names, 3)
+	if len(near) == 0 {
+		near = likelyMeant(name, names)
+	}
+	if len(near) > 0 {
 		msg += fmt.Sprintf(": did you mean %s?", strings.Join(near, " or "))
 	}
 	return msg + " (tools/list lists the tools this server has)"
+}
+
+// likelyMeant finds the tools meant by a name that NearNames, which
+// counts edits, does not: two letters swapped ("sedn", two edits), the
+// verb-object names other messaging servers give their tools
+// ("send_message", "checkMessages": the longest tool name it holds as
+// whole words), and a word of a tool's name ("instances": the tools that
+// hold it). Looser matching would mislead: "read" is two edits from
+// "send", and "list_shared" holds "share"; a model calling either wants
+// another tool.
+func likelyMeant(name string, names []string) []string {
+	for _, n := range names {
+		if swapped(strings.ToLower(name), n) {
+			return []string{n}
+		}
+	}
+	words := "_" + snake(name) + "_"
+	held := ""
+	var holders []string
+	for _, n := range names {
+		switch {
+		case strings.Contains(words, "_"+n+"_") && len(n) > len(held):
+			held = n
+		case len(words) >= 6 && strings.Contains("_"+n+"_", words):
+			holders = append(holders, n)
+		}
+	}
+	if held != "" {
+		return []string{held}
+	}
+	return holders[:min(len(holders), 3)]
+}
+
+// snake writes a name's words as tool names have them: lower case,
+// joined by '_' ("checkMessages" and "check-messages" are
+// "check_messages").
+func snake(name string) string {
+	var b strings.Builder
+	prev := '_'
+	for _, r := range name {
+		c := r
+		switch {
+		case r == '-' || r == '.' || r == ' ':
+			c = '_'
+		case unicode.IsUpper(r):
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) {
+				b.WriteByte('_')
+			}
+			c = unicode.ToLower(r)
+		}
+		b.WriteRune(c)
+		prev = r
+	}
+	return b.String()
+}
+
+// swapped reports whether a is b with two neighbouring letters swapped.
+func swapped(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }

@@ -23,6 +23,22 @@ func TestUnknownToolNamesTheNearest(t *testing.T) {
 		{"sendd", []string{`unknown tool "sendd": did you mean send?`, "tools/list lists the tools"}, nil},
 		{"Check", []string{"did you mean check?"}, nil},
 		{"summon", []string{`unknown tool "summon" (tools/list lists the tools this server has)`}, []string{"did you mean"}},
+		// Two letters swapped, which edit distance counts as two edits.
+		{"sedn", []string{"did you mean send?"}, nil},
+		// The verb-object names of other messaging servers, and a bare
+		// word of a tool's name.
+		{"send_message", []string{"did you mean send?"}, nil},
+		{"check_messages", []string{"did you mean check?"}, nil},
+		{"get_shared_data", []string{"did you mean get_shared?"}, nil},
+		{"start_auto_check", []string{"did you mean auto_check?"}, nil},
+		{"checkMessages", []string{"did you mean check?"}, nil},
+		{"instances", []string{"did you mean list_instances?"}, nil},
+		// A short word near a tool's name by edit distance, or a name
+		// that holds one but not as a word, is no typo of it: a model
+		// that calls read wants check, not send, and list_shared
+		// get_shared, not share.
+		{"read", []string{`unknown tool "read" (tools/list`}, []string{"did you mean"}},
+		{"list_shared", []string{`unknown tool "list_shared" (tools/list`}, []string{"did you mean"}},
 	} {
 		_, err := c.Session.CallTool(t.Context(), &mcp.CallToolParams{Name: tc.tool, Arguments: map[string]any{}})
 		var wire *jsonrpc.Error
