@@ -109,6 +109,9 @@ func (b *bound) notRegistered(action string) error {
 	return fmt.Errorf("cannot %s: %s, the name this connection's key is bound to, is not registered on the mesh right now; try again in a moment", action, b.name)
 }
 
+// configuredErr is nil: a bound server registers no name of its own.
+func (b *bound) configuredErr() error { return nil }
+
 // unauthorized passes the broker's reason on: register cannot help, as
 // the HTTP face owns the session.
 func (b *bound) unauthorized(action, msg string) error {

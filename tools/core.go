@@ -65,6 +65,10 @@ type identity interface {
 	// peer's session is no longer valid (expired, revoked); msg is the
 	// broker's reason.
 	unauthorized(action, msg string) error
+	// configuredErr is why the configured name (IPC_NAME) could not be
+	// registered the last time a tool call tried, nil if it was not tried
+	// or was registered.
+	configuredErr() error
 
 	// register, rename and autoCheck are the handlers of the tools that
 	// differ between servers.

@@ -39,10 +39,7 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		return nil, nil, c.fail(action, err)
 	}
 	me := p.Name()
-	next := "call register with a name"
-	if c.configured != "" {
-		next = fmt.Sprintf("your first call that needs a name (check, send, ...) registers %s, the IPC_NAME you were given", c.configured)
-	}
+	next := c.unnamedNext(all)
 	if len(all) == 0 {
 		return text("No instance is registered yet: " + next + "."), nil, nil
 	}
@@ -83,6 +80,26 @@ func (c *core) list(ctx context.Context, req *mcp.CallToolRequest, in listArgs) 
 		writeNotShown(&b, all[n:])
 	}
 	return text(b.String()), nil, nil
+}
+
+// unnamedNext says what a model that acts as no name should do, as the
+// list shows it. The first call that needs a name registers IPC_NAME only
+// while no other connected instance holds it (see inUse) and the name is
+// valid: otherwise the model must pick one itself, and told that the next
+// call registers IPC_NAME, it would call on and be refused each time.
+func (c *core) unnamedNext(all []ipcmesh.Instance) string {
+	if c.configured == "" {
+		return "call register with a name"
+	}
+	for _, in := range all {
+		if in.Name == c.configured && in.Online {
+			return fmt.Sprintf("IPC_NAME=%q is in use by another connected instance: call register with another name", c.configured)
+		}
+	}
+	if err := c.id.configuredErr(); err != nil {
+		return fmt.Sprintf("IPC_NAME=%q could not be registered (%v): call register with a name", c.configured, err)
+	}
+	return fmt.Sprintf("your first call that needs a name (check, send, ...) registers %s, the IPC_NAME you were given", c.configured)
 }
 
 // writeNotShown says how many instances the list leaves out, and that

@@ -530,6 +530,27 @@ func TestIPCNameRegistersAtFirstUse(t *testing.T) {
 		"call register", `IPC_NAME="no way"`)
 }
 
+// list_instances promises that the first call that needs a name
+// registers IPC_NAME only while it can: when another connected instance
+// holds it, or registering it failed, the list says so, and that the
+// model must call register.
+func TestListSaysWhyIPCNameIsNotRegistered(t *testing.T) {
+	m := newMesh(t)
+	first := m.start("first", startOpts{env: []string{"IPC_NAME=carol"}})
+	mcptest.Contains(t, "first check", first.ok("check", nil), "No new messages for carol")
+
+	second := m.start("second", startOpts{env: []string{"IPC_NAME=carol"}})
+	listed := second.ok("list_instances", nil)
+	mcptest.Contains(t, "list of a second carol", listed, `IPC_NAME="carol" is in use by another connected instance`, "call register with another name")
+	mcptest.NotContains(t, "list of a second carol", listed, "registers carol")
+
+	bad := m.start("bad", startOpts{env: []string{"IPC_NAME=no way"}})
+	bad.fails("check", nil)
+	listed = bad.ok("list_instances", nil)
+	mcptest.Contains(t, "list after a bad IPC_NAME failed", listed, `IPC_NAME="no way" could not be registered`, "' '", "call register with a name")
+	mcptest.NotContains(t, "list after a bad IPC_NAME failed", listed, "registers no way")
+}
+
 func TestAutoCheck(t *testing.T) {
 	m := newMesh(t)
 	a := m.start("a", startOpts{env: []string{"IPC_NAME=dora"}})

@@ -297,13 +297,18 @@ func (s *Server) registerConfigured(ctx context.Context, p *election.Peer) strin
 // registered.
 func (s *Server) notRegistered(action string) error {
 	msg := fmt.Sprintf("cannot %s: this instance is not registered on the mesh yet; call register with a name first (e.g. {\"name\": \"alice\"})", action)
-	s.mu.Lock()
-	auto := s.autoErr
-	s.mu.Unlock()
-	if auto != nil {
+	if auto := s.configuredErr(); auto != nil {
 		msg += fmt.Sprintf(". IPC_NAME=%q could not be registered: %v", s.opts.Name, auto)
 	}
 	return errors.New(msg)
+}
+
+// configuredErr is why IPC_NAME could not be registered the last time a
+// tool call tried.
+func (s *Server) configuredErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.autoErr
 }
 
 // unauthorized asks the model to register again: the session it had has
