@@ -71,6 +71,9 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 	if in.WaitSeconds < 0 {
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds must be 0 or more, got %d", action, in.WaitSeconds)
 	}
+	if err := channelAsInstance(action, "from", in.From, checkReadsChannel); err != nil {
+		return nil, nil, err
+	}
 	p, name, err := c.id.registered(ctx, action)
 	if err != nil {
 		return nil, nil, err
@@ -102,7 +105,7 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 			msg = fmt.Sprintf("No %s for %s (waited %s).", what, name, wait)
 		}
 		if in.From != "" {
-			msg += noSuchInstance(ctx, p, in.From)
+			msg += noSuchInstance(ctx, p, in.From, checkReadsChannel)
 		}
 		return noted(text(msg), note), nil, nil
 	}
@@ -128,6 +131,10 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 	}
 	return noted(text(b.String()), note), nil, nil
 }
+
+// checkReadsChannel says how check reads a channel's posts, for a model
+// that gave the channel as from: from filters direct mail only.
+func checkReadsChannel(string) string { return "check without from shows its new posts" }
 
 // waitOf is the wait that wait_seconds asks for, at most maxWaitSeconds,
 // and the note an answer ends with when it asked for more. A longer wait

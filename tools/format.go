@@ -133,7 +133,28 @@ func names(list []string, me string, max int) string {
 
 // noSuchInstance is what a result that found nothing from or with name
 // adds when no instance is registered as name (see Peer.UnknownName), ""
-// otherwise.
-func noSuchInstance(ctx context.Context, p *election.Peer, name string) string {
-	return p.UnknownName(ctx, name, "list_instances")
+// otherwise. When a channel goes by name, the model most likely meant its
+// posts, and readsChannel says how the tool reads them instead.
+func noSuchInstance(ctx context.Context, p *election.Peer, name string, readsChannel func(ch string) string) string {
+	s := p.UnknownName(ctx, name, "list_instances")
+	if s == "" {
+		return ""
+	}
+	if ch, ok := p.ChannelNamed(ctx, name); ok {
+		s += fmt.Sprintf(" #%s is a channel: %s.", ch, readsChannel(ch))
+	}
+	return s
+}
+
+// channelAsInstance refuses a channel ("#ops") given as arg, which takes an
+// instance's name, saying how the tool reads the channel's posts instead
+// (readsChannel); it is nil for a name without a '#'. The broker would
+// refuse the '#' as no letter of a name, which tells the model nothing of
+// what it meant.
+func channelAsInstance(action, arg, name string, readsChannel func(ch string) string) error {
+	if !strings.HasPrefix(name, "#") {
+		return nil
+	}
+	ch := strings.TrimPrefix(channelName(name), "#")
+	return fmt.Errorf("cannot %s: %s takes an instance's name, and #%s is a channel: %s", action, arg, ch, readsChannel(ch))
 }

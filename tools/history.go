@@ -76,6 +76,9 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 	case in.WaitSeconds > 0 && (in.Since != "" || in.Until != ""):
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message, so since and until do not apply: leave them out", action)
 	}
+	if err := channelAsInstance(action, "with", in.With, historyReadsChannel); err != nil {
+		return nil, nil, err
+	}
 	since, until, err := human.ParseWindow(in.Since, in.Until, "", time.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
@@ -125,7 +128,7 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		if in.With != "" && r.With == "" {
 			// A name renamed away leads to its new name (r.With), which
 			// is registered.
-			msg += noSuchInstance(ctx, p, in.With)
+			msg += noSuchInstance(ctx, p, in.With, historyReadsChannel)
 		}
 		return text(msg), nil, nil
 	}
@@ -151,6 +154,12 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		fmt.Fprintf(&b, "\nThe thread is done: %s sent done.\n", last.From)
 	}
 	return text(b.String()), nil, nil
+}
+
+// historyReadsChannel says how history reads the posts of the channel ch,
+// for a model that gave it as with.
+func historyReadsChannel(ch string) string {
+	return fmt.Sprintf("history with channel %q shows its posts", ch)
 }
 
 // window says which times a history or search covers: " since T", " until

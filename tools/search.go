@@ -36,6 +36,9 @@ func (c *core) addSearch() {
 
 func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, any, error) {
 	action := fmt.Sprintf("search for %q", in.Query)
+	if err := channelAsInstance(action, "from", in.From, searchReadsChannel); err != nil {
+		return nil, nil, err
+	}
 	since, until, err := human.ParseWindow(in.Since, in.Until, "", time.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot %s: %v", action, err)
@@ -52,7 +55,7 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 	if len(msgs) == 0 {
 		msg := fmt.Sprintf("No message you may read matches %q.", in.Query)
 		if in.From != "" {
-			msg += noSuchInstance(ctx, p, in.From)
+			msg += noSuchInstance(ctx, p, in.From, searchReadsChannel)
 		}
 		return text(msg), nil, nil
 	}
@@ -70,4 +73,10 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 			msgs[n-1].Time.UTC().Format(time.RFC3339Nano))
 	}
 	return text(b.String()), nil, nil
+}
+
+// searchReadsChannel says how search finds the posts of the channel ch,
+// for a model that gave it as from.
+func searchReadsChannel(ch string) string {
+	return fmt.Sprintf("search with channel %q finds its posts", ch)
 }
