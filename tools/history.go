@@ -30,13 +30,15 @@ type historyArgs struct {
 
 // addHistory adds history, which reads what was said, read or not: a
 // conversation with one instance or a channel's posts (newest first, paged
-// back with before), or a whole thread (oldest first). It marks nothing
-// read: that is check's.
+// back with before), or a whole thread (oldest first). Reading marks
+// nothing read: that is check's.
 //
 // With a thread and wait_seconds it is how an assistant waits for the answer
 // to a request without polling: one call the broker holds until the next
 // message in the thread arrives, or a done in it ends the wait. Like a
-// waiting check it reports progress to a client that asked for it.
+// waiting check it reports progress to a client that asked for it, and
+// the direct replies it returns are marked read, as check's are, so that
+// check does not show them again (see waitReply).
 func (c *core) addHistory() {
 	mcp.AddTool(c.mcp, &mcp.Tool{
 		Name: "history",
