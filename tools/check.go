@@ -105,7 +105,11 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 			msg = fmt.Sprintf("No %s for %s (waited %s).", what, name, wait)
 		}
 		if in.From != "" {
-			msg += noSuchInstance(ctx, p, in.From, checkReadsChannel)
+			if hint := noSuchInstance(ctx, p, in.From, checkReadsChannel); hint != "" {
+				msg += hint
+			} else {
+				msg += unreadBesides(ctx, p, name)
+			}
 		}
 		return noted(text(msg), note), nil, nil
 	}
@@ -130,6 +134,23 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 		fmt.Fprintf(&b, "\n(These could not be marked read (%v): check may show them again.)\n", err)
 	}
 	return noted(text(b.String()), note), nil, nil
+}
+
+// unreadBesides is what a check from one instance that found nothing
+// adds when mail from others waits for name: from leaves it unread, and a
+// model waiting for one sender would not learn of it. It is "" when none
+// waits, and when the count cannot be had: the hint is a courtesy.
+func unreadBesides(ctx context.Context, p *election.Peer, name string) string {
+	all, err := p.List(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, in := range all {
+		if in.Name == name && in.Unread > 0 {
+			return fmt.Sprintf(" %s from others: check without from reads them.", human.Count(in.Unread, "unread message"))
+		}
+	}
+	return ""
 }
 
 // checkReadsChannel says how check reads a channel's posts, for a model

@@ -42,6 +42,21 @@ func TestCheckFromWaitsForOneSender(t *testing.T) {
 	mcptest.Contains(t, "nothing more from carol", bob.ok("check", map[string]any{"from": "carol2"}), "No new messages from carol2 for bob.")
 }
 
+// A check from one instance that finds nothing from it says how much mail
+// from others waits, which from leaves unread: a model waiting for one
+// sender would not learn of it otherwise.
+func TestCheckFromSaysWhatElseWaits(t *testing.T) {
+	m := newMesh(t)
+	team := m.team("alice", "bob", "carol")
+	alice, bob := team[0], team[1]
+	alice.send("bob", "one")
+	alice.send("bob", "two")
+	mcptest.Contains(t, "check from carol", bob.ok("check", map[string]any{"from": "carol"}),
+		"No new messages from carol for bob. 2 unread messages from others: check without from reads them.")
+	mcptest.Contains(t, "check", bob.ok("check", nil), "one", "two")
+	mcptest.NotContains(t, "check from carol with nothing else unread", bob.ok("check", map[string]any{"from": "carol"}), "from others")
+}
+
 // "What did I discuss with alice yesterday?": history takes since and until.
 func TestHistorySinceUntil(t *testing.T) {
 	m := newMesh(t)
