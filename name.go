@@ -165,12 +165,17 @@ func ValidateSharedKey(key string) error {
 	return nil
 }
 
-// Distance is the Levenshtein edit distance between a and b, compared case
-// insensitively. It powers the "did you mean" suggestions for mistyped
-// recipients, where names are short and the quadratic cost is negligible.
+// Distance is the edit distance between a and b, compared case
+// insensitively, where an edit inserts, deletes or changes a letter or
+// swaps two neighbouring ones (the optimal string alignment distance).
+// It powers the "did you mean" suggestions for mistyped recipients, where
+// names are short and the quadratic cost is negligible. A swap is one
+// edit because it is one slip of the fingers: counted as two, "bbo" would
+// be as far from "bob" as from "bin", and too far to be offered.
 func Distance(a, b string) int {
 	a, b = lower(a), lower(b)
-	prev := make([]int, len(b)+1)
+	before := make([]int, len(b)+1) // row i-2
+	prev := make([]int, len(b)+1)   // row i-1
 	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -183,8 +188,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(b)]
 }

@@ -1,6 +1,7 @@
 package ipcmesh
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -87,6 +88,35 @@ func TestNearNames(t *testing.T) {
 	got := NearNames("reveiwer", []string{"reviewer", "builder", "reveiwer"}, 3)
 	if len(got) != 1 || got[0] != "reviewer" {
 		t.Fatalf("NearNames = %v, want [reviewer]", got)
+	}
+	// Two neighbouring letters swapped are one slip, even in a short name.
+	if got := NearNames("bbo", []string{"bob", "bin", "carol"}, 3); !slices.Equal(got, []string{"bob"}) {
+		t.Errorf("NearNames(bbo) = %v, want [bob]", got)
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"bob", "", 3},
+		{"bob", "BOB", 0},
+		{"bob", "bbo", 1},
+		{"send", "sedn", 1},
+		{"reviewer", "reveiwer", 1},
+		{"ab", "ba", 1},
+		{"abc", "ca", 3}, // no letter is swapped twice
+		{"kitten", "sitting", 3},
+		{"builder", "bulider", 1},
+	} {
+		if got := Distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := Distance(tc.b, tc.a); got != tc.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tc.b, tc.a, got, tc.want)
+		}
 	}
 }
 

@@ -57,19 +57,13 @@ func unknownTool(name string, names []string) string {
 }
 
 // likelyMeant finds the tools meant by a name that NearNames, which
-// counts edits, does not: two letters swapped ("sedn", two edits), the
-// verb-object names other messaging servers give their tools
-// ("send_message", "checkMessages": the longest tool name it holds as
-// whole words), and a word of a tool's name ("instances": the tools that
-// hold it). Looser matching would mislead: "read" is two edits from
-// "send", and "list_shared" holds "share"; a model calling either wants
-// another tool.
+// counts edits, does not: the verb-object names other messaging servers
+// give their tools ("send_message", "checkMessages": the longest tool name
+// it holds as whole words), and a word of a tool's name ("instances": the
+// tools that hold it). Looser matching would mislead: "read" is two edits
+// from "send", and "list_shared" holds "share"; a model calling either
+// wants another tool.
 func likelyMeant(name string, names []string) []string {
-	for _, n := range names {
-		if swapped(strings.ToLower(name), n) {
-			return []string{n}
-		}
-	}
 	words := "_" + snake(name) + "_"
 	held := ""
 	var holders []string
@@ -108,16 +102,4 @@ func snake(name string) string {
 		prev = r
 	}
 	return b.String()
-}
-
-// swapped reports whether a is b with two neighbouring letters swapped.
-func swapped(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	i := 0
-	for i < len(a) && a[i] == b[i] {
-		i++
-	}
-	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
