@@ -24,7 +24,7 @@ func Size(n int) string {
 	case n >= 1<<10:
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return Count(n, "byte")
 }
 
 // Ago says how long before now t was, roughly: "just now", "42s ago",

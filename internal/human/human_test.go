@@ -10,7 +10,7 @@ import (
 )
 
 func TestSize(t *testing.T) {
-	for n, want := range map[int]string{0: "0 bytes", 1023: "1023 bytes", 40880: "39.9 KiB", 8 << 20: "8.0 MiB", 1<<30 - 1: "1024.0 MiB", 3 << 30: "3.0 GiB"} {
+	for n, want := range map[int]string{0: "0 bytes", 1: "1 byte", 2: "2 bytes", 1023: "1023 bytes", 40880: "39.9 KiB", 8 << 20: "8.0 MiB", 1<<30 - 1: "1024.0 MiB", 3 << 30: "3.0 GiB"} {
 		if got := Size(n); got != want {
 			t.Errorf("Size(%d) = %q, want %q", n, got, want)
 		}
