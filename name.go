@@ -138,8 +138,11 @@ func NormalizeChannel(s string) (string, error) {
 		b.WriteRune(r)
 	}
 	name := b.String()
-	if name == "" || len(name) > MaxNameLen {
-		return "", Errorf(CodeInvalidName, "channel name %q must have 1-%d letters, digits or '-' once normalised", truncate(s, 40), MaxNameLen)
+	if name == "" {
+		return "", Errorf(CodeInvalidName, "a channel name is required: use 1-%d letters, digits, spaces, '_' or '-' (after the '#' of a recipient)", MaxNameLen)
+	}
+	if len(name) > MaxNameLen {
+		return "", Errorf(CodeInvalidName, "channel name %q is %d characters long: use at most %d (a run of spaces or '_' counts as one '-')", truncate(s, 40), len(name), MaxNameLen)
 	}
 	return name, nil
 }

@@ -23,6 +23,16 @@ func TestNormalizeChannel(t *testing.T) {
 			t.Errorf("NormalizeChannel(%q) = %q, want an error", bad, got)
 		}
 	}
+	// An empty name is asked for, not measured; a long one is measured
+	// as the name it makes.
+	for in, want := range map[string]string{
+		"#":                       "a channel name is required: use 1-32 letters, digits, spaces, '_' or '-'",
+		strings.Repeat("ab ", 12): `is 35 characters long: use at most 32 (a run of spaces or '_' counts as one '-')`,
+	} {
+		if _, err := NormalizeChannel(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NormalizeChannel(%q) = %v, want it to say %q", in, err, want)
+		}
+	}
 }
 
 func TestValidateName(t *testing.T) {
