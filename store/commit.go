@@ -156,6 +156,9 @@ type committer struct {
 	lingering atomic.Bool
 	flushes   chan chan struct{}
 	reads     chan *openRead
+	// holds are the Togethers waiting for the committer, which serves
+	// each alone (serve).
+	holds chan *hold
 	// redo writes journal records again, as a replay does (Store.replay).
 	redo func(*bolt.Tx, [][]byte) (int, error)
 	// idle is lingerIdle, and commitTx bbolt's Commit, but in tests that
@@ -173,6 +176,7 @@ func newCommitter(db *bolt.DB, d *durability, redo func(*bolt.Tx, [][]byte) (int
 		stopped:  make(chan struct{}),
 		flushes:  make(chan chan struct{}),
 		reads:    make(chan *openRead),
+		holds:    make(chan *hold),
 		redo:     redo,
 		idle:     lingerIdle,
 		commitTx: (*bolt.Tx).Commit,
@@ -206,6 +210,9 @@ func (c *committer) submitEarly(ctx context.Context, fn writeFn, early func()) e
 func (c *committer) submitJournaled(ctx context.Context, fn writeFn, early func(), entry *journalEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if h := heldBy(ctx, c); h != nil {
+		return h.write(ctx, fn, early)
 	}
 	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1), early: early, entry: entry}
 	if early != nil {
@@ -250,10 +257,14 @@ func (c *committer) run() {
 	idle := time.NewTimer(lingerIdle)
 	idle.Stop()
 	for {
-		r, ok := c.next(idle)
+		r, h, ok := c.next(idle)
 		if !ok {
 			c.release()
 			return
+		}
+		if h != nil {
+			c.serve(h)
+			continue
 		}
 		// No waiting for company: whatever queued during the last batch
 		// goes in now, and a lone writer is written at once.
@@ -272,9 +283,10 @@ func (c *committer) run() {
 	}
 }
 
-// next waits for the next request, committing the open transaction when
-// a read asks for it (flush) or lingerIdle passes without a request.
-func (c *committer) next(idle *time.Timer) (*request, bool) {
+// next waits for the next request, or Together, committing the open
+// transaction when a read asks for it (flush) or lingerIdle passes without
+// a request.
+func (c *committer) next(idle *time.Timer) (*request, *hold, bool) {
 	for {
 		var expired <-chan time.Time
 		if c.open != nil {
@@ -282,7 +294,9 @@ func (c *committer) next(idle *time.Timer) (*request, bool) {
 		}
 		select {
 		case r, ok := <-c.queue:
-			return r, ok
+			return r, nil, ok
+		case h := <-c.holds:
+			return nil, h, true
 		case done := <-c.flushes:
 			c.release()
 			close(done)

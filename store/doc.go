@@ -27,6 +27,10 @@
 //     journal when sends or acks came since the last such commit. Open
 //     makes the journal's sends and acks again after a crash (see
 //     journal.go, and docs/SECURITY.md, 3.13).
+//   - A store opened with NoSync, which its owner rebuilds from elsewhere
+//     (natsstore's view of the cluster's log), may make a run of writes
+//     one commit (Together): each is answered as soon as it is in the
+//     transaction, and the caller tells nobody of it before the commit.
 //   - A read sees every write acked before it began. Reads never wait
 //     behind writes, but for the commit of sends and acks that are acked
 //     and not committed yet; a check or fetch waits instead for its turn

@@ -123,7 +123,7 @@ func (s *Store) share(ctx context.Context, sh ipcmesh.Shared, maxBytes int) (ipc
 		return ipcmesh.Shared{}, wrapFault("share "+sh.Key, err)
 	}
 	if oldFile != m.File {
-		s.removeFiles(s.sharedDir, oldFile)
+		s.afterCommit(ctx, func() { s.removeFiles(s.sharedDir, oldFile) })
 	}
 	return m.view(sh.Key), nil
 }

@@ -55,6 +55,9 @@ func (s *Store) SweepWithin(ctx context.Context, keep time.Duration) (SweepStats
 var ErrInstancesKept = errors.New("instances long gone were kept")
 
 func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, error) {
+	if heldBy(ctx, s.c) != nil {
+		return SweepStats{}, errors.New("sweep: called within Together, whose writes it would not see: sweep before the writes made together, or after")
+	}
 	var (
 		st    SweepStats
 		files []string
