@@ -75,59 +75,256 @@ func (s *Store) handle(msg jetstream.Msg) {
 }
 
 // applyLocked applies event seq, whose message holds data and which the
-// cluster stored at stored (by its own clock), to the view and hands the
-// outcome to the write waiting for it, or to the broker as the mail of
-// another. s.applyMu is held: the log is applied in order, one event at
-// a time.
+// cluster stored at stored (by its own clock), to the view on a commit of
+// its own, and hands the outcome to the write waiting for it, or to the
+// broker as the mail of another. s.applyMu is held: the log is applied in
+// order, one event at a time.
 func (s *Store) applyLocked(seq uint64, stored time.Time, data []byte) {
 	if s.failure() != nil {
 		return
 	}
-	var ev event
-	if err := json.Unmarshal(data, &ev); err != nil || ev.Op == "" {
-		// Not a write of a broker: every view skips it alike.
-		s.log.Warn("skipping an event of the log that is not ipcmesh's", "seq", seq, "err", err)
-		s.advance(seq)
+	d, err := s.decode(logEvent{seq: seq, stored: stored, data: data})
+	if err != nil {
+		s.fail(err)
 		return
 	}
-	if ev.Op == opBlob {
-		if s.blobs == nil {
-			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which this view cannot read", seq, ev.ID))
-			return
-		}
-		id := ev.ID
-		data, err := s.blob(id)
-		if errors.Is(err, errBodyLost) {
-			if data = s.lost(seq, ev); data == nil {
-				return // skipped
-			}
-			err = nil
-		}
-		if err == nil {
-			err = json.Unmarshal(data, &ev)
-		}
-		if err != nil {
-			s.fail(fmt.Errorf("event %d of the log (%s) is in the object store, which does not give it: %w", seq, id, err))
-			return
-		}
-		if err := s.recordBody(id, seq); err != nil {
-			s.fail(fmt.Errorf("event %d of the log: %w", seq, err))
-			return
+	s.applyOne(d)
+}
+
+// A logEvent is an event as the log gives it: its place, the time the
+// cluster stored it (by its own clock), and its message.
+type logEvent struct {
+	seq    uint64
+	stored time.Time
+	data   []byte
+}
+
+// A decoded event is a logEvent read, with its large body if it has one,
+// and ready to apply.
+type decoded struct {
+	logEvent
+	ev event
+	// foreign is set for a message that is not a write of a broker: every
+	// view passes it alike, applying nothing and settling nothing.
+	foreign bool
+	// skip, if set, is the outcome of a large event whose body was lost
+	// and which the views skip (lost).
+	skip *outcome
+}
+
+// A step is what applying an event leaves to do once the view's writes
+// are committed: settle its outcome, or only pass a foreign event.
+type step struct {
+	seq     uint64
+	id      string
+	o       outcome
+	foreign bool
+}
+
+// decode reads the event of le, and its large body from the object store.
+// Its error is a fault that stops the view.
+func (s *Store) decode(le logEvent) (decoded, error) {
+	d := decoded{logEvent: le}
+	if err := json.Unmarshal(le.data, &d.ev); err != nil || d.ev.Op == "" {
+		// Not a write of a broker: every view skips it alike.
+		s.log.Warn("skipping an event of the log that is not ipcmesh's", "seq", le.seq, "err", err)
+		d.foreign = true
+		return d, nil
+	}
+	if d.ev.Op != opBlob {
+		return d, nil
+	}
+	id := d.ev.ID
+	if s.blobs == nil {
+		return d, fmt.Errorf("event %d of the log (%s) is in the object store, which this view cannot read", le.seq, id)
+	}
+	data, err := s.blob(id)
+	if errors.Is(err, errBodyLost) {
+		if data, d.skip, err = s.lost(le.seq, d.ev); err != nil || d.skip != nil {
+			return d, err
 		}
 	}
-	s.sweepAt(ev.Time, ev.Keep)
-	s.sweepBodiesAt(stored)
-	s.clock.Store(&ev.Time)
-	o := s.apply(ev)
+	if err == nil {
+		err = json.Unmarshal(data, &d.ev)
+	}
+	if err != nil {
+		return d, fmt.Errorf("event %d of the log (%s) is in the object store, which does not give it: %w", le.seq, id, err)
+	}
+	if err := s.recordBody(id, le.seq); err != nil {
+		return d, fmt.Errorf("event %d of the log: %w", le.seq, err)
+	}
+	return d, nil
+}
+
+// applyOne applies d to the view on a commit of its own, after the
+// retention sweeps due at it, and settles it. It reports whether it did:
+// not when the view failed at it, or Close is under way.
+func (s *Store) applyOne(d decoded) bool {
+	if !d.foreign && d.skip == nil {
+		s.sweepAt(d.ev.Time, d.ev.Keep)
+		s.sweepBodiesAt(d.stored)
+	}
+	st, err := s.applyDecoded(context.Background(), d)
+	if err != nil {
+		if !errors.Is(err, store.ErrClosed) {
+			s.fail(err)
+		}
+		return false
+	}
+	s.finish(st)
+	return true
+}
+
+// applyDecoded makes the view's writes of d with ctx, and returns what is
+// left to do once they are committed. Its error is store.ErrClosed when
+// Close is under way, else a fault of the view; a refusal is the
+// event's outcome.
+func (s *Store) applyDecoded(ctx context.Context, d decoded) (step, error) {
+	if d.foreign {
+		return step{seq: d.seq, foreign: true}, nil
+	}
+	if d.skip != nil {
+		return step{seq: d.seq, id: d.ev.ID, o: *d.skip}, nil
+	}
+	s.clock.Store(&d.ev.Time)
+	o := s.apply(ctx, d.ev)
 	s.clock.Store(nil)
 	if errors.Is(o.err, store.ErrClosed) {
-		return // Close is under way
+		return step{}, store.ErrClosed
 	}
 	if o.err != nil && !isRefusal(o.err) {
-		s.fail(fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", seq, ev.Op, s.viewNow().Dir(), o.err))
+		return step{}, fmt.Errorf("apply event %d of the log (%s) to the view in %s: %w", d.seq, d.ev.Op, s.viewNow().Dir(), o.err)
+	}
+	return step{seq: d.seq, id: d.ev.ID, o: o}, nil
+}
+
+// finish settles st, whose writes are committed.
+func (s *Store) finish(st step) {
+	if st.foreign {
+		s.advance(st.seq)
 		return
 	}
-	s.settle(seq, ev.ID, o)
+	s.settle(st.seq, st.id, st.o)
+}
+
+// applyEvents applies evs, the events of the log from the one after the
+// last applied on, in order, and settles each. It stops at the first it
+// cannot apply: the view failed, or Close is under way.
+//
+// Each event on a commit of its own cost about 300 µs, two thirds of it
+// bbolt's work on its pages (BenchmarkCatchUp), so the events go to the
+// view in runs, each run in one commit (store.Together): the outcome of
+// each is settled, in order, once the run is committed, never before, so
+// that no write is answered, and no mail handed out, that a read of the
+// view would not find, and the view's place in the log (mark.Applied)
+// never moves past what it has committed. A run ends where a retention
+// sweep is due: the sweep reads the view outside its own write, so the
+// events before it are committed first, and it is made on its own
+// commit, as before runs, at the same events as every other view.
+func (s *Store) applyEvents(evs []logEvent) {
+	var next *decoded // evs[0], decoded already
+	for len(evs) > 0 {
+		if s.failure() != nil {
+			return
+		}
+		var d decoded
+		if next != nil {
+			d, next = *next, nil
+		} else {
+			var err error
+			if d, err = s.decode(evs[0]); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+		if len(evs) == 1 {
+			s.applyOne(d)
+			return
+		}
+		n, ok := 0, false
+		n, next, ok = s.applyRun(d, evs[1:])
+		if !ok {
+			return
+		}
+		evs = evs[n:]
+	}
+}
+
+// applyRun applies first, then as many of rest as it can, in one commit
+// of the view, and settles them. It returns how many events it settled,
+// the next event decoded already when the run ended at it for a sweep due
+// there, and whether to go on.
+func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, ok bool) {
+	// The sweeps due at the run's first event, on commits of their own:
+	// every event before it is committed.
+	if !first.foreign && first.skip == nil {
+		s.sweepAt(first.ev.Time, first.ev.Keep)
+		s.sweepBodiesAt(first.stored)
+	}
+	var (
+		run   = []decoded{first} // the events the run went to, applied or not
+		steps []step
+		// stop is why the run ended before rest did, and the events
+		// after it are not applied: dealt with once the run's own are
+		// settled.
+		stop error
+	)
+	err := s.viewNow().Together(context.Background(), func(ctx context.Context) error {
+		for i := 0; ; i++ {
+			st, err := s.applyDecoded(ctx, run[i])
+			if errors.Is(err, store.ErrClosed) {
+				stop = err
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			steps = append(steps, st)
+			if i == len(rest) {
+				return nil
+			}
+			if err := s.failure(); err != nil {
+				stop = err
+				return nil
+			}
+			d, err := s.decode(rest[i])
+			if err != nil {
+				stop = err
+				return nil
+			}
+			if s.sweepDue(d) {
+				next = &d
+				return nil
+			}
+			run = append(run, d)
+		}
+	})
+	if err == nil {
+		for _, st := range steps {
+			s.finish(st)
+		}
+		n = len(steps)
+	} else {
+		// Nothing of the run was committed. Its events are applied
+		// again, each on a commit of its own: those before a fault are
+		// settled as they were decided, and the view fails at the fault
+		// as it did before runs. The sweeps they find due were made
+		// already: none is.
+		s.log.Debug("a run of events failed to apply in one commit; applying them one at a time", "from", first.seq, "events", len(run), "err", err)
+		for _, d := range run {
+			if s.failure() != nil || !s.applyOne(d) {
+				return n, nil, false
+			}
+			n++
+		}
+	}
+	if stop != nil {
+		if !errors.Is(stop, store.ErrClosed) {
+			s.fail(stop)
+		}
+		return n, nil, false
+	}
+	return n, next, true
 }
 
 // settle marks event seq, whose id is id, applied to the view, and hands
@@ -283,8 +480,7 @@ func isRefusal(err error) bool {
 
 // apply makes the view do what ev says. Every op the view refuses is
 // refused the same way on every broker, since every view holds the same.
-func (s *Store) apply(ev event) outcome {
-	ctx := context.Background()
+func (s *Store) apply(ctx context.Context, ev event) outcome {
 	var o outcome
 	switch ev.Op {
 	case opAppend:
@@ -368,10 +564,7 @@ func (s *Store) apply(ev event) outcome {
 // sweepEvery since the last sweep, with keep, the history retention of the
 // event's writer (0: the view's own).
 func (s *Store) sweepAt(t time.Time, keep time.Duration) {
-	s.mu.Lock()
-	last := s.mark.Swept
-	s.mu.Unlock()
-	if t.Sub(last) < sweepEvery {
+	if !s.sweepDueAt(t) {
 		return
 	}
 	s.clock.Store(&t)
@@ -391,4 +584,27 @@ func (s *Store) sweepAt(t time.Time, keep time.Duration) {
 	s.mu.Lock()
 	s.mark.Swept = t
 	s.mu.Unlock()
+}
+
+// sweepDueAt reports whether the log's time t is sweepEvery or more past
+// the last sweep.
+func (s *Store) sweepDueAt(t time.Time) bool {
+	s.mu.Lock()
+	last := s.mark.Swept
+	s.mu.Unlock()
+	return t.Sub(last) >= sweepEvery
+}
+
+// sweepDue reports whether applying d begins with a sweep, of the view
+// (sweepAt) or of the bodies bucket (sweepBodiesAt).
+func (s *Store) sweepDue(d decoded) bool {
+	if d.foreign || d.skip != nil {
+		return false
+	}
+	if s.sweepDueAt(d.ev.Time) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodySweepDueLocked(d.stored)
 }

@@ -109,13 +109,9 @@ func (s *Store) recordBody(id string, seq uint64) error {
 // large events from the log's first event sweeps: a view built by an
 // older broker does not know which objects its events named.
 func (s *Store) sweepBodiesAt(stored time.Time) {
-	if s.blobs == nil || stored.IsZero() {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Close waits for the sweep, once closed is set: none starts after.
-	if s.closed || !s.mark.BodiesKnown || stored.Sub(s.mark.BodiesSwept) < s.opts.bodySweepEvery {
+	if !s.bodySweepDueLocked(stored) {
 		return
 	}
 	s.mark.BodiesSwept = stored
@@ -141,6 +137,14 @@ func (s *Store) sweepBodiesAt(stored time.Time) {
 			s.log.Info("removed large bodies no event names", "objects", n, "stored_before", before)
 		}
 	}()
+}
+
+// bodySweepDueLocked reports whether the bodies bucket is to be swept at
+// the event the cluster stored at stored. s.mu is held.
+func (s *Store) bodySweepDueLocked(stored time.Time) bool {
+	// Close waits for the sweep, once closed is set: none starts after.
+	return s.blobs != nil && !stored.IsZero() && !s.closed && s.mark.BodiesKnown &&
+		stored.Sub(s.mark.BodiesSwept) >= s.opts.bodySweepEvery
 }
 
 // sweepBodies removes the objects of the bodies bucket stored before

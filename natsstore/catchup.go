@@ -123,6 +123,11 @@ const (
 	catchUpBatch = 1024
 )
 
+// runBytes bounds the messages of the log a view holds at once to apply
+// them together (applyEvents): a batch of 1,024 events of up to a NATS
+// message each would be a gigabyte.
+const runBytes = 4 << 20
+
 // applyBatches applies the log from the event after the last one applied
 // up to upTo, read in batches from a consumer of the log's own. It
 // returns errNoBatch once a batch brings nothing, or not the next event
@@ -154,18 +159,40 @@ func (s *Store) applyBatches(ctx context.Context, upTo uint64) error {
 			cancel()
 			return errNoBatch
 		}
-		got := 0
+		// The events are applied in runs of up to runBytes of messages,
+		// each run in as few commits of the view as it can (applyEvents).
+		var (
+			evs  []logEvent
+			size int
+			got  int
+			next = s.applied() + 1
+		)
+		applyRead := func() bool {
+			if len(evs) == 0 {
+				return true
+			}
+			last := evs[len(evs)-1].seq
+			s.applyEvents(evs)
+			got += len(evs)
+			evs, size = evs[:0], 0
+			return s.applied() >= last
+		}
 		for msg := range batch.Messages() {
 			meta, err := msg.Metadata()
-			if err != nil || meta.Sequence.Stream != s.applied()+1 {
+			if err != nil || meta.Sequence.Stream != next {
 				continue // read to the end, which ends the batch's request
 			}
-			s.applyLocked(meta.Sequence.Stream, meta.Timestamp, msg.Data())
-			if s.applied() < meta.Sequence.Stream {
+			evs = append(evs, logEvent{seq: next, stored: meta.Timestamp, data: msg.Data()})
+			size += len(msg.Data())
+			next++
+			if size >= runBytes && !applyRead() {
 				cancel()
 				return cmp.Or(s.failure(), store.ErrClosed) // failed, or Close is under way
 			}
-			got++
+		}
+		if !applyRead() {
+			cancel()
+			return cmp.Or(s.failure(), store.ErrClosed) // failed, or Close is under way
 		}
 		cancel()
 		if got == 0 {

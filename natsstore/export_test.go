@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"context"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -65,3 +66,26 @@ func (s *Store) NamesBody(id string) bool {
 // ConsumerPatience is how long the store's next write waits for the
 // consumer to bring its event before it reads the log itself.
 func (s *Store) ConsumerPatience() time.Duration { return s.consumerPatience() }
+
+// Applied is the last event of the log the view has applied.
+func (s *Store) Applied() uint64 { return s.applied() }
+
+// CatchUpHeld applies the log up to where it ends now, as CatchUp does,
+// for a caller that holds the view's applying (HoldApplying): the events
+// are applied there and then, by no other goroutine.
+func (s *Store) CatchUpHeld(ctx context.Context) error {
+	info, err := s.log_.Info(ctx)
+	if err != nil {
+		return err
+	}
+	return s.catchUpLocked(ctx, info.State.LastSeq)
+}
+
+// LogEnd is the last event of the log.
+func (s *Store) LogEnd(ctx context.Context) (uint64, error) {
+	info, err := s.log_.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}

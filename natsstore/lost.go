@@ -81,29 +81,28 @@ func lostWords(what, again, id, bucket string, maxBytes int) string {
 	return s
 }
 
-// lost is applyLocked for the large event seq, stub, whose object the
-// bodies bucket lost. It logs the loss and returns the event to apply in
-// its place. When the stub says nothing of the event (an older broker
-// wrote it, or its op has no body to stand for), it skips the event,
-// answers the write waiting for it if it is this broker's, and returns
-// nil. Either way the event names its object, which is recorded as the
-// objects of the events applied are (recordBody).
-func (s *Store) lost(seq uint64, stub event) json.RawMessage {
+// lost is decode for the large event seq, stub, whose object the bodies
+// bucket lost. It logs the loss and returns the event to apply in its
+// place. When the stub says nothing of the event (an older broker wrote
+// it, or its op has no body to stand for), the views skip the event: it
+// returns the outcome the write waiting for it gets, if it is this
+// broker's, to settle in its turn. Either way the event names its object,
+// which is recorded as the objects of the events applied are
+// (recordBody); an error is a fault that stops the view.
+func (s *Store) lost(seq uint64, stub event) (json.RawMessage, *outcome, error) {
 	bucket := bodiesBucket(s.stream)
 	if stub.IfLost != nil {
 		s.log.Error("a large event's body was lost from the NATS cluster's object store: the view applies the event with the words of its loss in place of its bodies; its sender may send it again",
 			"seq", seq, "object", stub.ID, "bucket", bucket)
-		return stub.IfLost
+		return stub.IfLost, nil, nil
 	}
 	s.log.Error("a large event was lost from the NATS cluster's object store, and the log holds nothing else of it: the view skips it",
 		"seq", seq, "object", stub.ID, "bucket", bucket)
 	if err := s.recordBody(stub.ID, seq); err != nil {
-		s.fail(fmt.Errorf("event %d of the log: %w", seq, err))
-		return nil
+		return nil, nil, fmt.Errorf("event %d of the log: %w", seq, err)
 	}
-	s.settle(seq, stub.ID, outcome{err: &ipcmesh.Error{
+	return nil, &outcome{err: &ipcmesh.Error{
 		Code:    ipcmesh.CodeUnavailable,
 		Message: fmt.Sprintf("the write's large body (object %s in bucket %s) was lost from the NATS cluster's object store before this broker's view read it back: send it again", stub.ID, bucket),
-	}})
-	return nil
+	}}, nil
 }

@@ -1,0 +1,271 @@
+package natsstore_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
+	"github.com/ipcmesh/ipcmesh/store"
+)
+
+// A view far behind the log applies the events it lacks in runs, each in
+// one commit of the view, and settles every event of a run on its own,
+// in order, once the run is committed. These tests watch each event as
+// it is settled: the mail of another broker is handed out only once the
+// view holds it, with the view's place in the log at that event, and
+// each write of this broker gets its own outcome.
+
+// arrivalLog records the mail handed to a host as another's, and what
+// was wrong as it was handed out.
+type arrivalLog struct {
+	mu       sync.Mutex
+	ids      []string
+	problems []string
+}
+
+// watch makes a record each message of another broker handed to h: the
+// view must hold it, and be at its event of the log, seqOf[id], then.
+func (l *arrivalLog) watch(h *host, seqOf map[string]uint64) {
+	h.Arrivals(func(ds []store.Delivery) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, d := range ds {
+			id := d.Message.ID
+			l.ids = append(l.ids, id)
+			if got, want := h.Applied(), seqOf[id]; got != want {
+				l.problems = append(l.problems, fmt.Sprintf("%s, event %d of the log, was handed out with the view at event %d", id, want, got))
+			}
+			if _, ok, err := h.Lookup(id); err != nil || !ok {
+				l.problems = append(l.problems, fmt.Sprintf("%s was handed out before the view held it (found %v, %v)", id, ok, err))
+			}
+		}
+	})
+}
+
+func (l *arrivalLog) check(t *testing.T, want []string) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.problems {
+		t.Error(p)
+	}
+	if !slices.Equal(l.ids, want) {
+		t.Errorf("the mail handed out as another broker's: %d messages %v; want %d in the log's order, %v", len(l.ids), l.ids, len(want), want)
+	}
+}
+
+// sampleApplied watches h's place in the log until the function it
+// returns is called, which reports what was wrong: each time, the view
+// must hold the last message of f at or before that place. A place
+// moved on before the view's commit of the events is seen so.
+func sampleApplied(h *host, f *feed) (stop func() []string) {
+	bySeq := make(map[uint64]string, len(f.seqOf))
+	for id, seq := range f.seqOf {
+		bySeq[seq] = id
+	}
+	done := make(chan struct{})
+	out := make(chan []string, 1)
+	go func() {
+		var problems []string
+		for {
+			select {
+			case <-done:
+				out <- problems
+				return
+			default:
+			}
+			at := h.Applied()
+			for seq := at; seq > 0; seq-- {
+				id, ok := bySeq[seq]
+				if !ok {
+					continue
+				}
+				if _, found, err := h.Lookup(id); (err != nil || !found) && len(problems) < 5 {
+					problems = append(problems, fmt.Sprintf("the view was at event %d without %s, event %d (%v)", at, id, seq, err))
+				}
+				break
+			}
+		}
+	}()
+	return func() []string {
+		close(done)
+		return <-out
+	}
+}
+
+// feed writes through b, another host, and keeps count of the log's
+// events and of where each message of b is in it.
+type feed struct {
+	t     *testing.T
+	b     *host
+	end   uint64            // the log's last event
+	seqOf map[string]uint64 // b's message id -> its event
+	ids   []string          // b's messages, in order
+}
+
+func (f *feed) send(n int) {
+	f.t.Helper()
+	for range n {
+		id := fmt.Sprintf("b-%03d", len(f.ids))
+		mustAppendTo(f.t, f.b.Store, draft(id, "alice", "bob", "from B "+id))
+		f.end++
+		f.seqOf[id] = f.end
+		f.ids = append(f.ids, id)
+	}
+}
+
+// awaitLog waits until the log holds event seq: a write of a host whose
+// applying is held is in the log before it returns.
+func awaitLog(t *testing.T, h *host, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		end, err := h.LogEnd(t.Context())
+		if err == nil && end >= seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log ends at event %d (%v) 10 s on; want event %d", end, err, seq)
+		}
+		time.Sleep(5 * time.Millisecond) // polls the log's end, which nothing announces
+	}
+}
+
+// TestCatchUpSettlesEachEventOfARun: host A, whose applying is held (its
+// host asleep), writes among the writes of host B: a message, a message
+// B had sent already (a duplicate), a channel, the same channel again
+// (name_taken). Then A applies all of it at once, far behind: each write
+// of A gets its own outcome, and B's mail is handed to A in order, each
+// message once A's view holds it and with A's view at its event.
+func TestCatchUpSettlesEachEventOfARun(t *testing.T) {
+	p := natsmesh.Prefix(t, &shared)
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	a.StopFollowing()
+	ctx := t.Context()
+	end, err := a.LogEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
+	var arrivals arrivalLog
+	arrivals.watch(a, f.seqOf)
+
+	var once sync.Once
+	hold := a.HoldApplying()
+	release := func() { once.Do(hold) }
+	t.Cleanup(release)
+
+	type result struct {
+		ds  []store.Delivery
+		ch  ipcmesh.Channel
+		err error
+	}
+	// write starts a write of A and waits until its event is in the log.
+	write := func(w func() result) chan result {
+		out := make(chan result, 1)
+		go func() { out <- w() }()
+		f.end++
+		awaitLog(t, a, f.end)
+		return out
+	}
+	appendA := func(d store.Draft) func() result {
+		return func() result {
+			ds, err := a.Append(ctx, []store.Draft{d})
+			return result{ds: ds, err: err}
+		}
+	}
+	createA := func() result {
+		ch, err := a.CreateChannel(ctx, ipcmesh.Channel{Name: "ops", CreatedBy: "alice", Members: []string{"alice"}})
+		return result{ch: ch, err: err}
+	}
+
+	f.send(40)
+	sent := write(appendA(draft("a-000", "alice", "bob", "from A")))
+	f.send(40)
+	again := write(appendA(draft("b-005", "alice", "bob", "from A, again")))
+	f.send(40)
+	created := write(createA)
+	taken := write(createA)
+	f.send(10)
+
+	sampling := sampleApplied(a, f)
+	err = a.CatchUpHeld(ctx)
+	for _, p := range sampling() {
+		t.Error(p)
+	}
+	if err != nil {
+		t.Fatalf("catch up: %v", err)
+	}
+	if got := a.Applied(); got != f.end {
+		t.Errorf("A's view is at event %d after catching up; want %d", got, f.end)
+	}
+	release()
+
+	if r := <-sent; r.err != nil || len(r.ds) != 1 || r.ds[0].Err != nil || r.ds[0].Duplicate || r.ds[0].Message.Content != "from A" {
+		t.Errorf("A's message: %+v, %v; want it stored", r.ds, r.err)
+	}
+	if r := <-again; r.err != nil || len(r.ds) != 1 || !r.ds[0].Duplicate || r.ds[0].Message.Content != "from B b-005" {
+		t.Errorf("A's message with the id of B's b-005: %+v, %v; want a duplicate of B's", r.ds, r.err)
+	}
+	if r := <-created; r.err != nil || r.ch.Name != "ops" || r.ch.CreatedBy != "alice" {
+		t.Errorf("A's channel: %+v, %v; want it made", r.ch, r.err)
+	}
+	if r := <-taken; ipcmesh.CodeOf(r.err) != ipcmesh.CodeNameTaken {
+		t.Errorf("A's channel again: %+v, %v; want name_taken", r.ch, r.err)
+	}
+	arrivals.check(t, f.ids)
+	if n, err := a.UnreadCount("bob"); err != nil || n != len(f.ids)+1 {
+		t.Errorf("bob has %d unread in A's view (%v), want %d", n, err, len(f.ids)+1)
+	}
+}
+
+// TestCatchUpSettlesTheEventsBeforeOneThatFails: an event no view can
+// apply (an op of a newer ipcmesh) stops the view, far behind the log,
+// in the middle of a run: the events before it are applied and settled
+// each as before, and the view stops at it, at the event before.
+func TestCatchUpSettlesTheEventsBeforeOneThatFails(t *testing.T) {
+	p := natsmesh.Prefix(t, &shared)
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	a.StopFollowing()
+	ctx := t.Context()
+	end, err := a.LogEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
+	var arrivals arrivalLog
+	arrivals.watch(a, f.seqOf)
+
+	var once sync.Once
+	hold := a.HoldApplying()
+	release := func() { once.Do(hold) }
+	t.Cleanup(release)
+
+	f.send(50)
+	ev, _ := json.Marshal(map[string]any{"id": "newer.1", "op": "frobnicate", "time": time.Now().UTC(), "args": json.RawMessage(`{}`)})
+	if _, err := jetStreamAt(t, shared.Get(t).URL()).Publish(ctx, p+".log", ev); err != nil {
+		t.Fatal(err)
+	}
+	f.end++
+	bad := f.end
+	awaitLog(t, a, bad)
+
+	err = a.CatchUpHeld(ctx)
+	release()
+	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Fatalf("catch up over an op of a newer ipcmesh: %v; want the view stopped at it", err)
+	}
+	if got := a.Applied(); got != bad-1 {
+		t.Errorf("A's view is at event %d; want %d, the one before the event it cannot apply", got, bad-1)
+	}
+	arrivals.check(t, f.ids)
+	if n, err := a.UnreadCount("bob"); err != nil || n != len(f.ids) {
+		t.Errorf("bob has %d unread in A's view (%v), want %d", n, err, len(f.ids))
+	}
+}
