@@ -124,14 +124,14 @@ func (f *feed) send(n int) {
 // applying is held is in the log before it returns.
 func awaitLog(t *testing.T, h *host, seq uint64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		end, err := h.LogEnd(t.Context())
 		if err == nil && end >= seq {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the log ends at event %d (%v) 10 s on; want event %d", end, err, seq)
+			t.Fatalf("the log ends at event %d (%v) 45 s on; want event %d", end, err, seq)
 		}
 		time.Sleep(5 * time.Millisecond) // polls the log's end, which nothing announces
 	}
