@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
 )
@@ -97,9 +98,18 @@ func (b *Broker) dispatch(c *conn, f *Frame) (any, error) {
 // decode parses a request body into v. Unknown fields are ignored so that
 // newer clients can talk to older brokers; missing ones are checked by each
 // handler, which knows what "missing" means for it.
+//
+// A body that is not UTF-8 is refused: encoding/json would take each bad
+// byte as U+FFFD, so content sent as raw bytes (Latin-1 text, a binary
+// file) would be stored changed while its sender heard "ok". The other
+// faces (the command line, the HTTP face) refuse it the same way.
 func decode(op string, body json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if !utf8.Valid(body) {
+		at := notUTF8(body)
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s: body is not UTF-8 (byte %d is 0x%02X), and JSON is UTF-8: send text as UTF-8, and binary data as base64 (see docs/PROTOCOL.md)", op, at+1, body[at])
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s: body is not valid: %v (see docs/PROTOCOL.md)", op, err)
@@ -120,6 +130,19 @@ func ValidateID(what, id string) error {
 		}
 	}
 	return nil
+}
+
+// notUTF8 is the offset of the first byte of p that is not UTF-8, -1 if
+// there is none.
+func notUTF8(p []byte) int {
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func truncate(s string, n int) string {
