@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
@@ -120,9 +121,36 @@ func (g *lineGuard) line() ([]byte, error) {
 		}
 		line = append(line, chunk...)
 		if err != bufio.ErrBufferFull {
+			if !utf8.Valid(line) {
+				g.refuseText(line)
+				return nil, err
+			}
 			return line, err
 		}
 	}
+}
+
+// refuseText answers a line that is not UTF-8, which JSON must be. The
+// go-sdk would decode it with each bad byte taken for U+FFFD, and a tool
+// call carrying raw bytes (Latin-1 text, a binary file) would store a
+// message other than the one sent, its caller told it was sent.
+func (g *lineGuard) refuseText(line []byte) {
+	at := 0
+	for at < len(line) {
+		r, n := utf8.DecodeRune(line[at:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		at += n
+	}
+	msg := fmt.Sprintf("the request is not UTF-8 (byte %d is 0x%02X), and JSON must be; it was refused and nothing was done: send text as UTF-8, and binary data as base64", at+1, line[at])
+	id, ok := requestID(line, line[max(0, len(line)-tailSize):])
+	if !ok {
+		g.log.Warn("refused an MCP message that is not UTF-8; it has no id to answer", "bytes", len(line))
+		return
+	}
+	g.answer(id, -32700, msg)
+	g.log.Warn("refused an MCP request that is not UTF-8", "bytes", len(line), "id", string(id))
 }
 
 // refuse reads the rest of an overlong line, of which head and chunk were
@@ -150,20 +178,25 @@ func (g *lineGuard) refuse(head, chunk []byte, err error) error {
 		g.log.Warn("refused an MCP message over the size limit; it has no id to answer", "bytes", size, "limit", g.max)
 		return err
 	}
+	g.answer(id, -32600, msg)
+	g.log.Warn("refused an MCP request over the size limit", "bytes", size, "limit", g.max, "id", string(id))
+	return err
+}
+
+// answer writes a JSON-RPC error for the request id.
+func (g *lineGuard) answer(id json.RawMessage, code int, msg string) {
 	type rpcError struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}
-	b, merr := json.Marshal(struct {
+	b, err := json.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Error   rpcError        `json:"error"`
-	}{JSONRPC: "2.0", ID: id, Error: rpcError{Code: -32600, Message: msg}})
-	if merr == nil {
+	}{JSONRPC: "2.0", ID: id, Error: rpcError{Code: code, Message: msg}})
+	if err == nil {
 		g.out.Write(append(b, '\n'))
 	}
-	g.log.Warn("refused an MCP request over the size limit", "bytes", size, "limit", g.max, "id", string(id))
-	return err
 }
 
 // tailID finds an id written last in a request, after its params.

@@ -86,3 +86,48 @@ func FuzzRequestID(f *testing.F) {
 		}
 	})
 }
+
+// TestLineGuardRefusesNotUTF8: a line that is not UTF-8 (a tool call with
+// Latin-1 text in it) is left out and answered with a JSON-RPC error that
+// names the byte, rather than passed on to be read with U+FFFD in place
+// of its bytes and carried out, its caller told it was done.
+func TestLineGuardRefusesNotUTF8(t *testing.T) {
+	in := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"send","arguments":{"to":"bob","content":"caf` + "\xe9" + `"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/x","params":{"x":"` + "\xff" + `"}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"café"}}`,
+	}, "\n")
+	var out, logged bytes.Buffer
+	g, _ := guardLines(strings.NewReader(in), &out, 1<<20, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
+	g.patience = 0 // nothing answers the pings
+	got, err := io.ReadAll(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"café"}}`
+	if string(got) != want {
+		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
+	}
+	var resp struct {
+		ID    json.RawMessage
+		Error struct {
+			Code    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
+		t.Fatalf("answer %q: %v", out.String(), err)
+	}
+	if string(resp.ID) != "5" || resp.Error.Code != -32700 {
+		t.Errorf("answer %q: want a parse error for id 5", out.String())
+	}
+	for _, word := range []string{"not UTF-8", "0xE9", "nothing was done"} {
+		if !strings.Contains(resp.Error.Message, word) {
+			t.Errorf("answer %q should say %q", resp.Error.Message, word)
+		}
+	}
+	if !strings.Contains(logged.String(), "no id to answer") {
+		t.Errorf("the message without an id was not logged: %s", logged.String())
+	}
+}
