@@ -1,6 +1,7 @@
 package election
 
 import (
+	"fmt"
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -33,8 +34,14 @@ func (p *Peer) fits(what, content, instead, nothing string) error {
 	}
 	limit := p.cfg.MessageLimit()
 	if n := len(content); n > limit {
+		size, most := human.Size(n), human.Size(limit)
+		if size == most {
+			// Rounded alike ("8.0 MiB, over the limit of 8.0 MiB"), the
+			// sizes would not show the content over: say them exactly.
+			size, most = fmt.Sprintf("%d bytes", n), fmt.Sprintf("%d bytes", limit)
+		}
 		return ipcmesh.Errorf(ipcmesh.CodeTooLarge, "%s is %s, over the message limit of %s (IPC_MAX_MESSAGE_BYTES); %s. %s",
-			what, human.Size(n), human.Size(limit), instead, nothing)
+			what, size, most, instead, nothing)
 	}
 	return nil
 }
