@@ -72,7 +72,19 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*
 		return nil, false
 	}
 	// The body is read as a use of the key, so that bodies sent slowly
-	// count against maxOpenPerKey.
+	// count against maxOpenPerKey. One that is not UTF-8 is refused, as
+	// the REST endpoints refuse it: the SDK would read each such byte as
+	// U+FFFD, and carry out a tool call with content other than the one
+	// sent, answering that it was sent.
+	if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(&utf8Body{r: r.Body})
+		if err != nil {
+			u.release()
+			s.fail(w, r, bodyError(err, nil))
+			return nil, false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	if batches {
 		if err := s.chargeBatch(r, info.ID); err != nil {
 			u.release()

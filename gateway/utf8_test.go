@@ -87,3 +87,22 @@ func TestCompressedBody(t *testing.T) {
 	mcptest.Contains(t, "a gzip body", e.Error.Message, `Content-Encoding "gzip"`, "uncompressed")
 	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: `{"to": "bob", "content": "plain"}`, header: map[string]string{"Content-Encoding": "identity"}}, 201, nil)
 }
+
+// TestMCPBodyNotUTF8 checks that a tool call over /mcp or /sse whose body
+// is not UTF-8 is refused as the REST endpoints refuse one, where the
+// SDK read it with U+FFFD in place of each such byte, sent the message so
+// changed and answered that it was stored.
+func TestMCPBodyNotUTF8(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	call := "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"send\",\"arguments\":{\"to\":\"bob\",\"content\":\"caf\xe9\"}}}"
+	for _, path := range []string{"/mcp", "/sse?sessionid=none"} {
+		e := f.fails(req{method: "POST", path: path, key: key, body: call, header: map[string]string{
+			"Accept": "application/json, text/event-stream"}}, 400, "bad_request")
+		mcptest.Contains(t, "a tool call that is not UTF-8 to "+path, e.Error.Message, "not UTF-8", "0xE9", "send the body as UTF-8")
+	}
+	if r, err := bob.Check(ctxT(t), 10, 0); err != nil || len(r.Messages) != 0 {
+		t.Fatalf("bob's inbox after a tool call that was not UTF-8: %+v, %v; want nothing", r.Messages, err)
+	}
+}
