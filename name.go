@@ -22,7 +22,7 @@ func ValidateName(name string) error {
 			// Said in characters, not bytes: "héllo" has 'é' at
 			// position 2, which is what its writer counts.
 			r, _ := utf8.DecodeRuneInString(name[i:])
-			return Errorf(CodeInvalidName, "name %q has %q at position %d: use only letters, digits, '_' or '-'", truncate(name, 40), r, utf8.RuneCountInString(name[:i])+1)
+			return Errorf(CodeInvalidName, "name %q has %q at position %d%s: use only letters, digits, '_' or '-'", truncate(name, 40), r, utf8.RuneCountInString(name[:i])+1, notASCII(r))
 		}
 	}
 	// Every byte is a character here, so the length in bytes is the
@@ -98,6 +98,17 @@ func IsWindowsDevice(stem string) bool {
 	return false
 }
 
+// notASCII names a character outside ASCII by its code point, for an
+// error that refuses it: many look just like the ASCII letter a name may
+// hold (Cyrillic 'а', fullwidth 'ａ'), and "has 'а': use only letters"
+// alone reads as nonsense. It says nothing of an ASCII character.
+func notASCII(r rune) string {
+	if r < utf8.RuneSelf {
+		return ""
+	}
+	return fmt.Sprintf(" (U+%04X, which is not ASCII)", r)
+}
+
 func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
 
 func nameByte(c byte) bool {
@@ -129,7 +140,7 @@ func NormalizeChannel(s string) (string, error) {
 			continue
 		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-':
 		default:
-			return "", Errorf(CodeInvalidName, "channel name %q has %q: use letters, digits, spaces, '_' or '-'", truncate(s, 40), r)
+			return "", Errorf(CodeInvalidName, "channel name %q has %q%s: use letters, digits, spaces, '_' or '-'", truncate(s, 40), r, notASCII(r))
 		}
 		if sep && b.Len() > 0 {
 			b.WriteByte('-')
@@ -156,7 +167,7 @@ func ValidateSharedKey(key string) error {
 		c := key[i]
 		if !nameByte(c) && c != '.' && c != ':' {
 			r, _ := utf8.DecodeRuneInString(key[i:]) // the character, not its first byte
-			return Errorf(CodeBadRequest, "shared key %q has %q: use letters, digits, '_', '.', ':' or '-'", truncate(key, 70), r)
+			return Errorf(CodeBadRequest, "shared key %q has %q%s: use letters, digits, '_', '.', ':' or '-'", truncate(key, 70), r, notASCII(r))
 		}
 	}
 	if len(key) > 64 {

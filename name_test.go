@@ -192,3 +192,26 @@ func TestFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestLookalikeNamedByCodePoint: a character outside ASCII that looks
+// like a letter a name may hold (Cyrillic 'а', fullwidth 'ａ') is named
+// by its code point in the refusal, which otherwise read "has 'а': use
+// only letters", for a name that looked right. ASCII ones are not.
+func TestLookalikeNamedByCodePoint(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{ValidateName("\u0430lice"), "'\u0430' at position 1 (U+0430, which is not ASCII)"},
+		{ValidateName("bob\uff41"), "(U+FF41, which is not ASCII)"},
+		{func() error { _, err := NormalizeChannel("#\u0430uth"); return err }(), "has '\u0430' (U+0430, which is not ASCII)"},
+		{ValidateSharedKey("cl\u00e9"), "has '\u00e9' (U+00E9, which is not ASCII)"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {
+			t.Errorf("got %v, want it to say %q", tc.err, tc.want)
+		}
+	}
+	if err := ValidateName("a/b"); err == nil || strings.Contains(err.Error(), "U+") {
+		t.Errorf("an ASCII character is named by its code point: %v", err)
+	}
+}
