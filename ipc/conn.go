@@ -56,6 +56,7 @@ type conn struct {
 	written  chan struct{} // closed when the writer has flushed and stopped
 	outMu    sync.Mutex
 	outDone  bool
+	stuck    bool   // guarded by outMu: cut off for not reading (see send)
 	queued   uint64 // frames queued on out; guarded by outMu
 	flush    flushes
 }
@@ -308,7 +309,7 @@ func (c *conn) event(name string, body any) uint64 {
 func (c *conn) send(f *Frame) uint64 {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	if c.outDone {
+	if c.outDone || c.stuck {
 		return 0
 	}
 	select {
@@ -319,6 +320,9 @@ func (c *conn) send(f *Frame) uint64 {
 		// The client stopped reading. Waiting would let one stuck client
 		// hold broker goroutines; dropping frames would break the
 		// protocol. Cut it off: its requests will be retried elsewhere.
+		// The answers of its other requests in flight are for nobody
+		// either, and need no warning of their own.
+		c.stuck = true
 		c.b.log.Warn("client is not reading; closing its connection", "conn", c.id)
 		c.nc.Close()
 		return 0
