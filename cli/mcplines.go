@@ -125,6 +125,10 @@ func (g *lineGuard) line() ([]byte, error) {
 				g.refuseText(line)
 				return nil, err
 			}
+			if code, why := unreadable(line); why != "" {
+				g.refuseMessage(line, code, why)
+				return nil, err
+			}
 			return line, err
 		}
 	}
@@ -181,6 +185,62 @@ func (g *lineGuard) refuse(head, chunk []byte, err error) error {
 	g.answer(id, -32600, msg)
 	g.log.Warn("refused an MCP request over the size limit", "bytes", size, "limit", g.max, "id", string(id))
 	return err
+}
+
+// unreadable says why the go-sdk cannot take line as a JSON-RPC message,
+// with the JSON-RPC error code for it, or "" when it can. The SDK ends
+// the whole session on such a line: the assistant would lose its tools,
+// and the calls still running their answers, for one broken line. Blank
+// lines the SDK skips, and batches it answers itself, by the protocol's
+// version, so both pass.
+func unreadable(line []byte) (int, string) {
+	t := bytes.TrimSpace(line)
+	if len(t) == 0 {
+		return 0, ""
+	}
+	if !json.Valid(t) {
+		return -32700, fmt.Sprintf("it is not JSON (%v)", json.Unmarshal(t, new(any)))
+	}
+	switch {
+	case bytes.Equal(t, []byte("[]")):
+		return -32600, "it is an empty batch"
+	case t[0] == '[':
+		return 0, ""
+	case t[0] != '{':
+		return -32600, "it is not a JSON object"
+	}
+	var m struct {
+		JSONRPC any             `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  any             `json:"method"`
+	}
+	json.Unmarshal(t, &m) // valid JSON, and every field takes any value
+	if m.JSONRPC != "2.0" {
+		return -32600, `its "jsonrpc" is not "2.0"`
+	}
+	if id := bytes.TrimSpace(m.ID); len(id) > 0 && !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9' || string(id) == "null") {
+		return -32600, "its id is neither a string nor a number"
+	}
+	if _, ok := m.Method.(string); m.Method != nil && !ok {
+		return -32600, `its "method" is not a string`
+	}
+	if m.Method == nil && len(m.ID) == 0 {
+		return -32600, "it has neither a method nor an id"
+	}
+	return 0, ""
+}
+
+// refuseMessage answers a line the go-sdk cannot read (see unreadable)
+// with a JSON-RPC error for its id, or logs it when it has none.
+func (g *lineGuard) refuseMessage(line []byte, code int, why string) {
+	msg := fmt.Sprintf("the line is not a JSON-RPC 2.0 message: %s; it was ignored and nothing was done: send one JSON-RPC 2.0 object per line", why)
+	id, ok := requestID(line, line[max(0, len(line)-tailSize):])
+	if !ok {
+		g.log.Warn("ignored an MCP message that is not JSON-RPC; it has no id to answer", "why", why, "bytes", len(line))
+		return
+	}
+	g.answer(id, code, msg)
+	g.log.Warn("ignored an MCP message that is not JSON-RPC", "why", why, "bytes", len(line), "id", string(id))
 }
 
 // answer writes a JSON-RPC error for the request id.

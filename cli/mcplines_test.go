@@ -131,3 +131,73 @@ func TestLineGuardRefusesNotUTF8(t *testing.T) {
 		t.Errorf("the message without an id was not logged: %s", logged.String())
 	}
 }
+
+// TestLineGuardRefusesWhatIsNotJSONRPC: a line the go-sdk cannot read as
+// a JSON-RPC message (bad JSON, a JSON value that is not an object, a
+// version tag other than "2.0", an id of the wrong type) is left out and
+// answered with a JSON-RPC error when its id can be read, rather than
+// passed on: the SDK ended the whole session on it, so that one broken
+// line cost the assistant its tools, and calls still running their
+// answers. Blank lines and batches are the SDK's to answer.
+func TestLineGuardRefusesWhatIsNotJSONRPC(t *testing.T) {
+	bad := map[string]string{
+		`{bad`: "",
+		`{"jsonrpc":"2.0","id":4,"method":"ping"`: "4",
+		`42`:                "",
+		`"x"`:               "",
+		`[]`:                "",
+		`{}`:                "",
+		`{"jsonrpc":"2.0"}`: "",
+		`{"jsonrpc":"1.0","id":5,"method":"ping"}`:       "5",
+		`{"jsonrpc":2,"id":6,"method":"ping"}`:           "6",
+		`{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}`: "",
+		`{"jsonrpc":"2.0","id":7,"method":3}`:            "7",
+	}
+	good := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		``,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`[{"jsonrpc":"2.0","id":2,"method":"ping"}]`,
+		`{"jsonrpc":"2.0","id":"s","result":{}}`,
+	}
+	var lines []string
+	for line := range bad {
+		lines = append(lines, line)
+	}
+	lines = append(lines, good...)
+	var out, logged bytes.Buffer
+	g, _ := guardLines(strings.NewReader(strings.Join(lines, "\n")), &out, 1<<20, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
+	g.patience = 0 // nothing answers the pings
+	got, err := io.ReadAll(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(good, "\n"); string(got) != want {
+		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
+	}
+	answered := map[string]bool{}
+	for line := range strings.Lines(out.String()) {
+		var resp struct {
+			ID    json.RawMessage
+			Error struct {
+				Code    int
+				Message string
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &resp); err != nil {
+			t.Fatalf("answer %q: %v", line, err)
+		}
+		if resp.Error.Code != -32700 && resp.Error.Code != -32600 || !strings.Contains(resp.Error.Message, "nothing was done") {
+			t.Errorf("answer %q does not refuse the message", line)
+		}
+		answered[string(resp.ID)] = true
+	}
+	for line, id := range bad {
+		if id != "" && !answered[id] {
+			t.Errorf("%s was not answered with its id %s: %s", line, id, out.String())
+		}
+	}
+	if n := strings.Count(logged.String(), "no id to answer"); n != 7 {
+		t.Errorf("%d messages without an id were logged, want 7:\n%s", n, logged.String())
+	}
+}
