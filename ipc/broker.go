@@ -188,6 +188,7 @@ func NewBroker(cfg Config) *Broker {
 			Started:  cfg.Now().UTC(),
 			DataDir:  cfg.Store.Dir(),
 			Revision: Revision,
+			MaxFrame: l.MaxFrame,
 		},
 	}
 	b.presence.init()

@@ -339,8 +339,15 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 	if c.link != nil {
 		srv = c.link.conn.Load()
 	}
+	// The broker's frame limit, where it is lower than this client's own
+	// (a command run with a raised IPC_MAX_FRAME_BYTES against a broker
+	// started without it), is the one a frame must keep to.
+	limit, whose := c.opts.MaxFrame, ""
+	if b := c.broker.MaxFrame; b > 0 && b < limit {
+		limit, whose = b, fmt.Sprintf(" of the broker (pid %d), which is lower than this process's IPC_MAX_FRAME_BYTES: the broker's process sets it, so stop the broker (ipcmesh stop) and run it with the limit raised, or", c.broker.PID)
+	}
 	var buf []byte
-	if srv == nil || len(body)+6*len(op)+64 > c.opts.MaxFrame {
+	if srv == nil || len(body)+6*len(op)+64 > limit {
 		// Encoded for the wire, or to measure one that may be too large
 		// for it: an op's characters take at most six bytes each.
 		var err error
@@ -348,16 +355,20 @@ func (c *Client) Call(ctx context.Context, op string, in, out any) error {
 			c.forget(id)
 			return err
 		}
-		if n := len(buf) - 4; n > c.opts.MaxFrame {
+		if n := len(buf) - 4; n > limit {
 			// The broker would cut the connection on it, and a retry would
 			// meet the same fate: refuse it here, where the caller can act.
 			c.forget(id)
-			if k := escapes(body); n-5*k <= c.opts.MaxFrame {
+			if whose != "" {
 				return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
-					"the %s request is %d bytes, over the %d-byte frame limit, because its text holds %d characters that JSON writes as six bytes each (control characters such as \\u0001, and bytes that are not UTF-8): remove them, or send the content encoded (base64) or in smaller pieces", op, n, c.opts.MaxFrame, k)
+					"the %s request is %d bytes, over the %d-byte frame limit%s send large content in pieces", op, n, limit, whose)
+			}
+			if k := escapes(body); n-5*k <= limit {
+				return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
+					"the %s request is %d bytes, over the %d-byte frame limit, because its text holds %d characters that JSON writes as six bytes each (control characters such as \\u0001, and bytes that are not UTF-8): remove them, or send the content encoded (base64) or in smaller pieces", op, n, limit, k)
 			}
 			return ipcmesh.Errorf(ipcmesh.CodeTooLarge,
-				"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, c.opts.MaxFrame)
+				"the %s request is %d bytes, over the %d-byte frame limit: send large content in pieces of at most the broker's message limit", op, n, limit)
 		}
 	}
 	if srv != nil {

@@ -130,6 +130,12 @@ type BrokerInfo struct {
 	// Revision is the broker's Revision; 0 from a broker older than
 	// revision 1, which did not say it.
 	Revision int `json:"revision,omitempty"`
+	// MaxFrame is the largest request frame the broker reads
+	// (IPC_MAX_FRAME_BYTES of its process); 0 from a broker that did not
+	// say it. A client with a larger limit of its own refuses a frame
+	// over this one before sending it: the broker would cut the
+	// connection on it, and a resend on the next meet the same fate.
+	MaxFrame int `json:"max_frame,omitempty"`
 }
 
 // RegisterRequest claims Name. A name held by a connected instance, or by a

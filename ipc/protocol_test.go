@@ -241,6 +241,34 @@ func TestManyInFlight(t *testing.T) {
 	}
 }
 
+// A client whose own frame limit is larger than its broker's (a command
+// run with a raised IPC_MAX_FRAME_BYTES against a broker started
+// without it) refuses a frame over the broker's limit itself, naming
+// that limit. Sent, it made the broker cut the connection, and the peer
+// sent it again on the next one, and again, for as long as it ran.
+func TestClientRefusesFrameOverTheBrokersLimit(t *testing.T) {
+	const max = 1 << 20
+	m := startMesh(t, func(o *meshOptions) { o.Config.Limits.MaxFrame = max })
+	p := m.dial(t)
+	p.Session = p.register(t, ipc.RegisterRequest{Name: "big"})
+	c, err := m.tryDial(m.Keys, ipc.DialOptions{MaxFrame: 4 * max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Broker().MaxFrame; got != max {
+		t.Errorf("the broker says its frame limit is %d, want %d", got, max)
+	}
+	c.register(t, ipc.RegisterRequest{Name: "sender"})
+	err = c.call(ipc.OpSend, ipc.SendRequest{ID: ipc.NewID(), Outgoing: ipc.Outgoing{To: "big", Content: strings.Repeat("y", 2*max)}}, nil)
+	e := wantCode(t, err, ipcmesh.CodeTooLarge)
+	wantMention(t, e.Message, fmt.Sprint(max), "the broker's", "IPC_MAX_FRAME_BYTES")
+	c.send(t, "big", "small is fine")
+	if msgs := p.check(t); len(msgs) != 1 || msgs[0].Content != "small is fine" {
+		t.Fatalf("big has %+v, want only the small message", msgs)
+	}
+}
+
 // A body that is valid JSON but not what the op wants is bad_request, and
 // the JSON error says where.
 func TestBodyTypeErrors(t *testing.T) {
