@@ -98,13 +98,15 @@ func (b *Broker) channelCreate(c *conn, name string, body json.RawMessage) (any,
 	}
 	res := &ChannelResult{Channel: ch}
 	// A close name is most likely a typo or a duplicate: say so, naming
-	// the closest channel the caller can see.
+	// the closest channel the caller can see. A shorter name needs a
+	// closer match, as in ipcmesh.Closest: every name of two letters is
+	// within two edits of every other, and #qa is no typo of #ux.
 	best, bestD := "", 3
 	for _, o := range b.visible(chans, name) {
 		if o.Name == norm {
 			continue
 		}
-		if d := ipcmesh.Distance(norm, o.Name); d < bestD {
+		if d := ipcmesh.Distance(norm, o.Name); d < bestD && d < len(norm)-1 {
 			best, bestD = o.Name, d
 		}
 	}

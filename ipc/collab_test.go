@@ -99,6 +99,26 @@ func pushesOf(l *eventLog, id string) int {
 	return n
 }
 
+// A short channel name is not taken for a typo of another short one it
+// shares little with: creating #qa while #ux exists, or #a-b while #-
+// does, warned "did you mean" them, as every name of two letters is
+// within two edits of every other. The rule is Closest's: a shorter name
+// needs a closer match.
+func TestShortChannelNameIsNoTypo(t *testing.T) {
+	m := startMesh(t, nil)
+	alice := m.join(t, "alice")
+	for _, name := range []string{"ux", "-", "ops"} {
+		alice.createChannel(t, ipc.ChannelCreateRequest{Name: name})
+	}
+	for _, name := range []string{"qa", "a-b", "db"} {
+		if res := alice.createChannel(t, ipc.ChannelCreateRequest{Name: name}); res.Warning != "" {
+			t.Errorf("#%s got warning %q", name, res.Warning)
+		}
+	}
+	res := alice.createChannel(t, ipc.ChannelCreateRequest{Name: "opss"})
+	wantMention(t, res.Warning, "#ops", "did you mean")
+}
+
 func TestChannelCreateNormalisesAndWarns(t *testing.T) {
 	forEachStore(t, testChannelCreateNormalisesAndWarns)
 }
