@@ -48,6 +48,9 @@ func decodeBody(body io.Reader, dst any, required bool) error {
 	return nil
 }
 
+// notJSON begins the refusal of a body that is not JSON at all.
+const notJSON = "the request body is not valid JSON"
+
 // bodyError turns a decoding error into a bad_request a person can act on.
 func bodyError(err error, dst any) error {
 	var (
@@ -69,7 +72,7 @@ func bodyError(err error, dst any) error {
 			"the request body is not UTF-8: byte %d is 0x%02X, which starts no UTF-8 character there (Latin-1 or Windows-1252 text, say): send the body as UTF-8, which JSON requires",
 			bad.offset, bad.b)
 	case errors.As(err, &syn):
-		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body is not valid JSON: %v (at byte %d)", syn, syn.Offset)
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, notJSON+": %v (at byte %d)", syn, syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field == "" && fieldList(dst) == noFields {
 			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "this endpoint takes no request body: send none, or {}, not a JSON %s", typ.Value)

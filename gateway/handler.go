@@ -29,10 +29,22 @@ type call struct {
 
 func (c *call) peer() *election.Peer { return c.use.sess.peer }
 
-// decode reads the body into dst (see decodeBody).
+// decode reads the body into dst (see decodeBody). A body that is not
+// JSON, sent as a form (what curl -d sends without a Content-Type), is
+// refused saying so: "invalid character 'o' in literal true" alone does
+// not tell its sender that the body is to be JSON. JSON sent as a form is
+// read all the same.
 func (c *call) decode(dst any, required bool) error {
 	c.body.r = c.r.Body
-	return decodeBody(&c.body, dst, required)
+	err := decodeBody(&c.body, dst, required)
+	var e *ipcmesh.Error
+	if errors.As(err, &e) && strings.HasPrefix(e.Message, notJSON) {
+		ct, _, _ := strings.Cut(c.r.Header.Get("Content-Type"), ";")
+		if ct = strings.ToLower(strings.TrimSpace(ct)); ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s; it was sent as %s (as curl -d sends without a Content-Type): send a JSON object, with Content-Type: application/json", e.Message, ct)
+		}
+	}
+	return err
 }
 
 func (c *call) query() *query { return &query{vals: c.q} }

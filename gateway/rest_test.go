@@ -658,3 +658,20 @@ func instanceNames(list []ipcmesh.Instance) []string {
 	}
 	return names
 }
+
+// TestFormBodySaysToSendJSON: a form (what curl -d sends without a
+// Content-Type, to=bob&content=hi) is refused naming how it was sent and
+// what to send instead, where the answer spoke only of an invalid
+// character of JSON. JSON sent as a form is taken, as before.
+func TestFormBodySaysToSendJSON(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.peer("bob")
+	for _, ct := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: "to=bob&content=hi",
+			header: map[string]string{"Content-Type": ct}}, 400, "bad_request")
+		mcptest.Contains(t, "a form sent as "+ct, e.Error.Message, "not valid JSON", strings.Split(ct, ";")[0], "Content-Type: application/json")
+	}
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: `{"to":"bob","content":"hi"}`,
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 201, nil)
+}
