@@ -212,6 +212,12 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 			// must know to start after this line.
 			return fmt.Errorf("line %d: %w; line %d %s, and the lines after it were not sent (%s sent before it)", read, err, read, mayStillGo(err), human.Count(n, "message"))
 		}
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// Interrupted (Ctrl-C, SIGTERM) while the line was on its
+			// way: the broker may have read it, and stores it whether or
+			// not anyone waits for its answer.
+			return fmt.Errorf("line %d: interrupted; line %d may have been stored, and the lines after it were not sent (%s sent before it)", read, read, human.Count(n, "message"))
+		}
 		if err != nil {
 			// Whoever sends the rest again must know where to start.
 			return fmt.Errorf("line %d: %w; the lines after it were not sent (%s sent before it)", read, err, human.Count(n, "message"))

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -124,5 +125,48 @@ func TestSendLinesNamesLinesAsInTheInput(t *testing.T) {
 	}
 	if got := unreadContents(t, bob); strings.Join(got, ",") != "ok,first" {
 		t.Errorf("bob got %q; want the lines before the ones refused: ok, first", got)
+	}
+}
+
+// cancelOnRead gives one line a read and calls off the command as the
+// second line is read: it stands for Ctrl-C while send --lines runs.
+type cancelOnRead struct {
+	lines  []string
+	cancel context.CancelFunc
+	n      int
+}
+
+func (r *cancelOnRead) Read(p []byte) (int, error) {
+	if r.n == len(r.lines) {
+		return 0, io.EOF
+	}
+	if r.n == 1 {
+		r.cancel()
+	}
+	k := copy(p, r.lines[r.n])
+	r.n++
+	return k, nil
+}
+
+// TestSendLinesInterruptedSaysTheLineMayBeStored: send --lines stopped
+// by Ctrl-C or SIGTERM while a line's send is under way says that line
+// may have been stored, as it says of a line whose broker did not
+// answer. It said "line 2: context canceled; the lines after it were not
+// sent (1 message sent before it)", while the line the interrupt caught
+// on its way was stored more often than not, and whoever sent the rest
+// again from that line sent it twice.
+func TestSendLinesInterruptedSaysTheLineMayBeStored(t *testing.T) {
+	m := newHookMesh(t)
+	m.peer("bob")
+	cmd, _ := lookup("send")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, _, errb := m.env("")
+	e.Stdin = &cancelOnRead{lines: []string{"one\n", "two\n", "three\n"}, cancel: cancel}
+	runCommand(ctx, e, cmd, []string{"--as", "alice", "--lines", "bob", "-"})
+	for _, want := range []string{"line 2: interrupted", "line 2 may have been stored", "the lines after it were not sent (1 message sent before it)"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr %q; want it to say %q", errb, want)
+		}
 	}
 }
