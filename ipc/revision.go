@@ -25,7 +25,9 @@ import (
 // revision 4 or later alone (see Client.callOff). Revision 5 added the
 // stop op, which an older broker answers unknown_op. Revision 6 added
 // ChannelLeaveResult's NotMember: an older broker answers every leave
-// alike, which the client takes as left.
+// alike, which the client takes as left; and BrokerInfo's MaxFrame, which
+// an older broker does not say, so that only the client's own frame limit
+// holds.
 const Revision = 6
 
 // newerField names the first field set in the request in that a
