@@ -243,19 +243,25 @@ func (g *lineGuard) refuseMessage(line []byte, code int, why string) {
 	g.log.Warn("ignored an MCP message that is not JSON-RPC", "why", why, "bytes", len(line), "id", string(id))
 }
 
-// answer writes a JSON-RPC error for the request id.
+// answer writes a JSON-RPC error for the request id. The id goes back as
+// the client wrote it: json.Marshal would write a '&' or '<' in it as
+// \u0026 or \u003c, the same string to a JSON decoder, but not to a
+// client that matches the bytes.
 func (g *lineGuard) answer(id json.RawMessage, code int, msg string) {
 	type rpcError struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}
-	b, err := json.Marshal(struct {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Error   rpcError        `json:"error"`
 	}{JSONRPC: "2.0", ID: id, Error: rpcError{Code: code, Message: msg}})
 	if err == nil {
-		g.out.Write(append(b, '\n'))
+		g.out.Write(b.Bytes()) // Encode ends it with a newline
 	}
 }
 
