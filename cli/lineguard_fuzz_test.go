@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 )
@@ -22,11 +23,12 @@ import (
 // input at each newline:
 //
 //   - the transport gets exactly the lines within the limit (the newline
-//     counted), whole and in order, and then the input's end;
-//   - every line over the limit is either answered, with one JSON-RPC
-//     error line that says its size and the limit and carries an id
-//     written in that line, or logged as having no id to answer, and
-//     nothing else is written;
+//     counted) that are UTF-8 and that the go-sdk can read as JSON-RPC
+//     (unreadable), whole and in order, and then the input's end;
+//   - every other line is either answered, with one JSON-RPC error line
+//     that says why (for a line over the limit: its size and the limit)
+//     and carries an id written in that line, or logged as having no id
+//     to answer, and nothing else is written;
 //   - a line over the limit that is a JSON object with one "id", a string
 //     or a number, is answered with that id: its client waits for it.
 //     (The inputs are shorter than the 64 KiB kept of a line's start,
@@ -61,11 +63,22 @@ func FuzzLineGuard(f *testing.F) {
 
 		var want []byte
 		var refused [][]byte
+		var why []string // what the answer to each line refused says
 		for line := range bytes.Lines(in) {
-			if len(line) <= max {
-				want = append(want, line...)
-			} else {
+			switch {
+			case len(line) > max:
 				refused = append(refused, line)
+				why = append(why, "the request is "+human.Size(len(line))+", over the "+human.Size(max))
+			case !utf8.Valid(line):
+				refused = append(refused, line)
+				why = append(why, "the request is not UTF-8")
+			default:
+				if _, w := unreadable(line); w != "" {
+					refused = append(refused, line)
+					why = append(why, "the line is not a JSON-RPC 2.0 message: "+w)
+					continue
+				}
+				want = append(want, line...)
 			}
 		}
 		if !bytes.Equal(passed, want) {
@@ -79,16 +92,24 @@ func FuzzLineGuard(f *testing.F) {
 			t.Fatalf("the answers %q do not end a line", out.String())
 		}
 		unanswered := strings.Count(logged.String(), "it has no id to answer")
-		for _, line := range refused {
-			wantID, must := soleID(line)
-			must = must && len(line) <= headSize
-			if len(answered) == 0 || !answersLine(answered[0], line) {
-				if must {
-					t.Fatalf("limit %d: the line %q, with id %s, was refused and not answered (answers %q)", max, line, wantID, answered)
-				}
-				unanswered--
-				continue
-			}
+		if len(refused)-len(answered) != unanswered {
+			t.Fatalf("limit %d: %d lines refused and %d answered, and the log says %q", max, len(refused), len(answered), logged.String())
+		}
+		// Which answer is which line's is not written in the answers: an
+		// answer fits a line when it is a JSON-RPC error that says why the
+		// line was refused, with an id written in the line, the one a
+		// client wrote where the line has one. The answers fit the lines
+		// in order, every line with a client's id answered, the rest
+		// answered or logged. Two lines may fit one answer ("2\n{\"id\":2":
+		// the first holds the second's id), so a fit is searched for, not
+		// taken line by line.
+		must := make([]bool, len(refused))
+		ids := make([]json.RawMessage, len(refused))
+		for i, line := range refused {
+			ids[i], must[i] = soleID(line)
+			must[i] = must[i] && len(line) <= headSize
+		}
+		fits := func(i, j int) bool {
 			var a struct {
 				JSONRPC string          `json:"jsonrpc"`
 				ID      json.RawMessage `json:"id"`
@@ -97,23 +118,32 @@ func FuzzLineGuard(f *testing.F) {
 					Message string `json:"message"`
 				} `json:"error"`
 			}
-			if err := json.Unmarshal([]byte(answered[0]), &a); err != nil {
-				t.Fatal(err) // answersLine read it
+			line := refused[i]
+			if json.Unmarshal([]byte(answered[j]), &a) != nil || !answersLine(answered[j], line) ||
+				a.JSONRPC != "2.0" || !strings.Contains(a.Error.Message, why[i]) {
+				return false
 			}
-			if must && !bytes.Equal(a.ID, wantID) {
-				t.Fatalf("limit %d: the line %q was answered with id %s, want %s", max, line, a.ID, wantID)
+			if must[i] && !bytes.Equal(a.ID, ids[i]) {
+				return false
 			}
-			if a.JSONRPC != "2.0" || a.Error.Code != -32600 || !strings.Contains(a.Error.Message, "the request is "+human.Size(len(line))+", over the "+human.Size(max)) ||
-				!strings.HasSuffix(a.Error.Message, "send less") {
-				t.Fatalf("limit %d: the line %q (%d bytes) was answered with %s", max, line, len(line), answered[0])
+			if len(line) > max {
+				return a.Error.Code == -32600 && strings.HasSuffix(a.Error.Message, "send less")
 			}
-			answered = answered[1:]
+			return a.Error.Code == -32600 || a.Error.Code == -32700
 		}
-		if len(answered) > 0 {
-			t.Fatalf("limit %d: answers %q for no line refused (%q)", max, answered, refused)
+		// fit[i][j]: refused[i:] and answered[j:] fit.
+		fit := make([][]bool, len(refused)+1)
+		for i := range fit {
+			fit[i] = make([]bool, len(answered)+1)
 		}
-		if unanswered != 0 {
-			t.Fatalf("limit %d: %d lines refused, answered or not, and the log says %q", max, len(refused), logged.String())
+		fit[len(refused)][len(answered)] = true
+		for i := len(refused) - 1; i >= 0; i-- {
+			for j := len(answered); j >= 0; j-- {
+				fit[i][j] = !must[i] && fit[i+1][j] || j < len(answered) && fit[i+1][j+1] && fits(i, j)
+			}
+		}
+		if !fit[0][0] {
+			t.Fatalf("limit %d: the answers %q do not fit the lines refused, %q (why: %q)", max, answered, refused, why)
 		}
 	})
 }
