@@ -224,6 +224,11 @@ func TestRegisterSession(t *testing.T) {
 	if err != nil || !kept || !validSessionID(sid) {
 		t.Fatalf("first register: %q, kept %v, %v", sid, kept, err)
 	}
+	// The session id claims the name as its token would (SECURITY.md 3.8).
+	if runtime.GOOS != "windows" {
+		path, _ := k.pendingPath("bob")
+		wantMode(t, path, 0o600)
+	}
 	if again, kept, err := k.RegisterSession("bob"); err != nil || !kept || again != sid {
 		t.Fatalf("a retry: %q (kept %v, %v), want %q again", again, kept, err, sid)
 	}
