@@ -142,7 +142,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 					"this token for %q is of another session than the one the rename moved (the name was registered anew in between): only the token held when the rename was sent picks up %q; register again",
 					tok.Name, rr.New)
 			}
-			if s, ok, _ := b.store.Session(rr.New); ok && s.ID == rr.SessionID && now.Before(s.Expires) {
+			if s, ok, _ := b.store.Session(rr.New); ok && sameSecret(s.ID, rr.SessionID) && now.Before(s.Expires) {
 				return b.bindSession(ctx, c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
 			}
 		}
@@ -150,7 +150,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 	switch {
 	case !found:
 		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "no session exists for %q any more (it was renamed, unregistered or expired): register again", tok.Name)
-	case sess.ID != tok.SessionID:
+	case !sameSecret(sess.ID, tok.SessionID):
 		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "this token for %q was revoked (the name was renamed or registered anew): register again", tok.Name)
 	default:
 		return nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the session for %q expired: register again", tok.Name)

@@ -1,0 +1,291 @@
+package ipc_test
+
+// Promises of docs/SECURITY.md about the wire that no other test holds.
+
+import (
+	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/srccheck"
+	"github.com/ipcmesh/ipcmesh/ipc"
+)
+
+// tapListener keeps every byte its connections carry, both ways.
+type tapListener struct {
+	net.Listener
+	mu   sync.Mutex
+	wire bytes.Buffer
+}
+
+func (l *tapListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tapConn{Conn: nc, l: l}, nil
+}
+
+// bytes returns what has crossed the wire so far.
+func (l *tapListener) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.wire.Bytes())
+}
+
+type tapConn struct {
+	net.Conn
+	l *tapListener
+}
+
+func (c *tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.mu.Lock()
+	c.l.wire.Write(p[:n])
+	c.l.mu.Unlock()
+	return n, err
+}
+
+func (c *tapConn) Write(p []byte) (int, error) {
+	c.l.mu.Lock()
+	c.l.wire.Write(p)
+	c.l.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// Only HMACs cross the wire (SECURITY.md 3.3): neither the master secret
+// nor a key derived from it, in any spelling JSON or a token could give
+// it, is in the bytes of a handshake, a register, a send, a rename, a
+// resume with a token, a refused handshake or an access key's making.
+func TestSecretNeverOnTheWire(t *testing.T) {
+	secret := make([]byte, 32)
+	for i := range secret {
+		secret[i] = byte(0xA0 + i) // no run of zeros a frame could hold by chance
+	}
+	keys, err := auth.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := new(tapListener)
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Keys = keys
+		o.Wrap = func(ln net.Listener) net.Listener { tap.Listener = ln; return tap }
+	})
+
+	alice, bob := m.join(t, "alice"), m.join(t, "bob")
+	alice.send(t, "bob", "hello")
+	var ack ipc.AckResult
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{bob.check(t)[0].ID}}, &ack)
+	var renamed ipc.Session
+	alice.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "alicia"}, &renamed)
+	again := m.dial(t)
+	again.must(t, ipc.OpResume, ipc.ResumeRequest{Token: renamed.Token}, nil)
+	var made ipc.KeyCreateResult
+	again.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human"}, &made)
+	again.must(t, ipc.OpKeyCheck, ipc.KeyCheckRequest{Key: made.Key}, nil)
+	if _, err := m.tryDial(newKeys(t), ipc.DialOptions{}); err == nil {
+		t.Fatal("a client with another secret got in")
+	}
+	r := m.rawDial(t)
+	if err := r.handshake(newKeys(t)); err == nil {
+		t.Fatal("a raw client with another secret got in")
+	}
+
+	wire := tap.bytes()
+	if !bytes.Contains(wire, []byte(renamed.Token)) {
+		t.Fatal("the tap did not see the session's token: it records nothing")
+	}
+	secrets := map[string][]byte{"the master secret": secret}
+	for _, label := range []string{"ipcmesh/v1 handshake", "ipcmesh/v1 session token", "ipcmesh/v1 access key"} {
+		k, err := hkdf.Key(sha256.New, secret, nil, label, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets["the key "+label] = k
+	}
+	for what, s := range secrets {
+		for _, spelling := range []string{
+			string(s),
+			hex.EncodeToString(s),
+			strings.ToUpper(hex.EncodeToString(s)),
+			base64.StdEncoding.EncodeToString(s)[:40],
+			base64.RawURLEncoding.EncodeToString(s)[:40],
+		} {
+			if bytes.Contains(wire, []byte(spelling)) {
+				t.Errorf("%s crossed the wire (as %q)", what, spelling[:8])
+			}
+		}
+	}
+}
+
+// The answer to a hello, which anyone who reaches the port gets, holds the
+// protocol, the version, a nonce and the broker's proof, and nothing about
+// the broker: its process id, address, start time and data folder come
+// only with the answer to a correct auth (SECURITY.md 3.2 and 7).
+func TestHelloAnswerTellsNothingOfTheBroker(t *testing.T) {
+	m := startMesh(t, nil)
+	r := m.rawDial(t)
+	cn, _ := auth.NewNonce()
+	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+	r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
+	f, err := r.read()
+	if err != nil || f.Error != nil {
+		t.Fatalf("hello answer: %v %v", err, f)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(f.Body, &fields); err != nil {
+		t.Fatal(err)
+	}
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range fields {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	if want := []string{"nonce", "proof", "protocol", "version"}; !slices.Equal(keys, want) {
+		t.Errorf("the hello answer has the fields %v, want only %v", keys, want)
+	}
+	_, port, _ := net.SplitHostPort(m.Addr)
+	for what, s := range map[string]string{"data folder": m.Dir, "address": m.Addr, "port": port, "pid": fmt.Sprint(os.Getpid())} {
+		if bytes.Contains(f.Body, []byte(s)) {
+			t.Errorf("the hello answer %s holds the broker's %s %q", f.Body, what, s)
+		}
+	}
+
+	// The client that proves the secret is told.
+	var hr ipc.HelloResponse
+	json.Unmarshal(f.Body, &hr)
+	proof, _ := json.Marshal(ipc.AuthRequest{Proof: m.Keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
+	r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})
+	var ar ipc.AuthResponse
+	if f := r.reply(2); f.Error != nil || json.Unmarshal(f.Body, &ar) != nil {
+		t.Fatalf("auth answer: %+v", f)
+	}
+	if ar.Broker.DataDir != m.Dir || ar.Broker.Addr != m.Addr || ar.Broker.PID != os.Getpid() {
+		t.Errorf("the auth answer describes the broker as %+v", ar.Broker)
+	}
+}
+
+// A client proof is good on the connection whose nonces it was made for
+// and nowhere else: replayed on another connection, even one that sent
+// the same client nonce, or the broker's own proof reflected back as the
+// client's, it is refused and the connection closed (SECURITY.md 3.2).
+func TestProofNotReplayedOrReflected(t *testing.T) {
+	m := startMesh(t, nil)
+	cn, _ := auth.NewNonce()
+	hello := func(r *rawConn) ipc.HelloResponse {
+		t.Helper()
+		body, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+		r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: body})
+		f, err := r.read()
+		if err != nil || f.Error != nil {
+			t.Fatalf("hello answer: %v %v", err, f)
+		}
+		var hr ipc.HelloResponse
+		json.Unmarshal(f.Body, &hr)
+		return hr
+	}
+	refused := func(r *rawConn, proof []byte, what string) {
+		t.Helper()
+		body, _ := json.Marshal(ipc.AuthRequest{Proof: proof})
+		r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: body})
+		if f := r.reply(2); f.Error == nil || f.Error.Code != ipcmesh.CodeUnauthorized {
+			t.Errorf("%s: answered %s, want unauthorized", what, f.Body)
+			return
+		}
+		if got := r.wantClosed(); len(got) != 0 {
+			t.Errorf("%s: after the refusal got %+v, want the connection closed", what, got)
+		}
+	}
+
+	first := m.rawDial(t)
+	hr := hello(first)
+	good := m.Keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)
+
+	replay := m.rawDial(t)
+	if hr2 := hello(replay); bytes.Equal(hr2.Nonce, hr.Nonce) {
+		t.Fatal("the broker gave two connections the same nonce")
+	}
+	refused(replay, good, "a proof made for another connection")
+	reflect := m.rawDial(t)
+	refused(reflect, hello(reflect).Proof, "the broker's proof sent back as the client's")
+
+	// The proof was good where it was made.
+	body, _ := json.Marshal(ipc.AuthRequest{Proof: good})
+	first.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: body})
+	if f := first.reply(2); f.Error != nil {
+		t.Fatalf("the proof on its own connection: %v", f.Error)
+	}
+}
+
+// A frame read during the handshake is held to 4 KiB (SECURITY.md 3.10):
+// a hello of exactly that is answered, one byte more closes the
+// connection, and the broker serves on.
+func TestHandshakeFrameBound(t *testing.T) {
+	m := startMesh(t, nil)
+	cn, _ := auth.NewNonce()
+	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+	frame := func(size int) []byte {
+		f, _ := json.Marshal(ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
+		// JSON allows spaces between tokens: pad the frame to size.
+		return append(f[:len(f)-1], append(bytes.Repeat([]byte{' '}, size-len(f)), '}')...)
+	}
+
+	r := m.rawDial(t)
+	r.writePayload(frame(4 << 10))
+	if f, err := r.read(); err != nil || f.Error != nil {
+		t.Fatalf("a hello of 4 KiB: %v %+v, want it answered", err, f)
+	}
+
+	r = m.rawDial(t)
+	r.writePayload(frame(4<<10 + 1))
+	for _, f := range r.wantClosed() {
+		if f.Error == nil {
+			t.Errorf("a hello of 4 KiB and a byte was answered %s", f.Body)
+		}
+	}
+	m.dial(t).must(t, ipc.OpStatus, nil, nil)
+}
+
+// Session ids are compared in constant time wherever they come from, and
+// so is the stop key (SECURITY.md 3.5, 3.14): a session id is as good as
+// a password for its name, and a comparison that stops at the first byte
+// that differs tells a guesser, by its time, how much of a guess was
+// right.
+func TestSessionIDsComparedInConstantTime(t *testing.T) {
+	for _, c := range []struct{ fn, want string }{
+		{"sameSecret", "subtle.ConstantTimeCompare"},
+		{"Broker.register", "sameSecret"},
+		{"Broker.resume", "sameSecret"},
+		{"Broker.stop", "hmac.Equal"},
+	} {
+		calls, err := srccheck.Calls(".", c.fn, c.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !calls {
+			t.Errorf("%s does not compare with %s", c.fn, c.want)
+		}
+	}
+	leaks, err := srccheck.VariableTime(".", regexp.MustCompile(`^(Session|SessionID|OldSessionID|Key|StopKey)$`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leaks {
+		t.Errorf("%s: a session id or key compared in variable time; use sameSecret", l)
+	}
+}
