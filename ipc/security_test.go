@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"regexp"
@@ -27,8 +28,9 @@ import (
 // tapListener keeps every byte its connections carry, both ways.
 type tapListener struct {
 	net.Listener
-	mu   sync.Mutex
-	wire bytes.Buffer
+	mu      sync.Mutex
+	wire    bytes.Buffer // both ways
+	written bytes.Buffer // the broker's side only
 }
 
 func (l *tapListener) Accept() (net.Conn, error) {
@@ -39,11 +41,12 @@ func (l *tapListener) Accept() (net.Conn, error) {
 	return &tapConn{Conn: nc, l: l}, nil
 }
 
-// bytes returns what has crossed the wire so far.
-func (l *tapListener) bytes() []byte {
+// bytes returns what has crossed the wire so far, and of it what the
+// broker wrote.
+func (l *tapListener) bytes() (wire, written []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return bytes.Clone(l.wire.Bytes())
+	return bytes.Clone(l.wire.Bytes()), bytes.Clone(l.written.Bytes())
 }
 
 type tapConn struct {
@@ -62,8 +65,27 @@ func (c *tapConn) Read(p []byte) (int, error) {
 func (c *tapConn) Write(p []byte) (int, error) {
 	c.l.mu.Lock()
 	c.l.wire.Write(p)
+	c.l.written.Write(p)
 	c.l.mu.Unlock()
 	return c.Conn.Write(p)
+}
+
+// syncBuffer is a buffer a logger may write to while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Only HMACs cross the wire (SECURITY.md 3.3): neither the master secret
@@ -104,7 +126,7 @@ func TestSecretNeverOnTheWire(t *testing.T) {
 		t.Fatal("a raw client with another secret got in")
 	}
 
-	wire := tap.bytes()
+	wire, _ := tap.bytes()
 	if !bytes.Contains(wire, []byte(renamed.Token)) {
 		t.Fatal("the tap did not see the session's token: it records nothing")
 	}
@@ -287,5 +309,46 @@ func TestSessionIDsComparedInConstantTime(t *testing.T) {
 	}
 	for _, l := range leaks {
 		t.Errorf("%s: a session id or key compared in variable time; use sameSecret", l)
+	}
+}
+
+// The stop key is compared in constant time (above), and never logged,
+// never in status or any answer (SECURITY.md 3.14): the broker's answers
+// and its log, at the debug level, hold none of it, whether the key sent
+// was wrong or right.
+func TestStopKeyNeverTold(t *testing.T) {
+	const key = "K7Q2ZJ4RWM3XN6TB5VYHC2DLPA"
+	tap := new(tapListener)
+	var log syncBuffer
+	m, asked := stoppable(t, key, func(o *meshOptions) {
+		o.Wrap = func(ln net.Listener) net.Listener { tap.Listener = ln; return tap }
+		o.Config.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	p := m.join(t, "alice")
+	var st ipc.StatusResult
+	p.must(t, ipc.OpStatus, nil, &st)
+	p.must(t, ipc.OpList, nil, nil)
+	for _, wrong := range []string{"", key[:len(key)-1], key[:len(key)-1] + "B"} {
+		wantCode(t, p.call(ipc.OpStop, ipc.StopRequest{Key: wrong}, nil), ipcmesh.CodeUnauthorized)
+	}
+	if err := p.call(ipc.OpStop, ipc.StopRequest{Key: key}, nil); err != nil {
+		t.Fatalf("stop with the broker's key: %v", err)
+	}
+	<-asked
+
+	wire, written := tap.bytes()
+	if !bytes.Contains(wire, []byte(key)) {
+		t.Fatal("the tap did not see the stop request: it records nothing")
+	}
+	// Half the key is more than any answer could hold by chance.
+	half := key[:len(key)/2]
+	if bytes.Contains(written, []byte(half)) {
+		t.Errorf("an answer of the broker holds the stop key")
+	}
+	if strings.Contains(log.String(), half) {
+		t.Errorf("the broker's log holds the stop key:\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), "asked to stop") {
+		t.Errorf("the broker's log does not tell of the stop:\n%s", log.String())
 	}
 }
