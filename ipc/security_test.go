@@ -352,3 +352,28 @@ func TestStopKeyNeverTold(t *testing.T) {
 		t.Errorf("the broker's log does not tell of the stop:\n%s", log.String())
 	}
 }
+
+// The one thing a private channel tells a non-member (SECURITY.md 3.12 and
+// 7): channel_create of its name answers name_taken, with free variants of
+// the name, and so says that a channel of that name exists; but nothing
+// of its members, description or posts. Should the leak be closed, this
+// test fails, and SECURITY.md's known issue is to go.
+func TestPrivateChannelNameIsTheKnownLeak(t *testing.T) {
+	m := startMesh(t, nil)
+	alice, carol := m.join(t, "alice"), m.join(t, "carol")
+	m.join(t, "bob")
+	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Private: true, Members: []string{"bob"}, Description: "incident room"})
+	alice.send(t, "#ops", "the database is down")
+
+	e := carol.refused(t, ipcmesh.CodeNameTaken, ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "ops"})
+	if len(e.Suggestions) == 0 {
+		t.Errorf("name_taken for the private channel suggests no free name: %q", e.Message)
+	}
+	for _, secret := range []string{"alice", "bob", "incident", "database"} {
+		if strings.Contains(e.Message, secret) || slices.Contains(e.Suggestions, secret) {
+			t.Errorf("name_taken for a private channel tells a non-member %q: %q", secret, e.Message)
+		}
+	}
+	// Every other op treats the channel as unknown to her.
+	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "ops"})
+}
