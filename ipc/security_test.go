@@ -23,6 +23,7 @@ import (
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/internal/srccheck"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/ipcmesh/ipcmesh/store"
 )
 
 // tapListener keeps every byte its connections carry, both ways.
@@ -376,4 +377,61 @@ func TestPrivateChannelNameIsTheKnownLeak(t *testing.T) {
 	}
 	// Every other op treats the channel as unknown to her.
 	carol.refused(t, ipcmesh.CodeNotFound, ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "ops"})
+}
+
+// One check answers at most 1000 messages and 1 MiB of their content, or
+// one message however long, and a search query is at most 1000 bytes
+// (SECURITY.md 3.10): a reader asking for more gets the rest in the next
+// page, and a long query is refused, not walked.
+func TestCheckAndSearchBounds(t *testing.T) {
+	m := startMesh(t, func(o *meshOptions) { o.Store.LargeMessageBytes = 4 << 20 })
+	st := m.Store.(*store.Store)
+	alice, bob := m.join(t, "alice"), m.join(t, "bob")
+
+	var drafts []store.Draft
+	for i := range 1001 {
+		drafts = append(drafts, store.Draft{ID: fmt.Sprintf("short-%04d", i), From: "alice", To: "bob", Content: "x"})
+	}
+	if _, err := st.Append(t.Context(), drafts); err != nil {
+		t.Fatal(err)
+	}
+	var page ipc.CheckResult
+	bob.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 5000}, &page)
+	if len(page.Messages) != 1000 || page.Remaining != 1 {
+		t.Fatalf("a check asking for 5000 of 1001 messages got %d, %d remaining; want 1000 and 1", len(page.Messages), page.Remaining)
+	}
+	var ids []string
+	for _, msg := range page.Messages {
+		ids = append(ids, msg.ID)
+	}
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: ids}, nil)
+	bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: []string{bob.check(t)[0].ID}}, nil)
+
+	// Three of 400 KiB: two fit a megabyte, the third waits.
+	for range 3 {
+		alice.send(t, "bob", strings.Repeat("y", 400<<10))
+	}
+	bob.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 10}, &page)
+	if len(page.Messages) != 2 || page.Remaining != 1 {
+		t.Errorf("a check of three 400 KiB messages got %d, %d remaining; want the two that fit 1 MiB and 1", len(page.Messages), page.Remaining)
+	}
+	// One over a megabyte comes alone.
+	for msgs := bob.check(t); len(msgs) > 0; msgs = bob.check(t) {
+		ids = ids[:0]
+		for _, msg := range msgs {
+			ids = append(ids, msg.ID)
+		}
+		bob.must(t, ipc.OpAck, ipc.AckRequest{IDs: ids}, nil)
+	}
+	alice.send(t, "bob", strings.Repeat("z", 3<<20/2))
+	alice.send(t, "bob", "small")
+	bob.must(t, ipc.OpCheck, ipc.CheckRequest{Limit: 10}, &page)
+	if got := contents(page.Messages); len(got) != 1 || len(got[0]) != 3<<20/2 {
+		t.Errorf("a check of a 1.5 MiB message and a small one got %d messages, want the long one alone", len(got))
+	}
+
+	query := strings.Repeat("word ", 200) // repeated words count once
+	bob.must(t, ipc.OpSearch, ipc.SearchRequest{Query: query}, nil)
+	e := bob.refused(t, ipcmesh.CodeBadRequest, ipc.OpSearch, ipc.SearchRequest{Query: query + "w"})
+	wantMention(t, e.Message, "1000 bytes")
 }
