@@ -145,12 +145,13 @@ func TestValidateTypeAndKey(t *testing.T) {
 	if err := ValidateType("req"); err == nil || err.Error() != want {
 		t.Errorf("ValidateType(req) = %v, want %s", err, want)
 	}
-	for _, ok := range []string{"q1-report", "plan:v2", "a.b"} {
+	// A key is at most 64 characters (SECURITY.md 3.10).
+	for _, ok := range []string{"q1-report", "plan:v2", "a.b", strings.Repeat("k", 64)} {
 		if err := ValidateSharedKey(ok); err != nil {
 			t.Errorf("ValidateSharedKey(%q): %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", ".hidden", "a/b", "../x"} {
+	for _, bad := range []string{"", ".hidden", "a/b", "../x", strings.Repeat("k", 65)} {
 		if ValidateSharedKey(bad) == nil {
 			t.Errorf("ValidateSharedKey(%q) passed", bad)
 		}
