@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -434,4 +435,45 @@ func TestCheckAndSearchBounds(t *testing.T) {
 	bob.must(t, ipc.OpSearch, ipc.SearchRequest{Query: query}, nil)
 	e := bob.refused(t, ipcmesh.CodeBadRequest, ipc.OpSearch, ipc.SearchRequest{Query: query + "w"})
 	wantMention(t, e.Message, "1000 bytes")
+}
+
+// The broker keeps an access key's id and name, never the key: neither
+// the store's files nor a backup holds the key's tag, so a copy of them
+// hands out no keys (SECURITY.md 4.8).
+func TestAccessKeyNotStored(t *testing.T) {
+	m := startMesh(t, nil)
+	admin := m.dial(t)
+	var made ipc.KeyCreateResult
+	admin.must(t, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: "human", Label: "web page"}, &made)
+	tag := made.Key[strings.LastIndexByte(made.Key, '_')+1:]
+	if len(tag) < 16 || !strings.Contains(made.Key, made.Info.ID) {
+		t.Fatalf("key %q has no tag after its id %s", made.Key, made.Info.ID)
+	}
+	var backup ipc.BackupResult
+	admin.must(t, ipc.OpBackup, nil, &backup)
+
+	files := []string{backup.Path}
+	entries, err := os.ReadDir(m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(m.Dir, e.Name()))
+		}
+	}
+	found := false
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || bytes.Contains(b, []byte(made.Info.ID))
+		if bytes.Contains(b, []byte(tag[:16])) {
+			t.Errorf("%s holds the access key's tag", filepath.Base(f))
+		}
+	}
+	if !found {
+		t.Fatalf("no file of %v holds the key's id %s: the test reads the wrong files", files, made.Info.ID)
+	}
 }
