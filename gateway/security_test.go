@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/internal/srccheck"
 )
@@ -25,5 +27,22 @@ func TestKeysComparedInConstantTime(t *testing.T) {
 	}
 	for _, l := range leaks {
 		t.Errorf("%s: a key compared in variable time; use subtle.ConstantTimeCompare", l)
+	}
+}
+
+// The face's bounds on connections and headers are the figures
+// SECURITY.md 3.10 and 4.8 give. The tests of each bound count from its
+// constant, or set a smaller one to be quick: this one holds the figures.
+func TestConnectionBoundsAsDocumented(t *testing.T) {
+	var hs http.Server
+	(&Server{}).ConfigureServer(&hs)
+	if hs.ReadHeaderTimeout != 10*time.Second || hs.MaxHeaderBytes != 64<<10 {
+		t.Errorf("headers within %v and %d bytes, want 10s and 64 KiB", hs.ReadHeaderTimeout, hs.MaxHeaderBytes)
+	}
+	if defaultMaxKeyless != 1024 {
+		t.Errorf("%d connections without a valid key, want 1,024", defaultMaxKeyless)
+	}
+	if maxOpenPerKey != 64 {
+		t.Errorf("%d requests of a key in progress, want 64", maxOpenPerKey)
 	}
 }
