@@ -2,6 +2,8 @@ package election
 
 import (
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,4 +51,49 @@ func TestBrokerLogInReadOnlyFolder(t *testing.T) {
 	if want := "make " + dir + " and its files writable"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("openBrokerLog in a read-only folder: %v; want it to say %q", err, want)
 	}
+}
+
+// The detached broker's log is rotated when a broker is started: one past
+// 4 MiB becomes broker.log.1, the one older file kept, and the broker
+// writes a new one, private to the user as every file of the data folder
+// is (SECURITY.md 3.11). One of 4 MiB or less is written on.
+func TestBrokerLogRotatedWhenABrokerStarts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "broker.log")
+	write := func(f *os.File, s string) {
+		t.Helper()
+		if _, err := f.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(mustOpenBrokerLog(t, dir), strings.Repeat("a", 4<<20))
+	write(mustOpenBrokerLog(t, dir), "b")
+	if _, err := os.Stat(path + ".1"); !os.IsNotExist(err) {
+		t.Fatalf("a log of 4 MiB was rotated (%v)", err)
+	}
+	write(mustOpenBrokerLog(t, dir), "c")
+	old, err := os.ReadFile(path + ".1")
+	if err != nil || len(old) != 4<<20+1 {
+		t.Fatalf("broker.log.1 holds %d bytes (%v), want the log of 4 MiB and a byte", len(old), err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "c" {
+		t.Fatalf("the new log holds %q (%v), want only what the new broker wrote", b, err)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("the new log: %v, %v; want mode 0600", fi.Mode(), err)
+		}
+	}
+}
+
+func mustOpenBrokerLog(t *testing.T, dir string) *os.File {
+	t.Helper()
+	f, err := openBrokerLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
