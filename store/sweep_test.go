@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,42 @@ func onlyFile(t *testing.T, dir string) string {
 		t.Fatalf("%s holds %d entries (%v), want 1", dir, len(entries), err)
 	}
 	return filepath.Join(dir, entries[0].Name())
+}
+
+// The orphan sweep follows no link and removes nothing but the files it
+// could have made (SECURITY.md 3.11): a symbolic link named as a spill
+// file, old enough and named by no record, is left alone, and so is the
+// file it points to.
+func TestSweepLeavesALinkAlone(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need a privilege on Windows")
+	}
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, largeDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "notes.md")
+	if err := os.WriteFile(target, []byte("the user's own file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, largeDir, newSpillName(time.Now().Add(-3*time.Hour)))
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	// The store's clock runs hours ahead, so the link is past the grace.
+	later := func() time.Time { return time.Now().Add(3 * time.Hour) }
+	s, err := Open(Options{Dir: dir, Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st, err := s.Sweep(context.Background()); err != nil || st.Orphans != 0 {
+		t.Fatalf("Sweep = %+v, %v; want no orphan", st, err)
+	}
+	if _, err := os.Lstat(link); err != nil {
+		t.Errorf("the link was removed: %v", err)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "the user's own file" {
+		t.Errorf("the file the link points to: %q, %v", b, err)
+	}
 }
