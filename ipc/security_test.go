@@ -3,13 +3,17 @@ package ipc_test
 // Promises of docs/SECURITY.md about the wire that no other test holds.
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -19,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
@@ -475,5 +480,55 @@ func TestAccessKeyNotStored(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no file of %v holds the key's id %s: the test reads the wrong files", files, made.Info.ID)
+	}
+}
+
+// A broker's answer with a length over what the Go client reads (64 MiB)
+// ends the connection at its length prefix (SECURITY.md 3.10): the
+// client does not wait for, nor make room for, 64 MiB that a hostile or
+// broken broker never sends, and the call fails as a lost connection.
+func TestClientRefusesOversizeAnswer(t *testing.T) {
+	keys := newKeys(t)
+	hungUp := make(chan struct{})
+	addr := fakeServer(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		f, err := ipc.ReadFrame(br, 64<<10)
+		if err != nil {
+			return
+		}
+		var hello ipc.HelloRequest
+		json.Unmarshal(f.Body, &hello)
+		bn, _ := auth.NewNonce()
+		body, _ := ipc.Marshal(ipc.HelloResponse{Protocol: ipc.Protocol, Version: ipc.Version, Nonce: bn,
+			Proof: keys.Proof(auth.RoleBroker, ipc.Version, hello.Nonce, bn)})
+		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: body})
+		if f, err = ipc.ReadFrame(br, 64<<10); err != nil || f.Op != ipc.OpAuth {
+			return
+		}
+		ipc.WriteFrame(nc, &ipc.Frame{ID: f.ID, Body: json.RawMessage(`{"broker":{"revision":99}}`)})
+		if _, err := ipc.ReadFrame(br, ipc.DefaultMaxFrame); err != nil {
+			return
+		}
+		// The length of an answer one byte over the limit, and nothing of it.
+		nc.Write(prefix(ipc.MaxResponseFrame + 1))
+		nc.SetReadDeadline(time.Now().Add(callTimeout))
+		if _, err := br.ReadByte(); errors.Is(err, io.EOF) {
+			close(hungUp)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	c, err := ipc.Dial(ctx, addr, keys, ipc.DialOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	if err := c.Call(ctx, ipc.OpStatus, nil, nil); err == nil || ctx.Err() != nil {
+		t.Fatalf("a call answered with a frame over the limit: %v (context: %v), want the connection lost at once", err, ctx.Err())
+	}
+	select {
+	case <-hungUp:
+	case <-ctx.Done():
+		t.Fatal("the client did not hang up on the frame over its limit")
 	}
 }
