@@ -532,3 +532,45 @@ func TestClientRefusesOversizeAnswer(t *testing.T) {
 		t.Fatal("the client did not hang up on the frame over its limit")
 	}
 }
+
+// What a non-member cannot tell of a private channel, beyond the
+// known issue above (SECURITY.md 3.12): channel_leave answers as for a
+// channel that does not exist, in the same words; channel_list leaves it
+// out; and a channel_create of a near name warns of no near channel. A
+// direct message is the same: to anyone but its sender and recipient, a
+// fetch of its id answers as for an id no message has.
+func TestOutsidersAreToldNothing(t *testing.T) {
+	m := startMesh(t, nil)
+	alice, bob, carol := m.join(t, "alice"), m.join(t, "bob"), m.join(t, "carol")
+	alice.createChannel(t, ipc.ChannelCreateRequest{Name: "ops", Private: true, Members: []string{"bob"}, Description: "incident room"})
+	// A member is shown the channel, and warned of it.
+	if got := bob.channels(t, ""); !slices.Contains(got, "ops") {
+		t.Fatalf("channel_list shows a member %v, without the private channel", got)
+	}
+	if near := bob.createChannel(t, ipc.ChannelCreateRequest{Name: "opx"}); !strings.Contains(near.Warning, "#ops") {
+		t.Fatalf("creating #opx warns a member %q, not of #ops", near.Warning)
+	}
+
+	unknown := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpChannelLeave, ipc.ChannelLeaveRequest{Name: "opz"})
+	e := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpChannelLeave, ipc.ChannelLeaveRequest{Name: "ops"})
+	if want := strings.ReplaceAll(unknown.Message, "opz", "ops"); e.Message != want || slices.Contains(e.Suggestions, "ops") || slices.Contains(e.Suggestions, "#ops") {
+		t.Errorf("channel_leave of the private channel: %q (suggesting %v), want %q as for a channel that does not exist", e.Message, e.Suggestions, want)
+	}
+	if got := carol.channels(t, ""); slices.Contains(got, "ops") {
+		t.Errorf("channel_list shows a non-member the private channel: %v", got)
+	}
+	if near := carol.createChannel(t, ipc.ChannelCreateRequest{Name: "opz"}); strings.Contains(near.Warning, "ops") {
+		t.Errorf("creating #opz warns a non-member of the private channel: %q", near.Warning)
+	}
+
+	sent := alice.send(t, "bob", "for bob's eyes")
+	missing := "m" + sent.Message.ID[1:]
+	if missing == sent.Message.ID {
+		missing = "n" + sent.Message.ID[1:]
+	}
+	none := carol.refused(t, ipcmesh.CodeNotFound, ipc.OpFetch, ipc.FetchRequest{ID: missing})
+	e = carol.refused(t, ipcmesh.CodeNotFound, ipc.OpFetch, ipc.FetchRequest{ID: sent.Message.ID})
+	if want := strings.ReplaceAll(none.Message, missing, sent.Message.ID); e.Message != want {
+		t.Errorf("a fetch of another's message: %q, want %q as for an id no message has", e.Message, want)
+	}
+}
