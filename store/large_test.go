@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
+	bolt "go.etcd.io/bbolt"
 )
 
 func spillFiles(t testing.TB, s *Store) []string {
@@ -328,5 +329,58 @@ func TestSpillFolderRemovedWhileOpen(t *testing.T) {
 		if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
 			t.Errorf("%s made again as %v, want 0700", dir, fi.Mode())
 		}
+	}
+}
+
+// A record that names a large body's file by a path, not a plain file
+// name (a damaged or doctored database), cannot make the store read
+// outside large-messages/ (SECURITY.md 3.11): the message is refused,
+// though the file named there holds a body of the very length recorded.
+func TestSpillNameOfADamagedRecordIsRefused(t *testing.T) {
+	small := func(o *Options) { o.LargeMessageBytes = 16 }
+	dir := t.TempDir()
+	s := openIn(t, dir, small)
+	register(t, s, "bob")
+	body := strings.Repeat("the whole body ", 10)
+	send(t, s, "big", "alice", "bob", body)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// In the data folder but outside large-messages/: no body is read there.
+	secret := "outside.md"
+	if err := os.WriteFile(filepath.Join(dir, secret), []byte(strings.Repeat("S", len(body))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, dbFile), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doctored := 0
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(keyMessages)
+		return b.ForEach(func(k, v []byte) error {
+			r, err := unmarshalRecord(v)
+			if err != nil || r.File == "" {
+				return err
+			}
+			r.File = "../" + secret
+			doctored++
+			return b.Put(k, r.marshal())
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if doctored != 1 {
+		t.Fatalf("doctored %d records, want the large message's", doctored)
+	}
+
+	s = openIn(t, dir, small)
+	defer s.Close()
+	_, got, err := s.Get("bob", "big")
+	if err == nil || strings.Contains(got, "SSS") {
+		t.Fatalf("Get of a record naming ../%s: %q, %v; want it refused", secret, got, err)
 	}
 }
