@@ -574,3 +574,21 @@ func TestOutsidersAreToldNothing(t *testing.T) {
 		t.Errorf("a fetch of another's message: %q, want %q as for an id no message has", e.Message, want)
 	}
 }
+
+// A token claims the name it is bound to and no other (SECURITY.md 3.7,
+// 3.8): not even a name whose session has the same id, as two sessions
+// may when one client made both ids.
+func TestTokenOfAnotherNameClaimsNothing(t *testing.T) {
+	m := startMesh(t, nil)
+	sid := ipc.NewID()
+	m.dial(t).register(t, ipc.RegisterRequest{Name: "alpha", Session: sid})
+	beta := m.dial(t).register(t, ipc.RegisterRequest{Name: "beta", Session: sid})
+	e := wantCode(t, m.dial(t).call(ipc.OpRegister, ipc.RegisterRequest{Name: "alpha", Token: beta.Token}, nil), ipcmesh.CodeNameTaken)
+	wantMention(t, e.Message, "alpha")
+	// The token still claims its own name.
+	var again ipc.Session
+	m.dial(t).must(t, ipc.OpRegister, ipc.RegisterRequest{Name: "beta", Token: beta.Token}, &again)
+	if again.Name != "beta" || !again.Resumed {
+		t.Errorf("beta's token on beta: %+v, want beta resumed", again)
+	}
+}
