@@ -46,3 +46,18 @@ func TestConnectionBoundsAsDocumented(t *testing.T) {
 		t.Errorf("%d requests of a key in progress, want 64", maxOpenPerKey)
 	}
 }
+
+// The face has no route to the broker's stop request (SECURITY.md 3.14):
+// its key holders never reach the broker's protocol, and nothing in the
+// face sends the request or stops a broker.
+func TestFaceCannotStopTheBroker(t *testing.T) {
+	for _, name := range []string{"ipc.OpStop", "ipc.StopRequest", "election.StopBroker"} {
+		uses, err := srccheck.Uses(".", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range uses {
+			t.Errorf("%s: the face uses %s", u, name)
+		}
+	}
+}

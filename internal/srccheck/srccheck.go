@@ -101,6 +101,28 @@ func Calls(dir, fn, want string) (bool, error) {
 	return false, fmt.Errorf("no function %s in the package in %s", fn, dir)
 }
 
+// Uses returns, as "file:line", every place the package in dir (its test
+// files left out) names want, a qualified name such as "ipc.OpStop".
+func Uses(dir, want string) ([]string, error) {
+	fset, files, err := parse(dir)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := s.X.(*ast.Ident); ok && id.Name+"."+s.Sel.Name == want {
+					p := fset.Position(s.Pos())
+					found = append(found, fmt.Sprintf("%s:%d", p.Filename, p.Line))
+				}
+			}
+			return true
+		})
+	}
+	return found, nil
+}
+
 func parse(dir string) (*token.FileSet, []*ast.File, error) {
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {

@@ -48,3 +48,16 @@ func TestCalls(t *testing.T) {
 		t.Error("a missing folder gave no error")
 	}
 }
+
+func TestUses(t *testing.T) {
+	got, err := Uses("testdata/sample", "hmac.Equal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"testdata/sample/sample.go:11"}; !slices.Equal(got, want) {
+		t.Errorf("Uses(hmac.Equal) = %q, want %q", got, want)
+	}
+	if got, _ := Uses("testdata/sample", "bytes.Compare"); len(got) != 0 {
+		t.Errorf("Uses(bytes.Compare) = %q, want none", got)
+	}
+}
