@@ -592,3 +592,29 @@ func TestTokenOfAnotherNameClaimsNothing(t *testing.T) {
 		t.Errorf("beta's token on beta: %+v, want beta resumed", again)
 	}
 }
+
+// A rename cannot take a name held by a live session, even while nobody
+// is connected as it (SECURITY.md 3.7): only that session's token claims
+// it. Once the session has expired, the name may be renamed into.
+func TestRenameIntoALiveSessionsNameRefused(t *testing.T) {
+	clock := &testClock{t: time.Now()}
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Now = clock.Now
+		o.Config.SessionTTL = time.Hour
+	})
+	// Registering another name on its connection leaves away with a live
+	// session and nobody connected as it.
+	owner := m.dial(t)
+	owner.register(t, ipc.RegisterRequest{Name: "away"})
+	owner.register(t, ipc.RegisterRequest{Name: "elsewhere"})
+	mover := m.join(t, "mover")
+	e := wantCode(t, mover.call(ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "away"}, nil), ipcmesh.CodeNameTaken)
+	wantMention(t, e.Message, "away", "not expired")
+
+	clock.Advance(2 * time.Hour)
+	var s ipc.Session
+	mover.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "away"}, &s)
+	if s.Name != "away" {
+		t.Errorf("rename into an expired session's name: %+v", s)
+	}
+}
