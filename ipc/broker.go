@@ -121,17 +121,19 @@ type Config struct {
 // Broker serves the mesh: it authenticates connections, binds each to a
 // session's name, stores messages and pushes them to connected recipients.
 type Broker struct {
-	cfg     Config
-	store   Store
-	mesh    Mesh // nil on one host
-	log     *slog.Logger
-	info    BrokerInfo
-	tag     string // the secret's auth.Keys.SessionTag, kept with each session
-	ops     *auth.Limiter
-	regs    *auth.Limiter
-	hellos  *auth.Limiter
-	handles sync.WaitGroup // requests being handled, across connections
-	stopped sync.Once      // cfg.Stop was called
+	cfg    Config
+	store  Store
+	mesh   Mesh // nil on one host
+	log    *slog.Logger
+	info   BrokerInfo
+	tag    string // the secret's auth.Keys.SessionTag, kept with each session
+	ops    *auth.Limiter
+	regs   *auth.Limiter
+	hellos *auth.Limiter
+	// refusals is how often a refused handshake is logged (quiet).
+	refusals quiet
+	handles  sync.WaitGroup // requests being handled, across connections
+	stopped  sync.Once      // cfg.Stop was called
 
 	mu        sync.Mutex
 	ln        net.Listener
@@ -178,6 +180,7 @@ func NewBroker(cfg Config) *Broker {
 		ops:       auth.NewLimiter(l.OpsPerSecond, l.OpsBurst),
 		regs:      auth.NewLimiter(l.RegisterPerSecond, l.RegisterBurst),
 		hellos:    auth.NewLimiter(l.HandshakesPerSecond, l.HandshakeBurst),
+		refusals:  quiet{every: time.Minute},
 		greetings: list.New(),
 		conns:     make(map[*conn]struct{}),
 		quit:      make(chan struct{}),

@@ -160,7 +160,13 @@ func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	}
 	var ar AuthRequest
 	if json.Unmarshal(f.Body, &ar) != nil || !b.cfg.Keys.VerifyProof(auth.RoleClient, version, hello.Nonce, bn, ar.Proof) {
-		b.log.Warn("handshake refused: wrong shared secret", "remote", nc.RemoteAddr().String())
+		if ok, held := b.refusals.pass(b.cfg.Now()); ok {
+			args := []any{"remote", nc.RemoteAddr().String()}
+			if held > 0 {
+				args = append(args, "more", held) // refused since the last warning, and not logged
+			}
+			b.log.Warn("handshake refused: wrong shared secret", args...)
+		}
 		answer(nc, f.ID, nil, ipcmesh.Errorf(ipcmesh.CodeUnauthorized,
 			"the client could not prove it knows the shared secret: every peer of a mesh needs the same one"))
 		return false

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,25 +50,7 @@ func TestHandshakeWrongSecretDial(t *testing.T) {
 func TestHandshakeWrongClientProof(t *testing.T) {
 	m := startMesh(t, nil)
 	for range 3 {
-		r := m.rawDial(t)
-		cn, _ := auth.NewNonce()
-		hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
-		r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
-		f, err := r.read()
-		if err != nil || f.Error != nil {
-			t.Fatalf("hello answer: %v %v", err, f)
-		}
-		var hr ipc.HelloResponse
-		json.Unmarshal(f.Body, &hr)
-		wrong := newKeys(t)
-		proof, _ := json.Marshal(ipc.AuthRequest{Proof: wrong.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
-		r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})
-		got := r.wantClosed()
-		if len(got) != 1 || got[0].ID != 2 {
-			t.Fatalf("after a wrong proof got frames %+v, want one answer to id 2", got)
-		}
-		e := wantCode(t, got[0].Error, ipcmesh.CodeUnauthorized)
-		wantMention(t, e.Message, "shared secret")
+		proveWrong(t, m)
 	}
 	// A client whose auth frame is garbage is cut off too.
 	r := m.rawDial(t)
@@ -81,6 +65,67 @@ func TestHandshakeWrongClientProof(t *testing.T) {
 
 	p := m.dial(t)
 	p.register(t, ipc.RegisterRequest{Name: "survivor"})
+}
+
+// proveWrong makes a handshake with m's broker that proves another
+// secret, and checks that the broker refuses it saying so.
+func proveWrong(t *testing.T, m *mesh) {
+	t.Helper()
+	r := m.rawDial(t)
+	cn, _ := auth.NewNonce()
+	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+	r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
+	f, err := r.read()
+	if err != nil || f.Error != nil {
+		t.Fatalf("hello answer: %v %v", err, f)
+	}
+	var hr ipc.HelloResponse
+	json.Unmarshal(f.Body, &hr)
+	wrong := newKeys(t)
+	proof, _ := json.Marshal(ipc.AuthRequest{Proof: wrong.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
+	r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})
+	got := r.wantClosed()
+	if len(got) != 1 || got[0].ID != 2 {
+		t.Fatalf("after a wrong proof got frames %+v, want one answer to id 2", got)
+	}
+	e := wantCode(t, got[0].Error, ipcmesh.CodeUnauthorized)
+	wantMention(t, e.Message, "shared secret")
+}
+
+// A flood of handshakes with the wrong secret is logged once a minute,
+// with the count of those not logged, not once each: broker.log grows
+// while its broker runs, and a process hammering the port would fill the
+// disk with it.
+func TestWrongSecretLoggedOnceAMinute(t *testing.T) {
+	var log syncBuffer
+	var ahead atomic.Int64 // how far the broker's clock is moved on
+	m := startMesh(t, func(o *meshOptions) {
+		o.Config.Logger = slog.New(slog.NewTextHandler(&log, nil))
+		o.Config.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
+	warnings := func() []string {
+		var out []string
+		for line := range strings.Lines(log.String()) {
+			if strings.Contains(line, "wrong shared secret") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	for range 5 {
+		proveWrong(t, m)
+	}
+	if w := warnings(); len(w) != 1 || strings.Contains(w[0], "more=") {
+		t.Fatalf("5 refused handshakes logged %d warnings, want 1, of the first alone: %q", len(w), w)
+	}
+	ahead.Store(int64(61 * time.Second))
+	proveWrong(t, m)
+	w := warnings()
+	if len(w) != 2 || !strings.Contains(w[1], "more=4") {
+		t.Fatalf("a refused handshake a minute on logged %q; want a second warning with more=4, the four refused and not logged", w)
+	}
+	// The mesh still serves those who know the secret.
+	m.join(t, "alice")
 }
 
 // recordingListener keeps every byte the broker reads from its
