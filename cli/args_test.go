@@ -5,19 +5,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // cancelOnWrite calls off a command as soon as it writes: a command that
 // takes an argument wrongly says so and ends, while one that goes on to do
 // its work (watch says whose mail it watches) is stopped there.
 type cancelOnWrite struct {
-	lockedBuffer
+	testbin.Buffer
 	cancel context.CancelFunc
 }
 
 func (w *cancelOnWrite) Write(p []byte) (int, error) {
 	w.cancel()
-	return w.lockedBuffer.Write(p)
+	return w.Buffer.Write(p)
 }
 
 // runCalledOff runs the command name with args in-process, called off at

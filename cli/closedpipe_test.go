@@ -28,13 +28,13 @@ func closedPipe(t *testing.T) *os.File {
 
 // builderEnv registers builder in a mesh of its own and returns an Env
 // of that mesh writing to stdout, with its stderr.
-func builderEnv(t *testing.T, stdout *os.File) (Env, *lockedBuffer) {
+func builderEnv(t *testing.T, stdout *os.File) (Env, *testbin.Buffer) {
 	t.Helper()
 	m := newHookMesh(t)
 	if r := m.run("", "register", "builder"); r.code != 0 {
 		t.Fatalf("register: %+v", r)
 	}
-	errb := &lockedBuffer{}
+	errb := &testbin.Buffer{}
 	return Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: errb, Getenv: m.getenv()}, errb
 }
 

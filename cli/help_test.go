@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // A mistyped command is answered with the command it is closest to, as
@@ -16,7 +18,7 @@ func TestMistypedCommandIsAnsweredWithTheClosest(t *testing.T) {
 		"hlep":    "did you mean help?",
 		"versoin": "did you mean version?",
 	} {
-		var out, errb lockedBuffer
+		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 		if code := Main(e, []string{typed}); code != 2 {
 			t.Errorf("ipcmesh %s: exit %d, want 2", typed, code)
@@ -36,7 +38,7 @@ var goTypeName = regexp.MustCompile(`(?m)^  --[a-z-]+ (string|int|uint|float|val
 // the usage line (--description D, --remote URL), never its Go type.
 func TestHelpFlagsNameWhatTheyTake(t *testing.T) {
 	for _, c := range commands() {
-		var out, errb lockedBuffer
+		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 		if code := Main(e, []string{c.name, "--help"}); code != 0 {
 			t.Fatalf("ipcmesh %s --help: exit %d: %s", c.name, code, errb.String())

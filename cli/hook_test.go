@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,33 +56,14 @@ func (m *hookMesh) getenv(extra ...string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-// lockedBuffer is a buffer safe to write from the goroutines of a command
-// that runs in the background.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // hookResult is what a command printed and how it ended.
 type hookResult struct {
 	code           int
 	stdout, stderr string
 }
 
-func (m *hookMesh) env(stdin string, extra ...string) (Env, *lockedBuffer, *lockedBuffer) {
-	var out, errb lockedBuffer
+func (m *hookMesh) env(stdin string, extra ...string) (Env, *testbin.Buffer, *testbin.Buffer) {
+	var out, errb testbin.Buffer
 	return Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: m.getenv(extra...)}, &out, &errb
 }
 
@@ -370,7 +349,7 @@ func TestHookCheckNeverFailsTheTurn(t *testing.T) {
 
 // waitHook runs hook wait in the background; its hookResult arrives on the
 // channel.
-func (m *hookMesh) waitHook(args ...string) (<-chan error, *lockedBuffer, *lockedBuffer) {
+func (m *hookMesh) waitHook(args ...string) (<-chan error, *testbin.Buffer, *testbin.Buffer) {
 	e, out, errb := m.env(`{"hook_event_name":"Stop","stop_hook_active":false}`)
 	done := make(chan error, 1)
 	go func() { done <- runHook(context.Background(), e, append([]string{"wait"}, args...)) }()
@@ -516,7 +495,7 @@ func TestHookWaitNewWaiterSupersedesTheOld(t *testing.T) {
 	first, _, firstErr := m.waitHook("--as", "builder", "--timeout", "1m")
 	second, _, secondErr := m.waitHook("--as", "builder", "--timeout", "1m")
 	var quiet, woken error
-	var wokenErr *lockedBuffer
+	var wokenErr *testbin.Buffer
 	select {
 	case quiet = <-first:
 		wokenErr = secondErr

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // installHome points HOME at a fresh folder, and the current folder at
@@ -32,7 +34,7 @@ func install(t *testing.T, args ...string) hookResult {
 // program testExe.
 func runBare(t *testing.T, name string, args ...string) hookResult {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testbin.Buffer
 	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Self: testExe(t)}
 	code := Run(e, name, args)
 	return hookResult{code, out.String(), errb.String()}
@@ -474,7 +476,7 @@ func TestInstallRefusesAGoRunBuild(t *testing.T) {
 		{"a build cache set in go env", filepath.Join(cache, "f4", hash+"-d", "ipcmesh"), ""},
 	} {
 		run := func(args ...string) hookResult {
-			var out, errb lockedBuffer
+			var out, errb testbin.Buffer
 			e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: tc.exe, Getenv: func(k string) string {
 				if k == "GOCACHE" {
 					return tc.gocache
@@ -514,7 +516,7 @@ func TestInstallAgainKeepsServerAndHooksAlike(t *testing.T) {
 	data := filepath.Join(home, "mesh-data")
 	run := func(env map[string]string, args ...string) string {
 		t.Helper()
-		var out, errb lockedBuffer
+		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: testExe(t), Getenv: func(k string) string { return env[k] }}
 		if code := Run(e, "install", args); code != 0 {
 			t.Fatalf("install %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out.String(), errb.String())
@@ -549,7 +551,7 @@ func TestInstallUnderAnotherNameKnowsItsHooks(t *testing.T) {
 	home, _ := installHome(t)
 	run := func(cmd string, args ...string) string {
 		t.Helper()
-		var out, errb lockedBuffer
+		var out, errb testbin.Buffer
 		env := map[string]string{"IPC_PORT": "26334"}
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: "/opt/x/ipcmesh-dev", Getenv: func(k string) string { return env[k] }}
 		if code := Run(e, cmd, args); code != 0 {
@@ -697,7 +699,7 @@ func TestHookCommandsOnWindowsFitTheClientsShell(t *testing.T) {
 // folder.
 func TestInstallWritesTheDataFolderTheCommandsUse(t *testing.T) {
 	home, _ := installHome(t)
-	var out, errb lockedBuffer
+	var out, errb testbin.Buffer
 	env := map[string]string{"IPC_DATA_DIR": "~/mesh-data"}
 	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Self: testExe(t), Getenv: func(k string) string { return env[k] }}
 	if code := Run(e, "install", []string{"claude", "--name", "builder"}); code != 0 {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // runWith runs a command in-process, as the program testExe, with the
@@ -16,7 +18,7 @@ func runWith(t *testing.T, vars []string, name string, args ...string) hookResul
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	var out, errb lockedBuffer
+	var out, errb testbin.Buffer
 	e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Self: testExe(t)}
 	code := Run(e, name, args)
 	return hookResult{code, out.String(), errb.String()}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // readmeSection returns the part of the README under the heading title,
@@ -172,7 +174,7 @@ func TestREADMEConfigsAreWhatInstallWrites(t *testing.T) {
 		{"Windsurf", "windsurf", "cascade", []string{".codeium/windsurf/mcp_config.json"}},
 	} {
 		home, _ := installHome(t)
-		var out, errb lockedBuffer
+		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Self: exe}
 		if code := Run(e, "install", []string{tc.client, "--name", tc.name}); code != 0 {
 			t.Fatalf("install %s: exit %d: %s", tc.client, code, errb.String())

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // TestKeylessConnectionsAreBounded holds connections without a key, of
@@ -29,7 +31,7 @@ func TestKeylessConnectionsAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testbin.Buffer
 	f := newFace(t, func(o *Options) {
 		o.MaxKeylessConns = max
 		o.AllowHosts = []string{ln.Addr().String()}

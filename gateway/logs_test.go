@@ -1,37 +1,19 @@
 package gateway
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
-
-// lockedBuffer collects log output from the face's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Whatever happens to a key (used in a header or a path, refused,
 // revoked), the face's logs, at the debug level, name it by its id and
 // never hold the key itself.
 func TestKeysAreNeverLogged(t *testing.T) {
-	var logs lockedBuffer
+	var logs testbin.Buffer
 	f := newFace(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -66,7 +48,7 @@ func TestKeysAreNeverLogged(t *testing.T) {
 // trailing slash, "/./k/KEY/...") is cut out like any path key: the request
 // is served, and neither the log nor a redirect's Location holds the key.
 func TestUncleanKeyPathsAreServedWithoutLeakingTheKey(t *testing.T) {
-	var logs lockedBuffer
+	var logs testbin.Buffer
 	f := newFace(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -99,7 +81,7 @@ func TestUncleanKeyPathsAreServedWithoutLeakingTheKey(t *testing.T) {
 // no key path, and the request is refused or not found; the log names the
 // path all the same, without the key's tag.
 func TestKeysInOtherPathsAreNotLogged(t *testing.T) {
-	var logs lockedBuffer
+	var logs testbin.Buffer
 	f := newFace(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipcmesh/ipcmesh/internal/mcptest"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -14,7 +14,7 @@ import (
 // info level: four lines a call, 4 MB in 11 minutes of a busy face, among
 // which its warnings were lost. They are logged at debug.
 func TestMCPCallsLogAtDebug(t *testing.T) {
-	var logs mcptest.SyncBuffer
+	var logs testbin.Buffer
 	f := newFace(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

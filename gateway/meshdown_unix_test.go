@@ -12,7 +12,6 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
-	"github.com/ipcmesh/ipcmesh/internal/mcptest"
 	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -40,7 +39,7 @@ func TestMeshDownBehindTheFaceIs503(t *testing.T) {
 	if err := os.WriteFile(store.DatabasePath(cfg.DataDir), []byte(strings.Repeat("not a store ", 2000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := new(mcptest.SyncBuffer)
+	logs := new(testbin.Buffer)
 	url := serveFace(t, ctx, gateway.Options{Mesh: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	me := func() (*http.Response, []byte) {
 		t.Helper()

@@ -1,33 +1,14 @@
 package ipc
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/store"
 )
-
-// lockedBuffer is a bytes.Buffer a logger and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestStuckClientIsCutOffOnce: a client that stops reading is cut off
 // when its queue of answers is full, and that is logged once. Every
@@ -40,7 +21,7 @@ func TestStuckClientIsCutOffOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var logged lockedBuffer
+	var logged testbin.Buffer
 	b := NewBroker(Config{Store: st, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	server, client := net.Pipe()
 	defer client.Close()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -97,7 +98,7 @@ func proveWrong(t *testing.T, m *mesh) {
 // while its broker runs, and a process hammering the port would fill the
 // disk with it.
 func TestWrongSecretLoggedOnceAMinute(t *testing.T) {
-	var log syncBuffer
+	var log testbin.Buffer
 	var ahead atomic.Int64 // how far the broker's clock is moved on
 	m := startMesh(t, func(o *meshOptions) {
 		o.Config.Logger = slog.New(slog.NewTextHandler(&log, nil))

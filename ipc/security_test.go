@@ -28,6 +28,7 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/internal/srccheck"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 )
@@ -75,24 +76,6 @@ func (c *tapConn) Write(p []byte) (int, error) {
 	c.l.written.Write(p)
 	c.l.mu.Unlock()
 	return c.Conn.Write(p)
-}
-
-// syncBuffer is a buffer a logger may write to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Only HMACs cross the wire (SECURITY.md 3.3): neither the master secret
@@ -326,7 +309,7 @@ func TestSessionIDsComparedInConstantTime(t *testing.T) {
 func TestStopKeyNeverTold(t *testing.T) {
 	const key = "K7Q2ZJ4RWM3XN6TB5VYHC2DLPA"
 	tap := new(tapListener)
-	var log syncBuffer
+	var log testbin.Buffer
 	m, asked := stoppable(t, key, func(o *meshOptions) {
 		o.Wrap = func(ln net.Listener) net.Listener { tap.Listener = ln; return tap }
 		o.Config.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,15 +1,14 @@
 package natsstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -41,7 +40,7 @@ func TestReleaseDuringARenewalWarnsOfNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	kv := soloNames(t, ctx)
-	var logs syncBuffer
+	var logs testbin.Buffer
 	held := &heldUpdates{KeyValue: kv, written: make(chan struct{}), let: make(chan struct{})}
 	l := &leases{kv: held, owner: "host-a", ttl: time.Minute, log: slog.New(slog.NewTextHandler(&logs, nil)), mine: map[string]uint64{}, seen: map[string]lease{}}
 	if err := l.claim(ctx, "reviewer"); err != nil {
@@ -71,22 +70,4 @@ func TestReleaseDuringARenewalWarnsOfNothing(t *testing.T) {
 	if s := logs.String(); strings.Contains(s, "level=WARN") {
 		t.Errorf("a release during a renewal warned:\n%s", s)
 	}
-}
-
-// syncBuffer is a buffer that logs may write to from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

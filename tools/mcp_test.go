@@ -123,7 +123,7 @@ func (m *mesh) start(label string, o startOpts) *assistant {
 		progress: make(chan json.RawMessage, 64),
 	}
 	cmd := m.command(o.env, "mcp")
-	stderr := new(mcptest.SyncBuffer)
+	stderr := new(testbin.Buffer)
 	cmd.Stderr = stderr
 	t.Cleanup(func() {
 		if strings.Contains(stderr.String(), "WARNING: DATA RACE") {

@@ -1,10 +1,8 @@
 package mcptest
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,25 +81,4 @@ func NotContains(tb testing.TB, what, got string, unwanted ...string) {
 			tb.Errorf("%s = %q, want it without %q", what, got, u)
 		}
 	}
-}
-
-// SyncBuffer is a bytes.Buffer safe for the writes of a child's stderr
-// (or a logger) and the reads of a failing test.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p to the buffer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns what was written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

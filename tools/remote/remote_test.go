@@ -198,7 +198,7 @@ func TestBridgeReconnects(t *testing.T) {
 		(*current.Load()).ServeHTTP(w, r)
 	}))
 	defer ts.Close()
-	logs := new(mcptest.SyncBuffer)
+	logs := new(testbin.Buffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, _ := bridged(t, remote.Options{URL: ts.URL, Key: mcptest.Key, HTTPClient: ts.Client(), Logger: log})
 
@@ -299,7 +299,7 @@ func TestRemoteCommand(t *testing.T) {
 		{"--key-file and IPC_CA_FILE", command([]string{"IPC_CA_FILE=" + caFile}, "--key-file", keyFile)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stderr := new(mcptest.SyncBuffer)
+			stderr := new(testbin.Buffer)
 			tc.cmd.Stderr = stderr
 			c := mcptest.Connect(t, &mcp.CommandTransport{Command: tc.cmd}, "")
 			mcptest.Contains(t, "send", c.OK("send", map[string]any{"to": "bob", "content": tc.name}), "Delivered to bob")

@@ -60,7 +60,7 @@ func TestBridgeWaitsForTheFaceToComeBack(t *testing.T) {
 	go first.Serve(ln)
 	t.Cleanup(func() { first.Close() })
 
-	logs := new(mcptest.SyncBuffer)
+	logs := new(testbin.Buffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, _ := bridged(t, remote.Options{URL: "http://" + addr, Key: mcptest.Key, Logger: log})
 	sent := make(chan string, 1)
