@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Message is one message as its recipient sees it. Every message has exactly
@@ -63,6 +64,24 @@ func CheckContent(what, content string) error {
 		return Errorf(CodeBadRequest, "%s holds only whitespace (%d %s of spaces, tabs or line breaks): give it some content", what, len(content), bytes)
 	}
 	return nil
+}
+
+// NotUTF8 is the offset of the first byte of s that is not UTF-8, -1 if
+// there is none. The mesh carries text in JSON, whose decoders put U+FFFD
+// in place of such a byte: a refusal of text in another encoding (Latin-1,
+// say) names the byte instead of storing the text changed.
+func NotUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // Blank reports whether content breaks CheckContent's rule: a caller on a

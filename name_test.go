@@ -216,3 +216,19 @@ func TestLookalikeNamedByCodePoint(t *testing.T) {
 		t.Errorf("an ASCII character is named by its code point: %v", err)
 	}
 }
+
+func TestNotUTF8(t *testing.T) {
+	for s, want := range map[string]int{
+		"":                 -1,
+		"plain":            -1,
+		"héllo \uFFFD":     -1, // U+FFFD written as itself is UTF-8
+		"ab\xff\xfecd":     2,
+		"caf\xe9":          3, // Latin-1 é
+		"\xe2\x82":         0, // a character cut short
+		"ok \xc3\xa9 \x80": 6,
+	} {
+		if got := NotUTF8(s); got != want {
+			t.Errorf("NotUTF8(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

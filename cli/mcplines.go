@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -139,14 +140,7 @@ func (g *lineGuard) line() ([]byte, error) {
 // call carrying raw bytes (Latin-1 text, a binary file) would store a
 // message other than the one sent, its caller told it was sent.
 func (g *lineGuard) refuseText(line []byte) {
-	at := 0
-	for at < len(line) {
-		r, n := utf8.DecodeRune(line[at:])
-		if r == utf8.RuneError && n == 1 {
-			break
-		}
-		at += n
-	}
+	at := ipcmesh.NotUTF8(string(line))
 	msg := fmt.Sprintf("the request is not UTF-8 (byte %d is 0x%02X), and JSON must be; it was refused and nothing was done: send text as UTF-8, and binary data as base64", at+1, line[at])
 	id, ok := requestID(line, line[max(0, len(line)-tailSize):])
 	if !ok {

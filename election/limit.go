@@ -2,7 +2,6 @@ package election
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -28,7 +27,7 @@ func (cfg Config) MessageLimit() int {
 // JSON, and a byte that is not UTF-8 would arrive as U+FFFD, so that a
 // file shared or sent from stdin came back changed, its sender told "ok".
 func (p *Peer) fits(what, content, instead, nothing string) error {
-	if at := notUTF8(content); at >= 0 {
+	if at := ipcmesh.NotUTF8(content); at >= 0 {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s is not UTF-8 text (byte %d is 0x%02X), and the mesh carries text: it would arrive with such bytes replaced. Convert text to UTF-8 (iconv -t UTF-8), or send binary data as base64 (base64 FILE | ipcmesh share KEY -). %s",
 			what, at+1, content[at], nothing)
 	}
@@ -44,22 +43,6 @@ func (p *Peer) fits(what, content, instead, nothing string) error {
 			what, size, most, instead, nothing)
 	}
 	return nil
-}
-
-// notUTF8 is the offset of the first byte of s that is not UTF-8, -1 if
-// there is none.
-func notUTF8(s string) int {
-	if utf8.ValidString(s) {
-		return -1
-	}
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 // largeAdvice is how to pass on a message too long for the mesh.

@@ -108,7 +108,7 @@ func decode(op string, body json.RawMessage, v any) error {
 		body = []byte("{}")
 	}
 	if !utf8.Valid(body) {
-		at := notUTF8(body)
+		at := ipcmesh.NotUTF8(string(body))
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s: body is not UTF-8 (byte %d is 0x%02X), and JSON is UTF-8: send text as UTF-8, and binary data as base64 (see docs/PROTOCOL.md)", op, at+1, body[at])
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -130,19 +130,6 @@ func ValidateID(what, id string) error {
 		}
 	}
 	return nil
-}
-
-// notUTF8 is the offset of the first byte of p that is not UTF-8, -1 if
-// there is none.
-func notUTF8(p []byte) int {
-	for i := 0; i < len(p); {
-		r, n := utf8.DecodeRune(p[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 func truncate(s string, n int) string {
