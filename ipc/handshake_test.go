@@ -74,14 +74,7 @@ func proveWrong(t *testing.T, m *mesh) {
 	t.Helper()
 	r := m.rawDial(t)
 	cn, _ := auth.NewNonce()
-	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
-	r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
-	f, err := r.read()
-	if err != nil || f.Error != nil {
-		t.Fatalf("hello answer: %v %v", err, f)
-	}
-	var hr ipc.HelloResponse
-	json.Unmarshal(f.Body, &hr)
+	hr := r.hello(cn)
 	wrong := newKeys(t)
 	proof, _ := json.Marshal(ipc.AuthRequest{Proof: wrong.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)})
 	r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})

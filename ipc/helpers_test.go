@@ -397,6 +397,24 @@ func (r *rawConn) handshake(keys auth.Keys) error {
 	return nil
 }
 
+// hello sends a hello with the client nonce cn and returns the broker's
+// answer, failing the test if there is none: the first half of a
+// handshake made by hand.
+func (r *rawConn) hello(cn []byte) ipc.HelloResponse {
+	r.tb.Helper()
+	body, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
+	r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: body})
+	f, err := r.read()
+	if err != nil || f.Error != nil {
+		r.tb.Fatalf("hello answer: %v %+v", err, f)
+	}
+	var hr ipc.HelloResponse
+	if err := json.Unmarshal(f.Body, &hr); err != nil {
+		r.tb.Fatalf("hello answer %s: %v", f.Body, err)
+	}
+	return hr
+}
+
 func (r *rawConn) write(f *ipc.Frame) error {
 	buf, err := ipc.AppendFrame(nil, f)
 	if err != nil {

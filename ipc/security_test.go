@@ -199,18 +199,6 @@ func TestHelloAnswerTellsNothingOfTheBroker(t *testing.T) {
 func TestProofNotReplayedOrReflected(t *testing.T) {
 	m := startMesh(t, nil)
 	cn, _ := auth.NewNonce()
-	hello := func(r *rawConn) ipc.HelloResponse {
-		t.Helper()
-		body, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
-		r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: body})
-		f, err := r.read()
-		if err != nil || f.Error != nil {
-			t.Fatalf("hello answer: %v %v", err, f)
-		}
-		var hr ipc.HelloResponse
-		json.Unmarshal(f.Body, &hr)
-		return hr
-	}
 	refused := func(r *rawConn, proof []byte, what string) {
 		t.Helper()
 		body, _ := json.Marshal(ipc.AuthRequest{Proof: proof})
@@ -225,16 +213,16 @@ func TestProofNotReplayedOrReflected(t *testing.T) {
 	}
 
 	first := m.rawDial(t)
-	hr := hello(first)
+	hr := first.hello(cn)
 	good := m.Keys.Proof(auth.RoleClient, hr.Version, cn, hr.Nonce)
 
 	replay := m.rawDial(t)
-	if hr2 := hello(replay); bytes.Equal(hr2.Nonce, hr.Nonce) {
+	if hr2 := replay.hello(cn); bytes.Equal(hr2.Nonce, hr.Nonce) {
 		t.Fatal("the broker gave two connections the same nonce")
 	}
 	refused(replay, good, "a proof made for another connection")
 	reflect := m.rawDial(t)
-	refused(reflect, hello(reflect).Proof, "the broker's proof sent back as the client's")
+	refused(reflect, reflect.hello(cn).Proof, "the broker's proof sent back as the client's")
 
 	// The proof was good where it was made.
 	body, _ := json.Marshal(ipc.AuthRequest{Proof: good})

@@ -59,11 +59,7 @@ func TestStopNeedsTheSecretAndTheKey(t *testing.T) {
 	// With a wrong proof of the secret: refused, then nothing is read.
 	r = m.rawDial(t)
 	cn, _ := auth.NewNonce()
-	hello, _ := json.Marshal(ipc.HelloRequest{Protocol: ipc.Protocol, Versions: ipc.Versions, Nonce: cn})
-	r.write(&ipc.Frame{ID: 1, Op: ipc.OpHello, Body: hello})
-	if f, err := r.read(); err != nil || f.Error != nil {
-		t.Fatalf("hello: %v %+v", err, f)
-	}
+	r.hello(cn)
 	proof, _ := json.Marshal(ipc.AuthRequest{Proof: make([]byte, 32)})
 	r.write(&ipc.Frame{ID: 2, Op: ipc.OpAuth, Body: proof})
 	r.write(&ipc.Frame{ID: 3, Op: ipc.OpStop, Body: stop})
