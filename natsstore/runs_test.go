@@ -137,6 +137,30 @@ func awaitLog(t *testing.T, h *host, seq uint64) {
 	}
 }
 
+// asleep opens two hosts of a mesh of its own, A and B, with A's view
+// neither following the log nor applying it (its host asleep) until
+// release is called, and the mail handed to A watched. f writes through
+// B. It returns the mesh's prefix too.
+func asleep(t *testing.T) (p string, a *host, f *feed, arrivals *arrivalLog, release func()) {
+	t.Helper()
+	p = natsmesh.Prefix(t, &shared)
+	a, b := openHost(t, p, nil), openHost(t, p, nil)
+	a.StopFollowing()
+	end, err := a.LogEnd(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
+	arrivals = new(arrivalLog)
+	arrivals.watch(a, f.seqOf)
+
+	var once sync.Once
+	hold := a.HoldApplying()
+	release = func() { once.Do(hold) }
+	t.Cleanup(release)
+	return p, a, f, arrivals, release
+}
+
 // TestCatchUpSettlesEachEventOfARun: host A, whose applying is held (its
 // host asleep), writes among the writes of host B: a message, a message
 // B had sent already (a duplicate), a channel, the same channel again
@@ -144,22 +168,8 @@ func awaitLog(t *testing.T, h *host, seq uint64) {
 // of A gets its own outcome, and B's mail is handed to A in order, each
 // message once A's view holds it and with A's view at its event.
 func TestCatchUpSettlesEachEventOfARun(t *testing.T) {
-	p := natsmesh.Prefix(t, &shared)
-	a, b := openHost(t, p, nil), openHost(t, p, nil)
-	a.StopFollowing()
+	_, a, f, arrivals, release := asleep(t)
 	ctx := t.Context()
-	end, err := a.LogEnd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
-	var arrivals arrivalLog
-	arrivals.watch(a, f.seqOf)
-
-	var once sync.Once
-	hold := a.HoldApplying()
-	release := func() { once.Do(hold) }
-	t.Cleanup(release)
 
 	type result struct {
 		ds  []store.Delivery
@@ -195,7 +205,7 @@ func TestCatchUpSettlesEachEventOfARun(t *testing.T) {
 	f.send(10)
 
 	sampling := sampleApplied(a, f)
-	err = a.CatchUpHeld(ctx)
+	err := a.CatchUpHeld(ctx)
 	for _, p := range sampling() {
 		t.Error(p)
 	}
@@ -230,33 +240,17 @@ func TestCatchUpSettlesEachEventOfARun(t *testing.T) {
 // in the middle of a run: the events before it are applied and settled
 // each as before, and the view stops at it, at the event before.
 func TestCatchUpSettlesTheEventsBeforeOneThatFails(t *testing.T) {
-	p := natsmesh.Prefix(t, &shared)
-	a, b := openHost(t, p, nil), openHost(t, p, nil)
-	a.StopFollowing()
+	p, a, f, arrivals, release := asleep(t)
 	ctx := t.Context()
-	end, err := a.LogEnd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
-	var arrivals arrivalLog
-	arrivals.watch(a, f.seqOf)
-
-	var once sync.Once
-	hold := a.HoldApplying()
-	release := func() { once.Do(hold) }
-	t.Cleanup(release)
 
 	f.send(50)
 	ev, _ := json.Marshal(map[string]any{"id": "newer.1", "op": "frobnicate", "time": time.Now().UTC(), "args": json.RawMessage(`{}`)})
-	if _, err := jetStreamAt(t, shared.Get(t).URL()).Publish(ctx, p+".log", ev); err != nil {
-		t.Fatal(err)
-	}
+	publishOnce(t, sharedJetStream(t), p+".log", ev)
 	f.end++
 	bad := f.end
 	awaitLog(t, a, bad)
 
-	err = a.CatchUpHeld(ctx)
+	err := a.CatchUpHeld(ctx)
 	release()
 	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Fatalf("catch up over an op of a newer ipcmesh: %v; want the view stopped at it", err)
