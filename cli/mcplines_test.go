@@ -22,40 +22,54 @@ func TestLineGuard(t *testing.T) {
 		`{"jsonrpc":"2.0","id":2,"method":"ping"}`,
 		`{"jsonrpc":"2.0","id":3,"method":"ping"}`, // the last line has no newline
 	}, "\n")
-	var out, logged bytes.Buffer
-	g, _ := guardLines(strings.NewReader(in), &out, 200, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
-	g.patience = 0 // nothing answers the pings
-	got, err := io.ReadAll(g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, answers, logged := guarded(t, in, 200)
 	want := `{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":3,"method":"ping"}`
-	if string(got) != want {
+	if got != want {
 		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
 	}
 	var ids []string
-	for line := range strings.Lines(out.String()) {
-		var resp struct {
-			ID    json.RawMessage
-			Error struct {
-				Code    int
-				Message string
-			}
+	for _, a := range answers {
+		if a.Error.Code != -32600 || !strings.Contains(a.Error.Message, "over the 200 bytes") || !strings.Contains(a.Error.Message, "send less") {
+			t.Errorf("answer %+v does not refuse the request as too large", a)
 		}
-		if err := json.Unmarshal([]byte(line), &resp); err != nil {
-			t.Fatalf("answer %q: %v", line, err)
-		}
-		if resp.Error.Code != -32600 || !strings.Contains(resp.Error.Message, "over the 200 bytes") || !strings.Contains(resp.Error.Message, "send less") {
-			t.Errorf("answer %q does not refuse the request as too large", line)
-		}
-		ids = append(ids, string(resp.ID))
+		ids = append(ids, string(a.ID))
 	}
 	if strings.Join(ids, " ") != `"a\"b" 7` {
 		t.Errorf("answered ids %v, want \"a\\\"b\" and 7", ids)
 	}
-	if !strings.Contains(logged.String(), "no id to answer") {
-		t.Errorf("the message without an id was not logged: %s", logged.String())
+	if !strings.Contains(logged, "no id to answer") {
+		t.Errorf("the message without an id was not logged: %s", logged)
 	}
+}
+
+// rpcAnswer is a JSON-RPC error the guard wrote.
+type rpcAnswer struct {
+	ID    json.RawMessage
+	Error struct {
+		Code    int
+		Message string
+	}
+}
+
+// guarded runs the guard over the lines of in, max bytes a line at most,
+// and returns what it passed on, the answers it wrote, and its log.
+func guarded(t *testing.T, in string, max int) (passed string, answers []rpcAnswer, logged string) {
+	t.Helper()
+	var out, log bytes.Buffer
+	g, _ := guardLines(strings.NewReader(in), &out, max, "send less", slog.New(slog.NewTextHandler(&log, nil)))
+	g.patience = 0 // nothing answers what is passed on
+	got, err := io.ReadAll(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(out.String()) {
+		var a rpcAnswer
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("answer %q: %v", line, err)
+		}
+		answers = append(answers, a)
+	}
+	return string(got), answers, log.String()
 }
 
 // FuzzRequestID: whatever the kept start and end of a refused line, the
@@ -98,37 +112,21 @@ func TestLineGuardRefusesNotUTF8(t *testing.T) {
 		`{"jsonrpc":"2.0","method":"notifications/x","params":{"x":"` + "\xff" + `"}}`,
 		`{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"café"}}`,
 	}, "\n")
-	var out, logged bytes.Buffer
-	g, _ := guardLines(strings.NewReader(in), &out, 1<<20, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
-	g.patience = 0 // nothing answers the pings
-	got, err := io.ReadAll(g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, answers, logged := guarded(t, in, 1<<20)
 	want := `{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"café"}}`
-	if string(got) != want {
+	if got != want {
 		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
 	}
-	var resp struct {
-		ID    json.RawMessage
-		Error struct {
-			Code    int
-			Message string
-		}
-	}
-	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
-		t.Fatalf("answer %q: %v", out.String(), err)
-	}
-	if string(resp.ID) != "5" || resp.Error.Code != -32700 {
-		t.Errorf("answer %q: want a parse error for id 5", out.String())
+	if len(answers) != 1 || string(answers[0].ID) != "5" || answers[0].Error.Code != -32700 {
+		t.Fatalf("answers %+v: want one, a parse error for id 5", answers)
 	}
 	for _, word := range []string{"not UTF-8", "0xE9", "nothing was done"} {
-		if !strings.Contains(resp.Error.Message, word) {
-			t.Errorf("answer %q should say %q", resp.Error.Message, word)
+		if !strings.Contains(answers[0].Error.Message, word) {
+			t.Errorf("answer %q should say %q", answers[0].Error.Message, word)
 		}
 	}
-	if !strings.Contains(logged.String(), "no id to answer") {
-		t.Errorf("the message without an id was not logged: %s", logged.String())
+	if !strings.Contains(logged, "no id to answer") {
+		t.Errorf("the message without an id was not logged: %s", logged)
 	}
 }
 
@@ -165,39 +163,23 @@ func TestLineGuardRefusesWhatIsNotJSONRPC(t *testing.T) {
 		lines = append(lines, line)
 	}
 	lines = append(lines, good...)
-	var out, logged bytes.Buffer
-	g, _ := guardLines(strings.NewReader(strings.Join(lines, "\n")), &out, 1<<20, "send less", slog.New(slog.NewTextHandler(&logged, nil)))
-	g.patience = 0 // nothing answers the pings
-	got, err := io.ReadAll(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := strings.Join(good, "\n"); string(got) != want {
+	got, answers, logged := guarded(t, strings.Join(lines, "\n"), 1<<20)
+	if want := strings.Join(good, "\n"); got != want {
 		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
 	}
 	answered := map[string]bool{}
-	for line := range strings.Lines(out.String()) {
-		var resp struct {
-			ID    json.RawMessage
-			Error struct {
-				Code    int
-				Message string
-			}
+	for _, a := range answers {
+		if a.Error.Code != -32700 && a.Error.Code != -32600 || !strings.Contains(a.Error.Message, "nothing was done") {
+			t.Errorf("answer %+v does not refuse the message", a)
 		}
-		if err := json.Unmarshal([]byte(line), &resp); err != nil {
-			t.Fatalf("answer %q: %v", line, err)
-		}
-		if resp.Error.Code != -32700 && resp.Error.Code != -32600 || !strings.Contains(resp.Error.Message, "nothing was done") {
-			t.Errorf("answer %q does not refuse the message", line)
-		}
-		answered[string(resp.ID)] = true
+		answered[string(a.ID)] = true
 	}
 	for line, id := range bad {
 		if id != "" && !answered[id] {
-			t.Errorf("%s was not answered with its id %s: %s", line, id, out.String())
+			t.Errorf("%s was not answered with its id %s: %+v", line, id, answers)
 		}
 	}
-	if n := strings.Count(logged.String(), "no id to answer"); n != 7 {
-		t.Errorf("%d messages without an id were logged, want 7:\n%s", n, logged.String())
+	if n := strings.Count(logged, "no id to answer"); n != 7 {
+		t.Errorf("%d messages without an id were logged, want 7:\n%s", n, logged)
 	}
 }
