@@ -54,6 +54,22 @@ func ValidateNewName(name string) error {
 	return &Error{Code: CodeInvalidName, Message: msg}
 }
 
+// ValidateNewChannel checks norm, a channel name as NormalizeChannel makes
+// it, as the name of a new channel: it must begin with a letter or digit.
+// "#-" and "#---" name nothing a person would mean, and "#--help" given
+// without its '#' is a flag to the command line. Channels made before the
+// rule keep their names.
+func ValidateNewChannel(norm string) error {
+	if norm == "" || norm[0] != '-' {
+		return nil
+	}
+	msg := fmt.Sprintf("channel name %q begins with '-', which command lines take for a flag: begin it with a letter or digit", norm)
+	if rest := strings.Trim(norm, "-"); rest != "" {
+		msg += fmt.Sprintf(" (%s, say)", rest)
+	}
+	return &Error{Code: CodeInvalidName, Message: msg}
+}
+
 // FileName returns name as the stem of a file name that no other name
 // shares, even on a file system that ignores case (macOS and Windows by
 // default): each capital letter is written as '^' and the letter in lower

@@ -62,6 +62,9 @@ func (b *Broker) channelCreate(c *conn, name string, body json.RawMessage) (any,
 	if err != nil {
 		return nil, err
 	}
+	if err := ipcmesh.ValidateNewChannel(norm); err != nil {
+		return nil, err
+	}
 	if err := checkDescription("channel description", req.Description); err != nil {
 		return nil, err
 	}

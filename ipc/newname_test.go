@@ -3,6 +3,7 @@ package ipc_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,18 @@ func testNoNewNameBeginsWithADash(t *testing.T, kind storeKind) {
 	}
 	e = wantCode(t, sender.call(ipc.OpChannelJoin, ipc.ChannelJoinRequest{Name: "auth-dev", Members: []string{"-tester"}}, nil), ipcmesh.CodeInvalidName)
 	wantMention(t, e.Message, `"-tester" begins with '-'`)
+	// Nor does a new channel's name: "#--help" is a flag without its '#',
+	// and "#---" names nothing.
+	e = wantCode(t, sender.call(ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "#--help"}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `channel name "--help" begins with '-'`, "(help, say)")
+	e = wantCode(t, sender.call(ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "---"}, nil), ipcmesh.CodeInvalidName)
+	wantMention(t, e.Message, `channel name "---" begins with '-'`)
+	if strings.Contains(e.Message, "say)") {
+		t.Errorf("%q offers a name made of nothing", e.Message)
+	}
+	if err := sender.call(ipc.OpChannelCreate, ipc.ChannelCreateRequest{Name: "ops-"}, nil); err != nil {
+		t.Errorf("create #ops-: %v; a name may end with '-'", err)
+	}
 
 	// A name of the older rule, whose session has expired.
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
