@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"container/list"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"time"
@@ -117,6 +118,14 @@ func grow(small *bufio.Reader, nc net.Conn) *bufio.Reader {
 func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	nc.SetDeadline(time.Now().Add(b.cfg.Limits.HandshakeTimeout))
 	f, err := ReadFrame(br, maxHandshakeFrame)
+	if tooLarge := (*ErrFrameTooLarge)(nil); errors.As(err, &tooLarge) && jsonNext(br) {
+		// Told "expected a hello", the writer of an oversized hello (a
+		// long client name in it, say) would look for a typo in its op.
+		// Another protocol's bytes (an HTTP request) make a length over
+		// the limit too, but no JSON object follows them.
+		answer(nc, 0, nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the first frame is %d bytes, over the %d a frame of the handshake may be: open with a hello of that size at most (see docs/PROTOCOL.md)", tooLarge.Size, tooLarge.Max))
+		return false
+	}
 	if err != nil || f.Op != OpHello {
 		answer(nc, 0, nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "expected a hello frame first: see docs/PROTOCOL.md"))
 		return false
@@ -176,6 +185,13 @@ func (b *Broker) handshake(nc net.Conn, br *bufio.Reader) bool {
 	}
 	nc.SetDeadline(time.Time{})
 	return true
+}
+
+// jsonNext reports whether the next byte br gives opens a JSON object, as
+// a frame's payload does.
+func jsonNext(br *bufio.Reader) bool {
+	b, err := br.Peek(1)
+	return err == nil && b[0] == '{'
 }
 
 // answer writes one handshake answer and reports whether it was written.

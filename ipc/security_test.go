@@ -253,11 +253,11 @@ func TestHandshakeFrameBound(t *testing.T) {
 
 	r = m.rawDial(t)
 	r.writePayload(frame(4<<10 + 1))
-	for _, f := range r.wantClosed() {
-		if f.Error == nil {
-			t.Errorf("a hello of 4 KiB and a byte was answered %s", f.Body)
-		}
+	got := r.wantClosed()
+	if len(got) != 1 || ipcmesh.CodeOf(got[0].Error) != ipcmesh.CodeTooLarge {
+		t.Fatalf("a hello of 4 KiB and a byte was answered %+v; want too_large, then the connection closed", got)
 	}
+	wantMention(t, got[0].Error.Message, "4097 bytes, over the 4096")
 	m.dial(t).must(t, ipc.OpStatus, nil, nil)
 }
 
