@@ -43,9 +43,17 @@ func (p *Peer) call(ctx context.Context, op string, in, out any) (resent bool, e
 	sent := false // the request went to a broker lost before it answered
 	for {
 		c, err := p.current(ctx)
+		if err == nil {
+			// A call whose context has ended writes nothing (ipc.Client.Call
+			// refuses it unwritten): said here, its caller knows so.
+			err = ctx.Err()
+		}
 		if err != nil {
 			if sent {
 				return sent, &answerLost{op: op, err: err}
+			}
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				return sent, &notSent{err}
 			}
 			return sent, err
 		}
@@ -75,6 +83,10 @@ func (p *Peer) call(ctx context.Context, op string, in, out any) (resent bool, e
 			case <-time.After(wait):
 				continue
 			case <-ctx.Done():
+				if !sent {
+					// The broker refused the request without carrying it out.
+					return sent, &notSent{ctx.Err()}
+				}
 				return sent, ctx.Err()
 			case <-p.closing:
 				return sent, ErrClosed
@@ -112,6 +124,23 @@ func (e *answerLost) Error() string {
 func (e *answerLost) Unwrap() error { return e.err }
 
 func (e *answerLost) Is(target error) bool { return target == ErrAnswerLost }
+
+// ErrNotSent is what the errors of a peer's calls match (errors.Is) when
+// the call's context ended before its request was written to any broker:
+// before the call began, while the peer waited for a broker (joining, or
+// after its broker was lost), or while it waited out a rate_limited
+// refusal. No broker carried the request out. The error matches the
+// context's error too, and says what it says.
+var ErrNotSent = errors.New("the request was not sent")
+
+// notSent is ErrNotSent with the context's error that ended the call.
+type notSent struct{ err error }
+
+func (e *notSent) Error() string { return e.err.Error() }
+
+func (e *notSent) Unwrap() error { return e.err }
+
+func (e *notSent) Is(target error) bool { return target == ErrNotSent }
 
 // callOn sends a request on c and waits for its answer at most due: past
 // that, it fails with ErrNotAnswering unless ctx ended first.
