@@ -30,7 +30,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		return completeSend(e, &req, pos, c.stdinDash(pos, 1), *lines, c.cfg.MessageLimit())
 	})
 	if err != nil {
-		return err
+		return joinInterrupted(ctx, err, "nothing was sent")
 	}
 	defer closeAll(p, &err)
 	if err := c.id.refuseSelf(e, p.Name(), req.To); err != nil {
@@ -44,6 +44,9 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		req.ID = ipc.NewID()
 	}
 	r, err := p.SendMessage(ctx, req)
+	if interrupted(ctx, err) {
+		return interruptedOnItsWay(err, "the message", "to be sure it goes, "+sendAgain(req.ID, given), "nothing was sent")
+	}
 	if unsettled(err) {
 		return unanswered(err, "the message", req.ID, given)
 	}
@@ -168,11 +171,48 @@ func mayStillGo(err error) string {
 // command makes the id itself when the user gave none (given), rather
 // than leaving it to the peer, and the error names it.
 func unanswered(err error, what, id string, given bool) error {
-	again := "run the same command again: its --id stores it once"
-	if !given {
-		again = fmt.Sprintf("run the command again with --id %s, which stores it once", id)
+	return fmt.Errorf("%w; %s %s: to be sure it goes, %s", err, what, mayStillGo(err), sendAgain(id, given))
+}
+
+// sendAgain says how to send again a message or broadcast whose fate is
+// unknown, under id, so that it is stored once: the command as it was
+// when its --id was given, else with the id the command made.
+func sendAgain(id string, given bool) string {
+	if given {
+		return "run the same command again: its --id stores it once"
 	}
-	return fmt.Errorf("%w; %s %s: to be sure it goes, %s", err, what, mayStillGo(err), again)
+	return fmt.Sprintf("run the command again with --id %s, which stores it once", id)
+}
+
+// interrupted reports whether err ended a command because ctx did: an
+// interrupt (Ctrl-C, SIGTERM) arrived.
+func interrupted(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
+
+// joinInterrupted is the error of a command that sends something, for the
+// error err of its joining the mesh: when an interrupt ended it, it says
+// so, and nothing (as "nothing was sent"), for nothing is sent before the
+// command has joined.
+func joinInterrupted(ctx context.Context, err error, nothing string) error {
+	if interrupted(ctx, err) {
+		return fmt.Errorf("interrupted while joining the mesh: %s", nothing)
+	}
+	return err
+}
+
+// interruptedOnItsWay is the error of a send, broadcast or share (what)
+// that an interrupt ended in err. A request written before the interrupt
+// came may have reached the broker, which carries it out whether or not
+// anyone waits for its answer: the error says so, and again, how to make
+// sure of it without storing it twice. Only a request that was never
+// written (election.ErrNotSent) is surely not stored: then it says
+// nothing (as "nothing was sent").
+func interruptedOnItsWay(err error, what, again, nothing string) error {
+	if errors.Is(err, election.ErrNotSent) {
+		return fmt.Errorf("interrupted before %s went to the broker: %s", what, nothing)
+	}
+	return fmt.Errorf("interrupted while %s was on its way to the broker: it may have been stored; %s", what, again)
 }
 
 // checkMessageID checks the --id of send or broadcast: an id the command
@@ -313,7 +353,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		return nil
 	})
 	if err != nil {
-		return err
+		return joinInterrupted(ctx, err, "nothing was sent")
 	}
 	defer closeAll(p, &err)
 	given := req.ID != ""
@@ -321,6 +361,9 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		req.ID = ipc.NewID()
 	}
 	r, err := p.BroadcastMessage(ctx, req)
+	if interrupted(ctx, err) {
+		return interruptedOnItsWay(err, "the broadcast", "to be sure it goes, "+sendAgain(req.ID, given), "nothing was sent")
+	}
 	if unsettled(err) {
 		return unanswered(err, "the broadcast", req.ID, given)
 	}

@@ -27,10 +27,15 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	})
 	if err != nil {
-		return err
+		return joinInterrupted(ctx, err, "nothing was shared")
 	}
 	defer closeAll(p, &err)
 	sh, err := p.Share(ctx, pos[0], string(content), *description)
+	if interrupted(ctx, err) {
+		// A share replaces what its key holds: run again, it leaves the
+		// content stored once, whatever the first run did.
+		return interruptedOnItsWay(err, fmt.Sprintf("the content for %q", pos[0]), "to be sure it is, run the same command again: a share replaces what the key holds", "nothing was shared")
+	}
 	if err != nil {
 		return err
 	}
