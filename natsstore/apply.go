@@ -269,7 +269,7 @@ func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, 
 		// settled.
 		stop error
 	)
-	err := s.viewNow().Together(context.Background(), func(ctx context.Context) error {
+	write := func(ctx context.Context) error {
 		for i := 0; ; i++ {
 			st, err := s.applyDecoded(ctx, run[i])
 			if errors.Is(err, store.ErrClosed) {
@@ -280,6 +280,7 @@ func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, 
 				return err
 			}
 			steps = append(steps, st)
+			s.reached(runWrote, first.seq, len(steps))
 			if i == len(rest) {
 				return nil
 			}
@@ -298,8 +299,16 @@ func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, 
 			}
 			run = append(run, d)
 		}
+	}
+	err := s.viewNow().Together(context.Background(), func(ctx context.Context) error {
+		if err := write(ctx); err != nil {
+			return err
+		}
+		s.reached(runWritten, first.seq, len(steps))
+		return nil
 	})
 	if err == nil {
+		s.reached(runCommitted, first.seq, len(steps))
 		for _, st := range steps {
 			s.finish(st)
 		}
@@ -325,6 +334,23 @@ func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, 
 		return n, nil, false
 	}
 	return n, next, true
+}
+
+// A runPoint is a point of a run of events applied in one commit of the
+// view (applyRun).
+type runPoint int
+
+const (
+	runWrote     runPoint = iota // an event's writes are in the run's transaction
+	runWritten                   // the run's writes are all made; its commit is next
+	runCommitted                 // the run is committed, and none of its events settled
+)
+
+// reached tells the test that set Options.inRun that a run stands at at.
+func (s *Store) reached(at runPoint, first uint64, written int) {
+	if f := s.opts.inRun; f != nil {
+		f(at, first, written)
+	}
 }
 
 // settle marks event seq, whose id is id, applied to the view, and hands

@@ -89,3 +89,20 @@ func (s *Store) LogEnd(ctx context.Context) (uint64, error) {
 	}
 	return info.State.LastSeq, nil
 }
+
+// A RunPoint is where a run of events applied in one commit of the view
+// stands.
+type RunPoint = runPoint
+
+// The points of a run OnRun hears of.
+const (
+	RunWrote     = runWrote     // an event's writes are in the run's transaction
+	RunWritten   = runWritten   // the run's writes are all made; its commit is next
+	RunCommitted = runCommitted // the run is committed, and none of its events settled
+)
+
+// OnRun makes f be called at each point of a run of events applied in
+// one commit of the view, with the run's first event and how many of
+// its events are written; f may keep the run there for as long as it
+// likes.
+func OnRun(o *Options, f func(at RunPoint, first uint64, written int)) { o.inRun = f }

@@ -84,6 +84,11 @@ type Options struct {
 	// views into the snapshots bucket, before it is read back; tests
 	// damage the object there.
 	uploaded func(*jetstream.ObjectInfo)
+	// inRun, if set, is called where a run of events applied in one
+	// commit of the view stands (applyRun), with the run's first event
+	// and how many of its events are written; tests kill the process
+	// there.
+	inRun func(at runPoint, first uint64, written int)
 }
 
 func (o Options) withDefaults() Options {
