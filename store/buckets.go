@@ -54,6 +54,9 @@ const (
 	metaSchema   = "schema"
 	metaBackfill = "backfill"
 	schemaCollab = 2
+	// metaApplied is the last event of the log a store is rebuilt from
+	// that it holds (SetApplied).
+	metaApplied = "applied"
 )
 
 // markSchema runs when the database is opened: a database from before

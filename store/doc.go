@@ -31,6 +31,9 @@
 //     (natsstore's view of the cluster's log), may make a run of writes
 //     one commit (Together): each is answered as soon as it is in the
 //     transaction, and the caller tells nobody of it before the commit.
+//     SetApplied records in that commit how far the store holds the log
+//     it is rebuilt from, so that after a crash the owner goes on from
+//     there and applies no event twice.
 //   - A read sees every write acked before it began. Reads never wait
 //     behind writes, but for the commit of sends and acks that are acked
 //     and not committed yet; a check or fetch waits instead for its turn
@@ -79,7 +82,9 @@
 //	forward-expiry  until + old name -> nil
 //	rename-expiry   until + request id -> nil
 //	meta            counters: instances, messages, unread; "indexed", the
-//	                search watermark (every seq up to it is indexed)
+//	                search watermark (every seq up to it is indexed);
+//	                "applied", in a view of a log, the last event of it
+//	                the view holds (SetApplied)
 //	channels        channel name -> channel record (JSON: description,
 //	                private, creator, created, sorted members)
 //	channel-stats   channel name -> posts stored, last post time, last

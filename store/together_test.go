@@ -166,3 +166,61 @@ func TestTogetherRefusesWhatItCannotHold(t *testing.T) {
 		t.Error("Together on a store that syncs its commits: nil; want it refused")
 	}
 }
+
+// TestAppliedIsCommittedWithTheWritesOfItsEvents: the event of the log a
+// store records as applied is committed with the writes of a Together,
+// unseen before the commit and not at all when the Together fails, and
+// a copy of the store (Backup) carries it.
+func TestAppliedIsCommittedWithTheWritesOfItsEvents(t *testing.T) {
+	s := openNoSync(t)
+	register(t, s, "alice", "bob")
+	ctx := context.Background()
+	applied := func(want uint64, when string) {
+		t.Helper()
+		if got, err := s.Applied(); err != nil || got != want {
+			t.Errorf("%s: Applied = %d, %v; want %d", when, got, err, want)
+		}
+	}
+	applied(0, "before any was recorded")
+	run := func(id string, seq uint64, fail error) error {
+		return s.Together(ctx, func(ctx context.Context) error {
+			if _, err := s.Append(ctx, []Draft{{ID: id, From: "alice", To: "bob", Content: "event " + id}}); err != nil {
+				return err
+			}
+			if err := s.SetApplied(ctx, seq); err != nil {
+				return err
+			}
+			applied(seq-1, "before the commit of event "+id)
+			return fail
+		})
+	}
+	if err := run("e1", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	applied(1, "once the run of e1 is committed")
+	given := errors.New("given up")
+	if err := run("e2", 2, given); !errors.Is(err, given) {
+		t.Fatalf("a Together that gave up: %v; want its error", err)
+	}
+	applied(1, "once the run of e2 gave up")
+	if _, ok, err := s.Lookup("e2"); ok || err != nil {
+		t.Errorf("e2 after its run gave up: %v, %v; want it not stored", ok, err)
+	}
+	if err := s.SetApplied(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	applied(2, "recorded on a commit of its own")
+
+	dir := t.TempDir()
+	if _, err := s.Backup(DatabasePath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := c.Applied(); err != nil || got != 2 {
+		t.Errorf("the copy's Applied = %d, %v; want 2", got, err)
+	}
+}
