@@ -156,15 +156,23 @@ func (s *Store) decode(le logEvent) (decoded, error) {
 	return d, nil
 }
 
-// applyOne applies d to the view on a commit of its own, after the
-// retention sweeps due at it, and settles it. It reports whether it did:
+// applyOne applies d to the view on a commit of its own, which records
+// it applied (store.SetApplied), after the retention sweeps due at it,
+// and settles it. It reports whether it did:
 // not when the view failed at it, or Close is under way.
 func (s *Store) applyOne(d decoded) bool {
 	if !d.foreign && d.skip == nil {
 		s.sweepAt(d.ev.Time, d.ev.Keep)
 		s.sweepBodiesAt(d.stored)
 	}
-	st, err := s.applyDecoded(context.Background(), d)
+	var st step
+	err := s.viewNow().Together(context.Background(), func(ctx context.Context) error {
+		var err error
+		if st, err = s.applyDecoded(ctx, d); err != nil {
+			return err
+		}
+		return s.viewNow().SetApplied(ctx, d.seq)
+	})
 	if err != nil {
 		if !errors.Is(err, store.ErrClosed) {
 			s.fail(err)
@@ -217,10 +225,13 @@ func (s *Store) finish(st step) {
 // each is settled, in order, once the run is committed, never before, so
 // that no write is answered, and no mail handed out, that a read of the
 // view would not find, and the view's place in the log (mark.Applied)
-// never moves past what it has committed. A run ends where a retention
-// sweep is due: the sweep reads the view outside its own write, so the
-// events before it are committed first, and it is made on its own
-// commit, as before runs, at the same events as every other view.
+// never moves past what it has committed. The commit records the run's
+// last event as applied (store.SetApplied): a view killed after it goes
+// on from there, and applies none of the run again. A run ends where a
+// retention sweep is due: the sweep reads the view outside its own
+// write, so the events before it are committed first, and it is made on
+// its own commit, as before runs, at the same events as every other
+// view.
 func (s *Store) applyEvents(evs []logEvent) {
 	var next *decoded // evs[0], decoded already
 	for len(evs) > 0 {
@@ -303,6 +314,11 @@ func (s *Store) applyRun(first decoded, rest []logEvent) (n int, next *decoded, 
 	err := s.viewNow().Together(context.Background(), func(ctx context.Context) error {
 		if err := write(ctx); err != nil {
 			return err
+		}
+		if len(steps) > 0 {
+			if err := s.viewNow().SetApplied(ctx, steps[len(steps)-1].seq); err != nil {
+				return err
+			}
 		}
 		s.reached(runWritten, first.seq, len(steps))
 		return nil

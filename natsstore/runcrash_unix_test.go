@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
 	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
@@ -71,17 +72,23 @@ func parseRunCrash(s string) (c runCrash, err error) {
 const runsLog = 3000
 
 // TestViewKilledInARunHoldsTheLogOnceOpenedAgain: host A's view lags the
-// log by some thousand events (its host asleep) and catches up in runs,
+// log by some thousand events (its host asleep), among them a post to a
+// channel made only by the event after it, and catches up in runs,
 // in a process killed (SIGKILL) in the middle of one: early in a run,
 // after some of its writes, once they are all made and the commit is
 // next, once it is committed and none of its events settled, and at
 // whatever point the catch-up is when a kill that does not wait for one
-// lands. Each time, A's folder holds a view whose place in the log is
-// at or before what it committed, with every message of the log up to
-// there, none of a run that was not committed, and each large event up
-// to there recorded (its body kept by the sweeps). Opened again, A
-// applies the log to its end: every message once, none twice, the
-// unread counts and the large bodies as the log has them.
+// lands. Each time, A's folder holds a view that records itself as
+// holding the log up to the last event it committed (view.json at or
+// before it), with every message of the log up to there, none after
+// (nothing of a run that was not committed), and each large event up to
+// there recorded (its body kept by the sweeps). Opened again, A
+// applies the log to its end: every message once, none twice, with the
+// seq every view gives it, the post that every view refused not stored,
+// the unread counts and the large bodies as the log has them. The view
+// once knew only view.json's place, and applied the events after it
+// again: the post, decided again on a view that held its channel, was
+// stored, and every message after it took another seq.
 func TestViewKilledInARunHoldsTheLogOnceOpenedAgain(t *testing.T) {
 	if url := os.Getenv(crashURL); url != "" {
 		hostKilledInARun(t, url)
@@ -143,7 +150,9 @@ func TestViewKilledInARunHoldsTheLogOnceOpenedAgain(t *testing.T) {
 	}
 	l.publish(runsLog / 3)
 	large("large-1", "bob")
-	l.publish(runsLog / 3)
+	l.publish(runsLog / 6)
+	l.bPostsTooEarly("late")
+	l.publish(runsLog / 6)
 	l.bAcks("bob", 0, 400)
 	large("large-2", "carol")
 	l.bAcks("carol", 1, 400)
@@ -172,6 +181,8 @@ type crashLog struct {
 	acked  map[string]bool   // the messages acked
 	bodies map[string]uint64 // large event's object -> its event
 	large  map[string]string // large message id -> its body
+
+	refused []string // the messages of the log every view refused
 }
 
 // publish puts n messages into the log as events of a broker, without
@@ -234,6 +245,24 @@ func (l *crashLog) bSends(id, from, to, body string) {
 	}
 }
 
+// bPostsTooEarly posts to the channel ch through host B before anyone
+// made it, which every view refuses, then makes it.
+func (l *crashLog) bPostsTooEarly(ch string) {
+	t := l.t
+	t.Helper()
+	post := draft("early-post", "alice", "", "a post before #"+ch+" was made")
+	post.Channel = ch
+	ds, err := l.b.Append(context.Background(), []store.Draft{post})
+	if err != nil || ds[0].Err == nil {
+		t.Fatalf("a post to #%s before it was made: %+v, %v; want it refused", ch, ds, err)
+	}
+	if _, err := l.b.CreateChannel(context.Background(), ipcmesh.Channel{Name: ch, CreatedBy: "alice", Members: []string{"alice"}}); err != nil {
+		t.Fatalf("make #%s: %v", ch, err)
+	}
+	l.end += 2
+	l.refused = append(l.refused, post.ID)
+}
+
 // bAcks acks, through host B, n of name's messages, every other one of
 // those from the from'th on.
 func (l *crashLog) bAcks(name string, from, n int) {
@@ -292,9 +321,6 @@ func (l *crashLog) crashAndCheck(t *testing.T, ch *crashChild, c runCrash) {
 	if err != nil {
 		t.Fatalf("the place in the log the killed view recorded: %v", err)
 	}
-	if !c.fly && m.Applied > committed {
-		t.Errorf("the killed view records event %d as applied; it committed up to event %d", m.Applied, committed)
-	}
 	l.checkKilled(t, viewDir, m.Applied, c, first, committed)
 
 	o := natsstore.Options{URL: l.b.opts.URL, Prefix: l.b.opts.Prefix, Store: store.Options{Dir: ch.dir}}
@@ -304,9 +330,10 @@ func (l *crashLog) crashAndCheck(t *testing.T, ch *crashChild, c runCrash) {
 }
 
 // checkKilled checks the view in viewDir as a kill at c left it, with
-// its place recorded at applied: it holds every message up to there, and
-// up to committed; none of the run from event first when that run was
-// not committed; and it recorded every large event up to applied.
+// its place recorded at applied in view.json: the event the view itself
+// records as held (store.SetApplied) is the one it committed last, at
+// or after applied; the view holds every message up to there and none
+// after; and it recorded every large event it holds.
 func (l *crashLog) checkKilled(t *testing.T, viewDir string, applied uint64, c runCrash, first, committed uint64) {
 	t.Helper()
 	v, err := store.Open(store.Options{Dir: viewDir, NoSync: true})
@@ -314,7 +341,19 @@ func (l *crashLog) checkKilled(t *testing.T, viewDir string, applied uint64, c r
 		t.Fatalf("open the killed view: %v", err)
 	}
 	defer v.Close()
-	uncommitted := !c.fly && c.point != natsstore.RunCommitted
+	held, err := v.Applied()
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case !c.fly && held != committed:
+		t.Errorf("the killed view records that it holds the log up to event %d; it committed up to event %d (the run from event %d)", held, committed, first)
+	case held < committed:
+		t.Errorf("the killed view records that it holds the log up to event %d; it committed up to event %d at least", held, committed)
+	}
+	if applied > held {
+		t.Errorf("the killed view's view.json is at event %d, past the event %d it holds the log up to", applied, held)
+	}
 	missing, leaked := 0, 0
 	for _, id := range l.ids {
 		seq := l.seqOf[id]
@@ -323,13 +362,13 @@ func (l *crashLog) checkKilled(t *testing.T, viewDir string, applied uint64, c r
 			t.Fatalf("look %s up in the killed view: %v", id, err)
 		}
 		switch {
-		case !found && (seq <= applied || seq <= committed):
+		case !found && seq <= held:
 			if missing++; missing <= 5 {
-				t.Errorf("the killed view, at event %d and committed up to %d, lacks %s, event %d", applied, committed, id, seq)
+				t.Errorf("the killed view, holding the log up to event %d, lacks %s, event %d", held, id, seq)
 			}
-		case found && uncommitted && seq >= first:
+		case found && seq > held:
 			if leaked++; leaked <= 5 {
-				t.Errorf("the killed view holds %s, event %d, of the run from event %d it never committed", id, seq, first)
+				t.Errorf("the killed view, holding the log up to event %d, holds %s, event %d, of a run it never committed", held, id, seq)
 			}
 		}
 	}
@@ -338,8 +377,8 @@ func (l *crashLog) checkKilled(t *testing.T, viewDir string, applied uint64, c r
 	}
 	recorded := readBodies(t, viewDir)
 	for obj, seq := range l.bodies {
-		if seq <= applied && !recorded[obj] {
-			t.Errorf("the killed view, at event %d, did not record the large event %d (%s): a sweep would remove its body", applied, seq, obj)
+		if seq <= held && !recorded[obj] {
+			t.Errorf("the killed view, holding the log up to event %d, did not record the large event %d (%s): a sweep would remove its body", held, seq, obj)
 		}
 	}
 }
@@ -401,6 +440,11 @@ func (l *crashLog) checkCaughtUp(t *testing.T, a *host) {
 	}
 	if wrong > 5 {
 		t.Errorf("and %d more messages with another seq", wrong-5)
+	}
+	for _, id := range l.refused {
+		if msg, found, err := a.Lookup(id); err != nil || found {
+			t.Errorf("A opened again holds %s (seq %d, %v), which every view refused", id, msg.Seq, err)
+		}
 	}
 	for id, body := range l.large {
 		if _, got, err := a.Get(l.to[indexOf(l.ids, id)], id); err != nil || got != body {

@@ -1,16 +1,22 @@
 package natsstore_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/natsmesh"
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
+	"github.com/ipcmesh/ipcmesh/natsstore"
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -262,4 +268,159 @@ func TestCatchUpSettlesTheEventsBeforeOneThatFails(t *testing.T) {
 	if n, err := a.UnreadCount("bob"); err != nil || n != len(f.ids) {
 		t.Errorf("bob has %d unread in A's view (%v), want %d", n, err, len(f.ids))
 	}
+}
+
+// TestViewFromACopyMadeInARunHoldsTheLogOnce: host A, far behind the log,
+// applies in one run an event of its own at which it copies its view,
+// then a message of host B, a post of B to a channel that does not exist
+// yet (refused), the channel, and more mail. The copy is taken once the
+// run is committed, and its mark read while the run is being settled,
+// at the event of the copy or the message after it (whose arrival on A
+// waits here for the copy): the copy holds the events after its mark.
+// A host whose view is built anew starts from the copy, and so does one
+// that lagged behind the log trimmed below the copy before it (asleep
+// since the start): both must hold the log as the others do. They went
+// on from the copy's mark, applied the post again on a view that held
+// its channel, and stored it: a message no other view holds, and every
+// message after it took another seq.
+func TestViewFromACopyMadeInARunHoldsTheLogOnce(t *testing.T) {
+	const every = 20
+	p := natsmesh.Prefix(t, &shared)
+	ctx := t.Context()
+	js := sharedJetStream(t)
+	copied := make(chan string, 1)
+	a := openHost(t, p, func(o *natsstore.Options) {
+		natsstore.SnapshotEvery(o, every)
+		natsstore.OnUploaded(o, func(info *jetstream.ObjectInfo) {
+			select {
+			case copied <- info.Name:
+			default:
+			}
+		})
+	})
+	b := openHost(t, p, nil)
+	rec := &logRecorder{}
+	rec.dumpOnFailure(t)
+	lagging := reopenLogged(t, natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(rec))
+	lagging.StopFollowing()
+	var laggingOnce sync.Once
+	laggingHold := lagging.HoldApplying()
+	wakeLagging := func() { laggingOnce.Do(laggingHold) }
+	t.Cleanup(wakeLagging)
+
+	end, err := a.LogEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{t: t, b: b, end: end, seqOf: map[string]uint64{}}
+	// writeAt has A write at the next multiple of the interval from at
+	// least least events on: A copies its view once it applied it.
+	writeAt := func(id string, least int) <-chan error {
+		pad := every - 1 - int(f.end%every)
+		for pad < least {
+			pad += every
+		}
+		f.send(pad)
+		sent := make(chan error, 1)
+		go func() {
+			_, err := a.Append(context.Background(), []store.Draft{draft(id, "alice", "bob", "an event A copies its view at")})
+			sent <- err
+		}()
+		f.end++
+		awaitLog(t, a, f.end)
+		return sent
+	}
+	// The copy before the one made in a run, which the log is trimmed
+	// below once that one is made.
+	if err := <-writeAt("a-first-copy", 0); err != nil {
+		t.Fatal(err)
+	}
+	firstCopy := f.end
+	<-copied
+
+	a.StopFollowing()
+	var once sync.Once
+	hold := a.HoldApplying()
+	release := func() { once.Do(hold) }
+	t.Cleanup(release)
+	// Far enough behind to read the log in batches.
+	sent := writeAt("a-copied", 40)
+	f.send(1)
+	waits := f.ids[len(f.ids)-1]
+	a.Arrivals(func(ds []store.Delivery) {
+		for _, d := range ds {
+			if d.Message.ID != waits {
+				continue
+			}
+			select {
+			case <-copied:
+			case <-time.After(copyWait):
+				t.Errorf("A put no copy of its view into the cluster within %v of the event it copies at", copyWait)
+			}
+		}
+	})
+	post := draft("early-post", "alice", "", "a post before #late was made")
+	post.Channel = "late"
+	if ds, err := b.Append(ctx, []store.Draft{post}); err != nil || ds[0].Err == nil {
+		t.Fatalf("a post to #late before it was made: %+v, %v; want it refused", ds, err)
+	}
+	if _, err := b.CreateChannel(ctx, ipcmesh.Channel{Name: "late", CreatedBy: "alice", Members: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.end += 2
+	f.send(5)
+
+	if err := a.CatchUpHeld(ctx); err != nil {
+		t.Fatalf("catch up: %v", err)
+	}
+	release()
+	if err := <-sent; err != nil {
+		t.Fatalf("A's write at the event of the copy: %v", err)
+	}
+	log := stream(t, js, p)
+	testbin.Eventually(t, copyWait, fmt.Sprintf("the log trimmed below the copy at event %d", firstCopy), func() bool {
+		info, err := log.Info(ctx)
+		return err == nil && info.State.FirstSeq > firstCopy
+	})
+
+	same := func(who string, h *host) {
+		t.Helper()
+		if got := h.Applied(); got != f.end {
+			t.Errorf("%s is at event %d; want the log's end, %d", who, got, f.end)
+		}
+		if msg, found, err := h.Lookup(post.ID); err != nil || found {
+			t.Errorf("%s holds the post every view refused (seq %d, %v)", who, msg.Seq, err)
+		}
+		want, err := b.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Stats(); err != nil || got != want {
+			t.Errorf("%s: %+v (%v); B's view: %+v", who, got, err, want)
+		}
+		for _, id := range append(f.ids, "a-first-copy", "a-copied") {
+			got, _, err := h.Lookup(id)
+			if want, _, werr := b.Lookup(id); err != nil || werr != nil || got.Seq != want.Seq {
+				t.Errorf("%s has %s at seq %d; B's view at %d (%v, %v)", who, id, got.Seq, want.Seq, err, werr)
+			}
+		}
+	}
+	fresh := &logRecorder{}
+	fresh.dumpOnFailure(t)
+	d := reopenLogged(t, natsstore.Options{URL: shared.Get(t).URL(), Prefix: p, Store: store.Options{Dir: t.TempDir()}}, slog.New(fresh))
+	if fresh.count(slog.LevelInfo, "restored the view from a copy in the cluster") == 0 {
+		t.Error("the view built anew did not start from the copy")
+	}
+	same("the view built anew", d)
+
+	// The lagging host finds the log trimmed past its view, once its
+	// replicas had the time to catch up (10 s), and restores the copy.
+	wakeLagging()
+	testbin.Eventually(t, time.Minute, "the lagging view to restore the copy and apply the log", func() bool {
+		return lagging.CatchUp(ctx) == nil && lagging.Applied() == f.end
+	})
+	if rec.count(slog.LevelInfo, "restored the view from a copy") == 0 {
+		t.Error("the lagging view did not restore the copy")
+	}
+	same("the lagging view", lagging)
 }

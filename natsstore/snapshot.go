@@ -34,8 +34,8 @@ import (
 // same copy and none has to be chosen. A copy carries the view's mark:
 // where in the log it is, and when it last swept. The mark is read before
 // the backup's transaction starts, so the copy may hold a few events past
-// it; those are applied again on top, as after a crash of the view, and
-// every op converges to the same state (saveMark).
+// it: the copy records which in itself (store.SetApplied), and a view
+// made from it goes on from there, as after a crash of the view.
 //
 // Keeping one copy's worth of log behind the newest copy lets a broker
 // that lags by less than an interval go on applying it: a broker that
@@ -408,6 +408,12 @@ func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
 	if err == nil {
 		view, err = store.Open(s.viewOptions())
 	}
+	m := snap.mark
+	if err == nil {
+		if m.Applied, err = heldUpTo(view, m.Applied); err != nil {
+			view.Close()
+		}
+	}
 	if err != nil {
 		// Reads go on failing with the old view's ErrClosed; writes fail
 		// with this.
@@ -415,14 +421,14 @@ func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
 	}
 	s.mu.Lock()
 	s.bodies = make(map[string]uint64)
-	s.mark = snap.mark
+	s.mark = m
 	s.mu.Unlock()
 	s.view.Store(view)
-	s.advance(snap.mark.Applied)
+	s.advance(m.Applied)
 	if err := s.saveMark(); err != nil {
 		s.log.Warn("record the view's place in the log", "err", err)
 	}
-	s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", snap.mark.Applied)
+	s.log.Info("restored the view from a copy in the cluster", "view", s.viewDir, "event", m.Applied)
 	return nil
 }
 

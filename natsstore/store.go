@@ -299,6 +299,10 @@ func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error 
 		view.Close()
 		return err
 	}
+	if m.Applied, err = heldUpTo(view, m.Applied); err != nil {
+		view.Close()
+		return err
+	}
 	s.view.Store(view)
 	s.mark = m
 	s.seq.Store(m.Applied)
@@ -334,11 +338,26 @@ func readMark(dir string) (mark, error) {
 	return m, nil
 }
 
-// saveMark records how far the view has applied the log. The view skips
-// fsync, and the mark is written after the view's commits, so after a
-// crash the mark is at most behind: the events after it are applied again,
-// and every op is idempotent (a message id, a rename request id, a
-// session) or converges to the same state.
+// heldUpTo is the last event of the log view holds: the one its last
+// commit of events recorded (store.SetApplied), or applied, the place
+// view.json records, when that is further on, as it is in a view an
+// older broker applied events to since.
+func heldUpTo(view *store.Store, applied uint64) (uint64, error) {
+	held, err := view.Applied()
+	if err != nil {
+		return 0, fmt.Errorf("read how far the view in %s holds the log: %w; stop the broker and remove that folder, and the next builds the view anew from the log", view.Dir(), err)
+	}
+	return max(held, applied), nil
+}
+
+// saveMark records how far the view has applied the log, and when it
+// swept. The view skips fsync, and the mark is written after the view's
+// commits, so after a crash the mark's place is at most behind; the view
+// records its own in each commit of events (store.SetApplied), which
+// Open goes on from. Applied again on a state that holds the events
+// after them, the events would not all be decided as they were: a post
+// refused for want of its channel, which a later event made, would be
+// stored.
 func (s *Store) saveMark() error {
 	s.mu.Lock()
 	m := s.mark
