@@ -26,12 +26,13 @@ import (
 )
 
 // A view far behind the log applies it in runs, each in one commit of
-// the view, and records its place in the log (view.json) only once the
-// run is committed, and without a sync, at most once a second. Killed at
-// any point of a run, it must be whole: its place is at or before what
-// it committed, a run not committed left nothing, and opened again it
-// applies the rest of the log, the events it applied already once more,
-// and holds each message of the log once, as every other view does.
+// the view, which records the run's last event as held (store.SetApplied);
+// its place in view.json is written only after, without a sync, at most
+// once a second. Killed at any point of a run, it must be whole: it holds
+// the log up to the last event it committed, view.json at or before
+// that, a run not committed left nothing, and opened again it applies
+// the rest of the log from there, none of it twice, and holds each
+// message of the log once, as every other view does.
 
 // The variables that make TestViewKilledInARunHoldsTheLogOnceOpenedAgain's
 // child play host A: the cluster's URL, the test's prefix, A's data
@@ -184,31 +185,26 @@ type crashLog struct {
 	refused []string // the messages of the log every view refused
 }
 
-// publish puts n messages into the log as events of a broker, without
-// waiting for each ack.
+// publish puts n messages into the log as events of a broker, one after
+// another, each made again while the cluster fails for a moment
+// (settledValue): under its message id, a publish whose answer was lost
+// is answered again with the event it made, so the log holds each once,
+// in order.
 func (l *crashLog) publish(n int) {
 	t := l.t
 	t.Helper()
-	acks := make([]jetstream.PubAckFuture, n)
-	ids := make([]string, n)
-	for i := range n {
-		id := fmt.Sprintf("m-%04d", len(l.ids)+i)
-		to := []string{"bob", "carol"}[(len(l.ids)+i)%2]
+	for range n {
+		id := fmt.Sprintf("m-%04d", len(l.ids))
+		to := []string{"bob", "carol"}[len(l.ids)%2]
 		args, _ := json.Marshal(map[string]any{"drafts": []store.Draft{draft(id, "alice", to, "in the log "+id)}})
 		ev, _ := json.Marshal(map[string]any{"id": "crash." + id, "op": "append", "time": time.Now().UTC(), "args": json.RawMessage(args)})
-		ack, err := l.js.PublishAsync(l.subject, ev, jetstream.WithMsgID("crash."+id))
+		pa, err := settledValue(t.Context(), func(ctx context.Context) (*jetstream.PubAck, error) {
+			return l.js.Publish(ctx, l.subject, ev, jetstream.WithMsgID("crash."+id))
+		})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("publish %s: %v", id, err)
 		}
-		acks[i], ids[i] = ack, id
-	}
-	for i, ack := range acks {
-		select {
-		case pa := <-ack.Ok():
-			l.add(ids[i], ack.Msg().Data, pa.Sequence)
-		case err := <-ack.Err():
-			t.Fatalf("publish %s: %v", ids[i], err)
-		}
+		l.add(id, ev, pa.Sequence)
 	}
 }
 
