@@ -410,7 +410,7 @@ func (s *Store) restoreLagging(ctx context.Context, seq, first uint64) error {
 	}
 	m := snap.mark
 	if err == nil {
-		if m.Applied, err = heldUpTo(view, m.Applied); err != nil {
+		if m, err = resume(view, m); err != nil {
 			view.Close()
 		}
 	}

@@ -299,7 +299,7 @@ func (s *Store) openView(ctx context.Context, info *jetstream.StreamInfo) error 
 		view.Close()
 		return err
 	}
-	if m.Applied, err = heldUpTo(view, m.Applied); err != nil {
+	if m, err = resume(view, m); err != nil {
 		view.Close()
 		return err
 	}
@@ -338,26 +338,38 @@ func readMark(dir string) (mark, error) {
 	return m, nil
 }
 
-// heldUpTo is the last event of the log view holds: the one its last
-// commit of events recorded (store.SetApplied), or applied, the place
-// view.json records, when that is further on, as it is in a view an
-// older broker applied events to since.
-func heldUpTo(view *store.Store, applied uint64) (uint64, error) {
+// resume is m, view.json's record of view, brought up to what view's own
+// commits record: the last event of the log it holds (store.SetApplied)
+// and its last sweep (store.LastSweep). view.json is written after the
+// commits, at most once a second, and after a crash can be behind them;
+// it is ahead only in a view an older broker, which recorded neither,
+// applied events to since. Going on from a place behind, the view would
+// apply events again; from a sweep behind, it would sweep at an event no
+// other view sweeps at (sweepAt).
+func resume(view *store.Store, m mark) (mark, error) {
 	held, err := view.Applied()
-	if err != nil {
-		return 0, fmt.Errorf("read how far the view in %s holds the log: %w; stop the broker and remove that folder, and the next builds the view anew from the log", view.Dir(), err)
+	var swept time.Time
+	if err == nil {
+		swept, err = view.LastSweep()
 	}
-	return max(held, applied), nil
+	if err != nil {
+		return m, fmt.Errorf("read how far the view in %s holds the log: %w; stop the broker and remove that folder, and the next builds the view anew from the log", view.Dir(), err)
+	}
+	m.Applied = max(held, m.Applied)
+	if swept.After(m.Swept) {
+		m.Swept = swept
+	}
+	return m, nil
 }
 
 // saveMark records how far the view has applied the log, and when it
 // swept. The view skips fsync, and the mark is written after the view's
-// commits, so after a crash the mark's place is at most behind; the view
-// records its own in each commit of events (store.SetApplied), which
-// Open goes on from. Applied again on a state that holds the events
-// after them, the events would not all be decided as they were: a post
-// refused for want of its channel, which a later event made, would be
-// stored.
+// commits, so after a crash the mark is at most behind; the view records
+// its place and its sweep in its own commits (store.SetApplied,
+// store.LastSweep), which Open goes on from (resume). Applied again on a
+// state that holds the events after them, the events would not all be
+// decided as they were: a post refused for want of its channel, which a
+// later event made, would be stored.
 func (s *Store) saveMark() error {
 	s.mu.Lock()
 	m := s.mark

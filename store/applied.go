@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,4 +41,27 @@ func (s *Store) Applied() (uint64, error) {
 		return 0, fmt.Errorf("read which event of the log is applied: %w", err)
 	}
 	return seq, nil
+}
+
+// LastSweep is the store's clock (Options.Now) when its last sweep was
+// committed, recorded in the sweep's own commit: zero when none was. A
+// store rebuilt from a log (natsstore's view) sweeps at the same events
+// as every other copy of the log, by the log's time since the last sweep;
+// its owner's own record of that time is written after the commits, and
+// after a crash could be older than the sweep the store holds. Going on
+// from it, the store would sweep at an event no other copy sweeps at,
+// remove read messages sooner than they, and refuse a reply to one of
+// them that they store.
+func (s *Store) LastSweep() (time.Time, error) {
+	var t time.Time
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := tablesOf(tx).meta().Get([]byte(metaSwept)); v != nil {
+			t = time.Unix(0, int64(seqOf(v))).UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read when the store was last swept: %w", err)
+	}
+	return t, nil
 }

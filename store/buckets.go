@@ -57,6 +57,9 @@ const (
 	// metaApplied is the last event of the log a store is rebuilt from
 	// that it holds (SetApplied).
 	metaApplied = "applied"
+	// metaSwept is the store's clock when its last sweep was committed
+	// (LastSweep), in Unix nanoseconds.
+	metaSwept = "swept"
 )
 
 // markSchema runs when the database is opened: a database from before

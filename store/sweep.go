@@ -86,6 +86,9 @@ func (s *Store) sweep(ctx context.Context, keep time.Duration) (SweepStats, erro
 		if st.Dedup, err = sweepRenames(t, now); err != nil {
 			return err
 		}
+		if err := t.meta().Put([]byte(metaSwept), seqKey(uint64(now.UnixNano()))); err != nil {
+			return err
+		}
 		if unreadable != nil {
 			return nil
 		}

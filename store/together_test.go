@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -222,5 +223,36 @@ func TestAppliedIsCommittedWithTheWritesOfItsEvents(t *testing.T) {
 	defer c.Close()
 	if got, err := c.Applied(); err != nil || got != 2 {
 		t.Errorf("the copy's Applied = %d, %v; want 2", got, err)
+	}
+}
+
+// TestLastSweepIsCommittedWithTheSweep: a sweep records the store's clock
+// in its own commit, which a copy of the store carries.
+func TestLastSweepIsCommittedWithTheSweep(t *testing.T) {
+	s, clk := openTest(t, func(o *Options) { o.NoSync = true })
+	if got, err := s.LastSweep(); err != nil || !got.IsZero() {
+		t.Errorf("before any sweep: LastSweep = %v, %v; want zero", got, err)
+	}
+	for range 2 {
+		clk.Advance(90 * time.Minute)
+		want := clk.Now()
+		if _, err := s.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastSweep(); err != nil || !got.Equal(want) {
+			t.Errorf("after a sweep at %v: LastSweep = %v, %v", want, got, err)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := s.Backup(DatabasePath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := c.LastSweep(); err != nil || !got.Equal(clk.Now()) {
+		t.Errorf("the copy's LastSweep = %v, %v; want %v", got, err, clk.Now())
 	}
 }
