@@ -49,7 +49,9 @@ func (c Config) reportTimeout() time.Duration {
 const openReadRate = 50 << 20
 
 // brokerLog is the detached broker's log in the data folder; it is rotated
-// to brokerLog+".1" once it passes maxBrokerLog.
+// to brokerLog+".1" before it passes maxBrokerLog while a broker runs
+// (DetachedLog), and when a broker starts on one past it (a log of an
+// older version, or one that a rotation failed to cap).
 const (
 	brokerLog    = "broker.log"
 	maxBrokerLog = 4 << 20
