@@ -115,7 +115,8 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 
 // runDetached is the broker a peer started: its stdout is the pipe it
 // reports on, its stderr the log in the data folder, where it logs at info
-// level unless IPC_LOG says otherwise.
+// level unless IPC_LOG says otherwise, through election.DetachedLog,
+// which keeps that log bounded while the broker runs.
 func runDetached(ctx context.Context, e Env, sf storeFlags) error {
 	cfg, err := election.FromEnv(e.Getenv)
 	if err == nil {
@@ -129,7 +130,7 @@ func runDetached(ctx context.Context, e Env, sf storeFlags) error {
 	if e.Getenv("IPC_LOG") != "" {
 		level = logLevel(e.Getenv("IPC_LOG"))
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = slog.New(slog.NewTextHandler(election.DetachedLog(e.Stderr, cfg.DataDir), &slog.HandlerOptions{Level: level}))
 	// Its report goes to a pipe whose reader may be gone (the peer that
 	// started it was killed): a write there must fail, not end the broker.
 	signal.Ignore(syscall.SIGPIPE)
