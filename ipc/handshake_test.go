@@ -87,9 +87,9 @@ func proveWrong(t *testing.T, m *mesh) {
 }
 
 // A flood of handshakes with the wrong secret is logged once a minute,
-// with the count of those not logged, not once each: broker.log grows
-// while its broker runs, and a process hammering the port would fill the
-// disk with it.
+// with the count of those not logged, not once each: a process
+// hammering the port would push every other line out of broker.log,
+// which is capped.
 func TestWrongSecretLoggedOnceAMinute(t *testing.T) {
 	var log testbin.Buffer
 	var ahead atomic.Int64 // how far the broker's clock is moved on

@@ -7,10 +7,11 @@ import (
 
 // quiet lets a warning that a flood can repeat through at most once per
 // interval, and counts those it holds back meanwhile. Each refused
-// handshake was one warning in broker.log, which a detached broker
-// rotates only when it starts: a process hammering the port with wrong
-// proofs (up to the 100 a second the hello budget lets that far) wrote
-// some 10 KB of it a second, for as long as the broker ran.
+// handshake was one warning in broker.log: a process hammering the port
+// with wrong proofs (up to the 100 a second the hello budget lets that
+// far) wrote some 10 KB of it a second, for as long as the broker ran,
+// which now that the log is capped would push every other line out of
+// it within minutes.
 type quiet struct {
 	every time.Duration
 
