@@ -201,13 +201,14 @@ func joinInterrupted(ctx context.Context, err error, nothing string) error {
 	return err
 }
 
-// interruptedOnItsWay is the error of a send, broadcast or share (what)
-// that an interrupt ended in err. A request written before the interrupt
-// came may have reached the broker, which carries it out whether or not
-// anyone waits for its answer: the error says so, and again, how to make
-// sure of it without storing it twice. Only a request that was never
-// written (election.ErrNotSent) is surely not stored: then it says
-// nothing (as "nothing was sent").
+// interruptedOnItsWay is the error of a send, broadcast, share or line of
+// send --lines (what) that an interrupt ended in err. A request written
+// before the interrupt came may have reached the broker, which carries it
+// out whether or not anyone waits for its answer: the error says so, and
+// again, how to make sure of it without storing it twice (or, for a line,
+// where the lines not sent begin). Only a request that was never written
+// (election.ErrNotSent) is surely not stored: then it says nothing (as
+// "nothing was sent").
 func interruptedOnItsWay(err error, what, again, nothing string) error {
 	if errors.Is(err, election.ErrNotSent) {
 		return fmt.Errorf("interrupted before %s went to the broker: %s", what, nothing)
@@ -252,11 +253,15 @@ func sendLines(ctx context.Context, e Env, p *election.Peer, req ipc.SendRequest
 			// must know to start after this line.
 			return fmt.Errorf("line %d: %w; line %d %s, and the lines after it were not sent (%s sent before it)", read, err, read, mayStillGo(err), human.Count(n, "message"))
 		}
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			// Interrupted (Ctrl-C, SIGTERM) while the line was on its
-			// way: the broker may have read it, and stores it whether or
-			// not anyone waits for its answer.
-			return fmt.Errorf("line %d: interrupted; line %d may have been stored, and the lines after it were not sent (%s sent before it)", read, read, human.Count(n, "message"))
+		if interrupted(ctx, err) {
+			// Interrupted (Ctrl-C, SIGTERM): a line written to the broker
+			// may have been read there, and is stored whether or not
+			// anyone waits for its answer; one never written was not
+			// sent, and whoever sends the rest must send it too.
+			before := human.Count(n, "message")
+			return interruptedOnItsWay(err, fmt.Sprintf("line %d", read),
+				fmt.Sprintf("the lines after it were not sent (%s sent before it)", before),
+				fmt.Sprintf("it and the lines after it were not sent (%s sent before it)", before))
 		}
 		if err != nil {
 			// Whoever sends the rest again must know where to start.

@@ -148,25 +148,31 @@ func (r *cancelOnRead) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-// TestSendLinesInterruptedSaysTheLineMayBeStored: send --lines stopped
-// by Ctrl-C or SIGTERM while a line's send is under way says that line
-// may have been stored, as it says of a line whose broker did not
-// answer. It said "line 2: context canceled; the lines after it were not
-// sent (1 message sent before it)", while the line the interrupt caught
-// on its way was stored more often than not, and whoever sent the rest
-// again from that line sent it twice.
-func TestSendLinesInterruptedSaysTheLineMayBeStored(t *testing.T) {
+// TestSendLinesInterruptedBeforeALineWentSaysItWasNotSent: send --lines
+// stopped by Ctrl-C or SIGTERM before a line's request was written to the
+// broker (here the interrupt comes as the line is read) says that line
+// was not sent, nor any after it: the rest is sent again from that line.
+// It said "line 2 may have been stored", as of a line the broker may have
+// read, and whoever believed it sent the rest from line 3, losing line 2.
+// (A line interrupted once written is in cmd/ipcmesh's
+// TestInterruptedOnItsWaySaysItMayBeStored.)
+func TestSendLinesInterruptedBeforeALineWentSaysItWasNotSent(t *testing.T) {
 	m := newHookMesh(t)
-	m.peer("bob")
+	bob := m.peer("bob")
 	cmd, _ := lookup("send")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e, _, errb := m.env("")
 	e.Stdin = &cancelOnRead{lines: []string{"one\n", "two\n", "three\n"}, cancel: cancel}
 	runCommand(ctx, e, cmd, []string{"--as", "alice", "--lines", "bob", "-"})
-	for _, want := range []string{"line 2: interrupted", "line 2 may have been stored", "the lines after it were not sent (1 message sent before it)"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("stderr %q; want it to say %q", errb, want)
-		}
+	want := "interrupted before line 2 went to the broker: it and the lines after it were not sent (1 message sent before it)"
+	if !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr %q; want it to say %q", errb, want)
+	}
+	if strings.Contains(errb.String(), "may have been stored") {
+		t.Errorf("stderr %q says a line never written may have been stored", errb)
+	}
+	if got := unreadContents(t, bob); strings.Join(got, ",") != "one" {
+		t.Errorf("bob got %q; want only line 1", got)
 	}
 }

@@ -18,7 +18,8 @@ import (
 // socket may be stored all the same: a broker that reads it before the
 // command has gone carries it out whether or not anyone waits for its
 // answer. The command says it was interrupted, that it may have been
-// stored, and how to send it again so that it is stored once; run so,
+// stored, and how to send it again so that it is stored once (send
+// --lines: that the lines after it were not sent); run so,
 // however often, it is, whether the first was stored or not (here the
 // broker goes on only once the command has gone). Before, it said only
 // "context canceled".
@@ -83,6 +84,26 @@ func TestInterruptedOnItsWaySaysItMayBeStored(t *testing.T) {
 		m.mustRun("send", "--as", "alice", "--id", id, "bob", text)
 		if got := m.check("--as", "bob").Messages; len(got) != 1 || got[0].ID != id {
 			t.Errorf("bob's mail after the send was run again: %d messages (%+v), want the message once, under %s", len(got), got, id)
+		}
+	})
+
+	t.Run("send --lines", func(t *testing.T) {
+		// Line 1 goes and is answered; the interrupt comes once line 2,
+		// the long one, waits in the broker's socket.
+		stdin := "first line\n" + text + "\nthird line\n"
+		msg := interruptOnItsWay(t, m, broker, len(text), strings.NewReader(stdin), "send", "--as", "alice", "--lines", "bob", "-")
+		want := "ipcmesh send: interrupted while line 2 was on its way to the broker: it may have been stored; the lines after it were not sent (1 message sent before it)"
+		if msg != want {
+			t.Fatalf("send --lines interrupted on line 2 said %q; want %q", msg, want)
+		}
+		got := m.check("--as", "bob").Messages
+		if len(got) == 0 || got[0].Content != "first line" {
+			t.Fatalf("bob's mail after send --lines was interrupted on line 2: %+v; want line 1 first", got)
+		}
+		for _, msg := range got {
+			if msg.Content == "third line" {
+				t.Errorf("bob got line 3, which the interrupted send --lines said it did not send")
+			}
 		}
 	})
 
