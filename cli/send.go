@@ -48,7 +48,7 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		return interruptedOnItsWay(err, "the message", "to be sure it goes, "+sendAgain(req.ID, given), "nothing was sent")
 	}
 	if unsettled(err) {
-		return unanswered(err, "the message", req.ID, given)
+		return unanswered(err, "the message", "to be sure it goes, "+sendAgain(req.ID, given))
 	}
 	if ipcmesh.CodeOf(err) == ipcmesh.CodeUnavailable && !given {
 		// The store's advice is to send again with the same id (a
@@ -164,19 +164,21 @@ func mayStillGo(err error) string {
 	return "may still go once the broker answers again"
 }
 
-// unanswered is the error of a send or broadcast (what) left unsettled. A
-// broker that was stopped (Ctrl-Z) or stalled reads the request once it
-// goes on, and stores it; one that was lost may have stored it first:
-// sent again under another id, every copy would arrive twice. So the
-// command makes the id itself when the user gave none (given), rather
-// than leaving it to the peer, and the error names it.
-func unanswered(err error, what, id string, given bool) error {
-	return fmt.Errorf("%w; %s %s: to be sure it goes, %s", err, what, mayStillGo(err), sendAgain(id, given))
+// unanswered is the error of a send, broadcast or share (what) left
+// unsettled: a broker that was stopped (Ctrl-Z) or stalled reads the
+// request once it goes on, and carries it out; one that was lost may have
+// carried it out first. The error says so, and again, how to make sure of
+// it without storing it twice.
+func unanswered(err error, what, again string) error {
+	return fmt.Errorf("%w; %s %s: %s", err, what, mayStillGo(err), again)
 }
 
 // sendAgain says how to send again a message or broadcast whose fate is
 // unknown, under id, so that it is stored once: the command as it was
-// when its --id was given, else with the id the command made.
+// when its --id was given, else with the id the command made. Sent again
+// under another id, a message the broker had stored would arrive twice:
+// so the command makes the id itself when the user gave none (given),
+// rather than leaving it to the peer, and the error names it.
 func sendAgain(id string, given bool) string {
 	if given {
 		return "run the same command again: its --id stores it once"
@@ -370,7 +372,7 @@ func runBroadcast(ctx context.Context, e Env, args []string) (err error) {
 		return interruptedOnItsWay(err, "the broadcast", "to be sure it goes, "+sendAgain(req.ID, given), "nothing was sent")
 	}
 	if unsettled(err) {
-		return unanswered(err, "the broadcast", req.ID, given)
+		return unanswered(err, "the broadcast", "to be sure it goes, "+sendAgain(req.ID, given))
 	}
 	if err != nil {
 		return err

@@ -31,10 +31,12 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	}
 	defer closeAll(p, &err)
 	sh, err := p.Share(ctx, pos[0], string(content), *description)
+	what := fmt.Sprintf("the content for %q", pos[0])
 	if interrupted(ctx, err) {
-		// A share replaces what its key holds: run again, it leaves the
-		// content stored once, whatever the first run did.
-		return interruptedOnItsWay(err, fmt.Sprintf("the content for %q", pos[0]), "to be sure it is, run the same command again: a share replaces what the key holds", "nothing was shared")
+		return interruptedOnItsWay(err, what, shareAgain(pos[0]), "nothing was shared")
+	}
+	if unsettled(err) {
+		return unanswered(err, what, shareAgain(pos[0]))
 	}
 	if err != nil {
 		return err
@@ -44,6 +46,13 @@ func runShare(ctx context.Context, e Env, args []string) (err error) {
 	}
 	fmt.Fprintf(e.Stdout, "shared %s (%s); read it with: ipcmesh get %s; point at it with: ipcmesh send --shared %s TO MESSAGE\n", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)
 	return nil
+}
+
+// shareAgain says how to make sure of a share under key whose fate is
+// unknown. A share replaces what its key holds: run again, it leaves the
+// content stored once, whatever the first run did.
+func shareAgain(key string) string {
+	return fmt.Sprintf("to be sure it is stored, run the same command again: a share replaces what the key holds (ipcmesh get %s shows what it holds now)", key)
 }
 
 // shareContent checks the positionals of share (KEY [FILE|-]) and reads

@@ -109,7 +109,7 @@ func TestInterruptedOnItsWaySaysItMayBeStored(t *testing.T) {
 
 	t.Run("share", func(t *testing.T) {
 		msg := interruptOnItsWay(t, m, broker, len(text), strings.NewReader(text), "share", "--as", "alice", "notes", "-")
-		want := `ipcmesh share: interrupted while the content for "notes" was on its way to the broker: it may have been stored; to be sure it is, run the same command again: a share replaces what the key holds`
+		want := `ipcmesh share: interrupted while the content for "notes" was on its way to the broker: it may have been stored; to be sure it is stored, run the same command again: a share replaces what the key holds (ipcmesh get notes shows what it holds now)`
 		if msg != want {
 			t.Fatalf("an interrupted share said %q; want %q", msg, want)
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,6 +66,40 @@ func TestUnansweredBroadcastNamesItsID(t *testing.T) {
 		if got := m.check("--as", name).Messages; len(got) != 1 || got[0].ID != id[1]+"."+name {
 			t.Errorf("%s's mail after the broadcast was run again twice with its id: %+v, want its copy once, under %s.%s", name, got, id[1], name)
 		}
+	}
+}
+
+// TestUnansweredShareSaysHowToMakeSure is TestUnansweredSendNamesItsID
+// for a share: the error says the content may still be stored, how to
+// make sure it is (the same command again, which replaces what the key
+// holds) and how to see what the key holds. Before, it said only that
+// the broker did not answer.
+func TestUnansweredShareSaysHowToMakeSure(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "alice")
+	file := filepath.Join(t.TempDir(), "notes.md")
+	if err := os.WriteFile(file, []byte("the plan"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The resume passes, the share does not.
+	msg := m.stallingAfter(t, 1).mustFail("share", "--as", "alice", "notes", file)
+	for _, want := range []string{
+		"did not answer share",
+		`the content for "notes" may still go once the broker answers again`,
+		"to be sure it is stored, run the same command again: a share replaces what the key holds",
+		"ipcmesh get notes shows what it holds now",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("a share that got no answer: %q does not say %q", msg, want)
+		}
+	}
+	for range 2 {
+		m.mustRun("share", "--as", "alice", "notes", file)
+	}
+	if got := m.mustRun("get", "notes").stdout; got != "the plan" {
+		t.Errorf("get notes after the share was run again twice: %q, want %q", got, "the plan")
 	}
 }
 
