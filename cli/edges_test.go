@@ -39,7 +39,11 @@ func wantRun(t *testing.T, label string, r hookResult, code int, want ...string)
 // a "--", register, rename and send refuse it as a name that cannot be
 // made, exit status 2, the standalone programs as ipcmesh. Where the
 // words after it already give the name (send --bogus reviewer hi), the
-// word is a mistyped flag and nothing more is said of it.
+// word is a mistyped flag and nothing more is said of it, unless it is
+// one dash before a word of a name's shape and of no flag's (send
+// -reviewer hello there): then both readings are said, the recipient's
+// with the command line without the dash. That said only the first, and
+// left "-reviewer" a riddle to one who meant the recipient.
 func TestNamesBeginningWithADash(t *testing.T) {
 	m := newHookMesh(t)
 	m.peer("reviewer")
@@ -64,6 +68,11 @@ func TestNamesBeginningWithADash(t *testing.T) {
 		{"", "send", []string{"--bogus", "reviewer", "hi"}, []string{"--bogus is not a flag of send (ipcmesh send --help lists them)\n"}},
 		{"", "send", []string{"--bogus", "reviewer", "--type", "request", "hi"}, []string{"--bogus is not a flag of send (ipcmesh send --help lists them)\n"}},
 		{"ipc_register", "register", []string{"-bogus", "builder"}, []string{"-bogus is not a flag of register (ipc_register --help lists them)\n"}},
+		// Where they would give it only if the word were a flag, one
+		// dash before a name's shape may be either: both are said.
+		{"", "send", []string{"-reviewer", "hello", "there"}, []string{"-reviewer is not a flag of send (ipcmesh send --help lists them); if you meant the recipient reviewer, leave out the dash that makes it look like a flag: ipcmesh send reviewer hello there\n"}},
+		{"ipc_send", "send", []string{"--type", "request", "-reviewer", "hello", "there", "--json"}, []string{"leave out the dash that makes it look like a flag: ipc_send --type request reviewer hello there --json\n"}},
+		{"", "send", []string{"-reviewer", "hello there", "now"}, []string{"leave out the dash that makes it look like a flag: ipcmesh send reviewer ... (the other words as you typed them)\n"}},
 	} {
 		label := strings.TrimSpace(tc.program + " " + tc.cmd + " " + strings.Join(tc.args, " "))
 		r := m.runAs(tc.program, "", nil, tc.cmd, tc.args...)
@@ -76,6 +85,22 @@ func TestNamesBeginningWithADash(t *testing.T) {
 		}
 		if strings.Contains(r.stderr, "to pass it as text") {
 			t.Errorf("%s: %q advises the \"--\" that makes the word a name", label, r.stderr)
+		}
+	}
+	// A word of a flag's shape, or near a flag, is a flag mistyped: the
+	// recipient reading is not offered.
+	for _, args := range [][]string{
+		{"--bogus", "reviewer", "hi"},
+		{"-r", "reviewer", "hi"},
+		{"-tpye", "request", "reviewer", "hi"},
+		{"-1st", "reviewer", "hi"},
+		{"-reviewer=x", "builder", "hi"},
+	} {
+		label := "send " + strings.Join(args, " ")
+		r := m.runAs("", "", nil, "send", args...)
+		wantRun(t, label, r, 2, args[0]+" is not a flag of send")
+		if strings.Contains(r.stderr, "leave out the dash") {
+			t.Errorf("%s: %q reads a flag mistyped as the recipient", label, r.stderr)
 		}
 	}
 	// A word of the message that begins with '-' is text, as before.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 			// flag.ErrHelp, from Parse
 		case f == nil:
 			atName, given := namePlace(fs.Name(), positionals, countPositionals(fs, args[i+1:]))
-			return nil, nil, unknownFlag(fs, a, name, atName, given)
+			return nil, nil, unknownFlag(fs, args, i, name, atName, given)
 		case !hasValue && !isBoolFlag(f) && i+1 == len(args):
 			value, usage := flag.UnquoteUsage(f)
 			return nil, nil, usagef("--%s needs a value: --%s %s, %s", f.Name, f.Name, value, usage)
@@ -99,13 +100,16 @@ func splitFlags(fs *flag.FlagSet, args []string) (before, after []string, err er
 	return args, nil, nil
 }
 
-// unknownFlag words the word a, which looks like the flag name but is none
-// of fs's: with the flag most likely meant ("--limt" for --limit), and,
-// where the command's words are text someone writes, with the "--" that
-// sends the word as it is. For a command that takes no text, that way out
-// would only mislead. A word where a name goes (atName) is read as that
-// name with a slipped dash, unless the words after it give the name.
-func unknownFlag(fs *flag.FlagSet, a, name string, atName, nameGiven bool) error {
+// unknownFlag words the word args[i], which looks like the flag name but
+// is none of fs's: with the flag most likely meant ("--limt" for
+// --limit), and, where the command's words are text someone writes, with
+// the "--" that sends the word as it is. For a command that takes no text,
+// that way out would only mislead. A word where a name goes (atName) is
+// read as that name with a slipped dash, unless the words after it give
+// the name: then only a word of a name's shape and none of a flag's
+// (slippedDash) is offered that reading, as one of two.
+func unknownFlag(fs *flag.FlagSet, args []string, i int, name string, atName, nameGiven bool) error {
+	a := args[i]
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	msg := fmt.Sprintf("%s is not a flag of %s", a, fs.Name())
@@ -121,6 +125,13 @@ func unknownFlag(fs *flag.FlagSet, a, name string, atName, nameGiven bool) error
 		// over: read as a name with a slipped dash, it would be answered
 		// with "did you mean version?".
 		msg += "; " + flagElsewhere(fs.Name(), name)
+	case atName && nameGiven && near == "" && takesText(fs.Name()) && slippedDash(a):
+		// send -reviewer hello there: the words after it would give the
+		// recipient and the message, so the word may be a flag mistyped
+		// (send -bogus reviewer hi) as well as the recipient with a dash
+		// slipped onto it. Both readings are left to the user, the
+		// second with the command it means.
+		msg += fmt.Sprintf("; if you meant the recipient %s, leave out the dash that makes it look like a flag: %s", name, withoutDash(fs.Name(), args, i))
 	case atName && nameGiven:
 		// Before the name no text goes, and the name is there: the word
 		// is a flag mistyped, which the list of flags answers.
@@ -135,6 +146,34 @@ func unknownFlag(fs *flag.FlagSet, a, name string, atName, nameGiven bool) error
 		msg += fmt.Sprintf("; to pass it as text, put it after \"--\", as in: ipcmesh %s ... -- %s", fs.Name(), a)
 	}
 	return usagef("%s", msg)
+}
+
+// slippedDash reports whether a, a word that names no flag, may be a name
+// with a dash slipped before it: one dash, then a name that could be made
+// (ipcmesh.ValidateNewName) of two characters or more, the first a letter.
+// Two dashes, a single letter (-x) or an '=' are a flag's shape.
+func slippedDash(a string) bool {
+	name, ok := strings.CutPrefix(a, "-")
+	if !ok || len(name) < 2 || ipcmesh.ValidateNewName(name) != nil {
+		return false
+	}
+	c := name[0]
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// withoutDash is the command line cmd args with the dash before args[i]
+// left out, as a user would type it again. A word the shell would need
+// quoted (a message given as one word, say) is quoted differently by each
+// shell: then only the name is given, the other words left as typed.
+func withoutDash(cmd string, args []string, i int) string {
+	fixed := slices.Clone(args)
+	fixed[i] = args[i][1:]
+	for _, w := range fixed {
+		if shellQuote(w) != w {
+			return fmt.Sprintf("ipcmesh %s %s ... (the other words as you typed them)", cmd, fixed[i])
+		}
+	}
+	return "ipcmesh " + cmd + " " + strings.Join(fixed, " ")
 }
 
 // flagElsewhere says where the flag name, which the command cmd lacks,
