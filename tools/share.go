@@ -52,7 +52,7 @@ func (c *core) share(ctx context.Context, req *mcp.CallToolRequest, in shareArgs
 	}
 	sh, err := p.Share(ctx, in.Key, in.Content, in.Description)
 	if err != nil {
-		return nil, nil, c.fail(action, err)
+		return nil, nil, fmt.Errorf("%w%s", c.fail(action, err), hintFor(err, shareUnansweredHint, shareLostHint))
 	}
 	return text(fmt.Sprintf("Stored %q (%s). Others read it with get_shared %q; point at it with send (shared %q).", sh.Key, human.Size(sh.Size), sh.Key, sh.Key)), nil, nil
 }

@@ -60,6 +60,24 @@ func TestSendRetriedAfterNoAnswerGoesOnce(t *testing.T) {
 	}
 }
 
+// TestShareUnansweredSaysHowToMakeSure: a share to a broker that is
+// stopped gives up unanswered, and the broker stores it once it resumes.
+// The model is told that it may still be stored and that sharing it again
+// makes sure, which it does: the key holds the content.
+func TestShareUnansweredSaysHowToMakeSure(t *testing.T) {
+	m := newMesh(t)
+	alice, bob := m.pair()
+	pid := m.stopBroker()
+	args := map[string]any{"key": "plan", "content": "ship on friday"}
+	mcptest.Contains(t, "a share the stopped broker did not answer", alice.fails("share", args),
+		"did not answer", "It may still be stored once the broker answers again", "share it again")
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	alice.ok("share", args)
+	mcptest.Contains(t, "the key shared again", bob.ok("get_shared", map[string]any{"key": "plan"}), "ship on friday")
+}
+
 // TestRenameUnansweredIsPickedUp: a rename to a broker that is stopped
 // gives up unanswered, and the broker carries it out once it resumes. The
 // assistant then acts as the new name, whether it calls rename again, as

@@ -29,11 +29,26 @@ const lostHint = " It may have been delivered before the broker was lost: to mak
 // unsettledHint is the hint that ends the error err of a send: one of the
 // two above when the send may have been carried out, "" otherwise.
 func unsettledHint(err error) string {
+	return hintFor(err, unansweredHint, lostHint)
+}
+
+// A share that got no answer may be stored all the same, as a send may;
+// told only that it failed, the model would not know that sharing it
+// again is how to make sure, and harmless: a share replaces what its key
+// holds.
+const (
+	shareUnansweredHint = " It may still be stored once the broker answers again: to make sure it is, share it again; a share replaces what the key holds."
+	shareLostHint       = " It may have been stored before the broker was lost: to make sure it is, share it again once the mesh is back; a share replaces what the key holds."
+)
+
+// hintFor is unanswered when err says the broker did not answer, lost
+// when it was lost before it answered, and "" otherwise.
+func hintFor(err error, unanswered, lost string) string {
 	switch {
 	case errors.Is(err, election.ErrNotAnswering):
-		return unansweredHint
+		return unanswered
 	case errors.Is(err, election.ErrAnswerLost):
-		return lostHint
+		return lost
 	}
 	return ""
 }
