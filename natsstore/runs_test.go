@@ -424,3 +424,38 @@ func TestViewFromACopyMadeInARunHoldsTheLogOnce(t *testing.T) {
 	}
 	same("the lagging view", lagging)
 }
+
+// TestViewOpenedFarBehindAppliesTheLogInRuns: a view far behind the log
+// as its broker opens it (a new data folder, or a broker stopped while
+// the others wrote) applies what it lacks in runs, each in one commit,
+// where the consumer would bring one event at a time, each on a commit
+// of its own: the broker serves once its view is up to date, and a
+// commit of the view costs more than applying an event.
+func TestViewOpenedFarBehindAppliesTheLogInRuns(t *testing.T) {
+	const n = 2000
+	p := natsmesh.Prefix(t, &shared)
+	openHost(t, p, nil) // makes the log
+	fillLog(t, p, n)
+	var (
+		mu           sync.Mutex
+		runs, inRuns int
+	)
+	b := openHost(t, p, func(o *natsstore.Options) {
+		natsstore.OnRun(o, func(at natsstore.RunPoint, _ uint64, written int) {
+			if at == natsstore.RunCommitted {
+				mu.Lock()
+				runs++
+				inRuns += written
+				mu.Unlock()
+			}
+		})
+	})
+	if got, err := b.UnreadCount("bob"); err != nil || got != n {
+		t.Fatalf("the view opened holds %d unread for bob (%v); want %d", got, err, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if inRuns < n-32 {
+		t.Errorf("opened %d events behind the log, the view applied %d of them in %d runs; want all but the last few in runs", n, inRuns, runs)
+	}
+}

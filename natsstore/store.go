@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -179,6 +180,18 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	if err := s.openView(ctx, info); err != nil {
 		return err
+	}
+	// A view far behind the log (new, or its broker stopped while the
+	// others wrote) reads what it lacks in batches and applies them in
+	// runs, one commit each, where the consumer would bring one event at
+	// a time, each on a commit of its own: a new view of 50,000 events
+	// opens in a fifth of the time (BenchmarkOpenNewView). What this
+	// leaves, the consumer brings.
+	if err := s.catchUp(ctx, info.State.LastSeq); err != nil {
+		if ferr := s.failure(); ferr != nil || ctx.Err() != nil {
+			return cmp.Or(ferr, err)
+		}
+		s.log.Debug("read the log in batches as the view opens", "err", err)
 	}
 	if err := retry(ctx, s.consume); err != nil {
 		return err
