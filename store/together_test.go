@@ -212,15 +212,7 @@ func TestAppliedIsCommittedWithTheWritesOfItsEvents(t *testing.T) {
 	}
 	applied(2, "recorded on a commit of its own")
 
-	dir := t.TempDir()
-	if _, err := s.Backup(DatabasePath(dir)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(Options{Dir: dir, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := copyOf(t, s)
 	if got, err := c.Applied(); err != nil || got != 2 {
 		t.Errorf("the copy's Applied = %d, %v; want 2", got, err)
 	}
@@ -243,6 +235,15 @@ func TestLastSweepIsCommittedWithTheSweep(t *testing.T) {
 			t.Errorf("after a sweep at %v: LastSweep = %v, %v", want, got, err)
 		}
 	}
+	c := copyOf(t, s)
+	if got, err := c.LastSweep(); err != nil || !got.Equal(clk.Now()) {
+		t.Errorf("the copy's LastSweep = %v, %v; want %v", got, err, clk.Now())
+	}
+}
+
+// copyOf opens a copy of s made with Backup.
+func copyOf(t *testing.T, s *Store) *Store {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := s.Backup(DatabasePath(dir)); err != nil {
 		t.Fatal(err)
@@ -251,8 +252,6 @@ func TestLastSweepIsCommittedWithTheSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	if got, err := c.LastSweep(); err != nil || !got.Equal(clk.Now()) {
-		t.Errorf("the copy's LastSweep = %v, %v; want %v", got, err, clk.Now())
-	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
