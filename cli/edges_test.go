@@ -106,6 +106,22 @@ func TestNamesBeginningWithADash(t *testing.T) {
 	// A word of the message that begins with '-' is text, as before.
 	r := m.runAs("", "", nil, "send", "reviewer", "-x")
 	wantRun(t, "send reviewer -x", r, 2, `to pass it as text, put it after "--"`)
+
+	// A name chosen by IPC_NAME or --as that begins with '-' is refused
+	// naming the setting that chose it: with IPC_NAME, nothing on the
+	// command line shows where the name came from.
+	for _, tc := range []struct {
+		extra []string
+		args  []string
+		want  string
+	}{
+		{[]string{"IPC_NAME=-builder2"}, []string{"check"}, `IPC_NAME: name "-builder2" begins with '-'`},
+		{[]string{"IPC_NAME=-builder2"}, []string{"send", "reviewer", "hi"}, `IPC_NAME: name "-builder2" begins with '-'`},
+		{nil, []string{"check", "--as=-builder2"}, `--as: name "-builder2" begins with '-'`},
+	} {
+		label := strings.Join(append(slices.Clone(tc.extra), tc.args...), " ")
+		wantRun(t, label, m.runAs("", "", tc.extra, tc.args[0], tc.args[1:]...), 2, tc.want)
+	}
 }
 
 // TestBlankMessageRefused: a message of only whitespace is refused as an

@@ -151,6 +151,12 @@ func (id *identity) actAs(ctx context.Context, e Env, p *election.Peer) (ipc.Ses
 		if err == nil {
 			warnCaseTwin(ctx, e, p, name, how)
 		}
+		if ipcmesh.CodeOf(err) == ipcmesh.CodeInvalidName {
+			// The mesh refuses a new name it would keep (one that
+			// begins with '-'): say which setting gave it, which
+			// nothing on the command line shows when it is IPC_NAME.
+			return s, fmt.Errorf("%s: %w", how, err)
+		}
 	}
 	var re *ipcmesh.Error
 	if errors.As(err, &re) && re.Code == ipcmesh.CodeRenamed && len(re.Suggestions) > 0 {
