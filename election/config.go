@@ -236,7 +236,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		maxFrame = ipc.DefaultMaxFrame
 	}
 	if maxFrame < maxMsg+frameRoom {
-		return cfg, fmt.Errorf("IPC_MAX_FRAME_BYTES=%d is too small for messages of up to %d bytes (IPC_MAX_MESSAGE_BYTES): make the frame at least 64 KiB larger than the message limit", maxFrame, maxMsg)
+		// Which of the two was set says which to change; the number
+		// to give spares the sum. The frame's default is 16 MiB
+		// whatever the message limit, so raising the message limit
+		// alone past it ends here.
+		frame, msg := fmt.Sprintf("IPC_MAX_FRAME_BYTES=%d", maxFrame), fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES)", maxMsg)
+		if cfg.Limits.MaxFrame == 0 {
+			frame += " (its default: it is not set)"
+		}
+		if cfg.Store.MaxMessageBytes == 0 {
+			msg = fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES's default)", maxMsg)
+		}
+		return cfg, fmt.Errorf("%s is too small for messages of up to %s: set IPC_MAX_FRAME_BYTES=%d or more, 64 KiB more than the message limit", frame, msg, maxMsg+frameRoom)
 	}
 
 	if err := clusterFromEnv(&cfg, getenv); err != nil {

@@ -92,6 +92,42 @@ func TestFromEnvRefusesBadSettings(t *testing.T) {
 	}
 }
 
+// A frame too small for the message limit is refused saying which of the
+// two settings was left at its default and the frame to set: raising
+// IPC_MAX_MESSAGE_BYTES alone past 16 MiB, the frame's default, is the
+// usual way in, and the user set no IPC_MAX_FRAME_BYTES to look at.
+// Setting the frame the error names is taken.
+func TestFromEnvFrameTooSmallSaysWhatToSet(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"IPC_MAX_MESSAGE_BYTES": "100000000"},
+			[]string{"IPC_MAX_FRAME_BYTES=16777216 (its default: it is not set)", "100000000 bytes (IPC_MAX_MESSAGE_BYTES)", "set IPC_MAX_FRAME_BYTES=100065536 or more"}},
+		{map[string]string{"IPC_MAX_FRAME_BYTES": "100000"},
+			[]string{"IPC_MAX_FRAME_BYTES=100000 is too small", "8388608 bytes (IPC_MAX_MESSAGE_BYTES's default)", "set IPC_MAX_FRAME_BYTES=8454144 or more"}},
+	} {
+		tc.env["IPC_DATA_DIR"] = dir
+		_, err := election.FromEnv(func(k string) string { return tc.env[k] })
+		if err == nil {
+			t.Errorf("%v was taken", tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %q; want it to say %q", tc.env, err, w)
+			}
+		}
+		// Do as it says.
+		_, frame, _ := strings.Cut(tc.want[2], "=")
+		tc.env["IPC_MAX_FRAME_BYTES"], _, _ = strings.Cut(frame, " ")
+		if _, err := election.FromEnv(func(k string) string { return tc.env[k] }); err != nil {
+			t.Errorf("%v, as the error asked: %v", tc.env, err)
+		}
+	}
+}
+
 // An IPC_DATA_DIR holding a variable that no shell expanded (Windows'
 // %USERPROFILE% or $HOME in an assistant's JSON config) is the folder
 // the user meant, not a folder of that name in each working folder; one
