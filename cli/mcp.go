@@ -66,10 +66,11 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 	if err != nil {
 		return err
 	}
+	caFrom := "--ca"
 	if caFile == "" {
-		caFile = e.Getenv("IPC_CA_FILE")
+		caFile, caFrom = e.Getenv("IPC_CA_FILE"), "IPC_CA_FILE"
 	}
-	client, err := remoteClient(caFile)
+	client, err := remoteClient(caFile, caFrom)
 	if err != nil {
 		return err
 	}
@@ -104,28 +105,34 @@ func remoteKey(e Env, keyFile string) (string, error) {
 	return "", errors.New("--remote needs a key: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
 }
 
-// readPathFlag reads the file a flag names. An assistant starts the bridge
+// readPathFlag reads the file that from, a flag (--ca) or a variable of
+// the environment (IPC_CA_FILE), names. An assistant starts the bridge
 // in a folder of its own choosing, usually the project's, so a relative
 // path that works in the shell that wrote the config finds nothing there:
 // the error names that folder and asks for an absolute path, which is
 // all the assistant shows of it in its MCP log. A path that begins with
 // "~" is taken from the home folder, as a shell would: a JSON config
 // passes "~/.ipcmesh-key" on as it is, and no file is named so.
-func readPathFlag(flag, path string) ([]byte, error) {
+func readPathFlag(from, path string) ([]byte, error) {
 	path = expandHome(path)
 	b, err := os.ReadFile(path)
-	if err != nil && errors.Is(err, os.ErrNotExist) && !filepath.IsAbs(path) {
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return b, err
+	}
+	// The system's words name the path but not the setting that gave
+	// it, which is what the user must change.
+	given := from + " " + path
+	if !strings.HasPrefix(from, "-") {
+		given = from + "=" + path
+	}
+	if !filepath.IsAbs(path) {
 		wd, wdErr := os.Getwd()
 		if wdErr != nil {
 			wd = "the current folder"
 		}
-		return nil, fmt.Errorf("%s %s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path: %w", flag, path, wd, flag, err)
+		return nil, fmt.Errorf("%s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path: %w", given, wd, from, err)
 	}
-	if err != nil && errors.Is(err, os.ErrNotExist) {
-		// The system's words name the path but not the flag that gave it.
-		return nil, fmt.Errorf("%s %s: no such file: check the path the flag gives: %w", flag, path, err)
-	}
-	return b, err
+	return nil, fmt.Errorf("%s: no such file: check the path %s gives: %w", given, from, err)
 }
 
 // expandHome puts the home folder in place of a leading "~" that stands
@@ -145,12 +152,13 @@ func expandHome(path string) string {
 
 // remoteClient is the HTTP client for the face: the default one, trusting
 // caFile's certificates too when it is set (a face with a self-signed
-// certificate).
-func remoteClient(caFile string) (*http.Client, error) {
+// certificate). from names the setting that gave caFile, --ca or
+// IPC_CA_FILE, for the errors.
+func remoteClient(caFile, from string) (*http.Client, error) {
 	if caFile == "" {
 		return nil, nil
 	}
-	pem, err := readPathFlag("--ca", caFile)
+	pem, err := readPathFlag(from, caFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the CA certificate: %w", err)
 	}
@@ -159,7 +167,7 @@ func remoteClient(caFile string) (*http.Client, error) {
 		roots = x509.NewCertPool() // no system pool (some platforms): the CA alone
 	}
 	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("the CA file %s holds no PEM certificate", caFile)
+		return nil, fmt.Errorf("the CA file %s, given by %s, holds no PEM certificate", caFile, from)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}

@@ -46,14 +46,14 @@ func TestRemoteKey(t *testing.T) {
 }
 
 func TestRemoteClient(t *testing.T) {
-	if c, err := remoteClient(""); c != nil || err != nil {
+	if c, err := remoteClient("", ""); c != nil || err != nil {
 		t.Errorf("remoteClient without a CA = %v, %v; want the default client (nil)", c, err)
 	}
 	bad := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remoteClient(bad); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	if _, err := remoteClient(bad, "--ca"); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("remoteClient(%s) error %v, want one saying it holds no certificate", bad, err)
 	}
 }
@@ -62,6 +62,29 @@ func TestMCPFlagsNeedRemote(t *testing.T) {
 	err := runMCP(t.Context(), Env{Getenv: func(string) string { return "" }}, []string{"--key-file", "k"})
 	if err == nil || !strings.Contains(err.Error(), "--remote") {
 		t.Errorf("mcp --key-file without --remote: %v, want a usage error naming --remote", err)
+	}
+}
+
+// A CA file given by IPC_CA_FILE that is not there, or holds no
+// certificate, is refused naming IPC_CA_FILE: the user gave no --ca.
+func TestRemoteCAFromTheEnvironmentIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "gone.pem")
+	for file, want := range map[string]string{
+		missing:  "IPC_CA_FILE=" + missing + ": no such file: check the path IPC_CA_FILE gives",
+		"ca.pem": "IPC_CA_FILE=ca.pem: no such file in ",
+		bad:      "given by IPC_CA_FILE, holds no PEM certificate",
+	} {
+		env := map[string]string{"IPC_KEY": "ipk1_x", "IPC_CA_FILE": file}
+		e := Env{Getenv: func(k string) string { return env[k] }}
+		err := runMCP(t.Context(), e, []string{"--remote", "https://127.0.0.1:1"})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "--ca") {
+			t.Errorf("IPC_CA_FILE=%s: %v; want an error saying %q, and nothing of --ca", file, err, want)
+		}
 	}
 }
 
@@ -78,7 +101,7 @@ func TestRemoteRelativePathsSayWhereTheyWereLookedFor(t *testing.T) {
 	}
 	noEnv := Env{Getenv: func(string) string { return "" }}
 	_, keyErr := remoteKey(noEnv, ".ipcmesh-key")
-	_, caErr := remoteClient("cert.pem")
+	_, caErr := remoteClient("cert.pem", "--ca")
 	for flag, got := range map[string]error{"--key-file": keyErr, "--ca": caErr} {
 		if got == nil || !strings.Contains(got.Error(), wd) || !strings.Contains(got.Error(), "absolute path") || !strings.Contains(got.Error(), flag) {
 			t.Errorf("%s with a relative path not in %s: %v; want an error naming the flag, the folder and asking for an absolute path", flag, wd, got)
@@ -87,7 +110,7 @@ func TestRemoteRelativePathsSayWhereTheyWereLookedFor(t *testing.T) {
 	// An absolute path that is not there names its flag too.
 	missing := filepath.Join(dir, "gone", "key")
 	_, keyErr = remoteKey(noEnv, missing)
-	_, caErr = remoteClient(missing)
+	_, caErr = remoteClient(missing, "--ca")
 	for flag, got := range map[string]error{"--key-file": keyErr, "--ca": caErr} {
 		if got == nil || !strings.Contains(got.Error(), flag+" "+missing+": no such file") {
 			t.Errorf("%s %s, not there: %v; want an error naming the flag and the path", flag, missing, got)
