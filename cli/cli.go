@@ -59,7 +59,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"register", "NAME [--json]", "claim a name for this data folder and keep its session token", "ipcmesh register reviewer", runRegister},
-		{"send", "[--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines]", "send a message to a name or a '#channel' ('-' reads it from stdin)", `ipcmesh send reviewer "please review cli/send.go" --type request`, runSend},
+		{"send", "[--type T] [--reply-to ID] [--shared KEY] [--id ID] TO MESSAGE... | TO - [--lines] [--json]", "send a message to a name or a '#channel' ('-' reads it from stdin)", `ipcmesh send reviewer "please review cli/send.go" --type request`, runSend},
 		{"check", "[--wait 30s] [--from NAME] [--limit N] [--peek] [--json]", "print unread messages, then mark them read; --from: only those from NAME", "ipcmesh check --from reviewer --wait 10m", runCheck},
 		{"watch", "[--json]", "print messages as they arrive until interrupted", "ipcmesh watch --as reviewer", runWatch},
 		{"fetch", "ID [--json]", "print one message whole (large bodies included)", "ipcmesh fetch 18a2f0c4d9e1b7a65c3e2f1d0b9a8c7e", runFetch},
@@ -69,13 +69,13 @@ func commands() []command {
 		{"share", "KEY [FILE|-] [--description D] [--json]", "store content under a key for every instance to read (none or '-': stdin)", `ipcmesh share test-log build.log --description "last night's run"`, runShare},
 		{"get", "KEY [--json]", "print the content stored under a key", "ipcmesh get test-log", runGet},
 		{"shared", "[--json]", "list the shared keys: size, who stored them, when", "ipcmesh shared --json", runShared},
-		{"search", "[WORDS...] [--from NAME] [--channel C] [--since 24h|DATE] [--until WHEN] [--limit N] [--json]", "find the messages you may read that hold every word (or match the filters)", "ipcmesh search timeout --from tester --since 24h", runSearch},
+		{"search", "[WORDS...] [--from NAME] [--channel C] [--since 24h|DATE] [--until WHEN] [--limit N] [--before SEQ] [--json]", "find the messages you may read that hold every word (or match the filters)", "ipcmesh search timeout --from tester --since 24h", runSearch},
 		{"set-status", "TEXT [--description D]", "set the status line list shows for you (\"\" clears it)", `ipcmesh set-status "reviewing auth.go"`, runSetStatus},
 		{"list", "[--json]", "list registered instances: online or not, last seen, unread, status", "ipcmesh list --json", runList},
 		{"rename", "NEW", "rename this instance; mail to the old name is forwarded for 2 hours", "ipcmesh rename reviewer-2", runRename},
 		{"unregister", "", "end this instance's session and free its name", "ipcmesh unregister --as reviewer", runUnregister},
 		{"status", "[--json]", "show the broker: pid, address, uptime, counts", "ipcmesh status", runStatus},
-		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,...] [--new-secret] [--http ADDR [--tls-cert F --tls-key F] ...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster; --new-secret changes the secret recorded there; --http also serves the HTTP face from this process, with the flags of serve", "ipcmesh broker --http 127.0.0.1:8080", runBroker},
+		{"broker", "[--store bbolt|nats://...] [--nats-node HOST:PORT --nats-cluster HOST:PORT --nats-routes R,... [--nats-name NAME]] [--new-secret] [--http ADDR [--tls-cert F --tls-key F] ...]", "run a dedicated broker in the foreground until interrupted; --nats-node also runs a node of the NATS cluster; --new-secret changes the secret recorded there; --http also serves the HTTP face from this process, with the flags of serve", "ipcmesh broker --http 127.0.0.1:8080", runBroker},
 		{"stop", "", "stop the broker (a peer still running starts the next one)", "ipcmesh stop", runStop},
 		{"backup", "FILE", "write a consistent copy of the store, large bodies included, to FILE", "ipcmesh backup mesh.backup", runBackup},
 		{"restore", "FILE", "replace this data folder's store with a backup; while a broker serves the folder, the broker that takes its place restores it before it serves", "ipcmesh restore mesh.backup", runRestore},
@@ -88,7 +88,7 @@ func commands() []command {
 		{"hook", "check|wait [--format claude|gemini|text] [--as NAME] [--timeout 10m]", "print unread mail for an assistant's hook, or wait for mail to wake it", "ipcmesh hook check --format gemini --as builder", runHook},
 		{"install", "claude|gemini|windsurf [--name X] [--scope user|project] [--dry-run] [--no-hooks]", "add ipcmesh to an assistant's MCP config", "ipcmesh install claude --name builder", runInstall},
 		{"uninstall", "claude|gemini|windsurf [--scope user|project] [--dry-run]", "take out of an assistant's config exactly what install added", "ipcmesh uninstall gemini --dry-run", runUninstall},
-		{"bench", "[--json] [--quick] [--store bbolt|nats|bbolt,nats] [--face native|http|broker]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
+		{"bench", "[--quick] [--json] [--reps N] [--window N] [--only a,b,...] [--store bbolt|nats|bbolt,nats] [--face native|http|broker] [--default-limits] [--dir DIR] [--profile DIR] [--trace DIR]", "measure a private mesh of real processes (yours is not touched): throughput, round trip, failover, latency, memory, on one host or a NATS cluster; docs/PERFORMANCE.md", "ipcmesh bench --quick", runBench},
 		{"version", "", "print the version", "ipcmesh version", runVersion},
 	}
 }

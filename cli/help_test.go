@@ -48,3 +48,36 @@ func TestHelpFlagsNameWhatTheyTake(t *testing.T) {
 		}
 	}
 }
+
+// The usage line of every command names every flag its help lists: it is
+// what a command called wrongly prints, and a flag it leaves out (send's
+// --id, under a refusal of that very flag) reads as one the command does
+// not take. --as, which the help of every command acting as a name
+// explains, and the broker's own --detached are left out; the broker's
+// usage gives the flags of serve past --tls-key as "...".
+func TestUsageLineNamesEveryFlag(t *testing.T) {
+	unlisted := map[string]bool{"--as": true, "--detached": true}
+	serveFlags := map[string]bool{"--allow-host": true, "--allow-origin": true, "--insecure": true}
+	helpArgs := map[string][][]string{
+		"hook": {{"check", "--help"}, {"wait", "--help"}},
+		"key":  {{"create", "--help"}},
+	}
+	for _, c := range commands() {
+		for _, args := range append(helpArgs[c.name], []string{"--help"}) {
+			var out, errb testbin.Buffer
+			e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+			if code := Main(e, append([]string{c.name}, args...)); code != 0 {
+				t.Fatalf("ipcmesh %s %v: exit %d: %s", c.name, args, code, errb.String())
+			}
+			for _, f := range helpFlag.FindAllStringSubmatch(out.String(), -1) {
+				flag := f[1]
+				if unlisted[flag] || c.name == "broker" && serveFlags[flag] {
+					continue
+				}
+				if !regexp.MustCompile(regexp.QuoteMeta(flag) + `\b`).MatchString(c.args) {
+					t.Errorf("ipcmesh %s's usage line %q does not name %s, which its help lists", c.name, c.args, flag)
+				}
+			}
+		}
+	}
+}

@@ -20,7 +20,7 @@ func TestStandaloneProgramsNameThemselves(t *testing.T) {
 	}{
 		{"ipc_send", "send", nil, 2, nil, []string{
 			"ipc_send: send needs a recipient and a message (a '#channel' must be quoted: the shell drops an unquoted # and the rest of the line)\n",
-			"usage: ipc_send [--type T] [--reply-to ID] [--shared KEY] TO MESSAGE... | TO - [--lines] (ipc_send --help says more)\n",
+			"usage: ipc_send [--type T] [--reply-to ID] [--shared KEY] [--id ID] TO MESSAGE... | TO - [--lines] [--json] (ipc_send --help says more)\n",
 		}},
 		{"ipc_send", "send", []string{"bob", "hi", "--bogus"}, 2, nil, []string{
 			"ipc_send: --bogus is not a flag of send (ipc_send --help lists them); to pass it as text, put it after \"--\", as in: ipc_send ... -- --bogus\n",
