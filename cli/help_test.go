@@ -81,3 +81,21 @@ func TestUsageLineNamesEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// ipcmesh hook --help (and ipcmesh help hook) lists the flags its usage
+// line names, as every other command's help does, and says that
+// --timeout is wait's.
+func TestHookHelpListsItsFlags(t *testing.T) {
+	for _, args := range [][]string{{"hook", "--help"}, {"help", "hook"}, {"hook", "-h"}} {
+		var out, errb testbin.Buffer
+		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+		if code := Main(e, args); code != 0 {
+			t.Fatalf("ipcmesh %v: exit %d: %s", args, code, errb.String())
+		}
+		for _, want := range []string{"\n  --format CLIENT", "\n  --as NAME", "\n  --timeout DURATION", "hook wait only"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("ipcmesh %v:\n%s\nwant it to list %q", args, out.String(), strings.TrimSpace(want))
+			}
+		}
+	}
+}

@@ -68,7 +68,11 @@ func runHook(ctx context.Context, e Env, args []string) error {
 	case "wait":
 		err = hookWait(ctx, e, args[1:])
 	case "-h", "--help", "help":
-		return flag.ErrHelp
+		// The flags of wait, which are check's and --timeout: the
+		// help of hook lists every flag its usage line names.
+		var h hookFlags
+		_, err := h.parseWait([]string{"--help"})
+		return err
 	default:
 		err = errors.New("say check (show unread mail) or wait (wait for mail to wake an idle assistant)")
 	}

@@ -66,7 +66,7 @@ func hookWait(ctx context.Context, e Env, args []string) (err error) {
 func (h *hookFlags) parseWait(args []string) (time.Duration, error) {
 	var timeout time.Duration
 	err := h.parse("hook wait", args, func(fs *flag.FlagSet) {
-		fs.DurationVar(&timeout, "timeout", 10*time.Minute, "give up quietly after `DURATION`")
+		fs.DurationVar(&timeout, "timeout", 10*time.Minute, "give up quietly after `DURATION` (hook wait only: hook check gives up after 5s)")
 	})
 	if err != nil {
 		return 0, err
