@@ -126,13 +126,36 @@ func (g *lineGuard) line() ([]byte, error) {
 				g.refuseText(line)
 				return nil, err
 			}
-			if code, why := unreadable(line); why != "" {
+			if code, why := refusable(line); why != "" {
 				g.refuseMessage(line, code, why)
 				return nil, err
 			}
 			return line, err
 		}
 	}
+}
+
+// refusable is unreadable, and also refuses a line the go-sdk reads but
+// would leave unanswered: an object with an id and neither a "method"
+// nor a "result" or "error" (a request whose "method" was mistyped, say)
+// it takes for the answer to a call the server never made, and drops
+// without a word, while the client waits for an answer to that id.
+func refusable(line []byte) (int, string) {
+	if code, why := unreadable(line); why != "" {
+		return code, why
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(line, &m) != nil {
+		return 0, "" // a batch, or a blank line
+	}
+	id, hasID := m["id"]
+	_, hasMethod := m["method"]
+	_, hasResult := m["result"]
+	_, hasError := m["error"]
+	if !hasID || string(id) == "null" || hasMethod || hasResult || hasError {
+		return 0, ""
+	}
+	return -32600, `it has an id but no "method", as a request has, nor a "result" or "error", as an answer has`
 }
 
 // refuseText answers a line that is not UTF-8, which JSON must be. The

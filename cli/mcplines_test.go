@@ -72,6 +72,28 @@ func guarded(t *testing.T, in string, max int) (passed string, answers []rpcAnsw
 	return string(got), answers, log.String()
 }
 
+// A request whose "method" is mistyped ("metod") has an id and nothing
+// else the go-sdk can act on: it would take it for an answer to a call
+// it never made and drop it, and the client would wait on. It is
+// answered with an error for its id, as the README promises for a line
+// that is not a JSON-RPC 2.0 message. Answers to the server's own calls,
+// which carry a result or an error, pass.
+func TestLineGuardAnswersARequestWithoutAMethod(t *testing.T) {
+	bad := `{"jsonrpc":"2.0","id":6,"metod":"tools/list"}`
+	good := []string{
+		`{"jsonrpc":"2.0","id":"s","result":{}}`,
+		`{"jsonrpc":"2.0","id":7,"error":{"code":-1,"message":"no"}}`,
+		`{"jsonrpc":"2.0","id":8,"method":"ping"}`,
+	}
+	got, answers, _ := guarded(t, strings.Join(append([]string{bad}, good...), "\n"), 1<<20)
+	if want := strings.Join(good, "\n"); got != want {
+		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
+	}
+	if len(answers) != 1 || string(answers[0].ID) != "6" || answers[0].Error.Code != -32600 || !strings.Contains(answers[0].Error.Message, `no "method"`) {
+		t.Errorf("answers %+v; want one error for id 6 saying it has no \"method\"", answers)
+	}
+}
+
 // FuzzRequestID: whatever the kept start and end of a refused line, the
 // id found is a JSON string or number.
 func FuzzRequestID(f *testing.F) {
