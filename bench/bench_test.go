@@ -184,6 +184,28 @@ func TestBenchCommandUsage(t *testing.T) {
 	}
 }
 
+// A --reps or --window of 0, or below, is refused, naming the flag: it
+// is no number of repetitions, nor of sends in flight, and taken for the
+// flag left out it ran the whole bench with the defaults. (--only i,
+// refused on its own without --store nats, keeps a run that does not
+// refuse them from measuring anything.)
+func TestBenchCommandRefusesNoRepsOrWindow(t *testing.T) {
+	for _, args := range [][]string{
+		{"--reps", "0"},
+		{"--reps", "-1"},
+		{"--window", "0"},
+		{"--window", "-3"},
+	} {
+		cmd := exec.Command(ipcmeshBin, append(append([]string{"bench"}, args...), "--only", "i")...)
+		cmd.Env = testbin.CleanEnviron()
+		out, err := cmd.CombinedOutput()
+		want := strings.Join(args, " ") + ": want 1 or more"
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), want) {
+			t.Errorf("ipcmesh bench %s: %v, want exit status 2 saying %q\n%s", strings.Join(args, " "), err, want, out)
+		}
+	}
+}
+
 // A flag that records the bench's own process, and the variable that
 // records it too, cannot both: the refusal names the variable to unset,
 // before anything runs.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +39,15 @@ func runBench(ctx context.Context, e Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("bench takes no arguments, got %q", strings.Join(pos, " "))
 	}
-	if *reps < 0 {
-		return usagef("--reps must not be negative")
+	// A --reps or --window of 0 would be taken for the flag left out,
+	// and run the whole bench with the defaults.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *reps < 0 || given["reps"] && *reps == 0 {
+		return usagef("--reps %d: want 1 or more, or leave it out for 5 (2 with --quick)", *reps)
+	}
+	if *window < 1 {
+		return usagef("--window %d: want 1 or more (1 waits for each ack), or leave it out for %d", *window, bench.DefaultWindow)
 	}
 	var groups []string
 	if *only != "" {
