@@ -82,7 +82,14 @@ func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	case p.IsBroker():
 		fmt.Fprintln(tw, "note:\tno broker was running; this command hosted one for its own run")
 	case p.SpawnedBroker() != 0:
-		fmt.Fprintf(tw, "note:\tno broker was running; this command started one in the background (pid %d), which stops by itself once no peer has been connected for IPC_BROKER_IDLE (10m by default); ipcmesh stop stops it now\n", p.SpawnedBroker())
+		// The broker took this command's environment, so its idle
+		// period is this command's: the one that applies, not the
+		// default.
+		idle := c.cfg.BrokerIdle
+		if idle <= 0 {
+			idle = election.DefaultBrokerIdle
+		}
+		fmt.Fprintf(tw, "note:\tno broker was running; this command started one in the background (pid %d), which stops by itself once no peer has been connected for %s (IPC_BROKER_IDLE); ipcmesh stop stops it now\n", p.SpawnedBroker(), human.Period(idle))
 	}
 	fmt.Fprintf(tw, "broker:\tpid %d on %s, up %s, protocol v%d, %s\n", s.Broker.PID, s.Broker.Addr, s.Uptime, s.Version, brokerRevision(s.Broker.Revision))
 	fmt.Fprintf(tw, "data folder:\t%s (secret from %s)\n", s.Broker.DataDir, s.SecretFrom)

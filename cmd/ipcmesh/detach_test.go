@@ -275,6 +275,23 @@ func TestDetachedBrokerStopsWhenIdle(t *testing.T) {
 	}
 }
 
+// TestStatusSaysWhenItsBrokerStops: status that started a detached
+// broker says after how long without a peer it stops: the IPC_BROKER_IDLE
+// it was started with, not the default, which a user who set it would
+// take for the setting ignored.
+func TestStatusSaysWhenItsBrokerStops(t *testing.T) {
+	t.Parallel()
+	for env, want := range map[string]string{
+		"IPC_BROKER_IDLE=90m": "connected for 1h30m (IPC_BROKER_IDLE)",
+		"IPC_BROKER_IDLE=":    "connected for 10m (IPC_BROKER_IDLE)", // unset: the default
+	} {
+		r := newMesh(t).withEnv(env).mustRun("status")
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("%s ipcmesh status:\n%s\nwant it to say %q", env, r.stdout, want)
+		}
+	}
+}
+
 // TestRenamedBinaryStartsADetachedBroker: the ipcmesh program under
 // another file name (a release's file, an ipcmesh-dev beside the
 // installed one) starts a detached broker as ipcmesh does, rather than
