@@ -53,6 +53,9 @@ func runCluster(ctx context.Context, e Env, args []string) error {
 	if errors.Is(err, cluster.ErrInUse) {
 		return fmt.Errorf("%w; to run a second cluster beside it, give it a folder with --dir", err)
 	}
+	if other := (*cluster.NodeCountError)(nil); errors.As(err, &other) {
+		return fmt.Errorf("%w: start it with --nodes %d, or a new cluster in another folder with --dir", err, other.Had)
+	}
 	if err != nil {
 		return err
 	}

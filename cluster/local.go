@@ -53,6 +53,9 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("start a local cluster: make its data folder: %w", err)
 	}
+	if had := nodesIn(dir); had > 0 && had != n {
+		return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, &NodeCountError{Dir: dir, Had: had, Want: n})
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, localStartTimeout)
@@ -76,6 +79,56 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 		}
 	}
 	return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, err)
+}
+
+// NodeCountError is the error of StartLocal on a folder whose cluster
+// ran with another number of nodes. The nodes of a folder are one
+// JetStream cluster, whose members are the nodes it ever had: started
+// with fewer, those left out stay members that never answer, and count
+// against every quorum; a single node runs on its own, not as a member,
+// and takes writes that the others drop once they run again, acked
+// sends among them. Nodes added stay members for good. Either way the
+// nodes take new ports, and the IPC_STORE line of the brokers that run
+// changes.
+type NodeCountError struct {
+	Dir  string
+	Had  int // the nodes the folder's cluster ran with
+	Want int // the nodes asked for
+}
+
+func (e *NodeCountError) Error() string {
+	var what string
+	switch {
+	case e.Want == 1:
+		what = "n1 would run on its own, not as a member of the cluster, and take writes that the other nodes drop once they run again"
+	case e.Want < e.Had:
+		what = "the nodes left out would stay members of the cluster that never answer, so that one more node down stops every write"
+	default:
+		what = "the nodes added would stay members of the cluster for good"
+	}
+	return fmt.Sprintf("the cluster in %s ran with %s, which keep its data between them: run with %d, %s, and its IPC_STORE line would change",
+		e.Dir, nodeNames(e.Had), e.Want, what)
+}
+
+// nodeNames counts and names the nodes n1 to nN.
+func nodeNames(n int) string {
+	if n == 1 {
+		return "1 node (n1)"
+	}
+	return fmt.Sprintf("%d nodes (n1 to n%d)", n, n)
+}
+
+// nodesIn returns how many nodes the local cluster in dir ran with: its
+// node folders n1, n2 and on, none if it never ran.
+func nodesIn(dir string) int {
+	n := 0
+	for {
+		fi, err := os.Stat(filepath.Join(dir, "n"+strconv.Itoa(n+1)))
+		if err != nil || !fi.IsDir() {
+			return n
+		}
+		n++
+	}
 }
 
 // startLocal starts the nodes on ports picked for them, or stops those it

@@ -275,6 +275,44 @@ func TestLocalCloseFreesPorts(t *testing.T) {
 	}
 }
 
+// A local cluster started again on its folder with another number of
+// nodes is refused, naming how many it ran with: run with one node, n1
+// served on its own and took writes that n2 and n3 dropped once the
+// three ran again, acked sends of a mesh among them; with fewer, the
+// nodes left out stayed members that never answer; with more, the nodes
+// added stayed members for good. With the number it had, it starts.
+func TestLocalRefusesAnotherNumberOfNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	dir := t.TempDir()
+	l, err := cluster.StartLocal(ctx, dir, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	for _, n := range []int{1, 2, 4} {
+		other, err := cluster.StartLocal(ctx, dir, n, nil)
+		if err == nil {
+			other.Close()
+			t.Fatalf("a local cluster of 3 nodes started again with %d", n)
+		}
+		var count *cluster.NodeCountError
+		if !errors.As(err, &count) || count.Had != 3 || count.Want != n {
+			t.Fatalf("started again with %d nodes: %v; want a NodeCountError of 3 nodes", n, err)
+		}
+		for _, want := range []string{dir, "3 nodes (n1 to n3)", "IPC_STORE line"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("started again with %d nodes: %q; want it to say %q", n, err, want)
+			}
+		}
+	}
+	again, err := cluster.StartLocal(ctx, dir, 3, nil)
+	if err != nil {
+		t.Fatalf("start again with the 3 nodes it had: %v", err)
+	}
+	again.Close()
+}
+
 // notEphemeral fails the test for a port the system may give a connection
 // (on Linux, one of ip_local_port_range): a stopped node binds its ports
 // again when it restarts, and one of them could be taken meanwhile.

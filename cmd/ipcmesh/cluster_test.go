@@ -195,6 +195,27 @@ func TestClusterCommandRestartsOnItsPorts(t *testing.T) {
 	second.wait(runTimeout)
 }
 
+// ipcmesh cluster started again on its folder with another --nodes is
+// refused, saying how many nodes the folder's cluster ran with: a cluster
+// of three started with --nodes 1 served on n1 alone, and the sends it
+// acked were gone once the three ran again.
+func TestClusterCommandRefusesAnotherNumberOfNodes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the test stops the command with SIGTERM, which Windows cannot send")
+	}
+	m := newMesh(t)
+	first := m.start(nil, "cluster", "--nodes", "1")
+	first.waitLine(first.stdout, "IPC_STORE=", startTimeout)
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := first.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh cluster exited %d after SIGTERM\nstderr:\n%s", code, first.stderr)
+	}
+	msg := m.mustFail("cluster")
+	wantIn(t, "ipcmesh cluster of 3 nodes on the folder of 1", msg, filepath.Join(m.dir, "cluster"), "ran with 1 node (n1)", "--nodes 1", "--dir")
+}
+
 func TestClusterCommandBoundsNodes(t *testing.T) {
 	m := newMesh(t)
 	for _, n := range []string{"0", "8"} {
