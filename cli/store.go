@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -102,6 +103,9 @@ func (f *storeFlags) startNode(ctx context.Context, cfg *election.Config) (*clus
 	}
 	nc.Logger = cfg.Logger
 	node, err := cluster.StartNode(ctx, nc)
+	if other := (*cluster.NodeNameError)(nil); errors.As(err, &other) {
+		return nil, fmt.Errorf("%w; start it as %s (--nats-name %s), or run a new node with a data folder of its own", err, other.Had, other.Had)
+	}
 	if err != nil {
 		return nil, err
 	}

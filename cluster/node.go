@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/ipcmesh/ipcmesh/internal/atomicfile"
 	"github.com/ipcmesh/ipcmesh/internal/freeport"
 )
 
@@ -32,7 +36,8 @@ const startTimeout = 10 * time.Second
 type NodeConfig struct {
 	// Name is the server name, unique in the cluster. JetStream's raft
 	// groups know a node by it, so a node restarted under another name is
-	// a new member, and its old self stays a missing peer.
+	// a new member, and its old self stays a missing peer: StartNode
+	// refuses a data folder whose node had another name (NodeNameError).
 	Name string
 	// Dir is the JetStream store folder; it is created 0700 if missing.
 	Dir string
@@ -113,6 +118,10 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := claimName(cfg.Dir, cfg.Name); err != nil {
+		unlock()
+		return fail(err)
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		unlock()
@@ -144,6 +153,49 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		n.cfg.ClusterPort = a.Port
 	}
 	return n, nil
+}
+
+// nameFile, in a node's data folder, holds the name of the node whose
+// data it is.
+const nameFile = "node-name"
+
+// NodeNameError is the error of a node started on the data folder of a
+// node of another name. JetStream knows the members of a cluster by their
+// names: under another, the node joins as a new member, and the one it was
+// stays a member that never answers, counting against the cluster's
+// quorum for good. A cluster of three whose node came back so twice (its
+// route address spelled another way each time) had five members, three
+// of them needed for a quorum, and the loss of one more node stopped it.
+type NodeNameError struct {
+	Dir  string
+	Had  string // the name of the node whose data Dir holds
+	Want string // the name the node was started with
+}
+
+func (e *NodeNameError) Error() string {
+	return fmt.Sprintf("its data folder %s holds the data of the node named %s, not %s: a node is a member of its cluster by its name, so under another it would join as a new member, and %s would stay a member that never answers, counting against the cluster's quorum for good",
+		e.Dir, e.Had, e.Want, e.Had)
+}
+
+// claimName records name as the name of the node whose data dir holds, or
+// refuses it when the data is another node's. A folder whose node ran
+// before names were recorded takes the name it is started with.
+func claimName(dir, name string) error {
+	path := filepath.Join(dir, nameFile)
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read the name of its data's node from %s: %w", path, err)
+	}
+	if had := strings.TrimSpace(string(b)); had != "" {
+		if had != name {
+			return &NodeNameError{Dir: dir, Had: had, Want: name}
+		}
+		return nil
+	}
+	if err := atomicfile.Write(path, []byte(name+"\n"), 0o600); err != nil {
+		return fmt.Errorf("record its name in %s: %w", path, err)
+	}
+	return nil
 }
 
 // options are the server options of cfg: JetStream on, no monitoring, no

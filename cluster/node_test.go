@@ -154,3 +154,37 @@ func TestNodeRefusesAFolderInUse(t *testing.T) {
 	}
 	again.Shutdown()
 }
+
+// A node started on the data folder of a node of another name is refused,
+// naming both: JetStream knows a cluster's members by their names, and a
+// node that came back under another (its route address spelled another
+// way) joined as a new member, leaving its old self a member that never
+// answers, which counted against the cluster's quorum for good. Under
+// its own name it starts.
+func TestNodeRefusesTheFolderOfAnotherName(t *testing.T) {
+	dir := t.TempDir()
+	first, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "host1-6222", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Shutdown()
+	other, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "10-0-0-1-6222", Dir: dir})
+	if err == nil {
+		other.Shutdown()
+		t.Fatal("a node started on the data folder of a node of another name")
+	}
+	var name *cluster.NodeNameError
+	if !errors.As(err, &name) || name.Had != "host1-6222" || name.Want != "10-0-0-1-6222" {
+		t.Fatalf("start under another name: %v; want a NodeNameError from host1-6222 to 10-0-0-1-6222", err)
+	}
+	for _, want := range []string{dir, "the node named host1-6222, not 10-0-0-1-6222", "quorum"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("start under another name: %q; want it to say %q", err, want)
+		}
+	}
+	again, err := cluster.StartNode(t.Context(), cluster.NodeConfig{Name: "host1-6222", Dir: dir})
+	if err != nil {
+		t.Fatalf("start again under its own name: %v", err)
+	}
+	again.Shutdown()
+}

@@ -288,6 +288,27 @@ func TestClusterRestartKeepsUnread(t *testing.T) {
 	}
 }
 
+// A broker whose node comes back under another name (--nats-cluster
+// spelled another way, which the default name is made of) is refused,
+// saying which name its data folder's node had: JetStream took it for a
+// new member of the cluster, and its old self stayed a member that never
+// answers, counting against the quorum for good.
+func TestBrokerNodeUnderAnotherNameIsRefused(t *testing.T) {
+	t.Parallel()
+	ports := freePorts(t, 2)
+	m := newMesh(t, "IPC_NATS_REPLICAS=1").withPort(ports[0])
+	node := "127.0.0.1:" + strconv.Itoa(ports[1])
+	first := m.start(nil, "broker", "--nats-node", node, "--nats-name", "host1")
+	first.waitLine(first.stdout, "ipcmesh broker serving", startTimeout)
+	first.interrupt()
+	if code := first.wait(runTimeout); code != 0 {
+		t.Fatalf("the broker exited %d after an interrupt\nstderr:\n%s", code, first.stderr)
+	}
+	msg := m.mustFail("broker", "--nats-node", node)
+	wantIn(t, "a broker whose node has another name than its data folder's", msg,
+		filepath.Join(m.dir, "nats-node"), "the node named host1, not ipcmesh-"+strconv.Itoa(ports[1]), "--nats-name host1")
+}
+
 // Three hosts, each running its broker with a node of the NATS cluster in
 // the same process, as on real machines with nothing else installed.
 func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
