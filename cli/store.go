@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipcmesh/ipcmesh/cluster"
 	"github.com/ipcmesh/ipcmesh/election"
@@ -69,6 +70,13 @@ func (f *storeFlags) startNode(ctx context.Context, cfg *election.Config) (*clus
 	if err != nil {
 		return nil, err
 	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() && f.clusterAddr != "" && f.name == "" {
+		// The default name is made of the address: every host's node
+		// would be named alike, and nodes of one name never form a
+		// cluster (each refuses the others' routes as duplicates).
+		return nil, usagef("--nats-node %s: give this host's own address, the one the other nodes route to (as 10.0.0.1:%d), not the address of every interface: the node of every host would take its name from it, the same on each, and nodes of one name never form a cluster",
+			f.node, port)
+	}
 	nc := cluster.NodeConfig{Name: f.name, Dir: filepath.Join(cfg.DataDir, "nats-node"), Host: host, Port: port}
 	if f.clusterAddr != "" {
 		chost, cport, err := hostPort("--nats-cluster", f.clusterAddr)
@@ -98,6 +106,9 @@ func (f *storeFlags) startNode(ctx context.Context, cfg *election.Config) (*clus
 	if len(nc.Routes) > 0 && nc.ClusterPort == 0 {
 		return nil, usagef("--nats-routes needs --nats-cluster HOST:PORT, the address the other nodes reach this one on")
 	}
+	if err := routable(ctx, f.clusterAddr, host, nc.Routes); err != nil {
+		return nil, err
+	}
 	if nc.Name == "" {
 		nc.Name = "ipcmesh-" + strconv.Itoa(port)
 	}
@@ -113,6 +124,58 @@ func (f *storeFlags) startNode(ctx context.Context, cfg *election.Config) (*clus
 		cfg.Cluster.URL = node.ClientURL()
 	}
 	return node, nil
+}
+
+// routable refuses a node that binds a loopback address (127.0.0.1, or a
+// name that resolves to one, as a machine's own name often does in
+// /etc/hosts) while it routes to nodes of other hosts, which could never
+// reach it: the cluster would not form, and the brokers would wait for it
+// a minute before saying only that it did not answer. Names that do not
+// resolve here are left for the node to report.
+func routable(ctx context.Context, clusterAddr, host string, routes []string) error {
+	if len(routes) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	own, ok := loopbackOnly(ctx, host)
+	if !ok {
+		return nil
+	}
+	for _, r := range routes {
+		rhost, _, err := net.SplitHostPort(strings.TrimPrefix(r, "nats-route://"))
+		if err != nil {
+			continue
+		}
+		if other, ok := loopbackOnly(ctx, rhost); ok || other == "" {
+			continue
+		}
+		bound := host + ","
+		if own != host {
+			bound = fmt.Sprintf("%s, which resolves to %s,", host, own)
+		}
+		return usagef("--nats-cluster %s binds %s a loopback address, which the node at %s on another host cannot reach: give this host's own address, the one the other nodes route to",
+			clusterAddr, bound, strings.TrimPrefix(r, "nats-route://"))
+	}
+	return nil
+}
+
+// loopbackOnly resolves host and reports whether every address it has is
+// a loopback one; addr is one of its addresses ("" if it has none here).
+func loopbackOnly(ctx context.Context, host string) (addr string, ok bool) {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String(), ip.IsLoopback()
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		return "", false
+	}
+	for _, ip := range ips {
+		if !ip.IP.IsLoopback() {
+			return ip.IP.String(), false
+		}
+	}
+	return ips[0].IP.String(), true
 }
 
 func hostPort(flagName, s string) (string, int, error) {

@@ -309,6 +309,34 @@ func TestBrokerNodeUnderAnotherNameIsRefused(t *testing.T) {
 		filepath.Join(m.dir, "nats-node"), "the node named host1, not ipcmesh-"+strconv.Itoa(ports[1]), "--nats-name host1")
 }
 
+// A node address the other nodes cannot use is refused before anything
+// starts. With 0.0.0.0 every host's node took the name 0-0-0-0-6222, and
+// nodes of one name refuse each other's routes, so the cluster never
+// formed; a loopback address (127.0.0.1, or a name that resolves to one)
+// routed to the nodes of other hosts is one they cannot reach. Either way
+// each broker waited a minute, then said only that the cluster did not
+// answer.
+func TestBrokerRefusesANodeAddressOthersCannotRouteTo(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	// Were an address let through, its node would fail at its folder
+	// rather than bind every interface of the machine or route out of it.
+	if err := os.WriteFile(filepath.Join(m.dir, "nats-node"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		node, peer string
+		want       []string
+	}{
+		{"0.0.0.0:4222", "0.0.0.0:6222", []string{"--nats-node 0.0.0.0:4222", "this host's own address", "never form a cluster"}},
+		{"127.0.0.1:4222", "127.0.0.1:6222", []string{"--nats-cluster 127.0.0.1:6222", "loopback", "192.0.2.2:6222", "this host's own address"}},
+		{"localhost:4222", "localhost:6222", []string{"--nats-cluster localhost:6222", "which resolves to", "loopback", "192.0.2.2:6222"}},
+	} {
+		msg := m.mustMisuse("broker", "--nats-node", tc.node, "--nats-cluster", tc.peer, "--nats-routes", "192.0.2.2:6222")
+		wantIn(t, "broker --nats-node "+tc.node, msg, tc.want...)
+	}
+}
+
 // Three hosts, each running its broker with a node of the NATS cluster in
 // the same process, as on real machines with nothing else installed.
 func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
