@@ -231,10 +231,39 @@ func logLine(l ipc.LogStatus, now time.Time) string {
 	default:
 		line += ", all applied here"
 	}
+	if len(l.Behind) > 0 {
+		line += "; " + replicasLine(l.Current, l.Behind)
+	}
 	if l.Copy == 0 {
 		return line + fmt.Sprintf("; no copy of the views yet (one is made every %d events, and the log trimmed below the one before)", l.Every)
 	}
 	return line + fmt.Sprintf("; newest copy of the views at event %d, made %s (one every %d events; the log is trimmed below the one before)", l.Copy, human.Ago(l.Copied, now), l.Every)
+}
+
+// replicasLine says which servers that keep a cluster's log do not hold
+// all of it now, and how many more the cluster may lose before its writes
+// stop: with a server down the mesh works as before, and this is the one
+// place that tells a person it has less to spare.
+func replicasLine(current int, behind []string) string {
+	all := current + len(behind)
+	spare := current - (all/2 + 1)
+	var then string
+	switch {
+	case spare < 0:
+		then = "too few for a quorum: writes fail until more are back"
+	case spare == 0:
+		then = "one more lost stops every write"
+	default:
+		then = fmt.Sprintf("%d more lost stop every write", spare+1)
+	}
+	verb := func(n int) string {
+		if n == 1 {
+			return "is"
+		}
+		return "are"
+	}
+	return fmt.Sprintf("only %d of the %d servers that keep it %s current (%s %s down, cut off or catching up): %s",
+		current, all, verb(current), strings.Join(behind, ", "), verb(len(behind)), then)
 }
 
 // deref is *n, or 0 for nil.

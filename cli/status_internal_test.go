@@ -22,6 +22,14 @@ func TestLogLine(t *testing.T) {
 			"events 1 to 14 (4.8 KiB), all applied here; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
 		{ipc.LogStatus{First: 100001, Last: 231456, Bytes: 64 << 20, Applied: 231400, Copy: 200000, Copied: now.Add(-3 * time.Minute), Every: 100000},
 			"events 100001 to 231456 (64.0 MiB), this broker's view at event 231400; newest copy of the views at event 200000, made 3m ago (one every 100000 events; the log is trimmed below the one before)"},
+		// A server of three down: the mesh works as before, with none to
+		// spare; of five, with one.
+		{ipc.LogStatus{First: 1, Last: 14, Bytes: 4900, Applied: 14, Every: 100000, Current: 2, Behind: []string{"n3"}},
+			"events 1 to 14 (4.8 KiB), all applied here; only 2 of the 3 servers that keep it are current (n3 is down, cut off or catching up): one more lost stops every write; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
+		{ipc.LogStatus{First: 1, Last: 14, Bytes: 4900, Applied: 14, Every: 100000, Current: 4, Behind: []string{"n5"}},
+			"events 1 to 14 (4.8 KiB), all applied here; only 4 of the 5 servers that keep it are current (n5 is down, cut off or catching up): 2 more lost stop every write; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
+		{ipc.LogStatus{First: 1, Last: 14, Bytes: 4900, Applied: 14, Every: 100000, Current: 1, Behind: []string{"n2", "n3"}},
+			"events 1 to 14 (4.8 KiB), all applied here; only 1 of the 3 servers that keep it is current (n2, n3 are down, cut off or catching up): too few for a quorum: writes fail until more are back; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
 		// Trimmed past its last event (a purge by hand): NATS gives the
 		// next sequence as the first.
 		{ipc.LogStatus{First: 31, Last: 30, Applied: 30, Copy: 30, Copied: now.Add(-time.Hour), Every: 10},

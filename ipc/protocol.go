@@ -451,6 +451,11 @@ type LogStatus struct {
 	Copy   uint64    `json:"copy,omitempty"`
 	Copied time.Time `json:"copied,omitzero"`
 	Every  uint64    `json:"every"`
+	// Current is how many of the servers that keep the log hold all of
+	// it now, its leader among them; Behind names the others (down, cut
+	// off or catching up), left out while there are none.
+	Current int      `json:"current,omitempty"`
+	Behind  []string `json:"behind,omitempty"`
 }
 
 // RefusedForPermission is StatusResult.StoreRefusedFor of a write the

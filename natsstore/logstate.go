@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ipcmesh/ipcmesh/store"
 )
 
@@ -33,6 +35,7 @@ func (s *Store) logState(ctx context.Context) (store.LogState, error) {
 		return store.LogState{}, fmt.Errorf("read the state of the log %s: %w", s.stream, err)
 	}
 	st := store.LogState{First: info.State.FirstSeq, Last: info.State.LastSeq, Bytes: info.State.Bytes, Applied: s.applied(), Every: s.opts.snapshotEvery}
+	st.Current, st.Behind = replicasOf(info)
 	if s.snaps == nil {
 		return st, nil
 	}
@@ -44,4 +47,26 @@ func (s *Store) logState(ctx context.Context) (store.LogState, error) {
 		st.Copy, st.Copied = snaps[0].mark.Applied, snaps[0].made
 	}
 	return st, nil
+}
+
+// replicasOf counts the servers that keep the stream of info and hold all
+// of it now, its leader among them, and names those that do not: down,
+// cut off or catching up. A stream on a server in no cluster has no
+// cluster information: its one server is current.
+func replicasOf(info *jetstream.StreamInfo) (current int, behind []string) {
+	c := info.Cluster
+	if c == nil || c.Leader == "" && len(c.Replicas) == 0 {
+		return 1, nil
+	}
+	if c.Leader != "" {
+		current++
+	}
+	for _, p := range c.Replicas {
+		if p.Current && !p.Offline {
+			current++
+		} else {
+			behind = append(behind, p.Name)
+		}
+	}
+	return current, behind
 }

@@ -58,6 +58,12 @@ type LogState struct {
 	Copy   uint64
 	Copied time.Time
 	Every  uint64
+	// Current is how many of the servers that keep the log hold all of
+	// it now, its leader among them, and Behind names the others: down,
+	// cut off or catching up. A server lost leaves the cluster writing
+	// with one server fewer to spare, and nothing else says so.
+	Current int
+	Behind  []string
 
 	// Stream names the log in the cluster, Replicas how many servers
 	// keep each write, Servers the cluster's servers as the broker was

@@ -156,6 +156,34 @@ func TestRenameForwardAndChannelsAcrossHosts(t *testing.T) {
 	}
 }
 
+// status says when a server that keeps the log is down: the mesh works as
+// before, with a server fewer to spare, and nothing told the person
+// running it that one more loss would stop every write. Once the server is
+// back and has caught up, the log: line is as before.
+func TestStatusSaysWhenAServerOfTheLogIsDown(t *testing.T) {
+	t.Parallel()
+	nats := natstest.Start(t)
+	a, _ := hosts(t, nats)
+	a.startBroker()
+	a.mustRun("send", "--as", "dave", "carol", "before")
+	name := nats.Node(1).Name()
+	nats.Stop(1)
+	a.mustRun("send", "--as", "dave", "carol", "with a server down")
+	down := "only 2 of the 3 servers that keep it are current (" + name + " is down, cut off or catching up): one more lost stops every write"
+	var out string
+	testbin.Eventually(t, 30*time.Second, "status to say that "+name+" is down", func() bool {
+		out = a.mustRun("status").stdout
+		return strings.Contains(out, down)
+	})
+	if err := nats.Restart(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	testbin.Eventually(t, 60*time.Second, "status to say the log is whole again once "+name+" is back", func() bool {
+		out = a.mustRun("status").stdout
+		return strings.Contains(out, "all applied here; no copy") && !strings.Contains(out, "servers that keep it")
+	})
+}
+
 func TestClusterWithoutQuorumRefusesAndRecovers(t *testing.T) {
 	t.Parallel()
 	nats := natstest.Start(t)
