@@ -306,18 +306,24 @@ func wantCode(t *testing.T, err error, code ipcmesh.Code) *ipcmesh.Error {
 // TestMoreReplicasThanServersIsNamed: a mesh asked to keep each write on
 // more servers than the cluster has up is waited for, as a forming cluster
 // or one whose servers restart must be, and once the wait is over is
-// refused with what to change.
+// refused with what to change. The wait is logged as it starts: a broker
+// waited a minute before it said anything, in its log or to its commands.
 func TestMoreReplicasThanServersIsNamed(t *testing.T) {
 	o := natsstore.Options{URL: shared.Get(t).URL(), Prefix: shared.Prefix(), Replicas: 5, Store: store.Options{Dir: t.TempDir()}}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	s, err := natsstore.Open(ctx, o, nil)
+	rec := &logRecorder{}
+	rec.dumpOnFailure(t)
+	s, err := natsstore.Open(ctx, o, slog.New(rec))
 	if err == nil {
 		s.Close()
 		t.Fatal("Open with 5 replicas on a cluster of 3 servers succeeded")
 	}
 	if !strings.Contains(err.Error(), "IPC_NATS_REPLICAS") || !strings.Contains(err.Error(), "fewer than 5") {
 		t.Errorf("Open with 5 replicas on 3 servers: %v; want it to say the cluster has fewer than 5 servers and to name IPC_NATS_REPLICAS", err)
+	}
+	if n := rec.count(slog.LevelWarn, "waiting for 5 servers"); n != 1 || rec.count(slog.LevelWarn, "IPC_NATS_REPLICAS") != 1 {
+		t.Errorf("an Open with 5 replicas on 3 servers logged %d warnings that it waits for 5 servers; want one, naming IPC_NATS_REPLICAS", n)
 	}
 }
 

@@ -152,13 +152,22 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("open the NATS store: %w", err)
 	}
 	var info *jetstream.StreamInfo
+	var waitTold bool
 	if err := retry(ctx, func(ctx context.Context) (err error) {
 		info, err = s.ensure(ctx)
 		if tooFewServers(err) {
 			// A cluster whose servers are starting (the brokers that
 			// run its nodes start together) or are down for now knows
 			// too few of them for the replicas: that passes, as a lost
-			// quorum does.
+			// quorum does. The wait is said once, as it starts: a
+			// cluster that has fewer servers than asked for is waited
+			// for as long as the open may take (a minute for a
+			// broker), and its broker said nothing of why until then.
+			if !waitTold {
+				waitTold = true
+				s.log.Warn(fmt.Sprintf("waiting for %d servers of the NATS cluster to keep the mesh on: fewer are up and part of it; a cluster that is forming or restarting has them within seconds, and one with fewer servers never: set IPC_NATS_REPLICAS to at most their number (1, 3 or 5)", s.opts.Replicas),
+					"cluster", Redacted(o.URL), "err", err)
+			}
 			err = &awaitingServers{err}
 		}
 		return err
