@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -203,10 +204,16 @@ func forceAdvice(goos string, pid int) string {
 // proved it knows the secret and says it serves this very data folder is
 // this folder's broker, whatever its record says: the record may be gone
 // or damaged (a hand edit, a disk that lost it), and a stop refused then
-// told the user to run it again with the folder it had run with.
+// told the user to run it again with the folder it had run with. The same
+// path is the same folder even when it is gone (removed while its broker
+// ran, to start afresh): stop refused it, "serves the data folder D, not
+// D", and the broker had to be found and killed by hand.
 func sameFolder(a, b string) bool {
 	if a == "" || b == "" {
 		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
 	}
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)

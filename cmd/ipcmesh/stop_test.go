@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/internal/testbin"
 )
 
 // handedOverQuietly fails the test if a peer of out wrote anything to
@@ -112,5 +115,30 @@ func TestStopSignalsABrokerThatRefusesTheRequest(t *testing.T) {
 		if code != 0 || !strings.Contains(broker.stdout.String(), "handing over and stopping") || strings.Contains(broker.stdout.String(), "asked to stop") {
 			t.Errorf("the broker signalled exited %d, printing %q; want 0, handing over on the signal", code, broker.stdout.String())
 		}
+	}
+}
+
+// ipcmesh stop stops the broker of a data folder that was removed while
+// it ran (to start afresh): stop refused it, saying the broker "serves the
+// data folder D, not D", and the broker had to be found and killed by
+// hand. The folder's record went with it, so the broker cannot be asked:
+// it is sent SIGTERM, which hands over. (The secret is set, as on the
+// hosts of a cluster: a secret file removed with the folder is another
+// matter.)
+func TestStopStopsTheBrokerOfARemovedDataFolder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows does not remove a folder whose files a process holds open")
+	}
+	t.Parallel()
+	m := newMesh(t, "IPC_SHARED_SECRET=removed-folder-secret")
+	m.mustRun("register", "carol")
+	pid := m.status().Broker.PID
+	if err := os.RemoveAll(m.dir); err != nil {
+		t.Fatal(err)
+	}
+	r := m.mustRun("stop")
+	wantIn(t, "ipcmesh stop of a removed data folder", r.stdout, "stopped the broker", strconv.Itoa(pid))
+	if testbin.Alive(pid) {
+		t.Errorf("the broker (pid %d) of the removed data folder still runs after ipcmesh stop said %q", pid, r.stdout)
 	}
 }
