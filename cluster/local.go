@@ -54,7 +54,7 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 		return nil, fmt.Errorf("start a local cluster: make its data folder: %w", err)
 	}
 	if had := nodesIn(dir); had > 0 && had != n {
-		return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, &NodeCountError{Dir: dir, Had: had, Want: n})
+		return nil, fmt.Errorf("start a local cluster of %s: %w", nodeCount(n), &NodeCountError{Dir: dir, Had: had, Want: n})
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -68,7 +68,7 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 		if l, err = startLocal(ctx, dir, n, logger, ports); err == nil {
 			if err = l.waitFormed(ctx); err != nil {
 				l.Close()
-				return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, err)
+				return nil, fmt.Errorf("start a local cluster of %s: %w", nodeCount(n), err)
 			}
 			l.savePorts(dir)
 			return l, nil
@@ -78,7 +78,7 @@ func StartLocal(ctx context.Context, dir string, n int, logger *slog.Logger) (*L
 			break // another try on other ports finds the folder as busy
 		}
 	}
-	return nil, fmt.Errorf("start a local cluster of %d nodes: %w", n, err)
+	return nil, fmt.Errorf("start a local cluster of %s: %w", nodeCount(n), err)
 }
 
 // NodeCountError is the error of StartLocal on a folder whose cluster
@@ -110,12 +110,20 @@ func (e *NodeCountError) Error() string {
 		e.Dir, nodeNames(e.Had), e.Want, what)
 }
 
+// nodeCount counts n nodes.
+func nodeCount(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return strconv.Itoa(n) + " nodes"
+}
+
 // nodeNames counts and names the nodes n1 to nN.
 func nodeNames(n int) string {
 	if n == 1 {
 		return "1 node (n1)"
 	}
-	return fmt.Sprintf("%d nodes (n1 to n%d)", n, n)
+	return fmt.Sprintf("%s (n1 to n%d)", nodeCount(n), n)
 }
 
 // nodesIn returns how many nodes the local cluster in dir ran with: its
