@@ -15,6 +15,7 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/ipc"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // maxMCPLine is the least limit on one line of MCP over stdio: as long as
@@ -130,7 +131,7 @@ func (g *lineGuard) line() ([]byte, error) {
 				g.refuseMessage(line, code, why)
 				return nil, err
 			}
-			return line, err
+			return endAtValue(line), err
 		}
 	}
 }
@@ -215,6 +216,8 @@ func unreadable(line []byte) (int, string) {
 	if len(t) == 0 {
 		return 0, ""
 	}
+	// The SDK reads the line with encoding/json before it decodes the
+	// message in it.
 	if !json.Valid(t) {
 		return -32700, fmt.Sprintf("it is not JSON (%v)", json.Unmarshal(t, new(any)))
 	}
@@ -223,28 +226,55 @@ func unreadable(line []byte) (int, string) {
 		return -32600, "it is an empty batch"
 	case t[0] == '[':
 		return 0, ""
-	case t[0] != '{':
+	}
+	return unreadableMessage(t)
+}
+
+// unreadableMessage says why the go-sdk cannot decode the JSON value t as
+// one JSON-RPC message, or "" when it can. The SDK's own decoder decides,
+// so that no message it cannot read passes (its keys are case-sensitive,
+// its ids float64s, its error objects typed); the checks after it only
+// put the usual mistakes in words.
+func unreadableMessage(t []byte) (int, string) {
+	_, err := jsonrpc.DecodeMessage(t)
+	if err == nil {
+		return 0, ""
+	}
+	if t[0] != '{' {
 		return -32600, "it is not a JSON object"
 	}
-	var m struct {
-		JSONRPC any             `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  any             `json:"method"`
-	}
-	json.Unmarshal(t, &m) // valid JSON, and every field takes any value
-	if m.JSONRPC != "2.0" {
+	var m map[string]json.RawMessage
+	json.Unmarshal(t, &m) // a JSON object
+	var version string
+	if json.Unmarshal(m["jsonrpc"], &version) != nil || version != "2.0" {
 		return -32600, `its "jsonrpc" is not "2.0"`
 	}
-	if id := bytes.TrimSpace(m.ID); len(id) > 0 && !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9' || string(id) == "null") {
+	id := m["id"]
+	if len(id) > 0 && !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9' || string(id) == "null") {
 		return -32600, "its id is neither a string nor a number"
 	}
-	if _, ok := m.Method.(string); m.Method != nil && !ok {
+	method, hasMethod := m["method"]
+	if hasMethod && method[0] != '"' {
 		return -32600, `its "method" is not a string`
 	}
-	if m.Method == nil && len(m.ID) == 0 {
+	if !hasMethod && (len(id) == 0 || string(id) == "null") {
 		return -32600, "it has neither a method nor an id"
 	}
-	return 0, ""
+	return -32600, fmt.Sprintf("the MCP library cannot read it (%v)", err)
+}
+
+// endAtValue returns line without the spaces or tabs that follow its JSON
+// value, if any do. The go-sdk takes only a line break after a message,
+// and ended the session on a line that a client padded with blanks.
+func endAtValue(line []byte) []byte {
+	v := bytes.TrimRight(line, " \t\r\n")
+	if len(v) == 0 || len(v) == len(line) || line[len(v)] == '\n' || line[len(v)] == '\r' {
+		return line
+	}
+	if line[len(line)-1] == '\n' {
+		return append(v, '\n')
+	}
+	return v
 }
 
 // refuseMessage answers a line the go-sdk cannot read (see unreadable)

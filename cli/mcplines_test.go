@@ -154,7 +154,9 @@ func TestLineGuardRefusesNotUTF8(t *testing.T) {
 
 // TestLineGuardRefusesWhatIsNotJSONRPC: a line the go-sdk cannot read as
 // a JSON-RPC message (bad JSON, a JSON value that is not an object, a
-// version tag other than "2.0", an id of the wrong type) is left out and
+// version tag other than "2.0", an id of the wrong type, one too large
+// for a float64, an id in the key "id" that only a case-blind reader
+// finds, an answer without an id) is left out and
 // answered with a JSON-RPC error when its id can be read, rather than
 // passed on: the SDK ended the whole session on it, so that one broken
 // line cost the assistant its tools, and calls still running their
@@ -168,10 +170,13 @@ func TestLineGuardRefusesWhatIsNotJSONRPC(t *testing.T) {
 		`[]`:                "",
 		`{}`:                "",
 		`{"jsonrpc":"2.0"}`: "",
-		`{"jsonrpc":"1.0","id":5,"method":"ping"}`:       "5",
-		`{"jsonrpc":2,"id":6,"method":"ping"}`:           "6",
-		`{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}`: "",
-		`{"jsonrpc":"2.0","id":7,"method":3}`:            "7",
+		`{"jsonrpc":"1.0","id":5,"method":"ping"}`:         "5",
+		`{"jsonrpc":2,"id":6,"method":"ping"}`:             "6",
+		`{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}`:   "",
+		`{"jsonrpc":"2.0","id":7,"method":3}`:              "7",
+		`{"jsonrpc":"2.0","id":1e400,"method":"ping"}`:     "1e400",
+		`{"jsonrpc":"2.0","id":{},"ID":8,"method":"ping"}`: "",
+		`{"jsonrpc":"2.0","id":null,"result":{}}`:          "",
 	}
 	good := []string{
 		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
@@ -201,7 +206,36 @@ func TestLineGuardRefusesWhatIsNotJSONRPC(t *testing.T) {
 			t.Errorf("%s was not answered with its id %s: %+v", line, id, answers)
 		}
 	}
-	if n := strings.Count(logged, "no id to answer"); n != 7 {
-		t.Errorf("%d messages without an id were logged, want 7:\n%s", n, logged)
+	if n := strings.Count(logged, "no id to answer"); n != 9 {
+		t.Errorf("%d messages without an id were logged, want 9:\n%s", n, logged)
+	}
+}
+
+// TestLineGuardEndsALineAtItsMessage: blanks after a message, before the
+// line break, are left out of what is passed on: the go-sdk takes only a
+// line break after a message, and ended the session on a line that a
+// client padded with spaces or tabs. Blanks before the message, a
+// carriage return before the line break and blank lines pass as they are.
+func TestLineGuardEndsALineAtItsMessage(t *testing.T) {
+	in := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}  ` + "\t",
+		"  " + `{"jsonrpc":"2.0","id":2,"method":"ping"}` + " \r",
+		`{"jsonrpc":"2.0","id":3,"method":"ping"}` + "\r",
+		" \t",
+		`{"jsonrpc":"2.0","id":4,"method":"ping"}` + "  ", // the last line has no newline
+	}, "\n")
+	got, answers, _ := guarded(t, in, 1<<20)
+	want := strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		"  " + `{"jsonrpc":"2.0","id":2,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"ping"}` + "\r",
+		" \t",
+		`{"jsonrpc":"2.0","id":4,"method":"ping"}`,
+	}, "\n")
+	if got != want {
+		t.Errorf("passed on:\n%q\nwant:\n%q", got, want)
+	}
+	if len(answers) != 0 {
+		t.Errorf("answered %+v, want nothing", answers)
 	}
 }
