@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // FuzzLineGuard feeds the reader of `ipcmesh mcp`'s stdin (lineGuard)
@@ -64,20 +65,83 @@ func FuzzLineGuard(f *testing.F) {
 
 		var want []byte
 		var refused [][]byte
-		var why []string // what the answer to each line refused says
+		var why []string                  // what the answer to each line refused says
+		var batchIDs [][]json.RawMessage  // for a batch refused whole: the ids answered, in order
+		inFlight := map[jsonrpc.ID]bool{} // requests of batches passed on: nothing here answers them
 		for line := range bytes.Lines(in) {
+			v := bytes.TrimSpace(line)
+			batch := len(line) <= max && utf8.Valid(line) && json.Valid(v) && v[0] == '['
+			refuse := func(w string) {
+				refused, why = append(refused, line), append(why, w)
+				if batch {
+					batchIDs = append(batchIDs, requestIDsOf(v))
+				} else {
+					batchIDs = append(batchIDs, nil)
+				}
+			}
 			switch {
 			case len(line) > max:
-				refused = append(refused, line)
-				why = append(why, "the request is "+human.Size(len(line))+", over the "+human.Size(max))
+				refuse("the request is " + human.Size(len(line)) + ", over the " + human.Size(max))
 			case !utf8.Valid(line):
-				refused = append(refused, line)
-				why = append(why, "the request is not UTF-8")
+				refuse("the request is not UTF-8")
 			default:
-				if _, w := unreadable(line); w != "" {
-					refused = append(refused, line)
-					why = append(why, "the line is not a JSON-RPC 2.0 message: "+w)
+				if _, w := unreadable(line); w != "" && batch {
+					refuse("the line is a JSON-RPC batch, and " + w)
 					continue
+				} else if w != "" {
+					refuse("the line is not a JSON-RPC 2.0 message: " + w)
+					continue
+				}
+				if batch {
+					var msgs []json.RawMessage
+					json.Unmarshal(v, &msgs)
+					var notes, rest []json.RawMessage
+					reused := false
+					for _, m := range msgs {
+						msg, err := jsonrpc.DecodeMessage(m)
+						if err != nil {
+							t.Fatalf("a batch passed by unreadable holds %q: %v", m, err)
+						}
+						req, ok := msg.(*jsonrpc.Request)
+						switch {
+						case ok && !req.ID.IsValid():
+							notes = append(notes, m)
+						case ok:
+							reused = reused || inFlight[req.ID]
+							rest = append(rest, m)
+						default:
+							rest = append(rest, m)
+						}
+					}
+					if reused {
+						refuse("the line is a JSON-RPC batch, and its request ")
+						continue
+					}
+					for _, m := range rest {
+						if msg, _ := jsonrpc.DecodeMessage(m); msg != nil {
+							if req, ok := msg.(*jsonrpc.Request); ok {
+								inFlight[req.ID] = true
+							}
+						}
+					}
+					if len(notes) > 0 {
+						// Notifications go on a line each, before the
+						// rest: the SDK answers no batch that holds one.
+						for _, m := range notes {
+							want = append(append(want, m...), '\n')
+						}
+						if len(rest) > 0 {
+							want = append(want, '[')
+							for n, m := range rest {
+								if n > 0 {
+									want = append(want, ',')
+								}
+								want = append(want, m...)
+							}
+							want = append(want, "]\n"...)
+						}
+						continue
+					}
 				}
 				// Blanks after the value are dropped: the SDK takes
 				// only a line break there.
@@ -101,8 +165,26 @@ func FuzzLineGuard(f *testing.F) {
 		} else if !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
 			t.Fatalf("the answers %q do not end a line", out.String())
 		}
+		// A batch refused whole is answered once for each id of a request
+		// in it, or logged when it has none; any other line refused is
+		// answered once or logged.
+		isBatch := func(i int) bool {
+			v := bytes.TrimSpace(refused[i])
+			return len(refused[i]) <= max && utf8.Valid(refused[i]) && json.Valid(v) && v[0] == '['
+		}
+		var batchAnswers, silentBatches, others int
+		for i := range refused {
+			switch {
+			case !isBatch(i):
+				others++
+			case len(batchIDs[i]) == 0:
+				silentBatches++
+			default:
+				batchAnswers += len(batchIDs[i])
+			}
+		}
 		unanswered := strings.Count(logged.String(), "it has no id to answer")
-		if len(refused)-len(answered) != unanswered {
+		if others-(len(answered)-batchAnswers) != unanswered-silentBatches {
 			t.Fatalf("limit %d: %d lines refused and %d answered, and the log says %q", max, len(refused), len(answered), logged.String())
 		}
 		// Which answer is which line's is not written in the answers: an
@@ -112,7 +194,8 @@ func FuzzLineGuard(f *testing.F) {
 		// in order, every line with a client's id answered, the rest
 		// answered or logged. Two lines may fit one answer ("2\n{\"id\":2":
 		// the first holds the second's id), so a fit is searched for, not
-		// taken line by line.
+		// taken line by line. A batch refused whole takes one answer for
+		// each id of a request in it, in its order.
 		must := make([]bool, len(refused))
 		ids := make([]json.RawMessage, len(refused))
 		for i, line := range refused {
@@ -149,6 +232,16 @@ func FuzzLineGuard(f *testing.F) {
 		fit[len(refused)][len(answered)] = true
 		for i := len(refused) - 1; i >= 0; i-- {
 			for j := len(answered); j >= 0; j-- {
+				if isBatch(i) {
+					k := len(batchIDs[i])
+					fit[i][j] = j+k <= len(answered) && fit[i+1][j+k]
+					for n := 0; fit[i][j] && n < k; n++ {
+						var a struct{ ID json.RawMessage }
+						json.Unmarshal([]byte(answered[j+n]), &a)
+						fit[i][j] = fits(i, j+n) && bytes.Equal(a.ID, batchIDs[i][n]) && strings.Contains(answered[j+n], "send one JSON-RPC 2.0 object per line")
+					}
+					continue
+				}
 				fit[i][j] = !must[i] && fit[i+1][j] || j < len(answered) && fit[i+1][j+1] && fits(i, j)
 			}
 		}
@@ -202,4 +295,35 @@ func soleID(line []byte) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return id, true
+}
+
+// requestIDsOf returns the ids of the requests in the JSON array batch,
+// each once, in order: of each object in it with a "method" member and
+// an "id" member that is a string or a number, as a client writes a
+// request.
+func requestIDsOf(batch []byte) []json.RawMessage {
+	var msgs []json.RawMessage
+	json.Unmarshal(batch, &msgs)
+	var ids []json.RawMessage
+	for _, m := range msgs {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(m, &fields) != nil {
+			continue
+		}
+		id, hasID := fields["id"]
+		if _, ok := fields["method"]; !ok || !hasID {
+			continue
+		}
+		if c := id[0]; c != '"' && c != '-' && (c < '0' || c > '9') {
+			continue
+		}
+		dup := false
+		for _, seen := range ids {
+			dup = dup || bytes.Equal(seen, id)
+		}
+		if !dup {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

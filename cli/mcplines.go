@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -46,7 +47,7 @@ type lineGuard struct {
 	err     error  // the input's error, once pending is drained
 
 	answers  *answers      // the requests read, until they are answered
-	patience time.Duration // how long the input's end waits for them
+	patience time.Duration // how long the input's end waits for them, and a batch for the answer to initialize
 	drained  bool          // the answers were waited for, at the input's end
 	closing  chan struct{} // closed by Close: the session ends, wait no more
 	once     sync.Once
@@ -131,6 +132,14 @@ func (g *lineGuard) line() ([]byte, error) {
 				g.refuseMessage(line, code, why)
 				return nil, err
 			}
+			if isBatch(line) {
+				pass, why := g.batch(line)
+				if why != "" {
+					g.refuseMessage(line, -32600, why)
+					return nil, err
+				}
+				return pass, err
+			}
 			return endAtValue(line), err
 		}
 	}
@@ -205,12 +214,11 @@ func (g *lineGuard) refuse(head, chunk []byte, err error) error {
 	return err
 }
 
-// unreadable says why the go-sdk cannot take line as a JSON-RPC message,
-// with the JSON-RPC error code for it, or "" when it can. The SDK ends
-// the whole session on such a line: the assistant would lose its tools,
-// and the calls still running their answers, for one broken line. Blank
-// lines the SDK skips, and batches it answers itself, by the protocol's
-// version, so both pass.
+// unreadable says why the go-sdk cannot take line as a JSON-RPC message
+// or batch, with the JSON-RPC error code for it, or "" when it can. The
+// SDK ends the whole session on such a line: the assistant would lose its
+// tools, and the calls still running their answers, for one broken line.
+// Blank lines the SDK skips, so they pass.
 func unreadable(line []byte) (int, string) {
 	t := bytes.TrimSpace(line)
 	if len(t) == 0 {
@@ -221,13 +229,136 @@ func unreadable(line []byte) (int, string) {
 	if !json.Valid(t) {
 		return -32700, fmt.Sprintf("it is not JSON (%v)", json.Unmarshal(t, new(any)))
 	}
-	switch {
-	case bytes.Equal(t, []byte("[]")):
-		return -32600, "it is an empty batch"
-	case t[0] == '[':
-		return 0, ""
+	if t[0] == '[' {
+		return unreadableBatch(t)
 	}
 	return unreadableMessage(t)
+}
+
+// maxMCPDepth is how deep the go-sdk reads JSON: a batch, as a whole.
+const maxMCPDepth = 1000
+
+// unreadableBatch says why the go-sdk cannot take the JSON array t as a
+// batch, or "" when it can: it ends the session on a batch that is empty,
+// that nests too deep, that holds a message it cannot read, or that holds
+// two requests with one id.
+func unreadableBatch(t []byte) (int, string) {
+	var batch []json.RawMessage
+	json.Unmarshal(t, &batch) // a JSON array
+	if len(batch) == 0 {
+		return -32600, "it is empty"
+	}
+	if depth(t) > maxMCPDepth {
+		return -32600, fmt.Sprintf("it nests deeper than %d levels", maxMCPDepth)
+	}
+	ids := map[jsonrpc.ID]bool{}
+	for i, m := range batch {
+		msg, err := jsonrpc.DecodeMessage(m)
+		if err != nil {
+			_, why := unreadableMessage(m)
+			return -32600, fmt.Sprintf("its message %d is not a JSON-RPC 2.0 message: %s", i+1, why)
+		}
+		if req, ok := msg.(*jsonrpc.Request); ok && req.ID.IsValid() {
+			if ids[req.ID] {
+				return -32600, fmt.Sprintf("two of its requests have the id %s", idText(req.ID))
+			}
+			ids[req.ID] = true
+		}
+	}
+	return 0, ""
+}
+
+// depth is how deep the objects and arrays of the JSON text t nest.
+func depth(t []byte) int {
+	d, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range t {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			deepest = max(deepest, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return deepest
+}
+
+// idText is a request id as JSON.
+func idText(id jsonrpc.ID) string {
+	b, _ := json.Marshal(id.Raw())
+	return string(b)
+}
+
+// isBatch reports whether line holds a JSON array: a JSON-RPC batch.
+func isBatch(line []byte) bool {
+	t := bytes.TrimSpace(line)
+	return len(t) > 0 && t[0] == '['
+}
+
+// noBatches is the first protocol version without JSON-RPC batches. The
+// go-sdk compares versions as strings, and so does the guard.
+const noBatches = "2025-06-18"
+
+// batch decides on a batch the go-sdk can read (see unreadableBatch), and
+// returns what to pass on in its place, or why it is refused:
+//
+//   - Under a protocol version without batches, the SDK ends the session
+//     on one. It is refused, each request in it answered with an error,
+//     and the session goes on. The version is the one the server agreed
+//     to at initialize, read from its answer (see version).
+//   - The SDK ends the session on a batch with a request whose id is that
+//     of a request in an earlier batch, not yet answered. It is refused.
+//   - The SDK answers a batch that holds a notification never (it awaits
+//     an answer to it as well), and ends the session on one that holds
+//     two. Its notifications are passed each on a line of their own,
+//     before the rest of the batch, which JSON-RPC lets a server handle
+//     in any order.
+func (g *lineGuard) batch(line []byte) ([]byte, string) {
+	if v := g.version(); v >= noBatches {
+		return nil, fmt.Sprintf("MCP %s, the protocol version agreed at initialize, has no batches", v)
+	}
+	var batch []json.RawMessage
+	json.Unmarshal(bytes.TrimSpace(line), &batch)
+	var notes, rest []json.RawMessage
+	for _, m := range batch {
+		msg, _ := jsonrpc.DecodeMessage(m) // unreadableBatch read each
+		req, ok := msg.(*jsonrpc.Request)
+		switch {
+		case ok && !req.ID.IsValid():
+			notes = append(notes, m)
+		case ok && g.answers.inBatch(req.ID):
+			return nil, fmt.Sprintf("its request %s has the id of a request in an earlier batch, not yet answered", idText(req.ID))
+		default:
+			rest = append(rest, m)
+		}
+	}
+	if len(notes) == 0 {
+		return endAtValue(line), ""
+	}
+	var b bytes.Buffer
+	for _, m := range notes {
+		b.Write(m)
+		b.WriteByte('\n')
+	}
+	if len(rest) > 0 {
+		b.WriteByte('[')
+		for i, m := range rest {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(m)
+		}
+		b.WriteString("]\n")
+	}
+	return b.Bytes(), ""
 }
 
 // unreadableMessage says why the go-sdk cannot decode the JSON value t as
@@ -277,9 +408,35 @@ func endAtValue(line []byte) []byte {
 	return v
 }
 
+// version returns the protocol version the server agreed to at
+// initialize, or "" before it has. While an initialize request awaits its
+// answer it waits for that answer first, for at most patience or until
+// the session ends: the server takes the version on as it answers, and a
+// batch read meanwhile is read under it.
+func (g *lineGuard) version() string {
+	v, initializing := g.answers.agreed()
+	if initializing == nil || g.patience <= 0 {
+		return v
+	}
+	g.log.Debug("a batch waits for the answer to initialize, to be read under the protocol version agreed")
+	timer := time.NewTimer(g.patience)
+	defer timer.Stop()
+	select {
+	case <-initializing:
+	case <-timer.C:
+	case <-g.closing:
+	}
+	v, _ = g.answers.agreed()
+	return v
+}
+
 // refuseMessage answers a line the go-sdk cannot read (see unreadable)
 // with a JSON-RPC error for its id, or logs it when it has none.
 func (g *lineGuard) refuseMessage(line []byte, code int, why string) {
+	if isBatch(line) {
+		g.refuseBatch(line, why)
+		return
+	}
 	msg := fmt.Sprintf("the line is not a JSON-RPC 2.0 message: %s; it was ignored and nothing was done: send one JSON-RPC 2.0 object per line", why)
 	id, ok := requestID(line, line[max(0, len(line)-tailSize):])
 	if !ok {
@@ -288,6 +445,52 @@ func (g *lineGuard) refuseMessage(line []byte, code int, why string) {
 	}
 	g.answer(id, code, msg)
 	g.log.Warn("ignored an MCP message that is not JSON-RPC", "why", why, "bytes", len(line), "id", string(id))
+}
+
+// refuseBatch answers each request of a batch that is refused with a
+// JSON-RPC error, or logs the batch when it holds no request with an id.
+// The answers are single messages, not a batch: a client of a version
+// without batches reads no batch, and JSON-RPC has the client match
+// answers to requests by their ids. A batch of notifications alone is
+// not answered, as JSON-RPC answers no notification, nor is a message
+// whose id cannot be read: MCP's ids are never null, and the go-sdk's
+// client ends its session on an answer with a null id.
+func (g *lineGuard) refuseBatch(line []byte, why string) {
+	msg := fmt.Sprintf("the line is a JSON-RPC batch, and %s; nothing in it was done: send one JSON-RPC 2.0 object per line, each request with an id of its own", why)
+	ids := batchIDs(line)
+	if len(ids) == 0 {
+		g.log.Warn("ignored an MCP batch; it has no id to answer", "why", why, "bytes", len(line))
+		return
+	}
+	for _, id := range ids {
+		g.answer(id, -32600, msg)
+	}
+	g.log.Warn("ignored an MCP batch", "why", why, "bytes", len(line), "requests", len(ids))
+}
+
+// batchIDs returns the ids of the requests in a batch, each once, as the
+// client wrote them: of each message with a method and a string or number
+// for its id.
+func batchIDs(line []byte) []json.RawMessage {
+	var batch []json.RawMessage
+	if json.Unmarshal(bytes.TrimSpace(line), &batch) != nil {
+		return nil
+	}
+	var ids []json.RawMessage
+	for _, m := range batch {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(m, &fields) != nil {
+			continue
+		}
+		id := fields["id"]
+		if _, ok := fields["method"]; !ok || len(id) == 0 || !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9') {
+			continue
+		}
+		if !slices.ContainsFunc(ids, func(seen json.RawMessage) bool { return bytes.Equal(seen, id) }) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // answer writes a JSON-RPC error for the request id. The id goes back as

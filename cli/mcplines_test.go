@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // TestLineGuard: lines within the limit pass through unchanged; a longer
@@ -237,5 +243,195 @@ func TestLineGuardEndsALineAtItsMessage(t *testing.T) {
 	}
 	if len(answers) != 0 {
 		t.Errorf("answered %+v, want nothing", answers)
+	}
+}
+
+// TestLineGuardBatchesTheLibraryCannotTake: a batch the go-sdk would end
+// the session on is refused whole, each request in it answered with an
+// error that says why and what to send instead: an empty one, one with a
+// message that is not JSON-RPC, one with two requests of one id, one
+// nested deeper than the SDK reads, one with the id of a request in an
+// earlier batch not yet answered. The notifications of a batch go on a
+// line each, before the rest: the SDK answers no batch that holds one,
+// and ends the session on one that holds two.
+func TestLineGuardBatchesTheLibraryCannotTake(t *testing.T) {
+	deep := `{"jsonrpc":"2.0","id":6,"method":"ping","params":{"x":` + strings.Repeat("[", 998) + strings.Repeat("]", 998) + `}}`
+	in := strings.Join([]string{
+		`[ ]`,
+		`[{"jsonrpc":"2.0","id":1,"method":"ping"},42]`,
+		`[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":2.0,"method":"tools/list"}]`,
+		`[` + deep + `]`,
+		`[{"jsonrpc":"2.0","id":3,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/a"},{"jsonrpc":"2.0","method":"notifications/b"}]`,
+		`[{"jsonrpc":"2.0","id":3,"method":"ping"}]`,
+		`[{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","id":5,"method":"ping"}]`,
+	}, "\n")
+	got, answers, logged := guarded(t, in, 1<<20)
+	want := strings.Join([]string{
+		`{"jsonrpc":"2.0","method":"notifications/a"}`,
+		`{"jsonrpc":"2.0","method":"notifications/b"}`,
+		`[{"jsonrpc":"2.0","id":3,"method":"ping"}]`,
+		`[{"jsonrpc":"2.0","id":4,"method":"ping"},{"jsonrpc":"2.0","id":5,"method":"ping"}]`,
+	}, "\n")
+	if got != want {
+		t.Errorf("passed on:\n%s\nwant:\n%s", got, want)
+	}
+	wantAnswers := []struct{ id, says string }{
+		{"1", "its message 2 is not a JSON-RPC 2.0 message: it is not a JSON object"},
+		{"2", "two of its requests have the id 2"},
+		{"2.0", "two of its requests have the id 2"},
+		{"6", "it nests deeper than 1000 levels"},
+		{"3", "its request 3 has the id of a request in an earlier batch, not yet answered"},
+	}
+	if len(answers) != len(wantAnswers) {
+		t.Fatalf("answered %+v, want %d answers", answers, len(wantAnswers))
+	}
+	for i, w := range wantAnswers {
+		a := answers[i]
+		if string(a.ID) != w.id || a.Error.Code != -32600 {
+			t.Errorf("answer %d is %+v, want an invalid request (-32600) for id %s", i, a, w.id)
+		}
+		for _, says := range []string{"the line is a JSON-RPC batch, and " + w.says, "nothing in it was done", "send one JSON-RPC 2.0 object per line"} {
+			if !strings.Contains(a.Error.Message, says) {
+				t.Errorf("answer %q does not say %q", a.Error.Message, says)
+			}
+		}
+	}
+	if n := strings.Count(logged, "it has no id to answer"); n != 1 {
+		t.Errorf("%d batches without an id were logged, want the empty one:\n%s", n, logged)
+	}
+}
+
+// logEvent is a log handler that signals seen when a record's message
+// holds what: a test waits for what the guard does, not for time.
+type logEvent struct {
+	what string
+	seen chan<- struct{}
+}
+
+func (h logEvent) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logEvent) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.what) {
+		select {
+		case h.seen <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (h logEvent) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logEvent) WithGroup(string) slog.Handler      { return h }
+
+// TestLineGuardRefusesBatchesWhereTheVersionHasNone: a batch read under a
+// protocol version without batches (2025-06-18 and later), which the
+// go-sdk ends the session on, is refused, and each of its requests is
+// answered with an error, alone on its line, that says so and to send
+// one object a line. The version is the one in the server's answer to
+// initialize: a batch read while that answer is awaited waits for it, as
+// the SDK reads on while it answers. Under earlier versions the batch
+// goes on, its notification on a line of its own.
+func TestLineGuardRefusesBatchesWhereTheVersionHasNone(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		batches bool
+	}{{"2024-11-05", true}, {"2025-03-26", true}, {"2025-06-18", false}, {"2025-11-25", false}} {
+		t.Run(c.version, func(t *testing.T) {
+			batch := `[{"jsonrpc":"2.0","id":2,"method":"tools/list"},{"jsonrpc":"2.0","id":"three","method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}]`
+			ping := `{"jsonrpc":"2.0","id":4,"method":"ping"}`
+			initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + c.version + `"}}`
+			var out bytes.Buffer
+			waiting := make(chan struct{}, 1)
+			g, server := guardLines(strings.NewReader(initialize+"\n"+batch+"\n"+ping+"\n"), &out, 1<<20, "send less",
+				slog.New(logEvent{"a batch waits for the answer to initialize", waiting}))
+			read, answered := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(answered)
+				select {
+				case <-waiting:
+					fmt.Fprintf(server, `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":%q}}`+"\n", c.version)
+				case <-read: // the batch did not wait
+				}
+			}()
+			var passed []string
+			r := bufio.NewReader(g)
+			for !slices.Contains(passed, ping+"\n") {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("after %q: %v", passed, err)
+				}
+				passed = append(passed, line)
+			}
+			close(read)
+			<-answered
+
+			want := []string{initialize + "\n", ping + "\n"}
+			if c.batches {
+				want = []string{initialize + "\n", `{"jsonrpc":"2.0","method":"notifications/x"}` + "\n",
+					`[{"jsonrpc":"2.0","id":2,"method":"tools/list"},{"jsonrpc":"2.0","id":"three","method":"ping"}]` + "\n", ping + "\n"}
+			}
+			if !slices.Equal(passed, want) {
+				t.Errorf("passed on %q, want %q", passed, want)
+			}
+			var ids []string
+			for line := range strings.Lines(out.String()) {
+				var a rpcAnswer
+				if err := json.Unmarshal([]byte(line), &a); err != nil {
+					t.Fatalf("answer %q: %v", line, err)
+				}
+				if a.Error.Message == "" {
+					continue // the server's answer to initialize
+				}
+				ids = append(ids, string(a.ID))
+				for _, says := range []string{"the line is a JSON-RPC batch, and MCP " + c.version + ", the protocol version agreed at initialize, has no batches", "nothing in it was done", "send one JSON-RPC 2.0 object per line"} {
+					if a.Error.Code != -32600 || !strings.Contains(a.Error.Message, says) {
+						t.Errorf("answer %s (%d) does not say %q", a.Error.Message, a.Error.Code, says)
+					}
+				}
+			}
+			wantIDs := []string{"2", `"three"`}
+			if c.batches {
+				wantIDs = nil
+			}
+			if !slices.Equal(ids, wantIDs) {
+				t.Errorf("answered %v, want %v", ids, wantIDs)
+			}
+		})
+	}
+}
+
+// TestLineGuardAwaitsTheAnswersOfABatch: the requests of a batch are
+// awaited like any others (so stdin's end waits for their answers; the
+// go-sdk dropped them, and the requests too, when stdin ended right after
+// the batch), until the server writes its batch of answers; and their ids
+// are in use until then, for a later batch that would reuse one.
+func TestLineGuardAwaitsTheAnswersOfABatch(t *testing.T) {
+	batch := `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":"b","method":"tools/list"}]`
+	var out bytes.Buffer
+	g, server := guardLines(strings.NewReader(batch+"\n"), &out, 1<<20, "send less", slog.New(slog.DiscardHandler))
+	r := bufio.NewReader(g)
+	if line, err := r.ReadString('\n'); err != nil || line != batch+"\n" {
+		t.Fatalf("passed on %q, %v; want the batch", line, err)
+	}
+	pending := func() int {
+		g.answers.mu.Lock()
+		defer g.answers.mu.Unlock()
+		return len(g.answers.pending)
+	}
+	one, _ := jsonrpc.MakeID(float64(1))
+	if n := pending(); n != 2 || !g.answers.inBatch(one) {
+		t.Errorf("after the batch, %d requests are awaited and id 1 in a batch is %v; want 2 and true", n, g.answers.inBatch(one))
+	}
+	done := make(chan error)
+	go func() {
+		_, err := io.ReadAll(r) // the end waits for the answers
+		done <- err
+	}()
+	io.WriteString(server, `[{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":"b","result":{"tools":[]}}]`+"\n")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(); n != 0 || g.answers.inBatch(one) {
+		t.Errorf("after the answers, %d requests are awaited and id 1 in a batch is %v; want 0 and false", n, g.answers.inBatch(one))
 	}
 }
