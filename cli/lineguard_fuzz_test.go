@@ -85,7 +85,7 @@ func FuzzLineGuard(f *testing.F) {
 			case !utf8.Valid(line):
 				refuse("the request is not UTF-8")
 			default:
-				if _, w := unreadable(line); w != "" && batch {
+				if _, w := refusable(line); w != "" && batch {
 					refuse("the line is a JSON-RPC batch, and " + w)
 					continue
 				} else if w != "" {
