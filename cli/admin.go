@@ -234,6 +234,9 @@ func logLine(l ipc.LogStatus, now time.Time) string {
 	if len(l.Behind) > 0 {
 		line += "; " + replicasLine(l.Current, l.Behind)
 	}
+	if l.CopiesError != "" {
+		return line + fmt.Sprintf("; the copies of the views (one every %d events) are unknown: %s", l.Every, l.CopiesError)
+	}
 	if l.Copy == 0 {
 		return line + fmt.Sprintf("; no copy of the views yet (one is made every %d events, and the log trimmed below the one before)", l.Every)
 	}

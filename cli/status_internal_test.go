@@ -30,6 +30,9 @@ func TestLogLine(t *testing.T) {
 			"events 1 to 14 (4.8 KiB), all applied here; only 4 of the 5 servers that keep it are current (n5 is down, cut off or catching up): 2 more lost stop every write; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
 		{ipc.LogStatus{First: 1, Last: 14, Bytes: 4900, Applied: 14, Every: 100000, Current: 1, Behind: []string{"n2", "n3"}},
 			"events 1 to 14 (4.8 KiB), all applied here; only 1 of the 3 servers that keep it is current (n2, n3 are down, cut off or catching up): too few for a quorum: writes fail until more are back; no copy of the views yet (one is made every 100000 events, and the log trimmed below the one before)"},
+		// The log answered and the list of copies did not: writes work.
+		{ipc.LogStatus{First: 1, Last: 14, Bytes: 4900, Applied: 14, Every: 100000, CopiesError: "list the copies of the views in IPCMESH-snapshots: stream not found"},
+			"events 1 to 14 (4.8 KiB), all applied here; the copies of the views (one every 100000 events) are unknown: list the copies of the views in IPCMESH-snapshots: stream not found"},
 		// Trimmed past its last event (a purge by hand): NATS gives the
 		// next sequence as the first.
 		{ipc.LogStatus{First: 31, Last: 30, Applied: 30, Copy: 30, Copied: now.Add(-time.Hour), Every: 10},

@@ -89,7 +89,7 @@ func (b *Broker) status(_ *conn, _ string, _ json.RawMessage) (any, error) {
 			res.Cluster = &ClusterStatus{Stream: ls.Stream, Replicas: ls.Replicas, Servers: ls.Servers, Connected: ls.Connected}
 		}
 		if err == nil {
-			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Applied: ls.Applied, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every, Current: ls.Current, Behind: ls.Behind}
+			res.Log = &LogStatus{First: ls.First, Last: ls.Last, Bytes: ls.Bytes, Applied: ls.Applied, Copy: ls.Copy, Copied: ls.Copied, Every: ls.Every, CopiesError: ls.CopiesError, Current: ls.Current, Behind: ls.Behind}
 		} else {
 			b.log.Warn("status: the state of the cluster's log", "err", err)
 			res.LogError = err.Error()

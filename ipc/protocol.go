@@ -451,6 +451,9 @@ type LogStatus struct {
 	Copy   uint64    `json:"copy,omitempty"`
 	Copied time.Time `json:"copied,omitzero"`
 	Every  uint64    `json:"every"`
+	// CopiesError, when set, says why the copies of the views could not
+	// be listed; Copy and Copied are then unknown, not absent.
+	CopiesError string `json:"copies_error,omitempty"`
 	// Current is how many of the servers that keep the log hold all of
 	// it now, its leader among them; Behind names the others (down, cut
 	// off or catching up), left out while there are none.

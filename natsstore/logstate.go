@@ -16,7 +16,8 @@ import (
 // the list of copies, so it waits as long as ctx allows when the cluster
 // has no quorum. Its error says so, and what it means for the mesh: a
 // broker without quorum still counts its mail from the view, and status
-// looks as ever but for this.
+// looks as ever but for this. A list of the copies that fails where the
+// log answered leaves only the copies unknown (CopiesError).
 func (s *Store) LogState(ctx context.Context) (store.LogState, error) {
 	st, err := s.logState(ctx)
 	st.Stream, st.Replicas, st.Servers = s.stream, s.opts.Replicas, Redacted(s.opts.URL)
@@ -41,7 +42,11 @@ func (s *Store) logState(ctx context.Context) (store.LogState, error) {
 	}
 	snaps, err := s.snapshots(ctx)
 	if err != nil {
-		return st, err
+		// The log answered: writes work, and saying otherwise (as an
+		// error of LogState does) would send a person after a cluster
+		// without quorum that it is not.
+		st.CopiesError = err.Error()
+		return st, nil
 	}
 	if len(snaps) > 0 {
 		st.Copy, st.Copied = snaps[0].mark.Applied, snaps[0].made

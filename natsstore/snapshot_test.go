@@ -197,3 +197,28 @@ func objectNames(bucket jetstream.ObjectStore) []string {
 	slices.Sort(names)
 	return names
 }
+
+// TestLogStateWithoutItsCopies: status reads where the log stands from the
+// log, and lists the copies of the views on their own. Where the list
+// fails and the log answers (the copies' bucket gone, or the cluster's
+// meta leader lost while the log's servers serve it), the log's state is
+// given and the copies are said unknown: the error that said the cluster
+// had no quorum, and that writes failed, sent a person after a fault the
+// mesh did not have.
+func TestLogStateWithoutItsCopies(t *testing.T) {
+	p := natsmesh.Prefix(t, &shared)
+	a := openHost(t, p, nil)
+	mustAppendTo(t, a.Store, draft("m1", "alice", "bob", "before the copies went"))
+	js := sharedJetStream(t)
+	if err := js.DeleteObjectStore(t.Context(), p+"-snapshots"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.LogState(t.Context())
+	if err != nil {
+		t.Fatalf("LogState with the log answering: %v; want its state", err)
+	}
+	if st.Last == 0 || st.Applied != st.Last || !strings.Contains(st.CopiesError, "list the copies of the views") {
+		t.Errorf("LogState: %+v; want the log's events, all applied, and why the copies are unknown", st)
+	}
+	mustAppendTo(t, a.Store, draft("m2", "alice", "bob", "a write meanwhile"))
+}

@@ -58,6 +58,10 @@ type LogState struct {
 	Copy   uint64
 	Copied time.Time
 	Every  uint64
+	// CopiesError says why the copies of the views could not be listed
+	// when the log's own state was read: Copy and Copied are unknown
+	// then, and the log, which writes need, answers all the same.
+	CopiesError string
 	// Current is how many of the servers that keep the log hold all of
 	// it now, its leader among them, and Behind names the others: down,
 	// cut off or catching up. A server lost leaves the cluster writing
