@@ -39,7 +39,7 @@ func (s *Store) CatchUp(ctx context.Context) error {
 	}
 	info, err := s.log_.Info(ctx)
 	if err != nil {
-		return unavailable("could not ask where the log ends", err)
+		return unavailable("could not ask where the log ends", s.offline(err))
 	}
 	last := info.State.LastSeq
 	if s.applied() >= last {

@@ -166,7 +166,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 		})
 		defer release()
 		if err != nil {
-			return nil, refused(op, "could not store "+opWords(op)+" (its large body)", err)
+			return nil, refused(op, "could not store "+opWords(op)+" (its large body)", s.offline(err))
 		}
 		ctx = uctx
 		stub := event{ID: ev.ID, Op: opBlob, Time: ev.Time, IfLost: ifLost(ev, args, bodiesBucket(s.stream))}
@@ -185,7 +185,7 @@ func (s *Store) write(ctx context.Context, op string, args any) (any, error) {
 	})
 	defer release()
 	if err != nil {
-		return nil, refused(op, "could not store "+opWords(op), err)
+		return nil, refused(op, "could not store "+opWords(op), s.offline(err))
 	}
 	// Acked: the event is in the log and every view will apply it. This
 	// one usually has it from the consumer within a fraction of a
@@ -399,15 +399,31 @@ func refused(op, what string, err error) error {
 	return unavailable(what, err)
 }
 
+// errNoServer marks the error of a request that got no answer while this
+// broker was connected to none of the cluster's servers (offline).
+var errNoServer = errors.New("connected to no server of the cluster")
+
+// offline is err, marked with errNoServer when it is a request that got
+// no answer and the connection is to none of the cluster's servers at
+// the end of it: the client library holds a request while it reconnects,
+// and its timeout alone would have the error say that the cluster has no
+// quorum or is electing, where its servers are down or out of reach.
+func (s *Store) offline(err error) error {
+	if err == nil || !retryable(err) || s.nc == nil || s.nc.IsConnected() {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errNoServer, err)
+}
+
 func unavailableAgain(what, again string, err error) error {
 	why := "the NATS cluster did not acknowledge it"
 	switch {
 	case errors.Is(err, errBodyDamaged):
 		why = fmt.Sprintf("the NATS cluster stored it damaged each of the %d times it was sent (read back, it was not what was sent: its servers changed leaders again and again, or one of them is faulty)", maxPuts)
+	case errors.Is(err, errNoServer), errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):
+		why = "this broker is not connected to the NATS cluster (its servers are down or unreachable)"
 	case retryable(err):
 		why = "the NATS cluster did not acknowledge it in time: it has no quorum (most of its servers are down or cut off), is electing a new leader (for up to 10 s after one of its servers stopped), or is unreachable"
-	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrNoServers):
-		why = "this broker is not connected to the NATS cluster (its servers are down or unreachable)"
 	}
 	return &ipcmesh.Error{
 		Code:    ipcmesh.CodeUnavailable,

@@ -317,7 +317,7 @@ func (s *Store) Claim(ctx context.Context, name string) error {
 		return s.names.claim(ctx, name)
 	})
 	release()
-	return notHeld(name, err)
+	return notHeld(name, s.offline(err))
 }
 
 // WriteTimeout is how long a write, or a Claim, waits for the cluster

@@ -230,6 +230,35 @@ func TestClusterWithoutQuorumRefusesAndRecovers(t *testing.T) {
 	}
 }
 
+// TestClusterDownSaysTheBrokerIsNotConnected: with every server of the
+// cluster down, a command's write fails saying that the broker is
+// connected to none of them, not that the cluster has no quorum or is
+// electing a leader, which sends a person after the wrong fault: the
+// client library holds a request while it reconnects, and only its
+// timeout came back. Once the servers are back, writes are acked again.
+func TestClusterDownSaysTheBrokerIsNotConnected(t *testing.T) {
+	t.Parallel()
+	nats := natstest.Start(t)
+	a, _ := hosts(t, nats)
+	a.startBroker()
+	a.mustRun("send", "--as", "dave", "carol", "before")
+	for i := range 3 {
+		nats.Stop(i)
+	}
+	msg := a.mustFail("send", "--as", "dave", "carol", "during")
+	if !strings.Contains(msg, "this broker is not connected to the NATS cluster (its servers are down or unreachable)") || strings.Contains(msg, "quorum") || !strings.Contains(msg, "nothing was acknowledged") {
+		t.Errorf("a send with every server of the cluster down said %q; want it to say the broker is connected to none of them, nothing of a quorum, and that nothing was acknowledged", msg)
+	}
+	for i := range 3 {
+		if err := nats.Restart(t.Context(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testbin.Eventually(t, 60*time.Second, "a send to be acked once the servers are back", func() bool {
+		return a.run("send", "--as", "dave", "carol", "after").code == 0
+	})
+}
+
 // TestCommandWaitsForItsBrokerToReachTheCluster: a command that starts the
 // broker of a host whose cluster has no quorum waits for that broker as
 // long as the broker tries to reach the cluster (a minute), as the README
