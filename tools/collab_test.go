@@ -360,6 +360,36 @@ func TestSearch(t *testing.T) {
 	mcptest.NotContains(t, "the search on", got, "Older messages match")
 }
 
+// Search has no operators, so a query written in another search syntax
+// ("token -login", "from:bob token") asks for other messages than the model
+// meant: the answer says how each such part was taken, and which argument
+// does what it meant.
+func TestSearchSaysItTakesNoOperators(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	c.OK("register", map[string]any{"name": "alice"})
+	c.OK("channels", map[string]any{"action": "create", "name": "dev"})
+	c.OK("send", map[string]any{"to": "#dev", "content": "the login token expires"})
+	c.OK("send", map[string]any{"to": "#dev", "content": "the refresh token is broken"})
+
+	got := c.OK("search", map[string]any{"query": "token -login"})
+	mcptest.Contains(t, "exclusion", got, "1 message matching", "login token expires", "Search takes no operators", `-login requires "login", it does not exclude it`)
+	for _, tc := range []struct{ query, want string }{
+		{"token OR refresh", `OR is the word "or"`},
+		{"from:alice token", `for from:alice give from "alice"`},
+		{"#dev token", `for #dev give channel "dev"`},
+		{"tok*", `tok* finds the whole word "tok" only`},
+		{`"token expires"`, "quotes make no phrase"},
+	} {
+		mcptest.Contains(t, tc.query, c.OK("search", map[string]any{"query": tc.query}), "Search takes no operators", tc.want)
+	}
+	mcptest.NotContains(t, "plain words", c.OK("search", map[string]any{"query": "token auth.go e-mail 12:30"}), "operators")
+
+	// A query without words lists what the filters let through.
+	got = c.OK("search", map[string]any{"query": "", "channel": "dev"})
+	mcptest.Contains(t, "filters only", got, "2 messages matching the filters, newest first")
+	mcptest.NotContains(t, "filters only", got, `matching ""`)
+}
+
 func TestSetStatus(t *testing.T) {
 	m := newMesh(t)
 	team := m.team("alice", "bob")

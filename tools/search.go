@@ -51,17 +51,30 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 	if err != nil {
 		return nil, nil, c.fail(action, err)
 	}
+	// A query with no words is a listing by the filters alone, and reads
+	// better as such than as a match of "".
+	what := fmt.Sprintf("%q", in.Query)
+	if strings.TrimSpace(in.Query) == "" {
+		what = "the filters"
+	}
+	note := queryNote(in.Query)
 	msgs := r.Messages
 	if len(msgs) == 0 {
-		msg := fmt.Sprintf("No message you may read matches %q.", in.Query)
+		msg := fmt.Sprintf("No message you may read matches %s.", what)
 		if in.From != "" {
 			msg += noSuchInstance(ctx, p, in.From, searchReadsChannel)
+		}
+		if note != "" {
+			msg += " " + note
 		}
 		return text(msg), nil, nil
 	}
 	body, n := c.fitting(msgs, true)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s matching %q, newest first:\n", human.Count(n, "message"), in.Query)
+	fmt.Fprintf(&b, "%s matching %s, newest first:\n", human.Count(n, "message"), what)
+	if note != "" {
+		b.WriteString(note + "\n")
+	}
 	b.WriteString(body)
 	switch {
 	case n < len(msgs):
@@ -79,4 +92,48 @@ func (c *core) search(ctx context.Context, req *mcp.CallToolRequest, in searchAr
 // for a model that gave it as from.
 func searchReadsChannel(ch string) string {
 	return fmt.Sprintf("search with channel %q finds its posts", ch)
+}
+
+// queryArgument maps the field prefixes of other search syntaxes to the
+// argument of search that does their work.
+var queryArgument = map[string]string{
+	"from": "from", "channel": "channel", "in": "channel",
+	"since": "since", "after": "since", "until": "until", "before": "until",
+}
+
+// queryNote explains the parts of query that look like search operators,
+// which search takes as plain words: a model used to other search syntaxes
+// writes "token -login" or "from:bob token" and would otherwise read the
+// answer as the result of what it meant (messages without login, messages
+// from bob) when every word was required instead. It is "" when the query
+// has none.
+func queryNote(query string) string {
+	var parts []string
+	quoted := false
+	for _, f := range strings.Fields(query) {
+		if strings.Contains(f, `"`) {
+			quoted = true
+			f = strings.Trim(f, `"`)
+		}
+		name, value, field := strings.Cut(f, ":")
+		switch arg := queryArgument[strings.ToLower(name)]; {
+		case f == "OR" || f == "AND" || f == "NOT":
+			parts = append(parts, fmt.Sprintf("%s is the word %q, required like the others", f, strings.ToLower(f)))
+		case len(f) > 1 && f[0] == '-':
+			parts = append(parts, fmt.Sprintf("%s requires %q, it does not exclude it", f, f[1:]))
+		case len(f) > 1 && f[0] == '#':
+			parts = append(parts, fmt.Sprintf("for %s give channel %q", f, f[1:]))
+		case field && arg != "" && value != "":
+			parts = append(parts, fmt.Sprintf("for %s give %s %q", f, arg, value))
+		case len(f) > 1 && strings.HasSuffix(f, "*"):
+			parts = append(parts, fmt.Sprintf("%s finds the whole word %q only, no longer ones", f, strings.TrimRight(f, "*")))
+		}
+	}
+	if quoted {
+		parts = append(parts, "quotes make no phrase: each word may be anywhere in the message")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(Search takes no operators: a message matches when it holds every word; " + strings.Join(parts, "; ") + ".)"
 }
