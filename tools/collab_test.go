@@ -290,6 +290,11 @@ func TestThreadWaitWakesAndStopsOnDone(t *testing.T) {
 	mcptest.Contains(t, "next page", next, "1 message", "all yours", "The thread is done")
 	mcptest.NotContains(t, "next page", next, "goes on", "one nit")
 	mcptest.Contains(t, "after without thread", bob.fails("history", map[string]any{"with": "alice", "after": 3}), "give thread too")
+	// What a thread cannot use is refused, not dropped: the whole thread
+	// would otherwise come back as the page asked for, or a wait would
+	// start after another message than the one meant.
+	mcptest.Contains(t, "thread with before", bob.fails("history", map[string]any{"thread": req, "before": after}), "before does not apply", "read on with after")
+	mcptest.Contains(t, "wait with after", bob.fails("history", map[string]any{"thread": req, "after": after, "wait_seconds": 1}), "after does not apply", "give its id as thread")
 }
 
 func TestShare(t *testing.T) {

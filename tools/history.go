@@ -75,6 +75,12 @@ func (c *core) history(ctx context.Context, req *mcp.CallToolRequest, in history
 		return nil, nil, fmt.Errorf("cannot %s: limit must be 0 or more, got %d", action, in.Limit)
 	case in.WaitSeconds > 0 && in.Thread == "":
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message in a thread: give thread (the id of the message you expect an answer to)", action)
+	case in.Before > 0 && in.Thread != "":
+		// A thread reads oldest first, so before would be dropped, and the
+		// model would take the whole thread for the page it asked for.
+		return nil, nil, fmt.Errorf("cannot %s: a thread reads oldest first, so before does not apply: leave it out, and read on with after (the previous page says it)", action)
+	case in.WaitSeconds > 0 && in.After > 0:
+		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the messages after the id given as thread, so after does not apply: to wait past a later message, give its id as thread", action)
 	case in.WaitSeconds > 0 && (in.Since != "" || in.Until != ""):
 		return nil, nil, fmt.Errorf("cannot %s: wait_seconds waits for the next message, so since and until do not apply: leave them out", action)
 	}
