@@ -96,19 +96,51 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 		}
 		return text(b.String()), nil, nil
 	case "join":
+		before, known := c.membersBefore(ctx, p, in.Name)
 		ch, err := p.JoinChannel(ctx, in.Name, in.Members)
 		if err != nil {
 			return nil, nil, c.fail(action, err)
 		}
+		// A public channel takes the caller in along with the members.
+		selfJoined := !ch.Private && !(known && slices.Contains(before, me))
 		if len(in.Members) > 0 {
 			// Each name once, as the model may repeat one.
-			var added []string
+			var added, already []string
 			for _, n := range in.Members {
-				if !slices.Contains(added, n) {
+				switch {
+				case slices.Contains(added, n) || slices.Contains(already, n):
+				case known && slices.Contains(before, n):
+					already = append(already, n)
+				default:
 					added = append(added, n)
 				}
 			}
-			return text(fmt.Sprintf("Added %s to #%s; members now: %s.", strings.Join(added, ", "), ch.Name, names(ch.Members, me, 20)) + unknownMembers(ctx, p, added)), nil, nil
+			var msg strings.Builder
+			switch {
+			case len(added) > 0:
+				fmt.Fprintf(&msg, "Added %s to #%s", strings.Join(added, ", "), ch.Name)
+				if selfJoined {
+					msg.WriteString(", and joined it yourself")
+				}
+			case selfJoined:
+				fmt.Fprintf(&msg, "Joined #%s", ch.Name)
+			default:
+				fmt.Fprintf(&msg, "Nothing changed in #%s", ch.Name)
+			}
+			switch len(already) {
+			case 0:
+			case 1:
+				fmt.Fprintf(&msg, " (%s was a member already)", already[0])
+			default:
+				fmt.Fprintf(&msg, " (%s were members already)", strings.Join(already, ", "))
+			}
+			fmt.Fprintf(&msg, "; members now: %s.", names(ch.Members, me, 20))
+			return text(msg.String() + unknownMembers(ctx, p, added)), nil, nil
+		}
+		if !selfJoined {
+			// Joining again changes nothing: saying "Joined" would suggest
+			// a fresh start of the read cursor, which it is not.
+			return text(fmt.Sprintf("You are in #%s already: nothing changed (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 		}
 		return text(fmt.Sprintf("Joined #%s (%s); members: %s. New posts reach you in check; earlier ones: history with channel %q.", ch.Name, human.Count(ch.Messages, "message"), names(ch.Members, me, 20), ch.Name)), nil, nil
 	case "leave":
@@ -122,6 +154,27 @@ func (c *core) channels(ctx context.Context, req *mcp.CallToolRequest, in channe
 		return text(fmt.Sprintf("Left %s: its posts no longer reach you.", channelName(in.Name))), nil, nil
 	}
 	return nil, nil, fmt.Errorf("cannot %s: action must be create, list, find, join or leave", action)
+}
+
+// membersBefore returns the members of the channel name as the caller sees
+// it before a join, so that the answer says who the join added and who was
+// in already; known is false when the channel cannot be seen or the list
+// cannot be had, and the answer then takes every name as added.
+func (c *core) membersBefore(ctx context.Context, p *election.Peer, name string) (members []string, known bool) {
+	norm, err := ipcmesh.NormalizeChannel(name)
+	if err != nil {
+		return nil, false
+	}
+	list, err := p.Channels(ctx, norm)
+	if err != nil {
+		return nil, false
+	}
+	for _, ch := range list {
+		if ch.Name == norm {
+			return ch.Members, true
+		}
+	}
+	return nil, false
 }
 
 // unknownMembers is what the answer to a create or join that named members

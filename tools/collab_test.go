@@ -60,9 +60,15 @@ func TestChannels(t *testing.T) {
 
 	mcptest.Contains(t, "join", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev"}), "Joined #auth-dev", "alice", "bob (you)")
 	mcptest.Contains(t, "list after join", bob.ok("channels", map[string]any{"action": "find", "query": "auth"}), "2 members: alice, bob (you)")
+	// Joining again, or adding a member again, changes nothing, and says so.
+	mcptest.Contains(t, "join again", bob.ok("channels", map[string]any{"action": "join", "name": "#Auth Dev"}), "You are in #auth-dev already: nothing changed")
+	mcptest.Contains(t, "add a member again", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev", "members": []string{"alice"}}),
+		"Nothing changed in #auth-dev (alice was a member already); members now: alice, bob (you).")
 	mcptest.Contains(t, "leave", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "Left #auth-dev")
 	mcptest.Contains(t, "leave again", bob.ok("channels", map[string]any{"action": "leave", "name": "#auth-dev"}), "You were not in #auth-dev: nothing changed.")
 	mcptest.Contains(t, "list after leave", bob.ok("channels", map[string]any{"action": "find", "query": "tokens"}), "1 member: alice", "(you are not a member)")
+	mcptest.Contains(t, "join with a member in already", bob.ok("channels", map[string]any{"action": "join", "name": "auth-dev", "members": []string{"alice"}}),
+		"Joined #auth-dev (alice was a member already); members now: alice, bob (you).")
 
 	mcptest.Contains(t, "create without a name", alice.fails("channels", map[string]any{"action": "create"}), "name is required")
 	mcptest.Contains(t, "create a taken name", alice.fails("channels", map[string]any{"action": "create", "name": "AUTH_DEV", "description": "other"}), "auth-dev")
@@ -115,6 +121,8 @@ func TestPrivateChannel(t *testing.T) {
 	// A member adds carol; now she reads.
 	mcptest.Contains(t, "add a member", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol", "carol"}}), "Added carol to #secret;", "carol")
 	mcptest.Contains(t, "new member history", carol.ok("history", map[string]any{"channel": "secret"}), "the launch is on friday", "noted")
+	mcptest.Contains(t, "add a member again", bob.ok("channels", map[string]any{"action": "join", "name": "secret", "members": []string{"carol", "dave"}}),
+		"Added dave to #secret (carol was a member already); members now: alice, bob (you), carol, dave.")
 }
 
 func TestChannelPostReachesMembersOnce(t *testing.T) {
