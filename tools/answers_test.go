@@ -98,6 +98,21 @@ func TestSendToAChannelWithoutHashSaysSo(t *testing.T) {
 	mcptest.NotContains(t, "send to bobby", c.OK("send", map[string]any{"to": "bobby", "content": "hi"}), "is a channel")
 }
 
+// A send to "all" or "everyone", names nobody registered, is queued as any
+// such send is, and the answer says that broadcast reaches every instance:
+// the model meant one, and the message would wait for an instance of that
+// name.
+func TestSendToEveryoneSaysBroadcast(t *testing.T) {
+	cfg := mcptest.MeshConfig(t)
+	c := serveStdio(t, cfg)
+	c.OK("register", map[string]any{"name": "alice"})
+	for _, to := range []string{"all", "Everyone"} {
+		got := c.OK("send", map[string]any{"to": to, "content": "standup in 5"})
+		mcptest.Contains(t, "send to "+to, got, "Queued for "+to, "call broadcast instead", "waits for an instance named "+to)
+	}
+	mcptest.NotContains(t, "send to bobby", c.OK("send", map[string]any{"to": "bobby", "content": "hi"}), "broadcast")
+}
+
 // Registering a name that was renamed away takes it back and ends its
 // forward; the answer says so, since mail to the name no longer reaches
 // the instance it was renamed to.

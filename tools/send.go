@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -75,7 +76,7 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 	}
 	msg := describeSend(r)
 	if r.Queued {
-		msg += channelMeant(ctx, p, in.To)
+		msg += channelMeant(ctx, p, in.To) + broadcastMeant(in.To)
 	}
 	if in.Shared != "" && !r.Duplicate {
 		msg += sharedMissing(ctx, p, in.Shared)
@@ -116,6 +117,20 @@ func channelMeant(ctx context.Context, p *election.Peer, name string) string {
 		return fmt.Sprintf(" #%s is a channel: to post there, send to \"#%s\" (this message waits for an instance named %s).", ch, ch, name)
 	}
 	return ""
+}
+
+// everyone holds the names a model writes for "every instance": queued for
+// one, a message waits for an instance of that name, which none may ever
+// register, while the sender meant a broadcast.
+var everyone = []string{"all", "everyone", "everybody", "broadcast"}
+
+// broadcastMeant is what the answer to a send queued for name adds when
+// name is one of everyone; "" otherwise.
+func broadcastMeant(name string) string {
+	if !slices.Contains(everyone, strings.ToLower(name)) {
+		return ""
+	}
+	return fmt.Sprintf(" To reach every registered instance, call broadcast instead (this message waits for an instance named %s).", name)
 }
 
 // exactSize says n bytes exactly, in the largest unit that divides it:
