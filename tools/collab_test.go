@@ -326,7 +326,7 @@ func TestShare(t *testing.T) {
 	mcptest.Contains(t, "list", alice.ok("get_shared", nil), "2 keys", "review:auth: 3.6 KiB, stored by alice", "the auth review", "notes: 5 bytes, stored by bob")
 
 	mcptest.Contains(t, "bad key", alice.fails("share", map[string]any{"key": "no spaces", "content": "x"}), "no spaces")
-	mcptest.Contains(t, "unknown key", alice.fails("get_shared", map[string]any{"key": "nope"}), "nope")
+	mcptest.Contains(t, "unknown key", alice.fails("get_shared", map[string]any{"key": "nope"}), "nope", "list the shared keys with get_shared without a key")
 }
 
 func TestSearch(t *testing.T) {

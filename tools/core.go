@@ -123,13 +123,14 @@ func (c *core) fail(action string, err error) error {
 	return fmt.Errorf("cannot %s: %w", action, err)
 }
 
-// opsAsTools words the broker's advice, which names wire ops, as the
-// tools that do them.
+// opsAsTools words the broker's advice, which names wire ops or says what
+// to do without a command, as the tools that do it.
 var opsAsTools = strings.NewReplacer(
 	"channel_list", "channels (action list)",
 	"channel_create", "channels (action create)",
 	"channel_join", "channels (action join)",
 	"channel_leave", "channels (action leave)",
+	"list the shared keys", "list the shared keys with get_shared without a key",
 )
 
 // text is a successful tool result holding s.
