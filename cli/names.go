@@ -82,6 +82,9 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "renamed %s to %s (%d unread moved along); mail to %s is forwarded for 2 hours\n", old, s.Name, s.Unread, old)
+	if s.EndedForward != "" {
+		fmt.Fprintf(e.Stdout, "%s had been renamed to %s: mail to %s reaches you now, no longer %s\n", s.Name, s.EndedForward, s.Name, s.EndedForward)
+	}
 	// An assistant acting as old is renamed with it: the auto-check
 	// setting its hooks read follows, as the rename tool moves it.
 	if err := autocheck.Move(p.DataDir(), old, s.Name); err != nil {

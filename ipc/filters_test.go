@@ -159,3 +159,31 @@ func testCheckAfterReadsOn(t *testing.T, kind storeKind) {
 		t.Fatalf("waiting check after %d = %s, want only %s", a2.Seq, ids(r.Messages), a3.ID)
 	}
 }
+
+// A rename to a name renamed away ends that name's forward, as a register
+// of it does, and the session says where the forward led; renaming back to
+// one's own earlier name ends one's own forward, which is no news.
+func TestRenameSaysWhichForwardItEnded(t *testing.T) {
+	forEachStore(t, testRenameSaysWhichForwardItEnded)
+}
+
+func testRenameSaysWhichForwardItEnded(t *testing.T, kind storeKind) {
+	m := startMeshOn(t, kind, nil)
+	bob := m.join(t, "bob")
+	carol := m.join(t, "carol")
+	var sess ipc.Session
+	bob.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "robert"}, &sess)
+	if sess.EndedForward != "" {
+		t.Errorf("rename to a fresh name ended a forward to %q", sess.EndedForward)
+	}
+	carol.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "bob"}, &sess)
+	if sess.Name != "bob" || sess.EndedForward != "robert" {
+		t.Errorf("rename to bob, renamed away to robert: name %q, ended_forward %q, want bob and robert", sess.Name, sess.EndedForward)
+	}
+	bob.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "robbie"}, nil)
+	var back ipc.Session
+	bob.must(t, ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "robert"}, &back)
+	if back.EndedForward != "" {
+		t.Errorf("renaming back ended a forward to %q, want none said", back.EndedForward)
+	}
+}

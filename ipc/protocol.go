@@ -177,8 +177,8 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 	Resumed bool      `json:"resumed,omitempty"`
 	Unread  int       `json:"unread"`
-	// EndedForward is set by a register that took back a name renamed
-	// away: the name mail to it was forwarded to until then.
+	// EndedForward is set by a register or a rename that took a name
+	// renamed away: the name mail to it was forwarded to until then.
 	EndedForward string `json:"ended_forward,omitempty"`
 }
 

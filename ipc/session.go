@@ -206,6 +206,14 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	} else if ok && b.live(s, now) {
 		return nil, b.nameTaken(req.NewName, "is held by another session that has not expired")
 	}
+	// A forward from the new name ends with the rename (store.Rename):
+	// whoever was renamed away from it no longer gets its mail, and the
+	// answer says so, as register's does. Renaming back ends the caller's
+	// own forward, which is no news.
+	forwardedTo, err := b.store.Resolve(req.NewName)
+	if err != nil {
+		return nil, err
+	}
 	sid, err := auth.NewSessionID()
 	if err != nil {
 		return nil, err
@@ -227,7 +235,11 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 		sub.event(EventRenamed, RenamedEvent{Old: name, New: req.NewName})
 	}
 	b.log.Info("renamed", "old", name, "new", req.NewName, "moved", rr.Moved)
-	return b.session(req.NewName, rr.SessionID, rr.Expires, false)
+	sess, err := b.session(req.NewName, rr.SessionID, rr.Expires, false)
+	if err == nil && forwardedTo != req.NewName && forwardedTo != name {
+		sess.EndedForward = forwardedTo
+	}
+	return sess, err
 }
 
 // unregister ends the session: the name is free again, its mail stays.

@@ -420,6 +420,13 @@ func TestRenameForwards(t *testing.T) {
 	if strings.Contains(none, "No instance") {
 		t.Errorf("an empty history with a name renamed away calls it unknown: %s", none)
 	}
+
+	// Renaming to a name renamed away ends its forward, as registering it
+	// does, and the answer says so: robert no longer gets mail to bob.
+	mcptest.Contains(t, "rename to a forwarded name", carol.ok("rename", map[string]any{"new_name": "bob"}),
+		"Renamed carol to bob", "bob had been renamed to robert, and mail to bob was forwarded there: it now reaches you instead, no longer robert.")
+	mcptest.NotContains(t, "rename back", bob.ok("rename", map[string]any{"new_name": "robbie"}), "had been renamed")
+	mcptest.NotContains(t, "rename back", bob.ok("rename", map[string]any{"new_name": "robert"}), "had been renamed")
 }
 
 func TestErrorsAreErrorResults(t *testing.T) {

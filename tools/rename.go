@@ -49,6 +49,11 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		return nil, nil, s.fail(action, err)
 	}
 	msg := fmt.Sprintf("Renamed %s to %s (%d unread moved along). Messages to %s are forwarded to %s for 2 hours.", old, sess.Name, sess.Unread, old, sess.Name)
+	if sess.EndedForward != "" {
+		// Whoever was renamed away from the new name no longer gets its
+		// mail: the model must know it took the name over.
+		msg += fmt.Sprintf(" %s had been renamed to %s, and mail to %s was forwarded there: it now reaches you instead, no longer %s.", sess.Name, sess.EndedForward, sess.Name, sess.EndedForward)
+	}
 	if err := autocheck.Move(p.DataDir(), old, sess.Name); err != nil {
 		msg += fmt.Sprintf(" The auto-check setting did not move along (%v): call auto_check again.", err)
 	}
