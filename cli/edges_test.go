@@ -257,6 +257,13 @@ func TestNameThatDiffersByCase(t *testing.T) {
 		t.Errorf("register Builder again, which resumes its session: stderr %q; the warning was given when the name was made", r.stderr)
 	}
 	m.peer("tester")
+	m.peer("planner")
+	r = m.runAs("", "", nil, "rename", "--as", "tester", "Planner")
+	wantRun(t, "rename --as tester Planner", r, 0, "warning: Planner and planner are two instances: names differ by case, and mail to planner does not reach Planner")
+	r = m.runAs("", "", nil, "rename", "--as", "Planner", "tester")
+	if strings.Contains(r.stderr, "differ by case") {
+		t.Errorf("rename back to tester: stderr %q; want no warning", r.stderr)
+	}
 	r = m.runAs("", "", nil, "key", "create", "Tester")
 	wantRun(t, "key create Tester", r, 0, "warning: no instance is registered as Tester, and tester is: if the key is meant for tester", "ipcmesh key create tester")
 	r = m.runAs("", "", nil, "key", "create", "gpt")

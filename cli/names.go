@@ -85,6 +85,9 @@ func runRename(ctx context.Context, e Env, args []string) (err error) {
 	if s.EndedForward != "" {
 		fmt.Fprintf(e.Stdout, "%s had been renamed to %s: mail to %s reaches you now, no longer %s\n", s.Name, s.EndedForward, s.Name, s.EndedForward)
 	}
+	if twin := p.CaseTwin(ctx, s.Name); twin != "" {
+		fmt.Fprintf(e.Stderr, "warning: %s and %s are two instances: names differ by case, and mail to %s does not reach %s\n", s.Name, twin, twin, s.Name)
+	}
 	// An assistant acting as old is renamed with it: the auto-check
 	// setting its hooks read follows, as the rename tool moves it.
 	if err := autocheck.Move(p.DataDir(), old, s.Name); err != nil {

@@ -164,4 +164,8 @@ func TestRegisterBesideACaseTwinSaysSo(t *testing.T) {
 	got := c.OK("register", map[string]any{"name": "Builder"})
 	mcptest.Contains(t, "register Builder", got, "Registered as Builder", "builder is another instance, whose name differs from yours only by case: mail to builder does not reach you", "register as builder")
 	mcptest.NotContains(t, "register tester", c.OK("register", map[string]any{"name": "tester"}), "differs from yours")
+	// A rename beside a case twin says so too.
+	mcptest.JoinAs(t, cfg, "planner")
+	mcptest.Contains(t, "rename to Planner", c.OK("rename", map[string]any{"new_name": "Planner"}), "Renamed tester to Planner", "planner is another instance, whose name differs from yours only by case: mail to planner does not reach you")
+	mcptest.NotContains(t, "rename to tester", c.OK("rename", map[string]any{"new_name": "tester"}), "differs from yours")
 }

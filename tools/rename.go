@@ -54,6 +54,11 @@ func (s *Server) rename(ctx context.Context, req *mcp.CallToolRequest, in rename
 		// mail: the model must know it took the name over.
 		msg += fmt.Sprintf(" %s had been renamed to %s, and mail to %s was forwarded there: it now reaches you instead, no longer %s.", sess.Name, sess.EndedForward, sess.Name, sess.EndedForward)
 	}
+	if twin := p.CaseTwin(ctx, sess.Name); twin != "" {
+		// Names are case-sensitive, as after a register: a model that
+		// renamed itself Bob beside bob would wait for bob's mail.
+		msg += fmt.Sprintf(" Note: %s is another instance, whose name differs from yours only by case: mail to %s does not reach you.", twin, twin)
+	}
 	if err := autocheck.Move(p.DataDir(), old, sess.Name); err != nil {
 		msg += fmt.Sprintf(" The auto-check setting did not move along (%v): call auto_check again.", err)
 	}
