@@ -103,10 +103,13 @@ type Server struct {
 	conns    *connGuard
 	routes   []route
 	mux      *http.ServeMux
-	handler  http.Handler
-	mcp      http.Handler
-	openapi  openAPIJSON
-	ping     time.Duration
+	// allowed holds the methods of the paths whose 405 cannot be found
+	// by probing the mux (register): the Allow of their 405s.
+	allowed map[string][]string
+	handler http.Handler
+	mcp     http.Handler
+	openapi openAPIJSON
+	ping    time.Duration
 	// bodyGrace is the time a request body has to arrive, besides what
 	// its size allows (bodyDeadline), and streamWrite the time a write
 	// to an event stream may take, or a large answer's besides its size:

@@ -55,6 +55,15 @@ func (s *Server) register() {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.serveRoute(rt))
 	}
+	// A literal path beside a wildcard one is answered by the wildcard's
+	// route for the literal's missing methods: GET /api/v1/messages/ack
+	// would read a message with the id "ack" and answer 404, where the
+	// client only used the wrong method. Its other methods get the 405
+	// they deserve, naming those it takes.
+	s.allowed = map[string][]string{
+		"/api/v1/messages/ack": {http.MethodPost},
+	}
+	s.mux.Handle("GET /api/v1/messages/ack", http.HandlerFunc(s.serveUnknown))
 	// Any other path or method gets a JSON 404 or 405, as every error
 	// does, not the mux's plain text.
 	s.mux.Handle(apiPrefix, http.HandlerFunc(s.serveUnknown))
@@ -165,12 +174,14 @@ func inRESTWords(err error) error {
 // serveUnknown answers a request no other pattern serves: 405 if the
 // path exists with another method, 404 otherwise.
 func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix && pattern != "/" {
-			allow = append(allow, m)
+	allow, fixed := s.allowed[r.URL.Path]
+	if !fixed {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix && pattern != "/" {
+				allow = append(allow, m)
+			}
 		}
 	}
 	if len(allow) > 0 {

@@ -12,6 +12,7 @@ import (
 // takes, not the ServeMux's plain text.
 func TestEveryErrorIsJSON(t *testing.T) {
 	f := newFace(t, nil)
+	key := f.key("alice")
 	for _, c := range []struct {
 		method, path string
 		status       int
@@ -24,8 +25,12 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		{"DELETE", "/health", 405, "bad_request", "GET"},
 		{"PUT", "/sse", 405, "bad_request", "GET, POST"},
 		{"PATCH", "/api/v1/messages", 405, "bad_request", "GET, POST"},
+		// Not a message with the id "ack", and not GET either.
+		{"GET", "/api/v1/messages/ack", 405, "bad_request", "POST"},
+		{"PUT", "/api/v1/messages/ack", 405, "bad_request", "POST"},
+		{"GET", "/api/v1/messages/0123456789abcdef/wait", 404, "not_found", ""},
 	} {
-		resp, b := f.do(req{method: c.method, path: c.path})
+		resp, b := f.do(req{method: c.method, path: c.path, key: key})
 		var e apiError
 		if err := json.Unmarshal(b, &e); err != nil || resp.StatusCode != c.status || e.Error.Code != c.code {
 			t.Errorf("%s %s: %d %q, want %d with a JSON error %q", c.method, c.path, resp.StatusCode, b, c.status, c.code)
