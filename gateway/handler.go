@@ -62,6 +62,9 @@ func (s *Server) register() {
 	// they deserve, naming those it takes.
 	s.allowed = map[string][]string{
 		"/api/v1/messages/ack": {http.MethodPost},
+		// Stateless, /mcp opens no stream (GET) and ends no session
+		// (DELETE): only POST does anything.
+		"/mcp": {http.MethodPost},
 	}
 	s.mux.Handle("GET /api/v1/messages/ack", http.HandlerFunc(s.serveUnknown))
 	// Any other path or method gets a JSON 404 or 405, as every error
@@ -71,10 +74,12 @@ func (s *Server) register() {
 	s.mux.Handle("GET /openapi.json", http.HandlerFunc(s.serveOpenAPI))
 	// MCP with its methods spelled out, so that the page's GET /{file}
 	// does not overlap them. Stateless /mcp answers GET and DELETE with
-	// 405 itself, which is how a client learns there is no stream.
-	for _, m := range []string{"GET", "POST", "DELETE"} {
-		s.mux.Handle(m+" /mcp", http.HandlerFunc(s.serveMCP))
-	}
+	// 405, which is how a client learns there is no stream; answered
+	// here, it is JSON that says so, as every error is, not the SDK's
+	// plain text, and it puts no name online.
+	s.mux.Handle("POST /mcp", http.HandlerFunc(s.serveMCP))
+	s.mux.Handle("GET /mcp", http.HandlerFunc(s.serveUnknown))
+	s.mux.Handle("DELETE /mcp", http.HandlerFunc(s.serveUnknown))
 	s.mux.Handle("GET /sse", http.HandlerFunc(s.serveSSE))
 	s.mux.Handle("POST /sse", http.HandlerFunc(s.serveSSE))
 	s.registerPage()
@@ -185,9 +190,13 @@ func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(allow) > 0 {
+		var why string
+		if r.URL.Path == "/mcp" {
+			why = " (MCP over Streamable HTTP, stateless: each JSON-RPC message is a POST, and no stream or session is held open)"
+		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, http.StatusMethodNotAllowed, ipcmesh.Errorf(ipcmesh.CodeBadRequest,
-			"%s %s is not an endpoint: this path takes %s", truncate(r.Method, 20), truncate(r.URL.Path, 100), strings.Join(allow, ", ")))
+			"%s %s is not an endpoint: this path takes %s%s", truncate(r.Method, 20), truncate(r.URL.Path, 100), strings.Join(allow, ", "), why))
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, apiPrefix) {

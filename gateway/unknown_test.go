@@ -29,6 +29,11 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		{"GET", "/api/v1/messages/ack", 405, "bad_request", "POST"},
 		{"PUT", "/api/v1/messages/ack", 405, "bad_request", "POST"},
 		{"GET", "/api/v1/messages/0123456789abcdef/wait", 404, "not_found", ""},
+		// Stateless /mcp takes POST alone: GET opens no stream, DELETE
+		// ends no session, and a PUT is told the same.
+		{"GET", "/mcp", 405, "bad_request", "POST"},
+		{"DELETE", "/mcp", 405, "bad_request", "POST"},
+		{"PUT", "/mcp", 405, "bad_request", "POST"},
 	} {
 		resp, b := f.do(req{method: c.method, path: c.path, key: key})
 		var e apiError
