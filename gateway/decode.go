@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,9 +28,13 @@ import (
 // a utf8Body) is a bad_request that says which. An empty body is
 // an error only when required; a body over the limit is too_large.
 func decodeBody(body io.Reader, dst any, required bool) error {
+	body, err := withoutBOM(body)
+	if err != nil {
+		return bodyError(err, dst)
+	}
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if errors.Is(err, io.EOF) {
 		if required {
 			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "the request body is empty: send a JSON object with the fields %s", fieldList(dst))
@@ -47,6 +52,27 @@ func decodeBody(body io.Reader, dst any, required bool) error {
 	}
 	return nil
 }
+
+// withoutBOM is body without the byte order mark it may start with. JSON
+// is not to be sent with one, but RFC 8259 lets a reader ignore it, and
+// Windows tools write one (PowerShell's Out-File and Set-Content with
+// -Encoding utf8, Notepad's "UTF-8 with BOM"): refused, its sender was
+// told of an invalid character 'ï', the Latin-1 reading of its first
+// byte, which says nothing of the mark.
+func withoutBOM(body io.Reader) (io.Reader, error) {
+	var head [len(bom)]byte
+	n, err := io.ReadFull(body, head[:])
+	switch {
+	case err == nil && string(head[:]) == bom:
+		return body, nil
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, err
+	}
+	return io.MultiReader(bytes.NewReader(head[:n]), body), nil
+}
+
+// bom is U+FEFF in UTF-8, the byte order mark.
+const bom = "\uFEFF"
 
 // notJSON begins the refusal of a body that is not JSON at all.
 const notJSON = "the request body is not valid JSON"

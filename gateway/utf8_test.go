@@ -106,3 +106,28 @@ func TestMCPBodyNotUTF8(t *testing.T) {
 		t.Fatalf("bob's inbox after a tool call that was not UTF-8: %+v, %v; want nothing", r.Messages, err)
 	}
 }
+
+// TestBodyWithBOM checks that a body starting with a byte order mark, as
+// Windows tools write JSON files, is read as the JSON after it, where it
+// was refused as holding an invalid character 'ï'; and that the mark
+// anywhere else is content like any other character.
+func TestBodyWithBOM(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: "\uFEFF{\"to\": \"bob\", \"content\": \"\uFEFFkept\"}"}, 201, nil)
+	// Cut into single bytes, the mark split between reads.
+	f.ok(req{method: "PUT", path: "/api/v1/shared/notes", key: key,
+		body: struct{ io.Reader }{iotest.OneByteReader(strings.NewReader("\uFEFF{\"content\": \"one\"}"))}}, 200, nil)
+	r, err := bob.Check(ctxT(t), 10, 0)
+	if err != nil || len(r.Messages) != 1 || r.Messages[0].Content != "\uFEFFkept" {
+		t.Fatalf("bob's inbox: %+v, %v; want the message, with the mark inside its content kept", r.Messages, err)
+	}
+	// A mark alone is an empty body, and two are not JSON.
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: "\uFEFF"}, 400, "bad_request")
+	mcptest.Contains(t, "a body of a mark alone", e.Error.Message, "the request body is empty")
+	f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: "\uFEFF\uFEFF{}"}, 400, "bad_request")
+	// The offset of a byte that is not UTF-8 still counts the mark.
+	e = f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: "\uFEFF{\"to\": \"bob\", \"content\": \"\xe9\"}"}, 400, "bad_request")
+	mcptest.Contains(t, "a body with a mark that is not UTF-8", e.Error.Message, "byte 29 is 0xE9")
+}
