@@ -80,10 +80,11 @@ const notJSON = "the request body is not valid JSON"
 // bodyError turns a decoding error into a bad_request a person can act on.
 func bodyError(err error, dst any) error {
 	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-		mbe *http.MaxBytesError
-		bad *notUTF8
+		syn  *json.SyntaxError
+		typ  *json.UnmarshalTypeError
+		mbe  *http.MaxBytesError
+		bad  *notUTF8
+		half *loneSurrogate
 	)
 	var refused *ipcmesh.Error // bodyBudget's, for a body sent in chunks
 	switch {
@@ -97,6 +98,10 @@ func bodyError(err error, dst any) error {
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
 			"the request body is not UTF-8: byte %d is 0x%02X, which starts no UTF-8 character there (Latin-1 or Windows-1252 text, say): send the body as UTF-8, which JSON requires",
 			bad.offset, bad.b)
+	case errors.As(err, &half):
+		return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+			"the request body holds \\u%04x at byte %d, half of a UTF-16 surrogate pair without its other half (a string cut inside an emoji, say), which would be stored as U+FFFD: send whole characters",
+			half.r, half.offset)
 	case errors.As(err, &syn):
 		return ipcmesh.Errorf(ipcmesh.CodeBadRequest, notJSON+": %v (at byte %d)", syn, syn.Offset)
 	case errors.As(err, &typ):
@@ -130,6 +135,7 @@ type utf8Body struct {
 	off   int64 // offset of the next byte read
 	carry [utf8.UTFMax]byte
 	nc    int // bytes in carry: a character not yet whole
+	esc   escapes
 }
 
 // notUTF8 is where a body stops being UTF-8.
@@ -155,6 +161,9 @@ func (u *utf8Body) Read(p []byte) (int, error) {
 
 // check checks p, the next bytes of the body.
 func (u *utf8Body) check(p []byte) error {
+	if err := u.esc.scan(p, u.off); err != nil {
+		return err
+	}
 	start := u.off
 	u.off += int64(len(p))
 	if u.nc > 0 {
@@ -196,6 +205,97 @@ func (u *utf8Body) check(p []byte) error {
 	}
 	u.nc = copy(u.carry[:], p[len(p)-tail:])
 	return nil
+}
+
+// escapes finds, in the JSON it is fed a piece at a time, a \u escape of
+// half of a UTF-16 surrogate pair without the other half, such as the
+// \ud83d a JavaScript client sends for a string cut inside an emoji.
+// encoding/json would put U+FFFD in its place, as it does for a byte that
+// is not UTF-8. Every byte it looks at is ASCII, so the bytes of a
+// character cut between reads are nothing to it.
+type escapes struct {
+	state uint8 // 0: plain; 1: after a backslash; 2 to 5: in the hex digits of \u
+	v     rune  // the hex digits read so far
+	at    int64 // offset of the backslash of the escape being read
+	high  bool  // a high surrogate was read: the escape of a low one must follow
+	hi    rune  // that high surrogate
+	hiAt  int64
+}
+
+// loneSurrogate is where a body holds half of a surrogate pair.
+type loneSurrogate struct {
+	offset int64
+	r      rune
+}
+
+func (e *loneSurrogate) Error() string {
+	return fmt.Sprintf("byte %d: \\u%04x is half of a UTF-16 surrogate pair", e.offset, e.r)
+}
+
+// scan reads p, the bytes of the body from offset off on.
+func (e *escapes) scan(p []byte, off int64) error {
+	for i := 0; i < len(p); i++ {
+		if e.state == 0 && !e.high {
+			// The common case: skip to the next escape.
+			j := bytes.IndexByte(p[i:], '\\')
+			if j < 0 {
+				return nil
+			}
+			i += j
+		}
+		b := p[i]
+		switch e.state {
+		case 0:
+			if b != '\\' {
+				return &loneSurrogate{offset: e.hiAt, r: e.hi}
+			}
+			e.state, e.at = 1, off+int64(i)
+		case 1:
+			switch {
+			case b == 'u':
+				e.state, e.v = 2, 0
+			case e.high:
+				return &loneSurrogate{offset: e.hiAt, r: e.hi}
+			default:
+				e.state = 0 // \\, \n and the like
+			}
+		default:
+			h, ok := hexDigit(b)
+			if !ok {
+				// Not JSON: the decoder says so.
+				e.state, e.high = 0, false
+				continue
+			}
+			e.v = e.v<<4 | h
+			if e.state++; e.state < 6 {
+				continue
+			}
+			e.state = 0
+			switch low := e.v >= 0xDC00 && e.v <= 0xDFFF; {
+			case e.high && low:
+				e.high = false
+			case e.high:
+				return &loneSurrogate{offset: e.hiAt, r: e.hi}
+			case low:
+				return &loneSurrogate{offset: e.at, r: e.v}
+			case e.v >= 0xD800 && e.v <= 0xDBFF:
+				e.high, e.hi, e.hiAt = true, e.v, e.at
+			}
+		}
+	}
+	return nil
+}
+
+func hexDigit(b byte) (rune, bool) {
+	switch {
+	case b >= '0' && b <= '9':
+		return rune(b - '0'), true
+	case b >= 'a' && b <= 'f':
+		return rune(b-'a') + 10, true
+	case b >= 'A' && b <= 'F':
+		return rune(b-'A') + 10, true
+	}
+	return 0, false
 }
 
 // noFields is fieldList's answer for a body with no fields.

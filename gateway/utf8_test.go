@@ -131,3 +131,50 @@ func TestBodyWithBOM(t *testing.T) {
 	e = f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: "\uFEFF{\"to\": \"bob\", \"content\": \"\xe9\"}"}, 400, "bad_request")
 	mcptest.Contains(t, "a body with a mark that is not UTF-8", e.Error.Message, "byte 29 is 0xE9")
 }
+
+// TestLoneSurrogateEscape checks that a \u escape of half a surrogate
+// pair is refused, naming it, where encoding/json stored U+FFFD in its
+// place and the send was answered 201; whole pairs, escaped backslashes
+// and other escapes come through as they are, read whole or a byte at a
+// time.
+func TestLoneSurrogateEscape(t *testing.T) {
+	for in, bad := range map[string]int64{
+		`"\ud83d\ude42 \u00e9 \\ud800 \n \u0041"`: -1,
+		`"\uD83D\uDE42"`:           -1,
+		`"\\\ud83d\ude42"`:         -1,
+		`"cut \ud83d"`:             5,
+		`"cut \ud83d\n"`:           5,
+		`"two \ud83d\ud83d\ude42"`: 5,
+		`"low \ude42 alone"`:       5,
+		`"\\\ude42"`:               3,
+	} {
+		for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "bytes": iotest.OneByteReader(strings.NewReader(in))} {
+			_, err := io.ReadAll(&utf8Body{r: r})
+			half, _ := err.(*loneSurrogate)
+			switch {
+			case bad < 0 && err != nil:
+				t.Errorf("%s (%s): %v", in, name, err)
+			case bad >= 0 && (half == nil || half.offset != bad):
+				t.Errorf("%s (%s): %v, want the escape at byte %d refused", in, name, err, bad)
+			}
+		}
+	}
+
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	e := f.fails(req{method: "POST", path: "/api/v1/messages", key: key, body: `{"to": "bob", "content": "smile \ud83d"}`}, 400, "bad_request")
+	mcptest.Contains(t, "a send with half a surrogate pair", e.Error.Message, `\ud83d at byte 32`, "half of a UTF-16 surrogate pair", "send whole characters")
+	call := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"send","arguments":{"to":"bob","content":"smile \ud83d"}}}`
+	e = f.fails(req{method: "POST", path: "/mcp", key: key, body: call, header: map[string]string{
+		"Accept": "application/json, text/event-stream"}}, 400, "bad_request")
+	mcptest.Contains(t, "a tool call with half a surrogate pair", e.Error.Message, `\ud83d`, "surrogate pair")
+	if r, err := bob.Check(ctxT(t), 10, 0); err != nil || len(r.Messages) != 0 {
+		t.Fatalf("bob's inbox after sends with half a surrogate pair: %+v, %v; want nothing", r.Messages, err)
+	}
+	f.ok(req{method: "POST", path: "/api/v1/messages", key: key, body: `{"to": "bob", "content": "smile \ud83d\ude42"}`}, 201, nil)
+	r, err := bob.Check(ctxT(t), 10, 0)
+	if err != nil || len(r.Messages) != 1 || r.Messages[0].Content != "smile 🙂" {
+		t.Fatalf("bob's inbox: %+v, %v; want the whole pair as 🙂", r.Messages, err)
+	}
+}
