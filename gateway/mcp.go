@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -61,6 +62,14 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*
 		s.fail(w, r, err)
 		return nil, false
 	}
+	if batches {
+		// /mcp: the SDK would refuse another type in plain text, after
+		// the key's name was put online for nothing.
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, notMCPJSON(r.Header.Get("Content-Type")))
+			return nil, false
+		}
+	}
 	u, err := s.sessions.acquire(r.Context(), info, false, false)
 	if err != nil {
 		s.fail(w, r, err)
@@ -93,6 +102,21 @@ func (s *Server) mcpUse(w http.ResponseWriter, r *http.Request, batches bool) (*
 		}
 	}
 	return u, true
+}
+
+// notMCPJSON is the refusal of a POST to /mcp sent as contentType.
+func notMCPJSON(contentType string) *ipcmesh.Error {
+	var as string
+	switch ct, _, _ := mime.ParseMediaType(contentType); ct {
+	case "":
+		as = "with no Content-Type"
+	case "application/x-www-form-urlencoded":
+		as = "as a form (what curl -d sends without a Content-Type)"
+	default:
+		as = fmt.Sprintf("as %q", truncate(contentType, 60))
+	}
+	return ipcmesh.Errorf(ipcmesh.CodeBadRequest,
+		"POST /mcp takes JSON-RPC messages sent as Content-Type: application/json, and this one came %s: send it with that header (and Accept: application/json, text/event-stream)", as)
 }
 
 // mcpServerFor is the getServer of the Streamable HTTP handler: the MCP

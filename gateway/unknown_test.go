@@ -75,3 +75,39 @@ func TestRequiredFields(t *testing.T) {
 	// An empty list is a list: nothing to ack.
 	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: `{"ids": []}`}, 200, nil)
 }
+
+// TestMCPContentType checks that a POST to /mcp that is not sent as
+// application/json is refused with a JSON 415 that names what it was sent
+// as and the header to send, where the SDK answered plain text after the
+// key's name was put online; and that a charset or capitals are no fault.
+func TestMCPContentType(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	accept := "application/json, text/event-stream"
+	for ct, named := range map[string]string{
+		"application/x-www-form-urlencoded": "as a form",
+		"text/plain":                        `as "text/plain"`,
+		"":                                  "with no Content-Type",
+	} {
+		resp, b := f.do(req{method: "POST", path: "/mcp", key: key, body: list, header: map[string]string{"Content-Type": ct, "Accept": accept}})
+		var e apiError
+		if err := json.Unmarshal(b, &e); err != nil || resp.StatusCode != 415 || e.Error.Code != "bad_request" {
+			t.Errorf("Content-Type %q: %d %q, want 415 with a JSON error bad_request", ct, resp.StatusCode, b)
+			continue
+		}
+		if !strings.Contains(e.Error.Message, named) || !strings.Contains(e.Error.Message, "Content-Type: application/json") {
+			t.Errorf("Content-Type %q: %q does not say it came %s and which to send", ct, e.Error.Message, named)
+		}
+	}
+	var me struct{ Online bool }
+	if f.ok(req{method: "GET", path: "/api/v1/me", key: key}, 200, &me); me.Online {
+		t.Errorf("alice is online after requests that were refused")
+	}
+	for _, ct := range []string{"application/json; charset=utf-8", "Application/JSON"} {
+		resp, b := f.do(req{method: "POST", path: "/mcp", key: key, body: list, header: map[string]string{"Content-Type": ct, "Accept": accept}})
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"tools"`) {
+			t.Errorf("Content-Type %q: %d %.200q, want the tools", ct, resp.StatusCode, b)
+		}
+	}
+}
