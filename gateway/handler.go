@@ -200,6 +200,17 @@ func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, apiPrefix) {
+		// A trailing slash, as a base URL joined to a path leaves one, is
+		// the likeliest slip: name the endpoint it stands for.
+		if trimmed := strings.TrimRight(r.URL.Path, "/"); trimmed != r.URL.Path && trimmed+"/" != apiPrefix {
+			probe := r.Clone(r.Context())
+			probe.URL.Path, probe.URL.RawPath = trimmed, ""
+			if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiPrefix && pattern != "/" {
+				writeError(w, http.StatusNotFound, ipcmesh.Errorf(ipcmesh.CodeNotFound,
+					"%s is not an endpoint of this face: send it to %s, without the trailing slash", truncate(r.URL.Path, 100), truncate(trimmed, 100)))
+				return
+			}
+		}
 		writeError(w, http.StatusNotFound, ipcmesh.Errorf(ipcmesh.CodeNotFound,
 			"%s is not an endpoint of this face: /openapi.json lists them", truncate(r.URL.Path, 100)))
 		return

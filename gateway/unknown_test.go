@@ -111,3 +111,22 @@ func TestMCPContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestTrailingSlash checks that an endpoint asked for with a trailing
+// slash is answered 404 naming the endpoint without it, where the answer
+// sent its client to /openapi.json to find what was wrong.
+func TestTrailingSlash(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	for path, want := range map[string]string{
+		"/api/v1/me/":           "send it to /api/v1/me, without the trailing slash",
+		"/api/v1/messages//":    "send it to /api/v1/messages, without",
+		"/api/v1/shared/notes/": "send it to /api/v1/shared/notes, without",
+		"/api/v1/nothing/":      "/openapi.json lists them",
+	} {
+		e := f.fails(req{method: "GET", path: path, key: key}, 404, "not_found")
+		if !strings.Contains(e.Error.Message, want) {
+			t.Errorf("GET %s: %q, want it to say %q", path, e.Error.Message, want)
+		}
+	}
+}
