@@ -381,7 +381,7 @@ func unreadableMessage(t []byte) (int, string) {
 		return -32600, `its "jsonrpc" is not "2.0"`
 	}
 	id := m["id"]
-	if len(id) > 0 && !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9' || string(id) == "null") {
+	if len(id) > 0 && !answerable(id) && string(id) != "null" {
 		return -32600, "its id is neither a string nor a number"
 	}
 	method, hasMethod := m["method"]
@@ -483,7 +483,7 @@ func batchIDs(line []byte) []json.RawMessage {
 			continue
 		}
 		id := fields["id"]
-		if _, ok := fields["method"]; !ok || len(id) == 0 || !(id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9') {
+		if _, ok := fields["method"]; !ok || !answerable(id) {
 			continue
 		}
 		if !slices.ContainsFunc(ids, func(seen json.RawMessage) bool { return bytes.Equal(seen, id) }) {
@@ -515,6 +515,12 @@ func (g *lineGuard) answer(id json.RawMessage, code int, msg string) {
 	}
 }
 
+// answerable reports whether the JSON value id is a string or a number,
+// the ids an answer can carry back (MCP's are never null).
+func answerable(id json.RawMessage) bool {
+	return len(id) > 0 && (id[0] == '"' || id[0] == '-' || id[0] >= '0' && id[0] <= '9')
+}
+
 // tailID finds an id written last in a request, after its params.
 var tailID = regexp.MustCompile(`"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*}\s*$`)
 
@@ -532,7 +538,7 @@ func requestID(head, tail []byte) (json.RawMessage, bool) {
 			if err := dec.Decode(&v); err != nil {
 				break // the value runs past what was kept
 			}
-			if k == "id" && len(v) > 0 && (v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+			if k == "id" && answerable(v) {
 				return v, true
 			}
 		}
