@@ -89,7 +89,7 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 // shared or checked in.
 func remoteKey(e Env, keyFile string) (string, error) {
 	if keyFile != "" {
-		b, err := readPathFlag("--key-file", keyFile)
+		b, err := readPathSetting("--key-file", keyFile)
 		if err != nil {
 			return "", fmt.Errorf("read the key: %w", err)
 		}
@@ -105,7 +105,7 @@ func remoteKey(e Env, keyFile string) (string, error) {
 	return "", errors.New("--remote needs a key: set IPC_KEY or pass --key-file FILE (make one with `ipcmesh key create NAME` on the mesh's machine)")
 }
 
-// readPathFlag reads the file that from, a flag (--ca) or a variable of
+// readPathSetting reads the file that from, a flag (--ca) or a variable of
 // the environment (IPC_CA_FILE), names. An assistant starts the bridge
 // in a folder of its own choosing, usually the project's, so a relative
 // path that works in the shell that wrote the config finds nothing there:
@@ -113,7 +113,7 @@ func remoteKey(e Env, keyFile string) (string, error) {
 // all the assistant shows of it in its MCP log. A path that begins with
 // "~" is taken from the home folder, as a shell would: a JSON config
 // passes "~/.ipcmesh-key" on as it is, and no file is named so.
-func readPathFlag(from, path string) ([]byte, error) {
+func readPathSetting(from, path string) ([]byte, error) {
 	path = expandHome(path)
 	b, err := os.ReadFile(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
@@ -158,7 +158,7 @@ func remoteClient(caFile, from string) (*http.Client, error) {
 	if caFile == "" {
 		return nil, nil
 	}
-	pem, err := readPathFlag(from, caFile)
+	pem, err := readPathSetting(from, caFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the CA certificate: %w", err)
 	}
