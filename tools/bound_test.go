@@ -277,6 +277,8 @@ func TestLargeMessageReadWholeOverHTTP(t *testing.T) {
 	if pages < 2 {
 		t.Errorf("%d bytes came in %d page(s), want several", big.Len(), pages+1)
 	}
+	mcptest.Contains(t, "at the end", c.OK("history", map[string]any{"id": id, "offset": big.Len()}),
+		fmt.Sprintf("offset %d is the end of its %d bytes: there is nothing after it", big.Len(), big.Len()))
 	mcptest.Contains(t, "past the end", c.Fails("history", map[string]any{"id": id, "offset": big.Len() + 1}), "past the end")
 	mcptest.Contains(t, "offset alone", c.Fails("history", map[string]any{"with": "bob", "offset": 5}), "give its id too")
 

@@ -56,6 +56,8 @@ func TestLargeSharedValueReadInPages(t *testing.T) {
 	if pages < 2 {
 		t.Errorf("%d bytes came in %d page(s), want several", big.Len(), pages+1)
 	}
+	mcptest.Contains(t, "at the end", c.OK("get_shared", map[string]any{"key": "report", "offset": big.Len()}),
+		fmt.Sprintf("offset %d is the end of its %d bytes: there is nothing after it", big.Len(), big.Len()))
 	mcptest.Contains(t, "past the end", c.Fails("get_shared", map[string]any{"key": "report", "offset": big.Len() + 1}), "past the end")
 	mcptest.Contains(t, "offset alone", c.Fails("get_shared", map[string]any{"offset": 5}), "give its key too")
 	mcptest.Contains(t, "negative offset", c.Fails("get_shared", map[string]any{"key": "report", "offset": -1}), "offset")

@@ -52,6 +52,12 @@ func writeRange(b *strings.Builder, start, n, size int, rest string) {
 	if start == 0 && end == size {
 		return
 	}
+	if n == 0 && start == size {
+		// The offset the last page gave, asked for once more: an empty
+		// page alone would read as a value or text cut short.
+		fmt.Fprintf(b, "(offset %d is the end of its %d bytes: there is nothing after it)\n", start, size)
+		return
+	}
 	fmt.Fprintf(b, "(bytes %d to %d of its %d", start, end, size)
 	if end < size {
 		fmt.Fprintf(b, ": for the rest, %s and offset %d", rest, end)
