@@ -54,6 +54,11 @@ func runSearch(ctx context.Context, e Env, args []string) (err error) {
 	if err := printFound(e, req.Query, r.Messages, *asJSON, unknown); err != nil {
 		return err
 	}
+	// On stderr, as the list is what a script reads from stdout, as text
+	// or as JSON; and after it, where a terminal shows it last.
+	if note := ipcmesh.ExplainQuery(req.Query, func(name, value string) string { return "--" + name + " " + value }); note != "" {
+		fmt.Fprintf(e.Stderr, "%s\n", note)
+	}
 	if r.More {
 		// On stderr, as the list is what a script reads from stdout, as
 		// text or as JSON.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/internal/human"
-
 	"github.com/ipcmesh/ipcmesh/ipc"
 	"github.com/ipcmesh/ipcmesh/store"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -94,46 +94,13 @@ func searchReadsChannel(ch string) string {
 	return fmt.Sprintf("search with channel %q finds its posts", ch)
 }
 
-// queryArgument maps the field prefixes of other search syntaxes to the
-// argument of search that does their work.
-var queryArgument = map[string]string{
-	"from": "from", "channel": "channel", "in": "channel",
-	"since": "since", "after": "since", "until": "until", "before": "until",
-}
-
 // queryNote explains the parts of query that look like search operators,
-// which search takes as plain words: a model used to other search syntaxes
-// writes "token -login" or "from:bob token" and would otherwise read the
-// answer as the result of what it meant (messages without login, messages
-// from bob) when every word was required instead. It is "" when the query
-// has none.
+// which search takes as plain words (see ipcmesh.ExplainQuery), naming the
+// argument that does what was meant. It is "" when the query has none.
 func queryNote(query string) string {
-	var parts []string
-	quoted := false
-	for _, f := range strings.Fields(query) {
-		if strings.Contains(f, `"`) {
-			quoted = true
-			f = strings.Trim(f, `"`)
-		}
-		name, value, field := strings.Cut(f, ":")
-		switch arg := queryArgument[strings.ToLower(name)]; {
-		case f == "OR" || f == "AND" || f == "NOT":
-			parts = append(parts, fmt.Sprintf("%s is the word %q, required like the others", f, strings.ToLower(f)))
-		case len(f) > 1 && f[0] == '-':
-			parts = append(parts, fmt.Sprintf("%s requires %q, it does not exclude it", f, f[1:]))
-		case len(f) > 1 && f[0] == '#':
-			parts = append(parts, fmt.Sprintf("for %s give channel %q", f, f[1:]))
-		case field && arg != "" && value != "":
-			parts = append(parts, fmt.Sprintf("for %s give %s %q", f, arg, value))
-		case len(f) > 1 && strings.HasSuffix(f, "*"):
-			parts = append(parts, fmt.Sprintf("%s finds the whole word %q only, no longer ones", f, strings.TrimRight(f, "*")))
-		}
-	}
-	if quoted {
-		parts = append(parts, "quotes make no phrase: each word may be anywhere in the message")
-	}
-	if len(parts) == 0 {
+	note := ipcmesh.ExplainQuery(query, func(name, value string) string { return fmt.Sprintf("%s %q", name, value) })
+	if note == "" {
 		return ""
 	}
-	return "(Search takes no operators: a message matches when it holds every word; " + strings.Join(parts, "; ") + ".)"
+	return "(S" + note[1:] + ".)"
 }

@@ -312,9 +312,18 @@ func TestSearchAndStatusCLI(t *testing.T) {
 	wantIn(t, "search", m.mustRun("search", "giraffe", "--since", "24h", "--as", "bob").stdout, "alice to bob: the giraffe report")
 	wantIn(t, "search since the future", m.mustRun("search", "giraffe", "--since", "2100-01-01", "--as", "bob").stdout, "No message")
 	m.usageFails("search", "giraffe", "--since", "last tuesday", "--as", "bob")
+	// Search takes no operators: words that other search syntaxes take
+	// for them are explained on stderr, with the flag that does their
+	// work, and the list on stdout stays what a script reads.
+	r := m.mustRun("search", "zebra", "from:carol", "#secret", "OR", "--as", "alice")
+	wantIn(t, "search with operators", r.stderr, "search takes no operators", "for from:carol give --from carol", "for #secret give --channel secret", `OR is the word "or"`)
+	wantIn(t, "search with operators", r.stdout, "No message")
+	if r := m.mustRun("search", "zebra", "--as", "alice"); r.stderr != "" {
+		t.Errorf("a search of plain words wrote %q on stderr, want nothing", r.stderr)
+	}
 	// A page that older matches follow says so on stderr, with the
 	// --before that reads on; the next page holds them, none twice.
-	r := m.mustRun("search", "zebra", "--limit", "2", "--as", "alice")
+	r = m.mustRun("search", "zebra", "--limit", "2", "--as", "alice")
 	if strings.Count(r.stdout, "zebra") != 2 || !strings.Contains(r.stderr, "older messages match too: add --before ") {
 		t.Fatalf("a search of 2 of 3 matches printed %q, stderr %q; want 2 and the --before for the rest", r.stdout, r.stderr)
 	}
