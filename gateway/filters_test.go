@@ -79,3 +79,46 @@ func TestSenderAndTimeFilters(t *testing.T) {
 		}
 	}
 }
+
+// A from or with that no instance has finds nothing, as a quiet inbox
+// does: the answer's note names the names likely meant. A search's note
+// says how it took the words other search syntaxes take for operators.
+func TestNotesOfAnswersThatFoundNothing(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	bob := f.peer("bob")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	if _, err := bob.Send(ctxT(t), "alice", "the zebra report"); err != nil {
+		t.Fatal(err)
+	}
+	want := "No instance is registered as bbo now: did you mean bob? (GET /api/v1/instances shows every name.)"
+
+	var unread unreadResult
+	f.ok(req{method: "GET", path: "/api/v1/messages?from=bbo", key: key}, 200, &unread)
+	if len(unread.Messages) != 0 || unread.Note != want {
+		t.Errorf("check from bbo = %+v, want no message and the note %q", unread, want)
+	}
+	var hist historyResult
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bbo", key: key}, 200, &hist)
+	if len(hist.Messages) != 0 || hist.Note != want {
+		t.Errorf("history with bbo = %+v, want no message and the note %q", hist, want)
+	}
+	var found searchResult
+	f.ok(req{method: "GET", path: "/api/v1/search?q=zebra&from=bbo", key: key}, 200, &found)
+	if len(found.Messages) != 0 || found.Note != want {
+		t.Errorf("search from bbo = %+v, want no message and the note %q", found, want)
+	}
+	f.ok(req{method: "GET", path: "/api/v1/search?q=" + url.QueryEscape("zebra from:bob"), key: key}, 200, &found)
+	if want := `Search takes no operators: a message matches when it holds every word; for from:bob give from=bob.`; found.Note != want {
+		t.Errorf("search for \"zebra from:bob\" noted %q, want %q", found.Note, want)
+	}
+
+	// Answers that found what was asked for have no note.
+	found, hist, unread = searchResult{}, historyResult{}, unreadResult{}
+	f.ok(req{method: "GET", path: "/api/v1/search?q=zebra&from=bob", key: key}, 200, &found)
+	f.ok(req{method: "GET", path: "/api/v1/history?with=bob", key: key}, 200, &hist)
+	f.ok(req{method: "GET", path: "/api/v1/messages?from=bob", key: key}, 200, &unread)
+	if found.Note != "" || hist.Note != "" || unread.Note != "" || len(unread.Messages) != 1 {
+		t.Errorf("answers about bob noted %q, %q and %q (check: %d messages), want no notes", found.Note, hist.Note, unread.Note, len(unread.Messages))
+	}
+}

@@ -29,6 +29,17 @@ type call struct {
 
 func (c *call) peer() *election.Peer { return c.use.sess.peer }
 
+// unknownName is the note of an answer that found nothing from or with
+// name when no instance is registered as name, with the names likely
+// meant (see Peer.UnknownName): a mistyped name would otherwise read as
+// a quiet inbox or an empty conversation. It is "" otherwise.
+func (c *call) unknownName(name string) string {
+	if name == "" {
+		return ""
+	}
+	return strings.TrimSpace(c.peer().UnknownName(c.ctx, name, "GET /api/v1/instances"))
+}
+
 // decode reads the body into dst (see decodeBody). A body that is not
 // JSON, sent as a form (what curl -d sends without a Content-Type), is
 // refused saying so: "invalid character 'o' in literal true" alone does

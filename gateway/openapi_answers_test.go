@@ -123,6 +123,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	a.check(req{method: "POST", path: "/api/v1/messages", key: bob, body: ipc.Outgoing{To: "bob", Content: "x"}}, 400)
 	a.check(req{method: "GET", path: "/api/v1/messages?limit=1", key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/messages?from=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/messages?from=bbo", key: alice}, 200) // a note
 	a.check(req{method: "GET", path: "/api/v1/messages?limit=x", key: alice}, 400)
 	a.check(req{method: "GET", path: "/api/v1/messages/" + sent, key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/messages/nosuch", key: alice}, 404)
@@ -146,6 +147,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	a.check(req{method: "POST", path: "/api/v1/channels/reviews/leave", key: bob}, 200)
 	a.check(req{method: "POST", path: "/api/v1/channels/nowhere/leave", key: bob}, 404)
 	a.check(req{method: "GET", path: "/api/v1/history?with=bob", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/history?with=bbo", key: alice}, 200) // a note
 	a.check(req{method: "GET", path: "/api/v1/history?channel=review&limit=1", key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/history", key: alice}, 400)
 
@@ -164,6 +166,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	a.check(req{method: "GET", path: "/api/v1/shared/review:long?offset=240001", key: bob}, 400)
 	a.check(req{method: "GET", path: "/api/v1/shared/review:auht", key: bob}, 404)
 	a.check(req{method: "GET", path: "/api/v1/search?q=hello", key: alice}, 200)
+	a.check(req{method: "GET", path: "/api/v1/search?q=hello+-world&from=bbo", key: alice}, 200) // a note
 	a.check(req{method: "GET", path: "/api/v1/search?q=hello&before=2&limit=1", key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/search?q=hello&before=x", key: alice}, 400)
 	a.check(req{method: "GET", path: "/api/v1/search", key: alice}, 400)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strings"
+
 	"github.com/ipcmesh/ipcmesh"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
@@ -22,6 +24,7 @@ type historyResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	More     bool              `json:"more" jsonschema:"older messages exist: pass the last seq as before"`
 	With     string            `json:"with,omitempty" jsonschema:"the name that with was renamed to: the conversation returned is the one with it"`
+	Note     string            `json:"note,omitempty" jsonschema:"why the conversation may be empty: no instance has the name given as with, and the names likely meant"`
 }
 
 type threadResult struct {
@@ -32,6 +35,7 @@ type threadResult struct {
 type searchResult struct {
 	Messages []ipcmesh.Message `json:"messages"`
 	More     bool              `json:"more" jsonschema:"older matches exist: pass the last seq as before"`
+	Note     string            `json:"note,omitempty" jsonschema:"how words of q that other search syntaxes take for operators were taken (search has none), and, when nothing matched, that no instance has the name given as from"`
 }
 
 type waitResult struct {
@@ -100,7 +104,11 @@ func (s *Server) history(c *call) (any, error) {
 		return nil, err
 	}
 	msgs, more := paged(withoutPaths(nonNil(r.Messages)), r.More)
-	return historyResult{Messages: msgs, More: more, With: r.With}, nil
+	res := historyResult{Messages: msgs, More: more, With: r.With}
+	if len(msgs) == 0 {
+		res.Note = c.unknownName(req.With)
+	}
+	return res, nil
 }
 
 func (s *Server) thread(c *call) (any, error) {
@@ -165,5 +173,16 @@ func (s *Server) search(c *call) (any, error) {
 		return nil, err
 	}
 	msgs, more := paged(withoutPaths(nonNil(r.Messages)), r.More)
-	return searchResult{Messages: msgs, More: more}, nil
+	res := searchResult{Messages: msgs, More: more}
+	var notes []string
+	if note := ipcmesh.ExplainQuery(req.Query, func(name, value string) string { return name + "=" + value }); note != "" {
+		notes = append(notes, "S"+note[1:]+".")
+	}
+	if len(msgs) == 0 {
+		if note := c.unknownName(req.From); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	res.Note = strings.Join(notes, " ")
+	return res, nil
 }

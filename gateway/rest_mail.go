@@ -165,6 +165,13 @@ func idempotencyKey(r *http.Request, inBody string) (string, error) {
 	return id, nil
 }
 
+// unreadResult is a page of unread mail, with a note when a from that
+// no instance has found nothing.
+type unreadResult struct {
+	ipc.CheckResult
+	Note string `json:"note,omitempty" jsonschema:"why nothing came: no instance has the name given as from, and the names likely meant"`
+}
+
 func (s *Server) check(c *call) (any, error) {
 	q := c.query()
 	limit := q.count("limit", 0)
@@ -172,7 +179,8 @@ func (s *Server) check(c *call) (any, error) {
 	if q.err != nil {
 		return nil, q.err
 	}
-	r, err := c.use.sess.waitForMail(c.ctx, ipc.CheckRequest{Limit: limit, From: q.str("from")}, wait)
+	from := q.str("from")
+	r, err := c.use.sess.waitForMail(c.ctx, ipc.CheckRequest{Limit: limit, From: from}, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +189,11 @@ func (s *Server) check(c *call) (any, error) {
 		r.Remaining += len(r.Messages) - n
 		r.Messages = r.Messages[:n]
 	}
-	return r, nil
+	res := unreadResult{CheckResult: r}
+	if len(r.Messages) == 0 {
+		res.Note = c.unknownName(from)
+	}
+	return res, nil
 }
 
 func (s *Server) ack(c *call) (any, error) {

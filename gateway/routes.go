@@ -88,7 +88,7 @@ func (s *Server) restRoutes() []route {
 			summary: "Unread messages", desc: "Unread messages, oldest first, direct and from channels the name belongs to. They stay unread until acked. With wait, waits up to 60s for one when none is unread; with from too, for that instance's next message. An answer stays under 90,000 bytes: remaining counts the rest.",
 			query: []param{limitParam("messages"), {name: "wait", typ: "string", desc: "wait up to this long for a message when none is unread, e.g. 20s (at most 60s; " + chatGPTWait + "); absent, the answer comes at once"},
 				{name: "from", typ: "string", desc: "only direct messages from this instance (under any of its names); the rest stay unread"}},
-			result: schemaOf[ipc.CheckResult]("Unread"), serve: s.check},
+			result: schemaOf[unreadResult]("Unread"), serve: s.check},
 		{method: "POST", path: "/api/v1/messages/ack", op: "ackMessages", named: true, body: schemaOf[ackBody]("AckRequest"),
 			summary: "Mark messages read", desc: "Marks the messages with these ids read, once they are safely in the reader's hands.",
 			result: schemaOf[ipc.AckResult]("Acked"), serve: s.ack},
