@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,33 @@ func TestNotesOfAnswersThatFoundNothing(t *testing.T) {
 	f.ok(req{method: "GET", path: "/api/v1/messages?from=bob", key: key}, 200, &unread)
 	if found.Note != "" || hist.Note != "" || unread.Note != "" || len(unread.Messages) != 1 {
 		t.Errorf("answers about bob noted %q, %q and %q (check: %d messages), want no notes", found.Note, hist.Note, unread.Note, len(unread.Messages))
+	}
+}
+
+// An ack whose ids mark nothing, mistyped or read already, says so in its
+// note: "acked": 0 alone reads as a quiet success.
+func TestAckNotesIDsThatMarkedNothing(t *testing.T) {
+	f := newFace(t, nil)
+	key := f.key("alice")
+	f.ok(req{method: "POST", path: "/api/v1/register", key: key}, 200, nil)
+	r, err := f.peer("bob").Send(ctxT(t), "alice", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.Message.ID
+	var acked ackResult
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ackBody{IDs: []string{id, id, "nosuch"}}}, 200, &acked)
+	if want := "no message was marked read for 1 of the 2 ids given: read already, or not the id of an unread message of alice (GET /api/v1/messages gives them)"; acked.Acked != 1 || acked.Note != want {
+		t.Errorf("an ack of the id twice and one not there = %+v, want 1 acked and the note %q", acked, want)
+	}
+	acked = ackResult{}
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ackBody{IDs: []string{id}}}, 200, &acked)
+	if acked.Acked != 0 || !strings.HasPrefix(acked.Note, "no message was marked read for the id given: read already") {
+		t.Errorf("an ack of an id read already = %+v, want 0 acked and a note saying so", acked)
+	}
+	acked = ackResult{}
+	f.ok(req{method: "POST", path: "/api/v1/messages/ack", key: key, body: ackBody{IDs: []string{}}}, 200, &acked)
+	if acked != (ackResult{}) {
+		t.Errorf("an ack of no ids = %+v, want 0 acked and no note", acked)
 	}
 }

@@ -132,6 +132,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	a.check(req{method: "GET", path: "/api/v1/messages/" + long + "?offset=100000", key: alice}, 200)
 	a.check(req{method: "GET", path: "/api/v1/messages/" + long + "?offset=240001", key: alice}, 400)
 	a.check(req{method: "POST", path: "/api/v1/messages/ack", key: alice, body: ackBody{IDs: []string{sent}}}, 200)
+	a.check(req{method: "POST", path: "/api/v1/messages/ack", key: alice, body: ackBody{IDs: []string{sent}}}, 200) // a note
 	a.check(req{method: "POST", path: "/api/v1/messages/ack", key: alice, body: "{}"}, 400)
 	a.check(req{method: "POST", path: "/api/v1/broadcast", key: alice, body: broadcastBody{Content: "to all"}}, 200)
 	a.check(req{method: "POST", path: "/api/v1/broadcast", key: alice, body: broadcastBody{}}, 400)

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -210,7 +212,23 @@ func (s *Server) ack(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ipc.AckResult{Acked: n}, nil
+	res := ackResult{AckResult: ipc.AckResult{Acked: n}}
+	if ids := len(slices.Compact(slices.Sorted(slices.Values(b.IDs)))); n < ids {
+		which := "the id given"
+		if ids > 1 {
+			which = fmt.Sprintf("%d of the %d ids given", ids-n, ids)
+		}
+		res.Note = fmt.Sprintf("no message was marked read for %s: read already, or not the id of an unread message of %s (GET /api/v1/messages gives them)", which, c.use.sess.name)
+	}
+	return res, nil
+}
+
+// ackResult says how many messages an ack marked read, with a note when
+// some of its ids marked none: a mistyped id, or one of another name's
+// mail, would otherwise pass for mail the reader took.
+type ackResult struct {
+	ipc.AckResult
+	Note string `json:"note,omitempty" jsonschema:"how many of the ids marked no message, and why an id may not"`
 }
 
 func (s *Server) broadcast(c *call) (any, error) {

@@ -91,7 +91,7 @@ func (s *Server) restRoutes() []route {
 			result: schemaOf[unreadResult]("Unread"), serve: s.check},
 		{method: "POST", path: "/api/v1/messages/ack", op: "ackMessages", named: true, body: schemaOf[ackBody]("AckRequest"),
 			summary: "Mark messages read", desc: "Marks the messages with these ids read, once they are safely in the reader's hands.",
-			result: schemaOf[ipc.AckResult]("Acked"), serve: s.ack},
+			result: schemaOf[ackResult]("Acked"), serve: s.ack},
 		{method: "GET", path: "/api/v1/messages/{id}", op: "getMessage", named: true, pathParams: []param{idParam()},
 			query:   []param{offsetParam("the message's body")},
 			summary: "One message", desc: "One message the name may read, with its whole body in content (a large message's content is otherwise a summary). A body over 90,000 bytes of JSON comes in pages: next_offset, when present, is the offset of the next.",
