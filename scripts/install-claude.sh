@@ -8,6 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v claude >/dev/null || { echo "claude, Claude Code's command, is not on PATH: this script adds the MCP server with it; install Claude Code, or use ipcmesh install claude, which needs no claude command" >&2; exit 1; }
 
+# Before claude changes anything: a hooks file jq cannot edit stops here.
+jq_check "$base/.claude/settings.json"
 claude mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
 claude mcp add -s "$scope" ipcmesh ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"} -- "$bin" mcp
 

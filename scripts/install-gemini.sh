@@ -8,6 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v gemini >/dev/null || { echo "gemini, Gemini CLI's command, is not on PATH: this script adds the MCP server with it; install Gemini CLI, or use ipcmesh install gemini, which needs no gemini command" >&2; exit 1; }
 
+# Before gemini changes anything: a settings file jq cannot edit stops here.
+jq_check "$base/.gemini/settings.json"
 gemini mcp remove -s "$scope" ipcmesh >/dev/null 2>&1 || true
 gemini mcp add -s "$scope" ipcmesh "$bin" mcp ${name:+-e "IPC_NAME=$name"} ${env_args[@]+"${env_args[@]}"}
 

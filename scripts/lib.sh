@@ -41,13 +41,13 @@ qbin=$env_prefix$qbin
 base=$HOME
 [ "$scope" = project ] && base=$PWD
 
-# jq_edit FILE FILTER [jq args...]: apply FILTER to FILE ({} if absent).
-# A FILE that is a link (into a dotfiles folder, say) is changed where it
-# points and stays a link; a read-only FILE is left alone.
-jq_edit() {
-  local file=$1 filter=$2 target tmp
-  shift 2
-  target=$file
+# jq_check FILE: exit, saying why, unless jq_edit can change FILE: a link
+# that leads somewhere, a file its owner may write, plain JSON. A script
+# that changes the client's config with the client's own command asks
+# this first of the file it edits with jq, so that a file jq cannot edit
+# stops it before anything is changed, and "nothing was changed" is true.
+jq_check() {
+  local file=$1 target=$1 why
   if [ -L "$file" ]; then
     target=$(readlink -f "$file") || { echo "$file: a link that leads nowhere: nothing was changed" >&2; exit 1; }
   fi
@@ -56,6 +56,20 @@ jq_edit() {
   if [ -e "$target" ] && [ -z "$(find "$target" -prune -perm -u=w)" ]; then
     echo "$file is read-only: nothing was changed; make it writable (chmod u+w) and run this again, or edit it by hand" >&2; exit 1
   fi
+  if [ -s "$target" ] && ! why=$(jq empty "$target" 2>&1); then
+    echo "$file is not plain JSON, which jq needs (${why:-jq cannot read it}): nothing was changed; fix it (ipcmesh install says where it is wrong, and reads the comments Gemini CLI allows)" >&2; exit 1
+  fi
+}
+
+# jq_edit FILE FILTER [jq args...]: apply FILTER to FILE ({} if absent).
+# A FILE that is a link (into a dotfiles folder, say) is changed where it
+# points and stays a link; a read-only FILE is left alone.
+jq_edit() {
+  local file=$1 filter=$2 target tmp
+  shift 2
+  jq_check "$file"
+  target=$file
+  [ -L "$file" ] && target=$(readlink -f "$file")
   mkdir -p "$(dirname "$target")"
   tmp=$(mktemp "$target.XXXXXX")
   if ! { if [ -s "$target" ]; then cat "$target"; else echo '{}'; fi; } | jq "$@" "$filter" >"$tmp"; then

@@ -16,6 +16,13 @@ import (
 // scripts only need its path), and returns its output and error.
 func script(t *testing.T, home, name string, args ...string) (string, error) {
 	t.Helper()
+	return scriptWith(t, home, name, "", args...)
+}
+
+// scriptWith is script with the folder more, when not "", on PATH too,
+// before the rest: the clients' commands a test makes up.
+func scriptWith(t *testing.T, home, name, more string, args ...string) (string, error) {
+	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("the install scripts are for POSIX shells")
 	}
@@ -29,7 +36,11 @@ func script(t *testing.T, home, name string, args ...string) (string, error) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", append([]string{name}, args...)...)
-	cmd.Env = []string{"HOME=" + home, "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	path := bin + string(os.PathListSeparator) + os.Getenv("PATH")
+	if more != "" {
+		path = more + string(os.PathListSeparator) + path
+	}
+	cmd.Env = []string{"HOME=" + home, "PATH=" + path}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -141,4 +152,50 @@ func TestScriptsSayWhatIsWrong(t *testing.T) {
 	if err == nil || !strings.Contains(out, "ipcmesh install claude") {
 		t.Errorf("install-claude.sh without claude on PATH: %v\n%s; want it to name ipcmesh install claude", err, out)
 	}
+}
+
+// A script that adds the MCP server with the client's own command checks
+// first that jq can edit the file its hooks go into: one it cannot (a
+// Gemini settings.json with comments, a Claude settings.json with a
+// trailing comma) stops it before the client's command has changed
+// anything, so that "nothing was changed" is true.
+func TestScriptChangesNothingWhenTheHooksFileIsNotJSON(t *testing.T) {
+	for _, tc := range []struct {
+		script, client, file, content string
+	}{
+		{"install-gemini.sh", "gemini", filepath.Join(".gemini", "settings.json"), "// mine\n{\"theme\": \"GitHub\"}\n"},
+		{"install-claude.sh", "claude", filepath.Join(".claude", "settings.json"), `{"permissions": {},}`},
+	} {
+		home := t.TempDir()
+		path := filepath.Join(home, tc.file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		calls := filepath.Join(home, "calls")
+		out, err := scriptWith(t, home, tc.script, fakeClient(t, tc.client, calls), "--name", "builder")
+		if err == nil || !strings.Contains(out, "not plain JSON") || !strings.Contains(out, "nothing was changed") {
+			t.Errorf("%s over a file jq cannot read: %v\n%s; want a refusal that says it is not plain JSON and nothing was changed", tc.script, err, out)
+		}
+		if b, err := os.ReadFile(calls); err == nil {
+			t.Errorf("%s ran %s all the same, which changed its MCP config:\n%s", tc.script, tc.client, b)
+		}
+		if b, _ := os.ReadFile(path); string(b) != tc.content {
+			t.Errorf("%s changed %s:\n%s", tc.script, tc.file, b)
+		}
+	}
+}
+
+// fakeClient makes a folder holding a command called client that notes
+// each run of it, its arguments, in the file calls, and returns the folder.
+func fakeClient(t *testing.T, client, calls string) string {
+	t.Helper()
+	dir := t.TempDir()
+	body := "#!/bin/sh\necho \"$0 $*\" >> '" + calls + "'\n"
+	if err := os.WriteFile(filepath.Join(dir, client), []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
