@@ -14,6 +14,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -45,8 +47,40 @@ type Env struct {
 
 // OS returns the Env of the running process.
 func OS() Env {
-	self, _ := os.Executable()
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Self: self}
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Self: selfPath()}
+}
+
+// selfPath is the path the running program was started by, when that
+// names the program's file: a link, such as the bin/ipcmesh of a package
+// manager that points into a folder of one version, stays the link.
+// os.Executable gives the file the link points to, on Linux, and install
+// wrote that into the assistants' configs, which then named a program
+// that the next upgrade removes with its version's folder, while the
+// link is moved to the new one.
+func selfPath() string {
+	exe, err := os.Executable()
+	if err != nil || len(os.Args) == 0 || os.Args[0] == "" {
+		return exe
+	}
+	started := os.Args[0]
+	if !strings.ContainsAny(started, `/\`) {
+		// Started by its name alone: the shell found it on PATH.
+		if started, err = exec.LookPath(started); err != nil {
+			return exe
+		}
+	}
+	started, err = filepath.Abs(started)
+	if err != nil {
+		return exe
+	}
+	a, err := os.Stat(started)
+	if err != nil {
+		return exe
+	}
+	if b, err := os.Stat(exe); err != nil || !os.SameFile(a, b) {
+		return exe
+	}
+	return started
 }
 
 // command is one subcommand.

@@ -230,3 +230,33 @@ func mustJSONText(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A binary started by a link, as a package manager's bin/ipcmesh points
+// into a folder of one version, is written into the config as the link:
+// the version's folder goes at the next upgrade, and the link is moved
+// to the new one. Started by its name, found on PATH, and by the link's
+// path alike.
+func TestInstallWritesTheLinkTheBinaryWasStartedBy(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("links need privileges on Windows")
+	}
+	m := newMesh(t)
+	c := newClientHome(t, m)
+	bin := t.TempDir()
+	link := filepath.Join(bin, "ipcmesh")
+	if err := os.Symlink(ipcmeshBin, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, started := range []string{"ipcmesh", link} {
+		cmd := exec.Command(link, "install", "windsurf", "--dry-run")
+		cmd.Args[0] = started
+		cmd.Dir = c.cwd
+		env := append(c.m.environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		p := startCmd(t, cmd, started+" install windsurf --dry-run", env, strings.NewReader(""))
+		if code := p.wait(runTimeout); code != 0 {
+			t.Fatalf("%s install windsurf --dry-run: exit %d\n%s", started, code, p.stderr.String())
+		}
+		out := p.stdout.String()
+		wantIn(t, started+" install windsurf --dry-run", out, "+ mcpServers.ipcmesh: "+link+" mcp")
+	}
+}
