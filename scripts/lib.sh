@@ -24,13 +24,34 @@ command -v jq >/dev/null || { echo "jq is not on PATH: install it (apt install j
 qbin=$(printf '%q' "$bin")
 as=${name:+ --as $name}
 
+# data_dir DIR: IPC_DATA_DIR as the ipcmesh commands take it, which no
+# shell may have expanded (it was quoted, or set in a file): $NAME,
+# ${NAME} and $env:NAME are the variable's value, a leading ~ is the home folder, and a
+# relative path is taken from this folder. Written as it is, it named
+# another data folder for the assistant than for these commands.
+data_dir() {
+  local s=$1 out= name
+  while [ -n "$s" ]; do
+    if [[ $s =~ ^\$\{([A-Za-z_][A-Za-z0-9_]*)\}(.*)$ || $s =~ ^\$[Ee][Nn][Vv]:([A-Za-z_][A-Za-z0-9_]*)(.*)$ || $s =~ ^\$([A-Za-z_][A-Za-z0-9_]*)(.*)$ ]]; then
+      name=${BASH_REMATCH[1]} s=${BASH_REMATCH[2]}
+      [ -n "${!name:-}" ] || { echo "IPC_DATA_DIR=$1: $name is not set in this environment, so it cannot be expanded: set $name, or give the whole path" >&2; exit 1; }
+      out+=${!name}
+    else
+      out+=${s:0:1} s=${s:1}
+    fi
+  done
+  case $out in "~") out=$HOME ;; "~/"*) out=$HOME/${out#"~/"} ;; esac
+  case $out in /*) ;; *) out=$PWD/$out ;; esac
+  printf '%s\n' "$out"
+}
+
 # The mesh settings of this shell go into the config, as install writes
 # them: a client started from a launcher has none of them. Never the secret.
 env_args=() env_prefix= env_json='{}'
 for var in IPC_HOST IPC_PORT IPC_DATA_DIR; do
   val=${!var:-}
   [ -n "$val" ] || continue
-  [ "$var" = IPC_DATA_DIR ] && case $val in /*) ;; *) val=$PWD/$val ;; esac
+  [ "$var" = IPC_DATA_DIR ] && val=$(data_dir "$val")
   env_args+=(-e "$var=$val")
   env_prefix+="$var=$(printf '%q' "$val") "
   env_json=$(jq -c --arg k "$var" --arg v "$val" '. + {($k): $v}' <<<"$env_json")

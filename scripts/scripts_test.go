@@ -4,6 +4,7 @@
 package scripts
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +17,17 @@ import (
 // scripts only need its path), and returns its output and error.
 func script(t *testing.T, home, name string, args ...string) (string, error) {
 	t.Helper()
-	return scriptWith(t, home, name, "", args...)
+	return scriptWith(t, home, name, scriptEnv{}, args...)
 }
 
-// scriptWith is script with the folder more, when not "", on PATH too,
-// before the rest: the clients' commands a test makes up.
-func scriptWith(t *testing.T, home, name, more string, args ...string) (string, error) {
+// scriptEnv is what a test adds to a script's environment.
+type scriptEnv struct {
+	path string   // a folder put first on PATH: the clients' commands a test makes up
+	vars []string // KEY=VALUE
+}
+
+// scriptWith is script with more in its environment.
+func scriptWith(t *testing.T, home, name string, more scriptEnv, args ...string) (string, error) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("the install scripts are for POSIX shells")
@@ -37,10 +43,10 @@ func scriptWith(t *testing.T, home, name, more string, args ...string) (string, 
 	}
 	cmd := exec.Command("bash", append([]string{name}, args...)...)
 	path := bin + string(os.PathListSeparator) + os.Getenv("PATH")
-	if more != "" {
-		path = more + string(os.PathListSeparator) + path
+	if more.path != "" {
+		path = more.path + string(os.PathListSeparator) + path
 	}
-	cmd.Env = []string{"HOME=" + home, "PATH=" + path}
+	cmd.Env = append([]string{"HOME=" + home, "PATH=" + path}, more.vars...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -175,7 +181,7 @@ func TestScriptChangesNothingWhenTheHooksFileIsNotJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := filepath.Join(home, "calls")
-		out, err := scriptWith(t, home, tc.script, fakeClient(t, tc.client, calls), "--name", "builder")
+		out, err := scriptWith(t, home, tc.script, scriptEnv{path: fakeClient(t, tc.client, calls)}, "--name", "builder")
 		if err == nil || !strings.Contains(out, "not plain JSON") || !strings.Contains(out, "nothing was changed") {
 			t.Errorf("%s over a file jq cannot read: %v\n%s; want a refusal that says it is not plain JSON and nothing was changed", tc.script, err, out)
 		}
@@ -198,4 +204,40 @@ func fakeClient(t *testing.T, client, calls string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// IPC_DATA_DIR that no shell expanded (quoted, or set in a file) is
+// written as the ipcmesh commands take it: a leading ~ is the home folder
+// and a variable its value. Written as it was, under the folder the
+// script ran in, it named another data folder for the assistant.
+func TestScriptWritesTheDataFolderTheCommandsUse(t *testing.T) {
+	home := t.TempDir()
+	root := t.TempDir()
+	for _, tc := range []struct{ dir, want string }{
+		{"~/mesh", filepath.Join(home, "mesh")},
+		{"$MESH_ROOT/mesh", filepath.Join(root, "mesh")},
+		{"${MESH_ROOT}/mesh", filepath.Join(root, "mesh")},
+	} {
+		out, err := scriptWith(t, home, "install-windsurf.sh", scriptEnv{vars: []string{"IPC_DATA_DIR=" + tc.dir, "MESH_ROOT=" + root}})
+		if err != nil {
+			t.Fatalf("install-windsurf.sh with IPC_DATA_DIR=%s: %v\n%s", tc.dir, err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(home, ".codeium", "windsurf", "mcp_config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var config struct {
+			MCPServers map[string]struct{ Env map[string]string }
+		}
+		if err := json.Unmarshal(b, &config); err != nil {
+			t.Fatalf("the config is not JSON: %v\n%s", err, b)
+		}
+		if got := config.MCPServers["ipcmesh"].Env["IPC_DATA_DIR"]; got != tc.want {
+			t.Errorf("IPC_DATA_DIR=%s was written as %q, want %q, the folder the commands use", tc.dir, got, tc.want)
+		}
+	}
+	out, err := scriptWith(t, home, "install-windsurf.sh", scriptEnv{vars: []string{"IPC_DATA_DIR=$MESH_NOT_SET/mesh"}})
+	if err == nil || !strings.Contains(out, "MESH_NOT_SET is not set") {
+		t.Errorf("install-windsurf.sh with a variable not set in IPC_DATA_DIR: %v\n%s; want a refusal naming it", err, out)
+	}
 }
