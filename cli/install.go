@@ -73,6 +73,9 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *noHooks {
+		in.staleHooks(w, client, *scope)
+	}
 	fmt.Fprint(w, in.describeEnv(e, clientTitle[client]))
 	outcome(w, changed, *dryRun, fmt.Sprintf("ipcmesh is already installed for %s (%s scope): nothing changed.", client, *scope), clientTitle[client])
 	if client == "gemini" {
@@ -82,6 +85,43 @@ func runInstall(ctx context.Context, e Env, args []string) error {
 		fmt.Fprintln(w, "Claude Code starts the MCP servers of a project's .mcp.json only once you approve them: start claude in this folder and choose to use ipcmesh; until then `claude mcp list` shows it as Pending approval.")
 	}
 	return w.err
+}
+
+// staleHooks says which ipcmesh hooks of an earlier install, left as they
+// are by --no-hooks, act otherwise than the server entry just written: as
+// another name, or on another mesh. They run at every prompt all the same,
+// and nothing else would tell.
+func (in installer) staleHooks(w io.Writer, client, scope string) {
+	all := in
+	all.hooks = true
+	base, err := scopeFolder(scope)
+	if err != nil {
+		return
+	}
+	edits, err := all.plan(client, scope, base)
+	if err != nil {
+		return
+	}
+	for _, ed := range edits {
+		p, err := ed.prepare(io.Discard, false)
+		if err != nil || p == nil {
+			continue
+		}
+		var stale []string
+		for _, c := range p.changes {
+			if strings.HasPrefix(c, "~ hooks.") && strings.Contains(c, ".command: ") {
+				stale = append(stale, c)
+			}
+		}
+		if len(stale) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s keeps ipcmesh hooks of an earlier install, left as they are (--no-hooks), which do not act as the server entry now does:\n", ed.path)
+		for _, c := range stale {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+		fmt.Fprintf(w, "Run install without --no-hooks to bring them in line, or ipcmesh uninstall %s and install again with --no-hooks to take them out.\n", client)
+	}
 }
 
 // clientFlags declares the flags install and uninstall share.

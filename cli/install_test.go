@@ -710,3 +710,32 @@ func TestInstallWritesTheDataFolderTheCommandsUse(t *testing.T) {
 		t.Errorf("the server's IPC_DATA_DIR is %v, want %s", got, want)
 	}
 }
+
+// install --no-hooks writes the server entry only, and leaves the hooks of
+// an earlier install as they are; when those act as another name (or on
+// another mesh) than the entry it wrote, it says so, and how to bring them
+// in line: they still run at every prompt, and nothing else would tell.
+func TestInstallNoHooksSaysWhenEarlierHooksActOtherwise(t *testing.T) {
+	for _, client := range []string{"claude", "gemini"} {
+		t.Run(client, func(t *testing.T) {
+			home, _ := installHome(t)
+			mustInstall(t, client, "--name", "builder")
+			hooksFile := filepath.Join(home, ".claude", "settings.json")
+			if client == "gemini" {
+				hooksFile = filepath.Join(home, ".gemini", "settings.json")
+			}
+			if out := mustInstall(t, client, "--name", "builder", "--no-hooks"); strings.Contains(out, "earlier install") {
+				t.Errorf("install --no-hooks under the hooks' own name spoke of them:\n%s", out)
+			}
+			out := mustInstall(t, client, "--name", "reviewer", "--no-hooks")
+			for _, want := range []string{hooksFile + " keeps ipcmesh hooks of an earlier install", "--as builder", "--as reviewer", "install without --no-hooks", "ipcmesh uninstall " + client} {
+				if !strings.Contains(out, want) {
+					t.Errorf("install --no-hooks under another name printed:\n%s\nwant it to say %q", out, want)
+				}
+			}
+			if b, _ := os.ReadFile(hooksFile); !strings.Contains(string(b), "--as builder") || strings.Contains(string(b), "hook check --format "+client+" --as reviewer") {
+				t.Errorf("install --no-hooks changed the hooks:\n%s", b)
+			}
+		})
+	}
+}
