@@ -137,8 +137,13 @@ func oneClient(fs *flag.FlagSet, args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(pos) != 1 {
+	switch {
+	case len(pos) == 0:
 		return "", usagef("%s needs one client: claude, gemini or windsurf", fs.Name())
+	case len(pos) > 1:
+		// "needs one client" to a line that names two (or a client and
+		// a stray word) told nothing: the words are named instead.
+		return "", usagef("%s takes one client at a time, not %s: run it once for each", fs.Name(), strings.Join(pos, " "))
 	}
 	return pos[0], nil
 }

@@ -739,3 +739,16 @@ func TestInstallNoHooksSaysWhenEarlierHooksActOtherwise(t *testing.T) {
 		})
 	}
 }
+
+// install and uninstall take one client: given two (or a stray word), they
+// name the words and say to run once for each, rather than ask for a
+// client the command line holds.
+func TestInstallNamesTheWordsBeyondOneClient(t *testing.T) {
+	installHome(t)
+	for _, cmd := range []string{"install", "uninstall"} {
+		r := runBare(t, cmd, "claude", "gemini", "--dry-run")
+		if r.code != 2 || !strings.Contains(r.stderr, "one client at a time, not claude gemini: run it once for each") {
+			t.Errorf("%s claude gemini: exit %d\n%s; want exit 2 naming both words and to run it once for each", cmd, r.code, r.stderr)
+		}
+	}
+}
