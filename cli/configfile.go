@@ -84,7 +84,7 @@ func (ed configEdit) prepare(w io.Writer, create bool) (*pendingEdit, error) {
 	old, err := os.ReadFile(p.target)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", ed.path, err)
+		return nil, unreadableConfig(ed.path, p.target, err)
 	}
 	if !exists && !create {
 		fmt.Fprintf(w, "%s: not there, nothing to remove\n", ed.path)
@@ -229,6 +229,36 @@ func (p *pendingEdit) write(w io.Writer, dryRun bool) error {
 		fmt.Fprintf(w, "  %s\n", c)
 	}
 	return nil
+}
+
+// unreadableConfig is the error for the config file path (target, the file it
+// names) that could not be read with err: a folder where the file is, or
+// a file where a folder on its way is, is said in those words, with the
+// path once, where the system's words ("not a directory") named neither
+// which one nor what to do.
+func unreadableConfig(path, target string, err error) error {
+	if fi, serr := os.Stat(target); serr == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder, where a config file belongs: nothing was changed; move it away, or edit the config by hand", describePath(path, target))
+	}
+	for dir := filepath.Dir(target); filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
+		if fi, serr := os.Stat(dir); serr == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is a file, where the folder of %s belongs: nothing was changed; move it away, or edit the config by hand", dir, path)
+			}
+			break
+		}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // its path is the one named below
+	}
+	return fmt.Errorf("cannot read %s (%v): nothing was changed", describeTarget(path, target), err)
+}
+
+// describeTarget names a config file, and the file it links to if it is a
+// link, as the subject of a sentence.
+func describeTarget(path, target string) string {
+	return strings.TrimSuffix(describePath(path, target), ",")
 }
 
 // linkTarget returns the file path names, following the links along it

@@ -752,3 +752,39 @@ func TestInstallNamesTheWordsBeyondOneClient(t *testing.T) {
 		}
 	}
 }
+
+// A file where a config's folder belongs, or a folder where the config
+// belongs, is named as such, with what to do; the system's words ("open
+// ...: not a directory") named neither which one nor what to do. Nothing
+// is changed, the other file of the install neither.
+func TestInstallSaysWhichPathIsInTheWay(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(home string)
+		want  string
+	}{
+		{"a file where the folder is", func(home string) { writeFile(t, filepath.Join(home, ".claude"), "") },
+			filepath.Join("HOME", ".claude") + " is a file, where the folder of " + filepath.Join("HOME", ".claude", "settings.json") + " belongs"},
+		{"a folder where the file is", func(home string) {
+			if err := os.MkdirAll(filepath.Join(home, ".claude", "settings.json"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, filepath.Join("HOME", ".claude", "settings.json") + " is a folder, where a config file belongs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if runtime.GOOS == "windows" && strings.HasPrefix(tc.name, "a file") {
+				t.Skip("Windows reads a path through a file as one that is not there")
+			}
+			home, _ := installHome(t)
+			tc.setup(home)
+			r := install(t, "claude", "--name", "builder")
+			want := strings.ReplaceAll(tc.want, "HOME", home)
+			if r.code == 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "nothing was changed; move it away") || strings.Contains(r.stderr, "not a directory") || strings.Contains(r.stderr, "is a directory") {
+				t.Errorf("install claude: exit %d\n%s\nwant it to say %q, that nothing was changed, and what to do", r.code, r.stderr, want)
+			}
+			if _, err := os.Stat(filepath.Join(home, ".claude.json")); err == nil {
+				t.Errorf("install wrote .claude.json though the hooks could not be written")
+			}
+		})
+	}
+}
