@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -239,5 +240,44 @@ func TestScriptWritesTheDataFolderTheCommandsUse(t *testing.T) {
 	out, err := scriptWith(t, home, "install-windsurf.sh", scriptEnv{vars: []string{"IPC_DATA_DIR=$MESH_NOT_SET/mesh"}})
 	if err == nil || !strings.Contains(out, "MESH_NOT_SET is not set") {
 		t.Errorf("install-windsurf.sh with a variable not set in IPC_DATA_DIR: %v\n%s; want a refusal naming it", err, out)
+	}
+}
+
+// install-windsurf.sh writes the mesh settings of the shell it runs in, as
+// install does: one an earlier run wrote that is not set now goes, or the
+// assistant would stay on that run's mesh. The name and the user's own
+// variables stay.
+func TestWindsurfScriptDropsMeshSettingsNoLongerSet(t *testing.T) {
+	home := t.TempDir()
+	if out, err := scriptWith(t, home, "install-windsurf.sh", scriptEnv{vars: []string{"IPC_PORT=9911"}}, "--name", "cascade"); err != nil {
+		t.Fatalf("install-windsurf.sh with IPC_PORT: %v\n%s", err, out)
+	}
+	path := filepath.Join(home, ".codeium", "windsurf", "mcp_config.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `"IPC_PORT": "9911"`, `"IPC_PORT": "9911", "MINE": "kept"`, 1)
+	if edited == string(b) {
+		t.Fatalf("the first run wrote no IPC_PORT:\n%s", b)
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := script(t, home, "install-windsurf.sh"); err != nil {
+		t.Fatalf("install-windsurf.sh without IPC_PORT: %v\n%s", err, out)
+	}
+	var config struct {
+		MCPServers map[string]struct{ Env map[string]string }
+	}
+	b, err = os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &config); err != nil {
+		t.Fatalf("the config is not JSON: %v\n%s", err, b)
+	}
+	if want := map[string]string{"IPC_NAME": "cascade", "MINE": "kept"}; !reflect.DeepEqual(config.MCPServers["ipcmesh"].Env, want) {
+		t.Errorf("env after a run without IPC_PORT: %v, want %v", config.MCPServers["ipcmesh"].Env, want)
 	}
 }
