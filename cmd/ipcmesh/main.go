@@ -4,8 +4,11 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/ipcmesh/ipcmesh/cli"
 )
@@ -22,11 +25,36 @@ const (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	tuneGC(os.Getenv, os.Stderr)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	os.Exit(cli.Main(cli.OS(), os.Args[1:]))
+}
+
+// tuneGC sets the collector's percentage to gcPercent unless GOGC gives
+// one. The runtime takes a GOGC it cannot read ("abc", "400 ", "400%") as
+// 100 without a word: a user who set it to collect less would get a
+// broker that collects four times as often as one with GOGC unset. So a
+// value the runtime does not read is taken as unset, and said so on
+// stderr, which names the variable and what it takes.
+func tuneGC(getenv func(string) string, stderr io.Writer) {
+	v := getenv("GOGC")
+	if v != "" && validGOGC(v) {
+		return
+	}
+	if v != "" {
+		fmt.Fprintf(stderr, "ipcmesh: GOGC=%q is not a whole number (a percentage, such as 400) or off, so it is ignored and ipcmesh's %d applies: fix it or unset it\n", v, gcPercent)
+	}
+	debug.SetGCPercent(gcPercent)
+}
+
+// validGOGC reports whether the runtime reads v as GOGC: "off", or a
+// whole number that fits in 32 bits, as runtime.readGOGC parses it.
+func validGOGC(v string) bool {
+	if v == "off" {
+		return true
+	}
+	_, err := strconv.ParseInt(v, 10, 32)
+	return err == nil
 }
