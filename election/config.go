@@ -126,7 +126,8 @@ type Config struct {
 // a quoted value or PowerShell, and taken as it is the value would name a
 // folder called "~" or "$HOME" in whatever folder the command runs in:
 // another data folder, with another secret, in each, where the user meant
-// one. So a leading "~" and separator is the home folder, and $NAME,
+// one. So a leading "~" and separator is the home folder (and "~name",
+// another user's in a shell, is refused rather than looked up), and $NAME,
 // ${NAME}, PowerShell's $env:NAME and, on Windows, %NAME% are the
 // variable's value; one that is not set is an error, not an empty string
 // that would move the folder to the root. A relative path is taken from
@@ -137,6 +138,14 @@ func DataDirPath(dir string, getenv func(string) string) (string, error) {
 		return "", fmt.Errorf("IPC_DATA_DIR=%q: %w", dir, err)
 	}
 	dir = expanded
+	if strings.HasPrefix(dir, "~") {
+		if _, ok := homeRelative(dir); !ok {
+			// A shell makes "~bob/x" bob's home folder, but only for a
+			// user it knows; taken as it is, it would be a folder named
+			// "~bob" in whatever folder the command runs in.
+			return "", fmt.Errorf("IPC_DATA_DIR=%q: a \"~\" followed by a name is that user's home folder in a shell, which is not looked up here: give the whole path, or ~%cx for a folder x in your own home folder (a folder whose name begins with \"~\" is .%c%s)", dir, filepath.Separator, filepath.Separator, dir)
+		}
+	}
 	if rest, ok := homeRelative(dir); ok {
 		home, err := os.UserHomeDir()
 		if err != nil {

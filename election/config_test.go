@@ -184,17 +184,40 @@ func TestFromEnvDataDirUnderHome(t *testing.T) {
 		"~":                                    home,
 		"~/mesh":                               filepath.Join(home, "mesh"),
 		"~" + string(filepath.Separator) + "a": filepath.Join(home, "a"),
-		"~mesh":                                "", // another user's home in a shell: taken as it is
+		"." + string(filepath.Separator) + "~mesh": filepath.Join(".", "~mesh"),
 	} {
 		cfg, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": value}[k] })
 		if err != nil {
 			t.Fatalf("IPC_DATA_DIR=%s: %v", value, err)
 		}
-		if want == "" {
-			want, _ = filepath.Abs(value)
-		}
+		want, _ = filepath.Abs(want)
 		if cfg.DataDir != want {
 			t.Errorf("IPC_DATA_DIR=%s: data folder %s, want %s", value, cfg.DataDir, want)
 		}
+	}
+}
+
+// An IPC_DATA_DIR of "~bob/x" is bob's home folder in a shell, and a
+// folder named "~bob" in the working folder taken as it is: another data
+// folder, with another secret, for each folder a command runs in. It is
+// refused, saying how to write what was meant, and nothing is made.
+func TestFromEnvDataDirOtherUsersHome(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	work := t.TempDir()
+	t.Chdir(work)
+	for _, value := range []string{"~nobody/mesh", "~root", "~" + "mesh" + string(filepath.Separator) + "x"} {
+		_, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": value}[k] })
+		if err == nil {
+			t.Errorf("IPC_DATA_DIR=%s was taken; want it refused", value)
+			continue
+		}
+		for _, want := range []string{"IPC_DATA_DIR=", value, "whole path", "~" + string(filepath.Separator)} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("IPC_DATA_DIR=%s: the error does not say %q: %v", value, want, err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(work); len(entries) > 0 {
+		t.Errorf("the working folder holds %v; want nothing made there", entries)
 	}
 }
