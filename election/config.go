@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ipcmesh/ipcmesh/auth"
 	"github.com/ipcmesh/ipcmesh/internal/human"
@@ -39,6 +40,11 @@ type Config struct {
 	// secret came from.
 	Keys       auth.Keys
 	SecretFrom auth.Source
+	// secretPadding describes the whitespace at either end of
+	// IPC_SHARED_SECRET ("" when none), for the errors of a handshake
+	// that fails: the secret is taken byte for byte, and a newline a
+	// config file or a here-string left on it makes another secret.
+	secretPadding string
 	// Store configures the store when this peer hosts the broker. Its Dir
 	// is DataDir.
 	Store store.Options
@@ -263,7 +269,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 
-	secret, src, err := auth.LoadSecret(cfg.DataDir, getenv("IPC_SHARED_SECRET"))
+	envSecret := getenv("IPC_SHARED_SECRET")
+	secret, src, err := auth.LoadSecret(cfg.DataDir, envSecret)
 	if err != nil {
 		return cfg, err
 	}
@@ -272,7 +279,38 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	cfg.Keys, cfg.SecretFrom = keys, src
+	cfg.secretPadding = padding(envSecret)
 	return cfg, nil
+}
+
+// padding describes the whitespace at the ends of s, "" when it has none.
+func padding(s string) string {
+	trimmed := strings.TrimSpace(s)
+	switch {
+	case trimmed == s:
+		return ""
+	case trimmed == "":
+		return fmt.Sprintf("is only whitespace (%q)", s)
+	}
+	var ends []string
+	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
+	if lead > 0 {
+		ends = append(ends, fmt.Sprintf("begins with %q", s[:lead]))
+	}
+	if trail := s[lead+len(trimmed):]; trail != "" {
+		ends = append(ends, fmt.Sprintf("ends with %q", trail))
+	}
+	return strings.Join(ends, " and ")
+}
+
+// paddingHint is what an error of a handshake that failed adds when this
+// peer's IPC_SHARED_SECRET has whitespace at an end: the likeliest cause.
+// The secret is not trimmed, as whitespace may be part of it on purpose.
+func (c Config) paddingHint() string {
+	if c.secretPadding == "" {
+		return ""
+	}
+	return fmt.Sprintf(". Note that this peer's IPC_SHARED_SECRET %s: whitespace is part of a secret as any character is, so if the other peers' has none, remove it (a value read from a file or written in a config file often keeps a newline or a space)", c.secretPadding)
 }
 
 // setting is a variable of the environment that takes a number above 0.

@@ -184,6 +184,9 @@ func openStore(cfg Config, opts store.Options) (ipc.Store, error) {
 		// secret of its own.
 		other.Yours = fmt.Sprintf("which is the one this data folder made for itself (%s), as IPC_SHARED_SECRET is unset here", auth.SecretFile(cfg.DataDir))
 	}
+	if other := (*natsstore.OtherSecretError)(nil); errors.As(err, &other) && cfg.secretPadding != "" {
+		other.Yours = fmt.Sprintf("whose IPC_SHARED_SECRET %s: whitespace is part of a secret as any character is, so if the other hosts' has none, remove it", cfg.secretPadding)
+	}
 	if err != nil && cfg.Cluster.URL == "" {
 		// Nobody here set IPC_STORE: say where the address came from, and
 		// that it may be stale (the cluster moved, or ipcmesh cluster

@@ -362,7 +362,7 @@ func refusal(cfg Config, err error) error {
 	}
 	switch ipcmesh.CodeOf(err) {
 	case ipcmesh.CodeUnauthorized:
-		return fmt.Errorf("the broker on %s refused this peer's proof of the shared secret: give every peer the same IPC_SHARED_SECRET (or leave it unset everywhere to use the secret file in the same data folder)", addr)
+		return fmt.Errorf("the broker on %s refused this peer's proof of the shared secret: give every peer the same IPC_SHARED_SECRET (or leave it unset everywhere to use the secret file in the same data folder)%s", addr, cfg.paddingHint())
 	case ipcmesh.CodeUnsupported:
 		return fmt.Errorf("the broker on %s: %w", addr, err)
 	}
@@ -378,12 +378,12 @@ func otherSecret(cfg Config) error {
 	addr := cfg.Addr
 	if rec, alive := readBrokerRecord(cfg.DataDir); alive && samePort(rec.Addr, addr) {
 		return fmt.Errorf("the broker on %s (pid %d, started from this data folder) could not prove it knows this peer's shared secret, so nothing was sent to it: "+
-			"it runs with another IPC_SHARED_SECRET; give every peer the same one, or leave it unset everywhere to use the data folder's secret file", addr, rec.PID)
+			"it runs with another IPC_SHARED_SECRET; give every peer the same one, or leave it unset everywhere to use the data folder's secret file%s", addr, rec.PID, cfg.paddingHint())
 	}
 	return fmt.Errorf("the broker on %s could not prove it knows this peer's shared secret, so nothing was sent to it. "+
 		"Most likely it serves another mesh: peers started with another IPC_DATA_DIR (each data folder has its own secret), or another user's on this machine; "+
 		"else it is an impostor. To join it, use its IPC_DATA_DIR or IPC_SHARED_SECRET (this peer's data folder is %s); "+
-		"to keep a mesh of your own beside it, give all of your peers and clients another IPC_PORT", addr, cfg.DataDir)
+		"to keep a mesh of your own beside it, give all of your peers and clients another IPC_PORT%s", addr, cfg.DataDir, cfg.paddingHint())
 }
 
 // supervise waits for the connection to end and replaces it, until Close.
