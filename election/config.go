@@ -440,13 +440,14 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 func SetStore(cfg *Config, s string) error {
 	cfg.storeChosen = s != ""
 	switch {
-	case s == "" || s == "bbolt":
+	case s == "" || strings.EqualFold(s, "bbolt"):
 		cfg.Cluster.URL = ""
 	case natsstore.IsURL(s):
-		if _, err := natsstore.ParseURL(s); err != nil {
+		urls, err := natsstore.ParseURL(s)
+		if err != nil {
 			return fmt.Errorf("IPC_STORE: %w", err)
 		}
-		cfg.Cluster.URL = s
+		cfg.Cluster.URL = strings.Join(urls, ",")
 	default:
 		return fmt.Errorf("IPC_STORE=%q: want bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)", s)
 	}

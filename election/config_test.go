@@ -221,3 +221,29 @@ func TestFromEnvDataDirOtherUsersHome(t *testing.T) {
 		t.Errorf("the working folder holds %v; want nothing made there", entries)
 	}
 }
+
+// A URL's scheme is case-insensitive (RFC 3986, section 3.1):
+// IPC_STORE=NATS://host:4222 names the cluster nats://host:4222 names,
+// and is kept so, as the client writes the servers it discovers; the
+// rest of the URL (a password among it) is kept as written. BBOLT is
+// bbolt.
+func TestFromEnvStoreSchemeInAnyCase(t *testing.T) {
+	dir := t.TempDir()
+	for value, want := range map[string]string{
+		"NATS://127.0.0.1:4222":                      "nats://127.0.0.1:4222",
+		"Nats://a:4222,TLS://User:PassWord@b:4222":   "nats://a:4222,tls://User:PassWord@b:4222",
+		"nats://127.0.0.1:4222, NATS://127.0.0.1:42": "nats://127.0.0.1:4222,nats://127.0.0.1:42",
+		"BBOLT": "",
+		"bbolt": "",
+	} {
+		env := map[string]string{"IPC_DATA_DIR": dir, "IPC_STORE": value}
+		cfg, err := election.FromEnv(func(k string) string { return env[k] })
+		if err != nil {
+			t.Errorf("IPC_STORE=%s: %v", value, err)
+			continue
+		}
+		if url, _ := cfg.StoreURL(); url != want {
+			t.Errorf("IPC_STORE=%s: the store is %q, want %q", value, url, want)
+		}
+	}
+}

@@ -131,8 +131,11 @@ const (
 const DefaultWriteTimeout = 12 * time.Second
 
 // IsURL reports whether s names a NATS cluster rather than the default
-// bbolt store: IPC_STORE and --store take either.
+// bbolt store: IPC_STORE and --store take either. A URL's scheme is read
+// whatever its case (RFC 3986, section 3.1), as the client reads it:
+// NATS://host:4222 names the same server as nats://host:4222.
 func IsURL(s string) bool {
+	s = strings.ToLower(s)
 	return strings.HasPrefix(s, "nats://") || strings.HasPrefix(s, "tls://")
 }
 
@@ -170,7 +173,9 @@ func Redacted(s string) string {
 }
 
 // ParseURL checks a server list as IPC_STORE gives it, so that a typo is
-// reported before anything is started.
+// reported before anything is started. The servers are returned with
+// their schemes in lower case, as the client gives the servers it
+// discovers, so that the data folder's record lists each server once.
 func ParseURL(s string) ([]string, error) {
 	var urls []string
 	for _, part := range strings.Split(s, ",") {
@@ -182,7 +187,9 @@ func ParseURL(s string) ([]string, error) {
 		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" || !oneServer(u) {
 			return nil, fmt.Errorf("store %q: %q is not a NATS server URL: give nats://host:4222, several separated by commas", Redacted(s), Redacted(part))
 		}
-		urls = append(urls, part)
+		// url.Parse gave the scheme in lower case; the rest is kept as
+		// written (a user name and password are case sensitive).
+		urls = append(urls, u.Scheme+part[len(u.Scheme):])
 	}
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("store %q names no NATS server: give nats://host:4222", Redacted(s))

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,5 +245,17 @@ func TestServerThatIsNotNATSIsNamed(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("a port that is not a NATS server's: %v; want it to say %q", err, want)
 		}
+	}
+}
+
+// ParseURL reads a scheme in any case and gives it in lower case, leaving
+// the rest as written.
+func TestParseURLSchemeInAnyCase(t *testing.T) {
+	urls, err := ParseURL("NATS://Host-A:4222,Tls://U:Pw@host-b:4222")
+	if want := []string{"nats://Host-A:4222", "tls://U:Pw@host-b:4222"}; err != nil || !slices.Equal(urls, want) {
+		t.Errorf("ParseURL = %q, %v; want %q", urls, err, want)
+	}
+	if !IsURL("NATS://h:4222") || !IsURL("tLs://h:4222") {
+		t.Error("IsURL does not take a scheme in upper case")
 	}
 }
