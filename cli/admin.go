@@ -55,9 +55,19 @@ func runList(ctx context.Context, e Env, args []string) (err error) {
 
 func runStatus(ctx context.Context, e Env, args []string) (err error) {
 	c := onMesh("status")
+	c.asksBroker = true
 	asJSON := c.Bool("json", false, "print the status as JSON")
 	if _, err := c.prepare(e, args, noArgs("status")); err != nil {
 		return err
+	}
+	if c.unused != nil {
+		// Said once a broker answers: with none running, status has to
+		// start one, and the join fails with the setting instead.
+		defer func() {
+			if err == nil {
+				fmt.Fprintf(e.Stderr, "warning: %v; status does not need it, but the other commands refuse it: fix it or unset it\n", c.unused)
+			}
+		}()
 	}
 	if w, ok := election.Working(c.cfg); ok && !*asJSON {
 		// Joining would wait for the broker to serve, up to a minute,

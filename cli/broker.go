@@ -156,9 +156,14 @@ func runStop(ctx context.Context, e Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("stop takes no arguments, got %q", strings.Join(pos, " "))
 	}
-	cfg, err := election.FromEnv(e.Getenv)
+	cfg, unused, err := election.PeerFromEnv(e.Getenv)
 	if err != nil {
 		return err
+	}
+	if unused != nil {
+		// A user who set a limit wrongly must still be able to stop
+		// the broker; the next one would refuse the setting.
+		fmt.Fprintf(e.Stderr, "warning: %v; stop does not need it, but the other commands refuse it: fix it or unset it\n", unused)
 	}
 	info, err := election.StopBroker(ctx, cfg)
 	if errors.Is(err, election.ErrNoBroker) {

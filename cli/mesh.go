@@ -25,6 +25,13 @@ func meshConfig(e Env) (election.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	return withLogging(e, cfg)
+}
+
+// withLogging completes cfg, read from e's environment, for a command:
+// its log, how it starts a detached broker, and the auto-check setting
+// that follows a rename.
+func withLogging(e Env, cfg election.Config) (election.Config, error) {
 	if err := checkLogLevel(e.Getenv("IPC_LOG")); err != nil {
 		return cfg, err
 	}
@@ -245,6 +252,12 @@ type meshCommand struct {
 	// after "--": text, so that "send bob -- -" sends "-" rather than
 	// reading stdin. open sets it before it calls the check.
 	literal int
+	// asksBroker marks a command that asks a broker that runs and needs
+	// none of the settings only a broker reads (status): a bad one is no
+	// error unless the command has to start a broker (PeerFromEnv), and
+	// unused holds it for the command to warn of.
+	asksBroker bool
+	unused     error
 }
 
 // onMesh begins a command that joins the mesh without acting as a name,
@@ -295,7 +308,15 @@ func (c *meshCommand) prepare(e Env, args []string, check func(pos []string) err
 	if err := checkNames(c.FlagSet); err != nil {
 		return nil, err
 	}
-	if c.cfg, err = meshConfig(e); err != nil {
+	if c.asksBroker {
+		var cfg election.Config
+		if cfg, c.unused, err = election.PeerFromEnv(e.Getenv); err == nil {
+			c.cfg, err = withLogging(e, cfg)
+		}
+	} else {
+		c.cfg, err = meshConfig(e)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if check != nil {

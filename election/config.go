@@ -45,6 +45,10 @@ type Config struct {
 	// that fails: the secret is taken byte for byte, and a newline a
 	// config file or a here-string left on it makes another secret.
 	secretPadding string
+	// brokerErr is the first bad setting of those only a broker reads,
+	// when PeerFromEnv let it pass: a peer that would host or start a
+	// broker fails with it instead.
+	brokerErr error
 	// Store configures the store when this peer hosts the broker. Its Dir
 	// is DataDir.
 	Store store.Options
@@ -205,6 +209,22 @@ func validHost(host string) bool {
 // does. getenv is os.Getenv outside tests. Bad values are errors that name
 // the variable and say what it takes.
 func FromEnv(getenv func(string) string) (Config, error) {
+	return fromEnv(getenv, false)
+}
+
+// PeerFromEnv is FromEnv for a command that asks a broker that runs and
+// needs none of the settings only a broker reads: its limits and periods
+// (ipcmesh stop, ipcmesh status). A user who set one of those wrongly must
+// still be able to stop the broker or see its status. A bad one is not an
+// error here but is returned as unused, for the command to warn of, and
+// left at its default; a Join with the Config that would host or start a
+// broker fails with it, as FromEnv would have.
+func PeerFromEnv(getenv func(string) string) (cfg Config, unused, err error) {
+	cfg, err = fromEnv(getenv, true)
+	return cfg, cfg.brokerErr, err
+}
+
+func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 	var cfg Config
 	host := getenv("IPC_HOST")
 	if host == "" {
@@ -241,28 +261,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, fmt.Errorf("the data folder %s is a file, not a folder: point IPC_DATA_DIR at a folder (one that does not exist yet is made)", cfg.DataDir)
 	}
 
-	for _, v := range numericSettings(&cfg) {
-		if s := getenv(v.name); s != "" && !v.set(s) {
-			return cfg, fmt.Errorf("%s=%q: want %s", v.name, s, v.takes)
+	if err := brokerSettings(&cfg, getenv); err != nil {
+		if !peerOnly {
+			return cfg, err
 		}
-	}
-	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.MessageLimit()
-	if maxFrame == 0 {
-		maxFrame = ipc.DefaultMaxFrame
-	}
-	if maxFrame < maxMsg+frameRoom {
-		// Which of the two was set says which to change; the number
-		// to give spares the sum. The frame's default is 16 MiB
-		// whatever the message limit, so raising the message limit
-		// alone past it ends here.
-		frame, msg := fmt.Sprintf("IPC_MAX_FRAME_BYTES=%d", maxFrame), fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES)", maxMsg)
-		if cfg.Limits.MaxFrame == 0 {
-			frame += " (its default: it is not set)"
-		}
-		if cfg.Store.MaxMessageBytes == 0 {
-			msg = fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES's default)", maxMsg)
-		}
-		return cfg, fmt.Errorf("%s is too small for messages of up to %s: set IPC_MAX_FRAME_BYTES=%d or more, 64 KiB more than the message limit", frame, msg, maxMsg+frameRoom)
+		// What was read of them may not go together: the defaults do.
+		cfg.Store, cfg.Limits, cfg.SessionTTL, cfg.BrokerIdle = store.Options{}, ipc.Limits{}, 0, 0
+		cfg.brokerErr = err
 	}
 
 	if err := clusterFromEnv(&cfg, getenv); err != nil {
@@ -311,6 +316,36 @@ func (c Config) paddingHint() string {
 		return ""
 	}
 	return fmt.Sprintf(". Note that this peer's IPC_SHARED_SECRET %s: whitespace is part of a secret as any character is, so if the other peers' has none, remove it (a value read from a file or written in a config file often keeps a newline or a space)", c.secretPadding)
+}
+
+// brokerSettings reads the settings only a broker uses: its limits and
+// periods. The first bad one is the error.
+func brokerSettings(cfg *Config, getenv func(string) string) error {
+	for _, v := range numericSettings(cfg) {
+		if s := getenv(v.name); s != "" && !v.set(s) {
+			return fmt.Errorf("%s=%q: want %s", v.name, s, v.takes)
+		}
+	}
+	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.MessageLimit()
+	if maxFrame == 0 {
+		maxFrame = ipc.DefaultMaxFrame
+	}
+	if maxFrame < maxMsg+frameRoom {
+		// Which of the two was set says which to change; the number
+		// to give spares the sum. The frame's default is 16 MiB
+		// whatever the message limit, so raising the message limit
+		// alone past it ends here.
+		frame, msg := fmt.Sprintf("IPC_MAX_FRAME_BYTES=%d", maxFrame), fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES)", maxMsg)
+		if cfg.Limits.MaxFrame == 0 {
+			frame += " (its default: it is not set)"
+		}
+		if cfg.Store.MaxMessageBytes == 0 {
+			msg = fmt.Sprintf("%d bytes (IPC_MAX_MESSAGE_BYTES's default)", maxMsg)
+		}
+		return fmt.Errorf("%s is too small for messages of up to %s: set IPC_MAX_FRAME_BYTES=%d or more, 64 KiB more than the message limit", frame, msg, maxMsg+frameRoom)
+	}
+
+	return nil
 }
 
 // setting is a variable of the environment that takes a number above 0.

@@ -225,6 +225,12 @@ func (p *Peer) connect(ctx context.Context, lost int) (*ipc.Client, error) {
 		if claimedByOther(p.cfg) {
 			lastErr = errClaimed
 		} else if ln, err := net.Listen("tcp", p.cfg.Addr); err == nil {
+			if p.cfg.brokerErr != nil {
+				// PeerFromEnv let a bad setting pass for a broker that
+				// runs; none does, and none could start with it.
+				ln.Close()
+				return nil, fmt.Errorf("no broker runs on %s, and none can start with this environment: %w", p.cfg.Addr, p.cfg.brokerErr)
+			}
 			bound := ln.Addr().String()
 			if err := p.host(ctx, ln); err != nil {
 				if errors.Is(err, errPortTaken) {
