@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/gateway"
+	"github.com/ipcmesh/ipcmesh/internal/human"
 )
 
 // runServe runs a peer of the mesh with the HTTP face: REST, events, MCP
@@ -194,8 +195,9 @@ func httpLimits(getenv func(string) string) (rate float64, burst int, idle time.
 		}
 	}
 	if v := getenv("IPC_HTTP_IDLE"); v != "" {
-		if idle, err = time.ParseDuration(v); err != nil || idle <= 0 {
-			return 0, 0, 0, fmt.Errorf("IPC_HTTP_IDLE=%q: want a duration such as 10m", v)
+		// Days too, as every other period of the environment takes them.
+		if idle, err = human.ParseDuration(v); err != nil || idle <= 0 {
+			return 0, 0, 0, fmt.Errorf("IPC_HTTP_IDLE=%q: want a duration above 0, such as 10m, 2h or 1d", v)
 		}
 	}
 	return rate, burst, idle, nil
