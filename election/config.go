@@ -143,6 +143,12 @@ type Config struct {
 // that would move the folder to the root. A relative path is taken from
 // the working folder.
 func DataDirPath(dir string, getenv func(string) string) (string, error) {
+	if pad := padding(dir); pad != "" {
+		// A folder named " /srv/mesh" in the working folder, or
+		// "/srv/mesh " beside the one meant: another data folder, with
+		// another secret, made without a word.
+		return "", fmt.Errorf("IPC_DATA_DIR=%q %s, which would be part of the folder's name: remove it", dir, pad)
+	}
 	expanded, err := expandVars(dir, getenv, runtime.GOOS == "windows")
 	if err != nil {
 		return "", fmt.Errorf("IPC_DATA_DIR=%q: %w", dir, err)
@@ -231,7 +237,7 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 		host = "127.0.0.1"
 	}
 	if !validHost(host) {
-		return cfg, fmt.Errorf("IPC_HOST=%q: want a host name or an IP address alone, such as 127.0.0.1, without a scheme, a port (IPC_PORT gives it) or spaces", host)
+		return cfg, badValue("IPC_HOST", host, "a host name or an IP address alone, such as 127.0.0.1, without a scheme, a port (IPC_PORT gives it) or spaces")
 	}
 	port := getenv("IPC_PORT")
 	if port == "" {
@@ -239,7 +245,7 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return cfg, fmt.Errorf("IPC_PORT=%q: want a port number from 1 to 65535", port)
+		return cfg, badValue("IPC_PORT", port, "a port number from 1 to 65535")
 	}
 	// Written canonically: the port is compared as a string with the one
 	// the broker's record gives (samePort), and 09876 is 9876.
@@ -288,6 +294,18 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 	return cfg, nil
 }
 
+// badValue is the error for a setting whose value is not one it takes:
+// it names the setting and the value, and says what the setting takes.
+// A value a config file or a copy left a space or a newline on reads
+// as the right one, and the error would send its user to look for
+// another: that is said, too.
+func badValue(name, value, takes string) error {
+	if pad := padding(value); pad != "" {
+		return fmt.Errorf("%s=%q: want %s; the value %s: remove it", name, value, takes, pad)
+	}
+	return fmt.Errorf("%s=%q: want %s", name, value, takes)
+}
+
 // padding describes the whitespace at the ends of s, "" when it has none.
 func padding(s string) string {
 	trimmed := strings.TrimSpace(s)
@@ -323,7 +341,7 @@ func (c Config) paddingHint() string {
 func brokerSettings(cfg *Config, getenv func(string) string) error {
 	for _, v := range numericSettings(cfg) {
 		if s := getenv(v.name); s != "" && !v.set(s) {
-			return fmt.Errorf("%s=%q: want %s", v.name, s, v.takes)
+			return badValue(v.name, s, v.takes)
 		}
 	}
 	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.MessageLimit()
@@ -453,19 +471,19 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 		// below it: a write needs a majority of the replicas.
 		n, err := strconv.Atoi(s)
 		if err != nil || n != 1 && n != 3 && n != 5 {
-			return fmt.Errorf("IPC_NATS_REPLICAS=%q: want 1, 3 or 5 (how many NATS servers keep each write)", s)
+			return badValue("IPC_NATS_REPLICAS", s, "1, 3 or 5 (how many NATS servers keep each write)")
 		}
 		c.Replicas = n
 	}
 	if s := getenv("IPC_NATS_LEASE"); s != "" {
 		d, err := human.ParseDuration(s)
 		if err != nil || d < time.Second {
-			return fmt.Errorf("IPC_NATS_LEASE=%q: want a duration of 1s or more, such as 15s (how long a host that died keeps its names)", s)
+			return badValue("IPC_NATS_LEASE", s, "a duration of 1s or more, such as 15s (how long a host that died keeps its names)")
 		}
 		c.LeaseTTL = d
 	}
 	if p := c.Prefix; p != "" && !validPrefix(p) {
-		return fmt.Errorf("IPC_NATS_PREFIX=%q: want letters, digits, '-' or '_' (it names the mesh's stream and buckets)", p)
+		return badValue("IPC_NATS_PREFIX", p, "letters, digits, '-' or '_' (it names the mesh's stream and buckets)")
 	}
 	return nil
 }
@@ -484,7 +502,7 @@ func SetStore(cfg *Config, s string) error {
 		}
 		cfg.Cluster.URL = strings.Join(urls, ",")
 	default:
-		return fmt.Errorf("IPC_STORE=%q: want bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)", s)
+		return badValue("IPC_STORE", s, "bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)")
 	}
 	return nil
 }

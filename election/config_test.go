@@ -247,3 +247,45 @@ func TestFromEnvStoreSchemeInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// A value with a space or a newline at an end (from a config file, or a
+// copy) reads as the right one in the error, which would send its user to
+// look for another mistake: the error says what is at its end. An
+// IPC_DATA_DIR with one would name another folder (" /srv/mesh" one in
+// the working folder), and is refused, making nothing.
+func TestFromEnvValueWithWhitespace(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, value, says string }{
+		{"IPC_PORT", "9877 ", `ends with " "`},
+		{"IPC_HOST", " 127.0.0.1", `begins with " "`},
+		{"IPC_INBOX_CAP", "100\n", `ends with "\n"`},
+		{"IPC_RATE_LIMIT", "\t2.5", `begins with "\t"`},
+		{"IPC_SESSION_TTL", "24h ", `ends with " "`},
+		{"IPC_STORE", "bbolt\r\n", `ends with "\r\n"`},
+		{"IPC_NATS_PREFIX", "team ", `ends with " "`},
+	} {
+		env := map[string]string{"IPC_DATA_DIR": dir, tc.name: tc.value}
+		_, err := election.FromEnv(func(k string) string { return env[k] })
+		if err == nil || !strings.HasPrefix(err.Error(), tc.name+"=") || !strings.Contains(err.Error(), "the value "+tc.says+": remove it") {
+			t.Errorf("%s=%q: %v; want an error naming it that says it %s", tc.name, tc.value, err, tc.says)
+		}
+	}
+	work := t.TempDir()
+	t.Chdir(work)
+	for _, value := range []string{" " + dir, dir + " ", dir + "\n"} {
+		_, err := election.FromEnv(func(k string) string { return map[string]string{"IPC_DATA_DIR": value}[k] })
+		if err == nil || !strings.Contains(err.Error(), "IPC_DATA_DIR=") || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("IPC_DATA_DIR=%q: %v; want it refused, saying what to remove", value, err)
+		}
+	}
+	if entries, _ := os.ReadDir(work); len(entries) > 0 {
+		t.Errorf("the working folder holds %v; want nothing made there", entries)
+	}
+	// Spaces around the servers of a cluster are taken off, at either end.
+	for _, value := range []string{" nats://127.0.0.1:4222", "nats://127.0.0.1:4222 "} {
+		env := map[string]string{"IPC_DATA_DIR": dir, "IPC_STORE": value}
+		if cfg, err := election.FromEnv(func(k string) string { return env[k] }); err != nil || cfg.Cluster.URL != "nats://127.0.0.1:4222" {
+			t.Errorf("IPC_STORE=%q: %q, %v", value, cfg.Cluster.URL, err)
+		}
+	}
+}

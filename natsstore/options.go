@@ -135,7 +135,8 @@ const DefaultWriteTimeout = 12 * time.Second
 // whatever its case (RFC 3986, section 3.1), as the client reads it:
 // NATS://host:4222 names the same server as nats://host:4222.
 func IsURL(s string) bool {
-	s = strings.ToLower(s)
+	// ParseURL takes the spaces around each server off.
+	s = strings.ToLower(strings.TrimSpace(s))
 	return strings.HasPrefix(s, "nats://") || strings.HasPrefix(s, "tls://")
 }
 
