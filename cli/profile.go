@@ -56,6 +56,10 @@ func startOne(e Env, env, name, ext string, start func(w io.Writer) error, end f
 	if dir == "" {
 		return func() error { return nil }, nil
 	}
+	// A "~/" no shell expanded (an assistant's JSON config) is the home
+	// folder, as in IPC_DATA_DIR, not a folder named "~" in the folder
+	// each process runs in.
+	dir = expandHome(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s=%s: %w: name a folder you may write to, or unset it", env, dir, err)
 	}

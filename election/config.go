@@ -187,6 +187,12 @@ func homeRelative(path string) (rest string, ok bool) {
 	return "", false
 }
 
+// isHomeRelative is homeRelative's ok alone.
+func isHomeRelative(path string) bool {
+	_, ok := homeRelative(path)
+	return ok
+}
+
 // validHost reports whether host is an IP address or a host name as DNS
 // writes one. Else it is put into the address as it is, and the dial's
 // error ("lookup [http://127.0.0.1]:9876: no such host") names neither

@@ -259,7 +259,9 @@ var pathSettings = []string{"IPC_PROFILE_DIR", "IPC_TRACE_DIR", "IPC_NATS_CREDS"
 // detachedEnv is env for a detached broker that runs in another working
 // folder: IPC_DATA_DIR is dataDir (absolute), and a relative path in one
 // of pathSettings is made absolute from this process's working folder, so
-// that the broker reads the files this command was told of.
+// that the broker reads the files this command was told of. One that
+// begins with "~" and a separator is the home folder's, and is left for
+// the broker to read as this command does.
 func detachedEnv(env []string, dataDir string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
@@ -267,7 +269,7 @@ func detachedEnv(env []string, dataDir string) []string {
 		switch {
 		case k == "IPC_DATA_DIR":
 			continue
-		case v != "" && slices.Contains(pathSettings, k) && !filepath.IsAbs(v):
+		case v != "" && slices.Contains(pathSettings, k) && !filepath.IsAbs(v) && !isHomeRelative(v):
 			if abs, err := filepath.Abs(v); err == nil {
 				kv = k + "=" + abs
 			}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,5 +103,35 @@ func checkTrace(t *testing.T, path string) {
 	b, err := os.ReadFile(path)
 	if err != nil || !bytes.HasPrefix(b, []byte("go 1.")) {
 		t.Errorf("%s is not an execution trace (%d bytes, %v)", filepath.Base(path), len(b), err)
+	}
+}
+
+// An IPC_PROFILE_DIR of "~/x" that no shell expanded (an assistant's JSON
+// config) is x in the home folder, for the command and for the broker it
+// starts in the background alike: not a folder named "~" in the folder
+// each runs in, nor one under the command's made absolute for the broker.
+func TestProfileDirUnderHome(t *testing.T) {
+	t.Parallel()
+	home, work := t.TempDir(), t.TempDir()
+	m := newMesh(t).withEnv("HOME="+home, "USERPROFILE="+home, "IPC_PROFILE_DIR=~"+string(filepath.Separator)+"profiles")
+	inWork := func(c *exec.Cmd) { c.Dir = work }
+	if p := m.startWith(inWork, nil, "send", "--as", "a", "b", "profiled"); p.wait(runTimeout) != 0 {
+		t.Fatalf("send: %s", p.stderr.String())
+	}
+	pid, ok := testbin.DetachedBroker(m.dir)
+	if !ok {
+		t.Fatal("the send started no detached broker")
+	}
+	if p := m.startWith(inWork, nil, "stop"); p.wait(runTimeout) != 0 {
+		t.Fatalf("stop: %s", p.stderr.String())
+	}
+	testbin.Eventually(t, runTimeout, "the stopped broker to exit", func() bool { return !testbin.Alive(pid) })
+	for _, pattern := range []string{"send-*.pprof", "broker-" + strconv.Itoa(pid) + ".pprof"} {
+		if found, _ := filepath.Glob(filepath.Join(home, "profiles", pattern)); len(found) != 1 {
+			t.Errorf("the home folder's profiles folder holds no %s", pattern)
+		}
+	}
+	if entries, _ := os.ReadDir(work); len(entries) > 0 {
+		t.Errorf("the working folder holds %v; want nothing made there", entries)
 	}
 }
