@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -396,22 +397,18 @@ func TestBrokerRefusesANodeAddressOthersCannotRouteTo(t *testing.T) {
 	}
 }
 
-// Three hosts, each running its broker with a node of the NATS cluster in
-// the same process, as on real machines with nothing else installed.
-func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
-	t.Parallel()
-	secret := "IPC_SHARED_SECRET=nats-node-test-" + strconv.Itoa(freePort(t))
-	type host struct {
-		m            *mesh
-		client, peer string
-	}
-	ports := freePorts(t, 9)
-	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
-	var hs []host
-	for i := range 3 {
-		hs = append(hs, host{m: newMesh(t, secret).withPort(ports[3*i]), client: addr(3*i + 1), peer: addr(3*i + 2)})
-	}
-	var brokers []*proc
+// nodeHost is a host whose broker runs a node of the mesh's NATS cluster
+// in its own process, as on a machine with nothing else installed.
+type nodeHost struct {
+	m            *mesh
+	client, peer string // the node's client and route addresses
+	broker       *proc
+}
+
+// startBrokers starts the brokers of hs, each with its node routed to the
+// others', and waits until they serve: all three nodes are needed for the
+// cluster's first three-replica stream.
+func startBrokers(hs []*nodeHost, extra ...[]string) {
 	for i, h := range hs {
 		var routes []string
 		for j, o := range hs {
@@ -419,14 +416,37 @@ func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
 				routes = append(routes, o.peer)
 			}
 		}
-		brokers = append(brokers, h.m.start(nil, "broker", "--nats-node", h.client, "--nats-cluster", h.peer, "--nats-routes", strings.Join(routes, ",")))
+		args := []string{"broker", "--nats-node", h.client, "--nats-cluster", h.peer, "--nats-routes", strings.Join(routes, ",")}
+		if i < len(extra) {
+			args = append(args, extra[i]...)
+		}
+		h.broker = h.m.start(nil, args...)
 	}
-	for _, b := range brokers {
-		// The brokers wait for the cluster to form: all three nodes are
-		// needed for its first three-replica stream.
-		b.waitLine(b.stdout, "ipcmesh broker serving", 90*time.Second)
-		if !strings.Contains(b.stdout.String(), "NATS JetStream node") {
-			t.Errorf("the broker did not say it runs a NATS node: %q", b.stdout.String())
+	for _, h := range hs {
+		h.broker.waitLine(h.broker.stdout, "ipcmesh broker serving", 90*time.Second)
+	}
+}
+
+// nodeHosts returns n hosts sharing secret, on ports of their own.
+func nodeHosts(t *testing.T, secret string, n int) []*nodeHost {
+	ports := freePorts(t, 3*n)
+	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
+	var hs []*nodeHost
+	for i := range n {
+		hs = append(hs, &nodeHost{m: newMesh(t, secret).withPort(ports[3*i]), client: addr(3*i + 1), peer: addr(3*i + 2)})
+	}
+	return hs
+}
+
+// Three hosts, each running its broker with a node of the NATS cluster in
+// the same process, as on real machines with nothing else installed.
+func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
+	t.Parallel()
+	hs := nodeHosts(t, "IPC_SHARED_SECRET=nats-node-test-"+strconv.Itoa(freePort(t)), 3)
+	startBrokers(hs)
+	for _, h := range hs {
+		if !strings.Contains(h.broker.stdout.String(), "NATS JetStream node") {
+			t.Errorf("the broker did not say it runs a NATS node: %q", h.broker.stdout.String())
 		}
 	}
 	hs[2].m.mustRun("register", "carol")
@@ -434,6 +454,55 @@ func TestBrokersRunTheirOwnNATSNodes(t *testing.T) {
 	got := hs[2].m.check("--as", "carol")
 	if len(got.Messages) != 1 || got.Messages[0].Content != "through three nodes" {
 		t.Fatalf("carol on the third host has %+v; want dave's message from the first", got.Messages)
+	}
+}
+
+// A host lost for good, its disk with it, is replaced by a new machine
+// that runs its node under the lost one's name (README, Cluster mode): the
+// cluster takes it for the member it lost and brings it the log, so that
+// the mesh may lose a node again and go on. Under a name of its own it
+// would join as a fourth member, the lost one still counted against the
+// quorum, and the next loss would stop every write.
+func TestLostHostIsReplacedUnderItsNodeName(t *testing.T) {
+	t.Parallel()
+	secret := "IPC_SHARED_SECRET=nats-node-test-" + strconv.Itoa(freePort(t))
+	hs := nodeHosts(t, secret, 4)
+	lost, heir := hs[2], hs[3]
+	startBrokers(hs[:3])
+	hs[0].m.mustRun("register", "alice")
+	lost.m.mustRun("send", "--as", "carol", "alice", "before the loss")
+
+	if err := signalPID(lost.broker.pid(), os.Kill); err != nil {
+		t.Fatalf("kill -9 the lost host's broker: %v", err)
+	}
+	lost.broker.wait(runTimeout)
+	hs[0].m.mustRun("send", "--as", "dave", "alice", "while it was gone")
+	testbin.Eventually(t, 60*time.Second, "status to say a server of the log is down", func() bool {
+		return strings.Contains(hs[0].m.mustRun("status").stdout, "one more lost stops every write")
+	})
+
+	// The new machine: another data folder, other addresses, the lost
+	// node's name (by default the host and port of its --nats-cluster).
+	_, port, _ := strings.Cut(lost.peer, ":")
+	heir.broker = heir.m.start(nil, "broker", "--nats-node", heir.client, "--nats-cluster", heir.peer,
+		"--nats-routes", hs[0].peer+","+hs[1].peer, "--nats-name", "127-0-0-1-"+port)
+	heir.broker.waitLine(heir.broker.stdout, "ipcmesh broker serving", 90*time.Second)
+	testbin.Eventually(t, 90*time.Second, "status to say the log is whole again", func() bool {
+		out := hs[0].m.mustRun("status").stdout
+		return strings.Contains(out, "all applied here") && !strings.Contains(out, "servers that keep it")
+	})
+
+	if err := signalPID(hs[1].broker.pid(), os.Kill); err != nil {
+		t.Fatalf("kill -9 the second host's broker: %v", err)
+	}
+	hs[1].broker.wait(runTimeout)
+	heir.m.mustRun("send", "--as", "erin", "alice", "after a second loss")
+	var got []string
+	for _, m := range hs[0].m.check("--as", "alice").Messages {
+		got = append(got, m.Content)
+	}
+	if want := []string{"before the loss", "while it was gone", "after a second loss"}; !slices.Equal(got, want) {
+		t.Errorf("alice has %q, want %q", got, want)
 	}
 }
 
