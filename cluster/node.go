@@ -225,6 +225,11 @@ func (cfg NodeConfig) options() (*server.Options, error) {
 		}
 		opts.Routes = append(opts.Routes, u)
 	}
+	// A route that was up and is lost is tried again each second, and the
+	// server reports every failed try by default: a host down for an hour
+	// wrote 3,600 lines of it into the broker's terminal and log. The
+	// first failure is reported at once all the same, then once a minute.
+	opts.ReconnectErrorReports = 60
 	opts.Cluster = server.ClusterOpts{
 		Name: cfg.ClusterName,
 		Host: cfg.Host,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -48,6 +49,7 @@ func runNode(config string) int {
 	}
 	node, err := cluster.StartNode(context.Background(), cluster.NodeConfig{
 		Name: nc.Name, Dir: nc.Dir, Port: nc.Port, ClusterPort: nc.ClusterPort, Routes: nc.Routes,
+		Logger: slog.New(nodeLog{slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})}),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start node %s: %v\n", nc.Name, err)
@@ -58,6 +60,23 @@ func runNode(config string) int {
 	node.Shutdown()
 	return 0
 }
+
+// nodeLog is a child node's log on its stderr (Procs.Log): its warnings
+// and errors, and of its debug lines the tries of its routes, against
+// which a test counts the failures reported.
+type nodeLog struct{ slog.Handler }
+
+func (h nodeLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && !strings.HasPrefix(r.Message, "Trying to connect to route") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h nodeLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return nodeLog{h.Handler.WithAttrs(attrs)}
+}
+func (h nodeLog) WithGroup(name string) slog.Handler { return nodeLog{h.Handler.WithGroup(name)} }
 
 // Procs is a cluster of three nodes, each in a child process of the test
 // binary, so that a test can kill one as a host dies: with SIGKILL, which
@@ -145,6 +164,14 @@ func (p *Procs) Index(name string) int {
 	return -1
 }
 
+// Log returns the last lines node i wrote on its stderr since it last
+// started: its warnings and errors, and its routes' tries.
+func (p *Procs) Log(i int) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs[i].String()
+}
+
 // Name returns the server name of node i, as JetStream reports its
 // leaders.
 func (p *Procs) Name(i int) string { return p.cfgs[i].Name }
@@ -159,8 +186,8 @@ func (p *Procs) Restart(i int) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), nodeEnv+"="+string(config))
-	p.logs[i] = &tail.Buffer{Max: 16 << 10}
-	cmd.Stderr = p.logs[i]
+	log := &tail.Buffer{Max: 16 << 10}
+	cmd.Stderr = log
 	// The node runs until its stdin closes: a test binary that dies
 	// takes its nodes with it.
 	if _, err := cmd.StdinPipe(); err != nil {
@@ -174,11 +201,11 @@ func (p *Procs) Restart(i int) {
 		p.tb.Fatalf("start node %s: %v", p.cfgs[i].Name, err)
 	}
 	p.mu.Lock()
-	p.procs[i] = cmd
+	p.procs[i], p.logs[i] = cmd, log
 	p.mu.Unlock()
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if strings.TrimSpace(line) != "ready" {
-		p.tb.Fatalf("node %s did not start: %v\n%s", p.cfgs[i].Name, err, p.logs[i])
+		p.tb.Fatalf("node %s did not start: %v\n%s", p.cfgs[i].Name, err, log)
 	}
 }
 
