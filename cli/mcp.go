@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ipcmesh/ipcmesh/election"
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/tools"
 	"github.com/ipcmesh/ipcmesh/tools/remote"
@@ -114,7 +115,7 @@ func remoteKey(e Env, keyFile string) (string, error) {
 // "~" is taken from the home folder, as a shell would: a JSON config
 // passes "~/.ipcmesh-key" on as it is, and no file is named so.
 func readPathSetting(from, path string) ([]byte, error) {
-	path = expandHome(path)
+	path = election.ExpandHome(path)
 	b, err := os.ReadFile(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return b, err
@@ -133,21 +134,6 @@ func readPathSetting(from, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: no such file in %s, the folder this ipcmesh was started in: an assistant starts it in a folder of its own, so give %s an absolute path: %w", given, wd, from, err)
 	}
 	return nil, fmt.Errorf("%s: no such file: check the path %s gives: %w", given, from, err)
-}
-
-// expandHome puts the home folder in place of a leading "~" that stands
-// alone or before a separator; "~user" and a home folder the system does
-// not know stay as they are.
-func expandHome(path string) string {
-	rest, ok := strings.CutPrefix(path, "~")
-	if !ok || (rest != "" && !os.IsPathSeparator(rest[0])) {
-		return path
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return path
-	}
-	return home + rest
 }
 
 // remoteClient is the HTTP client for the face: the default one, trusting

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipcmesh/ipcmesh/election"
 )
 
 func TestRemoteKey(t *testing.T) {
@@ -142,7 +144,7 @@ func TestRemotePathsFromTheHomeFolder(t *testing.T) {
 	if _, err := remoteKey(noEnv, "~nobody/.ipcmesh-key"); err == nil {
 		t.Error("remoteKey(~nobody/...) read a file; want ~user left as it is, and refused")
 	}
-	if got := expandHome("~"); got != home {
-		t.Errorf("expandHome(~) = %q, want %q", got, home)
+	if got := election.ExpandHome("~"); got != home {
+		t.Errorf("ExpandHome(~) = %q, want %q", got, home)
 	}
 }

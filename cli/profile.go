@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
+
+	"github.com/ipcmesh/ipcmesh/election"
 )
 
 // startProfile starts what IPC_PROFILE_DIR and IPC_TRACE_DIR ask of this
@@ -59,7 +61,7 @@ func startOne(e Env, env, name, ext string, start func(w io.Writer) error, end f
 	// A "~/" no shell expanded (an assistant's JSON config) is the home
 	// folder, as in IPC_DATA_DIR, not a folder named "~" in the folder
 	// each process runs in.
-	dir = expandHome(dir)
+	dir = election.ExpandHome(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s=%s: %w: name a folder you may write to, or unset it", env, dir, err)
 	}

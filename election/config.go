@@ -187,6 +187,24 @@ func homeRelative(path string) (rest string, ok bool) {
 	return "", false
 }
 
+// ExpandHome puts the home folder in place of a leading "~" that stands
+// alone or before a separator: a path in an assistant's JSON config, or
+// quoted in a shell, reaches ipcmesh with its "~" unexpanded, and taken as
+// it is it would name a folder "~" in whatever folder the process runs
+// in. "~user", and a home folder the system does not know, stay as they
+// are.
+func ExpandHome(path string) string {
+	rest, ok := homeRelative(path)
+	if !ok {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return path
+	}
+	return filepath.Join(home, rest)
+}
+
 // isHomeRelative is homeRelative's ok alone.
 func isHomeRelative(path string) bool {
 	_, ok := homeRelative(path)
@@ -467,10 +485,10 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 		return err
 	}
 	c := &cfg.Cluster
-	c.Creds = getenv("IPC_NATS_CREDS")
+	c.Creds = ExpandHome(getenv("IPC_NATS_CREDS"))
 	c.User, c.Password = getenv("IPC_NATS_USER"), getenv("IPC_NATS_PASSWORD")
 	c.Token = getenv("IPC_NATS_TOKEN")
-	c.CA = getenv("IPC_NATS_CA")
+	c.CA = ExpandHome(getenv("IPC_NATS_CA"))
 	c.Prefix = getenv("IPC_NATS_PREFIX")
 	if s := getenv("IPC_NATS_REPLICAS"); s != "" {
 		// An even count tolerates no more lost servers than the odd one

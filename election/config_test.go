@@ -197,6 +197,31 @@ func TestFromEnvDataDirUnderHome(t *testing.T) {
 	}
 }
 
+// The NATS files of cluster mode, named in an assistant's JSON config
+// with a "~" no shell expanded, are the home folder's, as IPC_DATA_DIR is;
+// "~user" stays as it is.
+func TestFromEnvNATSFilesUnderHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
+	env := map[string]string{
+		"IPC_DATA_DIR":   t.TempDir(),
+		"IPC_STORE":      "nats://127.0.0.1:4222",
+		"IPC_NATS_CREDS": "~/nats/mesh.creds",
+		"IPC_NATS_CA":    "~nobody/ca.pem",
+	}
+	cfg, err := election.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(home, "nats", "mesh.creds"); cfg.Cluster.Creds != want {
+		t.Errorf("IPC_NATS_CREDS=~/nats/mesh.creds is %s, want %s", cfg.Cluster.Creds, want)
+	}
+	if cfg.Cluster.CA != "~nobody/ca.pem" {
+		t.Errorf("IPC_NATS_CA=~nobody/ca.pem is %s, want it as it is", cfg.Cluster.CA)
+	}
+}
+
 // An IPC_DATA_DIR of "~bob/x" is bob's home folder in a shell, and a
 // folder named "~bob" in the working folder taken as it is: another data
 // folder, with another secret, for each folder a command runs in. It is
