@@ -186,6 +186,12 @@ func openBackup(path string) (*bolt.DB, error) {
 				return fmt.Errorf("restore %s: it is a database but not an ipcmesh store (no %s bucket): give a backup made with ipcmesh backup", path, name)
 			}
 		}
+		// A backup of a newer build's store would be put in place and
+		// then refused by every Open of this build: the mesh would stay
+		// down until the restore was undone by hand.
+		if v := tablesOf(tx).meta().Get([]byte(metaSchema)); v != nil && seqOf(v) > schemaCollab {
+			return fmt.Errorf("restore %s: %w: its schema is %d, and this ipcmesh reads schemas up to %d; nothing was changed: restore it with that newer ipcmesh (ipcmesh version names a build), or give a backup made by this one", path, ErrNewerStore, seqOf(v), schemaCollab)
+		}
 		if root := tx.Bucket([]byte(bucketBackupFiles)); root != nil {
 			if err := checkCarried(root); err != nil {
 				return fmt.Errorf("restore %s: the large bodies it carries are damaged (%w): give another backup", path, err)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -75,4 +76,52 @@ func withBolt(path string, fn func(*bolt.DB) error) error {
 		return err
 	}
 	return db.Close()
+}
+
+// A backup of a store that a newer ipcmesh marked with a later schema is
+// refused by Restore before it replaces anything: put in place, it would
+// be refused by every Open of this build, and the mesh would stay down
+// until the restore was undone by hand.
+func TestRestoreRefusesABackupOfANewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, "alice", "bob")
+	send(t, s, "m1", "alice", "bob", "mail of this build's store")
+	backup := filepath.Join(t.TempDir(), "newer.db")
+	if _, err := s.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	err = withBolt(backup, func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			return tablesOf(tx).meta().Put([]byte(metaSchema), seqKey(schemaCollab+1))
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := CheckBackup(dir, backup); !errors.Is(err, ErrNewerStore) {
+		t.Errorf("CheckBackup of a newer build's backup: %v, want ErrNewerStore", err)
+	}
+	_, err = Restore(dir, backup, time.Second)
+	if !errors.Is(err, ErrNewerStore) {
+		t.Fatalf("Restore of a newer build's backup: %v, want ErrNewerStore", err)
+	}
+	for _, w := range []string{backup, "schema is 3", "up to 2", "nothing was changed", "newer ipcmesh"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Restore: %q does not say %q", err, w)
+		}
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("the store after the refused restore does not open: %v", err)
+	}
+	defer s.Close()
+	if _, found, _ := s.Lookup("m1"); !found {
+		t.Error("the refused restore lost message m1")
+	}
 }
