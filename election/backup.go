@@ -59,6 +59,11 @@ func checkBackupDest(dir, dst string) error {
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
+	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		// Refused before the broker writes a copy of the whole store:
+		// the move would fail after it, saying only "file exists".
+		return fmt.Errorf("backup to %s: that is a folder; give the file to write in it, such as %s", dst, filepath.Join(dst, "ipcmesh.backup"))
+	}
 	data, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", dst, err)

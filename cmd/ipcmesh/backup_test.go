@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipcmesh/ipcmesh/internal/readonly"
 	"github.com/ipcmesh/ipcmesh/ipc"
 )
 
@@ -131,15 +132,38 @@ func TestFailedBackupLeavesNoCopy(t *testing.T) {
 	gone := filepath.Join(t.TempDir(), "gone")
 	dst := filepath.Join(gone, "mesh.backup")
 	wantIn(t, "backup into a missing folder", m.mustFail("backup", dst), dst, "no folder "+gone, "make the folder first")
-	// A folder in the destination's place: the copy is written, and its
-	// move fails.
-	taken := filepath.Join(t.TempDir(), "mesh.backup")
-	if err := os.MkdirAll(filepath.Join(taken, "inside"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	wantIn(t, "backup in place of a folder", m.mustFail("backup", taken), "move backup to "+taken)
+	// A folder that cannot be written: the copy is written, and its move
+	// fails.
+	locked := t.TempDir()
+	readonly.Folder(t, locked)
+	dst = filepath.Join(locked, "mesh.backup")
+	wantIn(t, "backup into a read-only folder", m.mustFail("backup", dst), "move backup to "+dst)
 	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
 		t.Errorf("a failed backup left %d files in the data folder's backups/: %v", len(left), left)
+	}
+}
+
+// A backup to a folder is refused before the copy is written, naming the
+// folder and a file to give instead: the move over the folder failed
+// after a copy of the whole store was made, saying only "file exists".
+func TestBackupRefusesAFolder(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "alice")
+	folder := t.TempDir()
+	if err := os.Mkdir(filepath.Join(folder, "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, dst := range []string{folder, filepath.Join(folder, "inside") + string(filepath.Separator)} {
+		wantIn(t, "backup to a folder", m.mustFail("backup", dst), "backup to "+dst+": that is a folder", "give the file to write in it")
+		wantNotIn(t, "backup to a folder", m.mustFail("backup", dst), "file exists")
+	}
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("a refused backup left %d files in the data folder's backups/: %v", len(left), left)
+	}
+	if left, _ := os.ReadDir(folder); len(left) != 1 {
+		t.Errorf("a refused backup wrote into the folder: %v", left)
 	}
 }
 
