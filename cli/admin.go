@@ -294,7 +294,7 @@ func compactPays(size, free int64) bool {
 }
 
 func runBackup(ctx context.Context, e Env, args []string) (err error) {
-	p, pos, err := onMesh("backup").open(ctx, e, args, argCount(1, 1, "backup needs the file to write"))
+	p, pos, err := onMesh("backup").open(ctx, e, args, backupArgs)
 	if err != nil {
 		return err
 	}
@@ -313,6 +313,20 @@ func runBackup(ctx context.Context, e Env, args []string) (err error) {
 		}
 		fmt.Fprintf(e.Stderr, "the copy lacks %s that records of the store name, removed from the data folder or changed by hand (the store lacks them too; their readers are told so): %s\n",
 			human.Count(len(r.Missing)+r.MoreMissing, "file"), list)
+	}
+	return nil
+}
+
+// backupArgs checks backup's positionals: the one file to write. "-",
+// which other commands read as stdin, is refused rather than taken for a
+// file of that name in the current folder, where a copy of the whole
+// store was written unlooked-for while nothing came out on stdout.
+func backupArgs(pos []string) error {
+	if err := argCount(1, 1, "backup needs the file to write")(pos); err != nil {
+		return err
+	}
+	if pos[0] == "-" {
+		return usagef("backup writes a file, not stdout: give the file to write (./- for a file named -)")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -241,5 +242,36 @@ func TestBackupOfAStoreMissingABody(t *testing.T) {
 		filepath.Join("large-messages", filepath.Base(sent.Message.Path)), fmt.Sprintf("(message %q, removed)", sent.Message.ID))
 	if _, err := os.Stat(backup); err != nil {
 		t.Fatalf("the backup: %v", err)
+	}
+}
+
+// backup - is refused, called wrongly (exit 2): it wrote a copy of the
+// whole store to a file named "-" in the current folder, and said so as
+// if that were a backup put where it was asked, while a user who meant
+// stdout, as send - means stdin, found nothing there.
+func TestBackupRefusesDash(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.startBroker()
+	m.mustRun("register", "alice")
+	cwd := t.TempDir()
+	p := m.startWith(func(c *exec.Cmd) { c.Dir = cwd }, nil, "backup", "-")
+	code := p.wait(runTimeout)
+	if code != 2 || !strings.Contains(p.stderr.String(), "backup writes a file, not stdout") || !strings.Contains(p.stderr.String(), "usage: ipcmesh backup") {
+		t.Errorf("ipcmesh backup -: exit %d, stdout %q, stderr %q; want exit 2 saying it writes a file, not stdout, with the usage", code, p.stdout.String(), p.stderr.String())
+	}
+	if left, _ := os.ReadDir(cwd); len(left) != 0 {
+		t.Errorf("ipcmesh backup - wrote into the current folder: %v", left)
+	}
+	if left, _ := os.ReadDir(filepath.Join(m.dir, "backups")); len(left) != 0 {
+		t.Errorf("ipcmesh backup - left %d files in the data folder's backups/: %v", len(left), left)
+	}
+	// A file named - is still a file to write, spelt ./-.
+	p = m.startWith(func(c *exec.Cmd) { c.Dir = cwd }, nil, "backup", "./-")
+	if code := p.wait(runTimeout); code != 0 {
+		t.Fatalf("ipcmesh backup ./-: exit %d, stderr %q", code, p.stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(cwd, "-")); err != nil {
+		t.Errorf("ipcmesh backup ./- wrote no file named -: %v", err)
 	}
 }
