@@ -51,9 +51,7 @@ type Stopped struct {
 // folder, so it never stops the broker of another mesh. It returns the
 // broker's description once its process has exited.
 func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
-	dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
-	c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
-	cancel()
+	c, err := dialToStop(ctx, cfg)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
@@ -61,6 +59,9 @@ func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 		}
 		if r := refusal(cfg, err); r != nil {
 			return Stopped{}, r
+		}
+		if errors.Is(err, ipc.ErrConnLost) && ctx.Err() == nil {
+			return Stopped{}, fmt.Errorf("the mesh port %s is held by a program that is not an ipcmesh broker (it closed every connection without answering the hello for %v, which a broker starting or stopping does only for a moment); nothing was sent to it, and nothing stopped: stop that program or pick another port with IPC_PORT", cfg.Addr, hangUpWait)
 		}
 		return Stopped{}, fmt.Errorf("reach the broker on %s: %w", cfg.Addr, err)
 	}
@@ -118,6 +119,31 @@ func StopBroker(ctx context.Context, cfg Config) (Stopped, error) {
 	// is misled.
 	removeBrokerRecord(cfg.DataDir, info.PID)
 	return info, nil
+}
+
+// hangUpWait is how long stop dials again a program on the mesh port
+// that closes the connection without answering the hello, as a peer does
+// before it names the port: a broker starting or stopping does that for a
+// moment, and the port is then free (nothing to stop) or served.
+const hangUpWait = 10 * time.Second
+
+// dialToStop dials the broker of cfg's mesh for StopBroker, again while
+// the program on the port hangs up on the hello, for up to hangUpWait.
+func dialToStop(ctx context.Context, cfg Config) (*ipc.Client, error) {
+	start := time.Now()
+	for {
+		dctx, cancel := context.WithTimeout(ctx, HelloTimeout)
+		c, err := ipc.Dial(dctx, cfg.Addr, cfg.Keys, ipc.DialOptions{MaxFrame: cfg.Limits.MaxFrame})
+		cancel()
+		if err == nil || !errors.Is(err, ipc.ErrConnLost) || time.Since(start) >= hangUpWait {
+			return c, err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // askToStop sends the stop request with key on c and returns nil once the

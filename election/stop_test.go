@@ -101,3 +101,24 @@ func TestStopSignalsOnlyTheProcessOnThePort(t *testing.T) {
 	default:
 	}
 }
+
+// A program on the mesh port that hangs up on every hello is named, with
+// what to do, once it has done so for as long as a peer waits: stop said
+// only that "the connection to the broker was lost", calling it a broker,
+// and gave up at the first hang-up.
+func TestStopNamesAProgramThatHangsUp(t *testing.T) {
+	m := newMesh(t)
+	testbin.Listen(t, m.addr, func(nc net.Conn) { nc.Close() })
+	_, err := StopBroker(ctxT(t), m.config())
+	if err == nil {
+		t.Fatal("StopBroker succeeded")
+	}
+	for _, want := range []string{m.addr, "not an ipcmesh broker", "stop that program or pick another port with IPC_PORT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("StopBroker: %v; want it to say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "connection to the broker was lost") {
+		t.Errorf("StopBroker: %v; calls the program a broker", err)
+	}
+}
