@@ -238,6 +238,58 @@ func TestRestoreRefusesWhatIsNotABackup(t *testing.T) {
 	}
 }
 
+// A file that is no bbolt database, or a backup cut short, is refused in
+// words that say the backup is damaged, not "the store", which a user
+// reads as the live one, and that say what to give instead.
+func TestRestoreSaysTheBackupIsDamaged(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s)
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := s.Backup(backup); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	whole, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.db")
+	os.WriteFile(cut, whole[:len(whole)/2], 0o600)
+	text := filepath.Join(t.TempDir(), "notes.db")
+	os.WriteFile(text, []byte("hello\n"), 0o600)
+
+	for _, tc := range []struct {
+		from string
+		want []string
+	}{
+		{cut, []string{"the backup is damaged", "cut short", "give another backup"}},
+		{text, []string{"not a backup made with ipcmesh backup", "the backup is damaged", "give the file ipcmesh backup wrote"}},
+	} {
+		_, err := Restore(dir, tc.from, time.Second)
+		if !errors.Is(err, ErrDamaged) {
+			t.Errorf("Restore(%s) = %v, want an error matching ErrDamaged", filepath.Base(tc.from), err)
+			continue
+		}
+		for _, w := range append(tc.want, tc.from) {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Restore(%s) = %q, want it to say %q", filepath.Base(tc.from), err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "the store is damaged") {
+			t.Errorf("Restore(%s) = %q, says the store is damaged, of a backup", filepath.Base(tc.from), err)
+		}
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("the store after the refused restores does not open: %v", err)
+	}
+	s.Close()
+}
+
 // TestRestoreKeepsPreviousBodies restores a store that has large bodies
 // over with one that has none, so that no record names those bodies' files
 // any more, and removes the files, as anything clearing unnamed files

@@ -71,9 +71,30 @@ func checkFile(path string) error {
 		c.mapped = m
 	}
 	if err := c.checkGuarded(); err != nil {
-		return fmt.Errorf("%w: %v", ErrDamaged, err)
+		return &damage{what: ErrDamaged.Error(), why: err}
 	}
 	return nil
+}
+
+// damage is the error of checkFile: what is damaged (the store, or a
+// backup), and how. It matches ErrDamaged.
+type damage struct {
+	what string
+	why  error
+}
+
+func (e *damage) Error() string        { return e.what + ": " + e.why.Error() }
+func (e *damage) Is(target error) bool { return target == ErrDamaged }
+
+// checkBackupFile is checkFile for a backup: its error says the backup is
+// damaged, not the store, which a user reads as the live one.
+func checkBackupFile(path string) error {
+	err := checkFile(path)
+	var d *damage
+	if errors.As(err, &d) {
+		return &damage{what: "the backup is damaged", why: d.why}
+	}
+	return err
 }
 
 // checkGuarded is check with a fault reading the mapped file (an I/O

@@ -171,12 +171,12 @@ func openBackup(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("restore %s: it is the database of a store in use (a broker holds it): give a backup made with ipcmesh backup while that broker runs, or stop it first", path)
 	}
 	if err != nil {
-		if cerr := checkFile(path); cerr != nil {
+		if cerr := checkBackupFile(path); cerr != nil {
 			err = cerr
 		}
-		return nil, fmt.Errorf("restore %s: it is not a backup made with ipcmesh backup (%v)", path, err)
+		return nil, fmt.Errorf("restore %s: it is not a backup made with ipcmesh backup (%w): give the file ipcmesh backup wrote, or another backup", path, err)
 	}
-	if err := checkFile(path); err != nil {
+	if err := checkBackupFile(path); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("restore %s: %w; give another backup", path, err)
 	}
