@@ -486,6 +486,12 @@ func compactEstimate(ctx context.Context, e Env, cfg election.Config, asJSON boo
 	}
 	path := store.DatabasePath(cfg.DataDir)
 	after := max(s.StoreBytes-s.StoreFree, 0)
+	if s.StoreDiskFree != nil && *s.StoreDiskFree < after {
+		// A dry run with no broker writes the copy, and fails so: one
+		// that asks the broker must not promise a compact that would.
+		return fmt.Errorf("compact %s would find no room for its copy, which takes about %s, beside it: the disk has %s left (the broker serving it, pid %d, says so); free space in %s, then compact; nothing was changed",
+			path, human.Size(int(after)), human.Size(int(*s.StoreDiskFree)), s.Broker.PID, cfg.DataDir)
+	}
 	if asJSON {
 		return printJSON(e.Stdout, compactResult{
 			Path: path, DryRun: true, Estimate: true, Before: s.StoreBytes, After: after, Freed: s.StoreFree,
