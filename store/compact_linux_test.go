@@ -104,3 +104,71 @@ func TestCompactWithoutRoom(t *testing.T) {
 		t.Errorf("the store after a compact without room: %+v, %v; want %+v", after, err, before)
 	}
 }
+
+const restoreChild = "IPCMESH_STORE_RESTORE_DIR"
+
+// A restore that finds no room on the disk for the copy of the store as
+// it was (here a file size limit, which fails a write past it as a full
+// disk does) says so, naming the folder to free space in, and leaves the
+// store as it was. Before, it said only "keep the store as it was in
+// ...: write ...partial: file too large".
+func TestRestoreWithoutRoom(t *testing.T) {
+	if dir := os.Getenv(restoreChild); dir != "" {
+		backup := filepath.Join(dir, "..", "backup.db")
+		var lim syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 256 << 10, Max: lim.Max}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Restore(dir, backup, time.Second)
+		for _, want := range []string{"no room", "free space in " + dir, "then restore again", "the store is left as it was"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("restore without room: %v, want it to say %q", err, want)
+			}
+		}
+		return
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "data")
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, "bob")
+	if _, err := s.Backup(filepath.Join(parent, "backup.db")); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("x", 2000)
+	for i := range 4 {
+		drafts := make([]Draft, 200)
+		for j := range drafts {
+			drafts[j] = Draft{ID: fmt.Sprintf("m%d-%d", i, j), From: "alice", To: "bob", Content: body}
+		}
+		if _, err := s.Append(context.Background(), drafts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	startChild(t, "TestRestoreWithoutRoom", restoreChild, dir).finish(t)
+
+	r, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if after, err := r.Stats(); err != nil || after != before {
+		t.Errorf("the store after a restore without room: %+v, %v; want %+v", after, err, before)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "backups")); len(left) != 0 {
+		t.Errorf("a restore without room left %v in backups/", left)
+	}
+}

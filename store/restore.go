@@ -87,6 +87,9 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		return res, fmt.Errorf("restore into %s: %w: a broker is using this data folder; stop every ipcmesh process that uses it (the assistants' MCP servers too, or they elect a new broker), then restore", dir, ErrLocked)
 	}
 	if err != nil {
+		if full := withoutRoom(from, dir, err); full != nil {
+			return res, full
+		}
 		return res, fmt.Errorf("restore into %s: %w", dir, err)
 	}
 	if !res.Damaged {
@@ -99,6 +102,9 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		err = cerr
 	}
 	if err != nil {
+		if full := withoutRoom(from, dir, err); full != nil {
+			return res, full
+		}
 		return res, fmt.Errorf("restore %s into %s: %w", from, dir, err)
 	}
 	s, err := Open(Options{Dir: dir, LockTimeout: lockTimeout})
@@ -110,6 +116,20 @@ func Restore(dir, from string, lockTimeout time.Duration) (RestoreResult, error)
 		err = cerr
 	}
 	return res, err
+}
+
+// withoutRoom words err, met by a restore of from into the data folder
+// dir before the restored store was committed, when the disk had no room
+// for a write; it is nil for any other error. Up to that commit the store
+// is as it was: the sends of its journal are stored in a commit of their
+// own or kept in the journal, the copy of the store as it was (about its
+// size) comes next, and the restore's one transaction is undone whole.
+func withoutRoom(from, dir string, err error) error {
+	var full *fullDiskError
+	if !errors.As(noRoom(dir, err), &full) {
+		return nil
+	}
+	return fmt.Errorf("restore %s into %s: the disk has no room for it, and for the copy of the store as it was that a restore keeps in backups/ first (about the store's size): free space in %s, then restore again; the store is left as it was: %w", from, dir, dir, err)
 }
 
 // sameFile reports whether the paths a and b name one file that exists,
