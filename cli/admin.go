@@ -343,6 +343,11 @@ func runRestore(ctx context.Context, e Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("restore needs the backup file, made with ipcmesh backup")
 	}
+	if pos[0] == "-" {
+		// Other commands read "-" as stdin; restore would look for a
+		// file of that name and say there is none.
+		return usagef("restore reads a file, not stdin: give the backup file, made with ipcmesh backup (./- for a file named -)")
+	}
 	cfg, err := meshConfig(e)
 	if err != nil {
 		return err

@@ -274,4 +274,9 @@ func TestBackupRefusesDash(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cwd, "-")); err != nil {
 		t.Errorf("ipcmesh backup ./- wrote no file named -: %v", err)
 	}
+	// Nor does restore read stdin: it says so, and restores nothing.
+	p = m.startWith(func(c *exec.Cmd) { c.Dir = cwd }, strings.NewReader("not a backup"), "restore", "-")
+	if code := p.wait(runTimeout); code != 2 || !strings.Contains(p.stderr.String(), "restore reads a file, not stdin") {
+		t.Errorf("ipcmesh restore -: exit %d, stderr %q; want exit 2 saying it reads a file, not stdin", code, p.stderr.String())
+	}
 }
