@@ -132,6 +132,20 @@ func withoutRoom(from, dir string, err error) error {
 	return fmt.Errorf("restore %s into %s: the disk has no room for it, and for the copy of the store as it was that a restore keeps in backups/ first (about the store's size): free space in %s, then restore again; the store is left as it was: %w", from, dir, dir, err)
 }
 
+// newerBackup is the error of a restore of a backup that a newer build
+// wrote. It matches ErrNewerStore, whose words are about the store in
+// use: said of a backup, they read as if the live store were the newer.
+type newerBackup struct {
+	path   string
+	schema uint64
+}
+
+func (e newerBackup) Error() string {
+	return fmt.Sprintf("restore %s: the backup was written by a newer ipcmesh: its schema is %d, and this ipcmesh reads schemas up to %d; nothing was changed: restore it with that newer ipcmesh (ipcmesh version names a build), or give a backup made by this one", e.path, e.schema, schemaCollab)
+}
+
+func (e newerBackup) Is(target error) bool { return target == ErrNewerStore }
+
 // sameFile reports whether the paths a and b name one file that exists,
 // by whatever links.
 func sameFile(a, b string) bool {
@@ -210,7 +224,7 @@ func openBackup(path string) (*bolt.DB, error) {
 		// then refused by every Open of this build: the mesh would stay
 		// down until the restore was undone by hand.
 		if v := tablesOf(tx).meta().Get([]byte(metaSchema)); v != nil && seqOf(v) > schemaCollab {
-			return fmt.Errorf("restore %s: %w: its schema is %d, and this ipcmesh reads schemas up to %d; nothing was changed: restore it with that newer ipcmesh (ipcmesh version names a build), or give a backup made by this one", path, ErrNewerStore, seqOf(v), schemaCollab)
+			return newerBackup{path: path, schema: seqOf(v)}
 		}
 		if root := tx.Bucket([]byte(bucketBackupFiles)); root != nil {
 			if err := checkCarried(root); err != nil {

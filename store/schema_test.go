@@ -111,7 +111,7 @@ func TestRestoreRefusesABackupOfANewerSchema(t *testing.T) {
 	if !errors.Is(err, ErrNewerStore) {
 		t.Fatalf("Restore of a newer build's backup: %v, want ErrNewerStore", err)
 	}
-	for _, w := range []string{backup, "schema is 3", "up to 2", "nothing was changed", "newer ipcmesh"} {
+	for _, w := range []string{backup, "the backup was written by a newer ipcmesh", "schema is 3", "up to 2", "nothing was changed"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("Restore: %q does not say %q", err, w)
 		}
