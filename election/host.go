@@ -126,6 +126,11 @@ func startBroker(cfg Config, ln net.Listener, detached bool, working func(op str
 		// Only an error's wording depends on it: serve all the same.
 		cfg.Logger.Warn("record the broker's pid", "err", err)
 	}
+	if cfg.secretPadding != "" {
+		// A peer whose secret lacks it sees only a broker that cannot
+		// prove the secret; this broker is not told of the peer at all.
+		cfg.Logger.Warn("this broker's IPC_SHARED_SECRET " + cfg.secretPadding + ": whitespace is part of a secret as any character is, so peers whose secret has none cannot join; remove it if it is not meant")
+	}
 	go func() {
 		if err := b.Serve(ln); err != nil && !errors.Is(err, ipc.ErrBrokerClosed) {
 			// Serve has closed the listener; hand over the store too, or

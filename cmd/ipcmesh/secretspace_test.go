@@ -36,3 +36,24 @@ func TestSecretWithWhitespaceIsPointedOut(t *testing.T) {
 		t.Errorf("IPC_SHARED_SECRET=another: the error speaks of whitespace: %s", msg)
 	}
 }
+
+// A broker whose own secret has whitespace at an end is never told of the
+// peers it keeps out (they hang up when it cannot prove their secret): it
+// says so itself as it starts.
+func TestBrokerWithWhitespaceInItsSecretSaysSo(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, "IPC_SHARED_SECRET=correct horse battery staple\n")
+	b := m.startBroker()
+	b.interrupt()
+	b.wait(runTimeout)
+	if msg := b.stderr.String(); !strings.Contains(msg, `this broker's IPC_SHARED_SECRET ends with \"\\n\"`) || !strings.Contains(msg, "remove it if it is not meant") {
+		t.Errorf("the broker's stderr does not say its secret ends with a newline: %q", msg)
+	}
+	clean := newMesh(t, "IPC_SHARED_SECRET=correct horse battery staple")
+	b = clean.startBroker()
+	b.interrupt()
+	b.wait(runTimeout)
+	if msg := b.stderr.String(); strings.Contains(msg, "whitespace") {
+		t.Errorf("a broker with a secret without whitespace speaks of it: %q", msg)
+	}
+}
