@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/ipcmesh/ipcmesh"
+	"github.com/ipcmesh/ipcmesh/election"
 )
 
 // Env is what a command runs with: its streams and environment. Tests and
@@ -312,7 +313,7 @@ func checkLogLevel(s string) error {
 	case "", "debug", "info", "warn", "error":
 		return nil
 	}
-	return fmt.Errorf("IPC_LOG=%q: want debug, info, warn or error", s)
+	return election.BadValue("IPC_LOG", s, "debug, info, warn or error")
 }
 
 // logLevel is the level IPC_LOG names: debug, info, warn (the default) or

@@ -23,3 +23,19 @@ func TestHTTPIdleTakesDays(t *testing.T) {
 		}
 	}
 }
+
+// A value of the face's settings or of IPC_LOG with a space or a newline
+// at an end (a config file's "warn ") reads as the right one: the error
+// says what is wrong with it, not only what the setting takes.
+func TestSettingWithWhitespaceSaysSo(t *testing.T) {
+	for _, name := range []string{"IPC_HTTP_RATE", "IPC_HTTP_BURST", "IPC_HTTP_IDLE"} {
+		value := map[string]string{"IPC_HTTP_RATE": "20 ", "IPC_HTTP_BURST": "40\n", "IPC_HTTP_IDLE": " 10m"}[name]
+		_, _, _, err := httpLimits(func(k string) string { return map[string]string{name: value}[k] })
+		if err == nil || !strings.Contains(err.Error(), name+"=") || !strings.Contains(err.Error(), "remove it") {
+			t.Errorf("%s=%q: %v; want an error naming it and the whitespace to remove", name, value, err)
+		}
+	}
+	if err := checkLogLevel("warn "); err == nil || !strings.Contains(err.Error(), `ends with " ": remove it`) {
+		t.Errorf(`IPC_LOG="warn ": %v; want an error saying it ends with a space`, err)
+	}
+}

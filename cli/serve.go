@@ -186,18 +186,18 @@ func serveHTTP(ctx context.Context, e Env, gw *gateway.Server, ln net.Listener, 
 func httpLimits(getenv func(string) string) (rate float64, burst int, idle time.Duration, err error) {
 	if v := getenv("IPC_HTTP_RATE"); v != "" {
 		if rate, err = strconv.ParseFloat(v, 64); err != nil || !(rate > 0) || math.IsInf(rate, 0) {
-			return 0, 0, 0, fmt.Errorf("IPC_HTTP_RATE=%q: want requests a second per key, a number above 0", v)
+			return 0, 0, 0, election.BadValue("IPC_HTTP_RATE", v, "requests a second per key, a number above 0")
 		}
 	}
 	if v := getenv("IPC_HTTP_BURST"); v != "" {
 		if burst, err = strconv.Atoi(v); err != nil || burst < 1 {
-			return 0, 0, 0, fmt.Errorf("IPC_HTTP_BURST=%q: want a whole number of requests, at least 1", v)
+			return 0, 0, 0, election.BadValue("IPC_HTTP_BURST", v, "a whole number of requests, at least 1")
 		}
 	}
 	if v := getenv("IPC_HTTP_IDLE"); v != "" {
 		// Days too, as every other period of the environment takes them.
 		if idle, err = human.ParseDuration(v); err != nil || idle <= 0 {
-			return 0, 0, 0, fmt.Errorf("IPC_HTTP_IDLE=%q: want a duration above 0, such as 10m, 2h or 1d", v)
+			return 0, 0, 0, election.BadValue("IPC_HTTP_IDLE", v, "a duration above 0, such as 10m, 2h or 1d")
 		}
 	}
 	return rate, burst, idle, nil

@@ -261,7 +261,7 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 		host = "127.0.0.1"
 	}
 	if !validHost(host) {
-		return cfg, badValue("IPC_HOST", host, "a host name or an IP address alone, such as 127.0.0.1, without a scheme, a port (IPC_PORT gives it) or spaces")
+		return cfg, BadValue("IPC_HOST", host, "a host name or an IP address alone, such as 127.0.0.1, without a scheme, a port (IPC_PORT gives it) or spaces")
 	}
 	port := getenv("IPC_PORT")
 	if port == "" {
@@ -269,7 +269,7 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return cfg, badValue("IPC_PORT", port, "a port number from 1 to 65535")
+		return cfg, BadValue("IPC_PORT", port, "a port number from 1 to 65535")
 	}
 	// Written canonically: the port is compared as a string with the one
 	// the broker's record gives (samePort), and 09876 is 9876.
@@ -318,12 +318,12 @@ func fromEnv(getenv func(string) string, peerOnly bool) (Config, error) {
 	return cfg, nil
 }
 
-// badValue is the error for a setting whose value is not one it takes:
+// BadValue is the error for a setting whose value is not one it takes:
 // it names the setting and the value, and says what the setting takes.
 // A value a config file or a copy left a space or a newline on reads
 // as the right one, and the error would send its user to look for
 // another: that is said, too.
-func badValue(name, value, takes string) error {
+func BadValue(name, value, takes string) error {
 	if pad := padding(value); pad != "" {
 		return fmt.Errorf("%s=%q: want %s; the value %s: remove it", name, value, takes, pad)
 	}
@@ -365,7 +365,7 @@ func (c Config) paddingHint() string {
 func brokerSettings(cfg *Config, getenv func(string) string) error {
 	for _, v := range numericSettings(cfg) {
 		if s := getenv(v.name); s != "" && !v.set(s) {
-			return badValue(v.name, s, v.takes)
+			return BadValue(v.name, s, v.takes)
 		}
 	}
 	maxFrame, maxMsg := cfg.Limits.MaxFrame, cfg.MessageLimit()
@@ -495,19 +495,19 @@ func clusterFromEnv(cfg *Config, getenv func(string) string) error {
 		// below it: a write needs a majority of the replicas.
 		n, err := strconv.Atoi(s)
 		if err != nil || n != 1 && n != 3 && n != 5 {
-			return badValue("IPC_NATS_REPLICAS", s, "1, 3 or 5 (how many NATS servers keep each write)")
+			return BadValue("IPC_NATS_REPLICAS", s, "1, 3 or 5 (how many NATS servers keep each write)")
 		}
 		c.Replicas = n
 	}
 	if s := getenv("IPC_NATS_LEASE"); s != "" {
 		d, err := human.ParseDuration(s)
 		if err != nil || d < time.Second {
-			return badValue("IPC_NATS_LEASE", s, "a duration of 1s or more, such as 15s (how long a host that died keeps its names)")
+			return BadValue("IPC_NATS_LEASE", s, "a duration of 1s or more, such as 15s (how long a host that died keeps its names)")
 		}
 		c.LeaseTTL = d
 	}
 	if p := c.Prefix; p != "" && !validPrefix(p) {
-		return badValue("IPC_NATS_PREFIX", p, "letters, digits, '-' or '_' (it names the mesh's stream and buckets)")
+		return BadValue("IPC_NATS_PREFIX", p, "letters, digits, '-' or '_' (it names the mesh's stream and buckets)")
 	}
 	return nil
 }
@@ -526,7 +526,7 @@ func SetStore(cfg *Config, s string) error {
 		}
 		cfg.Cluster.URL = strings.Join(urls, ",")
 	default:
-		return badValue("IPC_STORE", s, "bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)")
+		return BadValue("IPC_STORE", s, "bbolt (the default: a file in the data folder) or nats://host:4222[,nats://host2:4222...] (a NATS JetStream cluster)")
 	}
 	return nil
 }
