@@ -396,9 +396,10 @@ func sayWorking(w io.Writer, cfg election.Config, work election.Work) error {
 // broker's stop hands over (a broker serves the folder), what the
 // command is about to do: it waits as long as the work takes, minutes
 // for a store of gigabytes, and a user who sees nothing happen might
-// take it for hung.
+// take it for hung. It says what is asked, not what is done: a broker
+// stopped with Ctrl-Z stops for nothing, and the command says so next.
 func sayHandingOver(w io.Writer, does string) {
-	fmt.Fprintf(w, "a broker serves this folder: it is stopped, and the broker that takes its place %s the store before it serves; the assistants' calls wait meanwhile\n", does)
+	fmt.Fprintf(w, "a broker serves this folder: it is asked to stop, and the broker that takes its place %s the store before it serves; the assistants' calls wait meanwhile\n", does)
 }
 
 // sayHandedOver says, after a compact or a restore handed over, which

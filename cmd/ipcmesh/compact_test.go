@@ -164,7 +164,7 @@ func TestCompactWhileAnAssistantRuns(t *testing.T) {
 
 	res := m.mustRun("compact")
 	out := res.stdout
-	wantIn(t, "compact's stderr with a peer connected", res.stderr, "a broker serves this folder: it is stopped, and the broker that takes its place compacts the store before it serves")
+	wantIn(t, "compact's stderr with a peer connected", res.stderr, "a broker serves this folder: it is asked to stop, and the broker that takes its place compacts the store before it serves")
 	re := regexp.MustCompile(`^compacted ` + regexp.QuoteMeta(db) + `: \d+\.\d MiB -> \d+\.\d KiB \(2 messages, 1 unread kept\) in \d`)
 	if !re.MatchString(out) {
 		t.Errorf("compact with a peer connected printed %q, want it to match %s", out, re)

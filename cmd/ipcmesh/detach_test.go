@@ -127,6 +127,14 @@ func TestStoppedBrokerIsNamed(t *testing.T) {
 
 	msg := m.mustFail("send", "--as", "alice", "bob", "during")
 	mentions("a new send", msg)
+	// A compact, which a broker's stop hands over, says what it asks of
+	// the broker, not that it is done, and then that the broker does not
+	// answer.
+	r := m.run("compact")
+	if r.code != 1 || strings.Contains(r.stderr, "it is stopped,") {
+		t.Errorf("compact against a stopped broker: exit %d, stderr %q; want 1, and no word that the broker is stopped for it", r.code, r.stderr)
+	}
+	mentions("compact", r.stderr)
 
 	for tool, ch := range calls {
 		select {
