@@ -34,13 +34,15 @@ func (d *demo) demoHTTP(ctx context.Context, builder *election.Peer) (stop func(
 	srv := &http.Server{}
 	gw.ConfigureServer(srv)
 	go srv.Serve(ln)
-	stop = func() {
+	// A local, not the named result: a failed step returns nil for stop,
+	// and the face it started must still be stopped.
+	closeFace := func() {
 		srv.Close()
 		gw.Close()
 	}
 	defer func() {
 		if err != nil {
-			stop()
+			closeFace()
 		}
 	}()
 	base := "http://" + ln.Addr().String()
@@ -69,5 +71,5 @@ func (d *demo) demoHTTP(ctx context.Context, builder *election.Peer) (stop func(
 		return nil, fmt.Errorf("post over HTTP: %s", resp.Status)
 	}
 	d.say("   POST /api/v1/messages {\"to\":\"builder\",...} -> %s", resp.Status)
-	return stop, d.read(ctx, builder, "builder")
+	return closeFace, d.read(ctx, builder, "builder")
 }
