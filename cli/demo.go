@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +38,16 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("make a temporary folder: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		os.RemoveAll(dir)
+		// Ctrl-C ends whichever step runs with that step's own words
+		// ("context canceled", or a broker that did not start for no
+		// reason told): the user needs to hear only that it stopped,
+		// and that nothing of it is left.
+		if err != nil && ctx.Err() != nil {
+			err = errors.New("interrupted: the demo's broker is stopped and its temporary folder removed")
+		}
+	}()
 	d, err := newDemo(e, dir)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +28,18 @@ func TestDemoHTTPFailureIsAnError(t *testing.T) {
 	if err == nil {
 		stop()
 		t.Fatal("demoHTTP with a closed builder succeeded")
+	}
+}
+
+// An interrupted demo says so, not what the step it cut short made of
+// it ("context canceled", "the broker process did not start:").
+func TestDemoInterruptedSaysSo(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out strings.Builder
+	err := runDemo(ctx, Env{Stdout: &out, Stderr: io.Discard, Getenv: func(string) string { return "" }}, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "interrupted") || strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("interrupted demo: %v; want it to say it was interrupted", err)
 	}
 }
