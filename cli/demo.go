@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	}
 	dir, err := os.MkdirTemp("", "ipcmesh-demo-")
 	if err != nil {
-		return fmt.Errorf("make a temporary folder: %w", err)
+		return fmt.Errorf("make the demo's temporary folder in %s: %w: set %s to a folder you can write to", os.TempDir(), err, tempDirVar(runtime.GOOS))
 	}
 	defer func() {
 		os.RemoveAll(dir)
@@ -100,6 +100,15 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	}
 	d.say("\nDone. Next: ipcmesh register NAME, ipcmesh send TO MESSAGE, ipcmesh check (see README.md).")
 	return nil
+}
+
+// tempDirVar names the variable that picks the temporary folder on goos,
+// as os.TempDir reads it: Windows takes TMP first, the others TMPDIR.
+func tempDirVar(goos string) string {
+	if goos == "windows" {
+		return "TMP"
+	}
+	return "TMPDIR"
 }
 
 // demo is one run of the demo: where it writes, the private mesh it runs,

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"io"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,17 @@ func TestDemoInterruptedSaysSo(t *testing.T) {
 	err := runDemo(ctx, Env{Stdout: &out, Stderr: io.Discard, Getenv: func(string) string { return "" }}, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "interrupted") || strings.Contains(err.Error(), "context canceled") {
 		t.Fatalf("interrupted demo: %v; want it to say it was interrupted", err)
+	}
+}
+
+// A temporary folder the demo cannot make its own in is named, with the
+// setting that picks another.
+func TestDemoUnusableTempDirNamesTheSetting(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	v := tempDirVar(runtime.GOOS)
+	t.Setenv(v, missing)
+	err := runDemo(context.Background(), Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, nil)
+	if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "set "+v+" to a folder you can write to") {
+		t.Fatalf("demo with %s=%s: %v; want the folder named and %s to set", v, missing, err, v)
 	}
 }
