@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -48,6 +50,15 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 			err = errors.New("interrupted: the demo's broker is stopped and its temporary folder removed")
 		}
 	}()
+	// Output nobody reads any more (ipcmesh demo | head -3) ends the
+	// demo through its cleanup: by default the runtime ends a program
+	// whose write to stdout finds the pipe closed at once, which left
+	// the demo's broker, run in the foreground and never idle, serving
+	// for good, and its temporary folder behind. Asked for, SIGPIPE
+	// makes that write fail instead, and the demo stops at the failure.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 	d, err := newDemo(e, dir)
 	if err != nil {
 		return err
@@ -55,6 +66,9 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	d.say("ipcmesh demo: a private mesh on 127.0.0.1:%s in a temporary folder (your own mesh is not touched)", d.getenv("IPC_PORT"))
 
 	d.step("Start a dedicated broker in its own process (ipcmesh broker)")
+	if d.werr != nil {
+		return d.werr
+	}
 	if d.broker, err = d.startBroker(ctx); err != nil {
 		return err
 	}
@@ -68,6 +82,9 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	defer d.leave()
 	if err := d.joinBoth(ctx); err != nil {
 		return err
+	}
+	if d.werr != nil {
+		return d.werr
 	}
 
 	steps := []struct {
@@ -85,6 +102,9 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		if err := s.run(ctx); err != nil {
 			return err
 		}
+		if d.werr != nil {
+			return d.werr
+		}
 	}
 
 	d.step("A person joins over HTTP (ipcmesh serve --http), with a key")
@@ -99,7 +119,7 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	d.say("\nDone. Next: ipcmesh register NAME, ipcmesh send TO MESSAGE, ipcmesh check (see README.md).")
-	return nil
+	return d.werr
 }
 
 // tempDirVar names the variable that picks the temporary folder on goos,
@@ -117,6 +137,9 @@ type demo struct {
 	w      io.Writer
 	getenv func(string) string
 	n      int // the steps shown so far
+	// werr is the first write to w that failed: the demo stops at the
+	// end of the step that made it.
+	werr error
 
 	broker            *exec.Cmd
 	builder, reviewer *election.Peer
@@ -273,11 +296,21 @@ func (d *demo) whoIsOnline(ctx context.Context) error {
 	return nil
 }
 
-func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.w, format+"\n", args...) }
+func (d *demo) say(format string, args ...any) { d.write(format+"\n", args...) }
 
 func (d *demo) step(title string) {
 	d.n++
-	fmt.Fprintf(d.w, "\n%d. %s\n", d.n, title)
+	d.write("\n%d. %s\n", d.n, title)
+}
+
+// write prints to the demo's output, keeping the first error.
+func (d *demo) write(format string, args ...any) {
+	if d.werr != nil {
+		return
+	}
+	if _, err := fmt.Fprintf(d.w, format, args...); err != nil {
+		d.werr = err
+	}
 }
 
 // startBroker runs this very program as "ipcmesh broker" and waits for its
