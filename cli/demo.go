@@ -322,6 +322,7 @@ func (d *demo) startBroker(ctx context.Context) (*exec.Cmd, error) {
 	}
 	cmd := exec.CommandContext(ctx, exe, "broker")
 	cmd.Env = demoEnviron(d.getenv)
+	tieToDemo(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
