@@ -170,20 +170,32 @@ func isHelp(arg string) bool {
 // commandFirst moves flags typed before the command to after it:
 // `ipcmesh --as alice send bob hi` is `ipcmesh send --as alice bob hi`,
 // as flags may come anywhere after the command. The command is the first
-// argument that names one, before any "--"; without one the arguments
-// stay as they are, and the first is reported as an unknown command.
+// argument that names one, before any "--". Without one, the first word
+// close to a command's name is moved instead, to be reported as the
+// mistyped command it is (`ipcmesh --as me chek`: did you mean check?);
+// without such a word the arguments stay as they are, and the flag first
+// is reported as no command.
 func commandFirst(args []string) []string {
 	if !strings.HasPrefix(args[0], "-") {
 		return args
 	}
-	for i, a := range args {
-		if a == "--" {
-			break
+	first := func(match func(string) bool) []string {
+		for i, a := range args {
+			if a == "--" {
+				break
+			}
+			if !strings.HasPrefix(a, "-") && match(a) {
+				moved := append([]string{a}, args[:i]...)
+				return append(moved, args[i+1:]...)
+			}
 		}
-		if _, ok := lookup(a); ok {
-			moved := append([]string{a}, args[:i]...)
-			return append(moved, args[i+1:]...)
-		}
+		return nil
+	}
+	if moved := first(func(a string) bool { _, ok := lookup(a); return ok }); moved != nil {
+		return moved
+	}
+	if moved := first(func(a string) bool { return closestCommand(a) != "" }); moved != nil {
+		return moved
 	}
 	return args
 }

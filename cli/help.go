@@ -80,9 +80,9 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	}
 }
 
-// unknownCommand is the error for a command name that is none, with the
-// command most likely meant.
-func unknownCommand(name string) string {
+// closestCommand is the command most likely meant by name, "" if none is
+// close.
+func closestCommand(name string) string {
 	cmds := commands()
 	// help is handled before the command list is looked up, so it is
 	// no entry of it, but "hlep" meant it as surely as "sned" meant send.
@@ -91,11 +91,17 @@ func unknownCommand(name string) string {
 		names = append(names, c.name)
 	}
 	names = append(names, "help")
+	return ipcmesh.Closest(name, names)
+}
+
+// unknownCommand is the error for a command name that is none, with the
+// command most likely meant.
+func unknownCommand(name string) string {
 	if strings.HasPrefix(name, "-") {
 		return fmt.Sprintf("%q is a flag, and no command was named: give one, its flags before or after it (ipcmesh help lists the commands)", name)
 	}
 	msg := fmt.Sprintf("unknown command %q", name)
-	if near := ipcmesh.Closest(name, names); near != "" {
+	if near := closestCommand(name); near != "" {
 		msg += fmt.Sprintf(": did you mean %s?", near)
 	}
 	return msg + " (ipcmesh help lists the commands)"

@@ -17,10 +17,15 @@ func TestMistypedCommandIsAnsweredWithTheClosest(t *testing.T) {
 		"stauts":  "did you mean status?",
 		"hlep":    "did you mean help?",
 		"versoin": "did you mean version?",
+		// After a flag given first, the mistyped word is still the
+		// command meant: "--as me" is no command of its own.
+		"--as me chek":    `unknown command "chek": did you mean check?`,
+		"--json lsit":     `unknown command "lsit": did you mean list?`,
+		"--as bob sned x": `unknown command "sned": did you mean send?`,
 	} {
 		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-		if code := Main(e, []string{typed}); code != 2 {
+		if code := Main(e, strings.Fields(typed)); code != 2 {
 			t.Errorf("ipcmesh %s: exit %d, want 2", typed, code)
 		}
 		if !strings.Contains(errb.String(), want) {
