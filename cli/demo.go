@@ -118,7 +118,13 @@ func runDemo(ctx context.Context, e Env, args []string) (err error) {
 	if err := d.whoIsOnline(ctx); err != nil {
 		return err
 	}
-	d.say("\nDone. Next: ipcmesh register NAME, ipcmesh send TO MESSAGE, ipcmesh check (see README.md).")
+	// The next step is the README's Quick start: a name per terminal,
+	// with --as, which every shell takes (IPC_NAME=... cmd is sh's).
+	// Registered in each, the names would share one default, the one
+	// registered last, and the first terminal would act as the second.
+	d.say("\nDone. Next, on your own mesh, one name per terminal (README.md, Quick start):")
+	d.say("   terminal 1: ipcmesh send --as builder reviewer \"please check auth.go\"")
+	d.say("   terminal 2: ipcmesh check --as reviewer --wait 30s")
 	return d.werr
 }
 
