@@ -97,6 +97,10 @@ func closestCommand(name string) string {
 // unknownCommand is the error for a command name that is none, with the
 // command most likely meant.
 func unknownCommand(name string) string {
+	if name == "-v" || name == "-V" {
+		// What other programs print for -v; here it is --version.
+		return fmt.Sprintf("%q is no flag of ipcmesh: ipcmesh --version (or ipcmesh version) prints the version, and ipcmesh help lists the commands", name)
+	}
 	if strings.HasPrefix(name, "-") {
 		return fmt.Sprintf("%q is a flag, and no command was named: give one, its flags before or after it (ipcmesh help lists the commands)", name)
 	}

@@ -22,6 +22,8 @@ func TestMistypedCommandIsAnsweredWithTheClosest(t *testing.T) {
 		"--as me chek":    `unknown command "chek": did you mean check?`,
 		"--json lsit":     `unknown command "lsit": did you mean list?`,
 		"--as bob sned x": `unknown command "sned": did you mean send?`,
+		// -v asks for the version in many programs: it is --version here.
+		"-v": "ipcmesh --version (or ipcmesh version) prints the version",
 	} {
 		var out, errb testbin.Buffer
 		e := Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
