@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -102,12 +105,80 @@ func (f *faceFlags) check(getenv func(string) string) (err error) {
 	if f.cert == "" {
 		return nil
 	}
-	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+	pair, err := loadKeyPair(f.cert, f.key)
 	if err != nil {
-		return fmt.Errorf("load the TLS certificate %s and key %s: %w", f.cert, f.key, err)
+		return err
 	}
 	f.tls = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	return nil
+}
+
+// loadKeyPair loads the certificate of --tls-cert and its key of
+// --tls-key. crypto/tls names neither flag ("private key does not match
+// public key"), so each file is read and looked at first, and every error
+// says which flag gave the wrong file and what it should hold.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := readPEMSetting("--tls-cert", certFile, "the certificate, PEM (cert.pem)")
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readPEMSetting("--tls-key", keyFile, "the certificate's private key, PEM (key.pem)")
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	certs, certKeys := pemKinds(certPEM)
+	keyCerts, keys := pemKinds(keyPEM)
+	switch {
+	case certs == 0 && certKeys > 0 && keyCerts > 0:
+		return tls.Certificate{}, fmt.Errorf("--tls-cert %s holds a private key and --tls-key %s a certificate: swap the two files", certFile, keyFile)
+	case certs == 0:
+		return tls.Certificate{}, fmt.Errorf("--tls-cert %s holds no PEM certificate (a -----BEGIN CERTIFICATE----- block): give the certificate file, such as the cert.pem of openssl req -x509 -out cert.pem", certFile)
+	case keys == 0:
+		return tls.Certificate{}, fmt.Errorf("--tls-key %s holds no PEM private key (a -----BEGIN ... PRIVATE KEY----- block): give the certificate's key file, such as the key.pem of openssl req -x509 -keyout key.pem", keyFile)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		// Both files hold what they should: the key is not the
+		// certificate's, or is of a kind Go does not read.
+		return tls.Certificate{}, fmt.Errorf("--tls-key %s does not go with the certificate of --tls-cert %s (%v): give the key made together with that certificate", keyFile, certFile, err)
+	}
+	return pair, nil
+}
+
+// readPEMSetting reads the file the flag from names, which should hold
+// what.
+func readPEMSetting(from, path, what string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(bytes.TrimSpace(b)) == 0:
+		return nil, fmt.Errorf("%s %s is empty: give the file that holds %s", from, path, what)
+	case err == nil:
+		return b, nil
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%s %s: no such file: give the file that holds %s", from, path, what)
+	}
+	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s %s is a folder: give the file in it that holds %s", from, path, what)
+	}
+	return nil, fmt.Errorf("%s %s: %w: give a file this user can read that holds %s", from, path, err, what)
+}
+
+// pemKinds counts the certificates and the private keys among the PEM
+// blocks of b.
+func pemKinds(b []byte) (certs, keys int) {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return certs, keys
+		}
+		switch {
+		case block.Type == "CERTIFICATE":
+			certs++
+		case block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY"):
+			keys++
+		}
+	}
 }
 
 // listen binds the face's address.

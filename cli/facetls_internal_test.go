@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeCert writes a self-signed certificate for 127.0.0.1, valid from
+// notBefore to notAfter, and its key into dir, as name.crt and name.key.
+func writeCert(t *testing.T, dir, name string, notBefore, notAfter time.Time) (certFile, keyFile string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// checkFace runs the checks of serve's flags on a loopback face with
+// this certificate and key.
+func checkFace(certFile, keyFile string) error {
+	f := faceFlags{addr: "127.0.0.1:0", cert: certFile, key: keyFile}
+	return f.check(func(string) string { return "" })
+}
+
+// A certificate and key that do not load are named by the flag that gave
+// the wrong file, with what that file should hold: crypto/tls's words
+// ("private key does not match public key") name neither.
+func TestFaceTLSFilesNamed(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	cert, key := writeCert(t, dir, "face", now.Add(-time.Hour), now.Add(24*time.Hour))
+	_, otherKey := writeCert(t, dir, "other", now.Add(-time.Hour), now.Add(24*time.Hour))
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFace(cert, key); err != nil {
+		t.Fatalf("a certificate and its key: %v", err)
+	}
+	for _, c := range []struct {
+		name, cert, key string
+		want            []string
+	}{
+		{"the key of another certificate", cert, otherKey, []string{"--tls-key " + otherKey, "--tls-cert " + cert, "give the key made together with that certificate"}},
+		{"the files swapped", key, cert, []string{"--tls-cert " + key, "--tls-key " + cert, "swap"}},
+		{"a folder", dir, key, []string{"--tls-cert " + dir + " is a folder", "give the file"}},
+		{"no such file", filepath.Join(dir, "nope.pem"), key, []string{"--tls-cert " + filepath.Join(dir, "nope.pem"), "no such file", "give the file"}},
+		{"an empty key file", cert, empty, []string{"--tls-key " + empty + " is empty", "private key"}},
+		{"a key as both", key, key, []string{"--tls-cert " + key + " holds no PEM certificate", "give the certificate file"}},
+		{"a certificate as both", cert, cert, []string{"--tls-key " + cert + " holds no PEM private key", "give the certificate's key file"}},
+	} {
+		err := checkFace(c.cert, c.key)
+		if err == nil {
+			t.Errorf("%s: served", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v\nwant it to say %q", c.name, err, w)
+			}
+		}
+	}
+}
