@@ -97,3 +97,19 @@ func TestFaceTLSFilesNamed(t *testing.T) {
 		}
 	}
 }
+
+// An expired certificate is refused before anything is served, with its
+// date: every client would refuse it, each far from the cause.
+func TestFaceRefusesAnExpiredCertificate(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "old", time.Now().Add(-48*time.Hour), time.Date(2020, 1, 2, 3, 4, 0, 0, time.UTC))
+	err := checkFace(cert, key)
+	if err == nil {
+		t.Fatal("an expired certificate was taken")
+	}
+	for _, w := range []string{"--tls-cert " + cert, "expired on 2020-01-02 03:04 UTC", "make a new one"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%v\nwant it to say %q", err, w)
+		}
+	}
+}

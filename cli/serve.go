@@ -142,6 +142,11 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		// certificate's, or is of a kind Go does not read.
 		return tls.Certificate{}, fmt.Errorf("--tls-key %s does not go with the certificate of --tls-cert %s (%v): give the key made together with that certificate", keyFile, certFile, err)
 	}
+	// An expired certificate would be served, and every client would
+	// refuse it at each connection, far from the cause: say it here.
+	if leaf := pair.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
+		return tls.Certificate{}, fmt.Errorf("the certificate of --tls-cert %s expired on %s, and clients refuse an expired one: renew it, or make a new one (openssl req -x509 ... -days 365, as in the README's Remote mode)", certFile, leaf.NotAfter.UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	return pair, nil
 }
 
