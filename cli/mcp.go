@@ -75,11 +75,20 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 	if err != nil {
 		return err
 	}
+	ca := ""
+	switch {
+	case caFile == "":
+	case caFrom == "--ca":
+		ca = "--ca " + caFile
+	default:
+		ca = caFrom + "=" + caFile
+	}
 	log := logger(e)
 	return remote.Serve(ctx, remote.Options{
 		URL:        url,
 		Key:        key,
 		HTTPClient: client,
+		CA:         ca,
 		Version:    Version,
 		Logger:     log,
 	}, stdio(e, mcpLineLimit(0), "write a large text to a file and send its path", log))

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,13 +247,14 @@ func (e *dialTimeout) Error() string {
 func (e *dialTimeout) Unwrap() error { return e.err }
 
 // unreachable explains a failure to get an answer from the face at
-// endpoint, and what to do about it, with a hint for the usual TLS
-// mistake.
-func unreachable(endpoint string, err error) error {
+// endpoint, and what to do about it. ca names the setting that gave a CA
+// to trust ("--ca FILE"), "" if none did: a certificate that is not
+// trusted is a missing CA only when none was given.
+func unreachable(endpoint, ca string, err error) error {
 	var cert *tls.CertificateVerificationError
 	if errors.As(err, &cert) {
 		return &unreachableError{endpoint: endpoint, err: err, cause: fmt.Sprintf("its TLS certificate is not trusted (%v)", cert.Err),
-			fix: "for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE"}
+			fix: untrustedFix(cert.Err, ca)}
 	}
 	// The network's own words say what happened ("dial tcp HOST:PORT:
 	// connect: connection refused"); the go-sdk's around them ("calling
@@ -269,6 +271,24 @@ func unreachable(endpoint string, err error) error {
 	}
 	return &unreachableError{endpoint: endpoint, err: err, cause: cause,
 		fix: "check that the face runs there (`ipcmesh serve --http ADDR`, or `ipcmesh broker --http ADDR`, on the mesh's machine) and that --remote gives its address"}
+}
+
+// untrustedFix is what to do about a face's certificate that did not
+// verify for reason. The usual mistake is a self-signed certificate
+// without its CA, but a CA given already, an expired certificate and one
+// made for another host name each need something else.
+func untrustedFix(reason error, ca string) string {
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	switch {
+	case errors.As(reason, &invalid) && invalid.Reason == x509.Expired:
+		return "the face serves a certificate outside its dates: give it a new one (serve --tls-cert), or set this machine's clock if it is wrong"
+	case errors.As(reason, &host):
+		return "give --remote a host name the certificate holds, or make the face a certificate for this one (openssl's -addext subjectAltName=DNS:NAME or IP:ADDRESS)"
+	case ca != "":
+		return fmt.Sprintf("the CA of %s does not sign it: give the face's own certificate (the file of its serve --tls-cert) or the CA that signed it", ca)
+	}
+	return "for a self-signed certificate, pass its CA with --ca FILE or IPC_CA_FILE"
 }
 
 // unreachableError is what unreachable says, known as such so that it is

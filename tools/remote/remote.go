@@ -52,6 +52,10 @@ type Options struct {
 	// Version is reported to the local client as the server's version,
 	// and to the face as the bridge's.
 	Version string
+	// CA names the setting that gave HTTPClient a CA to trust besides
+	// the system's ("--ca FILE", "IPC_CA_FILE=FILE"), for the errors;
+	// "" if none did.
+	CA string
 	// Logger receives the bridge's logs; nil discards them. It must not
 	// write to the MCP stream.
 	Logger *slog.Logger
@@ -111,7 +115,7 @@ func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	if version == "" {
 		version = "devel"
 	}
-	b := &bridge{endpoint: endpoint.Redacted(), version: version, http: &hc, log: log}
+	b := &bridge{endpoint: endpoint.Redacted(), ca: opts.CA, version: version, http: &hc, log: log}
 	b.client = mcp.NewClient(&mcp.Implementation{Name: "ipcmesh-bridge", Version: b.version}, &mcp.ClientOptions{
 		Logger: log,
 		// The bridge has nothing to offer the face (no roots, no sampling).
@@ -129,6 +133,7 @@ func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 // bridge is one run of Serve: the remote session and the local one.
 type bridge struct {
 	endpoint string // the face's /mcp URL, for messages and logs
+	ca       string // the setting that gave a CA, for the errors
 	version  string // of this program, told both sides
 	http     *http.Client
 	log      *slog.Logger
@@ -230,7 +235,7 @@ func (b *bridge) session(ctx context.Context) (*mcp.ClientSession, error) {
 		if errors.As(err, &re) {
 			return nil, re
 		}
-		return nil, unreachable(b.endpoint, err)
+		return nil, unreachable(b.endpoint, b.ca, err)
 	}
 	b.log.Debug("connected to the HTTP face", "url", b.endpoint, "protocol", cs.InitializeResult().ProtocolVersion)
 	b.remote = cs
@@ -367,7 +372,7 @@ func (b *bridge) failure(ctx context.Context, action string, err error) error {
 	case ctx.Err() != nil:
 		return err
 	}
-	return fmt.Errorf("cannot %s: %w", action, unreachable(b.endpoint, err))
+	return fmt.Errorf("cannot %s: %w", action, unreachable(b.endpoint, b.ca, err))
 }
 
 // callFailure is failure for a call the bridge forwards while it serves,
