@@ -113,3 +113,28 @@ func TestFaceRefusesAnExpiredCertificate(t *testing.T) {
 		}
 	}
 }
+
+// An --allow-host that no Host header can hold (a URL, a path, a
+// wildcard, nothing) is refused with what to give instead: taken, it
+// matched no request, and the face refused the host it was told to
+// accept.
+func TestFaceRefusesHostsThatMatchNothing(t *testing.T) {
+	for _, h := range []string{"mesh.example.com", "Mesh.Example.Com", "mesh.example.com:8443", "[::1]:8080", "10.0.0.5"} {
+		f := faceFlags{addr: "127.0.0.1:0", hosts: listFlag{h}}
+		if err := f.check(func(string) string { return "" }); err != nil {
+			t.Errorf("--allow-host %q: %v", h, err)
+		}
+	}
+	for h, want := range map[string]string{
+		"https://mesh.example.com": "give its host name alone, mesh.example.com",
+		"mesh.example.com/":        "give one alone",
+		"*.example.com":            "name each host",
+		"":                         "give a host name",
+	} {
+		f := faceFlags{addr: "127.0.0.1:0", hosts: listFlag{h}}
+		err := f.check(func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), "--allow-host") || !strings.Contains(err.Error(), want) {
+			t.Errorf("--allow-host %q: %v\nwant an error naming the flag and saying %q", h, err, want)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func (f *faceFlags) check(getenv func(string) string) (err error) {
 	if err := gateway.CheckOrigins(f.origins); err != nil {
 		return usagef("--allow-origin %v", err)
 	}
+	if err := gateway.CheckHosts(f.hosts); err != nil {
+		return usagef("--allow-host %v", err)
+	}
 	if f.cert == "" && !f.insecure && !isLoopback(host) {
 		return fmt.Errorf("--http %s is reachable from other machines, and plain HTTP would send access keys in the clear: give --tls-cert and --tls-key, or --insecure when a TLS proxy in front of it does TLS", f.addr)
 	}

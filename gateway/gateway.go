@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -239,6 +240,31 @@ func CheckOrigins(origins []string) error {
 		}
 		if _, err := normOrigin(o); err != nil {
 			return fmt.Errorf("%q: %w", o, err)
+		}
+	}
+	return nil
+}
+
+// CheckHosts checks names given for Options.AllowHosts: each must be what
+// a Host header holds, a host name or IP address with or without a port.
+// A URL, a path, a wildcard or an empty name would match no request, and
+// the face would refuse the very host it was told to accept.
+func CheckHosts(hosts []string) error {
+	for _, h := range hosts {
+		name := strings.TrimSpace(h)
+		switch {
+		case name == "":
+			return errors.New(`"" names no host: give a host name, such as mesh.example.com`)
+		case strings.Contains(name, "://"):
+			if u, err := url.Parse(name); err == nil && u.Host != "" {
+				return fmt.Errorf("%q is a URL: give its host name alone, %s", h, u.Host)
+			}
+			return fmt.Errorf("%q is a URL: give its host name alone, such as mesh.example.com", h)
+		case strings.Contains(name, "*"):
+			return fmt.Errorf("%q: wildcards are not taken: name each host, such as mesh.example.com", h)
+		}
+		if _, _, ok := hostPort(name); !ok {
+			return fmt.Errorf("%q is not a host name: give one alone, with a port or not, such as mesh.example.com or mesh.example.com:8443", h)
 		}
 	}
 	return nil
