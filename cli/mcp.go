@@ -126,14 +126,20 @@ func remoteKey(e Env, keyFile string) (string, error) {
 func readPathSetting(from, path string) ([]byte, error) {
 	path = election.ExpandHome(path)
 	b, err := os.ReadFile(path)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
-		return b, err
+	if err == nil {
+		return b, nil
 	}
 	// The system's words name the path but not the setting that gave
 	// it, which is what the user must change.
 	given := from + " " + path
 	if !strings.HasPrefix(from, "-") {
 		given = from + "=" + path
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return nil, fmt.Errorf("%s is a folder: give %s the file itself", given, from)
+		}
+		return nil, fmt.Errorf("%s: %w: give %s a file this user can read", given, err, from)
 	}
 	if !filepath.IsAbs(path) {
 		wd, wdErr := os.Getwd()

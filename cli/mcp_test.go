@@ -148,3 +148,19 @@ func TestRemotePathsFromTheHomeFolder(t *testing.T) {
 		t.Errorf("ExpandHome(~) = %q, want %q", got, home)
 	}
 }
+
+// A --key-file or --ca that is a folder, or that cannot be read, names
+// the setting that gave it and what to give instead: the system's "read
+// DIR: is a directory" named neither.
+func TestRemotePathsThatAreFolders(t *testing.T) {
+	dir := t.TempDir()
+	noEnv := Env{Getenv: func(string) string { return "" }}
+	_, keyErr := remoteKey(noEnv, dir)
+	_, caErr := remoteClient(dir, "--ca")
+	_, envErr := remoteClient(dir, "IPC_CA_FILE")
+	for from, got := range map[string]error{"--key-file " + dir: keyErr, "--ca " + dir: caErr, "IPC_CA_FILE=" + dir: envErr} {
+		if got == nil || !strings.Contains(got.Error(), from+" is a folder") || !strings.Contains(got.Error(), "the file itself") {
+			t.Errorf("%s: %v; want an error naming the setting and that it is a folder", from, got)
+		}
+	}
+}
