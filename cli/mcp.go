@@ -89,6 +89,7 @@ func runRemoteMCP(ctx context.Context, e Env, url, keyFile, caFile string) error
 		Key:        key,
 		HTTPClient: client,
 		CA:         ca,
+		Name:       e.Getenv("IPC_NAME"),
 		Version:    Version,
 		Logger:     log,
 	}, stdio(e, mcpLineLimit(0), "write a large text to a file and send its path", log))

@@ -13,11 +13,14 @@ package remote
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +55,10 @@ type Options struct {
 	// Version is reported to the local client as the server's version,
 	// and to the face as the bridge's.
 	Version string
+	// Name is the name the user set for the local mesh (IPC_NAME), if
+	// any. The tools act as the key's name whatever it is; when it is not
+	// Name, the bridge warns of it as it starts.
+	Name string
 	// CA names the setting that gave HTTPClient a CA to trust besides
 	// the system's ("--ca FILE", "IPC_CA_FILE=FILE"), for the errors;
 	// "" if none did.
@@ -127,7 +134,41 @@ func Serve(ctx context.Context, opts Options, t mcp.Transport) error {
 	if err != nil {
 		return err
 	}
+	b.warnOtherName(ctx, opts.Name)
 	return b.serve(ctx, srv, t)
+}
+
+// warnOtherName warns when name, the user's IPC_NAME, is not the name
+// the key acts as. IPC_NAME is what every local command and `ipcmesh
+// mcp` act as, and a user who exported it would otherwise send as the
+// key's name without a word. The face's /api/v1/me says the key's name;
+// a face that does not answer it (a proxy that passes only /mcp) is
+// not asked again, and nothing is said.
+func (b *bridge) warnOtherName(ctx context.Context, name string) {
+	if name == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	me := strings.TrimSuffix(b.endpoint, "/mcp") + "/api/v1/me"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, me, nil)
+	if err != nil {
+		return
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		b.log.Debug("could not ask the face which name the key acts as", "err", err)
+		return
+	}
+	defer resp.Body.Close()
+	var who struct {
+		Name string `json:"name"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&who) != nil || who.Name == "" || who.Name == name {
+		return
+	}
+	b.log.Warn(fmt.Sprintf("IPC_NAME is %s, but the key acts as %s, and so do the tools: to act as %s, use a key made for it (ipcmesh key create %s on the mesh's machine), or unset IPC_NAME",
+		plainLine(name, 100), plainLine(who.Name, 100), plainLine(name, 100), plainLine(name, 100)))
 }
 
 // bridge is one run of Serve: the remote session and the local one.
