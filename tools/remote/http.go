@@ -92,6 +92,16 @@ func (t *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 	case code == http.StatusUnauthorized:
 		defer resp.Body.Close()
 		return nil, &unauthorizedError{endpoint: req.URL.Redacted(), detail: errorDetail(resp.Body)}
+	case code == http.StatusNotFound && req.Method == http.MethodPost && req.Header.Get("Mcp-Session-Id") == "":
+		// 404 to a request of no session (initialize) is not a session
+		// lost: nothing is served at the URL's path. The SDK would say a
+		// bare "Not Found", which does not point at the path.
+		resp.Body.Close()
+		return nil, &refusedError{
+			endpoint: req.URL.Redacted(),
+			status:   statusLine(code),
+			detail:   fmt.Sprintf("nothing is served at %s: give --remote the face's address alone, such as https://HOST:PORT, or the path a proxy in front of it serves it under", untrusted.Line(req.URL.Path)),
+		}
 	case code >= 400 && code < 500 && code != http.StatusNotFound:
 		// 404 is a session the face no longer knows, which connecting
 		// again cures; any other client error is the face's answer.
