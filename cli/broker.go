@@ -50,6 +50,7 @@ func runBroker(ctx context.Context, e Env, args []string) (err error) {
 		if err := face.check(e.Getenv); err != nil {
 			return err
 		}
+		face.warn(e.Stderr)
 		if ln, err = face.listen(); err != nil {
 			return err
 		}

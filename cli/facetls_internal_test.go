@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,53 @@ func TestFaceRefusesHostsThatMatchNothing(t *testing.T) {
 		err := f.check(func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), "--allow-host") || !strings.Contains(err.Error(), want) {
 			t.Errorf("--allow-host %q: %v\nwant an error naming the flag and saying %q", h, err, want)
+		}
+	}
+}
+
+// A TLS key or an access key file that other users can read is warned
+// of, with the mode and the chmod that cures it; one only its owner
+// reads is not.
+func TestSecretFilesReadableByOthersWarned(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("modes mean nothing on Windows")
+	}
+	dir := t.TempDir()
+	now := time.Now()
+	cert, key := writeCert(t, dir, "face", now.Add(-time.Hour), now.Add(24*time.Hour))
+	keyFile := filepath.Join(dir, "access-key")
+	if err := os.WriteFile(keyFile, []byte("ipk1_0123456789abcdef_0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	warnings := func() (face, bridge string) {
+		t.Helper()
+		var fw, bw strings.Builder
+		f := faceFlags{addr: "127.0.0.1:0", cert: cert, key: key}
+		if err := f.check(func(string) string { return "" }); err != nil {
+			t.Fatal(err)
+		}
+		f.warn(&fw)
+		if _, err := remoteKey(Env{Stderr: &bw, Getenv: func(string) string { return "" }}, keyFile); err != nil {
+			t.Fatal(err)
+		}
+		return fw.String(), bw.String()
+	}
+	if face, bridge := warnings(); face != "" || bridge != "" {
+		t.Errorf("files of mode 0600 warned of: %q, %q", face, bridge)
+	}
+	for _, f := range []string{key, keyFile} {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	face, bridge := warnings()
+	for _, c := range []struct{ got, want string }{{face, "--tls-key " + key}, {bridge, "--key-file " + keyFile}} {
+		got, want := c.got, c.want
+		if !strings.Contains(got, want+" can be read by other users") || !strings.Contains(got, "mode 0644") || !strings.Contains(got, "chmod 600") {
+			t.Errorf("a file of mode 0644: %q\nwant a warning naming %s, its mode and chmod 600", got, want)
+		}
+		if strings.Contains(got, "ipk1_") {
+			t.Errorf("the warning holds the key: %q", got)
 		}
 	}
 }

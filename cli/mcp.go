@@ -108,6 +108,7 @@ func remoteKey(e Env, keyFile string) (string, error) {
 		if key == "" {
 			return "", fmt.Errorf("the key file %s is empty: put the key from `ipcmesh key create NAME` in it", keyFile)
 		}
+		warnReadable(e.Stderr, "--key-file", election.ExpandHome(keyFile), "whoever reads it acts as the key's name")
 		return key, nil
 	}
 	if key := strings.TrimSpace(e.Getenv("IPC_KEY")); key != "" {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,7 @@ func runServe(ctx context.Context, e Env, args []string) error {
 	if err := f.check(e.Getenv); err != nil {
 		return err
 	}
+	f.warn(e.Stderr)
 	cfg, err := meshConfig(e)
 	if err != nil {
 		return err
@@ -187,6 +190,29 @@ func pemKinds(b []byte) (certs, keys int) {
 			keys++
 		}
 	}
+}
+
+// warn writes on w what check found that does not stop the face: a TLS
+// key other users can read.
+func (f *faceFlags) warn(w io.Writer) {
+	if f.key != "" {
+		warnReadable(w, "--tls-key", f.key, "whoever reads it can pose as this face")
+	}
+}
+
+// warnReadable warns on w when the secret file at path, which the setting
+// from gave, can be read or written by other users of this machine, as
+// ssh does of a private key; it is not refused, since a service's group
+// may be meant to read it. On Windows modes mean nothing.
+func warnReadable(w io.Writer, from, path, why string) {
+	if w == nil || runtime.GOOS == "windows" {
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	fmt.Fprintf(w, "warning: %s %s can be read by other users of this machine (mode %04o), and %s: chmod 600 %s\n", from, path, fi.Mode().Perm(), why, path)
 }
 
 // listen binds the face's address.
