@@ -54,7 +54,7 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 		if len(r.Messages) == 0 && *from != "" {
 			unknown = noSuchInstance(ctx, p, *from)
 		}
-		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from, unknown, *peek)
+		err = printMessages(e, p.Name(), r.Messages, r.Remaining, *from, unknown, *peek, *wait)
 	}
 	if err != nil || *peek {
 		// Unread stays unread when the messages could not be shown.
@@ -67,14 +67,20 @@ func runCheck(ctx context.Context, e Env, args []string) (err error) {
 // with several names in one data folder, which one a command acts as is
 // never left to guess. from is the sender the check was narrowed to, if
 // any, and unknown what noSuchInstance says of it; peek says the check
-// marks nothing read.
-func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from, unknown string, peek bool) error {
+// marks nothing read, and waited how long it waited for mail (0: not).
+func printMessages(e Env, name string, msgs []ipcmesh.Message, remaining int, from, unknown string, peek bool, waited time.Duration) error {
 	w := &errWriter{w: e.Stdout}
 	if len(msgs) == 0 {
+		// A wait that ended without mail says so: "No new messages" alone
+		// reads as a check that did not wait, a --wait left out.
+		var after string
+		if waited > 0 {
+			after = fmt.Sprintf(" (waited %s)", human.Period(waited))
+		}
 		if from != "" {
-			fmt.Fprintf(w, "No new messages from %s for %s.%s\n", from, name, unknown)
+			fmt.Fprintf(w, "No new messages from %s for %s%s.%s\n", from, name, after, unknown)
 		} else {
-			fmt.Fprintf(w, "No new messages for %s.\n", name)
+			fmt.Fprintf(w, "No new messages for %s%s.\n", name, after)
 		}
 		return w.err
 	}

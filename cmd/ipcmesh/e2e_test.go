@@ -333,6 +333,10 @@ func TestRestartKeepsUnread(t *testing.T) {
 	if r := m.mustRun("check", "--as", "carol"); strings.TrimSpace(r.stdout) != "No new messages for carol." {
 		t.Errorf("check with nothing unread printed %q, want \"No new messages for carol.\"", r.stdout)
 	}
+	// A wait that ends without mail says that it waited.
+	if r := m.mustRun("check", "--as", "carol", "--wait", "100ms"); strings.TrimSpace(r.stdout) != "No new messages for carol (waited 100ms)." {
+		t.Errorf("check --wait 100ms with nothing unread printed %q, want \"No new messages for carol (waited 100ms).\"", r.stdout)
+	}
 }
 
 func TestWrongSecretRefusedBothWays(t *testing.T) {
