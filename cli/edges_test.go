@@ -219,7 +219,8 @@ func TestKeyArguments(t *testing.T) {
 		{[]string{"create"}, "key create needs the name the key acts as: ipcmesh key create NAME"},
 		{[]string{"revoke"}, "key revoke needs what to revoke: a key's ID"},
 		{[]string{"list", "extra"}, `key list takes no arguments, got "extra"`},
-		{[]string{"create", "a", "b"}, `key create takes one argument, got 2: "a b"`},
+		{[]string{"create", "human", "me", "in", "browser"}, `key create takes one NAME, got 4 words: "human me in browser"; a label goes with --label: ipcmesh key create human --label "me in browser"`},
+		{[]string{"revoke", "a", "b"}, `key revoke takes one argument, got 2: "a b"`},
 	} {
 		r := m.runAs("", "", nil, "key", tc.args...)
 		wantRun(t, "key "+strings.Join(tc.args, " "), r, 2, tc.want, "\nusage: ipcmesh key")

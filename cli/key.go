@@ -160,6 +160,9 @@ func keyArgs(sub string, pos []string) error {
 		return usagef("key create needs the name the key acts as: ipcmesh key create NAME")
 	case len(pos) == 0:
 		return usagef("key revoke needs what to revoke: a key's ID (ipcmesh key list shows them), the key itself, or a NAME, for all of its keys")
+	case sub == "create":
+		// The words after the name are most likely a label for it.
+		return usagef("key create takes one NAME, got %d words: %q; a label goes with --label: ipcmesh key create %s --label %q", len(pos), strings.Join(pos, " "), pos[0], strings.Join(pos[1:], " "))
 	}
 	return usagef("key %s takes one argument, got %d: %q", sub, len(pos), strings.Join(pos, " "))
 }

@@ -95,8 +95,9 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmes
 		return nil, ipcmesh.Errorf(ipcmesh.CodeBadRequest, "say which key to revoke: its id, or a name to revoke all of its keys")
 	}
 	var revoked []ipcmesh.AccessKey
+	var already int // keys asked for that were revoked before
 	err := s.c.submit(ctx, func(tx *bolt.Tx) error {
-		revoked = revoked[:0]
+		revoked, already = revoked[:0], 0
 		b := tablesOf(tx).accessKeys()
 		now := time.Unix(0, s.now().UnixNano()).UTC()
 		// Collect first: bbolt does not allow writes while iterating.
@@ -108,7 +109,11 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmes
 			if err := json.Unmarshal(v, &k); err != nil {
 				return err
 			}
-			if (name != "" && k.Name != name) || !k.Revoked.IsZero() {
+			if name != "" && k.Name != name {
+				return nil
+			}
+			if !k.Revoked.IsZero() {
+				already++
 				return nil
 			}
 			k.Revoked = now
@@ -139,6 +144,15 @@ func (s *Store) RevokeAccessKeys(ctx context.Context, id, name string) ([]ipcmes
 			what = "no live access key acts as " + name
 		case name != "":
 			what += " and acts as " + name
+		}
+		// Revoking twice is no mistake to hunt for: say it is done.
+		switch {
+		case already == 1 && id != "":
+			what += " (it was revoked before)"
+		case already == 1:
+			what += " (its one key was revoked before)"
+		case already > 1:
+			what += fmt.Sprintf(" (its %d keys were revoked before)", already)
 		}
 		return nil, ipcmesh.Errorf(ipcmesh.CodeNotFound, "%s: ipcmesh key list shows the keys", what)
 	}

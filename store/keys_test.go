@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ipcmesh/ipcmesh"
@@ -43,8 +44,18 @@ func TestAccessKeysPersistAndRevoke(t *testing.T) {
 	if err != nil || len(rev) != 2 {
 		t.Fatalf("revoke human's keys: %+v, %v", rev, err)
 	}
+	// Revoked twice, they say so, where "no live key" alone reads as a
+	// name or an id mistyped.
 	_, err = s.RevokeAccessKeys(ctx, a.ID, "")
-	wantCode(t, err, ipcmesh.CodeNotFound) // already revoked
+	wantCode(t, err, ipcmesh.CodeNotFound)
+	if err == nil || !strings.Contains(err.Error(), "(it was revoked before)") {
+		t.Errorf("revoke a key revoked before: %v, want it to say so", err)
+	}
+	_, err = s.RevokeAccessKeys(ctx, "", "human")
+	wantCode(t, err, ipcmesh.CodeNotFound)
+	if err == nil || !strings.Contains(err.Error(), "(its 2 keys were revoked before)") {
+		t.Errorf("revoke the keys of human again: %v, want it to say they were revoked before", err)
+	}
 	all, err := s.AccessKeys()
 	if err != nil || len(all) != 3 {
 		t.Fatalf("keys: %+v, %v", all, err)
