@@ -141,16 +141,25 @@ func (c *core) checkOnce(ctx context.Context, req *mcp.CallToolRequest, in check
 // model waiting for one sender would not learn of it. It is "" when none
 // waits, and when the count cannot be had: the hint is a courtesy.
 func unreadBesides(ctx context.Context, p *election.Peer, name string) string {
-	all, err := p.List(ctx)
-	if err != nil {
-		return ""
-	}
-	for _, in := range all {
-		if in.Name == name && in.Unread > 0 {
-			return fmt.Sprintf(" %s from others: check without from reads them.", human.Count(in.Unread, "unread message"))
-		}
+	if n := unread(ctx, p, name); n > 0 {
+		return fmt.Sprintf(" %s from others: check without from reads them.", human.Count(n, "unread message"))
 	}
 	return ""
+}
+
+// unread counts the messages waiting in name's inbox, 0 when the count
+// cannot be had: the hints built on it are a courtesy.
+func unread(ctx context.Context, p *election.Peer, name string) int {
+	all, err := p.List(ctx)
+	if err != nil {
+		return 0
+	}
+	for _, in := range all {
+		if in.Name == name {
+			return in.Unread
+		}
+	}
+	return 0
 }
 
 // checkReadsChannel says how check reads a channel's posts, for a model

@@ -475,3 +475,24 @@ func TestUnknownMemberIsNamed(t *testing.T) {
 	mcptest.NotContains(t, "join with a member yet to come", got, "registered as robert")
 	mcptest.NotContains(t, "create with registered members", c.OK("channels", map[string]any{"action": "create", "name": "ops", "members": []any{"robert"}}), "No instance")
 }
+
+// A wait for a reply that comes to nothing says what waits in the inbox:
+// a reply sent without reply_to lands there, not in the thread, and a
+// model told only "no reply yet" would wait again for what came.
+func TestThreadWaitSaysWhatWaitsOutsideIt(t *testing.T) {
+	m := newMesh(t)
+	team := m.team("alice", "bob")
+	alice, bob := team[0], team[1]
+
+	req := sentID(t, alice.ok("send", map[string]any{"to": "bob", "content": "please review auth.go", "type": "request"}))
+	nothing := alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1})
+	mcptest.Contains(t, "nothing waits", nothing, "No reply after "+req)
+	mcptest.NotContains(t, "nothing waits", nothing, "outside this thread")
+
+	bob.send("alice", "looks good")
+	mcptest.Contains(t, "a reply without reply_to", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1}),
+		"No reply after "+req, "1 unread message waits outside this thread: check reads it")
+	bob.send("alice", "one nit though")
+	mcptest.Contains(t, "two", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1}), "2 unread messages wait outside this thread: check reads them")
+	mcptest.Contains(t, "check", alice.ok("check", nil), "looks good", "one nit")
+}

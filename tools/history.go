@@ -202,7 +202,18 @@ func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *elect
 		if r.Done {
 			return text(fmt.Sprintf("The thread of %s is done (a done was sent): no reply to wait for.", id)), nil, nil
 		}
-		return text(fmt.Sprintf("No reply after %s yet (waited %s). Wait again the same way, or go on with your work.", id, wait)), nil, nil
+		msg := fmt.Sprintf("No reply after %s yet (waited %s).", id, wait)
+		if n := unread(ctx, p, name); n > 0 {
+			// A reply sent without reply_to (by a script, or a model
+			// that left it out) lands in the inbox, not in the thread:
+			// told nothing, a model would wait again for what came.
+			waits, it := "1 unread message waits", "it"
+			if n > 1 {
+				waits, it = fmt.Sprintf("%d unread messages wait", n), "them"
+			}
+			msg += fmt.Sprintf(" %s outside this thread: check reads %s (a reply sent without reply_to lands there).", waits, it)
+		}
+		return text(msg + " Wait again the same way, or go on with your work."), nil, nil
 	}
 	// Up to maxText of text, as check: the direct messages shown are
 	// marked read, and those past it come at once on the next wait.
