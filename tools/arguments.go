@@ -230,7 +230,7 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 		}
 		b.WriteString(strings.Join(parts, "; "))
 	default:
-		b.WriteString(choiceDetail(sdkPaths.Replace(detail), s))
+		b.WriteString(typeDetail(choiceDetail(sdkPaths.Replace(detail), s), given))
 	}
 	if len(names) == 0 {
 		b.WriteString(". It takes no arguments: call it with {}.")
@@ -280,6 +280,93 @@ func choiceDetail(detail string, s toolSchema) string {
 		out += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return out
+}
+
+// sdkType finds a value of the wrong JSON type in the SDK's detail, its
+// paths shortened: "wait_seconds: type: 5 has type \"string\", want
+// \"integer\"", or for an item of a list "members: members/items: type:
+// 1 has type ...". The SDK writes the value as Go prints it (map[text:hi]
+// for an object), and a model that sent "5" reads "5 has type string" as
+// nonsense.
+var sdkType = regexp.MustCompile(`^(\w+): (?:[\w/]+/items: )?type: .* has type "(\w+)", want "(\w+)"$`)
+
+// jsonKinds words JSON schema types for a model.
+var jsonKinds = map[string]string{
+	"string":  "a string",
+	"integer": "a whole number",
+	"number":  "a number",
+	"boolean": "true or false",
+	"array":   "a list",
+	"object":  "an object",
+	"null":    "null",
+}
+
+// typeDetail words a value of the wrong type as a model can act on: the
+// value as it was sent, what the argument takes, and, where the value
+// only wears the wrong quotes ("5" for 5, "alice" for ["alice"]), the
+// value as it should be written. Any other detail is returned as it is.
+func typeDetail(detail string, given map[string]json.RawMessage) string {
+	m := sdkType.FindStringSubmatch(detail)
+	if m == nil || given[m[1]] == nil {
+		return detail
+	}
+	name, got, want := m[1], m[2], m[3]
+	var compact bytes.Buffer
+	if json.Compact(&compact, given[name]) != nil {
+		return detail
+	}
+	sent := compact.String()
+	if len(sent) > 60 {
+		sent = strings.ToValidUTF8(sent[:57], "") + "..."
+	}
+	if strings.Contains(detail, "/items: ") {
+		return fmt.Sprintf("%s: %s holds %s where every item must be %s", name, sent, article(got), jsonKinds[want])
+	}
+	out := fmt.Sprintf("%s: %s is %s, but it takes %s", name, sent, article(got), jsonKinds[want])
+	var s string
+	if got == "string" && json.Unmarshal(given[name], &s) == nil {
+		s = strings.TrimSpace(s)
+		switch want {
+		case "integer":
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				out += fmt.Sprintf(": write %d, without quotes", n)
+			}
+		case "number":
+			if f, err := strconv.ParseFloat(s, 64); err == nil {
+				out += fmt.Sprintf(": write %s, without quotes", strconv.FormatFloat(f, 'f', -1, 64))
+			}
+		case "boolean":
+			if v, err := strconv.ParseBool(s); err == nil {
+				out += fmt.Sprintf(": write %t, without quotes", v)
+			}
+		case "array":
+			if b, err := json.Marshal([]string{s}); err == nil {
+				out += fmt.Sprintf(": write %s", b)
+			}
+		}
+	}
+	if want == "string" && (got == "integer" || got == "number" || got == "boolean") {
+		out += fmt.Sprintf(": write %q, in quotes", sent)
+	}
+	return out
+}
+
+// article is the JSON type got with its article, as a model reads it:
+// "a string", "a number" (for integer too), "an object".
+func article(got string) string {
+	switch got {
+	case "integer", "number":
+		return "a number"
+	case "boolean":
+		return "a boolean"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "null":
+		return "null"
+	}
+	return "a " + got
 }
 
 // notObject names the kind of JSON value args is when it is not an object
