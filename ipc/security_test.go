@@ -580,7 +580,7 @@ func TestRenameIntoALiveSessionsNameRefused(t *testing.T) {
 	owner.register(t, ipc.RegisterRequest{Name: "elsewhere"})
 	mover := m.join(t, "mover")
 	e := wantCode(t, mover.call(ipc.OpRename, ipc.RenameRequest{RequestID: ipc.NewID(), NewName: "away"}, nil), ipcmesh.CodeNameTaken)
-	wantMention(t, e.Message, "away", "not expired")
+	wantMention(t, e.Message, "away", "valid until", "register as it instead")
 
 	clock.Advance(2 * time.Hour)
 	var s ipc.Session

@@ -204,7 +204,13 @@ func (b *Broker) rename(c *conn, name string, body json.RawMessage) (any, error)
 	if s, ok, err := b.store.Session(req.NewName); err != nil {
 		return nil, err
 	} else if ok && b.live(s, now) {
-		return nil, b.nameTaken(req.NewName, "is held by another session that has not expired")
+		// Said as register says it, with what to do: an instance that
+		// went offline keeps its name for a day, and "not expired" told
+		// a model neither that nor how to get the name.
+		return nil, b.nameTaken(req.NewName, fmt.Sprintf(
+			"is held by a session that is valid until %s although nobody is connected as it, and a rename takes no other session's name; "+
+				"if it is yours, register as it instead (from the data folder that registered it), which resumes it with its own mail",
+			s.Expires.UTC().Format(time.RFC3339)))
 	}
 	// A forward from the new name ends with the rename (store.Rename):
 	// whoever was renamed away from it no longer gets its mail, and the

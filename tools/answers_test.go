@@ -169,3 +169,15 @@ func TestRegisterBesideACaseTwinSaysSo(t *testing.T) {
 	mcptest.Contains(t, "rename to Planner", c.OK("rename", map[string]any{"new_name": "Planner"}), "Renamed tester to Planner", "planner is another instance, whose name differs from yours only by case: mail to planner does not reach you")
 	mcptest.NotContains(t, "rename to tester", c.OK("rename", map[string]any{"new_name": "tester"}), "differs from yours")
 }
+
+// A rename to the name of an instance gone offline, whose session still
+// holds it, is refused saying until when it is held and how to get it
+// back: register as it, which resumes it with its mail.
+func TestRenameToAnOfflineNameSaysHowToGetIt(t *testing.T) {
+	c := serveStdio(t, mcptest.MeshConfig(t))
+	c.OK("register", map[string]any{"name": "lead"})
+	c.OK("register", map[string]any{"name": "alice"}) // lead is offline now, its session kept
+	got := c.Fails("rename", map[string]any{"new_name": "lead"})
+	mcptest.Contains(t, "rename to lead", got, `cannot rename to "lead"`, "valid until", "nobody is connected as it", "register as it instead", "free names: lead-2")
+	mcptest.Contains(t, "register as lead", c.OK("register", map[string]any{"name": "lead"}), "Resumed the session of lead")
+}
