@@ -65,7 +65,7 @@ func (p *Peer) register(ctx context.Context, name string, claim bool) (ipc.Sessi
 	// before it drops its session id, so one of the two is found.
 	tok, loadErr := p.keyring.Load(name)
 	var s ipc.Session
-	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim, KeepsKeys: p.cfg.KeepsKeys}
+	req := ipc.RegisterRequest{Name: name, Token: tok, Session: sid, Subscribe: p.cfg.Subscribe, KeepForward: claim, KeepsKeys: p.cfg.KeepsKeys, Holder: p.cfg.Holder}
 	if err := p.Call(ctx, ipc.OpRegister, req, &s); err != nil {
 		return s, p.unreadableToken(err, name, tok, loadErr)
 	}
@@ -173,7 +173,7 @@ func (p *Peer) Resume(ctx context.Context, name string) (ipc.Session, error) {
 		return ipc.Session{}, ipcmesh.Errorf(ipcmesh.CodeNotRegistered,
 			"this data folder holds no session for %q: register it first (ipcmesh register %s)", name, name)
 	}
-	req := ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}
+	req := ipc.ResumeRequest{Token: tok, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys, Holder: p.cfg.Holder}
 	if renaming {
 		req.RenameRequest = pending.RequestID
 	}
@@ -257,7 +257,7 @@ func (p *Peer) resumeOn(ctx context.Context, c *ipc.Client) error {
 	// Bounded as every call is: a broker that answers the handshake and
 	// then hangs would otherwise hold the reconnect, and every caller
 	// waiting for it, for ever.
-	req := ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys}
+	req := ipc.ResumeRequest{Token: st.token, RenameRequest: st.pendingRename, Subscribe: p.cfg.Subscribe, KeepsKeys: p.cfg.KeepsKeys, Holder: p.cfg.Holder}
 	var s ipc.Session
 	err := p.callOn(ctx, c, dueIn(ipc.OpResume, req, p.cfg.AnswerTimeout), ipc.OpResume, req, &s)
 	if err == nil && st.name != "" && s.Name != st.name {

@@ -64,6 +64,13 @@ type Config struct {
 	SessionTTL time.Duration
 	// Subscribe asks the broker to push this peer's mail to OnEvent.
 	Subscribe bool
+	// Holder, when set, is an id of this process, sent with every
+	// register and resume (ipc.RegisterRequest.Holder): the broker then
+	// refuses this peer a name another process acts as under its own
+	// Holder, even one of the same data folder, whose tokens and
+	// session ids this peer can read. An assistant's server sets it;
+	// commands, which act as a name beside it, do not.
+	Holder string
 	// KeepsKeys tells the broker that this subscribed peer keeps its
 	// name's live keys in memory (the HTTP face): a revoke of one is then
 	// answered only once the peer has called ForgotKey for it.

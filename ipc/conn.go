@@ -32,9 +32,11 @@ type conn struct {
 	sem    chan struct{} // a slot per request in flight
 	waits  chan struct{} // a slot per request in flight that may wait (mayWait)
 
-	// name and subscribed are guarded by the broker's presence lock.
+	// name, subscribed and holder are guarded by the broker's presence
+	// lock.
 	name       string
 	subscribed bool
+	holder     string // RegisterRequest.Holder
 	// keepsKeys: the connection keeps its name's live keys (an HTTP
 	// face), so a revoke waits for its key_seen (see Broker.keyRevoke).
 	keepsKeys atomic.Bool

@@ -38,12 +38,13 @@ func (p *presence) init() {
 
 // wants is what a connection asks for when it binds to a name.
 type wants struct {
-	subscribe bool // pushed events
-	keepsKeys bool // a revoke of the name's keys waits for its key_seen
+	subscribe bool   // pushed events
+	keepsKeys bool   // a revoke of the name's keys waits for its key_seen
+	holder    string // the process that claims the name (RegisterRequest.Holder)
 }
 
-func wantsOf(subscribe, keepsKeys bool) wants {
-	return wants{subscribe: subscribe, keepsKeys: subscribe && keepsKeys}
+func wantsOf(subscribe, keepsKeys bool, holder string) wants {
+	return wants{subscribe: subscribe, keepsKeys: subscribe && keepsKeys, holder: holder}
 }
 
 // bind makes c act as name, with what w asks for.
@@ -55,6 +56,7 @@ func (p *presence) bind(c *conn, name string, w wants, now time.Time) {
 	}
 	c.name = name
 	c.subscribed = w.subscribe
+	c.holder = w.holder
 	c.keepsKeys.Store(w.keepsKeys)
 	set := p.online[name]
 	if set == nil {
@@ -120,6 +122,19 @@ func (p *presence) nameOf(c *conn) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return c.name
+}
+
+// heldByAnother reports whether a connection other than c acts as name
+// for a process that claims it under another holder than holder.
+func (p *presence) heldByAnother(name, holder string, c *conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for o := range p.online[name] {
+		if o != c && o.holder != "" && o.holder != holder {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *presence) isOnline(name string) bool {

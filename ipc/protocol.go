@@ -156,6 +156,13 @@ type RegisterRequest struct {
 	// (an HTTP face): a revoke of them is answered only once it has said,
 	// with key_seen, that it forgot them.
 	KeepsKeys bool `json:"keeps_keys,omitempty"`
+	// Holder, when set, is an id of the process that claims the name,
+	// the same on every register and resume it sends: a register of a
+	// name another connection acts as under another Holder is refused.
+	// Two assistants started on one data folder share its session ids
+	// and tokens, and without it both registering one name at once
+	// would both act as it, sharing one inbox.
+	Holder string `json:"holder,omitempty"`
 }
 
 // ResumeRequest binds the connection to the name Token was issued for.
@@ -167,6 +174,7 @@ type ResumeRequest struct {
 	RenameRequest string `json:"rename_request,omitempty"`
 	Subscribe     bool   `json:"subscribe,omitempty"`
 	KeepsKeys     bool   `json:"keeps_keys,omitempty"` // as RegisterRequest's
+	Holder        string `json:"holder,omitempty"`     // as RegisterRequest's
 }
 
 // Session is the result of register, resume and rename: the name the

@@ -589,3 +589,26 @@ func TestRenameIntoALiveSessionsNameRefused(t *testing.T) {
 		t.Errorf("rename into an expired session's name: %+v", s)
 	}
 }
+
+// A register that names a holder is refused a name another connection
+// acts as under another holder, even with the session id the first one
+// registered it with: two assistants on one data folder share their
+// register's session id, and both would act as the name, sharing one
+// inbox. The holder's own retry, and a client that names none (a command
+// acting as the name beside its assistant), still join the session.
+func TestRegisterOfANameHeldUnderAnotherHolderRefused(t *testing.T) {
+	m := startMesh(t, nil)
+	sid := ipc.NewID()
+	first := m.dial(t)
+	first.register(t, ipc.RegisterRequest{Name: "builder", Session: sid, Holder: "one"})
+
+	e := wantCode(t, m.dial(t).call(ipc.OpRegister, ipc.RegisterRequest{Name: "builder", Session: sid, Holder: "two"}, nil), ipcmesh.CodeNameTaken)
+	wantMention(t, e.Message, "builder", "in use by a connected instance", "builder-2")
+
+	if s := m.dial(t).register(t, ipc.RegisterRequest{Name: "builder", Session: sid, Holder: "one"}); s.Name != "builder" || !s.Resumed {
+		t.Errorf("a retry under the same holder: %+v, want builder resumed", s)
+	}
+	if s := m.dial(t).register(t, ipc.RegisterRequest{Name: "builder", Session: sid}); s.Name != "builder" || !s.Resumed {
+		t.Errorf("a register naming no holder: %+v, want builder resumed", s)
+	}
+}

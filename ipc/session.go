@@ -46,16 +46,21 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 		return nil, err
 	}
 	valid := found && b.live(sess, now)
+	if req.Holder != "" && b.presence.heldByAnother(req.Name, req.Holder, c) {
+		// Its token or session id is no claim here: another process of
+		// the data folder that keeps them holds the name.
+		return nil, b.nameTaken(req.Name, "is in use by a connected instance")
+	}
 	if req.Token != "" && valid {
 		if tok, err := b.cfg.Keys.ParseToken(req.Token); err == nil && tok.Name == req.Name && sameSecret(tok.SessionID, sess.ID) && !tok.Expired(now) {
-			return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+			return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys, req.Holder), true)
 		}
 		// A stale or foreign token is no claim: the ordinary rules apply.
 	}
 	// The connection acting as the name renews its session even after it
 	// expired: nobody else could take the name while it stayed connected.
 	if found && current == req.Name || valid && req.Session != "" && sameSecret(req.Session, sess.ID) {
-		return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+		return b.bindSession(ctx, c, req.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys, req.Holder), true)
 	}
 	if err := b.inUse(req.Name); err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func (b *Broker) register(c *conn, _ string, body json.RawMessage) (any, error) 
 			return nil, err
 		}
 	}
-	s, err := b.bindSession(ctx, c, req.Name, sid, wantsOf(req.Subscribe, req.KeepsKeys), false)
+	s, err := b.bindSession(ctx, c, req.Name, sid, wantsOf(req.Subscribe, req.KeepsKeys, req.Holder), false)
 	if err == nil && to != req.Name {
 		s.EndedForward = to
 	}
@@ -119,7 +124,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if found && sameSecret(sess.ID, tok.SessionID) && now.Before(sess.Expires) && !tok.Expired(now) {
-		return b.bindSession(ctx, c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+		return b.bindSession(ctx, c, tok.Name, sess.ID, wantsOf(req.Subscribe, req.KeepsKeys, req.Holder), true)
 	}
 	// A rename that committed just before the broker was lost revokes the
 	// token its own client holds; that token, of the session renamed, and
@@ -143,7 +148,7 @@ func (b *Broker) resume(c *conn, _ string, body json.RawMessage) (any, error) {
 					tok.Name, rr.New)
 			}
 			if s, ok, _ := b.store.Session(rr.New); ok && sameSecret(s.ID, rr.SessionID) && now.Before(s.Expires) {
-				return b.bindSession(ctx, c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys), true)
+				return b.bindSession(ctx, c, rr.New, rr.SessionID, wantsOf(req.Subscribe, req.KeepsKeys, req.Holder), true)
 			}
 		}
 	}

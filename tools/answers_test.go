@@ -181,3 +181,38 @@ func TestRenameToAnOfflineNameSaysHowToGetIt(t *testing.T) {
 	mcptest.Contains(t, "rename to lead", got, `cannot rename to "lead"`, "valid until", "nobody is connected as it", "register as it instead", "free names: lead-2")
 	mcptest.Contains(t, "register as lead", c.OK("register", map[string]any{"name": "lead"}), "Resumed the session of lead")
 }
+
+// Two assistants on one data folder told to register one name at once:
+// one gets it, the other is refused. They share the folder's session ids
+// and tokens, and both used to act as the name, sharing its inbox.
+func TestTwoAssistantsRegisteringOneNameAtOnce(t *testing.T) {
+	m := newMesh(t)
+	a, b := m.start("a", startOpts{}), m.start("b", startOpts{})
+	for i := range 5 {
+		name := fmt.Sprintf("builder%d", i)
+		results := make(chan *mcp.CallToolResult, 2)
+		for _, as := range []*assistant{a, b} {
+			go func() {
+				res, err := as.cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "register", Arguments: map[string]any{"name": name}})
+				if err != nil {
+					t.Errorf("%s: register: %v", as.label, err)
+					res = &mcp.CallToolResult{IsError: true}
+				}
+				results <- res
+			}()
+		}
+		var ok, refused int
+		for range 2 {
+			res := <-results
+			if !res.IsError {
+				ok++
+				continue
+			}
+			refused++
+			mcptest.Contains(t, "the one refused", mcptest.ResultText(res), "in use by", name+"-2")
+		}
+		if ok != 1 || refused != 1 {
+			t.Errorf("%s: %d registers succeeded and %d were refused, want one of each", name, ok, refused)
+		}
+	}
+}

@@ -96,6 +96,10 @@ func New(opts Options) *Server {
 		started: make(chan struct{}),
 	}
 	s.opts.Mesh.Subscribe = true
+	// Two assistants on one data folder can read each other's tokens:
+	// the holder keeps the second from joining the first's session
+	// when both register one name at once, which inUse cannot see.
+	s.opts.Mesh.Holder = ipc.NewID()
 	s.opts.Mesh.OnEvent = s.onEvent
 	s.opts.Mesh.OnRenamed = s.followRename
 	// The server's name is its own: registering it must not change the
