@@ -479,7 +479,7 @@ func TestUnknownMemberIsNamed(t *testing.T) {
 // A wait for a reply that comes to nothing says what waits in the inbox:
 // a reply sent without reply_to lands there, not in the thread, and a
 // model told only "no reply yet" would wait again for what came.
-func TestThreadWaitSaysWhatWaitsOutsideIt(t *testing.T) {
+func TestThreadWaitSaysWhatWaitsInTheInbox(t *testing.T) {
 	m := newMesh(t)
 	team := m.team("alice", "bob")
 	alice, bob := team[0], team[1]
@@ -487,12 +487,19 @@ func TestThreadWaitSaysWhatWaitsOutsideIt(t *testing.T) {
 	req := sentID(t, alice.ok("send", map[string]any{"to": "bob", "content": "please review auth.go", "type": "request"}))
 	nothing := alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1})
 	mcptest.Contains(t, "nothing waits", nothing, "No reply after "+req)
-	mcptest.NotContains(t, "nothing waits", nothing, "outside this thread")
+	mcptest.NotContains(t, "nothing waits", nothing, "inbox")
 
 	bob.send("alice", "looks good")
 	mcptest.Contains(t, "a reply without reply_to", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1}),
-		"No reply after "+req, "1 unread message waits outside this thread: check reads it")
+		"No reply after "+req, "1 unread message waits in your inbox: check reads it")
 	bob.send("alice", "one nit though")
-	mcptest.Contains(t, "two", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1}), "2 unread messages wait outside this thread: check reads them")
+	mcptest.Contains(t, "two", alice.ok("history", map[string]any{"thread": req, "wait_seconds": 1}), "2 unread messages wait in your inbox: check reads them")
 	mcptest.Contains(t, "check", alice.ok("check", nil), "looks good", "one nit")
+
+	// Waiting after a reply not yet read: the unread one is in the
+	// thread, the very message waited after, and is not called outside.
+	reply := sentID(t, bob.ok("send", map[string]any{"to": "alice", "content": "in the thread", "reply_to": req}))
+	got := alice.ok("history", map[string]any{"thread": reply, "wait_seconds": 1})
+	mcptest.Contains(t, "after an unread reply", got, "1 unread message waits in your inbox")
+	mcptest.NotContains(t, "after an unread reply", got, "outside")
 }

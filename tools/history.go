@@ -206,12 +206,14 @@ func (c *core) waitReply(ctx context.Context, req *mcp.CallToolRequest, p *elect
 		if n := unread(ctx, p, name); n > 0 {
 			// A reply sent without reply_to (by a script, or a model
 			// that left it out) lands in the inbox, not in the thread:
-			// told nothing, a model would wait again for what came.
+			// told nothing, a model would wait again for what came. Not
+			// "outside the thread": the one unread may be the message
+			// waited after itself, when that was a reply not yet read.
 			waits, it := "1 unread message waits", "it"
 			if n > 1 {
 				waits, it = fmt.Sprintf("%d unread messages wait", n), "them"
 			}
-			msg += fmt.Sprintf(" %s outside this thread: check reads %s (a reply sent without reply_to lands there).", waits, it)
+			msg += fmt.Sprintf(" %s in your inbox: check reads %s (a reply sent without reply_to lands there, not in this thread).", waits, it)
 		}
 		return text(msg + " Wait again the same way, or go on with your work."), nil, nil
 	}
