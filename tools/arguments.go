@@ -183,6 +183,17 @@ type toolSchema struct {
 	Required []string `json:"required"`
 }
 
+// takenElsewhere names, for an argument a tool does not take, the tool
+// that does take it, where a model plausibly gives it to the first: told
+// only that register takes no "description", it registers without one
+// and the description is lost.
+var takenElsewhere = map[string]map[string]string{
+	"register": {
+		"description": "set_status sets a description once registered",
+		"status":      "set_status sets a status line once registered",
+	},
+}
+
 // wrongArguments says what is wrong with args for tool, as a model can act
 // on it: the names it does not take (with the one likely meant), the ones
 // it needs, or else the SDK's detail; then every argument it takes.
@@ -202,7 +213,9 @@ func wrongArguments(tool *mcp.Tool, args json.RawMessage, detail string) string 
 			continue
 		}
 		w := fmt.Sprintf("%q", k)
-		if near := ipcmesh.Closest(k, names); near != "" {
+		if other := takenElsewhere[tool.Name][k]; other != "" {
+			w += fmt.Sprintf(" (%s)", other)
+		} else if near := ipcmesh.Closest(k, names); near != "" {
 			w += fmt.Sprintf(" (did you mean %q?)", near)
 		}
 		wrong = append(wrong, w)

@@ -63,6 +63,8 @@ func TestWrongArgumentsNameTheRealOnes(t *testing.T) {
 		want []string
 	}{
 		{"auto_check", map[string]any{"minutes": 5}, []string{`no "minutes" (did you mean "interval_minutes"?)`, "interval_minutes (integer)"}},
+		// What another tool takes is named with that tool.
+		{"register", map[string]any{"name": "builder", "description": "the build bot"}, []string{`it takes no "description" (set_status sets a description once registered)`, "name (string, required)"}},
 		{"send", map[string]any{"to": "bob", "message": "hi"}, []string{`no "message"`, `needs "content"`, "content (string, required)", "to (string, required)", "type (string: one of message, request, response"}},
 		{"check", map[string]any{"wait_seconds": "5"}, []string{"wait_seconds", "integer", "Its arguments:"}},
 		// A value of the wrong type is shown as sent, not as Go prints
