@@ -171,6 +171,7 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 		for _, m := range r.Messages {
 			if *asJSON {
 				b, _ := json.Marshal(m)
+				b = jsonEscapeHidden(b)
 				fmt.Fprintf(w, "%s\n", b)
 			} else {
 				printMessage(w, m, false)

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipcmesh/ipcmesh/internal/human"
 	"github.com/ipcmesh/ipcmesh/internal/untrusted"
@@ -13,10 +15,52 @@ import (
 	"github.com/ipcmesh/ipcmesh"
 )
 
+// printJSON writes v as indented JSON, with what could act on a terminal
+// escaped (jsonEscapeHidden): --json output is read on terminals too.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonEscapeHidden(b.Bytes()))
+	return err
+}
+
+// jsonEscapeHidden returns the JSON text b with the characters above ASCII
+// that act on a terminal (C1 controls such as U+009B, a terminal's CSI;
+// line and paragraph separators; bidirectional controls) written as \uXXXX
+// escapes. encoding/json escapes the C0 controls, ESC and BEL among them,
+// but writes these as they are, so another instance's message read with
+// --json on a terminal could still move its cursor or reorder its line.
+// Such characters only occur inside JSON strings, where the escape decodes
+// to the same text.
+func jsonEscapeHidden(b []byte) []byte {
+	var out []byte // nil until b needs an escape: most output needs none
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case hiddenRune(r):
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		case out != nil:
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+// hiddenRune reports whether r is above ASCII and acts on a terminal
+// rather than shows (untrusted.Control).
+func hiddenRune(r rune) bool {
+	return r >= 0x80 && r != utf8.RuneError && untrusted.Control(r)
 }
 
 // printMessage writes one message for a person: when, who (and where: a

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
+
+	"github.com/ipcmesh/ipcmesh"
 )
 
 // forged is what mallory writes to pass for boss on bob's terminal: a
@@ -90,4 +95,65 @@ func TestHostileFieldsOnATerminal(t *testing.T) {
 	if h := headerLines(shared); len(h) != 2 {
 		t.Errorf("shared shows %d rows, want a header and 1 key:\n%s", len(h), shared)
 	}
+}
+
+// --json output is read on terminals too: encoding/json escapes ESC and
+// BEL, but another instance's C1 controls (U+009B is a terminal's CSI),
+// separators and bidirectional controls must come out escaped as well,
+// and decode to what was sent.
+func TestHostileJSONOnATerminal(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t)
+	m.mustRun("register", "bob")
+	m.mustRun("register", "mallory")
+	const hostile = forged + " \u009b2J\u0085\u2066x\u2069"
+	m.mustRun("send", "--as", "mallory", "bob", hostile)
+	m.mustRun("set-status", "reviewing", "--description", hostile, "--as", "mallory")
+	m.runIn(hostile, "share", "plan", "--description", hostile, "--as", "mallory")
+	for _, args := range [][]string{
+		{"history", "--with", "mallory", "--as", "bob", "--json"},
+		{"search", "deploy", "--as", "bob", "--json"},
+		{"list", "--json"},
+		{"shared", "--json"},
+		{"get", "plan", "--json"},
+		{"check", "--as", "bob", "--json"},
+	} {
+		out := m.mustRun(args...).stdout
+		terminalSafe(t, args[0]+" --json", out)
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Errorf("%s --json printed what is not JSON (%v): %q", args[0], err, out)
+		}
+		if !holdsString(v, hostile) {
+			t.Errorf("%s --json lost the text sent: %q", args[0], out)
+		}
+	}
+
+	m.mustRun("send", "--as", "mallory", "bob", hostile)
+	w := m.start(nil, "watch", "--json", "--as", "bob")
+	line := w.waitLine(w.stdout, "mallory", 30*time.Second)
+	w.interrupt()
+	terminalSafe(t, "watch --json", line)
+	var got ipcmesh.Message
+	if err := json.Unmarshal([]byte(line), &got); err != nil || got.Content != hostile {
+		t.Errorf("watch --json printed %q: content %q (%v), want %q", line, got.Content, err, hostile)
+	}
+}
+
+// holdsString reports whether s is one of the strings of the decoded JSON
+// value v.
+func holdsString(v any, s string) bool {
+	switch t := v.(type) {
+	case string:
+		return t == s
+	case []any:
+		return slices.ContainsFunc(t, func(e any) bool { return holdsString(e, s) })
+	case map[string]any:
+		for _, e := range t {
+			if holdsString(e, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
