@@ -37,7 +37,11 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 		return err
 	}
 	if *lines {
-		return sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON)
+		if err := sendLines(ctx, e, p, req, c.cfg.MessageLimit(), *asJSON); err != nil {
+			return err
+		}
+		warnSharedMissing(ctx, e, p, req.Shared)
+		return nil
 	}
 	given := req.ID != ""
 	if !given {
@@ -59,6 +63,9 @@ func runSend(ctx context.Context, e Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if !r.Duplicate {
+		defer warnSharedMissing(ctx, e, p, req.Shared)
+	}
 	if *asJSON {
 		return printJSON(e.Stdout, r)
 	}
@@ -79,6 +86,33 @@ func channelMeant(ctx context.Context, p *election.Peer, name string) string {
 		return fmt.Sprintf("; #%s is a channel: to post there, send to '#%s', quoted (this message waits for an instance named %s)", ch, ch, name)
 	}
 	return ""
+}
+
+// warnSharedMissing warns on stderr when nothing is stored under key, the
+// --shared of a message just sent: the mesh lets a message point at a
+// value shared later, but a mistyped key leaves its readers nothing to
+// read, and only the sender can tell. Nothing is said when key is stored
+// or empty, or when the keys cannot be listed: the warning is a courtesy.
+func warnSharedMissing(ctx context.Context, e Env, p *election.Peer, key string) {
+	if key == "" {
+		return
+	}
+	list, err := p.ListShared(ctx)
+	if err != nil {
+		return
+	}
+	keys := make([]string, len(list))
+	for i, sh := range list {
+		if sh.Key == key {
+			return
+		}
+		keys[i] = sh.Key
+	}
+	fmt.Fprintf(e.Stderr, "warning: nothing is shared under %q yet", key)
+	if near := ipcmesh.Closest(key, keys); near != "" {
+		fmt.Fprintf(e.Stderr, " (did you mean %s?)", near)
+	}
+	fmt.Fprintf(e.Stderr, ": the message points at it all the same; share it (ipcmesh share %s FILE), or its readers find nothing there\n", key)
 }
 
 // completeSend checks the positionals of send (TO MESSAGE... or TO -) and

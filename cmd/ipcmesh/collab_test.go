@@ -278,8 +278,22 @@ func TestShareCLI(t *testing.T) {
 	}
 	wantIn(t, "shared", m.mustRun("shared", "--as", "bob").stdout, "review:auth", "18.1 KiB", "alice", "the auth review")
 
-	m.mustRun("send", "--as", "alice", "--shared", "review:auth", "bob", "the review is in")
+	r := m.mustRun("send", "--as", "alice", "--shared", "review:auth", "bob", "the review is in")
+	wantNotIn(t, "send --shared of a key stored", r.stderr, "warning")
 	wantIn(t, "check", m.mustRun("check", "--as", "bob").stdout, "alice [shared review:auth]: the review is in")
+
+	// A mistyped key is sent all the same (a value may be shared after
+	// the message that points at it), and the sender is told.
+	for _, args := range [][]string{
+		{"send", "--as", "alice", "--shared", "review:auht", "bob", "the review is in"},
+		{"send", "--as", "alice", "--shared", "review:auht", "bob", "the review is in", "--json"},
+	} {
+		r := m.mustRun(args...)
+		wantIn(t, "send --shared of a key not stored", r.stderr, `nothing is shared under "review:auht"`, "did you mean review:auth?")
+	}
+	if r := m.runIn("one\ntwo\n", "send", "--as", "alice", "--shared", "review:auht", "--lines", "bob", "-"); r.code != 0 || strings.Count(r.stderr, "nothing is shared") != 1 {
+		t.Errorf("send --lines --shared of a key not stored: want one warning, got %s", r)
+	}
 	wantIn(t, "unknown key", m.mustFail("get", "nope", "--as", "bob"), "nope")
 	m.usageFails("share", "no spaces", file, "--as", "alice")
 }
