@@ -167,21 +167,25 @@ func runWatch(ctx context.Context, e Env, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		w := &errWriter{w: e.Stdout}
+		// Each message is marked read as soon as it is written out, not
+		// the batch after the last: on unix a write that finds the
+		// reader gone (`watch | head -1`, once head has its line) ends
+		// the process there, and the messages written before it would
+		// be shown again by the next watch.
 		for _, m := range r.Messages {
+			w := &errWriter{w: e.Stdout}
 			if *asJSON {
 				b, _ := json.Marshal(m)
-				b = jsonEscapeHidden(b)
-				fmt.Fprintf(w, "%s\n", b)
+				fmt.Fprintf(w, "%s\n", jsonEscapeHidden(b))
 			} else {
 				printMessage(w, m, false)
 			}
-		}
-		if w.err != nil {
-			return w.err
-		}
-		if err := ackAll(ctx, p, r.Messages); err != nil {
-			return err
+			if w.err != nil {
+				return w.err
+			}
+			if err := ackAll(ctx, p, []ipcmesh.Message{m}); err != nil {
+				return err
+			}
 		}
 	}
 }
