@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -205,7 +207,14 @@ func runFetch(ctx context.Context, e Env, args []string) (err error) {
 	if *asJSON {
 		return printJSON(e.Stdout, r)
 	}
-	_, err = fmt.Fprintln(e.Stdout, forTerminal(e.Stdout, r.Content))
+	// The body as it was sent, so that `fetch ID > file` gives back the
+	// file sent with `send TO - < file`; a body that does not end its
+	// last line gets a newline, as a line printed does.
+	body := forTerminal(e.Stdout, r.Content)
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	_, err = io.WriteString(e.Stdout, body)
 	return err
 }
 

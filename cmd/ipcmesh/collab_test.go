@@ -365,3 +365,30 @@ func TestSearchAndStatusCLI(t *testing.T) {
 	m.mustRun("set-status", "", "--as", "alice")
 	wantNotIn(t, "list after clearing", m.mustRun("list").stdout, "reviewing")
 }
+
+// fetch writes a body as it was sent, so that a file sent with `send TO -`
+// comes back whole with `fetch ID > file`, large or not; a body that does
+// not end its last line gets a newline, as a line printed does.
+func TestFetchWritesTheBodyAsSent(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, "IPC_LARGE_MESSAGE_BYTES=100")
+	m.mustRun("register", "bob")
+	for _, tc := range []struct{ sent, want string }{
+		{"one line\n", "one line\n"},
+		{"a file\nof lines\n", "a file\nof lines\n"},
+		{strings.Repeat("a large file, line after line\n", 20), strings.Repeat("a large file, line after line\n", 20)},
+		{"no newline at the end", "no newline at the end\n"},
+	} {
+		var r ipc.SendResult
+		sent := m.runIn(tc.sent, "send", "--as", "alice", "bob", "-", "--json")
+		if sent.code != 0 {
+			t.Fatalf("send -: %s", sent)
+		}
+		if err := json.Unmarshal([]byte(sent.stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.mustRun("fetch", r.Message.ID, "--as", "bob").stdout; got != tc.want {
+			t.Errorf("fetch of %q wrote %q, want %q", tc.sent, got, tc.want)
+		}
+	}
+}
