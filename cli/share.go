@@ -69,9 +69,14 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 	if len(pos) == 2 && pos[1] != "-" {
 		f, err := os.Open(pos[1])
 		if err != nil {
-			return nil, fmt.Errorf("read the content: %w", err)
+			return nil, fmt.Errorf("%w: give the path of a file to share, or '-' to read stdin; nothing was shared", err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			// Read, a folder fails with "read DIR: is a directory",
+			// which names no way out.
+			return nil, fmt.Errorf("%s is a folder: share a file (tar or zip a folder, then base64 it), or '-' to read stdin; nothing was shared", pos[1])
+		}
 		in = f
 	}
 	if len(pos) < 2 || pos[1] == "-" {
@@ -79,7 +84,7 @@ func shareContent(e Env, pos []string, limit int) ([]byte, error) {
 	}
 	content, over, err := readAtMost(in, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read the content: %w", err)
+		return nil, fmt.Errorf("read what to share under %q: %w; nothing was shared", pos[0], err)
 	}
 	if over {
 		return nil, ipcmesh.Errorf(ipcmesh.CodeTooLarge, "the content for %q is over the limit of %d bytes (IPC_MAX_MESSAGE_BYTES): shorten it or split it over several keys; nothing was shared", pos[0], limit)

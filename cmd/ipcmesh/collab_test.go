@@ -295,6 +295,15 @@ func TestShareCLI(t *testing.T) {
 		t.Errorf("send --lines --shared of a key not stored: want one warning, got %s", r)
 	}
 	wantIn(t, "unknown key", m.mustFail("get", "nope", "--as", "bob"), "nope")
+	missing := filepath.Join(t.TempDir(), "reveiw.md")
+	wantIn(t, "share of a file not there", m.mustFail("share", "notes", missing, "--as", "bob"),
+		missing, "no such file", "'-' to read stdin", "nothing was shared")
+	dir := t.TempDir()
+	wantIn(t, "share of a folder", m.mustFail("share", "notes", dir, "--as", "bob"),
+		dir+" is a folder", "share a file", "nothing was shared")
+	if got := m.mustRun("get", "notes", "--as", "alice").stdout; got != "short notes" {
+		t.Errorf("after the shares refused, get printed %q, want %q", got, "short notes")
+	}
 	m.usageFails("share", "no spaces", file, "--as", "alice")
 }
 
