@@ -62,16 +62,7 @@ func TestCompactWithoutRoom(t *testing.T) {
 	}
 	s, _ := openTest(t, nil)
 	register(t, s, "bob")
-	body := strings.Repeat("x", 2000)
-	for i := range 4 {
-		drafts := make([]Draft, 200)
-		for j := range drafts {
-			drafts[j] = Draft{ID: fmt.Sprintf("m%d-%d", i, j), From: "alice", To: "bob", Content: body}
-		}
-		if _, err := s.Append(context.Background(), drafts); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fillBob(t, s)
 	before, err := s.Stats()
 	if err != nil {
 		t.Fatal(err)
@@ -140,16 +131,7 @@ func TestRestoreWithoutRoom(t *testing.T) {
 	if _, err := s.Backup(filepath.Join(parent, "backup.db")); err != nil {
 		t.Fatal(err)
 	}
-	body := strings.Repeat("x", 2000)
-	for i := range 4 {
-		drafts := make([]Draft, 200)
-		for j := range drafts {
-			drafts[j] = Draft{ID: fmt.Sprintf("m%d-%d", i, j), From: "alice", To: "bob", Content: body}
-		}
-		if _, err := s.Append(context.Background(), drafts); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fillBob(t, s)
 	before, err := s.Stats()
 	if err != nil {
 		t.Fatal(err)
@@ -170,5 +152,21 @@ func TestRestoreWithoutRoom(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, "backups")); len(left) != 0 {
 		t.Errorf("a restore without room left %v in backups/", left)
+	}
+}
+
+// fillBob stores 800 messages of 2,000 bytes for bob, in 4 commits: a
+// store of some megabytes, whose compact or restore needs room.
+func fillBob(t *testing.T, s *Store) {
+	t.Helper()
+	body := strings.Repeat("x", 2000)
+	for i := range 4 {
+		drafts := make([]Draft, 200)
+		for j := range drafts {
+			drafts[j] = Draft{ID: fmt.Sprintf("m%d-%d", i, j), From: "alice", To: "bob", Content: body}
+		}
+		if _, err := s.Append(context.Background(), drafts); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
