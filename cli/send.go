@@ -89,27 +89,14 @@ func channelMeant(ctx context.Context, p *election.Peer, name string) string {
 }
 
 // warnSharedMissing warns on stderr when nothing is stored under key, the
-// --shared of a message just sent: the mesh lets a message point at a
-// value shared later, but a mistyped key leaves its readers nothing to
-// read, and only the sender can tell. Nothing is said when key is stored
-// or empty, or when the keys cannot be listed: the warning is a courtesy.
+// --shared of a message just sent (see Peer.MissingShared).
 func warnSharedMissing(ctx context.Context, e Env, p *election.Peer, key string) {
-	if key == "" {
+	missing, near := p.MissingShared(ctx, key)
+	if !missing {
 		return
-	}
-	list, err := p.ListShared(ctx)
-	if err != nil {
-		return
-	}
-	keys := make([]string, len(list))
-	for i, sh := range list {
-		if sh.Key == key {
-			return
-		}
-		keys[i] = sh.Key
 	}
 	fmt.Fprintf(e.Stderr, "warning: nothing is shared under %q yet", key)
-	if near := ipcmesh.Closest(key, keys); near != "" {
+	if near != "" {
 		fmt.Fprintf(e.Stderr, " (did you mean %s?)", near)
 	}
 	fmt.Fprintf(e.Stderr, ": the message points at it all the same; share it (ipcmesh share %s FILE), or its readers find nothing there\n", key)

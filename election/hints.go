@@ -96,3 +96,27 @@ func (p *Peer) ChannelNamed(ctx context.Context, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// MissingShared reports whether nothing is stored under the shared key
+// that a message just sent points at, and the stored key likely meant. The
+// mesh lets a message point at a value shared later, but a mistyped key
+// leaves its readers nothing to read, and the sender is the one who can
+// tell. It is false when key is stored or empty, and when the keys cannot
+// be listed: what it feeds is a courtesy.
+func (p *Peer) MissingShared(ctx context.Context, key string) (missing bool, near string) {
+	if key == "" {
+		return false, ""
+	}
+	list, err := p.ListShared(ctx)
+	if err != nil {
+		return false, ""
+	}
+	keys := make([]string, len(list))
+	for i, sh := range list {
+		if sh.Key == key {
+			return false, ""
+		}
+		keys[i] = sh.Key
+	}
+	return true, ipcmesh.Closest(key, keys)
+}

@@ -85,24 +85,15 @@ func (c *core) send(ctx context.Context, req *mcp.CallToolRequest, in ipc.Outgoi
 }
 
 // sharedMissing is what the answer to a send that points at shared key
-// adds when nothing is stored under key: the mesh lets a message point at
-// a value shared later, but a mistyped key leaves its readers nothing to
-// read, and the sender is the one who can tell. It is "" when key is
-// stored, and when the keys cannot be listed: the hint is a courtesy.
+// adds when nothing is stored under key (see Peer.MissingShared); "" when
+// something is.
 func sharedMissing(ctx context.Context, p *election.Peer, key string) string {
-	list, err := p.ListShared(ctx)
-	if err != nil {
+	missing, near := p.MissingShared(ctx, key)
+	if !missing {
 		return ""
 	}
-	keys := make([]string, len(list))
-	for i, sh := range list {
-		if sh.Key == key {
-			return ""
-		}
-		keys[i] = sh.Key
-	}
 	s := fmt.Sprintf(" Nothing is shared under %q yet", key)
-	if near := ipcmesh.Closest(key, keys); near != "" {
+	if near != "" {
 		s += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return s + ": share it, or the readers find nothing there."
