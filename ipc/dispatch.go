@@ -126,15 +126,28 @@ func ValidateID(what, id string) error {
 	for i := 0; i < len(id); i++ {
 		ch := id[i]
 		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q has %q: use only letters, digits, '_' or '-'", what, truncate(id, 70), rune(ch))
+			// The character, not its first byte: a byte of a longer
+			// character quoted alone reads as another letter ('â' for
+			// the first of U+202E), which names nothing the sender wrote.
+			r, _ := utf8.DecodeRuneInString(id[i:])
+			which := ""
+			if r >= utf8.RuneSelf {
+				which = fmt.Sprintf(" (U+%04X, which is not ASCII)", r)
+			}
+			return ipcmesh.Errorf(ipcmesh.CodeBadRequest, "%s %q has %q%s: use only letters, digits, '_' or '-'", what, truncate(id, 70), r, which)
 		}
 	}
 	return nil
 }
 
+// truncate cuts s to about n bytes, never in the middle of a character,
+// so that what is quoted is text the sender wrote.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }

@@ -323,3 +323,27 @@ func TestSendResultFate(t *testing.T) {
 		}
 	}
 }
+
+// TestBadIDNamesTheCharacter: an id with a character beyond ASCII is
+// refused naming that character, not its first byte: U+202E was quoted
+// as 'â', which is nowhere in what the sender wrote. An id cut for the
+// message is cut between characters.
+func TestBadIDNamesTheCharacter(t *testing.T) {
+	m := startMesh(t, nil)
+	p := m.join(t, "alice")
+	m.join(t, "bob")
+
+	err := p.call(ipc.OpSend, ipc.SendRequest{ID: "abcdefgh\u202eabc", Outgoing: ipc.Outgoing{To: "bob", Content: "x"}}, nil)
+	e := wantCode(t, err, ipcmesh.CodeBadRequest)
+	wantMention(t, e.Message, `'\u202e'`, "U+202E", "not ASCII")
+	if strings.Contains(e.Message, "â") {
+		t.Errorf("message %q quotes a byte of the character as a letter", e.Message)
+	}
+
+	long := strings.Repeat("a", 69) + "é" + strings.Repeat("b", 10)
+	err = p.call(ipc.OpSend, ipc.SendRequest{ID: long, Outgoing: ipc.Outgoing{To: "bob", Content: "x"}}, nil)
+	e = wantCode(t, err, ipcmesh.CodeBadRequest)
+	if strings.Contains(e.Message, `\xc3`) {
+		t.Errorf("message %q cuts a character of the id in two", e.Message)
+	}
+}
