@@ -107,9 +107,9 @@ func startBroker(cfg Config, ln net.Listener, detached bool, working func(op str
 	if detached {
 		idle = cfg.brokerIdle()
 	}
-	if cfg.StopAsked != nil {
-		rec.StopKey = rand.Text()
-	}
+	// Every broker makes a key, whether or not it can be asked to stop:
+	// making and revoking access keys takes it too (ipc.KeyCreateRequest).
+	rec.StopKey = rand.Text()
 	b := ipc.NewBroker(ipc.Config{
 		Store:       st,
 		Keys:        cfg.Keys,

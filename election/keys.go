@@ -14,8 +14,25 @@ import (
 // broker after a failover, makes one key, not two.
 func (p *Peer) CreateKey(ctx context.Context, name, label string) (ipc.KeyCreateResult, error) {
 	var r ipc.KeyCreateResult
-	err := p.Call(ctx, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: name, Label: label, ID: auth.NewAccessKeyID()}, &r)
+	err := p.Call(ctx, ipc.OpKeyCreate, ipc.KeyCreateRequest{Name: name, Label: label, ID: auth.NewAccessKeyID(), StopKey: p.stopKey(ctx)}, &r)
 	return r, err
+}
+
+// stopKey is the stop key of the broker this peer is connected to, read
+// from the data folder's broker.json, which the broker asks for to make
+// or revoke access keys. It is "" when the record names another broker,
+// or none: a key goes only to the broker that made it, never to one of
+// another folder or user that holds the port.
+func (p *Peer) stopKey(ctx context.Context) string {
+	c, err := p.current(ctx)
+	if err != nil {
+		return ""
+	}
+	rec, alive := readBrokerRecord(p.cfg.DataDir)
+	if !alive || rec.PID != c.Broker().PID {
+		return ""
+	}
+	return rec.StopKey
 }
 
 // CheckKey returns who key acts as, or an unauthorized error when the key
@@ -30,7 +47,7 @@ func (p *Peer) CheckKey(ctx context.Context, key string) (ipcmesh.AccessKey, err
 // name, and returns what it revoked.
 func (p *Peer) RevokeKeys(ctx context.Context, id, name string) ([]ipcmesh.AccessKey, error) {
 	var r ipc.KeyRevokeResult
-	err := p.Call(ctx, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: id, Name: name}, &r)
+	err := p.Call(ctx, ipc.OpKeyRevoke, ipc.KeyRevokeRequest{ID: id, Name: name, StopKey: p.stopKey(ctx)}, &r)
 	return r.Revoked, err
 }
 

@@ -39,10 +39,12 @@ type brokerRecord struct {
 	// command handed over to it ("compact" or "restore") before it opens
 	// the store (handover.go).
 	Handover string `json:"handover,omitempty"`
-	// StopKey is what a stop request must carry (ipc.StopRequest): only
-	// who can read this file, the user who could kill the broker anyway,
-	// can ask it to stop. Empty for a broker that cannot be asked
-	// (Config.StopAsked unset) and from a broker older than the request.
+	// StopKey is what a stop request must carry (ipc.StopRequest), and a
+	// request to make or revoke an access key: only who can read this
+	// file, the user who could kill the broker anyway, can ask it to stop
+	// or hand out keys. A broker that cannot be asked to stop
+	// (Config.StopAsked unset) makes one too, for the keys, and refuses
+	// stop all the same. Empty from a broker older than the request.
 	StopKey string `json:"stop_key,omitempty"`
 }
 

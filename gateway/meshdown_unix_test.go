@@ -25,8 +25,8 @@ func TestMeshDownBehindTheFaceIs503(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	broker, cfg := startBrokerProcess(t)
-	ctl, err := election.Join(ctx, cfg)
+	broker, cfg, owner := startBrokerProcess(t)
+	ctl, err := election.Join(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
 	}

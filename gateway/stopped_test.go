@@ -25,15 +25,17 @@ import (
 
 // startBrokerProcess runs "ipcmesh broker" on a free port with a fresh
 // secret and data folder, waits for its "serving" line, and returns the
-// process and the config of a peer of its mesh. The broker is killed when
-// the test ends.
-func startBrokerProcess(t *testing.T) (*exec.Cmd, election.Config) {
+// process, the config of a peer of its mesh with a data folder of its own,
+// and that of a peer of the broker's data folder, which may make access
+// keys. The broker is killed when the test ends.
+func startBrokerProcess(t *testing.T) (cmd *exec.Cmd, peer, owner election.Config) {
 	t.Helper()
 	secret, keys := testbin.RandomSecret(t)
 	addr := testbin.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(ipcmeshBin, "broker")
-	cmd.Env = append(testbin.CleanEnviron(), "IPC_PORT="+port, "IPC_DATA_DIR="+t.TempDir(), "IPC_SHARED_SECRET="+secret)
+	dir := t.TempDir()
+	cmd = exec.Command(ipcmeshBin, "broker")
+	cmd.Env = append(testbin.CleanEnviron(), "IPC_PORT="+port, "IPC_DATA_DIR="+dir, "IPC_SHARED_SECRET="+secret)
 	out := testbin.NewStream()
 	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
@@ -53,7 +55,7 @@ func startBrokerProcess(t *testing.T) (*exec.Cmd, election.Config) {
 	if _, err := out.WaitLine("serving", 30*time.Second); err != nil {
 		t.Fatalf("ipcmesh broker did not serve: %v", err)
 	}
-	return cmd, election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys}
+	return cmd, election.Config{Addr: addr, DataDir: t.TempDir(), Keys: keys}, election.Config{Addr: addr, DataDir: dir, Keys: keys}
 }
 
 // TestStoppedBrokerFailsSendWith503: a REST send to a broker that is
@@ -63,10 +65,10 @@ func TestStoppedBrokerFailsSendWith503(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	broker, cfg := startBrokerProcess(t)
+	broker, cfg, owner := startBrokerProcess(t)
 	// The bound is lowered so the test waits 1 s, not the default 10 s.
-	cfg.AnswerTimeout = time.Second
-	ctl, err := election.Join(ctx, cfg)
+	cfg.AnswerTimeout, owner.AnswerTimeout = time.Second, time.Second
+	ctl, err := election.Join(ctx, owner)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,9 @@ type Config struct {
 	// handler, so it must not wait for the shutdown: Shutdown waits for
 	// that handler. Unset, or with StopKey empty, the broker refuses stop
 	// requests with unsupported, and ipcmesh stop signals its process.
+	// StopKey, when set, must come with key_create and key_revoke too
+	// (KeyCreateRequest), Stop set or not; unset, any peer may make and
+	// revoke keys.
 	Stop    func()
 	StopKey string
 }

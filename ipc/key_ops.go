@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ var ErrBadAccessKey = ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "the access key i
 func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req KeyCreateRequest
 	if err := decode(OpKeyCreate, body, &req); err != nil {
+		return nil, err
+	}
+	if err := b.ownerOnly(c, "make", req.StopKey); err != nil {
 		return nil, err
 	}
 	if err := b.newName(req.Name); err != nil {
@@ -46,6 +50,30 @@ func (b *Broker) keyCreate(c *conn, _ string, body json.RawMessage) (any, error)
 	}
 	b.log.Info("access key created", "id", k.ID, "name", k.Name)
 	return &KeyCreateResult{Key: b.cfg.Keys.AccessKey(k.ID, k.Name), Info: k}, nil
+}
+
+// ownerOnly refuses to make or revoke an access key for a connection
+// that did not send the broker's stop key, when the broker has one. The
+// secret proves a connection is a peer of the mesh, which may be of
+// another host or another user; the stop key proves it can read the
+// broker's data folder, as only the broker's own user can. Without the
+// check such a peer could make a key for any name and act as it at an
+// HTTP face run from that folder, which resumes the name's session with
+// the token the folder keeps: a name whose session it could not claim.
+func (b *Broker) ownerOnly(c *conn, what, key string) error {
+	if b.cfg.StopKey == "" {
+		return nil
+	}
+	if hmac.Equal([]byte(key), []byte(b.cfg.StopKey)) {
+		return nil
+	}
+	// A stop key could be guessed here as at stop: a wrong one counts
+	// against the same limit per connection. A right one does not: the
+	// owner may make and revoke keys as fast as it likes.
+	if ok, retry := b.regs.Allow(c.id); !ok {
+		return ipcmesh.RateLimited("too many stop, register, resume or access key attempts on this connection", retry)
+	}
+	return ipcmesh.Errorf(ipcmesh.CodeUnauthorized, "only the user who runs the broker may %s access keys: the request must carry the stop_key of broker.json in the data folder this broker serves (%s), which ipcmesh key run with that IPC_DATA_DIR reads", what, b.info.DataDir)
 }
 
 // keyMadeBefore answers a key_create whose id is taken: a request sent
@@ -107,6 +135,9 @@ const revokeNoticeTimeout = 2 * time.Second
 func (b *Broker) keyRevoke(c *conn, _ string, body json.RawMessage) (any, error) {
 	var req KeyRevokeRequest
 	if err := decode(OpKeyRevoke, body, &req); err != nil {
+		return nil, err
+	}
+	if err := b.ownerOnly(c, "revoke", req.StopKey); err != nil {
 		return nil, err
 	}
 	if req.Name != "" {

@@ -11,6 +11,11 @@ type KeyCreateRequest struct {
 	Name  string `json:"name"`
 	Label string `json:"label,omitempty"`
 	ID    string `json:"id,omitempty"`
+	// StopKey is the broker's stop key (StopRequest), which only who can
+	// read the broker's data folder knows. The secret admits peers of
+	// other hosts and users too, and a key they made would let them act,
+	// at the HTTP face, as a name whose session they could not claim.
+	StopKey string `json:"stop_key,omitempty"`
 }
 
 // KeyCreateResult carries the new key, the only time it is ever sent.
@@ -28,6 +33,9 @@ type KeyCheckRequest struct {
 type KeyRevokeRequest struct {
 	ID   string `json:"id,omitempty"`
 	Name string `json:"name,omitempty"`
+	// StopKey is the broker's stop key, as KeyCreateRequest's: a peer
+	// that only knows the secret cannot lock the owner's key holders out.
+	StopKey string `json:"stop_key,omitempty"`
 }
 
 // KeySeenRequest names a key a connection was told was revoked, and has
