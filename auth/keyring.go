@@ -91,7 +91,7 @@ func (k Keyring) Load(name string) (string, error) {
 		// Saved before file names kept case apart. On a file system that
 		// ignores case this may be another name's file: the token's own
 		// name tells, below.
-		data, err = os.ReadFile(legacy)
+		data, err = atomicfile.ReadFile(legacy)
 		path, fromLegacy = legacy, true
 	}
 	if err != nil {

@@ -45,7 +45,7 @@ func (k Keyring) RegisterSession(name string) (sid string, kept bool, err error)
 
 // readSessionID reads the session id kept at path.
 func readSessionID(path string) (string, bool) {
-	b, err := os.ReadFile(path)
+	b, err := atomicfile.ReadFile(path)
 	if err != nil {
 		return "", false
 	}
